@@ -1,0 +1,2 @@
+build/obj/ring/ring.o: ring/ring.c ring/ring.h
+ring/ring.h:

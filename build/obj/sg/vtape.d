@@ -1,0 +1,6 @@
+build/obj/sg/vtape.o: sg/vtape.c common/util.h sg/tsg_int.h sg/tsg.h \
+ sg/vtape.h
+common/util.h:
+sg/tsg_int.h:
+sg/tsg.h:
+sg/vtape.h:

@@ -1,0 +1,38 @@
+/*
+ * io_uring read-ahead with registered buffers and an in-flight window.
+ * Source bytes are read into a pool of aligned, registered block buffers;
+ * ring_next() hands full blocks out strictly in source order, and a buffer
+ * is reused only after ring_confirm() says the sink has it for good. It
+ * knows nothing of SCSI or tapes.
+ */
+#ifndef ABS_RING_H
+#define ABS_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ring;
+
+struct ring_block {
+	unsigned idx;		/* buffer index, for ring_confirm() */
+	void *buf;
+	size_t len;		/* block_size, or less for the last block */
+	uint64_t seq;		/* 0, 1, 2 ... in source order */
+};
+
+/* depth buffers of block_size bytes each (4 KiB aligned, registered). */
+int ring_new(unsigned depth, size_t block_size, struct ring **out);
+void ring_free(struct ring *r);
+/* Read from fd; a seekable fd gets many reads in flight from offset. */
+int ring_source(struct ring *r, int fd);
+/* Next block in order: 1 and *b filled, 0 at end of source, -errno. */
+int ring_next(struct ring *r, struct ring_block *b);
+/* The sink holds block idx for good: recycle it. Oldest first. */
+int ring_confirm(struct ring *r, unsigned idx);
+/* Blocks handed out and not yet confirmed. */
+unsigned ring_outstanding(const struct ring *r);
+unsigned ring_depth(const struct ring *r);
+uint64_t ring_bytes(const struct ring *r);
+
+#endif

@@ -1,0 +1,54 @@
+/* The null: transport: accepts writes and discards them (benchmarks only). */
+#include <string.h>
+
+#include "sg/tsg_int.h"
+
+static int
+null_open(struct tsg_dev *d, const char *path)
+{
+	(void)d;
+	(void)path;
+	return 0;
+}
+
+static void
+null_close(struct tsg_dev *d)
+{
+	(void)d;
+}
+
+/* Every command succeeds; reads find blank tape. */
+static int
+null_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+    int *sense_len)
+{
+	(void)d;
+	(void)cdblen;
+	(void)buf;
+	*resid = 0;
+	*scsi_status = SAM_GOOD;
+	if (dir == 2 && (cdb[0] == 0x08 || cdb[0] == 0x34 || cdb[0] == 0x1a)) {
+		if (cdb[0] != 0x08) {
+			memset(buf, 0, len);
+			return 0;
+		}
+		*resid = len;
+		*scsi_status = SAM_CHECK_CONDITION;
+		memset(sense, 0, 18);
+		sense[0] = 0x70;
+		sense[2] = 0x08;	/* BLANK CHECK */
+		sense[7] = 10;
+		sense[12] = 0x00;
+		sense[13] = 0x05;
+		*sense_len = 18;
+	}
+	return 0;
+}
+
+const struct tsg_transport tsg_null_transport = {
+	.scheme = "null",
+	.open = null_open,
+	.close = null_close,
+	.exec = null_exec,
+};

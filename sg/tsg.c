@@ -1,0 +1,422 @@
+/* The tape API: URI dispatch, SSC command builders and sense decoding. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <scsi/sg_lib.h>
+
+#include "sg/tsg.h"
+#include "sg/tsg_int.h"
+
+static const struct tsg_transport *transports[] = {
+	&tsg_vtape_transport,
+	&tsg_null_transport,
+};
+
+int
+tsg_open(const char *uri, struct tsg_dev **out)
+{
+	const struct tsg_transport *tr = NULL;
+	const char *colon = strchr(uri, ':');
+	struct tsg_dev *d;
+	int rc;
+
+	*out = NULL;
+	if (!colon)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
+		size_t n = strlen(transports[i]->scheme);
+		if ((size_t)(colon - uri) == n &&
+		    strncmp(uri, transports[i]->scheme, n) == 0)
+			tr = transports[i];
+	}
+	if (!tr)
+		return -EPROTONOSUPPORT;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->tr = tr;
+	d->uri = strdup(uri);
+	if (!d->uri) {
+		free(d);
+		return -ENOMEM;
+	}
+	rc = tr->open(d, colon + 1);
+	if (rc < 0) {
+		free(d->uri);
+		free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+void
+tsg_free(struct tsg_dev *d)
+{
+	if (!d)
+		return;
+	d->tr->close(d);
+	free(d->uri);
+	free(d);
+}
+
+const char *
+tsg_uri(const struct tsg_dev *d)
+{
+	return d->uri;
+}
+
+const char *
+tsg_vtape_cartdir(struct tsg_dev *d)
+{
+	return d->tr->cartdir ? d->tr->cartdir(d) : NULL;
+}
+
+/* Map a sense key to the category the engine acts on. */
+static enum tsg_cat
+cat_of_key(int key)
+{
+	switch (key) {
+	case SPC_SK_NO_SENSE: return TSG_CAT_NO_SENSE;
+	case SPC_SK_RECOVERED_ERROR: return TSG_CAT_RECOVERED;
+	case SPC_SK_NOT_READY: return TSG_CAT_NOT_READY;
+	case SPC_SK_MEDIUM_ERROR: return TSG_CAT_MEDIUM_ERROR;
+	case SPC_SK_HARDWARE_ERROR: return TSG_CAT_HARDWARE_ERROR;
+	case SPC_SK_ILLEGAL_REQUEST: return TSG_CAT_ILLEGAL_REQUEST;
+	case SPC_SK_UNIT_ATTENTION: return TSG_CAT_UNIT_ATTENTION;
+	case SPC_SK_DATA_PROTECT: return TSG_CAT_DATA_PROTECT;
+	case SPC_SK_BLANK_CHECK: return TSG_CAT_BLANK_CHECK;
+	case SPC_SK_VOLUME_OVERFLOW: return TSG_CAT_VOLUME_OVERFLOW;
+	case SPC_SK_ABORTED_COMMAND: return TSG_CAT_ABORTED;
+	default: return TSG_CAT_OTHER;
+	}
+}
+
+void
+tsg_decode_sense(const uint8_t *sense, int len, int scsi_status,
+    struct tsg_status *st)
+{
+	struct sg_scsi_sense_hdr hdr;
+	uint64_t info = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->scsi_status = scsi_status;
+	if (scsi_status == SAM_GOOD) {
+		st->cat = TSG_CAT_GOOD;
+		return;
+	}
+	if (len > TSG_SENSE_LEN)
+		len = TSG_SENSE_LEN;
+	if (len < 0)
+		len = 0;
+	memcpy(st->sense, sense, (size_t)len);
+	st->sense_len = len;
+	if (scsi_status != SAM_CHECK_CONDITION ||
+	    !sg_scsi_normalize_sense(sense, len, &hdr)) {
+		st->cat = TSG_CAT_OTHER;
+		return;
+	}
+	st->key = hdr.sense_key;
+	st->asc = hdr.asc;
+	st->ascq = hdr.ascq;
+	st->cat = cat_of_key(hdr.sense_key);
+	sg_get_sense_filemark_eom_ili(sense, len, &st->filemark, &st->eom,
+	    &st->ili);
+	st->valid = sg_get_sense_info_fld(sense, len, &info);
+	/* Fixed format carries a signed 32-bit residue (negative: overlength). */
+	if ((sense[0] & 0x7f) == 0x70 || (sense[0] & 0x7f) == 0x71)
+		st->info = (int32_t)(uint32_t)info;
+	else
+		st->info = (int64_t)info;
+}
+
+bool
+tsg_is_early_warning(const struct tsg_status *st)
+{
+	if (st->cat != TSG_CAT_NO_SENSE && st->cat != TSG_CAT_RECOVERED)
+		return false;
+	if (st->asc == 0x00 && (st->ascq == 0x02 || st->ascq == 0x07))
+		return true;
+	/* tgt and some drives: EOM with 00/00 and nothing else. */
+	return st->eom && st->asc == 0 && st->ascq == 0;
+}
+
+const char *
+tsg_status_str(const struct tsg_status *st, char *buf, size_t len)
+{
+	static const char *names[] = {
+		"GOOD", "NO SENSE", "RECOVERED ERROR", "NOT READY",
+		"MEDIUM ERROR", "HARDWARE ERROR", "ILLEGAL REQUEST",
+		"UNIT ATTENTION", "DATA PROTECT", "BLANK CHECK",
+		"VOLUME OVERFLOW", "ABORTED COMMAND", "SCSI ERROR", "TRANSPORT",
+	};
+	char asc[96] = "";
+
+	if (st->cat == TSG_CAT_TRANSPORT) {
+		snprintf(buf, len, "transport error: %s", strerror(-st->err));
+		return buf;
+	}
+	if (st->cat == TSG_CAT_GOOD) {
+		snprintf(buf, len, "GOOD");
+		return buf;
+	}
+	if (st->cat == TSG_CAT_OTHER && !st->sense_len) {
+		snprintf(buf, len, "SCSI status 0x%02x", st->scsi_status);
+		return buf;
+	}
+	sg_get_asc_ascq_str(st->asc, st->ascq, sizeof(asc), asc);
+	snprintf(buf, len, "%s %02x/%02x (%s)%s%s%s", names[st->cat], st->asc,
+	    st->ascq, asc, st->filemark ? " FILEMARK" : "",
+	    st->eom ? " EOM" : "", st->ili ? " ILI" : "");
+	return buf;
+}
+
+/* Outcome of an exec: 0 for GOOD, TSG_CHECK for sense, or -errno. */
+static int
+exec_once(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+    void *buf, size_t len, struct tsg_status *st)
+{
+	uint8_t sense[TSG_SENSE_LEN];
+	int sense_len = 0, status = 0, rc;
+	size_t resid = 0;
+
+	memset(sense, 0, sizeof(sense));
+	rc = d->tr->exec(d, cdb, cdblen, dir, buf, len, &resid, &status, sense,
+	    &sense_len);
+	if (rc < 0) {
+		memset(st, 0, sizeof(*st));
+		st->cat = TSG_CAT_TRANSPORT;
+		st->err = rc;
+		return rc;
+	}
+	tsg_decode_sense(sense, sense_len, status, st);
+	st->xfer = resid <= len ? len - resid : 0;
+	return st->cat == TSG_CAT_GOOD ? 0 : TSG_CHECK;
+}
+
+int
+tsg_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+    void *buf, size_t len, struct tsg_status *st)
+{
+	int rc = exec_once(d, cdb, cdblen, dir, buf, len, st);
+
+	/* A unit attention (power on, new medium, login) is reported once. */
+	if (rc == TSG_CHECK && st->cat == TSG_CAT_UNIT_ATTENTION)
+		rc = exec_once(d, cdb, cdblen, dir, buf, len, st);
+	return rc;
+}
+
+/* Put a 24-bit big-endian value at p. */
+static void
+put_be24(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 16);
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)v;
+}
+
+int
+tsg_test_unit_ready(struct tsg_dev *d, struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x00 };
+
+	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+}
+
+int
+tsg_rewind(struct tsg_dev *d, struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x01 };
+
+	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+}
+
+int
+tsg_load(struct tsg_dev *d, bool load, struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x1b, 0, 0, 0, load ? 0x01 : 0x00, 0 };
+
+	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+}
+
+int
+tsg_write(struct tsg_dev *d, const void *buf, size_t len, struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x0a, 0 };
+
+	if (len == 0 || len > 0xffffff)
+		return -EINVAL;
+	put_be24(cdb + 2, (uint32_t)len);
+	return tsg_exec(d, cdb, 6, 1, (void *)buf, len, st);
+}
+
+int
+tsg_write_filemarks(struct tsg_dev *d, unsigned n, bool immed,
+    struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x10, immed ? 0x01 : 0x00 };
+
+	put_be24(cdb + 2, n);
+	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+}
+
+int
+tsg_read(struct tsg_dev *d, void *buf, size_t len, struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x08, 0x02 };	/* SILI, variable */
+	int rc;
+
+	if (len == 0 || len > 0xffffff)
+		return -EINVAL;
+	put_be24(cdb + 2, (uint32_t)len);
+	rc = tsg_exec(d, cdb, 6, 2, buf, len, st);
+	/* A shorter block with SILI is not an error; a longer one is (ILI). */
+	if (rc == TSG_CHECK && st->cat == TSG_CAT_NO_SENSE && st->ili &&
+	    st->info > 0 && !st->filemark && !st->eom)
+		return 0;
+	return rc;
+}
+
+int
+tsg_space(struct tsg_dev *d, enum tsg_space_code code, int32_t count,
+    struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x11, (uint8_t)code };
+
+	put_be24(cdb + 2, (uint32_t)count & 0xffffff);
+	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+}
+
+int
+tsg_locate(struct tsg_dev *d, uint64_t lon, struct tsg_status *st)
+{
+	uint8_t cdb[10] = { 0x2b };
+
+	if (lon > UINT32_MAX) {
+		uint8_t c16[16] = { 0x92 };
+		for (int i = 0; i < 8; i++)
+			c16[4 + i] = (uint8_t)(lon >> (56 - 8 * i));
+		return tsg_exec(d, c16, 16, 0, NULL, 0, st);
+	}
+	for (int i = 0; i < 4; i++)
+		cdb[3 + i] = (uint8_t)(lon >> (24 - 8 * i));
+	return tsg_exec(d, cdb, 10, 0, NULL, 0, st);
+}
+
+/* Big-endian 64-bit value at p. */
+static uint64_t
+get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int
+tsg_read_position(struct tsg_dev *d, struct tsg_pos *pos, struct tsg_status *st)
+{
+	uint8_t cdb[10] = { 0x34, 0x06 };	/* long form */
+	uint8_t buf[32];
+	int rc;
+
+	memset(pos, 0, sizeof(*pos));
+	memset(buf, 0, sizeof(buf));
+	rc = tsg_exec(d, cdb, 10, 2, buf, sizeof(buf), st);
+	if (rc)
+		return rc;
+	pos->bop = buf[0] & 0x80;
+	pos->eop = buf[0] & 0x40;
+	/* MPU or LONU: the drive does not know where it is. */
+	pos->known = !(buf[0] & 0x0c);
+	pos->lon = get_be64(buf + 8);
+	pos->file = get_be64(buf + 16);
+	return 0;
+}
+
+int
+tsg_read_block_limits(struct tsg_dev *d, uint32_t *min, uint32_t *max,
+    struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x05 };
+	uint8_t buf[6] = { 0 };
+	int rc = tsg_exec(d, cdb, 6, 2, buf, sizeof(buf), st);
+
+	if (rc)
+		return rc;
+	*max = (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+	*min = (uint32_t)buf[4] << 8 | buf[5];
+	return 0;
+}
+
+int
+tsg_write_protected(struct tsg_dev *d, bool *wp, struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x1a, 0x08, 0x10, 0, 64, 0 };	/* DBD, page 10h */
+	uint8_t buf[64] = { 0 };
+	int rc = tsg_exec(d, cdb, 6, 2, buf, sizeof(buf), st);
+
+	if (rc)
+		return rc;
+	*wp = buf[2] & 0x80;
+	return 0;
+}
+
+int
+tsg_set_variable(struct tsg_dev *d, struct tsg_status *st)
+{
+	/* Header (buffered mode 1) and a block descriptor with length 0. */
+	uint8_t data[12] = { 0, 0, 0x10, 8, 0, 0, 0, 0, 0, 0, 0, 0 };
+	uint8_t cdb[6] = { 0x15, 0x10, 0, 0, sizeof(data), 0 };
+
+	return tsg_exec(d, cdb, 6, 1, data, sizeof(data), st);
+}
+
+int
+tsg_set_pew(struct tsg_dev *d, unsigned mb, struct tsg_status *st)
+{
+	/* Device configuration extension page 10h/01h, PEWS in bytes 6-7. */
+	uint8_t data[4 + 32] = { 0, 0, 0x10, 0 };
+	uint8_t cdb[6] = { 0x15, 0x10, 0, 0, sizeof(data), 0 };
+	uint8_t *pg = data + 4;
+
+	if (mb > 0xffff)
+		return -EINVAL;
+	pg[0] = 0x50;		/* SPF | page 10h */
+	pg[1] = 0x01;
+	pg[2] = 0;
+	pg[3] = 28;
+	pg[6] = (uint8_t)(mb >> 8);
+	pg[7] = (uint8_t)mb;
+	return tsg_exec(d, cdb, 6, 1, data, sizeof(data), st);
+}
+
+int
+tsg_tapealert(struct tsg_dev *d, uint64_t *flags, struct tsg_status *st)
+{
+	uint8_t cdb[10] = { 0x4d, 0, 0x40 | 0x2e, 0, 0, 0, 0, 0x01, 0x40, 0 };
+	uint8_t buf[4 + 64 * 5];
+	size_t n, off;
+	int rc;
+
+	memset(buf, 0, sizeof(buf));
+	*flags = 0;
+	rc = tsg_exec(d, cdb, 10, 2, buf, sizeof(buf), st);
+	if (rc)
+		return rc;
+	n = (size_t)buf[2] << 8 | buf[3];
+	if (n > sizeof(buf) - 4)
+		n = sizeof(buf) - 4;
+	for (off = 4; off + 5 <= 4 + n; off += 4 + buf[off + 3]) {
+		unsigned code = (unsigned)buf[off] << 8 | buf[off + 1];
+		if (code >= 1 && code <= 64 && buf[off + 3] >= 1 &&
+		    (buf[off + 4] & 1))
+			*flags |= 1ULL << (code - 1);
+		if (buf[off + 3] == 0)
+			break;
+	}
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* Private to sg/: the transport interface behind struct tsg_dev. */
+#ifndef ABS_TSG_INT_H
+#define ABS_TSG_INT_H
+
+#include "sg/tsg.h"
+
+struct tsg_transport {
+	const char *scheme;
+	int (*open)(struct tsg_dev *d, const char *path);
+	void (*close)(struct tsg_dev *d);
+	/*
+	 * Execute a CDB. Returns 0 with *scsi_status set (and sense when it is
+	 * CHECK CONDITION), or -errno when the command could not be delivered.
+	 * *resid is the count of requested bytes not moved.
+	 */
+	int (*exec)(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+	    void *buf, size_t len, size_t *resid, int *scsi_status,
+	    uint8_t *sense, int *sense_len);
+	const char *(*cartdir)(struct tsg_dev *d);
+};
+
+struct tsg_dev {
+	const struct tsg_transport *tr;
+	char *uri;
+	void *priv;
+};
+
+extern const struct tsg_transport tsg_vtape_transport;
+extern const struct tsg_transport tsg_null_transport;
+
+#define SAM_GOOD 0x00
+#define SAM_CHECK_CONDITION 0x02
+
+#endif

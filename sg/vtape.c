@@ -1,0 +1,1160 @@
+/*
+ * The vtape: transport, a user-space SSC target over a cartridge directory.
+ * It answers CDBs with data and sense the way a drive does: early warning,
+ * programmable early warning, VOLUME OVERFLOW at physical end, filemarks,
+ * BLANK CHECK at end of data, READ POSITION, LOCATE, SPACE, write protect,
+ * injected medium errors, load/unload and TapeAlert.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "sg/tsg_int.h"
+#include "sg/vtape.h"
+
+#define VT_FM_RECORD 0xffffffffu
+#define VT_MAX_MERR 64
+
+struct vt_conf {
+	char barcode[64];
+	uint64_t capacity;
+	uint64_t ew;
+	bool wp;
+	uint64_t merr[VT_MAX_MERR];
+	int nmerr;
+	uint64_t tapealert;
+};
+
+struct vt_file {
+	uint64_t nblocks;
+	uint64_t *off;		/* nblocks + 1 byte offsets */
+	uint64_t cap;
+	bool fm;
+	int dfd, ifd;
+};
+
+struct vtape {
+	char *cartdir;		/* NULL: no cartridge in the drive */
+	int lockfd;
+	struct vt_conf conf;
+	struct vt_file *files;
+	size_t nfiles, capfiles;
+	size_t f;		/* position: file and block within it */
+	uint64_t b;
+	uint64_t used;
+	bool loaded, ua;
+	uint32_t fixed_len;
+	uint32_t pew_mb;
+	bool buffered;
+};
+
+/* ---- cartridge configuration ---- */
+
+/* Read cart.conf into c. */
+static int
+conf_read(const char *cartdir, struct vt_conf *c)
+{
+	char path[PATH_MAX], line[256];
+	FILE *fp;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(path, sizeof(path), "%s/cart.conf", cartdir);
+	fp = fopen(path, "r");
+	if (!fp)
+		return -errno;
+	while (fgets(line, sizeof(line), fp)) {
+		char *eq = strchr(line, '=');
+		uint64_t v = 0;
+		if (!eq)
+			continue;
+		*eq++ = '\0';
+		eq[strcspn(eq, "\n")] = '\0';
+		if (strcmp(line, "barcode") == 0)
+			snprintf(c->barcode, sizeof(c->barcode), "%s", eq);
+		else if (util_parse_u64(eq, UINT64_MAX, &v) < 0)
+			continue;
+		else if (strcmp(line, "capacity") == 0)
+			c->capacity = v;
+		else if (strcmp(line, "early_warning") == 0)
+			c->ew = v;
+		else if (strcmp(line, "write_protect") == 0)
+			c->wp = v != 0;
+		else if (strcmp(line, "medium_error") == 0 && c->nmerr < VT_MAX_MERR)
+			c->merr[c->nmerr++] = v;
+		else if (strcmp(line, "tapealert") == 0 && v >= 1 && v <= 64)
+			c->tapealert |= 1ULL << (v - 1);
+	}
+	fclose(fp);
+	if (!c->capacity)
+		return -EINVAL;
+	return 0;
+}
+
+/* Write cart.conf atomically. */
+static int
+conf_write(const char *cartdir, const struct vt_conf *c)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	FILE *fp;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/cart.conf", cartdir);
+	snprintf(tmp, sizeof(tmp), "%s/cart.conf.tmp", cartdir);
+	fp = fopen(tmp, "w");
+	if (!fp)
+		return -errno;
+	fprintf(fp, "barcode=%s\ncapacity=%llu\nearly_warning=%llu\n"
+	    "write_protect=%d\n", c->barcode, (unsigned long long)c->capacity,
+	    (unsigned long long)c->ew, c->wp ? 1 : 0);
+	for (int i = 0; i < c->nmerr; i++)
+		fprintf(fp, "medium_error=%llu\n", (unsigned long long)c->merr[i]);
+	for (int i = 0; i < 64; i++)
+		if (c->tapealert & (1ULL << i))
+			fprintf(fp, "tapealert=%d\n", i + 1);
+	if (fflush(fp) || fsync(fileno(fp)))
+		rc = -errno;
+	if (fclose(fp) && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path))
+		rc = -errno;
+	return rc;
+}
+
+int
+vtape_cart_create(const char *dir, const char *barcode, uint64_t capacity,
+    uint64_t early_warning)
+{
+	struct vt_conf c;
+	struct stat sb;
+
+	if (!capacity || early_warning >= capacity || strlen(barcode) >= 64 ||
+	    !*barcode)
+		return -EINVAL;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+		return -ENOTDIR;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/cart.conf", dir);
+	if (access(path, F_OK) == 0)
+		return -EEXIST;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.barcode, sizeof(c.barcode), "%s", barcode);
+	c.capacity = capacity;
+	c.ew = early_warning;
+	return conf_write(dir, &c);
+}
+
+/* ---- tape files ---- */
+
+/* Path of tape file n (data, or its index when idx). */
+static void
+file_path(const struct vtape *v, size_t n, bool idx, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/file%06zu%s", v->cartdir, n, idx ? ".idx" : "");
+}
+
+/* Make room for one more offset in file fl. */
+static int
+file_grow(struct vt_file *fl)
+{
+	if (fl->nblocks + 2 <= fl->cap)
+		return 0;
+	uint64_t ncap = fl->cap ? fl->cap * 2 : 1024;
+	uint64_t *n = realloc(fl->off, ncap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	fl->off = n;
+	fl->cap = ncap;
+	return 0;
+}
+
+/* Open the data and index files of tape file n, creating them if asked. */
+static int
+file_open_fds(struct vtape *v, size_t n, bool create)
+{
+	struct vt_file *fl = &v->files[n];
+	char path[PATH_MAX];
+	int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+
+	if (fl->dfd >= 0)
+		return 0;
+	file_path(v, n, false, path, sizeof(path));
+	fl->dfd = open(path, flags, 0644);
+	if (fl->dfd < 0)
+		return -errno;
+	file_path(v, n, true, path, sizeof(path));
+	fl->ifd = open(path, flags, 0644);
+	if (fl->ifd < 0) {
+		int e = -errno;
+		close(fl->dfd);
+		fl->dfd = -1;
+		return e;
+	}
+	return 0;
+}
+
+/* Append an empty tape file entry. */
+static int
+files_push(struct vtape *v)
+{
+	if (v->nfiles == v->capfiles) {
+		size_t ncap = v->capfiles ? v->capfiles * 2 : 16;
+		struct vt_file *n = realloc(v->files, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		v->files = n;
+		v->capfiles = ncap;
+	}
+	struct vt_file *fl = &v->files[v->nfiles];
+	memset(fl, 0, sizeof(*fl));
+	fl->dfd = fl->ifd = -1;
+	if (file_grow(fl) < 0)
+		return -ENOMEM;
+	fl->off[0] = 0;
+	v->nfiles++;
+	return 0;
+}
+
+/* Drop every in-memory file entry. */
+static void
+files_clear(struct vtape *v)
+{
+	for (size_t i = 0; i < v->nfiles; i++) {
+		if (v->files[i].dfd >= 0)
+			close(v->files[i].dfd);
+		if (v->files[i].ifd >= 0)
+			close(v->files[i].ifd);
+		free(v->files[i].off);
+	}
+	free(v->files);
+	v->files = NULL;
+	v->nfiles = v->capfiles = 0;
+	v->used = 0;
+}
+
+/* Load the block index of every tape file of the cartridge. */
+static int
+cart_scan(struct vtape *v)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	int rc;
+
+	files_clear(v);
+	for (size_t n = 0;; n++) {
+		file_path(v, n, true, path, sizeof(path));
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			break;
+		if ((rc = files_push(v)) < 0) {
+			close(fd);
+			return rc;
+		}
+		struct vt_file *fl = &v->files[n];
+		uint32_t rec[4096];
+		ssize_t got;
+		while ((got = util_read_full(fd, rec, sizeof(rec))) > 0) {
+			for (ssize_t i = 0; i < got / 4; i++) {
+				if (fl->fm)
+					break;	/* nothing may follow a filemark */
+				if (rec[i] == VT_FM_RECORD) {
+					fl->fm = true;
+					continue;
+				}
+				if ((rc = file_grow(fl)) < 0) {
+					close(fd);
+					return rc;
+				}
+				fl->off[fl->nblocks + 1] = fl->off[fl->nblocks] + rec[i];
+				fl->nblocks++;
+			}
+			if (got < (ssize_t)sizeof(rec))
+				break;
+		}
+		close(fd);
+		/* A data file shorter than its index lost its tail: keep what is whole. */
+		file_path(v, n, false, path, sizeof(path));
+		if (stat(path, &sb) < 0)
+			sb.st_size = 0;
+		while (fl->nblocks && fl->off[fl->nblocks] > (uint64_t)sb.st_size) {
+			fl->nblocks--;
+			fl->fm = false;
+		}
+		v->used += fl->off[fl->nblocks];
+		if (!fl->fm)
+			break;	/* end of data is inside this file */
+	}
+	return 0;
+}
+
+/* Logical object number of the start of file n. */
+static uint64_t
+lon_of_file(const struct vtape *v, size_t n)
+{
+	uint64_t lon = 0;
+
+	for (size_t i = 0; i < n && i < v->nfiles; i++)
+		lon += v->files[i].nblocks + (v->files[i].fm ? 1 : 0);
+	return lon;
+}
+
+/* True when the position is at end of data. */
+static bool
+at_eod(const struct vtape *v)
+{
+	if (v->f >= v->nfiles)
+		return true;
+	const struct vt_file *fl = &v->files[v->f];
+	return v->f == v->nfiles - 1 && v->b >= fl->nblocks && !fl->fm;
+}
+
+/* Discard everything from the current position on (a write truncates). */
+static int
+truncate_here(struct vtape *v)
+{
+	char path[PATH_MAX];
+
+	while (v->nfiles > v->f + 1) {
+		size_t last = v->nfiles - 1;
+		struct vt_file *fl = &v->files[last];
+		v->used -= fl->off[fl->nblocks];
+		if (fl->dfd >= 0)
+			close(fl->dfd);
+		if (fl->ifd >= 0)
+			close(fl->ifd);
+		free(fl->off);
+		file_path(v, last, false, path, sizeof(path));
+		unlink(path);
+		file_path(v, last, true, path, sizeof(path));
+		unlink(path);
+		v->nfiles--;
+	}
+	if (v->f >= v->nfiles)
+		return 0;
+	struct vt_file *fl = &v->files[v->f];
+	if (v->b == fl->nblocks && !fl->fm)
+		return 0;
+	int rc = file_open_fds(v, v->f, false);
+	if (rc < 0)
+		return rc;
+	v->used -= fl->off[fl->nblocks] - fl->off[v->b];
+	if (ftruncate(fl->dfd, (off_t)fl->off[v->b]) ||
+	    ftruncate(fl->ifd, (off_t)(v->b * 4)))
+		return -errno;
+	fl->nblocks = v->b;
+	fl->fm = false;
+	return 0;
+}
+
+/* ---- sense ---- */
+
+struct vt_result {
+	int status;
+	uint8_t *sense;
+	int *sense_len;
+	size_t *resid;
+};
+
+/* Fill fixed-format sense: key, ASC/ASCQ, flags and information. */
+static void
+set_sense(struct vt_result *r, uint8_t key, uint8_t asc, uint8_t ascq,
+    uint8_t flags, bool valid, int64_t info)
+{
+	uint8_t *s = r->sense;
+
+	memset(s, 0, 18);
+	s[0] = 0x70 | (valid ? 0x80 : 0);
+	s[2] = (uint8_t)(flags | key);
+	uint32_t i32 = (uint32_t)(int32_t)info;
+	s[3] = (uint8_t)(i32 >> 24);
+	s[4] = (uint8_t)(i32 >> 16);
+	s[5] = (uint8_t)(i32 >> 8);
+	s[6] = (uint8_t)i32;
+	s[7] = 10;
+	s[12] = asc;
+	s[13] = ascq;
+	*r->sense_len = 18;
+	r->status = SAM_CHECK_CONDITION;
+}
+
+#define FL_FM 0x80
+#define FL_EOM 0x40
+#define FL_ILI 0x20
+
+/* ---- data commands ---- */
+
+/* Is lon on the injected medium-error list? */
+static bool
+medium_error_at(const struct vtape *v, uint64_t lon)
+{
+	for (int i = 0; i < v->conf.nmerr; i++)
+		if (v->conf.merr[i] == lon)
+			return true;
+	return false;
+}
+
+/* Early warning sense after a write or filemark, if in the zone. */
+static void
+check_ew(struct vtape *v, struct vt_result *r)
+{
+	uint64_t ew_at = v->conf.capacity - v->conf.ew;
+	uint64_t pew = (uint64_t)v->pew_mb << 20;
+
+	if (v->used > ew_at)
+		set_sense(r, 0x00, 0x00, 0x02, FL_EOM, true, 0);
+	else if (pew && v->used + pew > ew_at)
+		set_sense(r, 0x00, 0x00, 0x07, 0, true, 0);
+}
+
+/* Write one block of len bytes at the current position. */
+static int
+write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
+    struct vt_result *r, int64_t residue_if_fail)
+{
+	int rc;
+
+	if (v->conf.wp) {
+		set_sense(r, 0x07, 0x27, 0x00, 0, false, 0);
+		return 1;
+	}
+	if ((rc = truncate_here(v)) < 0)
+		return rc;
+	if (v->used + len > v->conf.capacity) {
+		set_sense(r, 0x0d, 0x00, 0x02, FL_EOM, true, residue_if_fail);
+		return 1;
+	}
+	if (medium_error_at(v, lon_of_file(v, v->f) + v->b)) {
+		set_sense(r, 0x03, 0x0c, 0x00, 0, true, residue_if_fail);
+		return 1;
+	}
+	if (v->f == v->nfiles && (rc = files_push(v)) < 0)
+		return rc;
+	if ((rc = file_open_fds(v, v->f, true)) < 0)
+		return rc;
+	struct vt_file *fl = &v->files[v->f];
+	if ((rc = file_grow(fl)) < 0)
+		return rc;
+	ssize_t n = pwrite(fl->dfd, buf, len, (off_t)fl->off[fl->nblocks]);
+	if (n != (ssize_t)len) {
+		/* Host disk full or failing: not the tape's fault, not on tape. */
+		if (ftruncate(fl->dfd, (off_t)fl->off[fl->nblocks]) < 0)
+			(void)0;
+		set_sense(r, 0x04, 0x44, 0x00, 0, true, residue_if_fail);
+		return 1;
+	}
+	uint32_t rec = len;
+	if (pwrite(fl->ifd, &rec, 4, (off_t)(fl->nblocks * 4)) != 4) {
+		set_sense(r, 0x04, 0x44, 0x00, 0, true, residue_if_fail);
+		return 1;
+	}
+	fl->off[fl->nblocks + 1] = fl->off[fl->nblocks] + len;
+	fl->nblocks++;
+	v->b = fl->nblocks;
+	v->used += len;
+	return 0;
+}
+
+/* WRITE(6), variable or fixed. */
+static int
+cmd_write(struct vtape *v, const uint8_t *cdb, const uint8_t *buf, size_t len,
+    struct vt_result *r)
+{
+	bool fixed = cdb[1] & 1;
+	uint32_t count = (uint32_t)cdb[2] << 16 | (uint32_t)cdb[3] << 8 | cdb[4];
+	int rc;
+
+	if (fixed != (v->fixed_len != 0)) {
+		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+		return 0;
+	}
+	if (count == 0)
+		return 0;
+	if (!fixed) {
+		if (count > len) {
+			set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+			return 0;
+		}
+		rc = write_block(v, buf, count, r, count);
+		if (rc)
+			return rc < 0 ? rc : 0;
+	} else {
+		if ((uint64_t)count * v->fixed_len > len) {
+			set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+			return 0;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			rc = write_block(v, buf + (size_t)i * v->fixed_len,
+			    v->fixed_len, r, count - i);
+			if (rc)
+				return rc < 0 ? rc : 0;
+		}
+	}
+	check_ew(v, r);
+	return 0;
+}
+
+/* WRITE FILEMARKS(6). */
+static int
+cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
+{
+	uint32_t count = (uint32_t)cdb[2] << 16 | (uint32_t)cdb[3] << 8 | cdb[4];
+	bool immed = cdb[1] & 1;
+	int rc;
+
+	if (v->conf.wp) {
+		set_sense(r, 0x07, 0x27, 0x00, 0, false, 0);
+		return 0;
+	}
+	if ((rc = truncate_here(v)) < 0)
+		return rc;
+	if (count == 0 && !immed) {
+		/* A zero count flushes the buffer, as drives do. */
+		if (v->f < v->nfiles && v->files[v->f].dfd >= 0) {
+			fsync(v->files[v->f].dfd);
+			fsync(v->files[v->f].ifd);
+		}
+		return 0;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		if (v->used >= v->conf.capacity) {
+			set_sense(r, 0x0d, 0x00, 0x02, FL_EOM, true, count - i);
+			return 0;
+		}
+		if (v->f == v->nfiles && (rc = files_push(v)) < 0)
+			return rc;
+		if ((rc = file_open_fds(v, v->f, true)) < 0)
+			return rc;
+		struct vt_file *fl = &v->files[v->f];
+		uint32_t rec = VT_FM_RECORD;
+		if (pwrite(fl->ifd, &rec, 4, (off_t)(fl->nblocks * 4)) != 4) {
+			set_sense(r, 0x03, 0x0c, 0x00, 0, true, count - i);
+			return 0;
+		}
+		if (!immed && (fsync(fl->dfd) || fsync(fl->ifd))) {
+			set_sense(r, 0x03, 0x0c, 0x00, 0, true, count - i);
+			return 0;
+		}
+		fl->fm = true;
+		v->f++;
+		v->b = 0;
+	}
+	check_ew(v, r);
+	return 0;
+}
+
+/* Read one block into buf (room len); sets sense per SSC. */
+static int
+read_block(struct vtape *v, uint8_t *buf, uint32_t len, bool sili,
+    struct vt_result *r, uint32_t *got, int64_t resid_units)
+{
+	*got = 0;
+	if (at_eod(v)) {
+		set_sense(r, 0x08, 0x00, 0x05, 0, true, resid_units);
+		return 1;
+	}
+	struct vt_file *fl = &v->files[v->f];
+	if (v->b >= fl->nblocks) {
+		/* At a filemark: report it and move past it. */
+		v->f++;
+		v->b = 0;
+		set_sense(r, 0x00, 0x00, 0x01, FL_FM, true, resid_units);
+		return 1;
+	}
+	uint64_t lon = lon_of_file(v, v->f) + v->b;
+	uint64_t blen = fl->off[v->b + 1] - fl->off[v->b];
+	uint64_t boff = fl->off[v->b];
+	v->b++;
+	if (medium_error_at(v, lon)) {
+		set_sense(r, 0x03, 0x11, 0x00, 0, true, resid_units);
+		return 1;
+	}
+	int rc = file_open_fds(v, v->f, false);
+	if (rc < 0)
+		return rc;
+	uint32_t n = blen < len ? (uint32_t)blen : len;
+	ssize_t rd = pread(fl->dfd, buf, n, (off_t)boff);
+	if (rd != (ssize_t)n) {
+		set_sense(r, 0x03, 0x11, 0x00, 0, true, resid_units);
+		return 1;
+	}
+	*got = n;
+	if (blen != len && !(sili && blen < len)) {
+		set_sense(r, 0x00, 0x00, 0x00, FL_ILI, true,
+		    (int64_t)len - (int64_t)blen);
+		return 1;
+	}
+	return 0;
+}
+
+/* READ(6), variable or fixed. */
+static int
+cmd_read(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
+    struct vt_result *r)
+{
+	bool fixed = cdb[1] & 1, sili = cdb[1] & 2;
+	uint32_t count = (uint32_t)cdb[2] << 16 | (uint32_t)cdb[3] << 8 | cdb[4];
+	uint32_t got;
+	int rc;
+
+	*r->resid = len;
+	if (fixed != (v->fixed_len != 0) || (fixed && sili)) {
+		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+		return 0;
+	}
+	if (!fixed) {
+		if (count > len) {
+			set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+			return 0;
+		}
+		rc = read_block(v, buf, count, sili, r, &got, count);
+		*r->resid = len - got;
+		return rc < 0 ? rc : 0;
+	}
+	if ((uint64_t)count * v->fixed_len > len) {
+		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+		return 0;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		rc = read_block(v, buf + (size_t)i * v->fixed_len, v->fixed_len,
+		    false, r, &got, count - i);
+		*r->resid = len - (size_t)i * v->fixed_len - got;
+		if (rc)
+			return rc < 0 ? rc : 0;
+	}
+	return 0;
+}
+
+/* SPACE(6): blocks, filemarks or end of data. */
+static int
+cmd_space(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
+{
+	int code = cdb[1] & 0x0f;
+	int32_t count = (int32_t)((uint32_t)cdb[2] << 24 | (uint32_t)cdb[3] << 16 |
+	    (uint32_t)cdb[4] << 8) >> 8;
+
+	if (code == 3) {
+		if (v->nfiles == 0) {
+			v->f = 0;
+			v->b = 0;
+		} else if (v->files[v->nfiles - 1].fm) {
+			v->f = v->nfiles;
+			v->b = 0;
+		} else {
+			v->f = v->nfiles - 1;
+			v->b = v->files[v->f].nblocks;
+		}
+		return 0;
+	}
+	if (code != 0 && code != 1) {
+		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+		return 0;
+	}
+	for (int32_t done = 0; done < (count < 0 ? -count : count); done++) {
+		int32_t left = (count < 0 ? -count : count) - done;
+		if (count > 0) {
+			if (at_eod(v)) {
+				set_sense(r, 0x08, 0x00, 0x05, FL_EOM, true, left);
+				return 0;
+			}
+			struct vt_file *fl = &v->files[v->f];
+			if (code == 0) {
+				if (v->b >= fl->nblocks) {
+					v->f++;
+					v->b = 0;
+					set_sense(r, 0x00, 0x00, 0x01, FL_FM, true, left);
+					return 0;
+				}
+				v->b++;
+			} else {
+				/* Forward over the rest of this file and its filemark. */
+				if (!fl->fm) {
+					v->b = fl->nblocks;
+					set_sense(r, 0x08, 0x00, 0x05, FL_EOM, true, left);
+					return 0;
+				}
+				v->f++;
+				v->b = 0;
+			}
+		} else {
+			if (v->f == 0 && v->b == 0) {
+				set_sense(r, 0x00, 0x00, 0x04, FL_EOM, true, left);
+				return 0;
+			}
+			if (code == 0) {
+				if (v->b == 0) {
+					v->f--;
+					v->b = v->files[v->f].nblocks;
+					set_sense(r, 0x00, 0x00, 0x01, FL_FM, true, left);
+					return 0;
+				}
+				v->b--;
+			} else {
+				/* Back to the BOT side of the previous filemark. */
+				if (v->f == 0) {
+					v->b = 0;
+					set_sense(r, 0x00, 0x00, 0x04, FL_EOM, true, left);
+					return 0;
+				}
+				v->f--;
+				v->b = v->files[v->f].nblocks;
+			}
+		}
+	}
+	return 0;
+}
+
+/* LOCATE(10)/(16) to a logical object number. */
+static int
+cmd_locate(struct vtape *v, uint64_t lon, struct vt_result *r)
+{
+	uint64_t base = 0;
+
+	for (size_t i = 0; i < v->nfiles; i++) {
+		const struct vt_file *fl = &v->files[i];
+		uint64_t span = fl->nblocks + (fl->fm ? 1 : 0);
+		if (lon < base + span || (!fl->fm && lon == base + span)) {
+			v->f = i;
+			v->b = lon - base;
+			return 0;
+		}
+		base += span;
+	}
+	if (lon == base) {
+		v->f = v->nfiles;
+		v->b = 0;
+		return 0;
+	}
+	/* Past end of data: stop there and say so. */
+	cmd_space(v, (const uint8_t[6]){ 0x11, 3 }, r);
+	set_sense(r, 0x08, 0x00, 0x05, 0, false, 0);
+	return 0;
+}
+
+/* READ POSITION, short (00h) or long (06h) form. */
+static int
+cmd_read_position(struct vtape *v, const uint8_t *cdb, uint8_t *buf,
+    size_t len, struct vt_result *r)
+{
+	int sa = cdb[1] & 0x1f;
+	uint64_t lon = lon_of_file(v, v->f) + v->b;
+	uint8_t out[32];
+	size_t n;
+	uint64_t ew_at = v->conf.capacity - v->conf.ew;
+
+	memset(out, 0, sizeof(out));
+	if (v->f == 0 && v->b == 0)
+		out[0] |= 0x80;
+	if (v->used > ew_at && at_eod(v))
+		out[0] |= 0x40;
+	if (sa == 0 || sa == 1) {
+		for (int i = 0; i < 4; i++) {
+			out[4 + i] = (uint8_t)(lon >> (24 - 8 * i));
+			out[8 + i] = (uint8_t)(lon >> (24 - 8 * i));
+		}
+		n = 20;
+	} else if (sa == 6) {
+		for (int i = 0; i < 8; i++) {
+			out[8 + i] = (uint8_t)(lon >> (56 - 8 * i));
+			out[16 + i] = (uint8_t)((uint64_t)v->f >> (56 - 8 * i));
+		}
+		n = 32;
+	} else {
+		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+		return 0;
+	}
+	if (n > len)
+		n = len;
+	memcpy(buf, out, n);
+	*r->resid = len - n;
+	return 0;
+}
+
+/* MODE SENSE(6): header, block descriptor, pages 10h and 10h/01h. */
+static int
+cmd_mode_sense(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
+    struct vt_result *r)
+{
+	bool dbd = cdb[1] & 0x08;
+	int page = cdb[2] & 0x3f, sub = cdb[3];
+	uint8_t out[128];
+	size_t n = 4;
+
+	memset(out, 0, sizeof(out));
+	out[2] = (uint8_t)((v->conf.wp ? 0x80 : 0) | (v->buffered ? 0x10 : 0));
+	if (!dbd) {
+		out[3] = 8;
+		out[n + 5] = (uint8_t)(v->fixed_len >> 16);
+		out[n + 6] = (uint8_t)(v->fixed_len >> 8);
+		out[n + 7] = (uint8_t)v->fixed_len;
+		n += 8;
+	}
+	if ((page == 0x10 && sub == 0) || page == 0x3f) {
+		out[n] = 0x10;
+		out[n + 1] = 14;
+		n += 16;
+	}
+	if ((page == 0x10 && sub == 0x01) || (page == 0x3f && sub == 0xff)) {
+		out[n] = 0x50;
+		out[n + 1] = 0x01;
+		out[n + 3] = 28;
+		out[n + 6] = (uint8_t)(v->pew_mb >> 8);
+		out[n + 7] = (uint8_t)v->pew_mb;
+		n += 32;
+	}
+	if (n == 4 + (dbd ? 0 : 8) && page != 0) {
+		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+		return 0;
+	}
+	out[0] = (uint8_t)(n - 1);
+	if (n > len)
+		n = len;
+	memcpy(buf, out, n);
+	*r->resid = len - n;
+	return 0;
+}
+
+/* MODE SELECT(6): block length, buffered mode, programmable early warning. */
+static int
+cmd_mode_select(struct vtape *v, const uint8_t *buf, size_t len,
+    struct vt_result *r)
+{
+	size_t off = 4;
+
+	if (len < 4) {
+		set_sense(r, 0x05, 0x1a, 0x00, 0, false, 0);
+		return 0;
+	}
+	v->buffered = (buf[2] & 0x70) != 0;
+	if (buf[3] >= 8 && len >= 12) {
+		uint32_t bl = (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
+		if (bl > TSG_MAX_BLOCK) {
+			set_sense(r, 0x05, 0x26, 0x00, 0, false, 0);
+			return 0;
+		}
+		v->fixed_len = bl;
+	}
+	off += buf[3];
+	while (off + 2 <= len) {
+		const uint8_t *pg = buf + off;
+		if ((pg[0] & 0x40) && off + 4 <= len) {
+			size_t plen = (size_t)pg[2] << 8 | pg[3];
+			if ((pg[0] & 0x3f) == 0x10 && pg[1] == 0x01 && off + 8 <= len)
+				v->pew_mb = (uint32_t)pg[6] << 8 | pg[7];
+			off += 4 + plen;
+		} else {
+			off += 2 + pg[1];
+		}
+	}
+	return 0;
+}
+
+/* LOG SENSE: supported pages (00h) and TapeAlert (2Eh). */
+static int
+cmd_log_sense(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
+    struct vt_result *r)
+{
+	int page = cdb[2] & 0x3f;
+	uint8_t out[4 + 64 * 5];
+	size_t n;
+
+	memset(out, 0, sizeof(out));
+	out[0] = (uint8_t)page;
+	if (page == 0x00) {
+		out[3] = 2;
+		out[4] = 0x00;
+		out[5] = 0x2e;
+		n = 6;
+	} else if (page == 0x2e) {
+		for (int i = 0; i < 64; i++) {
+			uint8_t *p = out + 4 + i * 5;
+			p[1] = (uint8_t)(i + 1);
+			p[2] = 0x03;
+			p[3] = 1;
+			p[4] = (v->conf.tapealert >> i) & 1;
+		}
+		out[2] = (64 * 5) >> 8;
+		out[3] = (64 * 5) & 0xff;
+		n = sizeof(out);
+		/* TapeAlert flags clear once read, as on a drive. */
+		v->conf.tapealert = 0;
+	} else {
+		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+		return 0;
+	}
+	if (n > len)
+		n = len;
+	memcpy(buf, out, n);
+	*r->resid = len - n;
+	return 0;
+}
+
+/* INQUIRY: a removable sequential-access device. */
+static int
+cmd_inquiry(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
+    struct vt_result *r)
+{
+	uint8_t out[96];
+	size_t n;
+
+	memset(out, 0, sizeof(out));
+	if (cdb[1] & 1) {
+		if (cdb[2] != 0x80) {
+			set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+			return 0;
+		}
+		out[0] = 0x01;
+		out[1] = 0x80;
+		n = (size_t)snprintf((char *)out + 4, sizeof(out) - 4, "%s",
+		    v->conf.barcode[0] ? v->conf.barcode : "VTAPE0");
+		out[3] = (uint8_t)n;
+		n += 4;
+	} else {
+		out[0] = 0x01;
+		out[1] = 0x80;
+		out[2] = 0x06;
+		out[3] = 0x02;
+		out[4] = 91;
+		memcpy(out + 8, "ABS     ", 8);
+		memcpy(out + 16, "VTAPE           ", 16);
+		memcpy(out + 32, "0001", 4);
+		n = 96;
+	}
+	if (n > len)
+		n = len;
+	memcpy(buf, out, n);
+	*r->resid = len - n;
+	return 0;
+}
+
+/* ---- transport glue ---- */
+
+/* Lock path's directory for exclusive use; -EBUSY if another has it. */
+static int
+lock_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static int
+vt_open(struct tsg_dev *d, const char *path)
+{
+	struct vtape *v = calloc(1, sizeof(*v));
+	char conf[PATH_MAX], link[PATH_MAX];
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	v->lockfd = -1;
+	v->buffered = true;
+	if (!*path) {
+		free(v);
+		return -EINVAL;
+	}
+	snprintf(conf, sizeof(conf), "%s/cart.conf", path);
+	snprintf(link, sizeof(link), "%s/tape", path);
+	if (access(conf, F_OK) == 0) {
+		v->cartdir = realpath(path, NULL);
+	} else {
+		struct stat sb;
+		if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+			free(v);
+			return -ENOENT;
+		}
+		v->cartdir = realpath(link, NULL);	/* NULL: empty drive */
+	}
+	rc = lock_dir(path);
+	if (rc < 0)
+		goto fail;
+	v->lockfd = rc;
+	if (v->cartdir) {
+		if ((rc = conf_read(v->cartdir, &v->conf)) < 0 ||
+		    (rc = cart_scan(v)) < 0)
+			goto fail;
+		v->loaded = true;
+	}
+	d->priv = v;
+	return 0;
+fail:
+	if (v->lockfd >= 0)
+		close(v->lockfd);
+	files_clear(v);
+	free(v->cartdir);
+	free(v);
+	return rc;
+}
+
+static void
+vt_close(struct tsg_dev *d)
+{
+	struct vtape *v = d->priv;
+
+	if (!v)
+		return;
+	files_clear(v);
+	if (v->lockfd >= 0)
+		close(v->lockfd);
+	free(v->cartdir);
+	free(v);
+}
+
+static const char *
+vt_cartdir(struct tsg_dev *d)
+{
+	struct vtape *v = d->priv;
+
+	return v->loaded ? v->cartdir : NULL;
+}
+
+static int
+vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+    int *sense_len)
+{
+	struct vtape *v = d->priv;
+	struct vt_result r = { SAM_GOOD, sense, sense_len, resid };
+	int rc = 0;
+
+	*resid = dir == 2 ? 0 : 0;
+	*sense_len = 0;
+	if (cdblen < 6 || (!buf && len))
+		return -EINVAL;
+	if (cdb[0] == 0x12) {
+		rc = cmd_inquiry(v, cdb, buf, len, &r);
+		goto out;
+	}
+	if (cdb[0] == 0x03) {	/* REQUEST SENSE: nothing deferred */
+		memset(buf, 0, len);
+		goto out;
+	}
+	if (!v->cartdir) {
+		set_sense(&r, 0x02, 0x3a, 0x00, 0, false, 0);
+		goto out;
+	}
+	if (cdb[0] == 0x1b) {
+		bool load = cdb[4] & 1;
+		v->f = 0;
+		v->b = 0;
+		if (load && !v->loaded)
+			v->ua = true;
+		v->loaded = load;
+		goto out;
+	}
+	if (!v->loaded) {
+		set_sense(&r, 0x02, 0x3a, 0x00, 0, false, 0);
+		goto out;
+	}
+	if (v->ua) {
+		v->ua = false;
+		set_sense(&r, 0x06, 0x28, 0x00, 0, false, 0);
+		goto out;
+	}
+	switch (cdb[0]) {
+	case 0x00:
+		break;
+	case 0x01:
+		v->f = 0;
+		v->b = 0;
+		break;
+	case 0x05: {
+		uint8_t out[6] = { 0, (TSG_MAX_BLOCK * 2 - 1) >> 16,
+		    (uint8_t)((TSG_MAX_BLOCK * 2 - 1) >> 8), 0xff, 0, 1 };
+		size_t n = len < 6 ? len : 6;
+		memcpy(buf, out, n);
+		*resid = len - n;
+		break;
+	}
+	case 0x08:
+		rc = cmd_read(v, cdb, buf, len, &r);
+		break;
+	case 0x0a:
+		rc = cmd_write(v, cdb, buf, len, &r);
+		break;
+	case 0x10:
+		rc = cmd_write_filemarks(v, cdb, &r);
+		break;
+	case 0x11:
+		rc = cmd_space(v, cdb, &r);
+		break;
+	case 0x15:
+		rc = cmd_mode_select(v, buf, len, &r);
+		break;
+	case 0x19:	/* ERASE: everything from here on */
+		if (v->conf.wp)
+			set_sense(&r, 0x07, 0x27, 0x00, 0, false, 0);
+		else
+			rc = truncate_here(v);
+		break;
+	case 0x1a:
+		rc = cmd_mode_sense(v, cdb, buf, len, &r);
+		break;
+	case 0x1e:	/* PREVENT ALLOW MEDIUM REMOVAL */
+		break;
+	case 0x2b:
+		if (cdblen < 10) {
+			set_sense(&r, 0x05, 0x24, 0x00, 0, false, 0);
+			break;
+		}
+		rc = cmd_locate(v, (uint64_t)cdb[3] << 24 | (uint64_t)cdb[4] << 16 |
+		    (uint64_t)cdb[5] << 8 | cdb[6], &r);
+		break;
+	case 0x92: {
+		uint64_t lon = 0;
+		if (cdblen < 16) {
+			set_sense(&r, 0x05, 0x24, 0x00, 0, false, 0);
+			break;
+		}
+		for (int i = 0; i < 8; i++)
+			lon = lon << 8 | cdb[4 + i];
+		rc = cmd_locate(v, lon, &r);
+		break;
+	}
+	case 0x34:
+		if (cdblen < 10) {
+			set_sense(&r, 0x05, 0x24, 0x00, 0, false, 0);
+			break;
+		}
+		rc = cmd_read_position(v, cdb, buf, len, &r);
+		break;
+	case 0x4d:
+		rc = cmd_log_sense(v, cdb, buf, len, &r);
+		break;
+	default:
+		set_sense(&r, 0x05, 0x20, 0x00, 0, false, 0);
+		break;
+	}
+out:
+	if (rc < 0)
+		return rc;
+	*scsi_status = r.status;
+	return 0;
+}
+
+const struct tsg_transport tsg_vtape_transport = {
+	.scheme = "vtape",
+	.open = vt_open,
+	.close = vt_close,
+	.exec = vt_exec,
+	.cartdir = vt_cartdir,
+};

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Install the Debian packages ABS builds and tests with, only those missing.
+set -e
+PKGS="build-essential pkg-config clang liburing-dev libsgutils2-dev
+libarchive-dev libzstd-dev libssl-dev zstd mbuffer tar coreutils"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq $missing >/dev/null
