@@ -1,0 +1,47 @@
+/*
+ * The dump log: the crippled-mode record of what is on which tape, one
+ * grep-able line per event, "TYPE key=value ...". A "part" line is written
+ * when a part is confirmed on tape; a "dump" line when the whole dump is.
+ * Values are escaped (space, %, = and control bytes as %XX).
+ */
+#ifndef ABS_DUMPLOG_H
+#define ABS_DUMPLOG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum cat_dl_type { CAT_DL_PART, CAT_DL_DUMP, CAT_DL_BAD };
+
+struct cat_dl_rec {
+	enum cat_dl_type type;
+	char dump_id[33];
+	char entity[256];
+	char date[32];
+	char since[32];
+	int level;
+	char server[256];
+	char partition[1024];
+	char label[64];		/* part: its tape; dump: the first tape */
+	char tape_id[33];
+	uint64_t file;		/* tape file of the (first) part header */
+	uint32_t part;		/* part number; for a dump: number of parts */
+	uint64_t offset;
+	uint64_t bytes;		/* stored bytes (after compression) */
+	uint64_t blocks;
+	uint32_t block_size;
+	char sha256[65];	/* part or whole stream digest */
+	uint64_t raw_bytes;
+	char raw_sha256[65];
+	char compress[16];
+	char source_kind[8];
+	char status[16];	/* dump: complete; bad line: tape out of use */
+};
+
+/* Format one record as a line (with newline) into buf. */
+int cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len);
+/* Parse one line; -EINVAL for a malformed line, -ENOMSG for a foreign one. */
+int cat_dl_parse(const char *line, struct cat_dl_rec *r);
+/* Append a record to the log file durably (O_APPEND, fsync). */
+int cat_dl_append(const char *path, const struct cat_dl_rec *r);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * abs-engine's operations (direct mode): label, dump, list, restore, verify.
+ * Each returns 0 on success or a negative errno, and on failure leaves a
+ * one-line reason in err for the operator.
+ */
+#ifndef ABS_ENGINE_H
+#define ABS_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ENG_ERRLEN 512
+
+struct eng_label_opts {
+	const char *device;
+	const char *label;
+	const char *pool;
+	uint32_t block_size;
+	bool force;
+};
+
+struct eng_dump_opts {
+	const char *device;
+	const char *entity;
+	const char *source;	/* dir:PATH, cmd:ARGV, file:PATH */
+	const char *expect_label;	/* NULL: any labelled tape */
+	const char *log;
+	const char *server;
+	const char *partition;
+	const char *since;	/* increment base time, NULL for a full */
+	int level;
+	const char *compress;	/* NULL/"none" or "zstd[:LEVEL]" */
+	uint32_t block_size;
+	unsigned depth;		/* ring buffers */
+	bool quiet;
+};
+
+struct eng_dump_result {
+	char dump_id[33];
+	char label[64];
+	uint64_t file;
+	uint64_t raw_bytes, bytes, blocks;
+	double seconds;
+	char sha256[65];
+	char raw_sha256[65];
+};
+
+struct eng_restore_opts {
+	const char *device;
+	const char *entity;
+	const char *date;	/* prefix of the dump date, NULL: newest */
+	const char *log;	/* dump log to find the part, or NULL to scan */
+	const char *to;		/* directory (dir dumps) or file */
+	bool to_stdout;
+	const char *expect_label;
+	int64_t file;		/* tape file to restore, -1 to search */
+};
+
+struct eng_restore_result {
+	uint64_t bytes, raw_bytes, blocks;
+	double seconds;
+	char dump_id[33];
+	char source_kind[8];
+	uint64_t file;
+};
+
+int eng_label(const struct eng_label_opts *o, char *err);
+int eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res,
+    char *err);
+int eng_list(const char *device, bool json, FILE *out, char *err);
+int eng_restore(const struct eng_restore_opts *o,
+    struct eng_restore_result *res, char *err);
+/* Verify every part, or only the part whose header is tape file `file`. */
+int eng_verify(const char *device, int64_t file, FILE *out, char *err);
+
+#endif

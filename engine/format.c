@@ -1,0 +1,441 @@
+/* Tape format v1: build and parse label, header and trailer blocks. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/crc32c.h"
+#include "common/util.h"
+#include "engine/format.h"
+
+#define MAGIC_LABEL "ABS-LABEL v1\n"
+#define MAGIC_HEADER "ABS-PART v1\n"
+#define MAGIC_TRAILER "ABS-TRAILER v1\n"
+#define KV_START "\n[abs]\n"
+#define MAX_KV 48
+
+struct kvbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+/* Append formatted text; remembers overflow. */
+__attribute__((format(printf, 2, 3)))
+static void
+kv_printf(struct kvbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->cap - b->len)
+		b->err = -E2BIG;
+	else
+		b->len += (size_t)n;
+}
+
+/* Append key=value with the value escaped. */
+static void
+kv_put(struct kvbuf *b, const char *key, const char *val)
+{
+	char esc[3 * 1024 + 4];
+
+	util_kv_escape(val, esc, sizeof(esc));
+	kv_printf(b, "%s=%s\n", key, esc);
+}
+
+/* Append key=unsigned. */
+static void
+kv_putu(struct kvbuf *b, const char *key, uint64_t v)
+{
+	kv_printf(b, "%s=%llu\n", key, (unsigned long long)v);
+}
+
+/* Close the block with its checksum line and zero the rest. */
+static int
+kv_seal(struct kvbuf *b)
+{
+	uint32_t c = crc32c(0, b->p, b->len);
+
+	kv_printf(b, "crc32c=%08x\n", c);
+	if (b->err)
+		return b->err;
+	memset(b->p + b->len, 0, b->cap - b->len);
+	return 0;
+}
+
+struct kvpair {
+	char *key, *val;
+};
+
+struct kvparse {
+	char text[16384];
+	struct kvpair kv[MAX_KV];
+	int n;
+};
+
+/*
+ * Check magic and checksum, then split the [abs] section into pairs.
+ * -ENOMSG when the magic is not there, -EBADMSG when damaged.
+ */
+static int
+kv_parse(const uint8_t *buf, size_t len, const char *magic, struct kvparse *kp)
+{
+	size_t mlen = strlen(magic), end;
+	const char *crcline = NULL;
+
+	kp->n = 0;
+	if (len < mlen || memcmp(buf, magic, mlen) != 0)
+		return -ENOMSG;
+	/* The text ends at the first NUL; it must fit our buffer. */
+	end = 0;
+	while (end < len && buf[end])
+		end++;
+	if (end >= sizeof(kp->text))
+		return -EBADMSG;
+	memcpy(kp->text, buf, end);
+	kp->text[end] = '\0';
+	/* The checksum line is the last line of the text. */
+	for (const char *p = kp->text; (p = strstr(p, "\ncrc32c=")) != NULL; p++)
+		crcline = p + 1;
+	if (!crcline)
+		return -EBADMSG;
+	uint32_t want;
+	char tail[16];
+	if (sscanf(crcline, "crc32c=%8x%15s", &want, tail) != 1 ||
+	    strlen(crcline) != 16 || crcline[15] != '\n')
+		return -EBADMSG;
+	if (crc32c(0, kp->text, (size_t)(crcline - kp->text)) != want)
+		return -EBADMSG;
+	char *sec = strstr(kp->text, KV_START);
+	if (!sec || sec > crcline)
+		return -EBADMSG;
+	char *line = sec + strlen(KV_START);
+	kp->text[crcline - kp->text] = '\0';
+	while (*line) {
+		char *nl = strchr(line, '\n');
+		if (!nl)
+			return -EBADMSG;
+		*nl = '\0';
+		char *eq = strchr(line, '=');
+		if (!eq || eq == line || kp->n == MAX_KV)
+			return -EBADMSG;
+		*eq = '\0';
+		if (util_kv_unescape(eq + 1) < 0)
+			return -EBADMSG;
+		kp->kv[kp->n].key = line;
+		kp->kv[kp->n].val = eq + 1;
+		kp->n++;
+		line = nl + 1;
+	}
+	return 0;
+}
+
+/* Value of key, or NULL. */
+static const char *
+kv_get(const struct kvparse *kp, const char *key)
+{
+	for (int i = 0; i < kp->n; i++)
+		if (strcmp(kp->kv[i].key, key) == 0)
+			return kp->kv[i].val;
+	return NULL;
+}
+
+/* Copy a required string field; -EBADMSG if missing or too long. */
+static int
+kv_str(const struct kvparse *kp, const char *key, char *dst, size_t len)
+{
+	const char *v = kv_get(kp, key);
+
+	if (!v || strlen(v) >= len)
+		return -EBADMSG;
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+/* A required unsigned field no larger than max. */
+static int
+kv_u64(const struct kvparse *kp, const char *key, uint64_t max, uint64_t *out)
+{
+	const char *v = kv_get(kp, key);
+
+	if (!v || util_parse_u64(v, max, out) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+enum fmt_kind
+fmt_kind_of(const uint8_t *buf, size_t len)
+{
+	static const struct { const char *m; enum fmt_kind k; } tab[] = {
+		{ MAGIC_LABEL, FMT_LABEL },
+		{ MAGIC_HEADER, FMT_HEADER },
+		{ MAGIC_TRAILER, FMT_TRAILER },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(tab); i++) {
+		size_t n = strlen(tab[i].m);
+		if (len >= n && memcmp(buf, tab[i].m, n) == 0)
+			return tab[i].k;
+	}
+	return FMT_NONE;
+}
+
+int
+fmt_label_build(const struct fmt_label *l, uint8_t *buf)
+{
+	struct kvbuf b = { (char *)buf, 0, FMT_LABEL_SIZE, 0 };
+
+	kv_printf(&b, "%s", MAGIC_LABEL);
+	kv_printf(&b,
+	    "This cartridge belongs to an ABS tape backup system.\n"
+	    "Sticker label %s, tape ID %s, pool %s.\n"
+	    "Tape file 0 is this label; every later dump part is one tape file\n"
+	    "(a header block that says how to restore it, then its data),\n"
+	    "followed by one trailer file with its checksums.\n",
+	    l->label, l->tape_id, l->pool);
+	kv_printf(&b, "%s", KV_START);
+	kv_putu(&b, "version", FMT_VERSION);
+	kv_put(&b, "label", l->label);
+	kv_put(&b, "tape_id", l->tape_id);
+	kv_put(&b, "pool", l->pool);
+	kv_putu(&b, "block_size", l->block_size);
+	kv_put(&b, "labelled_at", l->labelled_at);
+	kv_put(&b, "labelled_by", l->labelled_by);
+	return kv_seal(&b);
+}
+
+int
+fmt_label_parse(const uint8_t *buf, size_t len, struct fmt_label *l)
+{
+	struct kvparse *kp = malloc(sizeof(*kp));
+	uint64_t v;
+	int rc;
+
+	if (!kp)
+		return -ENOMEM;
+	memset(l, 0, sizeof(*l));
+	rc = kv_parse(buf, len, MAGIC_LABEL, kp);
+	if (rc)
+		goto out;
+	rc = -EBADMSG;
+	if (kv_u64(kp, "version", 1000, &v))
+		goto out;
+	l->version = (int)v;
+	if (kv_str(kp, "label", l->label, sizeof(l->label)) ||
+	    kv_str(kp, "tape_id", l->tape_id, sizeof(l->tape_id)) ||
+	    kv_str(kp, "pool", l->pool, sizeof(l->pool)) ||
+	    kv_str(kp, "labelled_at", l->labelled_at, sizeof(l->labelled_at)) ||
+	    kv_str(kp, "labelled_by", l->labelled_by, sizeof(l->labelled_by)) ||
+	    kv_u64(kp, "block_size", FMT_MAX_BLOCK, &v) || !*l->label)
+		goto out;
+	l->block_size = (uint32_t)v;
+	rc = 0;
+out:
+	free(kp);
+	return rc;
+}
+
+/* The shell pipeline after dd that turns the part's bytes back into data. */
+static void
+recipe_tail(const struct fmt_header *h, char *buf, size_t len)
+{
+	const char *unz = strcmp(h->compress, "zstd") == 0 ? " | zstd -dc" : "";
+
+	if (strcmp(h->source_kind, "dir") == 0)
+		snprintf(buf, len, "%s | tar -xpf - -C \"$DEST\"", unz);
+	else
+		snprintf(buf, len, "%s > \"$DEST\"", unz);
+}
+
+int
+fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
+{
+	struct kvbuf b = { (char *)buf, 0, bs, 0 };
+	char tail[128];
+
+	recipe_tail(h, tail, sizeof(tail));
+	kv_printf(&b, "%s", MAGIC_HEADER);
+	kv_printf(&b,
+	    "ABS dump part. Entity %s, level %d, dumped %s (since %s)\n"
+	    "from %s:%s. Part %u, starting at stream byte %llu.\n"
+	    "Cartridge %s (tape ID %s), tape file %llu; block size %u;\n"
+	    "compression %s; checksums: CRC32C per block, SHA-256 per part\n"
+	    "and stream, in the trailer (the next tape file).\n\n",
+	    h->entity, h->level, h->dump_date, h->since, h->server,
+	    h->partition, h->part, (unsigned long long)h->offset, h->label,
+	    h->tape_id, (unsigned long long)h->file, h->block_size, h->compress);
+	kv_printf(&b,
+	    "Restore with standard tools (this block is the first of the file,\n"
+	    "so skip one block; set DEST to the target %s):\n"
+	    "  tape$  mt -f /dev/nst0 rewind && mt -f /dev/nst0 fsf %llu && "
+	    "dd if=/dev/nst0 bs=%u skip=1%s\n"
+	    "  vtape$ dd if=\"$CART/file%06llu\" bs=%u skip=1 status=none%s\n",
+	    strcmp(h->source_kind, "dir") == 0 ? "directory" : "file",
+	    (unsigned long long)h->file, h->block_size, tail,
+	    (unsigned long long)h->file, h->block_size, tail);
+	kv_printf(&b,
+	    "($CART is the cartridge's directory in an ABS virtual library.)\n"
+	    "A dump that spans cartridges continues in part %u on the next one:\n"
+	    "concatenate the dd output of parts 1, 2, ... in order, then decode.\n",
+	    h->part + 1);
+	if (strcmp(h->source_kind, "cmd") == 0)
+		kv_printf(&b, "The stream is the standard output of: %.900s\n"
+		    "Feed it to that tool's restore command.\n", h->source);
+	kv_printf(&b, "%s", KV_START);
+	kv_putu(&b, "version", FMT_VERSION);
+	kv_put(&b, "dump_id", h->dump_id);
+	kv_put(&b, "entity", h->entity);
+	kv_put(&b, "server", h->server);
+	kv_put(&b, "partition", h->partition);
+	kv_putu(&b, "level", (uint64_t)h->level);
+	kv_put(&b, "dump_date", h->dump_date);
+	kv_put(&b, "since", h->since);
+	kv_putu(&b, "part", h->part);
+	kv_putu(&b, "offset", h->offset);
+	kv_putu(&b, "block_size", h->block_size);
+	kv_put(&b, "compress", h->compress);
+	kv_put(&b, "checksum", "crc32c-block,sha256-part,sha256-stream");
+	kv_put(&b, "source_kind", h->source_kind);
+	kv_put(&b, "source", h->source);
+	kv_put(&b, "label", h->label);
+	kv_put(&b, "tape_id", h->tape_id);
+	kv_putu(&b, "file", h->file);
+	return kv_seal(&b);
+}
+
+int
+fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *h)
+{
+	struct kvparse *kp = malloc(sizeof(*kp));
+	uint64_t v, part, bsz;
+	int rc;
+
+	if (!kp)
+		return -ENOMEM;
+	memset(h, 0, sizeof(*h));
+	rc = kv_parse(buf, len, MAGIC_HEADER, kp);
+	if (rc)
+		goto out;
+	rc = -EBADMSG;
+	if (kv_u64(kp, "version", 1000, &v))
+		goto out;
+	h->version = (int)v;
+	if (kv_str(kp, "dump_id", h->dump_id, sizeof(h->dump_id)) ||
+	    kv_str(kp, "entity", h->entity, sizeof(h->entity)) ||
+	    kv_str(kp, "server", h->server, sizeof(h->server)) ||
+	    kv_str(kp, "partition", h->partition, sizeof(h->partition)) ||
+	    kv_str(kp, "dump_date", h->dump_date, sizeof(h->dump_date)) ||
+	    kv_str(kp, "since", h->since, sizeof(h->since)) ||
+	    kv_str(kp, "compress", h->compress, sizeof(h->compress)) ||
+	    kv_str(kp, "source_kind", h->source_kind, sizeof(h->source_kind)) ||
+	    kv_str(kp, "source", h->source, sizeof(h->source)) ||
+	    kv_str(kp, "label", h->label, sizeof(h->label)) ||
+	    kv_str(kp, "tape_id", h->tape_id, sizeof(h->tape_id)) ||
+	    kv_u64(kp, "level", 99, &v))
+		goto out;
+	h->level = (int)v;
+	if (kv_u64(kp, "part", UINT32_MAX, &part) ||
+	    kv_u64(kp, "offset", UINT64_MAX, &h->offset) ||
+	    kv_u64(kp, "block_size", FMT_MAX_BLOCK, &bsz) ||
+	    kv_u64(kp, "file", UINT32_MAX, &h->file) || part < 1 ||
+	    bsz < FMT_MIN_BLOCK || !*h->entity)
+		goto out;
+	h->part = (uint32_t)part;
+	h->block_size = (uint32_t)bsz;
+	rc = 0;
+out:
+	free(kp);
+	return rc;
+}
+
+int
+fmt_trailer_build(const struct fmt_trailer *t, uint8_t *buf, size_t bs)
+{
+	struct kvbuf b = { (char *)buf, 0, bs, 0 };
+	char crc[16];
+
+	kv_printf(&b, "%s", MAGIC_TRAILER);
+	kv_printf(&b,
+	    "Checksums of dump part %u (tape file %llu): %llu bytes in %llu\n"
+	    "blocks, SHA-256 %s.\n"
+	    "The CRC32C of each data block follows this block as little-endian\n"
+	    "32-bit words.\n",
+	    t->part, (unsigned long long)t->header_file,
+	    (unsigned long long)t->bytes, (unsigned long long)t->blocks,
+	    t->part_sha256);
+	kv_printf(&b, "%s", KV_START);
+	kv_putu(&b, "version", FMT_VERSION);
+	kv_put(&b, "dump_id", t->dump_id);
+	kv_putu(&b, "part", t->part);
+	kv_putu(&b, "header_file", t->header_file);
+	kv_putu(&b, "block_size", t->block_size);
+	kv_putu(&b, "bytes", t->bytes);
+	kv_putu(&b, "blocks", t->blocks);
+	kv_put(&b, "part_sha256", t->part_sha256);
+	kv_putu(&b, "last", (uint64_t)t->last);
+	kv_putu(&b, "stream_bytes", t->stream_bytes);
+	kv_put(&b, "stream_sha256", t->last ? t->stream_sha256 : "-");
+	kv_putu(&b, "raw_bytes", t->raw_bytes);
+	kv_put(&b, "raw_sha256", t->last ? t->raw_sha256 : "-");
+	snprintf(crc, sizeof(crc), "%08x", t->table_crc);
+	kv_put(&b, "table_crc32c", crc);
+	return kv_seal(&b);
+}
+
+int
+fmt_trailer_parse(const uint8_t *buf, size_t len, struct fmt_trailer *t)
+{
+	struct kvparse *kp = malloc(sizeof(*kp));
+	uint64_t v, part, last, bsz;
+	char crc[16];
+	int rc;
+
+	if (!kp)
+		return -ENOMEM;
+	memset(t, 0, sizeof(*t));
+	rc = kv_parse(buf, len, MAGIC_TRAILER, kp);
+	if (rc)
+		goto out;
+	rc = -EBADMSG;
+	if (kv_u64(kp, "version", 1000, &v))
+		goto out;
+	t->version = (int)v;
+	if (kv_str(kp, "dump_id", t->dump_id, sizeof(t->dump_id)) ||
+	    kv_str(kp, "part_sha256", t->part_sha256, sizeof(t->part_sha256)) ||
+	    kv_str(kp, "stream_sha256", t->stream_sha256,
+	    sizeof(t->stream_sha256)) ||
+	    kv_str(kp, "raw_sha256", t->raw_sha256, sizeof(t->raw_sha256)) ||
+	    kv_str(kp, "table_crc32c", crc, sizeof(crc)) ||
+	    kv_u64(kp, "part", UINT32_MAX, &part) ||
+	    kv_u64(kp, "header_file", UINT32_MAX, &t->header_file) ||
+	    kv_u64(kp, "block_size", FMT_MAX_BLOCK, &bsz) ||
+	    kv_u64(kp, "bytes", UINT64_MAX, &t->bytes) ||
+	    kv_u64(kp, "blocks", UINT64_MAX / 4, &t->blocks) ||
+	    kv_u64(kp, "last", 1, &last) ||
+	    kv_u64(kp, "stream_bytes", UINT64_MAX, &t->stream_bytes) ||
+	    kv_u64(kp, "raw_bytes", UINT64_MAX, &t->raw_bytes) ||
+	    bsz < FMT_MIN_BLOCK || part < 1)
+		goto out;
+	char *end;
+	unsigned long c = strtoul(crc, &end, 16);
+	if (*end || strlen(crc) != 8)
+		goto out;
+	/* Blocks must be able to hold the bytes claimed. */
+	if (t->bytes > t->blocks * bsz || (t->blocks && t->bytes <= (t->blocks - 1) * bsz))
+		goto out;
+	t->table_crc = (uint32_t)c;
+	t->part = (uint32_t)part;
+	t->block_size = (uint32_t)bsz;
+	t->last = (int)last;
+	rc = 0;
+out:
+	free(kp);
+	return rc;
+}

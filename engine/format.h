@@ -1,0 +1,84 @@
+/*
+ * Tape format v1 (docs/FORMAT.md): the label block, the part header block
+ * and the part trailer. Each is text: a magic line, a human-readable part,
+ * then "[abs]" and key=value lines closed by a crc32c= line over all bytes
+ * before it; the rest of the block is zero.
+ */
+#ifndef ABS_FORMAT_H
+#define ABS_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FMT_VERSION 1
+#define FMT_LABEL_SIZE 4096
+#define FMT_MIN_BLOCK (64u << 10)
+#define FMT_MAX_BLOCK (8u << 20)
+#define FMT_DEFAULT_BLOCK (1u << 20)
+
+struct fmt_label {
+	int version;
+	char label[64];
+	char tape_id[33];
+	char pool[64];
+	uint32_t block_size;
+	char labelled_at[32];
+	char labelled_by[128];
+};
+
+struct fmt_header {
+	int version;
+	char dump_id[33];
+	char entity[256];
+	char server[256];
+	char partition[1024];
+	int level;
+	char dump_date[32];
+	char since[32];		/* increment base, "-" for a full */
+	uint32_t part;
+	uint64_t offset;	/* of this part's first byte in the stream */
+	uint32_t block_size;
+	char compress[16];	/* "none" or "zstd" */
+	char source_kind[8];	/* dir, cmd, file */
+	char source[1024];
+	char label[64];
+	char tape_id[33];
+	uint64_t file;		/* tape file number of this header */
+};
+
+struct fmt_trailer {
+	int version;
+	char dump_id[33];
+	uint32_t part;
+	uint64_t header_file;
+	uint32_t block_size;
+	uint64_t bytes;		/* stream bytes in this part */
+	uint64_t blocks;	/* data blocks in this part */
+	char part_sha256[65];
+	int last;		/* 1: the stream ends in this part */
+	uint64_t stream_bytes;	/* up to and including this part */
+	char stream_sha256[65];	/* only when last */
+	uint64_t raw_bytes;	/* source bytes before compression, when last */
+	char raw_sha256[65];
+	uint32_t table_crc;	/* CRC32C of the block CRC table */
+};
+
+enum fmt_kind { FMT_NONE, FMT_LABEL, FMT_HEADER, FMT_TRAILER };
+
+/* What kind of block this is by its magic line (no checksum check). */
+enum fmt_kind fmt_kind_of(const uint8_t *buf, size_t len);
+
+/* Build into buf of exactly FMT_LABEL_SIZE bytes. */
+int fmt_label_build(const struct fmt_label *l, uint8_t *buf);
+/* -ENOMSG: not a label; -EBADMSG: a damaged one; 0 ok. */
+int fmt_label_parse(const uint8_t *buf, size_t len, struct fmt_label *l);
+
+/* Build a header block of bs bytes (the recipe needs the tape file). */
+int fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs);
+int fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *h);
+
+/* The trailer's first block; the CRC table follows in later blocks. */
+int fmt_trailer_build(const struct fmt_trailer *t, uint8_t *buf, size_t bs);
+int fmt_trailer_parse(const uint8_t *buf, size_t len, struct fmt_trailer *t);
+
+#endif

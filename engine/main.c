@@ -1,0 +1,211 @@
+/* abs-engine: the per-drive media engine, direct (emergency) mode CLI. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "engine/engine.h"
+
+static const char usage[] =
+"usage: abs-engine COMMAND [options]\n"
+"  label   --device URI --label NAME [--pool P] [--block-size N] [--force]\n"
+"  dump    --device URI --entity NAME --source dir:PATH|cmd:'ARGV'|file:PATH\n"
+"          --log DUMPLOG [--level N --since TIME] [--compress zstd[:L]]\n"
+"          [--block-size N] [--depth N] [--label EXPECTED] [--server S]\n"
+"          [--partition P]\n"
+"  list    --device URI [--json]\n"
+"  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
+"          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
+"  verify  --device URI [--file N]\n"
+"Devices: vtape:DIR (a cartridge or a library drive, e.g. vtape:LIB/drive0),\n"
+"null: (discards writes; benchmarks).\n";
+
+enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
+	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
+	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE };
+
+static const struct option longopts[] = {
+	{ "device", required_argument, NULL, O_DEVICE },
+	{ "label", required_argument, NULL, O_LABEL },
+	{ "pool", required_argument, NULL, O_POOL },
+	{ "block-size", required_argument, NULL, O_BS },
+	{ "force", no_argument, NULL, O_FORCE },
+	{ "entity", required_argument, NULL, O_ENTITY },
+	{ "source", required_argument, NULL, O_SOURCE },
+	{ "log", required_argument, NULL, O_LOG },
+	{ "level", required_argument, NULL, O_LEVEL },
+	{ "since", required_argument, NULL, O_SINCE },
+	{ "compress", required_argument, NULL, O_COMPRESS },
+	{ "depth", required_argument, NULL, O_DEPTH },
+	{ "server", required_argument, NULL, O_SERVER },
+	{ "partition", required_argument, NULL, O_PARTITION },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "date", required_argument, NULL, O_DATE },
+	{ "to", required_argument, NULL, O_TO },
+	{ "stdout", no_argument, NULL, O_STDOUT },
+	{ "file", required_argument, NULL, O_FILE },
+	{ "quiet", no_argument, NULL, O_QUIET },
+	{ "verbose", no_argument, NULL, O_VERBOSE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct args {
+	const char *device, *label, *pool, *entity, *source, *log, *since;
+	const char *compress, *server, *partition, *date, *to;
+	uint64_t bs, level, depth;
+	int64_t file;
+	bool force, json, to_stdout, quiet;
+};
+
+/* Parse the options every subcommand shares; exits on bad input. */
+static void
+parse_args(int argc, char **argv, struct args *a)
+{
+	uint64_t v;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->file = -1;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_DEVICE: a->device = optarg; break;
+		case O_LABEL: a->label = optarg; break;
+		case O_POOL: a->pool = optarg; break;
+		case O_FORCE: a->force = true; break;
+		case O_ENTITY: a->entity = optarg; break;
+		case O_SOURCE: a->source = optarg; break;
+		case O_LOG: a->log = optarg; break;
+		case O_SINCE: a->since = optarg; break;
+		case O_COMPRESS: a->compress = optarg; break;
+		case O_SERVER: a->server = optarg; break;
+		case O_PARTITION: a->partition = optarg; break;
+		case O_JSON: a->json = true; break;
+		case O_DATE: a->date = optarg; break;
+		case O_TO: a->to = optarg; break;
+		case O_STDOUT: a->to_stdout = true; break;
+		case O_QUIET: a->quiet = true; break;
+		case O_VERBOSE: log_level_current = LOG_LVL_DEBUG; break;
+		case O_BS:
+			if (util_parse_size(optarg, &a->bs) < 0 || a->bs > UINT32_MAX)
+				die("--block-size: bad size %s", optarg);
+			break;
+		case O_LEVEL:
+			if (util_parse_u64(optarg, 9, &a->level) < 0)
+				die("--level takes 0..9");
+			break;
+		case O_DEPTH:
+			if (util_parse_u64(optarg, 256, &a->depth) < 0 || !a->depth)
+				die("--depth takes 1..256");
+			break;
+		case O_FILE:
+			if (util_parse_u64(optarg, INT32_MAX, &v) < 0)
+				die("--file takes a tape file number");
+			a->file = (int64_t)v;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument %s", argv[optind]);
+	if (!a->device)
+		die("--device URI is required");
+}
+
+/* Human-readable rate. */
+static double
+mbps(uint64_t bytes, double secs)
+{
+	return secs > 0 ? bytes / secs / 1e6 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	char err[ENG_ERRLEN] = "";
+	struct args a;
+	const char *cmd;
+	int rc;
+
+	log_init("abs-engine", LOG_LVL_WARN, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	cmd = argv[1];
+	parse_args(argc, argv, &a);
+	if (strcmp(cmd, "label") == 0) {
+		struct eng_label_opts o = { a.device, a.label, a.pool,
+		    (uint32_t)a.bs, a.force };
+		if (!a.label)
+			die("label needs --label NAME");
+		rc = eng_label(&o, err);
+	} else if (strcmp(cmd, "dump") == 0) {
+		struct eng_dump_opts o = {
+			.device = a.device, .entity = a.entity, .source = a.source,
+			.expect_label = a.label, .log = a.log, .server = a.server,
+			.partition = a.partition, .since = a.since,
+			.level = (int)a.level, .compress = a.compress,
+			.block_size = (uint32_t)a.bs, .depth = (unsigned)a.depth,
+			.quiet = a.quiet,
+		};
+		struct eng_dump_result r;
+		if (!a.entity || !a.source)
+			die("dump needs --entity NAME and --source SPEC");
+		rc = eng_dump(&o, &r, err);
+		if (rc == 0 && !a.quiet)
+			printf("dumped %s: %llu bytes (%llu on tape, %llu blocks) in "
+			    "%.2f s, %.1f MB/s; tape %s file %llu; dump %s; sha256 %s\n",
+			    a.entity, (unsigned long long)r.raw_bytes,
+			    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
+			    r.seconds, mbps(r.raw_bytes, r.seconds), r.label,
+			    (unsigned long long)r.file, r.dump_id, r.raw_sha256);
+	} else if (strcmp(cmd, "list") == 0) {
+		rc = eng_list(a.device, a.json, stdout, err);
+	} else if (strcmp(cmd, "restore") == 0) {
+		struct eng_restore_opts o = {
+			.device = a.device, .entity = a.entity, .date = a.date,
+			.log = a.log, .to = a.to, .to_stdout = a.to_stdout,
+			.expect_label = a.label, .file = a.file,
+		};
+		struct eng_restore_result r;
+		if (!a.entity && a.file < 0)
+			die("restore needs --entity NAME (or --file N)");
+		if (a.to && a.to_stdout)
+			die("--to and --stdout exclude each other");
+		rc = eng_restore(&o, &r, err);
+		if (rc == 0 && !a.quiet)
+			fprintf(a.to_stdout ? stderr : stdout,
+			    "restored %s from tape file %llu: %llu bytes (%llu on "
+			    "tape, %llu blocks, all checksums good) in %.2f s, "
+			    "%.1f MB/s\n", a.entity ? a.entity : "dump",
+			    (unsigned long long)r.file,
+			    (unsigned long long)r.raw_bytes,
+			    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
+			    r.seconds, mbps(r.raw_bytes, r.seconds));
+	} else if (strcmp(cmd, "verify") == 0) {
+		rc = eng_verify(a.device, a.file, stdout, err);
+	} else {
+		fprintf(stderr, "abs-engine: unknown command %s\n%s", cmd, usage);
+		return 2;
+	}
+	if (rc < 0) {
+		fflush(stdout);
+		fprintf(stderr, "abs-engine %s: %s\n", cmd,
+		    err[0] ? err : strerror(-rc));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,428 @@
+/* Dump sources: a file, a command's stdout, or a directory tree as pax. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "engine/source.h"
+#include "engine/tape.h"
+
+void
+eng_free_argv(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **p = argv; *p; p++)
+		free(*p);
+	free(argv);
+}
+
+int
+eng_split_argv(const char *line, char ***out)
+{
+	size_t n = 0, cap = 8, len = strlen(line);
+	char **argv = calloc(cap, sizeof(*argv));
+	char *word = malloc(len + 1);
+	const char *p = line;
+
+	*out = NULL;
+	if (!argv || !word)
+		goto nomem;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		size_t w = 0;
+		char q = 0;
+		for (; *p; p++) {
+			if (q) {
+				if (*p == q)
+					q = 0;
+				else if (*p == '\\' && q == '"' && p[1])
+					word[w++] = *++p;
+				else
+					word[w++] = *p;
+			} else if (*p == '\'' || *p == '"') {
+				q = *p;
+			} else if (*p == '\\' && p[1]) {
+				word[w++] = *++p;
+			} else if (*p == ' ' || *p == '\t' || *p == '\n') {
+				break;
+			} else {
+				word[w++] = *p;
+			}
+		}
+		if (q) {
+			free(word);
+			eng_free_argv(argv);
+			return -EINVAL;
+		}
+		word[w] = '\0';
+		if (n + 2 > cap) {
+			char **nv = realloc(argv, (cap *= 2) * sizeof(*argv));
+			if (!nv)
+				goto nomem;
+			argv = nv;
+		}
+		if (!(argv[n++] = strdup(word)))
+			goto nomem;
+		argv[n] = NULL;
+	}
+	free(word);
+	if (n == 0) {
+		eng_free_argv(argv);
+		return -EINVAL;
+	}
+	*out = argv;
+	return 0;
+nomem:
+	free(word);
+	eng_free_argv(argv);
+	return -ENOMEM;
+}
+
+/* Path of entry relative to the dump root: "." or "./sub/file". */
+static void
+relative_name(const char *root, const char *path, char *buf, size_t len)
+{
+	size_t rl = strlen(root);
+
+	while (rl > 1 && root[rl - 1] == '/')
+		rl--;
+	if (strncmp(path, root, rl) == 0 && (path[rl] == '/' || !path[rl]))
+		snprintf(buf, len, ".%s", path + rl);
+	else
+		snprintf(buf, len, "./%s", path);
+}
+
+/* Write n zero bytes into the archive entry (a sparse file's hole). */
+static int
+write_zeros(struct archive *out, int64_t n)
+{
+	static const char zeros[65536];
+
+	while (n > 0) {
+		size_t k = n > (int64_t)sizeof(zeros) ? sizeof(zeros) : (size_t)n;
+		if (archive_write_data(out, zeros, k) < 0)
+			return -EIO;
+		n -= (int64_t)k;
+	}
+	return 0;
+}
+
+int
+eng_archive_dir(const char *dir, time_t since, int fd)
+{
+	struct archive *disk = archive_read_disk_new();
+	struct archive *out = archive_write_new();
+	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
+	struct archive_entry *e, *spare = NULL;
+	char name[4096];
+	int rc = 0, warnings = 0;
+
+	if (!disk || !out || !lr)
+		return -ENOMEM;
+	archive_write_set_format_pax_restricted(out);
+	archive_write_set_bytes_per_block(out, 65536);
+	archive_write_set_bytes_in_last_block(out, 1);
+	archive_entry_linkresolver_set_strategy(lr, archive_format(out));
+	if (archive_write_open_fd(out, fd) != ARCHIVE_OK) {
+		fprintf(stderr, "archive: %s\n", archive_error_string(out));
+		rc = -EIO;
+		goto done;
+	}
+	archive_read_disk_set_symlink_physical(disk);
+	archive_read_disk_set_standard_lookup(disk);
+	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+	if (archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
+		fprintf(stderr, "archive: %s: %s\n", dir, archive_error_string(disk));
+		rc = -ENOENT;
+		goto done;
+	}
+	for (;;) {
+		e = archive_entry_new();
+		int r = archive_read_next_header2(disk, e);
+		if (r == ARCHIVE_EOF) {
+			archive_entry_free(e);
+			break;
+		}
+		if (r < ARCHIVE_WARN) {
+			fprintf(stderr, "archive: %s\n", archive_error_string(disk));
+			archive_entry_free(e);
+			rc = -EIO;
+			break;
+		}
+		if (r == ARCHIVE_WARN) {
+			fprintf(stderr, "archive: warning: %s\n",
+			    archive_error_string(disk));
+			warnings++;
+		}
+		archive_read_disk_descend(disk);
+		/* Incremental: directories always, others if changed since. */
+		if (since && archive_entry_filetype(e) != AE_IFDIR &&
+		    archive_entry_mtime(e) < since && archive_entry_ctime(e) < since) {
+			archive_entry_free(e);
+			continue;
+		}
+		relative_name(dir, archive_entry_pathname(e), name, sizeof(name));
+		archive_entry_set_pathname(e, name);
+		archive_entry_linkify(lr, &e, &spare);
+		for (struct archive_entry *w = e; w; w = NULL) {
+			if (archive_write_header(out, w) < ARCHIVE_WARN) {
+				fprintf(stderr, "archive: %s: %s\n", name,
+				    archive_error_string(out));
+				rc = -EIO;
+				break;
+			}
+			if (archive_entry_size(w) > 0) {
+				const void *buf;
+				size_t sz;
+				int64_t off;
+				int64_t done = 0;
+				while ((r = archive_read_data_block(disk, &buf, &sz,
+				    &off)) == ARCHIVE_OK) {
+					/* Holes go in as zeros; pax keeps them as holes. */
+					if (write_zeros(out, off - done) < 0 ||
+					    archive_write_data(out, buf, sz) < 0) {
+						fprintf(stderr, "archive: %s: %s\n", name,
+						    archive_error_string(out));
+						rc = -EIO;
+						break;
+					}
+					done = off + (int64_t)sz;
+				}
+				if (!rc && r == ARCHIVE_EOF &&
+				    write_zeros(out, archive_entry_size(w) - done) < 0)
+					rc = -EIO;
+				if (r < ARCHIVE_WARN) {
+					fprintf(stderr, "archive: %s: %s\n", name,
+					    archive_error_string(disk));
+					warnings++;
+				}
+			}
+		}
+		if (e)
+			archive_entry_free(e);
+		if (rc)
+			break;
+	}
+	/* Hard links whose last link was never seen. */
+	for (e = NULL, archive_entry_linkify(lr, &e, &spare); e;
+	    e = NULL, archive_entry_linkify(lr, &e, &spare)) {
+		archive_write_header(out, e);
+		archive_entry_free(e);
+	}
+	if (archive_write_close(out) != ARCHIVE_OK && !rc)
+		rc = -EIO;
+done:
+	archive_entry_linkresolver_free(lr);
+	archive_read_free(disk);
+	archive_write_free(out);
+	if (!rc && warnings)
+		fprintf(stderr, "archive: %d warnings\n", warnings);
+	return rc;
+}
+
+int
+eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
+{
+	int p[2];
+	char **argv = NULL;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if (strncmp(spec, "file:", 5) == 0) {
+		snprintf(s->kind, sizeof(s->kind), "file");
+		snprintf(s->path, sizeof(s->path), "%s", spec + 5);
+		s->fd = open(spec + 5, O_RDONLY | O_CLOEXEC);
+		if (s->fd < 0) {
+			eng_err(err, "source %s: %s", spec + 5, strerror(errno));
+			return -errno;
+		}
+		return 0;
+	}
+	if (strncmp(spec, "dir:", 4) == 0) {
+		struct stat sb;
+		snprintf(s->kind, sizeof(s->kind), "dir");
+		snprintf(s->path, sizeof(s->path), "%s", spec + 4);
+		if (stat(spec + 4, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+			eng_err(err, "source %s: %s", spec + 4,
+			    errno && !S_ISDIR(sb.st_mode) ? strerror(errno) :
+			    "not a directory");
+			return -ENOTDIR;
+		}
+		if (access(spec + 4, R_OK | X_OK) < 0) {
+			eng_err(err, "source %s: %s", spec + 4, strerror(errno));
+			return -errno;
+		}
+	} else if (strncmp(spec, "cmd:", 4) == 0) {
+		snprintf(s->kind, sizeof(s->kind), "cmd");
+		snprintf(s->path, sizeof(s->path), "%s", spec + 4);
+		if (eng_split_argv(spec + 4, &argv) < 0) {
+			eng_err(err, "source command is empty or badly quoted");
+			return -EINVAL;
+		}
+	} else {
+		eng_err(err, "source must be dir:PATH, cmd:'ARGV...' or file:PATH");
+		return -EINVAL;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		eng_free_argv(argv);
+		return -errno;
+	}
+	/* A larger pipe lets the producer run ahead of the engine. */
+	fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
+	fflush(NULL);
+	s->pid = fork();
+	if (s->pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		eng_free_argv(argv);
+		eng_err(err, "fork: %s", strerror(e));
+		return -e;
+	}
+	if (s->pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(p[1], 1) < 0)
+			_exit(126);
+		if (argv) {
+			execvp(argv[0], argv);
+			fprintf(stderr, "abs-engine: cannot run %s: %s\n", argv[0],
+			    strerror(errno));
+			_exit(127);
+		}
+		_exit(eng_archive_dir(s->path, since, 1) ? 1 : 0);
+	}
+	eng_free_argv(argv);
+	close(p[1]);
+	s->fd = p[0];
+	return 0;
+}
+
+int
+eng_source_close(struct eng_source *s, char *err)
+{
+	int status = 0;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (!s->pid)
+		return 0;
+	while (waitpid(s->pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	s->pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		eng_err(err, "source %s exited with status %d", s->kind,
+		    WEXITSTATUS(status));
+	else
+		eng_err(err, "source %s killed by signal %d", s->kind,
+		    WTERMSIG(status));
+	return -ECHILD;
+}
+
+struct pull_ctx {
+	long (*pull)(void *ctx, const void **buf);
+	void *ctx;
+};
+
+/* libarchive read callback: the next chunk of the restored stream. */
+static la_ssize_t
+extract_read(struct archive *a, void *arg, const void **buf)
+{
+	struct pull_ctx *pc = arg;
+	long n = pc->pull(pc->ctx, buf);
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "tape stream failed");
+		return -1;
+	}
+	return n;
+}
+
+int
+eng_extract(const char *to, long (*pull)(void *ctx, const void **buf),
+    void *ctx, char *err)
+{
+	struct archive *in = archive_read_new();
+	struct archive *disk = archive_write_disk_new();
+	struct archive_entry *e;
+	struct pull_ctx pc = { pull, ctx };
+	int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+	    ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR |
+	    ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SPARSE |
+	    ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+	    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_UNLINK;
+	int rc = 0, cwd = -1, r;
+
+	if (geteuid() == 0)
+		flags |= ARCHIVE_EXTRACT_OWNER;
+	if (!in || !disk) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (mkdir(to, 0700) < 0 && errno != EEXIST) {
+		eng_err(err, "%s: %s", to, strerror(errno));
+		rc = -errno;
+		goto out;
+	}
+	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || chdir(to) < 0) {
+		eng_err(err, "%s: %s", to, strerror(errno));
+		rc = -errno;
+		goto out;
+	}
+	archive_read_support_format_tar(in);
+	archive_write_disk_set_options(disk, flags);
+	archive_write_disk_set_standard_lookup(disk);
+	if (archive_read_open(in, &pc, NULL, extract_read, NULL) != ARCHIVE_OK) {
+		eng_err(err, "restore stream: %s", archive_error_string(in));
+		rc = -EIO;
+		goto out;
+	}
+	while ((r = archive_read_next_header(in, &e)) != ARCHIVE_EOF) {
+		if (r < ARCHIVE_WARN) {
+			eng_err(err, "restore stream: %s", archive_error_string(in));
+			rc = -EIO;
+			break;
+		}
+		r = archive_read_extract2(in, e, disk);
+		if (r < ARCHIVE_WARN) {
+			/* A refused entry (unsafe path) is reported, not fatal. */
+			fprintf(stderr, "abs-engine: %s: %s\n",
+			    archive_entry_pathname(e), archive_error_string(disk));
+			if (archive_errno(in) == EIO) {
+				eng_err(err, "restore stream failed");
+				rc = -EIO;
+				break;
+			}
+		}
+	}
+	if (archive_write_close(disk) != ARCHIVE_OK && !rc) {
+		eng_err(err, "finishing restore: %s", archive_error_string(disk));
+		rc = -EIO;
+	}
+out:
+	if (cwd >= 0) {
+		if (fchdir(cwd) < 0 && !rc)
+			rc = -errno;
+		close(cwd);
+	}
+	archive_read_free(in);
+	archive_write_free(disk);
+	return rc;
+}

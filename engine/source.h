@@ -1,0 +1,29 @@
+/* Private to engine/: dump sources as file descriptors. */
+#ifndef ABS_ENGINE_SOURCE_H
+#define ABS_ENGINE_SOURCE_H
+
+#include <sys/types.h>
+#include <time.h>
+
+struct eng_source {
+	int fd;
+	pid_t pid;		/* child producing the stream, or 0 */
+	char kind[8];		/* dir, cmd, file */
+	char path[1024];	/* directory, file, or the command line */
+};
+
+/* Start a source from "dir:PATH", "cmd:ARGV" or "file:PATH". */
+int eng_source_open(const char *spec, time_t since, struct eng_source *s,
+    char *err);
+/* Close the fd and reap the child: 0 if it succeeded. */
+int eng_source_close(struct eng_source *s, char *err);
+/* Split a command line into argv (quotes and backslashes, no shell). */
+int eng_split_argv(const char *line, char ***argv);
+void eng_free_argv(char **argv);
+/* Write a pax archive of dir (files changed after since) to fd. */
+int eng_archive_dir(const char *dir, time_t since, int fd);
+/* Extract a pax stream safely; pull() supplies the bytes. */
+int eng_extract(const char *to, long (*pull)(void *ctx, const void **buf),
+    void *ctx, char *err);
+
+#endif

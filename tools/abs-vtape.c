@@ -1,0 +1,173 @@
+/* abs-vtape: create and inspect virtual cartridges and libraries. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "sg/vtape.h"
+
+static const char usage[] =
+"usage: abs-vtape COMMAND ...\n"
+"  new-library DIR --slots N --drives M --capacity SIZE\n"
+"              [--early-warning SIZE] [--barcode-prefix P]\n"
+"  new-cartridge DIR --barcode B --capacity SIZE [--early-warning SIZE]\n"
+"  load DIR --slot N --drive K\n"
+"  unload DIR --drive K\n"
+"  list DIR\n"
+"  show DIR (--slot N | --drive K)   or   show CARTDIR\n"
+"  inject DIR (--slot N | --drive K) | CARTDIR\n"
+"         [--medium-error-at BLOCK] [--write-protect] [--write-enable]\n"
+"         [--tapealert N] [--clear]\n"
+"SIZE takes K/M/G suffixes. Drive K of library DIR is device vtape:DIR/driveK.\n";
+
+enum { O_SLOTS = 256, O_DRIVES, O_CAP, O_EW, O_PREFIX, O_SLOT, O_DRIVE,
+	O_MERR, O_WP, O_WE, O_TA, O_CLEAR, O_BARCODE };
+
+static const struct option longopts[] = {
+	{ "slots", required_argument, NULL, O_SLOTS },
+	{ "drives", required_argument, NULL, O_DRIVES },
+	{ "capacity", required_argument, NULL, O_CAP },
+	{ "early-warning", required_argument, NULL, O_EW },
+	{ "barcode-prefix", required_argument, NULL, O_PREFIX },
+	{ "barcode", required_argument, NULL, O_BARCODE },
+	{ "slot", required_argument, NULL, O_SLOT },
+	{ "drive", required_argument, NULL, O_DRIVE },
+	{ "medium-error-at", required_argument, NULL, O_MERR },
+	{ "write-protect", no_argument, NULL, O_WP },
+	{ "write-enable", no_argument, NULL, O_WE },
+	{ "tapealert", required_argument, NULL, O_TA },
+	{ "clear", no_argument, NULL, O_CLEAR },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A number option, or die. */
+static uint64_t
+num(const char *s, uint64_t max, const char *what)
+{
+	uint64_t v;
+
+	if (util_parse_u64(s, max, &v) < 0)
+		die("%s: bad number %s", what, s);
+	return v;
+}
+
+/* A size option, or die. */
+static uint64_t
+size_arg(const char *s, const char *what)
+{
+	uint64_t v;
+
+	if (util_parse_size(s, &v) < 0)
+		die("%s: bad size %s (use e.g. 512M, 2G)", what, s);
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	long slots = 0, drives = 1, slot = -1, drive = -1;
+	uint64_t cap = 0, ew = UINT64_MAX;
+	const char *prefix = "V", *barcode = NULL, *cmd, *dir;
+	struct vtape_fault f = { .write_protect = -1, .medium_error_at = -1 };
+	char *cart = NULL;
+	int c, rc = 0;
+
+	log_init("abs-vtape", LOG_LVL_WARN, 0);
+	if (argc < 3) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	cmd = argv[1];
+	dir = argv[2];
+	optind = 3;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_SLOTS: slots = (long)num(optarg, 9999, "--slots"); break;
+		case O_DRIVES: drives = (long)num(optarg, 64, "--drives"); break;
+		case O_CAP: cap = size_arg(optarg, "--capacity"); break;
+		case O_EW: ew = size_arg(optarg, "--early-warning"); break;
+		case O_PREFIX: prefix = optarg; break;
+		case O_BARCODE: barcode = optarg; break;
+		case O_SLOT: slot = (long)num(optarg, 9999, "--slot"); break;
+		case O_DRIVE: drive = (long)num(optarg, 63, "--drive"); break;
+		case O_MERR:
+			f.medium_error_at = (int64_t)num(optarg, INT64_MAX,
+			    "--medium-error-at");
+			break;
+		case O_WP: f.write_protect = 1; break;
+		case O_WE: f.write_protect = 0; break;
+		case O_TA: f.tapealert = (int)num(optarg, 64, "--tapealert"); break;
+		case O_CLEAR: f.clear = 1; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument %s", argv[optind]);
+	/* Default early warning: 2% of capacity, at least 4 MiB. */
+	if (ew == UINT64_MAX && cap) {
+		ew = cap / 50;
+		if (ew < (4u << 20))
+			ew = cap / 4 < (4u << 20) ? cap / 4 : (4u << 20);
+	}
+	if (strcmp(cmd, "new-library") == 0) {
+		if (!slots || !cap)
+			die("new-library needs --slots N and --capacity SIZE");
+		rc = vtape_library_create(dir, (int)slots, (int)drives, cap, ew,
+		    prefix);
+		if (!rc)
+			printf("library %s: %ld slots, %ld drives, cartridges of %llu "
+			    "bytes (early warning %llu before the end)\n", dir, slots,
+			    drives, (unsigned long long)cap, (unsigned long long)ew);
+	} else if (strcmp(cmd, "new-cartridge") == 0) {
+		if (!barcode || !cap)
+			die("new-cartridge needs --barcode B and --capacity SIZE");
+		rc = vtape_cart_create(dir, barcode, cap, ew);
+	} else if (strcmp(cmd, "load") == 0) {
+		if (slot < 1 || drive < 0)
+			die("load needs --slot N and --drive K");
+		rc = vtape_load(dir, (int)slot, (int)drive);
+		if (rc == -ENOENT)
+			die("slot %ld is empty", slot);
+		if (rc == -EEXIST)
+			die("drive %ld already holds a cartridge", drive);
+	} else if (strcmp(cmd, "unload") == 0) {
+		if (drive < 0)
+			die("unload needs --drive K");
+		rc = vtape_unload(dir, (int)drive);
+		if (rc == -ENOENT)
+			die("drive %ld is empty", drive);
+	} else if (strcmp(cmd, "list") == 0) {
+		rc = vtape_list(dir, stdout);
+	} else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "inject") == 0) {
+		if (slot >= 1)
+			rc = vtape_slot_cart(dir, (int)slot, &cart);
+		else if (drive >= 0)
+			rc = vtape_drive_cart(dir, (int)drive, &cart);
+		else
+			cart = strdup(dir);
+		if (rc == -ENOENT)
+			die("%s %ld is empty", slot >= 1 ? "slot" : "drive",
+			    slot >= 1 ? slot : drive);
+		if (!rc && strcmp(cmd, "show") == 0)
+			rc = vtape_show(cart, stdout);
+		else if (!rc)
+			rc = vtape_inject(cart, &f);
+		free(cart);
+	} else {
+		fprintf(stderr, "abs-vtape: unknown command %s\n%s", cmd, usage);
+		return 2;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "abs-vtape %s: %s: %s\n", cmd, dir,
+		    rc == -EBUSY ? "drive busy" : rc == -ENOTDIR ?
+		    "not a vtape library" : rc == -EEXIST ? "already exists" :
+		    strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
