@@ -265,7 +265,12 @@ readback_open(struct tsg_dev *dev, uint64_t file, uint8_t *buf,
 	    (rc = read_header(dev, buf, &rb->h, file, err)) < 0)
 		return rc;
 	if (tsg_space(dev, TSG_SPACE_FILEMARKS, 1, &st)) {
-		eng_err_st(err, "space to the trailer", &st);
+		if (st.cat == TSG_CAT_BLANK_CHECK)
+			eng_err(err, "tape file %llu has no trailer: the tape ends "
+			    "inside this part (truncated, or the dump was "
+			    "interrupted)", (unsigned long long)file);
+		else
+			eng_err_st(err, "space to the trailer", &st);
 		return -EIO;
 	}
 	rc = eng_read_trailer(dev, buf, FMT_MAX_BLOCK, &rb->t, &rb->table, err);

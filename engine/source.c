@@ -360,7 +360,7 @@ eng_extract(const char *to, long (*pull)(void *ctx, const void **buf),
 {
 	struct archive *in = archive_read_new();
 	struct archive *disk = archive_write_disk_new();
-	struct archive_entry *e;
+	struct archive_entry *e, *root = NULL;
 	struct pull_ctx pc = { pull, ctx };
 	int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
 	    ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR |
@@ -400,6 +400,13 @@ eng_extract(const char *to, long (*pull)(void *ctx, const void **buf),
 			rc = -EIO;
 			break;
 		}
+		const char *pn = archive_entry_pathname(e);
+		if (pn && (strcmp(pn, ".") == 0 || strcmp(pn, "./") == 0)) {
+			/* libarchive skips the root entry: apply it at the end. */
+			if (!root)
+				root = archive_entry_clone(e);
+			continue;
+		}
 		r = archive_read_extract2(in, e, disk);
 		if (r < ARCHIVE_WARN) {
 			/* A refused entry (unsafe path) is reported, not fatal. */
@@ -416,12 +423,26 @@ eng_extract(const char *to, long (*pull)(void *ctx, const void **buf),
 		eng_err(err, "finishing restore: %s", archive_error_string(disk));
 		rc = -EIO;
 	}
+	if (root && !rc) {
+		struct timespec ts[2] = {
+			{ archive_entry_atime(root), archive_entry_atime_nsec(root) },
+			{ archive_entry_mtime(root), archive_entry_mtime_nsec(root) },
+		};
+		if (geteuid() == 0 && lchown(".", archive_entry_uid(root),
+		    archive_entry_gid(root)) < 0)
+			fprintf(stderr, "abs-engine: %s: chown: %s\n", to,
+			    strerror(errno));
+		if (chmod(".", archive_entry_perm(root)) < 0 ||
+		    utimensat(AT_FDCWD, ".", ts, 0) < 0)
+			fprintf(stderr, "abs-engine: %s: %s\n", to, strerror(errno));
+	}
 out:
 	if (cwd >= 0) {
 		if (fchdir(cwd) < 0 && !rc)
 			rc = -errno;
 		close(cwd);
 	}
+	archive_entry_free(root);
 	archive_read_free(in);
 	archive_write_free(disk);
 	return rc;

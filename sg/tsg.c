@@ -113,7 +113,8 @@ tsg_decode_sense(const uint8_t *sense, int len, int scsi_status,
 		len = 0;
 	memcpy(st->sense, sense, (size_t)len);
 	st->sense_len = len;
-	if (scsi_status != SAM_CHECK_CONDITION ||
+	/* Anything shorter than a sense header is not sense at all. */
+	if (scsi_status != SAM_CHECK_CONDITION || len < 8 ||
 	    !sg_scsi_normalize_sense(sense, len, &hdr)) {
 		st->cat = TSG_CAT_OTHER;
 		return;

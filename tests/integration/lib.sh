@@ -1,0 +1,50 @@
+# Shared by the integration tests: a fresh temp dir, helpers, cleanup.
+# Sourced; ABS_BIN points at the binaries under test.
+set -eu
+: "${ABS_BIN:?run through tests/run.sh (ABS_BIN unset)}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/abs-it.XXXXXX")
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	chmod -R u+rwx "$T" 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+ENGINE="$ABS_BIN/abs-engine"
+VTAPE="$ABS_BIN/abs-vtape"
+cd "$T"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+skip() { echo "skip: $*"; exit 77; }
+
+# expect_fail PATTERN CMD...: the command must fail and say PATTERN.
+expect_fail() {
+	pat=$1
+	shift
+	if "$@" >"$T/out.txt" 2>&1; then
+		cat "$T/out.txt" >&2
+		fail "should have failed: $*"
+	fi
+	grep -q -- "$pat" "$T/out.txt" || { cat "$T/out.txt" >&2; fail "no '$pat' from: $*"; }
+	ok "refused: $(tail -n1 "$T/out.txt")"
+}
+
+# new_lib DIR CAPACITY [EW]: a 4-slot, 2-drive library, slot 1 in drive 0.
+new_lib() {
+	if [ -n "${3:-}" ]; then
+		"$VTAPE" new-library "$1" --slots 4 --drives 2 --capacity "$2" \
+			--early-warning "$3" >/dev/null
+	else
+		"$VTAPE" new-library "$1" --slots 4 --drives 2 --capacity "$2" >/dev/null
+	fi
+	"$VTAPE" load "$1" --slot 1 --drive 0
+}
+
+# Metadata of a tree, one line per entry, comparable across copies.
+tree_meta() {
+	# A directory's size depends on its history, not its contents.
+	(cd "$1" && find . -printf '%p|%y|%m|%U|%G|%s|%Ts|%l\n' |
+		awk -F'|' 'BEGIN { OFS = "|" } $2 == "d" { $6 = "-" } { print }' |
+		LC_ALL=C sort)
+}

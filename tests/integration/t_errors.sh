@@ -1,0 +1,91 @@
+# Bad situations get clear errors, a non-zero exit, and lose no data:
+# wrong or missing label, write protect, corrupt header, flipped data byte,
+# bad source, full cartridge, medium error, busy drive, label overwrite.
+. "$(dirname "$0")/lib.sh"
+
+new_lib lib 64M 8M
+D=vtape:lib/drive0
+expect_fail "no label" "$ENGINE" dump --device $D --entity x --source "cmd:echo hi" --log d.log
+"$ENGINE" label --device $D --label E00001
+expect_fail "already labelled E00001" "$ENGINE" label --device $D --label E00002
+expect_fail "wrong tape: E00001 is in the drive, E00009 was asked for" \
+	"$ENGINE" dump --device $D --entity x --source "cmd:echo hi" --log d.log --label E00009
+expect_fail "log DUMPLOG is required" "$ENGINE" dump --device $D --entity x --source "cmd:echo hi"
+expect_fail "source .*: No such file" "$ENGINE" dump --device $D --entity x \
+	--source "dir:$T/nonexistent" --log d.log
+expect_fail "source must be" "$ENGINE" dump --device $D --entity x --source "tcp:1" --log d.log
+expect_fail "no cartridge in the drive" "$ENGINE" list --device vtape:lib/drive1
+expect_fail "unknown URI scheme" "$ENGINE" list --device floppy:/dev/fd0
+
+head -c 3000000 /dev/urandom >a.bin
+"$ENGINE" dump --device $D --entity a --source "file:$T/a.bin" --log d.log
+"$ENGINE" dump --device $D --entity b --source "cmd:head -c 2000000 $T/a.bin" --log d.log
+
+# A failing command: the stream is recorded as source-failed, not restored.
+expect_fail "exited with status 3" "$ENGINE" dump --device $D --entity c \
+	--source "cmd:sh -c 'echo partial; exit 3'" --log d.log
+grep -q '^dump entity=c .*status=source-failed' d.log || fail "source failure not logged"
+expect_fail "no complete dump of c" "$ENGINE" restore --device $D --entity c --log d.log --stdout
+expect_fail "cannot run\|status 127" "$ENGINE" dump --device $D --entity c2 \
+	--source "cmd:/nonexistent/vos dump" --log d.log
+
+# Write protect: label and dump refuse, the tape is unchanged.
+before=$(ls lib/drive0/tape/ | md5sum)
+"$VTAPE" inject lib --drive 0 --write-protect
+expect_fail "write-protected" "$ENGINE" dump --device $D --entity d --source "cmd:echo hi" --log d.log
+expect_fail "write-protected" "$ENGINE" label --device $D --label E00003 --force
+[ "$before" = "$(ls lib/drive0/tape/ | md5sum)" ] || fail "write-protected tape changed"
+"$VTAPE" inject lib --drive 0 --write-enable
+
+# A drive is used by one engine at a time.
+"$ENGINE" dump --device $D --entity slow --source "cmd:sh -c 'sleep 2; echo x'" --log d.log &
+bg=$!
+PIDS="$PIDS $bg"
+sleep 0.5
+expect_fail "device busy" "$ENGINE" list --device $D
+wait $bg || fail "dump alongside a busy check failed"
+
+# Full cartridge (no spanning yet): a clear error, the tape stays usable.
+head -c 80000000 /dev/urandom >big.bin
+expect_fail "cartridge full" "$ENGINE" dump --device $D --entity big \
+	--source "file:$T/big.bin" --log d.log
+grep -q 'entity=big ' d.log && fail "a failed dump reached the dump log"
+"$ENGINE" restore --device $D --entity a --log d.log --stdout | cmp - a.bin ||
+	fail "earlier dump damaged by the full-tape failure"
+ok "full cartridge left earlier dumps intact"
+
+# A fresh tape for damage tests.
+"$VTAPE" unload lib --drive 0
+"$VTAPE" load lib --slot 2 --drive 0
+"$ENGINE" label --device $D --label E00002
+"$ENGINE" dump --device $D --entity a --source "file:$T/a.bin" --log d2.log
+"$ENGINE" dump --device $D --entity b --source "file:$T/a.bin" --log d2.log
+CART=$(readlink -f lib/drive0/tape)
+# Flip one byte in the second data block of file 3 (block size 1 MiB).
+printf '\377' | dd of="$CART/file000003" bs=1 seek=$((1048576 * 2 + 12345)) conv=notrunc status=none
+expect_fail "BAD: checksum mismatch in tape file 3 block 2" "$ENGINE" verify --device $D
+expect_fail "checksum mismatch in tape file 3 block 2" "$ENGINE" restore --device $D \
+	--entity b --log d2.log --to "$T/b.out"
+"$ENGINE" verify --device $D --file 1 || fail "undamaged part fails verify"
+# Corrupt the header block of file 1.
+printf 'X' | dd of="$CART/file000001" bs=1 seek=40 conv=notrunc status=none
+expect_fail "part header is damaged" "$ENGINE" restore --device $D --entity a \
+	--log d2.log --stdout
+"$ENGINE" list --device $D | grep -q '^1 .*damaged' || fail "list does not flag the damaged header"
+# A damaged label.
+printf 'Y' | dd of="$CART/file000000" bs=1 seek=100 conv=notrunc status=none
+expect_fail "label is damaged" "$ENGINE" list --device $D
+expect_fail "use --force" "$ENGINE" label --device $D --label E00004
+"$ENGINE" label --device $D --label E00004 --force
+
+# Medium error while writing: the dump fails clearly.
+"$VTAPE" inject lib --drive 0 --medium-error-at 4
+expect_fail "medium error writing" "$ENGINE" dump --device $D --entity m \
+	--source "file:$T/a.bin" --log d3.log
+# A truncated tape file (the data file lost its tail on disk).
+"$VTAPE" inject lib --drive 0 --clear
+"$ENGINE" dump --device $D --entity t --source "file:$T/a.bin" --log d3.log
+f=$(grep '^dump entity=t ' d3.log | sed 's/.* file=\([0-9]*\) .*/\1/')
+truncate -s 1500000 "$CART/$(printf 'file%06d' "$f")"
+expect_fail "the tape ends inside this part" "$ENGINE" restore --device $D --entity t --log d3.log --stdout
+ok "all error cases"

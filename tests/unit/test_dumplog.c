@@ -1,0 +1,56 @@
+/* Dump log lines: round trip, escaping, malformed input. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "catalog/dumplog.h"
+#include "t.h"
+
+int
+main(void)
+{
+	struct cat_dl_rec r = { .type = CAT_DL_DUMP,
+	    .dump_id = "00112233445566778899aabbccddeeff",
+	    .entity = "user.a b=c", .date = "2026-11-22T03:50:00Z",
+	    .since = "-", .level = 0, .server = "afs1", .partition = "/vicepa",
+	    .label = "A00001", .tape_id = "abcd", .file = 3, .part = 1,
+	    .bytes = 123, .blocks = 1, .block_size = 1048576, .raw_bytes = 456,
+	    .compress = "zstd", .source_kind = "cmd", .status = "complete" }, r2;
+	char line[8192];
+
+	memset(r.sha256, 'e', 64);
+	memset(r.raw_sha256, 'f', 64);
+	CHECK(cat_dl_format(&r, line, sizeof(line)) > 0);
+	CHECK(strncmp(line, "dump entity=user.a%20b%3Dc ", 27) == 0);
+	CHECK(strchr(line, '\n') == line + strlen(line) - 1);
+	CHECK(cat_dl_parse(line, &r2) == 0);
+	CHECK(r2.type == CAT_DL_DUMP && strcmp(r2.entity, r.entity) == 0);
+	CHECK(r2.file == 3 && r2.raw_bytes == 456 && r2.block_size == 1048576);
+	CHECK(strcmp(r2.status, "complete") == 0);
+	CHECK(strcmp(r2.sha256, r.sha256) == 0);
+
+	CHECK(cat_dl_parse("", &r2) == -ENOMSG);
+	CHECK(cat_dl_parse("# comment", &r2) == -ENOMSG);
+	CHECK(cat_dl_parse("dump entity", &r2) == -EINVAL);
+	CHECK(cat_dl_parse("dump entity=x file=abc label=A dump=1", &r2) == -EINVAL);
+	CHECK(cat_dl_parse("dump entity=x%zz label=A dump=1", &r2) == -EINVAL);
+	CHECK(cat_dl_parse("part entity=x label=A", &r2) == -EINVAL);
+	CHECK(cat_dl_parse("part entity=x label=A dump=1 unknown=ok", &r2) == 0);
+
+	char path[] = "/tmp/abs-dumplog-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK(cat_dl_append(path, &r) == 0);
+	CHECK(cat_dl_append(path, &r) == 0);
+	FILE *fp = fopen(path, "r");
+	int n = 0;
+	while (fp && fgets(line, sizeof(line), fp))
+		n += cat_dl_parse(line, &r2) == 0;
+	if (fp)
+		fclose(fp);
+	CHECK_EQ(n, 2);
+	unlink(path);
+	CHECK(cat_dl_append("/nonexistent-dir/x.log", &r) < 0);
+	T_DONE();
+}

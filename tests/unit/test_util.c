@@ -1,0 +1,68 @@
+/* Helpers: sizes, times, escaping, CRC32C, argv splitting. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "common/crc32c.h"
+#include "common/digest.h"
+#include "common/util.h"
+#include "engine/source.h"
+#include "t.h"
+
+int
+main(void)
+{
+	uint64_t v;
+	time_t t;
+	char buf[256];
+	char **argv;
+
+	CHECK(util_parse_size("64K", &v) == 0 && v == 65536);
+	CHECK(util_parse_size("1M", &v) == 0 && v == 1048576);
+	CHECK(util_parse_size("2GiB", &v) == 0 && v == 2ULL << 30);
+	CHECK(util_parse_size("512", &v) == 0 && v == 512);
+	CHECK(util_parse_size("", &v) == -EINVAL);
+	CHECK(util_parse_size("1X", &v) == -EINVAL);
+	CHECK(util_parse_size("-1", &v) == -EINVAL);
+	CHECK(util_parse_size("99999999999999999999", &v) == -EINVAL);
+	CHECK(util_parse_size("20000000000T", &v) == -EINVAL);
+	CHECK(util_parse_u64("17", 20, &v) == 0 && v == 17);
+	CHECK(util_parse_u64("21", 20, &v) == -EINVAL);
+
+	CHECK(util_parse_time("2026-11-22T03:50:00Z", &t) == 0);
+	util_fmt_time(t, buf, sizeof(buf));
+	CHECK(strcmp(buf, "2026-11-22T03:50:00Z") == 0);
+	CHECK(util_parse_time("2026-11-22", &t) == 0);
+	CHECK(util_parse_time("yesterday", &t) == -EINVAL);
+
+	util_kv_escape("a b=c%d\n\xc3\xa9", buf, sizeof(buf));
+	CHECK(strcmp(buf, "a%20b%3Dc%25d%0A\xc3\xa9") == 0);
+	CHECK(util_kv_unescape(buf) == 0);
+	CHECK(strcmp(buf, "a b=c%d\n\xc3\xa9") == 0);
+	char bad[] = "x%zz";
+	CHECK(util_kv_unescape(bad) == -EINVAL);
+	char nul[] = "x%00";
+	CHECK(util_kv_unescape(nul) == -EINVAL);
+
+	/* The standard CRC32C check value, hardware and table alike. */
+	CHECK_EQ(crc32c(0, "123456789", 9), 0xe3069283u);
+	CHECK_EQ(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
+
+	struct digest *d = digest_new();
+	char hex[DIGEST_HEX_LEN];
+	digest_update(d, "abc", 3);
+	digest_final_hex(d, hex);
+	CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad") == 0);
+	digest_free(d);
+	digest_free(NULL);
+
+	CHECK(eng_split_argv("vos dump -id 'user.a b' -f \"x\\\"y\" z\\ w", &argv) == 0);
+	CHECK(argv && strcmp(argv[0], "vos") == 0);
+	CHECK(argv && strcmp(argv[3], "user.a b") == 0);
+	CHECK(argv && strcmp(argv[5], "x\"y") == 0);
+	CHECK(argv && strcmp(argv[6], "z w") == 0 && argv[7] == NULL);
+	eng_free_argv(argv);
+	CHECK(eng_split_argv("'unterminated", &argv) == -EINVAL);
+	CHECK(eng_split_argv("   ", &argv) == -EINVAL);
+	T_DONE();
+}
