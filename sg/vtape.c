@@ -1038,8 +1038,12 @@ vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 
 	*resid = dir == 2 ? 0 : 0;
 	*sense_len = 0;
+	static uint8_t no_data[1];
+
 	if (cdblen < 6 || (!buf && len))
 		return -EINVAL;
+	if (!buf)
+		buf = no_data;	/* len is 0: copies and clears move nothing */
 	if (cdb[0] == 0x12) {
 		rc = cmd_inquiry(v, cdb, buf, len, &r);
 		goto out;

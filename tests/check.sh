@@ -1,0 +1,69 @@
+#!/bin/sh
+# make check: -Werror build and tests, the same under ASan+UBSan, then each
+# libFuzzer target for a short fixed run. One summary line at the end.
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP" || exit 1
+JOBS=$(nproc 2>/dev/null || echo 2)
+pass=0 fail=0 skip=0
+
+# Fold a run.sh summary line into the totals.
+tally() {
+	line=$(tail -n 1 "$1")
+	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+	f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	s=$(echo "$line" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
+	if [ -z "$p" ]; then fail=$((fail + 1)); return; fi
+	pass=$((pass + p)) fail=$((fail + ${f:-0})) skip=$((skip + ${s:-0}))
+}
+
+out=$(mktemp)
+echo "== build (-Werror)"
+if make -s -j"$JOBS" WERROR=1 all; then
+	echo "== tests"
+	sh tests/run.sh build | tee "$out"
+	tally "$out"
+else
+	echo "FAIL build"
+	fail=$((fail + 1))
+fi
+
+echo "== build (ASan+UBSan)"
+if make -s -j"$JOBS" WERROR=1 SANITIZE=address,undefined all; then
+	echo "== tests under ASan+UBSan"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		sh tests/run.sh build-asan | tee "$out"
+	tally "$out"
+else
+	echo "FAIL sanitizer build"
+	fail=$((fail + 1))
+fi
+
+echo "== fuzz (libFuzzer, short fixed runs)"
+if make -s -j"$JOBS" fuzz; then
+	for f in build/fuzz/fuzz_*; do
+		n=$(basename "$f")
+		corpus=$(mktemp -d)
+		seeds="$TOP/tests/fuzz/seeds/$n"
+		runs=20000
+		[ "$n" = fuzz_vtape ] && runs=1500
+		# shellcheck disable=SC2086
+		if "$f" -runs=$runs -max_total_time=60 -timeout=10 \
+			-artifact_prefix="$corpus/" "$corpus" \
+			$( [ -d "$seeds" ] && echo "$seeds" ) >"$corpus.log" 2>&1; then
+			echo "PASS $n ($runs runs)"
+			pass=$((pass + 1))
+		else
+			echo "FAIL $n; last lines:"
+			tail -n 20 "$corpus.log" | sed 's/^/    /'
+			fail=$((fail + 1))
+		fi
+		rm -rf "$corpus" "$corpus.log"
+	done
+else
+	echo "FAIL fuzz build"
+	fail=$((fail + 1))
+fi
+rm -f "$out"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
