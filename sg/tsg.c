@@ -111,7 +111,8 @@ tsg_decode_sense(const uint8_t *sense, int len, int scsi_status,
 		len = TSG_SENSE_LEN;
 	if (len < 0)
 		len = 0;
-	memcpy(st->sense, sense, (size_t)len);
+	if (len)
+		memcpy(st->sense, sense, (size_t)len);
 	st->sense_len = len;
 	/* Anything shorter than a sense header is not sense at all. */
 	if (scsi_status != SAM_CHECK_CONDITION || len < 8 ||
