@@ -1,1 +1,335 @@
-int main(void){return 0;}
+/*
+ * abs-bench: the engine against its peers (dd, mbuffer, cat) on the same
+ * source and sink in one invocation, runs interleaved, medians reported.
+ * The source is a generated incompressible stream through a pipe; sinks
+ * are null (the engine's null: device, /dev/null for peers) and a vtape
+ * cartridge on disk (a file in the same directory for peers). Every run
+ * ends durable: the engine's closing filemark fsyncs, the peers run sync.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define MAX_RUNS 32
+
+struct result {
+	const char *sink, *tool;
+	double mbps[MAX_RUNS], cpu_per_gb[MAX_RUNS];
+	int n;
+};
+
+static char bindir[PATH_MAX], workdir[PATH_MAX];
+static uint64_t opt_size = 1ULL << 30, opt_bs = 1 << 20;
+static unsigned opt_depth = 8, opt_runs = 3;
+
+/* Fill fd with n bytes of xorshift data: incompressible, cheap to make. */
+static void
+generate(int fd, uint64_t n)
+{
+	static uint64_t buf[1 << 17];	/* 1 MiB */
+	uint64_t x = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+
+	while (n) {
+		for (size_t i = 0; i < ARRAY_SIZE(buf); i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[i] = x;
+		}
+		size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
+		if (util_write_all(fd, buf, k) < 0)
+			_exit(1);
+		n -= k;
+	}
+	_exit(0);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Run a shell command line with the generated stream on its stdin. */
+static int
+run_piped(const char *cmdline, double *secs, double *cpu)
+{
+	int p[2];
+	pid_t gen, tool;
+	struct rusage ru;
+	int status;
+	double t0;
+
+	if (pipe(p) < 0)
+		return -errno;
+	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	t0 = now();
+	gen = fork();
+	if (gen == 0) {
+		close(p[0]);
+		generate(p[1], opt_size);
+	}
+	tool = fork();
+	if (tool == 0) {
+		close(p[1]);
+		dup2(p[0], 0);
+		int dn = open("/dev/null", O_WRONLY);
+		dup2(dn, 1);
+		execl("/bin/sh", "sh", "-c", cmdline, (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	close(p[1]);
+	if (wait4(tool, &status, 0, &ru) < 0)
+		return -errno;
+	*secs = now() - t0;
+	waitpid(gen, NULL, 0);
+	*cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "abs-bench: failed: %s\n", cmdline);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Shell command for tool on sink; prepares a fresh cartridge if needed. */
+static int
+command_for(const char *tool, const char *sink, char *buf, size_t len)
+{
+	char cart[PATH_MAX + 16], sh[2 * PATH_MAX + 200];
+	const char *out;
+
+	snprintf(cart, sizeof(cart), "%s/cart", workdir);
+	snprintf(sh, sizeof(sh), "rm -rf '%s' && '%s/abs-vtape' new-cartridge '%s' "
+	    "--barcode B00001 --capacity 1T >/dev/null && '%s/abs-engine' label "
+	    "--device 'vtape:%s' --label B00001 >/dev/null", cart, bindir, cart,
+	    bindir, cart);
+	if (strcmp(sink, "vtape") == 0 && system(sh) != 0)
+		return -EIO;
+	out = strcmp(sink, "null") == 0 ? "/dev/null" : NULL;
+	char file[PATH_MAX + 32];
+	snprintf(file, sizeof(file), "%s/file000001", cart);
+	if (strcmp(tool, "engine") == 0)
+		snprintf(buf, len, "'%s/abs-engine' dump --device '%s%s' --entity "
+		    "bench --source file:/dev/stdin --log '%s/bench.log' "
+		    "--block-size %llu --depth %u --quiet", bindir,
+		    out ? "null:" : "vtape:", out ? "" : cart, workdir,
+		    (unsigned long long)opt_bs, opt_depth);
+	else if (strcmp(tool, "dd") == 0)
+		snprintf(buf, len, "dd bs=%llu iflag=fullblock of='%s' status=none%s",
+		    (unsigned long long)opt_bs, out ? out : file,
+		    out ? "" : " conv=fsync");
+	else if (strcmp(tool, "mbuffer") == 0)
+		snprintf(buf, len, "mbuffer -q -s %llu -m %llu -o '%s'%s",
+		    (unsigned long long)opt_bs,
+		    (unsigned long long)opt_bs * opt_depth, out ? out : file,
+		    out ? "" : " && sync");
+	else if (strcmp(tool, "cat") == 0)
+		snprintf(buf, len, "cat > '%s'%s", out ? out : file,
+		    out ? "" : " && sync");
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(const double *v, int n)
+{
+	double s[MAX_RUNS];
+
+	if (n == 0)
+		return 0;
+	memcpy(s, v, sizeof(double) * (size_t)n);
+	qsort(s, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* Does a peer tool exist on this machine? */
+static int
+have(const char *tool)
+{
+	char cmd[128];
+
+	if (strcmp(tool, "engine") == 0)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
+	return system(cmd) == 0;
+}
+
+static const char usage[] =
+"usage: abs-bench [--size SIZE] [--runs N] [--block-size N] [--depth N]\n"
+"                 [--sinks null,vtape] [--tools engine,dd,mbuffer,cat]\n"
+"                 [--dir DIR] [--results DIR] [--standard]\n"
+"Runs each tool on each sink with a generated incompressible stream of SIZE\n"
+"(default 1G), interleaved, N runs each (default 3), medians reported.\n";
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "runs", required_argument, NULL, 'r' },
+		{ "block-size", required_argument, NULL, 'b' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "sinks", required_argument, NULL, 'k' },
+		{ "tools", required_argument, NULL, 't' },
+		{ "dir", required_argument, NULL, 'D' },
+		{ "results", required_argument, NULL, 'R' },
+		{ "standard", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char sinks_s[256] = "null,vtape", tools_s[256] = "engine,dd,mbuffer,cat";
+	const char *results = NULL, *dir = NULL;
+	const char *sinks[8], *tools[8];
+	int nsinks = 0, ntools = 0, c;
+	struct result res[64];
+	int nres = 0;
+	uint64_t v;
+	char exe[PATH_MAX];
+
+	log_init("abs-bench", LOG_LVL_WARN, 0);
+	signal(SIGPIPE, SIG_IGN);
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (util_parse_size(optarg, &opt_size) < 0 || !opt_size)
+				die("--size: bad size");
+			break;
+		case 'r':
+			if (util_parse_u64(optarg, MAX_RUNS, &v) < 0 || !v)
+				die("--runs takes 1..%d", MAX_RUNS);
+			opt_runs = (unsigned)v;
+			break;
+		case 'b':
+			if (util_parse_size(optarg, &opt_bs) < 0)
+				die("--block-size: bad size");
+			break;
+		case 'd':
+			if (util_parse_u64(optarg, 256, &v) < 0 || !v)
+				die("--depth takes 1..256");
+			opt_depth = (unsigned)v;
+			break;
+		case 'k': snprintf(sinks_s, sizeof(sinks_s), "%s", optarg); break;
+		case 't': snprintf(tools_s, sizeof(tools_s), "%s", optarg); break;
+		case 'D': dir = optarg; break;
+		case 'R': results = optarg; break;
+		case 'S': break;	/* the defaults are the standard set */
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		die("cannot find my own directory");
+	exe[n] = '\0';
+	snprintf(bindir, sizeof(bindir), "%s", dirname(exe));
+	for (char *s = strtok(sinks_s, ","); s && nsinks < 8; s = strtok(NULL, ","))
+		sinks[nsinks++] = s;
+	for (char *s = strtok(tools_s, ","); s && ntools < 8; s = strtok(NULL, ","))
+		if (have(s))
+			tools[ntools++] = s;
+		else
+			fprintf(stderr, "abs-bench: %s not installed, left out\n", s);
+	snprintf(workdir, sizeof(workdir), "%s/abs-bench.XXXXXX",
+	    dir ? dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"));
+	if (!mkdtemp(workdir))
+		die("mkdtemp %s: %s", workdir, strerror(errno));
+
+	for (int s = 0; s < nsinks; s++)
+		for (int t = 0; t < ntools; t++)
+			res[nres++] = (struct result){ .sink = sinks[s], .tool = tools[t] };
+	printf("abs-bench: %llu MiB per run, block %llu KiB, depth %u, %u runs, "
+	    "work dir %s\n", (unsigned long long)(opt_size >> 20),
+	    (unsigned long long)(opt_bs >> 10), opt_depth, opt_runs, workdir);
+	for (unsigned run = 0; run < opt_runs; run++) {
+		for (int i = 0; i < nres; i++) {
+			char cmd[4 * PATH_MAX];
+			double secs = 0, cpu = 0;
+			if (command_for(res[i].tool, res[i].sink, cmd, sizeof(cmd)) < 0 ||
+			    run_piped(cmd, &secs, &cpu) < 0)
+				continue;
+			res[i].mbps[res[i].n] = opt_size / secs / 1e6;
+			res[i].cpu_per_gb[res[i].n] = cpu / (opt_size / 1e9);
+			res[i].n++;
+			fprintf(stderr, "  run %u %-6s %-8s %8.1f MB/s %6.3f CPU s/GB\n",
+			    run + 1, res[i].sink, res[i].tool, opt_size / secs / 1e6,
+			    cpu / (opt_size / 1e9));
+		}
+	}
+	printf("\n%-6s %-8s %10s %12s %5s\n", "sink", "tool", "MB/s", "CPU s/GB",
+	    "runs");
+	for (int i = 0; i < nres; i++)
+		printf("%-6s %-8s %10.1f %12.3f %5d\n", res[i].sink, res[i].tool,
+		    median(res[i].mbps, res[i].n), median(res[i].cpu_per_gb, res[i].n),
+		    res[i].n);
+	printf("\nratios (engine / peer; throughput > 1 and CPU < 1 favour the "
+	    "engine):\n");
+	for (int i = 0; i < nres; i++) {
+		if (strcmp(res[i].tool, "engine") != 0)
+			continue;
+		for (int j = 0; j < nres; j++) {
+			if (strcmp(res[j].sink, res[i].sink) || j == i || !res[j].n)
+				continue;
+			printf("  %-6s engine/%-8s throughput %5.2f  CPU %5.2f\n",
+			    res[i].sink, res[j].tool,
+			    median(res[i].mbps, res[i].n) / median(res[j].mbps, res[j].n),
+			    median(res[i].cpu_per_gb, res[i].n) /
+			    median(res[j].cpu_per_gb, res[j].n));
+		}
+	}
+	if (results) {
+		char path[PATH_MAX + 64], stamp[32];
+		mkdir(results, 0755);
+		time_t t = time(NULL);
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&t));
+		snprintf(path, sizeof(path), "%s/bench-%s.json", results, stamp);
+		FILE *fp = fopen(path, "w");
+		if (fp) {
+			fprintf(fp, "{\"size\":%llu,\"block_size\":%llu,\"depth\":%u,"
+			    "\"runs\":%u,\"nproc\":%ld,\"results\":[",
+			    (unsigned long long)opt_size, (unsigned long long)opt_bs,
+			    opt_depth, opt_runs, sysconf(_SC_NPROCESSORS_ONLN));
+			for (int i = 0; i < nres; i++)
+				fprintf(fp, "%s{\"sink\":\"%s\",\"tool\":\"%s\","
+				    "\"mbps\":%.1f,\"cpu_s_per_gb\":%.3f,\"runs\":%d}",
+				    i ? "," : "", res[i].sink, res[i].tool,
+				    median(res[i].mbps, res[i].n),
+				    median(res[i].cpu_per_gb, res[i].n), res[i].n);
+			fprintf(fp, "]}\n");
+			fclose(fp);
+			printf("\nresults: %s\n", path);
+		}
+	}
+	char rm[PATH_MAX + 16];
+	snprintf(rm, sizeof(rm), "rm -rf '%s'", workdir);
+	if (system(rm) != 0)
+		fprintf(stderr, "abs-bench: could not remove %s\n", workdir);
+	return 0;
+}

@@ -29,15 +29,16 @@ cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 	n = snprintf(buf, len,
 	    "%s entity=%s date=%s level=%d since=%s server=%s partition=%s "
 	    "label=%s tape=%s file=%llu part=%u offset=%llu bytes=%llu "
-	    "blocks=%llu block_size=%u sha256=%s raw_bytes=%llu raw_sha256=%s "
+	    "blocks=%llu block_size=%u digest_alg=%s digest=%s raw_bytes=%llu raw_digest=%s "
 	    "compress=%s source=%s status=%s dump=%s\n",
 	    type_names[r->type], e[1], r->date[0] ? r->date : "-", r->level,
 	    e[5], e[2], e[3], e[4], r->tape_id[0] ? r->tape_id : "-",
 	    (unsigned long long)r->file, r->part, (unsigned long long)r->offset,
 	    (unsigned long long)r->bytes, (unsigned long long)r->blocks,
-	    r->block_size, r->sha256[0] ? r->sha256 : "-",
+	    r->block_size, r->digest_alg[0] ? r->digest_alg : "-",
+	    r->digest[0] ? r->digest : "-",
 	    (unsigned long long)r->raw_bytes,
-	    r->raw_sha256[0] ? r->raw_sha256 : "-", e[6], e[7], e[8], e[0]);
+	    r->raw_digest[0] ? r->raw_digest : "-", e[6], e[7], e[8], e[0]);
 	if (n < 0 || (size_t)n >= len)
 		return -E2BIG;
 	return n;
@@ -101,8 +102,9 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		S("partition", partition);
 		S("label", label);
 		S("tape", tape_id);
-		S("sha256", sha256);
-		S("raw_sha256", raw_sha256);
+		S("digest", digest);
+		S("digest_alg", digest_alg);
+		S("raw_digest", raw_digest);
 		S("compress", compress);
 		S("source", source_kind);
 		S("status", status);

@@ -29,9 +29,10 @@ struct cat_dl_rec {
 	uint64_t bytes;		/* stored bytes (after compression) */
 	uint64_t blocks;
 	uint32_t block_size;
-	char sha256[65];	/* part or whole stream digest */
+	char digest_alg[8];	/* xxh128 or sha256 */
+	char digest[65];	/* part or whole stream digest */
 	uint64_t raw_bytes;
-	char raw_sha256[65];
+	char raw_digest[65];
 	char compress[16];
 	char source_kind[8];
 	char status[16];	/* dump: complete; bad line: tape out of use */

@@ -1,27 +1,55 @@
-/* SHA-256 through OpenSSL's EVP interface. */
+/* Digests: XXH3-128 (libxxhash) and SHA-256 (OpenSSL EVP). */
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
 
 #include "common/digest.h"
 #include "common/util.h"
 
 struct digest {
+	enum digest_alg alg;
 	EVP_MD_CTX *ctx;
+	XXH3_state_t *xx;
 };
 
+int
+digest_alg_from_name(const char *name)
+{
+	if (strcmp(name, "xxh128") == 0)
+		return DIGEST_XXH128;
+	if (strcmp(name, "sha256") == 0)
+		return DIGEST_SHA256;
+	return -1;
+}
+
+const char *
+digest_alg_name(enum digest_alg alg)
+{
+	return alg == DIGEST_SHA256 ? "sha256" : "xxh128";
+}
+
 struct digest *
-digest_new(void)
+digest_new(enum digest_alg alg)
 {
 	struct digest *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return NULL;
-	d->ctx = EVP_MD_CTX_new();
-	if (!d->ctx || !EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL)) {
-		digest_free(d);
-		return NULL;
+	d->alg = alg;
+	if (alg == DIGEST_SHA256) {
+		d->ctx = EVP_MD_CTX_new();
+		if (!d->ctx || !EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL))
+			goto fail;
+	} else {
+		d->xx = XXH3_createState();
+		if (!d->xx || XXH3_128bits_reset(d->xx) != XXH_OK)
+			goto fail;
 	}
 	return d;
+fail:
+	digest_free(d);
+	return NULL;
 }
 
 void
@@ -30,27 +58,31 @@ digest_free(struct digest *d)
 	if (!d)
 		return;
 	EVP_MD_CTX_free(d->ctx);
+	XXH3_freeState(d->xx);
 	free(d);
 }
 
 void
 digest_update(struct digest *d, const void *buf, size_t len)
 {
-	EVP_DigestUpdate(d->ctx, buf, len);
+	if (d->alg == DIGEST_SHA256)
+		EVP_DigestUpdate(d->ctx, buf, len);
+	else
+		XXH3_128bits_update(d->xx, buf, len);
 }
 
 void
 digest_final_hex(struct digest *d, char out[DIGEST_HEX_LEN])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	EVP_DigestFinal_ex(d->ctx, md, &n);
-	util_hex(md, n, out);
-}
-
-void
-digest_reset(struct digest *d)
-{
-	EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL);
+	if (d->alg == DIGEST_SHA256) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int n = 0;
+		EVP_DigestFinal_ex(d->ctx, md, &n);
+		util_hex(md, n, out);
+	} else {
+		/* The canonical (big-endian) form, as xxh128sum prints it. */
+		XXH128_canonical_t c;
+		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(d->xx));
+		util_hex(c.digest, sizeof(c.digest), out);
+	}
 }

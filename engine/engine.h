@@ -31,6 +31,7 @@ struct eng_dump_opts {
 	const char *since;	/* increment base time, NULL for a full */
 	int level;
 	const char *compress;	/* NULL/"none" or "zstd[:LEVEL]" */
+	const char *digest;	/* NULL/"xxh128" or "sha256" */
 	uint32_t block_size;
 	unsigned depth;		/* ring buffers */
 	bool quiet;
@@ -42,8 +43,9 @@ struct eng_dump_result {
 	uint64_t file;
 	uint64_t raw_bytes, bytes, blocks;
 	double seconds;
-	char sha256[65];
-	char raw_sha256[65];
+	char digest_alg[8];
+	char digest[65];
+	char raw_digest[65];
 };
 
 struct eng_restore_opts {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/crc32c.h"
+#include "common/digest.h"
 #include "common/util.h"
 #include "engine/format.h"
 
@@ -266,11 +267,12 @@ fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
 	    "ABS dump part. Entity %s, level %d, dumped %s (since %s)\n"
 	    "from %s:%s. Part %u, starting at stream byte %llu.\n"
 	    "Cartridge %s (tape ID %s), tape file %llu; block size %u;\n"
-	    "compression %s; checksums: CRC32C per block, SHA-256 per part\n"
+	    "compression %s; checksums: CRC32C per block, %s per part\n"
 	    "and stream, in the trailer (the next tape file).\n\n",
 	    h->entity, h->level, h->dump_date, h->since, h->server,
 	    h->partition, h->part, (unsigned long long)h->offset, h->label,
-	    h->tape_id, (unsigned long long)h->file, h->block_size, h->compress);
+	    h->tape_id, (unsigned long long)h->file, h->block_size, h->compress,
+	    h->digest);
 	kv_printf(&b,
 	    "Restore with standard tools (this block is the first of the file,\n"
 	    "so skip one block; set DEST to the target %s):\n"
@@ -301,7 +303,7 @@ fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
 	kv_putu(&b, "offset", h->offset);
 	kv_putu(&b, "block_size", h->block_size);
 	kv_put(&b, "compress", h->compress);
-	kv_put(&b, "checksum", "crc32c-block,sha256-part,sha256-stream");
+	kv_put(&b, "digest", h->digest);
 	kv_put(&b, "source_kind", h->source_kind);
 	kv_put(&b, "source", h->source);
 	kv_put(&b, "label", h->label);
@@ -334,6 +336,7 @@ fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *h)
 	    kv_str(kp, "dump_date", h->dump_date, sizeof(h->dump_date)) ||
 	    kv_str(kp, "since", h->since, sizeof(h->since)) ||
 	    kv_str(kp, "compress", h->compress, sizeof(h->compress)) ||
+	    kv_str(kp, "digest", h->digest, sizeof(h->digest)) ||
 	    kv_str(kp, "source_kind", h->source_kind, sizeof(h->source_kind)) ||
 	    kv_str(kp, "source", h->source, sizeof(h->source)) ||
 	    kv_str(kp, "label", h->label, sizeof(h->label)) ||
@@ -346,6 +349,8 @@ fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *h)
 	    kv_u64(kp, "block_size", FMT_MAX_BLOCK, &bsz) ||
 	    kv_u64(kp, "file", UINT32_MAX, &h->file) || part < 1 ||
 	    bsz < FMT_MIN_BLOCK || !*h->entity)
+		goto out;
+	if (digest_alg_from_name(h->digest) < 0)
 		goto out;
 	h->part = (uint32_t)part;
 	h->block_size = (uint32_t)bsz;
@@ -364,12 +369,12 @@ fmt_trailer_build(const struct fmt_trailer *t, uint8_t *buf, size_t bs)
 	kv_printf(&b, "%s", MAGIC_TRAILER);
 	kv_printf(&b,
 	    "Checksums of dump part %u (tape file %llu): %llu bytes in %llu\n"
-	    "blocks, SHA-256 %s.\n"
+	    "blocks, %s %s.\n"
 	    "The CRC32C of each data block follows this block as little-endian\n"
 	    "32-bit words.\n",
 	    t->part, (unsigned long long)t->header_file,
 	    (unsigned long long)t->bytes, (unsigned long long)t->blocks,
-	    t->part_sha256);
+	    t->digest, t->part_digest);
 	kv_printf(&b, "%s", KV_START);
 	kv_putu(&b, "version", FMT_VERSION);
 	kv_put(&b, "dump_id", t->dump_id);
@@ -378,12 +383,13 @@ fmt_trailer_build(const struct fmt_trailer *t, uint8_t *buf, size_t bs)
 	kv_putu(&b, "block_size", t->block_size);
 	kv_putu(&b, "bytes", t->bytes);
 	kv_putu(&b, "blocks", t->blocks);
-	kv_put(&b, "part_sha256", t->part_sha256);
+	kv_put(&b, "digest", t->digest);
+	kv_put(&b, "part_digest", t->part_digest);
 	kv_putu(&b, "last", (uint64_t)t->last);
 	kv_putu(&b, "stream_bytes", t->stream_bytes);
-	kv_put(&b, "stream_sha256", t->last ? t->stream_sha256 : "-");
+	kv_put(&b, "stream_digest", t->last ? t->stream_digest : "-");
 	kv_putu(&b, "raw_bytes", t->raw_bytes);
-	kv_put(&b, "raw_sha256", t->last ? t->raw_sha256 : "-");
+	kv_put(&b, "raw_digest", t->last ? t->raw_digest : "-");
 	snprintf(crc, sizeof(crc), "%08x", t->table_crc);
 	kv_put(&b, "table_crc32c", crc);
 	return kv_seal(&b);
@@ -408,10 +414,11 @@ fmt_trailer_parse(const uint8_t *buf, size_t len, struct fmt_trailer *t)
 		goto out;
 	t->version = (int)v;
 	if (kv_str(kp, "dump_id", t->dump_id, sizeof(t->dump_id)) ||
-	    kv_str(kp, "part_sha256", t->part_sha256, sizeof(t->part_sha256)) ||
-	    kv_str(kp, "stream_sha256", t->stream_sha256,
-	    sizeof(t->stream_sha256)) ||
-	    kv_str(kp, "raw_sha256", t->raw_sha256, sizeof(t->raw_sha256)) ||
+	    kv_str(kp, "digest", t->digest, sizeof(t->digest)) ||
+	    kv_str(kp, "part_digest", t->part_digest, sizeof(t->part_digest)) ||
+	    kv_str(kp, "stream_digest", t->stream_digest,
+	    sizeof(t->stream_digest)) ||
+	    kv_str(kp, "raw_digest", t->raw_digest, sizeof(t->raw_digest)) ||
 	    kv_str(kp, "table_crc32c", crc, sizeof(crc)) ||
 	    kv_u64(kp, "part", UINT32_MAX, &part) ||
 	    kv_u64(kp, "header_file", UINT32_MAX, &t->header_file) ||
@@ -429,6 +436,8 @@ fmt_trailer_parse(const uint8_t *buf, size_t len, struct fmt_trailer *t)
 		goto out;
 	/* Blocks must be able to hold the bytes claimed. */
 	if (t->bytes > t->blocks * bsz || (t->blocks && t->bytes <= (t->blocks - 1) * bsz))
+		goto out;
+	if (digest_alg_from_name(t->digest) < 0)
 		goto out;
 	t->table_crc = (uint32_t)c;
 	t->part = (uint32_t)part;

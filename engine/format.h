@@ -39,6 +39,7 @@ struct fmt_header {
 	uint64_t offset;	/* of this part's first byte in the stream */
 	uint32_t block_size;
 	char compress[16];	/* "none" or "zstd" */
+	char digest[8];		/* part/stream digest: xxh128 or sha256 */
 	char source_kind[8];	/* dir, cmd, file */
 	char source[1024];
 	char label[64];
@@ -54,12 +55,13 @@ struct fmt_trailer {
 	uint32_t block_size;
 	uint64_t bytes;		/* stream bytes in this part */
 	uint64_t blocks;	/* data blocks in this part */
-	char part_sha256[65];
+	char digest[8];		/* algorithm of the digests below */
+	char part_digest[65];
 	int last;		/* 1: the stream ends in this part */
 	uint64_t stream_bytes;	/* up to and including this part */
-	char stream_sha256[65];	/* only when last */
+	char stream_digest[65];	/* only when last */
 	uint64_t raw_bytes;	/* source bytes before compression, when last */
-	char raw_sha256[65];
+	char raw_digest[65];
 	uint32_t table_crc;	/* CRC32C of the block CRC table */
 };
 

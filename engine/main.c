@@ -15,6 +15,7 @@ static const char usage[] =
 "  label   --device URI --label NAME [--pool P] [--block-size N] [--force]\n"
 "  dump    --device URI --entity NAME --source dir:PATH|cmd:'ARGV'|file:PATH\n"
 "          --log DUMPLOG [--level N --since TIME] [--compress zstd[:L]]\n"
+"          [--digest xxh128|sha256]\n"
 "          [--block-size N] [--depth N] [--label EXPECTED] [--server S]\n"
 "          [--partition P]\n"
 "  list    --device URI [--json]\n"
@@ -26,7 +27,7 @@ static const char usage[] =
 
 enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
-	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE };
+	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -40,6 +41,7 @@ static const struct option longopts[] = {
 	{ "level", required_argument, NULL, O_LEVEL },
 	{ "since", required_argument, NULL, O_SINCE },
 	{ "compress", required_argument, NULL, O_COMPRESS },
+	{ "digest", required_argument, NULL, O_DIGEST },
 	{ "depth", required_argument, NULL, O_DEPTH },
 	{ "server", required_argument, NULL, O_SERVER },
 	{ "partition", required_argument, NULL, O_PARTITION },
@@ -56,7 +58,7 @@ static const struct option longopts[] = {
 
 struct args {
 	const char *device, *label, *pool, *entity, *source, *log, *since;
-	const char *compress, *server, *partition, *date, *to;
+	const char *compress, *server, *partition, *date, *to, *digest;
 	uint64_t bs, level, depth;
 	int64_t file;
 	bool force, json, to_stdout, quiet;
@@ -83,6 +85,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_LOG: a->log = optarg; break;
 		case O_SINCE: a->since = optarg; break;
 		case O_COMPRESS: a->compress = optarg; break;
+		case O_DIGEST: a->digest = optarg; break;
 		case O_SERVER: a->server = optarg; break;
 		case O_PARTITION: a->partition = optarg; break;
 		case O_JSON: a->json = true; break;
@@ -158,6 +161,7 @@ main(int argc, char **argv)
 			.expect_label = a.label, .log = a.log, .server = a.server,
 			.partition = a.partition, .since = a.since,
 			.level = (int)a.level, .compress = a.compress,
+			.digest = a.digest,
 			.block_size = (uint32_t)a.bs, .depth = (unsigned)a.depth,
 			.quiet = a.quiet,
 		};
@@ -167,11 +171,12 @@ main(int argc, char **argv)
 		rc = eng_dump(&o, &r, err);
 		if (rc == 0 && !a.quiet)
 			printf("dumped %s: %llu bytes (%llu on tape, %llu blocks) in "
-			    "%.2f s, %.1f MB/s; tape %s file %llu; dump %s; sha256 %s\n",
+			    "%.2f s, %.1f MB/s; tape %s file %llu; dump %s; %s %s\n",
 			    a.entity, (unsigned long long)r.raw_bytes,
 			    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
 			    r.seconds, mbps(r.raw_bytes, r.seconds), r.label,
-			    (unsigned long long)r.file, r.dump_id, r.raw_sha256);
+			    (unsigned long long)r.file, r.dump_id, r.digest_alg,
+			    r.raw_digest);
 	} else if (strcmp(cmd, "list") == 0) {
 		rc = eng_list(a.device, a.json, stdout, err);
 	} else if (strcmp(cmd, "restore") == 0) {

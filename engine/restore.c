@@ -94,7 +94,6 @@ pr_pull(void *ctx, const void **out)
 			return rc < 0 ? -1 : 0;
 		}
 		pr->raw_bytes += len;
-		digest_update(pr->rd, pr->buf, len);
 		*out = pr->buf;
 		return (long)len;
 	}
@@ -297,9 +296,11 @@ readback_open(struct tsg_dev *dev, uint64_t file, uint8_t *buf,
 	rb->pr.nblocks = rb->t.blocks;
 	rb->pr.file = file;
 	rb->pr.err = err;
-	rb->pr.sd = digest_new();
-	rb->pr.rd = digest_new();
-	if (!rb->pr.sd || !rb->pr.rd)
+	rb->pr.sd = digest_new((enum digest_alg)digest_alg_from_name(rb->t.digest));
+	/* Uncompressed: the source digest is the stored one. */
+	rb->pr.rd = rb->pr.z || strcmp(rb->h.compress, "none") ?
+	    digest_new((enum digest_alg)digest_alg_from_name(rb->t.digest)) : NULL;
+	if (!rb->pr.sd || (!rb->pr.rd && strcmp(rb->h.compress, "none")))
 		return -ENOMEM;
 	if (strcmp(rb->h.compress, "zstd") == 0) {
 		rb->pr.z = ZSTD_createDCtx();
@@ -320,7 +321,10 @@ readback_check(struct readback *rb, char *err)
 	char sha[DIGEST_HEX_LEN], raw[DIGEST_HEX_LEN];
 
 	digest_final_hex(rb->pr.sd, sha);
-	digest_final_hex(rb->pr.rd, raw);
+	if (rb->pr.rd)
+		digest_final_hex(rb->pr.rd, raw);
+	else
+		memcpy(raw, sha, sizeof(raw));
 	if (rb->pr.bytes != rb->t.bytes || rb->pr.i != rb->t.blocks) {
 		eng_err(err, "part has %llu bytes in %llu blocks, trailer says "
 		    "%llu in %llu", (unsigned long long)rb->pr.bytes,
@@ -328,16 +332,16 @@ readback_check(struct readback *rb, char *err)
 		    (unsigned long long)rb->t.blocks);
 		return -EBADMSG;
 	}
-	if (strcmp(sha, rb->t.part_sha256) != 0) {
+	if (strcmp(sha, rb->t.part_digest) != 0) {
 		eng_err(err, "part SHA-256 mismatch");
 		return -EBADMSG;
 	}
-	if (rb->t.last && rb->h.part == 1 && strcmp(sha, rb->t.stream_sha256)) {
+	if (rb->t.last && rb->h.part == 1 && strcmp(sha, rb->t.stream_digest)) {
 		eng_err(err, "stream SHA-256 mismatch");
 		return -EBADMSG;
 	}
 	if (rb->t.last && rb->h.part == 1 && rb->pr.tape_done &&
-	    (strcmp(raw, rb->t.raw_sha256) || rb->pr.raw_bytes != rb->t.raw_bytes)) {
+	    (strcmp(raw, rb->t.raw_digest) || rb->pr.raw_bytes != rb->t.raw_bytes)) {
 		eng_err(err, "source SHA-256 mismatch after decompression");
 		return -EBADMSG;
 	}
@@ -485,9 +489,9 @@ verify_part(struct tsg_dev *dev, uint64_t file, uint8_t *buf, FILE *out,
 		rc = readback_check(&rb, err);
 	if (rc == 0)
 		fprintf(out, "file %-4llu %-24s part %u: OK, %llu blocks, %llu "
-		    "bytes, sha256 %.16s\n", (unsigned long long)file,
+		    "bytes, %s %.16s\n", (unsigned long long)file,
 		    rb.h.entity, rb.h.part, (unsigned long long)rb.pr.i,
-		    (unsigned long long)rb.pr.bytes, rb.t.part_sha256);
+		    (unsigned long long)rb.pr.bytes, rb.t.digest, rb.t.part_digest);
 	else
 		fprintf(out, "file %-4llu %-24s BAD: %s\n", (unsigned long long)file,
 		    rb.h.entity[0] ? rb.h.entity : "?", err);
@@ -592,7 +596,7 @@ eng_list(const char *device, bool json, FILE *out, char *err)
 		    l.labelled_at, l.labelled_by);
 		fprintf(out, "%-5s %-8s %-24s %-5s %-20s %-4s %-13s %-8s %-12s\n",
 		    "file", "kind", "entity", "level", "dump date", "part",
-		    "bytes", "blocks", "sha256");
+		    "bytes", "blocks", "digest");
 	}
 	if ((rc = eng_goto_file(dev, 1, err)) < 0)
 		goto out;
@@ -632,11 +636,11 @@ eng_list(const char *device, bool json, FILE *out, char *err)
 			if (json)
 				fprintf(out, "{\"file\":%llu,\"kind\":\"trailer\","
 				    "\"dump_id\":\"%s\",\"part\":%u,\"bytes\":%llu,"
-				    "\"blocks\":%llu,\"part_sha256\":\"%s\","
+				    "\"blocks\":%llu,\"part_digest\":\"%s\","
 				    "\"last\":%s,\"raw_bytes\":%llu}\n",
 				    (unsigned long long)n, t.dump_id, t.part,
 				    (unsigned long long)t.bytes,
-				    (unsigned long long)t.blocks, t.part_sha256,
+				    (unsigned long long)t.blocks, t.part_digest,
 				    t.last ? "true" : "false",
 				    (unsigned long long)t.raw_bytes);
 			else
@@ -644,7 +648,7 @@ eng_list(const char *device, bool json, FILE *out, char *err)
 				    "%-8llu %.12s%s\n", (unsigned long long)n,
 				    "trailer", "", "", "", t.part,
 				    (unsigned long long)t.bytes,
-				    (unsigned long long)t.blocks, t.part_sha256,
+				    (unsigned long long)t.blocks, t.part_digest,
 				    t.last ? " (last part)" : "");
 		} else {
 			if (rc == 1)

@@ -12,7 +12,17 @@ got=$("$ENGINE" restore --device vtape:lib/drive0 --entity vol.big \
 	--log d.log --stdout | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "stream differs: $got vs $want"
 ok "230 MB cmd: stream, 256 KiB blocks, restored to stdout"
-grep -q "^dump entity=vol.big .*sha256=$want" d.log || fail "dump log lacks the stream digest"
+xx=$(xxh128sum <stream.bin | cut -d' ' -f1)
+grep -q "^dump entity=vol.big .*digest_alg=xxh128 digest=$xx" d.log ||
+	fail "dump log lacks the stream's xxh128 digest"
+# A cryptographic digest on request, checkable with sha256sum.
+"$ENGINE" dump --device vtape:lib/drive0 --entity vol.sha --digest sha256 \
+	--source "cmd:head -c 30000000 $T/stream.bin" --log d.log
+want30=$(head -c 30000000 stream.bin | sha256sum | cut -d' ' -f1)
+grep -q "^dump entity=vol.sha .*digest_alg=sha256 digest=$want30" d.log ||
+	fail "dump log lacks the stream's sha256 digest"
+"$ENGINE" restore --device vtape:lib/drive0 --entity vol.sha --log d.log --stdout |
+	cmp - "$T/stream.bin" -n 30000000 || fail "sha256 dump differs"
 
 # A compressible command stream with zstd; restored to a file.
 "$ENGINE" dump --device vtape:lib/drive0 --entity vol.text --compress zstd:5 \
@@ -46,6 +56,6 @@ old=$(grep '^dump entity=vol.file ' d.log | head -1 | sed 's/.* date=\([^ ]*\).*
 	--date "$old" --stdout | cmp - file.bin || fail "--date did not pick the older dump"
 ok "newest by default, older by --date"
 "$ENGINE" list --device vtape:lib/drive0
-"$ENGINE" list --device vtape:lib/drive0 --json | grep -c '"kind":"part"' | grep -qx 5 ||
-	fail "list --json does not show 5 parts"
+"$ENGINE" list --device vtape:lib/drive0 --json | grep -c '"kind":"part"' | grep -qx 6 ||
+	fail "list --json does not show 6 parts"
 "$ENGINE" verify --device vtape:lib/drive0

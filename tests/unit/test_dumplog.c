@@ -18,8 +18,8 @@ main(void)
 	    .compress = "zstd", .source_kind = "cmd", .status = "complete" }, r2;
 	char line[8192];
 
-	memset(r.sha256, 'e', 64);
-	memset(r.raw_sha256, 'f', 64);
+	memset(r.digest, 'e', 64);
+	memset(r.raw_digest, 'f', 64);
 	CHECK(cat_dl_format(&r, line, sizeof(line)) > 0);
 	CHECK(strncmp(line, "dump entity=user.a%20b%3Dc ", 27) == 0);
 	CHECK(strchr(line, '\n') == line + strlen(line) - 1);
@@ -27,7 +27,7 @@ main(void)
 	CHECK(r2.type == CAT_DL_DUMP && strcmp(r2.entity, r.entity) == 0);
 	CHECK(r2.file == 3 && r2.raw_bytes == 456 && r2.block_size == 1048576);
 	CHECK(strcmp(r2.status, "complete") == 0);
-	CHECK(strcmp(r2.sha256, r.sha256) == 0);
+	CHECK(strcmp(r2.digest, r.digest) == 0);
 
 	CHECK(cat_dl_parse("", &r2) == -ENOMSG);
 	CHECK(cat_dl_parse("# comment", &r2) == -ENOMSG);

@@ -36,7 +36,7 @@ main(void)
 	    .entity = "user.jdoe home (ü)", .server = "afs1",
 	    .partition = "/vicepa", .level = 1,
 	    .dump_date = "2026-11-22T03:50:00Z", .since = "2026-11-21T03:50:00Z",
-	    .part = 1, .offset = 0, .block_size = 1 << 20, .compress = "zstd",
+	    .part = 1, .offset = 0, .block_size = 1 << 20, .compress = "zstd", .digest = "xxh128",
 	    .source_kind = "cmd", .source = "vos dump -id user.jdoe -time 0",
 	    .label = "A00001", .tape_id = "0123456789abcdef0123456789abcdef",
 	    .file = 7 }, h2;
@@ -58,15 +58,15 @@ main(void)
 	struct fmt_trailer t = { .version = 1,
 	    .dump_id = "00112233445566778899aabbccddeeff", .part = 1,
 	    .header_file = 7, .block_size = 1 << 20, .bytes = 3 << 20,
-	    .blocks = 3, .last = 1, .stream_bytes = 3 << 20, .raw_bytes = 5 << 20,
+	    .blocks = 3, .digest = "sha256", .last = 1, .stream_bytes = 3 << 20, .raw_bytes = 5 << 20,
 	    .table_crc = 0xdeadbeef }, t2;
-	memset(t.part_sha256, 'a', 64);
-	memset(t.stream_sha256, 'a', 64);
-	memset(t.raw_sha256, 'b', 64);
+	memset(t.part_digest, 'a', 64);
+	memset(t.stream_digest, 'a', 64);
+	memset(t.raw_digest, 'b', 64);
 	CHECK(fmt_trailer_build(&t, buf, 1 << 20) == 0);
 	CHECK(fmt_trailer_parse(buf, 1 << 20, &t2) == 0);
 	CHECK(t2.blocks == 3 && t2.bytes == 3 << 20 && t2.table_crc == 0xdeadbeef);
-	CHECK(strcmp(t2.raw_sha256, t.raw_sha256) == 0 && t2.last == 1);
+	CHECK(strcmp(t2.raw_digest, t.raw_digest) == 0 && t2.last == 1);
 	/* Impossible geometry: more bytes than the blocks can hold. */
 	t.bytes = (3 << 20) + 1;
 	CHECK(fmt_trailer_build(&t, buf, 1 << 20) == 0);

@@ -47,13 +47,22 @@ main(void)
 	CHECK_EQ(crc32c(0, "123456789", 9), 0xe3069283u);
 	CHECK_EQ(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
 
-	struct digest *d = digest_new();
+	struct digest *d = digest_new(DIGEST_SHA256);
 	char hex[DIGEST_HEX_LEN];
 	digest_update(d, "abc", 3);
 	digest_final_hex(d, hex);
 	CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223"
 	    "b00361a396177a9cb410ff61f20015ad") == 0);
 	digest_free(d);
+	/* XXH3-128 in the form xxh128sum prints ("abc"). */
+	d = digest_new(DIGEST_XXH128);
+	digest_update(d, "ab", 2);
+	digest_update(d, "c", 1);
+	digest_final_hex(d, hex);
+	CHECK(strcmp(hex, "06b05ab6733a618578af5f94892f3950") == 0);
+	digest_free(d);
+	CHECK(digest_alg_from_name("md5") == -1);
+	CHECK(digest_alg_from_name("sha256") == DIGEST_SHA256);
 	digest_free(NULL);
 
 	CHECK(eng_split_argv("vos dump -id 'user.a b' -f \"x\\\"y\" z\\ w", &argv) == 0);
