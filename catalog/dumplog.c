@@ -58,7 +58,7 @@ int
 cat_dl_parse(const char *line, struct cat_dl_rec *r)
 {
 	char *copy, *save = NULL, *tok;
-	int rc = -EINVAL, seen = 0;
+	int rc = -EINVAL;
 	uint64_t v;
 
 	memset(r, 0, sizeof(*r));
@@ -120,14 +120,12 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 #undef U
 		if (bad)
 			goto out;
-		seen++;
 	}
 	if (!r->dump_id[0] || !r->entity[0] || !r->label[0])
 		goto out;
 	rc = 0;
 out:
 	free(copy);
-	(void)seen;
 	return rc;
 }
 

@@ -240,8 +240,7 @@ out:
 
 /* Fill the dump-log record fields common to part and dump lines. */
 static void
-fill_record(struct cat_dl_rec *r, const struct fmt_header *h,
-    const struct eng_dump_opts *o)
+fill_record(struct cat_dl_rec *r, const struct fmt_header *h)
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(r->dump_id, sizeof(r->dump_id), "%s", h->dump_id);
@@ -258,7 +257,6 @@ fill_record(struct cat_dl_rec *r, const struct fmt_header *h,
 	snprintf(r->compress, sizeof(r->compress), "%s", h->compress);
 	snprintf(r->digest_alg, sizeof(r->digest_alg), "%s", h->digest);
 	snprintf(r->source_kind, sizeof(r->source_kind), "%s", h->source_kind);
-	(void)o;
 }
 
 /* Parse "zstd" or "zstd:LEVEL"; 0 none, level otherwise, -1 bad. */
@@ -480,7 +478,7 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 	/* On tape and confirmed: now the dump log may say so. */
 	char srcerr[ENG_ERRLEN] = "";
 	int src_rc = eng_source_close(&src, srcerr);
-	fill_record(&rec, &h, o);
+	fill_record(&rec, &h);
 	rec.type = CAT_DL_PART;
 	rec.part = 1;
 	rec.bytes = t.bytes;
