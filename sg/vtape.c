@@ -391,6 +391,18 @@ set_sense(struct vt_result *r, uint8_t key, uint8_t asc, uint8_t ascq,
 #define FL_EOM 0x40
 #define FL_ILI 0x20
 
+/* Return n bytes of parameter data, cut to the initiator's allocation. */
+static int
+reply(struct vt_result *r, uint8_t *buf, size_t len, const uint8_t *out,
+    size_t n)
+{
+	if (n > len)
+		n = len;
+	memcpy(buf, out, n);
+	*r->resid = len - n;
+	return 0;
+}
+
 /* ---- data commands ---- */
 
 /* Is lon on the injected medium-error list? */
@@ -772,11 +784,7 @@ cmd_read_position(struct vtape *v, const uint8_t *cdb, uint8_t *buf,
 		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
 		return 0;
 	}
-	if (n > len)
-		n = len;
-	memcpy(buf, out, n);
-	*r->resid = len - n;
-	return 0;
+	return reply(r, buf, len, out, n);
 }
 
 /* MODE SENSE(6): header, block descriptor, pages 10h and 10h/01h. */
@@ -816,11 +824,7 @@ cmd_mode_sense(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 		return 0;
 	}
 	out[0] = (uint8_t)(n - 1);
-	if (n > len)
-		n = len;
-	memcpy(buf, out, n);
-	*r->resid = len - n;
-	return 0;
+	return reply(r, buf, len, out, n);
 }
 
 /* MODE SELECT(6): block length, buffered mode, programmable early warning. */
@@ -891,11 +895,7 @@ cmd_log_sense(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
 		return 0;
 	}
-	if (n > len)
-		n = len;
-	memcpy(buf, out, n);
-	*r->resid = len - n;
-	return 0;
+	return reply(r, buf, len, out, n);
 }
 
 /* INQUIRY: a removable sequential-access device. */
@@ -929,11 +929,7 @@ cmd_inquiry(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 		memcpy(out + 32, "0001", 4);
 		n = 96;
 	}
-	if (n > len)
-		n = len;
-	memcpy(buf, out, n);
-	*r->resid = len - n;
-	return 0;
+	return reply(r, buf, len, out, n);
 }
 
 /* ---- transport glue ---- */
@@ -1084,9 +1080,7 @@ vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 	case 0x05: {
 		uint8_t out[6] = { 0, (TSG_MAX_BLOCK * 2 - 1) >> 16,
 		    (uint8_t)((TSG_MAX_BLOCK * 2 - 1) >> 8), 0xff, 0, 1 };
-		size_t n = len < 6 ? len : 6;
-		memcpy(buf, out, n);
-		*resid = len - n;
+		reply(&r, buf, len, out, sizeof(out));
 		break;
 	}
 	case 0x08:
