@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 #include "catalog/dumplog.h"
 #include "common/crc32c.h"
 #include "common/digest.h"
+#include "common/log.h"
 #include "common/util.h"
+#include "engine/changer.h"
 #include "engine/engine.h"
 #include "engine/source.h"
 #include "engine/tape.h"
@@ -28,9 +31,6 @@ eng_label(const struct eng_label_opts *o, char *err)
 	struct tsg_dev *dev = NULL;
 	struct tsg_status st;
 	struct fmt_label old, l;
-	uint8_t *buf = NULL;
-	char host[128] = "localhost", now[32];
-	struct passwd *pw;
 	bool wp = false;
 	int rc;
 
@@ -63,63 +63,359 @@ eng_label(const struct eng_label_opts *o, char *err)
 	}
 	if (rc < 0 && rc != -ENODATA && rc != -ENOMSG && rc != -EBADMSG)
 		goto out;
-	memset(&l, 0, sizeof(l));
-	l.version = FMT_VERSION;
-	snprintf(l.label, sizeof(l.label), "%s", o->label);
-	snprintf(l.pool, sizeof(l.pool), "%s", o->pool ? o->pool : "default");
-	/* Direct mode: a random 128-bit ID, never reused in practice. */
-	if ((rc = util_random_hex(l.tape_id, 16)) < 0) {
-		eng_err(err, "no randomness for the tape ID");
+	if ((rc = eng_write_label(dev, o->label, o->pool, o->block_size, &l,
+	    err)) < 0)
 		goto out;
-	}
-	l.block_size = o->block_size ? o->block_size : FMT_DEFAULT_BLOCK;
-	util_fmt_time(time(NULL), now, sizeof(now));
-	snprintf(l.labelled_at, sizeof(l.labelled_at), "%s", now);
-	gethostname(host, sizeof(host) - 1);
-	pw = getpwuid(geteuid());
-	snprintf(l.labelled_by, sizeof(l.labelled_by), "%s@%s",
-	    pw ? pw->pw_name : "uid", host);
-	buf = calloc(1, FMT_LABEL_SIZE);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = fmt_label_build(&l, buf)) < 0) {
-		eng_err(err, "label fields too long");
-		goto out;
-	}
-	if (tsg_rewind(dev, &st) || tsg_write(dev, buf, FMT_LABEL_SIZE, &st) ||
-	    tsg_write_filemarks(dev, 1, false, &st)) {
-		if (st.cat == TSG_CAT_DATA_PROTECT)
-			eng_err(err, "cartridge is write-protected");
-		else
-			eng_err_st(err, "writing the label", &st);
-		rc = -EIO;
-		goto out;
-	}
 	printf("labelled %s: tape ID %s, pool %s, block size %u\n", l.label,
 	    l.tape_id, l.pool, l.block_size);
-	rc = 0;
 out:
-	free(buf);
 	tsg_free(dev);
 	return rc;
 }
 
 struct dump_state {
+	const struct eng_dump_opts *o;
+	struct eng_changer *chg;
 	struct tsg_dev *dev;
+	struct fmt_label l;
 	uint32_t bs;
-	uint8_t *obuf;		/* compressed output block being filled */
-	size_t ofill;
+	enum digest_alg alg;
+	char *err;
+	/* the part being written */
+	struct fmt_header h;
+	uint8_t *hbuf;		/* header and trailer blocks */
 	uint32_t *crcs;
 	uint64_t ncrc, capcrc;
-	uint64_t bytes;		/* stored stream bytes */
+	uint64_t part_bytes;
+	struct digest *pd;
+	uint64_t part_lon;	/* logical object number of the header */
+	bool part_open;
+	/* the stream */
 	struct digest *sd;	/* stored stream */
-	struct digest *rd;	/* raw source, when compressing */
-	char *err;
+	struct digest *rd;	/* source bytes, when compressing */
+	uint64_t stream_bytes;
+	uint64_t raw_bytes;
+	struct fmt_header first;	/* part 1, for the dump line */
+	char labels[512];
+	/* compression output */
+	uint8_t *obuf;
+	size_t ofill;
+	/* spot verification and hand-over accounting */
+	uint8_t *vbuf;
+	uint64_t v_checked, v_bad;
+	double v_secs, handover_secs;
+	unsigned handovers, no_trailer;
+	uint64_t rng;
+	bool bad_tape;		/* the failure is the cartridge's */
+	char final_digest[DIGEST_HEX_LEN];
+	char final_raw_digest[DIGEST_HEX_LEN];
 };
 
-/* Write one data block, remembering its CRC; error text in st->err. */
+/* Next pseudo-random number (xorshift64*), for spot-verify sampling. */
+static uint64_t
+next_random(struct dump_state *s)
+{
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* Fill the dump-log record fields common to part and dump lines. */
+static void
+fill_record(struct cat_dl_rec *r, const struct fmt_header *h)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->dump_id, sizeof(r->dump_id), "%s", h->dump_id);
+	snprintf(r->entity, sizeof(r->entity), "%s", h->entity);
+	snprintf(r->date, sizeof(r->date), "%s", h->dump_date);
+	snprintf(r->since, sizeof(r->since), "%s", h->since);
+	r->level = h->level;
+	snprintf(r->server, sizeof(r->server), "%s", h->server);
+	snprintf(r->partition, sizeof(r->partition), "%s", h->partition);
+	snprintf(r->label, sizeof(r->label), "%s", h->label);
+	snprintf(r->tape_id, sizeof(r->tape_id), "%s", h->tape_id);
+	r->file = h->file;
+	r->part = h->part;
+	r->offset = h->offset;
+	r->block_size = h->block_size;
+	snprintf(r->compress, sizeof(r->compress), "%s", h->compress);
+	snprintf(r->digest_alg, sizeof(r->digest_alg), "%s", h->digest);
+	snprintf(r->source_kind, sizeof(r->source_kind), "%s", h->source_kind);
+}
+
+/*
+ * Set programmable early warning so that what is still unconfirmed when
+ * it comes (one block: writes are confirmed one by one) plus the part's
+ * closing filemarks and trailer fit before early warning proper.
+ */
+static void
+set_pew(struct dump_state *s)
+{
+	struct tsg_status st;
+	uint64_t need = (uint64_t)s->bs * 4 + (16u << 10);
+	unsigned mb = (unsigned)((need + (1u << 20) - 1) >> 20);
+
+	if (s->o->no_pew || strncmp(s->o->device, "null:", 5) == 0)
+		return;
+	if (tsg_set_pew(s->dev, mb, &st) == 0)
+		fprintf(stderr, "abs-engine: programmable early warning set to %u MB "
+		    "(1 unconfirmed block of %u, trailer, filemarks)\n", mb, s->bs);
+	else
+		log_info("drive has no programmable early warning");
+}
+
+/* Position at end of data and write the header of the next part. */
+static int
+open_part(struct dump_state *s)
+{
+	struct tsg_status st;
+	struct tsg_pos pos;
+	int rc;
+
+	s->h.file = 0;
+	if (strncmp(s->o->device, "null:", 5) == 0)
+		s->h.file = 1;
+	else if ((rc = eng_goto_eod(s->dev, &s->h.file, s->err)) < 0)
+		return rc;
+	if (s->h.file == 0) {
+		eng_err(s->err, "tape %s has no label file at its start", s->l.label);
+		return -EIO;
+	}
+	s->part_lon = 0;
+	if (tsg_read_position(s->dev, &pos, &st) == 0 && pos.known)
+		s->part_lon = pos.lon;
+	set_pew(s);
+	s->h.part++;
+	s->h.offset = s->stream_bytes;
+	snprintf(s->h.label, sizeof(s->h.label), "%s", s->l.label);
+	snprintf(s->h.tape_id, sizeof(s->h.tape_id), "%s", s->l.tape_id);
+	if (fmt_header_build(&s->h, s->hbuf, s->bs) < 0) {
+		eng_err(s->err, "header fields do not fit one block");
+		return -E2BIG;
+	}
+	s->ncrc = 0;
+	s->part_bytes = 0;
+	digest_free(s->pd);
+	if (!(s->pd = digest_new(s->alg)))
+		return -ENOMEM;
+	rc = tsg_write(s->dev, s->hbuf, s->bs, &st);
+	if (rc && !(rc == TSG_CHECK && tsg_is_early_warning(&st))) {
+		if (st.cat == TSG_CAT_DATA_PROTECT)
+			eng_err(s->err, "cartridge %s is write-protected", s->l.label);
+		else if (st.cat == TSG_CAT_VOLUME_OVERFLOW)
+			eng_err(s->err, "cartridge %s is full", s->l.label);
+		else
+			eng_err_st(s->err, "writing the header", &st);
+		s->h.part--;
+		return rc < 0 ? rc : -EIO;
+	}
+	s->part_open = true;
+	if (s->h.part == 1)
+		s->first = s->h;
+	size_t n = strlen(s->labels);
+	snprintf(s->labels + n, sizeof(s->labels) - n, "%s%s", n ? "," : "",
+	    s->l.label);
+	return 0;
+}
+
+/* Re-read a sample of the part's blocks and compare their CRC32C. */
+static int
+spot_verify(struct dump_state *s)
+{
+	struct tsg_status st;
+	double t0 = eng_now();
+	uint64_t bad_at = UINT64_MAX;
+	int rc = 0;
+
+	if (!s->ncrc || s->o->verify_rate < 0 ||
+	    strncmp(s->o->device, "null:", 5) == 0)
+		return 0;
+	for (uint64_t i = 0; i < s->ncrc; i++) {
+		bool pick = i == 0 || i == s->ncrc - 1 ||
+		    (double)(next_random(s) >> 11) / (double)(1ULL << 53) <
+		    s->o->verify_rate;
+		if (!pick)
+			continue;
+		/* LOCATE where the drive has it, else rewind and space. */
+		if (tsg_locate(s->dev, s->part_lon + 1 + i, &st) &&
+		    (eng_goto_file(s->dev, s->h.file, s->err) < 0 ||
+		    tsg_space(s->dev, TSG_SPACE_BLOCKS, (int32_t)(1 + i), &st))) {
+			eng_err_st(s->err, "spot verify: positioning", &st);
+			return -EIO;
+		}
+		rc = tsg_read(s->dev, s->vbuf, s->bs, &st);
+		s->v_checked++;
+		if (rc || crc32c(0, s->vbuf, st.xfer) != s->crcs[i]) {
+			s->v_bad++;
+			if (bad_at == UINT64_MAX)
+				bad_at = i;
+		}
+	}
+	tsg_space(s->dev, TSG_SPACE_EOD, 0, &st);
+	s->v_secs += eng_now() - t0;
+	if (bad_at != UINT64_MAX) {
+		eng_err(s->err, "spot verification failed: block %llu of tape file "
+		    "%llu on %s does not read back as written",
+		    (unsigned long long)bad_at + 1, (unsigned long long)s->h.file,
+		    s->l.label);
+		s->bad_tape = true;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Write the trailer file: record block, CRC table blocks, sync filemark. */
+static int
+put_trailer(struct dump_state *s, struct fmt_trailer *t)
+{
+	struct tsg_status st;
+	size_t tlen = (size_t)s->ncrc * 4;
+	int rc = 0, r;
+
+	for (uint64_t i = 0; i < s->ncrc; i++)
+		s->crcs[i] = htole32(s->crcs[i]);
+	t->table_crc = crc32c(0, s->crcs, tlen);
+	if (fmt_trailer_build(t, s->hbuf, s->bs) < 0) {
+		eng_err(s->err, "trailer does not fit a block");
+		rc = -E2BIG;
+		goto out;
+	}
+	r = tsg_write(s->dev, s->hbuf, s->bs, &st);
+	for (size_t off = 0; off < tlen && (!r || (r == TSG_CHECK &&
+	    tsg_is_early_warning(&st))); off += s->bs) {
+		size_t n = tlen - off < s->bs ? tlen - off : s->bs;
+		r = tsg_write(s->dev, (uint8_t *)s->crcs + off, n, &st);
+	}
+	/* This filemark is synchronous: it confirms the whole part. */
+	if (!r || (r == TSG_CHECK && tsg_is_early_warning(&st)))
+		r = tsg_write_filemarks(s->dev, 1, false, &st);
+	if (r && !(r == TSG_CHECK && tsg_is_early_warning(&st))) {
+		if (st.cat == TSG_CAT_VOLUME_OVERFLOW) {
+			rc = -ENOSPC;	/* physical end: no room for the trailer */
+		} else {
+			eng_err_st(s->err, "writing the trailer", &st);
+			rc = -EIO;
+		}
+	}
+out:
+	for (uint64_t i = 0; i < s->ncrc; i++)
+		s->crcs[i] = le32toh(s->crcs[i]);
+	return rc;
+}
+
+/* Record a part line in the dump log. */
+static int
+log_part(struct dump_state *s, const struct fmt_trailer *t, bool trailer)
+{
+	struct cat_dl_rec rec;
+	int rc;
+
+	fill_record(&rec, &s->h);
+	rec.type = CAT_DL_PART;
+	rec.bytes = s->part_bytes;
+	rec.blocks = s->ncrc;
+	snprintf(rec.digest, sizeof(rec.digest), "%s", t->part_digest);
+	snprintf(rec.status, sizeof(rec.status), "%s",
+	    trailer ? "ok" : "no-trailer");
+	if ((rc = cat_dl_append(s->o->log, &rec)) < 0)
+		eng_err(s->err, "dump log %s: %s (part %u is on tape %s file %llu)",
+		    s->o->log, strerror(-rc), s->h.part, s->l.label,
+		    (unsigned long long)s->h.file);
+	return rc;
+}
+
+/*
+ * Close the part: filemark, trailer file, synchronous filemark (which
+ * confirms everything), then the dump log and spot verification. A tape
+ * at physical end may refuse the trailer: the part is kept, its digest
+ * goes to the dump log and into the next part's header.
+ */
+static int
+close_part(struct dump_state *s, bool last)
+{
+	struct fmt_trailer t;
+	struct tsg_status st;
+	bool trailer = true;
+	int rc;
+
+	s->part_open = false;
+	memset(&t, 0, sizeof(t));
+	t.version = FMT_VERSION;
+	snprintf(t.dump_id, sizeof(t.dump_id), "%s", s->h.dump_id);
+	snprintf(t.digest, sizeof(t.digest), "%s", s->h.digest);
+	t.part = s->h.part;
+	t.header_file = s->h.file;
+	t.block_size = s->bs;
+	t.bytes = s->part_bytes;
+	t.blocks = s->ncrc;
+	t.last = last;
+	t.stream_bytes = s->stream_bytes;
+	digest_final_hex(s->pd, t.part_digest);
+	if (last) {
+		digest_final_hex(s->sd, t.stream_digest);
+		t.raw_bytes = s->raw_bytes;
+		if (s->rd)
+			digest_final_hex(s->rd, t.raw_digest);
+		else
+			memcpy(t.raw_digest, t.stream_digest, sizeof(t.raw_digest));
+	}
+	rc = tsg_write_filemarks(s->dev, 1, true, &st);
+	if (rc && !(rc == TSG_CHECK && tsg_is_early_warning(&st))) {
+		if (st.cat != TSG_CAT_VOLUME_OVERFLOW) {
+			eng_err_st(s->err, "writing the filemark", &st);
+			return -EIO;
+		}
+		trailer = false;
+	}
+	if (trailer && (rc = put_trailer(s, &t)) < 0) {
+		if (rc != -ENOSPC)
+			return rc;
+		trailer = false;
+	}
+	if (!trailer)
+		s->no_trailer++;
+	if ((rc = log_part(s, &t, trailer)) < 0)
+		return rc;
+	/* The next part's header carries this part's proof too. */
+	s->h.prev_bytes = t.bytes;
+	s->h.prev_blocks = t.blocks;
+	snprintf(s->h.prev_digest, sizeof(s->h.prev_digest), "%s", t.part_digest);
+	if (last) {
+		memcpy(s->final_digest, t.stream_digest, sizeof(t.stream_digest));
+		memcpy(s->final_raw_digest, t.raw_digest, sizeof(t.raw_digest));
+	}
+	return spot_verify(s);
+}
+
+/* Close this cartridge's part, get the next cartridge, open a part there. */
+static int
+span(struct dump_state *s)
+{
+	double t0 = eng_now(), t1;
+	int rc;
+
+	if ((rc = close_part(s, false)) < 0)
+		return rc;
+	eng_changer_skip(s->chg, s->l.tape_id);
+	t1 = eng_now();
+	if ((rc = eng_changer_next_writable(s->chg, &s->dev, &s->l, s->err)) < 0)
+		return rc;
+	/* Hand-over time counts our work, not the wait for a mount. */
+	double t2 = eng_now();
+	if ((rc = open_part(s)) < 0)
+		return rc;
+	s->handover_secs += (t1 - t0) + (eng_now() - t2);
+	s->handovers++;
+	return 0;
+}
+
+/*
+ * Write one data block. At early warning the block is on tape: the part is
+ * closed and the stream goes on on the next cartridge. At physical end
+ * (VOLUME OVERFLOW) the block is not on tape: it is written again on the
+ * next cartridge, so nothing is lost and nothing is written twice.
+ */
 static int
 put_block(struct dump_state *s, const void *buf, size_t len)
 {
@@ -134,30 +430,34 @@ put_block(struct dump_state *s, const void *buf, size_t len)
 		s->crcs = n;
 		s->capcrc = ncap;
 	}
-	rc = tsg_write(s->dev, buf, len, &st);
-	if (rc == TSG_CHECK && tsg_is_early_warning(&st)) {
-		/* Written, but the cartridge is nearly full. */
-		eng_err(s->err, "cartridge full: early warning after %llu bytes "
-		    "(a dump larger than one cartridge needs spanning)",
-		    (unsigned long long)s->bytes);
-		return -ENOSPC;
-	}
-	if (rc) {
+	for (int attempt = 0;; attempt++) {
+		rc = tsg_write(s->dev, buf, len, &st);
+		if (rc == 0 || (rc == TSG_CHECK && tsg_is_early_warning(&st))) {
+			s->crcs[s->ncrc++] = crc32c(0, buf, len);
+			digest_update(s->pd, buf, len);
+			digest_update(s->sd, buf, len);
+			s->part_bytes += len;
+			s->stream_bytes += len;
+			return rc == 0 ? 0 : span(s);
+		}
+		if (rc == TSG_CHECK && st.cat == TSG_CAT_VOLUME_OVERFLOW &&
+		    attempt == 0) {
+			if ((rc = span(s)) < 0)
+				return rc;
+			continue;
+		}
 		if (st.cat == TSG_CAT_VOLUME_OVERFLOW)
-			eng_err(s->err, "cartridge full: physical end of tape");
+			eng_err(s->err, "cartridge %s is full at its start", s->l.label);
 		else if (st.cat == TSG_CAT_DATA_PROTECT)
-			eng_err(s->err, "cartridge is write-protected");
-		else if (st.cat == TSG_CAT_MEDIUM_ERROR)
+			eng_err(s->err, "cartridge %s is write-protected", s->l.label);
+		else if (st.cat == TSG_CAT_MEDIUM_ERROR) {
 			eng_err_st(s->err, "medium error writing; cartridge suspect",
 			    &st);
-		else
+			s->bad_tape = true;
+		} else
 			eng_err_st(s->err, "write", &st);
 		return rc < 0 ? rc : -EIO;
 	}
-	s->crcs[s->ncrc++] = crc32c(0, buf, len);
-	digest_update(s->sd, buf, len);
-	s->bytes += len;
-	return 0;
 }
 
 /* Feed compressed output into full blocks. */
@@ -191,74 +491,6 @@ put_compressed(struct dump_state *s, ZSTD_CCtx *z, const void *in, size_t len,
 	return 0;
 }
 
-/* Write the trailer file: record block, then the CRC table blocks. */
-static int
-put_trailer(struct dump_state *s, struct fmt_trailer *t)
-{
-	struct tsg_status st;
-	uint8_t *buf = calloc(1, s->bs);
-	size_t tlen = (size_t)s->ncrc * 4;
-	int rc = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	for (uint64_t i = 0; i < s->ncrc; i++)
-		s->crcs[i] = htole32(s->crcs[i]);
-	t->table_crc = crc32c(0, s->crcs, tlen);
-	if (fmt_trailer_build(t, buf, s->bs) < 0) {
-		eng_err(s->err, "trailer does not fit a block");
-		rc = -E2BIG;
-		goto out;
-	}
-	if (tsg_write(s->dev, buf, s->bs, &st) == TSG_CHECK &&
-	    !tsg_is_early_warning(&st)) {
-		eng_err_st(s->err, "writing the trailer", &st);
-		rc = -EIO;
-		goto out;
-	}
-	for (size_t off = 0; off < tlen; off += s->bs) {
-		size_t n = tlen - off < s->bs ? tlen - off : s->bs;
-		int r = tsg_write(s->dev, (uint8_t *)s->crcs + off, n, &st);
-		if (r && !(r == TSG_CHECK && tsg_is_early_warning(&st))) {
-			eng_err_st(s->err, "writing the trailer", &st);
-			rc = -EIO;
-			goto out;
-		}
-	}
-	/* This filemark is synchronous: it confirms the whole part. */
-	int r = tsg_write_filemarks(s->dev, 1, false, &st);
-	if (r && !(r == TSG_CHECK && tsg_is_early_warning(&st))) {
-		eng_err_st(s->err, "writing the closing filemark", &st);
-		rc = -EIO;
-	}
-out:
-	for (uint64_t i = 0; i < s->ncrc; i++)
-		s->crcs[i] = le32toh(s->crcs[i]);
-	free(buf);
-	return rc;
-}
-
-/* Fill the dump-log record fields common to part and dump lines. */
-static void
-fill_record(struct cat_dl_rec *r, const struct fmt_header *h)
-{
-	memset(r, 0, sizeof(*r));
-	snprintf(r->dump_id, sizeof(r->dump_id), "%s", h->dump_id);
-	snprintf(r->entity, sizeof(r->entity), "%s", h->entity);
-	snprintf(r->date, sizeof(r->date), "%s", h->dump_date);
-	snprintf(r->since, sizeof(r->since), "%s", h->since);
-	r->level = h->level;
-	snprintf(r->server, sizeof(r->server), "%s", h->server);
-	snprintf(r->partition, sizeof(r->partition), "%s", h->partition);
-	snprintf(r->label, sizeof(r->label), "%s", h->label);
-	snprintf(r->tape_id, sizeof(r->tape_id), "%s", h->tape_id);
-	r->file = h->file;
-	r->block_size = h->block_size;
-	snprintf(r->compress, sizeof(r->compress), "%s", h->compress);
-	snprintf(r->digest_alg, sizeof(r->digest_alg), "%s", h->digest);
-	snprintf(r->source_kind, sizeof(r->source_kind), "%s", h->source_kind);
-}
-
 /* Parse "zstd" or "zstd:LEVEL"; 0 none, level otherwise, -1 bad. */
 static int
 compress_level(const char *c)
@@ -275,38 +507,22 @@ compress_level(const char *c)
 	return -1;
 }
 
-int
-eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
+/* Check the options that need no device. */
+static int
+check_opts(const struct eng_dump_opts *o, time_t *since, char *err)
 {
-	struct dump_state s = { .err = err };
-	struct eng_source src = { .fd = -1 };
-	struct ring *ring = NULL;
-	struct fmt_label l;
-	struct fmt_header h;
-	struct fmt_trailer t;
-	struct tsg_status st;
-	struct cat_dl_rec rec;
-	ZSTD_CCtx *z = NULL;
-	uint8_t *hbuf = NULL;
-	time_t since = 0;
-	bool wp = false, started = false;
-	double t0 = eng_now();
-	int level, alg, rc;
+	uint32_t bs = o->block_size ? o->block_size : FMT_DEFAULT_BLOCK;
 
-	memset(res, 0, sizeof(*res));
-	s.bs = o->block_size ? o->block_size : FMT_DEFAULT_BLOCK;
-	level = compress_level(o->compress);
-	alg = digest_alg_from_name(o->digest ? o->digest : "xxh128");
-	if (s.bs < FMT_MIN_BLOCK || s.bs > FMT_MAX_BLOCK || s.bs % 4096) {
+	if (bs < FMT_MIN_BLOCK || bs > FMT_MAX_BLOCK || bs % 4096) {
 		eng_err(err, "block size must be a multiple of 4 KiB from 64 KiB "
 		    "to 8 MiB");
 		return -EINVAL;
 	}
-	if (alg < 0) {
+	if (digest_alg_from_name(o->digest ? o->digest : "xxh128") < 0) {
 		eng_err(err, "digest must be xxh128 or sha256");
 		return -EINVAL;
 	}
-	if (level < 0) {
+	if (compress_level(o->compress) < 0) {
 		eng_err(err, "compression must be none, zstd or zstd:1..19");
 		return -EINVAL;
 	}
@@ -314,11 +530,11 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 		eng_err(err, "--log DUMPLOG is required: it records what is on tape");
 		return -EINVAL;
 	}
-	if (!o->entity || !*o->entity || strlen(o->entity) >= sizeof(h.entity)) {
+	if (!o->entity || !*o->entity || strlen(o->entity) >= 256) {
 		eng_err(err, "entity name missing or too long");
 		return -EINVAL;
 	}
-	if (o->since && util_parse_time(o->since, &since) < 0) {
+	if (o->since && util_parse_time(o->since, since) < 0) {
 		eng_err(err, "--since takes 2026-11-22 or 2026-11-22T03:00:00Z");
 		return -EINVAL;
 	}
@@ -326,201 +542,180 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 		eng_err(err, "an incremental (level > 0) needs --since");
 		return -EINVAL;
 	}
-	if ((rc = eng_open(o->device, &s.dev, err)) < 0)
-		return rc;
-	memset(&h, 0, sizeof(h));
-	h.version = FMT_VERSION;
+	if (o->verify_rate > 1) {
+		eng_err(err, "--verify-rate takes a fraction from 0 to 1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Make sure the tape in the drive may be written by this job. */
+static int
+first_tape(struct dump_state *s)
+{
+	const struct eng_dump_opts *o = s->o;
+	struct tsg_status st;
+	bool wp = false;
+	int rc;
+
 	if (strncmp(o->device, "null:", 5) == 0) {
 		/* Benchmarks: a sink with no tape to label or position. */
-		memset(&l, 0, sizeof(l));
-		snprintf(l.label, sizeof(l.label), "NULL");
-		snprintf(l.tape_id, sizeof(l.tape_id), "0");
-		h.file = 1;
-	} else if ((rc = eng_read_label(s.dev, &l, err)) < 0) {
+		memset(&s->l, 0, sizeof(s->l));
+		snprintf(s->l.label, sizeof(s->l.label), "NULL");
+		snprintf(s->l.tape_id, sizeof(s->l.tape_id), "0");
+		return 0;
+	}
+	if ((rc = eng_read_label(s->dev, &s->l, s->err)) < 0) {
 		if (rc == -ENODATA)
-			eng_err(err, "tape has no label: label it first "
+			eng_err(s->err, "tape has no label: label it first "
 			    "(abs-engine label --device %s --label NAME)", o->device);
-		goto out;
+		return rc;
 	}
-	if (o->expect_label && strcmp(o->expect_label, l.label) != 0) {
-		eng_err(err, "wrong tape: %s is in the drive, %s was asked for",
-		    l.label, o->expect_label);
-		rc = -EMEDIUMTYPE;
-		goto out;
+	if (o->expect_label && strcmp(o->expect_label, s->l.label) != 0) {
+		eng_err(s->err, "wrong tape: %s is in the drive, %s was asked for",
+		    s->l.label, o->expect_label);
+		return -EMEDIUMTYPE;
 	}
-	if (tsg_write_protected(s.dev, &wp, &st) == 0 && wp) {
-		eng_err(err, "cartridge %s is write-protected", l.label);
-		rc = -EROFS;
-		goto out;
+	if (tsg_write_protected(s->dev, &wp, &st) == 0 && wp) {
+		eng_err(s->err, "cartridge %s is write-protected", s->l.label);
+		return -EROFS;
 	}
-	if (h.file == 0 && (rc = eng_goto_eod(s.dev, &h.file, err)) < 0)
-		goto out;
-	if (h.file == 0) {
-		eng_err(err, "tape %s has no label file at its start", l.label);
-		rc = -EIO;
-		goto out;
-	}
-	if ((rc = eng_source_open(o->source, since, &src, err)) < 0)
-		goto out;
-	if ((rc = ring_new(o->depth ? o->depth : 8, s.bs, &ring)) < 0 ||
+	return 0;
+}
+
+/* One attempt at the whole dump, onto the tape in the drive and after. */
+static int
+dump_once(struct dump_state *s, time_t since, struct eng_dump_result *res)
+{
+	const struct eng_dump_opts *o = s->o;
+	struct eng_source src = { .fd = -1 };
+	struct ring *ring = NULL;
+	struct tsg_status st;
+	struct cat_dl_rec rec;
+	ZSTD_CCtx *z = NULL;
+	int level = compress_level(o->compress), rc;
+	double t0 = eng_now();
+
+	s->stream_bytes = s->raw_bytes = 0;
+	s->labels[0] = '\0';
+	s->v_checked = s->v_bad = 0;
+	s->v_secs = s->handover_secs = 0;
+	s->handovers = s->no_trailer = 0;
+	s->bad_tape = false;
+	if ((rc = eng_source_open(o->source, since, &src, s->err)) < 0)
+		return rc;
+	if ((rc = ring_new(o->depth ? o->depth : 8, s->bs, &ring)) < 0 ||
 	    (rc = ring_source(ring, src.fd)) < 0) {
-		eng_err(err, "io_uring set-up: %s", strerror(-rc));
+		eng_err(s->err, "io_uring set-up: %s", strerror(-rc));
 		goto out;
 	}
-	s.sd = digest_new((enum digest_alg)alg);
-	s.rd = level ? digest_new((enum digest_alg)alg) : NULL;
-	hbuf = calloc(1, s.bs);
-	if (!s.sd || (level && !s.rd) || !hbuf) {
+	digest_free(s->sd);
+	digest_free(s->rd);
+	s->sd = digest_new(s->alg);
+	s->rd = level ? digest_new(s->alg) : NULL;
+	if (!s->sd || (level && !s->rd)) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	if (level) {
 		z = ZSTD_createCCtx();
-		s.obuf = aligned_alloc(4096, s.bs);
-		if (!z || !s.obuf) {
+		if (!z) {
 			rc = -ENOMEM;
 			goto out;
 		}
 		ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, level);
 		/* One helper thread keeps compression off the tape path. */
 		ZSTD_CCtx_setParameter(z, ZSTD_c_nbWorkers, 1);
+		s->ofill = 0;
 	}
 
-	util_random_hex(h.dump_id, 16);
-	snprintf(h.entity, sizeof(h.entity), "%s", o->entity);
+	memset(&s->h, 0, sizeof(s->h));
+	s->h.version = FMT_VERSION;
+	util_random_hex(s->h.dump_id, 16);
+	snprintf(s->h.entity, sizeof(s->h.entity), "%s", o->entity);
 	if (o->server)
-		snprintf(h.server, sizeof(h.server), "%s", o->server);
+		snprintf(s->h.server, sizeof(s->h.server), "%s", o->server);
 	else
-		gethostname(h.server, sizeof(h.server) - 1);
-	snprintf(h.partition, sizeof(h.partition), "%s",
+		gethostname(s->h.server, sizeof(s->h.server) - 1);
+	snprintf(s->h.partition, sizeof(s->h.partition), "%s",
 	    o->partition ? o->partition : src.path);
-	h.level = o->level;
-	util_fmt_time(time(NULL), h.dump_date, sizeof(h.dump_date));
+	s->h.level = o->level;
+	util_fmt_time(time(NULL), s->h.dump_date, sizeof(s->h.dump_date));
 	if (o->since)
-		util_fmt_time(since, h.since, sizeof(h.since));
+		util_fmt_time(since, s->h.since, sizeof(s->h.since));
 	else
-		snprintf(h.since, sizeof(h.since), "-");
-	h.part = 1;
-	h.offset = 0;
-	h.block_size = s.bs;
-	snprintf(h.compress, sizeof(h.compress), "%s", level ? "zstd" : "none");
-	snprintf(h.digest, sizeof(h.digest), "%s", digest_alg_name((enum digest_alg)alg));
-	snprintf(h.source_kind, sizeof(h.source_kind), "%s", src.kind);
-	snprintf(h.source, sizeof(h.source), "%s", src.path);
-	snprintf(h.label, sizeof(h.label), "%s", l.label);
-	snprintf(h.tape_id, sizeof(h.tape_id), "%s", l.tape_id);
-	if (fmt_header_build(&h, hbuf, s.bs) < 0) {
-		eng_err(err, "header fields do not fit one block");
-		rc = -E2BIG;
+		snprintf(s->h.since, sizeof(s->h.since), "-");
+	s->h.block_size = s->bs;
+	snprintf(s->h.compress, sizeof(s->h.compress), "%s",
+	    level ? "zstd" : "none");
+	snprintf(s->h.digest, sizeof(s->h.digest), "%s", digest_alg_name(s->alg));
+	snprintf(s->h.source_kind, sizeof(s->h.source_kind), "%s", src.kind);
+	snprintf(s->h.source, sizeof(s->h.source), "%s", src.path);
+	if ((rc = open_part(s)) < 0)
 		goto out;
-	}
-	started = true;
-	rc = tsg_write(s.dev, hbuf, s.bs, &st);
-	if (rc) {
-		if (st.cat == TSG_CAT_DATA_PROTECT)
-			eng_err(err, "cartridge is write-protected");
-		else if (rc == TSG_CHECK && tsg_is_early_warning(&st))
-			eng_err(err, "cartridge %s is full (early warning)", l.label);
-		else
-			eng_err_st(err, "writing the header", &st);
-		rc = -EIO;
-		goto out;
-	}
 
 	/* The data path: blocks leave the window only once on tape. */
 	struct ring_block b;
 	while ((rc = ring_next(ring, &b)) == 1) {
 		if (level) {
-			digest_update(s.rd, b.buf, b.len);
-			rc = put_compressed(&s, z, b.buf, b.len, ZSTD_e_continue);
+			digest_update(s->rd, b.buf, b.len);
+			rc = put_compressed(s, z, b.buf, b.len, ZSTD_e_continue);
 		} else {
-			rc = put_block(&s, b.buf, b.len);
+			rc = put_block(s, b.buf, b.len);
 		}
 		if (rc < 0)
 			goto out;
 		ring_confirm(ring, b.idx);
 	}
 	if (rc < 0) {
-		eng_err(err, "reading the source: %s", strerror(-rc));
+		eng_err(s->err, "reading the source: %s", strerror(-rc));
 		goto out;
 	}
-	if (level && (rc = put_compressed(&s, z, NULL, 0, ZSTD_e_end)) < 0)
+	if (level && (rc = put_compressed(s, z, NULL, 0, ZSTD_e_end)) < 0)
 		goto out;
-	/* Immediate: the trailer's synchronous filemark confirms both. */
-	rc = tsg_write_filemarks(s.dev, 1, true, &st);
-	if (rc && !(rc == TSG_CHECK && tsg_is_early_warning(&st))) {
-		eng_err_st(err, "writing the filemark", &st);
-		rc = -EIO;
-		goto out;
-	}
-
-	memset(&t, 0, sizeof(t));
-	t.version = FMT_VERSION;
-	snprintf(t.dump_id, sizeof(t.dump_id), "%s", h.dump_id);
-	t.part = 1;
-	t.header_file = h.file;
-	t.block_size = s.bs;
-	t.bytes = s.bytes;
-	t.blocks = s.ncrc;
-	snprintf(t.digest, sizeof(t.digest), "%s", h.digest);
-	t.last = 1;
-	t.stream_bytes = s.bytes;
-	digest_final_hex(s.sd, t.part_digest);
-	memcpy(t.stream_digest, t.part_digest, sizeof(t.part_digest));
-	t.raw_bytes = ring_bytes(ring);
-	if (level)
-		digest_final_hex(s.rd, t.raw_digest);
-	else
-		memcpy(t.raw_digest, t.stream_digest, sizeof(t.raw_digest));
-	if ((rc = put_trailer(&s, &t)) < 0)
+	s->raw_bytes = ring_bytes(ring);
+	if ((rc = close_part(s, true)) < 0)
 		goto out;
 
-	/* On tape and confirmed: now the dump log may say so. */
+	/* Every part is on tape and confirmed: now the dump may be recorded. */
 	char srcerr[ENG_ERRLEN] = "";
 	int src_rc = eng_source_close(&src, srcerr);
-	fill_record(&rec, &h);
-	rec.type = CAT_DL_PART;
-	rec.part = 1;
-	rec.bytes = t.bytes;
-	rec.blocks = t.blocks;
-	snprintf(rec.digest, sizeof(rec.digest), "%s", t.part_digest);
-	if ((rc = cat_dl_append(o->log, &rec)) < 0) {
-		eng_err(err, "dump log %s: %s (the dump is on tape %s file %llu)",
-		    o->log, strerror(-rc), l.label, (unsigned long long)h.file);
-		goto out;
-	}
+	fill_record(&rec, &s->first);
 	rec.type = CAT_DL_DUMP;
-	rec.part = 1;
-	rec.raw_bytes = t.raw_bytes;
-	snprintf(rec.digest, sizeof(rec.digest), "%s", t.stream_digest);
-	snprintf(rec.raw_digest, sizeof(rec.raw_digest), "%s", t.raw_digest);
+	rec.part = s->h.part;
+	rec.bytes = s->stream_bytes;
+	rec.raw_bytes = s->raw_bytes;
+	snprintf(rec.digest, sizeof(rec.digest), "%s", s->final_digest);
+	snprintf(rec.raw_digest, sizeof(rec.raw_digest), "%s", s->final_raw_digest);
 	snprintf(rec.status, sizeof(rec.status), "%s",
 	    src_rc ? "source-failed" : "complete");
 	if ((rc = cat_dl_append(o->log, &rec)) < 0) {
-		eng_err(err, "dump log %s: %s", o->log, strerror(-rc));
+		eng_err(s->err, "dump log %s: %s", o->log, strerror(-rc));
 		goto out;
 	}
 	if (src_rc) {
-		eng_err(err, "%s; the stream on tape %s file %llu is recorded as "
+		eng_err(s->err, "%s; the stream on tape %s file %llu is recorded as "
 		    "source-failed and will not be restored by default", srcerr,
-		    l.label, (unsigned long long)h.file);
+		    s->first.label, (unsigned long long)s->first.file);
 		rc = src_rc;
 		goto out;
 	}
-	snprintf(res->dump_id, sizeof(res->dump_id), "%s", h.dump_id);
-	snprintf(res->label, sizeof(res->label), "%s", l.label);
-	res->file = h.file;
-	res->raw_bytes = t.raw_bytes;
-	res->bytes = t.bytes;
-	res->blocks = t.blocks;
-	memcpy(res->digest, t.stream_digest, sizeof(res->digest));
-	snprintf(res->digest_alg, sizeof(res->digest_alg), "%s", h.digest);
-	memcpy(res->raw_digest, t.raw_digest, sizeof(res->raw_digest));
+	snprintf(res->dump_id, sizeof(res->dump_id), "%s", s->h.dump_id);
+	snprintf(res->label, sizeof(res->label), "%s", s->first.label);
+	snprintf(res->labels, sizeof(res->labels), "%s", s->labels);
+	res->file = s->first.file;
+	res->parts = s->h.part;
+	res->raw_bytes = s->raw_bytes;
+	res->bytes = s->stream_bytes;
+	memcpy(res->digest, s->final_digest, sizeof(res->digest));
+	memcpy(res->raw_digest, s->final_raw_digest, sizeof(res->raw_digest));
+	snprintf(res->digest_alg, sizeof(res->digest_alg), "%s", s->h.digest);
 	rc = 0;
 out:
-	if (rc < 0 && started && s.dev) {
+	if (rc < 0 && s->part_open && s->dev) {
 		/* Close the partial file so the tape stays appendable. */
-		tsg_write_filemarks(s.dev, 1, false, &st);
+		tsg_write_filemarks(s->dev, 1, false, &st);
+		s->part_open = false;
 	}
 	if (src.pid || src.fd >= 0) {
 		char ignore[ENG_ERRLEN];
@@ -529,13 +724,97 @@ out:
 		eng_source_close(&src, ignore);
 	}
 	res->seconds = eng_now() - t0;
+	res->verify_checked = s->v_checked;
+	res->verify_bad = s->v_bad;
+	res->verify_seconds = s->v_secs;
+	res->handovers = s->handovers;
+	res->handover_seconds = s->handover_secs;
+	res->no_trailer = s->no_trailer;
 	ZSTD_freeCCtx(z);
-	free(s.obuf);
+	ring_free(ring);
+	return rc;
+}
+
+/* Record that a cartridge failed and must not be trusted. */
+static void
+log_bad_tape(struct dump_state *s, const char *why)
+{
+	struct cat_dl_rec rec;
+
+	fill_record(&rec, &s->h);
+	rec.type = CAT_DL_BAD;
+	snprintf(rec.label, sizeof(rec.label), "%s", s->l.label);
+	snprintf(rec.tape_id, sizeof(rec.tape_id), "%s", s->l.tape_id);
+	snprintf(rec.status, sizeof(rec.status), "bad");
+	cat_dl_append(s->o->log, &rec);
+	fprintf(stderr, "abs-engine: cartridge %s taken out of use: %s\n",
+	    s->l.label, why);
+}
+
+int
+eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
+{
+	struct dump_state s = { .o = o, .err = err };
+	struct eng_changer_opts co = { 0 };
+	time_t since = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = check_opts(o, &since, err)) < 0)
+		return rc;
+	s.bs = o->block_size ? o->block_size : FMT_DEFAULT_BLOCK;
+	s.alg = (enum digest_alg)digest_alg_from_name(o->digest ? o->digest :
+	    "xxh128");
+	if (getrandom(&s.rng, sizeof(s.rng), 0) != sizeof(s.rng) || !s.rng)
+		s.rng = 0x9e3779b97f4a7c15ULL;
+	if ((rc = eng_open(o->device, &s.dev, err)) < 0)
+		return rc;
+	co.uri = o->device;
+	co.autolabel = o->autolabel;
+	co.log = o->log;
+	co.block_size = s.bs;
+	co.mount_timeout = o->mount_timeout;
+	s.hbuf = aligned_alloc(4096, s.bs);
+	s.vbuf = aligned_alloc(4096, s.bs);
+	s.obuf = aligned_alloc(4096, s.bs);
+	if (!s.hbuf || !s.vbuf || !s.obuf ||
+	    (rc = eng_changer_new(&co, &s.chg)) < 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = first_tape(&s)) < 0)
+		goto out;
+	co.pool = s.l.pool;
+	eng_changer_free(s.chg);
+	if ((rc = eng_changer_new(&co, &s.chg)) < 0)
+		goto out;
+	/* A cartridge that fails (medium error, bad read-back) is taken out of
+	 * use and the entity is dumped again from its source onto another. */
+	for (unsigned attempt = 0;; attempt++) {
+		rc = dump_once(&s, since, res);
+		if (rc == 0 || !s.bad_tape)
+			break;
+		log_bad_tape(&s, err);
+		eng_changer_skip(s.chg, s.l.tape_id);
+		res->retries = attempt + 1;
+		if (attempt >= o->retries || strcmp(o->source, "file:/dev/stdin") == 0)
+			break;
+		char why[ENG_ERRLEN];
+		snprintf(why, sizeof(why), "%s", err);
+		fprintf(stderr, "abs-engine: dumping %s again on another cartridge "
+		    "(%s)\n", o->entity, why);
+		if ((rc = eng_changer_next_writable(s.chg, &s.dev, &s.l, err)) < 0)
+			break;
+	}
+out:
+	eng_changer_free(s.chg);
 	free(s.crcs);
-	free(hbuf);
+	free(s.hbuf);
+	free(s.vbuf);
+	free(s.obuf);
+	digest_free(s.pd);
 	digest_free(s.sd);
 	digest_free(s.rd);
-	ring_free(ring);
 	tsg_free(s.dev);
 	return rc;
 }

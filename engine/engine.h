@@ -35,14 +35,25 @@ struct eng_dump_opts {
 	uint32_t block_size;
 	unsigned depth;		/* ring buffers */
 	bool quiet;
+	const char *autolabel;	/* label pattern for blank tapes, e.g. A%05d */
+	double verify_rate;	/* spot-verify sample; < 0 turns it off */
+	unsigned retries;	/* re-dumps after a bad cartridge */
+	unsigned mount_timeout;	/* seconds to wait for an operator's mount */
+	bool no_pew;		/* leave programmable early warning alone */
 };
 
 struct eng_dump_result {
 	char dump_id[33];
-	char label[64];
+	char label[64];		/* first cartridge */
+	char labels[512];	/* every cartridge, in part order */
+	unsigned parts;
 	uint64_t file;
 	uint64_t raw_bytes, bytes, blocks;
 	double seconds;
+	uint64_t verify_checked, verify_bad;
+	double verify_seconds;
+	unsigned handovers, no_trailer, retries;
+	double handover_seconds;
 	char digest_alg[8];
 	char digest[65];
 	char raw_digest[65];
@@ -57,6 +68,8 @@ struct eng_restore_opts {
 	bool to_stdout;
 	const char *expect_label;
 	int64_t file;		/* tape file to restore, -1 to search */
+	unsigned mount_timeout;	/* seconds to wait for an operator's mount */
+	bool no_wait;		/* fail instead of asking for a cartridge */
 };
 
 struct eng_restore_result {
@@ -65,6 +78,7 @@ struct eng_restore_result {
 	char dump_id[33];
 	char source_kind[8];
 	uint64_t file;
+	unsigned parts;
 };
 
 int eng_label(const struct eng_label_opts *o, char *err);

@@ -309,6 +309,11 @@ fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
 	kv_put(&b, "label", h->label);
 	kv_put(&b, "tape_id", h->tape_id);
 	kv_putu(&b, "file", h->file);
+	if (h->part > 1) {
+		kv_putu(&b, "prev_bytes", h->prev_bytes);
+		kv_putu(&b, "prev_blocks", h->prev_blocks);
+		kv_put(&b, "prev_digest", h->prev_digest);
+	}
 	return kv_seal(&b);
 }
 
@@ -351,6 +356,12 @@ fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *h)
 	    bsz < FMT_MIN_BLOCK || !*h->entity)
 		goto out;
 	if (digest_alg_from_name(h->digest) < 0)
+		goto out;
+	/* Optional: the previous part's proof, from part 2 on. */
+	if (kv_get(kp, "prev_digest") &&
+	    (kv_str(kp, "prev_digest", h->prev_digest, sizeof(h->prev_digest)) ||
+	    kv_u64(kp, "prev_bytes", UINT64_MAX, &h->prev_bytes) ||
+	    kv_u64(kp, "prev_blocks", UINT64_MAX, &h->prev_blocks)))
 		goto out;
 	h->part = (uint32_t)part;
 	h->block_size = (uint32_t)bsz;

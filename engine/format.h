@@ -45,6 +45,9 @@ struct fmt_header {
 	char label[64];
 	char tape_id[33];
 	uint64_t file;		/* tape file number of this header */
+	/* The previous part (0 and "" for part 1), in case its trailer is lost. */
+	uint64_t prev_bytes, prev_blocks;
+	char prev_digest[65];
 };
 
 struct fmt_trailer {

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "engine/changer.h"
 #include "engine/engine.h"
 
 static const char usage[] =
@@ -18,6 +19,9 @@ static const char usage[] =
 "          [--digest xxh128|sha256]\n"
 "          [--block-size N] [--depth N] [--label EXPECTED] [--server S]\n"
 "          [--partition P]\n"
+"          [--autolabel PATTERN] [--verify-rate R | --no-verify] [--retries N]\n"
+"          [--mount-timeout SEC] [--no-pew]\n"
+"  mounted --device URI    (tell a waiting engine a cartridge is in)\n"
 "  list    --device URI [--json]\n"
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
 "          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
@@ -27,7 +31,8 @@ static const char usage[] =
 
 enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
-	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST };
+	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
+	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -42,6 +47,12 @@ static const struct option longopts[] = {
 	{ "since", required_argument, NULL, O_SINCE },
 	{ "compress", required_argument, NULL, O_COMPRESS },
 	{ "digest", required_argument, NULL, O_DIGEST },
+	{ "autolabel", required_argument, NULL, O_AUTOLABEL },
+	{ "verify-rate", required_argument, NULL, O_VRATE },
+	{ "no-verify", no_argument, NULL, O_NOVERIFY },
+	{ "retries", required_argument, NULL, O_RETRIES },
+	{ "mount-timeout", required_argument, NULL, O_MTIMEOUT },
+	{ "no-pew", no_argument, NULL, O_NOPEW },
 	{ "depth", required_argument, NULL, O_DEPTH },
 	{ "server", required_argument, NULL, O_SERVER },
 	{ "partition", required_argument, NULL, O_PARTITION },
@@ -59,6 +70,10 @@ static const struct option longopts[] = {
 struct args {
 	const char *device, *label, *pool, *entity, *source, *log, *since;
 	const char *compress, *server, *partition, *date, *to, *digest;
+	const char *autolabel;
+	double verify_rate;
+	uint64_t retries, mount_timeout;
+	bool no_pew;
 	uint64_t bs, level, depth;
 	int64_t file;
 	bool force, json, to_stdout, quiet;
@@ -73,6 +88,9 @@ parse_args(int argc, char **argv, struct args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->file = -1;
+	a->verify_rate = 0.01;
+	a->retries = 1;
+	a->mount_timeout = 3600;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -86,6 +104,24 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_SINCE: a->since = optarg; break;
 		case O_COMPRESS: a->compress = optarg; break;
 		case O_DIGEST: a->digest = optarg; break;
+		case O_AUTOLABEL: a->autolabel = optarg; break;
+		case O_NOVERIFY: a->verify_rate = -1; break;
+		case O_NOPEW: a->no_pew = true; break;
+		case O_VRATE: {
+			char *end;
+			a->verify_rate = strtod(optarg, &end);
+			if (*end || a->verify_rate < 0 || a->verify_rate > 1)
+				die("--verify-rate takes a fraction from 0 to 1");
+			break;
+		}
+		case O_RETRIES:
+			if (util_parse_u64(optarg, 10, &a->retries) < 0)
+				die("--retries takes 0..10");
+			break;
+		case O_MTIMEOUT:
+			if (util_parse_u64(optarg, 7 * 86400, &a->mount_timeout) < 0)
+				die("--mount-timeout takes seconds");
+			break;
 		case O_SERVER: a->server = optarg; break;
 		case O_PARTITION: a->partition = optarg; break;
 		case O_JSON: a->json = true; break;
@@ -161,7 +197,9 @@ main(int argc, char **argv)
 			.expect_label = a.label, .log = a.log, .server = a.server,
 			.partition = a.partition, .since = a.since,
 			.level = (int)a.level, .compress = a.compress,
-			.digest = a.digest,
+			.digest = a.digest, .autolabel = a.autolabel,
+			.verify_rate = a.verify_rate, .retries = (unsigned)a.retries,
+			.mount_timeout = (unsigned)a.mount_timeout, .no_pew = a.no_pew,
 			.block_size = (uint32_t)a.bs, .depth = (unsigned)a.depth,
 			.quiet = a.quiet,
 		};
@@ -169,14 +207,22 @@ main(int argc, char **argv)
 		if (!a.entity || !a.source)
 			die("dump needs --entity NAME and --source SPEC");
 		rc = eng_dump(&o, &r, err);
-		if (rc == 0 && !a.quiet)
-			printf("dumped %s: %llu bytes (%llu on tape, %llu blocks) in "
+		if (rc == 0 && !a.quiet) {
+			printf("dumped %s: %llu bytes (%llu on tape, %u part%s on %s) in "
 			    "%.2f s, %.1f MB/s; tape %s file %llu; dump %s; %s %s\n",
 			    a.entity, (unsigned long long)r.raw_bytes,
-			    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
-			    r.seconds, mbps(r.raw_bytes, r.seconds), r.label,
+			    (unsigned long long)r.bytes, r.parts, r.parts == 1 ? "" : "s",
+			    r.labels, r.seconds, mbps(r.raw_bytes, r.seconds), r.label,
 			    (unsigned long long)r.file, r.dump_id, r.digest_alg,
 			    r.raw_digest);
+			printf("spot verify: %llu blocks re-read, %llu bad, %.3f s; "
+			    "cartridge hand-overs: %u in %.3f s (without mounts)%s\n",
+			    (unsigned long long)r.verify_checked,
+			    (unsigned long long)r.verify_bad, r.verify_seconds,
+			    r.handovers, r.handover_seconds,
+			    r.no_trailer ? "; parts cut at physical end: see dump log" :
+			    "");
+		}
 	} else if (strcmp(cmd, "list") == 0) {
 		rc = eng_list(a.device, a.json, stdout, err);
 	} else if (strcmp(cmd, "restore") == 0) {
@@ -184,6 +230,7 @@ main(int argc, char **argv)
 			.device = a.device, .entity = a.entity, .date = a.date,
 			.log = a.log, .to = a.to, .to_stdout = a.to_stdout,
 			.expect_label = a.label, .file = a.file,
+			.mount_timeout = (unsigned)a.mount_timeout,
 		};
 		struct eng_restore_result r;
 		if (!a.entity && a.file < 0)
@@ -193,13 +240,16 @@ main(int argc, char **argv)
 		rc = eng_restore(&o, &r, err);
 		if (rc == 0 && !a.quiet)
 			fprintf(a.to_stdout ? stderr : stdout,
-			    "restored %s from tape file %llu: %llu bytes (%llu on "
-			    "tape, %llu blocks, all checksums good) in %.2f s, "
-			    "%.1f MB/s\n", a.entity ? a.entity : "dump",
-			    (unsigned long long)r.file,
+			    "restored %s from tape file %llu (%u part%s): %llu bytes "
+			    "(%llu on tape, %llu blocks, all checksums good) in "
+			    "%.2f s, %.1f MB/s\n", a.entity ? a.entity : "dump",
+			    (unsigned long long)r.file, r.parts,
+			    r.parts == 1 ? "" : "s",
 			    (unsigned long long)r.raw_bytes,
 			    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
 			    r.seconds, mbps(r.raw_bytes, r.seconds));
+	} else if (strcmp(cmd, "mounted") == 0) {
+		rc = eng_mounted(a.device, err);
 	} else if (strcmp(cmd, "verify") == 0) {
 		rc = eng_verify(a.device, a.file, stdout, err);
 	} else {

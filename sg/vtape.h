@@ -22,6 +22,8 @@ int vtape_cart_create(const char *dir, const char *barcode, uint64_t capacity,
     uint64_t early_warning);
 int vtape_library_create(const char *dir, int slots, int drives,
     uint64_t capacity, uint64_t early_warning, const char *prefix);
+/* Slots and drives of a library; -ENOTDIR if dir is not a library. */
+int vtape_library_info(const char *libdir, int *slots, int *drives);
 int vtape_load(const char *libdir, int slot, int drive);
 int vtape_unload(const char *libdir, int drive);
 int vtape_list(const char *libdir, FILE *out);

@@ -48,6 +48,19 @@ lib_read(const char *dir, struct lib_conf *lc)
 }
 
 int
+vtape_library_info(const char *libdir, int *slots, int *drives)
+{
+	struct lib_conf lc;
+	int rc = lib_read(libdir, &lc);
+
+	if (rc < 0)
+		return rc;
+	*slots = lc.slots;
+	*drives = lc.drives;
+	return 0;
+}
+
+int
 vtape_library_create(const char *dir, int slots, int drives, uint64_t capacity,
     uint64_t early_warning, const char *prefix)
 {

@@ -45,13 +45,18 @@ sleep 0.5
 expect_fail "device busy" "$ENGINE" list --device $D
 wait $bg || fail "dump alongside a busy check failed"
 
-# Full cartridge (no spanning yet): a clear error, the tape stays usable.
+# A full bare cartridge (no library to change it): the engine asks for a
+# mount, nobody comes, a clear error; the tape stays usable.
+"$VTAPE" new-cartridge solo --barcode SOLO01 --capacity 40M --early-warning 4M
+"$ENGINE" label --device vtape:solo --label SOLO01
+"$ENGINE" dump --device vtape:solo --entity a --source "file:$T/a.bin" --log s.log
 head -c 80000000 /dev/urandom >big.bin
-expect_fail "cartridge full" "$ENGINE" dump --device $D --entity big \
-	--source "file:$T/big.bin" --log d.log
-grep -q 'entity=big ' d.log && fail "a failed dump reached the dump log"
-"$ENGINE" restore --device $D --entity a --log d.log --stdout | cmp - a.bin ||
+expect_fail "nobody mounted a writable cartridge" "$ENGINE" dump --device vtape:solo \
+	--entity big --source "file:$T/big.bin" --log s.log --mount-timeout 1
+grep -q '^dump entity=big ' s.log && fail "a failed dump reached the dump log as a dump"
+"$ENGINE" restore --device vtape:solo --entity a --log s.log --stdout | cmp - a.bin ||
 	fail "earlier dump damaged by the full-tape failure"
+"$ENGINE" verify --device vtape:solo --file 1
 ok "full cartridge left earlier dumps intact"
 
 # A fresh tape for damage tests.
@@ -81,11 +86,15 @@ expect_fail "use --force" "$ENGINE" label --device $D --label E00004
 # Medium error while writing: the dump fails clearly.
 "$VTAPE" inject lib --drive 0 --medium-error-at 4
 expect_fail "medium error writing" "$ENGINE" dump --device $D --entity m \
-	--source "file:$T/a.bin" --log d3.log
+	--source "file:$T/a.bin" --log d3.log --retries 0
+grep -q "^bad .*label=E00004 " d3.log || fail "bad cartridge not in the dump log"
 # A truncated tape file (the data file lost its tail on disk).
 "$VTAPE" inject lib --drive 0 --clear
-"$ENGINE" dump --device $D --entity t --source "file:$T/a.bin" --log d3.log
-f=$(grep '^dump entity=t ' d3.log | sed 's/.* file=\([0-9]*\) .*/\1/')
+"$ENGINE" dump --device $D --entity t --source "file:$T/a.bin" --log d4.log
+f=$(grep '^dump entity=t ' d4.log | sed 's/.* file=\([0-9]*\) .*/\1/')
 truncate -s 1500000 "$CART/$(printf 'file%06d' "$f")"
-expect_fail "the tape ends inside this part" "$ENGINE" restore --device $D --entity t --log d3.log --stdout
+expect_fail "ends after 0 of 3 blocks: the tape is truncated" "$ENGINE" restore \
+	--device $D --entity t --log d4.log --stdout
+# Without the log, the lost trailer is reported as such.
+expect_fail "has no trailer" "$ENGINE" restore --device $D --entity t --stdout
 ok "all error cases"

@@ -1,0 +1,514 @@
+/* Cartridge changes: a vtape library's changer, or the operator. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog/dumplog.h"
+#include "common/util.h"
+#include "engine/changer.h"
+#include "engine/engine.h"
+#include "engine/tape.h"
+#include "sg/vtape.h"
+
+#define MAX_SKIP 256
+
+struct eng_changer {
+	struct eng_changer_opts o;
+	char lib[PATH_MAX];	/* library directory, or "" */
+	int drive;
+	char skip[MAX_SKIP][33];
+	int nskip;
+};
+
+int
+eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out)
+{
+	struct eng_changer *c = calloc(1, sizeof(*c));
+	int slots, drives;
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->o = *o;
+	c->drive = -1;
+	/* vtape:LIB/driveK where LIB is a library: the changer is ours. */
+	if (strncmp(o->uri, "vtape:", 6) == 0) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s", o->uri + 6);
+		size_t n = strlen(path);
+		while (n > 1 && path[n - 1] == '/')
+			path[--n] = '\0';
+		char *slash = strrchr(path, '/');
+		const char *base = slash ? slash + 1 : path;
+		if (strncmp(base, "drive", 5) == 0 && base[5]) {
+			char *end;
+			long k = strtol(base + 5, &end, 10);
+			if (!*end && k >= 0) {
+				if (slash)
+					*slash = '\0';
+				else
+					snprintf(path, sizeof(path), ".");
+				if (vtape_library_info(path, &slots, &drives) == 0 &&
+				    k < drives) {
+					snprintf(c->lib, sizeof(c->lib), "%s", path);
+					c->drive = (int)k;
+				}
+			}
+		}
+	}
+	*out = c;
+	return 0;
+}
+
+void
+eng_changer_free(struct eng_changer *c)
+{
+	free(c);
+}
+
+bool
+eng_changer_is_library(const struct eng_changer *c)
+{
+	return c->lib[0] != '\0';
+}
+
+void
+eng_changer_skip(struct eng_changer *c, const char *tape_id)
+{
+	if (c->nskip < MAX_SKIP && tape_id && *tape_id)
+		snprintf(c->skip[c->nskip++], sizeof(c->skip[0]), "%s", tape_id);
+}
+
+/* Was this tape ruled out for this job? */
+static bool
+skipped(const struct eng_changer *c, const char *tape_id)
+{
+	for (int i = 0; i < c->nskip; i++)
+		if (strcmp(c->skip[i], tape_id) == 0)
+			return true;
+	return false;
+}
+
+int
+eng_write_label(struct tsg_dev *dev, const char *label, const char *pool,
+    uint32_t block_size, struct fmt_label *l, char *err)
+{
+	struct tsg_status st;
+	struct passwd *pw;
+	char host[128] = "localhost";
+	uint8_t *buf;
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	l->version = FMT_VERSION;
+	snprintf(l->label, sizeof(l->label), "%s", label);
+	snprintf(l->pool, sizeof(l->pool), "%s", pool ? pool : "default");
+	/* Direct mode: a random 128-bit ID, never reused in practice. */
+	if ((rc = util_random_hex(l->tape_id, 16)) < 0) {
+		eng_err(err, "no randomness for the tape ID");
+		return rc;
+	}
+	l->block_size = block_size ? block_size : FMT_DEFAULT_BLOCK;
+	util_fmt_time(time(NULL), l->labelled_at, sizeof(l->labelled_at));
+	gethostname(host, sizeof(host) - 1);
+	pw = getpwuid(geteuid());
+	snprintf(l->labelled_by, sizeof(l->labelled_by), "%s@%s",
+	    pw ? pw->pw_name : "uid", host);
+	buf = calloc(1, FMT_LABEL_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	if ((rc = fmt_label_build(l, buf)) < 0) {
+		eng_err(err, "label fields too long");
+		free(buf);
+		return rc;
+	}
+	rc = 0;
+	if (tsg_rewind(dev, &st) || tsg_write(dev, buf, FMT_LABEL_SIZE, &st) ||
+	    tsg_write_filemarks(dev, 1, false, &st)) {
+		if (st.cat == TSG_CAT_DATA_PROTECT)
+			eng_err(err, "cartridge is write-protected");
+		else
+			eng_err_st(err, "writing the label", &st);
+		rc = -EIO;
+	}
+	free(buf);
+	return rc;
+}
+
+/* Parse "PREFIX%0Nd SUFFIX" into its parts; -EINVAL otherwise. */
+static int
+pattern_parse(const char *pat, char *pre, size_t plen, int *width,
+    const char **suf)
+{
+	const char *pc = strchr(pat, '%');
+	const char *p;
+
+	if (!pc || (size_t)(pc - pat) >= plen)
+		return -EINVAL;
+	memcpy(pre, pat, (size_t)(pc - pat));
+	pre[pc - pat] = '\0';
+	*width = 0;
+	for (p = pc + 1; *p >= '0' && *p <= '9'; p++)
+		*width = *width * 10 + (*p - '0');
+	if (*p != 'd' || *width > 12 || strchr(p + 1, '%'))
+		return -EINVAL;
+	*suf = p + 1;
+	return 0;
+}
+
+/* Is label used in the dump log already? */
+static bool
+label_in_log(const char *log, const char *label)
+{
+	struct cat_dl_rec r;
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	FILE *fp = log ? fopen(log, "r") : NULL;
+
+	if (!fp)
+		return false;
+	while (!found && getline(&line, &cap, fp) > 0)
+		found = cat_dl_parse(line, &r) == 0 && strcmp(r.label, label) == 0;
+	free(line);
+	fclose(fp);
+	return found;
+}
+
+/* The label for a blank tape: the pattern's next unused number, or barcode. */
+static int
+blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
+    char *err)
+{
+	char pre[64];
+	const char *suf;
+	int width;
+
+	if (!c->o.autolabel) {
+		if (barcode && *barcode) {
+			snprintf(out, len, "%s", barcode);
+			return 0;
+		}
+		eng_err(err, "a blank tape needs a label: give --autolabel PATTERN");
+		return -EINVAL;
+	}
+	if (pattern_parse(c->o.autolabel, pre, sizeof(pre), &width, &suf) < 0) {
+		eng_err(err, "--autolabel takes one %%d or %%0Nd, e.g. A%%05d");
+		return -EINVAL;
+	}
+	for (long n = 1; n < 1000000000L; n++) {
+		snprintf(out, len, "%s%0*ld%s", pre, width, n, suf);
+		if (!label_in_log(c->o.log, out))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+/*
+ * Decide whether the tape in *dev can take this job's writes; label it if
+ * blank. 1 accepted, 0 not (reason in why), negative on device errors.
+ */
+static int
+consider(struct eng_changer *c, struct tsg_dev *dev, const char *barcode,
+    struct fmt_label *l, char *why)
+{
+	struct tsg_status st;
+	struct tsg_pos pos;
+	bool wp = false;
+	int rc;
+
+	if (tsg_write_protected(dev, &wp, &st) == 0 && wp) {
+		eng_err(why, "write-protected");
+		return 0;
+	}
+	rc = eng_read_label(dev, l, why);
+	if (rc == -ENODATA) {
+		char label[64];
+		if ((rc = blank_label(c, barcode, label, sizeof(label), why)) < 0)
+			return 0;
+		if ((rc = eng_write_label(dev, label, c->o.pool, c->o.block_size, l,
+		    why)) < 0)
+			return 0;
+		return 1;
+	}
+	if (rc < 0)
+		return 0;	/* foreign or damaged: never written by us */
+	if (skipped(c, l->tape_id)) {
+		eng_err(why, "%s is already full or used by this job", l->label);
+		return 0;
+	}
+	if (strcmp(l->pool, c->o.pool ? c->o.pool : "default") != 0) {
+		eng_err(why, "%s belongs to pool %s", l->label, l->pool);
+		return 0;
+	}
+	/* Appendable only with room left before early warning. */
+	if (tsg_space(dev, TSG_SPACE_EOD, 0, &st) == 0 &&
+	    tsg_read_position(dev, &pos, &st) == 0 && pos.eop) {
+		eng_err(why, "%s is full", l->label);
+		return 0;
+	}
+	return 1;
+}
+
+/* Unload and close the tape in *dev, if any. */
+static void
+release(struct eng_changer *c, struct tsg_dev **dev)
+{
+	struct tsg_status st;
+
+	if (*dev) {
+		tsg_load(*dev, false, &st);
+		tsg_free(*dev);
+		*dev = NULL;
+	}
+	if (eng_changer_is_library(c))
+		vtape_unload(c->lib, c->drive);
+}
+
+/* The FIFO an operator's `abs-engine mounted` writes to. */
+static void
+mount_fifo(const char *uri, char *buf, size_t len)
+{
+	const char *dir = getenv("ABS_RUN_DIR");
+	char name[256];
+	size_t i;
+
+	if (!dir)
+		dir = access("/run/abs", W_OK) == 0 ? "/run/abs" : "/tmp";
+	for (i = 0; uri[i] && i < sizeof(name) - 1; i++)
+		name[i] = (uri[i] == '/' || uri[i] == ':') ? '_' : uri[i];
+	name[i] = '\0';
+	snprintf(buf, len, "%s/abs-engine-mount.%s", dir, name);
+}
+
+int
+eng_mounted(const char *uri, char *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	mount_fifo(uri, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		eng_err(err, "no engine is waiting for a cartridge in %s", uri);
+		return -ENOENT;
+	}
+	if (write(fd, "m", 1) != 1) {
+		close(fd);
+		eng_err(err, "could not signal the engine: %s", strerror(errno));
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Tell the operator what to mount and wait for Enter or `mounted`. */
+static int
+wait_operator(struct eng_changer *c, const char *what, char *err)
+{
+	char path[PATH_MAX], buf[64];
+	struct pollfd pf[2];
+	int fd, n = 0, rc;
+	time_t deadline = time(NULL) + (c->o.mount_timeout ? c->o.mount_timeout :
+	    3600);
+
+	mount_fifo(c->o.uri, path, sizeof(path));
+	unlink(path);
+	if (mkfifo(path, 0660) < 0) {
+		eng_err(err, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		unlink(path);
+		eng_err(err, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	fprintf(stderr, "abs-engine: MOUNT REQUEST: put %s in %s, then press "
+	    "Enter or run: abs-engine mounted --device %s\n", what, c->o.uri,
+	    c->o.uri);
+	pf[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (isatty(0))
+		pf[n++] = (struct pollfd){ .fd = 0, .events = POLLIN };
+	rc = -ETIMEDOUT;
+	for (;;) {
+		time_t left = deadline - time(NULL);
+		if (left <= 0)
+			break;
+		int r = poll(pf, (nfds_t)n, (int)(left > 60 ? 60000 : left * 1000));
+		if (r < 0 && errno != EINTR) {
+			rc = -errno;
+			break;
+		}
+		if (r > 0) {
+			for (int i = 0; i < n; i++)
+				if (pf[i].revents & POLLIN &&
+				    read(pf[i].fd, buf, sizeof(buf)) < 0)
+					(void)0;
+			rc = 0;
+			break;
+		}
+	}
+	close(fd);
+	unlink(path);
+	if (rc == -ETIMEDOUT)
+		eng_err(err, "nobody mounted %s in %s within %u s", what, c->o.uri,
+		    c->o.mount_timeout ? c->o.mount_timeout : 3600);
+	return rc;
+}
+
+/* Open the drive after a mount; NOT READY means nothing is in it yet. */
+static int
+open_drive(struct eng_changer *c, struct tsg_dev **dev, char *err)
+{
+	return eng_open(c->o.uri, dev, err);
+}
+
+int
+eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
+    struct fmt_label *l, char *err)
+{
+	char why[ENG_ERRLEN];
+	int rc, slots, drives;
+
+	release(c, dev);
+	if (!eng_changer_is_library(c)) {
+		char what[256];
+		snprintf(what, sizeof(what), "a writable cartridge (appendable, "
+		    "pool %s, or blank%s)", c->o.pool ? c->o.pool : "default",
+		    c->o.autolabel ? "" : " with --autolabel");
+		for (int tries = 0; tries < 100; tries++) {
+			if ((rc = wait_operator(c, what, err)) < 0)
+				return rc;
+			if (open_drive(c, dev, why) < 0) {
+				fprintf(stderr, "abs-engine: %s\n", why);
+				continue;
+			}
+			rc = consider(c, *dev, NULL, l, why);
+			if (rc == 1)
+				return 0;
+			fprintf(stderr, "abs-engine: cartridge refused: %s\n", why);
+			release(c, dev);
+		}
+		eng_err(err, "no acceptable cartridge was mounted");
+		return -ENOSPC;
+	}
+	if ((rc = vtape_library_info(c->lib, &slots, &drives)) < 0) {
+		eng_err(err, "%s: not a vtape library", c->lib);
+		return rc;
+	}
+	for (int s = 1; s <= slots; s++) {
+		char *cart = NULL;
+		if (vtape_slot_cart(c->lib, s, &cart) < 0)
+			continue;
+		const char *barcode = strrchr(cart, '/') ? strrchr(cart, '/') + 1 : cart;
+		char bc[64];
+		snprintf(bc, sizeof(bc), "%s", barcode);
+		free(cart);
+		if (skipped(c, bc))
+			continue;
+		if ((rc = vtape_load(c->lib, s, c->drive)) < 0)
+			continue;
+		if (open_drive(c, dev, why) == 0) {
+			rc = consider(c, *dev, bc, l, why);
+			if (rc == 1) {
+				fprintf(stderr, "abs-engine: changer loaded %s (label %s) "
+				    "from slot %d into drive %d\n", bc, l->label, s,
+				    c->drive);
+				return 0;
+			}
+		}
+		eng_changer_skip(c, bc);
+		release(c, dev);
+	}
+	eng_err(err, "no writable cartridge left in library %s (pool %s)", c->lib,
+	    c->o.pool ? c->o.pool : "default");
+	return -ENOSPC;
+}
+
+int
+eng_changer_load_next(struct eng_changer *c, int slot, struct tsg_dev **dev,
+    struct fmt_label *l, char *err)
+{
+	int rc, slots, drives;
+
+	if (!eng_changer_is_library(c))
+		return -ENOTSUP;
+	if ((rc = vtape_library_info(c->lib, &slots, &drives)) < 0)
+		return rc;
+	if (slot < 0 || slot >= slots)
+		return -ERANGE;
+	release(c, dev);
+	if ((rc = vtape_load(c->lib, slot + 1, c->drive)) < 0)
+		return rc;
+	if ((rc = open_drive(c, dev, err)) < 0 ||
+	    (rc = eng_read_label(*dev, l, err)) < 0)
+		return rc;
+	return 0;
+}
+
+int
+eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
+    struct tsg_dev **dev, struct fmt_label *l, char *err)
+{
+	char why[ENG_ERRLEN];
+	int rc, slots, drives;
+
+	/* Already in the drive? */
+	if (*dev && eng_read_label(*dev, l, why) == 0 &&
+	    strcmp(l->label, label) == 0 && (!tape_id ||
+	    strcmp(l->tape_id, tape_id) == 0))
+		return 0;
+	release(c, dev);
+	if (!eng_changer_is_library(c)) {
+		char what[256];
+		snprintf(what, sizeof(what), "cartridge %s", label);
+		for (int tries = 0; tries < 100; tries++) {
+			if ((rc = wait_operator(c, what, err)) < 0)
+				return rc;
+			if (open_drive(c, dev, why) == 0 &&
+			    eng_read_label(*dev, l, why) == 0 &&
+			    strcmp(l->label, label) == 0 &&
+			    (!tape_id || strcmp(l->tape_id, tape_id) == 0))
+				return 0;
+			fprintf(stderr, "abs-engine: that is not %s\n", label);
+			release(c, dev);
+		}
+		eng_err(err, "cartridge %s was not mounted", label);
+		return -ENOENT;
+	}
+	if ((rc = vtape_library_info(c->lib, &slots, &drives)) < 0)
+		return rc;
+	/* Barcode equal to the label first, then every other cartridge. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int s = 1; s <= slots; s++) {
+			char *cart = NULL;
+			if (vtape_slot_cart(c->lib, s, &cart) < 0)
+				continue;
+			const char *bc = strrchr(cart, '/') ? strrchr(cart, '/') + 1 : cart;
+			bool same = strcmp(bc, label) == 0;
+			free(cart);
+			if (same != (pass == 0))
+				continue;
+			if (vtape_load(c->lib, s, c->drive) < 0)
+				continue;
+			if (open_drive(c, dev, why) == 0 &&
+			    eng_read_label(*dev, l, why) == 0 &&
+			    strcmp(l->label, label) == 0 &&
+			    (!tape_id || strcmp(l->tape_id, tape_id) == 0))
+				return 0;
+			release(c, dev);
+		}
+	}
+	eng_err(err, "cartridge %s is not in library %s", label, c->lib);
+	return -ENOENT;
+}
