@@ -22,6 +22,7 @@
 
 struct eng_changer {
 	struct eng_changer_opts o;
+	char pool[64];		/* o.pool points here */
 	char lib[PATH_MAX];	/* library directory, or "" */
 	int drive;
 	char skip[MAX_SKIP][33];
@@ -38,6 +39,8 @@ eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out)
 	if (!c)
 		return -ENOMEM;
 	c->o = *o;
+	snprintf(c->pool, sizeof(c->pool), "%s", o->pool ? o->pool : "default");
+	c->o.pool = c->pool;
 	c->drive = -1;
 	/* vtape:LIB/driveK where LIB is a library: the changer is ours. */
 	if (strncmp(o->uri, "vtape:", 6) == 0) {
@@ -64,6 +67,18 @@ eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out)
 			}
 		}
 	}
+	/* Cartridges the dump log says went bad are never written again. */
+	FILE *fp = o->log ? fopen(o->log, "r") : NULL;
+	if (fp) {
+		struct cat_dl_rec r;
+		char *line = NULL;
+		size_t cap = 0;
+		while (getline(&line, &cap, fp) > 0)
+			if (cat_dl_parse(line, &r) == 0 && r.type == CAT_DL_BAD)
+				eng_changer_skip(c, r.tape_id);
+		free(line);
+		fclose(fp);
+	}
 	*out = c;
 	return 0;
 }
@@ -87,9 +102,8 @@ eng_changer_skip(struct eng_changer *c, const char *tape_id)
 		snprintf(c->skip[c->nskip++], sizeof(c->skip[0]), "%s", tape_id);
 }
 
-/* Was this tape ruled out for this job? */
-static bool
-skipped(const struct eng_changer *c, const char *tape_id)
+bool
+eng_changer_skipped(const struct eng_changer *c, const char *tape_id)
 {
 	for (int i = 0; i < c->nskip; i++)
 		if (strcmp(c->skip[i], tape_id) == 0)
@@ -241,7 +255,7 @@ consider(struct eng_changer *c, struct tsg_dev *dev, const char *barcode,
 	}
 	if (rc < 0)
 		return 0;	/* foreign or damaged: never written by us */
-	if (skipped(c, l->tape_id)) {
+	if (eng_changer_skipped(c, l->tape_id)) {
 		eng_err(why, "%s is already full or used by this job", l->label);
 		return 0;
 	}
@@ -414,7 +428,7 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 		char bc[64];
 		snprintf(bc, sizeof(bc), "%s", barcode);
 		free(cart);
-		if (skipped(c, bc))
+		if (eng_changer_skipped(c, bc))
 			continue;
 		if ((rc = vtape_load(c->lib, s, c->drive)) < 0)
 			continue;

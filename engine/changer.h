@@ -29,6 +29,8 @@ void eng_changer_free(struct eng_changer *c);
 bool eng_changer_is_library(const struct eng_changer *c);
 /* Never offer this tape again in this job (full, bad, or refused). */
 void eng_changer_skip(struct eng_changer *c, const char *tape_id);
+/* Was this tape ruled out (in this job, or bad in the dump log)? */
+bool eng_changer_skipped(const struct eng_changer *c, const char *tape_id);
 /*
  * Release *dev (unload it) and put a writable tape in the drive: an
  * appendable one of the pool with room left, or a blank one labelled now.

@@ -788,6 +788,12 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 	eng_changer_free(s.chg);
 	if ((rc = eng_changer_new(&co, &s.chg)) < 0)
 		goto out;
+	if (eng_changer_skipped(s.chg, s.l.tape_id)) {
+		eng_err(err, "cartridge %s was taken out of use (see the dump log)",
+		    s.l.label);
+		rc = -EIO;
+		goto out;
+	}
 	/* A cartridge that fails (medium error, bad read-back) is taken out of
 	 * use and the entity is dumped again from its source onto another. */
 	for (unsigned attempt = 0;; attempt++) {

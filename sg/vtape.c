@@ -31,6 +31,8 @@ struct vt_conf {
 	bool wp;
 	uint64_t merr[VT_MAX_MERR];
 	int nmerr;
+	uint64_t corrupt[VT_MAX_MERR];
+	int ncorrupt;
 	uint64_t tapealert;
 };
 
@@ -90,6 +92,9 @@ conf_read(const char *cartdir, struct vt_conf *c)
 			c->wp = v != 0;
 		else if (strcmp(line, "medium_error") == 0 && c->nmerr < VT_MAX_MERR)
 			c->merr[c->nmerr++] = v;
+		else if (strcmp(line, "corrupt_write") == 0 &&
+		    c->ncorrupt < VT_MAX_MERR)
+			c->corrupt[c->ncorrupt++] = v;
 		else if (strcmp(line, "tapealert") == 0 && v >= 1 && v <= 64)
 			c->tapealert |= 1ULL << (v - 1);
 	}
@@ -117,6 +122,8 @@ conf_write(const char *cartdir, const struct vt_conf *c)
 	    (unsigned long long)c->ew, c->wp ? 1 : 0);
 	for (int i = 0; i < c->nmerr; i++)
 		fprintf(fp, "medium_error=%llu\n", (unsigned long long)c->merr[i]);
+	for (int i = 0; i < c->ncorrupt; i++)
+		fprintf(fp, "corrupt_write=%llu\n", (unsigned long long)c->corrupt[i]);
 	for (int i = 0; i < 64; i++)
 		if (c->tapealert & (1ULL << i))
 			fprintf(fp, "tapealert=%d\n", i + 1);
@@ -456,7 +463,17 @@ write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
 	struct vt_file *fl = &v->files[v->f];
 	if ((rc = file_grow(fl)) < 0)
 		return rc;
-	ssize_t n = pwrite(fl->dfd, buf, len, (off_t)fl->off[fl->nblocks]);
+	/* Injected silent corruption: the drive says GOOD, the data is not. */
+	uint64_t lon = lon_of_file(v, v->f) + v->b;
+	uint8_t *bad = NULL;
+	for (int i = 0; i < v->conf.ncorrupt && len && !bad; i++)
+		if (v->conf.corrupt[i] == lon && (bad = malloc(len)) != NULL) {
+			memcpy(bad, buf, len);
+			bad[len / 2] ^= 0xff;
+		}
+	ssize_t n = pwrite(fl->dfd, bad ? bad : buf, len,
+	    (off_t)fl->off[fl->nblocks]);
+	free(bad);
 	if (n != (ssize_t)len) {
 		/* Host disk full or failing: not the tape's fault, not on tape. */
 		if (ftruncate(fl->dfd, (off_t)fl->off[fl->nblocks]) < 0)

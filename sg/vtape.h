@@ -14,6 +14,7 @@
 struct vtape_fault {
 	int write_protect;		/* -1 leave, 0 clear, 1 set */
 	int64_t medium_error_at;	/* logical object number, -1 none */
+	int64_t corrupt_write_at;	/* flip a byte silently when writing it */
 	int tapealert;			/* flag 1..64 to raise, 0 none */
 	int clear;			/* drop all medium errors and flags */
 };

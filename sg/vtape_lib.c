@@ -360,6 +360,7 @@ vtape_inject(const char *cartdir, const struct vtape_fault *f)
 		if (f->write_protect >= 0 && strncmp(line, "write_protect=", 14) == 0)
 			continue;
 		if (f->clear && (strncmp(line, "medium_error=", 13) == 0 ||
+		    strncmp(line, "corrupt_write=", 14) == 0 ||
 		    strncmp(line, "tapealert=", 10) == 0))
 			continue;
 		fputs(line, out);
@@ -369,6 +370,8 @@ vtape_inject(const char *cartdir, const struct vtape_fault *f)
 		fprintf(out, "write_protect=%d\n", f->write_protect);
 	if (f->medium_error_at >= 0)
 		fprintf(out, "medium_error=%lld\n", (long long)f->medium_error_at);
+	if (f->corrupt_write_at >= 0)
+		fprintf(out, "corrupt_write=%lld\n", (long long)f->corrupt_write_at);
 	if (f->tapealert > 0)
 		fprintf(out, "tapealert=%d\n", f->tapealert);
 	if (fclose(out))

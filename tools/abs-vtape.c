@@ -19,12 +19,13 @@ static const char usage[] =
 "  list DIR\n"
 "  show DIR (--slot N | --drive K)   or   show CARTDIR\n"
 "  inject DIR (--slot N | --drive K) | CARTDIR\n"
-"         [--medium-error-at BLOCK] [--write-protect] [--write-enable]\n"
+"         [--medium-error-at BLOCK] [--corrupt-write-at BLOCK]\n"
+"         [--write-protect] [--write-enable]\n"
 "         [--tapealert N] [--clear]\n"
 "SIZE takes K/M/G suffixes. Drive K of library DIR is device vtape:DIR/driveK.\n";
 
 enum { O_SLOTS = 256, O_DRIVES, O_CAP, O_EW, O_PREFIX, O_SLOT, O_DRIVE,
-	O_MERR, O_WP, O_WE, O_TA, O_CLEAR, O_BARCODE };
+	O_MERR, O_WP, O_WE, O_TA, O_CLEAR, O_BARCODE, O_CORRUPT };
 
 static const struct option longopts[] = {
 	{ "slots", required_argument, NULL, O_SLOTS },
@@ -36,6 +37,7 @@ static const struct option longopts[] = {
 	{ "slot", required_argument, NULL, O_SLOT },
 	{ "drive", required_argument, NULL, O_DRIVE },
 	{ "medium-error-at", required_argument, NULL, O_MERR },
+	{ "corrupt-write-at", required_argument, NULL, O_CORRUPT },
 	{ "write-protect", no_argument, NULL, O_WP },
 	{ "write-enable", no_argument, NULL, O_WE },
 	{ "tapealert", required_argument, NULL, O_TA },
@@ -72,7 +74,8 @@ main(int argc, char **argv)
 	long slots = 0, drives = 1, slot = -1, drive = -1;
 	uint64_t cap = 0, ew = UINT64_MAX;
 	const char *prefix = "V", *barcode = NULL, *cmd, *dir;
-	struct vtape_fault f = { .write_protect = -1, .medium_error_at = -1 };
+	struct vtape_fault f = { .write_protect = -1, .medium_error_at = -1,
+	    .corrupt_write_at = -1 };
 	char *cart = NULL;
 	int c, rc = 0;
 
@@ -97,6 +100,10 @@ main(int argc, char **argv)
 		case O_MERR:
 			f.medium_error_at = (int64_t)num(optarg, INT64_MAX,
 			    "--medium-error-at");
+			break;
+		case O_CORRUPT:
+			f.corrupt_write_at = (int64_t)num(optarg, INT64_MAX,
+			    "--corrupt-write-at");
 			break;
 		case O_WP: f.write_protect = 1; break;
 		case O_WE: f.write_protect = 0; break;

@@ -171,7 +171,8 @@ main(void)
 	d = reopen(d);
 	tsg_free(d);
 	snprintf(cmd, sizeof(cmd), "%s/c", dir);
-	struct vtape_fault f = { .write_protect = 1, .medium_error_at = -1 };
+	struct vtape_fault f = { .write_protect = 1, .medium_error_at = -1,
+	    .corrupt_write_at = -1 };
 	CHECK(vtape_inject(cmd, &f) == 0);
 	CHECK(tsg_open(uri, &d) == 0);
 	CHECK(tsg_write_protected(d, &wp, &st) == 0 && wp);
@@ -184,6 +185,7 @@ main(void)
 	/* Medium error at block 1 (read), TapeAlert flag 4 (media). */
 	tsg_free(d);
 	f = (struct vtape_fault){ .write_protect = 0, .medium_error_at = 1,
+	    .corrupt_write_at = -1,
 	    .tapealert = 4 };
 	CHECK(vtape_inject(cmd, &f) == 0);
 	CHECK(tsg_open(uri, &d) == 0);
@@ -203,6 +205,7 @@ main(void)
 	/* Fixed-block mode: MODE SELECT a block length, WRITE/READ counts. */
 	tsg_free(d);
 	f = (struct vtape_fault){ .write_protect = -1, .medium_error_at = -1,
+	    .corrupt_write_at = -1,
 	    .clear = 1 };
 	CHECK(vtape_inject(cmd, &f) == 0);
 	CHECK(tsg_open(uri, &d) == 0);
