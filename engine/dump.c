@@ -107,6 +107,9 @@ struct dump_state {
 	unsigned handovers, no_trailer;
 	uint64_t rng;
 	bool bad_tape;		/* the failure is the cartridge's */
+	bool lbp;		/* the drive checks each block's CRC32C */
+	uint8_t *wbuf;		/* staging for protected writes */
+	uint64_t drive_verified;
 	char final_digest[DIGEST_HEX_LEN];
 	char final_raw_digest[DIGEST_HEX_LEN];
 };
@@ -165,6 +168,49 @@ set_pew(struct dump_state *s)
 		log_info("drive has no programmable early warning");
 }
 
+/*
+ * Write one block; with logical block protection its CRC32C goes along in
+ * 4 more bytes, after the data (in place where the buffer has room).
+ */
+static int
+tape_write(struct dump_state *s, const void *buf, size_t len, bool slack,
+    const uint32_t *crc, struct tsg_status *st)
+{
+	uint8_t *p;
+	uint32_t c;
+
+	if (!s->lbp)
+		return tsg_write(s->dev, buf, len, st);
+	p = slack ? (uint8_t *)buf : s->wbuf;
+	if (!slack)
+		memcpy(p, buf, len);
+	c = crc ? *crc : crc32c(0, buf, len);
+	p[len] = (uint8_t)(c >> 24);
+	p[len + 1] = (uint8_t)(c >> 16);
+	p[len + 2] = (uint8_t)(c >> 8);
+	p[len + 3] = (uint8_t)c;
+	return tsg_write(s->dev, p, len + 4, st);
+}
+
+/* Turn logical block protection on for this cartridge, where it exists. */
+static void
+set_lbp(struct dump_state *s)
+{
+	struct tsg_status st;
+
+	s->lbp = false;
+	if (!s->o->lbp || strncmp(s->o->device, "null:", 5) == 0)
+		return;
+	if (tsg_set_lbp(s->dev, true, &st) == 0) {
+		s->lbp = true;
+		fprintf(stderr, "abs-engine: logical block protection on (CRC32C "
+		    "with every block, checked by the drive)\n");
+	} else {
+		fprintf(stderr, "abs-engine: the drive has no logical block "
+		    "protection; CRC32C stays on the host\n");
+	}
+}
+
 /* Position at end of data and write the header of the next part. */
 static int
 open_part(struct dump_state *s)
@@ -186,6 +232,7 @@ open_part(struct dump_state *s)
 	if (tsg_read_position(s->dev, &pos, &st) == 0 && pos.known)
 		s->part_lon = pos.lon;
 	set_pew(s);
+	set_lbp(s);
 	s->h.part++;
 	s->h.offset = s->stream_bytes;
 	snprintf(s->h.label, sizeof(s->h.label), "%s", s->l.label);
@@ -199,7 +246,7 @@ open_part(struct dump_state *s)
 	digest_free(s->pd);
 	if (!(s->pd = digest_new(s->alg)))
 		return -ENOMEM;
-	rc = tsg_write(s->dev, s->hbuf, s->bs, &st);
+	rc = tape_write(s, s->hbuf, s->bs, true, NULL, &st);
 	if (rc && !(rc == TSG_CHECK && tsg_is_early_warning(&st))) {
 		if (st.cat == TSG_CAT_DATA_PROTECT)
 			eng_err(s->err, "cartridge %s is write-protected", s->l.label);
@@ -231,6 +278,18 @@ spot_verify(struct dump_state *s)
 	if (!s->ncrc || s->o->verify_rate < 0 ||
 	    strncmp(s->o->device, "null:", 5) == 0)
 		return 0;
+	/* With protection the drive checks every block, without moving data. */
+	if (s->lbp && s->ncrc <= 0xffffff &&
+	    tsg_locate(s->dev, s->part_lon + 1, &st) == 0) {
+		rc = tsg_verify_lbp(s->dev, (uint32_t)s->ncrc, &st);
+		if (rc == TSG_CHECK && st.cat == TSG_CAT_MEDIUM_ERROR) {
+			uint64_t left = st.valid ? (uint64_t)st.info : s->ncrc;
+			bad_at = s->ncrc - (left <= s->ncrc ? left : s->ncrc);
+			s->v_bad++;
+		} else if (rc == 0) {
+			s->drive_verified += s->ncrc;
+		}
+	}
 	for (uint64_t i = 0; i < s->ncrc; i++) {
 		bool pick = i == 0 || i == s->ncrc - 1 ||
 		    (double)(next_random(s) >> 11) / (double)(1ULL << 53) <
@@ -244,9 +303,19 @@ spot_verify(struct dump_state *s)
 			eng_err_st(s->err, "spot verify: positioning", &st);
 			return -EIO;
 		}
-		rc = tsg_read(s->dev, s->vbuf, s->bs, &st);
+		rc = tsg_read(s->dev, s->vbuf, s->bs + (s->lbp ? 4 : 0), &st);
 		s->v_checked++;
-		if (rc || crc32c(0, s->vbuf, st.xfer) != s->crcs[i]) {
+		size_t got = st.xfer;
+		bool pi_ok = true;
+		if (s->lbp && !rc) {
+			/* The CRC the drive returns must be ours, too. */
+			got = got >= 4 ? got - 4 : 0;
+			uint8_t *p = s->vbuf + got;
+			uint32_t pi = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+			    (uint32_t)p[2] << 8 | p[3];
+			pi_ok = pi == s->crcs[i];
+		}
+		if (rc || !pi_ok || crc32c(0, s->vbuf, got) != s->crcs[i]) {
 			s->v_bad++;
 			if (bad_at == UINT64_MAX)
 				bad_at = i;
@@ -281,11 +350,11 @@ put_trailer(struct dump_state *s, struct fmt_trailer *t)
 		rc = -E2BIG;
 		goto out;
 	}
-	r = tsg_write(s->dev, s->hbuf, s->bs, &st);
+	r = tape_write(s, s->hbuf, s->bs, true, NULL, &st);
 	for (size_t off = 0; off < tlen && (!r || (r == TSG_CHECK &&
 	    tsg_is_early_warning(&st))); off += s->bs) {
 		size_t n = tlen - off < s->bs ? tlen - off : s->bs;
-		r = tsg_write(s->dev, (uint8_t *)s->crcs + off, n, &st);
+		r = tape_write(s, (uint8_t *)s->crcs + off, n, false, NULL, &st);
 	}
 	/* This filemark is synchronous: it confirms the whole part. */
 	if (!r || (r == TSG_CHECK && tsg_is_early_warning(&st)))
@@ -430,10 +499,11 @@ put_block(struct dump_state *s, const void *buf, size_t len)
 		s->crcs = n;
 		s->capcrc = ncap;
 	}
+	uint32_t crc = crc32c(0, buf, len);
 	for (int attempt = 0;; attempt++) {
-		rc = tsg_write(s->dev, buf, len, &st);
+		rc = tape_write(s, buf, len, true, &crc, &st);
 		if (rc == 0 || (rc == TSG_CHECK && tsg_is_early_warning(&st))) {
-			s->crcs[s->ncrc++] = crc32c(0, buf, len);
+			s->crcs[s->ncrc++] = crc;
 			digest_update(s->pd, buf, len);
 			digest_update(s->sd, buf, len);
 			s->part_bytes += len;
@@ -602,6 +672,7 @@ dump_once(struct dump_state *s, time_t since, struct eng_dump_result *res)
 	s->v_secs = s->handover_secs = 0;
 	s->handovers = s->no_trailer = 0;
 	s->bad_tape = false;
+	s->drive_verified = 0;
 	if ((rc = eng_source_open(o->source, since, &src, s->err)) < 0)
 		return rc;
 	if ((rc = ring_new(o->depth ? o->depth : 8, s->bs, &ring)) < 0 ||
@@ -774,10 +845,11 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 	co.log = o->log;
 	co.block_size = s.bs;
 	co.mount_timeout = o->mount_timeout;
-	s.hbuf = aligned_alloc(4096, s.bs);
-	s.vbuf = aligned_alloc(4096, s.bs);
-	s.obuf = aligned_alloc(4096, s.bs);
-	if (!s.hbuf || !s.vbuf || !s.obuf ||
+	s.hbuf = aligned_alloc(4096, s.bs + RING_SLACK);
+	s.vbuf = aligned_alloc(4096, s.bs + RING_SLACK);
+	s.obuf = aligned_alloc(4096, s.bs + RING_SLACK);
+	s.wbuf = aligned_alloc(4096, s.bs + RING_SLACK);
+	if (!s.hbuf || !s.vbuf || !s.obuf || !s.wbuf ||
 	    (rc = eng_changer_new(&co, &s.chg)) < 0) {
 		rc = -ENOMEM;
 		goto out;
@@ -812,9 +884,17 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 		if ((rc = eng_changer_next_writable(s.chg, &s.dev, &s.l, err)) < 0)
 			break;
 	}
+	res->lbp = s.lbp;
+	res->drive_verified = s.drive_verified;
+	if (s.lbp && s.dev) {
+		/* Drives keep mode pages: leave this one as we found it. */
+		struct tsg_status st;
+		tsg_set_lbp(s.dev, false, &st);
+	}
 out:
 	eng_changer_free(s.chg);
 	free(s.crcs);
+	free(s.wbuf);
 	free(s.hbuf);
 	free(s.vbuf);
 	free(s.obuf);

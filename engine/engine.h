@@ -40,6 +40,7 @@ struct eng_dump_opts {
 	unsigned retries;	/* re-dumps after a bad cartridge */
 	unsigned mount_timeout;	/* seconds to wait for an operator's mount */
 	bool no_pew;		/* leave programmable early warning alone */
+	bool lbp;		/* logical block protection where the drive has it */
 };
 
 struct eng_dump_result {
@@ -53,6 +54,8 @@ struct eng_dump_result {
 	uint64_t verify_checked, verify_bad;
 	double verify_seconds;
 	unsigned handovers, no_trailer, retries;
+	bool lbp;		/* blocks carried their CRC to the drive */
+	uint64_t drive_verified;	/* blocks VERIFYed in the drive */
 	double handover_seconds;
 	char digest_alg[8];
 	char digest[65];

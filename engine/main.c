@@ -20,7 +20,7 @@ static const char usage[] =
 "          [--block-size N] [--depth N] [--label EXPECTED] [--server S]\n"
 "          [--partition P]\n"
 "          [--autolabel PATTERN] [--verify-rate R | --no-verify] [--retries N]\n"
-"          [--mount-timeout SEC] [--no-pew]\n"
+"          [--mount-timeout SEC] [--no-pew] [--lbp]\n"
 "  mounted --device URI    (tell a waiting engine a cartridge is in)\n"
 "  list    --device URI [--json]\n"
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
@@ -32,7 +32,7 @@ static const char usage[] =
 enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
 	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
-	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW };
+	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -53,6 +53,7 @@ static const struct option longopts[] = {
 	{ "retries", required_argument, NULL, O_RETRIES },
 	{ "mount-timeout", required_argument, NULL, O_MTIMEOUT },
 	{ "no-pew", no_argument, NULL, O_NOPEW },
+	{ "lbp", no_argument, NULL, O_LBP },
 	{ "depth", required_argument, NULL, O_DEPTH },
 	{ "server", required_argument, NULL, O_SERVER },
 	{ "partition", required_argument, NULL, O_PARTITION },
@@ -73,7 +74,7 @@ struct args {
 	const char *autolabel;
 	double verify_rate;
 	uint64_t retries, mount_timeout;
-	bool no_pew;
+	bool no_pew, lbp;
 	uint64_t bs, level, depth;
 	int64_t file;
 	bool force, json, to_stdout, quiet;
@@ -107,6 +108,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_AUTOLABEL: a->autolabel = optarg; break;
 		case O_NOVERIFY: a->verify_rate = -1; break;
 		case O_NOPEW: a->no_pew = true; break;
+		case O_LBP: a->lbp = true; break;
 		case O_VRATE: {
 			char *end;
 			a->verify_rate = strtod(optarg, &end);
@@ -200,6 +202,7 @@ main(int argc, char **argv)
 			.digest = a.digest, .autolabel = a.autolabel,
 			.verify_rate = a.verify_rate, .retries = (unsigned)a.retries,
 			.mount_timeout = (unsigned)a.mount_timeout, .no_pew = a.no_pew,
+			.lbp = a.lbp,
 			.block_size = (uint32_t)a.bs, .depth = (unsigned)a.depth,
 			.quiet = a.quiet,
 		};
@@ -215,9 +218,11 @@ main(int argc, char **argv)
 			    r.labels, r.seconds, mbps(r.raw_bytes, r.seconds), r.label,
 			    (unsigned long long)r.file, r.dump_id, r.digest_alg,
 			    r.raw_digest);
-			printf("spot verify: %llu blocks re-read, %llu bad, %.3f s; "
-			    "cartridge hand-overs: %u in %.3f s (without mounts)%s\n",
+			printf("spot verify: %llu blocks re-read, %llu verified in the "
+			    "drive, %llu bad, %.3f s; cartridge hand-overs: %u in "
+			    "%.3f s (without mounts)%s\n",
 			    (unsigned long long)r.verify_checked,
+			    (unsigned long long)r.drive_verified,
 			    (unsigned long long)r.verify_bad, r.verify_seconds,
 			    r.handovers, r.handover_seconds,
 			    r.no_trailer ? "; parts cut at physical end: see dump log" :

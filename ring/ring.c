@@ -23,6 +23,7 @@ struct ring {
 	bool uring_ok;
 	unsigned depth;
 	size_t bs;
+	size_t stride;		/* bs plus RING_SLACK */
 	void *mem;
 	struct slot *slots;
 	int fd;
@@ -56,8 +57,9 @@ ring_new(unsigned depth, size_t block_size, struct ring **out)
 	r->fd = -1;
 	r->slots = calloc(depth, sizeof(*r->slots));
 	iov = calloc(depth, sizeof(*iov));
+	r->stride = block_size + RING_SLACK;
 	if (!r->slots || !iov ||
-	    posix_memalign(&r->mem, 4096, (size_t)depth * block_size)) {
+	    posix_memalign(&r->mem, 4096, (size_t)depth * r->stride)) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -66,8 +68,8 @@ ring_new(unsigned depth, size_t block_size, struct ring **out)
 		goto fail;
 	r->uring_ok = true;
 	for (unsigned i = 0; i < depth; i++) {
-		iov[i].iov_base = (char *)r->mem + (size_t)i * block_size;
-		iov[i].iov_len = block_size;
+		iov[i].iov_base = (char *)r->mem + (size_t)i * r->stride;
+		iov[i].iov_len = r->stride;
 	}
 	rc = io_uring_register_buffers(&r->uring, iov, depth);
 	if (rc < 0)
@@ -122,7 +124,7 @@ ring_source(struct ring *r, int fd)
 static void *
 slot_buf(struct ring *r, unsigned i)
 {
-	return (char *)r->mem + (size_t)i * r->bs;
+	return (char *)r->mem + (size_t)i * r->stride;
 }
 
 /* Queue a read for the unfilled rest of slot i. */

@@ -14,6 +14,9 @@
 
 struct ring;
 
+/* Room after each block buffer for a sink's trailer (protection CRC). */
+#define RING_SLACK 4096
+
 struct ring_block {
 	unsigned idx;		/* buffer index, for ring_confirm() */
 	void *buf;

@@ -397,6 +397,33 @@ tsg_set_pew(struct tsg_dev *d, unsigned mb, struct tsg_status *st)
 }
 
 int
+tsg_set_lbp(struct tsg_dev *d, bool on, struct tsg_status *st)
+{
+	uint8_t data[4 + 32] = { 0, 0, 0x10, 0 };
+	uint8_t cdb[6] = { 0x15, 0x10, 0, 0, sizeof(data), 0 };
+	uint8_t *pg = data + 4;
+
+	pg[0] = 0x4a;		/* SPF | page 0Ah */
+	pg[1] = 0xf0;
+	pg[3] = 28;
+	pg[4] = on ? 0x02 : 0x00;	/* CRC32C */
+	pg[5] = on ? 4 : 0;
+	pg[6] = on ? 0xc0 : 0x00;	/* LBP_W, LBP_R */
+	return tsg_exec(d, cdb, 6, 1, data, sizeof(data), st);
+}
+
+int
+tsg_verify_lbp(struct tsg_dev *d, uint32_t count, struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x13, 0x10 };	/* VLBPM */
+
+	if (count > 0xffffff)
+		return -EINVAL;
+	put_be24(cdb + 2, count);
+	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+}
+
+int
 tsg_tapealert(struct tsg_dev *d, uint64_t *flags, struct tsg_status *st)
 {
 	uint8_t cdb[10] = { 0x4d, 0, 0x40 | 0x2e, 0, 0, 0, 0, 0x01, 0x40, 0 };

@@ -98,6 +98,14 @@ int tsg_write_protected(struct tsg_dev *d, bool *wp, struct tsg_status *st);
 int tsg_set_variable(struct tsg_dev *d, struct tsg_status *st);
 /* Programmable early warning in MB (0 = off); -ENOTSUP style via status. */
 int tsg_set_pew(struct tsg_dev *d, unsigned mb, struct tsg_status *st);
+/*
+ * Logical block protection, CRC32C (mode page 0Ah/F0h): with it on, every
+ * written block carries its CRC32C in 4 more bytes (big-endian) and every
+ * read returns them.
+ */
+int tsg_set_lbp(struct tsg_dev *d, bool on, struct tsg_status *st);
+/* VERIFY(6) count blocks in the drive against their protection CRC. */
+int tsg_verify_lbp(struct tsg_dev *d, uint32_t count, struct tsg_status *st);
 /* TapeAlert flags 1..64 as bits 0..63 (LOG SENSE page 2Eh). */
 int tsg_tapealert(struct tsg_dev *d, uint64_t *flags, struct tsg_status *st);
 

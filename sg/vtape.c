@@ -17,11 +17,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/crc32c.h"
 #include "common/util.h"
 #include "sg/tsg_int.h"
 #include "sg/vtape.h"
 
 #define VT_FM_RECORD 0xffffffffu
+#define VT_HAS_CRC 0x80000000u	/* the record carries the host's CRC32C */
+
+/* One index record per block (or filemark), little-endian on disk. */
+struct vt_rec {
+	uint32_t len;
+	uint32_t crc;
+};
 #define VT_MAX_MERR 64
 
 struct vt_conf {
@@ -57,6 +65,8 @@ struct vtape {
 	uint32_t fixed_len;
 	uint32_t pew_mb;
 	bool buffered;
+	/* logical block protection (mode page 0Ah/F0h), CRC32C method */
+	bool lbp_w, lbp_r;
 };
 
 /* ---- cartridge configuration ---- */
@@ -268,13 +278,13 @@ cart_scan(struct vtape *v)
 			return rc;
 		}
 		struct vt_file *fl = &v->files[n];
-		uint32_t rec[4096];
+		struct vt_rec rec[2048];
 		ssize_t got;
 		while ((got = util_read_full(fd, rec, sizeof(rec))) > 0) {
-			for (ssize_t i = 0; i < got / 4; i++) {
+			for (ssize_t i = 0; i < got / (ssize_t)sizeof(rec[0]); i++) {
 				if (fl->fm)
 					break;	/* nothing may follow a filemark */
-				if (rec[i] == VT_FM_RECORD) {
+				if (rec[i].len == VT_FM_RECORD) {
 					fl->fm = true;
 					continue;
 				}
@@ -282,7 +292,8 @@ cart_scan(struct vtape *v)
 					close(fd);
 					return rc;
 				}
-				fl->off[fl->nblocks + 1] = fl->off[fl->nblocks] + rec[i];
+				fl->off[fl->nblocks + 1] = fl->off[fl->nblocks] +
+				    (rec[i].len & ~VT_HAS_CRC);
 				fl->nblocks++;
 			}
 			if (got < (ssize_t)sizeof(rec))
@@ -356,7 +367,7 @@ truncate_here(struct vtape *v)
 		return rc;
 	v->used -= fl->off[fl->nblocks] - fl->off[v->b];
 	if (ftruncate(fl->dfd, (off_t)fl->off[v->b]) ||
-	    ftruncate(fl->ifd, (off_t)(v->b * 4)))
+	    ftruncate(fl->ifd, (off_t)(v->b * sizeof(struct vt_rec))))
 		return -errno;
 	fl->nblocks = v->b;
 	fl->fm = false;
@@ -438,7 +449,7 @@ check_ew(struct vtape *v, struct vt_result *r)
 /* Write one block of len bytes at the current position. */
 static int
 write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
-    struct vt_result *r, int64_t residue_if_fail)
+    struct vt_result *r, int64_t residue_if_fail, const uint32_t *host_crc)
 {
 	int rc;
 
@@ -481,8 +492,10 @@ write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
 		set_sense(r, 0x04, 0x44, 0x00, 0, true, residue_if_fail);
 		return 1;
 	}
-	uint32_t rec = len;
-	if (pwrite(fl->ifd, &rec, 4, (off_t)(fl->nblocks * 4)) != 4) {
+	struct vt_rec rec = { host_crc ? len | VT_HAS_CRC : len,
+	    host_crc ? *host_crc : 0 };
+	if (pwrite(fl->ifd, &rec, sizeof(rec),
+	    (off_t)(fl->nblocks * sizeof(rec))) != sizeof(rec)) {
 		set_sense(r, 0x04, 0x44, 0x00, 0, true, residue_if_fail);
 		return 1;
 	}
@@ -513,7 +526,23 @@ cmd_write(struct vtape *v, const uint8_t *cdb, const uint8_t *buf, size_t len,
 			set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
 			return 0;
 		}
-		rc = write_block(v, buf, count, r, count);
+		uint32_t crc, *pcrc = NULL;
+		if (v->lbp_w) {
+			/* The last 4 bytes are the block's CRC32C (big-endian). */
+			if (count < 5) {
+				set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+				return 0;
+			}
+			count -= 4;
+			crc = (uint32_t)buf[count] << 24 | (uint32_t)buf[count + 1] << 16 |
+			    (uint32_t)buf[count + 2] << 8 | buf[count + 3];
+			if (crc32c(0, buf, count) != crc) {
+				set_sense(r, 0x0b, 0x10, 0x01, 0, true, count + 4);
+				return 0;
+			}
+			pcrc = &crc;
+		}
+		rc = write_block(v, buf, count, r, count, pcrc);
 		if (rc)
 			return rc < 0 ? rc : 0;
 	} else {
@@ -523,7 +552,7 @@ cmd_write(struct vtape *v, const uint8_t *cdb, const uint8_t *buf, size_t len,
 		}
 		for (uint32_t i = 0; i < count; i++) {
 			rc = write_block(v, buf + (size_t)i * v->fixed_len,
-			    v->fixed_len, r, count - i);
+			    v->fixed_len, r, count - i, NULL);
 			if (rc)
 				return rc < 0 ? rc : 0;
 		}
@@ -564,8 +593,9 @@ cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 		if ((rc = file_open_fds(v, v->f, true)) < 0)
 			return rc;
 		struct vt_file *fl = &v->files[v->f];
-		uint32_t rec = VT_FM_RECORD;
-		if (pwrite(fl->ifd, &rec, 4, (off_t)(fl->nblocks * 4)) != 4) {
+		struct vt_rec rec = { VT_FM_RECORD, 0 };
+		if (pwrite(fl->ifd, &rec, sizeof(rec),
+		    (off_t)(fl->nblocks * sizeof(rec))) != sizeof(rec)) {
 			set_sense(r, 0x03, 0x0c, 0x00, 0, true, count - i);
 			return 0;
 		}
@@ -584,7 +614,7 @@ cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 /* Read one block into buf (room len); sets sense per SSC. */
 static int
 read_block(struct vtape *v, uint8_t *buf, uint32_t len, bool sili,
-    struct vt_result *r, uint32_t *got, int64_t resid_units)
+    struct vt_result *r, uint32_t *got, int64_t resid_units, uint32_t *crc)
 {
 	*got = 0;
 	if (at_eod(v)) {
@@ -602,6 +632,7 @@ read_block(struct vtape *v, uint8_t *buf, uint32_t len, bool sili,
 	uint64_t lon = lon_of_file(v, v->f) + v->b;
 	uint64_t blen = fl->off[v->b + 1] - fl->off[v->b];
 	uint64_t boff = fl->off[v->b];
+	uint64_t bi = v->b;
 	v->b++;
 	if (medium_error_at(v, lon)) {
 		set_sense(r, 0x03, 0x11, 0x00, 0, true, resid_units);
@@ -617,6 +648,15 @@ read_block(struct vtape *v, uint8_t *buf, uint32_t len, bool sili,
 		return 1;
 	}
 	*got = n;
+	if (crc) {
+		/* The CRC written with the block, else one of what is read. */
+		struct vt_rec rec = { 0, 0 };
+		if (pread(fl->ifd, &rec, sizeof(rec), (off_t)(bi * sizeof(rec))) ==
+		    sizeof(rec) && (rec.len & VT_HAS_CRC))
+			*crc = rec.crc;
+		else
+			*crc = crc32c(0, buf, n);
+	}
 	if (blen != len && !(sili && blen < len)) {
 		set_sense(r, 0x00, 0x00, 0x00, FL_ILI, true,
 		    (int64_t)len - (int64_t)blen);
@@ -645,7 +685,21 @@ cmd_read(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 			set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
 			return 0;
 		}
-		rc = read_block(v, buf, count, sili, r, &got, count);
+		uint32_t crc;
+		if (v->lbp_r && count < 5) {
+			set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+			return 0;
+		}
+		rc = read_block(v, buf, v->lbp_r ? count - 4 : count, sili, r, &got,
+		    count, v->lbp_r ? &crc : NULL);
+		if (rc == 0 && v->lbp_r) {
+			/* Protection information follows the data, big-endian. */
+			buf[got] = (uint8_t)(crc >> 24);
+			buf[got + 1] = (uint8_t)(crc >> 16);
+			buf[got + 2] = (uint8_t)(crc >> 8);
+			buf[got + 3] = (uint8_t)crc;
+			got += 4;
+		}
 		*r->resid = len - got;
 		return rc < 0 ? rc : 0;
 	}
@@ -655,12 +709,57 @@ cmd_read(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		rc = read_block(v, buf + (size_t)i * v->fixed_len, v->fixed_len,
-		    false, r, &got, count - i);
+		    false, r, &got, count - i, NULL);
 		*r->resid = len - (size_t)i * v->fixed_len - got;
 		if (rc)
 			return rc < 0 ? rc : 0;
 	}
 	return 0;
+}
+
+/*
+ * VERIFY(6) with VLBPM: read `count` blocks inside the drive and check each
+ * against the CRC32C written with it. Nothing crosses the bus.
+ */
+static int
+cmd_verify(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
+{
+	uint32_t count = (uint32_t)cdb[2] << 16 | (uint32_t)cdb[3] << 8 | cdb[4];
+	uint8_t *buf = NULL;
+	int rc = 0;
+
+	/* VTE, VBF, BYTCMP and FIXED are not offered. */
+	if (cdb[1] & 0x2b) {
+		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
+		return 0;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t got, crc;
+		if (!at_eod(v) && v->b < v->files[v->f].nblocks) {
+			struct vt_file *fl = &v->files[v->f];
+			uint64_t blen = fl->off[v->b + 1] - fl->off[v->b];
+			uint8_t *nb = realloc(buf, blen ? blen : 1);
+			if (!nb) {
+				rc = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			rc = read_block(v, buf, (uint32_t)blen, true, r, &got,
+			    count - i, &crc);
+		} else {
+			rc = read_block(v, NULL, 0, true, r, &got, count - i, NULL);
+		}
+		if (rc) {
+			rc = rc < 0 ? rc : 0;
+			break;
+		}
+		if ((cdb[1] & 0x10) && crc32c(0, buf, got) != crc) {
+			set_sense(r, 0x03, 0x10, 0x01, 0, true, count - i);
+			break;
+		}
+	}
+	free(buf);
+	return rc;
 }
 
 /* SPACE(6): blocks, filemarks or end of data. */
@@ -836,6 +935,15 @@ cmd_mode_sense(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 		out[n + 7] = (uint8_t)v->pew_mb;
 		n += 32;
 	}
+	if ((page == 0x0a && sub == 0xf0) || (page == 0x3f && sub == 0xff)) {
+		out[n] = 0x4a;
+		out[n + 1] = 0xf0;
+		out[n + 3] = 28;
+		out[n + 4] = (v->lbp_w || v->lbp_r) ? 0x02 : 0x00;	/* CRC32C */
+		out[n + 5] = 4;
+		out[n + 6] = (uint8_t)((v->lbp_w ? 0x80 : 0) | (v->lbp_r ? 0x40 : 0));
+		n += 32;
+	}
 	if (n == 4 + (dbd ? 0 : 8) && page != 0) {
 		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
 		return 0;
@@ -871,6 +979,15 @@ cmd_mode_select(struct vtape *v, const uint8_t *buf, size_t len,
 			size_t plen = (size_t)pg[2] << 8 | pg[3];
 			if ((pg[0] & 0x3f) == 0x10 && pg[1] == 0x01 && off + 8 <= len)
 				v->pew_mb = (uint32_t)pg[6] << 8 | pg[7];
+			if ((pg[0] & 0x3f) == 0x0a && pg[1] == 0xf0 && off + 7 <= len) {
+				/* Only CRC32C protection, 4 bytes. */
+				if (pg[4] != 0 && (pg[4] != 0x02 || pg[5] != 4)) {
+					set_sense(r, 0x05, 0x26, 0x00, 0, false, 0);
+					return 0;
+				}
+				v->lbp_w = pg[4] && (pg[6] & 0x80);
+				v->lbp_r = pg[4] && (pg[6] & 0x40);
+			}
 			off += 4 + plen;
 		} else {
 			off += 2 + pg[1];
@@ -1111,6 +1228,9 @@ vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 		break;
 	case 0x11:
 		rc = cmd_space(v, cdb, &r);
+		break;
+	case 0x13:
+		rc = cmd_verify(v, cdb, &r);
 		break;
 	case 0x15:
 		rc = cmd_mode_select(v, buf, len, &r);

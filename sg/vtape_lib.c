@@ -314,24 +314,27 @@ vtape_show(const char *cartdir, FILE *out)
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			break;
-		uint32_t rec;
-		unsigned long long blocks = 0, bytes = 0;
+		uint32_t rec[2];	/* length (top bit: CRC kept), CRC32C */
+		unsigned long long blocks = 0, bytes = 0, protected = 0;
 		uint32_t minb = UINT32_MAX, maxb = 0;
 		int fm = 0;
-		while (read(fd, &rec, 4) == 4) {
-			if (rec == 0xffffffffu) {
+		while (read(fd, rec, 8) == 8) {
+			if (rec[0] == 0xffffffffu) {
 				fm = 1;
 				break;
 			}
+			protected += rec[0] >> 31;
+			rec[0] &= 0x7fffffffu;
 			blocks++;
-			bytes += rec;
-			minb = rec < minb ? rec : minb;
-			maxb = rec > maxb ? rec : maxb;
+			bytes += rec[0];
+			minb = rec[0] < minb ? rec[0] : minb;
+			maxb = rec[0] > maxb ? rec[0] : maxb;
 		}
 		close(fd);
-		fprintf(out, "  file %-4d blocks=%-8llu bytes=%-12llu block=%u..%u %s\n",
+		fprintf(out, "  file %-4d blocks=%-8llu bytes=%-12llu block=%u..%u %s%s\n",
 		    n, blocks, bytes, blocks ? minb : 0, maxb,
-		    fm ? "filemark" : "(end of data)");
+		    fm ? "filemark" : "(end of data)",
+		    protected ? " (logical block protection)" : "");
 		if (!fm)
 			break;
 	}

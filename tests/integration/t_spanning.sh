@@ -121,3 +121,21 @@ wait $pid || { cat rs.err; fail "operator-mounted restore failed"; }
 cmp o.bin o.out || fail "operator-mounted restore differs"
 expect_fail "no engine is waiting" "$ENGINE" mounted --device vtape:drv
 ok "operator mount requests for dump and restore"
+
+# Logical block protection: CRC32C travels with every block, the drive
+# checks it on write and VERIFYs the whole part in place; silent damage in
+# the middle of a part (which sampling might miss) is found there.
+"$VTAPE" new-library lib4 --slots 3 --drives 1 --capacity 64M >/dev/null
+"$VTAPE" load lib4 --slot 1 --drive 0
+"$ENGINE" label --device vtape:lib4/drive0 --label P00001
+"$VTAPE" inject lib4 --drive 0 --corrupt-write-at 12
+"$ENGINE" dump --device vtape:lib4/drive0 --entity p --source "file:$T/m.bin" \
+	--log p.log --lbp --verify-rate 0 --autolabel 'P%05d' >p.out 2>p.err ||
+	{ cat p.err; fail "protected dump failed"; }
+grep -q 'logical block protection on' p.err || fail "LBP not turned on"
+grep -q 'spot verification failed: block 10 ' p.err || { cat p.err; fail "in-drive VERIFY missed block 10"; }
+grep -q 'verified in the drive' p.out || fail "no in-drive verification reported"
+"$VTAPE" show lib4 --drive 0 | grep -q 'logical block protection' || fail "blocks not protected"
+"$ENGINE" restore --device vtape:lib4/drive0 --entity p --log p.log --stdout |
+	cmp - m.bin || fail "restore of the protected dump differs"
+ok "logical block protection: the drive's VERIFY caught a damaged block"
