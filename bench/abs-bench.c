@@ -150,6 +150,109 @@ command_for(const char *tool, const char *sink, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * End-of-tape figures: the engine on one large cartridge without and with
+ * spot verification, and on a library of cartridges a quarter of the
+ * stream each (so the dump spans about five), from the engine's own report.
+ */
+static double median(const double *v, int n);
+
+struct eot_run {
+	double secs, vsecs, hsecs;
+	unsigned handovers;
+	unsigned long long vblocks;
+};
+
+/* Run one engine dump for the end-of-tape set and read its report. */
+static int
+eot_once(int kind, struct eot_run *er)
+{
+	char sh[6 * PATH_MAX], rep[PATH_MAX + 32], line[512];
+	double cpu;
+	int rc;
+
+	char setup[6 * PATH_MAX];
+
+	snprintf(rep, sizeof(rep), "%s/report.txt", workdir);
+	/* The sink is made before the clock starts; only the dump is timed. */
+	if (kind < 2) {
+		snprintf(setup, sizeof(setup), "rm -rf '%s/c' '%s/l' && '%s/abs-vtape' "
+		    "new-cartridge '%s/c' --barcode E1 --capacity %llu >/dev/null && "
+		    "'%s/abs-engine' label --device 'vtape:%s/c' --label E1 >/dev/null",
+		    workdir, workdir, bindir, workdir,
+		    (unsigned long long)opt_size * 2, bindir, workdir);
+		snprintf(sh, sizeof(sh), "'%s/abs-engine' dump --device 'vtape:%s/c' "
+		    "--entity e --source file:/dev/stdin --log '%s/eot.log' %s >'%s' "
+		    "2>/dev/null", bindir, workdir, workdir,
+		    kind == 0 ? "--no-verify" : "", rep);
+	} else {
+		snprintf(setup, sizeof(setup), "rm -rf '%s/c' '%s/l' && '%s/abs-vtape' "
+		    "new-library '%s/l' --slots 8 --drives 1 --capacity %llu "
+		    ">/dev/null && '%s/abs-vtape' load '%s/l' --slot 1 --drive 0 && "
+		    "'%s/abs-engine' label --device 'vtape:%s/l/drive0' --label E1 "
+		    ">/dev/null", workdir, workdir, bindir, workdir,
+		    (unsigned long long)opt_size / 4 + (8u << 20), bindir, workdir,
+		    bindir, workdir);
+		snprintf(sh, sizeof(sh), "'%s/abs-engine' dump --device "
+		    "'vtape:%s/l/drive0' --entity e --source file:/dev/stdin --log "
+		    "'%s/eot.log' --autolabel 'E%%d' >'%s' 2>/dev/null", bindir,
+		    workdir, workdir, rep);
+	}
+	if (system(setup) != 0)
+		return -EIO;
+	if ((rc = run_piped(sh, &er->secs, &cpu)) < 0)
+		return rc;
+	FILE *fp = fopen(rep, "r");
+	if (!fp)
+		return -errno;
+	while (fgets(line, sizeof(line), fp))
+		sscanf(line, "spot verify: %llu blocks re-read, %*u verified in the "
+		    "drive, %*u bad, %lf s; cartridge hand-overs: %u in %lf s",
+		    &er->vblocks, &er->vsecs, &er->handovers, &er->hsecs);
+	fclose(fp);
+	return 0;
+}
+
+/* The end-of-tape set: interleaved runs, medians. */
+static void
+eot_bench(const char *results)
+{
+	static const char *names[] = { "one cartridge, no spot verify",
+	    "one cartridge, spot verify 1%", "spanning ~5 cartridges, verify 1%" };
+	double mbps[3][MAX_RUNS], vs[3][MAX_RUNS], hs[3][MAX_RUNS];
+	unsigned ho[3] = { 0 };
+	int n[3] = { 0 };
+
+	printf("abs-bench --eot: %llu MiB per run, %u runs, work dir %s\n",
+	    (unsigned long long)(opt_size >> 20), opt_runs, workdir);
+	for (unsigned run = 0; run < opt_runs; run++)
+		for (int k = 0; k < 3; k++) {
+			struct eot_run er = { 0 };
+			if (eot_once(k, &er) < 0)
+				continue;
+			mbps[k][n[k]] = opt_size / er.secs / 1e6;
+			vs[k][n[k]] = er.vsecs;
+			hs[k][n[k]] = er.handovers ? er.hsecs / er.handovers : 0;
+			ho[k] = er.handovers;
+			n[k]++;
+			fprintf(stderr, "  run %u %-34s %8.1f MB/s verify %.3f s, "
+			    "%u hand-overs %.3f s\n", run + 1, names[k],
+			    opt_size / er.secs / 1e6, er.vsecs, er.handovers, er.hsecs);
+		}
+	printf("\n%-34s %10s %12s %10s %16s\n", "case", "MB/s", "verify s",
+	    "hand-overs", "s per hand-over");
+	for (int k = 0; k < 3; k++)
+		printf("%-34s %10.1f %12.3f %10u %16.4f\n", names[k],
+		    median(mbps[k], n[k]), median(vs[k], n[k]), ho[k],
+		    median(hs[k], n[k]));
+	if (n[0] && n[1] && n[2])
+		printf("\nspot-verify cost: %.1f%% of throughput; spanning vs one "
+		    "cartridge: %.2f of the throughput\n",
+		    100.0 * (1 - median(mbps[1], n[1]) / median(mbps[0], n[0])),
+		    median(mbps[2], n[2]) / median(mbps[1], n[1]));
+	(void)results;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -185,7 +288,8 @@ have(const char *tool)
 static const char usage[] =
 "usage: abs-bench [--size SIZE] [--runs N] [--block-size N] [--depth N]\n"
 "                 [--sinks null,vtape] [--tools engine,dd,mbuffer,cat]\n"
-"                 [--dir DIR] [--results DIR] [--standard]\n"
+"                 [--dir DIR] [--results DIR] [--standard] [--eot]\n"
+"--eot: end-of-tape hand-over time, spot-verify cost, spanning throughput.\n"
 "Runs each tool on each sink with a generated incompressible stream of SIZE\n"
 "(default 1G), interleaved, N runs each (default 3), medians reported.\n";
 
@@ -202,6 +306,7 @@ main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'D' },
 		{ "results", required_argument, NULL, 'R' },
 		{ "standard", no_argument, NULL, 'S' },
+		{ "eot", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -210,7 +315,7 @@ main(int argc, char **argv)
 	const char *sinks[8], *tools[8];
 	int nsinks = 0, ntools = 0, c;
 	struct result res[64];
-	int nres = 0;
+	int nres = 0, eot = 0;
 	uint64_t v;
 	char exe[PATH_MAX];
 
@@ -241,6 +346,7 @@ main(int argc, char **argv)
 		case 'D': dir = optarg; break;
 		case 'R': results = optarg; break;
 		case 'S': break;	/* the defaults are the standard set */
+		case 'E': eot = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -262,6 +368,12 @@ main(int argc, char **argv)
 	if (!mkdtemp(workdir))
 		die("mkdtemp %s: %s", workdir, strerror(errno));
 
+	if (eot) {
+		eot_bench(results);
+		char rm[PATH_MAX + 16];
+		snprintf(rm, sizeof(rm), "rm -rf '%s'", workdir);
+		return system(rm) == 0 ? 0 : 1;
+	}
 	for (int s = 0; s < nsinks; s++)
 		for (int t = 0; t < ntools; t++)
 			res[nres++] = (struct result){ .sink = sinks[s], .tool = tools[t] };

@@ -9,12 +9,12 @@
 #include "catalog/dumplog.h"
 #include "common/util.h"
 
-static const char *type_names[] = { "part", "dump", "bad" };
+static const char *type_names[] = { "part", "dump", "bad", "error" };
 
 int
 cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 {
-	char e[9][3 * 1024 + 4];
+	char e[10][3 * 1024 + 4];
 	int n;
 
 	util_kv_escape(r->dump_id, e[0], sizeof(e[0]));
@@ -26,11 +26,12 @@ cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 	util_kv_escape(r->compress[0] ? r->compress : "none", e[6], sizeof(e[6]));
 	util_kv_escape(r->source_kind[0] ? r->source_kind : "-", e[7], sizeof(e[7]));
 	util_kv_escape(r->status[0] ? r->status : "-", e[8], sizeof(e[8]));
+	util_kv_escape(r->drive[0] ? r->drive : "-", e[9], sizeof(e[9]));
 	n = snprintf(buf, len,
 	    "%s entity=%s date=%s level=%d since=%s server=%s partition=%s "
 	    "label=%s tape=%s file=%llu part=%u offset=%llu bytes=%llu "
 	    "blocks=%llu block_size=%u digest_alg=%s digest=%s raw_bytes=%llu raw_digest=%s "
-	    "compress=%s source=%s status=%s dump=%s\n",
+	    "compress=%s source=%s status=%s drive=%s dump=%s\n",
 	    type_names[r->type], e[1], r->date[0] ? r->date : "-", r->level,
 	    e[5], e[2], e[3], e[4], r->tape_id[0] ? r->tape_id : "-",
 	    (unsigned long long)r->file, r->part, (unsigned long long)r->offset,
@@ -38,7 +39,7 @@ cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 	    r->block_size, r->digest_alg[0] ? r->digest_alg : "-",
 	    r->digest[0] ? r->digest : "-",
 	    (unsigned long long)r->raw_bytes,
-	    r->raw_digest[0] ? r->raw_digest : "-", e[6], e[7], e[8], e[0]);
+	    r->raw_digest[0] ? r->raw_digest : "-", e[6], e[7], e[8], e[9], e[0]);
 	if (n < 0 || (size_t)n >= len)
 		return -E2BIG;
 	return n;
@@ -79,6 +80,8 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		r->type = CAT_DL_DUMP;
 	else if (strcmp(tok, "bad") == 0)
 		r->type = CAT_DL_BAD;
+	else if (strcmp(tok, "error") == 0)
+		r->type = CAT_DL_ERROR;
 	else {
 		rc = -ENOMSG;
 		goto out;
@@ -108,6 +111,7 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		S("compress", compress);
 		S("source", source_kind);
 		S("status", status);
+		S("drive", drive);
 		U("level", level, 99)
 		U("file", file, UINT32_MAX)
 		U("part", part, UINT32_MAX)

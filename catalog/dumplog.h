@@ -10,7 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum cat_dl_type { CAT_DL_PART, CAT_DL_DUMP, CAT_DL_BAD };
+/*
+ * part: a part confirmed on tape; dump: a whole dump; bad: a cartridge
+ * taken out of use; error: one error event on a cartridge in a drive.
+ */
+enum cat_dl_type { CAT_DL_PART, CAT_DL_DUMP, CAT_DL_BAD, CAT_DL_ERROR };
 
 struct cat_dl_rec {
 	enum cat_dl_type type;
@@ -35,7 +39,8 @@ struct cat_dl_rec {
 	char raw_digest[65];
 	char compress[16];
 	char source_kind[8];
-	char status[16];	/* dump: complete; bad line: tape out of use */
+	char status[24];	/* dump: complete; part: ok; error: its kind */
+	char drive[256];	/* device URI (error and bad lines) */
 };
 
 /* Format one record as a line (with newline) into buf. */

@@ -806,17 +806,27 @@ out:
 	return rc;
 }
 
-/* Record that a cartridge failed and must not be trusted. */
+/*
+ * Record that a cartridge failed and must not be trusted: an error event
+ * (counted per cartridge and per drive) and the cartridge out of use.
+ */
 static void
 log_bad_tape(struct dump_state *s, const char *why)
 {
 	struct cat_dl_rec rec;
 
 	fill_record(&rec, &s->h);
-	rec.type = CAT_DL_BAD;
+	rec.type = CAT_DL_ERROR;
 	snprintf(rec.label, sizeof(rec.label), "%s", s->l.label);
 	snprintf(rec.tape_id, sizeof(rec.tape_id), "%s", s->l.tape_id);
-	snprintf(rec.status, sizeof(rec.status), "bad");
+	snprintf(rec.drive, sizeof(rec.drive), "%s", s->o->device);
+	util_fmt_time(time(NULL), rec.date, sizeof(rec.date));
+	snprintf(rec.status, sizeof(rec.status), "%s",
+	    strstr(why, "spot verification") ? "verify-mismatch" :
+	    strstr(why, "medium error") ? "medium-error" : "write-failed");
+	cat_dl_append(s->o->log, &rec);
+	rec.type = CAT_DL_BAD;
+	snprintf(rec.status, sizeof(rec.status), "out-of-service");
 	cat_dl_append(s->o->log, &rec);
 	fprintf(stderr, "abs-engine: cartridge %s taken out of use: %s\n",
 	    s->l.label, why);

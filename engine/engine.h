@@ -73,6 +73,7 @@ struct eng_restore_opts {
 	int64_t file;		/* tape file to restore, -1 to search */
 	unsigned mount_timeout;	/* seconds to wait for an operator's mount */
 	bool no_wait;		/* fail instead of asking for a cartridge */
+	bool verify_only;	/* read and prove every part, write nothing */
 };
 
 struct eng_restore_result {

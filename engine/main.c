@@ -25,7 +25,9 @@ static const char usage[] =
 "  list    --device URI [--json]\n"
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
 "          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
-"  verify  --device URI [--file N]\n"
+"  verify  --device URI [--file N]     (every part on the cartridge, or one)\n"
+"  verify  --device URI --entity NAME [--date D] [--log DUMPLOG]\n"
+"          (every part of one dump, on every cartridge it spans)\n"
 "Devices: vtape:DIR (a cartridge or a library drive, e.g. vtape:LIB/drive0),\n"
 "null: (discards writes; benchmarks).\n";
 
@@ -255,6 +257,20 @@ main(int argc, char **argv)
 			    r.seconds, mbps(r.raw_bytes, r.seconds));
 	} else if (strcmp(cmd, "mounted") == 0) {
 		rc = eng_mounted(a.device, err);
+	} else if (strcmp(cmd, "verify") == 0 && a.entity) {
+		struct eng_restore_opts o = {
+			.device = a.device, .entity = a.entity, .date = a.date,
+			.log = a.log, .file = a.file, .verify_only = true,
+			.mount_timeout = (unsigned)a.mount_timeout,
+		};
+		struct eng_restore_result r;
+		rc = eng_restore(&o, &r, err);
+		if (rc == 0)
+			printf("verified %s: %u part%s, %llu blocks, %llu bytes on tape, "
+			    "every block CRC and every digest good, %.2f s\n",
+			    a.entity, r.parts, r.parts == 1 ? "" : "s",
+			    (unsigned long long)r.blocks, (unsigned long long)r.bytes,
+			    r.seconds);
 	} else if (strcmp(cmd, "verify") == 0) {
 		rc = eng_verify(a.device, a.file, stdout, err);
 	} else {

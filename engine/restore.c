@@ -596,7 +596,7 @@ eng_restore(const struct eng_restore_opts *o, struct eng_restore_result *res,
 
 	memset(res, 0, sizeof(*res));
 	memset(&sr, 0, sizeof(sr));
-	if (!o->to_stdout && !o->to) {
+	if (!o->to_stdout && !o->to && !o->verify_only) {
 		eng_err(err, "say where to: --to PATH or --stdout");
 		return -EINVAL;
 	}
@@ -662,7 +662,13 @@ eng_restore(const struct eng_restore_opts *o, struct eng_restore_result *res,
 	}
 	snprintf(res->source_kind, sizeof(res->source_kind), "%s",
 	    sr.h.source_kind);
-	if (strcmp(sr.h.source_kind, "dir") == 0 && !o->to_stdout) {
+	if (o->verify_only) {
+		const void *p;
+		long n;
+		while ((n = sr_pull(&sr, &p)) > 0)
+			;
+		rc = n < 0 ? (sr.error ? sr.error : -EIO) : 0;
+	} else if (strcmp(sr.h.source_kind, "dir") == 0 && !o->to_stdout) {
 		rc = eng_extract(o->to, sr_pull, &sr, err);
 		/* Drain to the end so every block and digest is checked. */
 		const void *p;

@@ -39,7 +39,9 @@ ok "tapes hold exactly the logged parts"
 "$VTAPE" load lib --slot 1 --drive 0
 "$ENGINE" restore --device vtape:lib/drive0 --entity big --stdout | cmp - s.bin ||
 	fail "restore by scanning the library differs"
-ok "restore with an empty drive and by scanning"
+"$ENGINE" verify --device vtape:lib/drive0 --entity big --log d.log |
+	grep -q "verified big: $parts parts" || fail "verify of the whole dump"
+ok "restore with an empty drive and by scanning; verify of a whole dump"
 
 # Physical end without early warning (PEW off, tiny EW zone): the block
 # that did not fit is written again on the next cartridge; parts cut at
@@ -67,6 +69,8 @@ head -c 20000000 s.bin >m.bin
 	--log m.log --autolabel 'C%05d' 2>err.txt || { cat err.txt; fail "no retry"; }
 grep -q 'spot verification failed' err.txt || fail "spot verify did not complain"
 grep -q '^bad .*label=C00001 ' m.log || fail "bad cartridge not logged"
+grep -q '^error .*label=C00001 .*status=verify-mismatch drive=vtape:lib3/drive0 ' m.log ||
+	fail "error event (per cartridge and drive) not logged"
 grep -q '^dump entity=m .*label=C00002 .*status=complete' m.log || fail "re-dump not on C00002"
 "$ENGINE" restore --device vtape:lib3/drive0 --entity m --log m.log --stdout |
 	cmp - m.bin || fail "restore after re-dump differs"

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/crc32c.h"
 #include "sg/tsg.h"
 #include "sg/vtape.h"
 #include "t.h"
@@ -224,6 +225,36 @@ main(void)
 	CHECK(tsg_write(d, buf, 512, &st) == TSG_CHECK);
 	CHECK_EQ(st.cat, TSG_CAT_ILLEGAL_REQUEST);
 	CHECK(tsg_set_variable(d, &st) == 0);
+
+	/* Logical block protection: the CRC32C rides after the data. */
+	CHECK(tsg_set_lbp(d, true, &st) == 0);
+	CHECK(tsg_space(d, TSG_SPACE_EOD, 0, &st) == 0);
+	CHECK(tsg_read_position(d, &pos, &st) == 0);
+	uint64_t lbp_lon = pos.lon;
+	pattern(buf, 4096, 7);
+	uint32_t c = crc32c(0, buf, 4096);
+	buf[4096] = (uint8_t)(c >> 24) ^ 1;	/* wrong */
+	buf[4097] = (uint8_t)(c >> 16);
+	buf[4098] = (uint8_t)(c >> 8);
+	buf[4099] = (uint8_t)c;
+	CHECK(tsg_write(d, buf, 4100, &st) == TSG_CHECK);
+	CHECK(st.cat == TSG_CAT_ABORTED && st.asc == 0x10 && st.ascq == 0x01);
+	buf[4096] ^= 1;
+	CHECK(tsg_write(d, buf, 4100, &st) == 0);
+	CHECK(tsg_write(d, buf, 4100, &st) == 0);
+	CHECK(tsg_locate(d, lbp_lon, &st) == 0);
+	CHECK(tsg_read(d, rd, 8192, &st) == 0);
+	CHECK_EQ(st.xfer, 4100);
+	CHECK(memcmp(rd, buf, 4100) == 0);
+	CHECK(tsg_locate(d, lbp_lon, &st) == 0);
+	CHECK(tsg_verify_lbp(d, 2, &st) == 0);
+	/* VERIFY past end of data says so. */
+	CHECK(tsg_verify_lbp(d, 1, &st) == TSG_CHECK);
+	CHECK_EQ(st.cat, TSG_CAT_BLANK_CHECK);
+	CHECK(tsg_set_lbp(d, false, &st) == 0);
+	CHECK(tsg_locate(d, lbp_lon, &st) == 0);
+	CHECK(tsg_read(d, rd, 8192, &st) == 0);
+	CHECK_EQ(st.xfer, 4096);
 
 	/* Unload: NOT READY; load: UNIT ATTENTION, retried by the API. */
 	CHECK(tsg_load(d, false, &st) == 0);
