@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "catalog/dumplog.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
@@ -347,8 +348,8 @@ wait_operator(struct eng_changer *c, const char *what, char *err)
 		eng_err(err, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	fprintf(stderr, "abs-engine: MOUNT REQUEST: put %s in %s, then press "
-	    "Enter or run: abs-engine mounted --device %s\n", what, c->o.uri,
+	log_warn("MOUNT REQUEST: put %s in %s, then press "
+	    "Enter or run: abs-engine mounted --device %s", what, c->o.uri,
 	    c->o.uri);
 	pf[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	if (isatty(0))
@@ -404,13 +405,13 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 			if ((rc = wait_operator(c, what, err)) < 0)
 				return rc;
 			if (open_drive(c, dev, why) < 0) {
-				fprintf(stderr, "abs-engine: %s\n", why);
+				log_warn("%s", why);
 				continue;
 			}
 			rc = consider(c, *dev, NULL, l, why);
 			if (rc == 1)
 				return 0;
-			fprintf(stderr, "abs-engine: cartridge refused: %s\n", why);
+			log_warn("cartridge refused: %s", why);
 			release(c, dev);
 		}
 		eng_err(err, "no acceptable cartridge was mounted");
@@ -435,8 +436,8 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 		if (open_drive(c, dev, why) == 0) {
 			rc = consider(c, *dev, bc, l, why);
 			if (rc == 1) {
-				fprintf(stderr, "abs-engine: changer loaded %s (label %s) "
-				    "from slot %d into drive %d\n", bc, l->label, s,
+				log_warn("changer loaded %s (label %s) "
+				    "from slot %d into drive %d", bc, l->label, s,
 				    c->drive);
 				return 0;
 			}
@@ -494,7 +495,7 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 			    strcmp(l->label, label) == 0 &&
 			    (!tape_id || strcmp(l->tape_id, tape_id) == 0))
 				return 0;
-			fprintf(stderr, "abs-engine: that is not %s\n", label);
+			log_warn("that is not %s", label);
 			release(c, dev);
 		}
 		eng_err(err, "cartridge %s was not mounted", label);

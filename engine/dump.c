@@ -162,8 +162,8 @@ set_pew(struct dump_state *s)
 	if (s->o->no_pew || strncmp(s->o->device, "null:", 5) == 0)
 		return;
 	if (tsg_set_pew(s->dev, mb, &st) == 0)
-		fprintf(stderr, "abs-engine: programmable early warning set to %u MB "
-		    "(1 unconfirmed block of %u, trailer, filemarks)\n", mb, s->bs);
+		log_warn("programmable early warning set to %u MB "
+		    "(1 unconfirmed block of %u, trailer, filemarks)", mb, s->bs);
 	else
 		log_info("drive has no programmable early warning");
 }
@@ -203,11 +203,11 @@ set_lbp(struct dump_state *s)
 		return;
 	if (tsg_set_lbp(s->dev, true, &st) == 0) {
 		s->lbp = true;
-		fprintf(stderr, "abs-engine: logical block protection on (CRC32C "
-		    "with every block, checked by the drive)\n");
+		log_warn("logical block protection on (CRC32C "
+		    "with every block, checked by the drive)");
 	} else {
-		fprintf(stderr, "abs-engine: the drive has no logical block "
-		    "protection; CRC32C stays on the host\n");
+		log_warn("the drive has no logical block "
+		    "protection; CRC32C stays on the host");
 	}
 }
 
@@ -828,7 +828,7 @@ log_bad_tape(struct dump_state *s, const char *why)
 	rec.type = CAT_DL_BAD;
 	snprintf(rec.status, sizeof(rec.status), "out-of-service");
 	cat_dl_append(s->o->log, &rec);
-	fprintf(stderr, "abs-engine: cartridge %s taken out of use: %s\n",
+	log_warn("cartridge %s taken out of use: %s",
 	    s->l.label, why);
 }
 
@@ -889,8 +889,8 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 			break;
 		char why[ENG_ERRLEN];
 		snprintf(why, sizeof(why), "%s", err);
-		fprintf(stderr, "abs-engine: dumping %s again on another cartridge "
-		    "(%s)\n", o->entity, why);
+		log_warn("dumping %s again on another cartridge "
+		    "(%s)", o->entity, why);
 		if ((rc = eng_changer_next_writable(s.chg, &s.dev, &s.l, err)) < 0)
 			break;
 	}

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "engine/engine.h"
 #include "engine/source.h"
 #include "engine/tape.h"
@@ -136,7 +137,7 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 	archive_write_set_bytes_in_last_block(out, 1);
 	archive_entry_linkresolver_set_strategy(lr, archive_format(out));
 	if (archive_write_open_fd(out, fd) != ARCHIVE_OK) {
-		fprintf(stderr, "archive: %s\n", archive_error_string(out));
+		log_warn("archive: %s", archive_error_string(out));
 		rc = -EIO;
 		goto done;
 	}
@@ -144,7 +145,7 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 	archive_read_disk_set_standard_lookup(disk);
 	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
 	if (archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
-		fprintf(stderr, "archive: %s: %s\n", dir, archive_error_string(disk));
+		log_warn("archive: %s: %s", dir, archive_error_string(disk));
 		rc = -ENOENT;
 		goto done;
 	}
@@ -156,13 +157,13 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 			break;
 		}
 		if (r < ARCHIVE_WARN) {
-			fprintf(stderr, "archive: %s\n", archive_error_string(disk));
+			log_warn("archive: %s", archive_error_string(disk));
 			archive_entry_free(e);
 			rc = -EIO;
 			break;
 		}
 		if (r == ARCHIVE_WARN) {
-			fprintf(stderr, "archive: warning: %s\n",
+			log_warn("archive: warning: %s",
 			    archive_error_string(disk));
 			warnings++;
 		}
@@ -178,7 +179,7 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 		archive_entry_linkify(lr, &e, &spare);
 		for (struct archive_entry *w = e; w; w = NULL) {
 			if (archive_write_header(out, w) < ARCHIVE_WARN) {
-				fprintf(stderr, "archive: %s: %s\n", name,
+				log_warn("archive: %s: %s", name,
 				    archive_error_string(out));
 				rc = -EIO;
 				break;
@@ -193,7 +194,7 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 					/* Holes go in as zeros; pax keeps them as holes. */
 					if (write_zeros(out, off - done) < 0 ||
 					    archive_write_data(out, buf, sz) < 0) {
-						fprintf(stderr, "archive: %s: %s\n", name,
+						log_warn("archive: %s: %s", name,
 						    archive_error_string(out));
 						rc = -EIO;
 						break;
@@ -204,7 +205,7 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 				    write_zeros(out, archive_entry_size(w) - done) < 0)
 					rc = -EIO;
 				if (r < ARCHIVE_WARN) {
-					fprintf(stderr, "archive: %s: %s\n", name,
+					log_warn("archive: %s: %s", name,
 					    archive_error_string(disk));
 					warnings++;
 				}
@@ -228,7 +229,7 @@ done:
 	archive_read_free(disk);
 	archive_write_free(out);
 	if (!rc && warnings)
-		fprintf(stderr, "archive: %d warnings\n", warnings);
+		log_warn("archive: %d warnings", warnings);
 	return rc;
 }
 
@@ -297,7 +298,7 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 			_exit(126);
 		if (argv) {
 			execvp(argv[0], argv);
-			fprintf(stderr, "abs-engine: cannot run %s: %s\n", argv[0],
+			log_warn("cannot run %s: %s", argv[0],
 			    strerror(errno));
 			_exit(127);
 		}
@@ -410,7 +411,7 @@ eng_extract(const char *to, long (*pull)(void *ctx, const void **buf),
 		r = archive_read_extract2(in, e, disk);
 		if (r < ARCHIVE_WARN) {
 			/* A refused entry (unsafe path) is reported, not fatal. */
-			fprintf(stderr, "abs-engine: %s: %s\n",
+			log_warn("%s: %s",
 			    archive_entry_pathname(e), archive_error_string(disk));
 			if (archive_errno(in) == EIO) {
 				eng_err(err, "restore stream failed");
@@ -430,11 +431,11 @@ eng_extract(const char *to, long (*pull)(void *ctx, const void **buf),
 		};
 		if (geteuid() == 0 && lchown(".", archive_entry_uid(root),
 		    archive_entry_gid(root)) < 0)
-			fprintf(stderr, "abs-engine: %s: chown: %s\n", to,
+			log_warn("%s: chown: %s", to,
 			    strerror(errno));
 		if (chmod(".", archive_entry_perm(root)) < 0 ||
 		    utimensat(AT_FDCWD, ".", ts, 0) < 0)
-			fprintf(stderr, "abs-engine: %s: %s\n", to, strerror(errno));
+			log_warn("%s: %s", to, strerror(errno));
 	}
 out:
 	if (cwd >= 0) {

@@ -48,3 +48,13 @@ tree_meta() {
 		awk -F'|' 'BEGIN { OFS = "|" } $2 == "d" { $6 = "-" } { print }' |
 		LC_ALL=C sort)
 }
+
+# wait_for PATTERN FILE: poll (up to 30 s) until FILE has a line matching.
+wait_for() {
+	i=0
+	until grep -q "$1" "$2" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || { cat "$2" >&2; fail "no '$1' in $2"; }
+		sleep 0.1
+	done
+}

@@ -96,10 +96,7 @@ head -c 8000000 s.bin >o.bin
 	--autolabel 'O%05d' --mount-timeout 60 2>op.err &
 pid=$!
 PIDS="$PIDS $pid"
-i=0
-until grep -q 'MOUNT REQUEST' op.err 2>/dev/null; do
-	i=$((i + 1)); [ $i -lt 300 ] || fail "no mount request"; sleep 0.1
-done
+wait_for 'MOUNT REQUEST' op.err
 rm drv/tape && ln -s ../cb drv/tape
 "$ENGINE" mounted --device vtape:drv
 wait $pid || { cat op.err; fail "operator-mounted dump failed"; }
@@ -109,16 +106,10 @@ grep -q '^dump entity=op .*part=2 ' o.log || fail "not two parts"
 	--to "$T/o.out" 2>rs.err &
 pid=$!
 PIDS="$PIDS $pid"
-i=0
-until grep -q 'MOUNT REQUEST: put cartridge O00001' rs.err 2>/dev/null; do
-	i=$((i + 1)); [ $i -lt 300 ] || { cat rs.err; fail "no mount request for O00001"; }; sleep 0.1
-done
+wait_for 'MOUNT REQUEST: put cartridge O00001' rs.err
 rm drv/tape && ln -s ../ca drv/tape
 "$ENGINE" mounted --device vtape:drv
-i=0
-until grep -q 'MOUNT REQUEST: put cartridge O00002' rs.err 2>/dev/null; do
-	i=$((i + 1)); [ $i -lt 300 ] || { cat rs.err; fail "no mount request for O00002"; }; sleep 0.1
-done
+wait_for 'MOUNT REQUEST: put cartridge O00002' rs.err
 rm drv/tape && ln -s ../cb drv/tape
 "$ENGINE" mounted --device vtape:drv
 wait $pid || { cat rs.err; fail "operator-mounted restore failed"; }
