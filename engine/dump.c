@@ -303,7 +303,10 @@ spot_verify(struct dump_state *s)
 			eng_err_st(s->err, "spot verify: positioning", &st);
 			return -EIO;
 		}
-		rc = tsg_read(s->dev, s->vbuf, s->bs + (s->lbp ? 4 : 0), &st);
+		/* Exact lengths (some targets lose data otherwise). */
+		size_t want = i + 1 < s->ncrc ? s->bs :
+		    (size_t)(s->part_bytes - (s->ncrc - 1) * s->bs);
+		rc = tsg_read(s->dev, s->vbuf, want + (s->lbp ? 4 : 0), &st);
 		s->v_checked++;
 		size_t got = st.xfer;
 		bool pi_ok = true;

@@ -41,6 +41,7 @@ struct stream_reader {
 	struct part_loc *parts;
 	unsigned nparts, cur;
 	bool scan_more;		/* parts beyond nparts may exist (no log) */
+	uint32_t bs_hint;	/* block size to try first (label or log) */
 	/* the current part */
 	struct fmt_header h;
 	struct fmt_trailer t;
@@ -64,11 +65,11 @@ struct stream_reader {
 
 /* Read and parse the header block at the current position. */
 static int
-read_header(struct tsg_dev *dev, uint8_t *buf, struct fmt_header *h,
-    uint64_t file, char *err)
+read_header(struct tsg_dev *dev, uint8_t *buf, size_t hint,
+    struct fmt_header *h, uint64_t file, char *err)
 {
 	size_t got;
-	int rc = eng_read_block(dev, buf, FMT_MAX_BLOCK, &got, err);
+	int rc = eng_read_guess(dev, buf, hint, FMT_MAX_BLOCK, &got, err);
 
 	if (rc == 0) {
 		eng_err(err, "tape file %llu is empty", (unsigned long long)file);
@@ -129,7 +130,8 @@ scan_for_part(struct stream_reader *sr, uint32_t n, struct part_loc *loc)
 		for (uint64_t f = 1;; f++) {
 			struct tsg_status st;
 			size_t got;
-			rc = eng_read_block(dev, sr->buf, FMT_MAX_BLOCK, &got, why);
+			rc = eng_read_guess(dev, sr->buf, l.block_size, FMT_MAX_BLOCK,
+			    &got, why);
 			if (rc == -ENODATA || rc < 0)
 				break;
 			if (rc == 1 && fmt_header_parse(sr->buf, got, &h) == 0 &&
@@ -173,7 +175,8 @@ part_open(struct stream_reader *sr, unsigned k)
 		return rc;
 	struct tsg_dev *dev = *sr->devp;
 	if ((rc = eng_goto_file(dev, loc->file, sr->err)) < 0 ||
-	    (rc = read_header(dev, sr->buf, &sr->h, loc->file, sr->err)) < 0)
+	    (rc = read_header(dev, sr->buf, sr->bs_hint, &sr->h, loc->file,
+	    sr->err)) < 0)
 		return rc;
 	if (sr->dump_id[0] && strcmp(sr->h.dump_id, sr->dump_id) != 0) {
 		eng_err(sr->err, "tape file %llu on %s belongs to another dump",
@@ -189,7 +192,7 @@ part_open(struct stream_reader *sr, unsigned k)
 		return -EBADMSG;
 	}
 	if (tsg_space(dev, TSG_SPACE_FILEMARKS, 1, &st) == 0 &&
-	    eng_read_trailer(dev, sr->buf, FMT_MAX_BLOCK, &sr->t, &sr->table,
+	    eng_read_trailer(dev, sr->buf, sr->h.block_size, &sr->t, &sr->table,
 	    sr->err) == 0) {
 		if (strcmp(sr->t.dump_id, sr->h.dump_id) != 0 ||
 		    sr->t.part != sr->h.part) {
@@ -207,7 +210,7 @@ part_open(struct stream_reader *sr, unsigned k)
 		snprintf(sr->t.part_digest, sizeof(sr->t.part_digest), "%s",
 		    loc->digest);
 	} else {
-		if (st.cat == TSG_CAT_BLANK_CHECK || !sr->err[0])
+		if (tsg_is_eod(&st) || !sr->err[0])
 			eng_err(sr->err, "tape file %llu has no trailer: the tape "
 			    "ends inside this part (truncated, or the dump was "
 			    "interrupted)", (unsigned long long)loc->file);
@@ -225,7 +228,8 @@ part_open(struct stream_reader *sr, unsigned k)
 	/* Back to the first data block. */
 	if ((rc = eng_goto_file(dev, loc->file, sr->err)) < 0)
 		return rc;
-	if ((rc = eng_read_block(dev, sr->buf, FMT_MAX_BLOCK, &got, sr->err)) != 1)
+	if ((rc = eng_read_block(dev, sr->buf, sr->h.block_size, &got,
+	    sr->err)) != 1)
 		return rc < 0 ? rc : -EIO;
 	if (k == 0) {
 		int alg = digest_alg_from_name(sr->h.digest);
@@ -276,8 +280,13 @@ static int
 sr_block(struct stream_reader *sr, size_t *len)
 {
 	for (;;) {
-		int rc = eng_read_block(*sr->devp, sr->buf, sr->h.block_size, len,
-		    sr->err);
+		/* Exact lengths: full blocks, then the part's short last one. */
+		size_t want = sr->h.block_size;
+		if (sr->i + 1 == sr->t.blocks)
+			want = sr->t.bytes - (sr->t.blocks - 1) * sr->h.block_size;
+		if (want == 0 || want > sr->h.block_size)
+			want = sr->h.block_size;
+		int rc = eng_read_block(*sr->devp, sr->buf, want, len, sr->err);
 		if (rc == -ENODATA) {
 			eng_err(sr->err, "tape file %llu on %s ends after %llu of %llu "
 			    "blocks: the tape is truncated or the write was "
@@ -501,6 +510,8 @@ find_in_log(const struct eng_restore_opts *o, struct stream_reader *sr,
 			snprintf(p->tape_id, sizeof(p->tape_id), "%s", r.tape_id);
 			p->file = r.file;
 			p->part = r.part;
+			if (r.block_size)
+				sr->bs_hint = r.block_size;
 			p->bytes = r.bytes;
 			p->blocks = r.blocks;
 			snprintf(p->digest, sizeof(p->digest), "%s", r.digest);
@@ -542,7 +553,7 @@ find_in_log(const struct eng_restore_opts *o, struct stream_reader *sr,
 /* Scan the tape's headers for the newest part 1 of entity. */
 static int
 find_on_tape(struct tsg_dev *dev, const struct eng_restore_opts *o,
-    uint8_t *buf, uint64_t *file, char *err)
+    uint8_t *buf, size_t hint, uint64_t *file, char *err)
 {
 	struct fmt_header h;
 	char best_date[32] = "";
@@ -554,7 +565,7 @@ find_on_tape(struct tsg_dev *dev, const struct eng_restore_opts *o,
 	for (n = 1;; n++) {
 		struct tsg_status st;
 		size_t got;
-		rc = eng_read_block(dev, buf, FMT_MAX_BLOCK, &got, err);
+		rc = eng_read_guess(dev, buf, hint, FMT_MAX_BLOCK, &got, err);
 		if (rc == -ENODATA)
 			break;
 		if (rc == 1 && fmt_header_parse(buf, got, &h) == 0 &&
@@ -568,7 +579,7 @@ find_on_tape(struct tsg_dev *dev, const struct eng_restore_opts *o,
 		if (rc == 0)
 			continue;	/* empty file: already past its filemark */
 		if (tsg_space(dev, TSG_SPACE_FILEMARKS, 1, &st)) {
-			if (st.cat == TSG_CAT_BLANK_CHECK)
+			if (tsg_is_eod(&st))
 				break;
 			eng_err_st(err, "space to next file", &st);
 			return -EIO;
@@ -602,6 +613,7 @@ eng_restore(const struct eng_restore_opts *o, struct eng_restore_result *res,
 	}
 	sr.devp = &dev;
 	sr.err = err;
+	sr.bs_hint = FMT_DEFAULT_BLOCK;
 	sr.buf = aligned_alloc(4096, FMT_MAX_BLOCK);
 	if (!sr.buf)
 		return -ENOMEM;
@@ -616,6 +628,8 @@ eng_restore(const struct eng_restore_opts *o, struct eng_restore_result *res,
 	    !(eng_changer_is_library(sr.chg) && o->log))
 		goto out;
 	err[0] = '\0';
+	if (l.block_size)
+		sr.bs_hint = l.block_size;
 	if (o->expect_label && strcmp(o->expect_label, l.label)) {
 		eng_err(err, "wrong tape: %s is in the drive, %s was asked for",
 		    l.label, o->expect_label);
@@ -638,7 +652,8 @@ eng_restore(const struct eng_restore_opts *o, struct eng_restore_result *res,
 		uint64_t file = 0;
 		if (o->file >= 0)
 			file = (uint64_t)o->file;
-		else if ((rc = find_on_tape(dev, o, sr.buf, &file, err)) < 0)
+		else if ((rc = find_on_tape(dev, o, sr.buf, l.block_size, &file,
+		    err)) < 0)
 			goto out;
 		if (!(sr.parts = calloc(1, sizeof(*sr.parts)))) {
 			rc = -ENOMEM;
@@ -718,8 +733,8 @@ out:
 
 /* Verify one part whose header is tape file `file`; prints one line. */
 static int
-verify_part(struct tsg_dev *dev, uint64_t file, uint8_t *buf, FILE *out,
-    char *err)
+verify_part(struct tsg_dev *dev, uint64_t file, uint8_t *buf, size_t hint,
+    FILE *out, char *err)
 {
 	struct stream_reader sr;
 	struct part_loc loc = { .file = file };
@@ -733,8 +748,9 @@ verify_part(struct tsg_dev *dev, uint64_t file, uint8_t *buf, FILE *out,
 	sr.err = err;
 	sr.parts = &loc;
 	sr.nparts = 1;
+	sr.bs_hint = hint;
 	if ((rc = eng_goto_file(dev, file, err)) == 0 &&
-	    (rc = read_header(dev, buf, &sr.h, file, err)) == 0) {
+	    (rc = read_header(dev, buf, hint, &sr.h, file, err)) == 0) {
 		loc.part = sr.h.part;
 		sr.bytes = sr.h.offset;
 		rc = part_open(&sr, 0);
@@ -770,7 +786,7 @@ eng_verify(const char *device, int64_t file, FILE *out, char *err)
 		goto out;
 	fprintf(out, "verifying tape %s (ID %s)\n", l.label, l.tape_id);
 	if (file >= 0) {
-		rc = verify_part(dev, (uint64_t)file, buf, out, err);
+		rc = verify_part(dev, (uint64_t)file, buf, l.block_size, out, err);
 		goto out;
 	}
 	/* Every file that starts with a part header. */
@@ -780,7 +796,7 @@ eng_verify(const char *device, int64_t file, FILE *out, char *err)
 		char e2[ENG_ERRLEN];
 		if ((rc = eng_goto_file(dev, n, e2)) < 0)
 			break;
-		rc = eng_read_block(dev, buf, FMT_MAX_BLOCK, &got, e2);
+		rc = eng_read_guess(dev, buf, l.block_size, FMT_MAX_BLOCK, &got, e2);
 		if (rc == -ENODATA)
 			break;
 		if (rc == 1 && fmt_kind_of(buf, got) == FMT_TRAILER)
@@ -794,7 +810,7 @@ eng_verify(const char *device, int64_t file, FILE *out, char *err)
 			continue;
 		}
 		parts++;
-		if (verify_part(dev, n, buf, out, e2) < 0)
+		if (verify_part(dev, n, buf, l.block_size, out, e2) < 0)
 			bad++;
 	}
 	fprintf(out, "%d parts checked, %d bad\n", parts, bad);
@@ -863,7 +879,7 @@ eng_list(const char *device, bool json, FILE *out, char *err)
 		size_t got;
 		char e2[ENG_ERRLEN];
 		const char *kind = "unknown";
-		rc = eng_read_block(dev, buf, FMT_MAX_BLOCK, &got, e2);
+		rc = eng_read_guess(dev, buf, l.block_size, FMT_MAX_BLOCK, &got, e2);
 		if (rc == -ENODATA)
 			break;
 		if (rc == 1 && fmt_header_parse(buf, got, &h) == 0) {
@@ -924,7 +940,7 @@ eng_list(const char *device, bool json, FILE *out, char *err)
 		if (rc == 0)
 			continue;
 		if (tsg_space(dev, TSG_SPACE_FILEMARKS, 1, &st)) {
-			if (st.cat == TSG_CAT_BLANK_CHECK)
+			if (tsg_is_eod(&st))
 				break;
 			eng_err_st(err, "space to next file", &st);
 			rc = -EIO;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <endian.h>
+#include <stdbool.h>
 #include <time.h>
 
 #include "common/crc32c.h"
@@ -50,7 +51,7 @@ eng_open(const char *uri, struct tsg_dev **dev, char *err)
 	}
 	if (rc < 0) {
 		eng_err(err, "%s: cannot open: %s", uri,
-		    rc == -EPROTONOSUPPORT ? "unknown URI scheme (vtape:, null:)" :
+		    rc == -EPROTONOSUPPORT ? "unknown URI scheme (vtape:, iscsi://, null:)" :
 		    strerror(-rc));
 		return rc;
 	}
@@ -85,7 +86,7 @@ eng_read_label(struct tsg_dev *dev, struct fmt_label *l, char *err)
 		goto out;
 	}
 	rc = tsg_read(dev, buf, FMT_LABEL_SIZE, &st);
-	if (rc == TSG_CHECK && st.cat == TSG_CAT_BLANK_CHECK) {
+	if (rc == TSG_CHECK && tsg_is_eod(&st)) {
 		eng_err(err, "tape is blank (no label)");
 		rc = -ENODATA;
 		goto out;
@@ -120,17 +121,87 @@ out:
 	return rc;
 }
 
+/* A position a drive made up: LON 0 without beginning of partition (tgt). */
+static bool
+pos_plausible(const struct tsg_pos *p)
+{
+	return p->known && !(p->lon == 0 && !p->bop);
+}
+
+/*
+ * For drives that cannot say where they are: count the filemarks from the
+ * beginning, and find out whether data follows the last one (a file left
+ * open by an interrupted write).
+ */
+static int
+count_files(struct tsg_dev *dev, uint64_t *n, bool *open_file, char *err)
+{
+	const int32_t many = 0x7fffff;
+	struct tsg_status st;
+	uint8_t probe[FMT_LABEL_SIZE];
+	int rc;
+
+	*n = 0;
+	*open_file = false;
+	if (tsg_rewind(dev, &st)) {
+		eng_err_st(err, "rewind", &st);
+		return -EIO;
+	}
+	rc = tsg_space(dev, TSG_SPACE_FILEMARKS, many, &st);
+	if (rc == TSG_CHECK && tsg_is_eod(&st) && st.valid &&
+	    st.info >= 0 && st.info <= many) {
+		*n = (uint64_t)(many - st.info);
+	} else {
+		/* No residue: one filemark at a time. */
+		if (tsg_rewind(dev, &st)) {
+			eng_err_st(err, "rewind", &st);
+			return -EIO;
+		}
+		while ((rc = tsg_space(dev, TSG_SPACE_FILEMARKS, 1, &st)) == 0)
+			(*n)++;
+		if (!tsg_is_eod(&st)) {
+			eng_err_st(err, "counting tape files", &st);
+			return -EIO;
+		}
+	}
+	if (tsg_rewind(dev, &st) ||
+	    (*n && tsg_space(dev, TSG_SPACE_FILEMARKS, (int32_t)*n, &st))) {
+		eng_err_st(err, "space to the last file", &st);
+		return -EIO;
+	}
+	rc = tsg_read(dev, probe, sizeof(probe), &st);
+	*open_file = !(rc == TSG_CHECK && tsg_is_eod(&st));
+	return 0;
+}
+
 int
 eng_goto_eod(struct tsg_dev *dev, uint64_t *file, char *err)
 {
 	struct tsg_status st;
 	struct tsg_pos pos;
+	bool open_file;
 	int rc;
 
 	rc = tsg_space(dev, TSG_SPACE_EOD, 0, &st);
 	if (rc) {
 		eng_err_st(err, "space to end of data", &st);
 		return -EIO;
+	}
+	if (tsg_read_position(dev, &pos, &st) != 0 || !pos_plausible(&pos)) {
+		if ((rc = count_files(dev, file, &open_file, err)) < 0)
+			return rc;
+		if (tsg_space(dev, TSG_SPACE_EOD, 0, &st)) {
+			eng_err_st(err, "space to end of data", &st);
+			return -EIO;
+		}
+		if (open_file) {
+			if (tsg_write_filemarks(dev, 1, false, &st)) {
+				eng_err_st(err, "closing an interrupted tape file", &st);
+				return -EIO;
+			}
+			(*file)++;
+		}
+		return 0;
 	}
 	/* Is end of data inside an unterminated file (an interrupted write)? */
 	rc = tsg_space(dev, TSG_SPACE_BLOCKS, -1, &st);
@@ -163,7 +234,7 @@ eng_goto_file(struct tsg_dev *dev, uint64_t n, char *err)
 		return -EIO;
 	}
 	if (n && tsg_space(dev, TSG_SPACE_FILEMARKS, (int32_t)n, &st)) {
-		if (st.cat == TSG_CAT_BLANK_CHECK)
+		if (tsg_is_eod(&st))
 			eng_err(err, "tape file %llu does not exist (end of data)",
 			    (unsigned long long)n);
 		else
@@ -187,7 +258,7 @@ eng_read_block(struct tsg_dev *dev, void *buf, size_t len, size_t *got,
 	}
 	if (rc == TSG_CHECK && st.filemark)
 		return 0;
-	if (rc == TSG_CHECK && st.cat == TSG_CAT_BLANK_CHECK) {
+	if (rc == TSG_CHECK && tsg_is_eod(&st)) {
 		eng_err(err, "end of data");
 		return -ENODATA;
 	}
@@ -200,7 +271,26 @@ eng_read_block(struct tsg_dev *dev, void *buf, size_t len, size_t *got,
 }
 
 int
-eng_read_trailer(struct tsg_dev *dev, uint8_t *buf, size_t buflen,
+eng_read_guess(struct tsg_dev *dev, void *buf, size_t hint, size_t cap,
+    size_t *got, char *err)
+{
+	struct tsg_status st;
+	int rc = eng_read_block(dev, buf, hint, got, err);
+
+	if (rc != -EOVERFLOW)
+		return rc;
+	/* The block is longer than guessed: back over it, read it whole. */
+	if (tsg_space(dev, TSG_SPACE_BLOCKS, -1, &st) == 0 &&
+	    tsg_read(dev, buf, hint, &st) == TSG_CHECK && st.ili && st.info < 0) {
+		size_t real = (size_t)((int64_t)hint - st.info);
+		if (real <= cap && tsg_space(dev, TSG_SPACE_BLOCKS, -1, &st) == 0)
+			return eng_read_block(dev, buf, real, got, err);
+	}
+	return rc;
+}
+
+int
+eng_read_trailer(struct tsg_dev *dev, uint8_t *buf, size_t bs,
     struct fmt_trailer *t, uint32_t **table, char *err)
 {
 	size_t got, want, have = 0;
@@ -208,7 +298,7 @@ eng_read_trailer(struct tsg_dev *dev, uint8_t *buf, size_t buflen,
 	int rc;
 
 	*table = NULL;
-	rc = eng_read_block(dev, buf, buflen, &got, err);
+	rc = eng_read_block(dev, buf, bs, &got, err);
 	if (rc <= 0) {
 		if (rc == 0)
 			eng_err(err, "trailer missing (empty tape file)");
@@ -229,7 +319,9 @@ eng_read_trailer(struct tsg_dev *dev, uint8_t *buf, size_t buflen,
 	if (!tab)
 		return -ENOMEM;
 	while (have < want) {
-		rc = eng_read_block(dev, buf, buflen, &got, err);
+		/* Exact lengths: every table block is full but the last. */
+		size_t n = want - have < bs ? want - have : bs;
+		rc = eng_read_block(dev, buf, n, &got, err);
 		if (rc <= 0 || got > want - have) {
 			if (rc >= 0)
 				eng_err(err, "trailer CRC table is %s",

@@ -28,8 +28,15 @@ int eng_goto_file(struct tsg_dev *dev, uint64_t n, char *err);
 /* Read one block into buf (room len); 1 block, 0 filemark, -ENODATA EOD. */
 int eng_read_block(struct tsg_dev *dev, void *buf, size_t len, size_t *got,
     char *err);
+/*
+ * Read a block whose length is only guessed (hint): some targets (tgt)
+ * lose data unless the length is exact. A longer block (ILI) is read again
+ * with its real length, up to cap bytes.
+ */
+int eng_read_guess(struct tsg_dev *dev, void *buf, size_t hint, size_t cap,
+    size_t *got, char *err);
 /* Read a trailer file from its first block on: the record and CRC table. */
-int eng_read_trailer(struct tsg_dev *dev, uint8_t *buf, size_t buflen,
+int eng_read_trailer(struct tsg_dev *dev, uint8_t *buf, size_t bs,
     struct fmt_trailer *t, uint32_t **table, char *err);
 /* A monotonic clock in seconds. */
 double eng_now(void);

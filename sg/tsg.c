@@ -12,6 +12,7 @@
 static const struct tsg_transport *transports[] = {
 	&tsg_vtape_transport,
 	&tsg_null_transport,
+	&tsg_iscsi_transport,
 };
 
 int
@@ -132,6 +133,14 @@ tsg_decode_sense(const uint8_t *sense, int len, int scsi_status,
 		st->info = (int32_t)(uint32_t)info;
 	else
 		st->info = (int64_t)info;
+}
+
+bool
+tsg_is_eod(const struct tsg_status *st)
+{
+	if (st->cat == TSG_CAT_BLANK_CHECK)
+		return true;
+	return st->sense_len && st->asc == 0x00 && st->ascq == 0x05;
 }
 
 bool

@@ -68,6 +68,8 @@ void tsg_decode_sense(const uint8_t *sense, int len, int scsi_status,
     struct tsg_status *st);
 /* One line for humans: "MEDIUM ERROR 11/00 ..." */
 const char *tsg_status_str(const struct tsg_status *st, char *buf, size_t len);
+/* True at end of data: BLANK CHECK, or 00/05 under another key (tgt). */
+bool tsg_is_eod(const struct tsg_status *st);
 /* True when a write completed inside the early-warning zone (EW or PEW). */
 bool tsg_is_early_warning(const struct tsg_status *st);
 

@@ -2,7 +2,8 @@
 # Install the Debian packages ABS builds and tests with, only those missing.
 set -e
 PKGS="build-essential pkg-config clang liburing-dev libsgutils2-dev
-libarchive-dev libzstd-dev libssl-dev libxxhash-dev xxhash zstd mbuffer tar coreutils"
+libarchive-dev libzstd-dev libssl-dev libxxhash-dev xxhash
+libiscsi-dev libiscsi-bin tgt zstd mbuffer tar coreutils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
