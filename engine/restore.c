@@ -85,6 +85,15 @@ read_header(struct tsg_dev *dev, uint8_t *buf, size_t hint,
 		eng_err(err, "tape file %llu: part header is damaged (checksum "
 		    "or fields)", (unsigned long long)file);
 	else if (got != h->block_size) {
+		/*
+		 * A target that reads across block boundaries (tgt) gave more
+		 * than the block: now that the size is known, read it exactly.
+		 */
+		struct fmt_header h2;
+		if (got > h->block_size && eng_goto_file(dev, file, err) == 0 &&
+		    eng_read_block(dev, buf, h->block_size, &got, err) == 1 &&
+		    got == h->block_size && fmt_header_parse(buf, got, &h2) == 0)
+			return 0;
 		eng_err(err, "tape file %llu: header block is %zu bytes, it "
 		    "says %u", (unsigned long long)file, got, h->block_size);
 		rc = -EBADMSG;
