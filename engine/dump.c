@@ -653,6 +653,14 @@ first_tape(struct dump_state *s)
 		eng_err(s->err, "cartridge %s is write-protected", s->l.label);
 		return -EROFS;
 	}
+	/* A block the drive cannot take would fail at the first write. */
+	uint32_t bmin, bmax;
+	if (tsg_read_block_limits(s->dev, &bmin, &bmax, &st) == 0 && bmax &&
+	    s->bs + (o->lbp ? 4 : 0) > bmax) {
+		eng_err(s->err, "block size %u is larger than the drive takes (%u); "
+		    "use --block-size %u or less", s->bs, bmax, bmax & ~4095u);
+		return -EINVAL;
+	}
 	return 0;
 }
 

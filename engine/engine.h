@@ -93,5 +93,7 @@ int eng_restore(const struct eng_restore_opts *o,
     struct eng_restore_result *res, char *err);
 /* Verify every part, or only the part whose header is tape file `file`. */
 int eng_verify(const char *device, int64_t file, FILE *out, char *err);
+/* Drive and cartridge health: what the drive reports, and what it cannot. */
+int eng_status(const char *device, bool json, FILE *out, char *err);
 
 #endif

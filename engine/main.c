@@ -23,13 +23,14 @@ static const char usage[] =
 "          [--mount-timeout SEC] [--no-pew] [--lbp]\n"
 "  mounted --device URI    (tell a waiting engine a cartridge is in)\n"
 "  list    --device URI [--json]\n"
+"  status  --device URI [--json]   (drive and cartridge health)\n"
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
 "          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
 "  verify  --device URI [--file N]     (every part on the cartridge, or one)\n"
 "  verify  --device URI --entity NAME [--date D] [--log DUMPLOG]\n"
 "          (every part of one dump, on every cartridge it spans)\n"
 "Devices: vtape:DIR (a cartridge or a library drive, e.g. vtape:LIB/drive0),\n"
-"null: (discards writes; benchmarks).\n";
+"iscsi://HOST[:PORT]/TARGET-IQN/LUN, null: (discards writes; benchmarks).\n";
 
 enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
@@ -255,6 +256,8 @@ main(int argc, char **argv)
 			    (unsigned long long)r.raw_bytes,
 			    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
 			    r.seconds, mbps(r.raw_bytes, r.seconds));
+	} else if (strcmp(cmd, "status") == 0) {
+		rc = eng_status(a.device, a.json, stdout, err);
 	} else if (strcmp(cmd, "mounted") == 0) {
 		rc = eng_mounted(a.device, err);
 	} else if (strcmp(cmd, "verify") == 0 && a.entity) {

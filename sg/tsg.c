@@ -432,6 +432,145 @@ tsg_verify_lbp(struct tsg_dev *d, uint32_t count, struct tsg_status *st)
 	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
 }
 
+/* Copy n bytes of space-padded SCSI text, trimmed, as a C string. */
+static void
+scsi_text(char *dst, const uint8_t *src, size_t n)
+{
+	while (n && (src[n - 1] == ' ' || src[n - 1] == 0))
+		n--;
+	while (n && *src == ' ') {
+		src++;
+		n--;
+	}
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? (char)src[i] : '?';
+	dst[n] = '\0';
+}
+
+int
+tsg_inquiry(struct tsg_dev *d, struct tsg_inquiry *inq, struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x12, 0, 0, 0, 96, 0 };
+	uint8_t buf[96] = { 0 };
+	int rc;
+
+	memset(inq, 0, sizeof(*inq));
+	if ((rc = tsg_exec(d, cdb, 6, 2, buf, sizeof(buf), st)) != 0)
+		return rc;
+	inq->peripheral_type = buf[0] & 0x1f;
+	scsi_text(inq->vendor, buf + 8, 8);
+	scsi_text(inq->product, buf + 16, 16);
+	scsi_text(inq->revision, buf + 32, 4);
+	uint8_t vpd[6] = { 0x12, 0x01, 0x80, 0, 68, 0 };
+	uint8_t sn[68] = { 0 };
+	struct tsg_status st2;
+	if (tsg_exec(d, vpd, 6, 2, sn, sizeof(sn), &st2) == 0 && sn[1] == 0x80) {
+		size_t n = sn[3] < 64 ? sn[3] : 64;
+		scsi_text(inq->serial, sn + 4, n);
+	}
+	return 0;
+}
+
+int
+tsg_mode(struct tsg_dev *d, struct tsg_mode *m, struct tsg_status *st)
+{
+	uint8_t cdb[6] = { 0x1a, 0, 0x10, 0, 64, 0 };
+	uint8_t buf[64] = { 0 };
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = tsg_exec(d, cdb, 6, 2, buf, sizeof(buf), st)) != 0)
+		return rc;
+	m->write_protect = buf[2] & 0x80;
+	m->buffered_mode = (buf[2] >> 4) & 7;
+	if (buf[3] >= 8) {
+		m->density = buf[4];
+		m->block_length = (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 |
+		    buf[11];
+	}
+	return 0;
+}
+
+int
+tsg_buffer_fill(struct tsg_dev *d, uint32_t *blocks, uint32_t *bytes,
+    struct tsg_status *st)
+{
+	uint8_t cdb[10] = { 0x34, 0x00 };
+	uint8_t buf[20] = { 0 };
+	int rc;
+
+	if ((rc = tsg_exec(d, cdb, 10, 2, buf, sizeof(buf), st)) != 0)
+		return rc;
+	*blocks = (uint32_t)buf[13] << 16 | (uint32_t)buf[14] << 8 | buf[15];
+	*bytes = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 |
+	    (uint32_t)buf[18] << 8 | buf[19];
+	return 0;
+}
+
+int
+tsg_error_counters(struct tsg_dev *d, int page, struct tsg_counters *c,
+    struct tsg_status *st)
+{
+	uint8_t cdb[10] = { 0x4d, 0, (uint8_t)(0x40 | (page & 0x3f)), 0, 0, 0, 0,
+	    0x02, 0x00, 0 };
+	uint8_t buf[512];
+	size_t n, off;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	memset(buf, 0, sizeof(buf));
+	if ((rc = tsg_exec(d, cdb, 10, 2, buf, sizeof(buf), st)) != 0)
+		return rc;
+	n = (size_t)buf[2] << 8 | buf[3];
+	if (n > sizeof(buf) - 4)
+		n = sizeof(buf) - 4;
+	for (off = 4; off + 4 <= 4 + n; off += 4 + buf[off + 3]) {
+		unsigned code = (unsigned)buf[off] << 8 | buf[off + 1];
+		size_t plen = buf[off + 3];
+		uint64_t v = 0;
+		if (off + 4 + plen > 4 + n || plen > 8)
+			break;
+		for (size_t i = 0; i < plen; i++)
+			v = v << 8 | buf[off + 4 + i];
+		if (code == 0x0003) {
+			c->corrected = v;
+			c->have_corrected = true;
+		} else if (code == 0x0005) {
+			c->bytes = v;
+			c->have_bytes = true;
+		} else if (code == 0x0006) {
+			c->uncorrected = v;
+			c->have_uncorrected = true;
+		}
+	}
+	return 0;
+}
+
+int
+tsg_read_attribute(struct tsg_dev *d, uint16_t id, char *out, size_t len,
+    struct tsg_status *st)
+{
+	uint8_t cdb[16] = { 0x8c, 0x00 };
+	uint8_t buf[128] = { 0 };
+	int rc;
+
+	cdb[8] = (uint8_t)(id >> 8);
+	cdb[9] = (uint8_t)id;
+	cdb[13] = sizeof(buf);
+	out[0] = '\0';
+	if ((rc = tsg_exec(d, cdb, 16, 2, buf, sizeof(buf), st)) != 0)
+		return rc;
+	/* 4-byte list length, then id(2) flags(1) length(2) value. */
+	uint16_t got = (uint16_t)(buf[4] << 8 | buf[5]);
+	size_t alen = (size_t)buf[7] << 8 | buf[8];
+	if (got != id || alen > sizeof(buf) - 9)
+		return -ENOENT;
+	if (alen >= len)
+		alen = len - 1;
+	scsi_text(out, buf + 9, alen);
+	return 0;
+}
+
 int
 tsg_tapealert(struct tsg_dev *d, uint64_t *flags, struct tsg_status *st)
 {

@@ -108,6 +108,38 @@ int tsg_set_pew(struct tsg_dev *d, unsigned mb, struct tsg_status *st);
 int tsg_set_lbp(struct tsg_dev *d, bool on, struct tsg_status *st);
 /* VERIFY(6) count blocks in the drive against their protection CRC. */
 int tsg_verify_lbp(struct tsg_dev *d, uint32_t count, struct tsg_status *st);
+struct tsg_inquiry {
+	char vendor[9], product[17], revision[5], serial[65];
+	int peripheral_type;
+};
+/* Standard INQUIRY plus the unit serial number page (80h) where offered. */
+int tsg_inquiry(struct tsg_dev *d, struct tsg_inquiry *inq,
+    struct tsg_status *st);
+
+struct tsg_mode {
+	bool write_protect;
+	int buffered_mode;
+	uint8_t density;
+	uint32_t block_length;	/* 0: variable */
+};
+int tsg_mode(struct tsg_dev *d, struct tsg_mode *m, struct tsg_status *st);
+
+/* Short-form READ POSITION: blocks and bytes still in the drive's buffer. */
+int tsg_buffer_fill(struct tsg_dev *d, uint32_t *blocks, uint32_t *bytes,
+    struct tsg_status *st);
+
+/* Error counter log page (02h write, 03h read): the common parameters. */
+struct tsg_counters {
+	uint64_t corrected, uncorrected, bytes;
+	bool have_corrected, have_uncorrected, have_bytes;
+};
+int tsg_error_counters(struct tsg_dev *d, int page, struct tsg_counters *c,
+    struct tsg_status *st);
+
+/* One MAM attribute (READ ATTRIBUTE, service action 00h) as text. */
+int tsg_read_attribute(struct tsg_dev *d, uint16_t id, char *out, size_t len,
+    struct tsg_status *st);
+
 /* TapeAlert flags 1..64 as bits 0..63 (LOG SENSE page 2Eh). */
 int tsg_tapealert(struct tsg_dev *d, uint64_t *flags, struct tsg_status *st);
 

@@ -67,6 +67,8 @@ struct vtape {
 	bool buffered;
 	/* logical block protection (mode page 0Ah/F0h), CRC32C method */
 	bool lbp_w, lbp_r;
+	/* error counters for LOG SENSE 02h/03h, this session */
+	uint64_t written, read, write_errors, read_errors;
 };
 
 /* ---- cartridge configuration ---- */
@@ -464,6 +466,7 @@ write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
 		return 1;
 	}
 	if (medium_error_at(v, lon_of_file(v, v->f) + v->b)) {
+		v->write_errors++;
 		set_sense(r, 0x03, 0x0c, 0x00, 0, true, residue_if_fail);
 		return 1;
 	}
@@ -503,6 +506,7 @@ write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
 	fl->nblocks++;
 	v->b = fl->nblocks;
 	v->used += len;
+	v->written += len;
 	return 0;
 }
 
@@ -635,6 +639,7 @@ read_block(struct vtape *v, uint8_t *buf, uint32_t len, bool sili,
 	uint64_t bi = v->b;
 	v->b++;
 	if (medium_error_at(v, lon)) {
+		v->read_errors++;
 		set_sense(r, 0x03, 0x11, 0x00, 0, true, resid_units);
 		return 1;
 	}
@@ -648,6 +653,7 @@ read_block(struct vtape *v, uint8_t *buf, uint32_t len, bool sili,
 		return 1;
 	}
 	*got = n;
+	v->read += n;
 	if (crc) {
 		/* The CRC written with the block, else one of what is read. */
 		struct vt_rec rec = { 0, 0 };
@@ -1008,10 +1014,26 @@ cmd_log_sense(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 	memset(out, 0, sizeof(out));
 	out[0] = (uint8_t)page;
 	if (page == 0x00) {
-		out[3] = 2;
+		out[3] = 4;
 		out[4] = 0x00;
-		out[5] = 0x2e;
-		n = 6;
+		out[5] = 0x02;
+		out[6] = 0x03;
+		out[7] = 0x2e;
+		n = 8;
+	} else if (page == 0x02 || page == 0x03) {
+		/* Total bytes processed (0005h), total uncorrected errors (0006h). */
+		uint64_t vals[2] = { page == 2 ? v->written : v->read,
+		    page == 2 ? v->write_errors : v->read_errors };
+		for (int i = 0; i < 2; i++) {
+			uint8_t *p = out + 4 + i * 12;
+			p[1] = (uint8_t)(5 + i);
+			p[2] = 0x02;
+			p[3] = 8;
+			for (int k = 0; k < 8; k++)
+				p[4 + k] = (uint8_t)(vals[i] >> (56 - 8 * k));
+		}
+		out[3] = 24;
+		n = 28;
 	} else if (page == 0x2e) {
 		for (int i = 0; i < 64; i++) {
 			uint8_t *p = out + 4 + i * 5;
@@ -1275,6 +1297,32 @@ vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 	case 0x4d:
 		rc = cmd_log_sense(v, cdb, buf, len, &r);
 		break;
+	case 0x8c: {
+		/* READ ATTRIBUTE: medium serial number and barcode from MAM. */
+		uint16_t id = (uint16_t)(cdb[8] << 8 | cdb[9]);
+		uint8_t out[4 + 5 + 32];
+		size_t bl = strlen(v->conf.barcode);
+		if (cdblen < 16 || (cdb[1] & 0x1f) != 0 ||
+		    (id != 0x0401 && id != 0x0806) || bl > 32) {
+			set_sense(&r, 0x05, 0x24, 0x00, 0, false, 0);
+			break;
+		}
+		memset(out, ' ', sizeof(out));
+		size_t alen = id == 0x0401 ? 32 : 32;
+		uint32_t total = (uint32_t)(5 + alen);
+		out[0] = (uint8_t)(total >> 24);
+		out[1] = (uint8_t)(total >> 16);
+		out[2] = (uint8_t)(total >> 8);
+		out[3] = (uint8_t)total;
+		out[4] = (uint8_t)(id >> 8);
+		out[5] = (uint8_t)id;
+		out[6] = 0x81;	/* read only, ASCII */
+		out[7] = 0;
+		out[8] = (uint8_t)alen;
+		memcpy(out + 9, v->conf.barcode, bl);
+		reply(&r, buf, len, out, 9 + alen);
+		break;
+	}
 	default:
 		set_sense(&r, 0x05, 0x20, 0x00, 0, false, 0);
 		break;

@@ -27,7 +27,15 @@ diff -r --no-dereference src out || fail "tree restored over iSCSI differs"
 "$ENGINE" restore --device "$U" --entity stream --stdout | cmp - c.bin ||
 	fail "stream restored over iSCSI (by scanning) differs"
 "$ENGINE" verify --device "$U"
-ok "label, dump, list, restore, verify over iSCSI against tgtd"
+"$ENGINE" status --device "$U" | tee status.txt
+grep -q '^drive  *IET VIRTUAL-TAPE' status.txt || fail "status: no INQUIRY data"
+grep -q '^cartridge  *label G00001 ' status.txt || fail "status: no label"
+grep -q '^TapeAlert  *not supported by this drive' status.txt ||
+	fail "status: tgt's missing LOG SENSE not reported as such"
+"$ENGINE" status --device "$U" --json | grep -q '"ready":true' || fail "status --json"
+expect_fail "larger than the drive takes" "$ENGINE" dump --device "$U" --entity big \
+	--source "cmd:true" --log d.log --block-size 8M
+ok "label, dump, list, restore, verify, status over iSCSI against tgtd"
 
 # Spanning: a small cartridge fills; tgt says EOM and keeps writing; the
 # engine closes the part and asks for the next tape; the "operator" puts

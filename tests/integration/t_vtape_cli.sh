@@ -24,4 +24,14 @@ expect_fail "bad size" "$VTAPE" new-library L2 --slots 1 --capacity 12Q
 "$VTAPE" new-cartridge C --barcode SOLO01 --capacity 50M
 "$ENGINE" label --device vtape:C --label SOLO01
 "$ENGINE" list --device vtape:C | grep -q 'tape SOLO01' || fail "bare cartridge"
+# Health as the drive reports it.
+"$VTAPE" load L --slot 1 --drive 0
+"$VTAPE" inject L --drive 0 --tapealert 20
+"$ENGINE" label --device vtape:L/drive0 --label X0
+"$ENGINE" status --device vtape:L/drive0 | tee st.txt
+grep -q '^TapeAlert  *20 (clean now)' st.txt || fail "status: TapeAlert flag"
+grep -q '^cartridge MAM medium serial ABS00001, barcode ABS00001' st.txt || fail "status: MAM"
+grep -q '^cartridge  *label X0 ' st.txt || fail "status: label"
+"$ENGINE" status --device vtape:L/drive1 | grep -q 'no cartridge in the drive' ||
+	fail "status of an empty drive"
 ok "abs-vtape commands"

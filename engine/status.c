@@ -1,0 +1,197 @@
+/*
+ * abs-engine status: what the drive and the cartridge say about themselves.
+ * Everything a target does not support is reported as such, not as an
+ * error: tgt, for one, answers little beyond INQUIRY and MODE SENSE.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "engine/tape.h"
+
+/* Why a query gave nothing: unsupported, or the sense it got. */
+static const char *
+why(int rc, const struct tsg_status *st, char *buf, size_t len)
+{
+	if (rc < 0 && st->cat != TSG_CAT_TRANSPORT)
+		return "not reported";
+	if (st->cat == TSG_CAT_ILLEGAL_REQUEST)
+		return "not supported by this drive";
+	return tsg_status_str(st, buf, len);
+}
+
+/* TapeAlert flag names (SSC-3 annex), the ones an operator acts on. */
+static const char *ta_names[] = {
+	"read warning", "write warning", "hard error", "media", "read failure",
+	"write failure", "media life", "not data grade", "write protect",
+	"no removal", "cleaning media", "unsupported format",
+	"recoverable snapped tape", "unrecoverable snapped tape",
+	"memory chip failure", "forced eject", "read only format",
+	"tape directory corrupted", "nearing media life", "clean now",
+	"clean periodic", "expired cleaning media", "invalid cleaning tape",
+};
+
+/* Print s as a JSON string value. */
+static void
+jstr(FILE *out, const char *key, const char *s, bool comma)
+{
+	fprintf(out, "%s\"%s\":\"", comma ? "," : "", key);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		if ((unsigned char)*s >= 0x20)
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+int
+eng_status(const char *device, bool json, FILE *out, char *err)
+{
+	struct tsg_dev *dev = NULL;
+	struct tsg_status st;
+	struct tsg_inquiry inq;
+	struct tsg_mode m;
+	struct tsg_pos pos;
+	struct tsg_counters wc, rcnt;
+	struct fmt_label l;
+	uint32_t bmin = 0, bmax = 0, bblocks = 0, bbytes = 0;
+	uint64_t ta = 0;
+	char s1[200], serial[64] = "", barcode[64] = "", medium[160] = "";
+	char lim[64], mode[160], posn[120], buf_s[80], wes[120], res[120];
+	char tas[400] = "", mam[160];
+	int rc;
+
+	if ((rc = tsg_open(device, &dev)) < 0) {
+		eng_err(err, "%s: cannot open: %s", device, strerror(-rc));
+		return rc;
+	}
+	if ((rc = tsg_inquiry(dev, &inq, &st)) != 0) {
+		eng_err_st(err, "INQUIRY", &st);
+		tsg_free(dev);
+		return -EIO;
+	}
+	bool ready = tsg_test_unit_ready(dev, &st) == 0;
+	if (!ready)
+		snprintf(medium, sizeof(medium), "%s", st.asc == 0x3a ?
+		    "no cartridge in the drive" : tsg_status_str(&st, s1, sizeof(s1)));
+	rc = tsg_read_block_limits(dev, &bmin, &bmax, &st);
+	if (rc == 0)
+		snprintf(lim, sizeof(lim), "%u .. %u bytes", bmin, bmax);
+	else
+		snprintf(lim, sizeof(lim), "%s", why(rc, &st, s1, sizeof(s1)));
+	rc = tsg_mode(dev, &m, &st);
+	if (rc == 0)
+		snprintf(mode, sizeof(mode), "%s blocks, buffered mode %d, density "
+		    "0x%02x, write-protected %s", m.block_length ? "fixed" :
+		    "variable", m.buffered_mode, m.density,
+		    m.write_protect ? "yes" : "no");
+	else
+		snprintf(mode, sizeof(mode), "%s", why(rc, &st, s1, sizeof(s1)));
+	if (m.block_length && rc == 0) {
+		size_t n = strlen(mode);
+		snprintf(mode + n, sizeof(mode) - n, ", block length %u",
+		    m.block_length);
+	}
+	snprintf(posn, sizeof(posn), "unknown");
+	snprintf(buf_s, sizeof(buf_s), "not reported");
+	if (ready) {
+		rc = tsg_read_position(dev, &pos, &st);
+		if (rc == 0 && pos.known && !(pos.lon == 0 && !pos.bop))
+			snprintf(posn, sizeof(posn), "file %llu, logical object %llu%s",
+			    (unsigned long long)pos.file, (unsigned long long)pos.lon,
+			    pos.bop ? " (beginning of tape)" : "");
+		else
+			snprintf(posn, sizeof(posn), "unknown (%s)", rc ? why(rc, &st,
+			    s1, sizeof(s1)) : "the drive reports no position");
+		if (tsg_buffer_fill(dev, &bblocks, &bbytes, &st) == 0)
+			snprintf(buf_s, sizeof(buf_s), "%u blocks, %u bytes not yet on "
+			    "tape", bblocks, bbytes);
+	}
+	rc = tsg_error_counters(dev, 0x02, &wc, &st);
+	if (rc == 0 && (wc.have_bytes || wc.have_uncorrected))
+		snprintf(wes, sizeof(wes), "%llu bytes, %llu corrected, %llu "
+		    "uncorrected", (unsigned long long)wc.bytes,
+		    (unsigned long long)wc.corrected,
+		    (unsigned long long)wc.uncorrected);
+	else
+		snprintf(wes, sizeof(wes), "%s", rc ? why(rc, &st, s1, sizeof(s1)) :
+		    "not reported");
+	rc = tsg_error_counters(dev, 0x03, &rcnt, &st);
+	if (rc == 0 && (rcnt.have_bytes || rcnt.have_uncorrected))
+		snprintf(res, sizeof(res), "%llu bytes, %llu corrected, %llu "
+		    "uncorrected", (unsigned long long)rcnt.bytes,
+		    (unsigned long long)rcnt.corrected,
+		    (unsigned long long)rcnt.uncorrected);
+	else
+		snprintf(res, sizeof(res), "%s", rc ? why(rc, &st, s1, sizeof(s1)) :
+		    "not reported");
+	rc = tsg_tapealert(dev, &ta, &st);
+	if (rc == 0) {
+		for (int i = 0; i < 64; i++)
+			if (ta & (1ULL << i)) {
+				size_t n = strlen(tas);
+				snprintf(tas + n, sizeof(tas) - n, "%s%d%s%s%s", n ? ", " : "",
+				    i + 1, i < 23 ? " (" : "", i < 23 ? ta_names[i] : "",
+				    i < 23 ? ")" : "");
+			}
+		if (!tas[0])
+			snprintf(tas, sizeof(tas), "none");
+	} else {
+		snprintf(tas, sizeof(tas), "%s", why(rc, &st, s1, sizeof(s1)));
+	}
+	if (ready) {
+		rc = tsg_read_attribute(dev, 0x0401, serial, sizeof(serial), &st);
+		if (rc == 0)
+			tsg_read_attribute(dev, 0x0806, barcode, sizeof(barcode), &st);
+		if (rc == 0)
+			snprintf(mam, sizeof(mam), "medium serial %s, barcode %s", serial,
+			    barcode[0] ? barcode : "-");
+		else
+			snprintf(mam, sizeof(mam), "%s", why(rc, &st, s1, sizeof(s1)));
+		char e2[ENG_ERRLEN];
+		rc = eng_read_label(dev, &l, e2);
+		if (rc == 0)
+			snprintf(medium, sizeof(medium), "label %s (ID %s), pool %s, "
+			    "block size %u", l.label, l.tape_id, l.pool, l.block_size);
+		else
+			snprintf(medium, sizeof(medium), "%s", e2);
+	} else {
+		snprintf(mam, sizeof(mam), "no cartridge");
+	}
+	if (json) {
+		fputc('{', out);
+		jstr(out, "device", device, false);
+		jstr(out, "vendor", inq.vendor, true);
+		jstr(out, "product", inq.product, true);
+		jstr(out, "revision", inq.revision, true);
+		jstr(out, "serial", inq.serial, true);
+		fprintf(out, ",\"ready\":%s", ready ? "true" : "false");
+		jstr(out, "cartridge", medium, true);
+		jstr(out, "block_limits", lim, true);
+		jstr(out, "mode", mode, true);
+		jstr(out, "position", posn, true);
+		jstr(out, "buffer", buf_s, true);
+		jstr(out, "write_errors", wes, true);
+		jstr(out, "read_errors", res, true);
+		jstr(out, "tapealert", tas, true);
+		jstr(out, "mam", mam, true);
+		fprintf(out, "}\n");
+	} else {
+		fprintf(out, "device        %s\n", device);
+		fprintf(out, "drive         %s %s %s, serial %s\n", inq.vendor,
+		    inq.product, inq.revision, inq.serial[0] ? inq.serial : "-");
+		fprintf(out, "cartridge     %s\n", medium);
+		fprintf(out, "block limits  %s\n", lim);
+		fprintf(out, "mode          %s\n", mode);
+		fprintf(out, "position      %s\n", posn);
+		fprintf(out, "drive buffer  %s\n", buf_s);
+		fprintf(out, "write errors  %s\n", wes);
+		fprintf(out, "read errors   %s\n", res);
+		fprintf(out, "TapeAlert     %s\n", tas);
+		fprintf(out, "cartridge MAM %s\n", mam);
+	}
+	tsg_free(dev);
+	return 0;
+}
