@@ -1,0 +1,121 @@
+/*
+ * abs-iscsi-ceiling: the raw libiscsi ceiling for a tape LUN: variable-block
+ * WRITE(6)s of one block size from one buffer, `depth` in flight, driven by
+ * poll(2), then one synchronous filemark (a dump ends durable too). No
+ * checksums, no format: what the target and the network give.
+ * Usage: abs-iscsi-ceiling URL BLOCK_SIZE DEPTH TOTAL_BYTES
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+struct state {
+	int inflight, failed;
+	unsigned long long done;
+};
+
+/* One WRITE completed. */
+static void
+write_done(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct state *s = priv;
+	struct scsi_task *task = data;
+
+	(void)ctx;
+	s->inflight--;
+	/* EOM past the image's capacity still writes (tgt): count it. */
+	if (status != SCSI_STATUS_GOOD && status != SCSI_STATUS_CHECK_CONDITION)
+		s->failed++;
+	else
+		s->done++;
+	scsi_free_scsi_task(task);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct iscsi_context *ctx;
+	struct iscsi_url *url;
+	struct state s = { 0, 0, 0 };
+	struct timespec t0, t1;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: abs-iscsi-ceiling URL BLOCK_SIZE DEPTH "
+		    "TOTAL_BYTES\n");
+		return 2;
+	}
+	unsigned long bs = strtoul(argv[2], NULL, 10);
+	int depth = atoi(argv[3]);
+	unsigned long long total = strtoull(argv[4], NULL, 10);
+	unsigned long long nblocks = bs ? total / bs : 0, sent = 0;
+	unsigned char *buf = malloc(bs ? bs : 1);
+
+	if (!bs || bs > 0xffffff || depth < 1 || !buf)
+		return 2;
+	memset(buf, 0xa5, bs);
+	ctx = iscsi_create_context("iqn.2026-01.org.abs:ceiling");
+	url = ctx ? iscsi_parse_full_url(ctx, argv[1]) : NULL;
+	if (!url) {
+		fprintf(stderr, "abs-iscsi-ceiling: bad URL %s\n", argv[1]);
+		return 1;
+	}
+	iscsi_set_targetname(ctx, url->target);
+	iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL);
+	iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+	if (iscsi_full_connect_sync(ctx, url->portal, url->lun) != 0) {
+		fprintf(stderr, "abs-iscsi-ceiling: %s\n", iscsi_get_error(ctx));
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (s.done + (unsigned long long)s.failed < nblocks) {
+		while (s.inflight < depth && sent < nblocks) {
+			unsigned char cdb[6] = { 0x0a, 0, (unsigned char)(bs >> 16),
+			    (unsigned char)(bs >> 8), (unsigned char)bs, 0 };
+			struct scsi_task *t = scsi_create_task(6, cdb, SCSI_XFER_WRITE,
+			    (int)bs);
+			struct iscsi_data d = { bs, buf };
+			if (!t || iscsi_scsi_command_async(ctx, url->lun, t, write_done,
+			    &d, &s) != 0) {
+				fprintf(stderr, "abs-iscsi-ceiling: %s\n",
+				    iscsi_get_error(ctx));
+				return 1;
+			}
+			s.inflight++;
+			sent++;
+		}
+		struct pollfd pfd = { iscsi_get_fd(ctx), (short)iscsi_which_events(ctx),
+		    0 };
+		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+			return 1;
+		if (iscsi_service(ctx, pfd.revents) < 0) {
+			fprintf(stderr, "abs-iscsi-ceiling: %s\n", iscsi_get_error(ctx));
+			return 1;
+		}
+	}
+	/* End durable, as a dump does: a synchronous filemark. */
+	unsigned char fm[6] = { 0x10, 0, 0, 0, 1, 0 };
+	struct scsi_task *t = scsi_create_task(6, fm, SCSI_XFER_NONE, 0);
+	if (t) {
+		struct scsi_task *r = iscsi_scsi_command_sync(ctx, url->lun, t, NULL);
+		if (r)
+			scsi_free_scsi_task(r);
+		else
+			scsi_free_scsi_task(t);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("%llu blocks of %lu in %.3f s: %.1f MB/s, %d failed\n", s.done, bs,
+	    secs, (double)s.done * (double)bs / secs / 1e6, s.failed);
+	iscsi_destroy_url(url);
+	iscsi_logout_sync(ctx);
+	iscsi_destroy_context(ctx);
+	free(buf);
+	return s.failed ? 1 : 0;
+}
