@@ -35,6 +35,9 @@ struct result {
 static char bindir[PATH_MAX], workdir[PATH_MAX];
 static uint64_t opt_size = 1ULL << 30, opt_bs = 1 << 20;
 static unsigned opt_depth = 8, opt_runs = 3;
+/* A bursty source: bursts of gen_burst bytes, paced to gen_rate bytes/s. */
+static double gen_rate;
+static uint64_t gen_burst;
 
 /* Fill fd with n bytes of xorshift data: incompressible, cheap to make. */
 static void
@@ -43,7 +46,34 @@ generate(int fd, uint64_t n)
 	static uint64_t buf[1 << 17];	/* 1 MiB */
 	uint64_t x = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
 
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double burst_start = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	uint64_t in_burst = 0;
+
 	while (n) {
+		/*
+		 * Paced like a dump program that stalls between bursts (reading
+		 * metadata, a busy server): after each burst a pause of its own,
+		 * sized so that an unhindered source (2 GB/s in bursts) averages
+		 * gen_rate. A blocked consumer does not shorten the pause.
+		 */
+		uint64_t bsz = gen_burst ? gen_burst : sizeof(buf);
+		if (gen_rate > 0 && in_burst >= bsz) {
+			double pause = (double)in_burst / gen_rate -
+			    (double)in_burst / 2e9;
+			if (!gen_burst) {
+				/* Steady: keep to the mean rate, no stalls. */
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				double t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+				pause = burst_start + (double)in_burst / gen_rate - t;
+			}
+			if (pause > 0)
+				usleep((useconds_t)(pause * 1e6));
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			burst_start = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+			in_burst = 0;
+		}
 		for (size_t i = 0; i < ARRAY_SIZE(buf); i++) {
 			x ^= x << 13;
 			x ^= x >> 7;
@@ -54,6 +84,7 @@ generate(int fd, uint64_t n)
 		if (util_write_all(fd, buf, k) < 0)
 			_exit(1);
 		n -= k;
+		in_burst += k;
 	}
 	_exit(0);
 }
@@ -156,6 +187,7 @@ command_for(const char *tool, const char *sink, char *buf, size_t len)
  * stream each (so the dump spans about five), from the engine's own report.
  */
 static double median(const double *v, int n);
+static int have(const char *tool);
 
 struct eot_run {
 	double secs, vsecs, hsecs;
@@ -211,6 +243,76 @@ eot_once(int kind, struct eot_run *er)
 		    &er->vblocks, &er->vsecs, &er->handovers, &er->hsecs);
 	fclose(fp);
 	return 0;
+}
+
+/*
+ * Drive starvation: a bursty source with a given mean rate feeds each tool,
+ * which feeds a drive model streaming at a fixed rate with a small buffer.
+ * The model counts underruns (the drive stopping) and the time they cost.
+ */
+static void
+starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib)
+{
+	static const uint64_t bursts[] = { 0, 16u << 20, 64u << 20, 256u << 20 };
+	static const char *tools[] = { "engine", "mbuffer", "dd", "cat" };
+	char cmd[4 * PATH_MAX], rep[PATH_MAX + 32], line[256];
+
+	snprintf(rep, sizeof(rep), "%s/model.txt", workdir);
+	gen_rate = mean_mbps * 1e6;
+	printf("abs-bench --starvation: %llu MiB per run, source mean %.0f MB/s, "
+	    "drive %.0f MB/s with a %u MiB buffer, 2 s per back-hitch, tool "
+	    "memory %llu MiB\n\n", (unsigned long long)(opt_size >> 20),
+	    mean_mbps, drive_mbps, drive_buf_mib,
+	    (unsigned long long)((opt_bs * opt_depth) >> 20));
+	printf("%-10s %-8s %10s %10s %10s\n", "burst", "tool", "underruns",
+	    "lost s", "MB/s");
+	for (size_t b = 0; b < ARRAY_SIZE(bursts); b++) {
+		gen_burst = bursts[b];
+		for (size_t t = 0; t < ARRAY_SIZE(tools); t++) {
+			const char *tool = tools[t];
+			char pre[2 * PATH_MAX];
+			if (!have(tool))
+				continue;
+			if (strcmp(tool, "engine") == 0)
+				snprintf(pre, sizeof(pre), "'%s/abs-engine' dump --device fd:1 "
+				    "--entity b --source file:/dev/stdin --log '%s/s.log' "
+				    "--quiet --block-size %llu --depth %u", bindir, workdir,
+				    (unsigned long long)opt_bs, opt_depth);
+			else if (strcmp(tool, "mbuffer") == 0)
+				snprintf(pre, sizeof(pre), "mbuffer -q -s %llu -m %llu",
+				    (unsigned long long)opt_bs,
+				    (unsigned long long)opt_bs * opt_depth);
+			else if (strcmp(tool, "dd") == 0)
+				snprintf(pre, sizeof(pre), "dd bs=%llu iflag=fullblock "
+				    "status=none", (unsigned long long)opt_bs);
+			else
+				snprintf(pre, sizeof(pre), "cat");
+			snprintf(cmd, sizeof(cmd), "%s 2>/dev/null | '%s/abs-drive-model' "
+			    "%.0f %u >'%s'", pre, bindir, drive_mbps, drive_buf_mib, rep);
+			double secs, cpu;
+			unsigned long under = 0;
+			double lost = 0, bytes = 0, msecs = 0;
+			if (run_piped(cmd, &secs, &cpu) < 0)
+				continue;
+			FILE *fp = fopen(rep, "r");
+			if (fp) {
+				if (fgets(line, sizeof(line), fp))
+					sscanf(line, "bytes=%lf seconds=%lf underruns=%lu lost=%lf",
+					    &bytes, &msecs, &under, &lost);
+				fclose(fp);
+			}
+			char bl[32];
+			if (bursts[b])
+				snprintf(bl, sizeof(bl), "%llu MiB",
+				    (unsigned long long)(bursts[b] >> 20));
+			else
+				snprintf(bl, sizeof(bl), "steady");
+			printf("%-10s %-8s %10lu %10.2f %10.1f\n", bl, tool, under, lost,
+			    msecs > 0 ? bytes / msecs / 1e6 : 0);
+			fflush(stdout);
+		}
+	}
+	gen_rate = 0;
 }
 
 /* The end-of-tape set: interleaved runs, medians. */
@@ -290,6 +392,8 @@ static const char usage[] =
 "                 [--sinks null,vtape] [--tools engine,dd,mbuffer,cat]\n"
 "                 [--dir DIR] [--results DIR] [--standard] [--eot]\n"
 "--eot: end-of-tape hand-over time, spot-verify cost, spanning throughput.\n"
+"--starvation [--mean-rate MBPS] [--drive-rate MBPS] [--drive-buffer MIB]:\n"
+"  a bursty source through each tool into a drive model; underruns counted.\n"
 "Runs each tool on each sink with a generated incompressible stream of SIZE\n"
 "(default 1G), interleaved, N runs each (default 3), medians reported.\n";
 
@@ -307,6 +411,10 @@ main(int argc, char **argv)
 		{ "results", required_argument, NULL, 'R' },
 		{ "standard", no_argument, NULL, 'S' },
 		{ "eot", no_argument, NULL, 'E' },
+		{ "starvation", no_argument, NULL, 'V' },
+		{ "mean-rate", required_argument, NULL, 'M' },
+		{ "drive-rate", required_argument, NULL, 'W' },
+		{ "drive-buffer", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -315,7 +423,9 @@ main(int argc, char **argv)
 	const char *sinks[8], *tools[8];
 	int nsinks = 0, ntools = 0, c;
 	struct result res[64];
-	int nres = 0, eot = 0;
+	int nres = 0, eot = 0, starve = 0;
+	double mean = 250, drive = 177;
+	unsigned dbuf = 64;
 	uint64_t v;
 	char exe[PATH_MAX];
 
@@ -347,6 +457,10 @@ main(int argc, char **argv)
 		case 'R': results = optarg; break;
 		case 'S': break;	/* the defaults are the standard set */
 		case 'E': eot = 1; break;
+		case 'V': starve = 1; break;
+		case 'M': mean = atof(optarg); break;
+		case 'W': drive = atof(optarg); break;
+		case 'B': dbuf = (unsigned)atoi(optarg); break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -368,6 +482,12 @@ main(int argc, char **argv)
 	if (!mkdtemp(workdir))
 		die("mkdtemp %s: %s", workdir, strerror(errno));
 
+	if (starve) {
+		starvation_bench(mean, drive, dbuf);
+		char rm[PATH_MAX + 16];
+		snprintf(rm, sizeof(rm), "rm -rf '%s'", workdir);
+		return system(rm) == 0 ? 0 : 1;
+	}
 	if (eot) {
 		eot_bench(results);
 		char rm[PATH_MAX + 16];

@@ -159,7 +159,7 @@ set_pew(struct dump_state *s)
 	uint64_t need = (uint64_t)s->bs * 4 + (16u << 10);
 	unsigned mb = (unsigned)((need + (1u << 20) - 1) >> 20);
 
-	if (s->o->no_pew || strncmp(s->o->device, "null:", 5) == 0)
+	if (s->o->no_pew || tsg_is_stream(s->dev))
 		return;
 	if (tsg_set_pew(s->dev, mb, &st) == 0)
 		log_warn("programmable early warning set to %u MB "
@@ -199,7 +199,7 @@ set_lbp(struct dump_state *s)
 	struct tsg_status st;
 
 	s->lbp = false;
-	if (!s->o->lbp || strncmp(s->o->device, "null:", 5) == 0)
+	if (!s->o->lbp || tsg_is_stream(s->dev))
 		return;
 	if (tsg_set_lbp(s->dev, true, &st) == 0) {
 		s->lbp = true;
@@ -220,7 +220,7 @@ open_part(struct dump_state *s)
 	int rc;
 
 	s->h.file = 0;
-	if (strncmp(s->o->device, "null:", 5) == 0)
+	if (tsg_is_stream(s->dev))
 		s->h.file = 1;
 	else if ((rc = eng_goto_eod(s->dev, &s->h.file, s->err)) < 0)
 		return rc;
@@ -276,7 +276,7 @@ spot_verify(struct dump_state *s)
 	int rc = 0;
 
 	if (!s->ncrc || s->o->verify_rate < 0 ||
-	    strncmp(s->o->device, "null:", 5) == 0)
+	    tsg_is_stream(s->dev))
 		return 0;
 	/* With protection the drive checks every block, without moving data. */
 	if (s->lbp && s->ncrc <= 0xffffff &&
@@ -631,7 +631,7 @@ first_tape(struct dump_state *s)
 	bool wp = false;
 	int rc;
 
-	if (strncmp(o->device, "null:", 5) == 0) {
+	if (tsg_is_stream(s->dev)) {
 		/* Benchmarks: a sink with no tape to label or position. */
 		memset(&s->l, 0, sizeof(s->l));
 		snprintf(s->l.label, sizeof(s->l.label), "NULL");

@@ -1,5 +1,13 @@
-/* The null: transport: accepts writes and discards them (benchmarks only). */
+/*
+ * Stream sinks for benchmarks: null: discards every write; fd:N sends the
+ * bytes of every WRITE to file descriptor N (a pipe to a drive model).
+ * Neither has a tape to label, position or read back.
+ */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/util.h"
 
 #include "sg/tsg_int.h"
 
@@ -52,3 +60,43 @@ const struct tsg_transport tsg_null_transport = {
 	.close = null_close,
 	.exec = null_exec,
 };
+
+static int
+fd_open(struct tsg_dev *d, const char *path)
+{
+	uint64_t fd;
+
+	if (util_parse_u64(path, 1 << 20, &fd) < 0)
+		return -EINVAL;
+	d->priv = (void *)(uintptr_t)(fd + 1);
+	return 0;
+}
+
+/* WRITE(6) payloads go to the descriptor; the rest is null:'s. */
+static int
+fd_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+    int *sense_len)
+{
+	if (cdb[0] == 0x0a && dir == 1) {
+		int fd = (int)((uintptr_t)d->priv - 1);
+		*resid = 0;
+		*scsi_status = SAM_GOOD;
+		return util_write_all(fd, buf, len);
+	}
+	return null_exec(d, cdb, cdblen, dir, buf, len, resid, scsi_status, sense,
+	    sense_len);
+}
+
+const struct tsg_transport tsg_fd_transport = {
+	.scheme = "fd",
+	.open = fd_open,
+	.close = null_close,
+	.exec = fd_exec,
+};
+
+bool
+tsg_is_stream(const struct tsg_dev *d)
+{
+	return d->tr == &tsg_null_transport || d->tr == &tsg_fd_transport;
+}

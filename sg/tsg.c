@@ -13,6 +13,7 @@ static const struct tsg_transport *transports[] = {
 	&tsg_vtape_transport,
 	&tsg_null_transport,
 	&tsg_iscsi_transport,
+	&tsg_fd_transport,
 };
 
 int

@@ -60,6 +60,8 @@ struct tsg_dev;
 int tsg_open(const char *uri, struct tsg_dev **out);
 void tsg_free(struct tsg_dev *d);
 const char *tsg_uri(const struct tsg_dev *d);
+/* A benchmark sink with no tape behind it (null:, fd:N). */
+bool tsg_is_stream(const struct tsg_dev *d);
 /* For vtape devices: the cartridge directory loaded now, or NULL. */
 const char *tsg_vtape_cartdir(struct tsg_dev *d);
 

@@ -28,6 +28,7 @@ struct tsg_dev {
 extern const struct tsg_transport tsg_vtape_transport;
 extern const struct tsg_transport tsg_null_transport;
 extern const struct tsg_transport tsg_iscsi_transport;
+extern const struct tsg_transport tsg_fd_transport;
 
 #define SAM_GOOD 0x00
 #define SAM_CHECK_CONDITION 0x02

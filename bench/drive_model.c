@@ -1,0 +1,95 @@
+/*
+ * abs-drive-model: a tape drive as a sink, for starvation measurements.
+ * It takes bytes from stdin into a drive buffer and streams them "to
+ * tape" at a fixed rate in real time. When the buffer runs dry mid-stream
+ * the drive stops (an underrun: on real drives a back-hitch), waits out a
+ * repositioning penalty and restarts only once the buffer is refilled to
+ * a threshold. A full buffer stops reading, so a fast source is held back.
+ * Usage: abs-drive-model RATE_MBPS BUFFER_MIB [PENALTY_S] [RESTART_FRACTION]
+ * Prints one line: bytes, seconds, underruns, seconds lost.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int
+main(int argc, char **argv)
+{
+	static char chunk[1 << 20];
+	double rate, buffer, penalty = 2.0, restart = 0.5;
+	double level = 0, written = 0, lost = 0, t0, last, stopped_at = 0;
+	double hold_until = 0;
+	unsigned long underruns = 0;
+	int streaming = 0, started = 0, eof = 0;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: abs-drive-model RATE_MBPS BUFFER_MIB "
+		    "[PENALTY_S] [RESTART_FRACTION]\n");
+		return 2;
+	}
+	rate = atof(argv[1]) * 1e6;
+	buffer = atof(argv[2]) * 1048576.0;
+	if (argc > 3)
+		penalty = atof(argv[3]);
+	if (argc > 4)
+		restart = atof(argv[4]);
+	if (rate <= 0 || buffer < (double)sizeof(chunk) || restart <= 0 ||
+	    restart > 1)
+		return 2;
+	t0 = last = now();
+	for (;;) {
+		double t = now(), dt = t - last;
+		last = t;
+		if (streaming) {
+			double d = rate * dt < level ? rate * dt : level;
+			level -= d;
+			written += d;
+			if (level <= 0 && !eof) {
+				/* Dry while the source still has data: the drive stops. */
+				streaming = 0;
+				underruns++;
+				stopped_at = t;
+				hold_until = t + penalty;
+			}
+		}
+		if (!streaming && level > 0 && t >= hold_until &&
+		    (level >= buffer * restart || eof)) {
+			if (started)
+				lost += t - stopped_at;
+			streaming = started = 1;
+		}
+		if (eof && level <= 0)
+			break;
+		double room = buffer - level;
+		int timeout_ms = 1;
+		if (!eof && room >= (double)sizeof(chunk)) {
+			struct pollfd pfd = { 0, POLLIN, 0 };
+			if (poll(&pfd, 1, timeout_ms) > 0) {
+				ssize_t n = read(0, chunk, sizeof(chunk));
+				if (n < 0 && errno != EINTR)
+					return 1;
+				if (n == 0)
+					eof = 1;
+				if (n > 0)
+					level += (double)n;
+			}
+		} else {
+			usleep(500);
+		}
+	}
+	printf("bytes=%.0f seconds=%.3f underruns=%lu lost=%.3f\n", written,
+	    now() - t0, underruns, lost);
+	return 0;
+}
