@@ -1,12 +1,27 @@
-/* io_uring read-ahead into registered buffers, handed out in order. */
+/*
+ * io_uring read-ahead into registered buffers, handed out in order.
+ *
+ * A reader thread owns the io_uring: it keeps every free buffer reading
+ * from the source, so the window fills while the consumer is blocked on a
+ * slow sink (like mbuffer's reader). The consumer takes full blocks with
+ * ring_next() and gives them back with ring_confirm(), which wakes the
+ * reader through an eventfd polled on the same ring. Slot state is shared
+ * under one mutex; only the reader touches the submission queue.
+ */
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "ring/ring.h"
+
+#define WAKE_TAG UINT64_MAX	/* user_data of the eventfd poll */
 
 enum slot_state { SLOT_FREE, SLOT_READING, SLOT_READY, SLOT_HELD };
 
@@ -28,14 +43,25 @@ struct ring {
 	struct slot *slots;
 	int fd;
 	bool seekable;
+	/* shared with the reader thread, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 	uint64_t next_seq;	/* next sequence to assign to a free buffer */
 	uint64_t out_seq;	/* next sequence ring_next() returns */
 	uint64_t conf_seq;	/* oldest held, not yet confirmed */
 	uint64_t eof_seq;	/* first sequence at or after end of source */
 	bool eof;
 	int error;
-	unsigned inflight;
+	bool stop;
+	bool waiting;		/* the consumer sleeps on cv */
+	bool starved;		/* the reader sleeps for lack of free buffers */
 	uint64_t bytes;
+	/* the reader's own */
+	pthread_t thread;
+	bool thread_started;
+	int efd;
+	bool poll_armed;
+	unsigned inflight;
 };
 
 int
@@ -55,6 +81,9 @@ ring_new(unsigned depth, size_t block_size, struct ring **out)
 	r->depth = depth;
 	r->bs = block_size;
 	r->fd = -1;
+	r->efd = -1;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
 	r->slots = calloc(depth, sizeof(*r->slots));
 	iov = calloc(depth, sizeof(*iov));
 	r->stride = block_size + RING_SLACK;
@@ -63,7 +92,8 @@ ring_new(unsigned depth, size_t block_size, struct ring **out)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = io_uring_queue_init(depth * 2 < 8 ? 8 : depth * 2, &r->uring, 0);
+	rc = io_uring_queue_init(depth * 2 + 4 < 8 ? 8 : depth * 2 + 4,
+	    &r->uring, 0);
 	if (rc < 0)
 		goto fail;
 	r->uring_ok = true;
@@ -74,6 +104,11 @@ ring_new(unsigned depth, size_t block_size, struct ring **out)
 	rc = io_uring_register_buffers(&r->uring, iov, depth);
 	if (rc < 0)
 		goto fail;
+	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->efd < 0) {
+		rc = -errno;
+		goto fail;
+	}
 	free(iov);
 	*out = r;
 	return 0;
@@ -83,41 +118,37 @@ fail:
 	return rc;
 }
 
+/* Wake the reader (a buffer came free, or it must stop). */
+static void
+wake(struct ring *r)
+{
+	uint64_t one = 1;
+
+	if (r->efd >= 0 && write(r->efd, &one, sizeof(one)) < 0)
+		(void)0;	/* the counter is already set: it will wake */
+}
+
 void
 ring_free(struct ring *r)
 {
 	if (!r)
 		return;
-	if (r->uring_ok) {
-		/* Reap what is still in flight before the buffers go away. */
-		while (r->inflight) {
-			struct io_uring_cqe *cqe;
-			if (io_uring_wait_cqe(&r->uring, &cqe) < 0)
-				break;
-			io_uring_cqe_seen(&r->uring, cqe);
-			r->inflight--;
-		}
-		io_uring_queue_exit(&r->uring);
+	if (r->thread_started) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = true;
+		pthread_mutex_unlock(&r->mu);
+		wake(r);
+		pthread_join(r->thread, NULL);
 	}
+	if (r->uring_ok)
+		io_uring_queue_exit(&r->uring);
+	if (r->efd >= 0)
+		close(r->efd);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
 	free(r->mem);
 	free(r->slots);
 	free(r);
-}
-
-int
-ring_source(struct ring *r, int fd)
-{
-	struct stat sb;
-	int rc;
-
-	if (fstat(fd, &sb) < 0)
-		return -errno;
-	r->seekable = S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode);
-	rc = io_uring_register_files(&r->uring, &fd, 1);
-	if (rc < 0)
-		return rc;
-	r->fd = fd;
-	return 0;
 }
 
 /* Buffer address of slot i. */
@@ -127,7 +158,7 @@ slot_buf(struct ring *r, unsigned i)
 	return (char *)r->mem + (size_t)i * r->stride;
 }
 
-/* Queue a read for the unfilled rest of slot i. */
+/* Queue a read for the unfilled rest of slot i (reader, under mu). */
 static int
 submit_read(struct ring *r, unsigned i)
 {
@@ -147,12 +178,10 @@ submit_read(struct ring *r, unsigned i)
 	return 0;
 }
 
-/* Give free buffers to new sequence numbers and start their reads. */
-static int
+/* Give free buffers to new sequence numbers and queue their reads. */
+static void
 fill(struct ring *r)
 {
-	int queued = 0, rc;
-
 	for (unsigned k = 0; k < r->depth && !r->eof; k++) {
 		unsigned i = (unsigned)(r->next_seq % r->depth);
 		if (r->slots[i].state != SLOT_FREE)
@@ -172,37 +201,27 @@ fill(struct ring *r)
 				break;
 			continue;
 		}
-		if ((rc = submit_read(r, i)) < 0)
+		if (submit_read(r, i) < 0)
 			break;
-		queued++;
 		if (!r->seekable)
 			break;
 	}
-	if (queued && (rc = io_uring_submit(&r->uring)) < 0)
-		return rc;
-	return 0;
 }
 
-/* Wait for one completion and account it. */
-static int
-reap(struct ring *r)
+/* Account one read completion (reader, under mu). */
+static void
+complete(struct ring *r, unsigned i, int res)
 {
-	struct io_uring_cqe *cqe;
-	int rc = io_uring_wait_cqe(&r->uring, &cqe);
-
-	if (rc < 0)
-		return rc == -EINTR ? 0 : rc;
-	unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
-	int res = cqe->res;
-	io_uring_cqe_seen(&r->uring, cqe);
-	r->inflight--;
 	struct slot *s = &r->slots[i];
+
+	r->inflight--;
 	s->inflight = false;
-	if (res == -EAGAIN || res == -EINTR)
-		return 0;	/* resubmitted by fill() */
+	if (res == -EAGAIN || res == -EINTR || res == -ECANCELED)
+		return;	/* queued again by fill() */
 	if (res < 0) {
-		r->error = res;
-		return res;
+		if (!r->error)
+			r->error = res;
+		return;
 	}
 	s->fill += (size_t)res;
 	if (res == 0) {
@@ -214,26 +233,125 @@ reap(struct ring *r)
 	}
 	if (s->fill == r->bs || s->eof)
 		s->state = SLOT_READY;
+}
+
+/* The reader: keep every free buffer reading until told to stop. */
+static void *
+reader(void *arg)
+{
+	struct ring *r = arg;
+	struct io_uring_cqe *cqe;
+	uint64_t ev;
+	bool stop;
+
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		stop = r->stop;
+		if (!stop && !r->error)
+			fill(r);
+		/* Nothing reading: only a freed buffer (or stop) can wake us. */
+		r->starved = r->inflight == 0;
+		pthread_mutex_unlock(&r->mu);
+		if (stop)
+			break;
+		if (!r->poll_armed) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&r->uring);
+			if (sqe) {
+				io_uring_prep_poll_add(sqe, r->efd, POLLIN);
+				io_uring_sqe_set_data64(sqe, WAKE_TAG);
+				r->poll_armed = true;
+			}
+		}
+		int rc = io_uring_submit_and_wait(&r->uring, 1);
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN) {
+			pthread_mutex_lock(&r->mu);
+			r->error = rc;
+			pthread_cond_broadcast(&r->cv);
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		unsigned head, n = 0;
+		pthread_mutex_lock(&r->mu);
+		io_uring_for_each_cqe(&r->uring, head, cqe) {
+			uint64_t tag = io_uring_cqe_get_data64(cqe);
+			n++;
+			if (tag == WAKE_TAG) {
+				if (read(r->efd, &ev, sizeof(ev)) < 0)
+					(void)0;	/* nothing pending: fine */
+				r->poll_armed = false;
+				continue;
+			}
+			complete(r, (unsigned)tag, cqe->res);
+		}
+		io_uring_cq_advance(&r->uring, n);
+		if (r->waiting)
+			pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+	}
+	/* Take back what the kernel still holds before the buffers go. */
+	if (r->inflight || r->poll_armed) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&r->uring);
+		if (sqe) {
+			io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+			io_uring_sqe_set_data64(sqe, WAKE_TAG - 1);
+			io_uring_submit(&r->uring);
+		}
+	}
+	while (r->inflight || r->poll_armed) {
+		if (io_uring_wait_cqe(&r->uring, &cqe) < 0)
+			break;
+		uint64_t tag = io_uring_cqe_get_data64(cqe);
+		if (tag == WAKE_TAG)
+			r->poll_armed = false;
+		else if (tag != WAKE_TAG - 1)
+			r->inflight--;
+		io_uring_cqe_seen(&r->uring, cqe);
+	}
+	return NULL;
+}
+
+int
+ring_source(struct ring *r, int fd)
+{
+	struct stat sb;
+	int rc;
+
+	if (r->thread_started)
+		return -EBUSY;
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	r->seekable = S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode);
+	rc = io_uring_register_files(&r->uring, &fd, 1);
+	if (rc < 0)
+		return rc;
+	r->fd = fd;
+	rc = pthread_create(&r->thread, NULL, reader, r);
+	if (rc)
+		return -rc;
+	r->thread_started = true;
 	return 0;
 }
 
 int
 ring_next(struct ring *r, struct ring_block *b)
 {
-	int rc;
+	int rc = 0;
 
 	if (r->fd < 0)
 		return -EBADF;
+	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		if (r->error)
-			return r->error;
 		unsigned i = (unsigned)(r->out_seq % r->depth);
 		struct slot *s = &r->slots[i];
+		if (r->error) {
+			rc = r->error;
+			break;
+		}
 		if (r->eof && r->out_seq > r->eof_seq)
-			return 0;
+			break;
 		if (s->state == SLOT_READY && s->seq == r->out_seq) {
 			if (s->fill == 0)
-				return 0;	/* source ended at a block boundary */
+				break;	/* the source ended at a block boundary */
 			s->state = SLOT_HELD;
 			b->idx = i;
 			b->buf = slot_buf(r, i);
@@ -241,33 +359,42 @@ ring_next(struct ring *r, struct ring_block *b)
 			b->seq = s->seq;
 			r->bytes += s->fill;
 			r->out_seq++;
-			/* Keep the pipeline full before handing this one out. */
-			if ((rc = fill(r)) < 0)
-				return rc;
-			return 1;
+			rc = 1;
+			break;
 		}
-		if ((rc = fill(r)) < 0)
-			return rc;
-		if (!r->inflight) {
-			if (s->state == SLOT_HELD || s->state == SLOT_FREE)
-				return -ENOBUFS;	/* window full: confirm first */
-			continue;
+		if (s->state == SLOT_HELD) {
+			rc = -ENOBUFS;	/* window full: confirm first */
+			break;
 		}
-		if ((rc = reap(r)) < 0)
-			return rc;
+		r->waiting = true;
+		pthread_cond_wait(&r->cv, &r->mu);
+		r->waiting = false;
 	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
 }
 
 int
 ring_confirm(struct ring *r, unsigned idx)
 {
-	unsigned oldest = (unsigned)(r->conf_seq % r->depth);
+	bool starved = false;
+	int rc = 0;
 
-	if (idx >= r->depth || idx != oldest || r->slots[idx].state != SLOT_HELD)
-		return -EINVAL;
-	r->slots[idx].state = SLOT_FREE;
-	r->conf_seq++;
-	return 0;
+	pthread_mutex_lock(&r->mu);
+	unsigned oldest = (unsigned)(r->conf_seq % r->depth);
+	if (idx >= r->depth || idx != oldest || r->slots[idx].state != SLOT_HELD) {
+		rc = -EINVAL;
+	} else {
+		r->slots[idx].state = SLOT_FREE;
+		r->conf_seq++;
+		starved = r->starved;
+		r->starved = false;
+	}
+	pthread_mutex_unlock(&r->mu);
+	/* A busy reader picks the buffer up on its next round anyway. */
+	if (starved)
+		wake(r);
+	return rc;
 }
 
 unsigned
