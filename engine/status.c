@@ -32,6 +32,24 @@ static const char *ta_names[] = {
 	"clean periodic", "expired cleaning media", "invalid cleaning tape",
 };
 
+/* One error counter log page (02h write, 03h read) as a line of text. */
+static void
+counters_text(struct tsg_dev *dev, int page, char *out, size_t len)
+{
+	struct tsg_counters c;
+	struct tsg_status st;
+	char s1[200];
+	int rc = tsg_error_counters(dev, page, &c, &st);
+
+	if (rc == 0 && (c.have_bytes || c.have_uncorrected))
+		snprintf(out, len, "%llu bytes, %llu corrected, %llu uncorrected",
+		    (unsigned long long)c.bytes, (unsigned long long)c.corrected,
+		    (unsigned long long)c.uncorrected);
+	else
+		snprintf(out, len, "%s", rc ? why(rc, &st, s1, sizeof(s1)) :
+		    "not reported");
+}
+
 /* Print s as a JSON string value. */
 static void
 jstr(FILE *out, const char *key, const char *s, bool comma)
@@ -54,7 +72,6 @@ eng_status(const char *device, bool json, FILE *out, char *err)
 	struct tsg_inquiry inq;
 	struct tsg_mode m;
 	struct tsg_pos pos;
-	struct tsg_counters wc, rcnt;
 	struct fmt_label l;
 	uint32_t bmin = 0, bmax = 0, bblocks = 0, bbytes = 0;
 	uint64_t ta = 0;
@@ -109,24 +126,8 @@ eng_status(const char *device, bool json, FILE *out, char *err)
 			snprintf(buf_s, sizeof(buf_s), "%u blocks, %u bytes not yet on "
 			    "tape", bblocks, bbytes);
 	}
-	rc = tsg_error_counters(dev, 0x02, &wc, &st);
-	if (rc == 0 && (wc.have_bytes || wc.have_uncorrected))
-		snprintf(wes, sizeof(wes), "%llu bytes, %llu corrected, %llu "
-		    "uncorrected", (unsigned long long)wc.bytes,
-		    (unsigned long long)wc.corrected,
-		    (unsigned long long)wc.uncorrected);
-	else
-		snprintf(wes, sizeof(wes), "%s", rc ? why(rc, &st, s1, sizeof(s1)) :
-		    "not reported");
-	rc = tsg_error_counters(dev, 0x03, &rcnt, &st);
-	if (rc == 0 && (rcnt.have_bytes || rcnt.have_uncorrected))
-		snprintf(res, sizeof(res), "%llu bytes, %llu corrected, %llu "
-		    "uncorrected", (unsigned long long)rcnt.bytes,
-		    (unsigned long long)rcnt.corrected,
-		    (unsigned long long)rcnt.uncorrected);
-	else
-		snprintf(res, sizeof(res), "%s", rc ? why(rc, &st, s1, sizeof(s1)) :
-		    "not reported");
+	counters_text(dev, 0x02, wes, sizeof(wes));
+	counters_text(dev, 0x03, res, sizeof(res));
 	rc = tsg_tapealert(dev, &ta, &st);
 	if (rc == 0) {
 		for (int i = 0; i < 64; i++)
