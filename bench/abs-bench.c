@@ -28,7 +28,7 @@
 
 struct result {
 	const char *sink, *tool;
-	double mbps[MAX_RUNS], cpu_per_gb[MAX_RUNS];
+	double mbps[MAX_RUNS], cpu_per_gb[MAX_RUNS], rss_mb[MAX_RUNS];
 	int n;
 };
 
@@ -38,6 +38,8 @@ static unsigned opt_depth = 8, opt_runs = 3;
 /* A bursty source: bursts of gen_burst bytes, paced to gen_rate bytes/s. */
 static double gen_rate;
 static uint64_t gen_burst;
+/* Peak resident memory of the last tool run (its whole process tree). */
+static double last_rss_mb;
 
 /* Fill fd with n bytes of xorshift data: incompressible, cheap to make. */
 static void
@@ -134,6 +136,7 @@ run_piped(const char *cmdline, double *secs, double *cpu)
 	waitpid(gen, NULL, 0);
 	*cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	last_rss_mb = ru.ru_maxrss / 1024.0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "abs-bench: failed: %s\n", cmdline);
 		return -EIO;
@@ -188,6 +191,9 @@ command_for(const char *tool, const char *sink, char *buf, size_t len)
  */
 static double median(const double *v, int n);
 static int have(const char *tool);
+static void svg_panel(FILE *fp, int x0, int y0, int w, int h,
+    const char *title, const char **groups, int ng, const char **series,
+    int ns, double v[][8]);
 
 struct eot_run {
 	double secs, vsecs, hsecs;
@@ -251,8 +257,11 @@ eot_once(int kind, struct eot_run *er)
  * The model counts underruns (the drive stopping) and the time they cost.
  */
 static void
-starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib)
+starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
+    const char *results)
 {
+	double under_v[8][8] = { { 0 } }, rate_v[8][8] = { { 0 } };
+	const char *blabels[4] = { "steady", "16 MiB", "64 MiB", "256 MiB" };
 	static const uint64_t bursts[] = { 0, 16u << 20, 64u << 20, 256u << 20 };
 	static const char *tools[] = { "engine", "mbuffer", "dd", "cat" };
 	char cmd[4 * PATH_MAX], rep[PATH_MAX + 32], line[256];
@@ -310,9 +319,47 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib)
 			printf("%-10s %-8s %10lu %10.2f %10.1f\n", bl, tool, under, lost,
 			    msecs > 0 ? bytes / msecs / 1e6 : 0);
 			fflush(stdout);
+			under_v[b][t] = (double)under;
+			rate_v[b][t] = msecs > 0 ? bytes / msecs / 1e6 : 0;
 		}
 	}
 	gen_rate = 0;
+	if (results) {
+		char path[PATH_MAX + 64], stamp[32];
+		time_t now_t = time(NULL);
+		mkdir(results, 0755);
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now_t));
+		snprintf(path, sizeof(path), "%s/starvation-%s.json", results, stamp);
+		FILE *fp = fopen(path, "w");
+		if (fp) {
+			fprintf(fp, "{\"mean_mbps\":%.0f,\"drive_mbps\":%.0f,"
+			    "\"drive_buffer_mib\":%u,\"tool_memory_mib\":%llu,"
+			    "\"results\":[", mean_mbps, drive_mbps, drive_buf_mib,
+			    (unsigned long long)((opt_bs * opt_depth) >> 20));
+			for (size_t b = 0; b < ARRAY_SIZE(bursts); b++)
+				for (size_t t = 0; t < ARRAY_SIZE(tools); t++)
+					fprintf(fp, "%s{\"burst\":\"%s\",\"tool\":\"%s\","
+					    "\"underruns\":%.0f,\"mbps\":%.1f}",
+					    b || t ? "," : "", blabels[b], tools[t],
+					    under_v[b][t], rate_v[b][t]);
+			fprintf(fp, "]}\n");
+			fclose(fp);
+		}
+		snprintf(path, sizeof(path), "%s/starvation-%s.svg", results, stamp);
+		fp = fopen(path, "w");
+		if (fp) {
+			fprintf(fp, "<svg xmlns='http://www.w3.org/2000/svg' "
+			    "width='900' height='560' font-family='sans-serif'>\n"
+			    "<rect width='900' height='560' fill='white'/>\n");
+			svg_panel(fp, 40, 40, 700, 200, "Drive underruns by source "
+			    "burst size (lower is better)", blabels, 4, tools, 4, under_v);
+			svg_panel(fp, 40, 310, 700, 200, "Rate the drive achieved, MB/s",
+			    blabels, 4, tools, 4, rate_v);
+			fprintf(fp, "</svg>\n");
+			fclose(fp);
+			printf("\nchart: %s\n", path);
+		}
+	}
 }
 
 /* The end-of-tape set: interleaved runs, medians. */
@@ -353,6 +400,52 @@ eot_bench(const char *results)
 		    100.0 * (1 - median(mbps[1], n[1]) / median(mbps[0], n[0])),
 		    median(mbps[2], n[2]) / median(mbps[1], n[1]));
 	(void)results;
+}
+
+/*
+ * A grouped bar chart as SVG: one group per x label, one bar per series,
+ * values v[group][series]. Plain SVG 1.1, readable by any browser.
+ */
+static void
+svg_panel(FILE *fp, int x0, int y0, int w, int h, const char *title,
+    const char **groups, int ng, const char **series, int ns,
+    double v[][8])
+{
+	static const char *colors[] = { "#1f77b4", "#ff7f0e", "#2ca02c",
+	    "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f" };
+	double max = 0;
+
+	for (int g = 0; g < ng; g++)
+		for (int s = 0; s < ns; s++)
+			if (v[g][s] > max)
+				max = v[g][s];
+	if (max <= 0)
+		max = 1;
+	fprintf(fp, "<text x='%d' y='%d' font-size='14' font-weight='bold'>%s"
+	    "</text>\n", x0, y0 - 8, title);
+	fprintf(fp, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='black'/>\n",
+	    x0, y0 + h, x0 + w, y0 + h);
+	int gw = w / (ng ? ng : 1), bw = (gw - 20) / (ns ? ns : 1);
+	for (int g = 0; g < ng; g++) {
+		int gx = x0 + g * gw + 10;
+		for (int s = 0; s < ns; s++) {
+			int bh = (int)(v[g][s] / max * (h - 20));
+			fprintf(fp, "<rect x='%d' y='%d' width='%d' height='%d' "
+			    "fill='%s'><title>%s %s: %.3g</title></rect>\n",
+			    gx + s * bw, y0 + h - bh, bw - 2, bh, colors[s % 8],
+			    groups[g], series[s], v[g][s]);
+			fprintf(fp, "<text x='%d' y='%d' font-size='9' "
+			    "text-anchor='middle'>%.3g</text>\n", gx + s * bw + bw / 2,
+			    y0 + h - bh - 3, v[g][s]);
+		}
+		fprintf(fp, "<text x='%d' y='%d' font-size='12' text-anchor='middle'>"
+		    "%s</text>\n", gx + (ns * bw) / 2, y0 + h + 16, groups[g]);
+	}
+	for (int s = 0; s < ns; s++)
+		fprintf(fp, "<rect x='%d' y='%d' width='10' height='10' fill='%s'/>"
+		    "<text x='%d' y='%d' font-size='11'>%s</text>\n", x0 + w + 10,
+		    y0 + s * 16, colors[s % 8], x0 + w + 24, y0 + s * 16 + 9,
+		    series[s]);
 }
 
 static int
@@ -483,7 +576,7 @@ main(int argc, char **argv)
 		die("mkdtemp %s: %s", workdir, strerror(errno));
 
 	if (starve) {
-		starvation_bench(mean, drive, dbuf);
+		starvation_bench(mean, drive, dbuf, results);
 		char rm[PATH_MAX + 16];
 		snprintf(rm, sizeof(rm), "rm -rf '%s'", workdir);
 		return system(rm) == 0 ? 0 : 1;
@@ -509,18 +602,20 @@ main(int argc, char **argv)
 				continue;
 			res[i].mbps[res[i].n] = opt_size / secs / 1e6;
 			res[i].cpu_per_gb[res[i].n] = cpu / (opt_size / 1e9);
+			res[i].rss_mb[res[i].n] = last_rss_mb;
 			res[i].n++;
 			fprintf(stderr, "  run %u %-6s %-8s %8.1f MB/s %6.3f CPU s/GB\n",
 			    run + 1, res[i].sink, res[i].tool, opt_size / secs / 1e6,
 			    cpu / (opt_size / 1e9));
 		}
 	}
-	printf("\n%-6s %-8s %10s %12s %5s\n", "sink", "tool", "MB/s", "CPU s/GB",
-	    "runs");
+	printf("\n%-6s %-8s %10s %12s %10s %5s\n", "sink", "tool", "MB/s",
+	    "CPU s/GB", "peak MB", "runs");
 	for (int i = 0; i < nres; i++)
-		printf("%-6s %-8s %10.1f %12.3f %5d\n", res[i].sink, res[i].tool,
-		    median(res[i].mbps, res[i].n), median(res[i].cpu_per_gb, res[i].n),
-		    res[i].n);
+		printf("%-6s %-8s %10.1f %12.3f %10.1f %5d\n", res[i].sink,
+		    res[i].tool, median(res[i].mbps, res[i].n),
+		    median(res[i].cpu_per_gb, res[i].n),
+		    median(res[i].rss_mb, res[i].n), res[i].n);
 	printf("\nratios (engine / peer; throughput > 1 and CPU < 1 favour the "
 	    "engine):\n");
 	for (int i = 0; i < nres; i++) {
@@ -550,13 +645,44 @@ main(int argc, char **argv)
 			    opt_depth, opt_runs, sysconf(_SC_NPROCESSORS_ONLN));
 			for (int i = 0; i < nres; i++)
 				fprintf(fp, "%s{\"sink\":\"%s\",\"tool\":\"%s\","
-				    "\"mbps\":%.1f,\"cpu_s_per_gb\":%.3f,\"runs\":%d}",
+				    "\"mbps\":%.1f,\"cpu_s_per_gb\":%.3f,"
+				    "\"peak_mb\":%.1f,\"runs\":%d}",
 				    i ? "," : "", res[i].sink, res[i].tool,
 				    median(res[i].mbps, res[i].n),
-				    median(res[i].cpu_per_gb, res[i].n), res[i].n);
+				    median(res[i].cpu_per_gb, res[i].n),
+				    median(res[i].rss_mb, res[i].n), res[i].n);
 			fprintf(fp, "]}\n");
 			fclose(fp);
 			printf("\nresults: %s\n", path);
+		}
+		/* The chart: throughput and CPU per GB, by sink and tool. */
+		double mb[8][8] = { { 0 } }, cg[8][8] = { { 0 } };
+		for (int i = 0; i < nres; i++) {
+			int si = -1, ti = -1;
+			for (int k = 0; k < nsinks; k++)
+				if (strcmp(res[i].sink, sinks[k]) == 0)
+					si = k;
+			for (int k = 0; k < ntools; k++)
+				if (strcmp(res[i].tool, tools[k]) == 0)
+					ti = k;
+			if (si < 0 || ti < 0 || si >= 8 || ti >= 8)
+				continue;
+			mb[si][ti] = median(res[i].mbps, res[i].n);
+			cg[si][ti] = median(res[i].cpu_per_gb, res[i].n);
+		}
+		snprintf(path, sizeof(path), "%s/bench-%s.svg", results, stamp);
+		fp = fopen(path, "w");
+		if (fp) {
+			fprintf(fp, "<svg xmlns='http://www.w3.org/2000/svg' "
+			    "width='900' height='560' font-family='sans-serif'>\n"
+			    "<rect width='900' height='560' fill='white'/>\n");
+			svg_panel(fp, 40, 40, 700, 200, "Throughput, MB/s (higher is "
+			    "better)", sinks, nsinks, tools, ntools, mb);
+			svg_panel(fp, 40, 310, 700, 200, "CPU seconds per GB (lower is "
+			    "better)", sinks, nsinks, tools, ntools, cg);
+			fprintf(fp, "</svg>\n");
+			fclose(fp);
+			printf("chart: %s\n", path);
 		}
 	}
 	char rm[PATH_MAX + 16];
