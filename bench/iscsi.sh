@@ -14,7 +14,9 @@ set +e
 tgt_start
 U="iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1"
 head -c $((MB << 20)) /dev/urandom >src.bin
-echo "iSCSI to tgtd on 127.0.0.1, $MB MiB per run, tuned PDUs; medians of $RUNS"
+echo "iSCSI to tgtd on 127.0.0.1, $MB MiB per run; medians of $RUNS"
+for params in default tuned; do
+tgt_params $params
 for bs in 262144 1048576; do
 	e="" c1="" c8=""
 	for r in $(seq 1 "$RUNS"); do
@@ -36,7 +38,8 @@ for bs in 262144 1048576; do
 	done
 	med() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 	me=$(med $e) m1=$(med $c1) m8=$(med $c8)
-	printf 'block %7d: engine %7.1f MB/s | raw sync %7.1f | raw 8 in flight %7.1f | engine/raw-sync %.2f, engine/raw-8 %.2f\n' \
-		$bs "$me" "$m1" "$m8" "$(echo "$me $m1" | awk '{print $1/$2}')" \
+	printf '%-7s block %7d: engine %7.1f MB/s | raw sync %7.1f | raw 8 in flight %7.1f | engine/raw-sync %.2f, engine/raw-8 %.2f\n' \
+		$params $bs "$me" "$m1" "$m8" "$(echo "$me $m1" | awk '{print $1/$2}')" \
 		"$(echo "$me $m8" | awk '{print $1/$2}')"
+done
 done

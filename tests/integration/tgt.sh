@@ -21,11 +21,22 @@ tgt_start() {
 		sleep 0.1
 	done
 	tgtadm_ --mode target --op new --tid 1 --targetname "$TGT_IQN"
-	for kv in MaxRecvDataSegmentLength=262144 MaxXmitDataSegmentLength=262144 \
-		FirstBurstLength=262144 MaxBurstLength=1048576 InitialR2T=No; do
+	tgt_params tuned
+	tgtadm_ --mode target --op bind --tid 1 --initiator-address ALL
+}
+
+# tgt_params tuned|default: iSCSI session parameters for new logins.
+tgt_params() {
+	if [ "$1" = tuned ]; then
+		set -- MaxRecvDataSegmentLength=262144 MaxXmitDataSegmentLength=262144 \
+			FirstBurstLength=262144 MaxBurstLength=1048576 InitialR2T=No
+	else
+		set -- MaxRecvDataSegmentLength=8192 MaxXmitDataSegmentLength=8192 \
+			FirstBurstLength=65536 MaxBurstLength=262144 InitialR2T=Yes
+	fi
+	for kv in "$@"; do
 		tgtadm_ --mode target --op update --tid 1 --name "${kv%%=*}" --value "${kv#*=}"
 	done
-	tgtadm_ --mode target --op bind --tid 1 --initiator-address ALL
 }
 
 # tgt_tape LUN IMAGE MIB: a new tape image of MIB MiB as LUN.
