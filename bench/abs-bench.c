@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,10 @@ static unsigned opt_depth = 8, opt_runs = 3;
 /* A bursty source: bursts of gen_burst bytes, paced to gen_rate bytes/s. */
 static double gen_rate;
 static uint64_t gen_burst;
+/* The standard set's source: random, text, file, or dir:PATH. */
+static const char *opt_source = "random";
+static char src_path[PATH_MAX];
+static int gen_text, gen_none;
 /* Peak resident memory of the last tool run (its whole process tree). */
 static double last_rss_mb;
 
@@ -47,12 +52,17 @@ generate(int fd, uint64_t n)
 {
 	static uint64_t buf[1 << 17];	/* 1 MiB */
 	uint64_t x = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	static const char *words[] = { "volume ", "dump ", "tape ", "block ",
+	    "the ", "of ", "partition ", "server ", "backup\n", "level ",
+	    "cartridge ", "label ", "restore ", "entity ", "and ", "2026 " };
 
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	double burst_start = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 	uint64_t in_burst = 0;
 
+	if (gen_none)
+		_exit(0);
 	while (n) {
 		/*
 		 * Paced like a dump program that stalls between bursts (reading
@@ -76,11 +86,27 @@ generate(int fd, uint64_t n)
 			burst_start = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 			in_burst = 0;
 		}
-		for (size_t i = 0; i < ARRAY_SIZE(buf); i++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			buf[i] = x;
+		if (gen_text) {
+			/* Text of a small vocabulary: zstd makes about a fifth of it. */
+			char *p = (char *)buf, *end = p + sizeof(buf);
+			while (p < end) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				const char *w = words[x & 15];
+				size_t l = strlen(w);
+				if (l > (size_t)(end - p))
+					l = (size_t)(end - p);
+				memcpy(p, w, l);
+				p += l;
+			}
+		} else {
+			for (size_t i = 0; i < ARRAY_SIZE(buf); i++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				buf[i] = x;
+			}
 		}
 		size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
 		if (util_write_all(fd, buf, k) < 0)
@@ -161,24 +187,41 @@ command_for(const char *tool, const char *sink, char *buf, size_t len)
 	out = strcmp(sink, "null") == 0 ? "/dev/null" : NULL;
 	char file[PATH_MAX + 32];
 	snprintf(file, sizeof(file), "%s/file000001", cart);
+	/* Where each tool reads: the pipe, a file on disk, or a tree. */
+	bool from_file = strcmp(opt_source, "file") == 0;
+	bool from_dir = strncmp(opt_source, "dir:", 4) == 0;
+	char esrc[PATH_MAX + 16], in[PATH_MAX + 16];
+	if (from_dir)
+		snprintf(esrc, sizeof(esrc), "dir:%s", src_path);
+	else if (from_file)
+		snprintf(esrc, sizeof(esrc), "file:%s", src_path);
+	else
+		snprintf(esrc, sizeof(esrc), "file:/dev/stdin");
+	snprintf(in, sizeof(in), "%s", from_file ? src_path : "/dev/stdin");
 	if (strcmp(tool, "engine") == 0)
 		snprintf(buf, len, "'%s/abs-engine' dump --device '%s%s' --entity "
-		    "bench --source file:/dev/stdin --log '%s/bench.log' "
-		    "--block-size %llu --depth %u --quiet", bindir,
-		    out ? "null:" : "vtape:", out ? "" : cart, workdir,
-		    (unsigned long long)opt_bs, opt_depth);
+		    "bench --source '%s' --log '%s/bench.log' --block-size %llu "
+		    "--depth %u --quiet%s", bindir, out ? "null:" : "vtape:",
+		    out ? "" : cart, esrc, workdir, (unsigned long long)opt_bs,
+		    opt_depth, gen_text ? " --compress zstd" : "");
 	else if (strcmp(tool, "dd") == 0)
-		snprintf(buf, len, "dd bs=%llu iflag=fullblock of='%s' status=none%s",
-		    (unsigned long long)opt_bs, out ? out : file,
-		    out ? "" : " conv=fsync");
+		snprintf(buf, len, "dd if='%s' bs=%llu iflag=fullblock of='%s' "
+		    "status=none%s", in, (unsigned long long)opt_bs,
+		    out ? out : file, out ? "" : " conv=fsync");
 	else if (strcmp(tool, "mbuffer") == 0)
-		snprintf(buf, len, "mbuffer -q -s %llu -m %llu -o '%s'%s",
+		snprintf(buf, len, "mbuffer -q -i '%s' -s %llu -m %llu -o '%s'%s", in,
 		    (unsigned long long)opt_bs,
 		    (unsigned long long)opt_bs * opt_depth, out ? out : file,
 		    out ? "" : " && sync");
 	else if (strcmp(tool, "cat") == 0)
-		snprintf(buf, len, "cat > '%s'%s", out ? out : file,
+		snprintf(buf, len, "cat '%s' > '%s'%s", in, out ? out : file,
 		    out ? "" : " && sync");
+	else if (strcmp(tool, "zstd") == 0)
+		snprintf(buf, len, "zstd -3 -q -c -T1 < '%s' > '%s'%s", in,
+		    out ? out : file, out ? "" : " && sync");
+	else if (strcmp(tool, "tar") == 0 && from_dir)
+		snprintf(buf, len, "tar -cf - -C '%s' . > '%s'%s", src_path,
+		    out ? out : file, out ? "" : " && sync");
 	else
 		return -EINVAL;
 	return 0;
@@ -484,6 +527,7 @@ static const char usage[] =
 "usage: abs-bench [--size SIZE] [--runs N] [--block-size N] [--depth N]\n"
 "                 [--sinks null,vtape] [--tools engine,dd,mbuffer,cat]\n"
 "                 [--dir DIR] [--results DIR] [--standard] [--eot]\n"
+"                 [--source random|text|file|dir:PATH]\n"
 "--eot: end-of-tape hand-over time, spot-verify cost, spanning throughput.\n"
 "--starvation [--mean-rate MBPS] [--drive-rate MBPS] [--drive-buffer MIB]:\n"
 "  a bursty source through each tool into a drive model; underruns counted.\n"
@@ -505,6 +549,7 @@ main(int argc, char **argv)
 		{ "standard", no_argument, NULL, 'S' },
 		{ "eot", no_argument, NULL, 'E' },
 		{ "starvation", no_argument, NULL, 'V' },
+		{ "source", required_argument, NULL, 'O' },
 		{ "mean-rate", required_argument, NULL, 'M' },
 		{ "drive-rate", required_argument, NULL, 'W' },
 		{ "drive-buffer", required_argument, NULL, 'B' },
@@ -516,7 +561,7 @@ main(int argc, char **argv)
 	const char *sinks[8], *tools[8];
 	int nsinks = 0, ntools = 0, c;
 	struct result res[64];
-	int nres = 0, eot = 0, starve = 0;
+	int nres = 0, eot = 0, starve = 0, tools_given = 0;
 	double mean = 250, drive = 177;
 	unsigned dbuf = 64;
 	uint64_t v;
@@ -545,12 +590,16 @@ main(int argc, char **argv)
 			opt_depth = (unsigned)v;
 			break;
 		case 'k': snprintf(sinks_s, sizeof(sinks_s), "%s", optarg); break;
-		case 't': snprintf(tools_s, sizeof(tools_s), "%s", optarg); break;
+		case 't':
+			snprintf(tools_s, sizeof(tools_s), "%s", optarg);
+			tools_given = 1;
+			break;
 		case 'D': dir = optarg; break;
 		case 'R': results = optarg; break;
 		case 'S': break;	/* the defaults are the standard set */
 		case 'E': eot = 1; break;
 		case 'V': starve = 1; break;
+		case 'O': opt_source = optarg; break;
 		case 'M': mean = atof(optarg); break;
 		case 'W': drive = atof(optarg); break;
 		case 'B': dbuf = (unsigned)atoi(optarg); break;
@@ -563,6 +612,41 @@ main(int argc, char **argv)
 		die("cannot find my own directory");
 	exe[n] = '\0';
 	snprintf(bindir, sizeof(bindir), "%s", dirname(exe));
+	snprintf(workdir, sizeof(workdir), "%s/abs-bench.XXXXXX",
+	    dir ? dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"));
+	if (!mkdtemp(workdir))
+		die("mkdtemp %s: %s", workdir, strerror(errno));
+	if (strcmp(opt_source, "text") == 0) {
+		gen_text = 1;
+		if (!tools_given)
+			snprintf(tools_s, sizeof(tools_s), "engine,zstd,mbuffer,dd");
+	} else if (strcmp(opt_source, "file") == 0) {
+		/* A file on disk, written once, read by every tool. */
+		char gen[2 * PATH_MAX];
+		snprintf(src_path, sizeof(src_path), "%s/source.bin", workdir);
+		snprintf(gen, sizeof(gen), "head -c %llu /dev/urandom > '%s'",
+		    (unsigned long long)opt_size, src_path);
+		if (system(gen) != 0)
+			die("cannot write %s", src_path);
+		gen_none = 1;
+	} else if (strncmp(opt_source, "dir:", 4) == 0) {
+		/* A directory tree: the engine's pax against GNU tar. */
+		char du[2 * PATH_MAX];
+		snprintf(src_path, sizeof(src_path), "%s", opt_source + 4);
+		snprintf(du, sizeof(du), "find '%s' -type f -printf '%%s\\n' | "
+		    "awk '{s += $1} END {print s + 0}'", src_path);
+		FILE *p = popen(du, "r");
+		unsigned long long total = 0;
+		if (!p || fscanf(p, "%llu", &total) != 1 || !total)
+			die("%s: not a readable directory tree", src_path);
+		pclose(p);
+		opt_size = total;
+		gen_none = 1;
+		if (!tools_given)
+			snprintf(tools_s, sizeof(tools_s), "engine,tar");
+	} else if (strcmp(opt_source, "random") != 0) {
+		die("--source takes random, text, file or dir:PATH");
+	}
 	for (char *s = strtok(sinks_s, ","); s && nsinks < 8; s = strtok(NULL, ","))
 		sinks[nsinks++] = s;
 	for (char *s = strtok(tools_s, ","); s && ntools < 8; s = strtok(NULL, ","))
@@ -570,10 +654,6 @@ main(int argc, char **argv)
 			tools[ntools++] = s;
 		else
 			fprintf(stderr, "abs-bench: %s not installed, left out\n", s);
-	snprintf(workdir, sizeof(workdir), "%s/abs-bench.XXXXXX",
-	    dir ? dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"));
-	if (!mkdtemp(workdir))
-		die("mkdtemp %s: %s", workdir, strerror(errno));
 
 	if (starve) {
 		starvation_bench(mean, drive, dbuf, results);
