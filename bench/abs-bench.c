@@ -299,6 +299,9 @@ eot_once(int kind, struct eot_run *er)
  * which feeds a drive model streaming at a fixed rate with a small buffer.
  * The model counts underruns (the drive stopping) and the time they cost.
  */
+static double drive_min_mbps;	/* speed matching down to this, or 0 */
+static int drive_steps = 1;
+
 static void
 starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
     const char *results)
@@ -312,9 +315,13 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 	snprintf(rep, sizeof(rep), "%s/model.txt", workdir);
 	gen_rate = mean_mbps * 1e6;
 	printf("abs-bench --starvation: %llu MiB per run, source mean %.0f MB/s, "
-	    "drive %.0f MB/s with a %u MiB buffer, 2 s per back-hitch, tool "
-	    "memory %llu MiB\n\n", (unsigned long long)(opt_size >> 20),
-	    mean_mbps, drive_mbps, drive_buf_mib,
+	    "drive %.0f MB/s", (unsigned long long)(opt_size >> 20), mean_mbps,
+	    drive_mbps);
+	if (drive_min_mbps > 0 && drive_steps > 1)
+		printf(" speed-matching in %d steps down to %.0f MB/s", drive_steps,
+		    drive_min_mbps);
+	printf(" with a %u MiB buffer, 2 s per back-hitch, tool memory %llu MiB"
+	    "\n\n", drive_buf_mib,
 	    (unsigned long long)((opt_bs * opt_depth) >> 20));
 	printf("%-10s %-8s %10s %10s %10s\n", "burst", "tool", "underruns",
 	    "lost s", "MB/s");
@@ -339,8 +346,13 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 				    "status=none", (unsigned long long)opt_bs);
 			else
 				snprintf(pre, sizeof(pre), "cat");
+			char match[64] = "";
+			if (drive_min_mbps > 0 && drive_steps > 1)
+				snprintf(match, sizeof(match), " 2 0.5 %.0f %d", drive_min_mbps,
+				    drive_steps);
 			snprintf(cmd, sizeof(cmd), "%s 2>/dev/null | '%s/abs-drive-model' "
-			    "%.0f %u >'%s'", pre, bindir, drive_mbps, drive_buf_mib, rep);
+			    "%.0f %u%s >'%s'", pre, bindir, drive_mbps, drive_buf_mib, match,
+			    rep);
 			double secs, cpu;
 			unsigned long under = 0;
 			double lost = 0, bytes = 0, msecs = 0;
@@ -529,7 +541,8 @@ static const char usage[] =
 "                 [--dir DIR] [--results DIR] [--standard] [--eot]\n"
 "                 [--source random|text|file|dir:PATH]\n"
 "--eot: end-of-tape hand-over time, spot-verify cost, spanning throughput.\n"
-"--starvation [--mean-rate MBPS] [--drive-rate MBPS] [--drive-buffer MIB]:\n"
+"--starvation [--mean-rate MBPS] [--drive-rate MBPS] [--drive-buffer MIB]\n"
+"  [--drive-min MBPS --drive-steps N] (speed matching, e.g. LTO-9 400..177):\n"
 "  a bursty source through each tool into a drive model; underruns counted.\n"
 "Runs each tool on each sink with a generated incompressible stream of SIZE\n"
 "(default 1G), interleaved, N runs each (default 3), medians reported.\n";
@@ -553,6 +566,8 @@ main(int argc, char **argv)
 		{ "mean-rate", required_argument, NULL, 'M' },
 		{ "drive-rate", required_argument, NULL, 'W' },
 		{ "drive-buffer", required_argument, NULL, 'B' },
+		{ "drive-min", required_argument, NULL, 'N' },
+		{ "drive-steps", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -603,6 +618,8 @@ main(int argc, char **argv)
 		case 'M': mean = atof(optarg); break;
 		case 'W': drive = atof(optarg); break;
 		case 'B': dbuf = (unsigned)atoi(optarg); break;
+		case 'N': drive_min_mbps = atof(optarg); break;
+		case 'P': drive_steps = atoi(optarg); break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}

@@ -5,8 +5,12 @@
  * the drive stops (an underrun: on real drives a back-hitch), waits out a
  * repositioning penalty and restarts only once the buffer is refilled to
  * a threshold. A full buffer stops reading, so a fast source is held back.
+ * With MIN_MBPS and STEPS it speed-matches like LTO drives: every half
+ * second it streams at the lowest of STEPS speeds from MIN to RATE that is
+ * not below what arrived, so it only starves below its slowest speed.
  * Usage: abs-drive-model RATE_MBPS BUFFER_MIB [PENALTY_S] [RESTART_FRACTION]
- * Prints one line: bytes, seconds, underruns, seconds lost.
+ *        [MIN_MBPS STEPS]
+ * Prints one line: bytes, seconds, underruns, seconds lost, speed changes.
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,8 +34,9 @@ main(int argc, char **argv)
 	static char chunk[1 << 20];
 	double rate, buffer, penalty = 2.0, restart = 0.5;
 	double level = 0, written = 0, lost = 0, t0, last, stopped_at = 0;
-	double hold_until = 0;
-	unsigned long underruns = 0;
+	double hold_until = 0, max_rate, min_rate, win_start, win_bytes = 0;
+	unsigned long underruns = 0, changes = 0;
+	int steps = 1;
 	int streaming = 0, started = 0, eof = 0;
 
 	if (argc < 3) {
@@ -45,13 +50,40 @@ main(int argc, char **argv)
 		penalty = atof(argv[3]);
 	if (argc > 4)
 		restart = atof(argv[4]);
+	max_rate = min_rate = rate;
+	if (argc > 6) {
+		min_rate = atof(argv[5]) * 1e6;
+		steps = atoi(argv[6]);
+		if (min_rate <= 0 || min_rate > max_rate || steps < 1)
+			return 2;
+		rate = min_rate;
+	}
 	if (rate <= 0 || buffer < (double)sizeof(chunk) || restart <= 0 ||
 	    restart > 1)
 		return 2;
-	t0 = last = now();
+	t0 = last = win_start = now();
 	for (;;) {
 		double t = now(), dt = t - last;
 		last = t;
+		/* Speed matching: the slowest step that keeps up with the input. */
+		if (steps > 1 && t - win_start >= 0.5) {
+			double in_rate = win_bytes / (t - win_start), pick = max_rate;
+			for (int k = 0; k < steps; k++) {
+				double sp = min_rate + (max_rate - min_rate) * k / (steps - 1);
+				if (sp >= in_rate) {
+					pick = sp;
+					break;
+				}
+			}
+			/* A full buffer means the source is held back: go faster. */
+			if (level >= buffer - (double)sizeof(chunk))
+				pick = max_rate;
+			if (pick != rate)
+				changes++;
+			rate = pick;
+			win_start = t;
+			win_bytes = 0;
+		}
 		if (streaming) {
 			double d = rate * dt < level ? rate * dt : level;
 			level -= d;
@@ -82,14 +114,16 @@ main(int argc, char **argv)
 					return 1;
 				if (n == 0)
 					eof = 1;
-				if (n > 0)
+				if (n > 0) {
 					level += (double)n;
+					win_bytes += (double)n;
+				}
 			}
 		} else {
 			usleep(500);
 		}
 	}
-	printf("bytes=%.0f seconds=%.3f underruns=%lu lost=%.3f\n", written,
-	    now() - t0, underruns, lost);
+	printf("bytes=%.0f seconds=%.3f underruns=%lu lost=%.3f changes=%lu\n",
+	    written, now() - t0, underruns, lost, changes);
 	return 0;
 }
