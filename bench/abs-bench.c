@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <liburing.h>
+
 #include "common/log.h"
 #include "common/util.h"
 
@@ -115,6 +117,57 @@ generate(int fd, uint64_t n)
 		in_burst += k;
 	}
 	_exit(0);
+}
+
+/*
+ * The raw ceiling of a file sink: stdin to `path` through io_uring, 8
+ * writes of block_size in flight, fsync at the end. No checksums, no format.
+ */
+static int
+uring_write(const char *path)
+{
+	struct io_uring ring;
+	enum { DEPTH = 8 };
+	char *bufs[DEPTH];
+	int inflight = 0, fd, rc = 0;
+	uint64_t off = 0;
+	bool eof = false;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || io_uring_queue_init(DEPTH * 2, &ring, 0) < 0)
+		return 1;
+	for (int i = 0; i < DEPTH; i++)
+		if (posix_memalign((void **)&bufs[i], 4096, opt_bs))
+			return 1;
+	for (int slot = 0; !eof || inflight;) {
+		while (!eof && inflight < DEPTH) {
+			ssize_t n = util_read_full(0, bufs[slot], opt_bs);
+			if (n <= 0) {
+				eof = true;
+				break;
+			}
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_write(sqe, fd, bufs[slot], (unsigned)n, off);
+			off += (uint64_t)n;
+			slot = (slot + 1) % DEPTH;
+			inflight++;
+		}
+		if (!inflight)
+			break;
+		struct io_uring_cqe *cqe;
+		if (io_uring_submit_and_wait(&ring, 1) < 0 ||
+		    io_uring_wait_cqe(&ring, &cqe) < 0)
+			return 1;
+		if (cqe->res < 0)
+			rc = 1;
+		io_uring_cqe_seen(&ring, cqe);
+		inflight--;
+	}
+	if (fsync(fd) < 0 && errno != EINVAL)	/* /dev/null cannot sync */
+		rc = 1;
+	close(fd);
+	io_uring_queue_exit(&ring);
+	return rc;
 }
 
 static double
@@ -216,6 +269,9 @@ command_for(const char *tool, const char *sink, char *buf, size_t len)
 	else if (strcmp(tool, "cat") == 0)
 		snprintf(buf, len, "cat '%s' > '%s'%s", in, out ? out : file,
 		    out ? "" : " && sync");
+	else if (strcmp(tool, "uring") == 0)
+		snprintf(buf, len, "'%s/abs-bench' --uring-write '%s' --block-size %llu "
+		    "< '%s'", bindir, out ? out : file, (unsigned long long)opt_bs, in);
 	else if (strcmp(tool, "zstd") == 0)
 		snprintf(buf, len, "zstd -3 -q -c -T1 < '%s' > '%s'%s", in,
 		    out ? out : file, out ? "" : " && sync");
@@ -323,8 +379,8 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 	printf(" with a %u MiB buffer, 2 s per back-hitch, tool memory %llu MiB"
 	    "\n\n", drive_buf_mib,
 	    (unsigned long long)((opt_bs * opt_depth) >> 20));
-	printf("%-10s %-8s %10s %10s %10s\n", "burst", "tool", "underruns",
-	    "lost s", "MB/s");
+	printf("medians of %u runs\n%-10s %-8s %10s %10s %10s\n", opt_runs, "burst",
+	    "tool", "underruns", "lost s", "MB/s");
 	for (size_t b = 0; b < ARRAY_SIZE(bursts); b++) {
 		gen_burst = bursts[b];
 		for (size_t t = 0; t < ARRAY_SIZE(tools); t++) {
@@ -353,29 +409,38 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 			snprintf(cmd, sizeof(cmd), "%s 2>/dev/null | '%s/abs-drive-model' "
 			    "%.0f %u%s >'%s'", pre, bindir, drive_mbps, drive_buf_mib, match,
 			    rep);
-			double secs, cpu;
-			unsigned long under = 0;
-			double lost = 0, bytes = 0, msecs = 0;
-			if (run_piped(cmd, &secs, &cpu) < 0)
-				continue;
-			FILE *fp = fopen(rep, "r");
-			if (fp) {
-				if (fgets(line, sizeof(line), fp))
-					sscanf(line, "bytes=%lf seconds=%lf underruns=%lu lost=%lf",
-					    &bytes, &msecs, &under, &lost);
-				fclose(fp);
+			double secs, cpu, uv[MAX_RUNS], lv[MAX_RUNS], rv[MAX_RUNS];
+			int nr = 0;
+			for (unsigned run = 0; run < opt_runs; run++) {
+				unsigned long u = 0;
+				double l = 0, bytes = 0, msecs = 0;
+				if (run_piped(cmd, &secs, &cpu) < 0)
+					continue;
+				FILE *fp = fopen(rep, "r");
+				if (fp) {
+					if (fgets(line, sizeof(line), fp))
+						sscanf(line, "bytes=%lf seconds=%lf underruns=%lu "
+						    "lost=%lf", &bytes, &msecs, &u, &l);
+					fclose(fp);
+				}
+				uv[nr] = (double)u;
+				lv[nr] = l;
+				rv[nr] = msecs > 0 ? bytes / msecs / 1e6 : 0;
+				nr++;
 			}
+			double under = median(uv, nr), lost = median(lv, nr);
+			double mbps = median(rv, nr);
 			char bl[32];
 			if (bursts[b])
 				snprintf(bl, sizeof(bl), "%llu MiB",
 				    (unsigned long long)(bursts[b] >> 20));
 			else
 				snprintf(bl, sizeof(bl), "steady");
-			printf("%-10s %-8s %10lu %10.2f %10.1f\n", bl, tool, under, lost,
-			    msecs > 0 ? bytes / msecs / 1e6 : 0);
+			printf("%-10s %-8s %10.1f %10.2f %10.1f\n", bl, tool, under, lost,
+			    mbps);
 			fflush(stdout);
-			under_v[b][t] = (double)under;
-			rate_v[b][t] = msecs > 0 ? bytes / msecs / 1e6 : 0;
+			under_v[b][t] = under;
+			rate_v[b][t] = mbps;
 		}
 	}
 	gen_rate = 0;
@@ -529,7 +594,7 @@ have(const char *tool)
 {
 	char cmd[128];
 
-	if (strcmp(tool, "engine") == 0)
+	if (strcmp(tool, "engine") == 0 || strcmp(tool, "uring") == 0)
 		return 1;
 	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
 	return system(cmd) == 0;
@@ -563,6 +628,7 @@ main(int argc, char **argv)
 		{ "eot", no_argument, NULL, 'E' },
 		{ "starvation", no_argument, NULL, 'V' },
 		{ "source", required_argument, NULL, 'O' },
+		{ "uring-write", required_argument, NULL, 'U' },
 		{ "mean-rate", required_argument, NULL, 'M' },
 		{ "drive-rate", required_argument, NULL, 'W' },
 		{ "drive-buffer", required_argument, NULL, 'B' },
@@ -571,12 +637,14 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char sinks_s[256] = "null,vtape", tools_s[256] = "engine,dd,mbuffer,cat";
+	char sinks_s[256] = "null,vtape",
+	    tools_s[256] = "engine,dd,mbuffer,cat,uring";
 	const char *results = NULL, *dir = NULL;
 	const char *sinks[8], *tools[8];
 	int nsinks = 0, ntools = 0, c;
 	struct result res[64];
 	int nres = 0, eot = 0, starve = 0, tools_given = 0;
+	const char *uring_path = NULL;
 	double mean = 250, drive = 177;
 	unsigned dbuf = 64;
 	uint64_t v;
@@ -615,6 +683,7 @@ main(int argc, char **argv)
 		case 'E': eot = 1; break;
 		case 'V': starve = 1; break;
 		case 'O': opt_source = optarg; break;
+		case 'U': uring_path = optarg; break;
 		case 'M': mean = atof(optarg); break;
 		case 'W': drive = atof(optarg); break;
 		case 'B': dbuf = (unsigned)atoi(optarg); break;
@@ -624,6 +693,8 @@ main(int argc, char **argv)
 		default: fputs(usage, stderr); return 2;
 		}
 	}
+	if (uring_path)
+		return uring_write(uring_path);
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		die("cannot find my own directory");
