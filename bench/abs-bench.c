@@ -366,7 +366,7 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 	const char *blabels[4] = { "steady", "16 MiB", "64 MiB", "256 MiB" };
 	static const uint64_t bursts[] = { 0, 16u << 20, 64u << 20, 256u << 20 };
 	static const char *tools[] = { "engine", "mbuffer", "dd", "cat" };
-	char cmd[4 * PATH_MAX], rep[PATH_MAX + 32], line[256];
+	char rep[PATH_MAX + 32], line[256];
 
 	snprintf(rep, sizeof(rep), "%s/model.txt", workdir);
 	gen_rate = mean_mbps * 1e6;
@@ -382,10 +382,15 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 	printf("medians of %u runs\n%-10s %-8s %10s %10s %10s\n", opt_runs, "burst",
 	    "tool", "underruns", "lost s", "MB/s");
 	for (size_t b = 0; b < ARRAY_SIZE(bursts); b++) {
+		char cmds[ARRAY_SIZE(tools)][4 * PATH_MAX];
+		double uv[ARRAY_SIZE(tools)][MAX_RUNS], lv[ARRAY_SIZE(tools)][MAX_RUNS];
+		double rv[ARRAY_SIZE(tools)][MAX_RUNS];
+		int nr[ARRAY_SIZE(tools)] = { 0 };
 		gen_burst = bursts[b];
 		for (size_t t = 0; t < ARRAY_SIZE(tools); t++) {
 			const char *tool = tools[t];
-			char pre[2 * PATH_MAX];
+			char pre[2 * PATH_MAX], match[64] = "";
+			cmds[t][0] = '\0';
 			if (!have(tool))
 				continue;
 			if (strcmp(tool, "engine") == 0)
@@ -402,19 +407,19 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 				    "status=none", (unsigned long long)opt_bs);
 			else
 				snprintf(pre, sizeof(pre), "cat");
-			char match[64] = "";
 			if (drive_min_mbps > 0 && drive_steps > 1)
 				snprintf(match, sizeof(match), " 2 0.5 %.0f %d", drive_min_mbps,
 				    drive_steps);
-			snprintf(cmd, sizeof(cmd), "%s 2>/dev/null | '%s/abs-drive-model' "
-			    "%.0f %u%s >'%s'", pre, bindir, drive_mbps, drive_buf_mib, match,
-			    rep);
-			double secs, cpu, uv[MAX_RUNS], lv[MAX_RUNS], rv[MAX_RUNS];
-			int nr = 0;
-			for (unsigned run = 0; run < opt_runs; run++) {
+			snprintf(cmds[t], sizeof(cmds[t]), "%s 2>/dev/null | "
+			    "'%s/abs-drive-model' %.0f %u%s >'%s'", pre, bindir,
+			    drive_mbps, drive_buf_mib, match, rep);
+		}
+		/* Interleaved: every tool once per round, then the next round. */
+		for (unsigned run = 0; run < opt_runs; run++)
+			for (size_t t = 0; t < ARRAY_SIZE(tools); t++) {
+				double secs, cpu, bytes = 0, msecs = 0, l = 0;
 				unsigned long u = 0;
-				double l = 0, bytes = 0, msecs = 0;
-				if (run_piped(cmd, &secs, &cpu) < 0)
+				if (!cmds[t][0] || run_piped(cmds[t], &secs, &cpu) < 0)
 					continue;
 				FILE *fp = fopen(rep, "r");
 				if (fp) {
@@ -423,25 +428,20 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 						    "lost=%lf", &bytes, &msecs, &u, &l);
 					fclose(fp);
 				}
-				uv[nr] = (double)u;
-				lv[nr] = l;
-				rv[nr] = msecs > 0 ? bytes / msecs / 1e6 : 0;
-				nr++;
+				uv[t][nr[t]] = (double)u;
+				lv[t][nr[t]] = l;
+				rv[t][nr[t]] = msecs > 0 ? bytes / msecs / 1e6 : 0;
+				nr[t]++;
 			}
-			double under = median(uv, nr), lost = median(lv, nr);
-			double mbps = median(rv, nr);
-			char bl[32];
-			if (bursts[b])
-				snprintf(bl, sizeof(bl), "%llu MiB",
-				    (unsigned long long)(bursts[b] >> 20));
-			else
-				snprintf(bl, sizeof(bl), "steady");
-			printf("%-10s %-8s %10.1f %10.2f %10.1f\n", bl, tool, under, lost,
-			    mbps);
-			fflush(stdout);
-			under_v[b][t] = under;
-			rate_v[b][t] = mbps;
+		for (size_t t = 0; t < ARRAY_SIZE(tools); t++) {
+			if (!nr[t])
+				continue;
+			under_v[b][t] = median(uv[t], nr[t]);
+			rate_v[b][t] = median(rv[t], nr[t]);
+			printf("%-10s %-8s %10.1f %10.2f %10.1f\n", blabels[b], tools[t],
+			    under_v[b][t], median(lv[t], nr[t]), rate_v[b][t]);
 		}
+		fflush(stdout);
 	}
 	gen_rate = 0;
 	if (results) {

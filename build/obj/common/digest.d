@@ -1,3 +1,0 @@
-build/obj/common/digest.o: common/digest.c common/digest.h common/util.h
-common/digest.h:
-common/util.h:

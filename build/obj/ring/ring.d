@@ -1,2 +1,0 @@
-build/obj/ring/ring.o: ring/ring.c ring/ring.h
-ring/ring.h:
