@@ -290,9 +290,9 @@ command_for(const char *tool, const char *sink, char *buf, size_t len)
  */
 static double median(const double *v, int n);
 static int have(const char *tool);
-static void svg_panel(FILE *fp, int x0, int y0, int w, int h,
-    const char *title, const char **groups, int ng, const char **series,
-    int ns, double v[][8]);
+static void svg_chart(const char *path, const char *t1, double v1[][8],
+    const char *t2, double v2[][8], const char **groups, int ng,
+    const char **series, int ns);
 
 struct eot_run {
 	double secs, vsecs, hsecs;
@@ -466,19 +466,9 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 			fclose(fp);
 		}
 		snprintf(path, sizeof(path), "%s/starvation-%s.svg", results, stamp);
-		fp = fopen(path, "w");
-		if (fp) {
-			fprintf(fp, "<svg xmlns='http://www.w3.org/2000/svg' "
-			    "width='900' height='560' font-family='sans-serif'>\n"
-			    "<rect width='900' height='560' fill='white'/>\n");
-			svg_panel(fp, 40, 40, 700, 200, "Drive underruns by source "
-			    "burst size (lower is better)", blabels, 4, tools, 4, under_v);
-			svg_panel(fp, 40, 310, 700, 200, "Rate the drive achieved, MB/s",
-			    blabels, 4, tools, 4, rate_v);
-			fprintf(fp, "</svg>\n");
-			fclose(fp);
-			printf("\nchart: %s\n", path);
-		}
+		svg_chart(path, "Drive underruns by source burst size (lower is "
+		    "better)", under_v, "Rate the drive achieved, MB/s", rate_v,
+		    blabels, 4, tools, 4);
 	}
 }
 
@@ -566,6 +556,25 @@ svg_panel(FILE *fp, int x0, int y0, int w, int h, const char *title,
 		    "<text x='%d' y='%d' font-size='11'>%s</text>\n", x0 + w + 10,
 		    y0 + s * 16, colors[s % 8], x0 + w + 24, y0 + s * 16 + 9,
 		    series[s]);
+}
+
+/* Write a two-panel chart (same groups and series) to path. */
+static void
+svg_chart(const char *path, const char *t1, double v1[][8], const char *t2,
+    double v2[][8], const char **groups, int ng, const char **series, int ns)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (!fp)
+		return;
+	fprintf(fp, "<svg xmlns='http://www.w3.org/2000/svg' width='900' "
+	    "height='560' font-family='sans-serif'>\n"
+	    "<rect width='900' height='560' fill='white'/>\n");
+	svg_panel(fp, 40, 40, 700, 200, t1, groups, ng, series, ns, v1);
+	svg_panel(fp, 40, 310, 700, 200, t2, groups, ng, series, ns, v2);
+	fprintf(fp, "</svg>\n");
+	fclose(fp);
+	printf("chart: %s\n", path);
 }
 
 static int
@@ -839,19 +848,9 @@ main(int argc, char **argv)
 			cg[si][ti] = median(res[i].cpu_per_gb, res[i].n);
 		}
 		snprintf(path, sizeof(path), "%s/bench-%s.svg", results, stamp);
-		fp = fopen(path, "w");
-		if (fp) {
-			fprintf(fp, "<svg xmlns='http://www.w3.org/2000/svg' "
-			    "width='900' height='560' font-family='sans-serif'>\n"
-			    "<rect width='900' height='560' fill='white'/>\n");
-			svg_panel(fp, 40, 40, 700, 200, "Throughput, MB/s (higher is "
-			    "better)", sinks, nsinks, tools, ntools, mb);
-			svg_panel(fp, 40, 310, 700, 200, "CPU seconds per GB (lower is "
-			    "better)", sinks, nsinks, tools, ntools, cg);
-			fprintf(fp, "</svg>\n");
-			fclose(fp);
-			printf("chart: %s\n", path);
-		}
+		svg_chart(path, "Throughput, MB/s (higher is better)", mb,
+		    "CPU seconds per GB (lower is better)", cg, sinks, nsinks,
+		    tools, ntools);
 	}
 	char rm[PATH_MAX + 16];
 	snprintf(rm, sizeof(rm), "rm -rf '%s'", workdir);

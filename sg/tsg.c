@@ -367,14 +367,12 @@ tsg_read_block_limits(struct tsg_dev *d, uint32_t *min, uint32_t *max,
 int
 tsg_write_protected(struct tsg_dev *d, bool *wp, struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x1a, 0x08, 0x10, 0, 64, 0 };	/* DBD, page 10h */
-	uint8_t buf[64] = { 0 };
-	int rc = tsg_exec(d, cdb, 6, 2, buf, sizeof(buf), st);
+	struct tsg_mode m;
+	int rc = tsg_mode(d, &m, st);
 
-	if (rc)
-		return rc;
-	*wp = buf[2] & 0x80;
-	return 0;
+	if (rc == 0)
+		*wp = m.write_protect;
+	return rc;
 }
 
 int
