@@ -73,6 +73,14 @@ out:
 	return rc;
 }
 
+struct wblock {
+	uint8_t *buf;		/* has RING_SLACK room after len */
+	size_t len;
+	uint32_t crc;
+	int ring_idx;		/* -1: not a ring buffer */
+	int obuf;		/* -1: not a compression buffer */
+};
+
 struct dump_state {
 	const struct eng_dump_opts *o;
 	struct eng_changer *chg;
@@ -97,9 +105,23 @@ struct dump_state {
 	uint64_t raw_bytes;
 	struct fmt_header first;	/* part 1, for the dump line */
 	char labels[512];
-	/* compression output */
-	uint8_t *obuf;
+	/* compression output: a pool, since written blocks stay in flight */
+	uint8_t **obufs;
+	bool *obuf_busy;
+	unsigned nobuf;
+	int cur_obuf;
 	size_t ofill;
+	/*
+	 * The write window, oldest first: [replay][in flight][not yet sent].
+	 * A block leaves it (its ring buffer recycled) only once the drive
+	 * has confirmed it; blocks the drive refused at end of tape stay, to
+	 * be sent again on the next cartridge.
+	 */
+	struct wblock *wq;
+	unsigned wcap, whead, wn, wsent, wreplay;
+	unsigned wdepth;
+	bool at_eot;		/* early warning or overflow: close the part */
+	struct ring *ring;
 	/* spot verification and hand-over accounting */
 	uint8_t *vbuf;
 	uint64_t v_checked, v_bad;
@@ -149,21 +171,22 @@ fill_record(struct cat_dl_rec *r, const struct fmt_header *h)
 
 /*
  * Set programmable early warning so that what is still unconfirmed when
- * it comes (one block: writes are confirmed one by one) plus the part's
- * closing filemarks and trailer fit before early warning proper.
+ * it comes (the write window) plus the part's closing filemarks and
+ * trailer fit before early warning proper.
  */
 static void
 set_pew(struct dump_state *s)
 {
 	struct tsg_status st;
-	uint64_t need = (uint64_t)s->bs * 4 + (16u << 10);
+	uint64_t need = (uint64_t)s->bs * (s->wdepth + 3) + (16u << 10);
 	unsigned mb = (unsigned)((need + (1u << 20) - 1) >> 20);
 
 	if (s->o->no_pew || tsg_is_stream(s->dev))
 		return;
 	if (tsg_set_pew(s->dev, mb, &st) == 0)
 		log_warn("programmable early warning set to %u MB "
-		    "(1 unconfirmed block of %u, trailer, filemarks)", mb, s->bs);
+		    "(%u unconfirmed blocks of %u, trailer, filemarks)", mb,
+		    s->wdepth, s->bs);
 	else
 		log_info("drive has no programmable early warning");
 }
@@ -231,6 +254,7 @@ open_part(struct dump_state *s)
 	s->part_lon = 0;
 	if (tsg_read_position(s->dev, &pos, &st) == 0 && pos.known)
 		s->part_lon = pos.lon;
+	s->wdepth = tsg_set_write_depth(s->dev, s->o->queue);
 	set_pew(s);
 	set_lbp(s);
 	s->h.part++;
@@ -482,19 +506,171 @@ span(struct dump_state *s)
 	return 0;
 }
 
-/*
- * Write one data block. At early warning the block is on tape: the part is
- * closed and the stream goes on on the next cartridge. At physical end
- * (VOLUME OVERFLOW) the block is not on tape: it is written again on the
- * next cartridge, so nothing is lost and nothing is written twice.
- */
-static int
-put_block(struct dump_state *s, const void *buf, size_t len)
+static struct wblock *
+wq_at(struct dump_state *s, unsigned i)
 {
-	struct tsg_status st;
+	return &s->wq[(s->whead + i) % s->wcap];
+}
+
+/* The block is on tape: count it in the part and free its buffer. */
+static void
+wq_retire(struct dump_state *s)
+{
+	struct wblock *b = wq_at(s, 0);
+
+	s->crcs[s->ncrc++] = b->crc;
+	digest_update(s->pd, b->buf, b->len);
+	digest_update(s->sd, b->buf, b->len);
+	s->part_bytes += b->len;
+	s->stream_bytes += b->len;
+	if (b->ring_idx >= 0)
+		ring_confirm(s->ring, (unsigned)b->ring_idx);
+	if (b->obuf >= 0)
+		s->obuf_busy[b->obuf] = false;
+	s->whead = (s->whead + 1) % s->wcap;
+	s->wn--;
+}
+
+/* Send the next unsent block; the CRC32C rides along under protection. */
+static int
+wq_send(struct dump_state *s)
+{
+	struct wblock *b = wq_at(s, s->wreplay + s->wsent);
+	size_t len = b->len;
 	int rc;
 
-	if (s->ncrc == s->capcrc) {
+	if (s->lbp) {
+		b->buf[len] = (uint8_t)(b->crc >> 24);
+		b->buf[len + 1] = (uint8_t)(b->crc >> 16);
+		b->buf[len + 2] = (uint8_t)(b->crc >> 8);
+		b->buf[len + 3] = (uint8_t)b->crc;
+		len += 4;
+	}
+	if ((rc = tsg_write_submit(s->dev, b->buf, len, s->wreplay + s->wsent)) < 0) {
+		eng_err(s->err, "queueing a write: %s", strerror(-rc));
+		return rc;
+	}
+	s->wsent++;
+	return 0;
+}
+
+/*
+ * Take the oldest write's outcome. At early warning the block is on tape
+ * and the part is closed once the rest has drained. At physical end
+ * (VOLUME OVERFLOW) the block is not on tape, nor is anything after it:
+ * those go to the next cartridge, so nothing is lost or written twice.
+ */
+static int
+wq_reap(struct dump_state *s)
+{
+	struct tsg_wdone w;
+	int rc = tsg_write_reap(s->dev, &w);
+
+	if (rc <= 0) {
+		eng_err(s->err, "write window out of step (%d)", rc);
+		return rc < 0 ? rc : -EIO;
+	}
+	s->wsent--;
+	if (w.rc == 0 || (w.rc == TSG_CHECK && tsg_is_early_warning(&w.st))) {
+		if (s->wreplay) {
+			/* A hole in the stream: the cartridge cannot be trusted. */
+			eng_err(s->err, "cartridge %s took a block after refusing "
+			    "an earlier one", s->l.label);
+			s->bad_tape = true;
+			return -EIO;
+		}
+		wq_retire(s);
+		if (w.rc)
+			s->at_eot = true;
+		return 0;
+	}
+	if (w.rc == TSG_CHECK && w.st.cat == TSG_CAT_VOLUME_OVERFLOW) {
+		if (s->ncrc == 0) {
+			eng_err(s->err, "cartridge %s is full at its start", s->l.label);
+			return -ENOSPC;
+		}
+		s->wreplay++;
+		s->at_eot = true;
+		return 0;
+	}
+	if (w.st.cat == TSG_CAT_DATA_PROTECT)
+		eng_err(s->err, "cartridge %s is write-protected", s->l.label);
+	else if (w.st.cat == TSG_CAT_MEDIUM_ERROR) {
+		eng_err_st(s->err, "medium error writing; cartridge suspect", &w.st);
+		s->bad_tape = true;
+	} else
+		eng_err_st(s->err, "write", &w.st);
+	return w.rc < 0 ? w.rc : -EIO;
+}
+
+/* Wait for everything in flight without looking at it (error paths). */
+static void
+wq_abandon(struct dump_state *s)
+{
+	struct tsg_wdone w;
+
+	while (s->dev && tsg_write_reap(s->dev, &w) == 1)
+		;
+	s->wn = s->wsent = s->wreplay = 0;
+	s->at_eot = false;
+}
+
+/*
+ * One step of progress: span once the window has drained at end of tape,
+ * else send what may be sent, else take one outcome. 0 when idle.
+ * Only blocks of one length are in flight together: writes are SIMPLE
+ * tasks, and a target may start the one whose data arrived first (tgt
+ * writes a short last block ahead of a full one still in transfer).
+ */
+static int
+wq_step(struct dump_state *s, bool *did)
+{
+	int rc;
+
+	*did = true;
+	if (s->at_eot && !s->wsent) {
+		if ((rc = span(s)) < 0)
+			return rc;
+		s->at_eot = false;
+		s->wreplay = 0;		/* the refused blocks are unsent again */
+		return 0;
+	}
+	if (!s->at_eot && s->wreplay + s->wsent < s->wn &&
+	    s->wsent < s->wdepth && (!s->wsent ||
+	    wq_at(s, s->wreplay + s->wsent)->len == wq_at(s, s->wreplay)->len))
+		return wq_send(s);
+	if (s->wsent)
+		return wq_reap(s);
+	*did = false;
+	return 0;
+}
+
+/* Drive the window until it has room for another block, or is empty. */
+static int
+wq_pump(struct dump_state *s, bool drain)
+{
+	bool did;
+	int rc;
+
+	for (;;) {
+		if (!drain && !s->at_eot && s->wreplay + s->wsent == s->wn &&
+		    s->wsent < s->wdepth)
+			return 0;
+		if ((rc = wq_step(s, &did)) < 0)
+			return rc;
+		if (!did)
+			return 0;
+	}
+}
+
+/* Queue one data block (a ring buffer or a compression buffer). */
+static int
+put_block(struct dump_state *s, uint8_t *buf, size_t len, int ring_idx,
+    int obuf)
+{
+	struct wblock *b;
+
+	if (s->ncrc + s->wn >= s->capcrc) {
 		uint64_t ncap = s->capcrc ? s->capcrc * 2 : 4096;
 		uint32_t *n = realloc(s->crcs, ncap * sizeof(*n));
 		if (!n)
@@ -502,34 +678,38 @@ put_block(struct dump_state *s, const void *buf, size_t len)
 		s->crcs = n;
 		s->capcrc = ncap;
 	}
-	uint32_t crc = crc32c(0, buf, len);
-	for (int attempt = 0;; attempt++) {
-		rc = tape_write(s, buf, len, true, &crc, &st);
-		if (rc == 0 || (rc == TSG_CHECK && tsg_is_early_warning(&st))) {
-			s->crcs[s->ncrc++] = crc;
-			digest_update(s->pd, buf, len);
-			digest_update(s->sd, buf, len);
-			s->part_bytes += len;
-			s->stream_bytes += len;
-			return rc == 0 ? 0 : span(s);
-		}
-		if (rc == TSG_CHECK && st.cat == TSG_CAT_VOLUME_OVERFLOW &&
-		    attempt == 0) {
-			if ((rc = span(s)) < 0)
-				return rc;
-			continue;
-		}
-		if (st.cat == TSG_CAT_VOLUME_OVERFLOW)
-			eng_err(s->err, "cartridge %s is full at its start", s->l.label);
-		else if (st.cat == TSG_CAT_DATA_PROTECT)
-			eng_err(s->err, "cartridge %s is write-protected", s->l.label);
-		else if (st.cat == TSG_CAT_MEDIUM_ERROR) {
-			eng_err_st(s->err, "medium error writing; cartridge suspect",
-			    &st);
-			s->bad_tape = true;
-		} else
-			eng_err_st(s->err, "write", &st);
-		return rc < 0 ? rc : -EIO;
+	if (s->wn == s->wcap) {
+		eng_err(s->err, "write window overfull");
+		return -EOVERFLOW;
+	}
+	b = wq_at(s, s->wn);
+	b->buf = buf;
+	b->len = len;
+	b->crc = crc32c(0, buf, len);
+	b->ring_idx = ring_idx;
+	b->obuf = obuf;
+	s->wn++;
+	return wq_pump(s, false);
+}
+
+/* A free compression buffer, waiting for the drive if all are in flight. */
+static int
+take_obuf(struct dump_state *s)
+{
+	bool did;
+	int rc;
+
+	for (;;) {
+		for (unsigned i = 0; i < s->nobuf; i++)
+			if (!s->obuf_busy[i]) {
+				s->obuf_busy[i] = true;
+				s->cur_obuf = (int)i;
+				return 0;
+			}
+		if ((rc = wq_step(s, &did)) < 0)
+			return rc;
+		if (!did)
+			return -EIO;
 	}
 }
 
@@ -543,7 +723,10 @@ put_compressed(struct dump_state *s, ZSTD_CCtx *z, const void *in, size_t len,
 	int rc;
 
 	do {
-		ZSTD_outBuffer ob = { s->obuf, s->bs, s->ofill };
+		if (s->cur_obuf < 0 && (rc = take_obuf(s)) < 0)
+			return rc;
+		uint8_t *ob_buf = s->obufs[s->cur_obuf];
+		ZSTD_outBuffer ob = { ob_buf, s->bs, s->ofill };
 		left = ZSTD_compressStream2(z, &ob, &ib, mode);
 		if (ZSTD_isError(left)) {
 			eng_err(s->err, "zstd: %s", ZSTD_getErrorName(left));
@@ -551,15 +734,20 @@ put_compressed(struct dump_state *s, ZSTD_CCtx *z, const void *in, size_t len,
 		}
 		s->ofill = ob.pos;
 		if (s->ofill == s->bs) {
-			if ((rc = put_block(s, s->obuf, s->bs)) < 0)
-				return rc;
+			int i = s->cur_obuf;
+			s->cur_obuf = -1;
 			s->ofill = 0;
+			if ((rc = put_block(s, ob_buf, s->bs, -1, i)) < 0)
+				return rc;
 		}
 	} while (ib.pos < ib.size || (mode == ZSTD_e_end && left));
 	if (mode == ZSTD_e_end && s->ofill) {
-		if ((rc = put_block(s, s->obuf, s->ofill)) < 0)
-			return rc;
+		int i = s->cur_obuf;
+		size_t n = s->ofill;
+		s->cur_obuf = -1;
 		s->ofill = 0;
+		if ((rc = put_block(s, s->obufs[i], n, -1, i)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -684,13 +872,25 @@ dump_once(struct dump_state *s, time_t since, struct eng_dump_result *res)
 	s->handovers = s->no_trailer = 0;
 	s->bad_tape = false;
 	s->drive_verified = 0;
+	s->wn = s->wsent = s->wreplay = 0;
+	s->whead = 0;
+	s->at_eot = false;
+	s->cur_obuf = -1;
+	for (unsigned i = 0; i < s->nobuf; i++)
+		s->obuf_busy[i] = false;
 	if ((rc = eng_source_open(o->source, since, &src, s->err)) < 0)
 		return rc;
-	if ((rc = ring_new(o->depth ? o->depth : 8, s->bs, &ring)) < 0 ||
+	/* Read-ahead beyond what the write window holds. */
+	unsigned depth = o->depth ? o->depth : 8;
+	unsigned want = o->queue ? o->queue : 8;
+	if (depth < 2 * want)
+		depth = 2 * want;
+	if ((rc = ring_new(depth, s->bs, &ring)) < 0 ||
 	    (rc = ring_source(ring, src.fd)) < 0) {
 		eng_err(s->err, "io_uring set-up: %s", strerror(-rc));
 		goto out;
 	}
+	s->ring = ring;
 	digest_free(s->sd);
 	digest_free(s->rd);
 	s->sd = digest_new(s->alg);
@@ -742,18 +942,20 @@ dump_once(struct dump_state *s, time_t since, struct eng_dump_result *res)
 		if (level) {
 			digest_update(s->rd, b.buf, b.len);
 			rc = put_compressed(s, z, b.buf, b.len, ZSTD_e_continue);
+			ring_confirm(ring, b.idx);	/* zstd has copied it */
 		} else {
-			rc = put_block(s, b.buf, b.len);
+			rc = put_block(s, b.buf, b.len, (int)b.idx, -1);
 		}
 		if (rc < 0)
 			goto out;
-		ring_confirm(ring, b.idx);
 	}
 	if (rc < 0) {
 		eng_err(s->err, "reading the source: %s", strerror(-rc));
 		goto out;
 	}
 	if (level && (rc = put_compressed(s, z, NULL, 0, ZSTD_e_end)) < 0)
+		goto out;
+	if ((rc = wq_pump(s, true)) < 0)
 		goto out;
 	s->raw_bytes = ring_bytes(ring);
 	if ((rc = close_part(s, true)) < 0)
@@ -794,6 +996,7 @@ dump_once(struct dump_state *s, time_t since, struct eng_dump_result *res)
 	snprintf(res->digest_alg, sizeof(res->digest_alg), "%s", s->h.digest);
 	rc = 0;
 out:
+	wq_abandon(s);
 	if (rc < 0 && s->part_open && s->dev) {
 		/* Close the partial file so the tape stays appendable. */
 		tsg_write_filemarks(s->dev, 1, false, &st);
@@ -814,6 +1017,7 @@ out:
 	res->no_trailer = s->no_trailer;
 	ZSTD_freeCCtx(z);
 	ring_free(ring);
+	s->ring = NULL;
 	return rc;
 }
 
@@ -868,9 +1072,20 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 	co.mount_timeout = o->mount_timeout;
 	s.hbuf = aligned_alloc(4096, s.bs + RING_SLACK);
 	s.vbuf = aligned_alloc(4096, s.bs + RING_SLACK);
-	s.obuf = aligned_alloc(4096, s.bs + RING_SLACK);
 	s.wbuf = aligned_alloc(4096, s.bs + RING_SLACK);
-	if (!s.hbuf || !s.vbuf || !s.obuf || !s.wbuf ||
+	/* Window: every ring buffer or compression buffer, plus one. */
+	unsigned want = o->queue ? o->queue : 8;
+	unsigned rdepth = o->depth ? o->depth : 8;
+	s.nobuf = want + 1;
+	s.wcap = (rdepth > 2 * want ? rdepth : 2 * want) + s.nobuf + 1;
+	s.wq = calloc(s.wcap, sizeof(*s.wq));
+	s.obufs = calloc(s.nobuf, sizeof(*s.obufs));
+	s.obuf_busy = calloc(s.nobuf, sizeof(*s.obuf_busy));
+	bool obufs_ok = s.obufs != NULL;
+	for (unsigned i = 0; s.obufs && i < s.nobuf; i++)
+		if (!(s.obufs[i] = aligned_alloc(4096, s.bs + RING_SLACK)))
+			obufs_ok = false;
+	if (!s.hbuf || !s.vbuf || !s.wq || !obufs_ok || !s.obuf_busy || !s.wbuf ||
 	    (rc = eng_changer_new(&co, &s.chg)) < 0) {
 		rc = -ENOMEM;
 		goto out;
@@ -918,7 +1133,11 @@ out:
 	free(s.wbuf);
 	free(s.hbuf);
 	free(s.vbuf);
-	free(s.obuf);
+	for (unsigned i = 0; s.obufs && i < s.nobuf; i++)
+		free(s.obufs[i]);
+	free(s.obufs);
+	free(s.obuf_busy);
+	free(s.wq);
 	digest_free(s.pd);
 	digest_free(s.sd);
 	digest_free(s.rd);

@@ -34,6 +34,7 @@ struct eng_dump_opts {
 	const char *digest;	/* NULL/"xxh128" or "sha256" */
 	uint32_t block_size;
 	unsigned depth;		/* ring buffers */
+	unsigned queue;		/* writes in flight (0: the transport's default) */
 	bool quiet;
 	const char *autolabel;	/* label pattern for blank tapes, e.g. A%05d */
 	double verify_rate;	/* spot-verify sample; < 0 turns it off */

@@ -17,7 +17,8 @@ static const char usage[] =
 "  dump    --device URI --entity NAME --source dir:PATH|cmd:'ARGV'|file:PATH\n"
 "          --log DUMPLOG [--level N --since TIME] [--compress zstd[:L]]\n"
 "          [--digest xxh128|sha256]\n"
-"          [--block-size N] [--depth N] [--label EXPECTED] [--server S]\n"
+"          [--block-size N] [--depth N] [--queue N] [--label EXPECTED]\n"
+"          [--server S]\n"
 "          [--partition P]\n"
 "          [--autolabel PATTERN] [--verify-rate R | --no-verify] [--retries N]\n"
 "          [--mount-timeout SEC] [--no-pew] [--lbp]\n"
@@ -30,12 +31,13 @@ static const char usage[] =
 "  verify  --device URI --entity NAME [--date D] [--log DUMPLOG]\n"
 "          (every part of one dump, on every cartridge it spans)\n"
 "Devices: vtape:DIR (a cartridge or a library drive, e.g. vtape:LIB/drive0),\n"
-"iscsi://HOST[:PORT]/TARGET-IQN/LUN, null: (discards writes; benchmarks).\n";
+"iscsi://HOST[:PORT]/TARGET-IQN/LUN, sg:/dev/sgN, st:/dev/nstN,\n"
+"null: (discards writes; benchmarks).\n";
 
 enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
 	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
-	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP };
+	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -58,6 +60,7 @@ static const struct option longopts[] = {
 	{ "no-pew", no_argument, NULL, O_NOPEW },
 	{ "lbp", no_argument, NULL, O_LBP },
 	{ "depth", required_argument, NULL, O_DEPTH },
+	{ "queue", required_argument, NULL, O_QUEUE },
 	{ "server", required_argument, NULL, O_SERVER },
 	{ "partition", required_argument, NULL, O_PARTITION },
 	{ "json", no_argument, NULL, O_JSON },
@@ -78,7 +81,7 @@ struct args {
 	double verify_rate;
 	uint64_t retries, mount_timeout;
 	bool no_pew, lbp;
-	uint64_t bs, level, depth;
+	uint64_t bs, level, depth, queue;
 	int64_t file;
 	bool force, json, to_stdout, quiet;
 };
@@ -147,6 +150,10 @@ parse_args(int argc, char **argv, struct args *a)
 			if (util_parse_u64(optarg, 256, &a->depth) < 0 || !a->depth)
 				die("--depth takes 1..256");
 			break;
+		case O_QUEUE:
+			if (util_parse_u64(optarg, 32, &a->queue) < 0 || !a->queue)
+				die("--queue takes 1..32");
+			break;
 		case O_FILE:
 			if (util_parse_u64(optarg, INT32_MAX, &v) < 0)
 				die("--file takes a tape file number");
@@ -207,6 +214,7 @@ main(int argc, char **argv)
 			.mount_timeout = (unsigned)a.mount_timeout, .no_pew = a.no_pew,
 			.lbp = a.lbp,
 			.block_size = (uint32_t)a.bs, .depth = (unsigned)a.depth,
+			.queue = (unsigned)a.queue,
 			.quiet = a.quiet,
 		};
 		struct eng_dump_result r;

@@ -1,23 +1,60 @@
 /*
  * The iscsi:// transport: libiscsi's user-space initiator, one session per
  * open device. URI: iscsi://HOST[:PORT]/TARGET-IQN/LUN. Commands run
- * synchronously; libiscsi's parsed sense lacks the stream bits (FILEMARK,
- * EOM, ILI) and the information field, so the raw sense from the task's
- * data-in (2-byte length, then the bytes) goes to the common decoder.
+ * synchronously, except data writes: those are queued (several in flight,
+ * sent in order on the one connection) and the socket is driven by polling
+ * it through a small io_uring until the oldest completes. libiscsi's parsed
+ * sense lacks the stream bits (FILEMARK, EOM, ILI) and the information
+ * field, so the raw sense from the task's data-in (2-byte length, then the
+ * bytes) goes to the common decoder.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
+#include <liburing.h>
 
 #include "sg/tsg_int.h"
+
+#define IS_MAX_DEPTH 32
+#define IS_WRITE_TIMEOUT 900	/* seconds: a drive may retry a long time */
+
+struct is_slot {
+	struct iscsi_dev *dev;
+	struct scsi_iovec iov;	/* the block, for as long as the task lives */
+	bool busy, done;
+	int status, sense_len, err;
+	uint8_t sense[TSG_SENSE_LEN];
+};
 
 struct iscsi_dev {
 	struct iscsi_context *ctx;
 	int lun;
+	struct io_uring uring;
+	bool have_uring;
+	struct is_slot slots[IS_MAX_DEPTH];
 };
+
+/* Copy the raw sense of a CHECK CONDITION out of the task's data-in. */
+static int
+task_sense(struct scsi_task *task, uint8_t *sense)
+{
+	int n;
+
+	if (task->status != SCSI_STATUS_CHECK_CONDITION ||
+	    task->datain.size <= 2 || !task->datain.data)
+		return 0;
+	n = task->datain.data[0] << 8 | task->datain.data[1];
+	if (n > task->datain.size - 2)
+		n = task->datain.size - 2;
+	if (n > TSG_SENSE_LEN)
+		n = TSG_SENSE_LEN;
+	memcpy(sense, task->datain.data + 2, (size_t)n);
+	return n;
+}
 
 static int
 is_open(struct tsg_dev *d, const char *path)
@@ -63,7 +100,140 @@ is_close(struct tsg_dev *d)
 		return;
 	iscsi_logout_sync(id->ctx);
 	iscsi_destroy_context(id->ctx);
+	if (id->have_uring)
+		io_uring_queue_exit(&id->uring);
 	free(id);
+}
+
+static void
+write_done(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct scsi_task *task = data;
+	struct is_slot *sl = priv;
+
+	(void)ctx;
+	sl->done = true;
+	if (status == SCSI_STATUS_ERROR || status == SCSI_STATUS_CANCELLED ||
+	    status == SCSI_STATUS_TIMEOUT || !task) {
+		sl->err = -EIO;
+	} else {
+		sl->status = task->status;
+		sl->sense_len = task_sense(task, sl->sense);
+	}
+	if (task)
+		scsi_free_scsi_task(task);
+}
+
+/*
+ * Wait once for the socket through io_uring and let libiscsi act on it.
+ * timeout_ms 0 only services what is ready now.
+ */
+static int
+drive_socket(struct iscsi_dev *id, int timeout_ms)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+	};
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int events = iscsi_which_events(id->ctx), revents = 0, rc;
+
+	if (!events)
+		events = POLLIN;	/* reconnecting: just wait a while */
+	if (!(sqe = io_uring_get_sqe(&id->uring)))
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, iscsi_get_fd(id->ctx), (unsigned)events);
+	io_uring_sqe_set_data64(sqe, 1);
+	io_uring_submit(&id->uring);
+	rc = io_uring_wait_cqe_timeout(&id->uring, &cqe, &ts);
+	if (rc == -ETIME) {
+		/* Take the poll back before the next round arms another. */
+		if ((sqe = io_uring_get_sqe(&id->uring))) {
+			io_uring_prep_poll_remove(sqe, 1);
+			io_uring_sqe_set_data64(sqe, 2);
+			io_uring_submit(&id->uring);
+		}
+		for (int n = 0; n < 2 && io_uring_wait_cqe(&id->uring, &cqe) == 0;
+		    n++) {
+			if (cqe->user_data == 1 && cqe->res > 0)
+				revents = cqe->res;
+			io_uring_cqe_seen(&id->uring, cqe);
+		}
+	} else if (rc == 0) {
+		revents = cqe->res > 0 ? cqe->res : 0;
+		io_uring_cqe_seen(&id->uring, cqe);
+	} else {
+		return rc;
+	}
+	/* revents 0 still lets libiscsi run its timeouts. */
+	if (iscsi_service(id->ctx, revents) < 0)
+		return -EIO;
+	return 0;
+}
+
+static int
+is_wsubmit(struct tsg_dev *d, const uint8_t *cdb, const void *buf, size_t len,
+    unsigned slot)
+{
+	struct iscsi_dev *id = d->priv;
+	struct scsi_task *task;
+	struct is_slot *sl;
+
+	if (slot >= IS_MAX_DEPTH || len > INT32_MAX)
+		return -EINVAL;
+	if (!id->have_uring) {
+		int rc = io_uring_queue_init(4, &id->uring, 0);
+		if (rc < 0)
+			return rc;
+		id->have_uring = true;
+		iscsi_set_timeout(id->ctx, IS_WRITE_TIMEOUT);
+	}
+	sl = &id->slots[slot];
+	memset(sl, 0, sizeof(*sl));
+	sl->dev = id;
+	task = scsi_create_task(6, (unsigned char *)cdb, SCSI_XFER_WRITE, (int)len);
+	if (!task)
+		return -ENOMEM;
+	/* Hand libiscsi the data as an iovec it may use until completion. */
+	sl->iov.iov_base = (void *)buf;
+	sl->iov.iov_len = len;
+	scsi_task_set_iov_out(task, &sl->iov, 1);
+	sl->busy = true;
+	if (iscsi_scsi_command_async(id->ctx, id->lun, task, write_done, NULL,
+	    sl) != 0) {
+		scsi_free_scsi_task(task);
+		sl->busy = false;
+		return -EIO;
+	}
+	/* Start sending now; the rest goes out while we wait at reap. */
+	drive_socket(id, 0);
+	return 0;
+}
+
+static int
+is_wreap(struct tsg_dev *d, unsigned slot, int *scsi_status, uint8_t *sense,
+    int *sense_len)
+{
+	struct iscsi_dev *id = d->priv;
+	struct is_slot *sl;
+	int rc;
+
+	if (slot >= IS_MAX_DEPTH || !id->slots[slot].busy)
+		return -EINVAL;
+	sl = &id->slots[slot];
+	while (!sl->done)
+		if ((rc = drive_socket(id, 1000)) < 0) {
+			sl->busy = false;
+			return rc;
+		}
+	sl->busy = false;
+	if (sl->err)
+		return sl->err;
+	*scsi_status = sl->status;
+	*sense_len = sl->sense_len;
+	memcpy(sense, sl->sense, (size_t)sl->sense_len);
+	return 0;
 }
 
 static int
@@ -102,17 +272,7 @@ is_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 		    task->residual <= len)
 			*resid = task->residual;
 	}
-	*sense_len = 0;
-	if (task->status == SCSI_STATUS_CHECK_CONDITION &&
-	    task->datain.size > 2 && task->datain.data) {
-		int n = task->datain.data[0] << 8 | task->datain.data[1];
-		if (n > task->datain.size - 2)
-			n = task->datain.size - 2;
-		if (n > TSG_SENSE_LEN)
-			n = TSG_SENSE_LEN;
-		memcpy(sense, task->datain.data + 2, (size_t)n);
-		*sense_len = n;
-	}
+	*sense_len = task_sense(task, sense);
 	if (task->status == SCSI_STATUS_ERROR || task->status ==
 	    SCSI_STATUS_CANCELLED) {
 		scsi_free_scsi_task(task);
@@ -127,4 +287,7 @@ const struct tsg_transport tsg_iscsi_transport = {
 	.open = is_open,
 	.close = is_close,
 	.exec = is_exec,
+	.wsubmit = is_wsubmit,
+	.wreap = is_wreap,
+	.max_depth = IS_MAX_DEPTH,
 };

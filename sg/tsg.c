@@ -14,6 +14,8 @@ static const struct tsg_transport *transports[] = {
 	&tsg_null_transport,
 	&tsg_iscsi_transport,
 	&tsg_fd_transport,
+	&tsg_sg_transport,
+	&tsg_st_transport,
 };
 
 int
@@ -60,6 +62,7 @@ tsg_free(struct tsg_dev *d)
 	if (!d)
 		return;
 	d->tr->close(d);
+	free(d->wq);
 	free(d->uri);
 	free(d);
 }
@@ -212,7 +215,16 @@ int
 tsg_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
     void *buf, size_t len, struct tsg_status *st)
 {
-	int rc = exec_once(d, cdb, cdblen, dir, buf, len, st);
+	int rc;
+
+	/* Nothing may overtake queued writes. */
+	if (d->wcount) {
+		memset(st, 0, sizeof(*st));
+		st->cat = TSG_CAT_TRANSPORT;
+		st->err = -EBUSY;
+		return -EBUSY;
+	}
+	rc = exec_once(d, cdb, cdblen, dir, buf, len, st);
 
 	/* A unit attention (power on, new medium, login) is reported once. */
 	if (rc == TSG_CHECK && st->cat == TSG_CAT_UNIT_ATTENTION)
@@ -262,6 +274,106 @@ tsg_write(struct tsg_dev *d, const void *buf, size_t len, struct tsg_status *st)
 		return -EINVAL;
 	put_be24(cdb + 2, (uint32_t)len);
 	return tsg_exec(d, cdb, 6, 1, (void *)buf, len, st);
+}
+
+unsigned
+tsg_set_write_depth(struct tsg_dev *d, unsigned n)
+{
+	unsigned max = d->tr->max_depth ? d->tr->max_depth : 64;
+	struct tsg_wslot *q;
+
+	if (d->wcount)
+		return d->wdepth;
+	if (n < 1)	/* the transport's own default */
+		n = d->tr->wsubmit ? 8 : 1;
+	if (n > max)
+		n = max;
+	if (!(q = calloc(n, sizeof(*q))))
+		return d->wdepth ? d->wdepth : 1;
+	free(d->wq);
+	d->wq = q;
+	d->wdepth = n;
+	d->whead = 0;
+	return n;
+}
+
+unsigned
+tsg_write_depth(const struct tsg_dev *d)
+{
+	return d->wdepth ? d->wdepth : 1;
+}
+
+unsigned
+tsg_write_inflight(const struct tsg_dev *d)
+{
+	return d->wcount;
+}
+
+int
+tsg_write_submit(struct tsg_dev *d, const void *buf, size_t len, uint64_t tag)
+{
+	uint8_t cdb[6] = { 0x0a, 0 };
+	struct tsg_wslot *w;
+	unsigned i;
+	int rc;
+
+	if (!d->wq)
+		tsg_set_write_depth(d, 1);
+	if (!d->wq)
+		return -ENOMEM;
+	if (d->wcount == d->wdepth)
+		return -EBUSY;
+	if (len == 0 || len > 0xffffff)
+		return -EINVAL;
+	put_be24(cdb + 2, (uint32_t)len);
+	i = (d->whead + d->wcount) % d->wdepth;
+	w = &d->wq[i];
+	memset(w, 0, sizeof(*w));
+	w->buf = buf;
+	w->len = len;
+	w->tag = tag;
+	if (!d->tr->wsubmit || d->wdepth == 1) {
+		/* Run it now, report it at reap. */
+		w->rc = exec_once(d, cdb, 6, 1, (void *)buf, len, &w->st);
+		w->done = true;
+		d->wcount++;
+		return 0;
+	}
+	if ((rc = d->tr->wsubmit(d, cdb, buf, len, i)) < 0)
+		return rc;
+	d->wcount++;
+	return 0;
+}
+
+int
+tsg_write_reap(struct tsg_dev *d, struct tsg_wdone *out)
+{
+	struct tsg_wslot *w;
+
+	if (!d->wcount)
+		return 0;
+	w = &d->wq[d->whead];
+	if (!w->done) {
+		uint8_t sense[TSG_SENSE_LEN];
+		int status = 0, sense_len = 0;
+		int rc = d->tr->wreap(d, d->whead, &status, sense, &sense_len);
+		if (rc < 0) {
+			memset(&w->st, 0, sizeof(w->st));
+			w->st.cat = TSG_CAT_TRANSPORT;
+			w->st.err = rc;
+			w->rc = rc;
+		} else {
+			tsg_decode_sense(sense, sense_len, status, &w->st);
+			w->rc = w->st.cat == TSG_CAT_GOOD ? 0 : TSG_CHECK;
+		}
+		w->done = true;
+	}
+	out->tag = w->tag;
+	out->rc = w->rc;
+	out->st = w->st;
+	d->whead = (d->whead + 1) % d->wdepth;
+	d->wcount--;
+	return 1;
 }
 
 int

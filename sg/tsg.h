@@ -85,6 +85,26 @@ int tsg_load(struct tsg_dev *d, bool load, struct tsg_status *st);
 /* Write one variable-length block. */
 int tsg_write(struct tsg_dev *d, const void *buf, size_t len,
     struct tsg_status *st);
+/*
+ * Queued writes: up to tsg_write_depth() blocks in flight, completed
+ * strictly in submission order. A transport that cannot queue (vtape, st)
+ * runs each write at submit and reports it at reap, so the caller's
+ * window logic is the same everywhere. Other commands need an empty queue.
+ */
+struct tsg_wdone {
+	uint64_t tag;
+	int rc;			/* as tsg_write() returns */
+	struct tsg_status st;
+};
+/* Ask for n writes in flight (0: the transport's default); the depth granted. */
+unsigned tsg_set_write_depth(struct tsg_dev *d, unsigned n);
+unsigned tsg_write_depth(const struct tsg_dev *d);
+unsigned tsg_write_inflight(const struct tsg_dev *d);
+/* Queue one block; -EBUSY when the queue is full (reap first). */
+int tsg_write_submit(struct tsg_dev *d, const void *buf, size_t len,
+    uint64_t tag);
+/* The oldest write's outcome: 1 and *out filled, 0 if none queued, -errno. */
+int tsg_write_reap(struct tsg_dev *d, struct tsg_wdone *out);
 int tsg_write_filemarks(struct tsg_dev *d, unsigned n, bool immed,
     struct tsg_status *st);
 /* Read one block of up to len bytes (SILI set); st->xfer is its length. */

@@ -17,18 +17,43 @@ struct tsg_transport {
 	    void *buf, size_t len, size_t *resid, int *scsi_status,
 	    uint8_t *sense, int *sense_len);
 	const char *(*cartdir)(struct tsg_dev *d);
+	/*
+	 * Optional queued writes. wsubmit sends WRITE(6) of buf (which stays
+	 * valid until reaped) tagged with slot; wreap waits for that slot, the
+	 * oldest in flight, and returns its outcome as exec does. Transports
+	 * without them run each write at submit and report it at reap.
+	 */
+	int (*wsubmit)(struct tsg_dev *d, const uint8_t *cdb, const void *buf,
+	    size_t len, unsigned slot);
+	int (*wreap)(struct tsg_dev *d, unsigned slot, int *scsi_status,
+	    uint8_t *sense, int *sense_len);
+	unsigned max_depth;	/* most writes in flight the transport takes */
+};
+
+/* One write in the device's queue, oldest at whead. */
+struct tsg_wslot {
+	const void *buf;
+	size_t len;
+	uint64_t tag;
+	bool done;		/* outcome known (synchronous transports) */
+	int rc;
+	struct tsg_status st;
 };
 
 struct tsg_dev {
 	const struct tsg_transport *tr;
 	char *uri;
 	void *priv;
+	struct tsg_wslot *wq;
+	unsigned wdepth, whead, wcount;
 };
 
 extern const struct tsg_transport tsg_vtape_transport;
 extern const struct tsg_transport tsg_null_transport;
 extern const struct tsg_transport tsg_iscsi_transport;
 extern const struct tsg_transport tsg_fd_transport;
+extern const struct tsg_transport tsg_sg_transport;
+extern const struct tsg_transport tsg_st_transport;
 
 #define SAM_GOOD 0x00
 #define SAM_CHECK_CONDITION 0x02

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Randomized end-of-tape campaign: random early-warning and physical-end
-# positions, PEW on or off, window depth 1..32, blocks 64 KiB..1 MiB,
+# positions, PEW on or off, read-ahead depth 1..32, 1..16 writes in
+# flight (completions reported late), blocks 64 KiB..1 MiB,
 # pipes and files of random length spanning 1..6 cartridges. Every run must
 # restore byte for byte, and the dump log must list exactly the parts that
 # are on the tapes. Usage: campaign.sh BUILD RUNS [FIRST_SEED]
@@ -30,8 +31,9 @@ while [ $run -lt "$RUNS" ]; do
 		split("65536 131072 262144 524288 1048576", B, " ")
 		bs = B[1 + int(rand() * 5)]
 		depth = 1 + int(rand() * 32)
+		queue = rand() < 0.6 ? 1 + int(rand() * 16) : 1
 		pew = rand() < 0.5
-		pewb = pew ? int((4 * bs + 16384 + 1048575) / 1048576) * 1048576 : 0
+		pewb = pew ? int(((queue + 3) * bs + 16384 + 1048575) / 1048576) * 1048576 : 0
 		ew = rand() < 0.3 ? 1024 : int(rand() * 4 * bs)
 		usable = bs * (6 + int(rand() * 24))
 		cap = usable + ew + pewb
@@ -39,10 +41,10 @@ while [ $run -lt "$RUNS" ]; do
 		len = int((carts - 1) * usable * 0.8 + rand() * usable * 0.9)
 		if (len > 60000000) len = 60000000
 		src = rand() < 0.7 ? "cmd" : "file"
-		print bs, depth, pew, ew, cap, len, src
+		print bs, depth, pew, ew, cap, len, src, queue
 	}')
-	bs=$1 depth=$2 pew=$3 ew=$4 cap=$5 len=$6 src=$7
-	what="seed $seed: bs=$bs depth=$depth pew=$pew ew=$ew capacity=$cap length=$len source=$src"
+	bs=$1 depth=$2 pew=$3 ew=$4 cap=$5 len=$6 src=$7 queue=$8
+	what="seed $seed: bs=$bs depth=$depth queue=$queue pew=$pew ew=$ew capacity=$cap length=$len source=$src"
 	head -c "$len" pool.bin >src.bin
 	"$BIN/abs-vtape" new-library lib --slots 8 --drives 1 --capacity "$cap" \
 		--early-warning "$ew" >/dev/null &&
@@ -53,7 +55,7 @@ while [ $run -lt "$RUNS" ]; do
 	nopew=""
 	[ "$pew" = 0 ] && nopew="--no-pew"
 	if ! "$BIN/abs-engine" dump --device vtape:lib/drive0 --entity e --source "$s" \
-		--log d.log --block-size "$bs" --depth "$depth" --autolabel 'X%05d' \
+		--log d.log --block-size "$bs" --depth "$depth" --queue "$queue" --autolabel 'X%05d' \
 		$nopew --quiet 2>err.txt; then
 		echo "FAIL dump ($what): $(tail -n1 err.txt)"
 		failed=$((failed + 1))

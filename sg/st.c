@@ -1,0 +1,379 @@
+/*
+ * The st: transport: the Linux SCSI tape driver, st:/dev/nstN (the
+ * non-rewinding node). Data moves with write() and read(), positioning with
+ * MTIO ioctls, so the driver's own state (position, EOM) stays right.
+ * Commands with no MTIO equivalent and no effect on position (INQUIRY,
+ * MODE SENSE/SELECT, LOG SENSE, READ POSITION, READ ATTRIBUTE ...) go
+ * through SG_IO on the same fd. What the driver reports as errno is turned
+ * into the sense the engine already acts on:
+ *
+ * - the write that crosses early warning returns its full count and the
+ *   driver flags GMT_EOT: reported as early warning (block written);
+ * - the next write returns ENOSPC and writes nothing: VOLUME OVERFLOW with
+ *   the block not written. After that the driver alternates (one write
+ *   done, one ENOSPC), so once past early warning an ENOSPC write is sent
+ *   again once before it counts as overflow;
+ * - EIO with GMT_EOT: physical end, VOLUME OVERFLOW.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mtio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <scsi/sg.h>
+
+#include "sg/tsg_int.h"
+
+#define DRIVER_SENSE 0x08
+#ifndef MTWEOFI
+#define MTWEOFI 35	/* write filemarks without flushing (linux/mtio.h) */
+#endif
+
+struct st_dev {
+	int fd;
+	bool past_ew;		/* the driver has reported end of medium */
+};
+
+/* Fixed-format sense for an outcome the driver gave as errno. */
+static void
+make_sense(uint8_t *sense, int *sense_len, uint8_t key, uint8_t asc,
+    uint8_t ascq, bool fm, bool eom, bool ili, bool valid, int32_t info)
+{
+	memset(sense, 0, 18);
+	sense[0] = 0x70 | (valid ? 0x80 : 0);
+	sense[2] = key | (fm ? 0x80 : 0) | (eom ? 0x40 : 0) | (ili ? 0x20 : 0);
+	sense[3] = (uint8_t)((uint32_t)info >> 24);
+	sense[4] = (uint8_t)((uint32_t)info >> 16);
+	sense[5] = (uint8_t)((uint32_t)info >> 8);
+	sense[6] = (uint8_t)info;
+	sense[7] = 10;
+	sense[12] = asc;
+	sense[13] = ascq;
+	*sense_len = 18;
+}
+
+static int
+check(int *scsi_status, uint8_t *sense, int *sense_len, uint8_t key,
+    uint8_t asc, uint8_t ascq, bool fm, bool eom, bool ili, bool valid,
+    int32_t info)
+{
+	*scsi_status = SAM_CHECK_CONDITION;
+	make_sense(sense, sense_len, key, asc, ascq, fm, eom, ili, valid, info);
+	return 0;
+}
+
+static int
+st_open(struct tsg_dev *d, const char *path)
+{
+	struct st_dev *sd;
+	struct mtget g;
+	struct mtop op = { .mt_op = MTSETBLK, .mt_count = 0 };
+	struct stat sb;
+	int fd;
+
+	if (!*path)
+		return -EINVAL;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (errno == EROFS || errno == EACCES))
+		fd = open(path, O_RDONLY | O_CLOEXEC);	/* write-protected */
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISCHR(sb.st_mode) ||
+	    ioctl(fd, MTIOCGET, &g) < 0) {
+		close(fd);
+		return -ENOTTY;
+	}
+	/* Variable blocks: one write() is one tape block. */
+	ioctl(fd, MTIOCTOP, &op);
+	sd = calloc(1, sizeof(*sd));
+	if (!sd) {
+		close(fd);
+		return -ENOMEM;
+	}
+	sd->fd = fd;
+	d->priv = sd;
+	return 0;
+}
+
+static void
+st_close(struct tsg_dev *d)
+{
+	struct st_dev *sd = d->priv;
+
+	if (!sd)
+		return;
+	close(sd->fd);
+	free(sd);
+}
+
+static int
+mtop(struct st_dev *sd, short op, int count)
+{
+	struct mtop o = { .mt_op = op, .mt_count = count };
+
+	return ioctl(sd->fd, MTIOCTOP, &o) < 0 ? -errno : 0;
+}
+
+/* The driver's status bits and residue after a failed operation. */
+static long
+mt_state(struct st_dev *sd, long *resid)
+{
+	struct mtget g;
+
+	memset(&g, 0, sizeof(g));
+	if (ioctl(sd->fd, MTIOCGET, &g) < 0)
+		return 0;
+	if (resid)
+		*resid = g.mt_resid;
+	return (long)g.mt_gstat;
+}
+
+/* SG_IO on the st fd, for commands that do not move the tape. */
+static int
+passthrough(struct st_dev *sd, const uint8_t *cdb, int cdblen, int dir,
+    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+    int *sense_len)
+{
+	uint8_t sbuf[TSG_SENSE_LEN];
+	struct sg_io_hdr h;
+
+	if (cdblen > 16 || len > UINT32_MAX)
+		return -EINVAL;
+	memset(&h, 0, sizeof(h));
+	h.interface_id = 'S';
+	h.cmdp = (unsigned char *)cdb;
+	h.cmd_len = (unsigned char)cdblen;
+	h.dxfer_direction = !len ? SG_DXFER_NONE : dir == 1 ? SG_DXFER_TO_DEV :
+	    SG_DXFER_FROM_DEV;
+	h.dxferp = len ? buf : NULL;
+	h.dxfer_len = (unsigned)len;
+	h.sbp = sbuf;
+	h.mx_sb_len = sizeof(sbuf);
+	h.timeout = 60 * 1000;
+	if (ioctl(sd->fd, SG_IO, &h) < 0) {
+		if (errno == ENOTTY || errno == EINVAL)
+			return check(scsi_status, sense, sense_len, 0x05, 0x20, 0,
+			    false, false, false, false, 0);
+		return -errno;
+	}
+	if ((h.host_status || (h.driver_status & ~DRIVER_SENSE)) && !h.status)
+		return -EIO;
+	*scsi_status = h.status & 0xfe;
+	*sense_len = h.sb_len_wr < TSG_SENSE_LEN ? h.sb_len_wr : TSG_SENSE_LEN;
+	memcpy(sense, sbuf, (size_t)*sense_len);
+	*resid = h.resid > 0 ? (size_t)h.resid : 0;
+	return 0;
+}
+
+static int
+st_write(struct st_dev *sd, const void *buf, size_t len, int *scsi_status,
+    uint8_t *sense, int *sense_len)
+{
+	ssize_t n = write(sd->fd, buf, len);
+
+	if (n < 0 && errno == ENOSPC && sd->past_ew)
+		n = write(sd->fd, buf, len);	/* the alternation: once more */
+	if (n == (ssize_t)len) {
+		if (!sd->past_ew && !(mt_state(sd, NULL) & GMT_EOT(~0)))
+			return 0;
+		sd->past_ew = true;
+		/* Written, inside early warning. */
+		return check(scsi_status, sense, sense_len, 0x00, 0x00, 0x02,
+		    false, true, false, false, 0);
+	}
+	if (n >= 0)	/* a short write in variable mode: not one block */
+		return check(scsi_status, sense, sense_len, 0x03, 0x0c, 0x00,
+		    false, false, false, true, (int32_t)(len - (size_t)n));
+	if (errno == ENOSPC) {
+		sd->past_ew = true;
+		return check(scsi_status, sense, sense_len, 0x0d, 0x00, 0x02,
+		    false, true, false, true, (int32_t)len);
+	}
+	if (errno == EROFS || errno == EACCES || errno == EBADF)
+		return check(scsi_status, sense, sense_len, 0x07, 0x27, 0x00,
+		    false, false, false, false, 0);
+	if (errno == EIO) {
+		if (mt_state(sd, NULL) & GMT_EOT(~0))
+			return check(scsi_status, sense, sense_len, 0x0d, 0x00,
+			    0x02, false, true, false, true, (int32_t)len);
+		return check(scsi_status, sense, sense_len, 0x03, 0x0c, 0x00,
+		    false, false, false, false, 0);
+	}
+	return -errno;
+}
+
+static int
+st_read(struct st_dev *sd, void *buf, size_t len, size_t *resid,
+    int *scsi_status, uint8_t *sense, int *sense_len)
+{
+	ssize_t n = read(sd->fd, buf, len);
+	long gstat;
+
+	if (n > 0) {
+		*resid = len - (size_t)n;
+		return 0;
+	}
+	*resid = len;
+	if (n < 0 && errno == ENOMEM)	/* block larger than the buffer */
+		return check(scsi_status, sense, sense_len, 0x00, 0x00, 0x00,
+		    false, false, true, false, 0);
+	if (n < 0 && errno != EIO)
+		return -errno;
+	gstat = mt_state(sd, NULL);
+	if (GMT_EOD(gstat) || (n < 0 && GMT_EOT(gstat)))
+		return check(scsi_status, sense, sense_len, 0x08, 0x00, 0x05,
+		    false, true, false, false, 0);
+	if (n == 0)	/* a filemark: the driver is now past it */
+		return check(scsi_status, sense, sense_len, 0x00, 0x00, 0x01,
+		    true, false, false, true, (int32_t)len);
+	return check(scsi_status, sense, sense_len, 0x03, 0x11, 0x00, false,
+	    false, false, false, 0);
+}
+
+/* SPACE and LOCATE through the driver; what stopped them, as sense. */
+static int
+st_motion(struct st_dev *sd, short op, int count, int *scsi_status,
+    uint8_t *sense, int *sense_len)
+{
+	long resid = 0, gstat;
+	int rc = mtop(sd, op, count);
+
+	sd->past_ew = false;
+	if (rc == 0)
+		return 0;
+	if (rc != -EIO && rc != -ENOSPC) {
+		if (rc == -EINVAL || rc == -ENOSYS)
+			return check(scsi_status, sense, sense_len, 0x05, 0x20, 0,
+			    false, false, false, false, 0);
+		return rc;
+	}
+	gstat = mt_state(sd, &resid);
+	if (GMT_EOD(gstat))
+		return check(scsi_status, sense, sense_len, 0x08, 0x00, 0x05,
+		    false, true, false, true, (int32_t)resid);
+	if (GMT_EOF(gstat))
+		return check(scsi_status, sense, sense_len, 0x00, 0x00, 0x01,
+		    true, false, false, true, (int32_t)resid);
+	if (GMT_BOT(gstat))
+		return check(scsi_status, sense, sense_len, 0x00, 0x00, 0x04,
+		    false, true, false, true, (int32_t)resid);
+	if (op == MTSEEK)	/* a drive without LOCATE */
+		return check(scsi_status, sense, sense_len, 0x05, 0x20, 0,
+		    false, false, false, false, 0);
+	return check(scsi_status, sense, sense_len, 0x03, 0x14, 0x00, false,
+	    false, false, true, (int32_t)resid);
+}
+
+static int32_t
+be24s(const uint8_t *p)
+{
+	int32_t v = (int32_t)((uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]);
+
+	return v & 0x800000 ? v - 0x1000000 : v;
+}
+
+static int
+st_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+    int *sense_len)
+{
+	struct st_dev *sd = d->priv;
+	uint32_t n;
+	int32_t count;
+	int rc;
+
+	*resid = 0;
+	*scsi_status = SAM_GOOD;
+	*sense_len = 0;
+	switch (cdb[0]) {
+	case 0x0a:	/* WRITE(6), variable */
+		if (cdb[1] & 1)
+			break;
+		return st_write(sd, buf, len, scsi_status, sense, sense_len);
+	case 0x08:	/* READ(6), variable */
+		if (cdb[1] & 1)
+			break;
+		return st_read(sd, buf, len, resid, scsi_status, sense, sense_len);
+	case 0x10:	/* WRITE FILEMARKS */
+		n = (uint32_t)cdb[2] << 16 | (uint32_t)cdb[3] << 8 | cdb[4];
+		rc = mtop(sd, (cdb[1] & 1) && n ? MTWEOFI : MTWEOF, (int)n);
+		if (rc == -ENOSPC || (rc == -EIO &&
+		    (mt_state(sd, NULL) & GMT_EOT(~0))))
+			return check(scsi_status, sense, sense_len, 0x0d, 0x00,
+			    0x02, false, true, false, true, (int32_t)n);
+		if (rc == -EROFS || rc == -EACCES)
+			return check(scsi_status, sense, sense_len, 0x07, 0x27,
+			    0x00, false, false, false, false, 0);
+		return rc;
+	case 0x01:	/* REWIND */
+		sd->past_ew = false;
+		return mtop(sd, MTREW, 1);
+	case 0x1b:	/* LOAD/UNLOAD */
+		sd->past_ew = false;
+		return mtop(sd, (cdb[4] & 1) ? MTLOAD : MTUNLOAD, 1);
+	case 0x11:	/* SPACE(6) */
+		count = be24s(cdb + 2);
+		switch (cdb[1] & 7) {
+		case 0:
+			if (!count)
+				return 0;
+			return st_motion(sd, count > 0 ? MTFSR : MTBSR,
+			    count > 0 ? count : -count, scsi_status, sense,
+			    sense_len);
+		case 1:
+			if (!count)
+				return 0;
+			return st_motion(sd, count > 0 ? MTFSF : MTBSF,
+			    count > 0 ? count : -count, scsi_status, sense,
+			    sense_len);
+		case 3:
+			return st_motion(sd, MTEOM, 1, scsi_status, sense, sense_len);
+		}
+		break;
+	case 0x2b: {	/* LOCATE(10) */
+		uint32_t lba = (uint32_t)cdb[3] << 24 | (uint32_t)cdb[4] << 16 |
+		    (uint32_t)cdb[5] << 8 | cdb[6];
+		if (lba > INT32_MAX)
+			break;
+		return st_motion(sd, MTSEEK, (int)lba, scsi_status, sense,
+		    sense_len);
+	}
+	case 0x92: {	/* LOCATE(16) */
+		uint64_t lba = 0;
+		for (int i = 4; i < 12; i++)
+			lba = lba << 8 | cdb[i];
+		if (lba > INT32_MAX)
+			break;
+		return st_motion(sd, MTSEEK, (int)lba, scsi_status, sense,
+		    sense_len);
+	}
+	case 0x15:	/* MODE SELECT(6): keep the driver's block size in step */
+		rc = passthrough(sd, cdb, cdblen, dir, buf, len, resid,
+		    scsi_status, sense, sense_len);
+		if (rc == 0 && *scsi_status == SAM_GOOD)
+			mtop(sd, MTSETBLK, 0);
+		return rc;
+	case 0x13:	/* VERIFY(6) moves the tape too */
+	case 0x19:	/* ERASE */
+		break;
+	default:
+		return passthrough(sd, cdb, cdblen, dir, buf, len, resid,
+		    scsi_status, sense, sense_len);
+	}
+	/* What the driver's interface cannot express: INVALID FIELD IN CDB. */
+	return check(scsi_status, sense, sense_len, 0x05, 0x24, 0x00, false,
+	    false, false, false, 0);
+}
+
+const struct tsg_transport tsg_st_transport = {
+	.scheme = "st",
+	.open = st_open,
+	.close = st_close,
+	.exec = st_exec,
+	.max_depth = 1,
+};
