@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,12 +236,22 @@ sgio_wreap(struct tsg_dev *d, unsigned slot, int *scsi_status, uint8_t *sense,
 	h.interface_id = 'S';
 	h.pack_id = (int)slot;
 	h.dxfer_direction = SG_DXFER_TO_DEV;
-	if (!(sqe = io_uring_get_sqe(&sd->uring)))
-		return -EBUSY;
-	/* Not ready yet: io_uring polls the fd and reads again. */
-	io_uring_prep_read(sqe, sd->fd, &h, sizeof(h), 0);
-	io_uring_sqe_set_data64(sqe, 1);
-	rc = uring_run(sd, sl->hdr.timeout);
+	for (;;) {
+		if (!(sqe = io_uring_get_sqe(&sd->uring)))
+			return -EBUSY;
+		io_uring_prep_read(sqe, sd->fd, &h, sizeof(h), 0);
+		io_uring_sqe_set_data64(sqe, 1);
+		rc = uring_run(sd, sl->hdr.timeout);
+		if (rc != -EAGAIN)
+			break;
+		/* Not done yet (the fd is non-blocking): wait until it is. */
+		if (!(sqe = io_uring_get_sqe(&sd->uring)))
+			return -EBUSY;
+		io_uring_prep_poll_add(sqe, sd->fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, 1);
+		if ((rc = uring_run(sd, sl->hdr.timeout)) < 0)
+			break;
+	}
 	sl->busy = false;
 	if (rc < 0)
 		return rc;

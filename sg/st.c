@@ -13,7 +13,8 @@
  *   the block not written. After that the driver alternates (one write
  *   done, one ENOSPC), so once past early warning an ENOSPC write is sent
  *   again once before it counts as overflow;
- * - EIO with GMT_EOT: physical end, VOLUME OVERFLOW.
+ * - EIO with GMT_EOT: physical end, VOLUME OVERFLOW;
+ * - a read that leaves GMT_EOT set hit end of data: BLANK CHECK.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -133,6 +134,17 @@ mt_state(struct st_dev *sd, long *resid)
 	return (long)g.mt_gstat;
 }
 
+/* The driver's file number (-1: unknown). */
+static long
+mt_file(struct st_dev *sd)
+{
+	struct mtget g;
+
+	if (ioctl(sd->fd, MTIOCGET, &g) < 0)
+		return -1;
+	return g.mt_fileno;
+}
+
 /* SG_IO on the st fd, for commands that do not move the tape. */
 static int
 passthrough(struct st_dev *sd, const uint8_t *cdb, int cdblen, int dir,
@@ -168,6 +180,29 @@ passthrough(struct st_dev *sd, const uint8_t *cdb, int cdblen, int dir,
 	memcpy(sense, sbuf, (size_t)*sense_len);
 	*resid = h.resid > 0 ? (size_t)h.resid : 0;
 	return 0;
+}
+
+/*
+ * After an EIO the driver could not explain (tgt answers SPACE past end of
+ * data with NO SENSE 00/05 and a READ there without a residue): ask the
+ * drive directly with a READ; true when it answers end of data.
+ */
+static bool
+drive_at_eod(struct st_dev *sd)
+{
+	size_t plen = 65536, presid = 0;	/* SILI: any block will do */
+	uint8_t rd[6] = { 0x08, 0x02, (uint8_t)(plen >> 16), (uint8_t)(plen >> 8),
+	    (uint8_t)plen, 0 };
+	uint8_t ps[TSG_SENSE_LEN];
+	int pstatus = 0, pslen = 0;
+	void *probe = malloc(plen);
+	bool eod = probe && passthrough(sd, rd, 6, 2, probe, plen, &presid,
+	    &pstatus, ps, &pslen) == 0 && pstatus == SAM_CHECK_CONDITION &&
+	    pslen >= 14 && ((ps[2] & 0x0f) == 0x08 ||
+	    (ps[12] == 0x00 && ps[13] == 0x05));
+
+	free(probe);
+	return eod;
 }
 
 static int
@@ -211,10 +246,35 @@ static int
 st_read(struct st_dev *sd, void *buf, size_t len, size_t *resid,
     int *scsi_status, uint8_t *sense, int *sense_len)
 {
-	ssize_t n = read(sd->fd, buf, len);
-	long gstat;
+	long file0 = mt_file(sd), gstat0 = mt_state(sd, NULL), gstat;
+	ssize_t n;
+
+	/*
+	 * Right after a filemark the driver takes an end of data without a
+	 * residue (tgt) for a whole block of nothing: read that one block
+	 * through SG_IO, where the drive's own sense says which it is.
+	 */
+	if (GMT_EOF(gstat0)) {
+		uint8_t rd[6] = { 0x08, 0x02, (uint8_t)(len >> 16),
+		    (uint8_t)(len >> 8), (uint8_t)len, 0 };
+		if (len > 0xffffff)
+			return -EINVAL;
+		return passthrough(sd, rd, 6, 2, buf, len, resid, scsi_status,
+		    sense, sense_len);
+	}
+	n = read(sd->fd, buf, len);
 
 	if (n > 0) {
+		/*
+		 * A target that reports end of data without a residue (tgt)
+		 * makes the driver return the whole buffer and flag EOT: that
+		 * is end of data, not a block.
+		 */
+		if (GMT_EOT(mt_state(sd, NULL))) {
+			*resid = len;
+			return check(scsi_status, sense, sense_len, 0x08, 0x00,
+			    0x05, false, true, false, false, 0);
+		}
 		*resid = len - (size_t)n;
 		return 0;
 	}
@@ -225,12 +285,17 @@ st_read(struct st_dev *sd, void *buf, size_t len, size_t *resid,
 	if (n < 0 && errno != EIO)
 		return -errno;
 	gstat = mt_state(sd, NULL);
-	if (GMT_EOD(gstat) || (n < 0 && GMT_EOT(gstat)))
-		return check(scsi_status, sense, sense_len, 0x08, 0x00, 0x05,
-		    false, true, false, false, 0);
-	if (n == 0)	/* a filemark: the driver is now past it */
+	/*
+	 * A 0 read is a filemark (the driver moves to the next file) or end
+	 * of data; the EOF bit alone may be left over from spacing.
+	 */
+	if (n == 0 && (file0 >= 0 ? mt_file(sd) == file0 + 1 :
+	    GMT_EOF(gstat) && !GMT_EOF(gstat0)))
 		return check(scsi_status, sense, sense_len, 0x00, 0x00, 0x01,
 		    true, false, false, true, (int32_t)len);
+	if (n == 0 || GMT_EOD(gstat) || drive_at_eod(sd))
+		return check(scsi_status, sense, sense_len, 0x08, 0x00, 0x05,
+		    false, true, false, false, 0);
 	return check(scsi_status, sense, sense_len, 0x03, 0x11, 0x00, false,
 	    false, false, false, 0);
 }
@@ -265,6 +330,14 @@ st_motion(struct st_dev *sd, short op, int count, int *scsi_status,
 	if (op == MTSEEK)	/* a drive without LOCATE */
 		return check(scsi_status, sense, sense_len, 0x05, 0x20, 0,
 		    false, false, false, false, 0);
+	/*
+	 * Forward spacing that failed without telling the driver why: tgt
+	 * answers SPACE past end of data so. A read shows whether the tape
+	 * is at end of data (then nothing moved that we needed).
+	 */
+	if ((op == MTFSF || op == MTFSR) && drive_at_eod(sd))
+		return check(scsi_status, sense, sense_len, 0x08, 0x00, 0x05,
+		    false, true, false, false, 0);
 	return check(scsi_status, sense, sense_len, 0x03, 0x14, 0x00, false,
 	    false, false, true, (int32_t)resid);
 }

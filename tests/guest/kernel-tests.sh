@@ -1,0 +1,125 @@
+#!/bin/sh
+# Runs inside the Rig B guest (tests/guest/init). tgtd on the host gives
+# three tape LUNs: 1 (/dev/nst0) for st:, 2 (/dev/nst1) for sg:, 3
+# (/dev/nst2, small) for a spanning dump whose second cartridge the host
+# swaps in when asked on the console. Results go to the console as
+# "ABS-TEST ok|FAIL NAME ...", raw sense as "ABS-SENSE NAME hex...".
+E=/bin/abs-engine
+export ABS_RUN_DIR=/tmp/run
+mkdir -p "$ABS_RUN_DIR"
+ok() { echo "ABS-TEST ok $*"; }
+bad() { echo "ABS-TEST FAIL $*"; }
+sg_of() { ls "/sys/class/scsi_tape/$1/device/scsi_generic"; }
+must() { "$@" || { echo "ABS-STEP failed: $*"; return 1; }; }
+
+# Raw sense from the kernel path, for tests/data/sense.
+sense() {
+	name=$1
+	shift
+	sg_raw -v -o /tmp/sense.data "$@" >/tmp/sense.out 2>&1
+	hex=$(sed -n '/Raw sense data/,/^ *$/p' /tmp/sense.out | grep -v 'Raw sense' |
+		tr -s ' \n' '  ' | sed 's/^ //; s/ $//')
+	echo "ABS-SENSE $name $hex"
+}
+
+SG1=/dev/$(sg_of nst0)
+SG2=/dev/$(sg_of nst1)
+sense unit-attention-login "$SG1" 00 00 00 00 00 00
+sense blank-check-eod "$SG1" -r 65536 08 00 01 00 00 00
+
+# st: label, a tree and a command dump, list, restore, verify.
+ST=st:/dev/nst0
+head -c 3000000 /dev/urandom >/tmp/x
+mkdir -p /tmp/tree && cp -a /lib/modules /bin/abs-engine /tmp/tree/ &&
+	ln -s abs-engine /tmp/tree/link
+if must $E label --device $ST --label K00001 --pool k &&
+	must $E dump --device $ST --entity tree --source dir:/tmp/tree --log /tmp/d.log \
+		--block-size 256K &&
+	must $E dump --device $ST --entity x --source "cmd:cat /tmp/x" --log /tmp/d.log \
+		--compress zstd &&
+	must $E list --device $ST >/tmp/list.txt && cat /tmp/list.txt &&
+	must [ "$(grep -c '^[0-9]* *part ' /tmp/list.txt)" = 2 ] &&
+	$E restore --device $ST --entity x --log /tmp/d.log --stdout >/tmp/x.out &&
+	must cmp /tmp/x.out /tmp/x &&
+	mkdir /tmp/out &&
+	must $E restore --device $ST --entity tree --log /tmp/d.log --to /tmp/out &&
+	must diff -r /tmp/tree /tmp/out/ &&
+	must $E verify --device $ST; then
+	ok st-label-dump-restore-verify
+else
+	bad st-label-dump-restore-verify
+fi
+mt-st -f /dev/nst0 rewind
+# Reading the label's file with exact length, then over its filemark.
+sg_raw -r 4096 "$SG1" 08 00 00 10 00 00 >/dev/null 2>&1
+sense read-over-filemark "$SG1" -r 4096 08 00 00 10 00 00
+mt-st -f /dev/nst0 rewind
+
+# sg: the asynchronous data path (writes queued through io_uring).
+SG=sg:$SG2
+head -c 20000000 /dev/urandom >/tmp/y
+if $E label --device $SG --label K00002 --pool k &&
+	$E dump --device $SG --entity y --source "file:/tmp/y" --log /tmp/d.log \
+		--queue 8 --block-size 512K 2>/tmp/sg.err &&
+	$E restore --device $SG --entity y --log /tmp/d.log --stdout | cmp - /tmp/y &&
+	$E verify --device $SG &&
+	$E status --device $SG --json >/tmp/status.json &&
+	grep -q '"vendor"' /tmp/status.json; then
+	ok sg-queued-dump-restore-verify
+else
+	cat /tmp/sg.err
+	bad sg-queued-dump-restore-verify
+fi
+
+# st: one dump across two cartridges; the host swaps LUN 3 when asked.
+ST3=st:/dev/nst2
+head -c 12000000 /dev/urandom >/tmp/z
+$E label --device $ST3 --label S00001 --pool span >/dev/null || bad span-label
+$E dump --device $ST3 --entity z --source "cmd:cat /tmp/z" --log /tmp/s.log \
+	--autolabel 'S%05d' --mount-timeout 600 2>/tmp/span.err &
+pid=$!
+asked=0
+while kill -0 $pid 2>/dev/null; do
+	if [ $asked = 0 ] && grep -q "MOUNT REQUEST" /tmp/span.err; then
+		asked=1
+		echo "ABS-SWAP 3"
+		read -r answer
+		echo "ABS-GUEST host says: $answer"
+		$E mounted --device $ST3
+	fi
+	sleep 0.5
+done
+wait $pid
+rc=$?
+cat /tmp/span.err
+if [ $rc = 0 ] && [ $asked = 1 ] &&
+	[ "$(grep -c '^part ' /tmp/s.log)" = 2 ]; then
+	ok st-span-dump
+else
+	bad st-span-dump "rc=$rc asked=$asked"
+fi
+cat /tmp/s.log
+echo "ABS-SWAP 3 back"
+read -r answer
+# The first cartridge is back in the drive: restore asks for the second.
+$E restore --device $ST3 --entity z --log /tmp/s.log --to /tmp/z.out \
+	--mount-timeout 600 2>/tmp/rs.err &
+pid=$!
+asked=0
+while kill -0 $pid 2>/dev/null; do
+	if [ $asked = 0 ] && grep -q "MOUNT REQUEST" /tmp/rs.err; then
+		asked=1
+		echo "ABS-SWAP 3"
+		read -r answer
+		$E mounted --device $ST3
+	fi
+	sleep 0.5
+done
+wait $pid
+rc=$?
+cat /tmp/rs.err
+if [ $rc = 0 ] && cmp /tmp/z /tmp/z.out; then
+	ok st-span-restore
+else
+	bad st-span-restore "rc=$rc asked=$asked"
+fi
