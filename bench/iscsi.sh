@@ -18,15 +18,18 @@ echo "iSCSI to tgtd on 127.0.0.1, $MB MiB per run; medians of $RUNS"
 for params in default tuned; do
 tgt_params $params
 for bs in 262144 1048576; do
-	e="" c1="" c8=""
+	e1="" e8="" c1="" c8=""
 	for r in $(seq 1 "$RUNS"); do
-		rm -f t.img
-		tgt_tape 1 "$T/t.img" $((MB * 2 + 64)) >/dev/null
-		"$ENGINE" label --device "$U" --label B1 --block-size $bs >/dev/null
-		e="$e $("$ENGINE" dump --device "$U" --entity b --source "file:$T/src.bin" \
-			--log b.log --block-size $bs --no-verify 2>/dev/null |
-			sed -n 's/.* s, \([0-9.]*\) MB\/s.*/\1/p')"
-		tgtadm_ --mode logicalunit --op delete --tid 1 --lun 1
+		for q in 1 8; do
+			rm -f t.img
+			tgt_tape 1 "$T/t.img" $((MB * 2 + 64)) >/dev/null
+			"$ENGINE" label --device "$U" --label B1 --block-size $bs >/dev/null
+			v="$("$ENGINE" dump --device "$U" --entity b --source "file:$T/src.bin" \
+				--log b.log --block-size $bs --queue $q --no-verify 2>/dev/null |
+				sed -n 's/.* s, \([0-9.]*\) MB\/s.*/\1/p')"
+			[ $q = 1 ] && e1="$e1 $v" || e8="$e8 $v"
+			tgtadm_ --mode logicalunit --op delete --tid 1 --lun 1
+		done
 		for depth in 1 8; do
 			rm -f t.img
 			tgt_tape 1 "$T/t.img" $((MB * 2 + 64)) >/dev/null
@@ -37,9 +40,9 @@ for bs in 262144 1048576; do
 		done
 	done
 	med() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-	me=$(med $e) m1=$(med $c1) m8=$(med $c8)
-	printf '%-7s block %7d: engine %7.1f MB/s | raw sync %7.1f | raw 8 in flight %7.1f | engine/raw-sync %.2f, engine/raw-8 %.2f\n' \
-		$params $bs "$me" "$m1" "$m8" "$(echo "$me $m1" | awk '{print $1/$2}')" \
-		"$(echo "$me $m8" | awk '{print $1/$2}')"
+	me1=$(med $e1) me8=$(med $e8) m1=$(med $c1) m8=$(med $c8)
+	printf '%-7s block %7d: engine 1 in flight %6.1f MB/s, 8 in flight %6.1f | raw 1 in flight %6.1f, 8 in flight %6.1f | engine/raw: 1 %.2f, 8 %.2f\n' \
+		$params $bs "$me1" "$me8" "$m1" "$m8" "$(echo "$me1 $m1" | awk '{print $1/$2}')" \
+		"$(echo "$me8 $m8" | awk '{print $1/$2}')"
 done
 done

@@ -102,7 +102,7 @@ guest_boot() {
 	in=${4:-/dev/null}
 	exec timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 768 \
 		-nographic -no-reboot -kernel "$GUEST_KERNEL" -initrd "$1" \
-		-append "console=ttyS0 quiet panic=-1 abs.port=$3" \
+		-append "console=ttyS0 quiet panic=-1 abs.port=$3 ${GUEST_APPEND:-}" \
 		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
 		<"$in" >"$2" 2>&1
 }
