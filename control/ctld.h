@@ -1,0 +1,75 @@
+/* abs-ctld internals shared by the daemon loop and the request handlers. */
+#ifndef ABS_CTLD_H
+#define ABS_CTLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "catalog/catalog.h"
+#include "control/proto.h"
+
+#define CTLD_MSGS 32		/* messages kept per drive */
+
+struct client;
+
+struct drive {
+	char name[64];
+	char device[256];
+	struct client *engine;	/* the connected media server, or NULL */
+	const char *state;	/* idle writing load-media unloading ... */
+	int64_t job;		/* current job, 0 if none */
+	char entity[256];
+	uint64_t bytes;
+	double rate;		/* MB/s */
+	double started;
+	char want_label[64];	/* the cartridge asked for, if any */
+	json_t *skip;		/* labels reported unavailable for this job */
+	json_t *msgs;		/* the last CTLD_MSGS messages */
+	struct drive *next;
+};
+
+struct ctld {
+	struct cat_db *db;
+	struct drive *drives;
+	const char *exception_cmd;	/* run with the message on stdin */
+	bool use_syslog;
+};
+
+struct client {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	unsigned roles;
+	char *in;
+	size_t inlen, incap;
+	bool discard;		/* skipping the rest of an oversized line */
+	char *out;
+	size_t outlen, outcap;
+	struct drive *drive;	/* set for a registered media server */
+	bool dead;
+	struct client *next;
+};
+
+/* Handle one request; result or NULL with *code and err set. */
+json_t *ctld_handle(struct ctld *c, struct client *cl,
+    const struct proto_op *op, json_t *args, const char **code, char *err);
+/* A line to a client (an event to a media server). */
+void ctld_send(struct client *cl, json_t *msg);
+/* A message for a drive's ring (and syslog/stderr). */
+void ctld_message(struct ctld *c, struct drive *d, const char *level,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* An error event: catalog, syslog and the exception command. */
+void ctld_error_event(struct ctld *c, struct drive *d, const char *label,
+    int64_t job, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+struct drive *ctld_drive(struct ctld *c, const char *name, bool create);
+/* Roles of a uid from the ACL (root: admin). */
+unsigned ctld_roles(struct ctld *c, uid_t uid);
+/* The daemon: options, catalog, socket, the loop until SIGTERM. */
+int ctld_main(int argc, char **argv);
+/* Hand the drive its next queued job, if it is idle. */
+void ctld_dispatch(struct ctld *c, struct drive *d);
+
+#endif

@@ -1,0 +1,548 @@
+/*
+ * abs-ctl: the operator's CLI to abs-ctld. Commands and their arguments
+ * come from the protocol table (control/proto.c): required arguments are
+ * positional in table order (a list takes the rest), optional ones are
+ * --name VALUE. Human tables by default, --json for scripts.
+ * Exit codes: 0 done, 1 refused or failed, 2 usage, 3 no daemon,
+ * 4 permission denied, 5 not found.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control/proto.h"
+
+enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND };
+
+static const char *sock_path = "/run/abs/ctld.sock";
+static bool json_out;
+static int sock_fd = -1;
+static FILE *sock_in;
+static json_int_t next_id = 1;
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: abs-ctl [--socket PATH] [--json] COMMAND [ARGS]\n"
+	    "       abs-ctl batch FILE|-     (one command per line)\n"
+	    "       abs-ctl watch [--count N] (live progress)\n\ncommands:\n");
+	for (size_t i = 0; i < proto_nops; i++)
+		if (proto_ops[i].usage)
+			fprintf(fp, "  %-60s %s\n", proto_ops[i].usage,
+			    proto_ops[i].help);
+}
+
+static int
+connect_daemon(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (sock_fd >= 0)
+		return 0;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock_fd < 0 || connect(sock_fd, (struct sockaddr *)&sa,
+	    sizeof(sa)) < 0) {
+		fprintf(stderr, "abs-ctl: cannot reach abs-ctld at %s: %s\n",
+		    sock_path, strerror(errno));
+		return -1;
+	}
+	sock_in = fdopen(dup(sock_fd), "r");
+	return sock_in ? 0 : -1;
+}
+
+/* Send one request and read its reply (skipping pushed events). */
+static json_t *
+call(const char *op, json_t *args)
+{
+	json_t *req = json_pack("{s:s,s:O,s:I}", "op", op, "args", args, "id",
+	    next_id);
+	char *s = json_dumps(req, JSON_COMPACT), *line = NULL;
+	size_t cap = 0;
+	json_t *rep = NULL;
+
+	json_decref(req);
+	if (!s || connect_daemon() < 0) {
+		free(s);
+		return NULL;
+	}
+	if (dprintf(sock_fd, "%s\n", s) < 0) {
+		free(s);
+		return NULL;
+	}
+	free(s);
+	while (getline(&line, &cap, sock_in) > 0) {
+		rep = json_loads(line, 0, NULL);
+		json_t *id = json_object_get(rep, "id");
+		if (json_is_integer(id) && json_integer_value(id) == next_id)
+			break;
+		json_decref(rep);
+		rep = NULL;
+	}
+	free(line);
+	next_id++;
+	if (!rep)
+		fprintf(stderr, "abs-ctl: abs-ctld closed the connection\n");
+	return rep;
+}
+
+static void
+print_value(json_t *v)
+{
+	if (json_is_string(v))
+		printf("%s", json_string_value(v));
+	else if (json_is_integer(v))
+		printf("%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		printf("%.1f", json_real_value(v));
+	else if (json_is_null(v))
+		printf("-");
+	else if (json_is_boolean(v))
+		printf("%s", json_is_true(v) ? "yes" : "no");
+	else {
+		char *s = json_dumps(v, JSON_COMPACT);
+		printf("%s", s ? s : "?");
+		free(s);
+	}
+}
+
+static int
+value_width(json_t *v)
+{
+	char buf[64];
+
+	if (json_is_string(v))
+		return (int)json_string_length(v);
+	if (json_is_integer(v))
+		return snprintf(buf, sizeof(buf), "%lld",
+		    (long long)json_integer_value(v));
+	if (json_is_null(v))
+		return 1;
+	if (json_is_boolean(v))
+		return json_is_true(v) ? 3 : 2;
+	if (json_is_real(v))
+		return snprintf(buf, sizeof(buf), "%.1f", json_real_value(v));
+	return 20;
+}
+
+/* An array of objects as a table; columns from the first row. */
+static void
+print_table(json_t *rows, const char *indent)
+{
+	json_t *first = json_array_get(rows, 0), *r, *v;
+	const char *k;
+	size_t i, n = 0;
+	int w[64];
+
+	if (!json_is_object(first)) {
+		json_array_foreach(rows, i, r) {
+			printf("%s", indent);
+			print_value(r);
+			printf("\n");
+		}
+		return;
+	}
+	json_object_foreach(first, k, v) {
+		if (n == 64)
+			break;
+		w[n] = (int)strlen(k);
+		json_array_foreach(rows, i, r) {
+			int vw = value_width(json_object_get(r, k));
+			if (vw > w[n])
+				w[n] = vw > 40 ? 40 : vw;
+		}
+		n++;
+	}
+	printf("%s", indent);
+	n = 0;
+	json_object_foreach(first, k, v) {
+		if (n < 64)
+			printf("%-*s  ", w[n++], k);
+	}
+	printf("\n");
+	json_array_foreach(rows, i, r) {
+		printf("%s", indent);
+		n = 0;
+		json_object_foreach(first, k, v) {
+			if (n >= 64)
+				break;
+			json_t *x = json_object_get(r, k);
+			int vw = value_width(x);
+			print_value(x);
+			printf("%*s  ", w[n] > vw ? w[n] - vw : 0, "");
+			n++;
+		}
+		printf("\n");
+	}
+}
+
+static void
+print_human(json_t *res)
+{
+	const char *k;
+	json_t *v;
+
+	if (json_is_array(res)) {
+		if (!json_array_size(res))
+			printf("(none)\n");
+		else
+			print_table(res, "");
+		return;
+	}
+	if (!json_is_object(res)) {
+		print_value(res);
+		printf("\n");
+		return;
+	}
+	json_object_foreach(res, k, v) {
+		if (json_is_array(v) && json_array_size(v) &&
+		    json_is_object(json_array_get(v, 0))) {
+			printf("%s:\n", k);
+			print_table(v, "  ");
+		} else if (json_is_object(v)) {
+			const char *k2;
+			json_t *v2;
+			printf("%s:", k);
+			json_object_foreach(v, k2, v2) {
+				printf(" %s=", k2);
+				print_value(v2);
+			}
+			printf("\n");
+		} else {
+			printf("%-18s ", k);
+			print_value(v);
+			printf("\n");
+		}
+	}
+}
+
+static void
+print_status(json_t *res)
+{
+	json_t *drives = json_object_get(res, "drives"), *d, *m;
+	size_t i, j;
+
+	json_array_foreach(drives, i, d) {
+		const char *state = json_string_value(json_object_get(d, "state"));
+		long long bytes = json_integer_value(json_object_get(d, "bytes"));
+		double rate = json_number_value(json_object_get(d, "rate_mbs"));
+		printf("%-10s %-10s job %-5lld %-20s %10.1f MB  %6.1f MB/s%s%s\n",
+		    json_string_value(json_object_get(d, "drive")), state,
+		    (long long)json_integer_value(json_object_get(d, "job")),
+		    json_string_value(json_object_get(d, "entity")),
+		    (double)bytes / 1e6, rate,
+		    *json_string_value(json_object_get(d, "wants")) ? "  wants " : "",
+		    json_string_value(json_object_get(d, "wants")));
+		json_t *msgs = json_object_get(d, "messages");
+		size_t n = json_array_size(msgs);
+		json_array_foreach(msgs, j, m) {
+			if (j + 5 < n)
+				continue;	/* the last five */
+			printf("    %s %-7s %s\n",
+			    json_string_value(json_object_get(m, "at")),
+			    json_string_value(json_object_get(m, "level")),
+			    json_string_value(json_object_get(m, "text")));
+		}
+	}
+	if (!json_array_size(drives))
+		printf("no drives\n");
+	if (json_array_size(json_object_get(res, "queued"))) {
+		printf("queued:\n");
+		print_table(json_object_get(res, "queued"), "  ");
+	}
+}
+
+/* Parse argv into the op's arguments. */
+static int
+build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
+{
+	char spec[512], *save = NULL;
+	int pos = 0;
+
+	/* Options first: --name VALUE anywhere. */
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) != 0)
+			continue;
+		if (i + 1 >= argc) {
+			fprintf(stderr, "abs-ctl: %s needs a value\n", argv[i]);
+			return -1;
+		}
+		char name[64];
+		snprintf(name, sizeof(name), "%s", argv[i] + 2);
+		for (char *p = name; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		char pat[80];
+		snprintf(pat, sizeof(pat), "%s:", name);
+		const char *at = strstr(op->args, pat);
+		if (!at || (at != op->args && at[-1] != ' ')) {
+			fprintf(stderr, "abs-ctl: %s takes no %s\n", op->name, argv[i]);
+			return -1;
+		}
+		char type = at[strlen(pat)];
+		if (type == 'i') {
+			char *end;
+			long long v = strtoll(argv[i + 1], &end, 10);
+			if (*end || !*argv[i + 1]) {
+				fprintf(stderr, "abs-ctl: %s takes a number\n", argv[i]);
+				return -1;
+			}
+			json_object_set_new(args, name, json_integer(v));
+		} else {
+			json_object_set_new(args, name, json_string(argv[i + 1]));
+		}
+		argv[i] = argv[i + 1] = NULL;
+		i++;
+	}
+	/* Then the required ones, in table order. */
+	snprintf(spec, sizeof(spec), "%s", op->args);
+	for (char *tok = strtok_r(spec, " ", &save); tok;
+	    tok = strtok_r(NULL, " ", &save)) {
+		char *colon = strchr(tok, ':');
+		if (!colon || colon[2] == '?')
+			continue;
+		*colon = '\0';
+		while (pos < argc && !argv[pos])
+			pos++;
+		if (colon[1] == 'S') {
+			json_t *list = json_array();
+			for (; pos < argc; pos++)
+				if (argv[pos])
+					json_array_append_new(list, json_string(argv[pos]));
+			json_object_set_new(args, tok, list);
+			continue;
+		}
+		if (pos >= argc) {
+			fprintf(stderr, "abs-ctl: usage: %s\n", op->usage);
+			return -1;
+		}
+		if (colon[1] == 'i') {
+			char *end;
+			long long v = strtoll(argv[pos], &end, 10);
+			if (*end) {
+				fprintf(stderr, "abs-ctl: %s: '%s' is not a number\n",
+				    op->name, argv[pos]);
+				return -1;
+			}
+			json_object_set_new(args, tok, json_integer(v));
+		} else {
+			json_object_set_new(args, tok, json_string(argv[pos]));
+		}
+		pos++;
+	}
+	for (; pos < argc; pos++)
+		if (argv[pos]) {
+			fprintf(stderr, "abs-ctl: unexpected '%s'; usage: %s\n",
+			    argv[pos], op->usage);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+exit_for(const char *code)
+{
+	if (!code)
+		return EX_FAIL;
+	if (strcmp(code, "denied") == 0)
+		return EX_DENIED;
+	if (strcmp(code, "not-found") == 0 || strcmp(code, "no-drive") == 0)
+		return EX_NOTFOUND;
+	if (strncmp(code, "bad-", 4) == 0)
+		return EX_USAGE;
+	return EX_FAIL;
+}
+
+static int
+run_command(int argc, char **argv)
+{
+	const struct proto_op *op = proto_find(argv[0]);
+	json_t *args, *rep;
+	int rc;
+
+	if (!op || !op->usage) {
+		fprintf(stderr, "abs-ctl: unknown command '%s' (abs-ctl --help)\n",
+		    argv[0]);
+		return EX_USAGE;
+	}
+	args = json_object();
+	if (build_args(op, argc - 1, argv + 1, args) < 0) {
+		json_decref(args);
+		return EX_USAGE;
+	}
+	rep = call(op->name, args);
+	json_decref(args);
+	if (!rep)
+		return EX_NODAEMON;
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		const char *code = json_string_value(json_object_get(rep, "code"));
+		if (json_out) {
+			char *s = json_dumps(rep, JSON_COMPACT);
+			printf("%s\n", s ? s : "{}");
+			free(s);
+		}
+		fprintf(stderr, "abs-ctl %s: %s\n", op->name,
+		    json_string_value(json_object_get(rep, "error")));
+		rc = exit_for(code);
+	} else {
+		json_t *res = json_object_get(rep, "result");
+		if (json_out) {
+			char *s = json_dumps(res, JSON_COMPACT | JSON_ENCODE_ANY);
+			printf("%s\n", s ? s : "null");
+			free(s);
+		} else if (strcmp(op->name, "status") == 0) {
+			print_status(res);
+		} else {
+			print_human(res);
+		}
+		rc = EX_OK;
+	}
+	json_decref(rep);
+	fflush(stdout);
+	return rc;
+}
+
+/* Split a batch line into words; "double quotes" group. */
+static int
+split_words(char *line, char **argv, int max)
+{
+	int n = 0;
+
+	for (char *p = line; *p && n < max;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p || *p == '#')
+			break;
+		if (*p == '"') {
+			argv[n++] = ++p;
+			while (*p && *p != '"')
+				p++;
+		} else {
+			argv[n++] = p;
+			while (*p && !isspace((unsigned char)*p))
+				p++;
+		}
+		if (*p)
+			*p++ = '\0';
+	}
+	return n;
+}
+
+static int
+run_batch(const char *path)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *line = NULL, *argv[128];
+	size_t cap = 0;
+	int worst = EX_OK, lineno = 0, n;
+
+	if (!fp) {
+		fprintf(stderr, "abs-ctl: %s: %s\n", path, strerror(errno));
+		return EX_USAGE;
+	}
+	while (getline(&line, &cap, fp) > 0) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if ((n = split_words(line, argv, 128)) == 0)
+			continue;
+		int rc = run_command(n, argv);
+		if (rc) {
+			fprintf(stderr, "abs-ctl: batch line %d failed\n", lineno);
+			if (rc == EX_NODAEMON) {
+				worst = rc;
+				break;
+			}
+		}
+		if (rc > worst)
+			worst = rc;
+	}
+	free(line);
+	if (fp != stdin)
+		fclose(fp);
+	return worst;
+}
+
+/* Progress bars, refreshed every second. */
+static int
+watch(int count)
+{
+	for (int i = 0; count <= 0 || i < count; i++) {
+		json_t *args = json_object(), *rep = call("status", args), *d;
+		size_t j;
+
+		json_decref(args);
+		if (!rep)
+			return EX_NODAEMON;
+		if (!json_is_true(json_object_get(rep, "ok"))) {
+			fprintf(stderr, "abs-ctl watch: %s\n",
+			    json_string_value(json_object_get(rep, "error")));
+			json_decref(rep);
+			return EX_DENIED;
+		}
+		if (isatty(1))
+			printf("\033[H\033[J");
+		json_array_foreach(json_object_get(json_object_get(rep, "result"),
+		    "drives"), j, d) {
+			double mb = (double)json_integer_value(json_object_get(d,
+			    "bytes")) / 1e6;
+			int fill = (int)((long long)mb / 64 % 41);
+			printf("%-10s %-10s %-20s [%-40.*s] %9.1f MB %6.1f MB/s %s\n",
+			    json_string_value(json_object_get(d, "drive")),
+			    json_string_value(json_object_get(d, "state")),
+			    json_string_value(json_object_get(d, "entity")), fill,
+			    "########################################", mb,
+			    json_number_value(json_object_get(d, "rate_mbs")),
+			    json_string_value(json_object_get(d, "wants")));
+		}
+		fflush(stdout);
+		json_decref(rep);
+		if (count <= 0 || i + 1 < count)
+			sleep(1);
+	}
+	return EX_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	int i = 1;
+
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json_out = true;
+		else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+			sock_path = argv[++i];
+		else if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return EX_OK;
+		} else {
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (getenv("ABS_CTL_SOCKET") && sock_path == (const char *)"/run/abs/ctld.sock")
+		sock_path = getenv("ABS_CTL_SOCKET");
+	if (i >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[i], "batch") == 0) {
+		if (i + 2 != argc) {
+			usage(stderr);
+			return EX_USAGE;
+		}
+		return run_batch(argv[i + 1]);
+	}
+	if (strcmp(argv[i], "watch") == 0) {
+		int count = 0;
+		if (i + 2 < argc && strcmp(argv[i + 1], "--count") == 0)
+			count = atoi(argv[i + 2]);
+		return watch(count);
+	}
+	return run_command(argc - i, argv + i);
+}
