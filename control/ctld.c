@@ -78,8 +78,9 @@ ctld_message(struct ctld *c, struct drive *d, const char *level,
 			json_array_remove(d->msgs, 0);
 	}
 	cat_exec(c->db, NULL, "INSERT INTO messages (drive_id, job_id, level, text)"
-	    " VALUES ((SELECT id FROM drives WHERE name = ?), ?, ?, ?)", "tntt",
-	    d ? d->name : NULL, d && d->job ? d->job : 0, level, text);
+	    " VALUES ((SELECT id FROM drives WHERE name = ?), (SELECT id FROM jobs"
+	    " WHERE id = ?), ?, ?)", "titt", d ? d->name : NULL,
+	    d ? d->job : (int64_t)0, level, text);
 	ctld_log(c, strcmp(level, "error") == 0 ? LOG_ERR : LOG_INFO, "%s%s%s",
 	    d ? d->name : "", d ? ": " : "", text);
 }
@@ -98,7 +99,7 @@ ctld_error_event(struct ctld *c, struct drive *d, const char *label,
 	    " job_id, kind, message) VALUES ((SELECT id FROM drives WHERE name = ?),"
 	    " (SELECT id FROM tapes WHERE label = ? AND state != 'destroyed'"
 	    " ORDER BY id DESC LIMIT 1), (SELECT id FROM jobs WHERE id = ?), ?, ?)",
-	    "ttits", d ? d->name : NULL, label, job, kind, text) < 0)
+	    "ttitt", d ? d->name : NULL, label, job, kind, text) < 0)
 		ctld_log(c, LOG_ERR, "recording an error event: %s", err);
 	ctld_message(c, d, "error", "%s%s%s", kind, ": ", text);
 	if (c->exception_cmd && *c->exception_cmd) {

@@ -907,7 +907,7 @@ record_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
 	if (cat_exec(c->db, dberr, "INSERT OR IGNORE INTO dumps (dump_uid,"
 	    " entity_id, job_id, level, since, started, state, digest_alg) VALUES"
 	    " (?, (SELECT id FROM entities WHERE name = ?), ?, ?, ?, ?, 'running',"
-	    " ?)", "ttiitts", str(p, "dump"), str(p, "entity"), d->job,
+	    " ?)", "ttiittt", str(p, "dump"), str(p, "entity"), d->job,
 	    num(p, "level", 0), str(p, "since"), str(p, "date"),
 	    str(p, "digest_alg")) < 0 ||
 	    cat_exec(c->db, dberr, "INSERT INTO dump_parts (dump_id, part, tape_id,"
@@ -976,6 +976,14 @@ h_engine_event(struct ctld *c, struct client *cl, json_t *a,
 		ctld_message(c, d, "warning", "cartridge refused: %s; still asking"
 		    " for %s", str(data, "why") ? str(data, "why") : "?",
 		    d->want_label);
+		return json_pack("{s:b}", "ok", 1);
+	}
+	if (strcmp(ev, "unavailable") == 0) {
+		/* The library lacks it or it is the wrong cartridge. */
+		json_array_append_new(d->skip, json_string(str(data, "label") ?
+		    str(data, "label") : ""));
+		ctld_error_event(c, d, str(data, "label"), d->job, "unavailable",
+		    "%s", str(data, "why") ? str(data, "why") : "not available");
 		return json_pack("{s:b}", "ok", 1);
 	}
 	if (strcmp(ev, "loaded") == 0) {

@@ -116,6 +116,13 @@ int
 eng_write_label(struct tsg_dev *dev, const char *label, const char *pool,
     uint32_t block_size, struct fmt_label *l, char *err)
 {
+	return eng_write_label_id(dev, label, NULL, pool, block_size, l, err);
+}
+
+int
+eng_write_label_id(struct tsg_dev *dev, const char *label, const char *tape_id,
+    const char *pool, uint32_t block_size, struct fmt_label *l, char *err)
+{
 	struct tsg_status st;
 	struct passwd *pw;
 	char host[128] = "localhost";
@@ -126,8 +133,10 @@ eng_write_label(struct tsg_dev *dev, const char *label, const char *pool,
 	l->version = FMT_VERSION;
 	snprintf(l->label, sizeof(l->label), "%s", label);
 	snprintf(l->pool, sizeof(l->pool), "%s", pool ? pool : "default");
-	/* Direct mode: a random 128-bit ID, never reused in practice. */
-	if ((rc = util_random_hex(l->tape_id, 16)) < 0) {
+	/* The catalog's ID; in direct mode a random 128-bit one. */
+	if (tape_id && *tape_id)
+		snprintf(l->tape_id, sizeof(l->tape_id), "%s", tape_id);
+	else if ((rc = util_random_hex(l->tape_id, 16)) < 0) {
 		eng_err(err, "no randomness for the tape ID");
 		return rc;
 	}
@@ -388,6 +397,112 @@ open_drive(struct eng_changer *c, struct tsg_dev **dev, char *err)
 	return eng_open(c->o.uri, dev, err);
 }
 
+/* Library: load the cartridge whose barcode is label and open the drive. */
+static int
+load_barcode(struct eng_changer *c, const char *label, struct tsg_dev **dev,
+    char *why)
+{
+	int slots, drives, rc;
+
+	if ((rc = vtape_library_info(c->lib, &slots, &drives)) < 0)
+		return rc;
+	for (int s = 1; s <= slots; s++) {
+		char *cart = NULL;
+		if (vtape_slot_cart(c->lib, s, &cart) < 0)
+			continue;
+		const char *bc = strrchr(cart, '/') ? strrchr(cart, '/') + 1 : cart;
+		bool same = strcmp(bc, label) == 0;
+		free(cart);
+		if (!same)
+			continue;
+		if ((rc = vtape_load(c->lib, s, c->drive)) < 0)
+			return rc;
+		return open_drive(c, dev, why);
+	}
+	eng_err(why, "cartridge %s is not in library %s", label, c->lib);
+	return -ENOENT;
+}
+
+/*
+ * Media-server mode: the catalog names the tape, the operator (or the
+ * library) puts it in, and it is written only if it is that tape, or blank
+ * and known to the catalog as never written. Anything else is refused and
+ * asked for again; a tape reported unavailable makes the catalog choose
+ * another.
+ */
+static int
+catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
+    struct fmt_label *l, char *err)
+{
+	const struct eng_hooks *h = c->o.hooks;
+	char label[64], tape_id[64], why[ENG_ERRLEN];
+	bool blank;
+	int rc;
+
+	for (int picks = 0; picks < 100; picks++) {
+		if ((rc = h->next_tape(h->ctx, c->o.pool, label, sizeof(label),
+		    tape_id, sizeof(tape_id), &blank, err)) < 0)
+			return rc;
+		for (int tries = 0; tries < 100; tries++) {
+			release(c, dev);
+			if (eng_changer_is_library(c)) {
+				if ((rc = load_barcode(c, label, dev, why)) < 0) {
+					/* Not in the library: the catalog picks another. */
+					log_warn("%s", why);
+					h->event(h->ctx, "unavailable", NULL, label, tape_id, why);
+					break;
+				}
+			} else {
+				log_warn("MOUNT REQUEST: put %s in %s (abs-ctl mounted)",
+				    label, c->o.uri);
+				if ((rc = h->mount(h->ctx, label, err)) < 0)
+					return rc;
+				if (rc == 1)
+					break;	/* unavailable: the catalog picks again */
+				if (open_drive(c, dev, why) < 0) {
+					h->event(h->ctx, "mount-rejected", NULL, label, tape_id,
+					    why);
+					continue;
+				}
+			}
+			bool wp = false;
+			struct tsg_status st;
+			rc = eng_read_label(*dev, l, why);
+			if (tsg_write_protected(*dev, &wp, &st) == 0 && wp) {
+				eng_err(why, "the cartridge is write-protected");
+			} else if (rc == 0 && strcmp(l->label, label) == 0 &&
+			    strcmp(l->tape_id, tape_id) == 0) {
+				h->event(h->ctx, "loaded", NULL, label, tape_id, NULL);
+				return 0;
+			} else if (rc == 0) {
+				eng_err(why, "that is %s (ID %s), not %s", l->label,
+				    l->tape_id, label);
+			} else if (rc == -ENODATA && blank) {
+				if ((rc = eng_write_label_id(*dev, label, tape_id, c->o.pool,
+				    c->o.block_size, l, why)) == 0) {
+					h->event(h->ctx, "tape-labelled", NULL, label, tape_id,
+					    NULL);
+					h->event(h->ctx, "loaded", NULL, label, tape_id, NULL);
+					return 0;
+				}
+			} else if (rc == -ENODATA) {
+				eng_err(why, "a blank tape, but %s has been written: "
+				    "it is not this cartridge", label);
+			}
+			log_warn("cartridge refused: %s", why);
+			h->event(h->ctx, "mount-rejected", NULL, label, tape_id, why);
+			if (eng_changer_is_library(c)) {
+				/* Nobody can put another one in: choose another. */
+				release(c, dev);
+				h->event(h->ctx, "unavailable", NULL, label, tape_id, why);
+				break;
+			}
+		}
+	}
+	eng_err(err, "no acceptable cartridge was mounted");
+	return -ENOSPC;
+}
+
 int
 eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
     struct fmt_label *l, char *err)
@@ -395,6 +510,8 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 	char why[ENG_ERRLEN];
 	int rc, slots, drives;
 
+	if (c->o.hooks)
+		return catalog_next_writable(c, dev, l, err);
 	release(c, dev);
 	if (!eng_changer_is_library(c)) {
 		char what[256];
@@ -488,14 +605,30 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 		char what[256];
 		snprintf(what, sizeof(what), "cartridge %s", label);
 		for (int tries = 0; tries < 100; tries++) {
-			if ((rc = wait_operator(c, what, err)) < 0)
+			if (c->o.hooks) {
+				rc = c->o.hooks->mount(c->o.hooks->ctx, label, err);
+				if (rc == 1) {
+					eng_err(err, "cartridge %s is unavailable", label);
+					return -ENOENT;
+				}
+			} else {
+				rc = wait_operator(c, what, err);
+			}
+			if (rc < 0)
 				return rc;
 			if (open_drive(c, dev, why) == 0 &&
 			    eng_read_label(*dev, l, why) == 0 &&
 			    strcmp(l->label, label) == 0 &&
-			    (!tape_id || strcmp(l->tape_id, tape_id) == 0))
+			    (!tape_id || strcmp(l->tape_id, tape_id) == 0)) {
+				if (c->o.hooks)
+					c->o.hooks->event(c->o.hooks->ctx, "loaded", NULL,
+					    label, tape_id, NULL);
 				return 0;
+			}
 			log_warn("that is not %s", label);
+			if (c->o.hooks)
+				c->o.hooks->event(c->o.hooks->ctx, "mount-rejected", NULL,
+				    label, tape_id, "not the cartridge asked for");
 			release(c, dev);
 		}
 		eng_err(err, "cartridge %s was not mounted", label);

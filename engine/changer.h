@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/engine.h"
 #include "engine/format.h"
 #include "sg/tsg.h"
 
@@ -20,6 +21,7 @@ struct eng_changer_opts {
 	const char *log;	/* dump log: labels already used */
 	uint32_t block_size;
 	unsigned mount_timeout;	/* seconds to wait for an operator */
+	const struct eng_hooks *hooks;	/* the catalog chooses tapes */
 };
 
 struct eng_changer;
@@ -52,5 +54,9 @@ int eng_mounted(const char *uri, char *err);
 /* Write a new label on the tape in dev (rewind first; truncates the tape). */
 int eng_write_label(struct tsg_dev *dev, const char *label, const char *pool,
     uint32_t block_size, struct fmt_label *out, char *err);
+/* The same with the catalog's tape ID (NULL: a random one). */
+int eng_write_label_id(struct tsg_dev *dev, const char *label,
+    const char *tape_id, const char *pool, uint32_t block_size,
+    struct fmt_label *out, char *err);
 
 #endif

@@ -418,6 +418,10 @@ log_part(struct dump_state *s, const struct fmt_trailer *t, bool trailer)
 		eng_err(s->err, "dump log %s: %s (part %u is on tape %s file %llu)",
 		    s->o->log, strerror(-rc), s->h.part, s->l.label,
 		    (unsigned long long)s->h.file);
+	/* The catalog hears of a part once it is on tape and journalled. */
+	if (rc == 0 && s->o->hooks)
+		s->o->hooks->event(s->o->hooks->ctx, "part", &rec, s->l.label,
+		    s->l.tape_id, NULL);
 	return rc;
 }
 
@@ -494,6 +498,9 @@ span(struct dump_state *s)
 	if ((rc = close_part(s, false)) < 0)
 		return rc;
 	eng_changer_skip(s->chg, s->l.tape_id);
+	if (s->o->hooks)
+		s->o->hooks->event(s->o->hooks->ctx, "tape-full", NULL, s->l.label,
+		    s->l.tape_id, NULL);
 	t1 = eng_now();
 	if ((rc = eng_changer_next_writable(s->chg, &s->dev, &s->l, s->err)) < 0)
 		return rc;
@@ -938,7 +945,21 @@ dump_once(struct dump_state *s, time_t since, struct eng_dump_result *res)
 
 	/* The data path: blocks leave the window only once on tape. */
 	struct ring_block b;
+	double last_report = eng_now();
 	while ((rc = ring_next(ring, &b)) == 1) {
+		/* Between blocks: an abort request in, progress out. */
+		if (o->hooks && o->hooks->aborted(o->hooks->ctx)) {
+			eng_err(s->err, "aborted by the operator after %llu bytes",
+			    (unsigned long long)ring_bytes(ring));
+			rc = -ECANCELED;
+			goto out;
+		}
+		if (o->hooks && eng_now() - last_report >= 1.0) {
+			last_report = eng_now();
+			o->hooks->progress(o->hooks->ctx, ring_bytes(ring),
+			    (double)ring_bytes(ring) / 1e6 / (last_report - t0),
+			    "writing");
+		}
 		if (level) {
 			digest_update(s->rd, b.buf, b.len);
 			rc = put_compressed(s, z, b.buf, b.len, ZSTD_e_continue);
@@ -977,6 +998,10 @@ dump_once(struct dump_state *s, time_t since, struct eng_dump_result *res)
 		eng_err(s->err, "dump log %s: %s", o->log, strerror(-rc));
 		goto out;
 	}
+	if (!src_rc && o->hooks && o->hooks->event(o->hooks->ctx, "dump", &rec,
+	    s->first.label, s->first.tape_id, NULL) < 0)
+		log_warn("abs-ctld did not record dump %s as complete (it is in "
+		    "the dump log %s)", rec.dump_id, o->log);
 	if (src_rc) {
 		eng_err(s->err, "%s; the stream on tape %s file %llu is recorded as "
 		    "source-failed and will not be restored by default", srcerr,
@@ -1045,6 +1070,9 @@ log_bad_tape(struct dump_state *s, const char *why)
 	cat_dl_append(s->o->log, &rec);
 	log_warn("cartridge %s taken out of use: %s",
 	    s->l.label, why);
+	if (s->o->hooks)
+		s->o->hooks->event(s->o->hooks->ctx, "bad-tape", NULL, s->l.label,
+		    s->l.tape_id, why);
 }
 
 int
@@ -1063,9 +1091,10 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 	    "xxh128");
 	if (getrandom(&s.rng, sizeof(s.rng), 0) != sizeof(s.rng) || !s.rng)
 		s.rng = 0x9e3779b97f4a7c15ULL;
-	if ((rc = eng_open(o->device, &s.dev, err)) < 0)
+	if (!o->hooks && (rc = eng_open(o->device, &s.dev, err)) < 0)
 		return rc;
 	co.uri = o->device;
+	co.hooks = o->hooks;
 	co.autolabel = o->autolabel;
 	co.log = o->log;
 	co.block_size = s.bs;
@@ -1090,12 +1119,21 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = first_tape(&s)) < 0)
-		goto out;
-	co.pool = s.l.pool;
-	eng_changer_free(s.chg);
-	if ((rc = eng_changer_new(&co, &s.chg)) < 0)
-		goto out;
+	if (o->hooks) {
+		/* The catalog chooses the cartridge, from the first one on. */
+		co.pool = o->pool ? o->pool : "default";
+		eng_changer_free(s.chg);
+		if ((rc = eng_changer_new(&co, &s.chg)) < 0 ||
+		    (rc = eng_changer_next_writable(s.chg, &s.dev, &s.l, err)) < 0)
+			goto out;
+	} else {
+		if ((rc = first_tape(&s)) < 0)
+			goto out;
+		co.pool = s.l.pool;
+		eng_changer_free(s.chg);
+		if ((rc = eng_changer_new(&co, &s.chg)) < 0)
+			goto out;
+	}
 	if (eng_changer_skipped(s.chg, s.l.tape_id)) {
 		eng_err(err, "cartridge %s was taken out of use (see the dump log)",
 		    s.l.label);

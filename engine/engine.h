@@ -12,6 +12,28 @@
 
 #define ENG_ERRLEN 512
 
+struct cat_dl_rec;
+
+/*
+ * A media server's link to abs-ctld (engine/served.c); NULL in direct mode.
+ * The catalog chooses tapes and hears of every part; the operator's mounts
+ * come through it.
+ */
+struct eng_hooks {
+	void *ctx;
+	/* The catalog's next tape: label, tape ID, and whether it is blank. */
+	int (*next_tape)(void *ctx, const char *pool, char *label, size_t llen,
+	    char *tape_id, size_t tlen, bool *blank, char *err);
+	/* Ask for label: 0 mounted, 1 unavailable (choose again), <0 stop. */
+	int (*mount)(void *ctx, const char *label, char *err);
+	/* Tell the catalog; -1 if it refused (the dump log keeps it anyway). */
+	int (*event)(void *ctx, const char *event, const struct cat_dl_rec *rec,
+	    const char *label, const char *tape_id, const char *why);
+	void (*progress)(void *ctx, uint64_t bytes, double rate,
+	    const char *state);
+	bool (*aborted)(void *ctx);
+};
+
 struct eng_label_opts {
 	const char *device;
 	const char *label;
@@ -42,6 +64,8 @@ struct eng_dump_opts {
 	unsigned mount_timeout;	/* seconds to wait for an operator's mount */
 	bool no_pew;		/* leave programmable early warning alone */
 	bool lbp;		/* logical block protection where the drive has it */
+	const char *pool;	/* with hooks: the pool the catalog writes to */
+	const struct eng_hooks *hooks;	/* media-server mode, or NULL */
 };
 
 struct eng_dump_result {
@@ -75,6 +99,7 @@ struct eng_restore_opts {
 	unsigned mount_timeout;	/* seconds to wait for an operator's mount */
 	bool no_wait;		/* fail instead of asking for a cartridge */
 	bool verify_only;	/* read and prove every part, write nothing */
+	const struct eng_hooks *hooks;	/* media-server mode, or NULL */
 };
 
 struct eng_restore_result {
@@ -96,5 +121,8 @@ int eng_restore(const struct eng_restore_opts *o,
 int eng_verify(const char *device, int64_t file, FILE *out, char *err);
 /* Drive and cartridge health: what the drive reports, and what it cannot. */
 int eng_status(const char *device, bool json, FILE *out, char *err);
+/* Media server: register DRIVE with abs-ctld and run its jobs until EOF. */
+int eng_serve(const char *socket, const char *drive, const char *device,
+    const char *log, uint32_t block_size, char *err);
 
 #endif

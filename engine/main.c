@@ -23,6 +23,8 @@ static const char usage[] =
 "          [--autolabel PATTERN] [--verify-rate R | --no-verify] [--retries N]\n"
 "          [--mount-timeout SEC] [--no-pew] [--lbp]\n"
 "  mounted --device URI    (tell a waiting engine a cartridge is in)\n"
+"  serve   --device URI --control SOCKET --drive NAME [--log JOURNAL]\n"
+"          [--block-size N]   (media server for abs-ctld)\n"
 "  list    --device URI [--json]\n"
 "  status  --device URI [--json]   (drive and cartridge health)\n"
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
@@ -37,7 +39,7 @@ static const char usage[] =
 enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
 	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
-	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE };
+	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -61,6 +63,8 @@ static const struct option longopts[] = {
 	{ "lbp", no_argument, NULL, O_LBP },
 	{ "depth", required_argument, NULL, O_DEPTH },
 	{ "queue", required_argument, NULL, O_QUEUE },
+	{ "control", required_argument, NULL, O_CONTROL },
+	{ "drive", required_argument, NULL, O_DRIVE },
 	{ "server", required_argument, NULL, O_SERVER },
 	{ "partition", required_argument, NULL, O_PARTITION },
 	{ "json", no_argument, NULL, O_JSON },
@@ -82,6 +86,7 @@ struct args {
 	uint64_t retries, mount_timeout;
 	bool no_pew, lbp;
 	uint64_t bs, level, depth, queue;
+	const char *control, *drive;
 	int64_t file;
 	bool force, json, to_stdout, quiet;
 };
@@ -150,6 +155,8 @@ parse_args(int argc, char **argv, struct args *a)
 			if (util_parse_u64(optarg, 256, &a->depth) < 0 || !a->depth)
 				die("--depth takes 1..256");
 			break;
+		case O_CONTROL: a->control = optarg; break;
+		case O_DRIVE: a->drive = optarg; break;
 		case O_QUEUE:
 			if (util_parse_u64(optarg, 32, &a->queue) < 0 || !a->queue)
 				die("--queue takes 1..32");
@@ -239,6 +246,18 @@ main(int argc, char **argv)
 			    r.no_trailer ? "; parts cut at physical end: see dump log" :
 			    "");
 		}
+	} else if (strcmp(cmd, "serve") == 0) {
+		char journal[512];
+		if (!a.control || !a.drive)
+			die("serve needs --control SOCKET and --drive NAME");
+		if (!a.log) {
+			const char *dir = getenv("ABS_RUN_DIR");
+			snprintf(journal, sizeof(journal), "%s/journal-%s.log",
+			    dir ? dir : "/var/lib/abs", a.drive);
+			a.log = journal;
+		}
+		rc = eng_serve(a.control, a.drive, a.device, a.log, (uint32_t)a.bs,
+		    err);
 	} else if (strcmp(cmd, "list") == 0) {
 		rc = eng_list(a.device, a.json, stdout, err);
 	} else if (strcmp(cmd, "restore") == 0) {

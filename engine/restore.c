@@ -608,7 +608,7 @@ eng_restore(const struct eng_restore_opts *o, struct eng_restore_result *res,
 {
 	struct stream_reader sr;
 	struct eng_changer_opts co = { .uri = o->device,
-	    .mount_timeout = o->mount_timeout };
+	    .mount_timeout = o->mount_timeout, .hooks = o->hooks };
 	struct tsg_dev *dev = NULL;
 	struct fmt_label l;
 	double t0 = eng_now();
@@ -630,11 +630,14 @@ eng_restore(const struct eng_restore_opts *o, struct eng_restore_result *res,
 		goto out;
 	memset(&l, 0, sizeof(l));
 	rc = eng_open(o->device, &dev, err);
-	/* A library's drive may be empty: the changer fetches what is needed. */
-	if (rc < 0 && !(eng_changer_is_library(sr.chg) && o->log))
+	/*
+	 * A library's drive may be empty, and a media server's: the changer
+	 * or the operator brings what the dump log names.
+	 */
+	bool fetch = o->log && (eng_changer_is_library(sr.chg) || o->hooks);
+	if (rc < 0 && !fetch)
 		goto out;
-	if (dev && (rc = eng_read_label(dev, &l, err)) < 0 &&
-	    !(eng_changer_is_library(sr.chg) && o->log))
+	if (dev && (rc = eng_read_label(dev, &l, err)) < 0 && !fetch)
 		goto out;
 	err[0] = '\0';
 	if (l.block_size)

@@ -30,7 +30,9 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: abs-ctl [--socket PATH] [--json] COMMAND [ARGS]\n"
 	    "       abs-ctl batch FILE|-     (one command per line)\n"
-	    "       abs-ctl watch [--count N] (live progress)\n\ncommands:\n");
+	    "       abs-ctl watch [--count N] (live progress)\n"
+	    "       abs-ctl raw               (JSON request lines from stdin)\n"
+	    "\ncommands:\n");
 	for (size_t i = 0; i < proto_nops; i++)
 		if (proto_ops[i].usage)
 			fprintf(fp, "  %-60s %s\n", proto_ops[i].usage,
@@ -537,6 +539,26 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 		return run_batch(argv[i + 1]);
+	}
+	if (strcmp(argv[i], "raw") == 0) {
+		/* Lines from stdin sent as they are; replies printed (tests). */
+		char *line = NULL, *rep = NULL;
+		size_t cap = 0, rcap = 0;
+		ssize_t n;
+		if (connect_daemon() < 0)
+			return EX_NODAEMON;
+		while ((n = getline(&line, &cap, stdin)) > 0) {
+			if (write(sock_fd, line, (size_t)n) != n)
+				return EX_NODAEMON;
+			if (line[n - 1] != '\n')
+				break;
+			if (getline(&rep, &rcap, sock_in) <= 0)
+				return EX_NODAEMON;
+			fputs(rep, stdout);
+		}
+		free(line);
+		free(rep);
+		return EX_OK;
 	}
 	if (strcmp(argv[i], "watch") == 0) {
 		int count = 0;

@@ -1,0 +1,451 @@
+/*
+ * abs-engine as a media server: `abs-engine serve --control SOCKET --drive
+ * NAME --device URI`. It registers its drive with abs-ctld, takes jobs,
+ * asks the catalog for tapes, passes mount requests on, reports every part
+ * as a checkpoint and the job's result, and stops at a block boundary when
+ * a job is aborted. It never opens the catalog; its dump log stays the
+ * local journal (crippled mode needs nothing else).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "catalog/dumplog.h"
+#include "common/log.h"
+#include "engine/engine.h"
+#include "engine/tape.h"
+
+struct srv {
+	int fd;
+	char buf[128 * 1024];
+	size_t len;
+	json_int_t next_id;
+	bool abort, mounted, retry, eof;
+	json_t *job;		/* a job event not yet run */
+	int64_t job_id;
+	unsigned mount_timeout;
+};
+
+/* A pushed event: remember what it asks for. */
+static void
+on_event(struct srv *s, json_t *m)
+{
+	const char *ev = json_string_value(json_object_get(m, "event"));
+
+	if (!ev)
+		return;
+	if (strcmp(ev, "abort") == 0)
+		s->abort = true;
+	else if (strcmp(ev, "mounted") == 0)
+		s->mounted = true;
+	else if (strcmp(ev, "retry-tape") == 0)
+		s->retry = true;
+	else if (strcmp(ev, "job") == 0 && !s->job)
+		s->job = json_incref(m);
+}
+
+/* Read what is there (waiting up to timeout_ms); -1 at EOF. */
+static int
+fill(struct srv *s, int timeout_ms)
+{
+	struct pollfd pf = { .fd = s->fd, .events = POLLIN };
+	ssize_t n;
+
+	if (s->eof)
+		return -1;
+	if (poll(&pf, 1, timeout_ms) <= 0)
+		return 0;
+	if (s->len == sizeof(s->buf))
+		s->len = 0;	/* a line longer than the buffer: drop it */
+	n = read(s->fd, s->buf + s->len, sizeof(s->buf) - s->len);
+	if (n <= 0) {
+		s->eof = true;
+		return -1;
+	}
+	s->len += (size_t)n;
+	return 1;
+}
+
+/* The next whole line as JSON, or NULL if none is buffered. */
+static json_t *
+take_line(struct srv *s)
+{
+	char *nl = memchr(s->buf, '\n', s->len);
+	json_t *m;
+
+	if (!nl)
+		return NULL;
+	m = json_loadb(s->buf, (size_t)(nl - s->buf), 0, NULL);
+	s->len -= (size_t)(nl - s->buf) + 1;
+	memmove(s->buf, nl + 1, s->len);
+	return m ? m : json_object();
+}
+
+/* Handle every event already received, without waiting. */
+static void
+drain_events(struct srv *s, int timeout_ms)
+{
+	json_t *m;
+
+	fill(s, timeout_ms);
+	while ((m = take_line(s))) {
+		on_event(s, m);
+		json_decref(m);
+	}
+}
+
+/* A request and its reply; pushed events met on the way are remembered. */
+static json_t *
+call(struct srv *s, const char *op, json_t *args, char *err)
+{
+	json_int_t id = s->next_id++;
+	json_t *req = json_pack("{s:s,s:o,s:I}", "op", op, "args", args, "id", id);
+	char *line = json_dumps(req, JSON_COMPACT);
+	json_t *m;
+
+	json_decref(req);
+	if (!line || dprintf(s->fd, "%s\n", line) < 0) {
+		free(line);
+		eng_err(err, "abs-ctld: connection lost");
+		return NULL;
+	}
+	free(line);
+	for (;;) {
+		while ((m = take_line(s))) {
+			json_t *rid = json_object_get(m, "id");
+			if (json_is_integer(rid) && json_integer_value(rid) == id) {
+				if (json_is_true(json_object_get(m, "ok"))) {
+					json_t *r = json_incref(json_object_get(m, "result"));
+					json_decref(m);
+					return r ? r : json_null();
+				}
+				eng_err(err, "abs-ctld: %s",
+				    json_string_value(json_object_get(m, "error")));
+				json_decref(m);
+				return NULL;
+			}
+			on_event(s, m);
+			json_decref(m);
+		}
+		if (fill(s, 60000) < 0) {
+			eng_err(err, "abs-ctld closed the connection");
+			return NULL;
+		}
+	}
+}
+
+static json_t *
+event_call(struct srv *s, const char *event, json_t *data, char *err)
+{
+	return call(s, "engine-event", json_pack("{s:s,s:o}", "event", event,
+	    "data", data ? data : json_object()), err);
+}
+
+static json_t *
+rec_json(const struct cat_dl_rec *r)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:I,s:i,s:I,s:I,s:I,"
+	    "s:i,s:s,s:s,s:s,s:I,s:s}",
+	    "dump", r->dump_id, "entity", r->entity, "date", r->date,
+	    "since", r->since, "level", r->level, "label", r->label,
+	    "tape_id", r->tape_id, "file", (json_int_t)r->file, "part", r->part,
+	    "offset", (json_int_t)r->offset, "bytes", (json_int_t)r->bytes,
+	    "blocks", (json_int_t)r->blocks, "block_size", (int)r->block_size,
+	    "digest_alg", r->digest_alg, "digest", r->digest, "status", r->status,
+	    "raw_bytes", (json_int_t)r->raw_bytes, "raw_digest", r->raw_digest);
+}
+
+static int
+h_next_tape(void *ctx, const char *pool, char *label, size_t llen,
+    char *tape_id, size_t tlen, bool *blank, char *err)
+{
+	struct srv *s = ctx;
+	json_t *r;
+
+	s->retry = false;
+	r = event_call(s, "next-tape", json_pack("{s:s}", "pool", pool ? pool :
+	    "default"), err);
+	if (!r)
+		return -ENOSPC;
+	snprintf(label, llen, "%s", json_string_value(json_object_get(r, "label")));
+	snprintf(tape_id, tlen, "%s", json_string_value(json_object_get(r,
+	    "tape_id")));
+	*blank = strcmp(json_string_value(json_object_get(r, "state")), "blank") == 0;
+	json_decref(r);
+	return 0;
+}
+
+static int
+h_mount(void *ctx, const char *label, char *err)
+{
+	struct srv *s = ctx;
+	time_t deadline = time(NULL) + (s->mount_timeout ? s->mount_timeout : 86400);
+	json_t *r;
+
+	s->mounted = s->retry = false;
+	r = event_call(s, "mount-request", json_pack("{s:s}", "label", label), err);
+	if (!r)
+		return -EIO;
+	json_decref(r);
+	while (!s->mounted && !s->retry && !s->abort) {
+		if (time(NULL) >= deadline) {
+			eng_err(err, "nobody mounted %s", label);
+			return -ETIMEDOUT;
+		}
+		drain_events(s, 1000);
+		if (s->eof) {
+			eng_err(err, "abs-ctld closed the connection");
+			return -EIO;
+		}
+	}
+	if (s->abort) {
+		eng_err(err, "aborted by the operator while waiting for %s", label);
+		return -ECANCELED;
+	}
+	return s->retry ? 1 : 0;
+}
+
+static int
+h_event(void *ctx, const char *event, const struct cat_dl_rec *rec,
+    const char *label, const char *tape_id, const char *why)
+{
+	struct srv *s = ctx;
+	char err[ENG_ERRLEN];
+	json_t *data = rec ? rec_json(rec) : json_object(), *r;
+
+	if (label)
+		json_object_set_new(data, "label", json_string(label));
+	if (tape_id)
+		json_object_set_new(data, "tape_id", json_string(tape_id));
+	if (why)
+		json_object_set_new(data, "why", json_string(why));
+	if (strcmp(event, "error") == 0 && why)
+		json_object_set_new(data, "message", json_string(why));
+	r = event_call(s, event, data, err);
+	if (!r) {
+		log_warn("%s", err);
+		return -1;
+	}
+	json_decref(r);
+	return 0;
+}
+
+static void
+h_progress(void *ctx, uint64_t bytes, double rate, const char *state)
+{
+	struct srv *s = ctx;
+	char err[ENG_ERRLEN];
+	json_t *r = event_call(s, "progress", json_pack("{s:I,s:f,s:s}", "bytes",
+	    (json_int_t)bytes, "rate", rate, "state", state), err);
+
+	json_decref(r);
+}
+
+static bool
+h_aborted(void *ctx)
+{
+	struct srv *s = ctx;
+
+	if (!s->abort)
+		drain_events(s, 0);
+	return s->abort;
+}
+
+/* Where a restore job's parts are written for the restore code to read. */
+static int
+write_parts_log(const char *path, json_t *job, char *err)
+{
+	json_t *detail = json_loads(json_string_value(json_object_get(job,
+	    "detail")), 0, NULL), *parts, *p;
+	const char *entity = json_string_value(json_object_get(job, "entity"));
+	struct cat_dl_rec rec;
+	size_t i;
+	int rc = 0;
+
+	parts = json_object_get(detail, "parts");
+	if (!json_array_size(parts)) {
+		eng_err(err, "restore job without parts");
+		json_decref(detail);
+		return -EINVAL;
+	}
+	unlink(path);
+	json_array_foreach(parts, i, p) {
+		memset(&rec, 0, sizeof(rec));
+		rec.type = CAT_DL_PART;
+		snprintf(rec.dump_id, sizeof(rec.dump_id), "%s",
+		    json_string_value(json_object_get(detail, "dump")));
+		snprintf(rec.entity, sizeof(rec.entity), "%s", entity);
+		snprintf(rec.label, sizeof(rec.label), "%s",
+		    json_string_value(json_object_get(p, "label")));
+		snprintf(rec.tape_id, sizeof(rec.tape_id), "%s",
+		    json_string_value(json_object_get(p, "tape_id")));
+		snprintf(rec.digest, sizeof(rec.digest), "%s",
+		    json_string_value(json_object_get(p, "digest")));
+		snprintf(rec.date, sizeof(rec.date), "-");
+		snprintf(rec.status, sizeof(rec.status), "ok");
+		rec.part = (unsigned)json_integer_value(json_object_get(p, "part"));
+		rec.file = (uint64_t)json_integer_value(json_object_get(p, "file"));
+		rec.offset = (uint64_t)json_integer_value(json_object_get(p, "offset"));
+		rec.bytes = (uint64_t)json_integer_value(json_object_get(p, "bytes"));
+		rec.blocks = (uint64_t)json_integer_value(json_object_get(p, "blocks"));
+		rec.block_size = (uint32_t)json_integer_value(json_object_get(p,
+		    "block_size"));
+		if ((rc = cat_dl_append(path, &rec)) < 0)
+			break;
+	}
+	if (rc == 0) {
+		rec.type = CAT_DL_DUMP;
+		rec.part = (unsigned)json_array_size(parts);
+		rec.offset = 0;
+		snprintf(rec.status, sizeof(rec.status), "complete");
+		p = json_array_get(parts, 0);
+		snprintf(rec.label, sizeof(rec.label), "%s",
+		    json_string_value(json_object_get(p, "label")));
+		snprintf(rec.tape_id, sizeof(rec.tape_id), "%s",
+		    json_string_value(json_object_get(p, "tape_id")));
+		rec.file = (uint64_t)json_integer_value(json_object_get(p, "file"));
+		rc = cat_dl_append(path, &rec);
+	}
+	if (rc < 0)
+		eng_err(err, "%s: %s", path, strerror(-rc));
+	json_decref(detail);
+	return rc;
+}
+
+static int
+run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
+    const char *log, uint32_t bs, json_t *job, char *err)
+{
+	const char *kind = json_string_value(json_object_get(job, "kind"));
+	const char *entity = json_string_value(json_object_get(job, "entity"));
+	const char *detail = json_string_value(json_object_get(job, "detail"));
+
+	if (kind && strcmp(kind, "dump") == 0) {
+		struct eng_dump_opts o = { 0 };
+		struct eng_dump_result res;
+		int level = 0;
+		if (detail)
+			sscanf(detail, "level=%d", &level);
+		o.device = device;
+		o.entity = entity;
+		o.source = json_string_value(json_object_get(job, "source"));
+		o.pool = json_string_value(json_object_get(job, "pool"));
+		o.log = log;
+		o.block_size = bs;
+		o.level = level;
+		o.since = level > 0 ? json_string_value(json_object_get(job,
+		    "last_full")) : NULL;
+		if (level > 0 && !o.since)
+			o.level = 0;	/* no full yet: this one is the full */
+		o.verify_rate = 0.01;
+		o.retries = 1;
+		o.hooks = hooks;
+		int rc = eng_dump(&o, &res, err);
+		if (rc == 0)
+			log_info("job %lld: dumped %s, %llu bytes, %u parts",
+			    (long long)s->job_id, entity,
+			    (unsigned long long)res.bytes, res.parts);
+		return rc;
+	}
+	if (kind && strcmp(kind, "restore") == 0) {
+		json_t *d = json_loads(detail ? detail : "{}", 0, NULL);
+		char plog[512], to[1024];
+		const char *dir = getenv("ABS_RUN_DIR") ? getenv("ABS_RUN_DIR") : "/tmp";
+		struct eng_restore_opts o = { 0 };
+		struct eng_restore_result res;
+		int rc;
+		snprintf(plog, sizeof(plog), "%s/abs-restore-job-%lld.log", dir,
+		    (long long)s->job_id);
+		const char *t = json_string_value(json_object_get(d, "to"));
+		if (t && *t)
+			snprintf(to, sizeof(to), "%s", t);
+		else
+			snprintf(to, sizeof(to), "/var/tmp/abs-restore/%s",
+			    json_string_value(json_object_get(d, "as")));
+		json_decref(d);
+		if ((rc = write_parts_log(plog, job, err)) < 0)
+			return rc;
+		o.device = device;
+		o.entity = entity;
+		o.log = plog;
+		o.to = to;
+		o.file = -1;
+		o.hooks = hooks;
+		rc = eng_restore(&o, &res, err);
+		unlink(plog);
+		if (rc == 0)
+			log_info("job %lld: restored %s to %s, %llu bytes",
+			    (long long)s->job_id, entity, to,
+			    (unsigned long long)res.raw_bytes);
+		return rc;
+	}
+	eng_err(err, "unknown job kind %s", kind ? kind : "?");
+	return -EINVAL;
+}
+
+int
+eng_serve(const char *socket_path, const char *drive, const char *device,
+    const char *log, uint32_t bs, char *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct srv *s = calloc(1, sizeof(*s));
+	struct eng_hooks hooks = {
+		.ctx = s, .next_tape = h_next_tape, .mount = h_mount,
+		.event = h_event, .progress = h_progress, .aborted = h_aborted,
+	};
+	json_t *r;
+	int rc = 0;
+
+	if (!s)
+		return -ENOMEM;
+	s->next_id = 1;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		eng_err(err, "cannot reach abs-ctld at %s: %s", socket_path,
+		    strerror(errno));
+		free(s);
+		return -ECONNREFUSED;
+	}
+	r = call(s, "engine-register", json_pack("{s:s,s:s}", "drive", drive,
+	    "device", device), err);
+	if (!r) {
+		close(s->fd);
+		free(s);
+		return -EPERM;
+	}
+	json_decref(r);
+	log_warn("serving drive %s (%s) for abs-ctld at %s", drive, device,
+	    socket_path);
+	while (!s->eof) {
+		if (!s->job) {
+			drain_events(s, 1000);
+			continue;
+		}
+		json_t *job = s->job;
+		s->job = NULL;
+		s->abort = false;
+		s->job_id = json_integer_value(json_object_get(job, "job"));
+		char jerr[ENG_ERRLEN] = "";
+		rc = run_job(s, &hooks, device, log, bs, job, jerr);
+		json_decref(job);
+		if (rc < 0)
+			log_warn("job %lld: %s", (long long)s->job_id, jerr);
+		r = event_call(s, "result", json_pack("{s:b,s:b,s:s?}", "ok", rc == 0,
+		    "aborted", rc == -ECANCELED, "error", rc < 0 ? jerr : NULL), err);
+		json_decref(r);
+	}
+	log_warn("abs-ctld closed the connection; media server for %s stops",
+	    drive);
+	close(s->fd);
+	free(s);
+	return 0;
+}
