@@ -40,6 +40,8 @@ on_signal(int sig)
 static void
 logf_(struct ctld *c, int prio, const char *fmt, va_list ap)
 {
+	if (c->quiet)
+		return;
 	if (c->use_syslog) {
 		vsyslog(prio, fmt, ap);
 	} else {
@@ -234,6 +236,11 @@ handle_line(struct ctld *c, struct client *cl, const char *line, size_t len)
 		    op->roles & ROLE_RETRIEVAL ? "retrieval" : "admin",
 		    op->roles == ROLE_ANY ? " or any role" : "");
 		reply_error(cl, id, "denied", err);
+		json_decref(req);
+		return;
+	}
+	if (proto_check_args(op, args, err) < 0) {
+		reply_error(cl, id, "bad-args", err);
 		json_decref(req);
 		return;
 	}

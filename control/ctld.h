@@ -22,6 +22,7 @@ struct drive {
 	int64_t job;		/* current job, 0 if none */
 	char entity[256];
 	uint64_t bytes;
+	uint64_t estimate;	/* bytes of the entity's last dump, for the ETA */
 	double rate;		/* MB/s */
 	double started;
 	char want_label[64];	/* the cartridge asked for, if any */
@@ -35,6 +36,7 @@ struct ctld {
 	struct drive *drives;
 	const char *exception_cmd;	/* run with the message on stdin */
 	bool use_syslog;
+	bool quiet;		/* no log lines (the fuzzer) */
 };
 
 struct client {

@@ -97,6 +97,9 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 	    " strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?", "i", job);
 	d->job = job;
 	d->bytes = 0;
+	d->estimate = (uint64_t)cat_int(c->db, 0, "SELECT coalesce(raw_bytes, bytes)"
+	    " FROM dumps d JOIN jobs j ON j.entity_id = d.entity_id WHERE j.id = ?"
+	    " AND d.state = 'complete' ORDER BY d.started DESC LIMIT 1", "i", job);
 	d->rate = 0;
 	d->started = (double)time(NULL);
 	snprintf(d->entity, sizeof(d->entity), "%s", str(ev, "entity"));
@@ -118,12 +121,17 @@ h_status(struct ctld *c, struct client *cl, json_t *a, const char **code,
 
 	for (struct drive *d = c->drives; d; d = d->next) {
 		double secs = d->job ? (double)time(NULL) - d->started : 0;
+		/* ETA from the entity's last dump, at the current rate. */
+		json_t *eta = d->job && d->rate > 0 && d->estimate > d->bytes ?
+		    json_real((double)(d->estimate - d->bytes) / 1e6 / d->rate) :
+		    json_null();
 		json_array_append_new(drives, json_pack(
-		    "{s:s,s:s,s:s,s:I,s:s,s:I,s:f,s:f,s:s,s:O}",
+		    "{s:s,s:s,s:s,s:I,s:s,s:I,s:f,s:f,s:o,s:s,s:O}",
 		    "drive", d->name, "device", d->device, "state", d->state,
 		    "job", (json_int_t)d->job, "entity", d->job ? d->entity : "",
 		    "bytes", (json_int_t)d->bytes, "rate_mbs", d->rate,
-		    "seconds", secs, "wants", d->want_label, "messages", d->msgs));
+		    "seconds", secs, "eta_seconds", eta, "wants", d->want_label,
+		    "messages", d->msgs));
 	}
 	res = json_pack("{s:o,s:o}", "drives", drives, "queued",
 	    cat_rows(c->db, NULL, "SELECT j.id, j.kind, e.name AS entity,"
@@ -1025,10 +1033,11 @@ h_engine_event(struct ctld *c, struct client *cl, json_t *a,
 		d->bytes = (uint64_t)num(data, "bytes", 0);
 		if (json_is_number(json_object_get(data, "rate")))
 			d->rate = json_number_value(json_object_get(data, "rate"));
-		if (str(data, "state"))
-			d->state = strcmp(str(data, "state"), "verifying") == 0 ?
-			    "verifying" : strcmp(str(data, "state"), "unloading") == 0 ?
-			    "unloading" : d->state;
+		static const char *const states[] = { "writing", "verifying",
+		    "unloading", "restoring", "load-media" };
+		for (size_t i = 0; str(data, "state") && i < 5; i++)
+			if (strcmp(str(data, "state"), states[i]) == 0)
+				d->state = states[i];
 		return json_pack("{s:b}", "ok", 1);
 	}
 	if (strcmp(ev, "message") == 0) {

@@ -47,7 +47,8 @@ const char *proto_role_name(unsigned role);
 int proto_check_args(const struct proto_op *op, json_t *args, char *err);
 /*
  * Parse one request line: 0 and *op, *args (borrowed from *req, which the
- * caller frees), *id; -1 with err set.
+ * caller frees), *id; -1 with err set. The arguments are checked apart
+ * (proto_check_args), after the caller's role is.
  */
 int proto_parse_request(const char *line, size_t len, json_t **req,
     const struct proto_op **op, json_t **args, json_int_t *id, char *err);

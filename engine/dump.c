@@ -302,6 +302,9 @@ spot_verify(struct dump_state *s)
 	if (!s->ncrc || s->o->verify_rate < 0 ||
 	    tsg_is_stream(s->dev))
 		return 0;
+	if (s->o->hooks)
+		s->o->hooks->progress(s->o->hooks->ctx, s->stream_bytes, 0,
+		    "verifying");
 	/* With protection the drive checks every block, without moving data. */
 	if (s->lbp && s->ncrc <= 0xffffff &&
 	    tsg_locate(s->dev, s->part_lon + 1, &st) == 0) {

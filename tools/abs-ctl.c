@@ -233,11 +233,16 @@ print_status(json_t *res)
 		const char *state = json_string_value(json_object_get(d, "state"));
 		long long bytes = json_integer_value(json_object_get(d, "bytes"));
 		double rate = json_number_value(json_object_get(d, "rate_mbs"));
-		printf("%-10s %-10s job %-5lld %-20s %10.1f MB  %6.1f MB/s%s%s\n",
+		json_t *eta = json_object_get(d, "eta_seconds");
+		char etas[32] = "";
+		if (json_is_number(eta))
+			snprintf(etas, sizeof(etas), "  ETA %.0f s",
+			    json_number_value(eta));
+		printf("%-10s %-10s job %-5lld %-20s %10.1f MB  %6.1f MB/s%s%s%s\n",
 		    json_string_value(json_object_get(d, "drive")), state,
 		    (long long)json_integer_value(json_object_get(d, "job")),
 		    json_string_value(json_object_get(d, "entity")),
-		    (double)bytes / 1e6, rate,
+		    (double)bytes / 1e6, rate, etas,
 		    *json_string_value(json_object_get(d, "wants")) ? "  wants " : "",
 		    json_string_value(json_object_get(d, "wants")));
 		json_t *msgs = json_object_get(d, "messages");

@@ -1,0 +1,206 @@
+# The control plane: a real abs-ctld on its own socket and SQLite file, two
+# abs-engine media servers (one on a vtape library drive that loads what
+# the catalog asks for, one on a drive whose cartridges an "operator"
+# changes), the mount flow with an unavailable and a wrong tape, restore
+# under a new name, every query, abort mid-dump, role checks for every
+# command, malformed and oversized requests, 50 clients at once.
+. "$(dirname "$0")/lib.sh"
+CTLD="$ABS_BIN/abs-ctld"
+CTL="$ABS_BIN/abs-ctl"
+export ABS_RUN_DIR="$T" ABS_CTL_SOCKET="$T/ctld.sock"
+chmod 755 "$T"
+
+"$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground \
+	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
+CPID=$!
+PIDS="$PIDS $CPID"
+wait_for() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 200 ] || fail "timed out: $1"; sleep 0.1; done; }
+wait_for '[ -S "$T/ctld.sock" ]'
+chmod 666 "$T/ctld.sock"	# the test's other users; sites use a group
+alive() { kill -0 "$CPID" 2>/dev/null || { cat "$T/ctld.log" >&2; fail "abs-ctld died"; }; }
+job_state() { "$CTL" --json jobs | tr '{' '\n' | grep "\"id\":$1," | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
+wait_job() { wait_for "case \$(job_state $1) in done|failed|aborted) true;; *) false;; esac"; }
+
+# Catalog set-up through abs-ctl.
+"$CTL" pool-add manual >/dev/null
+"$CTL" pool-set manual --min 1 --max 4 --keep-fulls 3 --keep-days 60 >/dev/null
+"$CTL" tape-add default A00001 A00002 A00003 A00004 A00005 >/dev/null
+"$CTL" tape-add manual B00001 B00002 B00003 >/dev/null
+expect_fail "already in pool" "$CTL" tape-add manual B00001
+expect_fail "may hold 4 tapes" "$CTL" tape-add manual B00004 B00005
+"$CTL" type-add volume --full 7 --incr 1 >/dev/null
+mkdir -p src/home/sub && echo hello >src/home/a.txt && head -c 300000 /dev/urandom >src/home/sub/b.bin
+head -c 30000000 /dev/urandom >big.bin
+"$CTL" entity-add home.jdoe "dir:$T/src/home" --type volume --pool manual >/dev/null
+"$CTL" entity-add vol.big "cmd:cat $T/big.bin" >/dev/null
+printf 'while :; do head -c 1048576 /dev/urandom; sleep 0.2; done\n' >slow.sh
+"$CTL" entity-add vol.slow "cmd:sh $T/slow.sh" >/dev/null
+expect_fail "exists" "$CTL" entity-add vol.big "cmd:true"
+ok "pools, tapes, types and entities added"
+
+# Media server 1: a vtape library; the engine loads what the catalog names.
+"$VTAPE" new-library lib --slots 5 --drives 1 --capacity 24M --barcode-prefix A >/dev/null
+"$ENGINE" serve --control "$T/ctld.sock" --drive lib0 --device "vtape:$T/lib/drive0" \
+	--log "$T/journal-lib0.log" 2>"$T/engine-lib0.log" &
+PIDS="$PIDS $!"
+# Media server 2: cartridges changed by hand (a library drive reached
+# through a path the engine does not take for a library).
+"$VTAPE" new-library man --slots 3 --drives 1 --capacity 24M --barcode-prefix B >/dev/null
+"$ENGINE" label --device "vtape:$T/man/drive0" --label B00002 --pool manual >/dev/null 2>&1 || true
+"$VTAPE" load man --slot 1 --drive 0
+"$ENGINE" label --device "vtape:$T/man/drive0" --label WRONG1 --pool manual >/dev/null
+"$VTAPE" unload man --drive 0
+ln -s man/drive0 manual
+"$ENGINE" serve --control "$T/ctld.sock" --drive man0 --device "vtape:$T/manual" \
+	--log "$T/journal-man0.log" 2>"$T/engine-man0.log" &
+PIDS="$PIDS $!"
+wait_for '"$CTL" --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\"" &&
+	"$CTL" --json status | grep -q "\"drive\":\"man0\",[^}]*\"state\":\"idle\""'
+ok "two media servers registered"
+
+# A dump across cartridges in the library: the catalog chooses them.
+j=$("$CTL" --json dump lib0 vol.big | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+wait_job "$j"
+[ "$(job_state "$j")" = done ] || { cat "$T/engine-lib0.log" >&2; fail "library dump job $j: $(job_state "$j")"; }
+"$CTL" tapes-for vol.big | tee tapes-for.txt
+[ "$(grep -c "^A0000" tapes-for.txt)" -ge 2 ] || fail "vol.big should span library tapes"
+ok "dump through the catalog's tape choice, spanning two cartridges"
+
+# The operator flow: B00001 is unavailable, WRONG1 is refused, B00002 taken.
+j=$("$CTL" --json dump man0 home.jdoe | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+wait_for '"$CTL" --json status | grep -q "\"wants\":\"B00001\""'
+"$CTL" unavailable B00001 >/dev/null
+wait_for '"$CTL" --json status | grep -q "\"wants\":\"B00002\""'
+"$VTAPE" load man --slot 1 --drive 0	# the cartridge labelled WRONG1
+"$CTL" mounted man0 >/dev/null
+wait_for '"$CTL" status | grep -q "cartridge refused"'
+"$VTAPE" unload man --drive 0
+"$VTAPE" load man --slot 2 --drive 0	# B00002, blank
+"$CTL" mounted man0 >/dev/null
+wait_job "$j"
+[ "$(job_state "$j")" = done ] || { cat "$T/engine-man0.log" >&2; fail "operator dump job $j: $(job_state "$j")"; }
+"$CTL" tapes-for home.jdoe | grep -q B00002 || fail "home.jdoe is not on B00002"
+"$CTL" --json errors --label B00001 | grep -q '"kind":"unavailable"' ||
+	fail "the unavailable tape was not recorded"
+grep -q "unavailable" "$T/exceptions.txt" || fail "the exception command did not hear of it"
+ok "mount flow: unavailable tape skipped, wrong tape refused, right tape written"
+
+# Restore under another name, through the library's media server.
+j=$("$CTL" --json restore vol.big --as vol.copy --to "$T/copy.bin" --drive lib0 |
+	sed -n 's/.*"job":\([0-9]*\).*/\1/p')
+wait_job "$j"
+cmp big.bin copy.bin || fail "restore of vol.big as vol.copy differs"
+ok "restore under a new name, from two cartridges"
+
+# Abort mid-dump: the job stops, the tape stays usable.
+j=$("$CTL" --json dump lib0 vol.slow | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+i=0
+until "$CTL" --json status | grep -q '"bytes":[1-9]'; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || { "$CTL" status; "$CTL" jobs; tail "$T/engine-lib0.log"; fail "no progress"; }
+	sleep 0.1
+done
+"$CTL" abort "$j" >/dev/null
+wait_job "$j"
+[ "$(job_state "$j")" = aborted ] || fail "job $j is $(job_state "$j"), not aborted"
+"$ENGINE" list --device "vtape:$T/lib/drive0" >/dev/null || fail "tape unreadable after abort"
+ok "abort stops the dump and leaves the cartridge readable"
+
+# Every query.
+for q in "status" "jobs" "tapes-for vol.big" "entity vol.big" "tape A00001" \
+	"errors" "errors --drive man0" "next-entities --count 3" \
+	"next-tapes --pool manual" "entities" "tapes" "pools" "acl" "whoami"; do
+	# shellcheck disable=SC2086
+	"$CTL" $q >q.txt || fail "query '$q' failed"
+	[ -s q.txt ] || fail "query '$q' printed nothing"
+	# shellcheck disable=SC2086
+	"$CTL" --json $q >/dev/null || fail "query '$q' --json failed"
+done
+"$CTL" --json entity vol.big | grep -q '"last_full":{' || fail "entity shows no last full"
+"$CTL" --json next-tapes --pool manual | grep -q B00003 || fail "next-tapes lacks B00003"
+"$CTL" entity-frequency home.jdoe --full 14 >/dev/null
+"$CTL" type-frequency volume --incr 2 >/dev/null
+"$CTL" entity-window home.jdoe 2031-01-01 >/dev/null
+"$CTL" --json next-entities | grep -q '"entity":"home.jdoe","kind":"[a-z]*","due":"2031-01-01"' ||
+	fail "one-time window not applied"
+"$CTL" entity-type vol.slow volume >/dev/null
+"$CTL" tape-state A00003 no-new-writes >/dev/null
+"$CTL" tape-state B00003 out-of-service >/dev/null
+"$CTL" --json tape B00003 | grep -q '"state":"out-of-service"' || fail "tape-state"
+"$CTL" tape-state B00003 destroyed >/dev/null
+"$CTL" tape-add manual B00003 >/dev/null || fail "a destroyed tape's label is not reusable"
+n1=$("$CTL" --json tape B00003 | sed -n 's/.*"tape_id":"\([0-9a-f]*\)".*/\1/p')
+sqlite3 "$T/catalog.db" "SELECT tape_id FROM tapes WHERE label = 'B00003'" | sort -u | wc -l |
+	grep -qx 2 || fail "the new B00003 should have its own tape ID ($n1)"
+"$CTL" entity-remove vol.slow >/dev/null
+expect_fail "no active entity" "$CTL" dump lib0 vol.slow
+ok "every query and change answers"
+
+# Roles: root administers; others only what the ACL grants.
+"$CTL" acl-set 65534 retrieval >/dev/null
+"$CTL" acl-set 65533 operator >/dev/null
+as() { uid=$1; shift; setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"; }
+as 65534 "$CTL" tapes-for vol.big >/dev/null || fail "retrieval cannot query"
+rc=0
+as 65534 "$CTL" tape-state A00001 out-of-service >/dev/null 2>&1 || rc=$?
+[ $rc = 4 ] || fail "a retrieval user marked a tape out of service (exit $rc)"
+rc=0
+as 65533 "$CTL" acl-set 65533 admin >/dev/null 2>&1 || rc=$?
+[ $rc = 4 ] || fail "an operator changed the ACL (exit $rc)"
+as 65533 "$CTL" tape-state A00001 no-new-writes >/dev/null || fail "operator cannot mark tapes"
+# A user without any role is refused every command; each is checked.
+"$CTL" --help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' | sort -u >commands.txt
+[ "$(wc -l <commands.txt)" -ge 30 ] || fail "abs-ctl --help lists too few commands"
+while read -r cmd; do
+	printf '{"op":"%s","args":{},"id":1}\n' "$cmd" | as 65532 "$CTL" raw >r.txt
+	grep -q '"code":"denied"' r.txt || fail "uid 65532 was not refused $cmd: $(cat r.txt)"
+	# The retrieval user may run only queries and restores.
+	printf '{"op":"%s","args":{},"id":1}\n' "$cmd" | as 65534 "$CTL" raw >r.txt
+	case $cmd in
+	dump|mounted|unavailable|abort|entity-*|type-*|tape-add|tape-state|pool-*|acl*)
+		grep -q '"code":"denied"' r.txt || fail "retrieval user not refused $cmd" ;;
+	*)	grep -q '"code":"denied"' r.txt && fail "retrieval user refused $cmd" ;;
+	esac
+done <commands.txt
+ok "roles checked for all $(wc -l <commands.txt) commands"
+
+# Bad input never hurts the daemon.
+{
+	echo 'not json'
+	echo '[1,2,3]'
+	echo '{"op":"nosuch"}'
+	echo '{"op":"tape","args":{"label":7}}'
+	echo '{"op":"tape","args":{"label":"A00001","extra":1}}'
+	echo '{"op":"dump","args":{"drive":"lib0"}}'
+	echo '{"op":"tape-add","args":{"pool":"default","labels":["bad label"]}}'
+	echo '{"op":"status","args":{},"id":"x"}'
+	printf '{"op":"status","args":{"\\u0000":1}}\n'
+	head -c 100000 /dev/zero | tr '\0' 'x'; echo
+	echo '{"op":"whoami","id":42}'
+} | "$CTL" raw >bad.txt
+[ "$(grep -c '"ok":false' bad.txt)" -ge 9 ] || { cat bad.txt; fail "bad requests not all refused"; }
+grep -q '"code":"too-long"' bad.txt || fail "oversized request not refused"
+grep -q '"id":42,"ok":true' bad.txt || fail "the connection did not survive bad input"
+alive
+ok "malformed and oversized requests refused, connection kept"
+
+# 50 clients at once.
+i=0 pids=""
+while [ $i -lt 50 ]; do
+	"$CTL" --json status >"cc_$i.txt" 2>&1 &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+bad=0
+for p in $pids; do wait "$p" || bad=$((bad + 1)); done
+[ $bad = 0 ] || fail "$bad of 50 concurrent clients failed"
+grep -L '"drives"' cc_*.txt | grep -q . && fail "a concurrent client got no status"
+alive
+ok "50 concurrent clients answered"
+
+# A batch of restores and queries.
+printf 'tapes-for vol.big\nentity home.jdoe\n# a comment\nrestore vol.big --to %s/copy2.bin\n' "$T" |
+	"$CTL" batch - >batch.txt || fail "batch failed"
+grep -q A00001 batch.txt || fail "batch output lacks the query result"
+"$CTL" watch --count 1 | grep -q lib0 || fail "watch shows no drive"
+ok "batch and watch"
