@@ -71,7 +71,7 @@ static const char *const migrations[] = {
 	" job_id INTEGER REFERENCES jobs(id), level INTEGER NOT NULL DEFAULT 0,"
 	" since TEXT, started TEXT NOT NULL, finished TEXT,"
 	" state TEXT NOT NULL CHECK (state IN ('running','complete','failed',"
-	"  'aborted')),"
+	"  'aborted','expired')),"
 	" bytes INTEGER, raw_bytes INTEGER, digest_alg TEXT, digest TEXT,"
 	" raw_digest TEXT);"
 	"CREATE INDEX dumps_entity ON dumps(entity_id, state, started);"

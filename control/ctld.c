@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -330,6 +331,11 @@ client_free(struct ctld *c, int ep, struct client *cl)
 		struct drive *d = cl->drive;
 		d->engine = NULL;
 		d->state = "offline";
+		/* Its reservation goes back to the pool. */
+		cat_exec(c->db, NULL, "UPDATE tapes SET state = CASE WHEN ever_written"
+		    " THEN 'appendable' ELSE 'blank' END WHERE tape_id = ? AND state ="
+		    " 'reserved'", "t", d->reserved);
+		d->reserved[0] = '\0';
 		ctld_message(c, d, "warning", "media server disconnected");
 		if (d->job) {
 			cat_exec(c->db, NULL, "UPDATE jobs SET state = 'failed',"
@@ -376,6 +382,20 @@ listen_on(const char *path, char *err)
 	return fd;
 }
 
+/* The defaults live in /run/abs and /var/lib/abs: make them if missing. */
+static void
+make_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0750);
+	}
+}
+
 static void
 usage(void)
 {
@@ -418,6 +438,8 @@ ctld_main(int argc, char **argv)
 		usage();
 	if (c.use_syslog)
 		openlog("abs-ctld", LOG_PID, LOG_DAEMON);
+	make_parent(dbpath);
+	make_parent(sock);
 	if (cat_open(dbpath, &c.db, err) < 0) {
 		fprintf(stderr, "abs-ctld: catalog %s: %s\n", dbpath, err);
 		return 1;

@@ -26,6 +26,7 @@ struct drive {
 	double rate;		/* MB/s */
 	double started;
 	char want_label[64];	/* the cartridge asked for, if any */
+	char reserved[64];	/* tape ID reserved for this drive's job */
 	json_t *skip;		/* labels reported unavailable for this job */
 	json_t *msgs;		/* the last CTLD_MSGS messages */
 	struct drive *next;

@@ -59,6 +59,18 @@ valid_name(const char *s)
 	return true;
 }
 
+/* Give back the drive's reserved tape, if it was not filled. */
+static void
+release_reservation(struct ctld *c, struct drive *d)
+{
+	if (!d->reserved[0])
+		return;
+	cat_exec(c->db, NULL, "UPDATE tapes SET state = CASE WHEN ever_written"
+	    " THEN 'appendable' ELSE 'blank' END WHERE tape_id = ? AND state ="
+	    " 'reserved'", "t", d->reserved);
+	d->reserved[0] = '\0';
+}
+
 /* The job event a media server acts on. */
 static json_t *
 job_event(struct ctld *c, int64_t job)
@@ -232,6 +244,7 @@ h_unavailable(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	for (struct drive *d = c->drives; d; d = d->next) {
 		if (strcmp(d->want_label, label) != 0 || !d->engine)
 			continue;
+		release_reservation(c, d);
 		json_array_append_new(d->skip, json_string(label));
 		ctld_error_event(c, d, label, d->job, "unavailable",
 		    "cartridge %s reported unavailable by uid %u", label,
@@ -485,12 +498,47 @@ h_next_entities(struct ctld *c, struct client *cl, json_t *a,
 	return r ? r : db_fail(code, err, dberr);
 }
 
-/* Writable tapes of a pool in the order they will be used. */
+/*
+ * Tapes of a pool in the order they will be used: appendable (the most
+ * recently written first, to fill it), blank, then full tapes whose every
+ * dump has keep_fulls newer fulls and which are older than keep_days
+ * (recycled: relabelled with the same tape ID, their old dumps expire).
+ */
 static const char next_tapes_sql[] =
-    "SELECT t.label, t.tape_id, t.state, t.bytes, t.ever_written FROM tapes t"
-    " JOIN pools p ON p.id = t.pool_id WHERE p.name = ? AND t.state IN"
-    " ('appendable', 'blank') ORDER BY t.state = 'blank', t.last_written DESC,"
-    " t.id LIMIT ?";
+    "SELECT label, tape_id, state, bytes, ever_written, recycle FROM ("
+    " SELECT t.label, t.tape_id, t.state, t.bytes, t.ever_written, 0 AS recycle,"
+    "  CASE t.state WHEN 'appendable' THEN 0 ELSE 1 END AS rank,"
+    "  coalesce(t.last_written, '') AS lw, t.id"
+    "  FROM tapes t JOIN pools p ON p.id = t.pool_id"
+    "  WHERE p.name = ?1 AND t.state IN ('appendable', 'blank')"
+    " UNION ALL"
+    " SELECT t.label, t.tape_id, t.state, t.bytes, t.ever_written, 1, 2,"
+    "  t.last_written, t.id FROM tapes t JOIN pools p ON p.id = t.pool_id"
+    "  WHERE p.name = ?1 AND t.state = 'full' AND"
+    "  julianday('now') - julianday(t.last_written) >= p.keep_days AND"
+    "  NOT EXISTS (SELECT 1 FROM dump_parts dp JOIN dumps d ON d.id ="
+    "   dp.dump_id WHERE dp.tape_id = t.id AND d.state = 'complete' AND"
+    "   (SELECT count(*) FROM dumps n WHERE n.entity_id = d.entity_id AND"
+    "    n.state = 'complete' AND n.level = 0 AND n.started > d.started)"
+    "   < p.keep_fulls))"
+    " ORDER BY rank, CASE WHEN rank = 0 THEN lw END DESC,"
+    "  CASE WHEN rank = 2 THEN lw END, id LIMIT ?2";
+
+/* Warn the exception role when a pool runs low on writable tapes. */
+static void
+check_pool_low(struct ctld *c, struct drive *d, const char *pool)
+{
+	int64_t min = cat_int(c->db, 0, "SELECT min_tapes FROM pools WHERE name = ?",
+	    "t", pool);
+	int64_t have = cat_int(c->db, 0, "SELECT count(*) FROM tapes t JOIN pools p"
+	    " ON p.id = t.pool_id WHERE p.name = ? AND t.state IN ('blank',"
+	    " 'appendable')", "t", pool);
+
+	if (min > 0 && have < min)
+		ctld_error_event(c, d, NULL, d ? d->job : 0, "pool-low", "pool %s has "
+		    "%lld writable tapes, fewer than its minimum %lld", pool,
+		    (long long)have, (long long)min);
+}
 
 static json_t *
 h_next_tapes(struct ctld *c, struct client *cl, json_t *a, const char **code,
@@ -869,17 +917,21 @@ h_engine_register(struct ctld *c, struct client *cl, json_t *a,
 	return json_pack("{s:s}", "drive", d->name);
 }
 
-/* The catalog's choice of the next tape for the drive's job. */
+/*
+ * The catalog's choice of the next tape for the drive's job. It is
+ * reserved for the drive until it is full or the job ends, so that no
+ * other drive is sent for it.
+ */
 static json_t *
 ev_next_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
     char *err)
 {
 	const char *pool = str(data, "pool") ? str(data, "pool") : "default";
-	json_t *rows = cat_rows(c->db, NULL, next_tapes_sql, "ti", pool,
-	    (int64_t)1000), *r, *pick = NULL;
+	json_t *rows, *r, *pick = NULL, *s;
 	size_t i, j;
-	json_t *s;
 
+	release_reservation(c, d);
+	rows = cat_rows(c->db, NULL, next_tapes_sql, "ti", pool, (int64_t)1000);
 	json_array_foreach(rows, i, r) {
 		bool skipped = false;
 		json_array_foreach(d->skip, j, s)
@@ -896,7 +948,11 @@ ev_next_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
 		    "left in pool %s", pool);
 		FAIL("no-tape", "no writable tape left in pool %s", pool);
 	}
+	cat_exec(c->db, NULL, "UPDATE tapes SET state = 'reserved' WHERE tape_id = ?",
+	    "t", str(pick, "tape_id"));
+	snprintf(d->reserved, sizeof(d->reserved), "%s", str(pick, "tape_id"));
 	snprintf(d->want_label, sizeof(d->want_label), "%s", str(pick, "label"));
+	check_pool_low(c, d, pool);
 	return pick;
 }
 
@@ -988,6 +1044,7 @@ h_engine_event(struct ctld *c, struct client *cl, json_t *a,
 	}
 	if (strcmp(ev, "unavailable") == 0) {
 		/* The library lacks it or it is the wrong cartridge. */
+		release_reservation(c, d);
 		json_array_append_new(d->skip, json_string(str(data, "label") ?
 		    str(data, "label") : ""));
 		ctld_error_event(c, d, str(data, "label"), d->job, "unavailable",
@@ -1007,13 +1064,28 @@ h_engine_event(struct ctld *c, struct client *cl, json_t *a,
 		return record_dump(c, data, code, err);
 	if (strcmp(ev, "tape-full") == 0) {
 		cat_exec(c->db, NULL, "UPDATE tapes SET state = 'full' WHERE tape_id = ?"
-		    " AND state IN ('appendable', 'blank')", "t", str(data, "tape_id"));
+		    " AND state IN ('appendable', 'blank', 'reserved')", "t",
+		    str(data, "tape_id"));
+		if (strcmp(d->reserved, str(data, "tape_id") ? str(data, "tape_id") :
+		    "") == 0)
+			d->reserved[0] = '\0';
 		return json_pack("{s:b}", "ok", 1);
 	}
 	if (strcmp(ev, "tape-labelled") == 0) {
-		cat_exec(c->db, NULL, "UPDATE tapes SET ever_written = 1, state ="
-		    " 'appendable' WHERE tape_id = ? AND state = 'blank'", "t",
-		    str(data, "tape_id"));
+		cat_exec(c->db, NULL, "UPDATE tapes SET ever_written = 1 WHERE"
+		    " tape_id = ?", "t", str(data, "tape_id"));
+		return json_pack("{s:b}", "ok", 1);
+	}
+	if (strcmp(ev, "tape-recycled") == 0) {
+		/* Its old dumps are gone from tape: they expire. */
+		int64_t t = cat_int(c->db, 0, "SELECT id FROM tapes WHERE tape_id = ?",
+		    "t", str(data, "tape_id"));
+		cat_exec(c->db, NULL, "UPDATE dumps SET state = 'expired' WHERE id IN"
+		    " (SELECT dump_id FROM dump_parts WHERE tape_id = ?)", "i", t);
+		cat_exec(c->db, NULL, "UPDATE tapes SET bytes = 0, files = 0 WHERE"
+		    " id = ?", "i", t);
+		ctld_message(c, d, "info", "%s recycled; its old dumps expired",
+		    str(data, "label") ? str(data, "label") : "?");
 		return json_pack("{s:b}", "ok", 1);
 	}
 	if (strcmp(ev, "bad-tape") == 0) {
@@ -1060,6 +1132,7 @@ h_engine_event(struct ctld *c, struct client *cl, json_t *a,
 		    "job %lld %s%s%s", (long long)d->job, state,
 		    str(data, "error") ? ": " : "",
 		    str(data, "error") ? str(data, "error") : "");
+		release_reservation(c, d);
 		d->job = 0;
 		d->state = "idle";
 		d->want_label[0] = '\0';

@@ -436,12 +436,12 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 {
 	const struct eng_hooks *h = c->o.hooks;
 	char label[64], tape_id[64], why[ENG_ERRLEN];
-	bool blank;
+	bool blank, recycle;
 	int rc;
 
 	for (int picks = 0; picks < 100; picks++) {
 		if ((rc = h->next_tape(h->ctx, c->o.pool, label, sizeof(label),
-		    tape_id, sizeof(tape_id), &blank, err)) < 0)
+		    tape_id, sizeof(tape_id), &blank, &recycle, err)) < 0)
 			return rc;
 		for (int tries = 0; tries < 100; tries++) {
 			release(c, dev);
@@ -472,6 +472,14 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 				eng_err(why, "the cartridge is write-protected");
 			} else if (rc == 0 && strcmp(l->label, label) == 0 &&
 			    strcmp(l->tape_id, tape_id) == 0) {
+				if (recycle) {
+					/* Same label and ID; everything after it goes. */
+					if ((rc = eng_write_label_id(*dev, label, tape_id,
+					    c->o.pool, c->o.block_size, l, err)) < 0)
+						return rc;
+					h->event(h->ctx, "tape-recycled", NULL, label, tape_id,
+					    NULL);
+				}
 				h->event(h->ctx, "loaded", NULL, label, tape_id, NULL);
 				return 0;
 			} else if (rc == 0) {

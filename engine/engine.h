@@ -21,9 +21,12 @@ struct cat_dl_rec;
  */
 struct eng_hooks {
 	void *ctx;
-	/* The catalog's next tape: label, tape ID, and whether it is blank. */
+	/*
+	 * The catalog's next tape: label, tape ID, whether it is blank, and
+	 * whether it is to be recycled (relabelled, its old dumps expired).
+	 */
 	int (*next_tape)(void *ctx, const char *pool, char *label, size_t llen,
-	    char *tape_id, size_t tlen, bool *blank, char *err);
+	    char *tape_id, size_t tlen, bool *blank, bool *recycle, char *err);
 	/* Ask for label: 0 mounted, 1 unavailable (choose again), <0 stop. */
 	int (*mount)(void *ctx, const char *label, char *err);
 	/* Tell the catalog; -1 if it refused (the dump log keeps it anyway). */

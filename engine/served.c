@@ -165,7 +165,7 @@ rec_json(const struct cat_dl_rec *r)
 
 static int
 h_next_tape(void *ctx, const char *pool, char *label, size_t llen,
-    char *tape_id, size_t tlen, bool *blank, char *err)
+    char *tape_id, size_t tlen, bool *blank, bool *recycle, char *err)
 {
 	struct srv *s = ctx;
 	json_t *r;
@@ -178,7 +178,8 @@ h_next_tape(void *ctx, const char *pool, char *label, size_t llen,
 	snprintf(label, llen, "%s", json_string_value(json_object_get(r, "label")));
 	snprintf(tape_id, tlen, "%s", json_string_value(json_object_get(r,
 	    "tape_id")));
-	*blank = strcmp(json_string_value(json_object_get(r, "state")), "blank") == 0;
+	*blank = json_integer_value(json_object_get(r, "ever_written")) == 0;
+	*recycle = json_integer_value(json_object_get(r, "recycle")) == 1;
 	json_decref(r);
 	return 0;
 }

@@ -204,3 +204,17 @@ printf 'tapes-for vol.big\nentity home.jdoe\n# a comment\nrestore vol.big --to %
 grep -q A00001 batch.txt || fail "batch output lacks the query result"
 "$CTL" watch --count 1 | grep -q lib0 || fail "watch shows no drive"
 ok "batch and watch"
+
+# Reuse: with no newer fulls required and no age, full tapes are recycled.
+"$CTL" pool-set default --keep-fulls 0 --keep-days 0 >/dev/null
+"$CTL" --json next-tapes --pool default | grep -q '"label":"A00002"[^}]*"recycle":1' ||
+	{ "$CTL" next-tapes --pool default; "$CTL" tapes; "$CTL" pools; fail "A00002 is not offered for reuse"; }
+for t in A00003 A00004 A00005; do "$CTL" tape-state $t no-new-writes >/dev/null; done
+"$CTL" entity-add vol.small "cmd:head -c 2000000 $T/big.bin" >/dev/null
+j=$("$CTL" --json dump lib0 vol.small | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+wait_job "$j"
+[ "$(job_state "$j")" = done ] || { tail "$T/engine-lib0.log" >&2; fail "dump onto a recycled tape: $(job_state "$j")"; }
+"$CTL" tapes-for vol.small | grep -q A00002 || fail "vol.small is not on the recycled A00002"
+"$CTL" tapes-for vol.big | grep -q A00002 && fail "vol.big's dump on A00002 should have expired"
+"$CTL" --json tape A00002 | grep -q '"state":"appendable"' || fail "A00002 should be appendable again"
+ok "a full tape recycled under the pool's reuse rules; its old dump expired"
