@@ -20,6 +20,7 @@ struct drive {
 	struct client *engine;	/* the connected media server, or NULL */
 	const char *state;	/* idle writing load-media unloading ... */
 	int64_t job;		/* current job, 0 if none */
+	bool restoring;		/* the job reads rather than writes */
 	char entity[256];
 	uint64_t bytes;
 	uint64_t estimate;	/* bytes of the entity's last dump, for the ETA */

@@ -116,8 +116,8 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 	d->started = (double)time(NULL);
 	snprintf(d->entity, sizeof(d->entity), "%s", str(ev, "entity"));
 	json_array_clear(d->skip);
-	d->state = strcmp(str(ev, "kind"), "restore") == 0 ? "restoring" :
-	    "writing";
+	d->restoring = strcmp(str(ev, "kind"), "restore") == 0;
+	d->state = d->restoring ? "restoring" : "writing";
 	ctld_send(d->engine, ev);
 	ctld_message(c, d, "info", "job %lld: %s %s", (long long)job,
 	    str(ev, "kind"), d->entity);
@@ -952,6 +952,7 @@ ev_next_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	    "t", str(pick, "tape_id"));
 	snprintf(d->reserved, sizeof(d->reserved), "%s", str(pick, "tape_id"));
 	snprintf(d->want_label, sizeof(d->want_label), "%s", str(pick, "label"));
+	d->state = "load-media";
 	check_pool_low(c, d, pool);
 	return pick;
 }
@@ -1054,8 +1055,7 @@ h_engine_event(struct ctld *c, struct client *cl, json_t *a,
 	if (strcmp(ev, "loaded") == 0) {
 		ctld_message(c, d, "info", "%s loaded", d->want_label);
 		d->want_label[0] = '\0';
-		d->state = json_is_true(json_object_get(data, "restore")) ?
-		    "restoring" : "writing";
+		d->state = d->restoring ? "restoring" : "writing";
 		return json_pack("{s:b}", "ok", 1);
 	}
 	if (strcmp(ev, "part") == 0)
@@ -1102,7 +1102,8 @@ h_engine_event(struct ctld *c, struct client *cl, json_t *a,
 		return json_pack("{s:b}", "ok", 1);
 	}
 	if (strcmp(ev, "progress") == 0) {
-		d->bytes = (uint64_t)num(data, "bytes", 0);
+		if (num(data, "bytes", 0) > 0)
+			d->bytes = (uint64_t)num(data, "bytes", 0);
 		if (json_is_number(json_object_get(data, "rate")))
 			d->rate = json_number_value(json_object_get(data, "rate"));
 		static const char *const states[] = { "writing", "verifying",

@@ -289,6 +289,8 @@ release(struct eng_changer *c, struct tsg_dev **dev)
 	struct tsg_status st;
 
 	if (*dev) {
+		if (c->o.hooks)
+			c->o.hooks->progress(c->o.hooks->ctx, 0, 0, "unloading");
 		tsg_load(*dev, false, &st);
 		tsg_free(*dev);
 		*dev = NULL;
