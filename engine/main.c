@@ -24,6 +24,7 @@ static const char usage[] =
 "          [--mount-timeout SEC] [--no-pew] [--lbp]\n"
 "  mounted --device URI    (tell a waiting engine a cartridge is in)\n"
 "  serve   --device URI --control SOCKET --drive NAME [--log JOURNAL]\n"
+"          (also: abs-engine --control SOCKET --drive NAME --device URI)\n"
 "          [--block-size N]   (media server for abs-ctld)\n"
 "  list    --device URI [--json]\n"
 "  status  --device URI [--json]   (drive and cartridge health)\n"
@@ -203,7 +204,19 @@ main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	cmd = argv[1];
-	parse_args(argc, argv, &a);
+	if (cmd[0] == '-') {
+		/* abs-engine --control SOCKET --drive NAME --device URI: serve. */
+		char **nargv = calloc((size_t)argc + 2, sizeof(*nargv));
+		if (!nargv)
+			die("out of memory");
+		nargv[0] = argv[0];
+		nargv[1] = (char *)"serve";
+		memcpy(nargv + 2, argv + 1, (size_t)(argc - 1) * sizeof(*nargv));
+		cmd = "serve";
+		parse_args(argc + 1, nargv, &a);
+	} else {
+		parse_args(argc, argv, &a);
+	}
 	if (strcmp(cmd, "label") == 0) {
 		struct eng_label_opts o = { a.device, a.label, a.pool,
 		    (uint32_t)a.bs, a.force };

@@ -51,7 +51,7 @@ PIDS="$PIDS $!"
 "$ENGINE" label --device "vtape:$T/man/drive0" --label WRONG1 --pool manual >/dev/null
 "$VTAPE" unload man --drive 0
 ln -s man/drive0 manual
-"$ENGINE" serve --control "$T/ctld.sock" --drive man0 --device "vtape:$T/manual" \
+"$ENGINE" --control "$T/ctld.sock" --drive man0 --device "vtape:$T/manual" \
 	--log "$T/journal-man0.log" 2>"$T/engine-man0.log" &
 PIDS="$PIDS $!"
 wait_for '"$CTL" --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\"" &&
