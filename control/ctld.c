@@ -509,6 +509,15 @@ ctld_main(int argc, char **argv)
 	ctld_log(&c, LOG_INFO, "stopping");
 	while (clients)
 		client_free(&c, ep, clients);
+	while (c.drives) {
+		struct drive *d = c.drives;
+		c.drives = d->next;
+		json_decref(d->msgs);
+		json_decref(d->skip);
+		free(d);
+	}
+	close(ep);
+	close(lfd);
 	unlink(sock);
 	cat_close(c.db);
 	return 0;

@@ -192,6 +192,7 @@ int
 main(int argc, char **argv)
 {
 	char err[ENG_ERRLEN] = "";
+	char **nargv = NULL;
 	struct args a;
 	const char *cmd;
 	int rc;
@@ -206,7 +207,7 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	if (cmd[0] == '-') {
 		/* abs-engine --control SOCKET --drive NAME --device URI: serve. */
-		char **nargv = calloc((size_t)argc + 2, sizeof(*nargv));
+		nargv = calloc((size_t)argc + 2, sizeof(*nargv));
 		if (!nargv)
 			die("out of memory");
 		nargv[0] = argv[0];
@@ -320,6 +321,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "abs-engine: unknown command %s\n%s", cmd, usage);
 		return 2;
 	}
+	free(nargv);
 	if (rc < 0) {
 		fflush(stdout);
 		fprintf(stderr, "abs-engine %s: %s\n", cmd,

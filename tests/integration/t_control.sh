@@ -42,7 +42,8 @@ ok "pools, tapes, types and entities added"
 "$VTAPE" new-library lib --slots 5 --drives 1 --capacity 24M --barcode-prefix A >/dev/null
 "$ENGINE" serve --control "$T/ctld.sock" --drive lib0 --device "vtape:$T/lib/drive0" \
 	--log "$T/journal-lib0.log" 2>"$T/engine-lib0.log" &
-PIDS="$PIDS $!"
+E1=$!
+PIDS="$PIDS $E1"
 # Media server 2: cartridges changed by hand (a library drive reached
 # through a path the engine does not take for a library).
 "$VTAPE" new-library man --slots 3 --drives 1 --capacity 24M --barcode-prefix B >/dev/null
@@ -53,7 +54,8 @@ PIDS="$PIDS $!"
 ln -s man/drive0 manual
 "$ENGINE" --control "$T/ctld.sock" --drive man0 --device "vtape:$T/manual" \
 	--log "$T/journal-man0.log" 2>"$T/engine-man0.log" &
-PIDS="$PIDS $!"
+E2=$!
+PIDS="$PIDS $E2"
 wait_for '"$CTL" --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\"" &&
 	"$CTL" --json status | grep -q "\"drive\":\"man0\",[^}]*\"state\":\"idle\""'
 ok "two media servers registered"
@@ -218,3 +220,18 @@ wait_job "$j"
 "$CTL" tapes-for vol.big | grep -q A00002 && fail "vol.big's dump on A00002 should have expired"
 "$CTL" --json tape A00002 | grep -q '"state":"appendable"' || fail "A00002 should be appendable again"
 ok "a full tape recycled under the pool's reuse rules; its old dump expired"
+
+# A clean stop: abs-ctld on SIGTERM, the media servers when it is gone;
+# under ASan their leak and error reports would be in these logs.
+kill "$CPID"
+wait "$CPID" || fail "abs-ctld did not stop cleanly"
+i=0
+while { kill -0 "$E1" || kill -0 "$E2"; } 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if grep -l "Sanitizer\|runtime error" "$T/ctld.log" "$T"/engine-*.log; then
+	cat "$T/ctld.log" "$T"/engine-*.log >&2
+	fail "sanitizer reports"
+fi
+ok "abs-ctld and both media servers stopped cleanly"
