@@ -322,6 +322,14 @@ h_restore(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	    " p.part", "i", json_integer_value(json_object_get(dump, "id")));
 	res = json_pack("{s:s,s:s,s:O,s:o}", "entity", entity, "as",
 	    as ? as : entity, "dump", dump, "parts", parts);
+	/* No drive named: the first connected one that is idle, if any. */
+	if (!str(a, "drive")) {
+		for (d = c->drives; d; d = d->next)
+			if (d->engine && !d->job)
+				break;
+		if (d)
+			json_object_set_new(a, "drive", json_string(d->name));
+	}
 	if (str(a, "drive")) {
 		d = ctld_drive(c, str(a, "drive"), false);
 		if (!d || !d->engine) {

@@ -24,7 +24,8 @@ const struct proto_op proto_ops[] = {
 	/* restores */
 	{ "restore", OP | RT, "entity:s date:s? as:s? to:s? drive:s?",
 	    "restore ENTITY [--date D] [--as NEW] [--to PATH] [--drive DRIVE]",
-	    "restore the latest (or D's) dump; asks for the tapes in order" },
+	    "restore the latest (or D's) dump on DRIVE (or an idle one);"
+	    " asks for the tapes in order" },
 	/* queries */
 	{ "tapes-for", ANY, "entity:s", "tapes-for ENTITY",
 	    "which tapes hold an entity" },

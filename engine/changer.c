@@ -399,6 +399,21 @@ open_drive(struct eng_changer *c, struct tsg_dev **dev, char *err)
 	return eng_open(c->o.uri, dev, err);
 }
 
+/* Does slot s hold a cartridge whose barcode is label? */
+static bool
+slot_has_barcode(struct eng_changer *c, int s, const char *label)
+{
+	char *cart = NULL;
+	bool same;
+
+	if (vtape_slot_cart(c->lib, s, &cart) < 0)
+		return false;
+	const char *bc = strrchr(cart, '/') ? strrchr(cart, '/') + 1 : cart;
+	same = strcmp(bc, label) == 0;
+	free(cart);
+	return same;
+}
+
 /* Library: load the cartridge whose barcode is label and open the drive. */
 static int
 load_barcode(struct eng_changer *c, const char *label, struct tsg_dev **dev,
@@ -409,13 +424,7 @@ load_barcode(struct eng_changer *c, const char *label, struct tsg_dev **dev,
 	if ((rc = vtape_library_info(c->lib, &slots, &drives)) < 0)
 		return rc;
 	for (int s = 1; s <= slots; s++) {
-		char *cart = NULL;
-		if (vtape_slot_cart(c->lib, s, &cart) < 0)
-			continue;
-		const char *bc = strrchr(cart, '/') ? strrchr(cart, '/') + 1 : cart;
-		bool same = strcmp(bc, label) == 0;
-		free(cart);
-		if (!same)
+		if (!slot_has_barcode(c, s, label))
 			continue;
 		if ((rc = vtape_load(c->lib, s, c->drive)) < 0)
 			return rc;
@@ -649,13 +658,7 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 	/* Barcode equal to the label first, then every other cartridge. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int s = 1; s <= slots; s++) {
-			char *cart = NULL;
-			if (vtape_slot_cart(c->lib, s, &cart) < 0)
-				continue;
-			const char *bc = strrchr(cart, '/') ? strrchr(cart, '/') + 1 : cart;
-			bool same = strcmp(bc, label) == 0;
-			free(cart);
-			if (same != (pass == 0))
+			if (slot_has_barcode(c, s, label) != (pass == 0))
 				continue;
 			if (vtape_load(c->lib, s, c->drive) < 0)
 				continue;

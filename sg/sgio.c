@@ -121,12 +121,11 @@ outcome(const struct sg_io_hdr *h, const uint8_t *sbuf, size_t *resid,
 	return 0;
 }
 
-static int
-sgio_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
-    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+int
+tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, int dir, void *buf,
+    size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
-	struct sg_dev *sd = d->priv;
 	uint8_t sbuf[TSG_SENSE_LEN];
 	struct sg_io_hdr h;
 
@@ -144,9 +143,20 @@ sgio_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 	h.mx_sb_len = sizeof(sbuf);
 	h.timeout = timeout_ms(cdb[0]);
 	h.flags = SG_FLAG_Q_AT_TAIL;
-	if (ioctl(sd->fd, SG_IO, &h) < 0)
+	if (ioctl(fd, SG_IO, &h) < 0)
 		return -errno;
 	return outcome(&h, sbuf, resid, scsi_status, sense, sense_len);
+}
+
+static int
+sgio_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+    int *sense_len)
+{
+	struct sg_dev *sd = d->priv;
+
+	return tsg_sg_io(sd->fd, cdb, cdblen, dir, buf, len, resid, scsi_status,
+	    sense, sense_len);
 }
 
 /* Submit the prepared SQE and wait for its completion; its result. */

@@ -26,11 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <scsi/sg.h>
 
 #include "sg/tsg_int.h"
 
-#define DRIVER_SENSE 0x08
 #ifndef MTWEOFI
 #define MTWEOFI 35	/* write filemarks without flushing (linux/mtio.h) */
 #endif
@@ -151,35 +149,14 @@ passthrough(struct st_dev *sd, const uint8_t *cdb, int cdblen, int dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
-	uint8_t sbuf[TSG_SENSE_LEN];
-	struct sg_io_hdr h;
+	int rc = tsg_sg_io(sd->fd, cdb, cdblen, dir, buf, len, resid,
+	    scsi_status, sense, sense_len);
 
-	if (cdblen > 16 || len > UINT32_MAX)
-		return -EINVAL;
-	memset(&h, 0, sizeof(h));
-	h.interface_id = 'S';
-	h.cmdp = (unsigned char *)cdb;
-	h.cmd_len = (unsigned char)cdblen;
-	h.dxfer_direction = !len ? SG_DXFER_NONE : dir == 1 ? SG_DXFER_TO_DEV :
-	    SG_DXFER_FROM_DEV;
-	h.dxferp = len ? buf : NULL;
-	h.dxfer_len = (unsigned)len;
-	h.sbp = sbuf;
-	h.mx_sb_len = sizeof(sbuf);
-	h.timeout = 60 * 1000;
-	if (ioctl(sd->fd, SG_IO, &h) < 0) {
-		if (errno == ENOTTY || errno == EINVAL)
-			return check(scsi_status, sense, sense_len, 0x05, 0x20, 0,
-			    false, false, false, false, 0);
-		return -errno;
-	}
-	if ((h.host_status || (h.driver_status & ~DRIVER_SENSE)) && !h.status)
-		return -EIO;
-	*scsi_status = h.status & 0xfe;
-	*sense_len = h.sb_len_wr < TSG_SENSE_LEN ? h.sb_len_wr : TSG_SENSE_LEN;
-	memcpy(sense, sbuf, (size_t)*sense_len);
-	*resid = h.resid > 0 ? (size_t)h.resid : 0;
-	return 0;
+	/* A driver that takes no SG_IO: the command is not supported. */
+	if (rc == -ENOTTY || rc == -EINVAL)
+		return check(scsi_status, sense, sense_len, 0x05, 0x20, 0, false,
+		    false, false, false, 0);
+	return rc;
 }
 
 /*

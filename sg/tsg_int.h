@@ -55,6 +55,14 @@ extern const struct tsg_transport tsg_fd_transport;
 extern const struct tsg_transport tsg_sg_transport;
 extern const struct tsg_transport tsg_st_transport;
 
+/*
+ * One command through the SG_IO ioctl (sg and st devices), queued at the
+ * tail with a timeout for its opcode; outcome as a transport's exec.
+ */
+int tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, int dir, void *buf,
+    size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+    int *sense_len);
+
 #define SAM_GOOD 0x00
 #define SAM_CHECK_CONDITION 0x02
 

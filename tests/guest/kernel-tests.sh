@@ -71,27 +71,35 @@ else
 	bad sg-queued-dump-restore-verify
 fi
 
+# with_swaps LOG CMD...: run CMD; when it asks for a cartridge, have the
+# host swap LUN 3's image and tell CMD it is mounted. Sets rc and asked.
+with_swaps() {
+	log=$1
+	shift
+	"$@" 2>"$log" &
+	pid=$!
+	asked=0
+	while kill -0 $pid 2>/dev/null; do
+		if [ $asked = 0 ] && grep -q "MOUNT REQUEST" "$log"; then
+			asked=1
+			echo "ABS-SWAP 3"
+			read -r answer
+			echo "ABS-GUEST host says: $answer"
+			$E mounted --device $ST3
+		fi
+		sleep 0.5
+	done
+	wait $pid
+	rc=$?
+	cat "$log"
+}
+
 # st: one dump across two cartridges; the host swaps LUN 3 when asked.
 ST3=st:/dev/nst2
 head -c 12000000 /dev/urandom >/tmp/z
 $E label --device $ST3 --label S00001 --pool span >/dev/null || bad span-label
-$E dump --device $ST3 --entity z --source "cmd:cat /tmp/z" --log /tmp/s.log \
-	--autolabel 'S%05d' --mount-timeout 600 2>/tmp/span.err &
-pid=$!
-asked=0
-while kill -0 $pid 2>/dev/null; do
-	if [ $asked = 0 ] && grep -q "MOUNT REQUEST" /tmp/span.err; then
-		asked=1
-		echo "ABS-SWAP 3"
-		read -r answer
-		echo "ABS-GUEST host says: $answer"
-		$E mounted --device $ST3
-	fi
-	sleep 0.5
-done
-wait $pid
-rc=$?
-cat /tmp/span.err
+with_swaps /tmp/span.err $E dump --device $ST3 --entity z --source "cmd:cat /tmp/z" \
+	--log /tmp/s.log --autolabel 'S%05d' --mount-timeout 600
 if [ $rc = 0 ] && [ $asked = 1 ] &&
 	[ "$(grep -c '^part ' /tmp/s.log)" = 2 ]; then
 	ok st-span-dump
@@ -102,22 +110,8 @@ cat /tmp/s.log
 echo "ABS-SWAP 3 back"
 read -r answer
 # The first cartridge is back in the drive: restore asks for the second.
-$E restore --device $ST3 --entity z --log /tmp/s.log --to /tmp/z.out \
-	--mount-timeout 600 2>/tmp/rs.err &
-pid=$!
-asked=0
-while kill -0 $pid 2>/dev/null; do
-	if [ $asked = 0 ] && grep -q "MOUNT REQUEST" /tmp/rs.err; then
-		asked=1
-		echo "ABS-SWAP 3"
-		read -r answer
-		$E mounted --device $ST3
-	fi
-	sleep 0.5
-done
-wait $pid
-rc=$?
-cat /tmp/rs.err
+with_swaps /tmp/rs.err $E restore --device $ST3 --entity z --log /tmp/s.log \
+	--to /tmp/z.out --mount-timeout 600
 if [ $rc = 0 ] && cmp /tmp/z /tmp/z.out; then
 	ok st-span-restore
 else

@@ -201,9 +201,16 @@ alive
 ok "50 concurrent clients answered"
 
 # A batch of restores and queries.
-printf 'tapes-for vol.big\nentity home.jdoe\n# a comment\nrestore vol.big --to %s/copy2.bin\n' "$T" |
+printf 'tapes-for vol.big\nentity home.jdoe\n# a comment\nrestore vol.big --to %s/copy2.bin --drive lib0\n' "$T" |
 	"$CTL" batch - >batch.txt || fail "batch failed"
 grep -q A00001 batch.txt || fail "batch output lacks the query result"
+i=0
+while "$CTL" --json jobs | grep -q '"state":"\(queued\|running\)"'; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || { "$CTL" jobs; "$CTL" status; tail "$T"/engine-*.log; fail "batch restore did not finish"; }
+	sleep 0.1
+done
+cmp big.bin copy2.bin || fail "the batch restore (on an idle drive) differs"
 "$CTL" watch --count 1 | grep -q lib0 || fail "watch shows no drive"
 ok "batch and watch"
 
