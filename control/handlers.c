@@ -1109,6 +1109,19 @@ h_engine_event(struct ctld *c, struct client *cl, json_t *a,
 		    str(data, "message") ? str(data, "message") : "?");
 		return json_pack("{s:b}", "ok", 1);
 	}
+	if (strcmp(ev, "verified") == 0) {
+		cat_exec(c->db, NULL, "INSERT INTO verifications (tape_id, dump_id,"
+		    " kind, checked, bad) VALUES ((SELECT id FROM tapes WHERE tape_id ="
+		    " ?), (SELECT id FROM dumps WHERE dump_uid = ?), 'spot', ?, ?)",
+		    "ttii", str(data, "tape_id"), str(data, "dump"),
+		    num(data, "checked", 0), num(data, "bad", 0));
+		if (num(data, "bad", 0) > 0)
+			ctld_error_event(c, d, NULL, d->job, "verify-mismatch",
+			    "read-after-write check found %lld bad blocks on tape %s",
+			    (long long)num(data, "bad", 0), str(data, "tape_id") ?
+			    str(data, "tape_id") : "?");
+		return json_pack("{s:b}", "ok", 1);
+	}
 	if (strcmp(ev, "progress") == 0) {
 		if (num(data, "bytes", 0) > 0)
 			d->bytes = (uint64_t)num(data, "bytes", 0);

@@ -297,6 +297,8 @@ spot_verify(struct dump_state *s)
 	struct tsg_status st;
 	double t0 = eng_now();
 	uint64_t bad_at = UINT64_MAX;
+	uint64_t checked0 = s->v_checked, bad0 = s->v_bad;
+	uint64_t drive0 = s->drive_verified;
 	int rc = 0;
 
 	if (!s->ncrc || s->o->verify_rate < 0 ||
@@ -353,6 +355,10 @@ spot_verify(struct dump_state *s)
 	}
 	tsg_space(s->dev, TSG_SPACE_EOD, 0, &st);
 	s->v_secs += eng_now() - t0;
+	if (s->o->hooks)
+		s->o->hooks->verified(s->o->hooks->ctx, s->h.dump_id, s->l.tape_id,
+		    s->v_checked - checked0 + (s->drive_verified - drive0),
+		    s->v_bad - bad0);
 	if (bad_at != UINT64_MAX) {
 		eng_err(s->err, "spot verification failed: block %llu of tape file "
 		    "%llu on %s does not read back as written",

@@ -34,6 +34,10 @@ struct eng_hooks {
 	    const char *label, const char *tape_id, const char *why);
 	void (*progress)(void *ctx, uint64_t bytes, double rate,
 	    const char *state);
+	/* A part's read-after-write check: blocks re-read (or checked by the
+	 * drive) and how many failed. */
+	void (*verified)(void *ctx, const char *dump_id, const char *tape_id,
+	    uint64_t checked, uint64_t bad);
 	bool (*aborted)(void *ctx);
 };
 

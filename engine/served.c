@@ -250,6 +250,19 @@ h_progress(void *ctx, uint64_t bytes, double rate, const char *state)
 	json_decref(r);
 }
 
+static void
+h_verified(void *ctx, const char *dump_id, const char *tape_id,
+    uint64_t checked, uint64_t bad)
+{
+	struct srv *s = ctx;
+	char err[ENG_ERRLEN];
+	json_t *r = event_call(s, "verified", json_pack("{s:s,s:s,s:I,s:I}",
+	    "dump", dump_id, "tape_id", tape_id, "checked", (json_int_t)checked,
+	    "bad", (json_int_t)bad), err);
+
+	json_decref(r);
+}
+
 static bool
 h_aborted(void *ctx)
 {
@@ -401,6 +414,7 @@ eng_serve(const char *socket_path, const char *drive, const char *device,
 	struct eng_hooks hooks = {
 		.ctx = s, .next_tape = h_next_tape, .mount = h_mount,
 		.event = h_event, .progress = h_progress, .aborted = h_aborted,
+		.verified = h_verified,
 	};
 	json_t *r;
 	int rc = 0;

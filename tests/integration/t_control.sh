@@ -66,6 +66,8 @@ wait_job "$j"
 [ "$(job_state "$j")" = done ] || { cat "$T/engine-lib0.log" >&2; fail "library dump job $j: $(job_state "$j")"; }
 "$CTL" tapes-for vol.big | tee tapes-for.txt
 [ "$(grep -c "^A0000" tapes-for.txt)" -ge 2 ] || fail "vol.big should span library tapes"
+sqlite3 "$T/catalog.db" "SELECT count(*) FROM verifications WHERE kind = 'spot'" |
+	grep -qv '^0$' || fail "no read-after-write checks recorded"
 ok "dump through the catalog's tape choice, spanning two cartridges"
 
 # The operator flow: B00001 is unavailable, WRONG1 is refused, B00002 taken.
