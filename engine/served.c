@@ -458,9 +458,10 @@ eng_serve(const char *socket_path, const char *drive, const char *device,
 		    "aborted", rc == -ECANCELED, "error", rc < 0 ? jerr : NULL), err);
 		json_decref(r);
 	}
-	log_warn("abs-ctld closed the connection; media server for %s stops",
+	/* Not a clean end: a supervisor (systemd) should start us again. */
+	eng_err(err, "abs-ctld closed the connection; media server for %s stops",
 	    drive);
 	close(s->fd);
 	free(s);
-	return 0;
+	return -ECONNRESET;
 }

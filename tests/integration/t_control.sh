@@ -239,6 +239,8 @@ while { kill -0 "$E1" || kill -0 "$E2"; } 2>/dev/null && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+grep -q "abs-ctld closed the connection" "$T/engine-lib0.log" ||
+	fail "the media server did not say why it stopped"
 if grep -l "Sanitizer\|runtime error" "$T/ctld.log" "$T"/engine-*.log; then
 	cat "$T/ctld.log" "$T"/engine-*.log >&2
 	fail "sanitizer reports"
