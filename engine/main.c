@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -266,8 +267,12 @@ main(int argc, char **argv)
 			die("serve needs --control SOCKET and --drive NAME");
 		if (!a.log) {
 			const char *dir = getenv("ABS_RUN_DIR");
-			snprintf(journal, sizeof(journal), "%s/journal-%s.log",
-			    dir ? dir : "/var/lib/abs", a.drive);
+			if (!dir) {
+				dir = "/var/lib/abs";
+				mkdir(dir, 0750);	/* as abs-ctld's unit makes it */
+			}
+			snprintf(journal, sizeof(journal), "%s/journal-%s.log", dir,
+			    a.drive);
 			a.log = journal;
 		}
 		rc = eng_serve(a.control, a.drive, a.device, a.log, (uint32_t)a.bs,
