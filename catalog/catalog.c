@@ -200,6 +200,12 @@ prepare(struct cat_db *db, char *err, const char *sql, const char *fmt,
 	sqlite3_stmt *st;
 	int i = 1;
 
+	/* A wrong letter would take the wrong argument: refuse it first. */
+	if (strspn(fmt, "itn") != strlen(fmt)) {
+		if (err)
+			snprintf(err, CAT_ERRLEN, "bad bind format '%s'", fmt);
+		return NULL;
+	}
 	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		set_err(err, "prepare", db->db);
 		return NULL;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog/dumplog.h"
 #include "control/ctld.h"
 
 #define FAIL(code_, ...) do { *code = (code_); \
@@ -899,6 +900,162 @@ h_whoami(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	    (json_int_t)cl->pid, "roles", roles);
 }
 
+/*
+ * Merge dump-log lines (direct mode, or a media server's journal written
+ * while abs-ctld was away) into the catalog. Idempotent: what is known is
+ * skipped. Unknown tapes join the pool under their own tape ID; a label
+ * already used there by another tape is a conflict the operator resolves
+ * by reading the sticker (listed, not merged).
+ */
+static int64_t
+merge_tape(struct ctld *c, const struct cat_dl_rec *r, int64_t pool,
+    json_t *conflicts, int *added)
+{
+	int64_t t = cat_int(c->db, 0, "SELECT id FROM tapes WHERE tape_id = ?", "t",
+	    r->tape_id);
+
+	if (t)
+		return t;
+	if (cat_int(c->db, 0, "SELECT id FROM tapes WHERE pool_id = ? AND label = ?"
+	    " AND state != 'destroyed'", "it", pool, r->label)) {
+		json_array_append_new(conflicts, json_pack("{s:s,s:s,s:s}", "label",
+		    r->label, "tape_id", r->tape_id, "why", "the pool has another "
+		    "tape with this label: check the sticker, then relabel or "
+		    "destroy one"));
+		return 0;
+	}
+	if (cat_exec(c->db, NULL, "INSERT INTO tapes (tape_id, label, pool_id, state,"
+	    " ever_written) VALUES (?, ?, ?, 'appendable', 1)", "tti", r->tape_id,
+	    r->label, pool) < 1)
+		return 0;
+	(*added)++;
+	return cat_last_id(c->db);
+}
+
+static int64_t
+merge_entity(struct ctld *c, const struct cat_dl_rec *r, int64_t pool,
+    int *added)
+{
+	int64_t e = cat_int(c->db, 0, "SELECT id FROM entities WHERE name = ?", "t",
+	    r->entity);
+	char src[1100];
+
+	if (e)
+		return e;
+	snprintf(src, sizeof(src), "%s:%s", r->source_kind[0] ? r->source_kind :
+	    "unknown", r->partition);
+	if (cat_exec(c->db, NULL, "INSERT INTO entities (name, type_id, source,"
+	    " pool_id) VALUES (?, (SELECT id FROM entity_types WHERE name ="
+	    " 'default'), ?, ?)", "tti", r->entity, src, pool) < 1)
+		return 0;
+	(*added)++;
+	return cat_last_id(c->db);
+}
+
+static json_t *
+h_merge(struct ctld *c, struct client *cl, json_t *a, const char **code,
+    char *err)
+{
+	const char *pool = str(a, "pool") ? str(a, "pool") : "default";
+	int64_t pid = id_of(c, "pools", pool);
+	json_t *lines = json_object_get(a, "lines"), *l, *conflicts;
+	int parts = 0, dumps = 0, tapes = 0, ents = 0, errs = 0, bad = 0, skip = 0;
+	struct cat_dl_rec r;
+	char dberr[CAT_ERRLEN];
+	size_t i;
+	(void)cl;
+
+	if (!pid)
+		FAIL("not-found", "no pool %s", pool);
+	if (cat_begin(c->db, dberr) < 0)
+		return db_fail(code, err, dberr);
+	conflicts = json_array();
+	json_array_foreach(lines, i, l) {
+		if (cat_dl_parse(json_string_value(l), &r) < 0) {
+			skip++;
+			continue;
+		}
+		int64_t t = 0, e, d;
+		switch (r.type) {
+		case CAT_DL_PART:
+			if (!(t = merge_tape(c, &r, pid, conflicts, &tapes)) ||
+			    !(e = merge_entity(c, &r, pid, &ents))) {
+				skip++;
+				break;
+			}
+			cat_exec(c->db, NULL, "INSERT OR IGNORE INTO dumps (dump_uid,"
+			    " entity_id, level, since, started, state, digest_alg) VALUES"
+			    " (?, ?, ?, ?, ?, 'running', ?)", "tiittt", r.dump_id, e,
+			    (int64_t)r.level, r.since, r.date, r.digest_alg);
+			d = cat_int(c->db, 0, "SELECT id FROM dumps WHERE dump_uid = ?",
+			    "t", r.dump_id);
+			if (cat_exec(c->db, NULL, "INSERT OR IGNORE INTO dump_parts"
+			    " (dump_id, part, tape_id, file, offset, bytes, blocks,"
+			    " block_size, digest, trailer) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+			    " ?, ?)", "iiiiiiiiti", d, (int64_t)r.part, t, (int64_t)r.file,
+			    (int64_t)r.offset, (int64_t)r.bytes, (int64_t)r.blocks,
+			    (int64_t)r.block_size, r.digest,
+			    (int64_t)(strcmp(r.status, "ok") == 0)) == 1) {
+				parts++;
+				cat_exec(c->db, NULL, "UPDATE tapes SET bytes = bytes + ?,"
+				    " files = files + 2, last_written = max(coalesce("
+				    "last_written, ''), ?) WHERE id = ?", "iti",
+				    (int64_t)r.bytes, r.date, t);
+			}
+			break;
+		case CAT_DL_DUMP:
+			if (cat_int(c->db, -1, "SELECT count(*) FROM dump_parts WHERE"
+			    " dump_id = (SELECT id FROM dumps WHERE dump_uid = ?)", "t",
+			    r.dump_id) != (int64_t)r.part) {
+				skip++;	/* its parts were not merged */
+				break;
+			}
+			if (cat_exec(c->db, NULL, "UPDATE dumps SET state = ?, finished ="
+			    " ?, bytes = ?, raw_bytes = ?, digest = ?, raw_digest = ?"
+			    " WHERE dump_uid = ? AND state = 'running'", "ttiittt",
+			    strcmp(r.status, "complete") == 0 ? "complete" : "failed",
+			    r.date, (int64_t)r.bytes, (int64_t)r.raw_bytes, r.digest,
+			    r.raw_digest, r.dump_id) == 1)
+				dumps++;
+			break;
+		case CAT_DL_BAD:
+			/* A cartridge that failed may hold no part at all. */
+			if (!merge_tape(c, &r, pid, conflicts, &tapes)) {
+				skip++;
+				break;
+			}
+			if (cat_exec(c->db, NULL, "UPDATE tapes SET state ="
+			    " 'out-of-service' WHERE tape_id = ? AND state !="
+			    " 'out-of-service'", "t", r.tape_id) == 1)
+				bad++;
+			break;
+		case CAT_DL_ERROR:
+			if (!merge_tape(c, &r, pid, conflicts, &tapes)) {
+				skip++;
+				break;
+			}
+			/* Once per event: the same kind, tape and time. */
+			if (!cat_int(c->db, 0, "SELECT count(*) FROM error_events ev"
+			    " JOIN tapes t ON t.id = ev.tape_id WHERE t.tape_id = ? AND"
+			    " ev.kind = ? AND ev.at = ?", "ttt", r.tape_id, r.status,
+			    r.date) && cat_exec(c->db, NULL, "INSERT INTO error_events"
+			    " (at, tape_id, kind, message) VALUES (?, (SELECT id FROM"
+			    " tapes WHERE tape_id = ?), ?, ?)", "tttt", r.date, r.tape_id,
+			    r.status, "merged from a dump log") == 1)
+				errs++;
+			break;
+		}
+	}
+	if (cat_commit(c->db, dberr) < 0) {
+		json_decref(conflicts);
+		return db_fail(code, err, dberr);
+	}
+	return json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:o}", "parts", parts,
+	    "dumps", dumps, "tapes_added", tapes, "entities_added", ents,
+	    "errors", errs, "bad_tapes", bad, "skipped", skip, "conflicts",
+	    conflicts);
+}
+
 static json_t *
 h_engine_register(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err)
@@ -1183,6 +1340,7 @@ static const struct {
 	{ "tape-state", h_tape_state }, { "pool-add", h_pool_add },
 	{ "pool-set", h_pool_set }, { "acl-set", h_acl_set },
 	{ "acl-remove", h_acl_remove }, { "acl", h_acl }, { "whoami", h_whoami },
+	{ "merge", h_merge },
 	{ "engine-register", h_engine_register },
 	{ "engine-event", h_engine_event },
 };

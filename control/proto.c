@@ -75,6 +75,8 @@ const struct proto_op proto_ops[] = {
 	    "take a role back" },
 	{ "acl", AD, "", "acl", "list the ACL" },
 	{ "whoami", ANY, "", "whoami", "your uid and roles" },
+	{ "merge", AD, "lines:S pool:s?", "merge [--pool P] DUMPLOG...",
+	    "bring dump logs (direct mode, engine journals) into the catalog" },
 	/* media servers (abs-engine --control) */
 	{ "engine-register", OP, "drive:s device:s", NULL, NULL },
 	{ "engine-event", OP, "event:s job:i? data:o?", NULL, NULL },

@@ -161,7 +161,7 @@ while read -r cmd; do
 	# The retrieval user may run only queries and restores.
 	printf '{"op":"%s","args":{},"id":1}\n' "$cmd" | as 65534 "$CTL" raw >r.txt
 	case $cmd in
-	dump|mounted|unavailable|abort|entity-*|type-*|tape-add|tape-state|pool-*|acl*)
+	dump|mounted|unavailable|abort|entity-*|type-*|tape-add|tape-state|pool-*|acl*|merge)
 		grep -q '"code":"denied"' r.txt || fail "retrieval user not refused $cmd" ;;
 	*)	grep -q '"code":"denied"' r.txt && fail "retrieval user refused $cmd" ;;
 	esac
