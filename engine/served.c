@@ -405,6 +405,55 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 	return -EINVAL;
 }
 
+/*
+ * Report what the journal holds: parts and dumps written while abs-ctld was
+ * away reach the catalog now (merge is idempotent, so the whole journal is
+ * sent; abs-ctld skips what it knows).
+ */
+static void
+report_journal(struct srv *s, const char *log)
+{
+	FILE *fp = fopen(log, "r");
+	json_t *lines = json_array(), *r;
+	char *line = NULL, err[ENG_ERRLEN];
+	size_t cap = 0, chunk = 0;
+	ssize_t n;
+	int parts = 0, dumps = 0;
+
+	if (!fp) {
+		json_decref(lines);
+		return;
+	}
+	for (;;) {
+		n = getline(&line, &cap, fp);
+		if (n > 0 && n < 4000) {
+			line[strcspn(line, "\n")] = '\0';
+			json_array_append_new(lines, json_string(line));
+			chunk += (size_t)n + 8;
+		}
+		if ((n <= 0 || chunk > 48 * 1024) && json_array_size(lines)) {
+			r = call(s, "merge", json_pack("{s:O}", "lines", lines), err);
+			if (!r) {
+				log_warn("journal %s not reported: %s", log, err);
+				break;
+			}
+			parts += (int)json_integer_value(json_object_get(r, "parts"));
+			dumps += (int)json_integer_value(json_object_get(r, "dumps"));
+			json_decref(r);
+			json_array_clear(lines);
+			chunk = 0;
+		}
+		if (n <= 0)
+			break;
+	}
+	if (parts || dumps)
+		log_warn("journal %s: %d parts and %d dumps abs-ctld did not know "
+		    "are in the catalog now", log, parts, dumps);
+	free(line);
+	fclose(fp);
+	json_decref(lines);
+}
+
 int
 eng_serve(const char *socket_path, const char *drive, const char *device,
     const char *log, uint32_t bs, char *err)
@@ -438,6 +487,7 @@ eng_serve(const char *socket_path, const char *drive, const char *device,
 		return -EPERM;
 	}
 	json_decref(r);
+	report_journal(s, log);
 	log_warn("serving drive %s (%s) for abs-ctld at %s", drive, device,
 	    socket_path);
 	while (!s->eof) {

@@ -58,7 +58,8 @@ ok "merge after the operator's decision completes the dump; merging again change
 # The merged dump restores through a media server on the same library.
 "$ENGINE" serve --control "$T/ctld.sock" --drive lib0 --device "vtape:$T/lib/drive0" \
 	--log "$T/journal.log" 2>engine.log &
-PIDS="$PIDS $!"
+EPID=$!
+PIDS="$PIDS $EPID"
 i=0
 until "$CTL" --json status | grep -q '"state":"idle"'; do
 	i=$((i + 1)); [ $i -lt 100 ] || fail "media server did not register"; sleep 0.1
@@ -70,3 +71,21 @@ until "$CTL" --json jobs | grep -q "\"id\":$j,\"kind\":\"restore\",\"state\":\"\
 done
 cmp big.bin big.out || { cat engine.log; fail "restore of the merged dump differs"; }
 ok "the merged dump restores through the catalog"
+
+# A media server reports its journal when it (re)connects: a dump written
+# while abs-ctld was not told of it reaches the catalog then.
+kill "$EPID"
+wait "$EPID" 2>/dev/null || true
+"$ENGINE" dump --device "vtape:$T/lib/drive0" --entity vol.late \
+	--source "cmd:cat $T/small.bin" --log "$T/journal.log" --autolabel 'M%05d' \
+	>/dev/null 2>&1 || fail "direct-mode dump into the journal failed"
+"$CTL" --json entity vol.late >/dev/null 2>&1 && fail "vol.late known too early"
+"$ENGINE" serve --control "$T/ctld.sock" --drive lib0 --device "vtape:$T/lib/drive0" \
+	--log "$T/journal.log" 2>engine2.log &
+PIDS="$PIDS $!"
+i=0
+until "$CTL" --json entity vol.late 2>/dev/null | grep -q '"last_full":{'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { cat engine2.log; fail "the journal was not reported"; }
+	sleep 0.1
+done
+ok "a reconnecting media server reports what its journal holds"
