@@ -898,7 +898,7 @@ dump_once(struct dump_state *s, time_t since, struct eng_dump_result *res)
 		return rc;
 	/* Read-ahead beyond what the write window holds. */
 	unsigned depth = o->depth ? o->depth : 8;
-	unsigned want = o->queue ? o->queue : 8;
+	unsigned want = tsg_set_write_depth(s->dev, o->queue);
 	if (depth < 2 * want)
 		depth = 2 * want;
 	if ((rc = ring_new(depth, s->bs, &ring)) < 0 ||
