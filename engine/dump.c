@@ -191,6 +191,16 @@ set_pew(struct dump_state *s)
 		log_info("drive has no programmable early warning");
 }
 
+/* A block's CRC32C after its data, big-endian, as protection carries it. */
+static void
+put_crc(uint8_t *p, uint32_t c)
+{
+	p[0] = (uint8_t)(c >> 24);
+	p[1] = (uint8_t)(c >> 16);
+	p[2] = (uint8_t)(c >> 8);
+	p[3] = (uint8_t)c;
+}
+
 /*
  * Write one block; with logical block protection its CRC32C goes along in
  * 4 more bytes, after the data (in place where the buffer has room).
@@ -208,10 +218,7 @@ tape_write(struct dump_state *s, const void *buf, size_t len, bool slack,
 	if (!slack)
 		memcpy(p, buf, len);
 	c = crc ? *crc : crc32c(0, buf, len);
-	p[len] = (uint8_t)(c >> 24);
-	p[len + 1] = (uint8_t)(c >> 16);
-	p[len + 2] = (uint8_t)(c >> 8);
-	p[len + 3] = (uint8_t)c;
+	put_crc(p + len, c);
 	return tsg_write(s->dev, p, len + 4, st);
 }
 
@@ -556,10 +563,7 @@ wq_send(struct dump_state *s)
 	int rc;
 
 	if (s->lbp) {
-		b->buf[len] = (uint8_t)(b->crc >> 24);
-		b->buf[len + 1] = (uint8_t)(b->crc >> 16);
-		b->buf[len + 2] = (uint8_t)(b->crc >> 8);
-		b->buf[len + 3] = (uint8_t)b->crc;
+		put_crc(b->buf + len, b->crc);
 		len += 4;
 	}
 	if ((rc = tsg_write_submit(s->dev, b->buf, len, s->wreplay + s->wsent)) < 0) {
