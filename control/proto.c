@@ -113,27 +113,37 @@ proto_role_name(unsigned role)
 	return "?";
 }
 
+bool
+proto_spec_next(const char **p, char *name, size_t len, char *type,
+    bool *optional)
+{
+	const char *s = *p, *colon;
+	size_t n;
+
+	while (*s == ' ')
+		s++;
+	if (!*s || !(colon = strchr(s, ':')) || !colon[1])
+		return false;
+	n = (size_t)(colon - s);
+	if (n >= len)
+		n = len - 1;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	*type = colon[1];
+	*optional = colon[2] == '?';
+	*p = colon + 2 + (colon[2] == '?');
+	return true;
+}
+
 /* Find NAME in the spec; its type letter and whether it is optional. */
 static bool
 spec_lookup(const char *spec, const char *name, char *type, bool *optional)
 {
-	size_t n = strlen(name);
+	char n[64];
 
-	for (const char *p = spec; *p;) {
-		while (*p == ' ')
-			p++;
-		const char *colon = strchr(p, ':');
-		if (!colon)
-			break;
-		if ((size_t)(colon - p) == n && strncmp(p, name, n) == 0) {
-			*type = colon[1];
-			*optional = colon[2] == '?';
+	while (proto_spec_next(&spec, n, sizeof(n), type, optional))
+		if (strcmp(n, name) == 0)
 			return true;
-		}
-		p = strchr(colon, ' ');
-		if (!p)
-			break;
-	}
 	return false;
 }
 
@@ -177,27 +187,15 @@ proto_check_args(const struct proto_op *op, json_t *args, char *err)
 		}
 	}
 	/* Every required one present. */
-	for (const char *p = op->args; *p;) {
-		while (*p == ' ')
-			p++;
-		const char *colon = strchr(p, ':');
-		if (!colon)
-			break;
-		char name[64];
-		size_t n = (size_t)(colon - p);
-		if (n >= sizeof(name))
-			n = sizeof(name) - 1;
-		memcpy(name, p, n);
-		name[n] = '\0';
-		if (colon[2] != '?' && !json_object_get(args, name)) {
+	const char *p = op->args;
+	char name[64], type;
+	bool opt;
+	while (proto_spec_next(&p, name, sizeof(name), &type, &opt))
+		if (!opt && !json_object_get(args, name)) {
 			snprintf(err, PROTO_ERRLEN, "%s: missing argument '%s'",
 			    op->name, name);
 			return -1;
 		}
-		p = strchr(colon, ' ');
-		if (!p)
-			break;
-	}
 	return 0;
 }
 

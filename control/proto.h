@@ -41,6 +41,12 @@ extern const struct proto_op proto_ops[];
 extern const size_t proto_nops;
 
 const struct proto_op *proto_find(const char *name);
+/*
+ * Walk an argument spec: from *p, the next argument's name (into name),
+ * type letter and whether it is optional; false at the end.
+ */
+bool proto_spec_next(const char **p, char *name, size_t len, char *type,
+    bool *optional);
 int proto_role_from_name(const char *name);
 const char *proto_role_name(unsigned role);
 /* Check args against the op's spec; unknown or ill-typed ones refused. */

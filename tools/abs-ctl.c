@@ -268,7 +268,6 @@ print_status(json_t *res)
 static int
 build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 {
-	char spec[512], *save = NULL;
 	int pos = 0;
 
 	/* Options first: --name VALUE anywhere. */
@@ -284,14 +283,16 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 		for (char *p = name; *p; p++)
 			if (*p == '-')
 				*p = '_';
-		char pat[80];
-		snprintf(pat, sizeof(pat), "%s:", name);
-		const char *at = strstr(op->args, pat);
-		if (!at || (at != op->args && at[-1] != ' ')) {
+		const char *sp = op->args;
+		char sname[64], type = 0;
+		bool opt, found = false;
+		while (!found && proto_spec_next(&sp, sname, sizeof(sname), &type,
+		    &opt))
+			found = strcmp(sname, name) == 0;
+		if (!found) {
 			fprintf(stderr, "abs-ctl: %s takes no %s\n", op->name, argv[i]);
 			return -1;
 		}
-		char type = at[strlen(pat)];
 		if (type == 'i') {
 			char *end;
 			long long v = strtoll(argv[i + 1], &end, 10);
@@ -307,16 +308,15 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 		i++;
 	}
 	/* Then the required ones, in table order. */
-	snprintf(spec, sizeof(spec), "%s", op->args);
-	for (char *tok = strtok_r(spec, " ", &save); tok;
-	    tok = strtok_r(NULL, " ", &save)) {
-		char *colon = strchr(tok, ':');
-		if (!colon || colon[2] == '?')
+	const char *sp = op->args;
+	char tok[64], type;
+	bool opt;
+	while (proto_spec_next(&sp, tok, sizeof(tok), &type, &opt)) {
+		if (opt)
 			continue;
-		*colon = '\0';
 		while (pos < argc && !argv[pos])
 			pos++;
-		if (colon[1] == 'S') {
+		if (type == 'S') {
 			json_t *list = json_array();
 			for (; pos < argc; pos++)
 				if (argv[pos])
@@ -328,7 +328,7 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 			fprintf(stderr, "abs-ctl: usage: %s\n", op->usage);
 			return -1;
 		}
-		if (colon[1] == 'i') {
+		if (type == 'i') {
 			char *end;
 			long long v = strtoll(argv[pos], &end, 10);
 			if (*end) {
