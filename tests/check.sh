@@ -1,6 +1,7 @@
 #!/bin/sh
-# make check: -Werror build and tests, the same under ASan+UBSan, then each
-# libFuzzer target for a short fixed run. One summary line at the end.
+# make check: -Werror build and tests, the layout check (one test), the same
+# build and tests under ASan+UBSan, then each libFuzzer target for a short
+# fixed run. One summary line at the end.
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -22,6 +23,14 @@ if make -s -j"$JOBS" WERROR=1 all; then
 	echo "== tests"
 	sh tests/run.sh build | tee "$out"
 	tally "$out"
+	echo "== layout"
+	if make -s WERROR=1 check-layout; then
+		echo "PASS check-layout"
+		pass=$((pass + 1))
+	else
+		echo "FAIL check-layout"
+		fail=$((fail + 1))
+	fi
 else
 	echo "FAIL build"
 	fail=$((fail + 1))
