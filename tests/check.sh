@@ -17,6 +17,17 @@ tally() {
 	pass=$((pass + p)) fail=$((fail + ${f:-0})) skip=$((skip + ${s:-0}))
 }
 
+# fuzz_sense's seeds are the canned buffers of tests/data/sense (so they
+# cannot drift from them): CHECK CONDITION (0x02), then the buffer's bytes.
+sense_seeds() {
+	for h in tests/data/sense/*.hex; do
+		grep -v '^#' "$h" | head -n 1 | tr -s ' \t' '\n\n' | grep . | {
+			printf '\002'
+			while read -r b; do printf "\\$(printf %o "0x$b")"; done
+		} >"$1/$(basename "$h" .hex)"
+	done
+}
+
 out=$(mktemp)
 echo "== build (-Werror)"
 if make -s -j"$JOBS" WERROR=1 all; then
@@ -54,12 +65,18 @@ if make -s -j"$JOBS" fuzz; then
 		n=$(basename "$f")
 		corpus=$(mktemp -d)
 		seeds="$TOP/tests/fuzz/seeds/$n"
+		[ -d "$seeds" ] || seeds=
+		if [ "$n" = fuzz_sense ]; then
+			mkdir "$corpus.seeds"
+			sense_seeds "$corpus.seeds"
+			seeds="$seeds $corpus.seeds"
+		fi
 		runs=20000
 		[ "$n" = fuzz_vtape ] && runs=1500
 		# shellcheck disable=SC2086
 		if "$f" -runs=$runs -max_total_time=60 -timeout=10 \
 			-artifact_prefix="$corpus/" "$corpus" \
-			$( [ -d "$seeds" ] && echo "$seeds" ) >"$corpus.log" 2>&1; then
+			$seeds >"$corpus.log" 2>&1; then
 			echo "PASS $n ($runs runs)"
 			pass=$((pass + 1))
 		else
@@ -67,7 +84,7 @@ if make -s -j"$JOBS" fuzz; then
 			tail -n 20 "$corpus.log" | sed 's/^/    /'
 			fail=$((fail + 1))
 		fi
-		rm -rf "$corpus" "$corpus.log"
+		rm -rf "$corpus" "$corpus.log" "$corpus.seeds"
 	done
 else
 	echo "FAIL fuzz build"

@@ -10,6 +10,9 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# Killed (tests/run.sh's timeout, ^C): exit, so that the EXIT trap cleans up.
+trap 'exit 143' TERM HUP
+trap 'exit 130' INT
 ENGINE="$ABS_BIN/abs-engine"
 VTAPE="$ABS_BIN/abs-vtape"
 cd "$T"
