@@ -5,7 +5,7 @@
 #
 # Each test runs under timeout(1); running past it is a failure that says
 # so. Defaults: 600 s for a unit test, 1200 s for an integration test,
-# 2400 s for t_kernel (a QEMU guest in software emulation) and t_campaign
+# 3600 s for t_kernel (a QEMU guest in software emulation) and t_campaign
 # (200 end-of-tape runs), which take minutes on a loaded machine, more
 # under ASan. ABS_TEST_TIMEOUT=SECS sets every test's limit (0: none).
 # The logs of failing tests are kept; the last line before the summary
@@ -29,7 +29,7 @@ limit_of() {
 		return
 	fi
 	case $1 in
-	t_kernel | t_campaign) echo 2400 ;;
+	t_kernel | t_campaign) echo 3600 ;;
 	t_*) echo 1200 ;;
 	*) echo 600 ;;
 	esac
