@@ -109,6 +109,13 @@ static const char *const migrations[] = {
 	"INSERT INTO meta VALUES ('site', lower(hex(randomblob(8))));"
 	"INSERT INTO pools (name) VALUES ('default');"
 	"INSERT INTO entity_types (name) VALUES ('default');",
+	/* 2: the media servers' role, engine */
+	"CREATE TABLE acl2 ("
+	" uid INTEGER NOT NULL, role TEXT NOT NULL CHECK (role IN ('operator',"
+	"  'retrieval','exception','admin','engine')), PRIMARY KEY (uid, role));"
+	"INSERT INTO acl2 (uid, role) SELECT uid, role FROM acl;"
+	"DROP TABLE acl;"
+	"ALTER TABLE acl2 RENAME TO acl;",
 };
 
 static void

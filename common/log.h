@@ -4,10 +4,16 @@
 
 #include <stdarg.h>
 
-enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+/* LOG_LVL_QUIET as the current level: nothing at all (the fuzzers). */
+enum log_level { LOG_LVL_QUIET = -1, LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO,
+	LOG_LVL_DEBUG };
 
 extern int log_level_current;
 
+/*
+ * Program name (the stderr prefix and syslog ident), level, and where to:
+ * syslog (facility daemon, with the pid) or stderr as "prog: message".
+ */
 void log_init(const char *progname, int level, int use_syslog);
 void log_emit(int level, const char *func, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

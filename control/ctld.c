@@ -18,19 +18,19 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "control/ctld.h"
 
 #define MAX_CLIENTS 512
-#define MAX_OUT (8u << 20)	/* a client that reads nothing is dropped */
 
 static volatile sig_atomic_t stop;
 static struct client *clients;
 static int nclients;
 
+/* SIGTERM, SIGINT: leave the loop. */
 static void
 on_signal(int sig)
 {
@@ -38,30 +38,7 @@ on_signal(int sig)
 	stop = 1;
 }
 
-static void
-logf_(struct ctld *c, int prio, const char *fmt, va_list ap)
-{
-	if (c->quiet)
-		return;
-	if (c->use_syslog) {
-		vsyslog(prio, fmt, ap);
-	} else {
-		fprintf(stderr, "abs-ctld: ");
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-}
-
-static void
-ctld_log(struct ctld *c, int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	logf_(c, prio, fmt, ap);
-	va_end(ap);
-}
-
+/* A message for a drive's ring, the catalog and the log. */
 void
 ctld_message(struct ctld *c, struct drive *d, const char *level,
     const char *fmt, ...)
@@ -84,10 +61,12 @@ ctld_message(struct ctld *c, struct drive *d, const char *level,
 	    " VALUES ((SELECT id FROM drives WHERE name = ?), (SELECT id FROM jobs"
 	    " WHERE id = ?), ?, ?)", "titt", d ? d->name : NULL,
 	    d ? d->job : (int64_t)0, level, text);
-	ctld_log(c, strcmp(level, "error") == 0 ? LOG_ERR : LOG_INFO, "%s%s%s",
-	    d ? d->name : "", d ? ": " : "", text);
+	log_at(strcmp(level, "error") == 0 ? LOG_LVL_ERR :
+	    strcmp(level, "warning") == 0 ? LOG_LVL_WARN : LOG_LVL_INFO,
+	    "%s%s%s", d ? d->name : "", d ? ": " : "", text);
 }
 
+/* An error event: catalog, log and the exception command. */
 void
 ctld_error_event(struct ctld *c, struct drive *d, const char *label,
     int64_t job, const char *kind, const char *fmt, ...)
@@ -103,7 +82,7 @@ ctld_error_event(struct ctld *c, struct drive *d, const char *label,
 	    " (SELECT id FROM tapes WHERE label = ? AND state != 'destroyed'"
 	    " ORDER BY id DESC LIMIT 1), (SELECT id FROM jobs WHERE id = ?), ?, ?)",
 	    "ttitt", d ? d->name : NULL, label, job, kind, text) < 0)
-		ctld_log(c, LOG_ERR, "recording an error event: %s", err);
+		log_err("recording an error event: %s", err);
 	ctld_message(c, d, "error", "%s%s%s", kind, ": ", text);
 	if (c->exception_cmd && *c->exception_cmd) {
 		/* The exception role's command (e.g. mail) gets the text. */
@@ -126,6 +105,7 @@ ctld_error_event(struct ctld *c, struct drive *d, const char *label,
 	}
 }
 
+/* A drive by name, made (offline) if create and it is new. */
 struct drive *
 ctld_drive(struct ctld *c, const char *name, bool create)
 {
@@ -147,6 +127,7 @@ ctld_drive(struct ctld *c, const char *name, bool create)
 	return d;
 }
 
+/* A uid's roles from the ACL (see ctld.h). */
 unsigned
 ctld_roles(struct ctld *c, uid_t uid)
 {
@@ -155,7 +136,7 @@ ctld_roles(struct ctld *c, uid_t uid)
 	size_t i;
 
 	if (uid == 0 || uid == geteuid())
-		return ROLE_ANY;	/* root, and whoever runs the daemon */
+		return ROLE_ALL;	/* root, and whoever runs the daemon */
 	rows = cat_rows(c->db, NULL, "SELECT role FROM acl WHERE uid = ?", "i",
 	    (int64_t)uid);
 	json_array_foreach(rows, i, r) {
@@ -166,10 +147,11 @@ ctld_roles(struct ctld *c, uid_t uid)
 	}
 	json_decref(rows);
 	if (roles & ROLE_ADMIN)
-		roles = ROLE_ANY;
+		roles = ROLE_ALL;
 	return roles;
 }
 
+/* Queue one line for a client; one with PROTO_MAX_REPLY unread is dropped. */
 void
 ctld_send(struct client *cl, json_t *msg)
 {
@@ -179,7 +161,7 @@ ctld_send(struct client *cl, json_t *msg)
 	if (!s || cl->dead)
 		goto out;
 	n = strlen(s);
-	if (cl->outlen + n + 1 > MAX_OUT) {
+	if (cl->outlen + n + 1 > PROTO_MAX_REPLY) {
 		cl->dead = true;	/* not reading its replies */
 		goto out;
 	}
@@ -202,6 +184,7 @@ out:
 	free(s);
 }
 
+/* A refusal: {"id", "ok": false, "error", "code"}. */
 static void
 reply_error(struct client *cl, json_int_t id, const char *code,
     const char *err)
@@ -213,37 +196,41 @@ reply_error(struct client *cl, json_int_t id, const char *code,
 	json_decref(r);
 }
 
+/*
+ * One request line: parsed, the caller's role checked against its row,
+ * then its arguments and the version it carries, then its handler.
+ */
 static void
 handle_line(struct ctld *c, struct client *cl, const char *line, size_t len)
 {
-	char err[PROTO_ERRLEN] = "";
+	char err[PROTO_ERRLEN] = "", who[64];
 	const struct proto_op *op = NULL;
-	const char *code = "bad-request";
+	const char *code = PROTO_E_INTERNAL;
 	json_t *req = NULL, *args = NULL, *res;
 	json_int_t id = 0;
 
 	if (len == 0)
 		return;
 	if (proto_parse_request(line, len, &req, &op, &args, &id, err) < 0) {
-		reply_error(cl, id, op ? "bad-args" : "bad-request", err);
-		json_decref(req);
-		return;
+		reply_error(cl, id, op ? PROTO_E_BAD_ARGS : PROTO_E_BAD_REQUEST, err);
+		goto out;
 	}
 	cl->roles = ctld_roles(c, cl->uid);
-	if (!(cl->roles & op->roles)) {
-		snprintf(err, sizeof(err), "uid %u may not %s (needs %s%s)",
-		    (unsigned)cl->uid, op->name,
-		    op->roles & ROLE_OPERATOR ? "operator" :
-		    op->roles & ROLE_RETRIEVAL ? "retrieval" : "admin",
-		    op->roles == ROLE_ANY ? " or any role" : "");
-		reply_error(cl, id, "denied", err);
-		json_decref(req);
-		return;
+	if (!(op->flags & PROTO_F_OPEN) && !(cl->roles & op->roles)) {
+		proto_roles_text(op->roles, who, sizeof(who));
+		snprintf(err, sizeof(err), "uid %u may not %s (needs %s)",
+		    (unsigned)cl->uid, op->name, who);
+		reply_error(cl, id, PROTO_E_DENIED, err);
+		goto out;
 	}
 	if (proto_check_args(op, args, err) < 0) {
-		reply_error(cl, id, "bad-args", err);
-		json_decref(req);
-		return;
+		reply_error(cl, id, PROTO_E_BAD_ARGS, err);
+		goto out;
+	}
+	if (proto_check_request_version(op, args, err) < 0) {
+		log_warn("uid %u pid %d: %s", (unsigned)cl->uid, (int)cl->pid, err);
+		reply_error(cl, id, PROTO_E_VERSION, err);
+		goto out;
 	}
 	res = ctld_handle(c, cl, op, args, &code, err);
 	if (!res) {
@@ -254,57 +241,41 @@ handle_line(struct ctld *c, struct client *cl, const char *line, size_t len)
 		ctld_send(cl, r);
 		json_decref(r);
 	}
+out:
 	json_decref(req);
 }
 
+/* Read what a client sent; answer every whole line, refuse long ones. */
 static void
 client_read(struct ctld *c, struct client *cl)
 {
+	char too_long[64];
+	const char *line;
+	size_t len;
+
+	snprintf(too_long, sizeof(too_long), "request longer than %d bytes",
+	    PROTO_MAX_LINE);
 	for (;;) {
-		if (cl->incap - cl->inlen < 4096) {
-			size_t cap = cl->incap ? cl->incap * 2 : 8192;
-			if (cap > PROTO_MAX_LINE + 8192)
-				cap = PROTO_MAX_LINE + 8192;
-			if (cap > cl->incap) {
-				char *p = realloc(cl->in, cap);
-				if (!p) {
-					cl->dead = true;
-					return;
-				}
-				cl->in = p;
-				cl->incap = cap;
-			}
-		}
-		ssize_t n = read(cl->fd, cl->in + cl->inlen, cl->incap - cl->inlen);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		ssize_t n = proto_lbuf_read(&cl->in, cl->fd);
+		if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR)) {
 			cl->dead = true;
 			return;
 		}
 		if (n < 0)
 			return;
-		cl->inlen += (size_t)n;
-		/* Every whole line; a line too long is refused and skipped. */
-		size_t start = 0;
-		for (size_t i = 0; i < cl->inlen; i++) {
-			if (cl->in[i] != '\n')
-				continue;
-			if (!cl->discard)
-				handle_line(c, cl, cl->in + start, i - start);
-			cl->discard = false;
-			start = i + 1;
-		}
-		memmove(cl->in, cl->in + start, cl->inlen - start);
-		cl->inlen -= start;
-		if (cl->inlen > PROTO_MAX_LINE) {
-			if (!cl->discard)
-				reply_error(cl, 0, "too-long", "request longer than "
-				    "65536 bytes");
-			cl->discard = true;
-			cl->inlen = 0;
+		for (;;) {
+			int got = proto_lbuf_next(&cl->in, &line, &len);
+			if (got == PROTO_LINE_NONE)
+				break;
+			if (got == PROTO_LINE)
+				handle_line(c, cl, line, len);
+			else
+				reply_error(cl, 0, PROTO_E_TOO_LONG, too_long);
 		}
 	}
 }
 
+/* Send what is queued for a client, as much as it takes now. */
 static void
 client_write(struct client *cl)
 {
@@ -320,6 +291,7 @@ client_write(struct client *cl)
 	}
 }
 
+/* Drop a client; a media server's drive goes offline, its job fails. */
 static void
 client_free(struct ctld *c, int ep, struct client *cl)
 {
@@ -352,12 +324,13 @@ client_free(struct ctld *c, int ep, struct client *cl)
 			*pp = cl->next;
 			break;
 		}
-	free(cl->in);
+	proto_lbuf_free(&cl->in);
 	free(cl->out);
 	free(cl);
 	nclients--;
 }
 
+/* The listening socket, mode 0660; -1 with err (256 bytes) set. */
 static int
 listen_on(const char *path, char *err)
 {
@@ -396,6 +369,7 @@ make_parent(const char *path)
 	}
 }
 
+/* abs-ctld's usage, and exit 2. */
 static void
 usage(void)
 {
@@ -405,6 +379,83 @@ usage(void)
 	exit(2);
 }
 
+/* Take every pending connection; its uid and pid from SO_PEERCRED. */
+static void
+accept_clients(int ep, int lfd)
+{
+	struct epoll_event ev;
+	struct client *cl;
+	int fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct ucred cr;
+		socklen_t crl = sizeof(cr);
+		if (nclients >= MAX_CLIENTS || getsockopt(fd, SOL_SOCKET,
+		    SO_PEERCRED, &cr, &crl) < 0 || !(cl = calloc(1, sizeof(*cl)))) {
+			close(fd);
+			continue;
+		}
+		cl->fd = fd;
+		cl->uid = cr.uid;
+		cl->pid = cr.pid;
+		proto_lbuf_init(&cl->in, PROTO_MAX_LINE);
+		cl->next = clients;
+		clients = cl;
+		nclients++;
+		ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP,
+		    .data.ptr = cl };
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	}
+}
+
+/* Flush replies and events; drop the dead; wait for output where queued. */
+static void
+flush_clients(struct ctld *c, int ep)
+{
+	struct epoll_event ev;
+
+	for (struct client *cl = clients, *next; cl; cl = next) {
+		next = cl->next;
+		if (!cl->dead)
+			client_write(cl);
+		if (cl->dead) {
+			client_free(c, ep, cl);
+			continue;
+		}
+		ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP |
+		    (cl->outlen ? EPOLLOUT : 0), .data.ptr = cl };
+		epoll_ctl(ep, EPOLL_CTL_MOD, cl->fd, &ev);
+	}
+}
+
+/* The loop until SIGTERM or SIGINT. */
+static void
+serve(struct ctld *c, int lfd)
+{
+	struct epoll_event ev, evs[64];
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL };
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	while (!stop) {
+		int n = epoll_wait(ep, evs, 64, 1000);
+		for (int i = 0; i < n; i++) {
+			struct client *cl = evs[i].data.ptr;
+			if (!cl)
+				accept_clients(ep, lfd);
+			else if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
+			    EPOLLERR))
+				client_read(c, cl);
+		}
+		flush_clients(c, ep);
+	}
+	log_info("stopping");
+	while (clients)
+		client_free(c, ep, clients);
+	close(ep);
+}
+
+/* The daemon: options, catalog, socket, the loop until SIGTERM. */
 int
 ctld_main(int argc, char **argv)
 {
@@ -419,96 +470,38 @@ ctld_main(int argc, char **argv)
 	};
 	const char *sock = "/run/abs/ctld.sock", *dbpath = "/var/lib/abs/catalog.db";
 	struct ctld c = { 0 };
-	struct epoll_event ev, evs[64];
-	char err[256];
-	bool fg = false;
-	int opt, lfd, ep;
+	char err[256];		/* CAT_ERRLEN, and listen_on's */
+	bool fg = false, use_syslog = false;
+	int opt, lfd;
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
 		case 's': sock = optarg; break;
 		case 'd': dbpath = optarg; break;
 		case 'f': fg = true; break;
-		case 'l': c.use_syslog = true; break;
+		case 'l': use_syslog = true; break;
 		case 'x': c.exception_cmd = optarg; break;
 		default: usage();
 		}
 	}
 	if (optind != argc)
 		usage();
-	if (c.use_syslog)
-		openlog("abs-ctld", LOG_PID, LOG_DAEMON);
+	log_init("abs-ctld", LOG_LVL_INFO, use_syslog);
 	make_parent(dbpath);
 	make_parent(sock);
-	if (cat_open(dbpath, &c.db, err) < 0) {
-		fprintf(stderr, "abs-ctld: catalog %s: %s\n", dbpath, err);
-		return 1;
-	}
-	if ((lfd = listen_on(sock, err)) < 0) {
-		fprintf(stderr, "abs-ctld: %s\n", err);
-		return 1;
-	}
-	if (!fg && daemon(0, 0) < 0) {
-		fprintf(stderr, "abs-ctld: daemon: %s\n", strerror(errno));
-		return 1;
-	}
+	if (cat_open(dbpath, &c.db, err) < 0)
+		die("catalog %s: %s", dbpath, err);
+	if ((lfd = listen_on(sock, err)) < 0)
+		die("%s", err);
+	if (!fg && daemon(0, 0) < 0)
+		die("daemon: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_IGN);	/* exception commands reap themselves */
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL };
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-	ctld_log(&c, LOG_INFO, "listening on %s, catalog %s (schema %d)", sock,
-	    dbpath, cat_schema_version(c.db));
-	while (!stop) {
-		int n = epoll_wait(ep, evs, 64, 1000);
-		for (int i = 0; i < n; i++) {
-			struct client *cl = evs[i].data.ptr;
-			if (!cl) {
-				int fd;
-				while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
-				    SOCK_CLOEXEC)) >= 0) {
-					struct ucred cr;
-					socklen_t crl = sizeof(cr);
-					if (nclients >= MAX_CLIENTS ||
-					    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr,
-					    &crl) < 0 || !(cl = calloc(1, sizeof(*cl)))) {
-						close(fd);
-						continue;
-					}
-					cl->fd = fd;
-					cl->uid = cr.uid;
-					cl->pid = cr.pid;
-					cl->next = clients;
-					clients = cl;
-					nclients++;
-					ev = (struct epoll_event){ .events = EPOLLIN |
-					    EPOLLRDHUP, .data.ptr = cl };
-					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-				}
-				continue;
-			}
-			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-				client_read(&c, cl);
-		}
-		/* Flush replies and events; drop the dead. */
-		for (struct client *cl = clients, *next; cl; cl = next) {
-			next = cl->next;
-			if (!cl->dead)
-				client_write(cl);
-			if (cl->dead) {
-				client_free(&c, ep, cl);
-				continue;
-			}
-			ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP |
-			    (cl->outlen ? EPOLLOUT : 0), .data.ptr = cl };
-			epoll_ctl(ep, EPOLL_CTL_MOD, cl->fd, &ev);
-		}
-	}
-	ctld_log(&c, LOG_INFO, "stopping");
-	while (clients)
-		client_free(&c, ep, clients);
+	log_info("listening on %s, catalog %s (schema %d, protocol %d)", sock,
+	    dbpath, cat_schema_version(c.db), PROTO_VERSION);
+	serve(&c, lfd);
 	while (c.drives) {
 		struct drive *d = c.drives;
 		c.drives = d->next;
@@ -516,7 +509,6 @@ ctld_main(int argc, char **argv)
 		json_decref(d->skip);
 		free(d);
 	}
-	close(ep);
 	close(lfd);
 	unlink(sock);
 	cat_close(c.db);

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "catalog/catalog.h"
-#include "control/proto.h"
+#include "proto/proto.h"
 
 #define CTLD_MSGS 32		/* messages kept per drive */
 
@@ -37,8 +37,6 @@ struct ctld {
 	struct cat_db *db;
 	struct drive *drives;
 	const char *exception_cmd;	/* run with the message on stdin */
-	bool use_syslog;
-	bool quiet;		/* no log lines (the fuzzer) */
 };
 
 struct client {
@@ -46,9 +44,7 @@ struct client {
 	uid_t uid;
 	pid_t pid;
 	unsigned roles;
-	char *in;
-	size_t inlen, incap;
-	bool discard;		/* skipping the rest of an oversized line */
+	struct proto_lbuf in;	/* request lines, up to PROTO_MAX_LINE */
 	char *out;
 	size_t outlen, outcap;
 	struct drive *drive;	/* set for a registered media server */
@@ -56,6 +52,15 @@ struct client {
 	struct client *next;
 };
 
+/*
+ * A request's handler: its result, or NULL with *code (PROTO_E_...) and
+ * err (PROTO_ERRLEN bytes) set. One per row of proto/requests.def,
+ * h_<id> in control/handlers.c.
+ */
+typedef json_t *ctld_handler_fn(struct ctld *c, struct client *cl,
+    json_t *args, const char **code, char *err);
+/* The handler of a row (NULL only for a pointer outside proto_ops). */
+ctld_handler_fn *ctld_handler(const struct proto_op *op);
 /* Handle one request; result or NULL with *code and err set. */
 json_t *ctld_handle(struct ctld *c, struct client *cl,
     const struct proto_op *op, json_t *args, const char **code, char *err);
@@ -69,7 +74,11 @@ void ctld_error_event(struct ctld *c, struct drive *d, const char *label,
     int64_t job, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 struct drive *ctld_drive(struct ctld *c, const char *name, bool create);
-/* Roles of a uid from the ACL (root: admin). */
+/*
+ * Roles of a uid from the ACL. Root and the daemon's own uid have every
+ * role, the engine's included (media servers run as root keep working);
+ * admin implies every role.
+ */
 unsigned ctld_roles(struct ctld *c, uid_t uid);
 /* The daemon: options, catalog, socket, the loop until SIGTERM. */
 int ctld_main(int argc, char **argv);

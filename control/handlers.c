@@ -1,5 +1,5 @@
 /*
- * abs-ctld's request handlers: one function per request in proto_ops.
+ * abs-ctld's request handlers: h_<id> for each row of proto/requests.def.
  * The catalog is the truth for tapes, entities and dumps; the drives' live
  * state (current job, progress, the cartridge asked for) is in memory.
  */
@@ -13,9 +13,6 @@
 
 #define FAIL(code_, ...) do { *code = (code_); \
 	snprintf(err, PROTO_ERRLEN, __VA_ARGS__); return NULL; } while (0)
-
-typedef json_t *handler_fn(struct ctld *c, struct client *cl, json_t *a,
-    const char **code, char *err);
 
 static const char *
 str(json_t *a, const char *k)
@@ -855,7 +852,8 @@ h_acl_set(struct ctld *c, struct client *cl, json_t *a, const char **code,
 {
 	(void)cl;
 	if (proto_role_from_name(str(a, "role")) < 0)
-		FAIL("bad-args", "role is operator, retrieval, exception or admin");
+		FAIL("bad-args", "role is operator, retrieval, exception, admin or "
+		    "engine");
 	if (num(a, "uid", -1) < 0 || num(a, "uid", -1) > 0xfffffffeLL)
 		FAIL("bad-args", "uid out of range");
 	cat_exec(c->db, NULL, "INSERT OR IGNORE INTO acl (uid, role) VALUES (?, ?)",
@@ -893,7 +891,7 @@ h_whoami(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	json_t *roles = json_array();
 	(void)c; (void)a; (void)code; (void)err;
 
-	for (unsigned b = 1; b <= ROLE_ADMIN; b <<= 1)
+	for (unsigned b = 1; b & ROLE_ALL; b <<= 1)
 		if (cl->roles & b)
 			json_array_append_new(roles, json_string(proto_role_name(b)));
 	return json_pack("{s:I,s:I,s:o}", "uid", (json_int_t)cl->uid, "pid",
@@ -1321,38 +1319,48 @@ h_engine_event(struct ctld *c, struct client *cl, json_t *a,
 	FAIL("bad-args", "unknown engine event %s", ev);
 }
 
-static const struct {
-	const char *name;
-	handler_fn *fn;
-} handlers[] = {
-	{ "dump", h_dump }, { "mounted", h_mounted },
-	{ "unavailable", h_unavailable }, { "abort", h_abort },
-	{ "status", h_status }, { "jobs", h_jobs }, { "restore", h_restore },
-	{ "tapes-for", h_tapes_for }, { "entity", h_entity }, { "tape", h_tape },
-	{ "errors", h_errors }, { "next-entities", h_next_entities },
-	{ "next-tapes", h_next_tapes }, { "entities", h_entities },
-	{ "tapes", h_tapes }, { "pools", h_pools },
-	{ "entity-add", h_entity_add }, { "entity-remove", h_entity_remove },
-	{ "entity-type", h_entity_type },
-	{ "entity-frequency", h_entity_frequency },
-	{ "entity-window", h_entity_window }, { "type-add", h_type_add },
-	{ "type-frequency", h_type_frequency }, { "tape-add", h_tape_add },
-	{ "tape-state", h_tape_state }, { "pool-add", h_pool_add },
-	{ "pool-set", h_pool_set }, { "acl-set", h_acl_set },
-	{ "acl-remove", h_acl_remove }, { "acl", h_acl }, { "whoami", h_whoami },
-	{ "merge", h_merge },
-	{ "engine-register", h_engine_register },
-	{ "engine-event", h_engine_event },
+/* The handshake: the client's version was checked before (ctld.c). */
+static json_t *
+h_hello(struct ctld *c, struct client *cl, json_t *a, const char **code,
+    char *err)
+{
+	(void)c; (void)cl; (void)a; (void)code; (void)err;
+	return json_pack("{s:i,s:s}", "version", PROTO_VERSION, "server",
+	    "abs-ctld");
+}
+
+/*
+ * The handler column of the one request table (proto/requests.def): row
+ * REQ(id, ...) is handled by h_<id>, so a row without its handler is a
+ * compile error here.
+ */
+static ctld_handler_fn *const handlers[PROTO_NREQ] = {
+#define REQ(id, name, roles, flags, args, usage, help) \
+	[PROTO_REQ_##id] = h_##id,
+#include "proto/requests.def"
+#undef REQ
 };
 
+/* The handler of a row. */
+ctld_handler_fn *
+ctld_handler(const struct proto_op *op)
+{
+	if (op < proto_ops || op >= proto_ops + PROTO_NREQ)
+		return NULL;
+	return handlers[op - proto_ops];
+}
+
+/* Run a request's handler. */
 json_t *
 ctld_handle(struct ctld *c, struct client *cl, const struct proto_op *op,
     json_t *args, const char **code, char *err)
 {
-	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (strcmp(handlers[i].name, op->name) == 0)
-			return handlers[i].fn(c, cl, args, code, err);
-	*code = "internal";
-	snprintf(err, PROTO_ERRLEN, "%s has no handler", op->name);
-	return NULL;
+	ctld_handler_fn *fn = ctld_handler(op);
+
+	if (!fn) {
+		*code = PROTO_E_INTERNAL;
+		snprintf(err, PROTO_ERRLEN, "%s has no handler", op->name);
+		return NULL;
+	}
+	return fn(c, cl, args, code, err);
 }

@@ -7,12 +7,9 @@
  * local journal (crippled mode needs nothing else).
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,12 +19,13 @@
 #include "common/log.h"
 #include "engine/engine.h"
 #include "engine/tape.h"
+#include "proto/proto.h"
+
+/* How long a starting media server waits for abs-ctld's socket. */
+#define SERVE_CONNECT_WAIT_MS 5000
 
 struct srv {
-	int fd;
-	char buf[128 * 1024];
-	size_t len;
-	json_int_t next_id;
+	struct proto_conn *pc;
 	bool abort, mounted, retry, eof;
 	json_t *job;		/* a job event not yet run */
 	int64_t job_id;
@@ -52,96 +50,59 @@ on_event(struct srv *s, json_t *m)
 		s->job = json_incref(m);
 }
 
-/* Read what is there (waiting up to timeout_ms); -1 at EOF. */
-static int
-fill(struct srv *s, int timeout_ms)
+/* The event callback of proto_call and proto_hello. */
+static void
+event_cb(void *ctx, json_t *m)
 {
-	struct pollfd pf = { .fd = s->fd, .events = POLLIN };
-	ssize_t n;
-
-	if (s->eof)
-		return -1;
-	if (poll(&pf, 1, timeout_ms) <= 0)
-		return 0;
-	if (s->len == sizeof(s->buf))
-		s->len = 0;	/* a line longer than the buffer: drop it */
-	n = read(s->fd, s->buf + s->len, sizeof(s->buf) - s->len);
-	if (n <= 0) {
-		s->eof = true;
-		return -1;
-	}
-	s->len += (size_t)n;
-	return 1;
+	on_event(ctx, m);
 }
 
-/* The next whole line as JSON, or NULL if none is buffered. */
-static json_t *
-take_line(struct srv *s)
-{
-	char *nl = memchr(s->buf, '\n', s->len);
-	json_t *m;
-
-	if (!nl)
-		return NULL;
-	m = json_loadb(s->buf, (size_t)(nl - s->buf), 0, NULL);
-	s->len -= (size_t)(nl - s->buf) + 1;
-	memmove(s->buf, nl + 1, s->len);
-	return m ? m : json_object();
-}
-
-/* Handle every event already received, without waiting. */
+/* Handle every event already received, waiting up to timeout_ms first. */
 static void
 drain_events(struct srv *s, int timeout_ms)
 {
+	char err[PROTO_ERRLEN];
 	json_t *m;
+	int rc;
 
-	fill(s, timeout_ms);
-	while ((m = take_line(s))) {
+	while ((rc = proto_recv(s->pc, timeout_ms, &m, err)) == 1) {
 		on_event(s, m);
 		json_decref(m);
+		timeout_ms = 0;
 	}
+	if (rc < 0)
+		s->eof = true;
 }
 
-/* A request and its reply; pushed events met on the way are remembered. */
+/*
+ * A request and its result (args taken); pushed events met on the way are
+ * remembered. NULL with err set if refused or the connection is lost.
+ */
 static json_t *
 call(struct srv *s, const char *op, json_t *args, char *err)
 {
-	json_int_t id = s->next_id++;
-	json_t *req = json_pack("{s:s,s:o,s:I}", "op", op, "args", args, "id", id);
-	char *line = json_dumps(req, JSON_COMPACT);
-	json_t *m;
+	char perr[PROTO_ERRLEN];
+	json_t *rep, *r;
+	int rc = proto_call(s->pc, op, args, event_cb, s, &rep, perr);
 
-	json_decref(req);
-	if (!line || dprintf(s->fd, "%s\n", line) < 0) {
-		free(line);
-		eng_err(err, "abs-ctld: connection lost");
+	json_decref(args);
+	if (rc < 0) {
+		s->eof = proto_conn_eof(s->pc) || s->eof;
+		eng_err(err, "%s", rc == -ECONNRESET ?
+		    "abs-ctld closed the connection" : perr);
 		return NULL;
 	}
-	free(line);
-	for (;;) {
-		while ((m = take_line(s))) {
-			json_t *rid = json_object_get(m, "id");
-			if (json_is_integer(rid) && json_integer_value(rid) == id) {
-				if (json_is_true(json_object_get(m, "ok"))) {
-					json_t *r = json_incref(json_object_get(m, "result"));
-					json_decref(m);
-					return r ? r : json_null();
-				}
-				eng_err(err, "abs-ctld: %s",
-				    json_string_value(json_object_get(m, "error")));
-				json_decref(m);
-				return NULL;
-			}
-			on_event(s, m);
-			json_decref(m);
-		}
-		if (fill(s, 60000) < 0) {
-			eng_err(err, "abs-ctld closed the connection");
-			return NULL;
-		}
+	if (!proto_reply_ok(rep)) {
+		eng_err(err, "abs-ctld: %s", proto_reply_error(rep));
+		json_decref(rep);
+		return NULL;
 	}
+	r = json_incref(json_object_get(rep, "result"));
+	json_decref(rep);
+	return r ? r : json_null();
 }
 
+/* An engine-event request; its result or NULL with err. */
 static json_t *
 event_call(struct srv *s, const char *event, json_t *data, char *err)
 {
@@ -149,6 +110,7 @@ event_call(struct srv *s, const char *event, json_t *data, char *err)
 	    "data", data ? data : json_object()), err);
 }
 
+/* A dump-log record as an event's data. */
 static json_t *
 rec_json(const struct cat_dl_rec *r)
 {
@@ -163,6 +125,7 @@ rec_json(const struct cat_dl_rec *r)
 	    "raw_bytes", (json_int_t)r->raw_bytes, "raw_digest", r->raw_digest);
 }
 
+/* Hook: the catalog's choice of the next tape. */
 static int
 h_next_tape(void *ctx, const char *pool, char *label, size_t llen,
     char *tape_id, size_t tlen, bool *blank, bool *recycle, char *err)
@@ -184,6 +147,7 @@ h_next_tape(void *ctx, const char *pool, char *label, size_t llen,
 	return 0;
 }
 
+/* Hook: ask for a cartridge; wait for mounted, another tape or abort. */
 static int
 h_mount(void *ctx, const char *label, char *err)
 {
@@ -214,6 +178,7 @@ h_mount(void *ctx, const char *label, char *err)
 	return s->retry ? 1 : 0;
 }
 
+/* Hook: a part, dump, tape or error event for the catalog. */
 static int
 h_event(void *ctx, const char *event, const struct cat_dl_rec *rec,
     const char *label, const char *tape_id, const char *why)
@@ -239,6 +204,7 @@ h_event(void *ctx, const char *event, const struct cat_dl_rec *rec,
 	return 0;
 }
 
+/* Hook: bytes, rate and state for abs-ctl status. */
 static void
 h_progress(void *ctx, uint64_t bytes, double rate, const char *state)
 {
@@ -250,6 +216,7 @@ h_progress(void *ctx, uint64_t bytes, double rate, const char *state)
 	json_decref(r);
 }
 
+/* Hook: a read-after-write check's counts. */
 static void
 h_verified(void *ctx, const char *dump_id, const char *tape_id,
     uint64_t checked, uint64_t bad)
@@ -263,6 +230,7 @@ h_verified(void *ctx, const char *dump_id, const char *tape_id,
 	json_decref(r);
 }
 
+/* Hook: whether the operator aborted the job. */
 static bool
 h_aborted(void *ctx)
 {
@@ -334,6 +302,7 @@ write_parts_log(const char *path, json_t *job, char *err)
 	return rc;
 }
 
+/* Run one job abs-ctld handed us: a dump or a restore. */
 static int
 run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
     const char *log, uint32_t bs, json_t *job, char *err)
@@ -454,11 +423,41 @@ report_journal(struct srv *s, const char *log)
 	json_decref(lines);
 }
 
+/*
+ * Connect (waiting a little for a daemon that is starting), shake hands,
+ * register the drive with this protocol's version. 0, or a negative errno
+ * with err set: a version mismatch names both versions.
+ */
+static int
+serve_register(struct srv *s, const char *socket_path, const char *drive,
+    const char *device, char *err)
+{
+	char perr[PROTO_ERRLEN];
+	json_t *r;
+	int rc;
+
+	if ((rc = proto_connect(socket_path, SERVE_CONNECT_WAIT_MS, &s->pc,
+	    perr)) < 0) {
+		eng_err(err, "%s", perr);
+		return -ECONNREFUSED;
+	}
+	if ((rc = proto_hello(s->pc, "abs-engine", event_cb, s, perr)) < 0) {
+		eng_err(err, "%s", perr);
+		return rc == -EPROTO ? -EPROTO : -ECONNRESET;
+	}
+	r = call(s, "engine-register", json_pack("{s:s,s:s,s:i}", "drive", drive,
+	    "device", device, "version", PROTO_VERSION), err);
+	if (!r)
+		return -EPERM;
+	json_decref(r);
+	return 0;
+}
+
+/* The media server (see engine.h): register, then run jobs until EOF. */
 int
 eng_serve(const char *socket_path, const char *drive, const char *device,
     const char *log, uint32_t bs, char *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct srv *s = calloc(1, sizeof(*s));
 	struct eng_hooks hooks = {
 		.ctx = s, .next_tape = h_next_tape, .mount = h_mount,
@@ -470,23 +469,12 @@ eng_serve(const char *socket_path, const char *drive, const char *device,
 
 	if (!s)
 		return -ENOMEM;
-	s->next_id = 1;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path);
-	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s->fd < 0 || connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		eng_err(err, "cannot reach abs-ctld at %s: %s", socket_path,
-		    strerror(errno));
+	if ((rc = serve_register(s, socket_path, drive, device, err)) < 0) {
+		json_decref(s->job);
+		proto_conn_free(s->pc);
 		free(s);
-		return -ECONNREFUSED;
+		return rc;
 	}
-	r = call(s, "engine-register", json_pack("{s:s,s:s}", "drive", drive,
-	    "device", device), err);
-	if (!r) {
-		close(s->fd);
-		free(s);
-		return -EPERM;
-	}
-	json_decref(r);
 	report_journal(s, log);
 	log_warn("serving drive %s (%s) for abs-ctld at %s", drive, device,
 	    socket_path);
@@ -511,7 +499,8 @@ eng_serve(const char *socket_path, const char *drive, const char *device,
 	/* Not a clean end: a supervisor (systemd) should start us again. */
 	eng_err(err, "abs-ctld closed the connection; media server for %s stops",
 	    drive);
-	close(s->fd);
+	json_decref(s->job);
+	proto_conn_free(s->pc);
 	free(s);
 	return -ECONNRESET;
 }

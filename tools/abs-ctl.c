@@ -1,30 +1,29 @@
 /*
  * abs-ctl: the operator's CLI to abs-ctld. Commands and their arguments
- * come from the protocol table (control/proto.c): required arguments are
- * positional in table order (a list takes the rest), optional ones are
- * --name VALUE. Human tables by default, --json for scripts.
- * Exit codes: 0 done, 1 refused or failed, 2 usage, 3 no daemon,
- * 4 permission denied, 5 not found.
+ * come from the one request table (proto/requests.def): required arguments
+ * are positional in table order (a list takes the rest), optional ones are
+ * --name VALUE. Human tables by default, --json for scripts. It speaks
+ * the protocol through proto/ only: no handler, no catalog.
+ * Exit codes: 0 done, 1 refused or failed (a protocol version mismatch
+ * too), 2 usage, 3 no daemon, 4 permission denied, 5 not found.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include "control/proto.h"
+#include "proto/proto.h"
 
 enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND };
 
 static const char *sock_path = "/run/abs/ctld.sock";
 static bool json_out;
-static int sock_fd = -1;
-static FILE *sock_in;
-static json_int_t next_id = 1;
+static struct proto_conn *conn;
+static int conn_failed;		/* the exit code once connecting failed */
 
+/* The usage and every command's usage line and help. */
 static void
 usage(FILE *fp)
 {
@@ -34,65 +33,87 @@ usage(FILE *fp)
 	    "       abs-ctl raw               (JSON request lines from stdin)\n"
 	    "\ncommands:\n");
 	for (size_t i = 0; i < proto_nops; i++)
-		if (proto_ops[i].usage)
+		if (!(proto_ops[i].flags & PROTO_F_INTERNAL))
 			fprintf(fp, "  %-60s %s\n", proto_ops[i].usage,
 			    proto_ops[i].help);
 }
 
+/*
+ * --requests: every row of the table, media servers' included, one line
+ * each: NAME ROLE[,ROLE...]|open [internal] (for scripts and tests).
+ */
+static void
+list_requests(void)
+{
+	for (size_t i = 0; i < proto_nops; i++) {
+		const struct proto_op *op = &proto_ops[i];
+		printf("%s ", op->name);
+		if (op->flags & PROTO_F_OPEN) {
+			printf("open");
+		} else {
+			const char *sep = "";
+			for (unsigned b = 1; b & ROLE_ALL; b <<= 1)
+				if (op->roles & b) {
+					printf("%s%s", sep, proto_role_name(b));
+					sep = ",";
+				}
+		}
+		printf("%s\n", op->flags & PROTO_F_INTERNAL ? " internal" : "");
+	}
+}
+
+/*
+ * Connect and shake hands once; 0, or the exit code (3: no daemon, 1: a
+ * protocol version mismatch) after saying why.
+ */
 static int
 connect_daemon(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char err[PROTO_ERRLEN];
+	int rc;
 
-	if (sock_fd >= 0)
+	if (conn)
 		return 0;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
-	sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sock_fd < 0 || connect(sock_fd, (struct sockaddr *)&sa,
-	    sizeof(sa)) < 0) {
-		fprintf(stderr, "abs-ctl: cannot reach abs-ctld at %s: %s\n",
-		    sock_path, strerror(errno));
-		return -1;
+	if (conn_failed)
+		return conn_failed;
+	if (proto_connect(sock_path, 0, &conn, err) < 0) {
+		fprintf(stderr, "abs-ctl: %s\n", err);
+		return conn_failed = EX_NODAEMON;
 	}
-	sock_in = fdopen(dup(sock_fd), "r");
-	return sock_in ? 0 : -1;
+	if ((rc = proto_hello(conn, "abs-ctl", NULL, NULL, err)) < 0) {
+		fprintf(stderr, "abs-ctl: %s\n", err);
+		proto_conn_free(conn);
+		conn = NULL;
+		return conn_failed = rc == -EPROTO ? EX_FAIL : EX_NODAEMON;
+	}
+	return 0;
 }
 
 /* Send one request and read its reply (skipping pushed events). */
 static json_t *
 call(const char *op, json_t *args)
 {
-	json_t *req = json_pack("{s:s,s:O,s:I}", "op", op, "args", args, "id",
-	    next_id);
-	char *s = json_dumps(req, JSON_COMPACT), *line = NULL;
-	size_t cap = 0;
-	json_t *rep = NULL;
+	char err[PROTO_ERRLEN];
+	json_t *rep;
 
-	json_decref(req);
-	if (!s || connect_daemon() < 0) {
-		free(s);
+	if (connect_daemon())
+		return NULL;
+	if (proto_call(conn, op, args, NULL, NULL, &rep, err) < 0) {
+		fprintf(stderr, "abs-ctl: %s\n", err);
+		conn_failed = EX_NODAEMON;
 		return NULL;
 	}
-	if (dprintf(sock_fd, "%s\n", s) < 0) {
-		free(s);
-		return NULL;
-	}
-	free(s);
-	while (getline(&line, &cap, sock_in) > 0) {
-		rep = json_loads(line, 0, NULL);
-		json_t *id = json_object_get(rep, "id");
-		if (json_is_integer(id) && json_integer_value(id) == next_id)
-			break;
-		json_decref(rep);
-		rep = NULL;
-	}
-	free(line);
-	next_id++;
-	if (!rep)
-		fprintf(stderr, "abs-ctl: abs-ctld closed the connection\n");
 	return rep;
 }
 
+/* What to exit with when call() gave no reply. */
+static int
+call_failed(void)
+{
+	return conn_failed ? conn_failed : EX_NODAEMON;
+}
+
+/* One value as a table cell. */
 static void
 print_value(json_t *v)
 {
@@ -113,22 +134,21 @@ print_value(json_t *v)
 	}
 }
 
+/* How wide print_value prints v. */
 static int
 value_width(json_t *v)
 {
-	char buf[64];
-
 	if (json_is_string(v))
 		return (int)json_string_length(v);
 	if (json_is_integer(v))
-		return snprintf(buf, sizeof(buf), "%lld",
+		return snprintf(NULL, 0, "%lld",
 		    (long long)json_integer_value(v));
 	if (json_is_null(v))
 		return 1;
 	if (json_is_boolean(v))
 		return json_is_true(v) ? 3 : 2;
 	if (json_is_real(v))
-		return snprintf(buf, sizeof(buf), "%.1f", json_real_value(v));
+		return snprintf(NULL, 0, "%.1f", json_real_value(v));
 	return 20;
 }
 
@@ -183,6 +203,7 @@ print_table(json_t *rows, const char *indent)
 	}
 }
 
+/* A result for people: tables for lists, "key value" lines. */
 static void
 print_human(json_t *res)
 {
@@ -223,6 +244,7 @@ print_human(json_t *res)
 	}
 }
 
+/* status: one line per drive, its last five messages, the queue. */
 static void
 print_status(json_t *res)
 {
@@ -234,7 +256,7 @@ print_status(json_t *res)
 		long long bytes = json_integer_value(json_object_get(d, "bytes"));
 		double rate = json_number_value(json_object_get(d, "rate_mbs"));
 		json_t *eta = json_object_get(d, "eta_seconds");
-		char etas[32] = "";
+		char etas[330] = "";	/* "  ETA %.0f s" of any double */
 		if (json_is_number(eta))
 			snprintf(etas, sizeof(etas), "  ETA %.0f s",
 			    json_number_value(eta));
@@ -351,16 +373,19 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 	return 0;
 }
 
+/* The exit code for a refusal's code. */
 static int
 exit_for(const char *code)
 {
 	if (!code)
 		return EX_FAIL;
-	if (strcmp(code, "denied") == 0)
+	if (strcmp(code, PROTO_E_DENIED) == 0)
 		return EX_DENIED;
-	if (strcmp(code, "not-found") == 0 || strcmp(code, "no-drive") == 0)
+	if (strcmp(code, PROTO_E_NOT_FOUND) == 0 ||
+	    strcmp(code, PROTO_E_NO_DRIVE) == 0)
 		return EX_NOTFOUND;
-	if (strncmp(code, "bad-", 4) == 0)
+	if (strcmp(code, PROTO_E_BAD_ARGS) == 0 ||
+	    strcmp(code, PROTO_E_BAD_REQUEST) == 0)
 		return EX_USAGE;
 	return EX_FAIL;
 }
@@ -378,7 +403,7 @@ merge_chunk(json_t *lines, const char *pool, json_t *total)
 	rep = call("merge", args);
 	json_decref(args);
 	if (!rep)
-		return EX_NODAEMON;
+		return call_failed();
 	if (!json_is_true(json_object_get(rep, "ok"))) {
 		fprintf(stderr, "abs-ctl merge: %s\n",
 		    json_string_value(json_object_get(rep, "error")));
@@ -467,6 +492,7 @@ run_merge(int argc, char **argv)
 	return rc;
 }
 
+/* One command (argv[0]) with its words; the exit code. */
 static int
 run_command(int argc, char **argv)
 {
@@ -474,7 +500,7 @@ run_command(int argc, char **argv)
 	json_t *args, *rep;
 	int rc;
 
-	if (!op || !op->usage) {
+	if (!op || (op->flags & PROTO_F_INTERNAL)) {
 		fprintf(stderr, "abs-ctl: unknown command '%s' (abs-ctl --help)\n",
 		    argv[0]);
 		return EX_USAGE;
@@ -489,7 +515,7 @@ run_command(int argc, char **argv)
 	rep = call(op->name, args);
 	json_decref(args);
 	if (!rep)
-		return EX_NODAEMON;
+		return call_failed();
 	if (!json_is_true(json_object_get(rep, "ok"))) {
 		const char *code = json_string_value(json_object_get(rep, "code"));
 		if (json_out) {
@@ -544,6 +570,7 @@ split_words(char *line, char **argv, int max)
 	return n;
 }
 
+/* batch FILE|-: one command per line; the worst exit code. */
 static int
 run_batch(const char *path)
 {
@@ -564,7 +591,7 @@ run_batch(const char *path)
 		int rc = run_command(n, argv);
 		if (rc) {
 			fprintf(stderr, "abs-ctl: batch line %d failed\n", lineno);
-			if (rc == EX_NODAEMON) {
+			if (rc == EX_NODAEMON || conn_failed) {
 				worst = rc;
 				break;
 			}
@@ -578,6 +605,39 @@ run_batch(const char *path)
 	return worst;
 }
 
+/*
+ * raw: lines from stdin sent as they are, each reply line printed as it
+ * comes (tests). The handshake comes first, its reply not printed.
+ */
+static int
+run_raw(void)
+{
+	char *line = NULL, err[PROTO_ERRLEN];
+	const char *rep;
+	size_t cap = 0, rlen;
+	ssize_t n;
+	int rc = EX_OK;
+
+	if ((rc = connect_daemon()))
+		return rc;
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		if (proto_send_raw(conn, line, (size_t)n, err) < 0) {
+			rc = EX_NODAEMON;
+			break;
+		}
+		if (line[n - 1] != '\n')
+			break;
+		if (proto_read_line(conn, -1, &rep, &rlen, err) <= 0) {
+			rc = EX_NODAEMON;
+			break;
+		}
+		fwrite(rep, 1, rlen, stdout);
+		fputc('\n', stdout);
+	}
+	free(line);
+	return rc;
+}
+
 /* Progress bars, refreshed every second. */
 static int
 watch(int count)
@@ -588,7 +648,7 @@ watch(int count)
 
 		json_decref(args);
 		if (!rep)
-			return EX_NODAEMON;
+			return call_failed();
 		if (!json_is_true(json_object_get(rep, "ok"))) {
 			fprintf(stderr, "abs-ctl watch: %s\n",
 			    json_string_value(json_object_get(rep, "error")));
@@ -618,6 +678,7 @@ watch(int count)
 	return EX_OK;
 }
 
+/* Global flags, then batch, raw, watch or one command. */
 int
 main(int argc, char **argv)
 {
@@ -630,6 +691,9 @@ main(int argc, char **argv)
 			sock_path = argv[++i];
 		else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
+			return EX_OK;
+		} else if (strcmp(argv[i], "--requests") == 0) {
+			list_requests();
 			return EX_OK;
 		} else {
 			usage(stderr);
@@ -649,26 +713,8 @@ main(int argc, char **argv)
 		}
 		return run_batch(argv[i + 1]);
 	}
-	if (strcmp(argv[i], "raw") == 0) {
-		/* Lines from stdin sent as they are; replies printed (tests). */
-		char *line = NULL, *rep = NULL;
-		size_t cap = 0, rcap = 0;
-		ssize_t n;
-		if (connect_daemon() < 0)
-			return EX_NODAEMON;
-		while ((n = getline(&line, &cap, stdin)) > 0) {
-			if (write(sock_fd, line, (size_t)n) != n)
-				return EX_NODAEMON;
-			if (line[n - 1] != '\n')
-				break;
-			if (getline(&rep, &rcap, sock_in) <= 0)
-				return EX_NODAEMON;
-			fputs(rep, stdout);
-		}
-		free(line);
-		free(rep);
-		return EX_OK;
-	}
+	if (strcmp(argv[i], "raw") == 0)
+		return run_raw();
 	if (strcmp(argv[i], "watch") == 0) {
 		int count = 0;
 		if (i + 2 < argc && strcmp(argv[i + 1], "--count") == 0)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "control/ctld.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,7 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ctld.db) {
 		if (cat_open(":memory:", &ctld.db, err) < 0)
 			return 0;
-		ctld.quiet = true;
+		log_init("abs-ctld", LOG_LVL_QUIET, 0);
 		client.fd = -1;
 		client.roles = ROLE_ANY;
 	}

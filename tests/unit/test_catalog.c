@@ -1,13 +1,11 @@
 /*
- * The catalog and the protocol table: migrations on a fresh file, tape ID
- * uniqueness, label reuse only after destruction, bound queries, and the
- * request parser's and argument checker's answers.
+ * The catalog: migrations on a fresh file, tape ID uniqueness, label reuse
+ * only after destruction, bound queries. (The protocol: test_proto.c.)
  */
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "catalog/catalog.h"
-#include "control/proto.h"
 #include "t.h"
 
 static void
@@ -22,11 +20,11 @@ test_catalog(void)
 	close(fd);
 	unlink(path);
 	CHECK_EQ(cat_open(path, &db, err), 0);
-	CHECK_EQ(cat_schema_version(db), 1);
+	CHECK_EQ(cat_schema_version(db), 2);
 	cat_close(db);
 	/* Reopening runs no migration twice. */
 	CHECK_EQ(cat_open(path, &db, err), 0);
-	CHECK_EQ(cat_schema_version(db), 1);
+	CHECK_EQ(cat_schema_version(db), 2);
 	CHECK_EQ(cat_int(db, -1, "SELECT count(*) FROM pools", ""), 1);
 	CHECK_EQ(cat_exec(db, err, "INSERT INTO tapes (tape_id, label, pool_id)"
 	    " VALUES ('t1', 'A1', 1)", ""), 1);
@@ -64,57 +62,9 @@ test_catalog(void)
 	unlink(path);
 }
 
-static void
-test_proto(void)
-{
-	const struct proto_op *op;
-	json_t *req, *args;
-	json_int_t id;
-	char err[PROTO_ERRLEN];
-	const char *ok = "{\"op\":\"tape-add\",\"args\":{\"pool\":\"p\","
-	    "\"labels\":[\"A\",\"B\"]},\"id\":9}";
-
-	CHECK_EQ(proto_parse_request(ok, strlen(ok), &req, &op, &args, &id, err), 0);
-	CHECK(op && strcmp(op->name, "tape-add") == 0);
-	CHECK_EQ(id, 9);
-	CHECK_EQ(proto_check_args(op, args, err), 0);
-	json_decref(req);
-	/* Each kind of bad request, with its reason. */
-	const char *bad[] = {
-		"{\"op\":\"tape-add\",\"args\":{\"pool\":\"p\"}}",	/* missing */
-		"{\"op\":\"tape-add\",\"args\":{\"pool\":1,\"labels\":[\"A\"]}}",
-		"{\"op\":\"tape-add\",\"args\":{\"pool\":\"p\",\"labels\":[]}}",
-		"{\"op\":\"tape-add\",\"args\":{\"pool\":\"p\",\"labels\":[1]}}",
-		"{\"op\":\"status\",\"args\":{\"x\":1}}",		/* unknown */
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int rc = proto_parse_request(bad[i], strlen(bad[i]), &req, &op,
-		    &args, &id, err);
-		CHECK(rc < 0 || proto_check_args(op, args, err) < 0);
-		json_decref(req);
-	}
-	const char *unparsable[] = { "", "{", "[]", "{\"op\":3}",
-	    "{\"op\":\"nosuch\"}", "{\"op\":\"a\",\"op\":\"b\"}" };
-	for (size_t i = 0; i < sizeof(unparsable) / sizeof(unparsable[0]); i++) {
-		CHECK(proto_parse_request(unparsable[i], strlen(unparsable[i]),
-		    &req, &op, &args, &id, err) < 0);
-		json_decref(req);
-	}
-	/* Every op in the table has a well-formed spec and role. */
-	for (size_t i = 0; i < proto_nops; i++) {
-		CHECK(proto_ops[i].roles != 0);
-		json_t *empty = json_object();
-		proto_check_args(&proto_ops[i], empty, err);	/* must not crash */
-		json_decref(empty);
-	}
-	CHECK_EQ(proto_role_from_name("admin"), ROLE_ADMIN);
-	CHECK_EQ(proto_role_from_name("root"), -1);
-}
-
 int
 main(void)
 {
 	test_catalog();
-	test_proto();
 	T_DONE();
 }

@@ -1,0 +1,367 @@
+/*
+ * The control protocol's framing and client side: a line buffer for
+ * newline-delimited JSON (abs-ctld reads requests with it, clients read
+ * replies), connecting with retry, requests and their replies, and the
+ * version handshake.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/proto.h"
+
+struct proto_conn {
+	int fd;
+	char path[108];
+	struct proto_lbuf in;
+	json_int_t next_id;
+	bool eof;
+};
+
+/* An empty buffer for lines up to max bytes. */
+void
+proto_lbuf_init(struct proto_lbuf *b, size_t max)
+{
+	memset(b, 0, sizeof(*b));
+	b->max = max;
+}
+
+/* Free a buffer's memory (it can be used again after init). */
+void
+proto_lbuf_free(struct proto_lbuf *b)
+{
+	free(b->buf);
+	b->buf = NULL;
+	b->start = b->len = b->cap = b->scan = 0;
+}
+
+/* One read(2) from fd into the buffer. */
+ssize_t
+proto_lbuf_read(struct proto_lbuf *b, int fd)
+{
+	ssize_t n;
+
+	if (b->start) {
+		memmove(b->buf, b->buf + b->start, b->len - b->start);
+		b->len -= b->start;
+		b->scan -= b->start;
+		b->start = 0;
+	}
+	if (b->cap - b->len < 4096) {
+		size_t cap = b->cap ? b->cap * 2 : 8192;
+		if (cap > b->max + 8192)
+			cap = b->max + 8192;	/* a line and some of the next */
+		if (cap > b->cap) {
+			char *p = realloc(b->buf, cap);
+			if (!p)
+				return -ENOMEM;
+			b->buf = p;
+			b->cap = cap;
+		}
+	}
+	n = read(fd, b->buf + b->len, b->cap - b->len);
+	if (n < 0)
+		return -errno;
+	b->len += (size_t)n;
+	return n;
+}
+
+/* The next whole line (see proto.h). */
+int
+proto_lbuf_next(struct proto_lbuf *b, const char **line, size_t *len)
+{
+	for (;;) {
+		char *nl = b->scan < b->len ? memchr(b->buf + b->scan, '\n',
+		    b->len - b->scan) : NULL;
+		if (!nl) {
+			b->scan = b->len;
+			if (b->discard) {
+				b->start = b->len = b->scan = 0;
+				return PROTO_LINE_NONE;
+			}
+			if (b->len - b->start > b->max) {
+				/* Too long already: refuse it, skip to its end. */
+				b->discard = true;
+				b->start = b->len = b->scan = 0;
+				return PROTO_LINE_TOO_LONG;
+			}
+			return PROTO_LINE_NONE;
+		}
+		size_t at = b->start, n = (size_t)(nl - (b->buf + at));
+		b->start = b->scan = (size_t)(nl - b->buf) + 1;
+		if (b->discard) {
+			b->discard = false;	/* the end of the long one */
+			continue;
+		}
+		if (n > b->max)
+			return PROTO_LINE_TOO_LONG;
+		*line = b->buf + at;
+		*len = n;
+		return PROTO_LINE;
+	}
+}
+
+/* Monotonic milliseconds. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Connect to abs-ctld, retrying while it is starting (see proto.h). */
+int
+proto_connect(const char *path, unsigned wait_ms, struct proto_conn **out,
+    char *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long long deadline = now_ms() + wait_ms;
+	struct proto_conn *pc;
+	int fd, e;
+
+	*out = NULL;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, PROTO_ERRLEN, "cannot reach abs-ctld at %.200s: socket "
+		    "path too long", path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	for (unsigned pause = 50;; pause = pause < 800 ? pause * 2 : 1000) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			e = errno;
+			break;
+		}
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+		if ((e != ENOENT && e != ECONNREFUSED && e != EAGAIN) ||
+		    now_ms() + pause > deadline)
+			break;
+		usleep(pause * 1000);
+	}
+	if (fd < 0) {
+		snprintf(err, PROTO_ERRLEN, "cannot reach abs-ctld at %.200s: %s",
+		    path, strerror(e));
+		return -e;
+	}
+	if (!(pc = calloc(1, sizeof(*pc)))) {
+		close(fd);
+		snprintf(err, PROTO_ERRLEN, "out of memory");
+		return -ENOMEM;
+	}
+	pc->fd = fd;
+	pc->next_id = 1;
+	memcpy(pc->path, sa.sun_path, sizeof(pc->path));
+	proto_lbuf_init(&pc->in, PROTO_MAX_REPLY);
+	*out = pc;
+	return 0;
+}
+
+/* Close a connection; NULL is a no-op. */
+void
+proto_conn_free(struct proto_conn *pc)
+{
+	if (!pc)
+		return;
+	close(pc->fd);
+	proto_lbuf_free(&pc->in);
+	free(pc);
+}
+
+/* Whether abs-ctld has closed the connection. */
+bool
+proto_conn_eof(const struct proto_conn *pc)
+{
+	return pc->eof;
+}
+
+/* Write all of buf, whatever signals and short writes do. */
+int
+proto_send_raw(struct proto_conn *pc, const char *buf, size_t len, char *err)
+{
+	while (len) {
+		ssize_t n = send(pc->fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			pc->eof = true;	/* nothing more will get through */
+			snprintf(err, PROTO_ERRLEN, "abs-ctld: connection lost: %s",
+			    strerror(e));
+			return -e;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Send one request line. */
+int
+proto_send(struct proto_conn *pc, const char *op, json_t *args,
+    json_int_t *id, char *err)
+{
+	json_int_t my = pc->next_id++;
+	json_t *req = json_pack("{s:s,s:O,s:I}", "op", op, "args", args, "id", my);
+	char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	size_t n;
+	int rc;
+
+	json_decref(req);
+	if (!s) {
+		snprintf(err, PROTO_ERRLEN, "%s: cannot encode the request", op);
+		return -ENOMEM;
+	}
+	n = strlen(s);
+	s[n] = '\n';	/* json_dumps's NUL becomes the frame's end */
+	rc = proto_send_raw(pc, s, n + 1, err);
+	free(s);
+	if (id)
+		*id = my;
+	return rc;
+}
+
+/* The next line from abs-ctld (see proto.h). */
+int
+proto_read_line(struct proto_conn *pc, int timeout_ms, const char **line,
+    size_t *len, char *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		int got = proto_lbuf_next(&pc->in, line, len);
+		if (got == PROTO_LINE)
+			return 1;
+		if (got == PROTO_LINE_TOO_LONG)
+			continue;	/* over PROTO_MAX_REPLY: not ours to read */
+		if (pc->eof) {
+			snprintf(err, PROTO_ERRLEN, "abs-ctld closed the connection");
+			return -ECONNRESET;
+		}
+		struct pollfd pf = { .fd = pc->fd, .events = POLLIN };
+		int left = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
+		if (timeout_ms >= 0 && left < 0)
+			left = 0;
+		int r = poll(&pf, 1, left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return 0;
+		ssize_t n = proto_lbuf_read(&pc->in, pc->fd);
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n <= 0) {
+			pc->eof = true;
+			snprintf(err, PROTO_ERRLEN, "abs-ctld closed the connection");
+			return -ECONNRESET;
+		}
+	}
+}
+
+/* The next message as JSON (see proto.h). */
+int
+proto_recv(struct proto_conn *pc, int timeout_ms, json_t **msg, char *err)
+{
+	const char *line;
+	size_t len;
+	int rc;
+
+	*msg = NULL;
+	while ((rc = proto_read_line(pc, timeout_ms, &line, &len, err)) == 1) {
+		if ((*msg = json_loadb(line, len, 0, NULL)))
+			return 1;
+	}
+	return rc;
+}
+
+/* A request and its reply (see proto.h). */
+int
+proto_call(struct proto_conn *pc, const char *op, json_t *args,
+    proto_event_fn *on_event, void *ctx, json_t **reply, char *err)
+{
+	json_int_t id;
+	json_t *m;
+	int rc;
+
+	*reply = NULL;
+	if ((rc = proto_send(pc, op, args, &id, err)) < 0)
+		return rc;
+	while ((rc = proto_recv(pc, -1, &m, err)) == 1) {
+		json_t *rid = json_object_get(m, "id");
+		if (json_is_integer(rid) && json_integer_value(rid) == id) {
+			*reply = m;
+			return 0;
+		}
+		if (on_event)
+			on_event(ctx, m);
+		json_decref(m);
+	}
+	return rc < 0 ? rc : -ETIMEDOUT;
+}
+
+/* The handshake (see proto.h). */
+int
+proto_hello(struct proto_conn *pc, const char *self, proto_event_fn *on_event,
+    void *ctx, char *err)
+{
+	json_t *args = json_pack("{s:i,s:s}", "version", PROTO_VERSION,
+	    "client", self), *rep = NULL, *v;
+	int rc = proto_call(pc, "hello", args, on_event, ctx, &rep, err);
+
+	json_decref(args);
+	if (rc < 0)
+		return rc;
+	if (!proto_reply_ok(rep)) {
+		const char *code = proto_reply_code(rep);
+		if (code && strcmp(code, PROTO_E_VERSION) == 0)
+			snprintf(err, PROTO_ERRLEN, "%s", proto_reply_error(rep));
+		else if (code && strcmp(code, PROTO_E_BAD_REQUEST) == 0)
+			snprintf(err, PROTO_ERRLEN, "protocol version mismatch: "
+			    "abs-ctld at %.100s predates the handshake, %s speaks "
+			    "version %d", pc->path, self, PROTO_VERSION);
+		else
+			snprintf(err, PROTO_ERRLEN, "hello refused: %.200s",
+			    proto_reply_error(rep));
+		json_decref(rep);
+		return -EPROTO;
+	}
+	v = json_object_get(json_object_get(rep, "result"), "version");
+	rc = proto_version_check(json_is_integer(v) ? json_integer_value(v) : 0,
+	    "abs-ctld", self, err);
+	json_decref(rep);
+	return rc;
+}
+
+/* Whether a reply says ok. */
+bool
+proto_reply_ok(json_t *reply)
+{
+	return json_is_true(json_object_get(reply, "ok"));
+}
+
+/* A refusal's text ("failed" if it has none). */
+const char *
+proto_reply_error(json_t *reply)
+{
+	const char *e = json_string_value(json_object_get(reply, "error"));
+
+	return e ? e : "failed";
+}
+
+/* A refusal's code, or NULL. */
+const char *
+proto_reply_code(json_t *reply)
+{
+	return json_string_value(json_object_get(reply, "code"));
+}

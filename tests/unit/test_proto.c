@@ -1,0 +1,399 @@
+/*
+ * The control protocol (proto/): the one request table (every row has a
+ * handler, a usage line unless it is internal, a well-formed spec), the
+ * request parser's and argument checker's answers with their reasons,
+ * roles, framing, the version check on both sides, connect and retry.
+ * The daemon side of the handshake runs against a small fake abs-ctld on
+ * a real Unix socket; t_control drives the real one.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "control/ctld.h"
+#include "proto/proto.h"
+#include "t.h"
+
+/* Every row: its id, a unique name, a handler, a well-formed spec/usage. */
+static void
+test_table(void)
+{
+	char err[PROTO_ERRLEN];
+	int internal = 0;
+
+	CHECK_EQ(proto_nops, PROTO_NREQ);
+	CHECK(proto_nops >= 35);
+	for (size_t i = 0; i < proto_nops; i++) {
+		const struct proto_op *op = &proto_ops[i];
+		err[0] = '\0';
+		CHECK_EQ(op->id, i);
+		CHECK(proto_find(op->name) == op);
+		if (proto_op_check(op, err) != 0)
+			fprintf(stderr, "row %s: %s\n", op->name, err);
+		CHECK_EQ(proto_op_check(op, err), 0);
+		if (!ctld_handler(op))
+			fprintf(stderr, "row %s has no handler\n", op->name);
+		CHECK(ctld_handler(op) != NULL);
+		if (op->flags & PROTO_F_INTERNAL) {
+			internal++;
+			CHECK(op->usage == NULL);
+		} else {
+			CHECK(op->usage != NULL && op->help != NULL);
+			CHECK(op->roles & ROLE_ANY);
+		}
+		/* Only the handshake is open to a peer without a role. */
+		CHECK_EQ(!!(op->flags & PROTO_F_OPEN), strcmp(op->name, "hello") == 0);
+	}
+	/* The internal rows are the media servers' and the handshake. */
+	CHECK_EQ(internal, 3);
+	CHECK(proto_find("engine-register")->flags & PROTO_F_INTERNAL);
+	CHECK(proto_find("engine-event")->flags & PROTO_F_INTERNAL);
+	CHECK(proto_find("hello")->flags & PROTO_F_INTERNAL);
+	/* Media servers' requests need the engine role, and only it. */
+	CHECK_EQ(proto_find("engine-register")->roles, ROLE_ENGINE);
+	CHECK_EQ(proto_find("engine-event")->roles, ROLE_ENGINE);
+	CHECK(!(proto_find("dump")->roles & ROLE_ENGINE));
+	CHECK(proto_find("nosuch") == NULL);
+	CHECK(ctld_handler(NULL) == NULL);
+}
+
+/* The row checker refuses each kind of bad row, with its reason. */
+static void
+test_row_check(void)
+{
+	static const struct {
+		struct proto_op op;
+		const char *why;
+	} bad[] = {
+		{ { "x", 0, ROLE_ADMIN, 0, "a:s a:i?", "x A [--a N]", "h" }, "twice" },
+		{ { "x", 0, ROLE_ADMIN, 0, "a:q", "x A", "h" }, "bad type" },
+		{ { "x", 0, ROLE_ADMIN, 0, "a:ss", "x A", "h" }, "bad type" },
+		{ { "x", 0, ROLE_ADMIN, 0, "A:s", "x A", "h" }, "bad argument name" },
+		{ { "x", 0, ROLE_ADMIN, 0, "a:s", "x", "h" }, "positional" },
+		{ { "x", 0, ROLE_ADMIN, 0, "a:s", "x A B", "h" }, "positional" },
+		{ { "x", 0, ROLE_ADMIN, 0, "a:s b:i?", "x A", "h" }, "lacks --b" },
+		{ { "x", 0, ROLE_ADMIN, 0, "keep_days:i?", "x [--keep]", "h" },
+		    "lacks --keep_days" },
+		{ { "x", 0, ROLE_ADMIN, 0, "a:S b:s", "x A... B", "h" }, "follows a list" },
+		{ { "x", 0, ROLE_ADMIN, 0, "a:o", "x A", "h" }, "object" },
+		{ { "x", 0, ROLE_ADMIN, 0, "", "y", "h" }, "no usage line" },
+		{ { "x", 0, ROLE_ADMIN, 0, "", NULL, "h" }, "no usage line" },
+		{ { "x", 0, ROLE_ENGINE, PROTO_F_INTERNAL, "", "x", "h" }, "internal" },
+		{ { "x", 0, ROLE_NONE, 0, "", "x", "h" }, "no role" },
+		{ { "x", 0, ROLE_ADMIN, 0, "", "x", NULL }, "no name, spec or help" },
+	};
+	static const struct proto_op good[] = {
+		{ "x", 0, ROLE_ADMIN, 0, "a:s keep_days:i? l:S", "x A [--keep-days N] L...",
+		    "h" },
+		{ "x", 0, ROLE_ENGINE, PROTO_F_INTERNAL, "d:o?", NULL, "h" },
+		{ "x", 0, ROLE_NONE, PROTO_F_OPEN | PROTO_F_INTERNAL, "v:i", NULL, "h" },
+	};
+	char err[PROTO_ERRLEN];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK_EQ(proto_op_check(&bad[i].op, err), -1);
+		if (!strstr(err, bad[i].why))
+			fprintf(stderr, "bad row %zu: '%s' lacks '%s'\n", i, err,
+			    bad[i].why);
+		CHECK(strstr(err, bad[i].why) != NULL);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		CHECK_EQ(proto_op_check(&good[i], err), 0);
+	}
+}
+
+/* Parse and check one request; -1 and err if either refuses it. */
+static int
+parse_check(const char *line, char *err)
+{
+	const struct proto_op *op = NULL;
+	json_t *req, *args;
+	json_int_t id;
+	int rc;
+
+	err[0] = '\0';
+	rc = proto_parse_request(line, strlen(line), &req, &op, &args, &id, err);
+	if (rc == 0)
+		rc = proto_check_args(op, args, err);
+	json_decref(req);
+	return rc;
+}
+
+/* Good requests pass; each kind of bad one is refused for its reason. */
+static void
+test_requests(void)
+{
+	const struct proto_op *op;
+	json_t *req, *args;
+	json_int_t id;
+	char err[PROTO_ERRLEN];
+	const char *ok = "{\"op\":\"tape-add\",\"args\":{\"pool\":\"p\","
+	    "\"labels\":[\"A\",\"B\"]},\"id\":9}";
+
+	CHECK_EQ(proto_parse_request(ok, strlen(ok), &req, &op, &args, &id, err), 0);
+	CHECK(op && strcmp(op->name, "tape-add") == 0);
+	CHECK_EQ(id, 9);
+	CHECK_EQ(proto_check_args(op, args, err), 0);
+	json_decref(req);
+	/* No args and no id: today's shortest form. */
+	CHECK_EQ(parse_check("{\"op\":\"status\"}", err), 0);
+	static const struct {
+		const char *line, *why;
+	} bad[] = {
+		{ "{\"op\":\"tape-add\",\"args\":{\"pool\":\"p\"}}",
+		    "missing argument 'labels'" },
+		{ "{\"op\":\"tape-add\",\"args\":{\"pool\":1,\"labels\":[\"A\"]}}",
+		    "'pool' must be a string" },
+		{ "{\"op\":\"tape-add\",\"args\":{\"pool\":\"p\",\"labels\":[]}}",
+		    "'labels' must be a list of strings" },
+		{ "{\"op\":\"tape-add\",\"args\":{\"pool\":\"p\",\"labels\":[1]}}",
+		    "'labels' must be a list of strings" },
+		{ "{\"op\":\"abort\",\"args\":{\"job\":\"7\"}}",
+		    "'job' must be an integer" },
+		{ "{\"op\":\"engine-event\",\"args\":{\"event\":\"x\",\"data\":[]}}",
+		    "'data' must be an object" },
+		{ "{\"op\":\"status\",\"args\":{\"x\":1}}", "unknown argument 'x'" },
+		{ "{\"op\":\"status\",\"args\":[]}", "args must be an object" },
+		{ "", "malformed JSON" },
+		{ "{", "malformed JSON" },
+		{ "[]", "a request is a JSON object" },
+		{ "{\"op\":3}", "no \"op\"" },
+		{ "{\"op\":\"nosuch\"}", "unknown request 'nosuch'" },
+		{ "{\"op\":\"a\",\"op\":\"b\"}", "malformed JSON" },
+		{ "{\"op\":\"status\",\"args\":{},\"id\":\"x\"}", "\"id\" is an integer" },
+		{ "{\"op\":\"status\",\"args\":{},\"id\":1.5}", "\"id\" is an integer" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(parse_check(bad[i].line, err), -1);
+		if (!strstr(err, bad[i].why))
+			fprintf(stderr, "%s: '%s' lacks '%s'\n", bad[i].line, err,
+			    bad[i].why);
+		CHECK(strstr(err, bad[i].why) != NULL);
+	}
+	/* Over the line limit, before any parsing. */
+	char *big = malloc(PROTO_MAX_LINE + 2);
+	memset(big, ' ', PROTO_MAX_LINE + 1);
+	big[PROTO_MAX_LINE + 1] = '\0';
+	CHECK_EQ(proto_parse_request(big, PROTO_MAX_LINE + 1, &req, &op, &args,
+	    &id, err), -1);
+	CHECK(strstr(err, "longer than 65536") != NULL);
+	json_decref(req);
+	free(big);
+}
+
+/* Role names, the engine role, and the text of a refusal. */
+static void
+test_roles(void)
+{
+	char buf[64];
+
+	CHECK_EQ(proto_role_from_name("admin"), ROLE_ADMIN);
+	CHECK_EQ(proto_role_from_name("engine"), ROLE_ENGINE);
+	CHECK_EQ(proto_role_from_name("root"), -1);
+	CHECK(strcmp(proto_role_name(ROLE_ENGINE), "engine") == 0);
+	CHECK(strcmp(proto_role_name(ROLE_OPERATOR | ROLE_ADMIN), "?") == 0);
+	CHECK(!(ROLE_ANY & ROLE_ENGINE));
+	proto_roles_text(ROLE_ENGINE, buf, sizeof(buf));
+	CHECK(strcmp(buf, "engine") == 0);
+	proto_roles_text(ROLE_OPERATOR | ROLE_RETRIEVAL, buf, sizeof(buf));
+	CHECK(strcmp(buf, "operator or retrieval") == 0);
+	proto_roles_text(ROLE_ADMIN | ROLE_ENGINE, buf, sizeof(buf));
+	CHECK(strcmp(buf, "engine") == 0);
+	proto_roles_text(ROLE_ADMIN, buf, sizeof(buf));
+	CHECK(strcmp(buf, "admin") == 0);
+	proto_roles_text(ROLE_ANY, buf, sizeof(buf));
+	CHECK(strcmp(buf, "any role") == 0);
+}
+
+/* Lines split across reads; a long one refused once, the next one fine. */
+static void
+test_framing(void)
+{
+	struct proto_lbuf b;
+	const char *line;
+	size_t len;
+	int fds[2];
+
+	CHECK_EQ(pipe(fds), 0);
+	proto_lbuf_init(&b, 16);
+	CHECK_EQ(write(fds[1], "{\"a\":1}\n{\"b\"", 12), 12);
+	CHECK_EQ(proto_lbuf_read(&b, fds[0]), 12);
+	CHECK_EQ(proto_lbuf_next(&b, &line, &len), PROTO_LINE);
+	CHECK(len == 7 && memcmp(line, "{\"a\":1}", 7) == 0);
+	CHECK_EQ(proto_lbuf_next(&b, &line, &len), PROTO_LINE_NONE);
+	CHECK_EQ(write(fds[1], ":2}\n\n", 5), 5);
+	CHECK_EQ(proto_lbuf_read(&b, fds[0]), 5);
+	CHECK_EQ(proto_lbuf_next(&b, &line, &len), PROTO_LINE);
+	CHECK(len == 7 && memcmp(line, "{\"b\":2}", 7) == 0);
+	CHECK_EQ(proto_lbuf_next(&b, &line, &len), PROTO_LINE);
+	CHECK_EQ(len, 0);
+	/* 20 bytes with no newline yet: too long, said once. */
+	CHECK_EQ(write(fds[1], "xxxxxxxxxxxxxxxxxxxx", 20), 20);
+	CHECK_EQ(proto_lbuf_read(&b, fds[0]), 20);
+	CHECK_EQ(proto_lbuf_next(&b, &line, &len), PROTO_LINE_TOO_LONG);
+	CHECK_EQ(proto_lbuf_next(&b, &line, &len), PROTO_LINE_NONE);
+	CHECK_EQ(write(fds[1], "yyyy\nok\n", 8), 8);
+	CHECK_EQ(proto_lbuf_read(&b, fds[0]), 8);
+	CHECK_EQ(proto_lbuf_next(&b, &line, &len), PROTO_LINE);
+	CHECK(len == 2 && memcmp(line, "ok", 2) == 0);
+	/* A whole line over the limit in one read: refused too. */
+	CHECK_EQ(write(fds[1], "zzzzzzzzzzzzzzzzzzzz\nok\n", 24), 24);
+	CHECK_EQ(proto_lbuf_read(&b, fds[0]), 24);
+	CHECK_EQ(proto_lbuf_next(&b, &line, &len), PROTO_LINE_TOO_LONG);
+	CHECK_EQ(proto_lbuf_next(&b, &line, &len), PROTO_LINE);
+	CHECK(len == 2 && memcmp(line, "ok", 2) == 0);
+	close(fds[1]);
+	CHECK_EQ(proto_lbuf_read(&b, fds[0]), 0);
+	close(fds[0]);
+	proto_lbuf_free(&b);
+}
+
+/* abs-ctld's side of the version check. */
+static void
+test_version_server(void)
+{
+	const struct proto_op *hello = proto_find("hello");
+	const struct proto_op *reg = proto_find("engine-register");
+	char err[PROTO_ERRLEN];
+	json_t *a;
+
+	CHECK_EQ(proto_version_check(PROTO_VERSION, "abs-ctl", "abs-ctld", err), 0);
+	a = json_pack("{s:i,s:s}", "version", PROTO_VERSION + 1, "client", "abs-ctl");
+	CHECK_EQ(proto_check_request_version(hello, a, err), -EPROTO);
+	CHECK(strstr(err, "protocol version mismatch: abs-ctl speaks version 2, "
+	    "abs-ctld speaks version 1") != NULL);
+	json_decref(a);
+	a = json_pack("{s:s,s:s,s:i}", "drive", "d", "device", "null:", "version", 7);
+	CHECK_EQ(proto_check_request_version(reg, a, err), -EPROTO);
+	CHECK(strstr(err, "the media server speaks version 7") != NULL);
+	json_decref(a);
+	/* Today's registration, without a version, is still accepted. */
+	a = json_pack("{s:s,s:s}", "drive", "d", "device", "null:");
+	CHECK_EQ(proto_check_request_version(reg, a, err), 0);
+	json_decref(a);
+}
+
+/*
+ * A fake abs-ctld in a child: for each accepted connection it reads one
+ * line and writes the given lines back (the id is the client's first, 1).
+ */
+static pid_t
+fake_daemon(const char *path, const char *const *answers, unsigned delay_ms)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	usleep(delay_ms * 1000);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+	char buf[4096];
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0)
+		_exit(1);
+	if ((fd = accept(lfd, NULL, NULL)) < 0)
+		_exit(1);
+	if (read(fd, buf, sizeof(buf)) <= 0)
+		_exit(1);
+	for (size_t i = 0; answers[i]; i++)
+		if (write(fd, answers[i], strlen(answers[i])) < 0)
+			_exit(1);
+	/* Hold the connection until the client is done. */
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	_exit(0);
+}
+
+/* Count the events proto_hello passes on. */
+static void
+count_event(void *ctx, json_t *m)
+{
+	if (json_is_string(json_object_get(m, "event")))
+		(*(int *)ctx)++;
+}
+
+/* The client's side: connect (with retry), hello, the daemon's version. */
+static void
+test_version_client(void)
+{
+	char dir[] = "/tmp/abs-test-proto-XXXXXX", path[128],
+	    err[PROTO_ERRLEN];
+	struct proto_conn *pc;
+	int status, events = 0;
+	pid_t pid;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/ctld.sock", dir);
+	/* Nobody there: one try, a clear error. */
+	CHECK_EQ(proto_connect(path, 0, &pc, err), -ENOENT);
+	CHECK(strstr(err, "cannot reach abs-ctld at") != NULL);
+	CHECK(pc == NULL);
+
+	/* A daemon that comes up late is waited for; its version differs. */
+	static const char *const newer[] = {
+		"{\"event\":\"abort\"}\n",
+		"{\"id\":1,\"ok\":true,\"result\":{\"version\":2,"
+		"\"server\":\"abs-ctld\"}}\n", NULL };
+	pid = fake_daemon(path, newer, 300);
+	CHECK_EQ(proto_connect(path, 60000, &pc, err), 0);
+	CHECK_EQ(proto_hello(pc, "abs-ctl", count_event, &events, err), -EPROTO);
+	CHECK(strstr(err, "protocol version mismatch: abs-ctld speaks version 2, "
+	    "abs-ctl speaks version 1") != NULL);
+	CHECK_EQ(events, 1);
+	proto_conn_free(pc);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0);
+	unlink(path);
+
+	/* A daemon from before the handshake. */
+	static const char *const older[] = {
+		"{\"id\":1,\"ok\":false,\"error\":\"unknown request 'hello'\","
+		"\"code\":\"bad-request\"}\n", NULL };
+	pid = fake_daemon(path, older, 0);
+	CHECK_EQ(proto_connect(path, 60000, &pc, err), 0);
+	CHECK_EQ(proto_hello(pc, "abs-engine", NULL, NULL, err), -EPROTO);
+	CHECK(strstr(err, "predates the handshake, abs-engine speaks version 1")
+	    != NULL);
+	proto_conn_free(pc);
+	waitpid(pid, &status, 0);
+	unlink(path);
+
+	/* The same version: the handshake passes; the refusal text is kept. */
+	static const char *const same[] = {
+		"{\"id\":1,\"ok\":true,\"result\":{\"version\":1}}\n", NULL };
+	pid = fake_daemon(path, same, 0);
+	CHECK_EQ(proto_connect(path, 60000, &pc, err), 0);
+	CHECK_EQ(proto_hello(pc, "abs-ctl", NULL, NULL, err), 0);
+	/* Then the daemon goes away: the call says so. */
+	json_t *rep = NULL, *args = json_object();
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	CHECK(proto_call(pc, "status", args, NULL, NULL, &rep, err) < 0);
+	CHECK(rep == NULL);
+	CHECK(proto_conn_eof(pc));
+	json_decref(args);
+	proto_conn_free(pc);
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	test_table();
+	test_row_check();
+	test_requests();
+	test_roles();
+	test_framing();
+	test_version_server();
+	test_version_client();
+	T_DONE();
+}
