@@ -15,6 +15,20 @@
 struct cat_dl_rec;
 
 /*
+ * Why a dump failed, when the failure is the cartridge's: such a cartridge
+ * is taken out of use and the dump is written again on another. The text
+ * in err is for people; this is for the program.
+ */
+enum eng_fault {
+	ENG_FAULT_NONE,		/* not the cartridge's (or no failure) */
+	ENG_FAULT_WRITE,	/* it took a block after refusing one */
+	ENG_FAULT_MEDIUM,	/* medium error while writing */
+	ENG_FAULT_VERIFY,	/* read-after-write spot verification failed */
+};
+/* The dump log's error status: write-failed, medium-error, verify-mismatch. */
+const char *eng_fault_status(enum eng_fault f);
+
+/*
  * A media server's link to abs-ctld (engine/served.c); NULL in direct mode.
  * The catalog chooses tapes and hears of every part; the operator's mounts
  * come through it.

@@ -249,8 +249,13 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 			eng_err(err, "source %s: %s", spec + 5, strerror(errno));
 			return -errno;
 		}
+		struct stat sb;
+		s->again = fstat(s->fd, &sb) == 0 &&
+		    (S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode));
 		return 0;
 	}
+	/* A tree is walked again, a command run again. */
+	s->again = true;
 	if (strncmp(spec, "dir:", 4) == 0) {
 		struct stat sb;
 		snprintf(s->kind, sizeof(s->kind), "dir");

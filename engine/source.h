@@ -2,6 +2,7 @@
 #ifndef ABS_ENGINE_SOURCE_H
 #define ABS_ENGINE_SOURCE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -10,9 +11,16 @@ struct eng_source {
 	pid_t pid;		/* child producing the stream, or 0 */
 	char kind[8];		/* dir, cmd, file */
 	char path[1024];	/* directory, file, or the command line */
+	/*
+	 * The same stream can be had again (for a re-dump after a bad
+	 * cartridge): a tree is walked again, a command run again, a regular
+	 * file or a block device read again; a pipe, a FIFO or a terminal
+	 * (file:/dev/stdin from a pipe) cannot be rewound.
+	 */
+	bool again;
 };
 
-/* Start a source from "dir:PATH", "cmd:ARGV" or "file:PATH". */
+/* Start a source from "dir:PATH", "cmd:ARGV" or "file:PATH"; err: ENG_ERRLEN. */
 int eng_source_open(const char *spec, time_t since, struct eng_source *s,
     char *err);
 /* Close the fd and reap the child: 0 if it succeeded. */

@@ -1,0 +1,342 @@
+/* Parts of a dump stream on tape: header, trailer, dump-log part lines. */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/dumplog.h"
+#include "common/crc32c.h"
+#include "common/log.h"
+#include "engine/part.h"
+#include "engine/tape.h"
+#include "engine/window.h"
+#include "ring/ring.h"
+
+int
+eng_part_init(struct eng_part *p)
+{
+	p->hbuf = aligned_alloc(4096, p->bs + RING_SLACK);
+	p->wbuf = aligned_alloc(4096, p->bs + RING_SLACK);
+	return p->hbuf && p->wbuf ? 0 : -ENOMEM;
+}
+
+void
+eng_part_fini(struct eng_part *p)
+{
+	free(p->crcs);
+	free(p->hbuf);
+	free(p->wbuf);
+	digest_free(p->pd);
+	digest_free(p->sd);
+	digest_free(p->rd);
+	p->crcs = NULL;
+	p->hbuf = p->wbuf = NULL;
+	p->pd = p->sd = p->rd = NULL;
+}
+
+int
+eng_part_stream(struct eng_part *p, bool compressed)
+{
+	p->stream_bytes = p->raw_bytes = 0;
+	p->labels[0] = '\0';
+	p->no_trailer = 0;
+	p->open = false;
+	digest_free(p->sd);
+	digest_free(p->rd);
+	p->sd = digest_new(p->alg);
+	p->rd = compressed ? digest_new(p->alg) : NULL;
+	if (!p->sd || (compressed && !p->rd))
+		return -ENOMEM;
+	return 0;
+}
+
+void
+eng_part_record(struct cat_dl_rec *r, const struct fmt_header *h)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->dump_id, sizeof(r->dump_id), "%s", h->dump_id);
+	snprintf(r->entity, sizeof(r->entity), "%s", h->entity);
+	snprintf(r->date, sizeof(r->date), "%s", h->dump_date);
+	snprintf(r->since, sizeof(r->since), "%s", h->since);
+	r->level = h->level;
+	snprintf(r->server, sizeof(r->server), "%s", h->server);
+	snprintf(r->partition, sizeof(r->partition), "%s", h->partition);
+	snprintf(r->label, sizeof(r->label), "%s", h->label);
+	snprintf(r->tape_id, sizeof(r->tape_id), "%s", h->tape_id);
+	r->file = h->file;
+	r->part = h->part;
+	r->offset = h->offset;
+	r->block_size = h->block_size;
+	snprintf(r->compress, sizeof(r->compress), "%s", h->compress);
+	snprintf(r->digest_alg, sizeof(r->digest_alg), "%s", h->digest);
+	snprintf(r->source_kind, sizeof(r->source_kind), "%s", h->source_kind);
+}
+
+/*
+ * Set programmable early warning so that what is still unconfirmed when
+ * it comes (the write window) plus the part's closing filemarks and
+ * trailer fit before early warning proper.
+ */
+static void
+set_pew(struct eng_part *p)
+{
+	struct tsg_status st;
+	uint64_t need = (uint64_t)p->bs * (p->depth + 3) + (16u << 10);
+	unsigned mb = (unsigned)((need + (1u << 20) - 1) >> 20);
+
+	if (p->o->no_pew || tsg_is_stream(p->dev))
+		return;
+	if (tsg_set_pew(p->dev, mb, &st) == 0)
+		log_warn("programmable early warning set to %u MB "
+		    "(%u unconfirmed blocks of %u, trailer, filemarks)", mb,
+		    p->depth, p->bs);
+	else
+		log_info("drive has no programmable early warning");
+}
+
+/* Turn logical block protection on for this cartridge, where it exists. */
+static void
+set_lbp(struct eng_part *p)
+{
+	struct tsg_status st;
+
+	p->lbp = false;
+	if (!p->o->lbp || tsg_is_stream(p->dev))
+		return;
+	if (tsg_set_lbp(p->dev, true, &st) == 0) {
+		p->lbp = true;
+		log_warn("logical block protection on (CRC32C "
+		    "with every block, checked by the drive)");
+	} else {
+		log_warn("the drive has no logical block "
+		    "protection; CRC32C stays on the host");
+	}
+}
+
+/*
+ * Write one block; with logical block protection its CRC32C goes along in
+ * 4 more bytes, after the data (in place where the buffer has room).
+ */
+static int
+tape_write(struct eng_part *p, const void *buf, size_t len, bool slack,
+    struct tsg_status *st)
+{
+	uint8_t *b;
+
+	if (!p->lbp)
+		return tsg_write(p->dev, buf, len, st);
+	b = slack ? (uint8_t *)buf : p->wbuf;
+	if (!slack)
+		memcpy(b, buf, len);
+	eng_put_crc(b + len, crc32c(0, buf, len));
+	return tsg_write(p->dev, b, len + 4, st);
+}
+
+/* A write that completed, or completed inside the early-warning zone. */
+static bool
+written(int rc, const struct tsg_status *st)
+{
+	return !rc || (rc == TSG_CHECK && tsg_is_early_warning(st));
+}
+
+int
+eng_part_open(struct eng_part *p)
+{
+	struct tsg_status st;
+	struct tsg_pos pos;
+	int rc;
+
+	p->h.file = 0;
+	if (tsg_is_stream(p->dev))
+		p->h.file = 1;
+	else if ((rc = eng_goto_eod(p->dev, &p->h.file, p->err)) < 0)
+		return rc;
+	if (p->h.file == 0) {
+		eng_err(p->err, "tape %s has no label file at its start", p->l.label);
+		return -EIO;
+	}
+	p->lon = 0;
+	if (tsg_read_position(p->dev, &pos, &st) == 0 && pos.known)
+		p->lon = pos.lon;
+	p->depth = tsg_set_write_depth(p->dev, p->o->queue);
+	set_pew(p);
+	set_lbp(p);
+	p->h.part++;
+	p->h.offset = p->stream_bytes;
+	snprintf(p->h.label, sizeof(p->h.label), "%s", p->l.label);
+	snprintf(p->h.tape_id, sizeof(p->h.tape_id), "%s", p->l.tape_id);
+	if (fmt_header_build(&p->h, p->hbuf, p->bs) < 0) {
+		eng_err(p->err, "header fields do not fit one block");
+		return -E2BIG;
+	}
+	p->ncrc = 0;
+	p->bytes = 0;
+	digest_free(p->pd);
+	if (!(p->pd = digest_new(p->alg)))
+		return -ENOMEM;
+	rc = tape_write(p, p->hbuf, p->bs, true, &st);
+	if (!written(rc, &st)) {
+		if (st.cat == TSG_CAT_DATA_PROTECT)
+			eng_err(p->err, "cartridge %s is write-protected", p->l.label);
+		else if (st.cat == TSG_CAT_VOLUME_OVERFLOW)
+			eng_err(p->err, "cartridge %s is full", p->l.label);
+		else
+			eng_err_st(p->err, "writing the header", &st);
+		p->h.part--;
+		return rc < 0 ? rc : -EIO;
+	}
+	p->open = true;
+	if (p->h.part == 1)
+		p->first = p->h;
+	size_t n = strlen(p->labels);
+	snprintf(p->labels + n, sizeof(p->labels) - n, "%s%s", n ? "," : "",
+	    p->l.label);
+	return 0;
+}
+
+int
+eng_part_add(struct eng_part *p, const void *buf, size_t len, uint32_t crc)
+{
+	if (p->ncrc == p->capcrc) {
+		uint64_t ncap = p->capcrc ? p->capcrc * 2 : 4096;
+		uint32_t *n = realloc(p->crcs, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->crcs = n;
+		p->capcrc = ncap;
+	}
+	p->crcs[p->ncrc++] = crc;
+	digest_update(p->pd, buf, len);
+	digest_update(p->sd, buf, len);
+	p->bytes += len;
+	p->stream_bytes += len;
+	return 0;
+}
+
+/* Write the trailer file: record block, CRC table blocks, sync filemark. */
+static int
+put_trailer(struct eng_part *p, struct fmt_trailer *t)
+{
+	struct tsg_status st;
+	size_t tlen = (size_t)p->ncrc * 4;
+	int rc = 0, r;
+
+	for (uint64_t i = 0; i < p->ncrc; i++)
+		p->crcs[i] = htole32(p->crcs[i]);
+	t->table_crc = crc32c(0, p->crcs, tlen);
+	if (fmt_trailer_build(t, p->hbuf, p->bs) < 0) {
+		eng_err(p->err, "trailer does not fit a block");
+		rc = -E2BIG;
+		goto out;
+	}
+	r = tape_write(p, p->hbuf, p->bs, true, &st);
+	for (size_t off = 0; off < tlen && written(r, &st); off += p->bs) {
+		size_t n = tlen - off < p->bs ? tlen - off : p->bs;
+		r = tape_write(p, (uint8_t *)p->crcs + off, n, false, &st);
+	}
+	/* This filemark is synchronous: it confirms the whole part. */
+	if (written(r, &st))
+		r = tsg_write_filemarks(p->dev, 1, false, &st);
+	if (!written(r, &st)) {
+		if (st.cat == TSG_CAT_VOLUME_OVERFLOW) {
+			rc = -ENOSPC;	/* physical end: no room for the trailer */
+		} else {
+			eng_err_st(p->err, "writing the trailer", &st);
+			rc = -EIO;
+		}
+	}
+out:
+	for (uint64_t i = 0; i < p->ncrc; i++)
+		p->crcs[i] = le32toh(p->crcs[i]);
+	return rc;
+}
+
+/* Record a part line in the dump log, then tell the catalog. */
+static int
+log_part(struct eng_part *p, const struct fmt_trailer *t, bool trailer)
+{
+	struct cat_dl_rec rec;
+	int rc;
+
+	eng_part_record(&rec, &p->h);
+	rec.type = CAT_DL_PART;
+	rec.bytes = p->bytes;
+	rec.blocks = p->ncrc;
+	snprintf(rec.digest, sizeof(rec.digest), "%s", t->part_digest);
+	snprintf(rec.status, sizeof(rec.status), "%s",
+	    trailer ? "ok" : "no-trailer");
+	if ((rc = cat_dl_append(p->o->log, &rec)) < 0)
+		eng_err(p->err, "dump log %s: %s (part %u is on tape %s file %llu)",
+		    p->o->log, strerror(-rc), p->h.part, p->l.label,
+		    (unsigned long long)p->h.file);
+	/* The catalog hears of a part once it is on tape and journalled. */
+	if (rc == 0 && p->o->hooks)
+		p->o->hooks->event(p->o->hooks->ctx, "part", &rec, p->l.label,
+		    p->l.tape_id, NULL);
+	return rc;
+}
+
+/* The trailer record of the part being closed. */
+static void
+make_trailer(struct eng_part *p, bool last, struct fmt_trailer *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->version = FMT_VERSION;
+	snprintf(t->dump_id, sizeof(t->dump_id), "%s", p->h.dump_id);
+	snprintf(t->digest, sizeof(t->digest), "%s", p->h.digest);
+	t->part = p->h.part;
+	t->header_file = p->h.file;
+	t->block_size = p->bs;
+	t->bytes = p->bytes;
+	t->blocks = p->ncrc;
+	t->last = last;
+	t->stream_bytes = p->stream_bytes;
+	digest_final_hex(p->pd, t->part_digest);
+	if (last) {
+		digest_final_hex(p->sd, t->stream_digest);
+		t->raw_bytes = p->raw_bytes;
+		if (p->rd)
+			digest_final_hex(p->rd, t->raw_digest);
+		else
+			memcpy(t->raw_digest, t->stream_digest, sizeof(t->raw_digest));
+	}
+}
+
+int
+eng_part_close(struct eng_part *p, bool last)
+{
+	struct fmt_trailer t;
+	struct tsg_status st;
+	bool trailer = true;
+	int rc;
+
+	p->open = false;
+	make_trailer(p, last, &t);
+	rc = tsg_write_filemarks(p->dev, 1, true, &st);
+	if (!written(rc, &st)) {
+		if (st.cat != TSG_CAT_VOLUME_OVERFLOW) {
+			eng_err_st(p->err, "writing the filemark", &st);
+			return -EIO;
+		}
+		trailer = false;
+	}
+	if (trailer && (rc = put_trailer(p, &t)) < 0) {
+		if (rc != -ENOSPC)
+			return rc;
+		trailer = false;
+	}
+	if (!trailer)
+		p->no_trailer++;
+	if ((rc = log_part(p, &t, trailer)) < 0)
+		return rc;
+	/* The next part's header carries this part's proof too. */
+	p->h.prev_bytes = t.bytes;
+	p->h.prev_blocks = t.blocks;
+	snprintf(p->h.prev_digest, sizeof(p->h.prev_digest), "%s", t.part_digest);
+	if (last) {
+		memcpy(p->final_digest, t.stream_digest, sizeof(t.stream_digest));
+		memcpy(p->final_raw_digest, t.raw_digest, sizeof(t.raw_digest));
+	}
+	return 0;
+}

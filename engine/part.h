@@ -1,0 +1,75 @@
+/*
+ * Private to engine/: a dump stream on tape, part by part. A part is one
+ * tape file (header block, data blocks, filemark) followed by its trailer
+ * file (record block, block CRC table, synchronous filemark); a stream that
+ * crosses end of tape continues as the next part on the next cartridge
+ * (docs/FORMAT.md). This room writes headers and trailers and the dump
+ * log's part lines, and keeps the part's and the stream's proofs (block
+ * CRCs, digests, counts) from the blocks the drive has confirmed.
+ */
+#ifndef ABS_ENGINE_PART_H
+#define ABS_ENGINE_PART_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/digest.h"
+#include "engine/engine.h"
+#include "engine/format.h"
+#include "sg/tsg.h"
+
+struct cat_dl_rec;
+
+struct eng_part {
+	/* Set by the caller before eng_part_init. */
+	const struct eng_dump_opts *o;	/* log, hooks, queue, no_pew, lbp */
+	char *err;		/* the caller's buffer of ENG_ERRLEN bytes */
+	uint32_t bs;
+	enum digest_alg alg;
+	/* The drive and the cartridge in it (the changer replaces both). */
+	struct tsg_dev *dev;
+	struct fmt_label l;
+	/* The part being written; the caller fills h's dump fields. */
+	struct fmt_header h;
+	uint32_t *crcs;		/* CRC32C of each confirmed block */
+	uint64_t ncrc, capcrc;
+	uint64_t bytes;		/* confirmed bytes in this part */
+	struct digest *pd;
+	uint64_t lon;		/* logical object number of the header */
+	bool open;
+	unsigned depth;		/* writes in flight the transport grants */
+	bool lbp;		/* the drive checks each block's CRC32C */
+	/* The stream. */
+	struct digest *sd;	/* stored stream */
+	struct digest *rd;	/* source bytes, when compressing */
+	uint64_t stream_bytes, raw_bytes;
+	struct fmt_header first;	/* part 1, for the dump line */
+	char labels[512];	/* every cartridge, in part order */
+	unsigned no_trailer;	/* parts cut at physical end */
+	char final_digest[DIGEST_HEX_LEN];
+	char final_raw_digest[DIGEST_HEX_LEN];
+	uint8_t *hbuf;		/* header and trailer blocks */
+	uint8_t *wbuf;		/* staging for protected writes */
+};
+
+/* Buffers for p->bs; 0 or -ENOMEM. eng_part_fini frees what p holds. */
+int eng_part_init(struct eng_part *p);
+void eng_part_fini(struct eng_part *p);
+/* A new stream (an attempt): digests and counts from zero. */
+int eng_part_stream(struct eng_part *p, bool compressed);
+/* Position at end of data and write the header of the next part. */
+int eng_part_open(struct eng_part *p);
+/* A block the drive has confirmed: count it in the part and the stream. */
+int eng_part_add(struct eng_part *p, const void *buf, size_t len,
+    uint32_t crc);
+/*
+ * Close the part: filemark, trailer file, synchronous filemark (which
+ * confirms everything), then its line in the dump log. A tape at physical
+ * end may refuse the trailer: the part is kept, its digest goes to the
+ * dump log and into the next part's header.
+ */
+int eng_part_close(struct eng_part *p, bool last);
+/* Fill the dump-log fields common to part and dump lines from h. */
+void eng_part_record(struct cat_dl_rec *r, const struct fmt_header *h);
+
+#endif
