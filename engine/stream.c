@@ -1,0 +1,583 @@
+/*
+ * The stream reader: a dump's parts read back, located, and proven block
+ * by block, part by part, and as a whole.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "catalog/dumplog.h"
+#include "common/crc32c.h"
+#include "common/digest.h"
+#include "engine/changer.h"
+#include "engine/engine.h"
+#include "engine/stream.h"
+#include "engine/tape.h"
+
+int
+eng_stream_read_header(struct tsg_dev *dev, uint8_t *buf, size_t hint,
+    struct fmt_header *h, uint64_t file, char *err)
+{
+	size_t got;
+	int rc = eng_read_guess(dev, buf, hint, FMT_MAX_BLOCK, &got, err);
+
+	if (rc == 0) {
+		eng_err(err, "tape file %llu is empty", (unsigned long long)file);
+		return -ENOENT;
+	}
+	if (rc < 0)
+		return rc;
+	rc = fmt_header_parse(buf, got, h);
+	if (rc == -ENOMSG)
+		eng_err(err, "tape file %llu is not a dump part",
+		    (unsigned long long)file);
+	else if (rc < 0)
+		eng_err(err, "tape file %llu: part header is damaged (checksum "
+		    "or fields)", (unsigned long long)file);
+	else if (got != h->block_size) {
+		/*
+		 * A target that reads across block boundaries (tgt) gave more
+		 * than the block: now that the size is known, read it exactly.
+		 */
+		struct fmt_header h2;
+		if (got > h->block_size && eng_goto_file(dev, file, err) == 0 &&
+		    eng_read_block(dev, buf, h->block_size, &got, err) == 1 &&
+		    got == h->block_size && fmt_header_parse(buf, got, &h2) == 0)
+			return 0;
+		eng_err(err, "tape file %llu: header block is %zu bytes, it "
+		    "says %u", (unsigned long long)file, got, h->block_size);
+		rc = -EBADMSG;
+	}
+	return rc;
+}
+
+/* Free what belongs to the current part. */
+static void
+part_reset(struct eng_stream *sr)
+{
+	free(sr->table);
+	sr->table = NULL;
+	digest_free(sr->pd);
+	sr->pd = NULL;
+	sr->have_trailer = false;
+}
+
+/* Find the cartridge and tape file of part n when no log says (a scan). */
+static int
+scan_for_part(struct eng_stream *sr, uint32_t n, struct eng_part_loc *loc)
+{
+	struct tsg_dev *dev = *sr->devp;
+	struct fmt_header h;
+	struct fmt_label l;
+	char why[ENG_ERRLEN];
+
+	if (!sr->chg || !eng_changer_is_library(sr->chg)) {
+		eng_err(sr->err, "dump %s continues in part %u on another "
+		    "cartridge: restore with --log DUMPLOG, or from a library",
+		    sr->dump_id, n);
+		return -ENOENT;
+	}
+	for (int slot = 0;; slot++) {
+		int rc = eng_changer_load_next(sr->chg, slot, sr->devp, &l, why);
+		if (rc == -ERANGE)
+			break;
+		if (rc < 0)
+			continue;
+		dev = *sr->devp;
+		if (eng_goto_file(dev, 1, why) < 0)
+			continue;
+		for (uint64_t f = 1;; f++) {
+			struct tsg_status st;
+			size_t got;
+			rc = eng_read_guess(dev, sr->buf, l.block_size, FMT_MAX_BLOCK,
+			    &got, why);
+			if (rc == -ENODATA || rc < 0)
+				break;
+			if (rc == 1 && fmt_header_parse(sr->buf, got, &h) == 0 &&
+			    strcmp(h.dump_id, sr->dump_id) == 0 && h.part == n) {
+				memset(loc, 0, sizeof(*loc));
+				snprintf(loc->label, sizeof(loc->label), "%s", l.label);
+				snprintf(loc->tape_id, sizeof(loc->tape_id), "%s",
+				    l.tape_id);
+				loc->file = f;
+				loc->part = n;
+				return 0;
+			}
+			if (rc == 1 && tsg_space(dev, TSG_SPACE_FILEMARKS, 1, &st))
+				break;
+		}
+	}
+	eng_err(sr->err, "part %u of dump %s is on no cartridge in the library",
+	    n, sr->dump_id);
+	return -ENOENT;
+}
+
+/* Part k's header, at its tape file: it must be the part expected next. */
+static int
+part_header(struct eng_stream *sr, const struct eng_part_loc *loc)
+{
+	struct tsg_dev *dev = *sr->devp;
+	int rc;
+
+	if ((rc = eng_goto_file(dev, loc->file, sr->err)) < 0 ||
+	    (rc = eng_stream_read_header(dev, sr->buf, sr->bs_hint, &sr->h,
+	    loc->file, sr->err)) < 0)
+		return rc;
+	if (sr->dump_id[0] && strcmp(sr->h.dump_id, sr->dump_id) != 0) {
+		eng_err(sr->err, "tape file %llu on %s belongs to another dump",
+		    (unsigned long long)loc->file, loc->label);
+		return -EBADMSG;
+	}
+	snprintf(sr->dump_id, sizeof(sr->dump_id), "%s", sr->h.dump_id);
+	if (sr->h.part != loc->part || sr->h.offset != sr->bytes) {
+		eng_err(sr->err, "tape file %llu on %s is part %u at stream byte "
+		    "%llu; expected part %u at %llu", (unsigned long long)loc->file,
+		    loc->label, sr->h.part, (unsigned long long)sr->h.offset,
+		    loc->part, (unsigned long long)sr->bytes);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/*
+ * The part's trailer file, after its data; for a part cut at physical end
+ * (no trailer) the dump log's word. The last part's trailer proves the
+ * stream's end.
+ */
+static int
+part_trailer(struct eng_stream *sr, const struct eng_part_loc *loc)
+{
+	struct tsg_dev *dev = *sr->devp;
+	struct tsg_status st;
+
+	if (tsg_space(dev, TSG_SPACE_FILEMARKS, 1, &st) == 0 &&
+	    eng_read_trailer(dev, sr->buf, sr->h.block_size, &sr->t, &sr->table,
+	    sr->err) == 0) {
+		if (strcmp(sr->t.dump_id, sr->h.dump_id) != 0 ||
+		    sr->t.part != sr->h.part) {
+			eng_err(sr->err, "trailer after tape file %llu belongs to "
+			    "another part", (unsigned long long)loc->file);
+			return -EBADMSG;
+		}
+		sr->have_trailer = true;
+	} else if (loc->known) {
+		/* Cut at physical end: the log has the part's proof. */
+		memset(&sr->t, 0, sizeof(sr->t));
+		snprintf(sr->t.digest, sizeof(sr->t.digest), "%s", sr->h.digest);
+		sr->t.bytes = loc->bytes;
+		sr->t.blocks = loc->blocks;
+		snprintf(sr->t.part_digest, sizeof(sr->t.part_digest), "%s",
+		    loc->digest);
+	} else {
+		if (tsg_is_eod(&st) || !sr->err[0])
+			eng_err(sr->err, "tape file %llu has no trailer: the tape "
+			    "ends inside this part (truncated, or the dump was "
+			    "interrupted)", (unsigned long long)loc->file);
+		return -EIO;
+	}
+	if (sr->have_trailer && sr->t.last) {
+		sr->end_known = true;
+		sr->want_bytes = sr->t.stream_bytes;
+		sr->want_raw_bytes = sr->t.raw_bytes;
+		snprintf(sr->want_digest, sizeof(sr->want_digest), "%s",
+		    sr->t.stream_digest);
+		snprintf(sr->want_raw_digest, sizeof(sr->want_raw_digest), "%s",
+		    sr->t.raw_digest);
+	}
+	return 0;
+}
+
+/* With part 1: the stream's digests and decompressor. */
+static int
+stream_start(struct eng_stream *sr)
+{
+	sr->alg = (enum digest_alg)digest_alg_from_name(sr->h.digest);
+	sr->sd = digest_new(sr->alg);
+	if (strcmp(sr->h.compress, "zstd") == 0) {
+		sr->rd = digest_new(sr->alg);
+		sr->z = ZSTD_createDCtx();
+		sr->zout = malloc(ZSTD_DStreamOutSize());
+		if (!sr->rd || !sr->z || !sr->zout)
+			return -ENOMEM;
+	} else if (strcmp(sr->h.compress, "none") != 0) {
+		eng_err(sr->err, "unknown compression %s", sr->h.compress);
+		return -ENOTSUP;
+	}
+	return sr->sd ? 0 : -ENOMEM;
+}
+
+int
+eng_stream_open(struct eng_stream *sr, unsigned k)
+{
+	struct eng_part_loc *loc = &sr->parts[k];
+	struct fmt_label l;
+	size_t got;
+	int rc;
+
+	part_reset(sr);
+	sr->cur = k;
+	sr->i = sr->part_bytes = 0;
+	if (sr->chg && (rc = eng_changer_mount(sr->chg, loc->label,
+	    loc->tape_id[0] ? loc->tape_id : NULL, sr->devp, &l, sr->err)) < 0)
+		return rc;
+	if ((rc = part_header(sr, loc)) < 0 || (rc = part_trailer(sr, loc)) < 0)
+		return rc;
+	/* Back to the first data block. */
+	if ((rc = eng_goto_file(*sr->devp, loc->file, sr->err)) < 0)
+		return rc;
+	if ((rc = eng_read_block(*sr->devp, sr->buf, sr->h.block_size, &got,
+	    sr->err)) != 1)
+		return rc < 0 ? rc : -EIO;
+	if (k == 0 && (rc = stream_start(sr)) < 0)
+		return rc;
+	if (!(sr->pd = digest_new(sr->alg)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* The part's blocks are all read: check it against its trailer. */
+static int
+part_check(struct eng_stream *sr)
+{
+	char d[DIGEST_HEX_LEN];
+
+	digest_final_hex(sr->pd, d);
+	if (sr->part_bytes != sr->t.bytes || sr->i != sr->t.blocks) {
+		eng_err(sr->err, "part %u has %llu bytes in %llu blocks, its "
+		    "trailer says %llu in %llu", sr->h.part,
+		    (unsigned long long)sr->part_bytes, (unsigned long long)sr->i,
+		    (unsigned long long)sr->t.bytes,
+		    (unsigned long long)sr->t.blocks);
+		return -EBADMSG;
+	}
+	if (strcmp(d, sr->t.part_digest) != 0) {
+		eng_err(sr->err, "part %u digest mismatch", sr->h.part);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/*
+ * At the part's filemark: prove the part, then open the next one (found
+ * by a scan if nothing says where it is). 1 when a part is open, 0 at the
+ * stream's end.
+ */
+static int
+next_part(struct eng_stream *sr)
+{
+	int rc;
+
+	if (sr->i != sr->t.blocks) {
+		eng_err(sr->err, "tape file %llu ends after %llu blocks, the "
+		    "trailer says %llu", (unsigned long long)sr->parts[sr->cur].file,
+		    (unsigned long long)sr->i, (unsigned long long)sr->t.blocks);
+		return -EBADMSG;
+	}
+	if ((rc = part_check(sr)) < 0)
+		return rc;
+	if (sr->have_trailer && sr->t.last)
+		return 0;
+	if (sr->cur + 1 >= sr->nparts) {
+		if (!sr->scan_more) {
+			if (sr->end_known || sr->nparts == sr->cur + 1)
+				return 0;
+		}
+		struct eng_part_loc *np = realloc(sr->parts,
+		    (sr->nparts + 1) * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		sr->parts = np;
+		if ((rc = scan_for_part(sr, sr->h.part + 1,
+		    &sr->parts[sr->nparts])) < 0)
+			return rc;
+		sr->nparts++;
+	}
+	if ((rc = eng_stream_open(sr, sr->cur + 1)) < 0)
+		return rc;
+	return 1;
+}
+
+/* A data block read: check its CRC32C and count it. */
+static int
+take_block(struct eng_stream *sr, size_t len)
+{
+	if (sr->i >= sr->t.blocks) {
+		eng_err(sr->err, "tape file %llu has more blocks than its trailer "
+		    "lists (%llu)", (unsigned long long)sr->parts[sr->cur].file,
+		    (unsigned long long)sr->t.blocks);
+		return -EBADMSG;
+	}
+	if (sr->table && crc32c(0, sr->buf, len) != sr->table[sr->i]) {
+		eng_err(sr->err, "checksum mismatch in tape file %llu block %llu: "
+		    "the data on tape is damaged",
+		    (unsigned long long)sr->parts[sr->cur].file,
+		    (unsigned long long)sr->i + 1);
+		return -EBADMSG;
+	}
+	sr->i++;
+	sr->blocks++;
+	sr->part_bytes += len;
+	sr->bytes += len;
+	digest_update(sr->pd, sr->buf, len);
+	digest_update(sr->sd, sr->buf, len);
+	return 1;
+}
+
+int
+eng_stream_block(struct eng_stream *sr, size_t *len)
+{
+	for (;;) {
+		/* Exact lengths: full blocks, then the part's short last one. */
+		size_t want = sr->h.block_size;
+		if (sr->i + 1 == sr->t.blocks)
+			want = sr->t.bytes - (sr->t.blocks - 1) * sr->h.block_size;
+		if (want == 0 || want > sr->h.block_size)
+			want = sr->h.block_size;
+		int rc = eng_read_block(*sr->devp, sr->buf, want, len, sr->err);
+		if (rc == -ENODATA) {
+			eng_err(sr->err, "tape file %llu on %s ends after %llu of %llu "
+			    "blocks: the tape is truncated or the write was "
+			    "interrupted", (unsigned long long)sr->parts[sr->cur].file,
+			    sr->parts[sr->cur].label, (unsigned long long)sr->i,
+			    (unsigned long long)sr->t.blocks);
+			return rc;
+		}
+		if (rc < 0) {
+			char why[ENG_ERRLEN];
+			snprintf(why, sizeof(why), "%s", sr->err);
+			eng_err(sr->err, "tape file %llu block %llu: %s",
+			    (unsigned long long)sr->parts[sr->cur].file,
+			    (unsigned long long)sr->i + 1, why);
+			return rc;
+		}
+		if (rc == 1)
+			return take_block(sr, *len);
+		/* The part's filemark. */
+		if ((rc = next_part(sr)) <= 0)
+			return rc;
+	}
+}
+
+long
+eng_stream_pull(void *ctx, const void **out)
+{
+	struct eng_stream *sr = ctx;
+	size_t len;
+	int rc;
+
+	if (sr->error)
+		return -1;
+	if (!sr->z) {
+		if (sr->tape_done)
+			return 0;
+		rc = eng_stream_block(sr, &len);
+		if (rc <= 0) {
+			sr->tape_done = true;
+			sr->error = rc;
+			return rc < 0 ? -1 : 0;
+		}
+		sr->raw_bytes += len;
+		*out = sr->buf;
+		return (long)len;
+	}
+	for (;;) {
+		ZSTD_outBuffer ob = { sr->zout, ZSTD_DStreamOutSize(), 0 };
+		if (sr->zin.pos < sr->zin.size || sr->tape_done) {
+			size_t r = ZSTD_decompressStream(sr->z, &ob, &sr->zin);
+			if (ZSTD_isError(r)) {
+				eng_err(sr->err, "zstd: %s", ZSTD_getErrorName(r));
+				sr->error = -EBADMSG;
+				return -1;
+			}
+			if (ob.pos) {
+				sr->raw_bytes += ob.pos;
+				digest_update(sr->rd, sr->zout, ob.pos);
+				*out = sr->zout;
+				return (long)ob.pos;
+			}
+			if (sr->tape_done)
+				return 0;
+			if (sr->zin.pos < sr->zin.size)
+				continue;
+		}
+		rc = eng_stream_block(sr, &len);
+		if (rc < 0) {
+			sr->error = rc;
+			return -1;
+		}
+		if (rc == 0) {
+			sr->tape_done = true;
+			sr->zin = (ZSTD_inBuffer){ sr->buf, 0, 0 };
+			continue;
+		}
+		sr->zin = (ZSTD_inBuffer){ sr->buf, len, 0 };
+	}
+}
+
+int
+eng_stream_check_end(struct eng_stream *sr)
+{
+	char d[DIGEST_HEX_LEN], raw[DIGEST_HEX_LEN];
+
+	if (!sr->end_known) {
+		eng_err(sr->err, "the stream's end cannot be proven (its last "
+		    "trailer is lost and no dump log says)");
+		return -EBADMSG;
+	}
+	digest_final_hex(sr->sd, d);
+	if (sr->bytes != sr->want_bytes || strcmp(d, sr->want_digest) != 0) {
+		eng_err(sr->err, "stream digest mismatch (%llu bytes read, %llu "
+		    "expected)", (unsigned long long)sr->bytes,
+		    (unsigned long long)sr->want_bytes);
+		return -EBADMSG;
+	}
+	if (sr->rd) {
+		digest_final_hex(sr->rd, raw);
+		if (sr->raw_bytes != sr->want_raw_bytes ||
+		    strcmp(raw, sr->want_raw_digest) != 0) {
+			eng_err(sr->err, "source digest mismatch after decompression");
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+void
+eng_stream_free(struct eng_stream *sr)
+{
+	part_reset(sr);
+	digest_free(sr->sd);
+	digest_free(sr->rd);
+	ZSTD_freeDCtx(sr->z);
+	free(sr->zout);
+	free(sr->parts);
+}
+
+/* The newest complete dump of entity (dated date...) in the log. */
+static int
+newest_dump(FILE *fp, const char *entity, const char *date,
+    struct cat_dl_rec *best)
+{
+	struct cat_dl_rec r;
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+
+	while (getline(&line, &cap, fp) > 0) {
+		if (cat_dl_parse(line, &r) < 0 || r.type != CAT_DL_DUMP)
+			continue;
+		if (strcmp(r.entity, entity) != 0 ||
+		    strcmp(r.status, "complete") != 0)
+			continue;
+		if (date && strncmp(r.date, date, strlen(date)) != 0)
+			continue;
+		if (!found || strcmp(r.date, best->date) >= 0)
+			*best = r;
+		found = 1;
+	}
+	free(line);
+	return found;
+}
+
+/* The log's part lines of dump best: where each part is, and its proof. */
+static int
+log_parts(FILE *fp, struct eng_stream *sr, const struct cat_dl_rec *best)
+{
+	struct cat_dl_rec r;
+	char *line = NULL;
+	size_t cap = 0;
+
+	sr->parts = calloc(best->part ? best->part : 1, sizeof(*sr->parts));
+	if (!sr->parts)
+		return -ENOMEM;
+	sr->nparts = best->part;
+	rewind(fp);
+	while (getline(&line, &cap, fp) > 0) {
+		if (cat_dl_parse(line, &r) < 0 || r.type != CAT_DL_PART ||
+		    strcmp(r.dump_id, best->dump_id) != 0 ||
+		    r.part < 1 || r.part > sr->nparts)
+			continue;
+		struct eng_part_loc *p = &sr->parts[r.part - 1];
+		snprintf(p->label, sizeof(p->label), "%s", r.label);
+		snprintf(p->tape_id, sizeof(p->tape_id), "%s", r.tape_id);
+		p->file = r.file;
+		p->part = r.part;
+		if (r.block_size)
+			sr->bs_hint = r.block_size;
+		p->bytes = r.bytes;
+		p->blocks = r.blocks;
+		snprintf(p->digest, sizeof(p->digest), "%s", r.digest);
+		p->known = true;
+	}
+	free(line);
+	return 0;
+}
+
+/* -EIO if the log says a cartridge holding one of the parts went bad. */
+static int
+bad_cartridges(FILE *fp, struct eng_stream *sr)
+{
+	struct cat_dl_rec r;
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	rewind(fp);
+	while (rc == 0 && getline(&line, &cap, fp) > 0) {
+		if (cat_dl_parse(line, &r) < 0 || r.type != CAT_DL_BAD)
+			continue;
+		for (unsigned i = 0; i < sr->nparts; i++)
+			if (strcmp(sr->parts[i].tape_id, r.tape_id) == 0) {
+				eng_err(sr->err, "part %u is on cartridge %s, which "
+				    "was taken out of use", i + 1, r.label);
+				rc = -EIO;
+				break;
+			}
+	}
+	free(line);
+	return rc;
+}
+
+int
+eng_stream_from_log(struct eng_stream *sr, const char *log,
+    const char *entity, const char *date)
+{
+	FILE *fp = fopen(log, "r");
+	struct cat_dl_rec best;
+	int rc;
+
+	if (!fp) {
+		eng_err(sr->err, "dump log %s: %s", log, strerror(errno));
+		return -errno;
+	}
+	if (!newest_dump(fp, entity, date, &best)) {
+		eng_err(sr->err, "no complete dump of %s%s%s in %s", entity,
+		    date ? " dated " : "", date ? date : "", log);
+		fclose(fp);
+		return -ENOENT;
+	}
+	/* Its parts, and no cartridge the log says went bad. */
+	rc = log_parts(fp, sr, &best);
+	if (rc == 0)
+		rc = bad_cartridges(fp, sr);
+	fclose(fp);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < sr->nparts; i++)
+		if (!sr->parts[i].known) {
+			eng_err(sr->err, "the dump log lacks part %u of dump %s",
+			    i + 1, best.dump_id);
+			return -EBADMSG;
+		}
+	snprintf(sr->dump_id, sizeof(sr->dump_id), "%s", best.dump_id);
+	/* The log proves the end even if the last trailer is lost. */
+	sr->end_known = true;
+	sr->want_bytes = best.bytes;
+	sr->want_raw_bytes = best.raw_bytes;
+	snprintf(sr->want_digest, sizeof(sr->want_digest), "%s", best.digest);
+	snprintf(sr->want_raw_digest, sizeof(sr->want_raw_digest), "%s",
+	    best.raw_digest);
+	return 0;
+}

@@ -1,0 +1,97 @@
+/*
+ * Private to engine/: the stream reader. It reads a dump's stream back
+ * part after part, cartridge after cartridge (through the changer), and
+ * checks every block's CRC32C before its bytes are used, every part's
+ * counts and digest at its end, and the stream's length and digests at the
+ * end. Where the parts are comes from the dump log, from the caller (one
+ * tape file), or from a scan of a library's cartridges. restore.c builds
+ * restore, verify and list on it.
+ */
+#ifndef ABS_ENGINE_STREAM_H
+#define ABS_ENGINE_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <zstd.h>
+
+#include "common/digest.h"
+#include "engine/format.h"
+#include "sg/tsg.h"
+
+struct eng_changer;
+
+/* Where one part of a dump is, from the dump log or a header scan. */
+struct eng_part_loc {
+	char label[64];
+	char tape_id[33];
+	uint64_t file;
+	uint32_t part;
+	uint64_t bytes, blocks;	/* from the dump log, for a lost trailer */
+	char digest[65];
+	bool known;		/* the dump log said (bytes, blocks, digest) */
+};
+
+/* The caller sets devp, chg, buf, err, bs_hint and the parts; zero the rest. */
+struct eng_stream {
+	struct tsg_dev **devp;
+	struct eng_changer *chg;	/* NULL: only the tape in the drive */
+	uint8_t *buf;		/* FMT_MAX_BLOCK bytes */
+	char *err;		/* the caller's buffer of ENG_ERRLEN bytes */
+	char dump_id[33];
+	struct eng_part_loc *parts;	/* malloc'd; eng_stream_free frees */
+	unsigned nparts, cur;
+	bool scan_more;		/* parts beyond nparts may exist (no log) */
+	uint32_t bs_hint;	/* block size to try first (label or log) */
+	/* the current part */
+	struct fmt_header h;
+	struct fmt_trailer t;
+	bool have_trailer;
+	uint32_t *table;
+	uint64_t i, part_bytes;	/* blocks and bytes read in this part */
+	struct digest *pd;
+	/* the stream */
+	enum digest_alg alg;
+	struct digest *sd, *rd;
+	ZSTD_DCtx *z;
+	uint8_t *zout;
+	ZSTD_inBuffer zin;
+	bool tape_done;
+	uint64_t bytes, raw_bytes, blocks;
+	bool end_known;		/* the last part's trailer (or the log) said */
+	uint64_t want_bytes, want_raw_bytes;
+	char want_digest[65], want_raw_digest[65];
+	int error;		/* what made eng_stream_pull fail */
+};
+
+/* Read and parse the header block of tape file `file` where the tape is. */
+int eng_stream_read_header(struct tsg_dev *dev, uint8_t *buf, size_t hint,
+    struct fmt_header *h, uint64_t file, char *err);
+/*
+ * The parts of the newest complete dump of entity (whose date starts with
+ * date, if given) from the dump log; none may be on a cartridge the log
+ * says went bad. The log also proves the stream's end.
+ */
+int eng_stream_from_log(struct eng_stream *sr, const char *log,
+    const char *entity, const char *date);
+/*
+ * Open part index k: get its cartridge into the drive, read its header and
+ * trailer (or take the dump log's word for a part cut at physical end),
+ * and stand at its first data block.
+ */
+int eng_stream_open(struct eng_stream *sr, unsigned k);
+/*
+ * Next verified tape block into sr->buf, opening the parts after it as
+ * needed: 1 and *len, 0 at the stream's end, or a negative code.
+ */
+int eng_stream_block(struct eng_stream *sr, size_t *len);
+/*
+ * Pull the next chunk of the restored (decompressed) stream, for
+ * eng_extract: its length, 0 at the end, -1 on error (sr->error says).
+ */
+long eng_stream_pull(void *ctx, const void **out);
+/* At the end of the stream: its length and digests. */
+int eng_stream_check_end(struct eng_stream *sr);
+/* Free what sr holds (not buf, not the changer). */
+void eng_stream_free(struct eng_stream *sr);
+
+#endif
