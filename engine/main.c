@@ -1,6 +1,7 @@
 /* abs-engine: the per-drive media engine, direct (emergency) mode CLI. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,11 +94,56 @@ struct args {
 	bool force, json, to_stdout, quiet;
 };
 
+/* The options that take a number; false if c is none of them. */
+static bool
+parse_number(int c, const char *arg, struct args *a)
+{
+	uint64_t v;
+	char *end;
+
+	switch (c) {
+	case O_VRATE:
+		a->verify_rate = strtod(arg, &end);
+		if (*end || a->verify_rate < 0 || a->verify_rate > 1)
+			die("--verify-rate takes a fraction from 0 to 1");
+		return true;
+	case O_RETRIES:
+		if (util_parse_u64(arg, 10, &a->retries) < 0)
+			die("--retries takes 0..10");
+		return true;
+	case O_MTIMEOUT:
+		if (util_parse_u64(arg, 7 * 86400, &a->mount_timeout) < 0)
+			die("--mount-timeout takes seconds");
+		return true;
+	case O_BS:
+		if (util_parse_size(arg, &a->bs) < 0 || a->bs > UINT32_MAX)
+			die("--block-size: bad size %s", arg);
+		return true;
+	case O_LEVEL:
+		if (util_parse_u64(arg, 9, &a->level) < 0)
+			die("--level takes 0..9");
+		return true;
+	case O_DEPTH:
+		if (util_parse_u64(arg, 256, &a->depth) < 0 || !a->depth)
+			die("--depth takes 1..256");
+		return true;
+	case O_QUEUE:
+		if (util_parse_u64(arg, 32, &a->queue) < 0 || !a->queue)
+			die("--queue takes 1..32");
+		return true;
+	case O_FILE:
+		if (util_parse_u64(arg, INT32_MAX, &v) < 0)
+			die("--file takes a tape file number");
+		a->file = (int64_t)v;
+		return true;
+	}
+	return false;
+}
+
 /* Parse the options every subcommand shares; exits on bad input. */
 static void
 parse_args(int argc, char **argv, struct args *a)
 {
-	uint64_t v;
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -122,21 +168,6 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_NOVERIFY: a->verify_rate = -1; break;
 		case O_NOPEW: a->no_pew = true; break;
 		case O_LBP: a->lbp = true; break;
-		case O_VRATE: {
-			char *end;
-			a->verify_rate = strtod(optarg, &end);
-			if (*end || a->verify_rate < 0 || a->verify_rate > 1)
-				die("--verify-rate takes a fraction from 0 to 1");
-			break;
-		}
-		case O_RETRIES:
-			if (util_parse_u64(optarg, 10, &a->retries) < 0)
-				die("--retries takes 0..10");
-			break;
-		case O_MTIMEOUT:
-			if (util_parse_u64(optarg, 7 * 86400, &a->mount_timeout) < 0)
-				die("--mount-timeout takes seconds");
-			break;
 		case O_SERVER: a->server = optarg; break;
 		case O_PARTITION: a->partition = optarg; break;
 		case O_JSON: a->json = true; break;
@@ -145,33 +176,14 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_STDOUT: a->to_stdout = true; break;
 		case O_QUIET: a->quiet = true; break;
 		case O_VERBOSE: log_level_current = LOG_LVL_DEBUG; break;
-		case O_BS:
-			if (util_parse_size(optarg, &a->bs) < 0 || a->bs > UINT32_MAX)
-				die("--block-size: bad size %s", optarg);
-			break;
-		case O_LEVEL:
-			if (util_parse_u64(optarg, 9, &a->level) < 0)
-				die("--level takes 0..9");
-			break;
-		case O_DEPTH:
-			if (util_parse_u64(optarg, 256, &a->depth) < 0 || !a->depth)
-				die("--depth takes 1..256");
-			break;
 		case O_CONTROL: a->control = optarg; break;
 		case O_DRIVE: a->drive = optarg; break;
-		case O_QUEUE:
-			if (util_parse_u64(optarg, 32, &a->queue) < 0 || !a->queue)
-				die("--queue takes 1..32");
-			break;
-		case O_FILE:
-			if (util_parse_u64(optarg, INT32_MAX, &v) < 0)
-				die("--file takes a tape file number");
-			a->file = (int64_t)v;
-			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
 		default:
+			if (parse_number(c, optarg, a))
+				break;
 			fputs(usage, stderr);
 			exit(2);
 		}
@@ -189,6 +201,158 @@ mbps(uint64_t bytes, double secs)
 	return secs > 0 ? bytes / secs / 1e6 : 0;
 }
 
+/* dump: one entity onto tape, and what it cost. */
+static int
+cmd_dump(const struct args *a, char *err)
+{
+	struct eng_dump_opts o = {
+		.device = a->device, .entity = a->entity, .source = a->source,
+		.expect_label = a->label, .log = a->log, .server = a->server,
+		.partition = a->partition, .since = a->since,
+		.level = (int)a->level, .compress = a->compress,
+		.digest = a->digest, .autolabel = a->autolabel,
+		.verify_rate = a->verify_rate, .retries = (unsigned)a->retries,
+		.mount_timeout = (unsigned)a->mount_timeout, .no_pew = a->no_pew,
+		.lbp = a->lbp,
+		.block_size = (uint32_t)a->bs, .depth = (unsigned)a->depth,
+		.queue = (unsigned)a->queue,
+		.quiet = a->quiet,
+	};
+	struct eng_dump_result r;
+	int rc;
+
+	if (!a->entity || !a->source)
+		die("dump needs --entity NAME and --source SPEC");
+	rc = eng_dump(&o, &r, err);
+	if (rc < 0 || a->quiet)
+		return rc;
+	printf("dumped %s: %llu bytes (%llu on tape, %u part%s on %s) in "
+	    "%.2f s, %.1f MB/s; tape %s file %llu; dump %s; %s %s\n",
+	    a->entity, (unsigned long long)r.raw_bytes,
+	    (unsigned long long)r.bytes, r.parts, r.parts == 1 ? "" : "s",
+	    r.labels, r.seconds, mbps(r.raw_bytes, r.seconds), r.label,
+	    (unsigned long long)r.file, r.dump_id, r.digest_alg,
+	    r.raw_digest);
+	printf("spot verify: %llu blocks re-read, %llu verified in the "
+	    "drive, %llu bad, %.3f s; cartridge hand-overs: %u in "
+	    "%.3f s (without mounts)%s\n",
+	    (unsigned long long)r.verify_checked,
+	    (unsigned long long)r.drive_verified,
+	    (unsigned long long)r.verify_bad, r.verify_seconds,
+	    r.handovers, r.handover_seconds,
+	    r.no_trailer ? "; parts cut at physical end: see dump log" : "");
+	return rc;
+}
+
+/* serve: a media server for abs-ctld, its journal by default in the run dir. */
+static int
+cmd_serve(struct args *a, char *err)
+{
+	char journal[PATH_MAX + 64];
+
+	if (!a->control || !a->drive)
+		die("serve needs --control SOCKET and --drive NAME");
+	if (!a->log) {
+		const char *dir = getenv("ABS_RUN_DIR");
+		if (!dir) {
+			dir = "/var/lib/abs";
+			mkdir(dir, 0750);	/* as abs-ctld's unit makes it */
+		}
+		if ((size_t)snprintf(journal, sizeof(journal), "%s/journal-%s.log",
+		    dir, a->drive) >= sizeof(journal))
+			die("journal path %s/journal-%s.log is too long", dir,
+			    a->drive);
+		a->log = journal;
+	}
+	return eng_serve(a->control, a->drive, a->device, a->log,
+	    (uint32_t)a->bs, err);
+}
+
+/* restore: one dump back, to a path or stdout. */
+static int
+cmd_restore(const struct args *a, char *err)
+{
+	struct eng_restore_opts o = {
+		.device = a->device, .entity = a->entity, .date = a->date,
+		.log = a->log, .to = a->to, .to_stdout = a->to_stdout,
+		.expect_label = a->label, .file = a->file,
+		.mount_timeout = (unsigned)a->mount_timeout,
+	};
+	struct eng_restore_result r;
+	int rc;
+
+	if (!a->entity && a->file < 0)
+		die("restore needs --entity NAME (or --file N)");
+	if (a->to && a->to_stdout)
+		die("--to and --stdout exclude each other");
+	rc = eng_restore(&o, &r, err);
+	if (rc == 0 && !a->quiet)
+		fprintf(a->to_stdout ? stderr : stdout,
+		    "restored %s from tape file %llu (%u part%s): %llu bytes "
+		    "(%llu on tape, %llu blocks, all checksums good) in "
+		    "%.2f s, %.1f MB/s\n", a->entity ? a->entity : "dump",
+		    (unsigned long long)r.file, r.parts,
+		    r.parts == 1 ? "" : "s",
+		    (unsigned long long)r.raw_bytes,
+		    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
+		    r.seconds, mbps(r.raw_bytes, r.seconds));
+	return rc;
+}
+
+/* verify: one dump on every cartridge it spans, or a cartridge's parts. */
+static int
+cmd_verify(const struct args *a, char *err)
+{
+	struct eng_restore_opts o = {
+		.device = a->device, .entity = a->entity, .date = a->date,
+		.log = a->log, .file = a->file, .verify_only = true,
+		.mount_timeout = (unsigned)a->mount_timeout,
+	};
+	struct eng_restore_result r;
+	int rc;
+
+	if (!a->entity)
+		return eng_verify(a->device, a->file, stdout, err);
+	rc = eng_restore(&o, &r, err);
+	if (rc == 0)
+		printf("verified %s: %u part%s, %llu blocks, %llu bytes on tape, "
+		    "every block CRC and every digest good, %.2f s\n",
+		    a->entity, r.parts, r.parts == 1 ? "" : "s",
+		    (unsigned long long)r.blocks, (unsigned long long)r.bytes,
+		    r.seconds);
+	return rc;
+}
+
+/* Run cmd; *known is false for an unknown one. */
+static int
+run_command(const char *cmd, struct args *a, char *err, bool *known)
+{
+	*known = true;
+	if (strcmp(cmd, "label") == 0) {
+		struct eng_label_opts o = { a->device, a->label, a->pool,
+		    (uint32_t)a->bs, a->force };
+		if (!a->label)
+			die("label needs --label NAME");
+		return eng_label(&o, err);
+	}
+	if (strcmp(cmd, "dump") == 0)
+		return cmd_dump(a, err);
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(a, err);
+	if (strcmp(cmd, "list") == 0)
+		return eng_list(a->device, a->json, stdout, err);
+	if (strcmp(cmd, "restore") == 0)
+		return cmd_restore(a, err);
+	if (strcmp(cmd, "status") == 0)
+		return eng_status(a->device, a->json, stdout, err);
+	if (strcmp(cmd, "mounted") == 0)
+		return eng_mounted(a->device, err);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(a, err);
+	*known = false;
+	return -EINVAL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -196,6 +360,7 @@ main(int argc, char **argv)
 	char **nargv = NULL;
 	struct args a;
 	const char *cmd;
+	bool known;
 	int rc;
 
 	log_init("abs-engine", LOG_LVL_WARN, 0);
@@ -219,114 +384,12 @@ main(int argc, char **argv)
 	} else {
 		parse_args(argc, argv, &a);
 	}
-	if (strcmp(cmd, "label") == 0) {
-		struct eng_label_opts o = { a.device, a.label, a.pool,
-		    (uint32_t)a.bs, a.force };
-		if (!a.label)
-			die("label needs --label NAME");
-		rc = eng_label(&o, err);
-	} else if (strcmp(cmd, "dump") == 0) {
-		struct eng_dump_opts o = {
-			.device = a.device, .entity = a.entity, .source = a.source,
-			.expect_label = a.label, .log = a.log, .server = a.server,
-			.partition = a.partition, .since = a.since,
-			.level = (int)a.level, .compress = a.compress,
-			.digest = a.digest, .autolabel = a.autolabel,
-			.verify_rate = a.verify_rate, .retries = (unsigned)a.retries,
-			.mount_timeout = (unsigned)a.mount_timeout, .no_pew = a.no_pew,
-			.lbp = a.lbp,
-			.block_size = (uint32_t)a.bs, .depth = (unsigned)a.depth,
-			.queue = (unsigned)a.queue,
-			.quiet = a.quiet,
-		};
-		struct eng_dump_result r;
-		if (!a.entity || !a.source)
-			die("dump needs --entity NAME and --source SPEC");
-		rc = eng_dump(&o, &r, err);
-		if (rc == 0 && !a.quiet) {
-			printf("dumped %s: %llu bytes (%llu on tape, %u part%s on %s) in "
-			    "%.2f s, %.1f MB/s; tape %s file %llu; dump %s; %s %s\n",
-			    a.entity, (unsigned long long)r.raw_bytes,
-			    (unsigned long long)r.bytes, r.parts, r.parts == 1 ? "" : "s",
-			    r.labels, r.seconds, mbps(r.raw_bytes, r.seconds), r.label,
-			    (unsigned long long)r.file, r.dump_id, r.digest_alg,
-			    r.raw_digest);
-			printf("spot verify: %llu blocks re-read, %llu verified in the "
-			    "drive, %llu bad, %.3f s; cartridge hand-overs: %u in "
-			    "%.3f s (without mounts)%s\n",
-			    (unsigned long long)r.verify_checked,
-			    (unsigned long long)r.drive_verified,
-			    (unsigned long long)r.verify_bad, r.verify_seconds,
-			    r.handovers, r.handover_seconds,
-			    r.no_trailer ? "; parts cut at physical end: see dump log" :
-			    "");
-		}
-	} else if (strcmp(cmd, "serve") == 0) {
-		char journal[512];
-		if (!a.control || !a.drive)
-			die("serve needs --control SOCKET and --drive NAME");
-		if (!a.log) {
-			const char *dir = getenv("ABS_RUN_DIR");
-			if (!dir) {
-				dir = "/var/lib/abs";
-				mkdir(dir, 0750);	/* as abs-ctld's unit makes it */
-			}
-			snprintf(journal, sizeof(journal), "%s/journal-%s.log", dir,
-			    a.drive);
-			a.log = journal;
-		}
-		rc = eng_serve(a.control, a.drive, a.device, a.log, (uint32_t)a.bs,
-		    err);
-	} else if (strcmp(cmd, "list") == 0) {
-		rc = eng_list(a.device, a.json, stdout, err);
-	} else if (strcmp(cmd, "restore") == 0) {
-		struct eng_restore_opts o = {
-			.device = a.device, .entity = a.entity, .date = a.date,
-			.log = a.log, .to = a.to, .to_stdout = a.to_stdout,
-			.expect_label = a.label, .file = a.file,
-			.mount_timeout = (unsigned)a.mount_timeout,
-		};
-		struct eng_restore_result r;
-		if (!a.entity && a.file < 0)
-			die("restore needs --entity NAME (or --file N)");
-		if (a.to && a.to_stdout)
-			die("--to and --stdout exclude each other");
-		rc = eng_restore(&o, &r, err);
-		if (rc == 0 && !a.quiet)
-			fprintf(a.to_stdout ? stderr : stdout,
-			    "restored %s from tape file %llu (%u part%s): %llu bytes "
-			    "(%llu on tape, %llu blocks, all checksums good) in "
-			    "%.2f s, %.1f MB/s\n", a.entity ? a.entity : "dump",
-			    (unsigned long long)r.file, r.parts,
-			    r.parts == 1 ? "" : "s",
-			    (unsigned long long)r.raw_bytes,
-			    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
-			    r.seconds, mbps(r.raw_bytes, r.seconds));
-	} else if (strcmp(cmd, "status") == 0) {
-		rc = eng_status(a.device, a.json, stdout, err);
-	} else if (strcmp(cmd, "mounted") == 0) {
-		rc = eng_mounted(a.device, err);
-	} else if (strcmp(cmd, "verify") == 0 && a.entity) {
-		struct eng_restore_opts o = {
-			.device = a.device, .entity = a.entity, .date = a.date,
-			.log = a.log, .file = a.file, .verify_only = true,
-			.mount_timeout = (unsigned)a.mount_timeout,
-		};
-		struct eng_restore_result r;
-		rc = eng_restore(&o, &r, err);
-		if (rc == 0)
-			printf("verified %s: %u part%s, %llu blocks, %llu bytes on tape, "
-			    "every block CRC and every digest good, %.2f s\n",
-			    a.entity, r.parts, r.parts == 1 ? "" : "s",
-			    (unsigned long long)r.blocks, (unsigned long long)r.bytes,
-			    r.seconds);
-	} else if (strcmp(cmd, "verify") == 0) {
-		rc = eng_verify(a.device, a.file, stdout, err);
-	} else {
+	rc = run_command(cmd, &a, err, &known);
+	free(nargv);
+	if (!known) {
 		fprintf(stderr, "abs-engine: unknown command %s\n%s", cmd, usage);
 		return 2;
 	}
-	free(nargv);
 	if (rc < 0) {
 		fflush(stdout);
 		fprintf(stderr, "abs-engine %s: %s\n", cmd,

@@ -120,6 +120,43 @@ write_zeros(struct archive *out, int64_t n)
 	return 0;
 }
 
+/* One entry into the archive: its header, then its data from disk. */
+static int
+copy_entry(struct archive *disk, struct archive *out, struct archive_entry *w,
+    const char *name, int *warnings)
+{
+	const void *buf;
+	size_t sz;
+	int64_t off, done = 0;
+	int r, rc = 0;
+
+	if (archive_write_header(out, w) < ARCHIVE_WARN) {
+		log_warn("archive: %s: %s", name, archive_error_string(out));
+		return -EIO;
+	}
+	if (archive_entry_size(w) <= 0)
+		return 0;
+	while ((r = archive_read_data_block(disk, &buf, &sz, &off)) ==
+	    ARCHIVE_OK) {
+		/* Holes go in as zeros; pax keeps them as holes. */
+		if (write_zeros(out, off - done) < 0 ||
+		    archive_write_data(out, buf, sz) < 0) {
+			log_warn("archive: %s: %s", name, archive_error_string(out));
+			rc = -EIO;
+			break;
+		}
+		done = off + (int64_t)sz;
+	}
+	if (!rc && r == ARCHIVE_EOF &&
+	    write_zeros(out, archive_entry_size(w) - done) < 0)
+		rc = -EIO;
+	if (r < ARCHIVE_WARN) {
+		log_warn("archive: %s: %s", name, archive_error_string(disk));
+		(*warnings)++;
+	}
+	return rc;
+}
+
 int
 eng_archive_dir(const char *dir, time_t since, int fd)
 {
@@ -177,40 +214,8 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 		relative_name(dir, archive_entry_pathname(e), name, sizeof(name));
 		archive_entry_set_pathname(e, name);
 		archive_entry_linkify(lr, &e, &spare);
-		for (struct archive_entry *w = e; w; w = NULL) {
-			if (archive_write_header(out, w) < ARCHIVE_WARN) {
-				log_warn("archive: %s: %s", name,
-				    archive_error_string(out));
-				rc = -EIO;
-				break;
-			}
-			if (archive_entry_size(w) > 0) {
-				const void *buf;
-				size_t sz;
-				int64_t off;
-				int64_t done = 0;
-				while ((r = archive_read_data_block(disk, &buf, &sz,
-				    &off)) == ARCHIVE_OK) {
-					/* Holes go in as zeros; pax keeps them as holes. */
-					if (write_zeros(out, off - done) < 0 ||
-					    archive_write_data(out, buf, sz) < 0) {
-						log_warn("archive: %s: %s", name,
-						    archive_error_string(out));
-						rc = -EIO;
-						break;
-					}
-					done = off + (int64_t)sz;
-				}
-				if (!rc && r == ARCHIVE_EOF &&
-				    write_zeros(out, archive_entry_size(w) - done) < 0)
-					rc = -EIO;
-				if (r < ARCHIVE_WARN) {
-					log_warn("archive: %s: %s", name,
-					    archive_error_string(disk));
-					warnings++;
-				}
-			}
-		}
+		if (e)
+			rc = copy_entry(disk, out, e, name, &warnings);
 		if (e)
 			archive_entry_free(e);
 		if (rc)
@@ -360,6 +365,23 @@ extract_read(struct archive *a, void *arg, const void **buf)
 	return n;
 }
 
+/* The dump root's owner, mode and times onto the current directory (to). */
+static void
+apply_root(struct archive_entry *root, const char *to)
+{
+	struct timespec ts[2] = {
+		{ archive_entry_atime(root), archive_entry_atime_nsec(root) },
+		{ archive_entry_mtime(root), archive_entry_mtime_nsec(root) },
+	};
+
+	if (geteuid() == 0 && lchown(".", archive_entry_uid(root),
+	    archive_entry_gid(root)) < 0)
+		log_warn("%s: chown: %s", to, strerror(errno));
+	if (chmod(".", archive_entry_perm(root)) < 0 ||
+	    utimensat(AT_FDCWD, ".", ts, 0) < 0)
+		log_warn("%s: %s", to, strerror(errno));
+}
+
 int
 eng_extract(const char *to, long (*pull)(void *ctx, const void **buf),
     void *ctx, char *err)
@@ -429,19 +451,8 @@ eng_extract(const char *to, long (*pull)(void *ctx, const void **buf),
 		eng_err(err, "finishing restore: %s", archive_error_string(disk));
 		rc = -EIO;
 	}
-	if (root && !rc) {
-		struct timespec ts[2] = {
-			{ archive_entry_atime(root), archive_entry_atime_nsec(root) },
-			{ archive_entry_mtime(root), archive_entry_mtime_nsec(root) },
-		};
-		if (geteuid() == 0 && lchown(".", archive_entry_uid(root),
-		    archive_entry_gid(root)) < 0)
-			log_warn("%s: chown: %s", to,
-			    strerror(errno));
-		if (chmod(".", archive_entry_perm(root)) < 0 ||
-		    utimensat(AT_FDCWD, ".", ts, 0) < 0)
-			log_warn("%s: %s", to, strerror(errno));
-	}
+	if (root && !rc)
+		apply_root(root, to);
 out:
 	if (cwd >= 0) {
 		if (fchdir(cwd) < 0 && !rc)
