@@ -422,6 +422,11 @@ main(void)
 		done(f);
 	}
 	CHECK_EQ(bad, 0);
+
+	/* The dump log's words for each kind of cartridge fault. */
+	CHECK(strcmp(eng_fault_status(ENG_FAULT_WRITE), "write-failed") == 0);
+	CHECK(strcmp(eng_fault_status(ENG_FAULT_MEDIUM), "medium-error") == 0);
+	CHECK(strcmp(eng_fault_status(ENG_FAULT_VERIFY), "verify-mismatch") == 0);
 	free(f);
 	T_DONE();
 }
