@@ -9,6 +9,7 @@
 
 #include "engine/engine.h"
 #include "engine/tape.h"
+#include "sg/ssc.h"
 
 /* Why a query gave nothing: unsupported, or the sense it got. */
 static const char *
@@ -75,9 +76,9 @@ eng_status(const char *device, bool json, FILE *out, char *err)
 	struct fmt_label l;
 	uint32_t bmin = 0, bmax = 0, bblocks = 0, bbytes = 0;
 	uint64_t ta = 0;
-	char s1[200], serial[64] = "", barcode[64] = "", medium[160] = "";
+	char s1[200], serial[64] = "", barcode[64] = "", medium[ENG_ERRLEN] = "";
 	char lim[64], mode[160], posn[120], buf_s[80], wes[120], res[120];
-	char tas[400] = "", mam[160];
+	char tas[400] = "", mam[256];
 	int rc;
 
 	if ((rc = tsg_open(device, &dev)) < 0) {
@@ -91,7 +92,7 @@ eng_status(const char *device, bool json, FILE *out, char *err)
 	}
 	bool ready = tsg_test_unit_ready(dev, &st) == 0;
 	if (!ready)
-		snprintf(medium, sizeof(medium), "%s", st.asc == 0x3a ?
+		snprintf(medium, sizeof(medium), "%s", st.asc == SPC_ASC_MEDIUM_NOT_PRESENT ?
 		    "no cartridge in the drive" : tsg_status_str(&st, s1, sizeof(s1)));
 	rc = tsg_read_block_limits(dev, &bmin, &bmax, &st);
 	if (rc == 0)
@@ -126,8 +127,8 @@ eng_status(const char *device, bool json, FILE *out, char *err)
 			snprintf(buf_s, sizeof(buf_s), "%u blocks, %u bytes not yet on "
 			    "tape", bblocks, bbytes);
 	}
-	counters_text(dev, 0x02, wes, sizeof(wes));
-	counters_text(dev, 0x03, res, sizeof(res));
+	counters_text(dev, SPC_LP_WRITE_ERRORS, wes, sizeof(wes));
+	counters_text(dev, SPC_LP_READ_ERRORS, res, sizeof(res));
 	rc = tsg_tapealert(dev, &ta, &st);
 	if (rc == 0) {
 		for (int i = 0; i < 64; i++)
@@ -143,9 +144,11 @@ eng_status(const char *device, bool json, FILE *out, char *err)
 		snprintf(tas, sizeof(tas), "%s", why(rc, &st, s1, sizeof(s1)));
 	}
 	if (ready) {
-		rc = tsg_read_attribute(dev, 0x0401, serial, sizeof(serial), &st);
+		rc = tsg_read_attribute(dev, SPC_MAM_MEDIUM_SERIAL, serial,
+		    sizeof(serial), &st);
 		if (rc == 0)
-			tsg_read_attribute(dev, 0x0806, barcode, sizeof(barcode), &st);
+			tsg_read_attribute(dev, SPC_MAM_BARCODE, barcode,
+			    sizeof(barcode), &st);
 		if (rc == 0)
 			snprintf(mam, sizeof(mam), "medium serial %s, barcode %s", serial,
 			    barcode[0] ? barcode : "-");

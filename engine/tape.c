@@ -10,6 +10,7 @@
 #include "common/crc32c.h"
 #include "engine/engine.h"
 #include "engine/tape.h"
+#include "sg/ssc.h"
 
 void
 eng_err(char *err, const char *fmt, ...)
@@ -57,7 +58,7 @@ eng_open(const char *uri, struct tsg_dev **dev, char *err)
 	}
 	rc = tsg_test_unit_ready(*dev, &st);
 	if (rc) {
-		if (st.cat == TSG_CAT_NOT_READY && st.asc == 0x3a)
+		if (st.cat == TSG_CAT_NOT_READY && st.asc == SPC_ASC_MEDIUM_NOT_PRESENT)
 			eng_err(err, "%s: no cartridge in the drive", uri);
 		else
 			eng_err_st(err, uri, &st);

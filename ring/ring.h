@@ -4,6 +4,23 @@
  * ring_next() hands full blocks out strictly in source order, and a buffer
  * is reused only after ring_confirm() says the sink has it for good. It
  * knows nothing of SCSI or tapes.
+ *
+ * Who uses io_uring (liburing is included here and in bench/ only):
+ * - ring/ (this module): the source side, many reads in flight into
+ *   registered buffers. That is where io_uring pays.
+ * - The tape transports do not. Their queued writes are queued in the
+ *   device, not in a ring: sg: write()s an sg_io_hdr on a non-blocking fd
+ *   (it returns at once, the driver keeps up to 16 commands in flight) and
+ *   read()s it back by pack id after poll(); iscsi: hands libiscsi the
+ *   writes and drives its one socket with poll() and iscsi_service(). Each
+ *   of those was once one io_uring SQE submitted and waited for alone: a
+ *   synchronous call in an async costume, with its own ring per device.
+ *   They are plain syscalls now; a transport that really keeps several
+ *   requests in flight in the kernel (O_DIRECT files, several sockets)
+ *   would get a ring_ API for it here rather than a private ring.
+ * - bench/abs-bench --uring-write is a benchmark peer: the raw ceiling of
+ *   a file sink, 8 writes in flight through its own small ring. It stays
+ *   outside ring/ on purpose, so it measures the kernel and not our code.
  */
 #ifndef ABS_RING_H
 #define ABS_RING_H

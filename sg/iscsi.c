@@ -2,8 +2,8 @@
  * The iscsi:// transport: libiscsi's user-space initiator, one session per
  * open device. URI: iscsi://HOST[:PORT]/TARGET-IQN/LUN. Commands run
  * synchronously, except data writes: those are queued (several in flight,
- * sent in order on the one connection) and the socket is driven by polling
- * it through a small io_uring until the oldest completes. libiscsi's parsed
+ * sent in order on the one connection) and the socket is driven with
+ * poll() and iscsi_service() until the oldest completes. libiscsi's parsed
  * sense lacks the stream bits (FILEMARK, EOM, ILI) and the information
  * field, so the raw sense from the task's data-in (2-byte length, then the
  * bytes) goes to the common decoder.
@@ -15,12 +15,12 @@
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
-#include <liburing.h>
 
 #include "sg/tsg_int.h"
 
 #define IS_MAX_DEPTH 32
-#define IS_WRITE_TIMEOUT 900	/* seconds: a drive may retry a long time */
+/* Seconds a queued write may take: a drive may retry a long time. */
+#define IS_WRITE_TIMEOUT (TSG_TIMEOUT_DATA_MS / 1000)
 
 struct is_slot {
 	struct iscsi_dev *dev;
@@ -33,8 +33,7 @@ struct is_slot {
 struct iscsi_dev {
 	struct iscsi_context *ctx;
 	int lun;
-	struct io_uring uring;
-	bool have_uring;
+	bool write_timeout_set;	/* iscsi_set_timeout() for queued writes */
 	struct is_slot slots[IS_MAX_DEPTH];
 };
 
@@ -100,8 +99,6 @@ is_close(struct tsg_dev *d)
 		return;
 	iscsi_logout_sync(id->ctx);
 	iscsi_destroy_context(id->ctx);
-	if (id->have_uring)
-		io_uring_queue_exit(&id->uring);
 	free(id);
 }
 
@@ -125,49 +122,24 @@ write_done(struct iscsi_context *ctx, int status, void *data, void *priv)
 }
 
 /*
- * Wait once for the socket through io_uring and let libiscsi act on it.
- * timeout_ms 0 only services what is ready now.
+ * Wait once for the socket (poll) and let libiscsi act on it. timeout_ms 0
+ * only services what is ready now. One fd and one wait: a plain poll(),
+ * libiscsi's own event-loop contract, not an io_uring (see ring/ring.h).
  */
 static int
 drive_socket(struct iscsi_dev *id, int timeout_ms)
 {
-	struct __kernel_timespec ts = {
-		.tv_sec = timeout_ms / 1000,
-		.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
-	};
-	struct io_uring_sqe *sqe;
-	struct io_uring_cqe *cqe;
-	int events = iscsi_which_events(id->ctx), revents = 0, rc;
+	struct pollfd pf = { .fd = iscsi_get_fd(id->ctx),
+	    .events = (short)iscsi_which_events(id->ctx) };
+	int rc;
 
-	if (!events)
-		events = POLLIN;	/* reconnecting: just wait a while */
-	if (!(sqe = io_uring_get_sqe(&id->uring)))
-		return -EBUSY;
-	io_uring_prep_poll_add(sqe, iscsi_get_fd(id->ctx), (unsigned)events);
-	io_uring_sqe_set_data64(sqe, 1);
-	io_uring_submit(&id->uring);
-	rc = io_uring_wait_cqe_timeout(&id->uring, &cqe, &ts);
-	if (rc == -ETIME) {
-		/* Take the poll back before the next round arms another. */
-		if ((sqe = io_uring_get_sqe(&id->uring))) {
-			io_uring_prep_poll_remove(sqe, 1);
-			io_uring_sqe_set_data64(sqe, 2);
-			io_uring_submit(&id->uring);
-		}
-		for (int n = 0; n < 2 && io_uring_wait_cqe(&id->uring, &cqe) == 0;
-		    n++) {
-			if (cqe->user_data == 1 && cqe->res > 0)
-				revents = cqe->res;
-			io_uring_cqe_seen(&id->uring, cqe);
-		}
-	} else if (rc == 0) {
-		revents = cqe->res > 0 ? cqe->res : 0;
-		io_uring_cqe_seen(&id->uring, cqe);
-	} else {
-		return rc;
-	}
-	/* revents 0 still lets libiscsi run its timeouts. */
-	if (iscsi_service(id->ctx, revents) < 0)
+	if (!pf.events)
+		pf.events = POLLIN;	/* reconnecting: just wait a while */
+	rc = poll(&pf, 1, timeout_ms);
+	if (rc < 0 && errno != EINTR)
+		return -errno;
+	/* revents 0 (timeout, signal) still lets libiscsi run its timeouts. */
+	if (iscsi_service(id->ctx, rc > 0 ? pf.revents : 0) < 0)
 		return -EIO;
 	return 0;
 }
@@ -182,17 +154,15 @@ is_wsubmit(struct tsg_dev *d, const uint8_t *cdb, const void *buf, size_t len,
 
 	if (slot >= IS_MAX_DEPTH || len > INT32_MAX)
 		return -EINVAL;
-	if (!id->have_uring) {
-		int rc = io_uring_queue_init(4, &id->uring, 0);
-		if (rc < 0)
-			return rc;
-		id->have_uring = true;
+	if (!id->write_timeout_set) {
 		iscsi_set_timeout(id->ctx, IS_WRITE_TIMEOUT);
+		id->write_timeout_set = true;
 	}
 	sl = &id->slots[slot];
 	memset(sl, 0, sizeof(*sl));
 	sl->dev = id;
-	task = scsi_create_task(6, (unsigned char *)cdb, SCSI_XFER_WRITE, (int)len);
+	task = scsi_create_task(SSC_WRITE6_CMDLEN, (unsigned char *)cdb,
+	    SCSI_XFER_WRITE, (int)len);
 	if (!task)
 		return -ENOMEM;
 	/* Hand libiscsi the data as an iovec it may use until completion. */
@@ -237,37 +207,37 @@ is_wreap(struct tsg_dev *d, unsigned slot, int *scsi_status, uint8_t *sense,
 }
 
 static int
-is_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+is_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
 	struct iscsi_dev *id = d->priv;
 	struct iscsi_data data = { 0, NULL };
 	struct scsi_task *task;
-	int xfer = dir == 1 ? SCSI_XFER_WRITE : dir == 2 ? SCSI_XFER_READ :
-	    SCSI_XFER_NONE;
+	int xfer = dir == TSG_DIR_TO_DEV ? SCSI_XFER_WRITE :
+	    dir == TSG_DIR_FROM_DEV ? SCSI_XFER_READ : SCSI_XFER_NONE;
 
 	if (len > INT32_MAX)
 		return -EINVAL;
 	task = scsi_create_task(cdblen, (unsigned char *)cdb, xfer, (int)len);
 	if (!task)
 		return -ENOMEM;
-	if (dir == 1) {
+	if (dir == TSG_DIR_TO_DEV) {
 		data.size = len;
 		data.data = buf;
-	} else if (dir == 2 && len &&
+	} else if (dir == TSG_DIR_FROM_DEV && len &&
 	    scsi_task_add_data_in_buffer(task, (int)len, buf) != 0) {
 		scsi_free_scsi_task(task);
 		return -ENOMEM;
 	}
 	if (!iscsi_scsi_command_sync(id->ctx, id->lun, task,
-	    dir == 1 ? &data : NULL)) {
+	    dir == TSG_DIR_TO_DEV ? &data : NULL)) {
 		scsi_free_scsi_task(task);
 		return -EIO;
 	}
 	*scsi_status = task->status;
 	*resid = 0;
-	if (dir == 2) {
+	if (dir == TSG_DIR_FROM_DEV) {
 		if (task->residual_status == SCSI_RESIDUAL_UNDERFLOW &&
 		    task->residual <= len)
 			*resid = task->residual;

@@ -27,7 +27,7 @@ null_close(struct tsg_dev *d)
 
 /* Every command succeeds; reads find blank tape. */
 static int
-null_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+null_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
@@ -36,8 +36,9 @@ null_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 	(void)buf;
 	*resid = 0;
 	*scsi_status = SAM_GOOD;
-	if (dir == 2 && (cdb[0] == 0x08 || cdb[0] == 0x34 || cdb[0] == 0x1a)) {
-		if (cdb[0] != 0x08) {
+	if (dir == TSG_DIR_FROM_DEV && (cdb[0] == SSC_READ6_CMD ||
+	    cdb[0] == SSC_READ_POSITION_CMD || cdb[0] == SPC_MODE_SENSE6_CMD)) {
+		if (cdb[0] != SSC_READ6_CMD) {
 			memset(buf, 0, len);
 			return 0;
 		}
@@ -74,11 +75,11 @@ fd_open(struct tsg_dev *d, const char *path)
 
 /* WRITE(6) payloads go to the descriptor; the rest is null:'s. */
 static int
-fd_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+fd_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
-	if (cdb[0] == 0x0a && dir == 1) {
+	if (cdb[0] == SSC_WRITE6_CMD && dir == TSG_DIR_TO_DEV) {
 		int fd = (int)((uintptr_t)d->priv - 1);
 		*resid = 0;
 		*scsi_status = SAM_GOOD;

@@ -1,11 +1,12 @@
 /*
  * The sg: transport: the Linux SCSI generic driver, sg:/dev/sgN. Control
  * commands go through the SG_IO ioctl. Data writes use the sg v3
- * asynchronous interface through io_uring: a write() of the sg_io_hdr
- * queues the command, a read() of it (by pack id) reaps it. The fd is
- * O_NONBLOCK so io_uring runs each write inline, in submission order,
- * instead of handing it to worker threads that may reorder them, and every
- * command is queued at the tail (sg queues at the head by default).
+ * asynchronous interface: a write() of the sg_io_hdr queues the command and
+ * returns at once, a read() of it (by pack id) reaps it, and poll() waits
+ * for it. Several writes are in flight in the driver between the two; the
+ * syscalls themselves never block (O_NONBLOCK), so they are plain calls,
+ * not io_uring requests (see ring/ring.h). Every command is queued at the
+ * tail (sg queues at the head by default), so they run in order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <liburing.h>
 #include <scsi/sg.h>
 
 #include "sg/tsg_int.h"
@@ -37,24 +37,8 @@ struct sg_slot {
 
 struct sg_dev {
 	int fd;
-	struct io_uring uring;
-	bool have_uring;
 	struct sg_slot slots[SG_MAX_DEPTH];
 };
-
-/* Milliseconds a command may take: motion can take an hour on a full LTO. */
-static unsigned
-timeout_ms(uint8_t op)
-{
-	switch (op) {
-	case 0x0a: case 0x08: case 0x10: case 0x13: case 0x2f:
-		return 15 * 60 * 1000;		/* WRITE, READ, FILEMARKS, VERIFY */
-	case 0x01: case 0x11: case 0x1b: case 0x2b: case 0x92: case 0x19:
-		return 60 * 60 * 1000;		/* REWIND, SPACE, LOAD, LOCATE, ERASE */
-	default:
-		return 60 * 1000;
-	}
-}
 
 static int
 sgio_open(struct tsg_dev *d, const char *path)
@@ -97,8 +81,6 @@ sgio_close(struct tsg_dev *d)
 
 	if (!sd)
 		return;
-	if (sd->have_uring)
-		io_uring_queue_exit(&sd->uring);
 	close(sd->fd);
 	free(sd);
 }
@@ -122,8 +104,8 @@ outcome(const struct sg_io_hdr *h, const uint8_t *sbuf, size_t *resid,
 }
 
 int
-tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, int dir, void *buf,
-    size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
+    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
 	uint8_t sbuf[TSG_SENSE_LEN];
@@ -135,13 +117,13 @@ tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, int dir, void *buf,
 	h.interface_id = 'S';
 	h.cmdp = (unsigned char *)cdb;
 	h.cmd_len = (unsigned char)cdblen;
-	h.dxfer_direction = !len ? SG_DXFER_NONE : dir == 1 ? SG_DXFER_TO_DEV :
-	    SG_DXFER_FROM_DEV;
+	h.dxfer_direction = !len ? SG_DXFER_NONE : dir == TSG_DIR_TO_DEV ?
+	    SG_DXFER_TO_DEV : SG_DXFER_FROM_DEV;
 	h.dxferp = len ? buf : NULL;
 	h.dxfer_len = (unsigned)len;
 	h.sbp = sbuf;
 	h.mx_sb_len = sizeof(sbuf);
-	h.timeout = timeout_ms(cdb[0]);
+	h.timeout = tsg_timeout_ms(cdb[0]);
 	h.flags = SG_FLAG_Q_AT_TAIL;
 	if (ioctl(fd, SG_IO, &h) < 0)
 		return -errno;
@@ -149,7 +131,7 @@ tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, int dir, void *buf,
 }
 
 static int
-sgio_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+sgio_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
@@ -159,71 +141,35 @@ sgio_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 	    sense, sense_len);
 }
 
-/* Submit the prepared SQE and wait for its completion; its result. */
-static int
-uring_run(struct sg_dev *sd, unsigned timeout)
-{
-	struct __kernel_timespec ts = { .tv_sec = timeout / 1000 + 60 };
-	struct io_uring_cqe *cqe;
-	int rc;
-
-	if ((rc = io_uring_submit(&sd->uring)) < 0)
-		return rc;
-	if ((rc = io_uring_wait_cqe_timeout(&sd->uring, &cqe, &ts)) == 0) {
-		rc = cqe->res;
-		io_uring_cqe_seen(&sd->uring, cqe);
-		return rc;
-	}
-	/* Take the request back: it points into the caller's memory. */
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&sd->uring);
-	if (sqe) {
-		io_uring_prep_cancel64(sqe, 1, 0);
-		io_uring_sqe_set_data64(sqe, 2);
-		io_uring_submit(&sd->uring);
-	}
-	for (int n = 0; n < 2 && io_uring_wait_cqe(&sd->uring, &cqe) == 0; n++)
-		io_uring_cqe_seen(&sd->uring, cqe);
-	return rc == -ETIME ? -ETIMEDOUT : rc;
-}
-
 static int
 sgio_wsubmit(struct tsg_dev *d, const uint8_t *cdb, const void *buf,
     size_t len, unsigned slot)
 {
 	struct sg_dev *sd = d->priv;
-	struct io_uring_sqe *sqe;
 	struct sg_slot *sl;
-	int rc;
+	ssize_t n;
 
 	if (slot >= SG_MAX_DEPTH || len > UINT32_MAX)
 		return -EINVAL;
-	if (!sd->have_uring) {
-		if ((rc = io_uring_queue_init(4, &sd->uring, 0)) < 0)
-			return rc;
-		sd->have_uring = true;
-	}
 	sl = &sd->slots[slot];
 	memset(sl, 0, sizeof(*sl));
-	memcpy(sl->cdb, cdb, 6);
+	memcpy(sl->cdb, cdb, SSC_WRITE6_CMDLEN);
 	sl->hdr.interface_id = 'S';
 	sl->hdr.cmdp = sl->cdb;
-	sl->hdr.cmd_len = 6;
+	sl->hdr.cmd_len = SSC_WRITE6_CMDLEN;
 	sl->hdr.dxfer_direction = SG_DXFER_TO_DEV;
 	sl->hdr.dxferp = (void *)buf;
 	sl->hdr.dxfer_len = (unsigned)len;
 	sl->hdr.sbp = sl->sense;
 	sl->hdr.mx_sb_len = sizeof(sl->sense);
-	sl->hdr.timeout = timeout_ms(cdb[0]);
+	sl->hdr.timeout = tsg_timeout_ms(cdb[0]);
 	sl->hdr.flags = SG_FLAG_Q_AT_TAIL;
 	sl->hdr.pack_id = (int)slot;
-	if (!(sqe = io_uring_get_sqe(&sd->uring)))
-		return -EBUSY;
-	io_uring_prep_write(sqe, sd->fd, &sl->hdr, sizeof(sl->hdr), 0);
-	io_uring_sqe_set_data64(sqe, 1);
-	rc = uring_run(sd, 1000);
-	if (rc < 0)
-		return rc;
-	if (rc != (int)sizeof(sl->hdr))
+	/* Queues the command and returns; the driver keeps it in flight. */
+	n = write(sd->fd, &sl->hdr, sizeof(sl->hdr));
+	if (n < 0)
+		return -errno;
+	if (n != (ssize_t)sizeof(sl->hdr))
 		return -EIO;
 	sl->busy = true;
 	return 0;
@@ -234,10 +180,11 @@ sgio_wreap(struct tsg_dev *d, unsigned slot, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
 	struct sg_dev *sd = d->priv;
-	struct io_uring_sqe *sqe;
+	struct pollfd pf = { .fd = sd->fd, .events = POLLIN };
 	struct sg_io_hdr h;
 	struct sg_slot *sl;
-	int rc;
+	ssize_t n;
+	int rc = 0;
 
 	if (slot >= SG_MAX_DEPTH || !sd->slots[slot].busy)
 		return -EINVAL;
@@ -246,26 +193,30 @@ sgio_wreap(struct tsg_dev *d, unsigned slot, int *scsi_status, uint8_t *sense,
 	h.interface_id = 'S';
 	h.pack_id = (int)slot;
 	h.dxfer_direction = SG_DXFER_TO_DEV;
+	/* The drive's own timeout fires first; a minute more is ours. */
+	int wait_ms = (int)(sl->hdr.timeout + 60 * 1000);
 	for (;;) {
-		if (!(sqe = io_uring_get_sqe(&sd->uring)))
-			return -EBUSY;
-		io_uring_prep_read(sqe, sd->fd, &h, sizeof(h), 0);
-		io_uring_sqe_set_data64(sqe, 1);
-		rc = uring_run(sd, sl->hdr.timeout);
-		if (rc != -EAGAIN)
+		if ((n = read(sd->fd, &h, sizeof(h))) >= 0)
 			break;
+		if (errno != EAGAIN && errno != EINTR) {
+			rc = -errno;
+			break;
+		}
 		/* Not done yet (the fd is non-blocking): wait until it is. */
-		if (!(sqe = io_uring_get_sqe(&sd->uring)))
-			return -EBUSY;
-		io_uring_prep_poll_add(sqe, sd->fd, POLLIN);
-		io_uring_sqe_set_data64(sqe, 1);
-		if ((rc = uring_run(sd, sl->hdr.timeout)) < 0)
+		int r = poll(&pf, 1, wait_ms);
+		if (r < 0 && errno != EINTR) {
+			rc = -errno;
 			break;
+		}
+		if (r == 0) {
+			rc = -ETIMEDOUT;
+			break;
+		}
 	}
 	sl->busy = false;
 	if (rc < 0)
 		return rc;
-	if (rc != (int)sizeof(h) || h.pack_id != (int)slot)
+	if (n != (ssize_t)sizeof(h) || h.pack_id != (int)slot)
 		return -EIO;
 	return outcome(&h, sl->sense, NULL, scsi_status, sense, sense_len);
 }

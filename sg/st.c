@@ -145,9 +145,9 @@ mt_file(struct st_dev *sd)
 
 /* SG_IO on the st fd, for commands that do not move the tape. */
 static int
-passthrough(struct st_dev *sd, const uint8_t *cdb, int cdblen, int dir,
-    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
-    int *sense_len)
+passthrough(struct st_dev *sd, const uint8_t *cdb, int cdblen,
+    enum tsg_dir dir, void *buf, size_t len, size_t *resid, int *scsi_status,
+    uint8_t *sense, int *sense_len)
 {
 	int rc = tsg_sg_io(sd->fd, cdb, cdblen, dir, buf, len, resid,
 	    scsi_status, sense, sense_len);
@@ -168,14 +168,15 @@ static bool
 drive_at_eod(struct st_dev *sd)
 {
 	size_t plen = 65536, presid = 0;	/* SILI: any block will do */
-	uint8_t rd[6] = { 0x08, 0x02, (uint8_t)(plen >> 16), (uint8_t)(plen >> 8),
-	    (uint8_t)plen, 0 };
+	uint8_t rd[SSC_READ6_CMDLEN] = { SSC_READ6_CMD, SSC_SILI,
+	    (uint8_t)(plen >> 16), (uint8_t)(plen >> 8), (uint8_t)plen, 0 };
 	uint8_t ps[TSG_SENSE_LEN];
 	int pstatus = 0, pslen = 0;
 	void *probe = malloc(plen);
-	bool eod = probe && passthrough(sd, rd, 6, 2, probe, plen, &presid,
-	    &pstatus, ps, &pslen) == 0 && pstatus == SAM_CHECK_CONDITION &&
-	    pslen >= 14 && ((ps[2] & 0x0f) == 0x08 ||
+	bool eod = probe && passthrough(sd, rd, SSC_READ6_CMDLEN,
+	    TSG_DIR_FROM_DEV, probe, plen, &presid, &pstatus, ps, &pslen) == 0 &&
+	    pstatus == SAM_CHECK_CONDITION && pslen >= 14 &&
+	    ((ps[2] & 0x0f) == 0x08 ||
 	    (ps[12] == 0x00 && ps[13] == 0x05));
 
 	free(probe);
@@ -232,12 +233,12 @@ st_read(struct st_dev *sd, void *buf, size_t len, size_t *resid,
 	 * through SG_IO, where the drive's own sense says which it is.
 	 */
 	if (GMT_EOF(gstat0)) {
-		uint8_t rd[6] = { 0x08, 0x02, (uint8_t)(len >> 16),
-		    (uint8_t)(len >> 8), (uint8_t)len, 0 };
+		uint8_t rd[SSC_READ6_CMDLEN] = { SSC_READ6_CMD, SSC_SILI,
+		    (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len, 0 };
 		if (len > 0xffffff)
 			return -EINVAL;
-		return passthrough(sd, rd, 6, 2, buf, len, resid, scsi_status,
-		    sense, sense_len);
+		return passthrough(sd, rd, SSC_READ6_CMDLEN, TSG_DIR_FROM_DEV, buf,
+		    len, resid, scsi_status, sense, sense_len);
 	}
 	n = read(sd->fd, buf, len);
 
@@ -328,7 +329,7 @@ be24s(const uint8_t *p)
 }
 
 static int
-st_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+st_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
@@ -341,17 +342,17 @@ st_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 	*scsi_status = SAM_GOOD;
 	*sense_len = 0;
 	switch (cdb[0]) {
-	case 0x0a:	/* WRITE(6), variable */
-		if (cdb[1] & 1)
+	case SSC_WRITE6_CMD:	/* variable blocks only */
+		if (cdb[1] & SSC_FIXED)
 			break;
 		return st_write(sd, buf, len, scsi_status, sense, sense_len);
-	case 0x08:	/* READ(6), variable */
-		if (cdb[1] & 1)
+	case SSC_READ6_CMD:	/* variable blocks only */
+		if (cdb[1] & SSC_FIXED)
 			break;
 		return st_read(sd, buf, len, resid, scsi_status, sense, sense_len);
-	case 0x10:	/* WRITE FILEMARKS */
+	case SSC_WRITE_FILEMARKS6_CMD:
 		n = (uint32_t)cdb[2] << 16 | (uint32_t)cdb[3] << 8 | cdb[4];
-		rc = mtop(sd, (cdb[1] & 1) && n ? MTWEOFI : MTWEOF, (int)n);
+		rc = mtop(sd, (cdb[1] & SSC_IMMED) && n ? MTWEOFI : MTWEOF, (int)n);
 		if (rc == -ENOSPC || (rc == -EIO &&
 		    (mt_state(sd, NULL) & GMT_EOT(~0))))
 			return check(scsi_status, sense, sense_len, 0x0d, 0x00,
@@ -360,32 +361,32 @@ st_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 			return check(scsi_status, sense, sense_len, 0x07, 0x27,
 			    0x00, false, false, false, false, 0);
 		return rc;
-	case 0x01:	/* REWIND */
+	case SSC_REWIND_CMD:
 		sd->past_ew = false;
 		return mtop(sd, MTREW, 1);
-	case 0x1b:	/* LOAD/UNLOAD */
+	case SSC_LOAD_UNLOAD_CMD:
 		sd->past_ew = false;
-		return mtop(sd, (cdb[4] & 1) ? MTLOAD : MTUNLOAD, 1);
-	case 0x11:	/* SPACE(6) */
+		return mtop(sd, (cdb[4] & SSC_LOAD) ? MTLOAD : MTUNLOAD, 1);
+	case SSC_SPACE6_CMD:
 		count = be24s(cdb + 2);
 		switch (cdb[1] & 7) {
-		case 0:
+		case TSG_SPACE_BLOCKS:
 			if (!count)
 				return 0;
 			return st_motion(sd, count > 0 ? MTFSR : MTBSR,
 			    count > 0 ? count : -count, scsi_status, sense,
 			    sense_len);
-		case 1:
+		case TSG_SPACE_FILEMARKS:
 			if (!count)
 				return 0;
 			return st_motion(sd, count > 0 ? MTFSF : MTBSF,
 			    count > 0 ? count : -count, scsi_status, sense,
 			    sense_len);
-		case 3:
+		case TSG_SPACE_EOD:
 			return st_motion(sd, MTEOM, 1, scsi_status, sense, sense_len);
 		}
 		break;
-	case 0x2b: {	/* LOCATE(10) */
+	case SSC_LOCATE10_CMD: {
 		uint32_t lba = (uint32_t)cdb[3] << 24 | (uint32_t)cdb[4] << 16 |
 		    (uint32_t)cdb[5] << 8 | cdb[6];
 		if (lba > INT32_MAX)
@@ -393,7 +394,7 @@ st_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 		return st_motion(sd, MTSEEK, (int)lba, scsi_status, sense,
 		    sense_len);
 	}
-	case 0x92: {	/* LOCATE(16) */
+	case SSC_LOCATE16_CMD: {
 		uint64_t lba = 0;
 		for (int i = 4; i < 12; i++)
 			lba = lba << 8 | cdb[i];
@@ -402,14 +403,14 @@ st_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 		return st_motion(sd, MTSEEK, (int)lba, scsi_status, sense,
 		    sense_len);
 	}
-	case 0x15:	/* MODE SELECT(6): keep the driver's block size in step */
+	case SPC_MODE_SELECT6_CMD:	/* keep the driver's block size in step */
 		rc = passthrough(sd, cdb, cdblen, dir, buf, len, resid,
 		    scsi_status, sense, sense_len);
 		if (rc == 0 && *scsi_status == SAM_GOOD)
 			mtop(sd, MTSETBLK, 0);
 		return rc;
-	case 0x13:	/* VERIFY(6) moves the tape too */
-	case 0x19:	/* ERASE */
+	case SSC_VERIFY6_CMD:	/* moves the tape too */
+	case SSC_ERASE6_CMD:
 		break;
 	default:
 		return passthrough(sd, cdb, cdblen, dir, buf, len, resid,

@@ -190,7 +190,7 @@ tsg_status_str(const struct tsg_status *st, char *buf, size_t len)
 
 /* Outcome of an exec: 0 for GOOD, TSG_CHECK for sense, or -errno. */
 static int
-exec_once(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+exec_once(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, struct tsg_status *st)
 {
 	uint8_t sense[TSG_SENSE_LEN];
@@ -212,7 +212,7 @@ exec_once(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 }
 
 int
-tsg_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+tsg_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, struct tsg_status *st)
 {
 	int rc;
@@ -244,36 +244,40 @@ put_be24(uint8_t *p, uint32_t v)
 int
 tsg_test_unit_ready(struct tsg_dev *d, struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x00 };
+	uint8_t cdb[SPC_TEST_UNIT_READY_CMDLEN] = { SPC_TEST_UNIT_READY_CMD };
 
-	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+	return tsg_exec(d, cdb, SPC_TEST_UNIT_READY_CMDLEN, TSG_DIR_NONE, NULL, 0,
+	    st);
 }
 
 int
 tsg_rewind(struct tsg_dev *d, struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x01 };
+	uint8_t cdb[SSC_REWIND_CMDLEN] = { SSC_REWIND_CMD };
 
-	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+	return tsg_exec(d, cdb, SSC_REWIND_CMDLEN, TSG_DIR_NONE, NULL, 0, st);
 }
 
 int
 tsg_load(struct tsg_dev *d, bool load, struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x1b, 0, 0, 0, load ? 0x01 : 0x00, 0 };
+	uint8_t cdb[SSC_LOAD_UNLOAD_CMDLEN] = { SSC_LOAD_UNLOAD_CMD, 0, 0, 0,
+	    load ? SSC_LOAD : 0x00, 0 };
 
-	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+	return tsg_exec(d, cdb, SSC_LOAD_UNLOAD_CMDLEN, TSG_DIR_NONE, NULL, 0,
+	    st);
 }
 
 int
 tsg_write(struct tsg_dev *d, const void *buf, size_t len, struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x0a, 0 };
+	uint8_t cdb[SSC_WRITE6_CMDLEN] = { SSC_WRITE6_CMD, 0 };
 
 	if (len == 0 || len > 0xffffff)
 		return -EINVAL;
 	put_be24(cdb + 2, (uint32_t)len);
-	return tsg_exec(d, cdb, 6, 1, (void *)buf, len, st);
+	return tsg_exec(d, cdb, SSC_WRITE6_CMDLEN, TSG_DIR_TO_DEV, (void *)buf,
+	    len, st);
 }
 
 unsigned
@@ -312,7 +316,7 @@ tsg_write_inflight(const struct tsg_dev *d)
 int
 tsg_write_submit(struct tsg_dev *d, const void *buf, size_t len, uint64_t tag)
 {
-	uint8_t cdb[6] = { 0x0a, 0 };
+	uint8_t cdb[SSC_WRITE6_CMDLEN] = { SSC_WRITE6_CMD, 0 };
 	struct tsg_wslot *w;
 	unsigned i;
 	int rc;
@@ -334,7 +338,8 @@ tsg_write_submit(struct tsg_dev *d, const void *buf, size_t len, uint64_t tag)
 	w->tag = tag;
 	if (!d->tr->wsubmit || d->wdepth == 1) {
 		/* Run it now, report it at reap. */
-		w->rc = exec_once(d, cdb, 6, 1, (void *)buf, len, &w->st);
+		w->rc = exec_once(d, cdb, SSC_WRITE6_CMDLEN, TSG_DIR_TO_DEV,
+		    (void *)buf, len, &w->st);
 		w->done = true;
 		d->wcount++;
 		return 0;
@@ -380,22 +385,24 @@ int
 tsg_write_filemarks(struct tsg_dev *d, unsigned n, bool immed,
     struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x10, immed ? 0x01 : 0x00 };
+	uint8_t cdb[SSC_WRITE_FILEMARKS6_CMDLEN] = { SSC_WRITE_FILEMARKS6_CMD,
+	    immed ? SSC_IMMED : 0x00 };
 
 	put_be24(cdb + 2, n);
-	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+	return tsg_exec(d, cdb, SSC_WRITE_FILEMARKS6_CMDLEN, TSG_DIR_NONE, NULL,
+	    0, st);
 }
 
 int
 tsg_read(struct tsg_dev *d, void *buf, size_t len, struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x08, 0x02 };	/* SILI, variable */
+	uint8_t cdb[SSC_READ6_CMDLEN] = { SSC_READ6_CMD, SSC_SILI };	/* variable */
 	int rc;
 
 	if (len == 0 || len > 0xffffff)
 		return -EINVAL;
 	put_be24(cdb + 2, (uint32_t)len);
-	rc = tsg_exec(d, cdb, 6, 2, buf, len, st);
+	rc = tsg_exec(d, cdb, SSC_READ6_CMDLEN, TSG_DIR_FROM_DEV, buf, len, st);
 	/* A shorter block with SILI is not an error; a longer one is (ILI). */
 	if (rc == TSG_CHECK && st->cat == TSG_CAT_NO_SENSE && st->ili &&
 	    st->info > 0 && !st->filemark && !st->eom)
@@ -407,26 +414,27 @@ int
 tsg_space(struct tsg_dev *d, enum tsg_space_code code, int32_t count,
     struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x11, (uint8_t)code };
+	uint8_t cdb[SSC_SPACE6_CMDLEN] = { SSC_SPACE6_CMD, (uint8_t)code };
 
 	put_be24(cdb + 2, (uint32_t)count & 0xffffff);
-	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+	return tsg_exec(d, cdb, SSC_SPACE6_CMDLEN, TSG_DIR_NONE, NULL, 0, st);
 }
 
 int
 tsg_locate(struct tsg_dev *d, uint64_t lon, struct tsg_status *st)
 {
-	uint8_t cdb[10] = { 0x2b };
+	uint8_t cdb[SSC_LOCATE10_CMDLEN] = { SSC_LOCATE10_CMD };
 
 	if (lon > UINT32_MAX) {
-		uint8_t c16[16] = { 0x92 };
+		uint8_t c16[SSC_LOCATE16_CMDLEN] = { SSC_LOCATE16_CMD };
 		for (int i = 0; i < 8; i++)
 			c16[4 + i] = (uint8_t)(lon >> (56 - 8 * i));
-		return tsg_exec(d, c16, 16, 0, NULL, 0, st);
+		return tsg_exec(d, c16, SSC_LOCATE16_CMDLEN, TSG_DIR_NONE, NULL, 0,
+		    st);
 	}
 	for (int i = 0; i < 4; i++)
 		cdb[3 + i] = (uint8_t)(lon >> (24 - 8 * i));
-	return tsg_exec(d, cdb, 10, 0, NULL, 0, st);
+	return tsg_exec(d, cdb, SSC_LOCATE10_CMDLEN, TSG_DIR_NONE, NULL, 0, st);
 }
 
 /* Big-endian 64-bit value at p. */
@@ -443,13 +451,15 @@ get_be64(const uint8_t *p)
 int
 tsg_read_position(struct tsg_dev *d, struct tsg_pos *pos, struct tsg_status *st)
 {
-	uint8_t cdb[10] = { 0x34, 0x06 };	/* long form */
+	uint8_t cdb[SSC_READ_POSITION_CMDLEN] = { SSC_READ_POSITION_CMD,
+	    SSC_RP_LONG };
 	uint8_t buf[32];
 	int rc;
 
 	memset(pos, 0, sizeof(*pos));
 	memset(buf, 0, sizeof(buf));
-	rc = tsg_exec(d, cdb, 10, 2, buf, sizeof(buf), st);
+	rc = tsg_exec(d, cdb, SSC_READ_POSITION_CMDLEN, TSG_DIR_FROM_DEV, buf,
+	    sizeof(buf), st);
 	if (rc)
 		return rc;
 	pos->bop = buf[0] & 0x80;
@@ -465,9 +475,10 @@ int
 tsg_read_block_limits(struct tsg_dev *d, uint32_t *min, uint32_t *max,
     struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x05 };
+	uint8_t cdb[SSC_READ_BLOCK_LIMITS_CMDLEN] = { SSC_READ_BLOCK_LIMITS_CMD };
 	uint8_t buf[6] = { 0 };
-	int rc = tsg_exec(d, cdb, 6, 2, buf, sizeof(buf), st);
+	int rc = tsg_exec(d, cdb, SSC_READ_BLOCK_LIMITS_CMDLEN, TSG_DIR_FROM_DEV,
+	    buf, sizeof(buf), st);
 
 	if (rc)
 		return rc;
@@ -492,9 +503,11 @@ tsg_set_variable(struct tsg_dev *d, struct tsg_status *st)
 {
 	/* Header (buffered mode 1) and a block descriptor with length 0. */
 	uint8_t data[12] = { 0, 0, 0x10, 8, 0, 0, 0, 0, 0, 0, 0, 0 };
-	uint8_t cdb[6] = { 0x15, 0x10, 0, 0, sizeof(data), 0 };
+	uint8_t cdb[SPC_MODE_SELECT6_CMDLEN] = { SPC_MODE_SELECT6_CMD,
+	    SPC_MODE_SELECT_PF, 0, 0, sizeof(data), 0 };
 
-	return tsg_exec(d, cdb, 6, 1, data, sizeof(data), st);
+	return tsg_exec(d, cdb, SPC_MODE_SELECT6_CMDLEN, TSG_DIR_TO_DEV, data,
+	    sizeof(data), st);
 }
 
 int
@@ -502,45 +515,49 @@ tsg_set_pew(struct tsg_dev *d, unsigned mb, struct tsg_status *st)
 {
 	/* Device configuration extension page 10h/01h, PEWS in bytes 6-7. */
 	uint8_t data[4 + 32] = { 0, 0, 0x10, 0 };
-	uint8_t cdb[6] = { 0x15, 0x10, 0, 0, sizeof(data), 0 };
+	uint8_t cdb[SPC_MODE_SELECT6_CMDLEN] = { SPC_MODE_SELECT6_CMD,
+	    SPC_MODE_SELECT_PF, 0, 0, sizeof(data), 0 };
 	uint8_t *pg = data + 4;
 
 	if (mb > 0xffff)
 		return -EINVAL;
-	pg[0] = 0x50;		/* SPF | page 10h */
-	pg[1] = 0x01;
+	pg[0] = SPC_MODE_SPF | SSC_MP_DEV_CONFIG;
+	pg[1] = SSC_MP_DEV_CONFIG_EXT_SUB;
 	pg[2] = 0;
 	pg[3] = 28;
 	pg[6] = (uint8_t)(mb >> 8);
 	pg[7] = (uint8_t)mb;
-	return tsg_exec(d, cdb, 6, 1, data, sizeof(data), st);
+	return tsg_exec(d, cdb, SPC_MODE_SELECT6_CMDLEN, TSG_DIR_TO_DEV, data,
+	    sizeof(data), st);
 }
 
 int
 tsg_set_lbp(struct tsg_dev *d, bool on, struct tsg_status *st)
 {
 	uint8_t data[4 + 32] = { 0, 0, 0x10, 0 };
-	uint8_t cdb[6] = { 0x15, 0x10, 0, 0, sizeof(data), 0 };
+	uint8_t cdb[SPC_MODE_SELECT6_CMDLEN] = { SPC_MODE_SELECT6_CMD,
+	    SPC_MODE_SELECT_PF, 0, 0, sizeof(data), 0 };
 	uint8_t *pg = data + 4;
 
-	pg[0] = 0x4a;		/* SPF | page 0Ah */
-	pg[1] = 0xf0;
+	pg[0] = SPC_MODE_SPF | SSC_MP_CONTROL_DP;
+	pg[1] = SSC_MP_CONTROL_DP_SUB;
 	pg[3] = 28;
-	pg[4] = on ? 0x02 : 0x00;	/* CRC32C */
+	pg[4] = on ? SSC_LBP_CRC32C : 0x00;
 	pg[5] = on ? 4 : 0;
 	pg[6] = on ? 0xc0 : 0x00;	/* LBP_W, LBP_R */
-	return tsg_exec(d, cdb, 6, 1, data, sizeof(data), st);
+	return tsg_exec(d, cdb, SPC_MODE_SELECT6_CMDLEN, TSG_DIR_TO_DEV, data,
+	    sizeof(data), st);
 }
 
 int
 tsg_verify_lbp(struct tsg_dev *d, uint32_t count, struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x13, 0x10 };	/* VLBPM */
+	uint8_t cdb[SSC_VERIFY6_CMDLEN] = { SSC_VERIFY6_CMD, SSC_VLBPM };
 
 	if (count > 0xffffff)
 		return -EINVAL;
 	put_be24(cdb + 2, count);
-	return tsg_exec(d, cdb, 6, 0, NULL, 0, st);
+	return tsg_exec(d, cdb, SSC_VERIFY6_CMDLEN, TSG_DIR_NONE, NULL, 0, st);
 }
 
 /* Copy n bytes of space-padded SCSI text, trimmed, as a C string. */
@@ -561,21 +578,24 @@ scsi_text(char *dst, const uint8_t *src, size_t n)
 int
 tsg_inquiry(struct tsg_dev *d, struct tsg_inquiry *inq, struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x12, 0, 0, 0, 96, 0 };
+	uint8_t cdb[SPC_INQUIRY_CMDLEN] = { SPC_INQUIRY_CMD, 0, 0, 0, 96, 0 };
 	uint8_t buf[96] = { 0 };
 	int rc;
 
 	memset(inq, 0, sizeof(*inq));
-	if ((rc = tsg_exec(d, cdb, 6, 2, buf, sizeof(buf), st)) != 0)
+	if ((rc = tsg_exec(d, cdb, SPC_INQUIRY_CMDLEN, TSG_DIR_FROM_DEV, buf,
+	    sizeof(buf), st)) != 0)
 		return rc;
 	inq->peripheral_type = buf[0] & 0x1f;
 	scsi_text(inq->vendor, buf + 8, 8);
 	scsi_text(inq->product, buf + 16, 16);
 	scsi_text(inq->revision, buf + 32, 4);
-	uint8_t vpd[6] = { 0x12, 0x01, 0x80, 0, 68, 0 };
+	uint8_t vpd[SPC_INQUIRY_CMDLEN] = { SPC_INQUIRY_CMD, SPC_INQUIRY_EVPD,
+	    SPC_VPD_UNIT_SERIAL, 0, 68, 0 };
 	uint8_t sn[68] = { 0 };
 	struct tsg_status st2;
-	if (tsg_exec(d, vpd, 6, 2, sn, sizeof(sn), &st2) == 0 && sn[1] == 0x80) {
+	if (tsg_exec(d, vpd, SPC_INQUIRY_CMDLEN, TSG_DIR_FROM_DEV, sn, sizeof(sn),
+	    &st2) == 0 && sn[1] == SPC_VPD_UNIT_SERIAL) {
 		size_t n = sn[3] < 64 ? sn[3] : 64;
 		scsi_text(inq->serial, sn + 4, n);
 	}
@@ -585,12 +605,14 @@ tsg_inquiry(struct tsg_dev *d, struct tsg_inquiry *inq, struct tsg_status *st)
 int
 tsg_mode(struct tsg_dev *d, struct tsg_mode *m, struct tsg_status *st)
 {
-	uint8_t cdb[6] = { 0x1a, 0, 0x10, 0, 64, 0 };
+	uint8_t cdb[SPC_MODE_SENSE6_CMDLEN] = { SPC_MODE_SENSE6_CMD, 0,
+	    SSC_MP_DEV_CONFIG, 0, 64, 0 };
 	uint8_t buf[64] = { 0 };
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if ((rc = tsg_exec(d, cdb, 6, 2, buf, sizeof(buf), st)) != 0)
+	if ((rc = tsg_exec(d, cdb, SPC_MODE_SENSE6_CMDLEN, TSG_DIR_FROM_DEV, buf,
+	    sizeof(buf), st)) != 0)
 		return rc;
 	m->write_protect = buf[2] & 0x80;
 	m->buffered_mode = (buf[2] >> 4) & 7;
@@ -606,11 +628,13 @@ int
 tsg_buffer_fill(struct tsg_dev *d, uint32_t *blocks, uint32_t *bytes,
     struct tsg_status *st)
 {
-	uint8_t cdb[10] = { 0x34, 0x00 };
+	uint8_t cdb[SSC_READ_POSITION_CMDLEN] = { SSC_READ_POSITION_CMD,
+	    SSC_RP_SHORT };
 	uint8_t buf[20] = { 0 };
 	int rc;
 
-	if ((rc = tsg_exec(d, cdb, 10, 2, buf, sizeof(buf), st)) != 0)
+	if ((rc = tsg_exec(d, cdb, SSC_READ_POSITION_CMDLEN, TSG_DIR_FROM_DEV,
+	    buf, sizeof(buf), st)) != 0)
 		return rc;
 	*blocks = (uint32_t)buf[13] << 16 | (uint32_t)buf[14] << 8 | buf[15];
 	*bytes = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 |
@@ -622,15 +646,17 @@ int
 tsg_error_counters(struct tsg_dev *d, int page, struct tsg_counters *c,
     struct tsg_status *st)
 {
-	uint8_t cdb[10] = { 0x4d, 0, (uint8_t)(0x40 | (page & 0x3f)), 0, 0, 0, 0,
-	    0x02, 0x00, 0 };
+	uint8_t cdb[SPC_LOG_SENSE_CMDLEN] = { SPC_LOG_SENSE_CMD, 0,
+	    (uint8_t)(SPC_LOG_PC_CUMULATIVE | (page & 0x3f)), 0, 0, 0, 0, 0x02,
+	    0x00, 0 };
 	uint8_t buf[512];
 	size_t n, off;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	memset(buf, 0, sizeof(buf));
-	if ((rc = tsg_exec(d, cdb, 10, 2, buf, sizeof(buf), st)) != 0)
+	if ((rc = tsg_exec(d, cdb, SPC_LOG_SENSE_CMDLEN, TSG_DIR_FROM_DEV, buf,
+	    sizeof(buf), st)) != 0)
 		return rc;
 	n = (size_t)buf[2] << 8 | buf[3];
 	if (n > sizeof(buf) - 4)
@@ -643,13 +669,13 @@ tsg_error_counters(struct tsg_dev *d, int page, struct tsg_counters *c,
 			break;
 		for (size_t i = 0; i < plen; i++)
 			v = v << 8 | buf[off + 4 + i];
-		if (code == 0x0003) {
+		if (code == SPC_LP_CORRECTED) {
 			c->corrected = v;
 			c->have_corrected = true;
-		} else if (code == 0x0005) {
+		} else if (code == SPC_LP_BYTES) {
 			c->bytes = v;
 			c->have_bytes = true;
-		} else if (code == 0x0006) {
+		} else if (code == SPC_LP_UNCORRECTED) {
 			c->uncorrected = v;
 			c->have_uncorrected = true;
 		}
@@ -661,7 +687,7 @@ int
 tsg_read_attribute(struct tsg_dev *d, uint16_t id, char *out, size_t len,
     struct tsg_status *st)
 {
-	uint8_t cdb[16] = { 0x8c, 0x00 };
+	uint8_t cdb[SPC_READ_ATTRIBUTE_CMDLEN] = { SPC_READ_ATTRIBUTE_CMD, 0x00 };
 	uint8_t buf[128] = { 0 };
 	int rc;
 
@@ -669,7 +695,8 @@ tsg_read_attribute(struct tsg_dev *d, uint16_t id, char *out, size_t len,
 	cdb[9] = (uint8_t)id;
 	cdb[13] = sizeof(buf);
 	out[0] = '\0';
-	if ((rc = tsg_exec(d, cdb, 16, 2, buf, sizeof(buf), st)) != 0)
+	if ((rc = tsg_exec(d, cdb, SPC_READ_ATTRIBUTE_CMDLEN, TSG_DIR_FROM_DEV,
+	    buf, sizeof(buf), st)) != 0)
 		return rc;
 	/* 4-byte list length, then id(2) flags(1) length(2) value. */
 	uint16_t got = (uint16_t)(buf[4] << 8 | buf[5]);
@@ -685,14 +712,16 @@ tsg_read_attribute(struct tsg_dev *d, uint16_t id, char *out, size_t len,
 int
 tsg_tapealert(struct tsg_dev *d, uint64_t *flags, struct tsg_status *st)
 {
-	uint8_t cdb[10] = { 0x4d, 0, 0x40 | 0x2e, 0, 0, 0, 0, 0x01, 0x40, 0 };
+	uint8_t cdb[SPC_LOG_SENSE_CMDLEN] = { SPC_LOG_SENSE_CMD, 0,
+	    SPC_LOG_PC_CUMULATIVE | SSC_LP_TAPEALERT, 0, 0, 0, 0, 0x01, 0x40, 0 };
 	uint8_t buf[4 + 64 * 5];
 	size_t n, off;
 	int rc;
 
 	memset(buf, 0, sizeof(buf));
 	*flags = 0;
-	rc = tsg_exec(d, cdb, 10, 2, buf, sizeof(buf), st);
+	rc = tsg_exec(d, cdb, SPC_LOG_SENSE_CMDLEN, TSG_DIR_FROM_DEV, buf,
+	    sizeof(buf), st);
 	if (rc)
 		return rc;
 	n = (size_t)buf[2] << 8 | buf[3];

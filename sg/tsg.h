@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sg/ssc.h"
+
 #define TSG_CHECK 1
 #define TSG_MAX_BLOCK (8u << 20)	/* largest block the engine writes */
 #define TSG_SENSE_LEN 32
@@ -75,9 +77,9 @@ bool tsg_is_eod(const struct tsg_status *st);
 /* True when a write completed inside the early-warning zone (EW or PEW). */
 bool tsg_is_early_warning(const struct tsg_status *st);
 
-/* Run one CDB; dir 0 none, 1 data to the device, 2 data from it. */
-int tsg_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
-    void *buf, size_t len, struct tsg_status *st);
+/* Run one CDB (opcodes and lengths: sg/ssc.h) moving len bytes of buf. */
+int tsg_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen,
+    enum tsg_dir dir, void *buf, size_t len, struct tsg_status *st);
 
 int tsg_test_unit_ready(struct tsg_dev *d, struct tsg_status *st);
 int tsg_rewind(struct tsg_dev *d, struct tsg_status *st);

@@ -13,9 +13,9 @@ struct tsg_transport {
 	 * CHECK CONDITION), or -errno when the command could not be delivered.
 	 * *resid is the count of requested bytes not moved.
 	 */
-	int (*exec)(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
-	    void *buf, size_t len, size_t *resid, int *scsi_status,
-	    uint8_t *sense, int *sense_len);
+	int (*exec)(struct tsg_dev *d, const uint8_t *cdb, int cdblen,
+	    enum tsg_dir dir, void *buf, size_t len, size_t *resid,
+	    int *scsi_status, uint8_t *sense, int *sense_len);
 	const char *(*cartdir)(struct tsg_dev *d);
 	/*
 	 * Optional queued writes. wsubmit sends WRITE(6) of buf (which stays
@@ -59,8 +59,8 @@ extern const struct tsg_transport tsg_st_transport;
  * One command through the SG_IO ioctl (sg and st devices), queued at the
  * tail with a timeout for its opcode; outcome as a transport's exec.
  */
-int tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, int dir, void *buf,
-    size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+int tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
+    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len);
 
 #define SAM_GOOD 0x00

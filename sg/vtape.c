@@ -19,6 +19,7 @@
 
 #include "common/crc32c.h"
 #include "common/util.h"
+#include "sg/ssc.h"
 #include "sg/tsg_int.h"
 #include "sg/vtape.h"
 
@@ -515,7 +516,7 @@ static int
 cmd_write(struct vtape *v, const uint8_t *cdb, const uint8_t *buf, size_t len,
     struct vt_result *r)
 {
-	bool fixed = cdb[1] & 1;
+	bool fixed = cdb[1] & SSC_FIXED;
 	uint32_t count = (uint32_t)cdb[2] << 16 | (uint32_t)cdb[3] << 8 | cdb[4];
 	int rc;
 
@@ -570,7 +571,7 @@ static int
 cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 {
 	uint32_t count = (uint32_t)cdb[2] << 16 | (uint32_t)cdb[3] << 8 | cdb[4];
-	bool immed = cdb[1] & 1;
+	bool immed = cdb[1] & SSC_IMMED;
 	int rc;
 
 	if (v->conf.wp) {
@@ -676,7 +677,7 @@ static int
 cmd_read(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
     struct vt_result *r)
 {
-	bool fixed = cdb[1] & 1, sili = cdb[1] & 2;
+	bool fixed = cdb[1] & SSC_FIXED, sili = cdb[1] & SSC_SILI;
 	uint32_t count = (uint32_t)cdb[2] << 16 | (uint32_t)cdb[3] << 8 | cdb[4];
 	uint32_t got;
 	int rc;
@@ -759,7 +760,7 @@ cmd_verify(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 			rc = rc < 0 ? rc : 0;
 			break;
 		}
-		if ((cdb[1] & 0x10) && crc32c(0, buf, got) != crc) {
+		if ((cdb[1] & SSC_VLBPM) && crc32c(0, buf, got) != crc) {
 			set_sense(r, 0x03, 0x10, 0x01, 0, true, count - i);
 			break;
 		}
@@ -776,7 +777,7 @@ cmd_space(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 	int32_t count = (int32_t)((uint32_t)cdb[2] << 24 | (uint32_t)cdb[3] << 16 |
 	    (uint32_t)cdb[4] << 8) >> 8;
 
-	if (code == 3) {
+	if (code == TSG_SPACE_EOD) {
 		if (v->nfiles == 0) {
 			v->f = 0;
 			v->b = 0;
@@ -789,7 +790,7 @@ cmd_space(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 		}
 		return 0;
 	}
-	if (code != 0 && code != 1) {
+	if (code != TSG_SPACE_BLOCKS && code != TSG_SPACE_FILEMARKS) {
 		set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
 		return 0;
 	}
@@ -801,7 +802,7 @@ cmd_space(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 				return 0;
 			}
 			struct vt_file *fl = &v->files[v->f];
-			if (code == 0) {
+			if (code == TSG_SPACE_BLOCKS) {
 				if (v->b >= fl->nblocks) {
 					v->f++;
 					v->b = 0;
@@ -824,7 +825,7 @@ cmd_space(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 				set_sense(r, 0x00, 0x00, 0x04, FL_EOM, true, left);
 				return 0;
 			}
-			if (code == 0) {
+			if (code == TSG_SPACE_BLOCKS) {
 				if (v->b == 0) {
 					v->f--;
 					v->b = v->files[v->f].nblocks;
@@ -869,7 +870,8 @@ cmd_locate(struct vtape *v, uint64_t lon, struct vt_result *r)
 		return 0;
 	}
 	/* Past end of data: stop there and say so. */
-	cmd_space(v, (const uint8_t[6]){ 0x11, 3 }, r);
+	cmd_space(v, (const uint8_t[SSC_SPACE6_CMDLEN]){ SSC_SPACE6_CMD,
+	    TSG_SPACE_EOD }, r);
 	set_sense(r, 0x08, 0x00, 0x05, 0, false, 0);
 	return 0;
 }
@@ -890,13 +892,13 @@ cmd_read_position(struct vtape *v, const uint8_t *cdb, uint8_t *buf,
 		out[0] |= 0x80;
 	if (v->used > ew_at && at_eod(v))
 		out[0] |= 0x40;
-	if (sa == 0 || sa == 1) {
+	if (sa == SSC_RP_SHORT || sa == SSC_RP_SHORT_VENDOR) {
 		for (int i = 0; i < 4; i++) {
 			out[4 + i] = (uint8_t)(lon >> (24 - 8 * i));
 			out[8 + i] = (uint8_t)(lon >> (24 - 8 * i));
 		}
 		n = 20;
-	} else if (sa == 6) {
+	} else if (sa == SSC_RP_LONG) {
 		for (int i = 0; i < 8; i++) {
 			out[8 + i] = (uint8_t)(lon >> (56 - 8 * i));
 			out[16 + i] = (uint8_t)((uint64_t)v->f >> (56 - 8 * i));
@@ -914,7 +916,7 @@ static int
 cmd_mode_sense(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
     struct vt_result *r)
 {
-	bool dbd = cdb[1] & 0x08;
+	bool dbd = cdb[1] & SPC_MODE_SENSE_DBD;
 	int page = cdb[2] & 0x3f, sub = cdb[3];
 	uint8_t out[128];
 	size_t n = 4;
@@ -928,24 +930,26 @@ cmd_mode_sense(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 		out[n + 7] = (uint8_t)v->fixed_len;
 		n += 8;
 	}
-	if ((page == 0x10 && sub == 0) || page == 0x3f) {
-		out[n] = 0x10;
+	if ((page == SSC_MP_DEV_CONFIG && sub == 0) || page == SPC_MP_ALL) {
+		out[n] = SSC_MP_DEV_CONFIG;
 		out[n + 1] = 14;
 		n += 16;
 	}
-	if ((page == 0x10 && sub == 0x01) || (page == 0x3f && sub == 0xff)) {
-		out[n] = 0x50;
-		out[n + 1] = 0x01;
+	if ((page == SSC_MP_DEV_CONFIG && sub == SSC_MP_DEV_CONFIG_EXT_SUB) ||
+	    (page == SPC_MP_ALL && sub == SPC_MP_ALL_SUB)) {
+		out[n] = SPC_MODE_SPF | SSC_MP_DEV_CONFIG;
+		out[n + 1] = SSC_MP_DEV_CONFIG_EXT_SUB;
 		out[n + 3] = 28;
 		out[n + 6] = (uint8_t)(v->pew_mb >> 8);
 		out[n + 7] = (uint8_t)v->pew_mb;
 		n += 32;
 	}
-	if ((page == 0x0a && sub == 0xf0) || (page == 0x3f && sub == 0xff)) {
-		out[n] = 0x4a;
-		out[n + 1] = 0xf0;
+	if ((page == SSC_MP_CONTROL_DP && sub == SSC_MP_CONTROL_DP_SUB) ||
+	    (page == SPC_MP_ALL && sub == SPC_MP_ALL_SUB)) {
+		out[n] = SPC_MODE_SPF | SSC_MP_CONTROL_DP;
+		out[n + 1] = SSC_MP_CONTROL_DP_SUB;
 		out[n + 3] = 28;
-		out[n + 4] = (v->lbp_w || v->lbp_r) ? 0x02 : 0x00;	/* CRC32C */
+		out[n + 4] = (v->lbp_w || v->lbp_r) ? SSC_LBP_CRC32C : 0x00;
 		out[n + 5] = 4;
 		out[n + 6] = (uint8_t)((v->lbp_w ? 0x80 : 0) | (v->lbp_r ? 0x40 : 0));
 		n += 32;
@@ -981,13 +985,16 @@ cmd_mode_select(struct vtape *v, const uint8_t *buf, size_t len,
 	off += buf[3];
 	while (off + 2 <= len) {
 		const uint8_t *pg = buf + off;
-		if ((pg[0] & 0x40) && off + 4 <= len) {
+		if ((pg[0] & SPC_MODE_SPF) && off + 4 <= len) {
 			size_t plen = (size_t)pg[2] << 8 | pg[3];
-			if ((pg[0] & 0x3f) == 0x10 && pg[1] == 0x01 && off + 8 <= len)
+			if ((pg[0] & 0x3f) == SSC_MP_DEV_CONFIG &&
+			    pg[1] == SSC_MP_DEV_CONFIG_EXT_SUB && off + 8 <= len)
 				v->pew_mb = (uint32_t)pg[6] << 8 | pg[7];
-			if ((pg[0] & 0x3f) == 0x0a && pg[1] == 0xf0 && off + 7 <= len) {
+			if ((pg[0] & 0x3f) == SSC_MP_CONTROL_DP &&
+			    pg[1] == SSC_MP_CONTROL_DP_SUB && off + 7 <= len) {
 				/* Only CRC32C protection, 4 bytes. */
-				if (pg[4] != 0 && (pg[4] != 0x02 || pg[5] != 4)) {
+				if (pg[4] != 0 && (pg[4] != SSC_LBP_CRC32C ||
+				    pg[5] != 4)) {
 					set_sense(r, 0x05, 0x26, 0x00, 0, false, 0);
 					return 0;
 				}
@@ -1013,20 +1020,21 @@ cmd_log_sense(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 
 	memset(out, 0, sizeof(out));
 	out[0] = (uint8_t)page;
-	if (page == 0x00) {
+	if (page == SPC_LP_SUPPORTED) {
 		out[3] = 4;
-		out[4] = 0x00;
-		out[5] = 0x02;
-		out[6] = 0x03;
-		out[7] = 0x2e;
+		out[4] = SPC_LP_SUPPORTED;
+		out[5] = SPC_LP_WRITE_ERRORS;
+		out[6] = SPC_LP_READ_ERRORS;
+		out[7] = SSC_LP_TAPEALERT;
 		n = 8;
-	} else if (page == 0x02 || page == 0x03) {
-		/* Total bytes processed (0005h), total uncorrected errors (0006h). */
-		uint64_t vals[2] = { page == 2 ? v->written : v->read,
-		    page == 2 ? v->write_errors : v->read_errors };
+	} else if (page == SPC_LP_WRITE_ERRORS || page == SPC_LP_READ_ERRORS) {
+		/* Total bytes processed, total uncorrected errors. */
+		bool w = page == SPC_LP_WRITE_ERRORS;
+		uint64_t vals[2] = { w ? v->written : v->read,
+		    w ? v->write_errors : v->read_errors };
 		for (int i = 0; i < 2; i++) {
 			uint8_t *p = out + 4 + i * 12;
-			p[1] = (uint8_t)(5 + i);
+			p[1] = (uint8_t)(i ? SPC_LP_UNCORRECTED : SPC_LP_BYTES);
 			p[2] = 0x02;
 			p[3] = 8;
 			for (int k = 0; k < 8; k++)
@@ -1034,7 +1042,7 @@ cmd_log_sense(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 		}
 		out[3] = 24;
 		n = 28;
-	} else if (page == 0x2e) {
+	} else if (page == SSC_LP_TAPEALERT) {
 		for (int i = 0; i < 64; i++) {
 			uint8_t *p = out + 4 + i * 5;
 			p[1] = (uint8_t)(i + 1);
@@ -1063,13 +1071,13 @@ cmd_inquiry(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 	size_t n;
 
 	memset(out, 0, sizeof(out));
-	if (cdb[1] & 1) {
-		if (cdb[2] != 0x80) {
+	if (cdb[1] & SPC_INQUIRY_EVPD) {
+		if (cdb[2] != SPC_VPD_UNIT_SERIAL) {
 			set_sense(r, 0x05, 0x24, 0x00, 0, false, 0);
 			return 0;
 		}
 		out[0] = 0x01;
-		out[1] = 0x80;
+		out[1] = SPC_VPD_UNIT_SERIAL;
 		n = (size_t)snprintf((char *)out + 4, sizeof(out) - 4, "%s",
 		    v->conf.barcode[0] ? v->conf.barcode : "VTAPE0");
 		out[3] = (uint8_t)n;
@@ -1180,7 +1188,7 @@ vt_cartdir(struct tsg_dev *d)
 }
 
 static int
-vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
+vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
@@ -1188,19 +1196,20 @@ vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 	struct vt_result r = { SAM_GOOD, sense, sense_len, resid };
 	int rc = 0;
 
-	*resid = dir == 2 ? 0 : 0;
+	(void)dir;
+	*resid = 0;
 	*sense_len = 0;
 	static uint8_t no_data[1];
 
-	if (cdblen < 6 || (!buf && len))
+	if (cdblen < SSC_WRITE6_CMDLEN || (!buf && len))	/* shortest CDB */
 		return -EINVAL;
 	if (!buf)
 		buf = no_data;	/* len is 0: copies and clears move nothing */
-	if (cdb[0] == 0x12) {
+	if (cdb[0] == SPC_INQUIRY_CMD) {
 		rc = cmd_inquiry(v, cdb, buf, len, &r);
 		goto out;
 	}
-	if (cdb[0] == 0x03) {	/* REQUEST SENSE: nothing deferred */
+	if (cdb[0] == SPC_REQUEST_SENSE_CMD) {	/* nothing deferred */
 		memset(buf, 0, len);
 		goto out;
 	}
@@ -1208,8 +1217,8 @@ vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 		set_sense(&r, 0x02, 0x3a, 0x00, 0, false, 0);
 		goto out;
 	}
-	if (cdb[0] == 0x1b) {
-		bool load = cdb[4] & 1;
+	if (cdb[0] == SSC_LOAD_UNLOAD_CMD) {
+		bool load = cdb[4] & SSC_LOAD;
 		v->f = 0;
 		v->b = 0;
 		if (load && !v->loaded)
@@ -1227,58 +1236,58 @@ vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 		goto out;
 	}
 	switch (cdb[0]) {
-	case 0x00:
+	case SPC_TEST_UNIT_READY_CMD:
 		break;
-	case 0x01:
+	case SSC_REWIND_CMD:
 		v->f = 0;
 		v->b = 0;
 		break;
-	case 0x05: {
+	case SSC_READ_BLOCK_LIMITS_CMD: {
 		uint8_t out[6] = { 0, (TSG_MAX_BLOCK * 2 - 1) >> 16,
 		    (uint8_t)((TSG_MAX_BLOCK * 2 - 1) >> 8), 0xff, 0, 1 };
 		reply(&r, buf, len, out, sizeof(out));
 		break;
 	}
-	case 0x08:
+	case SSC_READ6_CMD:
 		rc = cmd_read(v, cdb, buf, len, &r);
 		break;
-	case 0x0a:
+	case SSC_WRITE6_CMD:
 		rc = cmd_write(v, cdb, buf, len, &r);
 		break;
-	case 0x10:
+	case SSC_WRITE_FILEMARKS6_CMD:
 		rc = cmd_write_filemarks(v, cdb, &r);
 		break;
-	case 0x11:
+	case SSC_SPACE6_CMD:
 		rc = cmd_space(v, cdb, &r);
 		break;
-	case 0x13:
+	case SSC_VERIFY6_CMD:
 		rc = cmd_verify(v, cdb, &r);
 		break;
-	case 0x15:
+	case SPC_MODE_SELECT6_CMD:
 		rc = cmd_mode_select(v, buf, len, &r);
 		break;
-	case 0x19:	/* ERASE: everything from here on */
+	case SSC_ERASE6_CMD:	/* everything from here on */
 		if (v->conf.wp)
 			set_sense(&r, 0x07, 0x27, 0x00, 0, false, 0);
 		else
 			rc = truncate_here(v);
 		break;
-	case 0x1a:
+	case SPC_MODE_SENSE6_CMD:
 		rc = cmd_mode_sense(v, cdb, buf, len, &r);
 		break;
-	case 0x1e:	/* PREVENT ALLOW MEDIUM REMOVAL */
+	case SPC_PREVENT_ALLOW_CMD:
 		break;
-	case 0x2b:
-		if (cdblen < 10) {
+	case SSC_LOCATE10_CMD:
+		if (cdblen < SSC_LOCATE10_CMDLEN) {
 			set_sense(&r, 0x05, 0x24, 0x00, 0, false, 0);
 			break;
 		}
 		rc = cmd_locate(v, (uint64_t)cdb[3] << 24 | (uint64_t)cdb[4] << 16 |
 		    (uint64_t)cdb[5] << 8 | cdb[6], &r);
 		break;
-	case 0x92: {
+	case SSC_LOCATE16_CMD: {
 		uint64_t lon = 0;
-		if (cdblen < 16) {
+		if (cdblen < SSC_LOCATE16_CMDLEN) {
 			set_sense(&r, 0x05, 0x24, 0x00, 0, false, 0);
 			break;
 		}
@@ -1287,28 +1296,29 @@ vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir,
 		rc = cmd_locate(v, lon, &r);
 		break;
 	}
-	case 0x34:
-		if (cdblen < 10) {
+	case SSC_READ_POSITION_CMD:
+		if (cdblen < SSC_READ_POSITION_CMDLEN) {
 			set_sense(&r, 0x05, 0x24, 0x00, 0, false, 0);
 			break;
 		}
 		rc = cmd_read_position(v, cdb, buf, len, &r);
 		break;
-	case 0x4d:
+	case SPC_LOG_SENSE_CMD:
 		rc = cmd_log_sense(v, cdb, buf, len, &r);
 		break;
-	case 0x8c: {
+	case SPC_READ_ATTRIBUTE_CMD: {
 		/* READ ATTRIBUTE: medium serial number and barcode from MAM. */
 		uint16_t id = (uint16_t)(cdb[8] << 8 | cdb[9]);
 		uint8_t out[4 + 5 + 32];
 		size_t bl = strlen(v->conf.barcode);
-		if (cdblen < 16 || (cdb[1] & 0x1f) != 0 ||
-		    (id != 0x0401 && id != 0x0806) || bl > 32) {
+		if (cdblen < SPC_READ_ATTRIBUTE_CMDLEN || (cdb[1] & 0x1f) != 0 ||
+		    (id != SPC_MAM_MEDIUM_SERIAL && id != SPC_MAM_BARCODE) ||
+		    bl > 32) {
 			set_sense(&r, 0x05, 0x24, 0x00, 0, false, 0);
 			break;
 		}
 		memset(out, ' ', sizeof(out));
-		size_t alen = id == 0x0401 ? 32 : 32;
+		size_t alen = 32;
 		uint32_t total = (uint32_t)(5 + alen);
 		out[0] = (uint8_t)(total >> 24);
 		out[1] = (uint8_t)(total >> 16);

@@ -17,8 +17,8 @@ static size_t fz_size;
 
 /* Answer with the fuzz input as parameter data, sometimes short. */
 static int
-fz_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir, void *buf,
-    size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
+fz_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
+    void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
 	(void)d;
@@ -28,7 +28,7 @@ fz_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, int dir, void *buf,
 	*sense_len = 0;
 	*scsi_status = 0;
 	*resid = 0;
-	if (dir == 2 && len) {
+	if (dir == TSG_DIR_FROM_DEV && len) {
 		size_t n = fz_size < len ? fz_size : len;
 		memset(buf, 0, len);
 		memcpy(buf, fz_data, n);

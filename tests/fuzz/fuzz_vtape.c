@@ -60,8 +60,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* Each record: cdb length (6/10/16), dir, data length, cdb bytes. */
 	while (size >= 4) {
-		int cdblen = data[0] % 3 == 0 ? 6 : data[0] % 3 == 1 ? 10 : 16;
-		int dir = data[1] % 3;
+		/* The three CDB sizes SSC uses: READ(6), LOCATE(10), LOCATE(16). */
+		int cdblen = data[0] % 3 == 0 ? SSC_READ6_CMDLEN :
+		    data[0] % 3 == 1 ? SSC_LOCATE10_CMDLEN : SSC_LOCATE16_CMDLEN;
+		enum tsg_dir dir = (enum tsg_dir)(data[1] % 3);
 		size_t len = (size_t)data[2] << 8 | data[3];
 		data += 4;
 		size -= 4;
@@ -71,14 +73,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(cdb, data, (size_t)cdblen);
 		data += cdblen;
 		size -= (size_t)cdblen;
-		if (dir == 1) {
+		if (dir == TSG_DIR_TO_DEV) {
 			size_t n = len < size ? len : size;
 			memset(buf, 0xa5, len);
 			memcpy(buf, data, n);
 			data += n;
 			size -= n;
 		}
-		tsg_exec(d, cdb, cdblen, dir, dir ? buf : NULL, dir ? len : 0, &st);
+		tsg_exec(d, cdb, cdblen, dir, dir != TSG_DIR_NONE ? buf : NULL,
+		    dir != TSG_DIR_NONE ? len : 0, &st);
 	}
 	tsg_free(d);
 	return 0;

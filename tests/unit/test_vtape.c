@@ -211,15 +211,20 @@ main(void)
 	CHECK(vtape_inject(cmd, &f) == 0);
 	CHECK(tsg_open(uri, &d) == 0);
 	uint8_t ms[12] = { 0, 0, 0x10, 8, 0, 0, 0, 0, 0, 0, 0x02, 0x00 };
-	uint8_t cdb_sel[6] = { 0x15, 0x10, 0, 0, 12, 0 };
-	CHECK(tsg_exec(d, cdb_sel, 6, 1, ms, 12, &st) == 0);
+	uint8_t cdb_sel[SPC_MODE_SELECT6_CMDLEN] = { SPC_MODE_SELECT6_CMD,
+	    SPC_MODE_SELECT_PF, 0, 0, 12, 0 };
+	CHECK(tsg_exec(d, cdb_sel, SPC_MODE_SELECT6_CMDLEN, TSG_DIR_TO_DEV, ms,
+	    12, &st) == 0);
 	CHECK(tsg_locate(d, 0, &st) == 0);
-	uint8_t cdb_w[6] = { 0x0a, 0x01, 0, 0, 4, 0 };
+	uint8_t cdb_w[SSC_WRITE6_CMDLEN] = { SSC_WRITE6_CMD, SSC_FIXED, 0, 0, 4,
+	    0 };
 	pattern(buf, 2048, 1);
-	CHECK(tsg_exec(d, cdb_w, 6, 1, buf, 2048, &st) == 0);
+	CHECK(tsg_exec(d, cdb_w, SSC_WRITE6_CMDLEN, TSG_DIR_TO_DEV, buf, 2048,
+	    &st) == 0);
 	CHECK(tsg_rewind(d, &st) == 0);
-	uint8_t cdb_r[6] = { 0x08, 0x01, 0, 0, 4, 0 };
-	CHECK(tsg_exec(d, cdb_r, 6, 2, rd, 2048, &st) == 0);
+	uint8_t cdb_r[SSC_READ6_CMDLEN] = { SSC_READ6_CMD, SSC_FIXED, 0, 0, 4, 0 };
+	CHECK(tsg_exec(d, cdb_r, SSC_READ6_CMDLEN, TSG_DIR_FROM_DEV, rd, 2048,
+	    &st) == 0);
 	CHECK(memcmp(rd, buf, 2048) == 0);
 	/* A variable-mode command in fixed mode is refused. */
 	CHECK(tsg_write(d, buf, 512, &st) == TSG_CHECK);
@@ -259,7 +264,7 @@ main(void)
 	/* Unload: NOT READY; load: UNIT ATTENTION, retried by the API. */
 	CHECK(tsg_load(d, false, &st) == 0);
 	CHECK(tsg_test_unit_ready(d, &st) == TSG_CHECK);
-	CHECK(st.cat == TSG_CAT_NOT_READY && st.asc == 0x3a);
+	CHECK(st.cat == TSG_CAT_NOT_READY && st.asc == SPC_ASC_MEDIUM_NOT_PRESENT);
 	CHECK(tsg_load(d, true, &st) == 0);
 	CHECK(tsg_test_unit_ready(d, &st) == 0);
 	uint32_t mn, mx;
@@ -267,7 +272,8 @@ main(void)
 	CHECK(mn == 1 && mx >= 8 * MB);
 	/* Unknown opcode: ILLEGAL REQUEST 20/00. */
 	uint8_t cdb_x[6] = { 0xee };
-	CHECK(tsg_exec(d, cdb_x, 6, 0, NULL, 0, &st) == TSG_CHECK);
+	CHECK(tsg_exec(d, cdb_x, sizeof(cdb_x), TSG_DIR_NONE, NULL, 0, &st) ==
+	    TSG_CHECK);
 	CHECK(st.cat == TSG_CAT_ILLEGAL_REQUEST && st.asc == 0x20);
 	tsg_free(d);
 
