@@ -1,4 +1,7 @@
-/* Cartridge changes: a vtape library's changer, or the operator. */
+/*
+ * Cartridge changes: the drive's library (through the changer API, so any
+ * changer backend serves), or the operator.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,16 +20,17 @@
 #include "engine/changer.h"
 #include "engine/engine.h"
 #include "engine/tape.h"
-#include "sg/vtape.h"
+#include "sg/smc.h"
+#include "sg/tsg.h"
 
 #define MAX_SKIP 256
 
 struct eng_changer {
 	struct eng_changer_opts o;
 	char pool[64];		/* o.pool points here */
-	char lib[PATH_MAX];	/* library directory, or "" */
-	int drive;
-	char skip[MAX_SKIP][33];
+	struct tsg_changer *lib;	/* the drive's library, or NULL */
+	unsigned drive;		/* the drive's number in it */
+	char skip[MAX_SKIP][64];	/* tape IDs */
 	int nskip;
 };
 
@@ -34,7 +38,6 @@ int
 eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out)
 {
 	struct eng_changer *c = calloc(1, sizeof(*c));
-	int slots, drives;
 
 	*out = NULL;
 	if (!c)
@@ -42,32 +45,9 @@ eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out)
 	c->o = *o;
 	snprintf(c->pool, sizeof(c->pool), "%s", o->pool ? o->pool : "default");
 	c->o.pool = c->pool;
-	c->drive = -1;
-	/* vtape:LIB/driveK where LIB is a library: the changer is ours. */
-	if (strncmp(o->uri, "vtape:", 6) == 0) {
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s", o->uri + 6);
-		size_t n = strlen(path);
-		while (n > 1 && path[n - 1] == '/')
-			path[--n] = '\0';
-		char *slash = strrchr(path, '/');
-		const char *base = slash ? slash + 1 : path;
-		if (strncmp(base, "drive", 5) == 0 && base[5]) {
-			char *end;
-			long k = strtol(base + 5, &end, 10);
-			if (!*end && k >= 0) {
-				if (slash)
-					*slash = '\0';
-				else
-					snprintf(path, sizeof(path), ".");
-				if (vtape_library_info(path, &slots, &drives) == 0 &&
-				    k < drives) {
-					snprintf(c->lib, sizeof(c->lib), "%s", path);
-					c->drive = (int)k;
-				}
-			}
-		}
-	}
+	/* A drive in a library: the changer is ours (else the operator's). */
+	if (tsg_changer_of_drive(o->uri, &c->lib, &c->drive) < 0)
+		c->lib = NULL;
 	/* Cartridges the dump log says went bad are never written again. */
 	FILE *fp = o->log ? fopen(o->log, "r") : NULL;
 	if (fp) {
@@ -87,13 +67,16 @@ eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out)
 void
 eng_changer_free(struct eng_changer *c)
 {
+	if (!c)
+		return;
+	tsg_changer_free(c->lib);
 	free(c);
 }
 
 bool
 eng_changer_is_library(const struct eng_changer *c)
 {
-	return c->lib[0] != '\0';
+	return c->lib != NULL;
 }
 
 void
@@ -229,7 +212,12 @@ blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
 		return -EINVAL;
 	}
 	for (long n = 1; n < 1000000000L; n++) {
-		snprintf(out, len, "%s%0*ld%s", pre, width, n, suf);
+		int k = snprintf(out, len, "%s%0*ld%s", pre, width, n, suf);
+		if (k < 0 || (size_t)k >= len) {
+			eng_err(err, "--autolabel %s makes labels longer than %zu "
+			    "characters", c->o.autolabel, len - 1);
+			return -ENAMETOOLONG;
+		}
 		if (!label_in_log(c->o.log, out))
 			return 0;
 	}
@@ -295,8 +283,9 @@ release(struct eng_changer *c, struct tsg_dev **dev)
 		tsg_free(*dev);
 		*dev = NULL;
 	}
+	/* Back to the slot it came from; an empty drive is no error here. */
 	if (eng_changer_is_library(c))
-		vtape_unload(c->lib, c->drive);
+		tsg_changer_unload(c->lib, c->drive, 0, &st);
 }
 
 /* The FIFO an operator's `abs-engine mounted` writes to. */
@@ -399,19 +388,41 @@ open_drive(struct eng_changer *c, struct tsg_dev **dev, char *err)
 	return eng_open(c->o.uri, dev, err);
 }
 
-/* Does slot s hold a cartridge whose barcode is label? */
-static bool
-slot_has_barcode(struct eng_changer *c, int s, const char *label)
+/* A refused move as a negative errno, for callers that only branch on it. */
+static int
+move_errno(int rc, const struct tsg_status *st)
 {
-	char *cart = NULL;
-	bool same;
+	if (rc <= 0)
+		return rc;
+	if (st->cat != TSG_CAT_ILLEGAL_REQUEST)
+		return -EIO;
+	if (st->asc == SMC_ASC_MEDIUM_MOVE)
+		return st->ascq == SMC_ASCQ_SOURCE_EMPTY ? -ENOENT : -EEXIST;
+	if (st->asc == SMC_ASC_INVALID_ELEMENT)
+		return -ERANGE;
+	return st->asc == SMC_ASC_REMOVAL_PREVENTED ? -EBUSY : -EIO;
+}
 
-	if (vtape_slot_cart(c->lib, s, &cart) < 0)
-		return false;
-	const char *bc = strrchr(cart, '/') ? strrchr(cart, '/') + 1 : cart;
-	same = strcmp(bc, label) == 0;
-	free(cart);
-	return same;
+/* The library's elements now; 0, or negative with err set. */
+static int
+inventory(struct eng_changer *c, struct tsg_element **e, size_t *n, char *err)
+{
+	struct tsg_status st;
+	int rc = tsg_changer_inventory(c->lib, e, n, &st);
+
+	if (rc == 0)
+		return 0;
+	eng_err_st(err, tsg_changer_uri(c->lib), &st);
+	return rc < 0 ? rc : -EIO;
+}
+
+/* Load slot's cartridge into our drive; 0 or a negative errno. */
+static int
+load_slot(struct eng_changer *c, unsigned slot)
+{
+	struct tsg_status st;
+
+	return move_errno(tsg_changer_load(c->lib, slot, c->drive, &st), &st);
 }
 
 /* Library: load the cartridge whose barcode is label and open the drive. */
@@ -419,18 +430,25 @@ static int
 load_barcode(struct eng_changer *c, const char *label, struct tsg_dev **dev,
     char *why)
 {
-	int slots, drives, rc;
+	struct tsg_element *e;
+	size_t n;
+	int rc;
 
-	if ((rc = vtape_library_info(c->lib, &slots, &drives)) < 0)
+	if ((rc = inventory(c, &e, &n, why)) < 0)
 		return rc;
-	for (int s = 1; s <= slots; s++) {
-		if (!slot_has_barcode(c, s, label))
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].type != TSG_ELEM_SLOT || !e[i].full ||
+		    strcmp(e[i].barcode, label) != 0)
 			continue;
-		if ((rc = vtape_load(c->lib, s, c->drive)) < 0)
+		rc = load_slot(c, e[i].num);
+		free(e);
+		if (rc < 0)
 			return rc;
 		return open_drive(c, dev, why);
 	}
-	eng_err(why, "cartridge %s is not in library %s", label, c->lib);
+	free(e);
+	eng_err(why, "cartridge %s is not in library %s", label,
+	    tsg_changer_uri(c->lib));
 	return -ENOENT;
 }
 
@@ -527,7 +545,7 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
     struct fmt_label *l, char *err)
 {
 	char why[ENG_ERRLEN];
-	int rc, slots, drives;
+	int rc;
 
 	if (c->o.hooks)
 		return catalog_next_writable(c, dev, l, err);
@@ -553,36 +571,35 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 		eng_err(err, "no acceptable cartridge was mounted");
 		return -ENOSPC;
 	}
-	if ((rc = vtape_library_info(c->lib, &slots, &drives)) < 0) {
-		eng_err(err, "%s: not a vtape library", c->lib);
+	struct tsg_element *e;
+	size_t n;
+	if ((rc = inventory(c, &e, &n, err)) < 0)
 		return rc;
-	}
-	for (int s = 1; s <= slots; s++) {
-		char *cart = NULL;
-		if (vtape_slot_cart(c->lib, s, &cart) < 0)
+	/* Each cartridge goes back to its slot when refused: e stays true. */
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].type != TSG_ELEM_SLOT || !e[i].full)
 			continue;
-		const char *barcode = strrchr(cart, '/') ? strrchr(cart, '/') + 1 : cart;
-		char bc[64];
-		snprintf(bc, sizeof(bc), "%s", barcode);
-		free(cart);
+		const char *bc = e[i].barcode;
 		if (eng_changer_skipped(c, bc))
 			continue;
-		if ((rc = vtape_load(c->lib, s, c->drive)) < 0)
+		if (load_slot(c, e[i].num) < 0)
 			continue;
 		if (open_drive(c, dev, why) == 0) {
 			rc = consider(c, *dev, bc, l, why);
 			if (rc == 1) {
 				log_warn("changer loaded %s (label %s) "
-				    "from slot %d into drive %d", bc, l->label, s,
+				    "from slot %u into drive %u", bc, l->label, e[i].num,
 				    c->drive);
+				free(e);
 				return 0;
 			}
 		}
 		eng_changer_skip(c, bc);
 		release(c, dev);
 	}
-	eng_err(err, "no writable cartridge left in library %s (pool %s)", c->lib,
-	    c->o.pool ? c->o.pool : "default");
+	free(e);
+	eng_err(err, "no writable cartridge left in library %s (pool %s)",
+	    tsg_changer_uri(c->lib), c->o.pool ? c->o.pool : "default");
 	return -ENOSPC;
 }
 
@@ -590,16 +607,21 @@ int
 eng_changer_load_next(struct eng_changer *c, int slot, struct tsg_dev **dev,
     struct fmt_label *l, char *err)
 {
-	int rc, slots, drives;
+	struct tsg_element *e;
+	size_t n;
+	int rc;
 
 	if (!eng_changer_is_library(c))
 		return -ENOTSUP;
-	if ((rc = vtape_library_info(c->lib, &slots, &drives)) < 0)
+	if ((rc = inventory(c, &e, &n, err)) < 0)
 		return rc;
-	if (slot < 0 || slot >= slots)
+	bool known = slot >= 0 && tsg_changer_element(e, n, TSG_ELEM_SLOT,
+	    (unsigned)slot + 1);
+	free(e);
+	if (!known)
 		return -ERANGE;
 	release(c, dev);
-	if ((rc = vtape_load(c->lib, slot + 1, c->drive)) < 0)
+	if ((rc = load_slot(c, (unsigned)slot + 1)) < 0)
 		return rc;
 	if ((rc = open_drive(c, dev, err)) < 0 ||
 	    (rc = eng_read_label(*dev, l, err)) < 0)
@@ -612,7 +634,9 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
     struct tsg_dev **dev, struct fmt_label *l, char *err)
 {
 	char why[ENG_ERRLEN];
-	int rc, slots, drives;
+	struct tsg_element *e;
+	size_t n;
+	int rc;
 
 	/* Already in the drive? */
 	if (*dev && eng_read_label(*dev, l, why) == 0 &&
@@ -653,23 +677,28 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 		eng_err(err, "cartridge %s was not mounted", label);
 		return -ENOENT;
 	}
-	if ((rc = vtape_library_info(c->lib, &slots, &drives)) < 0)
+	if ((rc = inventory(c, &e, &n, err)) < 0)
 		return rc;
 	/* Barcode equal to the label first, then every other cartridge. */
 	for (int pass = 0; pass < 2; pass++) {
-		for (int s = 1; s <= slots; s++) {
-			if (slot_has_barcode(c, s, label) != (pass == 0))
+		for (size_t i = 0; i < n; i++) {
+			if (e[i].type != TSG_ELEM_SLOT || !e[i].full ||
+			    (strcmp(e[i].barcode, label) == 0) != (pass == 0))
 				continue;
-			if (vtape_load(c->lib, s, c->drive) < 0)
+			if (load_slot(c, e[i].num) < 0)
 				continue;
 			if (open_drive(c, dev, why) == 0 &&
 			    eng_read_label(*dev, l, why) == 0 &&
 			    strcmp(l->label, label) == 0 &&
-			    (!tape_id || strcmp(l->tape_id, tape_id) == 0))
+			    (!tape_id || strcmp(l->tape_id, tape_id) == 0)) {
+				free(e);
 				return 0;
+			}
 			release(c, dev);
 		}
 	}
-	eng_err(err, "cartridge %s is not in library %s", label, c->lib);
+	free(e);
+	eng_err(err, "cartridge %s is not in library %s", label,
+	    tsg_changer_uri(c->lib));
 	return -ENOENT;
 }

@@ -1,8 +1,9 @@
 /*
  * Private to engine/: who puts the next cartridge in the drive. For a drive
- * of a vtape library (vtape:LIB/driveK) the engine drives the library's
- * changer itself; for any other device it asks the operator and waits for
- * Enter on a terminal or for `abs-engine mounted --device URI`.
+ * in a library (tsg_changer_of_drive(): today a vtape library's
+ * vtape:LIB/driveK) the engine works the library's changer itself, through
+ * the changer API only; for any other device it asks the operator and waits
+ * for Enter on a terminal or for `abs-engine mounted --device URI`.
  */
 #ifndef ABS_ENGINE_CHANGER_H
 #define ABS_ENGINE_CHANGER_H

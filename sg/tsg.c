@@ -73,12 +73,6 @@ tsg_uri(const struct tsg_dev *d)
 	return d->uri;
 }
 
-const char *
-tsg_vtape_cartdir(struct tsg_dev *d)
-{
-	return d->tr->cartdir ? d->tr->cartdir(d) : NULL;
-}
-
 /* Map a sense key to the category the engine acts on. */
 static enum tsg_cat
 cat_of_key(int key)
@@ -137,6 +131,26 @@ tsg_decode_sense(const uint8_t *sense, int len, int scsi_status,
 		st->info = (int32_t)(uint32_t)info;
 	else
 		st->info = (int64_t)info;
+}
+
+int
+tsg_check_status(struct tsg_status *st, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	uint8_t sense[18] = { 0x70, 0, key, 0, 0, 0, 0, 10 };
+
+	sense[12] = asc;
+	sense[13] = ascq;
+	tsg_decode_sense(sense, sizeof(sense), SAM_CHECK_CONDITION, st);
+	return TSG_CHECK;
+}
+
+int
+tsg_transport_status(struct tsg_status *st, int err)
+{
+	memset(st, 0, sizeof(*st));
+	st->cat = TSG_CAT_TRANSPORT;
+	st->err = err;
+	return err;
 }
 
 bool

@@ -1,6 +1,7 @@
 /*
  * The tape device API: one interface over every transport, addressed by URI
- * (vtape:DIR, null:, and later iscsi://, sg:, st:). Every SCSI outcome is a
+ * (vtape:DIR, iscsi://, sg:, st:, null:), and the medium-changer API over
+ * every library (tsg_changer_*, at the end). Every SCSI outcome is a
  * struct tsg_status; functions return 0 when the command completed with
  * GOOD status, a positive TSG_CHECK when it completed with CHECK CONDITION
  * (the status says why), and a negative errno when the transport failed.
@@ -64,8 +65,6 @@ void tsg_free(struct tsg_dev *d);
 const char *tsg_uri(const struct tsg_dev *d);
 /* A benchmark sink with no tape behind it (null:, fd:N). */
 bool tsg_is_stream(const struct tsg_dev *d);
-/* For vtape devices: the cartridge directory loaded now, or NULL. */
-const char *tsg_vtape_cartdir(struct tsg_dev *d);
 
 /* Decode a sense buffer into st (used by every transport and the fuzzer). */
 void tsg_decode_sense(const uint8_t *sense, int len, int scsi_status,
@@ -166,5 +165,71 @@ int tsg_read_attribute(struct tsg_dev *d, uint16_t id, char *out, size_t len,
 
 /* TapeAlert flags 1..64 as bits 0..63 (LOG SENSE page 2Eh). */
 int tsg_tapealert(struct tsg_dev *d, uint64_t *flags, struct tsg_status *st);
+
+/*
+ * ---- Medium changers ----
+ * A library's robot, addressed by URI like a drive: vtape:LIBDIR (a vtape
+ * library, sg/vtape_lib.c); the SCSI medium changer backend (sg:, iscsi://
+ * to a changer LUN, with READ ELEMENT STATUS and MOVE MEDIUM of sg/smc.h)
+ * plugs in behind the same calls. Elements are numbered as mtx numbers
+ * them: slots and import/export elements from 1, drives from 0. Moves
+ * that a changer refuses come back as TSG_CHECK with the sense a SCSI
+ * changer gives: ILLEGAL REQUEST 3B/0E source empty, 3B/0D destination
+ * full, 21/01 no such element, 53/02 the drive holds the cartridge (in
+ * use); a library that cannot be reached is a negative errno.
+ */
+enum tsg_elem_type {		/* the SMC element type codes */
+	TSG_ELEM_TRANSPORT = 1,	/* the robot's picker */
+	TSG_ELEM_SLOT = 2,	/* storage element */
+	TSG_ELEM_PORTAL = 3,	/* import/export element (mail slot) */
+	TSG_ELEM_DRIVE = 4,	/* data transfer element */
+};
+
+#define TSG_BARCODE_LEN 40	/* a volume tag: up to 32 characters */
+
+struct tsg_element {
+	enum tsg_elem_type type;
+	unsigned num;		/* slots, portals from 1; drives, robot from 0 */
+	unsigned addr;		/* SMC element address (vtape: made up) */
+	bool full;
+	char barcode[TSG_BARCODE_LEN];	/* "" when empty or without a tag */
+	unsigned source;	/* full drive: the slot it came from, 0 unknown */
+};
+
+struct tsg_changer;
+
+/* Open a changer by URI; -ENOTDIR if it is no library, -EPROTONOSUPPORT. */
+int tsg_changer_open(const char *uri, struct tsg_changer **out);
+/*
+ * The changer that serves a drive, from the drive's URI (vtape:LIB/driveK):
+ * 0 with *out open and *drive its number, -ENODEV when the device is not
+ * known to be in a library (a stand-alone drive: the operator changes).
+ */
+int tsg_changer_of_drive(const char *drive_uri, struct tsg_changer **out,
+    unsigned *drive);
+void tsg_changer_free(struct tsg_changer *c);
+const char *tsg_changer_uri(const struct tsg_changer *c);
+/*
+ * Every element with its state: *elems is malloc'd (the caller frees it),
+ * the robot first, then slots, portals and drives, each in number order.
+ */
+int tsg_changer_inventory(struct tsg_changer *c, struct tsg_element **elems,
+    size_t *n, struct tsg_status *st);
+/* The element of that type and number in an inventory, or NULL. */
+const struct tsg_element *tsg_changer_element(const struct tsg_element *elems,
+    size_t n, enum tsg_elem_type type, unsigned num);
+/* Move the medium of one element to another (MOVE MEDIUM). */
+int tsg_changer_move(struct tsg_changer *c, enum tsg_elem_type from_type,
+    unsigned from, enum tsg_elem_type to_type, unsigned to,
+    struct tsg_status *st);
+/* Load slot's cartridge into drive. */
+int tsg_changer_load(struct tsg_changer *c, unsigned slot, unsigned drive,
+    struct tsg_status *st);
+/*
+ * Put drive's cartridge back into slot, or with slot 0 into the slot it
+ * came from, else the first empty one (3B/0D when none is empty).
+ */
+int tsg_changer_unload(struct tsg_changer *c, unsigned drive, unsigned slot,
+    struct tsg_status *st);
 
 #endif

@@ -16,7 +16,6 @@ struct tsg_transport {
 	int (*exec)(struct tsg_dev *d, const uint8_t *cdb, int cdblen,
 	    enum tsg_dir dir, void *buf, size_t len, size_t *resid,
 	    int *scsi_status, uint8_t *sense, int *sense_len);
-	const char *(*cartdir)(struct tsg_dev *d);
 	/*
 	 * Optional queued writes. wsubmit sends WRITE(6) of buf (which stays
 	 * valid until reaped) tagged with slot; wreap waits for that slot, the
@@ -62,6 +61,34 @@ extern const struct tsg_transport tsg_st_transport;
 int tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len);
+
+/* A medium changer backend behind struct tsg_changer. */
+struct tsg_changer_backend {
+	const char *scheme;
+	int (*open)(struct tsg_changer *c, const char *path);
+	/* The changer path (malloc'd) and drive number of a drive's path. */
+	int (*of_drive)(const char *drive_path, char **path, unsigned *drive);
+	void (*close)(struct tsg_changer *c);
+	int (*inventory)(struct tsg_changer *c, struct tsg_element **elems,
+	    size_t *n, struct tsg_status *st);
+	int (*move)(struct tsg_changer *c, enum tsg_elem_type from_type,
+	    unsigned from, enum tsg_elem_type to_type, unsigned to,
+	    struct tsg_status *st);
+};
+
+struct tsg_changer {
+	const struct tsg_changer_backend *be;
+	char *uri;
+	void *priv;
+};
+
+extern const struct tsg_changer_backend tsg_vtape_changer;
+
+/* Fill st as CHECK CONDITION with fixed-format sense; returns TSG_CHECK. */
+int tsg_check_status(struct tsg_status *st, uint8_t key, uint8_t asc,
+    uint8_t ascq);
+/* Fill st as a transport failure; returns err (negative). */
+int tsg_transport_status(struct tsg_status *st, int err);
 
 #define SAM_GOOD 0x00
 #define SAM_CHECK_CONDITION 0x02

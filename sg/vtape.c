@@ -1179,14 +1179,6 @@ vt_close(struct tsg_dev *d)
 	free(v);
 }
 
-static const char *
-vt_cartdir(struct tsg_dev *d)
-{
-	struct vtape *v = d->priv;
-
-	return v->loaded ? v->cartdir : NULL;
-}
-
 static int
 vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
@@ -1349,5 +1341,4 @@ const struct tsg_transport tsg_vtape_transport = {
 	.open = vt_open,
 	.close = vt_close,
 	.exec = vt_exec,
-	.cartdir = vt_cartdir,
 };
