@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,26 @@ uring_write(const char *path)
 	return rc;
 }
 
+/*
+ * snprintf for paths and shell commands: a cut one would run the wrong
+ * thing, so a result that does not fit stops the benchmark.
+ */
+static void __attribute__((format(printf, 3, 4)))
+xsnprintf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		fprintf(stderr, "abs-bench: a path or command does not fit in %zu "
+		    "bytes: %.60s...\n", len, buf);
+		exit(2);
+	}
+}
+
 static double
 now(void)
 {
@@ -231,7 +252,7 @@ command_for(const char *tool, const char *sink, char *buf, size_t len)
 	const char *out;
 
 	snprintf(cart, sizeof(cart), "%s/cart", workdir);
-	snprintf(sh, sizeof(sh), "rm -rf '%s' && '%s/abs-vtape' new-cartridge '%s' "
+	xsnprintf(sh, sizeof(sh), "rm -rf '%s' && '%s/abs-vtape' new-cartridge '%s' "
 	    "--barcode B00001 --capacity 1T >/dev/null && '%s/abs-engine' label "
 	    "--device 'vtape:%s' --label B00001 >/dev/null", cart, bindir, cart,
 	    bindir, cart);
@@ -252,31 +273,31 @@ command_for(const char *tool, const char *sink, char *buf, size_t len)
 		snprintf(esrc, sizeof(esrc), "file:/dev/stdin");
 	snprintf(in, sizeof(in), "%s", from_file ? src_path : "/dev/stdin");
 	if (strcmp(tool, "engine") == 0)
-		snprintf(buf, len, "'%s/abs-engine' dump --device '%s%s' --entity "
+		xsnprintf(buf, len, "'%s/abs-engine' dump --device '%s%s' --entity "
 		    "bench --source '%s' --log '%s/bench.log' --block-size %llu "
 		    "--depth %u --quiet%s", bindir, out ? "null:" : "vtape:",
 		    out ? "" : cart, esrc, workdir, (unsigned long long)opt_bs,
 		    opt_depth, gen_text ? " --compress zstd" : "");
 	else if (strcmp(tool, "dd") == 0)
-		snprintf(buf, len, "dd if='%s' bs=%llu iflag=fullblock of='%s' "
+		xsnprintf(buf, len, "dd if='%s' bs=%llu iflag=fullblock of='%s' "
 		    "status=none%s", in, (unsigned long long)opt_bs,
 		    out ? out : file, out ? "" : " conv=fsync");
 	else if (strcmp(tool, "mbuffer") == 0)
-		snprintf(buf, len, "mbuffer -q -i '%s' -s %llu -m %llu -o '%s'%s", in,
+		xsnprintf(buf, len, "mbuffer -q -i '%s' -s %llu -m %llu -o '%s'%s", in,
 		    (unsigned long long)opt_bs,
 		    (unsigned long long)opt_bs * opt_depth, out ? out : file,
 		    out ? "" : " && sync");
 	else if (strcmp(tool, "cat") == 0)
-		snprintf(buf, len, "cat '%s' > '%s'%s", in, out ? out : file,
+		xsnprintf(buf, len, "cat '%s' > '%s'%s", in, out ? out : file,
 		    out ? "" : " && sync");
 	else if (strcmp(tool, "uring") == 0)
-		snprintf(buf, len, "'%s/abs-bench' --uring-write '%s' --block-size %llu "
+		xsnprintf(buf, len, "'%s/abs-bench' --uring-write '%s' --block-size %llu "
 		    "< '%s'", bindir, out ? out : file, (unsigned long long)opt_bs, in);
 	else if (strcmp(tool, "zstd") == 0)
-		snprintf(buf, len, "zstd -3 -q -c -T1 < '%s' > '%s'%s", in,
+		xsnprintf(buf, len, "zstd -3 -q -c -T1 < '%s' > '%s'%s", in,
 		    out ? out : file, out ? "" : " && sync");
 	else if (strcmp(tool, "tar") == 0 && from_dir)
-		snprintf(buf, len, "tar -cf - -C '%s' . > '%s'%s", src_path,
+		xsnprintf(buf, len, "tar -cf - -C '%s' . > '%s'%s", src_path,
 		    out ? out : file, out ? "" : " && sync");
 	else
 		return -EINVAL;
@@ -313,7 +334,7 @@ eot_once(int kind, struct eot_run *er)
 	snprintf(rep, sizeof(rep), "%s/report.txt", workdir);
 	/* The sink is made before the clock starts; only the dump is timed. */
 	if (kind < 2) {
-		snprintf(setup, sizeof(setup), "rm -rf '%s/c' '%s/l' && '%s/abs-vtape' "
+		xsnprintf(setup, sizeof(setup), "rm -rf '%s/c' '%s/l' && '%s/abs-vtape' "
 		    "new-cartridge '%s/c' --barcode E1 --capacity %llu >/dev/null && "
 		    "'%s/abs-engine' label --device 'vtape:%s/c' --label E1 >/dev/null",
 		    workdir, workdir, bindir, workdir,
@@ -323,7 +344,7 @@ eot_once(int kind, struct eot_run *er)
 		    "2>/dev/null", bindir, workdir, workdir,
 		    kind == 0 ? "--no-verify" : "", rep);
 	} else {
-		snprintf(setup, sizeof(setup), "rm -rf '%s/c' '%s/l' && '%s/abs-vtape' "
+		xsnprintf(setup, sizeof(setup), "rm -rf '%s/c' '%s/l' && '%s/abs-vtape' "
 		    "new-library '%s/l' --slots 8 --drives 1 --capacity %llu "
 		    ">/dev/null && '%s/abs-vtape' load '%s/l' --slot 1 --drive 0 && "
 		    "'%s/abs-engine' label --device 'vtape:%s/l/drive0' --label E1 "
@@ -394,7 +415,7 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 			if (!have(tool))
 				continue;
 			if (strcmp(tool, "engine") == 0)
-				snprintf(pre, sizeof(pre), "'%s/abs-engine' dump --device fd:1 "
+				xsnprintf(pre, sizeof(pre), "'%s/abs-engine' dump --device fd:1 "
 				    "--entity b --source file:/dev/stdin --log '%s/s.log' "
 				    "--quiet --block-size %llu --depth %u", bindir, workdir,
 				    (unsigned long long)opt_bs, opt_depth);
@@ -410,7 +431,7 @@ starvation_bench(double mean_mbps, double drive_mbps, unsigned drive_buf_mib,
 			if (drive_min_mbps > 0 && drive_steps > 1)
 				snprintf(match, sizeof(match), " 2 0.5 %.0f %d", drive_min_mbps,
 				    drive_steps);
-			snprintf(cmds[t], sizeof(cmds[t]), "%s 2>/dev/null | "
+			xsnprintf(cmds[t], sizeof(cmds[t]), "%s 2>/dev/null | "
 			    "'%s/abs-drive-model' %.0f %u%s >'%s'", pre, bindir,
 			    drive_mbps, drive_buf_mib, match, rep);
 		}
@@ -720,7 +741,7 @@ main(int argc, char **argv)
 	} else if (strcmp(opt_source, "file") == 0) {
 		/* A file on disk, written once, read by every tool. */
 		char gen[2 * PATH_MAX];
-		snprintf(src_path, sizeof(src_path), "%s/source.bin", workdir);
+		xsnprintf(src_path, sizeof(src_path), "%s/source.bin", workdir);
 		snprintf(gen, sizeof(gen), "head -c %llu /dev/urandom > '%s'",
 		    (unsigned long long)opt_size, src_path);
 		if (system(gen) != 0)
