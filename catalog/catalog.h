@@ -1,44 +1,392 @@
 /*
  * The catalog: one SQLite file opened by abs-ctld only (WAL, foreign keys,
- * synchronous=FULL), its schema brought up to date by numbered migrations.
- * Queries return rows as JSON (jansson) so the control plane can pass them
- * on unchanged; every statement binds its arguments (no SQL by string).
+ * synchronous=FULL), its schema brought up to date by numbered migrations,
+ * behind a typed C API by concern. It knows no wire protocol: callers turn
+ * these structs into whatever they send.
+ *
+ * Conventions, the same for every function:
+ * - The result is 0, or a count (rows delivered, rows changed), or a
+ *   negative errno code; err (CAT_ERRLEN bytes, may not be NULL) then says
+ *   what failed. A database error is never "not found":
+ *     -ENOENT  the named thing does not exist (err names it)
+ *     -EEXIST  it exists already          -EINVAL  a value is out of range
+ *     -EROFS   the database is read-only  -EBUSY   it is locked
+ *     -ENOSPC  the disk is full           -EBADF   the catalog is closed
+ *     -EIO     any other SQLite failure
+ *              (a corrupt file, a missing table, an I/O error)
+ *   A few functions add their own codes; their comments say which.
+ * - Rows come to a callback, one call per row, in the order stated. The
+ *   struct and its strings live only until the callback returns: copy what
+ *   you keep. A callback returns 0 to go on, a positive value to stop
+ *   there (the function returns the rows delivered), or a negative value
+ *   that stops the query and becomes the function's result. Lookups by
+ *   key deliver one row or return -ENOENT.
+ * - Strings that are NULL in the database are NULL; integers that may be
+ *   NULL hold CAT_NULL. Dates are UTC, "YYYY-MM-DDTHH:MM:SSZ".
+ * - Row ids (id fields) are the catalog's own; tape_id is a tape's unique
+ *   ID as written on its label, dump_uid a dump's as written on tape.
  */
 #ifndef ABS_CATALOG_H
 #define ABS_CATALOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
 #define CAT_ERRLEN 256
+#define CAT_NULL INT64_MIN	/* an integer column that is NULL */
 
 struct cat_db;
 
+/* Open (creating and migrating as needed) the catalog at path. */
 int cat_open(const char *path, struct cat_db **out, char *err);
-void cat_close(struct cat_db *db);
+void cat_close(struct cat_db *db);	/* NULL is a no-op */
+/* The schema version, or negative. */
 int cat_schema_version(struct cat_db *db);
+/*
+ * A name the catalog stores (entity, type, pool, label, drive): 1-255
+ * bytes, no blanks or control bytes, no '%', '=' or '|' (dump logs).
+ */
+bool cat_name_valid(const char *s);
+
+/* ---- pools (catalog/pools.c) ---- */
+
+struct cat_pool {
+	int64_t id;
+	const char *name;
+	int64_t min_tapes, max_tapes;	/* 0: no limit */
+	int64_t keep_fulls, keep_days;	/* reuse rules for full tapes */
+	const char *created;
+	int64_t tapes;			/* tapes not destroyed */
+	int64_t writable;		/* blank or appendable */
+};
+typedef int cat_pool_fn(const struct cat_pool *p, void *arg);
+
+/* Every pool, by name. */
+int cat_pools_list(struct cat_db *db, cat_pool_fn *fn, void *arg, char *err);
+int cat_pool_get(struct cat_db *db, const char *name, cat_pool_fn *fn,
+    void *arg, char *err);
+int cat_pool_add(struct cat_db *db, const char *name, char *err);
+/* Set the rules; -1 leaves that one as it is (-EINVAL below that). */
+int cat_pool_set(struct cat_db *db, const char *name, int64_t min_tapes,
+    int64_t max_tapes, int64_t keep_fulls, int64_t keep_days, char *err);
+
+/* ---- tapes (catalog/tapes.c) ---- */
+
+struct cat_tape {
+	int64_t id;
+	const char *label;	/* the sticker */
+	const char *tape_id;
+	const char *state;	/* blank appendable full reserved no-new-writes
+				   out-of-service destroyed */
+	const char *pool;
+	int64_t ever_written, bytes, files;
+	const char *added, *last_written, *note;
+	int64_t recycle;	/* cat_tapes_next: 1 if it will be relabelled */
+};
+typedef int cat_tape_fn(const struct cat_tape *t, void *arg);
+
+/* Tapes of a pool (NULL: all), by pool, label and age. */
+int cat_tapes_list(struct cat_db *db, const char *pool, cat_tape_fn *fn,
+    void *arg, char *err);
+/*
+ * The next limit tapes of a pool in the order they will be written:
+ * appendable (the most recently written first, to fill it), blank, then
+ * full tapes whose every dump has keep_fulls newer fulls and which are
+ * older than keep_days (recycled: relabelled with the same tape ID).
+ */
+int cat_tapes_next(struct cat_db *db, const char *pool, int64_t limit,
+    cat_tape_fn *fn, void *arg, char *err);
+/* The tape with this label: a live one before destroyed ones. */
+int cat_tape_get(struct cat_db *db, const char *label, cat_tape_fn *fn,
+    void *arg, char *err);
+/*
+ * Add blank tapes to a pool in one transaction, fn per tape added (label,
+ * tape_id, state). -EINVAL for a bad label (1-63 bytes, cat_name_valid),
+ * -EDQUOT when the pool's max_tapes would be passed, -EEXIST for a label
+ * the pool holds already (labels are reused only after destruction).
+ */
+int cat_tapes_add(struct cat_db *db, const char *pool,
+    const char *const *labels, size_t n, cat_tape_fn *fn, void *arg,
+    char *err);
+/*
+ * An operator's mark: out-of-service, no-new-writes, appendable (blank if
+ * never written) or destroyed, on every live tape with the label.
+ */
+int cat_tape_set_state(struct cat_db *db, const char *label,
+    const char *state, char *err);
+/* Reserve a tape for a drive's job; release gives it back if not filled. */
+int cat_tape_reserve(struct cat_db *db, const char *tape_id, char *err);
+int cat_tape_release(struct cat_db *db, const char *tape_id, char *err);
+/* A media server's reports on a tape (rows changed). */
+int cat_tape_full(struct cat_db *db, const char *tape_id, char *err);
+int cat_tape_labelled(struct cat_db *db, const char *tape_id, char *err);
+int cat_tape_bad(struct cat_db *db, const char *tape_id, char *err);
+/* Relabelled for reuse: its old dumps expire, its counters restart. */
+int cat_tape_recycled(struct cat_db *db, const char *tape_id, char *err);
+
+/* Tapes holding complete dumps of an entity, by label. */
+struct cat_tape_use {
+	const char *label, *tape_id, *state, *pool;
+	int64_t parts;
+	const char *oldest, *newest;	/* dump dates */
+};
+typedef int cat_tape_use_fn(const struct cat_tape_use *u, void *arg);
+int cat_tapes_for_entity(struct cat_db *db, const char *entity,
+    cat_tape_use_fn *fn, void *arg, char *err);
+
+/* ---- entities and their types (catalog/entities.c) ---- */
+
+struct cat_entity {
+	int64_t id;
+	const char *name, *type, *pool;
+	const char *source;	/* dir:PATH, cmd:ARGV, file:PATH */
+	int64_t active;
+	int64_t full_every_days, incr_every_days;	/* the type's if unset */
+	const char *not_before;	/* one-time window, or NULL */
+	const char *added;
+};
+typedef int cat_entity_fn(const struct cat_entity *e, void *arg);
+
+/* Every entity, by name. */
+int cat_entities_list(struct cat_db *db, cat_entity_fn *fn, void *arg,
+    char *err);
+int cat_entity_get(struct cat_db *db, const char *name, cat_entity_fn *fn,
+    void *arg, char *err);
+/* -EINVAL for a bad name or source; -ENOENT for an unknown type or pool. */
+int cat_entity_add(struct cat_db *db, const char *name, const char *source,
+    const char *type, const char *pool, char *err);
+/* Stop dumping it; its dumps stay. */
+int cat_entity_remove(struct cat_db *db, const char *name, char *err);
+int cat_entity_set_type(struct cat_db *db, const char *name,
+    const char *type, char *err);
+/* One-time: not before this date (YYYY-MM-DD[THH:MM:SSZ]). */
+int cat_entity_set_window(struct cat_db *db, const char *name,
+    const char *not_before, char *err);
+
+/* Days between fulls and increments; CAT_NULL where an entity has none. */
+struct cat_frequency {
+	int64_t full_days, incr_days;
+};
+/*
+ * Set full and/or incr (1..3650; below 0: unchanged, one of them given);
+ * *now gets what is stored afterwards.
+ */
+int cat_entity_set_frequency(struct cat_db *db, const char *name,
+    int64_t full, int64_t incr, struct cat_frequency *now, char *err);
+int cat_type_set_frequency(struct cat_db *db, const char *name, int64_t full,
+    int64_t incr, struct cat_frequency *now, char *err);
+/* A new entity type; full and incr as above, or both below 0: 7 and 1. */
+int cat_type_add(struct cat_db *db, const char *name, int64_t full,
+    int64_t incr, struct cat_frequency *now, char *err);
+
+/* What is due next: the later of the next full/incremental and the window. */
+struct cat_due {
+	const char *entity;
+	const char *kind;	/* full incremental */
+	const char *due;
+	const char *last_full, *last_dump;
+};
+typedef int cat_due_fn(const struct cat_due *d, void *arg);
+int cat_entities_next(struct cat_db *db, int64_t limit, cat_due_fn *fn,
+    void *arg, char *err);
+
+/* ---- dumps and their parts (catalog/dumps.c) ---- */
+
+struct cat_dump {
+	int64_t id;
+	const char *dump_uid, *entity;
+	int64_t job, level;
+	const char *since, *started, *finished;
+	const char *state;	/* running complete failed aborted expired */
+	int64_t bytes, raw_bytes;	/* stored; before compression */
+	const char *digest_alg, *digest, *raw_digest;
+};
+typedef int cat_dump_fn(const struct cat_dump *d, void *arg);
+
+/* The newest complete dump of entity at or before date (NULL: any). */
+int cat_dump_for_restore(struct cat_db *db, const char *entity,
+    const char *date, cat_dump_fn *fn, void *arg, char *err);
+/* The newest complete full (or, full false, incremental): 0 or 1 rows. */
+int cat_dump_last(struct cat_db *db, const char *entity, bool full,
+    cat_dump_fn *fn, void *arg, char *err);
+/* Complete dumps of an entity: how many, and their stored bytes. */
+int cat_dump_totals(struct cat_db *db, const char *entity, int64_t *dumps,
+    int64_t *bytes, char *err);
+/*
+ * The whole dump is on tape: complete once all its parts are recorded,
+ * else -EAGAIN (err says how many are). Reads dump_uid, bytes, raw_bytes,
+ * digest, raw_digest.
+ */
+int cat_dump_complete(struct cat_db *db, const struct cat_dump *d,
+    int64_t parts, char *err);
+
+/* A dump part, with what its dump and tape add for the views below. */
+struct cat_part {
+	const char *dump_uid, *entity;
+	int64_t level;
+	const char *since, *started;	/* the dump's */
+	const char *digest_alg, *dump_state;
+	int64_t part;
+	const char *label, *tape_id;
+	int64_t file, offset, bytes, blocks, block_size;
+	const char *digest;
+	bool ok;		/* its trailer was written */
+};
+typedef int cat_part_fn(const struct cat_part *p, void *arg);
+
+/* The parts of a dump (by row id) in order. */
+int cat_dump_parts(struct cat_db *db, int64_t dump, cat_part_fn *fn,
+    void *arg, char *err);
+/* The parts on a tape (by row id) in file order. */
+int cat_tape_parts(struct cat_db *db, int64_t tape, cat_part_fn *fn,
+    void *arg, char *err);
+/*
+ * A part confirmed on tape by job: its dump is created running if new,
+ * the tape becomes appendable and counts it. -ENOENT for an unknown tape.
+ */
+int cat_part_record(struct cat_db *db, const struct cat_part *p, int64_t job,
+    char *err);
+
+/* ---- jobs, drives and drive messages (catalog/jobs.c) ---- */
+
+struct cat_job {
+	int64_t id;
+	const char *kind;	/* dump restore */
+	const char *state;	/* queued running done failed aborted */
+	const char *entity, *drive;
+	const char *created, *started, *finished;
+	const char *detail;	/* the caller's, stored as given */
+	/* cat_job_get only: what a media server needs */
+	const char *source, *pool, *last_full;
+};
+typedef int cat_job_fn(const struct cat_job *j, void *arg);
+
+/* The newest limit jobs, newest first. */
+int cat_jobs_list(struct cat_db *db, int64_t limit, cat_job_fn *fn,
+    void *arg, char *err);
+/* Queued jobs, oldest first. */
+int cat_jobs_queued(struct cat_db *db, cat_job_fn *fn, void *arg, char *err);
+int cat_job_get(struct cat_db *db, int64_t job, cat_job_fn *fn, void *arg,
+    char *err);
+/*
+ * Queue n jobs of one kind on a drive, one per entity, in one transaction;
+ * ids[i] gets each job's id.
+ */
+int cat_jobs_add(struct cat_db *db, const char *kind, const char *drive,
+    const char *const *entities, size_t n, int64_t uid, const char *detail,
+    int64_t *ids, char *err);
+/* The drive's oldest queued job: 1 and *job, or 0 if none. */
+int cat_job_next(struct cat_db *db, const char *drive, int64_t *job,
+    char *err);
+int cat_job_start(struct cat_db *db, int64_t job, char *err);
+/* Bytes of the last complete dump of the job's entity (0 if none). */
+int cat_job_estimate(struct cat_db *db, int64_t job, int64_t *bytes,
+    char *err);
+/* Abort a queued job: 1, or 0 if it is not queued. */
+int cat_job_abort_queued(struct cat_db *db, int64_t job, char *err);
+/*
+ * The media server's result: state done, failed or aborted; detail (if
+ * not NULL) replaces the job's. The running dumps of a job that did not
+ * finish fail (or are aborted) with it.
+ */
+int cat_job_finish(struct cat_db *db, int64_t job, const char *state,
+    const char *detail, char *err);
+/* The media server went away: a running job and its dumps fail (why). */
+int cat_job_lost(struct cat_db *db, int64_t job, const char *why, char *err);
+
+/* A media server registered the drive on device. */
+int cat_drive_seen(struct cat_db *db, const char *name, const char *device,
+    char *err);
+/* A line of a drive's log (drive and job may be NULL and 0). */
+int cat_message_add(struct cat_db *db, const char *drive, int64_t job,
+    const char *level, const char *text, char *err);
+
+/* ---- errors and verifications (catalog/errors.c) ---- */
+
+struct cat_error {
+	const char *at, *drive, *label;
+	int64_t job;		/* CAT_NULL if none */
+	const char *kind, *message;
+};
+typedef int cat_error_fn(const struct cat_error *e, void *arg);
+
+/* Record one (drive, label: NULL if none; job 0 if none). */
+int cat_error_add(struct cat_db *db, const char *drive, const char *label,
+    int64_t job, const char *kind, const char *message, char *err);
+/* Errors in time order; NULL filters match everything. */
+int cat_errors_list(struct cat_db *db, const char *drive, const char *label,
+    const char *since, cat_error_fn *fn, void *arg, char *err);
+
+/* Errors per drive (or per tape label) per day, for trends. */
+struct cat_error_day {
+	const char *name;	/* the drive or the label */
+	const char *day;	/* YYYY-MM-DD */
+	int64_t errors;
+};
+typedef int cat_error_day_fn(const struct cat_error_day *d, void *arg);
+int cat_errors_per_drive(struct cat_db *db, const char *drive,
+    const char *since, cat_error_day_fn *fn, void *arg, char *err);
+int cat_errors_per_tape(struct cat_db *db, const char *label,
+    const char *since, cat_error_day_fn *fn, void *arg, char *err);
+/* Error events on a tape (row id). */
+int cat_tape_errors(struct cat_db *db, int64_t tape, int64_t *count,
+    char *err);
+
+struct cat_verification {
+	const char *kind;	/* spot */
+	int64_t checked, bad;	/* blocks */
+	const char *at;
+};
+typedef int cat_verification_fn(const struct cat_verification *v, void *arg);
+/* A check of a dump's blocks on a tape (tape_id, dump_uid). */
+int cat_verification_add(struct cat_db *db, const char *tape_id,
+    const char *dump_uid, const char *kind, int64_t checked, int64_t bad,
+    char *err);
+/* The newest limit checks of a tape (row id), newest first. */
+int cat_tape_verifications(struct cat_db *db, int64_t tape, int64_t limit,
+    cat_verification_fn *fn, void *arg, char *err);
+
+/* ---- access control (catalog/acl.c) ---- */
+
+struct cat_acl {
+	int64_t uid;
+	const char *role;	/* operator retrieval exception admin engine */
+};
+typedef int cat_acl_fn(const struct cat_acl *a, void *arg);
+
+/* Every grant, by uid and role. */
+int cat_acl_list(struct cat_db *db, cat_acl_fn *fn, void *arg, char *err);
+/* The grants of one uid. */
+int cat_acl_roles(struct cat_db *db, int64_t uid, cat_acl_fn *fn, void *arg,
+    char *err);
+/* Grant (idempotent) or take back a role; -EINVAL for a bad role or uid. */
+int cat_acl_set(struct cat_db *db, int64_t uid, const char *role, char *err);
+int cat_acl_remove(struct cat_db *db, int64_t uid, const char *role,
+    char *err);
+
+/* ---- merge of dump logs (catalog/merge.c) ---- */
+
+struct cat_merge_result {
+	int parts, dumps, tapes_added, entities_added, errors, bad_tapes;
+	int skipped;		/* lines unparsable or not mergeable */
+};
+struct cat_merge_conflict {
+	const char *label, *tape_id, *why;
+};
+typedef int cat_conflict_fn(const struct cat_merge_conflict *c, void *arg);
 
 /*
- * Bind formats: one letter per '?' in the SQL: 'i' int64_t, 't' const char *
- * (NULL binds NULL), 'n' NULL (no argument).
+ * Merge dump-log lines (catalog/dumplog.h: direct mode, or a media
+ * server's journal written while abs-ctld was away) into the catalog in
+ * one transaction. Idempotent: what is known is skipped. Unknown tapes
+ * join pool under their own tape ID, unknown entities the default type; a
+ * label the pool uses for another tape is a conflict (fn), left for the
+ * operator to resolve by reading the sticker. A dump completes only when
+ * all its parts are in.
  */
-/* Rows of a query as a JSON array of objects; NULL on error (err says). */
-json_t *cat_rows(struct cat_db *db, char *err, const char *sql,
-    const char *fmt, ...);
-/* The first row as an object, json_null() if none; NULL on error. */
-json_t *cat_row(struct cat_db *db, char *err, const char *sql,
-    const char *fmt, ...);
-/* Run a statement; rows changed, or -1 (err says; constraint errors too). */
-int cat_exec(struct cat_db *db, char *err, const char *sql, const char *fmt,
-    ...);
-int64_t cat_last_id(struct cat_db *db);
-/* One integer from the first column of the first row (def if none). */
-int64_t cat_int(struct cat_db *db, int64_t def, const char *sql,
-    const char *fmt, ...);
-
-/* Transactions; commit is a durable point (synchronous=FULL). */
-int cat_begin(struct cat_db *db, char *err);
-int cat_commit(struct cat_db *db, char *err);
-void cat_rollback(struct cat_db *db);
+int cat_merge(struct cat_db *db, const char *pool, const char *const *lines,
+    size_t n, struct cat_merge_result *res, cat_conflict_fn *fn, void *arg,
+    char *err);
 
 #endif

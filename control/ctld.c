@@ -43,7 +43,7 @@ void
 ctld_message(struct ctld *c, struct drive *d, const char *level,
     const char *fmt, ...)
 {
-	char text[1024], at[32];
+	char text[1024], at[32], err[CAT_ERRLEN];
 	time_t now = time(NULL);
 	va_list ap;
 
@@ -57,10 +57,9 @@ ctld_message(struct ctld *c, struct drive *d, const char *level,
 		while (json_array_size(d->msgs) > CTLD_MSGS)
 			json_array_remove(d->msgs, 0);
 	}
-	cat_exec(c->db, NULL, "INSERT INTO messages (drive_id, job_id, level, text)"
-	    " VALUES ((SELECT id FROM drives WHERE name = ?), (SELECT id FROM jobs"
-	    " WHERE id = ?), ?, ?)", "titt", d ? d->name : NULL,
-	    d ? d->job : (int64_t)0, level, text);
+	if (cat_message_add(c->db, d ? d->name : NULL, d ? d->job : 0, level,
+	    text, err) < 0)
+		log_err("recording a message: %s", err);
 	log_at(strcmp(level, "error") == 0 ? LOG_LVL_ERR :
 	    strcmp(level, "warning") == 0 ? LOG_LVL_WARN : LOG_LVL_INFO,
 	    "%s%s%s", d ? d->name : "", d ? ": " : "", text);
@@ -77,11 +76,8 @@ ctld_error_event(struct ctld *c, struct drive *d, const char *label,
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (cat_exec(c->db, err, "INSERT INTO error_events (drive_id, tape_id,"
-	    " job_id, kind, message) VALUES ((SELECT id FROM drives WHERE name = ?),"
-	    " (SELECT id FROM tapes WHERE label = ? AND state != 'destroyed'"
-	    " ORDER BY id DESC LIMIT 1), (SELECT id FROM jobs WHERE id = ?), ?, ?)",
-	    "ttitt", d ? d->name : NULL, label, job, kind, text) < 0)
+	if (cat_error_add(c->db, d ? d->name : NULL, label, job, kind, text,
+	    err) < 0)
 		log_err("recording an error event: %s", err);
 	ctld_message(c, d, "error", "%s%s%s", kind, ": ", text);
 	if (c->exception_cmd && *c->exception_cmd) {
@@ -127,25 +123,30 @@ ctld_drive(struct ctld *c, const char *name, bool create)
 	return d;
 }
 
+/* Add a grant's role to the mask. */
+static int
+role_bit(const struct cat_acl *g, void *arg)
+{
+	int b = proto_role_from_name(g->role ? g->role : "");
+
+	if (b > 0)
+		*(unsigned *)arg |= (unsigned)b;
+	return 0;
+}
+
 /* A uid's roles from the ACL (see ctld.h). */
 unsigned
 ctld_roles(struct ctld *c, uid_t uid)
 {
+	char err[CAT_ERRLEN];
 	unsigned roles = 0;
-	json_t *rows, *r;
-	size_t i;
 
 	if (uid == 0 || uid == geteuid())
 		return ROLE_ALL;	/* root, and whoever runs the daemon */
-	rows = cat_rows(c->db, NULL, "SELECT role FROM acl WHERE uid = ?", "i",
-	    (int64_t)uid);
-	json_array_foreach(rows, i, r) {
-		int b = proto_role_from_name(json_string_value(json_object_get(r,
-		    "role")));
-		if (b > 0)
-			roles |= (unsigned)b;
+	if (cat_acl_roles(c->db, (int64_t)uid, role_bit, &roles, err) < 0) {
+		log_err("reading uid %u's roles: %s", (unsigned)uid, err);
+		return 0;	/* no roles while the ACL cannot be read */
 	}
-	json_decref(rows);
 	if (roles & ROLE_ADMIN)
 		roles = ROLE_ALL;
 	return roles;
@@ -295,6 +296,7 @@ client_write(struct client *cl)
 static void
 client_free(struct ctld *c, int ep, struct client *cl)
 {
+	char err[CAT_ERRLEN];
 	struct client **pp;
 
 	epoll_ctl(ep, EPOLL_CTL_DEL, cl->fd, NULL);
@@ -304,18 +306,15 @@ client_free(struct ctld *c, int ep, struct client *cl)
 		d->engine = NULL;
 		d->state = "offline";
 		/* Its reservation goes back to the pool. */
-		cat_exec(c->db, NULL, "UPDATE tapes SET state = CASE WHEN ever_written"
-		    " THEN 'appendable' ELSE 'blank' END WHERE tape_id = ? AND state ="
-		    " 'reserved'", "t", d->reserved);
+		if (d->reserved[0] && cat_tape_release(c->db, d->reserved, err) < 0)
+			log_err("releasing %s: %s", d->reserved, err);
 		d->reserved[0] = '\0';
 		ctld_message(c, d, "warning", "media server disconnected");
 		if (d->job) {
-			cat_exec(c->db, NULL, "UPDATE jobs SET state = 'failed',"
-			    " finished = strftime('%Y-%m-%dT%H:%M:%SZ','now'),"
-			    " detail = 'media server disconnected' WHERE id = ?"
-			    " AND state = 'running'", "i", d->job);
-			cat_exec(c->db, NULL, "UPDATE dumps SET state = 'failed'"
-			    " WHERE job_id = ? AND state = 'running'", "i", d->job);
+			if (cat_job_lost(c->db, d->job, "media server disconnected",
+			    err) < 0)
+				log_err("failing job %lld: %s",
+				    (long long)d->job, err);
 			d->job = 0;
 		}
 	}

@@ -85,4 +85,22 @@ int ctld_main(int argc, char **argv);
 /* Hand the drive its next queued job, if it is idle. */
 void ctld_dispatch(struct ctld *c, struct drive *d);
 
+/*
+ * Engine events (control/events.c): what a registered media server
+ * reports in an engine-event request, one row per event. data is the
+ * fields the handler reads, in proto_ops' spec syntax (f: a number,
+ * b: a boolean); handlers tolerate missing ones.
+ */
+typedef json_t *ctld_event_fn(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err);
+struct ctld_event {
+	const char *name;
+	ctld_event_fn *fn;
+	const char *data;
+};
+extern const struct ctld_event ctld_events[];
+extern const size_t ctld_nevents;
+/* The row of an event by name, or NULL. */
+const struct ctld_event *ctld_event_find(const char *name);
+
 #endif

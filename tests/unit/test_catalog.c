@@ -1,65 +1,82 @@
 /*
- * The catalog: migrations on a fresh file, tape ID uniqueness, label reuse
- * only after destruction, bound queries. (The protocol: test_proto.c.)
+ * Opening the catalog: migrations on a fresh file and not twice, a newer
+ * schema, a file that is no catalog, each refused with its reason. Each
+ * concern of the catalog has its own test_cat_*.c; the protocol is
+ * test_proto.c.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "catalog/catalog.h"
 #include "t.h"
 
+static char dir[] = "/tmp/abs-test-catalog-XXXXXX", path[64];
+
+/* A file with these bytes at path. */
+static void
+write_file(const char *p, const char *bytes, size_t n)
+{
+	FILE *f = fopen(p, "w");
+
+	CHECK(f != NULL);
+	if (f) {
+		CHECK_EQ(fwrite(bytes, 1, n, f), n);
+		fclose(f);
+	}
+}
+
+/* The catalog file's schema version, read apart from the catalog. */
+static void
+set_version(const char *p, int v)
+{
+	char sql[64];
+	sqlite3 *db;
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	CHECK_EQ(sqlite3_open(p, &db), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 static void
 test_catalog(void)
 {
-	char path[] = "/tmp/abs-test-catalog-XXXXXX", err[CAT_ERRLEN];
+	char err[CAT_ERRLEN], bad[128];
 	struct cat_db *db;
-	json_t *r;
-	int fd = mkstemp(path);
 
-	CHECK(fd >= 0);
-	close(fd);
-	unlink(path);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
 	CHECK_EQ(cat_open(path, &db, err), 0);
 	CHECK_EQ(cat_schema_version(db), 2);
 	cat_close(db);
 	/* Reopening runs no migration twice. */
 	CHECK_EQ(cat_open(path, &db, err), 0);
 	CHECK_EQ(cat_schema_version(db), 2);
-	CHECK_EQ(cat_int(db, -1, "SELECT count(*) FROM pools", ""), 1);
-	CHECK_EQ(cat_exec(db, err, "INSERT INTO tapes (tape_id, label, pool_id)"
-	    " VALUES ('t1', 'A1', 1)", ""), 1);
-	/* A live label is unique in its pool ... */
-	CHECK_EQ(cat_exec(db, err, "INSERT INTO tapes (tape_id, label, pool_id)"
-	    " VALUES ('t2', 'A1', 1)", ""), -1);
-	/* ... and reusable once the old tape is destroyed, with a new number. */
-	int64_t first = cat_int(db, 0, "SELECT id FROM tapes WHERE tape_id = 't1'", "");
-	CHECK_EQ(cat_exec(db, err, "UPDATE tapes SET state = 'destroyed'", ""), 1);
-	CHECK_EQ(cat_exec(db, err, "INSERT INTO tapes (tape_id, label, pool_id)"
-	    " VALUES ('t2', 'A1', 1)", ""), 1);
-	CHECK(cat_last_id(db) > first);
-	/* AUTOINCREMENT: a deleted row's number is not handed out again. */
-	CHECK_EQ(cat_exec(db, err, "DELETE FROM tapes WHERE tape_id = 't2'", ""), 1);
-	CHECK_EQ(cat_exec(db, err, "INSERT INTO tapes (tape_id, label, pool_id)"
-	    " VALUES ('t3', 'A2', 1)", ""), 1);
-	CHECK(cat_last_id(db) > first + 1);
-	/* States outside the list are refused. */
-	CHECK_EQ(cat_exec(db, err, "UPDATE tapes SET state = 'lost'", ""), -1);
-	/* Foreign keys are on. */
-	CHECK_EQ(cat_exec(db, err, "INSERT INTO tapes (tape_id, label, pool_id)"
-	    " VALUES ('t4', 'A3', 99)", ""), -1);
-	/* Rows as JSON, binds of every kind. */
-	r = cat_rows(db, err, "SELECT ? AS a, ? AS b, ? AS c", "itn",
-	    (int64_t)7, "x");
-	CHECK(json_is_array(r) && json_array_size(r) == 1);
-	CHECK_EQ(json_integer_value(json_object_get(json_array_get(r, 0), "a")), 7);
-	CHECK(json_is_null(json_object_get(json_array_get(r, 0), "c")));
-	json_decref(r);
-	r = cat_row(db, err, "SELECT 1 WHERE 0", "");
-	CHECK(json_is_null(r));
-	json_decref(r);
-	CHECK(cat_rows(db, err, "SELECT * FROM nosuch", "") == NULL);
 	cat_close(db);
+	cat_close(NULL);
+	/* A newer schema than this program's is refused, saying so. */
+	set_version(path, 99);
+	db = (struct cat_db *)1;
+	CHECK_EQ(cat_open(path, &db, err), -EPROTO);
+	CHECK(db == NULL && strstr(err, "newer") != NULL);
+	/* A file that is not a catalog, a path that cannot be: their reason. */
+	snprintf(bad, sizeof(bad), "%s/garbage.db", dir);
+	write_file(bad, "this is not an SQLite database, not at all.......",
+	    48);
+	CHECK(cat_open(bad, &db, err) < 0);
+	CHECK(strstr(err, "not a database") != NULL);
+	unlink(bad);
+	snprintf(bad, sizeof(bad), "%s/no/such/dir/catalog.db", dir);
+	CHECK(cat_open(bad, &db, err) < 0);
+	CHECK(strstr(err, "unable to open") != NULL);
 	unlink(path);
+	snprintf(bad, sizeof(bad), "%s-wal", path);
+	unlink(bad);
+	snprintf(bad, sizeof(bad), "%s-shm", path);
+	unlink(bad);
+	rmdir(dir);
 }
 
 int

@@ -1,4 +1,9 @@
-/* The SQLite catalog: open, migrations, bound queries returning JSON. */
+/*
+ * The catalog's connection: open (WAL, foreign keys, synchronous=FULL), the
+ * numbered migrations, and the statement helpers every concern's file uses
+ * (catalog/db.h). Every result is checked; SQLite's codes become negative
+ * errno codes and a message that says what was being done.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -8,11 +13,7 @@
 
 #include <sqlite3.h>
 
-#include "catalog/catalog.h"
-
-struct cat_db {
-	sqlite3 *db;
-};
+#include "catalog/db.h"
 
 /*
  * Numbered migrations: index i brings the schema from version i to i+1.
@@ -118,44 +119,259 @@ static const char *const migrations[] = {
 	"ALTER TABLE acl2 RENAME TO acl;",
 };
 
-static void
-set_err(char *err, const char *what, sqlite3 *db)
+
+int
+db_fail(char *err, int code, const char *fmt, ...)
 {
-	if (err)
-		snprintf(err, CAT_ERRLEN, "%s: %s", what, db ? sqlite3_errmsg(db) :
-		    "out of memory");
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err, CAT_ERRLEN, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* SQLite's (extended) result code as a negative errno. */
+static int
+errno_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+		return rc == SQLITE_CONSTRAINT_UNIQUE ||
+		    rc == SQLITE_CONSTRAINT_PRIMARYKEY ? -EEXIST : -EINVAL;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
+
+int
+db_error(struct cat_db *db, char *err, const char *what)
+{
+	if (!db || !db->db)
+		return db_fail(err, -ENOMEM, "%s: out of memory", what);
+	return db_fail(err, errno_of(sqlite3_extended_errcode(db->db)), "%s: %s",
+	    what, sqlite3_errmsg(db->db));
+}
+
+/* Prepare and bind; 0 and *out, or negative with err set. */
+static int
+prepare(struct cat_db *db, char *err, const char *what, sqlite3_stmt **out,
+    const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	int i = 1;
+
+	*out = NULL;
+	if (!db || !db->db)
+		return db_fail(err, -EBADF, "%s: the catalog is closed", what);
+	/* A wrong letter would take the wrong argument: refuse it first. */
+	if (strspn(fmt, "itn") != strlen(fmt))
+		return db_fail(err, -EINVAL, "%s: bad bind format '%s'", what, fmt);
+	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, err, what);
+	for (const char *f = fmt; *f; f++, i++) {
+		int rc;
+		if (*f == 'i') {
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+		} else if (*f == 't') {
+			const char *t = va_arg(ap, const char *);
+			rc = t ? sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT) :
+			    sqlite3_bind_null(st, i);
+		} else {
+			rc = sqlite3_bind_null(st, i);
+		}
+		if (rc != SQLITE_OK) {
+			rc = db_error(db, err, what);
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	*out = st;
+	return 0;
+}
+
+/* Step through every row, fn per row (may be NULL): rows, or negative. */
+static int
+run(struct cat_db *db, char *err, const char *what, db_row_fn *fn, void *arg,
+    const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if ((rc = prepare(db, err, what, &st, sql, fmt, ap)) < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int r = fn ? fn(st, arg) : 0;
+		if (r < 0) {
+			sqlite3_finalize(st);
+			return r;
+		}
+		n++;
+		if (r > 0) {	/* the caller has what it wanted */
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		n = db_error(db, err, what);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+db_exec(struct cat_db *db, char *err, const char *what, const char *sql,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = run(db, err, what, NULL, NULL, sql, fmt, ap);
+	va_end(ap);
+	return rc < 0 ? rc : sqlite3_changes(db->db);
+}
+
+int
+db_query(struct cat_db *db, char *err, const char *what, db_row_fn *fn,
+    void *arg, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = run(db, err, what, fn, arg, sql, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+db_int(struct cat_db *db, char *err, const char *what, int64_t *out,
+    const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = prepare(db, err, what, &st, sql, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = db_i64(st, 0);
+		rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = db_error(db, err, what);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+const char *
+db_text(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? NULL :
+	    (const char *)sqlite3_column_text(st, col);
+}
+
+int64_t
+db_i64(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? CAT_NULL :
+	    sqlite3_column_int64(st, col);
+}
+
+int
+db_begin(struct cat_db *db, char *err)
+{
+	if (!db || !db->db)
+		return db_fail(err, -EBADF, "begin: the catalog is closed");
+	if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(db, err, "begin");
+	return 0;
+}
+
+int
+db_commit(struct cat_db *db, char *err)
+{
+	int rc;
+
+	if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_error(db, err, "commit");
+		db_rollback(db);
+		return rc;
+	}
+	return 0;
+}
+
+void
+db_rollback(struct cat_db *db)
+{
+	if (db && db->db && !sqlite3_get_autocommit(db->db))
+		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* The schema version (PRAGMA user_version), or negative. */
+static int
+user_version(struct cat_db *db, char *err)
+{
+	int64_t v = 0;
+	int rc = db_int(db, err, "reading the schema version", &v,
+	    "PRAGMA user_version", "");
+
+	return rc < 0 ? rc : (int)v;
 }
 
 int
 cat_schema_version(struct cat_db *db)
 {
-	return (int)cat_int(db, 0, "PRAGMA user_version", "");
+	char err[CAT_ERRLEN];
+
+	return user_version(db, err);
 }
 
+/* Bring the schema up to this program's version, one transaction each. */
 static int
 migrate(struct cat_db *db, char *err)
 {
-	int have = cat_schema_version(db);
+	int have = user_version(db, err), rc;
 	int want = (int)(sizeof(migrations) / sizeof(migrations[0]));
 	char sql[64];
 
-	if (have > want) {
-		snprintf(err, CAT_ERRLEN, "catalog schema %d is newer than this "
+	if (have < 0)
+		return have;
+	if (have > want)
+		return db_fail(err, -EPROTO, "catalog schema %d is newer than this "
 		    "abs-ctld's %d", have, want);
-		return -EPROTO;
-	}
 	for (int v = have; v < want; v++) {
-		if (cat_begin(db, err) < 0)
-			return -EIO;
+		if ((rc = db_begin(db, err)) < 0)
+			return rc;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 		if (sqlite3_exec(db->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
 		    sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			set_err(err, "migration", db->db);
-			cat_rollback(db);
-			return -EIO;
+			rc = db_error(db, err, "migration");
+			db_rollback(db);
+			return rc;
 		}
-		if (cat_commit(db, err) < 0)
-			return -EIO;
+		if ((rc = db_commit(db, err)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -168,20 +384,19 @@ cat_open(const char *path, struct cat_db **out, char *err)
 
 	*out = NULL;
 	if (!db)
-		return -ENOMEM;
+		return db_fail(err, -ENOMEM, "%s: out of memory", path);
 	if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		set_err(err, path, db->db);
-		sqlite3_close(db->db);
-		free(db);
-		return -EIO;
+		rc = db_error(db, err, path);
+		cat_close(db);
+		return rc;
 	}
 	sqlite3_busy_timeout(db->db, 5000);
 	if (sqlite3_exec(db->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
 	    "PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(err, path, db->db);
+		rc = db_error(db, err, path);
 		cat_close(db);
-		return -EIO;
+		return rc;
 	}
 	if ((rc = migrate(db, err)) < 0) {
 		cat_close(db);
@@ -200,195 +415,13 @@ cat_close(struct cat_db *db)
 	free(db);
 }
 
-static sqlite3_stmt *
-prepare(struct cat_db *db, char *err, const char *sql, const char *fmt,
-    va_list ap)
+bool
+cat_name_valid(const char *s)
 {
-	sqlite3_stmt *st;
-	int i = 1;
-
-	/* A wrong letter would take the wrong argument: refuse it first. */
-	if (strspn(fmt, "itn") != strlen(fmt)) {
-		if (err)
-			snprintf(err, CAT_ERRLEN, "bad bind format '%s'", fmt);
-		return NULL;
-	}
-	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		set_err(err, "prepare", db->db);
-		return NULL;
-	}
-	for (const char *f = fmt; *f; f++, i++) {
-		int rc;
-		if (*f == 'i') {
-			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
-		} else if (*f == 't') {
-			const char *t = va_arg(ap, const char *);
-			rc = t ? sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT) :
-			    sqlite3_bind_null(st, i);
-		} else {
-			rc = sqlite3_bind_null(st, i);
-		}
-		if (rc != SQLITE_OK) {
-			set_err(err, "bind", db->db);
-			sqlite3_finalize(st);
-			return NULL;
-		}
-	}
-	return st;
-}
-
-static json_t *
-row_json(sqlite3_stmt *st)
-{
-	json_t *o = json_object();
-	int n = sqlite3_column_count(st);
-
-	for (int c = 0; o && c < n; c++) {
-		const char *name = sqlite3_column_name(st, c);
-		json_t *v;
-		switch (sqlite3_column_type(st, c)) {
-		case SQLITE_INTEGER:
-			v = json_integer(sqlite3_column_int64(st, c));
-			break;
-		case SQLITE_FLOAT:
-			v = json_real(sqlite3_column_double(st, c));
-			break;
-		case SQLITE_NULL:
-			v = json_null();
-			break;
-		default:
-			v = json_string((const char *)sqlite3_column_text(st, c));
-			if (!v)	/* not UTF-8: never break the reply */
-				v = json_string("?");
-		}
-		json_object_set_new(o, name, v);
-	}
-	return o;
-}
-
-static json_t *
-run_rows(struct cat_db *db, char *err, bool one, const char *sql,
-    const char *fmt, va_list ap)
-{
-	sqlite3_stmt *st = prepare(db, err, sql, fmt, ap);
-	json_t *rows;
-	int rc;
-
-	if (!st)
-		return NULL;
-	rows = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_array_append_new(rows, row_json(st));
-		if (one)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		set_err(err, "query", db->db);
-		json_decref(rows);
-		rows = NULL;
-	}
-	sqlite3_finalize(st);
-	return rows;
-}
-
-json_t *
-cat_rows(struct cat_db *db, char *err, const char *sql, const char *fmt, ...)
-{
-	va_list ap;
-	json_t *r;
-
-	va_start(ap, fmt);
-	r = run_rows(db, err, false, sql, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-json_t *
-cat_row(struct cat_db *db, char *err, const char *sql, const char *fmt, ...)
-{
-	va_list ap;
-	json_t *r, *first;
-
-	va_start(ap, fmt);
-	r = run_rows(db, err, true, sql, fmt, ap);
-	va_end(ap);
-	if (!r)
-		return NULL;
-	first = json_array_size(r) ? json_incref(json_array_get(r, 0)) : json_null();
-	json_decref(r);
-	return first;
-}
-
-int
-cat_exec(struct cat_db *db, char *err, const char *sql, const char *fmt, ...)
-{
-	va_list ap;
-	sqlite3_stmt *st;
-	int rc;
-
-	va_start(ap, fmt);
-	st = prepare(db, err, sql, fmt, ap);
-	va_end(ap);
-	if (!st)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		set_err(err, "update", db->db);
-		return -1;
-	}
-	return sqlite3_changes(db->db);
-}
-
-int64_t
-cat_last_id(struct cat_db *db)
-{
-	return sqlite3_last_insert_rowid(db->db);
-}
-
-int64_t
-cat_int(struct cat_db *db, int64_t def, const char *sql, const char *fmt, ...)
-{
-	va_list ap;
-	sqlite3_stmt *st;
-	int64_t v = def;
-
-	va_start(ap, fmt);
-	st = prepare(db, NULL, sql, fmt, ap);
-	va_end(ap);
-	if (!st)
-		return def;
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-int
-cat_begin(struct cat_db *db, char *err)
-{
-	if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(err, "begin", db->db);
-		return -1;
-	}
-	return 0;
-}
-
-int
-cat_commit(struct cat_db *db, char *err)
-{
-	if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(err, "commit", db->db);
-		cat_rollback(db);
-		return -1;
-	}
-	return 0;
-}
-
-void
-cat_rollback(struct cat_db *db)
-{
-	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!s || !*s || strlen(s) > 255)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == '%' || *s == '=' || *s == '|')
+			return false;
+	return true;
 }

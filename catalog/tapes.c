@@ -1,0 +1,252 @@
+/* Tapes: adding, choosing the next, reserving, marking, describing. */
+#include <errno.h>
+#include <string.h>
+
+#include "catalog/db.h"
+
+#define TAPE_COLS "t.id, t.label, t.tape_id, t.state, p.name AS pool," \
+	" t.ever_written, t.bytes, t.files, t.added, t.last_written, t.note"
+#define TAPE_FROM " FROM tapes t JOIN pools p ON p.id = t.pool_id"
+
+/* A row of TAPE_COLS (and a recycle column after them) to the callback. */
+static int
+tape_row(sqlite3_stmt *st, void *arg)
+{
+	struct db_cb *cb = arg;
+	struct cat_tape t = {
+		.id = db_i64(st, 0), .label = db_text(st, 1),
+		.tape_id = db_text(st, 2), .state = db_text(st, 3),
+		.pool = db_text(st, 4), .ever_written = db_i64(st, 5),
+		.bytes = db_i64(st, 6), .files = db_i64(st, 7),
+		.added = db_text(st, 8), .last_written = db_text(st, 9),
+		.note = db_text(st, 10),
+		.recycle = sqlite3_column_count(st) > 11 ? db_i64(st, 11) : 0,
+	};
+
+	return cb->fn ? ((cat_tape_fn *)cb->fn)(&t, cb->arg) : 0;
+}
+
+int
+cat_tapes_list(struct cat_db *db, const char *pool, cat_tape_fn *fn,
+    void *arg, char *err)
+{
+	return db_query(db, err, "listing tapes", tape_row, DB_CB(fn, arg),
+	    "SELECT " TAPE_COLS TAPE_FROM " WHERE ? IS NULL OR p.name = ?"
+	    " ORDER BY p.name, t.label, t.id", "tt", pool, pool);
+}
+
+/* The order of cat_tapes_next (catalog.h says why). */
+static const char next_tapes_sql[] =
+    "SELECT id, label, tape_id, state, pool, ever_written, bytes, files,"
+    " added, last_written, note, recycle FROM ("
+    " SELECT " TAPE_COLS ", 0 AS recycle,"
+    "  CASE t.state WHEN 'appendable' THEN 0 ELSE 1 END AS rank,"
+    "  coalesce(t.last_written, '') AS lw" TAPE_FROM
+    "  WHERE p.name = ?1 AND t.state IN ('appendable', 'blank')"
+    " UNION ALL"
+    " SELECT " TAPE_COLS ", 1, 2, t.last_written" TAPE_FROM
+    "  WHERE p.name = ?1 AND t.state = 'full' AND"
+    "  julianday('now') - julianday(t.last_written) >= p.keep_days AND"
+    "  NOT EXISTS (SELECT 1 FROM dump_parts dp JOIN dumps d ON d.id ="
+    "   dp.dump_id WHERE dp.tape_id = t.id AND d.state = 'complete' AND"
+    "   (SELECT count(*) FROM dumps n WHERE n.entity_id = d.entity_id AND"
+    "    n.state = 'complete' AND n.level = 0 AND n.started > d.started)"
+    "   < p.keep_fulls))"
+    " ORDER BY rank, CASE WHEN rank = 0 THEN lw END DESC,"
+    "  CASE WHEN rank = 2 THEN lw END, id LIMIT ?2";
+
+int
+cat_tapes_next(struct cat_db *db, const char *pool, int64_t limit,
+    cat_tape_fn *fn, void *arg, char *err)
+{
+	return db_query(db, err, "choosing the next tapes", tape_row,
+	    DB_CB(fn, arg), next_tapes_sql, "ti", pool, limit);
+}
+
+int
+cat_tape_get(struct cat_db *db, const char *label, cat_tape_fn *fn,
+    void *arg, char *err)
+{
+	int rc = db_query(db, err, "reading a tape", tape_row, DB_CB(fn, arg),
+	    "SELECT " TAPE_COLS TAPE_FROM " WHERE t.label = ? ORDER BY t.state ="
+	    " 'destroyed', t.id DESC LIMIT 1", "t", label);
+
+	return rc == 0 ? db_fail(err, -ENOENT, "no tape labelled %s", label) : rc;
+}
+
+/* The pool's row id, its limit and how many live tapes it has. */
+struct pool_count {
+	int64_t id, max, have;
+};
+
+static int
+pool_count_of(const struct cat_pool *p, void *arg)
+{
+	struct pool_count *pc = arg;
+
+	pc->id = p->id;
+	pc->max = p->max_tapes;
+	pc->have = p->tapes;
+	return 0;
+}
+
+/* Insert one blank tape; its ID is the site's ID and its own number. */
+static int
+add_one(struct cat_db *db, const char *pool, int64_t pid, const char *label,
+    cat_tape_fn *fn, void *arg, char *err)
+{
+	int rc = db_exec(db, err, "adding a tape", "INSERT INTO tapes (tape_id,"
+	    " label, pool_id) VALUES (lower(hex(randomblob(16))), ?, ?)", "ti",
+	    label, pid);
+
+	if (rc == -EEXIST)
+		return db_fail(err, rc, "label %s is already in pool %s (labels are"
+		    " reused only after the old tape is destroyed)", label, pool);
+	if (rc < 0)
+		return rc;
+	rc = db_exec(db, err, "numbering a tape", "UPDATE tapes SET tape_id ="
+	    " (SELECT value FROM meta WHERE key = 'site') || printf('%016x', id)"
+	    " WHERE id = ?", "i", (int64_t)sqlite3_last_insert_rowid(db->db));
+	if (rc < 0)
+		return rc;
+	return db_query(db, err, "reading a new tape", tape_row, DB_CB(fn, arg),
+	    "SELECT " TAPE_COLS TAPE_FROM " WHERE t.id = last_insert_rowid()", "");
+}
+
+int
+cat_tapes_add(struct cat_db *db, const char *pool, const char *const *labels,
+    size_t n, cat_tape_fn *fn, void *arg, char *err)
+{
+	struct pool_count pc = { 0, 0, 0 };
+	int rc;
+
+	if ((rc = cat_pool_get(db, pool, pool_count_of, &pc, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (!cat_name_valid(labels[i]) || strlen(labels[i]) > 63)
+			return db_fail(err, -EINVAL, "label %s: 1-63 characters, no"
+			    " spaces", labels[i] ? labels[i] : "(none)");
+	if (pc.max > 0 && pc.have + (int64_t)n > pc.max)
+		return db_fail(err, -EDQUOT, "pool %s may hold %lld tapes; it has"
+		    " %lld", pool, (long long)pc.max, (long long)pc.have);
+	if ((rc = db_begin(db, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = add_one(db, pool, pc.id, labels[i], fn, arg, err)) < 0) {
+			db_rollback(db);
+			return rc;
+		}
+	if ((rc = db_commit(db, err)) < 0)
+		return rc;
+	return (int)n;
+}
+
+int
+cat_tape_set_state(struct cat_db *db, const char *label, const char *state,
+    char *err)
+{
+	static const char *const ok[] = { "out-of-service", "no-new-writes",
+	    "appendable", "destroyed" };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 4; i++)
+		if (state && strcmp(state, ok[i]) == 0)
+			break;
+	if (i == 4)
+		return db_fail(err, -EINVAL, "state is out-of-service, no-new-writes,"
+		    " appendable or destroyed");
+	/* Back in service: appendable only if it ever held data. */
+	rc = db_exec(db, err, "marking a tape", "UPDATE tapes SET state = CASE"
+	    " WHEN ? = 'appendable' AND ever_written = 0 THEN 'blank' ELSE ? END"
+	    " WHERE label = ? AND state != 'destroyed'", "ttt", state, state,
+	    label);
+	if (rc == 0)
+		return db_fail(err, -ENOENT, "no tape labelled %s (or it is"
+		    " destroyed)", label);
+	return rc;
+}
+
+int
+cat_tape_reserve(struct cat_db *db, const char *tape_id, char *err)
+{
+	return db_exec(db, err, "reserving a tape", "UPDATE tapes SET state ="
+	    " 'reserved' WHERE tape_id = ?", "t", tape_id);
+}
+
+int
+cat_tape_release(struct cat_db *db, const char *tape_id, char *err)
+{
+	return db_exec(db, err, "releasing a tape", "UPDATE tapes SET state ="
+	    " CASE WHEN ever_written THEN 'appendable' ELSE 'blank' END WHERE"
+	    " tape_id = ? AND state = 'reserved'", "t", tape_id);
+}
+
+int
+cat_tape_full(struct cat_db *db, const char *tape_id, char *err)
+{
+	return db_exec(db, err, "marking a tape full", "UPDATE tapes SET state ="
+	    " 'full' WHERE tape_id = ? AND state IN ('appendable', 'blank',"
+	    " 'reserved')", "t", tape_id);
+}
+
+int
+cat_tape_labelled(struct cat_db *db, const char *tape_id, char *err)
+{
+	return db_exec(db, err, "marking a tape labelled", "UPDATE tapes SET"
+	    " ever_written = 1 WHERE tape_id = ?", "t", tape_id);
+}
+
+int
+cat_tape_bad(struct cat_db *db, const char *tape_id, char *err)
+{
+	return db_exec(db, err, "taking a tape out of service", "UPDATE tapes SET"
+	    " state = 'out-of-service' WHERE tape_id = ?", "t", tape_id);
+}
+
+int
+cat_tape_recycled(struct cat_db *db, const char *tape_id, char *err)
+{
+	int rc, rc2;
+
+	if ((rc = db_begin(db, err)) < 0)
+		return rc;
+	if ((rc = db_exec(db, err, "expiring a recycled tape's dumps", "UPDATE"
+	    " dumps SET state = 'expired' WHERE id IN (SELECT dump_id FROM"
+	    " dump_parts WHERE tape_id = (SELECT id FROM tapes WHERE tape_id ="
+	    " ?))", "t", tape_id)) < 0 ||
+	    (rc = db_exec(db, err, "recycling a tape", "UPDATE tapes SET bytes ="
+	    " 0, files = 0 WHERE tape_id = ?", "t", tape_id)) < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return (rc2 = db_commit(db, err)) < 0 ? rc2 : rc;
+}
+
+/* A tapes-for row to the callback. */
+static int
+use_row(sqlite3_stmt *st, void *arg)
+{
+	struct db_cb *cb = arg;
+	struct cat_tape_use u = {
+		.label = db_text(st, 0), .tape_id = db_text(st, 1),
+		.state = db_text(st, 2), .pool = db_text(st, 3),
+		.parts = db_i64(st, 4), .oldest = db_text(st, 5),
+		.newest = db_text(st, 6),
+	};
+
+	return ((cat_tape_use_fn *)cb->fn)(&u, cb->arg);
+}
+
+int
+cat_tapes_for_entity(struct cat_db *db, const char *entity,
+    cat_tape_use_fn *fn, void *arg, char *err)
+{
+	return db_query(db, err, "finding an entity's tapes", use_row,
+	    DB_CB(fn, arg), "SELECT t.label, t.tape_id, t.state, po.name,"
+	    " count(*), min(d.started), max(d.started) FROM dump_parts p JOIN"
+	    " dumps d ON d.id = p.dump_id JOIN entities e ON e.id = d.entity_id"
+	    " JOIN tapes t ON t.id = p.tape_id JOIN pools po ON po.id ="
+	    " t.pool_id WHERE e.name = ? AND d.state = 'complete' GROUP BY t.id"
+	    " ORDER BY t.label", "t", entity);
+}

@@ -1,0 +1,424 @@
+/*
+ * Engine events: what a registered media server reports about its drive's
+ * job (engine-event requests), one function per event and one table row
+ * each, and the hand-over of queued jobs to idle drives.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "control/handlers.h"
+
+/* A string field of the event's data, or dflt. */
+static const char *
+field(json_t *data, const char *k, const char *dflt)
+{
+	const char *s = arg_str(data, k);
+
+	return s ? s : dflt;
+}
+
+/* The reply to an event that needs no answer. */
+static json_t *
+ok(void)
+{
+	return json_pack("{s:b}", "ok", 1);
+}
+
+/* The media server's job as the event it acts on; NULL on failure. */
+static int
+job_event_row(const struct cat_job *j, void *arg)
+{
+	json_t **out = arg;
+
+	*out = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "job",
+	    (json_int_t)j->id, "kind", j_str(j->kind), "detail", j_str(j->detail),
+	    "entity", j_str(j->entity), "source", j_str(j->source), "pool",
+	    j_str(j->pool), "last_full", j_str(j->last_full), "event", "job");
+	return *out ? 0 : -ENOMEM;
+}
+
+void
+ctld_dispatch(struct ctld *c, struct drive *d)
+{
+	char err[CAT_ERRLEN];
+	int64_t job = 0, estimate = 0;
+	json_t *ev = NULL;
+	int rc;
+
+	if (!d->engine || d->job)
+		return;
+	if ((rc = cat_job_next(c->db, d->name, &job, err)) <= 0 ||
+	    (rc = cat_job_get(c->db, job, job_event_row, &ev, err)) < 0 ||
+	    (rc = cat_job_start(c->db, job, err)) < 0 ||
+	    (rc = cat_job_estimate(c->db, job, &estimate, err)) < 0) {
+		if (rc < 0)
+			cat_warn(c, d, err);
+		json_decref(ev);
+		return;
+	}
+	d->job = job;
+	d->bytes = 0;
+	d->estimate = (uint64_t)estimate;
+	d->rate = 0;
+	d->started = (double)time(NULL);
+	snprintf(d->entity, sizeof(d->entity), "%s", field(ev, "entity", ""));
+	json_array_clear(d->skip);
+	d->restoring = strcmp(field(ev, "kind", ""), "restore") == 0;
+	d->state = d->restoring ? "restoring" : "writing";
+	ctld_send(d->engine, ev);
+	ctld_message(c, d, "info", "job %lld: %s %s", (long long)job,
+	    field(ev, "kind", ""), d->entity);
+	json_decref(ev);
+}
+
+/* Warn the exception role when a pool runs low on writable tapes. */
+static int
+pool_low_row(const struct cat_pool *p, void *arg)
+{
+	int64_t *v = arg;
+
+	v[0] = p->min_tapes;
+	v[1] = p->writable;
+	return 0;
+}
+
+static void
+check_pool_low(struct ctld *c, struct drive *d, const char *pool)
+{
+	char err[CAT_ERRLEN];
+	int64_t v[2] = { 0, 0 };	/* min, have */
+
+	int rc = cat_pool_get(c->db, pool, pool_low_row, v, err);
+
+	if (rc < 0) {
+		if (rc != -ENOENT)
+			cat_warn(c, d, err);
+		return;
+	}
+	if (v[0] > 0 && v[1] < v[0])
+		ctld_error_event(c, d, NULL, d ? d->job : 0, "pool-low", "pool %s has "
+		    "%lld writable tapes, fewer than its minimum %lld", pool,
+		    (long long)v[1], (long long)v[0]);
+}
+
+/* The first tape in order that the drive's job has not been refused. */
+struct pick {
+	struct drive *d;
+	json_t *tape;
+};
+
+static int
+pick_row(const struct cat_tape *t, void *arg)
+{
+	struct pick *p = arg;
+	size_t i;
+	json_t *s;
+
+	json_array_foreach(p->d->skip, i, s)
+		if (strcmp(json_string_value(s), t->label) == 0)
+			return 0;
+	p->tape = j_next_tape(t);
+	return p->tape ? 1 : -ENOMEM;
+}
+
+/*
+ * The catalog's choice of the next tape for the drive's job. It is
+ * reserved for the drive until it is full or the job ends, so that no
+ * other drive is sent for it.
+ */
+static json_t *
+ev_next_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
+    char *err)
+{
+	const char *pool = field(data, "pool", "default");
+	struct pick p = { d, NULL };
+	char dberr[CAT_ERRLEN];
+	int rc;
+
+	release_reservation(c, d);
+	if ((rc = cat_tapes_next(c->db, pool, 1000, pick_row, &p, dberr)) < 0)
+		return cat_failed(code, err, rc, dberr);
+	if (!p.tape) {
+		ctld_error_event(c, d, NULL, d->job, "no-tape", "no writable tape "
+		    "left in pool %s", pool);
+		FAIL("no-tape", "no writable tape left in pool %s", pool);
+	}
+	if ((rc = cat_tape_reserve(c->db, field(p.tape, "tape_id", ""),
+	    dberr)) < 0) {
+		json_decref(p.tape);
+		return cat_failed(code, err, rc, dberr);
+	}
+	snprintf(d->reserved, sizeof(d->reserved), "%s",
+	    field(p.tape, "tape_id", ""));
+	snprintf(d->want_label, sizeof(d->want_label), "%s",
+	    field(p.tape, "label", ""));
+	d->state = "load-media";
+	check_pool_low(c, d, pool);
+	return p.tape;
+}
+
+/* The media server asks the operator for a cartridge. */
+static json_t *
+ev_mount_request(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err)
+{
+	(void)code; (void)err;
+	d->state = "load-media";
+	snprintf(d->want_label, sizeof(d->want_label), "%s",
+	    field(data, "label", ""));
+	ctld_message(c, d, "warning", "MOUNT REQUEST: put %s in %s, then run"
+	    " abs-ctl mounted %s (or abs-ctl unavailable %s)", d->want_label,
+	    d->name, d->name, d->want_label);
+	return ok();
+}
+
+/* The cartridge mounted is not the one asked for. */
+static json_t *
+ev_mount_rejected(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err)
+{
+	(void)code; (void)err;
+	ctld_message(c, d, "warning", "cartridge refused: %s; still asking for %s",
+	    field(data, "why", "?"), d->want_label);
+	return ok();
+}
+
+/* The library lacks the cartridge or it is the wrong one. */
+static json_t *
+ev_unavailable(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err)
+{
+	(void)code; (void)err;
+	release_reservation(c, d);
+	json_array_append_new(d->skip, json_string(field(data, "label", "")));
+	ctld_error_event(c, d, arg_str(data, "label"), d->job, "unavailable",
+	    "%s", field(data, "why", "not available"));
+	return ok();
+}
+
+/* The cartridge asked for is in the drive. */
+static json_t *
+ev_loaded(struct ctld *c, struct drive *d, json_t *data, const char **code,
+    char *err)
+{
+	(void)data; (void)code; (void)err;
+	ctld_message(c, d, "info", "%s loaded", d->want_label);
+	d->want_label[0] = '\0';
+	d->state = d->restoring ? "restoring" : "writing";
+	return ok();
+}
+
+/* A part confirmed on tape. */
+static json_t *
+ev_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
+    char *err)
+{
+	struct cat_part part = {
+		.dump_uid = arg_str(p, "dump"), .entity = arg_str(p, "entity"),
+		.level = arg_num(p, "level", 0), .since = arg_str(p, "since"),
+		.started = arg_str(p, "date"),
+		.digest_alg = arg_str(p, "digest_alg"),
+		.part = arg_num(p, "part", 0), .tape_id = arg_str(p, "tape_id"),
+		.file = arg_num(p, "file", 0), .offset = arg_num(p, "offset", 0),
+		.bytes = arg_num(p, "bytes", 0), .blocks = arg_num(p, "blocks", 0),
+		.block_size = arg_num(p, "block_size", 0),
+		.digest = arg_str(p, "digest"),
+		.ok = strcmp(field(p, "status", ""), "ok") == 0,
+	};
+	char dberr[CAT_ERRLEN];
+	int rc;
+
+	if ((rc = cat_part_record(c->db, &part, d->job, dberr)) < 0)
+		return cat_failed(code, err, rc, dberr);
+	return json_pack("{s:b}", "recorded", 1);
+}
+
+/* The whole dump is on tape: complete once every part is recorded. */
+static json_t *
+ev_dump(struct ctld *c, struct drive *d, json_t *p, const char **code,
+    char *err)
+{
+	struct cat_dump dump = {
+		.dump_uid = arg_str(p, "dump"), .bytes = arg_num(p, "bytes", 0),
+		.raw_bytes = arg_num(p, "raw_bytes", 0),
+		.digest = arg_str(p, "digest"),
+		.raw_digest = arg_str(p, "raw_digest"),
+	};
+	char dberr[CAT_ERRLEN];
+	int rc;
+	(void)d;
+
+	if ((rc = cat_dump_complete(c->db, &dump, arg_num(p, "part", -1),
+	    dberr)) < 0)
+		return cat_failed(code, err, rc, dberr);
+	return json_pack("{s:b}", "complete", 1);
+}
+
+/* A tape reached its end; it is no longer the drive's reservation. */
+static json_t *
+ev_tape_full(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err)
+{
+	char dberr[CAT_ERRLEN];
+	int rc = cat_tape_full(c->db, arg_str(data, "tape_id"), dberr);
+
+	if (strcmp(d->reserved, field(data, "tape_id", "")) == 0)
+		d->reserved[0] = '\0';
+	return rc < 0 ? cat_failed(code, err, rc, dberr) : ok();
+}
+
+/* A tape got its label. */
+static json_t *
+ev_tape_labelled(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err)
+{
+	char dberr[CAT_ERRLEN];
+	int rc = cat_tape_labelled(c->db, arg_str(data, "tape_id"), dberr);
+	(void)d;
+
+	return rc < 0 ? cat_failed(code, err, rc, dberr) : ok();
+}
+
+/* A tape was relabelled for reuse: its old dumps are gone from tape. */
+static json_t *
+ev_tape_recycled(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err)
+{
+	char dberr[CAT_ERRLEN];
+	int rc = cat_tape_recycled(c->db, arg_str(data, "tape_id"), dberr);
+
+	if (rc < 0)
+		return cat_failed(code, err, rc, dberr);
+	ctld_message(c, d, "info", "%s recycled; its old dumps expired",
+	    field(data, "label", "?"));
+	return ok();
+}
+
+/* A cartridge failed: out of service, and an exception. */
+static json_t *
+ev_bad_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
+    char *err)
+{
+	char dberr[CAT_ERRLEN];
+	int rc = cat_tape_bad(c->db, arg_str(data, "tape_id"), dberr);
+
+	ctld_error_event(c, d, arg_str(data, "label"), d->job, "bad-tape", "%s",
+	    field(data, "why", "cartridge failed"));
+	return rc < 0 ? cat_failed(code, err, rc, dberr) : ok();
+}
+
+/* An error the media server met. */
+static json_t *
+ev_error(struct ctld *c, struct drive *d, json_t *data, const char **code,
+    char *err)
+{
+	(void)code; (void)err;
+	ctld_error_event(c, d, arg_str(data, "label"), d->job,
+	    field(data, "kind", "error"), "%s", field(data, "message", "?"));
+	return ok();
+}
+
+/* A read-after-write check; bad blocks are an exception. */
+static json_t *
+ev_verified(struct ctld *c, struct drive *d, json_t *data, const char **code,
+    char *err)
+{
+	char dberr[CAT_ERRLEN];
+	int64_t bad = arg_num(data, "bad", 0);
+	int rc = cat_verification_add(c->db, arg_str(data, "tape_id"),
+	    arg_str(data, "dump"), "spot", arg_num(data, "checked", 0), bad,
+	    dberr);
+
+	if (bad > 0)
+		ctld_error_event(c, d, NULL, d->job, "verify-mismatch",
+		    "read-after-write check found %lld bad blocks on tape %s",
+		    (long long)bad, field(data, "tape_id", "?"));
+	return rc < 0 ? cat_failed(code, err, rc, dberr) : ok();
+}
+
+/* Bytes, rate and state of the running job. */
+static json_t *
+ev_progress(struct ctld *c, struct drive *d, json_t *data, const char **code,
+    char *err)
+{
+	static const char *const states[] = { "writing", "verifying",
+	    "unloading", "restoring", "load-media" };
+	(void)c; (void)code; (void)err;
+
+	if (arg_num(data, "bytes", 0) > 0)
+		d->bytes = (uint64_t)arg_num(data, "bytes", 0);
+	if (json_is_number(json_object_get(data, "rate")))
+		d->rate = json_number_value(json_object_get(data, "rate"));
+	for (size_t i = 0; arg_str(data, "state") && i < 5; i++)
+		if (strcmp(arg_str(data, "state"), states[i]) == 0)
+			d->state = states[i];
+	return ok();
+}
+
+/* A line for the drive's log. */
+static json_t *
+ev_message(struct ctld *c, struct drive *d, json_t *data, const char **code,
+    char *err)
+{
+	(void)code; (void)err;
+	ctld_message(c, d, field(data, "level", "info"), "%s",
+	    field(data, "text", ""));
+	return ok();
+}
+
+/* The job ended: the catalog learns how, the drive is free for the next. */
+static json_t *
+ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
+    char *err)
+{
+	const char *state = json_is_true(json_object_get(data, "ok")) ? "done" :
+	    json_is_true(json_object_get(data, "aborted")) ? "aborted" : "failed";
+	const char *why = arg_str(data, "error");
+	char dberr[CAT_ERRLEN];
+	int rc = cat_job_finish(c->db, d->job, state, why, dberr);
+
+	ctld_message(c, d, strcmp(state, "done") ? "error" : "info",
+	    "job %lld %s%s%s", (long long)d->job, state, why ? ": " : "",
+	    why ? why : "");
+	release_reservation(c, d);
+	d->job = 0;
+	d->state = "idle";
+	d->want_label[0] = '\0';
+	ctld_dispatch(c, d);
+	return rc < 0 ? cat_failed(code, err, rc, dberr) :
+	    json_pack("{s:s}", "job", state);
+}
+
+/* Every event a media server sends, and the data fields it reads. */
+const struct ctld_event ctld_events[] = {
+	{ "next-tape", ev_next_tape, "pool:s?" },
+	{ "mount-request", ev_mount_request, "label:s?" },
+	{ "mount-rejected", ev_mount_rejected, "why:s?" },
+	{ "unavailable", ev_unavailable, "label:s? why:s?" },
+	{ "loaded", ev_loaded, "" },
+	{ "part", ev_part, "dump:s entity:s date:s since:s? level:i? label:s?"
+	    " tape_id:s file:i part:i offset:i bytes:i blocks:i block_size:i"
+	    " digest_alg:s? digest:s? status:s?" },
+	{ "dump", ev_dump, "dump:s part:i bytes:i? raw_bytes:i? digest:s?"
+	    " raw_digest:s?" },
+	{ "tape-full", ev_tape_full, "tape_id:s label:s?" },
+	{ "tape-labelled", ev_tape_labelled, "tape_id:s label:s?" },
+	{ "tape-recycled", ev_tape_recycled, "tape_id:s label:s?" },
+	{ "bad-tape", ev_bad_tape, "tape_id:s label:s? why:s?" },
+	{ "error", ev_error, "kind:s? label:s? message:s?" },
+	{ "verified", ev_verified, "tape_id:s dump:s checked:i bad:i" },
+	{ "progress", ev_progress, "bytes:i? rate:f? state:s?" },
+	{ "message", ev_message, "level:s? text:s" },
+	{ "result", ev_result, "ok:b aborted:b? error:s?" },
+};
+const size_t ctld_nevents = sizeof(ctld_events) / sizeof(ctld_events[0]);
+
+const struct ctld_event *
+ctld_event_find(const char *name)
+{
+	for (size_t i = 0; name && i < ctld_nevents; i++)
+		if (strcmp(ctld_events[i].name, name) == 0)
+			return &ctld_events[i];
+	return NULL;
+}

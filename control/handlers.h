@@ -1,0 +1,49 @@
+/*
+ * Private to control/: what the request handlers (handlers.c) and the
+ * engine events (events.c) share: reading arguments, turning catalog
+ * results into JSON, a catalog failure as a reply, and the drive's tape
+ * reservation.
+ */
+#ifndef ABS_CONTROL_HANDLERS_H
+#define ABS_CONTROL_HANDLERS_H
+
+#include <stdio.h>
+
+#include "control/ctld.h"
+
+/* Fail the request: *code and err (PROTO_ERRLEN) set, no result. */
+#define FAIL(code_, ...) do { *code = (code_); \
+	snprintf(err, PROTO_ERRLEN, __VA_ARGS__); return NULL; } while (0)
+
+/* A string argument, or NULL if absent or not a string. */
+const char *arg_str(json_t *a, const char *k);
+/* An integer argument, or def. */
+int64_t arg_num(json_t *a, const char *k, int64_t def);
+
+/* A catalog string: NULL is null, bytes that are not UTF-8 are "?". */
+json_t *j_str(const char *s);
+/* A catalog integer: CAT_NULL is null. */
+json_t *j_int(int64_t v);
+/* Append o (owned) to the JSON array arr: 0, or -ENOMEM. */
+int j_append(json_t *arr, json_t *o);
+
+/* A tape in the order it will be used (next-tapes, the next-tape event). */
+json_t *j_next_tape(const struct cat_tape *t);
+/*
+ * The array a list query (result rc) filled, or on failure NULL with the
+ * reply's code and err set and the array freed.
+ */
+json_t *j_list(json_t *arr, int rc, const char *caterr, const char **code,
+    char *err);
+/*
+ * A catalog failure (rc < 0, caterr its text) as a reply: not-found,
+ * exists, bad-args, pool-full, incomplete, or catalog for the rest.
+ */
+json_t *cat_failed(const char **code, char *err, int rc, const char *caterr);
+/* A catalog failure with nobody to reply to: the drive's log, syslog. */
+void cat_warn(struct ctld *c, struct drive *d, const char *caterr);
+
+/* Give back the drive's reserved tape, if it was not filled. */
+void release_reservation(struct ctld *c, struct drive *d);
+
+#endif

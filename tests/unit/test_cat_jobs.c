@@ -1,0 +1,230 @@
+/*
+ * The catalog's jobs, drives and messages: queueing, the next job of a
+ * drive, start, estimate, abort, the end of a job and of its dumps; and
+ * their error paths.
+ */
+#include "cat_t.h"
+
+struct seen {
+	int n;
+	char ids[128], state[32], entity[64], pool[64], last_full[32];
+	char detail[64];
+};
+
+/* Keep the row count, ids in order and the last job. */
+static int
+keep(const struct cat_job *j, void *arg)
+{
+	struct seen *s = arg;
+	size_t l = strlen(s->ids);
+
+	s->n++;
+	snprintf(s->ids + l, sizeof(s->ids) - l, "%s%lld", l ? " " : "",
+	    (long long)j->id);
+	snprintf(s->state, sizeof(s->state), "%s", j->state);
+	snprintf(s->entity, sizeof(s->entity), "%s", j->entity);
+	snprintf(s->pool, sizeof(s->pool), "%s", j->pool ? j->pool : "(null)");
+	snprintf(s->last_full, sizeof(s->last_full), "%s",
+	    j->last_full ? j->last_full : "(null)");
+	snprintf(s->detail, sizeof(s->detail), "%s",
+	    j->detail ? j->detail : "(null)");
+	return 0;
+}
+
+/* The state of dump dump_uid. */
+static const char *
+dump_state(struct cat_db *db, const char *uid)
+{
+	static char st[32];
+	sqlite3_stmt *q;
+
+	st[0] = '\0';
+	sqlite3_prepare_v2(db->db, "SELECT state FROM dumps WHERE dump_uid = ?",
+	    -1, &q, NULL);
+	sqlite3_bind_text(q, 1, uid, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		snprintf(st, sizeof(st), "%s", sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return st;
+}
+
+static void
+test_jobs(struct cat_db *db)
+{
+	const char *ents[] = { "e1", "e2" };
+	char err[CAT_ERRLEN];
+	int64_t ids[2], job = 0, bytes = -1;
+	struct seen s = { 0 };
+
+	/* Site: job 1 running on d0 (e1, dump1 complete). */
+	CHECK_EQ(cat_jobs_add(db, "dump", "d0", ents, 2, 1000, "level=1", ids,
+	    err), 2);
+	CHECK(ids[0] == 2 && ids[1] == 3);
+	CHECK_EQ(cat_jobs_queued(db, keep, &s, err), 2);
+	CHECK(strcmp(s.ids, "2 3") == 0);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(cat_jobs_list(db, 2, keep, &s, err), 2);
+	CHECK(strcmp(s.ids, "3 2") == 0);	/* newest first */
+	CHECK_EQ(cat_job_next(db, "d0", &job, err), 1);
+	CHECK_EQ(job, 2);
+	CHECK_EQ(cat_job_next(db, "nosuch", &job, err), 0);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(cat_job_get(db, 2, keep, &s, err), 1);
+	CHECK(strcmp(s.entity, "e1") == 0 && strcmp(s.pool, "p") == 0);
+	CHECK(strcmp(s.last_full, "2026-01-02T03:04:05Z") == 0);
+	CHECK(strcmp(s.detail, "level=1") == 0);
+	CHECK_EQ(cat_job_get(db, 99, keep, &s, err), -ENOENT);
+	CHECK(strcmp(err, "no job 99") == 0);
+	CHECK_EQ(cat_job_estimate(db, 2, &bytes, err), 0);
+	CHECK_EQ(bytes, 2000);			/* dump1's raw bytes */
+	CHECK_EQ(cat_job_estimate(db, 3, &bytes, err), 0);
+	CHECK_EQ(bytes, 0);			/* e2: never dumped */
+	CHECK_EQ(cat_job_start(db, 2, err), 1);
+	CHECK_EQ(cat_job_abort_queued(db, 2, err), 0);	/* running */
+	CHECK_EQ(cat_job_abort_queued(db, 3, err), 1);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(cat_jobs_queued(db, keep, &s, err), 0);
+}
+
+/* How a job's end reaches its running dumps. */
+static void
+test_end(struct cat_db *db)
+{
+	char err[CAT_ERRLEN];
+	struct seen s = { 0 };
+
+	sqlite3_exec(db->db, "UPDATE dumps SET state = 'running', job_id = 2"
+	    " WHERE dump_uid = 'dump1'", NULL, NULL, NULL);
+	CHECK_EQ(cat_job_finish(db, 2, "lost", NULL, err), -EINVAL);
+	CHECK_EQ(cat_job_finish(db, 2, "aborted", "stop", err), 0);
+	CHECK(strcmp(dump_state(db, "dump1"), "aborted") == 0);
+	CHECK_EQ(cat_jobs_list(db, 1, keep, &s, err), 1);
+	sqlite3_exec(db->db, "UPDATE dumps SET state = 'running', job_id = 1"
+	    " WHERE dump_uid = 'dump1'", NULL, NULL, NULL);
+	CHECK_EQ(cat_job_lost(db, 1, "media server disconnected", err), 0);
+	CHECK(strcmp(dump_state(db, "dump1"), "failed") == 0);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(cat_job_get(db, 1, keep, &s, err), 1);
+	CHECK(strcmp(s.state, "failed") == 0);
+	CHECK(strcmp(s.detail, "media server disconnected") == 0);
+	/* A job done leaves its dumps alone. */
+	CHECK_EQ(cat_job_finish(db, 1, "done", NULL, err), 0);
+	CHECK(strcmp(dump_state(db, "dump1"), "failed") == 0);
+	CHECK_EQ(cat_drive_seen(db, "d0", "vtape:/y", err), 0);
+	CHECK_EQ(cat_drive_seen(db, "d1", "vtape:/z", err), 0);
+	CHECK_EQ(cat_message_add(db, "d0", 1, "info", "hello", err), 0);
+	CHECK_EQ(cat_message_add(db, NULL, 0, "info", "no drive", err), 0);
+}
+
+/* The ops for the error-path loop. */
+static int
+op_list(struct cat_db *db, char *err)
+{
+	struct seen s = { 0 };
+
+	return cat_jobs_list(db, 10, keep, &s, err);
+}
+
+static int
+op_queued(struct cat_db *db, char *err)
+{
+	struct seen s = { 0 };
+
+	return cat_jobs_queued(db, keep, &s, err);
+}
+
+static int
+op_get(struct cat_db *db, char *err)
+{
+	struct seen s = { 0 };
+
+	return cat_job_get(db, 1, keep, &s, err);
+}
+
+static int
+op_add(struct cat_db *db, char *err)
+{
+	const char *e[] = { "e2" };
+	int64_t id;
+
+	return cat_jobs_add(db, "dump", "d0", e, 1, 0, NULL, &id, err);
+}
+
+static int
+op_next(struct cat_db *db, char *err)
+{
+	int64_t job;
+
+	return cat_job_next(db, "d0", &job, err);
+}
+
+static int
+op_start(struct cat_db *db, char *err)
+{
+	return cat_job_start(db, 1, err);
+}
+
+static int
+op_estimate(struct cat_db *db, char *err)
+{
+	int64_t b;
+
+	return cat_job_estimate(db, 1, &b, err);
+}
+
+static int
+op_abort(struct cat_db *db, char *err)
+{
+	return cat_job_abort_queued(db, 1, err);
+}
+
+static int
+op_finish(struct cat_db *db, char *err)
+{
+	return cat_job_finish(db, 1, "failed", "x", err);
+}
+
+static int
+op_lost(struct cat_db *db, char *err)
+{
+	return cat_job_lost(db, 1, "x", err);
+}
+
+static int
+op_drive(struct cat_db *db, char *err)
+{
+	return cat_drive_seen(db, "d0", "x", err);
+}
+
+static int
+op_message(struct cat_db *db, char *err)
+{
+	return cat_message_add(db, "d0", 1, "info", "x", err);
+}
+
+int
+main(void)
+{
+	static const struct cat_t_op ops[] = {
+		{ "cat_jobs_list", op_list, false },
+		{ "cat_jobs_queued", op_queued, false },
+		{ "cat_job_get", op_get, false },
+		{ "cat_jobs_add", op_add, true },
+		{ "cat_job_next", op_next, false },
+		{ "cat_job_start", op_start, true },
+		{ "cat_job_estimate", op_estimate, false },
+		{ "cat_job_abort_queued", op_abort, true },
+		{ "cat_job_finish", op_finish, true },
+		{ "cat_job_lost", op_lost, true },
+		{ "cat_drive_seen", op_drive, true },
+		{ "cat_message_add", op_message, true },
+	};
+	struct cat_db *db = cat_t_open();
+
+	cat_t_site(db);
+	test_jobs(db);
+	test_end(db);
+	cat_t_done(db);
+	cat_t_error_paths(ops, sizeof(ops) / sizeof(ops[0]));
+	T_DONE();
+}
