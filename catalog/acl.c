@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "catalog/db.h"
+#include "catalog/db_int.h"
 
 /* An ACL row to the callback. */
 static int
@@ -14,6 +14,7 @@ acl_row(sqlite3_stmt *st, void *arg)
 	return ((cat_acl_fn *)cb->fn)(&a, cb->arg);
 }
 
+/* Every grant, by uid and role. */
 int
 cat_acl_list(struct cat_db *db, cat_acl_fn *fn, void *arg, char *err)
 {
@@ -21,6 +22,7 @@ cat_acl_list(struct cat_db *db, cat_acl_fn *fn, void *arg, char *err)
 	    "SELECT uid, role FROM acl ORDER BY uid, role", "");
 }
 
+/* The grants of one uid. */
 int
 cat_acl_roles(struct cat_db *db, int64_t uid, cat_acl_fn *fn, void *arg,
     char *err)
@@ -30,6 +32,7 @@ cat_acl_roles(struct cat_db *db, int64_t uid, cat_acl_fn *fn, void *arg,
 	    " role", "i", uid);
 }
 
+/* Grant a role (idempotent). */
 int
 cat_acl_set(struct cat_db *db, int64_t uid, const char *role, char *err)
 {
@@ -51,6 +54,7 @@ cat_acl_set(struct cat_db *db, int64_t uid, const char *role, char *err)
 	return rc < 0 ? rc : 0;
 }
 
+/* Take a role back. */
 int
 cat_acl_remove(struct cat_db *db, int64_t uid, const char *role, char *err)
 {

@@ -1,7 +1,7 @@
 /*
  * The catalog's connection: open (WAL, foreign keys, synchronous=FULL), the
  * numbered migrations, and the statement helpers every concern's file uses
- * (catalog/db.h). Every result is checked; SQLite's codes become negative
+ * (catalog/db_int.h). Every result is checked; SQLite's codes become negative
  * errno codes and a message that says what was being done.
  */
 #include <errno.h>
@@ -13,7 +13,7 @@
 
 #include <sqlite3.h>
 
-#include "catalog/db.h"
+#include "catalog/db_int.h"
 
 /*
  * Numbered migrations: index i brings the schema from version i to i+1.
@@ -120,6 +120,7 @@ static const char *const migrations[] = {
 };
 
 
+/* Fill err (printf-style) and return code. */
 int
 db_fail(char *err, int code, const char *fmt, ...)
 {
@@ -158,6 +159,7 @@ errno_of(int rc)
 	}
 }
 
+/* The connection's last error as a negative errno, with what failed. */
 int
 db_error(struct cat_db *db, char *err, const char *what)
 {
@@ -232,6 +234,7 @@ run(struct cat_db *db, char *err, const char *what, db_row_fn *fn, void *arg,
 	return n;
 }
 
+/* Run a statement that returns no rows: rows changed, or negative. */
 int
 db_exec(struct cat_db *db, char *err, const char *what, const char *sql,
     const char *fmt, ...)
@@ -245,6 +248,7 @@ db_exec(struct cat_db *db, char *err, const char *what, const char *sql,
 	return rc < 0 ? rc : sqlite3_changes(db->db);
 }
 
+/* Run a query, fn per row: the rows, or negative. */
 int
 db_query(struct cat_db *db, char *err, const char *what, db_row_fn *fn,
     void *arg, const char *sql, const char *fmt, ...)
@@ -258,6 +262,7 @@ db_query(struct cat_db *db, char *err, const char *what, db_row_fn *fn,
 	return rc;
 }
 
+/* One integer from the first row: 1, 0 if no row, or negative. */
 int
 db_int(struct cat_db *db, char *err, const char *what, int64_t *out,
     const char *sql, const char *fmt, ...)
@@ -284,6 +289,7 @@ db_int(struct cat_db *db, char *err, const char *what, int64_t *out,
 	return rc;
 }
 
+/* A text column; NULL for SQL NULL. */
 const char *
 db_text(sqlite3_stmt *st, int col)
 {
@@ -291,6 +297,7 @@ db_text(sqlite3_stmt *st, int col)
 	    (const char *)sqlite3_column_text(st, col);
 }
 
+/* An integer column; CAT_NULL for SQL NULL. */
 int64_t
 db_i64(sqlite3_stmt *st, int col)
 {
@@ -298,6 +305,7 @@ db_i64(sqlite3_stmt *st, int col)
 	    sqlite3_column_int64(st, col);
 }
 
+/* Begin a write transaction now (BEGIN IMMEDIATE). */
 int
 db_begin(struct cat_db *db, char *err)
 {
@@ -308,6 +316,7 @@ db_begin(struct cat_db *db, char *err)
 	return 0;
 }
 
+/* Commit, or roll back and say why. */
 int
 db_commit(struct cat_db *db, char *err)
 {
@@ -321,6 +330,7 @@ db_commit(struct cat_db *db, char *err)
 	return 0;
 }
 
+/* Roll back the open transaction, if any. */
 void
 db_rollback(struct cat_db *db)
 {
@@ -339,6 +349,7 @@ user_version(struct cat_db *db, char *err)
 	return rc < 0 ? rc : (int)v;
 }
 
+/* The schema version, or negative. */
 int
 cat_schema_version(struct cat_db *db)
 {
@@ -376,6 +387,7 @@ migrate(struct cat_db *db, char *err)
 	return 0;
 }
 
+/* Open, create and migrate the catalog at path. */
 int
 cat_open(const char *path, struct cat_db **out, char *err)
 {
@@ -406,6 +418,7 @@ cat_open(const char *path, struct cat_db **out, char *err)
 	return 0;
 }
 
+/* Close the catalog; NULL is a no-op. */
 void
 cat_close(struct cat_db *db)
 {
@@ -415,6 +428,7 @@ cat_close(struct cat_db *db)
 	free(db);
 }
 
+/* Whether s is a name the catalog stores. */
 bool
 cat_name_valid(const char *s)
 {

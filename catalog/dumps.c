@@ -1,7 +1,7 @@
 /* Dumps and their parts: what is on which tape, and what to restore. */
 #include <errno.h>
 
-#include "catalog/db.h"
+#include "catalog/db_int.h"
 
 #define DUMP_COLS "d.id, d.dump_uid, e.name, d.job_id, d.level, d.since," \
 	" d.started, d.finished, d.state, d.bytes, d.raw_bytes, d.digest_alg," \
@@ -26,6 +26,7 @@ dump_row(sqlite3_stmt *st, void *arg)
 	return ((cat_dump_fn *)cb->fn)(&d, cb->arg);
 }
 
+/* The newest complete dump of entity at or before date. */
 int
 cat_dump_for_restore(struct cat_db *db, const char *entity, const char *date,
     cat_dump_fn *fn, void *arg, char *err)
@@ -42,6 +43,7 @@ cat_dump_for_restore(struct cat_db *db, const char *entity, const char *date,
 	return rc;
 }
 
+/* The newest complete full or incremental dump of entity. */
 int
 cat_dump_last(struct cat_db *db, const char *entity, bool full,
     cat_dump_fn *fn, void *arg, char *err)
@@ -68,6 +70,7 @@ totals_row(sqlite3_stmt *st, void *arg)
 	return 0;
 }
 
+/* How many complete dumps entity has and their bytes. */
 int
 cat_dump_totals(struct cat_db *db, const char *entity, int64_t *dumps,
     int64_t *bytes, char *err)
@@ -84,6 +87,7 @@ cat_dump_totals(struct cat_db *db, const char *entity, int64_t *dumps,
 	return 0;
 }
 
+/* Mark a dump complete once all its parts are recorded. */
 int
 cat_dump_complete(struct cat_db *db, const struct cat_dump *d, int64_t parts,
     char *err)
@@ -134,6 +138,7 @@ part_row(sqlite3_stmt *st, void *arg)
 	return ((cat_part_fn *)cb->fn)(&p, cb->arg);
 }
 
+/* A dump's parts in order. */
 int
 cat_dump_parts(struct cat_db *db, int64_t dump, cat_part_fn *fn, void *arg,
     char *err)
@@ -143,6 +148,7 @@ cat_dump_parts(struct cat_db *db, int64_t dump, cat_part_fn *fn, void *arg,
 	    " ORDER BY p.part", "i", dump);
 }
 
+/* The parts on a tape in file order. */
 int
 cat_tape_parts(struct cat_db *db, int64_t tape, cat_part_fn *fn, void *arg,
     char *err)
@@ -152,6 +158,7 @@ cat_tape_parts(struct cat_db *db, int64_t tape, cat_part_fn *fn, void *arg,
 	    " ORDER BY p.file", "i", tape);
 }
 
+/* Record a part confirmed on tape, its dump and its tape. */
 int
 cat_part_record(struct cat_db *db, const struct cat_part *p, int64_t job,
     char *err)

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "catalog/db.h"
+#include "catalog/db_int.h"
 
 #define ENTITY_COLS "e.id, e.name, t.name, p.name, e.source, e.active," \
 	" coalesce(e.full_every_days, t.full_every_days)," \
@@ -28,6 +28,7 @@ entity_row(sqlite3_stmt *st, void *arg)
 	return ((cat_entity_fn *)cb->fn)(&e, cb->arg);
 }
 
+/* Every entity, by name. */
 int
 cat_entities_list(struct cat_db *db, cat_entity_fn *fn, void *arg, char *err)
 {
@@ -35,6 +36,7 @@ cat_entities_list(struct cat_db *db, cat_entity_fn *fn, void *arg, char *err)
 	    "SELECT " ENTITY_COLS ENTITY_FROM " ORDER BY e.name", "");
 }
 
+/* One entity by name. */
 int
 cat_entity_get(struct cat_db *db, const char *name, cat_entity_fn *fn,
     void *arg, char *err)
@@ -57,6 +59,7 @@ exists(struct cat_db *db, const char *table, const char *name, char *err)
 	return db_int(db, err, "looking a name up", &id, sql, "t", name);
 }
 
+/* Add an entity of a type to a pool. */
 int
 cat_entity_add(struct cat_db *db, const char *name, const char *src,
     const char *type, const char *pool, char *err)
@@ -92,6 +95,7 @@ one_entity(int rc, const char *name, char *err)
 	return rc < 0 ? rc : 0;
 }
 
+/* Stop dumping an entity; its dumps stay. */
 int
 cat_entity_remove(struct cat_db *db, const char *name, char *err)
 {
@@ -99,6 +103,7 @@ cat_entity_remove(struct cat_db *db, const char *name, char *err)
 	    " SET active = 0 WHERE name = ?", "t", name), name, err);
 }
 
+/* Change an entity's type. */
 int
 cat_entity_set_type(struct cat_db *db, const char *name, const char *type,
     char *err)
@@ -112,6 +117,7 @@ cat_entity_set_type(struct cat_db *db, const char *name, const char *type,
 	    " WHERE name = ?", "tt", type, name), name, err);
 }
 
+/* One-time: do not dump the entity before a date. */
 int
 cat_entity_set_window(struct cat_db *db, const char *name,
     const char *not_before, char *err)
@@ -171,6 +177,7 @@ set_frequency(struct cat_db *db, const char *table, const char *what,
 	return read_frequency(db, table, name, now, err);
 }
 
+/* An entity's own days between fulls and increments. */
 int
 cat_entity_set_frequency(struct cat_db *db, const char *name, int64_t full,
     int64_t incr, struct cat_frequency *now, char *err)
@@ -178,6 +185,7 @@ cat_entity_set_frequency(struct cat_db *db, const char *name, int64_t full,
 	return set_frequency(db, "entities", "entity", name, full, incr, now, err);
 }
 
+/* A type's days between fulls and increments. */
 int
 cat_type_set_frequency(struct cat_db *db, const char *name, int64_t full,
     int64_t incr, struct cat_frequency *now, char *err)
@@ -186,6 +194,7 @@ cat_type_set_frequency(struct cat_db *db, const char *name, int64_t full,
 	    now, err);
 }
 
+/* Add an entity type. */
 int
 cat_type_add(struct cat_db *db, const char *name, int64_t full, int64_t incr,
     struct cat_frequency *now, char *err)
@@ -228,6 +237,7 @@ due_row(sqlite3_stmt *st, void *arg)
 	return ((cat_due_fn *)cb->fn)(&d, cb->arg);
 }
 
+/* The next entities to be dumped, and when. */
 int
 cat_entities_next(struct cat_db *db, int64_t limit, cat_due_fn *fn,
     void *arg, char *err)

@@ -1,8 +1,9 @@
 /* Error events (per drive and tape, over time) and verifications. */
 #include <errno.h>
 
-#include "catalog/db.h"
+#include "catalog/db_int.h"
 
+/* Record an error event. */
 int
 cat_error_add(struct cat_db *db, const char *drive, const char *label,
     int64_t job, const char *kind, const char *message, char *err)
@@ -31,6 +32,7 @@ error_row(sqlite3_stmt *st, void *arg)
 	return ((cat_error_fn *)cb->fn)(&e, cb->arg);
 }
 
+/* Error events in time order, filtered. */
 int
 cat_errors_list(struct cat_db *db, const char *drive, const char *label,
     const char *since, cat_error_fn *fn, void *arg, char *err)
@@ -56,6 +58,7 @@ day_row(sqlite3_stmt *st, void *arg)
 	return ((cat_error_day_fn *)cb->fn)(&d, cb->arg);
 }
 
+/* Errors per drive per day. */
 int
 cat_errors_per_drive(struct cat_db *db, const char *drive, const char *since,
     cat_error_day_fn *fn, void *arg, char *err)
@@ -68,6 +71,7 @@ cat_errors_per_drive(struct cat_db *db, const char *drive, const char *since,
 	    since, since);
 }
 
+/* Errors per tape per day. */
 int
 cat_errors_per_tape(struct cat_db *db, const char *label, const char *since,
     cat_error_day_fn *fn, void *arg, char *err)
@@ -80,6 +84,7 @@ cat_errors_per_tape(struct cat_db *db, const char *label, const char *since,
 	    since, since);
 }
 
+/* How many error events a tape has. */
 int
 cat_tape_errors(struct cat_db *db, int64_t tape, int64_t *count, char *err)
 {
@@ -91,6 +96,7 @@ cat_tape_errors(struct cat_db *db, int64_t tape, int64_t *count, char *err)
 	return rc < 0 ? rc : 0;
 }
 
+/* Record a check of a dump's blocks on a tape. */
 int
 cat_verification_add(struct cat_db *db, const char *tape_id,
     const char *dump_uid, const char *kind, int64_t checked, int64_t bad,
@@ -118,6 +124,7 @@ verification_row(sqlite3_stmt *st, void *arg)
 	return ((cat_verification_fn *)cb->fn)(&v, cb->arg);
 }
 
+/* A tape's newest checks. */
 int
 cat_tape_verifications(struct cat_db *db, int64_t tape, int64_t limit,
     cat_verification_fn *fn, void *arg, char *err)

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "catalog/db.h"
+#include "catalog/db_int.h"
 
 #define JOB_COLS "j.id, j.kind, j.state, e.name, dr.name, j.created," \
 	" j.started, j.finished, j.detail"
@@ -27,6 +27,7 @@ job_row(sqlite3_stmt *st, void *arg)
 	return ((cat_job_fn *)cb->fn)(&j, cb->arg);
 }
 
+/* The newest jobs, newest first. */
 int
 cat_jobs_list(struct cat_db *db, int64_t limit, cat_job_fn *fn, void *arg,
     char *err)
@@ -37,6 +38,7 @@ cat_jobs_list(struct cat_db *db, int64_t limit, cat_job_fn *fn, void *arg,
 	    " j.id DESC LIMIT ?", "i", limit);
 }
 
+/* Queued jobs, oldest first. */
 int
 cat_jobs_queued(struct cat_db *db, cat_job_fn *fn, void *arg, char *err)
 {
@@ -46,6 +48,7 @@ cat_jobs_queued(struct cat_db *db, cat_job_fn *fn, void *arg, char *err)
 	    " j.state = 'queued' ORDER BY j.id", "");
 }
 
+/* One job with what its media server needs. */
 int
 cat_job_get(struct cat_db *db, int64_t job, cat_job_fn *fn, void *arg,
     char *err)
@@ -60,6 +63,7 @@ cat_job_get(struct cat_db *db, int64_t job, cat_job_fn *fn, void *arg,
 	return rc == 0 ? db_fail(err, -ENOENT, "no job %lld", (long long)job) : rc;
 }
 
+/* Queue jobs on a drive, one per entity, in one transaction. */
 int
 cat_jobs_add(struct cat_db *db, const char *kind, const char *drive,
     const char *const *entities, size_t n, int64_t uid, const char *detail,
@@ -84,6 +88,7 @@ cat_jobs_add(struct cat_db *db, const char *kind, const char *drive,
 	return (rc = db_commit(db, err)) < 0 ? rc : (int)n;
 }
 
+/* The drive's oldest queued job. */
 int
 cat_job_next(struct cat_db *db, const char *drive, int64_t *job, char *err)
 {
@@ -92,6 +97,7 @@ cat_job_next(struct cat_db *db, const char *drive, int64_t *job, char *err)
 	    " j.state = 'queued' ORDER BY j.id LIMIT 1", "t", drive);
 }
 
+/* Mark a job running. */
 int
 cat_job_start(struct cat_db *db, int64_t job, char *err)
 {
@@ -100,6 +106,7 @@ cat_job_start(struct cat_db *db, int64_t job, char *err)
 	    " id = ?", "i", job);
 }
 
+/* Bytes of the last complete dump of the job's entity. */
 int
 cat_job_estimate(struct cat_db *db, int64_t job, int64_t *bytes, char *err)
 {
@@ -115,6 +122,7 @@ cat_job_estimate(struct cat_db *db, int64_t job, int64_t *bytes, char *err)
 	return rc < 0 ? rc : 0;
 }
 
+/* Abort a job that is still queued. */
 int
 cat_job_abort_queued(struct cat_db *db, int64_t job, char *err)
 {
@@ -123,6 +131,7 @@ cat_job_abort_queued(struct cat_db *db, int64_t job, char *err)
 	    " id = ? AND state = 'queued'", "i", job);
 }
 
+/* End a job as its media server reports; its running dumps too. */
 int
 cat_job_finish(struct cat_db *db, int64_t job, const char *state,
     const char *detail, char *err)
@@ -148,6 +157,7 @@ cat_job_finish(struct cat_db *db, int64_t job, const char *state,
 	return db_commit(db, err);
 }
 
+/* Fail a running job and its dumps whose media server left. */
 int
 cat_job_lost(struct cat_db *db, int64_t job, const char *why, char *err)
 {
@@ -167,6 +177,7 @@ cat_job_lost(struct cat_db *db, int64_t job, const char *why, char *err)
 	return db_commit(db, err);
 }
 
+/* Record a drive a media server registered. */
 int
 cat_drive_seen(struct cat_db *db, const char *name, const char *device,
     char *err)
@@ -179,6 +190,7 @@ cat_drive_seen(struct cat_db *db, const char *name, const char *device,
 	return rc < 0 ? rc : 0;
 }
 
+/* Record a line of a drive's log. */
 int
 cat_message_add(struct cat_db *db, const char *drive, int64_t job,
     const char *level, const char *text, char *err)

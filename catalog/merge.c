@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "catalog/db.h"
+#include "catalog/db_int.h"
 #include "catalog/dumplog.h"
 
 struct merge {
@@ -214,6 +214,7 @@ merge_line(struct merge *m, const char *line)
 	return 0;
 }
 
+/* Merge dump-log lines into the catalog in one transaction. */
 int
 cat_merge(struct cat_db *db, const char *pool, const char *const *lines,
     size_t n, struct cat_merge_result *res, cat_conflict_fn *fn, void *arg,

@@ -1,7 +1,7 @@
 /* Pools: the sets of tapes entities are written to, and their rules. */
 #include <errno.h>
 
-#include "catalog/db.h"
+#include "catalog/db_int.h"
 
 #define POOL_COLS "p.id, p.name, p.min_tapes, p.max_tapes, p.keep_fulls," \
 	" p.keep_days, p.created, (SELECT count(*) FROM tapes t WHERE" \
@@ -24,6 +24,7 @@ pool_row(sqlite3_stmt *st, void *arg)
 	return ((cat_pool_fn *)cb->fn)(&p, cb->arg);
 }
 
+/* Every pool, by name. */
 int
 cat_pools_list(struct cat_db *db, cat_pool_fn *fn, void *arg, char *err)
 {
@@ -31,6 +32,7 @@ cat_pools_list(struct cat_db *db, cat_pool_fn *fn, void *arg, char *err)
 	    "SELECT " POOL_COLS " FROM pools p ORDER BY p.name", "");
 }
 
+/* One pool by name. */
 int
 cat_pool_get(struct cat_db *db, const char *name, cat_pool_fn *fn, void *arg,
     char *err)
@@ -41,6 +43,7 @@ cat_pool_get(struct cat_db *db, const char *name, cat_pool_fn *fn, void *arg,
 	return rc == 0 ? db_fail(err, -ENOENT, "no pool %s", name) : rc;
 }
 
+/* Add a pool. */
 int
 cat_pool_add(struct cat_db *db, const char *name, char *err)
 {
@@ -55,6 +58,7 @@ cat_pool_add(struct cat_db *db, const char *name, char *err)
 	return rc < 0 ? rc : 0;
 }
 
+/* Set a pool's counts and reuse rules. */
 int
 cat_pool_set(struct cat_db *db, const char *name, int64_t mn, int64_t mx,
     int64_t kf, int64_t kd, char *err)

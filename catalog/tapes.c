@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "catalog/db.h"
+#include "catalog/db_int.h"
 
 #define TAPE_COLS "t.id, t.label, t.tape_id, t.state, p.name AS pool," \
 	" t.ever_written, t.bytes, t.files, t.added, t.last_written, t.note"
@@ -26,6 +26,7 @@ tape_row(sqlite3_stmt *st, void *arg)
 	return cb->fn ? ((cat_tape_fn *)cb->fn)(&t, cb->arg) : 0;
 }
 
+/* Tapes of a pool (or all), by pool and label. */
 int
 cat_tapes_list(struct cat_db *db, const char *pool, cat_tape_fn *fn,
     void *arg, char *err)
@@ -55,6 +56,7 @@ static const char next_tapes_sql[] =
     " ORDER BY rank, CASE WHEN rank = 0 THEN lw END DESC,"
     "  CASE WHEN rank = 2 THEN lw END, id LIMIT ?2";
 
+/* The tapes of a pool in the order they will be written. */
 int
 cat_tapes_next(struct cat_db *db, const char *pool, int64_t limit,
     cat_tape_fn *fn, void *arg, char *err)
@@ -63,6 +65,7 @@ cat_tapes_next(struct cat_db *db, const char *pool, int64_t limit,
 	    DB_CB(fn, arg), next_tapes_sql, "ti", pool, limit);
 }
 
+/* The tape with a label, a live one first. */
 int
 cat_tape_get(struct cat_db *db, const char *label, cat_tape_fn *fn,
     void *arg, char *err)
@@ -79,6 +82,7 @@ struct pool_count {
 	int64_t id, max, have;
 };
 
+/* Keep a pool's row id, limit and live tapes. */
 static int
 pool_count_of(const struct cat_pool *p, void *arg)
 {
@@ -113,6 +117,7 @@ add_one(struct cat_db *db, const char *pool, int64_t pid, const char *label,
 	    "SELECT " TAPE_COLS TAPE_FROM " WHERE t.id = last_insert_rowid()", "");
 }
 
+/* Add blank tapes to a pool in one transaction. */
 int
 cat_tapes_add(struct cat_db *db, const char *pool, const char *const *labels,
     size_t n, cat_tape_fn *fn, void *arg, char *err)
@@ -141,6 +146,7 @@ cat_tapes_add(struct cat_db *db, const char *pool, const char *const *labels,
 	return (int)n;
 }
 
+/* An operator's mark on a tape. */
 int
 cat_tape_set_state(struct cat_db *db, const char *label, const char *state,
     char *err)
@@ -167,6 +173,7 @@ cat_tape_set_state(struct cat_db *db, const char *label, const char *state,
 	return rc;
 }
 
+/* Reserve a tape for a drive's job. */
 int
 cat_tape_reserve(struct cat_db *db, const char *tape_id, char *err)
 {
@@ -174,6 +181,7 @@ cat_tape_reserve(struct cat_db *db, const char *tape_id, char *err)
 	    " 'reserved' WHERE tape_id = ?", "t", tape_id);
 }
 
+/* Give a reserved tape back. */
 int
 cat_tape_release(struct cat_db *db, const char *tape_id, char *err)
 {
@@ -182,6 +190,7 @@ cat_tape_release(struct cat_db *db, const char *tape_id, char *err)
 	    " tape_id = ? AND state = 'reserved'", "t", tape_id);
 }
 
+/* A tape reached its end. */
 int
 cat_tape_full(struct cat_db *db, const char *tape_id, char *err)
 {
@@ -190,6 +199,7 @@ cat_tape_full(struct cat_db *db, const char *tape_id, char *err)
 	    " 'reserved')", "t", tape_id);
 }
 
+/* A tape got its label. */
 int
 cat_tape_labelled(struct cat_db *db, const char *tape_id, char *err)
 {
@@ -197,6 +207,7 @@ cat_tape_labelled(struct cat_db *db, const char *tape_id, char *err)
 	    " ever_written = 1 WHERE tape_id = ?", "t", tape_id);
 }
 
+/* A tape goes out of service. */
 int
 cat_tape_bad(struct cat_db *db, const char *tape_id, char *err)
 {
@@ -204,6 +215,7 @@ cat_tape_bad(struct cat_db *db, const char *tape_id, char *err)
 	    " state = 'out-of-service' WHERE tape_id = ?", "t", tape_id);
 }
 
+/* A relabelled tape: its old dumps expire. */
 int
 cat_tape_recycled(struct cat_db *db, const char *tape_id, char *err)
 {
@@ -238,6 +250,7 @@ use_row(sqlite3_stmt *st, void *arg)
 	return ((cat_tape_use_fn *)cb->fn)(&u, cb->arg);
 }
 
+/* The tapes holding complete dumps of an entity. */
 int
 cat_tapes_for_entity(struct cat_db *db, const char *entity,
     cat_tape_use_fn *fn, void *arg, char *err)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "control/handlers.h"
+#include "control/handlers_int.h"
 
 /* A string field of the event's data, or dflt. */
 static const char *

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "control/handlers.h"
+#include "control/handlers_int.h"
 
 /* A queued job for status. */
 static int

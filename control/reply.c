@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "control/handlers.h"
+#include "control/handlers_int.h"
 
 const char *
 arg_str(json_t *a, const char *k)

@@ -38,8 +38,6 @@ tests			*
 # FILE (or archive) <tab> what it uses <tab> why it is still there.
 # Remove a line when its violation is gone (the check says so).
 KNOWN='
-catalog/catalog.h	<jansson.h>	the catalog returns json_t rows until its typed C API lands (issue 10 item 1)
-libabs-catalog.a	lib:jansson	the same: catalog.c builds json_t rows (issue 10 item 1)
 '
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/abs-layout.XXXXXX") || exit 1

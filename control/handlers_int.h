@@ -4,8 +4,8 @@
  * results into JSON, a catalog failure as a reply, and the drive's tape
  * reservation.
  */
-#ifndef ABS_CONTROL_HANDLERS_H
-#define ABS_CONTROL_HANDLERS_H
+#ifndef ABS_CONTROL_HANDLERS_INT_H
+#define ABS_CONTROL_HANDLERS_INT_H
 
 #include <stdio.h>
 

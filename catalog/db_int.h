@@ -6,8 +6,8 @@
  * row". Bind formats: one letter per '?' in the SQL: 'i' int64_t, 't'
  * const char * (NULL binds NULL), 'n' NULL (no argument).
  */
-#ifndef ABS_CATALOG_DB_H
-#define ABS_CATALOG_DB_H
+#ifndef ABS_CATALOG_DB_INT_H
+#define ABS_CATALOG_DB_INT_H
 
 #include <stdarg.h>
 #include <stdint.h>
