@@ -8,14 +8,15 @@
 # 3600 s for t_kernel (a QEMU guest in software emulation) and t_campaign
 # (200 end-of-tape runs), which take minutes on a loaded machine, more
 # under ASan. ABS_TEST_TIMEOUT=SECS sets every test's limit (0: none).
-# The logs of failing tests are kept; the last line before the summary
-# says where.
+# The logs of failing tests are kept in BUILD/test-logs.*; the last line
+# before the summary says where.
 BUILD=${1:-build}
 ONLY=${2:-}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$TOP" && cd "$BUILD" && pwd) || exit 1
 export ABS_BIN="$BUILD/bin" ABS_TOP="$TOP" ABS_BUILD="$BUILD"
-LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/abs-tests.XXXXXX")
+# Logs live in the build tree, out of reach of anything that sweeps /tmp.
+LOGDIR=$(mktemp -d "$BUILD/test-logs.XXXXXX") || exit 1
 pass=0 fail=0 skip=0
 TIMEOUT_CMD= tpid=
 command -v timeout >/dev/null 2>&1 && TIMEOUT_CMD=timeout
@@ -38,6 +39,7 @@ limit_of() {
 run_one() {
 	name=$1
 	shift
+	mkdir -p "$LOGDIR"
 	log="$LOGDIR/$name.log"
 	limit=$(limit_of "$name")
 	start=$(date +%s)
