@@ -243,8 +243,13 @@ proto_read_line(struct proto_conn *pc, int timeout_ms, const char **line,
 		int got = proto_lbuf_next(&pc->in, line, len);
 		if (got == PROTO_LINE)
 			return 1;
-		if (got == PROTO_LINE_TOO_LONG)
-			continue;	/* over PROTO_MAX_REPLY: not ours to read */
+		if (got == PROTO_LINE_TOO_LONG) {
+			/* Its reply would be lost and the caller wait forever. */
+			pc->eof = true;
+			snprintf(err, PROTO_ERRLEN, "abs-ctld at %.100s sent a line "
+			    "longer than %u bytes", pc->path, PROTO_MAX_REPLY);
+			return -EMSGSIZE;
+		}
 		if (pc->eof) {
 			snprintf(err, PROTO_ERRLEN, "abs-ctld closed the connection");
 			return -ECONNRESET;
@@ -278,11 +283,19 @@ proto_recv(struct proto_conn *pc, int timeout_ms, json_t **msg, char *err)
 	int rc;
 
 	*msg = NULL;
-	while ((rc = proto_read_line(pc, timeout_ms, &line, &len, err)) == 1) {
-		if ((*msg = json_loadb(line, len, 0, NULL)))
-			return 1;
+	if ((rc = proto_read_line(pc, timeout_ms, &line, &len, err)) != 1)
+		return rc;
+	if (!(*msg = json_loadb(line, len, 0, NULL)) || !json_is_object(*msg)) {
+		/* Not abs-ctld, or not one that speaks this protocol. */
+		json_decref(*msg);
+		*msg = NULL;
+		pc->eof = true;
+		snprintf(err, PROTO_ERRLEN, "abs-ctld at %.100s sent a line that "
+		    "is not a JSON object: %.*s", pc->path, len ? (int)(len < 60 ?
+		    len : 60) : 7, len ? line : "(empty)");
+		return -EPROTO;
 	}
-	return rc;
+	return 1;
 }
 
 /* A request and its reply (see proto.h). */

@@ -184,11 +184,16 @@ int proto_send(struct proto_conn *pc, const char *op, json_t *args,
 /*
  * The next line from abs-ctld, waiting up to timeout_ms (-1: forever):
  * 1 and *line, *len (valid until the next call), 0 if none came in time,
- * -ECONNRESET at end of file, other negative errno.
+ * -ECONNRESET at end of file, -EMSGSIZE for a line over PROTO_MAX_REPLY
+ * (the connection is then given up: proto_conn_eof), other negative errno.
  */
 int proto_read_line(struct proto_conn *pc, int timeout_ms, const char **line,
     size_t *len, char *err);
-/* The next message as JSON (unparsable lines skipped); as proto_read_line. */
+/*
+ * The next message, a JSON object; as proto_read_line, and -EPROTO for a
+ * line that is not one (the peer is not abs-ctld: the connection is given
+ * up, so no caller waits for a reply that cannot come).
+ */
 int proto_recv(struct proto_conn *pc, int timeout_ms, json_t **msg, char *err);
 /* A message that is not the awaited reply (a pushed event). */
 typedef void proto_event_fn(void *ctx, json_t *msg);

@@ -621,6 +621,8 @@ run_raw(void)
 	if ((rc = connect_daemon()))
 		return rc;
 	while ((n = getline(&line, &cap, stdin)) > 0) {
+		if (n == 1 && line[0] == '\n')
+			continue;	/* abs-ctld answers no empty line */
 		if (proto_send_raw(conn, line, (size_t)n, err) < 0) {
 			rc = EX_NODAEMON;
 			break;

@@ -384,6 +384,64 @@ test_version_client(void)
 	rmdir(dir);
 }
 
+/*
+ * A peer that is not abs-ctld: a line that is not JSON, or one longer than
+ * PROTO_MAX_REPLY, fails the call at once instead of leaving the client
+ * waiting for a reply that cannot come.
+ */
+static void
+test_peer_not_ctld(void)
+{
+	char dir[] = "/tmp/abs-test-proto-XXXXXX", path[128],
+	    err[PROTO_ERRLEN];
+	static const char head[] = "{\"id\":1,\"ok\":true,\"result\":\"";
+	size_t n = PROTO_MAX_REPLY + 16;
+	char *huge = malloc(n);
+	struct proto_conn *pc;
+	int status;
+	pid_t pid;
+
+	CHECK(mkdtemp(dir) != NULL && huge != NULL);
+	snprintf(path, sizeof(path), "%s/ctld.sock", dir);
+	static const char *const garbage[] = { "garbage\n", NULL };
+	pid = fake_daemon(path, garbage, 0);
+	CHECK_EQ(proto_connect(path, 60000, &pc, err), 0);
+	CHECK_EQ(proto_hello(pc, "abs-ctl", NULL, NULL, err), -EPROTO);
+	CHECK(strstr(err, "sent a line that is not a JSON object: garbage") !=
+	    NULL);
+	CHECK(strchr(err, '\n') == NULL);
+	CHECK(proto_conn_eof(pc));
+	proto_conn_free(pc);
+	waitpid(pid, &status, 0);
+	unlink(path);
+
+	/* A JSON value that is not an object is not a reply either. */
+	static const char *const number[] = { "42\n", NULL };
+	pid = fake_daemon(path, number, 0);
+	CHECK_EQ(proto_connect(path, 60000, &pc, err), 0);
+	CHECK_EQ(proto_hello(pc, "abs-ctl", NULL, NULL, err), -EPROTO);
+	proto_conn_free(pc);
+	waitpid(pid, &status, 0);
+	unlink(path);
+
+	memset(huge, 'a', n);
+	memcpy(huge, head, sizeof(head) - 1);
+	memcpy(huge + n - 4, "\"}\n", 4);
+	huge[n - 1] = '\0';
+	huge[n - 2] = '\n';
+	const char *const long_line[] = { huge, NULL };
+	pid = fake_daemon(path, long_line, 0);
+	CHECK_EQ(proto_connect(path, 60000, &pc, err), 0);
+	CHECK_EQ(proto_hello(pc, "abs-engine", NULL, NULL, err), -EMSGSIZE);
+	CHECK(strstr(err, "sent a line longer than 8388608 bytes") != NULL);
+	CHECK(proto_conn_eof(pc));
+	proto_conn_free(pc);
+	waitpid(pid, &status, 0);
+	unlink(path);
+	rmdir(dir);
+	free(huge);
+}
+
 int
 main(void)
 {
@@ -395,5 +453,6 @@ main(void)
 	test_framing();
 	test_version_server();
 	test_version_client();
+	test_peer_not_ctld();
 	T_DONE();
 }
