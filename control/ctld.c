@@ -59,7 +59,7 @@ ctld_message(struct ctld *c, struct drive *d, const char *level,
 	}
 	if (cat_message_add(c->db, d ? d->name : NULL, d ? d->job : 0, level,
 	    text, err) < 0)
-		log_err("recording a message: %s", err);
+		log_err("%s", err);	/* "recording a message: ..." */
 	log_at(strcmp(level, "error") == 0 ? LOG_LVL_ERR :
 	    strcmp(level, "warning") == 0 ? LOG_LVL_WARN : LOG_LVL_INFO,
 	    "%s%s%s", d ? d->name : "", d ? ": " : "", text);
@@ -78,7 +78,7 @@ ctld_error_event(struct ctld *c, struct drive *d, const char *label,
 	va_end(ap);
 	if (cat_error_add(c->db, d ? d->name : NULL, label, job, kind, text,
 	    err) < 0)
-		log_err("recording an error event: %s", err);
+		log_err("%s", err);	/* "recording an error event: ..." */
 	ctld_message(c, d, "error", "%s%s%s", kind, ": ", text);
 	if (c->exception_cmd && *c->exception_cmd) {
 		/* The exception role's command (e.g. mail) gets the text. */
@@ -246,6 +246,27 @@ out:
 	json_decref(req);
 }
 
+/*
+ * The client half-closed: a last request without its newline is still
+ * answered, and the client is closed once its replies are sent.
+ */
+static void
+client_eof(struct ctld *c, struct client *cl, const char *too_long)
+{
+	struct proto_lbuf *b = &cl->in;
+	size_t n = b->len - b->start;
+
+	cl->rdeof = true;
+	if (n && !b->discard) {
+		if (n > b->max)
+			reply_error(cl, 0, PROTO_E_TOO_LONG, too_long);
+		else
+			handle_line(c, cl, b->buf + b->start, n);
+	}
+	b->start = b->len = b->scan = 0;
+	b->discard = false;
+}
+
 /* Read what a client sent; answer every whole line, refuse long ones. */
 static void
 client_read(struct ctld *c, struct client *cl)
@@ -256,13 +277,13 @@ client_read(struct ctld *c, struct client *cl)
 
 	snprintf(too_long, sizeof(too_long), "request longer than %d bytes",
 	    PROTO_MAX_LINE);
-	for (;;) {
+	while (!cl->rdeof && !cl->dead) {
 		ssize_t n = proto_lbuf_read(&cl->in, cl->fd);
-		if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR)) {
+		if (n < 0 && n != -EAGAIN && n != -EINTR) {
 			cl->dead = true;
 			return;
 		}
-		if (n < 0)
+		if (n == -EAGAIN)
 			return;
 		for (;;) {
 			int got = proto_lbuf_next(&cl->in, &line, &len);
@@ -273,6 +294,8 @@ client_read(struct ctld *c, struct client *cl)
 			else
 				reply_error(cl, 0, PROTO_E_TOO_LONG, too_long);
 		}
+		if (n == 0)
+			client_eof(c, cl, too_long);
 	}
 }
 
@@ -417,12 +440,14 @@ flush_clients(struct ctld *c, int ep)
 		next = cl->next;
 		if (!cl->dead)
 			client_write(cl);
+		if (cl->rdeof && !cl->outlen)
+			cl->dead = true;	/* half-closed, and all answered */
 		if (cl->dead) {
 			client_free(c, ep, cl);
 			continue;
 		}
-		ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP |
-		    (cl->outlen ? EPOLLOUT : 0), .data.ptr = cl };
+		ev = (struct epoll_event){ .events = (cl->rdeof ? 0 : EPOLLIN |
+		    EPOLLRDHUP) | (cl->outlen ? EPOLLOUT : 0), .data.ptr = cl };
 		epoll_ctl(ep, EPOLL_CTL_MOD, cl->fd, &ev);
 	}
 }
@@ -442,8 +467,8 @@ serve(struct ctld *c, int lfd)
 			struct client *cl = evs[i].data.ptr;
 			if (!cl)
 				accept_clients(ep, lfd);
-			else if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
-			    EPOLLERR))
+			else if (!cl->rdeof && evs[i].events & (EPOLLIN |
+			    EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 				client_read(c, cl);
 		}
 		flush_clients(c, ep);

@@ -49,6 +49,7 @@ struct client {
 	size_t outlen, outcap;
 	struct drive *drive;	/* set for a registered media server */
 	bool dead;
+	bool rdeof;		/* it half-closed: answer, then close */
 	struct client *next;
 };
 
@@ -89,7 +90,8 @@ void ctld_dispatch(struct ctld *c, struct drive *d);
  * Engine events (control/events.c): what a registered media server
  * reports in an engine-event request, one row per event. data is the
  * fields the handler reads, in proto_ops' spec syntax (f: a number,
- * b: a boolean); handlers tolerate missing ones.
+ * b: a boolean); handlers tolerate missing ones, and abs-ctld checks an
+ * engine-event's data against its row before the handler runs.
  */
 typedef json_t *ctld_event_fn(struct ctld *c, struct drive *d, json_t *data,
     const char **code, char *err);
@@ -102,5 +104,13 @@ extern const struct ctld_event ctld_events[];
 extern const size_t ctld_nevents;
 /* The row of an event by name, or NULL. */
 const struct ctld_event *ctld_event_find(const char *name);
+/*
+ * Check an event's data (an object) against its row: every field the row
+ * requires is there, every field the row names has its type (an optional
+ * one may be null, as absent); fields the
+ * row does not name are left to the handler (media servers send more).
+ * 0, or -EINVAL with err (PROTO_ERRLEN) naming the event and the field.
+ */
+int ctld_event_check(const struct ctld_event *ev, json_t *data, char *err);
 
 #endif

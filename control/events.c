@@ -414,6 +414,53 @@ const struct ctld_event ctld_events[] = {
 };
 const size_t ctld_nevents = sizeof(ctld_events) / sizeof(ctld_events[0]);
 
+/* Whether v has an event spec's type letter. */
+static bool
+event_value_is(char type, json_t *v)
+{
+	switch (type) {
+	case 's': return json_is_string(v);
+	case 'i': return json_is_integer(v);
+	case 'f': return json_is_number(v);
+	case 'b': return json_is_boolean(v);
+	case 'o': return json_is_object(v);
+	}
+	return false;
+}
+
+/* Check an event's data against its row (see ctld.h). */
+int
+ctld_event_check(const struct ctld_event *ev, json_t *data, char *err)
+{
+	static const char *const what[] = { "s", "a string", "i", "an integer",
+	    "f", "a number", "b", "true or false", "o", "an object" };
+	const char *p = ev->data;
+	char name[64], type;
+	bool opt;
+
+	if (!json_is_object(data)) {
+		snprintf(err, PROTO_ERRLEN, "%s: the event's data must be an object",
+		    ev->name);
+		return -EINVAL;
+	}
+	while (proto_spec_next(&p, name, sizeof(name), &type, &opt)) {
+		json_t *v = json_object_get(data, name);
+		const char *t = "?";
+		if ((!v || json_is_null(v)) && opt)
+			continue;	/* null is absent ("error": null) */
+		if (v && event_value_is(type, v))
+			continue;
+		for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i += 2)
+			if (what[i][0] == type)
+				t = what[i + 1];
+		snprintf(err, PROTO_ERRLEN, v ? "%s event: '%s' must be %s" :
+		    "%s event: missing '%s' (%s)", ev->name, name, t);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The row of an event by name, or NULL. */
 const struct ctld_event *
 ctld_event_find(const char *name)
 {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/log.h"
 #include "control/handlers_int.h"
 
 /* A queued job for status. */
@@ -984,16 +985,28 @@ h_merge(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	    "skipped", r.skipped, "conflicts", conflicts);
 }
 
+/*
+ * A media server registers its drive. One connection serves one drive: a
+ * second registration from it for another drive is refused, since the
+ * first drive would keep a connection that is gone when it closes.
+ */
 static json_t *
 h_engine_register(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err)
 {
-	struct drive *d = ctld_drive(c, arg_str(a, "drive"), true);
+	const char *name = arg_str(a, "drive");
 	char dberr[CAT_ERRLEN];
+	struct drive *d;
 	int rc;
 
-	if (!d || !cat_name_valid(arg_str(a, "drive")))
+	/* Checked before the drive is made: a refusal leaves no drive. */
+	if (!cat_name_valid(name) || strlen(name) >= sizeof(d->name))
 		FAIL("bad-args", "bad drive name");
+	if (cl->drive && strcmp(cl->drive->name, name) != 0)
+		FAIL("busy", "this connection already serves drive %s; one "
+		    "connection per drive", cl->drive->name);
+	if (!(d = ctld_drive(c, name, true)))
+		FAIL("internal", "out of memory");
 	if (d->engine && d->engine != cl)
 		FAIL("busy", "drive %s is already served by pid %d", d->name,
 		    (int)d->engine->pid);
@@ -1010,21 +1023,33 @@ h_engine_register(struct ctld *c, struct client *cl, json_t *a,
 	return json_pack("{s:s}", "drive", d->name);
 }
 
-/* An event from the drive's media server: its row in ctld_events. */
+/*
+ * An event from the drive's media server: its data checked against its
+ * row in ctld_events, then the row's handler.
+ */
 static json_t *
 h_engine_event(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err)
 {
 	const struct ctld_event *ev = ctld_event_find(arg_str(a, "event"));
-	json_t *data = json_object_get(a, "data");
+	json_t *data = json_object_get(a, "data"), *none = NULL, *r;
 
 	if (!cl->drive)
 		FAIL("not-registered", "register the drive first (engine-register)");
 	if (!ev)
 		FAIL("bad-args", "unknown engine event %s", arg_str(a, "event"));
-	if (!data)
-		data = json_object_get(a, "args");	/* tolerate none */
-	return ev->fn(c, cl->drive, data, code, err);
+	if (!data && !(data = none = json_object()))
+		FAIL("internal", "out of memory");
+	if (ctld_event_check(ev, data, err) < 0) {
+		log_warn("%s: media server pid %d: %s", cl->drive->name,
+		    (int)cl->pid, err);
+		json_decref(none);
+		*code = PROTO_E_BAD_ARGS;
+		return NULL;
+	}
+	r = ev->fn(c, cl->drive, data, code, err);
+	json_decref(none);
+	return r;
 }
 
 /* The handshake: the client's version was checked before (ctld.c). */

@@ -223,6 +223,47 @@ grep -q '"ok":true' r.txt || fail "the engine role cannot register a drive: $(ca
 "$CTL" acl | grep -q "65531 *engine" || fail "acl does not list the engine role"
 ok "media-server requests need the engine role"
 
+# A broken or hostile media server: a bad drive name leaves no drive
+# behind; one connection serves one drive (a second registration would
+# leave the first drive pointing at a connection that is gone); event data
+# is checked against the events table, not silently taken.
+{
+	echo '{"op":"engine-register","args":{"drive":"bad name","device":"null:"},"id":1}'
+	echo '{"op":"engine-register","args":{"drive":"eng2","device":"null:"},"id":2}'
+	echo '{"op":"engine-register","args":{"drive":"eng3","device":"null:"},"id":3}'
+	echo '{"op":"engine-event","args":{"event":"tape-full","data":{}},"id":4}'
+	echo '{"op":"engine-event","args":{"event":"tape-labelled","data":{"tape_id":5}},"id":5}'
+	echo '{"op":"engine-event","args":{"event":"result"},"id":6}'
+	echo '{"op":"engine-event","args":{"event":"progress","data":{"rate":"fast"}},"id":7}'
+	echo '{"op":"engine-event","args":{"event":"part","data":{"dump":"x"}},"id":8}'
+	echo '{"op":"engine-event","args":{"event":"bad-tape","data":{"label":"A00001"}},"id":9}'
+	echo '{"op":"engine-event","args":{"event":"message","data":{"text":"eng2 here"}},"id":10}'
+} | "$CTL" raw >eng.txt
+[ "$(wc -l <eng.txt)" = 10 ] || { cat eng.txt; fail "not one reply per media-server request"; }
+grep -q '"id":1,"ok":false,"error":"bad drive name","code":"bad-args"' eng.txt ||
+	fail "a bad drive name: $(cat eng.txt)"
+grep -q '"id":2,"ok":true' eng.txt || fail "eng2 not registered: $(cat eng.txt)"
+grep -q '"id":3,"ok":false,"error":"this connection already serves drive eng2; one connection per drive","code":"busy"' eng.txt ||
+	fail "a second drive on one connection: $(cat eng.txt)"
+for want in '"id":4,.*"tape-full event: missing .tape_id. (a string)","code":"bad-args"' \
+	'"id":5,.*"tape-labelled event: .tape_id. must be a string","code":"bad-args"' \
+	'"id":6,.*"result event: missing .ok. (true or false)","code":"bad-args"' \
+	'"id":7,.*"progress event: .rate. must be a number","code":"bad-args"' \
+	'"id":8,.*"part event: missing .entity. (a string)","code":"bad-args"' \
+	'"id":9,.*"bad-tape event: missing .tape_id. (a string)","code":"bad-args"' \
+	'"id":10,"ok":true'; do
+	grep -q "$want" eng.txt || { cat eng.txt; fail "event data: no reply like $want"; }
+done
+"$CTL" --json status >st.txt
+grep -q '"drive":"bad name"' st.txt && fail "a refused registration left drive 'bad name'"
+grep -q '"drive":"eng3"' st.txt && fail "a refused registration left drive eng3"
+grep -q '"drive":"eng2","device":"null:","state":"offline"' st.txt ||
+	fail "eng2 is not offline after its media server left: $(cat st.txt)"
+expect_fail "no media server connected" "$CTL" dump eng2 vol.big
+"$CTL" --json errors --label A00001 | grep -q bad-tape && fail "an ill-formed bad-tape event was recorded"
+alive
+ok "media-server registrations and event data checked"
+
 # The protocol version: another one is refused with both versions named.
 printf '{"op":"hello","args":{"version":999,"client":"abs-ctl-9"},"id":1}\n' |
 	as 65532 "$CTL" raw >r.txt
@@ -290,6 +331,27 @@ grep -q '"code":"too-long"' bad.txt || fail "oversized request not refused"
 grep -q '"id":42,"ok":true' bad.txt || fail "the connection did not survive bad input"
 alive
 ok "malformed and oversized requests refused, connection kept"
+
+# A client that half-closes after its requests (the last without its
+# newline) still gets every reply before abs-ctld closes.
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"{\"op\":\"whoami\",\"id\":1}\n{\"op\":\"whoami\",\"id\":2}")
+s.shutdown(socket.SHUT_WR)
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    sys.stdout.write(d.decode())
+' "$T/ctld.sock" >hc.txt || fail "half-closing client: $(cat hc.txt)"
+	grep -q '"id":1,"ok":true' hc.txt && grep -q '"id":2,"ok":true' hc.txt ||
+		fail "a half-closing client lost its replies: $(cat hc.txt)"
+	alive
+	ok "a half-closing client gets its replies"
+fi
 
 # 50 clients at once.
 i=0 pids=""

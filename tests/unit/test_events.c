@@ -36,6 +36,54 @@ test_table(void)
 	CHECK(ctld_event_find(NULL) == NULL);
 }
 
+/*
+ * abs-ctld checks an event's data against its row before the handler:
+ * required fields present, named ones typed, optional ones may be null.
+ */
+static void
+test_data_check(void)
+{
+	char err[PROTO_ERRLEN];
+
+	for (size_t i = 0; i < ctld_nevents; i++) {
+		const struct ctld_event *ev = &ctld_events[i];
+		const char *p = ev->data;
+		char name[64], type;
+		bool opt, required = false;
+		json_t *empty = json_object(), *wrong = json_object(),
+		    *null = json_object();
+
+		while (proto_spec_next(&p, name, sizeof(name), &type, &opt)) {
+			required |= !opt;
+			/* An array is none of s, i, f, b, o. */
+			json_object_set_new(wrong, name, json_array());
+			json_object_set_new(null, name, json_null());
+		}
+		CHECK_EQ(ctld_event_check(ev, empty, err), required ? -EINVAL : 0);
+		if (required)
+			CHECK(strstr(err, "missing") != NULL);
+		if (json_object_size(wrong)) {
+			CHECK_EQ(ctld_event_check(ev, wrong, err), -EINVAL);
+			CHECK(strstr(err, " must be ") != NULL);
+		}
+		CHECK_EQ(ctld_event_check(ev, null, err), required ? -EINVAL : 0);
+		json_t *arr = json_array();
+		CHECK_EQ(ctld_event_check(ev, arr, err), -EINVAL);
+		json_decref(arr);
+		json_decref(empty);
+		json_decref(wrong);
+		json_decref(null);
+	}
+	const struct ctld_event *ev = ctld_event_find("result");
+	json_t *d = json_pack("{s:b,s:n,s:i}", "ok", 1, "error", "extra", 3);
+	CHECK_EQ(ctld_event_check(ev, d, err), 0);	/* extra fields pass */
+	json_decref(d);
+	d = json_pack("{s:i}", "ok", 1);
+	CHECK_EQ(ctld_event_check(ev, d, err), -EINVAL);
+	CHECK(strstr(err, "result event: 'ok' must be true or false") != NULL);
+	json_decref(d);
+}
+
 /* Run one event with data (owned); the reply, *code set on failure. */
 static json_t *
 event(struct ctld *c, struct drive *d, const char *name, json_t *data,
@@ -185,6 +233,7 @@ int
 main(void)
 {
 	test_table();
+	test_data_check();
 	test_job();
 	T_DONE();
 }
