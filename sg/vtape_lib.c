@@ -185,6 +185,19 @@ occupied(const char *path)
 	return readlink(path, &c, 1) >= 0 || access(path, F_OK) == 0;
 }
 
+/*
+ * Is the link at path a cartridge: a directory with its cart.conf? A link
+ * that dangles or names anything else holds none (it is not moved).
+ */
+static bool
+is_cart(const char *path)
+{
+	char conf[PATH_MAX + 16];
+
+	snprintf(conf, sizeof(conf), "%s/cart.conf", path);
+	return access(conf, F_OK) == 0;
+}
+
 /* The slot drive's cartridge came from (its home file), 0 if unknown. */
 static unsigned
 home_of(const char *libdir, unsigned drive)
@@ -241,8 +254,8 @@ lib_move(const char *libdir, enum tsg_elem_type ft, unsigned from,
 	if ((rc = elem_path(libdir, &lc, ft, from, src, sizeof(src))) < 0 ||
 	    (rc = elem_path(libdir, &lc, tt, to, dst, sizeof(dst))) < 0)
 		return rc;
-	if ((n = readlink(src, target, sizeof(target) - 1)) < 0)
-		return -ENOENT;
+	if ((n = readlink(src, target, sizeof(target) - 1)) < 0 || !is_cart(src))
+		return -ENOENT;	/* no cartridge there (see is_cart) */
 	target[n] = '\0';
 	if (occupied(dst))
 		return -EEXIST;
@@ -331,8 +344,8 @@ vlib_element(struct tsg_element *e, enum tsg_elem_type type, unsigned num,
 	e->num = num;
 	e->addr = type == TSG_ELEM_SLOT ? VLIB_ADDR_SLOT + num - 1 :
 	    type == TSG_ELEM_DRIVE ? VLIB_ADDR_DRIVE + num : VLIB_ADDR_ROBOT;
-	if (n < 0)
-		return;
+	if (n < 0 || !is_cart(path))
+		return;	/* as lib_move sees it: nothing to move */
 	target[n] = '\0';
 	e->full = true;
 	/* The cartridge's directory name is its barcode (carts/BARCODE). */
@@ -518,12 +531,15 @@ vtape_list(const char *libdir, FILE *out)
 		}
 	}
 	for (int s = 1; s <= lc.slots; s++) {
-		if (vtape_slot_cart(libdir, s, &cart) == 0) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/slot%d", libdir, s);
+		if (is_cart(path) && vtape_slot_cart(libdir, s, &cart) == 0) {
 			cart_summary(cart, line, sizeof(line));
 			fprintf(out, "slot%-4d %s\n", s, line);
 			free(cart);
 		} else {
-			fprintf(out, "slot%-4d (empty)\n", s);
+			fprintf(out, "slot%-4d %s\n", s, occupied(path) ?
+			    "(not a cartridge)" : "(empty)");
 		}
 	}
 	return 0;

@@ -190,6 +190,28 @@ main(void)
 	rc = tsg_changer_unload(c, 0, 2, &st);
 	CHECK(refused(rc, &st, SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_DEST_FULL));
 
+	/*
+	 * A slot link that dangles or names a directory that is no cartridge
+	 * holds nothing: the inventory says empty and a load is refused as
+	 * from an empty slot, leaving the drive empty and the link in place.
+	 */
+	CHECK(tsg_changer_unload(c, 0, 0, &st) != 0);	/* all full still */
+	snprintf(cmd, sizeof(cmd), "%s/slot2", lib);
+	CHECK(unlink(cmd) == 0 && symlink("carts/NOPE", cmd) == 0);
+	CHECK(elem(c, TSG_ELEM_SLOT, 2, &x) && !x.full && !x.barcode[0]);
+	rc = tsg_changer_load(c, 2, 1, &st);
+	CHECK(refused(rc, &st, SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_SOURCE_EMPTY));
+	CHECK(unlink(cmd) == 0 && symlink(dir, cmd) == 0);
+	CHECK(elem(c, TSG_ELEM_SLOT, 2, &x) && !x.full);
+	rc = tsg_changer_load(c, 2, 1, &st);
+	CHECK(refused(rc, &st, SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_SOURCE_EMPTY));
+	CHECK(elem(c, TSG_ELEM_DRIVE, 1, &x) && !x.full);
+	snprintf(uri, sizeof(uri), "%s/drive1/tape", lib);
+	CHECK(access(uri, F_OK) < 0 && readlink(uri, attr, sizeof(attr)) < 0);
+	/* Its place is not free either: an unload does not go there. */
+	rc = tsg_changer_unload(c, 0, 2, &st);
+	CHECK(refused(rc, &st, SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_DEST_FULL));
+
 	/* A library that went away is a transport error, not a refusal. */
 	tsg_changer_free(c);
 	snprintf(uri, sizeof(uri), "vtape:%s", lib);
