@@ -376,7 +376,11 @@ ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	    json_is_true(json_object_get(data, "aborted")) ? "aborted" : "failed";
 	const char *why = arg_str(data, "error");
 	char dberr[CAT_ERRLEN];
-	int rc = cat_job_finish(c->db, d->job, state, why, dberr);
+	int rc;
+
+	if (!d->job)	/* no job was handed over, or it ended already */
+		FAIL("not-waiting", "drive %s runs no job", d->name);
+	rc = cat_job_finish(c->db, d->job, state, why, dberr);
 
 	ctld_message(c, d, strcmp(state, "done") ? "error" : "info",
 	    "job %lld %s%s%s", (long long)d->job, state, why ? ": " : "",

@@ -226,7 +226,8 @@ ok "media-server requests need the engine role"
 # A broken or hostile media server: a bad drive name leaves no drive
 # behind; one connection serves one drive (a second registration would
 # leave the first drive pointing at a connection that is gone); event data
-# is checked against the events table, not silently taken.
+# is checked against the events table, not silently taken; a result
+# without a job is refused.
 {
 	echo '{"op":"engine-register","args":{"drive":"bad name","device":"null:"},"id":1}'
 	echo '{"op":"engine-register","args":{"drive":"eng2","device":"null:"},"id":2}'
@@ -238,8 +239,9 @@ ok "media-server requests need the engine role"
 	echo '{"op":"engine-event","args":{"event":"part","data":{"dump":"x"}},"id":8}'
 	echo '{"op":"engine-event","args":{"event":"bad-tape","data":{"label":"A00001"}},"id":9}'
 	echo '{"op":"engine-event","args":{"event":"message","data":{"text":"eng2 here"}},"id":10}'
+	echo '{"op":"engine-event","args":{"event":"result","data":{"ok":true}},"id":11}'
 } | "$CTL" raw >eng.txt
-[ "$(wc -l <eng.txt)" = 10 ] || { cat eng.txt; fail "not one reply per media-server request"; }
+[ "$(wc -l <eng.txt)" = 11 ] || { cat eng.txt; fail "not one reply per media-server request"; }
 grep -q '"id":1,"ok":false,"error":"bad drive name","code":"bad-args"' eng.txt ||
 	fail "a bad drive name: $(cat eng.txt)"
 grep -q '"id":2,"ok":true' eng.txt || fail "eng2 not registered: $(cat eng.txt)"
@@ -251,7 +253,8 @@ for want in '"id":4,.*"tape-full event: missing .tape_id. (a string)","code":"ba
 	'"id":7,.*"progress event: .rate. must be a number","code":"bad-args"' \
 	'"id":8,.*"part event: missing .entity. (a string)","code":"bad-args"' \
 	'"id":9,.*"bad-tape event: missing .tape_id. (a string)","code":"bad-args"' \
-	'"id":10,"ok":true'; do
+	'"id":10,"ok":true' \
+	'"id":11,.*"drive eng2 runs no job","code":"not-waiting"'; do
 	grep -q "$want" eng.txt || { cat eng.txt; fail "event data: no reply like $want"; }
 done
 "$CTL" --json status >st.txt
