@@ -48,14 +48,8 @@ cat_t_open(void)
 static void
 cat_t_done(struct cat_db *db)
 {
-	char p[160];
-
 	cat_close(db);
-	unlink(cat_t_path);
-	snprintf(p, sizeof(p), "%s-wal", cat_t_path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", cat_t_path);
-	unlink(p);
+	t_unlink_db(cat_t_path);
 	rmdir(cat_t_dir);
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int t_failed, t_checks;
 
@@ -30,5 +31,18 @@ static int t_failed, t_checks;
 	printf("%d checks, %d failed\n", t_checks, t_failed); \
 	return t_failed ? 1 : 0; \
 } while (0)
+
+/* Remove an SQLite file and its -wal and -shm companions. */
+static inline void
+t_unlink_db(const char *path)
+{
+	char p[4096];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
 
 #endif

@@ -71,11 +71,7 @@ test_catalog(void)
 	snprintf(bad, sizeof(bad), "%s/no/such/dir/catalog.db", dir);
 	CHECK(cat_open(bad, &db, err) < 0);
 	CHECK(strstr(err, "unable to open") != NULL);
-	unlink(path);
-	snprintf(bad, sizeof(bad), "%s-wal", path);
-	unlink(bad);
-	snprintf(bad, sizeof(bad), "%s-shm", path);
-	unlink(bad);
+	t_unlink_db(path);
 	rmdir(dir);
 }
 

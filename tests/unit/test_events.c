@@ -158,7 +158,7 @@ test_job(void)
 	struct client cl = { 0 };
 	struct drive *d = site(&c, &cl);
 	const char *code;
-	char err[PROTO_ERRLEN], tid[64], side[100];
+	char err[PROTO_ERRLEN], tid[64];
 	json_t *r;
 
 	/* The idle drive gets the queued job. */
@@ -221,11 +221,7 @@ test_job(void)
 	free(d);
 	free(cl.out);
 	cat_close(c.db);
-	unlink(path);
-	snprintf(side, sizeof(side), "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", path);
-	unlink(side);
+	t_unlink_db(path);
 	rmdir(dir);
 }
 
