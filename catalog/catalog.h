@@ -369,10 +369,18 @@ int cat_acl_remove(struct cat_db *db, int64_t uid, const char *role,
 
 struct cat_merge_result {
 	int parts, dumps, tapes_added, entities_added, errors, bad_tapes;
-	int skipped;		/* lines unparsable or not mergeable */
+	int skipped;		/* foreign lines, known ones, incomplete dumps */
+	int rejected;		/* inconsistent lines: nothing of them merged */
 };
+/*
+ * What fn hears of: a label conflict (rejected false), or a line rejected
+ * as inconsistent (rejected true; label and tape_id may be empty). line is
+ * the index in lines[] (0-based).
+ */
 struct cat_merge_conflict {
 	const char *label, *tape_id, *why;
+	size_t line;
+	bool rejected;
 };
 typedef int cat_conflict_fn(const struct cat_merge_conflict *c, void *arg);
 
@@ -384,6 +392,15 @@ typedef int cat_conflict_fn(const struct cat_merge_conflict *c, void *arg);
  * label the pool uses for another tape is a conflict (fn), left for the
  * operator to resolve by reading the sticker. A dump completes only when
  * all its parts are in.
+ *
+ * Every line is believed only once it is consistent: its fields
+ * (cat_dl_check), and against the catalog: a part agrees with its dump
+ * (entity, level, dates, digest algorithm), with a part of the same
+ * number already recorded, and its offset with its neighbours'; a dump
+ * completes only when parts 1..N are all there, their bytes add up to
+ * the dump's, their offsets follow each other and part 1 is where the
+ * dump line says. An inconsistent line is rejected (fn, rejected true)
+ * and changes nothing; the others are merged.
  */
 int cat_merge(struct cat_db *db, const char *pool, const char *const *lines,
     size_t n, struct cat_merge_result *res, cat_conflict_fn *fn, void *arg,

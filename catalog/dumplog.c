@@ -1,9 +1,11 @@
 /* Dump log lines: format, parse, append. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog/dumplog.h"
@@ -31,7 +33,8 @@ cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 	    "%s entity=%s date=%s level=%d since=%s server=%s partition=%s "
 	    "label=%s tape=%s file=%llu part=%u offset=%llu bytes=%llu "
 	    "blocks=%llu block_size=%u digest_alg=%s digest=%s raw_bytes=%llu raw_digest=%s "
-	    "compress=%s source=%s status=%s drive=%s dump=%s\n",
+	    "compress=%s source=%s status=%s drive=%s written=%s job=%lld "
+	    "dump=%s\n",
 	    type_names[r->type], e[1], r->date[0] ? r->date : "-", r->level,
 	    e[5], e[2], e[3], e[4], r->tape_id[0] ? r->tape_id : "-",
 	    (unsigned long long)r->file, r->part, (unsigned long long)r->offset,
@@ -39,7 +42,8 @@ cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 	    r->block_size, r->digest_alg[0] ? r->digest_alg : "-",
 	    r->digest[0] ? r->digest : "-",
 	    (unsigned long long)r->raw_bytes,
-	    r->raw_digest[0] ? r->raw_digest : "-", e[6], e[7], e[8], e[9], e[0]);
+	    r->raw_digest[0] ? r->raw_digest : "-", e[6], e[7], e[8], e[9],
+	    r->written[0] ? r->written : "-", (long long)r->job, e[0]);
 	if (n < 0 || (size_t)n >= len)
 		return -E2BIG;
 	return n;
@@ -112,6 +116,7 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		S("source", source_kind);
 		S("status", status);
 		S("drive", drive);
+		S("written", written);
 		U("level", level, 99)
 		U("file", file, UINT32_MAX)
 		U("part", part, UINT32_MAX)
@@ -120,6 +125,7 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		U("blocks", blocks, UINT64_MAX)
 		U("block_size", block_size, UINT32_MAX)
 		U("raw_bytes", raw_bytes, UINT64_MAX)
+		U("job", job, INT64_MAX)
 #undef S
 #undef U
 		if (bad)
@@ -132,6 +138,201 @@ out:
 	free(copy);
 	return rc;
 }
+
+/* The value as the format writes it: "" and "-" both mean none. */
+static bool
+none(const char *s)
+{
+	return !s[0] || strcmp(s, "-") == 0;
+}
+
+/* Exactly n lowercase hex digits. */
+static bool
+hex_n(const char *s, size_t n)
+{
+	return strlen(s) == n && strspn(s, "0123456789abcdef") == n;
+}
+
+/* A name as the catalog stores it (cat_name_valid): 1..max bytes, no blank,
+   control byte, '%', '=' or '|'. */
+static bool
+name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > max)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == '%' || *s == '=' || *s == '|')
+			return false;
+	return true;
+}
+
+/* A UTC date as ABS writes it, YYYY-MM-DDTHH:MM:SSZ, a real one, after
+   1990 and not more than a day ahead of this machine's clock. */
+static bool
+date_ok(const char *s, time_t *t)
+{
+	char again[32];
+
+	if (strlen(s) != 20 || s[19] != 'Z' || util_parse_time(s, t) < 0)
+		return false;
+	util_fmt_time(*t, again, sizeof(again));
+	return strcmp(again, s) == 0 && *t >= 631152000 &&
+	    *t <= time(NULL) + 86400;
+}
+
+/* A digest of the algorithm alg (xxh128: 32 hex digits, sha256: 64). */
+static bool
+digest_ok(const char *alg, const char *d)
+{
+	return hex_n(d, strcmp(alg, "sha256") == 0 ? 64 : 32);
+}
+
+#define BAD(...) do { snprintf(why, len, __VA_ARGS__); return -EINVAL; } \
+	while (0)
+
+/* The fields every type of line has: IDs, names, dates. */
+static int
+check_common(const struct cat_dl_rec *r, char *why, size_t len)
+{
+	time_t t, since, w;
+
+	if (!hex_n(r->dump_id, 32))
+		BAD("dump=%.40s is not 32 hex digits", r->dump_id);
+	if (!name_ok(r->entity, 255))
+		BAD("entity=%.40s is not a valid name", r->entity);
+	if (!name_ok(r->label, 63))
+		BAD("label=%.40s is not a valid label", r->label);
+	if (!hex_n(r->tape_id, 32))
+		BAD("tape=%.40s is not 32 hex digits", r->tape_id);
+	if (!date_ok(r->date, &t))
+		BAD("date=%.32s is not a sane UTC date", r->date);
+	if (!none(r->written) && (!date_ok(r->written, &w) || w < t))
+		BAD("written=%.32s is not a sane UTC date after date=%s",
+		    r->written, r->date);
+	if (r->level < 0 || r->level > 9)
+		BAD("level=%d is not 0..9", r->level);
+	if (r->level == 0 && !none(r->since))
+		BAD("since=%.32s on a full dump (level 0)", r->since);
+	if (r->level > 0 && (!date_ok(r->since, &since) || since > t))
+		BAD("since=%.32s is not a sane UTC date before date=%s", r->since,
+		    r->date);
+	if (r->job < 0)
+		BAD("job=%lld is negative", (long long)r->job);
+	return 0;
+}
+
+/* What a part and a dump line share: source, compression, digests. */
+static int
+check_stream(const struct cat_dl_rec *r, char *why, size_t len)
+{
+	if (!r->server[0] || !r->partition[0])
+		BAD("server and partition must not be empty");
+	if (strcmp(r->compress, "none") != 0 && strcmp(r->compress, "zstd") != 0)
+		BAD("compress=%.16s is not none or zstd", r->compress);
+	if (strcmp(r->source_kind, "dir") != 0 &&
+	    strcmp(r->source_kind, "cmd") != 0 &&
+	    strcmp(r->source_kind, "file") != 0)
+		BAD("source=%.8s is not dir, cmd or file", r->source_kind);
+	if (strcmp(r->digest_alg, "xxh128") != 0 &&
+	    strcmp(r->digest_alg, "sha256") != 0)
+		BAD("digest_alg=%.8s is not xxh128 or sha256", r->digest_alg);
+	if (r->block_size < (64u << 10) || r->block_size > (8u << 20))
+		BAD("block_size=%u is not 64 KiB..8 MiB", r->block_size);
+	if (r->file < 1)
+		BAD("file=0 is the label, not a part");
+	if (r->part < 1)
+		BAD("part=%u: parts are numbered from 1", r->part);
+	return 0;
+}
+
+/* A part line: its bytes fill its blocks, its offset and digest. */
+static int
+check_part(const struct cat_dl_rec *r, char *why, size_t len)
+{
+	uint64_t bs = r->block_size;
+
+	if (strcmp(r->status, "ok") != 0 && strcmp(r->status, "no-trailer") != 0)
+		BAD("status=%.24s is not ok or no-trailer", r->status);
+	/* The last block may be short, no block is empty. */
+	if (r->blocks > (uint64_t)INT64_MAX / bs || r->bytes > r->blocks * bs ||
+	    (r->blocks && r->bytes <= (r->blocks - 1) * bs))
+		BAD("bytes=%llu do not fill blocks=%llu of block_size=%u",
+		    (unsigned long long)r->bytes, (unsigned long long)r->blocks,
+		    r->block_size);
+	if (r->part == 1 && r->offset != 0)
+		BAD("offset=%llu: part 1 starts at 0",
+		    (unsigned long long)r->offset);
+	if (r->offset > (uint64_t)INT64_MAX - r->bytes)
+		BAD("offset=%llu plus bytes overflow",
+		    (unsigned long long)r->offset);
+	if (!digest_ok(r->digest_alg, r->digest))
+		BAD("digest=%.70s is not a %s digest", r->digest, r->digest_alg);
+	return 0;
+}
+
+/* A dump line: the stream's totals and digests. */
+static int
+check_dump(const struct cat_dl_rec *r, char *why, size_t len)
+{
+	bool complete = strcmp(r->status, "complete") == 0;
+
+	if (!complete && strcmp(r->status, "source-failed") != 0 &&
+	    strcmp(r->status, "failed") != 0)
+		BAD("status=%.24s is not complete, source-failed or failed",
+		    r->status);
+	if (r->offset != 0)
+		BAD("offset=%llu: a dump starts at 0",
+		    (unsigned long long)r->offset);
+	if (r->bytes > (uint64_t)INT64_MAX || r->raw_bytes > (uint64_t)INT64_MAX)
+		BAD("bytes=%llu or raw_bytes=%llu out of range",
+		    (unsigned long long)r->bytes, (unsigned long long)r->raw_bytes);
+	if (r->part > r->bytes / (64u << 10) + 1)
+		BAD("part=%u parts for bytes=%llu", r->part,
+		    (unsigned long long)r->bytes);
+	if (complete && !digest_ok(r->digest_alg, r->digest))
+		BAD("digest=%.70s is not a %s digest", r->digest, r->digest_alg);
+	if (complete && !none(r->raw_digest) &&
+	    !digest_ok(r->digest_alg, r->raw_digest))
+		BAD("raw_digest=%.70s is not a %s digest", r->raw_digest,
+		    r->digest_alg);
+	if (complete && strcmp(r->compress, "none") == 0 &&
+	    (r->raw_bytes != r->bytes || (!none(r->raw_digest) &&
+	    strcmp(r->raw_digest, r->digest) != 0)))
+		BAD("raw_bytes and raw_digest differ from bytes and digest on an "
+		    "uncompressed dump");
+	return 0;
+}
+
+/* Check a parsed record's fields one by one. */
+int
+cat_dl_check(const struct cat_dl_rec *r, char *why, size_t len)
+{
+	int rc;
+
+	if ((rc = check_common(r, why, len)) < 0)
+		return rc;
+	switch (r->type) {
+	case CAT_DL_PART:
+		if ((rc = check_stream(r, why, len)) < 0)
+			return rc;
+		return check_part(r, why, len);
+	case CAT_DL_DUMP:
+		if ((rc = check_stream(r, why, len)) < 0)
+			return rc;
+		return check_dump(r, why, len);
+	case CAT_DL_BAD:
+		return 0;
+	case CAT_DL_ERROR:
+		if (!name_ok(r->status, sizeof(r->status) - 1))
+			BAD("status=%.24s is not an error kind", r->status);
+		return 0;
+	}
+	BAD("unknown record type");
+}
+
+#undef BAD
 
 int
 cat_dl_append(const char *path, const struct cat_dl_rec *r)

@@ -41,12 +41,26 @@ struct cat_dl_rec {
 	char source_kind[8];
 	char status[24];	/* dump: complete; part: ok; error: its kind */
 	char drive[256];	/* device URI (error and bad lines) */
+	/* part: when its trailer was written; dump: when it completed; "" if
+	   the log predates the key */
+	char written[32];
+	int64_t job;		/* abs-ctld's job ID, 0 in direct mode */
 };
 
 /* Format one record as a line (with newline) into buf. */
 int cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len);
 /* Parse one line; -EINVAL for a malformed line, -ENOMSG for a foreign one. */
 int cat_dl_parse(const char *line, struct cat_dl_rec *r);
+/*
+ * Check a parsed record field by field (cat_dl_parse checks only the
+ * syntax): IDs of 32 hex digits, names and labels a catalog accepts, sane
+ * dates (since before the dump date, none from the future), levels 0..9,
+ * parts from 1, bytes that fit their blocks and block size, offsets that
+ * start at 0 and do not overflow, digests of their algorithm's length, the
+ * values each type may hold. 0, or -EINVAL with why (len bytes) saying
+ * which field is wrong.
+ */
+int cat_dl_check(const struct cat_dl_rec *r, char *why, size_t len);
 /* Append a record to the log file durably (O_APPEND, fsync). */
 int cat_dl_append(const char *path, const struct cat_dl_rec *r);
 

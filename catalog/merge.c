@@ -20,7 +20,14 @@ struct merge {
 	cat_conflict_fn *fn;
 	void *arg;
 	char *err;
+	size_t line;		/* index of the line being merged */
+	char why[CAT_ERRLEN];	/* why it is rejected */
 };
+
+/* A merge_* step's result when the line is inconsistent (m->why says). */
+#define REJECT 1
+#define REJECTED(m, ...) (snprintf((m)->why, sizeof((m)->why), __VA_ARGS__), \
+	REJECT)
 
 /* The record's tape: its row id, 0 for a conflict, or negative. */
 static int64_t
@@ -40,7 +47,7 @@ merge_tape(struct merge *m, const struct cat_dl_rec *r)
 	if (rc == 1) {
 		struct cat_merge_conflict c = { r->label, r->tape_id, "the pool"
 		    " has another tape with this label: check the sticker, then"
-		    " relabel or destroy one" };
+		    " relabel or destroy one", m->line, false };
 		return m->fn ? m->fn(&c, m->arg) : 0;
 	}
 	rc = db_exec(m->db, m->err, "adding a merged tape", "INSERT INTO tapes"
@@ -75,13 +82,173 @@ merge_entity(struct merge *m, const struct cat_dl_rec *r)
 	return sqlite3_last_insert_rowid(m->db->db);
 }
 
+/* A dump as the catalog has it, to check a line against. */
+struct known_dump {
+	int64_t id;
+	char entity[256], since[32], started[32], alg[8], state[16];
+	int64_t level;
+};
+
+/* Copy the columns entity, level, since, started, alg, state, id. */
+static int
+known_dump_row(sqlite3_stmt *st, void *arg)
+{
+	struct known_dump *k = arg;
+	const char *t;
+
+#define COPY(f, col) snprintf(k->f, sizeof(k->f), "%s", \
+	(t = db_text(st, col)) ? t : "-")
+	COPY(entity, 0);
+	k->level = db_i64(st, 1);
+	COPY(since, 2);
+	COPY(started, 3);
+	COPY(alg, 4);
+	COPY(state, 5);
+#undef COPY
+	k->id = db_i64(st, 6);
+	return 1;
+}
+
+/* The dump of the record: 1 and *k, 0 if unknown, or negative. */
+static int
+known_dump(struct merge *m, const struct cat_dl_rec *r, struct known_dump *k)
+{
+	memset(k, 0, sizeof(*k));
+	return db_query(m->db, m->err, "finding a merged dump", known_dump_row, k,
+	    "SELECT e.name, d.level, d.since, d.started, d.digest_alg, d.state,"
+	    " d.id FROM dumps d JOIN entities e ON e.id = d.entity_id WHERE"
+	    " d.dump_uid = ?", "t", r->dump_id);
+}
+
+/* REJECT unless the record says of its dump what the catalog says. */
+static int
+dump_agrees(struct merge *m, const struct cat_dl_rec *r,
+    const struct known_dump *k)
+{
+	const char *since = r->since[0] ? r->since : "-";
+	if (strcmp(k->entity, r->entity) != 0 || k->level != r->level ||
+	    strcmp(k->since, since) != 0 || strcmp(k->started, r->date) != 0 ||
+	    strcmp(k->alg, r->digest_alg) != 0)
+		return REJECTED(m, "dump %s is recorded as %.40s level %lld of"
+		    " %.20s since %.20s (%.8s); the line says otherwise",
+		    r->dump_id, k->entity, (long long)k->level, k->started,
+		    k->since, k->alg);
+	return 0;
+}
+
+/* A recorded part: where it is and what it holds. */
+struct known_part {
+	char tape_id[40], digest[72];
+	int64_t file, offset, bytes, blocks;
+};
+
+/* Copy the columns tape_id, file, offset, bytes, blocks, digest. */
+static int
+known_part_row(sqlite3_stmt *st, void *arg)
+{
+	struct known_part *p = arg;
+	const char *t;
+
+	snprintf(p->tape_id, sizeof(p->tape_id), "%s",
+	    (t = db_text(st, 0)) ? t : "");
+	p->file = db_i64(st, 1);
+	p->offset = db_i64(st, 2);
+	p->bytes = db_i64(st, 3);
+	p->blocks = db_i64(st, 4);
+	snprintf(p->digest, sizeof(p->digest), "%s",
+	    (t = db_text(st, 5)) ? t : "");
+	return 1;
+}
+
+/* Part n of dump row d: 1 and *p, 0 if not recorded, or negative. */
+static int
+known_part(struct merge *m, int64_t d, int64_t n, struct known_part *p)
+{
+	memset(p, 0, sizeof(*p));
+	return db_query(m->db, m->err, "finding a merged part", known_part_row, p,
+	    "SELECT t.tape_id, p.file, p.offset, p.bytes, p.blocks, p.digest FROM"
+	    " dump_parts p JOIN tapes t ON t.id = p.tape_id WHERE p.dump_id = ?"
+	    " AND p.part = ?", "ii", d, n);
+}
+
+/*
+ * A part line against its dump's recorded parts: 1 if the same part is
+ * recorded already (nothing to do), REJECT if it or a neighbour disagrees
+ * (or the dump is finished without it), 0 to merge it, or negative.
+ */
+static int
+part_agrees(struct merge *m, const struct cat_dl_rec *r,
+    const struct known_dump *k)
+{
+	struct known_part p;
+	int rc;
+
+	if ((rc = known_part(m, k->id, r->part, &p)) < 0)
+		return rc;
+	if (rc == 1) {
+		if (strcmp(p.tape_id, r->tape_id) != 0 || p.file != (int64_t)r->file
+		    || p.offset != (int64_t)r->offset ||
+		    p.bytes != (int64_t)r->bytes || p.blocks != (int64_t)r->blocks
+		    || strcmp(p.digest, r->digest) != 0)
+			return REJECTED(m, "part %u of dump %s is recorded as tape %s"
+			    " file %lld offset %lld bytes %lld: the line says tape %s"
+			    " file %llu offset %llu bytes %llu", r->part, r->dump_id,
+			    p.tape_id, (long long)p.file, (long long)p.offset,
+			    (long long)p.bytes, r->tape_id,
+			    (unsigned long long)r->file, (unsigned long long)r->offset,
+			    (unsigned long long)r->bytes);
+		return 1;
+	}
+	if (strcmp(k->state, "running") != 0)
+		return REJECTED(m, "dump %s is %s without a part %u", r->dump_id,
+		    k->state, r->part);
+	if (r->part > 1 && (rc = known_part(m, k->id, r->part - 1, &p)) != 0) {
+		if (rc < 0)
+			return rc;
+		if (p.offset + p.bytes != (int64_t)r->offset)
+			return REJECTED(m, "part %u of dump %s starts at %llu, part %u"
+			    " ends at %lld", r->part, r->dump_id,
+			    (unsigned long long)r->offset, r->part - 1,
+			    (long long)(p.offset + p.bytes));
+	}
+	if ((rc = known_part(m, k->id, (int64_t)r->part + 1, &p)) != 0) {
+		if (rc < 0)
+			return rc;
+		if ((int64_t)(r->offset + r->bytes) != p.offset)
+			return REJECTED(m, "part %u of dump %s ends at %llu, part %u"
+			    " starts at %lld", r->part, r->dump_id,
+			    (unsigned long long)(r->offset + r->bytes), r->part + 1,
+			    (long long)p.offset);
+	}
+	return 0;
+}
+
+/* When the record's part was written (or its dump completed). */
+static const char *
+written(const struct cat_dl_rec *r)
+{
+	return r->written[0] && strcmp(r->written, "-") != 0 ? r->written :
+	    r->date;
+}
+
 /* A part line: its tape, entity and dump as needed, then the part. */
 static int
 merge_part(struct merge *m, const struct cat_dl_rec *r)
 {
+	struct known_dump k;
 	int64_t t, e = 0, d = 0;
 	int rc;
 
+	if ((rc = known_dump(m, r, &k)) < 0)
+		return rc;
+	if (rc == 1 && ((rc = dump_agrees(m, r, &k)) != 0 ||
+	    (rc = part_agrees(m, r, &k)) != 0)) {
+		if (rc == 1 && strcmp(m->why, "") == 0) {
+			m->res->skipped++;	/* known already */
+			return 0;
+		}
+		return rc;
+	}
 	if ((t = merge_tape(m, r)) <= 0 || (e = merge_entity(m, r)) <= 0) {
 		if (t < 0 || (t > 0 && e < 0))
 			return (int)(t < 0 ? t : e);
@@ -89,10 +256,10 @@ merge_part(struct merge *m, const struct cat_dl_rec *r)
 		return 0;
 	}
 	if ((rc = db_exec(m->db, m->err, "adding a merged dump", "INSERT OR"
-	    " IGNORE INTO dumps (dump_uid, entity_id, level, since, started,"
-	    " state, digest_alg) VALUES (?, ?, ?, ?, ?, 'running', ?)", "tiittt",
-	    r->dump_id, e, (int64_t)r->level, r->since, r->date,
-	    r->digest_alg)) < 0 ||
+	    " IGNORE INTO dumps (dump_uid, entity_id, job_id, level, since,"
+	    " started, state, digest_alg) VALUES (?, ?, (SELECT id FROM jobs"
+	    " WHERE id = ?), ?, ?, ?, 'running', ?)", "tiiitt" "t", r->dump_id,
+	    e, r->job, (int64_t)r->level, r->since, r->date, r->digest_alg)) < 0 ||
 	    (rc = db_int(m->db, m->err, "finding a merged dump", &d, "SELECT id"
 	    " FROM dumps WHERE dump_uid = ?", "t", r->dump_id)) < 0)
 		return rc;
@@ -100,46 +267,112 @@ merge_part(struct merge *m, const struct cat_dl_rec *r)
 		m->res->skipped++;
 		return 0;
 	}
-	rc = db_exec(m->db, m->err, "adding a merged part", "INSERT OR IGNORE"
-	    " INTO dump_parts (dump_id, part, tape_id, file, offset, bytes,"
-	    " blocks, block_size, digest, trailer) VALUES (?, ?, ?, ?, ?, ?, ?,"
-	    " ?, ?, ?)", "iiiiiiiiti", d, (int64_t)r->part, t, (int64_t)r->file,
-	    (int64_t)r->offset, (int64_t)r->bytes, (int64_t)r->blocks,
-	    (int64_t)r->block_size, r->digest,
-	    (int64_t)(strcmp(r->status, "ok") == 0));
-	if (rc != 1)
-		return rc < 0 ? rc : 0;
+	rc = db_exec(m->db, m->err, "adding a merged part", "INSERT INTO"
+	    " dump_parts (dump_id, part, tape_id, file, offset, bytes, blocks,"
+	    " block_size, digest, trailer, written) VALUES (?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?)", "iiiiiiiitit", d, (int64_t)r->part, t,
+	    (int64_t)r->file, (int64_t)r->offset, (int64_t)r->bytes,
+	    (int64_t)r->blocks, (int64_t)r->block_size, r->digest,
+	    (int64_t)(strcmp(r->status, "ok") == 0), written(r));
+	if (rc < 0)
+		return rc;
 	m->res->parts++;
 	rc = db_exec(m->db, m->err, "counting a merged part", "UPDATE tapes SET"
-	    " bytes = bytes + ?, files = files + 2, last_written = max(coalesce("
-	    "last_written, ''), ?) WHERE id = ?", "iti", (int64_t)r->bytes,
-	    r->date, t);
+	    " bytes = bytes + ?, files = files + 2, ever_written = 1, state ="
+	    " CASE WHEN state = 'blank' THEN 'appendable' ELSE state END,"
+	    " last_written = max(coalesce(last_written, ''), ?) WHERE id = ?",
+	    "iti", (int64_t)r->bytes, written(r), t);
 	return rc < 0 ? rc : 0;
+}
+
+/* A dump's recorded parts: how many, the highest, their bytes, and how
+   many do not start where the parts before them end. */
+struct parts_sum {
+	int64_t n, max, bytes, gaps;
+};
+
+/* Copy the four columns. */
+static int
+parts_sum_row(sqlite3_stmt *st, void *arg)
+{
+	struct parts_sum *s = arg;
+
+	s->n = db_i64(st, 0);
+	s->max = db_i64(st, 1);
+	s->bytes = db_i64(st, 2);
+	s->gaps = db_i64(st, 3);
+	return 1;
+}
+
+/*
+ * A dump line against its parts: REJECT if they disagree, 1 if some are
+ * not merged yet (incomplete: skipped), 0 if all are there and agree.
+ */
+static int
+dump_parts_agree(struct merge *m, const struct cat_dl_rec *r, int64_t d)
+{
+	struct parts_sum s = { 0, 0, 0, 0 };
+	struct known_part p;
+	int rc = db_query(m->db, m->err, "adding up a merged dump's parts",
+	    parts_sum_row, &s, "SELECT count(*), coalesce(max(part), 0),"
+	    " coalesce(sum(bytes), 0), (SELECT count(*) FROM dump_parts p WHERE"
+	    " p.dump_id = ?1 AND p.offset != (SELECT coalesce(sum(q.bytes), 0)"
+	    " FROM dump_parts q WHERE q.dump_id = ?1 AND q.part < p.part)) FROM"
+	    " dump_parts WHERE dump_id = ?1", "i", d);
+
+	if (rc < 0)
+		return rc;
+	if (s.max > (int64_t)r->part)
+		return REJECTED(m, "dump %s says %u parts, part %lld is recorded",
+		    r->dump_id, r->part, (long long)s.max);
+	if (s.n < (int64_t)r->part)
+		return 1;
+	if (s.gaps)
+		return REJECTED(m, "dump %s: %lld of its parts do not start where"
+		    " the one before ends", r->dump_id, (long long)s.gaps);
+	if (s.bytes != (int64_t)r->bytes)
+		return REJECTED(m, "dump %s says %llu bytes, its parts hold %lld",
+		    r->dump_id, (unsigned long long)r->bytes, (long long)s.bytes);
+	if ((rc = known_part(m, d, 1, &p)) < 0)
+		return rc;
+	if (strcmp(p.tape_id, r->tape_id) != 0 || p.file != (int64_t)r->file)
+		return REJECTED(m, "dump %s says it starts on tape %s file %llu, its"
+		    " part 1 is on tape %s file %lld", r->dump_id, r->tape_id,
+		    (unsigned long long)r->file, p.tape_id, (long long)p.file);
+	return 0;
 }
 
 /* A dump line: complete (or failed) once all its parts are merged. */
 static int
 merge_dump(struct merge *m, const struct cat_dl_rec *r)
 {
-	int64_t have = 0;
-	int rc = db_int(m->db, m->err, "counting a merged dump's parts", &have,
-	    "SELECT count(*) FROM dump_parts WHERE dump_id = (SELECT id FROM"
-	    " dumps WHERE dump_uid = ?)", "t", r->dump_id);
+	struct known_dump k;
+	int rc = known_dump(m, r, &k);
 
-	if (rc < 0)
+	if (rc <= 0) {
+		if (rc == 0)
+			m->res->skipped++;	/* its parts were not merged */
 		return rc;
-	if (have != (int64_t)r->part) {
-		m->res->skipped++;	/* its parts were not merged */
-		return 0;
+	}
+	if ((rc = dump_agrees(m, r, &k)) != 0 ||
+	    (rc = dump_parts_agree(m, r, k.id)) != 0) {
+		if (rc == 1 && strcmp(m->why, "") == 0) {
+			m->res->skipped++;	/* incomplete */
+			return 0;
+		}
+		return rc;
 	}
 	rc = db_exec(m->db, m->err, "completing a merged dump", "UPDATE dumps SET"
 	    " state = ?, finished = ?, bytes = ?, raw_bytes = ?, digest = ?,"
-	    " raw_digest = ? WHERE dump_uid = ? AND state = 'running'", "ttiittt",
-	    strcmp(r->status, "complete") == 0 ? "complete" : "failed", r->date,
+	    " raw_digest = ?, job_id = coalesce(job_id, (SELECT id FROM jobs"
+	    " WHERE id = ?)) WHERE id = ? AND state = 'running'", "ttiittii",
+	    strcmp(r->status, "complete") == 0 ? "complete" : "failed", written(r),
 	    (int64_t)r->bytes, (int64_t)r->raw_bytes, r->digest, r->raw_digest,
-	    r->dump_id);
+	    r->job, k.id);
 	if (rc == 1)
 		m->res->dumps++;
+	else if (rc == 0)
+		m->res->skipped++;	/* finished already */
 	return rc < 0 ? rc : 0;
 }
 
@@ -190,28 +423,75 @@ merge_error(struct merge *m, const struct cat_dl_rec *r)
 	return rc < 0 ? rc : 0;
 }
 
-/* One line: parsed, then merged by its type; unparsable ones are skipped. */
+/* A line merged by its type: 0, REJECT, or negative. */
+static int
+merge_rec(struct merge *m, const struct cat_dl_rec *r)
+{
+	switch (r->type) {
+	case CAT_DL_PART:
+		return merge_part(m, r);
+	case CAT_DL_DUMP:
+		return merge_dump(m, r);
+	case CAT_DL_BAD:
+		return merge_bad(m, r);
+	case CAT_DL_ERROR:
+		return merge_error(m, r);
+	}
+	return REJECTED(m, "unknown record type");
+}
+
+/* Tell fn of a rejected line; its result (negative stops the merge). */
+static int
+reject(struct merge *m)
+{
+	struct cat_merge_conflict c = { "", "", m->why, m->line, true };
+
+	m->res->rejected++;
+	return m->fn ? m->fn(&c, m->arg) : 0;
+}
+
+/*
+ * One line: parsed, checked, then merged by its type inside a savepoint,
+ * so that a line rejected half-way leaves nothing behind. Foreign lines
+ * are skipped.
+ */
 static int
 merge_line(struct merge *m, const char *line)
 {
+	struct cat_merge_result before = *m->res;
 	struct cat_dl_rec r;
+	int rc;
 
-	if (!line || cat_dl_parse(line, &r) < 0) {
+	m->why[0] = '\0';
+	rc = line ? cat_dl_parse(line, &r) : -ENOMSG;
+	if (rc == -ENOMSG) {
 		m->res->skipped++;
 		return 0;
 	}
-	switch (r.type) {
-	case CAT_DL_PART:
-		return merge_part(m, &r);
-	case CAT_DL_DUMP:
-		return merge_dump(m, &r);
-	case CAT_DL_BAD:
-		return merge_bad(m, &r);
-	case CAT_DL_ERROR:
-		return merge_error(m, &r);
+	if (rc < 0) {
+		snprintf(m->why, sizeof(m->why), "not a dump-log line (cut short "
+		    "or damaged: a value that does not parse, or no dump, entity "
+		    "or label)");
+		return reject(m);
 	}
-	m->res->skipped++;
-	return 0;
+	if (cat_dl_check(&r, m->why, sizeof(m->why)) < 0)
+		return reject(m);
+	if ((rc = db_exec(m->db, m->err, "merging a line", "SAVEPOINT line",
+	    "")) < 0)
+		return rc;
+	rc = merge_rec(m, &r);
+	if (rc == REJECT) {
+		if ((rc = db_exec(m->db, m->err, "undoing a rejected line",
+		    "ROLLBACK TO line", "")) < 0)
+			return rc;
+		*m->res = before;
+		if ((rc = reject(m)) < 0)
+			return rc;
+	} else if (rc < 0) {
+		return rc;
+	}
+	rc = db_exec(m->db, m->err, "merging a line", "RELEASE line", "");
+	return rc < 0 ? rc : 0;
 }
 
 /* Merge dump-log lines into the catalog in one transaction. */
@@ -220,7 +500,7 @@ cat_merge(struct cat_db *db, const char *pool, const char *const *lines,
     size_t n, struct cat_merge_result *res, cat_conflict_fn *fn, void *arg,
     char *err)
 {
-	struct merge m = { db, 0, res, fn, arg, err };
+	struct merge m = { db, 0, res, fn, arg, err, 0, "" };
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -230,8 +510,8 @@ cat_merge(struct cat_db *db, const char *pool, const char *const *lines,
 		return rc < 0 ? rc : db_fail(err, -ENOENT, "no pool %s", pool);
 	if ((rc = db_begin(db, err)) < 0)
 		return rc;
-	for (size_t i = 0; i < n; i++)
-		if ((rc = merge_line(&m, lines[i])) < 0) {
+	for (m.line = 0; m.line < n; m.line++)
+		if ((rc = merge_line(&m, lines[m.line])) < 0) {
 			db_rollback(db);
 			return rc;
 		}

@@ -947,19 +947,27 @@ h_whoami(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	    (json_int_t)cl->pid, "roles", roles);
 }
 
-/* A label conflict merge leaves for the operator. */
+/*
+ * A label conflict merge leaves for the operator, or a line it rejected
+ * (its index in the request's lines): into out's "conflicts" or
+ * "rejected".
+ */
 static int
-conflict_row(const struct cat_merge_conflict *m, void *arr)
+conflict_row(const struct cat_merge_conflict *m, void *out)
 {
-	return j_append(arr, json_pack("{s:o,s:o,s:o}", "label", j_str(m->label),
-	    "tape_id", j_str(m->tape_id), "why", j_str(m->why)));
+	if (m->rejected)
+		return j_append(json_object_get(out, "rejected"), json_pack(
+		    "{s:I,s:o}", "line", (json_int_t)m->line, "why", j_str(m->why)));
+	return j_append(json_object_get(out, "conflicts"), json_pack(
+	    "{s:o,s:o,s:o}", "label", j_str(m->label), "tape_id",
+	    j_str(m->tape_id), "why", j_str(m->why)));
 }
 
 static json_t *
 h_merge(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
 {
-	json_t *lines = json_object_get(a, "lines"), *l, *conflicts;
+	json_t *lines = json_object_get(a, "lines"), *l, *out;
 	size_t i, n = json_array_size(lines);
 	const char **v = calloc(n + 1, sizeof(*v));
 	struct cat_merge_result r;
@@ -971,18 +979,22 @@ h_merge(struct ctld *c, struct client *cl, json_t *a, const char **code,
 		return cat_failed(code, err, -ENOMEM, "");
 	json_array_foreach(lines, i, l)
 		v[i] = json_string_value(l);
-	conflicts = json_array();
+	out = json_pack("{s:[],s:[]}", "conflicts", "rejected");
 	rc = cat_merge(c->db, arg_str(a, "pool") ? arg_str(a, "pool") : "default",
-	    v, n, &r, conflict_row, conflicts, dberr);
+	    v, n, &r, conflict_row, out, dberr);
 	free(v);
 	if (rc < 0) {
-		json_decref(conflicts);
+		json_decref(out);
 		return cat_failed(code, err, rc, dberr);
 	}
-	return json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:o}", "parts", r.parts,
-	    "dumps", r.dumps, "tapes_added", r.tapes_added, "entities_added",
-	    r.entities_added, "errors", r.errors, "bad_tapes", r.bad_tapes,
-	    "skipped", r.skipped, "conflicts", conflicts);
+	l = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:O,s:O}", "parts",
+	    r.parts, "dumps", r.dumps, "tapes_added", r.tapes_added,
+	    "entities_added", r.entities_added, "errors", r.errors, "bad_tapes",
+	    r.bad_tapes, "skipped", r.skipped, "rejected_lines", r.rejected,
+	    "conflicts", json_object_get(out, "conflicts"), "rejected",
+	    json_object_get(out, "rejected"));
+	json_decref(out);
+	return l;
 }
 
 /*

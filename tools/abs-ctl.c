@@ -390,9 +390,30 @@ exit_for(const char *code)
 	return EX_FAIL;
 }
 
+/*
+ * The rejected lines of a chunk: each named by its file and line number
+ * (where[i] is "FILE:N" for the chunk's line i) and said on stderr.
+ */
+static void
+merge_rejected(json_t *rejected, json_t *where)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(rejected, i, r) {
+		json_int_t n = json_integer_value(json_object_get(r, "line"));
+		const char *at = json_string_value(json_array_get(where, (size_t)n));
+
+		json_object_set_new(r, "line", json_string(at ? at : "?"));
+		fprintf(stderr, "abs-ctl merge: %s: rejected, nothing of it merged: "
+		    "%s\n", at ? at : "?",
+		    json_string_value(json_object_get(r, "why")));
+	}
+}
+
 /* Send one chunk of dump-log lines; add its counts to the totals. */
 static int
-merge_chunk(json_t *lines, const char *pool, json_t *total)
+merge_chunk(json_t *lines, json_t *where, const char *pool, json_t *total)
 {
 	json_t *args = json_pack("{s:O}", "lines", lines), *rep, *res, *v;
 	const char *k;
@@ -410,13 +431,16 @@ merge_chunk(json_t *lines, const char *pool, json_t *total)
 		rc = exit_for(json_string_value(json_object_get(rep, "code")));
 	} else {
 		res = json_object_get(rep, "result");
+		merge_rejected(json_object_get(res, "rejected"), where);
 		json_object_foreach(res, k, v) {
 			json_t *t = json_object_get(total, k);
 			if (json_is_integer(v))
 				json_object_set_new(total, k, json_integer(
 				    json_integer_value(v) + json_integer_value(t)));
+			else if (json_is_array(v) && !t)
+				json_object_set(total, k, v);
 			else if (json_is_array(v))
-				json_array_extend(json_object_get(total, k), v);
+				json_array_extend(t, v);
 		}
 	}
 	json_decref(rep);
@@ -430,7 +454,8 @@ merge_chunk(json_t *lines, const char *pool, json_t *total)
 static int
 run_merge(int argc, char **argv)
 {
-	json_t *total = json_pack("{s:[]}", "conflicts"), *lines = json_array();
+	json_t *total = json_pack("{s:[]}", "conflicts"), *lines = json_array(),
+	    *where = json_array();
 	const char *pool = NULL;
 	size_t chunk = 0;
 	int rc = EX_OK, files = 0;
@@ -451,18 +476,22 @@ run_merge(int argc, char **argv)
 			break;
 		}
 		files++;
-		while (rc == EX_OK && (n = getline(&line, &cap, fp)) > 0) {
+		for (long no = 1; rc == EX_OK && (n = getline(&line, &cap, fp)) > 0;
+		    no++) {
 			line[strcspn(line, "\n")] = '\0';
 			if ((size_t)n >= 4000) {
-				fprintf(stderr, "abs-ctl merge: %s: a line too long, "
-				    "skipped\n", argv[i]);
+				fprintf(stderr, "abs-ctl merge: %s:%ld: a line too long, "
+				    "skipped\n", argv[i], no);
 				continue;
 			}
 			json_array_append_new(lines, json_string(line));
+			json_array_append_new(where, json_sprintf("%s:%ld", argv[i],
+			    no));
 			chunk += (size_t)n + 8;
 			if (chunk > 48 * 1024) {
-				rc = merge_chunk(lines, pool, total);
+				rc = merge_chunk(lines, where, pool, total);
 				json_array_clear(lines);
+				json_array_clear(where);
 				chunk = 0;
 			}
 		}
@@ -475,8 +504,9 @@ run_merge(int argc, char **argv)
 		rc = EX_USAGE;
 	}
 	if (rc == EX_OK && json_array_size(lines))
-		rc = merge_chunk(lines, pool, total);
+		rc = merge_chunk(lines, where, pool, total);
 	json_decref(lines);
+	json_decref(where);
 	if (rc == EX_OK) {
 		if (json_out) {
 			char *s = json_dumps(total, JSON_COMPACT);
@@ -485,8 +515,10 @@ run_merge(int argc, char **argv)
 		} else {
 			print_human(total);
 		}
-		if (json_array_size(json_object_get(total, "conflicts")))
-			rc = EX_FAIL;	/* labels to check by hand */
+		/* Labels to check by hand, damaged lines to look at. */
+		if (json_array_size(json_object_get(total, "conflicts")) ||
+		    json_array_size(json_object_get(total, "rejected")))
+			rc = EX_FAIL;
 	}
 	json_decref(total);
 	return rc;

@@ -89,3 +89,23 @@ until "$CTL" --json entity vol.late 2>/dev/null | grep -q '"last_full":{'; do
 	sleep 0.1
 done
 ok "a reconnecting media server reports what its journal holds"
+
+# Damaged lines: one cut inside dump= (a phantom dump before), one with
+# bytes its blocks cannot hold, one with part=0. Each is rejected with its
+# file and line number; nothing of them reaches the catalog.
+n=$("$CTL" --json entities | grep -o '"name"' | wc -l)
+grep '^part .*entity=vol.small' d.log | head -n1 | sed 's/entity=vol.small/entity=vol.cut/; s/dump=\(.\{20\}\).*/dump=\1/' >bad.log
+grep '^part .*entity=vol.small' d.log | head -n1 | sed 's/entity=vol.small/entity=vol.huge/; s/ bytes=[0-9]* / bytes=9223372036854775807 /; s/ blocks=[0-9]* / blocks=5 /' >>bad.log
+grep '^part .*entity=vol.small' d.log | head -n1 | sed 's/entity=vol.small/entity=vol.zero/; s/ part=1 / part=0 /' >>bad.log
+echo '# a comment is no dump-log line' >>bad.log
+rc=0
+"$CTL" --json merge bad.log >merge4.txt 2>merge4.err || rc=$?
+cat merge4.err
+[ $rc = 1 ] || fail "rejected lines should make merge exit 1 (got $rc)"
+grep -q 'bad.log:1: rejected.*dump=' merge4.err || fail "the cut line was not rejected by number"
+grep -q 'bad.log:2: rejected.*bytes=9223372036854775807' merge4.err || fail "the huge part was not rejected"
+grep -q 'bad.log:3: rejected.*part=0' merge4.err || fail "part 0 was not rejected"
+grep -q '"rejected_lines":3' merge4.txt || fail "not 3 rejected: $(cat merge4.txt)"
+[ "$("$CTL" --json entities | grep -o '"name"' | wc -l)" = "$n" ] ||
+	fail "a rejected line added an entity"
+ok "merge rejects damaged lines by file and line number, and they change nothing"

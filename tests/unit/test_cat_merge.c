@@ -2,13 +2,15 @@
  * The catalog's merge of dump logs: tapes and entities appear, a dump
  * completes only with all its parts, a label the pool uses for another
  * tape is a conflict, a second merge changes nothing, a conflict callback
- * that fails undoes the whole merge; and the error paths.
+ * that fails undoes the whole merge; every kind of inconsistent line is
+ * rejected with its index and changes nothing; and the error paths.
  */
 #include "cat_t.h"
 #include "catalog/dumplog.h"
 
 static char lines[6][1024];
 static const char *v[6];
+static struct cat_dl_rec base;	/* part 1 of the log's dump */
 
 /* The log of a direct-mode dump of m1 in two parts, M1 then A1. */
 static void
@@ -21,32 +23,42 @@ make_log(void)
 	snprintf(r.dump_id, sizeof(r.dump_id), "%032x", 1);
 	snprintf(r.entity, sizeof(r.entity), "m1");
 	snprintf(r.date, sizeof(r.date), "2026-02-01T00:00:00Z");
+	snprintf(r.written, sizeof(r.written), "2026-02-01T00:10:00Z");
 	snprintf(r.server, sizeof(r.server), "h");
 	snprintf(r.partition, sizeof(r.partition), "/srv");
 	snprintf(r.source_kind, sizeof(r.source_kind), "dir");
+	snprintf(r.compress, sizeof(r.compress), "zstd");
 	snprintf(r.label, sizeof(r.label), "M1");
 	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 0x11);
 	snprintf(r.digest_alg, sizeof(r.digest_alg), "xxh128");
+	snprintf(r.digest, sizeof(r.digest), "%032x", 0xd1);
 	snprintf(r.status, sizeof(r.status), "ok");
 	r.file = 1;
 	r.part = 1;
-	r.bytes = 100;
+	r.bytes = 1048576;
 	r.blocks = 1;
-	r.block_size = 512;
+	r.block_size = 1048576;
+	base = r;
 	cat_dl_format(&r, lines[0], sizeof(lines[0]));
 	snprintf(r.label, sizeof(r.label), "A1");	/* the pool has one */
 	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 0x22);
+	snprintf(r.digest, sizeof(r.digest), "%032x", 0xd2);
 	r.part = 2;
-	r.offset = 100;
+	r.offset = 1048576;
+	r.bytes = 100;
 	cat_dl_format(&r, lines[1], sizeof(lines[1]));
 	r.type = CAT_DL_DUMP;
 	snprintf(r.status, sizeof(r.status), "complete");
-	r.bytes = 200;
-	r.raw_bytes = 300;
-	cat_dl_format(&r, lines[2], sizeof(lines[2]));
-	r.type = CAT_DL_BAD;
 	snprintf(r.label, sizeof(r.label), "M1");
 	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 0x11);
+	snprintf(r.digest, sizeof(r.digest), "%032x", 0xdd);
+	snprintf(r.raw_digest, sizeof(r.raw_digest), "%032x", 0xee);
+	r.offset = 0;
+	r.blocks = 0;
+	r.bytes = 1048676;
+	r.raw_bytes = 3000000;
+	cat_dl_format(&r, lines[2], sizeof(lines[2]));
+	r.type = CAT_DL_BAD;
 	cat_dl_format(&r, lines[3], sizeof(lines[3]));
 	r.type = CAT_DL_ERROR;
 	snprintf(r.status, sizeof(r.status), "medium-error");
@@ -57,16 +69,25 @@ make_log(void)
 }
 
 struct seen {
-	int n;
+	int n;			/* label conflicts */
 	char label[64];
+	int rejected;
+	size_t line;		/* of the last rejection */
+	char why[CAT_ERRLEN];
 };
 
-/* Keep the conflicts' count and last label. */
+/* Keep the conflicts' count and last label, the last rejection. */
 static int
 conflict(const struct cat_merge_conflict *c, void *arg)
 {
 	struct seen *s = arg;
 
+	if (c->rejected) {
+		s->rejected++;
+		s->line = c->line;
+		snprintf(s->why, sizeof(s->why), "%s", c->why);
+		return 0;
+	}
 	s->n++;
 	snprintf(s->label, sizeof(s->label), "%s", c->label);
 	return 0;
@@ -80,15 +101,18 @@ conflict_fails(const struct cat_merge_conflict *c, void *arg)
 	return -ENOMEM;
 }
 
-/* The merge result as "parts dumps tapes entities errors bad skipped". */
+/*
+ * The merge result as "parts dumps tapes entities errors bad skipped
+ * rejected".
+ */
 static const char *
 summary(const struct cat_merge_result *r)
 {
 	static char s[64];
 
-	snprintf(s, sizeof(s), "%d %d %d %d %d %d %d", r->parts, r->dumps,
+	snprintf(s, sizeof(s), "%d %d %d %d %d %d %d %d", r->parts, r->dumps,
 	    r->tapes_added, r->entities_added, r->errors, r->bad_tapes,
-	    r->skipped);
+	    r->skipped, r->rejected);
 	return s;
 }
 
@@ -126,7 +150,7 @@ test_merge(void)
 	    -ENOMEM);
 	CHECK(tape_state(db, "M1")[0] == '\0');
 	CHECK_EQ(cat_merge(db, "default", v, 6, &r, conflict, &s, err), 0);
-	CHECK(strcmp(summary(&r), "1 0 1 1 1 1 3") == 0);
+	CHECK(strcmp(summary(&r), "1 0 1 1 1 1 3 0") == 0);
 	CHECK(s.n == 1 && strcmp(s.label, "A1") == 0);
 	CHECK(strcmp(tape_state(db, "M1"), "out-of-service") == 0);
 	CHECK_EQ(cat_dump_totals(db, "m1", &n, &bytes, err), 0);
@@ -135,13 +159,170 @@ test_merge(void)
 	CHECK_EQ(cat_tape_set_state(db, "A1", "destroyed", err), 1);
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ(cat_merge(db, "default", v, 6, &r, conflict, &s, err), 0);
-	CHECK(strcmp(summary(&r), "1 1 1 0 0 0 1") == 0);
+	CHECK(strcmp(summary(&r), "1 1 1 0 0 0 2 0") == 0);
 	CHECK_EQ(s.n, 0);
 	CHECK_EQ(cat_dump_totals(db, "m1", &n, &bytes, err), 0);
-	CHECK(n == 1 && bytes == 200);
+	CHECK(n == 1 && bytes == 1048676);
 	/* Again: nothing changes. */
 	CHECK_EQ(cat_merge(db, "default", v, 6, &r, conflict, &s, err), 0);
-	CHECK(strcmp(summary(&r), "0 0 0 0 0 0 1") == 0);
+	CHECK(strcmp(summary(&r), "0 0 0 0 0 0 4 0") == 0);
+	cat_t_done(db);
+}
+
+/* base changed by fn, as a line. */
+static const char *
+variant(void (*fn)(struct cat_dl_rec *r))
+{
+	static char line[1024];
+	struct cat_dl_rec r = base;
+
+	fn(&r);
+	cat_dl_format(&r, line, sizeof(line));
+	return line;
+}
+
+/* Field by field: what cat_dl_check refuses. */
+static void v_huge(struct cat_dl_rec *r) { r->bytes = INT64_MAX; r->blocks = 5; }
+static void v_part0(struct cat_dl_rec *r) { r->part = 0; }
+static void v_feb30(struct cat_dl_rec *r) { strcpy(r->date, "2026-02-30T00:00:00Z"); }
+static void v_future(struct cat_dl_rec *r) { strcpy(r->date, "2999-01-01T00:00:00Z"); }
+static void v_since(struct cat_dl_rec *r) { r->level = 1; strcpy(r->since, "2026-03-01T00:00:00Z"); }
+static void v_fullsince(struct cat_dl_rec *r) { strcpy(r->since, "2026-01-01T00:00:00Z"); }
+static void v_digest(struct cat_dl_rec *r) { r->digest[31] = 'x'; }
+static void v_sha(struct cat_dl_rec *r) { strcpy(r->digest_alg, "sha256"); }
+static void v_label(struct cat_dl_rec *r) { memset(r->label, 'L', 63); r->label[63] = 0; r->label[10] = '|'; }
+static void v_tape(struct cat_dl_rec *r) { strcpy(r->tape_id, "abcd"); }
+static void v_level(struct cat_dl_rec *r) { r->level = 12; strcpy(r->since, "2026-01-01T00:00:00Z"); }
+static void v_offset(struct cat_dl_rec *r) { r->offset = 4096; }
+static void v_bs(struct cat_dl_rec *r) { r->block_size = 512; r->bytes = 100; }
+static void v_file0(struct cat_dl_rec *r) { r->file = 0; }
+static void v_status(struct cat_dl_rec *r) { strcpy(r->status, "maybe"); }
+static void v_entity(struct cat_dl_rec *r) { strcpy(r->entity, "a|b"); }
+static void v_written(struct cat_dl_rec *r) { strcpy(r->written, "2026-01-01T00:00:00Z"); }
+static void v_empty(struct cat_dl_rec *r) { r->bytes = 0; r->blocks = 1; }
+
+/* Against the catalog: what part 1 of the log (merged) contradicts. */
+static void v_again(struct cat_dl_rec *r) { r->bytes = 1000; }
+static void v_p2gap(struct cat_dl_rec *r) { r->part = 2; r->offset = 1048577; r->bytes = 10; snprintf(r->label, 64, "Z9"); snprintf(r->tape_id, 33, "%032x", 0x99); }
+static void v_p2level(struct cat_dl_rec *r) { r->part = 2; r->offset = 1048576; r->bytes = 10; r->level = 2; strcpy(r->since, "2026-01-01T00:00:00Z"); }
+static void v_p2entity(struct cat_dl_rec *r) { r->part = 2; r->offset = 1048576; r->bytes = 10; strcpy(r->entity, "m2"); }
+static void v_dump_bytes(struct cat_dl_rec *r) { r->type = CAT_DL_DUMP; r->part = 1; r->bytes = 999; r->raw_bytes = 999; strcpy(r->status, "complete"); }
+static void v_dump_tape(struct cat_dl_rec *r) { r->type = CAT_DL_DUMP; r->part = 1; r->file = 7; strcpy(r->status, "complete"); }
+static void v_dump_1(struct cat_dl_rec *r) { r->type = CAT_DL_DUMP; r->part = 1; strcpy(r->status, "complete"); }
+static void v_dump_3(struct cat_dl_rec *r) { r->type = CAT_DL_DUMP; r->part = 3; r->bytes = 1048676; strcpy(r->status, "complete"); }
+static void v_p3late(struct cat_dl_rec *r) { r->part = 3; r->offset = 1048676; r->bytes = 10; }
+
+/* Count tapes, entities, dumps and parts: "T E D P". */
+static const char *
+counts(struct cat_db *db)
+{
+	static char s[64];
+	sqlite3_stmt *q;
+
+	s[0] = '\0';
+	sqlite3_prepare_v2(db->db, "SELECT (SELECT count(*) FROM tapes), (SELECT"
+	    " count(*) FROM entities), (SELECT count(*) FROM dumps), (SELECT"
+	    " count(*) FROM dump_parts)", -1, &q, NULL);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		snprintf(s, sizeof(s), "%d %d %d %d", sqlite3_column_int(q, 0),
+		    sqlite3_column_int(q, 1), sqlite3_column_int(q, 2),
+		    sqlite3_column_int(q, 3));
+	sqlite3_finalize(q);
+	return s;
+}
+
+/*
+ * Merge line as the second of two (a foreign line first): it must be
+ * rejected, reported with its index 1 and a reason that says what, and
+ * change nothing.
+ */
+static void
+rejects(struct cat_db *db, const char *line, const char *says)
+{
+	const char *two[2] = { "# a comment", line };
+	struct cat_merge_result r;
+	struct seen s = { 0 };
+	char err[CAT_ERRLEN], before[64];
+
+	snprintf(before, sizeof(before), "%s", counts(db));
+	CHECK_EQ(cat_merge(db, "default", two, 2, &r, conflict, &s, err), 0);
+	if (s.rejected != 1 || !strstr(s.why, says))
+		fprintf(stderr, "line %s\n  expected a rejection saying '%s',"
+		    " got %d: %s\n", line, says, s.rejected, s.why);
+	CHECK(s.rejected == 1 && r.rejected == 1 && s.line == 1);
+	CHECK(strstr(s.why, says) != NULL);
+	CHECK(strcmp(summary(&r), "0 0 0 0 0 0 1 1") == 0);
+	CHECK(strcmp(counts(db), before) == 0);
+}
+
+/* Merge lines; the result summary. */
+static const char *
+merge_ok(struct cat_db *db, const char *const *l, size_t n)
+{
+	struct cat_merge_result r;
+	struct seen s = { 0 };
+	char err[CAT_ERRLEN];
+
+	if (cat_merge(db, "default", l, n, &r, conflict, &s, err) < 0)
+		fprintf(stderr, "merge: %s\n", err);
+	return summary(&r);
+}
+
+static void
+test_reject(void)
+{
+	struct cat_db *db = cat_t_open();
+	char cut[1024];
+
+	/* The defects found: a line cut inside dump=, INT64_MAX bytes, part 0. */
+	snprintf(cut, sizeof(cut), "%s", lines[0]);
+	cut[strlen(cut) - 6] = '\0';
+	rejects(db, cut, "dump=");
+	rejects(db, variant(v_huge), "bytes=9223372036854775807");
+	rejects(db, variant(v_part0), "part=0");
+	/* Every other field the parser believes. */
+	rejects(db, variant(v_feb30), "date=");
+	rejects(db, variant(v_future), "date=");
+	rejects(db, variant(v_since), "since=");
+	rejects(db, variant(v_fullsince), "since=");
+	rejects(db, variant(v_digest), "digest=");
+	rejects(db, variant(v_sha), "digest=");
+	rejects(db, variant(v_label), "label=");
+	rejects(db, variant(v_tape), "tape=");
+	rejects(db, variant(v_level), "level=");
+	rejects(db, variant(v_offset), "offset=");
+	rejects(db, variant(v_bs), "block_size=");
+	rejects(db, variant(v_file0), "file=0");
+	rejects(db, variant(v_status), "status=");
+	rejects(db, variant(v_entity), "entity=");
+	rejects(db, variant(v_written), "written=");
+	rejects(db, variant(v_empty), "bytes=0");
+	snprintf(cut, sizeof(cut), "%.200s", lines[0]);	/* no dump= at all */
+	rejects(db, cut, "not a dump-log line");
+	snprintf(cut, sizeof(cut), "%s", lines[0]);
+	memcpy(strstr(cut, "blocks=1"), "blocks=x", 8);
+	rejects(db, cut, "not a dump-log line");
+
+	/* Against what the catalog has: part 1 is in. */
+	CHECK(strcmp(merge_ok(db, v, 1), "1 0 1 1 0 0 0 0") == 0);
+	CHECK(strcmp(counts(db), "1 1 1 1") == 0);
+	rejects(db, variant(v_again), "part 1 of dump");
+	rejects(db, variant(v_p2gap), "starts at 1048577");
+	CHECK(tape_state(db, "Z9")[0] == '\0');	/* its tape did not appear */
+	rejects(db, variant(v_p2level), "is recorded as m1 level 0");
+	rejects(db, variant(v_p2entity), "is recorded as m1");
+	/* The dump line: part 2 missing, so incomplete (skipped, not rejected). */
+	CHECK(strcmp(merge_ok(db, v + 2, 1), "0 0 0 0 0 0 1 0") == 0);
+	rejects(db, variant(v_dump_bytes), "its parts hold 1048576");
+	rejects(db, variant(v_dump_tape), "part 1 is on tape");
+	CHECK(strcmp(merge_ok(db, v + 1, 1), "1 0 1 0 0 0 0 0") == 0);
+	rejects(db, variant(v_dump_1), "says 1 parts, part 2 is recorded");
+	CHECK(strcmp(merge_ok(db, (const char *[]){ variant(v_dump_3) }, 1),
+	    "0 0 0 0 0 0 1 0") == 0);	/* a part 3 may still come */
+	CHECK(strcmp(merge_ok(db, v + 2, 1), "0 1 0 0 0 0 0 0") == 0);
+	rejects(db, variant(v_p3late), "is complete without a part 3");
+	/* The same line twice is no contradiction. */
+	CHECK(strcmp(merge_ok(db, v, 3), "0 0 0 0 0 0 3 0") == 0);
 	cat_t_done(db);
 }
 
@@ -164,6 +345,7 @@ main(void)
 
 	make_log();
 	test_merge();
+	test_reject();
 	cat_t_error_paths(ops, sizeof(ops) / sizeof(ops[0]));
 	T_DONE();
 }

@@ -1,4 +1,4 @@
-/* Dump log lines: round trip, escaping, malformed input. */
+/* Dump log lines: round trip, escaping, malformed input, the field check. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -36,6 +36,45 @@ main(void)
 	CHECK(cat_dl_parse("dump entity=x%zz label=A dump=1", &r2) == -EINVAL);
 	CHECK(cat_dl_parse("part entity=x label=A", &r2) == -EINVAL);
 	CHECK(cat_dl_parse("part entity=x label=A dump=1 unknown=ok", &r2) == 0);
+
+	/* The keys added later round-trip; a line without them still parses. */
+	r.job = 42;
+	snprintf(r.written, sizeof(r.written), "2026-11-22T04:00:00Z");
+	CHECK(cat_dl_format(&r, line, sizeof(line)) > 0);
+	CHECK(strstr(line, " written=2026-11-22T04:00:00Z job=42 dump=") != NULL);
+	CHECK(cat_dl_parse(line, &r2) == 0);
+	CHECK(r2.job == 42 && strcmp(r2.written, r.written) == 0);
+	CHECK(cat_dl_parse("part entity=x label=A dump=1 date=2026-01-01T00:00:00Z",
+	    &r2) == 0);
+	CHECK(r2.job == 0 && r2.written[0] == '\0');
+
+	/* The check: this record's entity has a blank, its tape ID is short. */
+	char why[256];
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == -EINVAL);
+	CHECK(strstr(why, "entity=") != NULL);
+	snprintf(r.entity, sizeof(r.entity), "user.a");
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == -EINVAL);
+	CHECK(strstr(why, "tape=abcd") != NULL);
+	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 7);
+	snprintf(r.digest_alg, sizeof(r.digest_alg), "sha256");
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == 0);
+	r.raw_bytes = r.bytes;		/* uncompressed: raw is stored */
+	snprintf(r.compress, sizeof(r.compress), "none");
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == -EINVAL);
+	CHECK(strstr(why, "uncompressed") != NULL);
+	memcpy(r.raw_digest, r.digest, sizeof(r.digest));
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == 0);
+	r.part = 3;			/* 3 parts cannot hold 123 bytes */
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == -EINVAL);
+	r.part = 1;
+	r.type = CAT_DL_ERROR;
+	snprintf(r.status, sizeof(r.status), "medium error");
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == -EINVAL);
+	r.type = CAT_DL_BAD;
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == 0);
+	r.type = CAT_DL_DUMP;
+	snprintf(r.status, sizeof(r.status), "complete");
+	snprintf(r.entity, sizeof(r.entity), "user.a b=c");
 
 	char path[] = "/tmp/abs-dumplog-XXXXXX";
 	int fd = mkstemp(path);
