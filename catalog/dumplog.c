@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "catalog/dumplog.h"
+#include "common/crash.h"
 #include "common/util.h"
 
 static const char *type_names[] = { "part", "dump", "bad", "error" };
@@ -343,6 +344,7 @@ cat_dl_append(const char *path, const struct cat_dl_rec *r)
 	n = cat_dl_format(r, line, sizeof(line));
 	if (n < 0)
 		return n;
+	abs_crash_point("dumplog");
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;

@@ -9,6 +9,7 @@
 
 #include <scsi/sg_lib.h>
 
+#include "common/crash.h"
 #include "sg/smc.h"
 #include "sg/tsg.h"
 #include "sg/tsg_int.h"
@@ -141,6 +142,7 @@ tsg_changer_move(struct tsg_changer *c, enum tsg_elem_type from_type,
     struct tsg_status *st)
 {
 	memset(st, 0, sizeof(*st));
+	abs_crash_point("changer-move");
 	return c->be->move(c, from_type, from, to_type, to, st);
 }
 

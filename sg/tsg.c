@@ -6,6 +6,8 @@
 
 #include <scsi/sg_lib.h>
 
+#include "common/crash.h"
+#include "sg/ssc.h"
 #include "sg/tsg.h"
 #include "sg/tsg_int.h"
 
@@ -202,6 +204,22 @@ tsg_status_str(const struct tsg_status *st, char *buf, size_t len)
 	return buf;
 }
 
+/* The crash point (common/crash.h) a command reaches before it is sent. */
+static const char *
+crash_point_of(uint8_t op)
+{
+	switch (op) {
+	case SSC_WRITE6_CMD: return "scsi-write";
+	case SSC_WRITE_FILEMARKS6_CMD: return "scsi-filemark";
+	case SSC_READ6_CMD: return "scsi-read";
+	case SSC_LOCATE10_CMD: case SSC_LOCATE16_CMD: return "scsi-locate";
+	case SSC_SPACE6_CMD: return "scsi-space";
+	case SSC_LOAD_UNLOAD_CMD: return "scsi-load";
+	case SSC_REWIND_CMD: return "scsi-rewind";
+	default: return "scsi-other";
+	}
+}
+
 /* Outcome of an exec: 0 for GOOD, TSG_CHECK for sense, or -errno. */
 static int
 exec_once(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
@@ -212,6 +230,7 @@ exec_once(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 	size_t resid = 0;
 
 	memset(sense, 0, sizeof(sense));
+	abs_crash_point(crash_point_of(cdb[0]));
 	rc = d->tr->exec(d, cdb, cdblen, dir, buf, len, &resid, &status, sense,
 	    &sense_len);
 	if (rc < 0) {
@@ -358,6 +377,7 @@ tsg_write_submit(struct tsg_dev *d, const void *buf, size_t len, uint64_t tag)
 		d->wcount++;
 		return 0;
 	}
+	abs_crash_point("scsi-write");
 	if ((rc = d->tr->wsubmit(d, cdb, buf, len, i)) < 0)
 		return rc;
 	d->wcount++;

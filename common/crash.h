@@ -1,0 +1,16 @@
+/* Fault injection for the crash campaigns (tests/integration/crash_*.sh):
+ * named crash points, inert unless the environment arms them. */
+#ifndef ABS_CRASH_H
+#define ABS_CRASH_H
+
+/*
+ * Mark a crash point. With ABS_CRASH_AT=POINT:N in the environment, the Nth
+ * time this process reaches POINT (or any point, for POINT "*") it kills
+ * itself with SIGKILL, as kill -9 would: no exit handlers, no flushing.
+ * With ABS_CRASH_TRACE=FILE, each point reached appends its name to FILE.
+ * Without either variable a call costs one branch. Points are documented
+ * in docs/TESTING.md ("Crash points").
+ */
+void abs_crash_point(const char *point);
+
+#endif
