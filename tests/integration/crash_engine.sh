@@ -1,0 +1,216 @@
+#!/bin/sh
+# Engine crash campaign: abs-engine is killed (SIGKILL) at random moments of
+# random direct-mode dumps on vtape libraries: before a block write, a
+# filemark, a spot-verification read or locate, a load/unload, a changer
+# move, a dump-log line (common/crash.h: ABS_CRASH_AT=POINT:N), or, with
+# CRASH_TIMED=1, also after a random delay. After each kill a new dump runs
+# on the same drive, then every dump the log calls complete is restored and
+# compared byte for byte with its source, and the log's parts of every
+# complete dump are compared with the part headers on the cartridges.
+#
+# Usage: crash_engine.sh BUILD KILLS [FIRST_SEED]
+# Runs seeds FIRST_SEED, FIRST_SEED+1, ... until KILLS kills happened; one
+# run is one library and 2..4 dumps in a row. A failing run prints its seed:
+# crash_engine.sh BUILD 1 SEED replays it (the kill is at the same point;
+# timed kills are not replayable). CRASH_SPAN=0 makes the cartridges large
+# enough that no dump changes cartridge; CRASH_TIMED=1 adds timed kills;
+# CRASH_KEEP=1 keeps the temp dir. Counts:
+#   kills     dumps killed by SIGKILL
+#   verified  restores of complete dumps compared byte for byte (all checks)
+#   lost      a dump the log calls complete that does not restore exactly
+#   dup       a dump logged complete twice, or parts on tape that the log
+#             does not list for a complete dump (or the other way round)
+#   stuck     after a kill, the next dump on the drive fails, or the
+#             library shows a cartridge in two places
+#   errors    a dump that failed without being killed
+# Prints one summary line "crash-engine: ..."; exits non-zero on any
+# lost, dup, stuck or error.
+set -u
+BUILD=$1
+KILLS=${2:-200}
+SEED0=${3:-$(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 2000000000 ))}
+BIN=$(cd "$BUILD/bin" && pwd)
+base=${TMPDIR:-/tmp}
+[ -w /dev/shm ] && base=/dev/shm
+T=$(mktemp -d "$base/abs-crash-engine.XXXXXX")
+[ -n "${CRASH_KEEP:-}" ] || trap 'rm -rf "$T"' EXIT
+trap 'exit 143' TERM HUP
+trap 'exit 130' INT
+cd "$T" || exit 1
+head -c 24000000 /dev/urandom >pool.bin
+kills=0 runs=0 unreached=0 timed=0 verified=0 complete=0
+lost=0 dup=0 stuck=0 errors=0
+bad() {	# CLASS MESSAGE
+	echo "FAIL $1 (seed $seed): $2"
+	eval "$1=\$(( $1 + 1 ))"
+	runbad=1
+}
+
+# The parameters of dump K of the run with this seed: length, source kind,
+# crash point and hit number ("none" for no kill), timed kill delay (ms).
+dump_params() {
+	awk -v s="$1" -v k="$2" -v bs="$3" -v usable="$4" -v timed="$5" \
+	    -v span="$6" 'BEGIN {
+		srand(s * 7 + k)
+		len = int(rand() * usable * 2) + 1
+		if (rand() < 0.1) len = int(rand() * bs) + 1
+		src = rand() < 0.6 ? "file" : "cmd"
+		blocks = int(len / bs) + 1
+		parts = span ? int(len / usable) + 1 : 1
+		split("scsi-write scsi-filemark scsi-read scsi-locate scsi-other " \
+		    "scsi-space scsi-rewind dumplog * scsi-load changer-move", P, " ")
+		split((blocks + 3 * parts) " " (2 * parts + 1) " " (3 * parts + 3) \
+		    " " (2 * parts + 2) " " (4 * parts + 6) " " (2 * parts + 2) \
+		    " " (2 * parts + 2) " " (parts + 1) " " (blocks + 20 * parts) \
+		    " " (parts + 2) " " (2 * parts), M, " ")
+		# Without cartridge changes, no loads or moves to kill.
+		i = 1 + int(rand() * (span ? 11 : 9))
+		n = 1 + int(rand() * M[i])
+		point = rand() < 0.15 ? "none" : P[i] ":" n
+		ms = -1
+		if (timed && point != "none" && rand() < 0.25) {
+			ms = int(rand() * 400)
+			point = "timed"
+		}
+		print len, src, point, ms
+	}'
+}
+
+# dump ENTITY LEN SRC [ABS_CRASH_AT] [MS]: one dump of a fresh slice of
+# pool.bin; sets drc (exit status) and leaves the message in err.txt.
+dump() {
+	off=$(( ($(printf '%s %s' "$seed" "$1" | cksum | cut -d' ' -f1) % 4000) * 4096 ))
+	tail -c +$((off + 1)) pool.bin | head -c "$2" >"src.$1"
+	if [ "$3" = cmd ]; then s="cmd:cat $T/src.$1"; else s="file:$T/src.$1"; fi
+	set -- "$1" "$2" "$3" "${4:-}" "${5:--1}"
+	if [ "$5" -ge 0 ]; then
+		"$BIN/abs-engine" dump --device vtape:lib/drive0 --entity "$1" \
+			--source "$s" --log d.log --block-size "$bs" \
+			--autolabel 'X%05d' --quiet 2>err.txt &
+		p=$!
+		sleep "$(awk -v m="$5" 'BEGIN { printf "%.3f", m / 1000 }')"
+		kill -9 "$p" 2>/dev/null
+		wait "$p"
+		drc=$?
+		return
+	fi
+	if [ -n "$4" ] && [ "$4" != none ]; then
+		ABS_CRASH_AT=$4 "$BIN/abs-engine" dump --device vtape:lib/drive0 \
+			--entity "$1" --source "$s" --log d.log --block-size "$bs" \
+			--autolabel 'X%05d' --quiet 2>err.txt
+	else
+		"$BIN/abs-engine" dump --device vtape:lib/drive0 --entity "$1" \
+			--source "$s" --log d.log --block-size "$bs" \
+			--autolabel 'X%05d' --quiet 2>err.txt
+	fi
+	drc=$?
+}
+
+# Restore every dump the log calls complete and compare it with its source;
+# a dump ID or entity logged complete twice is a duplicate.
+check_complete() {
+	sed -n 's/^dump entity=\([^ ]*\) .* dump=\([0-9a-f]*\)$/\1 \2/p' d.log 2>/dev/null >done.txt
+	[ -z "$(cut -d' ' -f1 done.txt | sort | uniq -d)" ] ||
+		bad dup "an entity logged complete twice: $(cut -d' ' -f1 done.txt | sort | uniq -d | tr '\n' ' ')"
+	[ -z "$(cut -d' ' -f2 done.txt | sort | uniq -d)" ] ||
+		bad dup "a dump ID logged complete twice"
+	while read -r e id; do
+		rm -f out.bin
+		if ! "$BIN/abs-engine" restore --device vtape:lib/drive0 --entity "$e" \
+			--log d.log --to out.bin --quiet 2>rerr.txt; then
+			bad lost "complete dump $e ($id) does not restore: $(tail -n1 rerr.txt)"
+		elif ! cmp -s "src.$e" out.bin; then
+			bad lost "complete dump $e ($id) restores different bytes"
+		else
+			verified=$((verified + 1))
+		fi
+	done <done.txt
+}
+
+# The log's parts (label:file) of each complete dump against the part
+# headers on the cartridges that carry its dump ID.
+check_parts() {
+	for c in lib/carts/*; do
+		for f in "$c"/file[0-9][0-9][0-9][0-9][0-9][0-9]; do
+			[ -f "$f" ] || continue
+			[ "$(head -c 8 "$f")" = "ABS-PART" ] || continue
+			head -c 8192 "$f" | tr -d '\000' |
+				sed -n 's/^dump_id=//p; s/^label=//p' | tr '\n' ' '
+			echo "$(basename "$f" | sed 's/^file0*//; s/^$/0/')"
+		done
+	done >tape.all
+	while read -r e id; do
+		sed -n "s/^part .* label=\([^ ]*\) .* file=\([0-9]*\) .* dump=$id\$/\1:\2/p" \
+			d.log | sort >log.parts
+		awk -v id="$id" '$1 == id { print $2 ":" $3 }' tape.all | sort >tape.parts
+		cmp -s log.parts tape.parts ||
+			bad dup "dump $e ($id): log parts $(tr '\n' ' ' <log.parts)but on tape $(tr '\n' ' ' <tape.parts)"
+	done <done.txt
+}
+
+# No cartridge may be in two places at once.
+check_library() {
+	"$BIN/abs-vtape" list lib >list.txt 2>&1 ||
+		{ bad stuck "abs-vtape list fails: $(tail -n1 list.txt)"; return; }
+	d=$(awk '$2 != "(empty)" { print $2 }' list.txt | sort | uniq -d)
+	[ -z "$d" ] || bad stuck "cartridge in two places: $d"
+}
+
+while [ "$kills" -lt "$KILLS" ]; do
+	seed=$((SEED0 + runs))
+	runs=$((runs + 1))
+	runbad=0
+	rm -rf lib d.log src.* out.bin
+	set -- $(awk -v s="$seed" 'BEGIN {
+		srand(s)
+		split("65536 131072 262144", B, " ")
+		bs = B[1 + int(rand() * 3)]
+		usable = bs * (8 + int(rand() * 16))
+		print bs, usable, 2 + int(rand() * 3), 16 + int(rand() * 5)
+	}')
+	bs=$1 usable=$2 ndumps=$3 slots=$4
+	# Programmable early warning is at least 1 MB: add it to the capacity.
+	cap=$((usable + 1048576 + 2 * bs))
+	# CRASH_SPAN=0: cartridges large enough that no dump changes cartridge.
+	[ "${CRASH_SPAN:-1}" = 0 ] && cap=268435456
+	"$BIN/abs-vtape" new-library lib --slots "$slots" --drives 1 \
+		--capacity "$cap" >/dev/null &&
+	"$BIN/abs-vtape" load lib --slot 1 --drive 0 &&
+	"$BIN/abs-engine" label --device vtape:lib/drive0 --label X00001 \
+		--block-size "$bs" >/dev/null 2>&1 ||
+		{ bad errors "set-up of the library failed"; continue; }
+	k=0
+	while [ "$k" -lt "$ndumps" ] && [ "$runbad" = 0 ]; do
+		k=$((k + 1))
+		set -- $(dump_params "$seed" "$k" "$bs" "$usable" \
+			"${CRASH_TIMED:-0}" "${CRASH_SPAN:-1}")
+		len=$1 src=$2 point=$3 ms=$4
+		what="bs=$bs usable=$usable dump $k/$ndumps len=$len src=$src kill=$point"
+		dump "e$k" "$len" "$src" "$point" "$ms"
+		if [ "$drc" = 137 ]; then
+			kills=$((kills + 1))
+			[ "$point" = timed ] && timed=$((timed + 1))
+			# The next dump on the same drive must work.
+			dump "e${k}r" "$len" "$src"
+			if [ "$drc" != 0 ]; then
+				bad stuck "after kill ($what), the next dump fails: $(tail -n1 err.txt)"
+			fi
+			check_library
+			check_complete
+		elif [ "$drc" != 0 ]; then
+			bad errors "dump failed without a kill ($what): $(tail -n1 err.txt)"
+		elif [ "$point" != none ]; then
+			unreached=$((unreached + 1))
+		fi
+	done
+	check_complete
+	check_parts
+	complete=$((complete + $(wc -l <done.txt)))
+	if [ "$runbad" != 0 ]; then
+		echo "  replay: sh tests/integration/crash_engine.sh BUILD 1 $seed ($what)"
+	fi
+done
+echo "crash-engine: $kills kills ($timed timed) in $runs runs from seed $SEED0," \
+	"$complete complete dumps, $verified restores byte-exact, $lost lost," \
+	"$dup duplicated, $stuck stuck, $errors other errors ($unreached crash points not reached)"
+[ $((lost + dup + stuck + errors)) -eq 0 ]
