@@ -21,7 +21,8 @@
 #   dup       a dump logged complete twice, or parts on tape that the log
 #             does not list for a complete dump (or the other way round)
 #   stuck     after a kill, the next dump on the drive fails, or the
-#             library shows a cartridge in two places
+#             library shows a cartridge in two places (or, where abs-vtape
+#             has a check command, the check is not clean)
 #   errors    a dump that failed without being killed
 # Prints one summary line "crash-engine: ..."; exits non-zero on any
 # lost, dup, stuck or error.
@@ -154,7 +155,14 @@ check_library() {
 		{ bad stuck "abs-vtape list fails: $(tail -n1 list.txt)"; return; }
 	d=$(awk '$2 != "(empty)" { print $2 }' list.txt | sort | uniq -d)
 	[ -z "$d" ] || bad stuck "cartridge in two places: $d"
+	# Where abs-vtape has a check, the library must be clean once the
+	# next dump has run (exit 0; 3: problems left, 4: all repaired).
+	if [ "$has_check" = 1 ] && ! "$BIN/abs-vtape" check lib >chk.txt 2>&1; then
+		bad stuck "abs-vtape check after the next dump: $(tail -n2 chk.txt | tr '\n' ' ')"
+	fi
 }
+has_check=0
+"$BIN/abs-vtape" 2>&1 | grep -q '^ *check ' && has_check=1
 
 while [ "$kills" -lt "$KILLS" ]; do
 	seed=$((SEED0 + runs))
