@@ -174,11 +174,15 @@ while [ "$kills" -lt "$KILLS" ]; do
 		split("65536 131072 262144", B, " ")
 		bs = B[1 + int(rand() * 3)]
 		usable = bs * (8 + int(rand() * 16))
-		print bs, usable, 2 + int(rand() * 3), 16 + int(rand() * 5)
+		# Up to 8 dumps of up to 2 cartridges each, each may start on
+		# a fresh cartridge: 3 per dump and some to spare.
+		print bs, usable, 2 + int(rand() * 3), 26 + int(rand() * 5)
 	}')
 	bs=$1 usable=$2 ndumps=$3 slots=$4
-	# Programmable early warning is at least 1 MB: add it to the capacity.
-	cap=$((usable + 1048576 + 2 * bs))
+	# The engine sets programmable early warning to the window (one block
+	# in flight), three blocks and 16 KiB, rounded up to a MiB: add it.
+	pew=$(( (4 * bs + 16384 + 1048575) / 1048576 * 1048576 ))
+	cap=$((usable + pew + 2 * bs))
 	# CRASH_SPAN=0: cartridges large enough that no dump changes cartridge.
 	[ "${CRASH_SPAN:-1}" = 0 ] && cap=268435456
 	"$BIN/abs-vtape" new-library lib --slots "$slots" --drives 1 \
