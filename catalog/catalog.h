@@ -43,6 +43,8 @@ int cat_open(const char *path, struct cat_db **out, char *err);
 void cat_close(struct cat_db *db);	/* NULL is a no-op */
 /* The schema version, or negative. */
 int cat_schema_version(struct cat_db *db);
+/* The site's ID (tape IDs start with it; job reports name it): 0. */
+int cat_site(struct cat_db *db, char *buf, size_t len, char *err);
 /*
  * A name the catalog stores (entity, type, pool, label, drive): 1-255
  * bytes, no blanks or control bytes, no '%', '=' or '|' (dump logs).
@@ -115,10 +117,27 @@ int cat_tapes_add(struct cat_db *db, const char *pool,
  */
 int cat_tape_set_state(struct cat_db *db, const char *label,
     const char *state, char *err);
-/* Reserve a tape for a drive's job; release gives it back if not filled. */
-int cat_tape_reserve(struct cat_db *db, const char *tape_id, char *err);
-int cat_tape_release(struct cat_db *db, const char *tape_id, char *err);
-/* A media server's reports on a tape (rows changed). */
+/*
+ * Reserve a tape for a job (job 0: none named), from blank, appendable or
+ * full (reuse), or again for the job holding it; a reservation whose job
+ * is not running any more is taken over. -EBUSY if another running job
+ * holds it or it is not writable, -ENOENT for an unknown tape.
+ */
+int cat_tape_reserve(struct cat_db *db, const char *tape_id, int64_t job,
+    char *err);
+/*
+ * Give a reserved tape back: to the state it had (blank becomes
+ * appendable once it holds a label or parts), unless a job other than job
+ * holds it (job 0: whoever holds it). Rows changed.
+ */
+int cat_tape_release(struct cat_db *db, const char *tape_id, int64_t job,
+    char *err);
+/* Give back every reservation no running job holds: rows changed. */
+int cat_tapes_release_orphans(struct cat_db *db, char *err);
+/*
+ * A media server's reports on a tape (rows changed); -ENOENT for a tape
+ * ID the catalog does not have. full and bad end a reservation.
+ */
 int cat_tape_full(struct cat_db *db, const char *tape_id, char *err);
 int cat_tape_labelled(struct cat_db *db, const char *tape_id, char *err);
 int cat_tape_bad(struct cat_db *db, const char *tape_id, char *err);
@@ -259,6 +278,8 @@ struct cat_job {
 	const char *detail;	/* the caller's, stored as given */
 	/* cat_job_get only: what a media server needs */
 	const char *source, *pool, *last_full;
+	/* cat_jobs_running only: the tape it holds, where it came from */
+	const char *tape_id, *origin;
 };
 typedef int cat_job_fn(const struct cat_job *j, void *arg);
 
@@ -292,8 +313,56 @@ int cat_job_abort_queued(struct cat_db *db, int64_t job, char *err);
  */
 int cat_job_finish(struct cat_db *db, int64_t job, const char *state,
     const char *detail, char *err);
-/* The media server went away: a running job and its dumps fail (why). */
+/*
+ * The media server went away: a running job and its dumps fail (why), the
+ * tapes it holds go back.
+ */
 int cat_job_lost(struct cat_db *db, int64_t job, const char *why, char *err);
+/*
+ * Abort a queued job, or a running one whose media server is gone (it
+ * hears of it if it comes back: cat_job_adopt); its running dumps are
+ * aborted, its tapes go back; why (may be NULL) becomes its detail. 1, or
+ * 0 if the job is neither queued nor running.
+ */
+int cat_job_abort(struct cat_db *db, int64_t job, const char *why,
+    char *err);
+/* Running jobs, oldest first, with the tape each holds (or NULL). */
+int cat_jobs_running(struct cat_db *db, cat_job_fn *fn, void *arg,
+    char *err);
+/*
+ * What a crash left, in one transaction: every reservation no running job
+ * holds goes back, every dump running without a running job fails (a
+ * journal that shows it complete completes it later: cat_merge). Counts in
+ * *released and *failed (may be NULL); the sum, or negative.
+ */
+int cat_reconcile(struct cat_db *db, int64_t *released, int64_t *failed,
+    char *err);
+
+/* A job in progress (or ended unreported) as its media server reports it. */
+struct cat_job_report {
+	int64_t id;		/* its ID at the master that started it */
+	const char *site;	/* that master's site ID; NULL if unknown */
+	const char *kind;	/* dump restore (NULL: dump) */
+	const char *entity, *drive;
+	const char *state;	/* running done failed aborted */
+	const char *dump_uid;	/* the dump it writes, or NULL */
+	const char *tape_id;	/* the tape it writes, or NULL */
+	const char *detail;	/* why it ended, or NULL */
+};
+/*
+ * Record a media server's report of its job, in one transaction. The job
+ * is ours (the site is ours and the id names a job of the entity), or one
+ * adopted before (origin SITE:ID), or another master's: recorded once under
+ * a new id of ours with origin SITE:ID, so the two id spaces never mix
+ * (without a site, every report is a new job). Running: resumed (a job
+ * failed when its media server went quiet is running again), its dump and
+ * its tape its own again (a tape another running job holds is left).
+ * Ended: it ends so. The reported dump, merged from a journal without a
+ * job, is linked to it. *job gets our id; 1 if we aborted the job
+ * meanwhile and the media server must stop it, else 0.
+ */
+int cat_job_adopt(struct cat_db *db, const struct cat_job_report *r,
+    int64_t *job, char *err);
 
 /* A media server registered the drive on device. */
 int cat_drive_seen(struct cat_db *db, const char *name, const char *device,

@@ -117,6 +117,16 @@ static const char *const migrations[] = {
 	"INSERT INTO acl2 (uid, role) SELECT uid, role FROM acl;"
 	"DROP TABLE acl;"
 	"ALTER TABLE acl2 RENAME TO acl;",
+	/*
+	 * 3: a reservation names the job holding it and the state the tape
+	 * had, so that a restarted abs-ctld can give back what no live job
+	 * holds; a job another master started keeps where it came from.
+	 */
+	"ALTER TABLE tapes ADD COLUMN job_id INTEGER REFERENCES jobs(id);"
+	"ALTER TABLE tapes ADD COLUMN reserved_from TEXT;"
+	"ALTER TABLE jobs ADD COLUMN origin TEXT;"
+	"CREATE UNIQUE INDEX jobs_origin ON jobs(origin) WHERE origin IS NOT NULL;"
+	"CREATE INDEX tapes_job ON tapes(job_id) WHERE job_id IS NOT NULL;",
 };
 
 
@@ -426,6 +436,32 @@ cat_close(struct cat_db *db)
 		return;
 	sqlite3_close(db->db);
 	free(db);
+}
+
+/* The site's ID (every tape ID starts with it). */
+int
+cat_site(struct cat_db *db, char *buf, size_t len, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!db || !db->db)
+		return db_fail(err, -EBADF, "reading the site ID: the catalog is "
+		    "closed");
+	if (sqlite3_prepare_v2(db->db, "SELECT value FROM meta WHERE key ="
+	    " 'site'", -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, err, "reading the site ID");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(buf, len, "%s", sqlite3_column_text(st, 0));
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = db_fail(err, -ENOENT, "the catalog has no site ID");
+	} else {
+		rc = db_error(db, err, "reading the site ID");
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* Whether s is a name the catalog stores. */

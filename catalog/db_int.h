@@ -56,6 +56,9 @@ int db_begin(struct cat_db *db, char *err);
 int db_commit(struct cat_db *db, char *err);
 void db_rollback(struct cat_db *db);
 
+/* Give back the tapes a job holds (tapes.c): rows changed, or negative. */
+int db_tapes_release_job(struct cat_db *db, int64_t job, char *err);
+
 /* Column values: NULL text is NULL, a NULL integer is CAT_NULL. */
 const char *db_text(sqlite3_stmt *st, int col);
 int64_t db_i64(sqlite3_stmt *st, int col);

@@ -1,5 +1,6 @@
 /* Jobs on drives, the drives media servers registered, drive messages. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "catalog/db_int.h"
@@ -150,6 +151,8 @@ cat_job_finish(struct cat_db *db, int64_t job, const char *state,
 		rc = db_exec(db, err, "ending a job's dumps", "UPDATE dumps SET"
 		    " state = ? WHERE job_id = ? AND state = 'running'", "ti",
 		    strcmp(state, "aborted") == 0 ? "aborted" : "failed", job);
+	if (rc >= 0)
+		rc = db_tapes_release_job(db, job, err);
 	if (rc < 0) {
 		db_rollback(db);
 		return rc;
@@ -170,11 +173,86 @@ cat_job_lost(struct cat_db *db, int64_t job, const char *why, char *err)
 	    " = ? WHERE id = ? AND state = 'running'", "ti", why, job)) < 0 ||
 	    (rc = db_exec(db, err, "failing a job's dumps", "UPDATE dumps SET"
 	    " state = 'failed' WHERE job_id = ? AND state = 'running'", "i",
-	    job)) < 0) {
+	    job)) < 0 || (rc = db_tapes_release_job(db, job, err)) < 0) {
 		db_rollback(db);
 		return rc;
 	}
 	return db_commit(db, err);
+}
+
+/* Abort a queued job, or a running one whose media server is gone. */
+int
+cat_job_abort(struct cat_db *db, int64_t job, const char *why, char *err)
+{
+	int rc, n;
+
+	if ((rc = db_begin(db, err)) < 0)
+		return rc;
+	if ((n = rc = db_exec(db, err, "aborting a job", "UPDATE jobs SET state ="
+	    " 'aborted', finished = strftime('%Y-%m-%dT%H:%M:%SZ','now'), detail"
+	    " = coalesce(?, detail) WHERE id = ? AND state IN ('queued',"
+	    " 'running')", "ti", why, job)) < 0 ||
+	    (rc = db_exec(db, err, "aborting a job's dumps", "UPDATE dumps SET"
+	    " state = 'aborted' WHERE job_id = ? AND state = 'running'", "i",
+	    job)) < 0 || (rc = db_tapes_release_job(db, job, err)) < 0 ||
+	    (rc = db_commit(db, err)) < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return n;
+}
+
+/* A running job, its drive and the tape it holds, to the callback. */
+static int
+running_row(sqlite3_stmt *st, void *arg)
+{
+	struct db_cb *cb = arg;
+	struct cat_job j = {
+		.id = db_i64(st, 0), .kind = db_text(st, 1),
+		.state = db_text(st, 2), .entity = db_text(st, 3),
+		.drive = db_text(st, 4), .created = db_text(st, 5),
+		.started = db_text(st, 6), .finished = db_text(st, 7),
+		.detail = db_text(st, 8), .tape_id = db_text(st, 9),
+		.origin = db_text(st, 10),
+	};
+
+	return ((cat_job_fn *)cb->fn)(&j, cb->arg);
+}
+
+/* Running jobs, oldest first, with the tape each holds. */
+int
+cat_jobs_running(struct cat_db *db, cat_job_fn *fn, void *arg, char *err)
+{
+	return db_query(db, err, "listing running jobs", running_row,
+	    DB_CB(fn, arg), "SELECT " JOB_COLS ", (SELECT t.tape_id FROM tapes t"
+	    " WHERE t.job_id = j.id AND t.state = 'reserved' ORDER BY t.id DESC"
+	    " LIMIT 1), j.origin FROM jobs j LEFT JOIN entities e ON e.id ="
+	    " j.entity_id LEFT JOIN drives dr ON dr.id = j.drive_id WHERE"
+	    " j.state = 'running' ORDER BY j.id", "");
+}
+
+/* What a crash left: reservations and dumps no running job holds. */
+int
+cat_reconcile(struct cat_db *db, int64_t *released, int64_t *failed,
+    char *err)
+{
+	int rc, r = 0, f = 0;
+
+	if ((rc = db_begin(db, err)) < 0)
+		return rc;
+	if ((r = rc = cat_tapes_release_orphans(db, err)) < 0 ||
+	    (f = rc = db_exec(db, err, "failing dumps of no running job",
+	    "UPDATE dumps SET state = 'failed' WHERE state = 'running' AND"
+	    " (job_id IS NULL OR job_id NOT IN (SELECT id FROM jobs WHERE state ="
+	    " 'running'))", "")) < 0 || (rc = db_commit(db, err)) < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	if (released)
+		*released = r;
+	if (failed)
+		*failed = f;
+	return r + f;
 }
 
 /* Record a drive a media server registered. */
@@ -201,4 +279,146 @@ cat_message_add(struct cat_db *db, const char *drive, int64_t job,
 	    job, level, text);
 
 	return rc < 0 ? rc : 0;
+}
+
+/* Our id of a reported job: 1 and *job (ours, or adopted before), or 0. */
+static int
+adopt_find(struct cat_db *db, const struct cat_job_report *r,
+    const char *site, const char *origin, int64_t *job, char *err)
+{
+	int rc;
+
+	if (r->site && strcmp(r->site, site) == 0) {
+		rc = db_int(db, err, "finding a reported job", job, "SELECT id FROM"
+		    " jobs WHERE id = ? AND origin IS NULL AND (? IS NULL OR"
+		    " entity_id = (SELECT id FROM entities WHERE name = ?2))", "it",
+		    r->id, r->entity);
+		if (rc != 0)
+			return rc;
+	}
+	if (!origin)
+		return 0;
+	return db_int(db, err, "finding an adopted job", job, "SELECT id FROM"
+	    " jobs WHERE origin = ?", "t", origin);
+}
+
+/* Record a job another master started: our id in *job. */
+static int
+adopt_insert(struct cat_db *db, const struct cat_job_report *r,
+    const char *origin, int64_t *job, char *err)
+{
+	char detail[160];
+	int rc;
+
+	snprintf(detail, sizeof(detail), "reported by its media server: job %lld"
+	    " of master %.64s", (long long)r->id, r->site && *r->site ? r->site :
+	    "(unknown)");
+	rc = db_exec(db, err, "recording a reported job", "INSERT INTO jobs"
+	    " (kind, drive_id, entity_id, state, started, detail, origin) VALUES"
+	    " (?, (SELECT id FROM drives WHERE name = ?), (SELECT id FROM entities"
+	    " WHERE name = ?), 'running', strftime('%Y-%m-%dT%H:%M:%SZ','now'),"
+	    " ?, ?)", "ttttt", r->kind ? r->kind : "dump", r->drive, r->entity,
+	    detail, origin);
+	if (rc < 0)
+		return rc;
+	*job = sqlite3_last_insert_rowid(db->db);
+	return 0;
+}
+
+/* A reported job still running: resumed, its dump and tape its own again. */
+static int
+adopt_running(struct cat_db *db, const struct cat_job_report *r, int64_t job,
+    char *err)
+{
+	int rc;
+
+	if ((rc = db_exec(db, err, "resuming a job", "UPDATE jobs SET state ="
+	    " 'running', finished = NULL, drive_id = coalesce((SELECT id FROM"
+	    " drives WHERE name = ?), drive_id) WHERE id = ? AND state IN"
+	    " ('running', 'failed')", "ti", r->drive, job)) < 0)
+		return rc;
+	if (r->dump_uid && (rc = db_exec(db, err, "resuming a job's dump",
+	    "UPDATE dumps SET state = 'running' WHERE dump_uid = ? AND job_id = ?"
+	    " AND state = 'failed'", "ti", r->dump_uid, job)) < 0)
+		return rc;
+	if (!r->tape_id)
+		return 0;
+	/* The tape in its drive: a reservation nobody else holds. */
+	rc = db_exec(db, err, "reserving a resumed job's tape", "UPDATE tapes SET"
+	    " reserved_from = CASE WHEN state = 'reserved' THEN reserved_from ELSE"
+	    " state END, state = 'reserved', job_id = ? WHERE tape_id = ? AND"
+	    " (state IN ('blank', 'appendable') OR (state = 'reserved' AND"
+	    " (job_id IS NULL OR job_id = ?1 OR job_id NOT IN (SELECT id FROM jobs"
+	    " WHERE state = 'running'))))", "it", job, r->tape_id);
+	return rc < 0 ? rc : 0;
+}
+
+/* A reported job that ended while its result could not be delivered. */
+static int
+adopt_ended(struct cat_db *db, const struct cat_job_report *r, int64_t job,
+    char *err)
+{
+	int rc;
+
+	if ((rc = db_exec(db, err, "ending a reported job", "UPDATE jobs SET"
+	    " state = ?, finished = strftime('%Y-%m-%dT%H:%M:%SZ','now'), detail"
+	    " = coalesce(?, detail) WHERE id = ? AND state IN ('queued',"
+	    " 'running', 'failed')", "tti", r->state, r->detail, job)) < 0)
+		return rc;
+	if (strcmp(r->state, "done") != 0 && (rc = db_exec(db, err, "ending a"
+	    " reported job's dumps", "UPDATE dumps SET state = ? WHERE job_id = ?"
+	    " AND state = 'running'", "ti", strcmp(r->state, "aborted") == 0 ?
+	    "aborted" : "failed", job)) < 0)
+		return rc;
+	return db_tapes_release_job(db, job, err);
+}
+
+/* A media server's report of its job (see catalog.h). */
+int
+cat_job_adopt(struct cat_db *db, const struct cat_job_report *r, int64_t *job,
+    char *err)
+{
+	char site[64], origin[128];
+	int64_t aborted = 0;
+	bool running;
+	int rc;
+
+	*job = 0;
+	if (!r->state || (strcmp(r->state, "running") && strcmp(r->state, "done")
+	    && strcmp(r->state, "failed") && strcmp(r->state, "aborted")))
+		return db_fail(err, -EINVAL, "a reported job is running, done,"
+		    " failed or aborted");
+	if (r->kind && strcmp(r->kind, "dump") && strcmp(r->kind, "restore"))
+		return db_fail(err, -EINVAL, "a reported job is a dump or a restore");
+	if (r->id <= 0)
+		return db_fail(err, -EINVAL, "a reported job's id is positive");
+	running = strcmp(r->state, "running") == 0;
+	if ((rc = cat_site(db, site, sizeof(site), err)) < 0)
+		return rc;
+	snprintf(origin, sizeof(origin), "%.64s:%lld", r->site ? r->site : "",
+	    (long long)r->id);
+	if ((rc = db_begin(db, err)) < 0)
+		return rc;
+	rc = adopt_find(db, r, site, r->site && *r->site ? origin : NULL, job,
+	    err);
+	if (rc == 0)
+		rc = adopt_insert(db, r, r->site && *r->site ? origin : NULL, job,
+		    err);
+	if (rc >= 0)
+		rc = db_int(db, err, "reading a reported job", &aborted, "SELECT"
+		    " state = 'aborted' FROM jobs WHERE id = ?", "i", *job);
+	/* A dump merged from the journal belongs to the job that wrote it. */
+	if (rc >= 0 && r->dump_uid)
+		rc = db_exec(db, err, "linking a reported job's dump", "UPDATE dumps"
+		    " SET job_id = ? WHERE dump_uid = ? AND job_id IS NULL", "it",
+		    *job, r->dump_uid);
+	if (rc >= 0 && !aborted)
+		rc = running ? adopt_running(db, r, *job, err) :
+		    adopt_ended(db, r, *job, err);
+	if (rc < 0 || (rc = db_commit(db, err)) < 0) {
+		db_rollback(db);
+		*job = 0;
+		return rc;
+	}
+	return aborted && running ? 1 : 0;
 }

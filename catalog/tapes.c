@@ -173,46 +173,119 @@ cat_tape_set_state(struct cat_db *db, const char *label, const char *state,
 	return rc;
 }
 
-/* Reserve a tape for a drive's job. */
+/*
+ * What a reserved tape goes back to: the state it had, except that a blank
+ * one that got data (a label, or parts merged from a journal) is
+ * appendable; a reservation from before schema 3 has no state kept.
+ */
+#define RELEASED_STATE "CASE WHEN (ever_written OR EXISTS (SELECT 1 FROM" \
+	" dump_parts dp WHERE dp.tape_id = tapes.id)) AND coalesce(reserved_from," \
+	" 'blank') = 'blank' THEN 'appendable' ELSE coalesce(reserved_from," \
+	" 'blank') END"
+
+/* Reserve a tape for a job. */
 int
-cat_tape_reserve(struct cat_db *db, const char *tape_id, char *err)
+cat_tape_reserve(struct cat_db *db, const char *tape_id, int64_t job,
+    char *err)
 {
-	return db_exec(db, err, "reserving a tape", "UPDATE tapes SET state ="
-	    " 'reserved' WHERE tape_id = ?", "t", tape_id);
+	int64_t holder = 0;
+	int rc = db_exec(db, err, "reserving a tape", "UPDATE tapes SET"
+	    " reserved_from = CASE WHEN state = 'reserved' THEN reserved_from ELSE"
+	    " state END, state = 'reserved', job_id = nullif(?, 0) WHERE tape_id"
+	    " = ? AND (state IN ('blank', 'appendable', 'full') OR (state ="
+	    " 'reserved' AND (job_id IS NULL OR job_id = ?1 OR job_id NOT IN"
+	    " (SELECT id FROM jobs WHERE state = 'running'))))", "it", job,
+	    tape_id);
+
+	if (rc != 0)
+		return rc;
+	rc = db_int(db, err, "reading a tape's reservation", &holder, "SELECT"
+	    " coalesce(job_id, 0) FROM tapes WHERE tape_id = ?", "t", tape_id);
+	if (rc == 0)
+		return db_fail(err, -ENOENT, "no tape with ID %s", tape_id ?
+		    tape_id : "(null)");
+	if (rc < 0)
+		return rc;
+	return db_fail(err, -EBUSY, "tape %s cannot be reserved: it is %s",
+	    tape_id, holder > 0 ? "reserved for another running job" :
+	    "not writable");
 }
 
-/* Give a reserved tape back. */
+/* Give a reserved tape back, unless another job holds it. */
 int
-cat_tape_release(struct cat_db *db, const char *tape_id, char *err)
+cat_tape_release(struct cat_db *db, const char *tape_id, int64_t job,
+    char *err)
 {
-	return db_exec(db, err, "releasing a tape", "UPDATE tapes SET state ="
-	    " CASE WHEN ever_written THEN 'appendable' ELSE 'blank' END WHERE"
-	    " tape_id = ? AND state = 'reserved'", "t", tape_id);
+	return db_exec(db, err, "releasing a tape", "UPDATE tapes SET state = "
+	    RELEASED_STATE ", reserved_from = NULL, job_id = NULL WHERE tape_id"
+	    " = ? AND state = 'reserved' AND (job_id IS NULL OR job_id = ? OR"
+	    " ? = 0)", "tii", tape_id, job, job);
 }
 
-/* A tape reached its end. */
+/* Give back the tapes a job holds (catalog/db_int.h). */
+int
+db_tapes_release_job(struct cat_db *db, int64_t job, char *err)
+{
+	return db_exec(db, err, "releasing a job's tapes", "UPDATE tapes SET"
+	    " state = " RELEASED_STATE ", reserved_from = NULL, job_id = NULL"
+	    " WHERE job_id = ? AND state = 'reserved'", "i", job);
+}
+
+/* Give back every reservation that no running job holds. */
+int
+cat_tapes_release_orphans(struct cat_db *db, char *err)
+{
+	return db_exec(db, err, "releasing reservations of no running job",
+	    "UPDATE tapes SET state = " RELEASED_STATE ", reserved_from = NULL,"
+	    " job_id = NULL WHERE state = 'reserved' AND (job_id IS NULL OR"
+	    " job_id NOT IN (SELECT id FROM jobs WHERE state = 'running'))", "");
+}
+
+/*
+ * rc, the rows a statement on a tape changed; if none, -ENOENT unless a
+ * tape has the ID (checked after the write, so a broken catalog says so).
+ */
+static int
+tape_known(struct cat_db *db, int rc, const char *tape_id, char *err)
+{
+	int64_t id;
+
+	if (rc != 0)
+		return rc;
+	rc = db_int(db, err, "finding a tape", &id, "SELECT id FROM tapes WHERE"
+	    " tape_id = ?", "t", tape_id);
+	if (rc == 0)
+		return db_fail(err, -ENOENT, "no tape with ID %s", tape_id ?
+		    tape_id : "(null)");
+	return rc < 0 ? rc : 0;
+}
+
+/* A tape reached its end; its reservation ends with it. */
 int
 cat_tape_full(struct cat_db *db, const char *tape_id, char *err)
 {
-	return db_exec(db, err, "marking a tape full", "UPDATE tapes SET state ="
-	    " 'full' WHERE tape_id = ? AND state IN ('appendable', 'blank',"
-	    " 'reserved')", "t", tape_id);
+	return tape_known(db, db_exec(db, err, "marking a tape full", "UPDATE"
+	    " tapes SET state = 'full', reserved_from = NULL, job_id = NULL WHERE"
+	    " tape_id = ? AND state IN ('appendable', 'blank', 'reserved')", "t",
+	    tape_id), tape_id, err);
 }
 
 /* A tape got its label. */
 int
 cat_tape_labelled(struct cat_db *db, const char *tape_id, char *err)
 {
-	return db_exec(db, err, "marking a tape labelled", "UPDATE tapes SET"
-	    " ever_written = 1 WHERE tape_id = ?", "t", tape_id);
+	return tape_known(db, db_exec(db, err, "marking a tape labelled",
+	    "UPDATE tapes SET ever_written = 1 WHERE tape_id = ?", "t", tape_id),
+	    tape_id, err);
 }
 
-/* A tape goes out of service. */
+/* A tape goes out of service; a reservation ends with it. */
 int
 cat_tape_bad(struct cat_db *db, const char *tape_id, char *err)
 {
-	return db_exec(db, err, "taking a tape out of service", "UPDATE tapes SET"
-	    " state = 'out-of-service' WHERE tape_id = ?", "t", tape_id);
+	return tape_known(db, db_exec(db, err, "taking a tape out of service",
+	    "UPDATE tapes SET state = 'out-of-service', reserved_from = NULL,"
+	    " job_id = NULL WHERE tape_id = ?", "t", tape_id), tape_id, err);
 }
 
 /* A relabelled tape: its old dumps expire. */
@@ -223,12 +296,15 @@ cat_tape_recycled(struct cat_db *db, const char *tape_id, char *err)
 
 	if ((rc = db_begin(db, err)) < 0)
 		return rc;
+	/* A full tape reserved for reuse is appendable once relabelled. */
 	if ((rc = db_exec(db, err, "expiring a recycled tape's dumps", "UPDATE"
 	    " dumps SET state = 'expired' WHERE id IN (SELECT dump_id FROM"
 	    " dump_parts WHERE tape_id = (SELECT id FROM tapes WHERE tape_id ="
 	    " ?))", "t", tape_id)) < 0 ||
-	    (rc = db_exec(db, err, "recycling a tape", "UPDATE tapes SET bytes ="
-	    " 0, files = 0 WHERE tape_id = ?", "t", tape_id)) < 0) {
+	    (rc = tape_known(db, db_exec(db, err, "recycling a tape", "UPDATE"
+	    " tapes SET bytes = 0, files = 0, reserved_from = CASE WHEN"
+	    " reserved_from = 'full' THEN 'appendable' ELSE reserved_from END"
+	    " WHERE tape_id = ?", "t", tape_id), tape_id, err)) < 0) {
 		db_rollback(db);
 		return rc;
 	}

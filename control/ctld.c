@@ -328,17 +328,19 @@ client_free(struct ctld *c, int ep, struct client *cl)
 		struct drive *d = cl->drive;
 		d->engine = NULL;
 		d->state = "offline";
-		/* Its reservation goes back to the pool. */
-		if (d->reserved[0] && cat_tape_release(c->db, d->reserved, err) < 0)
-			log_err("releasing %s: %s", d->reserved, err);
-		d->reserved[0] = '\0';
 		ctld_message(c, d, "warning", "media server disconnected");
+		/*
+		 * Its job and the tape it holds wait for it to come back
+		 * (it may be switching masters); without a job, a
+		 * reservation goes back to the pool now.
+		 */
 		if (d->job) {
-			if (cat_job_lost(c->db, d->job, "media server disconnected",
+			ctld_orphan(c, d);
+		} else {
+			if (d->reserved[0] && cat_tape_release(c->db, d->reserved, 0,
 			    err) < 0)
-				log_err("failing job %lld: %s",
-				    (long long)d->job, err);
-			d->job = 0;
+				log_err("releasing %s: %s", d->reserved, err);
+			d->reserved[0] = '\0';
 		}
 	}
 	for (pp = &clients; *pp; pp = &(*pp)->next)
@@ -397,7 +399,11 @@ usage(void)
 {
 	fprintf(stderr, "usage: abs-ctld [--socket PATH] [--db FILE] [--foreground]\n"
 	    "                [--syslog] [--exception-cmd 'mail -s ABS ops']\n"
-	    "defaults: --socket /run/abs/ctld.sock --db /var/lib/abs/catalog.db\n");
+	    "                [--grace SECONDS]\n"
+	    "defaults: --socket /run/abs/ctld.sock --db /var/lib/abs/catalog.db\n"
+	    "          --grace %u: how long a job whose media server is gone (or\n"
+	    "          was when abs-ctld started) waits for it to report the job\n",
+	    CTLD_GRACE);
 	exit(2);
 }
 
@@ -472,6 +478,7 @@ serve(struct ctld *c, int lfd)
 				client_read(c, cl);
 		}
 		flush_clients(c, ep);
+		ctld_orphans_expire(c);
 	}
 	log_info("stopping");
 	while (clients)
@@ -489,11 +496,14 @@ ctld_main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "exception-cmd", required_argument, NULL, 'x' },
+		{ "grace", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = "/run/abs/ctld.sock", *dbpath = "/var/lib/abs/catalog.db";
-	struct ctld c = { 0 };
+	struct ctld c = { .grace = CTLD_GRACE };
+	char *end;
+	long v;
 	char err[256];		/* CAT_ERRLEN, and listen_on's */
 	bool fg = false, use_syslog = false;
 	int opt, lfd;
@@ -505,6 +515,12 @@ ctld_main(int argc, char **argv)
 		case 'f': fg = true; break;
 		case 'l': use_syslog = true; break;
 		case 'x': c.exception_cmd = optarg; break;
+		case 'g':
+			v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < 0 || v > 86400)
+				usage();
+			c.grace = (unsigned)v;
+			break;
 		default: usage();
 		}
 	}
@@ -515,6 +531,11 @@ ctld_main(int argc, char **argv)
 	make_parent(sock);
 	if (cat_open(dbpath, &c.db, err) < 0)
 		die("catalog %s: %s", dbpath, err);
+	if (cat_site(c.db, c.site, sizeof(c.site), err) < 0)
+		die("catalog %s: %s", dbpath, err);
+	/* What a crash left, before any client can see it. */
+	if (ctld_recover_start(&c) < 0)
+		die("catalog %s: cannot reconcile the jobs a crash left", dbpath);
 	if ((lfd = listen_on(sock, err)) < 0)
 		die("%s", err);
 	if (!fg && daemon(0, 0) < 0)

@@ -11,6 +11,7 @@
 #include "proto/proto.h"
 
 #define CTLD_MSGS 32		/* messages kept per drive */
+#define CTLD_GRACE 60		/* default --grace: seconds */
 
 struct client;
 
@@ -30,6 +31,7 @@ struct drive {
 	char reserved[64];	/* tape ID reserved for this drive's job */
 	json_t *skip;		/* labels reported unavailable for this job */
 	json_t *msgs;		/* the last CTLD_MSGS messages */
+	double orphaned;	/* when it lost its media server mid-job */
 	struct drive *next;
 };
 
@@ -37,6 +39,8 @@ struct ctld {
 	struct cat_db *db;
 	struct drive *drives;
 	const char *exception_cmd;	/* run with the message on stdin */
+	unsigned grace;		/* seconds a job waits for its media server */
+	char site[64];		/* the catalog's site ID, told in hello */
 };
 
 struct client {
@@ -85,6 +89,32 @@ unsigned ctld_roles(struct ctld *c, uid_t uid);
 int ctld_main(int argc, char **argv);
 /* Hand the drive its next queued job, if it is idle. */
 void ctld_dispatch(struct ctld *c, struct drive *d);
+
+/*
+ * Jobs whose media server is not there (control/recover.c). At start, the
+ * running jobs wait on their drives and what no running job holds is given
+ * back (0, or negative if the catalog cannot be read).
+ */
+int ctld_recover_start(struct ctld *c);
+/* The drive's media server left mid-job: the job waits c->grace seconds. */
+void ctld_orphan(struct ctld *c, struct drive *d);
+/* Fail the jobs whose media servers did not come back in time. */
+void ctld_orphans_expire(struct ctld *c);
+/*
+ * Abort job if no connected media server runs it (queued, or waiting for
+ * its media server): 1, 0 if it is neither, negative with dberr set.
+ */
+int ctld_abort_orphan(struct ctld *c, int64_t job, uid_t uid, char *dberr);
+/* Check a registration's job report (NULL: none): 0 or -EINVAL, err. */
+int ctld_report_check(json_t *rep, char *err);
+/*
+ * A media server registered d with its job report (NULL: none): the job
+ * it had here and did not report fails; the reported one is resumed,
+ * adopted (another master started it: a new id of ours) or ended. 0 and
+ * *job (the job it runs now, 0 if none), or negative with dberr set.
+ */
+int ctld_adopt(struct ctld *c, struct drive *d, json_t *rep, int64_t *job,
+    char *dberr);
 
 /*
  * Engine events (control/events.c): what a registered media server

@@ -48,10 +48,11 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 
 	if (!d->engine || d->job)
 		return;
+	/* Started last: a job the drive does not hold is never running. */
 	if ((rc = cat_job_next(c->db, d->name, &job, err)) <= 0 ||
 	    (rc = cat_job_get(c->db, job, job_event_row, &ev, err)) < 0 ||
-	    (rc = cat_job_start(c->db, job, err)) < 0 ||
-	    (rc = cat_job_estimate(c->db, job, &estimate, err)) < 0) {
+	    (rc = cat_job_estimate(c->db, job, &estimate, err)) < 0 ||
+	    (rc = cat_job_start(c->db, job, err)) < 0) {
 		if (rc < 0)
 			cat_warn(c, d, err);
 		json_decref(ev);
@@ -66,6 +67,8 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 	json_array_clear(d->skip);
 	d->restoring = strcmp(field(ev, "kind", ""), "restore") == 0;
 	d->state = d->restoring ? "restoring" : "writing";
+	/* The media server reports the job with our site if it must. */
+	json_object_set_new(ev, "site", json_string(c->site));
 	ctld_send(d->engine, ev);
 	ctld_message(c, d, "info", "job %lld: %s %s", (long long)job,
 	    field(ev, "kind", ""), d->entity);
@@ -144,7 +147,7 @@ ev_next_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
 		    "left in pool %s", pool);
 		FAIL("no-tape", "no writable tape left in pool %s", pool);
 	}
-	if ((rc = cat_tape_reserve(c->db, field(p.tape, "tape_id", ""),
+	if ((rc = cat_tape_reserve(c->db, field(p.tape, "tape_id", ""), d->job,
 	    dberr)) < 0) {
 		json_decref(p.tape);
 		return cat_failed(code, err, rc, dberr);

@@ -210,7 +210,8 @@ h_abort(struct ctld *c, struct client *cl, json_t *a, const char **code,
 			return json_pack("{s:I,s:s}", "job", (json_int_t)job, "state",
 			    "aborting");
 		}
-	if ((rc = cat_job_abort_queued(c->db, job, dberr)) < 0)
+	/* Queued, or waiting for its media server: aborted here and now. */
+	if ((rc = ctld_abort_orphan(c, job, cl->uid, dberr)) < 0)
 		return cat_failed(code, err, rc, dberr);
 	if (rc == 1)
 		return json_pack("{s:I,s:s}", "job", (json_int_t)job, "state",
@@ -1007,13 +1008,19 @@ h_engine_register(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err)
 {
 	const char *name = arg_str(a, "drive");
+	json_t *rep = json_object_get(a, "job");
 	char dberr[CAT_ERRLEN];
+	int64_t job = 0;
 	struct drive *d;
 	int rc;
 
 	/* Checked before the drive is made: a refusal leaves no drive. */
 	if (!cat_name_valid(name) || strlen(name) >= sizeof(d->name))
 		FAIL("bad-args", "bad drive name");
+	if (ctld_report_check(rep, err) < 0) {
+		*code = PROTO_E_BAD_ARGS;
+		return NULL;
+	}
 	if (cl->drive && strcmp(cl->drive->name, name) != 0)
 		FAIL("busy", "this connection already serves drive %s; one "
 		    "connection per drive", cl->drive->name);
@@ -1024,15 +1031,21 @@ h_engine_register(struct ctld *c, struct client *cl, json_t *a,
 		    (int)d->engine->pid);
 	if ((rc = cat_drive_seen(c->db, d->name, arg_str(a, "device"), dberr)) < 0)
 		return cat_failed(code, err, rc, dberr);
+	/* Its job report first: a refusal leaves the drive as it was. */
 	d->engine = cl;
+	if ((rc = ctld_adopt(c, d, rep, &job, dberr)) < 0) {
+		d->engine = NULL;
+		return cat_failed(code, err, rc, dberr);
+	}
 	cl->drive = d;
 	snprintf(d->device, sizeof(d->device), "%s", arg_str(a, "device"));
-	d->state = "idle";
+	if (!job)
+		d->state = "idle";
 	d->want_label[0] = '\0';
 	ctld_message(c, d, "info", "media server pid %d on %s", (int)cl->pid,
 	    d->device);
 	ctld_dispatch(c, d);
-	return json_pack("{s:s}", "drive", d->name);
+	return json_pack("{s:s,s:I}", "drive", d->name, "job", (json_int_t)job);
 }
 
 /*
@@ -1069,9 +1082,9 @@ static json_t *
 h_hello(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
 {
-	(void)c; (void)cl; (void)a; (void)code; (void)err;
-	return json_pack("{s:i,s:s}", "version", PROTO_VERSION, "server",
-	    "abs-ctld");
+	(void)cl; (void)a; (void)code; (void)err;
+	return json_pack("{s:i,s:s,s:s}", "version", PROTO_VERSION, "server",
+	    "abs-ctld", "site", c->site);
 }
 
 /*

@@ -93,7 +93,7 @@ release_reservation(struct ctld *c, struct drive *d)
 
 	if (!d->reserved[0])
 		return;
-	if (cat_tape_release(c->db, d->reserved, err) < 0)
+	if (cat_tape_release(c->db, d->reserved, d->job, err) < 0)
 		cat_warn(c, d, err);
 	d->reserved[0] = '\0';
 }

@@ -142,8 +142,13 @@ int eng_restore(const struct eng_restore_opts *o,
 int eng_verify(const char *device, int64_t file, FILE *out, char *err);
 /* Drive and cartridge health: what the drive reports, and what it cannot. */
 int eng_status(const char *device, bool json, FILE *out, char *err);
-/* Media server: register DRIVE with abs-ctld and run its jobs until EOF. */
-int eng_serve(const char *socket, const char *drive, const char *device,
-    const char *log, uint32_t block_size, char *err);
+/*
+ * Media server: register DRIVE with abs-ctld and run its jobs, through
+ * masters that come and go. config (may be NULL): KEY=VALUE lines whose
+ * CONTROL= names the socket (over socket), read again on SIGHUP. Returns
+ * only if the first registration fails.
+ */
+int eng_serve(const char *socket, const char *config, const char *drive,
+    const char *device, const char *log, uint32_t block_size, char *err);
 
 #endif

@@ -28,6 +28,9 @@ static const char usage[] =
 "  serve   --device URI --control SOCKET --drive NAME [--log JOURNAL]\n"
 "          (also: abs-engine --control SOCKET --drive NAME --device URI)\n"
 "          [--block-size N]   (media server for abs-ctld)\n"
+"          [--config FILE]    (its CONTROL=SOCKET line names the master;\n"
+"                              read again on SIGHUP: the media server\n"
+"                              moves there without stopping its job)\n"
 "  list    --device URI [--json]\n"
 "  status  --device URI [--json]   (drive and cartridge health)\n"
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
@@ -42,7 +45,8 @@ static const char usage[] =
 enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
 	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
-	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE };
+	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE,
+	O_CONFIG };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -68,6 +72,7 @@ static const struct option longopts[] = {
 	{ "queue", required_argument, NULL, O_QUEUE },
 	{ "control", required_argument, NULL, O_CONTROL },
 	{ "drive", required_argument, NULL, O_DRIVE },
+	{ "config", required_argument, NULL, O_CONFIG },
 	{ "server", required_argument, NULL, O_SERVER },
 	{ "partition", required_argument, NULL, O_PARTITION },
 	{ "json", no_argument, NULL, O_JSON },
@@ -89,7 +94,7 @@ struct args {
 	uint64_t retries, mount_timeout;
 	bool no_pew, lbp;
 	uint64_t bs, level, depth, queue;
-	const char *control, *drive;
+	const char *control, *drive, *config;
 	int64_t file;
 	bool force, json, to_stdout, quiet;
 };
@@ -178,6 +183,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_VERBOSE: log_level_current = LOG_LVL_DEBUG; break;
 		case O_CONTROL: a->control = optarg; break;
 		case O_DRIVE: a->drive = optarg; break;
+		case O_CONFIG: a->config = optarg; break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -250,8 +256,9 @@ cmd_serve(struct args *a, char *err)
 {
 	char journal[PATH_MAX + 64];
 
-	if (!a->control || !a->drive)
-		die("serve needs --control SOCKET and --drive NAME");
+	if ((!a->control && !a->config) || !a->drive)
+		die("serve needs --control SOCKET (or --config FILE) and --drive "
+		    "NAME");
 	if (!a->log) {
 		const char *dir = getenv("ABS_RUN_DIR");
 		if (!dir) {
@@ -264,7 +271,7 @@ cmd_serve(struct args *a, char *err)
 			    a->drive);
 		a->log = journal;
 	}
-	return eng_serve(a->control, a->drive, a->device, a->log,
+	return eng_serve(a->control, a->config, a->drive, a->device, a->log,
 	    (uint32_t)a->bs, err);
 }
 

@@ -5,8 +5,16 @@
  * as a checkpoint and the job's result, and stops at a block boundary when
  * a job is aborted. It never opens the catalog; its dump log stays the
  * local journal (crippled mode needs nothing else).
+ *
+ * Masters come and go: when abs-ctld's connection drops, the job goes on
+ * (parts are in the journal) and the media server connects again with
+ * backoff; on SIGHUP it reads its configuration again (the socket to
+ * report to) and moves to that master. Each time it registers it reports
+ * its journal, then the job it has in progress, or the result of one
+ * that ended while no master heard it.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +31,42 @@
 
 /* How long a starting media server waits for abs-ctld's socket. */
 #define SERVE_CONNECT_WAIT_MS 5000
+/* Backoff between attempts to reach a master that is gone: 1 s to 30 s. */
+#define SERVE_BACKOFF_MIN 1
+#define SERVE_BACKOFF_MAX 30
+
+/*
+ * SIGHUP: read the configuration again and register anew. It is blocked
+ * in every thread (no system call of the dump is interrupted) and taken
+ * when pending by hup_now(), at each block and each second of waiting.
+ */
+static bool hup;
+
+/* Whether a SIGHUP came (taken from the pending set, or seen before). */
+static bool
+hup_now(void)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	if (sigtimedwait(&set, NULL, &zero) == SIGHUP)
+		hup = true;
+	return hup;
+}
+
+/* The job in progress, as a master that did not start it is told. */
+struct cur_job {
+	bool active;		/* a job runs, or its result is unheard */
+	int64_t id;		/* its ID at the master that started it */
+	char site[64];		/* that master's site ID */
+	char kind[16], entity[256];
+	char state[16];		/* running done failed aborted */
+	char dump[33], tape_id[64], label[64];
+	uint64_t bytes;
+	char error[ENG_ERRLEN];
+};
 
 struct srv {
 	struct proto_conn *pc;
@@ -30,6 +74,11 @@ struct srv {
 	json_t *job;		/* a job event not yet run */
 	int64_t job_id;
 	unsigned mount_timeout;
+	char sock[108];		/* the master's socket */
+	const char *config, *drive, *device, *log;
+	time_t next_try;	/* when to try reaching a master again */
+	unsigned backoff;
+	struct cur_job cur;
 };
 
 /* A pushed event: remember what it asks for. */
@@ -46,8 +95,14 @@ on_event(struct srv *s, json_t *m)
 		s->mounted = true;
 	else if (strcmp(ev, "retry-tape") == 0)
 		s->retry = true;
-	else if (strcmp(ev, "job") == 0 && !s->job)
+	else if (strcmp(ev, "job") == 0 && !s->job && !(s->cur.active &&
+	    strcmp(s->cur.state, "running") == 0)) {
 		s->job = json_incref(m);
+		/* Whose job it is, for another master (the event's, or hello's). */
+		if (!json_is_string(json_object_get(m, "site")))
+			json_object_set_new(s->job, "site", json_string(s->pc ?
+			    proto_conn_site(s->pc) : ""));
+	}
 }
 
 /* The event callback of proto_call and proto_hello. */
@@ -65,6 +120,8 @@ drain_events(struct srv *s, int timeout_ms)
 	json_t *m;
 	int rc;
 
+	if (!s->pc || s->eof)
+		return;
 	while ((rc = proto_recv(s->pc, timeout_ms, &m, err)) == 1) {
 		on_event(s, m);
 		json_decref(m);
@@ -74,20 +131,30 @@ drain_events(struct srv *s, int timeout_ms)
 		s->eof = true;
 }
 
+static int ensure_master(struct srv *s, char *err);
+
 /*
- * A request and its result (args taken); pushed events met on the way are
- * remembered. NULL with err set if refused or the connection is lost.
+ * A request on the current connection and its result (args taken); pushed
+ * events met on the way are remembered. NULL with err set if refused or
+ * the connection is lost (s->eof).
  */
 static json_t *
-call(struct srv *s, const char *op, json_t *args, char *err)
+call_on(struct srv *s, const char *op, json_t *args, char *err)
 {
 	char perr[PROTO_ERRLEN];
 	json_t *rep, *r;
-	int rc = proto_call(s->pc, op, args, event_cb, s, &rep, perr);
+	int rc;
 
+	if (!s->pc || s->eof) {
+		json_decref(args);
+		eng_err(err, "no abs-ctld to tell (trying again every %u s at most)",
+		    SERVE_BACKOFF_MAX);
+		return NULL;
+	}
+	rc = proto_call(s->pc, op, args, event_cb, s, &rep, perr);
 	json_decref(args);
 	if (rc < 0) {
-		s->eof = proto_conn_eof(s->pc) || s->eof;
+		s->eof = true;	/* a lost reply: this connection is done */
 		eng_err(err, "%s", rc == -ECONNRESET ?
 		    "abs-ctld closed the connection" : perr);
 		return NULL;
@@ -100,6 +167,38 @@ call(struct srv *s, const char *op, json_t *args, char *err)
 	r = json_incref(json_object_get(rep, "result"));
 	json_decref(rep);
 	return r ? r : json_null();
+}
+
+/* A request to the master, reaching one first if it is time to try. */
+static json_t *
+call(struct srv *s, const char *op, json_t *args, char *err)
+{
+	if (ensure_master(s, err) < 0) {
+		json_decref(args);
+		return NULL;
+	}
+	return call_on(s, op, args, err);
+}
+
+/* Whether a master is connected (a refusal came from it, not from silence). */
+static bool
+master_up(const struct srv *s)
+{
+	return s->pc && !s->eof;
+}
+
+/* Wait until the next attempt to reach a master is due (at most ms). */
+static void
+wait_master(struct srv *s, unsigned ms)
+{
+	time_t now = time(NULL);
+
+	if (master_up(s) || hup_now())
+		return;
+	if (s->next_try > now && (unsigned)(s->next_try - now) * 1000 < ms)
+		ms = (unsigned)(s->next_try - now) * 1000;
+	if (s->next_try > now)
+		usleep(ms * 1000);
 }
 
 /* An engine-event request; its result or NULL with err. */
@@ -125,17 +224,31 @@ rec_json(const struct cat_dl_rec *r)
 	    "raw_bytes", (json_int_t)r->raw_bytes, "raw_digest", r->raw_digest);
 }
 
-/* Hook: the catalog's choice of the next tape. */
+/*
+ * Hook: the catalog's choice of the next tape. Without a master, wait for
+ * one (the job goes on when it comes); a master's refusal ends the job.
+ */
 static int
 h_next_tape(void *ctx, const char *pool, char *label, size_t llen,
     char *tape_id, size_t tlen, bool *blank, bool *recycle, char *err)
 {
 	struct srv *s = ctx;
+	time_t deadline = time(NULL) + (s->mount_timeout ? s->mount_timeout :
+	    86400);
 	json_t *r;
 
 	s->retry = false;
-	r = event_call(s, "next-tape", json_pack("{s:s}", "pool", pool ? pool :
-	    "default"), err);
+	for (;;) {
+		r = event_call(s, "next-tape", json_pack("{s:s}", "pool", pool ?
+		    pool : "default"), err);
+		if (r || master_up(s))
+			break;
+		if (s->abort || time(NULL) >= deadline) {
+			eng_err(err, "no abs-ctld to choose the next tape");
+			return -ENOSPC;
+		}
+		wait_master(s, 1000);
+	}
 	if (!r)
 		return -ENOSPC;
 	snprintf(label, llen, "%s", json_string_value(json_object_get(r, "label")));
@@ -147,29 +260,41 @@ h_next_tape(void *ctx, const char *pool, char *label, size_t llen,
 	return 0;
 }
 
-/* Hook: ask for a cartridge; wait for mounted, another tape or abort. */
+/*
+ * Hook: ask for a cartridge; wait for mounted, another tape or abort. A
+ * master that goes away meanwhile is asked again once one is back.
+ */
 static int
 h_mount(void *ctx, const char *label, char *err)
 {
 	struct srv *s = ctx;
 	time_t deadline = time(NULL) + (s->mount_timeout ? s->mount_timeout : 86400);
+	bool asked = false;
 	json_t *r;
 
 	s->mounted = s->retry = false;
-	r = event_call(s, "mount-request", json_pack("{s:s}", "label", label), err);
-	if (!r)
-		return -EIO;
-	json_decref(r);
 	while (!s->mounted && !s->retry && !s->abort) {
 		if (time(NULL) >= deadline) {
 			eng_err(err, "nobody mounted %s", label);
 			return -ETIMEDOUT;
 		}
-		drain_events(s, 1000);
-		if (s->eof) {
-			eng_err(err, "abs-ctld closed the connection");
-			return -EIO;
+		if (!master_up(s) || hup_now()) {
+			asked = false;
+			if (ensure_master(s, err) < 0) {
+				wait_master(s, 1000);
+				continue;
+			}
 		}
+		if (!asked) {
+			r = event_call(s, "mount-request", json_pack("{s:s}", "label",
+			    label), err);
+			if (!r && master_up(s))
+				return -EIO;	/* refused */
+			json_decref(r);
+			asked = r != NULL;
+			continue;
+		}
+		drain_events(s, 1000);
 	}
 	if (s->abort) {
 		eng_err(err, "aborted by the operator while waiting for %s", label);
@@ -195,6 +320,17 @@ h_event(void *ctx, const char *event, const struct cat_dl_rec *rec,
 		json_object_set_new(data, "why", json_string(why));
 	if (strcmp(event, "error") == 0 && why)
 		json_object_set_new(data, "message", json_string(why));
+	/* What a master that did not start the job is told of it. */
+	if (strcmp(event, "part") == 0 && rec)
+		snprintf(s->cur.dump, sizeof(s->cur.dump), "%s", rec->dump_id);
+	if (tape_id && (strcmp(event, "part") == 0 || strcmp(event, "loaded") ==
+	    0)) {
+		snprintf(s->cur.tape_id, sizeof(s->cur.tape_id), "%s", tape_id);
+		snprintf(s->cur.label, sizeof(s->cur.label), "%s", label ? label :
+		    "");
+	}
+	if (strcmp(event, "tape-full") == 0 || strcmp(event, "bad-tape") == 0)
+		s->cur.tape_id[0] = s->cur.label[0] = '\0';
 	r = event_call(s, event, data, err);
 	if (!r) {
 		log_warn("%s", err);
@@ -210,9 +346,11 @@ h_progress(void *ctx, uint64_t bytes, double rate, const char *state)
 {
 	struct srv *s = ctx;
 	char err[ENG_ERRLEN];
-	json_t *r = event_call(s, "progress", json_pack("{s:I,s:f,s:s}", "bytes",
-	    (json_int_t)bytes, "rate", rate, "state", state), err);
+	json_t *r;
 
+	s->cur.bytes = bytes;
+	r = event_call(s, "progress", json_pack("{s:I,s:f,s:s}", "bytes",
+	    (json_int_t)bytes, "rate", rate, "state", state), err);
 	json_decref(r);
 }
 
@@ -235,8 +373,12 @@ static bool
 h_aborted(void *ctx)
 {
 	struct srv *s = ctx;
+	char err[ENG_ERRLEN];
 
-	if (!s->abort)
+	/* A master to report to: the new one after SIGHUP, or one back. */
+	if (hup_now() || !master_up(s))
+		ensure_master(s, err);
+	if (!s->abort && master_up(s))
 		drain_events(s, 0);
 	return s->abort;
 }
@@ -401,7 +543,8 @@ report_journal(struct srv *s, const char *log)
 			chunk += (size_t)n + 8;
 		}
 		if ((n <= 0 || chunk > 48 * 1024) && json_array_size(lines)) {
-			r = call(s, "merge", json_pack("{s:O}", "lines", lines), err);
+			r = call_on(s, "merge", json_pack("{s:O}", "lines", lines),
+			    err);
 			if (!r) {
 				log_warn("journal %s not reported: %s", log, err);
 				break;
@@ -423,40 +566,213 @@ report_journal(struct srv *s, const char *log)
 	json_decref(lines);
 }
 
-/*
- * Connect (waiting a little for a daemon that is starting), shake hands,
- * register the drive with this protocol's version. 0, or a negative errno
- * with err set: a version mismatch names both versions.
- */
-static int
-serve_register(struct srv *s, const char *socket_path, const char *drive,
-    const char *device, char *err)
+/* The job report a master gets when we register (NULL: no job). */
+static json_t *
+job_report(const struct srv *s)
 {
-	char perr[PROTO_ERRLEN];
-	json_t *r;
-	int rc;
+	const struct cur_job *c = &s->cur;
 
-	if ((rc = proto_connect(socket_path, SERVE_CONNECT_WAIT_MS, &s->pc,
-	    perr)) < 0) {
-		eng_err(err, "%s", perr);
-		return -ECONNREFUSED;
-	}
-	if ((rc = proto_hello(s->pc, "abs-engine", event_cb, s, perr)) < 0) {
-		eng_err(err, "%s", perr);
-		return rc == -EPROTO ? -EPROTO : -ECONNRESET;
-	}
-	r = call(s, "engine-register", json_pack("{s:s,s:s,s:i}", "drive", drive,
-	    "device", device, "version", PROTO_VERSION), err);
-	if (!r)
-		return -EPERM;
-	json_decref(r);
-	return 0;
+	if (!c->active)
+		return NULL;
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s*,s:s*,s:s*,s:I,s:s*}", "id",
+	    (json_int_t)c->id, "site", c->site, "kind", c->kind, "entity",
+	    c->entity, "state", c->state, "dump", c->dump[0] ? c->dump : NULL,
+	    "tape_id", c->tape_id[0] ? c->tape_id : NULL, "label", c->label[0] ?
+	    c->label : NULL, "bytes", (json_int_t)c->bytes, "error",
+	    c->error[0] ? c->error : NULL);
 }
 
-/* The media server (see engine.h): register, then run jobs until EOF. */
+/*
+ * The socket from the configuration file: its CONTROL= line (KEY=VALUE
+ * lines, as systemd's EnvironmentFile). 0, or negative with err set (the
+ * socket stays as it was).
+ */
+static int
+read_config(struct srv *s, char *err)
+{
+	FILE *fp = fopen(s->config, "r");
+	char line[512], *v;
+	int rc = -ENOENT;
+
+	if (!fp) {
+		eng_err(err, "%s: %s", s->config, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), fp)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strncmp(line, "CONTROL=", 8) != 0)
+			continue;
+		v = line + 8;
+		if (*v == '"' && strlen(v) >= 2 && v[strlen(v) - 1] == '"') {
+			v[strlen(v) - 1] = '\0';
+			v++;
+		}
+		if (!*v || strlen(v) >= sizeof(s->sock)) {
+			eng_err(err, "%s: CONTROL= is empty or too long", s->config);
+			rc = -EINVAL;
+			break;
+		}
+		snprintf(s->sock, sizeof(s->sock), "%s", v);
+		rc = 0;
+	}
+	fclose(fp);
+	if (rc == -ENOENT)
+		eng_err(err, "%s has no CONTROL=SOCKET line", s->config);
+	return rc;
+}
+
+/* Drop the connection to the master; the next attempt is after backoff. */
+static void
+drop_master(struct srv *s, const char *why)
+{
+	if (!s->pc)
+		return;
+	proto_conn_free(s->pc);
+	s->pc = NULL;
+	s->eof = false;
+	s->next_try = time(NULL) + SERVE_BACKOFF_MIN;
+	s->backoff = SERVE_BACKOFF_MIN;
+	log_warn("%s; media server for %s keeps %s and tries again", why,
+	    s->drive, s->cur.active ? "its job going" : "waiting");
+}
+
+/*
+ * Connect (waiting up to wait_ms for a daemon that is starting), shake
+ * hands, report the journal, register the drive with our job. 0, or a
+ * negative errno with err set: a version mismatch names both versions.
+ */
+static int
+connect_master(struct srv *s, unsigned wait_ms, char *err)
+{
+	char perr[PROTO_ERRLEN];
+	json_t *r, *rep;
+	int rc;
+
+	if ((rc = proto_connect(s->sock, wait_ms, &s->pc, perr)) < 0) {
+		eng_err(err, "%s", perr);
+		return rc == -EACCES ? -EACCES : -ECONNREFUSED;
+	}
+	s->eof = false;
+	if ((rc = proto_hello(s->pc, "abs-engine", event_cb, s, perr)) < 0) {
+		eng_err(err, "%s", perr);
+		rc = rc == -EPROTO ? -EPROTO : -ECONNRESET;
+		goto fail;
+	}
+	/* The journal first: the job's dump is then known when reported. */
+	report_journal(s, s->log);
+	rep = job_report(s);
+	r = call_on(s, "engine-register", json_pack("{s:s,s:s,s:i,s:o*}", "drive",
+	    s->drive, "device", s->device, "version", PROTO_VERSION, "job", rep),
+	    err);
+	if (!r) {
+		rc = s->eof ? -ECONNRESET : -EPERM;
+		goto fail;
+	}
+	json_decref(r);
+	/* The master heard how the job ended: it is over for us too. */
+	if (s->cur.active && strcmp(s->cur.state, "running") != 0)
+		memset(&s->cur, 0, sizeof(s->cur));
+	s->backoff = 0;
+	log_warn("serving drive %s (%s) for abs-ctld at %s%s", s->drive,
+	    s->device, s->sock, rep ? "; job in progress reported" : "");
+	return 0;
+fail:
+	proto_conn_free(s->pc);
+	s->pc = NULL;
+	s->eof = false;
+	return rc;
+}
+
+/*
+ * A master to talk to: after SIGHUP the configured one (the old connection
+ * is dropped), else the current one, else another attempt when the
+ * backoff allows. 0 if connected, negative with err set if not.
+ */
+static int
+ensure_master(struct srv *s, char *err)
+{
+	char cerr[ENG_ERRLEN];
+	time_t now = time(NULL);
+	int rc;
+
+	if (hup_now()) {
+		hup = false;
+		if (s->config && read_config(s, cerr) < 0)
+			log_err("SIGHUP: %s; staying with %s", cerr, s->sock);
+		if (s->pc)
+			proto_conn_free(s->pc);
+		s->pc = NULL;
+		s->eof = false;
+		s->next_try = 0;
+		log_warn("SIGHUP: registering drive %s with abs-ctld at %s",
+		    s->drive, s->sock);
+	}
+	if (s->pc && !s->eof)
+		return 0;
+	if (s->pc)
+		drop_master(s, "abs-ctld closed the connection");
+	if (now < s->next_try) {
+		eng_err(err, "no abs-ctld at %s (next attempt in %lld s)", s->sock,
+		    (long long)(s->next_try - now));
+		return -ENOTCONN;
+	}
+	if ((rc = connect_master(s, 0, err)) == 0)
+		return 0;
+	s->backoff = s->backoff ? s->backoff * 2 : SERVE_BACKOFF_MIN;
+	if (s->backoff > SERVE_BACKOFF_MAX)
+		s->backoff = SERVE_BACKOFF_MAX;
+	s->next_try = time(NULL) + s->backoff;
+	log_warn("%s; next attempt in %u s", err, s->backoff);
+	return rc;
+}
+
+/* A job handed over: what another master would be told of it. */
+static void
+job_begin(struct srv *s, json_t *job)
+{
+	struct cur_job *c = &s->cur;
+
+	memset(c, 0, sizeof(*c));
+	c->active = true;
+	c->id = json_integer_value(json_object_get(job, "job"));
+	snprintf(c->site, sizeof(c->site), "%s",
+	    json_string_value(json_object_get(job, "site")) ?
+	    json_string_value(json_object_get(job, "site")) : "");
+	snprintf(c->kind, sizeof(c->kind), "%s",
+	    json_string_value(json_object_get(job, "kind")) ?
+	    json_string_value(json_object_get(job, "kind")) : "dump");
+	snprintf(c->entity, sizeof(c->entity), "%s",
+	    json_string_value(json_object_get(job, "entity")) ?
+	    json_string_value(json_object_get(job, "entity")) : "");
+	snprintf(c->state, sizeof(c->state), "running");
+}
+
+/* The job ended: its result to the master, or kept for the next one. */
+static void
+job_end(struct srv *s, int rc, const char *jerr)
+{
+	char err[ENG_ERRLEN];
+	json_t *r;
+
+	snprintf(s->cur.state, sizeof(s->cur.state), "%s", rc == 0 ? "done" :
+	    rc == -ECANCELED ? "aborted" : "failed");
+	snprintf(s->cur.error, sizeof(s->cur.error), "%s", rc < 0 ? jerr : "");
+	r = event_call(s, "result", json_pack("{s:b,s:b,s:s?}", "ok", rc == 0,
+	    "aborted", rc == -ECANCELED, "error", rc < 0 ? jerr : NULL), err);
+	if (r || master_up(s)) {
+		/* Heard (or refused by a master that knows better). */
+		memset(&s->cur, 0, sizeof(s->cur));
+		json_decref(r);
+		return;
+	}
+	log_warn("job %lld %s; no abs-ctld heard it: reported on registering",
+	    (long long)s->cur.id, s->cur.state);
+}
+
+/* The media server (see engine.h): register, then run jobs for good. */
 int
-eng_serve(const char *socket_path, const char *drive, const char *device,
-    const char *log, uint32_t bs, char *err)
+eng_serve(const char *socket_path, const char *config, const char *drive,
+    const char *device, const char *log, uint32_t bs, char *err)
 {
 	struct srv *s = calloc(1, sizeof(*s));
 	struct eng_hooks hooks = {
@@ -464,21 +780,37 @@ eng_serve(const char *socket_path, const char *drive, const char *device,
 		.event = h_event, .progress = h_progress, .aborted = h_aborted,
 		.verified = h_verified,
 	};
-	json_t *r;
+	sigset_t set;
 	int rc = 0;
 
 	if (!s)
 		return -ENOMEM;
-	if ((rc = serve_register(s, socket_path, drive, device, err)) < 0) {
-		json_decref(s->job);
-		proto_conn_free(s->pc);
-		free(s);
-		return rc;
+	/* Before any thread starts: SIGHUP is only ever taken by hup_now(). */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	s->config = config;
+	s->drive = drive;
+	s->device = device;
+	s->log = log;
+	snprintf(s->sock, sizeof(s->sock), "%s", socket_path ? socket_path : "");
+	if (config && (rc = read_config(s, err)) < 0 && !socket_path)
+		goto out;
+	if (!s->sock[0] || strlen(socket_path ? socket_path : s->sock) >=
+	    sizeof(s->sock)) {
+		eng_err(err, "no socket to reach abs-ctld (--control or CONTROL=)");
+		rc = -EINVAL;
+		goto out;
 	}
-	report_journal(s, log);
-	log_warn("serving drive %s (%s) for abs-ctld at %s", drive, device,
-	    socket_path);
-	while (!s->eof) {
+	/* The first master must answer: a supervisor restarts us if not. */
+	if ((rc = connect_master(s, SERVE_CONNECT_WAIT_MS, err)) < 0)
+		goto out;
+	for (;;) {
+		char jerr[ENG_ERRLEN] = "";
+		if (ensure_master(s, jerr) < 0) {
+			wait_master(s, 1000);
+			continue;
+		}
 		if (!s->job) {
 			drain_events(s, 1000);
 			continue;
@@ -487,20 +819,16 @@ eng_serve(const char *socket_path, const char *drive, const char *device,
 		s->job = NULL;
 		s->abort = false;
 		s->job_id = json_integer_value(json_object_get(job, "job"));
-		char jerr[ENG_ERRLEN] = "";
+		job_begin(s, job);
 		rc = run_job(s, &hooks, device, log, bs, job, jerr);
 		json_decref(job);
 		if (rc < 0)
 			log_warn("job %lld: %s", (long long)s->job_id, jerr);
-		r = event_call(s, "result", json_pack("{s:b,s:b,s:s?}", "ok", rc == 0,
-		    "aborted", rc == -ECANCELED, "error", rc < 0 ? jerr : NULL), err);
-		json_decref(r);
+		job_end(s, rc, jerr);
 	}
-	/* Not a clean end: a supervisor (systemd) should start us again. */
-	eng_err(err, "abs-ctld closed the connection; media server for %s stops",
-	    drive);
+out:
 	json_decref(s->job);
 	proto_conn_free(s->pc);
 	free(s);
-	return -ECONNRESET;
+	return rc;
 }

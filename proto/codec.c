@@ -22,6 +22,7 @@ struct proto_conn {
 	struct proto_lbuf in;
 	json_int_t next_id;
 	bool eof;
+	char site[64];		/* the daemon's site ID, from hello */
 };
 
 /* An empty buffer for lines up to max bytes. */
@@ -350,10 +351,26 @@ proto_hello(struct proto_conn *pc, const char *self, proto_event_fn *on_event,
 		return -EPROTO;
 	}
 	v = json_object_get(json_object_get(rep, "result"), "version");
-	rc = proto_version_check(json_is_integer(v) ? json_integer_value(v) : 0,
-	    "abs-ctld", self, err);
+	if (!json_is_integer(v)) {
+		/* Not a version 0: a reply that is not abs-ctld's. */
+		snprintf(err, PROTO_ERRLEN, "abs-ctld at %.100s answered hello "
+		    "without a protocol version", pc->path);
+		json_decref(rep);
+		return -EPROTO;
+	}
+	rc = proto_version_check(json_integer_value(v), "abs-ctld", self, err);
+	v = json_object_get(json_object_get(rep, "result"), "site");
+	snprintf(pc->site, sizeof(pc->site), "%s", json_is_string(v) &&
+	    json_string_length(v) < sizeof(pc->site) ? json_string_value(v) : "");
 	json_decref(rep);
 	return rc;
+}
+
+/* The site ID abs-ctld told in hello ("" if none). */
+const char *
+proto_conn_site(const struct proto_conn *pc)
+{
+	return pc->site;
 }
 
 /* Whether a reply says ok. */

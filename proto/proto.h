@@ -212,6 +212,8 @@ int proto_call(struct proto_conn *pc, const char *op, json_t *args,
  */
 int proto_hello(struct proto_conn *pc, const char *self,
     proto_event_fn *on_event, void *ctx, char *err);
+/* The site ID abs-ctld's hello reply named ("" if none or no hello yet). */
+const char *proto_conn_site(const struct proto_conn *pc);
 /* A reply's parts: whether it is ok, its error text and code. */
 bool proto_reply_ok(json_t *reply);
 const char *proto_reply_error(json_t *reply);

@@ -116,6 +116,148 @@ test_end(struct cat_db *db)
 	CHECK_EQ(cat_message_add(db, NULL, 0, "info", "no drive", err), 0);
 }
 
+/* A tape's state and the job holding it. */
+static const char *
+tape_state(struct cat_db *db, const char *label, int64_t *job)
+{
+	static char st[32];
+	sqlite3_stmt *q;
+
+	st[0] = '\0';
+	*job = -1;
+	sqlite3_prepare_v2(db->db, "SELECT state, coalesce(job_id, 0) FROM tapes"
+	    " WHERE label = ?", -1, &q, NULL);
+	sqlite3_bind_text(q, 1, label, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		snprintf(st, sizeof(st), "%s", sqlite3_column_text(q, 0));
+		*job = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	return st;
+}
+
+/* Keep a running job's id and tape. */
+static int
+keep_running(const struct cat_job *j, void *arg)
+{
+	struct seen *s = arg;
+
+	s->n++;
+	snprintf(s->ids, sizeof(s->ids), "%lld", (long long)j->id);
+	snprintf(s->detail, sizeof(s->detail), "%s", j->tape_id ? j->tape_id :
+	    "(null)");
+	return 0;
+}
+
+/*
+ * What a crash leaves and how it is taken back: reservations held by jobs
+ * and by nobody, running dumps without a job, aborting a job whose media
+ * server is gone, and a media server's reports of its job (ours resumed,
+ * another master's adopted once under our own id, ended, aborted here).
+ */
+static void
+test_recover(void)
+{
+	struct cat_db *db = cat_t_open();
+	const char *e2[] = { "e2" };
+	char err[CAT_ERRLEN], a1[64], a2[64], site[64];
+	int64_t job2 = 0, holder, released = -1, failed = -1, ours = 0, again;
+	struct seen s = { 0 };
+	struct cat_job_report r = { 0 };
+
+	cat_t_site(db);
+	CHECK_EQ(cat_site(db, site, sizeof(site), err), 0);
+	CHECK_EQ(strlen(site), 16);
+	snprintf(a1, sizeof(a1), "%s", cat_t_tape_id(db, "A1"));
+	snprintf(a2, sizeof(a2), "%s", cat_t_tape_id(db, "A2"));
+	/* Job 1 runs and holds A1; A2 is reserved by nobody (a crash). */
+	CHECK_EQ(cat_tape_reserve(db, a1, 1, err), 1);
+	CHECK_EQ(cat_tape_reserve(db, a2, 0, err), 1);
+	CHECK_EQ(cat_jobs_add(db, "dump", "d0", e2, 1, 0, NULL, &job2, err), 1);
+	CHECK_EQ(cat_tape_reserve(db, a1, job2, err), -EBUSY);	/* 1 has it */
+	CHECK(strstr(err, "another running job") != NULL);
+	CHECK_EQ(cat_tape_release(db, a1, job2, err), 0);	/* not its own */
+	CHECK(strcmp(tape_state(db, "A1", &holder), "reserved") == 0);
+	CHECK_EQ(holder, 1);
+	CHECK_EQ(cat_jobs_running(db, keep_running, &s, err), 1);
+	CHECK(strcmp(s.ids, "1") == 0 && strcmp(s.detail, a1) == 0);
+	/* A running dump of no running job (merged from a journal). */
+	sqlite3_exec(db->db, "INSERT INTO dumps (dump_uid, entity_id, started,"
+	    " state) VALUES ('lone', 1, '2026-01-01T00:00:00Z', 'running')", NULL,
+	    NULL, NULL);
+	CHECK_EQ(cat_reconcile(db, &released, &failed, err), 2);
+	CHECK_EQ(released, 1);
+	CHECK_EQ(failed, 1);
+	CHECK(strcmp(tape_state(db, "A2", &holder), "blank") == 0);
+	CHECK(strcmp(tape_state(db, "A1", &holder), "reserved") == 0);
+	CHECK(strcmp(dump_state(db, "lone"), "failed") == 0);
+	CHECK_EQ(cat_reconcile(db, NULL, NULL, err), 0);	/* idempotent */
+
+	/* Our job 1 reported running by its media server: it stays ours. */
+	r.id = 1;
+	r.site = site;
+	r.kind = "dump";
+	r.entity = "e1";
+	r.drive = "d0";
+	r.state = "running";
+	r.dump_uid = "lone";
+	r.tape_id = a1;
+	CHECK_EQ(cat_job_lost(db, 1, "gone", err), 0);	/* grace expired */
+	CHECK(strcmp(tape_state(db, "A1", &holder), "blank") == 0);
+	sqlite3_exec(db->db, "UPDATE dumps SET job_id = 2 WHERE dump_uid ="
+	    " 'lone'", NULL, NULL, NULL);
+	CHECK_EQ(cat_job_adopt(db, &r, &ours, err), 0);
+	CHECK_EQ(ours, 1);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(cat_job_get(db, 1, keep, &s, err), 1);
+	CHECK(strcmp(s.state, "running") == 0);
+	CHECK(strcmp(tape_state(db, "A1", &holder), "reserved") == 0);
+	CHECK_EQ(holder, 1);
+	CHECK(strcmp(dump_state(db, "lone"), "failed") == 0);	/* not its own */
+	/* The lone dump had no job: now it is job 1's, and running again. */
+	sqlite3_exec(db->db, "UPDATE dumps SET job_id = NULL WHERE dump_uid ="
+	    " 'lone'", NULL, NULL, NULL);
+	CHECK_EQ(cat_job_adopt(db, &r, &ours, err), 0);
+	CHECK(strcmp(dump_state(db, "lone"), "running") == 0);
+	/* It ended while nobody heard: done; the tape goes back. */
+	r.state = "done";
+	CHECK_EQ(cat_job_adopt(db, &r, &ours, err), 0);
+	CHECK(strcmp(tape_state(db, "A1", &holder), "blank") == 0);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(cat_job_get(db, 1, keep, &s, err), 1);
+	CHECK(strcmp(s.state, "done") == 0);
+
+	/* Another master's job 1: a new job of ours, the same one again. */
+	r.site = "0123456789abcdef";
+	r.state = "running";
+	r.dump_uid = NULL;
+	CHECK_EQ(cat_job_adopt(db, &r, &ours, err), 0);
+	CHECK(ours > job2);
+	CHECK_EQ(cat_job_adopt(db, &r, &again, err), 0);
+	CHECK_EQ(again, ours);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(cat_job_get(db, ours, keep, &s, err), 1);
+	CHECK(strcmp(s.state, "running") == 0);
+	CHECK(strstr(s.detail, "job 1 of master 0123456789abcdef") != NULL);
+	CHECK(strcmp(tape_state(db, "A1", &holder), "reserved") == 0);
+	CHECK_EQ(holder, ours);
+	/* Aborted here while its media server is away: it must stop. */
+	CHECK_EQ(cat_job_abort(db, ours, "by uid 0", err), 1);
+	CHECK(strcmp(tape_state(db, "A1", &holder), "blank") == 0);
+	CHECK_EQ(cat_job_abort(db, ours, NULL, err), 0);	/* not running */
+	CHECK_EQ(cat_job_adopt(db, &r, &again, err), 1);
+	CHECK_EQ(again, ours);
+	CHECK(strcmp(tape_state(db, "A1", &holder), "blank") == 0);
+	/* Queued jobs abort too; bad reports are refused. */
+	CHECK_EQ(cat_job_abort(db, job2, NULL, err), 1);
+	r.state = "lost";
+	CHECK_EQ(cat_job_adopt(db, &r, &again, err), -EINVAL);
+	r.state = "running";
+	r.id = 0;
+	CHECK_EQ(cat_job_adopt(db, &r, &again, err), -EINVAL);
+	cat_t_done(db);
+}
+
 /* The ops for the error-path loop. */
 static int
 op_list(struct cat_db *db, char *err)
@@ -191,6 +333,36 @@ op_lost(struct cat_db *db, char *err)
 }
 
 static int
+op_abort_running(struct cat_db *db, char *err)
+{
+	return cat_job_abort(db, 1, "x", err);
+}
+
+static int
+op_running(struct cat_db *db, char *err)
+{
+	struct seen s = { 0 };
+
+	return cat_jobs_running(db, keep_running, &s, err);
+}
+
+static int
+op_reconcile(struct cat_db *db, char *err)
+{
+	return cat_reconcile(db, NULL, NULL, err);
+}
+
+static int
+op_adopt(struct cat_db *db, char *err)
+{
+	struct cat_job_report r = { .id = 7, .site = "ffff", .entity = "e1",
+	    .drive = "d0", .state = "running" };
+	int64_t job;
+
+	return cat_job_adopt(db, &r, &job, err);
+}
+
+static int
 op_drive(struct cat_db *db, char *err)
 {
 	return cat_drive_seen(db, "d0", "x", err);
@@ -216,6 +388,10 @@ main(void)
 		{ "cat_job_abort_queued", op_abort, true },
 		{ "cat_job_finish", op_finish, true },
 		{ "cat_job_lost", op_lost, true },
+		{ "cat_job_abort", op_abort_running, true },
+		{ "cat_jobs_running", op_running, false },
+		{ "cat_reconcile", op_reconcile, true },
+		{ "cat_job_adopt", op_adopt, true },
 		{ "cat_drive_seen", op_drive, true },
 		{ "cat_message_add", op_message, true },
 	};
@@ -225,6 +401,7 @@ main(void)
 	test_jobs(db);
 	test_end(db);
 	cat_t_done(db);
+	test_recover();
 	cat_t_error_paths(ops, sizeof(ops) / sizeof(ops[0]));
 	T_DONE();
 }

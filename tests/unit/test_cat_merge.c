@@ -166,6 +166,23 @@ test_merge(void)
 	/* Again: nothing changes. */
 	CHECK_EQ(cat_merge(db, "default", v, 6, &r, conflict, &s, err), 0);
 	CHECK(strcmp(summary(&r), "0 0 0 0 0 0 4 0") == 0);
+	/*
+	 * Failed when its job was lost (abs-ctld or the media server gone)
+	 * with part 2 not yet recorded: the journal's part 2 and dump line
+	 * complete it.
+	 */
+	sqlite3_exec(db->db, "DELETE FROM dump_parts WHERE part = 2 AND dump_id"
+	    " IN (SELECT d.id FROM dumps d JOIN entities e ON e.id = d.entity_id"
+	    " WHERE e.name = 'm1'); UPDATE dumps SET state = 'failed' WHERE"
+	    " entity_id = (SELECT id FROM entities WHERE name = 'm1')", NULL,
+	    NULL, NULL);
+	CHECK_EQ(cat_dump_totals(db, "m1", &n, &bytes, err), 0);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(cat_merge(db, "default", v, 6, &r, conflict, &s, err), 0);
+	CHECK_EQ(r.parts, 1);
+	CHECK_EQ(r.dumps, 1);
+	CHECK_EQ(cat_dump_totals(db, "m1", &n, &bytes, err), 0);
+	CHECK(n == 1 && bytes == 1048676);
 	cat_t_done(db);
 }
 

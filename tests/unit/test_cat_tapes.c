@@ -101,21 +101,41 @@ test_states(struct cat_db *db)
 	CHECK_EQ(cat_tape_set_state(db, "A2", "appendable", err), 1);
 	CHECK(strcmp(get(db, "A2").state, "blank") == 0);
 	tid = cat_t_tape_id(db, "A2");
-	CHECK_EQ(cat_tape_reserve(db, tid, err), 1);
+	CHECK_EQ(cat_tape_reserve(db, tid, 0, err), 1);
 	CHECK(strcmp(get(db, "A2").state, "reserved") == 0);
-	CHECK_EQ(cat_tape_release(db, tid, err), 1);
+	CHECK_EQ(cat_tape_release(db, tid, 0, err), 1);
 	CHECK(strcmp(get(db, "A2").state, "blank") == 0);
-	CHECK_EQ(cat_tape_release(db, tid, err), 0);	/* not reserved */
+	CHECK_EQ(cat_tape_release(db, tid, 0, err), 0);	/* not reserved */
 	CHECK_EQ(cat_tape_labelled(db, tid, err), 1);
-	CHECK_EQ(cat_tape_reserve(db, tid, err), 1);
-	CHECK_EQ(cat_tape_release(db, tid, err), 1);
+	CHECK_EQ(cat_tape_reserve(db, tid, 0, err), 1);
+	CHECK_EQ(cat_tape_release(db, tid, 0, err), 1);
 	CHECK(strcmp(get(db, "A2").state, "appendable") == 0);
 	CHECK_EQ(cat_tape_full(db, tid, err), 1);
 	CHECK(strcmp(get(db, "A2").state, "full") == 0);
 	CHECK_EQ(cat_tape_full(db, tid, err), 0);
 	CHECK_EQ(cat_tape_bad(db, tid, err), 1);
 	CHECK(strcmp(get(db, "A2").state, "out-of-service") == 0);
-	CHECK_EQ(cat_tape_bad(db, "nosuch", err), 0);
+	/* A report on a tape the catalog does not have is not "done". */
+	CHECK_EQ(cat_tape_bad(db, "nosuch", err), -ENOENT);
+	CHECK(strcmp(err, "no tape with ID nosuch") == 0);
+	CHECK_EQ(cat_tape_full(db, "nosuch", err), -ENOENT);
+	CHECK_EQ(cat_tape_labelled(db, "nosuch", err), -ENOENT);
+	CHECK_EQ(cat_tape_recycled(db, "nosuch", err), -ENOENT);
+	CHECK_EQ(cat_tape_reserve(db, "nosuch", 0, err), -ENOENT);
+	/* Out of service: not writable, not reservable. */
+	CHECK_EQ(cat_tape_reserve(db, tid, 0, err), -EBUSY);
+	CHECK(strstr(err, "not writable") != NULL);
+	/* A full tape reserved for reuse and given back is full again. */
+	CHECK_EQ(cat_tape_set_state(db, "A2", "appendable", err), 1);
+	CHECK_EQ(cat_tape_full(db, tid, err), 1);
+	CHECK_EQ(cat_tape_reserve(db, tid, 0, err), 1);
+	CHECK_EQ(cat_tape_release(db, tid, 0, err), 1);
+	CHECK(strcmp(get(db, "A2").state, "full") == 0);
+	/* Relabelled for reuse meanwhile: appendable when given back. */
+	CHECK_EQ(cat_tape_reserve(db, tid, 0, err), 1);
+	CHECK_EQ(cat_tape_recycled(db, tid, err), 1);
+	CHECK_EQ(cat_tape_release(db, tid, 0, err), 1);
+	CHECK(strcmp(get(db, "A2").state, "appendable") == 0);
 }
 
 /* A tapes-for row: keep the label and parts. */
@@ -217,13 +237,13 @@ op_state(struct cat_db *db, char *err)
 static int
 op_reserve(struct cat_db *db, char *err)
 {
-	return cat_tape_reserve(db, "x", err);
+	return cat_tape_reserve(db, "x", 0, err);
 }
 
 static int
 op_release(struct cat_db *db, char *err)
 {
-	return cat_tape_release(db, "x", err);
+	return cat_tape_release(db, "x", 0, err);
 }
 
 static int

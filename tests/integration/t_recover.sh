@@ -1,0 +1,209 @@
+# Crash recovery of the control plane: abs-ctld killed (-9) mid-dump and
+# started again on the same catalog while its media server goes on; both
+# killed, only abs-ctld back (the job fails after the grace period, its
+# tape goes back, an orphan job can be aborted); the media server killed
+# mid-dump (the job fails, nothing stays reserved, the next dump runs); a
+# media server moved by SIGHUP to a second abs-ctld mid-dump, its job
+# listed and aborted there. After each: jobs, tapes and dumps states, the
+# catalog's integrity, and a dump or restore that runs.
+. "$(dirname "$0")/lib.sh"
+command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 CLI missing"
+CTLD="$ABS_BIN/abs-ctld"
+CTL="$ABS_BIN/abs-ctl"
+export ABS_RUN_DIR="$T"
+GRACE=4
+
+# start_ctld SOCKET DB LOG: abs-ctld in the background; its pid in CPID.
+start_ctld() {
+	"$CTLD" --socket "$1" --db "$2" --foreground --grace $GRACE 2>>"$3" &
+	CPID=$!
+	PIDS="$PIDS $CPID"
+	i=0
+	until "$CTL" --socket "$1" whoami >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || { cat "$3" >&2; fail "abs-ctld on $1 did not start"; }
+		sleep 0.1
+	done
+}
+# start_engine CONFIG LOG: a media server for lib0; its pid in EPID.
+start_engine() {
+	"$ENGINE" serve --config "$1" --drive lib0 --device "vtape:$T/lib/drive0" \
+		--log "$T/journal-lib0.log" 2>>"$2" &
+	EPID=$!
+	PIDS="$PIDS $EPID"
+}
+ctl() { "$CTL" --socket "$SOCK" "$@"; }
+poll() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+job_state() { ctl --json jobs --count 100 | tr '{' '\n' | grep "\"id\":$1," | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
+job_ended() { case $(job_state "$1") in done|failed|aborted) true ;; *) false ;; esac; }
+dumping() { ctl --json status | grep -q '"drive":"lib0"[^}]*"state":"writing"[^}]*"bytes":[1-9]'; }
+sql() { sqlite3 "$1" "$2"; }
+# check_db DB: integrity ok; nothing running or reserved without a live job.
+check_db() {
+	[ "$(sql "$1" 'PRAGMA integrity_check')" = ok ] || fail "$1: integrity_check"
+	n=$(sql "$1" "SELECT count(*) FROM tapes WHERE state = 'reserved' AND
+		(job_id IS NULL OR job_id NOT IN (SELECT id FROM jobs WHERE state = 'running'))")
+	[ "$n" = 0 ] || { sql "$1" 'SELECT label, state, job_id FROM tapes'; fail "$1: $n tapes reserved without a running job"; }
+	n=$(sql "$1" "SELECT count(*) FROM dumps WHERE state = 'running' AND
+		(job_id IS NULL OR job_id NOT IN (SELECT id FROM jobs WHERE state = 'running'))")
+	[ "$n" = 0 ] || fail "$1: $n dumps running without a running job"
+}
+dump_job() { ctl --json dump lib0 "$1" | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p'; }
+
+SOCK="$T/ctld.sock"
+DB="$T/catalog.db"
+printf 'CONTROL=%s\n' "$SOCK" >engine.env
+"$VTAPE" new-library lib --slots 6 --drives 1 --capacity 64M --barcode-prefix A >/dev/null
+head -c 12582912 /dev/urandom >big.bin
+# A slow source whose bytes are known: 12 MiB of big.bin over ~4 s.
+cat >slow.sh <<EOF
+i=0
+while [ \$i -lt 12 ]; do
+	dd if=$T/big.bin bs=1048576 skip=\$i count=1 2>/dev/null
+	sleep 0.35
+	i=\$((i + 1))
+done
+EOF
+start_ctld "$SOCK" "$DB" ctld.log
+ctl tape-add default A00001 A00002 A00003 A00004 A00005 A00006 >/dev/null
+ctl entity-add vol.slow "cmd:sh $T/slow.sh" >/dev/null
+ctl entity-add vol.quick "cmd:head -c 300000 $T/big.bin" >/dev/null
+start_engine engine.env engine.log
+poll 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
+ok "abs-ctld and a media server on a vtape library"
+
+# 1. abs-ctld killed mid-dump, started again: the media server goes on,
+# comes back, reports the job; the job ends done, its dump complete.
+j=$(dump_job vol.slow)
+poll dumping
+kill -9 "$CPID"
+wait "$CPID" 2>/dev/null || true
+start_ctld "$SOCK" "$DB" ctld.log
+grep -q "1 running jobs wait for their media servers" ctld.log ||
+	{ cat ctld.log; fail "abs-ctld did not take the running job back"; }
+poll "job_ended $j"
+[ "$(job_state "$j")" = done ] || { tail engine.log; ctl status; fail "job $j after the crash: $(job_state "$j")"; }
+[ "$(sql "$DB" "SELECT state FROM dumps WHERE job_id = $j")" = complete ] ||
+	{ sql "$DB" 'SELECT * FROM dumps'; fail "the dump of job $j is not complete"; }
+check_db "$DB"
+r=$(ctl --json restore vol.slow --to "$T/slow.out" --drive lib0 | sed -n 's/.*"job":\([0-9]*\).*/\1/p')
+poll "job_ended $r"
+head -c 12582912 big.bin | cmp - slow.out || fail "the dump written across the crash does not restore"
+ok "abs-ctld killed mid-dump: job $j resumed and done, dump complete and restored byte-exact"
+
+# 1b. abs-ctld killed mid-dump and back only after the dump ended: the
+# media server keeps the result and reports it with its journal.
+dumps=$(grep -c '^dump ' journal-lib0.log)
+j=$(dump_job vol.slow)
+poll dumping
+kill -9 "$CPID"
+wait "$CPID" 2>/dev/null || true
+poll '[ "$(grep -c "^dump " journal-lib0.log)" -gt "$dumps" ]'
+start_ctld "$SOCK" "$DB" ctld.log
+# The grace period may run out first (the media server's backoff): the
+# report that comes later still says how the job ended.
+poll 'grep -q "job $j done while abs-ctld was away" ctld.log'
+[ "$(job_state "$j")" = done ] || { tail engine.log; fail "job $j that ended while abs-ctld was away: $(job_state "$j")"; }
+[ "$(sql "$DB" "SELECT state FROM dumps WHERE job_id = $j")" = complete ] ||
+	{ sql "$DB" 'SELECT dump_uid, job_id, state FROM dumps'; fail "the dump of job $j is not complete (or lost its job)"; }
+check_db "$DB"
+ok "abs-ctld away until the dump ended: job $j done, its dump complete under its job id"
+
+# 2. Both killed mid-dump, only abs-ctld back: the job waits, can be
+# aborted; another waits out the grace period and fails; nothing stays
+# reserved; the media server back, the next dump runs.
+j=$(dump_job vol.slow)
+poll dumping
+kill -9 "$EPID" "$CPID"
+wait "$CPID" "$EPID" 2>/dev/null || true
+start_ctld "$SOCK" "$DB" ctld.log
+[ "$(job_state "$j")" = running ] || fail "job $j is $(job_state "$j") during the grace period"
+ctl abort "$j" | grep -q aborted || fail "a job whose media server is gone cannot be aborted"
+[ "$(job_state "$j")" = aborted ] || fail "job $j: $(job_state "$j") after abort"
+check_db "$DB"
+j=$(sql "$DB" "INSERT INTO jobs (kind, drive_id, entity_id, state, started)
+	SELECT 'dump', d.id, e.id, 'running', '2026-01-01T00:00:00Z' FROM drives d, entities e
+	WHERE d.name = 'lib0' AND e.name = 'vol.slow'; SELECT last_insert_rowid();")
+sql "$DB" "UPDATE tapes SET state = 'reserved', reserved_from = 'appendable', job_id = $j
+	WHERE label = 'A00001'; UPDATE tapes SET state = 'reserved' WHERE label = 'A00006'"
+kill -9 "$CPID"
+wait "$CPID" 2>/dev/null || true
+start_ctld "$SOCK" "$DB" ctld.log
+[ "$(sql "$DB" "SELECT state FROM tapes WHERE label = 'A00006'")" = blank ] ||
+	fail "a reservation without a job was not given back at start"
+[ "$(sql "$DB" "SELECT state FROM tapes WHERE label = 'A00001'")" = reserved ] ||
+	fail "the waiting job's tape was given away during the grace period"
+poll "job_ended $j"
+[ "$(job_state "$j")" = failed ] || fail "job $j after the grace period: $(job_state "$j")"
+[ "$(sql "$DB" "SELECT state FROM tapes WHERE label = 'A00001'")" = appendable ] ||
+	fail "the failed job's tape is $(sql "$DB" "SELECT state FROM tapes WHERE label = 'A00001'")"
+check_db "$DB"
+start_engine engine.env engine.log
+poll 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
+j=$(dump_job vol.quick)
+poll "job_ended $j"
+[ "$(job_state "$j")" = done ] || fail "the next dump after the crashes: $(job_state "$j")"
+ok "both killed: the orphan job aborted, another failed after $GRACE s, tapes given back, the next dump done"
+
+# 3. The media server killed mid-dump (abs-ctld stays): the job fails at
+# the latest after the grace period, or at once when it comes back
+# without it; nothing stays reserved.
+j=$(dump_job vol.slow)
+poll dumping
+kill -9 "$EPID"
+wait "$EPID" 2>/dev/null || true
+poll "job_ended $j"
+[ "$(job_state "$j")" = failed ] || fail "job $j of a killed media server: $(job_state "$j")"
+check_db "$DB"
+start_engine engine.env engine.log
+poll 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
+j=$(dump_job vol.slow)
+poll dumping
+kill -9 "$EPID"
+wait "$EPID" 2>/dev/null || true
+start_engine engine.env engine.log
+poll "job_ended $j"
+[ "$(job_state "$j")" = failed ] || fail "job $j: $(job_state "$j")"
+ctl --json jobs | grep -q "came back without it" || fail "the job's end does not say why"
+check_db "$DB"
+j=$(dump_job vol.quick)
+poll "job_ended $j"
+[ "$(job_state "$j")" = done ] || fail "the next dump: $(job_state "$j")"
+ok "media server killed mid-dump: job failed, no reservation left, the next dump done"
+
+# 4. SIGHUP moves the media server to a second abs-ctld mid-dump; the job
+# is listed there under that master's own id and aborted there; the first
+# master fails it after the grace period.
+SOCK2="$T/ctld2.sock"
+DB2="$T/catalog2.db"
+C1=$CPID
+start_ctld "$SOCK2" "$DB2" ctld2.log
+"$CTL" --socket "$SOCK2" entity-add vol.slow "cmd:sh $T/slow.sh" >/dev/null
+j=$(dump_job vol.slow)
+poll dumping
+printf 'CONTROL=%s\n' "$SOCK2" >engine.env
+kill -HUP "$EPID"
+SOCK=$SOCK2
+poll 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"writing\""'
+j2=$(ctl --json jobs | tr '{' '\n' | grep '"state":"running"' | sed -n 's/.*"id":\([0-9]*\),.*/\1/p')
+[ -n "$j2" ] || { ctl jobs; fail "the second master does not list the moved job"; }
+ctl --json jobs | grep -q "job $j of master" || fail "the moved job does not say where it came from"
+kill -0 "$EPID" || fail "the media server died moving"
+ctl abort "$j2" >/dev/null
+poll "job_ended $j2"
+[ "$(job_state "$j2")" = aborted ] || fail "the moved job $j2: $(job_state "$j2")"
+"$ENGINE" list --device "vtape:$T/lib/drive0" >/dev/null || fail "the cartridge is unreadable after the abort"
+[ "$(sql "$DB2" 'PRAGMA integrity_check')" = ok ] || fail "second catalog: integrity_check"
+SOCK="$T/ctld.sock"
+poll "job_ended $j"
+[ "$(job_state "$j")" = failed ] || fail "the first master's job $j: $(job_state "$j")"
+check_db "$DB"
+ok "SIGHUP moved the media server mid-dump; job $j listed as $j2 there and aborted; the first master failed it"
+
+kill "$C1" "$CPID"
+wait "$C1" "$CPID" 2>/dev/null || true
+if grep -l "Sanitizer\|runtime error" ctld.log ctld2.log engine.log; then
+	cat ctld.log ctld2.log engine.log >&2
+	fail "sanitizer reports"
+fi
+ok "no sanitizer reports"
