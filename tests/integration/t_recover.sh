@@ -64,10 +64,13 @@ while [ \$i -lt 12 ]; do
 	i=\$((i + 1))
 done
 EOF
+# A source that never ends by itself (aborted in 4).
+printf 'while :; do head -c 1048576 %s/big.bin; sleep 0.3; done\n' "$T" >endless.sh
 start_ctld "$SOCK" "$DB" ctld.log
 ctl tape-add default A00001 A00002 A00003 A00004 A00005 A00006 >/dev/null
 ctl entity-add vol.slow "cmd:sh $T/slow.sh" >/dev/null
 ctl entity-add vol.quick "cmd:head -c 300000 $T/big.bin" >/dev/null
+ctl entity-add vol.endless "cmd:sh $T/endless.sh" >/dev/null
 start_engine engine.env engine.log
 poll 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
 ok "abs-ctld and a media server on a vtape library"
@@ -178,8 +181,8 @@ SOCK2="$T/ctld2.sock"
 DB2="$T/catalog2.db"
 C1=$CPID
 start_ctld "$SOCK2" "$DB2" ctld2.log
-"$CTL" --socket "$SOCK2" entity-add vol.slow "cmd:sh $T/slow.sh" >/dev/null
-j=$(dump_job vol.slow)
+"$CTL" --socket "$SOCK2" entity-add vol.endless "cmd:sh $T/endless.sh" >/dev/null
+j=$(dump_job vol.endless)
 poll dumping
 printf 'CONTROL=%s\n' "$SOCK2" >engine.env
 kill -HUP "$EPID"
