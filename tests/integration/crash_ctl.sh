@@ -3,6 +3,10 @@
 # serve, each on its own vtape library) run dump and restore jobs; at a
 # random instant of them one of the three is killed with SIGKILL, then
 # restarted (a media server that left with abs-ctld is started again too).
+# Half the media-server kills are armed at a crash point instead
+# (ABS_CRASH_AT: a block write, filemark, spot-verification read or
+# locate, load, changer move or journal line of the job), falling back to
+# the random instant if the point is not reached by then.
 # When every job has settled the catalog must agree with the tapes:
 #   - PRAGMA integrity_check is ok;
 #   - no job stays queued or running, no tape stays reserved, once the
@@ -58,7 +62,8 @@ while [ $i -lt $n ]; do
 	i=$((i + 1))
 done
 EOF
-kills=0 runs=0 verified=0 complete=0 lost=0 dup=0 stuck=0 errors=0 jobs_run=0
+kills=0 pointkills=0 runs=0 verified=0 complete=0 lost=0 dup=0 stuck=0 errors=0
+jobs_run=0
 bad() {	# CLASS MESSAGE
 	echo "FAIL $1 (seed $seed, kill $kn): $2"
 	eval "$1=\$(( $1 + 1 ))"
@@ -76,10 +81,12 @@ start_ctld() {
 		sleep 0.1
 	done
 }
-# start_ms A|B: the media server of library A or B.
+# start_ms A|B [POINT:N]: the media server of library A or B, armed to
+# kill itself at a crash point (common/crash.h) if one is given.
 start_ms() {
-	"$ENGINE" serve --control "$T/ctld.sock" --drive "lib$1" \
-		--device "vtape:$T/lib$1/drive0" --log "$T/journal-$1.log" --block-size 65536 \
+	ABS_CRASH_AT=${2:-} "$ENGINE" serve --control "$T/ctld.sock" \
+		--drive "lib$1" --device "vtape:$T/lib$1/drive0" \
+		--log "$T/journal-$1.log" --block-size 65536 \
 		2>>"$T/engine-$1.log" &
 	eval "E$1=\$!"
 }
@@ -88,8 +95,10 @@ revive() {
 	kill -0 "$CPID" 2>/dev/null || start_ctld || return 1
 	for m in A B; do
 		eval "p=\$E$m"
-		kill -0 "$p" 2>/dev/null && continue
-		wait "$p" 2>/dev/null
+		if [ -n "$p" ]; then
+			kill -0 "$p" 2>/dev/null && continue
+			wait "$p" 2>/dev/null
+		fi
 		start_ms "$m"
 	done
 }
@@ -198,10 +207,31 @@ while [ "$kills" -lt "$KILLS" ]; do
 				    65536 + int(rand() * 6000000)
 			printf " %d", rand() < 0.4
 			nv = split(victims, V, " ")
-			printf " %s %.2f\n", V[1 + int(rand() * nv)], rand() * 3
+			printf " %s %.2f", V[1 + int(rand() * nv)], rand() * 3
+			# Half the media-server kills are at a crash point of the
+			# jobs (if it is reached before the delay ends).
+			split("scsi-write scsi-filemark scsi-read scsi-locate " \
+			    "scsi-load changer-move dumplog", P, " ")
+			split("80 4 6 4 3 3 3", M, " ")
+			i = 1 + int(rand() * 7)
+			printf " %s\n", rand() < 0.5 ? P[i] ":" (1 + int(rand() * M[i])) : "-"
 		}')
 		n=$1
 		shift
+		eval "point=\${$((n * 2 + 4))}"
+		victim=$(eval "echo \${$((n * 2 + 2))}")
+		case $victim in
+		A|B)	[ "$point" = - ] && point=
+			# Media servers are idle here: restart the victim armed.
+			if [ -n "$point" ]; then
+				eval "p=\$E$victim"
+				kill "$p" 2>/dev/null
+				wait "$p" 2>/dev/null
+				start_ms "$victim" "$point"
+				registered || bad stuck "media server $victim does not register"
+			fi ;;
+		*)	point= ;;
+		esac
 		jobs=""
 		while [ "$n" -gt 0 ]; do
 			e=$((e + 1))
@@ -232,9 +262,18 @@ while [ "$kills" -lt "$KILLS" ]; do
 		A) p=$EA ;;
 		B) p=$EB ;;
 		esac
-		kill -9 "$p" 2>/dev/null && kills=$((kills + 1))
-		wait "$p" 2>/dev/null
 		what="jobs$jobs, kill $victim after ${delay}s"
+		if [ -n "$point" ] && ! kill -0 "$p" 2>/dev/null; then
+			what="jobs$jobs, $victim killed at crash point $point"
+			kills=$((kills + 1)) pointkills=$((pointkills + 1))
+		elif kill -9 "$p" 2>/dev/null; then
+			kills=$((kills + 1))
+		fi
+		wait "$p" 2>/dev/null
+		if [ -n "$point" ]; then	# not armed after a restart
+			eval "E$victim="
+			revive
+		fi
 		sleep 0.2
 		revive || break
 		registered || bad stuck "media servers do not register again ($what)"
@@ -254,7 +293,7 @@ while [ "$kills" -lt "$KILLS" ]; do
 	[ "$runbad" = 0 ] || echo "  replay: sh tests/integration/crash_ctl.sh BUILD 1 $seed ($what)"
 done
 stop_all
-echo "crash-ctl: $kills kills in $runs runs from seed $SEED0, $jobs_run jobs," \
+echo "crash-ctl: $kills kills ($pointkills at crash points) in $runs runs from seed $SEED0, $jobs_run jobs," \
 	"$complete complete dumps, $verified restores byte-exact, $lost lost," \
 	"$dup duplicated, $stuck stuck, $errors other errors"
 [ $((lost + dup + stuck + errors)) -eq 0 ]
