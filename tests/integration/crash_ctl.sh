@@ -62,7 +62,7 @@ while [ $i -lt $n ]; do
 	i=$((i + 1))
 done
 EOF
-kills=0 pointkills=0 runs=0 verified=0 complete=0 lost=0 dup=0 stuck=0 errors=0
+kills=0 ctldkills=0 pointkills=0 runs=0 verified=0 complete=0 lost=0 dup=0 stuck=0 errors=0
 jobs_run=0
 bad() {	# CLASS MESSAGE
 	echo "FAIL $1 (seed $seed, kill $kn): $2"
@@ -268,6 +268,7 @@ while [ "$kills" -lt "$KILLS" ]; do
 			kills=$((kills + 1)) pointkills=$((pointkills + 1))
 		elif kill -9 "$p" 2>/dev/null; then
 			kills=$((kills + 1))
+			[ "$victim" = ctld ] && ctldkills=$((ctldkills + 1))
 		fi
 		wait "$p" 2>/dev/null
 		if [ -n "$point" ]; then	# not armed after a restart
@@ -293,7 +294,7 @@ while [ "$kills" -lt "$KILLS" ]; do
 	[ "$runbad" = 0 ] || echo "  replay: sh tests/integration/crash_ctl.sh BUILD 1 $seed ($what)"
 done
 stop_all
-echo "crash-ctl: $kills kills ($pointkills at crash points) in $runs runs from seed $SEED0, $jobs_run jobs," \
+echo "crash-ctl: $kills kills ($ctldkills of abs-ctld, $pointkills at crash points) in $runs runs from seed $SEED0, $jobs_run jobs," \
 	"$complete complete dumps, $verified restores byte-exact, $lost lost," \
 	"$dup duplicated, $stuck stuck, $errors other errors"
 [ $((lost + dup + stuck + errors)) -eq 0 ]
