@@ -9,6 +9,7 @@
 # the random instant if the point is not reached by then.
 # When every job has settled the catalog must agree with the tapes:
 #   - PRAGMA integrity_check is ok;
+#   - a new dump on each drive works;
 #   - no job stays queued or running, no tape stays reserved, once the
 #     processes have had SETTLE seconds (no live job is left by then:
 #     the campaign starts nothing else meanwhile);
@@ -165,6 +166,26 @@ check_catalog() {
 	n=$(q "SELECT group_concat(e.name) FROM dumps d JOIN entities e ON e.id = d.entity_id WHERE d.state = 'complete' AND (SELECT count(*) FROM dump_parts p WHERE p.dump_id = d.id) = 0")
 	[ -z "$n" ] || bad lost "complete dumps without parts: $n"
 }
+# After a restart each drive must take a new dump (a small one).
+probe() {
+	pj=
+	for m in A B; do
+		e=$((e + 1))
+		head -c 100000 pool.bin >"src.e$e"
+		"$CTL" entity-add "e$e" "cmd:cat $T/src.e$e" >/dev/null ||
+			bad errors "entity-add e$e failed"
+		j=$("$CTL" --json dump "lib$m" "e$e" 2>&1 | job_of)
+		[ -n "$j" ] || { bad stuck "no new dump on lib$m ($what)"; continue; }
+		pj="$pj $m:$j"
+		jobs_run=$((jobs_run + 1))
+	done
+	settle || { bad stuck "new dumps never end ($what)"; return; }
+	for mj in $pj; do
+		j=${mj#*:}
+		[ "$(q "SELECT state FROM jobs WHERE id = $j")" = done ] ||
+			bad stuck "after the restart a new dump on lib${mj%%:*} fails ($what): $(q "SELECT detail FROM jobs WHERE id = $j")"
+	done
+}
 # Restore the complete dumps not yet checked (all of them with "all").
 check_restores() {
 	q "SELECT DISTINCT e.name FROM dumps d JOIN entities e ON e.id = d.entity_id WHERE d.state = 'complete' ORDER BY e.name" >complete.txt
@@ -281,6 +302,7 @@ while [ "$kills" -lt "$KILLS" ]; do
 		[ "$runbad" = 0 ] || break
 		settle || bad stuck "jobs still queued or running ${SETTLE}s after the restart ($what): $(q "SELECT group_concat(id || ':' || state) FROM jobs WHERE state IN ('queued','running')")"
 		check_catalog
+		[ "$runbad" = 0 ] && probe
 		[ "$runbad" = 0 ] && check_restores new
 		# The processes that left during the checks come back.
 		revive
