@@ -32,6 +32,7 @@ struct eng_changer {
 	unsigned drive;		/* the drive's number in it */
 	char skip[MAX_SKIP][64];	/* tape IDs */
 	int nskip;
+	char unload_err[300];	/* why the last unload failed, "" if it did not */
 };
 
 int
@@ -284,8 +285,30 @@ release(struct eng_changer *c, struct tsg_dev **dev)
 		*dev = NULL;
 	}
 	/* Back to the slot it came from; an empty drive is no error here. */
-	if (eng_changer_is_library(c))
-		tsg_changer_unload(c->lib, c->drive, 0, &st);
+	if (eng_changer_is_library(c)) {
+		char s[200];
+		int rc = tsg_changer_unload(c->lib, c->drive, 0, &st);
+		c->unload_err[0] = '\0';
+		if (rc == 0 || (rc == TSG_CHECK && st.asc == SMC_ASC_MEDIUM_MOVE &&
+		    st.ascq == SMC_ASCQ_SOURCE_EMPTY))
+			return;
+		snprintf(c->unload_err, sizeof(c->unload_err), "unloading drive %u "
+		    "of %s failed: %s", c->drive, tsg_changer_uri(c->lib),
+		    rc == TSG_CHECK && st.asc == SMC_ASC_MEDIUM_MOVE ?
+		    "no empty slot to put its cartridge in" :
+		    tsg_status_str(&st, s, sizeof(s)));
+		log_warn("%s", c->unload_err);
+	}
+}
+
+/* " (unloading ... failed: why)" when a failed unload explains a failure. */
+static const char *
+unload_note(const struct eng_changer *c, char *buf, size_t len)
+{
+	if (!c->unload_err[0])
+		return "";
+	snprintf(buf, len, " (%s)", c->unload_err);
+	return buf;
 }
 
 /* The FIFO an operator's `abs-engine mounted` writes to. */
@@ -447,8 +470,9 @@ load_barcode(struct eng_changer *c, const char *label, struct tsg_dev **dev,
 		return open_drive(c, dev, why);
 	}
 	free(e);
-	eng_err(why, "cartridge %s is not in library %s", label,
-	    tsg_changer_uri(c->lib));
+	char note[ENG_ERRLEN];
+	eng_err(why, "cartridge %s is not in library %s%s", label,
+	    tsg_changer_uri(c->lib), unload_note(c, note, sizeof(note)));
 	return -ENOENT;
 }
 
@@ -598,8 +622,9 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 		release(c, dev);
 	}
 	free(e);
-	eng_err(err, "no writable cartridge left in library %s (pool %s)",
-	    tsg_changer_uri(c->lib), c->o.pool ? c->o.pool : "default");
+	eng_err(err, "no writable cartridge left in library %s (pool %s)%s",
+	    tsg_changer_uri(c->lib), c->o.pool ? c->o.pool : "default",
+	    unload_note(c, why, sizeof(why)));
 	return -ENOSPC;
 }
 
@@ -621,8 +646,11 @@ eng_changer_load_next(struct eng_changer *c, int slot, struct tsg_dev **dev,
 	if (!known)
 		return -ERANGE;
 	release(c, dev);
-	if ((rc = load_slot(c, (unsigned)slot + 1)) < 0)
+	if ((rc = load_slot(c, (unsigned)slot + 1)) < 0) {
+		if (c->unload_err[0])
+			eng_err(err, "%s", c->unload_err);
 		return rc;
+	}
 	if ((rc = open_drive(c, dev, err)) < 0 ||
 	    (rc = eng_read_label(*dev, l, err)) < 0)
 		return rc;
@@ -698,7 +726,7 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 		}
 	}
 	free(e);
-	eng_err(err, "cartridge %s is not in library %s", label,
-	    tsg_changer_uri(c->lib));
+	eng_err(err, "cartridge %s is not in library %s%s", label,
+	    tsg_changer_uri(c->lib), unload_note(c, why, sizeof(why)));
 	return -ENOENT;
 }

@@ -237,8 +237,10 @@ eng_status(const char *device, bool json, FILE *out, char *err)
 	char s1[200];
 	int rc;
 
-	if ((rc = tsg_open(device, &dev)) < 0) {
-		eng_err(err, "%s: cannot open: %s", device, strerror(-rc));
+	char why[TSG_WHY_LEN];
+	if ((rc = tsg_open_why(device, &dev, why)) < 0) {
+		eng_err(err, "%s: cannot open: %s", device, why[0] ? why :
+		    strerror(-rc));
 		return rc;
 	}
 	if (!(r = calloc(1, sizeof(*r)))) {

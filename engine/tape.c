@@ -45,9 +45,12 @@ eng_open(const char *uri, struct tsg_dev **dev, char *err)
 	struct tsg_status st;
 	int rc;
 
-	rc = tsg_open(uri, dev);
+	char why[TSG_WHY_LEN];
+
+	rc = tsg_open_why(uri, dev, why);
 	if (rc == -EBUSY) {
-		eng_err(err, "%s: device busy (another engine has it open)", uri);
+		eng_err(err, "%s: device busy: %s", uri, why[0] ? why :
+		    "another engine has it open");
 		return rc;
 	}
 	if (rc < 0) {

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,15 @@ task_sense(struct scsi_task *task, uint8_t *sense)
 	return n;
 }
 
+/* Log out and free an open session. */
+static void
+is_close_ctx(struct iscsi_dev *id)
+{
+	iscsi_logout_sync(id->ctx);
+	iscsi_destroy_context(id->ctx);
+	free(id);
+}
+
 static int
 is_open(struct tsg_dev *d, const char *path)
 {
@@ -79,7 +89,19 @@ is_open(struct tsg_dev *d, const char *path)
 	iscsi_set_session_type(id->ctx, ISCSI_SESSION_NORMAL);
 	iscsi_set_header_digest(id->ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C);
 	id->lun = url->lun;
-	int rc = iscsi_full_connect_sync(id->ctx, url->portal, url->lun);
+	/* One engine per LUN, whatever portal address reaches it. */
+	char key[300], what[300];
+	snprintf(key, sizeof(key), "iscsi-%.250s-%d", url->target, url->lun);
+	snprintf(what, sizeof(what), "iSCSI LUN %d of %.250s", url->lun,
+	    url->target);
+	int rc = tsg_lock_name(d, key, what);
+	if (rc < 0) {
+		iscsi_destroy_url(url);
+		iscsi_destroy_context(id->ctx);
+		free(id);
+		return rc;
+	}
+	rc = iscsi_full_connect_sync(id->ctx, url->portal, url->lun);
 	iscsi_destroy_url(url);
 	if (rc != 0) {
 		iscsi_destroy_context(id->ctx);
@@ -87,6 +109,11 @@ is_open(struct tsg_dev *d, const char *path)
 		return -ECONNREFUSED;
 	}
 	d->priv = id;
+	if ((rc = tsg_lock_serial(d)) < 0) {
+		d->priv = NULL;
+		is_close_ctx(id);
+		return rc;
+	}
 	return 0;
 }
 

@@ -71,6 +71,14 @@ sgio_open(struct tsg_dev *d, const char *path)
 	}
 	sd->fd = fd;
 	d->priv = sd;
+	/* One engine per drive, whichever of its nodes (sg, st) it came by. */
+	int rc;
+	if ((rc = tsg_lock_node(d, fd)) < 0 || (rc = tsg_lock_serial(d)) < 0) {
+		d->priv = NULL;
+		close(fd);
+		free(sd);
+		return rc;
+	}
 	return 0;
 }
 

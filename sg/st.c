@@ -87,8 +87,6 @@ st_open(struct tsg_dev *d, const char *path)
 		close(fd);
 		return -ENOTTY;
 	}
-	/* Variable blocks: one write() is one tape block. */
-	ioctl(fd, MTIOCTOP, &op);
 	sd = calloc(1, sizeof(*sd));
 	if (!sd) {
 		close(fd);
@@ -96,6 +94,16 @@ st_open(struct tsg_dev *d, const char *path)
 	}
 	sd->fd = fd;
 	d->priv = sd;
+	/* One engine per drive, whichever of its nodes (st, nst, sg) it came by. */
+	int rc;
+	if ((rc = tsg_lock_node(d, fd)) < 0 || (rc = tsg_lock_serial(d)) < 0) {
+		d->priv = NULL;
+		close(fd);
+		free(sd);
+		return rc;
+	}
+	/* Variable blocks: one write() is one tape block. */
+	ioctl(fd, MTIOCTOP, &op);
 	return 0;
 }
 

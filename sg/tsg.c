@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <scsi/sg_lib.h>
 
@@ -20,8 +21,24 @@ static const struct tsg_transport *transports[] = {
 	&tsg_st_transport,
 };
 
+/* Close every lock d holds. */
+static void
+drop_locks(struct tsg_dev *d)
+{
+	while (d->nlocks)
+		close(d->locks[--d->nlocks]);
+}
+
 int
 tsg_open(const char *uri, struct tsg_dev **out)
+{
+	char why[TSG_WHY_LEN];
+
+	return tsg_open_why(uri, out, why);
+}
+
+int
+tsg_open_why(const char *uri, struct tsg_dev **out, char *why)
 {
 	const struct tsg_transport *tr = NULL;
 	const char *colon = strchr(uri, ':');
@@ -29,6 +46,7 @@ tsg_open(const char *uri, struct tsg_dev **out)
 	int rc;
 
 	*out = NULL;
+	why[0] = '\0';
 	if (!colon)
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
@@ -50,6 +68,8 @@ tsg_open(const char *uri, struct tsg_dev **out)
 	}
 	rc = tr->open(d, colon + 1);
 	if (rc < 0) {
+		snprintf(why, TSG_WHY_LEN, "%s", d->why);
+		drop_locks(d);
 		free(d->uri);
 		free(d);
 		return rc;
@@ -64,6 +84,7 @@ tsg_free(struct tsg_dev *d)
 	if (!d)
 		return;
 	d->tr->close(d);
+	drop_locks(d);
 	free(d->wq);
 	free(d->uri);
 	free(d);

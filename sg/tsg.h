@@ -61,6 +61,17 @@ struct tsg_dev;
 
 /* Open a device by URI; -EINVAL for a bad URI, -EBUSY if in use. */
 int tsg_open(const char *uri, struct tsg_dev **out);
+/*
+ * The same, and on failure a sentence in why (TSG_WHY_LEN bytes) when the
+ * transport has more to say than the errno: above all who holds a busy
+ * device or cartridge and by which path ("cartridge /lib/carts/A00001 is in
+ * use by pid 123 (opened as vtape:/lib/drive0)"); "" otherwise. One medium
+ * has one user: a vtape cartridge is locked whatever path reaches it (a
+ * drive, carts/BARCODE, a slot), a SCSI drive by device node, SCSI address
+ * and unit serial, an iSCSI LUN by target and LUN.
+ */
+#define TSG_WHY_LEN 512
+int tsg_open_why(const char *uri, struct tsg_dev **out, char *why);
 void tsg_free(struct tsg_dev *d);
 const char *tsg_uri(const struct tsg_dev *d);
 /* A benchmark sink with no tape behind it (null:, fd:N). */

@@ -39,12 +39,19 @@ struct tsg_wslot {
 	struct tsg_status st;
 };
 
+#define TSG_MAX_LOCKS 4
+
 struct tsg_dev {
 	const struct tsg_transport *tr;
 	char *uri;
 	void *priv;
 	struct tsg_wslot *wq;
 	unsigned wdepth, whead, wcount;
+	int locks[TSG_MAX_LOCKS];	/* flock fds held while open (sg/lock.c) */
+	unsigned nlocks;
+	char why[TSG_WHY_LEN];	/* why an open failed, for tsg_open_why */
+	/* A host-side failure behind the last command's sense (vtape). */
+	char host_note[TSG_WHY_LEN];
 };
 
 extern const struct tsg_transport tsg_vtape_transport;
@@ -83,6 +90,24 @@ struct tsg_changer {
 };
 
 extern const struct tsg_changer_backend tsg_vtape_changer;
+/* The library check (repairing what a crash left) when a drive is opened. */
+void vtape_lib_check_drive(const char *drive_path);
+
+/*
+ * Exclusive locks (sg/lock.c), held until the fd is closed or the holder
+ * dies. tsg_flock locks the file path (created if missing) and notes
+ * "pid=N via=VIA" in it: 0 or more the fd, -EBUSY with the holder described
+ * in busy, or -errno. The tsg_lock_* calls keep the fd in d->locks (closed
+ * by tsg_free) and on failure say why in d->why.
+ */
+int tsg_flock(const char *path, const char *via, char *busy, size_t len);
+int tsg_lock_path(struct tsg_dev *d, const char *path, const char *what);
+/* A device node by st_rdev, and its SCSI device (sysfs H:C:T:L) if any. */
+int tsg_lock_node(struct tsg_dev *d, int fd);
+/* The drive by vendor, product and unit serial (VPD 80h), when it has one. */
+int tsg_lock_serial(struct tsg_dev *d);
+/* Any other key (an iSCSI target's LUN), a file under the run directory. */
+int tsg_lock_name(struct tsg_dev *d, const char *key, const char *what);
 
 /* Fill st as CHECK CONDITION with fixed-format sense; returns TSG_CHECK. */
 int tsg_check_status(struct tsg_status *st, uint8_t key, uint8_t asc,

@@ -55,7 +55,6 @@ struct vt_file {
 
 struct vtape {
 	char *cartdir;		/* NULL: no cartridge in the drive */
-	int lockfd;
 	struct vt_conf conf;
 	struct vt_file *files;
 	size_t nfiles, capfiles;
@@ -1098,56 +1097,65 @@ cmd_inquiry(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 
 /* ---- transport glue ---- */
 
-/* Lock path's directory for exclusive use; -EBUSY if another has it. */
+/*
+ * Take the locks of a vtape device: a drive's directory (so no move swaps
+ * its cartridge while open) and the cartridge itself, by its real path, so
+ * that one cartridge has one user whatever path reaches it: a drive, a
+ * slot link, carts/BARCODE.
+ */
 static int
-lock_dir(const char *dir)
+vt_lock(struct tsg_dev *d, struct vtape *v, const char *path, bool is_drive)
 {
-	char path[PATH_MAX];
-	int fd;
+	char lk[PATH_MAX + 8], what[PATH_MAX + 16];
+	int rc;
 
-	snprintf(path, sizeof(path), "%s/.lock", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		close(fd);
-		return e;
+	if (is_drive) {
+		snprintf(lk, sizeof(lk), "%s/.lock", path);
+		snprintf(what, sizeof(what), "drive %s", path);
+		if ((rc = tsg_lock_path(d, lk, what)) < 0)
+			return rc;
+		/* Resolved under the drive's lock: no move changes it now. */
+		snprintf(lk, sizeof(lk), "%s/tape", path);
+		v->cartdir = realpath(lk, NULL);	/* NULL: empty drive */
+	} else {
+		v->cartdir = realpath(path, NULL);
+		if (!v->cartdir)
+			return -errno;
 	}
-	return fd;
+	if (!v->cartdir)
+		return 0;
+	snprintf(lk, sizeof(lk), "%s/.lock", v->cartdir);
+	snprintf(what, sizeof(what), "cartridge %s", v->cartdir);
+	return tsg_lock_path(d, lk, what);
 }
 
 static int
 vt_open(struct tsg_dev *d, const char *path)
 {
 	struct vtape *v = calloc(1, sizeof(*v));
-	char conf[PATH_MAX], link[PATH_MAX];
+	char conf[PATH_MAX];
+	bool is_drive;
 	int rc;
 
 	if (!v)
 		return -ENOMEM;
-	v->lockfd = -1;
 	v->buffered = true;
 	if (!*path) {
 		free(v);
 		return -EINVAL;
 	}
 	snprintf(conf, sizeof(conf), "%s/cart.conf", path);
-	snprintf(link, sizeof(link), "%s/tape", path);
-	if (access(conf, F_OK) == 0) {
-		v->cartdir = realpath(path, NULL);
-	} else {
+	is_drive = access(conf, F_OK) != 0;
+	if (is_drive) {
 		struct stat sb;
 		if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 			free(v);
 			return -ENOENT;
 		}
-		v->cartdir = realpath(link, NULL);	/* NULL: empty drive */
+		vtape_lib_check_drive(path);
 	}
-	rc = lock_dir(path);
-	if (rc < 0)
+	if ((rc = vt_lock(d, v, path, is_drive)) < 0)
 		goto fail;
-	v->lockfd = rc;
 	if (v->cartdir) {
 		if ((rc = conf_read(v->cartdir, &v->conf)) < 0 ||
 		    (rc = cart_scan(v)) < 0)
@@ -1157,8 +1165,6 @@ vt_open(struct tsg_dev *d, const char *path)
 	d->priv = v;
 	return 0;
 fail:
-	if (v->lockfd >= 0)
-		close(v->lockfd);
 	files_clear(v);
 	free(v->cartdir);
 	free(v);
@@ -1173,8 +1179,6 @@ vt_close(struct tsg_dev *d)
 	if (!v)
 		return;
 	files_clear(v);
-	if (v->lockfd >= 0)
-		close(v->lockfd);
 	free(v->cartdir);
 	free(v);
 }

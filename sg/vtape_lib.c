@@ -17,6 +17,7 @@
 
 #include <scsi/sg_lib.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "sg/smc.h"
 #include "sg/tsg.h"
@@ -142,22 +143,65 @@ vtape_drive_cart(const char *libdir, int drive, char **cartdir)
 	return resolve(path, cartdir);
 }
 
-/* Take a drive's lock so no engine uses it during a move. */
-static int
-drive_lock(const char *libdir, unsigned drive)
-{
-	char path[PATH_MAX];
-	int fd;
+/*
+ * ---- moves, and the check that repairs an interrupted one ----
+ *
+ * Where a cartridge is: the link slotN -> carts/BARCODE or driveK/tape ->
+ * ../carts/BARCODE, with driveK/home naming the slot it came from. A move
+ * changes two links, so it is journalled: move.journal names the
+ * cartridge, its source and its destination before any link changes and
+ * goes last. The destination link is made under a temporary name (.new)
+ * and renamed into place, the commit point; the source goes after it.
+ * Whatever step a crash stops at, the journal and the destination say
+ * which way to finish: the destination names the cartridge, forward; else
+ * back. Moves and checks hold the library's lock; a move also holds the
+ * locks of its drives and of the cartridge (what an open device holds), so
+ * nothing moves a cartridge that is in use.
+ */
 
-	snprintf(path, sizeof(path), "%s/drive%u/.lock", libdir, drive);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
-		return -EBUSY;
-	}
-	return fd;
+#define LIB_LOCK ".changer.lock"
+#define JOURNAL "move.journal"
+#define TMP_SUFFIX ".new"
+
+struct elem {
+	enum tsg_elem_type type;
+	unsigned num;
+};
+
+/* Fault injection for tests: ABS_VTAPE_CRASH_STEP=N ends the process
+ * after step N of a move (1..VTAPE_MOVE_STEPS), as kill -9 would. */
+static void
+crash_point(int step)
+{
+	const char *e = getenv("ABS_VTAPE_CRASH_STEP");
+
+	if (step > 0 && e && atoi(e) == step)
+		_exit(137);
+}
+
+/* "slot3" or "drive0". */
+static void
+elem_name(struct elem e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%u", e.type == TSG_ELEM_DRIVE ? "drive" : "slot",
+	    e.num);
+}
+
+/* Parse elem_name's form; -EINVAL otherwise. */
+static int
+elem_parse(const char *s, struct elem *e)
+{
+	uint64_t v;
+
+	if (strncmp(s, "slot", 4) == 0 && util_parse_u64(s + 4, 9999, &v) == 0)
+		e->type = TSG_ELEM_SLOT;
+	else if (strncmp(s, "drive", 5) == 0 &&
+	    util_parse_u64(s + 5, 64, &v) == 0)
+		e->type = TSG_ELEM_DRIVE;
+	else
+		return -EINVAL;
+	e->num = (unsigned)v;
+	return 0;
 }
 
 /* Path of an element's link (slotN, driveK/tape); -ERANGE if no such one. */
@@ -198,6 +242,72 @@ is_cart(const char *path)
 	return access(conf, F_OK) == 0;
 }
 
+/* The barcode a link names (its last component), "" if it is no link. */
+static void
+link_cart(const char *path, char *bc, size_t len)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	const char *b;
+
+	bc[0] = '\0';
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	while (n > 1 && target[n - 1] == '/')
+		target[--n] = '\0';
+	b = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	snprintf(bc, len, "%s", b);
+}
+
+/* The library's lock, waiting a while for a move or check to end. */
+static int
+lib_lock(const char *libdir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", libdir, LIB_LOCK);
+	for (int i = 0; i < 3000; i++) {	/* 30 s: a move takes < 1 ms */
+		if ((fd = tsg_flock(path, "a move or check of the library", NULL,
+		    0)) != -EBUSY)
+			return fd;
+		usleep(10000);
+	}
+	return -EBUSY;
+}
+
+/* Take drive's lock (what an open device holds); -EBUSY, holder in why. */
+static int
+drive_lock(const char *libdir, unsigned drive, char *why, size_t len)
+{
+	char path[PATH_MAX], who[PATH_MAX + 96];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/drive%u/.lock", libdir, drive);
+	fd = tsg_flock(path, "a changer move", who, sizeof(who));
+	if (fd == -EBUSY && why)
+		snprintf(why, len, "drive %u is in use by %s", drive, who);
+	return fd;
+}
+
+/* Take the lock of the cartridge the link at path names. */
+static int
+cart_lock(const char *path, char *why, size_t len)
+{
+	char lk[PATH_MAX + 8], who[PATH_MAX + 96], *cart = realpath(path, NULL);
+	int fd;
+
+	if (!cart)
+		return -errno;
+	snprintf(lk, sizeof(lk), "%s/.lock", cart);
+	fd = tsg_flock(lk, "a changer move", who, sizeof(who));
+	if (fd == -EBUSY && why)
+		snprintf(why, len, "cartridge %s is in use by %s", cart, who);
+	free(cart);
+	return fd;
+}
+
 /* The slot drive's cartridge came from (its home file), 0 if unknown. */
 static unsigned
 home_of(const char *libdir, unsigned drive)
@@ -215,68 +325,135 @@ home_of(const char *libdir, unsigned drive)
 	return slot;
 }
 
-/* Record (slot > 0) or forget (0) where drive's cartridge came from. */
+/* Write text to path through path.new and a rename; crash points a, b. */
 static int
-home_set(const char *libdir, unsigned drive, unsigned slot)
+put_file(const char *path, const char *text, int step_a, int step_b)
+{
+	char tmp[PATH_MAX + 8];
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s%s", path, TMP_SUFFIX);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if ((rc = util_write_all(fd, text, strlen(text))) == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc)
+		crash_point(step_a);
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	else
+		crash_point(step_b);
+	return rc;
+}
+
+/* Remove drive's home file and any half-written one. */
+static void
+home_drop(const char *libdir, unsigned drive)
 {
 	char path[PATH_MAX];
-	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/drive%u/home", libdir, drive);
-	if (!slot)
-		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-	fp = fopen(path, "w");
-	if (!fp || fprintf(fp, "%u\n", slot) < 0 || fclose(fp)) {
-		int e = -errno;
-		return e ? e : -EIO;
-	}
-	return 0;
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/drive%u/home%s", libdir, drive,
+	    TMP_SUFFIX);
+	unlink(path);
+}
+
+/* Record the slot drive's cartridge came from. */
+static int
+home_set(const char *libdir, unsigned drive, unsigned slot, int step_a,
+    int step_b)
+{
+	char path[PATH_MAX], text[32];
+
+	snprintf(path, sizeof(path), "%s/drive%u/home", libdir, drive);
+	snprintf(text, sizeof(text), "%u\n", slot);
+	return put_file(path, text, step_a, step_b);
 }
 
 /*
- * Move a cartridge between two elements (slot or drive): -ERANGE no such
- * element, -ENOENT source empty, -EEXIST destination full, -EBUSY a drive
- * involved is in use. Moving the link is atomic: the cartridge is in one
- * place only.
+ * The move itself, the library's lock held: -ERANGE no such element,
+ * -ENOENT source empty, -EEXIST destination full, -EBUSY a drive or the
+ * cartridge is in use (why says by whom). Steps 1..8 are crash points.
  */
 static int
-lib_move(const char *libdir, enum tsg_elem_type ft, unsigned from,
-    enum tsg_elem_type tt, unsigned to)
+move_locked(const char *libdir, const struct lib_conf *lc, struct elem f,
+    struct elem t, char *why, size_t len)
 {
-	struct lib_conf lc;
-	char src[PATH_MAX], dst[PATH_MAX], target[PATH_MAX], rel[PATH_MAX + 4];
-	int rc, lk_from = -1, lk_to = -1;
+	char src[PATH_MAX], dst[PATH_MAX], tmp[PATH_MAX + 8], jr[PATH_MAX];
+	char target[PATH_MAX], rel[PATH_MAX + 4], text[PATH_MAX + 64];
+	char fn[16], tn[16], bc[PATH_MAX];
+	int rc, lk_from = -1, lk_to = -1, lk_cart = -1;
 	unsigned home;
 	ssize_t n;
 
-	if ((rc = lib_read(libdir, &lc)) < 0)
-		return rc;
-	if ((rc = elem_path(libdir, &lc, ft, from, src, sizeof(src))) < 0 ||
-	    (rc = elem_path(libdir, &lc, tt, to, dst, sizeof(dst))) < 0)
+	if ((rc = elem_path(libdir, lc, f.type, f.num, src, sizeof(src))) < 0 ||
+	    (rc = elem_path(libdir, lc, t.type, t.num, dst, sizeof(dst))) < 0)
 		return rc;
 	if ((n = readlink(src, target, sizeof(target) - 1)) < 0 || !is_cart(src))
 		return -ENOENT;	/* no cartridge there (see is_cart) */
 	target[n] = '\0';
 	if (occupied(dst))
 		return -EEXIST;
-	if (ft == TSG_ELEM_DRIVE && (lk_from = drive_lock(libdir, from)) < 0)
-		return lk_from;
-	if (tt == TSG_ELEM_DRIVE && (lk_to = drive_lock(libdir, to)) < 0) {
-		rc = lk_to;
+	if (f.type == TSG_ELEM_DRIVE &&
+	    (rc = lk_from = drive_lock(libdir, f.num, why, len)) < 0)
 		goto out;
-	}
-	home = ft == TSG_ELEM_SLOT ? from : home_of(libdir, from);
-	if (tt == TSG_ELEM_DRIVE && (rc = home_set(libdir, to, home)) < 0)
+	if (t.type == TSG_ELEM_DRIVE &&
+	    (rc = lk_to = drive_lock(libdir, t.num, why, len)) < 0)
+		goto out;
+	if ((rc = lk_cart = cart_lock(src, why, len)) < 0)
+		goto out;
+	rc = 0;
+	home = f.type == TSG_ELEM_SLOT ? f.num : home_of(libdir, f.num);
+	elem_name(f, fn, sizeof(fn));
+	elem_name(t, tn, sizeof(tn));
+	link_cart(src, bc, sizeof(bc));
+	snprintf(jr, sizeof(jr), "%s/%s", libdir, JOURNAL);
+	snprintf(text, sizeof(text), "cart=%s\nfrom=%s\nto=%s\n", bc, fn, tn);
+	if ((rc = put_file(jr, text, 1, 2)) < 0)
 		goto out;
 	/* Links name carts/X from the top, ../carts/X from a drive's directory. */
 	const char *cart = strncmp(target, "../", 3) == 0 ? target + 3 : target;
-	snprintf(rel, sizeof(rel), "%s%s", tt == TSG_ELEM_DRIVE ? "../" : "",
+	snprintf(rel, sizeof(rel), "%s%s", t.type == TSG_ELEM_DRIVE ? "../" : "",
 	    cart);
-	if (symlink(rel, dst) < 0 || unlink(src) < 0)
+	snprintf(tmp, sizeof(tmp), "%s%s", dst, TMP_SUFFIX);
+	unlink(tmp);
+	if (symlink(rel, tmp) < 0) {
 		rc = -errno;
-	if (!rc && ft == TSG_ELEM_DRIVE)
-		home_set(libdir, from, 0);
+		goto undo;
+	}
+	crash_point(3);
+	if (t.type == TSG_ELEM_DRIVE &&
+	    (rc = home_set(libdir, t.num, home, 4, 5)) < 0)
+		goto undo;
+	if (rename(tmp, dst) < 0) {	/* the commit point */
+		rc = -errno;
+		goto undo;
+	}
+	crash_point(6);
+	if (unlink(src) < 0) {
+		rc = -errno;	/* the journal stays: the next check finishes */
+		goto out;
+	}
+	crash_point(7);
+	if (f.type == TSG_ELEM_DRIVE)
+		home_drop(libdir, f.num);
+	crash_point(8);
+	unlink(jr);
+	goto out;
+undo:
+	unlink(tmp);
+	if (t.type == TSG_ELEM_DRIVE)
+		home_drop(libdir, t.num);
+	unlink(jr);
 out:
+	if (lk_cart >= 0)
+		close(lk_cart);
 	if (lk_from >= 0)
 		close(lk_from);
 	if (lk_to >= 0)
@@ -284,30 +461,432 @@ out:
 	return rc;
 }
 
-int
-vtape_load(const char *libdir, int slot, int drive)
+struct check_ctx {
+	const char *libdir;
+	const struct lib_conf *lc;
+	enum vtape_repair repair;
+	vtape_check_fn fn;
+	void *arg;
+	struct vtape_check *res;
+	char journal_cart[256];	/* an interrupted move's cartridge, unrepaired */
+};
+
+/* One finding: the problem, what was done (NULL: nothing), whether fixed. */
+static void
+finding(struct check_ctx *k, const char *problem, const char *done,
+    bool fixed)
 {
-	if (slot < 1 || drive < 0)
-		return -ERANGE;
-	return lib_move(libdir, TSG_ELEM_SLOT, (unsigned)slot, TSG_ELEM_DRIVE,
-	    (unsigned)drive);
+	k->res->found++;
+	if (fixed)
+		k->res->repaired++;
+	if (k->fn)
+		k->fn(k->arg, problem, done, fixed);
+}
+
+/* Take the locks of the drives among elements e[0..n); false if one is busy. */
+static bool
+lock_drives(struct check_ctx *k, const struct elem *e, int n, int *fds,
+    char *why, size_t len)
+{
+	for (int i = 0; i < n; i++) {
+		fds[i] = -1;
+		if (e[i].type == TSG_ELEM_DRIVE &&
+		    (fds[i] = drive_lock(k->libdir, e[i].num, why, len)) < 0) {
+			while (i-- > 0)
+				if (fds[i] >= 0)
+					close(fds[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Close the fds lock_drives took. */
+static void
+unlock_drives(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* An interrupted move (the journal is there): finish it or undo it. */
+static void
+check_journal(struct check_ctx *k)
+{
+	char path[PATH_MAX], line[PATH_MAX + 16], bc[PATH_MAX] = "";
+	char fp_[PATH_MAX], tp[PATH_MAX], tmp[PATH_MAX + 8], now[PATH_MAX];
+	char problem[PATH_MAX * 2], done[PATH_MAX * 2], why[PATH_MAX + 128];
+	char fn[16] = "", tn[16] = "";
+	struct elem e[2];
+	int fds[2];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", k->libdir, JOURNAL);
+	if (!(fp = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), fp)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "cart=", 5) == 0)
+			snprintf(bc, sizeof(bc), "%.*s", (int)sizeof(bc) - 1, line + 5);
+		else if (strncmp(line, "from=", 5) == 0)
+			snprintf(fn, sizeof(fn), "%.15s", line + 5);
+		else if (strncmp(line, "to=", 3) == 0)
+			snprintf(tn, sizeof(tn), "%.15s", line + 3);
+	}
+	fclose(fp);
+	if (!bc[0] || elem_parse(fn, &e[0]) < 0 || elem_parse(tn, &e[1]) < 0 ||
+	    elem_path(k->libdir, k->lc, e[0].type, e[0].num, fp_,
+	    sizeof(fp_)) < 0 ||
+	    elem_path(k->libdir, k->lc, e[1].type, e[1].num, tp, sizeof(tp)) < 0) {
+		bool rm = k->repair && unlink(path) == 0;
+		finding(k, "an unreadable move journal (" JOURNAL ")",
+		    rm ? "removed it" : NULL, rm);
+		return;
+	}
+	snprintf(problem, sizeof(problem), "an interrupted move of %s from %s "
+	    "to %s", bc, fn, tn);
+	if (!k->repair) {
+		snprintf(k->journal_cart, sizeof(k->journal_cart), "%.255s", bc);
+		finding(k, problem, NULL, false);
+		return;
+	}
+	if (!lock_drives(k, e, 2, fds, why, sizeof(why))) {
+		snprintf(k->journal_cart, sizeof(k->journal_cart), "%.255s", bc);
+		snprintf(done, sizeof(done), "not repaired: %s", why);
+		finding(k, problem, done, false);
+		return;
+	}
+	link_cart(tp, now, sizeof(now));
+	if (strcmp(now, bc) == 0) {
+		/* The destination was committed: finish. */
+		link_cart(fp_, now, sizeof(now));
+		if (strcmp(now, bc) == 0)
+			unlink(fp_);
+		if (e[0].type == TSG_ELEM_DRIVE)
+			home_drop(k->libdir, e[0].num);
+		snprintf(done, sizeof(done), "finished it: %s is in %s", bc, tn);
+	} else {
+		snprintf(tmp, sizeof(tmp), "%s%s", tp, TMP_SUFFIX);
+		unlink(tmp);
+		if (e[1].type == TSG_ELEM_DRIVE && !occupied(tp))
+			home_drop(k->libdir, e[1].num);
+		snprintf(done, sizeof(done), "undid it: %s stays in %s", bc, fn);
+	}
+	unlink(path);
+	unlock_drives(fds, 2);
+	finding(k, problem, done, true);
+}
+
+/* Temporary files of a move that did not finish (path.new). */
+static void
+check_temp(struct check_ctx *k, const char *dir)
+{
+	char path[PATH_MAX * 2], problem[PATH_MAX * 2 + 64];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	size_t sl = strlen(TMP_SUFFIX);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n <= sl || strcmp(de->d_name + n - sl, TMP_SUFFIX) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		snprintf(problem, sizeof(problem), "a temporary file of an "
+		    "interrupted move: %s", path);
+		bool rm = k->repair && unlink(path) == 0;
+		finding(k, problem, rm ? "removed it" : NULL, rm);
+	}
+	closedir(d);
+}
+
+/* Links that dangle or name no cartridge; a home file in an empty drive. */
+static void
+check_links(struct check_ctx *k, const struct elem *e, const char *path)
+{
+	char target[PATH_MAX], problem[PATH_MAX * 2], name[16], why[PATH_MAX + 128];
+	const char *done = NULL;
+	ssize_t n;
+	int fd = -1;
+
+	elem_name(*e, name, sizeof(name));
+	if (!occupied(path)) {
+		char home[PATH_MAX];
+		snprintf(home, sizeof(home), "%s/drive%u/home", k->libdir, e->num);
+		if (e->type != TSG_ELEM_DRIVE || access(home, F_OK) < 0)
+			return;
+		snprintf(problem, sizeof(problem), "%s is empty but has a home "
+		    "file left by an interrupted move", name);
+		if (k->repair && unlink(home) == 0)
+			done = "removed it";
+		finding(k, problem, done, done != NULL);
+		return;
+	}
+	if (is_cart(path))
+		return;
+	n = readlink(path, target, sizeof(target) - 1);
+	target[n > 0 ? n : 0] = '\0';
+	snprintf(problem, sizeof(problem), "%s: %s%s names no cartridge", name,
+	    n > 0 ? "its link to " : "it is no link and", target);
+	/* Not a crash's leftover: only an explicit full repair removes it. */
+	if (k->repair == VTAPE_REPAIR_ALL && n > 0) {
+		if (e->type == TSG_ELEM_DRIVE &&
+		    (fd = drive_lock(k->libdir, e->num, why, sizeof(why))) < 0)
+			done = NULL;
+		else if (unlink(path) == 0)
+			done = "removed the link";
+		if (fd >= 0)
+			close(fd);
+		if (done && e->type == TSG_ELEM_DRIVE)
+			home_drop(k->libdir, e->num);
+	}
+	finding(k, problem, done, done != NULL);
+}
+
+struct place {
+	struct elem e;
+	char *cart;		/* real path of the cartridge */
+	struct timespec mtime;	/* of the link: when it was made */
+};
+
+/* Order places by cartridge, then newest link first, a drive first on a tie. */
+static int
+place_cmp(const void *a, const void *b)
+{
+	const struct place *x = a, *y = b;
+	int c = strcmp(x->cart, y->cart);
+
+	if (c)
+		return c;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec > y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec > y->mtime.tv_nsec ? -1 : 1;
+	return (x->e.type == TSG_ELEM_DRIVE) == (y->e.type == TSG_ELEM_DRIVE) ? 0 :
+	    x->e.type == TSG_ELEM_DRIVE ? -1 : 1;
+}
+
+/*
+ * A cartridge in several places (a crash of a move made before moves were
+ * journalled, or a hand-made link): it stays where its newest link is,
+ * which is where the interrupted move was taking it (a drive wins a tie),
+ * and leaves the others, unless it or a drive involved is in use.
+ */
+static void
+check_group(struct check_ctx *k, struct place *p, size_t n)
+{
+	char problem[PATH_MAX * 2], done[PATH_MAX * 2], why[PATH_MAX + 128];
+	char name[16], path[PATH_MAX];
+	size_t off;
+	int lk, fds[64];
+	struct elem e[64];
+	bool ok = true;
+	const char *base = strrchr(p[0].cart, '/') ? strrchr(p[0].cart, '/') + 1 :
+	    p[0].cart;
+
+	if (k->journal_cart[0] && strcmp(base, k->journal_cart) == 0)
+		return;	/* the interrupted move, reported as such */
+	off = (size_t)snprintf(problem, sizeof(problem), "cartridge %s is in %zu "
+	    "places:", p[0].cart, n);
+	for (size_t i = 0; i < n && off < sizeof(problem); i++) {
+		elem_name(p[i].e, name, sizeof(name));
+		off += (size_t)snprintf(problem + off, sizeof(problem) - off, " %s",
+		    name);
+	}
+	if (!k->repair) {
+		finding(k, problem, NULL, false);
+		return;
+	}
+	elem_name(p[0].e, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/cart.conf", p[0].cart);
+	lk = -1;
+	for (size_t i = 0; i < n && i < 64; i++)
+		e[i] = p[i].e;
+	snprintf(path, sizeof(path), "%s/.lock", p[0].cart);
+	if ((lk = tsg_flock(path, "a library check", why, sizeof(why))) < 0 ||
+	    !lock_drives(k, e, (int)(n < 64 ? n : 64), fds, why, sizeof(why))) {
+		char who[PATH_MAX + 160];
+		snprintf(who, sizeof(who), "%s", why);
+		if (lk >= 0)
+			close(lk);
+		else
+			snprintf(who, sizeof(who), "cartridge in use by %s", why);
+		snprintf(done, sizeof(done), "not repaired: %s", who);
+		finding(k, problem, done, false);
+		return;
+	}
+	off = (size_t)snprintf(done, sizeof(done), "kept it in %s (its link is "
+	    "the newest: the interrupted move was taking it there), removed it "
+	    "from", name);
+	for (size_t i = 1; i < n; i++) {
+		elem_path(k->libdir, k->lc, p[i].e.type, p[i].e.num, path,
+		    sizeof(path));
+		elem_name(p[i].e, name, sizeof(name));
+		if (unlink(path) < 0) {
+			ok = false;
+			continue;
+		}
+		if (p[i].e.type == TSG_ELEM_DRIVE)
+			home_drop(k->libdir, p[i].e.num);
+		else if (p[0].e.type == TSG_ELEM_DRIVE &&
+		    !home_of(k->libdir, p[0].e.num))
+			home_set(k->libdir, p[0].e.num, p[i].e.num, 0, 0);
+		if (off < sizeof(done))
+			off += (size_t)snprintf(done + off, sizeof(done) - off, " %s",
+			    name);
+	}
+	unlock_drives(fds, (int)(n < 64 ? n : 64));
+	close(lk);
+	finding(k, problem, done, ok);
+}
+
+/* Every element: bad links, and cartridges in more than one place. */
+static int
+check_places(struct check_ctx *k)
+{
+	size_t total = (size_t)k->lc->slots + (size_t)k->lc->drives, np = 0;
+	struct place *p = calloc(total ? total : 1, sizeof(*p));
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < total; i++) {
+		struct elem e = i < (size_t)k->lc->slots ?
+		    (struct elem){ TSG_ELEM_SLOT, (unsigned)i + 1 } :
+		    (struct elem){ TSG_ELEM_DRIVE,
+		    (unsigned)(i - (size_t)k->lc->slots) };
+		elem_path(k->libdir, k->lc, e.type, e.num, path, sizeof(path));
+		check_links(k, &e, path);
+		if (!is_cart(path) || lstat(path, &sb) < 0 ||
+		    !(p[np].cart = realpath(path, NULL)))
+			continue;
+		p[np].e = e;
+		p[np++].mtime = sb.st_mtim;
+	}
+	qsort(p, np, sizeof(*p), place_cmp);
+	for (size_t i = 0, j; i < np; i = j) {
+		for (j = i + 1; j < np && strcmp(p[j].cart, p[i].cart) == 0; j++)
+			;
+		if (j - i > 1)
+			check_group(k, p + i, j - i);
+	}
+	for (size_t i = 0; i < np; i++)
+		free(p[i].cart);
+	free(p);
+	return 0;
+}
+
+/* The whole check, the library's lock held. */
+static int
+check_locked(const char *libdir, const struct lib_conf *lc,
+    enum vtape_repair repair, vtape_check_fn fn, void *arg,
+    struct vtape_check *res)
+{
+	struct check_ctx k = { libdir, lc, repair, fn, arg, res };
+	char path[PATH_MAX];
+
+	memset(res, 0, sizeof(*res));
+	check_journal(&k);
+	check_temp(&k, libdir);
+	for (int d = 0; d < lc->drives; d++) {
+		snprintf(path, sizeof(path), "%s/drive%d", libdir, d);
+		check_temp(&k, path);
+	}
+	return check_places(&k);
 }
 
 int
-vtape_unload(const char *libdir, int drive)
+vtape_check(const char *libdir, enum vtape_repair repair, vtape_check_fn fn,
+    void *arg, struct vtape_check *res)
 {
+	struct lib_conf lc;
+	int rc, lk;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = lib_read(libdir, &lc)) < 0)
+		return rc;
+	if ((lk = lib_lock(libdir)) < 0)
+		return lk;
+	rc = check_locked(libdir, &lc, repair, fn, arg, res);
+	close(lk);
+	return rc;
+}
+
+/* A finding of the check run on every open, for the log. */
+static void
+log_finding(void *arg, const char *problem, const char *done, bool fixed)
+{
+	(void)fixed;
+	log_warn("vtape library %s: %s%s%s", (const char *)arg, problem,
+	    done ? "; " : " (run abs-vtape check --repair)", done ? done : "");
+}
+
+/* The check every open and move runs: repair what a crash left. */
+static void
+open_check(const char *libdir)
+{
+	struct vtape_check res;
+
+	vtape_check(libdir, VTAPE_REPAIR_CRASH, log_finding, (void *)libdir,
+	    &res);
+}
+
+/*
+ * Move a cartridge between two elements, the library locked and checked
+ * first: see move_locked for the errors.
+ */
+static int
+lib_move(const char *libdir, struct elem f, struct elem t, char *why,
+    size_t len)
+{
+	struct vtape_check res;
+	struct lib_conf lc;
+	int rc, lk;
+
+	if ((rc = lib_read(libdir, &lc)) < 0)
+		return rc;
+	if ((lk = lib_lock(libdir)) < 0)
+		return lk;
+	check_locked(libdir, &lc, VTAPE_REPAIR_CRASH, log_finding,
+	    (void *)libdir, &res);
+	rc = move_locked(libdir, &lc, f, t, why, len);
+	close(lk);
+	return rc;
+}
+
+int
+vtape_load(const char *libdir, int slot, int drive, char *why, size_t len)
+{
+	if (slot < 1 || drive < 0)
+		return -ERANGE;
+	return lib_move(libdir, (struct elem){ TSG_ELEM_SLOT, (unsigned)slot },
+	    (struct elem){ TSG_ELEM_DRIVE, (unsigned)drive }, why, len);
+}
+
+int
+vtape_unload(const char *libdir, int drive, char *why, size_t len)
+{
+	struct vtape_check res;
 	struct lib_conf lc;
 	char path[PATH_MAX];
 	unsigned slot;
-	int rc;
+	int rc, lk;
 
 	if ((rc = lib_read(libdir, &lc)) < 0)
 		return rc;
 	if (drive < 0 || elem_path(libdir, &lc, TSG_ELEM_DRIVE, (unsigned)drive,
 	    path, sizeof(path)) < 0)
 		return -ERANGE;
+	if ((lk = lib_lock(libdir)) < 0)
+		return lk;
+	check_locked(libdir, &lc, VTAPE_REPAIR_CRASH, log_finding,
+	    (void *)libdir, &res);
+	rc = -ENOENT;	/* drive empty */
 	if (!occupied(path))
-		return -ENOENT;	/* drive empty */
+		goto out;
 	slot = home_of(libdir, (unsigned)drive);
 	if (elem_path(libdir, &lc, TSG_ELEM_SLOT, slot, path, sizeof(path)) < 0 ||
 	    occupied(path)) {
@@ -317,13 +896,19 @@ vtape_unload(const char *libdir, int drive)
 			if (!occupied(path))
 				break;
 		}
-		if (slot > (unsigned)lc.slots)
-			return -ENOSPC;
+		rc = -ENOSPC;
+		if (slot > (unsigned)lc.slots) {
+			snprintf(why, len, "no empty slot to put drive %d's cartridge "
+			    "in: all %d slots hold one", drive, lc.slots);
+			goto out;
+		}
 	}
-	return lib_move(libdir, TSG_ELEM_DRIVE, (unsigned)drive, TSG_ELEM_SLOT,
-	    slot);
+	rc = move_locked(libdir, &lc, (struct elem){ TSG_ELEM_DRIVE,
+	    (unsigned)drive }, (struct elem){ TSG_ELEM_SLOT, slot }, why, len);
+out:
+	close(lk);
+	return rc;
 }
-
 /* ---- the changer API's vtape backend ---- */
 
 /* Element addresses as a small SCSI library numbers them. */
@@ -391,7 +976,9 @@ static int
 vlib_move(struct tsg_changer *c, enum tsg_elem_type from_type, unsigned from,
     enum tsg_elem_type to_type, unsigned to, struct tsg_status *st)
 {
-	int rc = lib_move(c->priv, from_type, from, to_type, to);
+	char why[PATH_MAX + 128] = "";
+	int rc = lib_move(c->priv, (struct elem){ from_type, from },
+	    (struct elem){ to_type, to }, why, sizeof(why));
 
 	/* What a SCSI changer answers MOVE MEDIUM with in each case. */
 	switch (rc) {
@@ -407,6 +994,8 @@ vlib_move(struct tsg_changer *c, enum tsg_elem_type from_type, unsigned from,
 		return tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
 		    SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_DEST_FULL);
 	case -EBUSY:
+		if (why[0])
+			log_warn("vtape library %s: %s", (const char *)c->priv, why);
 		return tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
 		    SMC_ASC_REMOVAL_PREVENTED, SMC_ASCQ_REMOVAL_PREVENTED);
 	default:
@@ -426,6 +1015,7 @@ vlib_open(struct tsg_changer *c, const char *path)
 		return rc;
 	if (!(c->priv = strdup(path)))
 		return -ENOMEM;
+	open_check(path);
 	return 0;
 }
 
@@ -467,6 +1057,18 @@ vlib_of_drive(const char *drive_path, char **path, unsigned *drive)
 		return -ENOMEM;
 	*drive = (unsigned)k;
 	return 0;
+}
+
+void
+vtape_lib_check_drive(const char *drive_path)
+{
+	unsigned drive;
+	char *lib;
+
+	if (vlib_of_drive(drive_path, &lib, &drive) == 0) {
+		open_check(lib);
+		free(lib);
+	}
 }
 
 const struct tsg_changer_backend tsg_vtape_changer = {

@@ -17,6 +17,7 @@ static const char usage[] =
 "  load DIR --slot N --drive K\n"
 "  unload DIR --drive K\n"
 "  list DIR\n"
+"  check DIR [--repair]   exit 0 clean, 3 problems left, 4 all repaired\n"
 "  show DIR (--slot N | --drive K)   or   show CARTDIR\n"
 "  inject DIR (--slot N | --drive K) | CARTDIR\n"
 "         [--medium-error-at BLOCK] [--corrupt-write-at BLOCK]\n"
@@ -25,7 +26,7 @@ static const char usage[] =
 "SIZE takes K/M/G suffixes. Drive K of library DIR is device vtape:DIR/driveK.\n";
 
 enum { O_SLOTS = 256, O_DRIVES, O_CAP, O_EW, O_PREFIX, O_SLOT, O_DRIVE,
-	O_MERR, O_WP, O_WE, O_TA, O_CLEAR, O_BARCODE, O_CORRUPT };
+	O_MERR, O_WP, O_WE, O_TA, O_CLEAR, O_BARCODE, O_CORRUPT, O_REPAIR };
 
 static const struct option longopts[] = {
 	{ "slots", required_argument, NULL, O_SLOTS },
@@ -42,6 +43,7 @@ static const struct option longopts[] = {
 	{ "write-enable", no_argument, NULL, O_WE },
 	{ "tapealert", required_argument, NULL, O_TA },
 	{ "clear", no_argument, NULL, O_CLEAR },
+	{ "repair", no_argument, NULL, O_REPAIR },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -68,6 +70,37 @@ size_arg(const char *s, const char *what)
 	return v;
 }
 
+/*
+ * Die unless slot (1..N) and drive (0..M-1) exist in library dir (-1: not
+ * given); a cartridge directory given instead of a library passes.
+ */
+static void
+in_library(const char *dir, long slot, long drive)
+{
+	int slots, drives, rc = vtape_library_info(dir, &slots, &drives);
+
+	if (rc == -ENOTDIR && slot < 0 && drive < 0)
+		return;	/* show/inject CARTDIR */
+	if (rc == -ENOTDIR)
+		die("%s is not a vtape library (no library.conf)", dir);
+	if (rc < 0)
+		die("%s: %s", dir, strerror(-rc));
+	if (slot == 0 || slot > slots)
+		die("there is no slot %ld in %s: its slots are 1 to %d", slot, dir,
+		    slots);
+	if (drive >= drives)
+		die("there is no drive %ld in %s: its drives are 0 to %d", drive,
+		    dir, drives - 1);
+}
+
+/* One finding of a library check, for the operator. */
+static void
+report(void *arg, const char *problem, const char *done, bool repaired)
+{
+	fprintf(arg ? arg : stdout, "%s: %s%s%s\n", repaired ? "repaired" :
+	    "problem", problem, done ? "; " : "", done ? done : "");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -76,8 +109,8 @@ main(int argc, char **argv)
 	const char *prefix = "V", *barcode = NULL, *cmd, *dir;
 	struct vtape_fault f = { .write_protect = -1, .medium_error_at = -1,
 	    .corrupt_write_at = -1 };
-	char *cart = NULL;
-	int c, rc = 0;
+	char *cart = NULL, why[1024] = "";
+	int c, rc = 0, repair = 0;
 
 	log_init("abs-vtape", LOG_LVL_WARN, 0);
 	if (argc < 3) {
@@ -109,6 +142,7 @@ main(int argc, char **argv)
 		case O_WE: f.write_protect = 0; break;
 		case O_TA: f.tapealert = (int)num(optarg, 64, "--tapealert"); break;
 		case O_CLEAR: f.clear = 1; break;
+		case O_REPAIR: repair = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -135,31 +169,50 @@ main(int argc, char **argv)
 			die("new-cartridge needs --barcode B and --capacity SIZE");
 		rc = vtape_cart_create(dir, barcode, cap, ew);
 	} else if (strcmp(cmd, "load") == 0) {
-		if (slot < 1 || drive < 0)
+		if (slot < 0 || drive < 0)
 			die("load needs --slot N and --drive K");
-		rc = vtape_load(dir, (int)slot, (int)drive);
+		in_library(dir, slot, drive);
+		rc = vtape_load(dir, (int)slot, (int)drive, why, sizeof(why));
 		if (rc == -ENOENT)
-			die("slot %ld is empty", slot);
+			die("slot %ld of %s is empty", slot, dir);
 		if (rc == -EEXIST)
-			die("drive %ld already holds a cartridge", drive);
+			die("drive %ld of %s already holds a cartridge", drive, dir);
 	} else if (strcmp(cmd, "unload") == 0) {
 		if (drive < 0)
 			die("unload needs --drive K");
-		rc = vtape_unload(dir, (int)drive);
+		in_library(dir, -1, drive);
+		rc = vtape_unload(dir, (int)drive, why, sizeof(why));
 		if (rc == -ENOENT)
-			die("drive %ld is empty", drive);
+			die("drive %ld of %s is empty", drive, dir);
 	} else if (strcmp(cmd, "list") == 0) {
-		rc = vtape_list(dir, stdout);
+		struct vtape_check res;
+		if ((rc = vtape_check(dir, VTAPE_REPAIR_NONE, report, stderr,
+		    &res)) == 0 && res.found)
+			fprintf(stderr, "abs-vtape list: %s: %d problem%s (abs-vtape "
+			    "check %s --repair)\n", dir, res.found,
+			    res.found == 1 ? "" : "s", dir);
+		if (rc == 0)
+			rc = vtape_list(dir, stdout);
+	} else if (strcmp(cmd, "check") == 0) {
+		struct vtape_check res;
+		rc = vtape_check(dir, repair ? VTAPE_REPAIR_ALL : VTAPE_REPAIR_NONE,
+		    report, NULL, &res);
+		if (rc == 0) {
+			printf("%s: %d problem%s found, %d repaired\n", dir, res.found,
+			    res.found == 1 ? "" : "s", res.repaired);
+			return !res.found ? 0 : res.repaired == res.found ? 4 : 3;
+		}
 	} else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "inject") == 0) {
-		if (slot >= 1)
+		in_library(dir, slot, drive);
+		if (slot >= 0)
 			rc = vtape_slot_cart(dir, (int)slot, &cart);
 		else if (drive >= 0)
 			rc = vtape_drive_cart(dir, (int)drive, &cart);
 		else
 			cart = strdup(dir);
 		if (rc == -ENOENT)
-			die("%s %ld is empty", slot >= 1 ? "slot" : "drive",
-			    slot >= 1 ? slot : drive);
+			die("%s %ld of %s is empty", slot >= 0 ? "slot" : "drive",
+			    slot >= 0 ? slot : drive, dir);
 		if (!rc && strcmp(cmd, "show") == 0)
 			rc = vtape_show(cart, stdout);
 		else if (!rc)
@@ -170,10 +223,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "abs-vtape %s: %s: %s\n", cmd, dir,
+		fprintf(stderr, "abs-vtape %s: %s: %s\n", cmd, dir, why[0] ? why :
 		    rc == -EBUSY ? "drive busy" : rc == -ENOTDIR ?
-		    "not a vtape library" : rc == -EEXIST ? "already exists" :
-		    strerror(-rc));
+		    "not a vtape library (no library.conf)" : rc == -EEXIST ?
+		    "already exists" : strerror(-rc));
 		return 1;
 	}
 	return 0;

@@ -35,3 +35,93 @@ grep -q '^cartridge  *label X0 ' st.txt || fail "status: label"
 "$ENGINE" status --device vtape:L/drive1 | grep -q 'no cartridge in the drive' ||
 	fail "status of an empty drive"
 ok "abs-vtape commands"
+
+# One writer per cartridge, whatever path reaches it (issue 11): a dump
+# through drive 0 holds its cartridge; the same cartridge through its own
+# directory, through a second drive given the same cartridge, or through
+# the drive again is refused, naming the holder and its path.
+"$VTAPE" new-library W --slots 3 --drives 2 --capacity 100M >/dev/null
+"$VTAPE" load W --slot 1 --drive 0
+"$ENGINE" label --device vtape:W/drive0 --label W1
+mkfifo src.fifo
+exec 3<>src.fifo
+"$ENGINE" dump --device vtape:W/drive0 --entity held --source "cmd:cat $T/src.fifo" \
+	--log w.log 2>held.err 3>&- &
+hpid=$!
+PIDS="$PIDS $hpid"
+wait_for "pid=$hpid " W/carts/V00001/.lock
+expect_fail "cartridge $T/W/carts/V00001 is in use by pid $hpid (opened as vtape:W/drive0)" \
+	"$ENGINE" dump --device vtape:W/carts/V00001 --entity other --source "cmd:echo x" --log w.log
+expect_fail "in use by pid $hpid" "$ENGINE" label --device "vtape:$T/W/carts/V00001/" --label W9 --force
+expect_fail "drive W/drive0 is in use by pid $hpid" "$ENGINE" list --device vtape:W/drive0
+ln -s ../carts/V00001 W/drive1/tape
+expect_fail "cartridge $T/W/carts/V00001 is in use by pid $hpid" \
+	"$ENGINE" dump --device vtape:W/drive1 --entity other --source "cmd:echo x" --log w.log
+# Nor does the changer move a cartridge in use.
+expect_fail "in use by pid $hpid" "$VTAPE" unload W --drive 1
+head -c 3000000 /dev/urandom >held.bin
+cat held.bin >&3
+exec 3>&-
+wait $hpid || { cat held.err; fail "the holding dump failed"; }
+grep -q '^dump entity=held .*status=complete' w.log || fail "held dump not complete"
+grep -c '^dump ' w.log | grep -qx 1 || fail "a refused dump was logged"
+# The hand-made second link is a cartridge in two places: check finds it.
+rc=0; "$VTAPE" check W >chk.txt || rc=$?
+[ $rc = 3 ] && grep -q 'V00001.* is in 2 places: drive1 drive0' chk.txt ||
+	{ cat chk.txt; fail "check: cartridge in two drives (rc $rc)"; }
+rm W/drive1/tape
+"$ENGINE" restore --device vtape:W/drive0 --entity held --log w.log --stdout | cmp - held.bin ||
+	fail "the held dump does not restore"
+ok "one writer per cartridge: drive, carts/BARCODE and a second drive refused"
+
+# A changer move killed at every step (ABS_VTAPE_CRASH_STEP=N ends the
+# process there as kill -9 would): check reports it (exit 3), --repair
+# fixes it (exit 4), the cartridge is in one place, and a dump runs.
+for n in 1 2 3 4 5 6 7 8; do
+	rm -rf M
+	"$VTAPE" new-library M --slots 3 --drives 1 --capacity 50M >/dev/null
+	rc=0; ABS_VTAPE_CRASH_STEP=$n "$VTAPE" load M --slot 2 --drive 0 || rc=$?
+	[ $rc = 137 ] || fail "load did not die at step $n (rc $rc)"
+	rc=0; "$VTAPE" check M >chk.txt || rc=$?
+	[ $rc = 3 ] || { cat chk.txt; fail "check after a crash at step $n: rc $rc"; }
+	rc=0; "$VTAPE" check M --repair >chk.txt || rc=$?
+	[ $rc = 4 ] || { cat chk.txt; fail "repair after a crash at step $n: rc $rc"; }
+	"$VTAPE" check M >/dev/null || fail "not clean after repair (step $n)"
+	[ "$("$VTAPE" list M | grep -c ' V00002 ')" = 1 ] || fail "V00002 twice (step $n)"
+	if [ $n -lt 6 ]; then
+		"$VTAPE" list M | grep -q '^drive0 *(empty)' || fail "step $n not undone"
+		"$VTAPE" load M --slot 2 --drive 0
+	else
+		"$VTAPE" list M | grep -q '^drive0 *V00002' || fail "step $n not finished"
+	fi
+	"$ENGINE" label --device vtape:M/drive0 --label M$n >/dev/null
+	"$ENGINE" dump --device vtape:M/drive0 --entity e$n --source "cmd:echo $n" \
+		--log m.log >/dev/null 2>&1 || fail "no dump after step $n"
+	"$VTAPE" unload M --drive 0
+done
+ok "abs-vtape load killed at each of 8 steps: checked, repaired, dumps run"
+
+# The engine's own moves (a dump spanning cartridges) killed at a step
+# before and after the commit: the next dump's open repairs the library.
+for n in 3 7; do
+	rm -rf N
+	"$VTAPE" new-library N --slots 4 --drives 1 --capacity 30M --early-warning 2M >/dev/null
+	"$VTAPE" load N --slot 1 --drive 0
+	"$ENGINE" label --device vtape:N/drive0 --label N00001 >/dev/null
+	head -c 30000000 /dev/urandom >span.bin
+	rc=0; ABS_VTAPE_CRASH_STEP=$n "$ENGINE" dump --device vtape:N/drive0 --entity s \
+		--source "file:$T/span.bin" --log n.log --autolabel 'N%05d' 2>n.err || rc=$?
+	[ $rc = 137 ] || { cat n.err; fail "the engine did not die at step $n (rc $rc)"; }
+	rc=0; "$VTAPE" check N >chk.txt || rc=$?
+	[ $rc = 3 ] || { cat chk.txt; fail "engine crash at step $n: check rc $rc"; }
+	"$VTAPE" list N | grep -q '^drive0 *V00001' || "$VTAPE" load N --slot 1 --drive 0 ||
+		fail "cannot load after an engine crash at step $n"
+	"$ENGINE" dump --device vtape:N/drive0 --entity s --source "file:$T/span.bin" \
+		--log n.log --autolabel 'N%05d' 2>n.err || { cat n.err; fail "no dump after step $n"; }
+	grep -q 'interrupted move' n.err || [ $n -ge 6 ] ||
+		{ cat n.err; fail "the open did not report the repair"; }
+	"$VTAPE" check N >/dev/null || fail "library not clean after the dump (step $n)"
+	"$ENGINE" restore --device vtape:N/drive0 --entity s --log n.log --stdout | cmp - span.bin ||
+		fail "spanning dump after an engine crash at step $n differs"
+done
+ok "the engine killed inside a changer move: repaired on the next open, dumps restore"

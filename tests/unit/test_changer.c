@@ -5,7 +5,11 @@
  * full destination, unknown element, drive in use.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sg/smc.h"
@@ -40,6 +44,165 @@ elem(struct tsg_changer *c, enum tsg_elem_type type, unsigned num,
 		*out = *x;
 	free(e);
 	return x != NULL;
+}
+
+/* Where the library's cartridge bc is: "slotN"/"driveK" list, space-separated. */
+static void
+places(const char *lib, const char *bc, char *out, size_t len)
+{
+	char path[600], target[600];
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (int s = 1; s <= 9; s++) {
+		snprintf(path, sizeof(path), "%s/slot%d", lib, s);
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0 && (target[n] = '\0', strstr(target, bc)))
+			off += (size_t)snprintf(out + off, len - off, "%sslot%d",
+			    off ? " " : "", s);
+	}
+	for (int d = 0; d < 4; d++) {
+		snprintf(path, sizeof(path), "%s/drive%d/tape", lib, d);
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0 && (target[n] = '\0', strstr(target, bc)))
+			off += (size_t)snprintf(out + off, len - off, "%sdrive%d",
+			    off ? " " : "", d);
+	}
+}
+
+/* Run one move in a child that dies at step (0: none); its exit status. */
+static int
+crashing_move(const char *uri, enum tsg_elem_type ft, unsigned from,
+    enum tsg_elem_type tt, unsigned to, int step)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		struct tsg_changer *c;
+		struct tsg_status st;
+		char n[16];
+		snprintf(n, sizeof(n), "%d", step);
+		setenv("ABS_VTAPE_CRASH_STEP", n, 1);
+		if (tsg_changer_open(uri, &c) < 0)
+			_exit(2);
+		_exit(tsg_changer_move(c, ft, from, tt, to, &st) == 0 ? 0 : 3);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * kill -9 at every step of every kind of move: the check finds what was
+ * left, repairs it (undone up to the commit, finished after), finds
+ * nothing more, and the cartridge is in one place and moves again.
+ */
+static void
+crash_every_step(const char *dir)
+{
+	static const struct {
+		enum tsg_elem_type ft;
+		unsigned from;
+		enum tsg_elem_type tt;
+		unsigned to;
+		const char *src, *dst;
+	} mv[] = {
+		{ TSG_ELEM_SLOT, 1, TSG_ELEM_DRIVE, 0, "slot1", "drive0" },
+		{ TSG_ELEM_DRIVE, 0, TSG_ELEM_SLOT, 1, "drive0", "slot1" },
+		{ TSG_ELEM_DRIVE, 0, TSG_ELEM_DRIVE, 1, "drive0", "drive1" },
+		{ TSG_ELEM_SLOT, 1, TSG_ELEM_SLOT, 3, "slot1", "slot3" },
+	};
+	char lib[400], uri[420], where[200], path[500];
+	struct vtape_check res;
+	struct tsg_status st;
+	struct tsg_changer *c;
+
+	for (size_t m = 0; m < sizeof(mv) / sizeof(mv[0]); m++) {
+		for (int step = 1; step <= VTAPE_MOVE_STEPS + 1; step++) {
+			snprintf(lib, sizeof(lib), "%s/crash%zu-%d", dir, m, step);
+			snprintf(uri, sizeof(uri), "vtape:%s", lib);
+			CHECK(vtape_library_create(lib, 3, 2, 8 * MB, MB, "C") == 0);
+			snprintf(path, sizeof(path), "%s/slot3", lib);
+			unlink(path);	/* slot 3 empty: a slot-to-slot move's place */
+			/* Get the cartridge to the move's source first. */
+			if (mv[m].ft == TSG_ELEM_DRIVE)
+				CHECK(crashing_move(uri, TSG_ELEM_SLOT, 1, TSG_ELEM_DRIVE, 0,
+				    0) == 0);
+			int rc = crashing_move(uri, mv[m].ft, mv[m].from, mv[m].tt,
+			    mv[m].to, step);
+			/* A slot destination has no home file: steps 4, 5 pass by. */
+			bool skipped = mv[m].tt == TSG_ELEM_SLOT &&
+			    (step == 4 || step == 5);
+			bool crashed = step <= VTAPE_MOVE_STEPS && !skipped;
+			CHECK_EQ(rc, crashed ? 137 : 0);
+			CHECK(vtape_check(lib, VTAPE_REPAIR_NONE, NULL, NULL, &res) == 0);
+			if (crashed)
+				CHECK(res.found >= 1 && res.repaired == 0);
+			else
+				CHECK_EQ(res.found, 0);
+			CHECK(vtape_check(lib, VTAPE_REPAIR_CRASH, NULL, NULL, &res) == 0);
+			CHECK_EQ(res.repaired, res.found);
+			CHECK(vtape_check(lib, VTAPE_REPAIR_NONE, NULL, NULL, &res) == 0);
+			CHECK_EQ(res.found, 0);
+			/* Undone before the commit (step 6), finished from it on. */
+			places(lib, "C00001", where, sizeof(where));
+			const char *want = !crashed || step >= 6 ? mv[m].dst : mv[m].src;
+			if (strcmp(where, want) != 0)
+				fprintf(stderr, "move %zu step %d: C00001 in '%s', not %s\n",
+				    m, step, where, want);
+			CHECK(strcmp(where, want) == 0);
+			/* The library works on: everything back to the slots. */
+			CHECK(tsg_changer_open(uri, &c) == 0);
+			for (unsigned d = 0; d < 2; d++)
+				if (elem(c, TSG_ELEM_DRIVE, d, &(struct tsg_element){ 0 }))
+					tsg_changer_unload(c, d, 0, &st);
+			CHECK(tsg_changer_load(c, 2, 1, &st) == 0);
+			CHECK(tsg_changer_unload(c, 1, 0, &st) == 0);
+			tsg_changer_free(c);
+			places(lib, "C00001", where, sizeof(where));
+			CHECK(strncmp(where, "slot", 4) == 0 && !strchr(where, ' '));
+		}
+	}
+}
+
+/*
+ * A cartridge in two places with no journal (a crash of a move made
+ * before moves were journalled): it stays where its newest link is.
+ */
+static void
+two_places(const char *dir)
+{
+	char lib[400], uri[420], a[500], where[200];
+	struct vtape_check res;
+	struct tsg_changer *c;
+	struct tsg_element x;
+	struct timespec t[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+
+	for (int drive_newest = 0; drive_newest < 2; drive_newest++) {
+		snprintf(lib, sizeof(lib), "%s/two%d", dir, drive_newest);
+		snprintf(uri, sizeof(uri), "vtape:%s", lib);
+		CHECK(vtape_library_create(lib, 2, 1, 8 * MB, MB, "T") == 0);
+		snprintf(a, sizeof(a), "%s/drive0/tape", lib);
+		CHECK(symlink("../carts/T00001", a) == 0);
+		/* Age one link: the other is the newest. */
+		if (!drive_newest)
+			snprintf(a, sizeof(a), "%s/drive0/tape", lib);
+		else
+			snprintf(a, sizeof(a), "%s/slot1", lib);
+		CHECK(utimensat(AT_FDCWD, a, t, AT_SYMLINK_NOFOLLOW) == 0);
+		CHECK(vtape_check(lib, VTAPE_REPAIR_NONE, NULL, NULL, &res) == 0);
+		CHECK_EQ(res.found, 1);
+		/* Opening the library repairs it. */
+		CHECK(tsg_changer_open(uri, &c) == 0);
+		places(lib, "T00001", where, sizeof(where));
+		CHECK(strcmp(where, drive_newest ? "drive0" : "slot1") == 0);
+		if (drive_newest)
+			CHECK(elem(c, TSG_ELEM_DRIVE, 0, &x) && x.full && x.source == 1);
+		CHECK(vtape_check(lib, VTAPE_REPAIR_NONE, NULL, NULL, &res) == 0);
+		CHECK_EQ(res.found, 0);
+		tsg_changer_free(c);
+	}
 }
 
 int
@@ -211,6 +374,17 @@ main(void)
 	/* Its place is not free either: an unload does not go there. */
 	rc = tsg_changer_unload(c, 0, 2, &st);
 	CHECK(refused(rc, &st, SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_DEST_FULL));
+
+	/* A full repair removes links that name no cartridge; a crash's does not. */
+	struct vtape_check res;
+	CHECK(vtape_check(lib, VTAPE_REPAIR_CRASH, NULL, NULL, &res) == 0);
+	CHECK(res.found == 1 && res.repaired == 0);
+	CHECK(vtape_check(lib, VTAPE_REPAIR_ALL, NULL, NULL, &res) == 0);
+	CHECK(res.found == 1 && res.repaired == 1);
+	CHECK(tsg_changer_unload(c, 0, 2, &st) == 0);
+
+	crash_every_step(dir);
+	two_places(dir);
 
 	/* A library that went away is a transport error, not a refusal. */
 	tsg_changer_free(c);

@@ -278,6 +278,7 @@ main(void)
 	tsg_free(d);
 
 	/* An empty library drive answers NOT READY, medium not present. */
+	char why[512];
 	snprintf(cmd, sizeof(cmd), "%s/lib", dir);
 	CHECK(vtape_library_create(cmd, 2, 1, 8 * MB, MB, "L") == 0);
 	snprintf(uri, sizeof(uri), "vtape:%s/lib/drive0", dir);
@@ -285,16 +286,16 @@ main(void)
 	CHECK(tsg_test_unit_ready(d, &st) == TSG_CHECK);
 	CHECK(st.cat == TSG_CAT_NOT_READY && st.asc == 0x3a);
 	tsg_free(d);
-	CHECK(vtape_load(cmd, 2, 0) == 0);
-	CHECK(vtape_load(cmd, 1, 0) == -EEXIST);
-	CHECK(vtape_load(cmd, 2, 0) == -ENOENT);
+	CHECK(vtape_load(cmd, 2, 0, why, sizeof(why)) == 0);
+	CHECK(vtape_load(cmd, 1, 0, why, sizeof(why)) == -EEXIST);
+	CHECK(vtape_load(cmd, 2, 0, why, sizeof(why)) == -ENOENT);
 	CHECK(tsg_open(uri, &d) == 0);
 	CHECK(tsg_test_unit_ready(d, &st) == 0);
 	/* The changer will not move a cartridge out of a drive in use. */
-	CHECK(vtape_unload(cmd, 0) == -EBUSY);
+	CHECK(vtape_unload(cmd, 0, why, sizeof(why)) == -EBUSY);
 	tsg_free(d);
-	CHECK(vtape_unload(cmd, 0) == 0);
-	CHECK(vtape_unload(cmd, 0) == -ENOENT);
+	CHECK(vtape_unload(cmd, 0, why, sizeof(why)) == 0);
+	CHECK(vtape_unload(cmd, 0, why, sizeof(why)) == -ENOENT);
 	char *c2 = NULL;
 	CHECK(vtape_slot_cart(cmd, 2, &c2) == 0 && strstr(c2, "L00002"));
 	free(c2);
