@@ -207,7 +207,8 @@ tsg_status_str(const struct tsg_status *st, char *buf, size_t len)
 	char asc[96] = "";
 
 	if (st->cat == TSG_CAT_TRANSPORT) {
-		snprintf(buf, len, "transport error: %s", strerror(-st->err));
+		snprintf(buf, len, "transport error: %s%s%s", strerror(-st->err),
+		    st->note[0] ? "; " : "", st->note);
 		return buf;
 	}
 	if (st->cat == TSG_CAT_GOOD) {
@@ -219,9 +220,10 @@ tsg_status_str(const struct tsg_status *st, char *buf, size_t len)
 		return buf;
 	}
 	sg_get_asc_ascq_str(st->asc, st->ascq, sizeof(asc), asc);
-	snprintf(buf, len, "%s %02x/%02x (%s)%s%s%s", names[st->cat], st->asc,
-	    st->ascq, asc, st->filemark ? " FILEMARK" : "",
-	    st->eom ? " EOM" : "", st->ili ? " ILI" : "");
+	snprintf(buf, len, "%s %02x/%02x (%s)%s%s%s%s%s", names[st->cat],
+	    st->asc, st->ascq, asc, st->filemark ? " FILEMARK" : "",
+	    st->eom ? " EOM" : "", st->ili ? " ILI" : "", st->note[0] ? "; " : "",
+	    st->note);
 	return buf;
 }
 
@@ -252,16 +254,20 @@ exec_once(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 
 	memset(sense, 0, sizeof(sense));
 	abs_crash_point(crash_point_of(cdb[0]));
+	d->host_note[0] = '\0';
 	rc = d->tr->exec(d, cdb, cdblen, dir, buf, len, &resid, &status, sense,
 	    &sense_len);
 	if (rc < 0) {
 		memset(st, 0, sizeof(*st));
 		st->cat = TSG_CAT_TRANSPORT;
 		st->err = rc;
-		return rc;
+	} else {
+		tsg_decode_sense(sense, sense_len, status, st);
+		st->xfer = resid <= len ? len - resid : 0;
 	}
-	tsg_decode_sense(sense, sense_len, status, st);
-	st->xfer = resid <= len ? len - resid : 0;
+	memcpy(st->note, d->host_note, sizeof(st->note));
+	if (rc < 0)
+		return rc;
 	return st->cat == TSG_CAT_GOOD ? 0 : TSG_CHECK;
 }
 

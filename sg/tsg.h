@@ -46,6 +46,12 @@ struct tsg_status {
 	size_t xfer;		/* bytes moved by a read */
 	uint8_t sense[TSG_SENSE_LEN];
 	int sense_len;
+	/*
+	 * What the transport knows beyond the sense, "" if nothing: a vtape
+	 * names the host file and errno behind HARDWARE ERROR 44/00 (host disk
+	 * full: ENOSPC, EDQUOT; EIO) or a MEDIUM ERROR on a host read.
+	 */
+	char note[256];
 };
 
 struct tsg_pos {

@@ -51,7 +51,7 @@ struct tsg_dev {
 	unsigned nlocks;
 	char why[TSG_WHY_LEN];	/* why an open failed, for tsg_open_why */
 	/* A host-side failure behind the last command's sense (vtape). */
-	char host_note[TSG_WHY_LEN];
+	char host_note[sizeof(((struct tsg_status *)0)->note)];
 };
 
 extern const struct tsg_transport tsg_vtape_transport;

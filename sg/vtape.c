@@ -54,6 +54,7 @@ struct vt_file {
 };
 
 struct vtape {
+	struct tsg_dev *dev;	/* for host notes (tsg_status.note) */
 	char *cartdir;		/* NULL: no cartridge in the drive */
 	struct vt_conf conf;
 	struct vt_file *files;
@@ -182,6 +183,53 @@ file_path(const struct vtape *v, size_t n, bool idx, char *buf, size_t len)
 	snprintf(buf, len, "%s/file%06zu%s", v->cartdir, n, idx ? ".idx" : "");
 }
 
+/*
+ * Say which host file failed and how (the note of the command's status):
+ * the sense alone cannot tell a full host disk from a failing drive.
+ */
+static void
+host_note(struct vtape *v, const char *what, const char *path, int err)
+{
+	const char *kind = err == ENOSPC ? "host disk full" : err == EDQUOT ?
+	    "host disk quota exceeded" : err == EIO ? "host disk I/O error" :
+	    "host file system error";
+
+	char *note = v->dev->host_note;
+	size_t cap = sizeof(v->dev->host_note);
+	int n = snprintf(note, cap, "%s (%s) %s ", kind, strerror(err), what);
+	size_t room, plen = strlen(path);
+
+	if (n < 0 || (size_t)n >= cap - 8)
+		return;
+	room = cap - (size_t)n - 1;
+	/* A long path keeps its end, where the cartridge and file are named. */
+	if (plen > room)
+		snprintf(note + n, cap - (size_t)n, "...%s", path + plen - room + 3);
+	else
+		memcpy(note + n, path, plen + 1);
+}
+
+/* Write all of len bytes at off: 0, or -errno (-ENOSPC if none is taken). */
+static int
+pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENOSPC;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
 /* Make room for one more offset in file fl. */
 static int
 file_grow(struct vt_file *fl)
@@ -209,12 +257,15 @@ file_open_fds(struct vtape *v, size_t n, bool create)
 		return 0;
 	file_path(v, n, false, path, sizeof(path));
 	fl->dfd = open(path, flags, 0644);
-	if (fl->dfd < 0)
+	if (fl->dfd < 0) {
+		host_note(v, "opening", path, errno);
 		return -errno;
+	}
 	file_path(v, n, true, path, sizeof(path));
 	fl->ifd = open(path, flags, 0644);
 	if (fl->ifd < 0) {
 		int e = -errno;
+		host_note(v, "opening", path, -e);
 		close(fl->dfd);
 		fl->dfd = -1;
 		return e;
@@ -369,8 +420,12 @@ truncate_here(struct vtape *v)
 		return rc;
 	v->used -= fl->off[fl->nblocks] - fl->off[v->b];
 	if (ftruncate(fl->dfd, (off_t)fl->off[v->b]) ||
-	    ftruncate(fl->ifd, (off_t)(v->b * sizeof(struct vt_rec))))
-		return -errno;
+	    ftruncate(fl->ifd, (off_t)(v->b * sizeof(struct vt_rec)))) {
+		int e = errno;
+		file_path(v, v->f, false, path, sizeof(path));
+		host_note(v, "truncating", path, e);
+		return -e;
+	}
 	fl->nblocks = v->b;
 	fl->fm = false;
 	return 0;
@@ -448,6 +503,21 @@ check_ew(struct vtape *v, struct vt_result *r)
 		set_sense(r, 0x00, 0x00, 0x07, 0, true, 0);
 }
 
+/*
+ * A host file operation failed (rc, its note already made): HARDWARE
+ * ERROR 44/00, nothing written, as a drive says of its own failure. Not
+ * early warning: the engine fails the dump rather than trust a cartridge
+ * whose host cannot take its data (see README, Virtual tapes).
+ */
+static int
+host_failed(struct vtape *v, struct vt_result *r, int rc, int64_t info)
+{
+	if (rc == -ENOMEM || !v->dev->host_note[0])
+		return rc;	/* not the host's disk: a transport error */
+	set_sense(r, 0x04, 0x44, 0x00, 0, true, info);
+	return 1;
+}
+
 /* Write one block of len bytes at the current position. */
 static int
 write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
@@ -460,7 +530,7 @@ write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
 		return 1;
 	}
 	if ((rc = truncate_here(v)) < 0)
-		return rc;
+		return host_failed(v, r, rc, residue_if_fail);
 	if (v->used + len > v->conf.capacity) {
 		set_sense(r, 0x0d, 0x00, 0x02, FL_EOM, true, residue_if_fail);
 		return 1;
@@ -473,7 +543,7 @@ write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
 	if (v->f == v->nfiles && (rc = files_push(v)) < 0)
 		return rc;
 	if ((rc = file_open_fds(v, v->f, true)) < 0)
-		return rc;
+		return host_failed(v, r, rc, residue_if_fail);
 	struct vt_file *fl = &v->files[v->f];
 	if ((rc = file_grow(fl)) < 0)
 		return rc;
@@ -485,22 +555,26 @@ write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
 			memcpy(bad, buf, len);
 			bad[len / 2] ^= 0xff;
 		}
-	ssize_t n = pwrite(fl->dfd, bad ? bad : buf, len,
-	    (off_t)fl->off[fl->nblocks]);
+	char path[PATH_MAX];
+	rc = pwrite_all(fl->dfd, bad ? bad : buf, len, (off_t)fl->off[fl->nblocks]);
 	free(bad);
-	if (n != (ssize_t)len) {
+	if (rc < 0) {
 		/* Host disk full or failing: not the tape's fault, not on tape. */
 		if (ftruncate(fl->dfd, (off_t)fl->off[fl->nblocks]) < 0)
 			(void)0;
-		set_sense(r, 0x04, 0x44, 0x00, 0, true, residue_if_fail);
-		return 1;
+		file_path(v, v->f, false, path, sizeof(path));
+		host_note(v, "writing", path, -rc);
+		return host_failed(v, r, rc, residue_if_fail);
 	}
 	struct vt_rec rec = { host_crc ? len | VT_HAS_CRC : len,
 	    host_crc ? *host_crc : 0 };
-	if (pwrite(fl->ifd, &rec, sizeof(rec),
-	    (off_t)(fl->nblocks * sizeof(rec))) != sizeof(rec)) {
-		set_sense(r, 0x04, 0x44, 0x00, 0, true, residue_if_fail);
-		return 1;
+	if ((rc = pwrite_all(fl->ifd, &rec, sizeof(rec),
+	    (off_t)(fl->nblocks * sizeof(rec)))) < 0) {
+		if (ftruncate(fl->ifd, (off_t)(fl->nblocks * sizeof(rec))) < 0)
+			(void)0;	/* no half record: the block is not on tape */
+		file_path(v, v->f, true, path, sizeof(path));
+		host_note(v, "writing", path, -rc);
+		return host_failed(v, r, rc, residue_if_fail);
 	}
 	fl->off[fl->nblocks + 1] = fl->off[fl->nblocks] + len;
 	fl->nblocks++;
@@ -578,7 +652,7 @@ cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 		return 0;
 	}
 	if ((rc = truncate_here(v)) < 0)
-		return rc;
+		return host_failed(v, r, rc, count) > 0 ? 0 : rc;
 	if (count == 0 && !immed) {
 		/* A zero count flushes the buffer, as drives do. */
 		if (v->f < v->nfiles && v->files[v->f].dfd >= 0) {
@@ -595,16 +669,26 @@ cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 		if (v->f == v->nfiles && (rc = files_push(v)) < 0)
 			return rc;
 		if ((rc = file_open_fds(v, v->f, true)) < 0)
-			return rc;
+			return host_failed(v, r, rc, count - i) > 0 ? 0 : rc;
 		struct vt_file *fl = &v->files[v->f];
 		struct vt_rec rec = { VT_FM_RECORD, 0 };
-		if (pwrite(fl->ifd, &rec, sizeof(rec),
-		    (off_t)(fl->nblocks * sizeof(rec))) != sizeof(rec)) {
-			set_sense(r, 0x03, 0x0c, 0x00, 0, true, count - i);
+		char path[PATH_MAX];
+		file_path(v, v->f, true, path, sizeof(path));
+		if ((rc = pwrite_all(fl->ifd, &rec, sizeof(rec),
+		    (off_t)(fl->nblocks * sizeof(rec)))) < 0) {
+			if (ftruncate(fl->ifd, (off_t)(fl->nblocks * sizeof(rec))) < 0)
+				(void)0;	/* no half record */
+			host_note(v, "writing", path, -rc);
+			host_failed(v, r, rc, count - i);
 			return 0;
 		}
+		/* Flushed: what the host lost shows here (delayed allocation). */
 		if (!immed && (fsync(fl->dfd) || fsync(fl->ifd))) {
-			set_sense(r, 0x03, 0x0c, 0x00, 0, true, count - i);
+			int e = errno;
+			if (ftruncate(fl->ifd, (off_t)(fl->nblocks * sizeof(rec))) < 0)
+				(void)0;	/* the filemark is not on tape */
+			host_note(v, "flushing", path, e);
+			host_failed(v, r, -e, count - i);
 			return 0;
 		}
 		fl->fm = true;
@@ -649,6 +733,11 @@ read_block(struct vtape *v, uint8_t *buf, uint32_t len, bool sili,
 	uint32_t n = blen < len ? (uint32_t)blen : len;
 	ssize_t rd = pread(fl->dfd, buf, n, (off_t)boff);
 	if (rd != (ssize_t)n) {
+		/* The host file lost data the index has: unreadable, as a medium. */
+		char path[PATH_MAX];
+		file_path(v, v->f, false, path, sizeof(path));
+		host_note(v, rd < 0 ? "reading" : "reading (file too short)", path,
+		    rd < 0 ? errno : EIO);
 		set_sense(r, 0x03, 0x11, 0x00, 0, true, resid_units);
 		return 1;
 	}
@@ -1139,6 +1228,7 @@ vt_open(struct tsg_dev *d, const char *path)
 
 	if (!v)
 		return -ENOMEM;
+	v->dev = d;
 	v->buffered = true;
 	if (!*path) {
 		free(v);
@@ -1265,8 +1355,8 @@ vt_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 	case SSC_ERASE6_CMD:	/* everything from here on */
 		if (v->conf.wp)
 			set_sense(&r, 0x07, 0x27, 0x00, 0, false, 0);
-		else
-			rc = truncate_here(v);
+		else if ((rc = truncate_here(v)) < 0 && host_failed(v, &r, rc, 0) > 0)
+			rc = 0;
 		break;
 	case SPC_MODE_SENSE6_CMD:
 		rc = cmd_mode_sense(v, cdb, buf, len, &r);

@@ -55,7 +55,8 @@ num(const char *s, uint64_t max, const char *what)
 	uint64_t v;
 
 	if (util_parse_u64(s, max, &v) < 0)
-		die("%s: bad number %s", what, s);
+		die("%s: %s is not a number from 0 to %llu", what, s,
+		    (unsigned long long)max);
 	return v;
 }
 
@@ -85,6 +86,9 @@ in_library(const char *dir, long slot, long drive)
 		die("%s is not a vtape library (no library.conf)", dir);
 	if (rc < 0)
 		die("%s: %s", dir, strerror(-rc));
+	if (slot < 0 && drive < 0)
+		die("%s is a library: say which cartridge, --slot N (1 to %d) or "
+		    "--drive K (0 to %d)", dir, slots, drives - 1);
 	if (slot == 0 || slot > slots)
 		die("there is no slot %ld in %s: its slots are 1 to %d", slot, dir,
 		    slots);

@@ -71,6 +71,36 @@ else
 	bad sg-queued-dump-restore-verify
 fi
 
+# One engine per drive (issue 11): while a dump holds st:/dev/nst0, the same
+# drive's sg node and its rewinding st node are refused, naming the holder.
+mkfifo /tmp/hold.fifo
+exec 3<>/tmp/hold.fifo
+$E dump --device $ST --entity held --source "cmd:cat /tmp/hold.fifo" --log /tmp/h.log \
+	2>/tmp/held.err 3>&- &
+hpid=$!
+i=0
+until grep -qs "pid=$hpid " "$ABS_RUN_DIR"/abs-lock.scsi-* || [ $i -ge 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+$E status --device "sg:$SG1" >/tmp/busy1.out 2>&1
+r1=$?
+$E list --device st:/dev/st0 >/tmp/busy2.out 2>&1
+r2=$?
+cat /tmp/x >&3
+exec 3>&-
+wait $hpid
+rh=$?
+cat /tmp/busy1.out /tmp/busy2.out
+if [ $r1 != 0 ] && [ $r2 != 0 ] && [ $rh = 0 ] &&
+	grep -q "is in use by pid $hpid (opened as $ST)" /tmp/busy1.out &&
+	grep -q "is in use by pid $hpid (opened as $ST)" /tmp/busy2.out; then
+	ok sg-st-one-engine-per-drive
+else
+	cat /tmp/held.err
+	bad sg-st-one-engine-per-drive "r1=$r1 r2=$r2 rh=$rh"
+fi
+
 # with_swaps LOG CMD...: run CMD; when it asks for a cartridge, have the
 # host swap LUN 3's image and tell CMD it is mounted. Sets rc and asked.
 with_swaps() {

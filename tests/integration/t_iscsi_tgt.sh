@@ -69,3 +69,24 @@ tgt_swap 2 "$T/small2.img"
 wait $pid || { cat rs.err; fail "spanning restore over iSCSI failed"; }
 cmp s.bin span.out || fail "spanning restore over iSCSI differs"
 ok "a dump across two tgt cartridges, restored byte for byte"
+
+# One engine per LUN (issue 11): while a dump holds LUN 1, a second engine
+# is refused whatever portal address it names, and is told who holds it.
+mkfifo hold.fifo
+exec 3<>hold.fifo
+"$ENGINE" dump --device "$U" --entity held --source "cmd:cat $T/hold.fifo" --log d.log \
+	2>held.err 3>&- &
+hpid=$!
+PIDS="$PIDS $hpid"
+wait_for "pid=$hpid " "$T/abs-lock.iscsi-${TGT_IQN%%:*}_${TGT_IQN#*:}-1"
+expect_fail "iSCSI LUN 1 of $TGT_IQN is in use by pid $hpid (opened as $U)" \
+	"$ENGINE" list --device "$U"
+expect_fail "is in use by pid $hpid" \
+	"$ENGINE" status --device "iscsi://localhost:$TGT_PORT/$TGT_IQN/1"
+head -c 1000000 /dev/urandom >held.bin
+cat held.bin >&3
+exec 3>&-
+wait $hpid || { cat held.err; fail "the dump holding the LUN failed"; }
+"$ENGINE" restore --device "$U" --entity held --log d.log --stdout | cmp - held.bin ||
+	fail "the held dump over iSCSI does not restore"
+ok "a second engine on the same iSCSI LUN is refused"

@@ -125,3 +125,28 @@ for n in 3 7; do
 		fail "spanning dump after an engine crash at step $n differs"
 done
 ok "the engine killed inside a changer move: repaired on the next open, dumps restore"
+
+# The host disk under a vtape fills (a 12 MiB tmpfs): the dump fails with
+# HARDWARE ERROR 44/00 and says the host disk is full, naming the file;
+# what was on tape before stays complete and restores.
+mkdir full
+if mount -t tmpfs -o size=12M tmpfs full 2>/dev/null; then
+	trap 'umount "$T/full" 2>/dev/null; cleanup' EXIT
+	"$VTAPE" new-library full/L --slots 2 --drives 1 --capacity 50M >/dev/null
+	"$VTAPE" load full/L --slot 1 --drive 0
+	"$ENGINE" label --device vtape:full/L/drive0 --label F1 >/dev/null
+	head -c 3000000 /dev/urandom >small.bin
+	head -c 20000000 /dev/urandom >big.bin
+	"$ENGINE" dump --device vtape:full/L/drive0 --entity small --source "file:$T/small.bin" \
+		--log f.log 2>/dev/null
+	expect_fail "HARDWARE ERROR 44/00.*host disk full (No space left on device) writing .*full/L/carts/V00001/file00000" \
+		"$ENGINE" dump --device vtape:full/L/drive0 --entity big --source "file:$T/big.bin" --log f.log
+	grep -q '^dump entity=big .*status=complete' f.log && fail "a dump that hit a full host disk is complete"
+	"$ENGINE" restore --device vtape:full/L/drive0 --entity small --log f.log --stdout |
+		cmp - small.bin || fail "the dump before the host disk filled does not restore"
+	umount full
+	trap cleanup EXIT
+	ok "host disk full under a vtape: said so, nothing complete that is not on tape"
+else
+	echo "note: cannot mount a tmpfs here (not root?): host-disk-full case not run"
+fi

@@ -293,6 +293,26 @@ main(void)
 	CHECK(tsg_test_unit_ready(d, &st) == 0);
 	/* The changer will not move a cartridge out of a drive in use. */
 	CHECK(vtape_unload(cmd, 0, why, sizeof(why)) == -EBUSY);
+	CHECK(strstr(why, "drive 0 is in use by pid") != NULL);
+	/*
+	 * Nor can the cartridge be opened by another path: its own directory,
+	 * a second drive given it. The refusal names the holder and its path.
+	 */
+	struct tsg_dev *d3 = NULL;
+	char why2[TSG_WHY_LEN], u2[400], pid[64];
+	snprintf(u2, sizeof(u2), "vtape:%s/lib/carts/L00002", dir);
+	snprintf(pid, sizeof(pid), "by pid %ld (opened as vtape:", (long)getpid());
+	CHECK(tsg_open_why(u2, &d3, why2) == -EBUSY && !d3);
+	CHECK(strstr(why2, "cartridge ") && strstr(why2, "/lib/carts/L00002 is in use") &&
+	    strstr(why2, pid) && strstr(why2, "/lib/drive0)"));
+	snprintf(u2, sizeof(u2), "%s/lib/drive1", dir);
+	CHECK(mkdir(u2, 0755) == 0);
+	snprintf(u2, sizeof(u2), "%s/lib/drive1/tape", dir);
+	CHECK(symlink("../carts/L00002", u2) == 0);
+	snprintf(u2, sizeof(u2), "vtape:%s/lib/drive1", dir);
+	CHECK(tsg_open_why(u2, &d3, why2) == -EBUSY && strstr(why2, pid));
+	snprintf(u2, sizeof(u2), "%s/lib/drive1/tape", dir);
+	CHECK(unlink(u2) == 0);
 	tsg_free(d);
 	CHECK(vtape_unload(cmd, 0, why, sizeof(why)) == 0);
 	CHECK(vtape_unload(cmd, 0, why, sizeof(why)) == -ENOENT);
