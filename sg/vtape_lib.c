@@ -948,13 +948,18 @@ vlib_inventory(struct tsg_changer *c, struct tsg_element **elems, size_t *n,
 	struct lib_conf lc;
 	char path[PATH_MAX];
 	size_t k = 0;
-	int rc;
+	int rc, lk;
 
 	if ((rc = lib_read(libdir, &lc)) < 0)
 		return tsg_transport_status(st, rc);
 	e = calloc(1 + (size_t)lc.slots + (size_t)lc.drives, sizeof(*e));
 	if (!e)
 		return tsg_transport_status(st, -ENOMEM);
+	/* Between moves: never a cartridge half-way (in two places). */
+	if ((lk = lib_lock(libdir)) == -EBUSY) {
+		free(e);
+		return tsg_transport_status(st, lk);
+	}	/* (a read-only library without its lock file: unlocked) */
 	vlib_element(&e[k++], TSG_ELEM_TRANSPORT, 0, NULL);
 	for (unsigned s = 1; s <= (unsigned)lc.slots; s++) {
 		elem_path(libdir, &lc, TSG_ELEM_SLOT, s, path, sizeof(path));
@@ -967,6 +972,8 @@ vlib_inventory(struct tsg_changer *c, struct tsg_element **elems, size_t *n,
 			e[k].source = home_of(libdir, d);
 		k++;
 	}
+	if (lk >= 0)
+		close(lk);
 	*elems = e;
 	*n = k;
 	return 0;
