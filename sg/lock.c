@@ -155,24 +155,20 @@ lock_key(struct tsg_dev *d, const char *key, const char *what)
 	return tsg_lock_path(d, path, what);
 }
 
-int
-tsg_lock_node(struct tsg_dev *d, int fd)
+/* The node locks of the device node sb describes. */
+static int
+lock_node_stat(struct tsg_dev *d, const struct stat *sb)
 {
 	char key[PATH_MAX + 32], what[PATH_MAX + 64], sys[64], *dev;
-	struct stat sb;
+	unsigned maj = major(sb->st_rdev), min = minor(sb->st_rdev);
 	int rc;
 
-	if (fstat(fd, &sb) < 0)
-		return -errno;
-	snprintf(key, sizeof(key), "node-%u-%u", major(sb.st_rdev),
-	    minor(sb.st_rdev));
-	snprintf(what, sizeof(what), "device node %u:%u", major(sb.st_rdev),
-	    minor(sb.st_rdev));
+	snprintf(key, sizeof(key), "node-%u-%u", maj, min);
+	snprintf(what, sizeof(what), "device node %u:%u", maj, min);
 	if ((rc = lock_key(d, key, what)) < 0)
 		return rc;
 	/* sg and st nodes of one drive share its SCSI device in sysfs. */
-	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/device",
-	    major(sb.st_rdev), minor(sb.st_rdev));
+	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/device", maj, min);
 	if (!(dev = realpath(sys, NULL)))
 		return 0;
 	const char *hctl = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
@@ -180,6 +176,30 @@ tsg_lock_node(struct tsg_dev *d, int fd)
 	snprintf(what, sizeof(what), "SCSI device %s", hctl);
 	free(dev);
 	return lock_key(d, key, what);
+}
+
+int
+tsg_lock_node(struct tsg_dev *d, int fd)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	return lock_node_stat(d, &sb);
+}
+
+void
+tsg_busy_node(struct tsg_dev *d, const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0 || !S_ISCHR(sb.st_mode))
+		return;
+	/* An engine holds the drive: its lock says which and how. */
+	if (lock_node_stat(d, &sb) == -EBUSY)
+		return;
+	snprintf(d->why, sizeof(d->why), "%.200s is open in another process "
+	    "(not an engine holding a lock; the driver allows one open)", path);
 }
 
 int

@@ -51,6 +51,10 @@ sgio_open(struct tsg_dev *d, const char *path)
 		return -EINVAL;
 	/* O_EXCL: one engine per drive; O_NONBLOCK: EBUSY, not a wait. */
 	fd = open(path, O_RDWR | O_NONBLOCK | O_EXCL | O_CLOEXEC);
+	if (fd < 0 && errno == EBUSY) {
+		tsg_busy_node(d, path);
+		return -EBUSY;
+	}
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &sb) < 0 || !S_ISCHR(sb.st_mode) ||

@@ -80,6 +80,10 @@ st_open(struct tsg_dev *d, const char *path)
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && (errno == EROFS || errno == EACCES))
 		fd = open(path, O_RDONLY | O_CLOEXEC);	/* write-protected */
+	if (fd < 0 && errno == EBUSY) {
+		tsg_busy_node(d, path);	/* st allows one open per drive */
+		return -EBUSY;
+	}
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &sb) < 0 || !S_ISCHR(sb.st_mode) ||

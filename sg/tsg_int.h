@@ -104,6 +104,11 @@ int tsg_flock(const char *path, const char *via, char *busy, size_t len);
 int tsg_lock_path(struct tsg_dev *d, const char *path, const char *what);
 /* A device node by st_rdev, and its SCSI device (sysfs H:C:T:L) if any. */
 int tsg_lock_node(struct tsg_dev *d, int fd);
+/*
+ * The driver refused to open path (EBUSY): say who has the drive in d->why
+ * (the holder of its locks, else another process). Takes no lock.
+ */
+void tsg_busy_node(struct tsg_dev *d, const char *path);
 /* The drive by vendor, product and unit serial (VPD 80h), when it has one. */
 int tsg_lock_serial(struct tsg_dev *d);
 /* Any other key (an iSCSI target's LUN), a file under the run directory. */
