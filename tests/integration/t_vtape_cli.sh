@@ -150,3 +150,30 @@ if mount -t tmpfs -o size=12M tmpfs full 2>/dev/null; then
 else
 	echo "note: cannot mount a tmpfs here (not root?): host-disk-full case not run"
 fi
+
+# The state an unjournalled move left when killed between its two steps
+# (issue 11): the cartridge in its slot and in the drive, the drive's link
+# the newer. No dump ran and unload said "No space left on device"; now
+# the next open or move repairs it, saying so.
+rm -rf O
+"$VTAPE" new-library O --slots 2 --drives 1 --capacity 50M >/dev/null
+"$VTAPE" load O --slot 1 --drive 0
+ln -s carts/V00001 O/slot1
+touch -h -d '2020-01-01 00:00' O/slot1
+rc=0; "$VTAPE" check O >chk.txt || rc=$?
+[ $rc = 3 ] && grep -q 'V00001 is in 2 places: drive0 slot1' chk.txt ||
+	{ cat chk.txt; fail "check: the old crash state (rc $rc)"; }
+"$VTAPE" unload O --drive 0 2>unl.err || { cat unl.err; fail "unload after the old crash"; }
+grep -q 'kept it in drive0 (its link is the newest' unl.err || { cat unl.err; fail "repair not said"; }
+"$VTAPE" list O | grep -q '^slot1 *V00001' || fail "V00001 not home"
+"$VTAPE" check O >/dev/null || fail "not clean"
+# The same state met by a dump: its open repairs it, and the dump runs.
+"$VTAPE" load O --slot 1 --drive 0
+ln -s carts/V00001 O/slot1
+touch -h -d '2020-01-01 00:00' O/slot1
+"$ENGINE" label --device vtape:O/drive0 --label O1 2>lab.err
+grep -q 'removed it from slot1' lab.err || { cat lab.err; fail "the open did not repair"; }
+"$ENGINE" dump --device vtape:O/drive0 --entity o --source "cmd:echo o" --log o.log 2>/dev/null ||
+	fail "no dump after the old crash state"
+"$VTAPE" check O >/dev/null || fail "not clean after the dump"
+ok "a cartridge left in a slot and a drive by an old crash: repaired on open and move"
