@@ -24,6 +24,8 @@
 #             library shows a cartridge in two places (or, where abs-vtape
 #             has a check command, the check is not clean)
 #   errors    a dump that failed without being killed
+# A dump that finds no writable cartridge where no blank one is left ends
+# its run as "library used up", which is not a failure.
 # Prints one summary line "crash-engine: ..."; exits non-zero on any
 # lost, dup, stuck or error.
 set -u
@@ -39,7 +41,7 @@ trap 'exit 143' TERM HUP
 trap 'exit 130' INT
 cd "$T" || exit 1
 head -c 24000000 /dev/urandom >pool.bin
-kills=0 runs=0 unreached=0 timed=0 verified=0 complete=0
+kills=0 runs=0 unreached=0 timed=0 verified=0 complete=0 exhaust=0
 lost=0 dup=0 stuck=0 errors=0
 bad() {	# CLASS MESSAGE
 	echo "FAIL $1 (seed $seed): $2"
@@ -149,6 +151,13 @@ check_parts() {
 	done <done.txt
 }
 
+# A dump that found no writable cartridge in a library without a blank
+# one: the library is used up (the run ends), not stuck.
+exhausted() {
+	grep -q 'no writable cartridge left' err.txt &&
+		! "$BIN/abs-vtape" list lib 2>/dev/null | grep -q ' files=0 '
+}
+
 # No cartridge may be in two places at once.
 check_library() {
 	"$BIN/abs-vtape" list lib >list.txt 2>&1 ||
@@ -204,11 +213,17 @@ while [ "$kills" -lt "$KILLS" ]; do
 			[ "$point" = timed ] && timed=$((timed + 1))
 			# The next dump on the same drive must work.
 			dump "e${k}r" "$len" "$src"
-			if [ "$drc" != 0 ]; then
+			if [ "$drc" != 0 ] && exhausted; then
+				exhaust=$((exhaust + 1))
+				break
+			elif [ "$drc" != 0 ]; then
 				bad stuck "after kill ($what), the next dump fails: $(tail -n1 err.txt)"
 			fi
 			check_library
 			check_complete
+		elif [ "$drc" != 0 ] && exhausted; then
+			exhaust=$((exhaust + 1))
+			break
 		elif [ "$drc" != 0 ]; then
 			bad errors "dump failed without a kill ($what): $(tail -n1 err.txt)"
 		elif [ "$point" != none ]; then
@@ -224,5 +239,6 @@ while [ "$kills" -lt "$KILLS" ]; do
 done
 echo "crash-engine: $kills kills ($timed timed) in $runs runs from seed $SEED0," \
 	"$complete complete dumps, $verified restores byte-exact, $lost lost," \
-	"$dup duplicated, $stuck stuck, $errors other errors ($unreached crash points not reached)"
+	"$dup duplicated, $stuck stuck, $errors other errors ($unreached crash points not reached," \
+	"$exhaust libraries used up)"
 [ $((lost + dup + stuck + errors)) -eq 0 ]
