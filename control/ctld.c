@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/priv.h"
 #include "control/ctld.h"
 
 #define MAX_CLIENTS 512
@@ -379,9 +381,10 @@ listen_on(const char *path, char *err)
 	return fd;
 }
 
-/* The defaults live in /run/abs and /var/lib/abs: make them if missing. */
+/* The defaults live in /run/abs and /var/lib/abs: make them if missing,
+ * owned by pw (abs-ctld's --user) if given. */
 static void
-make_parent(const char *path)
+make_parent(const char *path, const struct passwd *pw)
 {
 	char dir[PATH_MAX];
 	char *slash;
@@ -389,8 +392,30 @@ make_parent(const char *path)
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) && slash != dir) {
 		*slash = '\0';
-		mkdir(dir, 0750);
+		if (mkdir(dir, 0750) == 0 && pw &&
+		    chown(dir, pw->pw_uid, pw->pw_gid) < 0)
+			log_warn("%s: chown to %s: %s", dir, pw->pw_name,
+			    strerror(errno));
 	}
+}
+
+/*
+ * abs-ctld's privileges, all in common/priv.c: the directories it needs
+ * made (for user), then user's ids and no capability at all.
+ */
+static void
+drop_privileges(const char *user, const char *dbpath, const char *sock)
+{
+	struct passwd *pw = user && geteuid() == 0 ? getpwnam(user) : NULL;
+	char err[PRIV_ERRLEN];
+
+	make_parent(dbpath, pw);
+	make_parent(sock, pw);
+	if (priv_ctld(user, err) < 0)
+		die("%s", err);
+	if (geteuid() == 0)
+		log_warn("running as root (without capabilities); --user NAME "
+		    "runs abs-ctld as its own user");
 }
 
 /* abs-ctld's usage, and exit 2. */
@@ -399,10 +424,11 @@ usage(void)
 {
 	fprintf(stderr, "usage: abs-ctld [--socket PATH] [--db FILE] [--foreground]\n"
 	    "                [--syslog] [--exception-cmd 'mail -s ABS ops']\n"
-	    "                [--grace SECONDS]\n"
+	    "                [--grace SECONDS] [--user NAME]\n"
 	    "defaults: --socket /run/abs/ctld.sock --db /var/lib/abs/catalog.db\n"
 	    "          --grace %u: how long a job whose media server is gone (or\n"
-	    "          was when abs-ctld started) waits for it to report the job\n",
+	    "          was when abs-ctld started) waits for it to report the job\n"
+	    "          --user NAME: run as NAME, with no capabilities (from root)\n",
 	    CTLD_GRACE);
 	exit(2);
 }
@@ -497,10 +523,12 @@ ctld_main(int argc, char **argv)
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "exception-cmd", required_argument, NULL, 'x' },
 		{ "grace", required_argument, NULL, 'g' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = "/run/abs/ctld.sock", *dbpath = "/var/lib/abs/catalog.db";
+	const char *user = NULL;
 	struct ctld c = { .grace = CTLD_GRACE };
 	char *end;
 	long v;
@@ -521,14 +549,14 @@ ctld_main(int argc, char **argv)
 				usage();
 			c.grace = (unsigned)v;
 			break;
+		case 'u': user = optarg; break;
 		default: usage();
 		}
 	}
 	if (optind != argc)
 		usage();
 	log_init("abs-ctld", LOG_LVL_INFO, use_syslog);
-	make_parent(dbpath);
-	make_parent(sock);
+	drop_privileges(user, dbpath, sock);
 	if (cat_open(dbpath, &c.db, err) < 0)
 		die("catalog %s: %s", dbpath, err);
 	if (cat_site(c.db, c.site, sizeof(c.site), err) < 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/priv.h"
 #include "common/util.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
@@ -23,11 +24,11 @@ static const char usage[] =
 "          [--server S]\n"
 "          [--partition P]\n"
 "          [--autolabel PATTERN] [--verify-rate R | --no-verify] [--retries N]\n"
-"          [--mount-timeout SEC] [--no-pew] [--lbp]\n"
+"          [--mount-timeout SEC] [--no-pew] [--lbp] [--cmd-user USER]\n"
 "  mounted --device URI    (tell a waiting engine a cartridge is in)\n"
 "  serve   --device URI --control SOCKET --drive NAME [--log JOURNAL]\n"
 "          (also: abs-engine --control SOCKET --drive NAME --device URI)\n"
-"          [--block-size N]   (media server for abs-ctld)\n"
+"          [--block-size N] [--cmd-user USER]   (media server for abs-ctld)\n"
 "          [--config FILE]    (its CONTROL=SOCKET line names the master;\n"
 "                              read again on SIGHUP: the media server\n"
 "                              moves there without stopping its job)\n"
@@ -46,7 +47,7 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
 	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
 	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE,
-	O_CONFIG };
+	O_CONFIG, O_CMDUSER };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -73,6 +74,7 @@ static const struct option longopts[] = {
 	{ "control", required_argument, NULL, O_CONTROL },
 	{ "drive", required_argument, NULL, O_DRIVE },
 	{ "config", required_argument, NULL, O_CONFIG },
+	{ "cmd-user", required_argument, NULL, O_CMDUSER },
 	{ "server", required_argument, NULL, O_SERVER },
 	{ "partition", required_argument, NULL, O_PARTITION },
 	{ "json", no_argument, NULL, O_JSON },
@@ -94,7 +96,7 @@ struct args {
 	uint64_t retries, mount_timeout;
 	bool no_pew, lbp;
 	uint64_t bs, level, depth, queue;
-	const char *control, *drive, *config;
+	const char *control, *drive, *config, *cmd_user;
 	int64_t file;
 	bool force, json, to_stdout, quiet;
 };
@@ -184,6 +186,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_CONTROL: a->control = optarg; break;
 		case O_DRIVE: a->drive = optarg; break;
 		case O_CONFIG: a->config = optarg; break;
+		case O_CMDUSER: a->cmd_user = optarg; break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -262,8 +265,8 @@ cmd_serve(struct args *a, char *err)
 	if (!a->log) {
 		const char *dir = getenv("ABS_RUN_DIR");
 		if (!dir) {
-			dir = "/var/lib/abs";
-			mkdir(dir, 0750);	/* as abs-ctld's unit makes it */
+			dir = "/var/lib/abs-engine";	/* abs-ctld's is its own */
+			mkdir(dir, 0750);	/* as the engine's unit makes it */
 		}
 		if ((size_t)snprintf(journal, sizeof(journal), "%s/journal-%s.log",
 		    dir, a->drive) >= sizeof(journal))
@@ -330,6 +333,27 @@ cmd_verify(const struct args *a, char *err)
 	return rc;
 }
 
+/*
+ * The engine's one privilege drop (the policy is common/priv.c): what cmd
+ * needs on its device and nothing else, before any device or file opens.
+ */
+static void
+drop_privileges(const char *cmd, const struct args *a)
+{
+	enum priv_role role = PRIV_TAPE;
+	char err[PRIV_ERRLEN];
+
+	if (strcmp(cmd, "dump") == 0)
+		role = PRIV_DUMP;
+	else if (strcmp(cmd, "restore") == 0)
+		role = PRIV_RESTORE;
+	else if (strcmp(cmd, "serve") == 0)
+		role = PRIV_SERVE;
+	if (priv_set_cmd_user(a->cmd_user, err) < 0 ||
+	    priv_engine(role, a->device, err) < 0)
+		die("%s", err);
+}
+
 /* Run cmd; *known is false for an unknown one. */
 static int
 run_command(const char *cmd, struct args *a, char *err, bool *known)
@@ -391,6 +415,7 @@ main(int argc, char **argv)
 	} else {
 		parse_args(argc, argv, &a);
 	}
+	drop_privileges(cmd, &a);
 	rc = run_command(cmd, &a, err, &known);
 	free(nargv);
 	if (!known) {

@@ -25,6 +25,7 @@
 
 #include "catalog/dumplog.h"
 #include "common/log.h"
+#include "common/priv.h"
 #include "engine/engine.h"
 #include "engine/tape.h"
 #include "proto/proto.h"
@@ -444,6 +445,22 @@ write_parts_log(const char *path, json_t *job, char *err)
 	return rc;
 }
 
+/* A job's capabilities effective (common/priv.c); NULL: none again. */
+static int
+job_privileges(json_t *job, char *err)
+{
+	const char *kind = job ? json_string_value(json_object_get(job,
+	    "kind")) : NULL;
+	char perr[PRIV_ERRLEN];
+	enum priv_role role = !kind ? PRIV_NONE : strcmp(kind, "dump") == 0 ?
+	    PRIV_DUMP : strcmp(kind, "restore") == 0 ? PRIV_RESTORE : PRIV_NONE;
+	int rc = priv_engine_job(role, perr);
+
+	if (rc < 0)
+		eng_err(err, "%s", perr);
+	return rc;
+}
+
 /* Run one job abs-ctld handed us: a dump or a restore. */
 static int
 run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
@@ -820,7 +837,13 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		s->abort = false;
 		s->job_id = json_integer_value(json_object_get(job, "job"));
 		job_begin(s, job);
-		rc = run_job(s, &hooks, device, log, bs, job, jerr);
+		char perr[ENG_ERRLEN];
+		if ((rc = job_privileges(job, jerr)) == 0)
+			rc = run_job(s, &hooks, device, log, bs, job, jerr);
+		if (job_privileges(NULL, perr) < 0 && rc == 0) {
+			snprintf(jerr, sizeof(jerr), "%s", perr);
+			rc = -EPERM;
+		}
 		json_decref(job);
 		if (rc < 0)
 			log_warn("job %lld: %s", (long long)s->job_id, jerr);

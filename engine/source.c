@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/priv.h"
 #include "engine/engine.h"
 #include "engine/source.h"
 #include "engine/tape.h"
@@ -307,6 +308,9 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 		if (dup2(p[1], 1) < 0)
 			_exit(126);
 		if (argv) {
+			/* cmd: no capabilities, the --cmd-user's ids. */
+			if (priv_exec_child() < 0)
+				_exit(126);
 			execvp(argv[0], argv);
 			log_warn("cannot run %s: %s", argv[0],
 			    strerror(errno));

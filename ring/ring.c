@@ -36,6 +36,7 @@ struct slot {
 struct ring {
 	struct io_uring uring;
 	bool uring_ok;
+	bool fixed;		/* the buffers are registered */
 	unsigned depth;
 	size_t bs;
 	size_t stride;		/* bs plus RING_SLACK */
@@ -101,9 +102,14 @@ ring_new(unsigned depth, size_t block_size, struct ring **out)
 		iov[i].iov_base = (char *)r->mem + (size_t)i * r->stride;
 		iov[i].iov_len = r->stride;
 	}
+	/*
+	 * Registered buffers are pinned memory: past RLIMIT_MEMLOCK (8 MiB by
+	 * default) without CAP_IPC_LOCK, plain reads into the same buffers.
+	 */
 	rc = io_uring_register_buffers(&r->uring, iov, depth);
-	if (rc < 0)
+	if (rc < 0 && rc != -ENOMEM)
 		goto fail;
+	r->fixed = rc == 0;
 	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->efd < 0) {
 		rc = -errno;
@@ -169,8 +175,12 @@ submit_read(struct ring *r, unsigned i)
 	if (!sqe)
 		return -EBUSY;
 	off = r->seekable ? s->seq * r->bs + s->fill : (uint64_t)-1;
-	io_uring_prep_read_fixed(sqe, 0, (char *)slot_buf(r, i) + s->fill,
-	    (unsigned)(r->bs - s->fill), off, (int)i);
+	if (r->fixed)
+		io_uring_prep_read_fixed(sqe, 0, (char *)slot_buf(r, i) + s->fill,
+		    (unsigned)(r->bs - s->fill), off, (int)i);
+	else
+		io_uring_prep_read(sqe, 0, (char *)slot_buf(r, i) + s->fill,
+		    (unsigned)(r->bs - s->fill), off);
 	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, i);
 	s->inflight = true;

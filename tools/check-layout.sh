@@ -20,7 +20,7 @@ cd "$TOP" || exit 1
 # "dumplog", the dump-log format) and sg/vtape.h (room "sg-vtape", the vtape
 # library's administration). A header X/*_int.h is private to X/ (and tests/).
 RULES='
-common			lib:crypto
+common			lib:crypto lib:cap
 ring			common lib:liburing
 sg			sg-vtape ring common lib:iscsi lib:sgutils2
 proto			common lib:jansson
@@ -67,6 +67,7 @@ function target_of(inc, dir,    t) {
 		if (inc ~ /^<zstd\.h>/) return "lib:zstd"
 		if (inc ~ /^<archive(_entry)?\.h>/) return "lib:archive"
 		if (inc ~ /^<(openssl\/|xxhash\.h)/) return "lib:crypto"
+		if (inc ~ /^<sys\/capability\.h>/) return "lib:cap"
 		return ""
 	}
 	t = inc; gsub(/"/, "", t)
@@ -133,6 +134,7 @@ function lib_of(s) {
 	if (s ~ /^ZSTD_/) return "lib:zstd"
 	if (s ~ /^archive_/) return "lib:archive"
 	if (s ~ /^(EVP_|XXH)/) return "lib:crypto"
+	if (s ~ /^cap_/) return "lib:cap"
 	return ""
 }
 BEGIN {
