@@ -25,7 +25,9 @@
  *   any engine command on    + CAP_SYS_RAWIO: SG_IO lets a process without
  *   sg: or st:               it send only a short list of disk and CD
  *                            commands, none of WRITE FILEMARKS, SPACE,
- *                            LOCATE, READ POSITION, REWIND
+ *                            READ POSITION, REWIND, READ BLOCK LIMITS,
+ *                            LOCATE(16), READ ATTRIBUTE; checked at every
+ *                            command, so it stays effective
  *   with --cmd-user          + CAP_SETUID, CAP_SETGID permitted, never
  *                            effective: the cmd: child uses them to become
  *                            that user before exec
@@ -80,6 +82,7 @@ static struct {
 	gid_t groups[MAX_GROUPS];
 } cmd_user;
 
+static bool dropped;		/* priv_engine() ran */
 static uint64_t kept;		/* the engine's permitted set */
 static uint64_t device_caps;	/* effective whatever the job */
 static cap_t child_setid;	/* kept, with only SETUID/SETGID effective */
@@ -212,6 +215,7 @@ become(uid_t uid, gid_t gid, const char *name, char *err)
 	return 0;
 }
 
+/* abs-ctld: user's ids (from root) and no capability in any set. */
 int
 priv_ctld(const char *user, char *err)
 {
@@ -244,6 +248,7 @@ priv_ctld(const char *user, char *err)
 	return apply(0, 0, true, NULL, err);
 }
 
+/* Resolve the cmd: sources' user now: the child may not look it up. */
 int
 priv_set_cmd_user(const char *user, char *err)
 {
@@ -289,6 +294,7 @@ scsi_passthrough(const char *device)
 	    strncmp(device, "st:", 3) == 0);
 }
 
+/* abs-engine: keep role's and device's capabilities, nothing else. */
 int
 priv_engine(enum priv_role role, const char *device, char *err)
 {
@@ -308,9 +314,11 @@ priv_engine(enum priv_role role, const char *device, char *err)
 	child_none = cap_init();
 	if (!child_setid || !child_none)
 		return fail(err, "capability state");
+	dropped = true;
 	return 0;
 }
 
+/* serve: job's capabilities effective, the rest only permitted. */
 int
 priv_engine_job(enum priv_role job, char *err)
 {
@@ -318,6 +326,23 @@ priv_engine_job(enum priv_role job, char *err)
 	int rc;
 
 	if (!want)
+		return fail(err, "capability state");
+	rc = cap_set_proc(want) < 0 ? fail(err, "setting capabilities") : 0;
+	cap_free(want);
+	return rc;
+}
+
+/* A forked child of ours: only role's capabilities, permitted too. */
+int
+priv_engine_child(enum priv_role role, char *err)
+{
+	uint64_t keep = (role_caps[role] | device_caps) & kept;
+	cap_t want;
+	int rc;
+
+	if (!dropped)
+		return 0;	/* not the engine (a unit test): as we are */
+	if (!(want = state_of(keep, keep)))
 		return fail(err, "capability state");
 	rc = cap_set_proc(want) < 0 ? fail(err, "setting capabilities") : 0;
 	cap_free(want);
@@ -337,6 +362,7 @@ child_fail(const char *msg)
 	return -1;
 }
 
+/* A cmd: child before exec: the cmd user, no capabilities, no_new_privs. */
 int
 priv_exec_child(void)
 {

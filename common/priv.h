@@ -49,6 +49,13 @@ int priv_engine(enum priv_role role, const char *device, char *err);
 int priv_engine_job(enum priv_role job, char *err);
 
 /*
+ * In a forked child that runs our own code on outside input (a dir:
+ * source's archiver): permitted and effective cut to role's (and the
+ * device's), so serve's restore powers do not come along.
+ */
+int priv_engine_child(enum priv_role role, char *err);
+
+/*
  * In a forked child before exec (a cmd: source): the cmd user's ids, no
  * capabilities in any set, no_new_privs. Async-signal-safe: everything it
  * needs was prepared by the calls above. 0, or -1 after writing why to fd 2.

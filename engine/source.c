@@ -316,6 +316,11 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 			    strerror(errno));
 			_exit(127);
 		}
+		char perr[PRIV_ERRLEN];
+		if (priv_engine_child(PRIV_DUMP, perr) < 0) {
+			log_warn("archive: %s", perr);
+			_exit(1);
+		}
 		_exit(eng_archive_dir(s->path, since, 1) ? 1 : 0);
 	}
 	eng_free_argv(argv);

@@ -101,6 +101,27 @@ else
 	bad sg-st-one-engine-per-drive "r1=$r1 r2=$r2 rh=$rh"
 fi
 
+# Least privilege (README, "Privileges"): the engine above ran as root
+# with CAP_SYS_RAWIO and nothing else of root's on st: and sg:. A user who
+# may open the node but has no CAP_SYS_RAWIO is refused the tape commands
+# SG_IO does not list as safe (REWIND, SPACE, WRITE FILEMARKS, ...).
+echo 'abstest:x:4321:4321::/tmp:/bin/sh' >>/etc/passwd
+echo 'abstest:x:4321:' >>/etc/group
+m_sg=$(stat -c %a "$SG2") m_st=$(stat -c %a /dev/nst0)
+chmod 666 "$SG2" /dev/nst0
+su -s /bin/sh abstest -c "$E list --device $SG" >/tmp/norawio.out 2>&1
+rc=$?
+sed 's/^/ABS-INFO sg: without CAP_SYS_RAWIO: /' /tmp/norawio.out
+if [ $rc != 0 ] && grep -q 'not permitted' /tmp/norawio.out; then
+	ok sg-without-rawio-refused
+else
+	bad sg-without-rawio-refused "rc=$rc"
+fi
+su -s /bin/sh abstest -c "$E list --device $ST" >/tmp/norawio.out 2>&1
+echo "ABS-INFO st: without CAP_SYS_RAWIO: rc=$? $(tail -n 1 /tmp/norawio.out)"
+chmod "$m_sg" "$SG2"
+chmod "$m_st" /dev/nst0
+
 # with_swaps LOG CMD...: run CMD; when it asks for a cartridge, have the
 # host swap LUN 3's image and tell CMD it is mounted. Sets rc and asked.
 with_swaps() {
