@@ -22,12 +22,15 @@
  *                            the price: restore could read any file too)
  *   abs-engine label, list,  nothing
  *   status, verify, mounted
- *   any engine command on    + CAP_SYS_RAWIO: SG_IO lets a process without
- *   sg: or st:               it send only a short list of disk and CD
- *                            commands, none of WRITE FILEMARKS, SPACE,
- *                            READ POSITION, REWIND, READ BLOCK LIMITS,
- *                            LOCATE(16), READ ATTRIBUTE; checked at every
- *                            command, so it stays effective
+ *   any engine command on    + CAP_SYS_RAWIO: SG_IO on an st fd lets a
+ *   st:                      process without it send only a short list of
+ *                            disk and CD commands, none of READ POSITION,
+ *                            READ BLOCK LIMITS, LOCATE(16), READ ATTRIBUTE;
+ *                            checked at every command, so it stays
+ *                            effective. sg: needs none: the sg driver
+ *                            filters commands only on a read-only fd, and
+ *                            the engine opens /dev/sgN read-write (Rig B,
+ *                            tests/guest/kernel-tests.sh, shows both)
  *   with --cmd-user          + CAP_SETUID, CAP_SETGID permitted, never
  *                            effective: the cmd: child uses them to become
  *                            that user before exec
@@ -66,7 +69,7 @@ static const uint64_t role_caps[] = {
 	[PRIV_RESTORE] = RESTORE_CAPS,
 	[PRIV_SERVE] = DUMP_CAPS | RESTORE_CAPS,
 };
-/* SG_IO beyond the kernel's short list of "safe" commands. */
+/* SG_IO through the st driver beyond the kernel's "safe" commands. */
 #define DEVICE_SCSI_CAPS CAPBIT(CAP_SYS_RAWIO)
 /* Only for a cmd: child to change its user. */
 #define SETID_CAPS (CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETGID))
@@ -286,12 +289,11 @@ priv_set_cmd_user(const char *user, char *err)
 	return 0;
 }
 
-/* Does this device URI go through SG_IO (sg:, st:)? */
+/* Does this device URI send SG_IO through the st driver (st:)? */
 static bool
 scsi_passthrough(const char *device)
 {
-	return device && (strncmp(device, "sg:", 3) == 0 ||
-	    strncmp(device, "st:", 3) == 0);
+	return device && strncmp(device, "st:", 3) == 0;
 }
 
 /* abs-engine: keep role's and device's capabilities, nothing else. */

@@ -36,7 +36,7 @@ int priv_ctld(const char *user, char *err);
 int priv_set_cmd_user(const char *user, char *err);
 
 /*
- * abs-engine: keep what role needs on device (a URI: sg: and st: keep
+ * abs-engine: keep what role needs on device (a URI: st: keeps
  * CAP_SYS_RAWIO for SG_IO), nothing else: permitted, effective and
  * bounding sets cut to it, inheritable and ambient empty, no_new_privs.
  * PRIV_SERVE keeps the union permitted and makes only the device's part

@@ -51,7 +51,8 @@ if grep -q '^ABS-TEST FAIL' "$T/console.log"; then
 	fail "kernel-path tests failed in the guest"
 fi
 for t in st-label-dump-restore-verify sg-queued-dump-restore-verify \
-	sg-st-one-engine-per-drive sg-without-rawio-refused st-span-dump \
+	sg-st-one-engine-per-drive sg-without-capabilities st-without-rawio-refused \
+	st-span-dump \
 	st-span-restore; do
 	grep -q "^ABS-TEST ok $t" "$T/console.log" || fail "guest test $t did not pass"
 	ok "$t on the kernel's st/sg drivers"
