@@ -263,8 +263,14 @@ while [ "$kills" -lt "$KILLS" ]; do
 			tail -c +$((off + 1)) pool.bin | head -c "$len" >"src.e$e"
 			"$CTL" entity-add "e$e" "cmd:sh $T/slow.sh $T/src.e$e" >/dev/null ||
 				bad errors "entity-add e$e failed"
-			j=$("$CTL" --json dump "lib$drive" "e$e" 2>&1 | job_of)
-			[ -n "$j" ] || bad errors "dump of e$e on lib$drive not started"
+			"$CTL" --json dump "lib$drive" "e$e" >reply.txt 2>&1
+			j=$(job_of <reply.txt)
+			# An armed media server may reach its crash point before
+			# the job (reading the drive as it registers).
+			if [ -z "$j" ] && { [ "$drive" != "$victim" ] || [ -z "$point" ] ||
+				eval "kill -0 \$E$drive" 2>/dev/null; }; then
+				bad errors "dump of e$e on lib$drive not started: $(cat reply.txt)"
+			fi
 			jobs="$jobs $j"
 			jobs_run=$((jobs_run + 1))
 		done
