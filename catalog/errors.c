@@ -103,11 +103,14 @@ cat_verification_add(struct cat_db *db, const char *tape_id,
     char *err)
 {
 	int rc = db_exec(db, err, "recording a verification", "INSERT INTO"
-	    " verifications (tape_id, dump_id, kind, checked, bad) VALUES ((SELECT"
-	    " id FROM tapes WHERE tape_id = ?), (SELECT id FROM dumps WHERE"
-	    " dump_uid = ?), ?, ?, ?)", "tttii", tape_id, dump_uid, kind, checked,
-	    bad);
+	    " verifications (tape_id, dump_id, kind, checked, bad) SELECT t.id,"
+	    " (SELECT id FROM dumps WHERE dump_uid = ?), ?, ?, ? FROM tapes t"
+	    " WHERE t.tape_id = ?", "ttiit", dump_uid, kind, checked, bad,
+	    tape_id);
 
+	if (rc == 0)	/* a check of a tape we do not know is not recorded */
+		return db_fail(err, -ENOENT, "no tape with ID %s", tape_id ?
+		    tape_id : "(null)");
 	return rc < 0 ? rc : 0;
 }
 

@@ -27,6 +27,14 @@
 #include "control/ctld.h"
 
 #define MAX_CLIENTS 512
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/*
+ * Work per client per turn of the loop: a client that floods is served
+ * this many lines (and reads), then the others get their turn.
+ */
+#define CLIENT_LINES_PER_TURN 64
+#define CLIENT_READS_PER_TURN 16
 
 static volatile sig_atomic_t stop;
 static struct client *clients;
@@ -269,17 +277,55 @@ client_eof(struct ctld *c, struct client *cl, const char *too_long)
 	b->discard = false;
 }
 
-/* Read what a client sent; answer every whole line, refuse long ones. */
-static void
-client_read(struct ctld *c, struct client *cl)
+/*
+ * Answer the whole lines a client's buffer holds, up to *budget of them:
+ * false if lines may be left for the next turn.
+ */
+static bool
+client_lines(struct ctld *c, struct client *cl, int *budget,
+    const char *too_long)
 {
-	char too_long[64];
 	const char *line;
 	size_t len;
 
+	while (*budget > 0 && !cl->dead) {
+		int got = proto_lbuf_next(&cl->in, &line, &len);
+		if (got == PROTO_LINE_NONE)
+			return true;
+		if (got == PROTO_LINE)
+			handle_line(c, cl, line, len);
+		else
+			reply_error(cl, 0, PROTO_E_TOO_LONG, too_long);
+		(*budget)--;
+	}
+	return cl->dead;
+}
+
+/*
+ * Read what a client sent; answer every whole line, refuse long ones. A
+ * turn does at most CLIENT_LINES_PER_TURN lines and CLIENT_READS_PER_TURN
+ * reads: what is left (cl->more) waits for the next turn, so a client
+ * that floods cannot starve the others.
+ */
+static void
+client_read(struct ctld *c, struct client *cl)
+{
+	int budget = CLIENT_LINES_PER_TURN;
+	char too_long[64];
+
 	snprintf(too_long, sizeof(too_long), "request longer than %d bytes",
 	    PROTO_MAX_LINE);
-	while (!cl->rdeof && !cl->dead) {
+	cl->more = false;
+	/* Lines left from the last turn first. */
+	if (!client_lines(c, cl, &budget, too_long)) {
+		cl->more = true;
+		return;
+	}
+	for (int reads = 0; !cl->rdeof && !cl->dead; reads++) {
+		if (reads == CLIENT_READS_PER_TURN) {
+			cl->more = true;
+			return;
+		}
 		ssize_t n = proto_lbuf_read(&cl->in, cl->fd);
 		if (n < 0 && n != -EAGAIN && n != -EINTR) {
 			cl->dead = true;
@@ -287,14 +333,10 @@ client_read(struct ctld *c, struct client *cl)
 		}
 		if (n == -EAGAIN)
 			return;
-		for (;;) {
-			int got = proto_lbuf_next(&cl->in, &line, &len);
-			if (got == PROTO_LINE_NONE)
-				break;
-			if (got == PROTO_LINE)
-				handle_line(c, cl, line, len);
-			else
-				reply_error(cl, 0, PROTO_E_TOO_LONG, too_long);
+		if (!client_lines(c, cl, &budget, too_long)) {
+			/* Its EOF (n == 0) is read again next turn. */
+			cl->more = true;
+			return;
 		}
 		if (n == 0)
 			client_eof(c, cl, too_long);
@@ -444,8 +486,19 @@ accept_clients(int ep, int lfd)
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		struct ucred cr;
 		socklen_t crl = sizeof(cr);
-		if (nclients >= MAX_CLIENTS || getsockopt(fd, SOL_SOCKET,
-		    SO_PEERCRED, &cr, &crl) < 0 || !(cl = calloc(1, sizeof(*cl)))) {
+		if (nclients >= MAX_CLIENTS) {
+			/* Say why before closing: the client reports it. */
+			static const char busy[] = "{\"id\":0,\"ok\":false,\"error\":"
+			    "\"abs-ctld refused the connection: too many clients (the"
+			    " limit is " STR(MAX_CLIENTS) ")\",\"code\":\"busy\"}\n";
+			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL |
+			    MSG_DONTWAIT) < 0)
+				log_warn("refusing a client: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0 ||
+		    !(cl = calloc(1, sizeof(*cl)))) {
 			close(fd);
 			continue;
 		}
@@ -494,15 +547,27 @@ serve(struct ctld *c, int lfd)
 	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL };
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	while (!stop) {
-		int n = epoll_wait(ep, evs, 64, 1000);
+		bool more = false;
+		for (struct client *cl = clients; cl; cl = cl->next)
+			more |= cl->more;
+		/* Clients with work left from the last turn: no waiting. */
+		int n = epoll_wait(ep, evs, 64, more ? 0 : 1000);
 		for (int i = 0; i < n; i++) {
 			struct client *cl = evs[i].data.ptr;
 			if (!cl)
 				accept_clients(ep, lfd);
 			else if (!cl->rdeof && evs[i].events & (EPOLLIN |
-			    EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			    EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 				client_read(c, cl);
+				cl->turn = true;
+			}
 		}
+		/* Those epoll did not name this turn but that have work left. */
+		for (struct client *cl = clients; more && cl; cl = cl->next)
+			if (cl->more && !cl->turn && !cl->rdeof && !cl->dead)
+				client_read(c, cl);
+		for (struct client *cl = clients; cl; cl = cl->next)
+			cl->turn = false;
 		flush_clients(c, ep);
 		ctld_orphans_expire(c);
 	}

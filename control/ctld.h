@@ -54,6 +54,8 @@ struct client {
 	struct drive *drive;	/* set for a registered media server */
 	bool dead;
 	bool rdeof;		/* it half-closed: answer, then close */
+	bool more;		/* lines or bytes left for the next turn */
+	bool turn;		/* read this turn of the loop */
 	struct client *next;
 };
 
@@ -129,6 +131,7 @@ struct ctld_event {
 	const char *name;
 	ctld_event_fn *fn;
 	const char *data;
+	bool job;		/* about the drive's job: refused without one */
 };
 extern const struct ctld_event ctld_events[];
 extern const size_t ctld_nevents;

@@ -306,6 +306,8 @@ ev_bad_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	char dberr[CAT_ERRLEN];
 	int rc = cat_tape_bad(c->db, arg_str(data, "tape_id"), dberr);
 
+	if (rc == -ENOENT)	/* no tape of ours: nothing to record */
+		return cat_failed(code, err, rc, dberr);
 	ctld_error_event(c, d, arg_str(data, "label"), d->job, "bad-tape", "%s",
 	    field(data, "why", "cartridge failed"));
 	return rc < 0 ? cat_failed(code, err, rc, dberr) : ok();
@@ -347,15 +349,20 @@ ev_progress(struct ctld *c, struct drive *d, json_t *data, const char **code,
 {
 	static const char *const states[] = { "writing", "verifying",
 	    "unloading", "restoring", "load-media" };
-	(void)c; (void)code; (void)err;
+	const char *st = arg_str(data, "state");
+	size_t i = 0;
+	(void)c;
 
+	while (st && i < 5 && strcmp(st, states[i]) != 0)
+		i++;
+	if (st && i == 5)
+		FAIL("bad-args", "progress event: unknown state %s", st);
 	if (arg_num(data, "bytes", 0) > 0)
 		d->bytes = (uint64_t)arg_num(data, "bytes", 0);
 	if (json_is_number(json_object_get(data, "rate")))
 		d->rate = json_number_value(json_object_get(data, "rate"));
-	for (size_t i = 0; arg_str(data, "state") && i < 5; i++)
-		if (strcmp(arg_str(data, "state"), states[i]) == 0)
-			d->state = states[i];
+	if (st)
+		d->state = states[i];
 	return ok();
 }
 
@@ -364,9 +371,13 @@ static json_t *
 ev_message(struct ctld *c, struct drive *d, json_t *data, const char **code,
     char *err)
 {
-	(void)code; (void)err;
-	ctld_message(c, d, field(data, "level", "info"), "%s",
-	    field(data, "text", ""));
+	const char *level = field(data, "level", "info");
+
+	if (strcmp(level, "info") && strcmp(level, "warning") &&
+	    strcmp(level, "error"))
+		FAIL("bad-args", "message event: level is info, warning or error,"
+		    " not %s", level);
+	ctld_message(c, d, level, "%s", field(data, "text", ""));
 	return ok();
 }
 
@@ -397,27 +408,30 @@ ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	    json_pack("{s:s}", "job", state);
 }
 
-/* Every event a media server sends, and the data fields it reads. */
+/*
+ * Every event a media server sends, the data fields it reads, and whether
+ * it is about the drive's job (refused, not-waiting, when it runs none).
+ */
 const struct ctld_event ctld_events[] = {
-	{ "next-tape", ev_next_tape, "pool:s?" },
-	{ "mount-request", ev_mount_request, "label:s?" },
-	{ "mount-rejected", ev_mount_rejected, "why:s?" },
-	{ "unavailable", ev_unavailable, "label:s? why:s?" },
-	{ "loaded", ev_loaded, "" },
+	{ "next-tape", ev_next_tape, "pool:s?", true },
+	{ "mount-request", ev_mount_request, "label:s?", true },
+	{ "mount-rejected", ev_mount_rejected, "why:s?", true },
+	{ "unavailable", ev_unavailable, "label:s? why:s?", true },
+	{ "loaded", ev_loaded, "", true },
 	{ "part", ev_part, "dump:s entity:s date:s since:s? level:i? label:s?"
 	    " tape_id:s file:i part:i offset:i bytes:i blocks:i block_size:i"
-	    " digest_alg:s? digest:s? status:s?" },
+	    " digest_alg:s? digest:s? status:s?", true },
 	{ "dump", ev_dump, "dump:s part:i bytes:i? raw_bytes:i? digest:s?"
-	    " raw_digest:s?" },
-	{ "tape-full", ev_tape_full, "tape_id:s label:s?" },
-	{ "tape-labelled", ev_tape_labelled, "tape_id:s label:s?" },
-	{ "tape-recycled", ev_tape_recycled, "tape_id:s label:s?" },
-	{ "bad-tape", ev_bad_tape, "tape_id:s label:s? why:s?" },
-	{ "error", ev_error, "kind:s? label:s? message:s?" },
-	{ "verified", ev_verified, "tape_id:s dump:s checked:i bad:i" },
-	{ "progress", ev_progress, "bytes:i? rate:f? state:s?" },
-	{ "message", ev_message, "level:s? text:s" },
-	{ "result", ev_result, "ok:b aborted:b? error:s?" },
+	    " raw_digest:s?", true },
+	{ "tape-full", ev_tape_full, "tape_id:s label:s?", false },
+	{ "tape-labelled", ev_tape_labelled, "tape_id:s label:s?", false },
+	{ "tape-recycled", ev_tape_recycled, "tape_id:s label:s?", false },
+	{ "bad-tape", ev_bad_tape, "tape_id:s label:s? why:s?", false },
+	{ "error", ev_error, "kind:s? label:s? message:s?", false },
+	{ "verified", ev_verified, "tape_id:s dump:s checked:i bad:i", true },
+	{ "progress", ev_progress, "bytes:i? rate:f? state:s?", true },
+	{ "message", ev_message, "level:s? text:s", false },
+	{ "result", ev_result, "ok:b aborted:b? error:s?", true },
 };
 const size_t ctld_nevents = sizeof(ctld_events) / sizeof(ctld_events[0]);
 

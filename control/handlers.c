@@ -1024,8 +1024,23 @@ h_engine_register(struct ctld *c, struct client *cl, json_t *a,
 	if (cl->drive && strcmp(cl->drive->name, name) != 0)
 		FAIL("busy", "this connection already serves drive %s; one "
 		    "connection per drive", cl->drive->name);
+	if (cl->drive)		/* again on its connection: nothing changes */
+		return json_pack("{s:s,s:I}", "drive", cl->drive->name, "job",
+		    (json_int_t)cl->drive->job);
 	if (!(d = ctld_drive(c, name, true)))
 		FAIL("internal", "out of memory");
+	if (d->engine && d->engine != cl && d->engine->pid == cl->pid &&
+	    d->engine->uid == cl->uid) {
+		/*
+		 * The same media server on a new connection (SIGHUP, or it
+		 * saw the old one fail first): the old one is stale.
+		 */
+		d->engine->drive = NULL;
+		d->engine->dead = true;
+		d->engine = NULL;
+		if (d->job)
+			ctld_orphan(c, d);
+	}
 	if (d->engine && d->engine != cl)
 		FAIL("busy", "drive %s is already served by pid %d", d->name,
 		    (int)d->engine->pid);
@@ -1071,6 +1086,11 @@ h_engine_event(struct ctld *c, struct client *cl, json_t *a,
 		json_decref(none);
 		*code = PROTO_E_BAD_ARGS;
 		return NULL;
+	}
+	if (ev->job && !cl->drive->job) {
+		json_decref(none);
+		FAIL("not-waiting", "%s event: drive %s runs no job", ev->name,
+		    cl->drive->name);
 	}
 	r = ev->fn(c, cl->drive, data, code, err);
 	json_decref(none);

@@ -252,6 +252,13 @@ h_next_tape(void *ctx, const char *pool, char *label, size_t llen,
 	}
 	if (!r)
 		return -ENOSPC;
+	if (!json_is_string(json_object_get(r, "label")) ||
+	    !json_is_string(json_object_get(r, "tape_id"))) {
+		eng_err(err, "abs-ctld's choice of the next tape names no label or "
+		    "tape ID");
+		json_decref(r);
+		return -EPROTO;
+	}
 	snprintf(label, llen, "%s", json_string_value(json_object_get(r, "label")));
 	snprintf(tape_id, tlen, "%s", json_string_value(json_object_get(r,
 	    "tape_id")));
@@ -470,6 +477,10 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 	const char *entity = json_string_value(json_object_get(job, "entity"));
 	const char *detail = json_string_value(json_object_get(job, "detail"));
 
+	if (!entity || !*entity) {
+		eng_err(err, "abs-ctld handed over a job without an entity");
+		return -EPROTO;
+	}
 	if (kind && strcmp(kind, "dump") == 0) {
 		struct eng_dump_opts o = { 0 };
 		struct eng_dump_result res;

@@ -299,6 +299,31 @@ proto_recv(struct proto_conn *pc, int timeout_ms, json_t **msg, char *err)
 	return 1;
 }
 
+/*
+ * The connection broke as we sent: a refusal abs-ctld wrote before it
+ * closed (too many clients) is still there to read. 1 and *reply, or 0.
+ */
+static int
+last_words(struct proto_conn *pc, json_t **reply)
+{
+	char err[PROTO_ERRLEN];
+	json_t *m = NULL;
+	int rc;
+
+	pc->eof = false;	/* what is buffered can still be read */
+	while ((rc = proto_recv(pc, 0, &m, err)) == 1) {
+		json_t *rid = json_object_get(m, "id");
+		if (json_is_integer(rid) && json_integer_value(rid) == 0 &&
+		    !proto_reply_ok(m))
+			break;
+		json_decref(m);
+		m = NULL;
+	}
+	pc->eof = true;
+	*reply = rc == 1 ? m : NULL;
+	return rc == 1;
+}
+
 /* A request and its reply (see proto.h). */
 int
 proto_call(struct proto_conn *pc, const char *op, json_t *args,
@@ -310,10 +335,15 @@ proto_call(struct proto_conn *pc, const char *op, json_t *args,
 
 	*reply = NULL;
 	if ((rc = proto_send(pc, op, args, &id, err)) < 0)
-		return rc;
+		return last_words(pc, reply) ? 0 : rc;
 	while ((rc = proto_recv(pc, -1, &m, err)) == 1) {
 		json_t *rid = json_object_get(m, "id");
-		if (json_is_integer(rid) && json_integer_value(rid) == id) {
+		/*
+		 * Ours, or a refusal of id 0 (the daemon could not read the
+		 * request's id, or refused the connection): the reply.
+		 */
+		if (json_is_integer(rid) && (json_integer_value(rid) == id ||
+		    (json_integer_value(rid) == 0 && !proto_reply_ok(m)))) {
 			*reply = m;
 			return 0;
 		}
@@ -339,6 +369,8 @@ proto_hello(struct proto_conn *pc, const char *self, proto_event_fn *on_event,
 	if (!proto_reply_ok(rep)) {
 		const char *code = proto_reply_code(rep);
 		if (code && strcmp(code, PROTO_E_VERSION) == 0)
+			snprintf(err, PROTO_ERRLEN, "%s", proto_reply_error(rep));
+		else if (code && strcmp(code, PROTO_E_BUSY) == 0)
 			snprintf(err, PROTO_ERRLEN, "%s", proto_reply_error(rep));
 		else if (code && strcmp(code, PROTO_E_BAD_REQUEST) == 0)
 			snprintf(err, PROTO_ERRLEN, "protocol version mismatch: "

@@ -199,8 +199,12 @@ int proto_recv(struct proto_conn *pc, int timeout_ms, json_t **msg, char *err);
 typedef void proto_event_fn(void *ctx, json_t *msg);
 /*
  * Send a request and wait for its reply (the whole reply object, ok or
- * not, into *reply); messages met on the way go to on_event (may be NULL).
- * 0, or a negative errno with err set (the connection is lost).
+ * not, into *reply): the one with its id, or a refusal with id 0 (the
+ * daemon could not read the request, or refused the connection); other
+ * messages met on the way go to on_event (may be NULL). A connection that
+ * breaks as the request is sent still yields the refusal abs-ctld wrote
+ * before closing, if any. 0, or a negative errno with err set (the
+ * connection is lost).
  */
 int proto_call(struct proto_conn *pc, const char *op, json_t *args,
     proto_event_fn *on_event, void *ctx, json_t **reply, char *err);

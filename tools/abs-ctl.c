@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +64,9 @@ list_requests(void)
 }
 
 /*
- * Connect and shake hands once; 0, or the exit code (3: no daemon, 1: a
- * protocol version mismatch) after saying why.
+ * Connect and shake hands once; 0, or the exit code (3: no daemon, 4: the
+ * socket's permissions refuse us, 1: a protocol version mismatch or the
+ * daemon refused the connection, too many clients) after saying why.
  */
 static int
 connect_daemon(void)
@@ -76,9 +78,11 @@ connect_daemon(void)
 		return 0;
 	if (conn_failed)
 		return conn_failed;
-	if (proto_connect(sock_path, 0, &conn, err) < 0) {
+	if ((rc = proto_connect(sock_path, 0, &conn, err)) < 0) {
 		fprintf(stderr, "abs-ctl: %s\n", err);
-		return conn_failed = EX_NODAEMON;
+		/* The daemon is there, but the socket is not ours to use. */
+		return conn_failed = rc == -EACCES || rc == -EPERM ? EX_DENIED :
+		    EX_NODAEMON;
 	}
 	if ((rc = proto_hello(conn, "abs-ctl", NULL, NULL, err)) < 0) {
 		fprintf(stderr, "abs-ctl: %s\n", err);
@@ -718,6 +722,8 @@ main(int argc, char **argv)
 {
 	int i = 1;
 
+	/* A daemon that closes on us is an error to report, not a death. */
+	signal(SIGPIPE, SIG_IGN);
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json_out = true;

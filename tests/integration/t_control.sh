@@ -254,7 +254,7 @@ for want in '"id":4,.*"tape-full event: missing .tape_id. (a string)","code":"ba
 	'"id":8,.*"part event: missing .entity. (a string)","code":"bad-args"' \
 	'"id":9,.*"bad-tape event: missing .tape_id. (a string)","code":"bad-args"' \
 	'"id":10,"ok":true' \
-	'"id":11,.*"drive eng2 runs no job","code":"not-waiting"'; do
+	'"id":11,.*"result event: drive eng2 runs no job","code":"not-waiting"'; do
 	grep -q "$want" eng.txt || { cat eng.txt; fail "event data: no reply like $want"; }
 done
 "$CTL" --json status >st.txt
@@ -354,6 +354,83 @@ while True:
 		fail "a half-closing client lost its replies: $(cat hc.txt)"
 	alive
 	ok "a half-closing client gets its replies"
+fi
+
+# The socket's permissions refuse a user: exit 4 (permission denied), not
+# 3 (no daemon), and the reason.
+chmod 660 "$T/ctld.sock"
+rc=0
+as 65532 "$CTL" status >perm.txt 2>&1 || rc=$?
+chmod 666 "$T/ctld.sock"
+[ $rc = 4 ] || fail "permission denied on the socket exited $rc: $(cat perm.txt)"
+grep -q "Permission denied" perm.txt || fail "permission denied: $(cat perm.txt)"
+ok "a socket the user may not use: exit 4, says permission denied"
+
+# Past 512 clients abs-ctld says it is full before closing; abs-ctl says
+# so (no SIGPIPE death) and exits 1; the held clients and abs-ctld live on.
+if command -v python3 >/dev/null 2>&1; then
+	mkfifo hold.fifo
+	python3 -c '
+import socket, sys
+socks = []
+for _ in range(520):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    socks.append(s)
+print("held", flush=True)
+sys.stdin.read()
+' "$T/ctld.sock" <hold.fifo >held.txt &
+	HOLD=$!
+	PIDS="$PIDS $HOLD"
+	exec 7>hold.fifo
+	wait_for 'grep -q held held.txt'
+	i=0
+	until "$CTL" status >full.txt 2>&1; [ $? != 0 ] && grep -q "too many" full.txt; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { cat full.txt; fail "a 513th client was not refused"; }
+		sleep 0.1
+	done
+	rc=0
+	"$CTL" status >full.txt 2>&1 || rc=$?
+	[ $rc = 1 ] || fail "a client past the limit exited $rc: $(cat full.txt)"
+	grep -qx "abs-ctl: abs-ctld refused the connection: too many clients (the limit is 512)" full.txt ||
+		fail "a client past the limit: $(cat full.txt)"
+	exec 7>&-
+	wait "$HOLD" 2>/dev/null || true
+	alive
+	wait_for '"$CTL" whoami >/dev/null 2>&1'
+	ok "past 512 clients: refused with a reason, exit 1; abs-ctld serves again after"
+fi
+
+# A client that floods (thousands of requests in one write, replies not
+# read until the end) does not starve another client meanwhile.
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"{\"op\":\"hello\",\"args\":{\"version\":1},\"id\":1}\n")
+line = b"{\"op\":\"pools\",\"args\":{},\"id\":2}\n" * 4000
+s.sendall(line)
+time.sleep(3)
+n = 0
+buf = b""
+s.settimeout(20)
+while n < 4001:
+    d = s.recv(1 << 16)
+    if not d:
+        break
+    buf += d
+    n = buf.count(b"\n")
+print(n)
+' "$T/ctld.sock" >flood.txt &
+	FLOOD=$!
+	sleep 0.5
+	"$CTL" whoami >/dev/null || fail "another client was not served during a flood"
+	wait "$FLOOD" || fail "the flooding client failed"
+	[ "$(cat flood.txt)" = 4001 ] || fail "the flooding client got $(cat flood.txt) of 4001 replies"
+	alive
+	ok "a client flooding 4000 requests gets every reply, served in turns; another is answered meanwhile"
 fi
 
 # 50 clients at once.

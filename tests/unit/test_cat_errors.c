@@ -92,6 +92,10 @@ test_verifications(struct cat_db *db)
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ(cat_tape_verifications(db, 3, 1, keep_verification, &s, err), 1);
 	CHECK_EQ(cat_tape_verifications(db, 1, 10, keep_verification, &s, err), 0);
+	/* A check of a tape the catalog does not know is refused. */
+	CHECK_EQ(cat_verification_add(db, "nosuch", "dump1", "spot", 1, 0, err),
+	    -ENOENT);
+	CHECK(strcmp(err, "no tape with ID nosuch") == 0);
 }
 
 /* The ops for the error-path loop. */

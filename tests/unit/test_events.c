@@ -205,6 +205,47 @@ test_job(void)
 	CHECK(d->job == 0 && strcmp(d->state, "idle") == 0 && !d->reserved[0]);
 	CHECK(strncmp(tape(&c, "A1"), "appendable ", 11) == 0);
 
+	/*
+	 * The drive runs no job now: every event about a job is refused
+	 * (loaded would have set the state to writing), the others are
+	 * checked: a tape the catalog does not know is not found, a message
+	 * of an unknown level or a progress of an unknown state is refused.
+	 */
+	for (size_t i = 0; i < ctld_nevents; i++) {
+		const struct proto_op *op = proto_find("engine-event");
+		json_t *a = json_pack("{s:s,s:{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,"
+		    "s:i,s:i,s:b,s:s}}", "event", ctld_events[i].name, "data",
+		    "tape_id", "nosuch", "dump", "u1", "entity", "e1", "file", 1,
+		    "part", 1, "offset", 0, "bytes", 1, "blocks", 1, "block_size",
+		    512, "checked", 1, "ok", 1, "text", "hello");
+		json_object_set_new(json_object_get(a, "data"), "date",
+		    json_string("2026-01-01T00:00:00Z"));
+		json_object_set_new(json_object_get(a, "data"), "bad",
+		    json_integer(0));
+		code = NULL;
+		r = ctld_handle(&c, &cl, op, a, &code, err);
+		json_decref(a);
+		if (ctld_events[i].job) {
+			CHECK(!r && code && strcmp(code, "not-waiting") == 0);
+			CHECK(strstr(err, "runs no job") != NULL);
+		} else if (strcmp(ctld_events[i].name, "message") &&
+		    strcmp(ctld_events[i].name, "error")) {
+			CHECK(!r && code && strcmp(code, "not-found") == 0);
+			CHECK(strstr(err, "no tape with ID nosuch") != NULL);
+		} else {
+			CHECK(r != NULL);
+		}
+		json_decref(r);
+	}
+	CHECK(strcmp(d->state, "idle") == 0);
+	CHECK(!event(&c, d, "message", json_pack("{s:s,s:s}", "level", "loud",
+	    "text", "x"), &code, err));
+	CHECK(code && strcmp(code, "bad-args") == 0);
+	CHECK(!event(&c, d, "progress", json_pack("{s:s}", "state", "dancing"),
+	    &code, err));
+	CHECK(code && strcmp(code, "bad-args") == 0);
+	CHECK(strcmp(d->state, "idle") == 0);
+
 	/* A catalog that refuses writes: a catalog error, not "no-tape". */
 	sqlite3_exec(c.db->db, "PRAGMA query_only = 1", NULL, NULL, NULL);
 	CHECK(!event(&c, d, "next-tape", json_object(), &code, err));

@@ -365,12 +365,38 @@ test_version_client(void)
 	waitpid(pid, &status, 0);
 	unlink(path);
 
-	/* The same version: the handshake passes; the refusal text is kept. */
+	/* A hello reply without a result is not "version 0". */
+	static const char *const bare[] = { "{\"id\":1,\"ok\":true}\n", NULL };
+	pid = fake_daemon(path, bare, 0);
+	CHECK_EQ(proto_connect(path, 60000, &pc, err), 0);
+	CHECK_EQ(proto_hello(pc, "abs-ctl", NULL, NULL, err), -EPROTO);
+	CHECK(strstr(err, "answered hello without a protocol version") != NULL);
+	CHECK(strstr(err, "version 0") == NULL);
+	proto_conn_free(pc);
+	waitpid(pid, &status, 0);
+	unlink(path);
+
+	/* A daemon with too many clients says so (id 0): that is the reply. */
+	static const char *const busy[] = {
+		"{\"id\":0,\"ok\":false,\"error\":\"abs-ctld refused the "
+		"connection: too many clients\",\"code\":\"busy\"}\n", NULL };
+	pid = fake_daemon(path, busy, 0);
+	CHECK_EQ(proto_connect(path, 60000, &pc, err), 0);
+	CHECK_EQ(proto_hello(pc, "abs-ctl", NULL, NULL, err), -EPROTO);
+	CHECK(strcmp(err, "abs-ctld refused the connection: too many clients")
+	    == 0);
+	proto_conn_free(pc);
+	waitpid(pid, &status, 0);
+	unlink(path);
+
+	/* The same version: the handshake passes, the site is kept. */
 	static const char *const same[] = {
-		"{\"id\":1,\"ok\":true,\"result\":{\"version\":1}}\n", NULL };
+		"{\"id\":1,\"ok\":true,\"result\":{\"version\":1,"
+		"\"site\":\"0123abcd\"}}\n", NULL };
 	pid = fake_daemon(path, same, 0);
 	CHECK_EQ(proto_connect(path, 60000, &pc, err), 0);
 	CHECK_EQ(proto_hello(pc, "abs-ctl", NULL, NULL, err), 0);
+	CHECK(strcmp(proto_conn_site(pc), "0123abcd") == 0);
 	/* Then the daemon goes away: the call says so. */
 	json_t *rep = NULL, *args = json_object();
 	kill(pid, SIGKILL);
