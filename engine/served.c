@@ -14,6 +14,7 @@
  * that ended while no master heard it.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -611,6 +612,93 @@ job_report(const struct srv *s)
 }
 
 /*
+ * The job's state survives the media server: JOURNAL.job holds what the
+ * next registration reports (written at the job's start and end, removed
+ * once a master heard the end), so a media server killed after its job
+ * ended still reports how, and one killed mid-job reports it failed.
+ */
+static void
+job_save(const struct srv *s)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	json_t *rep = job_report(s);
+	FILE *fp;
+
+	if (!rep || snprintf(path, sizeof(path), "%s.job", s->log) >=
+	    (int)sizeof(path)) {
+		json_decref(rep);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!(fp = fopen(tmp, "w"))) {
+		log_warn("%s: %s", tmp, strerror(errno));
+		json_decref(rep);
+		return;
+	}
+	json_dumpf(rep, fp, JSON_COMPACT);
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0 ||
+	    rename(tmp, path) != 0)
+		log_warn("%s: %s", path, strerror(errno));
+	json_decref(rep);
+}
+
+/* A master heard how the job ended: nothing is left to report. */
+static void
+job_forget(struct srv *s)
+{
+	char path[PATH_MAX];
+
+	memset(&s->cur, 0, sizeof(s->cur));
+	if (snprintf(path, sizeof(path), "%s.job", s->log) < (int)sizeof(path))
+		unlink(path);
+}
+
+/* A string field of a saved job into dst. */
+static void
+saved_str(json_t *j, const char *k, char *dst, size_t len)
+{
+	const char *v = json_string_value(json_object_get(j, k));
+
+	snprintf(dst, len, "%s", v ? v : "");
+}
+
+/* At start: the job a killed media server left, to report (see job_save). */
+static void
+job_load(struct srv *s)
+{
+	char path[PATH_MAX];
+	struct cur_job *c = &s->cur;
+	json_t *j;
+
+	if (snprintf(path, sizeof(path), "%s.job", s->log) >= (int)sizeof(path) ||
+	    !(j = json_load_file(path, 0, NULL)))
+		return;
+	if (json_is_integer(json_object_get(j, "id")) &&
+	    json_integer_value(json_object_get(j, "id")) > 0) {
+		memset(c, 0, sizeof(*c));
+		c->active = true;
+		c->id = json_integer_value(json_object_get(j, "id"));
+		saved_str(j, "site", c->site, sizeof(c->site));
+		saved_str(j, "kind", c->kind, sizeof(c->kind));
+		saved_str(j, "entity", c->entity, sizeof(c->entity));
+		saved_str(j, "state", c->state, sizeof(c->state));
+		saved_str(j, "dump", c->dump, sizeof(c->dump));
+		saved_str(j, "error", c->error, sizeof(c->error));
+		c->bytes = (uint64_t)json_integer_value(json_object_get(j, "bytes"));
+		if (strcmp(c->state, "done") && strcmp(c->state, "failed") &&
+		    strcmp(c->state, "aborted")) {
+			/* It died with the job running: the job cannot go on. */
+			snprintf(c->state, sizeof(c->state), "failed");
+			snprintf(c->error, sizeof(c->error), "the media server was "
+			    "restarted mid-job");
+		}
+		log_warn("job %lld of the last run ended %s; reported on "
+		    "registering", (long long)c->id, c->state);
+	}
+	json_decref(j);
+}
+
+/*
  * The socket from the configuration file: its CONTROL= line (KEY=VALUE
  * lines, as systemd's EnvironmentFile). 0, or negative with err set (the
  * socket stays as it was).
@@ -699,7 +787,7 @@ connect_master(struct srv *s, unsigned wait_ms, char *err)
 	json_decref(r);
 	/* The master heard how the job ended: it is over for us too. */
 	if (s->cur.active && strcmp(s->cur.state, "running") != 0)
-		memset(&s->cur, 0, sizeof(s->cur));
+		job_forget(s);
 	s->backoff = 0;
 	log_warn("serving drive %s (%s) for abs-ctld at %s%s", s->drive,
 	    s->device, s->sock, rep ? "; job in progress reported" : "");
@@ -773,6 +861,7 @@ job_begin(struct srv *s, json_t *job)
 	    json_string_value(json_object_get(job, "entity")) ?
 	    json_string_value(json_object_get(job, "entity")) : "");
 	snprintf(c->state, sizeof(c->state), "running");
+	job_save(s);
 }
 
 /* The job ended: its result to the master, or kept for the next one. */
@@ -785,11 +874,12 @@ job_end(struct srv *s, int rc, const char *jerr)
 	snprintf(s->cur.state, sizeof(s->cur.state), "%s", rc == 0 ? "done" :
 	    rc == -ECANCELED ? "aborted" : "failed");
 	snprintf(s->cur.error, sizeof(s->cur.error), "%s", rc < 0 ? jerr : "");
+	job_save(s);
 	r = event_call(s, "result", json_pack("{s:b,s:b,s:s?}", "ok", rc == 0,
 	    "aborted", rc == -ECANCELED, "error", rc < 0 ? jerr : NULL), err);
 	if (r || master_up(s)) {
 		/* Heard (or refused by a master that knows better). */
-		memset(&s->cur, 0, sizeof(s->cur));
+		job_forget(s);
 		json_decref(r);
 		return;
 	}
@@ -830,6 +920,7 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		rc = -EINVAL;
 		goto out;
 	}
+	job_load(s);
 	/* The first master must answer: a supervisor restarts us if not. */
 	if ((rc = connect_master(s, SERVE_CONNECT_WAIT_MS, err)) < 0)
 		goto out;

@@ -1,10 +1,12 @@
 # Crash recovery of the control plane: abs-ctld killed (-9) mid-dump and
-# started again on the same catalog while its media server goes on; both
-# killed, only abs-ctld back (the job fails after the grace period, its
-# tape goes back, an orphan job can be aborted); the media server killed
-# mid-dump (the job fails, nothing stays reserved, the next dump runs); a
-# media server moved by SIGHUP to a second abs-ctld mid-dump, its job
-# listed and aborted there. After each: jobs, tapes and dumps states, the
+# started again on the same catalog while its media server goes on (back
+# during the dump, or only after it ended); both killed after the dump
+# ended (the restarted media server reports it from its job file); both
+# killed mid-dump, only abs-ctld back (the job fails after the grace
+# period, its tape goes back, an orphan job can be aborted); the media
+# server killed mid-dump (the job fails, nothing stays reserved, the next
+# dump runs); SIGHUP with the same master; a media server moved by SIGHUP
+# to a second abs-ctld mid-dump, its job listed and aborted there. After each: jobs, tapes and dumps states, the
 # catalog's integrity, and a dump or restore that runs.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 CLI missing"
@@ -112,6 +114,27 @@ poll 'grep -q "job $j done while abs-ctld was away" ctld.log'
 check_db "$DB"
 ok "abs-ctld away until the dump ended: job $j done, its dump complete under its job id"
 
+# 1c. Both killed after the dump ended but before its result was heard:
+# the media server started again reports the job from JOURNAL.job.
+dumps=$(grep -c '^dump ' journal-lib0.log)
+j=$(dump_job vol.slow)
+poll dumping
+kill -9 "$CPID"
+wait "$CPID" 2>/dev/null || true
+poll '[ "$(grep -c "^dump " journal-lib0.log)" -gt "$dumps" ]'
+poll 'grep -q "\"state\":\"done\"" journal-lib0.log.job'
+kill -9 "$EPID"
+wait "$EPID" 2>/dev/null || true
+start_ctld "$SOCK" "$DB" ctld.log
+start_engine engine.env engine.log
+poll 'grep -q "job $j done while abs-ctld was away" ctld.log'
+[ "$(job_state "$j")" = done ] || fail "job $j reported after both were killed: $(job_state "$j")"
+[ "$(sql "$DB" "SELECT state FROM dumps WHERE job_id = $j")" = complete ] ||
+	fail "the dump of job $j is not complete"
+[ ! -e journal-lib0.log.job ] || fail "the reported job is still kept in journal-lib0.log.job"
+check_db "$DB"
+ok "both killed after the dump ended: job $j reported done by the restarted media server"
+
 # 2. Both killed mid-dump, only abs-ctld back: the job waits, can be
 # aborted; another waits out the grace period and fails; nothing stays
 # reserved; the media server back, the next dump runs.
@@ -167,12 +190,24 @@ wait "$EPID" 2>/dev/null || true
 start_engine engine.env engine.log
 poll "job_ended $j"
 [ "$(job_state "$j")" = failed ] || fail "job $j: $(job_state "$j")"
-ctl --json jobs | grep -q "came back without it" || fail "the job's end does not say why"
+ctl --json jobs | grep -q "the media server was restarted mid-job" || fail "the job's end does not say why"
 check_db "$DB"
 j=$(dump_job vol.quick)
 poll "job_ended $j"
 [ "$(job_state "$j")" = done ] || fail "the next dump: $(job_state "$j")"
 ok "media server killed mid-dump: job failed, no reservation left, the next dump done"
+
+# 3b. SIGHUP with the same master: the media server registers again on a
+# new connection (the old one is taken as stale, whichever abs-ctld sees
+# first) and the job goes on to its end.
+j=$(dump_job vol.slow)
+poll dumping
+kill -HUP "$EPID"
+poll "job_ended $j"
+[ "$(job_state "$j")" = done ] || { tail engine.log ctld.log; fail "job $j across a SIGHUP: $(job_state "$j")"; }
+grep -q "SIGHUP: registering drive lib0" engine.log || fail "the media server did not act on SIGHUP"
+check_db "$DB"
+ok "SIGHUP to the same master mid-dump: registered again, job $j done"
 
 # 4. SIGHUP moves the media server to a second abs-ctld mid-dump; the job
 # is listed there under that master's own id and aborted there; the first
