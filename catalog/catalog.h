@@ -474,5 +474,14 @@ typedef int cat_conflict_fn(const struct cat_merge_conflict *c, void *arg);
 int cat_merge(struct cat_db *db, const char *pool, const char *const *lines,
     size_t n, struct cat_merge_result *res, cat_conflict_fn *fn, void *arg,
     char *err);
+/*
+ * The operator confirmed a tape's physical label at a merge: entry is
+ * "TAPE-ID LABEL" (a tape crippled mode labelled with a generated label).
+ * A blank, never written tape of the pool with that label is that tape:
+ * it takes the tape ID (appendable, written); 1 if adopted, 0 if there
+ * was nothing to adopt, -EINVAL for a malformed entry.
+ */
+int cat_merge_confirm_label(struct cat_db *db, const char *pool,
+    const char *entry, char *err);
 
 #endif

@@ -523,3 +523,28 @@ cat_merge(struct cat_db *db, const char *pool, const char *const *lines,
 		}
 	return db_commit(db, err);
 }
+
+/* A label the operator confirmed (see catalog.h). */
+int
+cat_merge_confirm_label(struct cat_db *db, const char *pool,
+    const char *entry, char *err)
+{
+	char tape_id[64], label[64], extra[2];
+	int64_t known = 0;
+	int rc;
+
+	if (!entry || sscanf(entry, "%63s %63s %1s", tape_id, label, extra) != 2 ||
+	    !cat_name_valid(label) || strspn(tape_id, "0123456789abcdef") !=
+	    strlen(tape_id))
+		return db_fail(err, -EINVAL, "label map entry '%.80s' is not "
+		    "'TAPE-ID LABEL'", entry ? entry : "");
+	if ((rc = db_int(db, err, "finding a confirmed tape", &known, "SELECT"
+	    " count(*) FROM tapes WHERE tape_id = ?", "t", tape_id)) < 0 || known)
+		return rc < 0 ? rc : 0;
+	rc = db_exec(db, err, "adopting a confirmed tape", "UPDATE tapes SET"
+	    " tape_id = ?, state = 'appendable', ever_written = 1 WHERE label = ?"
+	    " AND state = 'blank' AND ever_written = 0 AND pool_id = (SELECT id"
+	    " FROM pools WHERE name = ?) AND NOT EXISTS (SELECT 1 FROM dump_parts"
+	    " p WHERE p.tape_id = tapes.id)", "ttt", tape_id, label, pool);
+	return rc < 0 ? rc : rc > 0;
+}

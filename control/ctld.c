@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "common/priv.h"
+#include "control/crippled_int.h"
 #include "control/ctld.h"
 
 #define MAX_CLIENTS 512
@@ -67,7 +68,9 @@ ctld_message(struct ctld *c, struct drive *d, const char *level,
 		while (json_array_size(d->msgs) > CTLD_MSGS)
 			json_array_remove(d->msgs, 0);
 	}
-	if (cat_message_add(c->db, d ? d->name : NULL, d ? d->job : 0, level,
+	if (c->crip)
+		crip_message(c, d, level, text);
+	else if (cat_message_add(c->db, d ? d->name : NULL, d ? d->job : 0, level,
 	    text, err) < 0)
 		log_err("%s", err);	/* "recording a message: ..." */
 	log_at(strcmp(level, "error") == 0 ? LOG_LVL_ERR :
@@ -86,7 +89,9 @@ ctld_error_event(struct ctld *c, struct drive *d, const char *label,
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (cat_error_add(c->db, d ? d->name : NULL, label, job, kind, text,
+	if (c->crip)
+		crip_error(c, d, label, job, kind, text);
+	else if (cat_error_add(c->db, d ? d->name : NULL, label, job, kind, text,
 	    err) < 0)
 		log_err("%s", err);	/* "recording an error event: ..." */
 	ctld_message(c, d, "error", "%s%s%s", kind, ": ", text);
@@ -153,6 +158,8 @@ ctld_roles(struct ctld *c, uid_t uid)
 
 	if (uid == 0 || uid == geteuid())
 		return ROLE_ALL;	/* root, and whoever runs the daemon */
+	if (c->crip)
+		return crip_roles(c, uid);	/* the cached ACL */
 	if (cat_acl_roles(c->db, (int64_t)uid, role_bit, &roles, err) < 0) {
 		log_err("reading uid %u's roles: %s", (unsigned)uid, err);
 		return 0;	/* no roles while the ACL cannot be read */
@@ -372,6 +379,12 @@ client_free(struct ctld *c, int ep, struct client *cl)
 		struct drive *d = cl->drive;
 		d->engine = NULL;
 		d->state = "offline";
+		if (c->crip && d->job) {	/* no catalog to wait with */
+			crip_job_lost(c, d, "media server disconnected");
+			d->job = 0;
+		}
+		if (c->crip)
+			d->reserved[0] = '\0';
 		ctld_message(c, d, "warning", "media server disconnected");
 		/*
 		 * Its job and the tape it holds wait for it to come back
@@ -466,11 +479,18 @@ usage(void)
 {
 	fprintf(stderr, "usage: abs-ctld [--socket PATH] [--db FILE] [--foreground]\n"
 	    "                [--syslog] [--exception-cmd 'mail -s ABS ops']\n"
-	    "                [--grace SECONDS] [--user NAME]\n"
+	    "                [--grace SECONDS] [--user NAME] [--journal DIR]\n"
+	    "                [--crippled] [--label-prefix P] [--list-cmd 'ARGV...']\n"
 	    "defaults: --socket /run/abs/ctld.sock --db /var/lib/abs/catalog.db\n"
+	    "          --journal DIR-OF-DB/crippled --label-prefix CR\n"
 	    "          --grace %u: how long a job whose media server is gone (or\n"
 	    "          was when abs-ctld started) waits for it to report the job\n"
-	    "          --user NAME: run as NAME, with no capabilities (from root)\n",
+	    "          --user NAME: run as NAME, with no capabilities (from root)\n"
+	    "--crippled: run without the catalog from the journal directory;\n"
+	    "  abs-ctld also goes there by itself when the catalog cannot be\n"
+	    "  opened or written (read-only, full, locked, corrupt).\n"
+	    "--list-cmd: run (no shell) with SERVER [PARTITION] appended for\n"
+	    "  dump-partition and dump-server; prints 'ENTITY [SOURCE]' lines.\n",
 	    CTLD_GRACE);
 	exit(2);
 }
@@ -577,6 +597,52 @@ serve(struct ctld *c, int lfd)
 	close(ep);
 }
 
+/* --list-cmd's words (split on blanks, no shell), NULL-terminated. */
+static char **
+split_argv(const char *s)
+{
+	char *copy = strdup(s), *save = NULL, *w;
+	char **v = calloc(strlen(s) / 2 + 2, sizeof(*v));
+	size_t n = 0;
+
+	if (!copy || !v)
+		die("out of memory");
+	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+		v[n++] = w;
+	if (!n)
+		die("--list-cmd needs a command");
+	return v;
+}
+
+/*
+ * The catalog, or crippled mode: with --crippled, or when the catalog
+ * cannot be opened or does not take a write.
+ */
+static void
+open_catalog(struct ctld *c, const char *dbpath, bool crippled)
+{
+	char err[CAT_ERRLEN], why[CAT_ERRLEN], cerr[CAT_ERRLEN];
+
+	if (crippled) {
+		if (crip_start(c, c->journal, c->label_prefix, "--crippled",
+		    err) < 0)
+			die("crippled mode: %s", err);
+		return;
+	}
+	if (cat_open(dbpath, &c->db, err) == 0 && !crip_catalog_broken(c)) {
+		crip_cache_write(c);
+		return;
+	}
+	if (c->db)	/* opened, but no write is taken */
+		snprintf(err, sizeof(err), "%.200s takes no write (read-only, "
+		    "full or locked)", dbpath);
+	snprintf(why, sizeof(why), "%s", err);
+	cat_close(c->db);
+	c->db = NULL;
+	if (crip_start(c, c->journal, c->label_prefix, why, cerr) < 0)
+		die("%s; and crippled mode cannot start: %s", why, cerr);
+}
+
 /* The daemon: options, catalog, socket, the loop until SIGTERM. */
 int
 ctld_main(int argc, char **argv)
@@ -589,6 +655,10 @@ ctld_main(int argc, char **argv)
 		{ "exception-cmd", required_argument, NULL, 'x' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "journal", required_argument, NULL, 'j' },
+		{ "crippled", no_argument, NULL, 'C' },
+		{ "label-prefix", required_argument, NULL, 'p' },
+		{ "list-cmd", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -597,8 +667,9 @@ ctld_main(int argc, char **argv)
 	struct ctld c = { .grace = CTLD_GRACE };
 	char *end;
 	long v;
-	char err[256];		/* CAT_ERRLEN, and listen_on's */
-	bool fg = false, use_syslog = false;
+	char err[256] = "";	/* CAT_ERRLEN, and listen_on's */
+	char journal[PATH_MAX];
+	bool fg = false, use_syslog = false, crippled = false;
 	int opt, lfd;
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -615,6 +686,10 @@ ctld_main(int argc, char **argv)
 			c.grace = (unsigned)v;
 			break;
 		case 'u': user = optarg; break;
+		case 'j': c.journal = optarg; break;
+		case 'C': crippled = true; break;
+		case 'p': c.label_prefix = optarg; break;
+		case 'L': c.list_cmd = split_argv(optarg); break;
 		default: usage();
 		}
 	}
@@ -622,13 +697,21 @@ ctld_main(int argc, char **argv)
 		usage();
 	log_init("abs-ctld", LOG_LVL_INFO, use_syslog);
 	drop_privileges(user, dbpath, sock);
-	if (cat_open(dbpath, &c.db, err) < 0)
-		die("catalog %s: %s", dbpath, err);
-	if (cat_site(c.db, c.site, sizeof(c.site), err) < 0)
-		die("catalog %s: %s", dbpath, err);
+	if (!c.journal) {	/* next to the catalog */
+		const char *slash = strrchr(dbpath, '/');
+		snprintf(journal, sizeof(journal), "%.*scrippled",
+		    slash ? (int)(slash - dbpath + 1) : 0, dbpath);
+		c.journal = journal;
+	}
+	if (!c.label_prefix)
+		c.label_prefix = "CR";
+	open_catalog(&c, dbpath, crippled);
 	/* What a crash left, before any client can see it. */
-	if (ctld_recover_start(&c) < 0)
-		die("catalog %s: cannot reconcile the jobs a crash left", dbpath);
+	if (!c.crip && (cat_site(c.db, c.site, sizeof(c.site), err) < 0 ||
+	    ctld_recover_start(&c) < 0) && crip_switch(&c, err[0] ? err :
+	    "cannot reconcile the jobs a crash left") < 0)
+		die("catalog %s: %s", dbpath, err[0] ? err : "cannot reconcile the "
+		    "jobs a crash left");
 	if ((lfd = listen_on(sock, err)) < 0)
 		die("%s", err);
 	if (!fg && daemon(0, 0) < 0)
@@ -637,8 +720,12 @@ ctld_main(int argc, char **argv)
 	signal(SIGCHLD, SIG_IGN);	/* exception commands reap themselves */
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	log_info("listening on %s, catalog %s (schema %d, protocol %d)", sock,
-	    dbpath, cat_schema_version(c.db), PROTO_VERSION);
+	if (c.crip)
+		log_err("listening on %s in CRIPPLED MODE (journal %s, protocol "
+		    "%d)", sock, c.journal, PROTO_VERSION);
+	else
+		log_info("listening on %s, catalog %s (schema %d, protocol %d)",
+		    sock, dbpath, cat_schema_version(c.db), PROTO_VERSION);
 	serve(&c, lfd);
 	while (c.drives) {
 		struct drive *d = c.drives;
@@ -650,5 +737,10 @@ ctld_main(int argc, char **argv)
 	close(lfd);
 	unlink(sock);
 	cat_close(c.db);
+	crip_free(c.crip);
+	if (c.list_cmd) {
+		free(c.list_cmd[0]);
+		free(c.list_cmd);
+	}
 	return 0;
 }

@@ -41,6 +41,11 @@ struct ctld {
 	const char *exception_cmd;	/* run with the message on stdin */
 	unsigned grace;		/* seconds a job waits for its media server */
 	char site[64];		/* the catalog's site ID, told in hello */
+	/* crippled mode (control/crippled_int.h): its state, or NULL */
+	struct crippled *crip;
+	const char *journal;	/* --journal DIR, or NULL */
+	const char *label_prefix;	/* --label-prefix */
+	char **list_cmd;	/* --list-cmd ARGV split, NULL-terminated */
 };
 
 struct client {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control/crippled_int.h"
 #include "control/handlers_int.h"
 
 /* A string field of the event's data, or dflt. */
@@ -46,6 +47,10 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 	json_t *ev = NULL;
 	int rc;
 
+	if (c->crip) {
+		crip_dispatch(c, d);
+		return;
+	}
 	if (!d->engine || d->job)
 		return;
 	/* Started last: a job the drive does not hold is never running. */

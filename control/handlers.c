@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "control/crippled_int.h"
 #include "control/handlers_int.h"
 
 /* A queued job for status. */
@@ -968,7 +969,11 @@ static json_t *
 h_merge(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
 {
-	json_t *lines = json_object_get(a, "lines"), *l, *out;
+	json_t *map = json_object_get(a, "label_map"), *l, *out;
+	int held;
+	/* Lines of unconfirmed crippled-mode tapes become "" (skipped). */
+	json_t *lines = crip_merge_hold(c, json_object_get(a, "lines"), map,
+	    &held);
 	size_t i, n = json_array_size(lines);
 	const char **v = calloc(n + 1, sizeof(*v));
 	struct cat_merge_result r;
@@ -976,24 +981,38 @@ h_merge(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	int rc;
 	(void)cl;
 
-	if (!v)
+	if (!v || !lines) {
+		free(v);
+		json_decref(lines);
 		return cat_failed(code, err, -ENOMEM, "");
+	}
+	/* Labels the operator confirmed: "TAPE-ID LABEL" (crippled mode's). */
+	json_array_foreach(map, i, l)
+		if ((rc = cat_merge_confirm_label(c->db, arg_str(a, "pool") ?
+		    arg_str(a, "pool") : "default", json_string_value(l),
+		    dberr)) < 0) {
+			free(v);
+			json_decref(lines);
+			return cat_failed(code, err, rc, dberr);
+		}
 	json_array_foreach(lines, i, l)
 		v[i] = json_string_value(l);
 	out = json_pack("{s:[],s:[]}", "conflicts", "rejected");
 	rc = cat_merge(c->db, arg_str(a, "pool") ? arg_str(a, "pool") : "default",
 	    v, n, &r, conflict_row, out, dberr);
 	free(v);
+	json_decref(lines);
 	if (rc < 0) {
 		json_decref(out);
 		return cat_failed(code, err, rc, dberr);
 	}
-	l = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:O,s:O}", "parts",
+	crip_merge_confirmed(c, map);
+	l = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:O,s:O,s:i}", "parts",
 	    r.parts, "dumps", r.dumps, "tapes_added", r.tapes_added,
 	    "entities_added", r.entities_added, "errors", r.errors, "bad_tapes",
 	    r.bad_tapes, "skipped", r.skipped, "rejected_lines", r.rejected,
 	    "conflicts", json_object_get(out, "conflicts"), "rejected",
-	    json_object_get(out, "rejected"));
+	    json_object_get(out, "rejected"), "held_for_labels", held);
 	json_decref(out);
 	return l;
 }
@@ -1128,17 +1147,56 @@ ctld_handler(const struct proto_op *op)
 	return handlers[op - proto_ops];
 }
 
-/* Run a request's handler. */
+/* Whether a request changes what crippled mode's catalog cache holds. */
+static bool
+changes_cache(const struct proto_op *op, json_t *args)
+{
+	static const char *const ops[] = { "entity-add", "entity-remove",
+	    "entity-type", "tape-add", "tape-state", "acl-set", "acl-remove",
+	    "merge" };
+
+	if (op == &proto_ops[PROTO_REQ_engine_event])
+		return strcmp(arg_str(args, "event") ? arg_str(args, "event") : "",
+		    "result") == 0;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(op->name, ops[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Run a request's handler; in crippled mode crippled mode's. A catalog
+ * failure that a write probe confirms (read-only, full, locked, corrupt)
+ * switches to crippled mode, and the request is answered there.
+ */
 json_t *
 ctld_handle(struct ctld *c, struct client *cl, const struct proto_op *op,
     json_t *args, const char **code, char *err)
 {
 	ctld_handler_fn *fn = ctld_handler(op);
+	struct drive *d = cl->drive;
+	int64_t job = d ? d->job : 0;
+	const char *state = d ? d->state : NULL;
+	json_t *r;
 
 	if (!fn) {
 		*code = PROTO_E_INTERNAL;
 		snprintf(err, PROTO_ERRLEN, "%s has no handler", op->name);
 		return NULL;
 	}
-	return fn(c, cl, args, code, err);
+	if (c->crip)
+		return crip_handle(c, cl, op, args, code, err);
+	r = fn(c, cl, args, code, err);
+	if (r && changes_cache(op, args))
+		crip_cache_write(c);
+	if (r || !*code || strcmp(*code, PROTO_E_CATALOG) != 0 ||
+	    !crip_catalog_broken(c))
+		return r;
+	if (crip_switch(c, err) < 0)
+		return NULL;
+	if (d) {	/* the event is handled again from where it was */
+		d->job = job;
+		d->state = state;
+	}
+	return crip_handle(c, cl, op, args, code, err);
 }

@@ -172,6 +172,20 @@ pattern_parse(const char *pat, char *pre, size_t plen, int *width,
 	return 0;
 }
 
+/*
+ * Whether the tape read (l) is the one asked for: by tape ID when it is
+ * given (unique; a tape labelled in crippled mode keeps its generated
+ * label on tape after the operator gave the catalog its sticker's), else
+ * by label.
+ */
+static bool
+same_tape(const struct fmt_label *l, const char *label, const char *tape_id)
+{
+	if (tape_id && *tape_id)
+		return strcmp(l->tape_id, tape_id) == 0;
+	return strcmp(l->label, label) == 0;
+}
+
 /* Is label used in the dump log already? */
 static bool
 label_in_log(const char *log, const char *label)
@@ -523,8 +537,7 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 			rc = eng_read_label(*dev, l, why);
 			if (tsg_write_protected(*dev, &wp, &st) == 0 && wp) {
 				eng_err(why, "the cartridge is write-protected");
-			} else if (rc == 0 && strcmp(l->label, label) == 0 &&
-			    strcmp(l->tape_id, tape_id) == 0) {
+			} else if (rc == 0 && same_tape(l, label, tape_id)) {
 				if (recycle) {
 					/* Same label and ID; everything after it goes. */
 					if ((rc = eng_write_label_id(*dev, label, tape_id,
@@ -668,8 +681,7 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 
 	/* Already in the drive? */
 	if (*dev && eng_read_label(*dev, l, why) == 0 &&
-	    strcmp(l->label, label) == 0 && (!tape_id ||
-	    strcmp(l->tape_id, tape_id) == 0))
+	    same_tape(l, label, tape_id))
 		return 0;
 	release(c, dev);
 	if (!eng_changer_is_library(c)) {
@@ -689,8 +701,7 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 				return rc;
 			if (open_drive(c, dev, why) == 0 &&
 			    eng_read_label(*dev, l, why) == 0 &&
-			    strcmp(l->label, label) == 0 &&
-			    (!tape_id || strcmp(l->tape_id, tape_id) == 0)) {
+			    same_tape(l, label, tape_id)) {
 				if (c->o.hooks)
 					c->o.hooks->event(c->o.hooks->ctx, "loaded", NULL,
 					    label, tape_id, NULL);
@@ -717,8 +728,7 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 				continue;
 			if (open_drive(c, dev, why) == 0 &&
 			    eng_read_label(*dev, l, why) == 0 &&
-			    strcmp(l->label, label) == 0 &&
-			    (!tape_id || strcmp(l->tape_id, tape_id) == 0)) {
+			    same_tape(l, label, tape_id)) {
 				free(e);
 				return 0;
 			}

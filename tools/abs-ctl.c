@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proto/proto.h"
@@ -253,8 +254,14 @@ static void
 print_status(json_t *res)
 {
 	json_t *drives = json_object_get(res, "drives"), *d, *m;
+	json_t *crip = json_object_get(res, "crippled");
 	size_t i, j;
 
+	if (crip)
+		printf("CRIPPLED MODE since %s (%s): journal %s\n",
+		    json_string_value(json_object_get(crip, "since")),
+		    json_string_value(json_object_get(crip, "why")),
+		    json_string_value(json_object_get(crip, "journal")));
 	json_array_foreach(drives, i, d) {
 		const char *state = json_string_value(json_object_get(d, "state"));
 		long long bytes = json_integer_value(json_object_get(d, "bytes"));
@@ -415,18 +422,32 @@ merge_rejected(json_t *rejected, json_t *where)
 	}
 }
 
-/* Send one chunk of dump-log lines; add its counts to the totals. */
+/* A merge's lines on their way: a chunk, where each came from, labels. */
+struct merge_out {
+	json_t *lines, *where;	/* the chunk, and "FILE:N" of each line */
+	json_t *map;		/* generated label -> physical label */
+	json_t *confirm;	/* "TAPE-ID LABEL" the operator confirmed */
+	json_t *total;
+	const char *pool;
+	size_t chunk;
+};
+
+/* Send the chunk of dump-log lines; add its counts to the totals. */
 static int
-merge_chunk(json_t *lines, json_t *where, const char *pool, json_t *total)
+merge_chunk(struct merge_out *mo)
 {
-	json_t *args = json_pack("{s:O}", "lines", lines), *rep, *res, *v;
+	json_t *args = json_pack("{s:O}", "lines", mo->lines), *rep, *res, *v;
 	const char *k;
 	int rc = EX_OK;
 
-	if (pool)
-		json_object_set_new(args, "pool", json_string(pool));
+	if (mo->pool)
+		json_object_set_new(args, "pool", json_string(mo->pool));
+	if (json_array_size(mo->confirm))
+		json_object_set_new(args, "label_map", json_incref(mo->confirm));
 	rep = call("merge", args);
 	json_decref(args);
+	json_array_clear(mo->lines);
+	mo->chunk = 0;
 	if (!rep)
 		return call_failed();
 	if (!json_is_true(json_object_get(rep, "ok"))) {
@@ -435,106 +456,318 @@ merge_chunk(json_t *lines, json_t *where, const char *pool, json_t *total)
 		rc = exit_for(json_string_value(json_object_get(rep, "code")));
 	} else {
 		res = json_object_get(rep, "result");
-		merge_rejected(json_object_get(res, "rejected"), where);
+		merge_rejected(json_object_get(res, "rejected"), mo->where);
 		json_object_foreach(res, k, v) {
-			json_t *t = json_object_get(total, k);
+			json_t *t = json_object_get(mo->total, k);
 			if (json_is_integer(v))
-				json_object_set_new(total, k, json_integer(
+				json_object_set_new(mo->total, k, json_integer(
 				    json_integer_value(v) + json_integer_value(t)));
 			else if (json_is_array(v) && !t)
-				json_object_set(total, k, v);
+				json_object_set(mo->total, k, v);
 			else if (json_is_array(v))
 				json_array_extend(t, v);
 		}
 	}
+	json_array_clear(mo->where);
 	json_decref(rep);
 	return rc;
 }
 
+/* Whether a label is one the catalog stores (as cat_name_valid). */
+static bool
+label_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || strchr("%=|", *s) ||
+		    (unsigned char)*s == 0x7f)
+			return false;
+	return true;
+}
+
 /*
- * merge [--pool P] DUMPLOG...: the files are read here and sent in chunks
- * that fit a request; abs-ctld never opens a path a client names.
+ * --label-map FILE: "GENERATED PHYSICAL" a line ('#' comments) into map;
+ * EX_OK or EX_USAGE after saying why.
+ */
+static int
+read_label_map(const char *path, json_t *map)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL, a[128], b[128];
+	size_t cap = 0;
+	int n = 0, rc = EX_OK;
+
+	if (!fp) {
+		fprintf(stderr, "abs-ctl merge: %s: %s\n", path, strerror(errno));
+		return EX_USAGE;
+	}
+	while (rc == EX_OK && getline(&line, &cap, fp) > 0) {
+		n++;
+		line[strcspn(line, "#\n")] = '\0';
+		int k = sscanf(line, "%127s %127s", a, b);
+		if (k <= 0)
+			continue;
+		if (k != 2 || !label_ok(a) || !label_ok(b)) {
+			fprintf(stderr, "abs-ctl merge: %s:%d: not 'GENERATED-LABEL "
+			    "PHYSICAL-LABEL'\n", path, n);
+			rc = EX_USAGE;
+		} else {
+			json_object_set_new(map, a, json_string(b));
+		}
+	}
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+/*
+ * The physical label of each tape a crippled-mode journal directory
+ * labelled: from the map, else asked on the terminal; EX_USAGE when
+ * neither can say.
+ */
+static int
+confirm_labels(const char *dir, json_t *map)
+{
+	char path[4096], *line = NULL, label[128], id[128], state[32];
+	size_t cap = 0;
+	int rc = EX_OK;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/active-tapes", dir);
+	if (!(fp = fopen(path, "r")))
+		return errno == ENOENT ? EX_OK : EX_USAGE;
+	while (rc == EX_OK && getline(&line, &cap, fp) > 0) {
+		char answer[128] = "";
+		if (line[0] == '#' || sscanf(line, "%127s %127s %31s", label, id,
+		    state) != 3 || strcmp(state, "offered") == 0 ||
+		    json_object_get(map, label))
+			continue;
+		if (!isatty(0) || !isatty(2)) {
+			fprintf(stderr, "abs-ctl merge: tape %s (ID %s) was labelled "
+			    "in crippled mode: give its physical label with "
+			    "--label-map FILE (lines '%s PHYSICAL'), or run on a "
+			    "terminal\n", label, id, label);
+			rc = EX_USAGE;
+			break;
+		}
+		for (;;) {
+			fprintf(stderr, "tape %s (ID %s, %s, written in crippled mode):"
+			    " its physical label [%s]? ", label, id, state, label);
+			if (!fgets(answer, sizeof(answer), stdin)) {
+				rc = EX_USAGE;
+				break;
+			}
+			answer[strcspn(answer, "\r\n")] = '\0';
+			if (!answer[0])
+				snprintf(answer, sizeof(answer), "%s", label);
+			if (label_ok(answer))
+				break;
+			fprintf(stderr, "a label is 1-63 characters, no blanks, %%, ="
+			    " or |\n");
+		}
+		if (rc == EX_OK)
+			json_object_set_new(map, label, json_string(answer));
+	}
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+/*
+ * A dump-log line with its label= mapped to the physical label; the
+ * tape's "TAPE-ID LABEL" confirmation into confirm (once).
+ */
+static char *
+map_line(const char *line, json_t *map, json_t *confirm)
+{
+	char *copy = strdup(line), *save = NULL, *tok, *out;
+	const char *phys = NULL, *tape = NULL;
+	size_t len = strlen(line) + 256;
+
+	if (!copy || !(out = calloc(1, len))) {
+		free(copy);
+		return NULL;
+	}
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ",
+	    &save)) {
+		if (strncmp(tok, "label=", 6) == 0 &&
+		    (phys = json_string_value(json_object_get(map, tok + 6)))) {
+			strcat(out, "label=");
+			strcat(out, phys);
+		} else {
+			strcat(out, tok);
+		}
+		if (strncmp(tok, "tape=", 5) == 0)
+			tape = tok + 5;
+		strcat(out, " ");
+	}
+	if (*out)
+		out[strlen(out) - 1] = '\0';
+	if (phys && tape && strcmp(tape, "-") != 0) {
+		char entry[256];
+		json_t *e;
+		size_t i;
+		bool have = false;
+		snprintf(entry, sizeof(entry), "%s %s", tape, phys);
+		json_array_foreach(confirm, i, e)
+			have = have || strcmp(json_string_value(e), entry) == 0;
+		if (!have)
+			json_array_append_new(confirm, json_string(entry));
+	}
+	free(copy);
+	return out;
+}
+
+/* One file of dump-log lines, mapped, sent in chunks. */
+static int
+merge_file(struct merge_out *mo, const char *path)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *line = NULL, *m;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = EX_OK;
+
+	if (!fp) {
+		if (errno == ENOENT && strstr(path, "/dumplog"))
+			return EX_OK;	/* a journal directory with no dump yet */
+		fprintf(stderr, "abs-ctl merge: %s: %s\n", path, strerror(errno));
+		return EX_USAGE;
+	}
+	for (long no = 1; rc == EX_OK && (n = getline(&line, &cap, fp)) > 0;
+	    no++) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((size_t)n >= 4000) {
+			fprintf(stderr, "abs-ctl merge: %s:%ld: a line too long, "
+			    "skipped\n", path, no);
+			continue;
+		}
+		if (!(m = map_line(line, mo->map, mo->confirm))) {
+			rc = EX_FAIL;
+			break;
+		}
+		json_array_append_new(mo->lines, json_string(m));
+		json_array_append_new(mo->where, json_sprintf("%s:%ld", path, no));
+		mo->chunk += strlen(m) + 8;
+		free(m);
+		if (mo->chunk > 48 * 1024)
+			rc = merge_chunk(mo);
+	}
+	free(line);
+	if (fp != stdin)
+		fclose(fp);
+	return rc;
+}
+
+/*
+ * merge [--pool P] [--label-map FILE] DUMPLOG...|JOURNAL-DIR: the files
+ * are read here and sent in chunks that fit a request; abs-ctld never
+ * opens a path a client names. A crippled-mode journal directory gives
+ * its dump log, and every tape it labelled needs its physical label
+ * (--label-map, or asked on the terminal).
  */
 static int
 run_merge(int argc, char **argv)
 {
-	json_t *total = json_pack("{s:[]}", "conflicts"), *lines = json_array(),
-	    *where = json_array();
-	const char *pool = NULL;
-	size_t chunk = 0;
+	struct merge_out mo = {
+		.lines = json_array(), .where = json_array(), .map = json_object(),
+		.confirm = json_array(), .total = json_pack("{s:[]}", "conflicts"),
+	};
 	int rc = EX_OK, files = 0;
 
 	for (int i = 1; i < argc && rc == EX_OK; i++) {
-		if (strcmp(argv[i], "--pool") == 0 && i + 1 < argc) {
-			pool = argv[++i];
+		if (strcmp(argv[i], "--pool") == 0 && i + 1 < argc)
+			mo.pool = argv[++i];
+		else if (strcmp(argv[i], "--label-map") == 0 && i + 1 < argc)
+			rc = read_label_map(argv[++i], mo.map);
+	}
+	for (int i = 1; i < argc && rc == EX_OK; i++) {
+		struct stat st;
+		char path[4096];
+		if ((strcmp(argv[i], "--pool") == 0 ||
+		    strcmp(argv[i], "--label-map") == 0) && i + 1 < argc) {
+			i++;
 			continue;
 		}
-		FILE *fp = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "r");
-		char *line = NULL;
-		size_t cap = 0;
-		ssize_t n;
-		if (!fp) {
-			fprintf(stderr, "abs-ctl merge: %s: %s\n", argv[i],
-			    strerror(errno));
-			rc = EX_USAGE;
-			break;
-		}
 		files++;
-		for (long no = 1; rc == EX_OK && (n = getline(&line, &cap, fp)) > 0;
-		    no++) {
-			line[strcspn(line, "\n")] = '\0';
-			if ((size_t)n >= 4000) {
-				fprintf(stderr, "abs-ctl merge: %s:%ld: a line too long, "
-				    "skipped\n", argv[i], no);
-				continue;
-			}
-			json_array_append_new(lines, json_string(line));
-			json_array_append_new(where, json_sprintf("%s:%ld", argv[i],
-			    no));
-			chunk += (size_t)n + 8;
-			if (chunk > 48 * 1024) {
-				rc = merge_chunk(lines, where, pool, total);
-				json_array_clear(lines);
-				json_array_clear(where);
-				chunk = 0;
-			}
+		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			snprintf(path, sizeof(path), "%s/dumplog", argv[i]);
+			if ((rc = confirm_labels(argv[i], mo.map)) == EX_OK)
+				rc = merge_file(&mo, path);
+		} else {
+			rc = merge_file(&mo, argv[i]);
 		}
-		free(line);
-		if (fp != stdin)
-			fclose(fp);
 	}
 	if (rc == EX_OK && !files) {
-		fprintf(stderr, "abs-ctl: usage: merge [--pool P] DUMPLOG...\n");
+		fprintf(stderr, "abs-ctl: usage: merge [--pool P] [--label-map FILE]"
+		    " DUMPLOG...|JOURNAL-DIR\n");
 		rc = EX_USAGE;
 	}
-	if (rc == EX_OK && json_array_size(lines))
-		rc = merge_chunk(lines, where, pool, total);
-	json_decref(lines);
-	json_decref(where);
+	if (rc == EX_OK && json_array_size(mo.lines))
+		rc = merge_chunk(&mo);
+	json_decref(mo.lines);
+	json_decref(mo.where);
+	json_decref(mo.map);
+	json_decref(mo.confirm);
 	if (rc == EX_OK) {
 		if (json_out) {
-			char *s = json_dumps(total, JSON_COMPACT);
+			char *s = json_dumps(mo.total, JSON_COMPACT);
 			printf("%s\n", s ? s : "{}");
 			free(s);
 		} else {
-			print_human(total);
+			print_human(mo.total);
 		}
 		/* Labels to check by hand, damaged lines to look at. */
-		if (json_array_size(json_object_get(total, "conflicts")) ||
-		    json_array_size(json_object_get(total, "rejected")))
+		if (json_array_size(json_object_get(mo.total, "conflicts")) ||
+		    json_array_size(json_object_get(mo.total, "rejected")))
 			rc = EX_FAIL;
 	}
-	json_decref(total);
+	json_decref(mo.total);
 	return rc;
+}
+
+/*
+ * dump DRIVE --partition SERVER:PARTITION | --server SERVER: the rows
+ * dump-partition and dump-server, written as a dump. argv is rewritten
+ * in place (the option and its value become the word after DRIVE); the
+ * new argc.
+ */
+static int
+dump_listed_syntax(int argc, char **argv)
+{
+	if (strcmp(argv[0], "dump") != 0 || argc < 4)
+		return argc;
+	for (int i = 2; i + 1 < argc; i++) {
+		const char *row = strcmp(argv[i], "--partition") == 0 ?
+		    "dump-partition" : strcmp(argv[i], "--server") == 0 ?
+		    "dump-server" : NULL;
+		if (!row)
+			continue;
+		char *value = argv[i + 1];
+		/* [dump D a.. OPT V b..] -> [row D V a.. b..] */
+		memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2) *
+		    sizeof(*argv));
+		memmove(&argv[3], &argv[2], (size_t)(argc - 4) * sizeof(*argv));
+		argv[2] = value;
+		argv[0] = (char *)row;
+		return argc - 1;
+	}
+	return argc;
 }
 
 /* One command (argv[0]) with its words; the exit code. */
 static int
 run_command(int argc, char **argv)
 {
-	const struct proto_op *op = proto_find(argv[0]);
+	const struct proto_op *op;
 	json_t *args, *rep;
 	int rc;
+
+	argc = dump_listed_syntax(argc, argv);
+	op = proto_find(argv[0]);
 
 	if (!op || (op->flags & PROTO_F_INTERNAL)) {
 		fprintf(stderr, "abs-ctl: unknown command '%s' (abs-ctl --help)\n",

@@ -1,0 +1,288 @@
+# Crippled mode (abs-ctld without its catalog) and back, end to end. The
+# same sequence of dumps runs twice on fresh vtapes, once with the catalog
+# all along (run "normal") and once with a crippled interval (run
+# "crippled": abs-ctld restarted with --crippled, killed -9 and restarted
+# inside the interval, then restarted on its catalog and the journal
+# merged with a label map). The query outputs of both runs must be equal
+# after normalizing only what differs between any two runs: dates, the
+# random tape IDs, and how many blocks a spot verification sampled. On the way: an ABS-labelled tape is refused as unknown
+# media and a blank one labelled with a generated label, job IDs and the
+# active-tapes file survive a restart, the queries crippled mode answers.
+# Then the automatic fallback: a corrupt catalog, a read-only catalog, a
+# catalog locked while abs-ctld runs; and the listing command for
+# partition and server dumps.
+. "$(dirname "$0")/lib.sh"
+CTLD="$ABS_BIN/abs-ctld"
+CTL="$ABS_BIN/abs-ctl"
+export ABS_RUN_DIR="$T"
+chmod 755 "$T"
+head -c 3000000 /dev/urandom >d1.bin
+head -c 2000000 /dev/urandom >d2.bin
+head -c 1000000 /dev/urandom >d3.bin
+
+until_ok() {
+	i=0
+	until eval "$1"; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || { [ -n "${R:-}" ] && tail -n 20 "$T/$R/ctld.log" "$T/$R/engine.log" >&2; fail "timed out: $1"; }
+		sleep 0.1
+	done
+}
+ctl() { "$CTL" --socket "$T/$R/ctld.sock" "$@"; }
+
+# start_ctld [ARGS...]: abs-ctld of run $R on its socket, catalog, journal.
+start_ctld() {
+	"$CTLD" --socket "$T/$R/ctld.sock" --db "$T/$R/catalog.db" \
+		--journal "$T/$R/journal" --foreground "$@" 2>>"$T/$R/ctld.log" &
+	CPID=$!
+	PIDS="$PIDS $CPID"
+	until_ok 'ctl whoami >/dev/null 2>&1'
+}
+# stop_ctld [SIGNAL]: abs-ctld goes (its media server follows it).
+stop_ctld() {
+	kill "-${1:-TERM}" "$CPID"
+	wait "$CPID" 2>/dev/null || true
+	[ -z "${EPID:-}" ] || wait "$EPID" 2>/dev/null || true
+	EPID=
+}
+start_engine() {
+	"$ENGINE" serve --control "$T/$R/ctld.sock" --drive man0 \
+		--device "vtape:$T/$R/manual" --log "$T/$R/engine-journal.log" \
+		2>>"$T/$R/engine.log" &
+	EPID=$!
+	PIDS="$PIDS $EPID"
+	until_ok 'ctl --json status | grep -q "\"drive\":\"man0\",[^}]*\"state\":\"idle\""'
+}
+# mount SLOT: the operator puts the cartridge of SLOT in the drive.
+mount() {
+	"$VTAPE" unload "$T/$R/man" --drive 0 >/dev/null 2>&1 || true
+	"$VTAPE" load "$T/$R/man" --slot "$1" --drive 0
+	ctl mounted man0 >/dev/null
+}
+job_state() { ctl --json jobs | tr '{' '\n' | grep "\"id\":$1," | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
+# dump ENTITY WANTS SLOT [ARGS]: a dump job asking for WANTS, the cartridge
+# of SLOT mounted (after a foreign one when REFUSE is set); the job's ID.
+dump() {
+	e=$1 want=$2 slot=$3
+	shift 3
+	JOB=$(ctl --json dump man0 "$e" "$@" | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+	[ -n "$JOB" ] || fail "$R: no job for $e"
+	until_ok "ctl --json status | grep -q '\"wants\":\"$want\"'"
+	if [ -n "${REFUSE:-}" ]; then
+		mount 4	# labelled FOREIGN1 by another ABS: unknown media
+		until_ok "ctl status | grep -q 'cartridge refused'"
+		REFUSED=$(ctl status | grep 'cartridge refused' | tail -n1)
+	fi
+	mount "$slot"
+	until_ok "case \$(job_state $JOB) in done|failed|aborted) true;; *) false;; esac"
+	[ "$(job_state "$JOB")" = done ] || { tail "$T/$R/engine.log"; fail "$R: job $JOB ($e): $(job_state "$JOB")"; }
+}
+
+# run NAME CRIPPLED: the sequence; the catalog's answers in NAME/q-*.json.
+run() {
+	R=$1
+	mkdir "$T/$R"
+	"$VTAPE" new-library "$T/$R/man" --slots 4 --drives 1 --capacity 64M >/dev/null
+	"$VTAPE" load "$T/$R/man" --slot 4 --drive 0
+	"$ENGINE" label --device "vtape:$T/$R/man/drive0" --label FOREIGN1 >/dev/null
+	"$VTAPE" unload "$T/$R/man" --drive 0
+	ln -s man/drive0 "$T/$R/manual"
+	start_ctld
+	ctl tape-add default A00001 A00002 A00003 >/dev/null
+	for e in 1 2 3; do ctl entity-add "e$e" "cmd:cat $T/d$e.bin" >/dev/null; done
+	start_engine
+	ctl unavailable A00003 >/dev/null	# an error event
+	dump e1 A00001 1
+	ctl tape-state A00001 no-new-writes >/dev/null
+	if [ "$2" = 1 ]; then
+		stop_ctld TERM
+		start_ctld --crippled
+		start_engine
+		ctl status | grep -q "CRIPPLED MODE" || fail "status does not say crippled"
+		REFUSE=1 dump e2 CR00001 2
+		case $REFUSED in *"unknown media"*) ;; *) fail "the ABS-labelled tape was not refused as unknown media: $REFUSED" ;; esac
+		ok "crippled: FOREIGN1 refused ($REFUSED)"
+		[ "$JOB" -gt 1000000000 ] || fail "crippled job ID $JOB is not above 10^9"
+		grep -q '^CR00001 [0-9a-f]\{32\} appendable default ' "$T/$R/journal/active-tapes" ||
+			fail "CR00001 not in the active-tapes file: $(cat "$T/$R/journal/active-tapes")"
+		grep -q '^part .*entity=e2 .*label=CR00001 ' "$T/$R/journal/dumplog" || fail "no part of e2 in the crippled dump log"
+		grep -q '^dump .*entity=e2 .*status=complete' "$T/$R/journal/dumplog" || fail "no complete dump of e2 in the crippled dump log"
+		ok "crippled: a blank tape labelled CR00001, job $JOB, dump log written"
+		first=$JOB
+		stop_ctld KILL
+		# A record cut by a crash, and a second abs-ctld on the journal.
+		printf '{"rec":"job","id":1000000099,"ki' >>"$T/$R/journal/journal"
+		start_ctld --crippled
+		expect_fail "in use by another abs-ctld" "$CTLD" --socket "$T/$R/second.sock" \
+			--db "$T/$R/catalog.db" --journal "$T/$R/journal" --crippled --foreground
+		start_engine
+		dump e3 CR00001 2
+		[ "$JOB" -gt "$first" ] || fail "job ID $JOB after a restart reuses $first"
+		ctl --json jobs | grep -q "\"id\":$first,\"kind\":\"dump\",\"state\":\"done\"" || fail "job $first forgotten: $(ctl --json jobs)"
+		ok "crippled after kill -9: job $JOB follows $first, CR00001 appended (active-tapes kept)"
+		ctl --json tapes-for e2 | grep -q '"label":"CR00001"' || fail "tapes-for e2 in crippled mode: $(ctl --json tapes-for e2)"
+		expect_fail "not available in crippled mode" ctl tape A00001
+		rc=0; ctl entity e1 >/dev/null 2>&1 || rc=$?
+		[ $rc = 1 ] || fail "a refused query exits $rc, not 1"
+		ok "crippled queries: jobs, status, tapes-for; the others refused"
+		stop_ctld TERM
+		start_ctld
+		# Nobody confirmed CR00001 yet: a media server's report waits.
+		ctl --json merge "$T/$R/engine-journal.log" >held.json
+		grep -q '"parts":0,' held.json && grep -q '"held_for_labels":[1-9]' held.json ||
+			fail "a media server's journal brought CR00001 in before its label was confirmed: $(cat held.json)"
+		expect_fail "physical label" ctl merge "$T/$R/journal" </dev/null
+		echo "CR00001 A00002" >"$T/$R/labels.map"
+		ctl --json merge --label-map "$T/$R/labels.map" "$T/$R/journal" >merge.json ||
+			fail "merge of the journal: $(cat merge.json)"
+		grep -q '"parts":2,"dumps":2,"tapes_added":0' merge.json || fail "merge: $(cat merge.json)"
+		ctl --json merge --label-map "$T/$R/labels.map" "$T/$R/journal" >merge2.json
+		grep -q '"parts":0,"dumps":0,"tapes_added":0' merge2.json || fail "merging again changed the catalog: $(cat merge2.json)"
+		grep -q '^CR00001 .* merged ' "$T/$R/journal/active-tapes" || fail "CR00001 not marked merged"
+		ok "back to normal: journal merged, CR00001 is A00002"
+		start_engine
+	else
+		REFUSE=1 dump e2 A00002 2
+		dump e3 A00002 2
+	fi
+	dump e1 A00002 2 --level 1	# the tape crippled mode labelled, by its tape ID
+	for q in "entity e1" "entity e2" "entity e3" "tape A00001" "tape A00002" \
+		"tape A00003" "tapes-for e1" "tapes-for e2" "tapes-for e3" "errors" \
+		"next-tapes"; do
+		# shellcheck disable=SC2086
+		ctl --json $q >"$T/$R/q-$(echo "$q" | tr ' ' '-').json" || fail "$R: $q"
+	done
+	stop_ctld TERM
+}
+
+run normal 0
+run crippled 1
+
+# What differs between any two runs: dates (now), tape IDs (random), the
+# number of blocks a spot verification read (a random sample).
+normalize() {
+	sed -e 's/"[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:]\{8\}Z"/"DATE"/g' \
+		-e 's/"day":"[0-9-]*"/"day":"DAY"/g' \
+		-e 's/"tape_id":"[0-9a-f]*"/"tape_id":"ID"/g' \
+		-e 's/"checked":[0-9]*/"checked":"N"/g' "$1"
+}
+n=0
+for f in normal/q-*.json; do
+	q=${f#normal/}
+	normalize "$f" >a.json
+	normalize "crippled/$q" >b.json
+	cmp -s a.json b.json || { diff a.json b.json >&2; fail "${q%.json} differs after the crippled interval"; }
+	n=$((n + 1))
+done
+[ $n = 11 ] || fail "$n queries compared"
+grep -q '"dumps":2' normal/q-entity-e1.json || fail "e1 should have two dumps: $(cat normal/q-entity-e1.json)"
+grep -q '"label":"A00002"' crippled/q-tapes-for-e2.json || fail "e2 not on A00002"
+ok "entity, tape, tapes-for, errors, next-tapes: $n answers equal with and without the crippled interval"
+
+# Partition and server dumps, now: the listing command, in both modes.
+cat >lister.sh <<'LISTER'
+#!/bin/sh
+case "$1:${2:-}" in
+srv1:/vicepa) printf 'e1\n# a comment\ne2\ne1\n' ;;
+srv1:) printf 'e1\ne2\ne3 cmd:cat %s/d3.bin\nnew.one\n' "$(dirname "$0")" ;;
+srv2:bad) echo 'bad name with blanks'; echo 'x cp:/etc' ;;
+*) echo "no such server $1" >&2; exit 3 ;;
+esac
+LISTER
+chmod 755 lister.sh
+# jobs_done SLOT JOB...: each job asks for a cartridge; SLOT's goes in.
+jobs_done() {
+	slot=$1
+	shift
+	for j in "$@"; do
+		until_ok "ctl --json status | grep -q '\"job\":$j,[^}]*\"wants\":\"[A-Z0-9]*[0-9]\"'"
+		mount "$slot"
+		until_ok "case \$(job_state $j) in done|failed|aborted) true;; *) false;; esac"
+		[ "$(job_state "$j")" = done ] || fail "$R: listed job $j: $(job_state "$j")"
+	done
+}
+R=normal
+start_ctld --list-cmd "$T/lister.sh"
+start_engine
+ctl --json dump man0 --partition srv1:/vicepa >listed.json || fail "dump-partition: $(cat listed.json)"
+grep -q '"entities":\["e1","e2"\],"skipped":\[\]' listed.json || fail "dump-partition: $(cat listed.json)"
+# shellcheck disable=SC2046
+jobs_done 2 $(sed -n 's/.*"jobs":\[\([0-9,]*\)\].*/\1/p' listed.json | tr ',' ' ')
+ctl --json dump-server man0 srv1 >listed.json || fail "dump-server: $(cat listed.json)"
+grep -q '"skipped":\["e3","new.one"\]\|"skipped":\["new.one"\]' listed.json || fail "dump-server: $(cat listed.json)"
+# shellcheck disable=SC2046
+jobs_done 2 $(sed -n 's/.*"jobs":\[\([0-9,]*\)\].*/\1/p' listed.json | tr ',' ' ')
+expect_fail "exit 3.*no such server srv9" ctl dump-server man0 srv9
+expect_fail "line 1 is not" ctl dump-partition man0 srv2:bad
+expect_fail "SERVER:PARTITION" ctl dump-partition man0 srv1
+ok "normal mode: dump-partition and dump-server through the listing command"
+stop_ctld TERM
+R=crippled
+start_ctld --crippled --list-cmd "$T/lister.sh"
+start_engine
+ctl --json dump-server man0 srv1 >listed.json || fail "crippled dump-server: $(cat listed.json)"
+grep -q '"entities":\["e1","e2","e3","new.one"\],"skipped":\["new.one"\]' listed.json ||
+	fail "crippled dump-server: $(cat listed.json)"
+# shellcheck disable=SC2046
+jobs_done 3 $(sed -n 's/.*"jobs":\[\([0-9,]*\)\].*/\1/p' listed.json | tr ',' ' ')
+grep -q '^CR00002 [0-9a-f]* appendable ' "$T/$R/journal/active-tapes" ||
+	fail "crippled mode did not label the next blank CR00002: $(cat "$T/$R/journal/active-tapes")"
+ok "crippled mode: dump-server from the cached catalog, CR00001 (merged) never offered again"
+stop_ctld TERM
+
+# Automatic fallback at start: a corrupt catalog file.
+R=corrupt
+mkdir "$T/$R"
+head -c 65536 /dev/urandom >"$T/$R/catalog.db"
+start_ctld
+ctl status | grep -q "CRIPPLED MODE" || fail "a corrupt catalog did not start crippled mode"
+grep -q "CRIPPLED MODE" "$T/$R/ctld.log" || fail "crippled mode was not logged"
+expect_fail "not available in crippled mode" ctl next-tapes
+stop_ctld TERM
+ok "a corrupt catalog: crippled mode, said loudly"
+
+# A catalog abs-ctld may not write (its user does not own it).
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	R=readonly
+	mkdir -p "$T/$R/run"
+	cp normal/catalog.db "$T/$R/catalog.db"
+	chown 65534 "$T/$R/run"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$CTLD" --socket "$T/$R/run/ctld.sock" \
+		--db "$T/$R/catalog.db" --journal "$T/$R/run/journal" --foreground 2>"$T/$R/ctld.log" &
+	CPID=$!
+	PIDS="$PIDS $CPID"
+	until_ok '"$CTL" --socket "$T/$R/run/ctld.sock" status >st.txt 2>&1'
+	grep -q "CRIPPLED MODE" st.txt || fail "a read-only catalog did not start crippled mode: $(cat st.txt)"
+	stop_ctld TERM
+	ok "a read-only catalog: crippled mode"
+else
+	echo "note: no setpriv or not root: the read-only catalog case is not run"
+fi
+
+# The catalog locked while abs-ctld runs: the write fails, crippled mode
+# takes over and answers.
+if command -v sqlite3 >/dev/null; then
+	R=locked
+	mkdir "$T/$R"
+	cp normal/catalog.db "$T/$R/catalog.db"
+	start_ctld
+	ctl tape-add default L00001 >/dev/null || fail "tape-add before the lock"
+	mkfifo lock.fifo
+	sqlite3 "$T/$R/catalog.db" <lock.fifo >/dev/null 2>&1 &
+	LPID=$!
+	PIDS="$PIDS $LPID"
+	exec 3>lock.fifo
+	echo "BEGIN EXCLUSIVE;" >&3
+	until_ok '! sqlite3 -cmd ".timeout 0" "$T/$R/catalog.db" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1'
+	expect_fail "not available in crippled mode" ctl tape-add default L00002
+	ctl status | grep -q "CRIPPLED MODE" || fail "the locked catalog did not switch to crippled mode"
+	grep -q "CRIPPLED MODE" "$T/$R/ctld.log" || fail "the switch was not logged"
+	ctl --json jobs >/dev/null || fail "jobs in crippled mode"
+	echo "ROLLBACK;" >&3
+	exec 3>&-
+	wait "$LPID" 2>/dev/null || true
+	stop_ctld TERM
+	ok "a catalog locked while running: switched to crippled mode"
+else
+	echo "note: no sqlite3: the locked catalog case is not run"
+fi
