@@ -439,6 +439,21 @@ ev_next_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
 			    strcmp(t->pool, pool) == 0 && !skipped(d, t->label) &&
 			    (!t->drive[0] || strcmp(t->drive, d->name) == 0))
 				pick = t;
+	if (!pick) {
+		/* A blank tape refused once: another label would not help. */
+		json_t *s;
+		size_t i;
+		json_array_foreach(d->skip, i, s) {
+			t = crip_tape_by_label(c->crip, json_string_value(s));
+			if (t && strcmp(t->state, "offered") == 0) {
+				ctld_error_event(c, d, NULL, d->job, "no-tape", "crippled "
+				    "mode: no blank tape for %s (a library cannot load a "
+				    "generated label: mount blank tapes by hand)", t->label);
+				FAIL(PROTO_E_NO_TAPE, "crippled mode: no blank tape (%.64s "
+				    "was unavailable)", t->label);
+			}
+		}
+	}
 	if (!pick && !(pick = crip_tape_new(c->crip, pool, d->name, err))) {
 		*code = PROTO_E_NO_TAPE;
 		return NULL;

@@ -232,14 +232,28 @@ stop_ctld TERM
 
 # Automatic fallback at start: a corrupt catalog file.
 R=corrupt
-mkdir "$T/$R"
+mkdir -p "$T/$R/journal"
 head -c 65536 /dev/urandom >"$T/$R/catalog.db"
+cp normal/journal/catalog-cache.json "$T/$R/journal/"
 start_ctld
 ctl status | grep -q "CRIPPLED MODE" || fail "a corrupt catalog did not start crippled mode"
 grep -q "CRIPPLED MODE" "$T/$R/ctld.log" || fail "crippled mode was not logged"
 expect_fail "not available in crippled mode" ctl next-tapes
-stop_ctld TERM
 ok "a corrupt catalog: crippled mode, said loudly"
+# A library drive cannot load a generated label: the job fails at once,
+# one label is spent, not one per cartridge.
+"$VTAPE" new-library "$T/$R/lib" --slots 2 --drives 1 --capacity 8M >/dev/null
+"$ENGINE" serve --control "$T/$R/ctld.sock" --drive man0 --device "vtape:$T/$R/lib/drive0" \
+	--log "$T/$R/engine-journal.log" 2>>"$T/$R/engine.log" &
+EPID=$!
+PIDS="$PIDS $EPID"
+until_ok 'ctl --json status | grep -q "\"drive\":\"man0\",[^}]*\"state\":\"idle\""'
+JOB=$(ctl --json dump man0 e1 | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+until_ok "case \$(job_state $JOB) in done|failed|aborted) true;; *) false;; esac"
+[ "$(job_state "$JOB")" = failed ] || fail "a crippled dump on a library drive: $(job_state "$JOB")"
+[ "$(grep -c '^CR' "$T/$R/journal/active-tapes")" = 1 ] || fail "labels spent: $(cat "$T/$R/journal/active-tapes")"
+stop_ctld TERM
+ok "a library drive in crippled mode: the job fails with one label offered"
 
 # A catalog abs-ctld may not write (its user does not own it).
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
