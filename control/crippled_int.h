@@ -147,6 +147,12 @@ void crip_merge_confirmed(struct ctld *c, json_t *label_map);
  */
 int crip_list_entities(struct ctld *c, const char *server,
     const char *partition, json_t **out, char *err);
+/*
+ * A listing's output (buf holds len bytes and room for a NUL after them),
+ * checked line by line into out ({"name", "source"?} each, names once);
+ * 0, or -EINVAL / -E2BIG with err (PROTO_ERRLEN) naming the line.
+ */
+int crip_list_parse(char *buf, size_t len, json_t *out, char *err);
 /* The handlers of dump-partition and dump-server, both modes. */
 json_t *h_dump_partition(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);

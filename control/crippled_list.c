@@ -130,9 +130,9 @@ list_line(char *line, json_t *out, json_t *seen)
 	    line, "source", src) : json_pack("{s:s}", "name", line));
 }
 
-/* Check the whole output, line by line; 0 or -EINVAL with err. */
-static int
-list_parse(char *buf, size_t len, json_t *out, char *err)
+/* Check the whole output, line by line (see crippled_int.h). */
+int
+crip_list_parse(char *buf, size_t len, json_t *out, char *err)
 {
 	json_t *seen = json_object();
 	size_t lineno = 0;
@@ -223,7 +223,7 @@ crip_list_entities(struct ctld *c, const char *server, const char *partition,
 		rc = -EIO;
 	} else {
 		*out = json_array();
-		if ((rc = list_parse(buf, len, *out, err)) < 0) {
+		if ((rc = crip_list_parse(buf, len, *out, err)) < 0) {
 			json_decref(*out);
 			*out = NULL;
 		}
