@@ -961,24 +961,39 @@ merge_verifications(struct ctld *c, struct crippled *k, json_t *ids)
 	fclose(fp);
 }
 
-/* After a merge: the confirmed tapes are the catalog's now. */
+/* A tape ID the catalog knows, into the object arg. */
+static int
+known_row(const struct cat_tape *t, void *arg)
+{
+	return t->tape_id ? json_object_set_new(arg, t->tape_id, json_true()) :
+	    0;
+}
+
+/*
+ * After a merge: the confirmed tapes the catalog now knows (adopted, or
+ * added by their parts; not one left in a label conflict) are the
+ * catalog's.
+ */
 void
 crip_merge_confirmed(struct ctld *c, json_t *label_map)
 {
 	struct crippled k;
-	json_t *ids = json_object();
+	json_t *ids = json_object(), *known = json_object();
+	char err[CAT_ERRLEN];
 	bool changed = false;
 
 	memset(&k, 0, sizeof(k));
-
-	if (!json_array_size(label_map) || hold_load(c, &k) < 0) {
+	if (!json_array_size(label_map) || hold_load(c, &k) < 0 ||
+	    cat_tapes_list(c->db, NULL, known_row, known, err) < 0) {
 		hold_free(&k);
 		json_decref(ids);
+		json_decref(known);
 		return;
 	}
 	for (struct ctape *t = k.tapes; t; t = t->next)
 		if (strcmp(t->state, "offered") && strcmp(t->state, "merged") &&
-		    confirmed(label_map, t->tape_id)) {
+		    confirmed(label_map, t->tape_id) &&
+		    json_object_get(known, t->tape_id)) {
 			snprintf(t->state, sizeof(t->state), "merged");
 			json_object_set_new(ids, t->tape_id, json_true());
 			changed = true;
@@ -987,4 +1002,5 @@ crip_merge_confirmed(struct ctld *c, json_t *label_map)
 		merge_verifications(c, &k, ids);
 	hold_free(&k);
 	json_decref(ids);
+	json_decref(known);
 }

@@ -701,8 +701,19 @@ ctld_main(int argc, char **argv)
 		const char *slash = strrchr(dbpath, '/');
 		snprintf(journal, sizeof(journal), "%.*scrippled",
 		    slash ? (int)(slash - dbpath + 1) : 0, dbpath);
-		c.journal = journal;
+	} else {
+		snprintf(journal, sizeof(journal), "%s", c.journal);
 	}
+	if (journal[0] != '/') {	/* daemon() goes to / */
+		char cwd[PATH_MAX / 2], rel[PATH_MAX / 2];
+		if (strlen(journal) >= sizeof(rel))
+			die("--journal: path too long");
+		snprintf(rel, sizeof(rel), "%.2000s", journal);
+		if (!getcwd(cwd, sizeof(cwd)))
+			die("getcwd: %s", strerror(errno));
+		snprintf(journal, sizeof(journal), "%s/%s", cwd, rel);
+	}
+	c.journal = journal;
 	if (!c.label_prefix)
 		c.label_prefix = "CR";
 	open_catalog(&c, dbpath, crippled);
