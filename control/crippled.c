@@ -481,16 +481,18 @@ crip_error(struct ctld *c, struct drive *d, const char *label, int64_t job,
 	crip_journal(k, json_pack("{s:s,s:s?,s:s?,s:I,s:s,s:s}", "rec", "error",
 	    "drive", d ? d->name : NULL, "label", label, "job", (json_int_t)job,
 	    "kind", kind, "message", text));
-	if (!label || !cat_name_valid(label) || path_in(k, "dumplog", path,
-	    sizeof(path)) < 0)
+	/* A line only for a tape whose ID is known: merge needs it. */
+	if (!label || !cat_name_valid(label) || !t || path_in(k, "dumplog",
+	    path, sizeof(path)) < 0)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.type = CAT_DL_ERROR;
-	snprintf(r.dump_id, sizeof(r.dump_id), "-");
+	memset(r.dump_id, '0', 32);	/* no dump: the tape's line */
+	r.job = job;
 	snprintf(r.entity, sizeof(r.entity), "%s", d && d->job ? d->entity : "-");
 	now_str(r.date, sizeof(r.date));
 	snprintf(r.label, sizeof(r.label), "%s", label);
-	snprintf(r.tape_id, sizeof(r.tape_id), "%s", t ? t->tape_id : "");
+	snprintf(r.tape_id, sizeof(r.tape_id), "%s", t->tape_id);
 	snprintf(r.status, sizeof(r.status), "%s", kind);
 	snprintf(r.drive, sizeof(r.drive), "%s", d ? d->device : "");
 	cat_dl_append(path, &r);

@@ -541,6 +541,16 @@ event_rec(json_t *p, enum cat_dl_type type, struct cat_dl_rec *r)
 	S(digest, "digest");
 	S(raw_digest, "raw_digest");
 	S(status, "status");
+	/* An engine from before these fields were sent: still a whole line. */
+	snprintf(r->server, sizeof(r->server), "%s", field(p, "server",
+	    "unknown"));
+	snprintf(r->partition, sizeof(r->partition), "%s", field(p, "partition",
+	    "unknown"));
+	snprintf(r->compress, sizeof(r->compress), "%s", field(p, "compress",
+	    "none"));
+	snprintf(r->source_kind, sizeof(r->source_kind), "%s", field(p, "source",
+	    "cmd"));
+	S(written, "written");
 #undef S
 	r->level = (int)arg_num(p, "level", 0);
 	r->file = (uint64_t)arg_num(p, "file", 0);
@@ -552,14 +562,16 @@ event_rec(json_t *p, enum cat_dl_type type, struct cat_dl_rec *r)
 	r->raw_bytes = (uint64_t)arg_num(p, "raw_bytes", 0);
 	if (!strcmp(r->since, "-"))
 		r->since[0] = '\0';
+	if (!r->written[0])	/* confirmed now: its trailer, or the dump */
+		util_fmt_time(time(NULL), r->written, sizeof(r->written));
 	return r->dump_id[0] && cat_name_valid(r->entity) &&
 	    (type == CAT_DL_DUMP || cat_name_valid(r->label));
 }
 
 /* A part or dump line into the crippled dump log. */
 static json_t *
-log_rec(struct ctld *c, json_t *p, enum cat_dl_type type, const char **code,
-    char *err)
+log_rec(struct ctld *c, struct drive *d, json_t *p, enum cat_dl_type type,
+    const char **code, char *err)
 {
 	struct cat_dl_rec r;
 	char path[PATH_MAX];
@@ -568,6 +580,7 @@ log_rec(struct ctld *c, json_t *p, enum cat_dl_type type, const char **code,
 	if (!event_rec(p, type, &r))
 		FAIL("bad-args", "a malformed %s record",
 		    type == CAT_DL_PART ? "part" : "dump");
+	r.job = d->job;
 	if (!r.label[0]) {
 		struct ctape *t = crip_tape_by_id(c->crip, r.tape_id);
 		snprintf(r.label, sizeof(r.label), "%s", t ? t->label : "-");
@@ -583,16 +596,14 @@ static json_t *
 ev_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
     char *err)
 {
-	(void)d;
-	return log_rec(c, p, CAT_DL_PART, code, err);
+	return log_rec(c, d, p, CAT_DL_PART, code, err);
 }
 
 static json_t *
 ev_dump(struct ctld *c, struct drive *d, json_t *p, const char **code,
     char *err)
 {
-	(void)d;
-	return log_rec(c, p, CAT_DL_DUMP, code, err);
+	return log_rec(c, d, p, CAT_DL_DUMP, code, err);
 }
 
 /* A cartridge failed: a bad line, the active-tapes file, an exception. */
@@ -605,15 +616,16 @@ ev_bad_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
 
 	memset(&r, 0, sizeof(r));
 	r.type = CAT_DL_BAD;
-	snprintf(r.dump_id, sizeof(r.dump_id), "-");
+	memset(r.dump_id, '0', 32);	/* no dump: the tape's line */
 	snprintf(r.entity, sizeof(r.entity), "%s", d->job ? d->entity : "-");
 	util_fmt_time(time(NULL), r.date, sizeof(r.date));
 	snprintf(r.label, sizeof(r.label), "%s", field(data, "label", "-"));
 	snprintf(r.tape_id, sizeof(r.tape_id), "%s", field(data, "tape_id", ""));
-	snprintf(r.status, sizeof(r.status), "bad");
+	snprintf(r.status, sizeof(r.status), "out-of-service");
 	snprintf(r.drive, sizeof(r.drive), "%s", d->device);
+	r.job = d->job;
 	snprintf(path, sizeof(path), "%s/dumplog", c->crip->dir);
-	if (cat_name_valid(r.label))
+	if (cat_name_valid(r.label) && strlen(r.tape_id) == 32)
 		cat_dl_append(path, &r);
 	ctld_error_event(c, d, arg_str(data, "label"), d->job, "bad-tape", "%s",
 	    field(data, "why", "cartridge failed"));

@@ -215,7 +215,7 @@ event_call(struct srv *s, const char *event, json_t *data, char *err)
 static json_t *
 rec_json(const struct cat_dl_rec *r)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:I,s:i,s:I,s:I,s:I,"
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:I,s:i,s:I,s:I,s:I,"
 	    "s:i,s:s,s:s,s:s,s:I,s:s}",
 	    "dump", r->dump_id, "entity", r->entity, "date", r->date,
 	    "since", r->since, "level", r->level, "label", r->label,
@@ -224,6 +224,15 @@ rec_json(const struct cat_dl_rec *r)
 	    "blocks", (json_int_t)r->blocks, "block_size", (int)r->block_size,
 	    "digest_alg", r->digest_alg, "digest", r->digest, "status", r->status,
 	    "raw_bytes", (json_int_t)r->raw_bytes, "raw_digest", r->raw_digest);
+
+	/* The whole line: crippled mode writes it to its own dump log. */
+	if (j && json_object_update_new(j, json_pack("{s:s,s:s,s:s,s:s}",
+	    "server", r->server, "partition", r->partition, "compress",
+	    r->compress, "source", r->source_kind)) < 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 /*
