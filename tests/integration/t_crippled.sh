@@ -24,7 +24,7 @@ until_ok() {
 	i=0
 	until eval "$1"; do
 		i=$((i + 1))
-		[ $i -lt 300 ] || { [ -n "${R:-}" ] && tail -n 20 "$T/$R/ctld.log" "$T/$R/engine.log" >&2; fail "timed out: $1"; }
+		[ $i -lt "${2:-300}" ] || { [ -n "${R:-}" ] && tail -n 20 "$T/$R/ctld.log" "$T/$R/engine.log" >&2; fail "timed out: $1"; }
 		sleep 0.1
 	done
 }
@@ -38,12 +38,19 @@ start_ctld() {
 	PIDS="$PIDS $CPID"
 	until_ok 'ctl whoami >/dev/null 2>&1'
 }
-# stop_ctld [SIGNAL]: abs-ctld goes (its media server follows it).
+# stop_ctld [SIGNAL]: abs-ctld goes (its media server stays and comes
+# back to the next one by itself).
 stop_ctld() {
 	kill "-${1:-TERM}" "$CPID"
 	wait "$CPID" 2>/dev/null || true
-	[ -z "${EPID:-}" ] || wait "$EPID" 2>/dev/null || true
+}
+stop_engine() {
+	[ -z "${EPID:-}" ] || { kill "$EPID" 2>/dev/null; wait "$EPID" 2>/dev/null || true; }
 	EPID=
+}
+# The media server registered again (it retries with a backoff).
+engine_back() {
+	until_ok 'ctl --json status | grep -q "\"drive\":\"man0\",[^}]*\"state\":\"idle\""' 900
 }
 start_engine() {
 	"$ENGINE" serve --control "$T/$R/ctld.sock" --drive man0 \
@@ -97,7 +104,7 @@ run() {
 	if [ "$2" = 1 ]; then
 		stop_ctld TERM
 		start_ctld --crippled
-		start_engine
+		engine_back
 		ctl status | grep -q "CRIPPLED MODE" || fail "status does not say crippled"
 		REFUSE=1 dump e2 CR00001 2
 		case $REFUSED in *"unknown media"*) ;; *) fail "the ABS-labelled tape was not refused as unknown media: $REFUSED" ;; esac
@@ -115,7 +122,7 @@ run() {
 		start_ctld --crippled
 		expect_fail "in use by another abs-ctld" "$CTLD" --socket "$T/$R/second.sock" \
 			--db "$T/$R/catalog.db" --journal "$T/$R/journal" --crippled --foreground
-		start_engine
+		engine_back
 		dump e3 CR00001 2
 		[ "$JOB" -gt "$first" ] || fail "job ID $JOB after a restart reuses $first"
 		ctl --json jobs | grep -q "\"id\":$first,\"kind\":\"dump\",\"state\":\"done\"" || fail "job $first forgotten: $(ctl --json jobs)"
@@ -140,7 +147,7 @@ run() {
 		grep -q '"parts":0,"dumps":0,"tapes_added":0' merge2.json || fail "merging again changed the catalog: $(cat merge2.json)"
 		grep -q '^CR00001 .* merged ' "$T/$R/journal/active-tapes" || fail "CR00001 not marked merged"
 		ok "back to normal: journal merged, CR00001 is A00002"
-		start_engine
+		engine_back
 	else
 		REFUSE=1 dump e2 A00002 2
 		dump e3 A00002 2
@@ -153,6 +160,7 @@ run() {
 		ctl --json $q >"$T/$R/q-$(echo "$q" | tr ' ' '-').json" || fail "$R: $q"
 	done
 	stop_ctld TERM
+	stop_engine
 }
 
 run normal 0
@@ -217,6 +225,7 @@ expect_fail "line 1 is not" ctl dump-partition man0 srv2:bad
 expect_fail "SERVER:PARTITION" ctl dump-partition man0 srv1
 ok "normal mode: dump-partition and dump-server through the listing command"
 stop_ctld TERM
+stop_engine
 R=crippled
 start_ctld --crippled --list-cmd "$T/lister.sh"
 start_engine
@@ -229,6 +238,7 @@ grep -q '^CR00002 [0-9a-f]* appendable ' "$T/$R/journal/active-tapes" ||
 	fail "crippled mode did not label the next blank CR00002: $(cat "$T/$R/journal/active-tapes")"
 ok "crippled mode: dump-server from the cached catalog, CR00001 (merged) never offered again"
 stop_ctld TERM
+stop_engine
 
 # Automatic fallback at start: a corrupt catalog file.
 R=corrupt
@@ -253,6 +263,7 @@ until_ok "case \$(job_state $JOB) in done|failed|aborted) true;; *) false;; esac
 [ "$(job_state "$JOB")" = failed ] || fail "a crippled dump on a library drive: $(job_state "$JOB")"
 [ "$(grep -c '^CR' "$T/$R/journal/active-tapes")" = 1 ] || fail "labels spent: $(cat "$T/$R/journal/active-tapes")"
 stop_ctld TERM
+stop_engine
 ok "a library drive in crippled mode: the job fails with one label offered"
 
 # A catalog abs-ctld may not write (its user does not own it).
