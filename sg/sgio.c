@@ -6,7 +6,12 @@
  * for it. Several writes are in flight in the driver between the two; the
  * syscalls themselves never block (O_NONBLOCK), so they are plain calls,
  * not io_uring requests (see ring/ring.h). Every command is queued at the
- * tail (sg queues at the head by default), so they run in order.
+ * tail (sg queues at the head by default), but that orders only the host's
+ * queue: the WRITEs go out as SIMPLE tasks (sg cannot ask for ORDERED), and
+ * the kernel's iSCSI initiator with tgt was seen to put two equal blocks on
+ * tape swapped (a later write's data arrived first). So the transport grants
+ * one write in flight (SG_SAFE_DEPTH); the queued path stays for a device
+ * proven to run commands in order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +31,7 @@
 #define SG_FLAG_Q_AT_TAIL 0x10
 #endif
 #define SG_MAX_DEPTH 16		/* the sg driver's queue per fd */
+#define SG_SAFE_DEPTH 1		/* writes granted in flight: see above */
 #define DRIVER_SENSE 0x08
 
 struct sg_slot {
@@ -240,5 +246,5 @@ const struct tsg_transport tsg_sg_transport = {
 	.exec = sgio_exec,
 	.wsubmit = sgio_wsubmit,
 	.wreap = sgio_wreap,
-	.max_depth = SG_MAX_DEPTH,
+	.max_depth = SG_SAFE_DEPTH,
 };

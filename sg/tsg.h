@@ -104,8 +104,10 @@ int tsg_load(struct tsg_dev *d, bool load, struct tsg_status *st);
 int tsg_write(struct tsg_dev *d, const void *buf, size_t len,
     struct tsg_status *st);
 /*
- * Queued writes: up to tsg_write_depth() blocks in flight, completed
- * strictly in submission order. A transport that cannot queue (vtape, st)
+ * Queued writes: up to tsg_write_depth() blocks in flight, reaped strictly
+ * in submission order (the order the target runs SIMPLE tasks in is its own:
+ * a transport grants a depth above 1 only where the data reaches the target
+ * in command order, see sg/sgio.c). A transport that cannot queue (vtape, st)
  * runs each write at submit and reports it at reap, so the caller's
  * window logic is the same everywhere. Other commands need an empty queue.
  */
