@@ -12,7 +12,8 @@
 #include "common/crash.h"
 #include "common/util.h"
 
-static const char *type_names[] = { "part", "dump", "bad", "error" };
+static const char *type_names[] = { "part", "dump", "bad", "error",
+	"full" };
 
 int
 cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
@@ -87,6 +88,8 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		r->type = CAT_DL_BAD;
 	else if (strcmp(tok, "error") == 0)
 		r->type = CAT_DL_ERROR;
+	else if (strcmp(tok, "full") == 0)
+		r->type = CAT_DL_FULL;
 	else {
 		rc = -ENOMSG;
 		goto out;
@@ -324,6 +327,10 @@ cat_dl_check(const struct cat_dl_rec *r, char *why, size_t len)
 			return rc;
 		return check_dump(r, why, len);
 	case CAT_DL_BAD:
+		return 0;
+	case CAT_DL_FULL:
+		if (strcmp(r->status, "full") != 0)
+			BAD("status=%.24s on a full line", r->status);
 		return 0;
 	case CAT_DL_ERROR:
 		if (!name_ok(r->status, sizeof(r->status) - 1))

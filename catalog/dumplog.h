@@ -12,9 +12,12 @@
 
 /*
  * part: a part confirmed on tape; dump: a whole dump; bad: a cartridge
- * taken out of use; error: one error event on a cartridge in a drive.
+ * taken out of use; error: one error event on a cartridge in a drive;
+ * full: a cartridge reached early warning (dump: the dump that filled it),
+ * never to be appended to again.
  */
-enum cat_dl_type { CAT_DL_PART, CAT_DL_DUMP, CAT_DL_BAD, CAT_DL_ERROR };
+enum cat_dl_type { CAT_DL_PART, CAT_DL_DUMP, CAT_DL_BAD, CAT_DL_ERROR,
+	CAT_DL_FULL };
 
 struct cat_dl_rec {
 	enum cat_dl_type type;

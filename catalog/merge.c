@@ -402,6 +402,24 @@ merge_bad(struct merge *m, const struct cat_dl_rec *r)
 	return rc < 0 ? rc : 0;
 }
 
+/* A full line: the cartridge reached early warning; never appended to. */
+static int
+merge_full(struct merge *m, const struct cat_dl_rec *r)
+{
+	int64_t t = merge_tape(m, r);
+	int rc;
+
+	if (t <= 0) {
+		if (t == 0)
+			m->res->skipped++;
+		return (int)t;
+	}
+	rc = db_exec(m->db, m->err, "marking a merged tape full",
+	    "UPDATE tapes SET state = 'full' WHERE tape_id = ? AND state IN"
+	    " ('appendable', 'blank', 'reserved')", "t", r->tape_id);
+	return rc < 0 ? rc : 0;
+}
+
 /* An error line: once per event (the same kind, tape and time). */
 static int
 merge_error(struct merge *m, const struct cat_dl_rec *r)
@@ -442,6 +460,8 @@ merge_rec(struct merge *m, const struct cat_dl_rec *r)
 		return merge_bad(m, r);
 	case CAT_DL_ERROR:
 		return merge_error(m, r);
+	case CAT_DL_FULL:
+		return merge_full(m, r);
 	}
 	return REJECTED(m, "unknown record type");
 }

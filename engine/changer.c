@@ -23,17 +23,43 @@
 #include "sg/smc.h"
 #include "sg/tsg.h"
 
-#define MAX_SKIP 256
+/* A tape ruled out: full (early warning), bad, or refused in this job. */
+struct skipped {
+	char id[64];		/* tape ID (or barcode) */
+	bool full;
+};
 
 struct eng_changer {
 	struct eng_changer_opts o;
 	char pool[64];		/* o.pool points here */
 	struct tsg_changer *lib;	/* the drive's library, or NULL */
 	unsigned drive;		/* the drive's number in it */
-	char skip[MAX_SKIP][64];	/* tape IDs */
-	int nskip;
+	struct skipped *skip;	/* grows: a long dump log has many */
+	size_t nskip, capskip;
 	char unload_err[300];	/* why the last unload failed, "" if it did not */
 };
+
+/* Add a tape to the skip list; false (and the tape not added) without memory. */
+static bool
+skip_add(struct eng_changer *c, const char *tape_id, bool full)
+{
+	for (size_t i = 0; i < c->nskip; i++)
+		if (strcmp(c->skip[i].id, tape_id) == 0) {
+			c->skip[i].full |= full;
+			return true;
+		}
+	if (c->nskip == c->capskip) {
+		size_t ncap = c->capskip ? c->capskip * 2 : 64;
+		struct skipped *n = realloc(c->skip, ncap * sizeof(*n));
+		if (!n)
+			return false;
+		c->skip = n;
+		c->capskip = ncap;
+	}
+	snprintf(c->skip[c->nskip].id, sizeof(c->skip[0].id), "%s", tape_id);
+	c->skip[c->nskip++].full = full;
+	return true;
+}
 
 int
 eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out)
@@ -49,17 +75,27 @@ eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out)
 	/* A drive in a library: the changer is ours (else the operator's). */
 	if (tsg_changer_of_drive(o->uri, &c->lib, &c->drive) < 0)
 		c->lib = NULL;
-	/* Cartridges the dump log says went bad are never written again. */
+	/*
+	 * Cartridges the dump log says went bad, or filled to early warning,
+	 * are never written again: the log is the record in direct mode.
+	 */
 	FILE *fp = o->log ? fopen(o->log, "r") : NULL;
+	int rc = 0;
 	if (fp) {
 		struct cat_dl_rec r;
 		char *line = NULL;
 		size_t cap = 0;
-		while (getline(&line, &cap, fp) > 0)
-			if (cat_dl_parse(line, &r) == 0 && r.type == CAT_DL_BAD)
-				eng_changer_skip(c, r.tape_id);
+		while (rc == 0 && getline(&line, &cap, fp) > 0)
+			if (cat_dl_parse(line, &r) == 0 && r.tape_id[0] &&
+			    (r.type == CAT_DL_BAD || r.type == CAT_DL_FULL) &&
+			    !skip_add(c, r.tape_id, r.type == CAT_DL_FULL))
+				rc = -ENOMEM;
 		free(line);
 		fclose(fp);
+	}
+	if (rc < 0) {
+		eng_changer_free(c);
+		return rc;
 	}
 	*out = c;
 	return 0;
@@ -71,6 +107,7 @@ eng_changer_free(struct eng_changer *c)
 	if (!c)
 		return;
 	tsg_changer_free(c->lib);
+	free(c->skip);
 	free(c);
 }
 
@@ -83,16 +120,32 @@ eng_changer_is_library(const struct eng_changer *c)
 void
 eng_changer_skip(struct eng_changer *c, const char *tape_id)
 {
-	if (c->nskip < MAX_SKIP && tape_id && *tape_id)
-		snprintf(c->skip[c->nskip++], sizeof(c->skip[0]), "%s", tape_id);
+	if (tape_id && *tape_id && !skip_add(c, tape_id, false))
+		log_warn("out of memory: tape %s may be offered again", tape_id);
+}
+
+void
+eng_changer_full(struct eng_changer *c, const char *tape_id)
+{
+	if (tape_id && *tape_id && !skip_add(c, tape_id, true))
+		log_warn("out of memory: tape %s may be offered again", tape_id);
 }
 
 bool
 eng_changer_skipped(const struct eng_changer *c, const char *tape_id)
 {
-	for (int i = 0; i < c->nskip; i++)
-		if (strcmp(c->skip[i], tape_id) == 0)
+	for (size_t i = 0; i < c->nskip; i++)
+		if (strcmp(c->skip[i].id, tape_id) == 0)
 			return true;
+	return false;
+}
+
+bool
+eng_changer_is_full(const struct eng_changer *c, const char *tape_id)
+{
+	for (size_t i = 0; i < c->nskip; i++)
+		if (strcmp(c->skip[i].id, tape_id) == 0)
+			return c->skip[i].full;
 	return false;
 }
 
@@ -257,19 +310,18 @@ consider(struct eng_changer *c, struct tsg_dev *dev, const char *barcode,
 		return 0;
 	}
 	rc = eng_read_label(dev, l, why);
-	if (rc == -ENODATA) {
-		char label[64];
-		if ((rc = blank_label(c, barcode, label, sizeof(label), why)) < 0)
-			return 0;
-		if ((rc = eng_write_label(dev, label, c->o.pool, c->o.block_size, l,
-		    why)) < 0)
-			return 0;
-		return 1;
-	}
+	if (rc == -ENODATA)
+		return eng_changer_label_blank(c, dev, barcode, l, why) == 0;
 	if (rc < 0)
 		return 0;	/* foreign or damaged: never written by us */
+	if (eng_changer_is_full(c, l->tape_id)) {
+		eng_err(why, "%s is full (the dump log says it reached early "
+		    "warning)", l->label);
+		return 0;
+	}
 	if (eng_changer_skipped(c, l->tape_id)) {
-		eng_err(why, "%s is already full or used by this job", l->label);
+		eng_err(why, "%s is out of use or was refused in this job",
+		    l->label);
 		return 0;
 	}
 	if (strcmp(l->pool, c->o.pool ? c->o.pool : "default") != 0) {
@@ -279,10 +331,27 @@ consider(struct eng_changer *c, struct tsg_dev *dev, const char *barcode,
 	/* Appendable only with room left before early warning. */
 	if (tsg_space(dev, TSG_SPACE_EOD, 0, &st) == 0 &&
 	    tsg_read_position(dev, &pos, &st) == 0 && pos.eop) {
-		eng_err(why, "%s is full", l->label);
+		eng_err(why, "%s is full (beyond early warning)", l->label);
 		return 0;
 	}
 	return 1;
+}
+
+int
+eng_changer_label_blank(struct eng_changer *c, struct tsg_dev *dev,
+    const char *barcode, struct fmt_label *l, char *err)
+{
+	char label[64];
+	int rc;
+
+	if ((rc = blank_label(c, barcode, label, sizeof(label), err)) < 0)
+		return rc;
+	if ((rc = eng_write_label(dev, label, c->o.pool, c->o.block_size, l,
+	    err)) < 0)
+		return rc;
+	log_warn("labelled blank cartridge %s as %s (pool %s)",
+	    barcode && *barcode ? barcode : "in the drive", l->label, l->pool);
+	return 0;
 }
 
 /* Unload and close the tape in *dev, if any. */
@@ -490,6 +559,21 @@ load_barcode(struct eng_changer *c, const char *label, struct tsg_dev **dev,
 	return -ENOENT;
 }
 
+/* Why the labelled tape l is not the one asked for (label, tape_id). */
+static void
+not_asked(char *why, const struct fmt_label *l, const char *label,
+    const char *tape_id)
+{
+	if (strcmp(l->label, label) == 0)
+		eng_err(why, "the cartridge is labelled %s, but its tape ID is %s, "
+		    "not %s: a different cartridge carrying the same label "
+		    "(relabelled, or a second sticker)", label, l->tape_id,
+		    tape_id ? tape_id : "-");
+	else
+		eng_err(why, "wrong cartridge: %s (ID %s) is in the drive, %s was "
+		    "asked for", l->label, l->tape_id, label);
+}
+
 /*
  * Media-server mode: the catalog names the tape, the operator (or the
  * library) puts it in, and it is written only if it is that tape, or blank
@@ -549,8 +633,7 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 				h->event(h->ctx, "loaded", NULL, label, tape_id, NULL);
 				return 0;
 			} else if (rc == 0) {
-				eng_err(why, "that is %s (ID %s), not %s", l->label,
-				    l->tape_id, label);
+				not_asked(why, l, label, tape_id);
 			} else if (rc == -ENODATA && blank) {
 				if ((rc = eng_write_label_id(*dev, label, tape_id, c->o.pool,
 				    c->o.block_size, l, why)) == 0) {
@@ -560,8 +643,9 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 					return 0;
 				}
 			} else if (rc == -ENODATA) {
-				eng_err(why, "a blank tape, but %s has been written: "
-				    "it is not this cartridge", label);
+				eng_err(why, "the cartridge is blank, but the catalog "
+				    "has %s (ID %s) written: this is not %s, or it was "
+				    "erased", label, tape_id, label);
 			}
 			log_warn("cartridge refused: %s", why);
 			h->event(h->ctx, "mount-rejected", NULL, label, tape_id, why);
@@ -630,6 +714,8 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 				free(e);
 				return 0;
 			}
+			log_warn("cartridge %s (slot %u) refused: %s", bc, e[i].num,
+			    why);
 		}
 		eng_changer_skip(c, bc);
 		release(c, dev);
@@ -700,17 +786,19 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 			if (rc < 0)
 				return rc;
 			if (open_drive(c, dev, why) == 0 &&
-			    eng_read_label(*dev, l, why) == 0 &&
-			    same_tape(l, label, tape_id)) {
-				if (c->o.hooks)
-					c->o.hooks->event(c->o.hooks->ctx, "loaded", NULL,
-					    label, tape_id, NULL);
-				return 0;
+			    eng_read_label(*dev, l, why) == 0) {
+				if (same_tape(l, label, tape_id)) {
+					if (c->o.hooks)
+						c->o.hooks->event(c->o.hooks->ctx, "loaded",
+						    NULL, label, tape_id, NULL);
+					return 0;
+				}
+				not_asked(why, l, label, tape_id);
 			}
-			log_warn("that is not %s", label);
+			log_warn("cartridge refused: %s", why);
 			if (c->o.hooks)
 				c->o.hooks->event(c->o.hooks->ctx, "mount-rejected", NULL,
-				    label, tape_id, "not the cartridge asked for");
+				    label, tape_id, why);
 			release(c, dev);
 		}
 		eng_err(err, "cartridge %s was not mounted", label);

@@ -32,8 +32,18 @@ void eng_changer_free(struct eng_changer *c);
 bool eng_changer_is_library(const struct eng_changer *c);
 /* Never offer this tape again in this job (full, bad, or refused). */
 void eng_changer_skip(struct eng_changer *c, const char *tape_id);
-/* Was this tape ruled out (in this job, or bad in the dump log)? */
+/* This tape reached early warning: full, never appended to again. */
+void eng_changer_full(struct eng_changer *c, const char *tape_id);
+/* Was this tape ruled out (in this job, or bad or full in the dump log)? */
 bool eng_changer_skipped(const struct eng_changer *c, const char *tape_id);
+/* Was it ruled out as full (a dump log `full` line, or in this job)? */
+bool eng_changer_is_full(const struct eng_changer *c, const char *tape_id);
+/*
+ * Label the blank tape in dev: --autolabel's next unused label (by the
+ * dump log), else its barcode; 0 or a negative errno with err set.
+ */
+int eng_changer_label_blank(struct eng_changer *c, struct tsg_dev *dev,
+    const char *barcode, struct fmt_label *l, char *err);
 /*
  * Release *dev (unload it) and put a writable tape in the drive: an
  * appendable one of the pool with room left, or a blank one labelled now.

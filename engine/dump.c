@@ -139,12 +139,55 @@ w_retire(void *ctx, const struct eng_wblock *b)
 	return 0;
 }
 
-/* Open a part on the cartridge in the drive; the window follows it. */
+/*
+ * The cartridge in the drive reached early warning: it is full and is
+ * never appended to again. The dump log's `full` line is the record in
+ * direct mode (the changer skips such cartridges), the tape-full event the
+ * catalog's.
+ */
+static void
+mark_full(struct dump_state *s)
+{
+	const struct eng_hooks *hooks = s->o->hooks;
+	struct cat_dl_rec rec;
+	int rc;
+
+	eng_changer_full(s->chg, s->p.l.tape_id);
+	eng_part_record(&rec, &s->p.h);
+	rec.type = CAT_DL_FULL;
+	snprintf(rec.label, sizeof(rec.label), "%s", s->p.l.label);
+	snprintf(rec.tape_id, sizeof(rec.tape_id), "%s", s->p.l.tape_id);
+	snprintf(rec.drive, sizeof(rec.drive), "%s", s->o->device);
+	util_fmt_time(time(NULL), rec.date, sizeof(rec.date));
+	snprintf(rec.status, sizeof(rec.status), "full");
+	rec.part = 0;
+	rec.file = 0;
+	if ((rc = cat_dl_append(s->o->log, &rec)) < 0)
+		log_warn("dump log %s: %s (cartridge %s is full)", s->o->log,
+		    strerror(-rc), s->p.l.label);
+	if (hooks)
+		hooks->event(hooks->ctx, "tape-full", NULL, s->p.l.label,
+		    s->p.l.tape_id, NULL);
+}
+
+/*
+ * Open a part on the cartridge in the drive; the window follows it. A
+ * cartridge found full before anything is written is marked so and the
+ * next one is taken: no part is ever begun on a full cartridge.
+ */
 static int
 open_part(struct dump_state *s)
 {
-	int rc = eng_part_open(&s->p);
+	int rc;
 
+	for (unsigned tries = 0; (rc = eng_part_open(&s->p)) == -ENOSPC &&
+	    !tsg_is_stream(s->p.dev) && tries < 1000; tries++) {
+		log_warn("%s: taking another", s->err);
+		mark_full(s);
+		if ((rc = eng_changer_next_writable(s->chg, &s->p.dev, &s->p.l,
+		    s->err)) < 0)
+			return rc;
+	}
 	if (rc == 0)
 		eng_window_cartridge(s->win, s->p.l.label, s->p.depth, s->p.lbp);
 	return rc;
@@ -166,16 +209,12 @@ static int
 w_span(void *ctx)
 {
 	struct dump_state *s = ctx;
-	const struct eng_hooks *hooks = s->o->hooks;
 	double t0 = eng_now(), t1;
 	int rc;
 
 	if ((rc = close_part(s, false)) < 0)
 		return rc;
-	eng_changer_skip(s->chg, s->p.l.tape_id);
-	if (hooks)
-		hooks->event(hooks->ctx, "tape-full", NULL, s->p.l.label,
-		    s->p.l.tape_id, NULL);
+	mark_full(s);
 	t1 = eng_now();
 	if ((rc = eng_changer_next_writable(s->chg, &s->p.dev, &s->p.l,
 	    s->err)) < 0)
@@ -249,8 +288,9 @@ first_tape(struct dump_state *s)
 	}
 	if ((rc = eng_read_label(s->p.dev, &s->p.l, s->err)) < 0) {
 		if (rc == -ENODATA)
-			eng_err(s->err, "tape has no label: label it first "
-			    "(abs-engine label --device %s --label NAME)", o->device);
+			eng_err(s->err, "tape is blank (no label): label it first "
+			    "(abs-engine label --device %s --label NAME) or give "
+			    "--autolabel PATTERN", o->device);
 		return rc;
 	}
 	if (o->expect_label && strcmp(o->expect_label, s->p.l.label) != 0) {
@@ -386,7 +426,12 @@ copy_stream(struct dump_state *s, double t0)
 	if ((rc = eng_window_drain(s->win)) < 0)
 		return rc;
 	s->p.raw_bytes = ring_bytes(s->ring);
-	return close_part(s, true);
+	if ((rc = close_part(s, true)) < 0)
+		return rc;
+	/* The stream ended at early warning: this cartridge is full too. */
+	if (eng_window_at_eot(s->win))
+		mark_full(s);
+	return 0;
 }
 
 /*
@@ -548,6 +593,44 @@ dump_free(struct dump_state *s)
 }
 
 /*
+ * Direct mode's first cartridge: the one in the drive if it may be
+ * written; a blank one labelled from --autolabel; with an empty drive in a
+ * library, or a cartridge the dump log says is full, the changer's choice.
+ */
+static int
+first_direct(struct dump_state *s, struct eng_changer_opts *co)
+{
+	const struct eng_dump_opts *o = s->o;
+	bool empty;
+	int rc;
+
+	rc = eng_open(o->device, &s->p.dev, s->err);
+	empty = rc == -ENOMEDIUM;
+	if (rc == 0)
+		rc = first_tape(s);
+	co->pool = rc == 0 ? s->p.l.pool : o->pool ? o->pool : "default";
+	if (rc < 0 && !(empty && !o->expect_label) &&
+	    !(rc == -ENODATA && o->autolabel))
+		return rc;
+	int orc = rc;
+	if ((rc = eng_changer_new(co, &s->chg)) < 0)
+		return rc;
+	if (orc == -ENODATA)	/* blank, and --autolabel names it */
+		return eng_changer_label_blank(s->chg, s->p.dev, NULL, &s->p.l,
+		    s->err);
+	if (orc < 0 && !eng_changer_is_library(s->chg))
+		return orc;	/* an empty drive nobody but the operator fills */
+	if (orc == 0 && !eng_changer_is_full(s->chg, s->p.l.tape_id))
+		return 0;
+	if (orc == 0)
+		log_warn("cartridge %s is full (the dump log %s says it reached "
+		    "early warning): taking another", s->p.l.label, o->log);
+	else
+		log_warn("%s: the library's changer chooses a cartridge", s->err);
+	return eng_changer_next_writable(s->chg, &s->p.dev, &s->p.l, s->err);
+}
+
+/*
  * The first cartridge: the catalog's choice for a media server, else the
  * one in the drive; and the changer for the ones after it.
  */
@@ -567,12 +650,8 @@ first_cartridge(struct dump_state *s)
 		if ((rc = eng_changer_next_writable(s->chg, &s->p.dev, &s->p.l,
 		    s->err)) < 0)
 			return rc;
-	} else {
-		if ((rc = first_tape(s)) < 0)
-			return rc;
-		co.pool = s->p.l.pool;
-		if ((rc = eng_changer_new(&co, &s->chg)) < 0)
-			return rc;
+	} else if ((rc = first_direct(s, &co)) < 0) {
+		return rc;
 	}
 	if (eng_changer_skipped(s->chg, s->p.l.tape_id)) {
 		eng_err(s->err, "cartridge %s was taken out of use (see the dump "
@@ -627,8 +706,6 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 	s.p.alg = (enum digest_alg)digest_alg_from_name(o->digest ? o->digest :
 	    "xxh128");
 	s.level = eng_compress_level(o->compress);
-	if (!o->hooks && (rc = eng_open(o->device, &s.p.dev, err)) < 0)
-		return rc;
 	if ((rc = dump_alloc(&s)) < 0) {
 		rc = -ENOMEM;
 		goto out;

@@ -220,6 +220,7 @@ cmd_dump(const struct args *a, char *err)
 		.partition = a->partition, .since = a->since,
 		.level = (int)a->level, .compress = a->compress,
 		.digest = a->digest, .autolabel = a->autolabel,
+		.pool = a->pool,
 		.verify_rate = a->verify_rate, .retries = (unsigned)a->retries,
 		.mount_timeout = (unsigned)a->mount_timeout, .no_pew = a->no_pew,
 		.lbp = a->lbp,

@@ -161,6 +161,18 @@ eng_part_open(struct eng_part *p)
 		p->lon = pos.lon;
 	p->depth = tsg_set_write_depth(p->dev, p->o->queue);
 	set_pew(p);
+	/*
+	 * Past early warning (or past programmable early warning with parts
+	 * on it already) the cartridge is full: a part here would be a block
+	 * or two and then a hand-over, or be cut at physical end.
+	 */
+	if (!tsg_is_stream(p->dev) &&
+	    tsg_read_position(p->dev, &pos, &st) == 0 && pos.known &&
+	    (pos.eop || (pos.bpew && p->h.file > 1))) {
+		eng_err(p->err, "cartridge %s is full (beyond %searly warning)",
+		    p->l.label, pos.eop ? "" : "programmable ");
+		return -ENOSPC;
+	}
 	set_lbp(p);
 	p->h.part++;
 	p->h.offset = p->stream_bytes;
@@ -184,6 +196,8 @@ eng_part_open(struct eng_part *p)
 		else
 			eng_err_st(p->err, "writing the header", &st);
 		p->h.part--;
+		if (st.cat == TSG_CAT_VOLUME_OVERFLOW)
+			return -ENOSPC;
 		return rc < 0 ? rc : -EIO;
 	}
 	p->open = true;

@@ -57,7 +57,11 @@ int eng_part_init(struct eng_part *p);
 void eng_part_fini(struct eng_part *p);
 /* A new stream (an attempt): digests and counts from zero. */
 int eng_part_stream(struct eng_part *p, bool compressed);
-/* Position at end of data and write the header of the next part. */
+/*
+ * Position at end of data and write the header of the next part; -ENOSPC
+ * (nothing written) when the cartridge is full: past early warning, past
+ * programmable early warning with parts on it, or at physical end.
+ */
 int eng_part_open(struct eng_part *p);
 /* A block the drive has confirmed: count it in the part and the stream. */
 int eng_part_add(struct eng_part *p, const void *buf, size_t len,

@@ -61,68 +61,179 @@ eng_open(const char *uri, struct tsg_dev **dev, char *err)
 	}
 	rc = tsg_test_unit_ready(*dev, &st);
 	if (rc) {
-		if (st.cat == TSG_CAT_NOT_READY && st.asc == SPC_ASC_MEDIUM_NOT_PRESENT)
+		bool none = st.cat == TSG_CAT_NOT_READY &&
+		    st.asc == SPC_ASC_MEDIUM_NOT_PRESENT;
+		if (none)
 			eng_err(err, "%s: no cartridge in the drive", uri);
 		else
 			eng_err_st(err, uri, &st);
 		tsg_free(*dev);
 		*dev = NULL;
-		return rc < 0 ? rc : -EIO;
+		return rc < 0 ? rc : none ? -ENOMEDIUM : -EIO;
 	}
 	/* Variable blocks, buffered mode; a drive that refuses keeps its own. */
 	tsg_set_variable(*dev, &st);
 	return 0;
 }
 
-int
-eng_read_label(struct tsg_dev *dev, struct fmt_label *l, char *err)
+/*
+ * The first block of the tape: 0 an ABS label in l; -ENODATA end of data
+ * (blank); -EBADMSG an ABS label that cannot be used (damaged, cut short,
+ * unreadable); -ENOMSG something that is not an ABS label; another negative
+ * errno when the drive failed (err set). why says what was seen.
+ */
+static int
+label_block(struct tsg_dev *dev, uint8_t *buf, struct fmt_label *l,
+    char *why, size_t wlen, char *err)
 {
 	struct tsg_status st;
-	uint8_t *buf = malloc(FMT_LABEL_SIZE);
+	size_t got;
 	int rc;
 
-	if (!buf)
-		return -ENOMEM;
-	rc = tsg_rewind(dev, &st);
-	if (rc) {
+	if (tsg_rewind(dev, &st)) {
 		eng_err_st(err, "rewind", &st);
-		rc = -EIO;
-		goto out;
+		return -EIO;
 	}
 	rc = tsg_read(dev, buf, FMT_LABEL_SIZE, &st);
-	if (rc == TSG_CHECK && tsg_is_eod(&st)) {
-		eng_err(err, "tape is blank (no label)");
-		rc = -ENODATA;
-		goto out;
-	}
+	if (rc == TSG_CHECK && tsg_is_eod(&st))
+		return -ENODATA;
 	if (rc == TSG_CHECK && st.filemark) {
-		eng_err(err, "tape starts with a filemark: not an ABS label");
-		rc = -ENOMSG;
-		goto out;
+		snprintf(why, wlen, "the tape starts with a filemark");
+		return -ENOMSG;
+	}
+	if (rc == TSG_CHECK && st.cat == TSG_CAT_MEDIUM_ERROR) {
+		snprintf(why, wlen, "label unreadable (medium error)");
+		return -EBADMSG;
 	}
 	if (rc == TSG_CHECK && st.cat == TSG_CAT_NO_SENSE && st.ili) {
-		eng_err(err, "first block is not an ABS label (foreign data)");
-		rc = -ENOMSG;
-		goto out;
+		/* A block of another length: an ABS label is 4096 bytes. */
+		got = st.info > 0 && st.info < FMT_LABEL_SIZE ?
+		    (size_t)(FMT_LABEL_SIZE - st.info) : FMT_LABEL_SIZE;
+		if (st.info > 0 && fmt_kind_of(buf, got) == FMT_LABEL) {
+			snprintf(why, wlen, "label unreadable (truncated: %zu bytes)",
+			    got);
+			return -EBADMSG;
+		}
+		if (fmt_kind_of(buf, got) == FMT_LABEL) {
+			snprintf(why, wlen, "label unreadable (a block of %lld bytes, "
+			    "not %d)", (long long)(FMT_LABEL_SIZE - st.info),
+			    FMT_LABEL_SIZE);
+			return -EBADMSG;
+		}
+		snprintf(why, wlen, "the first block is not an ABS label");
+		return -ENOMSG;
 	}
 	if (rc) {
 		eng_err_st(err, "reading the label", &st);
-		rc = rc < 0 ? rc : -EIO;
-		goto out;
+		return rc < 0 ? rc : -EIO;
 	}
 	rc = fmt_label_parse(buf, st.xfer, l);
 	if (rc == -ENOMSG)
-		eng_err(err, "first block is not an ABS label (foreign data)");
+		snprintf(why, wlen, "the first block is not an ABS label");
 	else if (rc == -EBADMSG)
-		eng_err(err, "the tape label is damaged (checksum or fields)");
-	else if (rc == 0 && l->version > FMT_VERSION) {
-		eng_err(err, "label format version %d is newer than this engine's %d",
-		    l->version, FMT_VERSION);
-		rc = -EPROTO;
+		snprintf(why, wlen, "the label is damaged (checksum or fields)");
+	return rc;
+}
+
+/*
+ * What the tape files after the label hold, for a tape whose label could
+ * not be used: 1 with an ABS part header or trailer (described in what),
+ * 0 with other data only, -ENODATA with nothing (end of data after file
+ * 0), another negative errno if the drive could not tell.
+ */
+static int
+probe_beyond(struct tsg_dev *dev, char *what, size_t wlen)
+{
+	uint8_t *buf = malloc(FMT_MAX_BLOCK);
+	char e2[ENG_ERRLEN];
+	int rc = -ENODATA, r;
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t n = 1; n <= 4; n++) {
+		struct fmt_header h;
+		struct fmt_trailer t;
+		size_t got;
+
+		if ((r = eng_goto_file(dev, n, e2)) < 0)
+			break;		/* end of data */
+		r = eng_read_guess(dev, buf, FMT_MIN_BLOCK, FMT_MAX_BLOCK, &got, e2);
+		if (r == -ENODATA)
+			break;
+		if (r < 0) {
+			snprintf(what, wlen, "file %llu cannot be read (%.200s)",
+			    (unsigned long long)n, e2);
+			rc = 0;
+			continue;
+		}
+		if (r == 1 && fmt_header_parse(buf, got, &h) == 0) {
+			snprintf(what, wlen, "file %llu holds part %u of dump %s of "
+			    "entity %s written %s on cartridge %s (ID %s)",
+			    (unsigned long long)n, h.part, h.dump_id, h.entity,
+			    h.dump_date, h.label, h.tape_id);
+			rc = 1;
+			break;
+		}
+		if (r == 1 && fmt_trailer_parse(buf, got, &t) == 0) {
+			snprintf(what, wlen, "file %llu holds the trailer of part %u "
+			    "of dump %s", (unsigned long long)n, t.part, t.dump_id);
+			rc = 1;
+			break;
+		}
+		if (r == 1 && fmt_kind_of(buf, got) != FMT_NONE) {
+			snprintf(what, wlen, "file %llu holds a damaged ABS block",
+			    (unsigned long long)n);
+			rc = 1;
+			break;
+		}
+		if (rc == -ENODATA) {
+			snprintf(what, wlen, "file %llu holds %s", (unsigned long long)n,
+			    r == 0 ? "nothing (an empty file)" : "data that is not ABS");
+			rc = 0;
+		}
 	}
-out:
 	free(buf);
 	return rc;
+}
+
+int
+eng_read_label(struct tsg_dev *dev, struct fmt_label *l, char *err)
+{
+	char why[160] = "", what[ENG_ERRLEN] = "";
+	uint8_t *buf = malloc(FMT_LABEL_SIZE);
+	int rc, beyond;
+
+	if (!buf)
+		return -ENOMEM;
+	memset(l, 0, sizeof(*l));
+	rc = label_block(dev, buf, l, why, sizeof(why), err);
+	free(buf);
+	if (rc == -ENODATA) {
+		eng_err(err, "tape is blank (end of data at the beginning of tape)");
+		return rc;
+	}
+	if (rc == 0 && l->version > FMT_VERSION) {
+		eng_err(err, "label format version %d is newer than this engine's %d",
+		    l->version, FMT_VERSION);
+		return -EPROTO;
+	}
+	if (rc != -EBADMSG && rc != -ENOMSG)
+		return rc;
+	/* Not blank, not ours to trust: what does the tape hold after it? */
+	memset(l, 0, sizeof(*l));
+	beyond = probe_beyond(dev, what, sizeof(what));
+	if (beyond == 1 || (rc == -EBADMSG && beyond != -ENODATA)) {
+		eng_err(err, "damaged tape: %s, but %s", why, what[0] ? what :
+		    "data follows it");
+		return -EBADMSG;
+	}
+	if (rc == -EBADMSG) {
+		eng_err(err, "damaged tape: %s; nothing follows it", why);
+		return -EBADMSG;
+	}
+	eng_err(err, "not an ABS tape (foreign): %s%s%s", why,
+	    beyond == 0 ? "; " : "", beyond == 0 ? what : "");
+	return -ENOMSG;
 }
 
 /* A position a drive made up: LON 0 without beginning of partition (tgt). */

@@ -14,11 +14,16 @@ void eng_err(char *err, const char *fmt, ...)
 /* err = "what: SCSI status text". */
 void eng_err_st(char *err, const char *what, const struct tsg_status *st);
 
-/* Open a device and make it ready for variable-block I/O. */
+/* Open a device and make it ready for variable-block I/O; -ENOMEDIUM: empty. */
 int eng_open(const char *uri, struct tsg_dev **dev, char *err);
 /*
- * Rewind and read the label: 0 labelled, -ENODATA blank, -ENOMSG foreign
- * data, -EBADMSG damaged label, other negative on device errors.
+ * Rewind and classify the tape, the one place every operation does it:
+ * 0 labelled (l filled); -ENODATA blank (end of data at the beginning of
+ * tape, nothing else is blank); -EBADMSG damaged (an ABS label that cannot
+ * be used, or any label trouble with ABS parts after it: err says what was
+ * found, e.g. "file 1 holds part 1 of dump D of entity E ..."); -ENOMSG
+ * foreign (not ABS); -EPROTO a newer format; other negative errnos when
+ * the drive failed. err always says why.
  */
 int eng_read_label(struct tsg_dev *dev, struct fmt_label *l, char *err);
 /* Position at end of data for appending; *file is the next file number. */

@@ -90,6 +90,12 @@ eng_window_count(const struct eng_window *w)
 	return w->n;
 }
 
+bool
+eng_window_at_eot(const struct eng_window *w)
+{
+	return w->at_eot;
+}
+
 enum eng_fault
 eng_window_fault(const struct eng_window *w)
 {
@@ -213,6 +219,15 @@ eng_window_step(struct eng_window *w, bool *did)
 	int rc;
 
 	*did = true;
+	if (w->at_eot && !w->sent && !w->n) {
+		/*
+		 * Nothing is left to write here: span only when another block
+		 * comes, so a stream that ends at early warning ends in this
+		 * part instead of an empty one on the next cartridge.
+		 */
+		*did = false;
+		return 0;
+	}
 	if (w->at_eot && !w->sent) {
 		if ((rc = w->ops.span(w->ops.ctx)) < 0)
 			return rc;

@@ -75,6 +75,8 @@ int eng_window_drain(struct eng_window *w);
 void eng_window_abandon(struct eng_window *w);
 /* Blocks in the window (not yet confirmed). */
 unsigned eng_window_count(const struct eng_window *w);
+/* Whether this cartridge reached early warning (or physical end). */
+bool eng_window_at_eot(const struct eng_window *w);
 /* Whether the last failure was the cartridge's (see enum eng_fault). */
 enum eng_fault eng_window_fault(const struct eng_window *w);
 

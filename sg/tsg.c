@@ -525,6 +525,7 @@ tsg_read_position(struct tsg_dev *d, struct tsg_pos *pos, struct tsg_status *st)
 		return rc;
 	pos->bop = buf[0] & 0x80;
 	pos->eop = buf[0] & 0x40;
+	pos->bpew = buf[0] & 0x01;
 	/* MPU or LONU: the drive does not know where it is. */
 	pos->known = !(buf[0] & 0x0c);
 	pos->lon = get_be64(buf + 8);

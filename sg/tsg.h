@@ -58,6 +58,7 @@ struct tsg_pos {
 	uint64_t lon;		/* logical object number (blocks + filemarks) */
 	uint64_t file;		/* logical file identifier (filemarks before) */
 	bool bop, eop, known;
+	bool bpew;		/* beyond programmable early warning */
 };
 
 enum tsg_space_code { TSG_SPACE_BLOCKS = 0, TSG_SPACE_FILEMARKS = 1,

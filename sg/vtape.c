@@ -50,6 +50,7 @@ struct vt_file {
 	uint64_t *off;		/* nblocks + 1 byte offsets */
 	uint64_t cap;
 	bool fm;
+	bool lost;		/* damaged index: its one block reads as an error */
 	int dfd, ifd;
 };
 
@@ -312,6 +313,27 @@ files_clear(struct vtape *v)
 	v->used = 0;
 }
 
+/* Whether the cartridge holds a tape file after file n. */
+static bool
+later_file(const struct vtape *v, size_t n)
+{
+	char path[PATH_MAX];
+
+	file_path(v, n + 1, true, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
+/* A file whose index is lost: one block that cannot be read, a filemark. */
+static void
+lost_file(struct vt_file *fl)
+{
+	fl->nblocks = 1;
+	fl->off[0] = 0;
+	fl->off[1] = 1;
+	fl->fm = true;
+	fl->lost = true;
+}
+
 /* Load the block index of every tape file of the cartridge. */
 static int
 cart_scan(struct vtape *v)
@@ -324,6 +346,14 @@ cart_scan(struct vtape *v)
 	for (size_t n = 0;; n++) {
 		file_path(v, n, true, path, sizeof(path));
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && later_file(v, n)) {
+			/* A lost file with data after it: one unreadable block. */
+			if ((rc = files_push(v)) < 0)
+				return rc;
+			lost_file(&v->files[n]);
+			v->used += 1;
+			continue;
+		}
 		if (fd < 0)
 			break;
 		if ((rc = files_push(v)) < 0) {
@@ -353,14 +383,23 @@ cart_scan(struct vtape *v)
 				break;
 		}
 		close(fd);
-		/* A data file shorter than its index lost its tail: keep what is whole. */
+		/*
+		 * A data file shorter than its index lost its tail: keep what is
+		 * whole. With files after it, the file was damaged, not cut by an
+		 * interrupted write: its lost blocks stay, unreadable (MEDIUM
+		 * ERROR), as a damaged tape's would, and what follows stays.
+		 */
 		file_path(v, n, false, path, sizeof(path));
 		if (stat(path, &sb) < 0)
 			sb.st_size = 0;
-		while (fl->nblocks && fl->off[fl->nblocks] > (uint64_t)sb.st_size) {
+		bool damaged = later_file(v, n);
+		while (!damaged && fl->nblocks &&
+		    fl->off[fl->nblocks] > (uint64_t)sb.st_size) {
 			fl->nblocks--;
 			fl->fm = false;
 		}
+		if (damaged && !fl->fm)
+			lost_file(fl);	/* its index is damaged too */
 		v->used += fl->off[fl->nblocks];
 		if (!fl->fm)
 			break;	/* end of data is inside this file */
@@ -415,7 +454,7 @@ truncate_here(struct vtape *v)
 	struct vt_file *fl = &v->files[v->f];
 	if (v->b == fl->nblocks && !fl->fm)
 		return 0;
-	int rc = file_open_fds(v, v->f, false);
+	int rc = file_open_fds(v, v->f, true);	/* a lost file is made anew */
 	if (rc < 0)
 		return rc;
 	v->used -= fl->off[fl->nblocks] - fl->off[v->b];
@@ -428,6 +467,7 @@ truncate_here(struct vtape *v)
 	}
 	fl->nblocks = v->b;
 	fl->fm = false;
+	fl->lost = false;
 	return 0;
 }
 
@@ -722,12 +762,16 @@ read_block(struct vtape *v, uint8_t *buf, uint32_t len, bool sili,
 	uint64_t boff = fl->off[v->b];
 	uint64_t bi = v->b;
 	v->b++;
-	if (medium_error_at(v, lon)) {
+	if (medium_error_at(v, lon) || fl->lost) {
 		v->read_errors++;
 		set_sense(r, 0x03, 0x11, 0x00, 0, true, resid_units);
 		return 1;
 	}
 	int rc = file_open_fds(v, v->f, false);
+	if (rc == -ENOENT) {
+		set_sense(r, 0x03, 0x11, 0x00, 0, true, resid_units);
+		return 1;	/* the file is lost: its block cannot be read */
+	}
 	if (rc < 0)
 		return rc;
 	uint32_t n = blen < len ? (uint32_t)blen : len;
@@ -980,6 +1024,9 @@ cmd_read_position(struct vtape *v, const uint8_t *cdb, uint8_t *buf,
 		out[0] |= 0x80;
 	if (v->used > ew_at && at_eod(v))
 		out[0] |= 0x40;
+	if (v->pew_mb && v->used + ((uint64_t)v->pew_mb << 20) > ew_at &&
+	    at_eod(v))
+		out[0] |= 0x01;	/* BPEW */
 	if (sa == SSC_RP_SHORT || sa == SSC_RP_SHORT_VENDOR) {
 		for (int i = 0; i < 4; i++) {
 			out[4 + i] = (uint8_t)(lon >> (24 - 8 * i));

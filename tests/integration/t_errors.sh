@@ -93,6 +93,12 @@ grep -q "^bad .*label=E00004 " d3.log || fail "bad cartridge not in the dump log
 "$ENGINE" dump --device $D --entity t --source "file:$T/a.bin" --log d4.log
 f=$(grep '^dump entity=t ' d4.log | sed 's/.* file=\([0-9]*\) .*/\1/')
 truncate -s 1500000 "$CART/$(printf 'file%06d' "$f")"
+# With its trailer file after it, the file was damaged, not cut by an
+# interrupted write: its lost blocks cannot be read (as on a real tape).
+expect_fail "Unrecovered read error" "$ENGINE" restore \
+	--device $D --entity t --log d4.log --stdout
+# The last file on the tape lost its tail: end of data comes early.
+rm "$CART/$(printf 'file%06d' $((f + 1)))" "$CART/$(printf 'file%06d.idx' $((f + 1)))"
 expect_fail "ends after 0 of 3 blocks: the tape is truncated" "$ENGINE" restore \
 	--device $D --entity t --log d4.log --stdout
 # Without the log, the lost trailer is reported as such.
