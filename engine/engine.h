@@ -120,6 +120,8 @@ struct eng_restore_opts {
 	unsigned mount_timeout;	/* seconds to wait for an operator's mount */
 	bool no_wait;		/* fail instead of asking for a cartridge */
 	bool verify_only;	/* read and prove every part, write nothing */
+	bool extract;		/* extract the stream as a tar even if not dir: */
+	bool allow_refused;	/* entries refused by extraction are no failure */
 	const struct eng_hooks *hooks;	/* media-server mode, or NULL */
 };
 
@@ -130,6 +132,7 @@ struct eng_restore_result {
 	char source_kind[8];
 	uint64_t file;
 	unsigned parts;
+	uint64_t entries, refused;	/* a tree: restored and refused entries */
 };
 
 int eng_label(const struct eng_label_opts *o, char *err);

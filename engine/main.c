@@ -14,6 +14,9 @@
 #include "engine/changer.h"
 #include "engine/engine.h"
 
+/* restore: the dump is proven, but extraction refused entries (unsafe paths). */
+#define ENG_EXIT_REFUSED 3
+
 static const char usage[] =
 "usage: abs-engine COMMAND [options]\n"
 "  label   --device URI --label NAME [--pool P] [--block-size N] [--force]\n"
@@ -36,6 +39,7 @@ static const char usage[] =
 "  status  --device URI [--json]   (drive and cartridge health)\n"
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
 "          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
+"          [--extract] [--allow-refused]   (exit 3: entries refused)\n"
 "  verify  --device URI [--file N]     (every part on the cartridge, or one)\n"
 "  verify  --device URI --entity NAME [--date D] [--log DUMPLOG]\n"
 "          (every part of one dump, on every cartridge it spans)\n"
@@ -47,7 +51,7 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
 	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
 	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE,
-	O_CONFIG, O_CMDUSER };
+	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -84,6 +88,8 @@ static const struct option longopts[] = {
 	{ "file", required_argument, NULL, O_FILE },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "verbose", no_argument, NULL, O_VERBOSE },
+	{ "extract", no_argument, NULL, O_EXTRACT },
+	{ "allow-refused", no_argument, NULL, O_ALLOW_REFUSED },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -99,6 +105,7 @@ struct args {
 	const char *control, *drive, *config, *cmd_user;
 	int64_t file;
 	bool force, json, to_stdout, quiet;
+	bool extract, allow_refused;
 };
 
 /* The options that take a number; false if c is none of them. */
@@ -187,6 +194,8 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_DRIVE: a->drive = optarg; break;
 		case O_CONFIG: a->config = optarg; break;
 		case O_CMDUSER: a->cmd_user = optarg; break;
+		case O_EXTRACT: a->extract = true; break;
+		case O_ALLOW_REFUSED: a->allow_refused = true; break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -288,6 +297,7 @@ cmd_restore(const struct args *a, char *err)
 		.log = a->log, .to = a->to, .to_stdout = a->to_stdout,
 		.expect_label = a->label, .file = a->file,
 		.mount_timeout = (unsigned)a->mount_timeout,
+		.extract = a->extract, .allow_refused = a->allow_refused,
 	};
 	struct eng_restore_result r;
 	int rc;
@@ -297,16 +307,26 @@ cmd_restore(const struct args *a, char *err)
 	if (a->to && a->to_stdout)
 		die("--to and --stdout exclude each other");
 	rc = eng_restore(&o, &r, err);
-	if (rc == 0 && !a->quiet)
+	if (rc == -EPERM && r.refused) {
+		fprintf(stderr, "abs-engine restore: %s\n", err);
+		return ENG_EXIT_REFUSED;
+	}
+	if (rc == 0 && !a->quiet) {
+		char tree[96] = "";
+		if (r.entries || r.refused)
+			snprintf(tree, sizeof(tree), "; %llu entries restored, %llu "
+			    "refused", (unsigned long long)r.entries,
+			    (unsigned long long)r.refused);
 		fprintf(a->to_stdout ? stderr : stdout,
 		    "restored %s from tape file %llu (%u part%s): %llu bytes "
-		    "(%llu on tape, %llu blocks, all checksums good) in "
+		    "(%llu on tape, %llu blocks, all checksums good%s) in "
 		    "%.2f s, %.1f MB/s\n", a->entity ? a->entity : "dump",
 		    (unsigned long long)r.file, r.parts,
 		    r.parts == 1 ? "" : "s",
 		    (unsigned long long)r.raw_bytes,
 		    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
-		    r.seconds, mbps(r.raw_bytes, r.seconds));
+		    tree, r.seconds, mbps(r.raw_bytes, r.seconds));
+	}
 	return rc;
 }
 
@@ -429,5 +449,5 @@ main(int argc, char **argv)
 		    err[0] ? err : strerror(-rc));
 		return 1;
 	}
-	return 0;
+	return rc > 0 ? rc : 0;	/* a distinct exit status (ENG_EXIT_*) */
 }

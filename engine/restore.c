@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
+#include "engine/extract.h"
 #include "engine/source.h"
 #include "engine/stream.h"
 #include "engine/tape.h"
@@ -147,16 +150,17 @@ drain(struct eng_stream *sr)
 
 /* Write the stream to a file, or to stdout. */
 static int
-restore_to_fd(const struct eng_restore_opts *o, struct eng_stream *sr)
+restore_to_fd(const struct eng_restore_opts *o, const char *to,
+    struct eng_stream *sr)
 {
-	int fd = o->to_stdout ? 1 : open(o->to, O_WRONLY | O_CREAT | O_TRUNC |
+	int fd = o->to_stdout ? 1 : open(to, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC, 0600);
 	const void *p;
 	long n;
 	int rc = 0;
 
 	if (fd < 0) {
-		eng_err(sr->err, "%s: %s", o->to, strerror(errno));
+		eng_err(sr->err, "%s: %s", to, strerror(errno));
 		return -errno;
 	}
 	while ((n = eng_stream_pull(sr, &p)) > 0) {
@@ -169,28 +173,106 @@ restore_to_fd(const struct eng_restore_opts *o, struct eng_stream *sr)
 	if (rc == 0)
 		rc = n < 0 ? (sr->error ? sr->error : -EIO) : 0;
 	if (fd > 1 && close(fd) < 0 && rc == 0) {
-		eng_err(sr->err, "%s: %s", o->to, strerror(errno));
+		eng_err(sr->err, "%s: %s", to, strerror(errno));
 		rc = -errno;
+	}
+	return rc;
+}
+
+/*
+ * A file is restored as TO.abs-partial and renamed to TO once every byte
+ * is proven, so a failed restore never leaves a TO that looks whole. A
+ * device or a FIFO (anything but a regular file) is written in place.
+ */
+static int
+restore_file(const struct eng_restore_opts *o, struct eng_stream *sr)
+{
+	char tmp[PATH_MAX], why[ENG_ERRLEN];
+	struct stat sb;
+	bool staged = !(stat(o->to, &sb) == 0 && !S_ISREG(sb.st_mode));
+	int rc;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.abs-partial", o->to) >=
+	    sizeof(tmp)) {
+		eng_err(sr->err, "%s: path too long", o->to);
+		return -ENAMETOOLONG;
+	}
+	rc = restore_to_fd(o, staged ? tmp : o->to, sr);
+	if (rc == 0 && sr->error)
+		rc = sr->error;
+	if (rc == 0)
+		rc = eng_stream_check_end(sr);
+	if (!staged)
+		return rc;
+	if (rc == 0 && rename(tmp, o->to) < 0) {
+		rc = -errno;
+		eng_err(sr->err, "%s: %s", o->to, strerror(errno));
+	}
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "%s", sr->err);
+		eng_err(sr->err, "%s; restore INCOMPLETE: what was read before the "
+		    "failure is in %s, %s was not written", why, tmp, o->to);
+	}
+	return rc;
+}
+
+/*
+ * A tree: extracted, then the rest of the stream drained so every block
+ * and digest is checked; the tree stays marked incomplete until then.
+ * Refused entries fail the restore unless the caller allows them.
+ */
+static int
+restore_tree(const struct eng_restore_opts *o, struct eng_stream *sr,
+    struct eng_restore_result *res)
+{
+	struct eng_extract *x;
+	char what[1600];
+	int rc;
+
+	snprintf(what, sizeof(what), "%s of %s, level %d, dumped %s (dump %s, "
+	    "%s tape file %llu)", sr->h.source, sr->h.entity, sr->h.level,
+	    sr->h.dump_date, sr->h.dump_id, sr->h.label,
+	    (unsigned long long)sr->h.file);
+	if ((rc = eng_extract_new(o->to, what, &x, sr->err)) < 0)
+		return rc;
+	rc = eng_extract_run(x, eng_stream_pull, sr, sr->err);
+	if (rc == 0)
+		rc = drain(sr);
+	if (rc == 0 && sr->error)
+		rc = sr->error;
+	if (rc == 0)
+		rc = eng_stream_check_end(sr);
+	rc = eng_extract_finish(x, rc, sr->err);
+	eng_extract_counts(x, &res->entries, &res->refused);
+	eng_extract_free(x);
+	if (rc == 0 && res->refused && !o->allow_refused) {
+		eng_err(sr->err, "%llu entr%s of the dump refused (listed above: "
+		    "unsafe paths are not written); the other %llu restored",
+		    (unsigned long long)res->refused, res->refused == 1 ? "y" :
+		    "ies", (unsigned long long)res->entries);
+		rc = -EPERM;
 	}
 	return rc;
 }
 
 /* The stream into its place: a tree extracted, or a file's bytes. */
 static int
-restore_stream(const struct eng_restore_opts *o, struct eng_stream *sr)
+restore_stream(const struct eng_restore_opts *o, struct eng_stream *sr,
+    struct eng_restore_result *res)
 {
 	int rc;
 
-	if (o->verify_only)
-		return drain(sr);
-	if (strcmp(sr->h.source_kind, "dir") == 0 && !o->to_stdout) {
-		rc = eng_extract(o->to, eng_stream_pull, sr, sr->err);
-		/* Drain to the end so every block and digest is checked. */
-		if (rc == 0)
-			rc = drain(sr);
-		return rc;
-	}
-	return restore_to_fd(o, sr);
+	if ((strcmp(sr->h.source_kind, "dir") == 0 || o->extract) &&
+	    !o->to_stdout && !o->verify_only)
+		return restore_tree(o, sr, res);
+	if (!o->verify_only && !o->to_stdout)
+		return restore_file(o, sr);
+	rc = o->verify_only ? drain(sr) : restore_to_fd(o, o->to, sr);
+	if (rc == 0 && sr->error)
+		rc = sr->error;
+	if (rc == 0)
+		rc = eng_stream_check_end(sr);
+	return rc;
 }
 
 int
@@ -229,10 +311,7 @@ eng_restore(const struct eng_restore_opts *o, struct eng_restore_result *res,
 	}
 	snprintf(res->source_kind, sizeof(res->source_kind), "%s",
 	    sr.h.source_kind);
-	if ((rc = restore_stream(o, &sr)) == 0 && sr.error)
-		rc = sr.error;
-	if (rc == 0)
-		rc = eng_stream_check_end(&sr);
+	rc = restore_stream(o, &sr, res);
 	res->bytes = sr.bytes;
 	res->raw_bytes = sr.rd ? sr.raw_bytes : sr.bytes;
 	res->blocks = sr.blocks;

@@ -30,8 +30,5 @@ int eng_split_argv(const char *line, char ***argv);
 void eng_free_argv(char **argv);
 /* Write a pax archive of dir (files changed after since) to fd. */
 int eng_archive_dir(const char *dir, time_t since, int fd);
-/* Extract a pax stream safely; pull() supplies the bytes. */
-int eng_extract(const char *to, long (*pull)(void *ctx, const void **buf),
-    void *ctx, char *err);
 
 #endif

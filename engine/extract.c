@@ -1,0 +1,296 @@
+/* A dir dump's pax stream into a directory: refusals listed, marked until proven. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "engine/engine.h"
+#include "engine/extract.h"
+#include "engine/tape.h"
+
+struct eng_extract {
+	char *to;
+	int dirfd;		/* to */
+	FILE *marker;		/* to/ENG_EXTRACT_MARKER, NULL once removed */
+	struct archive_entry *root;	/* the dump's "." entry, applied last */
+	uint64_t restored, refused;
+	char *cut;		/* the entry the stream failed inside, if any */
+};
+
+struct pull_ctx {
+	long (*pull)(void *ctx, const void **buf);
+	void *ctx;
+	bool failed;		/* the stream (not the archive) failed */
+};
+
+int
+eng_extract_new(const char *to, const char *what, struct eng_extract **out,
+    char *err)
+{
+	struct eng_extract *x = calloc(1, sizeof(*x));
+	char stamp[32];
+	int fd, rc;
+
+	*out = NULL;
+	if (!x || !(x->to = strdup(to))) {
+		free(x);
+		return -ENOMEM;
+	}
+	x->dirfd = -1;
+	if (mkdir(to, 0700) < 0 && errno != EEXIST)
+		goto fail;
+	if ((x->dirfd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		goto fail;
+	fd = openat(x->dirfd, ENG_EXTRACT_MARKER, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0600);
+	if (fd < 0 || !(x->marker = fdopen(fd, "w"))) {
+		if (fd >= 0)
+			close(fd);
+		goto fail;
+	}
+	util_fmt_time(time(NULL), stamp, sizeof(stamp));
+	fprintf(x->marker, "ABS restore INCOMPLETE: this tree is not a whole, "
+	    "proven restore while this file exists.\n"
+	    "dump: %s\nstarted: %s\nentries restored, in order:\n", what, stamp);
+	if (fflush(x->marker) != 0 || fsync(fileno(x->marker)) < 0)
+		goto fail;
+	*out = x;
+	return 0;
+fail:
+	rc = -errno;
+	eng_err(err, "%s: %s", to, strerror(errno));
+	eng_extract_free(x);
+	return rc;
+}
+
+void
+eng_extract_free(struct eng_extract *x)
+{
+	if (!x)
+		return;
+	if (x->marker)
+		fclose(x->marker);
+	if (x->dirfd >= 0)
+		close(x->dirfd);
+	archive_entry_free(x->root);
+	free(x->cut);
+	free(x->to);
+	free(x);
+}
+
+void
+eng_extract_counts(const struct eng_extract *x, uint64_t *restored,
+    uint64_t *refused)
+{
+	*restored = x->restored;
+	*refused = x->refused;
+}
+
+/* libarchive read callback: the next chunk of the restored stream. */
+static la_ssize_t
+extract_read(struct archive *a, void *arg, const void **buf)
+{
+	struct pull_ctx *pc = arg;
+	long n = pc->pull(pc->ctx, buf);
+
+	if (n < 0) {
+		pc->failed = true;
+		archive_set_error(a, EIO, "tape stream failed");
+		return -1;
+	}
+	return n;
+}
+
+/* The entry's data from the stream to the disk; an ARCHIVE_ status. */
+static int
+copy_data(struct archive *in, struct archive *disk)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int r;
+
+	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
+		if (archive_write_data_block(disk, buf, len, off) < ARCHIVE_WARN)
+			return ARCHIVE_FATAL;
+	if (r == ARCHIVE_EOF)
+		return ARCHIVE_OK;
+	archive_copy_error(disk, in);
+	return r;
+}
+
+/* One entry: extracted and listed in the marker, or refused and said so. */
+static int
+one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
+    struct archive_entry *e, struct pull_ctx *pc)
+{
+	const char *pn = archive_entry_pathname(e);
+	int r;
+
+	if (!pn)
+		pn = "(no name)";
+	if (strcmp(pn, ".") == 0 || strcmp(pn, "./") == 0) {
+		/* libarchive skips the root entry: apply it at the end. */
+		if (!x->root && !(x->root = archive_entry_clone(e)))
+			return -ENOMEM;
+		return 0;
+	}
+	/*
+	 * Not archive_read_extract2(): it turns a refused header into a
+	 * warning, and the refusal would pass for a restored entry.
+	 */
+	r = archive_write_header(disk, e);
+	if (r < ARCHIVE_WARN) {
+		x->refused++;
+		log_warn("refused: %s: %s", pn, archive_error_string(disk));
+		fprintf(x->marker, "REFUSED %s: %s\n", pn,
+		    archive_error_string(disk));
+		return 0;
+	}
+	if (r == ARCHIVE_WARN)
+		log_warn("%s: %s", pn, archive_error_string(disk));
+	r = copy_data(in, disk);
+	if (pc->failed) {
+		x->cut = strdup(pn);
+		return -EIO;
+	}
+	if (r < ARCHIVE_WARN) {
+		/* The disk failed (full, I/O): no later entry would fare better. */
+		log_warn("%s: %s", pn, archive_error_string(disk));
+		x->cut = strdup(pn);
+		return -EIO;
+	}
+	if (archive_write_finish_entry(disk) < ARCHIVE_WARN)
+		log_warn("%s: %s", pn, archive_error_string(disk));
+	x->restored++;
+	fprintf(x->marker, "%s\n", pn);
+	return 0;
+}
+
+int
+eng_extract_run(struct eng_extract *x,
+    long (*pull)(void *ctx, const void **buf), void *ctx, char *err)
+{
+	struct archive *in = archive_read_new();
+	struct archive *disk = archive_write_disk_new();
+	struct archive_entry *e;
+	struct pull_ctx pc = { pull, ctx, false };
+	/*
+	 * No ARCHIVE_EXTRACT_UNLINK: with it, an entry through a symlink
+	 * makes libarchive replace the symlink by a directory instead of
+	 * refusing the entry. A file in the way is still replaced.
+	 */
+	int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+	    ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR |
+	    ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SPARSE |
+	    ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+	    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
+	int rc = 0, cwd = -1, r;
+
+	if (geteuid() == 0)
+		flags |= ARCHIVE_EXTRACT_OWNER;
+	if (!in || !disk) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || fchdir(x->dirfd) < 0) {
+		rc = -errno;
+		eng_err(err, "%s: %s", x->to, strerror(errno));
+		goto out;
+	}
+	archive_read_support_format_tar(in);
+	archive_write_disk_set_options(disk, flags);
+	archive_write_disk_set_standard_lookup(disk);
+	if (archive_read_open(in, &pc, NULL, extract_read, NULL) != ARCHIVE_OK) {
+		if (!pc.failed)
+			eng_err(err, "restore stream: %s", archive_error_string(in));
+		rc = -EIO;
+		goto out;
+	}
+	while ((r = archive_read_next_header(in, &e)) != ARCHIVE_EOF) {
+		if (r < ARCHIVE_WARN) {
+			/* The stream's own reason stays in err. */
+			if (!pc.failed)
+				eng_err(err, "restore stream: %s",
+				    archive_error_string(in));
+			rc = -EIO;
+			break;
+		}
+		if ((rc = one_entry(x, in, disk, e, &pc)) < 0)
+			break;
+	}
+	if (archive_write_close(disk) != ARCHIVE_OK && !rc) {
+		eng_err(err, "finishing restore: %s", archive_error_string(disk));
+		rc = -EIO;
+	}
+out:
+	if (cwd >= 0) {
+		if (fchdir(cwd) < 0 && !rc)
+			rc = -errno;
+		close(cwd);
+	}
+	archive_read_free(in);
+	archive_write_free(disk);
+	return rc;
+}
+
+/* The dump root's owner, mode and times onto the directory. */
+static void
+apply_root(struct eng_extract *x)
+{
+	struct archive_entry *root = x->root;
+	struct timespec ts[2] = {
+		{ archive_entry_atime(root), archive_entry_atime_nsec(root) },
+		{ archive_entry_mtime(root), archive_entry_mtime_nsec(root) },
+	};
+
+	if (geteuid() == 0 && fchown(x->dirfd, archive_entry_uid(root),
+	    archive_entry_gid(root)) < 0)
+		log_warn("%s: chown: %s", x->to, strerror(errno));
+	if (fchmod(x->dirfd, archive_entry_perm(root)) < 0 ||
+	    futimens(x->dirfd, ts) < 0)
+		log_warn("%s: %s", x->to, strerror(errno));
+}
+
+int
+eng_extract_finish(struct eng_extract *x, int rc, char *err)
+{
+	char why[ENG_ERRLEN];
+
+	if (rc == 0) {
+		fclose(x->marker);
+		x->marker = NULL;
+		if (unlinkat(x->dirfd, ENG_EXTRACT_MARKER, 0) < 0) {
+			eng_err(err, "%s/%s: %s", x->to, ENG_EXTRACT_MARKER,
+			    strerror(errno));
+			return -errno;
+		}
+		if (x->root)
+			apply_root(x);
+		return 0;
+	}
+	snprintf(why, sizeof(why), "%s", err[0] ? err : strerror(-rc));
+	fprintf(x->marker, "FAILED: %s\n", why);
+	if (x->cut)
+		fprintf(x->marker, "CUT SHORT: %s (the stream failed inside it)\n",
+		    x->cut);
+	fprintf(x->marker, "NOT RESTORED: every entry of the dump after the "
+	    "last one listed above.\n");
+	fflush(x->marker);
+	fsync(fileno(x->marker));
+	eng_err(err, "%s; restore INCOMPLETE: %llu entries restored into %s%s%s, "
+	    "the rest of the dump was not (%s/%s says what)", why,
+	    (unsigned long long)x->restored, x->to, x->cut ? ", cut short in " :
+	    "", x->cut ? x->cut : "", x->to, ENG_EXTRACT_MARKER);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * Private to engine/: a dir dump's pax stream extracted into a directory,
+ * safely. libarchive refuses entries that would land outside it (a `..`
+ * component, an absolute path, a path through a symlink); each refusal is
+ * listed and counted, never silent, and a symlink stays a symlink.
+ *
+ * Until the whole dump is proven (every block, the stream's digests), the
+ * directory holds a marker file, ENG_EXTRACT_MARKER, that says the tree is
+ * incomplete and lists the entries restored so far; on success it is
+ * removed, on failure it says what was not restored. A marker rather than
+ * a scratch directory renamed at the end: a restore often goes into a
+ * directory that exists (a mount point, a tree being repaired), which a
+ * rename cannot replace, and what a damaged dump yields up to the damage is
+ * still the best copy there is: it stays where the operator asked for it,
+ * marked, with the reason.
+ */
+#ifndef ABS_ENGINE_EXTRACT_H
+#define ABS_ENGINE_EXTRACT_H
+
+#include <stdint.h>
+
+#define ENG_EXTRACT_MARKER ".abs-restore-INCOMPLETE"
+
+struct eng_extract;
+
+/*
+ * Create to (if need be) and its marker; what names the dump for the
+ * marker's reader. err: ENG_ERRLEN bytes.
+ */
+int eng_extract_new(const char *to, const char *what, struct eng_extract **out,
+    char *err);
+/*
+ * Extract the stream pull() supplies. 0 when the archive ended (entries
+ * may have been refused: eng_extract_counts), or negative: the stream
+ * failed (err keeps the stream's reason) or the disk did.
+ */
+int eng_extract_run(struct eng_extract *x,
+    long (*pull)(void *ctx, const void **buf), void *ctx, char *err);
+/* Restored and refused entries so far. */
+void eng_extract_counts(const struct eng_extract *x, uint64_t *restored,
+    uint64_t *refused);
+/*
+ * The dump's outcome, rc (0: every byte proven): the marker removed and the
+ * root's owner, mode and times set; or the marker completed with what was
+ * not restored and err extended to say where the partial tree is.
+ */
+int eng_extract_finish(struct eng_extract *x, int rc, char *err);
+void eng_extract_free(struct eng_extract *x);
+
+#endif
