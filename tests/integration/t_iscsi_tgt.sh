@@ -37,6 +37,22 @@ expect_fail "larger than the drive takes" "$ENGINE" dump --device "$U" --entity 
 	--source "cmd:true" --log d.log --block-size 8M
 ok "label, dump, list, restore, verify, status over iSCSI against tgtd"
 
+# A damaged label (one byte of its text flipped in tgt's image) is a
+# damaged tape, never a blank one: label refuses it and says what follows.
+off=$(grep -boa 'ABS-LABEL v1' "$T/t1.img" | head -1 | cut -d: -f1)
+[ -n "$off" ] || fail "no label in tgt's image"
+cp "$T/t1.img" "$T/t1.good"
+printf 'Q' | dd of="$T/t1.img" bs=1 seek=$((off + 200)) conv=notrunc status=none
+tgt_swap 1 "$T/t1.img"
+expect_fail "damaged tape: the label is damaged .*but file 1 holds part 1 of dump .* of entity tree" \
+	"$ENGINE" label --device "$U" --label G00099
+expect_fail "damaged tape" "$ENGINE" dump --device "$U" --entity x --source "cmd:true" \
+	--log d.log --autolabel 'G%05d'
+cp "$T/t1.good" "$T/t1.img"
+tgt_swap 1 "$T/t1.img"
+"$ENGINE" list --device "$U" >/dev/null || fail "the repaired label is not read"
+ok "a damaged label over iSCSI: refused, with what follows it"
+
 # Spanning: a small cartridge fills; tgt says EOM and keeps writing; the
 # engine closes the part and asks for the next tape; the "operator" puts
 # a new image behind the LUN and says so.

@@ -343,6 +343,48 @@ test_reject(void)
 	cat_t_done(db);
 }
 
+/* A full line: the merged cartridge is full, never appended to again. */
+static void
+test_merge_full(void)
+{
+	struct cat_db *db = cat_t_open();
+	struct cat_dl_rec r;
+	struct cat_merge_result res;
+	char err[CAT_ERRLEN], l[2][1024];
+	const char *fv[2] = { l[0], l[1] };
+	struct seen s = { 0 };
+
+	cat_t_site(db);
+	memset(&r, 0, sizeof(r));
+	r.type = CAT_DL_PART;
+	snprintf(r.dump_id, sizeof(r.dump_id), "%032x", 7);
+	snprintf(r.entity, sizeof(r.entity), "f1");
+	snprintf(r.date, sizeof(r.date), "2026-02-01T00:00:00Z");
+	snprintf(r.label, sizeof(r.label), "F1");
+	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 0x77);
+	snprintf(r.status, sizeof(r.status), "ok");
+	r.file = 1;
+	r.part = 1;
+	r.bytes = 100;
+	r.blocks = 1;
+	r.block_size = 512;
+	cat_dl_format(&r, l[0], sizeof(l[0]));
+	r.type = CAT_DL_FULL;
+	snprintf(r.status, sizeof(r.status), "full");
+	r.file = r.part = 0;
+	r.bytes = r.blocks = 0;
+	cat_dl_format(&r, l[1], sizeof(l[1]));
+	CHECK_EQ(cat_merge(db, "default", fv, 2, &res, conflict, &s, err), 0);
+	CHECK(strcmp(tape_state(db, "F1"), "full") == 0);
+	/* Again: still full; an out-of-service tape stays out of service. */
+	CHECK_EQ(cat_merge(db, "default", fv, 2, &res, conflict, &s, err), 0);
+	CHECK(strcmp(tape_state(db, "F1"), "full") == 0);
+	CHECK_EQ(cat_tape_set_state(db, "F1", "out-of-service", err), 1);
+	CHECK_EQ(cat_merge(db, "default", fv + 1, 1, &res, conflict, &s, err), 0);
+	CHECK(strcmp(tape_state(db, "F1"), "out-of-service") == 0);
+	cat_t_done(db);
+}
+
 /* The op for the error-path loop. */
 static int
 op_merge(struct cat_db *db, char *err)
@@ -363,6 +405,7 @@ main(void)
 	make_log();
 	test_merge();
 	test_reject();
+	test_merge_full();
 	cat_t_error_paths(ops, sizeof(ops) / sizeof(ops[0]));
 	T_DONE();
 }

@@ -29,6 +29,16 @@ main(void)
 	CHECK(strcmp(r2.status, "complete") == 0);
 	CHECK(strcmp(r2.digest, r.digest) == 0);
 
+	/* A full line: the cartridge reached early warning. */
+	r.type = CAT_DL_FULL;
+	snprintf(r.status, sizeof(r.status), "full");
+	CHECK(cat_dl_format(&r, line, sizeof(line)) > 0);
+	CHECK(strncmp(line, "full entity=", 12) == 0);
+	CHECK(cat_dl_parse(line, &r2) == 0);
+	CHECK(r2.type == CAT_DL_FULL && strcmp(r2.tape_id, "abcd") == 0);
+	r.type = CAT_DL_DUMP;
+	snprintf(r.status, sizeof(r.status), "complete");
+
 	CHECK(cat_dl_parse("", &r2) == -ENOMSG);
 	CHECK(cat_dl_parse("# comment", &r2) == -ENOMSG);
 	CHECK(cat_dl_parse("dump entity", &r2) == -EINVAL);

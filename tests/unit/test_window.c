@@ -347,6 +347,31 @@ main(void)
 	CHECK(f->ntape[0] >= 11 && f->ntape[0] <= 11 + 8);
 	done(f);
 
+	/*
+	 * The stream's last block brings early warning: nothing is left to
+	 * write, so no span (no empty part on the next cartridge); the window
+	 * says the cartridge reached it, so the dump can mark it full.
+	 */
+	for (unsigned depth = 1; depth <= 8; depth *= 2) {
+		c = (struct fake_cfg){ .depth = depth, .cap = 1000, .ew = 10,
+		    .medium_at = -1, .first_cap = ~0u };
+		CHECK_EQ(run(f, &c, 11, false), 0);
+		CHECK(sound(f, 11));
+		CHECK_EQ(f->spans, 0);
+		CHECK_EQ(f->ntape[0], 11);
+		CHECK(eng_window_at_eot(f->w));
+		done(f);
+	}
+	/* One block more: it goes to the next cartridge, after one span. */
+	c = (struct fake_cfg){ .depth = 1, .cap = 1000, .ew = 10,
+	    .medium_at = -1, .first_cap = ~0u };
+	CHECK_EQ(run(f, &c, 12, false), 0);
+	CHECK(sound(f, 12));
+	CHECK_EQ(f->spans, 1);
+	CHECK_EQ(f->ntape[0], 11);
+	CHECK(!eng_window_at_eot(f->w));
+	done(f);
+
 	/* Physical end with no warning: refused blocks go to the next one. */
 	c = (struct fake_cfg){ .depth = 8, .cap = 10, .ew = 1000, .late = true,
 	    .medium_at = -1, .first_cap = ~0u };
