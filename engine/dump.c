@@ -610,7 +610,7 @@ first_direct(struct dump_state *s, struct eng_changer_opts *co)
 		rc = first_tape(s);
 	co->pool = rc == 0 ? s->p.l.pool : o->pool ? o->pool : "default";
 	if (rc < 0 && !(empty && !o->expect_label) &&
-	    !(rc == -ENODATA && o->autolabel))
+	    !(rc == -ENODATA && o->autolabel && !o->expect_label))
 		return rc;
 	int orc = rc;
 	if ((rc = eng_changer_new(co, &s->chg)) < 0)
@@ -622,6 +622,11 @@ first_direct(struct dump_state *s, struct eng_changer_opts *co)
 		return orc;	/* an empty drive nobody but the operator fills */
 	if (orc == 0 && !eng_changer_is_full(s->chg, s->p.l.tape_id))
 		return 0;
+	if (orc == 0 && o->expect_label) {
+		eng_err(s->err, "cartridge %s is full (the dump log %s says it "
+		    "reached early warning)", s->p.l.label, o->log);
+		return -ENOSPC;
+	}
 	if (orc == 0)
 		log_warn("cartridge %s is full (the dump log %s says it reached "
 		    "early warning): taking another", s->p.l.label, o->log);
