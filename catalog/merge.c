@@ -414,9 +414,14 @@ merge_full(struct merge *m, const struct cat_dl_rec *r)
 			m->res->skipped++;
 		return (int)t;
 	}
+	/*
+	 * Only if nothing was written to the tape after the line (a tape the
+	 * catalog recycled since then starts anew: no files, or newer ones).
+	 */
 	rc = db_exec(m->db, m->err, "marking a merged tape full",
 	    "UPDATE tapes SET state = 'full' WHERE tape_id = ? AND state IN"
-	    " ('appendable', 'blank', 'reserved')", "t", r->tape_id);
+	    " ('appendable', 'blank', 'reserved') AND files > 0 AND"
+	    " coalesce(last_written, '') <= ?", "tt", r->tape_id, r->date);
 	return rc < 0 ? rc : 0;
 }
 

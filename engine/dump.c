@@ -658,7 +658,14 @@ first_cartridge(struct dump_state *s)
 	} else if ((rc = first_direct(s, &co)) < 0) {
 		return rc;
 	}
-	if (eng_changer_skipped(s->chg, s->p.l.tape_id)) {
+	/*
+	 * Bad in the dump log: never written again. (Full in the log: in
+	 * direct mode first_direct took another; a media server writes what
+	 * the catalog chose, e.g. a full tape it recycled, and a tape that
+	 * really is full is found so before a part is begun.)
+	 */
+	if (eng_changer_skipped(s->chg, s->p.l.tape_id) &&
+	    !eng_changer_is_full(s->chg, s->p.l.tape_id)) {
 		eng_err(s->err, "cartridge %s was taken out of use (see the dump "
 		    "log)", s->p.l.label);
 		return -EIO;

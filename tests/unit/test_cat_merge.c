@@ -379,7 +379,27 @@ test_merge_full(void)
 	/* Again: still full; an out-of-service tape stays out of service. */
 	CHECK_EQ(cat_merge(db, "default", fv, 2, &res, conflict, &s, err), 0);
 	CHECK(strcmp(tape_state(db, "F1"), "full") == 0);
+	/* A full line older than the tape's last part (recycled since): no. */
+	r.type = CAT_DL_PART;
+	snprintf(r.dump_id, sizeof(r.dump_id), "%032x", 8);
+	snprintf(r.label, sizeof(r.label), "G1");
+	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 0x78);
+	snprintf(r.date, sizeof(r.date), "2026-03-01T00:00:00Z");
+	snprintf(r.status, sizeof(r.status), "ok");
+	r.file = r.part = 1;
+	r.bytes = 100;
+	r.blocks = 1;
+	cat_dl_format(&r, l[0], sizeof(l[0]));
+	r.type = CAT_DL_FULL;
+	snprintf(r.date, sizeof(r.date), "2026-02-15T00:00:00Z");
+	cat_dl_format(&r, l[1], sizeof(l[1]));
+	CHECK_EQ(cat_merge(db, "default", fv, 2, &res, conflict, &s, err), 0);
+	CHECK(strcmp(tape_state(db, "G1"), "full") != 0);
 	CHECK_EQ(cat_tape_set_state(db, "F1", "out-of-service", err), 1);
+	snprintf(r.label, sizeof(r.label), "F1");
+	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 0x77);
+	snprintf(r.date, sizeof(r.date), "2026-04-01T00:00:00Z");
+	cat_dl_format(&r, l[1], sizeof(l[1]));
 	CHECK_EQ(cat_merge(db, "default", fv + 1, 1, &res, conflict, &s, err), 0);
 	CHECK(strcmp(tape_state(db, "F1"), "out-of-service") == 0);
 	cat_t_done(db);
