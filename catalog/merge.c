@@ -421,7 +421,7 @@ merge_full(struct merge *m, const struct cat_dl_rec *r)
 	rc = db_exec(m->db, m->err, "marking a merged tape full",
 	    "UPDATE tapes SET state = 'full' WHERE tape_id = ? AND state IN"
 	    " ('appendable', 'blank', 'reserved') AND files > 0 AND"
-	    " coalesce(last_written, '') <= ?", "tt", r->tape_id, r->date);
+	    " coalesce(last_written, '') <= ?", "tt", r->tape_id, written(r));
 	return rc < 0 ? rc : 0;
 }
 

@@ -158,7 +158,7 @@ mark_full(struct dump_state *s)
 	snprintf(rec.label, sizeof(rec.label), "%s", s->p.l.label);
 	snprintf(rec.tape_id, sizeof(rec.tape_id), "%s", s->p.l.tape_id);
 	snprintf(rec.drive, sizeof(rec.drive), "%s", s->o->device);
-	util_fmt_time(time(NULL), rec.date, sizeof(rec.date));
+	util_fmt_time(time(NULL), rec.written, sizeof(rec.written));
 	snprintf(rec.status, sizeof(rec.status), "full");
 	rec.part = 0;
 	rec.file = 0;

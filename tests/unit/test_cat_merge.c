@@ -348,60 +348,58 @@ static void
 test_merge_full(void)
 {
 	struct cat_db *db = cat_t_open();
-	struct cat_dl_rec r;
+	struct cat_dl_rec r = base;
 	struct cat_merge_result res;
 	char err[CAT_ERRLEN], l[2][1024];
 	const char *fv[2] = { l[0], l[1] };
 	struct seen s = { 0 };
 
 	cat_t_site(db);
-	memset(&r, 0, sizeof(r));
-	r.type = CAT_DL_PART;
 	snprintf(r.dump_id, sizeof(r.dump_id), "%032x", 7);
 	snprintf(r.entity, sizeof(r.entity), "f1");
-	snprintf(r.date, sizeof(r.date), "2026-02-01T00:00:00Z");
 	snprintf(r.label, sizeof(r.label), "F1");
 	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 0x77);
-	snprintf(r.status, sizeof(r.status), "ok");
-	r.file = 1;
-	r.part = 1;
-	r.bytes = 100;
-	r.blocks = 1;
-	r.block_size = 512;
 	cat_dl_format(&r, l[0], sizeof(l[0]));
 	r.type = CAT_DL_FULL;
 	snprintf(r.status, sizeof(r.status), "full");
-	r.file = r.part = 0;
-	r.bytes = r.blocks = 0;
+	snprintf(r.written, sizeof(r.written), "2026-02-01T00:20:00Z");
 	cat_dl_format(&r, l[1], sizeof(l[1]));
 	CHECK_EQ(cat_merge(db, "default", fv, 2, &res, conflict, &s, err), 0);
+	CHECK_EQ(res.rejected, 0);
 	CHECK(strcmp(tape_state(db, "F1"), "full") == 0);
-	/* Again: still full; an out-of-service tape stays out of service. */
+	/* Again: still full. */
 	CHECK_EQ(cat_merge(db, "default", fv, 2, &res, conflict, &s, err), 0);
 	CHECK(strcmp(tape_state(db, "F1"), "full") == 0);
 	/* A full line older than the tape's last part (recycled since): no. */
-	r.type = CAT_DL_PART;
+	r = base;
 	snprintf(r.dump_id, sizeof(r.dump_id), "%032x", 8);
+	snprintf(r.entity, sizeof(r.entity), "g1");
 	snprintf(r.label, sizeof(r.label), "G1");
 	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 0x78);
-	snprintf(r.date, sizeof(r.date), "2026-03-01T00:00:00Z");
-	snprintf(r.status, sizeof(r.status), "ok");
-	r.file = r.part = 1;
-	r.bytes = 100;
-	r.blocks = 1;
+	snprintf(r.written, sizeof(r.written), "2026-03-01T00:00:00Z");
 	cat_dl_format(&r, l[0], sizeof(l[0]));
 	r.type = CAT_DL_FULL;
-	snprintf(r.date, sizeof(r.date), "2026-02-15T00:00:00Z");
+	snprintf(r.status, sizeof(r.status), "full");
+	snprintf(r.written, sizeof(r.written), "2026-02-15T00:00:00Z");
 	cat_dl_format(&r, l[1], sizeof(l[1]));
 	CHECK_EQ(cat_merge(db, "default", fv, 2, &res, conflict, &s, err), 0);
+	CHECK_EQ(res.rejected, 0);
 	CHECK(strcmp(tape_state(db, "G1"), "full") != 0);
+	/* An out-of-service tape stays out of service. */
 	CHECK_EQ(cat_tape_set_state(db, "F1", "out-of-service", err), 1);
 	snprintf(r.label, sizeof(r.label), "F1");
 	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 0x77);
-	snprintf(r.date, sizeof(r.date), "2026-04-01T00:00:00Z");
+	snprintf(r.dump_id, sizeof(r.dump_id), "%032x", 7);
+	snprintf(r.entity, sizeof(r.entity), "f1");
+	snprintf(r.written, sizeof(r.written), "2026-04-01T00:00:00Z");
 	cat_dl_format(&r, l[1], sizeof(l[1]));
 	CHECK_EQ(cat_merge(db, "default", fv + 1, 1, &res, conflict, &s, err), 0);
 	CHECK(strcmp(tape_state(db, "F1"), "out-of-service") == 0);
+	/* A full line with another status is rejected. */
+	snprintf(r.status, sizeof(r.status), "ok");
+	cat_dl_format(&r, l[1], sizeof(l[1]));
+	CHECK_EQ(cat_merge(db, "default", fv + 1, 1, &res, conflict, &s, err), 0);
+	CHECK_EQ(res.rejected, 1);
 	cat_t_done(db);
 }
 
