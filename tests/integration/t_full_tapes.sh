@@ -101,3 +101,17 @@ awk '$1 == "part" { for (i = 2; i <= NF; i++) if ($i ~ /^bytes=/ && $i == "bytes
 "$ENGINE" restore --device $D --entity y --log new.log --stdout | cmp - e5.bin ||
 	fail "restore of y differs"
 ok "without the log, early warning alone keeps dumps off full cartridges"
+
+# The full lines merge into a catalog as state full: none rejected.
+export ABS_CTL_SOCKET="$T/ctld.sock"
+"$ABS_BIN/abs-ctld" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground 2>ctld.log &
+PIDS="$PIDS $!"
+i=0
+until [ -S "$T/ctld.sock" ]; do i=$((i + 1)); [ $i -lt 100 ] || fail "no socket"; sleep 0.1; done
+"$ABS_BIN/abs-ctl" --json merge d.log >merge.json || { cat merge.json; fail "merge of the dump log"; }
+grep -q '"rejected_lines":0' merge.json || { cat merge.json; fail "merge rejected lines"; }
+for l in $fullbefore; do
+	"$ABS_BIN/abs-ctl" tapes | grep -q "^$l .* full " ||
+		{ "$ABS_BIN/abs-ctl" tapes; fail "$l is not full in the catalog"; }
+done
+ok "the dump log's full lines merge as catalog state full"
