@@ -9,7 +9,7 @@
  * itself with SIGKILL, as kill -9 would: no exit handlers, no flushing.
  * With ABS_CRASH_TRACE=FILE, each point reached appends its name to FILE.
  * Without either variable a call costs one branch. Points are documented
- * in docs/TESTING.md ("Crash points").
+ * in README.md (crash campaigns, ABS_CRASH_AT).
  */
 void abs_crash_point(const char *point);
 
