@@ -110,7 +110,12 @@ extract_read(struct archive *a, void *arg, const void **buf)
 	return n;
 }
 
-/* The entry's data from the stream to the disk; an ARCHIVE_ status. */
+/*
+ * The entry's data from the stream to the disk; an ARCHIVE_ status. A
+ * failed write(2) (disk full, EIO, quota) is only ARCHIVE_WARN from the
+ * disk writer, and the sparse-file finish would then cover the missing
+ * tail with a hole: any status short of OK fails the entry.
+ */
 static int
 copy_data(struct archive *in, struct archive *disk)
 {
@@ -120,7 +125,7 @@ copy_data(struct archive *in, struct archive *disk)
 	int r;
 
 	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
-		if (archive_write_data_block(disk, buf, len, off) < ARCHIVE_WARN)
+		if (archive_write_data_block(disk, buf, len, off) < ARCHIVE_OK)
 			return ARCHIVE_FATAL;
 	if (r == ARCHIVE_EOF)
 		return ARCHIVE_OK;
@@ -131,7 +136,7 @@ copy_data(struct archive *in, struct archive *disk)
 /* One entry: extracted and listed in the marker, or refused and said so. */
 static int
 one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
-    struct archive_entry *e, struct pull_ctx *pc)
+    struct archive_entry *e, struct pull_ctx *pc, char *err)
 {
 	const char *pn = archive_entry_pathname(e);
 	int r;
@@ -165,11 +170,22 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 	}
 	if (r < ARCHIVE_WARN) {
 		/* The disk failed (full, I/O): no later entry would fare better. */
-		log_warn("%s: %s", pn, archive_error_string(disk));
+		eng_err(err, "writing %s: %s", pn, archive_error_string(disk));
 		x->cut = strdup(pn);
 		return -EIO;
 	}
-	if (archive_write_finish_entry(disk) < ARCHIVE_WARN)
+	/*
+	 * A warning here is metadata the target cannot hold (an ACL, an
+	 * xattr, a time): the data is whole. Worse is a failed close or
+	 * truncate, and the entry is not restored.
+	 */
+	r = archive_write_finish_entry(disk);
+	if (r < ARCHIVE_WARN) {
+		eng_err(err, "finishing %s: %s", pn, archive_error_string(disk));
+		x->cut = strdup(pn);
+		return -EIO;
+	}
+	if (r == ARCHIVE_WARN)
 		log_warn("%s: %s", pn, archive_error_string(disk));
 	x->restored++;
 	fprintf(x->marker, "%s\n", pn);
@@ -226,7 +242,7 @@ eng_extract_run(struct eng_extract *x,
 			rc = -EIO;
 			break;
 		}
-		if ((rc = one_entry(x, in, disk, e, &pc)) < 0)
+		if ((rc = one_entry(x, in, disk, e, &pc, err)) < 0)
 			break;
 	}
 	if (archive_write_close(disk) != ARCHIVE_OK && !rc) {
@@ -282,7 +298,7 @@ eng_extract_finish(struct eng_extract *x, int rc, char *err)
 	snprintf(why, sizeof(why), "%s", err[0] ? err : strerror(-rc));
 	fprintf(x->marker, "FAILED: %s\n", why);
 	if (x->cut)
-		fprintf(x->marker, "CUT SHORT: %s (the stream failed inside it)\n",
+		fprintf(x->marker, "CUT SHORT: %s (the restore failed inside it)\n",
 		    x->cut);
 	fprintf(x->marker, "NOT RESTORED: every entry of the dump after the "
 	    "last one listed above.\n");

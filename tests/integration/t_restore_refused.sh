@@ -117,3 +117,24 @@ expect_fail "checksum mismatch.*restore INCOMPLETE: .* is in $T/fl.out.abs-parti
 [ ! -e fl.out ] || fail "a partial file restore left fl.out"
 [ -f fl.out.abs-partial ] || fail "no fl.out.abs-partial"
 ok "a failed file restore leaves only TO.abs-partial"
+
+# A tree restored onto a disk that fills up (a file size limit: write(2)
+# fails with EFBIG as it would with ENOSPC): the entry that could not be
+# written is named, the tree stays marked incomplete, exit 1, and no file
+# is left looking whole with a hole where its tail should be.
+mkdir fill && head -c 100 /dev/urandom >fill/a && head -c 3000000 /dev/urandom >fill/big
+"$ENGINE" dump --device $D --entity fill --source "dir:$T/fill" --log d.log >/dev/null 2>&1 ||
+	fail "dump of fill"
+set +e
+(trap '' XFSZ; exec prlimit --fsize=1048576 -- "$ENGINE" restore --device $D \
+	--entity fill --log d.log --to "$T/fout") >out.txt 2>err.txt
+rc=$?
+set -e
+[ $rc = 1 ] || { cat out.txt err.txt; fail "exit status $rc on a full disk, not 1"; }
+! grep -q "all checksums good" out.txt err.txt || fail "a restore onto a full disk claims success"
+grep -q "writing \./big: .*restore INCOMPLETE: .*cut short in \./big" err.txt ||
+	{ cat err.txt; fail "the failure does not name the entry it could not write"; }
+m=fout/.abs-restore-INCOMPLETE
+[ -f $m ] && grep -q '^CUT SHORT: \./big ' $m || fail "marker does not name ./big"
+! grep -qx '\./big' $m || fail "marker lists ./big as restored"
+ok "a restore onto a full disk fails, names the entry and leaves the tree marked"
