@@ -235,7 +235,7 @@ int cat_dump_totals(struct cat_db *db, const char *entity, int64_t *dumps,
 /*
  * The whole dump is on tape: complete once all its parts are recorded,
  * else -EAGAIN (err says how many are). Reads dump_uid, bytes, raw_bytes,
- * digest, raw_digest.
+ * digest, raw_digest, and finished (the last trailer's time; NULL: now).
  */
 int cat_dump_complete(struct cat_db *db, const struct cat_dump *d,
     int64_t parts, char *err);
@@ -251,6 +251,8 @@ struct cat_part {
 	int64_t file, offset, bytes, blocks, block_size;
 	const char *digest;
 	bool ok;		/* its trailer was written */
+	const char *written;	/* cat_part_record: the trailer's time (what
+				   the tape says), NULL: now */
 };
 typedef int cat_part_fn(const struct cat_part *p, void *arg);
 
@@ -280,6 +282,7 @@ struct cat_job {
 	const char *source, *pool, *last_full;
 	/* cat_jobs_running only: the tape it holds, where it came from */
 	const char *tape_id, *origin;
+	const char *type;	/* the entity's type (written on tape) */
 };
 typedef int cat_job_fn(const struct cat_job *j, void *arg);
 
@@ -483,5 +486,58 @@ int cat_merge(struct cat_db *db, const char *pool, const char *const *lines,
  */
 int cat_merge_confirm_label(struct cat_db *db, const char *pool,
     const char *entry, char *err);
+
+/* ---- the catalog rebuilt from tapes (catalog/rebuild.c) ---- */
+
+/* A cartridge's label as a scan read it; done once every file is read. */
+struct cat_rebuild_tape {
+	const char *label, *tape_id, *pool, *labelled_at;
+	bool done;
+	bool full;		/* done: its last part ended at early warning */
+};
+/*
+ * The tape (new: added appendable, ever written, added = labelled_at; 1),
+ * known already (0); done: its bytes, files and last_written counted from
+ * its parts, its state full or appendable (an operator's mark stays).
+ * -EEXIST if the pool has another live tape with the label.
+ */
+int cat_rebuild_tape(struct cat_db *db, const struct cat_rebuild_tape *t,
+    char *err);
+
+/* A part as a scan read it: its header, and its trailer or counts. */
+struct cat_rebuild_part {
+	const char *label, *tape_id;	/* its cartridge (scanned first) */
+	const char *dump_uid, *entity, *entity_type;	/* type "": default */
+	const char *server, *partition, *source_kind, *source, *compress;
+	int64_t level, job;		/* job 0: none */
+	const char *started, *since;	/* dump date; "-" for a full */
+	int64_t part, file, offset, bytes, blocks, block_size;
+	const char *digest_alg, *digest;
+	bool trailer;			/* false: counted from the tape */
+	const char *written;		/* "" or NULL: unknown */
+	bool last;			/* the stream's last part: totals */
+	int64_t stream_bytes, raw_bytes;
+	const char *stream_digest, *raw_digest;
+	const char *prev_tape_id;	/* part > 1: the previous part's tape */
+};
+/*
+ * Record a part: its entity (and type), its dump (incomplete: failed with
+ * no finished date, and its job) and the part; the dump completes once
+ * parts 1..N are in and add up to the last part's stream_bytes; it expires
+ * if the previous part is missing and its cartridge (prev_tape_id) was
+ * labelled again after the dump (recycled). 1 added,
+ * 0 known already; -EINVAL for a field that fails the dump log's checks
+ * or a dump or part the catalog has otherwise (err says which); -ENOENT
+ * if the tape was not recorded first.
+ */
+int cat_rebuild_part(struct cat_db *db, const struct cat_rebuild_part *p,
+    char *err);
+
+struct cat_rebuild_counts {
+	int64_t complete, incomplete, tapes;
+};
+/* Dumps complete and incomplete, live tapes. */
+int cat_rebuild_counts(struct cat_db *db, struct cat_rebuild_counts *c,
+    char *err);
 
 #endif

@@ -105,10 +105,10 @@ cat_dump_complete(struct cat_db *db, const struct cat_dump *d, int64_t parts,
 		    d->dump_uid ? d->dump_uid : "(none)", (long long)have,
 		    (long long)parts);
 	rc = db_exec(db, err, "completing a dump", "UPDATE dumps SET state ="
-	    " 'complete', finished = strftime('%Y-%m-%dT%H:%M:%SZ','now'),"
-	    " bytes = ?, raw_bytes = ?, digest = ?, raw_digest = ? WHERE"
-	    " dump_uid = ?", "iittt", d->bytes, d->raw_bytes, d->digest,
-	    d->raw_digest, d->dump_uid);
+	    " 'complete', finished = coalesce(?, strftime('%Y-%m-%dT%H:%M:%SZ',"
+	    "'now')), bytes = ?, raw_bytes = ?, digest = ?, raw_digest = ? WHERE"
+	    " dump_uid = ?", "tiittt", d->finished, d->bytes, d->raw_bytes,
+	    d->digest, d->raw_digest, d->dump_uid);
 	return rc < 0 ? rc : 0;
 }
 
@@ -179,15 +179,16 @@ cat_part_record(struct cat_db *db, const struct cat_part *p, int64_t job,
 	    p->level, p->since, p->started, p->digest_alg)) < 0 ||
 	    (rc = db_exec(db, err, "recording a part", "INSERT INTO dump_parts"
 	    " (dump_id, part, tape_id, file, offset, bytes, blocks, block_size,"
-	    " digest, trailer) VALUES ((SELECT id FROM dumps WHERE dump_uid = ?),"
-	    " ?, ?, ?, ?, ?, ?, ?, ?, ?)", "tiiiiiiiti", p->dump_uid, p->part,
-	    tape, p->file, p->offset, p->bytes, p->blocks, p->block_size,
-	    p->digest, (int64_t)p->ok)) < 0 ||
+	    " digest, trailer, written) VALUES ((SELECT id FROM dumps WHERE"
+	    " dump_uid = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?,"
+	    " strftime('%Y-%m-%dT%H:%M:%SZ','now')))", "tiiiiiiitit",
+	    p->dump_uid, p->part, tape, p->file, p->offset, p->bytes, p->blocks,
+	    p->block_size, p->digest, (int64_t)p->ok, p->written)) < 0 ||
 	    (rc = db_exec(db, err, "counting a part on its tape", "UPDATE tapes"
 	    " SET ever_written = 1, state = CASE WHEN state = 'blank' THEN"
 	    " 'appendable' ELSE state END, bytes = bytes + ?, files = files + 2,"
-	    " last_written = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?",
-	    "ii", p->bytes, tape)) < 0) {
+	    " last_written = coalesce(?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
+	    " WHERE id = ?", "iti", p->bytes, p->written, tape)) < 0) {
 		db_rollback(db);
 		return rc;
 	}

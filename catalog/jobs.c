@@ -8,7 +8,7 @@
 #define JOB_COLS "j.id, j.kind, j.state, e.name, dr.name, j.created," \
 	" j.started, j.finished, j.detail"
 
-/* A row of JOB_COLS (and source, pool, last_full after) to the callback. */
+/* A row of JOB_COLS (and source, pool, last_full, type after) to fn. */
 static int
 job_row(sqlite3_stmt *st, void *arg)
 {
@@ -23,6 +23,7 @@ job_row(sqlite3_stmt *st, void *arg)
 		.source = more ? db_text(st, 9) : NULL,
 		.pool = more ? db_text(st, 10) : NULL,
 		.last_full = more ? db_text(st, 11) : NULL,
+		.type = more ? db_text(st, 12) : NULL,
 	};
 
 	return ((cat_job_fn *)cb->fn)(&j, cb->arg);
@@ -57,7 +58,8 @@ cat_job_get(struct cat_db *db, int64_t job, cat_job_fn *fn, void *arg,
 	int rc = db_query(db, err, "reading a job", job_row, DB_CB(fn, arg),
 	    "SELECT " JOB_COLS ", e.source, p.name, (SELECT max(started) FROM"
 	    " dumps d WHERE d.entity_id = e.id AND d.state = 'complete' AND"
-	    " d.level = 0) FROM jobs j JOIN entities e ON e.id = j.entity_id"
+	    " d.level = 0), (SELECT name FROM entity_types WHERE id ="
+	    " e.type_id) FROM jobs j JOIN entities e ON e.id = j.entity_id"
 	    " JOIN pools p ON p.id = e.pool_id LEFT JOIN drives dr ON dr.id ="
 	    " j.drive_id WHERE j.id = ?", "i", job);
 

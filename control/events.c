@@ -32,10 +32,11 @@ job_event_row(const struct cat_job *j, void *arg)
 {
 	json_t **out = arg;
 
-	*out = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "job",
+	*out = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "job",
 	    (json_int_t)j->id, "kind", j_str(j->kind), "detail", j_str(j->detail),
 	    "entity", j_str(j->entity), "source", j_str(j->source), "pool",
-	    j_str(j->pool), "last_full", j_str(j->last_full), "event", "job");
+	    j_str(j->pool), "last_full", j_str(j->last_full), "type",
+	    j_str(j->type), "event", "job");
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -51,7 +52,7 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 		crip_dispatch(c, d);
 		return;
 	}
-	if (!d->engine || d->job)
+	if (!d->engine || d->job || ctld_rebuild_busy(d))
 		return;
 	/* Started last: a job the drive does not hold is never running. */
 	if ((rc = cat_job_next(c->db, d->name, &job, err)) <= 0 ||
@@ -233,6 +234,7 @@ ev_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
 		.block_size = arg_num(p, "block_size", 0),
 		.digest = arg_str(p, "digest"),
 		.ok = strcmp(field(p, "status", ""), "ok") == 0,
+		.written = arg_str(p, "written"),
 	};
 	char dberr[CAT_ERRLEN];
 	int rc;
@@ -252,6 +254,7 @@ ev_dump(struct ctld *c, struct drive *d, json_t *p, const char **code,
 		.raw_bytes = arg_num(p, "raw_bytes", 0),
 		.digest = arg_str(p, "digest"),
 		.raw_digest = arg_str(p, "raw_digest"),
+		.finished = arg_str(p, "written"),
 	};
 	char dberr[CAT_ERRLEN];
 	int rc;
@@ -425,9 +428,9 @@ const struct ctld_event ctld_events[] = {
 	{ "loaded", ev_loaded, "", true },
 	{ "part", ev_part, "dump:s entity:s date:s since:s? level:i? label:s?"
 	    " tape_id:s file:i part:i offset:i bytes:i blocks:i block_size:i"
-	    " digest_alg:s? digest:s? status:s?", true },
+	    " digest_alg:s? digest:s? status:s? written:s?", true },
 	{ "dump", ev_dump, "dump:s part:i bytes:i? raw_bytes:i? digest:s?"
-	    " raw_digest:s?", true },
+	    " raw_digest:s? written:s?", true },
 	{ "tape-full", ev_tape_full, "tape_id:s label:s?", false },
 	{ "tape-labelled", ev_tape_labelled, "tape_id:s label:s?", false },
 	{ "tape-recycled", ev_tape_recycled, "tape_id:s label:s?", false },
@@ -437,6 +440,16 @@ const struct ctld_event ctld_events[] = {
 	{ "progress", ev_progress, "bytes:i? rate:f? state:s?", true },
 	{ "message", ev_message, "level:s? text:s", false },
 	{ "result", ev_result, "ok:b aborted:b? error:s?", true },
+	/* a rebuild's scan (control/rebuild.c): no job, the drive scans */
+	{ "scan-tape", ev_scan_tape, "label:s tape_id:s pool:s labelled_at:s"
+	    " done:b full:b?", false },
+	{ "scan-part", ev_scan_part, "label:s tape_id:s dump:s entity:s"
+	    " entity_type:s? server:s partition:s source_kind:s source:s"
+	    " compress:s level:i job:i? date:s since:s part:i file:i offset:i"
+	    " bytes:i blocks:i block_size:i digest_alg:s digest:s trailer:b"
+	    " written:s? last:b stream_bytes:i? raw_bytes:i? stream_digest:s?"
+	    " raw_digest:s? prev_tape_id:s?", false },
+	{ "scan-end", ev_scan_end, "tapes:i? error:s?", false },
 };
 const size_t ctld_nevents = sizeof(ctld_events) / sizeof(ctld_events[0]);
 

@@ -46,4 +46,16 @@ void cat_warn(struct ctld *c, struct drive *d, const char *caterr);
 /* Give back the drive's reserved tape, if it was not filled. */
 void release_reservation(struct ctld *c, struct drive *d);
 
+/* The catalog rebuilt from tapes (control/rebuild.c): the request, the
+   media server's scan events, and whether a drive scans (takes no job). */
+json_t *h_rebuild(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *ev_scan_tape(struct ctld *c, struct drive *d, json_t *p,
+    const char **code, char *err);
+json_t *ev_scan_part(struct ctld *c, struct drive *d, json_t *p,
+    const char **code, char *err);
+json_t *ev_scan_end(struct ctld *c, struct drive *d, json_t *p,
+    const char **code, char *err);
+bool ctld_rebuild_busy(const struct drive *d);
+
 #endif

@@ -342,6 +342,9 @@ init_header(struct dump_state *s, time_t since, const struct eng_source *src)
 	snprintf(h->digest, sizeof(h->digest), "%s", digest_alg_name(s->p.alg));
 	snprintf(h->source_kind, sizeof(h->source_kind), "%s", src->kind);
 	snprintf(h->source, sizeof(h->source), "%s", src->path);
+	h->job = o->job;	/* for a catalog rebuilt from tapes */
+	snprintf(h->entity_type, sizeof(h->entity_type), "%s",
+	    o->entity_type ? o->entity_type : "");
 }
 
 /*
@@ -453,6 +456,7 @@ record_dump(struct dump_state *s, struct eng_source *src,
 	rec.part = p->h.part;
 	rec.bytes = p->stream_bytes;
 	rec.raw_bytes = p->raw_bytes;
+	snprintf(rec.written, sizeof(rec.written), "%s", p->final_written);
 	snprintf(rec.digest, sizeof(rec.digest), "%s", p->final_digest);
 	snprintf(rec.raw_digest, sizeof(rec.raw_digest), "%s",
 	    p->final_raw_digest);

@@ -87,6 +87,8 @@ struct eng_dump_opts {
 	bool lbp;		/* logical block protection where the drive has it */
 	const char *pool;	/* with hooks: the pool the catalog writes to */
 	const struct eng_hooks *hooks;	/* media-server mode, or NULL */
+	int64_t job;		/* abs-ctld's job ID for the headers (0: none) */
+	const char *entity_type;	/* the catalog's, for the headers */
 };
 
 struct eng_dump_result {

@@ -314,6 +314,13 @@ fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
 		kv_putu(&b, "prev_blocks", h->prev_blocks);
 		kv_put(&b, "prev_digest", h->prev_digest);
 	}
+	/* Added keys, only when known: a direct-mode header stays as it was. */
+	if (h->job > 0)
+		kv_putu(&b, "job", (uint64_t)h->job);
+	if (h->entity_type[0])
+		kv_put(&b, "entity_type", h->entity_type);
+	if (h->part > 1 && h->prev_tape_id[0])
+		kv_put(&b, "prev_tape_id", h->prev_tape_id);
 	return kv_seal(&b);
 }
 
@@ -363,6 +370,14 @@ fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *h)
 	    kv_u64(kp, "prev_bytes", UINT64_MAX, &h->prev_bytes) ||
 	    kv_u64(kp, "prev_blocks", UINT64_MAX, &h->prev_blocks)))
 		goto out;
+	/* Added keys: absent on older tapes. */
+	if ((kv_get(kp, "job") && kv_u64(kp, "job", INT64_MAX, &v)) ||
+	    (kv_get(kp, "entity_type") && kv_str(kp, "entity_type",
+	    h->entity_type, sizeof(h->entity_type))) ||
+	    (kv_get(kp, "prev_tape_id") && kv_str(kp, "prev_tape_id",
+	    h->prev_tape_id, sizeof(h->prev_tape_id))))
+		goto out;
+	h->job = kv_get(kp, "job") ? (int64_t)v : 0;
 	h->part = (uint32_t)part;
 	h->block_size = (uint32_t)bsz;
 	rc = 0;
@@ -403,6 +418,10 @@ fmt_trailer_build(const struct fmt_trailer *t, uint8_t *buf, size_t bs)
 	kv_put(&b, "raw_digest", t->last ? t->raw_digest : "-");
 	snprintf(crc, sizeof(crc), "%08x", t->table_crc);
 	kv_put(&b, "table_crc32c", crc);
+	if (t->written[0])	/* added keys */
+		kv_put(&b, "written", t->written);
+	if (t->tape_full)
+		kv_putu(&b, "tape_full", 1);
 	return kv_seal(&b);
 }
 
@@ -450,6 +469,11 @@ fmt_trailer_parse(const uint8_t *buf, size_t len, struct fmt_trailer *t)
 		goto out;
 	if (digest_alg_from_name(t->digest) < 0)
 		goto out;
+	if ((kv_get(kp, "written") &&	/* added keys */
+	    kv_str(kp, "written", t->written, sizeof(t->written))) ||
+	    (kv_get(kp, "tape_full") && kv_u64(kp, "tape_full", 1, &v)))
+		goto out;
+	t->tape_full = kv_get(kp, "tape_full") ? (int)v : 0;
 	t->table_crc = (uint32_t)c;
 	t->part = (uint32_t)part;
 	t->block_size = (uint32_t)bsz;

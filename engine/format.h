@@ -48,6 +48,10 @@ struct fmt_header {
 	/* The previous part (0 and "" for part 1), in case its trailer is lost. */
 	uint64_t prev_bytes, prev_blocks;
 	char prev_digest[65];
+	/* Added keys (FORMAT.md, "Added keys"): absent on older tapes. */
+	int64_t job;		/* abs-ctld's job ID; 0 in direct mode */
+	char prev_tape_id[33];	/* the previous part's cartridge (part > 1) */
+	char entity_type[256];	/* the catalog's entity type; "" unknown */
 };
 
 struct fmt_trailer {
@@ -66,6 +70,10 @@ struct fmt_trailer {
 	uint64_t raw_bytes;	/* source bytes before compression, when last */
 	char raw_digest[65];
 	uint32_t table_crc;	/* CRC32C of the block CRC table */
+	/* Added keys: UTC time the trailer was written ("" on older tapes);
+	   1 if the cartridge takes no more parts after this one. */
+	char written[32];
+	int tape_full;
 };
 
 enum fmt_kind { FMT_NONE, FMT_LABEL, FMT_HEADER, FMT_TRAILER };

@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
+#include "engine/scan.h"
 
 /* restore: the dump is proven, but extraction refused entries (unsafe paths). */
 #define ENG_EXIT_REFUSED 3
@@ -36,6 +37,8 @@ static const char usage[] =
 "                              read again on SIGHUP: the media server\n"
 "                              moves there without stopping its job)\n"
 "  list    --device URI [--json]\n"
+"  scan    --device URI [--library] [--json]   (label, every part's header\n"
+"          and trailer: what the catalog needs, from the tape alone)\n"
 "  status  --device URI [--json]   (drive and cartridge health)\n"
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
 "          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
@@ -51,7 +54,7 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
 	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
 	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE,
-	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED };
+	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED, O_LIBRARY };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -82,6 +85,7 @@ static const struct option longopts[] = {
 	{ "server", required_argument, NULL, O_SERVER },
 	{ "partition", required_argument, NULL, O_PARTITION },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "library", no_argument, NULL, O_LIBRARY },
 	{ "date", required_argument, NULL, O_DATE },
 	{ "to", required_argument, NULL, O_TO },
 	{ "stdout", no_argument, NULL, O_STDOUT },
@@ -104,7 +108,7 @@ struct args {
 	uint64_t bs, level, depth, queue;
 	const char *control, *drive, *config, *cmd_user;
 	int64_t file;
-	bool force, json, to_stdout, quiet;
+	bool force, json, to_stdout, quiet, library;
 	bool extract, allow_refused;
 };
 
@@ -185,6 +189,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_SERVER: a->server = optarg; break;
 		case O_PARTITION: a->partition = optarg; break;
 		case O_JSON: a->json = true; break;
+		case O_LIBRARY: a->library = true; break;
 		case O_DATE: a->date = optarg; break;
 		case O_TO: a->to = optarg; break;
 		case O_STDOUT: a->to_stdout = true; break;
@@ -393,6 +398,8 @@ run_command(const char *cmd, struct args *a, char *err, bool *known)
 		return cmd_serve(a, err);
 	if (strcmp(cmd, "list") == 0)
 		return eng_list(a->device, a->json, stdout, err);
+	if (strcmp(cmd, "scan") == 0)
+		return eng_scan(a->device, a->library, a->json, stdout, err);
 	if (strcmp(cmd, "restore") == 0)
 		return cmd_restore(a, err);
 	if (strcmp(cmd, "status") == 0)

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog/dumplog.h"
 #include "common/crc32c.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "engine/part.h"
 #include "engine/tape.h"
 #include "engine/window.h"
@@ -71,6 +73,7 @@ eng_part_record(struct cat_dl_rec *r, const struct fmt_header *h)
 	snprintf(r->compress, sizeof(r->compress), "%s", h->compress);
 	snprintf(r->digest_alg, sizeof(r->digest_alg), "%s", h->digest);
 	snprintf(r->source_kind, sizeof(r->source_kind), "%s", h->source_kind);
+	r->job = h->job;
 }
 
 /*
@@ -277,6 +280,7 @@ log_part(struct eng_part *p, const struct fmt_trailer *t, bool trailer)
 	rec.type = CAT_DL_PART;
 	rec.bytes = p->bytes;
 	rec.blocks = p->ncrc;
+	snprintf(rec.written, sizeof(rec.written), "%s", t->written);
 	snprintf(rec.digest, sizeof(rec.digest), "%s", t->part_digest);
 	snprintf(rec.status, sizeof(rec.status), "%s",
 	    trailer ? "ok" : "no-trailer");
@@ -305,6 +309,8 @@ make_trailer(struct eng_part *p, bool last, struct fmt_trailer *t)
 	t->bytes = p->bytes;
 	t->blocks = p->ncrc;
 	t->last = last;
+	t->tape_full = !last;	/* a part ends early only at early warning */
+	util_fmt_time(time(NULL), t->written, sizeof(t->written));
 	t->stream_bytes = p->stream_bytes;
 	digest_final_hex(p->pd, t->part_digest);
 	if (last) {
@@ -348,9 +354,11 @@ eng_part_close(struct eng_part *p, bool last)
 	p->h.prev_bytes = t.bytes;
 	p->h.prev_blocks = t.blocks;
 	snprintf(p->h.prev_digest, sizeof(p->h.prev_digest), "%s", t.part_digest);
+	snprintf(p->h.prev_tape_id, sizeof(p->h.prev_tape_id), "%s", p->l.tape_id);
 	if (last) {
 		memcpy(p->final_digest, t.stream_digest, sizeof(t.stream_digest));
 		memcpy(p->final_raw_digest, t.raw_digest, sizeof(t.raw_digest));
+		memcpy(p->final_written, t.written, sizeof(t.written));
 	}
 	return 0;
 }

@@ -48,6 +48,7 @@ struct eng_part {
 	unsigned no_trailer;	/* parts cut at physical end */
 	char final_digest[DIGEST_HEX_LEN];
 	char final_raw_digest[DIGEST_HEX_LEN];
+	char final_written[32];	/* the last trailer's written= */
 	uint8_t *hbuf;		/* header and trailer blocks */
 	uint8_t *wbuf;		/* staging for protected writes */
 };

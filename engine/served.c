@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/priv.h"
 #include "engine/engine.h"
+#include "engine/scan.h"
 #include "engine/tape.h"
 #include "proto/proto.h"
 
@@ -74,6 +75,7 @@ struct srv {
 	struct proto_conn *pc;
 	bool abort, mounted, retry, eof;
 	json_t *job;		/* a job event not yet run */
+	json_t *scan;		/* a rebuild's scan event not yet run */
 	int64_t job_id;
 	unsigned mount_timeout;
 	char sock[108];		/* the master's socket */
@@ -104,6 +106,8 @@ on_event(struct srv *s, json_t *m)
 		if (!json_is_string(json_object_get(m, "site")))
 			json_object_set_new(s->job, "site", json_string(s->pc ?
 			    proto_conn_site(s->pc) : ""));
+	} else if (strcmp(ev, "scan") == 0 && !s->scan) {
+		s->scan = json_incref(m);
 	}
 }
 
@@ -211,7 +215,7 @@ event_call(struct srv *s, const char *event, json_t *data, char *err)
 	    "data", data ? data : json_object()), err);
 }
 
-/* A dump-log record as an event's data. */
+/* A dump-log record as an event's data (with the trailer's time if any). */
 static json_t *
 rec_json(const struct cat_dl_rec *r)
 {
@@ -232,6 +236,8 @@ rec_json(const struct cat_dl_rec *r)
 		json_decref(j);
 		return NULL;
 	}
+	if (j && r->written[0])
+		json_object_set_new(j, "written", json_string(r->written));
 	return j;
 }
 
@@ -511,6 +517,8 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		o.verify_rate = 0.01;
 		o.retries = 1;
 		o.hooks = hooks;
+		o.job = s->job_id;	/* on tape, for a rebuilt catalog */
+		o.entity_type = json_string_value(json_object_get(job, "type"));
 		int rc = eng_dump(&o, &res, err);
 		if (rc == 0)
 			log_info("job %lld: dumped %s, %llu bytes, %u parts",
@@ -602,6 +610,73 @@ report_journal(struct srv *s, const char *log)
 	free(line);
 	fclose(fp);
 	json_decref(lines);
+}
+
+/* A rebuild's scan: a cartridge's label, or the cartridge done. */
+static int
+scan_tape_ev(void *ctx, const struct eng_scan_tape *t)
+{
+	char err[ENG_ERRLEN];
+	json_t *r = event_call(ctx, "scan-tape", json_pack("{s:s,s:s,s:s,s:s,"
+	    "s:b,s:b,s:I}", "label", t->l.label, "tape_id", t->l.tape_id, "pool",
+	    t->l.pool, "labelled_at", t->l.labelled_at, "done", t->done, "full",
+	    t->full, "parts", (json_int_t)t->parts), err);
+
+	if (!r) {
+		log_warn("rebuild: cartridge %s: %s", t->l.label, err);
+		return ((struct srv *)ctx)->eof ? -ECONNRESET : 0;
+	}
+	json_decref(r);
+	return 0;
+}
+
+/* A rebuild's scan: a part (abs-ctld says whether it took it). */
+static int
+scan_part_ev(void *ctx, const struct eng_scan_tape *t,
+    const struct eng_scan_part *p)
+{
+	char err[ENG_ERRLEN];
+	json_t *r = event_call(ctx, "scan-part", eng_scan_part_json(t, p), err);
+
+	if (!r)
+		return ((struct srv *)ctx)->eof ? -ECONNRESET : 0;
+	json_decref(r);
+	return 0;
+}
+
+/* A rebuild's scan: a library slot that could not be scanned. */
+static void
+scan_skipped_ev(void *ctx, int slot, const char *why)
+{
+	char err[ENG_ERRLEN], text[ENG_ERRLEN + 64];
+	json_t *r;
+
+	snprintf(text, sizeof(text), "rebuild: slot %d not scanned: %s", slot,
+	    why);
+	r = event_call(ctx, "message", json_pack("{s:s,s:s}", "level", "warning",
+	    "text", text), err);
+	json_decref(r);
+}
+
+/* Scan for abs-ctl rebuild: the drive's cartridge or the whole library. */
+static void
+serve_scan(struct srv *s, const char *device)
+{
+	struct eng_scan_fns fns = { scan_tape_ev, scan_part_ev, scan_skipped_ev,
+	    s };
+	bool library = json_is_true(json_object_get(s->scan, "library"));
+	char err[ENG_ERRLEN] = "";
+	int rc;
+	json_t *r;
+
+	json_decref(s->scan);
+	s->scan = NULL;
+	rc = eng_scan_run(device, library, &fns, err);
+	if (rc < 0)
+		log_warn("rebuild: %s", err);
+	r = event_call(s, "scan-end", json_pack("{s:i,s:s?}", "tapes",
+	    rc < 0 ? 0 : rc, "error", rc < 0 ? err : NULL), err);
+	json_decref(r);
 }
 
 /* The job report a master gets when we register (NULL: no job). */
@@ -939,6 +1014,10 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 			wait_master(s, 1000);
 			continue;
 		}
+		if (s->scan) {
+			serve_scan(s, device);
+			continue;
+		}
 		if (!s->job) {
 			drain_events(s, 1000);
 			continue;
@@ -962,6 +1041,7 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 	}
 out:
 	json_decref(s->job);
+	json_decref(s->scan);
 	proto_conn_free(s->pc);
 	free(s);
 	return rc;

@@ -758,6 +758,92 @@ dump_listed_syntax(int argc, char **argv)
 	return argc;
 }
 
+/* The drive's state and its newest "rebuild done" message in a status. */
+static const char *
+rebuild_state(json_t *status, const char *drive, const char **done,
+    const char **level)
+{
+	json_t *d, *m;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(status, "drives"), i, d) {
+		if (strcmp(json_string_value(json_object_get(d, "drive")) ?
+		    json_string_value(json_object_get(d, "drive")) : "", drive))
+			continue;
+		json_array_foreach(json_object_get(d, "messages"), j, m) {
+			const char *t = json_string_value(json_object_get(m, "text"));
+			if (t && strncmp(t, "rebuild done:", 13) == 0) {
+				*done = t;
+				*level = json_string_value(json_object_get(m, "level"));
+			}
+		}
+		return json_string_value(json_object_get(d, "state"));
+	}
+	return NULL;
+}
+
+/*
+ * rebuild --drive D [--library]: start the media server's scan, then wait
+ * for it to end and print its summary (exit 1 if a cartridge or part was
+ * refused or the scan stopped).
+ */
+static int
+run_rebuild(int argc, char **argv)
+{
+	json_t *args = json_object(), *rep, *st = NULL;
+	const char *drive = NULL, *done = NULL, *level = NULL, *state;
+	int rc = EX_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--drive") == 0 && i + 1 < argc)
+			drive = argv[++i];
+		else if (strcmp(argv[i], "--library") == 0)
+			json_object_set_new(args, "library", json_integer(1));
+		else
+			drive = NULL, i = argc;
+	}
+	if (!drive) {
+		fprintf(stderr, "abs-ctl: usage: rebuild --drive DRIVE [--library]\n");
+		json_decref(args);
+		return EX_USAGE;
+	}
+	json_object_set_new(args, "drive", json_string(drive));
+	rep = call("rebuild", args);
+	json_decref(args);
+	if (!rep)
+		return call_failed();
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		fprintf(stderr, "abs-ctl rebuild: %s\n",
+		    json_string_value(json_object_get(rep, "error")));
+		rc = exit_for(json_string_value(json_object_get(rep, "code")));
+		json_decref(rep);
+		return rc;
+	}
+	json_decref(rep);
+	do {
+		json_decref(st);
+		st = NULL;
+		usleep(200000);
+		if (!(rep = call("status", json_object())))
+			return call_failed();
+		st = json_incref(json_object_get(rep, "result"));
+		json_decref(rep);
+		done = level = NULL;
+		state = rebuild_state(st, drive, &done, &level);
+	} while (state && strcmp(state, "scanning") == 0);
+	if (!done) {
+		fprintf(stderr, "abs-ctl rebuild: drive %s stopped scanning without a"
+		    " summary (its media server went away?)\n", drive);
+		rc = EX_FAIL;
+	} else {
+		printf("%s\n", done);
+		if (level && strcmp(level, "info") != 0)
+			rc = EX_FAIL;
+	}
+	json_decref(st);
+	return rc;
+}
+
 /* One command (argv[0]) with its words; the exit code. */
 static int
 run_command(int argc, char **argv)
@@ -776,6 +862,8 @@ run_command(int argc, char **argv)
 	}
 	if (strcmp(op->name, "merge") == 0)
 		return run_merge(argc, argv);
+	if (strcmp(op->name, "rebuild") == 0)
+		return run_rebuild(argc, argv);
 	args = json_object();
 	if (build_args(op, argc - 1, argv + 1, args) < 0) {
 		json_decref(args);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/crc32c.h"
 #include "engine/format.h"
 #include "t.h"
 
@@ -55,6 +56,51 @@ main(void)
 	/* A header does not fit a tiny block. */
 	CHECK(fmt_header_build(&h, buf, 512) == -E2BIG);
 
+	/*
+	 * Both versions: a header without the added keys is the v1 block
+	 * older engines wrote and parses with their defaults; with them, the
+	 * block is that same v1 block plus two key lines (so a v1 reader,
+	 * which ignores unknown keys, reads it), and they round-trip.
+	 */
+	uint8_t *v1 = malloc(1 << 20);
+	CHECK(fmt_header_build(&h, v1, 1 << 20) == 0);
+	CHECK(strstr((char *)v1, "\njob=") == NULL);
+	CHECK(strstr((char *)v1, "\nentity_type=") == NULL);
+	CHECK(fmt_header_parse(v1, 1 << 20, &h2) == 0);
+	CHECK(h2.job == 0 && h2.entity_type[0] == '\0');
+	h.job = 4711;
+	snprintf(h.entity_type, sizeof(h.entity_type), "afs volume");
+	CHECK(fmt_header_build(&h, buf, 1 << 20) == 0);
+	CHECK(fmt_header_parse(buf, 1 << 20, &h2) == 0);
+	CHECK(h2.job == 4711 && strcmp(h2.entity_type, "afs volume") == 0);
+	char *added = strstr((char *)buf, "job=4711\nentity_type=afs%20volume\n");
+	CHECK(added != NULL);
+	if (added) {
+		/* Without those lines (and a checksum over the rest): the v1 block. */
+		size_t at = (size_t)(added - (char *)buf);
+		char *tail = added + strlen("job=4711\nentity_type=afs%20volume\n");
+		memmove(added, tail, strlen(tail) + 1);
+		char *crc = strstr((char *)buf + at, "crc32c=");
+		CHECK(crc != NULL);
+		if (crc) {
+			snprintf(crc, 17, "crc32c=%08x\n", crc32c(0, buf,
+			    (size_t)(crc - (char *)buf)));
+			CHECK(strcmp((char *)buf, (char *)v1) == 0);
+		}
+	}
+	free(v1);
+	h.job = 0;
+	h.entity_type[0] = '\0';
+	/* From part 2 on: the previous part's cartridge too. */
+	h.part = 2;
+	snprintf(h.prev_digest, sizeof(h.prev_digest), "%032x", 1);
+	snprintf(h.prev_tape_id, sizeof(h.prev_tape_id), "%032x", 2);
+	CHECK(fmt_header_build(&h, buf, 1 << 20) == 0);
+	CHECK(fmt_header_parse(buf, 1 << 20, &h2) == 0);
+	CHECK(strcmp(h2.prev_tape_id, h.prev_tape_id) == 0 && h2.part == 2);
+	h.part = 1;
+	h.prev_digest[0] = h.prev_tape_id[0] = '\0';
+
 	struct fmt_trailer t = { .version = 1,
 	    .dump_id = "00112233445566778899aabbccddeeff", .part = 1,
 	    .header_file = 7, .block_size = 1 << 20, .bytes = 3 << 20,
@@ -67,6 +113,15 @@ main(void)
 	CHECK(fmt_trailer_parse(buf, 1 << 20, &t2) == 0);
 	CHECK(t2.blocks == 3 && t2.bytes == 3 << 20 && t2.table_crc == 0xdeadbeef);
 	CHECK(strcmp(t2.raw_digest, t.raw_digest) == 0 && t2.last == 1);
+	/* v1 trailers have no written=; with the added key it round-trips. */
+	CHECK(strstr((char *)buf, "\nwritten=") == NULL && t2.written[0] == 0);
+	snprintf(t.written, sizeof(t.written), "2026-11-22T04:00:00Z");
+	CHECK(fmt_trailer_build(&t, buf, 1 << 20) == 0);
+	CHECK(fmt_trailer_parse(buf, 1 << 20, &t2) == 0);
+	CHECK(strcmp(t2.written, "2026-11-22T04:00:00Z") == 0 && !t2.tape_full);
+	t.tape_full = 1;
+	CHECK(fmt_trailer_build(&t, buf, 1 << 20) == 0);
+	CHECK(fmt_trailer_parse(buf, 1 << 20, &t2) == 0 && t2.tape_full == 1);
 	/* Impossible geometry: more bytes than the blocks can hold. */
 	t.bytes = (3 << 20) + 1;
 	CHECK(fmt_trailer_build(&t, buf, 1 << 20) == 0);

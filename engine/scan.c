@@ -1,0 +1,399 @@
+/*
+ * scan: what a cartridge holds, from the tape alone - its label, and for
+ * every part its header and trailer paired (a part without a trailer is
+ * read through to count its bytes and compute its digest) - for `abs-engine
+ * scan` and for a media server rebuilding the catalog (served.c). The
+ * drive's cartridge, or every cartridge of its library in turn.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/digest.h"
+#include "engine/changer.h"
+#include "engine/engine.h"
+#include "engine/scan.h"
+#include "engine/tape.h"
+
+struct scan {
+	struct tsg_dev *dev;
+	const struct eng_scan_fns *fns;
+	struct fmt_label l;
+	uint8_t *buf;
+	struct eng_scan_part pend;	/* a header whose trailer may follow */
+	bool pending;
+	bool ends_full;		/* the last part seen closed the cartridge */
+	struct eng_scan_tape tape;
+	char *err;
+};
+
+/* Read the rest of a part without trailer: its blocks, bytes, digest. */
+static int
+count_part(struct scan *s, struct eng_scan_part *p)
+{
+	int alg = digest_alg_from_name(p->h.digest);
+	struct digest *d = alg < 0 ? NULL : digest_new((enum digest_alg)alg);
+	size_t got;
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	p->blocks = p->bytes = 0;
+	while ((rc = eng_read_block(s->dev, s->buf, FMT_MAX_BLOCK, &got,
+	    s->err)) == 1) {
+		digest_update(d, s->buf, got);
+		p->blocks++;
+		p->bytes += got;
+	}
+	digest_final_hex(d, p->digest);
+	digest_free(d);
+	return rc;
+}
+
+/* Hand the pending part over. */
+static int
+flush_part(struct scan *s)
+{
+	if (!s->pending)
+		return 0;
+	s->pending = false;
+	s->tape.parts++;
+	/* A part that ends before its stream does ended at early warning. */
+	s->ends_full = !s->pend.trailer || s->pend.t.tape_full ||
+	    !s->pend.t.last;
+	return s->fns->part ? s->fns->part(s->fns->ctx, &s->tape, &s->pend) : 0;
+}
+
+/*
+ * The pending part has no trailer (a header or end of data came next):
+ * read it through from its header to count and digest it, then hand it
+ * over. The tape is left anywhere: the caller positions again.
+ */
+static int
+count_pending(struct scan *s)
+{
+	size_t got;
+	int rc;
+
+	if ((rc = eng_goto_file(s->dev, s->pend.file, s->err)) < 0 ||
+	    (rc = eng_read_guess(s->dev, s->buf, s->pend.h.block_size,
+	    FMT_MAX_BLOCK, &got, s->err)) < 0)
+		return rc;
+	if ((rc = count_part(s, &s->pend)) < 0 && rc != -ENODATA)
+		return rc;
+	return flush_part(s);
+}
+
+/* A trailer: it closes the pending part if it is that part's. */
+static int
+on_trailer(struct scan *s, const struct fmt_trailer *t)
+{
+	struct eng_scan_part *p = &s->pend;
+
+	if (!s->pending || strcmp(t->dump_id, p->h.dump_id) != 0 ||
+	    t->part != p->h.part || t->header_file != p->file)
+		return 0;	/* a trailer without its header: nothing to pair */
+	p->trailer = true;
+	p->t = *t;
+	p->bytes = t->bytes;
+	p->blocks = t->blocks;
+	snprintf(p->digest, sizeof(p->digest), "%s", t->part_digest);
+	return flush_part(s);
+}
+
+/* Space past the current file's filemark: 0, 1 at end of data, or <0. */
+static int
+next_file(struct scan *s)
+{
+	struct tsg_status st;
+
+	if (tsg_space(s->dev, TSG_SPACE_FILEMARKS, 1, &st) == 0)
+		return 0;
+	if (tsg_is_eod(&st))
+		return 1;
+	eng_err_st(s->err, "space to the next tape file", &st);
+	return -EIO;
+}
+
+/*
+ * Every tape file after the label, in order: a header waits for the
+ * trailer in the next file; a part whose trailer does not come is read
+ * through (count_pending), and the scan goes on from where it was.
+ */
+static int
+scan_files(struct scan *s)
+{
+	struct fmt_header h;
+	struct fmt_trailer t;
+	uint64_t n;
+	int rc;
+
+	if ((rc = eng_goto_file(s->dev, 1, s->err)) < 0)
+		return rc;
+	for (n = 1;; n++) {
+		size_t got;
+		char e2[ENG_ERRLEN];
+		rc = eng_read_guess(s->dev, s->buf, s->l.block_size, FMT_MAX_BLOCK,
+		    &got, e2);
+		if (rc == -ENODATA)
+			break;
+		if (n > s->tape.files)
+			s->tape.files = n;
+		if (rc == 0)
+			continue;	/* an empty file: the filemark is passed */
+		if (rc == 1 && fmt_header_parse(s->buf, got, &h) == 0) {
+			if (s->pending) {
+				if ((rc = count_pending(s)) < 0 ||
+				    (rc = eng_goto_file(s->dev, n, s->err)) < 0)
+					return rc;
+				n--;	/* read this header again */
+				continue;
+			}
+			memset(&s->pend, 0, sizeof(s->pend));
+			s->pend.h = h;
+			s->pend.file = n;
+			s->pending = true;
+		} else if (rc == 1 && fmt_trailer_parse(s->buf, got, &t) == 0) {
+			if ((rc = on_trailer(s, &t)) < 0)
+				return rc;
+		} else {
+			s->tape.other++;	/* foreign, damaged or unreadable */
+		}
+		if ((rc = next_file(s)) < 0)
+			return rc;
+		if (rc == 1)
+			break;
+	}
+	return s->pending ? count_pending(s) : 0;
+}
+
+/* Whether the tape, once at end of data, is past early warning. */
+static bool
+past_early_warning(struct scan *s)
+{
+	struct tsg_status st;
+	struct tsg_pos pos;
+
+	if (tsg_space(s->dev, TSG_SPACE_EOD, 0, &st) != 0 &&
+	    !tsg_is_eod(&st))
+		return false;
+	if (tsg_is_early_warning(&st))
+		return true;
+	return tsg_read_position(s->dev, &pos, &st) == 0 && pos.known &&
+	    pos.eop;
+}
+
+/* Scan the cartridge in dev: the label, then every part. */
+static int
+scan_tape(struct scan *s)
+{
+	int rc;
+
+	memset(&s->tape, 0, sizeof(s->tape));
+	s->pending = s->ends_full = false;
+	if ((rc = eng_read_label(s->dev, &s->l, s->err)) < 0)
+		return rc;
+	s->tape.l = s->l;
+	if (s->fns->tape && (rc = s->fns->tape(s->fns->ctx, &s->tape)) < 0)
+		return rc;
+	if ((rc = scan_files(s)) < 0)
+		return rc;
+	s->tape.full = s->ends_full || past_early_warning(s);
+	s->tape.done = true;
+	if (s->fns->tape && (rc = s->fns->tape(s->fns->ctx, &s->tape)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Every cartridge of the drive's library, slot by slot. */
+static int
+scan_library(struct scan *s, const char *device, int *tapes)
+{
+	struct eng_changer_opts co = { .uri = device };
+	struct eng_changer *c;
+	int rc;
+
+	if ((rc = eng_changer_new(&co, &c)) < 0)
+		return rc;
+	if (!eng_changer_is_library(c)) {
+		eng_changer_free(c);
+		eng_err(s->err, "%s is not a drive of a library", device);
+		return -ENOTSUP;
+	}
+	for (int slot = 0;; slot++) {
+		char why[ENG_ERRLEN];
+		s->err = why;
+		rc = eng_changer_load_next(c, slot, &s->dev, &s->l, why);
+		if (rc == -ERANGE)
+			break;
+		if (rc == 0)
+			rc = scan_tape(s);
+		if (rc == 0)
+			(*tapes)++;
+		else if (s->fns->skipped)
+			s->fns->skipped(s->fns->ctx, slot + 1, why);
+		if (rc == -ECANCELED)
+			break;
+	}
+	/* load_next opened the drive through the changer: its to release. */
+	eng_changer_free(c);
+	tsg_free(s->dev);
+	s->dev = NULL;
+	return rc == -ECANCELED ? rc : 0;
+}
+
+int
+eng_scan_run(const char *device, bool library, const struct eng_scan_fns *fns,
+    char *err)
+{
+	struct scan s = { .fns = fns, .err = err };
+	int rc, tapes = 0;
+
+	s.buf = aligned_alloc(4096, FMT_MAX_BLOCK);
+	if (!s.buf)
+		return -ENOMEM;
+	if (library) {
+		rc = scan_library(&s, device, &tapes);
+		s.err = err;
+		if (rc == 0 && !tapes) {
+			eng_err(err, "no cartridge of the library could be scanned");
+			rc = -ENOENT;
+		}
+	} else if ((rc = eng_open(device, &s.dev, err)) == 0) {
+		rc = scan_tape(&s);
+	}
+	free(s.buf);
+	tsg_free(s.dev);
+	return rc < 0 ? rc : tapes;
+}
+
+/* ---- abs-engine scan: a table, or JSON lines ---- */
+
+struct scan_out {
+	FILE *out;
+	bool json;
+};
+
+/* Print one object as one compact line, and free it. */
+static void
+json_line(FILE *out, json_t *j)
+{
+	if (j && json_dumpf(j, out, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0)
+		fputc('\n', out);
+	json_decref(j);
+}
+
+/* A tape's label (first call) or its summary (done). */
+static int
+out_tape(void *ctx, const struct eng_scan_tape *t)
+{
+	struct scan_out *o = ctx;
+	const struct fmt_label *l = &t->l;
+
+	if (o->json) {
+		json_line(o->out, t->done ? json_pack("{s:s,s:s,s:I,s:I,s:I,s:b}",
+		    "kind", "end", "tape_id", l->tape_id, "files",
+		    (json_int_t)t->files, "parts", (json_int_t)t->parts, "other",
+		    (json_int_t)t->other, "full", t->full) : json_pack(
+		    "{s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "kind", "tape", "label",
+		    l->label, "tape_id", l->tape_id, "pool", l->pool, "block_size",
+		    (json_int_t)l->block_size, "labelled_at", l->labelled_at,
+		    "labelled_by", l->labelled_by));
+		return 0;
+	}
+	if (t->done)
+		fprintf(o->out, "%llu tape files, %llu parts, %llu others%s\n",
+		    (unsigned long long)t->files, (unsigned long long)t->parts,
+		    (unsigned long long)t->other, t->full ?
+		    "; past early warning (full)" : "");
+	else
+		fprintf(o->out, "tape %s  ID %s  pool %s  block size %u  labelled "
+		    "%s by %s\n", l->label, l->tape_id, l->pool, l->block_size,
+		    l->labelled_at, l->labelled_by);
+	return 0;
+}
+
+/* A part as a JSON object: header, trailer and counts. */
+json_t *
+eng_scan_part_json(const struct eng_scan_tape *t, const struct eng_scan_part *p)
+{
+	const struct fmt_header *h = &p->h;
+	const struct fmt_trailer *r = &p->t;
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:I,s:I,"
+	    "s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s}",
+	    "kind", "part", "label", t->l.label, "tape_id", t->l.tape_id,
+	    "pool", t->l.pool, "dump", h->dump_id, "entity", h->entity,
+	    "level", h->level, "date", h->dump_date, "since", h->since,
+	    "file", (json_int_t)p->file, "part", (json_int_t)h->part,
+	    "offset", (json_int_t)h->offset, "bytes", (json_int_t)p->bytes,
+	    "blocks", (json_int_t)p->blocks, "digest_alg", h->digest,
+	    "digest", p->digest, "server", h->server, "partition", h->partition,
+	    "compress", h->compress, "block_size", (json_int_t)h->block_size,
+	    "source_kind", h->source_kind);
+
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "source", json_string(h->source));
+	json_object_set_new(j, "entity_type", json_string(h->entity_type));
+	json_object_set_new(j, "job", json_integer((json_int_t)h->job));
+	json_object_set_new(j, "prev_tape_id", json_string(h->prev_tape_id));
+	json_object_set_new(j, "trailer", json_boolean(p->trailer));
+	json_object_set_new(j, "written", json_string(r->written));
+	json_object_set_new(j, "last", json_boolean(p->trailer && r->last));
+	if (p->trailer && r->last) {
+		json_object_set_new(j, "stream_bytes",
+		    json_integer((json_int_t)r->stream_bytes));
+		json_object_set_new(j, "stream_digest",
+		    json_string(r->stream_digest));
+		json_object_set_new(j, "raw_bytes",
+		    json_integer((json_int_t)r->raw_bytes));
+		json_object_set_new(j, "raw_digest", json_string(r->raw_digest));
+	}
+	return j;
+}
+
+/* A part: a JSON line or a table row. */
+static int
+out_part(void *ctx, const struct eng_scan_tape *t,
+    const struct eng_scan_part *p)
+{
+	struct scan_out *o = ctx;
+
+	if (o->json) {
+		json_line(o->out, eng_scan_part_json(t, p));
+		return 0;
+	}
+	fprintf(o->out, "  file %-4llu %s part %u of dump %s: %s level %d of "
+	    "%s, %llu bytes in %llu blocks, %s %s%s%s\n",
+	    (unsigned long long)p->file, p->h.entity, p->h.part, p->h.dump_id,
+	    p->h.server, p->h.level, p->h.dump_date,
+	    (unsigned long long)p->bytes, (unsigned long long)p->blocks,
+	    p->h.digest, p->digest, p->trailer ? "" : " (no trailer: counted)",
+	    p->trailer && p->t.last ? " (last part)" : "");
+	return 0;
+}
+
+/* A slot whose cartridge could not be scanned. */
+static void
+out_skipped(void *ctx, int slot, const char *why)
+{
+	struct scan_out *o = ctx;
+
+	if (o->json)
+		json_line(o->out, json_pack("{s:s,s:i,s:s}", "kind", "skipped",
+		    "slot", slot, "why", why));
+	else
+		fprintf(o->out, "slot %d: not scanned: %s\n", slot, why);
+}
+
+int
+eng_scan(const char *device, bool library, bool json, FILE *out, char *err)
+{
+	struct scan_out o = { out, json };
+	struct eng_scan_fns fns = { out_tape, out_part, out_skipped, &o };
+	int rc = eng_scan_run(device, library, &fns, err);
+
+	return rc < 0 ? rc : 0;
+}
