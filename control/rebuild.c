@@ -18,6 +18,7 @@
 static struct rebuild {
 	char drive[64];
 	const struct client *engine;
+	pid_t pid;		/* and its process: a connection's memory is reused */
 	bool running;
 	int tapes, added, known, refused;
 	char last_refusal[PROTO_ERRLEN];
@@ -45,7 +46,8 @@ ctld_rebuild_busy(const struct drive *d)
 	const struct rebuild *r = rebuild_of(d, false);
 
 	/* A media server that went away and came back scans no more. */
-	return r && r->running && d->engine && r->engine == d->engine;
+	return r && r->running && d->engine && r->engine == d->engine &&
+	    r->pid == d->engine->pid;
 }
 
 /* rebuild [--drive D] [--library 1]: start the scan. */
@@ -71,6 +73,7 @@ h_rebuild(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	memset(r, 0, sizeof(*r));
 	snprintf(r->drive, sizeof(r->drive), "%s", d->name);
 	r->engine = d->engine;
+	r->pid = d->engine->pid;
 	r->running = true;
 	d->state = "scanning";
 	ctld_send(d->engine, json_pack("{s:s,s:b}", "event", "scan", "library",

@@ -136,6 +136,29 @@ grep -q ' 0 parts added, [1-9][0-9]* known already, 0 refused' again.txt ||
 	fail "scanning again changed something: $(cat again.txt)"
 grep -q ' 0 incomplete' again.txt || fail "dumps left incomplete: $(cat again.txt)"
 ok "the whole library scanned again: $(cat again.txt)"
+# A media server killed mid-scan: abs-ctl rebuild says so (or had its
+# summary already), the drive takes work again once a media server is
+# back, and a new scan finds everything in place.
+"$CTL" rebuild --drive lib0 --library >killed.txt 2>&1 &
+RPID=$!
+wait_for '"$CTL" --json status | jq -e ".drives[0].state == \"scanning\"" >/dev/null || ! kill -0 "$RPID" 2>/dev/null'
+kill -9 "$EPID"
+rc=0
+wait "$RPID" || rc=$?
+case $rc in 0) grep -q 'rebuild done' killed.txt || fail "rebuild exited 0 without a summary" ;;
+1) grep -q 'stopped scanning without a summary\|stopped:' killed.txt || fail "rebuild exit 1 without a reason: $(cat killed.txt)" ;;
+*) fail "rebuild after its media server was killed: exit $rc: $(cat killed.txt)" ;;
+esac
+"$VTAPE" unload lib --drive 0 2>/dev/null || true
+"$ENGINE" serve --control "$T/ctld.sock" --drive lib0 --device "vtape:$T/lib/drive0" \
+	--log "$T/journal3.log" 2>>"$T/engine.log" &
+EPID=$!
+PIDS="$PIDS $EPID"
+wait_for '"$CTL" --json status | jq -e ".drives[] | select(.drive == \"lib0\" and .state == \"idle\")" >/dev/null'
+"$CTL" rebuild --drive lib0 --library >again2.txt 2>&1 || { cat again2.txt >&2; fail "library rebuild after a kill"; }
+grep -q ' 0 parts added, [1-9][0-9]* known already, 0 refused' again2.txt ||
+	fail "scanning after the kill changed something: $(cat again2.txt)"
+ok "media server killed mid-scan (abs-ctl rebuild exit $rc), restarted: $(cat again2.txt)"
 "$CTL" tape-state "$bad" out-of-service >/dev/null	# the operator marks it again
 snapshot rebuilt
 
