@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "control/handlers_int.h"
 
 #define REBUILDS 16

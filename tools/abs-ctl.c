@@ -824,8 +824,13 @@ run_rebuild(int argc, char **argv)
 		json_decref(st);
 		st = NULL;
 		usleep(200000);
-		if (!(rep = call("status", json_object())))
+		json_t *none = json_object();
+		rep = call("status", none);
+		json_decref(none);
+		if (!rep) {
+			json_decref(st);
 			return call_failed();
+		}
 		st = json_incref(json_object_get(rep, "result"));
 		json_decref(rep);
 		done = level = NULL;
