@@ -54,7 +54,10 @@ static const char next_tapes_sql[] =
     "    n.state = 'complete' AND n.level = 0 AND n.started > d.started)"
     "   < p.keep_fulls))"
     " ORDER BY rank, CASE WHEN rank = 0 THEN lw END DESC,"
-    "  CASE WHEN rank = 2 THEN lw END, id LIMIT ?2";
+    "  CASE WHEN rank = 2 THEN lw END,"
+    /* Written the same second: by label, which a rebuilt catalog keeps
+       (row ids follow the order tapes were added, or scanned). */
+    "  CASE WHEN rank != 1 THEN label END, id LIMIT ?2";
 
 /* The tapes of a pool in the order they will be written. */
 int
