@@ -169,20 +169,33 @@ scan_files(struct scan *s)
 	return s->pending ? count_pending(s) : 0;
 }
 
-/* Whether the tape, once at end of data, is past early warning. */
+/*
+ * Whether the tape is full as a dump would find it (eng_part_open): at end
+ * of data, past early warning, or past programmable early warning with a
+ * part on it already. The programmable early warning is the one a dump
+ * sets for the label's block size and the transport's default write
+ * depth (a media server run with another --queue sets another).
+ */
 static bool
 past_early_warning(struct scan *s)
 {
 	struct tsg_status st;
 	struct tsg_pos pos;
+	uint64_t file = 0, need;
+	char e2[ENG_ERRLEN];
+	unsigned depth;
 
-	if (tsg_space(s->dev, TSG_SPACE_EOD, 0, &st) != 0 &&
-	    !tsg_is_eod(&st))
+	if (eng_goto_eod(s->dev, &file, e2) < 0)
 		return false;
-	if (tsg_is_early_warning(&st))
-		return true;
-	return tsg_read_position(s->dev, &pos, &st) == 0 && pos.known &&
-	    pos.eop;
+	if (tsg_is_stream(s->dev))
+		return false;
+	depth = tsg_set_write_depth(s->dev, 0);
+	need = (uint64_t)s->l.block_size * (depth + 3) + (16u << 10);
+	(void)tsg_set_pew(s->dev, (unsigned)((need + (1u << 20) - 1) >> 20),
+	    &st);
+	if (tsg_read_position(s->dev, &pos, &st) != 0 || !pos.known)
+		return false;
+	return pos.eop || (pos.bpew && file > 1);
 }
 
 /* Scan the cartridge in dev: the label, then every part. */
