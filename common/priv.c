@@ -34,7 +34,12 @@
  *   with --cmd-user          + CAP_SETUID, CAP_SETGID permitted, never
  *                            effective: the cmd: child uses them to become
  *                            that user before exec
- *   cmd: source children     nothing in any set, no_new_privs
+ *   dump and serve           + CAP_SYS_ADMIN permitted, never effective:
+ *                            the cmd: child uses it to cover the media the
+ *                            engine holds and every tape node in a mount
+ *                            namespace of its own before exec (root's uid
+ *                            alone opens root's device nodes and files)
+ *   cmd: source children     nothing in any set, no_new_privs, no tape
  *
  * The bounding set is cut to what is kept (root only: it needs
  * CAP_SETPCAP), the inheritable and ambient sets are emptied, and
@@ -49,10 +54,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/capability.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "common/hide.h"
 #include "common/priv.h"
 
 #define CAPBIT(c) (UINT64_C(1) << (c))
@@ -73,6 +81,8 @@ static const uint64_t role_caps[] = {
 #define DEVICE_SCSI_CAPS CAPBIT(CAP_SYS_RAWIO)
 /* Only for a cmd: child to change its user. */
 #define SETID_CAPS (CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETGID))
+/* Only for a cmd: child to hide the media in a mount namespace. */
+#define HIDE_CAPS CAPBIT(CAP_SYS_ADMIN)
 
 #define MAX_GROUPS 64
 
@@ -89,6 +99,7 @@ static bool dropped;		/* priv_engine() ran */
 static uint64_t kept;		/* the engine's permitted set */
 static uint64_t device_caps;	/* effective whatever the job */
 static cap_t child_setid;	/* kept, with only SETUID/SETGID effective */
+static cap_t child_hide;	/* kept, with only SYS_ADMIN effective */
 static cap_t child_none;	/* every set empty */
 
 /* Fill err with what failed and errno's text; the negative errno. */
@@ -305,16 +316,19 @@ priv_engine(enum priv_role role, const char *device, char *err)
 
 	device_caps = scsi_passthrough(device) ? DEVICE_SCSI_CAPS : 0;
 	need |= device_caps;
-	perm = need | (cmd_user.set ? SETID_CAPS : 0);
+	perm = need | (cmd_user.set ? SETID_CAPS : 0) |
+	    (role == PRIV_DUMP || role == PRIV_SERVE ? HIDE_CAPS : 0);
 	if ((rc = apply(perm, role == PRIV_SERVE ? device_caps : need, true,
 	    &kept, err)) < 0)
 		return rc;
 	/* What a cmd: child will need, made now: it may not malloc. */
 	cap_free(child_setid);
+	cap_free(child_hide);
 	cap_free(child_none);
 	child_setid = state_of(kept, SETID_CAPS);
+	child_hide = state_of(kept, HIDE_CAPS & kept);
 	child_none = cap_init();
-	if (!child_setid || !child_none)
+	if (!child_setid || !child_hide || !child_none)
 		return fail(err, "capability state");
 	dropped = true;
 	return 0;
@@ -364,12 +378,71 @@ child_fail(const char *msg)
 	return -1;
 }
 
-/* A cmd: child before exec: the cmd user, no capabilities, no_new_privs. */
+int
+priv_cmd_prepare(void)
+{
+	if (!(kept & HIDE_CAPS))
+		return 0;
+	hide_add_tape_nodes();
+	return hide_count();
+}
+
+/* Is p under a directory that is hidden too (so hidden already)? */
+static bool
+under_hidden(const char *p)
+{
+	bool is_dir;
+	const char *q;
+
+	for (int i = 0; (q = hide_path(i, &is_dir)); i++) {
+		size_t n = strlen(q);
+		if (is_dir && strncmp(p, q, n) == 0 && p[n] == '/')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * In a mount namespace of the child's own, an empty unreadable tmpfs over
+ * each held medium's directory and /dev/null over each tape node: the
+ * source sees no tape, whatever uid it runs as.
+ */
+static int
+hide_media(void)
+{
+	bool is_dir;
+	const char *p;
+
+	if (!(kept & HIDE_CAPS) || !child_hide || hide_count() == 0)
+		return 0;
+	if (cap_set_proc(child_hide) < 0)
+		return child_fail("raise CAP_SYS_ADMIN to hide the tapes\n");
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return child_fail("make a mount namespace to hide the tapes\n");
+	for (int i = 0; (p = hide_path(i, &is_dir)); i++) {
+		if (under_hidden(p))
+			continue;	/* under a cover already: unreachable */
+		int r = is_dir ? mount("abs-hidden", p, "tmpfs", MS_RDONLY |
+		    MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000") :
+		    mount("/dev/null", p, NULL, MS_BIND, NULL);
+		if (r < 0 && errno != ENOENT)
+			return child_fail("hide a tape or tape device\n");
+	}
+	return 0;
+}
+
+/*
+ * A cmd: child before exec: the tapes hidden, the cmd user, no
+ * capabilities, no_new_privs.
+ */
 int
 priv_exec_child(void)
 {
 	if (!child_none && !(child_none = cap_init()))
 		return child_fail("drop capabilities (no memory)\n");
+	if (hide_media() < 0)
+		return -1;
 	if (cmd_user.set) {
 		if (child_setid && cap_set_proc(child_setid) < 0)
 			return child_fail("raise CAP_SETUID to change user\n");

@@ -56,7 +56,16 @@ int priv_engine_job(enum priv_role job, char *err);
 int priv_engine_child(enum priv_role role, char *err);
 
 /*
- * In a forked child before exec (a cmd: source): the cmd user's ids, no
+ * Before forking a cmd: source: add the host's tape nodes to what the
+ * child hides (common/hide.h). The count of paths to hide, 0 when the
+ * engine cannot hide anything (it was not started as root).
+ */
+int priv_cmd_prepare(void);
+
+/*
+ * In a forked child before exec (a cmd: source): the media the engine
+ * holds and every tape node hidden in a mount namespace of its own (as
+ * root), the cmd user's ids, no
  * capabilities in any set, no_new_privs. Async-signal-safe: everything it
  * needs was prepared by the calls above. 0, or -1 after writing why to fd 2.
  */

@@ -293,6 +293,8 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 	}
 	/* A larger pipe lets the producer run ahead of the engine. */
 	fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
+	if (argv)
+		priv_cmd_prepare();	/* the tape nodes it is to hide */
 	fflush(NULL);
 	s->pid = fork();
 	if (s->pid < 0) {

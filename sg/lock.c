@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/hide.h"
 #include "sg/tsg_int.h"
 
 /* Where device lock files live: $ABS_RUN_DIR, /run/abs if writable, /tmp. */
@@ -181,10 +182,14 @@ lock_node_stat(struct tsg_dev *d, const struct stat *sb)
 int
 tsg_lock_node(struct tsg_dev *d, int fd)
 {
+	char self[64];
 	struct stat sb;
 
 	if (fstat(fd, &sb) < 0)
 		return -errno;
+	/* The node by the path it was opened as, for cmd: sources to lose. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	hide_add(self);
 	return lock_node_stat(d, &sb);
 }
 

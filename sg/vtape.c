@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/crc32c.h"
+#include "common/hide.h"
 #include "common/util.h"
 #include "sg/ssc.h"
 #include "sg/tsg_int.h"
@@ -1233,6 +1234,22 @@ cmd_inquiry(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 
 /* ---- transport glue ---- */
 
+/* A cartridge for cmd: sources to be kept from: a library's all of them. */
+static void
+hide_cartridges(const char *cartdir)
+{
+	char up[PATH_MAX];
+	const char *slash = strrchr(cartdir, '/');
+
+	hide_add(cartdir);
+	if (!slash || slash == cartdir || (size_t)(slash - cartdir) >= sizeof(up))
+		return;
+	snprintf(up, sizeof(up), "%.*s", (int)(slash - cartdir), cartdir);
+	slash = strrchr(up, '/');
+	if (slash && strcmp(slash + 1, "carts") == 0)
+		hide_add(up);
+}
+
 /*
  * Take the locks of a vtape device: a drive's directory (so no move swaps
  * its cartridge while open) and the cartridge itself, by its real path, so
@@ -1258,8 +1275,11 @@ vt_lock(struct tsg_dev *d, struct vtape *v, const char *path, bool is_drive)
 		if (!v->cartdir)
 			return -errno;
 	}
+	if (is_drive)
+		hide_add(path);
 	if (!v->cartdir)
 		return 0;
+	hide_cartridges(v->cartdir);
 	snprintf(lk, sizeof(lk), "%s/.lock", v->cartdir);
 	snprintf(what, sizeof(what), "cartridge %s", v->cartdir);
 	return tsg_lock_path(d, lk, what);

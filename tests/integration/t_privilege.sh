@@ -36,8 +36,9 @@ as_user() { setpriv --reuid="$UID_U" --regid="$GID_U" --clear-groups "$@"; }
 bit() { echo $((1 << $1)); }
 CHOWN=$(bit 0) DAC_OVERRIDE=$(bit 1) DAC_READ_SEARCH=$(bit 2) FOWNER=$(bit 3)
 FSETID=$(bit 4) SETGID=$(bit 6) SETUID=$(bit 7) LINUX_IMMUTABLE=$(bit 9)
-IPC_LOCK=$(bit 14) MKNOD=$(bit 27) SETFCAP=$(bit 31)
+IPC_LOCK=$(bit 14) SYS_ADMIN=$(bit 21) MKNOD=$(bit 27) SETFCAP=$(bit 31)
 DUMP=$((DAC_READ_SEARCH | IPC_LOCK))
+HIDE=$SYS_ADMIN		# permitted only: a cmd: child hides the tapes with it
 RESTORE=$((CHOWN | DAC_OVERRIDE | FOWNER | FSETID | MKNOD | SETFCAP | LINUX_IMMUTABLE))
 SETID=$((SETUID | SETGID))
 # What this shell may hand on (a container may lack some).
@@ -115,8 +116,9 @@ check_tree() {
 }
 
 # The cmd: probe: its own status, the engine's (its parent), its fds and
-# an attempt to open every file of the cartridges (and any /dev/sg*, /dev/nst*)
-# for writing; then some data.
+# an attempt to open for writing every path in $P/targets (the files of the
+# cartridges and the tape nodes, listed from outside: inside, the
+# cartridges' directories are hidden); then some data.
 P="$T/probe"
 mkdir -m 1777 "$P"
 cat >"$P/probe.sh" <<EOF
@@ -125,10 +127,13 @@ grep -E '^(Uid|Cap|NoNewPrivs)' /proc/self/status >"$P/\$tag.self"
 cat /proc/\$PPID/status >"$P/\$tag.engine"
 ls -l /proc/\$\$/fd/ >"$P/\$tag.fds" 2>&1
 : >"$P/\$tag.open"
-for f in $T/*/carts/*/* $T/cart*/* /dev/sg[0-9]* /dev/nst[0-9]*; do
-	[ -e "\$f" ] || continue
-	if ( : >>"\$f" ) 2>>"$P/\$tag.open"; then echo "opened \$f" >>"$P/\$tag.open"; fi
-done
+while read -r f; do
+	if [ -c "\$f" ] && [ "\$(stat -c %t:%T "\$f")" = 1:3 ]; then
+		echo "null \$f" >>"$P/\$tag.open"
+	elif ( : >>"\$f" ) 2>>"$P/\$tag.open"; then
+		echo "opened \$f" >>"$P/\$tag.open"
+	fi
+done <"$P/targets"
 head -c 3000000 /dev/zero
 EOF
 chmod 755 "$P/probe.sh"
@@ -177,13 +182,16 @@ wait_job() {
 	[ "$(job_state "$1")" = done ] || { cat "$T/engine.log" >&2; fail "job $1: $(job_state "$1")"; }
 }
 wait_for 'status_has "\"drive\":\"man0\",[^}]*\"state\":\"idle\""'
-SRV=$(((DUMP | RESTORE | SETID) & MYPRM))
+SRV=$(((DUMP | RESTORE | SETID | HIDE) & MYPRM))
 snap "$EPID" "$T/serve-idle.status"
 check "serve, idle" "$T/serve-idle.status" "$(want 0 0 "$SRV" 0 "$SRV" 0 1)"
 
+# targets DIR: the files under DIR (the engine's cartridges) and tape nodes.
+targets() { { find "$1" -type f -print; ls /dev/sg[0-9]* /dev/nst[0-9]* 2>/dev/null || true; } >"$P/targets"; }
 j=$("$CTL" --json dump man0 prv.cmd | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
 wait_for 'status_has "\"wants\":\"A00001\""'
 "$VTAPE" load man --slot 1 --drive 0
+targets "$T/man/carts"
 "$CTL" mounted man0 >/dev/null
 wait_job "$j"
 check "serve during a dump job" "$P/serve.engine" "$(want 0 0 "$SRV" $((DUMP & MYPRM)) "$SRV" 0 1)"
@@ -218,12 +226,20 @@ check "serve after its jobs" "$T/serve-after.status" "$(want 0 0 "$SRV" 0 "$SRV"
 # --- direct mode as root: dump, restore ------------------------------------
 "$VTAPE" new-cartridge cart --barcode D1 --capacity 64M >/dev/null
 "$ENGINE" label --device "vtape:$T/cart" --label D00001 >/dev/null
+targets "$T/cart"
 "$ENGINE" dump --device "vtape:$T/cart" --entity prv.cmd --source "cmd:sh $P/probe.sh direct" \
 	--log dump.log --quiet
 check "abs-engine dump during its dump" "$P/direct.engine" \
-	"$(want 0 0 $((DUMP & MYPRM)) $((DUMP & MYPRM)) $((DUMP & MYPRM)) 0 1)"
+	"$(want 0 0 $(((DUMP | HIDE) & MYPRM)) $((DUMP & MYPRM)) $(((DUMP | HIDE) & MYPRM)) 0 1)"
 check "cmd: source of a dump (the engine's uid)" "$P/direct.self" \
-	"$(want 0 0 0 0 $((DUMP & MYPRM)) 0 1)"
+	"$(want 0 0 0 0 $(((DUMP | HIDE) & MYPRM)) 0 1)"
+# Root's uid without capabilities could still write root's files: the
+# cartridges and tape nodes are hidden from it.
+grep -q "$T/cart/" "$P/targets" || fail "no cartridge file listed to try"
+! grep -q '^opened' "$P/direct.open" || fail "cmd: source (uid 0) opened the tape: $(cat "$P/direct.open")"
+grep -q 'Permission denied' "$P/direct.open" || fail "not EACCES: $(cat "$P/direct.open")"
+! grep -q "^null $T" "$P/direct.open" || fail "a cartridge file is a device node: $(cat "$P/direct.open")"
+ok "cmd: source as the engine's uid 0 cannot open the cartridge ($(grep -c 'Permission denied' "$P/direct.open") refusals) nor a tape node ($(grep -c '^null ' "$P/direct.open") hidden)"
 grep -q "$T/cart" "$P/direct.fds" && fail "cmd: source inherited a cartridge fd: $(cat "$P/direct.fds")"
 ok "cmd: source has no cartridge fd"
 "$ENGINE" dump --device "vtape:$T/cart" --entity prv.tree --source "dir:$tree" --log dump.log --quiet

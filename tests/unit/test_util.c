@@ -1,9 +1,11 @@
-/* Helpers: sizes, times, escaping, CRC32C, argv splitting. */
+/* Helpers: sizes, times, escaping, CRC32C, argv splitting, hidden paths. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "common/crc32c.h"
 #include "common/digest.h"
+#include "common/hide.h"
 #include "common/util.h"
 #include "engine/source.h"
 #include "t.h"
@@ -73,5 +75,32 @@ main(void)
 	eng_free_argv(argv);
 	CHECK(eng_split_argv("'unterminated", &argv) == -EINVAL);
 	CHECK(eng_split_argv("   ", &argv) == -EINVAL);
+
+	/* What cmd: sources may not see: resolved, once, dirs and nodes only. */
+	char dir[] = "/tmp/abs-hide.XXXXXX", sub[64], rel[80];
+	bool is_dir;
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(sub, sizeof(sub), "%s/carts", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	snprintf(rel, sizeof(rel), "%s/carts/../carts/", dir);
+	CHECK(hide_add(sub) && hide_add(rel) && hide_count() == 1);
+	CHECK(strcmp(hide_path(0, &is_dir), sub) == 0 && is_dir);
+	CHECK(hide_add("/dev/null") && hide_count() == 2);
+	CHECK(hide_path(1, &is_dir) != NULL && !is_dir);
+	/* Never the root, never a regular file. */
+	CHECK(!hide_add("/") && !hide_add("/etc/hostname"));
+	CHECK(!hide_add("/nonexistent/abs") && hide_count() == 2);
+	CHECK(hide_path(2, NULL) == NULL && hide_path(-1, NULL) == NULL);
+	/* A long-lived media server: the oldest goes when the list is full. */
+	for (int i = 0; i < HIDE_MAX + 3; i++) {
+		char c[96];
+		snprintf(c, sizeof(c), "%s/c%d", sub, i);
+		CHECK(mkdir(c, 0700) == 0 && hide_add(c));
+	}
+	CHECK(hide_count() == HIDE_MAX);
+	snprintf(rel, sizeof(rel), "%s/c%d", sub, HIDE_MAX + 2);
+	CHECK(strcmp(hide_path(HIDE_MAX - 1, NULL), rel) == 0);
+	snprintf(rel, sizeof(rel), "rm -rf %s", dir);
+	CHECK(system(rel) == 0);
 	T_DONE();
 }
