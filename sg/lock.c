@@ -7,6 +7,7 @@
  * who holds it and by which path.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,7 +22,10 @@
 #include "common/hide.h"
 #include "sg/tsg_int.h"
 
-/* Where device lock files live: $ABS_RUN_DIR, /run/abs if writable, /tmp. */
+/*
+ * Where device lock files live: $ABS_RUN_DIR, /run/abs (made if we may:
+ * tmp cleaners leave /run alone), else /tmp for a user's own run.
+ */
 static const char *
 run_dir(void)
 {
@@ -29,6 +33,8 @@ run_dir(void)
 
 	if (dir && *dir)
 		return dir;
+	if (mkdir("/run/abs", 0755) < 0 && errno != EEXIST)
+		(void)0;
 	return access("/run/abs", W_OK) == 0 ? "/run/abs" : "/tmp";
 }
 
@@ -59,15 +65,18 @@ flock_pid(int fd)
 	return pid;
 }
 
-/* "pid N (opened as URI)" for the holder of the lock on fd. */
+/* "pid N (opened as URI)" for the holder of the lock on fd; note: its file. */
 static void
-holder(int fd, char *out, size_t len)
+holder(int fd, const char *note, char *out, size_t len)
 {
 	char buf[PATH_MAX + 64] = "", via[PATH_MAX + 8] = "";
 	long pid = 0, kpid = flock_pid(fd);
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	int nfd = note ? open(note, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+	ssize_t n = nfd >= 0 ? pread(nfd, buf, sizeof(buf) - 1, 0) : -1;
 	const char *v;
 
+	if (nfd >= 0)
+		close(nfd);
 	if (n > 0) {
 		buf[n] = '\0';
 		pid = strtol(buf + (strncmp(buf, "pid=", 4) == 0 ? 4 : 0), NULL, 10);
@@ -88,31 +97,82 @@ holder(int fd, char *out, size_t len)
 		snprintf(out, len, "another process");
 }
 
+/*
+ * What a lock path locks. DIR/.lock and DIR/.changer.lock lock DIR itself
+ * (a vtape drive, cartridge or library): a directory cannot be unlinked
+ * while it holds a cartridge, where a lock file could be, and a new file
+ * of that name would give a second writer a lock of its own. A directory
+ * (sysfs) locks itself, with no note. Anything else is a lock file.
+ */
+static bool
+dir_lock(const char *path, char *dir, size_t len, bool *noted)
+{
+	const char *b = strrchr(path, '/');
+	struct stat sb;
+
+	*noted = true;
+	if (b && (strcmp(b, "/.lock") == 0 || strcmp(b, "/.changer.lock") == 0) &&
+	    (size_t)(b - path) < len) {
+		snprintf(dir, len, "%.*s", b == path ? 1 : (int)(b - path), path);
+		return true;
+	}
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		snprintf(dir, len, "%s", path);
+		*noted = false;
+		return true;
+	}
+	return false;
+}
+
+/* Open and flock path's lock; a lock file is checked to be still path's. */
+static int
+take(const char *path, bool is_dir, char *busy, size_t len, const char *note)
+{
+	struct stat a, b;
+	int fd;
+
+	for (int tries = 0;; tries++) {
+		fd = open(path, is_dir ? O_RDONLY | O_DIRECTORY | O_CLOEXEC :
+		    O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0 && !is_dir && (errno == EACCES || errno == EROFS))
+			fd = open(path, O_RDONLY | O_CLOEXEC);	/* still lockable */
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			if (e == -EBUSY && busy)
+				holder(fd, note, busy, len);
+			close(fd);
+			return e;
+		}
+		/* Unlinked (a tmp cleaner) or replaced since we opened it? */
+		if (is_dir || (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) || tries >= 8)
+			return fd;
+		close(fd);
+	}
+}
+
 int
 tsg_flock(const char *path, const char *via, char *busy, size_t len)
 {
-	char note[PATH_MAX + 64], who[PATH_MAX + 96];
-	int fd, n;
+	char dir[PATH_MAX], note[PATH_MAX + 64];
+	bool noted, is_dir = dir_lock(path, dir, sizeof(dir), &noted);
+	int fd, nfd, n;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 && (errno == EACCES || errno == EROFS))
-		fd = open(path, O_RDONLY | O_CLOEXEC);	/* still lockable */
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		if (e == -EBUSY && busy) {
-			holder(fd, who, sizeof(who));
-			snprintf(busy, len, "%s", who);
-		}
-		close(fd);
-		return e;
-	}
+	fd = take(is_dir ? dir : path, is_dir, busy, len, noted ? path : NULL);
+	if (fd < 0 || !noted)
+		return fd;
+	/* The note says who holds it; only the kernel's lock protects. */
+	nfd = is_dir ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644) :
+	    fd;
 	n = snprintf(note, sizeof(note), "pid=%ld via=%s\n", (long)getpid(),
 	    via ? via : "?");
-	if (n > 0 && (size_t)n < sizeof(note) && ftruncate(fd, 0) == 0 &&
-	    pwrite(fd, note, (size_t)n, 0) < 0)
+	if (nfd >= 0 && n > 0 && (size_t)n < sizeof(note) &&
+	    ftruncate(nfd, 0) == 0 && pwrite(nfd, note, (size_t)n, 0) < 0)
 		(void)0;	/* read-only lock file: the holder stays unnamed */
+	if (nfd >= 0 && nfd != fd)
+		close(nfd);
 	return fd;
 }
 
@@ -156,6 +216,24 @@ lock_key(struct tsg_dev *d, const char *key, const char *what)
 	return tsg_lock_path(d, path, what);
 }
 
+/*
+ * The sysfs directory sys leads to, locked as well as a key's file: it
+ * lives as long as the device and nobody can unlink it, so a deleted lock
+ * file does not let a second engine in.
+ */
+static int
+lock_sysfs(struct tsg_dev *d, const char *sys, const char *what)
+{
+	char *real = realpath(sys, NULL);
+	int rc;
+
+	if (!real)
+		return 0;	/* no sysfs: the key files stand alone */
+	rc = tsg_lock_path(d, real, what);
+	free(real);
+	return rc;
+}
+
 /* The node locks of the device node sb describes. */
 static int
 lock_node_stat(struct tsg_dev *d, const struct stat *sb)
@@ -166,7 +244,9 @@ lock_node_stat(struct tsg_dev *d, const struct stat *sb)
 
 	snprintf(key, sizeof(key), "node-%u-%u", maj, min);
 	snprintf(what, sizeof(what), "device node %u:%u", maj, min);
-	if ((rc = lock_key(d, key, what)) < 0)
+	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u", maj, min);
+	if ((rc = lock_key(d, key, what)) < 0 ||
+	    (rc = lock_sysfs(d, sys, what)) < 0)
 		return rc;
 	/* sg and st nodes of one drive share its SCSI device in sysfs. */
 	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/device", maj, min);
@@ -175,8 +255,11 @@ lock_node_stat(struct tsg_dev *d, const struct stat *sb)
 	const char *hctl = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
 	snprintf(key, sizeof(key), "scsi-%s", hctl);
 	snprintf(what, sizeof(what), "SCSI device %s", hctl);
+	rc = lock_key(d, key, what);
+	if (rc == 0)
+		rc = lock_sysfs(d, dev, what);
 	free(dev);
-	return lock_key(d, key, what);
+	return rc;
 }
 
 int

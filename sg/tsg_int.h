@@ -39,7 +39,7 @@ struct tsg_wslot {
 	struct tsg_status st;
 };
 
-#define TSG_MAX_LOCKS 4
+#define TSG_MAX_LOCKS 8
 
 struct tsg_dev {
 	const struct tsg_transport *tr;
@@ -95,8 +95,9 @@ void vtape_lib_check_drive(const char *drive_path);
 
 /*
  * Exclusive locks (sg/lock.c), held until the fd is closed or the holder
- * dies. tsg_flock locks the file path (created if missing) and notes
- * "pid=N via=VIA" in it: 0 or more the fd, -EBUSY with the holder described
+ * dies. tsg_flock locks the file path (created if missing; DIR/.lock and
+ * DIR/.changer.lock lock DIR itself, a directory path locks itself) and
+ * notes "pid=N via=VIA" in the file: 0 or more the fd, -EBUSY with the holder described
  * in busy, or -errno. The tsg_lock_* calls keep the fd in d->locks (closed
  * by tsg_free) and on failure say why in d->why.
  */

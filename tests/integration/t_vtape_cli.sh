@@ -59,6 +59,14 @@ expect_fail "cartridge $T/W/carts/V00001 is in use by pid $hpid" \
 	"$ENGINE" dump --device vtape:W/drive1 --entity other --source "cmd:echo x" --log w.log
 # Nor does the changer move a cartridge in use.
 expect_fail "in use by pid $hpid" "$VTAPE" unload W --drive 1
+# Deleting the lock files (a tmp cleaner, an operator) lets nobody in:
+# the lock is on the cartridge's and drive's directories themselves.
+rm -f W/carts/V00001/.lock W/drive0/.lock
+expect_fail "cartridge $T/W/carts/V00001 is in use by pid $hpid" \
+	"$ENGINE" dump --device vtape:W/carts/V00001 --entity other --source "cmd:echo x" --log w.log
+expect_fail "drive W/drive0 is in use by pid $hpid" "$ENGINE" list --device vtape:W/drive0
+expect_fail "in use by pid $hpid" "$VTAPE" unload W --drive 1
+ok "lock files deleted under a holder: the cartridge and drive stay refused"
 head -c 3000000 /dev/urandom >held.bin
 cat held.bin >&3
 exec 3>&-
