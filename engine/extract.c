@@ -50,8 +50,11 @@ eng_extract_new(const char *to, const char *what, struct eng_extract **out,
 		goto fail;
 	if ((x->dirfd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		goto fail;
-	fd = openat(x->dirfd, ENG_EXTRACT_MARKER, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC, 0600);
+	/* Whatever a user put at the marker's name is removed, not followed. */
+	if (unlinkat(x->dirfd, ENG_EXTRACT_MARKER, 0) < 0 && errno != ENOENT)
+		goto fail;
+	fd = openat(x->dirfd, ENG_EXTRACT_MARKER, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || !(x->marker = fdopen(fd, "w"))) {
 		if (fd >= 0)
 			close(fd);
@@ -143,6 +146,15 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 
 	if (!pn)
 		pn = "(no name)";
+	if (strcmp(pn + (strncmp(pn, "./", 2) == 0 ? 2 : 0),
+	    ENG_EXTRACT_MARKER) == 0) {
+		/* It would replace the marker, and the marker's removal it. */
+		x->refused++;
+		log_warn("refused: %s: the restore's own marker has that name", pn);
+		fprintf(x->marker, "REFUSED %s: the restore's own marker has that "
+		    "name\n", pn);
+		return 0;
+	}
 	if (strcmp(pn, ".") == 0 || strcmp(pn, "./") == 0) {
 		/* libarchive skips the root entry: apply it at the end. */
 		if (!x->root && !(x->root = archive_entry_clone(e)))

@@ -148,13 +148,34 @@ drain(struct eng_stream *sr)
 	return n < 0 ? (sr->error ? sr->error : -EIO) : 0;
 }
 
-/* Write the stream to a file, or to stdout. */
+/*
+ * A new file at path, never through what was there: whatever a user put
+ * at that name (a symlink to /etc/shadow, say) is removed, not followed.
+ * made gets the file's identity, for the rename that ends the restore.
+ */
+static int
+open_new(const char *path, struct stat *made)
+{
+	int fd;
+
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd >= 0 && fstat(fd, made) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Write the stream to a file (a new one if made), or to stdout. */
 static int
 restore_to_fd(const struct eng_restore_opts *o, const char *to,
-    struct eng_stream *sr)
+    struct stat *made, struct eng_stream *sr)
 {
-	int fd = o->to_stdout ? 1 : open(to, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC, 0600);
+	int fd = o->to_stdout ? 1 : made ? open_new(to, made) :
+	    open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	const void *p;
 	long n;
 	int rc = 0;
@@ -188,7 +209,7 @@ static int
 restore_file(const struct eng_restore_opts *o, struct eng_stream *sr)
 {
 	char tmp[PATH_MAX], why[ENG_ERRLEN];
-	struct stat sb;
+	struct stat sb, made, now;
 	bool staged = !(stat(o->to, &sb) == 0 && !S_ISREG(sb.st_mode));
 	int rc;
 
@@ -197,13 +218,19 @@ restore_file(const struct eng_restore_opts *o, struct eng_stream *sr)
 		eng_err(sr->err, "%s: path too long", o->to);
 		return -ENAMETOOLONG;
 	}
-	rc = restore_to_fd(o, staged ? tmp : o->to, sr);
+	rc = restore_to_fd(o, staged ? tmp : o->to, staged ? &made : NULL, sr);
 	if (rc == 0 && sr->error)
 		rc = sr->error;
 	if (rc == 0)
 		rc = eng_stream_check_end(sr);
 	if (!staged)
 		return rc;
+	/* Still the file we wrote (not one swapped in since)? */
+	if (rc == 0 && (lstat(tmp, &now) < 0 || now.st_dev != made.st_dev ||
+	    now.st_ino != made.st_ino)) {
+		rc = -EEXIST;
+		eng_err(sr->err, "%s was replaced while the restore wrote it", tmp);
+	}
 	if (rc == 0 && rename(tmp, o->to) < 0) {
 		rc = -errno;
 		eng_err(sr->err, "%s: %s", o->to, strerror(errno));
@@ -267,7 +294,7 @@ restore_stream(const struct eng_restore_opts *o, struct eng_stream *sr,
 		return restore_tree(o, sr, res);
 	if (!o->verify_only && !o->to_stdout)
 		return restore_file(o, sr);
-	rc = o->verify_only ? drain(sr) : restore_to_fd(o, o->to, sr);
+	rc = o->verify_only ? drain(sr) : restore_to_fd(o, o->to, NULL, sr);
 	if (rc == 0 && sr->error)
 		rc = sr->error;
 	if (rc == 0)

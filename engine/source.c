@@ -121,10 +121,39 @@ write_zeros(struct archive *out, int64_t n)
 	return 0;
 }
 
+/*
+ * Did the file change while it was read (a log rotated, a database
+ * compacted)? A file that shrank is in the dump padded with zeros: say so,
+ * as tar does, by name. 1 if it changed, else 0.
+ */
+static int
+changed_while_read(struct archive_entry *w, const char *name)
+{
+	const char *src = archive_entry_sourcepath(w);
+	int64_t size = archive_entry_size(w);
+	struct stat sb;
+
+	if (!src || lstat(src, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return 0;
+	if (sb.st_size < size) {
+		log_warn("archive: %s shrank by %lld bytes while it was read: "
+		    "zeros stand for them in this dump", name,
+		    (long long)(size - sb.st_size));
+		return 1;
+	}
+	if (sb.st_size != size || sb.st_ctim.tv_sec != archive_entry_ctime(w) ||
+	    sb.st_ctim.tv_nsec != archive_entry_ctime_nsec(w)) {
+		log_warn("archive: %s changed while it was read: the dump holds "
+		    "it as read", name);
+		return 1;
+	}
+	return 0;
+}
+
 /* One entry into the archive: its header, then its data from disk. */
 static int
 copy_entry(struct archive *disk, struct archive *out, struct archive_entry *w,
-    const char *name, int *warnings)
+    const char *name, int *warnings, int *changed)
 {
 	const void *buf;
 	size_t sz;
@@ -155,6 +184,8 @@ copy_entry(struct archive *disk, struct archive *out, struct archive_entry *w,
 		log_warn("archive: %s: %s", name, archive_error_string(disk));
 		(*warnings)++;
 	}
+	if (!rc)
+		*changed += changed_while_read(w, name);
 	return rc;
 }
 
@@ -166,7 +197,7 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
 	struct archive_entry *e, *spare = NULL;
 	char name[4096];
-	int rc = 0, warnings = 0;
+	int rc = 0, warnings = 0, changed = 0;
 
 	if (!disk || !out || !lr)
 		return -ENOMEM;
@@ -216,7 +247,7 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 		archive_entry_set_pathname(e, name);
 		archive_entry_linkify(lr, &e, &spare);
 		if (e)
-			rc = copy_entry(disk, out, e, name, &warnings);
+			rc = copy_entry(disk, out, e, name, &warnings, &changed);
 		if (e)
 			archive_entry_free(e);
 		if (rc)
@@ -236,7 +267,7 @@ done:
 	archive_write_free(out);
 	if (!rc && warnings)
 		log_warn("archive: %d warnings", warnings);
-	return rc;
+	return rc ? rc : changed;
 }
 
 int
@@ -323,7 +354,8 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 			log_warn("archive: %s", perr);
 			_exit(1);
 		}
-		_exit(eng_archive_dir(s->path, since, 1) ? 1 : 0);
+		int arc = eng_archive_dir(s->path, since, 1);
+		_exit(arc < 0 ? 1 : arc > 0 ? ENG_SOURCE_CHANGED : 0);
 	}
 	eng_free_argv(argv);
 	close(p[1]);
@@ -348,6 +380,14 @@ eng_source_close(struct eng_source *s, char *err)
 	s->pid = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == ENG_SOURCE_CHANGED &&
+	    strcmp(s->kind, "dir") == 0) {
+		/* The stream is whole; some files in it are not as they are now. */
+		log_warn("source %s: files changed while they were read (named "
+		    "above); the dump holds them as read", s->path);
+		s->changed = true;
+		return 0;
+	}
 	if (WIFEXITED(status))
 		eng_err(err, "source %s exited with status %d", s->kind,
 		    WEXITSTATUS(status));

@@ -18,7 +18,11 @@ struct eng_source {
 	 * (file:/dev/stdin from a pipe) cannot be rewound.
 	 */
 	bool again;
+	bool changed;		/* a dir: source's files changed while read */
 };
+
+/* A dir: source's archiver exit status: whole, but files changed. */
+#define ENG_SOURCE_CHANGED 3
 
 /* Start a source from "dir:PATH", "cmd:ARGV" or "file:PATH"; err: ENG_ERRLEN. */
 int eng_source_open(const char *spec, time_t since, struct eng_source *s,
@@ -28,7 +32,10 @@ int eng_source_close(struct eng_source *s, char *err);
 /* Split a command line into argv (quotes and backslashes, no shell). */
 int eng_split_argv(const char *line, char ***argv);
 void eng_free_argv(char **argv);
-/* Write a pax archive of dir (files changed after since) to fd. */
+/*
+ * Write a pax archive of dir (files changed after since) to fd: 0, the
+ * number of files that changed while they were read, or a negative errno.
+ */
 int eng_archive_dir(const char *dir, time_t since, int fd);
 
 #endif

@@ -138,3 +138,33 @@ m=fout/.abs-restore-INCOMPLETE
 [ -f $m ] && grep -q '^CUT SHORT: \./big ' $m || fail "marker does not name ./big"
 ! grep -qx '\./big' $m || fail "marker lists ./big as restored"
 ok "a restore onto a full disk fails, names the entry and leaves the tree marked"
+
+# The restore's own files are never opened through what a user planted:
+# a symlink at the marker's name or at TO.abs-partial is replaced, and
+# what it points at stays as it was. A dumped file with the marker's name
+# is refused, not restored and then deleted.
+echo precious >victim1
+echo precious >victim2
+mkdir plant && ln -s "$T/victim1" plant/.abs-restore-INCOMPLETE
+"$ENGINE" restore --device $D --entity t --log d.log --to "$T/plant" >/dev/null 2>err.txt ||
+	{ cat err.txt; fail "restore into a tree with a planted marker link"; }
+[ "$(cat victim1)" = precious ] || fail "the marker was written through a planted symlink"
+[ ! -e plant/.abs-restore-INCOMPLETE ] && [ ! -L plant/.abs-restore-INCOMPLETE ] ||
+	fail "marker left after a whole restore"
+ln -s "$T/victim2" fl2.out.abs-partial
+"$ENGINE" dump --device $D --entity f2 --source "file:$T/file.bin" --log d.log >/dev/null 2>&1 ||
+	fail "dump of f2"
+"$ENGINE" restore --device $D --entity f2 --log d.log --to "$T/fl2.out" >/dev/null 2>err.txt ||
+	{ cat err.txt; fail "file restore over a planted .abs-partial link"; }
+[ "$(cat victim2)" = precious ] || fail "the file restore wrote through a planted symlink"
+[ -f fl2.out ] && [ ! -L fl2.out ] && cmp -s fl2.out file.bin || fail "fl2.out is not the restored file"
+mkdir -p mk && echo mine >mk/.abs-restore-INCOMPLETE && echo other >mk/f
+"$ENGINE" dump --device $D --entity mk --source "dir:$T/mk" --log d.log >/dev/null 2>&1 || fail "dump of mk"
+set +e
+"$ENGINE" restore --device $D --entity mk --log d.log --to "$T/mkout" >out.txt 2>err.txt
+rc=$?
+set -e
+[ $rc = 3 ] && grep -q "refused: .*\.abs-restore-INCOMPLETE: the restore's own marker" err.txt ||
+	{ cat out.txt err.txt; fail "a dumped file named like the marker: rc $rc"; }
+[ "$(cat mkout/f)" = other ] || fail "mk's other file"
+ok "planted links at the marker and .abs-partial are replaced, not followed; a file named like the marker is refused"

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +71,37 @@ main(void)
 	CHECK_EQ(drain(&s), 3);
 	dup2(saved, 0);
 	close(saved);
+
+	/*
+	 * A file that shrinks while the tree is read (the archiver is held
+	 * mid-file by the full pipe): the stream stays whole, padded with
+	 * zeros, and the source says a file changed (s.changed).
+	 */
+	char big[560];
+	static char block[8 << 20];	/* past the 1 MiB pipe */
+	snprintf(big, sizeof(big), "%s/big", dir);
+	fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	memset(block, 'b', sizeof(block));
+	CHECK(fd >= 0 && write(fd, block, sizeof(block)) == (ssize_t)sizeof(block));
+	close(fd);
+	CHECK_EQ(eng_source_open(spec, 0, &s, err), 0);
+	{
+		char buf[4096];
+		long total;
+		ssize_t n;
+		CHECK((total = read(s.fd, buf, sizeof(buf))) > 0);
+		usleep(100000);	/* only lets it fill the pipe; no result rides on it */
+		CHECK(truncate(big, 1000) == 0);
+		while ((n = read(s.fd, buf, sizeof(buf))) > 0)
+			total += n;
+		CHECK(total > (long)sizeof(block));	/* padded, not cut */
+		CHECK_EQ(eng_source_close(&s, err), 0);
+		CHECK(s.changed);
+	}
+	unlink(big);
+	CHECK_EQ(eng_source_open(spec, 0, &s, err), 0);
+	CHECK_EQ(drain(&s) > 12, 1);
+	CHECK(!s.changed);
 
 	/* A source that cannot start says why. */
 	CHECK(eng_source_open("file:/nonexistent/x", 0, &s, err) < 0);
