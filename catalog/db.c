@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -397,15 +398,37 @@ migrate(struct cat_db *db, char *err)
 	return 0;
 }
 
+/*
+ * An existing catalog file of 0 bytes is a catalog that lost its contents
+ * (truncated by a tool, a copy that failed, a filesystem after a crash),
+ * never a new one: SQLite would take it for an empty database and abs-ctld
+ * would run on an empty catalog. A new catalog is made only where no file
+ * is. (Once opened, the file holds at least its first page.)
+ */
+static int
+refuse_empty(const char *path, char *err)
+{
+	struct stat sb;
+
+	if (strcmp(path, ":memory:") == 0 || stat(path, &sb) < 0 ||
+	    !S_ISREG(sb.st_mode) || sb.st_size > 0)
+		return 0;
+	return db_fail(err, -ENODATA, "%s is an empty file (0 bytes): a "
+	    "catalog that lost its contents, not a new one; restore it or "
+	    "remove the file to start a new catalog", path);
+}
+
 /* Open, create and migrate the catalog at path. */
 int
 cat_open(const char *path, struct cat_db **out, char *err)
 {
-	struct cat_db *db = calloc(1, sizeof(*db));
+	struct cat_db *db;
 	int rc;
 
 	*out = NULL;
-	if (!db)
+	if ((rc = refuse_empty(path, err)) < 0)
+		return rc;
+	if (!(db = calloc(1, sizeof(*db))))
 		return db_fail(err, -ENOMEM, "%s: out of memory", path);
 	if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {

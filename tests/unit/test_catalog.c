@@ -68,6 +68,12 @@ test_catalog(void)
 	CHECK(cat_open(bad, &db, err) < 0);
 	CHECK(strstr(err, "not a database") != NULL);
 	unlink(bad);
+	/* A catalog file cut to 0 bytes is refused, never made anew. */
+	snprintf(bad, sizeof(bad), "%s/empty.db", dir);
+	write_file(bad, "", 0);
+	CHECK_EQ(cat_open(bad, &db, err), -ENODATA);
+	CHECK(db == NULL && strstr(err, "empty file") != NULL);
+	unlink(bad);
 	snprintf(bad, sizeof(bad), "%s/no/such/dir/catalog.db", dir);
 	CHECK(cat_open(bad, &db, err) < 0);
 	CHECK(strstr(err, "unable to open") != NULL);
