@@ -193,14 +193,35 @@ open_part(struct dump_state *s)
 	return rc;
 }
 
-/* Close the part (trailer, dump log), then check it by reading back. */
+/* Whether the tape, at end of data, is past (programmable) early warning. */
+static bool
+past_early_warning(struct dump_state *s)
+{
+	struct tsg_status st;
+	struct tsg_pos pos;
+
+	return !tsg_is_stream(s->p.dev) &&
+	    tsg_read_position(s->p.dev, &pos, &st) == 0 && pos.known &&
+	    (pos.eop || pos.bpew);
+}
+
+/*
+ * Close the part (trailer, dump log), then check it by reading back. The
+ * last part of a stream that ended at early warning says so in its
+ * trailer; the cartridge is full then, or if its trailer took it past
+ * early warning (the next part could not begin there: eng_part_open), so
+ * that the catalog and a rebuild from the tapes call it full alike.
+ */
 static int
 close_part(struct dump_state *s, bool last)
 {
-	int rc = eng_part_close(&s->p, last);
+	int rc;
 
-	if (rc < 0)
+	s->p.ends_full = last && eng_window_at_eot(s->win);
+	if ((rc = eng_part_close(&s->p, last)) < 0)
 		return rc;
+	if (last && !s->p.ends_full)
+		s->p.ends_full = past_early_warning(s);
 	return eng_spot_part(&s->spot, &s->p, &s->fault, s->err);
 }
 
@@ -432,7 +453,7 @@ copy_stream(struct dump_state *s, double t0)
 	if ((rc = close_part(s, true)) < 0)
 		return rc;
 	/* The stream ended at early warning: this cartridge is full too. */
-	if (eng_window_at_eot(s->win))
+	if (s->p.ends_full)
 		mark_full(s);
 	return 0;
 }

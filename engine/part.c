@@ -309,7 +309,8 @@ make_trailer(struct eng_part *p, bool last, struct fmt_trailer *t)
 	t->bytes = p->bytes;
 	t->blocks = p->ncrc;
 	t->last = last;
-	t->tape_full = !last;	/* a part ends early only at early warning */
+	/* A part ends early only at early warning; a stream may end there. */
+	t->tape_full = !last || p->ends_full;
 	util_fmt_time(time(NULL), t->written, sizeof(t->written));
 	t->stream_bytes = p->stream_bytes;
 	digest_final_hex(p->pd, t->part_digest);

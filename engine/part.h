@@ -37,6 +37,8 @@ struct eng_part {
 	struct digest *pd;
 	uint64_t lon;		/* logical object number of the header */
 	bool open;
+	bool ends_full;		/* the stream ended at early warning: the
+				   trailer says tape_full (set by the caller) */
 	unsigned depth;		/* writes in flight the transport grants */
 	bool lbp;		/* the drive checks each block's CRC32C */
 	/* The stream. */
