@@ -128,6 +128,31 @@ static const char *const migrations[] = {
 	"ALTER TABLE jobs ADD COLUMN origin TEXT;"
 	"CREATE UNIQUE INDEX jobs_origin ON jobs(origin) WHERE origin IS NOT NULL;"
 	"CREATE INDEX tapes_job ON tapes(job_id) WHERE job_id IS NOT NULL;",
+	/*
+	 * 4: a dump rebuilt from tapes whose parts are on cartridges not
+	 * scanned yet is incomplete (a state of its own: SQLite changes a
+	 * CHECK only by copying the table, foreign keys off, see migrate); a
+	 * rebuilt part keeps the cartridge its header names for the part
+	 * before it, and a tape when a rebuild last read it to its end, so
+	 * that a dump expires whichever comes first.
+	 */
+	"CREATE TABLE dumps4 ("
+	" id INTEGER PRIMARY KEY, dump_uid TEXT NOT NULL UNIQUE,"
+	" entity_id INTEGER NOT NULL REFERENCES entities(id),"
+	" job_id INTEGER REFERENCES jobs(id), level INTEGER NOT NULL DEFAULT 0,"
+	" since TEXT, started TEXT NOT NULL, finished TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('running','complete','failed',"
+	"  'aborted','expired','incomplete')),"
+	" bytes INTEGER, raw_bytes INTEGER, digest_alg TEXT, digest TEXT,"
+	" raw_digest TEXT);"
+	"INSERT INTO dumps4 SELECT id, dump_uid, entity_id, job_id, level, since,"
+	" started, finished, state, bytes, raw_bytes, digest_alg, digest,"
+	" raw_digest FROM dumps;"
+	"DROP TABLE dumps;"
+	"ALTER TABLE dumps4 RENAME TO dumps;"
+	"CREATE INDEX dumps_entity ON dumps(entity_id, state, started);"
+	"ALTER TABLE dump_parts ADD COLUMN prev_tape_id TEXT;"
+	"ALTER TABLE tapes ADD COLUMN scanned TEXT;",
 };
 
 
@@ -369,33 +394,68 @@ cat_schema_version(struct cat_db *db)
 	return user_version(db, err);
 }
 
-/* Bring the schema up to this program's version, one transaction each. */
+/* Whether a foreign key of the catalog points nowhere (1), or negative. */
+static int
+dangling(struct cat_db *db, char *err)
+{
+	int64_t any = 0;
+	int rc = db_int(db, err, "checking foreign keys", &any,
+	    "SELECT count(*) FROM pragma_foreign_key_check", "");
+
+	return rc < 0 ? rc : any > 0;
+}
+
+/* Run migration v in a transaction of its own. */
+static int
+migrate_one(struct cat_db *db, int v, char *err)
+{
+	char sql[64];
+	int rc;
+
+	if ((rc = db_begin(db, err)) < 0)
+		return rc;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+	if (sqlite3_exec(db->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_error(db, err, "migration");
+		db_rollback(db);
+		return rc;
+	}
+	if ((rc = dangling(db, err)) != 0) {
+		db_rollback(db);
+		return rc < 0 ? rc : db_fail(err, -EPROTO, "migration %d would"
+		    " leave foreign keys pointing nowhere", v + 1);
+	}
+	return db_commit(db, err);
+}
+
+/*
+ * Bring the schema up to this program's version, one transaction each.
+ * Foreign keys are off meanwhile (a migration may copy a table, which
+ * SQLite needs to change a CHECK) and checked before each commit.
+ */
 static int
 migrate(struct cat_db *db, char *err)
 {
-	int have = user_version(db, err), rc;
+	int have = user_version(db, err), rc = 0;
 	int want = (int)(sizeof(migrations) / sizeof(migrations[0]));
-	char sql[64];
 
 	if (have < 0)
 		return have;
 	if (have > want)
 		return db_fail(err, -EPROTO, "catalog schema %d is newer than this "
 		    "abs-ctld's %d", have, want);
-	for (int v = have; v < want; v++) {
-		if ((rc = db_begin(db, err)) < 0)
-			return rc;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (sqlite3_exec(db->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			rc = db_error(db, err, "migration");
-			db_rollback(db);
-			return rc;
-		}
-		if ((rc = db_commit(db, err)) < 0)
-			return rc;
-	}
-	return 0;
+	if (have == want)
+		return 0;
+	if (sqlite3_exec(db->db, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_error(db, err, "migration");
+	for (int v = have; v < want && rc >= 0; v++)
+		rc = migrate_one(db, v, err);
+	if (sqlite3_exec(db->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) !=
+	    SQLITE_OK && rc >= 0)
+		rc = db_error(db, err, "migration");
+	return rc < 0 ? rc : 0;
 }
 
 /*

@@ -1,5 +1,6 @@
 /* Dumps and their parts: what is on which tape, and what to restore. */
 #include <errno.h>
+#include <stdio.h>
 
 #include "catalog/db_int.h"
 
@@ -26,12 +27,43 @@ dump_row(sqlite3_stmt *st, void *arg)
 	return ((cat_dump_fn *)cb->fn)(&d, cb->arg);
 }
 
-/* The newest complete dump of entity at or before date. */
+/* Keep the dump's uid and date. */
+static int
+incomplete_row(sqlite3_stmt *st, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out, 200, "%s of %s", db_text(st, 0), db_text(st, 1));
+	return 1;
+}
+
+/*
+ * The newest complete dump of entity at or before date; -EAGAIN if a
+ * dump rebuilt from tapes but incomplete (parts on cartridges not scanned
+ * yet) is newer: restoring an older one instead would surprise.
+ */
 int
 cat_dump_for_restore(struct cat_db *db, const char *entity, const char *date,
     cat_dump_fn *fn, void *arg, char *err)
 {
-	int rc = db_query(db, err, "finding a dump to restore", dump_row,
+	char newer[200] = "";
+	int rc = db_query(db, err, "finding an incomplete dump", incomplete_row,
+	    newer, "SELECT d.dump_uid, d.started FROM dumps d JOIN entities e ON"
+	    " e.id = d.entity_id WHERE e.name = ?1 AND d.state = 'incomplete' AND"
+	    " (?2 IS NULL OR d.started <= ?2 || 'T99') AND NOT EXISTS (SELECT 1"
+	    " FROM dumps c WHERE c.entity_id = d.entity_id AND c.state ="
+	    " 'complete' AND c.started > d.started AND (?2 IS NULL OR c.started"
+	    " <= ?2 || 'T99')) ORDER BY d.started DESC LIMIT 1", "t" "t", entity,
+	    date);
+
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		return db_fail(err, -EAGAIN, "the newest dump of %s%s%s (%s) is"
+		    " incomplete: parts of it are on cartridges not scanned yet"
+		    " (abs-ctl rebuild); restore an older one with --date", entity,
+		    date ? " at or before " : "", date ? date : "", newer);
+	rc = db_query(db, err, "finding a dump to restore", dump_row,
 	    DB_CB(fn, arg), "SELECT " DUMP_COLS DUMP_FROM " WHERE e.name = ? AND"
 	    " d.state = 'complete' AND (? IS NULL OR d.started <= ? || 'T99')"
 	    " ORDER BY d.started DESC, d.id DESC LIMIT 1", "ttt", entity, date,

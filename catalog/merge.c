@@ -199,8 +199,10 @@ part_agrees(struct merge *m, const struct cat_dl_rec *r,
 			    (unsigned long long)r->bytes);
 		return 1;
 	}
-	/* A dump failed when its job was lost still takes its parts. */
-	if (strcmp(k->state, "running") != 0 && strcmp(k->state, "failed") != 0)
+	/* A dump failed when its job was lost, or rebuilt from tapes but
+	   incomplete, still takes its parts. */
+	if (strcmp(k->state, "running") != 0 && strcmp(k->state, "failed") != 0 &&
+	    strcmp(k->state, "incomplete") != 0)
 		return REJECTED(m, "dump %s is %s without a part %u", r->dump_id,
 		    k->state, r->part);
 	if (r->part > 1 && (rc = known_part(m, k->id, r->part - 1, &p)) != 0) {
@@ -370,8 +372,8 @@ merge_dump(struct merge *m, const struct cat_dl_rec *r)
 	rc = db_exec(m->db, m->err, "completing a merged dump", "UPDATE dumps SET"
 	    " state = ?1, finished = ?, bytes = ?, raw_bytes = ?, digest = ?,"
 	    " raw_digest = ?, job_id = coalesce(job_id, (SELECT id FROM jobs"
-	    " WHERE id = ?)) WHERE id = ? AND (state = 'running' OR (state ="
-	    " 'failed' AND ?1 = 'complete'))", "ttiittii",
+	    " WHERE id = ?)) WHERE id = ? AND (state = 'running' OR (state IN"
+	    " ('failed', 'incomplete') AND ?1 = 'complete'))", "ttiittii",
 	    strcmp(r->status, "complete") == 0 ? "complete" : "failed", written(r),
 	    (int64_t)r->bytes, (int64_t)r->raw_bytes, r->digest, r->raw_digest,
 	    r->job, k.id);

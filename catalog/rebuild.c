@@ -1,11 +1,14 @@
 /*
  * The catalog rebuilt from tapes: what a scan of each cartridge found (its
  * label, every part's header and trailer) recreates tapes, entities, dumps
- * and parts, in any order of cartridges. A dump stays incomplete (failed,
- * no finished date) until parts 1..N are all in, N being the part whose
- * trailer says it is the stream's last, and their bytes add up. Scanning
- * a cartridge again changes nothing. docs/FORMAT.md says what the tapes
- * cannot tell.
+ * and parts, in any order of cartridges. A dump stays incomplete until
+ * parts 1..N are all in, N being the part whose trailer says it is the
+ * stream's last, and their bytes add up; it is expired once a part is
+ * missing from a cartridge labelled again after the dump began (the next
+ * part's header names that cartridge). Each state is worked out again
+ * from what the catalog holds whenever a part or cartridge comes in, so
+ * the order of cartridges changes nothing, nor does scanning one again.
+ * docs/FORMAT.md says what the tapes cannot tell.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +30,8 @@ pool_of(struct cat_db *db, const char *pool, int64_t *id, char *err)
 	    " pools WHERE name = ?", "t", pool);
 	return rc < 0 ? rc : 0;
 }
+
+static int settle_tape(struct cat_db *db, const char *tape_id, char *err);
 
 /* A cartridge's label: the tape, added if the catalog does not know it. */
 static int
@@ -61,7 +66,8 @@ tape_seen(struct cat_db *db, const struct cat_rebuild_tape *t, char *err)
 
 /*
  * A cartridge scanned to its end: its counters from the parts on it, its
- * state full or appendable, unless an operator's mark is on it.
+ * state full or appendable (unless an operator's mark is on it), the time
+ * of the scan; the dumps whose part it should hold are settled.
  */
 static int
 tape_done(struct cat_db *db, const struct cat_rebuild_tape *t, char *err)
@@ -78,7 +84,12 @@ tape_done(struct cat_db *db, const struct cat_rebuild_tape *t, char *err)
 	rc = db_exec(db, err, "setting a rebuilt tape's state", "UPDATE tapes SET"
 	    " state = ? WHERE tape_id = ? AND state IN ('blank', 'appendable',"
 	    " 'full')", "tt", t->full ? "full" : "appendable", t->tape_id);
-	return rc < 0 ? rc : 0;
+	if (rc < 0 || (rc = db_exec(db, err, "marking a tape scanned", "UPDATE"
+	    " tapes SET scanned = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE"
+	    " tape_id = ?", "t", t->tape_id)) < 0)
+		return rc;
+	/* All its parts are in: a part missing from it is known now. */
+	return settle_tape(db, t->tape_id, err);
 }
 
 int
@@ -182,6 +193,15 @@ entity_of(struct cat_db *db, const struct cat_rebuild_part *p, int64_t *id,
 	    " added = ? WHERE name = ? AND added > ?", "ttt", p->started,
 	    p->entity, p->started)) < 0)
 		return rc;
+	/* Its type, source and pool: its newest dump's, in any order. */
+	if ((rc = db_exec(db, err, "updating a rebuilt entity", "UPDATE entities"
+	    " SET type_id = (SELECT id FROM entity_types WHERE name = ?2),"
+	    " source = ?3, pool_id = (SELECT pool_id FROM tapes WHERE tape_id ="
+	    " ?4) WHERE name = ?1 AND NOT EXISTS (SELECT 1 FROM dumps WHERE"
+	    " entity_id = entities.id AND (started > ?5 OR (started = ?5 AND"
+	    " dump_uid > ?6)))", "tttttt", p->entity, type, src, p->tape_id,
+	    p->started, p->dump_uid)) < 0)
+		return rc;
 	rc = db_int(db, err, "finding a rebuilt entity", id, "SELECT id FROM"
 	    " entities WHERE name = ?", "t", p->entity);
 	return rc < 0 ? rc : 0;
@@ -205,7 +225,7 @@ dump_of(struct cat_db *db, const struct cat_rebuild_part *p, int64_t entity,
 	if ((rc = db_exec(db, err, "adding a rebuilt dump", "INSERT OR IGNORE INTO"
 	    " dumps (dump_uid, entity_id, job_id, level, since, started, state,"
 	    " digest_alg) VALUES (?, ?, (SELECT id FROM jobs WHERE id = ?), ?, ?,"
-	    " ?, 'failed', ?)", "tiiitt" "t", p->dump_uid, entity, p->job,
+	    " ?, 'incomplete', ?)", "tiiitt" "t", p->dump_uid, entity, p->job,
 	    p->level, p->since, p->started, p->digest_alg)) < 0)
 		return rc;
 	rc = db_int(db, err, "finding a rebuilt dump", id, "SELECT id FROM dumps"
@@ -245,53 +265,90 @@ part_of(struct cat_db *db, const struct cat_rebuild_part *p, int64_t dump,
 		    p->dump_uid);
 	rc = db_exec(db, err, "adding a rebuilt part", "INSERT INTO dump_parts"
 	    " (dump_id, part, tape_id, file, offset, bytes, blocks, block_size,"
-	    " digest, trailer, written) VALUES (?, ?, (SELECT id FROM tapes WHERE"
-	    " tape_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)", "iitiiiiitit", dump,
-	    p->part, p->tape_id, p->file, p->offset, p->bytes, p->blocks,
-	    p->block_size, p->digest, (int64_t)p->trailer, p->written &&
-	    *p->written ? p->written : p->started);
+	    " digest, trailer, written, prev_tape_id) VALUES (?, ?, (SELECT id"
+	    " FROM tapes WHERE tape_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "iitiiiiititt", dump, p->part, p->tape_id, p->file, p->offset,
+	    p->bytes, p->blocks, p->block_size, p->digest, (int64_t)p->trailer,
+	    p->written && *p->written ? p->written : p->started,
+	    p->part > 1 && p->prev_tape_id && *p->prev_tape_id ?
+	    p->prev_tape_id : NULL);
 	return rc < 0 ? rc : 1;
 }
 
-/*
- * The previous part is gone if its cartridge was labelled again (recycled)
- * after the dump: the dump is expired, as the catalog had made it.
- */
+/* The stream's totals, from its last part (its trailer has them). */
 static int
-try_expire(struct cat_db *db, const struct cat_rebuild_part *p, int64_t dump,
+totals(struct cat_db *db, const struct cat_rebuild_part *p, int64_t dump,
     char *err)
 {
-	if (p->part < 2 || !p->prev_tape_id || !*p->prev_tape_id)
+	if (!p->last)
 		return 0;
-	return db_exec(db, err, "expiring a rebuilt dump", "UPDATE dumps SET"
-	    " state = 'expired' WHERE id = ? AND state = 'failed' AND finished IS"
-	    " NULL AND NOT EXISTS (SELECT 1 FROM dump_parts WHERE dump_id = ? AND"
-	    " part = ?) AND (SELECT added FROM tapes WHERE tape_id = ?) > started",
-	    "iiit", dump, dump, p->part - 1, p->prev_tape_id);
+	return db_exec(db, err, "noting a rebuilt dump's totals", "UPDATE dumps"
+	    " SET bytes = ?, raw_bytes = ?, digest = ?, raw_digest = ? WHERE id ="
+	    " ? AND state = 'incomplete'", "iitti", p->stream_bytes, p->raw_bytes,
+	    p->stream_digest, p->raw_digest, dump);
 }
 
 /*
- * The stream's totals from its last part; then the dump completes if
- * parts 1..N are all in and add up (1 if it did).
+ * Rebuilt dumps' states from what the catalog holds (any order gives the
+ * same), for the dumps sel picks (an SQL condition on dumps, ?1 being
+ * the dump's row id or a tape ID as types says): complete once parts
+ * 1..N are in and add up to the last part's stream bytes (finished when
+ * part N was written); expired once a part is missing from its
+ * cartridge (named by the next part's header) read to its end, which was
+ * labelled after the last of the dump's parts there are was written
+ * (recycled after the dump: the catalog had expired it then; a cartridge
+ * the dump itself labelled was labelled before its parts); else
+ * incomplete (a cartridge not scanned, or not to its end, or a part
+ * unreadable on it). Labels and parts are dated to the second: a recycle
+ * in the very second the dump ended leaves it incomplete, never expired.
+ * Only rebuilt states move: a dump the catalog finished keeps its own.
  */
 static int
-try_complete(struct cat_db *db, const struct cat_rebuild_part *p,
-    int64_t dump, char *err)
+settle_where(struct cat_db *db, const char *sel, const char *types,
+    int64_t id, const char *tape_id, char *err)
 {
-	int rc;
+	char sql[3][1024];
+	int rc = 0;
 
-	if (p->last && (rc = db_exec(db, err, "noting a rebuilt dump's totals",
-	    "UPDATE dumps SET bytes = ?, raw_bytes = ?, digest = ?, raw_digest ="
-	    " ? WHERE id = ? AND finished IS NULL", "iitti", p->stream_bytes,
-	    p->raw_bytes, p->stream_digest, p->raw_digest, dump)) < 0)
-		return rc;
-	rc = db_exec(db, err, "completing a rebuilt dump", "UPDATE dumps SET"
-	    " state = 'complete', finished = (SELECT written FROM dump_parts WHERE"
-	    " dump_id = dumps.id ORDER BY part DESC LIMIT 1) WHERE id = ?1 AND"
-	    " state = 'failed' AND finished IS NULL AND bytes IS NOT NULL AND"
-	    " (SELECT count(*) = max(part) AND min(part) = 1 AND sum(bytes) ="
-	    " dumps.bytes FROM dump_parts WHERE dump_id = ?1)", "i", dump);
-	return rc;
+	snprintf(sql[0], sizeof(sql[0]), "UPDATE dumps SET state = 'complete',"
+	    " finished = (SELECT written FROM dump_parts WHERE dump_id = dumps.id"
+	    " ORDER BY part DESC LIMIT 1) WHERE %s AND state = 'incomplete' AND"
+	    " bytes IS NOT NULL AND (SELECT count(*) = max(part) AND min(part) ="
+	    " 1 AND sum(bytes) = dumps.bytes FROM dump_parts WHERE dump_id ="
+	    " dumps.id)", sel);
+	snprintf(sql[1], sizeof(sql[1]), "UPDATE dumps SET state = 'expired'"
+	    " WHERE %s AND state = 'incomplete' AND EXISTS (SELECT 1 FROM"
+	    " dump_parts p JOIN tapes t ON t.tape_id = p.prev_tape_id WHERE"
+	    " p.dump_id = dumps.id AND t.scanned IS NOT NULL AND t.added > (SELECT"
+	    " max(written) FROM dump_parts WHERE dump_id = dumps.id) AND NOT EXISTS"
+	    " (SELECT 1 FROM dump_parts q WHERE q.dump_id = dumps.id AND q.part ="
+	    " p.part - 1))", sel);
+	/* A job ends when its dump did, whichever part came first. */
+	snprintf(sql[2], sizeof(sql[2]), "UPDATE jobs SET finished = (SELECT"
+	    " coalesce(dumps.finished, (SELECT max(written) FROM dump_parts WHERE"
+	    " dump_id = dumps.id)) FROM dumps WHERE dumps.job_id = jobs.id) WHERE"
+	    " detail = 'rebuilt from tapes' AND id IN (SELECT job_id FROM dumps"
+	    " WHERE %s)", sel);
+	for (int i = 0; i < 3 && rc >= 0; i++)
+		rc = *types == 'i' ? db_exec(db, err, "settling rebuilt dumps",
+		    sql[i], "i", id) : db_exec(db, err, "settling rebuilt dumps",
+		    sql[i], "t", tape_id);
+	return rc < 0 ? rc : 0;
+}
+
+/* Settle one rebuilt dump. */
+static int
+settle(struct cat_db *db, int64_t dump, char *err)
+{
+	return settle_where(db, "dumps.id = ?1", "i", dump, NULL, err);
+}
+
+/* Settle each rebuilt dump one of whose parts names tape_id before it. */
+static int
+settle_tape(struct cat_db *db, const char *tape_id, char *err)
+{
+	return settle_where(db, "dumps.id IN (SELECT dump_id FROM dump_parts"
+	    " WHERE prev_tape_id = ?1)", "t", 0, tape_id, err);
 }
 
 int
@@ -312,8 +369,8 @@ cat_rebuild_part(struct cat_db *db, const struct cat_rebuild_part *p,
 	if ((rc = entity_of(db, p, &entity, err)) < 0 ||
 	    (rc = dump_of(db, p, entity, &dump, err)) < 0 ||
 	    (rc = added = part_of(db, p, dump, err)) < 0 ||
-	    (rc = try_complete(db, p, dump, err)) < 0 ||
-	    (rc = try_expire(db, p, dump, err)) < 0) {
+	    (rc = totals(db, p, dump, err)) < 0 ||
+	    (rc = settle(db, dump, err)) < 0) {
 		db_rollback(db);
 		return rc;
 	}
@@ -339,6 +396,6 @@ cat_rebuild_counts(struct cat_db *db, struct cat_rebuild_counts *c, char *err)
 	memset(c, 0, sizeof(*c));
 	return db_query(db, err, "counting rebuilt dumps", counts_row, c,
 	    "SELECT (SELECT count(*) FROM dumps WHERE state = 'complete'),"
-	    " (SELECT count(*) FROM dumps WHERE state = 'failed' AND finished IS"
-	    " NULL), (SELECT count(*) FROM tapes WHERE state != 'destroyed')", "");
+	    " (SELECT count(*) FROM dumps WHERE state = 'incomplete'),"
+	    " (SELECT count(*) FROM tapes WHERE state != 'destroyed')", "");
 }

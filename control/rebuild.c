@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "control/handlers_int.h"
+#include "control/crippled_int.h"
 
 #define REBUILDS 16
 
@@ -20,6 +20,8 @@ static struct rebuild {
 	pid_t pid;		/* and its process: a connection's memory is reused */
 	bool running;
 	int tapes, added, known, refused;
+	int skipped;		/* cartridges not scanned: damaged, unreadable */
+	int unreadable;		/* tape files neither header nor trailer */
 	char last_refusal[PROTO_ERRLEN];
 } rebuilds[REBUILDS];
 
@@ -115,9 +117,15 @@ ev_scan_tape(struct ctld *c, struct drive *d, json_t *p, const char **code,
 		return cat_failed(code, err, rc, dberr);
 	}
 	if (t.done) {
+		json_int_t other = json_integer_value(json_object_get(p, "other"));
 		r->tapes++;
-		ctld_message(c, d, "info", "rebuild: cartridge %s (%s) scanned%s",
-		    t.label, t.tape_id, t.full ? ", full" : "");
+		r->unreadable += other > 0 ? (int)(other > 1000000 ? 1000000 : other) :
+		    0;
+		ctld_message(c, d, other > 0 ? "error" : "info", "rebuild: cartridge"
+		    " %s (%s) scanned%s%s%lld%s", t.label, t.tape_id, t.full ?
+		    ", full" : "", other > 0 ? "; " : "", (long long)other,
+		    other > 0 ? " tape files on it are neither a part's header nor"
+		    " its trailer (unreadable or damaged): parts there are lost" : "");
 	}
 	return json_pack("{s:b}", "recorded", 1);
 }
@@ -157,6 +165,9 @@ ev_scan_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
 
 	if (!r)
 		FAIL("not-waiting", "drive %s is not scanning", d->name);
+	/* A crippled-mode job was never the catalog's (merge keeps none). */
+	if (part.job > CRIP_JOB_BASE)
+		part.job = 0;
 	if ((rc = cat_rebuild_part(c->db, &part, dberr)) < 0) {
 		/* One part refused: the scan goes on, the operator is told. */
 		r->refused++;
@@ -172,6 +183,23 @@ ev_scan_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
 	return json_pack("{s:b}", "recorded", 1);
 }
 
+/* A library slot whose cartridge could not be scanned (its label). */
+json_t *
+ev_scan_skipped(struct ctld *c, struct drive *d, json_t *p, const char **code,
+    char *err)
+{
+	struct rebuild *r = scanning(d);
+
+	if (!r)
+		FAIL("not-waiting", "drive %s is not scanning", d->name);
+	r->skipped++;
+	snprintf(r->last_refusal, sizeof(r->last_refusal), "slot %lld: %s",
+	    (long long)arg_num(p, "slot", 0), arg_str(p, "why"));
+	ctld_message(c, d, "error", "rebuild: slot %lld not scanned: %s",
+	    (long long)arg_num(p, "slot", 0), arg_str(p, "why"));
+	return json_pack("{s:b}", "recorded", 1);
+}
+
 /* The scan is over: the summary, and the drive takes jobs again. */
 json_t *
 ev_scan_end(struct ctld *c, struct drive *d, json_t *p, const char **code,
@@ -181,6 +209,7 @@ ev_scan_end(struct ctld *c, struct drive *d, json_t *p, const char **code,
 	struct cat_rebuild_counts n;
 	char dberr[CAT_ERRLEN];
 	const char *why = arg_str(p, "error");
+	bool bad;
 
 	if (!r)
 		FAIL("not-waiting", "drive %s is not scanning", d->name);
@@ -190,14 +219,16 @@ ev_scan_end(struct ctld *c, struct drive *d, json_t *p, const char **code,
 		cat_warn(c, d, dberr);
 		memset(&n, 0, sizeof(n));
 	}
-	ctld_message(c, d, why || r->refused ? "error" : "info", "rebuild done:"
+	bad = why || r->refused || r->skipped || r->unreadable;
+	ctld_message(c, d, bad ? "error" : "info", "rebuild done:"
 	    " %d cartridges scanned, %d parts added, %d known already, %d"
-	    " refused%s%s; the catalog has %lld complete dumps, %lld incomplete"
-	    " (parts on cartridges not scanned yet), %lld tapes%s%s",
-	    r->tapes, r->added, r->known, r->refused, r->refused ? ", last: " :
-	    "", r->refused ? r->last_refusal : "", (long long)n.complete,
-	    (long long)n.incomplete, (long long)n.tapes, why ? "; stopped: " : "",
-	    why ? why : "");
+	    " refused, %d cartridges not scanned, %d unreadable tape files%s%s;"
+	    " the catalog has %lld complete dumps, %lld incomplete (parts on"
+	    " cartridges not scanned yet), %lld tapes%s%s", r->tapes, r->added,
+	    r->known, r->refused, r->skipped, r->unreadable, r->refused ||
+	    r->skipped ? ", last: " : "", r->refused || r->skipped ?
+	    r->last_refusal : "", (long long)n.complete, (long long)n.incomplete,
+	    (long long)n.tapes, why ? "; stopped: " : "", why ? why : "");
 	ctld_dispatch(c, d);
 	return json_pack("{s:b}", "ok", 1);
 }

@@ -4,7 +4,9 @@
  * in and then complete with the tapes' dates and totals; scanning again
  * changes nothing; a part that contradicts the catalog or fails the dump
  * log's checks is refused and changes nothing; a dump whose previous part's
- * cartridge was labelled again after it expires; and the error paths.
+ * cartridge was labelled again after it expires, whichever comes first;
+ * restore refuses an incomplete dump; a v3 catalog's dumps survive the
+ * migration to the incomplete state; and the error paths.
  */
 #include "cat_t.h"
 
@@ -72,6 +74,22 @@ value(struct cat_db *db, const char *sql)
 #define DUMP_ROW "SELECT state || ' ' || coalesce(finished, '-') || ' ' ||" \
 	" coalesce(bytes, '-') || ' ' || coalesce(job_id, '-') FROM dumps"
 
+/* Nothing to keep of restore's choice. */
+static int
+no_row(const struct cat_dump *d, void *arg)
+{
+	(void)d;
+	(void)arg;
+	return 0;
+}
+
+/* Restore's choice for vol.x: 1 found, or its negative errno. */
+static int
+restore_pick(struct cat_db *db, char *err)
+{
+	return cat_dump_for_restore(db, "vol.x", NULL, no_row, NULL, err);
+}
+
 /* The three cartridges in order (a permutation of 0 1 2). */
 static void
 scan_in(const int order[3])
@@ -92,7 +110,14 @@ scan_in(const int order[3])
 		/* Incomplete until all three are in. */
 		CHECK_EQ(n.complete, k == 2 ? 1 : 0);
 		CHECK_EQ(n.incomplete, k == 2 ? 0 : 1);
+		if (k < 2) {
+			/* A state of its own, which restore refuses, saying why. */
+			CHECK(strncmp(value(db, DUMP_ROW), "incomplete - ", 13) == 0);
+			CHECK_EQ(restore_pick(db, err), -EAGAIN);
+			CHECK(strstr(err, "incomplete") && strstr(err, dump_uid));
+		}
 	}
+	CHECK_EQ(restore_pick(db, err), 1);
 	CHECK(strcmp(value(db, DUMP_ROW), "complete 2026-02-01T00:30:00Z 5242890 17")
 	    == 0);
 	CHECK(strcmp(value(db, "SELECT e.name || ' ' || e.source || ' ' || t.name"
@@ -153,21 +178,49 @@ test_refused(void)
 	cat_t_done(db);
 }
 
-/* Part 2's cartridge was relabelled after the dump: part 3 alone expires. */
+/*
+ * Part 2's cartridge was relabelled after the dump (recycled) or before
+ * it: part 3 alone expires, or stays incomplete, whether that cartridge
+ * is scanned before or after part 3's.
+ */
 static void
 test_expired(void)
 {
+	for (int recycled = 0; recycled < 2; recycled++)
+		for (int first = 0; first < 2; first++) {
+			struct cat_db *db = cat_t_open();
+			struct cat_rebuild_tape t1 = tape(1, true), t2 = tape(2, false);
+			struct cat_rebuild_part p = part(2);
+			char err[CAT_ERRLEN];
+
+			t1.labelled_at = recycled ? "2026-03-01T00:00:00Z" :
+			    "2026-01-01T00:00:00Z";
+			if (first)
+				CHECK_EQ(cat_rebuild_tape(db, &t1, err), 1);
+			CHECK_EQ(cat_rebuild_tape(db, &t2, err), 1);
+			CHECK_EQ(cat_rebuild_part(db, &p, err), 1);
+			if (!first)
+				CHECK_EQ(cat_rebuild_tape(db, &t1, err), 1);
+			CHECK(strncmp(value(db, DUMP_ROW), recycled ? "expired " :
+			    "incomplete ", recycled ? 8 : 11) == 0);
+			/* An expired dump is not restore's concern. */
+			CHECK_EQ(restore_pick(db, err), recycled ? -ENOENT : -EAGAIN);
+			cat_t_done(db);
+		}
+	/* Recycled, but its scan never ended (killed): not known yet. */
 	struct cat_db *db = cat_t_open();
-	struct cat_rebuild_tape t = tape(1, false);
+	struct cat_rebuild_tape t1 = tape(1, false), t2 = tape(2, false);
 	struct cat_rebuild_part p = part(2);
 	char err[CAT_ERRLEN];
 
-	t.labelled_at = "2026-03-01T00:00:00Z";	/* recycled after the dump */
-	CHECK_EQ(cat_rebuild_tape(db, &t, err), 1);
-	t = tape(2, false);
-	CHECK_EQ(cat_rebuild_tape(db, &t, err), 1);
+	t1.labelled_at = "2026-03-01T00:00:00Z";
+	CHECK_EQ(cat_rebuild_tape(db, &t1, err), 1);
+	CHECK_EQ(cat_rebuild_tape(db, &t2, err), 1);
 	CHECK_EQ(cat_rebuild_part(db, &p, err), 1);
-	CHECK(strncmp(value(db, DUMP_ROW), "expired", 7) == 0);
+	CHECK(strncmp(value(db, DUMP_ROW), "incomplete ", 11) == 0);
+	t1.done = true;
+	CHECK_EQ(cat_rebuild_tape(db, &t1, err), 0);
+	CHECK(strncmp(value(db, DUMP_ROW), "expired ", 8) == 0);
 	cat_t_done(db);
 }
 
