@@ -442,7 +442,7 @@ const struct ctld_event ctld_events[] = {
 	{ "result", ev_result, "ok:b aborted:b? error:s?", true },
 	/* a rebuild's scan (control/rebuild.c): no job, the drive scans */
 	{ "scan-tape", ev_scan_tape, "label:s tape_id:s pool:s labelled_at:s"
-	    " done:b full:b?", false },
+	    " done:b full:b? other:i?", false },
 	{ "scan-part", ev_scan_part, "label:s tape_id:s dump:s entity:s"
 	    " entity_type:s? server:s partition:s source_kind:s source:s"
 	    " compress:s level:i job:i? date:s since:s part:i file:i offset:i"
@@ -450,6 +450,7 @@ const struct ctld_event ctld_events[] = {
 	    " written:s? last:b stream_bytes:i? raw_bytes:i? stream_digest:s?"
 	    " raw_digest:s? prev_tape_id:s?", false },
 	{ "scan-end", ev_scan_end, "tapes:i? error:s?", false },
+	{ "scan-skipped", ev_scan_skipped, "slot:i why:s", false },
 };
 const size_t ctld_nevents = sizeof(ctld_events) / sizeof(ctld_events[0]);
 

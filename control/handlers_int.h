@@ -54,6 +54,8 @@ json_t *ev_scan_tape(struct ctld *c, struct drive *d, json_t *p,
     const char **code, char *err);
 json_t *ev_scan_part(struct ctld *c, struct drive *d, json_t *p,
     const char **code, char *err);
+json_t *ev_scan_skipped(struct ctld *c, struct drive *d, json_t *p,
+    const char **code, char *err);
 json_t *ev_scan_end(struct ctld *c, struct drive *d, json_t *p,
     const char **code, char *err);
 bool ctld_rebuild_busy(const struct drive *d);

@@ -246,7 +246,7 @@ scan_library(struct scan *s, const char *device, int *tapes)
 		if (rc == 0)
 			(*tapes)++;
 		else if (s->fns->skipped)
-			s->fns->skipped(s->fns->ctx, slot + 1, why);
+			s->fns->skipped(s->fns->ctx, slot + 1, rc, why);
 		if (rc == -ECANCELED)
 			break;
 	}
@@ -390,13 +390,13 @@ out_part(void *ctx, const struct eng_scan_tape *t,
 
 /* A slot whose cartridge could not be scanned. */
 static void
-out_skipped(void *ctx, int slot, const char *why)
+out_skipped(void *ctx, int slot, int rc, const char *why)
 {
 	struct scan_out *o = ctx;
 
 	if (o->json)
-		json_line(o->out, json_pack("{s:s,s:i,s:s}", "kind", "skipped",
-		    "slot", slot, "why", why));
+		json_line(o->out, json_pack("{s:s,s:i,s:s,s:b}", "kind", "skipped",
+		    "slot", slot, "why", why, "blank", rc == -ENODATA));
 	else
 		fprintf(o->out, "slot %d: not scanned: %s\n", slot, why);
 }

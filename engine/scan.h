@@ -36,14 +36,16 @@ struct eng_scan_part {
 
 /*
  * What a scan hands over, in tape order: tape (label read), part per
- * part, tape again (done); skipped for a library slot it could not scan.
- * A negative result from tape or part stops the scan with it.
+ * part, tape again (done); skipped for a library slot it could not scan
+ * (rc -ENODATA: a blank cartridge, nothing to scan; else damaged, foreign
+ * or unreadable, why says). A negative result from tape or part stops
+ * the scan with it.
  */
 struct eng_scan_fns {
 	int (*tape)(void *ctx, const struct eng_scan_tape *t);
 	int (*part)(void *ctx, const struct eng_scan_tape *t,
 	    const struct eng_scan_part *p);
-	void (*skipped)(void *ctx, int slot, const char *why);
+	void (*skipped)(void *ctx, int slot, int rc, const char *why);
 	void *ctx;
 };
 

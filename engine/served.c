@@ -618,9 +618,10 @@ scan_tape_ev(void *ctx, const struct eng_scan_tape *t)
 {
 	char err[ENG_ERRLEN];
 	json_t *r = event_call(ctx, "scan-tape", json_pack("{s:s,s:s,s:s,s:s,"
-	    "s:b,s:b,s:I}", "label", t->l.label, "tape_id", t->l.tape_id, "pool",
-	    t->l.pool, "labelled_at", t->l.labelled_at, "done", t->done, "full",
-	    t->full, "parts", (json_int_t)t->parts), err);
+	    "s:b,s:b,s:I,s:I}", "label", t->l.label, "tape_id", t->l.tape_id,
+	    "pool", t->l.pool, "labelled_at", t->l.labelled_at, "done", t->done,
+	    "full", t->full, "parts", (json_int_t)t->parts, "other",
+	    (json_int_t)t->other), err);
 
 	if (!r) {
 		log_warn("rebuild: cartridge %s: %s", t->l.label, err);
@@ -644,17 +645,18 @@ scan_part_ev(void *ctx, const struct eng_scan_tape *t,
 	return 0;
 }
 
-/* A rebuild's scan: a library slot that could not be scanned. */
+/* A rebuild's scan: a library slot that could not be scanned (a blank
+   cartridge has nothing to tell). */
 static void
-scan_skipped_ev(void *ctx, int slot, const char *why)
+scan_skipped_ev(void *ctx, int slot, int rc, const char *why)
 {
-	char err[ENG_ERRLEN], text[ENG_ERRLEN + 64];
+	char err[ENG_ERRLEN];
 	json_t *r;
 
-	snprintf(text, sizeof(text), "rebuild: slot %d not scanned: %s", slot,
-	    why);
-	r = event_call(ctx, "message", json_pack("{s:s,s:s}", "level", "warning",
-	    "text", text), err);
+	if (rc == -ENODATA)
+		return;
+	r = event_call(ctx, "scan-skipped", json_pack("{s:i,s:s}", "slot",
+	    slot, "why", why), err);
 	json_decref(r);
 }
 
