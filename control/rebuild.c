@@ -60,6 +60,7 @@ h_rebuild(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	bool library = arg_num(a, "library", 0) != 0;
 	struct drive *d = name ? ctld_drive(c, name, false) : NULL;
 	struct rebuild *r;
+	json_t *ev;
 	(void)cl;
 
 	if (!name)
@@ -77,8 +78,9 @@ h_rebuild(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	r->pid = d->engine->pid;
 	r->running = true;
 	d->state = "scanning";
-	ctld_send(d->engine, json_pack("{s:s,s:b}", "event", "scan", "library",
-	    library));
+	ev = json_pack("{s:s,s:b}", "event", "scan", "library", library);
+	ctld_send(d->engine, ev);	/* it keeps a copy */
+	json_decref(ev);
 	ctld_message(c, d, "info", "rebuild: scanning %s", library ?
 	    "every cartridge of the library" : "the cartridge in the drive");
 	return json_pack("{s:s,s:b,s:s}", "drive", d->name, "library", library,
