@@ -21,6 +21,7 @@ static struct rebuild {
 	bool running;
 	int tapes, added, known, refused;
 	int skipped;		/* cartridges not scanned: damaged, unreadable */
+	json_t *labels;		/* label on the cartridge -> sticker (crippled) */
 	int unreadable;		/* tape files neither header nor trailer */
 	char last_refusal[PROTO_ERRLEN];
 } rebuilds[REBUILDS];
@@ -60,7 +61,8 @@ h_rebuild(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	bool library = arg_num(a, "library", 0) != 0;
 	struct drive *d = name ? ctld_drive(c, name, false) : NULL;
 	struct rebuild *r;
-	json_t *ev;
+	json_t *ev, *l;
+	size_t i;
 	(void)cl;
 
 	if (!name)
@@ -72,7 +74,18 @@ h_rebuild(struct ctld *c, struct client *cl, json_t *a, const char **code,
 		    ctld_rebuild_busy(d) ? "scanning" : d->state);
 	if (!(r = rebuild_of(d, true)))
 		FAIL("busy", "%d scans run already", REBUILDS);
+	json_decref(r->labels);
 	memset(r, 0, sizeof(*r));
+	r->labels = json_object();
+	json_array_foreach(json_object_get(a, "label_map"), i, l) {
+		char gen[64], phys[64], extra[2];
+		if (!json_string_value(l) || sscanf(json_string_value(l),
+		    "%63s %63s %1s", gen, phys, extra) != 2 || !cat_name_valid(phys))
+			FAIL(PROTO_E_BAD_ARGS, "label map entry '%.80s' is not"
+			    " 'GENERATED PHYSICAL'", json_string_value(l) ?
+			    json_string_value(l) : "");
+		json_object_set_new(r->labels, gen, json_string(phys));
+	}
 	snprintf(r->drive, sizeof(r->drive), "%s", d->name);
 	r->engine = d->engine;
 	r->pid = d->engine->pid;
@@ -94,6 +107,16 @@ scanning(struct drive *d)
 	return ctld_rebuild_busy(d) ? rebuild_of(d, false) : NULL;
 }
 
+/* The catalog's label of a cartridge: its sticker if the map names one. */
+static const char *
+sticker(const struct rebuild *r, const char *label)
+{
+	const char *s = r && label ? json_string_value(json_object_get(r->labels,
+	    label)) : NULL;
+
+	return s ? s : label;
+}
+
 /* A cartridge's label (done false), or the cartridge scanned (done). */
 json_t *
 ev_scan_tape(struct ctld *c, struct drive *d, json_t *p, const char **code,
@@ -111,6 +134,7 @@ ev_scan_tape(struct ctld *c, struct drive *d, json_t *p, const char **code,
 
 	if (!r)
 		FAIL("not-waiting", "drive %s is not scanning", d->name);
+	t.label = sticker(r, t.label);
 	if ((rc = cat_rebuild_tape(c->db, &t, dberr)) < 0) {
 		r->refused++;
 		snprintf(r->last_refusal, sizeof(r->last_refusal), "%s", dberr);
@@ -170,6 +194,7 @@ ev_scan_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
 	/* A crippled-mode job was never the catalog's (merge keeps none). */
 	if (part.job > CRIP_JOB_BASE)
 		part.job = 0;
+	part.label = sticker(r, part.label);
 	if ((rc = cat_rebuild_part(c->db, &part, dberr)) < 0) {
 		/* One part refused: the scan goes on, the operator is told. */
 		r->refused++;

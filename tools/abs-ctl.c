@@ -782,28 +782,50 @@ rebuild_state(json_t *status, const char *drive, const char **done,
 	return NULL;
 }
 
+/* A label map as "GENERATED PHYSICAL" strings (the request's form). */
+static json_t *
+label_pairs(json_t *map)
+{
+	json_t *out = json_array(), *v;
+	const char *k;
+	char pair[300];
+
+	json_object_foreach(map, k, v) {
+		snprintf(pair, sizeof(pair), "%s %s", k, json_string_value(v));
+		json_array_append_new(out, json_string(pair));
+	}
+	return out;
+}
+
 /*
- * rebuild --drive D [--library]: start the media server's scan, then wait
- * for it to end and print its summary (exit 1 if a cartridge or part was
- * refused or the scan stopped).
+ * rebuild --drive D [--library] [--label-map FILE]: start the media
+ * server's scan, then wait for it to end and print its summary (exit 1 if
+ * a cartridge or part was refused or damaged, or the scan stopped). The
+ * label map names the sticker of each crippled-mode tape, as for merge.
  */
 static int
 run_rebuild(int argc, char **argv)
 {
-	json_t *args = json_object(), *rep, *st = NULL;
+	json_t *args = json_object(), *rep, *st = NULL, *map = json_object();
 	const char *drive = NULL, *done = NULL, *level = NULL, *state;
 	int rc = EX_OK;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc && rc == EX_OK; i++) {
 		if (strcmp(argv[i], "--drive") == 0 && i + 1 < argc)
 			drive = argv[++i];
 		else if (strcmp(argv[i], "--library") == 0)
 			json_object_set_new(args, "library", json_integer(1));
+		else if (strcmp(argv[i], "--label-map") == 0 && i + 1 < argc)
+			rc = read_label_map(argv[++i], map);
 		else
 			drive = NULL, i = argc;
 	}
-	if (!drive) {
-		fprintf(stderr, "abs-ctl: usage: rebuild --drive DRIVE [--library]\n");
+	if (json_object_size(map))
+		json_object_set_new(args, "label_map", label_pairs(map));
+	json_decref(map);
+	if (!drive || rc != EX_OK) {
+		fprintf(stderr, "abs-ctl: usage: rebuild --drive DRIVE [--library]"
+		    " [--label-map FILE]\n");
 		json_decref(args);
 		return EX_USAGE;
 	}

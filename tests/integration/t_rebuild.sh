@@ -18,7 +18,8 @@
 # mid-scan. A fourth rebuild runs on a library with one cartridge whose
 # label is destroyed and another whose first part header cannot be read:
 # it says so, exits 1, and rebuilds the rest exactly. Last, a cartridge
-# written the way version 1 tapes were (no added keys) scans and rebuilds.
+# written the way version 1 tapes were (no added keys) scans and rebuilds,
+# under the sticker a label map names (as for crippled-mode tapes).
 . "$(dirname "$0")/lib.sh"
 CTLD="$ABS_BIN/abs-ctld"
 CTL="$ABS_BIN/abs-ctl"
@@ -409,8 +410,12 @@ PY
 	EPID=$!
 	PIDS="$PIDS $EPID"
 	wait_for '"$CTL" --json status | jq -e ".drives[] | select(.drive == \"v1\" and .state == \"idle\")" >/dev/null'
-	"$CTL" rebuild --drive v1 >v1.txt 2>&1 || fail "rebuild from a v1 cartridge: $(cat v1.txt)"
+	# Its sticker says P00001 (as a crippled-mode tape's, confirmed by map).
+	echo "V00001 P00001  # written on the cartridge, on its sticker" >v1.map
+	"$CTL" rebuild --drive v1 --label-map v1.map >v1.txt 2>&1 || fail "rebuild from a v1 cartridge: $(cat v1.txt)"
 	grep -q '1 complete dumps, 0 incomplete' v1.txt || fail "the v1 dump is not complete: $(cat v1.txt)"
+	"$CTL" --json tape P00001 | jq -e '.parts | length == 1' >/dev/null ||
+		fail "the label map did not name the tape: $("$CTL" --json tapes)"
 	date1=$(jq -r 'select(.kind == "part") | .date' v1scan.json)
 	"$CTL" --json entity old.vol | jq -e --arg d "$date1" '.last_full.started == $d and .dumps == 1' >/dev/null ||
 		fail "the v1 dump's entity: $("$CTL" --json entity old.vol)"
@@ -418,7 +423,7 @@ PY
 	wait_for "case \$(job_state $j) in done|failed|aborted) true;; *) false;; esac"
 	[ "$(job_state "$j")" = done ] && cmp v1.bin "$T/v1.out" || fail "restore from the v1 cartridge's rebuilt catalog"
 	stop_ctld
-	ok "a version 1 cartridge scans and rebuilds (no job, type or times on it), and restores byte-exact"
+	ok "a version 1 cartridge scans and rebuilds (no job, type or times on it) under the label its map gives, and restores byte-exact"
 else
 	echo "note: no python3: the version 1 cartridge is not made (test_format parses v1 blocks)"
 fi
