@@ -384,18 +384,29 @@ merge_dump(struct merge *m, const struct cat_dl_rec *r)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * The tape a bad, full or error line names: its row id; 0 for a conflict
+ * (the line is skipped, and counted so) or negative.
+ */
+static int64_t
+line_tape(struct merge *m, const struct cat_dl_rec *r)
+{
+	int64_t t = merge_tape(m, r);
+
+	if (t == 0)
+		m->res->skipped++;
+	return t;
+}
+
 /* A bad line: the cartridge goes out of service (it may hold no part). */
 static int
 merge_bad(struct merge *m, const struct cat_dl_rec *r)
 {
-	int64_t t = merge_tape(m, r);
+	int64_t t = line_tape(m, r);
 	int rc;
 
-	if (t <= 0) {
-		if (t == 0)
-			m->res->skipped++;
+	if (t <= 0)
 		return (int)t;
-	}
 	rc = db_exec(m->db, m->err, "taking a merged tape out of service",
 	    "UPDATE tapes SET state = 'out-of-service' WHERE tape_id = ? AND"
 	    " state != 'out-of-service'", "t", r->tape_id);
@@ -408,14 +419,11 @@ merge_bad(struct merge *m, const struct cat_dl_rec *r)
 static int
 merge_full(struct merge *m, const struct cat_dl_rec *r)
 {
-	int64_t t = merge_tape(m, r);
+	int64_t t = line_tape(m, r);
 	int rc;
 
-	if (t <= 0) {
-		if (t == 0)
-			m->res->skipped++;
+	if (t <= 0)
 		return (int)t;
-	}
 	/*
 	 * Only if nothing was written to the tape after the line (a tape the
 	 * catalog recycled since then starts anew: no files, or newer ones).
@@ -431,14 +439,11 @@ merge_full(struct merge *m, const struct cat_dl_rec *r)
 static int
 merge_error(struct merge *m, const struct cat_dl_rec *r)
 {
-	int64_t t = merge_tape(m, r), seen = 0;
+	int64_t t = line_tape(m, r), seen = 0;
 	int rc;
 
-	if (t <= 0) {
-		if (t == 0)
-			m->res->skipped++;
+	if (t <= 0)
 		return (int)t;
-	}
 	rc = db_int(m->db, m->err, "checking a merged error", &seen, "SELECT"
 	    " count(*) FROM error_events ev JOIN tapes t ON t.id = ev.tape_id"
 	    " WHERE t.tape_id = ? AND ev.kind = ? AND ev.at = ?", "ttt",
