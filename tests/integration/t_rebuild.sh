@@ -29,17 +29,19 @@ command -v jq >/dev/null 2>&1 || skip "jq is needed to compare query outputs"
 wait_for() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 600 ] || fail "timed out: $1"; sleep 0.1; done; }
 job_state() { "$CTL" --json jobs --count 200 | jq -r ".[] | select(.id == $1) | .state"; }
 
-# start_ctld DB JOURNAL: abs-ctld on DB and a media server on the library.
+# start_ctld DB JOURNAL [DRIVE DEVICE]: abs-ctld on DB and a media server
+# for DRIVE on DEVICE (lib0 on the library's drive).
 start_ctld() {
 	"$CTLD" --socket "$T/ctld.sock" --db "$1" --foreground 2>>"$T/ctld.log" &
 	CPID=$!
 	PIDS="$PIDS $CPID"
 	wait_for '[ -S "$T/ctld.sock" ]'
-	"$ENGINE" serve --control "$T/ctld.sock" --drive lib0 --device "vtape:$T/lib/drive0" \
+	SDRIVE=${3:-lib0}
+	"$ENGINE" serve --control "$T/ctld.sock" --drive "$SDRIVE" --device "${4:-vtape:$T/lib/drive0}" \
 		--log "$2" 2>>"$T/engine.log" &
 	EPID=$!
 	PIDS="$PIDS $EPID"
-	wait_for '"$CTL" --json status | jq -e ".drives[] | select(.drive == \"lib0\" and .state == \"idle\")" >/dev/null'
+	wait_for '"$CTL" --json status | jq -e ".drives[] | select(.drive == \"$SDRIVE\" and .state == \"idle\")" >/dev/null'
 }
 stop_ctld() {
 	kill "$EPID" "$CPID" 2>/dev/null || true
@@ -401,15 +403,7 @@ PY
 	"$ENGINE" scan --device "vtape:$T/v1cart" --json >v1scan.json || fail "scan of a v1 cartridge"
 	jq -se '[.[] | select(.kind == "part")] | length == 1 and (.[0] | .trailer == true and .last == true and .job == 0 and .written == "" and .entity_type == "")' v1scan.json >/dev/null ||
 		fail "the v1 part as scanned: $(cat v1scan.json)"
-	"$CTLD" --socket "$T/ctld.sock" --db "$T/v1.db" --foreground 2>>"$T/ctld.log" &
-	CPID=$!
-	PIDS="$PIDS $CPID"
-	wait_for '[ -S "$T/ctld.sock" ]'
-	"$ENGINE" serve --control "$T/ctld.sock" --drive v1 --device "vtape:$T/v1cart" \
-		--log "$T/journal-v1.log" 2>>"$T/engine.log" &
-	EPID=$!
-	PIDS="$PIDS $EPID"
-	wait_for '"$CTL" --json status | jq -e ".drives[] | select(.drive == \"v1\" and .state == \"idle\")" >/dev/null'
+	start_ctld "$T/v1.db" "$T/journal-v1.log" v1 "vtape:$T/v1cart"
 	# Its sticker says P00001 (as a crippled-mode tape's, confirmed by map).
 	echo "V00001 P00001  # written on the cartridge, on its sticker" >v1.map
 	"$CTL" rebuild --drive v1 --label-map v1.map >v1.txt 2>&1 || fail "rebuild from a v1 cartridge: $(cat v1.txt)"
