@@ -37,8 +37,9 @@
  *   dump and serve           + CAP_SYS_ADMIN permitted, never effective:
  *                            the cmd: child uses it to cover the media the
  *                            engine holds and every tape node in a mount
- *                            namespace of its own before exec (root's uid
- *                            alone opens root's device nodes and files)
+ *                            namespace of its own, in a PID namespace with
+ *                            its own /proc, before exec (root's uid alone
+ *                            opens root's device nodes and files)
  *   cmd: source children     nothing in any set, no_new_privs, no tape
  *
  * The bounding set is cut to what is kept (root only: it needs
@@ -55,9 +56,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/hide.h"
@@ -403,23 +407,56 @@ under_hidden(const char *p)
 }
 
 /*
+ * The first child of a hiding cmd: source: relays the source's end to the
+ * engine (whose child it is) and dies with the engine, taking the source
+ * with it. It keeps no descriptor but stderr and no capability.
+ */
+static void __attribute__((noreturn))
+relay(pid_t pid)
+{
+	int st, sig;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close(0);
+	close(1);
+#ifdef SYS_close_range
+	syscall(SYS_close_range, 3u, ~0u, 0u);
+#endif
+	if (child_none)
+		cap_set_proc(child_none);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(126);
+	if (WIFEXITED(st))
+		_exit(WEXITSTATUS(st));
+	sig = WTERMSIG(st);
+	signal(sig, SIG_DFL);
+	kill(getpid(), sig);
+	_exit(128 + sig);
+}
+
+/*
  * In a mount namespace of the child's own, an empty unreadable tmpfs over
  * each held medium's directory and /dev/null over each tape node: the
- * source sees no tape, whatever uid it runs as.
+ * source sees no tape, whatever uid it runs as. Another process's
+ * /proc/PID/root or fd/ would lead around the covers, so the source also
+ * runs as the first process of a PID namespace of its own, with a /proc
+ * that shows only it and its children. Returns in the source's process.
  */
 static int
 hide_media(void)
 {
 	bool is_dir;
 	const char *p;
+	pid_t pid;
 
 	if (!(kept & HIDE_CAPS) || !child_hide || hide_count() == 0)
 		return 0;
 	if (cap_set_proc(child_hide) < 0)
 		return child_fail("raise CAP_SYS_ADMIN to hide the tapes\n");
-	if (unshare(CLONE_NEWNS) < 0 ||
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return child_fail("make a mount namespace to hide the tapes\n");
+		return child_fail("make the namespaces that hide the tapes\n");
 	for (int i = 0; (p = hide_path(i, &is_dir)); i++) {
 		if (under_hidden(p))
 			continue;	/* under a cover already: unreachable */
@@ -429,6 +466,15 @@ hide_media(void)
 		if (r < 0 && errno != ENOENT)
 			return child_fail("hide a tape or tape device\n");
 	}
+	if ((pid = fork()) < 0)
+		return child_fail("fork into the PID namespace\n");
+	if (pid > 0)
+		relay(pid);
+	/* The relay dies with the engine; the source dies with the relay. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL) < 0)
+		return child_fail("mount a /proc of its own\n");
 	return 0;
 }
 

@@ -124,16 +124,25 @@ mkdir -m 1777 "$P"
 cat >"$P/probe.sh" <<EOF
 tag=\$1
 grep -E '^(Uid|Cap|NoNewPrivs)' /proc/self/status >"$P/\$tag.self"
-cat /proc/\$PPID/status >"$P/\$tag.engine"
 ls -l /proc/\$\$/fd/ >"$P/\$tag.fds" 2>&1
 : >"$P/\$tag.open"
+# Each target directly, and through every process's root this /proc shows
+# (a capability-less root process's /proc/PID/root would lead around a
+# mount namespace; the source's /proc shows only its own processes).
 while read -r f; do
-	if [ -c "\$f" ] && [ "\$(stat -c %t:%T "\$f")" = 1:3 ]; then
-		echo "null \$f" >>"$P/\$tag.open"
-	elif ( : >>"\$f" ) 2>>"$P/\$tag.open"; then
-		echo "opened \$f" >>"$P/\$tag.open"
-	fi
+	for r in "" /proc/[0-9]*/root; do
+		[ -n "\$r" ] && [ ! -e "\$r/" ] && continue
+		if [ -c "\$r\$f" ] && [ "\$(stat -c %t:%T "\$r\$f")" = 1:3 ]; then
+			echo "null \$r\$f" >>"$P/\$tag.open"
+		elif ( : >>"\$r\$f" ) 2>>"$P/\$tag.open"; then
+			echo "opened \$r\$f" >>"$P/\$tag.open"
+		fi
+	done
 done <"$P/targets"
+ls -d /proc/[0-9]* >"$P/\$tag.procs" 2>&1
+# The engine is looked at from outside while the source runs.
+: >"$P/\$tag.ready"
+until [ -e "$P/\$tag.go" ]; do sleep 0.05; done
 head -c 3000000 /dev/zero
 EOF
 chmod 755 "$P/probe.sh"
@@ -193,6 +202,9 @@ wait_for 'status_has "\"wants\":\"A00001\""'
 "$VTAPE" load man --slot 1 --drive 0
 targets "$T/man/carts"
 "$CTL" mounted man0 >/dev/null
+wait_for '[ -e "$P/serve.ready" ]'
+snap "$EPID" "$P/serve.engine"
+: >"$P/serve.go"
 wait_job "$j"
 check "serve during a dump job" "$P/serve.engine" "$(want 0 0 "$SRV" $((DUMP & MYPRM)) "$SRV" 0 1)"
 check "cmd: source of serve (--cmd-user $U)" "$P/serve.self" "$(want "$UID_U" 0 0 0 "$SRV" 0 1)"
@@ -227,8 +239,20 @@ check "serve after its jobs" "$T/serve-after.status" "$(want 0 0 "$SRV" 0 "$SRV"
 "$VTAPE" new-cartridge cart --barcode D1 --capacity 64M >/dev/null
 "$ENGINE" label --device "vtape:$T/cart" --label D00001 >/dev/null
 targets "$T/cart"
+# A root process without capabilities (as abs-ctld without --user, or an
+# abs-engine list, is): its /proc/PID/root must not lead the source around.
+setpriv --bounding-set -all sleep 600 &
+ANCHOR=$!
+PIDS="$PIDS $ANCHOR"
 "$ENGINE" dump --device "vtape:$T/cart" --entity prv.cmd --source "cmd:sh $P/probe.sh direct" \
-	--log dump.log --quiet
+	--log dump.log --quiet &
+DPID=$!
+wait_for '[ -e "$P/direct.ready" ]'
+snap "$DPID" "$P/direct.engine"
+[ -e "/proc/$ANCHOR/root$T/cart/cart.conf" ] || fail "the anchor's root does not show the cartridge"
+: >"$P/direct.go"
+wait "$DPID" || fail "the direct dump of the probe failed"
+kill "$ANCHOR" 2>/dev/null || true
 check "abs-engine dump during its dump" "$P/direct.engine" \
 	"$(want 0 0 $(((DUMP | HIDE) & MYPRM)) $((DUMP & MYPRM)) $(((DUMP | HIDE) & MYPRM)) 0 1)"
 check "cmd: source of a dump (the engine's uid)" "$P/direct.self" \
@@ -238,7 +262,9 @@ check "cmd: source of a dump (the engine's uid)" "$P/direct.self" \
 grep -q "$T/cart/" "$P/targets" || fail "no cartridge file listed to try"
 ! grep -q '^opened' "$P/direct.open" || fail "cmd: source (uid 0) opened the tape: $(cat "$P/direct.open")"
 grep -q 'Permission denied' "$P/direct.open" || fail "not EACCES: $(cat "$P/direct.open")"
-! grep -q "^null $T" "$P/direct.open" || fail "a cartridge file is a device node: $(cat "$P/direct.open")"
+! grep -q "^null .*$T" "$P/direct.open" || fail "a cartridge file is a device node: $(cat "$P/direct.open")"
+grep -q "^/proc/1$" "$P/direct.procs" && ! grep -q "^/proc/$ANCHOR$" "$P/direct.procs" ||
+	fail "the source's /proc shows other processes: $(tr '\n' ' ' <"$P/direct.procs")"
 ok "cmd: source as the engine's uid 0 cannot open the cartridge ($(grep -c 'Permission denied' "$P/direct.open") refusals) nor a tape node ($(grep -c '^null ' "$P/direct.open") hidden)"
 grep -q "$T/cart" "$P/direct.fds" && fail "cmd: source inherited a cartridge fd: $(cat "$P/direct.fds")"
 ok "cmd: source has no cartridge fd"
@@ -264,8 +290,13 @@ check "abs-engine restore during its restore" "$T/restore.status" \
 install -d -o "$U" -g "$U" "$T/user"
 as_user "$VTAPE" new-cartridge "$T/user/cart" --barcode U1 --capacity 64M >/dev/null
 as_user "$ENGINE" label --device "vtape:$T/user/cart" --label U00001 >/dev/null
-as_user "$ENGINE" dump --device "vtape:$T/user/cart" --entity prv.cmd \
-	--source "cmd:sh $P/probe.sh user" --log "$T/user/dump.log" --quiet
+setpriv --reuid="$UID_U" --regid="$GID_U" --clear-groups "$ENGINE" dump --device "vtape:$T/user/cart" --entity prv.cmd \
+	--source "cmd:sh $P/probe.sh user" --log "$T/user/dump.log" --quiet &
+UPID=$!
+wait_for '[ -e "$P/user.ready" ]'
+snap "$UPID" "$P/user.engine"
+: >"$P/user.go"
+wait "$UPID" || fail "a user's dump of the probe failed"
 check "a user's abs-engine dump (bounding set as it was)" "$P/user.engine" \
 	"$(want "$UID_U" 0 0 0 "$MYBND" 0 1)"
 check "its cmd: source" "$P/user.self" "$(want "$UID_U" 0 0 0 "$MYBND" 0 1)"
