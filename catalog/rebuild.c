@@ -222,11 +222,14 @@ dump_of(struct cat_db *db, const struct cat_rebuild_part *p, int64_t entity,
 	    " 'rebuilt from tapes')", "iittt", p->job, entity, p->started,
 	    p->started, p->written && *p->written ? p->written : p->started)) < 0)
 		return rc;
+	/* Its job: that ID if it is a dump of this entity (a catalog that ran
+	   jobs of its own since may have given the ID to another). */
 	if ((rc = db_exec(db, err, "adding a rebuilt dump", "INSERT OR IGNORE INTO"
 	    " dumps (dump_uid, entity_id, job_id, level, since, started, state,"
-	    " digest_alg) VALUES (?, ?, (SELECT id FROM jobs WHERE id = ?), ?, ?,"
-	    " ?, 'incomplete', ?)", "tiiitt" "t", p->dump_uid, entity, p->job,
-	    p->level, p->since, p->started, p->digest_alg)) < 0)
+	    " digest_alg) VALUES (?1, ?2, (SELECT id FROM jobs WHERE id = ?3 AND"
+	    " kind = 'dump' AND entity_id = ?2), ?4, ?5, ?6, 'incomplete', ?7)",
+	    "tiiitt" "t", p->dump_uid, entity, p->job, p->level, p->since,
+	    p->started, p->digest_alg)) < 0)
 		return rc;
 	rc = db_int(db, err, "finding a rebuilt dump", id, "SELECT id FROM dumps"
 	    " WHERE dump_uid = ?", "t", p->dump_uid);

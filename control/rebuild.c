@@ -147,11 +147,14 @@ ev_scan_tape(struct ctld *c, struct drive *d, json_t *p, const char **code,
 		r->tapes++;
 		r->unreadable += other > 0 ? (int)(other > 1000000 ? 1000000 : other) :
 		    0;
-		ctld_message(c, d, other > 0 ? "error" : "info", "rebuild: cartridge"
-		    " %s (%s) scanned%s%s%lld%s", t.label, t.tape_id, t.full ?
-		    ", full" : "", other > 0 ? "; " : "", (long long)other,
-		    other > 0 ? " tape files on it are neither a part's header nor"
-		    " its trailer (unreadable or damaged): parts there are lost" : "");
+		if (other > 0)
+			ctld_message(c, d, "error", "rebuild: cartridge %s (%s) scanned%s;"
+			    " %lld tape files on it are neither a part's header nor its"
+			    " trailer (unreadable or damaged): parts there are lost",
+			    t.label, t.tape_id, t.full ? ", full" : "", (long long)other);
+		else
+			ctld_message(c, d, "info", "rebuild: cartridge %s (%s) scanned%s",
+			    t.label, t.tape_id, t.full ? ", full" : "");
 	}
 	return json_pack("{s:b}", "recorded", 1);
 }

@@ -224,6 +224,26 @@ test_expired(void)
 	cat_t_done(db);
 }
 
+/* A job ID the catalog gave to another job since: the dump is not tied to it. */
+static void
+test_job_taken(void)
+{
+	struct cat_db *db = cat_t_open();
+	struct cat_rebuild_tape t = tape(0, false);
+	struct cat_rebuild_part p = part(0);
+	char err[CAT_ERRLEN];
+
+	CHECK(sqlite3_exec(db->db, "INSERT INTO jobs (id, kind, state) VALUES"
+	    " (17, 'restore', 'done')", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_EQ(cat_rebuild_tape(db, &t, err), 1);
+	CHECK_EQ(cat_rebuild_part(db, &p, err), 1);
+	CHECK(strcmp(value(db, "SELECT coalesce(job_id, '-') FROM dumps"), "-")
+	    == 0);
+	CHECK(strcmp(value(db, "SELECT kind FROM jobs WHERE id = 17"), "restore")
+	    == 0);
+	cat_t_done(db);
+}
+
 /* The op for the error-path loop: a tape, then a part. */
 static int
 op_rebuild(struct cat_db *db, char *err)
@@ -260,6 +280,7 @@ main(void)
 		scan_in(orders[i]);
 	test_refused();
 	test_expired();
+	test_job_taken();
 	cat_t_error_paths(ops, sizeof(ops) / sizeof(ops[0]));
 	T_DONE();
 }
