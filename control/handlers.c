@@ -274,11 +274,13 @@ restore_job(struct ctld *c, struct client *cl, struct drive *d, json_t *a,
 {
 	json_t *dump = json_object_get(res, "dump");
 	const char *entity = arg_str(a, "entity");
-	json_t *detail = json_pack("{s:s?,s:s,s:s,s:O}", "dump",
+	/* Who asked: the media server checks a named target against them. */
+	json_t *detail = json_pack("{s:s?,s:s,s:s,s:O,s:I,s:b}", "dump",
 	    json_string_value(json_object_get(dump, "dump_uid")), "as",
 	    json_string_value(json_object_get(res, "as")), "to",
 	    arg_str(a, "to") ? arg_str(a, "to") : "", "parts",
-	    json_object_get(res, "parts"));
+	    json_object_get(res, "parts"), "uid", (json_int_t)cl->uid, "admin",
+	    (cl->roles & ROLE_ADMIN) != 0);
 	char *ds = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	int64_t job = 0;
 	int rc;
@@ -310,9 +312,12 @@ h_restore(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	    restore_dump_row, &dump, dberr);
 	if (rc < 0)
 		return cat_failed(code, err, rc, dberr);
-	if (as && !cat_name_valid(as)) {
+	/* An entity name, never a path: it names the default target. */
+	if (as && (!cat_name_valid(as) || strchr(as, '/') ||
+	    strcmp(as, ".") == 0 || strcmp(as, "..") == 0)) {
 		json_decref(dump);
-		FAIL("bad-args", "--as takes a name without spaces");
+		FAIL("bad-args", "--as takes a name without spaces, '/' or "
+		    "'..' (it names the default restore directory)");
 	}
 	parts = json_array();
 	rc = cat_dump_parts(c->db, json_integer_value(json_object_get(dump,

@@ -124,6 +124,8 @@ struct eng_restore_opts {
 	bool verify_only;	/* read and prove every part, write nothing */
 	bool extract;		/* extract the stream as a tar even if not dir: */
 	bool allow_refused;	/* entries refused by extraction are no failure */
+	bool root_onto_existing;	/* a tree's root entry onto an existing
+					   target directory (root asked) */
 	const struct eng_hooks *hooks;	/* media-server mode, or NULL */
 };
 

@@ -24,6 +24,7 @@ struct eng_extract {
 	struct archive_entry *root;	/* the dump's "." entry, applied last */
 	uint64_t restored, refused;
 	char *cut;		/* the entry the stream failed inside, if any */
+	bool root_onto;		/* the root entry goes onto to (see extract.h) */
 };
 
 struct pull_ctx {
@@ -33,8 +34,8 @@ struct pull_ctx {
 };
 
 int
-eng_extract_new(const char *to, const char *what, struct eng_extract **out,
-    char *err)
+eng_extract_new(const char *to, const char *what, bool root_onto_existing,
+    struct eng_extract **out, char *err)
 {
 	struct eng_extract *x = calloc(1, sizeof(*x));
 	char stamp[32];
@@ -46,10 +47,25 @@ eng_extract_new(const char *to, const char *what, struct eng_extract **out,
 		return -ENOMEM;
 	}
 	x->dirfd = -1;
-	if (mkdir(to, 0700) < 0 && errno != EEXIST)
+	x->root_onto = root_onto_existing;
+	if (mkdir(to, 0700) == 0)
+		x->root_onto = true;	/* made here: the dump's root is its own */
+	else if (errno != EEXIST)
 		goto fail;
-	if ((x->dirfd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		goto fail;
+	/* A symlink at the target's name is not followed (planted links). */
+	if ((x->dirfd = open(to, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0) {
+		rc = -errno;
+		struct stat st;
+		if ((errno == ELOOP || errno == ENOTDIR) && lstat(to, &st) == 0 &&
+		    S_ISLNK(st.st_mode))
+			eng_err(err, "%s is a symbolic link: restore does not "
+			    "follow it (name the directory it points to)", to);
+		else
+			eng_err(err, "%s: %s", to, strerror(errno));
+		eng_extract_free(x);
+		return rc;
+	}
 	/* Whatever a user put at the marker's name is removed, not followed. */
 	if (unlinkat(x->dirfd, ENG_EXTRACT_MARKER, 0) < 0 && errno != ENOENT)
 		goto fail;
@@ -303,8 +319,11 @@ eng_extract_finish(struct eng_extract *x, int rc, char *err)
 			    strerror(errno));
 			return -errno;
 		}
-		if (x->root)
+		if (x->root && x->root_onto)
 			apply_root(x);
+		else if (x->root)
+			log_info("%s existed: its owner and mode are kept, not "
+			    "the dump's", x->to);
 		return 0;
 	}
 	snprintf(why, sizeof(why), "%s", err[0] ? err : strerror(-rc));

@@ -17,6 +17,7 @@
 #ifndef ABS_ENGINE_EXTRACT_H
 #define ABS_ENGINE_EXTRACT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define ENG_EXTRACT_MARKER ".abs-restore-INCOMPLETE"
@@ -25,10 +26,14 @@ struct eng_extract;
 
 /*
  * Create to (if need be) and its marker; what names the dump for the
- * marker's reader. err: ENG_ERRLEN bytes.
+ * marker's reader. to itself is never a symlink (O_NOFOLLOW). The dump's
+ * root entry (owner, mode, times) is applied at the end to a directory
+ * made here, and to one that existed only if root_onto_existing (a root
+ * requester): a restore never takes over a directory it did not make.
+ * err: ENG_ERRLEN bytes.
  */
-int eng_extract_new(const char *to, const char *what, struct eng_extract **out,
-    char *err);
+int eng_extract_new(const char *to, const char *what, bool root_onto_existing,
+    struct eng_extract **out, char *err);
 /*
  * Extract the stream pull() supplies. 0 when the archive ended (entries
  * may have been refused: eng_extract_counts), or negative: the stream
@@ -41,7 +46,7 @@ void eng_extract_counts(const struct eng_extract *x, uint64_t *restored,
     uint64_t *refused);
 /*
  * The dump's outcome, rc (0: every byte proven): the marker removed and the
- * root's owner, mode and times set; or the marker completed with what was
+ * root's owner, mode and times set (see eng_extract_new); or the marker completed with what was
  * not restored and err extended to say where the partial tree is.
  */
 int eng_extract_finish(struct eng_extract *x, int rc, char *err);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/priv.h"
@@ -303,6 +304,8 @@ cmd_restore(const struct args *a, char *err)
 		.expect_label = a->label, .file = a->file,
 		.mount_timeout = (unsigned)a->mount_timeout,
 		.extract = a->extract, .allow_refused = a->allow_refused,
+		/* The caller's own restore: root may take an existing dir over. */
+		.root_onto_existing = getuid() == 0,
 	};
 	struct eng_restore_result r;
 	int rc;

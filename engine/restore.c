@@ -260,7 +260,8 @@ restore_tree(const struct eng_restore_opts *o, struct eng_stream *sr,
 	    "%s tape file %llu)", sr->h.source, sr->h.entity, sr->h.level,
 	    sr->h.dump_date, sr->h.dump_id, sr->h.label,
 	    (unsigned long long)sr->h.file);
-	if ((rc = eng_extract_new(o->to, what, &x, sr->err)) < 0)
+	if ((rc = eng_extract_new(o->to, what, o->root_onto_existing, &x,
+	    sr->err)) < 0)
 		return rc;
 	rc = eng_extract_run(x, eng_stream_pull, sr, sr->err);
 	if (rc == 0)

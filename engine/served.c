@@ -30,6 +30,7 @@
 #include "engine/engine.h"
 #include "engine/scan.h"
 #include "engine/tape.h"
+#include "engine/target.h"
 #include "proto/proto.h"
 
 /* How long a starting media server waits for abs-ctld's socket. */
@@ -528,22 +529,35 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 	}
 	if (kind && strcmp(kind, "restore") == 0) {
 		json_t *d = json_loads(detail ? detail : "{}", 0, NULL);
-		char plog[512], to[1024];
+		char plog[512], to[1024], shown[1024];
 		const char *dir = getenv("ABS_RUN_DIR") ? getenv("ABS_RUN_DIR") : "/tmp";
 		struct eng_restore_opts o = { 0 };
 		struct eng_restore_result res;
-		int rc;
+		int rc, pin = -1;
 		snprintf(plog, sizeof(plog), "%s/abs-restore-job-%lld.log", dir,
 		    (long long)s->job_id);
+		/* Whom for: abs-ctld's word (SO_PEERCRED), -1 if it gave none. */
+		json_t *u = json_object_get(d, "uid");
+		int64_t uid = json_is_integer(u) ? json_integer_value(u) : -1;
 		const char *t = json_string_value(json_object_get(d, "to"));
-		if (t && *t)
-			snprintf(to, sizeof(to), "%s", t);
+		if (!t || !*t)
+			rc = eng_target_default(json_string_value(json_object_get(d,
+			    "as")), to, sizeof(to), err);
+		else if (uid == 0 || json_is_true(json_object_get(d, "admin")))
+			rc = snprintf(to, sizeof(to), "%s", t) >= (int)sizeof(to) ?
+			    -ENAMETOOLONG : 0;
 		else
-			snprintf(to, sizeof(to), "/var/tmp/abs-restore/%s",
-			    json_string_value(json_object_get(d, "as")));
-		json_decref(d);
-		if ((rc = write_parts_log(plog, job, err)) < 0)
+			rc = eng_target_check(t, uid, to, sizeof(to), &pin, shown,
+			    sizeof(shown), err);
+		if (rc == 0)
+			rc = write_parts_log(plog, job, err);
+		if (rc < 0) {
+			if (pin >= 0)
+				close(pin);
+			json_decref(d);
 			return rc;
+		}
+		o.root_onto_existing = uid == 0;
 		o.device = device;
 		o.entity = entity;
 		o.log = plog;
@@ -551,11 +565,15 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		o.file = -1;
 		o.hooks = hooks;
 		rc = eng_restore(&o, &res, err);
+		eng_target_unpin(err, ENG_ERRLEN, pin, shown);
+		if (pin >= 0)
+			close(pin);
 		unlink(plog);
 		if (rc == 0)
 			log_info("job %lld: restored %s to %s, %llu bytes",
-			    (long long)s->job_id, entity, to,
+			    (long long)s->job_id, entity, t && *t ? t : to,
 			    (unsigned long long)res.raw_bytes);
+		json_decref(d);
 		return rc;
 	}
 	eng_err(err, "unknown job kind %s", kind ? kind : "?");
