@@ -14,6 +14,7 @@
  * that ended while no master heard it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -425,7 +426,18 @@ write_parts_log(const char *path, json_t *job, char *err)
 		json_decref(detail);
 		return -EINVAL;
 	}
+	/* Made anew, ours: never appended through a link planted at its name. */
 	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0) {
+		rc = -errno;
+		eng_err(err, "%s: %s (a file of someone else's at its name?)", path,
+		    strerror(errno));
+		json_decref(detail);
+		return rc;
+	}
+	close(fd);
 	json_array_foreach(parts, i, p) {
 		memset(&rec, 0, sizeof(rec));
 		rec.type = CAT_DL_PART;

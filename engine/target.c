@@ -121,8 +121,13 @@ eng_target_check(const char *to, int64_t uid, char *out, size_t n, int *pin,
 			close(fd);
 			return refuse(err, to, end, strerror(e), -e);
 		}
-		if (e == ENOENT || (!next && !S_ISDIR(st.st_mode) &&
-		    !S_ISLNK(st.st_mode))) {
+		if (!e && !next && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
+		    !S_ISREG(st.st_mode)) {
+			close(fd);	/* a fifo would hold the drive for good */
+			return refuse(err, to, end, "is neither a directory nor "
+			    "a regular file", -EPERM);
+		}
+		if (e == ENOENT || (!next && S_ISREG(st.st_mode))) {
 			rest = to + off;	/* to be made, or a file replaced */
 			shown = off > 1 ? off - 1 : 1;
 			break;

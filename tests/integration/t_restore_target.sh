@@ -88,10 +88,22 @@ wait_job "$j"
 [ "$(job_state "$j")" = failed ] && [ -z "$(ls -A rootonly)" ] || fail "restore through another's link: $(job_state "$j")"
 ok "targets through planted symlinks refused"
 
-# Its own existing directory: restored, owner and mode kept.
+# A fifo of its own as the target: refused, the drive not held.
+as mkfifo mine/fifo
+j=$(as "$CTL" --json restore home.nobody --to "$T/mine/fifo" | job_of)
+wait_job "$j"
+"$CTL" --json jobs | grep "\"id\":$j," | grep -q "is neither a directory nor a regular file" ||
+	fail "a fifo target not refused"
+ok "a fifo target refused"
+
+# Its own existing directory: restored, owner and mode kept (and the
+# job's parts log is made anew, not written through a link at its name).
 mkdir mine/existing && chown "$N:$N" mine/existing && chmod 755 mine/existing
+echo keep >victim
+ln -s "$T/victim" "$T/abs-restore-job-$((j + 1)).log"
 j=$(as "$CTL" --json restore home.nobody --to "$T/mine/existing" | job_of)
 wait_job "$j"
+[ "$(cat victim)" = keep ] || fail "the parts log was written through a link"
 [ "$(job_state "$j")" = done ] || { "$CTL" --json jobs >&2; fail "restore into its own dir: $(job_state "$j")"; }
 [ -f mine/existing/cron.d/evil ] || fail "nothing restored into mine/existing"
 [ "$(mode mine/existing)" = "$N 755" ] || fail "mine/existing took the dump's root: $(mode mine/existing)"
