@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -258,6 +259,50 @@ label_in_log(const char *log, const char *label)
 	return found;
 }
 
+/* Is label among those handed out already (one a line in taken)? */
+static bool
+label_taken(FILE *taken, const char *label)
+{
+	char line[256];
+
+	if (!taken)
+		return false;
+	rewind(taken);
+	while (fgets(line, sizeof(line), taken)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, label) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * LOG.labels, locked: the labels --autolabel handed out. Engines sharing
+ * a dump log see each other's choices there before the log has a part on
+ * the new tape (two drives labelling blank cartridges at once took the
+ * same label). NULL without a log.
+ */
+static FILE *
+labels_locked(const char *log)
+{
+	char path[PATH_MAX];
+	FILE *fp;
+	int fd;
+
+	if (!log || snprintf(path, sizeof(path), "%s.labels", log) >=
+	    (int)sizeof(path))
+		return NULL;
+	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
+	if (fd < 0)
+		return NULL;
+	if (flock(fd, LOCK_EX) < 0 || !(fp = fdopen(fd, "a+"))) {
+		close(fd);
+		return NULL;
+	}
+	return fp;
+}
+
 /* The label for a blank tape: the pattern's next unused number, or barcode. */
 static int
 blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
@@ -265,7 +310,8 @@ blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
 {
 	char pre[64];
 	const char *suf;
-	int width;
+	int width, rc = -ENOSPC;
+	FILE *taken;
 
 	if (!c->o.autolabel) {
 		if (barcode && *barcode) {
@@ -279,17 +325,26 @@ blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
 		eng_err(err, "--autolabel takes one %%d or %%0Nd, e.g. A%%05d");
 		return -EINVAL;
 	}
+	taken = labels_locked(c->o.log);
 	for (long n = 1; n < 1000000000L; n++) {
 		int k = snprintf(out, len, "%s%0*ld%s", pre, width, n, suf);
 		if (k < 0 || (size_t)k >= len) {
 			eng_err(err, "--autolabel %s makes labels longer than %zu "
 			    "characters", c->o.autolabel, len - 1);
-			return -ENAMETOOLONG;
+			rc = -ENAMETOOLONG;
+			break;
 		}
-		if (!label_in_log(c->o.log, out))
-			return 0;
+		if (!label_in_log(c->o.log, out) && !label_taken(taken, out)) {
+			if (taken && (fprintf(taken, "%s\n", out) < 0 ||
+			    fflush(taken) != 0))
+				log_warn("%s.labels: %s", c->o.log, strerror(errno));
+			rc = 0;
+			break;
+		}
 	}
-	return -ENOSPC;
+	if (taken)
+		fclose(taken);	/* and the lock with it */
+	return rc;
 }
 
 /*

@@ -115,3 +115,25 @@ for l in $fullbefore; do
 		{ "$ABS_BIN/abs-ctl" tapes; fail "$l is not full in the catalog"; }
 done
 ok "the dump log's full lines merge as catalog state full"
+
+# Two drives labelling blank cartridges at once from one dump log: every
+# cartridge gets a label of its own (LOG.labels, locked, holds the labels
+# handed out before the log has a part on them).
+"$VTAPE" new-library two --slots 8 --drives 2 --capacity 64M --barcode-prefix W >/dev/null
+"$VTAPE" load two --slot 1 --drive 0
+"$VTAPE" load two --slot 2 --drive 1
+head -c 100000 /dev/urandom >small.bin
+for d in 0 1; do
+	(for i in 1 2 3 4; do
+		"$ENGINE" dump --device "vtape:$T/two/drive$d" --entity two$d.$i \
+			--source "file:$T/small.bin" --log two.log --autolabel T%05d >/dev/null 2>>two$d.err || exit 1
+	done) &
+	eval "L$d=\$!"
+done
+wait "$L0" || { cat two0.err; fail "drive 0's dumps"; }
+wait "$L1" || { cat two1.err; fail "drive 1's dumps"; }
+pairs=$(sed -n 's/^part .*label=\([^ ]*\) tape=\([0-9a-f]*\).*/\1 \2/p' two.log | sort -u)
+[ "$(echo "$pairs" | wc -l)" = 2 ] || fail "expected two cartridges: $pairs"
+[ "$(echo "$pairs" | cut -d' ' -f1 | sort -u | wc -l)" = 2 ] ||
+	fail "two cartridges took one label: $pairs"
+ok "two drives labelling at once from one log: $(echo "$pairs" | cut -d' ' -f1 | tr '\n' ' ')"
