@@ -220,6 +220,9 @@ struct cat_dump {
 	const char *state;	/* running complete failed aborted expired */
 	int64_t bytes, raw_bytes;	/* stored; before compression */
 	const char *digest_alg, *digest, *raw_digest;
+	/* the job's origin (SITE:ID) if another master gave it its ID: a job
+	   merged from a dump log or reported by a media server; else NULL */
+	const char *job_origin;
 };
 typedef int cat_dump_fn(const struct cat_dump *d, void *arg);
 

@@ -13,12 +13,12 @@
 #include "common/util.h"
 
 static const char *type_names[] = { "part", "dump", "bad", "error",
-	"full" };
+	"full", "aborted" };
 
 int
 cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 {
-	char e[10][3 * 1024 + 4];
+	char e[11][3 * 1024 + 4];
 	int n;
 
 	util_kv_escape(r->dump_id, e[0], sizeof(e[0]));
@@ -31,12 +31,13 @@ cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 	util_kv_escape(r->source_kind[0] ? r->source_kind : "-", e[7], sizeof(e[7]));
 	util_kv_escape(r->status[0] ? r->status : "-", e[8], sizeof(e[8]));
 	util_kv_escape(r->drive[0] ? r->drive : "-", e[9], sizeof(e[9]));
+	util_kv_escape(r->site[0] ? r->site : "-", e[10], sizeof(e[10]));
 	n = snprintf(buf, len,
 	    "%s entity=%s date=%s level=%d since=%s server=%s partition=%s "
 	    "label=%s tape=%s file=%llu part=%u offset=%llu bytes=%llu "
 	    "blocks=%llu block_size=%u digest_alg=%s digest=%s raw_bytes=%llu raw_digest=%s "
-	    "compress=%s source=%s status=%s drive=%s written=%s job=%lld "
-	    "dump=%s\n",
+	    "compress=%s source=%s status=%s drive=%s site=%s written=%s "
+	    "job=%lld dump=%s\n",
 	    type_names[r->type], e[1], r->date[0] ? r->date : "-", r->level,
 	    e[5], e[2], e[3], e[4], r->tape_id[0] ? r->tape_id : "-",
 	    (unsigned long long)r->file, r->part, (unsigned long long)r->offset,
@@ -45,7 +46,7 @@ cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 	    r->digest[0] ? r->digest : "-",
 	    (unsigned long long)r->raw_bytes,
 	    r->raw_digest[0] ? r->raw_digest : "-", e[6], e[7], e[8], e[9],
-	    r->written[0] ? r->written : "-", (long long)r->job, e[0]);
+	    e[10], r->written[0] ? r->written : "-", (long long)r->job, e[0]);
 	if (n < 0 || (size_t)n >= len)
 		return -E2BIG;
 	return n;
@@ -90,6 +91,8 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		r->type = CAT_DL_ERROR;
 	else if (strcmp(tok, "full") == 0)
 		r->type = CAT_DL_FULL;
+	else if (strcmp(tok, "aborted") == 0)
+		r->type = CAT_DL_ABORTED;
 	else {
 		rc = -ENOMSG;
 		goto out;
@@ -121,6 +124,7 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		S("status", status);
 		S("drive", drive);
 		S("written", written);
+		S("site", site);
 		U("level", level, 99)
 		U("file", file, UINT32_MAX)
 		U("part", part, UINT32_MAX)
@@ -137,6 +141,8 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 	}
 	if (!r->dump_id[0] || !r->entity[0] || !r->label[0])
 		goto out;
+	if (strcmp(r->site, "-") == 0)
+		r->site[0] = '\0';
 	rc = 0;
 out:
 	free(copy);
@@ -224,6 +230,10 @@ check_common(const struct cat_dl_rec *r, char *why, size_t len)
 		    r->date);
 	if (r->job < 0)
 		BAD("job=%lld is negative", (long long)r->job);
+	if (!none(r->site) && !name_ok(r->site, 63))
+		BAD("site=%.40s is not a valid name", r->site);
+	if (!none(r->site) && r->job == 0)
+		BAD("site=%.40s without a job", r->site);
 	return 0;
 }
 
@@ -336,6 +346,10 @@ cat_dl_check(const struct cat_dl_rec *r, char *why, size_t len)
 		if (!name_ok(r->status, sizeof(r->status) - 1))
 			BAD("status=%.24s is not an error kind", r->status);
 		return 0;
+	case CAT_DL_ABORTED:
+		if (strcmp(r->status, "aborted") != 0)
+			BAD("status=%.24s on an aborted line", r->status);
+		return 0;
 	}
 	BAD("unknown record type");
 }
@@ -361,4 +375,36 @@ cat_dl_append(const char *path, const struct cat_dl_rec *r)
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
 	return rc;
+}
+
+/* The aborted line of a dump: its last part line's fields (see dumplog.h). */
+int
+cat_dl_append_aborted(const char *path, const char *dump_id, int64_t job)
+{
+	struct cat_dl_rec r, last;
+	FILE *fp = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!fp)
+		return errno == ENOENT ? 0 : -errno;
+	while (getline(&line, &cap, fp) > 0) {
+		if (cat_dl_parse(line, &r) < 0 || r.type != CAT_DL_PART)
+			continue;
+		if (dump_id && dump_id[0] ? strcmp(r.dump_id, dump_id) != 0 :
+		    (job <= 0 || r.job != job))
+			continue;
+		last = r;
+		found = true;
+	}
+	free(line);
+	fclose(fp);
+	if (!found)
+		return 0;
+	last.type = CAT_DL_ABORTED;
+	snprintf(last.status, sizeof(last.status), "aborted");
+	util_fmt_time(time(NULL), last.written, sizeof(last.written));
+	int rc = cat_dl_append(path, &last);
+	return rc < 0 ? rc : 1;
 }

@@ -14,10 +14,11 @@
  * part: a part confirmed on tape; dump: a whole dump; bad: a cartridge
  * taken out of use; error: one error event on a cartridge in a drive;
  * full: a cartridge reached early warning (dump: the dump that filled it),
- * never to be appended to again.
+ * never to be appended to again; aborted: the operator aborted a dump that
+ * has parts on tape (the fields of its last part line, status=aborted).
  */
 enum cat_dl_type { CAT_DL_PART, CAT_DL_DUMP, CAT_DL_BAD, CAT_DL_ERROR,
-	CAT_DL_FULL };
+	CAT_DL_FULL, CAT_DL_ABORTED };
 
 struct cat_dl_rec {
 	enum cat_dl_type type;
@@ -48,6 +49,9 @@ struct cat_dl_rec {
 	   the log predates the key */
 	char written[32];
 	int64_t job;		/* abs-ctld's job ID, 0 in direct mode */
+	/* the site of the master that gave the job its ID ("": none); merge
+	   keeps (site, job) as the job's origin, so IDs never collide */
+	char site[64];
 };
 
 /* Format one record as a line (with newline) into buf. */
@@ -66,5 +70,11 @@ int cat_dl_parse(const char *line, struct cat_dl_rec *r);
 int cat_dl_check(const struct cat_dl_rec *r, char *why, size_t len);
 /* Append a record to the log file durably (O_APPEND, fsync). */
 int cat_dl_append(const char *path, const struct cat_dl_rec *r);
+/*
+ * An aborted dump: append an aborted line made of the last part line in
+ * path of dump dump_id (or, dump_id NULL or "", of job). 1 if written, 0 if
+ * the dump has no part in the log (nothing on tape to record), or negative.
+ */
+int cat_dl_append_aborted(const char *path, const char *dump_id, int64_t job);
 
 #endif

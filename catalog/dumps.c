@@ -6,7 +6,7 @@
 
 #define DUMP_COLS "d.id, d.dump_uid, e.name, d.job_id, d.level, d.since," \
 	" d.started, d.finished, d.state, d.bytes, d.raw_bytes, d.digest_alg," \
-	" d.digest, d.raw_digest"
+	" d.digest, d.raw_digest, (SELECT origin FROM jobs WHERE id = d.job_id)"
 #define DUMP_FROM " FROM dumps d JOIN entities e ON e.id = d.entity_id"
 
 /* A row of DUMP_COLS to the callback. */
@@ -22,6 +22,7 @@ dump_row(sqlite3_stmt *st, void *arg)
 		.state = db_text(st, 8), .bytes = db_i64(st, 9),
 		.raw_bytes = db_i64(st, 10), .digest_alg = db_text(st, 11),
 		.digest = db_text(st, 12), .raw_digest = db_text(st, 13),
+		.job_origin = db_text(st, 14),
 	};
 
 	return ((cat_dump_fn *)cb->fn)(&d, cb->arg);

@@ -29,15 +29,17 @@ job_row(sqlite3_stmt *st, void *arg)
 	return ((cat_job_fn *)cb->fn)(&j, cb->arg);
 }
 
-/* The newest jobs, newest first. */
+static int running_row(sqlite3_stmt *st, void *arg);
+
+/* The newest jobs, newest first, with their origin. */
 int
 cat_jobs_list(struct cat_db *db, int64_t limit, cat_job_fn *fn, void *arg,
     char *err)
 {
-	return db_query(db, err, "listing jobs", job_row, DB_CB(fn, arg),
-	    "SELECT " JOB_COLS " FROM jobs j LEFT JOIN entities e ON e.id ="
-	    " j.entity_id LEFT JOIN drives dr ON dr.id = j.drive_id ORDER BY"
-	    " j.id DESC LIMIT ?", "i", limit);
+	return db_query(db, err, "listing jobs", running_row, DB_CB(fn, arg),
+	    "SELECT " JOB_COLS ", NULL, j.origin FROM jobs j LEFT JOIN entities"
+	    " e ON e.id = j.entity_id LEFT JOIN drives dr ON dr.id = j.drive_id"
+	    " ORDER BY j.id DESC LIMIT ?", "i", limit);
 }
 
 /* Queued jobs, oldest first. */

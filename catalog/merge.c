@@ -22,6 +22,7 @@ struct merge {
 	char *err;
 	size_t line;		/* index of the line being merged */
 	char why[CAT_ERRLEN];	/* why it is rejected */
+	char site[64];		/* this catalog's site: whose job IDs are ours */
 };
 
 /* A merge_* step's result when the line is inconsistent (m->why says). */
@@ -80,6 +81,43 @@ merge_entity(struct merge *m, const struct cat_dl_rec *r)
 		return rc;
 	m->res->entities_added++;
 	return sqlite3_last_insert_rowid(m->db->db);
+}
+
+/*
+ * The record's job here, in *job (0: none). A job ID means something only
+ * with the site of the master that gave it (site=): ours is our job; any
+ * other is the job whose origin is SITE:ID (as cat_job_adopt records a
+ * reported one), added once, so that two masters' job 7 stay two jobs and
+ * a second merge finds the first one's. 0, or negative.
+ */
+static int
+merge_job(struct merge *m, const struct cat_dl_rec *r, int64_t *job)
+{
+	char origin[160], detail[200];
+	int rc;
+
+	*job = 0;
+	if (r->job <= 0 || !r->site[0])
+		return 0;	/* direct mode, or a line older than site= */
+	if (strcmp(r->site, m->site) == 0 && (rc = db_int(m->db, m->err,
+	    "finding a merged line's job", job, "SELECT id FROM jobs WHERE id ="
+	    " ? AND origin IS NULL", "i", r->job)) != 0)
+		return rc < 0 ? rc : 0;
+	snprintf(origin, sizeof(origin), "%.64s:%lld", r->site, (long long)r->job);
+	if ((rc = db_int(m->db, m->err, "finding a merged job", job, "SELECT id"
+	    " FROM jobs WHERE origin = ?", "t", origin)) != 0)
+		return rc < 0 ? rc : 0;
+	/* Failed until its dump line says how it ended. */
+	snprintf(detail, sizeof(detail), "merged from a dump log: job %lld of"
+	    " master %.64s", (long long)r->job, r->site);
+	rc = db_exec(m->db, m->err, "adding a merged job", "INSERT INTO jobs"
+	    " (kind, entity_id, state, created, started, detail, origin) VALUES"
+	    " ('dump', (SELECT id FROM entities WHERE name = ?), 'failed', ?, ?,"
+	    " ?, ?)", "ttttt", r->entity, r->date, r->date, detail, origin);
+	if (rc < 0)
+		return rc;
+	*job = sqlite3_last_insert_rowid(m->db->db);
+	return 0;
 }
 
 /* A dump as the catalog has it, to check a line against. */
@@ -239,7 +277,7 @@ static int
 merge_part(struct merge *m, const struct cat_dl_rec *r)
 {
 	struct known_dump k;
-	int64_t t, e = 0, d = 0;
+	int64_t t, e = 0, d = 0, job = 0;
 	int rc;
 
 	if ((rc = known_dump(m, r, &k)) < 0)
@@ -258,11 +296,12 @@ merge_part(struct merge *m, const struct cat_dl_rec *r)
 		m->res->skipped++;
 		return 0;
 	}
-	if ((rc = db_exec(m->db, m->err, "adding a merged dump", "INSERT OR"
+	if ((rc = merge_job(m, r, &job)) < 0 ||
+	    (rc = db_exec(m->db, m->err, "adding a merged dump", "INSERT OR"
 	    " IGNORE INTO dumps (dump_uid, entity_id, job_id, level, since,"
-	    " started, state, digest_alg) VALUES (?, ?, (SELECT id FROM jobs"
-	    " WHERE id = ?), ?, ?, ?, 'running', ?)", "tiiitt" "t", r->dump_id,
-	    e, r->job, (int64_t)r->level, r->since, r->date, r->digest_alg)) < 0 ||
+	    " started, state, digest_alg) VALUES (?, ?, nullif(?, 0), ?, ?, ?,"
+	    " 'running', ?)", "tiiitt" "t", r->dump_id, e, job, (int64_t)r->level,
+	    r->since, r->date, r->digest_alg)) < 0 ||
 	    (rc = db_int(m->db, m->err, "finding a merged dump", &d, "SELECT id"
 	    " FROM dumps WHERE dump_uid = ?", "t", r->dump_id)) < 0)
 		return rc;
@@ -350,6 +389,7 @@ static int
 merge_dump(struct merge *m, const struct cat_dl_rec *r)
 {
 	struct known_dump k;
+	int64_t job = 0;
 	int rc = known_dump(m, r, &k);
 
 	if (rc <= 0) {
@@ -357,6 +397,8 @@ merge_dump(struct merge *m, const struct cat_dl_rec *r)
 			m->res->skipped++;	/* its parts were not merged */
 		return rc;
 	}
+	if ((rc = merge_job(m, r, &job)) < 0)
+		return rc;
 	if ((rc = dump_agrees(m, r, &k)) != 0 ||
 	    (rc = dump_parts_agree(m, r, k.id)) != 0) {
 		if (rc == 1 && strcmp(m->why, "") == 0) {
@@ -371,16 +413,52 @@ merge_dump(struct merge *m, const struct cat_dl_rec *r)
 	 */
 	rc = db_exec(m->db, m->err, "completing a merged dump", "UPDATE dumps SET"
 	    " state = ?1, finished = ?, bytes = ?, raw_bytes = ?, digest = ?,"
-	    " raw_digest = ?, job_id = coalesce(job_id, (SELECT id FROM jobs"
-	    " WHERE id = ?)) WHERE id = ? AND (state = 'running' OR (state IN"
-	    " ('failed', 'incomplete') AND ?1 = 'complete'))", "ttiittii",
+	    " raw_digest = ?, job_id = coalesce(job_id, nullif(?, 0)) WHERE id ="
+	    " ? AND (state = 'running' OR (state IN ('failed', 'incomplete') AND"
+	    " ?1 = 'complete'))", "ttiittii",
 	    strcmp(r->status, "complete") == 0 ? "complete" : "failed", written(r),
 	    (int64_t)r->bytes, (int64_t)r->raw_bytes, r->digest, r->raw_digest,
-	    r->job, k.id);
+	    job, k.id);
 	if (rc == 1)
 		m->res->dumps++;
 	else if (rc == 0)
 		m->res->skipped++;	/* finished already */
+	/* Another master's job (merged or reported) ended with its dump. */
+	if (rc >= 0 && job && strcmp(r->status, "complete") == 0)
+		rc = db_exec(m->db, m->err, "ending a merged job", "UPDATE jobs SET"
+		    " state = 'done', finished = ? WHERE id = ? AND origin IS NOT"
+		    " NULL AND state = 'failed'", "ti", written(r), job);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * An aborted line: the operator stopped the dump; its parts stay on tape,
+ * the dump is aborted (never complete), and so is another master's job.
+ */
+static int
+merge_aborted(struct merge *m, const struct cat_dl_rec *r)
+{
+	struct known_dump k;
+	int64_t job = 0;
+	int rc = known_dump(m, r, &k);
+
+	if (rc <= 0) {
+		if (rc == 0)
+			m->res->skipped++;	/* none of its parts merged */
+		return rc;
+	}
+	if ((rc = dump_agrees(m, r, &k)) != 0 || (rc = merge_job(m, r, &job)) < 0)
+		return rc;
+	rc = db_exec(m->db, m->err, "aborting a merged dump", "UPDATE dumps SET"
+	    " state = 'aborted', finished = ?, job_id = coalesce(job_id,"
+	    " nullif(?, 0)) WHERE id = ? AND state IN ('running', 'failed')",
+	    "tii", written(r), job, k.id);
+	if (rc == 0)
+		m->res->skipped++;	/* complete, or aborted already */
+	if (rc >= 0 && job)
+		rc = db_exec(m->db, m->err, "aborting a merged job", "UPDATE jobs SET"
+		    " state = 'aborted', finished = ? WHERE id = ? AND origin IS NOT"
+		    " NULL AND state = 'failed'", "ti", written(r), job);
 	return rc < 0 ? rc : 0;
 }
 
@@ -474,6 +552,8 @@ merge_rec(struct merge *m, const struct cat_dl_rec *r)
 		return merge_error(m, r);
 	case CAT_DL_FULL:
 		return merge_full(m, r);
+	case CAT_DL_ABORTED:
+		return merge_aborted(m, r);
 	}
 	return REJECTED(m, "unknown record type");
 }
@@ -538,10 +618,12 @@ cat_merge(struct cat_db *db, const char *pool, const char *const *lines,
     size_t n, struct cat_merge_result *res, cat_conflict_fn *fn, void *arg,
     char *err)
 {
-	struct merge m = { db, 0, res, fn, arg, err, 0, "" };
+	struct merge m = { db, 0, res, fn, arg, err, 0, "", "" };
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	if ((rc = cat_site(db, m.site, sizeof(m.site), err)) < 0)
+		return rc;
 	rc = db_int(db, err, "finding the merge's pool", &m.pool, "SELECT id FROM"
 	    " pools WHERE name = ?", "t", pool);
 	if (rc <= 0)

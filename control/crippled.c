@@ -489,6 +489,8 @@ crip_error(struct ctld *c, struct drive *d, const char *label, int64_t job,
 	r.type = CAT_DL_ERROR;
 	memset(r.dump_id, '0', 32);	/* no dump: the tape's line */
 	r.job = job;
+	if (job > 0)
+		snprintf(r.site, sizeof(r.site), "%s", crip_site_of(c, job));
 	snprintf(r.entity, sizeof(r.entity), "%s", d && d->job ? d->entity : "-");
 	now_str(r.date, sizeof(r.date));
 	snprintf(r.label, sizeof(r.label), "%s", label);
@@ -525,6 +527,39 @@ crip_job_lost(struct ctld *c, struct drive *d, const char *why)
 			t->drive[0] = '\0';
 }
 
+/* DIR/site: read, or made (16 random hex digits) the first time. */
+static int
+site_load(struct crippled *k)
+{
+	char path[PATH_MAX], buf[48] = "";
+	FILE *fp;
+	int rc;
+
+	if ((rc = path_in(k, "site", path, sizeof(path))) < 0)
+		return rc;
+	if ((fp = fopen(path, "r"))) {
+		if (!fgets(buf, sizeof(buf), fp))
+			buf[0] = '\0';
+		fclose(fp);
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (strlen(buf) == 16 && strspn(buf, "0123456789abcdef") == 16) {
+			snprintf(k->site, sizeof(k->site), "%s", buf);
+			return 0;
+		}
+	}
+	if ((rc = util_random_hex(k->site, 8)) < 0)
+		return rc;
+	snprintf(buf, sizeof(buf), "%s\n", k->site);
+	return write_atomic(k, "site", buf);
+}
+
+/* The site whose job ID job is (see crippled_int.h). */
+const char *
+crip_site_of(const struct ctld *c, int64_t job)
+{
+	return job > CRIP_JOB_BASE || !c->site[0] ? c->crip->site : c->site;
+}
+
 /* Hand the drive its oldest queued crippled job. */
 void
 crip_dispatch(struct ctld *c, struct drive *d)
@@ -539,10 +574,11 @@ crip_dispatch(struct ctld *c, struct drive *d)
 			oldest = j;	/* newest first: the last one is oldest */
 	if (!(j = oldest))
 		return;
-	ev = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s?}", "event", "job",
+	ev = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s?,s:s}", "event", "job",
 	    "job", (json_int_t)j->id, "kind", j->kind, "detail", j->detail,
 	    "entity", j->entity, "source", j->source, "pool", j->pool,
-	    "last_full", j->last_full[0] ? j->last_full : NULL);
+	    "last_full", j->last_full[0] ? j->last_full : NULL, "site",
+	    c->crip->site);
 	if (!ev)
 		return;
 	crip_job_state(c->crip, j, "running", NULL);
@@ -684,7 +720,8 @@ crip_start(struct ctld *c, const char *dir, const char *prefix,
 		    strerror(-rc));
 	else if ((rc = lock_dir(k, err)) == 0 && ((rc = end_line(k,
 	    "journal")) < 0 || (rc = end_line(k, "dumplog")) < 0 ||
-	    (rc = replay_journal(k)) < 0 || (rc = tapes_load(k)) < 0))
+	    (rc = replay_journal(k)) < 0 || (rc = tapes_load(k)) < 0 ||
+	    (rc = site_load(k)) < 0))
 		snprintf(err, CAT_ERRLEN, "journal directory %s: %s", dir,
 		    strerror(-rc));
 	if (rc < 0) {
@@ -705,6 +742,8 @@ crip_start(struct ctld *c, const char *dir, const char *prefix,
 		return rc;
 	}
 	c->crip = k;
+	if (!c->site[0])	/* started crippled: hello names the journal's */
+		snprintf(c->site, sizeof(c->site), "%s", k->site);
 	log_err("CRIPPLED MODE (no catalog: %s): journal %s, labels %s%%05d, "
 	    "job IDs above %lld; merge with abs-ctl merge %s once the catalog "
 	    "is back", why, dir, prefix, (long long)CRIP_JOB_BASE, dir);

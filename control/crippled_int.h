@@ -63,6 +63,9 @@ struct crippled {
 	int64_t last_job;
 	long dumplog_max;	/* highest generated number DIR/dumplog names */
 	int lock_fd;		/* DIR/lock, held while crippled mode runs */
+	/* DIR/site: whose job IDs these are (made once, random), so that a
+	   merge keeps them apart from the catalog's and other journals' */
+	char site[40];
 	struct cjob *jobs;
 	struct ctape *tapes;
 	json_t *cache;		/* DIR/catalog-cache.json, or an empty object */
@@ -76,6 +79,9 @@ struct crippled {
 int crip_start(struct ctld *c, const char *dir, const char *prefix,
     const char *why, char *err);
 void crip_free(struct crippled *k);
+/* The site whose job ID job is: the journal's for a crippled-mode job,
+   else the catalog's (a job running when the catalog failed). */
+const char *crip_site_of(const struct ctld *c, int64_t job);
 /*
  * The catalog failed while abs-ctld runs (write refused, disk full,
  * locked, corrupt): close it, enter crippled mode, say so loudly. 0, or

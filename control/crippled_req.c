@@ -581,6 +581,8 @@ log_rec(struct ctld *c, struct drive *d, json_t *p, enum cat_dl_type type,
 		FAIL("bad-args", "a malformed %s record",
 		    type == CAT_DL_PART ? "part" : "dump");
 	r.job = d->job;
+	if (r.job > 0)
+		snprintf(r.site, sizeof(r.site), "%s", crip_site_of(c, r.job));
 	if (!r.label[0]) {
 		struct ctape *t = crip_tape_by_id(c->crip, r.tape_id);
 		snprintf(r.label, sizeof(r.label), "%s", t ? t->label : "-");
@@ -624,6 +626,8 @@ ev_bad_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	snprintf(r.status, sizeof(r.status), "out-of-service");
 	snprintf(r.drive, sizeof(r.drive), "%s", d->device);
 	r.job = d->job;
+	if (r.job > 0)
+		snprintf(r.site, sizeof(r.site), "%s", crip_site_of(c, r.job));
 	snprintf(path, sizeof(path), "%s/dumplog", c->crip->dir);
 	if (cat_name_valid(r.label) && strlen(r.tape_id) == 32)
 		cat_dl_append(path, &r);
@@ -675,6 +679,14 @@ ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
 
 	if (!d->job)
 		FAIL("not-waiting", "drive %s runs no job", d->name);
+	/* An aborted dump's parts stay on tape: the dump log says so. */
+	if (strcmp(state, "aborted") == 0) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/dumplog", c->crip->dir);
+		if (cat_dl_append_aborted(path, NULL, d->job) < 0)
+			ctld_message(c, d, "error", "job %lld: the aborted line "
+			    "not written to %s", (long long)d->job, path);
+	}
 	if ((j = crip_job(c->crip, d->job)))
 		crip_job_state(c->crip, j, state, why);
 	else	/* a catalog job that was running when the catalog failed */

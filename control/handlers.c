@@ -65,12 +65,12 @@ h_status(struct ctld *c, struct client *cl, json_t *a, const char **code,
 static int
 job_row(const struct cat_job *j, void *arr)
 {
-	return j_append(arr, json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-	    "id", (json_int_t)j->id, "kind", j_str(j->kind), "state",
+	return j_append(arr, json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+	    "s:o}", "id", (json_int_t)j->id, "kind", j_str(j->kind), "state",
 	    j_str(j->state), "entity", j_str(j->entity), "drive",
 	    j_str(j->drive), "created", j_str(j->created), "started",
 	    j_str(j->started), "finished", j_str(j->finished), "detail",
-	    j_str(j->detail)));
+	    j_str(j->detail), "origin", j_str(j->origin)));
 }
 
 static json_t *
@@ -385,8 +385,10 @@ last_full_row(const struct cat_dump *d, void *arg)
 {
 	json_t **out = arg;
 
-	*out = json_pack("{s:o,s:o,s:o}", "started", j_str(d->started), "bytes",
-	    j_int(d->bytes), "raw_bytes", j_int(d->raw_bytes));
+	*out = json_pack("{s:o,s:o,s:o,s:o,s:o}", "started", j_str(d->started),
+	    "bytes", j_int(d->bytes), "raw_bytes", j_int(d->raw_bytes), "job",
+	    d->job ? json_integer((json_int_t)d->job) : json_null(),
+	    "job_origin", j_str(d->job_origin));
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -396,9 +398,11 @@ last_incr_row(const struct cat_dump *d, void *arg)
 {
 	json_t **out = arg;
 
-	*out = json_pack("{s:o,s:o,s:o,s:o}", "started", j_str(d->started),
-	    "level", j_int(d->level), "bytes", j_int(d->bytes), "raw_bytes",
-	    j_int(d->raw_bytes));
+	*out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "started",
+	    j_str(d->started), "level", j_int(d->level), "bytes", j_int(d->bytes),
+	    "raw_bytes", j_int(d->raw_bytes), "job", d->job ?
+	    json_integer((json_int_t)d->job) : json_null(), "job_origin",
+	    j_str(d->job_origin));
 	return *out ? 0 : -ENOMEM;
 }
 

@@ -162,7 +162,7 @@ mark_full(struct dump_state *s)
 	snprintf(rec.status, sizeof(rec.status), "full");
 	rec.part = 0;
 	rec.file = 0;
-	if ((rc = cat_dl_append(s->o->log, &rec)) < 0)
+	if ((rc = eng_log_append(s->o, &rec)) < 0)
 		log_warn("dump log %s: %s (cartridge %s is full)", s->o->log,
 		    strerror(-rc), s->p.l.label);
 	if (hooks)
@@ -483,7 +483,7 @@ record_dump(struct dump_state *s, struct eng_source *src,
 	    p->final_raw_digest);
 	snprintf(rec.status, sizeof(rec.status), "%s",
 	    src_rc ? "source-failed" : "complete");
-	if ((rc = cat_dl_append(o->log, &rec)) < 0) {
+	if ((rc = eng_log_append(o, &rec)) < 0) {
 		eng_err(s->err, "dump log %s: %s", o->log, strerror(-rc));
 		return rc;
 	}
@@ -577,10 +577,10 @@ log_bad_tape(struct dump_state *s, const char *why)
 	util_fmt_time(time(NULL), rec.date, sizeof(rec.date));
 	snprintf(rec.status, sizeof(rec.status), "%s",
 	    eng_fault_status(s->fault));
-	cat_dl_append(s->o->log, &rec);
+	eng_log_append(s->o, &rec);
 	rec.type = CAT_DL_BAD;
 	snprintf(rec.status, sizeof(rec.status), "out-of-service");
-	cat_dl_append(s->o->log, &rec);
+	eng_log_append(s->o, &rec);
 	log_warn("cartridge %s taken out of use: %s",
 	    s->p.l.label, why);
 	if (s->o->hooks)

@@ -89,6 +89,9 @@ struct eng_dump_opts {
 	const struct eng_hooks *hooks;	/* media-server mode, or NULL */
 	int64_t job;		/* abs-ctld's job ID for the headers (0: none) */
 	const char *entity_type;	/* the catalog's, for the headers */
+	/* with job: the site of the master that gave it; on every dump-log
+	   line with the job (merge keeps them as the job's origin) */
+	const char *site;
 };
 
 struct eng_dump_result {

@@ -270,6 +270,17 @@ out:
 }
 
 /* Record a part line in the dump log, then tell the catalog. */
+/* A dump-log line of the job that wrote it (see part.h). */
+int
+eng_log_append(const struct eng_dump_opts *o, struct cat_dl_rec *r)
+{
+	if (o->job > 0 && o->site && o->site[0]) {
+		r->job = o->job;
+		snprintf(r->site, sizeof(r->site), "%s", o->site);
+	}
+	return cat_dl_append(o->log, r);
+}
+
 static int
 log_part(struct eng_part *p, const struct fmt_trailer *t, bool trailer)
 {
@@ -284,7 +295,7 @@ log_part(struct eng_part *p, const struct fmt_trailer *t, bool trailer)
 	snprintf(rec.digest, sizeof(rec.digest), "%s", t->part_digest);
 	snprintf(rec.status, sizeof(rec.status), "%s",
 	    trailer ? "ok" : "no-trailer");
-	if ((rc = cat_dl_append(p->o->log, &rec)) < 0)
+	if ((rc = eng_log_append(p->o, &rec)) < 0)
 		eng_err(p->err, "dump log %s: %s (part %u is on tape %s file %llu)",
 		    p->o->log, strerror(-rc), p->h.part, p->l.label,
 		    (unsigned long long)p->h.file);

@@ -78,5 +78,7 @@ int eng_part_add(struct eng_part *p, const void *buf, size_t len,
 int eng_part_close(struct eng_part *p, bool last);
 /* Fill the dump-log fields common to part and dump lines from h. */
 void eng_part_record(struct cat_dl_rec *r, const struct fmt_header *h);
+/* Append r to o's dump log, stamped with o's job and site (dumplog.h). */
+int eng_log_append(const struct eng_dump_opts *o, struct cat_dl_rec *r);
 
 #endif

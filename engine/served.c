@@ -532,11 +532,17 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		o.hooks = hooks;
 		o.job = s->job_id;	/* on tape, for a rebuilt catalog */
 		o.entity_type = json_string_value(json_object_get(job, "type"));
+		o.site = s->cur.site;
 		int rc = eng_dump(&o, &res, err);
 		if (rc == 0)
 			log_info("job %lld: dumped %s, %llu bytes, %u parts",
 			    (long long)s->job_id, entity,
 			    (unsigned long long)res.bytes, res.parts);
+		/* Parts of an aborted dump stay on tape: the log says why. */
+		if (rc == -ECANCELED && s->cur.dump[0] &&
+		    cat_dl_append_aborted(log, s->cur.dump, 0) < 0)
+			log_warn("dump log %s: the aborted line of dump %s not "
+			    "written", log, s->cur.dump);
 		return rc;
 	}
 	if (kind && strcmp(kind, "restore") == 0) {

@@ -143,8 +143,18 @@ run() {
 		ctl --json merge --label-map "$T/$R/labels.map" "$T/$R/journal" >merge.json ||
 			fail "merge of the journal: $(cat merge.json)"
 		grep -q '"parts":2,"dumps":2,"tapes_added":0' merge.json || fail "merge: $(cat merge.json)"
+		# Merged dumps keep their job: the journal's ID, with its site.
+		site=$(cat "$T/$R/journal/site")
+		ctl --json jobs --count 100 | grep -q "\"origin\":\"$site:$first\"" ||
+			fail "crippled job $first is not in jobs as $site:$first: $(ctl --json jobs)"
+		ctl --json entity e2 | grep -q "\"job_origin\":\"$site:$first\"" ||
+			fail "entity e2 does not name job $site:$first: $(ctl --json entity e2)"
+		njobs=$(ctl --json jobs --count 1000 | tr '{' '\n' | grep -c '"id":')
 		ctl --json merge --label-map "$T/$R/labels.map" "$T/$R/journal" >merge2.json
 		grep -q '"parts":0,"dumps":0,"tapes_added":0' merge2.json || fail "merging again changed the catalog: $(cat merge2.json)"
+		[ "$(ctl --json jobs --count 1000 | tr '{' '\n' | grep -c '"id":')" = "$njobs" ] ||
+			fail "merging again added jobs"
+		ok "merged dumps keep their job: $site:$first in jobs and entity, once"
 		grep -q '^CR00001 .* merged ' "$T/$R/journal/active-tapes" || fail "CR00001 not marked merged"
 		ok "back to normal: journal merged, CR00001 is A00002"
 		engine_back
@@ -167,12 +177,15 @@ run normal 0
 run crippled 1
 
 # What differs between any two runs: dates (now), tape IDs (random), the
-# number of blocks a spot verification read (a random sample).
+# number of blocks a spot verification read (a random sample), and job
+# IDs (a job of the crippled interval keeps its journal's ID as its origin).
 normalize() {
 	sed -e 's/"[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:]\{8\}Z"/"DATE"/g' \
 		-e 's/"day":"[0-9-]*"/"day":"DAY"/g' \
 		-e 's/"tape_id":"[0-9a-f]*"/"tape_id":"ID"/g' \
-		-e 's/"checked":[0-9]*/"checked":"N"/g' "$1"
+		-e 's/"checked":[0-9]*/"checked":"N"/g' \
+		-e 's/"job":[0-9]*/"job":"N"/g' \
+		-e 's/"job_origin":\("[0-9a-f]*:[0-9]*"\|null\)/"job_origin":"O"/g' "$1"
 }
 n=0
 for f in normal/q-*.json; do

@@ -413,6 +413,178 @@ op_merge(struct cat_db *db, char *err)
 	return cat_merge(db, "default", v, 6, &r, conflict, &s, err);
 }
 
+/* An int the query gives (-1 if none). */
+static int64_t
+q_int(struct cat_db *db, const char *sql)
+{
+	sqlite3_stmt *q;
+	int64_t val = -1;
+
+	sqlite3_prepare_v2(db->db, sql, -1, &q, NULL);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		val = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return val;
+}
+
+/* A text the query gives ("" if none). */
+static const char *
+q_text(struct cat_db *db, const char *sql)
+{
+	static char t[256];
+	sqlite3_stmt *q;
+
+	t[0] = '\0';
+	sqlite3_prepare_v2(db->db, sql, -1, &q, NULL);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		snprintf(t, sizeof(t), "%s", sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return t;
+}
+
+/* The dump's job origin into arg. */
+static int
+dump_origin(const struct cat_dump *d, void *arg)
+{
+	snprintf(arg, 64, "%s", d->job_origin ? d->job_origin : "");
+	return 0;
+}
+
+/* One-part dump n of entity ent on tape n: job job of site (part, dump). */
+static void
+job_log(char l[2][1024], int n, const char *ent, int64_t job,
+    const char *site)
+{
+	struct cat_dl_rec r = base;
+
+	snprintf(r.dump_id, sizeof(r.dump_id), "%032x", 0x100 + n);
+	snprintf(r.entity, sizeof(r.entity), "%s", ent);
+	snprintf(r.label, sizeof(r.label), "J%d", n);
+	snprintf(r.tape_id, sizeof(r.tape_id), "%032x", 0x200 + n);
+	r.job = job;
+	snprintf(r.site, sizeof(r.site), "%s", site);
+	r.bytes = 100;
+	cat_dl_format(&r, l[0], sizeof(l[0]));
+	r.type = CAT_DL_DUMP;
+	snprintf(r.status, sizeof(r.status), "complete");
+	snprintf(r.raw_digest, sizeof(r.raw_digest), "%s", r.digest);
+	r.raw_bytes = 100;
+	snprintf(r.compress, sizeof(r.compress), "none");
+	cat_dl_format(&r, l[1], sizeof(l[1]));
+}
+
+/*
+ * Merged dumps keep their job: another master's job ID as the origin
+ * SITE:ID (a crippled journal's, a media server's journal), ours as our
+ * job; a second merge adds no job; the same number from two sites is two
+ * jobs; a line without a site links none; the dump carries the origin.
+ */
+static void
+test_merge_jobs(void)
+{
+	struct cat_db *db = cat_t_open();
+	char l[5][2][1024], err[CAT_ERRLEN], site[64], self[160];
+	const char *all[10];
+	struct cat_merge_result res;
+	struct seen s = { 0 };
+	int64_t own;
+
+	cat_t_site(db);
+	CHECK_EQ(cat_site(db, site, sizeof(site), err), 0);
+	sqlite3_exec(db->db, "INSERT INTO jobs (kind, state) VALUES ('dump',"
+	    " 'running')", NULL, NULL, NULL);
+	own = sqlite3_last_insert_rowid(db->db);
+	job_log(l[0], 1, "c1", 1000000001, "00000000000000aa");	/* crippled */
+	job_log(l[1], 2, "c2", 1000000001, "00000000000000bb");	/* another */
+	job_log(l[2], 3, "d1", 7, "00000000000000cc");	/* a media server's */
+	job_log(l[3], 4, "o1", own, site);			/* ours */
+	job_log(l[4], 5, "n1", 7, "");				/* no site */
+	/* No site: written as "-". */
+	CHECK(strstr(l[4][0], " site=- ") != NULL);
+	for (int i = 0; i < 10; i++)
+		all[i] = l[i / 2][i % 2];
+	CHECK_EQ(cat_merge(db, "default", all, 10, &res, conflict, &s, err), 0);
+	CHECK_EQ(res.rejected, 0);
+	CHECK_EQ(res.dumps, 5);
+	CHECK_EQ(q_int(db, "SELECT count(*) FROM jobs WHERE origin IS NOT"
+	    " NULL"), 3);
+	CHECK(strcmp(q_text(db, "SELECT j.origin || ' ' || j.state FROM jobs j"
+	    " JOIN dumps d ON d.job_id = j.id WHERE d.dump_uid LIKE '%101'"),
+	    "00000000000000aa:1000000001 done") == 0);
+	CHECK(strcmp(q_text(db, "SELECT j.origin FROM jobs j JOIN dumps d ON"
+	    " d.job_id = j.id WHERE d.dump_uid LIKE '%102'"),
+	    "00000000000000bb:1000000001") == 0);
+	CHECK(strcmp(q_text(db, "SELECT j.origin FROM jobs j JOIN dumps d ON"
+	    " d.job_id = j.id WHERE d.dump_uid LIKE '%103'"),
+	    "00000000000000cc:7") == 0);
+	snprintf(self, sizeof(self), "SELECT count(*) FROM dumps WHERE job_id ="
+	    " %lld AND dump_uid LIKE '%%104'", (long long)own);
+	CHECK_EQ(q_int(db, self), 1);
+	CHECK_EQ(q_int(db, "SELECT count(*) FROM dumps WHERE job_id IS NULL"), 1);
+	/* The entity's last full names its job's origin. */
+	char origin[64] = "";
+	CHECK(cat_dump_last(db, "c1", true, dump_origin, origin, err) >= 0);
+	CHECK(strcmp(origin, "00000000000000aa:1000000001") == 0);
+	/* Again: no new job, nothing changed. */
+	CHECK_EQ(cat_merge(db, "default", all, 10, &res, conflict, &s, err), 0);
+	CHECK_EQ(res.parts + res.dumps + res.rejected, 0);
+	CHECK_EQ(q_int(db, "SELECT count(*) FROM jobs WHERE origin IS NOT"
+	    " NULL"), 3);
+	cat_t_done(db);
+}
+
+/*
+ * An aborted line: the dump (failed when its job was lost) is aborted and
+ * so is another master's job; a complete dump stays complete.
+ */
+static void
+test_merge_aborted(void)
+{
+	struct cat_db *db = cat_t_open();
+	char l[2][1024], ab[1024], err[CAT_ERRLEN];
+	const char *v2[2] = { l[0], ab };
+	struct cat_merge_result res;
+	struct seen s = { 0 };
+	struct cat_dl_rec r;
+
+	cat_t_site(db);
+	job_log(l, 1, "a1", 1000000009, "00000000000000aa");
+	CHECK_EQ(cat_dl_parse(l[0], &r), 0);
+	r.type = CAT_DL_ABORTED;
+	snprintf(r.status, sizeof(r.status), "aborted");
+	cat_dl_format(&r, ab, sizeof(ab));
+	CHECK(strncmp(ab, "aborted entity=a1 ", 18) == 0);
+	CHECK_EQ(cat_merge(db, "default", v2, 2, &res, conflict, &s, err), 0);
+	CHECK_EQ(res.rejected, 0);
+	CHECK(strcmp(q_text(db, "SELECT d.state || ' ' || j.state FROM dumps d"
+	    " JOIN jobs j ON j.id = d.job_id WHERE j.origin IS NOT NULL"),
+	    "aborted aborted") == 0);
+	/* Its part stays on its tape. */
+	CHECK_EQ(q_int(db, "SELECT count(*) FROM dump_parts p JOIN tapes t ON"
+	    " t.id = p.tape_id WHERE t.label = 'J1'"), 1);
+	/* Again: nothing changes. */
+	CHECK_EQ(cat_merge(db, "default", v2, 2, &res, conflict, &s, err), 0);
+	CHECK_EQ(res.parts + res.dumps + res.rejected, 0);
+	/* Another status on an aborted line is rejected. */
+	snprintf(r.status, sizeof(r.status), "complete");
+	cat_dl_format(&r, ab, sizeof(ab));
+	CHECK_EQ(cat_merge(db, "default", v2 + 1, 1, &res, conflict, &s, err),
+	    0);
+	CHECK_EQ(res.rejected, 1);
+	/* A complete dump is not aborted by a late line. */
+	job_log(l, 2, "a2", 1000000010, "00000000000000aa");
+	CHECK_EQ(cat_dl_parse(l[0], &r), 0);
+	r.type = CAT_DL_ABORTED;
+	snprintf(r.status, sizeof(r.status), "aborted");
+	cat_dl_format(&r, ab, sizeof(ab));
+	const char *v3[3] = { l[0], l[1], ab };
+	CHECK_EQ(cat_merge(db, "default", v3, 3, &res, conflict, &s, err), 0);
+	CHECK(strcmp(q_text(db, "SELECT d.state || ' ' || j.state FROM dumps d"
+	    " JOIN jobs j ON j.id = d.job_id JOIN entities e ON e.id ="
+	    " d.entity_id WHERE e.name = 'a2'"), "complete done") == 0);
+	cat_t_done(db);
+}
+
 int
 main(void)
 {
@@ -424,6 +596,8 @@ main(void)
 	test_merge();
 	test_reject();
 	test_merge_full();
+	test_merge_jobs();
+	test_merge_aborted();
 	cat_t_error_paths(ops, sizeof(ops) / sizeof(ops[0]));
 	T_DONE();
 }

@@ -57,6 +57,22 @@ main(void)
 	CHECK(cat_dl_parse("part entity=x label=A dump=1 date=2026-01-01T00:00:00Z",
 	    &r2) == 0);
 	CHECK(r2.job == 0 && r2.written[0] == '\0');
+	/* site= (whose job ID it is) round-trips; none is "-", read as "". */
+	snprintf(r.site, sizeof(r.site), "00000000000000aa");
+	CHECK(cat_dl_format(&r, line, sizeof(line)) > 0);
+	CHECK(strstr(line, " site=00000000000000aa written=") != NULL);
+	CHECK(cat_dl_parse(line, &r2) == 0);
+	CHECK(strcmp(r2.site, "00000000000000aa") == 0 && r2.job == 42);
+	r.site[0] = '\0';
+	CHECK(cat_dl_format(&r, line, sizeof(line)) > 0);
+	CHECK(strstr(line, " site=- ") != NULL);
+	CHECK(cat_dl_parse(line, &r2) == 0 && r2.site[0] == '\0');
+	/* An aborted line. */
+	r.type = CAT_DL_ABORTED;
+	CHECK(cat_dl_format(&r, line, sizeof(line)) > 0);
+	CHECK(strncmp(line, "aborted entity=", 15) == 0);
+	CHECK(cat_dl_parse(line, &r2) == 0 && r2.type == CAT_DL_ABORTED);
+	r.type = CAT_DL_DUMP;
 
 	/* The check: this record's entity has a blank, its tape ID is short. */
 	char why[256];
@@ -77,6 +93,22 @@ main(void)
 	r.part = 3;			/* 3 parts cannot hold 123 bytes */
 	CHECK(cat_dl_check(&r, why, sizeof(why)) == -EINVAL);
 	r.part = 1;
+	/* A site names a job's master: not without a job, not a bad name. */
+	snprintf(r.site, sizeof(r.site), "a|b");
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == -EINVAL);
+	CHECK(strstr(why, "site=") != NULL);
+	snprintf(r.site, sizeof(r.site), "00000000000000aa");
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == 0);
+	r.job = 0;
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == -EINVAL);
+	r.job = 42;
+	/* An aborted line says aborted. */
+	r.type = CAT_DL_ABORTED;
+	snprintf(r.status, sizeof(r.status), "aborted");
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == 0);
+	snprintf(r.status, sizeof(r.status), "complete");
+	CHECK(cat_dl_check(&r, why, sizeof(why)) == -EINVAL);
+	r.site[0] = '\0';
 	r.type = CAT_DL_ERROR;
 	snprintf(r.status, sizeof(r.status), "medium error");
 	CHECK(cat_dl_check(&r, why, sizeof(why)) == -EINVAL);
@@ -99,7 +131,36 @@ main(void)
 	if (fp)
 		fclose(fp);
 	CHECK_EQ(n, 2);
+	/*
+	 * An aborted dump: the line repeats its last part line (by dump ID,
+	 * or by job), says aborted; nothing for a dump without parts.
+	 */
+	r.type = CAT_DL_PART;
+	snprintf(r.status, sizeof(r.status), "ok");
+	r.job = 1000000007;
+	r.part = 1;
+	CHECK(cat_dl_append(path, &r) == 0);
+	r.part = 2;
+	snprintf(r.label, sizeof(r.label), "A00002");
+	CHECK(cat_dl_append(path, &r) == 0);
+	CHECK_EQ(cat_dl_append_aborted(path, "ffeeddccbbaa99887766554433221100",
+	    0), 0);
+	CHECK_EQ(cat_dl_append_aborted(path, NULL, 1000000008), 0);
+	CHECK_EQ(cat_dl_append_aborted(path, r.dump_id, 0), 1);
+	CHECK_EQ(cat_dl_append_aborted(path, NULL, 1000000007), 1);
+	fp = fopen(path, "r");
+	n = 0;
+	while (fp && fgets(line, sizeof(line), fp))
+		if (cat_dl_parse(line, &r2) == 0 && r2.type == CAT_DL_ABORTED) {
+			n++;
+			CHECK(r2.part == 2 && strcmp(r2.label, "A00002") == 0 &&
+			    strcmp(r2.status, "aborted") == 0 && r2.written[0]);
+		}
+	if (fp)
+		fclose(fp);
+	CHECK_EQ(n, 2);
 	unlink(path);
+	CHECK_EQ(cat_dl_append_aborted(path, r.dump_id, 0), 0);	/* no log */
 	CHECK(cat_dl_append("/nonexistent-dir/x.log", &r) < 0);
 	T_DONE();
 }
