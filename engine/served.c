@@ -28,6 +28,7 @@
 #include "catalog/dumplog.h"
 #include "common/log.h"
 #include "common/priv.h"
+#include "common/util.h"
 #include "engine/engine.h"
 #include "engine/scan.h"
 #include "engine/tape.h"
@@ -39,6 +40,8 @@
 /* Backoff between attempts to reach a master that is gone: 1 s to 30 s. */
 #define SERVE_BACKOFF_MIN 1
 #define SERVE_BACKOFF_MAX 30
+/* How long abs-ctld may take to answer (TIMEOUT= in the configuration). */
+#define SERVE_CALL_TIMEOUT_S 30
 
 /*
  * SIGHUP: read the configuration again and register anew. It is blocked
@@ -81,6 +84,7 @@ struct srv {
 	int64_t job_id;
 	unsigned mount_timeout;
 	char sock[108];		/* the master's socket */
+	unsigned timeout_s;	/* a request's answer; then the master is gone */
 	const char *config, *drive, *device, *log;
 	time_t next_try;	/* when to try reaching a master again */
 	unsigned backoff;
@@ -838,6 +842,15 @@ read_config(struct srv *s, char *err)
 	}
 	while (fgets(line, sizeof(line), fp)) {
 		line[strcspn(line, "\r\n")] = '\0';
+		if (strncmp(line, "TIMEOUT=", 8) == 0) {
+			uint64_t t;
+			if (util_parse_u64(line + 8, 3600, &t) < 0 || t == 0)
+				log_warn("%s: TIMEOUT=%.20s is not 1..3600 seconds; "
+				    "keeping %u", s->config, line + 8, s->timeout_s);
+			else
+				s->timeout_s = (unsigned)t;
+			continue;
+		}
 		if (strncmp(line, "CONTROL=", 8) != 0)
 			continue;
 		v = line + 8;
@@ -890,6 +903,8 @@ connect_master(struct srv *s, unsigned wait_ms, char *err)
 		eng_err(err, "%s", perr);
 		return rc == -EACCES ? -EACCES : -ECONNREFUSED;
 	}
+	/* A master that accepts but never answers is a master gone. */
+	proto_conn_set_timeout(s->pc, (int)s->timeout_s * 1000);
 	s->eof = false;
 	if ((rc = proto_hello(s->pc, "abs-engine", event_cb, s, perr)) < 0) {
 		eng_err(err, "%s", perr);
@@ -1030,6 +1045,7 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	s->config = config;
+	s->timeout_s = SERVE_CALL_TIMEOUT_S;
 	s->drive = drive;
 	s->device = device;
 	s->log = log;

@@ -23,6 +23,7 @@ struct proto_conn {
 	json_int_t next_id;
 	bool eof;
 	char site[64];		/* the daemon's site ID, from hello */
+	int timeout_ms;		/* for a request and its reply; -1: none */
 };
 
 /* An empty buffer for lines up to max bytes. */
@@ -136,7 +137,12 @@ proto_connect(const char *path, unsigned wait_ms, struct proto_conn **out,
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	for (unsigned pause = 50;; pause = pause < 800 ? pause * 2 : 1000) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		/*
+		 * Non-blocking: a daemon that stopped accepting (stalled, its
+		 * backlog full) gives EAGAIN instead of a connect that never
+		 * returns; reads and writes wait in poll() with a timeout.
+		 */
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0) {
 			e = errno;
 			break;
@@ -163,6 +169,7 @@ proto_connect(const char *path, unsigned wait_ms, struct proto_conn **out,
 	}
 	pc->fd = fd;
 	pc->next_id = 1;
+	pc->timeout_ms = -1;
 	memcpy(pc->path, sa.sun_path, sizeof(pc->path));
 	proto_lbuf_init(&pc->in, PROTO_MAX_REPLY);
 	*out = pc;
@@ -187,14 +194,44 @@ proto_conn_eof(const struct proto_conn *pc)
 	return pc->eof;
 }
 
+/* How long a request and its reply may take (see proto.h). */
+void
+proto_conn_set_timeout(struct proto_conn *pc, int timeout_ms)
+{
+	pc->timeout_ms = timeout_ms > 0 ? timeout_ms : -1;
+}
+
+/* The connection timed out: given up (a late reply would be another's). */
+static int
+timed_out(struct proto_conn *pc, const char *what, char *err)
+{
+	pc->eof = true;
+	snprintf(err, PROTO_ERRLEN, "abs-ctld at %.100s did not %s within %d.%d s"
+	    " (stalled?)", pc->path, what, pc->timeout_ms / 1000,
+	    pc->timeout_ms % 1000 / 100);
+	return -ETIMEDOUT;
+}
+
 /* Write all of buf, whatever signals and short writes do. */
 int
 proto_send_raw(struct proto_conn *pc, const char *buf, size_t len, char *err)
 {
+	long long deadline = now_ms() + pc->timeout_ms;
+
 	while (len) {
 		ssize_t n = send(pc->fd, buf, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			/* The daemon does not read: wait, not forever. */
+			struct pollfd pf = { .fd = pc->fd, .events = POLLOUT };
+			int left = pc->timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
+			if (pc->timeout_ms >= 0 && left <= 0)
+				return timed_out(pc, "read the request", err);
+			if (poll(&pf, 1, left) == 0)
+				return timed_out(pc, "read the request", err);
+			continue;
+		}
 		if (n < 0) {
 			int e = errno;
 			pc->eof = true;	/* nothing more will get through */
@@ -329,14 +366,20 @@ int
 proto_call(struct proto_conn *pc, const char *op, json_t *args,
     proto_event_fn *on_event, void *ctx, json_t **reply, char *err)
 {
+	long long deadline = now_ms() + pc->timeout_ms;
 	json_int_t id;
 	json_t *m;
 	int rc;
 
 	*reply = NULL;
 	if ((rc = proto_send(pc, op, args, &id, err)) < 0)
-		return last_words(pc, reply) ? 0 : rc;
-	while ((rc = proto_recv(pc, -1, &m, err)) == 1) {
+		return rc == -ETIMEDOUT ? rc : last_words(pc, reply) ? 0 : rc;
+	for (;;) {
+		int left = pc->timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
+		if (pc->timeout_ms >= 0 && left < 0)
+			left = 0;
+		if ((rc = proto_recv(pc, left, &m, err)) != 1)
+			break;
 		json_t *rid = json_object_get(m, "id");
 		/*
 		 * Ours, or a refusal of id 0 (the daemon could not read the
@@ -351,7 +394,12 @@ proto_call(struct proto_conn *pc, const char *op, json_t *args,
 			on_event(ctx, m);
 		json_decref(m);
 	}
-	return rc < 0 ? rc : -ETIMEDOUT;
+	if (rc == 0) {	/* no reply in time: a stalled daemon */
+		char what[64];
+		snprintf(what, sizeof(what), "answer %.40s", op);
+		return timed_out(pc, what, err);
+	}
+	return rc;
 }
 
 /* The handshake (see proto.h). */

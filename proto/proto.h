@@ -175,6 +175,14 @@ int proto_connect(const char *path, unsigned wait_ms, struct proto_conn **out,
 void proto_conn_free(struct proto_conn *pc);
 /* Whether the daemon has closed the connection. */
 bool proto_conn_eof(const struct proto_conn *pc);
+/*
+ * How long proto_call (and proto_hello) waits for a daemon to read a
+ * request and answer it, in ms (0 or less: forever, the default). A call
+ * that runs out gives the connection up (proto_conn_eof) and returns
+ * -ETIMEDOUT with err saying abs-ctld did not answer: a daemon that
+ * accepts but never answers (stopped, hung) cannot hang its client.
+ */
+void proto_conn_set_timeout(struct proto_conn *pc, int timeout_ms);
 /* Send bytes as they are (one or more whole lines). */
 int proto_send_raw(struct proto_conn *pc, const char *buf, size_t len,
     char *err);
@@ -204,7 +212,7 @@ typedef void proto_event_fn(void *ctx, json_t *msg);
  * messages met on the way go to on_event (may be NULL). A connection that
  * breaks as the request is sent still yields the refusal abs-ctld wrote
  * before closing, if any. 0, or a negative errno with err set (the
- * connection is lost).
+ * connection is lost): -ETIMEDOUT when the timeout ran out.
  */
 int proto_call(struct proto_conn *pc, const char *op, json_t *args,
     proto_event_fn *on_event, void *ctx, json_t **reply, char *err);

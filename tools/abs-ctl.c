@@ -18,18 +18,24 @@
 
 #include "proto/proto.h"
 
-enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND };
+enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND,
+	EX_TIMEOUT };
+
+/* How long abs-ctld may take to answer a request (--timeout; 0: forever). */
+#define CTL_TIMEOUT_S 60
 
 static const char *sock_path = "/run/abs/ctld.sock";
 static bool json_out;
 static struct proto_conn *conn;
 static int conn_failed;		/* the exit code once connecting failed */
+static int timeout_s = CTL_TIMEOUT_S;
 
 /* The usage and every command's usage line and help. */
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: abs-ctl [--socket PATH] [--json] COMMAND [ARGS]\n"
+	fprintf(fp, "usage: abs-ctl [--socket PATH] [--json] [--timeout SEC] "
+	    "COMMAND [ARGS]\n"
 	    "       abs-ctl batch FILE|-     (one command per line)\n"
 	    "       abs-ctl watch [--count N] (live progress)\n"
 	    "       abs-ctl raw               (JSON request lines from stdin)\n"
@@ -67,7 +73,8 @@ list_requests(void)
 /*
  * Connect and shake hands once; 0, or the exit code (3: no daemon, 4: the
  * socket's permissions refuse us, 1: a protocol version mismatch or the
- * daemon refused the connection, too many clients) after saying why.
+ * daemon refused the connection, too many clients, 6: the daemon accepted
+ * but did not answer within --timeout) after saying why.
  */
 static int
 connect_daemon(void)
@@ -83,13 +90,15 @@ connect_daemon(void)
 		fprintf(stderr, "abs-ctl: %s\n", err);
 		/* The daemon is there, but the socket is not ours to use. */
 		return conn_failed = rc == -EACCES || rc == -EPERM ? EX_DENIED :
-		    EX_NODAEMON;
+		    rc == -EAGAIN ? EX_TIMEOUT : EX_NODAEMON;
 	}
+	proto_conn_set_timeout(conn, timeout_s * 1000);
 	if ((rc = proto_hello(conn, "abs-ctl", NULL, NULL, err)) < 0) {
 		fprintf(stderr, "abs-ctl: %s\n", err);
 		proto_conn_free(conn);
 		conn = NULL;
-		return conn_failed = rc == -EPROTO ? EX_FAIL : EX_NODAEMON;
+		return conn_failed = rc == -EPROTO ? EX_FAIL : rc == -ETIMEDOUT ?
+		    EX_TIMEOUT : EX_NODAEMON;
 	}
 	return 0;
 }
@@ -100,12 +109,13 @@ call(const char *op, json_t *args)
 {
 	char err[PROTO_ERRLEN];
 	json_t *rep;
+	int rc;
 
 	if (connect_daemon())
 		return NULL;
-	if (proto_call(conn, op, args, NULL, NULL, &rep, err) < 0) {
+	if ((rc = proto_call(conn, op, args, NULL, NULL, &rep, err)) < 0) {
 		fprintf(stderr, "abs-ctl: %s\n", err);
-		conn_failed = EX_NODAEMON;
+		conn_failed = rc == -ETIMEDOUT ? EX_TIMEOUT : EX_NODAEMON;
 		return NULL;
 	}
 	return rep;
@@ -1069,6 +1079,8 @@ int
 main(int argc, char **argv)
 {
 	int i = 1;
+	long tmo;
+	char *end;
 
 	/* A daemon that closes on us is an error to report, not a death. */
 	signal(SIGPIPE, SIG_IGN);
@@ -1077,6 +1089,10 @@ main(int argc, char **argv)
 			json_out = true;
 		else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
 			sock_path = argv[++i];
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc &&
+		    (tmo = strtol(argv[i + 1], &end, 10)) >= 0 && tmo <= 2000000 &&
+		    *argv[i + 1] && !*end)
+			timeout_s = (int)tmo, i++;
 		else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return EX_OK;

@@ -5,7 +5,8 @@ set -eu
 T=$(mktemp -d "${TMPDIR:-/tmp}/abs-it.XXXXXX")
 PIDS=""
 cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	# (SIGCONT: a test that stopped a process must not leave it stopped)
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; kill -CONT "$p" 2>/dev/null || true; done
 	chmod -R u+rwx "$T" 2>/dev/null || true
 	rm -rf "$T"
 }

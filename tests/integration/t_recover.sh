@@ -13,7 +13,12 @@ command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 CLI missing"
 CTLD="$ABS_BIN/abs-ctld"
 CTL="$ABS_BIN/abs-ctl"
 export ABS_RUN_DIR="$T"
-GRACE=4
+# The grace period: long where a test waits for the media server to come
+# back (it must never run out first, however slow the build: ASan), short
+# where a test waits for it to run out (scenarios 2 to 4).
+LONG_GRACE=3600
+SHORT_GRACE=4
+GRACE=$LONG_GRACE
 
 # start_ctld SOCKET DB LOG: abs-ctld in the background; its pid in CPID.
 start_ctld() {
@@ -136,8 +141,8 @@ check_db "$DB"
 ok "both killed after the dump ended: job $j reported done by the restarted media server"
 
 # 2. Both killed mid-dump, only abs-ctld back: the job waits, can be
-# aborted; another waits out the grace period and fails; nothing stays
-# reserved; the media server back, the next dump runs.
+# aborted; another waits out the (short, from here on) grace period and
+# fails; nothing stays reserved; the media server back, the next dump runs.
 j=$(dump_job vol.slow)
 poll dumping
 kill -9 "$EPID" "$CPID"
@@ -154,6 +159,7 @@ sql "$DB" "UPDATE tapes SET state = 'reserved', reserved_from = 'appendable', jo
 	WHERE label = 'A00001'; UPDATE tapes SET state = 'reserved' WHERE label = 'A00006'"
 kill -9 "$CPID"
 wait "$CPID" 2>/dev/null || true
+GRACE=$SHORT_GRACE
 start_ctld "$SOCK" "$DB" ctld.log
 [ "$(sql "$DB" "SELECT state FROM tapes WHERE label = 'A00006'")" = blank ] ||
 	fail "a reservation without a job was not given back at start"
@@ -237,6 +243,30 @@ poll "job_ended $j"
 [ "$(job_state "$j")" = failed ] || fail "the first master's job $j: $(job_state "$j")"
 check_db "$DB"
 ok "SIGHUP moved the media server mid-dump; job $j listed as $j2 there and aborted; the first master failed it"
+
+# 5. A stalled master (SIGSTOP: it accepts, never answers). abs-ctl gives
+# up after --timeout with exit 6; the media server's calls time out
+# (TIMEOUT=1 in its configuration), its job goes on to its end on tape,
+# and once the master answers again it registers and reports the job.
+printf 'CONTROL=%s\nTIMEOUT=1\n' "$SOCK" >engine.env
+kill -HUP "$EPID"
+poll 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
+dumps=$(grep -c '^dump ' journal-lib0.log)
+j=$(dump_job vol.slow)
+poll dumping
+kill -STOP "$C1"
+rc=0; ctl --timeout 1 status >stalled.out 2>&1 || rc=$?
+[ $rc = 6 ] || fail "abs-ctl against a stalled abs-ctld exits $rc, not 6: $(cat stalled.out)"
+grep -q "did not answer" stalled.out || fail "abs-ctl does not say abs-ctld did not answer: $(cat stalled.out)"
+poll '[ "$(grep -c "^dump " journal-lib0.log)" -gt "$dumps" ]'
+kill -0 "$EPID" || fail "the media server died on a stalled master"
+grep -q "did not answer" engine.log || { tail engine.log; fail "the media server did not time out"; }
+kill -CONT "$C1"
+poll '[ "$(job_state "$j")" = done ]'
+[ "$(sql "$DB" "SELECT state FROM dumps WHERE job_id = $j")" = complete ] ||
+	fail "the dump of job $j written while abs-ctld was stopped is not complete"
+check_db "$DB"
+ok "a stalled abs-ctld: abs-ctl exit 6, the media server timed out, its job $j went on to done"
 
 kill "$C1" "$CPID"
 wait "$C1" "$CPID" 2>/dev/null || true

@@ -468,6 +468,62 @@ test_peer_not_ctld(void)
 	free(huge);
 }
 
+/*
+ * A daemon that accepts (its backlog does) and never answers, as a
+ * stopped abs-ctld: with a timeout, hello and a request the daemon does
+ * not read both fail with -ETIMEDOUT and give the connection up; once the
+ * backlog is full, connect fails at once instead of hanging.
+ */
+static void
+test_stalled(void)
+{
+	char dir[] = "/tmp/abs-test-proto-XXXXXX", path[128],
+	    err[PROTO_ERRLEN];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct proto_conn *pc, *held[64];
+	size_t big = 16u << 20, nheld = 0;
+	char *s = malloc(big);
+	json_t *args, *rep = NULL;
+	int lfd, rc = 0;
+
+	CHECK(mkdtemp(dir) != NULL && s != NULL);
+	snprintf(path, sizeof(path), "%s/ctld.sock", dir);
+	memcpy(sa.sun_path, path, strlen(path) + 1);	/* < 40 bytes */
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CHECK(listen(lfd, 2) == 0);
+	CHECK_EQ(proto_connect(path, 0, &pc, err), 0);
+	proto_conn_set_timeout(pc, 200);
+	CHECK_EQ(proto_hello(pc, "abs-ctl", NULL, NULL, err), -ETIMEDOUT);
+	CHECK(strstr(err, "did not answer hello within 0.2 s") != NULL);
+	CHECK(proto_conn_eof(pc));
+	proto_conn_free(pc);
+	/* A request too big for the socket's buffers: the send times out. */
+	CHECK_EQ(proto_connect(path, 0, &pc, err), 0);
+	proto_conn_set_timeout(pc, 200);
+	memset(s, 'a', big - 1);
+	s[big - 1] = '\0';
+	args = json_pack("{s:s}", "x", s);
+	CHECK_EQ(proto_call(pc, "status", args, NULL, NULL, &rep, err),
+	    -ETIMEDOUT);
+	CHECK(strstr(err, "did not read the request") != NULL);
+	CHECK(rep == NULL && proto_conn_eof(pc));
+	json_decref(args);
+	proto_conn_free(pc);
+	/* The backlog fills: connect says so (EAGAIN), it does not hang. */
+	while (nheld < 64 && (rc = proto_connect(path, 0, &held[nheld],
+	    err)) == 0)
+		nheld++;
+	CHECK_EQ(rc, -EAGAIN);
+	CHECK(nheld < 64);
+	while (nheld)
+		proto_conn_free(held[--nheld]);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -480,5 +536,6 @@ main(void)
 	test_version_server();
 	test_version_client();
 	test_peer_not_ctld();
+	test_stalled();
 	T_DONE();
 }
