@@ -214,10 +214,10 @@ static struct ctape *
 tape_parse(const char *line)
 {
 	struct ctape *t;
-	char label[64], id[33], state[16], pool[64], at[32];
+	char label[64], id[33], state[16], pool[64], at[32], how[16] = "";
 
-	if (line[0] == '#' || sscanf(line, "%63s %32s %15s %63s %31s", label,
-	    id, state, pool, at) != 5 || !cat_name_valid(label) ||
+	if (line[0] == '#' || sscanf(line, "%63s %32s %15s %63s %31s %15s",
+	    label, id, state, pool, at, how) < 5 || !cat_name_valid(label) ||
 	    strspn(id, "0123456789abcdef") != strlen(id))
 		return NULL;
 	if (!(t = calloc(1, sizeof(*t))))
@@ -227,6 +227,7 @@ tape_parse(const char *line)
 	snprintf(t->state, sizeof(t->state), "%s", state);
 	snprintf(t->pool, sizeof(t->pool), "%s", pool);
 	snprintf(t->at, sizeof(t->at), "%s", at);
+	t->barcode = strcmp(how, "barcode") == 0;
 	return t;
 }
 
@@ -269,10 +270,12 @@ crip_tapes_save(struct crippled *k)
 		return -ENOMEM;
 	off = (size_t)snprintf(buf, len, "# ABS crippled mode: tapes abs-ctld "
 	    "labelled without its catalog; never overwrite them.\n"
-	    "# label tape_id state pool since\n");
+	    "# label tape_id state pool since [barcode: the label is its "
+	    "library barcode]\n");
 	for (struct ctape *t = k->tapes; t; t = t->next)
-		off += (size_t)snprintf(buf + off, len - off, "%s %s %s %s %s\n",
-		    t->label, t->tape_id, t->state, t->pool, t->at);
+		off += (size_t)snprintf(buf + off, len - off, "%s %s %s %s %s%s\n",
+		    t->label, t->tape_id, t->state, t->pool, t->at, t->barcode ?
+		    " barcode" : "");
 	rc = write_atomic(k, "active-tapes", buf);
 	free(buf);
 	if (rc < 0)

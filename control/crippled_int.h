@@ -52,6 +52,8 @@ struct ctape {
 	char pool[64];
 	char at[32];		/* when it was offered or labelled */
 	char drive[64];		/* the drive it is offered to or in, or "" */
+	bool barcode;		/* labelled with its library barcode: that is
+				   its physical label (merge needs no map) */
 	struct ctape *next;	/* in label order of creation */
 };
 

@@ -422,6 +422,31 @@ skipped(struct drive *d, const char *label)
 }
 
 /*
+ * The answer to next-tape. A blank tape may also be any blank cartridge a
+ * library holds, labelled with its barcode ("barcode": a library's media
+ * server picks one, never one of "avoid": the labels crippled mode wrote
+ * and those refused in this job), since a library cannot load a label
+ * crippled mode made up.
+ */
+static json_t *
+next_tape_reply(struct ctld *c, struct drive *d, const struct ctape *pick)
+{
+	bool blank = strcmp(pick->state, "offered") == 0;
+	json_t *avoid = json_array(), *s;
+	size_t i;
+
+	for (struct ctape *t = c->crip->tapes; t && blank; t = t->next)
+		json_array_append_new(avoid, json_string(t->label));
+	json_array_foreach(d->skip, i, s)
+		if (blank)
+			json_array_append(avoid, s);
+	return json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:b,s:o}", "label",
+	    pick->label, "tape_id", pick->tape_id, "state", blank ? "blank" :
+	    "appendable", "bytes", 0, "ever_written", blank ? 0 : 1, "recycle",
+	    0, "barcode", blank, "avoid", avoid);
+}
+
+/*
  * The next tape in crippled mode: a tape it labelled that has room (in
  * the pool, not in another drive), else a label it generated and offered
  * before, else a new generated label for a blank tape.
@@ -464,10 +489,7 @@ ev_next_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	ctld_message(c, d, "info", "crippled mode: %s for %s", strcmp(pick->state,
 	    "offered") ? "appending to" : "a blank tape to be labelled",
 	    pick->label);
-	return json_pack("{s:s,s:s,s:s,s:i,s:i,s:i}", "label", pick->label,
-	    "tape_id", pick->tape_id, "state", strcmp(pick->state, "offered") ?
-	    "appendable" : "blank", "bytes", 0, "ever_written",
-	    strcmp(pick->state, "offered") ? 1 : 0, "recycle", 0);
+	return next_tape_reply(c, d, pick);
 }
 
 /* The cartridge mounted is not the one asked for: unknown media. */
@@ -499,17 +521,35 @@ tape_state(struct ctld *c, struct drive *d, json_t *data, const char *state)
 	return crip_tapes_save(c->crip) < 0 ? NULL : ok();
 }
 
+/*
+ * A blank tape labelled: with the label offered (the operator writes it
+ * on the sticker), or in a library with the cartridge's barcode (the
+ * entry takes that label: its physical one).
+ */
 static json_t *
 ev_tape_labelled(struct ctld *c, struct drive *d, json_t *data,
     const char **code, char *err)
 {
-	json_t *r = tape_state(c, d, data, "appendable");
+	struct ctape *t = crip_tape_by_id(c->crip, arg_str(data, "tape_id"));
+	const char *label = field(data, "label", "?");
+	bool barcode = t && strcmp(t->label, label) != 0 &&
+	    cat_name_valid(label) && !crip_tape_by_label(c->crip, label);
+	json_t *r;
 
-	if (!r)
+	if (barcode) {
+		snprintf(t->label, sizeof(t->label), "%s", label);
+		t->barcode = true;
+	}
+	if (!(r = tape_state(c, d, data, "appendable")))
 		FAIL("internal", "cannot write %.200s/active-tapes", c->crip->dir);
-	ctld_message(c, d, "warning", "crippled mode labelled %s (tape ID %s): "
-	    "write %s on its sticker", field(data, "label", "?"),
-	    field(data, "tape_id", "?"), field(data, "label", "?"));
+	if (barcode)
+		ctld_message(c, d, "warning", "crippled mode labelled the cartridge "
+		    "of barcode %s with it (tape ID %s)", label,
+		    field(data, "tape_id", "?"));
+	else
+		ctld_message(c, d, "warning", "crippled mode labelled %s (tape ID "
+		    "%s): write %s on its sticker", label, field(data, "tape_id",
+		    "?"), label);
 	return r;
 }
 

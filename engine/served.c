@@ -248,6 +248,46 @@ rec_json(const struct cat_dl_rec *r)
 }
 
 /*
+ * Crippled mode on a library: the master's made-up label cannot be loaded,
+ * so a cartridge of the library is taken by its barcode (the changer then
+ * writes only on a blank one; any other is refused and reported
+ * unavailable), never one the master says to avoid. The barcode into
+ * label; false if the drive is in no library or no cartridge is left.
+ */
+static bool
+pick_barcode(const struct srv *s, json_t *avoid, char *label, size_t llen)
+{
+	struct tsg_changer *chg;
+	struct tsg_element *e = NULL;
+	struct tsg_status st;
+	size_t n = 0, k;
+	unsigned drive;
+	bool found = false;
+	json_t *a;
+
+	if (tsg_changer_of_drive(s->device, &chg, &drive) < 0)
+		return false;
+	if (tsg_changer_inventory(chg, &e, &n, &st) == 0)
+		for (size_t i = 0; i < n && !found; i++) {
+			const char *b = e[i].barcode;
+			bool usable = e[i].full && b[0] && strlen(b) < llen &&
+			    (e[i].type == TSG_ELEM_SLOT || (e[i].type ==
+			    TSG_ELEM_DRIVE && e[i].num == drive));
+			for (const char *p = b; usable && *p; p++)
+				usable = (unsigned char)*p > ' ' && !strchr("%=|", *p);
+			json_array_foreach(avoid, k, a)
+				usable = usable && strcmp(json_string_value(a), b) != 0;
+			if (usable) {
+				snprintf(label, llen, "%s", b);
+				found = true;
+			}
+		}
+	free(e);
+	tsg_changer_free(chg);
+	return found;
+}
+
+/*
  * Hook: the catalog's choice of the next tape. Without a master, wait for
  * one (the job goes on when it comes); a master's refusal ends the job.
  */
@@ -286,6 +326,10 @@ h_next_tape(void *ctx, const char *pool, char *label, size_t llen,
 	    "tape_id")));
 	*blank = json_integer_value(json_object_get(r, "ever_written")) == 0;
 	*recycle = json_integer_value(json_object_get(r, "recycle")) == 1;
+	if (*blank && json_is_true(json_object_get(r, "barcode")) &&
+	    pick_barcode(s, json_object_get(r, "avoid"), label, llen))
+		log_info("crippled mode: the cartridge of barcode %s, if blank, "
+		    "is labelled with it", label);
 	json_decref(r);
 	return 0;
 }

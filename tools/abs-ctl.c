@@ -550,11 +550,16 @@ confirm_labels(const char *dir, json_t *map)
 	if (!(fp = fopen(path, "r")))
 		return errno == ENOENT ? EX_OK : EX_USAGE;
 	while (rc == EX_OK && getline(&line, &cap, fp) > 0) {
-		char answer[128] = "";
-		if (line[0] == '#' || sscanf(line, "%127s %127s %31s", label, id,
-		    state) != 3 || strcmp(state, "offered") == 0 ||
-		    json_object_get(map, label))
+		char answer[128] = "", pool[128], at[64], how[16] = "";
+		if (line[0] == '#' || sscanf(line, "%127s %127s %31s %127s %63s "
+		    "%15s", label, id, state, pool, at, how) < 3 ||
+		    strcmp(state, "offered") == 0 || json_object_get(map, label))
 			continue;
+		/* Labelled with its library barcode: that is its sticker. */
+		if (strcmp(how, "barcode") == 0 && label_ok(label)) {
+			json_object_set_new(map, label, json_string(label));
+			continue;
+		}
 		if (!isatty(0) || !isatty(2)) {
 			fprintf(stderr, "abs-ctl merge: tape %s (ID %s) was labelled "
 			    "in crippled mode: give its physical label with "

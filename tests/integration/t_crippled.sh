@@ -263,21 +263,41 @@ ctl status | grep -q "CRIPPLED MODE" || fail "a corrupt catalog did not start cr
 grep -q "CRIPPLED MODE" "$T/$R/ctld.log" || fail "crippled mode was not logged"
 expect_fail "not available in crippled mode" ctl next-tapes
 ok "a corrupt catalog: crippled mode, said loudly"
-# A library drive cannot load a generated label: the job fails at once,
-# one label is spent, not one per cartridge.
-"$VTAPE" new-library "$T/$R/lib" --slots 2 --drives 1 --capacity 8M >/dev/null
+# A library drive cannot load a generated label: crippled mode takes a
+# blank cartridge of the library by its barcode and labels it with it;
+# an ABS-labelled one (slot 1) is refused as unknown media on the way.
+"$VTAPE" new-library "$T/$R/lib" --slots 3 --drives 1 --capacity 64M --barcode-prefix B >/dev/null
+"$VTAPE" load "$T/$R/lib" --slot 1 --drive 0
+"$ENGINE" label --device "vtape:$T/$R/lib/drive0" --label B00001 >/dev/null
+"$VTAPE" unload "$T/$R/lib" --drive 0
 "$ENGINE" serve --control "$T/$R/ctld.sock" --drive man0 --device "vtape:$T/$R/lib/drive0" \
 	--log "$T/$R/engine-journal.log" 2>>"$T/$R/engine.log" &
 EPID=$!
 PIDS="$PIDS $EPID"
 until_ok 'ctl --json status | grep -q "\"drive\":\"man0\",[^}]*\"state\":\"idle\""'
-JOB=$(ctl --json dump man0 e1 | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
-until_ok "case \$(job_state $JOB) in done|failed|aborted) true;; *) false;; esac"
-[ "$(job_state "$JOB")" = failed ] || fail "a crippled dump on a library drive: $(job_state "$JOB")"
-[ "$(grep -c '^CR' "$T/$R/journal/active-tapes")" = 1 ] || fail "labels spent: $(cat "$T/$R/journal/active-tapes")"
+for e in e1 e2; do
+	JOB=$(ctl --json dump man0 $e | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+	until_ok "case \$(job_state $JOB) in done|failed|aborted) true;; *) false;; esac"
+	[ "$(job_state "$JOB")" = done ] || { tail "$T/$R/engine.log"; fail "a crippled dump of $e on a library drive: $(job_state "$JOB")"; }
+done
+grep -q '^B00002 [0-9a-f]\{32\} appendable default [^ ]* barcode$' "$T/$R/journal/active-tapes" ||
+	fail "B00002 is not an active tape labelled by its barcode: $(cat "$T/$R/journal/active-tapes")"
+! grep -q '^CR\|^B00001 \|^B00003 ' "$T/$R/journal/active-tapes" ||
+	fail "labels spent or refused cartridges taken: $(cat "$T/$R/journal/active-tapes")"
+[ "$(grep -c '^part .*label=B00002 ' "$T/$R/journal/dumplog")" = 2 ] ||
+	fail "the two dumps are not both on B00002: $(cat "$T/$R/journal/dumplog")"
+grep -q "unknown media\|cartridge refused" "$T/$R/engine.log" || fail "the ABS-labelled B00001 was not refused"
 stop_ctld TERM
 stop_engine
-ok "a library drive in crippled mode: the job fails with one label offered"
+# Back to normal (a new catalog here): the barcode is the physical label,
+# no label map is asked for.
+mv "$T/$R/catalog.db" "$T/$R/catalog.corrupt"
+start_ctld
+ctl --json merge "$T/$R/journal" </dev/null >libmerge.json || fail "merge of a library's crippled journal: $(cat libmerge.json)"
+grep -q '"parts":2,"dumps":2' libmerge.json || fail "merge: $(cat libmerge.json)"
+ctl --json tapes-for e2 | grep -q '"label":"B00002"' || fail "tapes-for e2 after the merge: $(ctl --json tapes-for e2)"
+stop_ctld TERM
+ok "a library drive in crippled mode: blank B00002 labelled by its barcode (B00001 refused), two dumps on it, merged without a label map"
 
 # A catalog abs-ctld may not write (its user does not own it).
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
