@@ -25,6 +25,7 @@ invariants(const struct cat_dl_rec *r)
 	ASSERT(strlen(r->dump_id) == 32 && strlen(r->tape_id) == 32);
 	ASSERT(r->level >= 0 && r->level <= 9 && r->job >= 0);
 	ASSERT(strlen(r->date) == 20);
+	ASSERT(!r->site[0] || r->job > 0);	/* a site names a job's master */
 	if (r->type != CAT_DL_PART && r->type != CAT_DL_DUMP)
 		return;
 	ASSERT(r->part >= 1 && r->file >= 1);
@@ -59,6 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ASSERT(r2.type == r.type && r2.bytes == r.bytes &&
 		    r2.blocks == r.blocks && r2.offset == r.offset &&
 		    r2.part == r.part && r2.job == r.job &&
+		    strcmp(r2.site, r.site) == 0 &&
 		    strcmp(r2.dump_id, r.dump_id) == 0 &&
 		    strcmp(r2.entity, r.entity) == 0 &&
 		    /* Only part and dump lines carry a digest ("" and "-"
