@@ -139,6 +139,28 @@ run() {
 		grep -q '"parts":0,' held.json && grep -q '"held_for_labels":[1-9]' held.json ||
 			fail "a media server's journal brought CR00001 in before its label was confirmed: $(cat held.json)"
 		expect_fail "physical label" ctl merge "$T/$R/journal" </dev/null
+		# On a terminal abs-ctl asks for each label (a bad answer is
+		# asked again); tried here on a fresh catalog of its own.
+		if command -v script >/dev/null; then
+			"$CTLD" --socket "$T/$R/fresh.sock" --db "$T/$R/fresh.db" --journal "$T/$R/fresh-journal" \
+				--foreground 2>>"$T/$R/fresh.log" &
+			FPID=$!
+			PIDS="$PIDS $FPID"
+			until_ok '"$CTL" --socket "$T/$R/fresh.sock" whoami >/dev/null 2>&1'
+			printf 'bad|label\nA00002\n' | script -qec "'$CTL' --socket '$T/$R/fresh.sock' --json merge '$T/$R/journal'" /dev/null >prompt.out 2>&1 ||
+				fail "the interactive merge failed: $(cat prompt.out)"
+			grep -q "tape CR00001 (ID [0-9a-f]*, appendable, written in crippled mode): its physical label \[CR00001\]?" prompt.out ||
+				fail "no label prompt: $(cat prompt.out)"
+			grep -q "a label is 1-63 characters" prompt.out || fail "a bad answer was taken: $(cat prompt.out)"
+			grep -q '"parts":2,"dumps":2' prompt.out || fail "the interactive merge: $(cat prompt.out)"
+			"$CTL" --socket "$T/$R/fresh.sock" --json tapes-for e2 | grep -q '"label":"A00002"' ||
+				fail "the answer A00002 is not the tape's label in the catalog"
+			kill "$FPID"
+			wait "$FPID" 2>/dev/null || true
+			ok "merge on a terminal: the label asked, a bad answer asked again, A00002 taken"
+		else
+			echo "note: no script(1): the label prompt is not tried"
+		fi
 		echo "CR00001 A00002" >"$T/$R/labels.map"
 		ctl --json merge --label-map "$T/$R/labels.map" "$T/$R/journal" >merge.json ||
 			fail "merge of the journal: $(cat merge.json)"
