@@ -4,7 +4,9 @@ set -eu
 : "${ABS_BIN:?run through tests/run.sh (ABS_BIN unset)}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/abs-it.XXXXXX")
 PIDS=""
+MOUNTS=""	# file systems a test mounted, unmounted at exit
 cleanup() {
+	for m in $MOUNTS; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
 	# (SIGCONT: a test that stopped a process must not leave it stopped)
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; kill -CONT "$p" 2>/dev/null || true; done
 	chmod -R u+rwx "$T" 2>/dev/null || true

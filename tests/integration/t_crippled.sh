@@ -9,8 +9,10 @@
 # media and a blank one labelled with a generated label, job IDs and the
 # active-tapes file survive a restart, the queries crippled mode answers.
 # Then the automatic fallback: a corrupt catalog, a read-only catalog, a
-# catalog locked while abs-ctld runs; and the listing command for
-# partition and server dumps.
+# catalog locked while abs-ctld runs, its disk full; the listing command
+# for partition and server dumps; a library drive (blank cartridges taken
+# by barcode); the label prompt of merge on a terminal; a media server
+# moved to a crippled master mid-dump, its job adopted and aborted there.
 . "$(dirname "$0")/lib.sh"
 CTLD="$ABS_BIN/abs-ctld"
 CTL="$ABS_BIN/abs-ctl"
@@ -368,3 +370,86 @@ if command -v sqlite3 >/dev/null; then
 else
 	echo "note: no sqlite3: the locked catalog case is not run"
 fi
+
+# The catalog's disk fills up while abs-ctld runs (a 1 MiB tmpfs): the
+# write fails, crippled mode takes over and answers.
+if [ "$(id -u)" = 0 ] && mkdir "$T/fullfs" &&
+	command mount -t tmpfs -o size=1m tmpfs "$T/fullfs" 2>/dev/null; then
+	MOUNTS="$MOUNTS $T/fullfs"
+	R=diskfull
+	mkdir "$T/$R"
+	cp normal/catalog.db "$T/fullfs/catalog.db"
+	"$CTLD" --socket "$T/$R/ctld.sock" --db "$T/fullfs/catalog.db" --journal "$T/$R/journal" \
+		--foreground 2>>"$T/$R/ctld.log" &
+	CPID=$!
+	PIDS="$PIDS $CPID"
+	until_ok 'ctl whoami >/dev/null 2>&1'
+	ctl tape-add default D00001 >/dev/null || fail "tape-add before the disk is full"
+	dd if=/dev/zero of="$T/fullfs/filler" bs=4096 2>/dev/null || true
+	i=2
+	until ctl status | grep -q "CRIPPLED MODE"; do
+		rc=0; ctl tape-add default "D0000$i" >/dev/null 2>&1 || rc=$?
+		i=$((i + 1))
+		[ $i -lt 9 ] || { tail "$T/$R/ctld.log"; fail "a full disk did not switch abs-ctld to crippled mode"; }
+	done
+	grep -q "CRIPPLED MODE" "$T/$R/ctld.log" || fail "the switch was not logged"
+	ctl --json jobs >/dev/null || fail "jobs in crippled mode"
+	expect_fail "not available in crippled mode" ctl tape-add default D00009
+	stop_ctld TERM
+	umount "$T/fullfs"
+	MOUNTS=
+	ok "the catalog's disk full while running: switched to crippled mode ($((i - 2)) writes refused first)"
+else
+	echo "note: not root or no tmpfs mount: the full-disk case is not run"
+fi
+
+# A media server moved by SIGHUP from its master to a crippled abs-ctld
+# mid-dump (cartridges of 8 MiB: parts are on tape by then): the crippled
+# master adopts the job under an ID of its own, lists it, aborts it; the
+# engine stops at the next block and confirms; the dump log says aborted,
+# and the first master's catalog learns it from the media server's
+# journal.
+R=switch
+mkdir "$T/$R"
+printf 'i=0\nwhile [ $i -lt 400 ]; do cat %s/d1.bin; sleep 0.2; i=$((i + 1)); done\n' "$T" >endless.sh
+"$VTAPE" new-library "$T/$R/lib" --slots 6 --drives 1 --capacity 8M --barcode-prefix S >/dev/null
+start_ctld
+ctl tape-add default S00001 S00002 S00003 S00004 S00005 S00006 >/dev/null
+ctl entity-add big "cmd:sh $T/endless.sh" >/dev/null
+printf 'CONTROL=%s\n' "$T/$R/ctld.sock" >"$T/$R/engine.env"
+"$ENGINE" serve --config "$T/$R/engine.env" --drive lib0 --device "vtape:$T/$R/lib/drive0" \
+	--log "$T/$R/engine-journal.log" 2>>"$T/$R/engine.log" &
+EPID=$!
+PIDS="$PIDS $EPID"
+until_ok 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
+J=$(ctl --json dump lib0 big | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+until_ok 'grep -q "^part .*entity=big " "$T/$R/engine-journal.log" 2>/dev/null' 600
+FIRST=$CPID
+"$CTLD" --socket "$T/$R/c2.sock" --db "$T/$R/c2.db" --journal "$T/$R/c2journal" --crippled \
+	--foreground 2>>"$T/$R/c2.log" &
+CPID=$!
+PIDS="$PIDS $CPID"
+c2() { "$CTL" --socket "$T/$R/c2.sock" "$@"; }
+until_ok 'c2 whoami >/dev/null 2>&1'
+printf 'CONTROL=%s\n' "$T/$R/c2.sock" >"$T/$R/engine.env"
+kill -HUP "$EPID"
+until_ok 'c2 --json jobs | grep -q "\"state\":\"running\""'
+J2=$(c2 --json jobs | tr '{' '\n' | grep '"state":"running"' | sed -n 's/.*"id":\([0-9]*\),.*/\1/p')
+[ "$J2" -gt 1000000000 ] || fail "the adopted job's ID $J2 is not a crippled-mode ID"
+c2 --json jobs | grep -q "adopted: job $J of master" || fail "the adopted job does not say where it came from: $(c2 --json jobs)"
+c2 abort "$J2" >/dev/null
+until_ok "c2 --json jobs | tr '{' '\\n' | grep -q '\"id\":$J2,[^}]*\"state\":\"aborted\"'"
+kill -0 "$EPID" || fail "the media server died"
+grep -q "^aborted .*entity=big .*status=aborted .*job=$J " "$T/$R/engine-journal.log" ||
+	fail "the media server's journal has no aborted line for job $J: $(grep -c . "$T/$R/engine-journal.log") lines"
+# The first master hears of it from the media server's journal.
+printf 'CONTROL=%s\n' "$T/$R/ctld.sock" >"$T/$R/engine.env"
+CPID=$FIRST
+kill -HUP "$EPID"
+until_ok 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
+if command -v sqlite3 >/dev/null; then
+	until_ok '[ "$(sqlite3 "$T/$R/catalog.db" "SELECT state FROM dumps d JOIN entities e ON e.id = d.entity_id WHERE e.name = '"'big'"'")" = aborted ]'
+fi
+ok "SIGHUP to a crippled master mid-dump: job $J adopted as $J2, aborted there, confirmed by the engine; aborted in the dump logs and the first catalog"
+stop_ctld TERM
+stop_engine
