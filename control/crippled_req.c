@@ -19,21 +19,9 @@
 #include "common/util.h"
 #include "control/crippled_int.h"
 
-/* A string field of an event's data, or dflt. */
-static const char *
-field(json_t *data, const char *k, const char *dflt)
-{
-	const char *s = arg_str(data, k);
-
-	return s ? s : dflt;
-}
-
-/* The reply to an event that needs no answer. */
-static json_t *
-ok(void)
-{
-	return json_pack("{s:b}", "ok", 1);
-}
+/* Their short names in this file (handlers_int.h). */
+#define field(d, k, dflt) ctld_field(d, k, dflt)
+#define ok() ctld_ok()
 
 /* A drive's live state, as status shows it in normal mode. */
 static json_t *
@@ -367,25 +355,16 @@ static json_t *
 c_engine_register(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err)
 {
-	const char *name = arg_str(a, "drive");
 	json_t *rep = json_object_get(a, "job");
 	struct drive *d;
 	int64_t job;
+	bool again;
 
-	if (!cat_name_valid(name) || strlen(name) >= sizeof(d->name))
-		FAIL("bad-args", "bad drive name");
-	if (ctld_report_check(rep, err) < 0) {
-		*code = PROTO_E_BAD_ARGS;
+	if (!(d = ctld_register_drive(c, cl, a, &again, code, err)))
 		return NULL;
-	}
-	if (cl->drive && strcmp(cl->drive->name, name) != 0)
-		FAIL("busy", "this connection already serves drive %s; one "
-		    "connection per drive", cl->drive->name);
-	if (!(d = ctld_drive(c, name, true)))
-		FAIL("internal", "out of memory");
-	if (d->engine && d->engine != cl)
-		FAIL("busy", "drive %s is already served by pid %d", d->name,
-		    (int)d->engine->pid);
+	if (again)
+		return json_pack("{s:s,s:I,s:b}", "drive", d->name, "job",
+		    (json_int_t)d->job, "crippled", 1);
 	d->engine = cl;
 	cl->drive = d;
 	snprintf(d->device, sizeof(d->device), "%s", arg_str(a, "device"));

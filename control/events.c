@@ -11,8 +11,8 @@
 #include "control/handlers_int.h"
 
 /* A string field of the event's data, or dflt. */
-static const char *
-field(json_t *data, const char *k, const char *dflt)
+const char *
+ctld_field(json_t *data, const char *k, const char *dflt)
 {
 	const char *s = arg_str(data, k);
 
@@ -20,11 +20,15 @@ field(json_t *data, const char *k, const char *dflt)
 }
 
 /* The reply to an event that needs no answer. */
-static json_t *
-ok(void)
+json_t *
+ctld_ok(void)
 {
 	return json_pack("{s:b}", "ok", 1);
 }
+
+/* Their short names in this file (handlers_int.h). */
+#define field(d, k, dflt) ctld_field(d, k, dflt)
+#define ok() ctld_ok()
 
 /* The media server's job as the event it acts on; NULL on failure. */
 static int

@@ -1031,30 +1031,31 @@ h_merge(struct ctld *c, struct client *cl, json_t *a, const char **code,
  * second registration from it for another drive is refused, since the
  * first drive would keep a connection that is gone when it closes.
  */
-static json_t *
-h_engine_register(struct ctld *c, struct client *cl, json_t *a,
-    const char **code, char *err)
+/*
+ * The checks every registration makes, in both modes (see handlers_int.h).
+ */
+struct drive *
+ctld_register_drive(struct ctld *c, struct client *cl, json_t *a,
+    bool *again, const char **code, char *err)
 {
 	const char *name = arg_str(a, "drive");
-	json_t *rep = json_object_get(a, "job");
-	char dberr[CAT_ERRLEN];
-	int64_t job = 0;
 	struct drive *d;
-	int rc;
 
+	*again = false;
 	/* Checked before the drive is made: a refusal leaves no drive. */
 	if (!cat_name_valid(name) || strlen(name) >= sizeof(d->name))
 		FAIL("bad-args", "bad drive name");
-	if (ctld_report_check(rep, err) < 0) {
+	if (ctld_report_check(json_object_get(a, "job"), err) < 0) {
 		*code = PROTO_E_BAD_ARGS;
 		return NULL;
 	}
 	if (cl->drive && strcmp(cl->drive->name, name) != 0)
 		FAIL("busy", "this connection already serves drive %s; one "
 		    "connection per drive", cl->drive->name);
-	if (cl->drive)		/* again on its connection: nothing changes */
-		return json_pack("{s:s,s:I}", "drive", cl->drive->name, "job",
-		    (json_int_t)cl->drive->job);
+	if (cl->drive) {	/* again on its connection: nothing changes */
+		*again = true;
+		return cl->drive;
+	}
 	if (!(d = ctld_drive(c, name, true)))
 		FAIL("internal", "out of memory");
 	if (d->engine && d->engine != cl && d->engine->pid == cl->pid &&
@@ -1066,12 +1067,31 @@ h_engine_register(struct ctld *c, struct client *cl, json_t *a,
 		d->engine->drive = NULL;
 		d->engine->dead = true;
 		d->engine = NULL;
-		if (d->job)
+		if (d->job && !c->crip)
 			ctld_orphan(c, d);
 	}
 	if (d->engine && d->engine != cl)
 		FAIL("busy", "drive %s is already served by pid %d", d->name,
 		    (int)d->engine->pid);
+	return d;
+}
+
+static json_t *
+h_engine_register(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err)
+{
+	json_t *rep = json_object_get(a, "job");
+	char dberr[CAT_ERRLEN];
+	int64_t job = 0;
+	struct drive *d;
+	bool again;
+	int rc;
+
+	if (!(d = ctld_register_drive(c, cl, a, &again, code, err)))
+		return NULL;
+	if (again)
+		return json_pack("{s:s,s:I}", "drive", d->name, "job",
+		    (json_int_t)d->job);
 	if ((rc = cat_drive_seen(c->db, d->name, arg_str(a, "device"), dberr)) < 0)
 		return cat_failed(code, err, rc, dberr);
 	/* Its job report first: a refusal leaves the drive as it was. */

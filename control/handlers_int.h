@@ -43,6 +43,21 @@ json_t *cat_failed(const char **code, char *err, int rc, const char *caterr);
 /* A catalog failure with nobody to reply to: the drive's log, syslog. */
 void cat_warn(struct ctld *c, struct drive *d, const char *caterr);
 
+/*
+ * The drive a media server registers (engine-register, in both modes): a
+ * valid name and job report, one drive per connection, one media server
+ * per drive (the same process on a new connection, after SIGHUP, takes
+ * over from its stale one). The drive, made if new, with *again if this
+ * connection registered it already; or NULL with *code and err set.
+ */
+struct drive *ctld_register_drive(struct ctld *c, struct client *cl,
+    json_t *a, bool *again, const char **code, char *err);
+
+/* A string field of an event's data, or dflt. */
+const char *ctld_field(json_t *data, const char *k, const char *dflt);
+/* The reply to an event that needs no answer: {"ok": true}. */
+json_t *ctld_ok(void);
+
 /* Give back the drive's reserved tape, if it was not filled. */
 void release_reservation(struct ctld *c, struct drive *d);
 
