@@ -200,6 +200,9 @@ replay_journal(struct crippled *k)
 			replay_job(k, r);
 		else if (type && strcmp(type, "state") == 0)
 			replay_state(k, r);
+		else if (type && strcmp(type, "origin") == 0 && crip_job(k, id))
+			copy_field(crip_job(k, id)->origin, sizeof(crip_job(k,
+			    id)->origin), r, "origin");
 		if (type && strcmp(type, "job") == 0 && id > k->last_job)
 			k->last_job = id;
 		json_decref(r);
@@ -417,6 +420,15 @@ crip_job_add(struct crippled *k, const char *kind, const char *drive,
 	j->next = k->jobs;
 	k->jobs = j;
 	return j;
+}
+
+/* A job adopted from another master: its origin, journalled. */
+void
+crip_job_origin(struct crippled *k, struct cjob *j, const char *origin)
+{
+	snprintf(j->origin, sizeof(j->origin), "%s", origin);
+	crip_journal(k, json_pack("{s:s,s:I,s:s}", "rec", "origin", "id",
+	    (json_int_t)j->id, "origin", origin));
 }
 
 /* A job's new state, journalled. */

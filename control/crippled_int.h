@@ -42,6 +42,8 @@ struct cjob {
 	int64_t uid;
 	char created[32], started[32], finished[32];
 	char detail[256];
+	/* an adopted job: SITE:ID of the master that started it ("": ours) */
+	char origin[96];
 	struct cjob *next;	/* newest first */
 };
 
@@ -81,6 +83,8 @@ struct crippled {
 int crip_start(struct ctld *c, const char *dir, const char *prefix,
     const char *why, char *err);
 void crip_free(struct crippled *k);
+/* A job adopted from another master: its origin (SITE:ID), journalled. */
+void crip_job_origin(struct crippled *k, struct cjob *j, const char *origin);
 /* The site whose job ID job is: the journal's for a crippled-mode job,
    else the catalog's (a job running when the catalog failed). */
 const char *crip_site_of(const struct ctld *c, int64_t job);

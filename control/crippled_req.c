@@ -299,19 +299,52 @@ c_abort(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	FAIL("not-found", "job %lld is neither queued nor running", (long long)id);
 }
 
+/* An adopted job's origin: SITE:ID of the master that started it. */
+static void
+report_origin(json_t *rep, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.64s:%lld", field(rep, "site", ""),
+	    (long long)arg_num(rep, "id", 0));
+}
+
+/*
+ * The crippled-mode job a media server's report names: one of ours (its
+ * ID, and our site or none), or one adopted before (the same origin: a
+ * media server that registers again), or NULL.
+ */
+static struct cjob *
+crip_reported(struct ctld *c, json_t *rep)
+{
+	int64_t id = arg_num(rep, "id", 0);
+	const char *site = field(rep, "site", "");
+	char origin[96];
+
+	if (id > CRIP_JOB_BASE && (!site[0] || !strcmp(site, c->crip->site)) &&
+	    crip_job(c->crip, id))
+		return crip_job(c->crip, id);
+	if (!site[0])
+		return NULL;
+	report_origin(rep, origin, sizeof(origin));
+	for (struct cjob *j = c->crip->jobs; j; j = j->next)
+		if (strcmp(j->origin, origin) == 0)
+			return j;
+	return NULL;
+}
+
 /*
  * A registering media server's job report (see control/recover.c): a
- * running job is resumed if it is one of ours, else adopted under a new
- * crippled-mode ID; one that ended is journalled. The job the drive runs
- * now, or 0.
+ * running job is resumed if it is one of ours or adopted before, else
+ * adopted under a new crippled-mode ID; one that ended is journalled.
+ * The job the drive runs now, or 0.
  */
 static int64_t
 crip_adopt(struct ctld *c, struct drive *d, json_t *rep)
 {
 	int64_t id = arg_num(rep, "id", 0);
 	const char *state = field(rep, "state", "running");
-	struct cjob *j = id > CRIP_JOB_BASE ? crip_job(c->crip, id) : NULL;
-	char err[PROTO_ERRLEN], detail[160];
+	struct cjob *j = crip_reported(c, rep);
+	bool known = j != NULL;
+	char err[PROTO_ERRLEN], detail[160], origin[96];
 
 	if (strcmp(state, "running") != 0) {
 		if (j)
@@ -328,9 +361,12 @@ crip_adopt(struct ctld *c, struct drive *d, json_t *rep)
 	if (!j) {
 		snprintf(detail, sizeof(detail), "adopted: job %lld of master %.64s",
 		    (long long)id, field(rep, "site", "unknown"));
+		report_origin(rep, origin, sizeof(origin));
 		if (!(j = crip_job_add(c->crip, field(rep, "kind", "dump"), d->name,
 		    field(rep, "entity", "?"), "", "default", NULL, 0, 0, err)))
 			return 0;
+		if (field(rep, "site", "")[0])
+			crip_job_origin(c->crip, j, origin);
 		crip_job_state(c->crip, j, "running", detail);
 	} else if (strcmp(j->state, "running") != 0) {
 		crip_job_state(c->crip, j, "running", NULL);
@@ -346,7 +382,7 @@ crip_adopt(struct ctld *c, struct drive *d, json_t *rep)
 	json_array_clear(d->skip);
 	ctld_message(c, d, "info", "job %lld: %s %s %s, reported by its media "
 	    "server (crippled mode)", (long long)j->id, j->kind, j->entity,
-	    j->id == id ? "resumed" : "adopted");
+	    known ? "resumed" : "adopted");
 	return j->id;
 }
 
@@ -368,7 +404,8 @@ c_engine_register(struct ctld *c, struct client *cl, json_t *a,
 	d->engine = cl;
 	cl->drive = d;
 	snprintf(d->device, sizeof(d->device), "%s", arg_str(a, "device"));
-	if (d->job && (!rep || arg_num(rep, "id", 0) != d->job)) {
+	if (d->job && (!rep || (arg_num(rep, "id", 0) != d->job &&
+	    (!crip_reported(c, rep) || crip_reported(c, rep)->id != d->job)))) {
 		crip_job_lost(c, d, "its media server came back without it");
 		d->job = 0;
 	}

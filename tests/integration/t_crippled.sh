@@ -437,6 +437,12 @@ until_ok 'c2 --json jobs | grep -q "\"state\":\"running\""'
 J2=$(c2 --json jobs | tr '{' '\n' | grep '"state":"running"' | sed -n 's/.*"id":\([0-9]*\),.*/\1/p')
 [ "$J2" -gt 1000000000 ] || fail "the adopted job's ID $J2 is not a crippled-mode ID"
 c2 --json jobs | grep -q "adopted: job $J of master" || fail "the adopted job does not say where it came from: $(c2 --json jobs)"
+# SIGHUP again, to the same crippled master: the job goes on as $J2.
+kill -HUP "$EPID"
+until_ok 'grep -c "SIGHUP: registering drive lib0" "$T/$R/engine.log" | grep -q 2'
+until_ok "c2 --json status | grep -q '\"job\":$J2,[^}]*\"state\":\"writing\"'"
+[ "$(c2 --json jobs | tr '{' '\n' | grep -c '"state":"running"')" = 1 ] ||
+	fail "registering again made another job: $(c2 --json jobs)"
 c2 abort "$J2" >/dev/null
 until_ok "c2 --json jobs | tr '{' '\\n' | grep -q '\"id\":$J2,[^}]*\"state\":\"aborted\"'"
 kill -0 "$EPID" || fail "the media server died"
