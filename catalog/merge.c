@@ -451,8 +451,8 @@ merge_aborted(struct merge *m, const struct cat_dl_rec *r)
 		return rc;
 	rc = db_exec(m->db, m->err, "aborting a merged dump", "UPDATE dumps SET"
 	    " state = 'aborted', finished = ?, job_id = coalesce(job_id,"
-	    " nullif(?, 0)) WHERE id = ? AND state IN ('running', 'failed')",
-	    "tii", written(r), job, k.id);
+	    " nullif(?, 0)) WHERE id = ? AND state IN ('running', 'failed',"
+	    " 'incomplete')", "tii", written(r), job, k.id);
 	if (rc == 0)
 		m->res->skipped++;	/* complete, or aborted already */
 	if (rc >= 0 && job)
