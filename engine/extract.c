@@ -47,6 +47,10 @@ eng_extract_new(const char *to, const char *what, bool root_onto_existing,
 		return -ENOMEM;
 	}
 	x->dirfd = -1;
+	/* "link/" would follow a link despite O_NOFOLLOW: no trailing '/'. */
+	for (size_t l = strlen(x->to); l > 1 && x->to[l - 1] == '/'; l--)
+		x->to[l - 1] = '\0';
+	to = x->to;
 	x->root_onto = root_onto_existing;
 	if (mkdir(to, 0700) == 0)
 		x->root_onto = true;	/* made here: the dump's root is its own */
@@ -55,14 +59,15 @@ eng_extract_new(const char *to, const char *what, bool root_onto_existing,
 	/* A symlink at the target's name is not followed (planted links). */
 	if ((x->dirfd = open(to, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0) {
-		rc = -errno;
 		struct stat st;
-		if ((errno == ELOOP || errno == ENOTDIR) && lstat(to, &st) == 0 &&
+		int e = errno;
+		rc = -e;
+		if ((e == ELOOP || e == ENOTDIR) && lstat(to, &st) == 0 &&
 		    S_ISLNK(st.st_mode))
 			eng_err(err, "%s is a symbolic link: restore does not "
 			    "follow it (name the directory it points to)", to);
 		else
-			eng_err(err, "%s: %s", to, strerror(errno));
+			eng_err(err, "%s: %s", to, strerror(e));
 		eng_extract_free(x);
 		return rc;
 	}

@@ -156,7 +156,19 @@ eng_target_check(const char *to, int64_t uid, char *out, size_t n, int *pin,
 		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
-	if ((size_t)snprintf(out, n, "/proc/self/fd/%d/%s", fd, rest) >= n) {
+	/* One name below the checked directory, no trailing '/' (see extract.c). */
+	size_t rl = strlen(rest);
+	while (rl > 1 && rest[rl - 1] == '/')
+		rl--;
+	if (memchr(rest, '/', rl)) {
+		close(fd);
+		eng_err(err, "restore to %s refused: %.*s has no directory %.*s "
+		    "(make it first)", to, (int)shown, to, (int)strcspn(rest, "/"),
+		    rest);
+		return -ENOENT;
+	}
+	if ((size_t)snprintf(out, n, "/proc/self/fd/%d/%.*s", fd, (int)rl, rest)
+	    >= n) {
 		close(fd);
 		eng_err(err, "restore to %s: path too long", to);
 		return -ENAMETOOLONG;

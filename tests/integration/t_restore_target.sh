@@ -136,4 +136,10 @@ wait_job "$j"
 [ "$(job_state "$j")" = failed ] && [ -z "$(ls -A rootonly)" ] || fail "root restore through a link: $(job_state "$j")"
 "$CTL" --json jobs | grep "\"id\":$j," | grep -q "rootlink is a symbolic link: restore does not follow it" ||
 	{ "$CTL" --json jobs >&2; fail "no clear refusal of root's link target"; }
+j=$("$CTL" --json restore home.nobody --to "$T/rootlink/" | job_of)
+wait_job "$j"
+[ "$(job_state "$j")" = failed ] && [ -z "$(ls -A rootonly)" ] || fail "root restore through 'link/': $(job_state "$j")"
+j=$(as "$CTL" --json restore home.nobody --to "$T/mine/tree/" | job_of)
+wait_job "$j"
+[ "$(job_state "$j")" = failed ] && [ -z "$(ls -A rootonly)" ] || fail "restore through 'link/': $(job_state "$j")"
 ok "root restores where it names; never through a symlink target"
