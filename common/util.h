@@ -29,5 +29,11 @@ int util_kv_unescape(char *s);
 int util_write_all(int fd, const void *buf, size_t len);
 /* Read up to len bytes, stopping only at EOF; returns the count or -errno. */
 ssize_t util_read_full(int fd, void *buf, size_t len);
+/*
+ * Close every descriptor from lowfd up, in a forked child that does not
+ * exec (or before it does): a copy of a flock(2)ed file would keep the
+ * parent's lock alive after the parent let it go. Async-signal-safe.
+ */
+void util_close_from(int lowfd);
 
 #endif

@@ -304,12 +304,15 @@ restore_stream(const struct eng_restore_opts *o, struct eng_stream *sr,
 }
 
 int
-eng_restore(const struct eng_restore_opts *o, struct eng_restore_result *res,
+eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
     char *err)
 {
+	struct eng_restore_opts abs_o = *opts;
+	const struct eng_restore_opts *o = &abs_o;
+	char device[PATH_MAX + 64];
 	struct eng_stream sr;
-	struct eng_changer_opts co = { .uri = o->device,
-	    .mount_timeout = o->mount_timeout, .hooks = o->hooks };
+	struct eng_changer_opts co = { .uri = device,
+	    .mount_timeout = opts->mount_timeout, .hooks = opts->hooks };
 	struct tsg_dev *dev = NULL;
 	struct fmt_label l;
 	double t0 = eng_now();
@@ -321,6 +324,12 @@ eng_restore(const struct eng_restore_opts *o, struct eng_restore_result *res,
 		eng_err(err, "say where to: --to PATH or --stdout");
 		return -EINVAL;
 	}
+	/* A tree is extracted from inside it: the drive by its full path. */
+	if ((rc = eng_uri_absolute(opts->device, device, sizeof(device))) < 0) {
+		eng_err(err, "%s: %s", opts->device, strerror(-rc));
+		return rc;
+	}
+	abs_o.device = device;
 	sr.devp = &dev;
 	sr.err = err;
 	sr.bs_hint = FMT_DEFAULT_BLOCK;

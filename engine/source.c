@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/priv.h"
+#include "common/util.h"
 #include "engine/engine.h"
 #include "engine/source.h"
 #include "engine/tape.h"
@@ -337,9 +338,23 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 		return -e;
 	}
 	if (s->pid == 0) {
+		sigset_t none;
+		/* Signals as a fresh process has them (a media server blocks
+		 * SIGHUP for its own use). */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(p[1], 1) < 0)
 			_exit(126);
+		/*
+		 * Only stdin, the pipe and stderr. The engine's descriptors
+		 * (its drive's and cartridge's locks, the device, the pipe's
+		 * read end) stay with the engine: a tree walker never execs,
+		 * and a copy of a lock here would make the engine's own
+		 * changer refuse to unload the cartridge it let go of; a read
+		 * end here would keep a walker whose engine died writing.
+		 */
+		util_close_from(3);
 		if (argv) {
 			/* cmd: no capabilities, the --cmd-user's ids. */
 			if (priv_exec_child() < 0)

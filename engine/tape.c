@@ -1,11 +1,13 @@
 /* Tape handling shared by label, dump, list, restore and verify. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <endian.h>
 #include <stdbool.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/crc32c.h"
 #include "engine/engine.h"
@@ -37,6 +39,28 @@ eng_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int
+eng_uri_absolute(const char *uri, char *out, size_t len)
+{
+	static const char *const local[] = { "vtape:", "sg:", "st:" };
+	char cwd[PATH_MAX];
+	const char *path = NULL;
+	int n;
+
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+		if (strncmp(uri, local[i], strlen(local[i])) == 0)
+			path = uri + strlen(local[i]);
+	if (!path || path[0] == '/' || !path[0]) {
+		n = snprintf(out, len, "%s", uri);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		n = snprintf(out, len, "%.*s%s/%s", (int)(path - uri), uri,
+		    strcmp(cwd, "/") == 0 ? "" : cwd, path);
+	}
+	return n >= 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
 
 int

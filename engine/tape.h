@@ -17,6 +17,12 @@ void eng_err_st(char *err, const char *what, const struct tsg_status *st);
 /* Open a device and make it ready for variable-block I/O; -ENOMEDIUM: empty. */
 int eng_open(const char *uri, struct tsg_dev **dev, char *err);
 /*
+ * The URI with a relative path (vtape:, sg:, st:) made absolute from the
+ * working directory, into out; 0, or -ENAMETOOLONG / -errno. A restore
+ * into a tree works from inside that tree, and changes cartridges there.
+ */
+int eng_uri_absolute(const char *uri, char *out, size_t len);
+/*
  * Rewind and classify the tape, the one place every operation does it:
  * 0 labelled (l filled); -ENODATA blank (end of data at the beginning of
  * tape, nothing else is blank); -EBADMSG damaged (an ABS label that cannot

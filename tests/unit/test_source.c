@@ -1,11 +1,17 @@
 /*
  * Dump sources: whether each can be read again for a re-dump (a tree, a
- * command, a regular file: yes; a pipe: no), and the bytes each gives.
+ * command, a regular file: yes; a pipe: no), and the bytes each gives;
+ * a source's child keeps none of the engine's descriptors (a lock it kept
+ * would outlive the engine's release of it).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +32,77 @@ drain(struct eng_source *s)
 	if (n < 0 || eng_source_close(s, err) != 0)
 		return -1;
 	return total;
+}
+
+/* Does process pid have a descriptor open on path? */
+static bool
+holds(pid_t pid, const char *path)
+{
+	char dir[64], fdp[384], target[512];
+	bool found = false;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	if (!(d = opendir(dir)))
+		return false;
+	while (!found && (de = readdir(d))) {
+		ssize_t n;
+		snprintf(fdp, sizeof(fdp), "%s/%s", dir, de->d_name);
+		if ((n = readlink(fdp, target, sizeof(target) - 1)) > 0) {
+			target[n] = '\0';
+			found = strcmp(target, path) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The engine's lock (a drive's or a cartridge's) is free as soon as the
+ * engine lets it go, whatever its source's child does: a tree walker (which
+ * never execs) blocked on a full pipe must not hold a copy. And the walker
+ * has no copy of the pipe's read end, so when the engine goes away without
+ * reading (killed), the walker's write fails and it ends.
+ */
+static void
+child_holds_nothing(const char *dir)
+{
+	char lock[600], big[600], spec[600], err[ENG_ERRLEN], buf[65536];
+	struct eng_source s;
+	int lk, other, fd;
+
+	snprintf(lock, sizeof(lock), "%s/.lock", dir);
+	snprintf(big, sizeof(big), "%s/big", dir);
+	/* More than the pipe holds (1 MiB): the walker blocks writing. */
+	fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	memset(buf, 'x', sizeof(buf));	/* not sparse: all of it goes */
+	for (int i = 0; i < 48; i++)
+		CHECK(write(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf));
+	close(fd);
+	lk = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	CHECK(lk >= 0 && flock(lk, LOCK_EX | LOCK_NB) == 0);
+	snprintf(spec, sizeof(spec), "dir:%s", dir);
+	CHECK_EQ(eng_source_open(spec, 0, &s, err), 0);
+	CHECK(s.pid > 0);
+	/* Wait until the walker has filled the pipe and blocks on it. */
+	for (int i = 0; i < 500 && !holds(s.pid, big); i++)
+		usleep(10000);
+	CHECK(!holds(s.pid, lock));
+	close(lk);
+	other = open(lock, O_RDWR | O_CLOEXEC);
+	CHECK(other >= 0 && flock(other, LOCK_EX | LOCK_NB) == 0);
+	close(other);
+	/* The engine stops reading: the walker ends (SIGPIPE), no hang. */
+	alarm(30);
+	close(s.fd);
+	s.fd = -1;
+	CHECK_EQ(eng_source_close(&s, err), -ECHILD);
+	CHECK(strstr(err, "signal 13") != NULL);
+	alarm(0);
+	unlink(big);
+	unlink(lock);
 }
 
 int
@@ -59,6 +136,8 @@ main(void)
 	CHECK_EQ(eng_source_open(spec, 0, &s, err), 0);
 	CHECK(s.again && strcmp(s.kind, "dir") == 0);
 	CHECK(drain(&s) > 12);
+
+	child_holds_nothing(dir);
 
 	/* stdin from a pipe is read once: no re-dump from it. */
 	int saved = dup(0);
