@@ -449,16 +449,22 @@ unload_note(const struct eng_changer *c, char *buf, size_t len)
 	return buf;
 }
 
-/* The FIFO an operator's `abs-engine mounted` writes to. */
+/*
+ * The FIFO an operator's `abs-engine mounted` writes to, named after the
+ * drive's full path (a restore names its drive so; `mounted` may be given
+ * a relative one).
+ */
 static void
 mount_fifo(const char *uri, char *buf, size_t len)
 {
 	const char *dir = getenv("ABS_RUN_DIR");
-	char name[256];
+	char name[256], full[PATH_MAX + 64];
 	size_t i;
 
 	if (!dir)
 		dir = access("/run/abs", W_OK) == 0 ? "/run/abs" : "/tmp";
+	if (eng_uri_absolute(uri, full, sizeof(full)) == 0)
+		uri = full;
 	for (i = 0; uri[i] && i < sizeof(name) - 1; i++)
 		name[i] = (uri[i] == '/' || uri[i] == ':') ? '_' : uri[i];
 	name[i] = '\0';

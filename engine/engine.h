@@ -140,6 +140,9 @@ struct eng_restore_result {
 	uint64_t file;
 	unsigned parts;
 	uint64_t entries, refused;	/* a tree: restored and refused entries */
+	unsigned log_proven;	/* parts without a trailer (cut at physical
+				 * end, or damaged): no block CRCs, proven
+				 * by the dump log's digest */
 };
 
 int eng_label(const struct eng_label_opts *o, char *err);

@@ -320,11 +320,16 @@ cmd_restore(const struct args *a, char *err)
 		return ENG_EXIT_REFUSED;
 	}
 	if (rc == 0 && !a->quiet) {
-		char tree[96] = "";
+		char tree[200] = "";
+		int n = 0;
 		if (r.entries || r.refused)
-			snprintf(tree, sizeof(tree), "; %llu entries restored, %llu "
-			    "refused", (unsigned long long)r.entries,
+			n = snprintf(tree, sizeof(tree), "; %llu entries restored, "
+			    "%llu refused", (unsigned long long)r.entries,
 			    (unsigned long long)r.refused);
+		if (r.log_proven && n >= 0 && (size_t)n < sizeof(tree))
+			snprintf(tree + n, sizeof(tree) - (size_t)n, "; %u part%s "
+			    "without a trailer proven by the dump log's digest",
+			    r.log_proven, r.log_proven == 1 ? "" : "s");
 		fprintf(a->to_stdout ? stderr : stdout,
 		    "restored %s from tape file %llu (%u part%s): %llu bytes "
 		    "(%llu on tape, %llu blocks, all checksums good%s) in "
@@ -353,7 +358,14 @@ cmd_verify(const struct args *a, char *err)
 	if (!a->entity)
 		return eng_verify(a->device, a->file, stdout, err);
 	rc = eng_restore(&o, &r, err);
-	if (rc == 0)
+	if (rc == 0 && r.log_proven)
+		printf("verified %s: %u part%s, %llu blocks, %llu bytes on tape, "
+		    "every digest good; %u part%s without a trailer (cut at the "
+		    "end of tape) proven by the dump log's digest, not block by "
+		    "block, %.2f s\n", a->entity, r.parts, r.parts == 1 ? "" : "s",
+		    (unsigned long long)r.blocks, (unsigned long long)r.bytes,
+		    r.log_proven, r.log_proven == 1 ? "" : "s", r.seconds);
+	else if (rc == 0)
 		printf("verified %s: %u part%s, %llu blocks, %llu bytes on tape, "
 		    "every block CRC and every digest good, %.2f s\n",
 		    a->entity, r.parts, r.parts == 1 ? "" : "s",

@@ -333,6 +333,7 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 	sr.devp = &dev;
 	sr.err = err;
 	sr.bs_hint = FMT_DEFAULT_BLOCK;
+	sr.strict = o->verify_only;
 	if (!(sr.buf = aligned_alloc(4096, FMT_MAX_BLOCK)))
 		return -ENOMEM;
 	if ((rc = eng_changer_new(&co, &sr.chg)) < 0 ||
@@ -354,6 +355,7 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 	res->blocks = sr.blocks;
 	res->file = sr.parts[0].file;
 	res->parts = sr.cur + 1;
+	res->log_proven = sr.log_proven;
 	snprintf(res->dump_id, sizeof(res->dump_id), "%s", sr.h.dump_id);
 out:
 	res->seconds = eng_now() - t0;
@@ -382,6 +384,7 @@ verify_part(struct tsg_dev *dev, uint64_t file, uint8_t *buf, size_t hint,
 	sr.parts = &loc;
 	sr.nparts = 1;
 	sr.bs_hint = hint;
+	sr.strict = true;
 	if ((rc = eng_goto_file(dev, file, err)) == 0 &&
 	    (rc = eng_stream_read_header(dev, buf, hint, &sr.h, file, err)) == 0) {
 		loc.part = sr.h.part;

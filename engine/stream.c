@@ -11,6 +11,7 @@
 #include "catalog/dumplog.h"
 #include "common/crc32c.h"
 #include "common/digest.h"
+#include "common/log.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
 #include "engine/stream.h"
@@ -142,19 +143,74 @@ part_header(struct eng_stream *sr, const struct eng_part_loc *loc)
 }
 
 /*
+ * Bytes of a text block (header, trailer) after its text that are not
+ * zero. The format pads with zeros, and readers stop at the first zero, so
+ * a damaged byte there changes no field and no data; verify still calls
+ * the block damaged, since the tape no longer holds what was written.
+ */
+static size_t
+pad_dirty(const uint8_t *buf, size_t len)
+{
+	const uint8_t *end = memchr(buf, 0, len);
+	size_t n = 0;
+
+	for (const uint8_t *p = end ? end : buf + len; p < buf + len; p++)
+		n += *p != 0;
+	return n;
+}
+
+/* Verify: the text block in sr->buf (got bytes) is zero after its text. */
+static int
+pad_check(struct eng_stream *sr, size_t got, const char *what, uint64_t file)
+{
+	size_t n;
+
+	if (!sr->strict || !(n = pad_dirty(sr->buf, got)))
+		return 0;
+	eng_err(sr->err, "tape file %llu: %zu byte%s of the %s block after its "
+	    "text %s not zero: the block is damaged (its fields are intact)",
+	    (unsigned long long)file, n, n == 1 ? "" : "s", what,
+	    n == 1 ? "is" : "are");
+	return -EBADMSG;
+}
+
+/* Verify: read the trailer's text block again (at file) for pad_check. */
+static int
+trailer_pad_check(struct eng_stream *sr, uint64_t file)
+{
+	size_t got;
+	int rc;
+
+	if (!sr->strict)
+		return 0;
+	if ((rc = eng_goto_file(*sr->devp, file, sr->err)) < 0)
+		return rc;
+	if ((rc = eng_read_block(*sr->devp, sr->buf, sr->h.block_size, &got,
+	    sr->err)) != 1)
+		return rc < 0 ? rc : -EIO;
+	return pad_check(sr, got, "trailer", file);
+}
+
+/*
  * The part's trailer file, after its data; for a part cut at physical end
  * (no trailer) the dump log's word. The last part's trailer proves the
- * stream's end.
+ * stream's end. A trailer that is there but damaged is no cut part:
+ * verify says so; a restore takes the log's word (the part's digest still
+ * proves its bytes) and says that too.
  */
 static int
 part_trailer(struct eng_stream *sr, const struct eng_part_loc *loc)
 {
 	struct tsg_dev *dev = *sr->devp;
 	struct tsg_status st;
+	int sp = tsg_space(dev, TSG_SPACE_FILEMARKS, 1, &st), rc = -EIO;
 
-	if (tsg_space(dev, TSG_SPACE_FILEMARKS, 1, &st) == 0 &&
-	    eng_read_trailer(dev, sr->buf, sr->h.block_size, &sr->t, &sr->table,
-	    sr->err) == 0) {
+	if (sp == 0)
+		rc = eng_read_trailer(dev, sr->buf, sr->h.block_size, &sr->t,
+		    &sr->table, sr->err);
+	/* Something other than end of data where the trailer belongs. */
+	bool damaged = sp == 0 && rc < 0 && rc != -ENODATA && !loc->no_trailer;
+	if (rc == 0) {
 		if (strcmp(sr->t.dump_id, sr->h.dump_id) != 0 ||
 		    sr->t.part != sr->h.part) {
 			eng_err(sr->err, "trailer after tape file %llu belongs to "
@@ -162,8 +218,23 @@ part_trailer(struct eng_stream *sr, const struct eng_part_loc *loc)
 			return -EBADMSG;
 		}
 		sr->have_trailer = true;
+		if ((rc = trailer_pad_check(sr, loc->file + 1)) < 0)
+			return rc;
+	} else if (loc->known && damaged && sr->strict) {
+		char why[ENG_ERRLEN];
+		snprintf(why, sizeof(why), "%s", sr->err);
+		eng_err(sr->err, "tape file %llu, the trailer of part %u: %s "
+		    "(the dump log has the part's digest: a restore still "
+		    "proves its bytes)", (unsigned long long)loc->file + 1,
+		    loc->part, why);
+		return -EBADMSG;
 	} else if (loc->known) {
 		/* Cut at physical end: the log has the part's proof. */
+		if (damaged)
+			log_warn("tape file %llu, the trailer of part %u: %s; the "
+			    "dump log's record of the part is used",
+			    (unsigned long long)loc->file + 1, loc->part, sr->err);
+		sr->log_proven++;
 		memset(&sr->t, 0, sizeof(sr->t));
 		snprintf(sr->t.digest, sizeof(sr->t.digest), "%s", sr->h.digest);
 		sr->t.bytes = loc->bytes;
@@ -230,6 +301,8 @@ eng_stream_open(struct eng_stream *sr, unsigned k)
 	if ((rc = eng_read_block(*sr->devp, sr->buf, sr->h.block_size, &got,
 	    sr->err)) != 1)
 		return rc < 0 ? rc : -EIO;
+	if ((rc = pad_check(sr, got, "part header", loc->file)) < 0)
+		return rc;
 	if (k == 0 && (rc = stream_start(sr)) < 0)
 		return rc;
 	if (!(sr->pd = digest_new(sr->alg)))
@@ -510,6 +583,7 @@ log_parts(FILE *fp, struct eng_stream *sr, const struct cat_dl_rec *best)
 		p->blocks = r.blocks;
 		snprintf(p->digest, sizeof(p->digest), "%s", r.digest);
 		p->known = true;
+		p->no_trailer = strcmp(r.status, "no-trailer") == 0;
 	}
 	free(line);
 	return 0;

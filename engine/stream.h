@@ -29,6 +29,7 @@ struct eng_part_loc {
 	uint64_t bytes, blocks;	/* from the dump log, for a lost trailer */
 	char digest[65];
 	bool known;		/* the dump log said (bytes, blocks, digest) */
+	bool no_trailer;	/* ... and that the part has no trailer */
 };
 
 /* The caller sets devp, chg, buf, err, bs_hint and the parts; zero the rest. */
@@ -61,6 +62,10 @@ struct eng_stream {
 	uint64_t want_bytes, want_raw_bytes;
 	char want_digest[65], want_raw_digest[65];
 	int error;		/* what made eng_stream_pull fail */
+	bool strict;		/* verify: a header's or trailer's padding too,
+				 * and a damaged trailer is not replaced by
+				 * the dump log's record */
+	unsigned log_proven;	/* parts without a trailer, proven by the log */
 };
 
 /* Read and parse the header block of tape file `file` where the tape is. */

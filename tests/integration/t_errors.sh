@@ -66,12 +66,55 @@ ok "full cartridge left earlier dumps intact"
 "$ENGINE" dump --device $D --entity a --source "file:$T/a.bin" --log d2.log
 "$ENGINE" dump --device $D --entity b --source "file:$T/a.bin" --log d2.log
 CART=$(readlink -f lib/drive0/tape)
-# Flip one byte in the second data block of file 3 (block size 1 MiB).
-printf '\377' | dd of="$CART/file000003" bs=1 seek=$((1048576 * 2 + 12345)) conv=notrunc status=none
+# flip FILE OFFSET: invert one byte, so that it changes whatever it was (a
+# fixed byte such as 0xff written over random data is no change 1 time in
+# 256: the flake "should have failed: verify"). Flipping it again undoes it.
+flip() {
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	[ -n "$b" ] || fail "flip: no byte $2 in $1"
+	printf "\\$(printf '%03o' $((b ^ 255)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+	[ "$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')" = $((b ^ 255)) ] ||
+		fail "flip: byte $2 of $1 did not change"
+}
+# Tape file 3 (part b): the header block (1 MiB: text, then zeros), data
+# blocks 1 and 2 (1 MiB each) and 3 (the rest); file 4 its trailer: a
+# text block of 1 MiB, then the CRC table (12 bytes).
+# One byte of the second data block.
+flip "$CART/file000003" $((1048576 * 2 + 12345))
 expect_fail "BAD: checksum mismatch in tape file 3 block 2" "$ENGINE" verify --device $D
 expect_fail "checksum mismatch in tape file 3 block 2" "$ENGINE" restore --device $D \
 	--entity b --log d2.log --to "$T/b.out"
 "$ENGINE" verify --device $D --file 1 || fail "undamaged part fails verify"
+flip "$CART/file000003" $((1048576 * 2 + 12345))
+"$ENGINE" verify --device $D >/dev/null || fail "the flip undone, verify still fails"
+# The zeros after a text block's text are no field and no data, but a
+# byte changed there is damage on tape: verify says so, a restore (whose
+# bytes are all proven) goes on.
+for fo in 3:500000 3:1048575 4:500000; do
+	flip "$CART/file00000${fo%%:*}" "${fo#*:}"
+	expect_fail "tape file ${fo%%:*}: 1 byte of the .* block after its text is not zero" \
+		"$ENGINE" verify --device $D
+	expect_fail "1 byte of the .* block after its text is not zero" \
+		"$ENGINE" verify --device $D --entity b --log d2.log
+	"$ENGINE" restore --device $D --entity b --log d2.log --stdout 2>/dev/null | cmp -s - a.bin ||
+		fail "restore of b with damaged padding in file ${fo%%:*}"
+	flip "$CART/file00000${fo%%:*}" "${fo#*:}"
+done
+# A damaged trailer is not a part cut at the end of tape: verify fails
+# even where the dump log has the part's digest; a restore proves the
+# bytes by that digest and says it did.
+flip "$CART/file000004" $((1048576 + 5))
+expect_fail "trailer CRC table damaged" "$ENGINE" verify --device $D --entity b --log d2.log
+"$ENGINE" restore --device $D --entity b --log d2.log --to "$T/b.out" >r.out 2>&1 ||
+	{ cat r.out; fail "restore of b with a damaged trailer and its log"; }
+cmp -s b.out a.bin || fail "restore of b with a damaged trailer differs"
+grep -q "trailer CRC table damaged; the dump log's record" r.out &&
+	grep -q "1 part without a trailer proven by the dump log's digest" r.out ||
+	{ cat r.out; fail "restore did not say it used the log's record"; }
+rm -f b.out
+flip "$CART/file000004" $((1048576 + 5))
+ok "damaged data, padding and trailer: verify fails, restore proves or refuses"
 # Corrupt the header block of file 1.
 printf 'X' | dd of="$CART/file000001" bs=1 seek=40 conv=notrunc status=none
 expect_fail "part header is damaged" "$ENGINE" restore --device $D --entity a \
