@@ -1,6 +1,7 @@
 #!/bin/sh
 # Engine crash campaign: abs-engine is killed (SIGKILL) at random moments of
-# random direct-mode dumps on vtape libraries: before a block write, a
+# random direct-mode dumps (of a file, a command's output or a tree) on
+# vtape libraries: before a block write, a
 # filemark, a spot-verification read or locate, a load/unload, a changer
 # move, a dump-log line (common/crash.h: ABS_CRASH_AT=POINT:N), or, with
 # CRASH_TIMED=1, also after a random delay. After each kill a new dump runs
@@ -75,6 +76,10 @@ dump_params() {
 			ms = int(rand() * 400)
 			point = "timed"
 		}
+		# A third of the file sources become trees (dir:, whose walker
+		# is a forked child of the engine); drawn last, so that a seed
+		# keeps its other parameters.
+		if (src == "file" && rand() < 0.34) src = "dir"
 		print len, src, point, ms
 	}'
 }
@@ -84,7 +89,12 @@ dump_params() {
 dump() {
 	off=$(( ($(printf '%s %s' "$seed" "$1" | cksum | cut -d' ' -f1) % 4000) * 4096 ))
 	tail -c +$((off + 1)) pool.bin | head -c "$2" >"src.$1"
-	if [ "$3" = cmd ]; then s="cmd:cat $T/src.$1"; else s="file:$T/src.$1"; fi
+	case $3 in
+	cmd) s="cmd:cat $T/src.$1" ;;
+	dir) rm -rf "tree.$1" && mkdir "tree.$1" && cp "src.$1" "tree.$1/data" &&
+		s="dir:$T/tree.$1" ;;
+	*) s="file:$T/src.$1" ;;
+	esac
 	set -- "$1" "$2" "$3" "${4:-}" "${5:--1}"
 	if [ "$5" -ge 0 ]; then
 		"$BIN/abs-engine" dump --device vtape:lib/drive0 --entity "$1" \
@@ -118,11 +128,14 @@ check_complete() {
 	[ -z "$(cut -d' ' -f2 done.txt | sort | uniq -d)" ] ||
 		bad dup "a dump ID logged complete twice"
 	while read -r e id; do
-		rm -f out.bin
+		rm -rf out.bin
+		# A tree restores into a directory, its one file in it.
+		out=out.bin
+		[ -d "tree.$e" ] && out=out.bin/data
 		if ! "$BIN/abs-engine" restore --device vtape:lib/drive0 --entity "$e" \
 			--log d.log --to out.bin --quiet 2>rerr.txt; then
 			bad lost "complete dump $e ($id) does not restore: $(tail -n1 rerr.txt)"
-		elif ! cmp -s "src.$e" out.bin; then
+		elif ! cmp -s "src.$e" "$out"; then
 			bad lost "complete dump $e ($id) restores different bytes"
 		else
 			verified=$((verified + 1))
@@ -177,7 +190,7 @@ while [ "$kills" -lt "$KILLS" ]; do
 	seed=$((SEED0 + runs))
 	runs=$((runs + 1))
 	runbad=0
-	rm -rf lib d.log src.* out.bin
+	rm -rf lib d.log src.* tree.* out.bin
 	set -- $(awk -v s="$seed" 'BEGIN {
 		srand(s)
 		split("65536 131072 262144", B, " ")

@@ -5,22 +5,57 @@
 # dump spanning two cartridges whose swap the guest asks for on the
 # console. Raw sense seen through the kernel is checked against
 # tests/data/sense.
+#
+# Every way out says why: each step names itself (step), and an exit that
+# no fail or skip explained (set -e, a signal, the time limit) prints the
+# step it stopped in and the console's last lines.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tgt.sh"
 . "$ABS_TOP/tests/guest/guest.sh"
 
+step="starting"
+# tail_console: the guest console's last lines, if there is one.
+tail_console() {
+	[ -s "$T/console.log" ] || { echo "(no guest console output)"; return 0; }
+	echo "--- last lines of the guest console:"
+	tr -d '\r' <"$T/console.log" | tail -n 40 || true
+}
+# lib.sh's fail and skip set said; any other non-zero exit is unexplained.
+said=0
+fail() { said=1; echo "FAIL: $*" >&2; exit 1; }
+skip() { said=1; echo "skip: $*"; exit 77; }
+on_exit() {
+	rc=$1
+	if [ "$rc" != 0 ] && [ "$said" = 0 ]; then
+		echo "FAIL: t_kernel stopped with status $rc while $step" \
+			"(a command failed under set -e, or a signal)" >&2
+		tail_console >&2
+	fi
+	tgt_stop
+	cleanup
+}
+trap 'on_exit $?' EXIT
+
+step="looking for qemu, busybox, kmod and cpio"
 guest_host_tools || skip "qemu-system-x86, busybox-static, kmod or cpio cannot be installed"
+step="preparing the guest kernel and packages"
 guest_prepare || skip "the guest kernel packages cannot be downloaded (apt-get download)"
 
+step="starting tgtd"
 tgt_start
-tgt_tape 1 "$T/t1.img" 64
-tgt_tape 2 "$T/t2.img" 64
-tgt_tape 3 "$T/t3.img" 8
+for lun in 1:t1:64 2:t2:64 3:t3:8; do
+	step="creating tape LUN ${lun%%:*}"
+	set -- $(echo "$lun" | tr ':' ' ')
+	tgt_tape "$1" "$T/$2.img" "$3" || fail "tgtadm could not create tape LUN $1 ($T/$2.img)"
+done
+step="making the second cartridge for LUN 3"
 tgtimg --op new --device-type tape --barcode T4 --size 64 --type data \
-	--file "$T/t4.img" >/dev/null
+	--file "$T/t4.img" >/dev/null || fail "tgtimg could not make $T/t4.img"
+step="building the guest initramfs"
 guest_initrd "$T/initrd.gz" "$ABS_TOP/tests/guest/kernel-tests.sh" \
 	"$ENGINE" "$GUEST_ROOT/usr/bin/sg_raw" || fail "cannot build the guest initramfs"
 
+step="booting the guest"
 mkfifo "$T/console.in"
 exec 3<>"$T/console.in"
 guest_boot "$T/initrd.gz" "$T/console.log" "$TGT_PORT" "$T/console.in" &
@@ -28,28 +63,43 @@ QPID=$!
 PIDS="$PIDS $QPID"
 
 # Swap LUN 3's cartridge each time the guest asks, then tell it.
+step="running the guest's tests (QEMU pid $QPID)"
 swaps=0 image=t3
 while kill -0 "$QPID" 2>/dev/null; do
 	asked=$(grep -c '^ABS-SWAP' "$T/console.log" 2>/dev/null || true)
 	if [ "${asked:-0}" -gt "$swaps" ]; then
 		if [ $image = t3 ]; then image=t4; else image=t3; fi
-		tgt_swap 3 "$T/$image.img"
+		step="swapping LUN 3's cartridge to $image (swap $((swaps + 1)))"
+		tgt_swap 3 "$T/$image.img" || fail "tgtadm could not swap LUN 3 to $image.img"
 		swaps=$((swaps + 1))
 		echo "swapped to $image" >&3
+		step="running the guest's tests (QEMU pid $QPID)"
 	fi
 	sleep 0.5
 done
-wait "$QPID"
+qrc=0
+wait "$QPID" || qrc=$?
 exec 3>&-
-tr -d '\r' <"$T/console.log" | grep '^ABS-' | grep -v '^ABS-SENSE'
+step="reading the guest's results"
+tr -d '\r' <"$T/console.log" | grep '^ABS-' | grep -v '^ABS-SENSE' || true
+# QEMU ends with 0 when the guest powers off (or panics: -no-reboot);
+# timeout(1) gives 124 after 900 s.
+if [ "$qrc" = 124 ]; then
+	tail_console >&2
+	fail "the guest ran past 900 s (timeout stopped QEMU)"
+elif [ "$qrc" != 0 ]; then
+	tail_console >&2
+	fail "QEMU exited with status $qrc"
+fi
 grep -q '^ABS-GUEST-DONE' "$T/console.log" || {
-	tail -n 40 "$T/console.log"
-	fail "the guest did not finish its tests"
+	tail_console >&2
+	fail "the guest did not finish its tests (QEMU exited 0)"
 }
 if grep -q '^ABS-TEST FAIL' "$T/console.log"; then
 	tr -d '\r' <"$T/console.log" | sed -n '/^ABS-GUEST-READY/,$p' | grep -v '^ABS-SENSE'
 	fail "kernel-path tests failed in the guest"
 fi
+step="checking each guest test passed"
 for t in st-label-dump-restore-verify sg-queued-dump-restore-verify \
 	sg-st-one-engine-per-drive sg-without-capabilities st-without-rawio-refused \
 	st-span-dump \
@@ -59,12 +109,14 @@ for t in st-label-dump-restore-verify sg-queued-dump-restore-verify \
 done
 
 # The sense the kernel passed up must match the canned cases.
-tr -d '\r' <"$T/console.log" | sed -n 's/^ABS-SENSE //p' | while read -r name hex; do
+step="comparing the sense data with tests/data/sense"
+tr -d '\r' <"$T/console.log" | sed -n 's/^ABS-SENSE //p' >sense.txt
+while read -r name hex; do
 	f="$ABS_TOP/tests/data/sense/rigb-$name.hex"
 	[ -f "$f" ] || { echo "no canned case for $name: $hex"; continue; }
 	want=$(sed -n '2p' "$f" | tr -s ' ')
 	[ "$(echo "$hex" | tr -s ' ' | sed 's/ $//')" = "$(echo "$want" | sed 's/ $//')" ] ||
 		fail "sense for $name changed: got $hex, canned $want"
 	echo "ok: sense $name as canned"
-done
+done <sense.txt
 ok "Rig B: $swaps cartridge swaps"
