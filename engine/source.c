@@ -271,10 +271,95 @@ done:
 	return rc ? rc : changed;
 }
 
+/*
+ * The source's child: runs argv (cmd:) or walks s->path (dir:) into out.
+ * It keeps only stdin, out as stdout and stderr: the engine's descriptors
+ * (its drive's and cartridge's locks, the device, the pipe's read end)
+ * stay with the engine. A tree walker never execs, and a copy of a lock
+ * here would make the engine's own changer refuse to unload the cartridge
+ * the engine let go of; a read end here would keep a walker whose engine
+ * died writing. Closing `done` last tells the engine the copies are gone.
+ */
+static void __attribute__((noreturn))
+child_run(struct eng_source *s, int out, int done, char **argv, time_t since)
+{
+	sigset_t none;
+
+	/* Signals as a fresh process has them (a media server blocks
+	 * SIGHUP for its own use). */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (dup2(out, 1) < 0 || dup2(done, 3) < 0)
+		_exit(126);
+	util_close_from(4);
+	close(3);	/* after close_from returned: the locks are let go */
+	if (argv) {
+		/* cmd: no capabilities, the --cmd-user's ids. */
+		if (priv_exec_child() < 0)
+			_exit(126);
+		execvp(argv[0], argv);
+		log_warn("cannot run %s: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
+	char perr[PRIV_ERRLEN];
+	if (priv_engine_child(PRIV_DUMP, perr) < 0) {
+		log_warn("archive: %s", perr);
+		_exit(1);
+	}
+	int arc = eng_archive_dir(s->path, since, 1);
+	_exit(arc < 0 ? 1 : arc > 0 ? ENG_SOURCE_CHANGED : 0);
+}
+
+/*
+ * Fork the source's child writing into p[1]; s->fd gets p[0]. Returns
+ * once the child has closed its copies of the engine's descriptors, so
+ * that whatever the engine closes after this (a cartridge it gives back)
+ * is free at once: without the wait, a child not yet scheduled still held
+ * the drive's lock when the engine, finding its cartridge full, asked the
+ * changer to unload it (seen under load as 53/02, "Medium removal
+ * prevented").
+ */
+static int
+child_fork(struct eng_source *s, int p[2], char **argv, time_t since,
+    char *err)
+{
+	int done[2], e;
+	char c;
+
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		e = errno;
+		close(p[0]);
+		close(p[1]);
+		eng_err(err, "pipe: %s", strerror(e));
+		return -e;
+	}
+	fflush(NULL);
+	s->pid = fork();
+	if (s->pid == 0)
+		child_run(s, p[1], done[1], argv, since);
+	e = errno;
+	close(done[1]);
+	close(p[1]);
+	if (s->pid < 0) {
+		s->pid = 0;
+		close(done[0]);
+		close(p[0]);
+		eng_err(err, "fork: %s", strerror(e));
+		return -e;
+	}
+	/* End of file once the child closed its copy of done[1] (or died). */
+	while (read(done[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(done[0]);
+	s->fd = p[0];
+	return 0;
+}
+
 int
 eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 {
-	int p[2];
+	int p[2], rc;
 	char **argv = NULL;
 
 	memset(s, 0, sizeof(*s));
@@ -327,55 +412,9 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 	fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
 	if (argv)
 		priv_cmd_prepare();	/* the tape nodes it is to hide */
-	fflush(NULL);
-	s->pid = fork();
-	if (s->pid < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		eng_free_argv(argv);
-		eng_err(err, "fork: %s", strerror(e));
-		return -e;
-	}
-	if (s->pid == 0) {
-		sigset_t none;
-		/* Signals as a fresh process has them (a media server blocks
-		 * SIGHUP for its own use). */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (dup2(p[1], 1) < 0)
-			_exit(126);
-		/*
-		 * Only stdin, the pipe and stderr. The engine's descriptors
-		 * (its drive's and cartridge's locks, the device, the pipe's
-		 * read end) stay with the engine: a tree walker never execs,
-		 * and a copy of a lock here would make the engine's own
-		 * changer refuse to unload the cartridge it let go of; a read
-		 * end here would keep a walker whose engine died writing.
-		 */
-		util_close_from(3);
-		if (argv) {
-			/* cmd: no capabilities, the --cmd-user's ids. */
-			if (priv_exec_child() < 0)
-				_exit(126);
-			execvp(argv[0], argv);
-			log_warn("cannot run %s: %s", argv[0],
-			    strerror(errno));
-			_exit(127);
-		}
-		char perr[PRIV_ERRLEN];
-		if (priv_engine_child(PRIV_DUMP, perr) < 0) {
-			log_warn("archive: %s", perr);
-			_exit(1);
-		}
-		int arc = eng_archive_dir(s->path, since, 1);
-		_exit(arc < 0 ? 1 : arc > 0 ? ENG_SOURCE_CHANGED : 0);
-	}
+	rc = child_fork(s, p, argv, since, err);
 	eng_free_argv(argv);
-	close(p[1]);
-	s->fd = p[0];
-	return 0;
+	return rc;
 }
 
 int

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -101,7 +102,47 @@ child_holds_nothing(const char *dir)
 	CHECK_EQ(eng_source_close(&s, err), -ECHILD);
 	CHECK(strstr(err, "signal 13") != NULL);
 	alarm(0);
-	unlink(big);
+	unlink(lock);
+}
+
+/*
+ * The lock is free the moment eng_source_open returns and the engine
+ * closes it, before the child has even been scheduled: parent and child
+ * share one CPU here, where the parent runs on after fork. Without the
+ * engine waiting for the child to drop its copies, this failed (a campaign
+ * saw it under load as the engine's own unload refused, 53/02).
+ */
+static void
+free_at_once(const char *dir)
+{
+	char lock[600], spec[2][700], err[ENG_ERRLEN];
+	cpu_set_t one, was;
+	struct eng_source s;
+	int lk, other, free_now = 0, runs = 0;
+
+	snprintf(lock, sizeof(lock), "%s/.lock", dir);
+	snprintf(spec[0], sizeof(spec[0]), "dir:%s", dir);
+	snprintf(spec[1], sizeof(spec[1]), "cmd:cat %s/big", dir);
+	CHECK(sched_getaffinity(0, sizeof(was), &was) == 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0);
+	for (int i = 0; i < 20; i++) {
+		lk = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		CHECK(lk >= 0 && flock(lk, LOCK_EX | LOCK_NB) == 0);
+		CHECK_EQ(eng_source_open(spec[i % 2], 0, &s, err), 0);
+		close(lk);
+		other = open(lock, O_RDWR | O_CLOEXEC);
+		free_now += other >= 0 && flock(other, LOCK_EX | LOCK_NB) == 0;
+		runs++;
+		close(other);
+		close(s.fd);
+		s.fd = -1;
+		kill(s.pid, SIGKILL);
+		eng_source_close(&s, err);
+	}
+	CHECK_EQ(free_now, runs);
+	sched_setaffinity(0, sizeof(was), &was);
 	unlink(lock);
 }
 
@@ -138,6 +179,10 @@ main(void)
 	CHECK(drain(&s) > 12);
 
 	child_holds_nothing(dir);
+	free_at_once(dir);
+	snprintf(path, sizeof(path), "%s/big", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/f", dir);
 
 	/* stdin from a pipe is read once: no re-dump from it. */
 	int saved = dup(0);
