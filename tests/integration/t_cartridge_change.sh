@@ -178,9 +178,8 @@ hp=$!
 PIDS="$PIDS $hp"
 exec 3>feed
 head -c 6000000 data.bin >&3
+# The engine says so once it has the new cartridge open (and labelled).
 wait_for 'changer loaded V00002' h.err
-# The engine has the new cartridge open; let it write what it has.
-sleep 0.5
 expect_fail "device busy" "$ENGINE" list --device vtape:$L/drive0
 expect_fail "in use by pid $hp" "$ENGINE" list --device vtape:$L/carts/V00002
 expect_fail "in use\|removal prevented\|53/02" "$VTAPE" unload $L --drive 0
