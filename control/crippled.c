@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "catalog/dumplog.h"
 #include "common/log.h"
+#include "common/safefile.h"
 #include "common/util.h"
 #include "control/crippled_int.h"
 
@@ -644,18 +644,25 @@ dumplog_labels(struct crippled *k)
 static int
 lock_dir(struct crippled *k, char *err)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], who[64];
+	int fd;
 
-	if (path_in(k, "lock", path, sizeof(path)) < 0 ||
-	    (k->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0) {
-		snprintf(err, CAT_ERRLEN, "journal lock: %s", strerror(errno));
-		return -EIO;
+	if (path_in(k, "lock", path, sizeof(path)) < 0) {
+		snprintf(err, CAT_ERRLEN, "journal lock: path too long");
+		return -ENAMETOOLONG;
 	}
-	if (flock(k->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, CAT_ERRLEN, "journal directory %.150s is in use by "
-		    "another abs-ctld in crippled mode", k->dir);
+	if ((fd = sf_lock(path, who, sizeof(who))) == -EBUSY) {
+		snprintf(err, CAT_ERRLEN, "journal directory %.120s is in use by "
+		    "another abs-ctld in crippled mode (%.30s holds DIR/lock)",
+		    k->dir, who);
 		return -EBUSY;
 	}
+	if (fd < 0) {
+		snprintf(err, CAT_ERRLEN, "journal lock %.150s: %s", path,
+		    sf_strerror(fd));
+		return -EIO;
+	}
+	k->lock_fd = fd;
 	return 0;
 }
 

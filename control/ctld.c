@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "common/priv.h"
+#include "common/safefile.h"
 #include "control/crippled_int.h"
 #include "control/ctld.h"
 
@@ -411,6 +412,65 @@ client_free(struct ctld *c, int ep, struct client *cl)
 	nclients--;
 }
 
+/*
+ * One abs-ctld per catalog and per socket: PATH.lock held for the
+ * daemon's life (as crippled mode's DIR/lock), a refusal naming the
+ * holder. The fd, or -1 when no lock file can be made there (said).
+ */
+static int
+lock_for(const char *path, const char *what)
+{
+	char lock[PATH_MAX], who[64];
+	int fd;
+
+	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock))
+		die("%s: path too long", path);
+	if ((fd = sf_lock(lock, who, sizeof(who))) == -EBUSY)
+		die("%s %s is in use by another abs-ctld (%s holds %s): not "
+		    "started", what, path, who, lock);
+	if (fd < 0)
+		log_warn("cannot lock %s (%s): a second abs-ctld on this %s "
+		    "would not be refused", lock, sf_strerror(fd), what);
+	return fd;
+}
+
+/*
+ * Before the socket path is taken over: an abs-ctld that answers there
+ * (one that took no lock) is refused, not cut off; only a stale socket
+ * is removed, never a file of another kind.
+ */
+static void
+check_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cr;
+	socklen_t crl = sizeof(cr);
+	struct stat sb;
+	int fd, e;
+
+	if (lstat(path, &sb) < 0 || strlen(path) >= sizeof(sa.sun_path))
+		return;	/* absent; or listen_on says what is wrong */
+	if (!S_ISSOCK(sb.st_mode))
+		die("%s exists and is not a socket: not replaced", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		die("socket: %s", strerror(errno));
+	e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
+	if (e == 0 || e == EAGAIN || e == EINPROGRESS) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) == 0 &&
+		    cr.pid > 0 && kill(cr.pid, 0) == 0)
+			die("socket %s is in use by a running abs-ctld (pid %d): "
+			    "not started", path, (int)cr.pid);
+		die("socket %s is in use by a running abs-ctld: not started",
+		    path);
+	}
+	close(fd);
+	if (e != ECONNREFUSED && e != ENOENT)
+		die("socket %s: %s: cannot tell whether an abs-ctld listens "
+		    "there; not replaced", path, strerror(e));
+}
+
 /* The listening socket, mode 0660; -1 with err (256 bytes) set. */
 static int
 listen_on(const char *path, char *err)
@@ -670,7 +730,7 @@ ctld_main(int argc, char **argv)
 	char err[256] = "";	/* CAT_ERRLEN, and listen_on's */
 	char journal[PATH_MAX];
 	bool fg = false, use_syslog = false, crippled = false;
-	int opt, lfd;
+	int opt, lfd, db_lock, sock_lock;
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
@@ -716,6 +776,10 @@ ctld_main(int argc, char **argv)
 	c.journal = journal;
 	if (!c.label_prefix)
 		c.label_prefix = "CR";
+	/* Before anything a first abs-ctld relies on is touched. */
+	db_lock = lock_for(dbpath, "catalog");
+	sock_lock = lock_for(sock, "socket");
+	check_socket(sock);
 	open_catalog(&c, dbpath, crippled);
 	/* What a crash left, before any client can see it. */
 	if (!c.crip && (cat_site(c.db, c.site, sizeof(c.site), err) < 0 ||
@@ -727,6 +791,10 @@ ctld_main(int argc, char **argv)
 		die("%s", err);
 	if (!fg && daemon(0, 0) < 0)
 		die("daemon: %s", strerror(errno));
+	sf_lock_note(db_lock);	/* the pid that holds them now */
+	sf_lock_note(sock_lock);
+	if (c.crip)
+		sf_lock_note(c.crip->lock_fd);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_IGN);	/* exception commands reap themselves */
 	signal(SIGTERM, on_signal);
@@ -746,7 +814,11 @@ ctld_main(int argc, char **argv)
 		free(d);
 	}
 	close(lfd);
-	unlink(sock);
+	unlink(sock);	/* the lock files stay: unlinking them races */
+	if (sock_lock >= 0)
+		close(sock_lock);
+	if (db_lock >= 0)
+		close(db_lock);
 	cat_close(c.db);
 	crip_free(c.crip);
 	if (c.list_cmd) {
