@@ -20,6 +20,8 @@
 #include "control/crippled_int.h"
 
 #define JOURNAL_LINE_MAX 16384
+/* The largest catalog cache read (20000 entities take about 5 MB). */
+#define CACHE_MAX (256u << 20)
 
 /* The time now as the catalog writes it. */
 static void
@@ -46,9 +48,8 @@ append_line(const struct crippled *k, const char *name, const char *line)
 
 	if ((rc = path_in(k, name, path, sizeof(path))) < 0)
 		return rc;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -errno;
+	if ((fd = sf_open_append(path)) < 0)	/* never a FIFO: no hang */
+		return fd;
 	rc = util_write_all(fd, line, strlen(line));
 	if (!rc)
 		rc = util_write_all(fd, "\n", 1);
@@ -72,7 +73,11 @@ write_atomic(const struct crippled *k, const char *name, const char *text)
 	if ((rc = path_in(k, name, path, sizeof(path))) < 0)
 		return rc;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	/* Whatever is at the temporary name goes (never opened: a FIFO). */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -errno;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0640);
 	if (fd < 0)
 		return -errno;
 	rc = util_write_all(fd, text, strlen(text));
@@ -115,6 +120,22 @@ crip_journal(struct crippled *k, json_t *rec)
 		log_err("crippled mode: journal %s/journal: %s", k->dir,
 		    strerror(-rc));
 	return rc;
+}
+
+/*
+ * One of crippled mode's own files, to read: a regular file, never a
+ * symlink, FIFO or device (which would hang or flood abs-ctld). NULL with
+ * *rc 0 if it is absent, else a negative errno (said in the log).
+ */
+static FILE *
+open_own(const char *path, int *rc)
+{
+	FILE *fp = sf_fopen_regular(path, true);
+
+	*rc = fp || errno == ENOENT ? 0 : -errno;
+	if (*rc < 0)
+		log_err("crippled mode: %s: %s", path, sf_strerror(*rc));
+	return fp;
 }
 
 /* Copy a string field of o into dst (empty if absent). */
@@ -178,20 +199,23 @@ static int
 replay_journal(struct crippled *k)
 {
 	char path[PATH_MAX], *line = NULL;
-	size_t cap = 0;
 	ssize_t n;
 	FILE *fp;
 	int rc;
 
 	if ((rc = path_in(k, "journal", path, sizeof(path))) < 0)
 		return rc;
-	if (!(fp = fopen(path, "re")))
-		return errno == ENOENT ? 0 : -errno;
-	while ((n = getline(&line, &cap, fp)) > 0) {
+	if (!(fp = open_own(path, &rc)))
+		return rc;
+	if (!(line = malloc(JOURNAL_LINE_MAX + 2))) {
+		fclose(fp);
+		return -ENOMEM;
+	}
+	while ((n = sf_getline(fp, line, JOURNAL_LINE_MAX + 2)) != 0) {
 		json_t *r;
 		const char *type;
 		int64_t id;
-		if (n > JOURNAL_LINE_MAX || !(r = json_loads(line, 0, NULL)))
+		if (n < 0 || !(r = json_loads(line, 0, NULL)))
 			continue;
 		type = json_string_value(json_object_get(r, "rec"));
 		id = json_integer_value(json_object_get(r, "id"));
@@ -238,23 +262,22 @@ tape_parse(const char *line)
 static int
 tapes_load(struct crippled *k)
 {
-	char path[PATH_MAX], *line = NULL;
+	char path[PATH_MAX], line[512];
 	struct ctape **tail = &k->tapes, *t;
-	size_t cap = 0;
+	ssize_t n;
 	FILE *fp;
 	int rc;
 
 	if ((rc = path_in(k, "active-tapes", path, sizeof(path))) < 0)
 		return rc;
-	if (!(fp = fopen(path, "re")))
-		return errno == ENOENT ? 0 : -errno;
-	while (getline(&line, &cap, fp) > 0) {
-		if (!(t = tape_parse(line)))
+	if (!(fp = open_own(path, &rc)))
+		return rc;
+	while ((n = sf_getline(fp, line, sizeof(line))) != 0) {
+		if (n < 0 || !(t = tape_parse(line)))
 			continue;
 		*tail = t;
 		tail = &t->next;
 	}
-	free(line);
 	fclose(fp);
 	return 0;
 }
@@ -619,16 +642,18 @@ crip_dispatch(struct ctld *c, struct drive *d)
 static void
 dumplog_labels(struct crippled *k)
 {
-	char path[PATH_MAX], *line = NULL, key[48];
-	size_t cap = 0, plen = strlen(k->prefix);
+	char path[PATH_MAX], line[8192], key[48];
+	size_t plen = strlen(k->prefix);
+	ssize_t n;
 	FILE *fp;
+	int rc;
 
 	snprintf(key, sizeof(key), " label=%s", k->prefix);
 	if (path_in(k, "dumplog", path, sizeof(path)) < 0 ||
-	    !(fp = fopen(path, "re")))
+	    !(fp = open_own(path, &rc)))
 		return;
-	while (getline(&line, &cap, fp) > 0) {
-		char *p = strstr(line, key), *end;
+	while ((n = sf_getline(fp, line, sizeof(line))) != 0) {
+		char *p = n > 0 ? strstr(line, key) : NULL, *end;
 		long v;
 		if (!p)
 			continue;
@@ -636,7 +661,6 @@ dumplog_labels(struct crippled *k)
 		if (*end == ' ' && v > k->dumplog_max)
 			k->dumplog_max = v;
 	}
-	free(line);
 	fclose(fp);
 }
 
@@ -679,7 +703,14 @@ end_line(struct crippled *k, const char *name)
 
 	if ((rc = path_in(k, name, path, sizeof(path))) < 0)
 		return rc;
-	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+	/* A regular file only: checked before it is opened for writing. */
+	if ((fd = sf_open_regular(path, true)) < 0) {
+		if (fd != -ENOENT)
+			log_err("crippled mode: %s: %s", path, sf_strerror(fd));
+		return fd == -ENOENT ? 0 : fd;
+	}
+	close(fd);
+	if ((fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	end = lseek(fd, 0, SEEK_END);
 	if (end > 0 && pread(fd, &last, 1, end - 1) != 1)
@@ -694,19 +725,43 @@ end_line(struct crippled *k, const char *name)
 	return rc;
 }
 
-/* Read DIR/catalog-cache.json, or an empty cache. */
+/*
+ * Read DIR/catalog-cache.json (a regular file of at most CACHE_MAX bytes),
+ * or an empty cache; what was wrong with it is said.
+ */
 static json_t *
 cache_load(struct crippled *k)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[256] = "";
+	json_error_t je;
 	json_t *c = NULL;
+	size_t len = 0;
+	char *text;
+	int rc;
 
-	if (path_in(k, "catalog-cache.json", path, sizeof(path)) == 0)
-		c = json_load_file(path, 0, NULL);
+	if ((rc = path_in(k, "catalog-cache.json", path, sizeof(path))) == 0 &&
+	    (rc = sf_read_file(path, true, CACHE_MAX, &text, &len)) == 0) {
+		c = json_loadb(text, len, 0, &je);
+		free(text);
+		if (!c)
+			snprintf(why, sizeof(why), "unreadable: %.150s, line %d "
+			    "column %d", je.text, je.line, je.column);
+		else if (!json_is_object(c))
+			snprintf(why, sizeof(why), "unreadable: not a JSON object");
+	} else if (rc != -ENOENT) {
+		snprintf(why, sizeof(why), "%s", rc == -EFBIG ?
+		    "larger than 256 MiB" : sf_strerror(rc));
+	}
 	if (!json_is_object(c)) {
 		json_decref(c);
-		log_warn("crippled mode: no catalog cache in %s: only root may "
-		    "send requests, and dumps need the listing command", k->dir);
+		if (why[0])
+			log_err("crippled mode: %s/catalog-cache.json %s: only root "
+			    "may send requests, and dumps need the listing "
+			    "command", k->dir, why);
+		else
+			log_warn("crippled mode: no catalog cache in %s: only root "
+			    "may send requests, and dumps need the listing "
+			    "command", k->dir);
 		c = json_object();
 	}
 	return c;
@@ -745,7 +800,7 @@ crip_start(struct ctld *c, const char *dir, const char *prefix,
 	    (rc = replay_journal(k)) < 0 || (rc = tapes_load(k)) < 0 ||
 	    (rc = site_load(k)) < 0))
 		snprintf(err, CAT_ERRLEN, "journal directory %s: %s", dir,
-		    strerror(-rc));
+		    sf_strerror(rc));	/* which file: in the log above */
 	if (rc < 0) {
 		crip_free(k);
 		return rc;
@@ -997,16 +1052,20 @@ static void
 merge_verifications(struct ctld *c, struct crippled *k, json_t *ids)
 {
 	char path[PATH_MAX], *line = NULL, err[CAT_ERRLEN];
-	size_t cap = 0;
 	ssize_t n;
 	FILE *fp;
+	int rc;
 
 	if (path_in(k, "journal", path, sizeof(path)) < 0 ||
-	    !(fp = fopen(path, "re")))
+	    !(fp = open_own(path, &rc)))
 		return;
-	while ((n = getline(&line, &cap, fp)) > 0) {
+	if (!(line = malloc(JOURNAL_LINE_MAX + 2))) {
+		fclose(fp);
+		return;
+	}
+	while ((n = sf_getline(fp, line, JOURNAL_LINE_MAX + 2)) != 0) {
 		json_t *r;
-		if (n > JOURNAL_LINE_MAX || !strstr(line, "\"verified\"") ||
+		if (n < 0 || !strstr(line, "\"verified\"") ||
 		    !(r = json_loads(line, 0, NULL)))
 			continue;
 		const char *id = json_string_value(json_object_get(r, "tape_id"));

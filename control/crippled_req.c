@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "catalog/dumplog.h"
 #include "common/log.h"
+#include "common/safefile.h"
 #include "common/util.h"
 #include "control/crippled_int.h"
 
@@ -88,18 +90,87 @@ struct use {
 	int64_t parts;
 };
 
-/* The parts of one dump log: part lines of the entity, complete dumps. */
-static void
-scan_log(const char *path, const char *entity, json_t *parts, json_t *done)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *fp = fopen(path, "re");
-	struct cat_dl_rec r;
+/*
+ * What tapes-for reads of the dump logs, so that none (huge, growing, a
+ * FIFO or a device under a dump log's name) holds the loop for long: a
+ * regular file's last GREP_FILE_MAX bytes (its newest lines), at most
+ * GREP_TOTAL_MAX bytes and GREP_FILES_MAX files a request, lines up to
+ * GREP_LINE_MAX bytes.
+ */
+#define GREP_FILE_MAX (64 << 20)
+#define GREP_TOTAL_MAX (256 << 20)
+#define GREP_FILES_MAX 256
+#define GREP_LINE_MAX 8192
 
-	if (!fp)
+/* What tapes-for skipped, said once per abs-ctld (journal and log). */
+static void
+grep_skipped(struct ctld *c, const char *path, const char *what)
+{
+	static json_t *said;	/* what was said: a root, not a leak */
+	char key[PATH_MAX + 128];
+
+	snprintf(key, sizeof(key), "%s: %s", path, what);
+	if (!said && !(said = json_object()))
 		return;
-	while (getline(&line, &cap, fp) > 0) {
+	if (json_object_get(said, key))
+		return;
+	if (json_object_size(said) < 1024)
+		json_object_set_new(said, key, json_true());
+	ctld_message(c, NULL, "warning", "tapes-for: %s", key);
+}
+
+/* Where to start reading fp (size bytes): its last GREP_FILE_MAX bytes. */
+static off_t
+grep_start(struct ctld *c, FILE *fp, const char *path, off_t size,
+    char *line)
+{
+	off_t from = size > GREP_FILE_MAX ? size - GREP_FILE_MAX : 0;
+
+	if (from && fseeko(fp, from - 1, SEEK_SET) == 0) {
+		grep_skipped(c, path, "larger than 64 MiB: only its last 64 MiB are "
+		    "searched");
+		sf_getline(fp, line, GREP_LINE_MAX);	/* to a line's start */
+	}
+	return ftello(fp);
+}
+
+/*
+ * The parts of one dump log: part lines of the entity, complete dumps;
+ * *budget is what this request may still read.
+ */
+static void
+scan_log(struct ctld *c, const char *path, bool own, const char *entity,
+    json_t *parts, json_t *done, off_t *budget)
+{
+	FILE *fp = sf_fopen_regular(path, own);
+	struct cat_dl_rec r;
+	struct stat sb;
+	char *line;
+	off_t from;
+	ssize_t n;
+	bool cut = false;
+
+	if (!fp) {
+		if (errno != ENOENT)
+			grep_skipped(c, path, sf_strerror(-errno));
+		return;
+	}
+	if (!(line = malloc(GREP_LINE_MAX)) || fstat(fileno(fp), &sb) < 0) {
+		free(line);
+		fclose(fp);
+		return;
+	}
+	from = grep_start(c, fp, path, sb.st_size, line);
+	while ((n = sf_getline(fp, line, GREP_LINE_MAX)) != 0) {
+		if (ftello(fp) - from > *budget) {
+			grep_skipped(c, path, "not searched to its end: tapes-for reads "
+			    "at most 256 MiB of dump logs a request");
+			break;
+		}
+		if (n < 0) {
+			cut = true;
+			continue;
+		}
 		if (!strstr(line, entity) || cat_dl_parse(line, &r) < 0 ||
 		    strcmp(r.entity, entity) != 0)
 			continue;
@@ -110,6 +181,11 @@ scan_log(const char *path, const char *entity, json_t *parts, json_t *done)
 		else if (r.type == CAT_DL_DUMP && strcmp(r.status, "complete") == 0)
 			json_object_set_new(done, r.dump_id, json_true());
 	}
+	if (cut)
+		grep_skipped(c, path, "lines longer than 8192 bytes skipped");
+	*budget -= ftello(fp) - from;
+	if (*budget < 0)
+		*budget = 0;
 	free(line);
 	fclose(fp);
 }
@@ -162,7 +238,8 @@ c_tapes_for(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	const char *entity = arg_str(a, "entity");
 	json_t *parts = json_array(), *done = json_object(), *r, *p;
 	struct use uses[256];
-	size_t n = 0, i;
+	size_t n = 0, i, files = 0;
+	off_t budget = GREP_TOTAL_MAX;
 	struct dirent *de;
 	DIR *dir = opendir(c->crip->dir);
 	(void)cl;
@@ -177,7 +254,14 @@ c_tapes_for(struct ctld *c, struct client *cl, json_t *a, const char **code,
 		if (!is_dumplog(de->d_name) || snprintf(path, sizeof(path), "%s/%s",
 		    c->crip->dir, de->d_name) >= (int)sizeof(path))
 			continue;
-		scan_log(path, entity, parts, done);
+		if (++files > GREP_FILES_MAX) {
+			grep_skipped(c, c->crip->dir, "more than 256 dump logs: the "
+			    "others are not searched");
+			break;
+		}
+		/* Its own dump log is never a symlink; one put there may be. */
+		scan_log(c, path, strcmp(de->d_name, "dumplog") == 0, entity,
+		    parts, done, &budget);
 	}
 	closedir(dir);
 	json_array_foreach(parts, i, p)

@@ -1,6 +1,8 @@
 # abs-ctld guards itself against what others put in its way: a second
 # abs-ctld on the same catalog or the same socket is refused (naming the
-# first's pid) while the first one's dump runs on, untouched.
+# first's pid) while the first one's dump runs on, untouched; in crippled
+# mode, a FIFO, a /dev/zero link, a directory or a huge file named like a
+# dump log or like one of its own journal files never hangs or floods it.
 . "$(dirname "$0")/lib.sh"
 CTLD="$ABS_BIN/abs-ctld"
 CTL="$ABS_BIN/abs-ctl"
@@ -97,3 +99,75 @@ poll '! kill -0 "$dpid" 2>/dev/null'
 start_ctld "$T/d.sock" "$T/d.db" d.log
 kill "$CPID"
 ok "a forked abs-ctld is named by its own pid ($dpid); after it stopped the catalog is free again"
+
+# H-14: crippled mode's journal directory holds what others put there.
+J="$T/hj"
+mkdir -p "$J"
+"$VTAPE" new-cartridge cart --barcode G1 --capacity 64M >/dev/null
+"$ENGINE" label --device "vtape:$T/cart" --label G00001 >/dev/null
+"$ENGINE" dump --device "vtape:$T/cart" --entity e2 --source "cmd:head -c 200000 $T/big.bin" \
+	--log "$J/good.dumplog" --quiet
+grep -q '^dump .*entity=e2 .*status=complete' "$J/good.dumplog" || fail "no dump line: $(cat "$J/good.dumplog")"
+mkfifo "$J/evil.dumplog"
+ln -s /dev/zero "$J/zero.dumplog"
+mkdir "$J/dir.dumplog"
+head -c 1048576 /dev/urandom >"$J/rand.dumplog"
+# A line of 100 KB, then the dump's lines again.
+{ head -c 102400 /dev/zero | tr '\0' x; echo; cat "$J/good.dumplog"; } >"$J/long.dumplog"
+# 200 MB of holes without a newline, the dump's lines at the end.
+truncate -s 200M "$J/huge.dumplog"
+{ echo; cat "$J/good.dumplog"; } >>"$J/huge.dumplog"
+ln -s good.dumplog "$J/link.dumplog"	# a symlink to a dump log is fine
+SOCK="$T/hj.sock"
+start_ctld "$SOCK" "$T/hj.db" hj.log --crippled --journal "$J"
+timeout 30 "$CTL" --socket "$SOCK" --json tapes-for e2 >tf.json || fail "tapes-for with hostile dump logs: rc $?"
+grep -q '"label":"G00001"' tf.json || fail "tapes-for e2: $(cat tf.json)"
+timeout 10 "$CTL" --socket "$SOCK" status >/dev/null || fail "no status after tapes-for"
+for w in "evil.dumplog: not a regular file" "zero.dumplog: not a regular file" "dir.dumplog: a directory" \
+	"huge.dumplog: larger than 64 MiB" "long.dumplog: lines longer than 8192 bytes skipped"; do
+	grep -q "$w" hj.log || { cat hj.log; fail "not said: $w"; }
+done
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$CPID/status")
+[ "$rss" -lt 200000 ] || fail "crippled abs-ctld grew to $rss kB"
+timeout 30 "$CTL" --socket "$SOCK" --json tapes-for e2 >/dev/null || fail "a second tapes-for: rc $?"
+[ "$(grep -c 'evil.dumplog: not a regular file' hj.log)" = 1 ] || fail "a skipped dump log is said more than once"
+kill "$CPID"
+wait "$CPID" 2>/dev/null || true
+ok "crippled tapes-for past a FIFO, /dev/zero, a directory, a 200 MB and a 100 KB-line dump log: G00001 found (RSS $rss kB), each skip said once"
+
+# Its own files: never opened when they are not regular files.
+own_bad() {	# NAME MAKE PATTERN: crippled abs-ctld on a journal whose NAME is bad
+	d="$T/own-$1"
+	rm -rf "$d"
+	mkdir -p "$d"
+	sh -c "$2" -- "$d/$1"
+	expect_fail "$3" timeout 20 "$CTLD" --socket "$T/own.sock" --db "$T/own.db" \
+		--crippled --journal "$d" --foreground
+}
+own_bad journal 'mkfifo "$1"' "journal: not a regular file"
+own_bad dumplog 'mkfifo "$1"' "dumplog: not a regular file"
+own_bad active-tapes 'ln -s /dev/zero "$1"' "active-tapes: a symbolic link"
+own_bad journal 'mkdir "$1"' "journal: a directory"
+# A cache that cannot be used: started without it, and said why.
+for how in 'mkfifo "$1"' 'ln -s /dev/zero "$1"' 'printf "{\"entities\": [" >"$1"'; do
+	d="$T/own-cache"
+	rm -rf "$d"
+	mkdir -p "$d"
+	sh -c "$how" -- "$d/catalog-cache.json"
+	: >cache.log
+	start_ctld "$T/own.sock" "$T/own.db" cache.log --crippled --journal "$d"
+	grep -q "catalog-cache.json \(not a regular file\|a symbolic link\|unreadable: .*line 1\)" cache.log ||
+		{ cat cache.log; fail "cache ($how) not said"; }
+	kill "$CPID"
+	wait "$CPID" 2>/dev/null || true
+done
+# Its own journal appended to: never through a FIFO put there while it runs.
+d="$T/own-run"
+mkdir -p "$d"
+start_ctld "$T/own.sock" "$T/own.db" run.log --crippled --journal "$d"
+rm "$d/journal"
+mkfifo "$d/journal"
+timeout 10 "$CTL" --socket "$T/own.sock" dump nodrive e9 >/dev/null 2>&1 || true
+timeout 10 "$CTL" --socket "$T/own.sock" status >/dev/null || fail "crippled abs-ctld hung on a FIFO journal"
+kill "$CPID"
+ok "crippled mode's own journal, dumplog, active-tapes and cache: FIFO, /dev/zero link, directory refused or said, never hung"
