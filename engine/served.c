@@ -28,6 +28,7 @@
 #include "catalog/dumplog.h"
 #include "common/log.h"
 #include "common/priv.h"
+#include "common/safefile.h"
 #include "common/util.h"
 #include "engine/engine.h"
 #include "engine/scan.h"
@@ -870,22 +871,25 @@ job_load(struct srv *s)
 
 /*
  * The socket from the configuration file: its CONTROL= line (KEY=VALUE
- * lines, as systemd's EnvironmentFile). 0, or negative with err set (the
- * socket stays as it was).
+ * lines, as systemd's EnvironmentFile). Read without blocking (on SIGHUP
+ * a running job waits for it): a regular file of at most 64 KiB, never a
+ * FIFO or device. 0, or negative with err set (the socket stays as it was).
  */
 static int
 read_config(struct srv *s, char *err)
 {
-	FILE *fp = fopen(s->config, "r");
-	char line[512], *v;
-	int rc = -ENOENT;
+	char sock[sizeof(s->sock)], *text, *line, *save = NULL, *v;
+	int rc = sf_read_file(s->config, false, 65536, &text, NULL);
 
-	if (!fp) {
-		eng_err(err, "%s: %s", s->config, strerror(errno));
-		return -errno;
+	if (rc < 0) {
+		eng_err(err, "%s: %s", s->config, rc == -EFBIG ? "larger than "
+		    "64 KiB" : sf_strerror(rc));
+		return rc;
 	}
-	while (fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "\r\n")] = '\0';
+	rc = -ENOENT;
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		line[strcspn(line, "\r")] = '\0';
 		if (strncmp(line, "TIMEOUT=", 8) == 0) {
 			uint64_t t;
 			if (util_parse_u64(line + 8, 3600, &t) < 0 || t == 0)
@@ -902,17 +906,19 @@ read_config(struct srv *s, char *err)
 			v[strlen(v) - 1] = '\0';
 			v++;
 		}
-		if (!*v || strlen(v) >= sizeof(s->sock)) {
+		if (!*v || strlen(v) >= sizeof(sock)) {
 			eng_err(err, "%s: CONTROL= is empty or too long", s->config);
 			rc = -EINVAL;
 			break;
 		}
-		snprintf(s->sock, sizeof(s->sock), "%s", v);
+		snprintf(sock, sizeof(sock), "%s", v);
 		rc = 0;
 	}
-	fclose(fp);
+	free(text);
 	if (rc == -ENOENT)
 		eng_err(err, "%s has no CONTROL=SOCKET line", s->config);
+	if (rc == 0)
+		snprintf(s->sock, sizeof(s->sock), "%s", sock);
 	return rc;
 }
 

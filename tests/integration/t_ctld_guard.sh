@@ -55,7 +55,8 @@ ctl tape-add default A00001 A00002 A00003 >/dev/null
 ctl entity-add vol.slow "cmd:sh $T/slow.sh" >/dev/null
 "$ENGINE" serve --config engine.env --drive lib0 --device "vtape:$T/lib/drive0" \
 	--log "$T/journal-lib0.log" 2>>engine.log &
-PIDS="$PIDS $!"
+EPID=$!
+PIDS="$PIDS $EPID"
 poll 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
 
 # H-18: a second abs-ctld while the first one's dump runs.
@@ -85,6 +86,24 @@ poll "job_ended $j"
 [ "$(job_state "$j")" = done ] || { tail engine.log ctld.log; fail "job $j: $(job_state "$j")"; }
 grep -q "did not report" ctld.log && fail "the first abs-ctld's log: $(grep 'did not report' ctld.log)"
 ok "second abs-ctld on the catalog and on the socket refused with pid $FIRST; job $j done, $held stayed reserved"
+
+# H-22: SIGHUP while the configuration is a FIFO (or a /dev/zero link):
+# the media server keeps its master and its dump runs on.
+j=$(ctl --json dump lib0 vol.slow | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+poll dumping
+mv engine.env engine.env.good
+mkfifo engine.env
+kill -HUP "$EPID"
+poll 'grep -q "SIGHUP: .*engine.env: not a regular file.*; staying with $SOCK" engine.log'
+rm engine.env
+ln -s /dev/zero engine.env
+kill -HUP "$EPID"
+poll 'grep -q "SIGHUP: .*engine.env: not a regular file.*; staying with $SOCK" engine.log'
+poll "job_ended $j"
+[ "$(job_state "$j")" = done ] || { tail engine.log; fail "job $j after SIGHUP with a FIFO config: $(job_state "$j")"; }
+rm engine.env
+mv engine.env.good engine.env
+ok "SIGHUP with a FIFO and a /dev/zero config: the old master kept, job $j done"
 
 # A daemon (forked) names its own pid in its lock files, not its parent's.
 "$CTLD" --socket "$T/d.sock" --db "$T/d.db" 2>d.log || fail "abs-ctld as a daemon: $(cat d.log)"
