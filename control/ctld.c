@@ -541,6 +541,7 @@ usage(void)
 	    "                [--syslog] [--exception-cmd 'mail -s ABS ops']\n"
 	    "                [--grace SECONDS] [--user NAME] [--journal DIR]\n"
 	    "                [--crippled] [--label-prefix P] [--list-cmd 'ARGV...']\n"
+	    "                [--new-catalog]\n"
 	    "defaults: --socket /run/abs/ctld.sock --db /var/lib/abs/catalog.db\n"
 	    "          --journal DIR-OF-DB/crippled --label-prefix CR\n"
 	    "          --grace %u: how long a job whose media server is gone (or\n"
@@ -548,7 +549,9 @@ usage(void)
 	    "          --user NAME: run as NAME, with no capabilities (from root)\n"
 	    "--crippled: run without the catalog from the journal directory;\n"
 	    "  abs-ctld also goes there by itself when the catalog cannot be\n"
-	    "  opened or written (read-only, full, locked, corrupt).\n"
+	    "  opened or written (read-only, full, locked, corrupt), or is\n"
+	    "  missing while the journal directory holds a catalog's cache.\n"
+	    "--new-catalog: make the missing catalog anew all the same.\n"
 	    "--list-cmd: run (no shell) with SERVER [PARTITION] appended for\n"
 	    "  dump-partition and dump-server; prints 'ENTITY [SOURCE]' lines.\n",
 	    CTLD_GRACE);
@@ -675,14 +678,52 @@ split_argv(const char *s)
 }
 
 /*
+ * A catalog that is missing while the journal directory holds a catalog's
+ * cache is a catalog lost (a wrong --db, a deleted file), not a new one:
+ * true, with why, unless --new-catalog says to make one (the old cache is
+ * kept aside as catalog-cache.json.old).
+ */
+static bool
+catalog_lost(struct ctld *c, const char *dbpath, bool new_catalog,
+    char *why)
+{
+	char cache[PATH_MAX], old[PATH_MAX + 8];
+	struct stat sb;
+
+	if (lstat(dbpath, &sb) == 0 || errno != ENOENT ||
+	    snprintf(cache, sizeof(cache), "%s/catalog-cache.json", c->journal) >=
+	    (int)sizeof(cache) || lstat(cache, &sb) < 0)
+		return false;
+	if (new_catalog) {
+		snprintf(old, sizeof(old), "%s.old", cache);
+		if (rename(cache, old) < 0)
+			die("--new-catalog: keeping %s aside: %s", cache,
+			    strerror(errno));
+		log_warn("--new-catalog: a new catalog %s; the old catalog's "
+		    "cache is now %s", dbpath, old);
+		return false;
+	}
+	snprintf(why, CAT_ERRLEN, "catalog %.80s is missing but the journal "
+	    "directory holds a catalog's cache: restore it (or give the right "
+	    "--db), or start with --new-catalog", dbpath);
+	return true;
+}
+
+/*
  * The catalog, or crippled mode: with --crippled, or when the catalog
- * cannot be opened or does not take a write.
+ * cannot be opened or does not take a write, or is lost (above).
  */
 static void
-open_catalog(struct ctld *c, const char *dbpath, bool crippled)
+open_catalog(struct ctld *c, const char *dbpath, bool crippled,
+    bool new_catalog)
 {
 	char err[CAT_ERRLEN], why[CAT_ERRLEN], cerr[CAT_ERRLEN];
 
+	if (!crippled && catalog_lost(c, dbpath, new_catalog, why)) {
+		if (crip_start(c, c->journal, c->label_prefix, why, cerr) < 0)
+			die("%s; and crippled mode cannot start: %s", why, cerr);
+		return;
+	}
 	if (crippled) {
 		if (crip_start(c, c->journal, c->label_prefix, "--crippled",
 		    err) < 0)
@@ -719,6 +760,7 @@ ctld_main(int argc, char **argv)
 		{ "crippled", no_argument, NULL, 'C' },
 		{ "label-prefix", required_argument, NULL, 'p' },
 		{ "list-cmd", required_argument, NULL, 'L' },
+		{ "new-catalog", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -729,7 +771,7 @@ ctld_main(int argc, char **argv)
 	long v;
 	char err[256] = "";	/* CAT_ERRLEN, and listen_on's */
 	char journal[PATH_MAX];
-	bool fg = false, use_syslog = false, crippled = false;
+	bool fg = false, use_syslog = false, crippled = false, new_catalog = false;
 	int opt, lfd, db_lock, sock_lock;
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -750,6 +792,7 @@ ctld_main(int argc, char **argv)
 		case 'C': crippled = true; break;
 		case 'p': c.label_prefix = optarg; break;
 		case 'L': c.list_cmd = split_argv(optarg); break;
+		case 'N': new_catalog = true; break;
 		default: usage();
 		}
 	}
@@ -780,7 +823,7 @@ ctld_main(int argc, char **argv)
 	db_lock = lock_for(dbpath, "catalog");
 	sock_lock = lock_for(sock, "socket");
 	check_socket(sock);
-	open_catalog(&c, dbpath, crippled);
+	open_catalog(&c, dbpath, crippled, new_catalog);
 	/* What a crash left, before any client can see it. */
 	if (!c.crip && (cat_site(c.db, c.site, sizeof(c.site), err) < 0 ||
 	    ctld_recover_start(&c) < 0) && crip_switch(&c, err[0] ? err :

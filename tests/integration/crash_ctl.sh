@@ -202,7 +202,7 @@ while [ "$kills" -lt "$KILLS" ]; do
 	runs=$((runs + 1))
 	runbad=0 kn=0
 	stop_all
-	rm -rf libA libB catalog.db* journal-* src.* verified.txt ./*.log
+	rm -rf libA libB catalog.db* crippled journal-* src.* verified.txt ./*.log
 	: >verified.txt
 	for m in A B; do
 		"$VTAPE" new-library "lib$m" --slots 10 --drives 1 --capacity 5M \

@@ -119,6 +119,34 @@ start_ctld "$T/d.sock" "$T/d.db" d.log
 kill "$CPID"
 ok "a forked abs-ctld is named by its own pid ($dpid); after it stopped the catalog is free again"
 
+# H-15: a catalog missing while the journal directory holds a catalog's
+# cache is a catalog lost, not a new one, unless --new-catalog says so.
+mkdir h15
+SOCK="$T/h15.sock"
+start_ctld "$SOCK" "$T/h15/c.db" h15.log
+ctl entity-add vol.keep "cmd:true" >/dev/null
+kill "$CPID"
+wait "$CPID" 2>/dev/null || true
+grep -q '"vol.keep"' h15/crippled/catalog-cache.json || fail "no cache written: $(cat h15/crippled/catalog-cache.json)"
+rm -f h15/c.db h15/c.db-wal h15/c.db-shm
+start_ctld "$SOCK" "$T/h15/c.db" h15.log
+ctl status | grep -q "CRIPPLED MODE" || fail "a lost catalog did not make crippled mode: $(ctl status)"
+grep -q "catalog $T/h15/c.db is missing but the journal directory holds a catalog's cache" h15.log ||
+	{ cat h15.log; fail "the lost catalog not said"; }
+[ ! -e h15/c.db ] || fail "a new catalog was made over the lost one"
+grep -q '"vol.keep"' h15/crippled/catalog-cache.json || fail "the cache was overwritten"
+kill "$CPID"
+wait "$CPID" 2>/dev/null || true
+start_ctld "$SOCK" "$T/h15/c.db" h15.log --new-catalog
+st=$(ctl status) || fail "status with --new-catalog"
+case $st in *"CRIPPLED MODE"*) fail "--new-catalog: still crippled: $st" ;; esac
+ents=$(ctl --json entities) || fail "entities with --new-catalog"
+case $ents in *vol.keep*) fail "the new catalog has the old entity: $ents" ;; esac
+grep -q '"vol.keep"' h15/crippled/catalog-cache.json.old || fail "the old cache was not kept aside"
+kill "$CPID"
+wait "$CPID" 2>/dev/null || true
+ok "a missing catalog with a catalog's cache: crippled, nothing made or overwritten; --new-catalog makes one and keeps the old cache aside"
+
 # H-14: crippled mode's journal directory holds what others put there.
 J="$T/hj"
 mkdir -p "$J"

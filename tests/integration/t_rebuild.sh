@@ -32,7 +32,8 @@ job_state() { "$CTL" --json jobs --count 200 | jq -r ".[] | select(.id == $1) | 
 # start_ctld DB JOURNAL [DRIVE DEVICE]: abs-ctld on DB and a media server
 # for DRIVE on DEVICE (lib0 on the library's drive).
 start_ctld() {
-	"$CTLD" --socket "$T/ctld.sock" --db "$1" --foreground 2>>"$T/ctld.log" &
+	# The rebuilt catalog is new: the lost one's cache is kept aside.
+	"$CTLD" --socket "$T/ctld.sock" --db "$1" --foreground --new-catalog 2>>"$T/ctld.log" &
 	CPID=$!
 	PIDS="$PIDS $CPID"
 	wait_for '[ -S "$T/ctld.sock" ]'
