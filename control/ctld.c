@@ -29,6 +29,16 @@
 #include "control/ctld.h"
 
 #define MAX_CLIENTS 512
+/*
+ * Client slots for everyone else than root, abs-ctld's own uid and media
+ * servers (the engine role): at most UID_MAX_CLIENTS a uid, and the last
+ * RESERVED_CLIENTS of MAX_CLIENTS are kept for those, so that an operator
+ * and the media servers always get in. A request line left unfinished
+ * for request_timeout seconds (--request-timeout) drops its client.
+ */
+#define UID_MAX_CLIENTS 32
+#define RESERVED_CLIENTS 32
+#define REQUEST_TIMEOUT 30
 #define STR_(x) #x
 #define STR(x) STR_(x)
 /*
@@ -39,6 +49,7 @@
 #define CLIENT_READS_PER_TURN 16
 
 static volatile sig_atomic_t stop;
+static unsigned request_timeout = REQUEST_TIMEOUT;
 static struct client *clients;
 static int nclients;
 
@@ -300,6 +311,7 @@ client_lines(struct ctld *c, struct client *cl, int *budget,
 		int got = proto_lbuf_next(&cl->in, &line, &len);
 		if (got == PROTO_LINE_NONE)
 			return true;
+		cl->partial = 0;	/* a whole line: the client makes progress */
 		if (got == PROTO_LINE)
 			handle_line(c, cl, line, len);
 		else
@@ -541,7 +553,7 @@ usage(void)
 	    "                [--syslog] [--exception-cmd 'mail -s ABS ops']\n"
 	    "                [--grace SECONDS] [--user NAME] [--journal DIR]\n"
 	    "                [--crippled] [--label-prefix P] [--list-cmd 'ARGV...']\n"
-	    "                [--new-catalog]\n"
+	    "                [--new-catalog] [--request-timeout SECONDS]\n"
 	    "defaults: --socket /run/abs/ctld.sock --db /var/lib/abs/catalog.db\n"
 	    "          --journal DIR-OF-DB/crippled --label-prefix CR\n"
 	    "          --grace %u: how long a job whose media server is gone (or\n"
@@ -552,18 +564,70 @@ usage(void)
 	    "  opened or written (read-only, full, locked, corrupt), or is\n"
 	    "  missing while the journal directory holds a catalog's cache.\n"
 	    "--new-catalog: make the missing catalog anew all the same.\n"
+	    "--request-timeout: drop a client whose request line stays\n"
+	    "  unfinished this long (default %d s); a uid other than root,\n"
+	    "  abs-ctld's or a media server's holds at most %d connections.\n"
 	    "--list-cmd: run (no shell) with SERVER [PARTITION] appended for\n"
 	    "  dump-partition and dump-server; prints 'ENTITY [SOURCE]' lines.\n",
-	    CTLD_GRACE);
+	    CTLD_GRACE, REQUEST_TIMEOUT, UID_MAX_CLIENTS);
 	exit(2);
+}
+
+/* Milliseconds of a clock that only goes forward. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Say why a connection is refused (code busy), then close it. */
+static void
+refuse_client(int fd, const char *why)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), "{\"id\":0,\"ok\":false,\"error\":"
+	    "\"abs-ctld refused the connection: %s\",\"code\":\"busy\"}\n", why);
+
+	if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_warn("refusing a client: %s", strerror(errno));
+	close(fd);
+}
+
+/*
+ * Whether a new client of uid gets a slot: 0, or -1 with why. Root,
+ * abs-ctld's own uid and media servers (the engine role) may take every
+ * slot; any other uid UID_MAX_CLIENTS, and none of the reserved ones.
+ */
+static int
+slot_for(struct ctld *c, uid_t uid, char *why, size_t len)
+{
+	int mine = 0;
+
+	for (struct client *cl = clients; cl; cl = cl->next)
+		mine += cl->uid == uid;
+	if (mine < UID_MAX_CLIENTS && nclients < MAX_CLIENTS - RESERVED_CLIENTS)
+		return 0;
+	if (ctld_roles(c, uid) & ROLE_ENGINE)	/* root, ours, engines */
+		return 0;
+	if (mine >= UID_MAX_CLIENTS)
+		snprintf(why, len, "too many connections from uid %u (the limit "
+		    "is %d a user)", (unsigned)uid, UID_MAX_CLIENTS);
+	else
+		snprintf(why, len, "too many clients (the last %d of %d are kept "
+		    "for root and media servers)", RESERVED_CLIENTS, MAX_CLIENTS);
+	return -1;
 }
 
 /* Take every pending connection; its uid and pid from SO_PEERCRED. */
 static void
-accept_clients(int ep, int lfd)
+accept_clients(struct ctld *c, int ep, int lfd)
 {
 	struct epoll_event ev;
 	struct client *cl;
+	char why[128];
 	int fd;
 
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
@@ -580,8 +644,15 @@ accept_clients(int ep, int lfd)
 			close(fd);
 			continue;
 		}
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0 ||
-		    !(cl = calloc(1, sizeof(*cl)))) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0) {
+			close(fd);
+			continue;
+		}
+		if (slot_for(c, cr.uid, why, sizeof(why)) < 0) {
+			refuse_client(fd, why);
+			continue;
+		}
+		if (!(cl = calloc(1, sizeof(*cl)))) {
 			close(fd);
 			continue;
 		}
@@ -620,6 +691,29 @@ flush_clients(struct ctld *c, int ep)
 	}
 }
 
+/*
+ * A client with bytes of a request and no whole line handled for
+ * request_timeout seconds (a line begun, then nothing) is dropped: it
+ * holds a slot for nothing. Every line handled starts the time anew.
+ */
+static void
+expire_partial(int64_t now)
+{
+	for (struct client *cl = clients; cl; cl = cl->next) {
+		bool open = cl->in.discard || cl->in.len > cl->in.start;
+		if (!open || cl->dead) {
+			cl->partial = 0;
+		} else if (!cl->partial) {
+			cl->partial = now;
+		} else if (now - cl->partial >= (int64_t)request_timeout * 1000) {
+			log_warn("uid %u pid %d: a request left unfinished for %u s: "
+			    "dropped", (unsigned)cl->uid, (int)cl->pid,
+			    request_timeout);
+			cl->dead = true;
+		}
+	}
+}
+
 /* The loop until SIGTERM or SIGINT. */
 static void
 serve(struct ctld *c, int lfd)
@@ -638,7 +732,7 @@ serve(struct ctld *c, int lfd)
 		for (int i = 0; i < n; i++) {
 			struct client *cl = evs[i].data.ptr;
 			if (!cl)
-				accept_clients(ep, lfd);
+				accept_clients(c, ep, lfd);
 			else if (!cl->rdeof && evs[i].events & (EPOLLIN |
 			    EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 				client_read(c, cl);
@@ -651,6 +745,7 @@ serve(struct ctld *c, int lfd)
 				client_read(c, cl);
 		for (struct client *cl = clients; cl; cl = cl->next)
 			cl->turn = false;
+		expire_partial(mono_ms());
 		flush_clients(c, ep);
 		ctld_orphans_expire(c);
 	}
@@ -761,6 +856,7 @@ ctld_main(int argc, char **argv)
 		{ "label-prefix", required_argument, NULL, 'p' },
 		{ "list-cmd", required_argument, NULL, 'L' },
 		{ "new-catalog", no_argument, NULL, 'N' },
+		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -793,6 +889,12 @@ ctld_main(int argc, char **argv)
 		case 'p': c.label_prefix = optarg; break;
 		case 'L': c.list_cmd = split_argv(optarg); break;
 		case 'N': new_catalog = true; break;
+		case 'R':
+			v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < 1 || v > 86400)
+				usage();
+			request_timeout = (unsigned)v;
+			break;
 		default: usage();
 		}
 	}

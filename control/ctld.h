@@ -61,6 +61,7 @@ struct client {
 	bool rdeof;		/* it half-closed: answer, then close */
 	bool more;		/* lines or bytes left for the next turn */
 	bool turn;		/* read this turn of the loop */
+	int64_t partial;	/* since when (ms) a request line is unfinished */
 	struct client *next;
 };
 

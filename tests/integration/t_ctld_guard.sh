@@ -2,7 +2,8 @@
 # abs-ctld on the same catalog or the same socket is refused (naming the
 # first's pid) while the first one's dump runs on, untouched; in crippled
 # mode, a FIFO, a /dev/zero link, a directory or a huge file named like a
-# dump log or like one of its own journal files never hangs or floods it.
+# dump log or like one of its own journal files never hangs or floods it;
+# a user who can reach the socket cannot take every client slot.
 . "$(dirname "$0")/lib.sh"
 CTLD="$ABS_BIN/abs-ctld"
 CTL="$ABS_BIN/abs-ctl"
@@ -218,3 +219,96 @@ timeout 10 "$CTL" --socket "$T/own.sock" dump nodrive e9 >/dev/null 2>&1 || true
 timeout 10 "$CTL" --socket "$T/own.sock" status >/dev/null || fail "crippled abs-ctld hung on a FIFO journal"
 kill "$CPID"
 ok "crippled mode's own journal, dumplog, active-tapes and cache: FIFO, /dev/zero link, directory refused or said, never hung"
+
+# H-19: client slots. hold.py SOCK N PAYLOAD: N connections, each sent
+# PAYLOAD; prints how many were refused (and why) and, for a payload, how
+# many abs-ctld dropped within 20 s; then holds what is left until killed.
+as() { u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups "$@"; }
+PY=
+for p in /usr/bin/python3 $(command -v python3 || true); do
+	as 65534 "$p" -c pass 2>/dev/null && { PY=$p; break; }
+done
+[ -n "$PY" ] || skip "no python3 that another uid may run (client-slot cases)"
+cat >hold.py <<'EOF'
+import socket, sys, time
+path, n, payload = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+socks, refused, why = [], 0, ""
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    if payload:
+        s.sendall(payload)
+    socks.append(s)
+time.sleep(1)
+kept, closed = [], []
+for s in socks:
+    s.settimeout(0.05)
+    try:
+        got = s.recv(4096)
+    except socket.timeout:
+        kept.append(s)
+        continue
+    if b'"busy"' in got:
+        refused += 1
+        why = got.decode().split('"error":"')[1].split('"')[0]
+    else:
+        closed.append(s)
+print("refused=%d kept=%d why=%s" % (refused, len(kept) + len(closed), why), flush=True)
+if payload:
+    dropped, t0 = len(closed), time.time()
+    for s in kept:
+        s.settimeout(max(0.1, 20 - (time.time() - t0)))
+        try:
+            if s.recv(4096) == b"":
+                dropped += 1
+        except socket.timeout:
+            pass
+    print("dropped=%d" % dropped, flush=True)
+time.sleep(3600)
+EOF
+chmod 711 "$T"
+mkdir -m 755 pub
+SOCK="$T/pub/slots.sock"
+start_ctld "$SOCK" "$T/slots.db" slots.log --request-timeout 2 --journal "$T/slots-j"
+chmod 666 "$SOCK"
+# 100 half requests from one uid: 32 taken, the rest refused at once;
+# those 32 are dropped once their request stays unfinished for 2 s.
+as 65534 "$PY" hold.py "$SOCK" 100 '{"op":"sta' >half.txt 2>&1 &
+HP=$!
+PIDS="$PIDS $HP"
+wait_for '^refused=' half.txt
+grep -q "^refused=68 kept=32 why=abs-ctld refused the connection: too many connections from uid 65534 (the limit is 32 a user)" half.txt ||
+	fail "one uid's connections: $(cat half.txt)"
+ctl status >/dev/null || fail "root refused while uid 65534 holds its 32"
+wait_for '^dropped=' half.txt
+grep -q '^dropped=32$' half.txt || fail "unfinished requests: $(cat half.txt)"
+grep -q "uid 65534 pid [0-9]*: a request left unfinished for 2 s: dropped" slots.log || fail "the drops not logged"
+kill "$HP"
+ok "one uid: 32 connections, the others refused with the reason; unfinished requests dropped after 2 s"
+# 15 uids of 32 idle connections each fill what is not reserved: a 16th
+# uid is refused, root and a media server's uid (role engine) get in.
+ctl acl-set 60017 engine >/dev/null
+HPS=""
+for u in 60001 60002 60003 60004 60005 60006 60007 60008 60009 60010 60011 60012 60013 60014 60015; do
+	as $u "$PY" hold.py "$SOCK" 32 "" >"idle-$u.txt" 2>&1 &
+	HPS="$HPS $!"
+	PIDS="$PIDS $!"
+	wait_for '^refused=' "idle-$u.txt"
+	grep -q '^refused=0 kept=32' "idle-$u.txt" || fail "uid $u: $(cat "idle-$u.txt")"
+done
+as 60016 "$PY" hold.py "$SOCK" 1 "" >idle-60016.txt 2>&1 &
+HPS="$HPS $!"
+PIDS="$PIDS $!"
+wait_for '^refused=' idle-60016.txt
+grep -q '^refused=1 kept=0 why=abs-ctld refused the connection: too many clients (the last 32 of 512 are kept for root and media servers)' idle-60016.txt ||
+	fail "a uid past the shared slots: $(cat idle-60016.txt)"
+as 60017 "$PY" hold.py "$SOCK" 2 "" >idle-60017.txt 2>&1 &
+HPS="$HPS $!"
+PIDS="$PIDS $!"
+wait_for '^refused=' idle-60017.txt
+grep -q '^refused=0 kept=2' idle-60017.txt || fail "a media server's uid: $(cat idle-60017.txt)"
+ctl status >/dev/null || fail "root refused while 480 slots are taken"
+for p in $HPS; do kill "$p"; done
+poll '"$CTL" --socket "$SOCK" whoami >/dev/null 2>&1'
+kill "$CPID"
+ok "480 slots taken by 15 uids: a 16th refused (kept for root and media servers), root and an engine uid served"
