@@ -264,17 +264,24 @@ tapes_load(struct crippled *k)
 {
 	char path[PATH_MAX], line[512];
 	struct ctape **tail = &k->tapes, *t;
+	int rc, lineno = 0;
 	ssize_t n;
 	FILE *fp;
-	int rc;
 
 	if ((rc = path_in(k, "active-tapes", path, sizeof(path))) < 0)
 		return rc;
 	if (!(fp = open_own(path, &rc)))
 		return rc;
 	while ((n = sf_getline(fp, line, sizeof(line))) != 0) {
-		if (n < 0 || !(t = tape_parse(line)))
+		lineno++;
+		if (n > 0 && (line[0] == '#' || line[strspn(line, " \t\r\n")] ==
+		    '\0'))
 			continue;
+		if (n < 0 || !(t = tape_parse(line))) {
+			log_warn("crippled mode: %s:%d: %s, skipped", path, lineno,
+			    n < 0 ? "a line too long" : "a damaged line");
+			continue;
+		}
 		*tail = t;
 		tail = &t->next;
 	}
@@ -636,14 +643,53 @@ crip_dispatch(struct ctld *c, struct drive *d)
 }
 
 /*
+ * A tape with a generated label that DIR/dumplog names but the
+ * active-tapes file lost (a damaged line): back, appendable, or full or
+ * bad as the dump log says. Whether the file needs writing again.
+ */
+static bool
+recover_tape(struct crippled *k, const struct cat_dl_rec *r)
+{
+	struct ctape *t = crip_tape_by_id(k, r->tape_id), **tail;
+	const char *state = r->type == CAT_DL_BAD ? "bad" : r->type ==
+	    CAT_DL_FULL ? "full" : "appendable";
+
+	if (strlen(r->tape_id) != 32 || !cat_name_valid(r->label) ||
+	    strncmp(r->label, k->prefix, strlen(k->prefix)) != 0)
+		return false;
+	if (t) {	/* one recovered here: its later lines count */
+		if (!t->recovered || strcmp(t->state, "bad") == 0 ||
+		    strcmp(state, "appendable") == 0)
+			return false;
+		snprintf(t->state, sizeof(t->state), "%s", state);
+		return true;
+	}
+	if (crip_tape_by_label(k, r->label) || !(t = calloc(1, sizeof(*t))))
+		return false;	/* its label is another tape's: leave it */
+	snprintf(t->label, sizeof(t->label), "%s", r->label);
+	snprintf(t->tape_id, sizeof(t->tape_id), "%s", r->tape_id);
+	snprintf(t->state, sizeof(t->state), "%s", state);
+	snprintf(t->pool, sizeof(t->pool), "default");
+	snprintf(t->at, sizeof(t->at), "%s", r->date[0] ? r->date : "-");
+	t->recovered = true;
+	for (tail = &k->tapes; *tail; tail = &(*tail)->next)
+		;
+	*tail = t;
+	return true;
+}
+
+/*
  * The highest number of a generated label DIR/dumplog names: should the
- * active-tapes file ever lose a line, no label on tape is made again.
+ * active-tapes file ever lose a line, no label on tape is made again; and
+ * the tapes it lost come back from the dump log (said, and saved).
  */
 static void
 dumplog_labels(struct crippled *k)
 {
 	char path[PATH_MAX], line[8192], key[48];
 	size_t plen = strlen(k->prefix);
+	struct cat_dl_rec r;
+	bool changed = false;
 	ssize_t n;
 	FILE *fp;
 	int rc;
@@ -660,8 +706,17 @@ dumplog_labels(struct crippled *k)
 		v = strtol(p + 7 + plen, &end, 10);
 		if (*end == ' ' && v > k->dumplog_max)
 			k->dumplog_max = v;
+		if (cat_dl_parse(line, &r) == 0 && recover_tape(k, &r))
+			changed = true;
 	}
 	fclose(fp);
+	for (struct ctape *t = k->tapes; t; t = t->next)
+		if (t->recovered)
+			log_warn("crippled mode: %s (tape ID %s) was missing from "
+			    "%s/active-tapes: recovered from the dump log as %s",
+			    t->label, t->tape_id, k->dir, t->state);
+	if (changed)
+		crip_tapes_save(k);
 }
 
 /* One crippled abs-ctld per journal directory: DIR/lock, held. */

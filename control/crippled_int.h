@@ -56,6 +56,7 @@ struct ctape {
 	char drive[64];		/* the drive it is offered to or in, or "" */
 	bool barcode;		/* labelled with its library barcode: that is
 				   its physical label (merge needs no map) */
+	bool recovered;		/* from the dump log: active-tapes lost it */
 	struct ctape *next;	/* in label order of creation */
 };
 
