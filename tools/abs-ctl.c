@@ -432,6 +432,9 @@ merge_rejected(json_t *rejected, json_t *where)
 	}
 }
 
+/* The longest dump-log line merge sends. */
+#define MERGE_LINE_MAX 4000
+
 /* A merge's lines on their way: a chunk, where each came from, labels. */
 struct merge_out {
 	json_t *lines, *where;	/* the chunk, and "FILE:N" of each line */
@@ -636,6 +639,31 @@ map_line(const char *line, json_t *map, json_t *confirm)
 	return out;
 }
 
+/*
+ * A line too long to send is a rejected line like any other: counted,
+ * named by FILE:LINE in the totals and on stderr (merge then exits 1).
+ */
+static void
+merge_too_long(struct merge_out *mo, const char *path, long no, ssize_t n)
+{
+	json_t *rej = json_object_get(mo->total, "rejected");
+	json_t *cnt = json_object_get(mo->total, "rejected_lines");
+	char why[96];
+
+	snprintf(why, sizeof(why), "a line of %zd bytes (the limit is %d)", n,
+	    MERGE_LINE_MAX);
+	if (!json_is_array(rej)) {
+		rej = json_array();
+		json_object_set_new(mo->total, "rejected", rej);
+	}
+	json_array_append_new(rej, json_pack("{s:o,s:s}", "line",
+	    json_sprintf("%s:%ld", path, no), "why", why));
+	json_object_set_new(mo->total, "rejected_lines",
+	    json_integer(json_integer_value(cnt) + 1));
+	fprintf(stderr, "abs-ctl merge: %s:%ld: rejected, nothing of it merged: "
+	    "%s\n", path, no, why);
+}
+
 /* One file of dump-log lines, mapped, sent in chunks. */
 static int
 merge_file(struct merge_out *mo, const char *path)
@@ -655,9 +683,8 @@ merge_file(struct merge_out *mo, const char *path)
 	for (long no = 1; rc == EX_OK && (n = getline(&line, &cap, fp)) > 0;
 	    no++) {
 		line[strcspn(line, "\n")] = '\0';
-		if ((size_t)n >= 4000) {
-			fprintf(stderr, "abs-ctl merge: %s:%ld: a line too long, "
-			    "skipped\n", path, no);
+		if ((size_t)n >= MERGE_LINE_MAX) {
+			merge_too_long(mo, path, no, n);
 			continue;
 		}
 		if (!(m = map_line(line, mo->map, mo->confirm))) {

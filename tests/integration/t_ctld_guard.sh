@@ -331,3 +331,17 @@ for p in $HPS; do kill "$p"; done
 poll '"$CTL" --socket "$SOCK" whoami >/dev/null 2>&1'
 kill "$CPID"
 ok "480 slots taken by 15 uids: a 16th refused (kept for root and media servers), root and an engine uid served"
+
+# H-6: a dump-log line too long for merge is a rejected line (exit 1,
+# counted and named in --json), and the other lines still merge.
+start_ctld "$T/m6.sock" "$T/m6.db" m6.log --journal "$T/m6-j"
+{ printf 'part entity='; head -c 70000 /dev/zero | tr '\0' z; echo; cat "$J/good.dumplog"; } >long.log
+rc=0
+"$CTL" --socket "$T/m6.sock" --json merge long.log >m6.json 2>m6.err || rc=$?
+[ $rc = 1 ] || fail "merge with a line too long exited $rc: $(cat m6.err)"
+grep -q '"rejected_lines":1' m6.json || fail "not counted: $(cat m6.json)"
+grep -q '"line":"long.log:1","why":"a line of 70013 bytes (the limit is 4000)"' m6.json || fail "not named: $(cat m6.json)"
+grep -q 'long.log:1: rejected, nothing of it merged' m6.err || fail "not said: $(cat m6.err)"
+"$CTL" --socket "$T/m6.sock" --json tapes-for e2 | grep -q '"label":"G00001"' || fail "the good lines were not merged"
+kill "$CPID"
+ok "merge: a 70 KB line rejected (exit 1, rejected_lines 1, long.log:1 in --json), the other lines merged"
