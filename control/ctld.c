@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,9 @@
 #define UID_MAX_CLIENTS 32
 #define RESERVED_CLIENTS 32
 #define REQUEST_TIMEOUT 30
+/* Exception commands at once, and how long one may run (seconds). */
+#define EXC_MAX 8
+#define EXC_TIMEOUT 60
 #define STR_(x) #x
 #define STR(x) STR_(x)
 /*
@@ -90,6 +94,63 @@ ctld_message(struct ctld *c, struct drive *d, const char *level,
 	    "%s%s%s", d ? d->name : "", d ? ": " : "", text);
 }
 
+/*
+ * The exception command with one exception's text on stdin, in its own
+ * process group, watched by a child of abs-ctld that kills the group
+ * after exception_timeout seconds (said in the log). At most EXC_MAX run
+ * at once; an exception past that is not sent (said, and counted).
+ */
+static void
+run_exception(struct ctld *c, struct drive *d, const char *label,
+    const char *kind, const char *text)
+{
+	static pid_t running[EXC_MAX];
+	static unsigned long dropped;
+	int slot = -1, fds[2];
+	pid_t pid, cmd;
+
+	unsigned limit = c->exception_timeout ? c->exception_timeout :
+	    EXC_TIMEOUT;
+
+	for (int i = 0; i < EXC_MAX && slot < 0; i++)	/* SIGCHLD ignored: */
+		if (!running[i] || kill(running[i], 0) < 0)	/* reaped */
+			slot = i;
+	if (slot < 0) {
+		log_warn("exception command: %d still running; this exception "
+		    "(%s) is not sent (%lu so far)", EXC_MAX, kind, ++dropped);
+		return;
+	}
+	if ((pid = fork()) != 0) {
+		running[slot] = pid > 0 ? pid : 0;
+		return;
+	}
+	signal(SIGCHLD, SIG_DFL);	/* this watcher waits for its command */
+	if (pipe(fds) < 0 || (cmd = fork()) < 0)
+		_exit(1);
+	if (cmd == 0) {
+		setpgid(0, 0);
+		close(fds[1]);
+		dup2(fds[0], 0);
+		execl("/bin/sh", "sh", "-c", c->exception_cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	dprintf(fds[1], "ABS exception (%s) on %s%s%s: %s\n", kind,
+	    d ? d->name : "-", label ? " tape " : "", label ? label : "", text);
+	close(fds[1]);
+	for (unsigned i = 0; i < limit * 10; i++) {
+		if (waitpid(cmd, NULL, WNOHANG) == cmd)
+			_exit(0);
+		usleep(100000);
+	}
+	kill(-cmd, SIGKILL);
+	kill(cmd, SIGKILL);
+	waitpid(cmd, NULL, 0);
+	log_warn("exception command killed after %u s (exception %s)", limit,
+	    kind);
+	_exit(1);
+}
+
 /* An error event: catalog, log and the exception command. */
 void
 ctld_error_event(struct ctld *c, struct drive *d, const char *label,
@@ -107,25 +168,8 @@ ctld_error_event(struct ctld *c, struct drive *d, const char *label,
 	    err) < 0)
 		log_err("%s", err);	/* "recording an error event: ..." */
 	ctld_message(c, d, "error", "%s%s%s", kind, ": ", text);
-	if (c->exception_cmd && *c->exception_cmd) {
-		/* The exception role's command (e.g. mail) gets the text. */
-		pid_t pid = fork();
-		if (pid == 0) {
-			int fds[2];
-			if (pipe(fds) == 0 && fork() == 0) {
-				close(fds[1]);
-				dup2(fds[0], 0);
-				signal(SIGCHLD, SIG_DFL);
-				execl("/bin/sh", "sh", "-c", c->exception_cmd, (char *)NULL);
-				_exit(127);
-			}
-			dprintf(fds[1], "ABS exception (%s) on %s%s%s: %s\n", kind,
-			    d ? d->name : "-", label ? " tape " : "", label ? label : "",
-			    text);
-			_exit(0);
-		}
-		/* SIGCHLD is ignored: the children reap themselves. */
-	}
+	if (c->exception_cmd && *c->exception_cmd)
+		run_exception(c, d, label, kind, text);
 }
 
 /* A drive by name, made (offline) if create and it is new. */
@@ -554,6 +598,7 @@ usage(void)
 	    "                [--grace SECONDS] [--user NAME] [--journal DIR]\n"
 	    "                [--crippled] [--label-prefix P] [--list-cmd 'ARGV...']\n"
 	    "                [--new-catalog] [--request-timeout SECONDS]\n"
+	    "                [--exception-timeout SECONDS]\n"
 	    "defaults: --socket /run/abs/ctld.sock --db /var/lib/abs/catalog.db\n"
 	    "          --journal DIR-OF-DB/crippled --label-prefix CR\n"
 	    "          --grace %u: how long a job whose media server is gone (or\n"
@@ -567,9 +612,11 @@ usage(void)
 	    "--request-timeout: drop a client whose request line stays\n"
 	    "  unfinished this long (default %d s); a uid other than root,\n"
 	    "  abs-ctld's or a media server's holds at most %d connections.\n"
+	    "--exception-timeout: kill an exception command running this long\n"
+	    "  (default %d s); at most %d run at once, more are not sent.\n"
 	    "--list-cmd: run (no shell) with SERVER [PARTITION] appended for\n"
 	    "  dump-partition and dump-server; prints 'ENTITY [SOURCE]' lines.\n",
-	    CTLD_GRACE, REQUEST_TIMEOUT, UID_MAX_CLIENTS);
+	    CTLD_GRACE, REQUEST_TIMEOUT, UID_MAX_CLIENTS, EXC_TIMEOUT, EXC_MAX);
 	exit(2);
 }
 
@@ -857,12 +904,13 @@ ctld_main(int argc, char **argv)
 		{ "list-cmd", required_argument, NULL, 'L' },
 		{ "new-catalog", no_argument, NULL, 'N' },
 		{ "request-timeout", required_argument, NULL, 'R' },
+		{ "exception-timeout", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = "/run/abs/ctld.sock", *dbpath = "/var/lib/abs/catalog.db";
 	const char *user = NULL;
-	struct ctld c = { .grace = CTLD_GRACE };
+	struct ctld c = { .grace = CTLD_GRACE, .exception_timeout = EXC_TIMEOUT };
 	char *end;
 	long v;
 	char err[256] = "";	/* CAT_ERRLEN, and listen_on's */
@@ -889,6 +937,12 @@ ctld_main(int argc, char **argv)
 		case 'p': c.label_prefix = optarg; break;
 		case 'L': c.list_cmd = split_argv(optarg); break;
 		case 'N': new_catalog = true; break;
+		case 'E':
+			v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < 1 || v > 86400)
+				usage();
+			c.exception_timeout = (unsigned)v;
+			break;
 		case 'R':
 			v = strtol(optarg, &end, 10);
 			if (*end || !*optarg || v < 1 || v > 86400)

@@ -40,6 +40,7 @@ struct ctld {
 	struct drive *drives;
 	const char *exception_cmd;	/* run with the message on stdin */
 	unsigned grace;		/* seconds a job waits for its media server */
+	unsigned exception_timeout;	/* seconds an exception command may run */
 	char site[64];		/* the catalog's site ID, told in hello */
 	/* crippled mode (control/crippled_int.h): its state, or NULL */
 	struct crippled *crip;

@@ -41,15 +41,14 @@ DB="$T/catalog.db"
 printf 'CONTROL=%s\n' "$SOCK" >engine.env
 "$VTAPE" new-library lib --slots 4 --drives 1 --capacity 64M --barcode-prefix A >/dev/null
 head -c 8388608 /dev/urandom >big.bin
-# A slow source: 8 MiB over about 12 s (the refusals below, under ASan
-# on a loaded machine, must all happen while it runs).
+# A source that runs until told (touch $T/go): what is checked while it
+# runs happens while it runs, however slow the machine (ASan, load).
 cat >slow.sh <<EOF
-i=0
-while [ \$i -lt 16 ]; do
-	dd if=$T/big.bin bs=524288 skip=\$i count=1 2>/dev/null
-	sleep 0.75
-	i=\$((i + 1))
+while [ ! -e $T/go ]; do
+	head -c 262144 $T/big.bin
+	sleep 0.2
 done
+rm -f $T/go
 EOF
 start_ctld "$SOCK" "$DB" ctld.log --grace 2
 FIRST=$CPID
@@ -84,6 +83,8 @@ refused "notasocket exists and is not a socket" --socket "$T/notasocket" --db "$
 [ "$(cat notasocket)" = precious ] || fail "a file at --socket was touched"
 [ ! -e second.sock ] || fail "a refused abs-ctld left its socket"
 [ "$(tape_state "$held")" = reserved ] || fail "$held is $(tape_state "$held") while job $j writes it"
+[ "$(job_state "$j")" = running ] || fail "job $j is $(job_state "$j") while it runs"
+touch go
 poll "job_ended $j"
 [ "$(job_state "$j")" = done ] || { tail engine.log ctld.log; fail "job $j: $(job_state "$j")"; }
 grep -q "did not report" ctld.log && fail "the first abs-ctld's log: $(grep 'did not report' ctld.log)"
@@ -101,6 +102,9 @@ rm engine.env
 ln -s /dev/zero engine.env
 kill -HUP "$EPID"
 poll 'grep -q "SIGHUP: .*engine.env: not a regular file.*; staying with $SOCK" engine.log'
+b1=$(ctl --json status | sed -n 's/.*"drive":"lib0"[^}]*"bytes":\([0-9]*\).*/\1/p')
+poll '[ "$(ctl --json status | sed -n "s/.*\"drive\":\"lib0\"[^}]*\"bytes\":\([0-9]*\).*/\1/p")" -gt "$b1" ]'
+touch go
 poll "job_ended $j"
 [ "$(job_state "$j")" = done ] || { tail engine.log; fail "job $j after SIGHUP with a FIFO config: $(job_state "$j")"; }
 rm engine.env
@@ -345,3 +349,19 @@ grep -q 'long.log:1: rejected, nothing of it merged' m6.err || fail "not said: $
 "$CTL" --socket "$T/m6.sock" --json tapes-for e2 | grep -q '"label":"G00001"' || fail "the good lines were not merged"
 kill "$CPID"
 ok "merge: a 70 KB line rejected (exit 1, rejected_lines 1, long.log:1 in --json), the other lines merged"
+
+# H-17: exception commands that hang: at most 8 at once (more are not
+# sent, and said), each killed (with what it started) after its time.
+start_ctld "$T/x.sock" "$T/x.db" x.log --journal "$T/x-j" --exception-timeout 3 \
+	--exception-cmd "echo \$\$ >>$T/exc.pids; sleep 1000"
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	"$CTL" --socket "$T/x.sock" unavailable "X0000$i" >/dev/null 2>&1 || true
+done
+poll '[ "$(wc -l <exc.pids 2>/dev/null || echo 0)" -ge 8 ]'
+grep -q "exception command: 8 still running; this exception (.*) is not sent (4 so far)" x.log ||
+	{ cat x.log; fail "exceptions past 8 not said"; }
+[ "$(wc -l <exc.pids)" = 8 ] || fail "$(wc -l <exc.pids) exception commands ran at once"
+poll '[ "$(grep -c "exception command killed after 3 s" x.log)" = 8 ]'
+for p in $(cat exc.pids); do kill -0 "$p" 2>/dev/null && fail "exception command $p still runs"; done
+kill "$CPID"
+ok "12 exceptions with a hanging command: 8 run, 4 not sent (said), all 8 killed after 3 s"
