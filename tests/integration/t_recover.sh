@@ -22,7 +22,7 @@ GRACE=$LONG_GRACE
 
 # start_ctld SOCKET DB LOG: abs-ctld in the background; its pid in CPID.
 start_ctld() {
-	"$CTLD" --socket "$1" --db "$2" --foreground --grace $GRACE 2>>"$3" &
+	"$CTLD" --socket "$1" --db "$2" --foreground --grace $GRACE ${4:-} 2>>"$3" &
 	CPID=$!
 	PIDS="$PIDS $CPID"
 	i=0
@@ -221,7 +221,7 @@ ok "SIGHUP to the same master mid-dump: registered again, job $j done"
 SOCK2="$T/ctld2.sock"
 DB2="$T/catalog2.db"
 C1=$CPID
-start_ctld "$SOCK2" "$DB2" ctld2.log
+start_ctld "$SOCK2" "$DB2" ctld2.log "--journal $T/journal2"	# not the first's
 "$CTL" --socket "$SOCK2" entity-add vol.endless "cmd:sh $T/endless.sh" >/dev/null
 j=$(dump_job vol.endless)
 poll dumping
