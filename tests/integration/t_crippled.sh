@@ -316,7 +316,7 @@ stop_engine
 # Back to normal (a new catalog here): the barcode is the physical label,
 # no label map is asked for.
 mv "$T/$R/catalog.db" "$T/$R/catalog.corrupt"
-start_ctld
+start_ctld --new-catalog	# a new catalog beside the old one's cache: said so
 ctl --json merge "$T/$R/journal" </dev/null >libmerge.json || fail "merge of a library's crippled journal: $(cat libmerge.json)"
 grep -q '"parts":2,"dumps":2' libmerge.json || fail "merge: $(cat libmerge.json)"
 ctl --json tapes-for e2 | grep -q '"label":"B00002"' || fail "tapes-for e2 after the merge: $(ctl --json tapes-for e2)"
