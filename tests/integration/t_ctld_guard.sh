@@ -296,7 +296,7 @@ start_ctld "$SOCK" "$T/slots.db" slots.log --request-timeout 2 --journal "$T/slo
 chmod 666 "$SOCK"
 # 100 half requests from one uid: 32 taken, the rest refused at once;
 # those 32 are dropped once their request stays unfinished for 2 s.
-as 65534 "$PY" hold.py "$SOCK" 100 '{"op":"sta' >half.txt 2>&1 &
+setpriv --reuid=65534 --regid=65534 --clear-groups "$PY" hold.py "$SOCK" 100 '{"op":"sta' >half.txt 2>&1 &
 HP=$!
 PIDS="$PIDS $HP"
 wait_for '^refused=' half.txt
@@ -313,19 +313,19 @@ ok "one uid: 32 connections, the others refused with the reason; unfinished requ
 ctl acl-set 60017 engine >/dev/null
 HPS=""
 for u in 60001 60002 60003 60004 60005 60006 60007 60008 60009 60010 60011 60012 60013 60014 60015; do
-	as $u "$PY" hold.py "$SOCK" 32 "" >"idle-$u.txt" 2>&1 &
+	setpriv --reuid=$u --regid=$u --clear-groups "$PY" hold.py "$SOCK" 32 "" >"idle-$u.txt" 2>&1 &
 	HPS="$HPS $!"
 	PIDS="$PIDS $!"
 	wait_for '^refused=' "idle-$u.txt"
 	grep -q '^refused=0 kept=32' "idle-$u.txt" || fail "uid $u: $(cat "idle-$u.txt")"
 done
-as 60016 "$PY" hold.py "$SOCK" 1 "" >idle-60016.txt 2>&1 &
+setpriv --reuid=60016 --regid=60016 --clear-groups "$PY" hold.py "$SOCK" 1 "" >idle-60016.txt 2>&1 &
 HPS="$HPS $!"
 PIDS="$PIDS $!"
 wait_for '^refused=' idle-60016.txt
 grep -q '^refused=1 kept=0 why=abs-ctld refused the connection: too many clients (the last 32 of 512 are kept for root and media servers)' idle-60016.txt ||
 	fail "a uid past the shared slots: $(cat idle-60016.txt)"
-as 60017 "$PY" hold.py "$SOCK" 2 "" >idle-60017.txt 2>&1 &
+setpriv --reuid=60017 --regid=60017 --clear-groups "$PY" hold.py "$SOCK" 2 "" >idle-60017.txt 2>&1 &
 HPS="$HPS $!"
 PIDS="$PIDS $!"
 wait_for '^refused=' idle-60017.txt
