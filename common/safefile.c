@@ -17,8 +17,8 @@
 #include "common/util.h"
 
 /* The pid /proc/locks gives for a flock on fd's file; 0 if none. */
-static long
-kernel_holder(int fd)
+long
+sf_flock_pid(int fd)
 {
 	struct stat sb;
 	char line[256];
@@ -61,7 +61,7 @@ holder_of(int fd, char *out, size_t len)
 			pid = 0;
 	}
 	if (!pid)
-		pid = kernel_holder(fd);
+		pid = sf_flock_pid(fd);
 	if (pid)
 		snprintf(out, len, "pid %ld", pid);
 	else

@@ -19,6 +19,8 @@
  * A lock file replaced (unlinked) while it was being taken is taken anew.
  */
 int sf_lock(const char *path, char *holder, size_t len);
+/* The pid /proc/locks gives for a flock on fd's file; 0 if none. */
+long sf_flock_pid(int fd);
 /* Write this process's pid into a lock file sf_lock took (after a fork). */
 void sf_lock_note(int fd);
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/hide.h"
+#include "common/safefile.h"
 #include "sg/tsg_int.h"
 
 /*
@@ -38,39 +39,12 @@ run_dir(void)
 	return access("/run/abs", W_OK) == 0 ? "/run/abs" : "/tmp";
 }
 
-/* The pid holding a flock on fd's file, from /proc/locks; 0 if unknown. */
-static long
-flock_pid(int fd)
-{
-	struct stat sb;
-	char line[256];
-	long pid = 0;
-	FILE *fp;
-
-	if (fstat(fd, &sb) < 0 || !(fp = fopen("/proc/locks", "r")))
-		return 0;
-	while (!pid && fgets(line, sizeof(line), fp)) {
-		unsigned maj, min;
-		unsigned long long ino;
-		long p;
-		char kind[16];
-		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" */
-		if (sscanf(line, "%*s %15s %*s %*s %ld %x:%x:%llu", kind, &p, &maj,
-		    &min, &ino) == 5 && strcmp(kind, "FLOCK") == 0 &&
-		    maj == major(sb.st_dev) && min == minor(sb.st_dev) &&
-		    ino == (unsigned long long)sb.st_ino)
-			pid = p;
-	}
-	fclose(fp);
-	return pid;
-}
-
 /* "pid N (opened as URI)" for the holder of the lock on fd; note: its file. */
 static void
 holder(int fd, const char *note, char *out, size_t len)
 {
 	char buf[PATH_MAX + 64] = "", via[PATH_MAX + 8] = "";
-	long pid = 0, kpid = flock_pid(fd);
+	long pid = 0, kpid = sf_flock_pid(fd);
 	int nfd = note ? open(note, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
 	ssize_t n = nfd >= 0 ? pread(nfd, buf, sizeof(buf) - 1, 0) : -1;
 	const char *v;
