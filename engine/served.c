@@ -833,19 +833,69 @@ saved_str(json_t *j, const char *k, char *dst, size_t len)
 	snprintf(dst, len, "%s", v ? v : "");
 }
 
+/*
+ * A saved job that cannot be reported (damaged by hand or by the disk) is
+ * moved aside as JOURNAL.job.bad-TIME, said once, and forgotten: a media
+ * server that could not register with it would never start again.
+ */
+static void
+job_set_aside(struct srv *s, const char *why)
+{
+	char path[PATH_MAX], bad[PATH_MAX + 48], stamp[32];
+
+	memset(&s->cur, 0, sizeof(s->cur));
+	if (snprintf(path, sizeof(path), "%s.job", s->log) >= (int)sizeof(path))
+		return;
+	util_fmt_time(time(NULL), stamp, sizeof(stamp));
+	snprintf(bad, sizeof(bad), "%s.bad-%s", path, stamp);
+	if (rename(path, bad) < 0 && errno != ENOENT)
+		unlink(path);
+	log_warn("%s: %s; moved aside as %s, not reported", path, why, bad);
+}
+
+/* Does a saved job's string field k fit (and exist, if needed)? */
+static bool
+saved_ok(json_t *j, const char *k, size_t len, bool needed)
+{
+	json_t *v = json_object_get(j, k);
+
+	if (!v)
+		return !needed;
+	return json_is_string(v) && json_string_length(v) < len &&
+	    (!needed || json_string_length(v) > 0);
+}
+
 /* At start: the job a killed media server left, to report (see job_save). */
 static void
 job_load(struct srv *s)
 {
 	char path[PATH_MAX];
 	struct cur_job *c = &s->cur;
+	const char *kind;
 	json_t *j;
 
 	if (snprintf(path, sizeof(path), "%s.job", s->log) >= (int)sizeof(path) ||
-	    !(j = json_load_file(path, 0, NULL)))
+	    access(path, F_OK) < 0)
 		return;
-	if (json_is_integer(json_object_get(j, "id")) &&
-	    json_integer_value(json_object_get(j, "id")) > 0) {
+	if (!(j = json_load_file(path, 0, NULL))) {
+		job_set_aside(s, "not a job record");
+		return;
+	}
+	kind = json_string_value(json_object_get(j, "kind"));
+	if (!json_is_integer(json_object_get(j, "id")) ||
+	    json_integer_value(json_object_get(j, "id")) <= 0 || !kind ||
+	    (strcmp(kind, "dump") && strcmp(kind, "restore")) ||
+	    !saved_ok(j, "entity", sizeof(c->entity), true) ||
+	    !saved_ok(j, "site", sizeof(c->site), false) ||
+	    !saved_ok(j, "state", sizeof(c->state), false) ||
+	    !saved_ok(j, "dump", sizeof(c->dump), false) ||
+	    !saved_ok(j, "error", sizeof(c->error), false)) {
+		json_decref(j);
+		job_set_aside(s, "a job record without a job ID, kind or entity "
+		    "that fit");
+		return;
+	}
+	{
 		memset(c, 0, sizeof(*c));
 		c->active = true;
 		c->id = json_integer_value(json_object_get(j, "id"));
@@ -967,6 +1017,14 @@ connect_master(struct srv *s, unsigned wait_ms, char *err)
 	r = call_on(s, "engine-register", json_pack("{s:s,s:s,s:i,s:o*}", "drive",
 	    s->drive, "device", s->device, "version", PROTO_VERSION, "job", rep),
 	    err);
+	if (!r && !s->eof && rep && strcmp(s->cur.state, "running") != 0) {
+		/* A saved job the master refuses must not keep the drive out. */
+		job_set_aside(s, err);
+		rep = NULL;
+		r = call_on(s, "engine-register", json_pack("{s:s,s:s,s:i}",
+		    "drive", s->drive, "device", s->device, "version",
+		    PROTO_VERSION), err);
+	}
 	if (!r) {
 		rc = s->eof ? -ECONNRESET : -EPERM;
 		goto fail;

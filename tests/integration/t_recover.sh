@@ -203,6 +203,24 @@ poll "job_ended $j"
 [ "$(job_state "$j")" = done ] || fail "the next dump: $(job_state "$j")"
 ok "media server killed mid-dump: job failed, no reservation left, the next dump done"
 
+# 3a. A damaged job file (by hand, by the disk): set aside and said, and
+# the media server registers without it, for every kind of damage.
+for bad in '{"id":7,"state":"failed"}' 'garbage{' \
+    "{\"id\":8,\"kind\":\"dump\",\"entity\":\"$(head -c 5000 /dev/zero | tr '\0' x)\"}" \
+    '{"id":9,"kind":"format","entity":"vol.quick","state":"done"}'; do
+	kill "$EPID"
+	wait "$EPID" 2>/dev/null || true
+	rm -f journal-lib0.log.job.bad-*
+	printf '%s' "$bad" >journal-lib0.log.job
+	start_engine engine.env engine.log
+	poll 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
+	kill -0 "$EPID" || fail "the media server did not start past a damaged job file"
+	[ ! -e journal-lib0.log.job ] && ls journal-lib0.log.job.bad-* >/dev/null 2>&1 ||
+		fail "a damaged job file was not set aside: $(ls journal-lib0.log.job*)"
+done
+grep -q "journal-lib0.log.job: .*moved aside as" engine.log || fail "the setting aside was not said"
+ok "a damaged job file is set aside and said; the media server registers without it (4 kinds)"
+
 # 3b. SIGHUP with the same master: the media server registers again on a
 # new connection (the old one is taken as stale, whichever abs-ctld sees
 # first) and the job goes on to its end.
