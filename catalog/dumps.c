@@ -8,6 +8,13 @@
 	" d.started, d.finished, d.state, d.bytes, d.raw_bytes, d.digest_alg," \
 	" d.digest, d.raw_digest, (SELECT origin FROM jobs WHERE id = d.job_id)"
 #define DUMP_FROM " FROM dumps d JOIN entities e ON e.id = d.entity_id"
+/*
+ * Newest first, ties (dumps started in the same second) broken by what a
+ * rebuilt catalog keeps too, never by row number (a rebuild numbers rows
+ * in the order it scans cartridges).
+ */
+#define DUMP_NEWEST " ORDER BY d.started DESC, d.finished DESC, d.job_id DESC," \
+	" d.dump_uid DESC"
 
 /* A row of DUMP_COLS to the callback. */
 static int
@@ -67,7 +74,7 @@ cat_dump_for_restore(struct cat_db *db, const char *entity, const char *date,
 	rc = db_query(db, err, "finding a dump to restore", dump_row,
 	    DB_CB(fn, arg), "SELECT " DUMP_COLS DUMP_FROM " WHERE e.name = ? AND"
 	    " d.state = 'complete' AND (? IS NULL OR d.started <= ? || 'T99')"
-	    " ORDER BY d.started DESC, d.id DESC LIMIT 1", "ttt", entity, date,
+	    DUMP_NEWEST " LIMIT 1", "ttt", entity, date,
 	    date);
 
 	if (rc == 0)
@@ -84,12 +91,12 @@ cat_dump_last(struct cat_db *db, const char *entity, bool full,
 	if (full)
 		return db_query(db, err, "finding the last full dump", dump_row,
 		    DB_CB(fn, arg), "SELECT " DUMP_COLS DUMP_FROM " WHERE e.name = ?"
-		    " AND d.state = 'complete' AND d.level = 0 ORDER BY d.started"
-		    " DESC LIMIT 1", "t", entity);
+		    " AND d.state = 'complete' AND d.level = 0" DUMP_NEWEST
+		    " LIMIT 1", "t", entity);
 	return db_query(db, err, "finding the last incremental dump", dump_row,
 	    DB_CB(fn, arg), "SELECT " DUMP_COLS DUMP_FROM " WHERE e.name = ? AND"
-	    " d.state = 'complete' AND d.level > 0 ORDER BY d.started DESC LIMIT"
-	    " 1", "t", entity);
+	    " d.state = 'complete' AND d.level > 0" DUMP_NEWEST " LIMIT 1", "t",
+	    entity);
 }
 
 /* The two integers of cat_dump_totals' row. */
