@@ -18,7 +18,8 @@ static const char *type_names[] = { "part", "dump", "bad", "error",
 int
 cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 {
-	char e[11][3 * 1024 + 4];
+	/* Every value escaped, so what was parsed formats back the same. */
+	char e[17][3 * 1024 + 4];
 	int n;
 
 	util_kv_escape(r->dump_id, e[0], sizeof(e[0]));
@@ -32,21 +33,26 @@ cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 	util_kv_escape(r->status[0] ? r->status : "-", e[8], sizeof(e[8]));
 	util_kv_escape(r->drive[0] ? r->drive : "-", e[9], sizeof(e[9]));
 	util_kv_escape(r->site[0] ? r->site : "-", e[10], sizeof(e[10]));
+	util_kv_escape(r->date[0] ? r->date : "-", e[11], sizeof(e[11]));
+	util_kv_escape(r->tape_id[0] ? r->tape_id : "-", e[12], sizeof(e[12]));
+	util_kv_escape(r->digest_alg[0] ? r->digest_alg : "-", e[13],
+	    sizeof(e[13]));
+	util_kv_escape(r->digest[0] ? r->digest : "-", e[14], sizeof(e[14]));
+	util_kv_escape(r->raw_digest[0] ? r->raw_digest : "-", e[15],
+	    sizeof(e[15]));
+	util_kv_escape(r->written[0] ? r->written : "-", e[16], sizeof(e[16]));
 	n = snprintf(buf, len,
 	    "%s entity=%s date=%s level=%d since=%s server=%s partition=%s "
 	    "label=%s tape=%s file=%llu part=%u offset=%llu bytes=%llu "
 	    "blocks=%llu block_size=%u digest_alg=%s digest=%s raw_bytes=%llu raw_digest=%s "
 	    "compress=%s source=%s status=%s drive=%s site=%s written=%s "
 	    "job=%lld dump=%s\n",
-	    type_names[r->type], e[1], r->date[0] ? r->date : "-", r->level,
-	    e[5], e[2], e[3], e[4], r->tape_id[0] ? r->tape_id : "-",
-	    (unsigned long long)r->file, r->part, (unsigned long long)r->offset,
-	    (unsigned long long)r->bytes, (unsigned long long)r->blocks,
-	    r->block_size, r->digest_alg[0] ? r->digest_alg : "-",
-	    r->digest[0] ? r->digest : "-",
-	    (unsigned long long)r->raw_bytes,
-	    r->raw_digest[0] ? r->raw_digest : "-", e[6], e[7], e[8], e[9],
-	    e[10], r->written[0] ? r->written : "-", (long long)r->job, e[0]);
+	    type_names[r->type], e[1], e[11], r->level, e[5], e[2], e[3], e[4],
+	    e[12], (unsigned long long)r->file, r->part,
+	    (unsigned long long)r->offset, (unsigned long long)r->bytes,
+	    (unsigned long long)r->blocks, r->block_size, e[13], e[14],
+	    (unsigned long long)r->raw_bytes, e[15], e[6], e[7], e[8], e[9],
+	    e[10], e[16], (long long)r->job, e[0]);
 	if (n < 0 || (size_t)n >= len)
 		return -E2BIG;
 	return n;
