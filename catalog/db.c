@@ -153,6 +153,78 @@ static const char *const migrations[] = {
 	"CREATE INDEX dumps_entity ON dumps(entity_id, state, started);"
 	"ALTER TABLE dump_parts ADD COLUMN prev_tape_id TEXT;"
 	"ALTER TABLE tapes ADD COLUMN scanned TEXT;",
+	/*
+	 * 5: the nightly run. Servers (in subnets, both with a limit of
+	 * concurrent dumps, 0: none) hold entities (with a partition and a
+	 * priority; NULL: the type's); recurring forbidden windows belong to
+	 * a type or to one entity (an entity's own replace its type's);
+	 * types know their deepest level, what a new entity is guessed at,
+	 * and the commands around a dump (argv words, placeholders as whole
+	 * arguments); discovery commands list a server's entities; a run is
+	 * one night's work on some drives, its plan kept row by row, and the
+	 * jobs it queued name it, their level and why.
+	 */
+	"CREATE TABLE subnets ("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" max_dumps INTEGER NOT NULL DEFAULT 0 CHECK (max_dumps >= 0));"
+	"CREATE TABLE servers ("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" subnet_id INTEGER REFERENCES subnets(id),"
+	" max_dumps INTEGER NOT NULL DEFAULT 0 CHECK (max_dumps >= 0),"
+	" added TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')));"
+	"ALTER TABLE entities ADD COLUMN server_id INTEGER REFERENCES servers(id);"
+	"ALTER TABLE entities ADD COLUMN partition TEXT;"
+	"ALTER TABLE entities ADD COLUMN priority INTEGER;"
+	"ALTER TABLE entities ADD COLUMN vanished TEXT;"
+	"CREATE INDEX entities_server ON entities(server_id);"
+	"ALTER TABLE entity_types ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE entity_types ADD COLUMN max_level INTEGER NOT NULL DEFAULT 1"
+	" CHECK (max_level BETWEEN 0 AND 9);"
+	"ALTER TABLE entity_types ADD COLUMN estimate_bytes INTEGER;"
+	"ALTER TABLE entity_types ADD COLUMN snapshot_cmd TEXT;"
+	"ALTER TABLE entity_types ADD COLUMN dump_cmd TEXT;"
+	"ALTER TABLE entity_types ADD COLUMN incr_cmd TEXT;"
+	"ALTER TABLE entity_types ADD COLUMN release_cmd TEXT;"
+	"CREATE TABLE windows ("
+	" id INTEGER PRIMARY KEY,"
+	" type_id INTEGER REFERENCES entity_types(id),"
+	" entity_id INTEGER REFERENCES entities(id),"
+	" days INTEGER NOT NULL CHECK (days BETWEEN 1 AND 127),"
+	" start_min INTEGER NOT NULL CHECK (start_min BETWEEN 0 AND 1439),"
+	" end_min INTEGER NOT NULL CHECK (end_min BETWEEN 1 AND 1440),"
+	" CHECK ((type_id IS NULL) != (entity_id IS NULL)));"
+	"CREATE INDEX windows_type ON windows(type_id);"
+	"CREATE INDEX windows_entity ON windows(entity_id);"
+	"CREATE TABLE discovery ("
+	" id INTEGER PRIMARY KEY,"
+	" server_id INTEGER NOT NULL REFERENCES servers(id),"
+	" type_id INTEGER NOT NULL REFERENCES entity_types(id),"
+	" pool_id INTEGER NOT NULL REFERENCES pools(id),"
+	" cmd TEXT NOT NULL, source_template TEXT,"
+	" last_run TEXT, last_ok TEXT, last_error TEXT,"
+	" UNIQUE (server_id, cmd));"
+	"ALTER TABLE entities ADD COLUMN discovered_by INTEGER"
+	" REFERENCES discovery(id);"
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY, night TEXT NOT NULL, drives TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('running','done','failed',"
+	"  'aborted')),"
+	" uid INTEGER, started TEXT NOT NULL"
+	"  DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+	" finished TEXT, detail TEXT);"
+	"CREATE INDEX runs_night ON runs(night, id);"
+	"CREATE TABLE run_plan ("
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" entity_id INTEGER NOT NULL REFERENCES entities(id),"
+	" drive TEXT, position INTEGER, level INTEGER,"
+	" bytes INTEGER, seconds REAL, reason TEXT NOT NULL,"
+	" PRIMARY KEY (run_id, entity_id));"
+	"ALTER TABLE jobs ADD COLUMN run_id INTEGER REFERENCES runs(id);"
+	"ALTER TABLE jobs ADD COLUMN level INTEGER;"
+	"ALTER TABLE jobs ADD COLUMN reason TEXT;"
+	"ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;"
+	"CREATE INDEX jobs_run ON jobs(run_id) WHERE run_id IS NOT NULL;"
+	"ALTER TABLE dumps ADD COLUMN base_uid TEXT;",
 };
 
 

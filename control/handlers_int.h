@@ -75,4 +75,47 @@ json_t *ev_scan_end(struct ctld *c, struct drive *d, json_t *p,
     const char **code, char *err);
 bool ctld_rebuild_busy(const struct drive *d);
 
+/* The nightly run's configuration (control/config.c) and the run itself
+   (control/night.c). */
+json_t *h_server_add(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_server_set(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_subnet_set(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_servers(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_entity_set(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_type_set(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_types(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_window_add(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_window_remove(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_windows(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_discover_add(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_discover_remove(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_discover(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_discoveries(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_plan(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_run(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_runs(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_run_continue(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_run_stop(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_report(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+
 #endif
