@@ -25,12 +25,13 @@ ring			common lib:liburing
 sg			sg-vtape ring common lib:iscsi lib:sgutils2
 proto			common lib:jansson
 dumplog			common
+planner			common
 catalog			dumplog common lib:sqlite3
 engine			sg ring proto dumplog common lib:zstd lib:archive lib:jansson
-control			catalog dumplog proto common lib:jansson
+control			catalog dumplog proto planner common lib:jansson
 tools			proto common lib:jansson
 tools/abs-vtape.c	sg-vtape common
-bench			engine sg sg-vtape ring common lib:liburing lib:iscsi
+bench			engine sg sg-vtape ring planner common lib:liburing lib:iscsi
 tests			*
 '
 
@@ -114,7 +115,7 @@ BEGIN {
 
 # 2. Archives: which room's objects call which room's (or library's) symbols.
 missing=
-for r in common ring sg proto dumplog catalog engine control; do
+for r in common ring sg proto dumplog catalog engine control planner; do
 	a="$BUILD/libabs-$r.a"
 	[ -f "$a" ] || continue
 	nm -g --defined-only "$a" 2>/dev/null |
