@@ -10,9 +10,10 @@
  * Conventions: every index is into the caller's arrays (-1: none); every
  * date is a time_t (UTC seconds, 0: none); sizes are bytes; durations are
  * seconds. The planner never keeps a pointer into the input after it returns
- * and never frees it. "Days since" a date is (now - date) rounded to the
- * nearest whole day, so a dump started at 22:05 is 7 days old at 22:00 a
- * week later.
+ * and never frees it. "Days since" a date counts whole nights: ceil((now -
+ * date - 2 h) / 1 day), so a dump of last night is 1 day old (even when
+ * tonight starts up to 2 hours later than last night did) and one made
+ * earlier tonight 0 (a second run the same night plans no new dump).
  */
 #ifndef ABS_PLAN_H
 #define ABS_PLAN_H

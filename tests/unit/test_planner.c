@@ -1,44 +1,419 @@
-/* The planner (planner/plan.h): small cases. */
+/*
+ * The planner (planner/plan.h) over a simulated site (planner/sim.h):
+ * 2,000 entities on 40 servers in 8 subnets, 2 drives, 90 nights; every
+ * night's plan is checked (windows, limits, fulls no further apart than
+ * frequency + 1 unless named overdue, levels against the history, new
+ * entities in full). Then small cases one rule at a time.
+ */
+#include <stdlib.h>
 #include <string.h>
 
 #include "planner/plan.h"
+#include "planner/sim.h"
 #include "t.h"
 
-/* A new entity gets a full; one with a fresh full an incremental. */
+#define DAY 86400
+/* 2026-01-05 (a Monday) 18:00 UTC */
+#define MONDAY_18 ((time_t)1767636000)
+
+/* 90 nights of the simulated site, every night's plan checked. */
+static void
+test_sim(void)
+{
+	struct sim_config cfg;
+	struct sim *s;
+	int night, bad_new = 0, bad_over = 0, bad_win = 0, bad_lim = 0;
+	int bad_lvl = 0, late = 0, overdue = 0, levels[PLAN_MAX_LEVEL + 1];
+	int promoted = 0, delayed = 0;
+	double nightly[90], mean, maxm, cv;
+	int nn = 0;
+
+	memset(levels, 0, sizeof(levels));
+	sim_config_default(&cfg);
+	s = sim_new(&cfg);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	for (night = 0; night < 90; night++) {
+		struct plan_input in;
+		struct plan_out out;
+		struct sim_night nt;
+		char err[PLAN_ERRLEN];
+		int i, rc;
+
+		sim_input(s, &in);
+		rc = plan_night(&in, &out, err);
+		CHECK_EQ(rc, 0);
+		if (rc < 0) {
+			fprintf(stderr, "night %d: %s\n", night, err);
+			break;
+		}
+		sim_check(s, &in, &out, &nt);
+		bad_new += nt.nnew_missed;
+		bad_over += nt.overdue_unnamed;
+		bad_win += nt.window_violations;
+		bad_lim += nt.limit_violations;
+		bad_lvl += nt.level_violations;
+		late += nt.late;
+		overdue += nt.overdue;
+		for (i = 0; i < out.nitems; i++) {
+			if (out.items[i].dump)
+				levels[out.items[i].level]++;
+			promoted += out.items[i].dump &&
+			    out.items[i].reason == PLAN_PROMOTED;
+			delayed += out.items[i].reason == PLAN_DELAYED;
+		}
+		if (night >= 30)
+			nightly[nn++] = (double)(nt.full_bytes + nt.incr_bytes);
+		if (night % 10 == 0 || nt.nnew_missed || nt.overdue_unnamed ||
+		    nt.window_violations || nt.limit_violations ||
+		    nt.level_violations)
+			printf("night %2d: %5d entities, %4d full %7.2f TB, "
+			    "%5d incr %6.2f TB, last end %5.0f s; overdue %d "
+			    "(unnamed %d), new missed %d, window %d, limit %d, "
+			    "level %d\n", night, in.nentities, nt.nfull,
+			    nt.full_bytes / 1e12, nt.nincr, nt.incr_bytes / 1e12,
+			    nt.last_end, nt.overdue, nt.overdue_unnamed,
+			    nt.nnew_missed, nt.window_violations,
+			    nt.limit_violations, nt.level_violations);
+		CHECK_EQ(sim_run(s, &out), 0);
+		plan_out_free(&out);
+	}
+	CHECK_EQ(bad_new, 0);
+	CHECK_EQ(bad_over, 0);
+	CHECK_EQ(bad_win, 0);
+	CHECK_EQ(bad_lim, 0);
+	CHECK_EQ(bad_lvl, 0);
+	CHECK_EQ(late, 0);
+	/* the simulation exercised what it claims to */
+	CHECK(levels[0] > 0 && levels[1] > 0 && levels[2] > 0);
+	CHECK(promoted > 0);
+	sim_balance(nightly, nn, &mean, &maxm, &cv);
+	{
+		printf("nights 30-89: mean %.2f TB, max/mean %.3f, cv %.3f; "
+		    "overdue entity-nights %d; promoted %d, delayed %d; "
+		    "levels", mean / 1e12, maxm, cv, overdue, promoted,
+		    delayed);
+		for (int l = 0; l <= PLAN_MAX_LEVEL; l++)
+			printf(" %d", levels[l]);
+		printf("\n");
+	}
+	sim_free(s);
+}
+
+/* One entity set up for the small cases. */
+static void
+entity(struct plan_entity *e, const char *name, int server, int full_days)
+{
+	memset(e, 0, sizeof(*e));
+	e->name = name;
+	e->server = server;
+	e->type = "t";
+	e->full_days = full_days;
+	e->incr_days = 1;
+	e->max_level = 1;
+	e->type_estimate = 100LL << 30;
+}
+
+/* An input over entities on drives of 100 MB/s, a night of hours. */
+static void
+input(struct plan_input *in, struct plan_entity *en, int n,
+    struct plan_drive *dr, int nd, double hours)
+{
+	memset(in, 0, sizeof(*in));
+	in->now = MONDAY_18;
+	in->end = in->now + (time_t)(hours * 3600);
+	in->entities = en;
+	in->nentities = n;
+	in->drives = dr;
+	in->ndrives = nd;
+}
+
+static struct plan_drive two_drives[2] = { { "d0", 100e6 }, { "d1", 100e6 } };
+
+/* A new entity gets a full; one with a fresh full an incremental of
+   level 1 against it; a vanished one nothing. */
 static void
 test_basic(void)
 {
-	struct plan_drive dr[1] = { { "d0", 100e6 } };
-	struct plan_entity en[2];
+	struct plan_entity en[3];
 	struct plan_input in;
 	struct plan_out out;
 	char err[PLAN_ERRLEN];
 
-	memset(en, 0, sizeof(en));
-	memset(&in, 0, sizeof(in));
-	en[0].name = "new";
-	en[0].server = -1;
-	en[0].full_days = 7;
-	en[0].incr_days = 1;
-	en[0].max_level = 1;
+	entity(&en[0], "new", -1, 7);
 	en[0].type_estimate = 1000000;
-	en[1] = en[0];
-	en[1].name = "old";
-	in.now = 1000000000;
-	in.end = in.now + 8 * 3600;
-	en[1].last[0].date = in.now - 2 * 86400;
+	entity(&en[1], "old", -1, 7);
+	entity(&en[2], "gone", -1, 7);
+	en[2].vanished = 1;
+	input(&in, en, 3, two_drives, 1, 8);
+	en[1].last[0].date = in.now - 2 * DAY;
 	en[1].last[0].bytes = 5000000;
-	in.drives = dr;
-	in.ndrives = 1;
-	in.entities = en;
-	in.nentities = 2;
 	CHECK_EQ(plan_night(&in, &out, err), 0);
 	CHECK_EQ(out.items[0].level, 0);
 	CHECK_EQ(out.items[0].reason, PLAN_NEW);
 	CHECK_EQ(out.items[1].level, 1);
 	CHECK_EQ(out.items[1].base_level, 0);
+	CHECK_EQ(out.items[1].base_date, en[1].last[0].date);
 	CHECK(!strcmp(plan_reason_name(out.items[1].reason), "not-due"));
+	CHECK_EQ(out.items[2].dump, 0);
+	CHECK_EQ(out.items[2].reason, PLAN_VANISHED);
+	CHECK_EQ(out.drives[0].n, 2);
+	CHECK_EQ(out.nfull, 1);
+	CHECK_EQ(out.nincr, 1);
 	plan_out_free(&out);
+	plan_out_free(&out);
+	/* a second run the same night plans nothing new */
+	en[0].last[0].date = in.now + 60;
+	en[0].last[0].bytes = 1000000;
+	en[1].last[1].date = in.now + 120;
+	en[1].last[1].bytes = 100000;
+	in.now += 3600;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.items[0].dump, 0);
+	CHECK_EQ(out.items[1].dump, 0);
+	CHECK_EQ(out.items[1].reason, PLAN_INCR_NOT_DUE);
+	plan_out_free(&out);
+}
+
+/* A window over the whole night: nothing of that entity is dumped, the
+   reason says window, and once past frequency + 1 it is named. */
+static void
+test_window_whole_night(void)
+{
+	static const struct plan_window all[1] = { { 0x7f, 0, 1440 } };
+	struct plan_entity en[2];
+	struct plan_input in;
+	struct plan_out out;
+	char err[PLAN_ERRLEN];
+
+	entity(&en[0], "blocked", -1, 7);
+	en[0].windows = all;
+	en[0].nwindows = 1;
+	entity(&en[1], "free", -1, 7);
+	input(&in, en, 2, two_drives, 2, 10);
+	en[0].last[0].date = in.now - 9 * DAY;
+	en[0].last[0].bytes = 1LL << 30;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.items[0].dump, 0);
+	CHECK_EQ(out.items[0].reason, PLAN_WINDOW);
+	CHECK_EQ(out.items[1].dump, 1);
+	CHECK_EQ(out.noverdue, 1);
+	CHECK_EQ(out.overdue[0].entity, 0);
+	CHECK_EQ(out.overdue[0].why, PLAN_WINDOW);
+	CHECK_EQ(out.overdue[0].full_tonight, 0);
+	plan_out_free(&out);
+}
+
+/* A window over the night's first two hours (Monday 18:00-20:00 local,
+   UTC+1 here): the dump starts when it closes, not before. */
+static void
+test_window_wait(void)
+{
+	static const struct plan_window w[1] = { { 1 << 1, 19 * 60,
+	    21 * 60 } };
+	struct plan_entity en[1];
+	struct plan_input in;
+	struct plan_out out;
+	char err[PLAN_ERRLEN];
+
+	entity(&en[0], "late", -1, 7);
+	en[0].windows = w;
+	en[0].nwindows = 1;
+	input(&in, en, 1, two_drives, 1, 10);
+	in.tz_offset = 3600;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.items[0].dump, 1);
+	CHECK(out.items[0].start >= 2 * 3600);
+	CHECK(out.items[0].start < 2 * 3600 + 60);
+	CHECK(!sim_window_overlap(w, 1, 3600, in.now +
+	    (time_t)out.items[0].start, out.items[0].seconds));
+	plan_out_free(&out);
+}
+
+/* A server limit of 1 with 2 drives: its dumps never overlap, and the
+   other server's go on the second drive meanwhile. */
+static void
+test_server_limit(void)
+{
+	struct plan_server srv[2] = { { "a", -1, 1 }, { "b", -1, 0 } };
+	struct plan_entity en[6];
+	struct plan_input in;
+	struct plan_out out;
+	char err[PLAN_ERRLEN];
+	int i, k;
+
+	for (i = 0; i < 6; i++)
+		entity(&en[i], "e", i < 4 ? 0 : 1, 7);
+	input(&in, en, 6, two_drives, 2, 10);
+	in.servers = srv;
+	in.nservers = 2;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	for (i = 0; i < 4; i++) {
+		CHECK_EQ(out.items[i].dump, 1);
+		for (k = i + 1; k < 4; k++)
+			CHECK(out.items[i].end <= out.items[k].start ||
+			    out.items[k].end <= out.items[i].start);
+	}
+	CHECK_EQ(out.items[4].dump, 1);
+	CHECK_EQ(out.items[5].dump, 1);
+	/* 4 x 100 GiB at 100 MB/s one after the other: the b dumps run
+	   beside them, not after */
+	CHECK(out.items[4].start < out.items[3].start ||
+	    out.items[5].start < out.items[3].start);
+	plan_out_free(&out);
+	/* a night too short for all four (each ~1,090 s) but not for the
+	   drives' time: the rest say server-limit */
+	input(&in, en, 6, two_drives, 2, 1.05);
+	in.servers = srv;
+	in.nservers = 2;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	for (k = 0, i = 0; i < 4; i++)
+		if (!out.items[i].dump) {
+			k++;
+			CHECK_EQ(out.items[i].reason, PLAN_SERVER_LIMIT);
+		}
+	CHECK(k >= 1);
+	plan_out_free(&out);
+}
+
+/* More fulls due than the drives can write: the lowest priority wait,
+   an incremental instead, and once a day past the frequency they are
+   named with capacity as the reason. */
+static void
+test_capacity(void)
+{
+	struct plan_entity en[10];
+	struct plan_input in;
+	struct plan_out out;
+	char err[PLAN_ERRLEN];
+	int i, nfull = 0, named = 0;
+
+	input(&in, en, 10, two_drives, 1, 1);	/* 360 GB a night */
+	for (i = 0; i < 10; i++) {
+		entity(&en[i], "big", -1, 7);
+		en[i].priority = i;
+		en[i].last[0].date = in.now - 9 * DAY;
+		en[i].last[0].bytes = 100LL << 30;
+		en[i].last[1].date = in.now - DAY;
+		en[i].last[1].bytes = 1LL << 30;
+	}
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	for (i = 0; i < 10; i++) {
+		if (out.items[i].dump && out.items[i].level == 0)
+			nfull++;
+		else {
+			CHECK_EQ(out.items[i].reason, PLAN_CAPACITY);
+			CHECK(out.items[i].level != 0);
+		}
+	}
+	CHECK(nfull >= 1 && nfull <= 3);
+	/* the fulls went to the highest priorities */
+	CHECK_EQ(out.items[9].level, 0);
+	CHECK(out.items[0].level != 0);
+	CHECK_EQ(out.noverdue, 10);
+	for (i = 0; i < out.noverdue; i++)
+		if (!out.overdue[i].full_tonight) {
+			named++;
+			CHECK_EQ(out.overdue[i].why, PLAN_CAPACITY);
+		}
+	CHECK_EQ(named, 10 - nfull);
+	plan_out_free(&out);
+}
+
+/* Bump rules: level 2 only when it saves enough for long enough; never
+   past max_level; a stale level 2 (older than the level 1) is no base. */
+static void
+test_bump(void)
+{
+	struct plan_params p;
+	struct plan_entity en[1];
+	struct plan_input in;
+	struct plan_out out;
+	char err[PLAN_ERRLEN];
+
+	plan_params_default(&p);
+	entity(&en[0], "e", -1, 30);
+	en[0].max_level = 3;
+	input(&in, en, 1, two_drives, 1, 10);
+	in.params = &p;
+	/* a full 10 days ago, a level 1 yesterday; 10 GiB change a day */
+	en[0].last[0].date = in.now - 10 * DAY;
+	en[0].last[0].bytes = 200LL << 30;
+	en[0].last[1].date = in.now - DAY;
+	en[0].last[1].bytes = 90LL << 30;
+	en[0].change_per_day = 10LL << 30;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	/* level 1 would hold 100 GiB, level 2 10 GiB: bump */
+	CHECK_EQ(out.items[0].level, 2);
+	CHECK_EQ(out.items[0].base_level, 1);
+	CHECK_EQ(out.items[0].base_date, en[0].last[1].date);
+	plan_out_free(&out);
+	/* the saving below bump_percent of the full: stay at 1 */
+	p.bump_percent = 0.6;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.items[0].level, 1);
+	plan_out_free(&out);
+	p.bump_percent = 0.1;
+	/* level 1 used for only 1 day (bump_days 2): stay at 1 */
+	en[0].last[0].date = in.now - 2 * DAY;
+	en[0].last[1].date = in.now - DAY;
+	en[0].change_per_day = 100LL << 30;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.items[0].level, 1);
+	plan_out_free(&out);
+	/* at level 2 with max_level 2: stay at 2 */
+	en[0].max_level = 2;
+	en[0].last[0].date = in.now - 10 * DAY;
+	en[0].last[1].date = in.now - 5 * DAY;
+	en[0].last[2].date = in.now - DAY;
+	en[0].last[2].bytes = 10LL << 30;
+	en[0].change_per_day = 10LL << 30;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.items[0].level, 2);
+	CHECK_EQ(out.items[0].base_date, en[0].last[1].date);
+	plan_out_free(&out);
+	/* a level 2 older than the level 1 is stale: level 1 or 2 against
+	   the new level 1, never 3 */
+	en[0].max_level = 3;
+	en[0].last[1].date = in.now - DAY;
+	en[0].last[2].date = in.now - 5 * DAY;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK(out.items[0].level == 1 || out.items[0].level == 2);
+	if (out.items[0].level == 2)
+		CHECK_EQ(out.items[0].base_date, en[0].last[1].date);
+	plan_out_free(&out);
+	/* must_full: a full whatever the history */
+	en[0].must_full = 1;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.items[0].level, 0);
+	CHECK_EQ(out.items[0].reason, PLAN_MUST_FULL);
+	plan_out_free(&out);
+}
+
+/* Bad input is refused with a reason, never planned. */
+static void
+test_bad_input(void)
+{
+	struct plan_entity en[1];
+	struct plan_input in;
+	struct plan_out out;
+	char err[PLAN_ERRLEN];
+
+	entity(&en[0], "e", 3, 7);	/* no server 3 */
+	input(&in, en, 1, two_drives, 1, 8);
+	CHECK_EQ(plan_night(&in, &out, err), -22);
+	CHECK(strstr(err, "server") != NULL);
+	CHECK(out.items == NULL);
+	plan_out_free(&out);
+	entity(&en[0], "e", -1, 7);
+	in.end = in.now - 1;
+	CHECK_EQ(plan_night(&in, &out, err), -22);
+	/* no drives: a plan of nothing, every dump for capacity */
+	input(&in, en, 1, two_drives, 0, 8);
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.items[0].dump, 0);
+	CHECK_EQ(out.items[0].reason, PLAN_CAPACITY);
 	plan_out_free(&out);
 }
 
@@ -46,5 +421,12 @@ int
 main(void)
 {
 	test_basic();
+	test_window_whole_night();
+	test_window_wait();
+	test_server_limit();
+	test_capacity();
+	test_bump();
+	test_bad_input();
+	test_sim();
 	T_DONE();
 }
