@@ -25,6 +25,7 @@
 
 #include <liburing.h>
 
+#include "bench/plan_bench.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -636,6 +637,9 @@ static const char usage[] =
 "                 [--dir DIR] [--results DIR] [--standard] [--eot]\n"
 "                 [--source random|text|file|dir:PATH]\n"
 "--eot: end-of-tape hand-over time, spot-verify cost, spanning throughput.\n"
+"--planner [--entities N] [--nights N] [--seed S] [--runs N]: ABS's planner\n"
+"  against an Amanda-style baseline over a simulated site (balance, overdue,\n"
+"  window and limit violations), and the time to plan 100,000 entities.\n"
 "--starvation [--mean-rate MBPS] [--drive-rate MBPS] [--drive-buffer MIB]\n"
 "  [--drive-min MBPS --drive-steps N] (speed matching, e.g. LTO-9 400..177):\n"
 "  a bursty source through each tool into a drive model; underruns counted.\n"
@@ -664,6 +668,10 @@ main(int argc, char **argv)
 		{ "drive-buffer", required_argument, NULL, 'B' },
 		{ "drive-min", required_argument, NULL, 'N' },
 		{ "drive-steps", required_argument, NULL, 'P' },
+		{ "planner", no_argument, NULL, 'L' },
+		{ "entities", required_argument, NULL, 'n' },
+		{ "nights", required_argument, NULL, 'g' },
+		{ "seed", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -674,6 +682,8 @@ main(int argc, char **argv)
 	int nsinks = 0, ntools = 0, c;
 	struct result res[64];
 	int nres = 0, eot = 0, starve = 0, tools_given = 0;
+	int planner = 0, runs_given = 0, p_entities = 0, p_nights = 0;
+	uint64_t p_seed = 0;
 	const char *uring_path = NULL;
 	double mean = 250, drive = 177;
 	unsigned dbuf = 64;
@@ -692,6 +702,7 @@ main(int argc, char **argv)
 			if (util_parse_u64(optarg, MAX_RUNS, &v) < 0 || !v)
 				die("--runs takes 1..%d", MAX_RUNS);
 			opt_runs = (unsigned)v;
+			runs_given = 1;
 			break;
 		case 'b':
 			if (util_parse_size(optarg, &opt_bs) < 0)
@@ -719,12 +730,30 @@ main(int argc, char **argv)
 		case 'B': dbuf = (unsigned)atoi(optarg); break;
 		case 'N': drive_min_mbps = atof(optarg); break;
 		case 'P': drive_steps = atoi(optarg); break;
+		case 'L': planner = 1; break;
+		case 'n':
+			if (util_parse_u64(optarg, 10000000, &v) < 0 || !v)
+				die("--entities takes 1..10000000");
+			p_entities = (int)v;
+			break;
+		case 'g':
+			if (util_parse_u64(optarg, 400, &v) < 0 || v < 3)
+				die("--nights takes 3..400");
+			p_nights = (int)v;
+			break;
+		case 'e':
+			if (util_parse_u64(optarg, UINT64_MAX, &p_seed) < 0)
+				die("--seed: bad number");
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
 	if (uring_path)
 		return uring_write(uring_path);
+	if (planner)
+		return plan_bench(p_entities, p_nights, runs_given ?
+		    (int)opt_runs : 5, p_seed);
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		die("cannot find my own directory");

@@ -26,6 +26,11 @@
    (tonight may start a little later than last night did). */
 #define DAY_SLACK 7200
 #define MAX_HORIZON 400
+/* Fulls due within this many nights may be promoted past the target
+   while tonight stays lighter than the night they leave. */
+#ifndef PROMOTE_NEAR
+#define PROMOTE_NEAR 1
+#endif
 
 static const char *const reason_names[PLAN_NREASONS] = {
 	[PLAN_DUE] = "due",
@@ -101,7 +106,7 @@ plan_params_default(struct plan_params *p)
 	p->default_rate = 300e6;
 	p->default_estimate = 10LL << 30;
 	p->change_fraction = 0.02;
-	p->overhead = 15;
+	p->overhead = 5;
 	p->fill = 0.9;
 	p->bump_bytes = 1LL << 30;
 	p->bump_mult = 2;
@@ -549,12 +554,16 @@ select_fulls(struct ctx *c, int64_t *load, int h, int *idx)
 		    load[c->w[i].nd] > target)
 			idx[m++] = i;
 	qsort_r(idx, m, sizeof(*idx), cmp_promote, c);
-	for (k = 0; k < m && tonight < target; k++) {
+	for (k = 0; k < m; k++) {
 		struct work *w = &c->w[idx[k]];
 		double s = dump_secs(c, w, w->full_bytes, -1), si = 0;
 
+		/* under the target, or still no heavier than the night it
+		   leaves */
 		if (load[w->nd] <= target ||
-		    tonight + w->full_bytes > target)
+		    (tonight + w->full_bytes > target &&
+		    (w->nd > PROMOTE_NEAR ||
+		    tonight + w->full_bytes > load[w->nd] - w->full_bytes)))
 			continue;
 		if (w->incr_ok)
 			si = dump_secs(c, w, w->incr_bytes, -1);
