@@ -327,13 +327,13 @@ run_site(const struct sim_config *cfg, int baseline, int from,
 	return 0;
 }
 
-/* Seconds on the monotonic clock. */
+/* Seconds on a clock. */
 static double
-mono(void)
+seconds(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -346,21 +346,32 @@ cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The median of runs timings of planning n entities (baseline or not). */
+/* The site of the timing runs: n entities, 50 a server, 20 servers a
+   subnet, 32 drives, 12 h nights, fulls from 512 MiB. */
+static void
+timing_site(struct sim_config *cfg, int n)
+{
+	sim_config_default(cfg);
+	cfg->nentities = n;
+	cfg->nservers = n / 50 > 1 ? n / 50 : 1;
+	cfg->nsubnets = cfg->nservers / 20 > 1 ? cfg->nservers / 20 : 1;
+	cfg->ndrives = 32;
+	cfg->night_hours = 12;
+	cfg->min_bytes = 512LL << 20;
+}
+
+/* The medians of runs timings (CPU and wall seconds) of planning n
+   entities (baseline or not). */
 static int
-time_plan(int n, int runs, int baseline, double *median)
+time_plan(int n, int runs, int baseline, double *cpu, double *wall,
+    int *ndumps)
 {
 	struct sim_config cfg;
 	struct sim *s;
-	double t[32];
+	double t[32], tw[32];
 	int r;
 
-	sim_config_default(&cfg);
-	cfg.nentities = n;
-	cfg.nservers = n / 50 > 1 ? n / 50 : 1;
-	cfg.nsubnets = cfg.nservers / 20 > 1 ? cfg.nservers / 20 : 1;
-	cfg.ndrives = 16;
-	cfg.night_hours = 12;
+	timing_site(&cfg, n);
 	s = sim_new(&cfg);
 	if (!s)
 		return -ENOMEM;
@@ -370,22 +381,30 @@ time_plan(int n, int runs, int baseline, double *median)
 		struct plan_input in;
 		struct plan_out out;
 		char err[PLAN_ERRLEN];
-		double t0;
+		double t0, w0;
 		int rc;
 
 		sim_input(s, &in);
-		t0 = mono();
+		t0 = seconds(CLOCK_PROCESS_CPUTIME_ID);
+		w0 = seconds(CLOCK_MONOTONIC);
 		rc = baseline ? baseline_plan(&in, &out) :
 		    plan_night(&in, &out, err);
-		t[r] = mono() - t0;
+		t[r] = seconds(CLOCK_PROCESS_CPUTIME_ID) - t0;
+		tw[r] = seconds(CLOCK_MONOTONIC) - w0;
 		if (rc < 0) {
 			sim_free(s);
 			return rc;
 		}
+		*ndumps = out.nfull + out.nincr;
+		if (baseline)
+			for (int i = *ndumps = 0; i < out.nitems; i++)
+				*ndumps += out.items[i].dump;
 		plan_out_free(&out);
 	}
 	qsort(t, runs, sizeof(*t), cmp_d);
-	*median = t[runs / 2];
+	qsort(tw, runs, sizeof(*tw), cmp_d);
+	*cpu = t[runs / 2];
+	*wall = tw[runs / 2];
 	sim_free(s);
 	return 0;
 }
@@ -410,8 +429,9 @@ plan_bench(int nentities, int nights, int runs, uint64_t seed)
 {
 	struct sim_config cfg;
 	struct tally abs_t, base_t;
-	double t_abs, t_base;
-	int from;
+	struct sim_config tcfg;
+	double c_abs, w_abs, c_base, w_base;
+	int from, n_abs, n_base;
 
 	sim_config_default(&cfg);
 	if (nentities > 0)
@@ -441,13 +461,16 @@ plan_bench(int nentities, int nights, int runs, uint64_t seed)
 	    "the plan; window, limit: dumps overlapping a window, starts over "
 	    "a server or subnet limit; late: dumps ending past the night; "
 	    "end h: the latest end)\n");
-	if (time_plan(100000, runs, 0, &t_abs) < 0 ||
-	    time_plan(100000, runs, 1, &t_base) < 0) {
+	if (time_plan(100000, runs, 0, &c_abs, &w_abs, &n_abs) < 0 ||
+	    time_plan(100000, runs, 1, &c_base, &w_base, &n_base) < 0) {
 		fprintf(stderr, "abs-bench: the timing run failed\n");
 		return 1;
 	}
-	printf("time to plan 100000 entities (2000 servers, 16 drives), "
-	    "median of %d: abs %.3f s, baseline %.3f s\n", runs, t_abs,
-	    t_base);
+	timing_site(&tcfg, 100000);
+	printf("time to plan %d entities (%d servers, %d subnets, %d drives), "
+	    "median of %d:\n  abs      %.3f s CPU, %.3f s wall (%d dumps "
+	    "planned)\n  baseline %.3f s CPU, %.3f s wall (%d dumps)\n",
+	    tcfg.nentities, tcfg.nservers, tcfg.nsubnets, tcfg.ndrives, runs,
+	    c_abs, w_abs, n_abs, c_base, w_base, n_base);
 	return 0;
 }

@@ -26,6 +26,10 @@
    (tonight may start a little later than last night did). */
 #define DAY_SLACK 7200
 #define MAX_HORIZON 400
+#define MAX_BUDGET (7 * DAY)
+#define MAX_TZ (26 * 3600)
+/* Frequencies past this many days are taken as this (no overflow). */
+#define MAX_DAYS 100000
 /* Fulls due within this many nights may be promoted past the target
    while tonight stays lighter than the night they leave. */
 #ifndef PROMOTE_NEAR
@@ -77,6 +81,8 @@ struct work {
 	int next;		/* the unscheduled list */
 	double wait_until;	/* a window forbids a start before this */
 	enum plan_reason blocked; /* the last thing that kept it waiting */
+	int converted;		/* its full found no room: an incremental */
+	enum plan_reason conv_reason; /* what kept the full out */
 };
 
 struct ctx {
@@ -163,6 +169,13 @@ check_input(const struct plan_input *in, char *err)
 		snprintf(err, PLAN_ERRLEN, "the night ends before it starts");
 		return -EINVAL;
 	}
+	if ((long long)in->end - (long long)in->now > MAX_BUDGET ||
+	    in->tz_offset < -MAX_TZ || in->tz_offset > MAX_TZ) {
+		snprintf(err, PLAN_ERRLEN, "a night is at most %d days and a "
+		    "time zone within %d hours of UTC", MAX_BUDGET / DAY,
+		    MAX_TZ / 3600);
+		return -EINVAL;
+	}
 	for (i = 0; i < in->nservers; i++)
 		if (in->servers[i].subnet < -1 ||
 		    in->servers[i].subnet >= in->nsubnets) {
@@ -232,12 +245,20 @@ windows_clear(const struct plan_window *win, int n, long tz, time_t t,
 	return 0;
 }
 
+/* Drive d's rate: its measured one when sane, else the default. */
+static double
+drive_rate(const struct ctx *c, int d)
+{
+	double r = c->in->drives[d].rate;
+
+	return r > 0 && r < 1e12 ? r : c->p->default_rate;
+}
+
 /* The rate a dump of entity e runs at on drive d. */
 static double
 dump_rate(const struct ctx *c, const struct work *w, int d)
 {
-	double r = d >= 0 && c->in->drives[d].rate > 0 ?
-	    c->in->drives[d].rate : d >= 0 ? c->p->default_rate : c->mean_rate;
+	double r = d >= 0 ? drive_rate(c, d) : c->mean_rate;
 
 	if (w->src_rate > 0 && w->src_rate < r)
 		r = w->src_rate;
@@ -273,7 +294,7 @@ change_rate(const struct ctx *c, const struct plan_entity *e, int chain,
 {
 	if (e->change_per_day > 0)
 		return (double)e->change_per_day;
-	if (chain >= 1) {
+	if (chain >= 1 && e->last[1].bytes >= 0) {
 		int nd = nights_since(e->last[0].date, e->last[1].date);
 
 		return (double)e->last[1].bytes / (nd < 1 ? 1 : nd);
@@ -332,17 +353,20 @@ classify(struct ctx *c, int i)
 	struct plan_item *it = &c->out->items[i];
 	struct work *w = &c->w[i];
 	int dsf, newest;
+	double g, grown;
 
 	it->level = it->base_level = it->drive = it->position = -1;
 	it->days_since_full = -1;
-	w->fd = e->full_days < 1 ? 1 : e->full_days;
+	w->fd = e->full_days < 1 ? 1 : e->full_days > MAX_DAYS ? MAX_DAYS :
+	    e->full_days;
 	w->incr_level = -1;
 	w->next = -1;
 	if (e->last[0].date) {
 		dsf = nights_since(e->last[0].date, c->in->now);
 		it->days_since_full = dsf;
-		w->full_bytes = (int64_t)((double)e->last[0].bytes *
-		    (1 + e->growth * dsf));
+		g = e->growth > -0.5 && e->growth < 10 ? e->growth : 0;
+		grown = (double)e->last[0].bytes * (1 + g * dsf);
+		w->full_bytes = grown > 0 && grown < 9e18 ? (int64_t)grown : 0;
 		if (e->last[0].seconds > 0 && e->last[0].bytes > 0)
 			w->src_rate = (double)e->last[0].bytes /
 			    e->last[0].seconds;
@@ -808,6 +832,35 @@ min_secs(const struct ctx *c, const struct sched *sc, int j)
 }
 
 /*
+ * Rank r found no room tonight: a full with a chain becomes its
+ * incremental and queues again (at its rank), anything else is left out.
+ */
+static int
+give_up(struct ctx *c, struct sched *sc, int r)
+{
+	int j = sc->jobs[r];
+	const struct plan_entity *e = &c->in->entities[j];
+	struct plan_item *it = &c->out->items[j];
+	struct work *w = &c->w[j];
+
+	if (it->level != 0 || w->incr_level < 1 || w->converted) {
+		sc->left--;
+		return 0;
+	}
+	w->converted = 1;
+	w->conv_reason = w->blocked;
+	if (w->conv_reason == PLAN_CAPACITY &&
+	    sc->qblocked[queue_of(c, sc, j)] != PLAN_DUE)
+		w->conv_reason = sc->qblocked[queue_of(c, sc, j)];
+	it->level = w->incr_level;
+	it->base_level = w->incr_level - 1;
+	it->base_date = e->last[it->base_level].date;
+	it->bytes = w->incr_bytes;
+	w->wait_until = 0;
+	return enqueue(c, sc, r);
+}
+
+/*
  * One round for drive d free at e: the first job in rank order that may
  * start goes on it. Returns 1 if one did, 0 if none, -ENOMEM.
  */
@@ -843,14 +896,16 @@ round_one(struct ctx *c, struct sched *sc, int d, double e)
 		j = sc->jobs[r];
 		secs = dump_secs(c, &c->w[j], c->out->items[j].bytes, d);
 		if (e + min_secs(c, sc, j) > c->budget) {
-			sc->left--;	/* fits no drive any more */
+			if (give_up(c, sc, r) < 0)	/* fits no drive */
+				return -ENOMEM;
 			continue;
 		}
 		if (!time_ok(c, j, e, secs)) {
 			if (c->w[j].wait_until + min_secs(c, sc, j) >
-			    c->budget)
-				sc->left--;
-			else if (heap_push(&sc->waiting,
+			    c->budget) {
+				if (give_up(c, sc, r) < 0)
+					return -ENOMEM;
+			} else if (heap_push(&sc->waiting,
 			    (int64_t)(c->w[j].wait_until + 0.999) << 32 |
 			    r) < 0)
 				return -ENOMEM;
@@ -939,8 +994,7 @@ schedule(struct ctx *c, const int *jobs, int nj)
 	if (!sc.t || !sc.cur || !sc.done || !sc.q || !sc.qblocked || !sc.aside)
 		goto out;
 	for (d = 0; d < in->ndrives; d++) {
-		double rate = in->drives[d].rate > 0 ? in->drives[d].rate :
-		    c->p->default_rate;
+		double rate = drive_rate(c, d);
 
 		sc.cur[d] = -1;
 		if (rate > sc.fastest)
@@ -993,6 +1047,8 @@ finish_items(struct ctx *c, int *jobs, int nj)
 		struct work *w = &c->w[j];
 
 		if (it->dump) {
+			if (w->converted)
+				it->reason = w->conv_reason;
 			if (it->level == 0) {
 				out->nfull++;
 				out->full_bytes += it->bytes;
@@ -1002,11 +1058,23 @@ finish_items(struct ctx *c, int *jobs, int nj)
 			}
 			continue;
 		}
-		it->reason = w->blocked;
+		it->reason = w->converted ? w->conv_reason : w->blocked;
 		it->level = it->base_level = -1;
 		it->base_date = 0;
 		w->full = 0;
 	}
+}
+
+/* Whether entity i belongs in the overdue list: active (or held back by
+   not_before) and more than a day past its frequency. */
+static int
+listed_overdue(const struct ctx *c, int i)
+{
+	const struct plan_item *it = &c->out->items[i];
+
+	if (c->w[i].st == ST_SKIP && it->reason != PLAN_NOT_BEFORE)
+		return 0;
+	return it->days_since_full > c->w[i].fd + 1;
 }
 
 /* The overdue list and the forecast after tonight's moves. */
@@ -1033,9 +1101,9 @@ overdue_and_forecast(struct ctx *c, int h)
 		else
 			first = w->st == ST_NOTDUE ? w->nd : 1;
 		add_load(out->forecast, h, first, w->fd, w->full_bytes, 1);
-		if (it->days_since_full > w->fd + 1)
-			m++;
 	}
+	for (i = 0; i < n; i++)
+		m += listed_overdue(c, i);
 	out->overdue = calloc(m ? m : 1, sizeof(*out->overdue));
 	if (!out->overdue)
 		return -ENOMEM;
@@ -1043,9 +1111,7 @@ overdue_and_forecast(struct ctx *c, int h)
 		const struct plan_item *it = &out->items[i];
 		struct plan_overdue *o;
 
-		if (c->w[i].st == ST_SKIP && it->reason != PLAN_NOT_BEFORE)
-			continue;
-		if (it->days_since_full <= c->w[i].fd + 1)
+		if (!listed_overdue(c, i))
 			continue;
 		o = &out->overdue[out->noverdue++];
 		o->entity = i;
@@ -1053,8 +1119,9 @@ overdue_and_forecast(struct ctx *c, int h)
 		o->full_days = in->entities[i].full_days;
 		o->full_tonight = it->dump && it->level == 0;
 		o->why = o->full_tonight ? PLAN_OVERDUE :
-		    it->reason == PLAN_DELAYED || it->reason == PLAN_OVERDUE ||
-		    it->dump ? PLAN_CAPACITY : it->reason;
+		    it->reason == PLAN_WINDOW || it->reason == PLAN_SERVER_LIMIT ||
+		    it->reason == PLAN_SUBNET_LIMIT ||
+		    it->reason == PLAN_NOT_BEFORE ? it->reason : PLAN_CAPACITY;
 	}
 	return 0;
 }
@@ -1087,12 +1154,17 @@ plan_night(const struct plan_input *in, struct plan_out *out, char *err)
 	c.budget = (double)(in->end - in->now);
 	c.mean_rate = 0;
 	for (d = 0; d < in->ndrives; d++)
-		c.mean_rate += in->drives[d].rate > 0 ? in->drives[d].rate :
-		    c.p->default_rate;
+		c.mean_rate += drive_rate(&c, d);
 	c.mean_rate = in->ndrives ? c.mean_rate / in->ndrives :
 	    c.p->default_rate;
-	if (c.mean_rate <= 0 || c.p->fill <= 0) {
-		snprintf(err, PLAN_ERRLEN, "bad params: rate or fill");
+	if (!(c.mean_rate > 0) || !(c.p->default_rate > 0 &&
+	    c.p->default_rate < 1e12) ||
+	    !(c.p->fill > 0 && c.p->fill <= 1) || !(c.p->overhead >= 0) ||
+	    !(c.p->change_fraction >= 0 && c.p->change_fraction <= 1) ||
+	    !(c.p->bump_mult >= 1) || !(c.p->bump_percent >= 0) ||
+	    c.p->bump_bytes < 0 || c.p->default_estimate < 0) {
+		snprintf(err, PLAN_ERRLEN, "bad params: a rate, fill, overhead, "
+		    "change or bump value out of range");
 		return -EINVAL;
 	}
 	out->items = calloc(in->nentities + 1, sizeof(*out->items));
@@ -1108,8 +1180,7 @@ plan_night(const struct plan_input *in, struct plan_out *out, char *err)
 		if (!out->drives[d].order)
 			goto nomem;
 		out->capacity_bytes += (int64_t)(c.budget *
-		    (in->drives[d].rate > 0 ? in->drives[d].rate :
-		    c.p->default_rate));
+		    drive_rate(&c, d));
 	}
 	for (i = 0; i < in->nentities; i++) {
 		classify(&c, i);

@@ -162,10 +162,13 @@ enum plan_reason {
 				   crowded and tonight has room */
 	PLAN_DELAYED,		/* incremental: the full is due but tonight
 				   is over its share; the full goes tomorrow */
-	PLAN_WINDOW,		/* not dumped: its windows leave no room */
-	PLAN_SERVER_LIMIT,	/* not dumped: its server's limit left no
+	PLAN_WINDOW,		/* not dumped (or, level >= 1, an
+				   incremental instead of a full that found
+				   no room): its windows leave no room */
+	PLAN_SERVER_LIMIT,	/* not dumped (or an incremental instead of
+				   the full): its server's limit left no
 				   room in the night */
-	PLAN_SUBNET_LIMIT,	/* not dumped: its subnet's limit did */
+	PLAN_SUBNET_LIMIT,	/* likewise: its subnet's limit did */
 	PLAN_NEW,		/* full: first dump of a new entity */
 	PLAN_NOT_DUE,		/* incremental: the full is not due */
 	PLAN_VANISHED,		/* not dumped: vanished from its server */

@@ -5,6 +5,7 @@
  * frequency + 1 unless named overdue, levels against the history, new
  * entities in full). Then small cases one rule at a time.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,6 +230,22 @@ test_window_wait(void)
 	CHECK(!sim_window_overlap(w, 1, 3600, in.now +
 	    (time_t)out.items[0].start, out.items[0].seconds));
 	plan_out_free(&out);
+	/* with a 3-hour night the 500 GiB full (1.5 h) finds no room after
+	   the window; its incremental does, and the reason says why */
+	en[0].last[0].date = in.now - 9 * DAY;
+	en[0].last[0].bytes = 500LL << 30;
+	en[0].last[1].date = in.now - DAY;
+	en[0].last[1].bytes = 1LL << 30;
+	input(&in, en, 1, two_drives, 1, 3);
+	in.tz_offset = 3600;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.items[0].dump, 1);
+	CHECK_EQ(out.items[0].level, 1);
+	CHECK_EQ(out.items[0].reason, PLAN_WINDOW);
+	CHECK(out.items[0].start >= 2 * 3600);
+	CHECK_EQ(out.noverdue, 1);
+	CHECK_EQ(out.overdue[0].why, PLAN_WINDOW);
+	plan_out_free(&out);
 }
 
 /* A server limit of 1 with 2 drives: its dumps never overlap, and the
@@ -417,9 +434,190 @@ test_bad_input(void)
 	plan_out_free(&out);
 }
 
+/* A tiny PRNG for the random cases. */
+static uint64_t
+rnd(uint64_t *st)
+{
+	*st ^= *st << 13;
+	*st ^= *st >> 7;
+	*st ^= *st << 17;
+	return *st;
+}
+
+/* Check one plan's invariants against its input; returns failures. */
+static int
+plan_invariants(const struct plan_input *in, const struct plan_out *out)
+{
+	double budget = (double)(in->end - in->now);
+	int i, k, d, bad = 0;
+
+	for (d = 0; d < out->ndrives; d++)
+		for (k = 0; k < out->drives[d].n; k++) {
+			int j = out->drives[d].order[k];
+			const struct plan_item *it = &out->items[j];
+
+			bad += it->drive != d || it->position != k || !it->dump;
+			if (k > 0)
+				bad += out->items[out->drives[d].order[k -
+				    1]].end > it->start + 1e-6;
+		}
+	for (i = 0; i < in->nentities; i++) {
+		const struct plan_entity *e = &in->entities[i];
+		const struct plan_item *it = &out->items[i];
+
+		if (!it->dump) {
+			bad += it->drive != -1 || it->level != -1;
+			continue;
+		}
+		bad += it->drive < 0 || it->drive >= in->ndrives;
+		bad += it->start < 0 || it->end > budget + 1e-6;
+		bad += e->not_before > in->now &&
+		    it->start + 1e-6 < (double)(e->not_before - in->now);
+		bad += e->vanished || e->inactive;
+		if (e->nwindows)
+			bad += sim_window_overlap(e->windows, e->nwindows,
+			    in->tz_offset, in->now + (time_t)it->start,
+			    it->end - it->start);
+		if (it->level > 0) {
+			bad += it->level > e->max_level;
+			for (k = 0; k < it->level; k++)
+				bad += !e->last[k].date || (k > 0 &&
+				    e->last[k].date < e->last[k - 1].date);
+			bad += it->base_date != e->last[it->level - 1].date;
+		} else
+			bad += it->level != 0;
+		/* limits: every other dump overlapping this one's start */
+		if (e->server >= 0) {
+			int srv = e->server, net = in->servers[srv].subnet;
+			int ns = 1, nn = 1;
+
+			for (k = 0; k < in->nentities; k++) {
+				const struct plan_item *o = &out->items[k];
+				int os = in->entities[k].server;
+
+				if (k == i || !o->dump || os < 0 ||
+				    o->start > it->start || o->end <= it->start)
+					continue;
+				ns += os == srv;
+				nn += net >= 0 && in->servers[os].subnet == net;
+			}
+			bad += in->servers[srv].max_dumps > 0 &&
+			    ns > in->servers[srv].max_dumps;
+			bad += net >= 0 && in->subnets[net].max_dumps > 0 &&
+			    nn > in->subnets[net].max_dumps;
+		}
+	}
+	for (i = 0; i < out->noverdue; i++)
+		bad += out->overdue[i].entity < 0 ||
+		    out->overdue[i].entity >= in->nentities;
+	return bad;
+}
+
+/* Random small sites, odd values included: plan_night() refuses or
+   plans, and every plan keeps the rules. */
+static void
+test_random(void)
+{
+	static struct plan_window win[64];
+	uint64_t st = 0x9e3779b97f4a7c15ULL;
+	int round, planned = 0, bad = 0, refused = 0;
+
+	for (round = 0; round < 3000; round++) {
+		struct plan_drive dr[4];
+		struct plan_server srv[5];
+		struct plan_subnet net[3];
+		struct plan_entity en[30];
+		struct plan_input in;
+		struct plan_out out;
+		char err[PLAN_ERRLEN];
+		int i, k, ne = (int)(rnd(&st) % 30), nw = 0, rc;
+
+		memset(&in, 0, sizeof(in));
+		in.now = MONDAY_18 + (time_t)(rnd(&st) % (14 * DAY));
+		in.end = in.now + (time_t)(rnd(&st) % (16 * 3600));
+		in.tz_offset = (long)(rnd(&st) % (24 * 3600)) - 12 * 3600;
+		in.ndrives = (int)(rnd(&st) % 4);
+		in.nservers = (int)(rnd(&st) % 5);
+		in.nsubnets = (int)(rnd(&st) % 3);
+		for (i = 0; i < in.ndrives; i++) {
+			dr[i].name = "d";
+			dr[i].rate = rnd(&st) % 5 == 0 ? -1 :
+			    (double)(1 + rnd(&st) % 400) * 1e6;
+		}
+		for (i = 0; i < in.nsubnets; i++) {
+			net[i].name = "n";
+			net[i].max_dumps = (int)(rnd(&st) % 3);
+		}
+		for (i = 0; i < in.nservers; i++) {
+			srv[i].name = "s";
+			srv[i].subnet = in.nsubnets ?
+			    (int)(rnd(&st) % (in.nsubnets + 1)) - 1 : -1;
+			srv[i].max_dumps = (int)(rnd(&st) % 3);
+		}
+		for (i = 0; i < ne; i++) {
+			struct plan_entity *e = &en[i];
+			int nwin = (int)(rnd(&st) % 3);
+
+			entity(e, "r", in.nservers ?
+			    (int)(rnd(&st) % (in.nservers + 1)) - 1 : -1,
+			    (int)(rnd(&st) % 30) - 1);
+			e->incr_days = (int)(rnd(&st) % 4) - 1;
+			e->max_level = (int)(rnd(&st) % 10);
+			e->priority = (int)(rnd(&st) % 5) - 2;
+			e->type_estimate = (int64_t)(rnd(&st) % (200LL << 30));
+			e->vanished = rnd(&st) % 20 == 0;
+			e->must_full = rnd(&st) % 20 == 0;
+			e->growth = rnd(&st) % 10 == 0 ? -3 : 0.001;
+			if (rnd(&st) % 8 == 0)
+				e->not_before = in.now +
+				    (time_t)(rnd(&st) % (10 * 3600));
+			for (k = 0; k < nwin && nw < 64; k++, nw++) {
+				win[nw].days = (unsigned)(rnd(&st) % 128);
+				win[nw].start_min = (int)(rnd(&st) % 1440);
+				win[nw].end_min = 1 + (int)(rnd(&st) % 1440);
+			}
+			e->windows = nwin ? &win[nw - nwin] : NULL;
+			e->nwindows = nwin;
+			for (k = 0; k <= PLAN_MAX_LEVEL; k++) {
+				if (rnd(&st) % 3 == 0)
+					continue;
+				e->last[k].date = in.now -
+				    (time_t)(rnd(&st) % (40 * DAY));
+				e->last[k].bytes = (int64_t)(rnd(&st) %
+				    (100LL << 30)) - (rnd(&st) % 50 == 0 ?
+				    (200LL << 30) : 0);
+				e->last[k].seconds = (double)(rnd(&st) % 5000);
+			}
+		}
+		in.drives = dr;
+		in.servers = srv;
+		in.subnets = net;
+		in.entities = en;
+		in.nentities = ne;
+		rc = plan_night(&in, &out, err);
+		if (rc == -22) {
+			refused++;
+			continue;
+		}
+		CHECK_EQ(rc, 0);
+		if (rc < 0)
+			continue;
+		planned++;
+		k = plan_invariants(&in, &out);
+		if (k && !bad)
+			fprintf(stderr, "random round %d: %d broken\n", round, k);
+		bad += k;
+		plan_out_free(&out);
+	}
+	printf("random: %d planned, %d refused\n", planned, refused);
+	CHECK(planned > 2000);
+	CHECK_EQ(bad, 0);
+}
+
 int
 main(void)
 {
+	test_random();
 	test_basic();
 	test_window_whole_night();
 	test_window_wait();
