@@ -81,6 +81,8 @@ struct work {
 	int next;		/* the unscheduled list */
 	double wait_until;	/* a window forbids a start before this */
 	enum plan_reason blocked; /* the last thing that kept it waiting */
+	double rate;		/* bytes changed per day */
+	int fresh;		/* dumped earlier tonight (0 nights ago) */
 	int converted;		/* its full found no room: an incremental */
 	enum plan_reason conv_reason; /* what kept the full out */
 };
@@ -391,11 +393,14 @@ classify(struct ctx *c, int i)
 		return;
 	}
 	w->incr_level = pick_level(c, e, w->full_bytes, &w->incr_bytes);
+	if (w->incr_level > 0)
+		w->rate = change_rate(c, e, chain_len(e), w->full_bytes);
 	if (w->incr_level > 0) {
 		newest = 0;
 		for (int k = 1; k <= PLAN_MAX_LEVEL; k++)
 			if (e->last[k].date > e->last[newest].date)
 				newest = k;
+		w->fresh = nights_since(e->last[newest].date, c->in->now) < 1;
 		w->incr_ok = e->incr_days >= 1 &&
 		    nights_since(e->last[newest].date, c->in->now) >=
 		    e->incr_days;
@@ -477,6 +482,77 @@ add_load(int64_t *load, int h, int first, int fd, int64_t bytes, int sign)
 }
 
 /*
+ * The incrementals expected on each night ahead (incr[1..h-1]): between
+ * its fulls an entity's level 1 grows by its change rate a night (a deeper
+ * level stays at tonight's size), on the nights its incr_days give.
+ */
+static void
+incr_ahead(const struct ctx *c, int64_t *incr, int h)
+{
+	int i, k;
+
+	for (i = 0; i < c->in->nentities; i++) {
+		const struct work *w = &c->w[i];
+		int id = c->in->entities[i].incr_days, first, dsf, age;
+
+		if (w->st == ST_SKIP || w->incr_level < 1 || id < 1)
+			continue;
+		first = w->st == ST_NOTDUE ? w->nd : 0;
+		dsf = c->out->items[i].days_since_full;
+		for (k = 1; k < h; k++) {
+			double b;
+
+			age = k < first ? dsf + k : (k - first) % w->fd;
+			if (age == 0 || age % id)
+				continue;
+			b = w->incr_level >= 2 ? (double)w->incr_bytes :
+			    w->rate * age;
+			incr[k] += (int64_t)(b < (double)w->full_bytes ? b :
+			    (double)w->full_bytes);
+		}
+	}
+}
+
+/*
+ * Promotions from nights heavier than the target, the nearest first,
+ * larger fulls first: while tonight stays under the target, or (a night
+ * at most PROMOTE_NEAR ahead) no heavier than the night it leaves.
+ */
+static void
+promote(struct ctx *c, int64_t *load, const int64_t *incr, int h, int *idx,
+    int64_t target, int64_t tonight, double used_secs, double cap_secs)
+{
+	int n = c->in->nentities, i, k, m = 0;
+
+	for (i = 0; i < n; i++)
+		if (c->w[i].st == ST_NOTDUE && c->w[i].nd < h &&
+		    !c->w[i].fresh && c->out->items[i].days_since_full >= 1 &&
+		    load[c->w[i].nd] + incr[c->w[i].nd] > target)
+			idx[m++] = i;
+	qsort_r(idx, m, sizeof(*idx), cmp_promote, c);
+	for (k = 0; k < m; k++) {
+		struct work *w = &c->w[idx[k]];
+		double s = dump_secs(c, w, w->full_bytes, -1), si = 0;
+		int64_t there = load[w->nd] + incr[w->nd];
+		int64_t add = w->full_bytes - (w->incr_ok ? w->incr_bytes : 0);
+
+		if (there <= target || (tonight + add > target &&
+		    (w->nd > PROMOTE_NEAR ||
+		    tonight + add > there - w->full_bytes)))
+			continue;
+		if (w->incr_ok)
+			si = dump_secs(c, w, w->incr_bytes, -1);
+		if (used_secs - si + s > cap_secs)
+			continue;
+		w->full = w->promoted = 1;
+		used_secs += s - si;
+		tonight += add;
+		load[w->nd] -= w->full_bytes;
+		c->out->items[idx[k]].reason = PLAN_PROMOTED;
+	}
+}
+
+/*
  * Step 2: tonight's fulls. The target is the larger of the cycle's share
  * (sum of fulls / frequency) and what the look-ahead's deadlines need per
  * night; musts always go (capacity permitting), due fulls go while under
@@ -484,15 +560,16 @@ add_load(int64_t *load, int h, int first, int fd, int64_t bytes, int sign)
  * nights are promoted into what room is left.
  */
 static int
-select_fulls(struct ctx *c, int64_t *load, int h, int *idx)
+select_fulls(struct ctx *c, int64_t *load, int64_t *incr, int h, int *idx)
 {
 	const struct plan_input *in = c->in;
 	int n = in->nentities, i, k, m;
-	double cap_secs, used_secs = 0, target_d, need;
+	double cap_secs, used_secs = 0, target_d, need, iavg = 0;
 	int64_t cum = 0, tonight = 0, target, tomorrow;
 
 	cap_secs = c->budget * in->ndrives * c->p->fill;
-	/* the cycle's share and the load ahead */
+	/* the cycle's share and the load ahead; tonight starts with the
+	   incrementals that are due */
 	target_d = 0;
 	for (i = 0; i < n; i++) {
 		struct work *w = &c->w[i];
@@ -502,8 +579,10 @@ select_fulls(struct ctx *c, int64_t *load, int h, int *idx)
 		target_d += (double)w->full_bytes / w->fd;
 		add_load(load, h, w->st == ST_NOTDUE ? w->nd : 0, w->fd,
 		    w->full_bytes, 1);
-		if (w->st == ST_NOTDUE && w->incr_ok)
+		if (w->st == ST_NOTDUE && w->incr_ok) {
 			used_secs += dump_secs(c, w, w->incr_bytes, -1);
+			tonight += w->incr_bytes;
+		}
 	}
 	/* deadlines: musts by tonight, a natural night j's fulls by night
 	   j + 1; over the first k nights that needs (musts + load[0..k-2])
@@ -518,8 +597,15 @@ select_fulls(struct ctx *c, int64_t *load, int h, int *idx)
 		if (need > target_d)
 			target_d = need;
 	}
-	target = (int64_t)target_d;
 	c->out->target_bytes = (int64_t)target_d;
+	/* a night's target counts all its bytes: fulls plus the mean of
+	   the incrementals ahead, so fulls fill the nights incrementals
+	   leave light */
+	incr_ahead(c, incr, h);
+	for (k = 1; k < h; k++)
+		iavg += (double)incr[k] / (h - 1);
+	incr[0] = tonight;
+	target = (int64_t)(target_d + iavg);
 
 	/* musts, most urgent first */
 	m = 0;
@@ -537,8 +623,10 @@ select_fulls(struct ctx *c, int64_t *load, int h, int *idx)
 			tonight += w->full_bytes;
 		} else {
 			c->out->items[idx[k]].reason = PLAN_CAPACITY;
-			if (w->incr_level > 0)
+			if (w->incr_level > 0) {
 				used_secs += dump_secs(c, w, w->incr_bytes, -1);
+				tonight += w->incr_bytes;
+			}
 		}
 	}
 	/* due fulls: under the target go, else wait a night if tomorrow
@@ -548,7 +636,7 @@ select_fulls(struct ctx *c, int64_t *load, int h, int *idx)
 		if (c->w[i].st == ST_DUE)
 			idx[m++] = i;
 	qsort_r(idx, m, sizeof(*idx), cmp_due, c);
-	tomorrow = h > 1 ? load[1] : 0;
+	tomorrow = load[1] + incr[1];
 	for (k = 0; k < m; k++) {
 		struct work *w = &c->w[idx[k]];
 		double s = dump_secs(c, w, w->full_bytes, -1);
@@ -568,37 +656,12 @@ select_fulls(struct ctx *c, int64_t *load, int h, int *idx)
 		tomorrow += w->full_bytes;
 		c->out->items[idx[k]].reason = fits ? PLAN_DELAYED :
 		    PLAN_CAPACITY;
-		if (w->incr_level > 0)
+		if (w->incr_level > 0) {
 			used_secs += dump_secs(c, w, w->incr_bytes, -1);
+			tonight += w->incr_bytes;
+		}
 	}
-	/* promotions from crowded nights, nearest first */
-	m = 0;
-	for (i = 0; i < n; i++)
-		if (c->w[i].st == ST_NOTDUE && c->w[i].nd < h &&
-		    load[c->w[i].nd] > target)
-			idx[m++] = i;
-	qsort_r(idx, m, sizeof(*idx), cmp_promote, c);
-	for (k = 0; k < m; k++) {
-		struct work *w = &c->w[idx[k]];
-		double s = dump_secs(c, w, w->full_bytes, -1), si = 0;
-
-		/* under the target, or still no heavier than the night it
-		   leaves */
-		if (load[w->nd] <= target ||
-		    (tonight + w->full_bytes > target &&
-		    (w->nd > PROMOTE_NEAR ||
-		    tonight + w->full_bytes > load[w->nd] - w->full_bytes)))
-			continue;
-		if (w->incr_ok)
-			si = dump_secs(c, w, w->incr_bytes, -1);
-		if (used_secs - si + s > cap_secs)
-			continue;
-		w->full = w->promoted = 1;
-		used_secs += s - si;
-		tonight += w->full_bytes;
-		load[w->nd] -= w->full_bytes;
-		c->out->items[idx[k]].reason = PLAN_PROMOTED;
-	}
+	promote(c, load, incr, h, idx, target, tonight, used_secs, cap_secs);
 	return 0;
 }
 
@@ -1194,10 +1257,10 @@ plan_night(const struct plan_input *in, struct plan_out *out, char *err)
 		h = MAX_HORIZON;
 	if (h < 2)
 		h = 2;
-	load = calloc(h, sizeof(*load));
+	load = calloc(2 * (size_t)h, sizeof(*load));
 	if (!load)
 		goto nomem;
-	select_fulls(&c, load, h, idx);
+	select_fulls(&c, load, load + h, h, idx);
 	for (i = 0; i < in->nentities; i++)
 		if (item_choice(&c, i))
 			idx[nj++] = i;
