@@ -637,9 +637,10 @@ static const char usage[] =
 "                 [--dir DIR] [--results DIR] [--standard] [--eot]\n"
 "                 [--source random|text|file|dir:PATH]\n"
 "--eot: end-of-tape hand-over time, spot-verify cost, spanning throughput.\n"
-"--planner [--entities N] [--nights N] [--seed S] [--runs N]: ABS's planner\n"
-"  against an Amanda-style baseline over a simulated site (balance, overdue,\n"
-"  window and limit violations), and the time to plan 100,000 entities.\n"
+"--planner [--entities N] [--nights N] [--seed S] [--seeds N] [--runs N]:\n"
+"  ABS's planner against an Amanda-style baseline over a simulated site\n"
+"  (balance, overdue, window and limit violations; --seeds N: N sites, one\n"
+"  line each), and the time to plan 100,000 entities (median of --runs, 5).\n"
 "--starvation [--mean-rate MBPS] [--drive-rate MBPS] [--drive-buffer MIB]\n"
 "  [--drive-min MBPS --drive-steps N] (speed matching, e.g. LTO-9 400..177):\n"
 "  a bursty source through each tool into a drive model; underruns counted.\n"
@@ -672,6 +673,7 @@ main(int argc, char **argv)
 		{ "entities", required_argument, NULL, 'n' },
 		{ "nights", required_argument, NULL, 'g' },
 		{ "seed", required_argument, NULL, 'e' },
+		{ "seeds", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -684,6 +686,7 @@ main(int argc, char **argv)
 	int nres = 0, eot = 0, starve = 0, tools_given = 0;
 	int planner = 0, runs_given = 0, p_entities = 0, p_nights = 0;
 	uint64_t p_seed = 0;
+	int p_seeds = 1;
 	const char *uring_path = NULL;
 	double mean = 250, drive = 177;
 	unsigned dbuf = 64;
@@ -745,6 +748,11 @@ main(int argc, char **argv)
 			if (util_parse_u64(optarg, UINT64_MAX, &p_seed) < 0)
 				die("--seed: bad number");
 			break;
+		case 'G':
+			if (util_parse_u64(optarg, 100, &v) < 0 || !v)
+				die("--seeds takes 1..100");
+			p_seeds = (int)v;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -753,7 +761,7 @@ main(int argc, char **argv)
 		return uring_write(uring_path);
 	if (planner)
 		return plan_bench(p_entities, p_nights, runs_given ?
-		    (int)opt_runs : 5, p_seed);
+		    (int)opt_runs : 5, p_seed, p_seeds);
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		die("cannot find my own directory");

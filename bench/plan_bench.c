@@ -423,15 +423,30 @@ print_tally(const char *name, const struct tally *t)
 	    t->new_missed, t->last_end / 3600);
 }
 
+/* Print one seed's summary line: ABS and the baseline side by side. */
+static void
+print_seed(uint64_t seed, const struct tally *a, const struct tally *b)
+{
+	double m[2], mm[2], cv[2];
+
+	sim_balance(a->total, a->n, &m[0], &mm[0], &cv[0]);
+	sim_balance(b->total, b->n, &m[1], &mm[1], &cv[1]);
+	printf("seed %-4llu  abs %6.2f TB %6.3f %6.3f   baseline %6.2f TB %6.3f "
+	    "%6.3f   baseline violations: window %d, limit %d\n",
+	    (unsigned long long)seed, m[0] / 1e12, mm[0], cv[0], m[1] / 1e12,
+	    mm[1], cv[1], b->window, b->limit);
+}
+
 /* abs-bench --planner. */
 int
-plan_bench(int nentities, int nights, int runs, uint64_t seed)
+plan_bench(int nentities, int nights, int runs, uint64_t seed, int seeds)
 {
 	struct sim_config cfg;
 	struct tally abs_t, base_t;
 	struct sim_config tcfg;
 	double c_abs, w_abs, c_base, w_base;
-	int from, n_abs, n_base;
+	double sum[2][2] = { { 0 } };
+	int from, n_abs, n_base, k;
 
 	sim_config_default(&cfg);
 	if (nentities > 0)
@@ -441,26 +456,44 @@ plan_bench(int nentities, int nights, int runs, uint64_t seed)
 	if (seed)
 		cfg.seed = seed;
 	from = cfg.nights / 3;
-	if (run_site(&cfg, 0, from, &abs_t) < 0 ||
-	    run_site(&cfg, 1, from, &base_t) < 0) {
-		fprintf(stderr, "abs-bench: the simulation failed\n");
-		return 1;
-	}
 	printf("planner balance: %d entities (+%.0f a night), %d servers, %d "
 	    "subnets, %d drives of %.0f MB/s, %.0f h nights; nights %d-%d of "
-	    "%d, seed %llu\n", cfg.nentities, cfg.arrivals, cfg.nservers,
-	    cfg.nsubnets, cfg.ndrives, cfg.drive_rate / 1e6, cfg.night_hours,
-	    from, cfg.nights - 1, cfg.nights, (unsigned long long)cfg.seed);
-	printf("%-22s %7s %7s %6s %7s %7s %6s %8s %6s %6s %6s %5s %5s %6s\n",
-	    "planner", "TB/nt", "max/mn", "cv", "fullTB", "max/mn", "cv",
-	    "overdue", "unnam", "window", "limit", "late", "newms", "end h");
-	print_tally("abs (plan.c)", &abs_t);
-	print_tally("amanda-style baseline", &base_t);
-	printf("(TB/nt: all bytes a night; fullTB: the fulls; overdue: "
-	    "entity-nights past frequency + 1; unnam: of those not named in "
-	    "the plan; window, limit: dumps overlapping a window, starts over "
-	    "a server or subnet limit; late: dumps ending past the night; "
-	    "end h: the latest end)\n");
+	    "%d\n", cfg.nentities, cfg.arrivals, cfg.nservers, cfg.nsubnets,
+	    cfg.ndrives, cfg.drive_rate / 1e6, cfg.night_hours, from,
+	    cfg.nights - 1, cfg.nights);
+	for (k = 0; k < (seeds > 0 ? seeds : 1); k++, cfg.seed++) {
+		double m, mm, cv;
+
+		if (run_site(&cfg, 0, from, &abs_t) < 0 ||
+		    run_site(&cfg, 1, from, &base_t) < 0) {
+			fprintf(stderr, "abs-bench: the simulation failed\n");
+			return 1;
+		}
+		if (seeds > 1) {
+			print_seed(cfg.seed, &abs_t, &base_t);
+			sim_balance(abs_t.total, abs_t.n, &m, &mm, &cv);
+			sum[0][0] += mm, sum[0][1] += cv;
+			sim_balance(base_t.total, base_t.n, &m, &mm, &cv);
+			sum[1][0] += mm, sum[1][1] += cv;
+			continue;
+		}
+		printf("seed %llu\n", (unsigned long long)cfg.seed);
+		printf("%-22s %7s %7s %6s %7s %7s %6s %8s %6s %6s %6s %5s %5s "
+		    "%6s\n", "planner", "TB/nt", "max/mn", "cv", "fullTB",
+		    "max/mn", "cv", "overdue", "unnam", "window", "limit", "late",
+		    "newms", "end h");
+		print_tally("abs (plan.c)", &abs_t);
+		print_tally("amanda-style baseline", &base_t);
+		printf("(TB/nt: all bytes a night; fullTB: the fulls; overdue: "
+		    "entity-nights past frequency + 1; unnam: of those not "
+		    "named in the plan; window, limit: dumps overlapping a "
+		    "window, starts over a server or subnet limit; late: dumps "
+		    "ending past the night; end h: the latest end)\n");
+	}
+	if (seeds > 1)
+		printf("mean over %d seeds: abs max/mean %.3f cv %.3f; baseline "
+		    "max/mean %.3f cv %.3f\n", seeds, sum[0][0] / seeds,
+		    sum[0][1] / seeds, sum[1][0] / seeds, sum[1][1] / seeds);
 	if (time_plan(100000, runs, 0, &c_abs, &w_abs, &n_abs) < 0 ||
 	    time_plan(100000, runs, 1, &c_base, &w_base, &n_base) < 0) {
 		fprintf(stderr, "abs-bench: the timing run failed\n");

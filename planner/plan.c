@@ -95,6 +95,7 @@ struct ctx {
 	double mean_rate;
 	double budget;
 	char *err;
+	const int64_t *load, *incr;	/* the look-ahead (promotions) */
 };
 
 /* The reason's name. */
@@ -461,13 +462,19 @@ cmp_due(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-/* Promotion candidates: nearest due night first, then larger. */
+/* Promotion candidates: from the heaviest night ahead first (as it was
+   before tonight's moves), then the nearest, then larger fulls. */
 static int
 cmp_promote(const void *a, const void *b, void *arg)
 {
 	const struct ctx *c = arg;
 	int x = *(const int *)a, y = *(const int *)b;
 
+	int64_t lx = c->load[c->w[x].nd] + c->incr[c->w[x].nd];
+	int64_t ly = c->load[c->w[y].nd] + c->incr[c->w[y].nd];
+
+	if (lx != ly)
+		return lx > ly ? -1 : 1;
 	if (c->w[x].nd != c->w[y].nd)
 		return c->w[x].nd < c->w[y].nd ? -1 : 1;
 	return cmp_due(a, b, arg);
@@ -514,7 +521,7 @@ incr_ahead(const struct ctx *c, int64_t *incr, int h)
 }
 
 /*
- * Promotions from nights heavier than the target, the nearest first,
+ * Promotions from nights heavier than the target, the heaviest first,
  * larger fulls first: while tonight stays under the target, or (a night
  * at most PROMOTE_NEAR ahead) no heavier than the night it leaves.
  */
@@ -529,6 +536,8 @@ promote(struct ctx *c, int64_t *load, const int64_t *incr, int h, int *idx,
 		    !c->w[i].fresh && c->out->items[i].days_since_full >= 1 &&
 		    load[c->w[i].nd] + incr[c->w[i].nd] > target)
 			idx[m++] = i;
+	c->load = load;
+	c->incr = incr;
 	qsort_r(idx, m, sizeof(*idx), cmp_promote, c);
 	for (k = 0; k < m; k++) {
 		struct work *w = &c->w[idx[k]];

@@ -102,6 +102,53 @@ test_sim(void)
 	sim_free(s);
 }
 
+/* The same site on one slow drive for 40 nights: fulls cannot keep up,
+   and every entity past frequency + 1 is named with why, while windows,
+   limits and levels still hold. */
+static void
+test_sim_tight(void)
+{
+	struct sim_config cfg;
+	struct sim *s;
+	int night, overdue = 0, unnamed = 0, bad = 0, why[PLAN_NREASONS];
+
+	memset(why, 0, sizeof(why));
+	sim_config_default(&cfg);
+	cfg.ndrives = 1;
+	cfg.drive_rate = 250e6;
+	s = sim_new(&cfg);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	for (night = 0; night < 40; night++) {
+		struct plan_input in;
+		struct plan_out out;
+		struct sim_night nt;
+		char err[PLAN_ERRLEN];
+		int i;
+
+		sim_input(s, &in);
+		CHECK_EQ(plan_night(&in, &out, err), 0);
+		sim_check(s, &in, &out, &nt);
+		overdue += nt.overdue;
+		unnamed += nt.overdue_unnamed;
+		bad += nt.window_violations + nt.limit_violations +
+		    nt.level_violations + nt.late;
+		for (i = 0; i < out.noverdue; i++)
+			why[out.overdue[i].why]++;
+		CHECK_EQ(sim_run(s, &out), 0);
+		plan_out_free(&out);
+	}
+	printf("tight: overdue entity-nights %d (unnamed %d); why: capacity "
+	    "%d, window %d, server-limit %d, subnet-limit %d, overdue %d\n",
+	    overdue, unnamed, why[PLAN_CAPACITY], why[PLAN_WINDOW],
+	    why[PLAN_SERVER_LIMIT], why[PLAN_SUBNET_LIMIT], why[PLAN_OVERDUE]);
+	CHECK(overdue > 0);
+	CHECK_EQ(unnamed, 0);
+	CHECK_EQ(bad, 0);
+	sim_free(s);
+}
+
 /* One entity set up for the small cases. */
 static void
 entity(struct plan_entity *e, const char *name, int server, int full_days)
@@ -626,5 +673,6 @@ main(void)
 	test_bump();
 	test_bad_input();
 	test_sim();
+	test_sim_tight();
 	T_DONE();
 }
