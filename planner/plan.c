@@ -1198,6 +1198,28 @@ overdue_and_forecast(struct ctx *c, int h)
 	return 0;
 }
 
+/* Record out's dumps in the entities as if the night ran as planned. */
+void
+plan_project(struct plan_entity *entities, int nentities,
+    const struct plan_out *out, time_t now)
+{
+	int i;
+
+	for (i = 0; i < nentities && i < out->nitems; i++) {
+		const struct plan_item *it = &out->items[i];
+		struct plan_dump *d;
+
+		if (!it->dump || it->level < 0 || it->level > PLAN_MAX_LEVEL)
+			continue;
+		d = &entities[i].last[it->level];
+		d->date = now + (time_t)it->start;
+		d->bytes = it->bytes;
+		d->seconds = it->seconds;
+		if (it->level == 0)
+			entities[i].must_full = 0;
+	}
+}
+
 /* Plan the night (planner/plan.h). */
 int
 plan_night(const struct plan_input *in, struct plan_out *out, char *err)

@@ -258,6 +258,16 @@ void plan_params_default(struct plan_params *params);
 int plan_night(const struct plan_input *in, struct plan_out *out, char *err);
 /* Release what plan_night() allocated in out (NULL or empty: nothing). */
 void plan_out_free(struct plan_out *out);
+/*
+ * Record out's dumps in entities (nentities of them, the array plan_night()
+ * planned from, which the caller owns and has copied if it needs the
+ * original) as if the night at now had run as estimated: last[level] gets
+ * the planned start, bytes and seconds, a full clears must_full. Then the
+ * caller moves now and end a day on and plans again: that is how `abs-ctl
+ * plan --nights N` looks N nights ahead.
+ */
+void plan_project(struct plan_entity *entities, int nentities,
+    const struct plan_out *out, time_t now);
 /* The reason's name as reports and run_plan.reason spell it ("due",
    "server-limit", ...). */
 const char *plan_reason_name(enum plan_reason reason);

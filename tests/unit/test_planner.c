@@ -455,6 +455,49 @@ test_bump(void)
 	plan_out_free(&out);
 }
 
+/* Looking ahead: plan, project, move a day on, plan again. A weekly
+   entity whose full was 5 days ago gets incrementals, then its full on
+   the second night ahead; a new one its full tonight only. */
+static void
+test_project(void)
+{
+	struct plan_entity en[2];
+	struct plan_input in;
+	struct plan_out out;
+	char err[PLAN_ERRLEN];
+	int night, full_night[2] = { -1, -1 }, nfull[2] = { 0, 0 };
+
+	entity(&en[0], "weekly", -1, 7);
+	entity(&en[1], "new", -1, 7);
+	en[0].type_estimate = en[1].type_estimate = 10LL << 30;
+	input(&in, en, 2, two_drives, 1, 8);
+	en[0].last[0].date = in.now - 5 * DAY;
+	en[0].last[0].bytes = 10LL << 30;
+	for (night = 0; night < 4; night++) {
+		int i;
+
+		CHECK_EQ(plan_night(&in, &out, err), 0);
+		for (i = 0; i < 2; i++) {
+			CHECK_EQ(out.items[i].dump, 1);
+			if (out.items[i].level == 0) {
+				nfull[i]++;
+				if (full_night[i] < 0)
+					full_night[i] = night;
+			}
+		}
+		plan_project(en, 2, &out, in.now);
+		plan_out_free(&out);
+		in.now += DAY;
+		in.end += DAY;
+	}
+	CHECK_EQ(full_night[1], 0);
+	CHECK_EQ(nfull[1], 1);
+	/* due on night 2 (7 days); a lone entity is never promoted */
+	CHECK_EQ(full_night[0], 2);
+	CHECK_EQ(nfull[0], 1);
+	CHECK(en[0].last[1].date > en[0].last[0].date);
+}
+
 /* Bad input is refused with a reason, never planned. */
 static void
 test_bad_input(void)
@@ -672,6 +715,7 @@ main(void)
 	test_capacity();
 	test_bump();
 	test_bad_input();
+	test_project();
 	test_sim();
 	test_sim_tight();
 	T_DONE();
