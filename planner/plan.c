@@ -520,6 +520,13 @@ incr_ahead(const struct ctx *c, int64_t *incr, int h)
 	}
 }
 
+/* Tonight's selection as it grows: bytes, the target, drive seconds used
+   and available. */
+struct sel {
+	int64_t tonight, target;
+	double used, cap;
+};
+
 /*
  * Promotions from nights heavier than the target, the heaviest first,
  * larger fulls first: while tonight stays under the target, or (a night
@@ -527,8 +534,10 @@ incr_ahead(const struct ctx *c, int64_t *incr, int h)
  */
 static void
 promote(struct ctx *c, int64_t *load, const int64_t *incr, int h, int *idx,
-    int64_t target, int64_t tonight, double used_secs, double cap_secs)
+    struct sel *sl)
 {
+	int64_t target = sl->target, tonight = sl->tonight;
+	double used_secs = sl->used, cap_secs = sl->cap;
 	int n = c->in->nentities, i, k, m = 0;
 
 	for (i = 0; i < n; i++)
@@ -561,6 +570,70 @@ promote(struct ctx *c, int64_t *load, const int64_t *incr, int h, int *idx,
 	}
 }
 
+/* Musts, most urgent first, while the drives have time; the rest get
+   capacity and their incremental. */
+static void
+take_musts(struct ctx *c, int *idx, struct sel *sl)
+{
+	int i, k, m = 0;
+
+	for (i = 0; i < c->in->nentities; i++)
+		if (c->w[i].st == ST_MUST)
+			idx[m++] = i;
+	qsort_r(idx, m, sizeof(*idx), cmp_must, c);
+	for (k = 0; k < m; k++) {
+		struct work *w = &c->w[idx[k]];
+		double s = dump_secs(c, w, w->full_bytes, -1);
+
+		if (sl->used + s <= sl->cap) {
+			w->full = 1;
+			sl->used += s;
+			sl->tonight += w->full_bytes;
+		} else {
+			c->out->items[idx[k]].reason = PLAN_CAPACITY;
+			if (w->incr_level > 0) {
+				sl->used += dump_secs(c, w, w->incr_bytes, -1);
+				sl->tonight += w->incr_bytes;
+			}
+		}
+	}
+}
+
+/* Due fulls by priority then size: tonight if under the target; else
+   tomorrow if it has room; else the lighter of the two. */
+static void
+take_due(struct ctx *c, int *idx, struct sel *sl, int64_t tomorrow)
+{
+	int i, k, m = 0;
+
+	for (i = 0; i < c->in->nentities; i++)
+		if (c->w[i].st == ST_DUE)
+			idx[m++] = i;
+	qsort_r(idx, m, sizeof(*idx), cmp_due, c);
+	for (k = 0; k < m; k++) {
+		struct work *w = &c->w[idx[k]];
+		double s = dump_secs(c, w, w->full_bytes, -1);
+		int fits = sl->used + s <= sl->cap;
+
+		if (fits && (sl->tonight + w->full_bytes <= sl->target ||
+		    (tomorrow + w->full_bytes > sl->target &&
+		    sl->tonight <= tomorrow))) {
+			w->full = 1;
+			sl->used += s;
+			sl->tonight += w->full_bytes;
+			continue;
+		}
+		w->delayed = 1;
+		tomorrow += w->full_bytes;
+		c->out->items[idx[k]].reason = fits ? PLAN_DELAYED :
+		    PLAN_CAPACITY;
+		if (w->incr_level > 0) {
+			sl->used += dump_secs(c, w, w->incr_bytes, -1);
+			sl->tonight += w->incr_bytes;
+		}
+	}
+}
+
 /*
  * Step 2: tonight's fulls. The target is the larger of the cycle's share
  * (sum of fulls / frequency) and what the look-ahead's deadlines need per
@@ -572,9 +645,10 @@ static int
 select_fulls(struct ctx *c, int64_t *load, int64_t *incr, int h, int *idx)
 {
 	const struct plan_input *in = c->in;
-	int n = in->nentities, i, k, m;
+	int n = in->nentities, i, k;
 	double cap_secs, used_secs = 0, target_d, need, iavg = 0;
-	int64_t cum = 0, tonight = 0, target, tomorrow;
+	int64_t cum = 0, tonight = 0;
+	struct sel sl;
 
 	cap_secs = c->budget * in->ndrives * c->p->fill;
 	/* the cycle's share and the load ahead; tonight starts with the
@@ -614,63 +688,13 @@ select_fulls(struct ctx *c, int64_t *load, int64_t *incr, int h, int *idx)
 	for (k = 1; k < h; k++)
 		iavg += (double)incr[k] / (h - 1);
 	incr[0] = tonight;
-	target = (int64_t)(target_d + iavg);
-
-	/* musts, most urgent first */
-	m = 0;
-	for (i = 0; i < n; i++)
-		if (c->w[i].st == ST_MUST)
-			idx[m++] = i;
-	qsort_r(idx, m, sizeof(*idx), cmp_must, c);
-	for (k = 0; k < m; k++) {
-		struct work *w = &c->w[idx[k]];
-		double s = dump_secs(c, w, w->full_bytes, -1);
-
-		if (used_secs + s <= cap_secs) {
-			w->full = 1;
-			used_secs += s;
-			tonight += w->full_bytes;
-		} else {
-			c->out->items[idx[k]].reason = PLAN_CAPACITY;
-			if (w->incr_level > 0) {
-				used_secs += dump_secs(c, w, w->incr_bytes, -1);
-				tonight += w->incr_bytes;
-			}
-		}
-	}
-	/* due fulls: under the target go, else wait a night if tomorrow
-	   has room */
-	m = 0;
-	for (i = 0; i < n; i++)
-		if (c->w[i].st == ST_DUE)
-			idx[m++] = i;
-	qsort_r(idx, m, sizeof(*idx), cmp_due, c);
-	tomorrow = load[1] + incr[1];
-	for (k = 0; k < m; k++) {
-		struct work *w = &c->w[idx[k]];
-		double s = dump_secs(c, w, w->full_bytes, -1);
-		int fits = used_secs + s <= cap_secs;
-
-		/* tonight if under the target; else tomorrow if it has
-		   room; else the lighter of the two */
-		if (fits && (tonight + w->full_bytes <= target ||
-		    (tomorrow + w->full_bytes > target &&
-		    tonight <= tomorrow))) {
-			w->full = 1;
-			used_secs += s;
-			tonight += w->full_bytes;
-			continue;
-		}
-		w->delayed = 1;
-		tomorrow += w->full_bytes;
-		c->out->items[idx[k]].reason = fits ? PLAN_DELAYED :
-		    PLAN_CAPACITY;
-		if (w->incr_level > 0) {
-			used_secs += dump_secs(c, w, w->incr_bytes, -1);
-			tonight += w->incr_bytes;
-		}
-	}
-	promote(c, load, incr, h, idx, target, tonight, used_secs, cap_secs);
+	sl.tonight = tonight;
+	sl.target = (int64_t)(target_d + iavg);
+	sl.used = used_secs;
+	sl.cap = cap_secs;
+	take_musts(c, idx, &sl);
+	take_due(c, idx, &sl, load[1] + incr[1]);
+	promote(c, load, incr, h, idx, &sl);
 	return 0;
 }
 
@@ -1220,6 +1244,51 @@ plan_project(struct plan_entity *entities, int nentities,
 	}
 }
 
+/* Set up the context; -EINVAL (said in err) when params are out of
+   range. */
+static int
+ctx_init(struct ctx *c, const struct plan_input *in,
+    const struct plan_params *p, struct plan_out *out, char *err)
+{
+	int d;
+
+	memset(c, 0, sizeof(*c));
+	c->in = in;
+	c->p = p;
+	c->out = out;
+	c->err = err;
+	c->budget = (double)(in->end - in->now);
+	for (d = 0; d < in->ndrives; d++)
+		c->mean_rate += drive_rate(c, d);
+	c->mean_rate = in->ndrives ? c->mean_rate / in->ndrives :
+	    p->default_rate;
+	if (!(c->mean_rate > 0) || !(p->default_rate > 0 &&
+	    p->default_rate < 1e12) ||
+	    !(p->fill > 0 && p->fill <= 1) || !(p->overhead >= 0) ||
+	    !(p->change_fraction >= 0 && p->change_fraction <= 1) ||
+	    !(p->bump_mult >= 1) || !(p->bump_percent >= 0) ||
+	    p->bump_bytes < 0 || p->default_estimate < 0) {
+		snprintf(err, PLAN_ERRLEN, "bad params: a rate, fill, overhead, "
+		    "change or bump value out of range");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The look-ahead's nights: nights_ahead, else the longest cycle + 1 (or
+   params' horizon when longer), within 2..MAX_HORIZON. */
+static int
+horizon(const struct ctx *c, int maxfd)
+{
+	int h = c->in->nights_ahead > 0 ? c->in->nights_ahead : maxfd + 1;
+
+	if (!c->in->nights_ahead && c->p->horizon > h)
+		h = c->p->horizon;
+	if (h > MAX_HORIZON)
+		h = MAX_HORIZON;
+	return h < 2 ? 2 : h;
+}
+
 /* Plan the night (planner/plan.h). */
 int
 plan_night(const struct plan_input *in, struct plan_out *out, char *err)
@@ -1240,37 +1309,20 @@ plan_night(const struct plan_input *in, struct plan_out *out, char *err)
 	if ((rc = check_input(in, err)) < 0)
 		return rc;
 	plan_params_default(&defp);
-	memset(&c, 0, sizeof(c));
-	c.in = in;
-	c.p = in->params ? in->params : &defp;
-	c.out = out;
-	c.err = err;
-	c.budget = (double)(in->end - in->now);
-	c.mean_rate = 0;
-	for (d = 0; d < in->ndrives; d++)
-		c.mean_rate += drive_rate(&c, d);
-	c.mean_rate = in->ndrives ? c.mean_rate / in->ndrives :
-	    c.p->default_rate;
-	if (!(c.mean_rate > 0) || !(c.p->default_rate > 0 &&
-	    c.p->default_rate < 1e12) ||
-	    !(c.p->fill > 0 && c.p->fill <= 1) || !(c.p->overhead >= 0) ||
-	    !(c.p->change_fraction >= 0 && c.p->change_fraction <= 1) ||
-	    !(c.p->bump_mult >= 1) || !(c.p->bump_percent >= 0) ||
-	    c.p->bump_bytes < 0 || c.p->default_estimate < 0) {
-		snprintf(err, PLAN_ERRLEN, "bad params: a rate, fill, overhead, "
-		    "change or bump value out of range");
-		return -EINVAL;
-	}
-	out->items = calloc(in->nentities + 1, sizeof(*out->items));
-	out->drives = calloc(in->ndrives + 1, sizeof(*out->drives));
-	c.w = calloc(in->nentities + 1, sizeof(*c.w));
-	idx = calloc(in->nentities + 1, sizeof(*idx));
+	if ((rc = ctx_init(&c, in, in->params ? in->params : &defp, out,
+	    err)) < 0)
+		return rc;
+	out->items = calloc((size_t)in->nentities + 1, sizeof(*out->items));
+	out->drives = calloc((size_t)in->ndrives + 1, sizeof(*out->drives));
+	c.w = calloc((size_t)in->nentities + 1, sizeof(*c.w));
+	idx = calloc((size_t)in->nentities + 1, sizeof(*idx));
 	if (!out->items || !out->drives || !c.w || !idx)
 		goto nomem;
 	out->nitems = in->nentities;
 	out->ndrives = in->ndrives;
 	for (d = 0; d < in->ndrives; d++) {
-		out->drives[d].order = calloc(in->nentities + 1, sizeof(int));
+		out->drives[d].order = calloc((size_t)in->nentities + 1,
+		    sizeof(int));
 		if (!out->drives[d].order)
 			goto nomem;
 		out->capacity_bytes += (int64_t)(c.budget *
@@ -1281,13 +1333,7 @@ plan_night(const struct plan_input *in, struct plan_out *out, char *err)
 		if (c.w[i].fd > maxfd)
 			maxfd = c.w[i].fd;
 	}
-	h = in->nights_ahead > 0 ? in->nights_ahead : maxfd + 1;
-	if (!in->nights_ahead && c.p->horizon > h)
-		h = c.p->horizon;
-	if (h > MAX_HORIZON)
-		h = MAX_HORIZON;
-	if (h < 2)
-		h = 2;
+	h = horizon(&c, maxfd);
 	load = calloc(2 * (size_t)h, sizeof(*load));
 	if (!load)
 		goto nomem;
