@@ -813,6 +813,8 @@ struct sched {
 	struct heap servers;	/* rank << 32 | server */
 	struct heap waiting;	/* ceil(wait_until) << 32 | rank */
 	int *aside;		/* servers or ranks set aside this round */
+	int *mark;		/* per server: the round it was set aside */
+	int round;
 	int nq, left;		/* queues; jobs not placed nor dropped */
 	double fastest;
 };
@@ -966,6 +968,8 @@ round_one(struct ctx *c, struct sched *sc, int d, double e)
 	int nservers_aside = 0, naside_jobs = 0, placed = 0, k;
 	int *aside_jobs = sc->aside + sc->nq;
 
+	sc->round++;
+
 	while (sc->waiting.n > 0 &&
 	    (double)(sc->waiting.a[0] >> 32) <= e)
 		if (enqueue(c, sc, (int)(heap_pop(&sc->waiting) &
@@ -979,9 +983,12 @@ round_one(struct ctx *c, struct sched *sc, int d, double e)
 
 		if (sc->q[q].n == 0 || sc->q[q].a[0] != r)
 			continue;	/* stale */
+		if (sc->mark[q] == sc->round)
+			continue;	/* a duplicate of one set aside */
 		why = limit_check(c, sc, q, d, e);
 		if (why != PLAN_DUE) {
 			sc->qblocked[q] = why;
+			sc->mark[q] = sc->round;
 			sc->aside[nservers_aside++] = q;
 			continue;
 		}
@@ -1055,6 +1062,7 @@ sched_free(struct sched *sc)
 			free(sc->q[q].a);
 	free(sc->q);
 	free(sc->qblocked);
+	free(sc->mark);
 	free(sc->servers.a);
 	free(sc->waiting.a);
 	free(sc->aside);
@@ -1086,8 +1094,10 @@ schedule(struct ctx *c, const int *jobs, int nj)
 	sc.done = calloc(in->ndrives + 1, sizeof(*sc.done));
 	sc.q = calloc(sc.nq, sizeof(*sc.q));
 	sc.qblocked = calloc(sc.nq, sizeof(*sc.qblocked));
+	sc.mark = calloc(sc.nq, sizeof(*sc.mark));
 	sc.aside = calloc(sc.nq + nj + 1, sizeof(*sc.aside));
-	if (!sc.t || !sc.cur || !sc.done || !sc.q || !sc.qblocked || !sc.aside)
+	if (!sc.t || !sc.cur || !sc.done || !sc.q || !sc.qblocked ||
+	    !sc.mark || !sc.aside)
 		goto out;
 	for (d = 0; d < in->ndrives; d++) {
 		double rate = drive_rate(c, d);
