@@ -242,7 +242,10 @@ struct plan_out {
 	int64_t full_bytes;		/* tonight's planned fulls, bytes */
 	int64_t incr_bytes;		/* tonight's planned incrementals */
 	int64_t target_bytes;		/* the share of fulls a night should
-					   take (total fulls / cycle) */
+					   take (total fulls / cycle, or more
+					   when the deadlines ahead need it;
+					   the night's target adds the
+					   incrementals expected) */
 	int64_t capacity_bytes;		/* what the drives write in the time
 					   budget */
 	int nfull, nincr;		/* dumps planned tonight */
