@@ -164,17 +164,59 @@ struct cat_entity {
 	int64_t full_every_days, incr_every_days;	/* the type's if unset */
 	const char *not_before;	/* one-time window, or NULL */
 	const char *added;
+	/* the nightly run (schema 5); NULL / CAT_NULL where there is none */
+	int64_t server_id;	/* servers.id */
+	const char *server, *subnet, *partition;
+	int64_t subnet_id;
+	int64_t priority;	/* effective: the entity's, else its type's */
+	int64_t own_priority;	/* the entity's own (CAT_NULL: the type's) */
+	const char *vanished;	/* since when discovery no longer lists it */
+	int64_t discovered_by;	/* the discovery (id) that added it */
+	int64_t listed_bytes;	/* the size its discovery last listed */
+	/* the type's rules: deepest level (0..9), what a new entity is
+	   guessed at (CAT_NULL: no guess), the commands around a dump (words
+	   separated by one space, see cat_cmd_split; NULL: none) */
+	int64_t max_level, estimate_bytes;
+	const char *snapshot_cmd, *dump_cmd, *incr_cmd, *release_cmd;
 };
 typedef int cat_entity_fn(const struct cat_entity *e, void *arg);
 
 /* Every entity, by name. */
 int cat_entities_list(struct cat_db *db, cat_entity_fn *fn, void *arg,
     char *err);
+/*
+ * What the planner reads: the active entities that are not vanished, by
+ * server then name (the same rows as cat_entities_list).
+ */
+int cat_entities_plan_list(struct cat_db *db, cat_entity_fn *fn, void *arg,
+    char *err);
 int cat_entity_get(struct cat_db *db, const char *name, cat_entity_fn *fn,
     void *arg, char *err);
 /* -EINVAL for a bad name or source; -ENOENT for an unknown type or pool. */
 int cat_entity_add(struct cat_db *db, const char *name, const char *source,
     const char *type, const char *pool, char *err);
+/* A new entity with what the nightly run adds; NULL: none (type, pool:
+   default), priority CAT_NULL: the type's. */
+struct cat_entity_new {
+	const char *name, *source, *type, *pool;
+	const char *server, *partition;
+	int64_t priority;
+};
+/*
+ * As cat_entity_add; -ENOENT also for an unknown server (servers are
+ * added by cat_server_add or discovery, never by a typo), -EINVAL for a
+ * priority outside 0..CAT_PRIORITY_MAX or a bad partition (cat_name_valid).
+ */
+int cat_entity_create(struct cat_db *db, const struct cat_entity_new *e,
+    char *err);
+#define CAT_PRIORITY_MAX 1000	/* priorities: 0..1000, higher first */
+/*
+ * Change an entity's server (NULL: unchanged, "": none), partition (NULL:
+ * unchanged, "": none) and priority (CAT_NULL: unchanged, -1: the
+ * type's); -ENOENT for an unknown entity or server.
+ */
+int cat_entity_set(struct cat_db *db, const char *name, const char *server,
+    const char *partition, int64_t priority, char *err);
 /* Stop dumping it; its dumps stay. */
 int cat_entity_remove(struct cat_db *db, const char *name, char *err);
 int cat_entity_set_type(struct cat_db *db, const char *name,
@@ -209,6 +251,220 @@ struct cat_due {
 typedef int cat_due_fn(const struct cat_due *d, void *arg);
 int cat_entities_next(struct cat_db *db, int64_t limit, cat_due_fn *fn,
     void *arg, char *err);
+
+/* ---- servers and subnets (catalog/servers.c) ---- */
+
+struct cat_subnet {
+	int64_t id;
+	const char *name;
+	int64_t max_dumps;	/* concurrent dumps of its servers; 0: none */
+	int64_t servers, entities;	/* entities: active ones */
+};
+typedef int cat_subnet_fn(const struct cat_subnet *s, void *arg);
+
+struct cat_server {
+	int64_t id;
+	const char *name;
+	int64_t subnet_id;	/* CAT_NULL: in no subnet */
+	const char *subnet;
+	int64_t max_dumps;	/* concurrent dumps; 0: no limit */
+	int64_t subnet_max_dumps;	/* its subnet's (0 if none) */
+	const char *added;
+	int64_t entities;	/* active, not vanished */
+	int64_t vanished;	/* active and vanished */
+	int64_t discoveries;	/* discovery commands */
+};
+typedef int cat_server_fn(const struct cat_server *s, void *arg);
+
+/* Every server, by name. */
+int cat_servers_list(struct cat_db *db, cat_server_fn *fn, void *arg,
+    char *err);
+int cat_server_get(struct cat_db *db, const char *name, cat_server_fn *fn,
+    void *arg, char *err);
+/* Every subnet, by name. */
+int cat_subnets_list(struct cat_db *db, cat_subnet_fn *fn, void *arg,
+    char *err);
+/*
+ * Add a server; subnet (NULL: none) is made on first use; max_dumps
+ * below 0: 0. -EEXIST if it exists, -EINVAL for a bad name or limit.
+ */
+int cat_server_add(struct cat_db *db, const char *name, const char *subnet,
+    int64_t max_dumps, char *err);
+/* Change a server: subnet NULL unchanged, "" none; max_dumps < 0 unchanged. */
+int cat_server_set(struct cat_db *db, const char *name, const char *subnet,
+    int64_t max_dumps, char *err);
+/* A subnet's limit (made if new). */
+int cat_subnet_set(struct cat_db *db, const char *name, int64_t max_dumps,
+    char *err);
+
+/* ---- type rules and forbidden windows (catalog/rules.c) ---- */
+
+struct cat_type {
+	int64_t id;
+	const char *name;
+	int64_t full_every_days, incr_every_days;
+	int64_t priority, max_level;
+	int64_t estimate_bytes;		/* CAT_NULL: none */
+	const char *snapshot_cmd, *dump_cmd, *incr_cmd, *release_cmd;
+	int64_t entities;		/* active */
+};
+typedef int cat_type_fn(const struct cat_type *t, void *arg);
+
+/* Every entity type, by name. */
+int cat_types_list(struct cat_db *db, cat_type_fn *fn, void *arg, char *err);
+int cat_type_get(struct cat_db *db, const char *name, cat_type_fn *fn,
+    void *arg, char *err);
+
+/* A type's rules to change: -1 (estimate: CAT_NULL) or NULL unchanged. */
+struct cat_type_rules {
+	int64_t priority;	/* 0..CAT_PRIORITY_MAX */
+	int64_t max_level;	/* 0..9 */
+	int64_t estimate_bytes;	/* 0 or more; -1: none */
+	/* argv text (cat_cmd_check), "": none */
+	const char *snapshot_cmd, *dump_cmd, *incr_cmd, *release_cmd;
+};
+/* -EINVAL (err says which) for a value out of range or a bad command. */
+int cat_type_set_rules(struct cat_db *db, const char *name,
+    const struct cat_type_rules *r, char *err);
+
+/*
+ * A command as the catalog stores it: words split on blanks (no shell, no
+ * quoting: a word holds no blank), joined by one space into out (len
+ * bytes). With placeholders true (a type's commands), {entity} {date}
+ * {since} {base} {snapshot} {level} (a whole word or inside one) are the
+ * only {...} allowed; false (discovery commands): no placeholder, a '{'
+ * is a character like any other.
+ * -EINVAL (err says why) for an empty command, control bytes, an unknown
+ * or unclosed placeholder, or more than CAT_CMD_MAX bytes.
+ */
+#define CAT_CMD_MAX 4096
+int cat_cmd_check(const char *in, bool placeholders, char *out, size_t len,
+    char *err);
+/*
+ * Split a stored command into a NULL-terminated argv (malloc'd, free with
+ * cat_cmd_free): the word count, or -ENOMEM / -EINVAL for an empty one.
+ */
+int cat_cmd_split(const char *cmd, char ***argv);
+void cat_cmd_free(char **argv);
+
+/*
+ * A recurring forbidden window, in abs-ctld's local time: on the days in
+ * the mask (bit 0 Sunday .. bit 6 Saturday) from start_min (0..1439) to
+ * end_min (1..1440) minutes of the day. end_min <= start_min wraps past
+ * midnight: it ends at end_min on the next day (22:00-06:00 on Fri is
+ * Fri 22:00 to Sat 06:00). It belongs to a type or to one entity; an
+ * entity's own windows replace its type's.
+ */
+struct cat_window {
+	int64_t id;
+	const char *type, *entity;	/* one is NULL */
+	int64_t days, start_min, end_min;
+};
+typedef int cat_window_fn(const struct cat_window *w, void *arg);
+
+/*
+ * Parse what an operator types: days "Mon-Fri", "Sat,Sun", "Mon,Wed-Fri",
+ * "Fri-Mon" (wraps), "daily", "weekdays", "weekend" (names of 3 letters
+ * or in full, any case); hours "HH:MM-HH:MM" (24:00 ends a day, an end
+ * before the start wraps past midnight, equal is refused). 0 and
+ * w->days/start_min/end_min, or -EINVAL saying what is wrong.
+ */
+int cat_window_parse(const char *days, const char *hours,
+    struct cat_window *w, char *err);
+/* "Mon-Fri 07:00-19:00" of w->days/start_min/end_min into buf. */
+void cat_window_format(const struct cat_window *w, char *buf, size_t len);
+/* Whether w forbids minute min (0..1439) of weekday wday (0: Sunday). */
+bool cat_window_covers(const struct cat_window *w, int wday, int min);
+/*
+ * Add a window to a type or (exactly one of them) an entity; *id gets
+ * its id. -ENOENT for an unknown type or entity.
+ */
+int cat_window_add(struct cat_db *db, const char *type, const char *entity,
+    int64_t days, int64_t start_min, int64_t end_min, int64_t *id,
+    char *err);
+int cat_window_remove(struct cat_db *db, int64_t id, char *err);
+/*
+ * Windows of a type and/or an entity (NULL: any), by type, entity, id;
+ * both NULL: every window.
+ */
+int cat_windows_list(struct cat_db *db, const char *type, const char *entity,
+    cat_window_fn *fn, void *arg, char *err);
+/* An entity's effective windows: its own, else its type's. */
+int cat_entity_windows(struct cat_db *db, const char *entity,
+    cat_window_fn *fn, void *arg, char *err);
+
+/* ---- discovery (catalog/discovery.c) ---- */
+
+struct cat_discovery {
+	int64_t id;
+	const char *server, *type, *pool;
+	const char *cmd;		/* stored as cat_cmd_check makes it */
+	const char *source_template;	/* NULL: dir:{name} */
+	const char *last_run, *last_ok, *last_error;
+	int64_t entities, vanished;	/* active ones it added */
+};
+typedef int cat_discovery_fn(const struct cat_discovery *d, void *arg);
+
+/* Discovery commands of a server (NULL: all), by server and id. */
+int cat_discoveries_list(struct cat_db *db, const char *server,
+    cat_discovery_fn *fn, void *arg, char *err);
+/*
+ * Add one; the server is made if new. -ENOENT for an unknown type or
+ * pool, -EEXIST for the same command on the server, -EINVAL for a bad
+ * command or template (cat_discovery_source with a probe name).
+ */
+int cat_discovery_add(struct cat_db *db, const char *server,
+    const char *type, const char *pool, const char *cmd,
+    const char *source_template, int64_t *id, char *err);
+/* Its entities stay (discovered_by cleared). */
+int cat_discovery_remove(struct cat_db *db, int64_t id, char *err);
+
+/* A line of a discovery command's output, parsed. */
+struct cat_listed {
+	char name[256], partition[256];	/* partition "" if none */
+	int64_t bytes;			/* CAT_NULL if none */
+};
+/*
+ * Parse one line (without its newline): "NAME [PARTITION [SIZE]]",
+ * fields separated by blanks, names cat_name_valid, SIZE a count of bytes
+ * with an optional K, M, G or T (powers of 1024). -EINVAL saying why.
+ */
+int cat_listed_parse(const char *line, struct cat_listed *out, char *err);
+/*
+ * A source from a template: {name} {server} {partition} substituted,
+ * the result a valid source (dir:, cmd:, file:). -EINVAL if not.
+ */
+int cat_discovery_source(const char *tmpl, const char *name,
+    const char *server, const char *partition, char *out, size_t len,
+    char *err);
+
+/* What applying a listing changed, one call per entity. */
+struct cat_discovered {
+	const char *entity;
+	const char *what;	/* new back moved vanished gone removed */
+	const char *since;	/* vanished: since when */
+	const char *partition;
+};
+typedef int cat_discovered_fn(const struct cat_discovered *d, void *arg);
+/*
+ * A successful run of discovery id listed these entities: in one
+ * transaction, a name the catalog does not have is added (the discovery's
+ * type and pool, its server, the partition, the source from its
+ * template; "new"); one it added or that vanished comes back (un-vanished,
+ * reactivated if an admin removed it after it vanished, its server and
+ * partition updated; "back", or "moved" when another server's discovery
+ * had it); an active entity of this discovery not listed is flagged
+ * vanished ("vanished": now; "gone": already before), never removed; an
+ * entity removed by an admin while listed stays removed ("removed"). Other
+ * entities (added by hand, listed by another live discovery) are left.
+ * last_run and last_ok become now, last_error NULL. The count of changes.
+ */
+int cat_discovery_apply(struct cat_db *db, int64_t id,
+    const struct cat_listed *list, size_t n, cat_discovered_fn *fn,
+    void *arg, char *err);
+/* A run that failed: last_run now, last_error why; nothing else changes. */
+int cat_discovery_failed(struct cat_db *db, int64_t id, const char *why,
+    char *err);
 
 /* ---- dumps and their parts (catalog/dumps.c) ---- */
 

@@ -160,7 +160,8 @@ static const char *const migrations[] = {
 	 * a type or to one entity (an entity's own replace its type's);
 	 * types know their deepest level, what a new entity is guessed at,
 	 * and the commands around a dump (argv words, placeholders as whole
-	 * arguments); discovery commands list a server's entities; a run is
+	 * arguments); discovery commands list a server's entities (an entity
+	 * keeps the size its listing last gave: listed_bytes); a run is
 	 * one night's work on some drives, its plan kept row by row, and the
 	 * jobs it queued name it, their level and why.
 	 */
@@ -205,6 +206,7 @@ static const char *const migrations[] = {
 	" UNIQUE (server_id, cmd));"
 	"ALTER TABLE entities ADD COLUMN discovered_by INTEGER"
 	" REFERENCES discovery(id);"
+	"ALTER TABLE entities ADD COLUMN listed_bytes INTEGER;"
 	"CREATE TABLE runs ("
 	" id INTEGER PRIMARY KEY, night TEXT NOT NULL, drives TEXT NOT NULL,"
 	" state TEXT NOT NULL CHECK (state IN ('running','done','failed',"

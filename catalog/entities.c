@@ -8,9 +8,14 @@
 
 #define ENTITY_COLS "e.id, e.name, t.name, p.name, e.source, e.active," \
 	" coalesce(e.full_every_days, t.full_every_days)," \
-	" coalesce(e.incr_every_days, t.incr_every_days), e.not_before, e.added"
+	" coalesce(e.incr_every_days, t.incr_every_days), e.not_before," \
+	" e.added, e.server_id, s.name, n.name, e.partition, n.id," \
+	" coalesce(e.priority, t.priority), e.priority, e.vanished," \
+	" e.discovered_by, e.listed_bytes, t.max_level, t.estimate_bytes," \
+	" t.snapshot_cmd, t.dump_cmd, t.incr_cmd, t.release_cmd"
 #define ENTITY_FROM " FROM entities e JOIN entity_types t ON t.id =" \
-	" e.type_id JOIN pools p ON p.id = e.pool_id"
+	" e.type_id JOIN pools p ON p.id = e.pool_id LEFT JOIN servers s ON" \
+	" s.id = e.server_id LEFT JOIN subnets n ON n.id = s.subnet_id"
 
 /* A row of ENTITY_COLS to the callback. */
 static int
@@ -23,6 +28,14 @@ entity_row(sqlite3_stmt *st, void *arg)
 		.source = db_text(st, 4), .active = db_i64(st, 5),
 		.full_every_days = db_i64(st, 6), .incr_every_days = db_i64(st, 7),
 		.not_before = db_text(st, 8), .added = db_text(st, 9),
+		.server_id = db_i64(st, 10), .server = db_text(st, 11),
+		.subnet = db_text(st, 12), .partition = db_text(st, 13),
+		.subnet_id = db_i64(st, 14), .priority = db_i64(st, 15),
+		.own_priority = db_i64(st, 16), .vanished = db_text(st, 17),
+		.discovered_by = db_i64(st, 18), .listed_bytes = db_i64(st, 19),
+		.max_level = db_i64(st, 20), .estimate_bytes = db_i64(st, 21),
+		.snapshot_cmd = db_text(st, 22), .dump_cmd = db_text(st, 23),
+		.incr_cmd = db_text(st, 24), .release_cmd = db_text(st, 25),
 	};
 
 	return ((cat_entity_fn *)cb->fn)(&e, cb->arg);
@@ -34,6 +47,16 @@ cat_entities_list(struct cat_db *db, cat_entity_fn *fn, void *arg, char *err)
 {
 	return db_query(db, err, "listing entities", entity_row, DB_CB(fn, arg),
 	    "SELECT " ENTITY_COLS ENTITY_FROM " ORDER BY e.name", "");
+}
+
+/* The active entities not vanished, by server and name. */
+int
+cat_entities_plan_list(struct cat_db *db, cat_entity_fn *fn, void *arg,
+    char *err)
+{
+	return db_query(db, err, "listing entities to plan", entity_row,
+	    DB_CB(fn, arg), "SELECT " ENTITY_COLS ENTITY_FROM " WHERE e.active ="
+	    " 1 AND e.vanished IS NULL ORDER BY s.name, e.name", "");
 }
 
 /* One entity by name. */
@@ -64,25 +87,61 @@ int
 cat_entity_add(struct cat_db *db, const char *name, const char *src,
     const char *type, const char *pool, char *err)
 {
+	struct cat_entity_new e = { .name = name, .source = src, .type = type,
+	    .pool = pool, .priority = CAT_NULL };
+
+	return cat_entity_create(db, &e, err);
+}
+
+/* -EINVAL unless p is CAT_NULL or a priority. */
+static int
+check_priority(int64_t p, char *err)
+{
+	if (p != CAT_NULL && (p < 0 || p > CAT_PRIORITY_MAX))
+		return db_fail(err, -EINVAL, "a priority is 0..%d (higher first)",
+		    CAT_PRIORITY_MAX);
+	return 0;
+}
+
+/* Add an entity with its server, partition and priority. */
+int
+cat_entity_create(struct cat_db *db, const struct cat_entity_new *e,
+    char *err)
+{
+	const char *type = e->type ? e->type : "default";
+	const char *pool = e->pool ? e->pool : "default";
+	const char *src = e->source;
 	int rc;
 
-	if (!cat_name_valid(name))
+	if (!cat_name_valid(e->name))
 		return db_fail(err, -EINVAL, "entity names have no spaces, '%%', '='"
 		    " or '|'");
 	if (!src || (strncmp(src, "dir:", 4) && strncmp(src, "cmd:", 4) &&
 	    strncmp(src, "file:", 5)))
 		return db_fail(err, -EINVAL, "source must be dir:PATH, cmd:ARGV or"
 		    " file:PATH");
+	if (e->partition && *e->partition && !cat_name_valid(e->partition))
+		return db_fail(err, -EINVAL, "partition names have no spaces, '%%',"
+		    " '=' or '|'");
+	if ((rc = check_priority(e->priority, err)) < 0)
+		return rc;
 	if ((rc = exists(db, "entity_types", type, err)) <= 0)
 		return rc < 0 ? rc : db_fail(err, -ENOENT, "no entity type %s", type);
 	if ((rc = exists(db, "pools", pool, err)) <= 0)
 		return rc < 0 ? rc : db_fail(err, -ENOENT, "no pool %s", pool);
+	if (e->server && *e->server &&
+	    (rc = exists(db, "servers", e->server, err)) <= 0)
+		return rc < 0 ? rc : db_fail(err, -ENOENT, "no server %s (server-add"
+		    " it first)", e->server);
 	rc = db_exec(db, err, "adding an entity", "INSERT INTO entities (name,"
-	    " type_id, source, pool_id) VALUES (?, (SELECT id FROM entity_types"
-	    " WHERE name = ?), ?, (SELECT id FROM pools WHERE name = ?))", "tttt",
-	    name, type, src, pool);
+	    " type_id, source, pool_id, server_id, partition, priority) VALUES"
+	    " (?, (SELECT id FROM entity_types WHERE name = ?), ?, (SELECT id FROM"
+	    " pools WHERE name = ?), (SELECT id FROM servers WHERE name = ?),"
+	    " nullif(?, ''), ?)", e->priority == CAT_NULL ? "ttttttn" :
+	    "tttttti", e->name, type, src, pool, e->server, e->partition,
+	    e->priority);
 	if (rc == -EEXIST)
-		return db_fail(err, rc, "entity %s exists", name);
+		return db_fail(err, rc, "entity %s exists", e->name);
 	return rc < 0 ? rc : 0;
 }
 
@@ -131,6 +190,44 @@ cat_entity_set_window(struct cat_db *db, const char *name,
 	return one_entity(db_exec(db, err, "setting an entity's window", "UPDATE"
 	    " entities SET not_before = ? WHERE name = ?", "tt", not_before, name),
 	    name, err);
+}
+
+/* Change an entity's server, partition and priority, in one transaction. */
+int
+cat_entity_set(struct cat_db *db, const char *name, const char *server,
+    const char *partition, int64_t priority, char *err)
+{
+	int rc;
+
+	if (partition && *partition && !cat_name_valid(partition))
+		return db_fail(err, -EINVAL, "partition names have no spaces, '%%',"
+		    " '=' or '|'");
+	if (priority != -1 && (rc = check_priority(priority, err)) < 0)
+		return rc;
+	if (server && *server && (rc = exists(db, "servers", server, err)) <= 0)
+		return rc < 0 ? rc : db_fail(err, -ENOENT, "no server %s (server-add"
+		    " it first)", server);
+	if ((rc = db_begin(db, err)) < 0)
+		return rc;
+	rc = one_entity(db_exec(db, err, "finding an entity", "UPDATE entities"
+	    " SET name = name WHERE name = ?", "t", name), name, err);
+	if (rc >= 0 && server)
+		rc = db_exec(db, err, "setting an entity's server", "UPDATE entities"
+		    " SET server_id = (SELECT id FROM servers WHERE name = ?) WHERE"
+		    " name = ?", "tt", server, name);
+	if (rc >= 0 && partition)
+		rc = db_exec(db, err, "setting an entity's partition", "UPDATE"
+		    " entities SET partition = nullif(?, '') WHERE name = ?", "tt",
+		    partition, name);
+	if (rc >= 0 && priority != CAT_NULL)
+		rc = db_exec(db, err, "setting an entity's priority", "UPDATE"
+		    " entities SET priority = CASE WHEN ? < 0 THEN NULL ELSE ? END"
+		    " WHERE name = ?", "iit", priority, priority, name);
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db, err);
 }
 
 /* What a row of entities or entity_types (table is ours) holds now. */

@@ -181,6 +181,8 @@ cat_t_break(struct cat_db *db, enum cat_t_break how)
 	case BREAK_SCHEMA:
 		sqlite3_open(cat_t_path, &other);
 		sqlite3_exec(other, "PRAGMA foreign_keys = OFF;"
+		    "DROP TABLE run_plan; DROP TABLE runs; DROP TABLE discovery;"
+		    "DROP TABLE windows; DROP TABLE servers; DROP TABLE subnets;"
 		    "DROP TABLE messages; DROP TABLE acl; DROP TABLE error_events;"
 		    "DROP TABLE verifications; DROP TABLE dump_parts;"
 		    "DROP TABLE dumps; DROP TABLE jobs; DROP TABLE entities;"
