@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "catalog/db_int.h"
+#include "common/clock.h"
 
 /*
  * Numbered migrations: index i brings the schema from version i to i+1.
@@ -552,6 +553,68 @@ refuse_empty(const char *path, char *err)
 	    "remove the file to start a new catalog", path);
 }
 
+/*
+ * SQLite's 'now' (every DEFAULT date, julianday('now') in a query) on a
+ * test's clock: with ABS_CLOCK set (common/clock.h) the catalog opens
+ * through "abs-clock", the default VFS but for its time, which is
+ * clock_now(). Without ABS_CLOCK nothing is registered: a site's catalog
+ * opens through SQLite's own VFS, untouched.
+ */
+static sqlite3_vfs clock_vfs;
+
+/* The days since the Julian epoch's noon, in ms: SQLite's time unit. */
+#define JULIAN_UNIX_MS 210866760000000LL
+
+/* xCurrentTimeInt64: clock_now() as SQLite counts time. */
+static int
+clock_time64(sqlite3_vfs *v, sqlite3_int64 *out)
+{
+	(void)v;
+	*out = (sqlite3_int64)clock_now() * 1000 + JULIAN_UNIX_MS;
+	return SQLITE_OK;
+}
+
+/* xCurrentTime: the same as a Julian day number. */
+static int
+clock_time(sqlite3_vfs *v, double *out)
+{
+	(void)v;
+	*out = (double)clock_now() / 86400.0 + 2440587.5;
+	return SQLITE_OK;
+}
+
+/* The VFS to open the catalog through: NULL (SQLite's) unless injected. */
+static const char *
+clock_vfs_name(void)
+{
+	sqlite3_mutex *m;
+	const char *name = NULL;
+
+	if (!clock_injected())
+		return NULL;
+	m = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP1);
+	sqlite3_mutex_enter(m);
+	if (clock_vfs.zName)
+		name = clock_vfs.zName;
+	else {
+		sqlite3_vfs *base = sqlite3_vfs_find(NULL);
+		if (base) {
+			clock_vfs = *base;
+			clock_vfs.pNext = NULL;
+			clock_vfs.zName = "abs-clock";
+			clock_vfs.xCurrentTime = clock_time;
+			if (clock_vfs.iVersion >= 2)
+				clock_vfs.xCurrentTimeInt64 = clock_time64;
+			if (sqlite3_vfs_register(&clock_vfs, 0) == SQLITE_OK)
+				name = clock_vfs.zName;
+			else
+				memset(&clock_vfs, 0, sizeof(clock_vfs));
+		}
+	}
+	sqlite3_mutex_leave(m);
+	return name;
+}
+
 /* Open, create and migrate the catalog at path. */
 int
 cat_open(const char *path, struct cat_db **out, char *err)
@@ -565,7 +628,8 @@ cat_open(const char *path, struct cat_db **out, char *err)
 	if (!(db = calloc(1, sizeof(*db))))
 		return db_fail(err, -ENOMEM, "%s: out of memory", path);
 	if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, clock_vfs_name()) !=
+	    SQLITE_OK) {
 		rc = db_error(db, err, path);
 		cat_close(db);
 		return rc;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "catalog/dumplog.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/safefile.h"
 #include "common/util.h"
@@ -27,7 +28,7 @@
 static void
 now_str(char *buf, size_t len)
 {
-	util_fmt_time(time(NULL), buf, len);
+	util_fmt_time(clock_now(), buf, len);
 }
 
 /* DIR/name into buf; -ENAMETOOLONG if it does not fit. */

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "catalog/dumplog.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/safefile.h"
 #include "common/util.h"
@@ -703,7 +704,7 @@ event_rec(json_t *p, enum cat_dl_type type, struct cat_dl_rec *r)
 	if (!strcmp(r->since, "-"))
 		r->since[0] = '\0';
 	if (!r->written[0])	/* confirmed now: its trailer, or the dump */
-		util_fmt_time(time(NULL), r->written, sizeof(r->written));
+		util_fmt_time(clock_now(), r->written, sizeof(r->written));
 	return r->dump_id[0] && cat_name_valid(r->entity) &&
 	    (type == CAT_DL_DUMP || cat_name_valid(r->label));
 }
@@ -760,7 +761,7 @@ ev_bad_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	r.type = CAT_DL_BAD;
 	memset(r.dump_id, '0', 32);	/* no dump: the tape's line */
 	snprintf(r.entity, sizeof(r.entity), "%s", d->job ? d->entity : "-");
-	util_fmt_time(time(NULL), r.date, sizeof(r.date));
+	util_fmt_time(clock_now(), r.date, sizeof(r.date));
 	snprintf(r.label, sizeof(r.label), "%s", field(data, "label", "-"));
 	snprintf(r.tape_id, sizeof(r.tape_id), "%s", field(data, "tape_id", ""));
 	snprintf(r.status, sizeof(r.status), "out-of-service");

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/priv.h"
 #include "common/safefile.h"
@@ -71,7 +72,7 @@ ctld_message(struct ctld *c, struct drive *d, const char *level,
     const char *fmt, ...)
 {
 	char text[1024], at[32], err[CAT_ERRLEN];
-	time_t now = time(NULL);
+	time_t now = clock_now();	/* the date it is recorded with */
 	va_list ap;
 
 	va_start(ap, fmt);

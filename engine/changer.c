@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "catalog/dumplog.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "engine/changer.h"
@@ -179,7 +180,7 @@ eng_write_label_id(struct tsg_dev *dev, const char *label, const char *tape_id,
 		return rc;
 	}
 	l->block_size = block_size ? block_size : FMT_DEFAULT_BLOCK;
-	util_fmt_time(time(NULL), l->labelled_at, sizeof(l->labelled_at));
+	util_fmt_time(clock_now(), l->labelled_at, sizeof(l->labelled_at));
 	gethostname(host, sizeof(host) - 1);
 	pw = getpwuid(geteuid());
 	snprintf(l->labelled_by, sizeof(l->labelled_by), "%s@%s",

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "catalog/dumplog.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "engine/changer.h"
@@ -158,7 +159,7 @@ mark_full(struct dump_state *s)
 	snprintf(rec.label, sizeof(rec.label), "%s", s->p.l.label);
 	snprintf(rec.tape_id, sizeof(rec.tape_id), "%s", s->p.l.tape_id);
 	snprintf(rec.drive, sizeof(rec.drive), "%s", s->o->device);
-	util_fmt_time(time(NULL), rec.written, sizeof(rec.written));
+	util_fmt_time(clock_now(), rec.written, sizeof(rec.written));
 	snprintf(rec.status, sizeof(rec.status), "full");
 	rec.part = 0;
 	rec.file = 0;
@@ -352,7 +353,7 @@ init_header(struct dump_state *s, time_t since, const struct eng_source *src)
 	snprintf(h->partition, sizeof(h->partition), "%s",
 	    o->partition ? o->partition : src->path);
 	h->level = o->level;
-	util_fmt_time(time(NULL), h->dump_date, sizeof(h->dump_date));
+	util_fmt_time(clock_now(), h->dump_date, sizeof(h->dump_date));
 	if (o->since)
 		util_fmt_time(since, h->since, sizeof(h->since));
 	else
@@ -574,7 +575,7 @@ log_bad_tape(struct dump_state *s, const char *why)
 	snprintf(rec.label, sizeof(rec.label), "%s", s->p.l.label);
 	snprintf(rec.tape_id, sizeof(rec.tape_id), "%s", s->p.l.tape_id);
 	snprintf(rec.drive, sizeof(rec.drive), "%s", s->o->device);
-	util_fmt_time(time(NULL), rec.date, sizeof(rec.date));
+	util_fmt_time(clock_now(), rec.date, sizeof(rec.date));
 	snprintf(rec.status, sizeof(rec.status), "%s",
 	    eng_fault_status(s->fault));
 	eng_log_append(s->o, &rec);

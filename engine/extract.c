@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "engine/engine.h"
@@ -81,7 +82,7 @@ eng_extract_new(const char *to, const char *what, bool root_onto_existing,
 			close(fd);
 		goto fail;
 	}
-	util_fmt_time(time(NULL), stamp, sizeof(stamp));
+	util_fmt_time(clock_now(), stamp, sizeof(stamp));
 	fprintf(x->marker, "ABS restore INCOMPLETE: this tree is not a whole, "
 	    "proven restore while this file exists.\n"
 	    "dump: %s\nstarted: %s\nentries restored, in order:\n", what, stamp);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "catalog/dumplog.h"
+#include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -322,7 +323,7 @@ make_trailer(struct eng_part *p, bool last, struct fmt_trailer *t)
 	t->last = last;
 	/* A part ends early only at early warning; a stream may end there. */
 	t->tape_full = !last || p->ends_full;
-	util_fmt_time(time(NULL), t->written, sizeof(t->written));
+	util_fmt_time(clock_now(), t->written, sizeof(t->written));
 	t->stream_bytes = p->stream_bytes;
 	digest_final_hex(p->pd, t->part_digest);
 	if (last) {

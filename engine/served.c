@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "catalog/dumplog.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/priv.h"
 #include "common/safefile.h"
@@ -846,7 +847,7 @@ job_set_aside(struct srv *s, const char *why)
 	memset(&s->cur, 0, sizeof(s->cur));
 	if (snprintf(path, sizeof(path), "%s.job", s->log) >= (int)sizeof(path))
 		return;
-	util_fmt_time(time(NULL), stamp, sizeof(stamp));
+	util_fmt_time(clock_now(), stamp, sizeof(stamp));
 	snprintf(bad, sizeof(bad), "%s.bad-%s", path, stamp);
 	if (rename(path, bad) < 0 && errno != ENOENT)
 		unlink(path);
