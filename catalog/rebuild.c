@@ -302,15 +302,22 @@ totals(struct cat_db *db, const struct cat_rebuild_part *p, int64_t dump,
  * (recycled after the dump: the catalog had expired it then; a cartridge
  * the dump itself labelled was labelled before its parts); else
  * incomplete (a cartridge not scanned, or not to its end, or a part
- * unreadable on it). Labels and parts are dated to the second: a recycle
- * in the very second the dump ended leaves it incomplete, never expired.
- * Only rebuilt states move: a dump the catalog finished keeps its own.
+ * unreadable on it). Labels and parts are dated to the second, so a
+ * cartridge labelled in the very second the dump's last part was written
+ * is told apart by who wrote on it: a part there of a later job (the
+ * catalog numbers jobs in order; the job that recycled a cartridge
+ * writes on it) means it was recycled after the dump, and the dump
+ * expires; a cartridge the dump itself or an earlier job labelled in
+ * that second (a part of the dump unreadable on it) leaves it
+ * incomplete. Without job IDs on tape (version 1) the tie stays
+ * incomplete, never wrongly expired. Only rebuilt states move: a dump
+ * the catalog finished keeps its own.
  */
 static int
 settle_where(struct cat_db *db, const char *sel, const char *types,
     int64_t id, const char *tape_id, char *err)
 {
-	char sql[3][1024];
+	char sql[3][2048];
 	int rc = 0;
 
 	snprintf(sql[0], sizeof(sql[0]), "UPDATE dumps SET state = 'complete',"
@@ -321,11 +328,13 @@ settle_where(struct cat_db *db, const char *sel, const char *types,
 	    " dumps.id)", sel);
 	snprintf(sql[1], sizeof(sql[1]), "UPDATE dumps SET state = 'expired'"
 	    " WHERE %s AND state = 'incomplete' AND EXISTS (SELECT 1 FROM"
-	    " dump_parts p JOIN tapes t ON t.tape_id = p.prev_tape_id WHERE"
-	    " p.dump_id = dumps.id AND t.scanned IS NOT NULL AND t.added > (SELECT"
-	    " max(written) FROM dump_parts WHERE dump_id = dumps.id) AND NOT EXISTS"
-	    " (SELECT 1 FROM dump_parts q WHERE q.dump_id = dumps.id AND q.part ="
-	    " p.part - 1))", sel);
+	    " dump_parts p JOIN tapes t ON t.tape_id = p.prev_tape_id, (SELECT"
+	    " max(written) AS w FROM dump_parts WHERE dump_id = dumps.id) m WHERE"
+	    " p.dump_id = dumps.id AND t.scanned IS NOT NULL AND (t.added > m.w OR"
+	    " (t.added = m.w AND EXISTS (SELECT 1 FROM dump_parts o JOIN dumps od"
+	    " ON od.id = o.dump_id WHERE o.tape_id = t.id AND od.job_id >"
+	    " dumps.job_id))) AND NOT EXISTS (SELECT 1 FROM dump_parts q WHERE"
+	    " q.dump_id = dumps.id AND q.part = p.part - 1))", sel);
 	/* A job ends when its dump did, whichever part came first. */
 	snprintf(sql[2], sizeof(sql[2]), "UPDATE jobs SET finished = (SELECT"
 	    " coalesce(dumps.finished, (SELECT max(written) FROM dump_parts WHERE"

@@ -36,6 +36,16 @@ cat_tapes_list(struct cat_db *db, const char *pool, cat_tape_fn *fn,
 	    " ORDER BY p.name, t.label, t.id", "tt", pool, pool);
 }
 
+/*
+ * Dump n is newer than dump d: started later, a tie of start seconds
+ * broken as the newest dump is chosen (catalog/dumps.c), never left
+ * equal: two fulls started in the same second would each keep the other
+ * from superseding it, and no cartridge of theirs could be recycled.
+ */
+#define NEWER_THAN_D " (n.started, coalesce(n.finished, ''), coalesce(n.job_id," \
+	" 0), n.dump_uid) > (d.started, coalesce(d.finished, '')," \
+	" coalesce(d.job_id, 0), d.dump_uid)"
+
 /* The order of cat_tapes_next (catalog.h says why). */
 static const char next_tapes_sql[] =
     "SELECT id, label, tape_id, state, pool, ever_written, bytes, files,"
@@ -51,7 +61,7 @@ static const char next_tapes_sql[] =
     "  NOT EXISTS (SELECT 1 FROM dump_parts dp JOIN dumps d ON d.id ="
     "   dp.dump_id WHERE dp.tape_id = t.id AND d.state = 'complete' AND"
     "   (SELECT count(*) FROM dumps n WHERE n.entity_id = d.entity_id AND"
-    "    n.state = 'complete' AND n.level = 0 AND n.started > d.started)"
+    "    n.state = 'complete' AND n.level = 0 AND" NEWER_THAN_D ")"
     "   < p.keep_fulls))"
     " ORDER BY rank, CASE WHEN rank = 0 THEN lw END DESC,"
     "  CASE WHEN rank = 2 THEN lw END,"

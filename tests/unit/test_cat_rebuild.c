@@ -224,6 +224,56 @@ test_expired(void)
 	cat_t_done(db);
 }
 
+/*
+ * Part 2's cartridge labelled in the very second part 3 was written (dates
+ * are kept to the second): recycled after the dump if a later job wrote
+ * on it (the dump expires), else not known to be (it stays incomplete),
+ * in either order of cartridges.
+ */
+static void
+test_expired_same_second(void)
+{
+	for (int job = 0; job < 3; job++)
+		for (int first = 0; first < 2; first++) {
+			struct cat_db *db = cat_t_open();
+			struct cat_rebuild_tape t1 = tape(1, true), t2 = tape(2, false);
+			struct cat_rebuild_part p = part(2), o = part(2);
+			char err[CAT_ERRLEN];
+			/* job 0: nothing on it; 1: a part of job 16; 2: of job 18 */
+			bool later = job == 2;
+
+			t1.labelled_at = "2026-02-01T00:30:00Z";
+			o.tape_id = tids[1];
+			o.label = labels[1];
+			o.dump_uid = "fedcba9876543210fedcba9876543210";
+			o.entity = "vol.y";
+			o.job = job == 1 ? 16 : 18;
+			o.part = 1;
+			o.offset = 0;
+			o.prev_tape_id = NULL;
+			o.started = o.written = "2026-02-01T00:30:00Z";
+			o.stream_bytes = o.raw_bytes = o.bytes;
+			/* Part 2's cartridge (its label, its parts, its end)
+			   scanned before or after part 3's. */
+			for (int k = 0; k < 2; k++) {
+				if (k == !first) {
+					CHECK_EQ(cat_rebuild_tape(db, &t2, err), 1);
+					CHECK_EQ(cat_rebuild_part(db, &p, err), 1);
+					continue;
+				}
+				t1.done = false;
+				CHECK_EQ(cat_rebuild_tape(db, &t1, err), 1);
+				if (job)
+					CHECK_EQ(cat_rebuild_part(db, &o, err), 1);
+				t1.done = true;
+				CHECK_EQ(cat_rebuild_tape(db, &t1, err), 0);
+			}
+			CHECK(strcmp(value(db, "SELECT state FROM dumps WHERE job_id"
+			    " = 17"), later ? "expired" : "incomplete") == 0);
+			cat_t_done(db);
+		}
+}
+
 /* A job ID the catalog gave to another job since: the dump is not tied to it. */
 static void
 test_job_taken(void)
@@ -280,6 +330,7 @@ main(void)
 		scan_in(orders[i]);
 	test_refused();
 	test_expired();
+	test_expired_same_second();
 	test_job_taken();
 	cat_t_error_paths(ops, sizeof(ops) / sizeof(ops[0]));
 	T_DONE();

@@ -187,6 +187,45 @@ test_next(struct cat_db *db)
 	CHECK_EQ(cat_tapes_list(db, NULL, keep, &s, err), 10);
 }
 
+/*
+ * A newer full of the same entity started in the same second as the one
+ * on a full cartridge (dates are kept to the second): it supersedes it
+ * all the same, and the cartridge is recycled once the pool keeps one.
+ */
+static void
+test_next_same_second(void)
+{
+	struct cat_db *db = cat_t_open();
+	char err[CAT_ERRLEN], tid[64];
+	struct seen s = { 0 };
+	int64_t job = 0;
+	const char *e1[] = { "e1" };
+	struct cat_part p = { .dump_uid = "dump2", .entity = "e1", .level = 0,
+	    .started = "2026-01-02T03:04:05Z", .digest_alg = "xxh128",
+	    .part = 1, .file = 1, .bytes = 1000, .blocks = 2, .block_size = 512,
+	    .digest = "ab", .ok = true, .written = "2026-01-02T03:04:06Z" };
+	struct cat_dump d = { .dump_uid = "dump2", .bytes = 1000,
+	    .raw_bytes = 2000, .digest = "ab", .raw_digest = "cd",
+	    .finished = "2026-01-02T03:04:06Z" };
+
+	cat_t_site(db);		/* dump1 of e1 started 2026-01-02T03:04:05Z */
+	sqlite3_exec(db->db, "UPDATE dumps SET finished = started", NULL, NULL,
+	    NULL);
+	CHECK_EQ(cat_pool_set(db, "p", -1, -1, 1, 0, err), 0);
+	CHECK_EQ(cat_tape_full(db, cat_t_tape_id(db, "B1"), err), 1);
+	CHECK_EQ(cat_tapes_next(db, "p", 10, keep, &s, err), 0);
+	snprintf(tid, sizeof(tid), "%s", cat_t_tape_id(db, "A1"));
+	p.tape_id = tid;
+	CHECK(cat_jobs_add(db, "dump", "d0", e1, 1, 0, "level=0", &job,
+	    err) >= 0);
+	CHECK(cat_part_record(db, &p, job, err) >= 0);
+	CHECK(cat_dump_complete(db, &d, 1, err) >= 0);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(cat_tapes_next(db, "p", 10, keep, &s, err), 1);
+	CHECK(strcmp(s.labels, "B1") == 0 && s.recycle == 1);
+	cat_t_done(db);
+}
+
 /* A callback that stops the query with an error of its own. */
 static int
 refuse(const struct cat_tape *t, void *arg)
@@ -302,6 +341,7 @@ main(void)
 	test_add(db);
 	test_states(db);
 	test_next(db);
+	test_next_same_second();
 	/* A callback's error stops the query and is the result. */
 	CHECK_EQ(cat_tapes_list(db, NULL, refuse, NULL, err), -ECANCELED);
 	cat_t_done(db);
