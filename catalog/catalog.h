@@ -799,4 +799,133 @@ struct cat_rebuild_counts {
 int cat_rebuild_counts(struct cat_db *db, struct cat_rebuild_counts *c,
     char *err);
 
+/* ---- the dump history and drive rates, for the planner (catalog/history.c) ---- */
+
+struct cat_history {
+	int64_t entity_id;
+	const char *entity;
+	int64_t level;
+	const char *started, *finished;
+	const char *state;	/* complete failed aborted */
+	int64_t bytes, raw_bytes;
+	const char *dump_uid, *base_uid;	/* base: NULL for a full */
+	const char *drive;	/* the job's, or NULL (merged, rebuilt) */
+};
+typedef int cat_history_fn(const struct cat_history *h, void *arg);
+/*
+ * Dumps that ended (complete, failed, aborted) of entity (NULL: every
+ * one) started at or after since (NULL: all), by entity id and date.
+ */
+int cat_history_list(struct cat_db *db, const char *entity, const char *since,
+    cat_history_fn *fn, void *arg, char *err);
+
+struct cat_drive_rate {
+	const char *drive;
+	int64_t dumps, bytes;	/* the dumps measured and their bytes */
+	double seconds;		/* their finished - started */
+	double rate;		/* bytes a second */
+};
+typedef int cat_drive_rate_fn(const struct cat_drive_rate *r, void *arg);
+/* Per drive (by name), its newest recent complete dumps of a second or more. */
+int cat_drive_rates(struct cat_db *db, int64_t recent, cat_drive_rate_fn *fn,
+    void *arg, char *err);
+
+/* A dump's base: what an incremental is taken since. */
+struct cat_base {
+	char dump_uid[64], started[32];
+	int64_t level;
+};
+/*
+ * The base of a dump of entity at level (> 0): its newest complete dump of
+ * a lower level. 1 and *b, 0 if none (level 0 or no such dump), negative.
+ */
+int cat_dump_base(struct cat_db *db, const char *entity, int64_t level,
+    struct cat_base *b, char *err);
+
+/* ---- nightly runs, their plans and jobs, the report (catalog/runs.c) ---- */
+
+struct cat_run {
+	int64_t id;
+	const char *night;	/* YYYY-MM-DD, the date it started on */
+	const char *drives;	/* d0,d1 */
+	const char *state;	/* running done failed aborted */
+	int64_t uid;
+	const char *started, *finished, *detail;
+};
+typedef int cat_run_fn(const struct cat_run *r, void *arg);
+/* A new run (state running) started at started: *id. */
+int cat_run_add(struct cat_db *db, const char *night, const char *drives,
+    int64_t uid, const char *started, int64_t *id, char *err);
+/* It ended: done, failed or aborted; detail (NULL: kept) says why. */
+int cat_run_finish(struct cat_db *db, int64_t id, const char *state,
+    const char *finished, const char *detail, char *err);
+/* One run (id > 0; -ENOENT) or the newest limit (<= 0: 20), newest first. */
+int cat_runs_list(struct cat_db *db, int64_t id, int64_t limit, cat_run_fn *fn,
+    void *arg, char *err);
+/* Runs in state running, oldest first. */
+int cat_runs_running(struct cat_db *db, cat_run_fn *fn, void *arg, char *err);
+
+/* A row of a run's plan: an entity on a drive (NULL: not tonight). */
+struct cat_plan_row {
+	int64_t run;		/* cat_run_plan_list only */
+	const char *entity, *drive;
+	int64_t position, level, bytes;
+	double seconds;
+	const char *reason;	/* the planner's: due overdue promoted ... */
+};
+typedef int cat_plan_row_fn(const struct cat_plan_row *p, void *arg);
+/* Record a run's plan (n rows) in one transaction: n. */
+int cat_run_plan_add(struct cat_db *db, int64_t run,
+    const struct cat_plan_row *p, size_t n, char *err);
+/* A run's plan (run > 0) or a night's, by run, drive, position. */
+int cat_run_plan_list(struct cat_db *db, int64_t run, const char *night,
+    cat_plan_row_fn *fn, void *arg, char *err);
+
+/*
+ * Queue a run's dump job (level, the plan's reason, attempt 1.. counts
+ * retries) on drive: *job. Its detail is "level=N" as cat_jobs_add's.
+ */
+int cat_run_job_add(struct cat_db *db, int64_t run, const char *drive,
+    const char *entity, int64_t level, const char *reason, int64_t attempt,
+    int64_t uid, int64_t *job, char *err);
+
+struct cat_run_job {
+	int64_t id, run;
+	const char *entity, *drive, *state;
+	int64_t level, attempt;
+	const char *reason, *started, *finished, *detail;
+	/* its newest dump (NULL, CAT_NULL if none) and its parts' places */
+	const char *dump_uid, *dump_state;
+	int64_t bytes, raw_bytes;
+	const char *dump_started, *dump_finished;
+	const char *tapes;	/* "LABEL:FILE ..." in part order */
+};
+typedef int cat_run_job_fn(const struct cat_run_job *j, void *arg);
+/* The jobs of a run (run > 0) or of a night's runs, in queue order. */
+int cat_run_jobs(struct cat_db *db, int64_t run, const char *night,
+    cat_run_job_fn *fn, void *arg, char *err);
+/* The tapes a night's runs wrote on, by label (their state now). */
+int cat_night_tapes(struct cat_db *db, const char *night, cat_tape_fn *fn,
+    void *arg, char *err);
+
+struct cat_error_count {
+	const char *drive, *label, *kind;	/* drive, label may be NULL */
+	int64_t count;
+};
+typedef int cat_error_count_fn(const struct cat_error_count *e, void *arg);
+/* Errors of a night's runs (their jobs, their drives while they ran). */
+int cat_night_errors(struct cat_db *db, const char *night,
+    cat_error_count_fn *fn, void *arg, char *err);
+
+struct cat_entity_change {
+	const char *entity;
+	const char *change;	/* new vanished */
+	const char *at;
+};
+typedef int cat_entity_change_fn(const struct cat_entity_change *c,
+    void *arg);
+/* Entities discovery added during a night's runs, and those vanished. */
+int cat_night_entities(struct cat_db *db, const char *night,
+    cat_entity_change_fn *fn, void *arg, char *err);
+
 #endif
