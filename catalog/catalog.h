@@ -862,6 +862,9 @@ int cat_run_finish(struct cat_db *db, int64_t id, const char *state,
 /* One run (id > 0; -ENOENT) or the newest limit (<= 0: 20), newest first. */
 int cat_runs_list(struct cat_db *db, int64_t id, int64_t limit, cat_run_fn *fn,
     void *arg, char *err);
+/* The runs of a night (YYYY-MM-DD), oldest first. */
+int cat_night_runs(struct cat_db *db, const char *night, cat_run_fn *fn,
+    void *arg, char *err);
 /* Runs in state running, oldest first. */
 int cat_runs_running(struct cat_db *db, cat_run_fn *fn, void *arg, char *err);
 
@@ -888,6 +891,10 @@ int cat_run_plan_list(struct cat_db *db, int64_t run, const char *night,
 int cat_run_job_add(struct cat_db *db, int64_t run, const char *drive,
     const char *entity, int64_t level, const char *reason, int64_t attempt,
     int64_t uid, int64_t *job, char *err);
+
+/* The label of the tape the newest error of job names: 1, or 0 if none. */
+int cat_job_fault(struct cat_db *db, int64_t job, char *label, size_t len,
+    char *err);
 
 struct cat_run_job {
 	int64_t id, run;

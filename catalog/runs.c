@@ -83,6 +83,16 @@ cat_runs_list(struct cat_db *db, int64_t id, int64_t limit, cat_run_fn *fn,
 	    limit > 0 ? limit : 20);
 }
 
+/* The runs of a night, oldest first. */
+int
+cat_night_runs(struct cat_db *db, const char *night, cat_run_fn *fn,
+    void *arg, char *err)
+{
+	return db_query(db, err, "listing a night's runs", run_row,
+	    DB_CB(fn, arg), "SELECT " RUN_COLS " FROM runs WHERE night = ?"
+	    " ORDER BY id", "t", night);
+}
+
 /* Runs still running, oldest first (one abs-ctld restarted left some). */
 int
 cat_runs_running(struct cat_db *db, cat_run_fn *fn, void *arg, char *err)
@@ -307,4 +317,33 @@ cat_night_entities(struct cat_db *db, const char *night,
 	    " (r.finished IS NULL OR e.added <= r.finished)) UNION ALL SELECT"
 	    " name, 'vanished', vanished FROM entities WHERE vanished IS NOT"
 	    " NULL AND active = 1 ORDER BY 2, 1", "t", night);
+}
+
+/* Where cat_job_fault's label goes. */
+struct fault_buf {
+	char *label;
+	size_t len;
+};
+
+static int
+fault_row(sqlite3_stmt *st, void *arg)
+{
+	struct fault_buf *f = arg;
+
+	snprintf(f->label, f->len, "%s", db_text(st, 0) ? db_text(st, 0) : "");
+	return 1;
+}
+
+/* The label of the tape an error of job names, the newest; 1 or 0. */
+int
+cat_job_fault(struct cat_db *db, int64_t job, char *label, size_t len,
+    char *err)
+{
+	struct fault_buf f = { label, len };
+
+	label[0] = '\0';
+	return db_query(db, err, "finding a job's tape at fault", fault_row, &f,
+	    "SELECT t.label FROM error_events x JOIN tapes t ON t.id ="
+	    " x.tape_id WHERE x.job_id = ? ORDER BY x.id DESC LIMIT 1", "i",
+	    job);
 }

@@ -173,6 +173,14 @@ ctld_error_event(struct ctld *c, struct drive *d, const char *label,
 		run_exception(c, d, label, kind, text);
 }
 
+/* Text for the exception command alone (ctld.h). */
+void
+ctld_exception(struct ctld *c, const char *kind, const char *text)
+{
+	if (c->exception_cmd && *c->exception_cmd)
+		run_exception(c, NULL, NULL, kind, text);
+}
+
 /* A drive by name, made (offline) if create and it is new. */
 struct drive *
 ctld_drive(struct ctld *c, const char *name, bool create)
@@ -796,6 +804,7 @@ serve(struct ctld *c, int lfd)
 		expire_partial(mono_ms());
 		flush_clients(c, ep);
 		ctld_orphans_expire(c);
+		night_tick(c);
 	}
 	log_info("stopping");
 	while (clients)

@@ -88,6 +88,8 @@ void ctld_error_event(struct ctld *c, struct drive *d, const char *label,
     int64_t job, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 struct drive *ctld_drive(struct ctld *c, const char *name, bool create);
+/* Text for the exception command alone (a run's report): no error event. */
+void ctld_exception(struct ctld *c, const char *kind, const char *text);
 /*
  * Roles of a uid from the ACL. Root and the daemon's own uid have every
  * role, the engine's included (media servers run as root keep working);

@@ -75,6 +75,7 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 	d->started = (double)time(NULL);
 	snprintf(d->entity, sizeof(d->entity), "%s", field(ev, "entity", ""));
 	json_array_clear(d->skip);
+	night_job_event(c, d, job, ev);
 	d->restoring = strcmp(field(ev, "kind", ""), "restore") == 0;
 	d->state = d->restoring ? "restoring" : "writing";
 	/* The media server reports the job with our site if it must. */
@@ -245,6 +246,7 @@ ev_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
 
 	if ((rc = cat_part_record(c->db, &part, d->job, dberr)) < 0)
 		return cat_failed(code, err, rc, dberr);
+	night_part(c, d, part.tape_id);
 	return json_pack("{s:b}", "recorded", 1);
 }
 
@@ -280,6 +282,8 @@ ev_tape_full(struct ctld *c, struct drive *d, json_t *data,
 
 	if (strcmp(d->reserved, field(data, "tape_id", "")) == 0)
 		d->reserved[0] = '\0';
+	if (rc >= 0)
+		night_tape_full(c, d, arg_str(data, "tape_id"));
 	return rc < 0 ? cat_failed(code, err, rc, dberr) : ok();
 }
 
@@ -402,6 +406,7 @@ ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	    json_is_true(json_object_get(data, "aborted")) ? "aborted" : "failed";
 	const char *why = arg_str(data, "error");
 	char dberr[CAT_ERRLEN];
+	int64_t job = d->job;
 	int rc;
 
 	if (!d->job)	/* no job was handed over, or it ended already */
@@ -415,6 +420,8 @@ ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	d->job = 0;
 	d->state = "idle";
 	d->want_label[0] = '\0';
+	if (rc >= 0)
+		night_job_ended(c, job, state, why);	/* its run's next dump */
 	ctld_dispatch(c, d);
 	return rc < 0 ? cat_failed(code, err, rc, dberr) :
 	    json_pack("{s:s}", "job", state);

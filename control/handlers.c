@@ -555,47 +555,6 @@ h_errors(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	    "per_tape", by_tape);
 }
 
-/* An entity due, for next-entities. */
-static int
-due_row(const struct cat_due *d, void *arr)
-{
-	return j_append(arr, json_pack("{s:o,s:o,s:o,s:o,s:o}", "entity",
-	    j_str(d->entity), "kind", j_str(d->kind), "due", j_str(d->due),
-	    "last_full", j_str(d->last_full), "last_dump", j_str(d->last_dump)));
-}
-
-static json_t *
-h_next_entities(struct ctld *c, struct client *cl, json_t *a,
-    const char **code, char *err)
-{
-	json_t *r = json_array();
-	char dberr[CAT_ERRLEN];
-	(void)cl;
-
-	return j_list(r, cat_entities_next(c->db, arg_num(a, "count", 10), due_row,
-	    r, dberr), dberr, code, err);
-}
-
-/* A tape for next-tapes. */
-static int
-next_tape_row(const struct cat_tape *t, void *arr)
-{
-	return j_append(arr, j_next_tape(t));
-}
-
-static json_t *
-h_next_tapes(struct ctld *c, struct client *cl, json_t *a, const char **code,
-    char *err)
-{
-	json_t *r = json_array();
-	char dberr[CAT_ERRLEN];
-	(void)cl;
-
-	return j_list(r, cat_tapes_next(c->db, arg_str(a, "pool") ?
-	    arg_str(a, "pool") : "default", arg_num(a, "count", 10),
-	    next_tape_row, r, dberr), dberr, code, err);
-}
-
 /* An entity for entities. */
 static int
 entities_row(const struct cat_entity *e, void *arr)

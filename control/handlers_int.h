@@ -117,5 +117,23 @@ json_t *h_run_stop(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
 json_t *h_report(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
+/*
+ * The nightly run's hooks (control/night.c): a job's result, once a
+ * second, a part and a full tape of a drive's job (a run counts its
+ * cartridges), and the job event a media server gets (level, since, base,
+ * date; a retry's tape at fault in the drive's skip list).
+ */
+void night_job_ended(struct ctld *c, int64_t job, const char *state,
+    const char *why);
+void night_tick(struct ctld *c);
+void night_part(struct ctld *c, struct drive *d, const char *tape_id);
+void night_tape_full(struct ctld *c, struct drive *d, const char *tape_id);
+void night_job_event(struct ctld *c, struct drive *d, int64_t job,
+    json_t *ev);
+/* The old queries that answer from the planner now (night_plan.c). */
+json_t *h_next_entities(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_next_tapes(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
 
 #endif

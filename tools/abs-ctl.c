@@ -19,7 +19,7 @@
 #include "proto/proto.h"
 
 enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND,
-	EX_TIMEOUT };
+	EX_TIMEOUT, EX_INCOMPLETE };
 
 /* How long abs-ctld may take to answer a request (--timeout; 0: forever). */
 #define CTL_TIMEOUT_S 60
@@ -913,6 +913,151 @@ run_rebuild(int argc, char **argv)
 	return rc;
 }
 
+/* A request with args (taken); the result, or NULL (said) and *rc. */
+static json_t *
+call_result(const char *op, json_t *args, int *rc)
+{
+	json_t *rep = call(op, args), *res;
+
+	json_decref(args);
+	if (!rep) {
+		*rc = call_failed();
+		return NULL;
+	}
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		fprintf(stderr, "abs-ctl %s: %s\n", op,
+		    json_string_value(json_object_get(rep, "error")));
+		*rc = exit_for(json_string_value(json_object_get(rep, "code")));
+		json_decref(rep);
+		return NULL;
+	}
+	res = json_incref(json_object_get(rep, "result"));
+	json_decref(rep);
+	return res;
+}
+
+/* Say each job of the run that ended since the last look. */
+static void
+run_progress(json_t *jobs, json_t *seen)
+{
+	size_t i;
+	json_t *j;
+
+	json_array_foreach(jobs, i, j) {
+		const char *st = json_string_value(json_object_get(j, "state"));
+		const char *det = json_string_value(json_object_get(j, "detail"));
+		char key[32];
+		if (!st || !strcmp(st, "queued") || !strcmp(st, "running"))
+			continue;
+		snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(
+		    json_object_get(j, "job")));
+		if (json_object_get(seen, key))
+			continue;
+		json_object_set_new(seen, key, json_true());
+		printf("  %-30s level %lld on %s: %s%s%s\n",
+		    json_string_value(json_object_get(j, "entity")),
+		    (long long)json_integer_value(json_object_get(j, "level")),
+		    json_string_value(json_object_get(j, "drive")), st,
+		    strcmp(st, "done") && det ? " (" : "",
+		    strcmp(st, "done") && det ? det : "");
+		if (strcmp(st, "done") && det)
+			printf(")\n");
+		fflush(stdout);
+	}
+}
+
+/*
+ * At a terminal: a drive of the run waits at a cartridge change; ask
+ * whether to start another tape (run-continue) or leave it idle
+ * (run-stop). Without one nothing is asked: someone else decides.
+ */
+static int
+run_ask(json_int_t id, json_t *live)
+{
+	char line[64];
+	size_t i;
+	json_t *d;
+	int rc = EX_OK;
+
+	if (!isatty(0) || !isatty(1))
+		return EX_OK;
+	json_array_foreach(json_object_get(live, "drives"), i, d) {
+		if (!json_is_true(json_object_get(d, "waiting")))
+			continue;
+		printf("start another tape on %s? [y/N] ",
+		    json_string_value(json_object_get(d, "drive")));
+		fflush(stdout);
+		bool yes = fgets(line, sizeof(line), stdin) &&
+		    (line[0] == 'y' || line[0] == 'Y');
+		json_t *r = call_result(yes ? "run-continue" : "run-stop",
+		    json_pack("{s:I,s:I}", "id", id, "tapes", (json_int_t)1), &rc);
+		if (!yes && r)
+			printf("the drive stays idle; the run ends after the dumps"
+			    " in progress\n");
+		json_decref(r);
+		break;		/* one answer concerns the whole run */
+	}
+	return rc;
+}
+
+/*
+ * run DRIVE... [--tapes N] [--until TIME]: start tonight's run, follow it
+ * (each dump as it ends; at a terminal, the question at each cartridge
+ * change), exit 0 if everything planned was dumped, EX_INCOMPLETE (7) if
+ * some dump failed or was not started.
+ */
+static int
+run_run(const struct proto_op *op, int argc, char **argv)
+{
+	json_t *args = json_object(), *res, *seen;
+	const char *state = "running";
+	json_int_t id;
+	int rc = EX_OK;
+
+	if (build_args(op, argc - 1, argv + 1, args) < 0) {
+		json_decref(args);
+		return EX_USAGE;
+	}
+	if (!(res = call_result("run", args, &rc)))
+		return rc;
+	id = json_integer_value(json_object_get(res, "run"));
+	if (!json_out)
+		printf("run %lld on %s: %lld dumps planned for the night of %s\n",
+		    (long long)id, json_string_value(json_object_get(res, "drives")),
+		    (long long)json_integer_value(json_object_get(res, "planned")),
+		    json_string_value(json_object_get(res, "night")));
+	json_decref(res);
+	seen = json_object();
+	for (res = NULL; strcmp(state, "running") == 0; sleep(1)) {
+		json_decref(res);
+		if (!(res = call_result("runs", json_pack("{s:I}", "id", id), &rc)))
+			break;
+		state = json_string_value(json_object_get(res, "state")) ?
+		    json_string_value(json_object_get(res, "state")) : "?";
+		if (!json_out)
+			run_progress(json_object_get(res, "jobs"), seen);
+		if (strcmp(state, "running") == 0 && (rc = run_ask(id,
+		    json_object_get(res, "live"))) != EX_OK)
+			break;
+	}
+	if (res && strcmp(state, "running") != 0) {
+		if (json_out) {
+			char *s = json_dumps(res, JSON_COMPACT);
+			printf("%s\n", s ? s : "{}");
+			free(s);
+		} else {
+			printf("run %lld %s: %s\n", (long long)id, state,
+			    json_string_value(json_object_get(res, "detail")) ?
+			    json_string_value(json_object_get(res, "detail")) : "");
+		}
+		rc = strcmp(state, "done") == 0 ? EX_OK : EX_INCOMPLETE;
+	}
+	json_decref(res);
+	json_decref(seen);
+	fflush(stdout);
+	return rc;
+}
+
 /* One command (argv[0]) with its words; the exit code. */
 static int
 run_command(int argc, char **argv)
@@ -933,6 +1078,17 @@ run_command(int argc, char **argv)
 		return run_merge(argc, argv);
 	if (strcmp(op->name, "rebuild") == 0)
 		return run_rebuild(argc, argv);
+	/* --json after the command too (abs-ctl report --json). */
+	for (int i = 1; i < argc; i++)
+		if (argv[i] && strcmp(argv[i], "--json") == 0) {
+			json_out = true;
+			memmove(argv + i, argv + i + 1, (size_t)(argc - i - 1) *
+			    sizeof(*argv));
+			argc--;
+			i--;
+		}
+	if (strcmp(op->name, "run") == 0)
+		return run_run(op, argc, argv);
 	args = json_object();
 	if (build_args(op, argc - 1, argv + 1, args) < 0) {
 		json_decref(args);
@@ -960,6 +1116,9 @@ run_command(int argc, char **argv)
 			free(s);
 		} else if (strcmp(op->name, "status") == 0) {
 			print_status(res);
+		} else if (strcmp(op->name, "report") == 0 &&
+		    json_is_string(json_object_get(res, "text"))) {
+			fputs(json_string_value(json_object_get(res, "text")), stdout);
 		} else {
 			print_human(res);
 		}
