@@ -842,6 +842,10 @@ struct cat_base {
 int cat_dump_base(struct cat_db *db, const char *entity, int64_t level,
     struct cat_base *b, char *err);
 
+/* A dump names its base (base_uid: the dump it was taken since). */
+int cat_dump_set_base(struct cat_db *db, const char *dump_uid,
+    const char *base_uid, char *err);
+
 /* ---- nightly runs, their plans and jobs, the report (catalog/runs.c) ---- */
 
 struct cat_run {

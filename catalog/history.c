@@ -107,3 +107,15 @@ cat_dump_base(struct cat_db *db, const char *entity, int64_t level,
 	    " AND d.level < ? ORDER BY d.started DESC, d.finished DESC,"
 	    " d.dump_uid DESC LIMIT 1", "ti", entity, level);
 }
+
+/* A dump names its base (the dump it was taken since). */
+int
+cat_dump_set_base(struct cat_db *db, const char *dump_uid,
+    const char *base_uid, char *err)
+{
+	int rc = db_exec(db, err, "recording a dump's base", "UPDATE dumps SET"
+	    " base_uid = ? WHERE dump_uid = ? AND base_uid IS NOT ?", "ttt",
+	    base_uid, dump_uid, base_uid);
+
+	return rc < 0 ? rc : 0;
+}

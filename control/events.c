@@ -81,8 +81,11 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 	/* The media server reports the job with our site if it must. */
 	json_object_set_new(ev, "site", json_string(c->site));
 	ctld_send(d->engine, ev);
-	ctld_message(c, d, "info", "job %lld: %s %s", (long long)job,
-	    field(ev, "kind", ""), d->entity);
+	ctld_message(c, d, "info", "job %lld: %s %s%s%lld%s%s", (long long)job,
+	    field(ev, "kind", ""), d->entity, json_object_get(ev, "level") ?
+	    " level " : "", (long long)json_integer_value(json_object_get(ev,
+	    "level")), json_object_get(ev, "since") ? " since " : "",
+	    field(ev, "since", ""));
 	json_decref(ev);
 }
 
@@ -246,7 +249,7 @@ ev_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
 
 	if ((rc = cat_part_record(c->db, &part, d->job, dberr)) < 0)
 		return cat_failed(code, err, rc, dberr);
-	night_part(c, d, part.tape_id);
+	night_part(c, d, part.dump_uid, part.tape_id);
 	return json_pack("{s:b}", "recorded", 1);
 }
 

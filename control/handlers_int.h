@@ -126,7 +126,8 @@ json_t *h_report(struct ctld *c, struct client *cl, json_t *a,
 void night_job_ended(struct ctld *c, int64_t job, const char *state,
     const char *why);
 void night_tick(struct ctld *c);
-void night_part(struct ctld *c, struct drive *d, const char *tape_id);
+void night_part(struct ctld *c, struct drive *d, const char *dump_uid,
+    const char *tape_id);
 void night_tape_full(struct ctld *c, struct drive *d, const char *tape_id);
 void night_job_event(struct ctld *c, struct drive *d, int64_t job,
     json_t *ev);

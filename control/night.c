@@ -35,6 +35,7 @@ struct item {
 	int attempts;
 	int64_t job;		/* the last job queued for it */
 	char fault[64];		/* the tape at fault in its last attempt */
+	char base[64];		/* the dump_uid its job is taken since */
 };
 
 /* One of the run's drives. */
@@ -185,7 +186,9 @@ kick_drive(struct ctld *c, struct run *r, int k)
 	int64_t job;
 
 	while (!rd->job && !run_closed(r) && (it = next_item(r, k))) {
-		if (rd->budget && rd->used >= rd->budget && rd->full) {
+		/* The Nth cartridge is full, or a dump went on past it. */
+		if (rd->budget && (rd->used > rd->budget || (rd->used ==
+		    rd->budget && rd->full))) {
 			if (!rd->waiting)
 				ctld_message(c, ctld_drive(c, rd->name, false), "warning",
 				    "run %lld wrote its %lld cartridges on %s: abs-ctl"
@@ -317,17 +320,24 @@ night_tick(struct ctld *c)
 	}
 }
 
-/* A part on tape_id for the drive's job: a new cartridge counts. */
+/*
+ * A part of dump_uid on tape_id for the drive's job: the dump names its
+ * base, and a new cartridge counts.
+ */
 void
-night_part(struct ctld *c, struct drive *d, const char *tape_id)
+night_part(struct ctld *c, struct drive *d, const char *dump_uid,
+    const char *tape_id)
 {
 	struct item *it = NULL;
 	struct run *r = run_of_job(d->job, &it);
+	char err[CAT_ERRLEN];
 	struct rdrive *rd;
-	(void)c;
 
 	if (!r || !tape_id)
 		return;
+	if (it->base[0] && dump_uid && cat_dump_set_base(c->db, dump_uid,
+	    it->base, err) < 0)
+		cat_warn(c, d, err);
 	rd = &r->drv[it->drive];
 	if (strcmp(rd->tape, tape_id) != 0) {
 		snprintf(rd->tape, sizeof(rd->tape), "%s", tape_id);
@@ -384,6 +394,8 @@ night_job_event(struct ctld *c, struct drive *d, int64_t job, json_t *ev)
 	if (rc == 1) {
 		json_object_set_new(ev, "since", json_string(b.started));
 		json_object_set_new(ev, "base", json_string(b.dump_uid));
+		if (r)
+			snprintf(it->base, sizeof(it->base), "%s", b.dump_uid);
 	} else {
 		lv = 0;		/* nothing to take it since: a full */
 	}

@@ -1,0 +1,174 @@
+# The nightly run on a real abs-ctld with two media servers on a vtape
+# library, the clock injected (ABS_CLOCK) so that three nights pass in
+# seconds: run DRIVE... dumps exactly the plan (fulls, then incrementals
+# since their base), a failing entity is retried once and a broken one
+# fails the run (abs-ctl's exit 7), --tapes bounds the cartridges and the
+# run waits at the change until run-continue, a second run on a busy drive
+# is refused (busy), abs-cron started twice runs once, the report matches
+# the catalog, and abs-ctl run at a terminal asks before another tape.
+. "$(dirname "$0")/lib.sh"
+CTLD="$ABS_BIN/abs-ctld"
+CTL="$ABS_BIN/abs-ctl"
+CRON="$ABS_BIN/abs-cron"
+export ABS_RUN_DIR="$T" ABS_CTL_SOCKET="$T/ctld.sock" ABS_CLOCK="$T/clock"
+DB="$T/catalog.db"
+q() { sqlite3 "$DB" "$1"; }
+# night K: the clock K days after the test started (the engine's dates
+# follow the same clock).
+START=$(date -u +%s)
+night() { date -u -d "@$((START + $1 * 86400))" +%Y-%m-%dT%H:%M:%SZ >"$T/clock"; }
+night 0
+
+"$CTLD" --socket "$T/ctld.sock" --db "$DB" --foreground \
+	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
+CPID=$!
+PIDS="$PIDS $CPID"
+wait_for_cmd() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+wait_for_cmd '[ -S "$T/ctld.sock" ]'
+"$VTAPE" new-library lib --slots 8 --drives 2 --capacity 24M --barcode-prefix A >/dev/null
+for k in 0 1; do
+	"$ENGINE" serve --control "$T/ctld.sock" --drive "d$k" \
+		--device "vtape:$T/lib/drive$k" --log "$T/journal-d$k.log" \
+		2>"$T/engine-d$k.log" &
+	PIDS="$PIDS $!"
+done
+"$CTL" tape-add default A00001 A00002 A00003 A00004 A00005 A00006 A00007 \
+	A00008 >/dev/null
+for i in 1 2 3 4 5 6; do
+	mkdir -p "src/v$i/sub"
+	head -c $((i * 40000)) /dev/urandom >"src/v$i/a.bin"
+	echo "v$i" >"src/v$i/sub/b.txt"
+	"$CTL" entity-add "v$i" "dir:$T/src/v$i" >/dev/null
+done
+# flaky fails its first attempt of night 1 (the second is the retry).
+head -c 50000 /dev/urandom >flaky.bin
+printf '[ -f %s/flaky.ok ] || { touch %s/flaky.ok; exit 3; }\ncat %s/flaky.bin\n' \
+	"$T" "$T" "$T" >flaky.sh
+"$CTL" entity-add flaky "cmd:sh $T/flaky.sh" >/dev/null
+wait_for_cmd '"$CTL" --json status | grep -q "\"drive\":\"d0\",[^}]*\"state\":\"idle\"" &&
+	"$CTL" --json status | grep -q "\"drive\":\"d1\",[^}]*\"state\":\"idle\""'
+ok "abs-ctld, two media servers, 7 entities"
+
+# The plan: every entity new, a full, on one of the two drives.
+"$CTL" --json plan --drives d0,d1 >plan.json
+[ "$(grep -o '"reason":"new"' plan.json | wc -l)" -eq 7 ] || { cat plan.json; fail "7 new fulls expected in the plan"; }
+"$CTL" plan --drives d0,d1 --nights 3 >plan3.txt || fail "plan --nights 3"
+"$CTL" --json next-entities --count 3 | grep -q '"kind":.*"level":0' ||
+	fail "next-entities lacks the plan's level"
+ok "plan: 7 new fulls over d0 and d1; --nights and next-entities answer"
+
+# Night 0: run d0 d1 dumps the plan; flaky fails once and is retried.
+"$CTL" run d0 d1 </dev/null >run0.txt || { cat run0.txt "$T/ctld.log" >&2; fail "run 1 exit $?"; }
+grep -q "run 1 done: 7 dumped, 0 failed" run0.txt || { cat run0.txt; fail "run 1 summary"; }
+[ "$(q "SELECT count(*) FROM dumps d JOIN jobs j ON j.id = d.job_id WHERE j.run_id = 1 AND d.state = 'complete' AND d.level = 0")" -eq 7 ] ||
+	fail "run 1 should hold 7 complete fulls"
+[ "$(q "SELECT attempt || ' ' || state FROM jobs WHERE run_id = 1 AND entity_id = (SELECT id FROM entities WHERE name = 'flaky') ORDER BY id" | tr '\n' ,)" = "1 failed,2 done," ] ||
+	fail "flaky: one failed attempt, then done"
+# The report against the catalog.
+"$CTL" report --json >rep0.json
+N0=$(date -u -d "@$START" +%Y-%m-%d)
+grep -q "\"night\":\"$N0\"" rep0.json || fail "report names another night"
+for e in v1 v2 v3 v4 v5 v6 flaky; do
+	b=$(q "SELECT d.bytes FROM dumps d JOIN entities e ON e.id = d.entity_id WHERE e.name = '$e' AND d.state = 'complete'")
+	grep -q "{\"entity\":\"$e\",\"level\":0,\"bytes\":$b," rep0.json ||
+		{ cat rep0.json; fail "report: $e's full of $b bytes"; }
+done
+grep -q '"retries":\[{"entity":"flaky","attempts":2,"result":"done"}\]' rep0.json ||
+	fail "report: flaky's retry"
+grep -q '"failed":\[{"entity":"flaky",[^]]*"attempt":1' rep0.json ||
+	fail "report: flaky's failed first attempt"
+labels=$(q "SELECT DISTINCT t.label FROM dump_parts p JOIN tapes t ON t.id = p.tape_id ORDER BY 1")
+for l in $labels; do
+	grep -q "\"label\":\"$l\"" rep0.json || fail "report: tape $l written"
+done
+grep -q "ABS nightly report for $N0" exceptions.txt ||
+	fail "the report did not reach the exception command"
+grep -q "report $N0: dumped (7)" ctld.log || fail "the report did not reach the log"
+ok "night 0: 7 fulls as planned, flaky retried once, report = catalog, mailed"
+
+# Night 1: incrementals since their fulls, the base named.
+night 1
+echo changed >src/v1/sub/c.txt
+"$CTL" run d0 d1 </dev/null >run1.txt || { cat run1.txt; fail "run 2"; }
+[ "$(q "SELECT count(*) FROM dumps d JOIN jobs j ON j.id = d.job_id WHERE j.run_id = 2 AND d.state = 'complete' AND d.level = 1")" -eq 7 ] ||
+	{ cat run1.txt; "$CTL" runs --id 2; fail "night 1: 7 incrementals expected"; }
+[ "$(q "SELECT count(*) FROM dumps i JOIN dumps f ON f.dump_uid = i.base_uid AND f.entity_id = i.entity_id AND f.level = 0 WHERE i.level = 1")" -eq 7 ] ||
+	fail "night 1: each incremental names its full as base"
+[ "$(q "SELECT count(*) FROM dumps i JOIN dumps f ON f.dump_uid = i.base_uid WHERE i.since = f.started")" -eq 7 ] ||
+	fail "night 1: each incremental is since its base's start"
+grep -q "job [0-9]*: dump v1 level 1 since " ctld.log || fail "job event level/since"
+ok "night 1: 7 incrementals, each since its full, which it names as base"
+
+# A broken entity fails the run: abs-ctl run exits 7; the report says why.
+night 2
+"$CTL" entity-add broken "cmd:sh -c 'exit 4'" >/dev/null
+rc=0
+"$CTL" run d0 </dev/null >run2.txt || rc=$?
+[ $rc -eq 7 ] || { cat run2.txt; fail "a failed entity: abs-ctl run exits 7, not $rc"; }
+grep -q "run 3 failed" run2.txt || fail "run 3 should be failed"
+[ "$(q "SELECT count(*) FROM jobs WHERE run_id = 3 AND entity_id = (SELECT id FROM entities WHERE name = 'broken') AND state = 'failed'")" -eq 2 ] ||
+	fail "broken: tried twice"
+"$CTL" report >rep2.txt
+grep -q "broken .*attempt 2 on d0: .*exited with status 4" rep2.txt || { cat rep2.txt; fail "report: why broken failed"; }
+"$CTL" entity-remove broken >/dev/null
+ok "night 2: a broken entity is tried twice, the run fails (exit 7), the report says why"
+
+# --tapes 1: new big entities fill a cartridge; the run waits at the change.
+night 3
+for i in 1 2 3; do
+	mkdir -p "big/b$i" && head -c 10000000 /dev/urandom >"big/b$i/x.bin"
+	"$CTL" entity-add "b$i" "dir:$T/big/b$i" >/dev/null
+done
+"$CTL" run d1 --tapes 1 </dev/null >run3.txt 2>&1 &
+RP=$!
+PIDS="$PIDS $RP"
+wait_for_cmd '"$CTL" --json runs --id 4 | grep -q "\"waiting\":true"'
+# A second run on the drive is refused, busy, and changes nothing.
+expect_fail "is in run 4 already" "$CTL" run d1
+[ "$(q "SELECT count(*) FROM runs")" -eq 4 ] || fail "the refused run was recorded"
+"$CTL" run-continue 4 --tapes 5 >/dev/null
+wait "$RP" || { cat run3.txt; fail "run 4 after run-continue"; }
+grep -q "run 4 done" run3.txt || { cat run3.txt; fail "run 4 done"; }
+[ "$(q "SELECT count(DISTINCT p.tape_id) FROM dump_parts p JOIN dumps d ON d.id = p.dump_id JOIN jobs j ON j.id = d.job_id WHERE j.run_id = 4")" -ge 2 ] ||
+	fail "run 4 should have written a second cartridge after run-continue"
+expect_fail "no run 4 in progress" "$CTL" run-continue 4
+ok "--tapes 1: the run waited at the cartridge change; busy refused; run-continue went on"
+
+# abs-cron twice: the second does nothing and says so (exit 0).
+night 4
+printf 'while :; do head -c 65536 /dev/urandom; sleep 0.1; done\n' >slow.sh
+"$CTL" entity-add slow "cmd:sh $T/slow.sh" >/dev/null
+"$CRON" --drives d0,d1 >cron1.out 2>&1 &
+C1=$!
+PIDS="$PIDS $C1"
+wait_for_cmd '"$CTL" --json runs --id 5 | grep -q "\"state\":\"running\""'
+"$CRON" --drives d0,d1 >cron2.out 2>&1 || fail "a second abs-cron should exit 0"
+grep -q "active already" cron2.out || { cat cron2.out; fail "the second abs-cron says nothing"; }
+"$CRON" --drives d1 >cron3.out 2>&1 || fail "abs-cron on a busy drive should exit 0"
+grep -q "is in run 5 already" cron3.out || { cat cron3.out; fail "abs-ctld's busy answer"; }
+[ "$(q "SELECT count(*) FROM runs")" -eq 5 ] || fail "a second run was recorded"
+"$CTL" run-stop 5 >/dev/null
+rc=0
+wait "$C1" || rc=$?
+[ $rc -eq 1 ] || { cat cron1.out; fail "abs-cron of a stopped run: exit 1, not $rc"; }
+[ "$(q "SELECT state FROM runs WHERE id = 5")" = aborted ] || fail "run 5 aborted"
+"$CTL" entity-remove slow >/dev/null
+ok "abs-cron twice: one run; the second start and a busy drive do nothing, exit 0"
+
+# At a terminal abs-ctl run asks before another tape; "n" stops the run.
+night 5
+for i in 4 5; do
+	mkdir -p "big/b$i" && head -c 10000000 /dev/urandom >"big/b$i/x.bin"
+	"$CTL" entity-add "b$i" "dir:$T/big/b$i" >/dev/null
+done
+script -qfec "$CTL run d0 --tapes 1" tty.txt </dev/null >/dev/null 2>&1 &
+SP=$!
+PIDS="$PIDS $SP"
+wait_for_cmd 'grep -q "start another tape on d0" tty.txt 2>/dev/null'
+ok "abs-ctl run at a terminal asks: start another tape on d0?"
+kill "$SP" 2>/dev/null || true
+"$CTL" run-stop 6 >/dev/null
+wait_for_cmd '[ "$(q "SELECT state FROM runs WHERE id = 6")" != running ]'
+
+kill -0 "$CPID" || fail "abs-ctld died"
+ok "t_run"
