@@ -274,6 +274,8 @@ night_job_ended(struct ctld *c, int64_t job, const char *state,
 		job_ended(c, r, it, state, why);
 }
 
+static void stale_runs_end(struct ctld *c);
+
 /* A job's state from the catalog. */
 static int
 job_state_row(const struct cat_job *j, void *arg)
@@ -293,9 +295,15 @@ night_tick(struct ctld *c)
 	time_t now = time(NULL);
 	char err[CAT_ERRLEN], state[16];
 
-	if (!runs || now == last || c->crip)
+	static bool started;
+
+	if (c->crip || now == last)
 		return;
 	last = now;
+	if (!started) {		/* runs a stopped abs-ctld left: aborted */
+		started = true;
+		stale_runs_end(c);
+	}
 	for (struct run *r = runs, *next; r; r = next) {
 		next = r->next;
 		for (int i = 0; i < r->nitems; i++) {

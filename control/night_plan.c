@@ -294,16 +294,34 @@ j_time(time_t t)
 	return json_string(buf);
 }
 
-/* One night's plan as JSON: per entity, per drive, overdue, totals. */
+/* Entities a plan reply lists at most (the rest are counted). */
+#define PLAN_JSON_MAX 5000
+
+/*
+ * One night's plan as JSON: per entity (those dumped or kept back for a
+ * reason; not due ones counted), per drive, overdue, totals.
+ */
 static json_t *
 plan_json(const struct night_input *ni, const struct plan_out *po,
     time_t now)
 {
 	json_t *ents = json_array(), *drives = json_array(), *over = json_array();
+	int quiet = 0, omitted = 0;
 	char night[16];
 
 	for (int i = 0; i < po->nitems; i++) {
 		const struct plan_item *it = &po->items[i];
+		/* Those with nothing to say are counted, not listed. */
+		if (!it->dump && (it->reason == PLAN_NOT_DUE || it->reason ==
+		    PLAN_INCR_NOT_DUE || it->reason == PLAN_INACTIVE)) {
+			quiet++;
+			continue;
+		}
+		/* A reply a client can read (PROTO_MAX_REPLY). */
+		if (json_array_size(ents) >= PLAN_JSON_MAX) {
+			omitted++;
+			continue;
+		}
 		json_array_append_new(ents, json_pack("{s:s,s:b,s:i,s:I,s:f,s:s,"
 		    "s:o,s:i,s:o,s:o,s:o,s:i}", "entity", ni->ents[i].name,
 		    "dump", it->dump, "level", it->level, "bytes",
@@ -334,12 +352,12 @@ plan_json(const struct night_input *ni, const struct plan_out *po,
 		    po->overdue[k].full_tonight, "why",
 		    plan_reason_name(po->overdue[k].why)));
 	night_date(now, night, sizeof(night));
-	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:i,s:i}", "night",
-	    night, "at", j_time(now), "entities", ents, "drives", drives,
-	    "overdue", over, "full_bytes", (json_int_t)po->full_bytes,
+	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:i,s:i,s:i,s:i}",
+	    "night", night, "at", j_time(now), "entities", ents, "drives",
+	    drives, "overdue", over, "full_bytes", (json_int_t)po->full_bytes,
 	    "incr_bytes", (json_int_t)po->incr_bytes, "capacity_bytes",
 	    (json_int_t)po->capacity_bytes, "fulls", po->nfull, "incrementals",
-	    po->nincr);
+	    po->nincr, "not_due", quiet, "not_listed", omitted);
 }
 
 /*

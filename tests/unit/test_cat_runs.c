@@ -157,12 +157,20 @@ test_runs(struct cat_db *db)
 	CHECK_EQ(cat_error_add(db, "d0", "B1", job1, "medium", "bad block",
 	    err), 0);
 	CHECK_EQ(cat_job_finish(db, job1, "failed", "medium error", err), 0);
+	{
+		char label[64];
+		CHECK_EQ(cat_job_fault(db, job1, label, sizeof(label), err), 1);
+		CHECK(strcmp(label, "B1") == 0);	/* the retry avoids it */
+		CHECK_EQ(cat_job_fault(db, 99, label, sizeof(label), err), 0);
+		CHECK(label[0] == '\0');
+	}
 	CHECK_EQ(cat_run_job_add(db, run, "d0", "e1", 1, "due", 2, 1000, &job2,
 	    err), 0);
 	CHECK_EQ(cat_job_start(db, job2, err), 1);
 	dump_on(db, job2, "dump2", "e1", 1, "A1", 1, "2026-01-03T22:00:10Z",
 	    "2026-01-03T22:00:20Z", 4000);
 	CHECK_EQ(cat_job_finish(db, job2, "done", NULL, err), 0);
+	CHECK_EQ(cat_dump_set_base(db, "dump2", "dump1", err), 0);
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ(cat_run_jobs(db, run, NULL, keep_job, &s, err), 2);
 	CHECK(strcmp(s.text, "e1 failed L1 #1 due - -|"
@@ -173,8 +181,8 @@ test_runs(struct cat_db *db)
 	/* History: both of e1's dumps, oldest first; the rate of d0. */
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ(cat_history_list(db, "e1", NULL, keep_history, &s, err), 2);
-	CHECK(strncmp(s.text, "e1 L0 complete dump1 1000 -|"
-	    "e1 L1 complete dump2 4000 ", 50) == 0);
+	CHECK(strcmp(s.text, "e1 L0 complete dump1 1000 -|"
+	    "e1 L1 complete dump2 4000 dump1|") == 0);
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ(cat_history_list(db, NULL, "2026-01-03", keep_history, &s,
 	    err), 1);
@@ -202,6 +210,9 @@ test_runs(struct cat_db *db)
 	CHECK_EQ(cat_runs_list(db, 0, 10, keep_run, &s, err), 1);
 	CHECK(strcmp(s.text, "1 2026-01-03 d0 done 2026-01-03T23:00:00Z|") == 0);
 	CHECK_EQ(cat_runs_list(db, 7, 0, keep_run, &s, err), -ENOENT);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(cat_night_runs(db, "2026-01-03", keep_run, &s, err), 1);
+	CHECK_EQ(cat_night_runs(db, "2026-01-04", keep_run, &s, err), 0);
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ(cat_runs_running(db, keep_run, &s, err), 0);
 	/* Its job's error, not the site's one of another day. */
@@ -259,6 +270,14 @@ op_base(struct cat_db *db, char *err)
 }
 
 static int
+op_fault(struct cat_db *db, char *err)
+{
+	char label[64];
+
+	return cat_job_fault(db, 1, label, sizeof(label), err);
+}
+
+static int
 op_tapes(struct cat_db *db, char *err)
 {
 	struct seen s = { 0 };
@@ -277,6 +296,7 @@ main(void)
 		{ "cat_drive_rates", op_rates, false },
 		{ "cat_dump_base", op_base, false },
 		{ "cat_night_tapes", op_tapes, false },
+		{ "cat_job_fault", op_fault, false },
 	};
 	struct cat_db *db = cat_t_open();
 
