@@ -22,6 +22,8 @@
 
 enum { IT_PENDING, IT_QUEUED, IT_DONE, IT_FAILED };
 
+#define NIGHT_SYSLOG_LINES 200	/* of a run's report */
+
 /* An entity of tonight's plan on one of the run's drives. */
 struct item {
 	char entity[256];
@@ -142,9 +144,15 @@ run_end(struct ctld *c, struct run *r)
 	if ((rep = night_report(c, r->night, err)) != NULL &&
 	    (text = json_string_value(json_object_get(rep, "text")))) {
 		char *copy = strdup(text), *save = NULL;
+		int lines = 0;
+		/* Syslog gets the first lines; the rest is one request away. */
 		for (char *l = copy ? strtok_r(copy, "\n", &save) : NULL; l;
 		    l = strtok_r(NULL, "\n", &save))
-			log_info("report %s: %s", r->night, l);
+			if (++lines <= NIGHT_SYSLOG_LINES)
+				log_info("report %s: %s", r->night, l);
+		if (lines > NIGHT_SYSLOG_LINES)
+			log_info("report %s: (%d lines more: abs-ctl report --night %s)",
+			    r->night, lines - NIGHT_SYSLOG_LINES, r->night);
 		free(copy);
 		ctld_exception(c, "run-report", text);
 	} else if (!rep) {
