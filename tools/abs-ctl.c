@@ -989,8 +989,9 @@ run_ask(json_int_t id, json_t *live)
 		fflush(stdout);
 		bool yes = fgets(line, sizeof(line), stdin) &&
 		    (line[0] == 'y' || line[0] == 'Y');
-		json_t *r = call_result(yes ? "run-continue" : "run-stop",
-		    json_pack("{s:I,s:I}", "id", id, "tapes", (json_int_t)1), &rc);
+		json_t *r = yes ? call_result("run-continue", json_pack("{s:I,s:I}",
+		    "id", id, "tapes", (json_int_t)1), &rc) : call_result("run-stop",
+		    json_pack("{s:I}", "id", id), &rc);
 		if (!yes && r)
 			printf("the drive stays idle; the run ends after the dumps"
 			    " in progress\n");
