@@ -819,6 +819,10 @@ typedef int cat_history_fn(const struct cat_history *h, void *arg);
 int cat_history_list(struct cat_db *db, const char *entity, const char *since,
     cat_history_fn *fn, void *arg, char *err);
 
+/* The newest complete dump of every entity at each level, by id, level. */
+int cat_history_last(struct cat_db *db, cat_history_fn *fn, void *arg,
+    char *err);
+
 struct cat_drive_rate {
 	const char *drive;
 	int64_t dumps, bytes;	/* the dumps measured and their bytes */
@@ -826,7 +830,10 @@ struct cat_drive_rate {
 	double rate;		/* bytes a second */
 };
 typedef int cat_drive_rate_fn(const struct cat_drive_rate *r, void *arg);
-/* Per drive (by name), its newest recent complete dumps of a second or more. */
+/*
+ * Per drive (by name), its newest recent complete dumps of a second or
+ * more, among the last 100,000 dumps.
+ */
 int cat_drive_rates(struct cat_db *db, int64_t recent, cat_drive_rate_fn *fn,
     void *arg, char *err);
 

@@ -227,7 +227,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE jobs ADD COLUMN reason TEXT;"
 	"ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;"
 	"CREATE INDEX jobs_run ON jobs(run_id) WHERE run_id IS NOT NULL;"
-	"ALTER TABLE dumps ADD COLUMN base_uid TEXT;",
+	"ALTER TABLE dumps ADD COLUMN base_uid TEXT;"
+	"CREATE INDEX dumps_job ON dumps(job_id);",
 };
 
 

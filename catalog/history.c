@@ -41,6 +41,22 @@ cat_history_list(struct cat_db *db, const char *entity, const char *since,
 	    " d.dump_uid", "tt", entity, since);
 }
 
+/*
+ * The newest complete dump of each entity at each level, by entity id
+ * and level: what the planner reads (SQLite gives the bare columns of the
+ * row holding max(started)).
+ */
+int
+cat_history_last(struct cat_db *db, cat_history_fn *fn, void *arg, char *err)
+{
+	return db_query(db, err, "reading the newest dumps", history_row,
+	    DB_CB(fn, arg), "SELECT e.id, e.name, d.level, max(d.started),"
+	    " d.finished, d.state, d.bytes, d.raw_bytes, d.dump_uid, d.base_uid,"
+	    " NULL FROM dumps d JOIN entities e ON e.id = d.entity_id WHERE"
+	    " d.state = 'complete' GROUP BY d.entity_id, d.level ORDER BY e.id,"
+	    " d.level", "");
+}
+
 /* A drive's rate to the callback. */
 static int
 rate_row(sqlite3_stmt *st, void *arg)
@@ -73,7 +89,8 @@ cat_drive_rates(struct cat_db *db, int64_t recent, cat_drive_rate_fn *fn,
 	    " (PARTITION BY dr.id ORDER BY d.started DESC, d.dump_uid DESC) AS n"
 	    " FROM dumps d JOIN jobs j ON j.id = d.job_id JOIN drives dr ON"
 	    " dr.id = j.drive_id WHERE d.state = 'complete' AND d.finished IS NOT"
-	    " NULL AND d.bytes > 0 AND julianday(d.finished) -"
+	    " NULL AND d.bytes > 0 AND d.id > (SELECT max(id) - 100000 FROM"
+	    " dumps) AND julianday(d.finished) -"
 	    " julianday(d.started) >= 1.0 / 86400) WHERE n <= ? GROUP BY name"
 	    " ORDER BY name", "i", recent);
 }

@@ -313,6 +313,7 @@ night_tick(struct ctld *c)
 		stale_runs_end(c);
 	}
 	for (struct run *r = runs, *next; r; r = next) {
+		int64_t id = r->id;
 		next = r->next;
 		for (int i = 0; i < r->nitems; i++) {
 			struct item *it = &r->items[i];
@@ -331,7 +332,7 @@ night_tick(struct ctld *c)
 				break;	/* r may be gone */
 			}
 		}
-		if (run_find(r->id) && run_closed(r))
+		if ((r = run_find(id)) && run_closed(r))	/* job_ended may end it */
 			run_kick(c, r);
 	}
 }

@@ -156,7 +156,7 @@ entity_index(const struct night_input *ni, int64_t id)
 	return -1;
 }
 
-/* A complete dump: the newest of its level so far (rows come by date). */
+/* The newest complete dump of an entity at a level. */
 static int
 input_history(const struct cat_history *h, void *arg)
 {
@@ -257,8 +257,7 @@ night_input_fill(struct ctld *c, time_t now, time_t end,
 	ni->in.drives = ni->drives;
 	if ((rc = cat_entities_list(c->db, input_entity, ni, err)) < 0 ||
 	    (rc = input_sort(ni)) < 0 ||
-	    (rc = cat_history_list(c->db, NULL, NULL, input_history, ni,
-	    err)) < 0 ||
+	    (rc = cat_history_last(c->db, input_history, ni, err)) < 0 ||
 	    (rc = cat_drive_rates(c->db, 20, input_rate, ni, err)) < 0) {
 		if (rc == -ENOMEM)
 			snprintf(err, CAT_ERRLEN, "out of memory");

@@ -186,6 +186,11 @@ test_runs(struct cat_db *db)
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ(cat_history_list(db, NULL, "2026-01-03", keep_history, &s,
 	    err), 1);
+	/* The newest of each level: the planner's view. */
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(cat_history_last(db, keep_history, &s, err), 2);
+	CHECK(strcmp(s.text, "e1 L0 complete dump1 1000 -|"
+	    "e1 L1 complete dump2 4000 dump1|") == 0);
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ(cat_drive_rates(db, 1, keep_rate, &s, err), 1);
 	CHECK(strcmp(s.text, "d0 1 4000 400|") == 0);	/* 4000 B in 10 s */
@@ -254,6 +259,14 @@ op_history(struct cat_db *db, char *err)
 }
 
 static int
+op_last(struct cat_db *db, char *err)
+{
+	struct seen s = { 0 };
+
+	return cat_history_last(db, keep_history, &s, err);
+}
+
+static int
 op_rates(struct cat_db *db, char *err)
 {
 	struct seen s = { 0 };
@@ -293,6 +306,7 @@ main(void)
 		{ "cat_run_job_add", op_job_add, true },
 		{ "cat_run_jobs", op_jobs, false },
 		{ "cat_history_list", op_history, false },
+		{ "cat_history_last", op_last, false },
 		{ "cat_drive_rates", op_rates, false },
 		{ "cat_dump_base", op_base, false },
 		{ "cat_night_tapes", op_tapes, false },
