@@ -375,10 +375,46 @@ night_tape_full(struct ctld *c, struct drive *d, const char *tape_id)
 				r->drv[k].full = true;
 }
 
+/* A stored command as an argv array, or NULL. */
+static json_t *
+cmd_json(const char *cmd)
+{
+	char **argv = NULL;
+	json_t *a;
+
+	if (!cmd || !*cmd || cat_cmd_split(cmd, &argv) <= 0)
+		return NULL;
+	a = json_array();
+	for (char **w = argv; *w; w++)
+		json_array_append_new(a, json_string(*w));
+	cat_cmd_free(argv);
+	return a;
+}
+
+/* The commands of the entity's type into the job event, if it has any. */
+static int
+commands_row(const struct cat_entity *e, void *arg)
+{
+	const char *const names[] = { "snapshot", "dump", "incr", "release" };
+	const char *const cmds[] = { e->snapshot_cmd, e->dump_cmd, e->incr_cmd,
+	    e->release_cmd };
+	json_t *o = json_object(), *a;
+
+	for (size_t i = 0; i < 4; i++)
+		if ((a = cmd_json(cmds[i])))
+			json_object_set_new(o, names[i], a);
+	if (json_object_size(o))
+		json_object_set_new(arg, "commands", o);
+	else
+		json_decref(o);
+	return 0;
+}
+
 /*
  * The job event a media server gets (events.c): level, since and base
  * (the base dump's start date and uid; none for a full), the night's
- * date; a run's retry avoids the tape at fault.
+ * date, the commands of the entity's type (snapshot, dump, incr,
+ * release: argv arrays); a run's retry avoids the tape at fault.
  */
 void
 night_job_event(struct ctld *c, struct drive *d, int64_t job, json_t *ev)
@@ -418,6 +454,9 @@ night_job_event(struct ctld *c, struct drive *d, int64_t job, json_t *ev)
 	}
 	json_object_set_new(ev, "level", json_integer(lv));
 	json_object_set_new(ev, "date", json_string(date));
+	if (entity && (rc = cat_entity_get(c->db, entity, commands_row, ev,
+	    err)) < 0)
+		cat_warn(c, d, err);
 	if (r && it->fault[0])
 		json_array_append_new(d->skip, json_string(it->fault));
 }

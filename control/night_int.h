@@ -11,6 +11,12 @@
 
 #define NIGHT_MAX_DRIVES 16
 
+/* A window of a type or an entity (one is NULL) as the catalog lists it. */
+struct night_window {
+	const char *type, *entity;
+	struct plan_window w;
+};
+
 /* The planner's input and the strings and arrays it points into. */
 struct night_input {
 	struct plan_input in;
@@ -22,6 +28,12 @@ struct night_input {
 	struct plan_drive drives[NIGHT_MAX_DRIVES];
 	struct plan_window *wins;	/* every entity's, owned */
 	size_t nwins;
+	struct night_window *allwins;	/* the catalog's windows */
+	size_t nallwins;
+	struct plan_server *servers;
+	int64_t *server_ids;
+	struct plan_subnet *subnets;
+	int64_t *subnet_ids;
 	int cap;
 };
 

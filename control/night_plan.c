@@ -95,6 +95,127 @@ cat_time(const char *s)
 	return s && util_parse_time(s, &t) == 0 ? t : 0;
 }
 
+/* A subnet into the input (its id kept to map servers). */
+static int
+input_subnet(const struct cat_subnet *sn, void *arg)
+{
+	struct night_input *ni = arg;
+	struct plan_subnet *v;
+	int64_t *ids;
+
+	if (!(v = realloc(ni->subnets, (size_t)(ni->in.nsubnets + 1) *
+	    sizeof(*v))) || (ni->subnets = v, !(ids = realloc(ni->subnet_ids,
+	    (size_t)(ni->in.nsubnets + 1) * sizeof(*ids)))))
+		return -ENOMEM;
+	ni->subnet_ids = ids;
+	v[ni->in.nsubnets] = (struct plan_subnet){ .name = keep_str(ni, sn->name),
+	    .max_dumps = (int)sn->max_dumps };
+	ids[ni->in.nsubnets++] = sn->id;
+	return 0;
+}
+
+/* A server into the input, in its subnet. */
+static int
+input_server(const struct cat_server *sv, void *arg)
+{
+	struct night_input *ni = arg;
+	struct plan_server *v;
+	int64_t *ids;
+	int sub = -1;
+
+	for (int i = 0; sv->subnet_id != CAT_NULL && i < ni->in.nsubnets; i++)
+		if (ni->subnet_ids[i] == sv->subnet_id)
+			sub = i;
+	if (!(v = realloc(ni->servers, (size_t)(ni->in.nservers + 1) *
+	    sizeof(*v))) || (ni->servers = v, !(ids = realloc(ni->server_ids,
+	    (size_t)(ni->in.nservers + 1) * sizeof(*ids)))))
+		return -ENOMEM;
+	ni->server_ids = ids;
+	v[ni->in.nservers] = (struct plan_server){ .name = keep_str(ni, sv->name),
+	    .subnet = sub, .max_dumps = (int)sv->max_dumps };
+	ids[ni->in.nservers++] = sv->id;
+	return 0;
+}
+
+/* The index of server id in the input, or -1. */
+static int
+server_index(const struct night_input *ni, int64_t id)
+{
+	for (int i = 0; id != CAT_NULL && i < ni->in.nservers; i++)
+		if (ni->server_ids[i] == id)
+			return i;
+	return -1;
+}
+
+/* A window of a type or an entity, kept until each entity gets its own. */
+static int
+input_window(const struct cat_window *w, void *arg)
+{
+	struct night_input *ni = arg;
+	struct night_window *v = realloc(ni->allwins, (ni->nallwins + 1) *
+	    sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	ni->allwins = v;
+	v[ni->nallwins++] = (struct night_window){ .type = keep_str(ni, w->type),
+	    .entity = keep_str(ni, w->entity), .w = { .days = (unsigned)w->days,
+	    .start_min = (int)w->start_min, .end_min = (int)w->end_min } };
+	return 0;
+}
+
+/* Whether window k applies to entity i as its own (1) or its type's (2). */
+static int
+window_of(const struct night_input *ni, size_t k, int i)
+{
+	const struct night_window *w = &ni->allwins[k];
+
+	if (w->entity)
+		return strcmp(w->entity, ni->ents[i].name) == 0 ? 1 : 0;
+	return w->type && ni->ents[i].type && strcmp(w->type,
+	    ni->ents[i].type) == 0 ? 2 : 0;
+}
+
+/*
+ * Each entity's forbidden windows: its own, else its type's, copied into
+ * one array (counted first, so that the pointers stay put).
+ */
+static int
+input_windows_assign(struct night_input *ni)
+{
+	size_t total = 0, at = 0;
+	int *own = calloc((size_t)ni->in.nentities + 1, sizeof(*own));
+
+	if (!own)
+		return -ENOMEM;
+	for (int i = 0; i < ni->in.nentities; i++) {
+		size_t n1 = 0, n2 = 0;
+		for (size_t k = 0; k < ni->nallwins; k++)
+			switch (window_of(ni, k, i)) {
+			case 1: n1++; break;
+			case 2: n2++; break;
+			}
+		own[i] = n1 ? 1 : 2;
+		total += n1 ? n1 : n2;
+	}
+	if (total && !(ni->wins = calloc(total, sizeof(*ni->wins)))) {
+		free(own);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < ni->in.nentities; i++) {
+		ni->ents[i].windows = ni->wins + at;
+		for (size_t k = 0; k < ni->nallwins; k++)
+			if (window_of(ni, k, i) == own[i])
+				ni->wins[at++] = ni->allwins[k].w;
+		ni->ents[i].nwindows = (int)(ni->wins + at - ni->ents[i].windows);
+		if (!ni->ents[i].nwindows)
+			ni->ents[i].windows = NULL;
+	}
+	ni->nwins = total;
+	free(own);
+	return 0;
+}
+
 /* An entity of the catalog into the planner's input. */
 static int
 input_entity(const struct cat_entity *e, void *arg)
@@ -124,15 +245,21 @@ input_entity(const struct cat_entity *e, void *arg)
 	pe->type = keep_str(ni, e->type);
 	if (!pe->name)
 		return -ENOMEM;
-	pe->server = -1;
+	pe->server = server_index(ni, e->server_id);
+	pe->priority = e->priority == CAT_NULL ? 0 : (int)e->priority;
 	pe->full_days = e->full_every_days == CAT_NULL ? 7 :
 	    (int)e->full_every_days;
 	pe->incr_days = e->incr_every_days == CAT_NULL ? 1 :
 	    (int)e->incr_every_days;
-	pe->max_level = 1;	/* the schema's default of a type */
+	pe->max_level = e->max_level == CAT_NULL ? 1 : (int)e->max_level;
 	pe->not_before = cat_time(e->not_before);
 	pe->added = cat_time(e->added);
 	pe->inactive = !e->active;
+	pe->vanished = e->vanished != NULL;
+	/* A new entity's full: what its discovery listed, else its type's. */
+	pe->type_estimate = e->listed_bytes != CAT_NULL && e->listed_bytes > 0 ?
+	    e->listed_bytes : e->estimate_bytes != CAT_NULL ?
+	    e->estimate_bytes : 0;
 	ni->pools[ni->in.nentities] = keep_str(ni, e->pool);
 	ni->ids[ni->in.nentities++] = e->id;
 	return 0;
@@ -255,8 +382,12 @@ night_input_fill(struct ctld *c, time_t now, time_t end,
 		    NIGHT_MAX_DRIVES; d = d->next)
 			ni->drives[ni->in.ndrives++].name = keep_str(ni, d->name);
 	ni->in.drives = ni->drives;
-	if ((rc = cat_entities_list(c->db, input_entity, ni, err)) < 0 ||
+	if ((rc = cat_subnets_list(c->db, input_subnet, ni, err)) < 0 ||
+	    (rc = cat_servers_list(c->db, input_server, ni, err)) < 0 ||
+	    (rc = cat_entities_list(c->db, input_entity, ni, err)) < 0 ||
 	    (rc = input_sort(ni)) < 0 ||
+	    (rc = cat_windows_list(c->db, NULL, NULL, input_window, ni,
+	    err)) < 0 || (rc = input_windows_assign(ni)) < 0 ||
 	    (rc = cat_history_last(c->db, input_history, ni, err)) < 0 ||
 	    (rc = cat_drive_rates(c->db, 20, input_rate, ni, err)) < 0) {
 		if (rc == -ENOMEM)
@@ -265,6 +396,8 @@ night_input_fill(struct ctld *c, time_t now, time_t end,
 		return rc;
 	}
 	ni->in.entities = ni->ents;
+	ni->in.servers = ni->servers;
+	ni->in.subnets = ni->subnets;
 	return 0;
 }
 
@@ -278,6 +411,11 @@ night_input_free(struct night_input *ni)
 	free(ni->ids);
 	free(ni->pools);
 	free(ni->wins);
+	free(ni->allwins);
+	free(ni->servers);
+	free(ni->server_ids);
+	free(ni->subnets);
+	free(ni->subnet_ids);
 	memset(ni, 0, sizeof(*ni));
 }
 
@@ -359,24 +497,11 @@ plan_json(const struct night_input *ni, const struct plan_out *po,
 	    po->nincr, "not_due", quiet, "not_listed", omitted);
 }
 
-/*
- * The night planned as run: each dump becomes the newest of its level
- * (its bases' chain as the planner left it), and the next night starts a
- * day later.
- */
+/* The night planned as run (plan_project); the next starts a day later. */
 static void
 plan_advance(struct night_input *ni, const struct plan_out *po)
 {
-	for (int i = 0; i < po->nitems; i++) {
-		const struct plan_item *it = &po->items[i];
-		if (!it->dump || it->level < 0 || it->level > PLAN_MAX_LEVEL)
-			continue;
-		ni->ents[i].last[it->level] = (struct plan_dump){
-			.date = ni->in.now + (time_t)it->start,
-			.bytes = it->bytes, .seconds = it->seconds };
-		if (it->level == 0)
-			ni->ents[i].must_full = 0;
-	}
+	plan_project(ni->ents, ni->in.nentities, po, ni->in.now);
 	ni->in.now += 86400;
 	ni->in.end += 86400;
 }

@@ -106,6 +106,10 @@ ok "night 1: exactly the plan ($incr incrementals, each since the base it names)
 # A broken entity fails the run: abs-ctl run exits 7; the report says why.
 night 2
 "$CTL" entity-add broken "cmd:sh -c 'exit 4'" >/dev/null
+# v6 may not be dumped at any time tonight (a window of its own, every day).
+q "INSERT INTO windows (entity_id, days, start_min, end_min) VALUES ((SELECT id FROM entities WHERE name = 'v6'), 127, 0, 1440)"
+"$CTL" --json plan --drives d0 | grep -q '{"entity":"v6","dump":false,[^}]*"reason":"window"' ||
+	fail "plan: v6 kept back by its window"
 rc=0
 "$CTL" run d0 </dev/null >run2.txt || rc=$?
 [ $rc -eq 7 ] || { cat run2.txt; fail "a failed entity: abs-ctl run exits 7, not $rc"; }
@@ -114,8 +118,12 @@ grep -q "run 3 failed" run2.txt || fail "run 3 should be failed"
 	fail "broken: tried twice"
 "$CTL" report >rep2.txt
 grep -q "broken .*attempt 2 on d0: .*exited with status 4" rep2.txt || { cat rep2.txt; fail "report: why broken failed"; }
+sed -n '/^skipped/,/^$/p' rep2.txt | grep -q "v6 .*window" || { cat rep2.txt; fail "report: v6 skipped by its window"; }
+[ "$(q "SELECT count(*) FROM jobs WHERE run_id = 3 AND entity_id = (SELECT id FROM entities WHERE name = 'v6')")" -eq 0 ] ||
+	fail "v6 was dumped inside its window"
+q "DELETE FROM windows"
 "$CTL" entity-remove broken >/dev/null
-ok "night 2: a broken entity is tried twice, the run fails (exit 7), the report says why"
+ok "night 2: a broken entity is tried twice, the run fails (exit 7), the report says why; a window keeps v6 back"
 
 # --tapes 1: new big entities fill a cartridge; the run waits at the change.
 night 3
