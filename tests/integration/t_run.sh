@@ -16,7 +16,11 @@ q() { sqlite3 "$DB" "$1"; }
 # night K: the clock K days after the test started (the engine's dates
 # follow the same clock).
 START=$(date -u +%s)
-night() { date -u -d "@$((START + $1 * 86400))" +%Y-%m-%dT%H:%M:%SZ >"$T/clock"; }
+NIGHT=0
+night() { NIGHT=$1; date -u -d "@$((START + $1 * 86400))" +%Y-%m-%dT%H:%M:%SZ >"$T/clock"; }
+# The night's end, 20 hours on (else the next 07:00: the budget would
+# depend on the hour the test runs).
+night_end() { date -u -d "@$((START + NIGHT * 86400 + 72000))" +%Y-%m-%dT%H:%M:%SZ; }
 night 0
 
 "$CTLD" --socket "$T/ctld.sock" --db "$DB" --foreground \
@@ -58,7 +62,7 @@ ok "abs-ctld, two media servers, 7 entities"
 ok "plan: 7 new fulls over d0 and d1; --nights and next-entities answer"
 
 # Night 0: run d0 d1 dumps the plan; flaky fails once and is retried.
-"$CTL" run d0 d1 </dev/null >run0.txt || { cat run0.txt "$T/ctld.log" >&2; fail "run 1 exit $?"; }
+"$CTL" run d0 d1 --until "$(night_end)" </dev/null >run0.txt || { cat run0.txt "$T/ctld.log" >&2; fail "run 1 exit $?"; }
 grep -q "run 1 done: 7 dumped, 0 failed" run0.txt || { cat run0.txt; fail "run 1 summary"; }
 [ "$(q "SELECT count(*) FROM dumps d JOIN jobs j ON j.id = d.job_id WHERE j.run_id = 1 AND d.state = 'complete' AND d.level = 0")" -eq 7 ] ||
 	fail "run 1 should hold 7 complete fulls"
@@ -89,7 +93,7 @@ ok "night 0: 7 fulls as planned, flaky retried once, report = catalog, mailed"
 # Night 1: incrementals since their fulls, the base named.
 night 1
 echo changed >src/v1/sub/c.txt
-"$CTL" run d0 d1 </dev/null >run1.txt || { cat run1.txt; fail "run 2"; }
+"$CTL" run d0 d1 --until "$(night_end)" </dev/null >run1.txt || { cat run1.txt; fail "run 2"; }
 # Exactly the plan: each planned entity dumped once, at the planned level.
 planned=$(q "SELECT count(*) FROM run_plan WHERE run_id = 2 AND drive IS NOT NULL")
 [ "$planned" -eq 7 ] || fail "night 1: 7 entities planned, not $planned"
@@ -111,7 +115,7 @@ q "INSERT INTO windows (entity_id, days, start_min, end_min) VALUES ((SELECT id 
 "$CTL" --json plan --drives d0 | grep -q '{"entity":"v6","dump":false,[^}]*"reason":"window"' ||
 	fail "plan: v6 kept back by its window"
 rc=0
-"$CTL" run d0 </dev/null >run2.txt || rc=$?
+"$CTL" run d0 --until "$(night_end)" </dev/null >run2.txt || rc=$?
 [ $rc -eq 7 ] || { cat run2.txt; fail "a failed entity: abs-ctl run exits 7, not $rc"; }
 grep -q "run 3 failed" run2.txt || fail "run 3 should be failed"
 [ "$(q "SELECT count(*) FROM jobs WHERE run_id = 3 AND entity_id = (SELECT id FROM entities WHERE name = 'broken') AND state = 'failed'")" -eq 2 ] ||
@@ -131,7 +135,7 @@ for i in 1 2 3; do
 	mkdir -p "big/b$i" && head -c 10000000 /dev/urandom >"big/b$i/x.bin"
 	"$CTL" entity-add "b$i" "dir:$T/big/b$i" >/dev/null
 done
-"$CTL" run d1 --tapes 1 </dev/null >run3.txt 2>&1 &
+"$CTL" run d1 --tapes 1 --until "$(night_end)" </dev/null >run3.txt 2>&1 &
 RP=$!
 PIDS="$PIDS $RP"
 wait_for_cmd '"$CTL" --json runs --id 4 2>/dev/null | grep -q "\"waiting\":true"'
@@ -151,7 +155,7 @@ night 4
 # slow lasts about 3 s: long enough to start abs-cron twice meanwhile.
 printf 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do head -c 65536 /dev/urandom; sleep 0.1; done\n' >slow.sh
 "$CTL" entity-add slow "cmd:sh $T/slow.sh" >/dev/null
-"$CRON" --drives d0,d1 >cron1.out 2>&1 &
+"$CRON" --drives d0,d1 --until "$(night_end)" >cron1.out 2>&1 &
 C1=$!
 PIDS="$PIDS $C1"
 wait_for_cmd '"$CTL" --json runs --id 5 2>/dev/null | grep -q "\"state\":\"running\""'
@@ -175,7 +179,7 @@ for i in 4 5; do
 	"$CTL" entity-add "b$i" "dir:$T/big/b$i" >/dev/null
 done
 mkfifo ttyin
-script -qfec "$CTL run d0 --tapes 1" tty.txt <ttyin >/dev/null 2>&1 &
+script -qfec "$CTL run d0 --tapes 1 --until $(night_end)" tty.txt <ttyin >/dev/null 2>&1 &
 SP=$!
 PIDS="$PIDS $SP"
 exec 3>ttyin
