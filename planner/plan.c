@@ -25,6 +25,10 @@
 /* A dump this much younger than a whole day still counts as a night ago
    (tonight may start a little later than last night did). */
 #define DAY_SLACK 7200
+/* A night's dumps are those of the NIGHT_SPAN - DAY_SLACK before its end
+   (the night's reference is NIGHT_SPAN before the end, or now when that
+   is later): every run of one night (one end) agrees on what is done. */
+#define NIGHT_SPAN (20 * 3600)
 #define MAX_HORIZON 400
 #define MAX_BUDGET (7 * DAY)
 #define MAX_TZ (26 * 3600)
@@ -52,6 +56,7 @@ static const char *const reason_names[PLAN_NREASONS] = {
 	[PLAN_INCR_NOT_DUE] = "incr-not-due",
 	[PLAN_NOT_BEFORE] = "not-before",
 	[PLAN_INACTIVE] = "inactive",
+	[PLAN_DONE_TONIGHT] = "done-tonight",
 };
 
 /* What an entity is tonight, before selection. */
@@ -61,6 +66,9 @@ enum state {
 				   a day past its frequency) */
 	ST_DUE,			/* a full due tonight that may wait a day */
 	ST_NOTDUE,		/* a full due in nd nights */
+	ST_DONE,		/* dumped earlier tonight: nothing more, but
+				   its bytes and its fulls ahead count in
+				   the balance */
 };
 
 /* Per entity working state. */
@@ -82,7 +90,7 @@ struct work {
 	double wait_until;	/* a window forbids a start before this */
 	enum plan_reason blocked; /* the last thing that kept it waiting */
 	double rate;		/* bytes changed per day */
-	int fresh;		/* dumped earlier tonight (0 nights ago) */
+	int64_t done_bytes;	/* ST_DONE: what it wrote tonight */
 	int converted;		/* its full found no room: an incremental */
 	enum plan_reason conv_reason; /* what kept the full out */
 };
@@ -94,6 +102,8 @@ struct ctx {
 	struct work *w;
 	double mean_rate;
 	double budget;
+	time_t ref;		/* the night's reference: ages count from
+				   it (min(now, end - NIGHT_SPAN)) */
 	char *err;
 	const int64_t *load, *incr;	/* the look-ahead (promotions) */
 };
@@ -122,6 +132,7 @@ plan_params_default(struct plan_params *p)
 	p->bump_percent = 0.1;
 	p->bump_days = 2;
 	p->horizon = 0;
+	p->min_rate = 1e6;
 }
 
 /* Release what plan_night() allocated. */
@@ -248,13 +259,15 @@ windows_clear(const struct plan_window *win, int n, long tz, time_t t,
 	return 0;
 }
 
-/* Drive d's rate: its measured one when sane, else the default. */
+/* Drive d's rate: its measured one when sane (at least min_rate: a
+   rate measured from tiny dumps is noise), else the default. */
 static double
 drive_rate(const struct ctx *c, int d)
 {
 	double r = c->in->drives[d].rate;
 
-	return r > 0 && r < 1e12 ? r : c->p->default_rate;
+	return r > 0 && r >= c->p->min_rate && r < 1e12 ? r :
+	    c->p->default_rate;
 }
 
 /* The rate a dump of entity e runs at on drive d. */
@@ -324,7 +337,7 @@ pick_level(const struct ctx *c, const struct plan_entity *e, int64_t full,
 	L = chain < 1 ? 1 : chain;
 	if (L > e->max_level)
 		L = e->max_level;
-	d0 = nights_since(e->last[L - 1].date, c->in->now);
+	d0 = nights_since(e->last[L - 1].date, c->ref);
 	est0 = r * (d0 < 1 ? 1 : d0);
 	if (est0 > full)
 		est0 = (double)full;
@@ -332,7 +345,7 @@ pick_level(const struct ctx *c, const struct plan_entity *e, int64_t full,
 	/* level L has been used since the night after its base */
 	if (chain < 1 || L + 1 > e->max_level || d0 - 1 < c->p->bump_days)
 		return L;
-	d1 = nights_since(e->last[L].date, c->in->now);
+	d1 = nights_since(e->last[L].date, c->ref);
 	est1 = r * (d1 < 1 ? 1 : d1);
 	if (est1 > full)
 		est1 = (double)full;
@@ -346,6 +359,40 @@ pick_level(const struct ctx *c, const struct plan_entity *e, int64_t full,
 		return L + 1;
 	}
 	return L;
+}
+
+/*
+ * Whether entity e has a dump of tonight (at any level, 0 nights before
+ * the night's reference): then it is ST_DONE, reason done-tonight, with
+ * the bytes it wrote tonight and the night its next full falls on (w->nd:
+ * a full cycle on after a full tonight, tomorrow when its full is due or
+ * past due, else when due), as the run that dumped it saw it.
+ */
+static int
+done_tonight(struct ctx *c, int i, int dsf)
+{
+	const struct plan_entity *e = &c->in->entities[i];
+	struct work *w = &c->w[i];
+	struct plan_item *it = &c->out->items[i];
+	int k, done = 0;
+
+	for (k = 0; k <= PLAN_MAX_LEVEL; k++)
+		if (e->last[k].date && nights_since(e->last[k].date,
+		    c->ref) == 0) {
+			done = 1;
+			if (e->last[k].bytes > 0)
+				w->done_bytes += e->last[k].bytes;
+		}
+	if (!done)
+		return 0;
+	w->st = ST_DONE;
+	it->reason = PLAN_DONE_TONIGHT;
+	if (dsf == 0)
+		w->nd = w->fd;
+	else
+		w->nd = dsf < 0 || dsf >= w->fd ? 1 : w->fd - dsf;
+	it->full_due_in = dsf == 0 ? w->fd : dsf < 0 ? 0 : w->fd - dsf;
+	return 1;
 }
 
 /* Step 1: state, estimates and level of entity i. */
@@ -365,7 +412,7 @@ classify(struct ctx *c, int i)
 	w->incr_level = -1;
 	w->next = -1;
 	if (e->last[0].date) {
-		dsf = nights_since(e->last[0].date, c->in->now);
+		dsf = nights_since(e->last[0].date, c->ref);
 		it->days_since_full = dsf;
 		g = e->growth > -0.5 && e->growth < 10 ? e->growth : 0;
 		grown = (double)e->last[0].bytes * (1 + g * dsf);
@@ -401,11 +448,12 @@ classify(struct ctx *c, int i)
 		for (int k = 1; k <= PLAN_MAX_LEVEL; k++)
 			if (e->last[k].date > e->last[newest].date)
 				newest = k;
-		w->fresh = nights_since(e->last[newest].date, c->in->now) < 1;
 		w->incr_ok = e->incr_days >= 1 &&
-		    nights_since(e->last[newest].date, c->in->now) >=
+		    nights_since(e->last[newest].date, c->ref) >=
 		    e->incr_days;
 	}
+	if (done_tonight(c, i, dsf))
+		return;
 	if (dsf < 0 || e->must_full || dsf >= w->fd + 1) {
 		w->st = ST_MUST;
 		it->reason = dsf < 0 ? PLAN_NEW : e->must_full ?
@@ -504,7 +552,7 @@ incr_ahead(const struct ctx *c, int64_t *incr, int h)
 
 		if (w->st == ST_SKIP || w->incr_level < 1 || id < 1)
 			continue;
-		first = w->st == ST_NOTDUE ? w->nd : 0;
+		first = w->st == ST_NOTDUE || w->st == ST_DONE ? w->nd : 0;
 		dsf = c->out->items[i].days_since_full;
 		for (k = 1; k < h; k++) {
 			double b;
@@ -525,6 +573,7 @@ incr_ahead(const struct ctx *c, int64_t *incr, int h)
 struct sel {
 	int64_t tonight, target;
 	double used, cap;
+	int again;		/* entities done tonight: a second run */
 };
 
 /*
@@ -542,7 +591,7 @@ promote(struct ctx *c, int64_t *load, const int64_t *incr, int h, int *idx,
 
 	for (i = 0; i < n; i++)
 		if (c->w[i].st == ST_NOTDUE && c->w[i].nd < h &&
-		    !c->w[i].fresh && c->out->items[i].days_since_full >= 1 &&
+		    c->out->items[i].days_since_full >= 1 &&
 		    load[c->w[i].nd] + incr[c->w[i].nd] > target)
 			idx[m++] = i;
 	c->load = load;
@@ -648,7 +697,7 @@ select_fulls(struct ctx *c, int64_t *load, int64_t *incr, int h, int *idx)
 	int n = in->nentities, i, k;
 	double cap_secs, used_secs = 0, target_d, need, iavg = 0;
 	int64_t cum = 0, tonight = 0;
-	struct sel sl;
+	struct sel sl = { 0 };
 
 	cap_secs = c->budget * in->ndrives * c->p->fill;
 	/* the cycle's share and the load ahead; tonight starts with the
@@ -660,8 +709,13 @@ select_fulls(struct ctx *c, int64_t *load, int64_t *incr, int h, int *idx)
 		if (w->st == ST_SKIP)
 			continue;
 		target_d += (double)w->full_bytes / w->fd;
-		add_load(load, h, w->st == ST_NOTDUE ? w->nd : 0, w->fd,
-		    w->full_bytes, 1);
+		add_load(load, h, w->st == ST_NOTDUE || w->st == ST_DONE ?
+		    w->nd : 0, w->fd, w->full_bytes, 1);
+		/* what earlier runs wrote tonight counts toward tonight */
+		if (w->st == ST_DONE) {
+			tonight += w->done_bytes;
+			sl.again++;
+		}
 		if (w->st == ST_NOTDUE && w->incr_ok) {
 			used_secs += dump_secs(c, w, w->incr_bytes, -1);
 			tonight += w->incr_bytes;
@@ -694,7 +748,10 @@ select_fulls(struct ctx *c, int64_t *load, int64_t *incr, int h, int *idx)
 	sl.cap = cap_secs;
 	take_musts(c, idx, &sl);
 	take_due(c, idx, &sl, load[1] + incr[1]);
-	promote(c, load, incr, h, idx, &sl);
+	/* promotions are the first run's choice: a later run of the same
+	   night (some entity done tonight) only completes what is left */
+	if (!sl.again)
+		promote(c, load, incr, h, idx, &sl);
 	return 0;
 }
 
@@ -706,7 +763,7 @@ item_choice(struct ctx *c, int i)
 	struct plan_item *it = &c->out->items[i];
 	struct work *w = &c->w[i];
 
-	if (w->st == ST_SKIP)
+	if (w->st == ST_SKIP || w->st == ST_DONE)
 		return 0;
 	w->blocked = PLAN_CAPACITY;
 	if (w->full) {
@@ -1202,10 +1259,12 @@ overdue_and_forecast(struct ctx *c, int h)
 
 		if (w->st == ST_SKIP)
 			continue;
-		if (it->dump && it->level == 0)
+		if ((it->dump && it->level == 0) ||
+		    (w->st == ST_DONE && it->days_since_full == 0))
 			first = 0;
 		else
-			first = w->st == ST_NOTDUE ? w->nd : 1;
+			first = w->st == ST_NOTDUE || w->st == ST_DONE ?
+			    w->nd : 1;
 		add_load(out->forecast, h, first, w->fd, w->full_bytes, 1);
 	}
 	for (i = 0; i < n; i++)
@@ -1227,7 +1286,9 @@ overdue_and_forecast(struct ctx *c, int h)
 		o->why = o->full_tonight ? PLAN_OVERDUE :
 		    it->reason == PLAN_WINDOW || it->reason == PLAN_SERVER_LIMIT ||
 		    it->reason == PLAN_SUBNET_LIMIT ||
-		    it->reason == PLAN_NOT_BEFORE ? it->reason : PLAN_CAPACITY;
+		    it->reason == PLAN_NOT_BEFORE ||
+		    it->reason == PLAN_DONE_TONIGHT ? it->reason :
+		    PLAN_CAPACITY;
 	}
 	return 0;
 }
@@ -1268,6 +1329,10 @@ ctx_init(struct ctx *c, const struct plan_input *in,
 	c->out = out;
 	c->err = err;
 	c->budget = (double)(in->end - in->now);
+	/* end - now is at most MAX_BUDGET (check_input): no overflow when
+	   the reference moves back at most NIGHT_SPAN from a sane now */
+	c->ref = in->end - in->now >= NIGHT_SPAN || in->now < NIGHT_SPAN ?
+	    in->now : in->end - NIGHT_SPAN;
 	for (d = 0; d < in->ndrives; d++)
 		c->mean_rate += drive_rate(c, d);
 	c->mean_rate = in->ndrives ? c->mean_rate / in->ndrives :
@@ -1277,7 +1342,8 @@ ctx_init(struct ctx *c, const struct plan_input *in,
 	    !(p->fill > 0 && p->fill <= 1) || !(p->overhead >= 0) ||
 	    !(p->change_fraction >= 0 && p->change_fraction <= 1) ||
 	    !(p->bump_mult >= 1) || !(p->bump_percent >= 0) ||
-	    p->bump_bytes < 0 || p->default_estimate < 0) {
+	    p->bump_bytes < 0 || p->default_estimate < 0 ||
+	    !(p->min_rate >= 0 && p->min_rate < 1e12)) {
 		snprintf(err, PLAN_ERRLEN, "bad params: a rate, fill, overhead, "
 		    "change or bump value out of range");
 		return -EINVAL;

@@ -10,10 +10,13 @@
  * Conventions: every index is into the caller's arrays (-1: none); every
  * date is a time_t (UTC seconds, 0: none); sizes are bytes; durations are
  * seconds. The planner never keeps a pointer into the input after it returns
- * and never frees it. "Days since" a date counts whole nights: ceil((now -
- * date - 2 h) / 1 day), so a dump of last night is 1 day old (even when
- * tonight starts up to 2 hours later than last night did) and one made
- * earlier tonight 0 (a second run the same night plans no new dump).
+ * and never frees it. "Days since" a date counts whole nights from the
+ * night's reference, ref = min(now, end - 20 h): ceil((ref - date - 2 h) /
+ * 1 day). So a dump of last night is 1 day old (even when tonight starts up
+ * to 2 hours later than last night did), and every dump since end - 22 h is
+ * tonight's (0 days old), however late a second run of the same night (the
+ * same end) starts, past midnight included: an entity with a dump tonight
+ * is not planned again (PLAN_DONE_TONIGHT).
  */
 #ifndef ABS_PLAN_H
 #define ABS_PLAN_H
@@ -132,13 +135,18 @@ struct plan_params {
 	int horizon;		/* nights of look-ahead when nights_ahead
 				   is 0 (the longest cycle + 1 is used when
 				   larger, at most 400) */
+	double min_rate;	/* a drive's measured rate below this is
+				   taken as unknown (default_rate): rates
+				   measured from tiny dumps; 0: no floor */
 };
 
 /* What plan_night() plans from. */
 struct plan_input {
 	time_t now;		/* the night starts (clock_now()) */
 	time_t end;		/* the night must be done by then (the time
-				   budget is end - now) */
+				   budget is end - now); every run of one
+				   night passes the same end: the dumps of
+				   the 22 h before it are tonight's */
 	long tz_offset;		/* seconds east of UTC of the windows'
 				   local time (tm_gmtoff) */
 	int nights_ahead;	/* look-ahead horizon in nights (0: the
@@ -179,6 +187,9 @@ enum plan_reason {
 				   incr_days */
 	PLAN_NOT_BEFORE,	/* not dumped: not_before is later */
 	PLAN_INACTIVE,		/* not dumped: inactive */
+	PLAN_DONE_TONIGHT,	/* not dumped: it has a complete dump of
+				   tonight already (an earlier run of the
+				   same night), at any level */
 	PLAN_NREASONS
 };
 
@@ -224,7 +235,9 @@ struct plan_overdue {
 				   PLAN_CAPACITY, PLAN_WINDOW,
 				   PLAN_SERVER_LIMIT, PLAN_SUBNET_LIMIT,
 				   PLAN_NOT_BEFORE, PLAN_OVERDUE (late from
-				   earlier nights, dumped tonight) */
+				   earlier nights, dumped tonight),
+				   PLAN_DONE_TONIGHT (an earlier run tonight
+				   dumped it, not in full) */
 };
 
 /* The plan: fill by plan_night(), release by plan_out_free(). */

@@ -496,12 +496,11 @@ sim_check(const struct sim *s, const struct plan_input *in,
 	free(named);
 }
 
-/* Record tonight's dumps (real sizes), grow, and move to tomorrow. */
-int
-sim_run(struct sim *s, const struct plan_out *out)
+/* Record out's dumps in tonight's history (their real sizes). */
+void
+sim_record(struct sim *s, const struct plan_out *out, time_t now)
 {
-	int i, n0 = s->nent, arrive;
-	double a;
+	int i;
 
 	for (i = 0; i < s->nent && i < out->nitems; i++) {
 		struct plan_entity *e = &s->ent[i];
@@ -521,10 +520,27 @@ sim_run(struct sim *s, const struct plan_out *out)
 			bytes = changed(s, i, s->night - bn);
 		}
 		d = &e->last[it->level];
-		d->date = s->now + (time_t)it->start;
+		d->date = now + (time_t)it->start;
 		d->bytes = (int64_t)bytes;
 		d->seconds = SIM_OVERHEAD + bytes / s->cfg.drive_rate;
 	}
+}
+
+/* Record tonight's dumps (real sizes), grow, and move to tomorrow. */
+int
+sim_run(struct sim *s, const struct plan_out *out)
+{
+	sim_record(s, out, s->now);
+	return sim_next(s);
+}
+
+/* Grow the site and move to tomorrow (vanishing, arrivals). */
+int
+sim_next(struct sim *s)
+{
+	int i, n0 = s->nent, arrive;
+	double a;
+
 	for (i = 0; i < s->nent; i++)
 		s->size[i] *= 1 + s->grow[i];
 	s->night++;

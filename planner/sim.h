@@ -89,8 +89,13 @@ void sim_input(struct sim *s, struct plan_input *in);
 void sim_check(const struct sim *s, const struct plan_input *in,
     const struct plan_out *out, struct sim_night *night);
 /* Run out: record its dumps, grow the site, move to the next night
-   (arrivals and vanishing). 0 or -ENOMEM. */
+   (arrivals and vanishing). 0 or -ENOMEM. sim_record() then sim_next(). */
 int sim_run(struct sim *s, const struct plan_out *out);
+/* Record out's dumps (a plan made at now, tonight) in the history as if
+   they ran: a second plan of the same night then sees them. */
+void sim_record(struct sim *s, const struct plan_out *out, time_t now);
+/* Grow the site and move to the next night. 0 or -ENOMEM. */
+int sim_next(struct sim *s);
 /* The mean, max/mean and coefficient of variation of v[0..n-1]. */
 void sim_balance(const double *v, int n, double *mean, double *max_mean,
     double *cv);

@@ -17,6 +17,65 @@
 /* 2026-01-05 (a Monday) 18:00 UTC */
 #define MONDAY_18 ((time_t)1767636000)
 
+/* What second plans of a night added to what the first had planned. */
+struct again {
+	int redumped;		/* dumped by the first plan, again */
+	int added;		/* not dumped by the first, by a second */
+	int not_done;		/* dumped by the first, reason not
+				   done-tonight in a second */
+	int by_reason[PLAN_NREASONS]; /* the first plan's reasons of the
+				   entities seen done by a second */
+	int plans;
+};
+
+/*
+ * Run the first plan out1 (made at in->now) into the site's history, then
+ * plan the same night again twice once it ran (as abs-cron started again
+ * would): a minute after its last dump ends and an hour before the
+ * night's end (past midnight), and count what those add.
+ */
+static void
+plan_again(struct sim *s, const struct plan_input *in,
+    const struct plan_out *out1, struct again *ag)
+{
+	time_t later[2] = { in->now + 60, in->end - 3600 };
+	int k, i;
+
+	for (k = 0; k < out1->ndrives; k++)
+		if (in->now + (time_t)out1->drives[k].end + 60 > later[0])
+			later[0] = in->now + (time_t)out1->drives[k].end + 60;
+	if (later[1] < later[0])
+		later[1] = later[0];
+
+	sim_record(s, out1, in->now);
+	for (k = 0; k < 2; k++) {
+		struct plan_input in2 = *in;
+		struct plan_out out2;
+		char err[PLAN_ERRLEN];
+
+		in2.now = later[k];
+		if (in2.now >= in->end)
+			continue;	/* the first ran to the night's end */
+		if (plan_night(&in2, &out2, err) < 0) {
+			CHECK(0);
+			continue;
+		}
+		ag->plans++;
+		for (i = 0; i < out2.nitems && i < out1->nitems; i++) {
+			const struct plan_item *a = &out1->items[i];
+			const struct plan_item *b = &out2.items[i];
+
+			if (a->dump) {
+				ag->redumped += b->dump;
+				ag->not_done += b->reason != PLAN_DONE_TONIGHT;
+				ag->by_reason[a->reason]++;
+			} else
+				ag->added += b->dump;
+		}
+		plan_out_free(&out2);
+	}
+}
+
 /* 90 nights of the simulated site, every night's plan checked. */
 static void
 test_sim(void)
@@ -28,8 +87,10 @@ test_sim(void)
 	int promoted = 0, delayed = 0;
 	double nightly[90], mean, maxm, cv;
 	int nn = 0;
+	struct again ag;
 
 	memset(levels, 0, sizeof(levels));
+	memset(&ag, 0, sizeof(ag));
 	sim_config_default(&cfg);
 	s = sim_new(&cfg);
 	CHECK(s != NULL);
@@ -77,9 +138,24 @@ test_sim(void)
 			    nt.last_end, nt.overdue, nt.overdue_unnamed,
 			    nt.nnew_missed, nt.window_violations,
 			    nt.limit_violations, nt.level_violations);
-		CHECK_EQ(sim_run(s, &out), 0);
+		/* a second start of the night adds nothing */
+		plan_again(s, &in, &out, &ag);
+		CHECK_EQ(sim_next(s), 0);
 		plan_out_free(&out);
 	}
+	printf("second plans: %d, redumped %d, added %d, not done %d; done "
+	    "after due %d, delayed %d, promoted %d, new %d, not-due %d\n",
+	    ag.plans, ag.redumped, ag.added, ag.not_done,
+	    ag.by_reason[PLAN_DUE], ag.by_reason[PLAN_DELAYED],
+	    ag.by_reason[PLAN_PROMOTED], ag.by_reason[PLAN_NEW],
+	    ag.by_reason[PLAN_NOT_DUE]);
+	CHECK_EQ(ag.plans, 180);
+	CHECK_EQ(ag.redumped, 0);
+	CHECK_EQ(ag.added, 0);
+	CHECK_EQ(ag.not_done, 0);
+	CHECK(ag.by_reason[PLAN_DUE] > 0 && ag.by_reason[PLAN_DELAYED] > 0 &&
+	    ag.by_reason[PLAN_PROMOTED] > 0 && ag.by_reason[PLAN_NEW] > 0 &&
+	    ag.by_reason[PLAN_NOT_DUE] > 0);
 	CHECK_EQ(bad_new, 0);
 	CHECK_EQ(bad_over, 0);
 	CHECK_EQ(bad_win, 0);
@@ -111,8 +187,10 @@ test_sim_tight(void)
 	struct sim_config cfg;
 	struct sim *s;
 	int night, overdue = 0, unnamed = 0, bad = 0, why[PLAN_NREASONS];
+	struct again ag;
 
 	memset(why, 0, sizeof(why));
+	memset(&ag, 0, sizeof(ag));
 	sim_config_default(&cfg);
 	cfg.ndrives = 1;
 	cfg.drive_rate = 250e6;
@@ -136,9 +214,17 @@ test_sim_tight(void)
 		    nt.level_violations + nt.late;
 		for (i = 0; i < out.noverdue; i++)
 			why[out.overdue[i].why]++;
-		CHECK_EQ(sim_run(s, &out), 0);
+		plan_again(s, &in, &out, &ag);
+		CHECK_EQ(sim_next(s), 0);
 		plan_out_free(&out);
 	}
+	printf("tight second plans: %d, redumped %d, added %d, not done %d; "
+	    "done after overdue %d, capacity %d\n", ag.plans, ag.redumped,
+	    ag.added, ag.not_done, ag.by_reason[PLAN_OVERDUE],
+	    ag.by_reason[PLAN_CAPACITY]);
+	CHECK_EQ(ag.redumped, 0);
+	CHECK_EQ(ag.not_done, 0);
+	CHECK(ag.by_reason[PLAN_OVERDUE] > 0 && ag.by_reason[PLAN_CAPACITY] > 0);
 	printf("tight: overdue entity-nights %d (unnamed %d); why: capacity "
 	    "%d, window %d, server-limit %d, subnet-limit %d, overdue %d\n",
 	    overdue, unnamed, why[PLAN_CAPACITY], why[PLAN_WINDOW],
@@ -220,7 +306,8 @@ test_basic(void)
 	CHECK_EQ(plan_night(&in, &out, err), 0);
 	CHECK_EQ(out.items[0].dump, 0);
 	CHECK_EQ(out.items[1].dump, 0);
-	CHECK_EQ(out.items[1].reason, PLAN_INCR_NOT_DUE);
+	CHECK_EQ(out.items[1].reason, PLAN_DONE_TONIGHT);
+	CHECK(!strcmp(plan_reason_name(PLAN_DONE_TONIGHT), "done-tonight"));
 	plan_out_free(&out);
 }
 
@@ -498,6 +585,123 @@ test_project(void)
 	CHECK(en[0].last[1].date > en[0].last[0].date);
 }
 
+/*
+ * A second run of the same night (N4): after the first plan's dumps are in
+ * the history (at its levels and start times; must_full still set, as
+ * the catalog may not have cleared it), a plan 3 hours later and one 10
+ * hours later (past midnight, far past the 2-hour slack) plan nothing, each
+ * entity done tonight with reason done-tonight, whatever the first said
+ * (must-full, new, overdue, due, delayed, not-due); an entity the first
+ * left for tomorrow (incr_days 2) is not dumped either. The next night
+ * plans as usual.
+ */
+static void
+test_second_run(void)
+{
+	enum { N = 10 };
+	struct plan_entity en[N];
+	struct plan_input in;
+	struct plan_out o1, o2;
+	char err[PLAN_ERRLEN];
+	int i, k, seen[PLAN_NREASONS];
+	static const char *const names[N] = { "mustfull", "new", "due0",
+	    "due1", "due2", "due3", "notdue", "overdue", "every2", "idle" };
+	time_t later[2];
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < N; i++) {
+		entity(&en[i], names[i], -1, 3);
+		en[i].last[0].bytes = 100LL << 30;
+		en[i].last[0].date = MONDAY_18 - DAY;
+		en[i].change_per_day = 1LL << 30;
+	}
+	input(&in, en, N, two_drives, 2, 13);
+	later[0] = in.now + 3 * 3600;
+	later[1] = in.now + 10 * 3600;
+	en[0].must_full = 1;
+	memset(&en[1].last, 0, sizeof(en[1].last));
+	en[1].type_estimate = 10LL << 30;
+	for (i = 2; i <= 5; i++) {
+		en[i].last[0].date = in.now - 3 * DAY;
+		en[i].last[1].date = in.now - DAY;
+		en[i].last[1].bytes = 2LL << 30;
+	}
+	en[7].last[0].date = in.now - 5 * DAY;
+	en[8].incr_days = 2;
+	en[9].incr_days = 2;
+	en[9].last[1].date = in.now - DAY + 3600;
+	en[9].last[1].bytes = 1LL << 30;
+	CHECK_EQ(plan_night(&in, &o1, err), 0);
+	for (i = 0; i < N; i++)
+		seen[o1.items[i].reason] += o1.items[i].dump;
+	CHECK_EQ(o1.items[0].reason, PLAN_MUST_FULL);
+	CHECK_EQ(o1.items[1].reason, PLAN_NEW);
+	CHECK_EQ(o1.items[7].reason, PLAN_OVERDUE);
+	CHECK(seen[PLAN_DUE] > 0 && seen[PLAN_DELAYED] > 0);
+	CHECK_EQ(o1.items[6].reason, PLAN_NOT_DUE);
+	CHECK_EQ(o1.items[8].dump, 0);
+	CHECK_EQ(o1.items[8].reason, PLAN_INCR_NOT_DUE);
+	plan_project(en, N, &o1, in.now);
+	en[0].must_full = 1;
+	for (k = 0; k < 2; k++) {
+		struct plan_input in2 = in;
+
+		in2.now = later[k];
+		CHECK_EQ(plan_night(&in2, &o2, err), 0);
+		CHECK_EQ(o2.nfull + o2.nincr, 0);
+		for (i = 0; i < N; i++) {
+			CHECK_EQ(o2.items[i].dump, 0);
+			if (o1.items[i].dump)
+				CHECK_EQ(o2.items[i].reason, PLAN_DONE_TONIGHT);
+		}
+		/* tonight's bytes count: the night is not light */
+		CHECK(o2.full_bytes == 0);
+		plan_out_free(&o2);
+	}
+	/* the next night is a night of its own */
+	in.now += DAY;
+	in.end += DAY;
+	CHECK_EQ(plan_night(&in, &o2, err), 0);
+	CHECK_EQ(o2.items[6].dump, 1);
+	CHECK_EQ(o2.items[0].reason, PLAN_MUST_FULL);
+	for (i = 0; i < N; i++)
+		CHECK(o2.items[i].reason != PLAN_DONE_TONIGHT);
+	plan_out_free(&o2);
+	plan_out_free(&o1);
+}
+
+/* A drive rate measured below min_rate (tiny dumps) is unknown: the
+   default rate is used, the night is not shrunk to nothing (N8). */
+static void
+test_min_rate(void)
+{
+	struct plan_entity en[1];
+	struct plan_drive slow[2] = { { "d0", 8000 }, { "d1", 50e6 } };
+	struct plan_params p;
+	struct plan_input in;
+	struct plan_out out;
+	char err[PLAN_ERRLEN];
+
+	entity(&en[0], "new", -1, 7);
+	en[0].type_estimate = 600LL << 30;
+	input(&in, en, 1, slow, 2, 10);
+	plan_params_default(&p);
+	in.params = &p;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.capacity_bytes, (int64_t)(36000 * p.default_rate) +
+	    (int64_t)(36000 * 50e6));
+	CHECK_EQ(out.items[0].dump, 1);
+	CHECK_EQ(out.items[0].level, 0);
+	plan_out_free(&out);
+	p.min_rate = 0;		/* no floor: taken as measured */
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.capacity_bytes, (int64_t)(36000 * 8000.0) +
+	    (int64_t)(36000 * 50e6));
+	plan_out_free(&out);
+	p.min_rate = -1;
+	CHECK_EQ(plan_night(&in, &out, err), -22);
+}
+
 /* Bad input is refused with a reason, never planned. */
 static void
 test_bad_input(void)
@@ -716,6 +920,8 @@ main(void)
 	test_bump();
 	test_bad_input();
 	test_project();
+	test_second_run();
+	test_min_rate();
 	test_sim();
 	test_sim_tight();
 	T_DONE();
