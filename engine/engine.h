@@ -158,10 +158,12 @@ int eng_status(const char *device, bool json, FILE *out, char *err);
 /*
  * Media server: register DRIVE with abs-ctld and run its jobs, through
  * masters that come and go. config (may be NULL): KEY=VALUE lines whose
- * CONTROL= names the socket (over socket), read again on SIGHUP. Returns
- * only if the first registration fails.
+ * CONTROL= names the socket (over socket), read again on SIGHUP.
+ * cmd_timeout bounds a type's snapshot and release commands (0: the
+ * default, engine/snap.h). Returns only if the first registration fails.
  */
 int eng_serve(const char *socket, const char *config, const char *drive,
-    const char *device, const char *log, uint32_t block_size, char *err);
+    const char *device, const char *log, uint32_t block_size,
+    unsigned cmd_timeout, char *err);
 
 #endif

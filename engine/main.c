@@ -9,12 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/priv.h"
 #include "common/util.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
 #include "engine/scan.h"
+#include "engine/snap.h"
+#include "engine/source.h"
 
 /* restore: the dump is proven, but extraction refused entries (unsafe paths). */
 #define ENG_EXIT_REFUSED 3
@@ -30,10 +33,15 @@ static const char usage[] =
 "          [--partition P]\n"
 "          [--autolabel PATTERN] [--verify-rate R | --no-verify] [--retries N]\n"
 "          [--mount-timeout SEC] [--no-pew] [--lbp] [--cmd-user USER]\n"
+"          [--snapshot ARGV] [--dump-cmd ARGV] [--incr-cmd ARGV]\n"
+"          [--release ARGV] [--cmd-timeout SEC] [--date NIGHT]\n"
+"          (commands around the dump, no shell; placeholders {entity}\n"
+"          {date} {since} {level} {snapshot}: README, Snapshot commands)\n"
 "  mounted --device URI    (tell a waiting engine a cartridge is in)\n"
 "  serve   --device URI --control SOCKET --drive NAME [--log JOURNAL]\n"
 "          (also: abs-engine --control SOCKET --drive NAME --device URI)\n"
 "          [--block-size N] [--cmd-user USER]   (media server for abs-ctld)\n"
+"          [--cmd-timeout SEC]   (a type's snapshot and release commands)\n"
 "          [--config FILE]    (its CONTROL=SOCKET line names the master;\n"
 "                              read again on SIGHUP: the media server\n"
 "                              moves there without stopping its job)\n"
@@ -55,7 +63,8 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
 	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
 	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE,
-	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED, O_LIBRARY };
+	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED, O_LIBRARY, O_SNAPSHOT,
+	O_RELEASE, O_DUMPCMD, O_INCRCMD, O_CMDTIMEOUT };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -95,6 +104,11 @@ static const struct option longopts[] = {
 	{ "verbose", no_argument, NULL, O_VERBOSE },
 	{ "extract", no_argument, NULL, O_EXTRACT },
 	{ "allow-refused", no_argument, NULL, O_ALLOW_REFUSED },
+	{ "snapshot", required_argument, NULL, O_SNAPSHOT },
+	{ "release", required_argument, NULL, O_RELEASE },
+	{ "dump-cmd", required_argument, NULL, O_DUMPCMD },
+	{ "incr-cmd", required_argument, NULL, O_INCRCMD },
+	{ "cmd-timeout", required_argument, NULL, O_CMDTIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -103,6 +117,8 @@ struct args {
 	const char *device, *label, *pool, *entity, *source, *log, *since;
 	const char *compress, *server, *partition, *date, *to, *digest;
 	const char *autolabel;
+	const char *snapshot, *release, *dump_cmd, *incr_cmd;
+	uint64_t cmd_timeout;
 	double verify_rate;
 	uint64_t retries, mount_timeout;
 	bool no_pew, lbp;
@@ -133,6 +149,11 @@ parse_number(int c, const char *arg, struct args *a)
 	case O_MTIMEOUT:
 		if (util_parse_u64(arg, 7 * 86400, &a->mount_timeout) < 0)
 			die("--mount-timeout takes seconds");
+		return true;
+	case O_CMDTIMEOUT:
+		if (util_parse_u64(arg, 7 * 86400, &a->cmd_timeout) < 0 ||
+		    !a->cmd_timeout)
+			die("--cmd-timeout takes seconds (1 to 604800)");
 		return true;
 	case O_BS:
 		if (util_parse_size(arg, &a->bs) < 0 || a->bs > UINT32_MAX)
@@ -202,6 +223,10 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_CMDUSER: a->cmd_user = optarg; break;
 		case O_EXTRACT: a->extract = true; break;
 		case O_ALLOW_REFUSED: a->allow_refused = true; break;
+		case O_SNAPSHOT: a->snapshot = optarg; break;
+		case O_RELEASE: a->release = optarg; break;
+		case O_DUMPCMD: a->dump_cmd = optarg; break;
+		case O_INCRCMD: a->incr_cmd = optarg; break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -225,6 +250,46 @@ mbps(uint64_t bytes, double secs)
 	return secs > 0 ? bytes / secs / 1e6 : 0;
 }
 
+/* One of the --snapshot/--release/... lines as an argv (NULL: none). */
+static char **
+cmd_argv(const char *opt, const char *line)
+{
+	char **argv = NULL;
+
+	if (line && eng_split_argv(line, &argv) < 0)
+		die("--%s: an empty or badly quoted command", opt);
+	return argv;
+}
+
+/* dump with a type's commands around it, as a media server runs them. */
+static int
+dump_with_cmds(const struct args *a, struct eng_dump_opts *o,
+    struct eng_dump_result *r, char *err)
+{
+	struct eng_snap sn = { 0 };
+	char day[32], name[128], id[32];
+	int rc;
+
+	util_fmt_time(clock_now(), day, sizeof(day));
+	day[10] = '\0';
+	snprintf(id, sizeof(id), "d%d", (int)getpid());
+	eng_snap_name(a->date ? a->date : day, id, name, sizeof(name));
+	sn.snapshot = cmd_argv("snapshot", a->snapshot);
+	sn.release = cmd_argv("release", a->release);
+	sn.dump = cmd_argv("dump-cmd", a->dump_cmd);
+	sn.incr = cmd_argv("incr-cmd", a->incr_cmd);
+	sn.v = (struct eng_snap_vars){ .entity = a->entity, .date = a->date ?
+	    a->date : day, .since = a->since, .level = (int)a->level,
+	    .snapshot = name };
+	sn.timeout = (unsigned)a->cmd_timeout;
+	rc = eng_snap_dump(o, &sn, r, err);
+	eng_free_argv(sn.snapshot);
+	eng_free_argv(sn.release);
+	eng_free_argv(sn.dump);
+	eng_free_argv(sn.incr);
+	return rc;
+}
+
 /* dump: one entity onto tape, and what it cost. */
 static int
 cmd_dump(const struct args *a, char *err)
@@ -246,9 +311,13 @@ cmd_dump(const struct args *a, char *err)
 	struct eng_dump_result r;
 	int rc;
 
-	if (!a->entity || !a->source)
-		die("dump needs --entity NAME and --source SPEC");
-	rc = eng_dump(&o, &r, err);
+	if (!a->entity || (!a->source && !a->dump_cmd && !(a->incr_cmd &&
+	    a->level > 0)))
+		die("dump needs --entity NAME and --source SPEC (or --dump-cmd)");
+	if (a->snapshot || a->release || a->dump_cmd || a->incr_cmd)
+		rc = dump_with_cmds(a, &o, &r, err);
+	else
+		rc = eng_dump(&o, &r, err);
 	if (rc < 0 || a->quiet)
 		return rc;
 	printf("dumped %s: %llu bytes (%llu on tape, %u part%s on %s) in "
@@ -291,7 +360,7 @@ cmd_serve(struct args *a, char *err)
 		a->log = journal;
 	}
 	return eng_serve(a->control, a->config, a->drive, a->device, a->log,
-	    (uint32_t)a->bs, err);
+	    (uint32_t)a->bs, (unsigned)a->cmd_timeout, err);
 }
 
 /* restore: one dump back, to a path or stdout. */

@@ -33,6 +33,8 @@
 #include "common/util.h"
 #include "engine/engine.h"
 #include "engine/scan.h"
+#include "engine/snap.h"
+#include "engine/source.h"
 #include "engine/tape.h"
 #include "engine/target.h"
 #include "proto/proto.h"
@@ -85,6 +87,7 @@ struct srv {
 	json_t *scan;		/* a rebuild's scan event not yet run */
 	int64_t job_id;
 	unsigned mount_timeout;
+	unsigned cmd_timeout;	/* a snapshot or release command's bound */
 	char sock[108];		/* the master's socket */
 	unsigned timeout_s;	/* a request's answer; then the master is gone */
 	const char *config, *drive, *device, *log;
@@ -547,6 +550,181 @@ job_privileges(json_t *job, char *err)
 	return rc;
 }
 
+/* Hook of the snapshot commands: a message for the drive (and an error
+   event of kind, if one is given). */
+static void
+h_say(void *ctx, const char *level, const char *kind, const char *text)
+{
+	struct srv *s = ctx;
+	char err[ENG_ERRLEN];
+	json_t *r;
+
+	if (strcmp(level, "info") == 0)
+		log_info("job %lld: %s", (long long)s->job_id, text);
+	else
+		log_warn("job %lld: %s", (long long)s->job_id, text);
+	r = event_call(s, "message", json_pack("{s:s,s:s}", "level", level,
+	    "text", text), err);
+	json_decref(r);
+	if (kind) {
+		r = event_call(s, "error", json_pack("{s:s,s:s}", "kind", kind,
+		    "message", text), err);
+		json_decref(r);
+	}
+}
+
+/*
+ * One of the job event's commands ("commands": {"snapshot": [argv], ...})
+ * as an argv: a list of words, or one line split as a cmd: source is.
+ * 0 and *out (NULL if absent), or -EINVAL with err.
+ */
+static int
+job_cmd(json_t *cmds, const char *k, char ***out, char *err)
+{
+	json_t *a = json_object_get(cmds, k), *w;
+	size_t i, n = json_array_size(a);
+
+	*out = NULL;
+	if (!a || json_is_null(a))
+		return 0;
+	if (json_is_string(a)) {
+		if (eng_split_argv(json_string_value(a), out) < 0)
+			goto bad;
+		return 0;
+	}
+	if (!json_is_array(a) || n == 0 || n > 1024 ||
+	    !(*out = calloc(n + 1, sizeof(**out))))
+		goto bad;
+	json_array_foreach(a, i, w) {
+		if (!json_is_string(w) || (i == 0 && !json_string_length(w)) ||
+		    strlen(json_string_value(w)) != json_string_length(w) ||
+		    !((*out)[i] = strdup(json_string_value(w))))
+			goto bad;
+	}
+	return 0;
+bad:
+	eng_free_argv(*out);
+	*out = NULL;
+	eng_err(err, "the type's %s command is not a list of words (a first "
+	    "word, no NUL)", k);
+	return -EINVAL;
+}
+
+/* The job event's commands into sn (none: all NULL); -EINVAL with err. */
+static int
+job_cmds(json_t *job, struct eng_snap *sn, char *err)
+{
+	json_t *c = json_object_get(job, "commands");
+	int rc;
+
+	if (c && !json_is_object(c) && !json_is_null(c)) {
+		eng_err(err, "the job's commands are not an object");
+		return -EINVAL;
+	}
+	if ((rc = job_cmd(c, "snapshot", &sn->snapshot, err)) < 0 ||
+	    (rc = job_cmd(c, "dump", &sn->dump, err)) < 0 ||
+	    (rc = job_cmd(c, "incr", &sn->incr, err)) < 0 ||
+	    (rc = job_cmd(c, "release", &sn->release, err)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Free what job_cmds made. */
+static void
+job_cmds_free(struct eng_snap *sn)
+{
+	eng_free_argv(sn->snapshot);
+	eng_free_argv(sn->dump);
+	eng_free_argv(sn->incr);
+	eng_free_argv(sn->release);
+}
+
+/*
+ * A dump job: its level and base (the event's "level", "since" and
+ * "base"; from an older abs-ctld the detail's "level=N" and last_full),
+ * and the type's commands around it, if any (engine/snap.h).
+ */
+static int
+run_dump(struct srv *s, const struct eng_hooks *hooks, const char *device,
+    const char *log, uint32_t bs, json_t *job, char *err)
+{
+	const char *entity = json_string_value(json_object_get(job, "entity"));
+	const char *detail = json_string_value(json_object_get(job, "detail"));
+	const char *date = json_string_value(json_object_get(job, "date"));
+	json_t *lv = json_object_get(job, "level");
+	struct eng_dump_opts o = { 0 };
+	struct eng_dump_result res;
+	struct eng_snap sn = { 0 };
+	char today[32], name[128], id[32];
+	int level = 0, rc;
+
+	if (json_is_integer(lv))
+		level = (int)json_integer_value(lv);
+	else if (detail)
+		sscanf(detail, "level=%d", &level);
+	if (level < 0 || level > 9) {
+		eng_err(err, "abs-ctld asked for level %d (0 to 9)", level);
+		return -EPROTO;
+	}
+	o.device = device;
+	o.entity = entity;
+	o.source = json_string_value(json_object_get(job, "source"));
+	o.pool = json_string_value(json_object_get(job, "pool"));
+	o.log = log;
+	o.block_size = bs;
+	o.level = level;
+	/* The base's start; an older abs-ctld names the last full only. */
+	o.since = json_string_value(json_object_get(job, "since"));
+	if (!o.since || !*o.since)
+		o.since = json_string_value(json_object_get(job, "last_full"));
+	if (level == 0 || (o.since && !*o.since))
+		o.since = NULL;
+	if (level > 0 && !o.since)
+		o.level = 0;	/* no base yet: this one is the full */
+	o.verify_rate = 0.01;
+	o.retries = 1;
+	o.hooks = hooks;
+	o.job = s->job_id;	/* on tape, for a rebuilt catalog */
+	o.entity_type = json_string_value(json_object_get(job, "type"));
+	o.site = s->cur.site;
+	if ((rc = job_cmds(job, &sn, err)) < 0)
+		goto out;
+	if (sn.snapshot || sn.dump || sn.incr || sn.release) {
+		if (!date || !*date) {
+			util_fmt_time(clock_now(), today, sizeof(today));
+			today[10] = '\0';	/* the day: 2026-11-29 */
+			date = today;
+		}
+		snprintf(id, sizeof(id), "%lld", (long long)s->job_id);
+		eng_snap_name(date, id, name, sizeof(name));
+		sn.v = (struct eng_snap_vars){ .entity = entity, .date = date,
+		    .since = o.since, .level = o.level, .snapshot = name,
+		    .base = o.level > 0 ? json_string_value(json_object_get(job,
+		    "base")) : NULL };
+		sn.timeout = s->cmd_timeout;
+		sn.say = h_say;
+		sn.ctx = s;
+		rc = eng_snap_dump(&o, &sn, &res, err);
+	} else if (!o.source) {
+		eng_err(err, "abs-ctld handed over a dump without a source");
+		rc = -EPROTO;
+	} else {
+		rc = eng_dump(&o, &res, err);
+	}
+	if (rc == 0)
+		log_info("job %lld: dumped %s, %llu bytes, %u parts",
+		    (long long)s->job_id, entity, (unsigned long long)res.bytes,
+		    res.parts);
+	/* Parts of an aborted dump stay on tape: the log says why. */
+	if (rc == -ECANCELED && s->cur.dump[0] &&
+	    cat_dl_append_aborted(log, s->cur.dump, 0) < 0)
+		log_warn("dump log %s: the aborted line of dump %s not written",
+		    log, s->cur.dump);
+out:
+	job_cmds_free(&sn);
+	return rc;
+}
+
 /* Run one job abs-ctld handed us: a dump or a restore. */
 static int
 run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
@@ -560,41 +738,8 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		eng_err(err, "abs-ctld handed over a job without an entity");
 		return -EPROTO;
 	}
-	if (kind && strcmp(kind, "dump") == 0) {
-		struct eng_dump_opts o = { 0 };
-		struct eng_dump_result res;
-		int level = 0;
-		if (detail)
-			sscanf(detail, "level=%d", &level);
-		o.device = device;
-		o.entity = entity;
-		o.source = json_string_value(json_object_get(job, "source"));
-		o.pool = json_string_value(json_object_get(job, "pool"));
-		o.log = log;
-		o.block_size = bs;
-		o.level = level;
-		o.since = level > 0 ? json_string_value(json_object_get(job,
-		    "last_full")) : NULL;
-		if (level > 0 && !o.since)
-			o.level = 0;	/* no full yet: this one is the full */
-		o.verify_rate = 0.01;
-		o.retries = 1;
-		o.hooks = hooks;
-		o.job = s->job_id;	/* on tape, for a rebuilt catalog */
-		o.entity_type = json_string_value(json_object_get(job, "type"));
-		o.site = s->cur.site;
-		int rc = eng_dump(&o, &res, err);
-		if (rc == 0)
-			log_info("job %lld: dumped %s, %llu bytes, %u parts",
-			    (long long)s->job_id, entity,
-			    (unsigned long long)res.bytes, res.parts);
-		/* Parts of an aborted dump stay on tape: the log says why. */
-		if (rc == -ECANCELED && s->cur.dump[0] &&
-		    cat_dl_append_aborted(log, s->cur.dump, 0) < 0)
-			log_warn("dump log %s: the aborted line of dump %s not "
-			    "written", log, s->cur.dump);
-		return rc;
-	}
+	if (kind && strcmp(kind, "dump") == 0)
+		return run_dump(s, hooks, device, log, bs, job, err);
 	if (kind && strcmp(kind, "restore") == 0) {
 		json_t *d = json_loads(detail ? detail : "{}", 0, NULL);
 		char plog[512], to[1024], shown[1024];
@@ -1136,7 +1281,8 @@ job_end(struct srv *s, int rc, const char *jerr)
 /* The media server (see engine.h): register, then run jobs for good. */
 int
 eng_serve(const char *socket_path, const char *config, const char *drive,
-    const char *device, const char *log, uint32_t bs, char *err)
+    const char *device, const char *log, uint32_t bs, unsigned cmd_timeout,
+    char *err)
 {
 	struct srv *s = calloc(1, sizeof(*s));
 	struct eng_hooks hooks = {
@@ -1155,6 +1301,7 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	s->config = config;
 	s->timeout_s = SERVE_CALL_TIMEOUT_S;
+	s->cmd_timeout = cmd_timeout ? cmd_timeout : ENG_SNAP_TIMEOUT;
 	s->drive = drive;
 	s->device = device;
 	s->log = log;
