@@ -542,6 +542,9 @@ struct cat_job {
 	/* cat_jobs_running only: the tape it holds, where it came from */
 	const char *tape_id, *origin;
 	const char *type;	/* the entity's type (written on tape) */
+	/* cat_job_get only: the type's commands around a dump (as stored,
+	   cat_cmd_split; NULL or "": none) */
+	const char *snapshot_cmd, *dump_cmd, *incr_cmd, *release_cmd;
 };
 typedef int cat_job_fn(const struct cat_job *j, void *arg);
 

@@ -8,7 +8,8 @@
 #define JOB_COLS "j.id, j.kind, j.state, e.name, dr.name, j.created," \
 	" j.started, j.finished, j.detail"
 
-/* A row of JOB_COLS (and source, pool, last_full, type after) to fn. */
+/* A row of JOB_COLS (and source, pool, last_full, type, the type's four
+   commands after) to fn. */
 static int
 job_row(sqlite3_stmt *st, void *arg)
 {
@@ -25,6 +26,12 @@ job_row(sqlite3_stmt *st, void *arg)
 		.last_full = more ? db_text(st, 11) : NULL,
 		.type = more ? db_text(st, 12) : NULL,
 	};
+	bool cmds = sqlite3_column_count(st) > 16;
+
+	j.snapshot_cmd = cmds ? db_text(st, 13) : NULL;
+	j.dump_cmd = cmds ? db_text(st, 14) : NULL;
+	j.incr_cmd = cmds ? db_text(st, 15) : NULL;
+	j.release_cmd = cmds ? db_text(st, 16) : NULL;
 
 	return ((cat_job_fn *)cb->fn)(&j, cb->arg);
 }
@@ -60,10 +67,11 @@ cat_job_get(struct cat_db *db, int64_t job, cat_job_fn *fn, void *arg,
 	int rc = db_query(db, err, "reading a job", job_row, DB_CB(fn, arg),
 	    "SELECT " JOB_COLS ", e.source, p.name, (SELECT max(started) FROM"
 	    " dumps d WHERE d.entity_id = e.id AND d.state = 'complete' AND"
-	    " d.level = 0), (SELECT name FROM entity_types WHERE id ="
-	    " e.type_id) FROM jobs j JOIN entities e ON e.id = j.entity_id"
-	    " JOIN pools p ON p.id = e.pool_id LEFT JOIN drives dr ON dr.id ="
-	    " j.drive_id WHERE j.id = ?", "i", job);
+	    " d.level = 0), t.name, t.snapshot_cmd, t.dump_cmd, t.incr_cmd,"
+	    " t.release_cmd FROM jobs j JOIN entities e ON e.id = j.entity_id"
+	    " JOIN pools p ON p.id = e.pool_id LEFT JOIN entity_types t ON t.id ="
+	    " e.type_id LEFT JOIN drives dr ON dr.id = j.drive_id WHERE j.id = ?",
+	    "i", job);
 
 	return rc == 0 ? db_fail(err, -ENOENT, "no job %lld", (long long)job) : rc;
 }

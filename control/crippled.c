@@ -627,6 +627,12 @@ crip_dispatch(struct ctld *c, struct drive *d)
 	    c->crip->site);
 	if (!ev)
 		return;
+	/* The type's commands as the catalog had them: a snapshot type is
+	   never dumped without its snapshot, in crippled mode either. */
+	json_t *cmds = json_object_get(crip_entity(c->crip, j->entity),
+	    "commands");
+	if (json_is_object(cmds))
+		json_object_set(ev, "commands", cmds);
 	crip_job_state(c->crip, j, "running", NULL);
 	d->job = j->id;
 	d->bytes = 0;
@@ -956,9 +962,11 @@ crip_switch(struct ctld *c, const char *why)
 static int
 cache_entity_row(const struct cat_entity *e, void *arg)
 {
-	return j_append(arg, json_pack("{s:o,s:o,s:o,s:o,s:o}", "name",
+	return j_append(arg, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o*}", "name",
 	    j_str(e->name), "source", j_str(e->source), "pool", j_str(e->pool),
-	    "type", j_str(e->type), "active", j_int(e->active)));
+	    "type", j_str(e->type), "active", j_int(e->active), "commands",
+	    ctld_type_commands(e->snapshot_cmd, e->dump_cmd, e->incr_cmd,
+	    e->release_cmd)));
 }
 
 /* The last full's date into the cached entity. */

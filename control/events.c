@@ -30,17 +30,47 @@ ctld_ok(void)
 #define field(d, k, dflt) ctld_field(d, k, dflt)
 #define ok() ctld_ok()
 
+/* A type's commands around a dump as a job event's "commands" (see
+   handlers_int.h). */
+json_t *
+ctld_type_commands(const char *snapshot, const char *dump, const char *incr,
+    const char *release)
+{
+	const char *cmd[4] = { snapshot, dump, incr, release };
+	static const char *const key[4] = { "snapshot", "dump", "incr",
+	    "release" };
+	json_t *o = json_object(), *a;
+	char **argv;
+
+	for (int i = 0; o && i < 4; i++) {
+		if (!cmd[i] || !*cmd[i] || cat_cmd_split(cmd[i], &argv) <= 0)
+			continue;
+		a = json_array();
+		for (char **w = argv; a && *w; w++)
+			json_array_append_new(a, json_string(*w));
+		json_object_set_new(o, key[i], a);
+		cat_cmd_free(argv);
+	}
+	if (o && json_object_size(o) == 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
 /* The media server's job as the event it acts on; NULL on failure. */
 static int
 job_event_row(const struct cat_job *j, void *arg)
 {
 	json_t **out = arg;
 
-	*out = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "job",
+	*out = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o*}", "job",
 	    (json_int_t)j->id, "kind", j_str(j->kind), "detail", j_str(j->detail),
 	    "entity", j_str(j->entity), "source", j_str(j->source), "pool",
 	    j_str(j->pool), "last_full", j_str(j->last_full), "type",
-	    j_str(j->type), "event", "job");
+	    j_str(j->type), "event", "job", "commands",
+	    ctld_type_commands(j->snapshot_cmd, j->dump_cmd, j->incr_cmd,
+	    j->release_cmd));
 	return *out ? 0 : -ENOMEM;
 }
 

@@ -57,6 +57,11 @@ struct drive *ctld_register_drive(struct ctld *c, struct client *cl,
 const char *ctld_field(json_t *data, const char *k, const char *dflt);
 /* The reply to an event that needs no answer: {"ok": true}. */
 json_t *ctld_ok(void);
+/* A type's commands around a dump (as the catalog stores them, NULL or
+   "": none) as a job event's "commands": {"snapshot": [argv...], ...},
+   those it has; NULL if none. */
+json_t *ctld_type_commands(const char *snapshot, const char *dump,
+    const char *incr, const char *release);
 
 /* Give back the drive's reserved tape, if it was not filled. */
 void release_reservation(struct ctld *c, struct drive *d);
