@@ -1141,7 +1141,7 @@ changes_cache(const struct proto_op *op, json_t *args)
 {
 	static const char *const ops[] = { "entity-add", "entity-remove",
 	    "entity-type", "tape-add", "tape-state", "acl-set", "acl-remove",
-	    "merge" };
+	    "merge", "type-set" };	/* type-set: the commands cached */
 
 	if (op == &proto_ops[PROTO_REQ_engine_event])
 		return strcmp(arg_str(args, "event") ? arg_str(args, "event") : "",
