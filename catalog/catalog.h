@@ -402,6 +402,7 @@ struct cat_discovery {
 	const char *source_template;	/* NULL: dir:{name} */
 	const char *last_run, *last_ok, *last_error;
 	int64_t entities, vanished;	/* active ones it added */
+	int64_t timeout_s;		/* how long it may run */
 };
 typedef int cat_discovery_fn(const struct cat_discovery *d, void *arg);
 
@@ -409,13 +410,15 @@ typedef int cat_discovery_fn(const struct cat_discovery *d, void *arg);
 int cat_discoveries_list(struct cat_db *db, const char *server,
     cat_discovery_fn *fn, void *arg, char *err);
 /*
- * Add one; the server is made if new. -ENOENT for an unknown type or
- * pool, -EEXIST for the same command on the server, -EINVAL for a bad
- * command or template (cat_discovery_source with a probe name).
+ * Add one; the server is made if new; timeout_s 1..CAT_DISCOVERY_MAX_S
+ * (0: 30). -ENOENT for an unknown type or pool, -EEXIST for the same
+ * command on the server, -EINVAL for a bad command, template
+ * (cat_discovery_source with a probe name) or timeout.
  */
+#define CAT_DISCOVERY_MAX_S 300
 int cat_discovery_add(struct cat_db *db, const char *server,
     const char *type, const char *pool, const char *cmd,
-    const char *source_template, int64_t *id, char *err);
+    const char *source_template, int64_t timeout_s, int64_t *id, char *err);
 /* Its entities stay (discovered_by cleared). */
 int cat_discovery_remove(struct cat_db *db, int64_t id, char *err);
 

@@ -162,7 +162,8 @@ static const char *const migrations[] = {
 	 * types know their deepest level, what a new entity is guessed at,
 	 * and the commands around a dump (argv words, placeholders as whole
 	 * arguments); discovery commands list a server's entities (an entity
-	 * keeps the size its listing last gave: listed_bytes); a run is
+	 * keeps the size its listing last gave: listed_bytes; a command's
+	 * time is bounded: timeout_s); a run is
 	 * one night's work on some drives, its plan kept row by row, and the
 	 * jobs it queued name it, their level and why.
 	 */
@@ -208,6 +209,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE entities ADD COLUMN discovered_by INTEGER"
 	" REFERENCES discovery(id);"
 	"ALTER TABLE entities ADD COLUMN listed_bytes INTEGER;"
+	"ALTER TABLE discovery ADD COLUMN timeout_s INTEGER NOT NULL DEFAULT 30"
+	" CHECK (timeout_s BETWEEN 1 AND 300);"
 	"CREATE TABLE runs ("
 	" id INTEGER PRIMARY KEY, night TEXT NOT NULL, drives TEXT NOT NULL,"
 	" state TEXT NOT NULL CHECK (state IN ('running','done','failed',"

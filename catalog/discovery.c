@@ -24,7 +24,7 @@ discovery_row(sqlite3_stmt *st, void *arg)
 		.cmd = db_text(st, 4), .source_template = db_text(st, 5),
 		.last_run = db_text(st, 6), .last_ok = db_text(st, 7),
 		.last_error = db_text(st, 8), .entities = db_i64(st, 9),
-		.vanished = db_i64(st, 10),
+		.vanished = db_i64(st, 10), .timeout_s = db_i64(st, 11),
 	};
 
 	return ((cat_discovery_fn *)cb->fn)(&d, cb->arg);
@@ -41,7 +41,7 @@ cat_discoveries_list(struct cat_db *db, const char *server,
 	    " (SELECT count(*) FROM entities e WHERE e.discovered_by = d.id AND"
 	    "  e.active = 1 AND e.vanished IS NULL),"
 	    " (SELECT count(*) FROM entities e WHERE e.discovered_by = d.id AND"
-	    "  e.active = 1 AND e.vanished IS NOT NULL)"
+	    "  e.active = 1 AND e.vanished IS NOT NULL), d.timeout_s"
 	    " FROM discovery d JOIN servers s ON s.id = d.server_id"
 	    " JOIN entity_types t ON t.id = d.type_id JOIN pools p ON p.id ="
 	    " d.pool_id WHERE ? IS NULL OR s.name = ? ORDER BY s.name, d.id",
@@ -96,8 +96,8 @@ cat_discovery_source(const char *tmpl, const char *name, const char *server,
 /* Add a discovery command; its server is made if new. */
 int
 cat_discovery_add(struct cat_db *db, const char *server, const char *type,
-    const char *pool, const char *cmd, const char *tmpl, int64_t *id,
-    char *err)
+    const char *pool, const char *cmd, const char *tmpl, int64_t timeout_s,
+    int64_t *id, char *err)
 {
 	char canon[CAT_CMD_MAX + 2], src[4096], e[CAT_ERRLEN];
 	int64_t x;
@@ -108,6 +108,9 @@ cat_discovery_add(struct cat_db *db, const char *server, const char *type,
 	if (!cat_name_valid(server))
 		return db_fail(err, -EINVAL, "server names have no spaces, '%%', '='"
 		    " or '|'");
+	if (timeout_s < 0 || timeout_s > CAT_DISCOVERY_MAX_S)
+		return db_fail(err, -EINVAL, "--timeout is 1..%d seconds",
+		    CAT_DISCOVERY_MAX_S);
 	if ((rc = cat_cmd_check(cmd, false, canon, sizeof(canon), e)) < 0)
 		return db_fail(err, rc, "--cmd: %s", e);
 	if (tmpl && !*tmpl)
@@ -127,10 +130,11 @@ cat_discovery_add(struct cat_db *db, const char *server, const char *type,
 	    " (name) VALUES (?)", "t", server);
 	if (rc >= 0)
 		rc = db_exec(db, err, "adding a discovery command", "INSERT INTO"
-		    " discovery (server_id, type_id, pool_id, cmd, source_template)"
-		    " VALUES ((SELECT id FROM servers WHERE name = ?), (SELECT id FROM"
-		    " entity_types WHERE name = ?), (SELECT id FROM pools WHERE name ="
-		    " ?), ?, ?)", "ttttt", server, type, pool, canon, tmpl);
+		    " discovery (server_id, type_id, pool_id, cmd, source_template,"
+		    " timeout_s) VALUES ((SELECT id FROM servers WHERE name = ?),"
+		    " (SELECT id FROM entity_types WHERE name = ?), (SELECT id FROM"
+		    " pools WHERE name = ?), ?, ?, ?)", "ttttti", server, type, pool,
+		    canon, tmpl, timeout_s ? timeout_s : (int64_t)30);
 	if (rc == -EEXIST)
 		rc = db_fail(err, rc, "server %s has this discovery command already",
 		    server);

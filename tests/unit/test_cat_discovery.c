@@ -126,23 +126,26 @@ test_runs(struct cat_db *db)
 	struct seen s = { 0 };
 
 	CHECK_EQ(cat_discovery_add(db, "nfs1", "vol", "p", " ls  /export ",
-	    "dir:/export/{name}", &id, err), 0);
-	CHECK_EQ(cat_discovery_add(db, "nfs1", "vol", "p", "ls /export", NULL,
+	    "dir:/export/{name}", 5, &id, err), 0);
+	CHECK_EQ(cat_discovery_add(db, "nfs1", "vol", "p", "ls /export", NULL, 0,
 	    NULL, err), -EEXIST);
-	CHECK_EQ(cat_discovery_add(db, "nfs1", "nosuch", "p", "ls", NULL, NULL,
-	    err), -ENOENT);
-	CHECK_EQ(cat_discovery_add(db, "nfs1", "vol", "nosuch", "ls", NULL, NULL,
-	    err), -ENOENT);
-	CHECK_EQ(cat_discovery_add(db, "nfs1", "vol", "p", "", NULL, NULL, err),
-	    -EINVAL);
+	CHECK_EQ(cat_discovery_add(db, "nfs1", "nosuch", "p", "ls", NULL, 0,
+	    NULL, err), -ENOENT);
+	CHECK_EQ(cat_discovery_add(db, "nfs1", "vol", "nosuch", "ls", NULL, 0,
+	    NULL, err), -ENOENT);
+	CHECK_EQ(cat_discovery_add(db, "nfs1", "vol", "p", "", NULL, 0, NULL,
+	    err), -EINVAL);
 	CHECK_EQ(cat_discovery_add(db, "nfs1", "vol", "p", "ls", "tape:{name}",
-	    NULL, err), -EINVAL);
+	    0, NULL, err), -EINVAL);
 	CHECK(strstr(err, "--source-template") != NULL);
-	CHECK_EQ(cat_discovery_add(db, "nfs 2", "vol", "p", "ls", NULL, NULL,
+	CHECK_EQ(cat_discovery_add(db, "nfs 2", "vol", "p", "ls", NULL, 0, NULL,
+	    err), -EINVAL);
+	CHECK_EQ(cat_discovery_add(db, "nfs1", "vol", "p", "ls", NULL, 301, NULL,
 	    err), -EINVAL);
 	/* The server was made; the refused adds made nothing. */
 	CHECK_EQ(cat_discoveries_list(db, NULL, keep_disc, &s, err), 1);
 	CHECK_EQ(s.d.id, id);
+	CHECK_EQ(s.d.timeout_s, 5);
 	CHECK(s.d.last_run == NULL);
 	/* Night 1: three new entities, with the template's source. */
 	CHECK_EQ(apply(db, id, night1, 3, &s), 3);
@@ -178,7 +181,7 @@ test_runs(struct cat_db *db)
 	/* A listing naming one twice changes nothing. */
 	CHECK_EQ(apply(db, id, dup, 2, &s), -EINVAL);
 	/* Another server's discovery takes a vanished entity over: moved. */
-	CHECK_EQ(cat_discovery_add(db, "nfs2", "vol", "p", "ls /x", NULL, &id2,
+	CHECK_EQ(cat_discovery_add(db, "nfs2", "vol", "p", "ls /x", NULL, 0, &id2,
 	    err), 0);
 	CHECK_EQ(apply(db, id, night2, 2, &s), 1);		/* u2 vanished */
 	CHECK_EQ(apply(db, id2, night1 + 1, 1, &s), 1);	/* u2 on nfs2 */
@@ -218,7 +221,8 @@ op_list(struct cat_db *db, char *err)
 static int
 op_add(struct cat_db *db, char *err)
 {
-	return cat_discovery_add(db, "s1", "vol", "p", "ls", NULL, NULL, err);
+	return cat_discovery_add(db, "s1", "vol", "p", "ls", NULL, 0, NULL,
+	    err);
 }
 
 static int
