@@ -20,83 +20,13 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "control/child_int.h"
 #include "control/crippled_int.h"
 
 #define LIST_TIMEOUT_MS 30000		/* the command's time */
 #define LIST_MAX_BYTES (1 << 20)	/* its output */
 #define LIST_MAX_LINE 4096
 #define LIST_MAX_ENTITIES 10000
-
-/* Exec the listing command with stdout and stderr on pipes (child). */
-static void
-list_child(char **argv, int out, int errfd)
-{
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (null >= 0)
-		dup2(null, 0);
-	dup2(out, 1);
-	dup2(errfd, 2);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	execvp(argv[0], argv);
-	dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
-/*
- * Read the child's stdout (up to LIST_MAX_BYTES) and stderr (its first
- * line for the error) until both close or the time is up. 0, -ETIMEDOUT
- * or -EFBIG.
- */
-static int
-list_read(int out, int errfd, char *buf, size_t *len, char *ebuf,
-    size_t elen)
-{
-	struct pollfd p[2] = { { out, POLLIN, 0 }, { errfd, POLLIN, 0 } };
-	struct timespec t0, t;
-	size_t el = 0;
-	int open_fds = 2;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (open_fds) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		long left = LIST_TIMEOUT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
-		    (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(p, 2, (int)left) < 0 && errno != EINTR)
-			return -errno;
-		for (int i = 0; i < 2; i++) {
-			char tmp[4096], *dst = i ? tmp : buf + *len;
-			size_t room = i ? sizeof(tmp) : LIST_MAX_BYTES - *len;
-			ssize_t n;
-			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP |
-			    POLLERR)))
-				continue;
-			if (room == 0)
-				return -EFBIG;
-			n = read(p[i].fd, dst, room);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				p[i].fd = -1;
-				open_fds--;
-				continue;
-			}
-			if (!i) {
-				*len += (size_t)n;
-			} else if (el + 1 < elen) {
-				size_t k = (size_t)n < elen - el - 1 ? (size_t)n :
-				    elen - el - 1;
-				memcpy(ebuf + el, tmp, k);
-				el += k;
-				ebuf[el] = '\0';
-			}
-		}
-	}
-	return 0;
-}
 
 /* One line of the listing into out ({"name", "source"?}); 0 or -EINVAL. */
 static int
@@ -169,10 +99,9 @@ int
 crip_list_entities(struct ctld *c, const char *server, const char *partition,
     json_t **out, char *err)
 {
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status = 0, rc, n = 0;
-	char **argv, ebuf[256] = "", *buf = NULL;
-	size_t len = 0;
-	pid_t pid;
+	struct ctl_child ch;
+	char **argv, why[300];
+	int rc, n = 0;
 
 	*out = NULL;
 	if (!c->list_cmd || !c->list_cmd[0]) {
@@ -182,65 +111,35 @@ crip_list_entities(struct ctld *c, const char *server, const char *partition,
 	}
 	while (c->list_cmd[n])
 		n++;
-	if (!(argv = calloc((size_t)n + 3, sizeof(*argv))) ||
-	    !(buf = malloc(LIST_MAX_BYTES + 1)) ||
-	    pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+	if (!(argv = calloc((size_t)n + 3, sizeof(*argv)))) {
 		snprintf(err, PROTO_ERRLEN, "listing: %s", strerror(errno));
-		rc = -EIO;
-		goto out;
+		return -EIO;
 	}
 	memcpy(argv, c->list_cmd, (size_t)n * sizeof(*argv));
 	argv[n] = (char *)server;
 	argv[n + 1] = (char *)partition;
-	signal(SIGCHLD, SIG_DFL);	/* to read its exit status */
-	if ((pid = fork()) < 0) {
-		snprintf(err, PROTO_ERRLEN, "listing: fork: %s", strerror(errno));
-		rc = -EIO;
-		goto restore;
-	}
-	if (pid == 0)
-		list_child(argv, po[1], pe[1]);
-	close(po[1]);
-	close(pe[1]);
-	po[1] = pe[1] = -1;
-	rc = list_read(po[0], pe[0], buf, &len, ebuf, sizeof(ebuf));
-	if (rc < 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	ebuf[strcspn(ebuf, "\n")] = '\0';
+	ctl_child_start(&ch, argv, LIST_MAX_BYTES);
+	ctl_child_wait(&ch, 1, LIST_TIMEOUT_MS);
+	rc = ch.rc;
 	if (rc == -ETIMEDOUT || rc == -EFBIG)
 		snprintf(err, PROTO_ERRLEN, "the listing command %s %s",
 		    rc == -EFBIG ? "wrote more than" : "ran longer than",
 		    rc == -EFBIG ? "1 MiB" : "30 s");
 	else if (rc < 0)
 		snprintf(err, PROTO_ERRLEN, "listing: %s", strerror(-rc));
-	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, PROTO_ERRLEN, "the listing command %s failed (%s %d)%s"
-		    "%.120s", c->list_cmd[0], WIFEXITED(status) ? "exit" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-		    ebuf[0] ? ": " : "", ebuf);
+	else if (ctl_child_failed(&ch, LIST_TIMEOUT_MS, why, sizeof(why)) < 0) {
+		snprintf(err, PROTO_ERRLEN, "the listing command %s %.200s",
+		    c->list_cmd[0], why);
 		rc = -EIO;
 	} else {
 		*out = json_array();
-		if ((rc = crip_list_parse(buf, len, *out, err)) < 0) {
+		if ((rc = crip_list_parse(ch.buf, ch.len, *out, err)) < 0) {
 			json_decref(*out);
 			*out = NULL;
 		}
 	}
-restore:
-	signal(SIGCHLD, SIG_IGN);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;	/* exception commands that ended meanwhile */
-out:
-	for (int i = 0; i < 2; i++) {
-		if (po[i] >= 0)
-			close(po[i]);
-		if (pe[i] >= 0)
-			close(pe[i]);
-	}
+	ctl_child_free(&ch);
 	free(argv);
-	free(buf);
 	return rc;
 }
 

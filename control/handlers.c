@@ -376,7 +376,7 @@ entity_row(const struct cat_entity *e, void *arg)
 	    "full_every_days", j_int(e->full_every_days), "incr_every_days",
 	    j_int(e->incr_every_days), "not_before", j_str(e->not_before),
 	    "added", j_str(e->added));
-	return *out ? 0 : -ENOMEM;
+	return j_entity_night(*out, e);
 }
 
 /* The last full dump: started, bytes, raw_bytes. */
@@ -559,10 +559,16 @@ h_errors(struct ctld *c, struct client *cl, json_t *a, const char **code,
 static int
 entities_row(const struct cat_entity *e, void *arr)
 {
-	return j_append(arr, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "name",
+	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "name",
 	    j_str(e->name), "type", j_str(e->type), "pool", j_str(e->pool),
 	    "source", j_str(e->source), "active", j_int(e->active), "not_before",
-	    j_str(e->not_before)));
+	    j_str(e->not_before));
+
+	if (j_entity_night(o, e) < 0) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	return j_append(arr, o);
 }
 
 static json_t *
@@ -626,17 +632,21 @@ static json_t *
 h_entity_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
 {
-	const char *name = arg_str(a, "name");
-	const char *type = arg_str(a, "type") ? arg_str(a, "type") : "default";
-	const char *pool = arg_str(a, "pool") ? arg_str(a, "pool") : "default";
+	struct cat_entity_new e = { .name = arg_str(a, "name"),
+	    .source = arg_str(a, "source"), .type = arg_str(a, "type"),
+	    .pool = arg_str(a, "pool"), .server = arg_str(a, "server"),
+	    .partition = arg_str(a, "partition"),
+	    .priority = arg_num(a, "priority", CAT_NULL) };
 	char dberr[CAT_ERRLEN];
 	int rc;
 	(void)cl;
 
-	if ((rc = cat_entity_add(c->db, name, arg_str(a, "source"), type, pool,
-	    dberr)) < 0)
+	if (json_object_get(a, "priority") && e.priority < 0)
+		FAIL("bad-args", "--priority is 0..%d (higher first)",
+		    CAT_PRIORITY_MAX);
+	if ((rc = cat_entity_create(c->db, &e, dberr)) < 0)
 		return cat_failed(code, err, rc, dberr);
-	return json_pack("{s:s,s:s,s:s}", "entity", name, "type", type, "pool", pool);
+	return j_entity_reply(c, e.name, code, err);
 }
 
 static json_t *

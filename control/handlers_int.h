@@ -110,6 +110,36 @@ json_t *h_discover(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
 json_t *h_discoveries(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
+/* What the nightly run adds to an entity's JSON (server, partition,
+   priority, vanished, discovered_by): 0 or -ENOMEM. */
+int j_entity_night(json_t *o, const struct cat_entity *e);
+/* An entity as entity-add and entity-set answer, or NULL with the
+   reply's code and err set. */
+json_t *j_entity_reply(struct ctld *c, const char *name, const char **code,
+    char *err);
+/*
+ * Run the discovery commands (control/discover.c) of one server (NULL:
+ * every server) at once, each bounded (time, bytes, lines), and apply
+ * each listing that is whole (catalog: cat_discovery_apply). report (an
+ * object) gets arrays "new", "back", "moved", "vanished", "removed" (one
+ * object per entity: entity, server, partition, ...) and "failed" (one
+ * per command: id, server, cmd, error; such a command changed nothing
+ * and is an exception), and "ran" (commands run). The number of failed
+ * commands (0: all listed), or negative with err (PROTO_ERRLEN) set when
+ * none could run (crippled mode: -ENOTSUP; an unknown server or one
+ * without discovery: -ENOENT; the catalog: its code).
+ */
+int ctld_discover(struct ctld *c, const char *server, json_t *report,
+    char *err);
+/*
+ * A discovery command's whole output (buf[len] writable, lines cut in
+ * place): every line "NAME [PARTITION [SIZE]]" (cat_listed_parse; blank
+ * lines and # comments skipped, a CR before the newline dropped), at
+ * most 200000, none over 4096 bytes, no NUL. 0 and *out (malloc'd, *n
+ * entries), or -EINVAL with why (wlen bytes) naming the line.
+ */
+int ctld_discover_parse(char *buf, size_t len, struct cat_listed **out,
+    size_t *n, char *why, size_t wlen);
 json_t *h_plan(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
 json_t *h_run(struct ctld *c, struct client *cl, json_t *a,

@@ -307,6 +307,98 @@ print_status(json_t *res)
 	}
 }
 
+/* A JSON array of strings as words ("-" for null), into buf. */
+static const char *
+words(json_t *arr, const char *sep, char *buf, size_t len)
+{
+	size_t i, o = 0;
+	json_t *w;
+
+	buf[0] = '\0';
+	if (!json_is_array(arr))
+		return "-";
+	json_array_foreach(arr, i, w)
+		if (o < len)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? sep : "",
+			    json_is_string(w) ? json_string_value(w) : "?");
+	return buf[0] ? buf : "-";
+}
+
+/* types: a table of the rules, then each type's windows and commands. */
+static void
+print_types(json_t *res)
+{
+	static const char *const cmds[] = { "snapshot", "dump", "incr",
+	    "release" };
+	json_t *t;
+	size_t i;
+	char buf[4096];
+
+	printf("%-16s %5s %5s %8s %9s %14s %8s\n", "name", "full", "incr",
+	    "priority", "max_level", "estimate", "entities");
+	json_array_foreach(res, i, t) {
+		json_t *est = json_object_get(t, "estimate_bytes");
+		printf("%-16s %5lld %5lld %8lld %9lld %14s %8lld\n",
+		    json_string_value(json_object_get(t, "name")),
+		    (long long)json_integer_value(json_object_get(t,
+		    "full_every_days")),
+		    (long long)json_integer_value(json_object_get(t,
+		    "incr_every_days")),
+		    (long long)json_integer_value(json_object_get(t, "priority")),
+		    (long long)json_integer_value(json_object_get(t, "max_level")),
+		    json_is_integer(est) ? (snprintf(buf, sizeof(buf), "%lld",
+		    (long long)json_integer_value(est)), buf) : "-",
+		    (long long)json_integer_value(json_object_get(t, "entities")));
+	}
+	json_array_foreach(res, i, t) {
+		const char *name = json_string_value(json_object_get(t, "name"));
+		if (json_array_size(json_object_get(t, "windows")))
+			printf("%s: not during %s\n", name, words(json_object_get(t,
+			    "windows"), "; ", buf, sizeof(buf)));
+		for (size_t k = 0; k < sizeof(cmds) / sizeof(*cmds); k++)
+			if (json_is_array(json_object_get(t, cmds[k])))
+				printf("%s: %-8s %s\n", name, cmds[k],
+				    words(json_object_get(t, cmds[k]), " ", buf,
+				    sizeof(buf)));
+	}
+}
+
+/* discover: what changed, by kind (an empty kind unsaid), failures last. */
+static void
+print_discover(json_t *res)
+{
+	static const char *const kinds[] = { "new", "back", "moved",
+	    "vanished", "removed" };
+	json_t *e, *failed = json_object_get(res, "failed");
+	size_t i;
+
+	printf("%lld discovery command(s) run\n",
+	    (long long)json_integer_value(json_object_get(res, "ran")));
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++) {
+		json_t *arr = json_object_get(res, kinds[k]);
+		if (!json_array_size(arr))
+			continue;
+		printf("%s (%zu):\n", kinds[k], json_array_size(arr));
+		json_array_foreach(arr, i, e) {
+			json_t *part = json_object_get(e, "partition");
+			json_t *since = json_object_get(e, "since");
+			printf("  %-32s %s%s%s%s%s\n",
+			    json_string_value(json_object_get(e, "entity")),
+			    json_string_value(json_object_get(e, "server")),
+			    json_is_string(part) ? " " : "",
+			    json_is_string(part) ? json_string_value(part) : "",
+			    json_is_string(since) ? "  since " : "",
+			    json_is_string(since) ? json_string_value(since) : "");
+		}
+	}
+	json_array_foreach(failed, i, e)
+		printf("FAILED %s (discovery %lld, %s): %s\n",
+		    json_string_value(json_object_get(e, "server")),
+		    (long long)json_integer_value(json_object_get(e, "id")),
+		    json_string_value(json_object_get(e, "cmd")),
+		    json_string_value(json_object_get(e, "error")));
+}
+
 /* Parse argv into the op's arguments. */
 static int
 build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
@@ -1120,10 +1212,18 @@ run_command(int argc, char **argv)
 		} else if (strcmp(op->name, "report") == 0 &&
 		    json_is_string(json_object_get(res, "text"))) {
 			fputs(json_string_value(json_object_get(res, "text")), stdout);
+		} else if (strcmp(op->name, "types") == 0) {
+			print_types(res);
+		} else if (strcmp(op->name, "discover") == 0) {
+			print_discover(res);
 		} else {
 			print_human(res);
 		}
 		rc = EX_OK;
+		/* discover: a command that failed is a failure (--json too) */
+		if (strcmp(op->name, "discover") == 0 &&
+		    json_array_size(json_object_get(res, "failed")))
+			rc = EX_FAIL;
 	}
 	json_decref(rep);
 	fflush(stdout);
