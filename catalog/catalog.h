@@ -435,7 +435,9 @@ struct cat_listed {
 int cat_listed_parse(const char *line, struct cat_listed *out, char *err);
 /*
  * A source from a template: {name} {server} {partition} substituted,
- * the result a valid source (dir:, cmd:, file:). -EINVAL if not.
+ * the result a valid source (dir:, cmd:, file:). -EINVAL if not, or if
+ * a value has a "." or ".." path component (a listed "../etc" never
+ * makes dir:/export/../etc).
  */
 int cat_discovery_source(const char *tmpl, const char *name,
     const char *server, const char *partition, char *out, size_t len,

@@ -48,6 +48,21 @@ cat_discoveries_list(struct cat_db *db, const char *server,
 	    "tt", server, server);
 }
 
+/* Whether s has a path component "." or ".." (a listed name must not
+   climb out of the template's directory). */
+static bool
+dot_component(const char *s)
+{
+	for (const char *p = s; p && *p; p = strchr(p, '/') ? strchr(p, '/') +
+	    1 : NULL) {
+		size_t n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' &&
+		    p[1] == '.'))
+			return true;
+	}
+	return false;
+}
+
 /* Substitute {name} {server} {partition} in a template into out. */
 int
 cat_discovery_source(const char *tmpl, const char *name, const char *server,
@@ -61,6 +76,10 @@ cat_discovery_source(const char *tmpl, const char *name, const char *server,
 
 	if (!tmpl || !*tmpl)
 		tmpl = DEFAULT_TEMPLATE;
+	for (size_t k = 0; k < 3; k++)
+		if (dot_component(vals[k]))
+			return db_fail(err, -EINVAL, "\"%.60s\" has a . or .. path"
+			    " component", vals[k]);
 	for (const char *p = tmpl; *p;) {
 		size_t k, n = 1;
 		const char *v = NULL;

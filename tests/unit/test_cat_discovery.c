@@ -96,6 +96,12 @@ test_lines(void)
 	    sizeof(out), err), -EINVAL);
 	CHECK_EQ(cat_discovery_source("dir:{nom}", "v", "s", NULL, out,
 	    sizeof(out), err), -EINVAL);
+	CHECK_EQ(cat_discovery_source("dir:/export/{name}", "..", "s", NULL, out,
+	    sizeof(out), err), -EINVAL);
+	CHECK_EQ(cat_discovery_source("dir:/export/{name}", "a/../../etc", "s",
+	    NULL, out, sizeof(out), err), -EINVAL);
+	CHECK_EQ(cat_discovery_source("dir:/export/{name}", "a/.b/c..", "s",
+	    NULL, out, sizeof(out), err), 0);
 }
 
 /* Apply a listing of names (each "NAME [PART [SIZE]]"). */
