@@ -1151,7 +1151,8 @@ changes_cache(const struct proto_op *op, json_t *args)
 {
 	static const char *const ops[] = { "entity-add", "entity-remove",
 	    "entity-type", "tape-add", "tape-state", "acl-set", "acl-remove",
-	    "merge", "type-set" };	/* type-set: the commands cached */
+	    "merge", "type-set", "entity-set", "discover" };
+	/* type-set: the commands cached; discover: the entities it added */
 
 	if (op == &proto_ops[PROTO_REQ_engine_event])
 		return strcmp(arg_str(args, "event") ? arg_str(args, "event") : "",
