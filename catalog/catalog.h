@@ -839,11 +839,12 @@ struct cat_drive_rate {
 };
 typedef int cat_drive_rate_fn(const struct cat_drive_rate *r, void *arg);
 /*
- * Per drive (by name), its newest recent complete dumps of a second or
- * more, among the last 100,000 dumps.
+ * Per drive (by name), its newest recent complete dumps of min_bytes or
+ * more that lasted a second or more, among the last 100,000 dumps (small
+ * dumps measure the cost of a dump, not the drive).
  */
-int cat_drive_rates(struct cat_db *db, int64_t recent, cat_drive_rate_fn *fn,
-    void *arg, char *err);
+int cat_drive_rates(struct cat_db *db, int64_t recent, int64_t min_bytes,
+    cat_drive_rate_fn *fn, void *arg, char *err);
 
 /* A dump's base: what an incremental is taken since. */
 struct cat_base {
@@ -950,7 +951,10 @@ struct cat_entity_change {
 };
 typedef int cat_entity_change_fn(const struct cat_entity_change *c,
     void *arg);
-/* Entities discovery added during a night's runs, and those vanished. */
+/*
+ * Entities discovery added that are new to a night (first dumped by one
+ * of its runs, or not dumped yet), and those vanished.
+ */
 int cat_night_entities(struct cat_db *db, const char *night,
     cat_entity_change_fn *fn, void *arg, char *err);
 

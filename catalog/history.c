@@ -74,11 +74,11 @@ rate_row(sqlite3_stmt *st, void *arg)
 
 /*
  * Per drive, the bytes and seconds of its newest recent complete dumps
- * (those that lasted at least a second), by drive name.
+ * of min_bytes or more that lasted at least a second, by drive name.
  */
 int
-cat_drive_rates(struct cat_db *db, int64_t recent, cat_drive_rate_fn *fn,
-    void *arg, char *err)
+cat_drive_rates(struct cat_db *db, int64_t recent, int64_t min_bytes,
+    cat_drive_rate_fn *fn, void *arg, char *err)
 {
 	if (recent <= 0)
 		return db_fail(err, -EINVAL, "recent dumps must be at least 1");
@@ -89,10 +89,11 @@ cat_drive_rates(struct cat_db *db, int64_t recent, cat_drive_rate_fn *fn,
 	    " (PARTITION BY dr.id ORDER BY d.started DESC, d.dump_uid DESC) AS n"
 	    " FROM dumps d JOIN jobs j ON j.id = d.job_id JOIN drives dr ON"
 	    " dr.id = j.drive_id WHERE d.state = 'complete' AND d.finished IS NOT"
-	    " NULL AND d.bytes > 0 AND d.id > (SELECT max(id) - 100000 FROM"
+	    " NULL AND d.bytes > 0 AND d.bytes >= ? AND d.id > (SELECT max(id) -"
+	    " 100000 FROM"
 	    " dumps) AND julianday(d.finished) -"
 	    " julianday(d.started) >= 1.0 / 86400) WHERE n <= ? GROUP BY name"
-	    " ORDER BY name", "i", recent);
+	    " ORDER BY name", "ii", min_bytes, recent);
 }
 
 /* The base's uid and date. */

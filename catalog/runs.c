@@ -303,8 +303,10 @@ entity_change_row(sqlite3_stmt *st, void *arg)
 }
 
 /*
- * Entities discovery added during a night's runs (change "new") and those
- * flagged vanished now ("vanished", reported until an admin acts), by name.
+ * Entities discovery added that are new to a night (change "new"): their
+ * first complete dump is from a run of that night, or they have none yet
+ * and were added by that date (reported until dumped); and those flagged
+ * vanished now ("vanished", reported until an admin acts), by name.
  */
 int
 cat_night_entities(struct cat_db *db, const char *night,
@@ -312,11 +314,14 @@ cat_night_entities(struct cat_db *db, const char *night,
 {
 	return db_query(db, err, "listing new and vanished entities",
 	    entity_change_row, DB_CB(fn, arg), "SELECT name, 'new', added FROM"
-	    " entities e WHERE discovered_by IS NOT NULL AND EXISTS (SELECT 1"
-	    " FROM runs r WHERE r.night = ?1 AND e.added >= r.started AND"
-	    " (r.finished IS NULL OR e.added <= r.finished)) UNION ALL SELECT"
-	    " name, 'vanished', vanished FROM entities WHERE vanished IS NOT"
-	    " NULL AND active = 1 ORDER BY 2, 1", "t", night);
+	    " entities e WHERE discovered_by IS NOT NULL AND vanished IS NULL AND"
+	    " ((SELECT r.night FROM dumps d JOIN jobs j ON j.id = d.job_id JOIN"
+	    " runs r ON r.id = j.run_id WHERE d.entity_id = e.id AND d.state ="
+	    " 'complete' ORDER BY d.started LIMIT 1) = ?1 OR (NOT EXISTS (SELECT"
+	    " 1 FROM dumps d WHERE d.entity_id = e.id AND d.state = 'complete')"
+	    " AND substr(e.added, 1, 10) <= ?1 AND e.active = 1)) UNION ALL"
+	    " SELECT name, 'vanished', vanished FROM entities WHERE vanished IS"
+	    " NOT NULL AND active = 1 ORDER BY 2, 1", "t", night);
 }
 
 /* Where cat_job_fault's label goes. */

@@ -576,11 +576,13 @@ run_drives(struct ctld *c, json_t *list, struct run *r, const char **code,
  * Plan the night for r's drives and keep what it says: the dumps as
  * items, every entity not dumped for a reason worth reporting as a plan
  * row without a drive. The planner's overdue entities not dumped get
- * "overdue:WHY". 0, or -1 with *code and err set.
+ * "overdue:WHY"; an entity a run dumped tonight already (done: a set of
+ * names) is not dumped again, "done-tonight". 0, or -1 with *code and err
+ * set.
  */
 static int
-run_plan(struct ctld *c, struct run *r, time_t now, const char **code,
-    char *err)
+run_plan(struct ctld *c, struct run *r, time_t now, json_t *done,
+    const char **code, char *err)
 {
 	char *names[NIGHT_MAX_DRIVES], dberr[CAT_ERRLEN], perr[PLAN_ERRLEN];
 	char (*why)[40] = NULL;
@@ -616,6 +618,9 @@ run_plan(struct ctld *c, struct run *r, time_t now, const char **code,
 		if (!it->dump && (it->reason == PLAN_NOT_DUE || it->reason ==
 		    PLAN_INCR_NOT_DUE || it->reason == PLAN_INACTIVE))
 			continue;
+		bool again = it->dump && json_object_get(done, ni.ents[i].name);
+		if (again)	/* a run dumped it tonight already */
+			reason = "done-tonight";
 		for (int k = 0; !it->dump && k < po.noverdue; k++)
 			if (po.overdue[k].entity == i) {
 				snprintf(why[n], sizeof(why[n]), "overdue:%s",
@@ -623,12 +628,12 @@ run_plan(struct ctld *c, struct run *r, time_t now, const char **code,
 				reason = why[n];
 			}
 		rows[n] = (struct cat_plan_row){ .entity = ni.ents[i].name,
-		    .drive = it->dump ? ni.drives[it->drive].name : NULL,
-		    .position = it->dump ? it->position + 1 : 0,
+		    .drive = it->dump && !again ? ni.drives[it->drive].name : NULL,
+		    .position = it->dump && !again ? it->position + 1 : 0,
 		    .level = it->level, .bytes = it->bytes,
 		    .seconds = it->seconds, .reason = reason };
 		n++;
-		if (!it->dump)
+		if (!it->dump || again)
 			continue;
 		struct item *x = &r->items[r->nitems++];
 		snprintf(x->entity, sizeof(x->entity), "%s", ni.ents[i].name);
@@ -650,6 +655,42 @@ out:
 		return -1;
 	}
 	return 0;
+}
+
+/* An entity a run of the night dumped, into a set. */
+static int
+done_row(const struct cat_run_job *j, void *set)
+{
+	if (j->state && strcmp(j->state, "done") == 0 && j->entity)
+		return json_object_set_new(set, j->entity, json_true()) < 0 ?
+		    -ENOMEM : 0;
+	return 0;
+}
+
+/* Whether tonight's plan for r's drives holds nothing not done yet. */
+static bool
+nothing_left(struct ctld *c, struct run *r, time_t now, json_t *done)
+{
+	char *names[NIGHT_MAX_DRIVES], err[CAT_ERRLEN], perr[PLAN_ERRLEN];
+	struct night_input ni;
+	struct plan_out po;
+	int left = 0;
+
+	for (int k = 0; k < r->ndrv; k++)
+		names[k] = r->drv[k].name;
+	if (night_input_fill(c, now, r->until ? r->until :
+	    night_default_end(now), names, (size_t)r->ndrv, &ni, err) < 0)
+		return false;
+	if (plan_night(&ni.in, &po, perr) == 0) {
+		for (int i = 0; i < po.nitems; i++)
+			left += po.items[i].dump && !json_object_get(done,
+			    ni.ents[i].name);
+		plan_out_free(&po);
+	} else {
+		left = 1;	/* the run says why */
+	}
+	night_input_free(&ni);
+	return left == 0;
 }
 
 /* The run failed before it started: it ends so in the catalog. */
@@ -676,7 +717,8 @@ h_run(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	int64_t tapes = arg_num(a, "tapes", 0);
 	time_t now = clock_now();
 	char dberr[CAT_ERRLEN], at[32], list[NIGHT_MAX_DRIVES * 65] = "";
-	json_t *plan;
+	json_t *plan, *done;
+	int rc;
 
 	if (!r)
 		return cat_failed(code, err, -ENOMEM, "out of memory");
@@ -703,6 +745,23 @@ h_run(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	r->uid = cl->uid;
 	night_date(now, r->night, sizeof(r->night));
 	util_fmt_time(now, at, sizeof(at));
+	/* Started again after tonight's run ended: nothing new, no run. */
+	done = json_object();
+	if ((rc = cat_run_jobs(c->db, 0, r->night, done_row, done, dberr)) < 0) {
+		json_decref(done);
+		free(r);
+		return cat_failed(code, err, rc, dberr);
+	}
+	if (json_object_size(done) && nothing_left(c, r, now, done)) {
+		plan = json_pack("{s:n,s:s,s:s,s:i,s:s+++}", "run", "night",
+		    r->night, "drives", list, "planned", 0, "note", "the night of ",
+		    r->night, " was run already: nothing left to do on ", list);
+		ctld_message(c, NULL, "info", "run on %s: the night of %s was run"
+		    " already, nothing left to do", list, r->night);
+		json_decref(done);
+		free(r);
+		return plan;
+	}
 	if (cat_run_add(c->db, r->night, list, (int64_t)cl->uid, at, &r->id,
 	    dberr) < 0) {
 		json_t *f = cat_failed(code, err, -EIO, dberr);
@@ -711,7 +770,9 @@ h_run(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	}
 	/* Discovery comes first: config's ctld_discover (not built yet). */
 	snprintf(r->note, sizeof(r->note), "discovery: not run (not built yet)");
-	if (run_plan(c, r, now, code, err) < 0)
+	rc = run_plan(c, r, now, done, code, err);
+	json_decref(done);
+	if (rc < 0)
 		return run_fail(c, r, *code, code, err);
 	r->next = runs;
 	runs = r;

@@ -64,6 +64,13 @@ night_parse_time(const char *s, time_t now, time_t *out)
 	return util_parse_time(s, out);
 }
 
+/*
+ * A drive's rate is measured on dumps of 64 MiB or more: a small one
+ * takes its second of overhead whatever the drive (with none, the
+ * planner's default rate).
+ */
+#define NIGHT_RATE_MIN_BYTES (64 << 20)
+
 /* Keep a copy of s in ni (freed with it); NULL stays NULL. */
 static const char *
 keep_str(struct night_input *ni, const char *s)
@@ -389,7 +396,8 @@ night_input_fill(struct ctld *c, time_t now, time_t end,
 	    (rc = cat_windows_list(c->db, NULL, NULL, input_window, ni,
 	    err)) < 0 || (rc = input_windows_assign(ni)) < 0 ||
 	    (rc = cat_history_last(c->db, input_history, ni, err)) < 0 ||
-	    (rc = cat_drive_rates(c->db, 20, input_rate, ni, err)) < 0) {
+	    (rc = cat_drive_rates(c->db, 20, NIGHT_RATE_MIN_BYTES, input_rate, ni,
+	    err)) < 0) {
 		if (rc == -ENOMEM)
 			snprintf(err, CAT_ERRLEN, "out of memory");
 		night_input_free(ni);

@@ -273,6 +273,13 @@ main(int argc, char **argv)
 	}
 	json_t *res = json_object_get(rep, "result");
 	json_int_t id = json_integer_value(json_object_get(res, "run"));
+	if (json_is_null(json_object_get(res, "run"))) {
+		say(LOG_NOTICE, "%s", json_string_value(json_object_get(res,
+		    "note")));
+		json_decref(rep);
+		proto_conn_free(pc);
+		return EX_ALL;
+	}
 	say(LOG_INFO, "run %lld on %s: %lld dumps planned for the night of %s",
 	    (long long)id, drives, (long long)json_integer_value(
 	    json_object_get(res, "planned")),

@@ -1113,6 +1113,11 @@ run_run(const struct proto_op *op, int argc, char **argv)
 	}
 	if (!(res = call_result("run", args, &rc)))
 		return rc;
+	if (json_is_null(json_object_get(res, "run"))) {	/* nothing to do */
+		printf("%s\n", json_string_value(json_object_get(res, "note")));
+		json_decref(res);
+		return EX_OK;
+	}
 	id = json_integer_value(json_object_get(res, "run"));
 	if (!json_out)
 		printf("run %lld on %s: %lld dumps planned for the night of %s\n",

@@ -89,6 +89,12 @@ grep -q "ABS nightly report for $N0" exceptions.txt ||
 	fail "the report did not reach the exception command"
 grep -q "report $N0: dumped (7)" ctld.log || fail "the report did not reach the log"
 ok "night 0: 7 fulls as planned, flaky retried once, report = catalog, mailed"
+# Started again the same night: nothing left, no run, no second report.
+"$CRON" --drives d0,d1 >cron0.out 2>&1 || { cat cron0.out; fail "abs-cron after the night's run"; }
+grep -q "was run already: nothing left to do" cron0.out || { cat cron0.out; fail "abs-cron again says nothing"; }
+[ "$(q "SELECT count(*) FROM runs")" -eq 1 ] || fail "a second run of night 0 was recorded"
+[ "$(grep -c "ABS nightly report for $N0" exceptions.txt)" -eq 1 ] || fail "night 0's report sent twice"
+ok "abs-cron again after the night's run: nothing left to do, no run, no second report"
 
 # Night 1: incrementals since their fulls, the base named.
 night 1

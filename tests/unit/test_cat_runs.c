@@ -192,9 +192,10 @@ test_runs(struct cat_db *db)
 	CHECK(strcmp(s.text, "e1 L0 complete dump1 1000 -|"
 	    "e1 L1 complete dump2 4000 dump1|") == 0);
 	memset(&s, 0, sizeof(s));
-	CHECK_EQ(cat_drive_rates(db, 1, keep_rate, &s, err), 1);
+	CHECK_EQ(cat_drive_rates(db, 1, 0, keep_rate, &s, err), 1);
 	CHECK(strcmp(s.text, "d0 1 4000 400|") == 0);	/* 4000 B in 10 s */
-	CHECK_EQ(cat_drive_rates(db, 0, keep_rate, &s, err), -EINVAL);
+	CHECK_EQ(cat_drive_rates(db, 1, 4001, keep_rate, &s, err), 0);
+	CHECK_EQ(cat_drive_rates(db, 0, 0, keep_rate, &s, err), -EINVAL);
 
 	/* The night's tapes, errors and entity changes. */
 	memset(&s, 0, sizeof(s));
@@ -271,7 +272,7 @@ op_rates(struct cat_db *db, char *err)
 {
 	struct seen s = { 0 };
 
-	return cat_drive_rates(db, 5, keep_rate, &s, err);
+	return cat_drive_rates(db, 5, 0, keep_rate, &s, err);
 }
 
 static int
