@@ -709,6 +709,30 @@ run_fail(struct ctld *c, struct run *r, const char *code_, const char **code,
 	return NULL;
 }
 
+/*
+ * Discovery before the plan (every server's commands): new entities are
+ * planned tonight, vanished ones are not. A command that fails changes
+ * nothing (ctld_discover says so as an exception). Its report, for the
+ * reply; r->note says it in a line.
+ */
+static json_t *
+run_discover(struct ctld *c, struct run *r)
+{
+	json_t *rep = json_object();
+	char derr[PROTO_ERRLEN];
+	int rc = ctld_discover(c, NULL, rep, derr);
+
+	if (rc < 0)
+		snprintf(r->note, sizeof(r->note), "discovery: %.200s", derr);
+	else
+		snprintf(r->note, sizeof(r->note), "discovery: %lld commands, %d"
+		    " failed; %zu new, %zu vanished", (long long)json_integer_value(
+		    json_object_get(rep, "ran")), rc, json_array_size(
+		    json_object_get(rep, "new")), json_array_size(
+		    json_object_get(rep, "vanished")));
+	return rep;
+}
+
 json_t *
 h_run(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
@@ -717,7 +741,7 @@ h_run(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	int64_t tapes = arg_num(a, "tapes", 0);
 	time_t now = clock_now();
 	char dberr[CAT_ERRLEN], at[32], list[NIGHT_MAX_DRIVES * 65] = "";
-	json_t *plan, *done;
+	json_t *plan, *done, *disc;
 	int rc;
 
 	if (!r)
@@ -745,17 +769,21 @@ h_run(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	r->uid = cl->uid;
 	night_date(now, r->night, sizeof(r->night));
 	util_fmt_time(now, at, sizeof(at));
+	/* Discovery first: what it adds is planned tonight. */
+	disc = run_discover(c, r);
 	/* Started again after tonight's run ended: nothing new, no run. */
 	done = json_object();
 	if ((rc = cat_run_jobs(c->db, 0, r->night, done_row, done, dberr)) < 0) {
 		json_decref(done);
+		json_decref(disc);
 		free(r);
 		return cat_failed(code, err, rc, dberr);
 	}
 	if (json_object_size(done) && nothing_left(c, r, now, done)) {
-		plan = json_pack("{s:n,s:s,s:s,s:i,s:s+++}", "run", "night",
+		plan = json_pack("{s:n,s:s,s:s,s:i,s:s+++,s:o}", "run", "night",
 		    r->night, "drives", list, "planned", 0, "note", "the night of ",
-		    r->night, " was run already: nothing left to do on ", list);
+		    r->night, " was run already: nothing left to do on ", list,
+		    "discovery", disc);
 		ctld_message(c, NULL, "info", "run on %s: the night of %s was run"
 		    " already, nothing left to do", list, r->night);
 		json_decref(done);
@@ -765,23 +793,24 @@ h_run(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	if (cat_run_add(c->db, r->night, list, (int64_t)cl->uid, at, &r->id,
 	    dberr) < 0) {
 		json_t *f = cat_failed(code, err, -EIO, dberr);
+		json_decref(disc);
 		free(r);
 		return f;
 	}
-	/* Discovery comes first: config's ctld_discover (not built yet). */
-	snprintf(r->note, sizeof(r->note), "discovery: not run (not built yet)");
 	rc = run_plan(c, r, now, done, code, err);
 	json_decref(done);
-	if (rc < 0)
+	if (rc < 0) {
+		json_decref(disc);
 		return run_fail(c, r, *code, code, err);
+	}
 	r->next = runs;
 	runs = r;
 	ctld_message(c, NULL, "info", "run %lld on %s: %d dumps planned for the"
 	    " night of %s%s%s", (long long)r->id, list, r->nitems, r->night,
 	    tapes ? ", cartridges bounded" : "", r->until ? ", --until set" : "");
-	plan = json_pack("{s:I,s:s,s:s,s:i,s:s}", "run", (json_int_t)r->id,
+	plan = json_pack("{s:I,s:s,s:s,s:i,s:s,s:o}", "run", (json_int_t)r->id,
 	    "night", r->night, "drives", list, "planned", r->nitems, "note",
-	    r->note);
+	    r->note, "discovery", disc);
 	run_kick(c, r);		/* may end it at once: nothing to dump */
 	return plan;
 }

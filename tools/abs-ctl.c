@@ -1124,6 +1124,8 @@ run_run(const struct proto_op *op, int argc, char **argv)
 		    (long long)id, json_string_value(json_object_get(res, "drives")),
 		    (long long)json_integer_value(json_object_get(res, "planned")),
 		    json_string_value(json_object_get(res, "night")));
+	if (!json_out && json_is_string(json_object_get(res, "note")))
+		printf("%s\n", json_string_value(json_object_get(res, "note")));
 	json_decref(res);
 	seen = json_object();
 	for (res = NULL; strcmp(state, "running") == 0; sleep(1)) {

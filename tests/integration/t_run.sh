@@ -99,12 +99,18 @@ ok "abs-cron again after the night's run: nothing left to do, no run, no second 
 # Night 1: incrementals since their fulls, the base named.
 night 1
 echo changed >src/v1/sub/c.txt
+# A discovery command lists a new entity: the run discovers it first.
+mkdir -p src/dnew && echo new >src/dnew/f.txt
+"$CTL" discover-add srv1 --type default --cmd "echo dnew" \
+	--source-template "dir:$T/src/{name}" >/dev/null
 "$CTL" run d0 d1 --until "$(night_end)" </dev/null >run1.txt || { cat run1.txt; fail "run 2"; }
 # Exactly the plan: each planned entity dumped once, at the planned level.
 planned=$(q "SELECT count(*) FROM run_plan WHERE run_id = 2 AND drive IS NOT NULL")
-[ "$planned" -eq 7 ] || fail "night 1: 7 entities planned, not $planned"
-[ "$(q "SELECT count(*) FROM run_plan p JOIN jobs j ON j.run_id = p.run_id AND j.entity_id = p.entity_id JOIN dumps d ON d.job_id = j.id AND d.state = 'complete' AND d.level = p.level WHERE p.run_id = 2 AND p.drive = (SELECT name FROM drives WHERE id = j.drive_id)")" -eq 7 ] ||
+[ "$planned" -eq 8 ] || fail "night 1: 8 entities planned (dnew discovered), not $planned"
+[ "$(q "SELECT count(*) FROM run_plan p JOIN jobs j ON j.run_id = p.run_id AND j.entity_id = p.entity_id JOIN dumps d ON d.job_id = j.id AND d.state = 'complete' AND d.level = p.level WHERE p.run_id = 2 AND p.drive = (SELECT name FROM drives WHERE id = j.drive_id)")" -eq 8 ] ||
 	{ cat run1.txt; "$CTL" runs --id 2; fail "night 1 did not run exactly the plan"; }
+grep -q "discovery: 1 commands, 0 failed; 1 new" run1.txt || { cat run1.txt; fail "the run did not discover dnew first"; }
+"$CTL" --json report | grep -q '"new":\[{"entity":"dnew"' || fail "report: dnew is new"
 incr=$(q "SELECT count(*) FROM dumps d JOIN jobs j ON j.id = d.job_id WHERE j.run_id = 2 AND d.level > 0")
 [ "$incr" -ge 1 ] || fail "night 1: no incremental"
 # Each incremental names its base (a complete dump of a lower level) and
