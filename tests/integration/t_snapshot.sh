@@ -163,16 +163,9 @@ snap_cmd="$T/snap.sh {snapshot} {entity}@abs-{date} L{level}"
 dump_cmd="$T/dump.sh {snapshot}"
 incr_cmd="$T/incr.sh {snapshot} {since} {base} {level}"
 rel_cmd="$T/release.sh {snapshot}"
-if ! "$CTL" type-set snapvol --snapshot "$snap_cmd" --dump "$dump_cmd" \
-	--incr "$incr_cmd" --release "$rel_cmd" >typeset.txt 2>&1; then
-	grep -q 'not built yet' typeset.txt || fail "type-set: $(cat typeset.txt)"
-	# Until abs-ctl type-set is built: the type's commands as the
-	# catalog keeps them (words joined by one space).
-	sqlite3 "$T/catalog.db" "UPDATE entity_types SET snapshot_cmd = '$snap_cmd',
-	    dump_cmd = '$dump_cmd', incr_cmd = '$incr_cmd', release_cmd = '$rel_cmd'
-	    WHERE name = 'snapvol'"
-	echo "note: type-set is not built yet: the type's commands set in the catalog file"
-fi
+"$CTL" type-set snapvol --snapshot "$snap_cmd" --dump "$dump_cmd" \
+	--incr "$incr_cmd" --release "$rel_cmd" >typeset.txt 2>&1 ||
+	fail "type-set: $(cat typeset.txt)"
 "$CTL" entity-add vol.s "cmd:false" --type snapvol >/dev/null
 
 : >calls.log
