@@ -120,6 +120,8 @@ bad:
 	return -EINVAL;
 }
 
+static int report_init(json_t *report);
+
 /* What apply changed, into the report's arrays. */
 struct apply_ctx {
 	json_t *report;
@@ -161,12 +163,36 @@ disc_failed(struct ctld *c, struct disc_run *r, const char *why,
 	    why);
 }
 
-/* Check one finished command's listing and apply it. 0 or -1 (failed). */
+/* The changes of one listing, into report once it is applied whole. */
+static int
+report_merge(json_t *report, json_t *stage)
+{
+	const char *key;
+	json_t *arr;
+
+	json_object_foreach(stage, key, arr) {
+		json_t *to = json_object_get(report, key);
+
+		if (to && json_array_extend(to, arr) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Check one finished command's listing and apply it. 0 or -1 (failed).
+ * Apply tells each change as it goes, before it knows the whole listing
+ * is good (a later line may still fail it and roll it all back): the
+ * changes go to a stage of their own and into the report only after the
+ * listing was applied, so a failed listing reports nothing but its
+ * failure.
+ */
 static int
 disc_finish(struct ctld *c, struct disc_run *r, struct ctl_child *ch,
     json_t *report)
 {
-	struct apply_ctx ctx = { report, r->server, r->id };
+	json_t *stage = NULL;
+	struct apply_ctx ctx = { NULL, r->server, r->id };
 	struct cat_listed *l = NULL;
 	char why[400], f[300], err[CAT_ERRLEN];
 	size_t n = 0;
@@ -190,13 +216,24 @@ disc_finish(struct ctld *c, struct disc_run *r, struct ctl_child *ch,
 		free(l);
 		return -1;
 	}
-	rc = cat_discovery_apply(c->db, r->id, l, n, changed, &ctx, err);
+	ctx.report = stage = json_object();
+	if (!stage || report_init(stage) < 0) {
+		rc = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+	} else {
+		rc = cat_discovery_apply(c->db, r->id, l, n, changed, &ctx, err);
+	}
 	free(l);
 	if (rc < 0) {
+		json_decref(stage);
 		snprintf(why, sizeof(why), "%s", err);
 		disc_failed(c, r, why, report);
 		return -1;
 	}
+	if (report_merge(report, stage) < 0)
+		log_err("discovery %lld: out of memory for the report",
+		    (long long)r->id);
+	json_decref(stage);
 	return 0;
 }
 

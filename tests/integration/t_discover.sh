@@ -222,6 +222,33 @@ expect_fail "no discovery command" "$CTL" discover-remove "$did"
 expect_fail "has no discovery command" "$CTL" discover --server bad1
 ok "an empty listing changes nothing; discover-remove"
 
+# A listing whose first line is good and a later one is not (a name that
+# climbs out of its template, a name listed twice: found while applying)
+# reports its failure only: no "new" entity of the good line, here or in
+# the exception.
+printf '#!/bin/sh\necho okfirst\necho "a/../.."\n' >climbs.sh
+printf '#!/bin/sh\necho okdup\necho okdup\n' >twice.sh
+chmod 755 climbs.sh twice.sh
+"$CTL" discover-add bad8 --type vol --cmd "$T/climbs.sh" >/dev/null
+"$CTL" discover-add bad9 --type vol --cmd "$T/twice.sh" >/dev/null
+for s in bad8 bad9; do
+	j discover --server "$s" >"$s.json" && fail "discover --server $s did not fail: $(cat "$s.json")"
+	grep -q '"new":\[\],"back":\[\],"moved":\[\],"vanished":\[\]' "$s.json" ||
+		fail "$s: a failed listing reported changes: $(cat "$s.json")"
+	grep -q '"failed":\[{"id":[0-9]*,"server":"'"$s"'"' "$s.json" || fail "$s: no failure: $(cat "$s.json")"
+	"$CTL" discover --server "$s" >"$s.txt" 2>&1 && fail "discover --server $s exited 0"
+	! grep -q '^ *\(new\|back\|moved\|vanished\)' "$s.txt" || fail "$s: a failed listing's changes in the reply: $(cat "$s.txt")"
+	grep -q "^FAILED $s" "$s.txt" || fail "$s: $(cat "$s.txt")"
+done
+grep -q '"error":".*\. or \.\. path component' bad8.json || fail "bad8: $(cat bad8.json)"
+grep -q '"error":"okdup is listed twice' bad9.json || fail "bad9: $(cat bad9.json)"
+! grep -q 'okfirst' exceptions.txt || fail "an exception names a failed listing's entity: $(cat exceptions.txt)"
+for e in okfirst okdup; do
+	! j entity "$e" >/dev/null 2>&1 || fail "a failed listing added $e"
+done
+alive
+ok "a listing that fails on a later line reports its failure, no new entity"
+
 # Crippled mode: the new requests say they need the catalog.
 kill "$CPID"
 wait "$CPID" 2>/dev/null || true
