@@ -451,6 +451,7 @@ plan_json(const struct night_input *ni, const struct plan_out *po,
     time_t now)
 {
 	json_t *ents = json_array(), *drives = json_array(), *over = json_array();
+	json_t *o;
 	int quiet = 0, omitted = 0;
 	char night[16];
 
@@ -497,12 +498,18 @@ plan_json(const struct night_input *ni, const struct plan_out *po,
 		    po->overdue[k].full_tonight, "why",
 		    plan_reason_name(po->overdue[k].why)));
 	night_date(now, night, sizeof(night));
-	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:i,s:i,s:i,s:i}",
+	o = json_pack("{s:s,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:i,s:i,s:i,s:i}",
 	    "night", night, "at", j_time(now), "entities", ents, "drives",
 	    drives, "overdue", over, "full_bytes", (json_int_t)po->full_bytes,
 	    "incr_bytes", (json_int_t)po->incr_bytes, "capacity_bytes",
 	    (json_int_t)po->capacity_bytes, "fulls", po->nfull, "incrementals",
 	    po->nincr, "not_due", quiet, "not_listed", omitted);
+	/* dumps dated after now: the clock is behind the catalog */
+	if (o && po->nclock_behind)
+		json_object_set_new(o, "clock_behind", json_pack("{s:i,s:o,s:o}",
+		    "entities", po->nclock_behind, "newest",
+		    j_time(po->clock_newest), "now", j_time(now)));
+	return o;
 }
 
 /* The night planned as run (plan_project); the next starts a day later. */

@@ -57,6 +57,7 @@ static const char *const reason_names[PLAN_NREASONS] = {
 	[PLAN_NOT_BEFORE] = "not-before",
 	[PLAN_INACTIVE] = "inactive",
 	[PLAN_DONE_TONIGHT] = "done-tonight",
+	[PLAN_CLOCK_BEHIND] = "clock-behind",
 };
 
 /* What an entity is tonight, before selection. */
@@ -395,6 +396,29 @@ done_tonight(struct ctx *c, int i, int dsf)
 	return 1;
 }
 
+/*
+ * Whether entity e has a dump dated after now + DAY_SLACK: the clock is
+ * behind the catalog (a reset RTC, an NTP step). Counted in out, with the
+ * newest such date. Its ages are 0 then (nights_since), so without a word
+ * it would be "done tonight", then "not due", until the clock passes the
+ * date: classify plans it as due instead (reason clock-behind).
+ */
+static int
+clock_behind(struct ctx *c, const struct plan_entity *e)
+{
+	time_t newest = 0;
+
+	for (int k = 0; k <= PLAN_MAX_LEVEL; k++)
+		if (e->last[k].date > newest)
+			newest = e->last[k].date;
+	if ((long long)newest <= (long long)c->in->now + DAY_SLACK)
+		return 0;
+	c->out->nclock_behind++;
+	if (newest > c->out->clock_newest)
+		c->out->clock_newest = newest;
+	return 1;
+}
+
 /* Step 1: state, estimates and level of entity i. */
 static void
 classify(struct ctx *c, int i)
@@ -402,7 +426,7 @@ classify(struct ctx *c, int i)
 	const struct plan_entity *e = &c->in->entities[i];
 	struct plan_item *it = &c->out->items[i];
 	struct work *w = &c->w[i];
-	int dsf, newest;
+	int dsf, newest, behind = clock_behind(c, e);
 	double g, grown;
 
 	it->level = it->base_level = it->drive = it->position = -1;
@@ -452,7 +476,17 @@ classify(struct ctx *c, int i)
 		    nights_since(e->last[newest].date, c->ref) >=
 		    e->incr_days;
 	}
-	if (done_tonight(c, i, dsf))
+	if (behind && dsf >= 0 && !e->must_full) {
+		/* ages measured as if its dumps were made now (0 nights):
+		   its incremental is due; a fulls-only one's full is */
+		w->incr_ok = w->incr_level > 0;
+		w->st = w->incr_ok ? ST_NOTDUE : ST_DUE;
+		w->nd = w->incr_ok ? w->fd : 0;
+		it->full_due_in = w->nd;
+		it->reason = PLAN_CLOCK_BEHIND;
+		return;
+	}
+	if (!behind && done_tonight(c, i, dsf))
 		return;
 	if (dsf < 0 || e->must_full || dsf >= w->fd + 1) {
 		w->st = ST_MUST;

@@ -190,6 +190,10 @@ enum plan_reason {
 	PLAN_DONE_TONIGHT,	/* not dumped: it has a complete dump of
 				   tonight already (an earlier run of the
 				   same night), at any level */
+	PLAN_CLOCK_BEHIND,	/* incremental (a full when it has only
+				   fulls): a dump of it is dated after now
+				   (+ 2 h): the clock is behind the catalog;
+				   it is neither done tonight nor not due */
 	PLAN_NREASONS
 };
 
@@ -262,6 +266,10 @@ struct plan_out {
 	int64_t capacity_bytes;		/* what the drives write in the time
 					   budget */
 	int nfull, nincr;		/* dumps planned tonight */
+	int nclock_behind;		/* entities with a dump dated after
+					   now + 2 h (reason clock-behind
+					   unless skipped for another) */
+	time_t clock_newest;		/* the newest such date (0: none) */
 };
 
 /* Fill params with the defaults docs/PLANNER.md argues for. */

@@ -311,6 +311,72 @@ test_basic(void)
 	plan_out_free(&out);
 }
 
+/* Dumps dated after now (the clock is behind the catalog): named in
+   the output, and the entities are due (an incremental, a fulls-only
+   one's full), never done-tonight or not-due; a dump within the night's
+   slack after now is not an anomaly. */
+static void
+test_clock_behind(void)
+{
+	struct plan_entity en[4];
+	struct plan_input in;
+	struct plan_out out;
+	char err[PLAN_ERRLEN];
+	time_t future;
+
+	entity(&en[0], "incr", -1, 7);
+	entity(&en[1], "fullsonly", -1, 7);
+	en[1].max_level = 0;
+	en[1].incr_days = 0;
+	entity(&en[2], "slack", -1, 7);
+	entity(&en[3], "normal", -1, 7);
+	input(&in, en, 4, two_drives, 1, 8);
+	future = in.now + 425 * DAY;
+	en[0].last[0].date = future - 3 * DAY;
+	en[0].last[0].bytes = 5000000;
+	en[0].last[1].date = future;
+	en[0].last[1].bytes = 100000;
+	en[1].last[0].date = future - DAY;
+	en[1].last[0].bytes = 5000000;
+	en[2].last[0].date = in.now - 3 * DAY;
+	en[2].last[0].bytes = 5000000;
+	en[2].last[1].date = in.now + 3600;	/* within the slack */
+	en[2].last[1].bytes = 100000;
+	en[3].last[0].date = in.now - 2 * DAY;
+	en[3].last[0].bytes = 5000000;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.nclock_behind, 2);
+	CHECK_EQ(out.clock_newest, future);
+	CHECK_EQ(out.items[0].dump, 1);
+	CHECK_EQ(out.items[0].level, 1);
+	CHECK_EQ(out.items[0].reason, PLAN_CLOCK_BEHIND);
+	CHECK(!strcmp(plan_reason_name(PLAN_CLOCK_BEHIND), "clock-behind"));
+	CHECK_EQ(out.items[1].dump, 1);
+	CHECK_EQ(out.items[1].level, 0);
+	CHECK_EQ(out.items[1].reason, PLAN_CLOCK_BEHIND);
+	CHECK_EQ(out.items[2].dump, 0);
+	CHECK_EQ(out.items[2].reason, PLAN_DONE_TONIGHT);
+	CHECK_EQ(out.items[3].dump, 1);
+	CHECK_EQ(out.items[3].reason, PLAN_NOT_DUE);
+	plan_out_free(&out);
+	/* must_full keeps its full */
+	en[0].must_full = 1;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.items[0].level, 0);
+	CHECK_EQ(out.items[0].reason, PLAN_MUST_FULL);
+	CHECK_EQ(out.nclock_behind, 2);
+	plan_out_free(&out);
+	en[0].must_full = 0;
+	/* a sane clock: nothing named */
+	en[0].last[1].date = en[0].last[0].date = 0;
+	en[1].last[0].date = 0;
+	CHECK_EQ(plan_night(&in, &out, err), 0);
+	CHECK_EQ(out.nclock_behind, 0);
+	CHECK_EQ(out.clock_newest, 0);
+	CHECK_EQ(out.items[0].reason, PLAN_NEW);
+	plan_out_free(&out);
+}
+
 /* A window over the whole night: nothing of that entity is dumped, the
    reason says window, and once past frequency + 1 it is named. */
 static void
@@ -913,6 +979,7 @@ main(void)
 {
 	test_random();
 	test_basic();
+	test_clock_behind();
 	test_window_whole_night();
 	test_window_wait();
 	test_server_limit();
