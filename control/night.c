@@ -3,7 +3,12 @@
  * run and its plan in the catalog, and queues one dump job per drive at a
  * time in plan order (so that --until, --tapes and run-stop decide before
  * each dump starts). A failed entity is retried once, at the end of its
- * drive's order and never on the tape at fault. --tapes N bounds the
+ * drive's order and never on the tape at fault. The per-drive order is an
+ * estimate: an idle drive whose media server is connected takes another
+ * drive's next entity (the earliest planned start), so a drive whose
+ * media server is gone gets no job and its share moves; with no drive of
+ * the run connected for --grace, the rest is "not started: no drive". A
+ * job that cannot start or be recorded (the catalog fails) ends the run. --tapes N bounds the
  * cartridges a drive writes: once the Nth is full no new dump starts on
  * it (a dump that reaches its end finishes on the next) and the run waits
  * there for run-continue or run-stop. When nothing is left to start and
@@ -38,6 +43,8 @@ struct item {
 	int64_t job;		/* the last job queued for it */
 	char fault[64];		/* the tape at fault in its last attempt */
 	char base[64];		/* the dump_uid its job is taken since */
+	double start;		/* planned start: the order across drives */
+	int stuck;		/* ticks its job was neither run nor ended */
 };
 
 /* One of the run's drives. */
@@ -62,6 +69,8 @@ struct run {
 	struct item *items;
 	int nitems;
 	char note[256];		/* what discovery said */
+	char why[160];		/* why it ends early (no drive, catalog) */
+	time_t nodrive;		/* since when no drive of it is connected */
 	struct run *next;
 };
 
@@ -133,9 +142,13 @@ run_end(struct ctld *c, struct run *r)
 	run_counts(r, &pending, &done, &failed, &queued);
 	state = failed == 0 && pending == 0 ? "done" : r->stop ? "aborted" :
 	    "failed";
-	snprintf(detail, sizeof(detail), "%d dumped, %d failed, %d not started%s",
-	    done, failed, pending, r->stop ? " (stopped)" : r->until &&
-	    pending ? " (--until passed)" : "");
+	if (r->why[0] && (pending || r->stop))
+		state = "aborted";
+	snprintf(detail, sizeof(detail), "%d dumped, %d failed, %d not started%s%s%s",
+	    done, failed, pending, r->why[0] && (pending || r->stop) ? ": " : "",
+	    r->why[0] && (pending || r->stop) ? r->why : "",
+	    r->why[0] && (pending || r->stop) ? "" : r->stop ? " (stopped)" :
+	    r->until && pending ? " (--until passed)" : "");
 	now_str(at, sizeof(at));
 	if (cat_run_finish(c->db, r->id, state, at, detail, err) < 0)
 		cat_warn(c, NULL, err);
@@ -168,19 +181,54 @@ run_end(struct ctld *c, struct run *r)
 	free(r);
 }
 
-/* The next item to start on drive k: pending, lowest position. */
+/* Whether drive k of r has its media server connected. */
+static bool
+drive_up(struct ctld *c, const struct run *r, int k)
+{
+	struct drive *d = ctld_drive(c, r->drv[k].name, false);
+
+	return d && d->engine;
+}
+
+/*
+ * The next item to start on drive k: its own pending item of lowest
+ * position; else (the plan's per-drive order is an estimate) the pending
+ * item of another drive planned to start first, which moves to k.
+ */
 static struct item *
 next_item(struct run *r, int k)
 {
 	struct item *best = NULL;
+	int last = 0;
 
 	for (int i = 0; i < r->nitems; i++) {
 		struct item *it = &r->items[i];
+		if (it->drive == k && it->position > last)
+			last = it->position;
 		if (it->drive == k && it->state == IT_PENDING &&
 		    (!best || it->position < best->position))
 			best = it;
 	}
+	for (int i = 0; !best && i < r->nitems; i++) {
+		struct item *it = &r->items[i];
+		if (it->state == IT_PENDING && (!best || it->start < best->start))
+			best = it;
+	}
+	if (best && best->drive != k) {
+		best->drive = k;
+		best->position = last + 1;
+	}
 	return best;
+}
+
+/* Whether r has an item to start (on any drive). */
+static bool
+run_pending(const struct run *r)
+{
+	for (int i = 0; i < r->nitems; i++)
+		if (r->items[i].state == IT_PENDING)
+			return true;
+	return false;
 }
 
 /* Queue the next dump on drive k of r if it may start one. */
@@ -193,7 +241,9 @@ kick_drive(struct ctld *c, struct run *r, int k)
 	struct drive *d;
 	int64_t job;
 
-	while (!rd->job && !run_closed(r) && (it = next_item(r, k))) {
+	/* A drive whose media server is gone gets no job. */
+	while (!rd->job && !run_closed(r) && drive_up(c, r, k) &&
+	    run_pending(r)) {
 		/* The Nth cartridge is full, or a dump went on past it. */
 		if (rd->budget && (rd->used > rd->budget || (rd->used ==
 		    rd->budget && rd->full))) {
@@ -206,13 +256,17 @@ kick_drive(struct ctld *c, struct run *r, int k)
 			rd->waiting = true;
 			return;
 		}
+		if (!(it = next_item(r, k)))
+			return;
 		if (cat_run_job_add(c->db, r->id, rd->name, it->entity, it->level,
 		    it->reason, it->attempts + 1, r->uid, &job, err) < 0) {
 			ctld_message(c, ctld_drive(c, rd->name, false), "error",
-			    "run %lld: %s not queued: %s", (long long)r->id,
+			    "run %lld: %s not queued: %s; the run ends", (long long)r->id,
 			    it->entity, err);
-			it->state = IT_FAILED;
-			continue;
+			/* The catalog refuses writes: start nothing more. */
+			snprintf(r->why, sizeof(r->why), "catalog error: %.140s", err);
+			r->stop = true;
+			return;
 		}
 		it->state = IT_QUEUED;
 		it->job = rd->job = job;
@@ -221,17 +275,31 @@ kick_drive(struct ctld *c, struct run *r, int k)
 	}
 }
 
-/* Start what may start; end the run if nothing runs or may start. */
+/*
+ * Start what may start; end the run if nothing runs or may start. With
+ * no drive of the run connected for c->grace seconds, what is left is
+ * not started ("no drive").
+ */
 static void
 run_kick(struct ctld *c, struct run *r)
 {
-	bool busy = false, more = false;
+	bool busy = false, up = false, more;
 
 	for (int k = 0; k < r->ndrv; k++)
 		kick_drive(c, r, k);
 	for (int k = 0; k < r->ndrv; k++) {
 		busy |= r->drv[k].job != 0;
-		more |= !run_closed(r) && next_item(r, k) != NULL;
+		up |= drive_up(c, r, k);
+	}
+	more = !run_closed(r) && run_pending(r);
+	if (up || busy || !more) {
+		r->nodrive = 0;
+	} else if (!r->nodrive) {
+		r->nodrive = clock_now();
+	} else if (clock_now() - r->nodrive >= (time_t)c->grace) {
+		snprintf(r->why, sizeof(r->why), "no drive (no media server of"
+		    " the run's drives connected for %u s)", c->grace);
+		more = false;
 	}
 	if (!busy && !more)
 		run_end(c, r);
@@ -261,6 +329,9 @@ job_ended(struct ctld *c, struct run *r, struct item *it, const char *state,
 			    r->items[i].position > last)
 				last = r->items[i].position;
 		it->position = last + 1;
+		for (int i = 0; i < r->nitems; i++)	/* after the others */
+			if (r->items[i].start >= it->start)
+				it->start = r->items[i].start + 1;
 		it->state = IT_PENDING;
 		ctld_message(c, ctld_drive(c, rd->name, false), "warning",
 		    "run %lld: %s failed (%s); it is tried again after the others%s%s",
@@ -293,8 +364,46 @@ job_state_row(const struct cat_job *j, void *arg)
 }
 
 /*
+ * A job of r its drive does not run and the catalog does not end (state:
+ * its catalog state, "" if unreadable). Queued on a drive whose media
+ * server left: back to pending for another drive. On a connected idle
+ * drive for 3 ticks: it could not start, or its end could not be
+ * recorded (the catalog fails): it ends here, and the run starts
+ * nothing more. 1 if r may be gone.
+ */
+static int
+job_stuck(struct ctld *c, struct run *r, struct item *it, struct drive *d,
+    const char *state)
+{
+	char err[CAT_ERRLEN];
+
+	if (strcmp(state, "queued") == 0 && (!d || !d->engine)) {
+		if (ctld_abort_orphan(c, it->job, 0, err) < 0)
+			cat_warn(c, d, err);
+		r->drv[it->drive].job = 0;
+		it->state = IT_PENDING;
+		it->stuck = 0;
+		run_kick(c, r);
+		return 1;
+	}
+	if (!d || !d->engine || d->job || ++it->stuck < 3)
+		return 0;
+	if (strcmp(state, "queued") == 0 && cat_job_abort(c->db, it->job,
+	    "not started: catalog error", err) < 0)
+		cat_warn(c, d, err);
+	snprintf(r->why, sizeof(r->why), "catalog error: job %lld of %.64s %s",
+	    (long long)it->job, it->entity, strcmp(state, "queued") == 0 ?
+	    "could not start" : "ended but could not be recorded");
+	r->stop = true;
+	job_ended(c, r, it, "aborted", strcmp(state, "queued") == 0 ?
+	    "not started: catalog error" : "its end could not be recorded");
+	return 1;
+}
+
+/*
  * Once a second: jobs that ended without a result (their media server
- * gone, an operator's abort) end in their run too; --until closes runs.
+ * gone, an operator's abort) end in their run too, and stuck ones
+ * (job_stuck); idle drives take work; --until closes runs.
  */
 void
 night_tick(struct ctld *c)
@@ -321,18 +430,22 @@ night_tick(struct ctld *c)
 			if (it->state != IT_QUEUED)
 				continue;
 			d = ctld_drive(c, r->drv[it->drive].name, false);
-			if (d && d->job == it->job)
+			if (d && d->job == it->job) {
+				it->stuck = 0;
 				continue;	/* running: its result will come */
+			}
 			state[0] = '\0';
 			if (cat_job_get(c->db, it->job, job_state_row, state, err) < 0)
-				continue;
+				cat_warn(c, d, err);
 			if (strcmp(state, "done") == 0 || strcmp(state, "failed") ==
 			    0 || strcmp(state, "aborted") == 0) {
 				job_ended(c, r, it, state, "ended without a result");
 				break;	/* r may be gone */
 			}
+			if (job_stuck(c, r, it, d, state))
+				break;
 		}
-		if ((r = run_find(id)) && run_closed(r))	/* job_ended may end it */
+		if ((r = run_find(id)))	/* job_ended may end it */
 			run_kick(c, r);
 	}
 }
@@ -643,6 +756,7 @@ run_plan(struct ctld *c, struct run *r, time_t now, json_t *done,
 		x->level = it->level;
 		x->bytes = it->bytes;
 		x->seconds = it->seconds;
+		x->start = it->start;
 	}
 	rc = cat_run_plan_add(c->db, r->id, rows, n, dberr);
 out:
@@ -926,12 +1040,24 @@ h_run_stop(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	struct run *r = run_find(arg_num(a, "id", 0));
 	json_t *res;
 	int running = 0;
-	(void)cl;
 
 	if (!r)
 		FAIL(PROTO_E_NOT_FOUND, "no run %lld in progress",
 		    (long long)arg_num(a, "id", 0));
 	r->stop = true;
+	for (int i = 0; i < r->nitems; i++) {
+		struct item *it = &r->items[i];
+		struct drive *d = ctld_drive(c, r->drv[it->drive].name, false);
+		char dberr[CAT_ERRLEN];
+		if (it->state != IT_QUEUED || (d && d->job == it->job && d->engine))
+			continue;
+		/* No media server runs it (and no result came): it ends now. */
+		if (ctld_abort_orphan(c, it->job, cl->uid, dberr) < 0)
+			cat_warn(c, d, dberr);
+		r->drv[it->drive].job = 0;
+		it->state = IT_FAILED;
+		it->attempts++;
+	}
 	for (int k = 0; k < r->ndrv; k++) {
 		r->drv[k].waiting = false;
 		running += r->drv[k].job != 0;

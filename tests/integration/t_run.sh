@@ -23,19 +23,23 @@ night() { NIGHT=$1; date -u -d "@$((START + $1 * 86400))" +%Y-%m-%dT%H:%M:%SZ >"
 night_end() { date -u -d "@$((START + NIGHT * 86400 + 72000))" +%Y-%m-%dT%H:%M:%SZ; }
 night 0
 
-"$CTLD" --socket "$T/ctld.sock" --db "$DB" --foreground \
+"$CTLD" --socket "$T/ctld.sock" --db "$DB" --foreground --grace 5 \
 	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
 CPID=$!
 PIDS="$PIDS $CPID"
 wait_for_cmd() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
 wait_for_cmd '[ -S "$T/ctld.sock" ]'
 "$VTAPE" new-library lib --slots 14 --drives 2 --capacity 24M --barcode-prefix A >/dev/null
-for k in 0 1; do
-	"$ENGINE" serve --control "$T/ctld.sock" --drive "d$k" \
-		--device "vtape:$T/lib/drive$k" --log "$T/journal-d$k.log" \
-		2>"$T/engine-d$k.log" &
+# engine K: start drive dK's media server (its PID in EPIDK).
+engine() {
+	"$ENGINE" serve --control "$T/ctld.sock" --drive "d$1" \
+		--device "vtape:$T/lib/drive$1" --log "$T/journal-d$1.log" \
+		2>>"$T/engine-d$1.log" &
 	PIDS="$PIDS $!"
-done
+	eval "EPID$1=\$!"
+}
+engine 0
+engine 1
 "$CTL" tape-add default A00001 A00002 A00003 A00004 A00005 A00006 A00007 A00008 \
 	A00009 A00010 A00011 A00012 A00013 A00014 >/dev/null
 for i in 1 2 3 4 5 6; do
@@ -104,10 +108,11 @@ mkdir -p src/dnew && echo new >src/dnew/f.txt
 "$CTL" discover-add srv1 --type default --cmd "echo dnew" \
 	--source-template "dir:$T/src/{name}" >/dev/null
 "$CTL" run d0 d1 --until "$(night_end)" </dev/null >run1.txt || { cat run1.txt; fail "run 2"; }
-# Exactly the plan: each planned entity dumped once, at the planned level.
+# Exactly the plan: each planned entity dumped once, at the planned level
+# (on either drive: an idle drive takes another's next entity).
 planned=$(q "SELECT count(*) FROM run_plan WHERE run_id = 2 AND drive IS NOT NULL")
 [ "$planned" -eq 8 ] || fail "night 1: 8 entities planned (dnew discovered), not $planned"
-[ "$(q "SELECT count(*) FROM run_plan p JOIN jobs j ON j.run_id = p.run_id AND j.entity_id = p.entity_id JOIN dumps d ON d.job_id = j.id AND d.state = 'complete' AND d.level = p.level WHERE p.run_id = 2 AND p.drive = (SELECT name FROM drives WHERE id = j.drive_id)")" -eq 8 ] ||
+[ "$(q "SELECT count(*) FROM run_plan p JOIN jobs j ON j.run_id = p.run_id AND j.entity_id = p.entity_id JOIN dumps d ON d.job_id = j.id AND d.state = 'complete' AND d.level = p.level WHERE p.run_id = 2")" -eq 8 ] ||
 	{ cat run1.txt; "$CTL" runs --id 2; fail "night 1 did not run exactly the plan"; }
 grep -q "discovery: 1 commands, 0 failed; 1 new" run1.txt || { cat run1.txt; fail "the run did not discover dnew first"; }
 "$CTL" --json report | grep -q '"new":\[{"entity":"dnew"' || fail "report: dnew is new"
@@ -207,6 +212,91 @@ case $(q "SELECT state FROM runs WHERE id = 6") in done|aborted) ;; *) fail "run
 [ "$(q "SELECT count(DISTINCT p.tape_id) FROM dump_parts p JOIN dumps d ON d.id = p.dump_id JOIN jobs j ON j.id = d.job_id WHERE j.run_id = 6")" -ge 2 ] ||
 	{ cat tty.txt; fail "run 6 should have gone on to another cartridge after y"; }
 ok "abs-ctl run at a terminal: 'start another tape on d0? [y/N]'; y went on"
+
+# Gated entities: gK's dump waits (30 s at most) for the file go-gK.
+printf '%s\n' 'i=0' \
+	"while [ ! -f $T/go-\$1 ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done" \
+	'head -c 20000 /dev/urandom' >gate.sh
+gated() { for g in "$@"; do "$CTL" entity-add "$g" "cmd:sh $T/gate.sh $g" >/dev/null; done; }
+# The entity run $1's job on drive $2 dumps now.
+running_on() { q "SELECT e.name FROM jobs j JOIN entities e ON e.id = j.entity_id JOIN drives d ON d.id = j.drive_id WHERE j.run_id = $1 AND j.state = 'running' AND d.name = '$2'"; }
+idle() { "$CTL" --json status | grep -q "\"drive\":\"$1\",[^}]*\"state\":\"idle\""; }
+ndone() { q "SELECT count(*) FROM jobs WHERE run_id = $1 AND state = 'done'"; }
+for e in $(q "SELECT name FROM entities"); do "$CTL" entity-remove "$e" >/dev/null; done
+
+# An idle drive takes the entities planned on a busy one.
+night 6
+gated g1 g2 g3 g4 g5 g6
+"$CTL" run d0 d1 --until "$(night_end)" </dev/null >run7.txt 2>&1 &
+RP=$!
+PIDS="$PIDS $RP"
+wait_for_cmd '[ -n "$(running_on 7 d0)" ] && [ -n "$(running_on 7 d1)" ]'
+busy=$(running_on 7 d1)
+for g in g1 g2 g3 g4 g5 g6; do [ "$g" = "$busy" ] || touch "go-$g"; done
+# d0 dumps the five others (d1's share too) while d1's first one waits.
+wait_for_cmd '[ "$(ndone 7)" -eq 5 ]'
+[ "$(running_on 7 d1)" = "$busy" ] || fail "d1 should still dump $busy"
+moved=$(q "SELECT count(*) FROM run_plan p JOIN jobs j ON j.run_id = p.run_id AND j.entity_id = p.entity_id JOIN drives d ON d.id = j.drive_id WHERE p.run_id = 7 AND p.drive = 'd1' AND d.name = 'd0'")
+[ "$moved" -ge 1 ] || { "$CTL" runs --id 7; fail "idle d0 took none of busy d1's entities"; }
+touch "go-$busy"
+wait "$RP" || { cat run7.txt; fail "run 7"; }
+grep -q "run 7 done: 6 dumped, 0 failed" run7.txt || { cat run7.txt; fail "run 7 summary"; }
+ok "an idle drive takes the next entities planned on a busy one ($moved moved to d0)"
+
+# A media server killed mid-run: the other drive dumps the rest.
+night 7
+rm -f go-g1 go-g2 go-g3 go-g4 go-g5 go-g6
+gated h1 h2 h3 h4 h5 h6
+"$CTL" run d0 d1 --until "$(night_end)" </dev/null >run8.txt 2>&1 &
+RP=$!
+PIDS="$PIDS $RP"
+wait_for_cmd '[ -n "$(running_on 8 d0)" ] && [ -n "$(running_on 8 d1)" ]'
+lost=$(running_on 8 d1)
+kill -9 "$EPID1"
+wait_for_cmd '! idle d1'
+for g in h1 h2 h3 h4 h5 h6; do touch "go-$g"; done
+wait "$RP" || { cat run8.txt; "$CTL" runs --id 8; fail "run 8 after d1's media server was killed"; }
+grep -q "run 8 done: [0-9]* dumped, 0 failed" run8.txt ||
+	{ cat run8.txt; "$CTL" runs --id 8; fail "run 8 summary"; }
+[ "$(q "SELECT count(*) FROM jobs j JOIN drives d ON d.id = j.drive_id WHERE j.run_id = 8 AND d.name = 'd1'")" -eq 1 ] ||
+	{ "$CTL" runs --id 8; fail "a job was queued on d1 after its media server died"; }
+[ "$(q "SELECT count(*) FROM jobs j JOIN drives d ON d.id = j.drive_id JOIN entities e ON e.id = j.entity_id WHERE j.run_id = 8 AND d.name = 'd0' AND e.name = '$lost' AND j.state = 'done'")" -eq 1 ] ||
+	fail "$lost (its media server killed) was not dumped again on d0"
+ok "kill -9 of d1's media server mid-run: d0 dumped the rest and $lost again"
+
+# The run's only drive gone: what is left is not started, "no drive".
+night 8
+gated k1 k2
+"$CTL" run d0 --until "$(night_end)" </dev/null >run9.txt 2>&1 &
+RP=$!
+PIDS="$PIDS $RP"
+wait_for_cmd '[ -n "$(running_on 9 d0)" ]'
+kill -9 "$EPID0"
+touch go-k1 go-k2
+rc=0
+wait "$RP" || rc=$?
+[ $rc -ne 0 ] || { cat run9.txt; fail "run 9 without its drive should not exit 0"; }
+[ "$(q "SELECT state FROM runs WHERE id = 9")" = aborted ] || fail "run 9 should be aborted"
+q "SELECT detail FROM runs WHERE id = 9" | grep -q "not started: no drive" ||
+	{ q "SELECT detail FROM runs WHERE id = 9"; fail "run 9 should say no drive"; }
+"$CTL" report | grep -q "run 9 .*not started: no drive" || { "$CTL" report; fail "report: no drive"; }
+ok "the run's only media server killed: the run ends, the rest not started (no drive)"
+
+# run-stop of a run whose only job lost its media server ends it at once.
+engine 0
+wait_for_cmd 'idle d0'
+gated m1
+"$CTL" run d0 --until "$(night_end)" </dev/null >run10.txt 2>&1 &
+RP=$!
+PIDS="$PIDS $RP"
+wait_for_cmd '[ -n "$(running_on 10 d0)" ]'
+kill -9 "$EPID0"
+wait_for_cmd '! idle d0'
+"$CTL" run-stop 10 >/dev/null
+[ "$(q "SELECT state FROM runs WHERE id = 10")" = aborted ] || fail "run-stop: run 10 should end at once"
+touch go-m1
+wait "$RP" || true
+ok "run-stop of a run whose job lost its media server ends it at once"
 
 kill -0 "$CPID" || fail "abs-ctld died"
 ok "t_run"
