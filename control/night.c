@@ -975,6 +975,10 @@ h_runs(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	int rc;
 	(void)cl;
 
+	if (id < 0 || arg_num(a, "count", 20) < 1) {
+		json_decref(list);
+		FAIL("bad-args", "usage: runs [--id N] [--count N] (N from 1)");
+	}
 	rc = cat_runs_list(c->db, id, arg_num(a, "count", 20), runs_row, list,
 	    dberr);
 	if (!(list = j_list(list, rc, dberr, code, err)) || id <= 0)

@@ -559,6 +559,17 @@ h_plan(struct ctld *c, struct client *cl, json_t *a, const char **code,
 			FAIL("bad-args", "--drives: up to %d drive names, comma-"
 			    "separated", NIGHT_MAX_DRIVES);
 	}
+	/* The checks of run: each drive once, with its media server. */
+	for (int i = 0; i < nd; i++)
+		for (int k = 0; k < i; k++)
+			if (strcmp(dv[k], dv[i]) == 0)
+				FAIL("bad-args", "plan: drive %s named twice", dv[i]);
+	for (int i = 0; i < nd; i++) {
+		struct drive *d = ctld_drive(c, dv[i], false);
+		if (!d || !d->engine)
+			FAIL(PROTO_E_NO_DRIVE, "drive %.64s has no media server"
+			    " connected", dv[i]);
+	}
 	end = night_default_end(now);
 	if ((rc = night_input_fill(c, now, end, nd ? dv : NULL, (size_t)nd, &ni,
 	    dberr)) < 0)

@@ -338,8 +338,9 @@ h_report(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	int rc;
 	(void)cl;
 
-	if (want && (strlen(want) != 10 || util_parse_time(want, &t) < 0))
-		FAIL("bad-args", "--night: a date, YYYY-MM-DD");
+	if (want && (strlen(want) != 10 || util_parse_time(want, &t) < 0 ||
+	    (util_fmt_time(t, night, sizeof(night)), strncmp(night, want, 10))))
+		FAIL("bad-args", "--night: a date, YYYY-MM-DD, not %.32s", want);
 	if (want)
 		snprintf(night, sizeof(night), "%s", want);
 	else if ((rc = cat_runs_list(c->db, 0, 1, newest_night, night,

@@ -64,6 +64,12 @@ ok "abs-ctld, two media servers, 7 entities"
 "$CTL" --json next-entities --count 3 | grep -q '"kind":.*"level":0' ||
 	fail "next-entities lacks the plan's level"
 ok "plan: 7 new fulls over d0 and d1; --nights and next-entities answer"
+# The plan's drives are checked as the run's; dates and ids too.
+expect_fail "drive d0 named twice" "$CTL" plan --drives d0,d1,d0
+expect_fail "drive nosuch has no media server" "$CTL" plan --drives d0,nosuch
+expect_fail "a date, YYYY-MM-DD" "$CTL" report --night 2027-02-30
+expect_fail "usage: runs" "$CTL" runs --id -1
+expect_fail "usage: runs" "$CTL" runs --count -1
 
 # Night 0: run d0 d1 dumps the plan; flaky fails once and is retried.
 "$CTL" run d0 d1 --until "$(night_end)" </dev/null >run0.txt || { cat run0.txt "$T/ctld.log" >&2; fail "run 1 exit $?"; }
