@@ -210,13 +210,13 @@ input_windows_assign(struct night_input *ni)
 		return -ENOMEM;
 	}
 	for (int i = 0; i < ni->in.nentities; i++) {
-		ni->ents[i].windows = ni->wins + at;
+		size_t first = at;	/* no pointer arithmetic on a NULL wins */
+
 		for (size_t k = 0; k < ni->nallwins; k++)
 			if (window_of(ni, k, i) == own[i])
 				ni->wins[at++] = ni->allwins[k].w;
-		ni->ents[i].nwindows = (int)(ni->wins + at - ni->ents[i].windows);
-		if (!ni->ents[i].nwindows)
-			ni->ents[i].windows = NULL;
+		ni->ents[i].nwindows = (int)(at - first);
+		ni->ents[i].windows = at > first ? ni->wins + first : NULL;
 	}
 	ni->nwins = total;
 	free(own);
