@@ -36,6 +36,19 @@ expect_fail() {
 	ok "refused: $(tail -n1 "$T/out.txt")"
 }
 
+# flip FILE OFFSET: invert one byte, so that it changes whatever it was. A
+# fixed byte written over random data is no change 1 time in 256 (the
+# flakes "should have failed: verify" and "... restore"). Flipping twice
+# undoes it.
+flip() {
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	[ -n "$b" ] || fail "flip: no byte $2 in $1"
+	printf "\\$(printf '%03o' $((b ^ 255)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+	[ "$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')" = $((b ^ 255)) ] ||
+		fail "flip: byte $2 of $1 did not change"
+}
+
 # new_lib DIR CAPACITY [EW]: a 4-slot, 2-drive library, slot 1 in drive 0.
 new_lib() {
 	if [ -n "${3:-}" ]; then

@@ -121,7 +121,7 @@ for kind in file cmd dir; do
 	head -c 500000 small.bin >old.bin
 	"$ENGINE" dump --device vtape:$L/carts/V00002 --entity old --source "file:$T/old.bin" \
 		--log other.$kind.log --quiet --mount-timeout 5
-	printf 'Y' | dd of=$L/carts/V00002/file000000 bs=1 seek=100 conv=notrunc status=none
+	flip $L/carts/V00002/file000000 100
 	"$ENGINE" label --device vtape:$L/carts/V00003 --label P00003 --pool other >/dev/null
 	"$ENGINE" label --device vtape:$L/carts/V00004 --label W00004 >/dev/null
 	"$VTAPE" inject $L --slot 4 --write-protect

@@ -28,7 +28,7 @@ damage() {
 	trunc-37) truncate -s 37 $C/file000000 ;;
 	trunc-4095) truncate -s 4095 $C/file000000 ;;
 	index-lost) : >$C/file000000.idx ;;
-	crc) printf 'X' | dd of=$C/file000000 bs=1 seek=100 conv=notrunc status=none ;;
+	crc) flip $C/file000000 100 ;;
 	field) printf '9' | dd of=$C/file000000 bs=1 seek=0 conv=notrunc status=none ;;
 	foreign) head -c 4096 /dev/zero | tr '\0' 'F' >$C/file000000 ;;
 	esac

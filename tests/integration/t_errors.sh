@@ -66,17 +66,6 @@ ok "full cartridge left earlier dumps intact"
 "$ENGINE" dump --device $D --entity a --source "file:$T/a.bin" --log d2.log
 "$ENGINE" dump --device $D --entity b --source "file:$T/a.bin" --log d2.log
 CART=$(readlink -f lib/drive0/tape)
-# flip FILE OFFSET: invert one byte, so that it changes whatever it was (a
-# fixed byte such as 0xff written over random data is no change 1 time in
-# 256: the flake "should have failed: verify"). Flipping it again undoes it.
-flip() {
-	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	[ -n "$b" ] || fail "flip: no byte $2 in $1"
-	printf "\\$(printf '%03o' $((b ^ 255)))" |
-		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-	[ "$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')" = $((b ^ 255)) ] ||
-		fail "flip: byte $2 of $1 did not change"
-}
 # Tape file 3 (part b): the header block (1 MiB: text, then zeros), data
 # blocks 1 and 2 (1 MiB each) and 3 (the rest); file 4 its trailer: a
 # text block of 1 MiB, then the CRC table (12 bytes).
@@ -116,12 +105,12 @@ rm -f b.out
 flip "$CART/file000004" $((1048576 + 5))
 ok "damaged data, padding and trailer: verify fails, restore proves or refuses"
 # Corrupt the header block of file 1.
-printf 'X' | dd of="$CART/file000001" bs=1 seek=40 conv=notrunc status=none
+flip "$CART/file000001" 40
 expect_fail "part header is damaged" "$ENGINE" restore --device $D --entity a \
 	--log d2.log --stdout
 "$ENGINE" list --device $D | grep -q '^1 .*damaged' || fail "list does not flag the damaged header"
 # A damaged label.
-printf 'Y' | dd of="$CART/file000000" bs=1 seek=100 conv=notrunc status=none
+flip "$CART/file000000" 100
 expect_fail "label is damaged" "$ENGINE" list --device $D
 expect_fail "use --force" "$ENGINE" label --device $D --label E00004
 "$ENGINE" label --device $D --label E00004 --force

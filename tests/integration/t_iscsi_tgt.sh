@@ -42,7 +42,7 @@ ok "label, dump, list, restore, verify, status over iSCSI against tgtd"
 off=$(grep -boa 'ABS-LABEL v1' "$T/t1.img" | head -1 | cut -d: -f1)
 [ -n "$off" ] || fail "no label in tgt's image"
 cp "$T/t1.img" "$T/t1.good"
-printf 'Q' | dd of="$T/t1.img" bs=1 seek=$((off + 200)) conv=notrunc status=none
+flip "$T/t1.img" $((off + 200))
 tgt_swap 1 "$T/t1.img"
 expect_fail "damaged tape: the label is damaged .*but file 1 holds part 1 of dump .* of entity tree" \
 	"$ENGINE" label --device "$U" --label G00099

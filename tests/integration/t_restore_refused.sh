@@ -73,7 +73,7 @@ f=$(sed -n 's/^dump entity=big .* file=\([0-9]*\) .*/\1/p' d.log)
 data=cart/$(printf 'file%06d' "$f")
 # Block 0 is the header; flip a byte in data block 20 (of about 38).
 cp "$data" good.data
-printf 'Z' | dd of="$data" bs=1 seek=$((65536 * 21 + 100)) conv=notrunc status=none
+flip "$data" $((65536 * 21 + 100))
 set +e
 "$ENGINE" restore --device $D --entity big --log d.log --to "$T/bout" >out.txt 2>err.txt
 rc=$?
@@ -111,7 +111,7 @@ head -c 3000000 /dev/urandom >file.bin
 	--block-size 64K >/dev/null 2>&1
 f=$(sed -n 's/^dump entity=fl .* file=\([0-9]*\) .*/\1/p' d.log)
 data=cart/$(printf 'file%06d' "$f")
-printf 'Z' | dd of="$data" bs=1 seek=$((65536 * 30 + 7)) conv=notrunc status=none
+flip "$data" $((65536 * 30 + 7))
 expect_fail "checksum mismatch.*restore INCOMPLETE: .* is in $T/fl.out.abs-partial, $T/fl.out was not written" \
 	"$ENGINE" restore --device $D --entity fl --log d.log --to "$T/fl.out"
 [ ! -e fl.out ] || fail "a partial file restore left fl.out"
