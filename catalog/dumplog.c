@@ -56,6 +56,21 @@ cat_dl_format(const struct cat_dl_rec *r, char *buf, size_t len)
 	    e[10], e[16], (long long)r->job, e[0]);
 	if (n < 0 || (size_t)n >= len)
 		return -E2BIG;
+	/* The chain keys, only when set (older lines stay as they were). */
+	if (r->base[0] || r->index_bytes) {
+		char b[3 * 33 + 4];
+		int m;
+		util_kv_escape(r->base[0] ? r->base : "-", b, sizeof(b));
+		n--;	/* over the newline */
+		m = snprintf(buf + n, len - (size_t)n,
+		    " base=%s index_raw=%llu index_stored=%llu index_bytes=%llu\n",
+		    b, (unsigned long long)r->index_raw,
+		    (unsigned long long)r->index_stored,
+		    (unsigned long long)r->index_bytes);
+		if (m < 0 || (size_t)m >= len - (size_t)n)
+			return -E2BIG;
+		n += m;
+	}
 	return n;
 }
 
@@ -132,6 +147,7 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		S("drive", drive);
 		S("written", written);
 		S("site", site);
+		S("base", base);
 		U("level", level, 99)
 		U("file", file, UINT32_MAX)
 		U("part", part, UINT32_MAX)
@@ -141,6 +157,9 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		U("block_size", block_size, UINT32_MAX)
 		U("raw_bytes", raw_bytes, UINT64_MAX)
 		U("job", job, INT64_MAX)
+		U("index_raw", index_raw, UINT64_MAX)
+		U("index_stored", index_stored, UINT64_MAX)
+		U("index_bytes", index_bytes, UINT64_MAX)
 #undef S
 #undef U
 		if (bad)
@@ -150,6 +169,8 @@ cat_dl_parse(const char *line, struct cat_dl_rec *r)
 		goto out;
 	if (strcmp(r->site, "-") == 0)
 		r->site[0] = '\0';
+	if (strcmp(r->base, "-") == 0)
+		r->base[0] = '\0';
 	rc = 0;
 out:
 	free(copy);
@@ -237,6 +258,21 @@ check_common(const struct cat_dl_rec *r, char *why, size_t len)
 		    r->date);
 	if (r->job < 0)
 		BAD("job=%lld is negative", (long long)r->job);
+	if (!none(r->base) && !hex_n(r->base, 32))
+		BAD("base=%.40s is not 32 hex digits", r->base);
+	if (!none(r->base) && r->level == 0)
+		BAD("base=%.40s on a full dump (level 0)", r->base);
+	if (!none(r->base) && strcmp(r->base, r->dump_id) == 0)
+		BAD("base=%.40s is the dump itself", r->base);
+	if (r->index_bytes && (r->index_raw > UINT64_MAX - r->index_bytes ||
+	    (r->raw_bytes && r->index_raw + r->index_bytes > r->raw_bytes) ||
+	    (r->bytes && r->index_stored >= r->bytes)))
+		BAD("index_raw=%llu index_bytes=%llu index_stored=%llu lie outside "
+		    "the stream", (unsigned long long)r->index_raw,
+		    (unsigned long long)r->index_bytes,
+		    (unsigned long long)r->index_stored);
+	if (!r->index_bytes && (r->index_raw || r->index_stored))
+		BAD("index_raw or index_stored without index_bytes");
 	if (!none(r->site) && !name_ok(r->site, 63))
 		BAD("site=%.40s is not a valid name", r->site);
 	if (!none(r->site) && r->job == 0)

@@ -52,6 +52,14 @@ struct cat_dl_rec {
 	/* the site of the master that gave the job its ID ("": none); merge
 	   keeps (site, job) as the job's origin, so IDs never collide */
 	char site[64];
+	/* Chains (issue 13), on dump lines: the dump this one is relative to
+	   ("" for a full, or unknown), and where the file index sits in the
+	   stream (FORMAT.md "The file index"; index_bytes 0: none). Written
+	   only when set, so lines without them are as older engines wrote. */
+	char base[33];
+	uint64_t index_raw;	/* raw (uncompressed) offset of the index */
+	uint64_t index_stored;	/* stored offset: its zstd frame's start */
+	uint64_t index_bytes;	/* raw bytes of the index region */
 };
 
 /* Format one record as a line (with newline) into buf. */

@@ -321,6 +321,11 @@ fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
 		kv_put(&b, "entity_type", h->entity_type);
 	if (h->part > 1 && h->prev_tape_id[0])
 		kv_put(&b, "prev_tape_id", h->prev_tape_id);
+	if (h->base[0]) {
+		kv_put(&b, "base", h->base);
+		kv_put(&b, "base_date", h->base_date);
+		kv_putu(&b, "base_level", (uint64_t)h->base_level);
+	}
 	return kv_seal(&b);
 }
 
@@ -378,6 +383,14 @@ fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *h)
 	    h->prev_tape_id, sizeof(h->prev_tape_id))))
 		goto out;
 	h->job = kv_get(kp, "job") ? (int64_t)v : 0;
+	h->base_level = -1;
+	if (kv_get(kp, "base")) {
+		if (kv_str(kp, "base", h->base, sizeof(h->base)) ||
+		    kv_str(kp, "base_date", h->base_date, sizeof(h->base_date)) ||
+		    kv_u64(kp, "base_level", 9, &v))
+			goto out;
+		h->base_level = (int)v;
+	}
 	h->part = (uint32_t)part;
 	h->block_size = (uint32_t)bsz;
 	rc = 0;
@@ -422,6 +435,11 @@ fmt_trailer_build(const struct fmt_trailer *t, uint8_t *buf, size_t bs)
 		kv_put(&b, "written", t->written);
 	if (t->tape_full)
 		kv_putu(&b, "tape_full", 1);
+	if (t->index_bytes) {
+		kv_putu(&b, "index_raw", t->index_raw);
+		kv_putu(&b, "index_stored", t->index_stored);
+		kv_putu(&b, "index_bytes", t->index_bytes);
+	}
 	return kv_seal(&b);
 }
 
@@ -474,6 +492,12 @@ fmt_trailer_parse(const uint8_t *buf, size_t len, struct fmt_trailer *t)
 	    (kv_get(kp, "tape_full") && kv_u64(kp, "tape_full", 1, &v)))
 		goto out;
 	t->tape_full = kv_get(kp, "tape_full") ? (int)v : 0;
+	if (kv_get(kp, "index_bytes") &&
+	    (kv_u64(kp, "index_bytes", UINT64_MAX, &t->index_bytes) ||
+	    kv_u64(kp, "index_raw", UINT64_MAX - t->index_bytes, &t->index_raw) ||
+	    kv_u64(kp, "index_stored", UINT64_MAX, &t->index_stored) ||
+	    !t->last || t->index_stored >= t->stream_bytes))
+		goto out;
 	t->table_crc = (uint32_t)c;
 	t->part = (uint32_t)part;
 	t->block_size = (uint32_t)bsz;

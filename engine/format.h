@@ -52,6 +52,11 @@ struct fmt_header {
 	int64_t job;		/* abs-ctld's job ID; 0 in direct mode */
 	char prev_tape_id[33];	/* the previous part's cartridge (part > 1) */
 	char entity_type[256];	/* the catalog's entity type; "" unknown */
+	/* Chains (issue 13): the dump this one is relative to; "" and -1 for
+	   a full or when unknown (older tapes). since is base_date exactly. */
+	char base[33];
+	char base_date[32];
+	int base_level;
 };
 
 struct fmt_trailer {
@@ -74,6 +79,9 @@ struct fmt_trailer {
 	   1 if the cartridge takes no more parts after this one. */
 	char written[32];
 	int tape_full;
+	/* Chains (issue 13), on the last part's trailer: where the file index
+	   sits in the stream (FORMAT.md "The file index"); 0 bytes: none. */
+	uint64_t index_raw, index_stored, index_bytes;
 };
 
 enum fmt_kind { FMT_NONE, FMT_LABEL, FMT_HEADER, FMT_TRAILER };

@@ -16,15 +16,16 @@ cd "$TOP" || exit 1
 
 # The arrows allowed, one scope a line: a room (or one file), then the rooms
 # and libraries (lib:NAME) it may use. A room may always use itself; tests/
-# may use everything. Rooms: a folder, except catalog/dumplog.[ch] (room
-# "dumplog", the dump-log format) and sg/vtape.h (room "sg-vtape", the vtape
-# library's administration). A header X/*_int.h is private to X/ (and tests/).
+# may use everything. Rooms: a folder, except catalog/dumplog.[ch] and
+# catalog/fileindex.[ch] (room "dumplog": the dump-log and file-index
+# formats) and sg/vtape.h (room "sg-vtape", the vtape library's
+# administration). A header X/*_int.h is private to X/ (and tests/).
 RULES='
 common			lib:crypto lib:cap
 ring			common lib:liburing
 sg			sg-vtape ring common lib:iscsi lib:sgutils2
 proto			common lib:jansson
-dumplog			common
+dumplog			common lib:zstd
 planner			common
 catalog			dumplog common lib:sqlite3
 engine			sg ring proto dumplog common lib:zstd lib:archive lib:jansson
@@ -54,7 +55,7 @@ xargs grep -Hn '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]' \
 	<"$tmp/files" >"$tmp/includes" || true
 awk -v rules="$tmp/rules" '
 function room_of_file(f,    d) {
-	if (f ~ /^catalog\/dumplog\.[ch]$/) return "dumplog"
+	if (f ~ /^catalog\/(dumplog|fileindex)\.[ch]$/) return "dumplog"
 	d = f; sub(/\/.*/, "", d); return d
 }
 # The room (or lib:NAME) an include names; "" when no rule covers it.
@@ -73,7 +74,7 @@ function target_of(inc, dir,    t) {
 	}
 	t = inc; gsub(/"/, "", t)
 	if (t !~ /\//) return "."
-	if (t == "catalog/dumplog.h") return "dumplog"
+	if (t == "catalog/dumplog.h" || t == "catalog/fileindex.h") return "dumplog"
 	if (t == "sg/vtape.h") return "sg-vtape"
 	if (t ~ /_int\.h$/) { sub(/\/.*/, "", t); return "private:" t }
 	sub(/\/.*/, "", t); return t
