@@ -1,0 +1,773 @@
+/*
+ * Chains: the tree restored so far brought to the next dump's listing
+ * (moves, links, removals), and a chain found in the dump log.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog/dumplog.h"
+#include "engine/chain.h"
+#include "engine/engine.h"
+#include "engine/tape.h"
+
+const struct fidx_entry *
+eng_fidx_find(const struct fidx *x, const char *path)
+{
+	uint64_t lo = 0, hi = x->nentries;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(x->e[mid].path, path);
+		if (c == 0)
+			return &x->e[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+bool
+eng_chain_path_ok(const char *path)
+{
+	const char *p;
+
+	if (strcmp(path, ".") == 0)
+		return true;
+	if (strncmp(path, "./", 2) != 0)
+		return false;
+	for (p = path + 2;;) {
+		const char *s = strchr(p, '/');
+		size_t len = s ? (size_t)(s - p) : strlen(p);
+		if (len == 0 || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (!s)
+			return true;
+		p = s + 1;
+	}
+}
+
+/* "./a/b" -> "a/b" (the index's paths, relative to the restore's root). */
+static const char *
+rel(const char *path)
+{
+	return path + 2;
+}
+
+/*
+ * The directory that holds path ("./a/b/c": a/b), opened component by
+ * component without following a symlink; made (0700: the stream or
+ * fix_dirs sets the mode later) where missing if make. *leaf: the last
+ * component. A descriptor, or negative with err.
+ */
+static int
+open_parent(int dirfd, const char *path, bool make, const char **leaf,
+    char *err)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = rel(path);
+	int fd = dup(dirfd);
+
+	if (fd < 0) {
+		eng_err(err, "dup: %s", strerror(errno));
+		return -errno;
+	}
+	for (;;) {
+		const char *s = strchr(p, '/');
+		if (!s) {
+			*leaf = p;
+			return fd;
+		}
+		size_t len = (size_t)(s - p);
+		if (len > NAME_MAX) {
+			close(fd);
+			eng_err(err, "%s: a name is too long", path);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && make) {
+			if (mkdirat(fd, comp, 0700) < 0 && errno != EEXIST) {
+				int e = errno;
+				close(fd);
+				eng_err(err, "%.*s: %s", (int)(s - path), path,
+				    strerror(e));
+				return -e;
+			}
+			nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		}
+		int e = errno;
+		close(fd);
+		if (nfd < 0) {
+			if (e == ELOOP || e == ENOTDIR)
+				eng_err(err, "%.*s is not a directory (a symbolic "
+				    "link or a file): the restore does not go "
+				    "through it", (int)(s - path), path);
+			else
+				eng_err(err, "%.*s: %s", (int)(s - path), path,
+				    strerror(e));
+			return -e;
+		}
+		fd = nfd;
+		p = s + 1;
+	}
+}
+
+/* Remove name under dirfd and, for a directory, all under it; never
+   through a symlink. ENOENT is no error. */
+static int
+rm_tree(int pfd, const char *name)
+{
+	struct stat sb;
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	if (fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(sb.st_mode))
+		return unlinkat(pfd, name, 0) < 0 && errno != ENOENT ?
+		    -errno : 0;
+	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return -errno;
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		rc = rm_tree(dirfd(d), de->d_name);
+	}
+	closedir(d);
+	if (rc == 0 && unlinkat(pfd, name, AT_REMOVEDIR) < 0 &&
+	    errno != ENOENT)
+		rc = -errno;
+	return rc;
+}
+
+/* A path of the index relative to dirfd: removed with all under it. */
+static int
+rm_path(int dirfd, const char *path, char *err)
+{
+	const char *leaf;
+	int fd = open_parent(dirfd, path, false, &leaf, err), rc;
+
+	if (fd == -ENOENT) {
+		err[0] = '\0';
+		return 0;	/* a parent went first */
+	}
+	if (fd < 0)
+		return fd;
+	rc = rm_tree(fd, leaf);
+	close(fd);
+	if (rc < 0)
+		eng_err(err, "removing %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+/* Base entries by inode, for renames. */
+struct by_ino {
+	const struct fidx_entry **v;
+	uint64_t n;
+};
+
+static int
+ino_cmp(const void *a, const void *b)
+{
+	const struct fidx_entry *x = *(const struct fidx_entry *const *)a;
+	const struct fidx_entry *y = *(const struct fidx_entry *const *)b;
+
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+static int
+by_ino_build(const struct fidx *x, struct by_ino *bi)
+{
+	bi->n = 0;
+	if (!(bi->v = calloc(x->nentries ? x->nentries : 1, sizeof(*bi->v))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < x->nentries; i++)
+		if (x->e[i].type != FIDX_DIR && x->e[i].ino)
+			bi->v[bi->n++] = &x->e[i];
+	qsort(bi->v, bi->n, sizeof(*bi->v), ino_cmp);
+	return 0;
+}
+
+/* The first base entry with that inode and type, or NULL. */
+static const struct fidx_entry *
+by_ino_find(const struct by_ino *bi, uint64_t ino, uint8_t type)
+{
+	uint64_t lo = 0, hi = bi->n;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (bi->v[mid]->ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < bi->n && bi->v[lo]->ino == ino; lo++)
+		if (bi->v[lo]->type == type)
+			return bi->v[lo];
+	return NULL;
+}
+
+/* Is path, or a directory above it, among the sorted removals? */
+static bool
+removed_above(const char *path, const char *const *rm, uint64_t nrm)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (!nrm || len >= sizeof(buf))
+		return false;
+	memcpy(buf, path, len + 1);
+	for (;;) {
+		uint64_t lo = 0, hi = nrm;
+		while (lo < hi) {
+			uint64_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(rm[mid], buf);
+			if (c == 0)
+				return true;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		char *s = strrchr(buf, '/');
+		if (!s || s == buf + 1)
+			return false;	/* up to "./x" */
+		*s = '\0';
+	}
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* An entry of n to be given its name from the scratch directory. */
+struct place {
+	const struct fidx_entry *e;
+	uint64_t ino;		/* the scratch name */
+};
+
+struct apply {
+	int dirfd, scratch;
+	char scratch_name[64];
+	const struct fidx *base, *n;
+	struct by_ino bi;
+	const char **rm;	/* base paths to remove, sorted */
+	uint64_t nrm;
+	struct place *pl;
+	uint64_t npl;
+	uint64_t *staged;	/* inodes in the scratch directory, sorted */
+	uint64_t nstaged;
+	char *err;
+};
+
+static bool
+staged_has(const struct apply *a, uint64_t ino)
+{
+	uint64_t lo = 0, hi = a->nstaged;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (a->staged[mid] == ino)
+			return true;
+		if (a->staged[mid] < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static void
+staged_add(struct apply *a, uint64_t ino)
+{
+	uint64_t i = a->nstaged;
+
+	while (i > 0 && a->staged[i - 1] > ino) {
+		a->staged[i] = a->staged[i - 1];
+		i--;
+	}
+	a->staged[i] = ino;
+	a->nstaged++;
+}
+
+/* Which base paths go: gone from n, or there as another type or inode. */
+static int
+plan_removals(struct apply *a)
+{
+	const struct fidx *b = a->base;
+
+	if (!(a->rm = calloc(b->nentries ? b->nentries : 1, sizeof(*a->rm))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < b->nentries; i++) {
+		const struct fidx_entry *be = &b->e[i], *ne;
+		if (strcmp(be->path, ".") == 0)
+			continue;
+		if (!eng_chain_path_ok(be->path)) {
+			eng_err(a->err, "the base's index holds an unsafe path "
+			    "(%.200s): refused", be->path);
+			return -EBADMSG;
+		}
+		ne = eng_fidx_find(a->n, be->path);
+		if (!ne || ne->type != be->type || ne->ino != be->ino)
+			a->rm[a->nrm++] = be->path;
+	}
+	qsort(a->rm, a->nrm, sizeof(*a->rm), str_cmp);
+	return 0;
+}
+
+/* The scratch directory inside the restore, a name nobody else uses. */
+static int
+scratch_open(struct apply *a)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		uint64_t r;
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20) ^
+			    (uint64_t)tries;
+		snprintf(a->scratch_name, sizeof(a->scratch_name),
+		    ".abs-chain-%016" PRIx64, r);
+		if (mkdirat(a->dirfd, a->scratch_name, 0700) == 0)
+			break;
+		if (errno != EEXIST) {
+			eng_err(a->err, "making a scratch directory: %s",
+			    strerror(errno));
+			return -errno;
+		}
+	}
+	a->scratch = openat(a->dirfd, a->scratch_name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (a->scratch < 0) {
+		eng_err(a->err, "%s: %s", a->scratch_name, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * src's file (by its base path) into the scratch directory as its inode:
+ * a hard link (the old name may stay, or be another name of n's), or
+ * where links are refused a rename of a name that goes anyway.
+ */
+static int
+stage(struct apply *a, const struct fidx_entry *src, bool src_goes)
+{
+	char name[32];
+	const char *leaf;
+	int fd, rc = 0;
+
+	if (staged_has(a, src->ino))
+		return 0;
+	if (a->scratch < 0 && (rc = scratch_open(a)) < 0)
+		return rc;
+	snprintf(name, sizeof(name), "%016" PRIx64, src->ino);
+	if ((fd = open_parent(a->dirfd, src->path, false, &leaf, a->err)) < 0) {
+		char why[ENG_ERRLEN];
+		snprintf(why, sizeof(why), "%s", a->err);
+		eng_err(a->err, "%s of the base is missing from the restored "
+		    "tree (%s)", src->path, why);
+		return fd;
+	}
+	if (linkat(fd, leaf, a->scratch, name, 0) < 0) {
+		int e = errno;
+		if (e == ENOENT) {
+			close(fd);
+			eng_err(a->err, "%s of the base is missing from the "
+			    "restored tree", src->path);
+			return -ENOENT;
+		}
+		if (!src_goes || renameat(fd, leaf, a->scratch, name) < 0) {
+			e = src_goes ? errno : e;
+			close(fd);
+			eng_err(a->err, "staging %s: %s", src->path, strerror(e));
+			return -e;
+		}
+	}
+	close(fd);
+	staged_add(a, src->ino);
+	return 0;
+}
+
+/*
+ * Entries of n without their data in n's stream: kept where the base has
+ * them, else staged by inode for placing once the removals are done.
+ */
+static int
+plan_moves(struct apply *a, struct eng_apply_stats *st)
+{
+	const struct fidx *n = a->n;
+	int rc;
+
+	if (!(a->pl = calloc(n->nentries ? n->nentries : 1, sizeof(*a->pl))) ||
+	    !(a->staged = calloc(n->nentries ? n->nentries : 1,
+	    sizeof(*a->staged))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < n->nentries; i++) {
+		const struct fidx_entry *e = &n->e[i], *src;
+		if (strcmp(e->path, ".") == 0)
+			continue;
+		if (!eng_chain_path_ok(e->path)) {
+			eng_err(a->err, "the dump's index holds an unsafe path "
+			    "(%.200s): refused", e->path);
+			return -EBADMSG;
+		}
+		if ((e->flags & FIDX_IN_STREAM) || e->type == FIDX_DIR)
+			continue;
+		src = eng_fidx_find(a->base, e->path);
+		bool above = removed_above(e->path, a->rm, a->nrm);
+		if (src && src->ino == e->ino && src->type == e->type && !above) {
+			st->kept++;
+			continue;
+		}
+		if (!(src = by_ino_find(&a->bi, e->ino, e->type))) {
+			eng_err(a->err, "%.200s (inode %" PRIu64 ") is neither in "
+			    "the dump's stream nor in its base's listing: the "
+			    "chain does not fit together", e->path, e->ino);
+			return -EBADMSG;
+		}
+		/* The old name goes if n does not keep it as this inode. */
+		const struct fidx_entry *keep = eng_fidx_find(n, src->path);
+		bool goes = !keep || keep->ino != src->ino ||
+		    removed_above(src->path, a->rm, a->nrm);
+		if ((rc = stage(a, src, goes)) < 0)
+			return rc;
+		a->pl[a->npl++] = (struct place){ e, e->ino };
+	}
+	return 0;
+}
+
+/* A staged inode under the entry's name in n. */
+static int
+place(struct apply *a, const struct place *p)
+{
+	char name[32];
+	const char *leaf;
+	struct stat sb;
+	int fd, rc = 0;
+
+	snprintf(name, sizeof(name), "%016" PRIx64, p->ino);
+	if ((fd = open_parent(a->dirfd, p->e->path, true, &leaf, a->err)) < 0)
+		return fd;
+	/* Something the base did not name may be there (not ours: a dir). */
+	if (fstatat(fd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISDIR(sb.st_mode)) {
+			eng_err(a->err, "%s: a directory is in the way",
+			    p->e->path);
+			rc = -EISDIR;
+		} else if (unlinkat(fd, leaf, 0) < 0) {
+			rc = -errno;
+			eng_err(a->err, "%s: %s", p->e->path, strerror(errno));
+		}
+	}
+	if (rc == 0 && linkat(a->scratch, name, fd, leaf, 0) < 0) {
+		rc = -errno;
+		eng_err(a->err, "%s: %s", p->e->path, strerror(errno));
+	}
+	close(fd);
+	return rc;
+}
+
+/* Directories of n its stream lacks (a dir: dump has them all). */
+static int
+make_dirs(struct apply *a, struct eng_apply_stats *st)
+{
+	for (uint64_t i = 0; i < a->n->nentries; i++) {
+		const struct fidx_entry *e = &a->n->e[i];
+		const char *leaf;
+		struct stat sb;
+		int fd;
+
+		if (e->type != FIDX_DIR || (e->flags & FIDX_IN_STREAM) ||
+		    strcmp(e->path, ".") == 0)
+			continue;
+		if ((fd = open_parent(a->dirfd, e->path, true, &leaf, a->err)) < 0)
+			return fd;
+		if (fstatat(fd, leaf, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (mkdirat(fd, leaf, 0700) < 0) {
+				int e2 = errno;
+				close(fd);
+				eng_err(a->err, "%s: %s", e->path, strerror(e2));
+				return -e2;
+			}
+			st->dirs++;
+		} else if (!S_ISDIR(sb.st_mode)) {
+			close(fd);
+			eng_err(a->err, "%s: not a directory in the restored tree",
+			    e->path);
+			return -ENOTDIR;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* The scratch directory emptied and removed. */
+static int
+scratch_close(struct apply *a, int rc)
+{
+	if (a->scratch < 0)
+		return rc;
+	close(a->scratch);
+	a->scratch = -1;
+	if (rc < 0 && a->nstaged) {
+		/* What was staged is kept: the files may have no other name. */
+		size_t l = strlen(a->err);
+		snprintf(a->err + l, ENG_ERRLEN - l, " (files being moved are "
+		    "kept in %s, by inode)", a->scratch_name);
+		return rc;
+	}
+	int r = rm_tree(a->dirfd, a->scratch_name);
+	if (r < 0 && rc == 0) {
+		eng_err(a->err, "removing %s: %s", a->scratch_name, strerror(-r));
+		rc = r;
+	}
+	return rc;
+}
+
+int
+eng_chain_apply(int dirfd, const struct fidx *base, const struct fidx *n,
+    struct eng_apply_stats *st, char *err)
+{
+	struct apply a = { .dirfd = dirfd, .scratch = -1, .base = base,
+	    .n = n, .err = err };
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = by_ino_build(base, &a.bi)) < 0 ||
+	    (rc = plan_removals(&a)) < 0 ||
+	    (rc = plan_moves(&a, st)) < 0)
+		goto out;
+	/* Depth-first: a directory's removal takes what is under it. */
+	for (uint64_t i = 0; i < a.nrm; i++) {
+		if (i > 0 && removed_above(a.rm[i], a.rm, i))
+			continue;
+		if ((rc = rm_path(dirfd, a.rm[i], err)) < 0)
+			goto out;
+		st->removed++;
+	}
+	for (uint64_t i = 0; i < a.npl; i++) {
+		if ((rc = place(&a, &a.pl[i])) < 0)
+			goto out;
+		st->placed++;
+	}
+	rc = make_dirs(&a, st);
+out:
+	rc = scratch_close(&a, rc);
+	if (rc == -ENOMEM && !err[0])
+		eng_err(err, "out of memory");
+	free(a.bi.v);
+	free(a.rm);
+	free(a.pl);
+	free(a.staged);
+	return rc;
+}
+
+int
+eng_chain_fix_dirs(int dirfd, const struct fidx *n, char *err)
+{
+	/* Deepest first: setting a child's times changes no parent's mtime,
+	   but a mode without write permission would stop the next one. */
+	for (uint64_t i = n->nentries; i-- > 0;) {
+		const struct fidx_entry *e = &n->e[i];
+		const char *leaf;
+		int fd;
+
+		if (e->type != FIDX_DIR || (e->flags & FIDX_IN_STREAM) ||
+		    strcmp(e->path, ".") == 0 || !eng_chain_path_ok(e->path))
+			continue;
+		if ((fd = open_parent(dirfd, e->path, false, &leaf, err)) < 0)
+			return fd;
+		int dfd = openat(fd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		int e2 = errno;
+		close(fd);
+		if (dfd < 0) {
+			eng_err(err, "%s: %s", e->path, strerror(e2));
+			return -e2;
+		}
+		struct timespec ts[2] = { { 0, UTIME_OMIT }, { e->mtime, 0 } };
+		if ((geteuid() == 0 && fchown(dfd, e->uid, e->gid) < 0) ||
+		    fchmod(dfd, e->mode & 07777) < 0 || futimens(dfd, ts) < 0) {
+			e2 = errno;
+			close(dfd);
+			eng_err(err, "%s: %s", e->path, strerror(e2));
+			return -e2;
+		}
+		close(dfd);
+	}
+	return 0;
+}
+
+bool
+eng_chain_date_ok(const char *d, const char *date)
+{
+	return !date || strncmp(d, date, strlen(date)) <= 0;
+}
+
+void
+eng_chain_free(struct eng_chain *c)
+{
+	free(c->d);
+	c->d = NULL;
+	c->n = 0;
+}
+
+/* "" and "-" both say: no base. */
+static bool
+has_base(const struct cat_dl_rec *r)
+{
+	return r->base[0] && strcmp(r->base, "-") != 0;
+}
+
+/* Every dump line of the log: the entity's, and any a base may name. */
+struct dumps {
+	struct cat_dl_rec *v;
+	size_t n, cap;
+};
+
+static int
+read_dumps(const char *log, struct dumps *ds, char *err)
+{
+	FILE *fp = fopen(log, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	if (!fp) {
+		eng_err(err, "dump log %s: %s", log, strerror(errno));
+		return -errno;
+	}
+	while (getline(&line, &cap, fp) > 0) {
+		struct cat_dl_rec r;
+		if (cat_dl_parse(line, &r) < 0 || r.type != CAT_DL_DUMP)
+			continue;
+		if (ds->n == ds->cap) {
+			size_t nc = ds->cap ? ds->cap * 2 : 64;
+			struct cat_dl_rec *nv = realloc(ds->v, nc * sizeof(*nv));
+			if (!nv) {
+				rc = -ENOMEM;
+				break;
+			}
+			ds->v = nv;
+			ds->cap = nc;
+		}
+		ds->v[ds->n++] = r;
+	}
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+/* The complete dump line of id, or NULL. */
+static const struct cat_dl_rec *
+dump_by_id(const struct dumps *ds, const char *id)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		if (strcmp(ds->v[i].dump_id, id) == 0 &&
+		    strcmp(ds->v[i].status, "complete") == 0)
+			return &ds->v[i];
+	return NULL;
+}
+
+int
+eng_chain_from_log(const char *log, const char *entity, const char *date,
+    bool level_only, struct eng_chain *c, bool *no_base, char *err)
+{
+	struct dumps ds = { 0 };
+	const struct cat_dl_rec *best = NULL, *cur;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	*no_base = false;
+	if ((rc = read_dumps(log, &ds, err)) < 0)
+		goto out;
+	for (size_t i = 0; i < ds.n; i++) {
+		const struct cat_dl_rec *r = &ds.v[i];
+		if (strcmp(r->entity, entity) != 0 ||
+		    strcmp(r->status, "complete") != 0 ||
+		    !eng_chain_date_ok(r->date, date))
+			continue;
+		if (!best || strcmp(r->date, best->date) >= 0)
+			best = r;
+	}
+	if (!best) {
+		eng_err(err, "no complete dump of %s%s%s in %s", entity,
+		    date ? " at or before " : "", date ? date : "", log);
+		rc = -ENOENT;
+		goto out;
+	}
+	/* Back from the dump asked for to its full; at most one per level. */
+	struct cat_dl_rec chain[10];
+	unsigned n = 0;
+	chain[n++] = *best;
+	for (cur = best; !level_only && cur->level > 0;) {
+		if (!has_base(cur)) {
+			if (cur == best) {
+				*no_base = true;	/* --since without a base */
+				break;
+			}
+			eng_err(err, "the chain of %s breaks at dump %s (%s, level "
+			    "%d): it names no base", entity, cur->dump_id,
+			    cur->date, cur->level);
+			rc = -ENOENT;
+			goto out;
+		}
+		const struct cat_dl_rec *b = dump_by_id(&ds, cur->base);
+		if (!b) {
+			eng_err(err, "the chain of %s is broken: dump %s (%s, level "
+			    "%d) is relative to dump %s (dated %s, level below "
+			    "%d), which %s has no complete record of: restore "
+			    "with --level-only for the incremental alone",
+			    entity, cur->dump_id, cur->date, cur->level,
+			    cur->base, cur->since, cur->level, log);
+			rc = -ENOENT;
+			goto out;
+		}
+		if (b->level >= cur->level || n >= 10 ||
+		    strcmp(b->date, cur->date) >= 0) {
+			eng_err(err, "the chain of %s does not fit: dump %s (%s, "
+			    "level %d) names base %s (%s, level %d)", entity,
+			    cur->dump_id, cur->date, cur->level, b->dump_id,
+			    b->date, b->level);
+			rc = -EBADMSG;
+			goto out;
+		}
+		chain[n++] = *b;
+		cur = &chain[n - 1];
+	}
+	if (!(c->d = calloc(n, sizeof(*c->d)))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++)
+		c->d[i].rec = chain[n - 1 - i];
+	c->n = n;
+out:
+	free(ds.v);
+	return rc;
+}

@@ -1,0 +1,441 @@
+/*
+ * The chain's apply step on real directories: the tree restored as of a
+ * base brought to the next dump's listing (renames, swaps, cycles, a
+ * directory renamed, file <-> directory, deletes, hard links, symlinks
+ * never followed, unsafe paths refused), then the dump's "stream" written
+ * by hand as extraction would.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog/fileindex.h"
+#include "engine/chain.h"
+#include "engine/engine.h"
+#include "t.h"
+
+static char top[256];
+
+/* An index under construction: entries kept sorted by path. */
+struct ix {
+	struct fidx x;
+	struct fidx_entry e[64];
+};
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fidx_entry *)a)->path,
+	    ((const struct fidx_entry *)b)->path);
+}
+
+static void
+ix_init(struct ix *ix)
+{
+	memset(ix, 0, sizeof(*ix));
+	ix->x.e = ix->e;
+	ix->e[0] = (struct fidx_entry){ .path = ".", .type = FIDX_DIR,
+	    .flags = FIDX_IN_STREAM, .mode = 0755, .ino = 1 };
+	ix->x.nentries = 1;
+}
+
+/* Add one entry; in: in the dump's stream. */
+static void
+ix_add(struct ix *ix, const char *path, uint8_t type, uint64_t ino, bool in)
+{
+	struct fidx_entry *e = &ix->e[ix->x.nentries++];
+
+	*e = (struct fidx_entry){ .path = path, .type = type, .ino = ino,
+	    .mode = type == FIDX_DIR ? 0750 : 0640, .mtime = 1000000000,
+	    .uid = getuid(), .gid = getgid(), .nlink = 1,
+	    .flags = in ? FIDX_IN_STREAM | (type == FIDX_REG ?
+	    FIDX_HAS_DATA : 0) : 0 };
+	qsort(ix->e, ix->x.nentries, sizeof(*e), ent_cmp);
+}
+
+/* A fresh restore directory, open. */
+static int
+fresh(const char *name, char *dir, size_t len)
+{
+	char cmd[1024];
+
+	snprintf(dir, len, "%s/%s", top, name);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0 || mkdir(dir, 0755) < 0)
+		return -1;
+	return open(dir, O_RDONLY | O_DIRECTORY);
+}
+
+static void
+put(const char *dir, const char *rel, const char *content)
+{
+	char p[1024];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	f = fopen(p, "w");
+	if (!f) {
+		perror(p);
+		exit(1);
+	}
+	fputs(content, f);
+	fclose(f);
+}
+
+static void
+mk(const char *dir, const char *rel)
+{
+	char p[1024];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	if (mkdir(p, 0755) < 0)
+		perror(p);
+}
+
+/* The content of dir/rel, or "" (missing), "<dir>", "<link:T>". */
+static const char *
+get(const char *dir, const char *rel)
+{
+	static char buf[256];
+	char p[1024];
+	struct stat sb;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	if (lstat(p, &sb) < 0)
+		return "";
+	if (S_ISDIR(sb.st_mode))
+		return "<dir>";
+	if (S_ISLNK(sb.st_mode)) {
+		char t[200];
+		ssize_t n = readlink(p, t, sizeof(t) - 1);
+		t[n < 0 ? 0 : n] = '\0';
+		snprintf(buf, sizeof(buf), "<link:%s>", t);
+		return buf;
+	}
+	f = fopen(p, "r");
+	if (!f)
+		return "?";
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static ino_t
+ino_of(const char *dir, const char *rel)
+{
+	char p[1024];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	return lstat(p, &sb) < 0 ? 0 : sb.st_ino;
+}
+
+/* Nothing but the names given (and no scratch directory) at the top. */
+static int
+count_top(const char *dir)
+{
+	char cmd[1200];
+	FILE *f;
+	int n = 0;
+	char line[512];
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s'", dir);
+	if (!(f = popen(cmd, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	pclose(f);
+	return n;
+}
+
+static void
+test_paths(void)
+{
+	CHECK(eng_chain_path_ok("."));
+	CHECK(eng_chain_path_ok("./a"));
+	CHECK(eng_chain_path_ok("./a/b.c/..d"));
+	CHECK(!eng_chain_path_ok("a"));
+	CHECK(!eng_chain_path_ok("/a"));
+	CHECK(!eng_chain_path_ok("./"));
+	CHECK(!eng_chain_path_ok("./a//b"));
+	CHECK(!eng_chain_path_ok("./a/../b"));
+	CHECK(!eng_chain_path_ok("./.."));
+	CHECK(!eng_chain_path_ok("./a/."));
+	CHECK(!eng_chain_path_ok("./a/"));
+	CHECK(eng_chain_date_ok("2026-11-28T10:00:00Z", "2026-11-29"));
+	CHECK(eng_chain_date_ok("2026-11-29T23:59:59Z", "2026-11-29"));
+	CHECK(!eng_chain_date_ok("2026-11-30T00:00:00Z", "2026-11-29"));
+	CHECK(eng_chain_date_ok("2026-11-29T10:00:00Z", "2026-11-29T10:00:00Z"));
+	CHECK(!eng_chain_date_ok("2026-11-29T10:00:01Z", "2026-11-29T10:00:00Z"));
+	CHECK(eng_chain_date_ok("2026-11-29T10:00:01Z", NULL));
+}
+
+/* Rename, delete, change, add; a directory renamed with what is in it. */
+static void
+test_renames(void)
+{
+	struct ix b, n;
+	struct eng_apply_stats st;
+	char dir[512], err[ENG_ERRLEN] = "";
+	int fd = fresh("renames", dir, sizeof(dir));
+
+	put(dir, "a", "A");
+	put(dir, "gone", "G");
+	put(dir, "same", "S");
+	mk(dir, "d1");
+	put(dir, "d1/f", "F");
+	mk(dir, "d1/sub");
+	put(dir, "d1/sub/g", "SUBG");
+	ix_init(&b);
+	ix_add(&b, "./a", FIDX_REG, 11, true);
+	ix_add(&b, "./gone", FIDX_REG, 12, true);
+	ix_add(&b, "./same", FIDX_REG, 13, true);
+	ix_add(&b, "./d1", FIDX_DIR, 20, true);
+	ix_add(&b, "./d1/f", FIDX_REG, 21, true);
+	ix_add(&b, "./d1/sub", FIDX_DIR, 22, true);
+	ix_add(&b, "./d1/sub/g", FIDX_REG, 23, true);
+
+	ix_init(&n);
+	ix_add(&n, "./b", FIDX_REG, 11, false);		/* a renamed */
+	ix_add(&n, "./same", FIDX_REG, 13, false);
+	ix_add(&n, "./d2", FIDX_DIR, 20, true);		/* d1 renamed */
+	ix_add(&n, "./d2/f", FIDX_REG, 21, false);
+	ix_add(&n, "./d2/sub", FIDX_DIR, 22, true);
+	ix_add(&n, "./d2/sub/g", FIDX_REG, 23, false);
+	ix_add(&n, "./new", FIDX_REG, 30, true);
+	int rc = eng_chain_apply(fd, &b.x, &n.x, &st, err);
+	CHECK_EQ(rc, 0);
+	if (rc)
+		fprintf(stderr, "apply: %s\n", err);
+	CHECK(strcmp(get(dir, "a"), "") == 0);
+	CHECK(strcmp(get(dir, "gone"), "") == 0);
+	CHECK(strcmp(get(dir, "b"), "A") == 0);
+	CHECK(strcmp(get(dir, "same"), "S") == 0);
+	CHECK(strcmp(get(dir, "d1"), "") == 0);
+	CHECK(strcmp(get(dir, "d2/f"), "F") == 0);
+	CHECK(strcmp(get(dir, "d2/sub/g"), "SUBG") == 0);
+	CHECK_EQ(st.kept, 1);
+	CHECK_EQ(st.placed, 3);
+	CHECK_EQ(st.removed, 3);	/* a, gone, d1 (once) */
+	CHECK_EQ(count_top(dir), 3);	/* b, d2, same: no scratch left */
+	close(fd);
+}
+
+/* A swap and a three-name cycle; a symlink and a device-less fifo moved. */
+static void
+test_swaps(void)
+{
+	struct ix b, n;
+	struct eng_apply_stats st;
+	char dir[512], err[ENG_ERRLEN] = "", p[600];
+	int fd = fresh("swaps", dir, sizeof(dir));
+
+	put(dir, "p", "P");
+	put(dir, "q", "Q");
+	put(dir, "x", "X");
+	put(dir, "y", "Y");
+	put(dir, "z", "Z");
+	snprintf(p, sizeof(p), "%s/sl", dir);
+	CHECK(symlink("target/nowhere", p) == 0);
+	snprintf(p, sizeof(p), "%s/fifo", dir);
+	CHECK(mkfifo(p, 0600) == 0);
+	ix_init(&b);
+	ix_add(&b, "./p", FIDX_REG, 1, true);
+	ix_add(&b, "./q", FIDX_REG, 2, true);
+	ix_add(&b, "./x", FIDX_REG, 3, true);
+	ix_add(&b, "./y", FIDX_REG, 4, true);
+	ix_add(&b, "./z", FIDX_REG, 5, true);
+	ix_add(&b, "./sl", FIDX_LNK, 6, true);
+	ix_add(&b, "./fifo", FIDX_FIFO, 7, true);
+	ix_init(&n);
+	ix_add(&n, "./p", FIDX_REG, 2, false);
+	ix_add(&n, "./q", FIDX_REG, 1, false);
+	ix_add(&n, "./x", FIDX_REG, 5, false);		/* x <- z <- y <- x */
+	ix_add(&n, "./y", FIDX_REG, 3, false);
+	ix_add(&n, "./z", FIDX_REG, 4, false);
+	ix_add(&n, "./sl2", FIDX_LNK, 6, false);
+	ix_add(&n, "./fifo2", FIDX_FIFO, 7, false);
+	int rc = eng_chain_apply(fd, &b.x, &n.x, &st, err);
+	CHECK_EQ(rc, 0);
+	if (rc)
+		fprintf(stderr, "apply: %s\n", err);
+	CHECK(strcmp(get(dir, "p"), "Q") == 0);
+	CHECK(strcmp(get(dir, "q"), "P") == 0);
+	CHECK(strcmp(get(dir, "x"), "Z") == 0);
+	CHECK(strcmp(get(dir, "y"), "X") == 0);
+	CHECK(strcmp(get(dir, "z"), "Y") == 0);
+	CHECK(strcmp(get(dir, "sl"), "") == 0);
+	CHECK(strcmp(get(dir, "sl2"), "<link:target/nowhere>") == 0);
+	snprintf(p, sizeof(p), "%s/fifo2", dir);
+	struct stat sb;
+	CHECK(lstat(p, &sb) == 0 && S_ISFIFO(sb.st_mode));
+	CHECK_EQ(count_top(dir), 7);
+	close(fd);
+}
+
+/* File -> directory and back; hard links added and split. */
+static void
+test_types_links(void)
+{
+	struct ix b, n;
+	struct eng_apply_stats st;
+	char dir[512], err[ENG_ERRLEN] = "", p[600], q[600];
+	int fd = fresh("types", dir, sizeof(dir));
+
+	put(dir, "f2d", "was a file");
+	mk(dir, "d2f");
+	put(dir, "d2f/inside", "I");
+	put(dir, "h", "H");
+	snprintf(p, sizeof(p), "%s/h", dir);
+	snprintf(q, sizeof(q), "%s/hl", dir);
+	CHECK(link(p, q) == 0);
+	put(dir, "keep", "K");
+	ix_init(&b);
+	ix_add(&b, "./f2d", FIDX_REG, 1, true);
+	ix_add(&b, "./d2f", FIDX_DIR, 2, true);
+	ix_add(&b, "./d2f/inside", FIDX_REG, 3, true);
+	ix_add(&b, "./h", FIDX_REG, 4, true);
+	ix_add(&b, "./hl", FIDX_REG, 4, true);
+	ix_add(&b, "./keep", FIDX_REG, 5, true);
+	ix_init(&n);
+	ix_add(&n, "./f2d", FIDX_DIR, 1, true);		/* same inode number */
+	ix_add(&n, "./f2d/in", FIDX_REG, 3, false);	/* moved from d2f */
+	ix_add(&n, "./d2f", FIDX_REG, 8, true);
+	ix_add(&n, "./h", FIDX_REG, 4, false);		/* hl gone, two new */
+	ix_add(&n, "./h2", FIDX_REG, 4, false);
+	ix_add(&n, "./sub/h3", FIDX_REG, 4, false);
+	ix_add(&n, "./sub", FIDX_DIR, 9, false);	/* not in the stream */
+	ix_add(&n, "./keep", FIDX_REG, 5, true);	/* changed: in stream */
+	int rc = eng_chain_apply(fd, &b.x, &n.x, &st, err);
+	CHECK_EQ(rc, 0);
+	if (rc)
+		fprintf(stderr, "apply: %s\n", err);
+	CHECK(strcmp(get(dir, "f2d"), "<dir>") == 0);
+	CHECK(strcmp(get(dir, "f2d/in"), "I") == 0);
+	CHECK(strcmp(get(dir, "d2f"), "") == 0);	/* the stream writes it */
+	CHECK(strcmp(get(dir, "hl"), "") == 0);
+	CHECK(strcmp(get(dir, "h2"), "H") == 0);
+	CHECK(strcmp(get(dir, "sub/h3"), "H") == 0);
+	CHECK(ino_of(dir, "h") == ino_of(dir, "h2"));
+	CHECK(ino_of(dir, "h") == ino_of(dir, "sub/h3"));
+	CHECK(strcmp(get(dir, "keep"), "K") == 0);	/* stream replaces it */
+	CHECK_EQ(st.dirs, 0);	/* sub was made for h3 already */
+	CHECK(eng_chain_fix_dirs(fd, &n.x, err) == 0);
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	struct stat sb;
+	CHECK(lstat(p, &sb) == 0 && (sb.st_mode & 07777) == 0750 &&
+	    sb.st_mtime == 1000000000);
+	close(fd);
+}
+
+/* Symlinks are never followed: removing one, or a path through one. */
+static void
+test_symlinks(void)
+{
+	struct ix b, n;
+	struct eng_apply_stats st;
+	char dir[512], out[512], err[ENG_ERRLEN] = "", p[600];
+	int fd = fresh("links", dir, sizeof(dir));
+	int ofd = fresh("outside", out, sizeof(out));
+
+	close(ofd);
+	put(out, "victim", "V");
+	put(dir, "a", "A");
+	snprintf(p, sizeof(p), "%s/l", dir);
+	CHECK(symlink(out, p) == 0);
+	snprintf(p, sizeof(p), "%s/l2", dir);
+	CHECK(symlink(out, p) == 0);
+	ix_init(&b);
+	ix_add(&b, "./a", FIDX_REG, 1, true);
+	ix_add(&b, "./l", FIDX_LNK, 2, true);
+	ix_add(&b, "./l2", FIDX_LNK, 3, true);
+	/* l becomes a directory: the link goes, not what it points to. */
+	ix_init(&n);
+	ix_add(&n, "./a", FIDX_REG, 1, false);
+	ix_add(&n, "./l", FIDX_DIR, 2, true);
+	ix_add(&n, "./l2", FIDX_LNK, 3, false);
+	CHECK_EQ(eng_chain_apply(fd, &b.x, &n.x, &st, err), 0);
+	CHECK(strcmp(get(out, "victim"), "V") == 0);
+	CHECK(strcmp(get(dir, "l"), "") == 0);
+	/* A lying index: a path through the kept symlink l2. */
+	ix_init(&b);
+	ix_add(&b, "./a", FIDX_REG, 1, true);
+	ix_add(&b, "./l2", FIDX_LNK, 3, true);
+	ix_add(&b, "./l2/victim", FIDX_REG, 4, true);
+	ix_init(&n);
+	ix_add(&n, "./l2", FIDX_LNK, 3, false);
+	ix_add(&n, "./l2/new", FIDX_REG, 1, false);
+	err[0] = '\0';
+	CHECK(eng_chain_apply(fd, &b.x, &n.x, &st, err) < 0);
+	CHECK(strstr(err, "l2") != NULL);
+	CHECK(strcmp(get(out, "victim"), "V") == 0);	/* not removed */
+	CHECK(strcmp(get(out, "new"), "") == 0);	/* not written */
+	/* What was being moved is kept, and the error says where. */
+	CHECK(strstr(err, ".abs-chain-") != NULL);
+	/* Unsafe paths. */
+	ix_init(&b);
+	ix_add(&b, "./a", FIDX_REG, 1, true);
+	ix_init(&n);
+	ix_add(&n, "./../escape", FIDX_REG, 1, false);
+	err[0] = '\0';
+	CHECK_EQ(eng_chain_apply(fd, &b.x, &n.x, &st, err), -EBADMSG);
+	CHECK(strstr(err, "unsafe") != NULL);
+	close(fd);
+}
+
+/* An entry of n neither in its stream nor in the base: refused. */
+static void
+test_mismatch(void)
+{
+	struct ix b, n;
+	struct eng_apply_stats st;
+	char dir[512], err[ENG_ERRLEN] = "";
+	int fd = fresh("mismatch", dir, sizeof(dir));
+
+	put(dir, "a", "A");
+	ix_init(&b);
+	ix_add(&b, "./a", FIDX_REG, 1, true);
+	ix_init(&n);
+	ix_add(&n, "./a", FIDX_REG, 1, false);
+	ix_add(&n, "./b", FIDX_REG, 77, false);
+	CHECK_EQ(eng_chain_apply(fd, &b.x, &n.x, &st, err), -EBADMSG);
+	CHECK(strstr(err, "./b") != NULL);
+	/* In the base's listing, but gone from the restored tree. */
+	ix_init(&b);
+	ix_add(&b, "./a", FIDX_REG, 1, true);
+	ix_add(&b, "./c", FIDX_REG, 2, true);
+	ix_init(&n);
+	ix_add(&n, "./d", FIDX_REG, 2, false);
+	err[0] = '\0';
+	CHECK(eng_chain_apply(fd, &b.x, &n.x, &st, err) < 0);
+	CHECK(strstr(err, "missing") != NULL);
+	close(fd);
+}
+
+int
+main(void)
+{
+	char cmd[600];
+
+	snprintf(top, sizeof(top), "/tmp/test_chain.%d", (int)getpid());
+	if (mkdir(top, 0700) < 0) {
+		perror(top);
+		return 1;
+	}
+	test_paths();
+	test_renames();
+	test_swaps();
+	test_types_links();
+	test_symlinks();
+	test_mismatch();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", top);
+	T_DONE();
+}
