@@ -19,6 +19,20 @@
 #include "engine/engine.h"
 #include "engine/tape.h"
 
+int
+eng_chain_path_cmp(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *)a;
+	const unsigned char *q = (const unsigned char *)b;
+
+	for (; *p && *p == *q; p++, q++)
+		;
+	/* '/' before every other byte: a directory's subtree is one run. */
+	int x = *p == '/' ? 1 : *p ? *p + 1 : 0;
+	int y = *q == '/' ? 1 : *q ? *q + 1 : 0;
+	return x - y;
+}
+
 const struct fidx_entry *
 eng_fidx_find(const struct fidx *x, const char *path)
 {
@@ -26,7 +40,7 @@ eng_fidx_find(const struct fidx *x, const char *path)
 
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(x->e[mid].path, path);
+		int c = eng_chain_path_cmp(x->e[mid].path, path);
 		if (c == 0)
 			return &x->e[mid];
 		if (c < 0)
@@ -588,39 +602,100 @@ out:
 }
 
 int
+eng_chain_dir_meta(int dirfd, const struct fidx_entry *e, char *err)
+{
+	const char *leaf;
+	int fd, dfd, e2;
+
+	if (!eng_chain_path_ok(e->path) || strcmp(e->path, ".") == 0)
+		return 0;
+	if ((fd = open_parent(dirfd, e->path, false, &leaf, err)) < 0)
+		return fd;
+	dfd = openat(fd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	e2 = errno;
+	close(fd);
+	if (dfd < 0) {
+		eng_err(err, "%s: %s", e->path, strerror(e2));
+		return -e2;
+	}
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { e->mtime, 0 } };
+	if ((geteuid() == 0 && fchown(dfd, e->uid, e->gid) < 0) ||
+	    fchmod(dfd, e->mode & 07777) < 0 || futimens(dfd, ts) < 0) {
+		e2 = errno;
+		close(dfd);
+		eng_err(err, "%s: %s", e->path, strerror(e2));
+		return -e2;
+	}
+	close(dfd);
+	return 0;
+}
+
+int
 eng_chain_fix_dirs(int dirfd, const struct fidx *n, char *err)
 {
-	/* Deepest first: setting a child's times changes no parent's mtime,
-	   but a mode without write permission would stop the next one. */
+	/* Deepest first: a mode without write permission would stop the
+	   directories under it. */
 	for (uint64_t i = n->nentries; i-- > 0;) {
 		const struct fidx_entry *e = &n->e[i];
-		const char *leaf;
-		int fd;
+		int rc;
 
-		if (e->type != FIDX_DIR || (e->flags & FIDX_IN_STREAM) ||
-		    strcmp(e->path, ".") == 0 || !eng_chain_path_ok(e->path))
+		if (e->type != FIDX_DIR || (e->flags & FIDX_IN_STREAM))
 			continue;
-		if ((fd = open_parent(dirfd, e->path, false, &leaf, err)) < 0)
-			return fd;
-		int dfd = openat(fd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		int e2 = errno;
-		close(fd);
-		if (dfd < 0) {
-			eng_err(err, "%s: %s", e->path, strerror(e2));
-			return -e2;
-		}
-		struct timespec ts[2] = { { 0, UTIME_OMIT }, { e->mtime, 0 } };
-		if ((geteuid() == 0 && fchown(dfd, e->uid, e->gid) < 0) ||
-		    fchmod(dfd, e->mode & 07777) < 0 || futimens(dfd, ts) < 0) {
-			e2 = errno;
-			close(dfd);
-			eng_err(err, "%s: %s", e->path, strerror(e2));
-			return -e2;
-		}
-		close(dfd);
+		if ((rc = eng_chain_dir_meta(dirfd, e, err)) < 0)
+			return rc;
 	}
 	return 0;
+}
+
+int
+eng_chain_mkdir(int dirfd, const char *path, char *err)
+{
+	const char *leaf;
+	struct stat sb;
+	int fd, rc = 0;
+
+	if (!eng_chain_path_ok(path) || strcmp(path, ".") == 0)
+		return 0;
+	if ((fd = open_parent(dirfd, path, true, &leaf, err)) < 0)
+		return fd;
+	if (fstatat(fd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISDIR(sb.st_mode)) {
+			eng_err(err, "%s: something else than a directory is there",
+			    path);
+			rc = -ENOTDIR;
+		}
+	} else if (mkdirat(fd, leaf, 0700) < 0) {
+		rc = -errno;
+		eng_err(err, "%s: %s", path, strerror(errno));
+	}
+	close(fd);
+	return rc;
+}
+
+int
+eng_chain_link(int dirfd, const char *from, const char *to, char *err)
+{
+	const char *fl, *tl;
+	int ffd, tfd, rc = 0;
+
+	if (!eng_chain_path_ok(from) || !eng_chain_path_ok(to)) {
+		eng_err(err, "unsafe path %s or %s", from, to);
+		return -EINVAL;
+	}
+	if ((ffd = open_parent(dirfd, from, false, &fl, err)) < 0)
+		return ffd;
+	if ((tfd = open_parent(dirfd, to, true, &tl, err)) < 0) {
+		close(ffd);
+		return tfd;
+	}
+	if ((unlinkat(tfd, tl, 0) < 0 && errno != ENOENT) ||
+	    linkat(ffd, fl, tfd, tl, 0) < 0) {
+		rc = -errno;
+		eng_err(err, "%s (a link to %s): %s", to, from, strerror(errno));
+	}
+	close(ffd);
+	close(tfd);
+	return rc;
 }
 
 bool

@@ -43,7 +43,15 @@ int eng_chain_apply(int dirfd, const struct fidx *base, const struct fidx *n,
  * hold get the index's mode, owner (as root) and mtime. 0 or negative.
  */
 int eng_chain_fix_dirs(int dirfd, const struct fidx *n, char *err);
+/* One directory's mode, owner (as root) and mtime from its entry. */
+int eng_chain_dir_meta(int dirfd, const struct fidx_entry *e, char *err);
+/* A directory at path (and those above it) made where missing. */
+int eng_chain_mkdir(int dirfd, const char *path, char *err);
+/* to (made or replaced) as a hard link of from, both under dirfd. */
+int eng_chain_link(int dirfd, const char *from, const char *to, char *err);
 
+/* The index's path order (as fidx_path_cmp): bytewise, '/' first. */
+int eng_chain_path_cmp(const char *a, const char *b);
 /* The entry at path ("./a/b") of x, by binary search, or NULL. */
 const struct fidx_entry *eng_fidx_find(const struct fidx *x,
     const char *path);
@@ -77,5 +85,58 @@ void eng_chain_free(struct eng_chain *c);
 /* Whether dump date d (UTC, "YYYY-MM-DDTHH:MM:SSZ") is at or before date
    (a prefix, "2026-11-29", or a full time). */
 bool eng_chain_date_ok(const char *d, const char *date);
+
+/* What a chain restore reads with (engine/restore.c sets it up). */
+struct eng_restore_opts;
+struct eng_restore_result;
+struct eng_changer;
+struct tsg_dev;
+struct eng_chain_io {
+	const struct eng_restore_opts *o;	/* o->log: the dump log */
+	struct tsg_dev **devp;
+	struct eng_changer *chg;
+	uint8_t *buf;		/* FMT_MAX_BLOCK bytes */
+	uint32_t bs_hint;
+	char *err;		/* ENG_ERRLEN bytes */
+};
+
+/*
+ * The file index of dump d: the dump log's copy (LOG.fidx/DUMPID) if it
+ * is there and whole (its length index_bytes, its head's CRC), else read
+ * from tape by a range read of [index_stored, ...). Blocks read go into
+ * res. 0, or negative with err naming the dump.
+ */
+int eng_chain_index(struct eng_chain_io *io, const struct cat_dl_rec *d,
+    struct fidx *x, struct eng_restore_result *res);
+/*
+ * Restore chain c into io->o->to: a dir: chain through the apply step
+ * between dumps, the tree marked incomplete until the last dump is
+ * applied and proven; a cmd: or file: chain's streams in order to
+ * stdout (io->o->to_stdout). Every dump's parts and index are checked
+ * before anything is written.
+ */
+int eng_chain_restore(struct eng_chain_io *io, const struct eng_chain *c,
+    struct eng_restore_result *res);
+/*
+ * Only io->o->paths of the chain's last dump: each entry's data from the
+ * dump of the chain whose stream holds it (an entry unchanged since a
+ * base: its inode followed back), reading only the blocks its span of
+ * the stream takes (zstd: from the frame before it).
+ */
+int eng_chain_paths(struct eng_chain_io *io, const struct eng_chain *c,
+    struct eng_restore_result *res);
+
+/*
+ * find (engine/find.c): every entry matching pattern (fidx_match) in the
+ * indexes of the entity's complete dumps at or before io->o->date in the
+ * dump log, oldest dump first: a table, or one JSON object per line.
+ * *matches: how many. 0, or negative with err.
+ */
+#include <stdio.h>
+int eng_find(struct eng_chain_io *io, const char *entity, const char *pattern,
+    bool json, FILE *out, uint64_t *matches);
+/* The stored bytes [*s, *end) a restore of e alone reads from dump d. */
+void eng_find_span(const struct fidx *x, const struct cat_dl_rec *d,
+    const struct fidx_entry *e, uint64_t *s, uint64_t *end);
 
 #endif

@@ -130,6 +130,15 @@ struct eng_restore_opts {
 	bool root_onto_existing;	/* a tree's root entry onto an existing
 					   target directory (root asked) */
 	const struct eng_hooks *hooks;	/* media-server mode, or NULL */
+	/*
+	 * Chains (engine/chain.h): with a dump log the chain that ends at
+	 * the dump asked for is restored (full, then each incremental);
+	 * level_only: that dump alone. paths (npaths): only these entries
+	 * (a directory: its subtree), reading only their blocks.
+	 */
+	bool level_only;
+	const char *const *paths;
+	size_t npaths;
 };
 
 struct eng_restore_result {
@@ -143,6 +152,11 @@ struct eng_restore_result {
 	unsigned log_proven;	/* parts without a trailer (cut at physical
 				 * end, or damaged): no block CRCs, proven
 				 * by the dump log's digest */
+	unsigned dumps;		/* dumps of the chain restored (or read) */
+	uint64_t meta_blocks;	/* header and trailer blocks read */
+	uint64_t read_bytes;	/* data bytes read from tape */
+	uint64_t positionings;	/* LOCATE or SPACE to a block */
+	uint64_t span_blocks;	/* --path: blocks the entries' spans touch */
 };
 
 int eng_label(const struct eng_label_opts *o, char *err);
@@ -151,6 +165,13 @@ int eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res,
 int eng_list(const char *device, bool json, FILE *out, char *err);
 int eng_restore(const struct eng_restore_opts *o,
     struct eng_restore_result *res, char *err);
+/*
+ * find: which versions of the paths matching pattern are in which dumps
+ * of o->entity (at or before o->date) in the dump log o->log, from their
+ * file indexes. *matches counts them. 0, or negative with err.
+ */
+int eng_find_cmd(const struct eng_restore_opts *o, const char *pattern,
+    bool json, FILE *out, uint64_t *matches, char *err);
 /* Verify every part, or only the part whose header is tape file `file`. */
 int eng_verify(const char *device, int64_t file, FILE *out, char *err);
 /* Drive and cartridge health: what the drive reports, and what it cannot. */

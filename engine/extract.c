@@ -26,6 +26,8 @@ struct eng_extract {
 	uint64_t restored, refused;
 	char *cut;		/* the entry the stream failed inside, if any */
 	bool root_onto;		/* the root entry goes onto to (see extract.h) */
+	int (*filter)(void *ctx, struct archive_entry *e);
+	void *filter_ctx;
 };
 
 struct pull_ctx {
@@ -112,6 +114,29 @@ eng_extract_free(struct eng_extract *x)
 	free(x);
 }
 
+int
+eng_extract_dirfd(const struct eng_extract *x)
+{
+	return x->dirfd;
+}
+
+void
+eng_extract_note(struct eng_extract *x, const char *line)
+{
+	if (x->marker) {
+		fprintf(x->marker, "%s\n", line);
+		fflush(x->marker);
+	}
+}
+
+void
+eng_extract_filter(struct eng_extract *x,
+    int (*filter)(void *ctx, struct archive_entry *e), void *ctx)
+{
+	x->filter = filter;
+	x->filter_ctx = ctx;
+}
+
 void
 eng_extract_counts(const struct eng_extract *x, uint64_t *restored,
     uint64_t *refused)
@@ -177,10 +202,19 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 		    "name\n", pn);
 		return 0;
 	}
-	if (strcmp(pn, ".") == 0 || strcmp(pn, "./") == 0) {
-		/* libarchive skips the root entry: apply it at the end. */
-		if (!x->root && !(x->root = archive_entry_clone(e)))
+	if (x->filter) {
+		if ((r = x->filter(x->filter_ctx, e)) <= 0)
+			return r;
+		if (!(pn = archive_entry_pathname(e)))
+			pn = "(no name)";
+	} else if (strcmp(pn, ".") == 0 || strcmp(pn, "./") == 0) {
+		/* libarchive skips the root entry: apply it at the end; of a
+		   chain, the last dump's. */
+		struct archive_entry *root = archive_entry_clone(e);
+		if (!root)
 			return -ENOMEM;
+		archive_entry_free(x->root);
+		x->root = root;
 		return 0;
 	}
 	/*

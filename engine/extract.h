@@ -41,6 +41,23 @@ int eng_extract_new(const char *to, const char *what, bool root_onto_existing,
  */
 int eng_extract_run(struct eng_extract *x,
     long (*pull)(void *ctx, const void **buf), void *ctx, char *err);
+/*
+ * A chain (engine/chain.c) extracts several dumps into one tree: the
+ * marker stays until the last is applied and proven. The directory's
+ * descriptor, for the chain's moves and removals between dumps.
+ */
+int eng_extract_dirfd(const struct eng_extract *x);
+/* A line in the marker (which dump of the chain comes next). */
+void eng_extract_note(struct eng_extract *x, const char *line);
+/*
+ * Only some entries (single-file restores): filter is called with each
+ * header read and returns 1 to extract it (it may rename it first, e.g.
+ * to give a hard link's data its wanted name), 0 to skip it, or a
+ * negative code to stop. NULL: every entry.
+ */
+struct archive_entry;
+void eng_extract_filter(struct eng_extract *x,
+    int (*filter)(void *ctx, struct archive_entry *e), void *ctx);
 /* Restored and refused entries so far. */
 void eng_extract_counts(const struct eng_extract *x, uint64_t *restored,
     uint64_t *refused);

@@ -52,6 +52,11 @@ static const char usage[] =
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
 "          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
 "          [--extract] [--allow-refused]   (exit 3: entries refused)\n"
+"          [--level-only] [--path P ...]   (with --log: the chain that\n"
+"          ends at the newest dump at or before D, full first; one dump\n"
+"          alone; only these paths, reading only their blocks)\n"
+"  find    --device URI --entity NAME PATTERN [--date D] --log DUMPLOG\n"
+"          [--json]   (which versions of matching paths are in which dumps)\n"
 "  verify  --device URI [--file N]     (every part on the cartridge, or one)\n"
 "  verify  --device URI --entity NAME [--date D] [--log DUMPLOG]\n"
 "          (every part of one dump, on every cartridge it spans)\n"
@@ -64,7 +69,7 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
 	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE,
 	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED, O_LIBRARY, O_SNAPSHOT,
-	O_RELEASE, O_DUMPCMD, O_INCRCMD, O_CMDTIMEOUT };
+	O_RELEASE, O_DUMPCMD, O_INCRCMD, O_CMDTIMEOUT, O_LEVELONLY, O_PATH };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -109,6 +114,8 @@ static const struct option longopts[] = {
 	{ "dump-cmd", required_argument, NULL, O_DUMPCMD },
 	{ "incr-cmd", required_argument, NULL, O_INCRCMD },
 	{ "cmd-timeout", required_argument, NULL, O_CMDTIMEOUT },
+	{ "level-only", no_argument, NULL, O_LEVELONLY },
+	{ "path", required_argument, NULL, O_PATH },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -127,6 +134,10 @@ struct args {
 	int64_t file;
 	bool force, json, to_stdout, quiet, library;
 	bool extract, allow_refused;
+	bool level_only;
+	const char **paths;	/* --path, in order */
+	size_t npaths;
+	const char *pattern;	/* find's PATTERN */
 };
 
 /* The options that take a number; false if c is none of them. */
@@ -223,6 +234,16 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_CMDUSER: a->cmd_user = optarg; break;
 		case O_EXTRACT: a->extract = true; break;
 		case O_ALLOW_REFUSED: a->allow_refused = true; break;
+		case O_LEVELONLY: a->level_only = true; break;
+		case O_PATH: {
+			const char **np = realloc(a->paths, (a->npaths + 1) *
+			    sizeof(*np));
+			if (!np)
+				die("out of memory");
+			a->paths = np;
+			a->paths[a->npaths++] = optarg;
+			break;
+		}
 		case O_SNAPSHOT: a->snapshot = optarg; break;
 		case O_RELEASE: a->release = optarg; break;
 		case O_DUMPCMD: a->dump_cmd = optarg; break;
@@ -237,6 +258,9 @@ parse_args(int argc, char **argv, struct args *a)
 			exit(2);
 		}
 	}
+	/* find takes one PATTERN. */
+	if (optind < argc && strcmp(argv[1], "find") == 0)
+		a->pattern = argv[optind++];
 	if (optind < argc)
 		die("unexpected argument %s", argv[optind]);
 	if (!a->device)
@@ -375,6 +399,8 @@ cmd_restore(const struct args *a, char *err)
 		.extract = a->extract, .allow_refused = a->allow_refused,
 		/* The caller's own restore: root may take an existing dir over. */
 		.root_onto_existing = getuid() == 0,
+		.level_only = a->level_only, .paths = a->paths,
+		.npaths = a->npaths,
 	};
 	struct eng_restore_result r;
 	int rc;
@@ -399,16 +425,54 @@ cmd_restore(const struct args *a, char *err)
 			snprintf(tree + n, sizeof(tree) - (size_t)n, "; %u part%s "
 			    "without a trailer proven by the dump log's digest",
 			    r.log_proven, r.log_proven == 1 ? "" : "s");
-		fprintf(a->to_stdout ? stderr : stdout,
-		    "restored %s from tape file %llu (%u part%s): %llu bytes "
-		    "(%llu on tape, %llu blocks, all checksums good%s) in "
-		    "%.2f s, %.1f MB/s\n", a->entity ? a->entity : "dump",
-		    (unsigned long long)r.file, r.parts,
-		    r.parts == 1 ? "" : "s",
-		    (unsigned long long)r.raw_bytes,
-		    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
-		    tree, r.seconds, mbps(r.raw_bytes, r.seconds));
+		if (a->npaths)
+			fprintf(stdout, "restored %zu path%s of %s (dump %s): %llu "
+			    "entries from %u dump%s; blocks read %llu, bytes read "
+			    "%llu; spans %llu blocks; header/trailer blocks %llu; "
+			    "positionings %llu, %.2f s\n", a->npaths,
+			    a->npaths == 1 ? "" : "s", a->entity, r.dump_id,
+			    (unsigned long long)r.entries, r.dumps,
+			    r.dumps == 1 ? "" : "s", (unsigned long long)r.blocks,
+			    (unsigned long long)r.read_bytes,
+			    (unsigned long long)r.span_blocks,
+			    (unsigned long long)r.meta_blocks,
+			    (unsigned long long)r.positionings, r.seconds);
+		else
+			fprintf(a->to_stdout ? stderr : stdout,
+			    "restored %s from tape file %llu (%u part%s%s%u dump%s): "
+			    "%llu bytes (%llu on tape, %llu blocks, all checksums "
+			    "good%s) in %.2f s, %.1f MB/s; blocks read %llu, bytes "
+			    "read %llu, header/trailer blocks %llu\n",
+			    a->entity ? a->entity : "dump",
+			    (unsigned long long)r.file, r.parts,
+			    r.parts == 1 ? "" : "s", ", ", r.dumps ? r.dumps : 1,
+			    r.dumps > 1 ? "s of a chain" : "",
+			    (unsigned long long)r.raw_bytes,
+			    (unsigned long long)r.bytes, (unsigned long long)r.blocks,
+			    tree, r.seconds, mbps(r.raw_bytes, r.seconds),
+			    (unsigned long long)r.blocks,
+			    (unsigned long long)r.read_bytes,
+			    (unsigned long long)r.meta_blocks);
 	}
+	return rc;
+}
+
+/* find: the versions of matching paths in the entity's dumps. */
+static int
+cmd_find(const struct args *a, char *err)
+{
+	struct eng_restore_opts o = {
+		.device = a->device, .entity = a->entity, .date = a->date,
+		.log = a->log, .mount_timeout = (unsigned)a->mount_timeout,
+	};
+	uint64_t n;
+	int rc;
+
+	if (!a->entity || !a->pattern)
+		die("find needs --entity NAME and a PATTERN");
+	rc = eng_find_cmd(&o, a->pattern, a->json, stdout, &n, err);
+	if (rc == 0 && !a->json)
+		printf("%llu match%s\n", (unsigned long long)n, n == 1 ? "" : "es");
 	return rc;
 }
 
@@ -492,6 +556,8 @@ run_command(const char *cmd, struct args *a, char *err, bool *known)
 		return eng_mounted(a->device, err);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(a, err);
+	if (strcmp(cmd, "find") == 0)
+		return cmd_find(a, err);
 	*known = false;
 	return -EINVAL;
 }

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "common/log.h"
+#include "engine/chain.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
 #include "engine/extract.h"
@@ -101,13 +103,18 @@ restore_drive(const struct eng_restore_opts *o, struct eng_stream *sr,
  */
 static int
 restore_locate(const struct eng_restore_opts *o, struct eng_stream *sr,
-    const struct fmt_label *l)
+    const struct fmt_label *l, const struct eng_chain *c)
 {
 	uint64_t file = 0;
 	int rc;
 
 	if (o->log && o->file < 0) {
-		if ((rc = eng_stream_from_log(sr, o->log, o->entity, o->date)) < 0)
+		if (c)
+			rc = eng_stream_from_log_id(sr, o->log,
+			    c->d[c->n - 1].rec.dump_id);
+		else
+			rc = eng_stream_from_log(sr, o->log, o->entity, o->date);
+		if (rc < 0)
 			return rc;
 		/* Another cartridge, and nobody to fetch it: say which. */
 		if (!eng_changer_is_library(sr->chg) && o->no_wait &&
@@ -315,6 +322,8 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 	    .mount_timeout = opts->mount_timeout, .hooks = opts->hooks };
 	struct tsg_dev *dev = NULL;
 	struct fmt_label l;
+	struct eng_chain chain = { 0 };
+	bool have_chain = false;
 	double t0 = eng_now();
 	int rc;
 
@@ -336,9 +345,34 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 	sr.strict = o->verify_only;
 	if (!(sr.buf = aligned_alloc(4096, FMT_MAX_BLOCK)))
 		return -ENOMEM;
+	/* With a log, the chain that ends at the dump asked for. */
+	if (o->log && o->file < 0 && !o->verify_only) {
+		bool no_base;
+		if ((rc = eng_chain_from_log(o->log, o->entity, o->date,
+		    o->level_only, &chain, &no_base, err)) < 0)
+			goto out;
+		have_chain = true;
+		if (no_base)
+			log_warn("dump %s of %s is level %d with no base recorded "
+			    "(dumped with --since alone): it is restored by "
+			    "itself", chain.d[0].rec.dump_id, o->entity,
+			    chain.d[0].rec.level);
+	} else if (o->npaths || o->level_only) {
+		eng_err(err, "--path and --level-only need --log DUMPLOG");
+		rc = -EINVAL;
+		goto out;
+	}
 	if ((rc = eng_changer_new(&co, &sr.chg)) < 0 ||
-	    (rc = restore_drive(o, &sr, &l)) < 0 ||
-	    (rc = restore_locate(o, &sr, &l)) < 0 ||
+	    (rc = restore_drive(o, &sr, &l)) < 0)
+		goto out;
+	if (have_chain && (o->npaths || chain.n > 1)) {
+		struct eng_chain_io io = { .o = o, .devp = &dev, .chg = sr.chg,
+		    .buf = sr.buf, .bs_hint = sr.bs_hint, .err = err };
+		rc = o->npaths ? eng_chain_paths(&io, &chain, res) :
+		    eng_chain_restore(&io, &chain, res);
+		goto out;
+	}
+	if ((rc = restore_locate(o, &sr, &l, have_chain ? &chain : NULL)) < 0 ||
 	    (rc = eng_stream_open(&sr, 0)) < 0)
 		goto out;
 	if (o->entity && strcmp(sr.h.entity, o->entity) != 0) {
@@ -356,10 +390,60 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 	res->file = sr.parts[0].file;
 	res->parts = sr.cur + 1;
 	res->log_proven = sr.log_proven;
+	res->dumps = 1;
+	res->meta_blocks = sr.meta_blocks;
+	res->read_bytes = sr.read_bytes;
 	snprintf(res->dump_id, sizeof(res->dump_id), "%s", sr.h.dump_id);
 out:
+	eng_chain_free(&chain);
 	res->seconds = eng_now() - t0;
 	eng_stream_free(&sr);
+	free(sr.buf);
+	eng_changer_free(sr.chg);
+	tsg_free(dev);
+	return rc;
+}
+
+int
+eng_find_cmd(const struct eng_restore_opts *opts, const char *pattern,
+    bool json, FILE *out, uint64_t *matches, char *err)
+{
+	struct eng_restore_opts o = *opts;
+	char device[PATH_MAX + 64];
+	struct eng_stream sr;
+	struct eng_changer_opts co = { .uri = device,
+	    .mount_timeout = opts->mount_timeout, .hooks = opts->hooks };
+	struct tsg_dev *dev = NULL;
+	struct fmt_label l;
+	int rc;
+
+	*matches = 0;
+	memset(&sr, 0, sizeof(sr));
+	if (!o.log) {
+		eng_err(err, "find reads the dumps' indexes through a dump log: "
+		    "--log DUMPLOG");
+		return -EINVAL;
+	}
+	if ((rc = eng_uri_absolute(opts->device, device, sizeof(device))) < 0) {
+		eng_err(err, "%s: %s", opts->device, strerror(-rc));
+		return rc;
+	}
+	o.device = device;
+	sr.devp = &dev;
+	sr.err = err;
+	sr.bs_hint = FMT_DEFAULT_BLOCK;
+	if (!(sr.buf = aligned_alloc(4096, FMT_MAX_BLOCK)))
+		return -ENOMEM;
+	if ((rc = eng_changer_new(&co, &sr.chg)) == 0) {
+		/* The drive only matters for an index not in the log's copy. */
+		if (restore_drive(&o, &sr, &l) < 0)
+			log_info("%s: %s (indexes are read from the dump log's "
+			    "copies)", device, err);
+		err[0] = '\0';
+		struct eng_chain_io io = { .o = &o, .devp = &dev, .chg = sr.chg,
+		    .buf = sr.buf, .bs_hint = sr.bs_hint, .err = err };
+		rc = eng_find(&io, o.entity, pattern, json, out, matches);
+	}
 	free(sr.buf);
 	eng_changer_free(sr.chg);
 	tsg_free(dev);

@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/fileindex.h"
 #include "common/digest.h"
+#include "common/log.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
 #include "engine/scan.h"
+#include "engine/stream.h"
 #include "engine/tape.h"
 
 struct scan {
@@ -27,6 +30,7 @@ struct scan {
 	bool ends_full;		/* the last part seen closed the cartridge */
 	struct eng_scan_tape tape;
 	char *err;
+	bool moved;		/* a range read left the tape elsewhere */
 };
 
 /* Read the rest of a part without trailer: its blocks, bytes, digest. */
@@ -86,11 +90,77 @@ count_pending(struct scan *s)
 	return flush_part(s);
 }
 
+/*
+ * The file index of a last part that holds it whole, read by a range
+ * read (its blocks only, each checked against the trailer's CRC) and
+ * checked by decoding it; a catalog rebuilt from tapes gets it back.
+ * The tape is left elsewhere (s->moved). An index that cannot be read is
+ * no failure of the scan: the rebuilt dump has no index, and restores of
+ * it still read the tape.
+ */
+static void
+read_index(struct scan *s, struct eng_scan_part *p)
+{
+	const struct fmt_trailer *t = &p->t;
+	struct eng_part_loc loc = { .file = p->file, .part = p->h.part,
+	    .bytes = t->bytes, .blocks = t->blocks, .known = true,
+	    .offset = p->h.offset, .block_size = p->h.block_size };
+	struct eng_stream sr;
+	char err[ENG_ERRLEN] = "", why[200];
+	uint8_t *buf;
+	uint64_t got = 0;
+	struct fidx x;
+	int rc;
+
+	if (!t->last || !t->index_bytes || t->index_stored < p->h.offset ||
+	    t->index_stored >= t->stream_bytes || t->index_bytes > (1u << 30) ||
+	    !(buf = malloc(t->index_bytes)))
+		return;
+	memset(&sr, 0, sizeof(sr));
+	sr.devp = &s->dev;
+	sr.buf = s->buf;
+	sr.err = err;
+	sr.parts = &loc;
+	sr.nparts = 1;
+	sr.bs_hint = p->h.block_size;
+	snprintf(sr.dump_id, sizeof(sr.dump_id), "%s", p->h.dump_id);
+	s->moved = true;
+	rc = eng_stream_range(&sr, t->index_stored, t->index_raw, t->index_raw,
+	    t->index_raw + t->index_bytes);
+	if (rc == 0) {
+		const void *q;
+		long n;
+		while ((n = eng_stream_pull(&sr, &q)) > 0 &&
+		    got + (uint64_t)n <= t->index_bytes) {
+			memcpy(buf + got, q, (size_t)n);
+			got += (uint64_t)n;
+		}
+		rc = n < 0 ? -EIO : got == t->index_bytes ? 0 : -EBADMSG;
+	}
+	sr.parts = NULL;
+	eng_stream_free(&sr);
+	if (rc == 0 && (rc = fidx_decode(buf, t->index_bytes, &x, why,
+	    sizeof(why))) == 0)
+		fidx_free(&x);
+	else if (rc != -EIO)
+		snprintf(err, sizeof(err), "%s", why);
+	if (rc < 0) {
+		log_warn("dump %s: its file index in tape file %llu cannot be "
+		    "read back (%s): the rebuilt dump has none", p->h.dump_id,
+		    (unsigned long long)p->file, err[0] ? err : strerror(-rc));
+		free(buf);
+		return;
+	}
+	p->index = buf;
+	p->index_len = t->index_bytes;
+}
+
 /* A trailer: it closes the pending part if it is that part's. */
 static int
 on_trailer(struct scan *s, const struct fmt_trailer *t)
 {
 	struct eng_scan_part *p = &s->pend;
+	int rc;
 
 	if (!s->pending || strcmp(t->dump_id, p->h.dump_id) != 0 ||
 	    t->part != p->h.part || t->header_file != p->file)
@@ -100,7 +170,12 @@ on_trailer(struct scan *s, const struct fmt_trailer *t)
 	p->bytes = t->bytes;
 	p->blocks = t->blocks;
 	snprintf(p->digest, sizeof(p->digest), "%s", t->part_digest);
-	return flush_part(s);
+	read_index(s, p);
+	rc = flush_part(s);
+	free(p->index);
+	p->index = NULL;
+	p->index_len = 0;
+	return rc;
 }
 
 /* Space past the current file's filemark: 0, 1 at end of data, or <0. */
@@ -156,7 +231,11 @@ scan_files(struct scan *s)
 			s->pend.file = n;
 			s->pending = true;
 		} else if (rc == 1 && fmt_trailer_parse(s->buf, got, &t) == 0) {
+			s->moved = false;
 			if ((rc = on_trailer(s, &t)) < 0)
+				return rc;
+			/* Back to this file, so as to space past it. */
+			if (s->moved && (rc = eng_goto_file(s->dev, n, s->err)) < 0)
 				return rc;
 		} else {
 			s->tape.other++;	/* foreign, damaged or unreadable */
@@ -328,6 +407,31 @@ out_tape(void *ctx, const struct eng_scan_tape *t)
 	return 0;
 }
 
+/* Standard base64 with '=' padding, NUL-terminated (malloc'd), or NULL. */
+static char *
+base64(const uint8_t *in, size_t n)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		*o++ = a[v >> 18 & 63];
+		*o++ = a[v >> 12 & 63];
+		*o++ = i + 1 < n ? a[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? a[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
 /* A part as a JSON object: header, trailer and counts. */
 json_t *
 eng_scan_part_json(const struct eng_scan_tape *t, const struct eng_scan_part *p)
@@ -355,6 +459,23 @@ eng_scan_part_json(const struct eng_scan_tape *t, const struct eng_scan_part *p)
 	json_object_set_new(j, "trailer", json_boolean(p->trailer));
 	json_object_set_new(j, "written", json_string(r->written));
 	json_object_set_new(j, "last", json_boolean(p->trailer && r->last));
+	json_object_set_new(j, "base", json_string(h->base));
+	json_object_set_new(j, "base_date", json_string(h->base_date));
+	json_object_set_new(j, "base_level", json_integer(h->base_level));
+	if (p->trailer && r->last && r->index_bytes) {
+		json_object_set_new(j, "index_raw",
+		    json_integer((json_int_t)r->index_raw));
+		json_object_set_new(j, "index_stored",
+		    json_integer((json_int_t)r->index_stored));
+		json_object_set_new(j, "index_bytes",
+		    json_integer((json_int_t)r->index_bytes));
+	}
+	if (p->index) {
+		char *b = base64(p->index, p->index_len);
+		if (b)
+			json_object_set_new(j, "index", json_string(b));
+		free(b);
+	}
 	if (p->trailer && r->last) {
 		json_object_set_new(j, "stream_bytes",
 		    json_integer((json_int_t)r->stream_bytes));
@@ -385,6 +506,9 @@ out_part(void *ctx, const struct eng_scan_tape *t,
 	    (unsigned long long)p->bytes, (unsigned long long)p->blocks,
 	    p->h.digest, p->digest, p->trailer ? "" : " (no trailer: counted)",
 	    p->trailer && p->t.last ? " (last part)" : "");
+	if (p->index)
+		fprintf(o->out, "    file index: %zu bytes, read back and "
+		    "checked\n", p->index_len);
 	return 0;
 }
 

@@ -32,6 +32,10 @@ struct eng_scan_part {
 	uint64_t file;		/* tape file of the header */
 	uint64_t bytes, blocks;	/* the trailer's, or counted */
 	char digest[65];	/* the part's: the trailer's, or computed */
+	/* A last part whose trailer names a file index wholly inside it:
+	   the index's encoded bytes, read back (NULL: none, or unreadable). */
+	uint8_t *index;
+	size_t index_len;
 };
 
 /*

@@ -58,6 +58,7 @@ eng_stream_read_header(struct tsg_dev *dev, uint8_t *buf, size_t hint,
 static void
 part_reset(struct eng_stream *sr)
 {
+	sr->part_open = false;
 	free(sr->table);
 	sr->table = NULL;
 	digest_free(sr->pd);
@@ -122,10 +123,24 @@ part_header(struct eng_stream *sr, const struct eng_part_loc *loc)
 	struct tsg_dev *dev = *sr->devp;
 	int rc;
 
-	if ((rc = eng_goto_file(dev, loc->file, sr->err)) < 0 ||
-	    (rc = eng_stream_read_header(dev, sr->buf, sr->bs_hint, &sr->h,
+	if ((rc = eng_goto_file(dev, loc->file, sr->err)) < 0)
+		return rc;
+	if (sr->range && !loc->lon_known) {
+		struct tsg_status st;
+		struct tsg_pos pos;
+		/* A made-up position (tgt: LON 0 away from the beginning) is
+		   no use to LOCATE. */
+		if (tsg_read_position(dev, &pos, &st) == 0 && pos.known &&
+		    (pos.lon > 0 || pos.bop)) {
+			struct eng_part_loc *l = (struct eng_part_loc *)loc;
+			l->lon = pos.lon;
+			l->lon_known = true;
+		}
+	}
+	if ((rc = eng_stream_read_header(dev, sr->buf, sr->bs_hint, &sr->h,
 	    loc->file, sr->err)) < 0)
 		return rc;
+	sr->meta_blocks++;
 	if (sr->dump_id[0] && strcmp(sr->h.dump_id, sr->dump_id) != 0) {
 		eng_err(sr->err, "tape file %llu on %s belongs to another dump",
 		    (unsigned long long)loc->file, loc->label);
@@ -218,6 +233,8 @@ part_trailer(struct eng_stream *sr, const struct eng_part_loc *loc)
 			return -EBADMSG;
 		}
 		sr->have_trailer = true;
+		sr->meta_blocks += 1 + (sr->t.blocks * 4 + sr->h.block_size - 1) /
+		    sr->h.block_size;
 		if ((rc = trailer_pad_check(sr, loc->file + 1)) < 0)
 			return rc;
 	} else if (loc->known && damaged && sr->strict) {
@@ -290,6 +307,8 @@ eng_stream_open(struct eng_stream *sr, unsigned k)
 	part_reset(sr);
 	sr->cur = k;
 	sr->i = sr->part_bytes = 0;
+	if (sr->range)
+		sr->bytes = loc->offset;
 	if (sr->chg && (rc = eng_changer_mount(sr->chg, loc->label,
 	    loc->tape_id[0] ? loc->tape_id : NULL, sr->devp, &l, sr->err)) < 0)
 		return rc;
@@ -301,10 +320,12 @@ eng_stream_open(struct eng_stream *sr, unsigned k)
 	if ((rc = eng_read_block(*sr->devp, sr->buf, sr->h.block_size, &got,
 	    sr->err)) != 1)
 		return rc < 0 ? rc : -EIO;
+	sr->meta_blocks++;
 	if ((rc = pad_check(sr, got, "part header", loc->file)) < 0)
 		return rc;
-	if (k == 0 && (rc = stream_start(sr)) < 0)
+	if (!sr->sd && (rc = stream_start(sr)) < 0)
 		return rc;
+	sr->part_open = true;
 	if (!(sr->pd = digest_new(sr->alg)))
 		return -ENOMEM;
 	return 0;
@@ -348,9 +369,11 @@ next_part(struct eng_stream *sr)
 		    (unsigned long long)sr->i, (unsigned long long)sr->t.blocks);
 		return -EBADMSG;
 	}
-	if ((rc = part_check(sr)) < 0)
+	if (!sr->range && (rc = part_check(sr)) < 0)
 		return rc;
 	if (sr->have_trailer && sr->t.last)
+		return 0;
+	if (sr->range && sr->cur + 1 >= sr->nparts)
 		return 0;
 	if (sr->cur + 1 >= sr->nparts) {
 		if (!sr->scan_more) {
@@ -391,10 +414,13 @@ take_block(struct eng_stream *sr, size_t len)
 	}
 	sr->i++;
 	sr->blocks++;
+	sr->read_bytes += len;
 	sr->part_bytes += len;
 	sr->bytes += len;
-	digest_update(sr->pd, sr->buf, len);
-	digest_update(sr->sd, sr->buf, len);
+	if (!sr->range) {
+		digest_update(sr->pd, sr->buf, len);
+		digest_update(sr->sd, sr->buf, len);
+	}
 	return 1;
 }
 
@@ -433,6 +459,92 @@ eng_stream_block(struct eng_stream *sr, size_t *len)
 	}
 }
 
+/*
+ * The next raw bytes of a range read into *p, *n (before the span's
+ * start is dropped): 1, 0 at the end, -1 on error.
+ */
+static int
+range_next(struct eng_stream *sr, const uint8_t **p, size_t *n)
+{
+	size_t len;
+	int rc;
+
+	for (;;) {
+		if (sr->z && (sr->zmore || sr->zin.pos < sr->zin.size)) {
+			ZSTD_outBuffer ob = { sr->zout, ZSTD_DStreamOutSize(), 0 };
+			size_t r = ZSTD_decompressStream(sr->z, &ob, &sr->zin);
+			if (ZSTD_isError(r)) {
+				eng_err(sr->err, "zstd at stored byte %llu: %s",
+				    (unsigned long long)sr->bytes,
+				    ZSTD_getErrorName(r));
+				sr->error = -EBADMSG;
+				return -1;
+			}
+			sr->zmore = ob.pos == ob.size;
+			if (ob.pos) {
+				*p = sr->zout;
+				*n = ob.pos;
+				return 1;
+			}
+			continue;
+		}
+		if (sr->tape_done)
+			return 0;
+		rc = eng_stream_block(sr, &len);
+		if (rc <= 0) {
+			sr->tape_done = true;
+			sr->error = rc;
+			return rc < 0 ? -1 : 0;
+		}
+		const uint8_t *b = sr->buf;
+		if (sr->stored_skip) {
+			size_t k = sr->stored_skip < len ? (size_t)sr->stored_skip :
+			    len;
+			b += k;
+			len -= k;
+			sr->stored_skip -= k;
+		}
+		if (sr->z) {
+			sr->zin = (ZSTD_inBuffer){ b, len, 0 };
+			continue;
+		}
+		if (!len)
+			continue;
+		*p = b;
+		*n = len;
+		return 1;
+	}
+}
+
+/* eng_stream_pull for a range read: the span [raw_from, raw_to) only. */
+static long
+range_pull(struct eng_stream *sr, const void **out)
+{
+	const uint8_t *p;
+	size_t n;
+
+	for (;;) {
+		if (sr->raw_pos >= sr->raw_limit)
+			return 0;
+		int rc = range_next(sr, &p, &n);
+		if (rc <= 0)
+			return rc;
+		uint64_t drop = sr->raw_skip < n ? sr->raw_skip : n;
+		sr->raw_skip -= drop;
+		sr->raw_pos += drop;
+		p += drop;
+		n -= (size_t)drop;
+		if (!n)
+			continue;
+		if (n > sr->raw_limit - sr->raw_pos)
+			n = (size_t)(sr->raw_limit - sr->raw_pos);
+		sr->raw_pos += n;
+		sr->raw_bytes += n;
+		*out = p;
+		return (long)n;
+	}
+}
+
 long
 eng_stream_pull(void *ctx, const void **out)
 {
@@ -442,6 +554,8 @@ eng_stream_pull(void *ctx, const void **out)
 
 	if (sr->error)
 		return -1;
+	if (sr->range)
+		return range_pull(sr, out);
 	if (!sr->z) {
 		if (sr->tape_done)
 			return 0;
@@ -577,6 +691,8 @@ log_parts(FILE *fp, struct eng_stream *sr, const struct cat_dl_rec *best)
 		snprintf(p->tape_id, sizeof(p->tape_id), "%s", r.tape_id);
 		p->file = r.file;
 		p->part = r.part;
+		p->offset = r.offset;
+		p->block_size = r.block_size;
 		if (r.block_size)
 			sr->bs_hint = r.block_size;
 		p->bytes = r.bytes;
@@ -614,13 +730,42 @@ bad_cartridges(FILE *fp, struct eng_stream *sr)
 	return rc;
 }
 
+/* The parts of dump best from the open log fp, checked; fp is closed. */
+static int
+parts_of(struct eng_stream *sr, FILE *fp, const struct cat_dl_rec *best)
+{
+	int rc;
+
+	/* Its parts, and no cartridge the log says went bad. */
+	rc = log_parts(fp, sr, best);
+	if (rc == 0)
+		rc = bad_cartridges(fp, sr);
+	fclose(fp);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < sr->nparts; i++)
+		if (!sr->parts[i].known) {
+			eng_err(sr->err, "the dump log lacks part %u of dump %s",
+			    i + 1, best->dump_id);
+			return -EBADMSG;
+		}
+	snprintf(sr->dump_id, sizeof(sr->dump_id), "%s", best->dump_id);
+	/* The log proves the end even if the last trailer is lost. */
+	sr->end_known = true;
+	sr->want_bytes = best->bytes;
+	sr->want_raw_bytes = best->raw_bytes;
+	snprintf(sr->want_digest, sizeof(sr->want_digest), "%s", best->digest);
+	snprintf(sr->want_raw_digest, sizeof(sr->want_raw_digest), "%s",
+	    best->raw_digest);
+	return 0;
+}
+
 int
 eng_stream_from_log(struct eng_stream *sr, const char *log,
     const char *entity, const char *date)
 {
 	FILE *fp = fopen(log, "r");
 	struct cat_dl_rec best;
-	int rc;
 
 	if (!fp) {
 		eng_err(sr->err, "dump log %s: %s", log, strerror(errno));
@@ -632,26 +777,110 @@ eng_stream_from_log(struct eng_stream *sr, const char *log,
 		fclose(fp);
 		return -ENOENT;
 	}
-	/* Its parts, and no cartridge the log says went bad. */
-	rc = log_parts(fp, sr, &best);
-	if (rc == 0)
-		rc = bad_cartridges(fp, sr);
-	fclose(fp);
-	if (rc < 0)
-		return rc;
-	for (unsigned i = 0; i < sr->nparts; i++)
-		if (!sr->parts[i].known) {
-			eng_err(sr->err, "the dump log lacks part %u of dump %s",
-			    i + 1, best.dump_id);
-			return -EBADMSG;
+	return parts_of(sr, fp, &best);
+}
+
+int
+eng_stream_from_log_id(struct eng_stream *sr, const char *log,
+    const char *dump_id)
+{
+	FILE *fp = fopen(log, "r");
+	struct cat_dl_rec r, best;
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!fp) {
+		eng_err(sr->err, "dump log %s: %s", log, strerror(errno));
+		return -errno;
+	}
+	while (!found && getline(&line, &cap, fp) > 0)
+		if (cat_dl_parse(line, &r) == 0 && r.type == CAT_DL_DUMP &&
+		    strcmp(r.dump_id, dump_id) == 0 &&
+		    strcmp(r.status, "complete") == 0) {
+			best = r;
+			found = true;
 		}
-	snprintf(sr->dump_id, sizeof(sr->dump_id), "%s", best.dump_id);
-	/* The log proves the end even if the last trailer is lost. */
-	sr->end_known = true;
-	sr->want_bytes = best.bytes;
-	sr->want_raw_bytes = best.raw_bytes;
-	snprintf(sr->want_digest, sizeof(sr->want_digest), "%s", best.digest);
-	snprintf(sr->want_raw_digest, sizeof(sr->want_raw_digest), "%s",
-	    best.raw_digest);
+	free(line);
+	if (!found) {
+		eng_err(sr->err, "dump %s has no complete record in %s", dump_id,
+		    log);
+		fclose(fp);
+		return -ENOENT;
+	}
+	return parts_of(sr, fp, &best);
+}
+
+int
+eng_stream_range(struct eng_stream *sr, uint64_t stored, uint64_t raw_at,
+    uint64_t raw_from, uint64_t raw_to)
+{
+	struct eng_part_loc *loc;
+	struct tsg_status st;
+	struct fmt_label l;
+	unsigned k;
+	int rc;
+
+	for (k = 0; k < sr->nparts; k++)
+		if (sr->parts[k].known && stored >= sr->parts[k].offset &&
+		    stored - sr->parts[k].offset < sr->parts[k].bytes)
+			break;
+	if (k == sr->nparts || raw_from < raw_at || raw_to < raw_from) {
+		eng_err(sr->err, "dump %s: stored byte %llu (raw %llu..%llu) is "
+		    "in none of its parts", sr->dump_id, (unsigned long long)stored,
+		    (unsigned long long)raw_from, (unsigned long long)raw_to);
+		return -ERANGE;
+	}
+	loc = &sr->parts[k];
+	sr->range = true;
+	sr->error = 0;
+	if (!sr->part_open || sr->cur != k) {
+		part_reset(sr);
+		sr->cur = k;
+		sr->bytes = loc->offset;
+		if (sr->chg && (rc = eng_changer_mount(sr->chg, loc->label,
+		    loc->tape_id[0] ? loc->tape_id : NULL, sr->devp, &l,
+		    sr->err)) < 0)
+			return rc;
+		if ((rc = part_header(sr, loc)) < 0 ||
+		    (rc = part_trailer(sr, loc)) < 0)
+			return rc;
+		if (!sr->sd && (rc = stream_start(sr)) < 0)
+			return rc;
+		if (!(sr->pd = digest_new(sr->alg)))
+			return -ENOMEM;
+		sr->part_open = true;
+	}
+	uint64_t bs = sr->h.block_size, blk = (stored - loc->offset) / bs;
+	if (blk >= sr->t.blocks || blk > INT32_MAX - 1) {
+		eng_err(sr->err, "dump %s: stored byte %llu is past the %llu "
+		    "blocks of part %u", sr->dump_id, (unsigned long long)stored,
+		    (unsigned long long)sr->t.blocks, loc->part);
+		return -ERANGE;
+	}
+	/* LOCATE to the block where the drive has it, else SPACE to it. */
+	sr->positionings++;
+	if (!loc->lon_known || tsg_locate(*sr->devp, loc->lon + 1 + blk, &st)) {
+		if ((rc = eng_goto_file(*sr->devp, loc->file, sr->err)) < 0)
+			return rc;
+		if (tsg_space(*sr->devp, TSG_SPACE_BLOCKS, (int32_t)(1 + blk),
+		    &st)) {
+			eng_err_st(sr->err, "space to the block", &st);
+			return -EIO;
+		}
+	}
+	sr->i = blk;
+	sr->part_bytes = blk * bs;
+	sr->bytes = loc->offset + blk * bs;
+	sr->stored_skip = stored - sr->bytes;
+	sr->raw_pos = raw_at;
+	sr->raw_skip = raw_from - raw_at;
+	sr->raw_limit = raw_to;
+	sr->tape_done = false;
+	if (sr->z) {
+		ZSTD_DCtx_reset(sr->z, ZSTD_reset_session_only);
+		sr->zin = (ZSTD_inBuffer){ sr->buf, 0, 0 };
+		sr->zmore = false;
+	}
 	return 0;
 }

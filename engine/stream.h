@@ -30,6 +30,10 @@ struct eng_part_loc {
 	char digest[65];
 	bool known;		/* the dump log said (bytes, blocks, digest) */
 	bool no_trailer;	/* ... and that the part has no trailer */
+	uint64_t offset;	/* stored offset of its first byte (log) */
+	uint32_t block_size;	/* its data block size (log) */
+	uint64_t lon;		/* logical object number of its header block */
+	bool lon_known;		/* READ POSITION said, once it was reached */
 };
 
 /* The caller sets devp, chg, buf, err, bs_hint and the parts; zero the rest. */
@@ -66,6 +70,21 @@ struct eng_stream {
 				 * and a damaged trailer is not replaced by
 				 * the dump log's record */
 	unsigned log_proven;	/* parts without a trailer, proven by the log */
+	/*
+	 * Range reads (eng_stream_range): only the blocks that hold a span
+	 * of the stream, each checked against its CRC; no part or stream
+	 * digest (they need every byte).
+	 */
+	bool range;
+	bool part_open;		/* cur's header and trailer are read */
+	uint64_t stored_skip;	/* bytes of the next block before the span */
+	uint64_t raw_pos;	/* raw offset of the next byte pull gives */
+	uint64_t raw_skip;	/* raw bytes still to drop before the span */
+	uint64_t raw_limit;	/* the span's raw end: pull ends there */
+	uint64_t meta_blocks;	/* header and trailer blocks read for it */
+	uint64_t positionings;	/* LOCATEs (or SPACEs) made */
+	bool zmore;		/* the decompressor may hold more output */
+	uint64_t read_bytes;	/* data bytes read from tape (any mode) */
 };
 
 /* Read and parse the header block of tape file `file` where the tape is. */
@@ -94,6 +113,24 @@ int eng_stream_block(struct eng_stream *sr, size_t *len);
  * eng_extract: its length, 0 at the end, -1 on error (sr->error says).
  */
 long eng_stream_pull(void *ctx, const void **out);
+/*
+ * Range read: stand at stored offset stored (a zstd dump: a frame's
+ * start, whose raw offset is raw_at; a plain one: raw_at == stored) and
+ * let eng_stream_pull give the raw bytes [raw_from, raw_to) (raw_to
+ * UINT64_MAX: to the stream's end), reading from the block that holds
+ * stored on: the part that holds it found from the parts' offsets (the
+ * dump log's), its cartridge mounted, its trailer read for the CRC table,
+ * then LOCATE to the block, or where the drive lacks LOCATE its tape file
+ * and SPACE forward. Needs parts with known offsets. 0 or negative.
+ */
+int eng_stream_range(struct eng_stream *sr, uint64_t stored, uint64_t raw_at,
+    uint64_t raw_from, uint64_t raw_to);
+/*
+ * The parts of dump dump_id from the dump log (as eng_stream_from_log),
+ * with their offsets: for range reads and chains. err names the dump.
+ */
+int eng_stream_from_log_id(struct eng_stream *sr, const char *log,
+    const char *dump_id);
 /* At the end of the stream: its length and digests. */
 int eng_stream_check_end(struct eng_stream *sr);
 /* Free what sr holds (not buf, not the changer). */

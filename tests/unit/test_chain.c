@@ -29,7 +29,7 @@ struct ix {
 static int
 ent_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct fidx_entry *)a)->path,
+	return eng_chain_path_cmp(((const struct fidx_entry *)a)->path,
 	    ((const struct fidx_entry *)b)->path);
 }
 
@@ -157,6 +157,11 @@ count_top(const char *dir)
 static void
 test_paths(void)
 {
+	CHECK(eng_chain_path_cmp("./a", "./a/b") < 0);
+	CHECK(eng_chain_path_cmp("./a/b", "./a-c") < 0);
+	CHECK(eng_chain_path_cmp("./a-c", "./a.d") < 0);
+	CHECK(eng_chain_path_cmp("./a/z", "./a!") < 0);
+	CHECK(eng_chain_path_cmp("./a", "./a") == 0);
 	CHECK(eng_chain_path_ok("."));
 	CHECK(eng_chain_path_ok("./a"));
 	CHECK(eng_chain_path_ok("./a/b.c/..d"));
@@ -200,6 +205,8 @@ test_renames(void)
 	ix_add(&b, "./d1/f", FIDX_REG, 21, true);
 	ix_add(&b, "./d1/sub", FIDX_DIR, 22, true);
 	ix_add(&b, "./d1/sub/g", FIDX_REG, 23, true);
+	put(dir, "d1-x", "DX");
+	ix_add(&b, "./d1-x", FIDX_REG, 24, true);
 
 	ix_init(&n);
 	ix_add(&n, "./b", FIDX_REG, 11, false);		/* a renamed */
@@ -209,6 +216,7 @@ test_renames(void)
 	ix_add(&n, "./d2/sub", FIDX_DIR, 22, true);
 	ix_add(&n, "./d2/sub/g", FIDX_REG, 23, false);
 	ix_add(&n, "./new", FIDX_REG, 30, true);
+	ix_add(&n, "./d1-x", FIDX_REG, 24, false);
 	int rc = eng_chain_apply(fd, &b.x, &n.x, &st, err);
 	CHECK_EQ(rc, 0);
 	if (rc)
@@ -220,10 +228,11 @@ test_renames(void)
 	CHECK(strcmp(get(dir, "d1"), "") == 0);
 	CHECK(strcmp(get(dir, "d2/f"), "F") == 0);
 	CHECK(strcmp(get(dir, "d2/sub/g"), "SUBG") == 0);
-	CHECK_EQ(st.kept, 1);
+	CHECK(strcmp(get(dir, "d1-x"), "DX") == 0);
+	CHECK_EQ(st.kept, 2);
 	CHECK_EQ(st.placed, 3);
 	CHECK_EQ(st.removed, 3);	/* a, gone, d1 (once) */
-	CHECK_EQ(count_top(dir), 3);	/* b, d2, same: no scratch left */
+	CHECK_EQ(count_top(dir), 4);	/* b, d1-x, d2, same: no scratch */
 	close(fd);
 }
 

@@ -1,0 +1,868 @@
+/*
+ * Chain restores: a dump's file index read (the log's copy or a range
+ * read of the tape), a whole chain extracted dump after dump with the
+ * apply step between them, and single paths restored by reading only
+ * the blocks that hold them.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "engine/chain.h"
+#include "engine/engine.h"
+#include "engine/extract.h"
+#include "engine/stream.h"
+#include "engine/tape.h"
+
+/* An index larger than this is not believed (a lying dump line). */
+#define INDEX_MAX ((uint64_t)4 << 30)
+
+/* A stream reader for dump d, its parts from the dump log. */
+static int
+stream_for(struct eng_chain_io *io, const struct cat_dl_rec *d,
+    struct eng_stream *sr)
+{
+	memset(sr, 0, sizeof(*sr));
+	sr->devp = io->devp;
+	sr->chg = io->chg;
+	sr->buf = io->buf;
+	sr->err = io->err;
+	sr->bs_hint = io->bs_hint;
+	return eng_stream_from_log_id(sr, io->o->log, d->dump_id);
+}
+
+/* What a reader read, into the result. */
+static void
+count(const struct eng_stream *sr, struct eng_restore_result *res)
+{
+	res->blocks += sr->blocks;
+	res->meta_blocks += sr->meta_blocks;
+	res->read_bytes += sr->read_bytes;
+	res->positionings += sr->positionings;
+	res->log_proven += sr->log_proven;
+}
+
+/* "DUMPID (DATE, level L)": how errors name a dump. */
+static const char *
+dname(const struct cat_dl_rec *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s (%s, level %d)", d->dump_id, d->date, d->level);
+	return buf;
+}
+
+/* len bytes from fd: the count read (short at end of file), or -errno. */
+static long
+read_all(int fd, uint8_t *buf, uint64_t len)
+{
+	uint64_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (uint64_t)n;
+	}
+	return (long)got;
+}
+
+/* The dump log's copy of the index: 0 and x filled, or negative. */
+static int
+index_from_log(struct eng_chain_io *io, const struct cat_dl_rec *d,
+    struct fidx *x, char *why, size_t wlen)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	uint8_t *buf = NULL;
+	long got;
+	int fd, rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.fidx/%s", io->o->log,
+	    d->dump_id) >= sizeof(path))
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size != d->index_bytes) {
+		snprintf(why, wlen, "%.300s is not %" PRIu64 " bytes long", path,
+		    d->index_bytes);
+		rc = -EBADMSG;
+	} else if (!(buf = malloc(d->index_bytes ? d->index_bytes : 1))) {
+		rc = -ENOMEM;
+	} else if ((got = read_all(fd, buf, d->index_bytes)) < 0) {
+		rc = (int)got;
+	} else if ((uint64_t)got != d->index_bytes) {
+		snprintf(why, wlen, "%.300s is short", path);
+		rc = -EBADMSG;
+	} else {
+		char w2[200];
+		rc = fidx_decode(buf, d->index_bytes, x, w2, sizeof(w2));
+		if (rc < 0)
+			snprintf(why, wlen, "%.300s: %s", path, w2);
+	}
+	free(buf);
+	close(fd);
+	return rc < 0 ? rc : 0;
+}
+
+int
+eng_chain_index(struct eng_chain_io *io, const struct cat_dl_rec *d,
+    struct fidx *x, struct eng_restore_result *res)
+{
+	char why[ENG_ERRLEN] = "", dn[128], w2[200];
+	struct eng_stream sr;
+	uint8_t *buf;
+	uint64_t got = 0;
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	if (!d->index_bytes) {
+		eng_err(io->err, "dump %s has no file index (it was written "
+		    "before file indexes, or is no dir: dump)",
+		    dname(d, dn, sizeof(dn)));
+		return -ENOENT;
+	}
+	if (d->index_bytes > INDEX_MAX) {
+		eng_err(io->err, "dump %s: its index of %" PRIu64 " bytes is "
+		    "not believed", dname(d, dn, sizeof(dn)), d->index_bytes);
+		return -EBADMSG;
+	}
+	rc = index_from_log(io, d, x, why, sizeof(why));
+	if (rc == 0)
+		return 0;
+	if (rc != -ENOENT && why[0])
+		log_warn("the dump log's copy of the index of dump %s is not "
+		    "used (%s): reading it from tape", d->dump_id, why);
+	if (!(buf = malloc(d->index_bytes)))
+		return -ENOMEM;
+	if ((rc = stream_for(io, d, &sr)) == 0 &&
+	    (rc = eng_stream_range(&sr, d->index_stored, d->index_raw,
+	    d->index_raw, d->index_raw + d->index_bytes)) == 0) {
+		const void *p;
+		long n;
+		while ((n = eng_stream_pull(&sr, &p)) > 0 &&
+		    got + (uint64_t)n <= d->index_bytes) {
+			memcpy(buf + got, p, (size_t)n);
+			got += (uint64_t)n;
+		}
+		if (n < 0)
+			rc = sr.error ? sr.error : -EIO;
+		else if (got != d->index_bytes) {
+			eng_err(io->err, "dump %s: the stream holds %" PRIu64 " of "
+			    "the index's %" PRIu64 " bytes", d->dump_id, got,
+			    d->index_bytes);
+			rc = -EBADMSG;
+		}
+	}
+	count(&sr, res);
+	eng_stream_free(&sr);
+	if (rc == 0 && (rc = fidx_decode(buf, d->index_bytes, x, w2,
+	    sizeof(w2))) < 0)
+		eng_err(io->err, "the file index of dump %s on tape is damaged: "
+		    "%s", dname(d, dn, sizeof(dn)), w2);
+	else if (rc < 0) {
+		char e2[ENG_ERRLEN];
+		snprintf(e2, sizeof(e2), "%s", io->err);
+		eng_err(io->err, "the file index of dump %s: %s",
+		    dname(d, dn, sizeof(dn)), e2);
+	}
+	free(buf);
+	return rc;
+}
+
+/* The stream's raw bytes in [from, from + len) kept as they go by. */
+struct capture {
+	struct eng_stream *sr;
+	uint64_t from, len;
+	uint8_t *buf;		/* NULL: keep nothing */
+};
+
+static long
+capture_pull(void *ctx, const void **out)
+{
+	struct capture *cp = ctx;
+	uint64_t at = cp->sr->raw_bytes;
+	long n = eng_stream_pull(cp->sr, out);
+
+	if (n > 0 && cp->buf && at + (uint64_t)n > cp->from &&
+	    at < cp->from + cp->len) {
+		uint64_t s = at > cp->from ? at : cp->from;
+		uint64_t e = at + (uint64_t)n < cp->from + cp->len ?
+		    at + (uint64_t)n : cp->from + cp->len;
+		memcpy(cp->buf + (s - cp->from), (const uint8_t *)*out + (s - at),
+		    (size_t)(e - s));
+	}
+	return n;
+}
+
+/* Before anything is written: every dump's parts, and indexes for a chain. */
+static int
+chain_check(struct eng_chain_io *io, const struct eng_chain *c, bool tree)
+{
+	char dn[128], e2[ENG_ERRLEN];
+
+	for (unsigned i = 0; i < c->n; i++) {
+		const struct cat_dl_rec *d = &c->d[i].rec;
+		struct eng_stream sr;
+		int rc = stream_for(io, d, &sr);
+		eng_stream_free(&sr);
+		if (rc < 0) {
+			snprintf(e2, sizeof(e2), "%s", io->err);
+			eng_err(io->err, "dump %s of the chain cannot be read: %s",
+			    dname(d, dn, sizeof(dn)), e2);
+			return rc;
+		}
+		if (tree && c->n > 1 && !d->index_bytes) {
+			eng_err(io->err, "dump %s of the chain has no file index "
+			    "(written before file indexes): restore its dumps "
+			    "one by one with --level-only", dname(d, dn, sizeof(dn)));
+			return -ENOENT;
+		}
+		if (i > 0 && strcmp(d->source_kind, c->d[0].rec.source_kind)) {
+			eng_err(io->err, "dump %s is a %s: dump, its chain's full a "
+			    "%s: dump", dname(d, dn, sizeof(dn)), d->source_kind,
+			    c->d[0].rec.source_kind);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+/* Pull what is left of the stream through (every check still runs). */
+static int
+drain_cap(struct capture *cp)
+{
+	const void *p;
+	long n;
+
+	while ((n = capture_pull(cp, &p)) > 0)
+		;
+	return n < 0 ? (cp->sr->error ? cp->sr->error : -EIO) : 0;
+}
+
+/* One dump of the chain extracted into x; its index captured if asked. */
+static int
+extract_one(struct eng_chain_io *io, struct eng_extract *x,
+    const struct cat_dl_rec *d, uint8_t *keep, struct eng_restore_result *res)
+{
+	struct eng_stream sr;
+	struct capture cp;
+	int rc;
+
+	if ((rc = stream_for(io, d, &sr)) == 0 &&
+	    (rc = eng_stream_open(&sr, 0)) == 0 &&
+	    strcmp(sr.h.source_kind, "dir") != 0) {
+		eng_err(io->err, "dump %s is a %s: dump, not a tree", d->dump_id,
+		    sr.h.source_kind);
+		rc = -EINVAL;
+	}
+	if (rc == 0) {
+		cp = (struct capture){ &sr, d->index_raw, d->index_bytes, keep };
+		rc = eng_extract_run(x, capture_pull, &cp, io->err);
+		if (rc == 0)
+			rc = drain_cap(&cp);
+		if (rc == 0 && sr.error)
+			rc = sr.error;
+		if (rc == 0)
+			rc = eng_stream_check_end(&sr);
+	}
+	count(&sr, res);
+	res->bytes += sr.bytes;
+	res->raw_bytes += sr.rd ? sr.raw_bytes : sr.bytes;
+	res->parts += sr.nparts;
+	if (!res->file)
+		res->file = sr.nparts ? sr.parts[0].file : 0;
+	eng_stream_free(&sr);
+	return rc;
+}
+
+/* A dir: chain, dump after dump into one tree. */
+static int
+chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
+    struct eng_restore_result *res)
+{
+	const struct eng_restore_opts *o = io->o;
+	const struct cat_dl_rec *last = &c->d[c->n - 1].rec;
+	struct fidx prev, cur;
+	struct eng_extract *x;
+	char what[1024], line[512], dn[128];
+	uint8_t *keep = NULL;
+	int rc;
+
+	memset(&prev, 0, sizeof(prev));
+	memset(&cur, 0, sizeof(cur));
+	snprintf(what, sizeof(what), "%s as of %s: the chain of %u dumps that "
+	    "ends at dump %s, level %d", last->entity, last->date, c->n,
+	    last->dump_id, last->level);
+	if ((rc = eng_extract_new(o->to, what, o->root_onto_existing, &x,
+	    io->err)) < 0)
+		return rc;
+	for (unsigned i = 0; i < c->n && rc == 0; i++) {
+		const struct cat_dl_rec *d = &c->d[i].rec;
+		struct eng_apply_stats ast;
+
+		snprintf(line, sizeof(line), "dump %u of %u: %s", i + 1, c->n,
+		    dname(d, dn, sizeof(dn)));
+		eng_extract_note(x, line);
+		if (i > 0) {
+			if ((rc = eng_chain_index(io, d, &cur, res)) < 0 ||
+			    (rc = eng_chain_apply(eng_extract_dirfd(x), &prev, &cur,
+			    &ast, io->err)) < 0)
+				break;
+			log_info("dump %s: %" PRIu64 " entries kept, %" PRIu64
+			    " moved or linked, %" PRIu64 " removed", d->dump_id,
+			    ast.kept, ast.placed, ast.removed);
+		}
+		/* The full's index comes with its stream: no second read. */
+		if (i == 0 && c->n > 1 && !(keep = malloc(d->index_bytes))) {
+			rc = -ENOMEM;
+			break;
+		}
+		if ((rc = extract_one(io, x, d, i == 0 ? keep : NULL, res)) < 0)
+			break;
+		res->dumps++;
+		snprintf(res->dump_id, sizeof(res->dump_id), "%s", d->dump_id);
+		if (i > 0 && (rc = eng_chain_fix_dirs(eng_extract_dirfd(x), &cur,
+		    io->err)) < 0)
+			break;
+		if (i == 0 && keep) {
+			char w2[200];
+			if ((rc = fidx_decode(keep, d->index_bytes, &prev, w2,
+			    sizeof(w2))) < 0) {
+				eng_err(io->err, "the file index of dump %s is "
+				    "damaged: %s", dname(d, dn, sizeof(dn)), w2);
+				break;
+			}
+		} else if (i > 0) {
+			fidx_free(&prev);
+			prev = cur;
+			memset(&cur, 0, sizeof(cur));
+		}
+	}
+	rc = eng_extract_finish(x, rc, io->err);
+	eng_extract_counts(x, &res->entries, &res->refused);
+	eng_extract_free(x);
+	fidx_free(&prev);
+	fidx_free(&cur);
+	free(keep);
+	if (rc == 0 && res->refused && !o->allow_refused) {
+		eng_err(io->err, "%llu entr%s of the chain refused (listed above: "
+		    "unsafe paths are not written); the other %llu restored",
+		    (unsigned long long)res->refused, res->refused == 1 ? "y" :
+		    "ies", (unsigned long long)res->entries);
+		rc = -EPERM;
+	}
+	return rc;
+}
+
+/* A cmd: or file: chain: every stream in order to stdout. */
+static int
+chain_stdout(struct eng_chain_io *io, const struct eng_chain *c,
+    struct eng_restore_result *res)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < c->n && rc == 0; i++) {
+		const struct cat_dl_rec *d = &c->d[i].rec;
+		struct eng_stream sr;
+		const void *p;
+		long n = 0;
+
+		if ((rc = stream_for(io, d, &sr)) == 0 &&
+		    (rc = eng_stream_open(&sr, 0)) == 0) {
+			while ((n = eng_stream_pull(&sr, &p)) > 0)
+				if ((rc = util_write_all(1, p, (size_t)n)) < 0) {
+					eng_err(io->err, "writing the restored data: "
+					    "%s", strerror(-rc));
+					break;
+				}
+			if (rc == 0 && n < 0)
+				rc = sr.error ? sr.error : -EIO;
+			if (rc == 0)
+				rc = eng_stream_check_end(&sr);
+		}
+		count(&sr, res);
+		res->bytes += sr.bytes;
+		res->raw_bytes += sr.rd ? sr.raw_bytes : sr.bytes;
+		res->parts += sr.nparts;
+		eng_stream_free(&sr);
+		if (rc == 0) {
+			res->dumps++;
+			snprintf(res->dump_id, sizeof(res->dump_id), "%s",
+			    d->dump_id);
+		}
+	}
+	return rc;
+}
+
+int
+eng_chain_restore(struct eng_chain_io *io, const struct eng_chain *c,
+    struct eng_restore_result *res)
+{
+	bool tree = strcmp(c->d[0].rec.source_kind, "dir") == 0 ||
+	    io->o->extract;
+	int rc;
+
+	if ((rc = chain_check(io, c, tree && !io->o->to_stdout)) < 0)
+		return rc;
+	snprintf(res->source_kind, sizeof(res->source_kind), "%s",
+	    c->d[0].rec.source_kind);
+	if (io->o->to_stdout)
+		return chain_stdout(io, c, res);
+	if (!tree) {
+		eng_err(io->err, "a chain of %s: dumps is restored with --stdout "
+		    "(each stream in order, full first, for the type's restore "
+		    "command), or one dump at a time with --level-only",
+		    c->d[0].rec.source_kind);
+		return -EINVAL;
+	}
+	return chain_tree(io, c, res);
+}
+
+/* ---- single paths ---- */
+
+/* One entry to restore: where its data is, and the name it gets. */
+struct want {
+	unsigned dump;			/* index in the chain */
+	const struct fidx_entry *h;	/* the entry whose header and data
+					   the stream of that dump holds */
+	const char *to;			/* the entry's path at the target dump */
+	bool done;
+};
+
+struct paths {
+	struct eng_chain_io *io;
+	const struct eng_chain *c;
+	struct fidx *ix;	/* per dump of the chain, loaded as needed */
+	bool *have;
+	struct want *w;
+	size_t nw;
+	/* the run being read: its wants [lo, hi) */
+	size_t lo, hi;
+	char **links;		/* "to\0from": names linked once extracted */
+	size_t nlinks;
+};
+
+static int
+load_ix(struct paths *ps, unsigned j, struct eng_restore_result *res)
+{
+	int rc;
+
+	if (ps->have[j])
+		return 0;
+	if ((rc = eng_chain_index(ps->io, &ps->c->d[j].rec, &ps->ix[j],
+	    res)) < 0)
+		return rc;
+	ps->have[j] = true;
+	return 0;
+}
+
+/* The entry of x with this inode and type, carrying data if one does. */
+static const struct fidx_entry *
+by_inode(const struct fidx *x, uint64_t ino, uint8_t type)
+{
+	const struct fidx_entry *any = NULL;
+
+	for (uint64_t i = 0; i < x->nentries; i++) {
+		const struct fidx_entry *e = &x->e[i];
+		if (e->ino != ino || e->type != type)
+			continue;
+		if (e->flags & FIDX_HAS_DATA)
+			return e;
+		if (!any || ((e->flags & FIDX_IN_STREAM) &&
+		    !(any->flags & FIDX_IN_STREAM)))
+			any = e;
+	}
+	return any;
+}
+
+/*
+ * Where entry e (of the target dump) has its data: the dump of the chain
+ * whose stream holds it, and the entry there that carries it.
+ */
+static int
+holder(struct paths *ps, const struct fidx_entry *e, struct want *w,
+    struct eng_restore_result *res)
+{
+	char dn[128];
+	unsigned j = ps->c->n - 1;
+	const struct fidx_entry *cur = e;
+	int rc;
+
+	for (;;) {
+		if (cur->flags & FIDX_IN_STREAM) {
+			/* A hard link's data is with one name of its inode. */
+			if (cur->type == FIDX_REG && !(cur->flags & FIDX_HAS_DATA) &&
+			    cur->nlink > 1) {
+				const struct fidx_entry *d = by_inode(&ps->ix[j],
+				    cur->ino, cur->type);
+				if (d && (d->flags & FIDX_HAS_DATA))
+					cur = d;
+			}
+			w->dump = j;
+			w->h = cur;
+			w->to = e->path;
+			return 0;
+		}
+		if (j == 0) {
+			eng_err(ps->io->err, "%s: no dump of the chain holds its "
+			    "data (the chain's full lists it without it)", e->path);
+			return -EBADMSG;
+		}
+		j--;
+		if ((rc = load_ix(ps, j, res)) < 0)
+			return rc;
+		const struct fidx_entry *b = by_inode(&ps->ix[j], cur->ino,
+		    cur->type);
+		if (!b) {
+			eng_err(ps->io->err, "%s (inode %" PRIu64 ") is not in the "
+			    "listing of dump %s, its base: the chain does not fit",
+			    e->path, cur->ino,
+			    dname(&ps->c->d[j].rec, dn, sizeof(dn)));
+			return -EBADMSG;
+		}
+		cur = b;
+	}
+}
+
+/* "P", "/P", "./P" -> "./P" ("." for the whole tree); NULL if unsafe. */
+static char *
+norm(const char *p)
+{
+	char *s;
+	size_t l;
+
+	while (*p == '/')
+		p++;
+	while (strncmp(p, "./", 2) == 0)
+		p += 2;
+	if (!*p || strcmp(p, ".") == 0)
+		return strdup(".");
+	if (asprintf(&s, "./%s", p) < 0)
+		return NULL;
+	for (l = strlen(s); l > 2 && s[l - 1] == '/'; l--)
+		s[l - 1] = '\0';
+	if (!eng_chain_path_ok(s)) {
+		free(s);
+		errno = EINVAL;
+		return NULL;
+	}
+	return s;
+}
+
+/* Is e the path p or under it? */
+static bool
+under(const char *path, const char *p)
+{
+	size_t n = strlen(p);
+
+	if (strcmp(p, ".") == 0)
+		return true;
+	return strncmp(path, p, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static int
+want_cmp(const void *a, const void *b)
+{
+	const struct want *x = a, *y = b;
+
+	if (x->dump != y->dump)
+		return x->dump < y->dump ? -1 : 1;
+	if (x->h->raw_offset != y->h->raw_offset)
+		return x->h->raw_offset < y->h->raw_offset ? -1 : 1;
+	return strcmp(x->to, y->to);
+}
+
+/*
+ * The extraction filter of a run: an entry of the run's wants gets its
+ * wanted name (the first of them; more names of the same data are
+ * linked afterwards); others are skipped.
+ */
+static int
+paths_filter(void *ctx, struct archive_entry *e)
+{
+	struct paths *ps = ctx;
+	const char *pn = archive_entry_pathname(e);
+	struct want *first = NULL;
+
+	if (!pn)
+		return 0;
+	for (size_t i = ps->lo; i < ps->hi; i++) {
+		struct want *w = &ps->w[i];
+		if (w->done || strcmp(w->h->path, pn) != 0)
+			continue;
+		w->done = true;
+		if (!first) {
+			first = w;
+			continue;
+		}
+		char *l = malloc(strlen(w->to) + strlen(first->to) + 2);
+		char **nl = realloc(ps->links, (ps->nlinks + 1) * sizeof(*nl));
+		if (!l || !nl) {
+			free(l);
+			if (nl)
+				ps->links = nl;
+			return -ENOMEM;
+		}
+		ps->links = nl;
+		strcpy(l, w->to);
+		strcpy(l + strlen(w->to) + 1, first->to);
+		ps->links[ps->nlinks++] = l;
+	}
+	if (!first)
+		return 0;
+	archive_entry_set_pathname(e, first->to);
+	/* The data is here; a name of a hard link without data gets none. */
+	if (archive_entry_hardlink(e))
+		archive_entry_set_hardlink(e, NULL);
+	return 1;
+}
+
+/* Blocks of bs bytes that stored bytes [s, e) touch. */
+static uint64_t
+blocks_of(uint64_t s, uint64_t e, uint64_t bs)
+{
+	return e > s ? (e - 1) / bs - s / bs + 1 : 0;
+}
+
+/* Where a raw span starts on tape: its stored offset and that raw offset. */
+static void
+span_start(const struct fidx *x, uint64_t raw, uint64_t *stored,
+    uint64_t *raw_at)
+{
+	const struct fidx_frame *f = x->nframes ? fidx_frame_at(x, raw) : NULL;
+
+	if (f) {
+		*stored = f->stored;
+		*raw_at = f->raw;
+	} else {
+		*stored = *raw_at = raw;
+	}
+}
+
+/* The stored offset where the frame after raw offset raw starts. */
+static uint64_t
+span_end(const struct fidx *x, uint64_t raw, uint64_t stream_bytes)
+{
+	if (!x->nframes)
+		return raw;
+	for (uint64_t i = 0; i < x->nframes; i++)
+		if (x->f[i].raw >= raw)
+			return x->f[i].stored;
+	return stream_bytes;
+}
+
+/* The wants of dump j ([lo, hi) of ps->w), read in runs. */
+static int
+read_dump(struct paths *ps, struct eng_extract *x, size_t lo, size_t hi,
+    struct eng_restore_result *res)
+{
+	const struct cat_dl_rec *d = &ps->c->d[ps->w[lo].dump].rec;
+	const struct fidx *ix = &ps->ix[ps->w[lo].dump];
+	struct eng_stream sr;
+	int rc;
+
+	if ((rc = stream_for(ps->io, d, &sr)) < 0)
+		goto out;
+	uint64_t bs = sr.nparts && sr.parts[0].block_size ?
+	    sr.parts[0].block_size : ps->io->bs_hint;
+	for (size_t i = lo; i < hi && rc == 0;) {
+		uint64_t start = ps->w[i].h->raw_offset, end = ps->w[i].h->raw_end;
+		size_t j = i + 1;
+		/* One run while the next span starts within a block. */
+		for (; j < hi; j++) {
+			uint64_t s = ps->w[j].h->raw_offset;
+			uint64_t st0, st1, r0, r1;
+			span_start(ix, s, &st0, &r0);
+			span_start(ix, end, &st1, &r1);
+			if (s > end + bs && st0 > st1 + bs)
+				break;
+			if (ps->w[j].h->raw_end > end)
+				end = ps->w[j].h->raw_end;
+		}
+		uint64_t stored, raw_at;
+		span_start(ix, start, &stored, &raw_at);
+		res->span_blocks += blocks_of(stored, span_end(ix, end, d->bytes),
+		    bs);
+		ps->lo = i;
+		ps->hi = j;
+		if ((rc = eng_stream_range(&sr, stored, raw_at, start, end)) == 0)
+			rc = eng_extract_run(x, eng_stream_pull, &sr, ps->io->err);
+		if (rc == 0 && sr.error)
+			rc = sr.error;
+		for (size_t k = i; rc == 0 && k < j; k++)
+			if (!ps->w[k].done) {
+				eng_err(ps->io->err, "%s: not found at stream byte %"
+				    PRIu64 " of dump %s where its index puts it",
+				    ps->w[k].h->path, ps->w[k].h->raw_offset,
+				    d->dump_id);
+				rc = -EBADMSG;
+			}
+		i = j;
+	}
+out:
+	count(&sr, res);
+	eng_stream_free(&sr);
+	return rc;
+}
+
+/* Is this directory of the index one of the wanted paths or under one? */
+static bool
+dir_wanted(const struct fidx_entry *e, char *const *want, size_t nwant)
+{
+	if (e->type != FIDX_DIR || strcmp(e->path, ".") == 0)
+		return false;
+	for (size_t k = 0; k < nwant; k++)
+		if (under(e->path, want[k]))
+			return true;
+	return false;
+}
+
+/*
+ * The wanted directories: made first (the index has them all), given
+ * the index's mode, owner and times at the end, deepest first.
+ */
+static int
+make_wanted_dirs(int dirfd, const struct fidx *ix, char *const *want,
+    size_t nwant, bool fix, char *err)
+{
+	int rc;
+
+	if (!fix) {
+		for (uint64_t i = 0; i < ix->nentries; i++)
+			if (dir_wanted(&ix->e[i], want, nwant) &&
+			    (rc = eng_chain_mkdir(dirfd, ix->e[i].path, err)) < 0)
+				return rc;
+		return 0;
+	}
+	for (uint64_t i = ix->nentries; i-- > 0;)
+		if (dir_wanted(&ix->e[i], want, nwant) &&
+		    (rc = eng_chain_dir_meta(dirfd, &ix->e[i], err)) < 0)
+			return rc;
+	return 0;
+}
+
+int
+eng_chain_paths(struct eng_chain_io *io, const struct eng_chain *c,
+    struct eng_restore_result *res)
+{
+	const struct eng_restore_opts *o = io->o;
+	const struct cat_dl_rec *last = &c->d[c->n - 1].rec;
+	struct paths ps = { .io = io, .c = c };
+	struct eng_extract *x = NULL;
+	char **want = calloc(o->npaths, sizeof(*want));
+	char what[1024], dn[128];
+	int rc = 0;
+
+	ps.ix = calloc(c->n, sizeof(*ps.ix));
+	ps.have = calloc(c->n, sizeof(*ps.have));
+	if (!want || !ps.ix || !ps.have) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (!o->to) {
+		eng_err(io->err, "--path restores into a directory: --to DIR");
+		rc = -EINVAL;
+		goto out;
+	}
+	if ((rc = chain_check(io, c, false)) < 0 ||
+	    (rc = load_ix(&ps, c->n - 1, res)) < 0)
+		goto out;
+	const struct fidx *top = &ps.ix[c->n - 1];
+	/* What is wanted, all of it found before anything is written. */
+	ps.w = calloc(top->nentries ? top->nentries : 1, sizeof(*ps.w));
+	if (!ps.w) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < o->npaths; k++) {
+		if (!(want[k] = norm(o->paths[k]))) {
+			eng_err(io->err, "--path %s: not a path inside the dump",
+			    o->paths[k]);
+			rc = -EINVAL;
+			goto out;
+		}
+		bool any = false;
+		for (uint64_t i = 0; i < top->nentries && !any; i++)
+			any = under(top->e[i].path, want[k]);
+		if (!any) {
+			eng_err(io->err, "%s is not in dump %s of %s", want[k],
+			    dname(last, dn, sizeof(dn)), last->entity);
+			rc = -ENOENT;
+			goto out;
+		}
+	}
+	for (uint64_t i = 0; i < top->nentries; i++) {
+		const struct fidx_entry *e = &top->e[i];
+		bool wanted = false;
+		if (e->type == FIDX_DIR || !eng_chain_path_ok(e->path))
+			continue;
+		for (size_t k = 0; k < o->npaths && !wanted; k++)
+			wanted = under(e->path, want[k]);
+		if (wanted && (rc = holder(&ps, e, &ps.w[ps.nw++], res)) < 0)
+			goto out;
+	}
+	qsort(ps.w, ps.nw, sizeof(*ps.w), want_cmp);
+	snprintf(what, sizeof(what), "%zu path%s of %s as of %s (dump %s, level "
+	    "%d)", o->npaths, o->npaths == 1 ? "" : "s", last->entity,
+	    last->date, last->dump_id, last->level);
+	if ((rc = eng_extract_new(o->to, what, false, &x, io->err)) < 0)
+		goto out;
+	eng_extract_filter(x, paths_filter, &ps);
+	rc = make_wanted_dirs(eng_extract_dirfd(x), top, want, o->npaths, false,
+	    io->err);
+	for (size_t i = 0; i < ps.nw && rc == 0;) {
+		size_t j = i;
+		while (j < ps.nw && ps.w[j].dump == ps.w[i].dump)
+			j++;
+		rc = read_dump(&ps, x, i, j, res);
+		res->dumps++;
+		i = j;
+	}
+	for (size_t i = 0; i < ps.nlinks && rc == 0; i++) {
+		const char *to = ps.links[i], *from = to + strlen(to) + 1;
+		rc = eng_chain_link(eng_extract_dirfd(x), from, to, io->err);
+	}
+	if (rc == 0)
+		rc = make_wanted_dirs(eng_extract_dirfd(x), top, want, o->npaths,
+		    true, io->err);
+	rc = eng_extract_finish(x, rc, io->err);
+	eng_extract_counts(x, &res->entries, &res->refused);
+	snprintf(res->dump_id, sizeof(res->dump_id), "%s", last->dump_id);
+	snprintf(res->source_kind, sizeof(res->source_kind), "%s",
+	    last->source_kind);
+	if (rc == 0 && res->refused && !o->allow_refused) {
+		eng_err(io->err, "%llu entr%s refused (unsafe paths are not "
+		    "written)", (unsigned long long)res->refused,
+		    res->refused == 1 ? "y" : "ies");
+		rc = -EPERM;
+	}
+out:
+	eng_extract_free(x);
+	for (size_t k = 0; want && k < o->npaths; k++)
+		free(want[k]);
+	free(want);
+	for (unsigned j = 0; ps.ix && j < c->n; j++)
+		if (ps.have[j])
+			fidx_free(&ps.ix[j]);
+	free(ps.ix);
+	free(ps.have);
+	free(ps.w);
+	for (size_t i = 0; i < ps.nlinks; i++)
+		free(ps.links[i]);
+	free(ps.links);
+	return rc;
+}

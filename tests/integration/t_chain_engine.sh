@@ -1,0 +1,125 @@
+# Chains in direct mode (engine side): a full, then deletes, renames and
+# adds, an incremental; the chain restores to the tree as it was; --path
+# reads only the blocks its entries span (plain and zstd); a chain whose
+# base is missing is refused before anything is written; find.
+. "$(dirname "$0")/lib.sh"
+
+new_lib lib 512M
+"$ENGINE" label --device vtape:lib/drive0 --label C00001 --block-size 64K >/dev/null
+DEV=vtape:lib/drive0
+
+# A tree with a multi-block file, subdirectories, a hard link, a symlink.
+mkdir -p src/d/sub src/keep src/gone
+for i in 1 2 3 4 5 6; do echo "file $i" >src/f$i; done
+head -c 3000000 /dev/urandom >src/big
+echo inner >src/d/x
+echo deeper >src/d/sub/y
+echo stays >src/keep/k
+echo bye >src/gone/g
+ln src/f1 src/f1.link
+ln -s f2 src/f2.sym
+head -c 200000 /dev/urandom >src/tail.bin	# after big in the archive
+sleep 1
+"$ENGINE" dump --device $DEV --entity home --source dir:src --log d.log >full.txt ||
+	fail "full dump"
+grep -q "index_bytes=[1-9]" d.log || skip "dumps carry no file index yet"
+full=$(grep '^dump entity=home ' d.log | tail -1 | sed 's/.* dump_id=\([^ ]*\).*/\1/')
+[ -f "d.log.fidx/$full" ] || fail "no index copy d.log.fidx/$full"
+cp -a src snap0
+
+# Changes: delete, rename (a file, a directory), add, change, file <-> dir.
+sleep 1
+rm src/f3 src/f1.link
+mv src/f4 src/f4.renamed
+mv src/d src/d2
+rm -r src/gone
+echo gone-now-a-file >src/gone
+rm src/f5 && mkdir src/f5 && echo in-f5 >src/f5/inner
+echo changed >src/f6
+echo new >src/new
+sleep 1
+"$ENGINE" dump --device $DEV --entity home --source dir:src --log d.log --level 1 \
+	>inc.txt || fail "incremental dump"
+inc=$(grep '^dump entity=home ' d.log | tail -1 | sed 's/.* dump_id=\([^ ]*\).*/\1/')
+grep "^dump .*dump_id=$inc" d.log | grep -q "base=$full" || fail "incremental names no base"
+cp -a src snap1
+
+# The chain: full then incremental gives the tree at the incremental.
+"$ENGINE" restore --device $DEV --entity home --log d.log --to r1 >r1.txt ||
+	fail "chain restore: $(cat r1.txt)"
+grep -q "2 dumps of a chain" r1.txt || fail "not a chain: $(cat r1.txt)"
+tree_meta snap1 >m.snap1
+tree_meta r1 >m.r1
+cmp -s m.snap1 m.r1 || { diff m.snap1 m.r1 >&2; fail "chain restore differs from the tree"; }
+diff -r snap1 r1 >/dev/null || fail "chain restore content differs"
+[ ! -e r1/.abs-restore-INCOMPLETE ] || fail "marker left"
+ls -a r1 | grep -q abs-chain && fail "scratch left"
+ok "chain restore equals the tree: deletes, renames, adds, file<->dir"
+
+# --level-only: the incremental alone (what changed).
+"$ENGINE" restore --device $DEV --entity home --log d.log --level-only --to r2 >/dev/null
+[ -f r2/new ] && [ ! -e r2/f1 ] || fail "--level-only restored more than the incremental"
+ok "--level-only restores one dump alone"
+
+# --date at the full: the full's tree.
+fdate=$(grep "^dump .*dump_id=$full" d.log | sed 's/.* date=\([^ ]*\).*/\1/')
+"$ENGINE" restore --device $DEV --entity home --log d.log --date "$fdate" --to r3 >/dev/null
+[ "$(tree_meta snap0)" = "$(tree_meta r3)" ] || fail "restore at the full's date"
+ok "--date picks the full"
+
+# --path: a small file, a renamed unchanged file (data in the full), a
+# directory; blocks read checked against the spans.
+"$ENGINE" restore --device $DEV --entity home --log d.log --path f6 \
+	--path d2 --path f4.renamed --to p1 >p1.txt || fail "--path: $(cat p1.txt)"
+cat p1.txt
+cmp p1/f6 snap1/f6 && cmp p1/f4.renamed snap1/f4.renamed &&
+	cmp p1/d2/x snap1/d2/x && cmp p1/d2/sub/y snap1/d2/sub/y ||
+	fail "--path content"
+[ ! -e p1/f1 ] && [ ! -e p1/big ] || fail "--path restored more"
+b=$(sed -n 's/.*blocks read \([0-9]*\),.*/\1/p' p1.txt)
+s=$(sed -n 's/.*spans \([0-9]*\) blocks.*/\1/p' p1.txt)
+[ -n "$b" ] && [ "$b" -le "$s" ] || fail "blocks read $b > spans $s"
+ok "--path: $b blocks read, spans $s"
+
+# The small file after the big one: its blocks only, not the big file's.
+total=$(grep "^dump .*dump_id=$full" d.log | sed 's/.* blocks=\([0-9]*\).*/\1/')
+"$ENGINE" restore --device $DEV --entity home --log d.log --path tail.bin \
+	--to p2 >p2.txt || fail "--path tail.bin: $(cat p2.txt)"
+cmp p2/tail.bin snap1/tail.bin || fail "tail.bin content"
+b=$(sed -n 's/.*blocks read \([0-9]*\),.*/\1/p' p2.txt)
+[ "$b" -le 5 ] || fail "tail.bin: $b blocks read (of $total)"
+ok "--path tail.bin: $b of $total blocks read"
+
+# Without the log's index copies: the indexes come from tape.
+mv d.log.fidx fidx.away
+"$ENGINE" restore --device $DEV --entity home --log d.log --path f6 --to p3 >p3.txt ||
+	fail "--path without index copies: $(cat p3.txt)"
+cmp p3/f6 snap1/f6 || fail "f6 from tape index"
+"$ENGINE" restore --device $DEV --entity home --log d.log --to r4 >/dev/null ||
+	fail "chain restore without index copies"
+[ "$(tree_meta snap1)" = "$(tree_meta r4)" ] || fail "chain restore (tape indexes)"
+mv fidx.away d.log.fidx
+ok "indexes read from tape"
+
+# find: versions of a path.
+"$ENGINE" find --device $DEV --entity home --log d.log 'f6' --json >find.txt
+[ "$(grep -c '"path":"./f6"' find.txt)" = 2 ] || fail "find f6: $(cat find.txt)"
+grep '"dump":"'$inc'"' find.txt | grep -q '"in_stream":true' || fail "find: f6 in stream"
+"$ENGINE" find --device $DEV --entity home --log d.log 'keep/*' >find2.txt
+grep -q "unchanged" find2.txt || fail "find: keep/k unchanged in the incremental"
+ok "find lists versions"
+
+# A missing base: refused before anything is written, naming it.
+grep -v "^dump .*dump_id=$full" d.log >broken.log
+expect_fail "$full" "$ENGINE" restore --device $DEV --entity home --log broken.log --to r5
+[ ! -e r5 ] || fail "a refused chain wrote $T/r5"
+ok "missing base refused"
+
+# zstd: a file from the end of a compressed dump, from its frame on.
+"$ENGINE" dump --device $DEV --entity z --source dir:src --log d.log \
+	--compress zstd >/dev/null || fail "zstd dump"
+"$ENGINE" restore --device $DEV --entity z --log d.log --path tail.bin --to z1 >z1.txt ||
+	fail "--path zstd: $(cat z1.txt)"
+cmp z1/tail.bin src/tail.bin || fail "zstd tail.bin"
+cat z1.txt
+ok "--path from a zstd dump"
