@@ -16,7 +16,8 @@ expect_fail "needs --since" "$ENGINE" dump --device vtape:lib/drive0 --entity ho
 "$ENGINE" dump --device vtape:lib/drive0 --entity home --source dir:src --log d.log \
 	--level 1 --since "$since"
 grep -q "^dump entity=home .*level=1 since=$since" d.log || fail "level 1 not logged"
-"$ENGINE" restore --device vtape:lib/drive0 --entity home --log d.log --to inc
+# --level-only: that dump alone (without it, the chain: full + level 1).
+"$ENGINE" restore --device vtape:lib/drive0 --entity home --log d.log --level-only --to inc
 [ "$(ls inc | tr '\n' ' ')" = "f3 f6 " ] || fail "incremental holds: $(ls inc | tr '\n' ' ')"
 [ "$(cat inc/f3)" = "v2 3" ] || fail "f3 content"
 ok "level 1 holds only changed files"
