@@ -175,8 +175,10 @@ ok "--tapes 1: the run waited at the cartridge change; busy refused; run-continu
 
 # abs-cron twice: the second does nothing and says so (exit 0).
 night 4
-# slow lasts about 3 s: long enough to start abs-cron twice meanwhile.
-printf 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do head -c 65536 /dev/urandom; sleep 0.1; done\n' >slow.sh
+# slow runs until go-slow (30 s at most): abs-cron is started twice
+# meanwhile however slow the machine, and the stop waits for nothing more.
+printf '%s\n' 'i=0' \
+	"while [ ! -f $T/go-slow ] && [ \$i -lt 300 ]; do head -c 65536 /dev/urandom; sleep 0.1; i=\$((i + 1)); done" >slow.sh
 "$CTL" entity-add slow "cmd:sh $T/slow.sh" >/dev/null
 "$CRON" --drives d0,d1 --until "$(night_end)" >cron1.out 2>&1 &
 C1=$!
@@ -188,6 +190,7 @@ grep -q "active already" cron2.out || { cat cron2.out; fail "the second abs-cron
 grep -q "is in run 5 already" cron3.out || { cat cron3.out; fail "abs-ctld's busy answer"; }
 [ "$(q "SELECT count(*) FROM runs")" -eq 5 ] || fail "a second run was recorded"
 "$CTL" run-stop 5 >/dev/null
+touch go-slow
 rc=0
 wait "$C1" || rc=$?
 [ $rc -eq 1 ] || { cat cron1.out; fail "abs-cron of a stopped run: exit 1, not $rc"; }
@@ -251,7 +254,9 @@ ok "an idle drive takes the next entities planned on a busy one ($moved moved to
 
 # A media server killed mid-run: the other drive dumps the rest.
 night 7
-rm -f go-g1 go-g2 go-g3 go-g4 go-g5 go-g6
+# Night 6's entities go: due again tonight with their gates shut, each
+# would wait out its 30 s.
+for g in g1 g2 g3 g4 g5 g6; do "$CTL" entity-remove "$g" >/dev/null; done
 gated h1 h2 h3 h4 h5 h6
 "$CTL" run d0 d1 --until "$(night_end)" </dev/null >run8.txt 2>&1 &
 RP=$!
