@@ -56,18 +56,25 @@ check_db() {
 	[ "$n" = 0 ] || fail "$1: $n dumps running without a running job"
 }
 dump_job() { ctl --json dump lib0 "$1" | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p'; }
+slow_job() { rm -f go; dump_job vol.slow; }
 
 SOCK="$T/ctld.sock"
 DB="$T/catalog.db"
 printf 'CONTROL=%s\n' "$SOCK" >engine.env
 "$VTAPE" new-library lib --slots 6 --drives 1 --capacity 64M --barcode-prefix A >/dev/null
 head -c 12582912 /dev/urandom >big.bin
-# A slow source whose bytes are known: 12 MiB of big.bin over ~4 s.
+# A slow source whose bytes are known: 12 MiB of big.bin, a MiB every
+# 0.35 s (the media server reports its bytes between blocks), the last
+# one only once the test says so (touch go; 60 s at most), the rest at
+# once from then on: what a test does mid-dump happens mid-dump, and
+# nothing is waited out. slow_job starts its dump (go removed first: a
+# source a killed media server left behind ends on its closed pipe).
 cat >slow.sh <<EOF
-i=0
+i=0 w=0
 while [ \$i -lt 12 ]; do
+	while [ \$i = 11 ] && [ ! -e $T/go ] && [ \$w -lt 600 ]; do sleep 0.1; w=\$((w + 1)); done
 	dd if=$T/big.bin bs=1048576 skip=\$i count=1 2>/dev/null
-	sleep 0.35
+	[ -e $T/go ] || sleep 0.35
 	i=\$((i + 1))
 done
 EOF
@@ -84,13 +91,14 @@ ok "abs-ctld and a media server on a vtape library"
 
 # 1. abs-ctld killed mid-dump, started again: the media server goes on,
 # comes back, reports the job; the job ends done, its dump complete.
-j=$(dump_job vol.slow)
+j=$(slow_job)
 poll dumping
 kill -9 "$CPID"
 wait "$CPID" 2>/dev/null || true
 start_ctld "$SOCK" "$DB" ctld.log
 grep -q "1 running jobs wait for their media servers" ctld.log ||
 	{ cat ctld.log; fail "abs-ctld did not take the running job back"; }
+touch go
 poll "job_ended $j"
 [ "$(job_state "$j")" = done ] || { tail engine.log; ctl status; fail "job $j after the crash: $(job_state "$j")"; }
 [ "$(sql "$DB" "SELECT state FROM dumps WHERE job_id = $j")" = complete ] ||
@@ -104,10 +112,11 @@ ok "abs-ctld killed mid-dump: job $j resumed and done, dump complete and restore
 # 1b. abs-ctld killed mid-dump and back only after the dump ended: the
 # media server keeps the result and reports it with its journal.
 dumps=$(grep -c '^dump ' journal-lib0.log)
-j=$(dump_job vol.slow)
+j=$(slow_job)
 poll dumping
 kill -9 "$CPID"
 wait "$CPID" 2>/dev/null || true
+touch go
 poll '[ "$(grep -c "^dump " journal-lib0.log)" -gt "$dumps" ]'
 start_ctld "$SOCK" "$DB" ctld.log
 # The grace period may run out first (the media server's backoff): the
@@ -122,10 +131,11 @@ ok "abs-ctld away until the dump ended: job $j done, its dump complete under its
 # 1c. Both killed after the dump ended but before its result was heard:
 # the media server started again reports the job from JOURNAL.job.
 dumps=$(grep -c '^dump ' journal-lib0.log)
-j=$(dump_job vol.slow)
+j=$(slow_job)
 poll dumping
 kill -9 "$CPID"
 wait "$CPID" 2>/dev/null || true
+touch go
 poll '[ "$(grep -c "^dump " journal-lib0.log)" -gt "$dumps" ]'
 poll 'grep -q "\"state\":\"done\"" journal-lib0.log.job'
 kill -9 "$EPID"
@@ -143,7 +153,7 @@ ok "both killed after the dump ended: job $j reported done by the restarted medi
 # 2. Both killed mid-dump, only abs-ctld back: the job waits, can be
 # aborted; another waits out the (short, from here on) grace period and
 # fails; nothing stays reserved; the media server back, the next dump runs.
-j=$(dump_job vol.slow)
+j=$(slow_job)
 poll dumping
 kill -9 "$EPID" "$CPID"
 wait "$CPID" "$EPID" 2>/dev/null || true
@@ -180,7 +190,7 @@ ok "both killed: the orphan job aborted, another failed after $GRACE s, tapes gi
 # 3. The media server killed mid-dump (abs-ctld stays): the job fails at
 # the latest after the grace period, or at once when it comes back
 # without it; nothing stays reserved.
-j=$(dump_job vol.slow)
+j=$(slow_job)
 poll dumping
 kill -9 "$EPID"
 wait "$EPID" 2>/dev/null || true
@@ -189,7 +199,7 @@ poll "job_ended $j"
 check_db "$DB"
 start_engine engine.env engine.log
 poll 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
-j=$(dump_job vol.slow)
+j=$(slow_job)
 poll dumping
 kill -9 "$EPID"
 wait "$EPID" 2>/dev/null || true
@@ -224,9 +234,10 @@ ok "a damaged job file is set aside and said; the media server registers without
 # 3b. SIGHUP with the same master: the media server registers again on a
 # new connection (the old one is taken as stale, whichever abs-ctld sees
 # first) and the job goes on to its end.
-j=$(dump_job vol.slow)
+j=$(slow_job)
 poll dumping
 kill -HUP "$EPID"
+touch go
 poll "job_ended $j"
 [ "$(job_state "$j")" = done ] || { tail engine.log ctld.log; fail "job $j across a SIGHUP: $(job_state "$j")"; }
 grep -q "SIGHUP: registering drive lib0" engine.log || fail "the media server did not act on SIGHUP"
@@ -270,12 +281,16 @@ printf 'CONTROL=%s\nTIMEOUT=1\n' "$SOCK" >engine.env
 kill -HUP "$EPID"
 poll 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
 dumps=$(grep -c '^dump ' journal-lib0.log)
-j=$(dump_job vol.slow)
+late=$(grep -c "did not answer" engine.log || true)
+j=$(slow_job)
 poll dumping
 kill -STOP "$C1"
 rc=0; ctl --timeout 1 status >stalled.out 2>&1 || rc=$?
 [ $rc = 6 ] || fail "abs-ctl against a stalled abs-ctld exits $rc, not 6: $(cat stalled.out)"
 grep -q "did not answer" stalled.out || fail "abs-ctl does not say abs-ctld did not answer: $(cat stalled.out)"
+# The media server's calls time out while its dump runs; then its end.
+poll '[ "$(grep -c "did not answer" engine.log)" -gt "$late" ]'
+touch go
 poll '[ "$(grep -c "^dump " journal-lib0.log)" -gt "$dumps" ]'
 kill -0 "$EPID" || fail "the media server died on a stalled master"
 grep -q "did not answer" engine.log || { tail engine.log; fail "the media server did not time out"; }
