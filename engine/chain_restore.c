@@ -326,10 +326,15 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 			    " moved or linked, %" PRIu64 " removed", d->dump_id,
 			    ast.kept, ast.placed, ast.removed);
 		}
-		/* The full's index comes with its stream: no second read. */
-		if (i == 0 && c->n > 1 && !(keep = malloc(d->index_bytes))) {
-			rc = -ENOMEM;
-			break;
+		/* The full's index: the log's copy, else as its stream goes by
+		   (no second read of the tape). */
+		if (i == 0 && c->n > 1 && index_from_log(io, d, &prev, line,
+		    sizeof(line)) < 0) {
+			memset(&prev, 0, sizeof(prev));
+			if (!(keep = malloc(d->index_bytes))) {
+				rc = -ENOMEM;
+				break;
+			}
 		}
 		if ((rc = extract_one(io, x, d, i == 0 ? keep : NULL, res)) < 0)
 			break;

@@ -20,10 +20,10 @@ ln src/f1 src/f1.link
 ln -s f2 src/f2.sym
 head -c 200000 /dev/urandom >src/tail.bin	# after big in the archive
 sleep 1
-"$ENGINE" dump --device $DEV --entity home --source dir:src --log d.log >full.txt ||
+"$ENGINE" dump --device $DEV --entity home --source dir:src --block-size 64K --log d.log >full.txt ||
 	fail "full dump"
 grep -q "index_bytes=[1-9]" d.log || skip "dumps carry no file index yet"
-full=$(grep '^dump entity=home ' d.log | tail -1 | sed 's/.* dump_id=\([^ ]*\).*/\1/')
+full=$(grep '^dump entity=home ' d.log | tail -1 | sed 's/.* dump=\([^ ]*\).*/\1/')
 [ -f "d.log.fidx/$full" ] || fail "no index copy d.log.fidx/$full"
 cp -a src snap0
 
@@ -38,10 +38,10 @@ rm src/f5 && mkdir src/f5 && echo in-f5 >src/f5/inner
 echo changed >src/f6
 echo new >src/new
 sleep 1
-"$ENGINE" dump --device $DEV --entity home --source dir:src --log d.log --level 1 \
+"$ENGINE" dump --device $DEV --entity home --source dir:src --block-size 64K --log d.log --level 1 \
 	>inc.txt || fail "incremental dump"
-inc=$(grep '^dump entity=home ' d.log | tail -1 | sed 's/.* dump_id=\([^ ]*\).*/\1/')
-grep "^dump .*dump_id=$inc" d.log | grep -q "base=$full" || fail "incremental names no base"
+inc=$(grep '^dump entity=home ' d.log | tail -1 | sed 's/.* dump=\([^ ]*\).*/\1/')
+grep "^dump .*dump=$inc" d.log | grep -q "base=$full" || fail "incremental names no base"
 cp -a src snap1
 
 # The chain: full then incremental gives the tree at the incremental.
@@ -62,7 +62,7 @@ ok "chain restore equals the tree: deletes, renames, adds, file<->dir"
 ok "--level-only restores one dump alone"
 
 # --date at the full: the full's tree.
-fdate=$(grep "^dump .*dump_id=$full" d.log | sed 's/.* date=\([^ ]*\).*/\1/')
+fdate=$(grep "^dump .*dump=$full" d.log | sed 's/.* date=\([^ ]*\).*/\1/')
 "$ENGINE" restore --device $DEV --entity home --log d.log --date "$fdate" --to r3 >/dev/null
 [ "$(tree_meta snap0)" = "$(tree_meta r3)" ] || fail "restore at the full's date"
 ok "--date picks the full"
@@ -82,7 +82,8 @@ s=$(sed -n 's/.*spans \([0-9]*\) blocks.*/\1/p' p1.txt)
 ok "--path: $b blocks read, spans $s"
 
 # The small file after the big one: its blocks only, not the big file's.
-total=$(grep "^dump .*dump_id=$full" d.log | sed 's/.* blocks=\([0-9]*\).*/\1/')
+total=$(grep "^part .*dump=$full" d.log | sed 's/.* blocks=\([0-9]*\).*/\1/' |
+	awk '{ n += $1 } END { print n }')
 "$ENGINE" restore --device $DEV --entity home --log d.log --path tail.bin \
 	--to p2 >p2.txt || fail "--path tail.bin: $(cat p2.txt)"
 cmp p2/tail.bin snap1/tail.bin || fail "tail.bin content"
@@ -110,13 +111,13 @@ grep -q "unchanged" find2.txt || fail "find: keep/k unchanged in the incremental
 ok "find lists versions"
 
 # A missing base: refused before anything is written, naming it.
-grep -v "^dump .*dump_id=$full" d.log >broken.log
+grep -v "^dump .*dump=$full" d.log >broken.log
 expect_fail "$full" "$ENGINE" restore --device $DEV --entity home --log broken.log --to r5
 [ ! -e r5 ] || fail "a refused chain wrote $T/r5"
 ok "missing base refused"
 
 # zstd: a file from the end of a compressed dump, from its frame on.
-"$ENGINE" dump --device $DEV --entity z --source dir:src --log d.log \
+"$ENGINE" dump --device $DEV --entity z --source dir:src --block-size 64K --log d.log \
 	--compress zstd >/dev/null || fail "zstd dump"
 "$ENGINE" restore --device $DEV --entity z --log d.log --path tail.bin --to z1 >z1.txt ||
 	fail "--path zstd: $(cat z1.txt)"
