@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "catalog/dumplog.h"
 #include "catalog/fileindex.h"
@@ -127,12 +128,28 @@ int eng_chain_paths(struct eng_chain_io *io, const struct eng_chain *c,
     struct eng_restore_result *res);
 
 /*
+ * restore --device without --log: a dump log (part and dump lines, with
+ * base and index keys, and the indexes the scan read back as
+ * LOG.fidx/DUMPID) made from a scan of the cartridge in device, or of
+ * every cartridge of its library, in a private temporary directory.
+ */
+struct eng_scanlog {
+	char dir[256];
+	char log[300];
+	FILE *fp;
+	unsigned nidx;
+};
+int eng_chain_scan_log(const char *device, bool library,
+    struct eng_scanlog *sl, char *err);
+/* Remove what eng_chain_scan_log wrote (by name), and its directory. */
+void eng_chain_scan_log_free(struct eng_scanlog *sl);
+
+/*
  * find (engine/find.c): every entry matching pattern (fidx_match) in the
  * indexes of the entity's complete dumps at or before io->o->date in the
  * dump log, oldest dump first: a table, or one JSON object per line.
  * *matches: how many. 0, or negative with err.
  */
-#include <stdio.h>
 int eng_find(struct eng_chain_io *io, const char *entity, const char *pattern,
     bool json, FILE *out, uint64_t *matches);
 /* The stored bytes [*s, *end) a restore of e alone reads from dump d. */

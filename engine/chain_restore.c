@@ -6,6 +6,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -21,6 +22,7 @@
 #include "engine/chain.h"
 #include "engine/engine.h"
 #include "engine/extract.h"
+#include "engine/scan.h"
 #include "engine/stream.h"
 #include "engine/tape.h"
 
@@ -870,4 +872,166 @@ out:
 		free(ps.links[i]);
 	free(ps.links);
 	return rc;
+}
+
+/* ---- a dump log from the tapes (restore --device without --log) ---- */
+
+struct scanlog_ctx {
+	struct eng_scanlog *sl;
+	int rc;
+};
+
+/* A file under the scan log's directory, remembered for its removal. */
+static int
+sl_write(struct eng_scanlog *sl, const char *name, const void *p, size_t n)
+{
+	char path[PATH_MAX];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", sl->dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0)
+		return -errno;
+	if (n)
+		rc = util_write_all(fd, p, n);
+	close(fd);
+	return rc;
+}
+
+static int
+sl_append(struct eng_scanlog *sl, const struct cat_dl_rec *r)
+{
+	char line[8192];
+	int rc = cat_dl_format(r, line, sizeof(line));
+
+	if (rc < 0)
+		return rc;
+	if (!sl->fp && !(sl->fp = fopen(sl->log, "a")))
+		return -errno;
+	return fputs(line, sl->fp) < 0 ? -EIO : 0;
+}
+
+/* One part seen by the scan: a part line, and for a last part its dump. */
+static int
+sl_part(void *ctx, const struct eng_scan_tape *t, const struct eng_scan_part *p)
+{
+	struct scanlog_ctx *sc = ctx;
+	const struct fmt_header *h = &p->h;
+	struct cat_dl_rec r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.type = CAT_DL_PART;
+	snprintf(r.dump_id, sizeof(r.dump_id), "%s", h->dump_id);
+	snprintf(r.entity, sizeof(r.entity), "%s", h->entity);
+	snprintf(r.date, sizeof(r.date), "%s", h->dump_date);
+	snprintf(r.since, sizeof(r.since), "%s", h->since);
+	r.level = h->level;
+	snprintf(r.server, sizeof(r.server), "%s", h->server);
+	snprintf(r.partition, sizeof(r.partition), "%s", h->partition);
+	snprintf(r.label, sizeof(r.label), "%s", t->l.label);
+	snprintf(r.tape_id, sizeof(r.tape_id), "%s", t->l.tape_id);
+	r.file = p->file;
+	r.part = h->part;
+	r.offset = h->offset;
+	r.bytes = p->bytes;
+	r.blocks = p->blocks;
+	r.block_size = h->block_size;
+	snprintf(r.digest_alg, sizeof(r.digest_alg), "%s", h->digest);
+	snprintf(r.digest, sizeof(r.digest), "%s", p->digest);
+	snprintf(r.compress, sizeof(r.compress), "%s", h->compress);
+	snprintf(r.source_kind, sizeof(r.source_kind), "%s", h->source_kind);
+	snprintf(r.status, sizeof(r.status), "%s", p->trailer ? "ok" :
+	    "no-trailer");
+	if ((rc = sl_append(sc->sl, &r)) < 0)
+		return rc;
+	if (!p->trailer || !p->t.last)
+		return 0;
+	r.type = CAT_DL_DUMP;
+	r.part = h->part;
+	r.bytes = p->t.stream_bytes;
+	r.blocks = 0;
+	snprintf(r.digest, sizeof(r.digest), "%s", p->t.stream_digest);
+	r.raw_bytes = p->t.raw_bytes;
+	snprintf(r.raw_digest, sizeof(r.raw_digest), "%s", p->t.raw_digest);
+	snprintf(r.status, sizeof(r.status), "complete");
+	snprintf(r.base, sizeof(r.base), "%s", h->base);
+	r.index_raw = p->t.index_raw;
+	r.index_stored = p->t.index_stored;
+	r.index_bytes = p->t.index_bytes;
+	if ((rc = sl_append(sc->sl, &r)) < 0)
+		return rc;
+	if (p->index) {
+		char name[64];
+		snprintf(name, sizeof(name), "d.log.fidx/%s", h->dump_id);
+		if (sl_write(sc->sl, name, p->index, p->index_len) == 0)
+			sc->sl->nidx++;
+	}
+	return 0;
+}
+
+int
+eng_chain_scan_log(const char *device, bool library, struct eng_scanlog *sl,
+    char *err)
+{
+	struct scanlog_ctx sc = { sl, 0 };
+	struct eng_scan_fns fns = { NULL, sl_part, NULL, &sc };
+	const char *tmp = getenv("TMPDIR");
+	char fidx[PATH_MAX];
+	int rc;
+
+	memset(sl, 0, sizeof(*sl));
+	snprintf(sl->dir, sizeof(sl->dir), "%s/abs-chain-XXXXXX",
+	    tmp && *tmp && strlen(tmp) < 200 ? tmp : "/tmp");
+	if (!mkdtemp(sl->dir)) {
+		eng_err(err, "%s: %s", sl->dir, strerror(errno));
+		sl->dir[0] = '\0';
+		return -errno;
+	}
+	snprintf(sl->log, sizeof(sl->log), "%s/d.log", sl->dir);
+	snprintf(fidx, sizeof(fidx), "%s.fidx", sl->log);
+	if (mkdir(fidx, 0700) < 0) {
+		eng_err(err, "%s: %s", fidx, strerror(errno));
+		return -errno;
+	}
+	rc = eng_scan_run(device, library, &fns, err);
+	if (sl->fp && fclose(sl->fp) != 0 && rc >= 0)
+		rc = -EIO;
+	sl->fp = NULL;
+	if (rc < 0)
+		return rc;
+	/* An empty log still says "no dump of E" the usual way. */
+	if (access(sl->log, F_OK) < 0 && (rc = sl_write(sl, "d.log", NULL,
+	    0)) < 0) {
+		eng_err(err, "%s: %s", sl->log, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+void
+eng_chain_scan_log_free(struct eng_scanlog *sl)
+{
+	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+
+	if (sl->fp)
+		fclose(sl->fp);
+	sl->fp = NULL;
+	if (!sl->dir[0])
+		return;
+	/* Only what this scan wrote: d.log and d.log.fidx/<dump IDs>. */
+	snprintf(path, sizeof(path), "%s/d.log.fidx", sl->dir);
+	if ((d = opendir(path))) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	rmdir(path);
+	unlink(sl->log);
+	rmdir(sl->dir);
+	sl->dir[0] = '\0';
 }

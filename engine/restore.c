@@ -323,7 +323,7 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 	struct tsg_dev *dev = NULL;
 	struct fmt_label l;
 	struct eng_chain chain = { 0 };
-	bool have_chain = false;
+	bool have_chain = false, via_scan = false, library;
 	double t0 = eng_now();
 	int rc;
 
@@ -357,13 +357,15 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 			    "(dumped with --since alone): it is restored by "
 			    "itself", chain.d[0].rec.dump_id, o->entity,
 			    chain.d[0].rec.level);
-	} else if (o->npaths || o->level_only) {
-		eng_err(err, "--path and --level-only need --log DUMPLOG");
-		rc = -EINVAL;
+	}
+	if ((rc = eng_changer_new(&co, &sr.chg)) < 0)
+		goto out;
+	/* No log: --path needs one, made from the tapes' headers. */
+	if (!o->log && o->npaths) {
+		via_scan = true;
 		goto out;
 	}
-	if ((rc = eng_changer_new(&co, &sr.chg)) < 0 ||
-	    (rc = restore_drive(o, &sr, &l)) < 0)
+	if ((rc = restore_drive(o, &sr, &l)) < 0)
 		goto out;
 	if (have_chain && (o->npaths || chain.n > 1)) {
 		struct eng_chain_io io = { .o = o, .devp = &dev, .chg = sr.chg,
@@ -379,6 +381,12 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 		eng_err(err, "tape file %llu holds %s, not %s",
 		    (unsigned long long)sr.parts[0].file, sr.h.entity, o->entity);
 		rc = -ENOENT;
+		goto out;
+	}
+	/* No log, an incremental with a base: its chain, from the headers. */
+	if (!o->log && o->file < 0 && !o->verify_only && !o->level_only &&
+	    sr.h.level > 0 && sr.h.base[0] && strcmp(sr.h.base, "-") != 0) {
+		via_scan = true;
 		goto out;
 	}
 	snprintf(res->source_kind, sizeof(res->source_kind), "%s",
@@ -399,8 +407,23 @@ out:
 	res->seconds = eng_now() - t0;
 	eng_stream_free(&sr);
 	free(sr.buf);
+	library = sr.chg && eng_changer_is_library(sr.chg);
 	eng_changer_free(sr.chg);
 	tsg_free(dev);
+	if (via_scan) {
+		/* Scan the cartridge (a library: all of them), restore from it. */
+		struct eng_scanlog sl;
+		log_info("no dump log: the chain is found from the tapes' headers "
+		    "(%s)", library ? "every cartridge of the library" :
+		    "the cartridge in the drive");
+		rc = eng_chain_scan_log(device, library, &sl, err);
+		if (rc == 0) {
+			abs_o.log = sl.log;
+			rc = eng_restore(&abs_o, res, err);
+		}
+		eng_chain_scan_log_free(&sl);
+		res->seconds = eng_now() - t0;
+	}
 	return rc;
 }
 
