@@ -596,6 +596,7 @@ main(int argc, char **argv)
 	drop_privileges(cmd, &a);
 	rc = run_command(cmd, &a, err, &known);
 	free(nargv);
+	free(a.paths);
 	if (!known) {
 		fprintf(stderr, "abs-engine: unknown command %s\n%s", cmd, usage);
 		return 2;
