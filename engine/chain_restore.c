@@ -148,6 +148,12 @@ eng_chain_index(struct eng_chain_io *io, const struct cat_dl_rec *d,
 	if (rc != -ENOENT && why[0])
 		log_warn("the dump log's copy of the index of dump %s is not "
 		    "used (%s): reading it from tape", d->dump_id, why);
+	if (!*io->devp && !io->chg) {
+		eng_err(io->err, "the index of dump %s is not beside the dump log "
+		    "(%s): give --device to read it from tape",
+		    dname(d, dn, sizeof(dn)), why[0] ? why : "no copy");
+		return -ENOENT;
+	}
 	if (!(buf = malloc(d->index_bytes)))
 		return -ENOMEM;
 	if ((rc = stream_for(io, d, &sr)) == 0 &&

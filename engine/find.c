@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "engine/chain.h"
 #include "engine/engine.h"
+#include "engine/scan.h"
 #include "engine/tape.h"
 
 static const char *
@@ -76,20 +77,31 @@ print_match(FILE *out, bool json, const struct cat_dl_rec *d,
 		    e->size, mt, in ? "in stream" : "unchanged");
 		return;
 	}
-	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:I,s:I,s:s,s:b,s:I,s:I,"
+	json_t *path = json_string(e->path);
+	char *b64 = NULL;
+	if (!path) {
+		/* Not UTF-8: '?' for each byte above 0x7f, and the exact bytes
+		   in path_b64. */
+		char *copy = strdup(e->path);
+		for (char *q = copy; q && *q; q++)
+			if ((unsigned char)*q > 0x7f)
+				*q = '?';
+		path = json_string(copy ? copy : "?");
+		free(copy);
+		b64 = eng_base64((const uint8_t *)e->path, strlen(e->path));
+	}
+	json_t *j = json_pack("{s:o,s:s,s:s,s:i,s:s,s:I,s:I,s:s,s:b,s:I,s:I,"
 	    "s:b,s:i,s:i,s:i}",
-	    "path", e->path, "dump", d->dump_id, "date", d->date,
+	    "path", path, "dump", d->dump_id, "date", d->date,
 	    "level", d->level, "type", type_name(e->type),
 	    "size", (json_int_t)e->size, "mtime", (json_int_t)e->mtime,
 	    "mtime_utc", mt, "in_stream", in, "ino", (json_int_t)e->ino,
 	    "nlink", (json_int_t)e->nlink,
 	    "has_data", (e->flags & FIDX_HAS_DATA) != 0,
 	    "mode", (int)e->mode, "uid", (int)e->uid, "gid", (int)e->gid);
-	if (!j) {
-		/* A path that is not UTF-8: say so rather than lose the line. */
-		j = json_pack("{s:s,s:s,s:b}", "dump", d->dump_id, "error",
-		    "path is not UTF-8", "in_stream", in);
-	}
+	if (j && b64)
+		json_object_set_new(j, "path_b64", json_string(b64));
+	free(b64);
 	if (j && in) {
 		uint64_t s, end;
 		eng_find_span(x, d, e, &s, &end);

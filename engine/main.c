@@ -55,8 +55,9 @@ static const char usage[] =
 "          [--level-only] [--path P ...]   (with --log: the chain that\n"
 "          ends at the newest dump at or before D, full first; one dump\n"
 "          alone; only these paths, reading only their blocks)\n"
-"  find    --device URI --entity NAME PATTERN [--date D] --log DUMPLOG\n"
-"          [--json]   (which versions of matching paths are in which dumps)\n"
+"  find    --entity NAME PATTERN [--date D] --log DUMPLOG [--device URI]\n"
+"          [--json]   (which versions of matching paths are in which dumps;\n"
+"          the drive reads indexes the log has no copy of)\n"
 "  verify  --device URI [--file N]     (every part on the cartridge, or one)\n"
 "  verify  --device URI --entity NAME [--date D] [--log DUMPLOG]\n"
 "          (every part of one dump, on every cartridge it spans)\n"
@@ -263,7 +264,8 @@ parse_args(int argc, char **argv, struct args *a)
 		a->pattern = argv[optind++];
 	if (optind < argc)
 		die("unexpected argument %s", argv[optind]);
-	if (!a->device)
+	/* find reads the log's index copies; the drive only for the others. */
+	if (!a->device && strcmp(argv[1], "find") != 0)
 		die("--device URI is required");
 }
 

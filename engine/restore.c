@@ -447,7 +447,10 @@ eng_find_cmd(const struct eng_restore_opts *opts, const char *pattern,
 		    "--log DUMPLOG");
 		return -EINVAL;
 	}
-	if ((rc = eng_uri_absolute(opts->device, device, sizeof(device))) < 0) {
+	if (!opts->device)
+		device[0] = '\0';
+	else if ((rc = eng_uri_absolute(opts->device, device,
+	    sizeof(device))) < 0) {
 		eng_err(err, "%s: %s", opts->device, strerror(-rc));
 		return rc;
 	}
@@ -457,9 +460,9 @@ eng_find_cmd(const struct eng_restore_opts *opts, const char *pattern,
 	sr.bs_hint = FMT_DEFAULT_BLOCK;
 	if (!(sr.buf = aligned_alloc(4096, FMT_MAX_BLOCK)))
 		return -ENOMEM;
-	if ((rc = eng_changer_new(&co, &sr.chg)) == 0) {
+	if (!device[0] || (rc = eng_changer_new(&co, &sr.chg)) == 0) {
 		/* The drive only matters for an index not in the log's copy. */
-		if (restore_drive(&o, &sr, &l) < 0)
+		if (device[0] && restore_drive(&o, &sr, &l) < 0)
 			log_info("%s: %s (indexes are read from the dump log's "
 			    "copies)", device, err);
 		err[0] = '\0';

@@ -407,9 +407,8 @@ out_tape(void *ctx, const struct eng_scan_tape *t)
 	return 0;
 }
 
-/* Standard base64 with '=' padding, NUL-terminated (malloc'd), or NULL. */
-static char *
-base64(const uint8_t *in, size_t n)
+char *
+eng_base64(const uint8_t *in, size_t n)
 {
 	static const char a[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -471,7 +470,7 @@ eng_scan_part_json(const struct eng_scan_tape *t, const struct eng_scan_part *p)
 		    json_integer((json_int_t)r->index_bytes));
 	}
 	if (p->index) {
-		char *b = base64(p->index, p->index_len);
+		char *b = eng_base64(p->index, p->index_len);
 		if (b)
 			json_object_set_new(j, "index", json_string(b));
 		free(b);

@@ -63,6 +63,8 @@ int eng_scan_run(const char *device, bool library,
 /* A part as one JSON object (abs-engine scan --json, media server events). */
 json_t *eng_scan_part_json(const struct eng_scan_tape *t,
     const struct eng_scan_part *p);
+/* Standard base64 with '=' padding, NUL-terminated (malloc'd), or NULL. */
+char *eng_base64(const uint8_t *in, size_t n);
 /* abs-engine scan: a table, or one JSON object per line. */
 int eng_scan(const char *device, bool library, bool json, FILE *out,
     char *err);
