@@ -196,12 +196,6 @@ rm_path(int dirfd, const char *path, char *err)
 	return rc;
 }
 
-/* Base entries by inode, for renames. */
-struct by_ino {
-	const struct fidx_entry **v;
-	uint64_t n;
-};
-
 static int
 ino_cmp(const void *a, const void *b)
 {
@@ -213,36 +207,59 @@ ino_cmp(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-static int
-by_ino_build(const struct fidx *x, struct by_ino *bi)
+int
+eng_ino_map_build(const struct fidx *x, struct eng_ino_map *m)
 {
-	bi->n = 0;
-	if (!(bi->v = calloc(x->nentries ? x->nentries : 1, sizeof(*bi->v))))
+	m->n = 0;
+	if (!(m->v = calloc(x->nentries ? x->nentries : 1, sizeof(*m->v))))
 		return -ENOMEM;
 	for (uint64_t i = 0; i < x->nentries; i++)
 		if (x->e[i].type != FIDX_DIR && x->e[i].ino)
-			bi->v[bi->n++] = &x->e[i];
-	qsort(bi->v, bi->n, sizeof(*bi->v), ino_cmp);
+			m->v[m->n++] = &x->e[i];
+	qsort(m->v, m->n, sizeof(*m->v), ino_cmp);
 	return 0;
 }
 
-/* The first base entry with that inode and type, or NULL. */
-static const struct fidx_entry *
-by_ino_find(const struct by_ino *bi, uint64_t ino, uint8_t type)
+void
+eng_ino_map_free(struct eng_ino_map *m)
 {
-	uint64_t lo = 0, hi = bi->n;
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+uint64_t
+eng_ino_map_first(const struct eng_ino_map *m, uint64_t ino)
+{
+	uint64_t lo = 0, hi = m->n;
 
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
-		if (bi->v[mid]->ino < ino)
+		if (m->v[mid]->ino < ino)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < bi->n && bi->v[lo]->ino == ino; lo++)
-		if (bi->v[lo]->type == type)
-			return bi->v[lo];
-	return NULL;
+	return lo < m->n && m->v[lo]->ino == ino ? lo : UINT64_MAX;
+}
+
+const struct fidx_entry *
+eng_ino_map_best(const struct eng_ino_map *m, uint64_t ino, uint8_t type)
+{
+	const struct fidx_entry *best = NULL;
+	uint64_t i = eng_ino_map_first(m, ino);
+
+	for (; i < m->n && m->v[i]->ino == ino; i++) {
+		const struct fidx_entry *e = m->v[i];
+		if (e->type != type)
+			continue;
+		if (e->flags & FIDX_HAS_DATA)
+			return e;
+		if (!best || ((e->flags & FIDX_IN_STREAM) &&
+		    !(best->flags & FIDX_IN_STREAM)))
+			best = e;
+	}
+	return best;
 }
 
 /* Is path, or a directory above it, among the sorted removals? */
@@ -290,45 +307,15 @@ struct apply {
 	int dirfd, scratch;
 	char scratch_name[64];
 	const struct fidx *base, *n;
-	struct by_ino bi;
+	struct eng_ino_map bi;
 	const char **rm;	/* base paths to remove, sorted */
 	uint64_t nrm;
 	struct place *pl;
 	uint64_t npl;
-	uint64_t *staged;	/* inodes in the scratch directory, sorted */
+	bool *staged;		/* by bi's first index of each inode */
 	uint64_t nstaged;
 	char *err;
 };
-
-static bool
-staged_has(const struct apply *a, uint64_t ino)
-{
-	uint64_t lo = 0, hi = a->nstaged;
-
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		if (a->staged[mid] == ino)
-			return true;
-		if (a->staged[mid] < ino)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
-static void
-staged_add(struct apply *a, uint64_t ino)
-{
-	uint64_t i = a->nstaged;
-
-	while (i > 0 && a->staged[i - 1] > ino) {
-		a->staged[i] = a->staged[i - 1];
-		i--;
-	}
-	a->staged[i] = ino;
-	a->nstaged++;
-}
 
 /* Which base paths go: gone from n, or there as another type or inode. */
 static int
@@ -395,7 +382,10 @@ stage(struct apply *a, const struct fidx_entry *src, bool src_goes)
 	const char *leaf;
 	int fd, rc = 0;
 
-	if (staged_has(a, src->ino))
+	uint64_t k = eng_ino_map_first(&a->bi, src->ino);
+	if (k == UINT64_MAX)
+		return -ENOENT;
+	if (a->staged[k])
 		return 0;
 	if (a->scratch < 0 && (rc = scratch_open(a)) < 0)
 		return rc;
@@ -423,7 +413,8 @@ stage(struct apply *a, const struct fidx_entry *src, bool src_goes)
 		}
 	}
 	close(fd);
-	staged_add(a, src->ino);
+	a->staged[k] = true;
+	a->nstaged++;
 	return 0;
 }
 
@@ -438,8 +429,7 @@ plan_moves(struct apply *a, struct eng_apply_stats *st)
 	int rc;
 
 	if (!(a->pl = calloc(n->nentries ? n->nentries : 1, sizeof(*a->pl))) ||
-	    !(a->staged = calloc(n->nentries ? n->nentries : 1,
-	    sizeof(*a->staged))))
+	    !(a->staged = calloc(a->bi.n ? a->bi.n : 1, sizeof(*a->staged))))
 		return -ENOMEM;
 	for (uint64_t i = 0; i < n->nentries; i++) {
 		const struct fidx_entry *e = &n->e[i], *src;
@@ -458,7 +448,7 @@ plan_moves(struct apply *a, struct eng_apply_stats *st)
 			st->kept++;
 			continue;
 		}
-		if (!(src = by_ino_find(&a->bi, e->ino, e->type))) {
+		if (!(src = eng_ino_map_best(&a->bi, e->ino, e->type))) {
 			eng_err(a->err, "%.200s (inode %" PRIu64 ") is neither in "
 			    "the dump's stream nor in its base's listing: the "
 			    "chain does not fit together", e->path, e->ino);
@@ -572,7 +562,7 @@ eng_chain_apply(int dirfd, const struct fidx *base, const struct fidx *n,
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if ((rc = by_ino_build(base, &a.bi)) < 0 ||
+	if ((rc = eng_ino_map_build(base, &a.bi)) < 0 ||
 	    (rc = plan_removals(&a)) < 0 ||
 	    (rc = plan_moves(&a, st)) < 0)
 		goto out;
@@ -594,7 +584,7 @@ out:
 	rc = scratch_close(&a, rc);
 	if (rc == -ENOMEM && !err[0])
 		eng_err(err, "out of memory");
-	free(a.bi.v);
+	eng_ino_map_free(&a.bi);
 	free(a.rm);
 	free(a.pl);
 	free(a.staged);

@@ -56,6 +56,19 @@ int eng_chain_path_cmp(const char *a, const char *b);
 /* The entry at path ("./a/b") of x, by binary search, or NULL. */
 const struct fidx_entry *eng_fidx_find(const struct fidx *x,
     const char *path);
+/* An index's entries (not directories) by inode. */
+struct eng_ino_map {
+	const struct fidx_entry **v;
+	uint64_t n;
+};
+int eng_ino_map_build(const struct fidx *x, struct eng_ino_map *m);
+void eng_ino_map_free(struct eng_ino_map *m);
+/* The position of the first entry of that inode, or UINT64_MAX. */
+uint64_t eng_ino_map_first(const struct eng_ino_map *m, uint64_t ino);
+/* An entry of that inode and type: the one with the data, else one in
+   the stream, else any; NULL if none. */
+const struct fidx_entry *eng_ino_map_best(const struct eng_ino_map *m,
+    uint64_t ino, uint8_t type);
 /* Whether path is "." or "./a/b" with no empty, "." or ".." component. */
 bool eng_chain_path_ok(const char *path);
 

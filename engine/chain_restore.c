@@ -460,11 +460,13 @@ struct paths {
 	struct eng_chain_io *io;
 	const struct eng_chain *c;
 	struct fidx *ix;	/* per dump of the chain, loaded as needed */
+	struct eng_ino_map *im;	/* ... and by inode */
 	bool *have;
 	struct want *w;
 	size_t nw;
-	/* the run being read: its wants [lo, hi) */
-	size_t lo, hi;
+	/* the run being read: its wants [lo, hi), the next one at cur (the
+	   stream has them in the order of their offsets, as the wants are) */
+	size_t lo, hi, cur;
 	char **links;		/* "to\0from": names linked once extracted */
 	size_t nlinks;
 };
@@ -480,26 +482,7 @@ load_ix(struct paths *ps, unsigned j, struct eng_restore_result *res)
 	    res)) < 0)
 		return rc;
 	ps->have[j] = true;
-	return 0;
-}
-
-/* The entry of x with this inode and type, carrying data if one does. */
-static const struct fidx_entry *
-by_inode(const struct fidx *x, uint64_t ino, uint8_t type)
-{
-	const struct fidx_entry *any = NULL;
-
-	for (uint64_t i = 0; i < x->nentries; i++) {
-		const struct fidx_entry *e = &x->e[i];
-		if (e->ino != ino || e->type != type)
-			continue;
-		if (e->flags & FIDX_HAS_DATA)
-			return e;
-		if (!any || ((e->flags & FIDX_IN_STREAM) &&
-		    !(any->flags & FIDX_IN_STREAM)))
-			any = e;
-	}
-	return any;
+	return eng_ino_map_build(&ps->ix[j], &ps->im[j]);
 }
 
 /*
@@ -520,8 +503,8 @@ holder(struct paths *ps, const struct fidx_entry *e, struct want *w,
 			/* A hard link's data is with one name of its inode. */
 			if (cur->type == FIDX_REG && !(cur->flags & FIDX_HAS_DATA) &&
 			    cur->nlink > 1) {
-				const struct fidx_entry *d = by_inode(&ps->ix[j],
-				    cur->ino, cur->type);
+				const struct fidx_entry *d = eng_ino_map_best(
+				    &ps->im[j], cur->ino, cur->type);
 				if (d && (d->flags & FIDX_HAS_DATA))
 					cur = d;
 			}
@@ -538,8 +521,8 @@ holder(struct paths *ps, const struct fidx_entry *e, struct want *w,
 		j--;
 		if ((rc = load_ix(ps, j, res)) < 0)
 			return rc;
-		const struct fidx_entry *b = by_inode(&ps->ix[j], cur->ino,
-		    cur->type);
+		const struct fidx_entry *b = eng_ino_map_best(&ps->im[j],
+		    cur->ino, cur->type);
 		if (!b) {
 			eng_err(ps->io->err, "%s (inode %" PRIu64 ") is not in the "
 			    "listing of dump %s, its base: the chain does not fit",
@@ -611,12 +594,11 @@ paths_filter(void *ctx, struct archive_entry *e)
 	const char *pn = archive_entry_pathname(e);
 	struct want *first = NULL;
 
-	if (!pn)
+	if (!pn || ps->cur >= ps->hi || strcmp(ps->w[ps->cur].h->path, pn) != 0)
 		return 0;
-	for (size_t i = ps->lo; i < ps->hi; i++) {
-		struct want *w = &ps->w[i];
-		if (w->done || strcmp(w->h->path, pn) != 0)
-			continue;
+	const struct fidx_entry *h = ps->w[ps->cur].h;
+	for (; ps->cur < ps->hi && ps->w[ps->cur].h == h; ps->cur++) {
+		struct want *w = &ps->w[ps->cur];
 		w->done = true;
 		if (!first) {
 			first = w;
@@ -710,7 +692,7 @@ read_dump(struct paths *ps, struct eng_extract *x, size_t lo, size_t hi,
 		span_start(ix, start, &stored, &raw_at);
 		res->span_blocks += blocks_of(stored, span_end(ix, end, d->bytes),
 		    bs);
-		ps->lo = i;
+		ps->lo = ps->cur = i;
 		ps->hi = j;
 		if ((rc = eng_stream_range(&sr, stored, raw_at, start, end)) == 0)
 			rc = eng_extract_run(x, eng_stream_pull, &sr, ps->io->err);
@@ -781,8 +763,9 @@ eng_chain_paths(struct eng_chain_io *io, const struct eng_chain *c,
 	int rc = 0;
 
 	ps.ix = calloc(c->n, sizeof(*ps.ix));
+	ps.im = calloc(c->n, sizeof(*ps.im));
 	ps.have = calloc(c->n, sizeof(*ps.have));
-	if (!want || !ps.ix || !ps.have) {
+	if (!want || !ps.ix || !ps.im || !ps.have) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -868,10 +851,13 @@ out:
 	for (size_t k = 0; want && k < o->npaths; k++)
 		free(want[k]);
 	free(want);
-	for (unsigned j = 0; ps.ix && j < c->n; j++)
+	for (unsigned j = 0; ps.ix && ps.im && ps.have && j < c->n; j++) {
 		if (ps.have[j])
 			fidx_free(&ps.ix[j]);
+		eng_ino_map_free(&ps.im[j]);
+	}
 	free(ps.ix);
+	free(ps.im);
 	free(ps.have);
 	free(ps.w);
 	for (size_t i = 0; i < ps.nlinks; i++)
