@@ -143,6 +143,13 @@ eng_chain_index(struct eng_chain_io *io, const struct cat_dl_rec *d,
 		return -EBADMSG;
 	}
 	rc = index_from_log(io, d, x, why, sizeof(why));
+	if (rc == 0 && x->archive_bytes != d->index_raw) {
+		snprintf(why, sizeof(why), "it is the index of an archive of %"
+		    PRIu64 " bytes, the dump's is %" PRIu64, x->archive_bytes,
+		    d->index_raw);
+		fidx_free(x);
+		rc = -EBADMSG;
+	}
 	if (rc == 0)
 		return 0;
 	if (rc != -ENOENT && why[0])
@@ -181,6 +188,13 @@ eng_chain_index(struct eng_chain_io *io, const struct cat_dl_rec *d,
 	    sizeof(w2))) < 0)
 		eng_err(io->err, "the file index of dump %s on tape is damaged: "
 		    "%s", dname(d, dn, sizeof(dn)), w2);
+	else if (rc == 0 && x->archive_bytes != d->index_raw) {
+		eng_err(io->err, "the file index of dump %s on tape does not fit "
+		    "it: an archive of %" PRIu64 " bytes, the dump's is %" PRIu64,
+		    dname(d, dn, sizeof(dn)), x->archive_bytes, d->index_raw);
+		fidx_free(x);
+		rc = -EBADMSG;
+	}
 	else if (rc < 0) {
 		char e2[ENG_ERRLEN];
 		snprintf(e2, sizeof(e2), "%s", io->err);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/dumplog.h"
 #include "catalog/fileindex.h"
 #include "engine/chain.h"
 #include "engine/engine.h"
@@ -427,6 +428,90 @@ test_mismatch(void)
 	close(fd);
 }
 
+/* One dump line of entity "e" into log. */
+static void
+dl_dump(const char *log, const char *id, const char *date, int level,
+    const char *base, const char *status)
+{
+	struct cat_dl_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = CAT_DL_DUMP;
+	snprintf(r.dump_id, sizeof(r.dump_id), "%s", id);
+	snprintf(r.entity, sizeof(r.entity), "e");
+	snprintf(r.date, sizeof(r.date), "%s", date);
+	snprintf(r.since, sizeof(r.since), "-");
+	r.level = level;
+	snprintf(r.status, sizeof(r.status), "%s", status);
+	snprintf(r.base, sizeof(r.base), "%s", base);
+	snprintf(r.source_kind, sizeof(r.source_kind), "dir");
+	snprintf(r.server, sizeof(r.server), "host");
+	snprintf(r.partition, sizeof(r.partition), "/p");
+	snprintf(r.label, sizeof(r.label), "L00001");
+	r.part = 1;
+	r.index_bytes = 100;
+	if (cat_dl_append(log, &r) < 0)
+		fprintf(stderr, "cannot append to %s\n", log);
+}
+
+#define ID(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+
+/* Chains from the dump log: base pointers, dates, refusals. */
+static void
+test_from_log(void)
+{
+	char log[512], err[ENG_ERRLEN] = "";
+	struct eng_chain c;
+	bool nb;
+
+	snprintf(log, sizeof(log), "%s/d.log", top);
+	dl_dump(log, ID("a"), "2026-11-01T00:00:00Z", 0, "", "complete");
+	dl_dump(log, ID("b"), "2026-11-02T00:00:00Z", 1, ID("a"), "complete");
+	dl_dump(log, ID("c"), "2026-11-03T00:00:00Z", 2, ID("b"), "complete");
+	dl_dump(log, ID("d"), "2026-11-04T00:00:00Z", 1, ID("a"), "complete");
+	dl_dump(log, ID("e"), "2026-11-05T00:00:00Z", 2, ID("x"), "complete");
+	dl_dump(log, ID("f"), "2026-11-06T00:00:00Z", 1, "", "complete");
+	/* At or before the 3rd: full, L1, L2. */
+	CHECK_EQ(eng_chain_from_log(log, "e", "2026-11-03", false, &c, &nb,
+	    err), 0);
+	CHECK_EQ(c.n, 3);
+	if (c.n == 3) {
+		CHECK(strcmp(c.d[0].rec.dump_id, ID("a")) == 0);
+		CHECK(strcmp(c.d[1].rec.dump_id, ID("b")) == 0);
+		CHECK(strcmp(c.d[2].rec.dump_id, ID("c")) == 0);
+	}
+	eng_chain_free(&c);
+	/* The 4th is relative to the full: a chain of two, 2 and 3 unneeded. */
+	CHECK_EQ(eng_chain_from_log(log, "e", "2026-11-04T12:00:00Z", false,
+	    &c, &nb, err), 0);
+	CHECK_EQ(c.n, 2);
+	eng_chain_free(&c);
+	CHECK_EQ(eng_chain_from_log(log, "e", "2026-11-04", true, &c, &nb, err),
+	    0);
+	CHECK_EQ(c.n, 1);
+	eng_chain_free(&c);
+	/* The 5th's base is not in the log: refused, named. */
+	err[0] = '\0';
+	CHECK_EQ(eng_chain_from_log(log, "e", "2026-11-05", false, &c, &nb,
+	    err), -ENOENT);
+	CHECK(strstr(err, ID("x")) != NULL);
+	CHECK(strstr(err, ID("e")) != NULL);
+	/* The 6th has no base (--since alone): alone, said so. */
+	CHECK_EQ(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err), 0);
+	CHECK(nb && c.n == 1);
+	eng_chain_free(&c);
+	/* Before the first: nothing. */
+	CHECK_EQ(eng_chain_from_log(log, "e", "2026-10", false, &c, &nb, err),
+	    -ENOENT);
+	/* A base that is not complete is missing. */
+	snprintf(log, sizeof(log), "%s/d2.log", top);
+	dl_dump(log, ID("a"), "2026-11-01T00:00:00Z", 0, "", "aborted");
+	dl_dump(log, ID("b"), "2026-11-02T00:00:00Z", 1, ID("a"), "complete");
+	err[0] = '\0';
+	CHECK(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err) < 0);
+	CHECK(strstr(err, ID("a")) != NULL);
+}
+
 int
 main(void)
 {
@@ -443,6 +528,8 @@ main(void)
 	test_types_links();
 	test_symlinks();
 	test_mismatch();
+	test_from_log();
+	if (getenv("KEEP")) T_DONE();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", top);
