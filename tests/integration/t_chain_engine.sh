@@ -102,6 +102,16 @@ cmp p3/f6 snap1/f6 || fail "f6 from tape index"
 mv fidx.away d.log.fidx
 ok "indexes read from tape"
 
+# No dump log: the chain from the tapes' headers (a scan of the library).
+"$ENGINE" restore --device $DEV --entity home --to r6 >r6.txt 2>&1 ||
+	fail "chain restore without a log: $(cat r6.txt)"
+tree_meta r6 >m.r6
+cmp -s m.snap1 m.r6 || { diff m.snap1 m.r6 >&2; fail "chain restore without a log"; }
+"$ENGINE" restore --device $DEV --entity home --path d2/x --to p6 >p6.txt 2>&1 ||
+	fail "--path without a log: $(cat p6.txt)"
+cmp p6/d2/x snap1/d2/x || fail "--path without a log: content"
+ok "no dump log: the chain and a single path from the tapes alone"
+
 # find: versions of a path.
 "$ENGINE" find --device $DEV --entity home --log d.log 'f6' --json >find.txt
 [ "$(grep -c '"path":"./f6"' find.txt)" = 2 ] || fail "find f6: $(cat find.txt)"
@@ -124,3 +134,23 @@ ok "missing base refused"
 cmp z1/tail.bin src/tail.bin || fail "zstd tail.bin"
 cat z1.txt
 ok "--path from a zstd dump"
+
+# tgt's tape has no LOCATE: a single path by SPACE from its tape file.
+if command -v tgtd >/dev/null 2>&1 && command -v tgtadm >/dev/null 2>&1; then
+	. "$(dirname "$0")/tgt.sh"
+	export ABS_RUN_DIR="$T"
+	tgt_start
+	tgt_tape 1 "$T/t1.img" 64
+	U="iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1"
+	"$ENGINE" label --device "$U" --label G00001 >/dev/null
+	"$ENGINE" dump --device "$U" --entity t --source dir:src --block-size 64K \
+		--log t.log >/dev/null || fail "dump over iSCSI"
+	"$ENGINE" restore --device "$U" --entity t --log t.log --path tail.bin \
+		--path d2/x --to g1 >g1.txt || fail "--path over iSCSI: $(cat g1.txt)"
+	cmp g1/tail.bin src/tail.bin && cmp g1/d2/x src/d2/x || fail "--path over iSCSI: content"
+	b=$(sed -n 's/.*blocks read \([0-9]*\),.*/\1/p' g1.txt)
+	s=$(sed -n 's/.*spans \([0-9]*\) blocks.*/\1/p' g1.txt)
+	[ "$b" -le "$s" ] || fail "over iSCSI: $b blocks read, spans $s"
+	ok "--path over iSCSI against tgt (SPACE, no LOCATE): $b blocks read"
+	tgt_stop
+fi
