@@ -647,9 +647,13 @@ blocks_of(uint64_t s, uint64_t e, uint64_t bs)
 	return e > s ? (e - 1) / bs - s / bs + 1 : 0;
 }
 
-/* Where a raw span starts on tape: its stored offset and that raw offset. */
+/*
+ * Where a raw span starts on tape: its stored offset and that raw offset
+ * (a zstd dump: the frame that holds it; with no frame table, the
+ * stream's start).
+ */
 static void
-span_start(const struct fidx *x, uint64_t raw, uint64_t *stored,
+span_start(const struct fidx *x, bool zstd, uint64_t raw, uint64_t *stored,
     uint64_t *raw_at)
 {
 	const struct fidx_frame *f = x->nframes ? fidx_frame_at(x, raw) : NULL;
@@ -657,21 +661,11 @@ span_start(const struct fidx *x, uint64_t raw, uint64_t *stored,
 	if (f) {
 		*stored = f->stored;
 		*raw_at = f->raw;
+	} else if (zstd) {
+		*stored = *raw_at = 0;
 	} else {
 		*stored = *raw_at = raw;
 	}
-}
-
-/* The stored offset where the frame after raw offset raw starts. */
-static uint64_t
-span_end(const struct fidx *x, uint64_t raw, uint64_t stream_bytes)
-{
-	if (!x->nframes)
-		return raw;
-	for (uint64_t i = 0; i < x->nframes; i++)
-		if (x->f[i].raw >= raw)
-			return x->f[i].stored;
-	return stream_bytes;
 }
 
 /* The wants of dump j ([lo, hi) of ps->w), read in runs. */
@@ -688,6 +682,7 @@ read_dump(struct paths *ps, struct eng_extract *x, size_t lo, size_t hi,
 		goto out;
 	uint64_t bs = sr.nparts && sr.parts[0].block_size ?
 	    sr.parts[0].block_size : ps->io->bs_hint;
+	bool zstd = strcmp(d->compress, "zstd") == 0;
 	for (size_t i = lo; i < hi && rc == 0;) {
 		uint64_t start = ps->w[i].h->raw_offset, end = ps->w[i].h->raw_end;
 		size_t j = i + 1;
@@ -695,17 +690,19 @@ read_dump(struct paths *ps, struct eng_extract *x, size_t lo, size_t hi,
 		for (; j < hi; j++) {
 			uint64_t s = ps->w[j].h->raw_offset;
 			uint64_t st0, st1, r0, r1;
-			span_start(ix, s, &st0, &r0);
-			span_start(ix, end, &st1, &r1);
+			span_start(ix, zstd, s, &st0, &r0);
+			span_start(ix, zstd, end, &st1, &r1);
 			if (s > end + bs && st0 > st1 + bs)
 				break;
 			if (ps->w[j].h->raw_end > end)
 				end = ps->w[j].h->raw_end;
 		}
 		uint64_t stored, raw_at;
-		span_start(ix, start, &stored, &raw_at);
-		res->span_blocks += blocks_of(stored, span_end(ix, end, d->bytes),
-		    bs);
+		span_start(ix, zstd, start, &stored, &raw_at);
+		uint64_t s0, s1;
+		struct fidx_entry span = { .raw_offset = start, .raw_end = end };
+		eng_find_span(ix, d, &span, &s0, &s1);
+		res->span_blocks += blocks_of(stored, s1, bs);
 		ps->lo = ps->cur = i;
 		ps->hi = j;
 		if ((rc = eng_stream_range(&sr, stored, raw_at, start, end)) == 0)

@@ -43,6 +43,12 @@ eng_find_span(const struct fidx *x, const struct cat_dl_rec *d,
 	const struct fidx_frame *f = x->nframes ?
 	    fidx_frame_at(x, e->raw_offset) : NULL;
 
+	if (!f && strcmp(d->compress, "zstd") == 0) {
+		/* No frame table: from the stream's start. */
+		*s = 0;
+		*end = d->index_stored ? d->index_stored : d->bytes;
+		return;
+	}
 	if (!f) {
 		*s = e->raw_offset;
 		*end = e->raw_end;
