@@ -12,8 +12,12 @@
  * format, so that the engine, the catalog and the tools share one codec.
  *
  * Encoded: a 32-byte head ("ABS-FIDX", version, counts, payload length and
- * its CRC32C), then one zstd frame holding the entries sorted by path
- * (each path front-coded against the one before) and the frame table.
+ * its CRC32C), then one zstd frame holding the frame table and the entries
+ * in path order (each path front-coded against the one before).
+ *
+ * Path order (fidx_path_cmp): bytewise, except that '/' sorts before every
+ * other byte, so that a directory is followed at once by its whole subtree
+ * ("./a", "./a/b", "./a-c", "./a.d"): a subtree is one run.
  * fidx_decode trusts nothing: every count, length and offset is checked
  * against the buffer and against each other.
  */
@@ -63,7 +67,7 @@ struct fidx_frame {
 
 struct fidx {
 	uint64_t nentries;
-	struct fidx_entry *e;	/* sorted by path (strcmp order) */
+	struct fidx_entry *e;	/* in path order (fidx_path_cmp) */
 	uint64_t nframes;
 	struct fidx_frame *f;	/* by raw offset; none for a plain dump */
 	uint64_t archive_bytes;	/* raw bytes of the pax archive: the index
@@ -96,10 +100,13 @@ int fidx_decode(const uint8_t *buf, size_t len, struct fidx *x, char *why,
 int fidx_encoded_len(const uint8_t *head, size_t len, uint64_t *total);
 void fidx_free(struct fidx *x);
 
+/* Path order: <0, 0, >0 as strcmp, but '/' sorts before every byte. */
+int fidx_path_cmp(const char *a, const char *b);
+
 /* The entry at path ("./a/b"; "a/b" and "/a/b" are taken as that), or NULL. */
 const struct fidx_entry *fidx_lookup(const struct fidx *x, const char *path);
-/* path itself and everything under it: entries [*lo, *hi) (sorted, so a
-   subtree is one run). */
+/* path itself and everything under it: entries [*lo, *hi) (in path
+   order a subtree is one run). */
 void fidx_subtree(const struct fidx *x, const char *path, uint64_t *lo,
     uint64_t *hi);
 /* The frame to start decompressing at for raw offset raw (NULL: plain). */
