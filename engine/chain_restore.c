@@ -285,7 +285,7 @@ extract_one(struct eng_chain_io *io, struct eng_extract *x,
 	int rc;
 
 	if ((rc = stream_for(io, d, &sr)) == 0 &&
-	    (rc = eng_stream_open(&sr, 0)) == 0 &&
+	    (rc = eng_stream_open(&sr, 0)) == 0 && !io->o->extract &&
 	    strcmp(sr.h.source_kind, "dir") != 0) {
 		eng_err(io->err, "dump %s is a %s: dump, not a tree", d->dump_id,
 		    sr.h.source_kind);

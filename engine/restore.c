@@ -442,9 +442,9 @@ eng_find_cmd(const struct eng_restore_opts *opts, const char *pattern,
 
 	*matches = 0;
 	memset(&sr, 0, sizeof(sr));
-	if (!o.log) {
-		eng_err(err, "find reads the dumps' indexes through a dump log: "
-		    "--log DUMPLOG");
+	if (!o.log && !o.device) {
+		eng_err(err, "find reads the dumps' indexes: --log DUMPLOG, or "
+		    "--device URI to read them from the tapes");
 		return -EINVAL;
 	}
 	if (!opts->device)
@@ -455,6 +455,20 @@ eng_find_cmd(const struct eng_restore_opts *opts, const char *pattern,
 		return rc;
 	}
 	o.device = device;
+	if (!o.log) {
+		/* The tapes' headers and indexes make the log (restore.c too). */
+		struct eng_scanlog sl;
+		struct eng_changer *c = NULL;
+		bool library = eng_changer_new(&co, &c) == 0 &&
+		    eng_changer_is_library(c);
+		eng_changer_free(c);
+		if ((rc = eng_chain_scan_log(device, library, &sl, err)) == 0) {
+			o.log = sl.log;
+			rc = eng_find_cmd(&o, pattern, json, out, matches, err);
+		}
+		eng_chain_scan_log_free(&sl);
+		return rc;
+	}
 	sr.devp = &dev;
 	sr.err = err;
 	sr.bs_hint = FMT_DEFAULT_BLOCK;
