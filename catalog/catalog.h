@@ -95,7 +95,11 @@ int cat_tapes_list(struct cat_db *db, const char *pool, cat_tape_fn *fn,
  * The next limit tapes of a pool in the order they will be written:
  * appendable (the most recently written first, to fill it), blank, then
  * full tapes whose every dump has keep_fulls newer fulls and which are
- * older than keep_days (recycled: relabelled with the same tape ID).
+ * older than keep_days (recycled: relabelled with the same tape ID). A
+ * tape holding a base (or a base's base) of a retained incremental is
+ * never recycled: chains stay whole. Retained: a complete incremental
+ * with fewer than keep_fulls newer fulls, or with a part on a tape
+ * written less than keep_days ago.
  */
 int cat_tapes_next(struct cat_db *db, const char *pool, int64_t limit,
     cat_tape_fn *fn, void *arg, char *err);
@@ -119,7 +123,8 @@ int cat_tape_set_state(struct cat_db *db, const char *label,
     const char *state, char *err);
 /*
  * Reserve a tape for a job (job 0: none named), from blank, appendable or
- * full (reuse), or again for the job holding it; a reservation whose job
+ * full (reuse: only a tape cat_tapes_next would recycle), or again for
+ * the job holding it; a reservation whose job
  * is not running any more is taken over. -EBUSY if another running job
  * holds it or it is not writable, -ENOENT for an unknown tape.
  */
@@ -484,12 +489,21 @@ struct cat_dump {
 	/* the job's origin (SITE:ID) if another master gave it its ID: a job
 	   merged from a dump log or reported by a media server; else NULL */
 	const char *job_origin;
+	/* chains (schema 6): the dump it was taken since (NULL: a full, or
+	   unknown), and where its file index sits in the stream (the dump
+	   line's keys; index_bytes 0 or CAT_NULL: none) */
+	const char *base_uid;
+	int64_t index_raw, index_stored, index_bytes;
+	const char *drive;	/* its job's drive, or NULL */
 };
 typedef int cat_dump_fn(const struct cat_dump *d, void *arg);
 
 /* The newest complete dump of entity at or before date (NULL: any). */
 int cat_dump_for_restore(struct cat_db *db, const char *entity,
     const char *date, cat_dump_fn *fn, void *arg, char *err);
+/* A dump by its uid; -ENOENT if the catalog does not have it. */
+int cat_dump_get(struct cat_db *db, const char *dump_uid, cat_dump_fn *fn,
+    void *arg, char *err);
 /* The newest complete full (or, full false, incremental): 0 or 1 rows. */
 int cat_dump_last(struct cat_db *db, const char *entity, bool full,
     cat_dump_fn *fn, void *arg, char *err);
@@ -499,7 +513,9 @@ int cat_dump_totals(struct cat_db *db, const char *entity, int64_t *dumps,
 /*
  * The whole dump is on tape: complete once all its parts are recorded,
  * else -EAGAIN (err says how many are). Reads dump_uid, bytes, raw_bytes,
- * digest, raw_digest, and finished (the last trailer's time; NULL: now).
+ * digest, raw_digest, and finished (the last trailer's time; NULL: now);
+ * base_uid and index_raw/index_stored/index_bytes if set (index_bytes >
+ * 0), kept otherwise.
  */
 int cat_dump_complete(struct cat_db *db, const struct cat_dump *d,
     int64_t parts, char *err);
@@ -531,6 +547,104 @@ int cat_tape_parts(struct cat_db *db, int64_t tape, cat_part_fn *fn,
  * the tape becomes appendable and counts it. -ENOENT for an unknown tape.
  */
 int cat_part_record(struct cat_db *db, const struct cat_part *p, int64_t job,
+    char *err);
+
+/* ---- chains and file indexes (catalog/chains.c) ---- */
+
+/*
+ * A chain is a full and the incrementals taken since it: each dump names
+ * its base (base_uid; a dump recorded before schema 6 without one has as
+ * base the dump of a lower level that started at its since). A dump can
+ * be restored as the tree it saw only if every dump of its chain is
+ * complete and every part of each is on a tape in service (not
+ * out-of-service, not destroyed).
+ */
+
+/* A dump of a chain, with what restoring it needs. */
+struct cat_chain_dump {
+	int64_t id;		/* 0: a base the catalog does not have */
+	const char *dump_uid, *entity;
+	const char *base_uid;	/* NULL: a full (or no base known) */
+	int64_t level;
+	const char *since, *started, *finished;
+	const char *state;	/* NULL for a base the catalog lacks */
+	int64_t bytes, raw_bytes;
+	const char *digest_alg, *digest;
+	int64_t index_raw, index_stored, index_bytes;	/* CAT_NULL: none */
+	int64_t index_len;	/* bytes of its index the catalog keeps (0) */
+	int64_t parts;		/* parts recorded */
+	const char *bad_label;	/* a tape of its parts not in service */
+	const char *head_uid;	/* the full its chain starts at (NULL if
+				   the chain does not reach one) */
+	/* NULL if this dump can be restored with its chain, else why not,
+	   naming the dump at fault */
+	const char *why;
+};
+typedef int cat_chain_fn(const struct cat_chain_dump *d, void *arg);
+
+/*
+ * The chain of a dump, the full first and dump_uid last, one row per
+ * dump (a base the catalog lacks is a row with id 0 and state NULL).
+ * why (CAT_ERRLEN, may be NULL) gets "" if the chain is restorable, else
+ * the reason naming the dump at fault. Rows, or -ENOENT for an unknown
+ * dump.
+ */
+int cat_dump_chain(struct cat_db *db, const char *dump_uid, cat_chain_fn *fn,
+    void *arg, char *why, char *err);
+/*
+ * What a restore of entity at date (NULL: now; a date prefix or a full
+ * UTC time) reads: the chain ending at the newest complete dump at or
+ * before date (level_only: that dump alone), the full first. -ENOENT (no
+ * such dump), -EAGAIN (a newer dump is incomplete: cat_dump_for_restore),
+ * -ENOLINK for a broken chain: err names the dump missing, expired,
+ * incomplete or on a tape out of service, and nothing is delivered.
+ */
+int cat_restore_chain(struct cat_db *db, const char *entity, const char *date,
+    bool level_only, cat_chain_fn *fn, void *arg, char *err);
+/*
+ * Every dump of an entity that is complete or incomplete, oldest first,
+ * each with its chain's head and whether it can be restored (why). Rows.
+ */
+int cat_entity_chains(struct cat_db *db, const char *entity,
+    cat_chain_fn *fn, void *arg, char *err);
+
+/* An entity whose newest complete dump cannot be restored. */
+struct cat_broken_chain {
+	const char *entity, *dump_uid;
+	const char *why;	/* names the dump at fault */
+};
+typedef int cat_broken_chain_fn(const struct cat_broken_chain *b, void *arg);
+/*
+ * Active entities whose current chain (the one ending at their newest
+ * complete dump) is broken, by name: their next dump must be a full. An
+ * incremental whose base was never known (taken since a time no dump
+ * started at) is not a broken chain.
+ */
+int cat_chains_broken(struct cat_db *db, cat_broken_chain_fn *fn, void *arg,
+    char *err);
+
+/* The index is kept in chunks of this many bytes. */
+#define CAT_INDEX_CHUNK (1 << 20)
+/* No index is larger (FIDX_MAX_DECODED bounds what it decodes to). */
+#define CAT_INDEX_MAX ((int64_t)4 << 30)
+/*
+ * Keep a dump's file index: its encoded bytes (the caller checked them
+ * with fidx_decode), in one transaction. 1 stored, 0 the same bytes were
+ * kept already (idempotent); -ENOENT for an unknown dump, -EEXIST if other
+ * bytes are kept for it, -EINVAL for 0 bytes, more than CAT_INDEX_MAX, or
+ * a length that is not the dump's index_bytes (when known).
+ */
+int cat_index_store(struct cat_db *db, const char *dump_uid,
+    const uint8_t *buf, size_t len, char *err);
+/*
+ * A dump's index: its bytes into *buf (malloc'd) and *len. -ENOENT for an
+ * unknown dump or one whose index the catalog does not keep (err says
+ * which), -EIO if the chunks do not follow each other.
+ */
+int cat_index_load(struct cat_db *db, const char *dump_uid, uint8_t **buf,
+    size_t *len, char *err);
+/* Bytes of the index kept for a dump into *len (0: none). 0 or -ENOENT. */
+int cat_index_len(struct cat_db *db, const char *dump_uid, int64_t *len,
     char *err);
 
 /* ---- jobs, drives and drive messages (catalog/jobs.c) ---- */
@@ -786,10 +900,14 @@ struct cat_rebuild_part {
 	int64_t stream_bytes, raw_bytes;
 	const char *stream_digest, *raw_digest;
 	const char *prev_tape_id;	/* part > 1: the previous part's tape */
+	/* chains (issue 13): the header's base (NULL or "": none), the last
+	   trailer's index keys (index_bytes 0: none) */
+	const char *base_uid;
+	int64_t index_raw, index_stored, index_bytes;
 };
 /*
  * Record a part: its entity (and type), its dump (incomplete: failed with
- * no finished date, and its job) and the part; the dump completes once
+ * no finished date, and its job, its base and index keys) and the part; the dump completes once
  * parts 1..N are in and add up to the last part's stream_bytes; it expires
  * if the previous part is missing and its cartridge (prev_tape_id) was
  * labelled again after the dump (recycled). 1 added,

@@ -232,6 +232,21 @@ static const char *const migrations[] = {
 	"CREATE INDEX jobs_run ON jobs(run_id) WHERE run_id IS NOT NULL;"
 	"ALTER TABLE dumps ADD COLUMN base_uid TEXT;"
 	"CREATE INDEX dumps_job ON dumps(job_id);",
+	/*
+	 * 6: chains and the file index. A dump knows where its index sits in
+	 * its stream (the dump line's index_raw, index_stored, index_bytes)
+	 * and the catalog keeps the index itself as the encoded bytes
+	 * (catalog/fileindex.h, zstd inside) in chunks of up to 1 MiB: one
+	 * row per MiB of index, never a row per file.
+	 */
+	"ALTER TABLE dumps ADD COLUMN index_raw INTEGER;"
+	"ALTER TABLE dumps ADD COLUMN index_stored INTEGER;"
+	"ALTER TABLE dumps ADD COLUMN index_bytes INTEGER;"
+	"CREATE TABLE dump_index ("
+	" dump_id INTEGER NOT NULL REFERENCES dumps(id),"
+	" seq INTEGER NOT NULL CHECK (seq >= 0), data BLOB NOT NULL,"
+	" PRIMARY KEY (dump_id, seq));"
+	"CREATE INDEX dumps_base ON dumps(base_uid) WHERE base_uid IS NOT NULL;",
 };
 
 

@@ -1,12 +1,16 @@
 /* Dumps and their parts: what is on which tape, and what to restore. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "catalog/db_int.h"
 
 #define DUMP_COLS "d.id, d.dump_uid, e.name, d.job_id, d.level, d.since," \
 	" d.started, d.finished, d.state, d.bytes, d.raw_bytes, d.digest_alg," \
-	" d.digest, d.raw_digest, (SELECT origin FROM jobs WHERE id = d.job_id)"
+	" d.digest, d.raw_digest, (SELECT origin FROM jobs WHERE id = d.job_id)," \
+	" d.base_uid, d.index_raw, d.index_stored, d.index_bytes, (SELECT" \
+	" dr.name FROM jobs j JOIN drives dr ON dr.id = j.drive_id WHERE j.id =" \
+	" d.job_id)"
 #define DUMP_FROM " FROM dumps d JOIN entities e ON e.id = d.entity_id"
 /*
  * Newest first, ties (dumps started in the same second) broken by what a
@@ -29,7 +33,9 @@ dump_row(sqlite3_stmt *st, void *arg)
 		.state = db_text(st, 8), .bytes = db_i64(st, 9),
 		.raw_bytes = db_i64(st, 10), .digest_alg = db_text(st, 11),
 		.digest = db_text(st, 12), .raw_digest = db_text(st, 13),
-		.job_origin = db_text(st, 14),
+		.job_origin = db_text(st, 14), .base_uid = db_text(st, 15),
+		.index_raw = db_i64(st, 16), .index_stored = db_i64(st, 17),
+		.index_bytes = db_i64(st, 18), .drive = db_text(st, 19),
 	};
 
 	return ((cat_dump_fn *)cb->fn)(&d, cb->arg);
@@ -81,6 +87,18 @@ cat_dump_for_restore(struct cat_db *db, const char *entity, const char *date,
 		return db_fail(err, -ENOENT, "no complete dump of %s%s%s", entity,
 		    date ? " at or before " : "", date ? date : "");
 	return rc;
+}
+
+/* A dump by its uid. */
+int
+cat_dump_get(struct cat_db *db, const char *dump_uid, cat_dump_fn *fn,
+    void *arg, char *err)
+{
+	int rc = db_query(db, err, "reading a dump", dump_row, DB_CB(fn, arg),
+	    "SELECT " DUMP_COLS DUMP_FROM " WHERE d.dump_uid = ?", "t", dump_uid);
+
+	return rc == 0 ? db_fail(err, -ENOENT, "no dump %s", dump_uid ?
+	    dump_uid : "(null)") : rc;
 }
 
 /* The newest complete full or incremental dump of entity. */
@@ -144,11 +162,18 @@ cat_dump_complete(struct cat_db *db, const struct cat_dump *d, int64_t parts,
 		return db_fail(err, -EAGAIN, "dump %s: %lld of %lld parts recorded",
 		    d->dump_uid ? d->dump_uid : "(none)", (long long)have,
 		    (long long)parts);
+	/* The dump line's chain keys, when it has them. */
+	bool idx = d->index_bytes > 0 && d->index_bytes != CAT_NULL;
 	rc = db_exec(db, err, "completing a dump", "UPDATE dumps SET state ="
 	    " 'complete', finished = coalesce(?, strftime('%Y-%m-%dT%H:%M:%SZ',"
-	    "'now')), bytes = ?, raw_bytes = ?, digest = ?, raw_digest = ? WHERE"
-	    " dump_uid = ?", "tiittt", d->finished, d->bytes, d->raw_bytes,
-	    d->digest, d->raw_digest, d->dump_uid);
+	    "'now')), bytes = ?, raw_bytes = ?, digest = ?, raw_digest = ?,"
+	    " base_uid = coalesce(nullif(?, ''), base_uid),"
+	    " index_raw = CASE WHEN ?7 THEN ?8 ELSE index_raw END,"
+	    " index_stored = CASE WHEN ?7 THEN ?9 ELSE index_stored END,"
+	    " index_bytes = CASE WHEN ?7 THEN ?10 ELSE index_bytes END"
+	    " WHERE dump_uid = ?11", "tiitttiiiit", d->finished, d->bytes,
+	    d->raw_bytes, d->digest, d->raw_digest, d->base_uid, (int64_t)idx,
+	    d->index_raw, d->index_stored, d->index_bytes, d->dump_uid);
 	return rc < 0 ? rc : 0;
 }
 

@@ -423,6 +423,17 @@ merge_dump(struct merge *m, const struct cat_dl_rec *r)
 		m->res->dumps++;
 	else if (rc == 0)
 		m->res->skipped++;	/* finished already */
+	/* Its base and index keys (issue 13), where the catalog lacks them. */
+	if (rc >= 0 && (r->base[0] || r->index_bytes) && (rc = db_exec(m->db,
+	    m->err, "recording a merged dump's chain", "UPDATE dumps SET"
+	    " base_uid = coalesce(base_uid, nullif(?1, '')), index_raw = CASE"
+	    " WHEN index_bytes IS NULL AND ?2 > 0 THEN ?3 ELSE index_raw END,"
+	    " index_stored = CASE WHEN index_bytes IS NULL AND ?2 > 0 THEN ?4"
+	    " ELSE index_stored END, index_bytes = CASE WHEN index_bytes IS NULL"
+	    " AND ?2 > 0 THEN ?2 ELSE index_bytes END WHERE id = ?5", "tiiii",
+	    r->base, (int64_t)r->index_bytes, (int64_t)r->index_raw,
+	    (int64_t)r->index_stored, k.id)) > 0)
+		rc = 0;
 	/* Another master's job (merged or reported) ended with its dump. */
 	if (rc >= 0 && job && strcmp(r->status, "complete") == 0)
 		rc = db_exec(m->db, m->err, "ending a merged job", "UPDATE jobs SET"

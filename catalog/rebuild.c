@@ -291,6 +291,26 @@ totals(struct cat_db *db, const struct cat_rebuild_part *p, int64_t dump,
 	    p->stream_digest, p->raw_digest, dump);
 }
 
+/* Its base (every part's header names it) and, from the last part's
+   trailer, where its index sits; what the catalog has already stays. */
+static int
+chain_keys(struct cat_db *db, const struct cat_rebuild_part *p, int64_t dump,
+    char *err)
+{
+	int rc = 0;
+
+	if (p->base_uid && *p->base_uid)
+		rc = db_exec(db, err, "noting a rebuilt dump's base", "UPDATE dumps"
+		    " SET base_uid = ? WHERE id = ? AND base_uid IS NULL", "ti",
+		    p->base_uid, dump);
+	if (rc >= 0 && p->last && p->index_bytes > 0)
+		rc = db_exec(db, err, "noting a rebuilt dump's index", "UPDATE"
+		    " dumps SET index_raw = ?, index_stored = ?, index_bytes = ?"
+		    " WHERE id = ? AND index_bytes IS NULL", "iiii", p->index_raw,
+		    p->index_stored, p->index_bytes, dump);
+	return rc < 0 ? rc : 0;
+}
+
 /*
  * Rebuilt dumps' states from what the catalog holds (any order gives the
  * same), for the dumps sel picks (an SQL condition on dumps, ?1 being
@@ -382,6 +402,7 @@ cat_rebuild_part(struct cat_db *db, const struct cat_rebuild_part *p,
 	    (rc = dump_of(db, p, entity, &dump, err)) < 0 ||
 	    (rc = added = part_of(db, p, dump, err)) < 0 ||
 	    (rc = totals(db, p, dump, err)) < 0 ||
+	    (rc = chain_keys(db, p, dump, err)) < 0 ||
 	    (rc = settle(db, dump, err)) < 0) {
 		db_rollback(db);
 		return rc;

@@ -37,17 +37,57 @@ cat_tapes_list(struct cat_db *db, const char *pool, cat_tape_fn *fn,
 }
 
 /*
- * Dump n is newer than dump d: started later, a tie of start seconds
+ * Dump n is newer than dump D: started later, a tie of start seconds
  * broken as the newest dump is chosen (catalog/dumps.c), never left
  * equal: two fulls started in the same second would each keep the other
  * from superseding it, and no cartridge of theirs could be recycled.
  */
-#define NEWER_THAN_D " (n.started, coalesce(n.finished, ''), coalesce(n.job_id," \
-	" 0), n.dump_uid) > (d.started, coalesce(d.finished, '')," \
-	" coalesce(d.job_id, 0), d.dump_uid)"
+#define NEWER_THAN(D) " (n.started, coalesce(n.finished, ''), coalesce(n.job_id," \
+	" 0), n.dump_uid) > (" D ".started, coalesce(" D ".finished, '')," \
+	" coalesce(" D ".job_id, 0), " D ".dump_uid)"
+#define NEWER_THAN_D NEWER_THAN("d")
+/* The complete fulls of dump D's entity newer than D. */
+#define NEWER_FULLS(D) "(SELECT count(*) FROM dumps n WHERE n.entity_id =" \
+	" " D ".entity_id AND n.state = 'complete' AND n.level = 0 AND" \
+	NEWER_THAN(D) ")"
+
+/*
+ * The pool's reuse rule on tape T of pool P: full, last written keep_days
+ * ago or more, and every complete dump on it has keep_fulls newer fulls.
+ */
+#define KEEP_RULE(T, P) " (" T ".state = 'full' AND julianday('now') -" \
+	" julianday(" T ".last_written) >= " P ".keep_days AND NOT EXISTS" \
+	" (SELECT 1 FROM dump_parts dp JOIN dumps d ON d.id = dp.dump_id WHERE" \
+	" dp.tape_id = " T ".id AND d.state = 'complete' AND " NEWER_FULLS("d") \
+	" < " P ".keep_fulls))"
+
+/*
+ * Chains are protected. A retained incremental is a complete one its
+ * pool's rule keeps for its own sake: fewer than keep_fulls newer fulls
+ * of its entity, or a part on a tape written less than keep_days ago.
+ * "needed" holds every base of one (back to the full): a tape holding a
+ * needed dump is never recycled, whatever the rule says of its own dumps.
+ * A dump recorded before it named its base has as base the lower-level
+ * dump that started at its since (catalog/chains.c).
+ */
+#define BASE_OF(D) "coalesce(" D ".base_uid, (SELECT x.dump_uid FROM dumps x" \
+	" WHERE x.entity_id = " D ".entity_id AND x.level < " D ".level AND" \
+	" x.started = " D ".since ORDER BY x.level DESC LIMIT 1))"
+#define NEEDED_WITH "WITH RECURSIVE needed(uid, depth) AS (" \
+	" SELECT " BASE_OF("c") ", 1 FROM dumps c WHERE c.state = 'complete' AND" \
+	"  c.level > 0 AND EXISTS (SELECT 1 FROM dump_parts cp JOIN tapes u ON" \
+	"  u.id = cp.tape_id JOIN pools up ON up.id = u.pool_id WHERE" \
+	"  cp.dump_id = c.id AND (u.last_written IS NULL OR julianday('now') -" \
+	"  julianday(u.last_written) < up.keep_days OR " NEWER_FULLS("c") \
+	"  < up.keep_fulls))" \
+	" UNION SELECT " BASE_OF("b") ", needed.depth + 1 FROM needed JOIN dumps" \
+	"  b ON b.dump_uid = needed.uid WHERE b.level > 0 AND needed.depth < 10) "
+#define NOT_NEEDED(T) " NOT EXISTS (SELECT 1 FROM dump_parts np JOIN dumps nd" \
+	" ON nd.id = np.dump_id WHERE np.tape_id = " T ".id AND nd.dump_uid IN" \
+	" (SELECT uid FROM needed WHERE uid IS NOT NULL))"
 
 /* The order of cat_tapes_next (catalog.h says why). */
-static const char next_tapes_sql[] =
+static const char next_tapes_sql[] = NEEDED_WITH
     "SELECT id, label, tape_id, state, pool, ever_written, bytes, files,"
     " added, last_written, note, recycle FROM ("
     " SELECT " TAPE_COLS ", 0 AS recycle,"
@@ -56,13 +96,7 @@ static const char next_tapes_sql[] =
     "  WHERE p.name = ?1 AND t.state IN ('appendable', 'blank')"
     " UNION ALL"
     " SELECT " TAPE_COLS ", 1, 2, t.last_written" TAPE_FROM
-    "  WHERE p.name = ?1 AND t.state = 'full' AND"
-    "  julianday('now') - julianday(t.last_written) >= p.keep_days AND"
-    "  NOT EXISTS (SELECT 1 FROM dump_parts dp JOIN dumps d ON d.id ="
-    "   dp.dump_id WHERE dp.tape_id = t.id AND d.state = 'complete' AND"
-    "   (SELECT count(*) FROM dumps n WHERE n.entity_id = d.entity_id AND"
-    "    n.state = 'complete' AND n.level = 0 AND" NEWER_THAN_D ")"
-    "   < p.keep_fulls))"
+    "  WHERE p.name = ?1 AND" KEEP_RULE("t", "p") " AND" NOT_NEEDED("t") ")"
     " ORDER BY rank, CASE WHEN rank = 0 THEN lw END DESC,"
     "  CASE WHEN rank = 2 THEN lw END,"
     /* Written the same second: by label, which a rebuilt catalog keeps
@@ -202,13 +236,16 @@ cat_tape_reserve(struct cat_db *db, const char *tape_id, int64_t job,
     char *err)
 {
 	int64_t holder = 0;
-	int rc = db_exec(db, err, "reserving a tape", "UPDATE tapes SET"
-	    " reserved_from = CASE WHEN state = 'reserved' THEN reserved_from ELSE"
-	    " state END, state = 'reserved', job_id = nullif(?, 0) WHERE tape_id"
-	    " = ? AND (state IN ('blank', 'appendable', 'full') OR (state ="
-	    " 'reserved' AND (job_id IS NULL OR job_id = ?1 OR job_id NOT IN"
-	    " (SELECT id FROM jobs WHERE state = 'running'))))", "it", job,
-	    tape_id);
+	/* A full tape only if it may be recycled: the rule and its chains. */
+	int rc = db_exec(db, err, "reserving a tape", NEEDED_WITH "UPDATE tapes"
+	    " SET reserved_from = CASE WHEN state = 'reserved' THEN reserved_from"
+	    " ELSE state END, state = 'reserved', job_id = nullif(?1, 0) WHERE"
+	    " tape_id = ?2 AND (state IN ('blank', 'appendable') OR (state ="
+	    " 'full' AND EXISTS (SELECT 1 FROM tapes t JOIN pools p ON p.id ="
+	    " t.pool_id WHERE t.id = tapes.id AND" KEEP_RULE("t", "p") " AND"
+	    NOT_NEEDED("t") ")) OR (state = 'reserved' AND (job_id IS NULL OR"
+	    " job_id = ?1 OR job_id NOT IN (SELECT id FROM jobs WHERE state ="
+	    " 'running'))))", "it", job, tape_id);
 
 	if (rc != 0)
 		return rc;
@@ -221,7 +258,8 @@ cat_tape_reserve(struct cat_db *db, const char *tape_id, int64_t job,
 		return rc;
 	return db_fail(err, -EBUSY, "tape %s cannot be reserved: it is %s",
 	    tape_id, holder > 0 ? "reserved for another running job" :
-	    "not writable");
+	    "not writable (or full and kept: its reuse rule, or a retained"
+	    " incremental needs a dump on it)");
 }
 
 /* Give a reserved tape back, unless another job holds it. */

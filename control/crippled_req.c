@@ -692,6 +692,7 @@ event_rec(json_t *p, enum cat_dl_type type, struct cat_dl_rec *r)
 	snprintf(r->source_kind, sizeof(r->source_kind), "%s", field(p, "source",
 	    "cmd"));
 	S(written, "written");
+	S(base, "base");
 #undef S
 	r->level = (int)arg_num(p, "level", 0);
 	r->file = (uint64_t)arg_num(p, "file", 0);
@@ -701,6 +702,13 @@ event_rec(json_t *p, enum cat_dl_type type, struct cat_dl_rec *r)
 	r->blocks = (uint64_t)arg_num(p, "blocks", 0);
 	r->block_size = (uint32_t)arg_num(p, "block_size", 0);
 	r->raw_bytes = (uint64_t)arg_num(p, "raw_bytes", 0);
+	if (type == CAT_DL_DUMP) {	/* the chain's keys (issue 13) */
+		r->index_raw = (uint64_t)arg_num(p, "index_raw", 0);
+		r->index_stored = (uint64_t)arg_num(p, "index_stored", 0);
+		r->index_bytes = (uint64_t)arg_num(p, "index_bytes", 0);
+	} else {
+		r->base[0] = '\0';
+	}
 	if (!strcmp(r->since, "-"))
 		r->since[0] = '\0';
 	if (!r->written[0])	/* confirmed now: its trailer, or the dump */

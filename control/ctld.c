@@ -1019,6 +1019,7 @@ ctld_main(int argc, char **argv)
 		struct drive *d = c.drives;
 		c.drives = d->next;
 		json_decref(d->msgs);
+		ctld_upload_free(d);
 		json_decref(d->skip);
 		free(d);
 	}

@@ -14,6 +14,7 @@
 #define CTLD_GRACE 60		/* default --grace: seconds */
 
 struct client;
+struct index_upload;
 
 struct drive {
 	char name[64];
@@ -32,6 +33,7 @@ struct drive {
 	json_t *skip;		/* labels reported unavailable for this job */
 	json_t *msgs;		/* the last CTLD_MSGS messages */
 	double orphaned;	/* when it lost its media server mid-job */
+	struct index_upload *upload;	/* an index it is sending (chains.c) */
 	struct drive *next;
 };
 
@@ -154,5 +156,8 @@ const struct ctld_event *ctld_event_find(const char *name);
  * 0, or -EINVAL with err (PROTO_ERRLEN) naming the event and the field.
  */
 int ctld_event_check(const struct ctld_event *ev, json_t *data, char *err);
+
+/* Free the index a drive's media server was sending (control/chains.c). */
+void ctld_upload_free(struct drive *d);
 
 #endif

@@ -294,6 +294,11 @@ ev_dump(struct ctld *c, struct drive *d, json_t *p, const char **code,
 		.digest = arg_str(p, "digest"),
 		.raw_digest = arg_str(p, "raw_digest"),
 		.finished = arg_str(p, "written"),
+		/* its base and where its index sits (issue 13), if sent */
+		.base_uid = arg_str(p, "base"),
+		.index_raw = arg_num(p, "index_raw", 0),
+		.index_stored = arg_num(p, "index_stored", 0),
+		.index_bytes = arg_num(p, "index_bytes", 0),
 	};
 	char dberr[CAT_ERRLEN];
 	int rc;
@@ -474,7 +479,8 @@ const struct ctld_event ctld_events[] = {
 	    " tape_id:s file:i part:i offset:i bytes:i blocks:i block_size:i"
 	    " digest_alg:s? digest:s? status:s? written:s?", true },
 	{ "dump", ev_dump, "dump:s part:i bytes:i? raw_bytes:i? digest:s?"
-	    " raw_digest:s? written:s?", true },
+	    " raw_digest:s? written:s? base:s? index_raw:i? index_stored:i?"
+	    " index_bytes:i?", true },
 	{ "tape-full", ev_tape_full, "tape_id:s label:s?", false },
 	{ "tape-labelled", ev_tape_labelled, "tape_id:s label:s?", false },
 	{ "tape-recycled", ev_tape_recycled, "tape_id:s label:s?", false },
@@ -492,7 +498,8 @@ const struct ctld_event ctld_events[] = {
 	    " compress:s level:i job:i? date:s since:s part:i file:i offset:i"
 	    " bytes:i blocks:i block_size:i digest_alg:s digest:s trailer:b"
 	    " written:s? last:b stream_bytes:i? raw_bytes:i? stream_digest:s?"
-	    " raw_digest:s? prev_tape_id:s?", false },
+	    " raw_digest:s? prev_tape_id:s? base:s? index_raw:i? index_stored:i?"
+	    " index_bytes:i?", false },
 	{ "scan-end", ev_scan_end, "tapes:i? error:s?", false },
 	{ "scan-skipped", ev_scan_skipped, "slot:i why:s", false },
 };

@@ -220,31 +220,6 @@ h_abort(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	FAIL("not-found", "job %lld is neither queued nor running", (long long)job);
 }
 
-/* The dump to restore, as the reply shows it. */
-static int
-restore_dump_row(const struct cat_dump *d, void *arg)
-{
-	json_t **out = arg;
-
-	*out = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "id", (json_int_t)d->id,
-	    "dump_uid", j_str(d->dump_uid), "level", j_int(d->level), "started",
-	    j_str(d->started), "bytes", j_int(d->bytes), "digest_alg",
-	    j_str(d->digest_alg), "digest", j_str(d->digest));
-	return *out ? 0 : -ENOMEM;
-}
-
-/* A part of the dump to restore. */
-static int
-restore_part_row(const struct cat_part *p, void *arr)
-{
-	return j_append(arr, json_pack("{s:I,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:o}",
-	    "part", (json_int_t)p->part, "label", j_str(p->label), "tape_id",
-	    j_str(p->tape_id), "file", (json_int_t)p->file, "offset",
-	    (json_int_t)p->offset, "bytes", (json_int_t)p->bytes, "blocks",
-	    (json_int_t)p->blocks, "block_size", (json_int_t)p->block_size,
-	    "digest", j_str(p->digest)));
-}
-
 /* The drive for a restore: the one named, else the first idle one. */
 static struct drive *
 restore_drive(struct ctld *c, json_t *a, const char **code, char *err)
@@ -274,13 +249,20 @@ restore_job(struct ctld *c, struct client *cl, struct drive *d, json_t *a,
 {
 	json_t *dump = json_object_get(res, "dump");
 	const char *entity = arg_str(a, "entity");
-	/* Who asked: the media server checks a named target against them. */
-	json_t *detail = json_pack("{s:s?,s:s,s:s,s:O,s:I,s:b}", "dump",
-	    json_string_value(json_object_get(dump, "dump_uid")), "as",
+	/*
+	 * Who asked: the media server checks a named target against them.
+	 * The chain (full first, each dump with its parts) becomes the dump
+	 * log the engine restores from; dump and parts are the last one's.
+	 */
+	json_t *detail = json_pack("{s:s?,s:s,s:s,s:O,s:I,s:b,s:O,s:O,s:O,s:O}",
+	    "dump", json_string_value(json_object_get(dump, "dump_uid")), "as",
 	    json_string_value(json_object_get(res, "as")), "to",
 	    arg_str(a, "to") ? arg_str(a, "to") : "", "parts",
 	    json_object_get(res, "parts"), "uid", (json_int_t)cl->uid, "admin",
-	    (cl->roles & ROLE_ADMIN) != 0);
+	    (cl->roles & ROLE_ADMIN) != 0, "chain", json_object_get(res, "chain"),
+	    "paths", json_object_get(res, "paths"), "level_only",
+	    json_object_get(res, "level_only"), "date",
+	    json_object_get(dump, "started"));
 	char *ds = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	int64_t job = 0;
 	int rc;
@@ -298,36 +280,131 @@ restore_job(struct ctld *c, struct client *cl, struct drive *d, json_t *a,
 	return 0;
 }
 
+/* Paths a restore takes: "./a/b", "a/b" or "/a/b", none climbing out. */
+static bool
+restore_paths_ok(json_t *paths, char *err)
+{
+	size_t i;
+	json_t *p;
+
+	if (json_array_size(paths) > 1000) {
+		snprintf(err, PROTO_ERRLEN, "at most 1000 --path");
+		return false;
+	}
+	json_array_foreach(paths, i, p) {
+		const char *s = json_string_value(p), *c;
+		size_t n = s ? strlen(s) : 0;
+		bool dots = false;
+		if (!n || n > 4095) {
+			snprintf(err, PROTO_ERRLEN, "--path: a path of 1 to 4095 bytes");
+			return false;
+		}
+		/* Every component: ".." never (a restore stays in its target). */
+		for (c = s;;) {
+			size_t k = strcspn(c, "/");
+			dots = dots || (k == 2 && c[0] == '.' && c[1] == '.');
+			if (!c[k])
+				break;
+			c += k + 1;
+		}
+		if (dots) {
+			snprintf(err, PROTO_ERRLEN, "--path %.200s: no '..' in a path",
+			    s);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The entity's source kind ("dir", "cmd", "file") into arg. */
+static int
+source_kind_row(const struct cat_entity *e, void *arg)
+{
+	snprintf(arg, 8, "%.*s", (int)strcspn(e->source ? e->source : "", ":"),
+	    e->source ? e->source : "");
+	return 0;
+}
+
+/* Whether a tree's chain can be replayed: every dump has its index. */
+static bool
+chain_indexed(json_t *chain)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(chain, i, d)
+		if (json_integer_value(json_object_get(d, "index_bytes")) <= 0)
+			return false;
+	return true;
+}
+
 static json_t *
 h_restore(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
 {
 	const char *entity = arg_str(a, "entity"), *as = arg_str(a, "as");
-	json_t *dump = NULL, *parts, *res;
-	char dberr[CAT_ERRLEN];
+	bool level_only = arg_num(a, "level_only", 0) != 0;
+	json_t *paths = json_object_get(a, "path"), *chain, *last, *dump, *res;
+	const char *warn = NULL;
+	char dberr[CAT_ERRLEN], kind[8] = "";
 	struct drive *d;
 	int rc;
 
-	rc = cat_dump_for_restore(c->db, entity, arg_str(a, "date"),
-	    restore_dump_row, &dump, dberr);
-	if (rc < 0)
-		return cat_failed(code, err, rc, dberr);
 	/* An entity name, never a path: it names the default target. */
 	if (as && (!cat_name_valid(as) || strchr(as, '/') ||
-	    strcmp(as, ".") == 0 || strcmp(as, "..") == 0)) {
-		json_decref(dump);
+	    strcmp(as, ".") == 0 || strcmp(as, "..") == 0))
 		FAIL("bad-args", "--as takes a name without spaces, '/' or "
 		    "'..' (it names the default restore directory)");
+	if (paths && !restore_paths_ok(paths, err)) {
+		*code = PROTO_E_BAD_ARGS;
+		return NULL;
 	}
-	parts = json_array();
-	rc = cat_dump_parts(c->db, json_integer_value(json_object_get(dump,
-	    "id")), restore_part_row, parts, dberr);
-	res = json_pack("{s:s,s:s,s:o,s:o}", "entity", entity, "as",
-	    as ? as : entity, "dump", dump, "parts", parts);
-	if (rc < 0 || !res) {
-		json_decref(res);
-		return cat_failed(code, err, res ? rc : -ENOMEM, dberr);
+	/*
+	 * A cmd: or file: dump is one stream, restored alone as ever (a
+	 * chain of streams goes to the type's restore command: abs-engine
+	 * restore --stdout, docs/CHAINS.md).
+	 */
+	if ((rc = cat_entity_get(c->db, entity, source_kind_row, kind,
+	    dberr)) < 0)
+		return cat_failed(code, err, rc, dberr);
+	if (strcmp(kind, "dir") != 0)
+		level_only = true;
+	/* The chain ending at the dump: refused whole if it is broken. */
+	if (!(chain = ctld_restore_chain(c, entity, arg_str(a, "date"),
+	    level_only, code, err)))
+		return NULL;
+	last = json_array_get(chain, json_array_size(chain) - 1);
+	/*
+	 * A tree's chain is replayed with each dump's file index (what was
+	 * deleted, what was renamed); dumps written before indexes have none:
+	 * their last dump alone, as restores were then, and the reply says so.
+	 */
+	if (json_array_size(chain) > 1 && !chain_indexed(chain)) {
+		json_t *one = json_pack("[O]", last);
+		json_decref(chain);
+		chain = one;
+		last = json_array_get(chain, 0);
+		level_only = true;
+		warn = "the dumps of this chain carry no file index (written"
+		    " before indexes): the newest dump alone is restored";
 	}
+	/* One dump alone: the engine reads no base for it. */
+	if (level_only)
+		json_object_set_new(last, "base", json_null());
+	dump = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "id",
+	    json_object_get(last, "id"), "dump_uid", json_object_get(last,
+	    "dump_uid"), "level", json_object_get(last, "level"), "started",
+	    json_object_get(last, "started"), "bytes", json_object_get(last,
+	    "bytes"), "digest_alg", json_object_get(last, "digest_alg"), "digest",
+	    json_object_get(last, "digest"));
+	res = json_pack("{s:s,s:s,s:o,s:O,s:o,s:o,s:b}", "entity", entity, "as",
+	    as ? as : entity, "dump", dump, "parts", json_object_get(last,
+	    "parts"), "chain", chain, "paths", paths ? json_incref(paths) :
+	    json_array(), "level_only", level_only);
+	if (!res)
+		return cat_failed(code, err, -ENOMEM, "");
+	if (warn)
+		json_object_set_new(res, "warning", json_string(warn));
 	*code = NULL;
 	d = restore_drive(c, a, code, err);
 	if (*code) {
@@ -411,7 +488,7 @@ h_entity(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
 {
 	const char *name = arg_str(a, "name");
-	json_t *e = NULL, *full = NULL, *incr = NULL;
+	json_t *e = NULL, *full = NULL, *incr = NULL, *chains;
 	int64_t dumps = 0, bytes = 0;
 	char dberr[CAT_ERRLEN];
 	int rc;
@@ -428,6 +505,13 @@ h_entity(struct ctld *c, struct client *cl, json_t *a, const char **code,
 		json_decref(incr);
 		return cat_failed(code, err, rc, dberr);
 	}
+	if (!(chains = ctld_entity_chains(c, name, code, err))) {
+		json_decref(e);
+		json_decref(full);
+		json_decref(incr);
+		return NULL;
+	}
+	json_object_set_new(e, "chains", chains);
 	json_object_set_new(e, "last_full", full ? full : json_null());
 	json_object_set_new(e, "last_incremental", incr ? incr : json_null());
 	json_object_set_new(e, "dumps", json_integer((json_int_t)dumps));

@@ -80,6 +80,22 @@ json_t *ev_scan_end(struct ctld *c, struct drive *d, json_t *p,
     const char **code, char *err);
 bool ctld_rebuild_busy(const struct drive *d);
 
+/*
+ * Chains and file indexes (control/chains.c): the index upload and find
+ * requests, the chain a restore of entity at date reads (an array, full
+ * first, each dump with its parts; NULL with *code and err if it cannot
+ * be restored), the chains the entity request shows (ctld.h: a drive's
+ * unfinished upload freed).
+ */
+json_t *h_index_upload(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_find(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *ctld_restore_chain(struct ctld *c, const char *entity,
+    const char *date, bool level_only, const char **code, char *err);
+json_t *ctld_entity_chains(struct ctld *c, const char *entity,
+    const char **code, char *err);
+
 /* The nightly run's configuration (control/config.c) and the run itself
    (control/night.c). */
 json_t *h_server_add(struct ctld *c, struct client *cl, json_t *a,

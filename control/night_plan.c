@@ -311,6 +311,18 @@ input_history(const struct cat_history *h, void *arg)
 	return 0;
 }
 
+/* An entity whose current chain is broken: its next dump is a full. */
+static int
+input_broken(const struct cat_broken_chain *b, void *arg)
+{
+	struct night_input *ni = arg;
+
+	for (int i = 0; i < ni->in.nentities; i++)
+		if (strcmp(ni->ents[i].name, b->entity) == 0)
+			ni->ents[i].must_full = 1;
+	return 0;
+}
+
 /* A drive's measured rate into the input, if it is one of its drives. */
 static int
 input_rate(const struct cat_drive_rate *r, void *arg)
@@ -396,6 +408,7 @@ night_input_fill(struct ctld *c, time_t now, time_t end,
 	    (rc = cat_windows_list(c->db, NULL, NULL, input_window, ni,
 	    err)) < 0 || (rc = input_windows_assign(ni)) < 0 ||
 	    (rc = cat_history_last(c->db, input_history, ni, err)) < 0 ||
+	    (rc = cat_chains_broken(c->db, input_broken, ni, err)) < 0 ||
 	    (rc = cat_drive_rates(c->db, 20, NIGHT_RATE_MIN_BYTES, input_rate, ni,
 	    err)) < 0) {
 		if (rc == -ENOMEM)

@@ -21,6 +21,7 @@ struct rep {
 	json_t *runs, *dumped, *failed, *retries, *overdue, *skipped;
 	json_t *not_started, *new_ents, *vanished, *tapes, *errors, *pools;
 	json_t *jobs_by_entity;	/* entity -> its last job's state */
+	json_t *broken;		/* entities whose current chain is broken */
 };
 
 /* Seconds between two catalog dates, or 0. */
@@ -145,6 +146,16 @@ rep_pool(const struct cat_pool *po, void *arg)
 	    "low", po->min_tapes > 0 && po->writable < po->min_tapes));
 }
 
+/* A broken chain: an exception (its next dump is planned as a full). */
+static int
+rep_broken(const struct cat_broken_chain *b, void *arg)
+{
+	struct rep *p = arg;
+
+	return j_append(p->broken, json_pack("{s:s,s:s,s:s}", "entity",
+	    b->entity, "dump", b->dump_uid, "why", b->why));
+}
+
 /* Append printf-style text to a growing buffer (silently cut at 1 MiB). */
 struct text {
 	char *s;
@@ -234,6 +245,10 @@ rep_text(const char *night, json_t *r)
 		json_array_foreach(json_object_get(r, lists[l][0]), i, v)
 			tx(&t, "  %-30s %s\n", sf(v, "entity"), sf(v, "reason"));
 	}
+	tx(&t, "\nbroken chains (%zu; a full is planned):\n",
+	    json_array_size(json_object_get(r, "broken_chains")));
+	json_array_foreach(json_object_get(r, "broken_chains"), i, v)
+		tx(&t, "  %-30s %s\n", sf(v, "entity"), sf(v, "why"));
 	tx(&t, "\nnew entities (%zu):", json_array_size(json_object_get(r,
 	    "new")));
 	json_array_foreach(json_object_get(r, "new"), i, v)
@@ -284,7 +299,8 @@ night_report(struct ctld *c, const char *night, char *err)
 {
 	struct rep p = { json_array(), json_array(), json_array(), json_array(),
 	    json_array(), json_array(), json_array(), json_array(), json_array(),
-	    json_array(), json_array(), json_array(), json_object() };
+	    json_array(), json_array(), json_array(), json_object(),
+	    json_array() };
 	json_t *out;
 	char *text;
 	int rc;
@@ -295,7 +311,8 @@ night_report(struct ctld *c, const char *night, char *err)
 	    (rc = cat_night_entities(c->db, night, rep_change, &p, err)) < 0 ||
 	    (rc = cat_night_tapes(c->db, night, rep_tape, &p, err)) < 0 ||
 	    (rc = cat_night_errors(c->db, night, rep_error, &p, err)) < 0 ||
-	    (rc = cat_pools_list(c->db, rep_pool, &p, err)) < 0) {
+	    (rc = cat_pools_list(c->db, rep_pool, &p, err)) < 0 ||
+	    (rc = cat_chains_broken(c->db, rep_broken, &p, err)) < 0) {
 		out = NULL;
 		goto done;
 	}
@@ -306,6 +323,8 @@ night_report(struct ctld *c, const char *night, char *err)
 	    p.skipped, "not_started", p.not_started, "new", p.new_ents,
 	    "vanished", p.vanished, "tapes", p.tapes, "errors", p.errors,
 	    "pools", p.pools);
+	if (out)
+		json_object_set(out, "broken_chains", p.broken);
 	if (out && (text = rep_text(night, out))) {
 		json_object_set_new(out, "text", json_string(text));
 		free(text);
@@ -316,6 +335,7 @@ done:
 	json_decref(p.not_started); json_decref(p.new_ents);
 	json_decref(p.vanished); json_decref(p.tapes); json_decref(p.errors);
 	json_decref(p.pools); json_decref(p.jobs_by_entity);
+	json_decref(p.broken);
 	return out;
 }
 

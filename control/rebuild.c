@@ -187,6 +187,10 @@ ev_scan_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
 		.stream_digest = arg_str(p, "stream_digest"),
 		.raw_digest = arg_str(p, "raw_digest"),
 		.prev_tape_id = arg_str(p, "prev_tape_id"),
+		.base_uid = arg_str(p, "base"),
+		.index_raw = arg_num(p, "index_raw", 0),
+		.index_stored = arg_num(p, "index_stored", 0),
+		.index_bytes = arg_num(p, "index_bytes", 0),
 	};
 	struct rebuild *r = scanning(d);
 	char dberr[CAT_ERRLEN];

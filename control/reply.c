@@ -50,6 +50,7 @@ cat_failed(const char **code, char *err, int rc, const char *caterr)
 	case -EINVAL: *code = "bad-args"; break;
 	case -EDQUOT: *code = "pool-full"; break;
 	case -EAGAIN: *code = "incomplete"; break;
+	case -ENOLINK: *code = PROTO_E_BROKEN_CHAIN; break;
 	case -ENOMEM:
 		*code = "internal";
 		snprintf(err, PROTO_ERRLEN, "out of memory");

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +27,7 @@
 #include <jansson.h>
 
 #include "catalog/dumplog.h"
+#include "common/base64.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/priv.h"
@@ -249,6 +251,16 @@ rec_json(const struct cat_dl_rec *r)
 	}
 	if (j && r->written[0])
 		json_object_set_new(j, "written", json_string(r->written));
+	/* A dump's base and where its file index sits (issue 13). */
+	if (j && r->type == CAT_DL_DUMP && r->base[0])
+		json_object_set_new(j, "base", json_string(r->base));
+	if (j && r->type == CAT_DL_DUMP && r->index_bytes &&
+	    json_object_update_new(j, json_pack("{s:I,s:I,s:I}", "index_raw",
+	    (json_int_t)r->index_raw, "index_stored", (json_int_t)r->index_stored,
+	    "index_bytes", (json_int_t)r->index_bytes)) < 0) {
+		json_decref(j);
+		return NULL;
+	}
 	return j;
 }
 
@@ -462,19 +474,113 @@ h_aborted(void *ctx)
 	return s->abort;
 }
 
-/* Where a restore job's parts are written for the restore code to read. */
-static int
-write_parts_log(const char *path, json_t *job, char *err)
+/* A string field of o into dst, "" if absent. */
+static void
+jstr(json_t *o, const char *k, char *dst, size_t len)
 {
-	json_t *detail = json_loads(json_string_value(json_object_get(job,
-	    "detail")), 0, NULL), *parts, *p;
-	const char *entity = json_string_value(json_object_get(job, "entity"));
+	const char *v = json_string_value(json_object_get(o, k));
+
+	snprintf(dst, len, "%s", v ? v : "");
+}
+
+static uint64_t
+jnum(json_t *o, const char *k)
+{
+	json_int_t v = json_integer_value(json_object_get(o, k));
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/*
+ * The part and dump lines of one dump of a restore's chain (d: abs-ctld's
+ * {dump_uid, level, base, started, since, bytes, raw_bytes, digest_alg,
+ * digest, raw_digest, index_*, parts}), as a dump log has them.
+ */
+static int
+write_chain_dump(const char *path, const char *entity, const char *kind,
+    json_t *d)
+{
+	json_t *parts = json_object_get(d, "parts"), *p;
 	struct cat_dl_rec rec;
 	size_t i;
 	int rc = 0;
 
+	memset(&rec, 0, sizeof(rec));
+	jstr(d, "dump_uid", rec.dump_id, sizeof(rec.dump_id));
+	snprintf(rec.entity, sizeof(rec.entity), "%s", entity);
+	jstr(d, "started", rec.date, sizeof(rec.date));
+	jstr(d, "since", rec.since, sizeof(rec.since));
+	rec.level = (int)jnum(d, "level");
+	jstr(d, "digest_alg", rec.digest_alg, sizeof(rec.digest_alg));
+	/* Not in the catalog: what the dump log's checks accept. */
+	snprintf(rec.server, sizeof(rec.server), "unknown");
+	snprintf(rec.partition, sizeof(rec.partition), "unknown");
+	snprintf(rec.source_kind, sizeof(rec.source_kind), "%s", kind);
+	snprintf(rec.compress, sizeof(rec.compress), "%s", jnum(d, "raw_bytes")
+	    != jnum(d, "bytes") ? "zstd" : "none");
+	if (!rec.date[0] || !json_array_size(parts))
+		return -EINVAL;
+	json_array_foreach(parts, i, p) {
+		rec.type = CAT_DL_PART;
+		jstr(p, "label", rec.label, sizeof(rec.label));
+		jstr(p, "tape_id", rec.tape_id, sizeof(rec.tape_id));
+		jstr(p, "digest", rec.digest, sizeof(rec.digest));
+		snprintf(rec.status, sizeof(rec.status), "ok");
+		rec.part = (unsigned)jnum(p, "part");
+		rec.file = jnum(p, "file");
+		rec.offset = jnum(p, "offset");
+		rec.bytes = jnum(p, "bytes");
+		rec.blocks = jnum(p, "blocks");
+		rec.block_size = (uint32_t)jnum(p, "block_size");
+		if ((rc = cat_dl_append(path, &rec)) < 0)
+			return rc;
+	}
+	rec.type = CAT_DL_DUMP;
+	rec.part = (unsigned)json_array_size(parts);
+	rec.offset = 0;
+	rec.blocks = 0;
+	rec.block_size = 0;
+	snprintf(rec.status, sizeof(rec.status), "complete");
+	p = json_array_get(parts, 0);
+	jstr(p, "label", rec.label, sizeof(rec.label));
+	jstr(p, "tape_id", rec.tape_id, sizeof(rec.tape_id));
+	rec.file = jnum(p, "file");
+	rec.bytes = jnum(d, "bytes");
+	rec.raw_bytes = jnum(d, "raw_bytes");
+	jstr(d, "digest", rec.digest, sizeof(rec.digest));
+	jstr(d, "raw_digest", rec.raw_digest, sizeof(rec.raw_digest));
+	jstr(d, "base", rec.base, sizeof(rec.base));
+	rec.index_raw = jnum(d, "index_raw");
+	rec.index_stored = jnum(d, "index_stored");
+	rec.index_bytes = jnum(d, "index_bytes");
+	return cat_dl_append(path, &rec);
+}
+
+/*
+ * Where a restore job's dumps are written for the restore code to read: a
+ * dump log of the chain (abs-ctld's detail "chain", full first: each
+ * dump's part lines, then its dump line with base= and the index keys),
+ * as direct mode reads its own; from an abs-ctld before chains, the one
+ * dump's parts.
+ */
+static int
+write_parts_log(const char *path, json_t *job, char *err)
+{
+	json_t *detail = json_loads(json_string_value(json_object_get(job,
+	    "detail")), 0, NULL), *parts, *chain, *p;
+	const char *entity = json_string_value(json_object_get(job, "entity"));
+	const char *source = json_string_value(json_object_get(job, "source"));
+	char kind[8] = "dir";
+	struct cat_dl_rec rec;
+	size_t i;
+	int rc = 0;
+
+	if (source && strchr(source, ':') && strchr(source, ':') - source < 8)
+		snprintf(kind, sizeof(kind), "%.*s", (int)(strchr(source, ':') -
+		    source), source);
 	parts = json_object_get(detail, "parts");
-	if (!json_array_size(parts)) {
+	chain = json_object_get(detail, "chain");
+	if (!json_array_size(parts) && !json_array_size(chain)) {
 		eng_err(err, "restore job without parts");
 		json_decref(detail);
 		return -EINVAL;
@@ -491,6 +597,16 @@ write_parts_log(const char *path, json_t *job, char *err)
 		return rc;
 	}
 	close(fd);
+	if (json_array_size(chain)) {
+		json_array_foreach(chain, i, p)
+			if ((rc = write_chain_dump(path, entity, kind, p)) < 0)
+				break;
+		if (rc < 0)
+			eng_err(err, "%s: dump %zu of the chain: %s", path, i + 1,
+			    strerror(-rc));
+		json_decref(detail);
+		return rc;
+	}
 	json_array_foreach(parts, i, p) {
 		memset(&rec, 0, sizeof(rec));
 		rec.type = CAT_DL_PART;
@@ -532,6 +648,130 @@ write_parts_log(const char *path, json_t *job, char *err)
 		eng_err(err, "%s: %s", path, strerror(-rc));
 	json_decref(detail);
 	return rc;
+}
+
+/* ---- a dump's file index to abs-ctld (index-upload) ---- */
+
+/* Raw bytes per chunk: base64 of it stays well within the line limit. */
+#define UPLOAD_CHUNK (32 * 1024)
+/* No index larger is sent (abs-ctld's bound). */
+#define UPLOAD_MAX ((size_t)1 << 30)
+
+/*
+ * Send len bytes of dump's index: ask how far abs-ctld has it, then
+ * chunks from there. 0 once the catalog keeps it, or negative with err
+ * (the index stays here: the next registration's journal replay sends
+ * it). call_on: during a registration no master is reached anew.
+ */
+static int
+upload_bytes(struct srv *s, const char *dump, const uint8_t *buf, size_t len,
+    char *err)
+{
+	char *b64 = malloc(B64_ENCLEN(UPLOAD_CHUNK) + 1);
+	size_t next = 0, calls = 0, max = len / UPLOAD_CHUNK * 2 + 8;
+	const char *data = "";
+	json_t *r;
+	int rc = -EPROTO;
+
+	if (!b64) {
+		eng_err(err, "out of memory");
+		return -ENOMEM;
+	}
+	while (calls++ < max) {
+		r = call_on(s, "index-upload", json_pack("{s:s,s:I,s:I,s:s}",
+		    "dump", dump, "total", (json_int_t)len, "offset",
+		    (json_int_t)next, "data", data), err);
+		if (!r) {
+			rc = -EIO;
+			break;
+		}
+		if (json_is_true(json_object_get(r, "stored"))) {
+			json_decref(r);
+			rc = 0;
+			break;
+		}
+		json_int_t n = json_integer_value(json_object_get(r, "next"));
+		json_decref(r);
+		if (n < 0 || (size_t)n >= len) {
+			eng_err(err, "abs-ctld asks for offset %lld of an index of %zu"
+			    " bytes", (long long)n, len);
+			break;
+		}
+		next = (size_t)n;
+		b64_encode(buf + next, len - next < UPLOAD_CHUNK ? len - next :
+		    UPLOAD_CHUNK, b64);
+		data = b64;
+	}
+	if (calls > max && rc == -EPROTO)
+		eng_err(err, "abs-ctld took no more of the index after %zu chunks",
+		    max);
+	free(b64);
+	return rc;
+}
+
+/*
+ * Send the index of dump from LOG.fidx/DUMP (the dump wrote it there),
+ * if it is there and has want bytes (0: any). Quiet if there is none (a
+ * dump without an index: cmd, file, or an engine before indexes).
+ */
+static int
+upload_index(struct srv *s, const char *log, const char *dump, uint64_t want)
+{
+	char path[PATH_MAX], err[ENG_ERRLEN];
+	uint8_t *buf = NULL;
+	struct stat st;
+	ssize_t n = 0;
+	size_t got = 0;
+	int fd, rc;
+
+	if (!log || !dump || !*dump || snprintf(path, sizeof(path), "%s.fidx/%s",
+	    log, dump) >= (int)sizeof(path))
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (size_t)st.st_size > UPLOAD_MAX || (want && (uint64_t)st.st_size !=
+	    want) || !(buf = malloc((size_t)st.st_size))) {
+		log_warn("index %s not sent: not a file of the dump's index size",
+		    path);
+		close(fd);
+		return -EINVAL;
+	}
+	while (got < (size_t)st.st_size && (n = read(fd, buf + got,
+	    (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	if (got != (size_t)st.st_size) {
+		log_warn("index %s not sent: %s", path, n < 0 ? strerror(errno) :
+		    "short read");
+		free(buf);
+		return -EIO;
+	}
+	rc = upload_bytes(s, dump, buf, got, err);
+	free(buf);
+	if (rc < 0)
+		log_warn("the file index of dump %s is not in the catalog yet: %s",
+		    dump, err);
+	return rc;
+}
+
+/* The indexes of the journal's complete dumps, each unless it is kept. */
+static void
+upload_journal_indexes(struct srv *s, const char *log)
+{
+	FILE *fp = fopen(log, "r");
+	struct cat_dl_rec r;
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!fp)
+		return;
+	while (master_up(s) && getline(&line, &cap, fp) > 0)
+		if (cat_dl_parse(line, &r) == 0 && r.type == CAT_DL_DUMP &&
+		    strcmp(r.status, "complete") == 0 && r.index_bytes > 0)
+			upload_index(s, log, r.dump_id, r.index_bytes);
+	free(line);
+	fclose(fp);
 }
 
 /* A job's capabilities effective (common/priv.c); NULL: none again. */
@@ -738,8 +978,13 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		eng_err(err, "abs-ctld handed over a job without an entity");
 		return -EPROTO;
 	}
-	if (kind && strcmp(kind, "dump") == 0)
-		return run_dump(s, hooks, device, log, bs, job, err);
+	if (kind && strcmp(kind, "dump") == 0) {
+		int rc = run_dump(s, hooks, device, log, bs, job, err);
+		/* Its file index to the catalog, before the result. */
+		if (rc == 0 && master_up(s))
+			upload_index(s, log, s->cur.dump, 0);
+		return rc;
+	}
 	if (kind && strcmp(kind, "restore") == 0) {
 		json_t *d = json_loads(detail ? detail : "{}", 0, NULL);
 		char plog[512], to[1024], shown[1024];
@@ -770,6 +1015,23 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 			json_decref(d);
 			return rc;
 		}
+		/* The chain's options: one dump alone, only some paths. */
+		json_t *pl = json_object_get(d, "paths"), *pv;
+		size_t np = json_array_size(pl), k;
+		const char **paths = np ? calloc(np, sizeof(*paths)) : NULL;
+		if (np && !paths) {
+			if (pin >= 0)
+				close(pin);
+			json_decref(d);
+			unlink(plog);
+			eng_err(err, "out of memory");
+			return -ENOMEM;
+		}
+		json_array_foreach(pl, k, pv)
+			paths[k] = json_is_string(pv) ? json_string_value(pv) : ".";
+		o.paths = paths;
+		o.npaths = np;
+		o.level_only = json_is_true(json_object_get(d, "level_only"));
 		o.root_onto_existing = uid == 0;
 		o.device = device;
 		o.entity = entity;
@@ -778,6 +1040,7 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		o.file = -1;
 		o.hooks = hooks;
 		rc = eng_restore(&o, &res, err);
+		free(paths);
 		eng_target_unpin(err, ENG_ERRLEN, pin, shown);
 		if (pin >= 0)
 			close(pin);
@@ -841,6 +1104,8 @@ report_journal(struct srv *s, const char *log)
 	free(line);
 	fclose(fp);
 	json_decref(lines);
+	/* Then their file indexes (LOG.fidx/DUMPID), those not kept yet. */
+	upload_journal_indexes(s, log);
 }
 
 /* A rebuild's scan: a cartridge's label, or the cartridge done. */
@@ -868,10 +1133,28 @@ scan_part_ev(void *ctx, const struct eng_scan_tape *t,
     const struct eng_scan_part *p)
 {
 	char err[ENG_ERRLEN];
-	json_t *r = event_call(ctx, "scan-part", eng_scan_part_json(t, p), err);
+	json_t *ev = eng_scan_part_json(t, p), *ix;
+	struct srv *s = ctx;
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	json_t *r;
 
-	if (!r)
-		return ((struct srv *)ctx)->eof ? -ECONNRESET : 0;
+	/* A last part's index goes apart, in chunks (the line limit). */
+	ix = json_incref(json_object_get(ev, "index"));
+	json_object_del(ev, "index");
+	r = event_call(ctx, "scan-part", ev, err);
+	if (!r) {
+		json_decref(ix);
+		return s->eof ? -ECONNRESET : 0;
+	}
+	if (json_is_true(json_object_get(r, "recorded")) && json_is_string(ix) &&
+	    (buf = malloc(B64_DECLEN(json_string_length(ix)) + 1)) &&
+	    b64_decode(json_string_value(ix), json_string_length(ix), buf,
+	    &n) == 0 && n > 0 && upload_bytes(s, p->h.dump_id, buf, n, err) < 0)
+		log_warn("rebuild: the file index of dump %s: %s", p->h.dump_id,
+		    err);
+	free(buf);
+	json_decref(ix);
 	json_decref(r);
 	return 0;
 }

@@ -56,6 +56,10 @@
 #define PROTO_E_INCOMPLETE "incomplete"
 #define PROTO_E_NOT_REGISTERED "not-registered"
 #define PROTO_E_NOT_WAITING "not-waiting"
+#define PROTO_E_BROKEN_CHAIN "broken-chain"	/* a base missing, expired,
+						   incomplete or on a bad tape */
+#define PROTO_E_BAD_INDEX "bad-index"		/* an index that does not
+						   decode */
 #define PROTO_E_CATALOG "catalog"		/* the database failed */
 #define PROTO_E_INTERNAL "internal"
 

@@ -259,6 +259,65 @@ print_human(json_t *res)
 	}
 }
 
+/* find: one line per version of a path, the dumps without an index. */
+static void
+print_find(json_t *res)
+{
+	json_t *m = json_object_get(res, "matches"), *v;
+	size_t i;
+
+	if (!json_array_size(m))
+		printf("no path matches %s\n", json_string_value(json_object_get(res,
+		    "pattern")));
+	json_array_foreach(m, i, v)
+		printf("%-20s L%lld %-7s %12lld  mtime %-10lld %s  %s%s\n",
+		    json_string_value(json_object_get(v, "date")),
+		    (long long)json_integer_value(json_object_get(v, "level")),
+		    json_string_value(json_object_get(v, "type")),
+		    (long long)json_integer_value(json_object_get(v, "size")),
+		    (long long)json_integer_value(json_object_get(v, "mtime")),
+		    json_string_value(json_object_get(v, "dump")),
+		    json_string_value(json_object_get(v, "path")),
+		    json_is_true(json_object_get(v, "in_stream")) ? "" :
+		    "  (unchanged: its data in an earlier dump)");
+	json_array_foreach(json_object_get(res, "without_index"), i, v)
+		printf("dump %s has no file index in the catalog\n",
+		    json_string_value(v));
+	if (json_is_true(json_object_get(res, "truncated")))
+		printf("(more matches not shown: narrow the pattern or --date)\n");
+}
+
+/* entity: its fields, then its chains and whether each restores. */
+static void
+print_entity(json_t *res)
+{
+	json_t *chains = json_incref(json_object_get(res, "chains")), *ch, *d;
+	size_t i, j;
+
+	json_object_del(res, "chains");
+	print_human(res);
+	printf("chains (%zu):\n", json_array_size(chains));
+	json_array_foreach(chains, i, ch) {
+		const char *full = json_string_value(json_object_get(ch, "full"));
+		printf("  %s%s%s: %zu dumps, newest %s, %s%s\n", full ? "full " :
+		    "no full", full ? full : "", full ? "" : " reached",
+		    json_array_size(json_object_get(ch, "dumps")),
+		    json_string_value(json_object_get(ch, "newest")),
+		    json_is_true(json_object_get(ch, "restorable")) ? "restorable" :
+		    "NOT RESTORABLE: ", json_is_true(json_object_get(ch,
+		    "restorable")) ? "" : json_string_value(json_object_get(ch,
+		    "why")));
+		json_array_foreach(json_object_get(ch, "dumps"), j, d)
+			printf("    level %lld %s %s %s\n",
+			    (long long)json_integer_value(json_object_get(d, "level")),
+			    json_string_value(json_object_get(d, "started")),
+			    json_string_value(json_object_get(d, "dump")),
+			    json_is_true(json_object_get(d, "restorable")) ? "ok" :
+			    "broken");
+	}
+	json_decref(chains);
+}
+
 /* status: one line per drive, its last five messages, the queue. */
 static void
 print_status(json_t *res)
@@ -405,15 +464,15 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 {
 	int pos = 0;
 
-	/* Options first: --name VALUE anywhere. */
+	/*
+	 * Options first: --name VALUE anywhere; a list option (--path P)
+	 * may come again, and an integer option the usage line shows without
+	 * a value ("[--level-only]") is a flag: 1.
+	 */
 	for (int i = 0; i < argc; i++) {
-		if (strncmp(argv[i], "--", 2) != 0)
+		if (!argv[i] || strncmp(argv[i], "--", 2) != 0)
 			continue;
-		if (i + 1 >= argc) {
-			fprintf(stderr, "abs-ctl: %s needs a value\n", argv[i]);
-			return -1;
-		}
-		char name[64];
+		char name[64], flag[72];
 		snprintf(name, sizeof(name), "%s", argv[i] + 2);
 		for (char *p = name; *p; p++)
 			if (*p == '-')
@@ -428,7 +487,24 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 			fprintf(stderr, "abs-ctl: %s takes no %s\n", op->name, argv[i]);
 			return -1;
 		}
-		if (type == 'i') {
+		snprintf(flag, sizeof(flag), "[%s]", argv[i]);
+		if (type == 'i' && op->usage && strstr(op->usage, flag)) {
+			json_object_set_new(args, name, json_integer(1));
+			argv[i] = NULL;
+			continue;
+		}
+		if (i + 1 >= argc || !argv[i + 1]) {
+			fprintf(stderr, "abs-ctl: %s needs a value\n", argv[i]);
+			return -1;
+		}
+		if (type == 'S') {
+			json_t *list = json_object_get(args, name);
+			if (!list) {
+				list = json_array();
+				json_object_set_new(args, name, list);
+			}
+			json_array_append_new(list, json_string(argv[i + 1]));
+		} else if (type == 'i') {
 			char *end;
 			long long v = strtoll(argv[i + 1], &end, 10);
 			if (*end || !*argv[i + 1]) {
@@ -1223,6 +1299,10 @@ run_command(int argc, char **argv)
 			print_types(res);
 		} else if (strcmp(op->name, "discover") == 0) {
 			print_discover(res);
+		} else if (strcmp(op->name, "find") == 0) {
+			print_find(res);
+		} else if (strcmp(op->name, "entity") == 0) {
+			print_entity(res);
 		} else {
 			print_human(res);
 		}

@@ -200,11 +200,13 @@ run() {
 run normal 0
 run crippled 1
 
-# What differs between any two runs: dates (now), tape IDs (random), the
-# number of blocks a spot verification read (a random sample), and job
-# IDs (a job of the crippled interval keeps its journal's ID as its origin).
+# What differs between any two runs: dates (now), tape and dump IDs
+# (random; an entity shows its chains by dump ID), the number of blocks a
+# spot verification read (a random sample), and job IDs (a job of the
+# crippled interval keeps its journal's ID as its origin).
 normalize() {
 	sed -e 's/"[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:]\{8\}Z"/"DATE"/g' \
+		-e 's/"\(dump\|full\|base\)":"[0-9a-f]\{32\}"/"\1":"UID"/g' \
 		-e 's/"day":"[0-9-]*"/"day":"DAY"/g' \
 		-e 's/"tape_id":"[0-9a-f]*"/"tape_id":"ID"/g' \
 		-e 's/"checked":[0-9]*/"checked":"N"/g' \

@@ -128,6 +128,12 @@ test_states(struct cat_db *db)
 	/* A full tape reserved for reuse and given back is full again. */
 	CHECK_EQ(cat_tape_set_state(db, "A2", "appendable", err), 1);
 	CHECK_EQ(cat_tape_full(db, tid, err), 1);
+	/* Only once its pool's rule recycles it (keep_days: 30). */
+	CHECK_EQ(cat_tape_reserve(db, tid, 0, err), -EBUSY);
+	CHECK(strstr(err, "kept") != NULL);
+	CHECK_EQ(sqlite3_exec(db->db, "UPDATE tapes SET last_written ="
+	    " '2020-01-01T00:00:00Z' WHERE label = 'A2'", NULL, NULL, NULL),
+	    SQLITE_OK);
 	CHECK_EQ(cat_tape_reserve(db, tid, 0, err), 1);
 	CHECK_EQ(cat_tape_release(db, tid, 0, err), 1);
 	CHECK(strcmp(get(db, "A2").state, "full") == 0);

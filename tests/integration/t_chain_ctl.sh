@@ -1,0 +1,166 @@
+# Chains through abs-ctld (issue 13): a tree dumped in full through a media
+# server on a vtape library, changed (a file deleted, one renamed, one
+# changed, a file and a directory added), dumped again at level 1. The
+# catalog keeps each dump's file index (uploaded by the media server) and
+# its base; `abs-ctl restore` of the entity gives the tree as it is now
+# (the chain: full, then the incremental), `--date` of the full the old
+# tree, `--path` one file alone, `--level-only` the incremental alone;
+# `abs-ctl find` says which versions of a path are in which dumps;
+# `abs-ctl entity` shows the chain restorable. Then the full's cartridge
+# goes out of service: the restore is refused naming the full, the entity
+# shows the chain broken, the nightly report lists it and the plan makes
+# the next dump a full. Last, the index comes back through the journal
+# with the media server's journal replay.
+. "$(dirname "$0")/lib.sh"
+CTLD="$ABS_BIN/abs-ctld"
+CTL="$ABS_BIN/abs-ctl"
+export ABS_RUN_DIR="$T" ABS_CTL_SOCKET="$T/ctld.sock"
+command -v jq >/dev/null 2>&1 || skip "jq is needed to read abs-ctl's answers"
+command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is needed to look into the catalog"
+
+wait_for() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 600 ] || fail "timed out: $1"; sleep 0.1; done; }
+job_state() { "$CTL" --json jobs --count 200 | jq -r ".[] | select(.id == $1) | .state"; }
+wait_job() {
+	wait_for "case \$(job_state $1) in done|failed|aborted) true;; *) false;; esac"
+	[ "$(job_state "$1")" = done ] || { tail -n 20 "$T/engine.log" >&2; fail "job $1 ($2): $(job_state "$1")"; }
+}
+start_ctld() {
+	"$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground 2>>"$T/ctld.log" &
+	CPID=$!
+	PIDS="$PIDS $CPID"
+	wait_for '[ -S "$T/ctld.sock" ]'
+}
+start_engine() {
+	"$ENGINE" serve --control "$T/ctld.sock" --drive lib0 --device "vtape:$T/lib/drive0" \
+		--log "$T/journal.log" 2>>"$T/engine.log" &
+	EPID=$!
+	PIDS="$PIDS $EPID"
+	wait_for '"$CTL" --json status | jq -e ".drives[] | select(.drive == \"lib0\" and .state == \"idle\")" >/dev/null'
+}
+# dump LEVEL: a dump of home on lib0; its dump ID.
+dump() {
+	j=$("$CTL" --json dump lib0 home --level "$1" | jq -r '.jobs[0]')
+	wait_job "$j" "dump level $1"
+	sqlite3 "$T/catalog.db" "SELECT d.dump_uid FROM dumps d JOIN jobs j ON j.id = d.job_id WHERE j.id = $j"
+}
+# restore DIR ARGS...: restore home into DIR through abs-ctl; must succeed.
+restore() {
+	d=$1
+	shift
+	j=$("$CTL" --json restore home --to "$d" --drive lib0 "$@" | jq -r '.job')
+	[ -n "$j" ] && [ "$j" != null ] || fail "restore $*: no job"
+	wait_job "$j" "restore $*"
+}
+# same A B: two trees with the same names, types, contents and modes.
+same() {
+	diff -r "$1" "$2" >/dev/null || { diff -r "$1" "$2" >&2; fail "$3: the trees differ"; }
+	(cd "$1" && find . -printf '%p %y %m\n' | sort) >a.lst
+	(cd "$2" && find . -printf '%p %y %m\n' | sort) >b.lst
+	cmp -s a.lst b.lst || { diff a.lst b.lst >&2; fail "$3: types or modes differ"; }
+}
+
+"$VTAPE" new-library lib --slots 4 --drives 1 --capacity 64M --barcode-prefix K >/dev/null
+start_ctld
+start_engine
+"$CTL" tape-add default K00001 K00002 K00003 K00004 >/dev/null
+"$CTL" pool-set default --keep-fulls 1 --keep-days 0 >/dev/null
+mkdir -p src/sub src/keep
+echo one >src/a.txt
+echo gone >src/gone.txt
+echo renamed >src/old-name.txt
+head -c 200000 /dev/urandom >src/sub/b.bin
+echo kept >src/keep/k.txt
+"$CTL" entity-add home "dir:$T/src" >/dev/null
+
+# The full: its index in the catalog, uploaded by the media server.
+F=$(dump 0)
+[ -n "$F" ] || fail "no full dump recorded"
+idx=$(sqlite3 "$T/catalog.db" "SELECT coalesce(sum(length(x.data)), 0) FROM dump_index x JOIN dumps d ON d.id = x.dump_id WHERE d.dump_uid = '$F'")
+[ "$idx" -gt 0 ] || skip "dumps carry no file index yet (the writer of issue 13)"
+want=$(sqlite3 "$T/catalog.db" "SELECT index_bytes FROM dumps WHERE dump_uid = '$F'")
+[ "$idx" = "$want" ] || fail "the catalog keeps $idx bytes of index, the dump line says $want"
+cp -a src snap0
+ok "full $F: its index ($idx bytes) in the catalog"
+
+# Changes, then the incremental: its base is the full.
+sleep 1		# dumps a second apart: --date tells them apart
+rm src/gone.txt
+mv src/old-name.txt src/new-name.txt
+echo two >>src/a.txt
+echo added >src/added.txt
+mkdir src/newdir && echo y >src/newdir/y.txt
+I=$(dump 1)
+base=$(sqlite3 "$T/catalog.db" "SELECT base_uid FROM dumps WHERE dump_uid = '$I'")
+[ "$base" = "$F" ] || fail "incremental $I names base '$base', not the full $F"
+cp -a src snap1
+"$CTL" --json entity home >entity.json
+jq -e --arg f "$F" --arg i "$I" '.chains | length == 1 and .[0].full == $f and .[0].restorable and
+	([.[0].dumps[].dump] == [$f, $i])' entity.json >/dev/null || fail "entity home: $(jq -c .chains entity.json)"
+"$CTL" entity home | grep -q "full $F: 2 dumps, newest .*, restorable" || fail "entity home's chains not shown: $("$CTL" entity home)"
+ok "incremental $I on base $F; entity home shows one restorable chain of 2 dumps"
+
+# The whole chain: the tree as it is now (deleted gone, renamed renamed).
+restore "$T/r1"
+same snap1 r1 "restore of the chain"
+[ ! -e r1/gone.txt ] && [ ! -e r1/old-name.txt ] || fail "a deleted or renamed file came back"
+ok "abs-ctl restore: the chain (full + incremental) gives the tree as it is now"
+
+# As of the full: the old tree.
+Fdate=$(sqlite3 "$T/catalog.db" "SELECT started FROM dumps WHERE dump_uid = '$F'")
+restore "$T/r0" --date "$Fdate"
+same snap0 r0 "restore --date $Fdate"
+ok "abs-ctl restore --date $Fdate: the tree as the full saw it"
+
+# One path, and the incremental alone.
+restore "$T/r2" --path ./new-name.txt --path sub
+cmp snap1/new-name.txt r2/new-name.txt || fail "--path new-name.txt differs"
+cmp snap1/sub/b.bin r2/sub/b.bin || fail "--path sub: sub/b.bin differs"
+[ ! -e r2/a.txt ] && [ ! -e r2/keep ] || fail "--path restored more than asked: $(cd r2 && find . | sort | tr '\n' ' ')"
+restore "$T/r3" --level-only
+[ -e r3/added.txt ] && [ ! -e r3/keep/k.txt ] || fail "--level-only: $(cd r3 && find . | sort | tr '\n' ' ')"
+ok "--path: only those paths; --level-only: the incremental alone"
+
+# find: which versions are where.
+"$CTL" --json find home '*name.txt' >find.json
+jq -e --arg f "$F" --arg i "$I" '[.matches[] | select(.path == "./old-name.txt")] | map(.dump) == [$f]' find.json >/dev/null ||
+	fail "find: old-name.txt should be in the full only: $(cat find.json)"
+jq -e --arg i "$I" '[.matches[] | select(.path == "./new-name.txt" and .in_stream == false)] | map(.dump) == [$i]' find.json >/dev/null ||
+	fail "find: new-name.txt should be listed by the incremental (its data in the full): $(cat find.json)"
+jq -e --arg i "$I" '[.matches[] | select(.path == "./a.txt")] | length == 0' find.json >/dev/null || fail "find matched a.txt"
+"$CTL" --json find home '*a.txt' --date "$Fdate" | jq -e '[.matches[].path] == ["./a.txt"]' >/dev/null ||
+	fail "find --date: $("$CTL" --json find home '*a.txt' --date "$Fdate")"
+"$CTL" find home '*added*' | grep -q "$I  ./added.txt" || fail "find (text): $("$CTL" find home '*added*')"
+expect_fail "no entity\|not-found\|no such" "$CTL" find nosuch '*'
+ok "abs-ctl find: versions of matching paths by dump"
+
+# A broken chain: the full's cartridge goes out of service.
+Ftape=$(sqlite3 "$T/catalog.db" "SELECT t.label FROM dump_parts p JOIN tapes t ON t.id = p.tape_id JOIN dumps d ON d.id = p.dump_id WHERE d.dump_uid = '$F' LIMIT 1")
+Itape=$(sqlite3 "$T/catalog.db" "SELECT t.label FROM dump_parts p JOIN tapes t ON t.id = p.tape_id JOIN dumps d ON d.id = p.dump_id WHERE d.dump_uid = '$I' LIMIT 1")
+[ "$Ftape" = "$Itape" ] && skip "full and incremental share cartridge $Ftape: no broken chain to show"
+"$CTL" tape-state "$Ftape" out-of-service >/dev/null
+rc=0
+"$CTL" restore home --to "$T/r4" --drive lib0 >refused.txt 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q "broken" refused.txt && grep -q "$F" refused.txt && [ ! -e r4 ] ||
+	fail "a broken chain was not refused by name: exit $rc: $(cat refused.txt)"
+"$CTL" --json entity home | jq -e '.chains[0].restorable == false' >/dev/null || fail "entity home: chain still restorable"
+"$CTL" --json report | jq -e --arg i "$I" '.broken_chains | map(select(.entity == "home" and .dump == $i)) | length == 1' >/dev/null ||
+	fail "the report does not list the broken chain: $("$CTL" --json report | jq -c .broken_chains)"
+"$CTL" report | grep -q "broken chains (1" || fail "report text: $("$CTL" report | grep -i chain)"
+"$CTL" --json plan --drives lib0 | jq -e '[.. | objects | select(.entity? == "home")] | map(.level == 0 and .reason == "must-full") | any' >/dev/null ||
+	fail "the plan does not make home's next dump a full: $("$CTL" --json plan --drives lib0 | jq -c '[.. | objects | select(.entity? == "home")]')"
+restore "$T/r5" --level-only
+ok "broken chain: restore refused naming $F, entity shows it, report lists it, plan makes a full; --level-only still reads"
+"$CTL" tape-state "$Ftape" appendable >/dev/null
+
+# The journal replay: a catalog that lost an index (abs-ctld away when
+# the dump ended) gets it back when the media server registers again.
+sqlite3 "$T/catalog.db" "DELETE FROM dump_index WHERE dump_id = (SELECT id FROM dumps WHERE dump_uid = '$I')"
+kill "$CPID"
+wait "$CPID" 2>/dev/null || true
+rm -f "$T/ctld.sock"
+start_ctld
+wait_for '"$CTL" --json status | jq -e ".drives[] | select(.drive == \"lib0\" and .state == \"idle\")" >/dev/null'
+wait_for "[ \"\$(sqlite3 \"$T/catalog.db\" \"SELECT count(*) FROM dump_index x JOIN dumps d ON d.id = x.dump_id WHERE d.dump_uid = '$I'\")\" -ge 1 ]"
+restore "$T/r6"
+same snap1 r6 "restore after the journal replay"
+ok "an index the catalog lacked came back with the journal replay"
