@@ -58,7 +58,7 @@ ok "chain restore equals the tree: deletes, renames, adds, file<->dir"
 
 # --level-only: the incremental alone (what changed).
 "$ENGINE" restore --device $DEV --entity home --log d.log --level-only --to r2 >/dev/null
-[ -f r2/new ] && [ ! -e r2/f1 ] || fail "--level-only restored more than the incremental"
+[ -f r2/new ] && [ ! -e r2/f2 ] || fail "--level-only restored more than the incremental"
 ok "--level-only restores one dump alone"
 
 # --date at the full: the full's tree.

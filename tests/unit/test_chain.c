@@ -7,6 +7,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +431,265 @@ test_mismatch(void)
 	close(fd);
 }
 
+/* ---- random trees: the apply step against what the tree became ---- */
+
+static uint64_t rng = 88172645463325252ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+/* A listing of a real tree (paths from "."): an index as a dump makes it. */
+struct listing {
+	struct fidx x;
+	struct fidx_entry *e;
+	char **paths;
+	size_t n, cap;
+	const char *root;
+	struct timespec since;	/* in the stream: changed at or after it */
+	bool all;		/* a full: everything in the stream */
+};
+
+static struct listing *cur_listing;
+
+static int
+list_one(const char *fp, const struct stat *sb, int tf, struct FTW *f)
+{
+	struct listing *l = cur_listing;
+	char p[1024];
+	(void)tf;
+	(void)f;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->e = realloc(l->e, l->cap * sizeof(*l->e));
+		l->paths = realloc(l->paths, l->cap * sizeof(*l->paths));
+	}
+	snprintf(p, sizeof(p), ".%s", fp + strlen(l->root));
+	l->paths[l->n] = strdup(p);
+	uint8_t t = S_ISDIR(sb->st_mode) ? FIDX_DIR : S_ISLNK(sb->st_mode) ?
+	    FIDX_LNK : FIDX_REG;
+	bool in = l->all || t == FIDX_DIR ||
+	    sb->st_ctim.tv_sec > l->since.tv_sec ||
+	    (sb->st_ctim.tv_sec == l->since.tv_sec &&
+	    sb->st_ctim.tv_nsec >= l->since.tv_nsec);
+	l->e[l->n] = (struct fidx_entry){ .path = l->paths[l->n], .type = t,
+	    .flags = in ? FIDX_IN_STREAM : 0, .mode = sb->st_mode & 07777,
+	    .ino = sb->st_ino, .nlink = (uint32_t)sb->st_nlink,
+	    .mtime = sb->st_mtime, .uid = sb->st_uid, .gid = sb->st_gid };
+	l->n++;
+	return 0;
+}
+
+static void
+listing_make(struct listing *l, const char *root, bool all,
+    const struct timespec *since)
+{
+	memset(l, 0, sizeof(*l));
+	l->root = root;
+	l->all = all;
+	if (since)
+		l->since = *since;
+	cur_listing = l;
+	nftw(root, list_one, 16, FTW_PHYS);
+	qsort(l->e, l->n, sizeof(*l->e), ent_cmp);
+	l->x.e = l->e;
+	l->x.nentries = l->n;
+}
+
+static void
+listing_free(struct listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->paths[i]);
+	free(l->paths);
+	free(l->e);
+}
+
+/* Run a shell command; the test fails if it does. */
+static void
+sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "failed: %s\n", cmd);
+		t_failed++;
+	}
+}
+
+/* "Extract the stream": every entry of n in its stream, from the tree. */
+static void
+extract_like(const struct listing *n, const char *src, const char *dst)
+{
+	/* Hard links of the stream: the first name carries the data. */
+	for (size_t i = 0; i < n->n; i++) {
+		const struct fidx_entry *e = &n->e[i];
+		if (!(e->flags & FIDX_IN_STREAM) || strcmp(e->path, ".") == 0)
+			continue;
+		const char *r = e->path + 2;
+		if (e->type == FIDX_DIR) {
+			sh("mkdir -p '%s/%s'", dst, r);
+			continue;
+		}
+		const struct fidx_entry *first = NULL;
+		for (size_t k = 0; k < i && !first; k++)
+			if (n->e[k].ino == e->ino && n->e[k].type == e->type &&
+			    (n->e[k].flags & FIDX_IN_STREAM))
+				first = &n->e[k];
+		sh("rm -f '%s/%s'", dst, r);
+		if (first)
+			sh("ln '%s/%s' '%s/%s'", dst, first->path + 2, dst, r);
+		else
+			sh("cp -P '%s/%s' '%s/%s'", src, r, dst, r);
+	}
+}
+
+/* One mutation of the tree at src. */
+static void
+mutate(const char *src, int step)
+{
+	char a[1200], b[1200];
+	struct listing l;
+
+	listing_make(&l, src, true, NULL);
+	if (l.n < 2) {
+		listing_free(&l);
+		sh("echo new%d >'%s/n%d'", step, src, step);
+		return;
+	}
+	const char *p = l.e[1 + rnd((unsigned)l.n - 1)].path + 2;
+	uint8_t t = l.e[0].type;
+	for (size_t i = 0; i < l.n; i++)
+		if (strcmp(l.e[i].path + 2, p) == 0)
+			t = l.e[i].type;
+	snprintf(a, sizeof(a), "%s/%s", src, p);
+	/* A new name in an existing directory (or the top). */
+	const char *dir = "";
+	for (size_t i = 0; i < l.n; i++)
+		if (l.e[i].type == FIDX_DIR && rnd(3) == 0)
+			dir = l.e[i].path + 1;
+	snprintf(b, sizeof(b), "%s%s/m%d", src, dir, step);
+	switch (rnd(11)) {
+	case 0: sh("rm -rf '%s'", a); break;			/* delete */
+	case 1: case 2:						/* rename */
+		if (strncmp(b, a, strlen(a)) != 0 || b[strlen(a)] != '/')
+			sh("mv '%s' '%s'", a, b);
+		break;
+	case 3: sh("echo new%d >'%s'", step, b); break;		/* add */
+	case 4: if (t == FIDX_REG) sh("echo ch%d >>'%s'", step, a); break;
+	case 5: sh("mkdir '%s' && echo in%d >'%s/f'", b, step, b); break;
+	case 6: if (t == FIDX_REG) sh("ln '%s' '%s'", a, b); break;
+	case 7: sh("ln -s '%s' '%s'", p, b); break;		/* symlink */
+	case 8:							/* swap */
+		if (t == FIDX_REG) {
+			const char *q = l.e[1 + rnd((unsigned)l.n - 1)].path + 2;
+			if (strcmp(p, q) != 0 && strncmp(q, p, strlen(p)) != 0 &&
+			    strncmp(p, q, strlen(q)) != 0)
+				sh("mv '%s' '%s.t' && mv '%s/%s' '%s' && mv '%s.t' "
+				    "'%s/%s'", a, a, src, q, a, a, src, q);
+		}
+		break;
+	case 9: sh("rm -rf '%s' && mkdir '%s' && echo x%d >'%s/x'", a, a, step,
+	    a); break;						/* -> dir */
+	case 10: sh("rm -rf '%s' && echo f%d >'%s'", a, step, a); break; /* -> file */
+	}
+	listing_free(&l);
+}
+
+/* The restored tree is the tree: names, types, contents, links. */
+static void
+same_tree(const char *a, const char *b, int round)
+{
+	static const char list[] = "find . ! -name . -printf '%p %y %l\\n' | "
+	    "LC_ALL=C sort";
+	static const char links[] = "find . -type f -links +1 -printf "
+	    "'%i %p\\n' | sort -k2 | awk '{ g[$1] = g[$1] \" \" $2 } END { for "
+	    "(i in g) print g[i] }' | sort";
+	char cmd[8192];
+
+	snprintf(cmd, sizeof(cmd), "(cd '%s' && %s) >'%s.l' && (cd '%s' && %s) "
+	    ">'%s.r' && diff '%s.l' '%s.r' >&2 && diff -r --no-dereference '%s' "
+	    "'%s' >&2", a, list, a, b, list, a, a, a, a, b);
+	t_checks++;
+	if (system(cmd) != 0) {
+		fprintf(stderr, "round %d: the restored tree differs\n", round);
+		t_failed++;
+	}
+	snprintf(cmd, sizeof(cmd), "(cd '%s' && %s) >'%s.l' && (cd '%s' && %s) "
+	    ">'%s.r' && cmp -s '%s.l' '%s.r'", a, links, a, b, links, a, a, a);
+	t_checks++;
+	if (system(cmd) != 0) {
+		fprintf(stderr, "round %d: hard links differ\n", round);
+		t_failed++;
+	}
+}
+
+/* Random trees through chains of listings: apply + stream = the tree. */
+static void
+test_random(void)
+{
+	char src[512], dst[512];
+	int fd;
+
+	const char *env = getenv("ABS_CHAIN_ROUNDS");
+	int rounds = env ? atoi(env) : 12;
+	uint64_t placed = 0, removed = 0, kept = 0;
+
+	if (getenv("ABS_CHAIN_SEED"))
+		rng = strtoull(getenv("ABS_CHAIN_SEED"), NULL, 0) | 1;
+	snprintf(src, sizeof(src), "%s/rsrc", top);
+	for (int round = 0; round < rounds; round++) {
+		struct listing b, n;
+		struct eng_apply_stats st;
+		char err[ENG_ERRLEN] = "";
+
+		sh("rm -rf '%s' && mkdir -p '%s/d/e' && echo 1 >'%s/a' && echo 2 "
+		    ">'%s/d/b' && echo 3 >'%s/d/e/c' && ln -s a '%s/s' && ln "
+		    "'%s/a' '%s/d/a2'", src, src, src, src, src, src, src, src);
+		fd = fresh("rdst", dst, sizeof(dst));
+		sh("cp -a '%s/.' '%s/'", src, dst);
+		listing_make(&b, src, true, NULL);
+		for (int step = 0; step < 4; step++) {
+			struct timespec since;
+			clock_gettime(CLOCK_REALTIME, &since);
+			for (unsigned k = 0, m = 1 + rnd(5); k < m; k++)
+				mutate(src, round * 100 + step * 10 + (int)k);
+			listing_make(&n, src, false, &since);
+			int rc = eng_chain_apply(fd, &b.x, &n.x, &st, err);
+			CHECK_EQ(rc, 0);
+			if (rc) {
+				fprintf(stderr, "round %d step %d: %s\n", round,
+				    step, err);
+				listing_free(&n);
+				break;
+			}
+			placed += st.placed;
+			removed += st.removed;
+			kept += st.kept;
+			extract_like(&n, src, dst);
+			same_tree(src, dst, round * 10 + step);
+			listing_free(&b);
+			b = n;
+		}
+		listing_free(&b);
+		close(fd);
+	}
+	printf("random trees: %d rounds, %llu kept, %llu placed, %llu removed\n",
+	    rounds, (unsigned long long)kept, (unsigned long long)placed,
+	    (unsigned long long)removed);
+	CHECK(placed > 0 && removed > 0 && kept > 0);
+}
+
 /* One dump line of entity "e" into log. */
 static void
 dl_dump(const char *log, const char *id, const char *date, int level,
@@ -529,6 +791,7 @@ main(void)
 	test_symlinks();
 	test_mismatch();
 	test_from_log();
+	test_random();
 	if (getenv("KEEP")) T_DONE();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	if (system(cmd) != 0)
