@@ -527,18 +527,55 @@ sh(const char *fmt, ...)
 	}
 }
 
+/* src's file, symlink or directory at dst (no shell: forks are slow). */
+static void
+copy_one(const char *src, const char *dst)
+{
+	struct stat sb;
+	char buf[65536];
+	ssize_t n;
+
+	if (lstat(src, &sb) < 0) {
+		perror(src);
+		t_failed++;
+		return;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		n = readlink(src, buf, sizeof(buf) - 1);
+		buf[n < 0 ? 0 : n] = '\0';
+		if (symlink(buf, dst) < 0)
+			t_failed++;
+		return;
+	}
+	int in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_CREAT |
+	    O_EXCL, 0644);
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			t_failed++;
+	if (in < 0 || out < 0)
+		t_failed++;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+}
+
 /* "Extract the stream": every entry of n in its stream, from the tree. */
 static void
 extract_like(const struct listing *n, const char *src, const char *dst)
 {
+	char a[1200], b[1200], c[1200];
+
 	/* Hard links of the stream: the first name carries the data. */
 	for (size_t i = 0; i < n->n; i++) {
 		const struct fidx_entry *e = &n->e[i];
 		if (!(e->flags & FIDX_IN_STREAM) || strcmp(e->path, ".") == 0)
 			continue;
-		const char *r = e->path + 2;
+		snprintf(a, sizeof(a), "%s/%s", src, e->path + 2);
+		snprintf(b, sizeof(b), "%s/%s", dst, e->path + 2);
 		if (e->type == FIDX_DIR) {
-			sh("mkdir -p '%s/%s'", dst, r);
+			if (mkdir(b, 0755) < 0 && errno != EEXIST)
+				t_failed++;
 			continue;
 		}
 		const struct fidx_entry *first = NULL;
@@ -546,11 +583,14 @@ extract_like(const struct listing *n, const char *src, const char *dst)
 			if (n->e[k].ino == e->ino && n->e[k].type == e->type &&
 			    (n->e[k].flags & FIDX_IN_STREAM))
 				first = &n->e[k];
-		sh("rm -f '%s/%s'", dst, r);
-		if (first)
-			sh("ln '%s/%s' '%s/%s'", dst, first->path + 2, dst, r);
-		else
-			sh("cp -P '%s/%s' '%s/%s'", src, r, dst, r);
+		unlink(b);
+		if (first) {
+			snprintf(c, sizeof(c), "%s/%s", dst, first->path + 2);
+			if (link(c, b) < 0)
+				t_failed++;
+		} else {
+			copy_one(a, b);
+		}
 	}
 }
 
@@ -642,7 +682,7 @@ test_random(void)
 	int fd;
 
 	const char *env = getenv("ABS_CHAIN_ROUNDS");
-	int rounds = env ? atoi(env) : 12;
+	int rounds = env ? atoi(env) : 4;
 	uint64_t placed = 0, removed = 0, kept = 0;
 
 	if (getenv("ABS_CHAIN_SEED"))
