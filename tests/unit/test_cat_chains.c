@@ -371,13 +371,14 @@ test_reuse(void)
 
 /*
  * What a million indexed files cost the catalog: an index of n files
- * built with the codec (paths like a home directory tree), kept, and the
- * catalog file's growth divided by n. ABS_MEASURE_FILES sets n (default
+ * built with the codec (paths like a home directory tree, or random
+ * names of 4 to 13 letters, 40 a directory; random sizes and mtimes),
+ * kept, and the catalog file's growth divided by n. ABS_MEASURE_FILES sets n (default
  * 200000; the README's number is for 1000000). Skipped while the codec
  * is a placeholder.
  */
 static void
-test_bytes_per_file(void)
+test_bytes_per_file(bool random_names)
 {
 	struct cat_db *db;
 	struct fidx_builder *b = NULL;
@@ -405,9 +406,20 @@ test_bytes_per_file(void)
 		    200000), .mtime = 1700000000 + rand() % 10000000,
 		    .raw_offset = (uint64_t)i * 4096,
 		    .raw_end = (uint64_t)i * 4096 + 4096 };
-		snprintf(path, sizeof(path), "./home/user%03ld/project%02ld/src/"
-		    "module%03ld/file%05ld.c", i % 500, (i / 500) % 40,
-		    (i / 20000) % 1000, i);
+		if (random_names) {
+			/* Directories of 40 entries, names of random letters. */
+			char leaf[16];
+			int nl = 4 + rand() % 10;
+			for (int k = 0; k < nl; k++)
+				leaf[k] = (char)('a' + rand() % 26);
+			leaf[nl] = '\0';
+			snprintf(path, sizeof(path), "./d%04ld/d%03ld/%s.%ld", i /
+			    40000, (i / 40) % 1000, leaf, i % 40);
+		} else {
+			snprintf(path, sizeof(path), "./home/user%03ld/project%02ld/"
+			    "src/module%03ld/file%05ld.c", i % 500, (i / 500) % 40,
+			    (i / 20000) % 1000, i);
+		}
 		CHECK_EQ(fidx_builder_add(b, &e), 0);
 	}
 	CHECK_EQ(fidx_builder_encode(b, (uint64_t)n * 4096, &enc, &len), 0);
@@ -421,8 +433,9 @@ test_bytes_per_file(void)
 	CHECK_EQ(cat_index_store(db, "dump1", enc, len, err), 1);
 	sqlite3_exec(db->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	db_int(db, err, "", &pages1, "PRAGMA page_count", "");
-	printf("# bytes per indexed file: %ld files, index %zu bytes (%.1f per"
-	    " file), catalog grew %lld bytes (%.1f per file)\n", n, len,
+	printf("# bytes per indexed file (%s): %ld files, index %zu bytes (%.1f"
+	    " per file), catalog grew %lld bytes (%.1f per file)\n",
+	    random_names ? "random names" : "a home tree", n, len,
 	    (double)len / (double)n, (long long)((pages1 - pages0) * psize),
 	    (double)((pages1 - pages0) * psize) / (double)n);
 	/* Well under Bareos' ~300 bytes per file row. */
@@ -490,7 +503,8 @@ main(void)
 	test_chains();
 	test_broken();
 	test_reuse();
-	test_bytes_per_file();
+	test_bytes_per_file(false);
+	test_bytes_per_file(true);
 	cat_t_error_paths(ops, sizeof(ops) / sizeof(ops[0]));
 	T_DONE();
 }
