@@ -71,6 +71,7 @@ echo renamed >src/old-name.txt
 head -c 200000 /dev/urandom >src/sub/b.bin
 echo kept >src/keep/k.txt
 "$CTL" entity-add home "dir:$T/src" >/dev/null
+sleep 1		# the full starts after the tree's last change (ctime < since)
 
 # The full: its index in the catalog, uploaded by the media server.
 F=$(dump 0)
