@@ -125,8 +125,12 @@ ok "--path: only those paths; --level-only: the incremental alone"
 "$CTL" --json find home '*name.txt' >find.json
 jq -e --arg f "$F" --arg i "$I" '[.matches[] | select(.path == "./old-name.txt")] | map(.dump) == [$f]' find.json >/dev/null ||
 	fail "find: old-name.txt should be in the full only: $(cat find.json)"
-jq -e --arg i "$I" '[.matches[] | select(.path == "./new-name.txt" and .in_stream == false)] | map(.dump) == [$i]' find.json >/dev/null ||
-	fail "find: new-name.txt should be listed by the incremental (its data in the full): $(cat find.json)"
+jq -e --arg i "$I" '[.matches[] | select(.path == "./new-name.txt")] | map(.dump) == [$i]' find.json >/dev/null ||
+	fail "find: new-name.txt should be in the incremental only: $(cat find.json)"
+# An unchanged file: the full holds it, the incremental lists it.
+"$CTL" --json find home 'keep/k.txt' >find.json
+jq -e --arg f "$F" --arg i "$I" '[.matches[] | [.dump, .in_stream]] == [[$f, true], [$i, false]]' find.json >/dev/null ||
+	fail "find: keep/k.txt should be in the full and listed unchanged by the incremental: $(cat find.json)"
 jq -e --arg i "$I" '[.matches[] | select(.path == "./a.txt")] | length == 0' find.json >/dev/null || fail "find matched a.txt"
 "$CTL" --json find home '*a.txt' --date "$Fdate" | jq -e '[.matches[].path] == ["./a.txt"]' >/dev/null ||
 	fail "find --date: $("$CTL" --json find home '*a.txt' --date "$Fdate")"
