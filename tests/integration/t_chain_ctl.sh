@@ -83,7 +83,9 @@ want=$(sqlite3 "$T/catalog.db" "SELECT index_bytes FROM dumps WHERE dump_uid = '
 cp -a src snap0
 ok "full $F: its index ($idx bytes) in the catalog"
 
-# Changes, then the incremental: its base is the full.
+# Changes, then the incremental (on another cartridge): its base is the full.
+Ftape=$(sqlite3 "$T/catalog.db" "SELECT t.label FROM dump_parts p JOIN tapes t ON t.id = p.tape_id JOIN dumps d ON d.id = p.dump_id WHERE d.dump_uid = '$F' LIMIT 1")
+"$CTL" tape-state "$Ftape" no-new-writes >/dev/null
 sleep 1		# dumps a second apart: --date tells them apart
 rm src/gone.txt
 mv src/old-name.txt src/new-name.txt
@@ -139,9 +141,8 @@ expect_fail "no entity\|not-found\|no such" "$CTL" find nosuch '*'
 ok "abs-ctl find: versions of matching paths by dump"
 
 # A broken chain: the full's cartridge goes out of service.
-Ftape=$(sqlite3 "$T/catalog.db" "SELECT t.label FROM dump_parts p JOIN tapes t ON t.id = p.tape_id JOIN dumps d ON d.id = p.dump_id WHERE d.dump_uid = '$F' LIMIT 1")
 Itape=$(sqlite3 "$T/catalog.db" "SELECT t.label FROM dump_parts p JOIN tapes t ON t.id = p.tape_id JOIN dumps d ON d.id = p.dump_id WHERE d.dump_uid = '$I' LIMIT 1")
-[ "$Ftape" = "$Itape" ] && skip "full and incremental share cartridge $Ftape: no broken chain to show"
+[ "$Ftape" != "$Itape" ] || fail "the incremental was written on the full's cartridge $Ftape (no-new-writes)"
 "$CTL" tape-state "$Ftape" out-of-service >/dev/null
 rc=0
 "$CTL" restore home --to "$T/r4" --drive lib0 >refused.txt 2>&1 || rc=$?
