@@ -152,8 +152,10 @@ rc=0
 "$CTL" --json report | jq -e --arg i "$I" '.broken_chains | map(select(.entity == "home" and .dump == $i)) | length == 1' >/dev/null ||
 	fail "the report does not list the broken chain: $("$CTL" --json report | jq -c .broken_chains)"
 "$CTL" report | grep -q "broken chains (1" || fail "report text: $("$CTL" report | grep -i chain)"
-"$CTL" --json plan --drives lib0 | jq -e '[.. | objects | select(.entity? == "home")] | map(.level == 0 and .reason == "must-full") | any' >/dev/null ||
-	fail "the plan does not make home's next dump a full: $("$CTL" --json plan --drives lib0 | jq -c '[.. | objects | select(.entity? == "home")]')"
+# (dumped tonight already: the plan of tomorrow night)
+at=$(date -u -d tomorrow +%Y-%m-%dT20:00:00Z)
+"$CTL" --json plan --drives lib0 --at "$at" | jq -e '[.. | objects | select(.entity? == "home")] | map(.level == 0 and .reason == "must-full") | any' >/dev/null ||
+	fail "the plan does not make home's next dump a full: $("$CTL" --json plan --drives lib0 --at "$at" | jq -c '[.. | objects | select(.entity? == "home")]')"
 restore "$T/r5" --level-only
 ok "broken chain: restore refused naming $F, entity shows it, report lists it, plan makes a full; --level-only still reads"
 "$CTL" tape-state "$Ftape" appendable >/dev/null
