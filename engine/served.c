@@ -1104,8 +1104,6 @@ report_journal(struct srv *s, const char *log)
 	free(line);
 	fclose(fp);
 	json_decref(lines);
-	/* Then their file indexes (LOG.fidx/DUMPID), those not kept yet. */
-	upload_journal_indexes(s, log);
 }
 
 /* A rebuild's scan: a cartridge's label, or the cartridge done. */
@@ -1465,6 +1463,8 @@ connect_master(struct srv *s, unsigned wait_ms, char *err)
 	s->backoff = 0;
 	log_warn("serving drive %s (%s) for abs-ctld at %s%s", s->drive,
 	    s->device, s->sock, rep ? "; job in progress reported" : "");
+	/* Registered: the journal's file indexes the catalog lacks. */
+	upload_journal_indexes(s, s->log);
 	return 0;
 fail:
 	proto_conn_free(s->pc);
