@@ -623,13 +623,18 @@ eng_chain_dir_meta(int dirfd, const struct fidx_entry *e, char *err)
 int
 eng_chain_fix_dirs(int dirfd, const struct fidx *n, char *err)
 {
-	/* Deepest first: a mode without write permission would stop the
-	   directories under it. */
+	/*
+	 * Every directory, not only those the stream lacks: libarchive
+	 * defers a directory's times to the archive's end only for one it
+	 * made; one that was there (the base's) gets them at once, and its
+	 * entries written after that change its mtime again. Deepest first:
+	 * a mode without write permission would stop those under it.
+	 */
 	for (uint64_t i = n->nentries; i-- > 0;) {
 		const struct fidx_entry *e = &n->e[i];
 		int rc;
 
-		if (e->type != FIDX_DIR || (e->flags & FIDX_IN_STREAM))
+		if (e->type != FIDX_DIR)
 			continue;
 		if ((rc = eng_chain_dir_meta(dirfd, e, err)) < 0)
 			return rc;

@@ -40,8 +40,9 @@ struct eng_apply_stats {
 int eng_chain_apply(int dirfd, const struct fidx *base, const struct fidx *n,
     struct eng_apply_stats *st, char *err);
 /*
- * After n's stream: directories of n's listing that its stream did not
- * hold get the index's mode, owner (as root) and mtime. 0 or negative.
+ * After n's stream: every directory of n's listing gets the index's mode,
+ * owner (as root) and mtime (libarchive sets those of a directory that
+ * existed before its entries are written into it). 0 or negative.
  */
 int eng_chain_fix_dirs(int dirfd, const struct fidx *n, char *err);
 /* One directory's mode, owner (as root) and mtime from its entry. */
