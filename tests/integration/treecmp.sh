@@ -9,17 +9,20 @@
 # with PATH, "./PATH" and what is under it), sorted:
 # path|type|mode|uid|gid|size|mtime|target (a directory's size depends on
 # its history, not its contents: left out); then one "links|P1|P2..." line
-# per hard-link set of regular files (its paths sorted).
+# per hard-link set of regular files (its paths sorted; with PATH, the
+# links under it).
 tree_list() {
 	(cd "$1" && find ".${2:+/$2}" -printf '%p|%y|%m|%U|%G|%s|%Ts|%l|%i|%n\n' |
 		LC_ALL=C sort | awk -F'|' 'BEGIN { OFS = "|" }
 		$2 == "f" && $10 > 1 {
 			if (!($9 in g)) order[++n] = $9
 			g[$9] = g[$9] "|" $1
+			cnt[$9]++
 		}
 		$2 == "d" { $6 = "-" }
 		{ NF = 8; print }
-		END { for (i = 1; i <= n; i++) print "links" g[order[i]] }')
+		END { for (i = 1; i <= n; i++)
+			if (cnt[order[i]] > 1) print "links" g[order[i]] }')
 }
 
 # tree_sums DIR [PATH]: "MD5  path" of every regular file (one process a
@@ -31,25 +34,52 @@ tree_sums() {
 # tree_cmp A B [WHAT [PATH]]: 0 if B is A as a restore must give it back
 # (with PATH: A/PATH and what is under it against B/PATH); else print what
 # differs (to stderr) and return 1.
+# A tree_cache of A (A.tclist, A.tcsums) stands for A when it is compared
+# whole: a snapshot that many restores are compared with is listed once.
 tree_cmp() {
 	_a=$1 _b=$2 _what=${3:-$2} _p=${4:-}
-	tree_list "$_a" "$_p" >"$T/.tc.a" || fail "tree_cmp: cannot list $_a"
+	_la=$T/.tc.a _sa=$T/.tc.sa
+	if [ -z "$_p" ] && [ -f "$_a.tclist" ]; then
+		_la=$_a.tclist _sa=$_a.tcsums
+	else
+		tree_list "$_a" "$_p" >"$_la"
+		tree_sums "$_a" "$_p" >"$_sa"
+	fi
 	tree_list "$_b" "$_p" >"$T/.tc.b" || fail "tree_cmp: cannot list $_b"
-	if ! cmp -s "$T/.tc.a" "$T/.tc.b"; then
+	if ! cmp -s "$_la" "$T/.tc.b" && ! tc_known "$_la" "$T/.tc.b"; then
 		echo "tree_cmp: $_what: entries or hard-link sets differ (< $_a, > $_b):" >&2
-		diff "$T/.tc.a" "$T/.tc.b" | head -n 40 >&2
+		diff "$_la" "$T/.tc.b" | head -n 40 >&2
 		return 1
 	fi
 	# Same listing: the same regular files, of the same sizes.
-	tree_sums "$_a" "$_p" >"$T/.tc.a"
 	tree_sums "$_b" "$_p" >"$T/.tc.b"
-	_bad=$(diff "$T/.tc.a" "$T/.tc.b" | sed -n "s/^< [0-9a-f]*  //p")
+	_bad=$(diff "$_sa" "$T/.tc.b" | sed -n "s/^< [0-9a-f]*  //p")
 	if [ -n "$_bad" ]; then
 		echo "tree_cmp: $_what: contents differ:" >&2
 		echo "$_bad" | head -n 20 >&2
 		return 1
 	fi
 	return 0
+}
+
+# TC_KNOWN_DIR_MTIME=WHY: directories whose mtimes alone differ pass (a
+# known bug, named by WHY, that must not hide others); TC_KNOWN_HITS counts
+# the comparisons it let pass.
+TC_KNOWN_HITS=0
+tc_known() {
+	[ -n "${TC_KNOWN_DIR_MTIME:-}" ] || return 1
+	awk -F'|' 'BEGIN { OFS = "|" } $2 == "d" { $7 = "-" } { print }' "$1" >"$T/.tc.ka"
+	awk -F'|' 'BEGIN { OFS = "|" } $2 == "d" { $7 = "-" } { print }' "$2" >"$T/.tc.kb"
+	cmp -s "$T/.tc.ka" "$T/.tc.kb" || return 1
+	TC_KNOWN_HITS=$((TC_KNOWN_HITS + 1))
+	echo "tree_cmp: $_what: only directory mtimes differ (known: $TC_KNOWN_DIR_MTIME)" >&2
+}
+
+# tree_cache DIR: list DIR once for the tree_cmp calls that compare
+# with it (DIR must not change after).
+tree_cache() {
+	tree_list "$1" >"$1.tclist"
+	tree_sums "$1" >"$1.tcsums"
 }
 
 # tree_self_test: tree_cmp finds each kind of difference it claims to (a
