@@ -637,6 +637,10 @@ static const char usage[] =
 "                 [--dir DIR] [--results DIR] [--standard] [--eot]\n"
 "                 [--source random|text|file|dir:PATH]\n"
 "--eot: end-of-tape hand-over time, spot-verify cost, spanning throughput.\n"
+"--single-file [--size SIZE] [--sinks vtape,iscsi]: one small file restored\n"
+"  from the end of a dir dump of SIZE (default 2G), plain and zstd: blocks,\n"
+"  bytes and seconds of restore --path, of the whole dump and of dd | tar -x\n"
+"  (bench/single-file.sh; iscsi: a private tgtd as bench/iscsi.sh).\n"
 "--planner [--entities N] [--nights N] [--seed S] [--seeds N] [--runs N]:\n"
 "  ABS's planner against an Amanda-style baseline over a simulated site\n"
 "  (balance, overdue, window and limit violations; --seeds N: N sites, one\n"
@@ -662,6 +666,7 @@ main(int argc, char **argv)
 		{ "standard", no_argument, NULL, 'S' },
 		{ "eot", no_argument, NULL, 'E' },
 		{ "starvation", no_argument, NULL, 'V' },
+		{ "single-file", no_argument, NULL, 'F' },
 		{ "source", required_argument, NULL, 'O' },
 		{ "uring-write", required_argument, NULL, 'U' },
 		{ "mean-rate", required_argument, NULL, 'M' },
@@ -685,6 +690,7 @@ main(int argc, char **argv)
 	struct result res[64];
 	int nres = 0, eot = 0, starve = 0, tools_given = 0;
 	int planner = 0, runs_given = 0, p_entities = 0, p_nights = 0;
+	int single = 0, size_given = 0, sinks_given = 0;
 	uint64_t p_seed = 0;
 	int p_seeds = 1;
 	const char *uring_path = NULL;
@@ -700,6 +706,7 @@ main(int argc, char **argv)
 		case 's':
 			if (util_parse_size(optarg, &opt_size) < 0 || !opt_size)
 				die("--size: bad size");
+			size_given = 1;
 			break;
 		case 'r':
 			if (util_parse_u64(optarg, MAX_RUNS, &v) < 0 || !v)
@@ -716,7 +723,10 @@ main(int argc, char **argv)
 				die("--depth takes 1..256");
 			opt_depth = (unsigned)v;
 			break;
-		case 'k': snprintf(sinks_s, sizeof(sinks_s), "%s", optarg); break;
+		case 'k':
+			snprintf(sinks_s, sizeof(sinks_s), "%s", optarg);
+			sinks_given = 1;
+			break;
 		case 't':
 			snprintf(tools_s, sizeof(tools_s), "%s", optarg);
 			tools_given = 1;
@@ -726,6 +736,7 @@ main(int argc, char **argv)
 		case 'S': break;	/* the defaults are the standard set */
 		case 'E': eot = 1; break;
 		case 'V': starve = 1; break;
+		case 'F': single = 1; break;
 		case 'O': opt_source = optarg; break;
 		case 'U': uring_path = optarg; break;
 		case 'M': mean = atof(optarg); break;
@@ -767,6 +778,23 @@ main(int argc, char **argv)
 		die("cannot find my own directory");
 	exe[n] = '\0';
 	snprintf(bindir, sizeof(bindir), "%s", dirname(exe));
+	if (single) {
+		/* A script of shell steps: the engine's commands as a user runs them. */
+		char script[PATH_MAX + 64], build[PATH_MAX + 8], mib[32];
+		snprintf(build, sizeof(build), "%s/..", bindir);
+		snprintf(script, sizeof(script), "%s/bench/single-file.sh",
+		    getenv("ABS_TOP") ? getenv("ABS_TOP") : "");
+		if (!getenv("ABS_TOP"))
+			snprintf(script, sizeof(script), "%s/../../bench/single-file.sh",
+			    bindir);
+		snprintf(mib, sizeof(mib), "%llu", size_given ?
+		    (unsigned long long)(opt_size >> 20) : 2048ULL);
+		if (dir)
+			setenv("TMPDIR", dir, 1);
+		execl("/bin/sh", "sh", script, build, mib, sinks_given ? sinks_s :
+		    "vtape,iscsi", (char *)NULL);
+		die("%s: %s", script, strerror(errno));
+	}
 	snprintf(workdir, sizeof(workdir), "%s/abs-bench.XXXXXX",
 	    dir ? dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"));
 	if (!mkdtemp(workdir))
