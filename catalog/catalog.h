@@ -643,6 +643,13 @@ int cat_index_store(struct cat_db *db, const char *dump_uid,
  */
 int cat_index_load(struct cat_db *db, const char *dump_uid, uint8_t **buf,
     size_t *len, char *err);
+/*
+ * Chunk seq (0..) of a dump's kept index into *buf (malloc'd, *len bytes)
+ * and the index's whole length into *total: 0, -ENOENT for an unknown
+ * dump or a chunk it does not have.
+ */
+int cat_index_chunk(struct cat_db *db, const char *dump_uid, int64_t seq,
+    uint8_t **buf, size_t *len, int64_t *total, char *err);
 /* Bytes of the index kept for a dump into *len (0: none). 0 or -ENOENT. */
 int cat_index_len(struct cat_db *db, const char *dump_uid, int64_t *len,
     char *err);

@@ -697,3 +697,51 @@ cat_index_len(struct cat_db *db, const char *dump_uid, int64_t *len,
 	    "i", d.id);
 	return rc < 0 ? rc : 0;
 }
+
+/* One chunk of a kept index. */
+struct chunk {
+	uint8_t *buf;
+	size_t len;
+	bool found;
+};
+
+static int
+chunk_row(sqlite3_stmt *st, void *arg)
+{
+	struct chunk *c = arg;
+	const void *p = sqlite3_column_blob(st, 0);
+
+	c->len = (size_t)sqlite3_column_bytes(st, 0);
+	c->found = true;
+	if (!(c->buf = malloc(c->len ? c->len : 1)))
+		return -ENOMEM;
+	if (c->len)
+		memcpy(c->buf, p, c->len);
+	return 1;
+}
+
+int
+cat_index_chunk(struct cat_db *db, const char *dump_uid, int64_t seq,
+    uint8_t **buf, size_t *len, int64_t *total, char *err)
+{
+	struct chunk c = { 0 };
+	int rc;
+
+	*buf = NULL;
+	*len = 0;
+	if ((rc = cat_index_len(db, dump_uid, total, err)) < 0)
+		return rc;
+	rc = db_query(db, err, "reading a dump's index", chunk_row, &c, "SELECT"
+	    " data FROM dump_index WHERE dump_id = (SELECT id FROM dumps WHERE"
+	    " dump_uid = ?) AND seq = ?", "ti", dump_uid, seq);
+	if (rc < 0) {
+		free(c.buf);
+		return rc == -ENOMEM ? db_fail(err, rc, "out of memory") : rc;
+	}
+	if (!c.found)
+		return db_fail(err, -ENOENT, "the catalog keeps no chunk %lld of"
+		    " dump %s's index", (long long)seq, dump_uid);
+	*buf = c.buf;
+	*len = c.len;
+	return 0;
+}

@@ -153,6 +153,58 @@ h_index_upload(struct ctld *c, struct client *cl, json_t *a,
 	return up_reply(true, (size_t)total);
 }
 
+/* A job's detail, to check a download against. */
+static int
+detail_row(const struct cat_job *j, void *arg)
+{
+	*(char **)arg = j->detail ? strdup(j->detail) : NULL;
+	return 0;
+}
+
+/*
+ * index-download DUMP SEQ: chunk seq of the index the catalog keeps of a
+ * dump the drive's restore job reads (its detail names it), so that the
+ * media server restores from the catalog's copy, not the tape's.
+ */
+json_t *
+h_index_download(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err)
+{
+	const char *dump = arg_str(a, "dump");
+	struct drive *d = cl->drive;
+	char dberr[CAT_ERRLEN], *detail = NULL, *b64;
+	int64_t total = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	json_t *r;
+	int rc;
+
+	if (!d || !d->job || !d->restoring)
+		FAIL(PROTO_E_BAD_ARGS, "only a media server restoring reads an"
+		    " index");
+	if ((rc = cat_job_get(c->db, d->job, detail_row, &detail, dberr)) < 0)
+		return cat_failed(code, err, rc, dberr);
+	if (!dump || strlen(dump) != 32 || !detail || !strstr(detail, dump)) {
+		free(detail);
+		FAIL(PROTO_E_BAD_ARGS, "dump %.64s is not one the drive's restore"
+		    " job reads", dump ? dump : "");
+	}
+	free(detail);
+	if ((rc = cat_index_chunk(c->db, dump, arg_num(a, "seq", -1), &buf, &len,
+	    &total, dberr)) < 0)
+		return cat_failed(code, err, rc, dberr);
+	if (!(b64 = malloc(B64_ENCLEN(len) + 1))) {
+		free(buf);
+		FAIL("internal", "out of memory");
+	}
+	b64_encode(buf, len, b64);
+	free(buf);
+	r = json_pack("{s:I,s:I,s:s}", "total", (json_int_t)total, "bytes",
+	    (json_int_t)len, "data", b64);
+	free(b64);
+	return r;
+}
+
 /* ---- restore: the chain ---- */
 
 /* A part of a chain's dump. */

@@ -89,6 +89,8 @@ bool ctld_rebuild_busy(const struct drive *d);
  */
 json_t *h_index_upload(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
+json_t *h_index_download(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
 json_t *h_find(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
 json_t *ctld_restore_chain(struct ctld *c, const char *entity,

@@ -650,12 +650,123 @@ write_parts_log(const char *path, json_t *job, char *err)
 	return rc;
 }
 
+/* No index larger is sent or taken (abs-ctld's bound). */
+#define UPLOAD_MAX ((size_t)1 << 30)
+
+/* ---- the catalog's copies of a restore's indexes (index-download) ---- */
+
+/* Write len bytes to dir/name, made anew (0600): 0 or negative. */
+static int
+write_new(const char *dir, const char *name, const uint8_t *buf, size_t len)
+{
+	char path[PATH_MAX];
+	int fd, rc;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0)
+		return -errno;
+	rc = util_write_all(fd, buf, len);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(path);
+	return rc;
+}
+
+/* One dump's kept index from abs-ctld into dir/DUMP; 0 or negative. */
+static int
+download_index(struct srv *s, const char *dir, const char *dump, size_t kept)
+{
+	uint8_t *buf = malloc(kept ? kept : 1);
+	char err[ENG_ERRLEN];
+	size_t got = 0, n;
+	int rc = -EPROTO;
+
+	if (!buf)
+		return -ENOMEM;
+	for (int64_t seq = 0; got < kept; seq++) {
+		json_t *r = call(s, "index-download", json_pack("{s:s,s:I}", "dump",
+		    dump, "seq", (json_int_t)seq), err);
+		const char *data = json_string_value(json_object_get(r, "data"));
+		size_t dl = data ? strlen(data) : 0;
+		if (!r || !dl || (size_t)json_integer_value(json_object_get(r,
+		    "total")) != kept || B64_DECLEN(dl) > kept - got + 2 ||
+		    b64_decode(data, dl, buf + got, &n) < 0 || n > kept - got ||
+		    n == 0) {
+			if (!r)
+				log_warn("the catalog's index of dump %s: %s", dump, err);
+			json_decref(r);
+			break;
+		}
+		got += n;
+		json_decref(r);
+	}
+	if (got == kept)
+		rc = write_new(dir, dump, buf, kept);
+	free(buf);
+	return rc;
+}
+
+/*
+ * The catalog's copies of the indexes of a restore's chain into
+ * PLOG.fidx/ (0700), where the restore reads them as direct mode reads
+ * its log's (checked there; a dump without one has its index read from
+ * tape). false if the directory is not ours to use.
+ */
+static bool
+download_indexes(struct srv *s, const char *plog, json_t *detail)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	json_t *c;
+	size_t i;
+
+	if (snprintf(dir, sizeof(dir), "%s.fidx", plog) >= (int)sizeof(dir) ||
+	    (mkdir(dir, 0700) < 0 && (errno != EEXIST || lstat(dir, &st) < 0 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077))))
+		return false;
+	json_array_foreach(json_object_get(detail, "chain"), i, c) {
+		const char *dump = json_string_value(json_object_get(c,
+		    "dump_uid"));
+		json_int_t kept = json_integer_value(json_object_get(c,
+		    "index_kept"));
+		if (dump && kept > 0 && (uint64_t)kept <= UPLOAD_MAX &&
+		    master_up(s) && download_index(s, dir, dump, (size_t)kept) < 0)
+			log_warn("the catalog's index of dump %s not used: the"
+			    " restore reads it from tape", dump);
+	}
+	return true;
+}
+
+/* Remove what download_indexes wrote. */
+static void
+downloaded_free(const char *plog, json_t *detail)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	json_t *c;
+	size_t i;
+
+	if (snprintf(dir, sizeof(dir), "%s.fidx", plog) >= (int)sizeof(dir))
+		return;
+	json_array_foreach(json_object_get(detail, "chain"), i, c) {
+		const char *dump = json_string_value(json_object_get(c,
+		    "dump_uid"));
+		if (dump && strlen(dump) == 32 && !strchr(dump, '/') &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, dump) <
+		    (int)sizeof(path))
+			unlink(path);
+	}
+	rmdir(dir);
+}
+
 /* ---- a dump's file index to abs-ctld (index-upload) ---- */
 
 /* Raw bytes per chunk: base64 of it stays well within the line limit. */
 #define UPLOAD_CHUNK (32 * 1024)
-/* No index larger is sent (abs-ctld's bound). */
-#define UPLOAD_MAX ((size_t)1 << 30)
 
 /*
  * Send len bytes of dump's index: ask how far abs-ctld has it, then
@@ -992,6 +1103,7 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		struct eng_restore_opts o = { 0 };
 		struct eng_restore_result res;
 		int rc, pin = -1;
+		bool fetched = false;
 		snprintf(plog, sizeof(plog), "%s/abs-restore-job-%lld.log", dir,
 		    (long long)s->job_id);
 		/* Whom for: abs-ctld's word (SO_PEERCRED), -1 if it gave none. */
@@ -1009,6 +1121,9 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 			    sizeof(shown), err);
 		if (rc == 0)
 			rc = write_parts_log(plog, job, err);
+		/* The catalog's copies of the chain's indexes, beside it. */
+		if (rc == 0)
+			fetched = download_indexes(s, plog, d);
 		if (rc < 0) {
 			if (pin >= 0)
 				close(pin);
@@ -1022,6 +1137,8 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		if (np && !paths) {
 			if (pin >= 0)
 				close(pin);
+			if (fetched)
+				downloaded_free(plog, d);
 			json_decref(d);
 			unlink(plog);
 			eng_err(err, "out of memory");
@@ -1045,6 +1162,8 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		if (pin >= 0)
 			close(pin);
 		unlink(plog);
+		if (fetched)
+			downloaded_free(plog, d);
 		if (rc == 0)
 			log_info("job %lld: restored %s to %s, %llu bytes",
 			    (long long)s->job_id, entity, t && *t ? t : to,

@@ -163,6 +163,7 @@ grep -qx 'engine-register engine internal' requests.txt || fail "engine-register
 grep -qx 'engine-event engine internal' requests.txt || fail "engine-event: $(grep engine-event requests.txt)"
 grep -qx 'hello open internal' requests.txt || fail "hello is not open to all"
 grep -qx 'index-upload engine internal' requests.txt || fail "index-upload: $(grep index-upload requests.txt)"
+grep -qx 'index-download engine internal' requests.txt || fail "index-download: $(grep index-download requests.txt)"
 # One raw session per user sends every row (args empty), a reply a line.
 sed 's/^\([^ ]*\) .*/{"op":"\1","args":{},"id":1}/' requests.txt >role-reqs.txt
 for uid in 65532 65534 65533 65531; do
@@ -196,12 +197,12 @@ while IFS=$tab read -r row none retrieval operator engine; do
 	# run only queries and restores; the engine role only what media
 	# servers send.
 	case $cmd in
-	dump|dump-*|mounted|unavailable|abort|entity-*|type-*|tape-add|tape-state|pool-*|acl*|merge|rebuild|engine-*|index-upload|server-*|subnet-*|window-add|window-remove|discover|discover-*|run|run-*)
+	dump|dump-*|mounted|unavailable|abort|entity-*|type-*|tape-add|tape-state|pool-*|acl*|merge|rebuild|engine-*|index-*|server-*|subnet-*|window-add|window-remove|discover|discover-*|run|run-*)
 		case $retrieval in *'"code":"denied"'*) ;; *) fail "retrieval user not refused $cmd" ;; esac ;;
 	*)	case $retrieval in *'"code":"denied"'*) fail "retrieval user refused $cmd" ;; esac ;;
 	esac
 	case $cmd in
-	engine-register|engine-event|index-upload|merge|hello)
+	engine-register|engine-event|index-upload|index-download|merge|hello)
 		case $engine in *'"code":"denied"'*) fail "engine user refused $cmd" ;; esac ;;
 	*)	case $engine in *'"code":"denied"'*) ;; *) fail "engine user not refused $cmd" ;; esac ;;
 	esac

@@ -131,6 +131,21 @@ test_index(void)
 	CHECK_EQ(cat_index_load(db, "dump1", &back, &got, err), 0);
 	CHECK(got == n && back && memcmp(back, buf, n) == 0);
 	free(back);
+	/* Chunk by chunk, as a media server reads it for a restore. */
+	for (int64_t seq = 0, at = 0; seq < 4; seq++) {
+		int64_t total = 0;
+		int rc = cat_index_chunk(db, "dump1", seq, &back, &got, &total, err);
+		CHECK_EQ(rc, seq < 3 ? 0 : -ENOENT);
+		if (rc == 0) {
+			CHECK((size_t)total == n && got == (seq < 2 ?
+			    (size_t)CAT_INDEX_CHUNK : 12345));
+			CHECK(memcmp(back, buf + at, got) == 0);
+			at += (int64_t)got;
+		}
+		free(back);
+	}
+	CHECK_EQ(cat_index_chunk(db, "nosuch", 0, &back, &got, &len, err),
+	    -ENOENT);
 	/* Other bytes for the same dump: refused, the first kept. */
 	buf[n - 1] ^= 0xff;
 	CHECK_EQ(cat_index_store(db, "dump1", buf, n, err), -EEXIST);

@@ -50,10 +50,11 @@ test_table(void)
 		CHECK_EQ(!!(op->flags & PROTO_F_OPEN), strcmp(op->name, "hello") == 0);
 	}
 	/* The internal rows are the media servers' and the handshake. */
-	CHECK_EQ(internal, 4);
+	CHECK_EQ(internal, 5);
 	CHECK(proto_find("engine-register")->flags & PROTO_F_INTERNAL);
 	CHECK(proto_find("index-upload")->flags & PROTO_F_INTERNAL);
 	CHECK_EQ(proto_find("index-upload")->roles, ROLE_ENGINE);
+	CHECK_EQ(proto_find("index-download")->roles, ROLE_ENGINE);
 	CHECK(proto_find("engine-event")->flags & PROTO_F_INTERNAL);
 	CHECK(proto_find("hello")->flags & PROTO_F_INTERNAL);
 	/* Media servers' requests need the engine role, and only it. */
