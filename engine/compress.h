@@ -13,12 +13,25 @@
 
 struct eng_window;
 struct eng_compress;
+struct fidx_frame;
+
+/*
+ * A zstd dump's stream is a run of frames, a new one every ENG_FRAME_RAW
+ * bytes of raw input and one at the file index's start: a reader starts
+ * decompressing at any frame (the index's frame table). docs/FORMAT.md
+ * "The file index" has what it costs.
+ */
+#define ENG_FRAME_RAW ((uint64_t)4 << 20)
 
 /* Parse "none" (or NULL), "zstd" or "zstd:LEVEL": 0 none, the level, -1 bad. */
 int eng_compress_level(const char *spec);
-/* A zstd stream at level into nbuf buffers of bs bytes; 0 or -ENOMEM. */
+/*
+ * A zstd stream at level into nbuf buffers of bs bytes, a new frame every
+ * frame_raw raw bytes (0: one frame); 0 or -ENOMEM. Level 0: bytes are
+ * copied into the blocks as they come (a plain stream's tail).
+ */
 int eng_compress_new(int level, uint32_t bs, unsigned nbuf,
-    struct eng_compress **out);
+    uint64_t frame_raw, struct eng_compress **out);
 void eng_compress_free(struct eng_compress *c);
 /*
  * Compress len bytes from in; each full block goes into w. With end, the
@@ -26,6 +39,16 @@ void eng_compress_free(struct eng_compress *c);
  */
 int eng_compress_put(struct eng_compress *c, struct eng_window *w,
     const void *in, size_t len, bool end, char *err);
+/* End the open frame here (full blocks stay in the pool): the next byte
+   starts a frame. */
+int eng_compress_end_frame(struct eng_compress *c, struct eng_window *w,
+    char *err);
+/* Raw bytes taken and stored bytes made so far. */
+void eng_compress_pos(const struct eng_compress *c, uint64_t *raw,
+    uint64_t *stored);
+/* Every frame begun so far, (raw, stored) of its start. */
+const struct fidx_frame *eng_compress_frames(const struct eng_compress *c,
+    uint64_t *n);
 /* Buffer idx is on tape: it may take output again. */
 void eng_compress_release(struct eng_compress *c, unsigned idx);
 

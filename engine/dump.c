@@ -8,14 +8,18 @@
  * of use and the dump is written again, if the source can be read again.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "catalog/dumplog.h"
+#include "catalog/fileindex.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -94,6 +98,16 @@ struct dump_state {
 	bool src_again;			/* the source can be read again */
 	unsigned handovers;
 	double handover_secs;
+	/* The base (chains): "" when none or unknown. */
+	char base[33], base_date[32];
+	int base_level;
+	/* The source, reaped once its stream ended (before the trailer). */
+	bool src_closed;
+	int src_rc;
+	char srcerr[ENG_ERRLEN];
+	/* A dir: dump's file index (encoded, with its frame table). */
+	uint8_t *idx;
+	size_t idx_len;
 };
 
 const char *
@@ -281,14 +295,99 @@ check_opts(const struct eng_dump_opts *o, time_t *since, char *err)
 		eng_err(err, "--since takes 2026-11-22 or 2026-11-22T03:00:00Z");
 		return -EINVAL;
 	}
-	if (o->level > 0 && !o->since) {
-		eng_err(err, "an incremental (level > 0) needs --since");
+	if (o->base && o->level > 0 && (strlen(o->base) != 32 ||
+	    strspn(o->base, "0123456789abcdef") != 32)) {
+		eng_err(err, "--base takes a dump ID (32 hex digits)");
 		return -EINVAL;
 	}
 	if (o->verify_rate > 1) {
 		eng_err(err, "--verify-rate takes a fraction from 0 to 1");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/*
+ * The base of a level > 0 dump (chains, docs/CHAINS.md): the dump named,
+ * or the newest complete dump of the entity at a lower level in the log;
+ * since becomes its date exactly (the increment starts where the base
+ * did, so nothing falls between). With since and no base: none known.
+ */
+static int
+find_base(struct dump_state *s, time_t *since)
+{
+	const struct eng_dump_opts *o = s->o;
+	struct cat_dl_rec r, best;
+	char *line = NULL, why[256];
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	s->base[0] = s->base_date[0] = '\0';
+	s->base_level = -1;
+	if (o->level == 0 || (!o->base && o->since))
+		return 0;
+	if (!(f = fopen(o->log, "r")) && errno != ENOENT) {
+		eng_err(s->err, "dump log %s: %s", o->log, strerror(errno));
+		return -errno;
+	}
+	while (f && getline(&line, &cap, f) > 0) {
+		if (cat_dl_parse(line, &r) < 0 || r.type != CAT_DL_DUMP ||
+		    strcmp(r.status, "complete") != 0 ||
+		    strcmp(r.entity, o->entity) != 0 ||
+		    cat_dl_check(&r, why, sizeof(why)) < 0)
+			continue;
+		if (o->base ? strcmp(r.dump_id, o->base) == 0 :
+		    r.level < o->level && (!found || strcmp(r.date,
+		    best.date) >= 0)) {
+			best = r;
+			found = true;
+		}
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	if (!found && !o->base) {
+		eng_err(s->err, "no full dump of %s in %s: dump level 0 first "
+		    "(or name the base: --base DUMPID --since ITS-DATE)",
+		    o->entity, o->log);
+		return -ENOENT;
+	}
+	if (!found) {
+		/* Named, and not in this log: its date is since. */
+		if (!o->since) {
+			eng_err(s->err, "base %s is not in %s as a complete dump "
+			    "of %s: give its date with --since", o->base, o->log,
+			    o->entity);
+			return -ENOENT;
+		}
+		snprintf(s->base, sizeof(s->base), "%s", o->base);
+		util_fmt_time(*since, s->base_date, sizeof(s->base_date));
+		s->base_level = o->level - 1;	/* below ours; not known */
+		return 0;
+	}
+	if (best.level >= o->level) {
+		eng_err(s->err, "base %s is a level %d dump: a level %d dump "
+		    "needs a base of a lower level", best.dump_id, best.level,
+		    o->level);
+		return -EINVAL;
+	}
+	time_t t;
+	if (util_parse_time(best.date, &t) < 0) {
+		eng_err(s->err, "base %s has a bad date %s", best.dump_id,
+		    best.date);
+		return -EINVAL;
+	}
+	if (o->since && t != *since) {
+		eng_err(s->err, "--since %s is not the date of base %s (%s): "
+		    "an increment starts exactly at its base", o->since,
+		    best.dump_id, best.date);
+		return -EINVAL;
+	}
+	*since = t;
+	snprintf(s->base, sizeof(s->base), "%s", best.dump_id);
+	snprintf(s->base_date, sizeof(s->base_date), "%s", best.date);
+	s->base_level = best.level;
 	return 0;
 }
 
@@ -354,7 +453,7 @@ init_header(struct dump_state *s, time_t since, const struct eng_source *src)
 	    o->partition ? o->partition : src->path);
 	h->level = o->level;
 	util_fmt_time(clock_now(), h->dump_date, sizeof(h->dump_date));
-	if (o->since)
+	if (o->level > 0 || o->since)
 		util_fmt_time(since, h->since, sizeof(h->since));
 	else
 		snprintf(h->since, sizeof(h->since), "-");
@@ -365,6 +464,12 @@ init_header(struct dump_state *s, time_t since, const struct eng_source *src)
 	snprintf(h->source_kind, sizeof(h->source_kind), "%s", src->kind);
 	snprintf(h->source, sizeof(h->source), "%s", src->path);
 	h->job = o->job;	/* for a catalog rebuilt from tapes */
+	h->base_level = -1;
+	if (s->base[0]) {
+		snprintf(h->base, sizeof(h->base), "%s", s->base);
+		snprintf(h->base_date, sizeof(h->base_date), "%s", s->base_date);
+		h->base_level = s->base_level;
+	}
 	snprintf(h->entity_type, sizeof(h->entity_type), "%s",
 	    o->entity_type ? o->entity_type : "");
 }
@@ -380,6 +485,12 @@ start_attempt(struct dump_state *s, time_t since, struct eng_source *src)
 	int rc;
 
 	s->fault = ENG_FAULT_NONE;
+	s->src_closed = false;
+	s->src_rc = 0;
+	s->srcerr[0] = '\0';
+	free(s->idx);
+	s->idx = NULL;
+	s->idx_len = 0;
 	s->handovers = 0;
 	s->handover_secs = 0;
 	eng_spot_reset(&s->spot);
@@ -399,21 +510,123 @@ start_attempt(struct dump_state *s, time_t since, struct eng_source *src)
 	if ((rc = eng_part_stream(&s->p, s->level != 0)) < 0)
 		return rc;
 	if (s->level && (rc = eng_compress_new(s->level, s->p.bs, s->nobuf,
-	    &s->cz)) < 0)
+	    ENG_FRAME_RAW, &s->cz)) < 0)
 		return rc;
 	init_header(s, since, src);
 	return 0;
 }
 
 /*
- * The data path: every source block into the window (through the
- * compressor), then the last part closed once everything is on tape.
+ * The walker's index, the frame table added: s->idx, or none (a warning:
+ * the dump is whole without it, restores read it all). For a zstd stream
+ * the open frame ends here, so that the index starts a frame of its own.
  */
 static int
-copy_stream(struct dump_state *s, double t0)
+make_index(struct dump_state *s, struct eng_source *src, uint64_t archive)
+{
+	struct fidx_builder *b = NULL;
+	struct fidx x;
+	uint8_t *enc = NULL;
+	size_t len = 0;
+	char why[256];
+	uint64_t raw = archive, stored = archive;
+	int rc;
+
+	if ((rc = eng_source_index(src, &enc, &len)) < 0 || !len) {
+		if (rc < 0)
+			log_warn("reading the file index: %s: the dump has none",
+			    strerror(-rc));
+		free(enc);
+		return 0;
+	}
+	rc = fidx_decode(enc, len, &x, why, sizeof(why));
+	free(enc);
+	if (rc < 0) {
+		log_warn("the walker's file index: %s: the dump has none", why);
+		return 0;
+	}
+	if (x.archive_bytes != archive) {
+		log_warn("the walker's file index is of %llu archive bytes, the "
+		    "stream had %llu: the dump has none",
+		    (unsigned long long)x.archive_bytes,
+		    (unsigned long long)archive);
+		fidx_free(&x);
+		return 0;
+	}
+	if (s->cz) {
+		if ((rc = eng_compress_end_frame(s->cz, s->win, s->err)) < 0)
+			goto out;
+		eng_compress_pos(s->cz, &raw, &stored);
+	}
+	rc = -ENOMEM;
+	if (fidx_builder_new(&b) < 0)
+		goto out;
+	for (uint64_t i = 0; i < x.nentries; i++)
+		if (fidx_builder_add(b, &x.e[i]) < 0)
+			goto out;
+	if (s->cz) {
+		uint64_t n;
+		const struct fidx_frame *f = eng_compress_frames(s->cz, &n);
+		for (uint64_t i = 0; i < n; i++)
+			if (fidx_builder_frame(b, f[i].raw, f[i].stored) < 0)
+				goto out;
+		/* The index's own frame: the next the compressor begins. */
+		if (fidx_builder_frame(b, raw, stored) < 0)
+			goto out;
+	}
+	if ((rc = fidx_builder_encode(b, archive, &s->idx, &s->idx_len)) < 0) {
+		log_warn("encoding the file index: %s: the dump has none",
+		    strerror(-rc));
+		s->idx = NULL;
+		s->idx_len = 0;
+		rc = 0;
+		goto out;
+	}
+	s->p.index_raw = raw;
+	s->p.index_stored = stored;
+	s->p.index_bytes = s->idx_len;
+	rc = 0;
+out:
+	if (rc == -ENOMEM)
+		eng_err(s->err, "out of memory for the file index");
+	fidx_builder_free(b);
+	fidx_free(&x);
+	return rc;
+}
+
+/*
+ * A plain stream's end: the archive's short last block (held), then the
+ * index, in full blocks again. Blocks in flight are the ring's; once they
+ * are on tape the rest goes through a copying pool, so that every block
+ * but the stream's last stays full (a stored offset is a block number).
+ */
+static int
+plain_tail(struct dump_state *s, struct ring_block *held)
+{
+	int rc;
+
+	if ((rc = eng_window_drain(s->win)) < 0)
+		return rc;
+	if ((rc = eng_compress_new(0, s->p.bs, s->nobuf, 0, &s->cz)) < 0)
+		return rc;
+	if (held && ((rc = eng_compress_put(s->cz, s->win, held->buf,
+	    held->len, false, s->err)) < 0 ||
+	    (rc = ring_confirm(s->ring, held->idx)) < 0))
+		return rc;
+	return eng_compress_put(s->cz, s->win, s->idx, s->idx_len, true, s->err);
+}
+
+/*
+ * The data path: every source block into the window (through the
+ * compressor), then the file index after the archive (a dir: source),
+ * then the last part closed once everything is on tape.
+ */
+static int
+copy_stream(struct dump_state *s, struct eng_source *src, double t0)
 {
 	const struct eng_hooks *hooks = s->o->hooks;
-	struct ring_block b;
+	struct ring_block b, held;
+	bool have_held = false, indexed = src->idx_fd >= 0;
 	double last_report = eng_now();
 	int rc;
 
@@ -435,6 +648,10 @@ copy_stream(struct dump_state *s, double t0)
 			rc = eng_compress_put(s->cz, s->win, b.buf, b.len, false,
 			    s->err);
 			ring_confirm(s->ring, b.idx);	/* zstd has copied it */
+		} else if (indexed && b.len < s->p.bs && !have_held) {
+			held = b;	/* the archive's end: the index follows */
+			have_held = true;
+			rc = 0;
 		} else {
 			rc = eng_window_put(s->win, b.buf, b.len, b.idx);
 		}
@@ -445,18 +662,97 @@ copy_stream(struct dump_state *s, double t0)
 		eng_err(s->err, "reading the source: %s", strerror(-rc));
 		return rc;
 	}
-	if (s->cz && (rc = eng_compress_put(s->cz, s->win, NULL, 0, true,
-	    s->err)) < 0)
+	/* The source is done: reaped now, its index is whole. */
+	uint64_t archive = ring_bytes(s->ring);
+	s->src_rc = eng_source_close(src, s->srcerr);
+	s->src_closed = true;
+	if (indexed && !s->src_rc && (rc = make_index(s, src, archive)) < 0)
+		return rc;
+	if (s->cz && s->idx)
+		digest_update(s->p.rd, s->idx, s->idx_len);
+	if (s->cz)
+		rc = eng_compress_put(s->cz, s->win, s->idx, s->idx_len, true,
+		    s->err);
+	else if (s->idx)
+		rc = plain_tail(s, have_held ? &held : NULL);
+	else if (have_held)
+		rc = eng_window_put(s->win, held.buf, held.len, held.idx);
+	if (rc < 0)
 		return rc;
 	if ((rc = eng_window_drain(s->win)) < 0)
 		return rc;
-	s->p.raw_bytes = ring_bytes(s->ring);
+	s->p.raw_bytes = archive + s->idx_len;
 	if ((rc = close_part(s, true)) < 0)
 		return rc;
 	/* The stream ended at early warning: this cartridge is full too. */
 	if (s->p.ends_full)
 		mark_full(s);
 	return 0;
+}
+
+/* Write all of buf to fd: 0 or -errno. */
+static int
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The index to LOG.fidx/DUMPID (directory 0700, file 0600), durably,
+ * before the dump line: direct-mode find and restores, and a media
+ * server's upload, read it there. A failure is a warning: the index is on
+ * tape with the dump.
+ */
+static void
+save_index(struct dump_state *s, struct eng_dump_result *res)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 40], tmp[PATH_MAX + 48];
+	const char *id = s->p.h.dump_id;
+	int fd = -1, dfd = -1, rc = 0;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s.fidx", s->o->log) >=
+	    sizeof(dir)) {
+		log_warn("dump log path too long for its index directory");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, id);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, id);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+		goto out;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = write_all(fd, s->idx, s->idx_len)) < 0)
+		goto out;
+	if (fsync(fd) < 0 || rename(tmp, path) < 0 || fsync(dfd) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	snprintf(res->index_path, sizeof(res->index_path), "%s", path);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (rc < 0) {
+		unlink(tmp);
+		log_warn("file index of dump %s to %s: %s (it is on tape with "
+		    "the dump)", id, path, strerror(-rc));
+	}
 }
 
 /*
@@ -470,9 +766,14 @@ record_dump(struct dump_state *s, struct eng_source *src,
 	const struct eng_dump_opts *o = s->o;
 	const struct eng_part *p = &s->p;
 	struct cat_dl_rec rec;
-	char srcerr[ENG_ERRLEN] = "";
-	int src_rc = eng_source_close(src, srcerr), rc;
+	char *srcerr = s->srcerr;
+	int src_rc, rc;
 
+	if (!s->src_closed) {
+		s->src_rc = eng_source_close(src, s->srcerr);
+		s->src_closed = true;
+	}
+	src_rc = s->src_rc;
 	eng_part_record(&rec, &p->first);
 	rec.type = CAT_DL_DUMP;
 	rec.part = p->h.part;
@@ -484,6 +785,13 @@ record_dump(struct dump_state *s, struct eng_source *src,
 	    p->final_raw_digest);
 	snprintf(rec.status, sizeof(rec.status), "%s",
 	    src_rc ? "source-failed" : "complete");
+	snprintf(rec.base, sizeof(rec.base), "%s", s->base);
+	rec.index_raw = p->index_raw;
+	rec.index_stored = p->index_stored;
+	rec.index_bytes = p->index_bytes;
+	/* The index beside the log first: a dump line's index is there. */
+	if (s->idx && !src_rc)
+		save_index(s, res);
 	if ((rc = eng_log_append(o, &rec)) < 0) {
 		eng_err(s->err, "dump log %s: %s", o->log, strerror(-rc));
 		return rc;
@@ -508,6 +816,10 @@ record_dump(struct dump_state *s, struct eng_source *src,
 	memcpy(res->digest, p->final_digest, sizeof(res->digest));
 	memcpy(res->raw_digest, p->final_raw_digest, sizeof(res->raw_digest));
 	snprintf(res->digest_alg, sizeof(res->digest_alg), "%s", p->h.digest);
+	snprintf(res->base, sizeof(res->base), "%s", s->base);
+	res->index_raw = p->index_raw;
+	res->index_stored = p->index_stored;
+	res->index_bytes = p->index_bytes;
 	return 0;
 }
 
@@ -530,6 +842,7 @@ end_attempt(struct dump_state *s, struct eng_source *src, int rc,
 			kill(src->pid, SIGTERM);
 		eng_source_close(src, ignore);
 	}
+	eng_source_free(src);
 	if (s->fault == ENG_FAULT_NONE)
 		s->fault = eng_window_fault(s->win);
 	res->verify_checked = s->spot.checked;
@@ -554,7 +867,7 @@ dump_once(struct dump_state *s, time_t since, struct eng_dump_result *res)
 
 	if ((rc = start_attempt(s, since, &src)) == 0 &&
 	    (rc = open_part(s)) == 0 &&
-	    (rc = copy_stream(s, t0)) == 0)
+	    (rc = copy_stream(s, &src, t0)) == 0)
 		rc = record_dump(s, &src, res);
 	end_attempt(s, &src, rc, res);
 	res->seconds = eng_now() - t0;
@@ -744,6 +1057,8 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 	s.p.alg = (enum digest_alg)digest_alg_from_name(o->digest ? o->digest :
 	    "xxh128");
 	s.level = eng_compress_level(o->compress);
+	if ((rc = find_base(&s, &since)) < 0)
+		return rc;
 	if ((rc = dump_alloc(&s)) < 0) {
 		rc = -ENOMEM;
 		goto out;
@@ -759,6 +1074,7 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 		tsg_set_lbp(s.p.dev, false, &st);
 	}
 out:
+	free(s.idx);
 	dump_free(&s);
 	return rc;
 }

@@ -73,6 +73,14 @@ struct eng_dump_opts {
 	const char *partition;
 	const char *since;	/* increment base time, NULL for a full */
 	int level;
+	/*
+	 * Chains: the dump (ID) this level > 0 dump is relative to. NULL with
+	 * a level > 0 and no since: the newest complete dump of the entity
+	 * at a lower level in the log, since its date. NULL with since: no
+	 * known base (recorded as none). Given: its date is since (taken from
+	 * the log; without it there, since must be given).
+	 */
+	const char *base;
 	const char *compress;	/* NULL/"none" or "zstd[:LEVEL]" */
 	const char *digest;	/* NULL/"xxh128" or "sha256" */
 	uint32_t block_size;
@@ -111,6 +119,12 @@ struct eng_dump_result {
 	char digest_alg[8];
 	char digest[65];
 	char raw_digest[65];
+	/* Chains: the base ("" none); the file index in the stream (raw
+	   stream = archive + index; 0 bytes: none) and its copy beside the
+	   log, LOG.fidx/DUMPID ("" if none was written). */
+	char base[33];
+	uint64_t index_raw, index_stored, index_bytes;
+	char index_path[4160];
 };
 
 struct eng_restore_opts {

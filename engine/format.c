@@ -496,7 +496,7 @@ fmt_trailer_parse(const uint8_t *buf, size_t len, struct fmt_trailer *t)
 	    (kv_u64(kp, "index_bytes", UINT64_MAX, &t->index_bytes) ||
 	    kv_u64(kp, "index_raw", UINT64_MAX - t->index_bytes, &t->index_raw) ||
 	    kv_u64(kp, "index_stored", UINT64_MAX, &t->index_stored) ||
-	    !t->last || t->index_stored >= t->stream_bytes))
+	    !last || t->index_stored >= t->stream_bytes))
 		goto out;
 	t->table_crc = (uint32_t)c;
 	t->part = (uint32_t)part;

@@ -26,7 +26,10 @@ static const char usage[] =
 "usage: abs-engine COMMAND [options]\n"
 "  label   --device URI --label NAME [--pool P] [--block-size N] [--force]\n"
 "  dump    --device URI --entity NAME --source dir:PATH|cmd:'ARGV'|file:PATH\n"
-"          --log DUMPLOG [--level N --since TIME] [--compress zstd[:L]]\n"
+"          --log DUMPLOG [--level N [--base DUMPID] [--since TIME]]\n"
+"          (level N > 0: the base is the log's newest complete dump at a\n"
+"          lower level, since its date; --since alone: no known base)\n"
+"          [--compress zstd[:L]]\n"
 "          [--digest xxh128|sha256]\n"
 "          [--block-size N] [--depth N] [--queue N] [--label EXPECTED]\n"
 "          [--server S]\n"
@@ -70,7 +73,8 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_JSON, O_DATE, O_TO, O_STDOUT, O_FILE, O_QUIET, O_VERBOSE, O_DIGEST,
 	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE,
 	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED, O_LIBRARY, O_SNAPSHOT,
-	O_RELEASE, O_DUMPCMD, O_INCRCMD, O_CMDTIMEOUT, O_LEVELONLY, O_PATH };
+	O_RELEASE, O_DUMPCMD, O_INCRCMD, O_CMDTIMEOUT, O_LEVELONLY, O_PATH,
+	O_BASE };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -83,6 +87,7 @@ static const struct option longopts[] = {
 	{ "log", required_argument, NULL, O_LOG },
 	{ "level", required_argument, NULL, O_LEVEL },
 	{ "since", required_argument, NULL, O_SINCE },
+	{ "base", required_argument, NULL, O_BASE },
 	{ "compress", required_argument, NULL, O_COMPRESS },
 	{ "digest", required_argument, NULL, O_DIGEST },
 	{ "autolabel", required_argument, NULL, O_AUTOLABEL },
@@ -123,6 +128,7 @@ static const struct option longopts[] = {
 
 struct args {
 	const char *device, *label, *pool, *entity, *source, *log, *since;
+	const char *base;
 	const char *compress, *server, *partition, *date, *to, *digest;
 	const char *autolabel;
 	const char *snapshot, *release, *dump_cmd, *incr_cmd;
@@ -214,6 +220,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_SOURCE: a->source = optarg; break;
 		case O_LOG: a->log = optarg; break;
 		case O_SINCE: a->since = optarg; break;
+		case O_BASE: a->base = optarg; break;
 		case O_COMPRESS: a->compress = optarg; break;
 		case O_DIGEST: a->digest = optarg; break;
 		case O_AUTOLABEL: a->autolabel = optarg; break;
@@ -324,6 +331,7 @@ cmd_dump(const struct args *a, char *err)
 		.device = a->device, .entity = a->entity, .source = a->source,
 		.expect_label = a->label, .log = a->log, .server = a->server,
 		.partition = a->partition, .since = a->since,
+		.base = a->base,
 		.level = (int)a->level, .compress = a->compress,
 		.digest = a->digest, .autolabel = a->autolabel,
 		.pool = a->pool,
@@ -340,6 +348,9 @@ cmd_dump(const struct args *a, char *err)
 	if (!a->entity || (!a->source && !a->dump_cmd && !(a->incr_cmd &&
 	    a->level > 0)))
 		die("dump needs --entity NAME and --source SPEC (or --dump-cmd)");
+	if (a->base && a->level == 0)
+		die("--base names the dump a level 1..9 dump is relative to: "
+		    "give --level N");
 	if (a->snapshot || a->release || a->dump_cmd || a->incr_cmd)
 		rc = dump_with_cmds(a, &o, &r, err);
 	else
@@ -361,6 +372,13 @@ cmd_dump(const struct args *a, char *err)
 	    (unsigned long long)r.verify_bad, r.verify_seconds,
 	    r.handovers, r.handover_seconds,
 	    r.no_trailer ? "; parts cut at physical end: see dump log" : "");
+	if (r.base[0] || r.index_bytes)
+		printf("base %s; file index: %llu bytes at raw %llu, stored "
+		    "%llu%s%s\n", r.base[0] ? r.base : "none",
+		    (unsigned long long)r.index_bytes,
+		    (unsigned long long)r.index_raw,
+		    (unsigned long long)r.index_stored,
+		    r.index_path[0] ? ", copy " : "", r.index_path);
 	return rc;
 }
 

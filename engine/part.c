@@ -42,6 +42,7 @@ int
 eng_part_stream(struct eng_part *p, bool compressed)
 {
 	p->stream_bytes = p->raw_bytes = 0;
+	p->index_raw = p->index_stored = p->index_bytes = 0;
 	p->labels[0] = '\0';
 	p->no_trailer = 0;
 	p->open = false;
@@ -333,6 +334,9 @@ make_trailer(struct eng_part *p, bool last, struct fmt_trailer *t)
 			digest_final_hex(p->rd, t->raw_digest);
 		else
 			memcpy(t->raw_digest, t->stream_digest, sizeof(t->raw_digest));
+		t->index_raw = p->index_raw;
+		t->index_stored = p->index_stored;
+		t->index_bytes = p->index_bytes;
 	}
 }
 

@@ -51,6 +51,8 @@ struct eng_part {
 	char final_digest[DIGEST_HEX_LEN];
 	char final_raw_digest[DIGEST_HEX_LEN];
 	char final_written[32];	/* the last trailer's written= */
+	/* The file index in the stream (last trailer; 0 bytes: none). */
+	uint64_t index_raw, index_stored, index_bytes;
 	uint8_t *hbuf;		/* header and trailer blocks */
 	uint8_t *wbuf;		/* staging for protected writes */
 };

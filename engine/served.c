@@ -1032,6 +1032,11 @@ run_dump(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		o.since = NULL;
 	if (level > 0 && !o.since)
 		o.level = 0;	/* no base yet: this one is the full */
+	/* The chain's base as abs-ctld names it (its date is since). */
+	o.base = o.level > 0 ? json_string_value(json_object_get(job, "base")) :
+	    NULL;
+	if (o.base && !*o.base)
+		o.base = NULL;
 	o.verify_rate = 0.01;
 	o.retries = 1;
 	o.hooks = hooks;

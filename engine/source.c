@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "catalog/fileindex.h"
 #include "common/log.h"
 #include "common/priv.h"
 #include "common/util.h"
@@ -187,20 +189,96 @@ copy_entry(struct archive *disk, struct archive *out, struct archive_entry *w,
 	}
 	if (!rc)
 		*changed += changed_while_read(w, name);
+	/* Its padding out now: the archive's byte count is where the next
+	   header starts (the index's raw_end). */
+	if (!rc && archive_write_finish_entry(out) < ARCHIVE_WARN) {
+		log_warn("archive: %s: %s", name, archive_error_string(out));
+		rc = -EIO;
+	}
 	return rc;
 }
 
+/* The index's type of an archive entry's file type, 0 if none. */
+static uint8_t
+fidx_type_of(mode_t ft)
+{
+	switch (ft) {
+	case AE_IFREG: return FIDX_REG;
+	case AE_IFDIR: return FIDX_DIR;
+	case AE_IFLNK: return FIDX_LNK;
+	case AE_IFCHR: return FIDX_CHR;
+	case AE_IFBLK: return FIDX_BLK;
+	case AE_IFIFO: return FIDX_FIFO;
+	case AE_IFSOCK: return FIDX_SOCK;
+	default: return 0;
+	}
+}
+
+/* The index entry of e as read from disk (before linkify changes it). */
+static void
+index_entry(struct archive_entry *e, const char *name, struct fidx_entry *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->path = name;
+	x->type = fidx_type_of(archive_entry_filetype(e));
+	x->mode = archive_entry_perm(e) & 07777;
+	x->uid = (uint32_t)archive_entry_uid(e);
+	x->gid = (uint32_t)archive_entry_gid(e);
+	x->nlink = archive_entry_nlink(e);
+	x->ino = (uint64_t)archive_entry_ino64(e);
+	x->size = x->type == FIDX_REG && archive_entry_size(e) > 0 ?
+	    (uint64_t)archive_entry_size(e) : 0;
+	x->mtime = archive_entry_mtime(e);
+}
+
+/*
+ * The index (idx, NULL: none) to fd: encoded, whole, or nothing. -errno;
+ * a failure leaves the dump without an index, not without its archive.
+ */
+static int
+write_index(struct fidx_builder *idx, uint64_t archive_bytes, int fd)
+{
+	uint8_t *enc = NULL;
+	size_t len = 0, off = 0;
+	int rc;
+
+	if ((rc = fidx_builder_encode(idx, archive_bytes, &enc, &len)) < 0) {
+		log_warn("archive: the file index cannot be encoded (%s): the "
+		    "dump has none", strerror(-rc));
+		return rc;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, enc + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			log_warn("archive: writing the file index: %s",
+			    strerror(-rc));
+			free(enc);
+			return rc;
+		}
+		off += (size_t)n;
+	}
+	free(enc);
+	return 0;
+}
+
 int
-eng_archive_dir(const char *dir, time_t since, int fd)
+eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 {
 	struct archive *disk = archive_read_disk_new();
 	struct archive *out = archive_write_new();
 	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
 	struct archive_entry *e, *spare = NULL;
+	struct fidx_builder *idx = NULL;
+	struct fidx_entry xe;
 	char name[4096];
 	int rc = 0, warnings = 0, changed = 0;
 
 	if (!disk || !out || !lr)
+		return -ENOMEM;
+	if (idxfd >= 0 && fidx_builder_new(&idx) < 0)
 		return -ENOMEM;
 	archive_write_set_format_pax_restricted(out);
 	archive_write_set_bytes_per_block(out, 65536);
@@ -238,19 +316,35 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 			warnings++;
 		}
 		archive_read_disk_descend(disk);
-		/* Incremental: directories always, others if changed since. */
+		relative_name(dir, archive_entry_pathname(e), name, sizeof(name));
+		index_entry(e, name, &xe);
+		/* Incremental: directories always, others if changed since
+		   (at since itself too: changed in the base's second). The
+		   index lists it either way. */
 		if (since && archive_entry_filetype(e) != AE_IFDIR &&
 		    archive_entry_mtime(e) < since && archive_entry_ctime(e) < since) {
 			archive_entry_free(e);
+			if (idx && xe.type && fidx_builder_add(idx, &xe) < 0)
+				rc = -ENOMEM;
+			if (rc)
+				break;
 			continue;
 		}
-		relative_name(dir, archive_entry_pathname(e), name, sizeof(name));
 		archive_entry_set_pathname(e, name);
 		archive_entry_linkify(lr, &e, &spare);
-		if (e)
+		if (e) {
+			xe.flags = FIDX_IN_STREAM;
+			/* Of a hard-link set, the first name carries the data;
+			   the others are links to it. */
+			if (xe.type == FIDX_REG && !archive_entry_hardlink(e))
+				xe.flags |= FIDX_HAS_DATA;
+			xe.raw_offset = (uint64_t)archive_filter_bytes(out, 0);
 			rc = copy_entry(disk, out, e, name, &warnings, &changed);
-		if (e)
+			xe.raw_end = (uint64_t)archive_filter_bytes(out, 0);
 			archive_entry_free(e);
+		}
+		if (!rc && idx && xe.type && fidx_builder_add(idx, &xe) < 0)
+			rc = -ENOMEM;
 		if (rc)
 			break;
 	}
@@ -262,7 +356,12 @@ eng_archive_dir(const char *dir, time_t since, int fd)
 	}
 	if (archive_write_close(out) != ARCHIVE_OK && !rc)
 		rc = -EIO;
+	/* The archive is whole: its index after it (a separate descriptor:
+	   the engine appends it to the stream with the frame table). */
+	if (!rc && idx)
+		write_index(idx, (uint64_t)archive_filter_bytes(out, -1), idxfd);
 done:
+	fidx_builder_free(idx);
 	archive_entry_linkresolver_free(lr);
 	archive_read_free(disk);
 	archive_write_free(out);
@@ -284,15 +383,21 @@ static void __attribute__((noreturn))
 child_run(struct eng_source *s, int out, int done, char **argv, time_t since)
 {
 	sigset_t none;
+	int ix = -1;
 
 	/* Signals as a fresh process has them (a media server blocks
 	 * SIGHUP for its own use). */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if (dup2(out, 1) < 0 || dup2(done, 3) < 0)
+	/* The index's descriptor becomes 4 (a tree only), out of the way of
+	   the dup2s first. */
+	if (!argv && s->idx_fd >= 0 && (ix = fcntl(s->idx_fd, F_DUPFD, 10)) < 0)
 		_exit(126);
-	util_close_from(4);
+	if (dup2(out, 1) < 0 || dup2(done, 3) < 0 ||
+	    (ix >= 0 && dup2(ix, 4) < 0))
+		_exit(126);
+	util_close_from(ix >= 0 ? 5 : 4);
 	close(3);	/* after close_from returned: the locks are let go */
 	if (argv) {
 		/* cmd: no capabilities, the --cmd-user's ids. */
@@ -307,7 +412,7 @@ child_run(struct eng_source *s, int out, int done, char **argv, time_t since)
 		log_warn("archive: %s", perr);
 		_exit(1);
 	}
-	int arc = eng_archive_dir(s->path, since, 1);
+	int arc = eng_archive_dir(s->path, since, 1, ix >= 0 ? 4 : -1);
 	_exit(arc < 0 ? 1 : arc > 0 ? ENG_SOURCE_CHANGED : 0);
 }
 
@@ -364,6 +469,7 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->idx_fd = -1;
 	if (strncmp(spec, "file:", 5) == 0) {
 		snprintf(s->kind, sizeof(s->kind), "file");
 		snprintf(s->path, sizeof(s->path), "%s", spec + 5);
@@ -393,6 +499,12 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 			eng_err(err, "source %s: %s", spec + 4, strerror(errno));
 			return -errno;
 		}
+		/* The walker's file index comes back through this. */
+		s->idx_fd = memfd_create("abs-fidx", MFD_CLOEXEC);
+		if (s->idx_fd < 0) {
+			eng_err(err, "memfd: %s", strerror(errno));
+			return -errno;
+		}
 	} else if (strncmp(spec, "cmd:", 4) == 0) {
 		snprintf(s->kind, sizeof(s->kind), "cmd");
 		snprintf(s->path, sizeof(s->path), "%s", spec + 4);
@@ -405,8 +517,12 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 		return -EINVAL;
 	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = -errno;
 		eng_free_argv(argv);
-		return -errno;
+		if (s->idx_fd >= 0)
+			close(s->idx_fd);
+		s->idx_fd = -1;
+		return rc;
 	}
 	/* A larger pipe lets the producer run ahead of the engine. */
 	fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
@@ -414,7 +530,44 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 		priv_cmd_prepare();	/* the tape nodes it is to hide */
 	rc = child_fork(s, p, argv, since, err);
 	eng_free_argv(argv);
+	if (rc < 0 && s->idx_fd >= 0) {
+		close(s->idx_fd);
+		s->idx_fd = -1;
+	}
 	return rc;
+}
+
+int
+eng_source_index(struct eng_source *s, uint8_t **out, size_t *len)
+{
+	struct stat sb;
+	uint8_t *b;
+	size_t off = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (s->idx_fd < 0 || s->pid)
+		return 0;
+	if (fstat(s->idx_fd, &sb) < 0)
+		return -errno;
+	if (sb.st_size == 0)
+		return 0;
+	if (!(b = malloc((size_t)sb.st_size)))
+		return -ENOMEM;
+	while (off < (size_t)sb.st_size) {
+		ssize_t n = pread(s->idx_fd, b + off, (size_t)sb.st_size - off,
+		    (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(b);
+			return n < 0 ? -errno : -EIO;
+		}
+		off += (size_t)n;
+	}
+	*out = b;
+	*len = off;
+	return 0;
 }
 
 int
@@ -426,7 +579,7 @@ eng_source_close(struct eng_source *s, char *err)
 		close(s->fd);
 	s->fd = -1;
 	if (!s->pid)
-		return 0;
+		return s->status;
 	while (waitpid(s->pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return -errno;
@@ -448,5 +601,15 @@ eng_source_close(struct eng_source *s, char *err)
 	else
 		eng_err(err, "source %s killed by signal %d", s->kind,
 		    WTERMSIG(status));
+	/* Closed again (the engine's clean-up): the same answer, quietly. */
+	s->status = -ECHILD;
 	return -ECHILD;
+}
+
+void
+eng_source_free(struct eng_source *s)
+{
+	if (s->idx_fd >= 0)
+		close(s->idx_fd);
+	s->idx_fd = -1;
 }

@@ -3,6 +3,8 @@
 #define ABS_ENGINE_SOURCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -19,6 +21,8 @@ struct eng_source {
 	 */
 	bool again;
 	bool changed;		/* a dir: source's files changed while read */
+	int idx_fd;		/* a dir: the walker's file index (memfd), or -1 */
+	int status;		/* eng_source_close's answer once reaped */
 };
 
 /* A dir: source's archiver exit status: whole, but files changed. */
@@ -27,15 +31,26 @@ struct eng_source {
 /* Start a source from "dir:PATH", "cmd:ARGV" or "file:PATH"; err: ENG_ERRLEN. */
 int eng_source_open(const char *spec, time_t since, struct eng_source *s,
     char *err);
-/* Close the fd and reap the child: 0 if it succeeded. */
+/* Close the fd and reap the child: 0 if it succeeded (again: the same
+   answer, err untouched). */
 int eng_source_close(struct eng_source *s, char *err);
+/*
+ * A dir: source's file index, once closed (the walker has exited): the
+ * encoded index (catalog/fileindex.h, no frames) in a malloc'd *out, or
+ * *len 0 if the walker wrote none. 0 or -errno.
+ */
+int eng_source_index(struct eng_source *s, uint8_t **out, size_t *len);
+/* What eng_source_close leaves (the index's descriptor). */
+void eng_source_free(struct eng_source *s);
 /* Split a command line into argv (quotes and backslashes, no shell). */
 int eng_split_argv(const char *line, char ***argv);
 void eng_free_argv(char **argv);
 /*
- * Write a pax archive of dir (files changed after since) to fd: 0, the
+ * Write a pax archive of dir (files changed at or after since) to fd, and
+ * with idxfd >= 0 its file index after it to idxfd (every entry of the
+ * tree, in the archive or not; raw offsets into what fd got): 0, the
  * number of files that changed while they were read, or a negative errno.
  */
-int eng_archive_dir(const char *dir, time_t since, int fd);
+int eng_archive_dir(const char *dir, time_t since, int fd, int idxfd);
 
 #endif

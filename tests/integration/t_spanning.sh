@@ -85,6 +85,52 @@ grep -q 'medium error writing' err.txt || fail "medium error not reported"
 	cmp - m.bin || fail "restore after medium-error re-dump differs"
 ok "medium error: re-dumped on another cartridge"
 
+# A tree (dir:, zstd) re-dumped after a medium error, and one across
+# cartridges: the file index follows the archive in the stream that made
+# it, its copy beside the log is the dump line's, and a single path comes
+# back from it (the index is stream bytes: re-dumps and hand-overs carry it).
+mkdir -p tree/a tree/b
+for i in 1 2 3 4 5 6; do head -c 6000000 s.bin | tail -c $((i * 900000)) >tree/a/f$i; done
+for i in $(seq 1 200); do echo "small $i" >tree/b/s$i; done
+"$VTAPE" new-library lib6 --slots 3 --drives 1 --capacity 64M >/dev/null
+"$VTAPE" load lib6 --slot 1 --drive 0
+"$ENGINE" label --device vtape:lib6/drive0 --label R00001 >/dev/null
+"$VTAPE" inject lib6 --drive 0 --medium-error-at 6
+"$ENGINE" dump --device vtape:lib6/drive0 --entity t --source "dir:$T/tree" \
+	--log t.log --compress zstd --block-size 256K --autolabel 'R%05d' 2>err.txt ||
+	{ cat err.txt; fail "no retry of the tree"; }
+grep -q 'medium error writing' err.txt || fail "medium error not reported (tree)"
+line=$(grep '^dump entity=t .*status=complete' t.log) || fail "tree not re-dumped"
+id=$(echo "$line" | sed 's/.* dump=\([^ ]*\).*/\1/')
+ib=$(echo "$line" | sed 's/.* index_bytes=\([0-9]*\).*/\1/')
+[ "$ib" -gt 0 ] && [ "$(wc -c <"t.log.fidx/$id")" = "$ib" ] ||
+	fail "the re-dump's index copy is not the dump line's ($ib bytes)"
+"$ENGINE" restore --device vtape:lib6/drive0 --entity t --log t.log \
+	--path a/f6 --to t.out >/dev/null || fail "--path after a re-dump"
+cmp tree/a/f6 t.out/a/f6 || fail "--path after a re-dump differs"
+ok "a tree re-dumped after a medium error: its index and a single path"
+"$VTAPE" new-library lib5 --slots 6 --drives 1 --capacity 12M --early-warning 2M >/dev/null
+"$VTAPE" load lib5 --slot 1 --drive 0
+"$ENGINE" label --device vtape:lib5/drive0 --label S00001 --block-size 64K >/dev/null
+"$ENGINE" dump --device vtape:lib5/drive0 --entity st --source "dir:$T/tree" \
+	--log st.log --compress zstd --block-size 64K --autolabel 'S%05d' >/dev/null ||
+	fail "spanning tree dump"
+line=$(grep '^dump entity=st .*status=complete' st.log)
+parts=$(echo "$line" | sed 's/.* part=\([0-9]*\) .*/\1/')
+[ "$parts" -ge 2 ] || fail "the tree did not span ($parts parts)"
+echo "$line" | grep -q 'index_bytes=[1-9]' || fail "spanning tree: no index"
+for f in a/f1 a/f6 b/s200; do
+	rm -rf st.out
+	"$ENGINE" restore --device vtape:lib5/drive0 --entity st --log st.log \
+		--path $f --to st.out >/dev/null || fail "--path $f of a spanning tree"
+	cmp tree/$f st.out/$f || fail "--path $f of a spanning tree differs"
+done
+rm -rf st.out
+"$ENGINE" restore --device vtape:lib5/drive0 --entity st --log st.log --to st.out \
+	>/dev/null || fail "restore of the spanning tree"
+diff -r tree st.out >/dev/null || fail "spanning tree restore differs"
+ok "a tree across $parts cartridges: single paths by its index, and whole"
+
 # No library: the operator mounts. A drive directory whose tape link the
 # "operator" swaps, answering with `abs-engine mounted`.
 "$VTAPE" new-cartridge ca --barcode OPA --capacity 12M --early-warning 1M

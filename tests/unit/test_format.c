@@ -122,6 +122,36 @@ main(void)
 	t.tape_full = 1;
 	CHECK(fmt_trailer_build(&t, buf, 1 << 20) == 0);
 	CHECK(fmt_trailer_parse(buf, 1 << 20, &t2) == 0 && t2.tape_full == 1);
+	/* The file index's keys on the last trailer round-trip; on a part
+	   that is not the last, or past the stream, they are refused. */
+	t.index_raw = 5 << 19;
+	t.index_stored = 2 << 20;
+	t.index_bytes = 4096;
+	CHECK(fmt_trailer_build(&t, buf, 1 << 20) == 0);
+	CHECK(fmt_trailer_parse(buf, 1 << 20, &t2) == 0);
+	CHECK(t2.index_raw == 5 << 19 && t2.index_stored == 2 << 20 &&
+	    t2.index_bytes == 4096);
+	t.last = 0;
+	CHECK(fmt_trailer_build(&t, buf, 1 << 20) == 0);
+	CHECK(fmt_trailer_parse(buf, 1 << 20, &t2) == -EBADMSG);
+	t.last = 1;
+	t.index_stored = 3 << 20;
+	CHECK(fmt_trailer_build(&t, buf, 1 << 20) == 0);
+	CHECK(fmt_trailer_parse(buf, 1 << 20, &t2) == -EBADMSG);
+	t.index_raw = t.index_stored = t.index_bytes = 0;
+	/* Base keys on a header round-trip; none: "" and -1. */
+	snprintf(h.base, sizeof(h.base), "%032x", 9);
+	snprintf(h.base_date, sizeof(h.base_date), "2026-11-21T03:00:00Z");
+	h.base_level = 0;
+	CHECK(fmt_header_build(&h, buf, 1 << 20) == 0);
+	CHECK(fmt_header_parse(buf, 1 << 20, &h2) == 0);
+	CHECK(strcmp(h2.base, h.base) == 0 && h2.base_level == 0 &&
+	    strcmp(h2.base_date, h.base_date) == 0);
+	h.base[0] = h.base_date[0] = '\0';
+	h.base_level = -1;
+	CHECK(fmt_header_build(&h, buf, 1 << 20) == 0);
+	CHECK(fmt_header_parse(buf, 1 << 20, &h2) == 0);
+	CHECK(h2.base[0] == '\0' && h2.base_level == -1);
 	/* Impossible geometry: more bytes than the blocks can hold. */
 	t.bytes = (3 << 20) + 1;
 	CHECK(fmt_trailer_build(&t, buf, 1 << 20) == 0);

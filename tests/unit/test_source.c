@@ -16,6 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "catalog/fileindex.h"
 #include "engine/engine.h"
 #include "engine/source.h"
 #include "t.h"
@@ -146,6 +152,177 @@ free_at_once(const char *dir)
 	unlink(lock);
 }
 
+static void
+put_file(const char *dir, const char *name, const char *data, size_t n)
+{
+	char p[1024];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	CHECK(fd >= 0 && write(fd, data, n) == (ssize_t)n);
+	close(fd);
+}
+
+/* The archive and index eng_archive_dir makes of dir (since: 0 full). */
+static int
+archive_of(const char *dir, time_t since, uint8_t **arc, size_t *alen,
+    struct fidx *x)
+{
+	int afd = memfd_create("arc", 0), ifd = memfd_create("idx", 0);
+	struct stat sb;
+	char why[256];
+	int rc = eng_archive_dir(dir, since, afd, ifd);
+
+	CHECK(rc == 0);
+	CHECK(fstat(afd, &sb) == 0);
+	*alen = (size_t)sb.st_size;
+	*arc = malloc(*alen + 1);
+	CHECK(pread(afd, *arc, *alen, 0) == (ssize_t)*alen);
+	CHECK(fstat(ifd, &sb) == 0 && sb.st_size > 32);
+	uint8_t *enc = malloc((size_t)sb.st_size);
+	CHECK(pread(ifd, enc, (size_t)sb.st_size, 0) == sb.st_size);
+	rc = fidx_decode(enc, (size_t)sb.st_size, x, why, sizeof(why));
+	if (rc)
+		fprintf(stderr, "index: %s\n", why);
+	CHECK(rc == 0);
+	free(enc);
+	close(afd);
+	close(ifd);
+	return rc;
+}
+
+/*
+ * Each entry the stream holds, read alone from its span [raw_offset,
+ * raw_end) followed by an end-of-archive: libarchive finds that entry
+ * there, with its data whole. 1 if so.
+ */
+static int
+span_holds(const uint8_t *arc, const struct fidx_entry *e)
+{
+	size_t n = (size_t)(e->raw_end - e->raw_offset);
+	uint8_t *b = calloc(1, n + 1024);
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+	int ok = 0;
+
+	memcpy(b, arc + e->raw_offset, n);
+	archive_read_support_format_tar(a);
+	/* tar names a directory with a trailing '/' ("./", "./sub/"). */
+	if (archive_read_open_memory(a, b, n + 1024) == ARCHIVE_OK &&
+	    archive_read_next_header(a, &ae) == ARCHIVE_OK &&
+	    strncmp(archive_entry_pathname(ae), e->path, strlen(e->path)) == 0 &&
+	    strspn(archive_entry_pathname(ae) + strlen(e->path), "/") ==
+	    strlen(archive_entry_pathname(ae) + strlen(e->path))) {
+		la_int64_t got = 0;
+		char buf[8192];
+		la_ssize_t k;
+		while ((k = archive_read_data(a, buf, sizeof(buf))) > 0)
+			got += k;
+		bool link = archive_entry_hardlink(ae) != NULL;
+		ok = k == 0 && (!(e->flags & FIDX_HAS_DATA) ||
+		    (uint64_t)got == e->size) &&
+		    !!(e->flags & FIDX_HAS_DATA) == (e->type == FIDX_REG && !link) &&
+		    archive_read_next_header(a, &ae) == ARCHIVE_EOF;
+	}
+	archive_read_free(a);
+	free(b);
+	return ok;
+}
+
+/*
+ * The walker's index: every entry of the tree, the spans of those in the
+ * stream proven by reading the archive there; an incremental lists the
+ * unchanged ones too, out of the stream.
+ */
+static void
+index_test(void)
+{
+	char dir[] = "/tmp/abs-fidx-XXXXXX", p[1024], q[1024];
+	static char big[200000];
+	uint8_t *arc;
+	size_t alen;
+	struct fidx x;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	CHECK(mkdir(p, 0750) == 0);
+	snprintf(p, sizeof(p), "%s/sub/deeper", dir);
+	CHECK(mkdir(p, 0700) == 0);
+	memset(big, 'z', sizeof(big));
+	put_file(dir, "a", "alpha", 5);
+	put_file(dir, "empty", "", 0);
+	put_file(dir, "sub/big", big, sizeof(big));
+	put_file(dir, "sub/deeper/\xc3\xa9t\xc3\xa9 x", "e", 1);
+	/* A name past ustar's 100 bytes: a pax extended header first. */
+	char longname[300];
+	memset(longname, 'L', 150);
+	longname[150] = '\0';
+	put_file(dir, longname, "long", 4);
+	snprintf(p, sizeof(p), "%s/a", dir);
+	snprintf(q, sizeof(q), "%s/sub/hardlink", dir);
+	CHECK(link(p, q) == 0);
+	snprintf(q, sizeof(q), "%s/sym", dir);
+	CHECK(symlink("a", q) == 0);
+	snprintf(q, sizeof(q), "%s/fifo", dir);
+	CHECK(mkfifo(q, 0600) == 0);
+
+	CHECK(archive_of(dir, 0, &arc, &alen, &x) == 0);
+	CHECK_EQ(x.nentries, 11);	/* . a empty fifo L.. sub sub/big
+					   sub/deeper sub/deeper/é sub/hardlink sym */
+	CHECK_EQ(x.archive_bytes, alen);
+	CHECK_EQ(x.nframes, 0);
+	int links_with_data = 0;
+	for (uint64_t i = 0; i < x.nentries; i++) {
+		const struct fidx_entry *e = &x.e[i];
+		CHECK(e->flags & FIDX_IN_STREAM);
+		CHECK(e->raw_offset % 512 == 0 && e->raw_end % 512 == 0 &&
+		    e->raw_end > e->raw_offset && e->raw_end <= alen - 1024);
+		if (!span_holds(arc, e))
+			fprintf(stderr, "span of %s [%llu, %llu) does not hold it\n",
+			    e->path, (unsigned long long)e->raw_offset,
+			    (unsigned long long)e->raw_end);
+		CHECK(span_holds(arc, e));
+		if (e->ino == fidx_lookup(&x, "a")->ino)
+			links_with_data += !!(e->flags & FIDX_HAS_DATA);
+	}
+	/* The spans tile the archive: each ends where another starts. */
+	uint64_t covered = 0;
+	for (uint64_t i = 0; i < x.nentries; i++)
+		covered += x.e[i].raw_end - x.e[i].raw_offset;
+	CHECK_EQ(covered, alen - 1024);
+	CHECK_EQ(links_with_data, 1);
+	const struct fidx_entry *e = fidx_lookup(&x, "sub/big");
+	CHECK(e && e->type == FIDX_REG && e->size == sizeof(big) &&
+	    e->nlink == 1);
+	e = fidx_lookup(&x, "sub");
+	CHECK(e && e->type == FIDX_DIR && e->mode == 0750);
+	CHECK(fidx_lookup(&x, "sym")->type == FIDX_LNK);
+	CHECK(fidx_lookup(&x, "fifo")->type == FIDX_FIFO);
+	CHECK(fidx_lookup(&x, "a")->nlink == 2);
+	CHECK(fidx_lookup(&x, ".")->type == FIDX_DIR);
+	fidx_free(&x);
+	free(arc);
+
+	/* An incremental from after every file: directories in the stream,
+	   every other entry listed, out of it. */
+	time_t later = time(NULL) + 3600;
+	CHECK(archive_of(dir, later, &arc, &alen, &x) == 0);
+	CHECK_EQ(x.nentries, 11);
+	for (uint64_t i = 0; i < x.nentries; i++) {
+		e = &x.e[i];
+		CHECK(!!(e->flags & FIDX_IN_STREAM) == (e->type == FIDX_DIR));
+		if (e->flags & FIDX_IN_STREAM)
+			CHECK(span_holds(arc, e));
+	}
+	CHECK(fidx_lookup(&x, "sub/big")->size == sizeof(big));
+	fidx_free(&x);
+	free(arc);
+
+	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+	CHECK(system(p) == 0);
+}
+
 int
 main(void)
 {
@@ -234,5 +411,6 @@ main(void)
 
 	unlink(path);
 	rmdir(dir);
+	index_test();
 	T_DONE();
 }
