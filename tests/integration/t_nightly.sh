@@ -317,7 +317,7 @@ while [ $n -le $NIGHTS ]; do
 done
 
 # Every dump restores byte for byte: each one on its own (--date: its
-# start), through the media servers; a full is compared with its night's
+# start, --level-only: that dump, not its chain), through the media servers; a full is compared with its night's
 # copy (every entry's type, mode, owner, size, mtime and bytes), a
 # directory incremental with the files changed since its base, a stream
 # with its night's stream (vol: the snapshot's, or what changed in it).
@@ -333,7 +333,7 @@ sqlite3 -separator ' ' "$T/catalog.db" "SELECT d.id, e.name, d.level, coalesce(d
 before=$(job_max)
 while read -r id name level since epoch started t1 t2; do
 	[ "$t1" = "$t2" ] || fail "dump $id of $name spans tapes $t1..$t2 (the test's cartridges are too small)"
-	echo "restore $name --date $started --to $T/r/$id --drive d$((t1 % 2))"
+	echo "restore $name --date $started --level-only --to $T/r/$id --drive d$((t1 % 2))"
 done <restores.txt >restores.cmd
 "$CTL" batch restores.cmd >/dev/null || fail "restores refused"
 wait_jobs "$before"
