@@ -30,8 +30,14 @@
 #include "common/crc32c.h"
 
 #define HEAD_LEN 32
-/* The longest path an index holds (bytes, without the NUL). */
-#define PATH_MAX_FIDX 65535
+/* The longest path an index holds (bytes, without the NUL): Linux's. */
+#define PATH_MAX_FIDX 4096
+/* What a payload may decode to, and its paths grow to by front-coding,
+   per payload byte (plus a floor): real indexes stay far below (a tree
+   of deep paths ~300 x), a bomb does not. */
+#define BODY_PER_BYTE 256
+#define POOL_PER_BYTE 2048
+#define FLOOR ((uint64_t)64 << 20)
 /* An entry's body bytes: at least (prefix, suffix len, one byte, type,
    mode, uid, gid, nlink, ino, size, mtime) and at most this plus its
    suffix. */
@@ -533,6 +539,9 @@ fidx_decode(const uint8_t *buf, size_t len, struct fidx *x, char *why,
 	    ne * (uint64_t)(ENTRY_MAX_FIXED + PATH_MAX_FIDX);
 	if (limit > FIDX_MAX_DECODED)
 		limit = FIDX_MAX_DECODED;
+	if (limit > pl * BODY_PER_BYTE + FLOOR)
+		limit = pl * BODY_PER_BYTE + FLOOR;
+	uint64_t pool_limit = pl * POOL_PER_BYTE + FLOOR;
 	if ((rc = inflate(buf + HEAD_LEN, pl, limit, &body, &blen, why,
 	    whylen)) < 0)
 		goto bad;
@@ -594,6 +603,10 @@ fidx_decode(const uint8_t *buf, size_t len, struct fidx *x, char *why,
 			WHY("entry %llu's path is cut short", ui);
 		if (memchr(r.p, '\0', s))
 			WHY("entry %llu's path holds a NUL", ui);
+		if ((uint64_t)plen + k + s + 1 > pool_limit)
+			WHY("entry %llu's path takes the paths past %llu bytes "
+			    "(%d per payload byte)", ui,
+			    (unsigned long long)pool_limit, POOL_PER_BYTE);
 		if (plen + k + s + 1 > pcap) {
 			if ((uint64_t)plen + k + s + 1 + blen +
 			    ne * sizeof(*x->e) > FIDX_MAX_DECODED)
