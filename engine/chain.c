@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "catalog/dumplog.h"
+#include "common/log.h"
 #include "engine/chain.h"
 #include "engine/engine.h"
 #include "engine/tape.h"
@@ -176,23 +177,72 @@ rm_tree(int pfd, const char *name)
 	return rc;
 }
 
-/* A path of the index relative to dirfd: removed with all under it. */
+/*
+ * A path of the base's index relative to dirfd, removed alone: a file, or
+ * a directory that is empty once its listed entries went (*foreign when
+ * it is not: it is kept). Never through a symlink; ENOENT is no error.
+ */
 static int
-rm_path(int dirfd, const char *path, char *err)
+rm_listed(int dirfd, const char *path, bool *foreign, char *err)
 {
 	const char *leaf;
-	int fd = open_parent(dirfd, path, false, &leaf, err), rc;
+	struct stat sb;
+	int fd = open_parent(dirfd, path, false, &leaf, err), rc = 0;
 
 	if (fd == -ENOENT) {
 		err[0] = '\0';
-		return 0;	/* a parent went first */
+		return 0;	/* its parent is not there */
 	}
 	if (fd < 0)
 		return fd;
-	rc = rm_tree(fd, leaf);
+	if (fstatat(fd, leaf, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			rc = -errno;
+	} else if (!S_ISDIR(sb.st_mode)) {
+		if (unlinkat(fd, leaf, 0) < 0 && errno != ENOENT)
+			rc = -errno;
+	} else if (unlinkat(fd, leaf, AT_REMOVEDIR) < 0) {
+		if (errno == ENOTEMPTY || errno == EEXIST)
+			*foreign = true;
+		else if (errno != ENOENT)
+			rc = -errno;
+	}
 	close(fd);
 	if (rc < 0)
 		eng_err(err, "removing %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+/*
+ * Scratch directories a killed restore left at the top of the target.
+ * They hold only links to files this restore puts back from its dumps
+ * (a chain restore starts again from the full), so they go.
+ */
+static int
+rm_leftovers(int dirfd, char *err)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		eng_err(err, "reading the target: %s", strerror(errno));
+		return -errno;
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		if (strncmp(de->d_name, ".abs-chain-", 11) != 0 ||
+		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(sb.st_mode))
+			continue;
+		log_warn("removing %s, left by a restore that did not end",
+		    de->d_name);
+		if ((rc = rm_tree(dirfd, de->d_name)) < 0)
+			eng_err(err, "removing %s: %s", de->d_name, strerror(-rc));
+	}
+	closedir(d);
 	return rc;
 }
 
@@ -562,17 +612,27 @@ eng_chain_apply(int dirfd, const struct fidx *base, const struct fidx *n,
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if ((rc = eng_ino_map_build(base, &a.bi)) < 0 ||
+	if ((rc = rm_leftovers(dirfd, err)) < 0 ||
+	    (rc = eng_ino_map_build(base, &a.bi)) < 0 ||
 	    (rc = plan_removals(&a)) < 0 ||
 	    (rc = plan_moves(&a, st)) < 0)
 		goto out;
-	/* Depth-first: a directory's removal takes what is under it. */
-	for (uint64_t i = 0; i < a.nrm; i++) {
-		if (i > 0 && removed_above(a.rm[i], a.rm, i))
-			continue;
-		if ((rc = rm_path(dirfd, a.rm[i], err)) < 0)
+	/*
+	 * Children first (reverse path order), and only what the base lists:
+	 * a directory that still holds something no dump of the chain has
+	 * (work put into the target since) is kept, never emptied.
+	 */
+	for (uint64_t i = a.nrm; i-- > 0;) {
+		bool foreign = false;
+		if ((rc = rm_listed(dirfd, a.rm[i], &foreign, err)) < 0)
 			goto out;
-		st->removed++;
+		if (foreign) {
+			if (st->foreign++ < 10)
+				log_warn("%s kept: it holds entries no dump of "
+				    "the chain has", a.rm[i]);
+		} else {
+			st->removed++;
+		}
 	}
 	for (uint64_t i = 0; i < a.npl; i++) {
 		if ((rc = place(&a, &a.pl[i])) < 0)

@@ -23,7 +23,9 @@
 struct eng_apply_stats {
 	uint64_t kept;		/* entries not in the stream, already in place */
 	uint64_t placed;	/* ... moved or linked to a new name */
-	uint64_t removed;	/* paths of the base removed (a directory: once) */
+	uint64_t removed;	/* paths of the base removed */
+	uint64_t foreign;	/* base directories kept: they hold what no
+				   dump of the chain has */
 	uint64_t dirs;		/* directories made that the stream lacks */
 };
 

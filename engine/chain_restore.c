@@ -345,8 +345,9 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 			    &ast, io->err)) < 0)
 				break;
 			log_info("dump %s: %" PRIu64 " entries kept, %" PRIu64
-			    " moved or linked, %" PRIu64 " removed", d->dump_id,
-			    ast.kept, ast.placed, ast.removed);
+			    " moved or linked, %" PRIu64 " removed%s", d->dump_id,
+			    ast.kept, ast.placed, ast.removed, ast.foreign ?
+			    " (directories holding what no dump has kept)" : "");
 		}
 		/* The full's index: the log's copy, else as its stream goes by
 		   (no second read of the tape). */

@@ -235,8 +235,51 @@ test_renames(void)
 	CHECK(strcmp(get(dir, "d1-x"), "DX") == 0);
 	CHECK_EQ(st.kept, 2);
 	CHECK_EQ(st.placed, 3);
-	CHECK_EQ(st.removed, 3);	/* a, gone, d1 (once) */
+	CHECK_EQ(st.removed, 6);	/* a, gone, d1 and the 3 under it */
+	CHECK_EQ(st.foreign, 0);
 	CHECK_EQ(count_top(dir), 4);	/* b, d1-x, d2, same: no scratch */
+	close(fd);
+}
+
+/*
+ * A directory the base lists and the next dump drops, holding work that no
+ * dump has (put into the target since): the listed entries go, the work
+ * and the directories above it stay (hostile13 H21: it was removed whole).
+ */
+static void
+test_foreign_kept(void)
+{
+	char dir[] = "/tmp/abs-chain-foreign.XXXXXX", err[ENG_ERRLEN] = "";
+	struct ix b, n;
+	struct eng_apply_stats st;
+
+	CHECK(mkdtemp(dir) != NULL);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	mk(dir, "proj");
+	put(dir, "proj/f", "F");
+	mk(dir, "proj/sub");
+	put(dir, "proj/sub/mywork", "PRECIOUS");
+	mk(dir, "gone");
+	put(dir, "gone/g", "G");
+	put(dir, "keep", "K");
+	ix_init(&b);
+	ix_add(&b, "./proj", FIDX_DIR, 10, true);
+	ix_add(&b, "./proj/f", FIDX_REG, 11, true);
+	ix_add(&b, "./proj/sub", FIDX_DIR, 12, true);
+	ix_add(&b, "./gone", FIDX_DIR, 13, true);
+	ix_add(&b, "./gone/g", FIDX_REG, 14, true);
+	ix_add(&b, "./keep", FIDX_REG, 15, true);
+	ix_init(&n);
+	ix_add(&n, "./keep", FIDX_REG, 15, false);
+	int rc = eng_chain_apply(fd, &b.x, &n.x, &st, err);
+	CHECK_EQ(rc, 0);
+	CHECK(strcmp(get(dir, "proj/sub/mywork"), "PRECIOUS") == 0);
+	CHECK(strcmp(get(dir, "proj/f"), "") == 0);
+	CHECK(strcmp(get(dir, "gone/g"), "") == 0);
+	CHECK(strcmp(get(dir, "keep"), "K") == 0);
+	CHECK_EQ(st.foreign, 2);	/* proj/sub, proj */
+	CHECK_EQ(st.removed, 3);	/* proj/f, gone/g, gone */
+	CHECK_EQ(count_top(dir), 2);	/* keep, proj */
 	close(fd);
 }
 
@@ -826,6 +869,7 @@ main(void)
 	}
 	test_paths();
 	test_renames();
+	test_foreign_kept();
 	test_swaps();
 	test_types_links();
 	test_symlinks();
