@@ -348,8 +348,11 @@ ctld_entity_chains(struct ctld *c, const char *entity, const char **code,
 
 /* ---- find ---- */
 
-/* At most this many matches in one reply (the rest: truncated). */
+/* At most this many matches in one reply (the rest: truncated), and no
+   more than half of what a client reads of a reply: a match's JSON takes
+   its path (up to 6 bytes a byte, escaped) and about 300 bytes more. */
 #define FIND_MAX 100000
+#define FIND_MAX_BYTES (PROTO_MAX_REPLY / 2)
 
 /* The dumps find searches: complete ones at or before the date. */
 struct find_dumps {
@@ -406,7 +409,7 @@ h_find(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	struct find_dumps f = { json_array(), arg_str(a, "date") };
 	json_t *matches = json_array(), *without = json_array(), *dv;
 	char dberr[CAT_ERRLEN], why[256];
-	size_t i, count = 0;
+	size_t i, count = 0, bytes = 0;
 	bool truncated = false;
 	int rc;
 	(void)cl;
@@ -446,7 +449,8 @@ h_find(struct ctld *c, struct client *cl, json_t *a, const char **code,
 			const struct fidx_entry *e = &x.e[k];
 			if (!fidx_match(pat, e->path))
 				continue;
-			if (++count > FIND_MAX) {
+			bytes += strlen(e->path) * 6 + 320;
+			if (++count > FIND_MAX || bytes > FIND_MAX_BYTES) {
 				truncated = true;
 				break;
 			}
