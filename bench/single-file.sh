@@ -17,7 +17,8 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 set +e
 BS=1048576
 # The tree: 32 files of text-like data (base64 of random bytes: zstd gets
-# it to about 3/4), then zz/last.txt, the last entry of the archive.
+# it to about 3/4), small files among them and zz/last.txt; the small file
+# the index puts last in the stream is the one restored.
 NF=32
 per=$(( (MB << 20) / NF ))
 mkdir -p src/data src/zz
@@ -27,13 +28,20 @@ while [ $i -lt $NF ]; do
 		>"src/data/f$(printf %02d $i)"
 	i=$((i + 1))
 done
+# Small files among the big ones: the walk goes in directory order, not
+# by name, so the one asked for is the small file the index puts last.
+i=0
+while [ $i -lt $NF ]; do
+	head -c 3000 /dev/urandom | base64 >"src/data/s$(printf %02d $i).txt"
+	i=$((i + 1))
+done
 head -c 3000 /dev/urandom | base64 >src/zz/last.txt
 WANT=./zz/last.txt
 now() { date +%s.%N; }
 secs() { echo "$1 $2" | awk '{ printf "%.2f", $2 - $1 }'; }
 num() { sed -n "s/.*$1 \([0-9]*\).*/\1/p" | tail -n 1; }
 row() { printf '%-7s %-5s %-34s %8s %14s %8s\n' "$@"; }
-echo "abs-bench --single-file: $MB MiB in $NF files, then $WANT ($(wc -c <src/zz/last.txt) bytes); block $BS"
+echo "abs-bench --single-file: $MB MiB in $NF files and $((NF + 1)) small ones (about $(wc -c <src/zz/last.txt) bytes each); block $BS"
 row sink comp way "blocks" "bytes read" "s"
 
 # one SINK COMP DEVICE: dump, then the three ways to get WANT back.
@@ -50,16 +58,22 @@ one() {
 	t1=$(now)
 	stored=$(sed -n 's/^dump .* bytes=\([0-9]*\) .*/\1/p' d.log | tail -n 1)
 	row "$sink" "$comp" "dump" "-" "$stored" "$(secs "$t0" "$t1")"
-	off=$("$ENGINE" find --entity sf "$WANT" --log d.log --json 2>/dev/null |
-		sed -n 's/.*"raw_offset":\([0-9]*\).*/\1/p' | head -n 1)
-	echo "        ($WANT at raw offset ${off:-?} of the stream)"
+	# The small file last in the stream (the largest raw offset).
+	"$ENGINE" find --entity sf './*.txt' --log d.log --json 2>/dev/null |
+		sed -n 's/.*"path":"\([^"]*\)".*"raw_offset":\([0-9]*\).*/\2 \1/p' |
+		sort -n | tail -n 1 >want.txt
+	off=$(cut -d' ' -f1 <want.txt)
+	WANT=$(cut -d' ' -f2 <want.txt)
+	[ -n "$WANT" ] || WANT=./zz/last.txt
+	echo "        ($WANT at raw offset ${off:-?} of the stream, $(awk -v o="${off:-0}" \
+		-v t="$MB" 'BEGIN { printf "%.1f", 100 * o / (t * 1048576) }')% in)"
 	# The whole dump.
 	rm -rf whole
 	t0=$(now)
 	"$ENGINE" restore --device "$dev" --entity sf --log d.log --level-only \
 		--to "$T/whole" >whole.out 2>&1 || { cat whole.out; return 1; }
 	t1=$(now)
-	cmp -s src/zz/last.txt whole/zz/last.txt || echo "whole restore: $WANT differs"
+	cmp -s "src/$WANT" "whole/$WANT" || echo "whole restore: $WANT differs"
 	row "" "" "restore (the whole dump)" "$(num 'blocks read' <whole.out)" \
 		"$(num 'bytes read' <whole.out)" "$(secs "$t0" "$t1")"
 	# The file alone.
@@ -70,7 +84,7 @@ one() {
 	rc=$?
 	t1=$(now)
 	if [ $rc = 0 ]; then
-		cmp -s src/zz/last.txt one/zz/last.txt || echo "restore --path: $WANT differs"
+		cmp -s "src/$WANT" "one/$WANT" || echo "restore --path: $WANT differs"
 		row "" "" "restore --path $WANT" "$(num 'blocks read' <one.out)" \
 			"$(num 'bytes read' <one.out)" "$(secs "$t0" "$t1")"
 	else
@@ -100,7 +114,7 @@ one() {
 		row "" "" "restore --stdout | tar -x $WANT" "$(num 'blocks read' <std.err)" \
 			"$(num 'bytes read' <std.err)" "$(secs "$t0" "$t1")"
 	fi
-	cmp -s src/zz/last.txt std/zz/last.txt || echo "standard tools: $WANT differs"
+	cmp -s "src/$WANT" "std/$WANT" || echo "standard tools: $WANT differs"
 }
 
 for sink in $(echo "$SINKS" | tr ',' ' '); do
