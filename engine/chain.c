@@ -2,6 +2,7 @@
  * Chains: the tree restored so far brought to the next dump's listing
  * (moves, links, removals), and a chain found in the dump log.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -774,6 +775,32 @@ has_base(const struct cat_dl_rec *r)
 	return r->base[0] && strcmp(r->base, "-") != 0;
 }
 
+static bool
+hex32(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return i == 32;
+}
+
+int
+eng_chain_dump_line(const char *line, unsigned long lineno, const char *log,
+    struct cat_dl_rec *r, char *err)
+{
+	if (cat_dl_parse(line, r) < 0 || r->type != CAT_DL_DUMP)
+		return 0;
+	/* The dump ID names the index copy in LOG.fidx/: never a path. */
+	if (!hex32(r->dump_id) || (has_base(r) && !hex32(r->base))) {
+		eng_err(err, "dump log %s, line %lu: a dump line whose dump ID "
+		    "or base is not 32 hex digits; refused", log, lineno);
+		return -EBADMSG;
+	}
+	return 1;
+}
+
 /* Every dump line of the log: the entity's, and any a base may name. */
 struct dumps {
 	struct cat_dl_rec *v;
@@ -786,6 +813,7 @@ read_dumps(const char *log, struct dumps *ds, char *err)
 	FILE *fp = fopen(log, "r");
 	char *line = NULL;
 	size_t cap = 0;
+	unsigned long lineno = 0;
 	int rc = 0;
 
 	if (!fp) {
@@ -794,8 +822,11 @@ read_dumps(const char *log, struct dumps *ds, char *err)
 	}
 	while (getline(&line, &cap, fp) > 0) {
 		struct cat_dl_rec r;
-		if (cat_dl_parse(line, &r) < 0 || r.type != CAT_DL_DUMP)
+		if ((rc = eng_chain_dump_line(line, ++lineno, log, &r, err)) < 0)
+			break;
+		if (rc == 0)
 			continue;
+		rc = 0;
 		if (ds->n == ds->cap) {
 			size_t nc = ds->cap ? ds->cap * 2 : 64;
 			struct cat_dl_rec *nv = realloc(ds->v, nc * sizeof(*nv));

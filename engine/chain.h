@@ -99,6 +99,12 @@ struct eng_chain {
 int eng_chain_from_log(const char *log, const char *entity, const char *date,
     bool level_only, struct eng_chain *c, bool *no_base, char *err);
 void eng_chain_free(struct eng_chain *c);
+/* One line of a dump log: 1 and r filled for a dump line, 0 for any other
+   line, -EBADMSG (err naming the line) for a dump line whose dump ID or
+   base is not 32 hex digits: they name files in LOG.fidx/. */
+struct cat_dl_rec;
+int eng_chain_dump_line(const char *line, unsigned long lineno,
+    const char *log, struct cat_dl_rec *r, char *err);
 /* Whether dump date d (UTC, "YYYY-MM-DDTHH:MM:SSZ") is at or before date
    (a prefix, "2026-11-29", or a full time). */
 bool eng_chain_date_ok(const char *d, const char *date);

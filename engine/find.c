@@ -132,7 +132,8 @@ eng_find(struct eng_chain_io *io, const char *entity, const char *pattern,
 	FILE *fp = fopen(io->o->log, "r");
 	char *line = NULL;
 	size_t lcap = 0;
-	int rc = 0, indexed = 0;
+	int rc = 0, indexed = 0, lk;
+	unsigned long lineno = 0;
 
 	*matches = 0;
 	memset(&res, 0, sizeof(res));
@@ -143,8 +144,12 @@ eng_find(struct eng_chain_io *io, const char *entity, const char *pattern,
 	/* The entity's complete dumps at or before the date, oldest first. */
 	while (getline(&line, &lcap, fp) > 0) {
 		struct cat_dl_rec r;
-		if (cat_dl_parse(line, &r) < 0 || r.type != CAT_DL_DUMP ||
-		    strcmp(r.entity, entity) != 0 ||
+		if ((lk = eng_chain_dump_line(line, ++lineno, io->o->log, &r,
+		    io->err)) < 0) {
+			rc = lk;
+			break;
+		}
+		if (lk == 0 || strcmp(r.entity, entity) != 0 ||
 		    strcmp(r.status, "complete") != 0 ||
 		    !eng_chain_date_ok(r.date, io->o->date))
 			continue;

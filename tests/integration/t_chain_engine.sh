@@ -126,6 +126,15 @@ expect_fail "$full" "$ENGINE" restore --device $DEV --entity home --log broken.l
 [ ! -e r5 ] || fail "a refused chain wrote $T/r5"
 ok "missing base refused"
 
+# A dump ID that is not 32 hex digits names no file outside d.log.fidx/:
+# the line is refused, named, by restore and find (hostile13 H13).
+sed "s/dump=$inc/dump=..\/..\/probe/" d.log >x13.log
+cp -a d.log.fidx x13.log.fidx
+expect_fail "x13.log, line" "$ENGINE" restore --device $DEV --entity home --log x13.log --to r13
+[ ! -e r13 ] || fail "a refused log wrote $T/r13"
+expect_fail "x13.log, line" "$ENGINE" find --device $DEV --entity home --log x13.log f6
+ok "a dump ID that is a path is refused"
+
 # zstd: a file from the end of a compressed dump, from its frame on.
 "$ENGINE" dump --device $DEV --entity z --source dir:src --block-size 64K --log d.log \
 	--compress zstd >/dev/null || fail "zstd dump"

@@ -814,7 +814,7 @@ test_from_log(void)
 	dl_dump(log, ID("b"), "2026-11-02T00:00:00Z", 1, ID("a"), "complete");
 	dl_dump(log, ID("c"), "2026-11-03T00:00:00Z", 2, ID("b"), "complete");
 	dl_dump(log, ID("d"), "2026-11-04T00:00:00Z", 1, ID("a"), "complete");
-	dl_dump(log, ID("e"), "2026-11-05T00:00:00Z", 2, ID("x"), "complete");
+	dl_dump(log, ID("e"), "2026-11-05T00:00:00Z", 2, ID("9"), "complete");
 	dl_dump(log, ID("f"), "2026-11-06T00:00:00Z", 1, "", "complete");
 	/* At or before the 3rd: full, L1, L2. */
 	CHECK_EQ(eng_chain_from_log(log, "e", "2026-11-03", false, &c, &nb,
@@ -839,7 +839,7 @@ test_from_log(void)
 	err[0] = '\0';
 	CHECK_EQ(eng_chain_from_log(log, "e", "2026-11-05", false, &c, &nb,
 	    err), -ENOENT);
-	CHECK(strstr(err, ID("x")) != NULL);
+	CHECK(strstr(err, ID("9")) != NULL);
 	CHECK(strstr(err, ID("e")) != NULL);
 	/* The 6th has no base (--since alone): alone, said so. */
 	CHECK_EQ(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err), 0);
@@ -855,6 +855,22 @@ test_from_log(void)
 	err[0] = '\0';
 	CHECK(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err) < 0);
 	CHECK(strstr(err, ID("a")) != NULL);
+	/* A dump ID that is not 32 hex digits would name a file outside
+	   LOG.fidx/: the line is refused, named. */
+	snprintf(log, sizeof(log), "%s/d3.log", top);
+	dl_dump(log, ID("a"), "2026-11-01T00:00:00Z", 0, "", "complete");
+	dl_dump(log, "../../x", "2026-11-02T00:00:00Z", 1, ID("a"), "complete");
+	err[0] = '\0';
+	CHECK_EQ(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err),
+	    -EBADMSG);
+	CHECK(strstr(err, "line 2") != NULL);
+	snprintf(log, sizeof(log), "%s/d4.log", top);
+	dl_dump(log, ID("a"), "2026-11-01T00:00:00Z", 0, "", "complete");
+	dl_dump(log, ID("b"), "2026-11-02T00:00:00Z", 1, "../a", "complete");
+	err[0] = '\0';
+	CHECK_EQ(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err),
+	    -EBADMSG);
+	CHECK(strstr(err, "line 2") != NULL);
 }
 
 int
