@@ -95,10 +95,23 @@ index_from_log(struct eng_chain_io *io, const struct cat_dl_rec *d,
 	if ((size_t)snprintf(path, sizeof(path), "%s.fidx/%s", io->o->log,
 	    d->dump_id) >= sizeof(path))
 		return -ENAMETOOLONG;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	/* Only a regular file: a FIFO would block the open, a device node
+	   acts on it (a rewinding tape node rewinds on close). lstat first
+	   so such nodes are never opened; O_NONBLOCK for one put there
+	   between the two. */
+	if (lstat(path, &sb) < 0)
 		return -errno;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    (uint64_t)sb.st_size != d->index_bytes) {
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(why, wlen, "%.300s is not a regular file", path);
+		return -EBADMSG;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(why, wlen, "%.300s is not a regular file", path);
+		rc = -EBADMSG;
+	} else if ((uint64_t)sb.st_size != d->index_bytes) {
 		snprintf(why, wlen, "%.300s is not %" PRIu64 " bytes long", path,
 		    d->index_bytes);
 		rc = -EBADMSG;

@@ -102,6 +102,21 @@ cmp p3/f6 snap1/f6 || fail "f6 from tape index"
 mv fidx.away d.log.fidx
 ok "indexes read from tape"
 
+# A FIFO (or any non-regular file) in place of an index copy: not opened
+# to block, the index read from tape with a warning (hostile13 H4).
+mv "d.log.fidx/$inc" fifo.away
+mkfifo "d.log.fidx/$inc"
+"$ENGINE" restore --device $DEV --entity home --log d.log --path f6 --to p4 >p4.txt 2>&1 ||
+	fail "--path with a FIFO as the index copy: $(cat p4.txt)"
+grep -q "not a regular file" p4.txt || fail "no warning of the FIFO: $(cat p4.txt)"
+cmp p4/f6 snap1/f6 || fail "f6 with a FIFO as the index copy"
+"$ENGINE" find --device $DEV --entity home --log d.log f6 >find4.txt 2>&1 ||
+	fail "find with a FIFO as the index copy: $(cat find4.txt)"
+grep -q "not a regular file" find4.txt || fail "find: no warning of the FIFO"
+rm "d.log.fidx/$inc"
+mv fifo.away "d.log.fidx/$inc"
+ok "a FIFO as an index copy: read from tape, warned"
+
 # No dump log: the chain from the tapes' headers (a scan of the library).
 "$ENGINE" restore --device $DEV --entity home --to r6 >r6.txt 2>&1 ||
 	fail "chain restore without a log: $(cat r6.txt)"
