@@ -108,6 +108,13 @@ int eng_chain_dump_line(const char *line, unsigned long lineno,
 /* Whether dump date d (UTC, "YYYY-MM-DDTHH:MM:SSZ") is at or before date
    (a prefix, "2026-11-29", or a full time). */
 bool eng_chain_date_ok(const char *d, const char *date);
+/* Whether date is a whole-field prefix of a UTC time YYYY-MM-DDTHH:MM:SSZ
+   (2026, 2026-11, 2026-11-29, 2026-11-29T11, 2026-11-29T11:00, ... up to
+   the full time) with its fields in range: only such a prefix compares
+   by its text. */
+bool eng_chain_date_valid(const char *date);
+#define ENG_DATE_FORMS "YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDTHH, " \
+	"YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SSZ (UTC)"
 
 /* What a chain restore reads with (engine/restore.c sets it up). */
 struct eng_restore_opts;

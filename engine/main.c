@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/priv.h"
 #include "common/util.h"
+#include "engine/chain.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
 #include "engine/scan.h"
@@ -429,6 +430,10 @@ cmd_restore(const struct args *a, char *err)
 		die("restore needs --entity NAME (or --file N)");
 	if (a->to && a->to_stdout)
 		die("--to and --stdout exclude each other");
+	/* A date is compared by its text: anything but a date prefix would
+	   silently pick another dump (hostile13 H2). */
+	if (a->date && !eng_chain_date_valid(a->date))
+		die("--date takes " ENG_DATE_FORMS);
 	rc = eng_restore(&o, &r, err);
 	if (rc == -EPERM && r.refused) {
 		fprintf(stderr, "abs-engine restore: %s\n", err);
@@ -490,6 +495,8 @@ cmd_find(const struct args *a, char *err)
 
 	if (!a->entity || !a->pattern)
 		die("find needs --entity NAME and a PATTERN");
+	if (a->date && !eng_chain_date_valid(a->date))
+		die("--date takes " ENG_DATE_FORMS);
 	rc = eng_find_cmd(&o, a->pattern, a->json, stdout, &n, err);
 	if (rc == 0 && !a->json)
 		printf("%llu match%s\n", (unsigned long long)n, n == 1 ? "" : "es");

@@ -67,6 +67,19 @@ fdate=$(grep "^dump .*dump=$full" d.log | sed 's/.* date=\([^ ]*\).*/\1/')
 [ "$(tree_meta snap0)" = "$(tree_meta r3)" ] || fail "restore at the full's date"
 ok "--date picks the full"
 
+# A --date that is no date prefix is refused, showing the form, never
+# taken for the newest (hostile13 H2).
+for d in zzz yesterday "" "2026-11-29 11:00" "2026-11-29T11:40:00+01:00" 2026-1 2026-13; do
+	expect_fail "YYYY-MM-DD" "$ENGINE" restore --device $DEV --entity home --log d.log \
+		--date "$d" --to r7
+	[ ! -e r7 ] || fail "--date '$d' restored"
+	expect_fail "YYYY-MM-DD" "$ENGINE" find --device $DEV --entity home --log d.log \
+		--date "$d" f6
+done
+"$ENGINE" find --device $DEV --entity home --log d.log --date "${fdate%%T*}" f6 >/dev/null ||
+	fail "find --date ${fdate%%T*}"
+ok "--date: only a date prefix"
+
 # --path: a small file, a renamed unchanged file (data in the full), a
 # directory; blocks read checked against the spans.
 "$ENGINE" restore --device $DEV --entity home --log d.log --path f6 \

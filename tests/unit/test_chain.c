@@ -873,6 +873,31 @@ test_from_log(void)
 	CHECK(strstr(err, "line 2") != NULL);
 }
 
+/* --date: whole-field prefixes of a UTC time, fields in range. */
+static void
+test_date_valid(void)
+{
+	static const char *good[] = { "2026", "2026-11", "2026-11-29",
+		"2026-11-29T11", "2026-11-29T11:00", "2026-11-29T11:00:59",
+		"2026-11-29T11:00:59Z", "2026-12-31T23:59:59Z" };
+	static const char *bad[] = { "", "zzz", "yesterday", "202", "2026-",
+		"2026-1", "2026-13", "2026-00", "2026-11-32", "2026-11-00",
+		"2026-11-29 11:00", "2026-11-29T24", "2026-11-29T11:60",
+		"2026-11-29T11:00:00+01:00", "2026-11-29T11:00:00z",
+		"2026-11-29T11:00:00Z ", "2026/11/29", "-026-11-29", "2026-1a" };
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!eng_chain_date_valid(good[i])) {
+			fprintf(stderr, "    refused: '%s'\n", good[i]);
+			CHECK(!"a date prefix refused");
+		}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (eng_chain_date_valid(bad[i])) {
+			fprintf(stderr, "    taken: '%s'\n", bad[i]);
+			CHECK(!"no date prefix taken");
+		}
+}
+
 int
 main(void)
 {
@@ -891,6 +916,7 @@ main(void)
 	test_symlinks();
 	test_mismatch();
 	test_from_log();
+	test_date_valid();
 	test_random();
 	if (getenv("KEEP")) T_DONE();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
