@@ -941,6 +941,24 @@ eng_chain_from_log(const char *log, const char *entity, const char *date,
 			rc = -ENOENT;
 			goto out;
 		}
+		/* A base of another entity, or not at the time the
+		   incremental's since says, is not its base: nothing of it
+		   may go into the target (hostile13 H3). */
+		if (strcmp(b->entity, cur->entity) != 0) {
+			eng_err(err, "the chain of %s is refused: dump %s (%s, "
+			    "level %d) names base %s, a dump of entity %s",
+			    entity, cur->dump_id, cur->date, cur->level,
+			    b->dump_id, b->entity);
+			rc = -EBADMSG;
+			goto out;
+		}
+		if (strcmp(cur->since, b->date) != 0) {
+			eng_err(err, "the chain of %s is refused: dump %s's since "
+			    "%s is not the date %s of its base %s", entity,
+			    cur->dump_id, cur->since, b->date, b->dump_id);
+			rc = -EBADMSG;
+			goto out;
+		}
 		if (b->level >= cur->level || n >= 10 ||
 		    strcmp(b->date, cur->date) >= 0) {
 			eng_err(err, "the chain of %s does not fit: dump %s (%s, "

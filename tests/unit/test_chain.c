@@ -774,18 +774,30 @@ test_random(void)
 }
 
 /* One dump line of entity "e" into log. */
+/* The dates dl_dump wrote, by dump ID: an incremental's since is its
+   base's date. */
+static struct { char id[33], date[32]; } dl_dates[64];
+static unsigned dl_ndates;
+
 static void
-dl_dump(const char *log, const char *id, const char *date, int level,
-    const char *base, const char *status)
+dl_dump_as(const char *log, const char *entity, const char *id,
+    const char *date, int level, const char *base, const char *status)
 {
 	struct cat_dl_rec r;
 
 	memset(&r, 0, sizeof(r));
 	r.type = CAT_DL_DUMP;
 	snprintf(r.dump_id, sizeof(r.dump_id), "%s", id);
-	snprintf(r.entity, sizeof(r.entity), "e");
+	snprintf(r.entity, sizeof(r.entity), "%s", entity);
 	snprintf(r.date, sizeof(r.date), "%s", date);
 	snprintf(r.since, sizeof(r.since), "-");
+	for (unsigned i = 0; i < dl_ndates; i++)
+		if (strcmp(dl_dates[i].id, base) == 0)
+			snprintf(r.since, sizeof(r.since), "%s", dl_dates[i].date);
+	if (dl_ndates < 64) {
+		snprintf(dl_dates[dl_ndates].id, 33, "%s", id);
+		snprintf(dl_dates[dl_ndates++].date, 32, "%s", date);
+	}
 	r.level = level;
 	snprintf(r.status, sizeof(r.status), "%s", status);
 	snprintf(r.base, sizeof(r.base), "%s", base);
@@ -797,6 +809,13 @@ dl_dump(const char *log, const char *id, const char *date, int level,
 	r.index_bytes = 100;
 	if (cat_dl_append(log, &r) < 0)
 		fprintf(stderr, "cannot append to %s\n", log);
+}
+
+static void
+dl_dump(const char *log, const char *id, const char *date, int level,
+    const char *base, const char *status)
+{
+	dl_dump_as(log, "e", id, date, level, base, status);
 }
 
 #define ID(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
@@ -871,6 +890,40 @@ test_from_log(void)
 	CHECK_EQ(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err),
 	    -EBADMSG);
 	CHECK(strstr(err, "line 2") != NULL);
+	/* Another entity's dump as the base: refused, both named (H3). */
+	snprintf(log, sizeof(log), "%s/d5.log", top);
+	dl_dump_as(log, "other", ID("1"), "2026-11-01T00:00:00Z", 0, "",
+	    "complete");
+	dl_dump(log, ID("2"), "2026-11-02T00:00:00Z", 1, ID("1"), "complete");
+	err[0] = '\0';
+	CHECK_EQ(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err),
+	    -EBADMSG);
+	CHECK(strstr(err, ID("1")) && strstr(err, ID("2")) &&
+	    strstr(err, "other"));
+	/* A since that is not the base's date: refused, both named (H3). */
+	snprintf(log, sizeof(log), "%s/d6.log", top);
+	dl_dump(log, ID("3"), "2026-11-01T00:00:00Z", 0, "", "complete");
+	dl_dump(log, ID("4"), "2026-11-02T00:00:00Z", 1, ID("3"), "complete");
+	dl_dump(log, ID("5"), "2026-11-03T00:00:00Z", 1, ID("4"), "complete");
+	dl_dump(log, ID("6"), "2026-11-04T00:00:00Z", 2, ID("4"), "complete");
+	err[0] = '\0';
+	snprintf(log, sizeof(log), "%s/d7.log", top);
+	{
+		/* d6.log with dump 6's since set to the 3rd: not its base's. */
+		char cmd[1200];
+		snprintf(cmd, sizeof(cmd), "sed '/dump=%s/s/since=[^ ]*/"
+		    "since=2026-11-03T00:00:00Z/' %s/d6.log >%s", ID("6"), top,
+		    log);
+		CHECK_EQ(system(cmd), 0);
+	}
+	CHECK_EQ(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err),
+	    -EBADMSG);
+	CHECK(strstr(err, ID("6")) && strstr(err, ID("4")) &&
+	    strstr(err, "since"));
+	snprintf(log, sizeof(log), "%s/d6.log", top);
+	CHECK_EQ(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err), 0);
+	CHECK_EQ(c.n, 3);
+	eng_chain_free(&c);
 }
 
 /* --date: whole-field prefixes of a UTC time, fields in range. */
