@@ -959,8 +959,11 @@ eng_chain_from_log(const char *log, const char *entity, const char *date,
 			rc = -EBADMSG;
 			goto out;
 		}
+		/* Dates are to the second: a base named by base= may be of the
+		   same second as its incremental (hostile13 H19); levels fall
+		   strictly, so no cycle passes. */
 		if (b->level >= cur->level || n >= 10 ||
-		    strcmp(b->date, cur->date) >= 0) {
+		    strcmp(b->date, cur->date) > 0) {
 			eng_err(err, "the chain of %s does not fit: dump %s (%s, "
 			    "level %d) names base %s (%s, level %d)", entity,
 			    cur->dump_id, cur->date, cur->level, b->dump_id,

@@ -924,6 +924,19 @@ test_from_log(void)
 	CHECK_EQ(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err), 0);
 	CHECK_EQ(c.n, 3);
 	eng_chain_free(&c);
+	/* A full and its level 1 in the same second: a chain (H19). */
+	snprintf(log, sizeof(log), "%s/d8.log", top);
+	dl_dump(log, ID("7"), "2026-11-01T00:00:00Z", 0, "", "complete");
+	dl_dump(log, ID("8"), "2026-11-01T00:00:00Z", 1, ID("7"), "complete");
+	CHECK_EQ(eng_chain_from_log(log, "e", NULL, false, &c, &nb, err), 0);
+	CHECK_EQ(c.n, 2);
+	eng_chain_free(&c);
+	/* A base dated after its incremental still does not fit. */
+	snprintf(log, sizeof(log), "%s/d9.log", top);
+	dl_dump(log, ID("f"), "2026-11-02T00:00:00Z", 0, "", "complete");
+	dl_dump(log, ID("0"), "2026-11-01T00:00:00Z", 1, ID("f"), "complete");
+	CHECK_EQ(eng_chain_from_log(log, "e", "2026-11-01", false, &c, &nb,
+	    err), -EBADMSG);
 }
 
 /* --date: whole-field prefixes of a UTC time, fields in range. */
