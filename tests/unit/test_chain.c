@@ -652,8 +652,8 @@ mutate(const char *src, int step)
 	}
 	const char *p = l.e[1 + rnd((unsigned)l.n - 1)].path + 2;
 	uint8_t t = l.e[0].type;
-	for (size_t i = 0; i < l.n; i++)
-		if (strcmp(l.e[i].path + 2, p) == 0)
+	for (size_t i = 0; i < l.n; i++)	/* (the root "." has no "./") */
+		if (strlen(l.e[i].path) > 2 && strcmp(l.e[i].path + 2, p) == 0)
 			t = l.e[i].type;
 	snprintf(a, sizeof(a), "%s/%s", src, p);
 	/* A new name in an existing directory (or the top). */
