@@ -54,6 +54,16 @@ count(const struct eng_stream *sr, struct eng_restore_result *res)
 	res->log_proven += sr->log_proven;
 }
 
+/* A whole dump's stream read: what it read and what it held. */
+static void
+count_dump(const struct eng_stream *sr, struct eng_restore_result *res)
+{
+	count(sr, res);
+	res->bytes += sr->bytes;
+	res->raw_bytes += sr->rd ? sr->raw_bytes : sr->bytes;
+	res->parts += sr->nparts;
+}
+
 /* "DUMPID (DATE, level L)": how errors name a dump. */
 static const char *
 dname(const struct cat_dl_rec *d, char *buf, size_t len)
@@ -314,10 +324,7 @@ extract_one(struct eng_chain_io *io, struct eng_extract *x,
 		if (rc == 0)
 			rc = eng_stream_check_end(&sr);
 	}
-	count(&sr, res);
-	res->bytes += sr.bytes;
-	res->raw_bytes += sr.rd ? sr.raw_bytes : sr.bytes;
-	res->parts += sr.nparts;
+	count_dump(&sr, res);
 	if (!res->file)
 		res->file = sr.nparts ? sr.parts[0].file : 0;
 	eng_stream_free(&sr);
@@ -399,13 +406,9 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 	fidx_free(&prev);
 	fidx_free(&cur);
 	free(keep);
-	if (rc == 0 && res->refused && !o->allow_refused) {
-		eng_err(io->err, "%llu entr%s of the chain refused (listed above: "
-		    "unsafe paths are not written); the other %llu restored",
-		    (unsigned long long)res->refused, res->refused == 1 ? "y" :
-		    "ies", (unsigned long long)res->entries);
-		rc = -EPERM;
-	}
+	if (rc == 0 && !o->allow_refused)
+		rc = eng_extract_refusals(res->refused, res->entries, "chain",
+		    io->err);
 	return rc;
 }
 
@@ -435,10 +438,7 @@ chain_stdout(struct eng_chain_io *io, const struct eng_chain *c,
 			if (rc == 0)
 				rc = eng_stream_check_end(&sr);
 		}
-		count(&sr, res);
-		res->bytes += sr.bytes;
-		res->raw_bytes += sr.rd ? sr.raw_bytes : sr.bytes;
-		res->parts += sr.nparts;
+		count_dump(&sr, res);
 		eng_stream_free(&sr);
 		if (rc == 0) {
 			res->dumps++;

@@ -381,3 +381,16 @@ eng_extract_finish(struct eng_extract *x, int rc, char *err)
 	    "", x->cut ? x->cut : "", x->to, ENG_EXTRACT_MARKER);
 	return rc;
 }
+
+int
+eng_extract_refusals(uint64_t refused, uint64_t restored, const char *what,
+    char *err)
+{
+	if (!refused)
+		return 0;
+	eng_err(err, "%llu entr%s of the %s refused (listed above: unsafe paths "
+	    "are not written); the other %llu restored",
+	    (unsigned long long)refused, refused == 1 ? "y" : "ies", what,
+	    (unsigned long long)restored);
+	return -EPERM;
+}

@@ -68,5 +68,11 @@ void eng_extract_counts(const struct eng_extract *x, uint64_t *restored,
  */
 int eng_extract_finish(struct eng_extract *x, int rc, char *err);
 void eng_extract_free(struct eng_extract *x);
+/*
+ * Entries refused fail a restore the operator did not allow them in:
+ * -EPERM with err saying how many, of what ("dump", "chain"); else 0.
+ */
+int eng_extract_refusals(uint64_t refused, uint64_t restored,
+    const char *what, char *err);
 
 #endif

@@ -280,13 +280,9 @@ restore_tree(const struct eng_restore_opts *o, struct eng_stream *sr,
 	rc = eng_extract_finish(x, rc, sr->err);
 	eng_extract_counts(x, &res->entries, &res->refused);
 	eng_extract_free(x);
-	if (rc == 0 && res->refused && !o->allow_refused) {
-		eng_err(sr->err, "%llu entr%s of the dump refused (listed above: "
-		    "unsafe paths are not written); the other %llu restored",
-		    (unsigned long long)res->refused, res->refused == 1 ? "y" :
-		    "ies", (unsigned long long)res->entries);
-		rc = -EPERM;
-	}
+	if (rc == 0 && !o->allow_refused)
+		rc = eng_extract_refusals(res->refused, res->entries, "dump",
+		    sr->err);
 	return rc;
 }
 
