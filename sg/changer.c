@@ -198,3 +198,66 @@ tsg_changer_unload(struct tsg_changer *c, unsigned drive, unsigned slot,
 	return tsg_changer_move(c, TSG_ELEM_DRIVE, drive, TSG_ELEM_SLOT, slot,
 	    st);
 }
+
+int
+tsg_changer_info(struct tsg_changer *c, struct tsg_changer_info *info,
+    struct tsg_status *st)
+{
+	memset(info, 0, sizeof(*info));
+	memset(st, 0, sizeof(*st));
+	if (!c->be->info)
+		return tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST, 0x20, 0);
+	return c->be->info(c, info, st);
+}
+
+int
+tsg_changer_scan(struct tsg_changer *c, struct tsg_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!c->be->scan)
+		return 0;	/* nothing to scan: the inventory is always true */
+	return c->be->scan(c, st);
+}
+
+int
+tsg_changer_prevent(struct tsg_changer *c, bool prevent, struct tsg_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!c->be->prevent)
+		return 0;
+	return c->be->prevent(c, prevent, st);
+}
+
+bool
+tsg_changer_attention(struct tsg_changer *c)
+{
+	return c->be->attention && c->be->attention(c);
+}
+
+/* a ends with b (both non-empty). */
+static bool
+ends_with(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	return nb && na >= nb && strcmp(a + na - nb, b) == 0;
+}
+
+const struct tsg_element *
+tsg_changer_drive_by_ident(const struct tsg_element *elems, size_t n,
+    const char *ident)
+{
+	const struct tsg_element *found = NULL;
+
+	if (!ident || !*ident)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (elems[i].type == TSG_ELEM_DRIVE && elems[i].ident[0] &&
+		    (ends_with(elems[i].ident, ident) ||
+		    ends_with(ident, elems[i].ident))) {
+			if (found)
+				return NULL;	/* two drives match: never guess */
+			found = &elems[i];
+		}
+	return found;
+}

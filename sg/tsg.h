@@ -188,10 +188,11 @@ int tsg_tapealert(struct tsg_dev *d, uint64_t *flags, struct tsg_status *st);
 
 /*
  * ---- Medium changers ----
- * A library's robot, addressed by URI like a drive: vtape:LIBDIR (a vtape
- * library, sg/vtape_lib.c); the SCSI medium changer backend (sg:, iscsi://
- * to a changer LUN, with READ ELEMENT STATUS and MOVE MEDIUM of sg/smc.h)
- * plugs in behind the same calls. Elements are numbered as mtx numbers
+ * A library's robot, addressed by URI like a drive: smc:TRANSPORT-URI is
+ * the SCSI medium changer (SMC-3 commands of sg/smc.h, sg/smc.c) over any
+ * transport: smc:sg:/dev/sgN (SG_IO), smc:iscsi://HOST[:PORT]/IQN/LUN
+ * (libiscsi), smc:vtape:LIBDIR (a vtape library answering the same CDBs,
+ * sg/vtape_smc.c). vtape:LIBDIR is the same as smc:vtape:LIBDIR. Elements are numbered as mtx numbers
  * them: slots and import/export elements from 1, drives from 0. Moves
  * that a changer refuses come back as TSG_CHECK with the sense a SCSI
  * changer gives: ILLEGAL REQUEST 3B/0E source empty, 3B/0D destination
@@ -207,6 +208,8 @@ enum tsg_elem_type {		/* the SMC element type codes */
 
 #define TSG_BARCODE_LEN 40	/* a volume tag: up to 32 characters */
 
+#define TSG_IDENT_LEN 68	/* a drive's device identifier (DVCID) */
+
 struct tsg_element {
 	enum tsg_elem_type type;
 	unsigned num;		/* slots, portals from 1; drives, robot from 0 */
@@ -214,6 +217,26 @@ struct tsg_element {
 	bool full;
 	char barcode[TSG_BARCODE_LEN];	/* "" when empty or without a tag */
 	unsigned source;	/* full drive: the slot it came from, 0 unknown */
+	/*
+	 * A full element whose volume tag the robot could not read: barcode
+	 * is "" and this is set (never guessed from anything else).
+	 */
+	bool tag_unreadable;
+	bool except;		/* EXCEPT: the element is in an abnormal state */
+	uint8_t asc, ascq;	/* ... and why (element descriptor bytes 4-5) */
+	bool access;		/* the robot can reach it (ACCESS) */
+	bool impexp;		/* portal: IMPEXP (put in by an operator) */
+	/* drive: its device identifier (DVCID: mostly the unit serial), "" */
+	char ident[TSG_IDENT_LEN];
+};
+
+/* What a changer says of itself (INQUIRY, mode pages 1Dh and 1Fh). */
+struct tsg_changer_info {
+	char vendor[9], product[17], revision[5], serial[65];
+	unsigned robots, slots, portals, drives;	/* element counts */
+	unsigned first_robot, first_slot, first_portal, first_drive;
+	bool dvcid;		/* drives' identifiers offered */
+	bool voltag;		/* barcodes offered */
 };
 
 struct tsg_changer;
@@ -251,5 +274,26 @@ int tsg_changer_load(struct tsg_changer *c, unsigned slot, unsigned drive,
  */
 int tsg_changer_unload(struct tsg_changer *c, unsigned drive, unsigned slot,
     struct tsg_status *st);
+/* The changer's identity and geometry (asked once, at open, and cached). */
+int tsg_changer_info(struct tsg_changer *c, struct tsg_changer_info *info,
+    struct tsg_status *st);
+/* INITIALIZE ELEMENT STATUS: the robot scans every element (minutes). */
+int tsg_changer_scan(struct tsg_changer *c, struct tsg_status *st);
+/* PREVENT (true) or ALLOW (false) MEDIUM REMOVAL through the portals. */
+int tsg_changer_prevent(struct tsg_changer *c, bool prevent,
+    struct tsg_status *st);
+/*
+ * Whether the changer reported a UNIT ATTENTION (power on, a door opened,
+ * an import) since the last call: the caller's inventory is stale.
+ */
+bool tsg_changer_attention(struct tsg_changer *c);
+/*
+ * The drive whose identifier (DVCID) is ident in an inventory, or NULL;
+ * also matches when one ends with the other (some changers report
+ * vendor+product+serial, the drive's page 80h the serial alone); NULL
+ * too when more than one drive matches.
+ */
+const struct tsg_element *tsg_changer_drive_by_ident(
+    const struct tsg_element *elems, size_t n, const char *ident);
 
 #endif

@@ -81,6 +81,13 @@ struct tsg_changer_backend {
 	int (*move)(struct tsg_changer *c, enum tsg_elem_type from_type,
 	    unsigned from, enum tsg_elem_type to_type, unsigned to,
 	    struct tsg_status *st);
+	/* Optional (NULL: ILLEGAL REQUEST 20/00, or what info has). */
+	int (*info)(struct tsg_changer *c, struct tsg_changer_info *info,
+	    struct tsg_status *st);
+	int (*scan)(struct tsg_changer *c, struct tsg_status *st);
+	int (*prevent)(struct tsg_changer *c, bool prevent,
+	    struct tsg_status *st);
+	bool (*attention)(struct tsg_changer *c);
 };
 
 struct tsg_changer {
