@@ -12,8 +12,10 @@
  *     zigzag ino delta, size, zigzag mtime delta; FIDX_IN_STREAM entries
  *     then zigzag (raw_offset - previous raw_end), varint raw_end -
  *     raw_offset.
- * Head, little-endian: "ABS-FIDX", u16 version, u16 0, u32 CRC32C of the
- * payload, u32 nentries, u32 nframes, u64 payload_len.
+ * Head, little-endian: "ABS-FIDX", u16 version, u16 0, u32 CRC32C, u32
+ * nentries, u32 nframes, u64 payload_len; version 2 then the dump ID (16
+ * bytes) and the CRC covers it and the payload; version 1 (32 bytes) has
+ * none and its CRC covers the payload.
  *
  * Path order: bytewise, except that '/' sorts before every other byte, so
  * a directory is followed at once by its whole subtree.
@@ -29,7 +31,8 @@
 #include "catalog/fileindex.h"
 #include "common/crc32c.h"
 
-#define HEAD_LEN 32
+#define HEAD_V1 32
+#define HEAD_LEN 48		/* version 2 */
 /* The longest path an index holds (bytes, without the NUL): Linux's. */
 #define PATH_MAX_FIDX 4096
 /* What a payload may decode to, and its paths grow to by front-coding,
@@ -54,6 +57,7 @@ struct fidx_builder {
 	size_t pool_len, pool_cap;
 	struct fidx_frame *f;
 	uint64_t nf, fcap;
+	uint8_t dump[16];	/* the dump ID, binary */
 };
 
 /* Path order: '/' below every other byte (NUL is never inside a path). */
@@ -257,6 +261,30 @@ fidx_builder_frame(struct fidx_builder *b, uint64_t raw, uint64_t stored)
 }
 
 static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int
+fidx_builder_dump(struct fidx_builder *b, const char *dump_id)
+{
+	uint8_t id[16];
+
+	if (!dump_id || strlen(dump_id) != 32)
+		return -EINVAL;
+	for (int i = 0; i < 16; i++) {
+		int h = hexval(dump_id[2 * i]), l = hexval(dump_id[2 * i + 1]);
+		if (h < 0 || l < 0)
+			return -EINVAL;
+		id[i] = (uint8_t)(h << 4 | l);
+	}
+	memcpy(b->dump, id, sizeof(id));
+	return 0;
+}
+
+static int
 entry_cmp(const void *a, const void *b)
 {
 	return fidx_path_cmp(((const struct fidx_entry *)a)->path,
@@ -355,7 +383,9 @@ fidx_builder_encode(struct fidx_builder *b, uint64_t archive_bytes,
 	memcpy(dst, FIDX_MAGIC, 8);
 	put16(dst + 8, FIDX_VERSION);
 	put16(dst + 10, 0);
-	put32(dst + 12, crc32c(0, dst + HEAD_LEN, z));
+	memcpy(dst + HEAD_V1, b->dump, sizeof(b->dump));
+	put32(dst + 12, crc32c(crc32c(0, b->dump, sizeof(b->dump)),
+	    dst + HEAD_LEN, z));
 	put32(dst + 16, (uint32_t)b->n);
 	put32(dst + 20, (uint32_t)b->nf);
 	put64(dst + 24, z);
@@ -404,13 +434,15 @@ int
 fidx_encoded_len(const uint8_t *head, size_t len, uint64_t *total)
 {
 	*total = 0;
-	if (len < HEAD_LEN || memcmp(head, FIDX_MAGIC, 8) != 0 ||
-	    get16(head + 8) != FIDX_VERSION || get16(head + 10) != 0)
+	if (len < HEAD_V1 || memcmp(head, FIDX_MAGIC, 8) != 0 ||
+	    (get16(head + 8) != 1 && get16(head + 8) != 2) ||
+	    get16(head + 10) != 0)
 		return -EBADMSG;
+	uint64_t hl = get16(head + 8) == 1 ? HEAD_V1 : HEAD_LEN;
 	uint64_t pl = get64(head + 24);
-	if (pl > (uint64_t)INT64_MAX - HEAD_LEN)
+	if (pl > (uint64_t)INT64_MAX - hl)
 		return -EBADMSG;
-	*total = HEAD_LEN + pl;
+	*total = hl + pl;
 	return 0;
 }
 
@@ -510,14 +542,18 @@ fidx_decode(const uint8_t *buf, size_t len, struct fidx *x, char *why,
 	memset(x, 0, sizeof(*x));
 	if (whylen)
 		why[0] = '\0';
-	if (len < HEAD_LEN)
+	if (len < HEAD_V1)
 		WHY("index region of %zu bytes is shorter than its %d-byte head",
-		    len, HEAD_LEN);
+		    len, HEAD_V1);
 	if (memcmp(buf, FIDX_MAGIC, 8) != 0)
 		WHY("no index here (magic is not %s)", FIDX_MAGIC);
-	if (get16(buf + 8) != FIDX_VERSION)
-		WHY("index version %u, this build reads %d", get16(buf + 8),
-		    FIDX_VERSION);
+	unsigned ver = get16(buf + 8);
+	if (ver != 1 && ver != 2)
+		WHY("index version %u, this build reads 1 and 2", ver);
+	size_t hl = ver == 1 ? HEAD_V1 : HEAD_LEN;
+	if (len < hl)
+		WHY("index region of %zu bytes is shorter than its %zu-byte head",
+		    len, hl);
 	if (get16(buf + 10) != 0)
 		WHY("index head's reserved field is %u, not 0", get16(buf + 10));
 	if (fidx_encoded_len(buf, len, &total) < 0)
@@ -529,11 +565,18 @@ fidx_decode(const uint8_t *buf, size_t len, struct fidx *x, char *why,
 	if (total < len)
 		WHY("%llu bytes follow the index's %llu",
 		    (unsigned long long)(len - total), (unsigned long long)total);
-	uint64_t pl = total - HEAD_LEN;
+	uint64_t pl = total - hl;
 	uint64_t ne = get32(buf + 16), nf = get32(buf + 20);
-	if (crc32c(0, buf + HEAD_LEN, pl) != get32(buf + 12))
+	/* Version 2: the dump ID is under the CRC with the payload. */
+	uint32_t crc = crc32c(crc32c(0, buf + HEAD_V1, hl - HEAD_V1),
+	    buf + hl, pl);
+	if (crc != get32(buf + 12))
 		WHY("index payload CRC32C is %08x, its head says %08x",
-		    crc32c(0, buf + HEAD_LEN, pl), get32(buf + 12));
+		    crc, get32(buf + 12));
+	static const uint8_t zero[16];
+	if (ver == 2 && memcmp(buf + HEAD_V1, zero, 16) != 0)
+		for (int i = 0; i < 16; i++)
+			snprintf(x->dump_id + 2 * i, 3, "%02x", buf[HEAD_V1 + i]);
 	/* What the counts allow the body to be, and no more than the limit. */
 	uint64_t limit = 10 + nf * FRAME_MAX +
 	    ne * (uint64_t)(ENTRY_MAX_FIXED + PATH_MAX_FIDX);
@@ -542,7 +585,7 @@ fidx_decode(const uint8_t *buf, size_t len, struct fidx *x, char *why,
 	if (limit > pl * BODY_PER_BYTE + FLOOR)
 		limit = pl * BODY_PER_BYTE + FLOOR;
 	uint64_t pool_limit = pl * POOL_PER_BYTE + FLOOR;
-	if ((rc = inflate(buf + HEAD_LEN, pl, limit, &body, &blen, why,
+	if ((rc = inflate(buf + hl, pl, limit, &body, &blen, why,
 	    whylen)) < 0)
 		goto bad;
 	rc = -EBADMSG;

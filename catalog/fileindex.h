@@ -11,8 +11,9 @@
  * No SQLite, no JSON: built into libabs-dumplog.a with the dump-log
  * format, so that the engine, the catalog and the tools share one codec.
  *
- * Encoded: a 32-byte head ("ABS-FIDX", version, counts, payload length and
- * its CRC32C), then one zstd frame holding the frame table and the entries
+ * Encoded: a head ("ABS-FIDX", version, counts, payload length and its
+ * CRC32C; version 2 also the dump ID the index belongs to, under the CRC:
+ * a copy of another dump's index is told apart), then one zstd frame holding the frame table and the entries
  * in path order (each path front-coded against the one before).
  *
  * Path order (fidx_path_cmp): bytewise, except that '/' sorts before every
@@ -29,7 +30,8 @@
 #include <stdint.h>
 
 #define FIDX_MAGIC "ABS-FIDX"
-#define FIDX_VERSION 1
+/* Version 2 names its dump in the head (16 more bytes); 1 is still read. */
+#define FIDX_VERSION 2
 /* Decoded size limit (entries and paths), against a lying head. */
 #define FIDX_MAX_DECODED ((uint64_t)16 << 30)
 
@@ -73,6 +75,8 @@ struct fidx {
 	uint64_t archive_bytes;	/* raw bytes of the pax archive: the index
 				   starts there */
 	char *pool;		/* decoded paths live here */
+	char dump_id[33];	/* the dump it belongs to (32 hex digits), ""
+				   for a version 1 index (it names none) */
 };
 
 /* Building one (the dump side): entries in any order, then encode. */
@@ -81,6 +85,12 @@ int fidx_builder_new(struct fidx_builder **out);
 /* Copies e and its path. 0 or -ENOMEM. */
 int fidx_builder_add(struct fidx_builder *b, const struct fidx_entry *e);
 int fidx_builder_frame(struct fidx_builder *b, uint64_t raw, uint64_t stored);
+/*
+ * The dump the index belongs to (32 hex digits): encoded into the head
+ * and checked by every reader against the dump it reads the index for.
+ * -EINVAL if not 32 hex digits. Without it the dump ID is all zeros.
+ */
+int fidx_builder_dump(struct fidx_builder *b, const char *dump_id);
 /*
  * Sort, check (unique paths) and encode into a malloc'd buffer. 0, -ENOMEM,
  * or -EINVAL (a path twice).
@@ -95,8 +105,9 @@ void fidx_builder_free(struct fidx_builder *b);
  */
 int fidx_decode(const uint8_t *buf, size_t len, struct fidx *x, char *why,
     size_t whylen);
-/* The encoded length from the 32-byte head (to read just enough): 0 or
-   -EBADMSG. */
+/* The encoded length from the head (FIDX_HEAD_MAX bytes, or the whole
+   index if shorter; to read just enough): 0 or -EBADMSG. */
+#define FIDX_HEAD_MAX 48
 int fidx_encoded_len(const uint8_t *head, size_t len, uint64_t *total);
 void fidx_free(struct fidx *x);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,10 +92,35 @@ read_all(int fd, uint8_t *buf, uint64_t len)
 	return (long)got;
 }
 
-/* The dump log's copy of the index: 0 and x filled, or negative. */
+/*
+ * Whether index x is dump d's: the archive it ends is d's, and a version 2
+ * index names d (a copy of another dump's index of the same size would
+ * otherwise pass for it: hostile13 H20). why says what does not fit.
+ */
+static bool
+index_fits(const struct fidx *x, const struct cat_dl_rec *d, char *why,
+    size_t wlen)
+{
+	if (x->dump_id[0] && strcasecmp(x->dump_id, d->dump_id) != 0) {
+		snprintf(why, wlen, "it is the index of dump %s", x->dump_id);
+		return false;
+	}
+	if (x->archive_bytes != d->index_raw) {
+		snprintf(why, wlen, "it is the index of an archive of %" PRIu64
+		    " bytes, the dump's is %" PRIu64, x->archive_bytes,
+		    d->index_raw);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The dump log's copy of the index, checked whole and against d: 0 with x
+ * filled (and *enc the encoded bytes if asked), or negative with why.
+ */
 static int
 index_from_log(struct eng_chain_io *io, const struct cat_dl_rec *d,
-    struct fidx *x, char *why, size_t wlen)
+    struct fidx *x, uint8_t **enc, char *why, size_t wlen)
 {
 	char path[PATH_MAX];
 	struct stat sb;
@@ -102,6 +128,7 @@ index_from_log(struct eng_chain_io *io, const struct cat_dl_rec *d,
 	long got;
 	int fd, rc;
 
+	memset(x, 0, sizeof(*x));
 	if ((size_t)snprintf(path, sizeof(path), "%s.fidx/%s", io->o->log,
 	    d->dump_id) >= sizeof(path))
 		return -ENAMETOOLONG;
@@ -135,55 +162,34 @@ index_from_log(struct eng_chain_io *io, const struct cat_dl_rec *d,
 	} else {
 		char w2[200];
 		rc = fidx_decode(buf, d->index_bytes, x, w2, sizeof(w2));
-		if (rc < 0)
+		if (rc < 0) {
 			snprintf(why, wlen, "%.300s: %s", path, w2);
+		} else if (!index_fits(x, d, w2, sizeof(w2))) {
+			snprintf(why, wlen, "%.300s: %s", path, w2);
+			fidx_free(x);
+			rc = -EBADMSG;
+		}
+	}
+	close(fd);
+	if (rc == 0 && enc) {
+		*enc = buf;
+		buf = NULL;
 	}
 	free(buf);
-	close(fd);
 	return rc < 0 ? rc : 0;
 }
 
-int
-eng_chain_index(struct eng_chain_io *io, const struct cat_dl_rec *d,
-    struct fidx *x, struct eng_restore_result *res)
+/* The index of d read from tape (a range read of its stored stream). */
+static int
+index_from_tape(struct eng_chain_io *io, const struct cat_dl_rec *d,
+    struct fidx *x, uint8_t **enc, struct eng_restore_result *res)
 {
-	char why[ENG_ERRLEN] = "", dn[128], w2[200];
+	char dn[128], w2[200];
 	struct eng_stream sr;
 	uint8_t *buf;
 	uint64_t got = 0;
 	int rc;
 
-	memset(x, 0, sizeof(*x));
-	if (!d->index_bytes) {
-		eng_err(io->err, "dump %s has no file index (it was written "
-		    "before file indexes, or is no dir: dump)",
-		    dname(d, dn, sizeof(dn)));
-		return -ENOENT;
-	}
-	if (d->index_bytes > INDEX_MAX) {
-		eng_err(io->err, "dump %s: its index of %" PRIu64 " bytes is "
-		    "not believed", dname(d, dn, sizeof(dn)), d->index_bytes);
-		return -EBADMSG;
-	}
-	rc = index_from_log(io, d, x, why, sizeof(why));
-	if (rc == 0 && x->archive_bytes != d->index_raw) {
-		snprintf(why, sizeof(why), "it is the index of an archive of %"
-		    PRIu64 " bytes, the dump's is %" PRIu64, x->archive_bytes,
-		    d->index_raw);
-		fidx_free(x);
-		rc = -EBADMSG;
-	}
-	if (rc == 0)
-		return 0;
-	if (rc != -ENOENT && why[0])
-		log_warn("the dump log's copy of the index of dump %s is not "
-		    "used (%s): reading it from tape", d->dump_id, why);
-	if (!*io->devp && !io->chg) {
-		eng_err(io->err, "the index of dump %s is not beside the dump log "
-		    "(%s): give --device to read it from tape",
-		    dname(d, dn, sizeof(dn)), why[0] ? why : "no copy");
-		return -ENOENT;
-	}
 	if (!(buf = malloc(d->index_bytes)))
 		return -ENOMEM;
 	if ((rc = stream_for(io, d, &sr)) == 0 &&
@@ -211,10 +217,9 @@ eng_chain_index(struct eng_chain_io *io, const struct cat_dl_rec *d,
 	    sizeof(w2))) < 0)
 		eng_err(io->err, "the file index of dump %s on tape is damaged: "
 		    "%s", dname(d, dn, sizeof(dn)), w2);
-	else if (rc == 0 && x->archive_bytes != d->index_raw) {
+	else if (rc == 0 && !index_fits(x, d, w2, sizeof(w2))) {
 		eng_err(io->err, "the file index of dump %s on tape does not fit "
-		    "it: an archive of %" PRIu64 " bytes, the dump's is %" PRIu64,
-		    dname(d, dn, sizeof(dn)), x->archive_bytes, d->index_raw);
+		    "it: %s", dname(d, dn, sizeof(dn)), w2);
 		fidx_free(x);
 		rc = -EBADMSG;
 	}
@@ -224,8 +229,56 @@ eng_chain_index(struct eng_chain_io *io, const struct cat_dl_rec *d,
 		eng_err(io->err, "the file index of dump %s: %s",
 		    dname(d, dn, sizeof(dn)), e2);
 	}
+	if (rc == 0 && enc) {
+		*enc = buf;
+		buf = NULL;
+	}
 	free(buf);
 	return rc;
+}
+
+/* eng_chain_index, and the encoded bytes in *enc if enc. */
+static int
+index_load(struct eng_chain_io *io, const struct cat_dl_rec *d,
+    struct fidx *x, uint8_t **enc, struct eng_restore_result *res)
+{
+	char why[ENG_ERRLEN] = "", dn[128];
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	if (enc)
+		*enc = NULL;
+	if (!d->index_bytes) {
+		eng_err(io->err, "dump %s has no file index (it was written "
+		    "before file indexes, or is no dir: dump)",
+		    dname(d, dn, sizeof(dn)));
+		return -ENOENT;
+	}
+	if (d->index_bytes > INDEX_MAX) {
+		eng_err(io->err, "dump %s: its index of %" PRIu64 " bytes is "
+		    "not believed", dname(d, dn, sizeof(dn)), d->index_bytes);
+		return -EBADMSG;
+	}
+	rc = index_from_log(io, d, x, enc, why, sizeof(why));
+	if (rc == 0)
+		return 0;
+	if (rc != -ENOENT && why[0])
+		log_warn("the dump log's copy of the index of dump %s is not "
+		    "used (%s): reading it from tape", d->dump_id, why);
+	if (!*io->devp && !io->chg) {
+		eng_err(io->err, "the index of dump %s is not beside the dump log "
+		    "(%s): give --device to read it from tape",
+		    dname(d, dn, sizeof(dn)), why[0] ? why : "no copy");
+		return -ENOENT;
+	}
+	return index_from_tape(io, d, x, enc, res);
+}
+
+int
+eng_chain_index(struct eng_chain_io *io, const struct cat_dl_rec *d,
+    struct fidx *x, struct eng_restore_result *res)
+{
+	return index_load(io, d, x, NULL, res);
 }
 
 /* The stream's raw bytes in [from, from + len) kept as they go by. */
@@ -371,8 +424,13 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 		}
 		/* The full's index: the log's copy, else as its stream goes by
 		   (no second read of the tape). */
-		if (i == 0 && c->n > 1 && index_from_log(io, d, &prev, line,
-		    sizeof(line)) < 0) {
+		if (i == 0 && c->n > 1 && (rc = index_from_log(io, d, &prev,
+		    NULL, line, sizeof(line))) < 0) {
+			if (rc != -ENOENT && line[0])
+				log_warn("the dump log's copy of the index of dump "
+				    "%s is not used (%s): reading it from tape",
+				    d->dump_id, line);
+			rc = 0;
 			memset(&prev, 0, sizeof(prev));
 			if (!(keep = malloc(d->index_bytes))) {
 				rc = -ENOMEM;
@@ -392,6 +450,13 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 			    sizeof(w2))) < 0) {
 				eng_err(io->err, "the file index of dump %s is "
 				    "damaged: %s", dname(d, dn, sizeof(dn)), w2);
+				break;
+			}
+			if (!index_fits(&prev, d, w2, sizeof(w2))) {
+				eng_err(io->err, "the file index of dump %s on "
+				    "tape does not fit it: %s",
+				    dname(d, dn, sizeof(dn)), w2);
+				rc = -EBADMSG;
 				break;
 			}
 		} else if (i > 0) {

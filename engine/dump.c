@@ -561,6 +561,10 @@ make_index(struct dump_state *s, struct eng_source *src, uint64_t archive)
 	rc = -ENOMEM;
 	if (fidx_builder_new(&b) < 0)
 		goto out;
+	/* The index names its dump: a copy of another's is told apart. */
+	if (fidx_builder_dump(b, s->p.h.dump_id) < 0)
+		log_warn("dump ID %s is not 32 hex digits: the file index does "
+		    "not name it", s->p.h.dump_id);
 	for (uint64_t i = 0; i < x.nentries; i++)
 		if (fidx_builder_add(b, &x.e[i]) < 0)
 			goto out;

@@ -60,7 +60,7 @@ static void
 made_head(uint8_t *r, uint32_t ne, uint32_t nf, size_t z)
 {
 	memcpy(r, FIDX_MAGIC, 8);
-	r[8] = FIDX_VERSION;
+	r[8] = 1;	/* a version 1 head (32 bytes) */
 	r[9] = r[10] = r[11] = 0;
 	uint32_t c = crc32c(0, r + 32, z);
 	for (int i = 0; i < 4; i++) {

@@ -130,6 +130,36 @@ rm "d.log.fidx/$inc"
 mv fifo.away "d.log.fidx/$inc"
 ok "a FIFO as an index copy: read from tape, warned"
 
+# An index copy swapped with another dump's of the same size is not
+# taken as the dump's: the index names its dump, the copy is warned of
+# and the tape's read (hostile13 H20: a deleted file came back, rc 0).
+mkdir sw && echo one >sw/a1 && echo k >sw/keep
+"$ENGINE" dump --device $DEV --entity sw --source dir:sw --block-size 64K --log d.log >/dev/null ||
+	fail "sw full F"
+swF=$(grep '^dump entity=sw ' d.log | tail -1 | sed 's/.* dump=\([^ ]*\).*/\1/')
+mv sw/a1 sw/b1
+"$ENGINE" dump --device $DEV --entity sw --source dir:sw --block-size 64K --log d.log >/dev/null ||
+	fail "sw full G"
+swG=$(grep '^dump entity=sw ' d.log | tail -1 | sed 's/.* dump=\([^ ]*\).*/\1/')
+mv sw/b1 sw/a1 && rm sw/a1 && echo n >sw/n
+"$ENGINE" dump --device $DEV --entity sw --source dir:sw --block-size 64K --log d.log \
+	--level 1 --base "$swF" >/dev/null || fail "sw level 1 on F"
+[ "$(stat -c %s "d.log.fidx/$swF")" = "$(stat -c %s "d.log.fidx/$swG")" ] ||
+	skip "the two fulls' indexes differ in size"
+cp "d.log.fidx/$swF" swF.away
+cp "d.log.fidx/$swG" "d.log.fidx/$swF"
+"$ENGINE" restore --device $DEV --entity sw --log d.log --to rsw >rsw.txt 2>&1 ||
+	fail "chain with a swapped index copy: $(cat rsw.txt)"
+[ ! -e rsw/a1 ] || fail "a swapped index copy was used: a1 came back"
+[ -f rsw/n ] && [ -f rsw/keep ] || fail "swapped copy: $(ls rsw)"
+grep -q "is the index of dump $swG" rsw.txt || fail "no warning of the swapped copy: $(cat rsw.txt)"
+"$ENGINE" find --device $DEV --entity sw --log d.log --date "$(grep "^dump .*dump=$swF" d.log |
+	sed 's/.* date=\([^ ]*\).*/\1/')" 'b1' >fsw.txt 2>&1 || fail "find: $(cat fsw.txt)"
+grep -q "is the index of dump $swG" fsw.txt || fail "find took the swapped copy: $(cat fsw.txt)"
+grep -q "b1 *$swF" fsw.txt && fail "find listed G's b1 as F's: $(cat fsw.txt)"
+mv swF.away "d.log.fidx/$swF"
+ok "an index copy of another dump is not taken for the dump's"
+
 # No dump log: the chain from the tapes' headers (a scan of the library).
 "$ENGINE" restore --device $DEV --entity home --to r6 >r6.txt 2>&1 ||
 	fail "chain restore without a log: $(cat r6.txt)"

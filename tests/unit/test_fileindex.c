@@ -119,7 +119,7 @@ static void
 head(uint8_t *r, uint32_t ne, uint32_t nf, size_t z)
 {
 	memcpy(r, "ABS-FIDX", 8);
-	r[8] = FIDX_VERSION;
+	r[8] = 1;	/* a version 1 head (32 bytes) */
 	r[9] = r[10] = r[11] = 0;
 	uint32_t c = crc32c(0, r + 32, z);
 	for (int i = 0; i < 4; i++) {
@@ -262,7 +262,7 @@ damage(void)
 	uint8_t raw[256];
 	memset(raw, 0, sizeof(raw));
 	memcpy(raw, "ABS-FIDXx", 9);
-	raw[8] = FIDX_VERSION;
+	raw[8] = 1;
 	memcpy(raw + 32, "not zstd at all", 15);
 	head(raw, 0, 0, 15);
 	CHECK(refused(raw, 47, "not a zstd frame"));
@@ -712,6 +712,62 @@ synth(uint64_t n)
 #undef RND
 }
 
+/*
+ * The index names its dump (version 2): decoded back, under the CRC (a
+ * dump ID changed in the head is damage), all zeros or version 1 name
+ * none; version 1 indexes are still read (hostile13 H20).
+ */
+static void
+dump_id(void)
+{
+	struct fidx_builder *bld;
+	struct fidx x;
+	struct fidx_entry e = ent(".", FIDX_DIR, FIDX_IN_STREAM, 0, 512);
+	uint8_t *enc, *v1;
+	size_t len;
+	char why[256];
+	const char *id = "0123456789abcdef0123456789ABCDEF";
+
+	CHECK(fidx_builder_new(&bld) == 0);
+	CHECK(fidx_builder_add(bld, &e) == 0);
+	CHECK(fidx_builder_dump(bld, "0123") == -EINVAL);
+	CHECK(fidx_builder_dump(bld, "0123456789abcdef0123456789abcdeg") ==
+	    -EINVAL);
+	CHECK(fidx_builder_encode(bld, 1024, &enc, &len) == 0);
+	CHECK(fidx_decode(enc, len, &x, why, sizeof(why)) == 0);
+	CHECK(x.dump_id[0] == '\0');	/* zeros: names none */
+	fidx_free(&x);
+	free(enc);
+	CHECK(fidx_builder_dump(bld, id) == 0);
+	CHECK(fidx_builder_encode(bld, 1024, &enc, &len) == 0);
+	CHECK(len > 48 && enc[8] == 2);
+	CHECK(fidx_decode(enc, len, &x, why, sizeof(why)) == 0);
+	CHECK(strcmp(x.dump_id, "0123456789abcdef0123456789abcdef") == 0);
+	CHECK(x.nentries == 1 && x.archive_bytes == 1024);
+	fidx_free(&x);
+	/* Another dump's ID written into the head: the CRC says so. */
+	enc[40] ^= 1;
+	CHECK(fidx_decode(enc, len, &x, why, sizeof(why)) == -EBADMSG);
+	CHECK(strstr(why, "CRC32C") != NULL);
+	enc[40] ^= 1;
+	/* Version 1 (a 32-byte head, the CRC over the payload): read, names
+	   no dump. */
+	CHECK((v1 = malloc(len - 16)) != NULL);
+	memcpy(v1, enc, 32);
+	memcpy(v1 + 32, enc + 48, len - 48);
+	v1[8] = 1;
+	uint32_t crc = crc32c(0, v1 + 32, len - 48);
+	memcpy(v1 + 12, &crc, 4);	/* little-endian hosts only */
+	uint64_t total;
+	CHECK(fidx_encoded_len(v1, 32, &total) == 0 && total == len - 16);
+	CHECK(fidx_decode(v1, len - 16, &x, why, sizeof(why)) == 0);
+	CHECK(x.dump_id[0] == '\0' && x.nentries == 1);
+	fidx_free(&x);
+	free(v1);
+	free(enc);
+	fidx_builder_free(bld);
+}
+
 int
 main(void)
 {
@@ -721,6 +777,7 @@ main(void)
 	roundtrip();
 	match();
 	damage();
+	dump_id();
 	if (tree) {
 		CHECK(fidx_builder_new(&mb) == 0);
 		mroot = strlen(tree);
