@@ -25,6 +25,250 @@
 #include "sg/smc.h"
 #include "sg/tsg.h"
 
+/* ---- the drive's library, and the sticker rule ---- */
+
+/*
+ * This process's library (one drive per process): what the command line
+ * configured, and over it what abs-ctld's register reply said (ctl.set).
+ */
+struct plib {
+	bool set;
+	char changer[1024];	/* "" none */
+	unsigned element;
+	bool no_robot;
+	char clean[32];		/* "" the default, CLN */
+};
+static struct plib conf, ctl;
+
+/* The library in force. */
+static const struct plib *
+cur_lib(void)
+{
+	return ctl.set ? &ctl : &conf;
+}
+
+static int lib_fill(struct plib *p, const struct eng_library *lib, char *err);
+
+int
+eng_library_set(const struct eng_library *lib, char *err)
+{
+	return lib_fill(&conf, lib, err);
+}
+
+int
+eng_library_control(const struct eng_library *lib, char *err)
+{
+	return lib_fill(&ctl, lib, err);
+}
+
+/* Check and copy lib into p (NULL: p forgotten). */
+static int
+lib_fill(struct plib *p, const struct eng_library *lib, char *err)
+{
+	const char *cp = lib ? lib->clean_prefix : NULL;
+
+	if (lib && lib->changer && (strlen(lib->changer) >= sizeof(p->changer) ||
+	    lib->element < 0)) {
+		eng_err(err, "changer %.100s: URI too long or no drive element",
+		    lib->changer);
+		return -EINVAL;
+	}
+	if (cp && (!*cp || strlen(cp) >= sizeof(p->clean) ||
+	    strpbrk(cp, " \t\n%=|"))) {
+		eng_err(err, "cleaning prefix '%.40s': 1-31 characters, no spaces",
+		    cp);
+		return -EINVAL;
+	}
+	memset(p, 0, sizeof(*p));
+	if (!lib)
+		return 0;
+	p->set = true;
+	if (lib->changer)
+		snprintf(p->changer, sizeof(p->changer), "%s", lib->changer);
+	p->element = lib->changer ? (unsigned)lib->element : 0;
+	p->no_robot = lib->no_robot;
+	if (cp)
+		snprintf(p->clean, sizeof(p->clean), "%s", cp);
+	return 0;
+}
+
+bool
+eng_library_no_robot(void)
+{
+	return cur_lib()->no_robot;
+}
+
+const char *
+eng_clean_prefix(void)
+{
+	return cur_lib()->clean[0] ? cur_lib()->clean : "CLN";
+}
+
+int
+eng_library_of(const char *uri, struct tsg_changer **out, unsigned *drive)
+{
+	int rc;
+
+	*out = NULL;
+	if (cur_lib()->no_robot)
+		return -ENODEV;
+	if (!cur_lib()->changer[0])
+		return tsg_changer_of_drive(uri, out, drive);
+	if ((rc = tsg_changer_open(cur_lib()->changer, out)) < 0)
+		return rc;
+	*drive = cur_lib()->element;
+	return 0;
+}
+
+/* Whether a drive identifier and a serial name the same drive, as
+   tsg_changer_drive_by_ident matches them (equal, or one ends the other). */
+static bool
+ident_match(const char *ident, const char *serial)
+{
+	size_t a = strlen(ident), b = strlen(serial);
+
+	if (!a || !b)
+		return false;
+	return a >= b ? strcmp(ident + a - b, serial) == 0 :
+	    strcmp(serial + b - a, ident) == 0;
+}
+
+int
+eng_library_find_drive(const char *changer, const char *device, int *element,
+    char *err)
+{
+	struct tsg_inquiry inq;
+	struct tsg_changer *c = NULL;
+	struct tsg_element *e = NULL;
+	struct tsg_status st;
+	struct tsg_dev *dev;
+	char why[TSG_WHY_LEN], list[300] = "";
+	size_t n = 0, off = 0;
+	unsigned matches = 0, idents = 0;
+	const struct tsg_element *d;
+	int rc;
+
+	if (*element >= 0) {
+		/* Given: the changer must have that drive. */
+		if ((rc = tsg_changer_open(changer, &c)) < 0) {
+			eng_err(err, "changer %s: %s", changer, strerror(-rc));
+			return rc;
+		}
+		rc = tsg_changer_inventory(c, &e, &n, &st);
+		tsg_changer_free(c);
+		if (rc != 0) {
+			eng_err_st(err, changer, &st);
+			return rc < 0 ? rc : -EIO;
+		}
+		d = tsg_changer_element(e, n, TSG_ELEM_DRIVE, (unsigned)*element);
+		free(e);
+		if (!d) {
+			eng_err(err, "changer %s has no drive %d (drives are numbered "
+			    "from 0)", changer, *element);
+			return -ENODEV;
+		}
+		return 0;
+	}
+	if ((rc = tsg_open_why(device, &dev, why)) < 0) {
+		eng_err(err, "%s: cannot open it to read its serial number: %s",
+		    device, why[0] ? why : strerror(-rc));
+		return rc;
+	}
+	memset(&inq, 0, sizeof(inq));
+	rc = tsg_inquiry(dev, &inq, &st);
+	tsg_free(dev);
+	if (rc != 0 || !inq.serial[0]) {
+		eng_err(err, "%s reports no unit serial number (INQUIRY page 80h): "
+		    "say which drive of %s it is with --drive-element N", device,
+		    changer);
+		return -ENODEV;
+	}
+	if ((rc = tsg_changer_open(changer, &c)) < 0) {
+		eng_err(err, "changer %s: %s", changer, strerror(-rc));
+		return rc;
+	}
+	rc = tsg_changer_inventory(c, &e, &n, &st);
+	tsg_changer_free(c);
+	if (rc != 0) {
+		eng_err_st(err, changer, &st);
+		return rc < 0 ? rc : -EIO;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].type != TSG_ELEM_DRIVE)
+			continue;
+		idents += e[i].ident[0] != '\0';
+		matches += ident_match(e[i].ident, inq.serial);
+		if (off < sizeof(list)) {
+			int k = snprintf(list + off, sizeof(list) - off, "%s%u=%s",
+			    off ? ", " : "", e[i].num, e[i].ident[0] ? e[i].ident :
+			    "(none)");
+			off += k > 0 ? (size_t)k : 0;
+		}
+	}
+	d = tsg_changer_drive_by_ident(e, n, inq.serial);
+	if (d && matches == 1) {
+		*element = (int)d->num;
+		free(e);
+		return 0;
+	}
+	if (!idents)
+		eng_err(err, "changer %s reports no drive identifiers (DVCID): say "
+		    "which drive %s is with --drive-element N", changer, device);
+	else
+		eng_err(err, "%s (serial %s) is %s of changer %s (drives: %s): "
+		    "say which with --drive-element N", device, inq.serial,
+		    matches ? "more than one drive" : "no drive", changer, list);
+	free(e);
+	return -ENODEV;
+}
+
+/* Whether s starts an LTO media suffix: L1..L9, LT..LZ (WORM), M8. */
+static bool
+lto_suffix(const char *s)
+{
+	return (s[0] == 'L' && ((s[1] >= '1' && s[1] <= '9') ||
+	    (s[1] >= 'T' && s[1] <= 'Z'))) || (s[0] == 'M' && s[1] == '8');
+}
+
+/* The length of the label part of a barcode (less its media suffix). */
+static size_t
+barcode_label_len(const char *barcode)
+{
+	size_t n = strlen(barcode);
+
+	return n > 2 && lto_suffix(barcode + n - 2) ? n - 2 : n;
+}
+
+bool
+eng_barcode_label_ok(const char *barcode, const char *label)
+{
+	size_t n;
+
+	if (!barcode || !*barcode)
+		return true;
+	if (!label)
+		return false;
+	if (strcmp(barcode, label) == 0)
+		return true;
+	n = barcode_label_len(barcode);
+	return n < strlen(barcode) && strlen(label) == n &&
+	    strncmp(barcode, label, n) == 0;
+}
+
+void
+eng_barcode_label(const char *barcode, char *out, size_t len)
+{
+	snprintf(out, len, "%.*s", (int)barcode_label_len(barcode), barcode);
+}
+
+bool
+eng_barcode_cleaning(const char *barcode, const char *prefix)
+{
+	if (!prefix)
+		prefix = eng_clean_prefix();
+	return barcode && *prefix && strncmp(barcode, prefix, strlen(prefix)) == 0;
+}
+
 /* A tape ruled out: full (early warning), bad, or refused in this job. */
 struct skipped {
 	char id[64];		/* tape ID (or barcode) */
@@ -36,6 +280,7 @@ struct eng_changer {
 	char pool[64];		/* o.pool points here */
 	struct tsg_changer *lib;	/* the drive's library, or NULL */
 	unsigned drive;		/* the drive's number in it */
+	bool no_robot;		/* abs-ctld's robot moves: the mount hook only */
 	struct skipped *skip;	/* grows: a long dump log has many */
 	size_t nskip, capskip;
 	char unload_err[300];	/* why the last unload failed, "" if it did not */
@@ -66,17 +311,50 @@ skip_add(struct eng_changer *c, const char *tape_id, bool full)
 int
 eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out)
 {
+	char err[ENG_ERRLEN];
+	int rc = eng_changer_open(o, out, err);
+
+	if (rc < 0)
+		log_err("%s", err);
+	return rc;
+}
+
+int
+eng_changer_open(const struct eng_changer_opts *o, struct eng_changer **out,
+    char *err)
+{
 	struct eng_changer *c = calloc(1, sizeof(*c));
 
 	*out = NULL;
-	if (!c)
+	if (!c) {
+		eng_err(err, "out of memory");
 		return -ENOMEM;
+	}
 	c->o = *o;
+	c->o.changer = NULL;
 	snprintf(c->pool, sizeof(c->pool), "%s", o->pool ? o->pool : "default");
 	c->o.pool = c->pool;
-	/* A drive in a library: the changer is ours (else the operator's). */
-	if (tsg_changer_of_drive(o->uri, &c->lib, &c->drive) < 0)
+	/*
+	 * A drive in a library: the changer is ours (else the operator's),
+	 * unless abs-ctld's robot works it: then every mount is asked for.
+	 */
+	c->no_robot = o->no_robot || eng_library_no_robot();
+	if (c->no_robot) {
 		c->lib = NULL;
+	} else if (o->changer) {
+		int orc = o->drive_element < 0 ? -EINVAL :
+		    tsg_changer_open(o->changer, &c->lib);
+		if (orc < 0) {
+			eng_err(err, "changer %s: %s", o->changer, o->drive_element < 0 ?
+			    "which drive of it is this? (no drive element)" :
+			    strerror(-orc));
+			free(c);
+			return orc;
+		}
+		c->drive = (unsigned)o->drive_element;
+	} else if (eng_library_of(o->uri, &c->lib, &c->drive) < 0) {
+		c->lib = NULL;
+	}
 	/*
 	 * Cartridges the dump log says went bad, or filled to early warning,
 	 * are never written again: the log is the record in direct mode.
@@ -96,6 +374,7 @@ eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out)
 		fclose(fp);
 	}
 	if (rc < 0) {
+		eng_err(err, "out of memory reading the dump log %s", o->log);
 		eng_changer_free(c);
 		return rc;
 	}

@@ -9,6 +9,7 @@
 #define ABS_ENGINE_CHANGER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/engine.h"
@@ -23,11 +24,79 @@ struct eng_changer_opts {
 	uint32_t block_size;
 	unsigned mount_timeout;	/* seconds to wait for an operator */
 	const struct eng_hooks *hooks;	/* the catalog chooses tapes */
+	/*
+	 * The drive's library when its URI does not say (vtape:LIB/driveK
+	 * does): a changer URI and the drive's element number in it. NULL:
+	 * the process's library (eng_library_set), if any.
+	 */
+	const char *changer;
+	int drive_element;	/* with changer; -1: not known */
+	/*
+	 * A library whose robot abs-ctld alone works: the engine never moves
+	 * a cartridge; every mount goes through the mount hook (and the
+	 * barcode of what was loaded comes from hooks->barcode). Also set
+	 * when the process's library says so.
+	 */
+	bool no_robot;
 };
+
+/*
+ * The library of this process's drive, beyond what its URI says: direct
+ * mode's --changer URI --drive-element N, or the library abs-ctld's
+ * register reply names (no_robot: abs-ctld's robot moves its cartridges).
+ * Copied; NULL or a zeroed one forgets it.
+ */
+struct eng_library {
+	const char *changer;	/* changer URI, NULL: none */
+	int element;		/* the drive's number (mtx style, from 0) */
+	bool no_robot;
+	const char *clean_prefix;	/* cleaning barcodes' prefix; NULL: CLN */
+};
+int eng_library_set(const struct eng_library *lib, char *err);
+/* What abs-ctld's register reply says, over what eng_library_set said
+   (NULL: back to that). */
+int eng_library_control(const struct eng_library *lib, char *err);
+/* Whether abs-ctld's robot moves this process's cartridges. */
+bool eng_library_no_robot(void);
+/* The prefix of cleaning cartridges' barcodes (default CLN). */
+const char *eng_clean_prefix(void);
+/*
+ * The changer serving the drive uri names, and the drive's number: the
+ * process's library (never under no_robot), else the one the URI says
+ * (tsg_changer_of_drive). -ENODEV: none (the operator changes cartridges).
+ */
+int eng_library_of(const char *uri, struct tsg_changer **out,
+    unsigned *drive);
+/*
+ * Which drive of changer the device is: *element if it is >= 0 (checked:
+ * the changer has it), else the one whose identifier (DVCID) matches the
+ * device's INQUIRY unit serial. 0 and *element; -ENODEV with err saying
+ * why (no such drive, no serial, no identifiers, none or two match):
+ * never guessed.
+ */
+int eng_library_find_drive(const char *changer, const char *device,
+    int *element, char *err);
+
+/*
+ * The barcode is the sticker label. A cartridge's tape label must be its
+ * barcode, or its barcode less a 2-character LTO media suffix (L1..L9,
+ * LT..LZ, M8): B00001L6 holds B00001 or B00001L6. An empty barcode (no
+ * reader, or no tag) puts no condition.
+ */
+bool eng_barcode_label_ok(const char *barcode, const char *label);
+/* The label a blank cartridge of this barcode gets: the barcode less its
+   LTO media suffix. */
+void eng_barcode_label(const char *barcode, char *out, size_t len);
+/* A cleaning cartridge: its barcode starts with prefix (NULL: the
+   process's, eng_clean_prefix()). Never written, labelled or offered. */
+bool eng_barcode_cleaning(const char *barcode, const char *prefix);
 
 struct eng_changer;
 
 int eng_changer_new(const struct eng_changer_opts *o, struct eng_changer **out);
+/* The same, saying why it failed in err (a configured changer unreachable). */
+int eng_changer_open(const struct eng_changer_opts *o, struct eng_changer **out,
+    char *err);
 void eng_changer_free(struct eng_changer *c);
 bool eng_changer_is_library(const struct eng_changer *c);
 /* Never offer this tape again in this job (full, bad, or refused). */

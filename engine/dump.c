@@ -956,7 +956,7 @@ first_direct(struct dump_state *s, struct eng_changer_opts *co)
 	    !(rc == -ENODATA && o->autolabel && !o->expect_label))
 		return rc;
 	int orc = rc;
-	if ((rc = eng_changer_new(co, &s->chg)) < 0)
+	if ((rc = eng_changer_open(co, &s->chg, s->err)) < 0)
 		return rc;
 	if (orc == -ENODATA)	/* blank, and --autolabel names it */
 		return eng_changer_label_blank(s->chg, s->p.dev, NULL, &s->p.l,
@@ -993,7 +993,7 @@ first_cartridge(struct dump_state *s)
 
 	if (o->hooks) {
 		co.pool = o->pool ? o->pool : "default";
-		if ((rc = eng_changer_new(&co, &s->chg)) < 0)
+		if ((rc = eng_changer_open(&co, &s->chg, s->err)) < 0)
 			return rc;
 		if ((rc = eng_changer_next_writable(s->chg, &s->p.dev, &s->p.l,
 		    s->err)) < 0)

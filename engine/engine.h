@@ -53,6 +53,12 @@ struct eng_hooks {
 	void (*verified)(void *ctx, const char *dump_id, const char *tape_id,
 	    uint64_t checked, uint64_t bad);
 	bool (*aborted)(void *ctx);
+	/*
+	 * The barcode of the cartridge the last mount put in the drive, as
+	 * abs-ctld's robot says ("" unknown); may be NULL. A library's
+	 * cartridge is then held to the sticker rule (engine/changer.h).
+	 */
+	void (*barcode)(void *ctx, char *buf, size_t len);
 };
 
 struct eng_label_opts {

@@ -67,7 +67,18 @@ static const char usage[] =
 "          (every part of one dump, on every cartridge it spans)\n"
 "Devices: vtape:DIR (a cartridge or a library drive, e.g. vtape:LIB/drive0),\n"
 "iscsi://HOST[:PORT]/TARGET-IQN/LUN, sg:/dev/sgN, st:/dev/nstN,\n"
-"null: (discards writes; benchmarks).\n";
+"null: (discards writes; benchmarks).\n"
+"Libraries: with --changer CHANGER-URI (smc:sg:/dev/sgN,\n"
+"smc:iscsi://HOST[:PORT]/IQN/LUN, smc:vtape:LIBDIR) the engine works that\n"
+"library's robot for the drive (any command that opens it); the drive is\n"
+"element N of it with --drive-element N (from 0, as mtx numbers), else the\n"
+"drive whose identifier (DVCID) the changer reports equal to the device's\n"
+"unit serial (none or two: refused, never guessed). vtape:LIB/driveK needs\n"
+"neither. A library's barcode is the sticker label: a cartridge whose tape\n"
+"label is neither its barcode nor its barcode less an LTO media suffix\n"
+"(L1..L9, LT..LZ, M8) is refused and never written; a blank one is\n"
+"labelled so. Cartridges whose barcode starts with --clean-prefix P\n"
+"(default CLN) are cleaning cartridges: never loaded, written or labelled.\n";
 
 enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_LOG, O_LEVEL, O_SINCE, O_COMPRESS, O_DEPTH, O_SERVER, O_PARTITION,
@@ -75,7 +86,7 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE,
 	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED, O_LIBRARY, O_SNAPSHOT,
 	O_RELEASE, O_DUMPCMD, O_INCRCMD, O_CMDTIMEOUT, O_LEVELONLY, O_PATH,
-	O_BASE };
+	O_BASE, O_CHANGER, O_DRIVE_ELEMENT, O_CLEAN_PREFIX };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -123,6 +134,9 @@ static const struct option longopts[] = {
 	{ "cmd-timeout", required_argument, NULL, O_CMDTIMEOUT },
 	{ "level-only", no_argument, NULL, O_LEVELONLY },
 	{ "path", required_argument, NULL, O_PATH },
+	{ "changer", required_argument, NULL, O_CHANGER },
+	{ "drive-element", required_argument, NULL, O_DRIVE_ELEMENT },
+	{ "clean-prefix", required_argument, NULL, O_CLEAN_PREFIX },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -146,6 +160,8 @@ struct args {
 	const char **paths;	/* --path, in order */
 	size_t npaths;
 	const char *pattern;	/* find's PATTERN */
+	const char *changer, *clean_prefix;	/* the drive's library */
+	int64_t drive_element;	/* -1: by the drive's serial */
 };
 
 /* The options that take a number; false if c is none of them. */
@@ -195,6 +211,11 @@ parse_number(int c, const char *arg, struct args *a)
 			die("--file takes a tape file number");
 		a->file = (int64_t)v;
 		return true;
+	case O_DRIVE_ELEMENT:
+		if (util_parse_u64(arg, 65535, &v) < 0)
+			die("--drive-element takes a drive number (0, 1, ...)");
+		a->drive_element = (int64_t)v;
+		return true;
 	}
 	return false;
 }
@@ -207,6 +228,7 @@ parse_args(int argc, char **argv, struct args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->file = -1;
+	a->drive_element = -1;
 	a->verify_rate = 0.01;
 	a->retries = 1;
 	a->mount_timeout = 3600;
@@ -256,6 +278,8 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_SNAPSHOT: a->snapshot = optarg; break;
 		case O_RELEASE: a->release = optarg; break;
 		case O_DUMPCMD: a->dump_cmd = optarg; break;
+		case O_CHANGER: a->changer = optarg; break;
+		case O_CLEAN_PREFIX: a->clean_prefix = optarg; break;
 		case O_INCRCMD: a->incr_cmd = optarg; break;
 		case 'h':
 			fputs(usage, stdout);
@@ -555,6 +579,37 @@ drop_privileges(const char *cmd, const struct args *a)
 		die("%s", err);
 }
 
+/*
+ * --changer/--drive-element/--clean-prefix: the library of the drive, for
+ * every command that opens it. The drive is found (or checked) in the
+ * changer now: a wrong configuration stops here, not mid-dump.
+ */
+static void
+configure_library(const char *cmd, const struct args *a)
+{
+	struct eng_library l = { .changer = a->changer,
+	    .element = (int)a->drive_element, .clean_prefix = a->clean_prefix };
+	char err[ENG_ERRLEN];
+
+	if (!a->changer && a->drive_element >= 0)
+		die("--drive-element N says which drive of --changer URI the "
+		    "device is: give --changer too");
+	if (!a->changer && !a->clean_prefix)
+		return;
+	if (a->changer && strcmp(cmd, "mounted") == 0)
+		die("mounted takes no --changer");
+	if (a->changer && !a->device)
+		die("--changer needs the drive: --device URI");
+	if (a->changer && eng_library_find_drive(a->changer, a->device,
+	    &l.element, err) < 0)
+		die("%s", err);
+	if (eng_library_set(&l, err) < 0)
+		die("%s", err);
+	if (a->changer)
+		log_info("%s is drive %d of changer %s", a->device, l.element,
+		    a->changer);
+}
+
 /* Run cmd; *known is false for an unknown one. */
 static int
 run_command(const char *cmd, struct args *a, char *err, bool *known)
@@ -621,6 +676,7 @@ main(int argc, char **argv)
 		parse_args(argc, argv, &a);
 	}
 	drop_privileges(cmd, &a);
+	configure_library(cmd, &a);
 	rc = run_command(cmd, &a, err, &known);
 	free(nargv);
 	free(a.paths);

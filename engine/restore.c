@@ -354,7 +354,7 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 			    "itself", chain.d[0].rec.dump_id, o->entity,
 			    chain.d[0].rec.level);
 	}
-	if ((rc = eng_changer_new(&co, &sr.chg)) < 0)
+	if ((rc = eng_changer_open(&co, &sr.chg, err)) < 0)
 		goto out;
 	/* No log: --path needs one, made from the tapes' headers. */
 	if (!o->log && o->npaths) {
@@ -470,7 +470,7 @@ eng_find_cmd(const struct eng_restore_opts *opts, const char *pattern,
 	sr.bs_hint = FMT_DEFAULT_BLOCK;
 	if (!(sr.buf = aligned_alloc(4096, FMT_MAX_BLOCK)))
 		return -ENOMEM;
-	if (!device[0] || (rc = eng_changer_new(&co, &sr.chg)) == 0) {
+	if (!device[0] || (rc = eng_changer_open(&co, &sr.chg, err)) == 0) {
 		/* The drive only matters for an index not in the log's copy. */
 		if (device[0] && restore_drive(&o, &sr, &l) < 0)
 			log_info("%s: %s (indexes are read from the dump log's "

@@ -33,6 +33,7 @@
 #include "common/priv.h"
 #include "common/safefile.h"
 #include "common/util.h"
+#include "engine/changer.h"
 #include "engine/engine.h"
 #include "engine/scan.h"
 #include "engine/snap.h"
@@ -85,6 +86,11 @@ struct cur_job {
 struct srv {
 	struct proto_conn *pc;
 	bool abort, mounted, retry, eof;
+	bool unload;		/* abs-ctld asked for the drive to be unloaded */
+	char barcode[TSG_BARCODE_LEN];	/* what the last `mounted` loaded */
+	char serial[65];	/* the drive's INQUIRY unit serial, "" none */
+	bool no_serial_arg;	/* this abs-ctld takes no serial: not sent */
+	char library[64];	/* the library abs-ctld attached the drive to */
 	json_t *job;		/* a job event not yet run */
 	json_t *scan;		/* a rebuild's scan event not yet run */
 	int64_t job_id;
@@ -108,8 +114,13 @@ on_event(struct srv *s, json_t *m)
 		return;
 	if (strcmp(ev, "abort") == 0)
 		s->abort = true;
-	else if (strcmp(ev, "mounted") == 0)
+	else if (strcmp(ev, "mounted") == 0) {
+		/* The robot's cartridge: held to the sticker rule. */
+		const char *b = json_string_value(json_object_get(m, "barcode"));
 		s->mounted = true;
+		snprintf(s->barcode, sizeof(s->barcode), "%s", b ? b : "");
+	} else if (strcmp(ev, "unload") == 0)
+		s->unload = true;
 	else if (strcmp(ev, "retry-tape") == 0)
 		s->retry = true;
 	else if (strcmp(ev, "job") == 0 && !s->job && !(s->cur.active &&
@@ -282,7 +293,7 @@ pick_barcode(const struct srv *s, json_t *avoid, char *label, size_t llen)
 	bool found = false;
 	json_t *a;
 
-	if (tsg_changer_of_drive(s->device, &chg, &drive) < 0)
+	if (eng_library_of(s->device, &chg, &drive) < 0)
 		return false;
 	if (tsg_changer_inventory(chg, &e, &n, &st) == 0)
 		for (size_t i = 0; i < n && !found; i++) {
@@ -302,6 +313,104 @@ pick_barcode(const struct srv *s, json_t *avoid, char *label, size_t llen)
 	free(e);
 	tsg_changer_free(chg);
 	return found;
+}
+
+/*
+ * abs-ctld's robot asked for the drive to be emptied (event `unload`): when
+ * the device is ours to use, rewind it and unload the cartridge (SSC LOAD
+ * UNLOAD), so the robot can take it; while a job holds the device, say
+ * no and why. The answer is engine-event `unloaded` {ok, error}.
+ */
+static void
+serve_unload(struct srv *s, bool busy)
+{
+	char why[TSG_WHY_LEN], err[ENG_ERRLEN] = "", sbuf[200];
+	struct tsg_status st;
+	struct tsg_dev *dev;
+	bool ok = false;
+	json_t *r;
+	int rc;
+
+	if (!s->unload)
+		return;
+	s->unload = false;
+	if (busy) {
+		eng_err(err, "busy: job %lld (%s of %s) holds drive %s",
+		    (long long)s->job_id, s->cur.kind, s->cur.entity, s->drive);
+	} else if ((rc = tsg_open_why(s->device, &dev, why)) < 0) {
+		eng_err(err, "%s: cannot open: %s", s->device, why[0] ? why :
+		    strerror(-rc));
+	} else {
+		rc = tsg_test_unit_ready(dev, &st);
+		if (rc == TSG_CHECK && st.cat == TSG_CAT_NOT_READY &&
+		    st.asc == SPC_ASC_MEDIUM_NOT_PRESENT) {
+			ok = true;	/* nothing in it: nothing to unload */
+		} else if (tsg_rewind(dev, &st) != 0 ||
+		    tsg_load(dev, false, &st) != 0) {
+			eng_err(err, "unloading %s: %s", s->device,
+			    tsg_status_str(&st, sbuf, sizeof(sbuf)));
+		} else {
+			ok = true;
+		}
+		tsg_free(dev);
+	}
+	if (ok)
+		log_info("drive %s unloaded for abs-ctld's robot", s->drive);
+	else
+		log_warn("drive %s not unloaded: %s", s->drive, err);
+	r = event_call(s, "unloaded", json_pack("{s:b,s:s?}", "ok", ok, "error",
+	    ok ? NULL : err), why);
+	if (!r)
+		log_warn("unloaded: %s", why);
+	json_decref(r);
+}
+
+/*
+ * After a job: the drive's TapeAlert flags (LOG SENSE 2Eh; reading clears
+ * them), sent to abs-ctld when any is set: 20 and 21 ask for cleaning, 22
+ * says the cleaning cartridge is spent.
+ */
+static void
+report_tapealert(struct srv *s, const char *label)
+{
+	char why[TSG_WHY_LEN], flags[24];
+	struct tsg_status st;
+	struct tsg_dev *dev;
+	uint64_t f = 0;
+	json_t *r;
+
+	if (tsg_open_why(s->device, &dev, why) < 0)
+		return;
+	if (tsg_tapealert(dev, &f, &st) != 0)
+		f = 0;
+	tsg_free(dev);
+	if (!f)
+		return;
+	snprintf(flags, sizeof(flags), "0x%016llx", (unsigned long long)f);
+	log_warn("drive %s: TapeAlert flags %s (cartridge %s)", s->drive, flags,
+	    label && *label ? label : "-");
+	r = event_call(s, "tapealert", json_pack("{s:s,s:s}", "flags", flags,
+	    "label", label ? label : ""), why);
+	if (!r)
+		log_warn("tapealert not heard: %s", why);
+	json_decref(r);
+}
+
+/* The drive's INQUIRY unit serial, for abs-ctld to find it in its library. */
+static void
+read_serial(struct srv *s)
+{
+	char why[TSG_WHY_LEN];
+	struct tsg_inquiry inq;
+	struct tsg_status st;
+	struct tsg_dev *dev;
+
+	if (s->serial[0] || tsg_open_why(s->device, &dev, why) < 0)
+		return;
+	memset(&inq, 0, sizeof(inq));
+	if (tsg_inquiry(dev, &inq, &st) == 0)
+		snprintf(s->serial, sizeof(s->serial), "%s", inq.serial);
+	tsg_free(dev);
 }
 
 /*
@@ -364,7 +473,11 @@ h_mount(void *ctx, const char *label, char *err)
 	json_t *r;
 
 	s->mounted = s->retry = false;
+	s->barcode[0] = '\0';
 	while (!s->mounted && !s->retry && !s->abort) {
+		/* The drive is released while we wait: abs-ctld's robot may
+		   ask for it to be unloaded first. */
+		serve_unload(s, false);
 		if (time(NULL) >= deadline) {
 			eng_err(err, "nobody mounted %s", label);
 			return -ETIMEDOUT;
@@ -392,6 +505,15 @@ h_mount(void *ctx, const char *label, char *err)
 		return -ECANCELED;
 	}
 	return s->retry ? 1 : 0;
+}
+
+/* Hook: the barcode of what abs-ctld's robot loaded ("" unknown). */
+static void
+h_barcode(void *ctx, char *buf, size_t len)
+{
+	struct srv *s = ctx;
+
+	snprintf(buf, len, "%s", s->barcode);
 }
 
 /* Hook: a part, dump, tape or error event for the catalog. */
@@ -471,6 +593,7 @@ h_aborted(void *ctx)
 		ensure_master(s, err);
 	if (!s->abort && master_up(s))
 		drain_events(s, 0);
+	serve_unload(s, true);	/* the job holds the drive */
 	return s->abort;
 }
 
@@ -1539,6 +1662,64 @@ drop_master(struct srv *s, const char *why)
 }
 
 /*
+ * engine-register: the drive, its device and serial, and the job (rep,
+ * kept). An abs-ctld that takes no serial yet is asked again without it.
+ */
+static json_t *
+call_register(struct srv *s, json_t *rep, char *err)
+{
+	json_t *r;
+
+	read_serial(s);
+	for (;;) {
+		bool serial = s->serial[0] && !s->no_serial_arg;
+		r = call_on(s, "engine-register", json_pack("{s:s,s:s,s:i,s:O*,"
+		    "s:s*}", "drive", s->drive, "device", s->device, "version",
+		    PROTO_VERSION, "job", rep, "serial", serial ? s->serial : NULL),
+		    err);
+		if (r || s->eof || !serial || !strstr(err, "'serial'"))
+			return r;
+		s->no_serial_arg = true;
+	}
+}
+
+/*
+ * The register reply's library {name, changer, element, clean_prefix}:
+ * abs-ctld's robot moves this drive's cartridges, the engine never does
+ * (every mount is asked for). None: the engine's own library, if any.
+ */
+static void
+take_library(struct srv *s, json_t *lib)
+{
+	const char *name = json_string_value(json_object_get(lib, "name"));
+	const char *chg = json_string_value(json_object_get(lib, "changer"));
+	json_t *el = json_object_get(lib, "element");
+	struct eng_library l = { .no_robot = true, .element = -1 };
+	char err[ENG_ERRLEN];
+
+	if (!json_is_object(lib)) {
+		if (s->library[0])
+			log_warn("drive %s is in no library abs-ctld knows now",
+			    s->drive);
+		s->library[0] = '\0';
+		eng_library_control(NULL, err);
+		return;
+	}
+	l.clean_prefix = json_string_value(json_object_get(lib, "clean_prefix"));
+	if (eng_library_control(&l, err) < 0) {
+		log_warn("library %s: %s; the default prefix CLN is used",
+		    name ? name : "?", err);
+		l.clean_prefix = NULL;
+		eng_library_control(&l, err);
+	}
+	snprintf(s->library, sizeof(s->library), "%s", name ? name : "?");
+	log_warn("drive %s is drive %lld of library %s (%s): abs-ctld's robot "
+	    "moves its cartridges", s->drive, json_is_integer(el) ?
+	    (long long)json_integer_value(el) : -1LL, s->library, chg ? chg :
+	    "?");
+}
+
+/*
  * Connect (waiting up to wait_ms for a daemon that is starting), shake
  * hands, report the journal, register the drive with our job. 0, or a
  * negative errno with err set: a version mismatch names both versions.
@@ -1548,6 +1729,7 @@ connect_master(struct srv *s, unsigned wait_ms, char *err)
 {
 	char perr[PROTO_ERRLEN];
 	json_t *r, *rep;
+	bool reported;
 	int rc;
 
 	if ((rc = proto_connect(s->sock, wait_ms, &s->pc, perr)) < 0) {
@@ -1565,28 +1747,29 @@ connect_master(struct srv *s, unsigned wait_ms, char *err)
 	/* The journal first: the job's dump is then known when reported. */
 	report_journal(s, s->log);
 	rep = job_report(s);
-	r = call_on(s, "engine-register", json_pack("{s:s,s:s,s:i,s:o*}", "drive",
-	    s->drive, "device", s->device, "version", PROTO_VERSION, "job", rep),
-	    err);
+	r = call_register(s, rep, err);
 	if (!r && !s->eof && rep && strcmp(s->cur.state, "running") != 0) {
 		/* A saved job the master refuses must not keep the drive out. */
 		job_set_aside(s, err);
+		json_decref(rep);
 		rep = NULL;
-		r = call_on(s, "engine-register", json_pack("{s:s,s:s,s:i}",
-		    "drive", s->drive, "device", s->device, "version",
-		    PROTO_VERSION), err);
+		r = call_register(s, NULL, err);
 	}
 	if (!r) {
+		json_decref(rep);
 		rc = s->eof ? -ECONNRESET : -EPERM;
 		goto fail;
 	}
+	reported = rep != NULL;
+	json_decref(rep);
+	take_library(s, json_object_get(r, "library"));
 	json_decref(r);
 	/* The master heard how the job ended: it is over for us too. */
 	if (s->cur.active && strcmp(s->cur.state, "running") != 0)
 		job_forget(s);
 	s->backoff = 0;
 	log_warn("serving drive %s (%s) for abs-ctld at %s%s", s->drive,
-	    s->device, s->sock, rep ? "; job in progress reported" : "");
+	    s->device, s->sock, reported ? "; job in progress reported" : "");
 	/* Registered: the journal's file indexes the catalog lacks. */
 	upload_journal_indexes(s, s->log);
 	return 0;
@@ -1695,7 +1878,7 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 	struct eng_hooks hooks = {
 		.ctx = s, .next_tape = h_next_tape, .mount = h_mount,
 		.event = h_event, .progress = h_progress, .aborted = h_aborted,
-		.verified = h_verified,
+		.verified = h_verified, .barcode = h_barcode,
 	};
 	sigset_t set;
 	int rc = 0;
@@ -1735,8 +1918,10 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 			serve_scan(s, device);
 			continue;
 		}
+		serve_unload(s, false);
 		if (!s->job) {
 			drain_events(s, 1000);
+			serve_unload(s, false);
 			continue;
 		}
 		json_t *job = s->job;
@@ -1754,7 +1939,10 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		json_decref(job);
 		if (rc < 0)
 			log_warn("job %lld: %s", (long long)s->job_id, jerr);
+		char label[sizeof(s->cur.label)];
+		snprintf(label, sizeof(label), "%s", s->cur.label);
 		job_end(s, rc, jerr);
+		report_tapealert(s, label);
 	}
 out:
 	json_decref(s->job);
