@@ -535,6 +535,276 @@ eot_bench(const char *results)
 }
 
 /*
+ * Several drives of one library: N drives of one vtape library dumping at
+ * once, each its own abs-engine in direct mode on its own cartridge, all
+ * reading the same file (in the page cache, so that no generator competes
+ * for the CPU), against N dd writing N files in the same directory (the
+ * host's disk write bandwidth for N writers). Wall time from the first
+ * start to the last exit; CPU is user+sys of the N tools (wait4); the
+ * host's busy cores come from /proc/stat (everything running, the
+ * machine's other users included).
+ */
+#define MAX_DRIVES 16
+
+/* Busy and total jiffies of all CPUs, from /proc/stat's first line. */
+static int
+host_jiffies(unsigned long long *busy, unsigned long long *total)
+{
+	unsigned long long v[10] = { 0 };
+	FILE *fp = fopen("/proc/stat", "r");
+	int n;
+
+	if (!fp)
+		return -1;
+	n = fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+	    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	fclose(fp);
+	if (n < 5)
+		return -1;
+	*total = 0;
+	for (int i = 0; i < 8; i++)	/* guest time is already in user */
+		*total += v[i];
+	*busy = *total - v[3] - v[4];	/* less idle and iowait */
+	return 0;
+}
+
+struct drives_run {
+	double secs, cpu, sys, host_cores;
+};
+
+/*
+ * Start cmds[0..n-1] at once (sh -c each), wait for all; wall time to the
+ * last exit, CPU of them all, the host's busy cores meanwhile.
+ */
+static int
+run_parallel(char cmds[][4 * PATH_MAX], int n, struct drives_run *r)
+{
+	pid_t pids[MAX_DRIVES];
+	unsigned long long b0, t0j, b1, t1j;
+	int bad = 0, hj;
+	double t0;
+
+	r->cpu = r->sys = 0;
+	hj = host_jiffies(&b0, &t0j);
+	t0 = now();
+	for (int i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			return -errno;
+		if (pids[i] == 0) {
+			int dn = open("/dev/null", O_RDWR);
+			dup2(dn, 0);
+			dup2(dn, 1);
+			execl("/bin/sh", "sh", "-c", cmds[i], (char *)NULL);
+			_exit(127);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		struct rusage ru;
+		int status;
+		if (wait4(pids[i], &status, 0, &ru) < 0)
+			return -errno;
+		r->sys += ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+		r->cpu += ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "abs-bench: failed: %s\n", cmds[i]);
+			bad = 1;
+		}
+	}
+	r->secs = now() - t0;
+	r->host_cores = 0;
+	if (hj == 0 && host_jiffies(&b1, &t1j) == 0 && t1j > t0j) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		r->host_cores = (double)(b1 - b0) / (double)(t1j - t0j) *
+		    (ncpu > 0 ? ncpu : 1);
+	}
+	return bad ? -EIO : 0;
+}
+
+/* The drive counts of --drives, 1 first if not given: ratios are to it. */
+static int drive_ns[8], drive_nn;
+
+static void
+parse_drives(const char *list)
+{
+	char tmp[256];
+	int has1 = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s", list);
+	drive_nn = 0;
+	for (char *s = strtok(tmp, ","); s; s = strtok(NULL, ",")) {
+		uint64_t v;
+		if (util_parse_u64(s, MAX_DRIVES, &v) < 0 || !v)
+			die("--drives takes numbers 1..%d, e.g. 1,2,4", MAX_DRIVES);
+		if (drive_nn == 7)
+			die("--drives: 7 counts at most");
+		drive_ns[drive_nn++] = (int)v;
+		has1 |= v == 1;
+	}
+	if (!drive_nn)
+		die("--drives takes numbers 1..%d, e.g. 1,2,4", MAX_DRIVES);
+	if (!has1) {
+		memmove(drive_ns + 1, drive_ns, sizeof(int) * (size_t)drive_nn);
+		drive_ns[0] = 1;
+		drive_nn++;
+	}
+}
+
+static void
+drives_bench(const char *results)
+{
+	const int *ns = drive_ns, nn = drive_nn;
+	char src[PATH_MAX + 16], sh[4 * PATH_MAX];
+	static const char *tools[] = { "engine", "dd" };
+	double mbps[8][2][MAX_RUNS], cpugb[8][2][MAX_RUNS];
+	double cores[8][2][MAX_RUNS], host[8][2][MAX_RUNS], sysf[8][2][MAX_RUNS];
+	int nr[8][2] = { { 0 } };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	xsnprintf(src, sizeof(src), "%s/source.bin", workdir);
+	xsnprintf(sh, sizeof(sh), "head -c %llu /dev/urandom > '%s' && cat '%s' "
+	    ">/dev/null", (unsigned long long)opt_size, src, src);
+	if (system(sh) != 0)
+		die("cannot write %s", src);
+	char load[64] = "?";
+	FILE *la = fopen("/proc/loadavg", "r");
+	if (la) {
+		if (fgets(load, sizeof(load), la))
+			load[strcspn(load, " ")] = '\0';
+		fclose(la);
+	}
+	printf("abs-bench --drives: %llu MiB per drive from one file in the page "
+	    "cache, block %llu KiB, depth %u, %u runs, %ld cores (load %s), work "
+	    "dir %s\n", (unsigned long long)(opt_size >> 20),
+	    (unsigned long long)(opt_bs >> 10), opt_depth, opt_runs, ncpu, load,
+	    workdir);
+	fflush(stdout);
+	for (unsigned run = 0; run < opt_runs; run++)
+		for (int i = 0; i < nn; i++)
+			for (int t = 0; t < 2; t++) {
+				int n = ns[i];
+				char cmds[MAX_DRIVES][4 * PATH_MAX];
+				struct drives_run r = { 0 };
+				/* The library (or dd's files) made before the clock. */
+				if (t == 0) {
+					xsnprintf(sh, sizeof(sh), "rm -rf '%s/lib' '%s'/dd* && "
+					    "'%s/abs-vtape' new-library '%s/lib' --slots %d "
+					    "--drives %d --capacity %llu >/dev/null", workdir,
+					    workdir, bindir, workdir, n, n,
+					    (unsigned long long)(opt_size + (opt_size >> 3) +
+					    (64u << 20)));
+					for (int k = 0; k < n; k++) {
+						size_t l = strlen(sh);
+						xsnprintf(sh + l, sizeof(sh) - l, " && '%s/abs-vtape' "
+						    "load '%s/lib' --slot %d --drive %d && "
+						    "'%s/abs-engine' label --device 'vtape:%s/lib/drive%d'"
+						    " --label D%05d >/dev/null", bindir, workdir, k + 1,
+						    k, bindir, workdir, k, k + 1);
+					}
+				} else {
+					xsnprintf(sh, sizeof(sh), "rm -rf '%s/lib' '%s'/dd*",
+					    workdir, workdir);
+				}
+				/* Writeback of the last case is not this one's cost. */
+				if (system(sh) != 0 || system("sync") != 0) {
+					fprintf(stderr, "abs-bench: set-up failed: %s\n", sh);
+					continue;
+				}
+				for (int k = 0; k < n; k++) {
+					if (t == 0)
+						xsnprintf(cmds[k], sizeof(cmds[k]), "'%s/abs-engine' "
+						    "dump --device 'vtape:%s/lib/drive%d' --entity d%d "
+						    "--source 'file:%s' --log '%s/d%d.log' --label D%05d "
+						    "--block-size %llu --depth %u --quiet 2>'%s/d%d.err' "
+						    "|| { cat '%s/d%d.err' >&2; exit 1; }", bindir,
+						    workdir, k, k, src, workdir, k, k + 1,
+						    (unsigned long long)opt_bs, opt_depth, workdir, k,
+						    workdir, k);
+					else
+						xsnprintf(cmds[k], sizeof(cmds[k]), "dd if='%s' "
+						    "of='%s/dd%d' bs=%llu conv=fsync status=none", src,
+						    workdir, k, (unsigned long long)opt_bs);
+				}
+				if (run_parallel(cmds, n, &r) < 0)
+					continue;
+				double bytes = (double)opt_size * n;
+				int j = nr[i][t]++;
+				mbps[i][t][j] = bytes / r.secs / 1e6;
+				cpugb[i][t][j] = r.cpu / (bytes / 1e9);
+				cores[i][t][j] = r.cpu / r.secs;
+				host[i][t][j] = r.host_cores;
+				sysf[i][t][j] = r.cpu > 0 ? r.sys / r.cpu : 0;
+				fprintf(stderr, "  run %u %d drive%s %-6s %8.1f MB/s %6.3f CPU "
+				    "s/GB %4.2f cores (host %4.2f)\n", run + 1, n,
+				    n > 1 ? "s" : " ", tools[t], mbps[i][t][j], cpugb[i][t][j],
+				    cores[i][t][j], host[i][t][j]);
+			}
+	double m[8][2], c[8][2], k[8][2], h[8][2], y[8][2];
+	for (int i = 0; i < nn; i++)
+		for (int t = 0; t < 2; t++) {
+			m[i][t] = median(mbps[i][t], nr[i][t]);
+			c[i][t] = median(cpugb[i][t], nr[i][t]);
+			k[i][t] = median(cores[i][t], nr[i][t]);
+			h[i][t] = median(host[i][t], nr[i][t]);
+			y[i][t] = median(sysf[i][t], nr[i][t]);
+		}
+	printf("\nmedians of %u runs; MB/s is the aggregate of all drives\n"
+	    "%-6s %-6s %9s %9s %9s %9s %5s %7s %7s\n", opt_runs, "drives", "tool",
+	    "MB/s", "per drive", "x 1 drive", "CPU s/GB", "sys", "cores", "host");
+	for (int i = 0; i < nn; i++)
+		for (int t = 0; t < 2; t++)
+			printf("%-6d %-6s %9.1f %9.1f %9.2f %9.3f %4.0f%% %7.2f %7.2f\n",
+			    ns[i], tools[t], m[i][t], m[i][t] / ns[i],
+			    m[0][t] > 0 ? m[i][t] / m[0][t] : 0, c[i][t], 100 * y[i][t],
+			    k[i][t], h[i][t]);
+	/*
+	 * The limit: the disk when the engines reach what N dd get from it;
+	 * the CPU when the host's cores are (nearly) all busy meanwhile. The
+	 * nearer to saturation of the two is named; neither above 85%: none.
+	 */
+	printf("\n(sys: the kernel's share of the tools' CPU; cores: the tools' "
+	    "CPU seconds per wall second; host: busy cores of the whole machine "
+	    "meanwhile, out of %ld)\n", ncpu);
+	for (int i = 0; i < nn; i++) {
+		if (!nr[i][0] || !nr[i][1])
+			continue;
+		double disk = m[i][0] / m[i][1];
+		double cpu = h[i][0] / (ncpu > 0 ? ncpu : 1);
+		const char *lim = disk >= cpu ? "disk" : "CPU";
+		if (disk < 0.85 && cpu < 0.85)
+			lim = "neither disk nor CPU";
+		printf("%d drive%s: engines at %.0f%% of %d dd's %.0f MB/s (disk), "
+		    "host %.2f of %ld cores busy (CPU: engines %.2f, other "
+		    "processes %.2f): limit %s\n", ns[i], ns[i] > 1 ? "s" : "",
+		    100 * disk, ns[i], m[i][1], h[i][0], ncpu, k[i][0],
+		    h[i][0] > k[i][0] ? h[i][0] - k[i][0] : 0, lim);
+	}
+	if (results) {
+		char path[PATH_MAX + 64], stamp[32];
+		time_t now_t = time(NULL);
+		mkdir(results, 0755);
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now_t));
+		snprintf(path, sizeof(path), "%s/drives-%s.json", results, stamp);
+		FILE *fp = fopen(path, "w");
+		if (fp) {
+			fprintf(fp, "{\"size_per_drive\":%llu,\"runs\":%u,\"nproc\":%ld,"
+			    "\"results\":[", (unsigned long long)opt_size, opt_runs, ncpu);
+			for (int i = 0; i < nn; i++)
+				for (int t = 0; t < 2; t++)
+					fprintf(fp, "%s{\"drives\":%d,\"tool\":\"%s\",\"mbps\":%.1f,"
+					    "\"cpu_s_per_gb\":%.3f,\"sys_share\":%.2f,"
+					    "\"cores\":%.2f,\"host_cores\":%.2f}", i || t ? "," :
+					    "", ns[i], tools[t], m[i][t], c[i][t], y[i][t], k[i][t],
+					    h[i][t]);
+			fprintf(fp, "]}\n");
+			fclose(fp);
+			printf("\nresults: %s\n", path);
+		}
+	}
+}
+
+/*
  * A grouped bar chart as SVG: one group per x label, one bar per series,
  * values v[group][series]. Plain SVG 1.1, readable by any browser.
  */
@@ -645,6 +915,10 @@ static const char usage[] =
 "  ABS's planner against an Amanda-style baseline over a simulated site\n"
 "  (balance, overdue, window and limit violations; --seeds N: N sites, one\n"
 "  line each), and the time to plan 100,000 entities (median of --runs, 5).\n"
+"--drives 1,2,4 [--size SIZE] [--runs N]: N drives of one vtape library\n"
+"  dumping at once (an engine each, SIZE each, one file in the page cache)\n"
+"  against N dd to files beside them: aggregate MB/s, CPU s/GB, cores busy,\n"
+"  the ratio to one drive, and whether disk or CPU was the limit.\n"
 "--starvation [--mean-rate MBPS] [--drive-rate MBPS] [--drive-buffer MIB]\n"
 "  [--drive-min MBPS --drive-steps N] (speed matching, e.g. LTO-9 400..177):\n"
 "  a bursty source through each tool into a drive model; underruns counted.\n"
@@ -679,6 +953,7 @@ main(int argc, char **argv)
 		{ "nights", required_argument, NULL, 'g' },
 		{ "seed", required_argument, NULL, 'e' },
 		{ "seeds", required_argument, NULL, 'G' },
+		{ "drives", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -693,7 +968,7 @@ main(int argc, char **argv)
 	int single = 0, size_given = 0, sinks_given = 0;
 	uint64_t p_seed = 0;
 	int p_seeds = 1;
-	const char *uring_path = NULL;
+	const char *uring_path = NULL, *drives_list = NULL;
 	double mean = 250, drive = 177;
 	unsigned dbuf = 64;
 	uint64_t v;
@@ -764,6 +1039,7 @@ main(int argc, char **argv)
 				die("--seeds takes 1..100");
 			p_seeds = (int)v;
 			break;
+		case 'X': drives_list = optarg; parse_drives(optarg); break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -838,6 +1114,12 @@ main(int argc, char **argv)
 		else
 			fprintf(stderr, "abs-bench: %s not installed, left out\n", s);
 
+	if (drives_list) {
+		drives_bench(results);
+		char rm[PATH_MAX + 16];
+		snprintf(rm, sizeof(rm), "rm -rf '%s'", workdir);
+		return system(rm) == 0 ? 0 : 1;
+	}
 	if (starve) {
 		starvation_bench(mean, drive, dbuf, results);
 		char rm[PATH_MAX + 16];
