@@ -55,6 +55,8 @@ struct tsg_dev {
 };
 
 extern const struct tsg_transport tsg_vtape_transport;
+/* A vtape library opened as a device (vtape:LIBDIR): its SMC robot. */
+extern const struct tsg_transport tsg_vtape_smc_transport;
 extern const struct tsg_transport tsg_null_transport;
 extern const struct tsg_transport tsg_iscsi_transport;
 extern const struct tsg_transport tsg_fd_transport;

@@ -72,6 +72,8 @@ struct vtape {
 	bool lbp_w, lbp_r;
 	/* error counters for LOG SENSE 02h/03h, this session */
 	uint64_t written, read, write_errors, read_errors;
+	/* a library drive's serial number (INQUIRY page 80h), "" elsewhere */
+	char serial[VTAPE_SERIAL_LEN + 8];
 };
 
 /* ---- cartridge configuration ---- */
@@ -1214,8 +1216,10 @@ cmd_inquiry(struct vtape *v, const uint8_t *cdb, uint8_t *buf, size_t len,
 		}
 		out[0] = 0x01;
 		out[1] = SPC_VPD_UNIT_SERIAL;
+		/* A library's drive has its own; a bare cartridge is its drive. */
 		n = (size_t)snprintf((char *)out + 4, sizeof(out) - 4, "%s",
-		    v->conf.barcode[0] ? v->conf.barcode : "VTAPE0");
+		    v->serial[0] ? v->serial : v->conf.barcode[0] ?
+		    v->conf.barcode : "VTAPE0");
 		out[3] = (uint8_t)n;
 		n += 4;
 	} else {
@@ -1301,6 +1305,13 @@ vt_open(struct tsg_dev *d, const char *path)
 		free(v);
 		return -EINVAL;
 	}
+	/* A library itself is its robot: the SMC target (sg/vtape_smc.c). */
+	snprintf(conf, sizeof(conf), "%s/library.conf", path);
+	if (access(conf, F_OK) == 0) {
+		free(v);
+		d->tr = &tsg_vtape_smc_transport;
+		return d->tr->open(d, path);
+	}
 	snprintf(conf, sizeof(conf), "%s/cart.conf", path);
 	is_drive = access(conf, F_OK) != 0;
 	if (is_drive) {
@@ -1310,6 +1321,8 @@ vt_open(struct tsg_dev *d, const char *path)
 			return -ENOENT;
 		}
 		vtape_lib_check_drive(path);
+		if (vtape_drive_serial_of(path, v->serial, sizeof(v->serial)) < 0)
+			v->serial[0] = '\0';
 	}
 	if ((rc = vt_lock(d, v, path, is_drive)) < 0)
 		goto fail;

@@ -24,44 +24,198 @@
 #include "sg/tsg_int.h"
 #include "sg/vtape.h"
 
-struct lib_conf {
-	int slots, drives;
-};
-
-/* Read library.conf. */
-static int
-lib_read(const char *dir, struct lib_conf *lc)
+/* A barcode: 1..32 printable characters, no '/', no blank (a file name). */
+static bool
+barcode_ok(const char *bc)
 {
-	char path[PATH_MAX], line[256];
-	FILE *fp;
+	size_t n = strlen(bc);
+
+	if (!n || n > VTAPE_BARCODE_MAX || strcmp(bc, ".") == 0 ||
+	    strcmp(bc, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (bc[i] <= ' ' || bc[i] > '~' || bc[i] == '/')
+			return false;
+	return true;
+}
+
+/* A serial: 1..VTAPE_SERIAL_LEN letters, digits, '-', '_' or '.'. */
+static bool
+serial_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > VTAPE_SERIAL_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') || s[i] == '-' || s[i] == '_' ||
+		    s[i] == '.'))
+			return false;
+	return true;
+}
+
+/*
+ * The next line of text[*off..len) into line (NUL-terminated, no newline):
+ * 1, 0 at the end, -EINVAL for a line too long or holding a NUL.
+ */
+static int
+next_line(const char *text, size_t len, size_t *off, char *line, size_t cap)
+{
+	size_t i = *off, n = 0;
+
+	if (i >= len)
+		return 0;
+	while (i < len && text[i] != '\n') {
+		if (!text[i] || n + 1 >= cap)
+			return -EINVAL;
+		line[n++] = text[i++];
+	}
+	line[n] = '\0';
+	*off = i < len ? i + 1 : i;
+	return 1;
+}
+
+int
+vtape_library_parse(const char *text, size_t len, struct vtape_library *lc,
+    char *err, size_t errlen)
+{
+	char line[256];
+	size_t off = 0;
+	unsigned seen = 0;
+	int ln = 0, rc;
+
+	memset(lc, 0, sizeof(*lc));
+	err[0] = '\0';
+	while ((rc = next_line(text, len, &off, line, sizeof(line))) != 0) {
+		static const char *const keys[] = { "slots", "drives", "portals",
+		    "capacity", "early_warning", "barcode_prefix", "serial" };
+		char *eq, *key = line;
+		uint64_t v = 0;
+		size_t k;
+
+		ln++;
+		if (rc < 0) {
+			snprintf(err, errlen, "line %d: too long or not text", ln);
+			return -EINVAL;
+		}
+		if (!line[0] || line[0] == '#')
+			continue;
+		if (!(eq = strchr(line, '='))) {
+			snprintf(err, errlen, "line %d: no key=value", ln);
+			return -EINVAL;
+		}
+		*eq++ = '\0';
+		for (k = 0; k < ARRAY_SIZE(keys) && strcmp(key, keys[k]); k++)
+			;
+		if (k == ARRAY_SIZE(keys)) {
+			snprintf(err, errlen, "line %d: unknown field %.32s", ln, key);
+			return -EINVAL;
+		}
+		if (seen & (1u << k)) {
+			snprintf(err, errlen, "line %d: %s given twice", ln, key);
+			return -EINVAL;
+		}
+		seen |= 1u << k;
+		if (k == 5) {	/* barcode_prefix: may be empty */
+			if (strlen(eq) > 16 || (*eq && !barcode_ok(eq))) {
+				snprintf(err, errlen, "line %d: bad barcode_prefix", ln);
+				return -EINVAL;
+			}
+			strcpy(lc->prefix, eq);
+			continue;
+		}
+		if (k == 6) {
+			if (!serial_ok(eq)) {
+				snprintf(err, errlen, "line %d: bad serial (1 to %d "
+				    "letters, digits, -, _ or .)", ln, VTAPE_SERIAL_LEN);
+				return -EINVAL;
+			}
+			strcpy(lc->serial, eq);
+			continue;
+		}
+		static const uint64_t lo[] = { 1, 1, 0, 1, 0 };
+		static const uint64_t hi[] = { VTAPE_MAX_SLOTS, VTAPE_MAX_DRIVES,
+		    VTAPE_MAX_PORTALS, UINT64_MAX, UINT64_MAX };
+		if (util_parse_u64(eq, hi[k], &v) < 0 || v < lo[k]) {
+			snprintf(err, errlen, "line %d: %s must be a number from %llu "
+			    "to %llu", ln, key, (unsigned long long)lo[k],
+			    (unsigned long long)hi[k]);
+			return -EINVAL;
+		}
+		switch (k) {
+		case 0: lc->slots = (int)v; break;
+		case 1: lc->drives = (int)v; break;
+		case 2: lc->portals = (int)v; break;
+		case 3: lc->capacity = v; break;
+		default: lc->early_warning = v; break;
+		}
+	}
+	if (!lc->slots || !lc->drives) {
+		snprintf(err, errlen, "no slots or no drives");
+		return -EINVAL;
+	}
+	if (lc->capacity && lc->early_warning >= lc->capacity) {
+		snprintf(err, errlen, "early_warning is not below capacity");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A serial for a library made before serials were kept: from its path. */
+static void
+derived_serial(const char *dir, char *out, size_t len)
+{
+	char *real = realpath(dir, NULL);
+	const char *p = real ? real : dir;
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, len, "VL%08X", h);
+	free(real);
+}
+
+/* Read library.conf (see vtape_library_read). */
+static int
+lib_read(const char *dir, struct vtape_library *lc)
+{
+	char path[PATH_MAX], err[160], text[4096];
+	ssize_t n;
+	int fd, rc;
 
 	memset(lc, 0, sizeof(*lc));
 	snprintf(path, sizeof(path), "%s/library.conf", dir);
-	fp = fopen(path, "r");
-	if (!fp)
-		return errno == ENOENT ? -ENOTDIR : -errno;
-	while (fgets(line, sizeof(line), fp)) {
-		uint64_t v;
-		char *eq = strchr(line, '=');
-		if (!eq)
-			continue;
-		*eq++ = '\0';
-		eq[strcspn(eq, "\n")] = '\0';
-		if (util_parse_u64(eq, 100000, &v) < 0)
-			continue;
-		if (strcmp(line, "slots") == 0)
-			lc->slots = (int)v;
-		else if (strcmp(line, "drives") == 0)
-			lc->drives = (int)v;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? -ENOTDIR : -errno;
+	n = util_read_full(fd, text, sizeof(text));
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n == sizeof(text)) {
+		log_warn("vtape library %s: library.conf is too long", dir);
+		return -EINVAL;
 	}
-	fclose(fp);
-	return lc->slots > 0 ? 0 : -EINVAL;
+	if ((rc = vtape_library_parse(text, (size_t)n, lc, err,
+	    sizeof(err))) < 0) {
+		log_warn("vtape library %s: library.conf: %s", dir, err);
+		return rc;
+	}
+	if (!lc->serial[0])
+		derived_serial(dir, lc->serial, sizeof(lc->serial));
+	return 0;
+}
+
+int
+vtape_library_read(const char *libdir, struct vtape_library *lib)
+{
+	return lib_read(libdir, lib);
 }
 
 int
 vtape_library_info(const char *libdir, int *slots, int *drives)
 {
-	struct lib_conf lc;
+	struct vtape_library lc;
 	int rc = lib_read(libdir, &lc);
 
 	if (rc < 0)
@@ -71,17 +225,49 @@ vtape_library_info(const char *libdir, int *slots, int *drives)
 	return 0;
 }
 
+void
+vtape_drive_serial(const struct vtape_library *lib, int drive, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%sD%d", lib->serial, drive);
+}
+
 int
 vtape_library_create(const char *dir, int slots, int drives, uint64_t capacity,
     uint64_t early_warning, const char *prefix)
 {
-	char path[PATH_MAX], bc[64], target[PATH_MAX];
+	struct vtape_library lib = { .slots = slots, .drives = drives,
+	    .capacity = capacity, .early_warning = early_warning };
+
+	if (strlen(prefix) >= sizeof(lib.prefix))
+		return -EINVAL;
+	strcpy(lib.prefix, prefix);
+	return vtape_library_new(dir, &lib);
+}
+
+int
+vtape_library_new(const char *dir, const struct vtape_library *lib)
+{
+	char path[PATH_MAX], bc[64], target[PATH_MAX], serial[VTAPE_SERIAL_LEN + 1];
 	FILE *fp;
 	int rc;
 
-	if (slots < 1 || slots > 9999 || drives < 1 || drives > 64 ||
-	    strlen(prefix) > 16)
+	if (lib->slots < 1 || lib->slots > VTAPE_MAX_SLOTS || lib->drives < 1 ||
+	    lib->drives > VTAPE_MAX_DRIVES || lib->portals < 0 ||
+	    lib->portals > VTAPE_MAX_PORTALS || strlen(lib->prefix) > 16 ||
+	    (lib->prefix[0] && !barcode_ok(lib->prefix)) || !lib->capacity ||
+	    lib->early_warning >= lib->capacity ||
+	    (lib->serial[0] && !serial_ok(lib->serial)))
 		return -EINVAL;
+	if (lib->serial[0])
+		snprintf(serial, sizeof(serial), "%s", lib->serial);
+	else if (util_random_hex(serial + 2, 4) < 0)
+		return -EIO;
+	else {
+		memcpy(serial, "VL", 2);
+		for (char *c = serial + 2; *c; c++)
+			*c = *c >= 'a' && *c <= 'f' ? (char)(*c - 'a' + 'A') : *c;
+	}
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/library.conf", dir);
@@ -90,15 +276,16 @@ vtape_library_create(const char *dir, int slots, int drives, uint64_t capacity,
 	snprintf(path, sizeof(path), "%s/carts", dir);
 	if (mkdir(path, 0755) && errno != EEXIST)
 		return -errno;
-	for (int d = 0; d < drives; d++) {
+	for (int d = 0; d < lib->drives; d++) {
 		snprintf(path, sizeof(path), "%s/drive%d", dir, d);
 		if (mkdir(path, 0755) && errno != EEXIST)
 			return -errno;
 	}
-	for (int s = 1; s <= slots; s++) {
-		snprintf(bc, sizeof(bc), "%s%05d", prefix, s);
+	for (int s = 1; s <= lib->slots; s++) {
+		snprintf(bc, sizeof(bc), "%s%05d", lib->prefix, s);
 		snprintf(path, sizeof(path), "%s/carts/%s", dir, bc);
-		if ((rc = vtape_cart_create(path, bc, capacity, early_warning)) < 0)
+		if ((rc = vtape_cart_create(path, bc, lib->capacity,
+		    lib->early_warning)) < 0)
 			return rc;
 		snprintf(path, sizeof(path), "%s/slot%d", dir, s);
 		snprintf(target, sizeof(target), "carts/%s", bc);
@@ -109,9 +296,10 @@ vtape_library_create(const char *dir, int slots, int drives, uint64_t capacity,
 	fp = fopen(path, "w");
 	if (!fp)
 		return -errno;
-	fprintf(fp, "slots=%d\ndrives=%d\ncapacity=%llu\nearly_warning=%llu\n"
-	    "barcode_prefix=%s\n", slots, drives, (unsigned long long)capacity,
-	    (unsigned long long)early_warning, prefix);
+	fprintf(fp, "slots=%d\ndrives=%d\nportals=%d\ncapacity=%llu\n"
+	    "early_warning=%llu\nbarcode_prefix=%s\nserial=%s\n", lib->slots,
+	    lib->drives, lib->portals, (unsigned long long)lib->capacity,
+	    (unsigned long long)lib->early_warning, lib->prefix, serial);
 	if (fclose(fp))
 		return -errno;
 	return 0;
@@ -131,6 +319,15 @@ vtape_slot_cart(const char *libdir, int slot, char **cartdir)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/slot%d", libdir, slot);
+	return resolve(path, cartdir);
+}
+
+int
+vtape_portal_cart(const char *libdir, int portal, char **cartdir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/portal%d", libdir, portal);
 	return resolve(path, cartdir);
 }
 
@@ -179,12 +376,12 @@ crash_point(int step)
 		_exit(137);
 }
 
-/* "slot3" or "drive0". */
+/* "slot3", "portal1" or "drive0". */
 static void
 elem_name(struct elem e, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%u", e.type == TSG_ELEM_DRIVE ? "drive" : "slot",
-	    e.num);
+	snprintf(buf, len, "%s%u", e.type == TSG_ELEM_DRIVE ? "drive" :
+	    e.type == TSG_ELEM_PORTAL ? "portal" : "slot", e.num);
 }
 
 /* Parse elem_name's form; -EINVAL otherwise. */
@@ -198,15 +395,21 @@ elem_parse(const char *s, struct elem *e)
 	else if (strncmp(s, "drive", 5) == 0 &&
 	    util_parse_u64(s + 5, 64, &v) == 0)
 		e->type = TSG_ELEM_DRIVE;
+	else if (strncmp(s, "portal", 6) == 0 &&
+	    util_parse_u64(s + 6, VTAPE_MAX_PORTALS, &v) == 0)
+		e->type = TSG_ELEM_PORTAL;
 	else
 		return -EINVAL;
 	e->num = (unsigned)v;
 	return 0;
 }
 
-/* Path of an element's link (slotN, driveK/tape); -ERANGE if no such one. */
+/*
+ * Path of an element's link (slotN, portalN, driveK/tape); -ERANGE if no
+ * such one.
+ */
 static int
-elem_path(const char *libdir, const struct lib_conf *lc,
+elem_path(const char *libdir, const struct vtape_library *lc,
     enum tsg_elem_type type, unsigned num, char *buf, size_t len)
 {
 	int n;
@@ -215,6 +418,9 @@ elem_path(const char *libdir, const struct lib_conf *lc,
 		n = snprintf(buf, len, "%s/slot%u", libdir, num);
 	else if (type == TSG_ELEM_DRIVE && num < (unsigned)lc->drives)
 		n = snprintf(buf, len, "%s/drive%u/tape", libdir, num);
+	else if (type == TSG_ELEM_PORTAL && num >= 1 &&
+	    num <= (unsigned)lc->portals)
+		n = snprintf(buf, len, "%s/portal%u", libdir, num);
 	else
 		return -ERANGE;
 	return n >= 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
@@ -382,7 +588,7 @@ home_set(const char *libdir, unsigned drive, unsigned slot, int step_a,
  * cartridge is in use (why says by whom). Steps 1..8 are crash points.
  */
 static int
-move_locked(const char *libdir, const struct lib_conf *lc, struct elem f,
+move_locked(const char *libdir, const struct vtape_library *lc, struct elem f,
     struct elem t, char *why, size_t len)
 {
 	char src[PATH_MAX], dst[PATH_MAX], tmp[PATH_MAX + 8], jr[PATH_MAX];
@@ -409,7 +615,8 @@ move_locked(const char *libdir, const struct lib_conf *lc, struct elem f,
 	if ((rc = lk_cart = cart_lock(src, why, len)) < 0)
 		goto out;
 	rc = 0;
-	home = f.type == TSG_ELEM_SLOT ? f.num : home_of(libdir, f.num);
+	home = f.type == TSG_ELEM_SLOT ? f.num : f.type == TSG_ELEM_DRIVE ?
+	    home_of(libdir, f.num) : 0;
 	elem_name(f, fn, sizeof(fn));
 	elem_name(t, tn, sizeof(tn));
 	link_cart(src, bc, sizeof(bc));
@@ -463,7 +670,7 @@ out:
 
 struct check_ctx {
 	const char *libdir;
-	const struct lib_conf *lc;
+	const struct vtape_library *lc;
 	enum vtape_repair repair;
 	vtape_check_fn fn;
 	void *arg;
@@ -731,7 +938,7 @@ check_group(struct check_ctx *k, struct place *p, size_t n)
 		if (p[i].e.type == TSG_ELEM_DRIVE)
 			home_drop(k->libdir, p[i].e.num);
 		else if (p[0].e.type == TSG_ELEM_DRIVE &&
-		    !home_of(k->libdir, p[0].e.num))
+		    p[i].e.type == TSG_ELEM_SLOT && !home_of(k->libdir, p[0].e.num))
 			home_set(k->libdir, p[0].e.num, p[i].e.num, 0, 0);
 		if (off < sizeof(done))
 			off += (size_t)snprintf(done + off, sizeof(done) - off, " %s",
@@ -746,7 +953,8 @@ check_group(struct check_ctx *k, struct place *p, size_t n)
 static int
 check_places(struct check_ctx *k)
 {
-	size_t total = (size_t)k->lc->slots + (size_t)k->lc->drives, np = 0;
+	size_t ns = (size_t)k->lc->slots, nd = (size_t)k->lc->drives;
+	size_t total = ns + nd + (size_t)k->lc->portals, np = 0;
 	struct place *p = calloc(total ? total : 1, sizeof(*p));
 	char path[PATH_MAX];
 	struct stat sb;
@@ -754,10 +962,10 @@ check_places(struct check_ctx *k)
 	if (!p)
 		return -ENOMEM;
 	for (size_t i = 0; i < total; i++) {
-		struct elem e = i < (size_t)k->lc->slots ?
-		    (struct elem){ TSG_ELEM_SLOT, (unsigned)i + 1 } :
-		    (struct elem){ TSG_ELEM_DRIVE,
-		    (unsigned)(i - (size_t)k->lc->slots) };
+		struct elem e = i < ns ?
+		    (struct elem){ TSG_ELEM_SLOT, (unsigned)i + 1 } : i < ns + nd ?
+		    (struct elem){ TSG_ELEM_DRIVE, (unsigned)(i - ns) } :
+		    (struct elem){ TSG_ELEM_PORTAL, (unsigned)(i - ns - nd + 1) };
 		elem_path(k->libdir, k->lc, e.type, e.num, path, sizeof(path));
 		check_links(k, &e, path);
 		if (!is_cart(path) || lstat(path, &sb) < 0 ||
@@ -781,7 +989,7 @@ check_places(struct check_ctx *k)
 
 /* The whole check, the library's lock held. */
 static int
-check_locked(const char *libdir, const struct lib_conf *lc,
+check_locked(const char *libdir, const struct vtape_library *lc,
     enum vtape_repair repair, vtape_check_fn fn, void *arg,
     struct vtape_check *res)
 {
@@ -802,7 +1010,7 @@ int
 vtape_check(const char *libdir, enum vtape_repair repair, vtape_check_fn fn,
     void *arg, struct vtape_check *res)
 {
-	struct lib_conf lc;
+	struct vtape_library lc;
 	int rc, lk;
 
 	memset(res, 0, sizeof(*res));
@@ -843,7 +1051,7 @@ lib_move(const char *libdir, struct elem f, struct elem t, char *why,
     size_t len)
 {
 	struct vtape_check res;
-	struct lib_conf lc;
+	struct vtape_library lc;
 	int rc, lk;
 
 	if ((rc = lib_read(libdir, &lc)) < 0)
@@ -870,7 +1078,7 @@ int
 vtape_unload(const char *libdir, int drive, char *why, size_t len)
 {
 	struct vtape_check res;
-	struct lib_conf lc;
+	struct vtape_library lc;
 	char path[PATH_MAX];
 	unsigned slot;
 	int rc, lk;
@@ -909,67 +1117,261 @@ out:
 	close(lk);
 	return rc;
 }
-/* ---- the changer API's vtape backend ---- */
+/*
+ * ---- the robot: changer.conf, elements, moves, faults, the operator ----
+ *
+ * changer.conf holds what a real changer keeps in its memory and what the
+ * tests inject (see vtape.h). It is read by every command of the SMC
+ * transport and rewritten, through a rename, under the library's lock.
+ */
 
-/* Element addresses as a small SCSI library numbers them. */
-#define VLIB_ADDR_ROBOT 1
-#define VLIB_ADDR_DRIVE 256
-#define VLIB_ADDR_SLOT 4096
+#define CHANGER_CONF "changer.conf"
+#define CHANGER_MAX_TEXT 16384
+#define MOVE_FAIL_MAX 1000000
 
-/* Fill e for element (type, num) at link path (NULL: always empty). */
-static void
-vlib_element(struct tsg_element *e, enum tsg_elem_type type, unsigned num,
-    const char *path)
+/* Is slot in the list of jammed slots? */
+static bool
+jammed(const struct vtape_changer_state *s, enum tsg_elem_type type,
+    unsigned num)
 {
-	char target[PATH_MAX];
-	ssize_t n = path ? readlink(path, target, sizeof(target) - 1) : -1;
+	for (unsigned i = 0; type == TSG_ELEM_SLOT && i < s->njam; i++)
+		if (s->jam_slot[i] == num)
+			return true;
+	return false;
+}
+
+/* Is bc's label one the robot cannot read? */
+static bool
+unreadable(const struct vtape_changer_state *s, const char *bc)
+{
+	for (unsigned i = 0; i < s->nunreadable; i++)
+		if (strcmp(s->unreadable[i], bc) == 0)
+			return true;
+	return false;
+}
+
+int
+vtape_changer_parse(const char *text, size_t len,
+    const struct vtape_library *lib, struct vtape_changer_state *s, char *err,
+    size_t errlen)
+{
+	char line[256];
+	size_t off = 0;
+	unsigned seen = 0;
+	int ln = 0, rc;
+
+	memset(s, 0, sizeof(*s));
+	err[0] = '\0';
+	while ((rc = next_line(text, len, &off, line, sizeof(line))) != 0) {
+		char *eq, *key = line;
+		uint64_t v;
+
+		ln++;
+		if (rc < 0) {
+			snprintf(err, errlen, "line %d: too long or not text", ln);
+			return -EINVAL;
+		}
+		if (!line[0] || line[0] == '#')
+			continue;
+		if (!(eq = strchr(line, '='))) {
+			snprintf(err, errlen, "line %d: no key=value", ln);
+			return -EINVAL;
+		}
+		*eq++ = '\0';
+		/* The single-valued fields, each once. */
+		static const char *const once[] = { "attention", "prevent",
+		    "move_fail", "move_fail_kind" };
+		for (unsigned k = 0; k < ARRAY_SIZE(once); k++)
+			if (strcmp(key, once[k]) == 0) {
+				if (seen & (1u << k)) {
+					snprintf(err, errlen, "line %d: %s given twice", ln,
+					    key);
+					return -EINVAL;
+				}
+				seen |= 1u << k;
+			}
+		if (strcmp(key, "attention") == 0 || strcmp(key, "prevent") == 0) {
+			if (strcmp(eq, "0") && strcmp(eq, "1"))
+				goto bad;
+			*(key[0] == 'a' ? &s->attention : &s->prevent) = eq[0] == '1';
+		} else if (strcmp(key, "move_fail") == 0) {
+			if (util_parse_u64(eq, MOVE_FAIL_MAX, &v) < 0)
+				goto bad;
+			s->move_fail = (unsigned)v;
+		} else if (strcmp(key, "move_fail_kind") == 0) {
+			if (strcmp(eq, "jam") && strcmp(eq, "hardware"))
+				goto bad;
+			s->move_fail_jam = eq[0] == 'j';
+		} else if (strcmp(key, "jam_slot") == 0) {
+			if (util_parse_u64(eq, (uint64_t)lib->slots, &v) < 0 || !v ||
+			    jammed(s, TSG_ELEM_SLOT, (unsigned)v) ||
+			    s->njam == VTAPE_MAX_FAULTS)
+				goto bad;
+			s->jam_slot[s->njam++] = (unsigned)v;
+		} else if (strcmp(key, "unreadable") == 0) {
+			if (!barcode_ok(eq) || unreadable(s, eq) ||
+			    s->nunreadable == VTAPE_MAX_FAULTS)
+				goto bad;
+			strcpy(s->unreadable[s->nunreadable++], eq);
+		} else if (strcmp(key, "impexp") == 0) {
+			if (util_parse_u64(eq, (uint64_t)lib->portals, &v) < 0 || !v ||
+			    (s->impexp & (1ULL << (v - 1))))
+				goto bad;
+			s->impexp |= 1ULL << (v - 1);
+		} else {
+			snprintf(err, errlen, "line %d: unknown field %.32s", ln, key);
+			return -EINVAL;
+		}
+		continue;
+bad:
+		snprintf(err, errlen, "line %d: bad, repeated or too many %s: %.40s",
+		    ln, key, eq);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+vtape_changer_read(const char *libdir, const struct vtape_library *lib,
+    struct vtape_changer_state *s)
+{
+	char path[PATH_MAX], err[160], *text;
+	ssize_t n;
+	int fd, rc;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(path, sizeof(path), "%s/%s", libdir, CHANGER_CONF);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!(text = malloc(CHANGER_MAX_TEXT))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = util_read_full(fd, text, CHANGER_MAX_TEXT);
+	close(fd);
+	if (n < 0)
+		rc = (int)n;
+	else if (n == CHANGER_MAX_TEXT)
+		rc = -EINVAL, snprintf(err, sizeof(err), "too long");
+	else
+		rc = vtape_changer_parse(text, (size_t)n, lib, s, err, sizeof(err));
+	free(text);
+	if (rc == -EINVAL)
+		log_warn("vtape library %s: %s: %s (abs-vtape fault %s --clear "
+		    "rewrites it)", libdir, CHANGER_CONF, err, libdir);
+	return rc;
+}
+
+/* Write changer.conf through a rename (the library's lock held). */
+static int
+changer_write(const char *libdir, const struct vtape_changer_state *s)
+{
+	char path[PATH_MAX], *text = malloc(CHANGER_MAX_TEXT);
+	size_t off = 0, cap = CHANGER_MAX_TEXT;
+	int rc;
+
+	if (!text)
+		return -ENOMEM;
+	off += (size_t)snprintf(text + off, cap - off, "attention=%d\n"
+	    "prevent=%d\nmove_fail=%u\nmove_fail_kind=%s\n", s->attention,
+	    s->prevent, s->move_fail, s->move_fail_jam ? "jam" : "hardware");
+	for (unsigned i = 0; i < s->njam; i++)
+		off += (size_t)snprintf(text + off, cap - off, "jam_slot=%u\n",
+		    s->jam_slot[i]);
+	for (unsigned i = 0; i < s->nunreadable; i++)
+		off += (size_t)snprintf(text + off, cap - off, "unreadable=%s\n",
+		    s->unreadable[i]);
+	for (unsigned i = 0; i < 64; i++)
+		if (s->impexp & (1ULL << i))
+			off += (size_t)snprintf(text + off, cap - off, "impexp=%u\n",
+			    i + 1);
+	snprintf(path, sizeof(path), "%s/%s", libdir, CHANGER_CONF);
+	rc = put_file(path, text, 0, 0);
+	free(text);
+	return rc;
+}
+
+/* Element address of (type, num). */
+static unsigned
+elem_addr(enum tsg_elem_type type, unsigned num)
+{
+	switch (type) {
+	case TSG_ELEM_SLOT: return VTAPE_ADDR_SLOT + num - 1;
+	case TSG_ELEM_PORTAL: return VTAPE_ADDR_PORTAL + num - 1;
+	case TSG_ELEM_DRIVE: return VTAPE_ADDR_DRIVE + num;
+	default: return VTAPE_ADDR_ROBOT;
+	}
+}
+
+/* Fill e for element (type, num) at link path (NULL: the robot, empty). */
+static void
+robot_element(struct tsg_element *e, enum tsg_elem_type type, unsigned num,
+    const char *path, const struct vtape_changer_state *cs)
+{
+	char bc[PATH_MAX];
 
 	memset(e, 0, sizeof(*e));
 	e->type = type;
 	e->num = num;
-	e->addr = type == TSG_ELEM_SLOT ? VLIB_ADDR_SLOT + num - 1 :
-	    type == TSG_ELEM_DRIVE ? VLIB_ADDR_DRIVE + num : VLIB_ADDR_ROBOT;
-	if (n < 0 || !is_cart(path))
-		return;	/* as lib_move sees it: nothing to move */
-	target[n] = '\0';
+	e->addr = elem_addr(type, num);
+	e->access = type != TSG_ELEM_TRANSPORT;
+	if (jammed(cs, type, num)) {
+		e->except = true;
+		e->access = false;
+		e->asc = VTAPE_SMC_JAM_ASC;
+	}
+	if (!path || !is_cart(path))
+		return;	/* as a move sees it: nothing to move */
 	e->full = true;
 	/* The cartridge's directory name is its barcode (carts/BARCODE). */
-	const char *bc = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-	if (strlen(bc) < sizeof(e->barcode))
+	link_cart(path, bc, sizeof(bc));
+	if (!barcode_ok(bc) || unreadable(cs, bc))
+		e->tag_unreadable = true;
+	else
 		strcpy(e->barcode, bc);
+	e->impexp = type == TSG_ELEM_PORTAL && (cs->impexp & (1ULL << (num - 1)));
 }
 
-static int
-vlib_inventory(struct tsg_changer *c, struct tsg_element **elems, size_t *n,
-    struct tsg_status *st)
+int
+vtape_robot_elements(const char *libdir, struct tsg_element **elems,
+    size_t *n)
 {
-	const char *libdir = c->priv;
+	struct vtape_changer_state cs;
+	struct vtape_library lc;
 	struct tsg_element *e;
-	struct lib_conf lc;
 	char path[PATH_MAX];
 	size_t k = 0;
 	int rc, lk;
 
-	if ((rc = lib_read(libdir, &lc)) < 0)
-		return tsg_transport_status(st, rc);
-	e = calloc(1 + (size_t)lc.slots + (size_t)lc.drives, sizeof(*e));
+	*elems = NULL;
+	*n = 0;
+	if ((rc = lib_read(libdir, &lc)) < 0 ||
+	    (rc = vtape_changer_read(libdir, &lc, &cs)) < 0)
+		return rc;
+	e = calloc(1 + (size_t)lc.slots + (size_t)lc.portals + (size_t)lc.drives,
+	    sizeof(*e));
 	if (!e)
-		return tsg_transport_status(st, -ENOMEM);
+		return -ENOMEM;
 	/* Between moves: never a cartridge half-way (in two places). */
 	if ((lk = lib_lock(libdir)) == -EBUSY) {
 		free(e);
-		return tsg_transport_status(st, lk);
+		return lk;
 	}	/* (a read-only library without its lock file: unlocked) */
-	vlib_element(&e[k++], TSG_ELEM_TRANSPORT, 0, NULL);
+	robot_element(&e[k++], TSG_ELEM_TRANSPORT, 0, NULL, &cs);
 	for (unsigned s = 1; s <= (unsigned)lc.slots; s++) {
 		elem_path(libdir, &lc, TSG_ELEM_SLOT, s, path, sizeof(path));
-		vlib_element(&e[k++], TSG_ELEM_SLOT, s, path);
+		robot_element(&e[k++], TSG_ELEM_SLOT, s, path, &cs);
+	}
+	for (unsigned p = 1; p <= (unsigned)lc.portals; p++) {
+		elem_path(libdir, &lc, TSG_ELEM_PORTAL, p, path, sizeof(path));
+		robot_element(&e[k++], TSG_ELEM_PORTAL, p, path, &cs);
 	}
 	for (unsigned d = 0; d < (unsigned)lc.drives; d++) {
 		elem_path(libdir, &lc, TSG_ELEM_DRIVE, d, path, sizeof(path));
-		vlib_element(&e[k], TSG_ELEM_DRIVE, d, path);
+		robot_element(&e[k], TSG_ELEM_DRIVE, d, path, &cs);
 		if (e[k].full)
 			e[k].source = home_of(libdir, d);
+		vtape_drive_serial(&lc, (int)d, e[k].ident, sizeof(e[k].ident));
 		k++;
 	}
 	if (lk >= 0)
@@ -979,41 +1381,586 @@ vlib_inventory(struct tsg_changer *c, struct tsg_element **elems, size_t *n,
 	return 0;
 }
 
+/* A portal's IMPEXP flag goes when the robot moves its cartridge. */
+static bool
+impexp_drop(struct vtape_changer_state *cs, struct elem e)
+{
+	uint64_t bit = e.type == TSG_ELEM_PORTAL && e.num >= 1 && e.num <= 64 ?
+	    1ULL << (e.num - 1) : 0;
+	bool had = (cs->impexp & bit) != 0;
+
+	cs->impexp &= ~bit;
+	return had;
+}
+
+int
+vtape_robot_move(const char *libdir, enum tsg_elem_type from_type,
+    unsigned from, enum tsg_elem_type to_type, unsigned to,
+    struct tsg_status *st)
+{
+	struct elem f = { from_type, from }, t = { to_type, to };
+	char src[PATH_MAX], dst[PATH_MAX], why[PATH_MAX + 128] = "";
+	struct vtape_changer_state cs;
+	struct vtape_check res;
+	struct vtape_library lc;
+	int rc, lk;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = lib_read(libdir, &lc)) < 0)
+		return tsg_transport_status(st, rc);
+	if ((lk = lib_lock(libdir)) < 0)
+		return tsg_transport_status(st, lk);
+	check_locked(libdir, &lc, VTAPE_REPAIR_CRASH, log_finding,
+	    (void *)libdir, &res);
+	if ((rc = vtape_changer_read(libdir, &lc, &cs)) < 0) {
+		rc = tsg_transport_status(st, rc);
+		goto out;
+	}
+	/* What a SCSI changer answers MOVE MEDIUM with in each case. */
+	if (elem_path(libdir, &lc, f.type, f.num, src, sizeof(src)) < 0 ||
+	    elem_path(libdir, &lc, t.type, t.num, dst, sizeof(dst)) < 0) {
+		rc = tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
+		    SMC_ASC_INVALID_ELEMENT, SMC_ASCQ_INVALID_ELEMENT);
+		goto out;
+	}
+	if (!is_cart(src)) {
+		rc = tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
+		    SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_SOURCE_EMPTY);
+		goto out;
+	}
+	if (occupied(dst)) {
+		rc = tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
+		    SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_DEST_FULL);
+		goto out;
+	}
+	/* Portals locked: nothing goes in or out of them. */
+	if (cs.prevent && (f.type == TSG_ELEM_PORTAL ||
+	    t.type == TSG_ELEM_PORTAL)) {
+		rc = tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
+		    SMC_ASC_REMOVAL_PREVENTED, SMC_ASCQ_REMOVAL_PREVENTED);
+		goto out;
+	}
+	if (jammed(&cs, f.type, f.num) || jammed(&cs, t.type, t.num)) {
+		rc = tsg_check_status(st, SPC_SK_HARDWARE_ERROR,
+		    VTAPE_SMC_JAM_ASC, 0);
+		goto out;
+	}
+	if (cs.move_fail) {
+		cs.move_fail--;
+		if ((rc = changer_write(libdir, &cs)) < 0) {
+			rc = tsg_transport_status(st, rc);
+			goto out;
+		}
+		rc = cs.move_fail_jam ? tsg_check_status(st, SPC_SK_HARDWARE_ERROR,
+		    VTAPE_SMC_JAM_ASC, 0) : tsg_check_status(st,
+		    SPC_SK_HARDWARE_ERROR, VTAPE_SMC_POSITION_ASC,
+		    VTAPE_SMC_POSITION_ASCQ);
+		goto out;
+	}
+	rc = move_locked(libdir, &lc, f, t, why, sizeof(why));
+	switch (rc) {
+	case 0:
+		if ((impexp_drop(&cs, f) | impexp_drop(&cs, t)) &&
+		    changer_write(libdir, &cs) < 0)
+			log_warn("vtape library %s: cannot update %s", libdir,
+			    CHANGER_CONF);
+		break;
+	case -ERANGE:
+		rc = tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
+		    SMC_ASC_INVALID_ELEMENT, SMC_ASCQ_INVALID_ELEMENT);
+		break;
+	case -ENOENT:
+		rc = tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
+		    SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_SOURCE_EMPTY);
+		break;
+	case -EEXIST:
+		rc = tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
+		    SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_DEST_FULL);
+		break;
+	case -EBUSY:
+		if (why[0])
+			log_warn("vtape library %s: %s", libdir, why);
+		rc = tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
+		    SMC_ASC_REMOVAL_PREVENTED, SMC_ASCQ_REMOVAL_PREVENTED);
+		break;
+	default:
+		rc = tsg_transport_status(st, rc);
+		break;
+	}
+out:
+	close(lk);
+	return rc;
+}
+
+/*
+ * Change changer.conf under the library's lock: fn edits the state read
+ * (returning 0 to write it, 1 to leave it, or -errno).
+ */
+static int
+changer_edit(const char *libdir, int (*fn)(void *arg,
+    const struct vtape_library *lc, struct vtape_changer_state *cs),
+    void *arg, bool anew)
+{
+	struct vtape_changer_state cs;
+	struct vtape_library lc;
+	int rc, lk;
+
+	if ((rc = lib_read(libdir, &lc)) < 0)
+		return rc;
+	if ((lk = lib_lock(libdir)) < 0)
+		return lk;
+	rc = vtape_changer_read(libdir, &lc, &cs);
+	if (rc == -EINVAL && anew) {
+		memset(&cs, 0, sizeof(cs));	/* a bad file, rewritten */
+		rc = 0;
+	}
+	if (rc == 0 && (rc = fn(arg, &lc, &cs)) == 0)
+		rc = changer_write(libdir, &cs);
+	close(lk);
+	return rc < 0 ? rc : 0;
+}
+
+/* changer_edit: take a pending UNIT ATTENTION (*arg set if one was). */
+static int
+take_attention(void *arg, const struct vtape_library *lc,
+    struct vtape_changer_state *cs)
+{
+	(void)lc;
+	*(bool *)arg = cs->attention;
+	if (!cs->attention)
+		return 1;
+	cs->attention = false;
+	return 0;
+}
+
+int
+vtape_robot_attention(const char *libdir)
+{
+	struct vtape_changer_state cs;
+	struct vtape_library lc;
+	bool was = false;
+	int rc;
+
+	/* Most commands find none: read without the lock first. */
+	if ((rc = lib_read(libdir, &lc)) < 0 ||
+	    (rc = vtape_changer_read(libdir, &lc, &cs)) < 0)
+		return rc;
+	if (!cs.attention)
+		return 0;
+	if ((rc = changer_edit(libdir, take_attention, &was, false)) < 0)
+		return rc;
+	return was;
+}
+
+/* changer_edit: PREVENT (*arg true) or ALLOW. */
+static int
+set_prevent(void *arg, const struct vtape_library *lc,
+    struct vtape_changer_state *cs)
+{
+	(void)lc;
+	if (cs->prevent == *(bool *)arg)
+		return 1;
+	cs->prevent = *(bool *)arg;
+	return 0;
+}
+
+int
+vtape_robot_prevent(const char *libdir, bool prevent)
+{
+	return changer_edit(libdir, set_prevent, &prevent, false);
+}
+
+int
+vtape_robot_scan(const char *libdir)
+{
+	struct vtape_check res;
+
+	return vtape_check(libdir, VTAPE_REPAIR_CRASH, log_finding,
+	    (void *)libdir, &res);
+}
+
+struct fault_ctx {
+	const char *libdir;
+	const struct vtape_changer_fault *f;
+	char *why;
+	size_t len;
+};
+
+/* changer_edit: inject the faults of abs-vtape fault. */
+static int
+set_fault(void *arg, const struct vtape_library *lc,
+    struct vtape_changer_state *cs)
+{
+	struct fault_ctx *x = arg;
+	const struct vtape_changer_fault *f = x->f;
+	char path[PATH_MAX], bc[PATH_MAX];
+
+	if (f->clear) {
+		cs->move_fail = 0;
+		cs->move_fail_jam = false;
+		cs->njam = cs->nunreadable = 0;
+	}
+	if (f->move_fail >= 0) {
+		if (f->move_fail > MOVE_FAIL_MAX) {
+			snprintf(x->why, x->len, "at most %d move failures",
+			    MOVE_FAIL_MAX);
+			return -EINVAL;
+		}
+		cs->move_fail = (unsigned)f->move_fail;
+		cs->move_fail_jam = f->jam;
+	}
+	if (f->jam_slot && !jammed(cs, TSG_ELEM_SLOT, f->jam_slot)) {
+		if (f->jam_slot > (unsigned)lc->slots) {
+			snprintf(x->why, x->len, "there is no slot %u: the slots are "
+			    "1 to %d", f->jam_slot, lc->slots);
+			return -EINVAL;
+		}
+		if (cs->njam == VTAPE_MAX_FAULTS) {
+			snprintf(x->why, x->len, "%d slots jam already",
+			    VTAPE_MAX_FAULTS);
+			return -ENOSPC;
+		}
+		cs->jam_slot[cs->njam++] = f->jam_slot;
+	}
+	if (f->unreadable_slot) {
+		if (elem_path(x->libdir, lc, TSG_ELEM_SLOT, f->unreadable_slot,
+		    path, sizeof(path)) < 0) {
+			snprintf(x->why, x->len, "there is no slot %u: the slots are "
+			    "1 to %d", f->unreadable_slot, lc->slots);
+			return -EINVAL;
+		}
+		link_cart(path, bc, sizeof(bc));
+		if (!is_cart(path) || !barcode_ok(bc)) {
+			snprintf(x->why, x->len, "slot %u holds no cartridge with a "
+			    "barcode", f->unreadable_slot);
+			return -ENOENT;
+		}
+		if (!unreadable(cs, bc)) {
+			if (cs->nunreadable == VTAPE_MAX_FAULTS) {
+				snprintf(x->why, x->len, "%d labels are unreadable "
+				    "already", VTAPE_MAX_FAULTS);
+				return -ENOSPC;
+			}
+			strcpy(cs->unreadable[cs->nunreadable++], bc);
+		}
+	}
+	return 0;
+}
+
+int
+vtape_changer_fault(const char *libdir, const struct vtape_changer_fault *f,
+    char *why, size_t len)
+{
+	struct fault_ctx x = { libdir, f, why, len };
+
+	return changer_edit(libdir, set_fault, &x, f->clear);
+}
+
+int
+vtape_changer_show(const char *libdir, FILE *out)
+{
+	struct vtape_changer_state cs;
+	struct vtape_library lc;
+	int rc;
+
+	if ((rc = lib_read(libdir, &lc)) < 0 ||
+	    (rc = vtape_changer_read(libdir, &lc, &cs)) < 0)
+		return rc;
+	fprintf(out, "serial          %s (drive K: %sDK)\n", lc.serial,
+	    lc.serial);
+	fprintf(out, "elements        %d slots, %d portals, %d drives\n",
+	    lc.slots, lc.portals, lc.drives);
+	fprintf(out, "unit attention  %s\n", cs.attention ? "pending" : "none");
+	fprintf(out, "portals         %s\n", cs.prevent ?
+	    "locked (PREVENT MEDIUM REMOVAL)" : "unlocked");
+	if (cs.move_fail)
+		fprintf(out, "move failures   the next %u move%s (%s)\n",
+		    cs.move_fail, cs.move_fail == 1 ? "" : "s", cs.move_fail_jam ?
+		    "jam, HARDWARE ERROR 53/00" : "HARDWARE ERROR 15/01");
+	else
+		fprintf(out, "move failures   none\n");
+	fprintf(out, "jammed slots   ");
+	for (unsigned i = 0; i < cs.njam; i++)
+		fprintf(out, " %u", cs.jam_slot[i]);
+	fprintf(out, "%s\nunreadable     ", cs.njam ? "" : " none");
+	for (unsigned i = 0; i < cs.nunreadable; i++)
+		fprintf(out, " %s", cs.unreadable[i]);
+	fprintf(out, "%s\n", cs.nunreadable ? "" : " none");
+	return 0;
+}
+
+/* changer_edit: the door was opened and closed. */
+static int
+set_attention(void *arg, const struct vtape_library *lc,
+    struct vtape_changer_state *cs)
+{
+	(void)arg;
+	(void)lc;
+	cs->attention = true;
+	return 0;
+}
+
+int
+vtape_door(const char *libdir)
+{
+	return changer_edit(libdir, set_attention, NULL, false);
+}
+
+/* Where cartridge bc is in the library ("slot3"), "" if in no element. */
+static void
+find_cart(const char *libdir, const struct vtape_library *lc, const char *bc,
+    char *where, size_t len)
+{
+	static const enum tsg_elem_type types[] = { TSG_ELEM_SLOT,
+	    TSG_ELEM_PORTAL, TSG_ELEM_DRIVE };
+	char path[PATH_MAX], name[PATH_MAX];
+
+	where[0] = '\0';
+	for (size_t t = 0; t < ARRAY_SIZE(types); t++) {
+		unsigned lo = types[t] == TSG_ELEM_DRIVE ? 0 : 1;
+		unsigned hi = types[t] == TSG_ELEM_SLOT ? (unsigned)lc->slots :
+		    types[t] == TSG_ELEM_PORTAL ? (unsigned)lc->portals :
+		    (unsigned)lc->drives - 1;
+		for (unsigned k = lo; k <= hi; k++) {
+			if (elem_path(libdir, lc, types[t], k, path, sizeof(path)) < 0)
+				continue;
+			link_cart(path, name, sizeof(name));
+			if (strcmp(name, bc) == 0) {
+				elem_name((struct elem){ types[t], k }, where, len);
+				return;
+			}
+		}
+	}
+}
+
+int
+vtape_import(const char *libdir, char *const *barcodes, int n, bool to_slots,
+    char *why, size_t len)
+{
+	enum tsg_elem_type type = to_slots ? TSG_ELEM_SLOT : TSG_ELEM_PORTAL;
+	struct vtape_changer_state cs;
+	struct vtape_check res;
+	struct vtape_library lc;
+	char path[PATH_MAX], where[32], target[PATH_MAX];
+	unsigned *free_el = NULL, nfree = 0, max;
+	int rc, lk;
+
+	if ((rc = lib_read(libdir, &lc)) < 0)
+		return rc;
+	if (n < 1)
+		return -EINVAL;
+	for (int i = 0; i < n; i++) {
+		if (!barcode_ok(barcodes[i])) {
+			snprintf(why, len, "bad barcode '%.40s': 1 to %d printable "
+			    "characters, no '/' or blank", barcodes[i],
+			    VTAPE_BARCODE_MAX);
+			return -EINVAL;
+		}
+		for (int j = 0; j < i; j++)
+			if (strcmp(barcodes[i], barcodes[j]) == 0) {
+				snprintf(why, len, "barcode %s given twice", barcodes[i]);
+				return -EINVAL;
+			}
+	}
+	max = to_slots ? (unsigned)lc.slots : (unsigned)lc.portals;
+	if (!max) {
+		snprintf(why, len, "the library has no portals (abs-vtape "
+		    "new-library --portals N; abs-vtape import --to-slots puts "
+		    "cartridges in slots)");
+		return -ENOSPC;
+	}
+	if (!(free_el = calloc(max, sizeof(*free_el))))
+		return -ENOMEM;
+	if ((lk = lib_lock(libdir)) < 0) {
+		free(free_el);
+		return lk;
+	}
+	check_locked(libdir, &lc, VTAPE_REPAIR_CRASH, log_finding,
+	    (void *)libdir, &res);
+	if ((rc = vtape_changer_read(libdir, &lc, &cs)) < 0)
+		goto out;
+	rc = -EPERM;
+	if (!to_slots && cs.prevent) {
+		snprintf(why, len, "the portals are locked (PREVENT MEDIUM "
+		    "REMOVAL): abs-engine changer --device vtape:%s allow", libdir);
+		goto out;
+	}
+	rc = -EEXIST;
+	for (int i = 0; i < n; i++) {
+		find_cart(libdir, &lc, barcodes[i], where, sizeof(where));
+		if (where[0]) {
+			snprintf(why, len, "cartridge %s is in %s already",
+			    barcodes[i], where);
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/carts/%s", libdir, barcodes[i]);
+		if (access(path, F_OK) == 0 && !is_cart(path)) {
+			snprintf(why, len, "%s is there but is no cartridge", path);
+			goto out;
+		}
+	}
+	for (unsigned k = 1; k <= max; k++) {
+		elem_path(libdir, &lc, type, k, path, sizeof(path));
+		if (!occupied(path))
+			free_el[nfree++] = k;
+	}
+	rc = -ENOSPC;
+	if (nfree < (unsigned)n) {
+		snprintf(why, len, "%u free %s for %d cartridge%s", nfree,
+		    to_slots ? "slots" : "portals", n, n == 1 ? "" : "s");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/carts/%s", libdir, barcodes[i]);
+		if (!is_cart(path) && (rc = vtape_cart_create(path, barcodes[i],
+		    lc.capacity, lc.early_warning)) < 0) {
+			snprintf(why, len, "cannot make cartridge %s: %s", path,
+			    strerror(-rc));
+			goto out;
+		}
+		elem_path(libdir, &lc, type, free_el[i], path, sizeof(path));
+		snprintf(target, sizeof(target), "carts/%s", barcodes[i]);
+		if (symlink(target, path) < 0) {
+			rc = -errno;
+			snprintf(why, len, "cannot link %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (!to_slots)
+			cs.impexp |= 1ULL << (free_el[i] - 1);
+	}
+	cs.attention = true;
+	rc = changer_write(libdir, &cs);
+out:
+	close(lk);
+	free(free_el);
+	return rc;
+}
+
+int
+vtape_export(const char *libdir, int portal, FILE *out, char *why, size_t len)
+{
+	struct vtape_changer_state cs;
+	struct vtape_library lc;
+	char path[PATH_MAX], bc[PATH_MAX];
+	int rc, lk, taken = 0;
+
+	if ((rc = lib_read(libdir, &lc)) < 0)
+		return rc;
+	if (portal < 0 || portal > lc.portals) {
+		snprintf(why, len, "there is no portal %d: the portals are %s%d",
+		    portal, lc.portals ? "1 to " : "", lc.portals);
+		return -ERANGE;
+	}
+	if ((lk = lib_lock(libdir)) < 0)
+		return lk;
+	if ((rc = vtape_changer_read(libdir, &lc, &cs)) < 0)
+		goto out;
+	rc = -EPERM;
+	if (cs.prevent) {
+		snprintf(why, len, "the portals are locked (PREVENT MEDIUM "
+		    "REMOVAL): abs-engine changer --device vtape:%s allow", libdir);
+		goto out;
+	}
+	for (int p = portal ? portal : 1; p <= (portal ? portal : lc.portals);
+	    p++) {
+		elem_path(libdir, &lc, TSG_ELEM_PORTAL, (unsigned)p, path,
+		    sizeof(path));
+		if (!occupied(path))
+			continue;
+		link_cart(path, bc, sizeof(bc));
+		if (unlink(path) < 0) {
+			rc = -errno;
+			snprintf(why, len, "cannot remove %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		cs.impexp &= ~(1ULL << (p - 1));
+		if (out)
+			fprintf(out, "took %s out of portal %d\n", bc[0] ? bc : "?", p);
+		taken++;
+	}
+	rc = -ENOENT;
+	if (!taken) {
+		snprintf(why, len, portal ? "portal %d is empty" :
+		    "every portal is empty", portal);
+		goto out;
+	}
+	cs.attention = true;
+	rc = changer_write(libdir, &cs);
+out:
+	close(lk);
+	return rc;
+}
+
+/* ---- the changer API's vtape backend (direct, until it is SMC) ---- */
+
+static int
+vlib_inventory(struct tsg_changer *c, struct tsg_element **elems, size_t *n,
+    struct tsg_status *st)
+{
+	int rc = vtape_robot_elements(c->priv, elems, n);
+
+	return rc < 0 ? tsg_transport_status(st, rc) : 0;
+}
+
 static int
 vlib_move(struct tsg_changer *c, enum tsg_elem_type from_type, unsigned from,
     enum tsg_elem_type to_type, unsigned to, struct tsg_status *st)
 {
-	char why[PATH_MAX + 128] = "";
-	int rc = lib_move(c->priv, (struct elem){ from_type, from },
-	    (struct elem){ to_type, to }, why, sizeof(why));
+	return vtape_robot_move(c->priv, from_type, from, to_type, to, st);
+}
 
-	/* What a SCSI changer answers MOVE MEDIUM with in each case. */
-	switch (rc) {
-	case 0:
-		return 0;
-	case -ERANGE:
-		return tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
-		    SMC_ASC_INVALID_ELEMENT, SMC_ASCQ_INVALID_ELEMENT);
-	case -ENOENT:
-		return tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
-		    SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_SOURCE_EMPTY);
-	case -EEXIST:
-		return tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
-		    SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_DEST_FULL);
-	case -EBUSY:
-		if (why[0])
-			log_warn("vtape library %s: %s", (const char *)c->priv, why);
-		return tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
-		    SMC_ASC_REMOVAL_PREVENTED, SMC_ASCQ_REMOVAL_PREVENTED);
-	default:
+static int
+vlib_info(struct tsg_changer *c, struct tsg_changer_info *info,
+    struct tsg_status *st)
+{
+	struct vtape_library lc;
+	int rc;
+
+	if ((rc = lib_read(c->priv, &lc)) < 0)
 		return tsg_transport_status(st, rc);
-	}
+	strcpy(info->vendor, VTAPE_LIB_VENDOR);
+	strcpy(info->product, VTAPE_LIB_PRODUCT);
+	strcpy(info->revision, "0001");
+	snprintf(info->serial, sizeof(info->serial), "%s", lc.serial);
+	info->robots = 1;
+	info->slots = (unsigned)lc.slots;
+	info->portals = (unsigned)lc.portals;
+	info->drives = (unsigned)lc.drives;
+	info->first_robot = VTAPE_ADDR_ROBOT;
+	info->first_slot = VTAPE_ADDR_SLOT;
+	info->first_portal = VTAPE_ADDR_PORTAL;
+	info->first_drive = VTAPE_ADDR_DRIVE;
+	info->dvcid = info->voltag = true;
+	return 0;
+}
+
+static int
+vlib_scan(struct tsg_changer *c, struct tsg_status *st)
+{
+	int rc = vtape_robot_scan(c->priv);
+
+	return rc < 0 ? tsg_transport_status(st, rc) : 0;
+}
+
+static int
+vlib_prevent(struct tsg_changer *c, bool prevent, struct tsg_status *st)
+{
+	int rc = vtape_robot_prevent(c->priv, prevent);
+
+	return rc < 0 ? tsg_transport_status(st, rc) : 0;
+}
+
+static bool
+vlib_attention(struct tsg_changer *c)
+{
+	return vtape_robot_attention(c->priv) > 0;
 }
 
 static int
 vlib_open(struct tsg_changer *c, const char *path)
 {
-	struct lib_conf lc;
+	struct vtape_library lc;
 	int rc;
 
 	if (!*path)
@@ -1066,6 +2013,24 @@ vlib_of_drive(const char *drive_path, char **path, unsigned *drive)
 	return 0;
 }
 
+int
+vtape_drive_serial_of(const char *drive_path, char *buf, size_t len)
+{
+	struct vtape_library lc;
+	unsigned drive;
+	char *lib;
+	int rc;
+
+	if ((rc = vlib_of_drive(drive_path, &lib, &drive)) < 0)
+		return rc;
+	rc = lib_read(lib, &lc);
+	free(lib);
+	if (rc < 0)
+		return -ENODEV;
+	vtape_drive_serial(&lc, (int)drive, buf, len);
+	return 0;
+}
+
 void
 vtape_lib_check_drive(const char *drive_path)
 {
@@ -1085,6 +2050,10 @@ const struct tsg_changer_backend tsg_vtape_changer = {
 	.close = vlib_close,
 	.inventory = vlib_inventory,
 	.move = vlib_move,
+	.info = vlib_info,
+	.scan = vlib_scan,
+	.prevent = vlib_prevent,
+	.attention = vlib_attention,
 };
 
 /* One line describing a cartridge: barcode, files, bytes used, flags. */
@@ -1124,7 +2093,7 @@ cart_summary(const char *cartdir, char *buf, size_t len)
 int
 vtape_list(const char *libdir, FILE *out)
 {
-	struct lib_conf lc;
+	struct vtape_library lc;
 	char *cart, line[256];
 	int rc;
 
@@ -1148,6 +2117,18 @@ vtape_list(const char *libdir, FILE *out)
 			free(cart);
 		} else {
 			fprintf(out, "slot%-4d %s\n", s, occupied(path) ?
+			    "(not a cartridge)" : "(empty)");
+		}
+	}
+	for (int p = 1; p <= lc.portals; p++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/portal%d", libdir, p);
+		if (is_cart(path) && vtape_portal_cart(libdir, p, &cart) == 0) {
+			cart_summary(cart, line, sizeof(line));
+			fprintf(out, "portal%-2d %s\n", p, line);
+			free(cart);
+		} else {
+			fprintf(out, "portal%-2d %s\n", p, occupied(path) ?
 			    "(not a cartridge)" : "(empty)");
 		}
 	}

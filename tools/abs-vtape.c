@@ -12,7 +12,8 @@
 static const char usage[] =
 "usage: abs-vtape COMMAND ...\n"
 "  new-library DIR --slots N --drives M --capacity SIZE\n"
-"              [--early-warning SIZE] [--barcode-prefix P]\n"
+"              [--early-warning SIZE] [--barcode-prefix P] [--portals N]\n"
+"              [--serial S]\n"
 "  new-cartridge DIR --barcode B --capacity SIZE [--early-warning SIZE]\n"
 "  load DIR --slot N --drive K\n"
 "  unload DIR --drive K\n"
@@ -23,10 +24,29 @@ static const char usage[] =
 "         [--medium-error-at BLOCK] [--corrupt-write-at BLOCK]\n"
 "         [--write-protect] [--write-enable]\n"
 "         [--tapealert N] [--clear]\n"
-"SIZE takes K/M/G suffixes. Drive K of library DIR is device vtape:DIR/driveK.\n";
+"  fault DIR [--move-fail N [--jam]] [--jam-slot N] [--unreadable N] [--clear]\n"
+"         the library's robot: the next N moves fail (HARDWARE ERROR 15/01,\n"
+"         with --jam 53/00); every move from or to slot N jams; the label of\n"
+"         slot N's cartridge cannot be read (wherever it goes); --clear drops\n"
+"         them all first. Without options: the robot's state and faults.\n"
+"  door DIR               the operator opened and closed the door: the\n"
+"                         changer's next command gets UNIT ATTENTION 28/00\n"
+"  import DIR [--to-slots] BARCODE...\n"
+"         the operator puts cartridges into free portals (import/export\n"
+"         slots; --to-slots: free slots): a barcode exported before comes\n"
+"         back, a new one is a blank cartridge of the library's size\n"
+"  export DIR [--portal N]   the operator takes the cartridges out of the\n"
+"         portals (all, or portal N); import brings them back\n"
+"SIZE takes K/M/G suffixes. Drive K of library DIR is device vtape:DIR/driveK\n"
+"(serial: the library's followed by DK); the library's robot is the SCSI\n"
+"medium changer vtape:DIR (also smc:vtape:DIR). Import, export and door\n"
+"refuse while the portals are locked (PREVENT MEDIUM REMOVAL) where they\n"
+"touch the portals.\n";
 
 enum { O_SLOTS = 256, O_DRIVES, O_CAP, O_EW, O_PREFIX, O_SLOT, O_DRIVE,
-	O_MERR, O_WP, O_WE, O_TA, O_CLEAR, O_BARCODE, O_CORRUPT, O_REPAIR };
+	O_MERR, O_WP, O_WE, O_TA, O_CLEAR, O_BARCODE, O_CORRUPT, O_REPAIR,
+	O_PORTALS, O_SERIAL, O_MOVE_FAIL, O_JAM, O_JAM_SLOT, O_UNREADABLE,
+	O_TO_SLOTS, O_PORTAL };
 
 static const struct option longopts[] = {
 	{ "slots", required_argument, NULL, O_SLOTS },
@@ -44,6 +64,14 @@ static const struct option longopts[] = {
 	{ "tapealert", required_argument, NULL, O_TA },
 	{ "clear", no_argument, NULL, O_CLEAR },
 	{ "repair", no_argument, NULL, O_REPAIR },
+	{ "portals", required_argument, NULL, O_PORTALS },
+	{ "serial", required_argument, NULL, O_SERIAL },
+	{ "move-fail", required_argument, NULL, O_MOVE_FAIL },
+	{ "jam", no_argument, NULL, O_JAM },
+	{ "jam-slot", required_argument, NULL, O_JAM_SLOT },
+	{ "unreadable", required_argument, NULL, O_UNREADABLE },
+	{ "to-slots", no_argument, NULL, O_TO_SLOTS },
+	{ "portal", required_argument, NULL, O_PORTAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -114,12 +142,18 @@ main(int argc, char **argv)
 	struct vtape_fault f = { .write_protect = -1, .medium_error_at = -1,
 	    .corrupt_write_at = -1 };
 	char *cart = NULL, why[1024] = "";
-	int c, rc = 0, repair = 0;
+	int c, rc = 0, repair = 0, to_slots = 0;
+	long portals = 0, portal = 0;
+	const char *serial = NULL;
+	struct vtape_changer_fault cf = { .move_fail = -1 };
+	bool any_fault = false;
 
 	log_init("abs-vtape", LOG_LVL_WARN, 0);
 	if (argc < 3) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+		bool help = argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0);
+		fputs(usage, help ? stdout : stderr);
+		return help ? 0 : 2;
 	}
 	cmd = argv[1];
 	dir = argv[2];
@@ -147,12 +181,42 @@ main(int argc, char **argv)
 		case O_TA: f.tapealert = (int)num(optarg, 64, "--tapealert"); break;
 		case O_CLEAR: f.clear = 1; break;
 		case O_REPAIR: repair = 1; break;
+		case O_PORTALS:
+			portals = (long)num(optarg, VTAPE_MAX_PORTALS, "--portals");
+			break;
+		case O_SERIAL: serial = optarg; break;
+		case O_MOVE_FAIL:
+			cf.move_fail = (int)num(optarg, 1000000, "--move-fail");
+			any_fault = true;
+			break;
+		case O_JAM: cf.jam = true; break;
+		case O_JAM_SLOT:
+			cf.jam_slot = (unsigned)num(optarg, VTAPE_MAX_SLOTS, "--jam-slot");
+			if (!cf.jam_slot)
+				die("--jam-slot: slots are numbered from 1");
+			any_fault = true;
+			break;
+		case O_UNREADABLE:
+			cf.unreadable_slot = (unsigned)num(optarg, VTAPE_MAX_SLOTS,
+			    "--unreadable");
+			if (!cf.unreadable_slot)
+				die("--unreadable: slots are numbered from 1");
+			any_fault = true;
+			break;
+		case O_TO_SLOTS: to_slots = 1; break;
+		case O_PORTAL:
+			portal = (long)num(optarg, VTAPE_MAX_PORTALS, "--portal");
+			if (!portal)
+				die("--portal: portals are numbered from 1");
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
-	if (optind < argc)
+	if (optind < argc && strcmp(cmd, "import") != 0)
 		die("unexpected argument %s", argv[optind]);
+	if (cf.jam && cf.move_fail < 0)
+		die("--jam goes with --move-fail N");
 	/* Default early warning: 2% of capacity, at least 4 MiB. */
 	if (ew == UINT64_MAX && cap) {
 		ew = cap / 50;
@@ -162,12 +226,30 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "new-library") == 0) {
 		if (!slots || !cap)
 			die("new-library needs --slots N and --capacity SIZE");
-		rc = vtape_library_create(dir, (int)slots, (int)drives, cap, ew,
-		    prefix);
+		struct vtape_library lib = { .slots = (int)slots,
+		    .drives = (int)drives, .portals = (int)portals, .capacity = cap,
+		    .early_warning = ew };
+		if (strlen(prefix) >= sizeof(lib.prefix))
+			die("--barcode-prefix: at most %zu characters",
+			    sizeof(lib.prefix) - 1);
+		strcpy(lib.prefix, prefix);
+		if (serial && strlen(serial) >= sizeof(lib.serial))
+			die("--serial: at most %d characters", VTAPE_SERIAL_LEN);
+		if (serial)
+			strcpy(lib.serial, serial);
+		rc = vtape_library_new(dir, &lib);
+		if (rc == -EINVAL)
+			die("new-library: bad values (slots 1 to %d, drives 1 to %d, "
+			    "portals 0 to %d, a barcode prefix of at most 16 printable "
+			    "characters without '/', a serial of 1 to %d letters, "
+			    "digits, -, _ or ., early warning below capacity)",
+			    VTAPE_MAX_SLOTS, VTAPE_MAX_DRIVES, VTAPE_MAX_PORTALS,
+			    VTAPE_SERIAL_LEN);
 		if (!rc)
-			printf("library %s: %ld slots, %ld drives, cartridges of %llu "
-			    "bytes (early warning %llu before the end)\n", dir, slots,
-			    drives, (unsigned long long)cap, (unsigned long long)ew);
+			printf("library %s: %ld slots, %ld portals, %ld drives, "
+			    "cartridges of %llu bytes (early warning %llu before the "
+			    "end)\n", dir, slots, portals, drives,
+			    (unsigned long long)cap, (unsigned long long)ew);
 	} else if (strcmp(cmd, "new-cartridge") == 0) {
 		if (!barcode || !cap)
 			die("new-cartridge needs --barcode B and --capacity SIZE");
@@ -222,6 +304,32 @@ main(int argc, char **argv)
 		else if (!rc)
 			rc = vtape_inject(cart, &f);
 		free(cart);
+	} else if (strcmp(cmd, "fault") == 0) {
+		in_library(dir, 1, -1);
+		if (any_fault || cf.clear || f.clear)
+			cf.clear = cf.clear || f.clear;
+		if (any_fault || cf.clear)
+			rc = vtape_changer_fault(dir, &cf, why, sizeof(why));
+		if (!rc)
+			rc = vtape_changer_show(dir, stdout);
+	} else if (strcmp(cmd, "door") == 0) {
+		in_library(dir, 1, -1);
+		if (!(rc = vtape_door(dir)))
+			printf("%s: door opened and closed: the changer reports UNIT "
+			    "ATTENTION next\n", dir);
+	} else if (strcmp(cmd, "import") == 0) {
+		in_library(dir, 1, -1);
+		if (optind >= argc)
+			die("import needs the barcodes of the cartridges put in");
+		rc = vtape_import(dir, argv + optind, argc - optind, to_slots, why,
+		    sizeof(why));
+		if (!rc)
+			printf("%s: %d cartridge%s put into %s\n", dir, argc - optind,
+			    argc - optind == 1 ? "" : "s", to_slots ? "slots" :
+			    "portals");
+	} else if (strcmp(cmd, "export") == 0) {
+		in_library(dir, 1, -1);
+		rc = vtape_export(dir, (int)portal, stdout, why, sizeof(why));
 	} else {
 		fprintf(stderr, "abs-vtape: unknown command %s\n%s", cmd, usage);
 		return 2;

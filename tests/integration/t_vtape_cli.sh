@@ -185,3 +185,48 @@ grep -q 'removed it from slot1' lab.err || { cat lab.err; fail "the open did not
 	fail "no dump after the old crash state"
 "$VTAPE" check O >/dev/null || fail "not clean after the dump"
 ok "a cartridge left in a slot and a drive by an old crash: repaired on open and move"
+
+# The library's robot (issue 14): portals, drive serials, injected faults,
+# the door and the operator's import and export.
+"$VTAPE" new-library P --slots 3 --drives 2 --portals 2 --capacity 50M \
+	--serial VLCLI01 --barcode-prefix P >/dev/null
+grep -q '^portals=2$' P/library.conf && grep -q '^serial=VLCLI01$' P/library.conf ||
+	fail "library.conf lacks portals or serial"
+"$VTAPE" list P | grep -q '^portal2 *(empty)' || fail "portals not listed"
+expect_fail "bad values" "$VTAPE" new-library P2 --slots 3 --capacity 50M --serial 'a b'
+expect_fail "not a number" "$VTAPE" new-library P3 --slots 3 --capacity 50M --portals 65
+"$ENGINE" status --device vtape:P/drive1 | grep -q 'serial VLCLI01D1' ||
+	fail "drive 1's serial is not VLCLI01D1"
+"$VTAPE" fault P | grep -q '^move failures   none' || fail "fault: a new library has faults"
+"$VTAPE" fault P --move-fail 2 --jam | grep -q 'the next 2 moves (jam' || fail "fault --move-fail"
+grep -q '^move_fail=2$' P/changer.conf || fail "changer.conf: move_fail"
+"$VTAPE" fault P --jam-slot 3 --unreadable 2 >f.txt
+grep -q '^jammed slots    3' f.txt && grep -q '^unreadable      P00002' f.txt ||
+	{ cat f.txt; fail "fault --jam-slot --unreadable"; }
+expect_fail "no slot 7" "$VTAPE" fault P --jam-slot 7
+expect_fail "numbered from 1" "$VTAPE" fault P --unreadable 0
+expect_fail "goes with --move-fail" "$VTAPE" fault P --jam
+"$VTAPE" fault P --clear | grep -q '^jammed slots    none' || fail "fault --clear"
+echo 'move_fail=many' >P/changer.conf
+expect_fail "changer.conf: line 1" "$VTAPE" fault P
+"$VTAPE" fault P --clear >/dev/null || fail "--clear does not rewrite a bad changer.conf"
+"$VTAPE" door P | grep -q 'UNIT ATTENTION' || fail "door"
+"$VTAPE" fault P | grep -q '^unit attention  pending' || fail "door: no attention pending"
+"$VTAPE" import P NEW01 NEW02 | grep -q '2 cartridges put into portals' || fail "import"
+"$VTAPE" list P | grep -q '^portal1 *NEW01 ' || fail "NEW01 not in portal 1"
+expect_fail "0 free slots for 2" "$VTAPE" import P --to-slots A1 A2
+expect_fail "0 free portals for 1" "$VTAPE" import P NEW03
+expect_fail "is in portal2 already" "$VTAPE" import P --to-slots NEW02
+expect_fail "bad barcode" "$VTAPE" import P --to-slots 'x/y'
+expect_fail "needs the barcodes" "$VTAPE" import P
+"$VTAPE" export P --portal 1 | grep -q 'took NEW01 out of portal 1' || fail "export"
+expect_fail "portal 1 is empty" "$VTAPE" export P --portal 1
+"$VTAPE" import P NEW01 >/dev/null
+"$VTAPE" export P >ex.txt
+grep -c '^took' ex.txt | grep -qx 2 || { cat ex.txt; fail "export of every portal"; }
+expect_fail "every portal is empty" "$VTAPE" export P
+"$VTAPE" new-library Q --slots 1 --capacity 50M >/dev/null
+expect_fail "no portals" "$VTAPE" import Q X1
+"$VTAPE" check P >/dev/null || fail "library P not clean after the operator"
+"$VTAPE" --help | grep -q 'fault DIR' || fail "--help lacks fault"
+ok "abs-vtape portals, serials, faults, door, import and export"
