@@ -106,7 +106,8 @@ int vtape_portal_cart(const char *libdir, int portal, char **cartdir);
  * commands change. The robot's state lives in LIBDIR/changer.conf beside
  * library.conf: a UNIT ATTENTION pending (a door was opened), PREVENT
  * MEDIUM REMOVAL, and injected faults: the next N moves fail (HARDWARE
- * ERROR 15/01, a positioning error, or 53/00, a jam), slots that jam
+ * ERROR 15/01, a positioning error, or 53/00, a jam), the next N commands
+ * answered NOT READY 04/01 (becoming ready), slots that jam
  * (every move from or to them fails 04/53/00, their element EXCEPT with
  * 53/00, not ACCESSible), cartridges whose barcode label the robot cannot
  * read (by barcode: unreadable wherever the cartridge goes).
@@ -127,6 +128,7 @@ struct vtape_changer_state {
 	bool prevent;		/* PREVENT MEDIUM REMOVAL: portals locked */
 	unsigned move_fail;	/* the next N moves fail ... */
 	bool move_fail_jam;	/* ... as a jam, else a positioning error */
+	unsigned not_ready;	/* the next N commands: NOT READY 04/01 */
 	unsigned njam, jam_slot[VTAPE_MAX_FAULTS];
 	unsigned nunreadable;
 	char unreadable[VTAPE_MAX_FAULTS][VTAPE_BARCODE_MAX + 1];
@@ -158,6 +160,12 @@ int vtape_robot_move(const char *libdir, enum tsg_elem_type from_type,
     struct tsg_status *st);
 /* A UNIT ATTENTION pending: 1 (and taken: the next command sees none), 0. */
 int vtape_robot_attention(const char *libdir);
+/*
+ * What the next command hears instead of its answer, taken: a UNIT
+ * ATTENTION (a door), else NOT READY 04/01 (becoming ready), else none.
+ */
+enum { VTAPE_PENDING_NONE, VTAPE_PENDING_ATTENTION, VTAPE_PENDING_NOT_READY };
+int vtape_robot_pending(const char *libdir);
 int vtape_robot_prevent(const char *libdir, bool prevent);
 /* INITIALIZE ELEMENT STATUS: the library check, repairing a crash's leftovers. */
 int vtape_robot_scan(const char *libdir);
@@ -165,6 +173,7 @@ int vtape_robot_scan(const char *libdir);
 struct vtape_changer_fault {
 	int move_fail;		/* -1 leave; else the next N moves fail */
 	bool jam;		/* ... as a jam */
+	int not_ready;		/* -1 leave; else the next N commands: 04/01 */
 	unsigned jam_slot;	/* 0 none: that slot jams */
 	unsigned unreadable_slot;	/* 0 none: its cartridge's label */
 	bool clear;		/* every fault dropped first */

@@ -1180,7 +1180,7 @@ vtape_changer_parse(const char *text, size_t len,
 		*eq++ = '\0';
 		/* The single-valued fields, each once. */
 		static const char *const once[] = { "attention", "prevent",
-		    "move_fail", "move_fail_kind" };
+		    "move_fail", "move_fail_kind", "not_ready" };
 		for (unsigned k = 0; k < ARRAY_SIZE(once); k++)
 			if (strcmp(key, once[k]) == 0) {
 				if (seen & (1u << k)) {
@@ -1198,6 +1198,10 @@ vtape_changer_parse(const char *text, size_t len,
 			if (util_parse_u64(eq, MOVE_FAIL_MAX, &v) < 0)
 				goto bad;
 			s->move_fail = (unsigned)v;
+		} else if (strcmp(key, "not_ready") == 0) {
+			if (util_parse_u64(eq, MOVE_FAIL_MAX, &v) < 0)
+				goto bad;
+			s->not_ready = (unsigned)v;
 		} else if (strcmp(key, "move_fail_kind") == 0) {
 			if (strcmp(eq, "jam") && strcmp(eq, "hardware"))
 				goto bad;
@@ -1273,8 +1277,9 @@ changer_write(const char *libdir, const struct vtape_changer_state *s)
 	if (!text)
 		return -ENOMEM;
 	off += (size_t)snprintf(text + off, cap - off, "attention=%d\n"
-	    "prevent=%d\nmove_fail=%u\nmove_fail_kind=%s\n", s->attention,
-	    s->prevent, s->move_fail, s->move_fail_jam ? "jam" : "hardware");
+	    "prevent=%d\nmove_fail=%u\nmove_fail_kind=%s\nnot_ready=%u\n",
+	    s->attention, s->prevent, s->move_fail, s->move_fail_jam ? "jam" :
+	    "hardware", s->not_ready);
 	for (unsigned i = 0; i < s->njam; i++)
 		off += (size_t)snprintf(text + off, cap - off, "jam_slot=%u\n",
 		    s->jam_slot[i]);
@@ -1520,36 +1525,61 @@ changer_edit(const char *libdir, int (*fn)(void *arg,
 	return rc < 0 ? rc : 0;
 }
 
-/* changer_edit: take a pending UNIT ATTENTION (*arg set if one was). */
+/*
+ * changer_edit: take what the next command hears, *arg the kind: a UNIT
+ * ATTENTION first, else one of the NOT READY answers.
+ */
 static int
-take_attention(void *arg, const struct vtape_library *lc,
+take_pending(void *arg, const struct vtape_library *lc,
     struct vtape_changer_state *cs)
 {
+	int *kind = arg;
+
 	(void)lc;
-	*(bool *)arg = cs->attention;
-	if (!cs->attention)
+	if (cs->attention && *kind != VTAPE_PENDING_NOT_READY) {
+		cs->attention = false;
+		*kind = VTAPE_PENDING_ATTENTION;
+	} else if (cs->not_ready && *kind != VTAPE_PENDING_ATTENTION) {
+		cs->not_ready--;
+		*kind = VTAPE_PENDING_NOT_READY;
+	} else {
+		*kind = VTAPE_PENDING_NONE;
 		return 1;
-	cs->attention = false;
+	}
 	return 0;
 }
 
-int
-vtape_robot_attention(const char *libdir)
+/* The next pending answer of the kinds asked (want: 0 any). */
+static int
+robot_pending(const char *libdir, int want)
 {
 	struct vtape_changer_state cs;
 	struct vtape_library lc;
-	bool was = false;
-	int rc;
+	int rc, kind = want;
 
 	/* Most commands find none: read without the lock first. */
 	if ((rc = lib_read(libdir, &lc)) < 0 ||
 	    (rc = vtape_changer_read(libdir, &lc, &cs)) < 0)
 		return rc;
-	if (!cs.attention)
-		return 0;
-	if ((rc = changer_edit(libdir, take_attention, &was, false)) < 0)
+	if (!cs.attention && !cs.not_ready)
+		return VTAPE_PENDING_NONE;
+	if ((rc = changer_edit(libdir, take_pending, &kind, false)) < 0)
 		return rc;
-	return was;
+	return kind;
+}
+
+int
+vtape_robot_pending(const char *libdir)
+{
+	return robot_pending(libdir, VTAPE_PENDING_NONE);
+}
+
+int
+vtape_robot_attention(const char *libdir)
+{
+	int rc = robot_pending(libdir, VTAPE_PENDING_ATTENTION);
+
+	return rc < 0 ? rc : rc == VTAPE_PENDING_ATTENTION;
 }
 
 /* changer_edit: PREVENT (*arg true) or ALLOW. */
@@ -1596,7 +1626,7 @@ set_fault(void *arg, const struct vtape_library *lc,
 	char path[PATH_MAX], bc[PATH_MAX];
 
 	if (f->clear) {
-		cs->move_fail = 0;
+		cs->move_fail = cs->not_ready = 0;
 		cs->move_fail_jam = false;
 		cs->njam = cs->nunreadable = 0;
 	}
@@ -1608,6 +1638,14 @@ set_fault(void *arg, const struct vtape_library *lc,
 		}
 		cs->move_fail = (unsigned)f->move_fail;
 		cs->move_fail_jam = f->jam;
+	}
+	if (f->not_ready >= 0) {
+		if (f->not_ready > MOVE_FAIL_MAX) {
+			snprintf(x->why, x->len, "at most %d commands not ready",
+			    MOVE_FAIL_MAX);
+			return -EINVAL;
+		}
+		cs->not_ready = (unsigned)f->not_ready;
 	}
 	if (f->jam_slot && !jammed(cs, TSG_ELEM_SLOT, f->jam_slot)) {
 		if (f->jam_slot > (unsigned)lc->slots) {
@@ -1679,6 +1717,10 @@ vtape_changer_show(const char *libdir, FILE *out)
 		    "jam, HARDWARE ERROR 53/00" : "HARDWARE ERROR 15/01");
 	else
 		fprintf(out, "move failures   none\n");
+	if (cs.not_ready)
+		fprintf(out, "not ready       the next %u command%s (NOT READY "
+		    "04/01, becoming ready)\n", cs.not_ready, cs.not_ready == 1 ?
+		    "" : "s");
 	fprintf(out, "jammed slots   ");
 	for (unsigned i = 0; i < cs.njam; i++)
 		fprintf(out, " %u", cs.jam_slot[i]);

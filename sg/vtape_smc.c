@@ -511,11 +511,12 @@ vsmc_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 		goto out;
 	}
 	/* A door was opened: the next command hears of it, once. */
-	if ((rc = vtape_robot_attention(s->libdir)) != 0) {
-		if (rc > 0) {
+	if ((rc = vtape_robot_pending(s->libdir)) != VTAPE_PENDING_NONE) {
+		if (rc == VTAPE_PENDING_ATTENTION)
 			set_sense(&r, SPC_SK_UNIT_ATTENTION, 0x28, 0);
-			rc = 0;
-		}
+		else if (rc == VTAPE_PENDING_NOT_READY)
+			set_sense(&r, SPC_SK_NOT_READY, 0x04, 0x01);
+		rc = rc < 0 ? rc : 0;
 		goto out;
 	}
 	switch (cdb[0]) {

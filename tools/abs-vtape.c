@@ -24,11 +24,13 @@ static const char usage[] =
 "         [--medium-error-at BLOCK] [--corrupt-write-at BLOCK]\n"
 "         [--write-protect] [--write-enable]\n"
 "         [--tapealert N] [--clear]\n"
-"  fault DIR [--move-fail N [--jam]] [--jam-slot N] [--unreadable N] [--clear]\n"
+"  fault DIR [--move-fail N [--jam]] [--jam-slot N] [--unreadable N]\n"
+"            [--not-ready N] [--clear]\n"
 "         the library's robot: the next N moves fail (HARDWARE ERROR 15/01,\n"
 "         with --jam 53/00); every move from or to slot N jams; the label of\n"
-"         slot N's cartridge cannot be read (wherever it goes); --clear drops\n"
-"         them all first. Without options: the robot's state and faults.\n"
+"         slot N's cartridge cannot be read (wherever it goes); the next N\n"
+"         commands are answered NOT READY 04/01 (becoming ready); --clear\n"
+"         drops them all first. Without options: the robot's state and faults.\n"
 "  door DIR               the operator opened and closed the door: the\n"
 "                         changer's next command gets UNIT ATTENTION 28/00\n"
 "  import DIR [--to-slots] BARCODE...\n"
@@ -46,7 +48,7 @@ static const char usage[] =
 enum { O_SLOTS = 256, O_DRIVES, O_CAP, O_EW, O_PREFIX, O_SLOT, O_DRIVE,
 	O_MERR, O_WP, O_WE, O_TA, O_CLEAR, O_BARCODE, O_CORRUPT, O_REPAIR,
 	O_PORTALS, O_SERIAL, O_MOVE_FAIL, O_JAM, O_JAM_SLOT, O_UNREADABLE,
-	O_TO_SLOTS, O_PORTAL };
+	O_TO_SLOTS, O_PORTAL, O_NOT_READY };
 
 static const struct option longopts[] = {
 	{ "slots", required_argument, NULL, O_SLOTS },
@@ -72,6 +74,7 @@ static const struct option longopts[] = {
 	{ "unreadable", required_argument, NULL, O_UNREADABLE },
 	{ "to-slots", no_argument, NULL, O_TO_SLOTS },
 	{ "portal", required_argument, NULL, O_PORTAL },
+	{ "not-ready", required_argument, NULL, O_NOT_READY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -145,7 +148,7 @@ main(int argc, char **argv)
 	int c, rc = 0, repair = 0, to_slots = 0;
 	long portals = 0, portal = 0;
 	const char *serial = NULL;
-	struct vtape_changer_fault cf = { .move_fail = -1 };
+	struct vtape_changer_fault cf = { .move_fail = -1, .not_ready = -1 };
 	bool any_fault = false;
 
 	log_init("abs-vtape", LOG_LVL_WARN, 0);
@@ -190,6 +193,10 @@ main(int argc, char **argv)
 			any_fault = true;
 			break;
 		case O_JAM: cf.jam = true; break;
+		case O_NOT_READY:
+			cf.not_ready = (int)num(optarg, 1000000, "--not-ready");
+			any_fault = true;
+			break;
 		case O_JAM_SLOT:
 			cf.jam_slot = (unsigned)num(optarg, VTAPE_MAX_SLOTS, "--jam-slot");
 			if (!cf.jam_slot)

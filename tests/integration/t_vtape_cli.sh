@@ -206,7 +206,10 @@ grep -q '^jammed slots    3' f.txt && grep -q '^unreadable      P00002' f.txt ||
 expect_fail "no slot 7" "$VTAPE" fault P --jam-slot 7
 expect_fail "numbered from 1" "$VTAPE" fault P --unreadable 0
 expect_fail "goes with --move-fail" "$VTAPE" fault P --jam
+"$VTAPE" fault P --not-ready 3 | grep -q '^not ready       the next 3 commands' ||
+	fail "fault --not-ready"
 "$VTAPE" fault P --clear | grep -q '^jammed slots    none' || fail "fault --clear"
+"$VTAPE" fault P | grep -q '^not ready' && fail "--clear left not-ready"
 echo 'move_fail=many' >P/changer.conf
 expect_fail "changer.conf: line 1" "$VTAPE" fault P
 "$VTAPE" fault P --clear >/dev/null || fail "--clear does not rewrite a bad changer.conf"

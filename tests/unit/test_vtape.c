@@ -378,7 +378,7 @@ smc_faults(const char *top)
 {
 	struct vtape_library L = { .slots = 4, .drives = 2, .portals = 2,
 	    .capacity = 8 * MB, .early_warning = MB, .prefix = "F" };
-	struct vtape_changer_fault f = { .move_fail = -1 };
+	struct vtape_changer_fault f = { .move_fail = -1, .not_ready = -1 };
 	char lib[400], u[480], why[512], tag[40];
 	char *imp[3] = { "NEW001", "NEW002", "NEW003" };
 	struct tsg_element *e = NULL, x;
@@ -485,6 +485,17 @@ smc_faults(const char *top)
 	CHECK(raw(d, cdb, 6, b, 18, &st) == 0 && (b[2] & 0xf) == 6 &&
 	    b[12] == 0x28);
 	CHECK(raw(d, cdb, 6, b, 18, &st) == 0 && (b[2] & 0xf) == 0);
+	/* Becoming ready: NOT READY 04/01 for the next 2 commands, a UA first. */
+	f.not_ready = 2;
+	CHECK(vtape_changer_fault(lib, &f, why, sizeof(why)) == 0);
+	f.not_ready = -1;
+	CHECK(vtape_door(lib) == 0);
+	memset(cdb, 0, sizeof(cdb));
+	CHECK(sense_is(raw(d, cdb, 6, NULL, 0, &st), &st, 6, 0x28, 0));
+	CHECK(sense_is(raw(d, cdb, 6, NULL, 0, &st), &st, 2, 0x04, 0x01));
+	CHECK(tsg_inquiry(d, &(struct tsg_inquiry){ 0 }, &st) == 0);
+	CHECK(sense_is(raw(d, cdb, 6, NULL, 0, &st), &st, 2, 0x04, 0x01));
+	CHECK(raw(d, cdb, 6, NULL, 0, &st) == 0);
 	/* The changer API says so once (any opener takes it). */
 	CHECK(vtape_door(lib) == 0);
 	CHECK(tsg_changer_attention(c));
@@ -628,7 +639,8 @@ smc_parsers(const char *top)
 	struct tsg_element *e = NULL;
 	size_t n = 0;
 	CHECK(vtape_robot_elements(lib, &e, &n) == -EINVAL && !e);
-	struct vtape_changer_fault f = { .move_fail = -1, .clear = true };
+	struct vtape_changer_fault f = { .move_fail = -1, .not_ready = -1,
+	    .clear = true };
 	f.clear = false;
 	CHECK(vtape_changer_fault(lib, &f, err, sizeof(err)) == -EINVAL);
 	f.clear = true;	/* --clear starts it anew */
