@@ -5,7 +5,8 @@
 # (some spanning cartridges, so that the robot changes them mid-dump),
 # restores (on a named drive or any idle one, of cartridges that may sit
 # in another drive), inventories through the robot, injected changer
-# faults (a move that fails) and barriers. Asserted throughout:
+# faults (moves that fail, a robot becoming ready, the door opened) and
+# barriers. Asserted throughout:
 #   - no cartridge in two places: the library on disk (slots, drives,
 #     portals, read under the library's lock) and abs-ctld's inventory;
 #     no cartridge lost from the library either;
@@ -50,7 +51,8 @@ q() { sqlite3 -cmd ".timeout 10000" "$DB" "$1"; }
 ctl() { timeout "$DEADLINE" "$CTL" "$@"; }
 
 # The plan: one line per operation, drawn from the seed alone.
-#   dump DRIVE SIZE | restore DRIVE|any PICK | inventory | fault N | barrier
+#   dump DRIVE SIZE | restore DRIVE|any PICK | inventory | fault N KIND |
+#   barrier
 awk -v s="$SEED" -v n="$OPS" -v d="$DRIVES" 'BEGIN {
 	srand(s)
 	for (i = 0; i < n; i++) {
@@ -68,7 +70,11 @@ awk -v s="$SEED" -v n="$OPS" -v d="$DRIVES" 'BEGIN {
 		} else if (r < 0.87) {
 			print "inventory"
 		} else if (r < 0.95) {
-			print "fault", 1 + int(rand() * 2)
+			# A move that fails (positioning or a jam), the robot
+			# becoming ready, or the door opened (UNIT ATTENTION).
+			f = rand()
+			kind = f < 0.4 ? "move" : f < 0.6 ? "jam" : f < 0.8 ? "notready" : "door"
+			print "fault", 1 + int(rand() * 2), kind
 		} else {
 			print "barrier"
 		}
@@ -111,7 +117,7 @@ ok "abs-ctld, $DRIVES media servers, library of $SLOTS cartridges"
 : >complete.txt	# entities with a complete dump: NAME (one a line)
 : >verified.txt	# entities restored byte for byte
 : >failed.txt	# JOB KIND ENTITY STATE: DETAIL
-dumps=0 restores=0 inventories=0 faults=0 barriers=0 refused=0
+dumps=0 restores=0 inventories=0 faults=0 doors=0 barriers=0 refused=0
 
 # The cartridges' places on disk, "PLACE BARCODE" sorted, read under the
 # library's lock (the one every move takes), so no move is seen halfway.
@@ -207,13 +213,26 @@ start_restore() {	# ENTITY DRIVE|any TAG
 	restores=$((restores + 1))
 }
 
-# inject N: the next N moves of the library's robot fail.
+# inject N KIND: the robot's next N moves fail (move: HARDWARE ERROR
+# 15/01, jam: 53/00), its next N commands answer NOT READY (notready), or
+# the door was opened (door: UNIT ATTENTION, abs-ctld takes an inventory).
+# faults counts what may fail a job: N for each but the door.
 inject() {
-	"$VTAPE" fault lib --move-fails "$1" >/dev/null 2>&1 ||
-		fail "abs-vtape fault lib --move-fails $1"
-	faults=$((faults + $1))
+	case $2 in
+	move) set -- "$1" --move-fail "$1" ;;
+	jam) set -- "$1" --move-fail "$1" --jam ;;
+	notready) set -- "$1" --not-ready "$1" ;;
+	door)
+		"$VTAPE" door lib >/dev/null 2>&1 || fail "abs-vtape door lib"
+		doors=$((doors + 1))
+		return 0 ;;
+	esac
+	n=$1
+	shift
+	"$VTAPE" fault lib "$@" >/dev/null 2>&1 || fail "abs-vtape fault lib $*"
+	faults=$((faults + n))
 }
-if ! "$VTAPE" --help 2>&1 | grep -q "fault"; then
+if ! "$VTAPE" --help 2>&1 | grep -q "fault DIR"; then
 	echo "note: abs-vtape has no fault command yet: no faults injected"
 	inject() { :; }
 fi
@@ -248,7 +267,7 @@ while read -r kind a b; do
 		fi
 		inventories=$((inventories + 1)) ;;
 	fault)
-		inject "$a" ;;
+		inject "$a" "$b" ;;
 	barrier)
 		wait_below 1
 		barriers=$((barriers + 1)) ;;
@@ -258,11 +277,12 @@ while read -r kind a b; do
 done <plan.txt
 wait_below 1
 check_places
-ok "$OPS operations: $dumps dumps, $restores restores ($refused not queued: no drive idle), $inventories inventories, $faults move failures injected"
+ok "$OPS operations: $dumps dumps, $restores restores ($refused not queued: no drive idle), $inventories inventories, $faults robot failures injected, $doors doors opened"
 
 # The end: abs-ctld's inventory after a refresh is the library on disk.
+# Faults not used up yet go: the last restores must all work.
+"$VTAPE" fault lib --clear >/dev/null 2>&1 || true
 if [ -z "$NOLIB" ]; then
-	"$VTAPE" fault lib --clear >/dev/null 2>&1 || true
 	ctl inventory lib >/dev/null || fail "the last inventory"
 	ctl --json inventory lib --cached >inv.json || fail "inventory --cached"
 	jq -r '.. | objects | select(has("barcode") and .barcode != null) |
@@ -292,10 +312,10 @@ ok "every complete dump ($ncomplete) restored byte for byte"
 # Failed jobs: no more than the faults injected could explain.
 if [ "$nfailed" -gt "$faults" ]; then
 	cat failed.txt >&2
-	fail "$nfailed jobs failed, only $faults move failures were injected"
+	fail "$nfailed jobs failed, only $faults robot failures were injected"
 fi
 moves=$(q "SELECT count(*) FROM moves WHERE state = 'done'" 2>/dev/null || echo "?")
 mfailed=$(q "SELECT count(*) FROM moves WHERE state = 'failed'" 2>/dev/null || echo "?")
 kill -0 "$CPID" 2>/dev/null || fail "abs-ctld died"
-echo "library campaign: seed $SEED, $OPS operations ($dumps dumps, $ncomplete complete; $restores restores; $inventories inventories; $barriers barriers), $faults move failures injected, $nfailed jobs failed, $moves moves done and $mfailed failed, $(( $(date +%s) - T0 )) s"
+echo "library campaign: seed $SEED, $OPS operations ($dumps dumps, $ncomplete complete; $restores restores; $inventories inventories; $barriers barriers), $faults robot failures injected and $doors doors opened, $nfailed jobs failed, $moves moves done and $mfailed failed, $(( $(date +%s) - T0 )) s"
 ok "t_library_campaign"
