@@ -316,7 +316,10 @@ handle_line(struct ctld *c, struct client *cl, const char *line, size_t len)
 		goto out;
 	}
 	res = ctld_handle(c, cl, op, args, &code, err);
-	if (!res) {
+	if (!res && code && strcmp(code, CTLD_PENDING) == 0) {
+		cl->waiting = true;	/* answered by ctld_reply */
+		cl->wait_id = id;
+	} else if (!res) {
 		reply_error(cl, id, code, err[0] ? err : "failed");
 	} else {
 		json_t *r = json_pack("{s:I,s:b,s:o}", "id", id, "ok", 1,
@@ -326,6 +329,24 @@ handle_line(struct ctld *c, struct client *cl, const char *line, size_t len)
 	}
 out:
 	json_decref(req);
+}
+
+void
+ctld_reply(struct client *cl, json_t *res, const char *code, const char *err)
+{
+	json_t *r;
+
+	if (!res) {
+		reply_error(cl, cl->wait_id, code ? code : PROTO_E_INTERNAL,
+		    err && err[0] ? err : "failed");
+	} else {
+		r = json_pack("{s:I,s:b,s:o}", "id", cl->wait_id, "ok", 1,
+		    "result", res);
+		ctld_send(cl, r);
+		json_decref(r);
+	}
+	cl->waiting = false;
+	cl->more = true;	/* the requests it sent meanwhile */
 }
 
 /*
@@ -361,6 +382,8 @@ client_lines(struct ctld *c, struct client *cl, int *budget,
 	size_t len;
 
 	while (*budget > 0 && !cl->dead) {
+		if (cl->waiting)
+			return false;	/* in order: after its answer */
 		int got = proto_lbuf_next(&cl->in, &line, &len);
 		if (got == PROTO_LINE_NONE)
 			return true;
@@ -411,6 +434,10 @@ client_read(struct ctld *c, struct client *cl)
 			cl->more = true;
 			return;
 		}
+		if (n == 0 && cl->waiting) {
+			cl->more = true;	/* its EOF once it is answered */
+			return;
+		}
 		if (n == 0)
 			client_eof(c, cl, too_long);
 	}
@@ -441,6 +468,7 @@ client_free(struct ctld *c, int ep, struct client *cl)
 
 	epoll_ctl(ep, EPOLL_CTL_DEL, cl->fd, NULL);
 	close(cl->fd);
+	ctld_offload_client_gone(cl);
 	if (cl->drive) {
 		struct drive *d = cl->drive;
 		d->engine = NULL;
@@ -735,14 +763,16 @@ flush_clients(struct ctld *c, int ep)
 		next = cl->next;
 		if (!cl->dead)
 			client_write(cl);
-		if (cl->rdeof && !cl->outlen)
+		if (cl->rdeof && !cl->outlen && !cl->waiting)
 			cl->dead = true;	/* half-closed, and all answered */
 		if (cl->dead) {
 			client_free(c, ep, cl);
 			continue;
 		}
-		ev = (struct epoll_event){ .events = (cl->rdeof ? 0 : EPOLLIN |
-		    EPOLLRDHUP) | (cl->outlen ? EPOLLOUT : 0), .data.ptr = cl };
+		/* Waiting for its answer: nothing more read from it. */
+		ev = (struct epoll_event){ .events = (cl->rdeof || cl->waiting ?
+		    0 : EPOLLIN | EPOLLRDHUP) | (cl->outlen ? EPOLLOUT : 0),
+		    .data.ptr = cl };
 		epoll_ctl(ep, EPOLL_CTL_MOD, cl->fd, &ev);
 	}
 }
@@ -775,20 +805,31 @@ static void
 serve(struct ctld *c, int lfd)
 {
 	struct epoll_event ev, evs[64];
-	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int ep = epoll_create1(EPOLL_CLOEXEC), wfd = ctld_offload_fd();
+	static int work_tag;	/* the worker's eventfd in evs */
 
 	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL };
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &work_tag };
+	if (wfd >= 0)
+		epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev);
 	while (!stop) {
 		bool more = false;
 		for (struct client *cl = clients; cl; cl = cl->next)
-			more |= cl->more;
+			more |= cl->more && !cl->waiting;
 		/* Clients with work left from the last turn: no waiting. */
 		int n = epoll_wait(ep, evs, 64, more ? 0 : 1000);
 		for (int i = 0; i < n; i++) {
 			struct client *cl = evs[i].data.ptr;
 			if (!cl)
 				accept_clients(c, ep, lfd);
+			else if (evs[i].data.ptr == (void *)&work_tag)
+				ctld_offload_done(c);
+			else if (cl->waiting && evs[i].events & (EPOLLHUP |
+			    EPOLLERR))
+				cl->dead = true;	/* gone: nobody to answer */
+			else if (cl->waiting)
+				continue;
 			else if (!cl->rdeof && evs[i].events & (EPOLLIN |
 			    EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 				client_read(c, cl);
@@ -797,7 +838,8 @@ serve(struct ctld *c, int lfd)
 		}
 		/* Those epoll did not name this turn but that have work left. */
 		for (struct client *cl = clients; more && cl; cl = cl->next)
-			if (cl->more && !cl->turn && !cl->rdeof && !cl->dead)
+			if (cl->more && !cl->turn && !cl->rdeof && !cl->dead &&
+			    !cl->waiting)
 				client_read(c, cl);
 		for (struct client *cl = clients; cl; cl = cl->next)
 			cl->turn = false;

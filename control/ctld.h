@@ -65,6 +65,8 @@ struct client {
 	bool more;		/* lines or bytes left for the next turn */
 	bool turn;		/* read this turn of the loop */
 	int64_t partial;	/* since when (ms) a request line is unfinished */
+	bool waiting;		/* its request is worked on off the loop */
+	json_int_t wait_id;	/* that request's id */
 	struct client *next;
 };
 
@@ -159,5 +161,33 @@ int ctld_event_check(const struct ctld_event *ev, json_t *data, char *err);
 
 /* Free the index a drive's media server was sending (control/chains.c). */
 void ctld_upload_free(struct drive *d);
+
+/*
+ * Work off the loop (control/offloop.c): one worker thread that owns no
+ * catalog handle, client or drive. A handler that returns NULL with
+ * *code CTLD_PENDING is answered later: its client reads no other
+ * request meanwhile.
+ */
+#define CTLD_PENDING "pending"
+/* In the worker: the work on what arg holds, and nothing else. */
+typedef void ctld_work_fn(void *arg);
+/* In the loop when fn ended: the reply (NULL with *code and err), or NULL
+   with *code CTLD_PENDING to run fn again (arg's next step). */
+typedef json_t *ctld_done_fn(struct ctld *c, struct client *cl, void *arg,
+    const char **code, char *err);
+typedef void ctld_free_fn(void *arg);
+/* Queue fn(arg) for cl's request; always NULL with *code: CTLD_PENDING,
+   or a refusal (busy) with arg freed. */
+json_t *ctld_offload(struct client *cl, ctld_work_fn *fn, ctld_done_fn *done,
+    ctld_free_fn *fr, void *arg, const char **code, char *err);
+/* The eventfd the loop watches (-1 if none could be made). */
+int ctld_offload_fd(void);
+/* In the loop, once the eventfd is readable: what the worker made. */
+void ctld_offload_done(struct ctld *c);
+/* A client is freed: its work's result goes nowhere. */
+void ctld_offload_client_gone(struct client *cl);
+/* The answer to cl's waiting request: res (owned), or the refusal. */
+void ctld_reply(struct client *cl, json_t *res, const char *code,
+    const char *err);
 
 #endif

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog/fileindex.h"
+#include "common/base64.h"
 #include "common/log.h"
 #include "control/crippled_int.h"
 #include "control/handlers_int.h"
@@ -263,10 +265,15 @@ restore_job(struct ctld *c, struct client *cl, struct drive *d, json_t *a,
 	    "paths", json_object_get(res, "paths"), "level_only",
 	    json_object_get(res, "level_only"), "date",
 	    json_object_get(dump, "started"));
-	char *ds = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+	char *ds;
 	int64_t job = 0;
 	int rc;
 
+	/* Paths that are not UTF-8: their bytes, in base64. */
+	if (detail && json_object_get(res, "paths_b64"))
+		json_object_set(detail, "paths_b64", json_object_get(res,
+		    "paths_b64"));
+	ds = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	json_decref(detail);
 	if (!ds)
 		return -ENOMEM;
@@ -280,38 +287,43 @@ restore_job(struct ctld *c, struct client *cl, struct drive *d, json_t *a,
 	return 0;
 }
 
-/* Paths a restore takes: "./a/b", "a/b" or "/a/b", none climbing out. */
+/*
+ * Paths a restore takes: "./a/b", "a/b" or "/a/b", none climbing out;
+ * path (strings) and path_b64 (the bytes of names that are not UTF-8, in
+ * base64), as many as the request holds. Those in base64 into *b64 (a
+ * list, checked; NULL if none). false with err.
+ */
 static bool
-restore_paths_ok(json_t *paths, char *err)
+restore_paths_ok(json_t *a, json_t **b64, char *err)
 {
+	json_t *paths = json_object_get(a, "path"), *p;
 	size_t i;
-	json_t *p;
 
-	if (json_array_size(paths) > 1000) {
-		snprintf(err, PROTO_ERRLEN, "at most 1000 --path");
-		return false;
-	}
-	json_array_foreach(paths, i, p) {
-		const char *s = json_string_value(p), *c;
-		size_t n = s ? strlen(s) : 0;
-		bool dots = false;
-		if (!n || n > 4095) {
-			snprintf(err, PROTO_ERRLEN, "--path: a path of 1 to 4095 bytes");
+	*b64 = NULL;
+	json_array_foreach(paths, i, p)
+		if (!ctld_path_ok(json_string_value(p), json_string_length(p),
+		    err))
+			return false;
+	json_array_foreach(json_object_get(a, "path_b64"), i, p) {
+		const char *e = json_string_value(p);
+		size_t n = json_string_length(p), got;
+		uint8_t buf[4096];
+		if (B64_DECLEN(n) > sizeof(buf) || b64_decode(e, n, buf, &got) <
+		    0) {
+			snprintf(err, PROTO_ERRLEN, "--path-b64 %.64s: not the"
+			    " base64 of a path of 1 to 4095 bytes", e);
+			json_decref(*b64);
+			*b64 = NULL;
 			return false;
 		}
-		/* Every component: ".." never (a restore stays in its target). */
-		for (c = s;;) {
-			size_t k = strcspn(c, "/");
-			dots = dots || (k == 2 && c[0] == '.' && c[1] == '.');
-			if (!c[k])
-				break;
-			c += k + 1;
-		}
-		if (dots) {
-			snprintf(err, PROTO_ERRLEN, "--path %.200s: no '..' in a path",
-			    s);
+		if (!ctld_path_ok((const char *)buf, got, err)) {
+			json_decref(*b64);
+			*b64 = NULL;
 			return false;
 		}
+		if (!*b64)
+			*b64 = json_array();
+		json_array_append(*b64, p);
 	}
 	return true;
 }
@@ -338,6 +350,156 @@ chain_indexed(json_t *chain)
 	return true;
 }
 
+/* Queue the restore res describes (a drive named, else the first idle
+   one; none idle: it waits in the queue): res, the reply. */
+static json_t *
+restore_queue(struct ctld *c, struct client *cl, json_t *a, json_t *res,
+    const char **code, char *err)
+{
+	char dberr[CAT_ERRLEN];
+	struct drive *d;
+	int rc;
+
+	*code = NULL;
+	d = restore_drive(c, a, code, err);
+	if (*code) {
+		json_decref(res);
+		return NULL;
+	}
+	if (d && (rc = restore_job(c, cl, d, a, res, dberr)) < 0) {
+		json_decref(res);
+		return cat_failed(code, err, rc, dberr);
+	}
+	return res;
+}
+
+/* The paths of a restore looked up in its dump's index (off the loop). */
+struct paths_check {
+	json_t *a, *res;	/* the loop's */
+	uint8_t *buf;		/* the dump's kept index */
+	size_t len;
+	char uid[64];
+	char **paths;		/* bytes, NUL-terminated */
+	size_t npaths;
+	size_t *missing, nmissing;
+	int rc;
+	char why[200];
+};
+
+static void
+paths_check_free(void *arg)
+{
+	struct paths_check *p = arg;
+
+	json_decref(p->a);
+	json_decref(p->res);
+	free(p->buf);
+	for (size_t i = 0; i < p->npaths; i++)
+		free(p->paths[i]);
+	free(p->paths);
+	free(p->missing);
+	free(p);
+}
+
+static void
+paths_check_work(void *arg)
+{
+	struct paths_check *p = arg;
+	struct fidx x;
+
+	if ((p->rc = fidx_decode(p->buf, p->len, &x, p->why,
+	    sizeof(p->why))) < 0)
+		return;
+	for (size_t i = 0; i < p->npaths; i++)
+		if (!fidx_lookup(&x, p->paths[i]))
+			p->missing[p->nmissing++] = i;
+	fidx_free(&x);
+}
+
+static json_t *
+paths_check_done(struct ctld *c, struct client *cl, void *arg,
+    const char **code, char *err)
+{
+	struct paths_check *p = arg;
+	json_t *res;
+	size_t at;
+
+	if (p->rc < 0)
+		FAIL(PROTO_E_CATALOG, "dump %.32s: its kept index does not decode:"
+		    " %.150s", p->uid, p->why);
+	if (p->nmissing) {
+		/* Say which (as many as the message holds). */
+		at = (size_t)snprintf(err, PROTO_ERRLEN, "%zu of the %zu paths"
+		    " are not in dump %.32s:", p->nmissing, p->npaths, p->uid);
+		for (size_t i = 0; i < p->nmissing && at < PROTO_ERRLEN - 1; i++) {
+			char shown[128];
+			const char *s = p->paths[p->missing[i]];
+			at += (size_t)snprintf(err + at, PROTO_ERRLEN - at, " %s",
+			    ctld_shown(s, strlen(s), shown, sizeof(shown)));
+		}
+		if (at >= PROTO_ERRLEN - 1)
+			memcpy(err + PROTO_ERRLEN - 5, "...", 4);
+		*code = PROTO_E_NOT_FOUND;
+		return NULL;
+	}
+	res = p->res;
+	p->res = NULL;
+	return restore_queue(c, cl, p->a, res, code, err);
+}
+
+/* Look the paths of res up in its last dump's kept index, then queue. */
+static json_t *
+restore_paths_check(struct ctld *c, struct client *cl, json_t *a, json_t *res,
+    const char **code, char *err)
+{
+	json_t *chain = json_object_get(res, "chain"), *v;
+	json_t *last = json_array_get(chain, json_array_size(chain) - 1);
+	json_t *plain = json_object_get(res, "paths");
+	json_t *b64 = json_object_get(res, "paths_b64");
+	size_t n = json_array_size(plain) + json_array_size(b64), i, k = 0;
+	char dberr[CAT_ERRLEN];
+	struct paths_check *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (!p || !(p->paths = calloc(n ? n : 1, sizeof(*p->paths))) ||
+	    !(p->missing = calloc(n ? n : 1, sizeof(*p->missing)))) {
+		if (p)
+			free(p->paths);
+		free(p);
+		json_decref(res);
+		FAIL("internal", "out of memory");
+	}
+	p->a = json_incref(a);
+	p->res = res;
+	snprintf(p->uid, sizeof(p->uid), "%s", json_string_value(json_object_get(
+	    last, "dump_uid")));
+	json_array_foreach(plain, i, v)
+		if ((p->paths[k] = strdup(json_string_value(v))))
+			k++;
+	json_array_foreach(b64, i, v) {
+		size_t el = json_string_length(v), got = 0;
+		char *b = malloc(B64_DECLEN(el) + 1);
+		if (b && b64_decode(json_string_value(v), el, (uint8_t *)b,
+		    &got) == 0) {
+			b[got] = '\0';
+			p->paths[k++] = b;
+		} else {
+			free(b);
+		}
+	}
+	p->npaths = k;
+	if (k != n) {
+		paths_check_free(p);
+		FAIL("internal", "out of memory");
+	}
+	if ((rc = cat_index_load(c->db, p->uid, &p->buf, &p->len, dberr)) < 0) {
+		paths_check_free(p);
+		return cat_failed(code, err, rc, dberr);
+	}
+	return ctld_offload(cl, paths_check_work, paths_check_done,
+	    paths_check_free, p, code, err);
+}
+
 static json_t *
 h_restore(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
@@ -345,9 +507,9 @@ h_restore(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	const char *entity = arg_str(a, "entity"), *as = arg_str(a, "as");
 	bool level_only = arg_num(a, "level_only", 0) != 0;
 	json_t *paths = json_object_get(a, "path"), *chain, *last, *dump, *res;
-	const char *warn = NULL;
-	char dberr[CAT_ERRLEN], kind[8] = "";
-	struct drive *d;
+	json_t *paths_b64 = NULL;
+	const char *warn = NULL, *date, *to = arg_str(a, "to");
+	char dberr[CAT_ERRLEN], kind[8] = "", datebuf[32];
 	int rc;
 
 	/* An entity name, never a path: it names the default target. */
@@ -355,7 +517,16 @@ h_restore(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	    strcmp(as, ".") == 0 || strcmp(as, "..") == 0))
 		FAIL("bad-args", "--as takes a name without spaces, '/' or "
 		    "'..' (it names the default restore directory)");
-	if (paths && !restore_paths_ok(paths, err)) {
+	if (ctld_date_arg(a, datebuf, sizeof(datebuf), &date, err) < 0) {
+		*code = PROTO_E_BAD_ARGS;
+		return NULL;
+	}
+	/* The target is on the media server's host: a relative one would
+	   name a place in its working directory. */
+	if (json_object_get(a, "to") && (!to || to[0] != '/'))
+		FAIL("bad-args", "--to must be an absolute path on the media"
+		    " server's host");
+	if (!restore_paths_ok(a, &paths_b64, err)) {
 		*code = PROTO_E_BAD_ARGS;
 		return NULL;
 	}
@@ -365,14 +536,18 @@ h_restore(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	 * restore --stdout, docs/CHAINS.md).
 	 */
 	if ((rc = cat_entity_get(c->db, entity, source_kind_row, kind,
-	    dberr)) < 0)
+	    dberr)) < 0) {
+		json_decref(paths_b64);
 		return cat_failed(code, err, rc, dberr);
+	}
 	if (strcmp(kind, "dir") != 0)
 		level_only = true;
 	/* The chain ending at the dump: refused whole if it is broken. */
-	if (!(chain = ctld_restore_chain(c, entity, arg_str(a, "date"),
-	    level_only, code, err)))
+	if (!(chain = ctld_restore_chain(c, entity, date, level_only, code,
+	    err))) {
+		json_decref(paths_b64);
 		return NULL;
+	}
 	last = json_array_get(chain, json_array_size(chain) - 1);
 	/*
 	 * A tree's chain is replayed with each dump's file index (what was
@@ -401,21 +576,20 @@ h_restore(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	    as ? as : entity, "dump", dump, "parts", json_object_get(last,
 	    "parts"), "chain", chain, "paths", paths ? json_incref(paths) :
 	    json_array(), "level_only", level_only);
+	if (res && paths_b64)
+		json_object_set(res, "paths_b64", paths_b64);
+	json_decref(paths_b64);
 	if (!res)
 		return cat_failed(code, err, -ENOMEM, "");
 	if (warn)
 		json_object_set_new(res, "warning", json_string(warn));
-	*code = NULL;
-	d = restore_drive(c, a, code, err);
-	if (*code) {
-		json_decref(res);
-		return NULL;
-	}
-	if (d && (rc = restore_job(c, cl, d, a, res, dberr)) < 0) {
-		json_decref(res);
-		return cat_failed(code, err, rc, dberr);
-	}
-	return res;
+	/* Paths named: each must be in the dump's index (looked up off the
+	   loop) before a job is queued. */
+	if ((paths || json_object_get(res, "paths_b64")) && !warn &&
+	    strcmp(kind, "dir") == 0 && json_integer_value(json_object_get(last,
+	    "index_kept")) > 0)
+		return restore_paths_check(c, cl, a, res, code, err);
+	return restore_queue(c, cl, a, res, code, err);
 }
 
 /* A tape holding an entity, for tapes-for. */

@@ -97,6 +97,21 @@ json_t *ctld_restore_chain(struct ctld *c, const char *entity,
     const char *date, bool level_only, const char **code, char *err);
 json_t *ctld_entity_chains(struct ctld *c, const char *entity,
     const char **code, char *err);
+/*
+ * restore's and find's --date: 0 and *date (NULL if none; else what the
+ * catalog compares with, in buf), or -1 with err when it is not a date
+ * prefix (common/date.h).
+ */
+int ctld_date_arg(json_t *a, char *buf, size_t len, const char **date,
+    char *err);
+/* A path of n bytes a restore names: true, or false with err. */
+bool ctld_path_ok(const char *s, size_t n, char *err);
+/* path as o's key (the JSON string; one that is not UTF-8 with '?' for
+   each byte above 0x7f and its bytes in KEY_b64): o, or NULL. */
+json_t *ctld_path_json(json_t *o, const char *key, const char *path);
+/* n bytes of a name for a message or a JSON string: control bytes, and
+   bytes that are not UTF-8, as '?'; out (len bytes) returned. */
+const char *ctld_shown(const char *s, size_t n, char *out, size_t len);
 
 /* The nightly run's configuration (control/config.c) and the run itself
    (control/night.c). */

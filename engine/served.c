@@ -1258,11 +1258,17 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 			json_decref(d);
 			return rc;
 		}
-		/* The chain's options: one dump alone, only some paths. */
+		/* The chain's options: one dump alone, only some paths (those
+		   that are not UTF-8 in base64: decoded into bytes). */
 		json_t *pl = json_object_get(d, "paths"), *pv;
-		size_t np = json_array_size(pl), k;
-		const char **paths = np ? calloc(np, sizeof(*paths)) : NULL;
-		if (np && !paths) {
+		json_t *pb = json_object_get(d, "paths_b64");
+		size_t np = json_array_size(pl), nb = json_array_size(pb), k;
+		const char **paths = np + nb ? calloc(np + nb, sizeof(*paths)) :
+		    NULL;
+		char *bytes = nb ? malloc(nb * 4096) : NULL;
+		if ((np + nb && !paths) || (nb && !bytes)) {
+			free(paths);
+			free(bytes);
 			if (pin >= 0)
 				close(pin);
 			if (fetched)
@@ -1274,8 +1280,22 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		}
 		json_array_foreach(pl, k, pv)
 			paths[k] = json_is_string(pv) ? json_string_value(pv) : ".";
+		json_array_foreach(pb, k, pv) {
+			const char *e = json_string_value(pv);
+			size_t el = e ? strlen(e) : 0, got = 0;
+			char *b = bytes + k * 4096;
+			/* abs-ctld checked them; a path that is not one is none
+			   the restore can find (never the whole tree). */
+			if (!e || B64_DECLEN(el) > 4095 || b64_decode(e, el,
+			    (uint8_t *)b, &got) < 0 || !got || memchr(b, '\0',
+			    got))
+				snprintf(b, 4096, "./\x01not base64");
+			else
+				b[got] = '\0';
+			paths[np + k] = b;
+		}
 		o.paths = paths;
-		o.npaths = np;
+		o.npaths = np + nb;
 		o.level_only = json_is_true(json_object_get(d, "level_only"));
 		o.root_onto_existing = uid == 0;
 		o.device = device;
@@ -1286,6 +1306,7 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		o.hooks = hooks;
 		rc = eng_restore(&o, &res, err);
 		free(paths);
+		free(bytes);
 		eng_target_unpin(err, ENG_ERRLEN, pin, shown);
 		if (pin >= 0)
 			close(pin);

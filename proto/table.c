@@ -142,7 +142,9 @@ check_spec(const struct proto_op *op, int *required, char *err)
 
 	*required = 0;
 	while (proto_spec_next(&p, name, sizeof(name), &type, &opt)) {
-		if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyz_") !=
+		/* Lower-case words, digits after the first letter (path_b64). */
+		if (!*name || !strchr("abcdefghijklmnopqrstuvwxyz", *name) ||
+		    strspn(name, "abcdefghijklmnopqrstuvwxyz_0123456789") !=
 		    strlen(name) || strlen(name) >= sizeof(name) - 1) {
 			snprintf(err, PROTO_ERRLEN, "%s: bad argument name '%s'",
 			    op->name, name);
@@ -253,26 +255,29 @@ proto_op_check(const struct proto_op *op, char *err)
 	return 0;
 }
 
-/* Whether one value has the spec's type. */
+/*
+ * Whether one value has the spec's type. A string (one of a list too) is
+ * shorter than max bytes; a list has at least one, as many as the
+ * request line holds.
+ */
 static bool
-value_is(char type, json_t *v)
+value_is(char type, json_t *v, size_t max)
 {
 	size_t i;
 	json_t *e;
 
 	switch (type) {
 	case 's':
-		return json_is_string(v) && json_string_length(v) < 4096;
+		return json_is_string(v) && json_string_length(v) < max;
 	case 'i':
 		return json_is_integer(v);
 	case 'o':
 		return json_is_object(v);
 	case 'S':
-		if (!json_is_array(v) || json_array_size(v) == 0 ||
-		    json_array_size(v) > 1000)
+		if (!json_is_array(v) || json_array_size(v) == 0)
 			return false;
 		json_array_foreach(v, i, e)
-			if (!json_is_string(e) || json_string_length(e) >= 4096)
+			if (!json_is_string(e) || json_string_length(e) >= max)
 				return false;
 		return true;
 	}
@@ -293,20 +298,25 @@ proto_check_args(const struct proto_op *op, json_t *args, char *err)
 	json_object_foreach(args, key, v) {
 		char type;
 		bool opt;
+		/* NAME_b64: the base64 of a string of up to 4095 bytes. */
+		size_t klen = strlen(key), max = klen > 4 &&
+		    strcmp(key + klen - 4, "_b64") == 0 ? 5462 : 4096;
 		if (!spec_lookup(op->args, key, &type, &opt)) {
 			snprintf(err, PROTO_ERRLEN, "%s: unknown argument '%.64s'",
 			    op->name, key);
 			return -1;
 		}
-		if (!value_is(type, v)) {
-			snprintf(err, PROTO_ERRLEN, "%s: argument '%s' must be %s",
-			    op->name, key, type == 's' ? "a string" : type == 'i' ?
-			    "an integer" : type == 'o' ? "an object" :
-			    "a list of strings");
+		if (!value_is(type, v, max)) {
+			snprintf(err, PROTO_ERRLEN, "%s: argument '%s' must be %s of"
+			    " fewer than %zu bytes", op->name, key, type == 's' ?
+			    "a string" : type == 'i' ? "an integer" : type == 'o' ?
+			    "an object" : "a list of strings, each", max);
+			if (type == 'i' || type == 'o')
+				*strstr(err, " of fewer") = '\0';
 			return -1;
 		}
 	}
-	/* Every required one present. */
+/* Every required one present. */
 	const char *p = op->args;
 	char name[64], type;
 	bool opt;

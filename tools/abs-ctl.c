@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/base64.h"
+#include "common/date.h"
 #include "proto/proto.h"
 
 enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND,
@@ -259,31 +261,88 @@ print_human(json_t *res)
 	}
 }
 
+/*
+ * A name for the terminal, as ls -b shows it: control bytes (C0, DEL and
+ * the C1 controls a UTF-8 terminal may act on), bytes that are not UTF-8
+ * and the backslash itself escaped (\n, \t, \\, else \NNN in octal); the rest
+ * as it is. n bytes of s.
+ */
+static void
+print_escaped(FILE *fp, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = s[i];
+		size_t len = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) ==
+		    0xe0 ? 3 : (b & 0xf8) == 0xf0 ? 4 : 0;
+		bool ok = len && i + len <= n && !(b == 0xc2 && i + 1 < n &&
+		    s[i + 1] < 0xa0);
+		for (size_t k = 1; ok && k < len; k++)
+			ok = (s[i + k] & 0xc0) == 0x80;
+		if (b == '\\')
+			fputs("\\\\", fp);
+		else if (b == '\n')
+			fputs("\\n", fp);
+		else if (b == '\t')
+			fputs("\\t", fp);
+		else if (b < 0x20 || b == 0x7f || !ok)
+			fprintf(fp, "\\%03o", b);
+		else {
+			fwrite(s + i, 1, len, fp);
+			i += len - 1;
+		}
+	}
+}
+
+/* A match's path: its bytes (path_b64, for one that is not UTF-8). */
+static void
+print_path(json_t *v)
+{
+	const char *p = json_string_value(json_object_get(v, "path"));
+	const char *b = json_string_value(json_object_get(v, "path_b64"));
+	size_t bl = b ? strlen(b) : 0, n;
+	uint8_t *buf = b ? malloc(B64_DECLEN(bl) + 1) : NULL;
+
+	if (buf && b64_decode(b, bl, buf, &n) == 0)
+		print_escaped(stdout, buf, n);
+	else if (p)
+		print_escaped(stdout, (const unsigned char *)p, strlen(p));
+	free(buf);
+}
+
 /* find: one line per version of a path, the dumps without an index. */
 static void
 print_find(json_t *res)
 {
 	json_t *m = json_object_get(res, "matches"), *v;
+	const char *stopped = json_string_value(json_object_get(res, "stopped"));
 	size_t i;
 
 	if (!json_array_size(m))
 		printf("no path matches %s\n", json_string_value(json_object_get(res,
 		    "pattern")));
-	json_array_foreach(m, i, v)
-		printf("%-20s L%lld %-7s %12lld  mtime %-10lld %s  %s%s\n",
+	json_array_foreach(m, i, v) {
+		printf("%-20s L%lld %-7s %12lld  mtime %-10lld %s  ",
 		    json_string_value(json_object_get(v, "date")),
 		    (long long)json_integer_value(json_object_get(v, "level")),
 		    json_string_value(json_object_get(v, "type")),
 		    (long long)json_integer_value(json_object_get(v, "size")),
 		    (long long)json_integer_value(json_object_get(v, "mtime")),
-		    json_string_value(json_object_get(v, "dump")),
-		    json_string_value(json_object_get(v, "path")),
-		    json_is_true(json_object_get(v, "in_stream")) ? "" :
+		    json_string_value(json_object_get(v, "dump")));
+		print_path(v);
+		printf("%s\n", json_is_true(json_object_get(v, "in_stream")) ? "" :
 		    "  (unchanged: its data in an earlier dump)");
+	}
 	json_array_foreach(json_object_get(res, "without_index"), i, v)
 		printf("dump %s has no file index in the catalog\n",
 		    json_string_value(v));
-	if (json_is_true(json_object_get(res, "truncated")))
+	if (json_is_true(json_object_get(res, "truncated")) && stopped &&
+	    strcmp(stopped, "time") == 0)
+		printf("(stopped after searching %lld of %lld dumps for too long:"
+		    " narrow the pattern or --date)\n",
+		    (long long)json_integer_value(json_object_get(res,
+		    "dumps_searched")), (long long)json_integer_value(
+		    json_object_get(res, "dumps")));
+	else if (json_is_true(json_object_get(res, "truncated")))
 		printf("(more matches not shown: narrow the pattern or --date)\n");
 }
 
@@ -458,6 +517,95 @@ print_discover(json_t *res)
 		    json_string_value(json_object_get(e, "error")));
 }
 
+/*
+ * A word as a JSON string; a word that is not UTF-8 (a file name of
+ * bytes) cannot be one: if the op takes NAME_b64, its base64 goes there
+ * (*b64 set) and the string is the word with '?' for each byte that is
+ * not UTF-8 (a glob that matches it, a name shown).
+ */
+/* The type of the op's argument name: true and *type, or false. */
+static bool
+spec_type(const struct proto_op *op, const char *name, char *type)
+{
+	const char *sp = op->args;
+	char sname[64];
+	bool opt;
+
+	while (proto_spec_next(&sp, sname, sizeof(sname), type, &opt))
+		if (strcmp(sname, name) == 0)
+			return true;
+	return false;
+}
+
+static json_t *
+word_string(const struct proto_op *op, const char *name, const char *w,
+    json_t *args)
+{
+	json_t *s = json_string(w), *list;
+	char b64name[80], type, *enc;
+	size_t n = strlen(w);
+
+	snprintf(b64name, sizeof(b64name), "%s_b64", name);
+	if (s || !spec_type(op, b64name, &type))
+		return s;
+	if (!(enc = malloc(B64_ENCLEN(n) + 1)))
+		return NULL;
+	b64_encode((const uint8_t *)w, n, enc);
+	if (type == 'S') {
+		if (!(list = json_object_get(args, b64name)))
+			json_object_set_new(args, b64name, list = json_array());
+		json_array_append_new(list, json_string(enc));
+		free(enc);
+		return json_null();	/* a list has it in its bytes form only */
+	}
+	json_object_set_new(args, b64name, json_string(enc));
+	/* The string: '?' for each byte of a sequence that is not UTF-8. */
+	for (size_t i = 0; i < n; i++)
+		enc[i] = (unsigned char)w[i] >= 0x80 ? '?' : w[i];
+	enc[n] = '\0';
+	s = json_string(enc);
+	free(enc);
+	return s;
+}
+
+/* Append w to args' list name (the bytes form if it is not UTF-8). */
+static int
+list_add(const struct proto_op *op, const char *name, const char *w,
+    json_t *args)
+{
+	json_t *list = json_object_get(args, name), *v;
+
+	if (!(v = word_string(op, name, w, args))) {
+		fprintf(stderr, "abs-ctl: %s: '%s' is not UTF-8 and %s has no"
+		    " bytes form for it\n", op->name, name, op->name);
+		return -1;
+	}
+	if (json_is_null(v))
+		return 0;	/* in NAME_b64 */
+	if (!list) {
+		list = json_array();
+		json_object_set_new(args, name, list);
+	}
+	json_array_append_new(list, v);
+	return 0;
+}
+
+/* Set args' string name to w (the bytes form too if it is not UTF-8). */
+static int
+string_set(const struct proto_op *op, const char *name, const char *w,
+    json_t *args)
+{
+	json_t *v = word_string(op, name, w, args);
+
+	if (!v) {
+		fprintf(stderr, "abs-ctl: %s: '%s' is not UTF-8 and %s has no"
+		    " bytes form for it\n", op->name, name, op->name);
+		return -1;
+	}
+	json_object_set_new(args, name, v);
+	return 0;
+}
+
 /* Parse argv into the op's arguments. */
 static int
 build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
@@ -498,12 +646,8 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 			return -1;
 		}
 		if (type == 'S') {
-			json_t *list = json_object_get(args, name);
-			if (!list) {
-				list = json_array();
-				json_object_set_new(args, name, list);
-			}
-			json_array_append_new(list, json_string(argv[i + 1]));
+			if (list_add(op, name, argv[i + 1], args) < 0)
+				return -1;
 		} else if (type == 'i') {
 			char *end;
 			long long v = strtoll(argv[i + 1], &end, 10);
@@ -512,8 +656,8 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 				return -1;
 			}
 			json_object_set_new(args, name, json_integer(v));
-		} else {
-			json_object_set_new(args, name, json_string(argv[i + 1]));
+		} else if (string_set(op, name, argv[i + 1], args) < 0) {
+			return -1;
 		}
 		argv[i] = argv[i + 1] = NULL;
 		i++;
@@ -528,11 +672,11 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 		while (pos < argc && !argv[pos])
 			pos++;
 		if (type == 'S') {
-			json_t *list = json_array();
+			if (!json_object_get(args, tok))
+				json_object_set_new(args, tok, json_array());
 			for (; pos < argc; pos++)
-				if (argv[pos])
-					json_array_append_new(list, json_string(argv[pos]));
-			json_object_set_new(args, tok, list);
+				if (argv[pos] && list_add(op, tok, argv[pos], args) < 0)
+					return -1;
 			continue;
 		}
 		if (pos >= argc) {
@@ -548,8 +692,8 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 				return -1;
 			}
 			json_object_set_new(args, tok, json_integer(v));
-		} else {
-			json_object_set_new(args, tok, json_string(argv[pos]));
+		} else if (string_set(op, tok, argv[pos], args) < 0) {
+			return -1;
 		}
 		pos++;
 	}
@@ -1234,6 +1378,45 @@ run_run(const struct proto_op *op, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * What restore and find take, checked here as abs-ctld checks it: --date
+ * a date prefix; --to a path on the media server's host, made absolute
+ * from our working directory (a relative one would name a place in the
+ * media server's). 0, or -1 said.
+ */
+static int
+check_restore_args(const struct proto_op *op, json_t *args)
+{
+	const char *date = json_string_value(json_object_get(args, "date"));
+	const char *to = json_string_value(json_object_get(args, "to"));
+	char cwd[4096], *abs;
+
+	if (json_object_get(args, "date") && (!date ||
+	    !date_prefix_valid(date))) {
+		fprintf(stderr, "abs-ctl %s: --date %s: a date is " DATE_FORMS
+		    "\n", op->name, date ? date : "(not UTF-8)");
+		return -1;
+	}
+	if (json_object_get(args, "to") && (!to || !*to)) {
+		fprintf(stderr, "abs-ctl %s: --to needs a path\n", op->name);
+		return -1;
+	}
+	if (to && to[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd))) {
+			fprintf(stderr, "abs-ctl %s: --to %s is relative and the"
+			    " working directory is unknown (%s): give an absolute"
+			    " path\n", op->name, to, strerror(errno));
+			return -1;
+		}
+		if (asprintf(&abs, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "",
+		    to) < 0)
+			return -1;
+		json_object_set_new(args, "to", json_string(abs));
+		free(abs);
+	}
+	return 0;
+}
+
 /* One command (argv[0]) with its words; the exit code. */
 static int
 run_command(int argc, char **argv)
@@ -1266,7 +1449,26 @@ run_command(int argc, char **argv)
 	if (strcmp(op->name, "run") == 0)
 		return run_run(op, argc, argv);
 	args = json_object();
-	if (build_args(op, argc - 1, argv + 1, args) < 0) {
+	if (build_args(op, argc - 1, argv + 1, args) < 0 ||
+	    ((strcmp(op->name, "restore") == 0 || strcmp(op->name, "find") ==
+	    0) && check_restore_args(op, args) < 0)) {
+		json_decref(args);
+		return EX_USAGE;
+	}
+	/* A request abs-ctld would refuse as too long, said here. */
+	char *line = json_dumps(args, JSON_COMPACT);
+	size_t len = line ? strlen(line) : 0;
+	free(line);
+	if (len + 128 > PROTO_MAX_LINE) {
+		size_t np = json_array_size(json_object_get(args, "path")) +
+		    json_array_size(json_object_get(args, "path_b64"));
+		fprintf(stderr, "abs-ctl %s: the request takes %zu bytes, more than"
+		    " the %d a request may have", op->name, len + 128,
+		    PROTO_MAX_LINE);
+		if (np)
+			fprintf(stderr, " (%zu paths): restore fewer at once, or a"
+			    " directory that holds them", np);
+		fputc('\n', stderr);
 		json_decref(args);
 		return EX_USAGE;
 	}

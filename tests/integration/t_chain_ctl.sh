@@ -70,6 +70,12 @@ echo gone >src/gone.txt
 echo renamed >src/old-name.txt
 head -c 200000 /dev/urandom >src/sub/b.bin
 echo kept >src/keep/k.txt
+# Names a terminal or JSON cannot take as they are: Latin-1 bytes, and
+# an escape sequence (hostile13 H15, H17).
+bad=$(printf 'caf\351')
+esc=$(printf 'e\033[1;31mred')
+echo latin >"src/$bad"
+echo esc >"src/$esc"
 "$CTL" entity-add home "dir:$T/src" >/dev/null
 sleep 1		# the full starts after the tree's last change (ctime < since)
 
@@ -140,6 +146,75 @@ jq -e --arg i "$I" '[.matches[] | select(.path == "./a.txt")] | length == 0' fin
 expect_fail "no entity\|not-found\|no such" "$CTL" find nosuch '*'
 ok "abs-ctl find: versions of matching paths by dump"
 
+# A name that is not UTF-8 (hostile13 H17, chain13 F3): find lists it,
+# '?' for its bytes above 0x7f and the bytes in path_b64; it can be asked
+# for as it is (abs-ctl sends it in base64) and restored by --path or
+# --path-b64. Text output escapes it, and control bytes (H15).
+b64=$(printf './caf\351' | base64)
+"$CTL" --json find home '*caf*' >find.json
+jq -e --arg b "$b64" '[.matches[] | select(.path == "./caf?" and .path_b64 == $b)] | length == 2' find.json >/dev/null ||
+	fail "find: the Latin-1 name is not listed with its bytes: $(cat find.json)"
+"$CTL" --json find home "*$bad" | jq -e --arg b "$b64" '[.matches[].path_b64] == [$b, $b]' >/dev/null ||
+	fail "find by the name's own bytes: $("$CTL" --json find home "*$bad")"
+"$CTL" find home '*caf*' >find.txt
+grep -q "$F  ./caf\\\\351\$" find.txt || fail "find (text) does not show the name escaped: $(cat -A find.txt)"
+"$CTL" find home '*red' >find.txt
+! grep -q "$(printf '\033')" find.txt && grep -q "./e\\\\033\[1;31mred" find.txt ||
+	fail "find (text) prints an escape sequence raw: $(cat -A find.txt)"
+restore "$T/r8" --path "$bad"
+cmp "snap1/$bad" "r8/$bad" || fail "--path of a Latin-1 name: not restored"
+restore "$T/r9" --path-b64 "$b64" --path ./a.txt
+cmp "snap1/$bad" "r9/$bad" && cmp snap1/a.txt r9/a.txt || fail "--path-b64: not restored"
+[ "$(ls r9 | wc -l)" = 2 ] || fail "--path-b64 restored more than asked: $(ls r9)"
+ok "a name that is not UTF-8: found with its bytes, restored by --path and --path-b64; text output escaped"
+
+# Paths checked against the dump's index before a job is queued (H10);
+# as many as a request holds, and a clear word past that.
+jobs0=$("$CTL" --json jobs --count 200 | jq length)
+rc=0
+"$CTL" restore home --to "$T/r10" --drive lib0 --path ./a.txt --path ./nosuch --path "$(printf 'no\351')" >out.txt 2>&1 || rc=$?
+[ $rc = 5 ] && grep -q "2 of the 3 paths are not in dump $I: ./nosuch no?" out.txt ||
+	fail "unknown paths not refused up front: exit $rc: $(cat out.txt)"
+[ "$("$CTL" --json jobs --count 200 | jq length)" = "$jobs0" ] || fail "a job was queued for unknown paths"
+set --
+i=0
+while [ $i -lt 1500 ]; do set -- "$@" --path ./a.txt; i=$((i + 1)); done
+restore "$T/r10" "$@"
+cmp snap1/a.txt r10/a.txt || fail "1500 --path: not restored"
+i=0
+while [ $i -lt 4000 ]; do set -- "$@" --path ./keep/k.txt; i=$((i + 1)); done
+rc=0
+"$CTL" restore home --to "$T/r11" --drive lib0 "$@" >out.txt 2>&1 || rc=$?
+[ $rc = 2 ] && grep -q "5500 paths" out.txt || fail "5500 --path: exit $rc: $(cat out.txt)"
+set --
+ok "restore --path: unknown paths refused by name before a job; 1500 paths taken, 5500 refused as too long"
+
+# --date and --to are checked by abs-ctl and by abs-ctld (H2, H18): a
+# date that is not a date prefix is a usage error, a relative --to is
+# made absolute by abs-ctl and refused by abs-ctld.
+for d in zzz yesterday '' 2026-13 "$(date -u +%Y-%m-%d) 11:00" 2026-11-29T11:00+01:00; do
+	rc=0
+	"$CTL" restore home --to "$T/rz" --drive lib0 --date "$d" >out.txt 2>&1 || rc=$?
+	[ $rc = 2 ] && grep -q "YYYY-MM-DDTHH:MM" out.txt || fail "restore --date '$d': exit $rc: $(cat out.txt)"
+	rc=0
+	"$CTL" find home '*' --date "$d" >out.txt 2>&1 || rc=$?
+	[ $rc = 2 ] && grep -q "YYYY-MM-DDTHH:MM" out.txt || fail "find --date '$d': exit $rc: $(cat out.txt)"
+done
+printf '%s\n' '{"op":"restore","id":2,"args":{"entity":"home","date":"zzz","to":"/tmp/x"}}' \
+	'{"op":"find","id":3,"args":{"entity":"home","pattern":"*","date":"2026-11-29 11"}}' \
+	'{"op":"restore","id":4,"args":{"entity":"home","to":"rel/dir"}}' | "$CTL" raw >raw.txt
+[ "$(jq -r 'select(.id > 1) | .code' raw.txt | sort -u)" = bad-args ] ||
+	fail "abs-ctld took a bad --date or a relative --to: $(cat raw.txt)"
+jq -r 'select(.id == 4) | .error' raw.txt | grep -q "absolute" || fail "relative --to: $(cat raw.txt)"
+# A full time without its Z, and the full's own second, find the full.
+"$CTL" --json find home 'keep/k.txt' --date "${Fdate%Z}" | jq -e --arg f "$F" '[.matches[].dump] == [$f]' >/dev/null ||
+	fail "find --date ${Fdate%Z}: $("$CTL" --json find home 'keep/k.txt' --date "${Fdate%Z}")"
+mkdir -p rel
+(cd rel && "$CTL" --json restore home --to out --drive lib0 --path ./a.txt) >rel.json || fail "restore --to out: $(cat rel.json)"
+wait_job "$(jq -r .job rel.json)" "restore --to a relative path"
+cmp snap1/a.txt rel/out/a.txt || fail "restore --to out (from $T/rel) did not restore into $T/rel/out"
+ok "--date checked by abs-ctl and abs-ctld (exit 2); a relative --to made absolute by abs-ctl, refused by abs-ctld"
+
 # A broken chain: the full's cartridge goes out of service.
 Itape=$(sqlite3 "$T/catalog.db" "SELECT t.label FROM dump_parts p JOIN tapes t ON t.id = p.tape_id JOIN dumps d ON d.id = p.dump_id WHERE d.dump_uid = '$I' LIMIT 1")
 [ "$Ftape" != "$Itape" ] || fail "the incremental was written on the full's cartridge $Ftape (no-new-writes)"
@@ -159,6 +234,66 @@ at=$(date -u -d tomorrow +%Y-%m-%dT20:00:00Z)
 restore "$T/r5" --level-only
 ok "broken chain: restore refused naming $F, entity shows it, report lists it, plan makes a full; --level-only still reads"
 "$CTL" tape-state "$Ftape" appendable >/dev/null
+
+# An upload is checked whole, off abs-ctld's loop, before the catalog
+# keeps it (hostile13 H7): one that does not decode, another dump's
+# index, one for a dump whose record announced none: refused, none kept.
+if command -v python3 >/dev/null 2>&1; then
+	kill "$EPID"
+	wait "$EPID" 2>/dev/null || true
+	wait_for '"$CTL" --json status | jq -e ".drives[] | select(.drive == \"lib0\" and .state == \"offline\")" >/dev/null'
+	sqlite3 "$T/catalog.db" "DELETE FROM dump_index WHERE dump_id = (SELECT id FROM dumps WHERE dump_uid = '$I')"
+	python3 - "$T/ctld.sock" "$I" "$T/journal.log.fidx/$I" "$T/catalog.db" >upload.txt <<'PY' || fail "the upload script"
+import base64, json, socket, sqlite3, sys
+sock, dump, good_path, db = sys.argv[1:5]
+s = socket.socket(socket.AF_UNIX)
+s.connect(sock)
+f = s.makefile("rb")
+n = 0
+def call(op, **a):
+    global n
+    n += 1
+    s.sendall((json.dumps({"op": op, "id": n, "args": a}) + "\n").encode())
+    while True:
+        m = json.loads(f.readline())
+        if m.get("id") == n:
+            return m
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+    return c ^ 0xFFFFFFFF
+def up(data):
+    return call("index-upload", dump=dump, total=len(data), offset=0,
+                data=base64.b64encode(bytes(data)).decode())
+call("hello", version=1, client="t_chain_ctl")
+call("engine-register", drive="lib0", device="vtape:x")
+good = open(good_path, "rb").read()
+assert int.from_bytes(good[12:16], "little") == crc32c(good[32:]), "crc32c"
+bad = bytearray(good)
+bad[-1] ^= 0xFF                            # the payload's CRC is wrong
+other = bytearray(good)
+other[32:48] = bytes(range(1, 17))         # names another dump, CRC right
+other[12:16] = crc32c(other[32:]).to_bytes(4, "little")
+print(json.dumps(up(bad)))
+print(json.dumps(up(other)))
+con = sqlite3.connect(db)
+con.execute("UPDATE dumps SET index_bytes = NULL WHERE dump_uid = ?", (dump,))
+con.commit()
+print(json.dumps(up(good)))
+con.execute("UPDATE dumps SET index_bytes = ? WHERE dump_uid = ?", (len(good), dump))
+con.commit()
+print(json.dumps(up(good)))
+PY
+	sed -n 1p upload.txt | jq -e '.code == "bad-index" and (.error | test("CRC"))' >/dev/null &&
+	sed -n 2p upload.txt | jq -e '.code == "bad-index" and (.error | test("index of dump 0102"))' >/dev/null &&
+	sed -n 3p upload.txt | jq -e '.code == "bad-args" and (.error | test("no file index in its record"))' >/dev/null &&
+	sed -n 4p upload.txt | jq -e '.result.stored == true' >/dev/null || fail "uploads: $(cat upload.txt)"
+	start_engine
+	ok "an index upload that does not decode, names another dump or has no dump record's index: refused; the right one kept"
+fi
 
 # The journal replay: a catalog that lost an index (abs-ctld away when
 # the dump ended) gets it back when the media server registers again.
