@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "engine/chain.h"
 #include "engine/changer.h"
+#include "engine/changer_cmd.h"
 #include "engine/engine.h"
 #include "engine/scan.h"
 #include "engine/snap.h"
@@ -65,6 +66,9 @@ static const char usage[] =
 "  verify  --device URI [--file N]     (every part on the cartridge, or one)\n"
 "  verify  --device URI --entity NAME [--date D] [--log DUMPLOG]\n"
 "          (every part of one dump, on every cartridge it spans)\n"
+"  changer --device CHANGER-URI [--json] inventory | info | scan |\n"
+"          move FROM TO | load SLOT DRIVE | unload DRIVE [SLOT] |\n"
+"          prevent | allow   (a library's robot: abs-engine changer --help)\n"
 "Devices: vtape:DIR (a cartridge or a library drive, e.g. vtape:LIB/drive0),\n"
 "iscsi://HOST[:PORT]/TARGET-IQN/LUN, sg:/dev/sgN, st:/dev/nstN,\n"
 "null: (discards writes; benchmarks).\n"
@@ -662,6 +666,9 @@ main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	cmd = argv[1];
+	/* Its own arguments (element names, no dump options). */
+	if (strcmp(cmd, "changer") == 0)
+		return eng_changer_cmd(argc - 1, argv + 1);
 	if (cmd[0] == '-') {
 		/* abs-engine --control SOCKET --drive NAME --device URI: serve. */
 		nargv = calloc((size_t)argc + 2, sizeof(*nargv));

@@ -1,9 +1,11 @@
 /*
- * The medium-changer API: URI dispatch to a backend (the vtape library
- * today, a SCSI medium changer next) and what every backend shares: load
- * and unload as moves, the home slot of an unload, element lookup.
+ * The medium-changer API: URI dispatch to a backend (smc: a SCSI medium
+ * changer over any transport, sg/smc.c; vtape: the vtape library's own)
+ * and what every backend shares: load and unload as moves, the home slot
+ * of an unload, element lookup.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,7 @@
 
 static const struct tsg_changer_backend *backends[] = {
 	&tsg_vtape_changer,
+	&tsg_smc_changer,
 };
 
 /* The backend for uri's scheme; *path points after the colon. */
@@ -40,7 +43,7 @@ backend_of(const char *uri, const char **path)
 /* A changer of backend be at path, its URI scheme:path. */
 static int
 changer_new(const struct tsg_changer_backend *be, const char *path,
-    struct tsg_changer **out)
+    struct tsg_changer **out, char *why)
 {
 	struct tsg_changer *c = calloc(1, sizeof(*c));
 	size_t n;
@@ -59,6 +62,8 @@ changer_new(const struct tsg_changer_backend *be, const char *path,
 	strcat(c->uri, ":");
 	strcat(c->uri, path);
 	if ((rc = be->open(c, path)) < 0) {
+		if (why)
+			snprintf(why, TSG_WHY_LEN, "%s", c->why);
 		free(c->uri);
 		free(c);
 		return rc;
@@ -70,15 +75,23 @@ changer_new(const struct tsg_changer_backend *be, const char *path,
 int
 tsg_changer_open(const char *uri, struct tsg_changer **out)
 {
+	return tsg_changer_open_why(uri, out, NULL);
+}
+
+int
+tsg_changer_open_why(const char *uri, struct tsg_changer **out, char *why)
+{
 	const struct tsg_changer_backend *be;
 	const char *path;
 
 	*out = NULL;
+	if (why)
+		why[0] = '\0';
 	if (!strchr(uri, ':'))
 		return -EINVAL;
 	if (!(be = backend_of(uri, &path)))
 		return -EPROTONOSUPPORT;
-	return changer_new(be, path, out);
+	return changer_new(be, path, out, why);
 }
 
 int
@@ -95,7 +108,7 @@ tsg_changer_of_drive(const char *drive_uri, struct tsg_changer **out,
 		return -ENODEV;
 	if ((rc = be->of_drive(path, &cpath, drive)) < 0)
 		return rc;
-	rc = changer_new(be, cpath, out);
+	rc = changer_new(be, cpath, out, NULL);
 	free(cpath);
 	return rc;
 }

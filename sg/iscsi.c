@@ -246,6 +246,10 @@ is_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 
 	if (len > INT32_MAX)
 		return -EINVAL;
+	/* A changer's commands carry their own timeouts (sg/smc.h). */
+	if (d->changer)
+		iscsi_set_timeout(id->ctx, (int)((tsg_dev_timeout_ms(d, cdb) +
+		    999) / 1000));
 	task = scsi_create_task(cdblen, (unsigned char *)cdb, xfer, (int)len);
 	if (!task)
 		return -ENOMEM;
@@ -261,6 +265,10 @@ is_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 	    dir == TSG_DIR_TO_DEV ? &data : NULL)) {
 		scsi_free_scsi_task(task);
 		return -EIO;
+	}
+	if (task->status == SCSI_STATUS_TIMEOUT) {
+		scsi_free_scsi_task(task);
+		return -ETIMEDOUT;
 	}
 	*scsi_status = task->status;
 	*resid = 0;

@@ -126,6 +126,15 @@ tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len)
 {
+	return tsg_sg_io_tmo(fd, cdb, cdblen, dir, buf, len, tsg_timeout_ms(cdb[0]),
+	    resid, scsi_status, sense, sense_len);
+}
+
+int
+tsg_sg_io_tmo(int fd, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
+    void *buf, size_t len, unsigned timeout_ms, size_t *resid,
+    int *scsi_status, uint8_t *sense, int *sense_len)
+{
 	uint8_t sbuf[TSG_SENSE_LEN];
 	struct sg_io_hdr h;
 
@@ -141,7 +150,7 @@ tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 	h.dxfer_len = (unsigned)len;
 	h.sbp = sbuf;
 	h.mx_sb_len = sizeof(sbuf);
-	h.timeout = tsg_timeout_ms(cdb[0]);
+	h.timeout = timeout_ms;
 	h.flags = SG_FLAG_Q_AT_TAIL;
 	if (ioctl(fd, SG_IO, &h) < 0)
 		return -errno;
@@ -155,8 +164,8 @@ sgio_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 {
 	struct sg_dev *sd = d->priv;
 
-	return tsg_sg_io(sd->fd, cdb, cdblen, dir, buf, len, resid, scsi_status,
-	    sense, sense_len);
+	return tsg_sg_io_tmo(sd->fd, cdb, cdblen, dir, buf, len,
+	    tsg_dev_timeout_ms(d, cdb), resid, scsi_status, sense, sense_len);
 }
 
 static int

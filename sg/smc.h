@@ -22,6 +22,10 @@
 #define SMC_READ_ELEMENT_STATUS_CMD		0xb8
 #define SMC_READ_ELEMENT_STATUS_CMDLEN		12
 
+/* SPC's MODE SENSE(10), for a changer without MODE SENSE(6). */
+#define SPC_MODE_SENSE10_CMD			0x5a
+#define SPC_MODE_SENSE10_CMDLEN			10
+
 /* READ ELEMENT STATUS byte 1 flags (with the element type in bits 0-3). */
 #define SMC_RES_VOLTAG		0x10	/* report volume tags (barcodes) */
 /* READ ELEMENT STATUS byte 6: device identifiers of the drives. */

@@ -37,8 +37,9 @@ tsg_open(const char *uri, struct tsg_dev **out)
 	return tsg_open_why(uri, out, why);
 }
 
-int
-tsg_open_why(const char *uri, struct tsg_dev **out, char *why)
+/* Open uri; a changer's device when changer is set. */
+static int
+open_dev(const char *uri, bool changer, struct tsg_dev **out, char *why)
 {
 	const struct tsg_transport *tr = NULL;
 	const char *colon = strchr(uri, ':');
@@ -61,6 +62,7 @@ tsg_open_why(const char *uri, struct tsg_dev **out, char *why)
 	if (!d)
 		return -ENOMEM;
 	d->tr = tr;
+	d->changer = changer;
 	d->uri = strdup(uri);
 	if (!d->uri) {
 		free(d);
@@ -76,6 +78,18 @@ tsg_open_why(const char *uri, struct tsg_dev **out, char *why)
 	}
 	*out = d;
 	return 0;
+}
+
+int
+tsg_open_why(const char *uri, struct tsg_dev **out, char *why)
+{
+	return open_dev(uri, false, out, why);
+}
+
+int
+tsg_open_changer(const char *uri, struct tsg_dev **out, char *why)
+{
+	return open_dev(uri, true, out, why);
 }
 
 void
@@ -286,9 +300,16 @@ tsg_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 	}
 	rc = exec_once(d, cdb, cdblen, dir, buf, len, st);
 
-	/* A unit attention (power on, new medium, login) is reported once. */
-	if (rc == TSG_CHECK && st->cat == TSG_CAT_UNIT_ATTENTION)
+	/*
+	 * A unit attention (power on, new medium, login) is reported once;
+	 * noted for a changer, whose inventory it makes stale.
+	 */
+	if (rc == TSG_CHECK && st->cat == TSG_CAT_UNIT_ATTENTION) {
+		d->attention = true;
+		d->ua_asc = st->asc;
+		d->ua_ascq = st->ascq;
 		rc = exec_once(d, cdb, cdblen, dir, buf, len, st);
+	}
 	return rc;
 }
 

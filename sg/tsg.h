@@ -244,6 +244,12 @@ struct tsg_changer;
 /* Open a changer by URI; -ENOTDIR if it is no library, -EPROTONOSUPPORT. */
 int tsg_changer_open(const char *uri, struct tsg_changer **out);
 /*
+ * The same, and on failure a sentence in why (TSG_WHY_LEN bytes) when the
+ * backend has more to say than the errno ("iscsi://.../1 is a tape drive
+ * (peripheral type 01h), not a medium changer (08h)"); "" otherwise.
+ */
+int tsg_changer_open_why(const char *uri, struct tsg_changer **out, char *why);
+/*
  * The changer that serves a drive, from the drive's URI (vtape:LIB/driveK):
  * 0 with *out open and *drive its number, -ENODEV when the device is not
  * known to be in a library (a stand-alone drive: the operator changes).

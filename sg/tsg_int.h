@@ -52,7 +52,31 @@ struct tsg_dev {
 	char why[TSG_WHY_LEN];	/* why an open failed, for tsg_open_why */
 	/* A host-side failure behind the last command's sense (vtape). */
 	char host_note[sizeof(((struct tsg_status *)0)->note)];
+	/*
+	 * Opened as a medium changer (tsg_open_changer): no tape set-up, and
+	 * commands time out by timeout_ms (set per command by sg/smc.c), not
+	 * by tape opcode (a changer's 2Bh is no LOCATE). 0: by opcode.
+	 */
+	bool changer;
+	unsigned timeout_ms;
+	/* tsg_exec retried a UNIT ATTENTION (its ASC/ASCQ): the caller clears. */
+	bool attention;
+	uint8_t ua_asc, ua_ascq;
 };
+
+/* The timeout of cdb on d: d->timeout_ms if set, else by tape opcode. */
+static inline unsigned
+tsg_dev_timeout_ms(const struct tsg_dev *d, const uint8_t *cdb)
+{
+	return d->timeout_ms ? d->timeout_ms : tsg_timeout_ms(cdb[0]);
+}
+
+/*
+ * Open uri as a raw SCSI device for a medium changer: the transport's own
+ * locks (one user per LUN or node), nothing a tape drive needs, d->changer
+ * set for the transport to see. As tsg_open_why otherwise.
+ */
+int tsg_open_changer(const char *uri, struct tsg_dev **out, char *why);
 
 extern const struct tsg_transport tsg_vtape_transport;
 /* A vtape library opened as a device (vtape:LIBDIR): its SMC robot. */
@@ -70,6 +94,10 @@ extern const struct tsg_transport tsg_st_transport;
 int tsg_sg_io(int fd, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, size_t *resid, int *scsi_status, uint8_t *sense,
     int *sense_len);
+/* The same with a timeout of its own (milliseconds). */
+int tsg_sg_io_tmo(int fd, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
+    void *buf, size_t len, unsigned timeout_ms, size_t *resid,
+    int *scsi_status, uint8_t *sense, int *sense_len);
 
 /* A medium changer backend behind struct tsg_changer. */
 struct tsg_changer_backend {
@@ -96,9 +124,29 @@ struct tsg_changer {
 	const struct tsg_changer_backend *be;
 	char *uri;
 	void *priv;
+	char why[TSG_WHY_LEN];	/* a backend's open: why it failed, "" */
 };
 
 extern const struct tsg_changer_backend tsg_vtape_changer;
+extern const struct tsg_changer_backend tsg_smc_changer;
+/*
+ * The SMC backend's operations (sg/smc.c), for a backend that reaches a
+ * changer through an inner URI of its own: the vtape library opens
+ * "vtape:LIBDIR" with smc_changer_open and keeps its of_drive.
+ */
+int smc_changer_open(struct tsg_changer *c, const char *inner);
+void smc_changer_close(struct tsg_changer *c);
+int smc_changer_inventory(struct tsg_changer *c, struct tsg_element **elems,
+    size_t *n, struct tsg_status *st);
+int smc_changer_move(struct tsg_changer *c, enum tsg_elem_type from_type,
+    unsigned from, enum tsg_elem_type to_type, unsigned to,
+    struct tsg_status *st);
+int smc_changer_info(struct tsg_changer *c, struct tsg_changer_info *info,
+    struct tsg_status *st);
+int smc_changer_scan(struct tsg_changer *c, struct tsg_status *st);
+int smc_changer_prevent(struct tsg_changer *c, bool prevent,
+    struct tsg_status *st);
+bool smc_changer_attention(struct tsg_changer *c);
 /* The library check (repairing what a crash left) when a drive is opened. */
 void vtape_lib_check_drive(const char *drive_path);
 

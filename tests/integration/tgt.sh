@@ -54,8 +54,68 @@ tgt_swap() {
 		--device-type tape --backing-store "$2"
 }
 
+# ---- a tape library: tgt's medium changer (SMC) and its drives ----
+# Target 2, TGT_LIB_IQN: tape LUNs 1..DRIVES (empty at start), the changer
+# at LUN DRIVES+1. Element addresses are apart on purpose (robot 1, drives
+# 16.., slots 1000..) so that nothing numbers elements by address by luck.
+# Cartridges live in $TGT_MEDIA named by barcode (tgt's media_home): a
+# MOVE MEDIUM into a drive element puts MEDIA/BARCODE behind that drive's
+# LUN. TGT_LIB_CHANGER and TGT_LIB_DRIVE<K> (K from 0) are the URIs.
+TGT_LIB_IQN=iqn.2026-01.test.abs:library
+TGT_MEDIA=""
+TGT_LIB=""
+
+# tgt_library DRIVES SLOTS FULL [MIB]: the first FULL slots hold cartridges
+# TG0001L6, TG0002L6, ... of MIB MiB (default 32). The target is made the
+# first time; tgtd must be running (tgt_start).
+tgt_library() {
+	nd=$1 ns=$2 nf=$3 mib=${4:-32}
+	TGT_MEDIA="$T/media"
+	mkdir -p "$TGT_MEDIA" "$T/tgt-drives"
+	TGT_LIB=1
+	tgtadm_ --mode target --op new --tid 2 --targetname "$TGT_LIB_IQN"
+	k=1
+	while [ $k -le "$nd" ]; do
+		# A drive LUN needs a backing store: a placeholder, taken offline.
+		img="$T/tgt-drives/empty$k"
+		[ -f "$img" ] || tgtimg --op new --device-type tape --barcode "EMPTY$k" \
+			--size 1 --type data --file "$img" >/dev/null
+		tgtadm_ --mode logicalunit --op new --tid 2 --lun $k --bstype ssc \
+			--device-type tape --backing-store "$img"
+		tgtadm_ --mode logicalunit --op update --tid 2 --lun $k --params online=0
+		eval "TGT_LIB_DRIVE$((k - 1))=iscsi://127.0.0.1:$TGT_PORT/$TGT_LIB_IQN/$k"
+		k=$((k + 1))
+	done
+	cl=$((nd + 1))
+	dd if=/dev/zero of="$T/tgt-drives/smc" bs=1k count=1 status=none
+	tgtadm_ --mode logicalunit --op new --tid 2 --lun $cl \
+		--backing-store "$T/tgt-drives/smc" --device-type changer
+	lu() { tgtadm_ --mode logicalunit --op update --tid 2 --lun $cl --params "$1"; }
+	lu "media_home=$TGT_MEDIA"
+	lu "element_type=1,start_address=1,quantity=1"
+	lu "element_type=4,start_address=16,quantity=$nd"
+	k=1
+	while [ $k -le "$nd" ]; do
+		lu "element_type=4,address=$((15 + k)),tid=2,lun=$k"
+		k=$((k + 1))
+	done
+	lu "element_type=2,start_address=1000,quantity=$ns"
+	k=1
+	while [ $k -le "$nf" ]; do
+		bc=$(printf 'TG%04dL6' $k)
+		[ -f "$TGT_MEDIA/$bc" ] || tgtimg --op new --device-type tape \
+			--barcode "$bc" --size "$mib" --type data \
+			--file "$TGT_MEDIA/$bc" >/dev/null
+		lu "element_type=2,address=$((999 + k)),barcode=$bc,sides=1"
+		k=$((k + 1))
+	done
+	tgtadm_ --mode target --op bind --tid 2 --initiator-address ALL
+	TGT_LIB_CHANGER="iscsi://127.0.0.1:$TGT_PORT/$TGT_LIB_IQN/$cl"
+}
+
 tgt_stop() {
 	[ -n "$TGT_PID" ] || return 0
+	[ -z "$TGT_LIB" ] || tgtadm_ --mode target --op delete --tid 2 --force >/dev/null 2>&1
 	tgtadm_ --mode target --op delete --tid 1 --force >/dev/null 2>&1
 	tgtadm_ --op delete --mode system >/dev/null 2>&1
 	i=0
