@@ -619,9 +619,21 @@ jnum(json_t *o, const char *k)
  * {dump_uid, level, base, started, since, bytes, raw_bytes, digest_alg,
  * digest, raw_digest, index_*, parts}), as a dump log has them.
  */
+/* 32 hex digits: a dump ID, which names files (LOG.fidx/DUMP). */
+static bool
+dump_id_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && s[i]; i++)
+		if (!strchr("0123456789abcdefABCDEF", s[i]))
+			return false;
+	return s && i == 32;
+}
+
 static int
 write_chain_dump(const char *path, const char *entity, const char *kind,
-    json_t *d)
+    json_t *d, char *why, size_t whylen)
 {
 	json_t *parts = json_object_get(d, "parts"), *p;
 	struct cat_dl_rec rec;
@@ -641,8 +653,10 @@ write_chain_dump(const char *path, const char *entity, const char *kind,
 	snprintf(rec.source_kind, sizeof(rec.source_kind), "%s", kind);
 	snprintf(rec.compress, sizeof(rec.compress), "%s", jnum(d, "raw_bytes")
 	    != jnum(d, "bytes") ? "zstd" : "none");
-	if (!rec.date[0] || !json_array_size(parts))
+	if (!rec.date[0] || !json_array_size(parts)) {
+		snprintf(why, whylen, "a dump without a date or parts");
 		return -EINVAL;
+	}
 	json_array_foreach(parts, i, p) {
 		rec.type = CAT_DL_PART;
 		jstr(p, "label", rec.label, sizeof(rec.label));
@@ -655,16 +669,20 @@ write_chain_dump(const char *path, const char *entity, const char *kind,
 		rec.bytes = jnum(p, "bytes");
 		rec.blocks = jnum(p, "blocks");
 		rec.block_size = (uint32_t)jnum(p, "block_size");
-		if ((rc = cat_dl_append(path, &rec)) < 0)
+		/* Checked as the restore's reader checks a dump log: IDs of 32
+		   hex digits, sizes within their blocks and stream. */
+		if ((rc = cat_dl_check(&rec, why, whylen)) < 0 ||
+		    (rc = cat_dl_append(path, &rec)) < 0)
 			return rc;
 	}
 	rec.type = CAT_DL_DUMP;
 	rec.part = (unsigned)json_array_size(parts);
 	rec.offset = 0;
 	rec.blocks = 0;
-	rec.block_size = 0;
 	snprintf(rec.status, sizeof(rec.status), "complete");
 	p = json_array_get(parts, 0);
+	/* As the engine writes a dump line: its first part's block size. */
+	rec.block_size = (uint32_t)jnum(p, "block_size");
 	jstr(p, "label", rec.label, sizeof(rec.label));
 	jstr(p, "tape_id", rec.tape_id, sizeof(rec.tape_id));
 	rec.file = jnum(p, "file");
@@ -676,6 +694,8 @@ write_chain_dump(const char *path, const char *entity, const char *kind,
 	rec.index_raw = jnum(d, "index_raw");
 	rec.index_stored = jnum(d, "index_stored");
 	rec.index_bytes = jnum(d, "index_bytes");
+	if ((rc = cat_dl_check(&rec, why, whylen)) < 0)
+		return rc;
 	return cat_dl_append(path, &rec);
 }
 
@@ -721,14 +741,26 @@ write_parts_log(const char *path, json_t *job, char *err)
 	}
 	close(fd);
 	if (json_array_size(chain)) {
+		char why[200] = "";
 		json_array_foreach(chain, i, p)
-			if ((rc = write_chain_dump(path, entity, kind, p)) < 0)
+			if ((rc = write_chain_dump(path, entity, kind, p, why,
+			    sizeof(why))) < 0)
 				break;
 		if (rc < 0)
-			eng_err(err, "%s: dump %zu of the chain: %s", path, i + 1,
-			    strerror(-rc));
+			eng_err(err, "the restore job's chain: dump %zu (%.40s): %s",
+			    i + 1, json_string_value(json_object_get(p, "dump_uid")) ?
+			    json_string_value(json_object_get(p, "dump_uid")) : "?",
+			    rc == -EINVAL && why[0] ? why : strerror(-rc));
 		json_decref(detail);
+		if (rc < 0)
+			unlink(path);
 		return rc;
+	}
+	if (!dump_id_ok(json_string_value(json_object_get(detail, "dump")))) {
+		eng_err(err, "restore job: its dump ID is not 32 hex digits");
+		json_decref(detail);
+		unlink(path);
+		return -EINVAL;
 	}
 	json_array_foreach(parts, i, p) {
 		memset(&rec, 0, sizeof(rec));
@@ -857,7 +889,7 @@ download_indexes(struct srv *s, const char *plog, json_t *detail)
 		    "dump_uid"));
 		json_int_t kept = json_integer_value(json_object_get(c,
 		    "index_kept"));
-		if (dump && kept > 0 && (uint64_t)kept <= UPLOAD_MAX &&
+		if (dump_id_ok(dump) && kept > 0 && (uint64_t)kept <= UPLOAD_MAX &&
 		    master_up(s) && download_index(s, dir, dump, (size_t)kept) < 0)
 			log_warn("the catalog's index of dump %s not used: the"
 			    " restore reads it from tape", dump);
@@ -878,7 +910,7 @@ downloaded_free(const char *plog, json_t *detail)
 	json_array_foreach(json_object_get(detail, "chain"), i, c) {
 		const char *dump = json_string_value(json_object_get(c,
 		    "dump_uid"));
-		if (dump && strlen(dump) == 32 && !strchr(dump, '/') &&
+		if (dump_id_ok(dump) &&
 		    snprintf(path, sizeof(path), "%s/%s", dir, dump) <
 		    (int)sizeof(path))
 			unlink(path);
@@ -958,10 +990,13 @@ upload_index(struct srv *s, const char *log, const char *dump, uint64_t want)
 	size_t got = 0;
 	int fd, rc;
 
-	if (!log || !dump || !*dump || snprintf(path, sizeof(path), "%s.fidx/%s",
-	    log, dump) >= (int)sizeof(path))
+	if (!log || !dump_id_ok(dump) || snprintf(path, sizeof(path),
+	    "%s.fidx/%s", log, dump) >= (int)sizeof(path))
 		return 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	/* Non-blocking: a FIFO planted at the name is not waited on (it
+	   is refused as not a regular file just below). */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) <
+	    0)
 		return 0;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
 	    (size_t)st.st_size > UPLOAD_MAX || (want && (uint64_t)st.st_size !=
@@ -995,15 +1030,27 @@ upload_journal_indexes(struct srv *s, const char *log)
 {
 	FILE *fp = fopen(log, "r");
 	struct cat_dl_rec r;
-	char *line = NULL;
+	char *line = NULL, why[200];
 	size_t cap = 0;
+	unsigned long no = 0;
 
 	if (!fp)
 		return;
-	while (master_up(s) && getline(&line, &cap, fp) > 0)
-		if (cat_dl_parse(line, &r) == 0 && r.type == CAT_DL_DUMP &&
-		    strcmp(r.status, "complete") == 0 && r.index_bytes > 0)
-			upload_index(s, log, r.dump_id, r.index_bytes);
+	while (master_up(s) && getline(&line, &cap, fp) > 0) {
+		no++;
+		if (cat_dl_parse(line, &r) < 0 || r.type != CAT_DL_DUMP ||
+		    strcmp(r.status, "complete") != 0 || r.index_bytes == 0)
+			continue;
+		/* A line that does not check names no index we send. */
+		if (cat_dl_check(&r, why, sizeof(why)) < 0 ||
+		    r.index_bytes > UPLOAD_MAX) {
+			log_warn("%s, line %lu: its index not sent: %s", log, no,
+			    r.index_bytes > UPLOAD_MAX ? "index_bytes too large" :
+			    why);
+			continue;
+		}
+		upload_index(s, log, r.dump_id, r.index_bytes);
+	}
 	free(line);
 	fclose(fp);
 }

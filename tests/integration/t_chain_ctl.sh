@@ -215,6 +215,18 @@ wait_job "$(jq -r .job rel.json)" "restore --to a relative path"
 cmp snap1/a.txt rel/out/a.txt || fail "restore --to out (from $T/rel) did not restore into $T/rel/out"
 ok "--date checked by abs-ctl and abs-ctld (exit 2); a relative --to made absolute by abs-ctl, refused by abs-ctld"
 
+# The media server checks the chain a restore job hands it as a dump
+# log's reader does (hostile13 H13): a catalog that lies about where a
+# dump's index lies, or a dump ID that is no ID, fails the job, named.
+n=$(sqlite3 catalog.db "SELECT index_bytes FROM dumps WHERE dump_uid = '$I'")
+sqlite3 catalog.db "UPDATE dumps SET index_bytes = 4611686018427387904 WHERE dump_uid = '$I'"
+j=$("$CTL" --json restore home --to "$T/r12" --drive lib0 | jq -r .job)
+wait_for "case \$(job_state $j) in done|failed|aborted) true;; *) false;; esac"
+[ "$(job_state "$j")" = failed ] && grep -q "chain: dump 2 ($I): index_raw=.* lie outside the stream" engine.log ||
+	fail "a chain whose index lies outside its stream: job $j $(job_state "$j"): $(tail -n 3 engine.log)"
+sqlite3 catalog.db "UPDATE dumps SET index_bytes = $n WHERE dump_uid = '$I'"
+ok "a restore job whose chain lies about a dump's index fails, the dump named"
+
 # A broken chain: the full's cartridge goes out of service.
 Itape=$(sqlite3 "$T/catalog.db" "SELECT t.label FROM dump_parts p JOIN tapes t ON t.id = p.tape_id JOIN dumps d ON d.id = p.dump_id WHERE d.dump_uid = '$I' LIMIT 1")
 [ "$Ftape" != "$Itape" ] || fail "the incremental was written on the full's cartridge $Ftape (no-new-writes)"
@@ -291,8 +303,15 @@ PY
 	sed -n 2p upload.txt | jq -e '.code == "bad-index" and (.error | test("index of dump 0102"))' >/dev/null &&
 	sed -n 3p upload.txt | jq -e '.code == "bad-args" and (.error | test("no file index in its record"))' >/dev/null &&
 	sed -n 4p upload.txt | jq -e '.result.stored == true' >/dev/null || fail "uploads: $(cat upload.txt)"
+	# The media server's journal replay does not wait on a FIFO planted
+	# where an index copy belongs (hostile13 H4, H13).
+	mv "journal.log.fidx/$F" fidx-full.keep
+	mkfifo "journal.log.fidx/$F"
 	start_engine
-	ok "an index upload that does not decode, names another dump or has no dump record's index: refused; the right one kept"
+	wait_for "grep -q 'journal.log.fidx/$F not sent' engine.log"
+	rm "journal.log.fidx/$F"
+	mv fidx-full.keep "journal.log.fidx/$F"
+	ok "an index upload that does not decode, names another dump or has no dump record's index: refused; the right one kept; a FIFO for a copy skipped"
 fi
 
 # The journal replay: a catalog that lost an index (abs-ctld away when
