@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "common/crc32c.h"
+#include "common/date.h"
 #include "common/digest.h"
 #include "common/hide.h"
 #include "common/util.h"
@@ -18,6 +19,25 @@ main(void)
 	char buf[256];
 	char **argv;
 
+	/* --date of restore and find (abs-ctl, abs-ctld): date prefixes only
+	   (hostile13 H2: zzz, yesterday, "" or a zone offset were taken). */
+	{
+		static const char *const good[] = { "2026", "2026-11",
+		    "2026-11-29", "2026-11-29T11", "2026-11-29T11:40",
+		    "2026-11-29T11:40:05", "2026-11-29T11:40:05Z",
+		    "2026-12-31T23:59:60Z" };
+		static const char *const bad[] = { "", "zzz", "yesterday", "202",
+		    "2026-1", "2026-13", "2026-00", "2026-11-32", "2026-11-00",
+		    "2026-11-29 11:00", "2026-11-29T24", "2026-11-29T11:60",
+		    "2026-11-29T11:40:61", "2026-11-29T11:40:00+01:00",
+		    "2026-11-29T11:40:00z", "2026-11-29T", "2026-11-29T11:4",
+		    "+026-11-29", "2026-11-29T11:40:05Z ", "\xff\xfe" };
+		for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+			CHECK(date_prefix_valid(good[i]));
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			CHECK(!date_prefix_valid(bad[i]));
+		CHECK(!date_prefix_valid(NULL));
+	}
 	CHECK(util_parse_size("64K", &v) == 0 && v == 65536);
 	CHECK(util_parse_size("1M", &v) == 0 && v == 1048576);
 	CHECK(util_parse_size("2GiB", &v) == 0 && v == 2ULL << 30);
