@@ -176,6 +176,26 @@ derived_serial(const char *dir, char *out, size_t len)
 	free(real);
 }
 
+/*
+ * Open a library's own file for reading: a regular file only (a FIFO or a
+ * device there would block or stream: -EINVAL, logged), -ENOENT if none.
+ */
+static int
+open_conf(const char *libdir, const char *path)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		log_warn("vtape library %s: %s is not a regular file", libdir, path);
+		return -EINVAL;
+	}
+	return fd;
+}
+
 /* Read library.conf (see vtape_library_read). */
 static int
 lib_read(const char *dir, struct vtape_library *lc)
@@ -186,8 +206,8 @@ lib_read(const char *dir, struct vtape_library *lc)
 
 	memset(lc, 0, sizeof(*lc));
 	snprintf(path, sizeof(path), "%s/library.conf", dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT || errno == ENOTDIR ? -ENOTDIR : -errno;
+	if ((fd = open_conf(dir, path)) < 0)
+		return fd == -ENOENT || fd == -ENOTDIR ? -ENOTDIR : fd;
 	n = util_read_full(fd, text, sizeof(text));
 	close(fd);
 	if (n < 0)
@@ -1245,8 +1265,8 @@ vtape_changer_read(const char *libdir, const struct vtape_library *lib,
 
 	memset(s, 0, sizeof(*s));
 	snprintf(path, sizeof(path), "%s/%s", libdir, CHANGER_CONF);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if ((fd = open_conf(libdir, path)) < 0)
+		return fd == -ENOENT ? 0 : fd;
 	if (!(text = malloc(CHANGER_MAX_TEXT))) {
 		close(fd);
 		return -ENOMEM;
@@ -1785,7 +1805,7 @@ vtape_import(const char *libdir, char *const *barcodes, int n, bool to_slots,
 	struct vtape_library lc;
 	char path[PATH_MAX], where[32], target[PATH_MAX];
 	unsigned *free_el = NULL, nfree = 0, max;
-	int rc, lk;
+	int rc, lk, placed = 0;
 
 	if ((rc = lib_read(libdir, &lc)) < 0)
 		return rc;
@@ -1852,26 +1872,33 @@ vtape_import(const char *libdir, char *const *barcodes, int n, bool to_slots,
 		    to_slots ? "slots" : "portals", n, n == 1 ? "" : "s");
 		goto out;
 	}
+	rc = 0;
 	for (int i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/carts/%s", libdir, barcodes[i]);
 		if (!is_cart(path) && (rc = vtape_cart_create(path, barcodes[i],
 		    lc.capacity, lc.early_warning)) < 0) {
 			snprintf(why, len, "cannot make cartridge %s: %s", path,
 			    strerror(-rc));
-			goto out;
+			break;
 		}
 		elem_path(libdir, &lc, type, free_el[i], path, sizeof(path));
 		snprintf(target, sizeof(target), "carts/%s", barcodes[i]);
 		if (symlink(target, path) < 0) {
 			rc = -errno;
 			snprintf(why, len, "cannot link %s: %s", path, strerror(errno));
-			goto out;
+			break;
 		}
 		if (!to_slots)
 			cs.impexp |= 1ULL << (free_el[i] - 1);
+		placed++;
 	}
-	cs.attention = true;
-	rc = changer_write(libdir, &cs);
+	/* What was put in is there: the door closes on it all the same. */
+	if (placed) {
+		int wrc;
+		cs.attention = true;
+		if ((wrc = changer_write(libdir, &cs)) < 0 && rc == 0)
+			rc = wrc;
+	}
 out:
 	close(lk);
 	free(free_el);

@@ -647,6 +647,14 @@ smc_parsers(const char *top)
 	CHECK(vtape_changer_fault(lib, &f, err, sizeof(err)) == 0);
 	CHECK(vtape_robot_elements(lib, &e, &n) == 0 && n == 1 + 2 + 1);
 	free(e);
+	/* A FIFO in place of either file is refused, not waited on. */
+	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);
+	CHECK(vtape_robot_elements(lib, &e, &n) == -EINVAL);
+	CHECK(unlink(path) == 0);
+	snprintf(path, sizeof(path), "%s/library.conf", lib);
+	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);
+	CHECK(vtape_library_read(lib, &a) == -EINVAL);
+	CHECK(unlink(path) == 0);
 }
 
 int
