@@ -11,7 +11,7 @@ case $ABS_TEST_JOBS in '' | *[!0-9]* | 0) ABS_TEST_JOBS=1 ;; esac
 # The end-of-tape campaign's slice under ASan+UBSan: its runs exercise the
 # same code with other numbers, and the plain pass runs all 200 (make
 # campaign N=... for a long one).
-ASAN_CAMPAIGN_RUNS=${ASAN_CAMPAIGN_RUNS:-60}
+ASAN_CAMPAIGN_RUNS=${ASAN_CAMPAIGN_RUNS:-40}
 pass=0 fail=0 skip=0
 
 # Fold a run.sh summary line into the totals.
