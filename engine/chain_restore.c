@@ -281,31 +281,6 @@ eng_chain_index(struct eng_chain_io *io, const struct cat_dl_rec *d,
 	return index_load(io, d, x, NULL, res);
 }
 
-/* The stream's raw bytes in [from, from + len) kept as they go by. */
-struct capture {
-	struct eng_stream *sr;
-	uint64_t from, len;
-	uint8_t *buf;		/* NULL: keep nothing */
-};
-
-static long
-capture_pull(void *ctx, const void **out)
-{
-	struct capture *cp = ctx;
-	uint64_t at = cp->sr->raw_bytes;
-	long n = eng_stream_pull(cp->sr, out);
-
-	if (n > 0 && cp->buf && at + (uint64_t)n > cp->from &&
-	    at < cp->from + cp->len) {
-		uint64_t s = at > cp->from ? at : cp->from;
-		uint64_t e = at + (uint64_t)n < cp->from + cp->len ?
-		    at + (uint64_t)n : cp->from + cp->len;
-		memcpy(cp->buf + (s - cp->from), (const uint8_t *)*out + (s - at),
-		    (size_t)(e - s));
-	}
-	return n;
-}
-
 /* Before anything is written: every dump's parts, and indexes for a chain. */
 static int
 chain_check(struct eng_chain_io *io, const struct eng_chain *c, bool tree)
@@ -341,23 +316,22 @@ chain_check(struct eng_chain_io *io, const struct eng_chain *c, bool tree)
 
 /* Pull what is left of the stream through (every check still runs). */
 static int
-drain_cap(struct capture *cp)
+drain(struct eng_stream *sr)
 {
 	const void *p;
 	long n;
 
-	while ((n = capture_pull(cp, &p)) > 0)
+	while ((n = eng_stream_pull(sr, &p)) > 0)
 		;
-	return n < 0 ? (cp->sr->error ? cp->sr->error : -EIO) : 0;
+	return n < 0 ? (sr->error ? sr->error : -EIO) : 0;
 }
 
-/* One dump of the chain extracted into x; its index captured if asked. */
+/* One dump of the chain extracted into x. */
 static int
 extract_one(struct eng_chain_io *io, struct eng_extract *x,
-    const struct cat_dl_rec *d, uint8_t *keep, struct eng_restore_result *res)
+    const struct cat_dl_rec *d, struct eng_restore_result *res)
 {
 	struct eng_stream sr;
-	struct capture cp;
 	int rc;
 
 	if ((rc = stream_for(io, d, &sr)) == 0 &&
@@ -368,10 +342,9 @@ extract_one(struct eng_chain_io *io, struct eng_extract *x,
 		rc = -EINVAL;
 	}
 	if (rc == 0) {
-		cp = (struct capture){ &sr, d->index_raw, d->index_bytes, keep };
-		rc = eng_extract_run(x, capture_pull, &cp, io->err);
+		rc = eng_extract_run(x, eng_stream_pull, &sr, io->err);
 		if (rc == 0)
-			rc = drain_cap(&cp);
+			rc = drain(&sr);
 		if (rc == 0 && sr.error)
 			rc = sr.error;
 		if (rc == 0)
@@ -384,6 +357,22 @@ extract_one(struct eng_chain_io *io, struct eng_extract *x,
 	return rc;
 }
 
+/* Index i of the chain decoded from its checked bytes (then freed). */
+static int
+decode_kept(struct eng_chain_io *io, const struct cat_dl_rec *d,
+    uint8_t **enc, struct fidx *x)
+{
+	char w2[200], dn[128];
+	int rc = fidx_decode(*enc, d->index_bytes, x, w2, sizeof(w2));
+
+	free(*enc);
+	*enc = NULL;
+	if (rc < 0)
+		eng_err(io->err, "the file index of dump %s: %s",
+		    dname(d, dn, sizeof(dn)), w2);
+	return rc;
+}
+
 /* A dir: chain, dump after dump into one tree. */
 static int
 chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
@@ -392,19 +381,32 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 	const struct eng_restore_opts *o = io->o;
 	const struct cat_dl_rec *last = &c->d[c->n - 1].rec;
 	struct fidx prev, cur;
-	struct eng_extract *x;
+	struct eng_extract *x = NULL;
 	char what[1024], line[512], dn[128];
-	uint8_t *keep = NULL;
-	int rc;
+	uint8_t **enc = calloc(c->n, sizeof(*enc));
+	int rc = 0;
 
 	memset(&prev, 0, sizeof(prev));
 	memset(&cur, 0, sizeof(cur));
+	if (!enc)
+		return -ENOMEM;
+	/*
+	 * Every dump's index, read and decoded whole and checked against its
+	 * dump, before anything is written (hostile13 H9: a bad index of dump
+	 * k was found after dumps 1..k-1 were in the target). The encoded
+	 * bytes are kept (a tenth of the decoded size) for the apply steps.
+	 */
+	for (unsigned i = 0; c->n > 1 && i < c->n; i++) {
+		if ((rc = index_load(io, &c->d[i].rec, &cur, &enc[i], res)) < 0)
+			goto out;
+		fidx_free(&cur);
+	}
 	snprintf(what, sizeof(what), "%s as of %s: the chain of %u dumps that "
 	    "ends at dump %s, level %d", last->entity, last->date, c->n,
 	    last->dump_id, last->level);
 	if ((rc = eng_extract_new(o->to, what, o->root_onto_existing, &x,
 	    io->err)) < 0)
-		return rc;
+		goto out;
 	for (unsigned i = 0; i < c->n && rc == 0; i++) {
 		const struct cat_dl_rec *d = &c->d[i].rec;
 		struct eng_apply_stats ast;
@@ -413,7 +415,7 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 		    dname(d, dn, sizeof(dn)));
 		eng_extract_note(x, line);
 		if (i > 0) {
-			if ((rc = eng_chain_index(io, d, &cur, res)) < 0 ||
+			if ((rc = decode_kept(io, d, &enc[i], &cur)) < 0 ||
 			    (rc = eng_chain_apply(eng_extract_dirfd(x), &prev, &cur,
 			    &ast, io->err)) < 0)
 				break;
@@ -422,43 +424,16 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 			    ast.kept, ast.placed, ast.removed, ast.foreign ?
 			    " (directories holding what no dump has kept)" : "");
 		}
-		/* The full's index: the log's copy, else as its stream goes by
-		   (no second read of the tape). */
-		if (i == 0 && c->n > 1 && (rc = index_from_log(io, d, &prev,
-		    NULL, line, sizeof(line))) < 0) {
-			if (rc != -ENOENT && line[0])
-				log_warn("the dump log's copy of the index of dump "
-				    "%s is not used (%s): reading it from tape",
-				    d->dump_id, line);
-			rc = 0;
-			memset(&prev, 0, sizeof(prev));
-			if (!(keep = malloc(d->index_bytes))) {
-				rc = -ENOMEM;
-				break;
-			}
-		}
-		if ((rc = extract_one(io, x, d, i == 0 ? keep : NULL, res)) < 0)
+		if ((rc = extract_one(io, x, d, res)) < 0)
 			break;
 		res->dumps++;
 		snprintf(res->dump_id, sizeof(res->dump_id), "%s", d->dump_id);
 		if (i > 0 && (rc = eng_chain_fix_dirs(eng_extract_dirfd(x), &cur,
 		    io->err)) < 0)
 			break;
-		if (i == 0 && keep) {
-			char w2[200];
-			if ((rc = fidx_decode(keep, d->index_bytes, &prev, w2,
-			    sizeof(w2))) < 0) {
-				eng_err(io->err, "the file index of dump %s is "
-				    "damaged: %s", dname(d, dn, sizeof(dn)), w2);
+		if (i == 0 && c->n > 1) {
+			if ((rc = decode_kept(io, d, &enc[0], &prev)) < 0)
 				break;
-			}
-			if (!index_fits(&prev, d, w2, sizeof(w2))) {
-				eng_err(io->err, "the file index of dump %s on "
-				    "tape does not fit it: %s",
-				    dname(d, dn, sizeof(dn)), w2);
-				rc = -EBADMSG;
-				break;
-			}
 		} else if (i > 0) {
 			fidx_free(&prev);
 			prev = cur;
@@ -467,13 +442,16 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 	}
 	rc = eng_extract_finish(x, rc, io->err);
 	eng_extract_counts(x, &res->entries, &res->refused);
-	eng_extract_free(x);
-	fidx_free(&prev);
-	fidx_free(&cur);
-	free(keep);
 	if (rc == 0 && !o->allow_refused)
 		rc = eng_extract_refusals(res->refused, res->entries, "chain",
 		    io->err);
+out:
+	eng_extract_free(x);
+	fidx_free(&prev);
+	fidx_free(&cur);
+	for (unsigned i = 0; i < c->n; i++)
+		free(enc[i]);
+	free(enc);
 	return rc;
 }
 

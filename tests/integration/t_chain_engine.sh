@@ -184,6 +184,14 @@ expect_fail "$full" "$ENGINE" restore --device $DEV --entity home --log broken.l
 [ ! -e r5 ] || fail "a refused chain wrote $T/r5"
 ok "missing base refused"
 
+# A bad index of the chain's last dump (no copy, the dump line's
+# index_stored off): refused before the full is written (hostile13 H9).
+sed "/^dump .*dump=$inc/s/index_stored=[0-9]*/index_stored=5000/" d.log >x9.log
+mkdir x9.log.fidx && cp "d.log.fidx/$full" x9.log.fidx/
+expect_fail "$inc" "$ENGINE" restore --device $DEV --entity home --log x9.log --to r9
+[ ! -e r9 ] || fail "a chain with a bad index wrote $T/r9: $(ls -a r9)"
+ok "a bad index anywhere in the chain: refused before anything is written"
+
 # A dump ID that is not 32 hex digits names no file outside d.log.fidx/:
 # the line is refused, named, by restore and find (hostile13 H13).
 sed "s/dump=$inc/dump=..\/..\/probe/" d.log >x13.log
