@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,12 +37,52 @@ struct pull_ctx {
 	bool failed;		/* the stream (not the archive) failed */
 };
 
+/*
+ * Who holds the target (its marker's pid and start), as " (pid N, started
+ * T)" into buf, or "" when the marker does not say. Read without
+ * following a link, a bounded head of it.
+ */
+static const char *
+holder(int dirfd, char *buf, size_t len)
+{
+	char head[2048], pid[24] = "", started[40] = "";
+	int fd = openat(dirfd, ENG_EXTRACT_MARKER, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	struct stat sb;
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return buf;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (n = read(fd, head, sizeof(head) - 1)) <= 0) {
+		close(fd);
+		return buf;
+	}
+	close(fd);
+	head[n] = '\0';
+	for (char *l = head, *e; l && *l; l = e ? e + 1 : NULL) {
+		if ((e = strchr(l, '\n')))
+			*e = '\0';
+		if (strncmp(l, "pid: ", 5) == 0 && strspn(l + 5, "0123456789") ==
+		    strlen(l + 5))
+			snprintf(pid, sizeof(pid), "%.20s", l + 5);
+		else if (strncmp(l, "started: ", 9) == 0 &&
+		    strspn(l + 9, "0123456789-T:Z") == strlen(l + 9))
+			snprintf(started, sizeof(started), "%.32s", l + 9);
+	}
+	if (pid[0])
+		snprintf(buf, len, " (pid %s%s%s)", pid, started[0] ?
+		    ", started " : "", started);
+	return buf;
+}
+
 int
 eng_extract_new(const char *to, const char *what, bool root_onto_existing,
     struct eng_extract **out, char *err)
 {
 	struct eng_extract *x = calloc(1, sizeof(*x));
-	char stamp[32];
+	char stamp[32], who[96];
 	int fd, rc;
 
 	*out = NULL;
@@ -74,6 +115,24 @@ eng_extract_new(const char *to, const char *what, bool root_onto_existing,
 		eng_extract_free(x);
 		return rc;
 	}
+	/*
+	 * One restore at a time into a target, for the whole restore: the
+	 * lock is the directory's own (flock on its descriptor, let go when
+	 * the restore ends or dies), so nothing is added to the tree. Two
+	 * restores at once would undo each other's marker and moves
+	 * (hostile13 H14).
+	 */
+	if (flock(x->dirfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK) {
+			eng_err(err, "%s is being restored into by another "
+			    "restore%s: wait for it to end or restore elsewhere",
+			    to, holder(x->dirfd, who, sizeof(who)));
+			eng_extract_free(x);
+			return -EBUSY;
+		}
+		log_warn("%s: cannot lock it (%s): another restore into it at "
+		    "the same time would not be refused", to, strerror(errno));
+	}
 	/* Whatever a user put at the marker's name is removed, not followed. */
 	if (unlinkat(x->dirfd, ENG_EXTRACT_MARKER, 0) < 0 && errno != ENOENT)
 		goto fail;
@@ -87,7 +146,8 @@ eng_extract_new(const char *to, const char *what, bool root_onto_existing,
 	util_fmt_time(clock_now(), stamp, sizeof(stamp));
 	fprintf(x->marker, "ABS restore INCOMPLETE: this tree is not a whole, "
 	    "proven restore while this file exists.\n"
-	    "dump: %s\nstarted: %s\nentries restored, in order:\n", what, stamp);
+	    "dump: %s\nstarted: %s\npid: %ld\nentries restored, in order:\n",
+	    what, stamp, (long)getpid());
 	if (fflush(x->marker) != 0 || fsync(fileno(x->marker)) < 0)
 		goto fail;
 	*out = x;

@@ -30,7 +30,9 @@ struct eng_extract;
  * root entry (owner, mode, times) is applied at the end to a directory
  * made here, and to one that existed only if root_onto_existing (a root
  * requester): a restore never takes over a directory it did not make.
- * err: ENG_ERRLEN bytes.
+ * The target is locked (flock on its descriptor) until eng_extract_free:
+ * a second restore into it is refused (-EBUSY, err naming the holder's
+ * pid from its marker). err: ENG_ERRLEN bytes.
  */
 int eng_extract_new(const char *to, const char *what, bool root_onto_existing,
     struct eng_extract **out, char *err);

@@ -20,6 +20,7 @@
 #include "catalog/fileindex.h"
 #include "engine/chain.h"
 #include "engine/engine.h"
+#include "engine/extract.h"
 #include "t.h"
 
 static char top[256];
@@ -964,6 +965,39 @@ test_date_valid(void)
 		}
 }
 
+/*
+ * One restore at a time into a target: the second is refused, saying
+ * who holds it, and the first's marker is left alone; once the first
+ * is gone (ended or died: the lock goes with its descriptor) the next
+ * one runs (hostile13 H14).
+ */
+static void
+test_lock(void)
+{
+	char dir[300], err[ENG_ERRLEN], pid[32], path[400];
+	struct eng_extract *a, *b;
+	struct stat sb;
+
+	int dfd = fresh("lock", dir, sizeof(dir));
+	if (dfd >= 0)
+		close(dfd);
+	CHECK(eng_extract_new(dir, "first", false, &a, err) == 0);
+	CHECK(eng_extract_new(dir, "second", false, &b, err) == -EBUSY);
+	snprintf(pid, sizeof(pid), "pid %ld", (long)getpid());
+	CHECK(strstr(err, "being restored") && strstr(err, pid));
+	snprintf(path, sizeof(path), "%s/%s", dir, ENG_EXTRACT_MARKER);
+	CHECK(strstr(get(dir, ENG_EXTRACT_MARKER), "dump: first") != NULL);
+	err[0] = '\0';
+	CHECK(eng_extract_finish(a, -EIO, err) == -EIO);
+	eng_extract_free(a);
+	CHECK(stat(path, &sb) == 0);	/* the failed one's marker stays */
+	CHECK(eng_extract_new(dir, "third", false, &b, err) == 0);
+	err[0] = '\0';
+	CHECK(eng_extract_finish(b, 0, err) == 0);
+	eng_extract_free(b);
+	CHECK(stat(path, &sb) < 0);
+}
+
 int
 main(void)
 {
@@ -975,6 +1009,7 @@ main(void)
 		return 1;
 	}
 	test_paths();
+	test_lock();
 	test_renames();
 	test_foreign_kept();
 	test_swaps();
