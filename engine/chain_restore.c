@@ -440,11 +440,12 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 			memset(&cur, 0, sizeof(cur));
 		}
 	}
-	rc = eng_extract_finish(x, rc, io->err);
+	/* Refusals first: the marker stays with them (hostile13 H6). */
 	eng_extract_counts(x, &res->entries, &res->refused);
 	if (rc == 0 && !o->allow_refused)
 		rc = eng_extract_refusals(res->refused, res->entries, "chain",
 		    io->err);
+	rc = eng_extract_finish(x, rc, io->err);
 out:
 	eng_extract_free(x);
 	fidx_free(&prev);
@@ -903,17 +904,15 @@ eng_chain_paths(struct eng_chain_io *io, const struct eng_chain *c,
 	if (rc == 0)
 		rc = make_wanted_dirs(eng_extract_dirfd(x), top, want, o->npaths,
 		    true, io->err);
-	rc = eng_extract_finish(x, rc, io->err);
+	/* Refusals first: the marker stays with them (hostile13 H6). */
 	eng_extract_counts(x, &res->entries, &res->refused);
+	if (rc == 0 && !o->allow_refused)
+		rc = eng_extract_refusals(res->refused, res->entries, "restore",
+		    io->err);
+	rc = eng_extract_finish(x, rc, io->err);
 	snprintf(res->dump_id, sizeof(res->dump_id), "%s", last->dump_id);
 	snprintf(res->source_kind, sizeof(res->source_kind), "%s",
 	    last->source_kind);
-	if (rc == 0 && res->refused && !o->allow_refused) {
-		eng_err(io->err, "%llu entr%s refused (unsafe paths are not "
-		    "written)", (unsigned long long)res->refused,
-		    res->refused == 1 ? "y" : "ies");
-		rc = -EPERM;
-	}
 out:
 	eng_extract_free(x);
 	for (size_t k = 0; want && k < o->npaths; k++)

@@ -243,6 +243,23 @@ copy_data(struct archive *in, struct archive *disk)
 	return r;
 }
 
+/*
+ * Whether a failed header is the host's doing (the restore fails) rather
+ * than libarchive refusing the entry (an unsafe path: listed, counted).
+ */
+static bool
+host_error(int e)
+{
+	switch (e) {
+	case ENOSPC: case EDQUOT: case EROFS: case EIO: case ENOMEM:
+	case EMFILE: case ENFILE: case EFBIG: case ENOBUFS: case EACCES:
+	case EPERM: case EMLINK: case ENAMETOOLONG: case ESTALE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* One entry: extracted and listed in the marker, or refused and said so. */
 static int
 one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
@@ -282,6 +299,16 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 	 * warning, and the refusal would pass for a restored entry.
 	 */
 	r = archive_write_header(disk, e);
+	if (r < ARCHIVE_WARN && host_error(archive_errno(disk))) {
+		/* The target, not the entry: out of space or inodes, a
+		   quota, read-only, I/O, permissions. No later entry would
+		   fare better, and these are no unsafe paths (hostile13 H6). */
+		int en = archive_errno(disk);
+		eng_err(err, "writing %s: %s: %s", pn, archive_error_string(disk),
+		    strerror(en));
+		x->cut = strdup(pn);
+		return -en;
+	}
 	if (r < ARCHIVE_WARN) {
 		x->refused++;
 		log_warn("refused: %s: %s", pn, archive_error_string(disk));
@@ -428,6 +455,19 @@ eng_extract_finish(struct eng_extract *x, int rc, char *err)
 	}
 	snprintf(why, sizeof(why), "%s", err[0] ? err : strerror(-rc));
 	fprintf(x->marker, "FAILED: %s\n", why);
+	if (rc == -EPERM && x->refused && !x->cut) {
+		/* Every other entry is in and proven; the marker stays until
+		   the operator decides (--allow-refused takes them as they
+		   are). */
+		fprintf(x->marker, "REFUSED: the entries listed so above were "
+		    "not written; every other entry was restored and proven.\n");
+		fflush(x->marker);
+		fsync(fileno(x->marker));
+		eng_err(err, "%s; the tree in %s stays marked incomplete (%s/%s "
+		    "names the refused entries)", why, x->to, x->to,
+		    ENG_EXTRACT_MARKER);
+		return rc;
+	}
 	if (x->cut)
 		fprintf(x->marker, "CUT SHORT: %s (the restore failed inside it)\n",
 		    x->cut);

@@ -66,7 +66,11 @@ void eng_extract_counts(const struct eng_extract *x, uint64_t *restored,
 /*
  * The dump's outcome, rc (0: every byte proven): the marker removed and the
  * root's owner, mode and times set (see eng_extract_new); or the marker completed with what was
- * not restored and err extended to say where the partial tree is.
+ * not restored and err extended to say where the partial tree is. Refused
+ * entries the caller does not allow: call eng_extract_refusals first and
+ * pass its -EPERM, so the marker stays naming them. A header the target
+ * could not take (out of space or inodes, a quota, read-only, I/O,
+ * permissions) is no refusal: eng_extract_run fails with that errno.
  */
 int eng_extract_finish(struct eng_extract *x, int rc, char *err);
 void eng_extract_free(struct eng_extract *x);

@@ -277,12 +277,13 @@ restore_tree(const struct eng_restore_opts *o, struct eng_stream *sr,
 		rc = sr->error;
 	if (rc == 0)
 		rc = eng_stream_check_end(sr);
-	rc = eng_extract_finish(x, rc, sr->err);
+	/* Refusals first: the marker stays with them (hostile13 H6). */
 	eng_extract_counts(x, &res->entries, &res->refused);
-	eng_extract_free(x);
 	if (rc == 0 && !o->allow_refused)
 		rc = eng_extract_refusals(res->refused, res->entries, "dump",
 		    sr->err);
+	rc = eng_extract_finish(x, rc, sr->err);
+	eng_extract_free(x);
 	return rc;
 }
 

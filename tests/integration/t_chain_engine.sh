@@ -192,6 +192,26 @@ expect_fail "$inc" "$ENGINE" restore --device $DEV --entity home --log x9.log --
 [ ! -e r9 ] || fail "a chain with a bad index wrote $T/r9: $(ls -a r9)"
 ok "a bad index anywhere in the chain: refused before anything is written"
 
+# Out of inodes (a file system of 8): the host's error, said as such; the
+# restore fails and the marker stays (hostile13 H6: "refused: unsafe
+# paths" and no marker). A private tmpfs in a user and mount namespace.
+mkdir inod
+if unshare -rm sh -c "mount -t tmpfs -o size=16M,nr_inodes=8 tmpfs '$T/inod'" 2>/dev/null; then
+	for how in "--date $fdate" ""; do
+		unshare -rm sh -c "mount -t tmpfs -o size=16M,nr_inodes=8 tmpfs '$T/inod' &&
+			{ '$ENGINE' restore --device $DEV --entity home --log d.log $how \
+			--to '$T/inod/r' >'$T/inod.txt' 2>&1; echo \$? >'$T/inod.rc';
+			ls -a '$T/inod/r' >'$T/inod.ls'; }"
+		[ "$(cat inod.rc)" != 0 ] || fail "restore ($how) into a full file system: rc 0"
+		grep -q "No space left on device" inod.txt || fail "out of inodes ($how): $(cat inod.txt)"
+		grep -q "unsafe paths" inod.txt && fail "out of inodes called unsafe paths: $(cat inod.txt)"
+		grep -qx .abs-restore-INCOMPLETE inod.ls || fail "out of inodes ($how): no marker: $(cat inod.ls)"
+	done
+	ok "out of inodes: a host error, the restore fails, the marker stays"
+else
+	echo "no user/mount namespace here: out-of-inodes case not run"
+fi
+
 # A dump ID that is not 32 hex digits names no file outside d.log.fidx/:
 # the line is refused, named, by restore and find (hostile13 H13).
 sed "s/dump=$inc/dump=..\/..\/probe/" d.log >x13.log
