@@ -407,6 +407,11 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 	if ((rc = eng_extract_new(o->to, what, o->root_onto_existing, &x,
 	    io->err)) < 0)
 		goto out;
+	/* Directories writable by their owner while the chain goes in; their
+	   modes from the last dump's listing at the end (hostile13 H11: a
+	   non-root restore failed at a 0555 directory the full left). */
+	if (c->n > 1)
+		eng_extract_dirs_writable(x);
 	for (unsigned i = 0; i < c->n && rc == 0; i++) {
 		const struct cat_dl_rec *d = &c->d[i].rec;
 		struct eng_apply_stats ast;
@@ -428,8 +433,8 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 			break;
 		res->dumps++;
 		snprintf(res->dump_id, sizeof(res->dump_id), "%s", d->dump_id);
-		if (i > 0 && (rc = eng_chain_fix_dirs(eng_extract_dirfd(x), &cur,
-		    io->err)) < 0)
+		if (i > 0 && i == c->n - 1 && (rc = eng_chain_fix_dirs(
+		    eng_extract_dirfd(x), &cur, io->err)) < 0)
 			break;
 		if (i == 0 && c->n > 1) {
 			if ((rc = decode_kept(io, d, &enc[0], &prev)) < 0)

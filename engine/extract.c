@@ -27,6 +27,7 @@ struct eng_extract {
 	uint64_t restored, refused;
 	char *cut;		/* the entry the stream failed inside, if any */
 	bool root_onto;		/* the root entry goes onto to (see extract.h) */
+	bool dirs_writable;	/* directories u+rwx until the caller's end */
 	int (*filter)(void *ctx, struct archive_entry *e);
 	void *filter_ctx;
 };
@@ -198,6 +199,12 @@ eng_extract_filter(struct eng_extract *x,
 }
 
 void
+eng_extract_dirs_writable(struct eng_extract *x)
+{
+	x->dirs_writable = true;
+}
+
+void
 eng_extract_counts(const struct eng_extract *x, uint64_t *restored,
     uint64_t *refused)
 {
@@ -294,6 +301,8 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 		x->root = root;
 		return 0;
 	}
+	if (x->dirs_writable && archive_entry_filetype(e) == AE_IFDIR)
+		archive_entry_set_perm(e, archive_entry_perm(e) | 0700);
 	/*
 	 * Not archive_read_extract2(): it turns a refused header into a
 	 * warning, and the refusal would pass for a restored entry.

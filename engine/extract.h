@@ -60,6 +60,14 @@ void eng_extract_note(struct eng_extract *x, const char *line);
 struct archive_entry;
 void eng_extract_filter(struct eng_extract *x,
     int (*filter)(void *ctx, struct archive_entry *e), void *ctx);
+/*
+ * A chain's dumps go into one tree: every directory an entry makes or
+ * names is given write and search permission for its owner (u+rwx), so
+ * that a later dump of the chain can write into a directory an earlier
+ * one made read-only (a non-root restore cannot otherwise); the caller
+ * sets the final modes (eng_chain_fix_dirs after the last dump).
+ */
+void eng_extract_dirs_writable(struct eng_extract *x);
 /* Restored and refused entries so far. */
 void eng_extract_counts(const struct eng_extract *x, uint64_t *restored,
     uint64_t *refused);

@@ -212,6 +212,27 @@ else
 	echo "no user/mount namespace here: out-of-inodes case not run"
 fi
 
+# A chain restored by a user who is not root, through a 0555 directory
+# whose contents the incremental changes (hostile13 H11: "Can't create",
+# the old file kept, no marker). The library and log copied for nobody.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	mkdir -p ro/rd && echo v1 >ro/rd/f && chmod 555 ro/rd
+	"$ENGINE" dump --device $DEV --entity ro --source dir:ro --block-size 64K --log d.log \
+		>/dev/null || fail "ro full"
+	chmod 755 ro/rd && echo v2 >ro/rd/f && echo g >ro/rd/g && chmod 555 ro/rd
+	"$ENGINE" dump --device $DEV --entity ro --source dir:ro --block-size 64K --log d.log \
+		--level 1 >/dev/null || fail "ro level 1"
+	mkdir nb && cp -a lib d.log d.log.fidx nb/ && chown -R 65534:65534 nb && chmod 755 "$T"
+	(cd nb && setpriv --reuid=65534 --regid=65534 --clear-groups "$ENGINE" restore \
+		--device vtape:lib/drive0 --entity ro --log d.log --to r) >nb.txt 2>&1 ||
+		fail "non-root chain restore through a 0555 directory: $(cat nb.txt)"
+	[ "$(cat nb/r/rd/f)" = v2 ] && [ "$(cat nb/r/rd/g)" = g ] || fail "non-root chain: content"
+	[ "$(stat -c %a nb/r/rd)" = 555 ] || fail "non-root chain: rd is $(stat -c %a nb/r/rd)"
+	[ ! -e nb/r/.abs-restore-INCOMPLETE ] || fail "non-root chain: marker left"
+	chmod 700 "$T"
+	ok "a non-root chain restore writes into a directory the full left 0555, mode set at the end"
+fi
+
 # A dump ID that is not 32 hex digits names no file outside d.log.fidx/:
 # the line is refused, named, by restore and find (hostile13 H13).
 sed "s/dump=$inc/dump=..\/..\/probe/" d.log >x13.log
