@@ -143,14 +143,57 @@ open_parent(int dirfd, const char *path, bool make, const char **leaf,
 	}
 }
 
-/* Remove name under dirfd and, for a directory, all under it; never
-   through a symlink. ENOENT is no error. */
+/* One level of rm_tree's walk: the directory's identity and its name. */
+struct rm_level {
+	dev_t dev;
+	ino_t ino;
+	char name[NAME_MAX + 1];
+};
+
+/* Deeper than this is a loop (a bind mount of a directory above). */
+#define RM_DEPTH_MAX 65536
+
+/* The directory open at fd, named name in the level above, pushed. */
+static int
+rm_push(struct rm_level **lv, size_t *depth, size_t *cap, int fd,
+    const char *name)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (*depth >= RM_DEPTH_MAX)
+		return -ELOOP;
+	if (*depth == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct rm_level *n = realloc(*lv, nc * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		*lv = n;
+		*cap = nc;
+	}
+	(*lv)[*depth].dev = sb.st_dev;
+	(*lv)[*depth].ino = sb.st_ino;
+	snprintf((*lv)[*depth].name, sizeof((*lv)[*depth].name), "%s", name);
+	(*depth)++;
+	return 0;
+}
+
+/*
+ * Remove name under pfd and, for a directory, all under it; never through
+ * a symlink. ENOENT is no error. Iterative, with at most two descriptors
+ * open whatever the depth (hostile13 H12: one per level ran out past the
+ * open-file limit): down into the first subdirectory found, up by ".."
+ * once a directory is empty, each ".." checked to be the directory that
+ * was come down from (device and inode), so a tree moved meanwhile stops
+ * the removal instead of leading it elsewhere.
+ */
 static int
 rm_tree(int pfd, const char *name)
 {
+	struct rm_level *lv = NULL;
+	size_t depth = 0, cap = 0;
 	struct stat sb;
-	struct dirent *de;
-	DIR *d;
 	int fd, rc = 0;
 
 	if (fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
@@ -158,23 +201,90 @@ rm_tree(int pfd, const char *name)
 	if (!S_ISDIR(sb.st_mode))
 		return unlinkat(pfd, name, 0) < 0 && errno != ENOENT ?
 		    -errno : 0;
-	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (!(d = fdopendir(fd))) {
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	if ((fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if ((rc = rm_push(&lv, &depth, &cap, fd, name)) < 0) {
 		close(fd);
-		return -errno;
+		free(lv);
+		return rc;
 	}
-	while (rc == 0 && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+	while (depth > 0) {
+		/* fd: the directory lv[depth - 1]. Its files go; the first
+		   subdirectory found is gone into. */
+		DIR *d = fdopendir(fd);
+		struct dirent *de;
+		char down[NAME_MAX + 1] = "";
+
+		if (!d) {
+			rc = -errno;
+			break;
+		}
+		fd = -1;
+		while (rc == 0 && !down[0] && (de = readdir(d))) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			if (fstatat(dirfd(d), de->d_name, &sb,
+			    AT_SYMLINK_NOFOLLOW) < 0) {
+				if (errno != ENOENT)
+					rc = -errno;
+			} else if (S_ISDIR(sb.st_mode)) {
+				snprintf(down, sizeof(down), "%s", de->d_name);
+			} else if (unlinkat(dirfd(d), de->d_name, 0) < 0 &&
+			    errno != ENOENT) {
+				rc = -errno;
+			}
+		}
+		if (rc == 0 && down[0]) {
+			fd = openat(dirfd(d), down, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			closedir(d);
+			if (fd < 0)
+				rc = -errno;
+			else
+				rc = rm_push(&lv, &depth, &cap, fd, down);
+			if (rc < 0)
+				break;
 			continue;
-		rc = rm_tree(dirfd(d), de->d_name);
+		}
+		if (rc < 0) {
+			closedir(d);
+			break;
+		}
+		/* Empty: removed from the level above. */
+		if (depth == 1) {
+			closedir(d);
+			if (unlinkat(pfd, lv[0].name, AT_REMOVEDIR) < 0 &&
+			    errno != ENOENT)
+				rc = -errno;
+			break;
+		}
+		int up = openat(dirfd(d), "..", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		closedir(d);
+		if (up < 0 || fstat(up, &sb) < 0) {
+			rc = -errno;
+		} else if (sb.st_dev != lv[depth - 2].dev ||
+		    sb.st_ino != lv[depth - 2].ino) {
+			rc = -ESTALE;	/* moved while being removed */
+		} else if (unlinkat(up, lv[depth - 1].name, AT_REMOVEDIR) < 0 &&
+		    errno != ENOENT) {
+			rc = -errno;
+		}
+		if (rc < 0) {
+			if (up >= 0)
+				close(up);
+			break;
+		}
+		depth--;
+		fd = up;	/* the parent, read again from its start */
 	}
-	closedir(d);
-	if (rc == 0 && unlinkat(pfd, name, AT_REMOVEDIR) < 0 &&
-	    errno != ENOENT)
-		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(lv);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -998,6 +999,76 @@ test_lock(void)
 	CHECK(stat(path, &sb) < 0);
 }
 
+/*
+ * Deep trees go with a bounded number of descriptors (hostile13 H12:
+ * "Too many open files" past ~1,000 levels): a 1,500-deep directory the
+ * base lists and the next dump drops, and a scratch directory a killed
+ * restore left holding one as deep, removed under a limit of 64 open
+ * files.
+ */
+#define DEEP 1500
+static void
+test_deep(void)
+{
+	char dir[300], err[ENG_ERRLEN] = "";
+	struct fidx b = { 0 }, n;
+	struct fidx_entry *e = calloc(DEEP + 1, sizeof(*e));
+	char *paths = calloc(DEEP + 1, 2 * DEEP + 4);
+	struct eng_apply_stats st;
+	struct rlimit old, low;
+	int fd = fresh("deep", dir, sizeof(dir)), d;
+
+	CHECK(e && paths && fd >= 0);
+	if (!e || !paths || fd < 0)
+		return;
+	/* ./a/a/.../a in the base's listing and on disk. */
+	e[0] = (struct fidx_entry){ .path = ".", .type = FIDX_DIR, .ino = 1,
+	    .flags = FIDX_IN_STREAM, .mode = 0755 };
+	d = dup(fd);
+	for (int i = 1; i <= DEEP; i++) {
+		char *p = paths + (size_t)i * (2 * DEEP + 4);
+		snprintf(p, 2 * DEEP + 4, "%s/a", i == 1 ? "." : e[i - 1].path);
+		e[i] = (struct fidx_entry){ .path = p, .type = FIDX_DIR,
+		    .ino = 100 + (uint64_t)i, .flags = FIDX_IN_STREAM,
+		    .mode = 0755 };
+		CHECK(mkdirat(d, "a", 0755) == 0);
+		int nd = openat(d, "a", O_RDONLY | O_DIRECTORY);
+		close(d);
+		d = nd;
+	}
+	close(d);
+	/* The same depth in a scratch directory of a dead restore. */
+	CHECK(mkdirat(fd, ".abs-chain-00000000000000aa", 0700) == 0);
+	d = openat(fd, ".abs-chain-00000000000000aa", O_RDONLY | O_DIRECTORY);
+	for (int i = 0; i < DEEP; i++) {
+		CHECK(mkdirat(d, "x", 0700) == 0);
+		int f = openat(d, "file", O_WRONLY | O_CREAT, 0600);
+		if (f >= 0)
+			close(f);
+		int nd = openat(d, "x", O_RDONLY | O_DIRECTORY);
+		close(d);
+		d = nd;
+	}
+	close(d);
+	b.e = e;
+	b.nentries = DEEP + 1;
+	n = (struct fidx){ .e = e, .nentries = 1 };	/* "." alone */
+	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	low = old;
+	low.rlim_cur = 64;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	int rc = eng_chain_apply(fd, &b, &n, &st, err);
+	CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	if (rc)
+		fprintf(stderr, "    %s\n", err);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(st.removed, DEEP);
+	CHECK_EQ(count_top(dir), 0);
+	close(fd);
+	free(e);
+	free(paths);
+}
+
 int
 main(void)
 {
@@ -1010,6 +1081,7 @@ main(void)
 	}
 	test_paths();
 	test_lock();
+	test_deep();
 	test_renames();
 	test_foreign_kept();
 	test_swaps();
