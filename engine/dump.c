@@ -719,8 +719,9 @@ write_all(int fd, const uint8_t *buf, size_t len)
 static void
 save_index(struct dump_state *s, struct eng_dump_result *res)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 40], tmp[PATH_MAX + 48];
+	char dir[PATH_MAX], path[PATH_MAX + 40], tmp[48];
 	const char *id = s->p.h.dump_id;
+	struct stat sb;
 	int fd = -1, dfd = -1, rc = 0;
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s.fidx", s->o->log) >=
@@ -729,20 +730,64 @@ save_index(struct dump_state *s, struct eng_dump_result *res)
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, id);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, id);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", id);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		rc = -errno;
 		goto out;
 	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0) {
+	/*
+	 * Readers trust what is in there first: the directory is ours and
+	 * writable by us alone, never followed through a link; the copy is
+	 * made inside it by its descriptor (hostile13 H16: a symlink at
+	 * LOG.fidx sent the copies elsewhere, a 0777 one was kept).
+	 */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0) {
+		rc = -errno;
+		if ((errno == ELOOP || errno == ENOTDIR) && lstat(dir, &sb) == 0 &&
+		    S_ISLNK(sb.st_mode)) {
+			log_warn("%s is a symbolic link: the index copy of dump %s "
+			    "is not written there (it is on tape with the dump)",
+			    dir, id);
+			return;
+		}
+		goto out;
+	}
+	if (fstat(dfd, &sb) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (sb.st_uid != geteuid()) {
+		log_warn("%s belongs to uid %u, not to this dump's %u: the index "
+		    "copy of dump %s is not written there (it is on tape with "
+		    "the dump)", dir, (unsigned)sb.st_uid, (unsigned)geteuid(),
+		    id);
+		close(dfd);
+		return;
+	}
+	if ((sb.st_mode & 022) && fchmod(dfd, sb.st_mode & 0700) == 0)
+		log_warn("%s was writable by others (mode %03o): made %03o",
+		    dir, (unsigned)(sb.st_mode & 0777),
+		    (unsigned)(sb.st_mode & 0700));
+	else if (sb.st_mode & 022) {
+		rc = -errno;
+		goto out;
+	}
+	/* A leftover of a dump that died here is no file of ours to write
+	   through. */
+	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT) {
+		rc = -errno;
+		goto out;
+	}
+	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0) {
 		rc = -errno;
 		goto out;
 	}
 	if ((rc = write_all(fd, s->idx, s->idx_len)) < 0)
 		goto out;
-	if (fsync(fd) < 0 || rename(tmp, path) < 0 || fsync(dfd) < 0) {
+	if (fsync(fd) < 0 || renameat(dfd, tmp, dfd, id) < 0 ||
+	    fsync(dfd) < 0) {
 		rc = -errno;
 		goto out;
 	}
@@ -750,13 +795,13 @@ save_index(struct dump_state *s, struct eng_dump_result *res)
 out:
 	if (fd >= 0)
 		close(fd);
+	if (rc < 0 && dfd >= 0)
+		unlinkat(dfd, tmp, 0);
 	if (dfd >= 0)
 		close(dfd);
-	if (rc < 0) {
-		unlink(tmp);
+	if (rc < 0)
 		log_warn("file index of dump %s to %s: %s (it is on tape with "
 		    "the dump)", id, path, strerror(-rc));
-	}
 }
 
 /*

@@ -233,6 +233,28 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
 	ok "a non-root chain restore writes into a directory the full left 0555, mode set at the end"
 fi
 
+# The index copies' directory: never followed through a symlink, made
+# ours alone when others could write it, refused when it is someone
+# else's (hostile13 H16).
+mkdir elsewhere && ln -s elsewhere s16.log.fidx
+"$ENGINE" dump --device $DEV --entity s16 --source dir:sw --block-size 64K --log s16.log \
+	>s16.txt 2>&1 || fail "dump with a symlinked LOG.fidx: $(cat s16.txt)"
+[ -z "$(ls elsewhere)" ] || fail "the index copy went through the symlink: $(ls elsewhere)"
+grep -q "is a symbolic link" s16.txt || fail "no warning of the symlink: $(cat s16.txt)"
+mkdir -m 777 s17.log.fidx
+"$ENGINE" dump --device $DEV --entity s17 --source dir:sw --block-size 64K --log s17.log \
+	>s17.txt 2>&1 || fail "dump with a 0777 LOG.fidx: $(cat s17.txt)"
+[ "$(stat -c %a s17.log.fidx)" = 700 ] || fail "s17.log.fidx left $(stat -c %a s17.log.fidx)"
+[ -n "$(ls s17.log.fidx)" ] || fail "no index copy in s17.log.fidx"
+if [ "$(id -u)" = 0 ]; then
+	mkdir -m 700 s18.log.fidx && chown 65534 s18.log.fidx
+	"$ENGINE" dump --device $DEV --entity s18 --source dir:sw --block-size 64K --log s18.log \
+		>s18.txt 2>&1 || fail "dump with someone else's LOG.fidx: $(cat s18.txt)"
+	[ -z "$(ls s18.log.fidx)" ] || fail "index copy written into someone else's directory"
+	grep -q "belongs to uid 65534" s18.txt || fail "no warning of the owner: $(cat s18.txt)"
+fi
+ok "LOG.fidx: no symlink followed, no directory others can write"
+
 # A dump ID that is not 32 hex digits names no file outside d.log.fidx/:
 # the line is refused, named, by restore and find (hostile13 H13).
 sed "s/dump=$inc/dump=..\/..\/probe/" d.log >x13.log
