@@ -181,6 +181,13 @@ void eng_chain_scan_log_free(struct eng_scanlog *sl);
  */
 int eng_find(struct eng_chain_io *io, const char *entity, const char *pattern,
     bool json, FILE *out, uint64_t *matches);
+/*
+ * A path for find's text output (malloc'd): "\\" for a backslash, "\n",
+ * "\t", "\r", and "\ooo" (octal) for every other control byte, DEL, a
+ * C1 control and each byte that is not part of valid UTF-8; the rest as
+ * it is. NULL when out of memory.
+ */
+char *eng_find_escape(const char *path);
 /* The stored bytes [*s, *end) a restore of e alone reads from dump d. */
 void eng_find_span(const struct fidx *x, const struct cat_dl_rec *d,
     const struct fidx_entry *e, uint64_t *s, uint64_t *end);

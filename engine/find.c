@@ -63,6 +63,68 @@ eng_find_span(const struct fidx *x, const struct cat_dl_rec *d,
 		}
 }
 
+/* The length of the valid UTF-8 sequence at p (not a C1 control), or 0. */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	uint32_t c;
+	size_t n;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	/* Overlong, surrogates, past U+10FFFF, and C1 controls (U+0080 to
+	   U+009F: some terminals take U+009B as an escape). */
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 ||
+	    c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff) || c < 0xa0)
+		return 0;
+	return n;
+}
+
+char *
+eng_find_escape(const char *path)
+{
+	const unsigned char *p = (const unsigned char *)path;
+	size_t len = strlen(path);
+	char *out = malloc(4 * len + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (*p == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+			p++;
+		} else if (*p == '\n' || *p == '\t' || *p == '\r') {
+			*o++ = '\\';
+			*o++ = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f || n == 0) {
+			o += sprintf(o, "\\%03o", *p);
+			p++;
+		} else {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /* One match: a JSON line or a table row. */
 static void
 print_match(FILE *out, bool json, const struct cat_dl_rec *d,
@@ -78,9 +140,15 @@ print_match(FILE *out, bool json, const struct cat_dl_rec *d,
 	else
 		snprintf(mt, sizeof(mt), "%" PRId64, e->mtime);
 	if (!json) {
+		/* Names escaped: a newline, a terminal's escape sequence or
+		   bytes that are not UTF-8 in a file name must not reach the
+		   operator's terminal as they are (hostile13 H15). */
+		char *esc = eng_find_escape(e->path);
 		fprintf(out, "%-40s %s %s level %d %-8s %12" PRIu64 " %s %s\n",
-		    e->path, d->dump_id, d->date, d->level, type_name(e->type),
-		    e->size, mt, in ? "in stream" : "unchanged");
+		    esc ? esc : "?", d->dump_id, d->date, d->level,
+		    type_name(e->type), e->size, mt, in ? "in stream" :
+		    "unchanged");
+		free(esc);
 		return;
 	}
 	json_t *path = json_string(e->path);

@@ -1069,6 +1069,36 @@ test_deep(void)
 	free(paths);
 }
 
+/* find's text output: names escaped, valid UTF-8 kept (hostile13 H15). */
+static void
+test_escape(void)
+{
+	static const struct { const char *in, *out; } c[] = {
+		{ "./plain name", "./plain name" },
+		{ "./new\nline", "./new\\nline" },
+		{ "./x\001y", "./x\\001y" },
+		{ "./e\033[1;31mBOOM\033[0m", "./e\\033[1;31mBOOM\\033[0m" },
+		{ "./\xff\xfe", "./\\377\\376" },
+		{ "./caf\xc3\xa9", "./caf\xc3\xa9" },		/* é */
+		{ "./caf\xe9", "./caf\\351" },			/* Latin-1 */
+		{ "./c1\xc2\x9b", "./c1\\302\\233" },		/* U+009B CSI */
+		{ "./over\xc0\xaf", "./over\\300\\257" },	/* overlong / */
+		{ "./sur\xed\xa0\x80", "./sur\\355\\240\\200" },
+		{ "./back\\slash\t\r\x7f", "./back\\\\slash\\t\\r\\177" },
+		{ "./\xf0\x9f\x98\x80", "./\xf0\x9f\x98\x80" },	/* emoji */
+		{ "./cut\xe2\x82", "./cut\\342\\202" },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char *e = eng_find_escape(c[i].in);
+		CHECK(e && strcmp(e, c[i].out) == 0);
+		if (e && strcmp(e, c[i].out) != 0)
+			fprintf(stderr, "    %zu: got '%s', want '%s'\n", i, e,
+			    c[i].out);
+		free(e);
+	}
+}
+
 int
 main(void)
 {
@@ -1082,6 +1112,7 @@ main(void)
 	test_paths();
 	test_lock();
 	test_deep();
+	test_escape();
 	test_renames();
 	test_foreign_kept();
 	test_swaps();
