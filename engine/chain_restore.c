@@ -186,12 +186,12 @@ index_from_tape(struct eng_chain_io *io, const struct cat_dl_rec *d,
 {
 	char dn[128], w2[200];
 	struct eng_stream sr;
-	uint8_t *buf;
-	uint64_t got = 0;
+	uint8_t *buf = NULL;
+	uint64_t got = 0, have = 0;
 	int rc;
 
-	if (!(buf = malloc(d->index_bytes)))
-		return -ENOMEM;
+	/* The buffer grows as the stream really brings bytes: a lying
+	   index_bytes costs what the tape holds, not what the line says. */
 	if ((rc = stream_for(io, d, &sr)) == 0 &&
 	    (rc = eng_stream_range(&sr, d->index_stored, d->index_raw,
 	    d->index_raw, d->index_raw + d->index_bytes)) == 0) {
@@ -199,10 +199,26 @@ index_from_tape(struct eng_chain_io *io, const struct cat_dl_rec *d,
 		long n;
 		while ((n = eng_stream_pull(&sr, &p)) > 0 &&
 		    got + (uint64_t)n <= d->index_bytes) {
+			if (got + (uint64_t)n > have) {
+				uint64_t nh = have ? have * 2 : 1 << 20;
+				while (nh < got + (uint64_t)n)
+					nh *= 2;
+				if (nh > d->index_bytes)
+					nh = d->index_bytes;
+				uint8_t *nb = realloc(buf, nh);
+				if (!nb) {
+					rc = -ENOMEM;
+					break;
+				}
+				buf = nb;
+				have = nh;
+			}
 			memcpy(buf + got, p, (size_t)n);
 			got += (uint64_t)n;
 		}
-		if (n < 0)
+		if (rc < 0)
+			;
+		else if (n < 0)
 			rc = sr.error ? sr.error : -EIO;
 		else if (got != d->index_bytes) {
 			eng_err(io->err, "dump %s: the stream holds %" PRIu64 " of "
@@ -257,6 +273,28 @@ index_load(struct eng_chain_io *io, const struct cat_dl_rec *d,
 	if (d->index_bytes > INDEX_MAX) {
 		eng_err(io->err, "dump %s: its index of %" PRIu64 " bytes is "
 		    "not believed", dname(d, dn, sizeof(dn)), d->index_bytes);
+		return -EBADMSG;
+	}
+	/* The keys must place the index inside the dump's stream (a plain
+	   stream's stored bytes are its raw ones): a lying dump line is
+	   refused as such, not read as a damaged tape (hostile13 H9, H13). */
+	const char *lie = NULL;
+	if (d->index_raw > UINT64_MAX - d->index_bytes)
+		lie = "index_raw + index_bytes overflow";
+	else if (d->raw_bytes && d->index_raw + d->index_bytes != d->raw_bytes)
+		lie = "the index does not end the raw stream (index_raw + "
+		    "index_bytes != raw_bytes)";
+	else if (d->bytes && d->index_stored >= d->bytes)
+		lie = "index_stored is past the stream";
+	else if (strcmp(d->compress, "zstd") != 0 &&
+	    d->index_stored != d->index_raw)
+		lie = "index_stored is not index_raw in an uncompressed stream";
+	if (lie) {
+		eng_err(io->err, "the dump line of dump %s lies: %s (index_raw "
+		    "%" PRIu64 ", index_stored %" PRIu64 ", index_bytes %" PRIu64
+		    ", raw_bytes %" PRIu64 ", bytes %" PRIu64 "); refused",
+		    dname(d, dn, sizeof(dn)), lie, d->index_raw, d->index_stored,
+		    d->index_bytes, d->raw_bytes, d->bytes);
 		return -EBADMSG;
 	}
 	rc = index_from_log(io, d, x, enc, why, sizeof(why));

@@ -668,6 +668,31 @@ newest_dump(FILE *fp, const char *entity, const char *date,
 	return found;
 }
 
+/*
+ * What a part line must hold for its numbers to be used (positions,
+ * lengths): NULL, or why not. The dump line's ID is checked where it
+ * names files (engine/chain.c); a part line's numbers place reads.
+ */
+static const char *
+part_line_bad(const struct cat_dl_rec *r)
+{
+	uint64_t bs = r->block_size;
+
+	if (r->file < 1)
+		return "file=0 is the label, not a part";
+	if (bs && (bs < (64u << 10) || bs > (8u << 20)))
+		return "block_size is not 64 KiB..8 MiB";
+	if (r->offset > (uint64_t)INT64_MAX - r->bytes)
+		return "offset plus bytes overflow";
+	if (bs && (r->blocks > (uint64_t)INT64_MAX / bs ||
+	    r->bytes > r->blocks * bs ||
+	    (r->blocks && r->bytes <= (r->blocks - 1) * bs)))
+		return "bytes do not fill its blocks";
+	if (r->part == 1 && r->offset != 0)
+		return "part 1 does not start at 0";
+	return NULL;
+}
+
 /* The log's part lines of dump best: where each part is, and its proof. */
 static int
 log_parts(FILE *fp, struct eng_stream *sr, const struct cat_dl_rec *best)
@@ -675,17 +700,37 @@ log_parts(FILE *fp, struct eng_stream *sr, const struct cat_dl_rec *best)
 	struct cat_dl_rec r;
 	char *line = NULL;
 	size_t cap = 0;
+	unsigned long lineno = 0;
+	const char *bad;
 
+	/* Parts count as a dump line says: bounded by its bytes (a part is
+	   at least a block of 64 KiB, the last may be short). */
+	if (best->part > best->bytes / (64u << 10) + 1) {
+		eng_err(sr->err, "dump %s: its dump line says %u parts for %llu "
+		    "bytes: refused", best->dump_id, best->part,
+		    (unsigned long long)best->bytes);
+		return -EBADMSG;
+	}
 	sr->parts = calloc(best->part ? best->part : 1, sizeof(*sr->parts));
 	if (!sr->parts)
 		return -ENOMEM;
 	sr->nparts = best->part;
 	rewind(fp);
 	while (getline(&line, &cap, fp) > 0) {
+		lineno++;
 		if (cat_dl_parse(line, &r) < 0 || r.type != CAT_DL_PART ||
-		    strcmp(r.dump_id, best->dump_id) != 0 ||
-		    r.part < 1 || r.part > sr->nparts)
+		    strcmp(r.dump_id, best->dump_id) != 0)
 			continue;
+		if (r.part < 1 || r.part > sr->nparts)
+			bad = "its part number is not one of the dump's";
+		else
+			bad = part_line_bad(&r);
+		if (bad) {
+			eng_err(sr->err, "dump log line %lu, a part line of dump "
+			    "%s: %s; refused", lineno, best->dump_id, bad);
+			free(line);
+			return -EBADMSG;
+		}
 		struct eng_part_loc *p = &sr->parts[r.part - 1];
 		snprintf(p->label, sizeof(p->label), "%s", r.label);
 		snprintf(p->tape_id, sizeof(p->tape_id), "%s", r.tape_id);
@@ -749,6 +794,27 @@ parts_of(struct eng_stream *sr, FILE *fp, const struct cat_dl_rec *best)
 			    i + 1, best->dump_id);
 			return -EBADMSG;
 		}
+	/* The parts follow each other and end where the dump does. */
+	for (unsigned i = 1; i < sr->nparts; i++)
+		if (sr->parts[i].offset != sr->parts[i - 1].offset +
+		    sr->parts[i - 1].bytes) {
+			eng_err(sr->err, "dump %s: part %u starts at stored byte "
+			    "%llu, part %u ends at %llu: the dump log's part lines "
+			    "do not fit; refused", best->dump_id, i + 1,
+			    (unsigned long long)sr->parts[i].offset, i,
+			    (unsigned long long)(sr->parts[i - 1].offset +
+			    sr->parts[i - 1].bytes));
+			return -EBADMSG;
+		}
+	if (sr->nparts && best->bytes && sr->parts[sr->nparts - 1].offset +
+	    sr->parts[sr->nparts - 1].bytes != best->bytes) {
+		eng_err(sr->err, "dump %s: its parts end at stored byte %llu, its "
+		    "dump line says %llu bytes; refused", best->dump_id,
+		    (unsigned long long)(sr->parts[sr->nparts - 1].offset +
+		    sr->parts[sr->nparts - 1].bytes),
+		    (unsigned long long)best->bytes);
+		return -EBADMSG;
+	}
 	snprintf(sr->dump_id, sizeof(sr->dump_id), "%s", best->dump_id);
 	/* The log proves the end even if the last trailer is lost. */
 	sr->end_known = true;

@@ -255,6 +255,18 @@ if [ "$(id -u)" = 0 ]; then
 fi
 ok "LOG.fidx: no symlink followed, no directory others can write"
 
+# A dump line or a part line that lies about where things are: refused,
+# named, before anything is written; a huge index_bytes is not allocated
+# (hostile13 H13).
+sed "/^dump .*dump=$full/s/index_bytes=[0-9]*/index_bytes=3000000000/" d.log >x13b.log
+expect_fail "lies" "$ENGINE" restore --device $DEV --entity home --log x13b.log --to r13b
+[ ! -e r13b ] || fail "a lying dump line wrote $T/r13b"
+sed "/^part .*dump=$full/s/ offset=0 / offset=65536 /" d.log >x13c.log
+expect_fail "part line of dump $full" "$ENGINE" restore --device $DEV --entity home \
+	--log x13c.log --to r13c
+[ ! -e r13c ] || fail "a lying part line wrote $T/r13c"
+ok "lying dump and part lines refused before anything is written"
+
 # A dump ID that is not 32 hex digits names no file outside d.log.fidx/:
 # the line is refused, named, by restore and find (hostile13 H13).
 sed "s/dump=$inc/dump=..\/..\/probe/" d.log >x13.log
