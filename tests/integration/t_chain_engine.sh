@@ -170,6 +170,18 @@ cmp -s m.snap1 m.r6 || { diff m.snap1 m.r6 >&2; fail "chain restore without a lo
 cmp p6/d2/x snap1/d2/x || fail "--path without a log: content"
 ok "no dump log: the chain and a single path from the tapes alone"
 
+# Without a log the chain comes from the tapes' headers, checked as a
+# log's is: an incremental whose header names another entity's dump as
+# its base is refused (hostile13 H3). The writer takes the base from a
+# log where the full's line was made s3's.
+mkdir s3 && echo x >s3/x
+sed "/^dump .*dump=$full/s/entity=home /entity=s3 /" d.log >x3.log
+"$ENGINE" dump --device $DEV --entity s3 --source dir:s3 --block-size 64K --log x3.log \
+	--level 1 --base "$full" >/dev/null 2>&1 || fail "s3 level 1 on home's full"
+expect_fail "a dump of entity home" "$ENGINE" restore --device $DEV --entity s3 --to r3x
+[ ! -e r3x ] || fail "another entity's full restored as s3's base: $(ls r3x)"
+ok "no dump log: a base of another entity in the headers is refused"
+
 # find: versions of a path.
 "$ENGINE" find --device $DEV --entity home --log d.log 'f6' --json >find.txt
 [ "$(grep -c '"path":"./f6"' find.txt)" = 2 ] || fail "find f6: $(cat find.txt)"
