@@ -114,6 +114,45 @@ index_fits(const struct fidx *x, const struct cat_dl_rec *d, char *why,
 	return true;
 }
 
+/* Whether uid may have written the copies: this process, root, or the
+   owner of the dump log (who wrote the log wrote its copies). */
+static bool
+trusted_uid(uid_t uid, const char *log)
+{
+	struct stat lb;
+
+	return uid == geteuid() || uid == 0 ||
+	    (stat(log, &lb) == 0 && lb.st_uid == uid);
+}
+
+/*
+ * A copy is used only from a directory, and as a file, that nobody but
+ * a trusted owner can write (hostile13 H16: a LOG.fidx others can write
+ * lets them plant what readers take first). 0, or -EBADMSG with why.
+ */
+static int
+copy_trusted(const char *log, const char *path, const struct stat *fsb,
+    char *why, size_t wlen)
+{
+	char dir[PATH_MAX];
+	struct stat db;
+
+	snprintf(dir, sizeof(dir), "%s.fidx", log);
+	if (stat(dir, &db) < 0)
+		return -errno;
+	if (!trusted_uid(db.st_uid, log) || (db.st_mode & 022)) {
+		snprintf(why, wlen, "%.300s is %s", dir, db.st_mode & 022 ?
+		    "writable by others" : "another user's directory");
+		return -EBADMSG;
+	}
+	if (!trusted_uid(fsb->st_uid, log) || (fsb->st_mode & 022)) {
+		snprintf(why, wlen, "%.300s is %s", path, fsb->st_mode & 022 ?
+		    "writable by others" : "another user's file");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 /*
  * The dump log's copy of the index, checked whole and against d: 0 with x
  * filled (and *enc the encoded bytes if asked), or negative with why.
@@ -142,6 +181,8 @@ index_from_log(struct eng_chain_io *io, const struct cat_dl_rec *d,
 		snprintf(why, wlen, "%.300s is not a regular file", path);
 		return -EBADMSG;
 	}
+	if ((rc = copy_trusted(io->o->log, path, &sb, why, wlen)) < 0)
+		return rc;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC)) < 0)
 		return -errno;

@@ -265,6 +265,13 @@ if [ "$(id -u)" = 0 ]; then
 	[ -z "$(ls s18.log.fidx)" ] || fail "index copy written into someone else's directory"
 	grep -q "belongs to uid 65534" s18.txt || fail "no warning of the owner: $(cat s18.txt)"
 fi
+# Readers too: copies in a directory others can write are not used.
+chmod 777 d.log.fidx
+"$ENGINE" restore --device $DEV --entity home --log d.log --path f6 --to p16 >p16.txt 2>&1 ||
+	fail "--path with a 0777 LOG.fidx: $(cat p16.txt)"
+grep -q "writable by others" p16.txt || fail "a copy from a 0777 LOG.fidx used: $(cat p16.txt)"
+cmp p16/f6 snap1/f6 || fail "f6 with a 0777 LOG.fidx"
+chmod 700 d.log.fidx
 ok "LOG.fidx: no symlink followed, no directory others can write"
 
 # A dump line or a part line that lies about where things are: refused,
