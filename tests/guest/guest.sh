@@ -47,6 +47,15 @@ guest_prepare() {
 	[ -f "$GUEST_KERNEL" ]
 }
 
+# guest_add_pkg PKG FILE: PKG's files in the guest tree too (a cache made
+# before PKG was needed lacks them); FILE, one of its files, says it is there.
+guest_add_pkg() {
+	[ -e "$GUEST_ROOT$2" ] && return 0
+	deb=$(cd "$GUEST_ROOT/../debs" && apt-get download "$1" >/dev/null 2>&1 &&
+		ls -t "$1"_*.deb | head -n1) || return 1
+	dpkg-deb -x "$GUEST_ROOT/../debs/$deb" "$GUEST_ROOT" && [ -e "$GUEST_ROOT$2" ]
+}
+
 # Copy a binary and the shared libraries it needs into the tree at $1.
 guest_copy_bin() {
 	dst=$1 bin=$2 to=${3:-/bin/$(basename "$2")}

@@ -10,18 +10,19 @@ export ABS_RUN_DIR="$T"
 command -v jq >/dev/null || skip "jq is not installed (make deps installs it)"
 
 tgt_start
-tgt_library 2 8 5 8
+tgt_library 2 8 5 8 2
 C="smc:$TGT_LIB_CHANGER"
 ch() { "$ENGINE" changer --device "$C" "$@"; }
 
 # What the changer says of itself: tgt's pages 1Dh and 1Fh, our addresses.
 ch info --json >info.json
 jq -e '.vendor == "IET" and .product == "VIRTUAL-CHANGER" and .robots == 1 and
-	.slots == 8 and .portals == 0 and .drives == 2 and .first_slot == 1000 and
-	.first_drive == 16 and .voltag and .dvcid' info.json >/dev/null ||
+	.slots == 8 and .portals == 2 and .drives == 2 and .first_slot == 1000 and
+	.first_portal == 50 and .first_drive == 16 and .voltag and .dvcid' \
+	info.json >/dev/null ||
 	{ cat info.json; fail "changer info"; }
 ch info | grep -q '^slots  *8 (first address 1000)' || fail "info table"
-ok "info: tgt's changer, 1 robot, 8 slots from address 1000, 2 drives from 16"
+ok "info: tgt's changer, 1 robot, 8 slots from address 1000, 2 portals from 50, 2 drives from 16"
 
 # The inventory: slots numbered from 1 in address order, barcodes.
 ch inventory --json >inv.json
@@ -69,7 +70,13 @@ ch inventory --json >inv.json
 	join(" ")' inv.json)" = \
 	"slot3=TG0003L6 slot4=TG0004L6 slot5=TG0005L6 slot6=TG0001L6 slot7=TG0002L6" ] ||
 	{ cat inv.json; fail "after moves"; }
-ok "load, move by number and by @address, unload home and to a named slot"
+# Portals (import/export elements): out and back.
+ch move slot:5 portal:2 >/dev/null || fail "slot to portal"
+ch --json inventory | jq -e '[.elements[] | select(.type == "portal") |
+	"\(.num):\(.full):\(.barcode)"] == ["1:false:null", "2:true:TG0005L6"]' \
+	>/dev/null || fail "portal after the move"
+ch move portal:2 slot:5 >/dev/null || fail "portal to slot"
+ok "load, move by number and by @address, unload home and to a named slot, through a portal and back"
 
 # Refusals, with the sense a SCSI changer gives; exit 1, JSON on stdout.
 expect_fail "3b/0e" ch load 1 0

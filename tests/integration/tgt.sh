@@ -65,11 +65,12 @@ TGT_LIB_IQN=iqn.2026-01.test.abs:library
 TGT_MEDIA=""
 TGT_LIB=""
 
-# tgt_library DRIVES SLOTS FULL [MIB]: the first FULL slots hold cartridges
-# TG0001L6, TG0002L6, ... of MIB MiB (default 32). The target is made the
-# first time; tgtd must be running (tgt_start).
+# tgt_library DRIVES SLOTS FULL [MIB [PORTALS]]: the first FULL slots hold
+# cartridges TG0001L6, TG0002L6, ... of MIB MiB (default 32); PORTALS
+# import/export elements (default none) from address 50. tgtd must be
+# running (tgt_start).
 tgt_library() {
-	nd=$1 ns=$2 nf=$3 mib=${4:-32}
+	nd=$1 ns=$2 nf=$3 mib=${4:-32} np=${5:-0}
 	TGT_MEDIA="$T/media"
 	mkdir -p "$TGT_MEDIA" "$T/tgt-drives"
 	TGT_LIB=1
@@ -99,6 +100,7 @@ tgt_library() {
 		lu "element_type=4,address=$((15 + k)),tid=2,lun=$k"
 		k=$((k + 1))
 	done
+	[ "$np" = 0 ] || lu "element_type=3,start_address=50,quantity=$np"
 	lu "element_type=2,start_address=1000,quantity=$ns"
 	k=1
 	while [ $k -le "$nf" ]; do
