@@ -410,9 +410,13 @@ paths_check_work(void *arg)
 	if ((p->rc = fidx_decode(p->buf, p->len, &x, p->why,
 	    sizeof(p->why))) < 0)
 		return;
-	for (size_t i = 0; i < p->npaths; i++)
-		if (!fidx_lookup(&x, p->paths[i]))
+	for (size_t i = 0; i < p->npaths; i++) {
+		uint64_t lo, hi;
+		/* The entry, or a subtree ("." is the whole tree). */
+		fidx_subtree(&x, p->paths[i], &lo, &hi);
+		if (!fidx_lookup(&x, p->paths[i]) && lo >= hi)
 			p->missing[p->nmissing++] = i;
+	}
 	fidx_free(&x);
 }
 
