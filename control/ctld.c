@@ -787,7 +787,8 @@ expire_partial(int64_t now)
 {
 	for (struct client *cl = clients; cl; cl = cl->next) {
 		bool open = cl->in.discard || cl->in.len > cl->in.start;
-		if (!open || cl->dead) {
+		/* Waiting for an answer, its next lines are not read yet. */
+		if (!open || cl->dead || cl->waiting) {
 			cl->partial = 0;
 		} else if (!cl->partial) {
 			cl->partial = now;
