@@ -1083,4 +1083,195 @@ typedef int cat_entity_change_fn(const struct cat_entity_change *c,
 int cat_night_entities(struct cat_db *db, const char *night,
     cat_entity_change_fn *fn, void *arg, char *err);
 
+/* ---- tape libraries (catalog/libraries.c) ---- */
+
+/*
+ * A library is a changer (its URI) whose cartridges abs-ctld alone
+ * moves. Element types are "robot", "slot", "portal", "drive"; numbers
+ * as mtx gives them (slots and portals from 1, drives and the robot from
+ * 0). A barcode is the sticker: a cartridge carries tape label L if its
+ * barcode is L, or L and a 2-character LTO media suffix (cat_barcode_
+ * label). Cleaning cartridges are those whose barcode starts with the
+ * library's clean_prefix.
+ */
+struct cat_library {
+	int64_t id;
+	const char *name, *changer, *clean_prefix;
+	int64_t clean_uses;	/* a cleaning cartridge's uses */
+	const char *added;
+	const char *last_inventory;	/* NULL: never taken */
+	const char *inventory_error;	/* the last inventory's failure */
+	int64_t drives;		/* attached */
+	int64_t slots, slots_full, portals, portals_full, drives_full;
+	int64_t cleaning, expended;	/* cleaning cartridges in it, expended */
+};
+typedef int cat_library_fn(const struct cat_library *l, void *arg);
+
+#define CAT_CLEAN_USES 50	/* default uses of a cleaning cartridge */
+/*
+ * Add a library: name (cat_name_valid), changer URI (1-1023 bytes, no
+ * blanks), clean_prefix (NULL: "CLN"; 1-16 bytes of A-Z0-9), clean_uses
+ * (0: CAT_CLEAN_USES; 1..100000). -EEXIST for a name or changer taken.
+ */
+int cat_library_add(struct cat_db *db, const char *name, const char *changer,
+    const char *clean_prefix, int64_t clean_uses, char *err);
+/*
+ * Remove a library, its inventory, journal, cleaning counts and marks;
+ * its drives are detached. -EBUSY while a move of it is started (not
+ * marked done or failed); -ENOENT.
+ */
+int cat_library_remove(struct cat_db *db, const char *name, char *err);
+/* Every library by name; one by name (-ENOENT). */
+int cat_libraries_list(struct cat_db *db, cat_library_fn *fn, void *arg,
+    char *err);
+int cat_library_get(struct cat_db *db, const char *name, cat_library_fn *fn,
+    void *arg, char *err);
+
+struct cat_lib_drive {
+	const char *library, *changer;
+	const char *drive;	/* the name its media server registers */
+	int64_t element;	/* its drive number in the library */
+	const char *serial;	/* the serial its media server last reported */
+	const char *device;
+};
+typedef int cat_lib_drive_fn(const struct cat_lib_drive *d, void *arg);
+/*
+ * Attach a drive (made if never registered) to a library as drive
+ * element (>= 0); again with another element moves it. -EEXIST when
+ * another drive holds that element; -ENOENT for an unknown library.
+ * library NULL detaches the drive (rows changed).
+ */
+int cat_library_drive_set(struct cat_db *db, const char *library,
+    const char *drive, int64_t element, char *err);
+/* The drives attached to a library (NULL: any), by library and element. */
+int cat_library_drives(struct cat_db *db, const char *library,
+    cat_lib_drive_fn *fn, void *arg, char *err);
+/* The library a drive is attached to (one row), or -ENOENT. */
+int cat_drive_library(struct cat_db *db, const char *drive,
+    cat_lib_drive_fn *fn, void *arg, char *err);
+/* The serial a drive's media server reported (NULL or "": none). */
+int cat_drive_serial_set(struct cat_db *db, const char *drive,
+    const char *serial, char *err);
+
+/* An element of an inventory as the robot reported it. */
+struct cat_element_in {
+	const char *type;	/* robot slot portal drive */
+	int64_t num, addr;
+	bool full;
+	const char *barcode;	/* NULL or "": none */
+	bool tag_unreadable;
+	int64_t source;		/* CAT_NULL: unknown */
+	const char *ident;	/* drive: DVCID, NULL: none */
+	bool except, access;
+};
+/* A row of the catalog's inventory, with what the catalog knows of it. */
+struct cat_element {
+	const char *library;
+	const char *type;
+	int64_t num, addr;
+	bool full;
+	const char *barcode;	/* NULL: empty, or no tag */
+	bool tag_unreadable;
+	int64_t source;
+	const char *ident;
+	bool except, access;
+	const char *last_seen;
+	/* the catalog's tape the barcode carries (NULL: none) */
+	const char *label, *tape_id, *pool, *tape_state;
+	const char *drive;	/* drive element: the attached drive's name */
+	bool cleaning;		/* barcode has the library's clean prefix */
+	int64_t clean_uses;	/* its uses so far (0 if never counted) */
+	bool expended;
+	const char *mark;	/* why its barcode is marked, or NULL */
+};
+typedef int cat_element_fn(const struct cat_element *e, void *arg);
+/*
+ * The robot's inventory replaces the catalog's copy of a library (one
+ * transaction), dated now; every move still marked started is marked
+ * cut (the inventory says where its cartridge is): *cut counts them
+ * (NULL: not wanted). -EINVAL for an element of an unknown type, a
+ * duplicate, or a barcode that is not cat_name_valid (tag_unreadable
+ * elements carry none).
+ */
+int cat_inventory_replace(struct cat_db *db, const char *library,
+    const struct cat_element_in *e, size_t n, int64_t *cut, char *err);
+/* An inventory could not be taken: said on the library until the next. */
+int cat_inventory_failed(struct cat_db *db, const char *library,
+    const char *why, char *err);
+/* A library's elements: robot, slots, portals, drives, each by number. */
+int cat_inventory_list(struct cat_db *db, const char *library,
+    cat_element_fn *fn, void *arg, char *err);
+/*
+ * The elements of every library holding the cartridge that carries tape
+ * label (barcode == label first, then barcode less an LTO suffix), or of
+ * the cartridge with that barcode: rows delivered (0: in no library).
+ */
+int cat_inventory_find(struct cat_db *db, const char *label,
+    cat_element_fn *fn, void *arg, char *err);
+
+/*
+ * Whether barcode carries tape label: equal, or label followed by an LTO
+ * media suffix (L1..L9, LT..LZ, M8).
+ */
+bool cat_barcode_label(const char *barcode, const char *label);
+
+/* A move of the journal. */
+struct cat_move {
+	int64_t id;
+	const char *library;
+	int64_t job;		/* CAT_NULL: none */
+	const char *drive, *barcode;
+	const char *from_type;
+	int64_t from_num;
+	const char *to_type;
+	int64_t to_num;
+	const char *why;	/* what it was for */
+	const char *state;	/* started done failed cut */
+	const char *started, *finished, *error;
+};
+typedef int cat_move_fn(const struct cat_move *m, void *arg);
+/*
+ * Journal a move before the robot starts it: *id. job 0: none; drive,
+ * barcode, why may be NULL.
+ */
+int cat_move_start(struct cat_db *db, const char *library, int64_t job,
+    const char *drive, const char *barcode, const char *from_type,
+    int64_t from_num, const char *to_type, int64_t to_num, const char *why,
+    int64_t *id, char *err);
+/*
+ * The robot's answer: done (the catalog's inventory follows the
+ * cartridge: from empty, to full with its barcode) or failed (error).
+ * -ENOENT for an unknown move, -EALREADY for one already ended.
+ */
+int cat_move_end(struct cat_db *db, int64_t id, bool ok, const char *error,
+    char *err);
+/* The journal of a library (NULL: all), newest first, at most limit. */
+int cat_moves_list(struct cat_db *db, const char *library, int64_t limit,
+    cat_move_fn *fn, void *arg, char *err);
+/* Moves started and not ended (a crash cut them off), oldest first. */
+int cat_moves_open(struct cat_db *db, const char *library, cat_move_fn *fn,
+    void *arg, char *err);
+
+/*
+ * A cleaning cartridge was used: its count goes up; *expended is set
+ * when this use reaches the library's clean_uses (marked expended now).
+ * force: expended whatever the count (the drive said so: TapeAlert 22).
+ * *uses gets the count (either may be NULL).
+ */
+int cat_cleaning_used(struct cat_db *db, const char *library,
+    const char *barcode, bool force, int64_t *uses, bool *expended,
+    char *err);
+/* Mark a cleaning cartridge expended (TapeAlert 22) without a use. */
+int cat_cleaning_expend(struct cat_db *db, const char *library,
+    const char *barcode, char *err);
+
+/*
+ * Mark a barcode (its label disagrees with the tape in it): the cartridge
+ * is never offered again until cleared. Clear: rows changed (0: none).
+ */
+int cat_barcode_mark(struct cat_db *db, const char *library,
+    const char *barcode, const char *why, char *err);
+int cat_barcode_clear(struct cat_db *db, const char *library,
+    const char *barcode, char *err);
+
 #endif

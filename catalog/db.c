@@ -247,6 +247,66 @@ static const char *const migrations[] = {
 	" seq INTEGER NOT NULL CHECK (seq >= 0), data BLOB NOT NULL,"
 	" PRIMARY KEY (dump_id, seq));"
 	"CREATE INDEX dumps_base ON dumps(base_uid) WHERE base_uid IS NOT NULL;",
+	/*
+	 * 7: tape libraries in the control plane. A library is a changer
+	 * (URI) whose cartridges abs-ctld alone moves; drives are attached to
+	 * it by element number (mtx numbering: drives from 0), and a media
+	 * server reports its drive's serial (matched against the changer's
+	 * DVCID). The inventory is the robot's last word, one row per
+	 * element; the moves journal is written before a move starts and
+	 * marked after, so that a move a crash cut off is known (and the
+	 * next inventory says where the cartridge is). Cleaning cartridges
+	 * (barcode prefix) count their uses; a barcode whose tape label
+	 * disagrees is marked until the operator clears it.
+	 */
+	"CREATE TABLE libraries ("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" changer TEXT NOT NULL UNIQUE,"
+	" clean_prefix TEXT NOT NULL DEFAULT 'CLN',"
+	" clean_uses INTEGER NOT NULL DEFAULT 50"
+	"  CHECK (clean_uses BETWEEN 1 AND 100000),"
+	" added TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+	" last_inventory TEXT, inventory_error TEXT);"
+	"ALTER TABLE drives ADD COLUMN library_id INTEGER"
+	" REFERENCES libraries(id);"
+	"ALTER TABLE drives ADD COLUMN element INTEGER"
+	" CHECK (element IS NULL OR element >= 0);"
+	"ALTER TABLE drives ADD COLUMN serial TEXT;"
+	"CREATE UNIQUE INDEX drives_element ON drives(library_id, element)"
+	" WHERE library_id IS NOT NULL;"
+	"CREATE TABLE inventory ("
+	" library_id INTEGER NOT NULL REFERENCES libraries(id),"
+	" type TEXT NOT NULL CHECK (type IN ('robot','slot','portal','drive')),"
+	" num INTEGER NOT NULL CHECK (num >= 0), addr INTEGER NOT NULL,"
+	" full INTEGER NOT NULL DEFAULT 0, barcode TEXT,"
+	" label_short TEXT, tag_unreadable INTEGER NOT NULL DEFAULT 0,"
+	" source INTEGER, ident TEXT, abnormal INTEGER NOT NULL DEFAULT 0,"
+	" access INTEGER NOT NULL DEFAULT 1, last_seen TEXT NOT NULL,"
+	" PRIMARY KEY (library_id, type, num));"
+	"CREATE INDEX inventory_barcode ON inventory(barcode)"
+	" WHERE barcode IS NOT NULL;"
+	"CREATE INDEX inventory_short ON inventory(label_short)"
+	" WHERE label_short IS NOT NULL;"
+	"CREATE TABLE moves ("
+	" id INTEGER PRIMARY KEY,"
+	" library_id INTEGER NOT NULL REFERENCES libraries(id),"
+	" job_id INTEGER REFERENCES jobs(id), drive TEXT, barcode TEXT,"
+	" from_type TEXT NOT NULL, from_num INTEGER NOT NULL,"
+	" to_type TEXT NOT NULL, to_num INTEGER NOT NULL, why TEXT,"
+	" state TEXT NOT NULL DEFAULT 'started' CHECK (state IN ('started',"
+	"  'done','failed','cut')),"
+	" started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+	" finished TEXT, error TEXT);"
+	"CREATE INDEX moves_library ON moves(library_id, id);"
+	"CREATE TABLE cleaning ("
+	" library_id INTEGER NOT NULL REFERENCES libraries(id),"
+	" barcode TEXT NOT NULL, uses INTEGER NOT NULL DEFAULT 0,"
+	" last_used TEXT, expended TEXT, PRIMARY KEY (library_id, barcode));"
+	"CREATE TABLE barcode_marks ("
+	" library_id INTEGER NOT NULL REFERENCES libraries(id),"
+	" barcode TEXT NOT NULL, why TEXT NOT NULL,"
+	" at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+	" PRIMARY KEY (library_id, barcode));",
 };
 
 
