@@ -1149,6 +1149,10 @@ int cat_library_drives(struct cat_db *db, const char *library,
 /* The library a drive is attached to (one row), or -ENOENT. */
 int cat_drive_library(struct cat_db *db, const char *drive,
     cat_lib_drive_fn *fn, void *arg, char *err);
+/* The serial its media server last reported into buf ("" none): 0, or
+   -ENOENT for a drive never seen nor attached. */
+int cat_drive_serial(struct cat_db *db, const char *drive, char *buf,
+    size_t len, char *err);
 /* The serial a drive's media server reported (NULL or "": none). */
 int cat_drive_serial_set(struct cat_db *db, const char *drive,
     const char *serial, char *err);

@@ -5,6 +5,7 @@
  * a cartridge is: a move cut off by a crash is marked so at the next one.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,6 +265,32 @@ cat_drive_library(struct cat_db *db, const char *drive, cat_lib_drive_fn *fn,
 
 	return rc == 0 ? db_fail(err, -ENOENT, "drive %s is in no library",
 	    drive ? drive : "(none)") : rc;
+}
+
+static int
+serial_row(sqlite3_stmt *st, void *arg)
+{
+	char **b = arg;
+	const char *s = db_text(st, 0);
+
+	snprintf(b[0], (size_t)(b[1] - b[0]), "%s", s ? s : "");
+	return 1;
+}
+
+int
+cat_drive_serial(struct cat_db *db, const char *drive, char *buf, size_t len,
+    char *err)
+{
+	char *b[2] = { buf, buf + len };
+	int rc;
+
+	if (len)
+		buf[0] = '\0';
+	rc = db_query(db, err, "reading a drive's serial", serial_row, b,
+	    "SELECT serial FROM drives WHERE name = ?", "t", drive ? drive : "");
+	if (rc == 0)
+		return db_fail(err, -ENOENT, "no drive %s", drive ? drive : "(none)");
+	return rc < 0 ? rc : 0;
 }
 
 int

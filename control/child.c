@@ -158,6 +158,7 @@ child_reap(struct ctl_child *ch, bool block)
 		;
 	if (r == ch->pid) {
 		ch->reaped = true;
+		ch->status_known = true;
 	} else if (r < 0 && errno == ECHILD) {
 		ch->reaped = true;	/* reaped by someone else: unknown */
 		if (!ch->rc)
@@ -267,6 +268,63 @@ ctl_child_failed(const struct ctl_child *ch, int timeout_ms, char *buf,
 		return 0;
 	}
 	return -1;
+}
+
+/* The asynchronous form (child_int.h). */
+int
+ctl_child_poll(struct ctl_child *ch)
+{
+	struct pollfd p[2];
+	int np = 0, rounds = 0;
+
+	if (ch->pid <= 0)
+		return 0;
+	/* Drain what is there now; a child that floods is read next turn. */
+	while (rounds++ < 16 && (ch->out >= 0 || ch->errfd >= 0)) {
+		np = 0;
+		if (ch->out >= 0)
+			p[np++] = (struct pollfd){ ch->out, POLLIN, 0 };
+		if (ch->errfd >= 0)
+			p[np++] = (struct pollfd){ ch->errfd, POLLIN, 0 };
+		if (poll(p, (nfds_t)np, 0) <= 0)
+			break;
+		for (int k = 0; k < np; k++)
+			if (p[k].revents & (POLLIN | POLLHUP | POLLERR))
+				child_read(ch, p[k].fd != ch->out);
+	}
+	if (ch->out >= 0 || ch->errfd >= 0)
+		return 1;
+	if (!ch->reaped) {
+		pid_t r = waitpid(ch->pid, &ch->status, WNOHANG);
+		if (r == ch->pid) {
+			ch->reaped = true;
+			ch->status_known = true;
+		} else if (r < 0 && errno == ECHILD) {
+			ch->reaped = true;	/* SIGCHLD ignored: reaped for us */
+		} else if (r < 0 && errno != EINTR) {
+			ch->reaped = true;
+		}
+	}
+	return ch->reaped ? 0 : 1;
+}
+
+void
+ctl_child_fds(const struct ctl_child *ch, int *out, int *errfd)
+{
+	*out = ch->out;
+	*errfd = ch->errfd;
+}
+
+void
+ctl_child_stop(struct ctl_child *ch, int why)
+{
+	child_kill(ch, why);
+	if (ch->pid > 0 && !ch->reaped) {
+		pid_t r = waitpid(ch->pid, &ch->status, WNOHANG);
+		if (r == ch->pid)
+			ch->status_known = true;
+		ch->reaped = r == ch->pid || (r < 0 && errno == ECHILD);
+	}
 }
 
 /* Free a child's buffer and close its pipes. */

@@ -26,6 +26,8 @@ struct ctl_child {
 	bool reaped;
 	int limit_ms;		/* its own time (set after start; 0: the
 				   wait's) */
+	bool status_known;	/* status is its wait status (asynchronous
+				   form: false when SIGCHLD reaped it) */
 };
 
 /*
@@ -48,6 +50,20 @@ void ctl_child_wait(struct ctl_child *ch, size_t n, int timeout_ms);
  */
 int ctl_child_failed(const struct ctl_child *ch, int timeout_ms, char *buf,
     size_t len);
+/*
+ * The asynchronous form, for a child abs-ctld's loop watches (the robot
+ * worker, control/library.c): after ctl_child_start, read what its pipes
+ * have without waiting (call it when one is readable, or every turn):
+ * 1 while it runs, 0 once both pipes are closed and it is reaped. abs-ctld
+ * ignores SIGCHLD, so its exit status may be lost (status_known false):
+ * the caller judges by its output then. Its pipes and their end are the
+ * caller's to watch (ctl_child_fds); ctl_child_stop kills its group.
+ */
+int ctl_child_poll(struct ctl_child *ch);
+/* The pipes still open (-1: closed). */
+void ctl_child_fds(const struct ctl_child *ch, int *out, int *errfd);
+/* Kill its group (rc why), close its pipes; reaped if it can be. */
+void ctl_child_stop(struct ctl_child *ch, int why);
 /* Free its buffer, close what is open (the struct may be reused). */
 void ctl_child_free(struct ctl_child *ch);
 

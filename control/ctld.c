@@ -54,6 +54,8 @@
 #define CLIENT_READS_PER_TURN 16
 
 static volatile sig_atomic_t stop;
+static int loop_ep = -1;	/* the loop's epoll, for ctld_watch */
+static char child_tag;		/* epoll's mark of a library child's pipe */
 static unsigned request_timeout = REQUEST_TIMEOUT;
 static struct client *clients;
 static int nclients;
@@ -279,6 +281,17 @@ reply_error(struct client *cl, json_int_t id, const char *code,
 	json_decref(r);
 }
 
+/* Watch a library child's pipe in the loop (ctld.h). */
+void
+ctld_watch(int fd, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &child_tag };
+
+	if (loop_ep < 0 || fd < 0)
+		return;
+	epoll_ctl(loop_ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
+}
+
 /*
  * One request line: parsed, the caller's role checked against its row,
  * then its arguments and the version it carries, then its handler.
@@ -469,6 +482,7 @@ client_free(struct ctld *c, int ep, struct client *cl)
 	epoll_ctl(ep, EPOLL_CTL_DEL, cl->fd, NULL);
 	close(cl->fd);
 	ctld_offload_client_gone(cl);
+	ctld_library_client_gone(c, cl);
 	if (cl->drive) {
 		struct drive *d = cl->drive;
 		d->engine = NULL;
@@ -480,6 +494,7 @@ client_free(struct ctld *c, int ep, struct client *cl)
 		if (c->crip)
 			d->reserved[0] = '\0';
 		ctld_message(c, d, "warning", "media server disconnected");
+		ctld_library_drive_free(c, d);
 		/*
 		 * Its job and the tape it holds wait for it to come back
 		 * (it may be switching masters); without a job, a
@@ -636,6 +651,7 @@ usage(void)
 	    "                [--crippled] [--label-prefix P] [--list-cmd 'ARGV...']\n"
 	    "                [--new-catalog] [--request-timeout SECONDS]\n"
 	    "                [--exception-timeout SECONDS]\n"
+	    "                [--changer-cmd 'ARGV...']\n"
 	    "defaults: --socket /run/abs/ctld.sock --db /var/lib/abs/catalog.db\n"
 	    "          --journal DIR-OF-DB/crippled --label-prefix CR\n"
 	    "          --grace %u: how long a job whose media server is gone (or\n"
@@ -652,7 +668,10 @@ usage(void)
 	    "--exception-timeout: kill an exception command running this long\n"
 	    "  (default %d s); at most %d run at once, more are not sent.\n"
 	    "--list-cmd: run (no shell) with SERVER [PARTITION] appended for\n"
-	    "  dump-partition and dump-server; prints 'ENTITY [SOURCE]' lines.\n",
+	    "  dump-partition and dump-server; prints 'ENTITY [SOURCE]' lines.\n"
+	    "--changer-cmd: what moves a library's cartridges (no shell;\n"
+	    "  default 'abs-engine changer'), run with --device URI --json and\n"
+	    "  inventory, move FROM TO, ...\n",
 	    CTLD_GRACE, REQUEST_TIMEOUT, UID_MAX_CLIENTS, EXC_TIMEOUT, EXC_MAX);
 	exit(2);
 }
@@ -814,6 +833,7 @@ serve(struct ctld *c, int lfd)
 	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &work_tag };
 	if (wfd >= 0)
 		epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev);
+	loop_ep = ep;
 	while (!stop) {
 		bool more = false;
 		for (struct client *cl = clients; cl; cl = cl->next)
@@ -822,6 +842,8 @@ serve(struct ctld *c, int lfd)
 		int n = epoll_wait(ep, evs, 64, more ? 0 : 1000);
 		for (int i = 0; i < n; i++) {
 			struct client *cl = evs[i].data.ptr;
+			if ((void *)cl == (void *)&child_tag)
+				continue;	/* a library's child: the tick reads it */
 			if (!cl)
 				accept_clients(c, ep, lfd);
 			else if (evs[i].data.ptr == (void *)&work_tag)
@@ -848,10 +870,15 @@ serve(struct ctld *c, int lfd)
 		flush_clients(c, ep);
 		ctld_orphans_expire(c);
 		night_tick(c);
+		if (!c->crip)
+			ctld_library_tick(c);
+		flush_clients(c, ep);	/* what the robot's answers sent */
 	}
 	log_info("stopping");
 	while (clients)
 		client_free(c, ep, clients);
+	ctld_library_free(c);
+	loop_ep = -1;
 	close(ep);
 }
 
@@ -868,7 +895,7 @@ split_argv(const char *s)
 	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
 		v[n++] = w;
 	if (!n)
-		die("--list-cmd needs a command");
+		die("--list-cmd and --changer-cmd need a command");
 	return v;
 }
 
@@ -958,6 +985,7 @@ ctld_main(int argc, char **argv)
 		{ "new-catalog", no_argument, NULL, 'N' },
 		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "exception-timeout", required_argument, NULL, 'E' },
+		{ "changer-cmd", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -989,6 +1017,7 @@ ctld_main(int argc, char **argv)
 		case 'C': crippled = true; break;
 		case 'p': c.label_prefix = optarg; break;
 		case 'L': c.list_cmd = split_argv(optarg); break;
+		case 'K': c.changer_cmd = split_argv(optarg); break;
 		case 'N': new_catalog = true; break;
 		case 'E':
 			v = strtol(optarg, &end, 10);
@@ -1057,6 +1086,8 @@ ctld_main(int argc, char **argv)
 	else
 		log_info("listening on %s, catalog %s (schema %d, protocol %d)",
 		    sock, dbpath, cat_schema_version(c.db), PROTO_VERSION);
+	if (!c.crip)
+		ctld_library_start(&c);	/* an inventory of each library */
 	serve(&c, lfd);
 	while (c.drives) {
 		struct drive *d = c.drives;
@@ -1077,6 +1108,10 @@ ctld_main(int argc, char **argv)
 	if (c.list_cmd) {
 		free(c.list_cmd[0]);
 		free(c.list_cmd);
+	}
+	if (c.changer_cmd) {
+		free(c.changer_cmd[0]);
+		free(c.changer_cmd);
 	}
 	return 0;
 }

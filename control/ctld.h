@@ -15,6 +15,7 @@
 
 struct client;
 struct index_upload;
+struct library;
 
 struct drive {
 	char name[64];
@@ -34,6 +35,11 @@ struct drive {
 	json_t *msgs;		/* the last CTLD_MSGS messages */
 	double orphaned;	/* when it lost its media server mid-job */
 	struct index_upload *upload;	/* an index it is sending (chains.c) */
+	/* its library (control/library.c): what the robot does for it */
+	bool clean_wanted;	/* a TapeAlert asked for a cleaning cycle */
+	bool robot_holds;	/* a cleaning cycle runs: no job starts */
+	int64_t clean_job;	/* the job after which cleaning was asked */
+	char last_cln[64];	/* the cleaning cartridge it last had */
 	struct drive *next;
 };
 
@@ -49,6 +55,9 @@ struct ctld {
 	const char *journal;	/* --journal DIR, or NULL */
 	const char *label_prefix;	/* --label-prefix */
 	char **list_cmd;	/* --list-cmd ARGV split, NULL-terminated */
+	char **changer_cmd;	/* --changer-cmd ARGV (default abs-engine
+				   changer), NULL-terminated */
+	struct library *libs;	/* control/library.c */
 };
 
 struct client {
@@ -69,6 +78,26 @@ struct client {
 	json_int_t wait_id;	/* that request's id */
 	struct client *next;
 };
+
+/* Watch fd in the loop (readable: the libraries are polled); on false,
+   stop watching it (before it is closed). */
+void ctld_watch(int fd, bool on);
+
+/*
+ * Tape libraries (control/library.c). ctld_library_start reads them from
+ * the catalog and asks each for an inventory (what a crash cut off is
+ * said); ctld_library_tick runs each turn of the loop (answers, time
+ * limits, the next operation); a client gone forgets its answers; a
+ * drive whose robot work is under way (a cleaning cycle) takes no job.
+ */
+int ctld_library_start(struct ctld *c);
+void ctld_library_tick(struct ctld *c);
+void ctld_library_free(struct ctld *c);
+void ctld_library_client_gone(struct ctld *c, struct client *cl);
+bool ctld_library_holds(struct ctld *c, struct drive *d);
+/* The drive's job ended or its media server left: its robot work for the
+   job is dropped, a cleaning it waits for may start. */
+void ctld_library_drive_free(struct ctld *c, struct drive *d);
 
 /*
  * A request's handler: its result, or NULL with *code (PROTO_E_...) and

@@ -86,7 +86,8 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 		crip_dispatch(c, d);
 		return;
 	}
-	if (!d->engine || d->job || ctld_rebuild_busy(d))
+	if (!d->engine || d->job || ctld_rebuild_busy(d) ||
+	    ctld_library_holds(c, d))
 		return;
 	/* Started last: a job the drive does not hold is never running. */
 	if ((rc = cat_job_next(c->db, d->name, &job, err)) <= 0 ||
@@ -149,10 +150,17 @@ check_pool_low(struct ctld *c, struct drive *d, const char *pool)
 		    (long long)v[1], (long long)v[0]);
 }
 
-/* The first tape in order that the drive's job has not been refused. */
+/*
+ * The first tape in order that the drive's job has not been refused; for
+ * a library drive the first one in its library that no other drive's job
+ * holds (else the first one in no library: the operator mounts it).
+ */
 struct pick {
+	struct ctld *c;
 	struct drive *d;
 	json_t *tape;
+	json_t *fallback;	/* a library drive's: one in no library */
+	bool in_library;	/* the drive is a library's */
 };
 
 static int
@@ -161,12 +169,23 @@ pick_row(const struct cat_tape *t, void *arg)
 	struct pick *p = arg;
 	size_t i;
 	json_t *s;
+	int ok;
 
 	json_array_foreach(p->d->skip, i, s)
 		if (strcmp(json_string_value(s), t->label) == 0)
 			return 0;
-	p->tape = j_next_tape(t);
-	return p->tape ? 1 : -ENOMEM;
+	if ((ok = ctld_library_tape_ok(p->c, p->d, t->label)) < 0)
+		return 0;
+	if (ok == 0 && p->fallback)
+		return 0;
+	if (!(s = j_next_tape(t)))
+		return -ENOMEM;
+	if (ok == 0 && p->in_library) {
+		p->fallback = s;	/* a library's cartridge may come later */
+		return 0;
+	}
+	p->tape = s;
+	return 1;
 }
 
 /*
@@ -179,13 +198,21 @@ ev_next_tape(struct ctld *c, struct drive *d, json_t *data, const char **code,
     char *err)
 {
 	const char *pool = field(data, "pool", "default");
-	struct pick p = { d, NULL };
+	json_t *lib = ctld_library_of(c, d);
+	struct pick p = { c, d, NULL, NULL, lib != NULL };
 	char dberr[CAT_ERRLEN];
 	int rc;
 
+	json_decref(lib);
 	release_reservation(c, d);
-	if ((rc = cat_tapes_next(c->db, pool, 1000, pick_row, &p, dberr)) < 0)
+	if ((rc = cat_tapes_next(c->db, pool, 1000, pick_row, &p, dberr)) < 0) {
+		json_decref(p.fallback);
 		return cat_failed(code, err, rc, dberr);
+	}
+	if (!p.tape)
+		p.tape = p.fallback;
+	else
+		json_decref(p.fallback);
 	if (!p.tape) {
 		ctld_error_event(c, d, NULL, d->job, "no-tape", "no writable tape "
 		    "left in pool %s", pool);
@@ -214,6 +241,8 @@ ev_mount_request(struct ctld *c, struct drive *d, json_t *data,
 	d->state = "load-media";
 	snprintf(d->want_label, sizeof(d->want_label), "%s",
 	    field(data, "label", ""));
+	if (ctld_library_mount(c, d, d->want_label))
+		return ok();	/* the robot fetches it: mounted follows */
 	ctld_message(c, d, "warning", "MOUNT REQUEST: put %s in %s, then run"
 	    " abs-ctl mounted %s (or abs-ctl unavailable %s)", d->want_label,
 	    d->name, d->name, d->want_label);
@@ -228,6 +257,7 @@ ev_mount_rejected(struct ctld *c, struct drive *d, json_t *data,
 	(void)code; (void)err;
 	ctld_message(c, d, "warning", "cartridge refused: %s; still asking for %s",
 	    field(data, "why", "?"), d->want_label);
+	ctld_library_rejected(c, d, data);	/* a library's: marked, retry */
 	return ok();
 }
 
@@ -458,6 +488,7 @@ ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	d->job = 0;
 	d->state = "idle";
 	d->want_label[0] = '\0';
+	ctld_library_drive_free(c, d);	/* its fetches; a cleaning may start */
 	if (rc >= 0)
 		night_job_ended(c, job, state, why);	/* its run's next dump */
 	ctld_dispatch(c, d);
@@ -472,7 +503,8 @@ ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
 const struct ctld_event ctld_events[] = {
 	{ "next-tape", ev_next_tape, "pool:s?", true },
 	{ "mount-request", ev_mount_request, "label:s?", true },
-	{ "mount-rejected", ev_mount_rejected, "why:s?", true },
+	{ "mount-rejected", ev_mount_rejected, "why:s? kind:s? barcode:s?"
+	    " tape_label:s? label:s?", true },
 	{ "unavailable", ev_unavailable, "label:s? why:s?", true },
 	{ "loaded", ev_loaded, "", true },
 	{ "part", ev_part, "dump:s entity:s date:s since:s? level:i? label:s?"
@@ -501,6 +533,10 @@ const struct ctld_event ctld_events[] = {
 	    " raw_digest:s? prev_tape_id:s? base:s? index_raw:i? index_stored:i?"
 	    " index_bytes:i?", false },
 	{ "scan-end", ev_scan_end, "tapes:i? error:s?", false },
+	/* tape libraries (control/library.c) */
+	{ "unloaded", ev_unloaded, "ok:b error:s?", false },
+	{ "tapealert", ev_tapealert, "flags:s label:s?", false },
+	{ "device", ev_device, "state:s node:s?", false },
 	{ "scan-skipped", ev_scan_skipped, "slot:i why:s", false },
 };
 const size_t ctld_nevents = sizeof(ctld_events) / sizeof(ctld_events[0]);

@@ -1323,7 +1323,9 @@ h_engine_register(struct ctld *c, struct client *cl, json_t *a,
 	if (again)
 		return json_pack("{s:s,s:I}", "drive", d->name, "job",
 		    (json_int_t)d->job);
-	if ((rc = cat_drive_seen(c->db, d->name, arg_str(a, "device"), dberr)) < 0)
+	if ((rc = cat_drive_seen(c->db, d->name, arg_str(a, "device"), dberr)) < 0 ||
+	    (arg_str(a, "serial") && (rc = cat_drive_serial_set(c->db, d->name,
+	    arg_str(a, "serial"), dberr)) < 0))
 		return cat_failed(code, err, rc, dberr);
 	/* Its job report first: a refusal leaves the drive as it was. */
 	d->engine = cl;
@@ -1339,7 +1341,9 @@ h_engine_register(struct ctld *c, struct client *cl, json_t *a,
 	ctld_message(c, d, "info", "media server pid %d on %s", (int)cl->pid,
 	    d->device);
 	ctld_dispatch(c, d);
-	return json_pack("{s:s,s:I}", "drive", d->name, "job", (json_int_t)job);
+	/* A library's drive: its media server moves no cartridge itself. */
+	return json_pack("{s:s,s:I,s:o*}", "drive", d->name, "job",
+	    (json_int_t)job, "library", ctld_library_of(c, d));
 }
 
 /*

@@ -205,4 +205,41 @@ json_t *h_next_entities(struct ctld *c, struct client *cl, json_t *a,
 json_t *h_next_tapes(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
 
+/*
+ * Tape libraries (control/library.c): the requests, the media servers'
+ * library events, and what the engine events ask of the robot: a mount
+ * (true: the robot fetches it; false: the operator), whether a tape may
+ * be offered to a drive (1 in its library and free, 0 in no library, -1
+ * not to be offered), the engine-register reply's library object (NULL:
+ * none), a cartridge the media server refused.
+ */
+json_t *h_library_add(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_library_remove(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_libraries(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_library_drive(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_library_clear(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_inventory(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_eject(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_import(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_clean(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *ev_unloaded(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err);
+json_t *ev_tapealert(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err);
+json_t *ev_device(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err);
+bool ctld_library_mount(struct ctld *c, struct drive *d, const char *label);
+int ctld_library_tape_ok(struct ctld *c, struct drive *d, const char *label);
+json_t *ctld_library_of(struct ctld *c, struct drive *d);
+void ctld_library_rejected(struct ctld *c, struct drive *d, json_t *data);
+
 #endif

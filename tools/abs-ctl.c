@@ -346,6 +346,91 @@ print_find(json_t *res)
 		printf("(more matches not shown: narrow the pattern or --date)\n");
 }
 
+/* A string field, or "-". */
+static const char *
+sf(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s && *s ? s : "-";
+}
+
+/* inventory: one line per element, with the tape its barcode carries. */
+static void
+print_inventory(json_t *res)
+{
+	json_t *e;
+	size_t i;
+
+	printf("library %s (%s), inventory of %s%s%s\n", sf(res, "library"),
+	    sf(res, "changer"), sf(res, "last_inventory"),
+	    json_is_string(json_object_get(res, "inventory_error")) ?
+	    "; last one failed: " : "", json_is_string(json_object_get(res,
+	    "inventory_error")) ? sf(res, "inventory_error") : "");
+	json_array_foreach(json_object_get(res, "elements"), i, e) {
+		const char *type = sf(e, "type");
+		char el[32], what[200] = "";
+		if (strcmp(type, "robot") == 0)
+			continue;
+		snprintf(el, sizeof(el), "%s %lld", type,
+		    (long long)json_integer_value(json_object_get(e, "num")));
+		if (json_is_true(json_object_get(e, "cleaning")))
+			snprintf(what, sizeof(what), "cleaning, %lld uses%s",
+			    (long long)json_integer_value(json_object_get(e, "uses")),
+			    json_is_true(json_object_get(e, "expended")) ?
+			    ", EXPENDED" : "");
+		else if (json_is_string(json_object_get(e, "label")))
+			snprintf(what, sizeof(what), "tape %s pool %s %s", sf(e,
+			    "label"), sf(e, "pool"), sf(e, "state"));
+		else if (json_is_true(json_object_get(e, "full")))
+			snprintf(what, sizeof(what), "%s",
+			    json_is_true(json_object_get(e, "tag_unreadable")) ?
+			    "barcode unreadable" : "not in the catalog");
+		printf("  %-10s %-10s %-34s%s%s%s%s\n", el,
+		    json_is_true(json_object_get(e, "full")) ? sf(e, "barcode") :
+		    "(empty)", what, json_is_string(json_object_get(e, "drive")) ?
+		    "  drive " : "", json_is_string(json_object_get(e, "drive")) ?
+		    sf(e, "drive") : "", json_is_string(json_object_get(e, "mark")) ?
+		    "  MARKED: " : "", json_is_string(json_object_get(e, "mark")) ?
+		    sf(e, "mark") : "");
+	}
+}
+
+/* libraries: each with its counts and drives. */
+static void
+print_libraries(json_t *res)
+{
+	json_t *l, *d;
+	size_t i, k;
+
+	if (!json_array_size(res))
+		printf("no library (abs-ctl library-add)\n");
+	json_array_foreach(res, i, l) {
+		printf("%s  %s  robot %s, %lld tasks\n", sf(l, "library"),
+		    sf(l, "changer"), sf(l, "robot"),
+		    (long long)json_integer_value(json_object_get(l, "tasks")));
+		printf("  slots %lld/%lld full, portals %lld/%lld, drives %lld full;"
+		    " cleaning cartridges %lld (%lld expended), %s %s uses\n",
+		    (long long)json_integer_value(json_object_get(l, "slots_full")),
+		    (long long)json_integer_value(json_object_get(l, "slots")),
+		    (long long)json_integer_value(json_object_get(l, "portals_full")),
+		    (long long)json_integer_value(json_object_get(l, "portals")),
+		    (long long)json_integer_value(json_object_get(l, "drives_full")),
+		    (long long)json_integer_value(json_object_get(l, "cleaning")),
+		    (long long)json_integer_value(json_object_get(l, "expended")),
+		    sf(l, "clean_prefix"), json_is_integer(json_object_get(l,
+		    "clean_uses")) ? "x" : "");
+		printf("  last inventory %s%s%s\n", sf(l, "last_inventory"),
+		    json_is_string(json_object_get(l, "inventory_error")) ?
+		    ", failed since: " : "", json_is_string(json_object_get(l,
+		    "inventory_error")) ? sf(l, "inventory_error") : "");
+		json_array_foreach(json_object_get(l, "attached"), k, d)
+			printf("  drive %lld: %s (serial %s, %s)\n",
+			    (long long)json_integer_value(json_object_get(d, "element")),
+			    sf(d, "drive"), sf(d, "serial"), sf(d, "device"));
+	}
+}
+
 /* entity: its fields, then its chains and whether each restores. */
 static void
 print_entity(json_t *res)
@@ -667,7 +752,8 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 	char tok[64], type;
 	bool opt;
 	while (proto_spec_next(&sp, tok, sizeof(tok), &type, &opt)) {
-		if (opt)
+		/* given as --name VALUE already ("--changer URI") */
+		if (opt || json_object_get(args, tok))
 			continue;
 		while (pos < argc && !argv[pos])
 			pos++;
@@ -1505,6 +1591,10 @@ run_command(int argc, char **argv)
 			print_find(res);
 		} else if (strcmp(op->name, "entity") == 0) {
 			print_entity(res);
+		} else if (strcmp(op->name, "inventory") == 0) {
+			print_inventory(res);
+		} else if (strcmp(op->name, "libraries") == 0) {
+			print_libraries(res);
 		} else {
 			print_human(res);
 		}

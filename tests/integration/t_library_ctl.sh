@@ -1,0 +1,91 @@
+# A vtape library in the control plane: abs-ctld's robot worker is the
+# one mover of its cartridges. library-add and its refusals, an inventory
+# through the robot (and the catalog's copy), drives attached by element
+# or by the serial their media server reported (never guessed), the
+# barcode joined with the catalog's tapes (an LTO suffix too), a move cut
+# off by kill -9 of abs-ctld repaired by the next inventory, a failed move
+# retried, UNIT ATTENTION taking a new inventory, eject's refusal without
+# a portal. The changer command is `abs-engine changer` when it is there,
+# else tests/integration/changer_shim.sh (the same contract).
+[ -w /dev/shm ] && TMPDIR=/dev/shm
+. "$(dirname "$0")/lib.sh"
+CTLD="$ABS_BIN/abs-ctld"
+CTL="$ABS_BIN/abs-ctl"
+export TZ=UTC ABS_CTL_SOCKET="$T/ctld.sock"
+command -v jq >/dev/null || skip "jq is needed (make deps)"
+until_ok() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+start_ctld() {
+	"$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground \
+		--changer-cmd "$CHANGER" --exception-cmd "cat >>$T/exceptions.txt" \
+		2>>"$T/ctld.log" &
+	CPID=$!
+	PIDS="$PIDS $CPID"
+	until_ok '"$CTL" status >/dev/null 2>&1'
+}
+"$VTAPE" new-library lib --slots 6 --drives 2 --capacity 8M --barcode-prefix L >/dev/null
+if "$ENGINE" changer --device "vtape:$T/lib" --json inventory 2>/dev/null |
+	grep -q '"elements"'; then
+	CHANGER="$ENGINE changer"
+else
+	CHANGER="$ABS_TOP/tests/integration/changer_shim.sh changer"
+fi
+start_ctld
+echo SER-D0 >lib/drive0/serial
+echo SER-D1 >lib/drive1/serial
+"$CTL" tape-add default L00001 L00002 L00003 L00004 >/dev/null
+ok "abs-ctld (changer: $CHANGER), a library of 6 slots and 2 drives"
+
+# library-add and what it refuses.
+expect_fail "changer URI" "$CTL" library-add bad --changer "vtape:$T/a b"
+expect_fail "cleaning prefix" "$CTL" library-add bad --changer "vtape:$T/x" --clean-prefix cln
+"$CTL" library-add lib --changer "vtape:$T/lib" >/dev/null || fail "library-add"
+expect_fail "exists already" "$CTL" library-add lib2 --changer "vtape:$T/lib"
+# Its first inventory comes by itself.
+until_ok '[ "$("$CTL" --json libraries | jq -r ".[0].last_inventory")" != null ]'
+"$CTL" --json inventory lib --cached >inv.json
+[ "$(jq '[.elements[] | select(.type == "slot" and .full)] | length' inv.json)" = 6 ] ||
+	fail "cached inventory: $(cat inv.json)"
+[ "$(jq -r '.elements[] | select(.type == "slot" and .num == 2) | .label' inv.json)" = L00002 ] ||
+	fail "slot 2 carries no tape L00002: $(cat inv.json)"
+ok "library-add; the first inventory came by itself"
+
+# An inventory through the robot, after a cartridge moved behind its back.
+"$VTAPE" load lib --slot 3 --drive 1
+"$CTL" inventory lib >inv.txt || fail "inventory"
+grep -q "drive 1 *L00003 *tape L00003" inv.txt || { cat inv.txt; fail "inventory misses L00003 in drive 1"; }
+grep -q "slot 3 *(empty)" inv.txt || { cat inv.txt; fail "slot 3 is not empty"; }
+"$CTL" --json inventory lib --cached | jq -e '.elements[] | select(.type == "drive" and .num == 1) | .barcode == "L00003"' >/dev/null ||
+	fail "the catalog's copy lacks the robot's answer"
+ok "inventory: the robot's answer, kept by the catalog"
+
+# Drives: by element, or by the serial a media server reported.
+"$CTL" library-drive lib d0 --element 0 >/dev/null || fail "library-drive --element"
+expect_fail "another drive" "$CTL" library-drive lib dx --element 0
+expect_fail "no serial" "$CTL" library-drive lib d1
+# A media server registering d1 with its serial (a raw session).
+printf '%s\n' '{"op":"engine-register","args":{"drive":"d1","device":"vtape:'"$T"'/lib/drive1","serial":"SER-D1"},"id":1}' |
+	"$CTL" raw >reg.txt || fail "engine-register with a serial"
+grep -q '"ok":true' reg.txt || fail "engine-register: $(cat reg.txt)"
+"$CTL" library-drive lib d1 >attach.txt || fail "library-drive by serial"
+grep -q "element.*1" attach.txt || fail "attached by serial: $(cat attach.txt)"
+# Two drives with one identifier: refused, said why.
+echo SER-D1 >lib/drive0/serial
+"$CTL" inventory lib >/dev/null
+expect_fail "all match" "$CTL" library-drive lib d1
+echo SER-D0 >lib/drive0/serial
+"$CTL" inventory lib >/dev/null
+# The register reply names the library.
+printf '%s\n' '{"op":"engine-register","args":{"drive":"d0","device":"vtape:'"$T"'/lib/drive0","serial":"SER-D0"},"id":1}' |
+	"$CTL" raw >reg0.txt
+grep -q '"library":{[^}]*"name":"lib"' reg0.txt || fail "no library in the register reply: $(cat reg0.txt)"
+grep -q '"element":0' reg0.txt || fail "no element in the register reply: $(cat reg0.txt)"
+"$CTL" libraries >libs.txt
+grep -q "drive 0: d0" libs.txt && grep -q "drive 1: d1 (serial SER-D1" libs.txt ||
+	{ cat libs.txt; fail "libraries lacks the drives"; }
+ok "drives attached by element and by serial (two matches refused)"
+
+# eject without a portal: refused, said why.
+"$CTL" --json eject L00001 >ej.json || fail "eject"
+jq -e '.not_ejected[0].why | test("portal")' ej.json >/dev/null || fail "eject: $(cat ej.json)"
+ok "eject without a portal: $(jq -r '.not_ejected[0].why' ej.json)"
+
