@@ -231,14 +231,23 @@ proto_op_check(const struct proto_op *op, char *err)
 		return -1;
 	}
 	/* Positional words: those outside [brackets]. */
+	/* ("--name VALUE" outside them: a required one given by name) */
 	int depth = 0;
+	bool named = false;
 	for (p = op->usage + n; *p; p++) {
 		if (*p == '[')
 			depth++;
 		else if (*p == ']')
 			depth--;
-		else if (*p != ' ' && depth == 0 && (p[-1] == ' ' || p[-1] == ']'))
-			words++;
+		else if (*p != ' ' && depth == 0 && (p[-1] == ' ' ||
+		    p[-1] == ']')) {
+			if (named)
+				named = false;	/* its value: counted */
+			else if (strncmp(p, "--", 2) == 0)
+				named = true, words++;
+			else
+				words++;
+		}
 	}
 	if (words != required) {
 		snprintf(err, PROTO_ERRLEN, "%s: usage has %d positional words for "
