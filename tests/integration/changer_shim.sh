@@ -2,8 +2,9 @@
 # A stand-in for `abs-engine changer --device vtape:DIR --json inventory|
 # move FROM TO` (the contract of helpers14.md) for the control plane's
 # tests while that command is not there: it answers through abs-vtape
-# (list, load, unload), in the contract's JSON. Drive K's identifier is
-# DIR/driveK/serial if there is one. Test hooks: DIR/.shim-fail-moves
+# (list, load, unload), in the contract's JSON; it moves nothing to or
+# from a portal. Drive K's identifier is DIR/driveK/serial if there is
+# one, else the library's serial and DK (as a vtape drive answers). Test hooks: DIR/.shim-fail-moves
 # holding N fails the next N moves (refused, sense 3B/0D... as a robot
 # would); DIR/.shim-attention makes the next answer say attention (once);
 # DIR/.shim-hang makes a move hang (abs-ctld's time limit, or a kill -9
@@ -31,10 +32,14 @@ cmd=${1:-}
 case $cmd in
 inventory)
 	"$VTAPE" list "$dir" | awk -v dir="$dir" -v att="$att" '
-	function ident(k,   f, s) {
+	function ident(k,   f, s, l) {
 		f = dir "/drive" k "/serial"; s = ""
 		if ((getline s < f) > 0) { close(f); return "\"" s "\"" }
-		return "null"
+		f = dir "/library.conf"
+		while ((getline l < f) > 0)
+			if (l ~ /^serial=/) s = substr(l, 8)
+		close(f)
+		return s != "" ? "\"" s "D" k "\"" : "null"
 	}
 	function home(k,   f, s) {
 		f = dir "/drive" k "/home"; s = ""
@@ -44,7 +49,9 @@ inventory)
 	{ name = $1; bc = $2
 	  full = bc != "(empty)"
 	  if (name ~ /^slot/) { t = "slot"; n = substr(name, 5); addr = 4096 + n - 1 }
-	  else { t = "drive"; n = substr(name, 6); addr = 256 + n }
+	  else if (name ~ /^portal/) { t = "portal"; n = substr(name, 7); addr = 16 + n - 1 }
+	  else if (name ~ /^drive/) { t = "drive"; n = substr(name, 6); addr = 256 + n }
+	  else next
 	  e = sprintf("{\"type\":\"%s\",\"num\":%d,\"addr\":%d,\"full\":%s,\"barcode\":%s,\"tag_unreadable\":false,\"source\":%s,\"ident\":%s,\"except\":false,\"access\":true}",
 	      t, n, addr, full ? "true" : "false", full ? "\"" bc "\"" : "null",
 	      t == "drive" && full ? home(n) : "null", t == "drive" ? ident(n) : "null")
