@@ -1,7 +1,9 @@
 /*
- * Virtual libraries: slots, drives and the changer moves between them, for
- * abs-vtape (vtape_*) and as the vtape backend of the changer API
- * (tsg_changer_* on vtape:LIBDIR).
+ * Virtual libraries: slots, portals, drives and the changer moves between
+ * them, the robot's state and injected faults, for abs-vtape (vtape_*) and
+ * the library's SMC target (sg/vtape_smc.c, vtape_robot_*), which the
+ * changer API drives as any SCSI changer (tsg_changer_* on vtape:LIBDIR
+ * and smc:vtape:LIBDIR through sg/smc.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1961,91 +1963,30 @@ out:
 	return rc;
 }
 
-/* ---- the changer API's vtape backend (direct, until it is SMC) ---- */
-
-static int
-vlib_inventory(struct tsg_changer *c, struct tsg_element **elems, size_t *n,
-    struct tsg_status *st)
-{
-	int rc = vtape_robot_elements(c->priv, elems, n);
-
-	return rc < 0 ? tsg_transport_status(st, rc) : 0;
-}
-
-static int
-vlib_move(struct tsg_changer *c, enum tsg_elem_type from_type, unsigned from,
-    enum tsg_elem_type to_type, unsigned to, struct tsg_status *st)
-{
-	return vtape_robot_move(c->priv, from_type, from, to_type, to, st);
-}
-
-static int
-vlib_info(struct tsg_changer *c, struct tsg_changer_info *info,
-    struct tsg_status *st)
-{
-	struct vtape_library lc;
-	int rc;
-
-	if ((rc = lib_read(c->priv, &lc)) < 0)
-		return tsg_transport_status(st, rc);
-	strcpy(info->vendor, VTAPE_LIB_VENDOR);
-	strcpy(info->product, VTAPE_LIB_PRODUCT);
-	strcpy(info->revision, "0001");
-	snprintf(info->serial, sizeof(info->serial), "%s", lc.serial);
-	info->robots = 1;
-	info->slots = (unsigned)lc.slots;
-	info->portals = (unsigned)lc.portals;
-	info->drives = (unsigned)lc.drives;
-	info->first_robot = VTAPE_ADDR_ROBOT;
-	info->first_slot = VTAPE_ADDR_SLOT;
-	info->first_portal = VTAPE_ADDR_PORTAL;
-	info->first_drive = VTAPE_ADDR_DRIVE;
-	info->dvcid = info->voltag = true;
-	return 0;
-}
-
-static int
-vlib_scan(struct tsg_changer *c, struct tsg_status *st)
-{
-	int rc = vtape_robot_scan(c->priv);
-
-	return rc < 0 ? tsg_transport_status(st, rc) : 0;
-}
-
-static int
-vlib_prevent(struct tsg_changer *c, bool prevent, struct tsg_status *st)
-{
-	int rc = vtape_robot_prevent(c->priv, prevent);
-
-	return rc < 0 ? tsg_transport_status(st, rc) : 0;
-}
-
-static bool
-vlib_attention(struct tsg_changer *c)
-{
-	return vtape_robot_attention(c->priv) > 0;
-}
-
+/*
+ * ---- the changer API's vtape backend ----
+ *
+ * vtape:LIBDIR as a changer is the SCSI backend (sg/smc.c) over the
+ * library's own SMC target (sg/vtape_smc.c): the same commands, element
+ * status and sense as a real library, one code path. Only finding the
+ * library of a drive (vtape:LIB/driveK) is the vtape library's own.
+ */
 static int
 vlib_open(struct tsg_changer *c, const char *path)
 {
 	struct vtape_library lc;
+	char inner[PATH_MAX + 8];
 	int rc;
 
 	if (!*path)
 		return -EINVAL;
+	/* Not a library (a cartridge, nothing): said before any CDB. */
 	if ((rc = lib_read(path, &lc)) < 0)
 		return rc;
-	if (!(c->priv = strdup(path)))
-		return -ENOMEM;
-	open_check(path);
-	return 0;
-}
-
-static void
-vlib_close(struct tsg_changer *c)
-{
-	free(c->priv);
+	if ((size_t)snprintf(inner, sizeof(inner), "vtape:%s", path) >=
+	    sizeof(inner))
+		return -ENAMETOOLONG;
+	return smc_changer_open(c, inner);
 }
 
 /* A drive of a library is vtape:LIB/driveK with K below the drive count. */
@@ -2116,13 +2057,13 @@ const struct tsg_changer_backend tsg_vtape_changer = {
 	.scheme = "vtape",
 	.open = vlib_open,
 	.of_drive = vlib_of_drive,
-	.close = vlib_close,
-	.inventory = vlib_inventory,
-	.move = vlib_move,
-	.info = vlib_info,
-	.scan = vlib_scan,
-	.prevent = vlib_prevent,
-	.attention = vlib_attention,
+	.close = smc_changer_close,
+	.inventory = smc_changer_inventory,
+	.move = smc_changer_move,
+	.info = smc_changer_info,
+	.scan = smc_changer_scan,
+	.prevent = smc_changer_prevent,
+	.attention = smc_changer_attention,
 };
 
 /* One line describing a cartridge: barcode, files, bytes used, flags. */

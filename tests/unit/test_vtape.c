@@ -496,8 +496,14 @@ smc_faults(const char *top)
 	CHECK(tsg_inquiry(d, &(struct tsg_inquiry){ 0 }, &st) == 0);
 	CHECK(sense_is(raw(d, cdb, 6, NULL, 0, &st), &st, 2, 0x04, 0x01));
 	CHECK(raw(d, cdb, 6, NULL, 0, &st) == 0);
-	/* The changer API says so once (any opener takes it). */
+	/*
+	 * The changer API says so once, after the command that heard it (any
+	 * opener takes it), and that command's answer is whole.
+	 */
 	CHECK(vtape_door(lib) == 0);
+	CHECK(tsg_changer_inventory(c, &e, &n, &st) == 0 && n == 1 + 4 + 2 + 2);
+	free(e);
+	e = NULL;
 	CHECK(tsg_changer_attention(c));
 	CHECK(!tsg_changer_attention(c));
 
@@ -511,8 +517,8 @@ smc_faults(const char *top)
 	CHECK(vtape_import(lib, (char *[]){ "X1", "X1" }, 2, false, why,
 	    sizeof(why)) == -EINVAL);
 	CHECK(vtape_import(lib, imp, 2, false, why, sizeof(why)) == 0);
-	CHECK(tsg_changer_attention(c));
 	CHECK(tsg_changer_inventory(c, &e, &n, &st) == 0);
+	CHECK(tsg_changer_attention(c));
 	const struct tsg_element *p1 = tsg_changer_element(e, n, TSG_ELEM_PORTAL, 1);
 	const struct tsg_element *p2 = tsg_changer_element(e, n, TSG_ELEM_PORTAL, 2);
 	CHECK(p1 && p1->full && p1->impexp && strcmp(p1->barcode, "NEW001") == 0);
@@ -550,6 +556,28 @@ smc_faults(const char *top)
 	e = NULL;
 	CHECK(vtape_import(lib, (char *[]){ "NEW002" }, 1, false, why,
 	    sizeof(why)) == 0);
+	/* smc:vtape:LIB is the same changer as vtape:LIB, element for element. */
+	struct tsg_changer *c2 = NULL;
+	struct tsg_element *e2 = NULL;
+	size_t n2 = 0;
+	snprintf(u, sizeof(u), "smc:vtape:%s", lib);
+	CHECK(tsg_changer_open(u, &c2) == 0 && c2);
+	CHECK(c2 && tsg_changer_inventory(c2, &e2, &n2, &st) == 0);
+	CHECK(tsg_changer_inventory(c, &e, &n, &st) == 0);
+	CHECK(n == n2 && n == 1 + 4 + 2 + 2 && e && e2 &&
+	    memcmp(e, e2, n * sizeof(*e)) == 0);
+	for (size_t i = 0; i < n; i++)
+		if (e[i].type == TSG_ELEM_DRIVE) {
+			char sn[480];
+			snprintf(sn, sizeof(sn), "%s/drive%u", lib, e[i].num);
+			CHECK(vtape_drive_serial_of(sn, tag, sizeof(tag)) == 0 &&
+			    strcmp(e[i].ident, tag) == 0);
+			CHECK(tsg_changer_drive_by_ident(e, n, tag) == &e[i]);
+		}
+	free(e);
+	free(e2);
+	e = NULL;
+	tsg_changer_free(c2);
 	snprintf(u, sizeof(u), "%s/carts/NEW002/cart.conf", lib);
 	CHECK(access(u, F_OK) == 0);
 	tsg_free(d);
