@@ -678,6 +678,20 @@ part_line_bad(const struct cat_dl_rec *r)
 {
 	uint64_t bs = r->block_size;
 
+	size_t n = strlen(r->label);
+
+	/* The label is shown to the operator and asked of the changer. */
+	if (!n || n > 63)
+		return "its label is empty or longer than 63 bytes";
+	for (const char *c = r->label; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '%' ||
+		    *c == '=' || *c == '|')
+			return "its label holds a blank, a control byte, '%', '=' "
+			    "or '|'";
+	if (r->tape_id[0] && strcmp(r->tape_id, "-") != 0 &&
+	    (strlen(r->tape_id) != 32 ||
+	    strspn(r->tape_id, "0123456789abcdef") != 32))
+		return "its tape ID is not 32 hex digits";
 	if (r->file < 1)
 		return "file=0 is the label, not a part";
 	if (bs && (bs < (64u << 10) || bs > (8u << 20)))

@@ -284,6 +284,9 @@ sed "/^part .*dump=$full/s/ offset=0 / offset=65536 /" d.log >x13c.log
 expect_fail "part line of dump $full" "$ENGINE" restore --device $DEV --entity home \
 	--log x13c.log --to r13c
 [ ! -e r13c ] || fail "a lying part line wrote $T/r13c"
+sed "/^part .*dump=$full/s/label=C00001 /label=C0|0001 /" d.log >x13d.log
+expect_fail "label holds" "$ENGINE" restore --device $DEV --entity home --log x13d.log --to r13d
+[ ! -e r13d ] || fail "a part line with a bad label wrote $T/r13d"
 ok "lying dump and part lines refused before anything is written"
 
 # A dump ID that is not 32 hex digits names no file outside d.log.fidx/:
