@@ -7,7 +7,8 @@
  * door, so the first byte picks what the rest is: 0..7 the region as it
  * is (the seeds), 8..11 a payload under a made head with its CRC, else a
  * body compressed under a made head; the counts then come from the next
- * bytes.
+ * bytes. An odd first byte makes a version 2 head (a dump ID under the
+ * CRC), an even one a version 1 head.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -56,13 +57,17 @@ invariants(const struct fidx *x)
 	}
 }
 
+/* A head for the payload at r + hl (hl: 32, version 1; 48, version 2
+   with a dump ID). */
 static void
-made_head(uint8_t *r, uint32_t ne, uint32_t nf, size_t z)
+made_head(uint8_t *r, size_t hl, uint32_t ne, uint32_t nf, size_t z)
 {
 	memcpy(r, FIDX_MAGIC, 8);
-	r[8] = 1;	/* a version 1 head (32 bytes) */
+	r[8] = hl == 32 ? 1 : 2;
 	r[9] = r[10] = r[11] = 0;
-	uint32_t c = crc32c(0, r + 32, z);
+	for (size_t i = 32; i < hl; i++)
+		r[i] = (uint8_t)(0xa5 ^ i);
+	uint32_t c = crc32c(crc32c(0, r + 32, hl - 32), r + hl, z);
 	for (int i = 0; i < 4; i++) {
 		r[12 + i] = (uint8_t)(c >> (8 * i));
 		r[16 + i] = (uint8_t)(ne >> (8 * i));
@@ -83,23 +88,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	uint32_t ne = data[1] | (uint32_t)data[2] << 8, nf = data[3];
 	const uint8_t *p = data + 4;
-	size_t n = size - 4;
-	size_t cap = 32 + (data[0] < 12 ? n : ZSTD_compressBound(n));
+	size_t n = size - 4, hl = data[0] & 1 ? 48 : 32;
+	size_t cap = hl + (data[0] < 12 ? n : ZSTD_compressBound(n));
 	uint8_t *r = malloc(cap);
 	if (!r)
 		return 0;
 	size_t z = n;
 	if (data[0] < 12) {
-		memcpy(r + 32, p, n);
+		memcpy(r + hl, p, n);
 	} else {
-		z = ZSTD_compress(r + 32, cap - 32, p, n, 1);
+		z = ZSTD_compress(r + hl, cap - hl, p, n, 1);
 		if (ZSTD_isError(z)) {
 			free(r);
 			return 0;
 		}
 	}
-	made_head(r, ne, nf, z);
-	one(r, 32 + z);
+	made_head(r, hl, ne, nf, z);
+	one(r, hl + z);
 	free(r);
 	return 0;
 }
@@ -121,7 +126,10 @@ one(const uint8_t *data, size_t size)
 		return;
 	}
 	invariants(&x);
+	ASSERT(x.dump_id[0] == '\0' || strlen(x.dump_id) == 32);
 	ASSERT(fidx_builder_new(&b) == 0);
+	if (x.dump_id[0])
+		ASSERT(fidx_builder_dump(b, x.dump_id) == 0);
 	for (uint64_t i = 0; i < x.nentries; i++)
 		ASSERT(fidx_builder_add(b, &x.e[i]) == 0);
 	for (uint64_t i = 0; i < x.nframes; i++)
@@ -129,7 +137,8 @@ one(const uint8_t *data, size_t size)
 	ASSERT(fidx_builder_encode(b, x.archive_bytes, &enc, &len) == 0);
 	ASSERT(fidx_decode(enc, len, &y, why, sizeof(why)) == 0);
 	ASSERT(y.nentries == x.nentries && y.nframes == x.nframes &&
-	    y.archive_bytes == x.archive_bytes);
+	    y.archive_bytes == x.archive_bytes &&
+	    strcmp(y.dump_id, x.dump_id) == 0);
 	for (uint64_t i = 0; i < x.nentries; i++) {
 		const struct fidx_entry *p = &x.e[i], *q = &y.e[i];
 		ASSERT(strcmp(p->path, q->path) == 0 && p->type == q->type &&
