@@ -281,6 +281,7 @@ struct eng_changer {
 	struct tsg_changer *lib;	/* the drive's library, or NULL */
 	unsigned drive;		/* the drive's number in it */
 	bool no_robot;		/* abs-ctld's robot moves: the mount hook only */
+	char loaded[TSG_BARCODE_LEN];	/* barcode our robot loaded, "" none */
 	struct skipped *skip;	/* grows: a long dump log has many */
 	size_t nskip, capskip;
 	char unload_err[300];	/* why the last unload failed, "" if it did not */
@@ -583,7 +584,11 @@ labels_locked(const char *log)
 	return fp;
 }
 
-/* The label for a blank tape: the pattern's next unused number, or barcode. */
+/*
+ * The label for a blank tape: a library cartridge's is its barcode less
+ * the media suffix (the sticker rule); else the pattern's next unused
+ * number.
+ */
 static int
 blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
     char *err)
@@ -593,11 +598,16 @@ blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
 	int width, rc = -ENOSPC;
 	FILE *taken;
 
-	if (!c->o.autolabel) {
-		if (barcode && *barcode) {
-			snprintf(out, len, "%s", barcode);
-			return 0;
+	if (barcode && *barcode) {
+		if (eng_barcode_cleaning(barcode, NULL)) {
+			eng_err(err, "%s is a cleaning cartridge: never labelled",
+			    barcode);
+			return -EMEDIUMTYPE;
 		}
+		eng_barcode_label(barcode, out, len);
+		return 0;
+	}
+	if (!c->o.autolabel) {
 		eng_err(err, "a blank tape needs a label: give --autolabel PATTERN");
 		return -EINVAL;
 	}
@@ -628,6 +638,91 @@ blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
 }
 
 /*
+ * The sticker rule for a library cartridge of this barcode: a cleaning
+ * cartridge is refused; one whose tape is labelled (tape_label) otherwise
+ * than its barcode says, or a blank one that would be labelled want
+ * (NULL: the barcode's), too. true if it may be used; else why and *kind
+ * ("cleaning", "wrong-tape") set.
+ */
+static bool
+sticker_ok(const char *barcode, const char *tape_label, const char *want,
+    char *why, const char **kind)
+{
+	char derived[TSG_BARCODE_LEN];
+
+	if (!barcode || !*barcode)
+		return true;	/* no tag to hold it to */
+	eng_barcode_label(barcode, derived, sizeof(derived));
+	if (eng_barcode_cleaning(barcode, NULL)) {
+		*kind = "cleaning";
+		eng_err(why, "%s is a cleaning cartridge (barcode prefix %s): "
+		    "never written, labelled or read", barcode,
+		    eng_clean_prefix());
+		return false;
+	}
+	if (tape_label && !eng_barcode_label_ok(barcode, tape_label)) {
+		*kind = "wrong-tape";
+		eng_err(why, "wrong-tape: the cartridge of barcode %s holds tape "
+		    "%s; a cartridge's tape label is its barcode (%s): relabel it "
+		    "or fix its sticker", barcode, tape_label, derived);
+		return false;
+	}
+	if (!tape_label && want && !eng_barcode_label_ok(barcode, want)) {
+		*kind = "wrong-tape";
+		eng_err(why, "wrong-tape: the blank cartridge of barcode %s "
+		    "cannot be labelled %s (its label is its barcode, %s)",
+		    barcode, want, derived);
+		return false;
+	}
+	return true;
+}
+
+/* A cartridge the sticker rule refused: said, and told the catalog. */
+static void
+rejected(struct eng_changer *c, const char *label, const char *tape_id,
+    const char *kind, const char *barcode, const char *tape_label,
+    const char *why)
+{
+	const struct eng_hooks *h = c->o.hooks;
+
+	log_warn("cartridge refused: %s", why);
+	if (h && h->rejected)
+		h->rejected(h->ctx, label, tape_id, kind, barcode, tape_label ?
+		    tape_label : "", why);
+	else if (h)
+		h->event(h->ctx, "mount-rejected", NULL, label, tape_id, why);
+}
+
+/*
+ * The barcode of the cartridge in the drive: what our robot loaded, or
+ * what abs-ctld's says it did ("" unknown: no condition).
+ */
+static void
+drive_barcode(struct eng_changer *c, char *buf, size_t len)
+{
+	const struct eng_hooks *h = c->o.hooks;
+
+	buf[0] = '\0';
+	if (c->lib && !c->loaded[0]) {
+		/* Not loaded by us (there at the start): the robot knows. */
+		struct tsg_element *e;
+		struct tsg_status st;
+		size_t n;
+		if (tsg_changer_inventory(c->lib, &e, &n, &st) == 0) {
+			const struct tsg_element *d = tsg_changer_element(e, n,
+			    TSG_ELEM_DRIVE, c->drive);
+			if (d && d->full)
+				snprintf(c->loaded, sizeof(c->loaded), "%s", d->barcode);
+			free(e);
+		}
+	}
+	if (c->lib)
+		snprintf(buf, len, "%s", c->loaded);
+	else if (h && h->barcode)
+		h->barcode(h->ctx, buf, len);
+}
+
+/*
  * Decide whether the tape in *dev can take this job's writes; label it if
  * blank. 1 accepted, 0 not (reason in why), negative on device errors.
  */
@@ -637,9 +732,12 @@ consider(struct eng_changer *c, struct tsg_dev *dev, const char *barcode,
 {
 	struct tsg_status st;
 	struct tsg_pos pos;
+	const char *kind;
 	bool wp = false;
 	int rc;
 
+	if (!sticker_ok(barcode, NULL, NULL, why, &kind))
+		return 0;	/* a cleaning cartridge: not even read */
 	if (tsg_write_protected(dev, &wp, &st) == 0 && wp) {
 		eng_err(why, "write-protected");
 		return 0;
@@ -649,6 +747,8 @@ consider(struct eng_changer *c, struct tsg_dev *dev, const char *barcode,
 		return eng_changer_label_blank(c, dev, barcode, l, why) == 0;
 	if (rc < 0)
 		return 0;	/* foreign or damaged: never written by us */
+	if (!sticker_ok(barcode, l->label, NULL, why, &kind))
+		return 0;	/* never written */
 	if (eng_changer_is_full(c, l->tape_id)) {
 		eng_err(why, "%s is full (the dump log says it reached early "
 		    "warning)", l->label);
@@ -676,9 +776,14 @@ int
 eng_changer_label_blank(struct eng_changer *c, struct tsg_dev *dev,
     const char *barcode, struct fmt_label *l, char *err)
 {
-	char label[64];
+	char label[64], bc[TSG_BARCODE_LEN];
 	int rc;
 
+	/* The cartridge in the drive: its barcode names it, if it has one. */
+	if (!barcode || !*barcode) {
+		drive_barcode(c, bc, sizeof(bc));
+		barcode = bc;
+	}
 	if ((rc = blank_label(c, barcode, label, sizeof(label), err)) < 0)
 		return rc;
 	if ((rc = eng_write_label(dev, label, c->o.pool, c->o.block_size, l,
@@ -707,6 +812,7 @@ release(struct eng_changer *c, struct tsg_dev **dev)
 		char s[200];
 		int rc = tsg_changer_unload(c->lib, c->drive, 0, &st);
 		c->unload_err[0] = '\0';
+		c->loaded[0] = '\0';
 		if (rc == 0 || (rc == TSG_CHECK && st.asc == SMC_ASC_MEDIUM_MOVE &&
 		    st.ascq == SMC_ASCQ_SOURCE_EMPTY))
 			return;
@@ -863,13 +969,16 @@ inventory(struct eng_changer *c, struct tsg_element **e, size_t *n, char *err)
 	return rc < 0 ? rc : -EIO;
 }
 
-/* Load slot's cartridge into our drive; 0 or a negative errno. */
+/* Load slot's cartridge (of that barcode) into our drive; 0 or -errno. */
 static int
-load_slot(struct eng_changer *c, unsigned slot)
+load_slot(struct eng_changer *c, unsigned slot, const char *barcode)
 {
 	struct tsg_status st;
+	int rc = move_errno(tsg_changer_load(c->lib, slot, c->drive, &st), &st);
 
-	return move_errno(tsg_changer_load(c->lib, slot, c->drive, &st), &st);
+	if (rc == 0)
+		snprintf(c->loaded, sizeof(c->loaded), "%s", barcode);
+	return rc;
 }
 
 /* Library: load the cartridge whose barcode is label and open the drive. */
@@ -883,11 +992,13 @@ load_barcode(struct eng_changer *c, const char *label, struct tsg_dev **dev,
 
 	if ((rc = inventory(c, &e, &n, why)) < 0)
 		return rc;
+	/* The sticker names the cartridge: label, or label + media suffix. */
 	for (size_t i = 0; i < n; i++) {
-		if (e[i].type != TSG_ELEM_SLOT || !e[i].full ||
-		    strcmp(e[i].barcode, label) != 0)
+		if (e[i].type != TSG_ELEM_SLOT || !e[i].full || !e[i].barcode[0] ||
+		    !eng_barcode_label_ok(e[i].barcode, label) ||
+		    eng_barcode_cleaning(e[i].barcode, NULL))
 			continue;
-		rc = load_slot(c, e[i].num);
+		rc = load_slot(c, e[i].num, e[i].barcode);
 		free(e);
 		if (rc < 0)
 			return rc;
@@ -959,7 +1070,28 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 			}
 			bool wp = false;
 			struct tsg_status st;
-			rc = eng_read_label(*dev, l, why);
+			char bc[TSG_BARCODE_LEN];
+			const char *kind = NULL;
+			/* The sticker rule: a cleaning cartridge is not even read. */
+			drive_barcode(c, bc, sizeof(bc));
+			bool ok = sticker_ok(bc, NULL, NULL, why, &kind);
+			const char *tl = "";	/* the tape's label, for the report */
+			rc = ok ? eng_read_label(*dev, l, why) : -EMEDIUMTYPE;
+			if (ok && !sticker_ok(bc, rc == 0 ? l->label : NULL,
+			    rc == -ENODATA ? label : NULL, why, &kind)) {
+				ok = false;
+				tl = rc == 0 ? l->label : "";
+			}
+			if (!ok) {
+				rejected(c, label, tape_id, kind, bc, tl, why);
+				if (eng_changer_is_library(c)) {
+					release(c, dev);
+					h->event(h->ctx, "unavailable", NULL, label, tape_id,
+					    why);
+					break;
+				}
+				continue;
+			}
 			if (tsg_write_protected(*dev, &wp, &st) == 0 && wp) {
 				eng_err(why, "the cartridge is write-protected");
 			} else if (rc == 0 && same_tape(l, label, tape_id)) {
@@ -1044,7 +1176,16 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 		const char *bc = e[i].barcode;
 		if (eng_changer_skipped(c, bc))
 			continue;
-		if (load_slot(c, e[i].num) < 0)
+		/* Never loaded to be written: cleaning cartridges, and ones
+		   whose barcode the robot could not read (the rule unchecked). */
+		if (eng_barcode_cleaning(bc, NULL))
+			continue;
+		if (e[i].tag_unreadable) {
+			log_warn("slot %u: the robot cannot read the cartridge's "
+			    "barcode: not written", e[i].num);
+			continue;
+		}
+		if (load_slot(c, e[i].num, bc) < 0)
 			continue;
 		if (open_drive(c, dev, why) == 0) {
 			rc = consider(c, *dev, bc, l, why);
@@ -1080,13 +1221,20 @@ eng_changer_load_next(struct eng_changer *c, int slot, struct tsg_dev **dev,
 		return -ENOTSUP;
 	if ((rc = inventory(c, &e, &n, err)) < 0)
 		return rc;
-	bool known = slot >= 0 && tsg_changer_element(e, n, TSG_ELEM_SLOT,
-	    (unsigned)slot + 1);
+	const struct tsg_element *se = slot >= 0 ? tsg_changer_element(e, n,
+	    TSG_ELEM_SLOT, (unsigned)slot + 1) : NULL;
+	char bc[TSG_BARCODE_LEN];
+	snprintf(bc, sizeof(bc), "%s", se ? se->barcode : "");
 	free(e);
-	if (!known)
+	if (!se)
 		return -ERANGE;
+	if (eng_barcode_cleaning(bc, NULL)) {
+		eng_err(err, "slot %d holds cleaning cartridge %s: not loaded",
+		    slot + 1, bc);
+		return -EMEDIUMTYPE;
+	}
 	release(c, dev);
-	if ((rc = load_slot(c, (unsigned)slot + 1)) < 0) {
+	if ((rc = load_slot(c, (unsigned)slot + 1, bc)) < 0) {
 		if (c->unload_err[0])
 			eng_err(err, "%s", c->unload_err);
 		return rc;
@@ -1126,9 +1274,21 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 			}
 			if (rc < 0)
 				return rc;
+			char bc[TSG_BARCODE_LEN];
+			const char *kind = NULL;
+			drive_barcode(c, bc, sizeof(bc));
+			if (!sticker_ok(bc, NULL, NULL, why, &kind)) {
+				/* A cleaning cartridge: not read, asked again. */
+				rejected(c, label, tape_id, kind, bc, "", why);
+				continue;
+			}
 			if (open_drive(c, dev, why) == 0 &&
 			    eng_read_label(*dev, l, why) == 0) {
 				if (same_tape(l, label, tape_id)) {
+					/* Read all the same: the tape says who it is. */
+					if (!sticker_ok(bc, l->label, NULL, why, &kind))
+						log_warn("%s (read all the same: it is the "
+						    "tape asked for)", why);
 					if (c->o.hooks)
 						c->o.hooks->event(c->o.hooks->ctx, "loaded",
 						    NULL, label, tape_id, NULL);
@@ -1147,17 +1307,28 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 	}
 	if ((rc = inventory(c, &e, &n, err)) < 0)
 		return rc;
-	/* Barcode equal to the label first, then every other cartridge. */
+	/*
+	 * The cartridge whose barcode names the label first, then every
+	 * other one (never a cleaning cartridge): a tape found by its label
+	 * under another sticker is read (the tape says who it is), and the
+	 * sticker reported.
+	 */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < n; i++) {
+			const char *bc = e[i].barcode;
+			bool named = bc[0] && eng_barcode_label_ok(bc, label);
 			if (e[i].type != TSG_ELEM_SLOT || !e[i].full ||
-			    (strcmp(e[i].barcode, label) == 0) != (pass == 0))
+			    named != (pass == 0) || eng_barcode_cleaning(bc, NULL))
 				continue;
-			if (load_slot(c, e[i].num) < 0)
+			if (load_slot(c, e[i].num, bc) < 0)
 				continue;
 			if (open_drive(c, dev, why) == 0 &&
 			    eng_read_label(*dev, l, why) == 0 &&
 			    same_tape(l, label, tape_id)) {
+				const char *kind;
+				if (!sticker_ok(bc, l->label, NULL, why, &kind))
+					log_warn("%s (slot %u; read all the same: it is "
+					    "the tape asked for)", why, e[i].num);
 				free(e);
 				return 0;
 			}

@@ -59,6 +59,15 @@ struct eng_hooks {
 	 * cartridge is then held to the sticker rule (engine/changer.h).
 	 */
 	void (*barcode)(void *ctx, char *buf, size_t len);
+	/*
+	 * A library cartridge refused by the sticker rule or as a cleaning
+	 * cartridge (kind "wrong-tape" or "cleaning"): label asked for, the
+	 * cartridge's barcode and the label its tape carries ("" blank). May
+	 * be NULL: the mount-rejected event is sent then.
+	 */
+	void (*rejected)(void *ctx, const char *label, const char *tape_id,
+	    const char *kind, const char *barcode, const char *tape_label,
+	    const char *why);
 };
 
 struct eng_label_opts {

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@
 #include "engine/tape.h"
 #include "engine/target.h"
 #include "proto/proto.h"
+#include "sg/uevent.h"
 
 /* How long a starting media server waits for abs-ctld's socket. */
 #define SERVE_CONNECT_WAIT_MS 5000
@@ -91,6 +93,13 @@ struct srv {
 	char serial[65];	/* the drive's INQUIRY unit serial, "" none */
 	bool no_serial_arg;	/* this abs-ctld takes no serial: not sent */
 	char library[64];	/* the library abs-ctld attached the drive to */
+	/* The device's node (sg:, st:) watched through kernel uevents. */
+	int uev_fd;		/* -1: no uevents (checked at each job start) */
+	char node[256];		/* "/dev/sg3", "" for a device without one */
+	char node_name[128];	/* the kernel's DEVNAME: "sg3" */
+	int node_major, node_minor;	/* -1 unknown */
+	bool gone;		/* the node was removed and is not back */
+	time_t uev_seen;	/* when uevents were last read */
 	json_t *job;		/* a job event not yet run */
 	json_t *scan;		/* a rebuild's scan event not yet run */
 	int64_t job_id;
@@ -303,10 +312,13 @@ pick_barcode(const struct srv *s, json_t *avoid, char *label, size_t llen)
 			    TSG_ELEM_DRIVE && e[i].num == drive));
 			for (const char *p = b; usable && *p; p++)
 				usable = (unsigned char)*p > ' ' && !strchr("%=|", *p);
+			/* Never a cleaning cartridge; the sticker names the tape. */
+			usable = usable && !eng_barcode_cleaning(b, NULL);
 			json_array_foreach(avoid, k, a)
-				usable = usable && strcmp(json_string_value(a), b) != 0;
+				usable = usable && json_is_string(a) &&
+				    !eng_barcode_label_ok(b, json_string_value(a));
 			if (usable) {
-				snprintf(label, llen, "%s", b);
+				eng_barcode_label(b, label, llen);
 				found = true;
 			}
 		}
@@ -314,6 +326,130 @@ pick_barcode(const struct srv *s, json_t *avoid, char *label, size_t llen)
 	tsg_changer_free(chg);
 	return found;
 }
+
+/* ---- the device node: gone and back (kernel uevents) ---- */
+
+/* The node of a device URI (sg:/dev/sgN, st:/dev/nstN) into s, if any. */
+static void
+node_init(struct srv *s)
+{
+	const char *p = NULL;
+	struct stat st;
+
+	s->uev_fd = -1;
+	s->node_major = s->node_minor = -1;
+	if (strncmp(s->device, "sg:", 3) == 0)
+		p = s->device + 3;
+	else if (strncmp(s->device, "st:", 3) == 0)
+		p = s->device + 3;
+	if (!p || p[0] != '/' || strlen(p) >= sizeof(s->node))
+		return;
+	snprintf(s->node, sizeof(s->node), "%s", p);
+	snprintf(s->node_name, sizeof(s->node_name), "%s", strncmp(p, "/dev/",
+	    5) == 0 ? p + 5 : strrchr(p, '/') + 1);
+	if (stat(p, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+		s->node_major = (int)major(st.st_rdev);
+		s->node_minor = (int)minor(st.st_rdev);
+	}
+	s->uev_fd = uevent_open();
+	if (s->uev_fd < 0)
+		log_warn("no kernel uevents (%s): %s going away is noticed at "
+		    "a job's start only", strerror(-s->uev_fd), s->node);
+}
+
+/* The node is gone or back: said, and told abs-ctld (engine-event device). */
+static void
+node_state(struct srv *s, bool gone, const char *why)
+{
+	char err[ENG_ERRLEN];
+	json_t *r;
+
+	if (s->gone == gone)
+		return;
+	s->gone = gone;
+	if (gone)
+		log_warn("drive %s: device node %s is gone (%s): no job starts on "
+		    "it until it is back", s->drive, s->node, why);
+	else
+		log_warn("drive %s: device node %s is back (%s)", s->drive, s->node,
+		    why);
+	r = event_call(s, "device", json_pack("{s:s,s:s}", "state", gone ?
+	    "gone" : "back", "node", s->node), err);
+	if (!r)
+		log_warn("device event not heard: %s", err);
+	json_decref(r);
+}
+
+/* Whether the node exists now (and its numbers, refreshed). */
+static bool
+node_present(struct srv *s)
+{
+	struct stat st;
+
+	if (stat(s->node, &st) < 0)
+		return false;
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+		s->node_major = (int)major(st.st_rdev);
+		s->node_minor = (int)minor(st.st_rdev);
+	}
+	return true;
+}
+
+/*
+ * Read the kernel's uevents for our node (at most once a second unless
+ * now): removed is gone, added is back. Lost events (ENOBUFS): the node
+ * is looked at instead.
+ */
+static void
+watch_device(struct srv *s, bool now)
+{
+	struct uevent ev;
+	char why[700];
+	int rc;
+
+	if (!s->node[0] || s->uev_fd < 0 || (!now && time(NULL) == s->uev_seen))
+		return;
+	s->uev_seen = time(NULL);
+	while ((rc = uevent_recv(s->uev_fd, &ev, NULL)) != 0) {
+		if (rc < 0) {
+			if (rc != -ENOBUFS)
+				break;
+			node_state(s, !node_present(s), "uevents were lost; the node "
+			    "was looked at");
+			continue;
+		}
+		bool ours = (ev.devname[0] && strcmp(ev.devname, s->node_name) ==
+		    0) || (ev.major >= 0 && ev.major == s->node_major &&
+		    ev.minor == s->node_minor);
+		if (!ours)
+			continue;
+		snprintf(why, sizeof(why), "kernel: %s %s", ev.action, ev.devpath);
+		if (strcmp(ev.action, "remove") == 0)
+			node_state(s, true, why);
+		else if (strcmp(ev.action, "add") == 0 && node_present(s))
+			node_state(s, false, why);
+	}
+}
+
+/*
+ * Before a job: the node must be there (uevents read first; without them,
+ * or if they missed it, the node is looked at). 0, or -ENODEV with err.
+ */
+static int
+device_ready(struct srv *s, char *err)
+{
+	if (!s->node[0])
+		return 0;
+	watch_device(s, true);
+	node_state(s, !node_present(s), "looked at before a job");
+	if (!s->gone)
+		return 0;
+	eng_err(err, "device node %s of drive %s is gone (removed, not added "
+	    "back): no job is started on it", s->node, s->drive);
+	return -ENODEV;
+}
+
+static void send_tapealert(struct srv *s, uint64_t f, const char *label);
 
 /*
  * abs-ctld's robot asked for the drive to be emptied (event `unload`): when
@@ -327,6 +463,7 @@ serve_unload(struct srv *s, bool busy)
 	char why[TSG_WHY_LEN], err[ENG_ERRLEN] = "", sbuf[200];
 	struct tsg_status st;
 	struct tsg_dev *dev;
+	uint64_t alerts = 0;
 	bool ok = false;
 	json_t *r;
 	int rc;
@@ -342,6 +479,10 @@ serve_unload(struct srv *s, bool busy)
 		    strerror(-rc));
 	} else {
 		rc = tsg_test_unit_ready(dev, &st);
+		/* After a cleaning cycle the flags say how it went (22: spent). */
+		struct tsg_status ast;
+		if (tsg_tapealert(dev, &alerts, &ast) != 0)
+			alerts = 0;
 		if (rc == TSG_CHECK && st.cat == TSG_CAT_NOT_READY &&
 		    st.asc == SPC_ASC_MEDIUM_NOT_PRESENT) {
 			ok = true;	/* nothing in it: nothing to unload */
@@ -363,6 +504,8 @@ serve_unload(struct srv *s, bool busy)
 	if (!r)
 		log_warn("unloaded: %s", why);
 	json_decref(r);
+	if (alerts)
+		send_tapealert(s, alerts, "");
 }
 
 /*
@@ -373,19 +516,27 @@ serve_unload(struct srv *s, bool busy)
 static void
 report_tapealert(struct srv *s, const char *label)
 {
-	char why[TSG_WHY_LEN], flags[24];
+	char why[TSG_WHY_LEN];
 	struct tsg_status st;
 	struct tsg_dev *dev;
 	uint64_t f = 0;
-	json_t *r;
 
 	if (tsg_open_why(s->device, &dev, why) < 0)
 		return;
 	if (tsg_tapealert(dev, &f, &st) != 0)
 		f = 0;
 	tsg_free(dev);
-	if (!f)
-		return;
+	if (f)
+		send_tapealert(s, f, label);
+}
+
+/* TapeAlert flags f (bit i: flag i + 1) to abs-ctld: engine-event tapealert. */
+static void
+send_tapealert(struct srv *s, uint64_t f, const char *label)
+{
+	char why[ENG_ERRLEN], flags[24];
+	json_t *r;
+
 	snprintf(flags, sizeof(flags), "0x%016llx", (unsigned long long)f);
 	log_warn("drive %s: TapeAlert flags %s (cartridge %s)", s->drive, flags,
 	    label && *label ? label : "-");
@@ -478,6 +629,7 @@ h_mount(void *ctx, const char *label, char *err)
 		/* The drive is released while we wait: abs-ctld's robot may
 		   ask for it to be unloaded first. */
 		serve_unload(s, false);
+		watch_device(s, false);
 		if (time(NULL) >= deadline) {
 			eng_err(err, "nobody mounted %s", label);
 			return -ETIMEDOUT;
@@ -514,6 +666,24 @@ h_barcode(void *ctx, char *buf, size_t len)
 	struct srv *s = ctx;
 
 	snprintf(buf, len, "%s", s->barcode);
+}
+
+/* Hook: a cartridge refused by the sticker rule, or a cleaning one. */
+static void
+h_rejected(void *ctx, const char *label, const char *tape_id,
+    const char *kind, const char *barcode, const char *tape_label,
+    const char *why)
+{
+	char err[ENG_ERRLEN];
+	json_t *r = event_call(ctx, "mount-rejected", json_pack("{s:s,s:s*,s:s,"
+	    "s:s,s:s,s:s}", "label", label, "tape_id", tape_id && *tape_id ?
+	    tape_id : NULL, "why", why, "kind", kind ? kind : "wrong-tape",
+	    "barcode", barcode ? barcode : "", "tape_label", tape_label ?
+	    tape_label : ""), err);
+
+	if (!r)
+		log_warn("mount-rejected: %s", err);
+	json_decref(r);
 }
 
 /* Hook: a part, dump, tape or error event for the catalog. */
@@ -594,6 +764,7 @@ h_aborted(void *ctx)
 	if (!s->abort && master_up(s))
 		drain_events(s, 0);
 	serve_unload(s, true);	/* the job holds the drive */
+	watch_device(s, false);
 	return s->abort;
 }
 
@@ -1947,12 +2118,14 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		.ctx = s, .next_tape = h_next_tape, .mount = h_mount,
 		.event = h_event, .progress = h_progress, .aborted = h_aborted,
 		.verified = h_verified, .barcode = h_barcode,
+		.rejected = h_rejected,
 	};
 	sigset_t set;
 	int rc = 0;
 
 	if (!s)
 		return -ENOMEM;
+	s->uev_fd = -1;
 	/* Before any thread starts: SIGHUP is only ever taken by hup_now(). */
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
@@ -1973,6 +2146,7 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		goto out;
 	}
 	job_load(s);
+	node_init(s);
 	/* The first master must answer: a supervisor restarts us if not. */
 	if ((rc = connect_master(s, SERVE_CONNECT_WAIT_MS, err)) < 0)
 		goto out;
@@ -1987,6 +2161,7 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 			continue;
 		}
 		serve_unload(s, false);
+		watch_device(s, false);
 		if (!s->job) {
 			drain_events(s, 1000);
 			serve_unload(s, false);
@@ -1998,7 +2173,8 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		s->job_id = json_integer_value(json_object_get(job, "job"));
 		job_begin(s, job);
 		char perr[ENG_ERRLEN];
-		if ((rc = job_privileges(job, jerr)) == 0)
+		if ((rc = device_ready(s, jerr)) == 0 &&
+		    (rc = job_privileges(job, jerr)) == 0)
 			rc = run_job(s, &hooks, device, log, bs, job, jerr);
 		if (job_privileges(NULL, perr) < 0 && rc == 0) {
 			snprintf(jerr, sizeof(jerr), "%s", perr);
@@ -2013,6 +2189,8 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		report_tapealert(s, label);
 	}
 out:
+	if (s->uev_fd >= 0)
+		close(s->uev_fd);
 	json_decref(s->job);
 	json_decref(s->scan);
 	proto_conn_free(s->pc);

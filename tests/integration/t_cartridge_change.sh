@@ -122,8 +122,9 @@ for kind in file cmd dir; do
 	"$ENGINE" dump --device vtape:$L/carts/V00002 --entity old --source "file:$T/old.bin" \
 		--log other.$kind.log --quiet --mount-timeout 5
 	flip $L/carts/V00002/file000000 100
-	"$ENGINE" label --device vtape:$L/carts/V00003 --label P00003 --pool other >/dev/null
-	"$ENGINE" label --device vtape:$L/carts/V00004 --label W00004 >/dev/null
+	# (Labelled as their barcodes: the sticker rule refuses any other.)
+	"$ENGINE" label --device vtape:$L/carts/V00003 --label V00003 --pool other >/dev/null
+	"$ENGINE" label --device vtape:$L/carts/V00004 --label V00004 >/dev/null
 	"$VTAPE" inject $L --slot 4 --write-protect
 	before=$(cat $L/carts/V0000[234]/file* | md5sum)
 	dump $L $kind r1 data.bin $L.log --autolabel 'R%05d'
@@ -144,7 +145,7 @@ for kind in file cmd dir; do
 	lib_new $L 8
 	"$VTAPE" inject $L --drive 0 --medium-error-at 4
 	dump $L $kind m1 small.bin $L.log --autolabel 'M%05d' --retries 1
-	grep -q '^bad .*label=M00001 ' $L.log || fail "m1 ($kind): no bad line for M00001"
+	grep -q '^bad .*label=V00001 ' $L.log || fail "m1 ($kind): no bad line for V00001"
 	grep -q 'again on another cartridge' m1.err || { cat m1.err; fail "m1 ($kind): not dumped again"; }
 	restored $L $kind m1 small.bin $L.log
 	clean $L

@@ -53,14 +53,15 @@ for kind in deleted deleted-index trunc-0 trunc-37 trunc-4095 index-lost crc fie
 	[ "$before" = "$(sum)" ] || fail "$kind: the damaged cartridge was written"
 	! grep -q '^part ' x.log 2>/dev/null || fail "$kind: a part was logged"
 	# The library's changer (an empty drive, --autolabel) skips it and
-	# labels the blank cartridge in slot 2 instead (then appends to it).
+	# labels the blank cartridge in slot 2 with its barcode instead (then
+	# appends to it): --autolabel names no library cartridge.
 	"$VTAPE" unload lib --drive 0
 	rm -f x.log
 	"$ENGINE" dump --device $D --entity x --source "file:$T/s.bin" --log x.log \
 		--autolabel 'N%05d' >/dev/null 2>x.err || { cat x.err; fail "$kind: changer"; }
 	grep -q 'damaged tape' x.err || { cat x.err; fail "$kind: changer did not say why"; }
 	[ "$before" = "$(sum)" ] || fail "$kind: the changer wrote on the damaged cartridge"
-	grep -q '^dump entity=x .*label=N00001 .*status=complete' x.log ||
+	grep -q '^dump entity=x .*label=V00002 .*status=complete' x.log ||
 		fail "$kind: not dumped onto the blank cartridge"
 	"$VTAPE" unload lib --drive 0
 	rm -f x.log

@@ -1,7 +1,8 @@
 # Cartridges past early warning are full: dumps in a row never append to
 # them (the dump log's `full` lines are the record in direct mode), never
-# write an empty part, and the first cartridge is labelled from
-# --autolabel like the others.
+# write an empty part, and the first cartridge is labelled from its
+# barcode like the others (a library's barcode is the sticker label:
+# --autolabel names only cartridges without one).
 . "$(dirname "$0")/lib.sh"
 
 # Small cartridges: 6 MiB, early warning 1 MiB before the end; with
@@ -22,9 +23,10 @@ for size in 2883584 9000000 5000000 3145728 1000000 2621440 6000000; do
 		--log d.log --block-size 256K --autolabel 'K%05d' >>dump.out 2>&1 ||
 		{ cat dump.out; fail "dump $n of $size bytes"; }
 done
-grep -q '^part entity=e1 .*label=K00001 .*part=1 ' d.log ||
-	fail "the first, blank cartridge was not labelled K00001 by --autolabel"
-ok "$n dumps in a row; the first cartridge labelled from --autolabel"
+grep -q '^part entity=e1 .*label=V00001 .*part=1 ' d.log ||
+	fail "the first, blank cartridge was not labelled V00001 from its barcode"
+! grep -q 'label=K0' d.log || fail "--autolabel named a library cartridge"
+ok "$n dumps in a row; the first cartridge labelled from its barcode"
 
 # Check the log: no empty part; no part on a cartridge after its `full`
 # line; every part but a dump's last ends on a cartridge then marked full;
@@ -88,7 +90,7 @@ done
 ok "cartridges full by the dump log alone are skipped"
 
 # A new dump log that knows nothing: the drive's (programmable) early
-# warning decides, before any part is begun on a full cartridge. K00001
+# warning decides, before any part is begun on a full cartridge. V00001
 # (slot 1) was filled to programmable early warning by e1.
 "$VTAPE" unload lib --drive 0
 "$VTAPE" load lib --slot 1 --drive 0

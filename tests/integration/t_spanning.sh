@@ -5,7 +5,7 @@
 export ABS_RUN_DIR="$T"
 
 head -c 90000000 /dev/urandom >s.bin
-"$VTAPE" new-library lib --slots 6 --drives 1 --capacity 24M --early-warning 2M >/dev/null
+"$VTAPE" new-library lib --slots 6 --drives 1 --capacity 24M --early-warning 2M --barcode-prefix A >/dev/null
 "$VTAPE" load lib --slot 1 --drive 0
 "$ENGINE" label --device vtape:lib/drive0 --label A00001
 "$ENGINE" dump --device vtape:lib/drive0 --entity big --source "cmd:cat $T/s.bin" \
@@ -46,7 +46,7 @@ ok "restore with an empty drive and by scanning; verify of a whole dump"
 # Physical end without early warning (PEW off, tiny EW zone): the block
 # that did not fit is written again on the next cartridge; parts cut at
 # the end have no trailer and the log holds their proof.
-"$VTAPE" new-library lib2 --slots 6 --drives 1 --capacity 10M --early-warning 1K >/dev/null
+"$VTAPE" new-library lib2 --slots 6 --drives 1 --capacity 10M --early-warning 1K --barcode-prefix B >/dev/null
 "$VTAPE" load lib2 --slot 1 --drive 0
 "$ENGINE" label --device vtape:lib2/drive0 --label B00001
 head -c 40000000 s.bin >e.bin
@@ -59,7 +59,7 @@ ok "physical end: nothing lost, nothing written twice"
 
 # A cartridge that writes bad data: spot verification catches it, the
 # cartridge goes out of use and the entity is dumped again on another.
-"$VTAPE" new-library lib3 --slots 3 --drives 1 --capacity 64M >/dev/null
+"$VTAPE" new-library lib3 --slots 3 --drives 1 --capacity 64M --barcode-prefix C >/dev/null
 "$VTAPE" load lib3 --slot 1 --drive 0
 "$ENGINE" label --device vtape:lib3/drive0 --label C00001
 # Logical objects: 0 label, 1 its filemark, 2 header, 3 first data block.
@@ -92,7 +92,7 @@ ok "medium error: re-dumped on another cartridge"
 mkdir -p tree/a tree/b
 for i in 1 2 3 4 5 6; do head -c 6000000 s.bin | tail -c $((i * 900000)) >tree/a/f$i; done
 for i in $(seq 1 200); do echo "small $i" >tree/b/s$i; done
-"$VTAPE" new-library lib6 --slots 3 --drives 1 --capacity 64M >/dev/null
+"$VTAPE" new-library lib6 --slots 3 --drives 1 --capacity 64M --barcode-prefix R >/dev/null
 "$VTAPE" load lib6 --slot 1 --drive 0
 "$ENGINE" label --device vtape:lib6/drive0 --label R00001 >/dev/null
 "$VTAPE" inject lib6 --drive 0 --medium-error-at 6
@@ -109,7 +109,7 @@ ib=$(echo "$line" | sed 's/.* index_bytes=\([0-9]*\).*/\1/')
 	--path a/f6 --to t.out >/dev/null || fail "--path after a re-dump"
 cmp tree/a/f6 t.out/a/f6 || fail "--path after a re-dump differs"
 ok "a tree re-dumped after a medium error: its index and a single path"
-"$VTAPE" new-library lib5 --slots 6 --drives 1 --capacity 12M --early-warning 2M >/dev/null
+"$VTAPE" new-library lib5 --slots 6 --drives 1 --capacity 12M --early-warning 2M --barcode-prefix S >/dev/null
 "$VTAPE" load lib5 --slot 1 --drive 0
 "$ENGINE" label --device vtape:lib5/drive0 --label S00001 --block-size 64K >/dev/null
 "$ENGINE" dump --device vtape:lib5/drive0 --entity st --source "dir:$T/tree" \
@@ -166,7 +166,7 @@ ok "operator mount requests for dump and restore"
 # Logical block protection: CRC32C travels with every block, the drive
 # checks it on write and VERIFYs the whole part in place; silent damage in
 # the middle of a part (which sampling might miss) is found there.
-"$VTAPE" new-library lib4 --slots 3 --drives 1 --capacity 64M >/dev/null
+"$VTAPE" new-library lib4 --slots 3 --drives 1 --capacity 64M --barcode-prefix P >/dev/null
 "$VTAPE" load lib4 --slot 1 --drive 0
 "$ENGINE" label --device vtape:lib4/drive0 --label P00001
 "$VTAPE" inject lib4 --drive 0 --corrupt-write-at 12

@@ -140,6 +140,15 @@ test_changer_drive(void)
 	CHECK(eng_library_find_drive("vtape:/nonexistent/lib", drive, &el,
 	    err) < 0);
 
+	/* By serial: the drive's page 80h against the changer's DVCIDs. */
+	char real[800];
+	snprintf(real, sizeof(real), "vtape:%s/drive1", lib);
+	el = -1;
+	CHECK(eng_library_find_drive(uri, real, &el, err) == 0 && el == 1);
+	el = -1;	/* another path to it: a serial no DVCID has */
+	CHECK(eng_library_find_drive(uri, drive, &el, err) == -ENODEV &&
+	    el == -1 && strstr(err, "--drive-element"));
+
 	struct eng_library l = { .changer = uri, .element = 1 };
 	CHECK(eng_library_set(&l, err) == 0);
 	CHECK(eng_library_of(drive, &c, &d) == 0 && c && d == 1);

@@ -1,0 +1,175 @@
+# A library drive as the engine sees it. Direct mode: --changer URI
+# --drive-element N for a drive whose URI does not say it is in a library
+# (a vtape library's drive reached by another path), through the changer
+# API; a drive element the changer lacks, or a drive its serial does not
+# name, is refused, never guessed. The barcode is the sticker label: a
+# blank cartridge is labelled with its barcode less the LTO media suffix
+# (not from --autolabel), a cartridge whose tape says otherwise is refused
+# with both names and never written, and cleaning cartridges (CLN, or
+# --clean-prefix) are never loaded, written or labelled. Then a media
+# server on that drive under a real abs-ctld: its serial offered at
+# registration, a wrong-sticker cartridge the catalog chose refused
+# (mount-rejected: wrong-tape, both names) and another one taken, and the
+# drive's TapeAlert flags reported after the job.
+. "$(dirname "$0")/lib.sh"
+export ABS_RUN_DIR="$T"
+
+# A library whose cartridges carry LTO-6 barcodes, one of them a cleaning
+# cartridge: slot 1 blank, 2 cleaning, 3 labelled WRONG03 (its tape says
+# another name than its sticker), 4 and 5 blank.
+mklib() {
+	"$VTAPE" new-library "$1" --slots 5 --drives 2 --capacity 8M \
+		--early-warning 1M --barcode-prefix Q >/dev/null
+	for x in 1:A00001L6 2:"${2:-CLN001L1}" 3:A00003L6 4:A00004L6 5:A00005L6; do
+		s=${x%%:*} b=${x#*:}
+		rm -rf "$1/carts/Q0000$s"
+		"$VTAPE" new-cartridge "$1/carts/$b" --barcode "$b" --capacity 8M \
+			--early-warning 1M >/dev/null
+		ln -sfn "carts/$b" "$1/slot$s"
+	done
+	"$ENGINE" label --device "vtape:$1/carts/A00003L6" --label WRONG03 >/dev/null
+	"$VTAPE" check "$1" >/dev/null || fail "$1 does not check clean"
+}
+# sum CART: what the cartridge holds (its files), to prove it unwritten.
+sum() { (cd "$1" && ls -l; cat ./file* 2>/dev/null) | md5sum; }
+
+mklib lib
+ln -s lib/drive1 tapedev	# drive 1, by a path that names no library
+D="vtape:$T/tapedev"
+head -c 12000000 /dev/urandom >s.bin
+clean_before=$(sum lib/carts/CLN001L1)
+wrong_before=$(sum lib/carts/A00003L6)
+
+# The path alone: no library, the operator would be asked.
+expect_fail "no cartridge in the drive" "$ENGINE" dump --device "$D" --entity e0 \
+	--source "file:$T/s.bin" --log x.log --mount-timeout 1
+# A drive element the changer does not have; --drive-element alone.
+expect_fail "has no drive 7" "$ENGINE" dump --device "$D" --changer "vtape:$T/lib" \
+	--drive-element 7 --entity e0 --source "file:$T/s.bin" --log x.log
+expect_fail "give --changer too" "$ENGINE" dump --device "$D" --drive-element 1 \
+	--entity e0 --source "file:$T/s.bin" --log x.log
+expect_fail "changer vtape:$T/nolib" "$ENGINE" dump --device "$D" \
+	--changer "vtape:$T/nolib" --drive-element 0 --entity e0 \
+	--source "file:$T/s.bin" --log x.log
+! grep -q '^part ' x.log 2>/dev/null || fail "a refused configuration wrote a part"
+ok "the drive's element is checked in the changer before anything moves"
+
+# Without --drive-element the drive is the one whose identifier (DVCID)
+# is the device's serial; a changer without identifiers, or none that
+# matches, is refused and says to give --drive-element: never a guess.
+"$ENGINE" status --device "vtape:$T/lib/drive1" --changer "vtape:$T/lib" \
+	--verbose >guess.out 2>&1 || true
+grep -q "vtape:$T/lib/drive1 is drive 1 of changer" guess.out ||
+	{ cat guess.out; fail "drive 1 not found by its serial"; }
+expect_fail "is no drive of changer vtape:$T/lib (drives: 0=.*D0, 1=.*D1): say which with --drive-element N" \
+	"$ENGINE" status --device "$D" --changer "vtape:$T/lib"
+ok "the drive found by its serial among the changer's identifiers; a serial none has is refused"
+
+# A dump through the changer: slot 1 is labelled A00001 from its barcode
+# (--autolabel names no library cartridge), the cleaning cartridge is
+# never loaded, WRONG03 is refused with both names, the dump goes on A00004.
+"$ENGINE" dump --device "$D" --changer "vtape:$T/lib" --drive-element 1 \
+	--entity e1 --source "file:$T/s.bin" --log d.log --block-size 64K \
+	--autolabel 'X%05d' --verbose >e1.out 2>e1.err || { cat e1.err; fail "dump e1"; }
+grep -q '^part entity=e1 .*label=A00001 .*part=1 ' d.log ||
+	{ cat d.log e1.err; fail "the blank cartridge A00001L6 was not labelled A00001"; }
+! grep -q 'label=X0' d.log || fail "--autolabel named a library cartridge"
+[ "$(grep -c '^part entity=e1 ' d.log)" -ge 2 ] || fail "e1 did not span cartridges"
+grep -q 'wrong-tape: the cartridge of barcode A00003L6 holds tape WRONG03' e1.err ||
+	{ cat e1.err; fail "WRONG03 not refused with both names"; }
+grep -q '^part entity=e1 .*label=A00004 ' d.log || { cat d.log; fail "e1 did not go on to A00004"; }
+! grep -q 'label=WRONG03\|label=CLN' d.log || fail "a refused cartridge got a part"
+[ "$clean_before" = "$(sum lib/carts/CLN001L1)" ] || fail "the cleaning cartridge was written"
+[ "$wrong_before" = "$(sum lib/carts/A00003L6)" ] || fail "the wrong-sticker cartridge was written"
+! grep -q 'CLN001L1' e1.err || { cat e1.err; fail "the cleaning cartridge was loaded"; }
+"$VTAPE" list lib | grep -q '^slot2 *CLN001L1' || fail "the cleaning cartridge left its slot"
+ok "dump through --changer: labelled from barcodes, CLN never loaded, WRONG03 refused and unwritten"
+
+# Restore through the changer: the cartridges are fetched by their barcodes.
+"$VTAPE" unload lib --drive 1 2>/dev/null || true
+"$ENGINE" restore --device "$D" --changer "vtape:$T/lib" --drive-element 1 \
+	--entity e1 --log d.log --stdout 2>r1.err | cmp - s.bin ||
+	{ cat r1.err; fail "restore of e1 through the changer differs"; }
+ok "restore through --changer fetches the cartridges by barcode"
+"$VTAPE" check lib >/dev/null || fail "lib does not check clean"
+
+# --clean-prefix: another prefix's cartridges are the cleaning ones.
+mklib lib2 CLX001L1
+ln -s lib2/drive0 tapedev2
+clx_before=$(sum lib2/carts/CLX001L1)
+"$ENGINE" dump --device "vtape:$T/tapedev2" --changer "vtape:$T/lib2" \
+	--drive-element 0 --clean-prefix CLX --entity e2 --source "file:$T/s.bin" \
+	--log d2.log --block-size 64K >e2.out 2>e2.err || { cat e2.err; fail "dump e2"; }
+[ "$clx_before" = "$(sum lib2/carts/CLX001L1)" ] || fail "the CLX cleaning cartridge was written"
+! grep -q 'label=CLX' d2.log || fail "a CLX cartridge got a part"
+expect_fail "cleaning prefix" "$ENGINE" dump --device "vtape:$T/tapedev2" \
+	--changer "vtape:$T/lib2" --drive-element 0 --clean-prefix 'C X' --entity e3 \
+	--source "file:$T/s.bin" --log d3.log
+ok "--clean-prefix CLX: CLX001L1 never written"
+
+# ---- a media server on that drive, under a real abs-ctld ----
+mklib lib3
+ln -s lib3/drive0 tapedev3
+wrong3=$(sum lib3/carts/A00003L6)
+CTLD="$ABS_BIN/abs-ctld" CTL="$ABS_BIN/abs-ctl"
+export ABS_CTL_SOCKET="$T/ctld.sock"
+"$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground \
+	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
+CPID=$!
+PIDS="$PIDS $CPID"
+wait_for_sock() { i=0; until [ -S "$T/ctld.sock" ]; do i=$((i + 1)); [ $i -lt 200 ] || fail "no socket"; sleep 0.1; done; }
+wait_for_sock
+# The catalog's tapes are the stickers' labels; it asks for A00003 first.
+"$CTL" tape-add default A00003 A00004 >/dev/null
+head -c 3000000 s.bin >small.bin
+"$CTL" entity-add vol.e4 "file:$T/small.bin" >/dev/null
+# TapeAlert 20 (clean now) on the cartridge the job ends on.
+"$VTAPE" inject lib3/carts/A00004L6 --tapealert 20 >/dev/null
+"$ENGINE" serve --control "$T/ctld.sock" --drive d3 --device "vtape:$T/tapedev3" \
+	--changer "vtape:$T/lib3" --drive-element 0 --log "$T/journal-d3.log" \
+	--block-size 64K 2>"$T/engine-d3.log" &
+E3=$!
+PIDS="$PIDS $E3"
+poll() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || { cat "$T/engine-d3.log" >&2; fail "timed out: $1"; }; sleep 0.1; done; }
+poll '"$CTL" --json status | grep -q "\"drive\":\"d3\",[^}]*\"state\":\"idle\""'
+kill -0 "$E3" || { cat engine-d3.log; fail "the media server died"; }
+ok "media server registered"
+
+j=$("$CTL" --json dump d3 vol.e4 | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+[ -n "$j" ] || fail "no dump job"
+jstate() { "$CTL" --json jobs | tr '{' '\n' | grep "\"id\":$1," | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
+poll 'case $(jstate $j) in done|failed|aborted) true;; *) false;; esac'
+[ "$(jstate "$j")" = done ] || { cat engine-d3.log; fail "job $j: $(jstate "$j")"; }
+grep -q 'wrong-tape: the cartridge of barcode A00003L6 holds tape WRONG03' engine-d3.log ||
+	{ cat engine-d3.log; fail "the media server did not refuse WRONG03"; }
+grep -q 'cartridge refused: wrong-tape: .*A00003L6.*WRONG03' ctld.log ||
+	{ cat ctld.log; fail "abs-ctld did not hear mount-rejected with both names"; }
+"$CTL" --json errors --label A00003 | grep -q '"kind":"unavailable"' ||
+	fail "A00003 not recorded unavailable"
+[ "$wrong3" = "$(sum lib3/carts/A00003L6)" ] || fail "WRONG03 was written under abs-ctld"
+"$CTL" tapes | grep -q '^A00004 ' || fail "A00004 not in the catalog"
+ok "under abs-ctld: WRONG03 refused (mount-rejected, both names), the dump on A00004"
+poll 'grep -q "TapeAlert flags 0x0000000000080000 (cartridge A00004)" engine-d3.log'
+ok "TapeAlert flag 20 read after the job and reported"
+
+# A media server whose device node is gone starts no job on it: the job
+# fails at once, saying so (the node here is a stand-in file; the kernel's
+# uevents for a real one are t_device_events, in the QEMU guest).
+: >fakesg
+"$CTL" entity-add vol.g "file:$T/small.bin" >/dev/null
+"$ENGINE" serve --control "$T/ctld.sock" --drive g0 --device "sg:$T/fakesg" \
+	--log "$T/journal-g0.log" 2>"$T/engine-g0.log" &
+EG=$!
+PIDS="$PIDS $EG"
+poll '"$CTL" --json status | grep -q "\"drive\":\"g0\",[^}]*\"state\":\"idle\""'
+rm fakesg
+j=$("$CTL" --json dump g0 vol.g | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+poll 'case $(jstate $j) in done|failed|aborted) true;; *) false;; esac'
+"$CTL" --json jobs | tr '{' '\n' | grep "\"id\":$j," |
+	grep -q "device node $T/fakesg of drive g0 is gone (removed, not added back): no job is started" ||
+	{ "$CTL" --json jobs; cat engine-g0.log; fail "a job was started on a gone node, or not said why"; }
+grep -q "device node $T/fakesg is gone" engine-g0.log || fail "the media server did not say the node is gone"
+: >fakesg
+"$CTL" dump g0 vol.g >/dev/null
+poll 'grep -q "device node $T/fakesg is back" engine-g0.log'
+ok "no job on a gone device node; gone and back reported"
