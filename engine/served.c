@@ -113,6 +113,8 @@ struct srv {
 	struct cur_job cur;
 };
 
+static void take_library(struct srv *s, json_t *lib);
+
 /* A pushed event: remember what it asks for. */
 static void
 on_event(struct srv *s, json_t *m)
@@ -128,8 +130,13 @@ on_event(struct srv *s, json_t *m)
 		const char *b = json_string_value(json_object_get(m, "barcode"));
 		s->mounted = true;
 		snprintf(s->barcode, sizeof(s->barcode), "%s", b ? b : "");
-	} else if (strcmp(ev, "unload") == 0)
+	} else if (strcmp(ev, "unload") == 0) {
 		s->unload = true;
+	} else if (strcmp(ev, "library") == 0) {
+		/* Attached (or detached: null) after we registered: from the
+		   next job on, abs-ctld's robot (or ours) moves cartridges. */
+		take_library(s, json_object_get(m, "library"));
+	}
 	else if (strcmp(ev, "retry-tape") == 0)
 		s->retry = true;
 	else if (strcmp(ev, "job") == 0 && !s->job && !(s->cur.active &&
