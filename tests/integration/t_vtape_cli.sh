@@ -233,3 +233,48 @@ expect_fail "no portals" "$VTAPE" import Q X1
 "$VTAPE" check P >/dev/null || fail "library P not clean after the operator"
 "$VTAPE" --help | grep -q 'fault DIR' || fail "--help lacks fault"
 ok "abs-vtape portals, serials, faults, door, import and export"
+
+# The same faults seen by the operator's changer command, through the SCSI
+# changer backend (vtape:LIB is smc over the library's own SMC target).
+"$VTAPE" new-library R --slots 3 --drives 2 --portals 1 --capacity 50M \
+	--serial VLR >/dev/null
+"$ENGINE" changer --device vtape:R inventory >inv.txt
+grep -Eq '^drive +1 +257 +empty .*VLRD1$' inv.txt && grep -Eq '^portal +1 +16 +empty' inv.txt ||
+	{ cat inv.txt; fail "changer inventory of a vtape library"; }
+"$ENGINE" changer --device smc:vtape:R inventory | tail -n +2 >inv2.txt
+tail -n +2 inv.txt | cmp -s - inv2.txt ||
+	fail "smc:vtape:R differs from vtape:R"
+"$VTAPE" fault R --move-fail 1 >/dev/null
+rc=0; "$ENGINE" changer --device vtape:R --json load 1 0 >mv.json || rc=$?
+[ $rc = 1 ] && grep -q '"sense":"15/01"' mv.json || { cat mv.json; fail "an injected move failure (rc $rc)"; }
+"$ENGINE" changer --device vtape:R load 1 0 || fail "the move after the failure"
+"$VTAPE" fault R --jam-slot 3 --unreadable 2 >/dev/null
+"$VTAPE" door R >/dev/null
+"$ENGINE" changer --device vtape:R --json inventory >inv.json
+grep -q '"attention":true' inv.json || { cat inv.json; fail "no UNIT ATTENTION after the door"; }
+grep -q '"num":2,"addr":4097,"full":true,"barcode":null,"tag_unreadable":true' inv.json ||
+	{ cat inv.json; fail "unreadable label"; }
+grep -q '"num":3,"addr":4098,"full":true,"barcode":"V00003","tag_unreadable":false,"source":null,"ident":null,"except":true,"access":false' inv.json ||
+	{ cat inv.json; fail "jammed slot"; }
+grep -q '"num":0,"addr":256,"full":true,"barcode":"V00001","tag_unreadable":false,"source":1,"ident":"VLRD0"' inv.json ||
+	{ cat inv.json; fail "drive 0 with its serial"; }
+"$ENGINE" changer --device vtape:R --json inventory | grep -q '"attention":false' ||
+	fail "the UNIT ATTENTION was heard twice"
+expect_fail "HARDWARE ERROR 53/00" "$ENGINE" changer --device vtape:R load 3 1
+"$VTAPE" import R NEW01 >/dev/null
+"$ENGINE" changer --device vtape:R inventory | grep -Eq '^portal +1 +16 +full +NEW01 .*put in by an operator' ||
+	fail "imported cartridge not in portal 1"
+"$ENGINE" changer --device vtape:R prevent >/dev/null
+expect_fail "ILLEGAL REQUEST 53/02" "$ENGINE" changer --device vtape:R move portal:1 drive:1
+expect_fail "portals are locked" "$VTAPE" export R
+"$ENGINE" changer --device vtape:R allow >/dev/null
+"$ENGINE" changer --device vtape:R move portal:1 drive:1 || fail "portal to drive after allow"
+"$ENGINE" label --device vtape:R/drive1 --label NEW01 >/dev/null || fail "label the imported cartridge"
+expect_fail "3b/0d" "$ENGINE" changer --device vtape:R unload 1 2
+"$ENGINE" changer --device vtape:R move drive:1 portal:1 || fail "back to the portal"
+"$VTAPE" export R | grep -q 'took NEW01 out of portal 1' || fail "export NEW01"
+"$VTAPE" import R NEW01 >/dev/null
+"$ENGINE" changer --device vtape:R move portal:1 drive:1 || fail "NEW01 back in"
+"$ENGINE" list --device vtape:R/drive1 | grep -q 'tape NEW01' || fail "NEW01 lost its label"
+"$VTAPE" check R >/dev/null || fail "library R not clean"
+ok "abs-engine changer over a vtape library: faults, door, unreadable label, portals"
