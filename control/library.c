@@ -1156,7 +1156,7 @@ ctld_library_mount(struct ctld *c, struct drive *d, const char *label)
 	if (!label || !*label || drive_at(c, d->name, &at) < 0 ||
 	    !(l = lib_find(c, at.lib)))
 		return false;
-	if (inv_load(c, l, &v, err) == 0)
+	if (inv_load(c, l, &v, err) >= 0)
 		in = inv_label(&v, label) != NULL;
 	free(v.e);
 	if (!in)

@@ -91,3 +91,63 @@ ok "drives attached by element and by serial (two matches refused)"
 jq -e '.not_ejected[0].why | test("portal")' ej.json >/dev/null || fail "eject: $(cat ej.json)"
 ok "eject without a portal: $(jq -r '.not_ejected[0].why' ej.json)"
 
+
+# Two media servers on the library's two drives: the robot is theirs.
+# d0 attached by element (above); d1 by the serial its media server
+# reports (the vtape drive's: the library's serial and D1), after which a
+# SIGHUP makes it register again and learn its library.
+start_ms() {
+	"$ENGINE" serve --control "$T/ctld.sock" --drive "d$1" \
+		--device "vtape:$T/lib/drive$1" --log "$T/journal-d$1.log" \
+		--block-size 64K 2>>"$T/engine-d$1.log" &
+	eval "MS$1=$!"
+	PIDS="$PIDS $!"
+}
+"$VTAPE" unload lib --drive 1 >/dev/null	# L00003 home again
+"$CTL" inventory lib >/dev/null
+"$CTL" library-drive lib d1 --element 1 >/dev/null	# the raw session's
+start_ms 0
+start_ms 1
+until_ok '[ "$("$CTL" --json status | jq "[.drives[] | select(.state == \"idle\")] | length")" = 2 ]'
+wait_for "library" engine-d0.log
+ok "media servers d0 and d1 registered in library lib"
+
+job_max() { sqlite3 "$T/catalog.db" "SELECT coalesce(max(id), 0) FROM jobs"; }
+wait_jobs() {
+	i=0
+	until [ "$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM jobs WHERE id > $1 AND state IN ('queued','running')")" = 0 ]; do
+		i=$((i + 1))
+		[ $i -lt 1500 ] || { "$CTL" jobs >&2; "$CTL" status >&2; tail -n 40 ctld.log >&2; fail "jobs after $1 did not end"; }
+		sleep 0.2
+	done
+	bad=$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM jobs WHERE id > $1 AND state != 'done'")
+	[ "$bad" = 0 ] || { "$CTL" jobs >&2; tail -n 30 ctld.log >&2; fail "jobs after $1 did not end done"; }
+}
+
+# A dump on d0: the robot loads a cartridge of the library.
+mkdir -p data/sub
+head -c 300000 /dev/urandom >data/a
+head -c 5000 /dev/urandom >data/sub/b
+"$CTL" entity-add e1 "dir:$T/data" >/dev/null
+before=$(job_max)
+"$CTL" dump d0 e1 >/dev/null || fail "dump on d0"
+wait_jobs "$before"
+tape=$(sqlite3 "$T/catalog.db" "SELECT t.label FROM dump_parts p JOIN tapes t ON t.id = p.tape_id ORDER BY p.id DESC LIMIT 1")
+[ -n "$tape" ] || fail "no part recorded"
+"$CTL" --json inventory lib --cached | jq -e --arg t "$tape" '.elements[] | select(.type == "drive" and .num == 0) | .label == $t' >/dev/null ||
+	fail "$tape is not in drive 0 after the dump"
+ok "a dump on d0: the robot loaded $tape"
+
+# A restore of it on d1: the robot takes the cartridge out of d0 (its
+# media server unloads first) into d1; no unavailable, no operator.
+before=$(job_max)
+"$CTL" restore e1 --to "$T/r1" --drive d1 >/dev/null || fail "restore on d1"
+wait_jobs "$before"
+[ "$(tree_meta data)" = "$(tree_meta r1)" ] || fail "the restore on d1 differs"
+cmp data/a r1/a || fail "r1/a differs"
+"$CTL" --json inventory lib --cached | jq -e --arg t "$tape" '.elements[] | select(.type == "drive" and .num == 1) | .label == $t' >/dev/null ||
+	fail "$tape is not in drive 1 after the restore"
+! grep -q unavailable exceptions.txt 2>/dev/null || fail "exceptions: $(cat exceptions.txt)"
+grep -q "unload" engine-d0.log || true
+moves=$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM moves WHERE state = 'done'")
+ok "a restore on d1 of d0's cartridge: moved by the robot ($moves moves so far), no unavailable"
