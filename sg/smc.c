@@ -1,7 +1,7 @@
 /*
  * The changer API's SCSI backend: smc:TRANSPORT-URI, an SMC-3 medium
- * changer over any tsg transport (smc:sg:/dev/sgN, smc:iscsi://..., and
- * smc:vtape:LIBDIR once the vtape library answers SMC CDBs).
+ * changer over any tsg transport (smc:sg:/dev/sgN, smc:iscsi://...,
+ * smc:vtape:LIBDIR: the vtape library answers the same CDBs).
  *
  * At open: INQUIRY (peripheral type 08h, else refused naming the type),
  * the unit serial, TEST UNIT READY, MODE SENSE page 1Dh (element addresses
@@ -16,8 +16,11 @@
  * their type (slots and portals from 1, drives and the robot from 0, as
  * mtx does). NOT READY 04/01 (becoming ready) is waited out up to a bound;
  * a UNIT ATTENTION is retried once by tsg_exec and remembered for
- * tsg_changer_attention(). Every command has its changer timeout
- * (SMC_TIMEOUT_*), never a tape opcode's.
+ * tsg_changer_attention() (but for the 29h a new session's first command
+ * hears of its own login). Every command has its changer timeout
+ * (SMC_TIMEOUT_*), never a tape opcode's. The device is open only while an
+ * operation runs (dev_get): one user at a time, and whoever keeps the
+ * changer API open (an engine, for a whole job) keeps no one from the robot.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -47,7 +50,9 @@
 enum res_step { RES_FULL, RES_SMALL, RES_NO_DVCID, RES_NO_TAGS, RES_STEPS };
 
 struct smc {
-	struct tsg_dev *d;
+	char *inner;		/* the device's URI */
+	struct tsg_dev *d;	/* open during an operation only (dev_get) */
+	bool fresh;		/* no command sent since it was opened */
 	struct tsg_changer_info info;
 	struct smc_addr_assign aa;
 	struct smc_caps caps;
@@ -84,14 +89,21 @@ smc_cmd(struct smc *s, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
     void *buf, size_t len, unsigned timeout_ms, struct tsg_status *st)
 {
 	time_t until = time(NULL) + SMC_READY_WAIT_S;
+	bool first = s->fresh;
 	int rc, ua = 0;
 
+	s->fresh = false;
 	for (;;) {
 		s->d->timeout_ms = timeout_ms;
 		rc = tsg_exec(s->d, cdb, cdblen, dir, buf, len, st);
 		s->d->timeout_ms = 0;
+		/*
+		 * A new session's first command hears of its own login (29h:
+		 * power on, reset, I_T nexus loss): not news of the library.
+		 */
 		if (s->d->attention) {
-			s->attention = true;
+			if (!(first && s->d->ua_asc == 0x29))
+				s->attention = true;
 			s->d->attention = false;
 		}
 		if (rc == TSG_CHECK && st->cat == TSG_CAT_NOT_READY &&
@@ -104,6 +116,46 @@ smc_cmd(struct smc *s, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 			continue;
 		return rc;
 	}
+}
+
+/*
+ * The changer's device, opened if it is not: a process that has the
+ * changer open (an engine for a whole job) holds the device only while an
+ * operation runs, so that other engines and abs-ctld's robot get their
+ * turn. Another user's operation is waited for up to SMC_OPEN_WAIT_S.
+ * why (TSG_WHY_LEN, or NULL) and st say why it failed.
+ */
+static int
+dev_get(struct smc *s, char *why, struct tsg_status *st)
+{
+	time_t until = time(NULL) + SMC_OPEN_WAIT_S;
+	char w[TSG_WHY_LEN] = "";
+	int rc;
+
+	if (s->d)
+		return 0;
+	while ((rc = tsg_open_changer(s->inner, &s->d, w)) == -EBUSY &&
+	    time(NULL) < until)
+		nap(200);
+	if (rc < 0) {
+		if (!w[0])
+			snprintf(w, sizeof(w), "%s: %s", s->inner, strerror(-rc));
+		if (why)
+			snprintf(why, TSG_WHY_LEN, "%s", w);
+		tsg_transport_status(st, rc);
+		snprintf(st->note, sizeof(st->note), "%.255s", w);
+		return rc;
+	}
+	s->fresh = true;
+	return 0;
+}
+
+/* The operation is over: the device goes back to whoever waits for it. */
+static void
+dev_put(struct smc *s)
+{
+	tsg_free(s->d);
+	s->d = NULL;
 }
 
 /* The element type codes of the API and of SMC are the same numbers. */
@@ -339,8 +391,10 @@ smc_changer_inventory(struct tsg_changer *c, struct tsg_element **elems, size_t 
 	struct smc_desc *d[5] = { NULL };
 	size_t nd[5] = { 0 }, total = 0, k = 0;
 	struct tsg_element *e = NULL;
-	int rc = 0;
+	int rc;
 
+	if ((rc = dev_get(s, NULL, st)) < 0)
+		return rc;
 	for (size_t i = 0; i < 4; i++) {
 		unsigned t = order[i];
 		if ((rc = read_type(s, t, true, &d[t], &nd[t], st)) != 0)
@@ -364,6 +418,7 @@ smc_changer_inventory(struct tsg_changer *c, struct tsg_element **elems, size_t 
 	*n = k;
 	e = NULL;
 out:
+	dev_put(s);
 	free(e);
 	for (unsigned t = 0; t < 5; t++)
 		free(d[t]);
@@ -379,16 +434,20 @@ smc_changer_move(struct tsg_changer *c, enum tsg_elem_type from_type, unsigned f
 	unsigned src, dst;
 	int rc;
 
-	if ((rc = addr_of(s, from_type, from, &src, st)) != 0 ||
-	    (rc = addr_of(s, to_type, to, &dst, st)) != 0)
+	if ((rc = dev_get(s, NULL, st)) < 0)
 		return rc;
-	/* The first robot moves it (address 0 would let the changer pick). */
-	put16(cdb + 2, s->aa.count[SMC_ELEM_TRANSPORT] ?
-	    s->aa.first[SMC_ELEM_TRANSPORT] : 0);
-	put16(cdb + 4, src);
-	put16(cdb + 6, dst);
-	return smc_cmd(s, cdb, sizeof(cdb), TSG_DIR_NONE, NULL, 0,
-	    SMC_TIMEOUT_MOVE_MS, st);
+	if ((rc = addr_of(s, from_type, from, &src, st)) == 0 &&
+	    (rc = addr_of(s, to_type, to, &dst, st)) == 0) {
+		/* The first robot moves it (0 would let the changer pick). */
+		put16(cdb + 2, s->aa.count[SMC_ELEM_TRANSPORT] ?
+		    s->aa.first[SMC_ELEM_TRANSPORT] : 0);
+		put16(cdb + 4, src);
+		put16(cdb + 6, dst);
+		rc = smc_cmd(s, cdb, sizeof(cdb), TSG_DIR_NONE, NULL, 0,
+		    SMC_TIMEOUT_MOVE_MS, st);
+	}
+	dev_put(s);
+	return rc;
 }
 
 int
@@ -408,8 +467,13 @@ smc_changer_scan(struct tsg_changer *c, struct tsg_status *st)
 	struct smc *s = c->priv;
 	uint8_t cdb[SMC_INIT_ELEMENT_STATUS_CMDLEN] = {
 	    SMC_INIT_ELEMENT_STATUS_CMD };
-	int rc = smc_cmd(s, cdb, sizeof(cdb), TSG_DIR_NONE, NULL, 0,
+	int rc;
+
+	if ((rc = dev_get(s, NULL, st)) < 0)
+		return rc;
+	rc = smc_cmd(s, cdb, sizeof(cdb), TSG_DIR_NONE, NULL, 0,
 	    SMC_TIMEOUT_INVENTORY_MS, st);
+	dev_put(s);
 
 	/* What the robot found may be laid out anew: read addresses again. */
 	for (unsigned t = 0; t < 5; t++) {
@@ -426,9 +490,14 @@ smc_changer_prevent(struct tsg_changer *c, bool prevent, struct tsg_status *st)
 	struct smc *s = c->priv;
 	uint8_t cdb[SPC_PREVENT_ALLOW_CMDLEN] = { SPC_PREVENT_ALLOW_CMD, 0, 0, 0,
 	    prevent ? 1 : 0, 0 };
+	int rc;
 
-	return smc_cmd(s, cdb, sizeof(cdb), TSG_DIR_NONE, NULL, 0,
+	if ((rc = dev_get(s, NULL, st)) < 0)
+		return rc;
+	rc = smc_cmd(s, cdb, sizeof(cdb), TSG_DIR_NONE, NULL, 0,
 	    SMC_TIMEOUT_MS, st);
+	dev_put(s);
+	return rc;
 }
 
 bool
@@ -570,6 +639,7 @@ smc_free(struct smc *s)
 	tsg_free(s->d);
 	for (unsigned t = 0; t < 5; t++)
 		free(s->addrs[t]);
+	free(s->inner);
 	free(s);
 }
 
@@ -577,29 +647,22 @@ smc_free(struct smc *s)
 int
 smc_changer_open(struct tsg_changer *c, const char *path)
 {
-	time_t until = time(NULL) + SMC_OPEN_WAIT_S;
+	struct tsg_status st;
 	struct smc *s;
 	int rc;
 
 	if (!*path || strncmp(path, "smc:", 4) == 0)
 		return -EINVAL;
-	if (!(s = calloc(1, sizeof(*s))))
-		return -ENOMEM;
-	/* One robot, one user at a time: wait for another's command to end. */
-	while ((rc = tsg_open_changer(path, &s->d, c->why)) == -EBUSY &&
-	    time(NULL) < until)
-		nap(200);
-	if (rc < 0) {
-		if (!c->why[0])
-			snprintf(c->why, sizeof(c->why), "%s: %s", path,
-			    strerror(-rc));
+	if (!(s = calloc(1, sizeof(*s))) || !(s->inner = strdup(path))) {
 		free(s);
-		return rc;
+		return -ENOMEM;
 	}
-	if ((rc = smc_probe(s, path, c->why)) < 0) {
+	if ((rc = dev_get(s, c->why, &st)) < 0 ||
+	    (rc = smc_probe(s, path, c->why)) < 0) {
 		smc_free(s);
 		return rc;
 	}
+	dev_put(s);
 	c->priv = s;
 	return 0;
 }
