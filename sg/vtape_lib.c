@@ -605,6 +605,35 @@ home_set(const char *libdir, unsigned drive, unsigned slot, int step_a,
 }
 
 /*
+ * The target of a new link at an element of type t to the cartridge whose
+ * real directory is cart: carts/X from the top, ../carts/X from a drive's
+ * directory, for a cartridge in the library's carts/; its absolute path
+ * for one elsewhere (a link an operator made by hand).
+ */
+static int
+link_target(const char *libdir, const char *cart, enum tsg_elem_type t,
+    char *out, size_t len)
+{
+	char *lib = realpath(libdir, NULL);
+	const char *rest;
+	size_t n;
+	int w;
+
+	if (!lib)
+		return -errno;
+	n = strlen(lib);
+	rest = cart + n + 7;
+	if (strncmp(cart, lib, n) == 0 && strncmp(cart + n, "/carts/", 7) == 0 &&
+	    *rest && !strchr(rest, '/'))
+		w = snprintf(out, len, "%scarts/%s", t == TSG_ELEM_DRIVE ? "../" :
+		    "", rest);
+	else
+		w = snprintf(out, len, "%s", cart);
+	free(lib);
+	return w >= 0 && (size_t)w < len ? 0 : -ENAMETOOLONG;
+}
+
+/*
  * The move itself, the library's lock held: -ERANGE no such element,
  * -ENOENT source empty, -EEXIST destination full, -EBUSY a drive or the
  * cartridge is in use (why says by whom). Steps 1..8 are crash points.
@@ -615,7 +644,7 @@ move_locked(const char *libdir, const struct vtape_library *lc, struct elem f,
 {
 	char src[PATH_MAX], dst[PATH_MAX], tmp[PATH_MAX + 8], jr[PATH_MAX];
 	char target[PATH_MAX], rel[PATH_MAX + 4], text[PATH_MAX + 64];
-	char fn[16], tn[16], bc[PATH_MAX];
+	char fn[16], tn[16], bc[PATH_MAX], *real = NULL, *now = NULL;
 	int rc, lk_from = -1, lk_to = -1, lk_cart = -1;
 	unsigned home;
 	ssize_t n;
@@ -636,6 +665,13 @@ move_locked(const char *libdir, const struct vtape_library *lc, struct elem f,
 		goto out;
 	if ((rc = lk_cart = cart_lock(src, why, len)) < 0)
 		goto out;
+	/* The new link from the cartridge's real place, however src names it. */
+	if (!(real = realpath(src, NULL))) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = link_target(libdir, real, t.type, rel, sizeof(rel))) < 0)
+		goto out;
 	rc = 0;
 	home = f.type == TSG_ELEM_SLOT ? f.num : f.type == TSG_ELEM_DRIVE ?
 	    home_of(libdir, f.num) : 0;
@@ -646,14 +682,18 @@ move_locked(const char *libdir, const struct vtape_library *lc, struct elem f,
 	snprintf(text, sizeof(text), "cart=%s\nfrom=%s\nto=%s\n", bc, fn, tn);
 	if ((rc = put_file(jr, text, 1, 2)) < 0)
 		goto out;
-	/* Links name carts/X from the top, ../carts/X from a drive's directory. */
-	const char *cart = strncmp(target, "../", 3) == 0 ? target + 3 : target;
-	snprintf(rel, sizeof(rel), "%s%s", t.type == TSG_ELEM_DRIVE ? "../" : "",
-	    cart);
 	snprintf(tmp, sizeof(tmp), "%s%s", dst, TMP_SUFFIX);
 	unlink(tmp);
 	if (symlink(rel, tmp) < 0) {
 		rc = -errno;
+		goto undo;
+	}
+	/* Never commit a link that does not name the cartridge moved. */
+	if (!(now = realpath(tmp, NULL)) || strcmp(now, real) != 0) {
+		if (why)
+			snprintf(why, len, "the new link %s -> %s would not name "
+			    "cartridge %s", tmp, rel, real);
+		rc = -EIO;
 		goto undo;
 	}
 	crash_point(3);
@@ -681,6 +721,8 @@ undo:
 		home_drop(libdir, t.num);
 	unlink(jr);
 out:
+	free(real);
+	free(now);
 	if (lk_cart >= 0)
 		close(lk_cart);
 	if (lk_from >= 0)

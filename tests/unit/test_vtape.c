@@ -584,6 +584,64 @@ smc_faults(const char *top)
 	tsg_changer_free(c);
 }
 
+/*
+ * Slot links made by hand with absolute targets (into the library's carts/
+ * or to a cartridge elsewhere): moves keep naming the cartridge (hostile14
+ * K2: the drive's link dangled and the cartridge left the library).
+ */
+static void
+absolute_links(const char *top)
+{
+	char lib[400], other[400], path[500], target[500], u[420], why[256];
+	struct tsg_changer *c = NULL;
+	struct tsg_element *e = NULL;
+	struct tsg_status st;
+	struct vtape_check res;
+	size_t n = 0;
+
+	snprintf(lib, sizeof(lib), "%s/abs", top);
+	/* A cartridge's barcode is its directory's name, wherever it is. */
+	snprintf(other, sizeof(other), "%s/elsewhere", top);
+	CHECK(mkdir(other, 0755) == 0);
+	snprintf(other, sizeof(other), "%s/elsewhere/ZZ0001", top);
+	CHECK(vtape_library_create(lib, 3, 1, 8 * MB, MB, "A") == 0);
+	CHECK(vtape_cart_create(other, "ZZ0001", 8 * MB, MB) == 0);
+	snprintf(path, sizeof(path), "%s/slot2", lib);
+	snprintf(target, sizeof(target), "%s/carts/A00002", lib);
+	CHECK(unlink(path) == 0 && symlink(target, path) == 0);
+	snprintf(path, sizeof(path), "%s/slot3", lib);
+	CHECK(unlink(path) == 0 && symlink(other, path) == 0);
+	snprintf(u, sizeof(u), "vtape:%s", lib);
+	CHECK(tsg_changer_open(u, &c) == 0 && c);
+	if (!c)
+		return;
+	for (unsigned s = 2; s <= 3; s++) {
+		const char *bc = s == 2 ? "A00002" : "ZZ0001";
+		CHECK(tsg_changer_load(c, s, 0, &st) == 0);
+		CHECK(tsg_changer_inventory(c, &e, &n, &st) == 0);
+		const struct tsg_element *d0 = tsg_changer_element(e, n,
+		    TSG_ELEM_DRIVE, 0);
+		CHECK(d0 && d0->full && strcmp(d0->barcode, bc) == 0 &&
+		    d0->source == s);
+		free(e);
+		e = NULL;
+		char *cart = NULL;
+		CHECK(vtape_drive_cart(lib, 0, &cart) == 0 && cart &&
+		    strstr(cart, bc));
+		free(cart);
+		CHECK(tsg_changer_unload(c, 0, 0, &st) == 0);
+		CHECK(vtape_slot_cart(lib, (int)s, &cart) == 0 && cart &&
+		    strstr(cart, bc));
+		free(cart);
+	}
+	/* Through abs-vtape's own move as well. */
+	CHECK(vtape_load(lib, 3, 0, why, sizeof(why)) == 0);
+	CHECK(vtape_unload(lib, 0, why, sizeof(why)) == 0);
+	CHECK(vtape_check(lib, VTAPE_REPAIR_NONE, NULL, NULL, &res) == 0);
+	CHECK_EQ(res.found, 0);
+	tsg_changer_free(c);
+}
+
 /* library.conf and changer.conf: bad values refused, old libraries read. */
 static void
 smc_parsers(const char *top)
@@ -974,6 +1032,7 @@ main(void)
 	smc_cdbs(dir);
 	smc_faults(dir);
 	smc_parsers(dir);
+	absolute_links(dir);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
