@@ -356,8 +356,11 @@ resolve_addr(struct ccmd *cc, unsigned addr, enum tsg_elem_type *type,
 			rc = 0;
 		}
 	free(e);
-	if (rc)	/* what a SCSI changer says of an address it lacks */
+	if (rc) {	/* what a SCSI changer says of an address it lacks */
 		rc = check_status(st, 0x05, 0x21, 0x01);
+		snprintf(st->note, sizeof(st->note), "no element at address %u",
+		    addr);
+	}
 	return rc;
 }
 

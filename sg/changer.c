@@ -196,9 +196,19 @@ tsg_changer_unload(struct tsg_changer *c, unsigned drive, unsigned slot,
 	if ((rc = tsg_changer_inventory(c, &e, &n, st)) != 0)
 		return rc;
 	dr = tsg_changer_element(e, n, TSG_ELEM_DRIVE, drive);
-	if (!dr)
+	if (!dr) {
+		unsigned drives = 0;
+		for (size_t i = 0; i < n; i++)
+			drives += e[i].type == TSG_ELEM_DRIVE;
 		rc = tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
 		    SMC_ASC_INVALID_ELEMENT, SMC_ASCQ_INVALID_ELEMENT);
+		if (drives)
+			snprintf(st->note, sizeof(st->note), "no drive %u: drives "
+			    "are 0 to %u", drive, drives - 1);
+		else
+			snprintf(st->note, sizeof(st->note), "the changer has no "
+			    "drive");
+	}
 	else if (!dr->full)
 		rc = tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
 		    SMC_ASC_MEDIUM_MOVE, SMC_ASCQ_SOURCE_EMPTY);

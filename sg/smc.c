@@ -339,9 +339,21 @@ addr_of(struct smc *s, unsigned type, unsigned num, unsigned *addr,
 		if (rc < 0)
 			return tsg_transport_status(st, rc);
 	}
-	if (num < base || num - base >= s->naddrs[type])
-		return tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
+	if (num < base || num - base >= s->naddrs[type]) {
+		static const char *names[] = { "", "robot", "slot", "portal",
+		    "drive" };
+		tsg_check_status(st, SPC_SK_ILLEGAL_REQUEST,
 		    SMC_ASC_INVALID_ELEMENT, SMC_ASCQ_INVALID_ELEMENT);
+		/* Which numbers there are, in the API's numbering. */
+		if (!s->naddrs[type])
+			snprintf(st->note, sizeof(st->note), "the changer has no %s",
+			    names[type]);
+		else
+			snprintf(st->note, sizeof(st->note), "no %s %u: %ss are "
+			    "%u to %zu", names[type], num, names[type], base,
+			    base + s->naddrs[type] - 1);
+		return TSG_CHECK;
+	}
 	*addr = s->addrs[type][num - base];
 	return 0;
 }

@@ -90,9 +90,9 @@ rc=$?
 set -e
 [ $rc = 1 ] || fail "destination full: exit $rc"
 jq -e '.sense == "3B/0D"' r.json >/dev/null || { cat r.json; fail "dest full"; }
-expect_fail "21/01" ch move slot:9 drive:1
-expect_fail "21/01" ch load 4 2
-expect_fail "21/01" ch move @999 drive:1
+expect_fail "21/01.*no slot 9: slots are 1 to 8" ch move slot:9 drive:1
+expect_fail "21/01.*no drive 2: drives are 0 to 1" ch load 4 2
+expect_fail "21/01.*no element at address 999" ch move @999 drive:1
 ok "refusals: source empty 3B/0E, destination full 3B/0D, no such element 21/01"
 
 # What tgt lacks or ignores, told as the changer says it.
