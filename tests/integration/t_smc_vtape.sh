@@ -83,3 +83,17 @@ a=$!
 ch inventory >b.txt 2>&1 || fail "second engine"
 wait $a || fail "first engine"
 ok "two engines on one changer take turns"
+
+# A library larger than one READ ELEMENT STATUS (128 elements a call):
+# every slot, numbered 1..300 in address order, each with its barcode.
+"$VTAPE" new-library big --slots 300 --drives 3 --portals 4 --capacity 1M >/dev/null
+"$ENGINE" changer --device "smc:vtape:$T/big" --json inventory >big.json
+jq -e '[.elements[] | select(.type == "slot")] | length == 300 and
+	(map(.num) == [range(1; 301)]) and (map(.addr) | . == sort) and
+	all(.barcode != null)' big.json >/dev/null || fail "300 slots in chunks"
+jq -e '[.elements[] | select(.type == "drive") | .num] == [0, 1, 2] and
+	([.elements[] | select(.type == "portal")] | length == 4)' big.json \
+	>/dev/null || fail "drives and portals of the large library"
+"$ENGINE" changer --device "smc:vtape:$T/big" load 299 2 >/dev/null ||
+	fail "a load from slot 299"
+ok "300 slots read in chunks, numbered 1-300 in address order; slot 299 loaded"
