@@ -147,6 +147,19 @@ part_header(struct eng_stream *sr, const struct eng_part_loc *loc)
 		return -EBADMSG;
 	}
 	snprintf(sr->dump_id, sizeof(sr->dump_id), "%s", sr->h.dump_id);
+	/* The tape's header says what the dump is: a log that says another
+	   level or base (a chain put together from a lying or mis-merged
+	   log) is refused here, not followed (hostile13 H3). */
+	if (sr->log_said && (sr->h.level != sr->log_level ||
+	    (sr->log_base[0] && sr->h.base[0] && strcmp(sr->h.base, "-") != 0 &&
+	    strcmp(sr->h.base, sr->log_base) != 0))) {
+		eng_err(sr->err, "tape file %llu on %s is dump %s at level %d "
+		    "with base %s; the dump log says level %d with base %s: "
+		    "refused", (unsigned long long)loc->file, loc->label,
+		    sr->h.dump_id, sr->h.level, sr->h.base[0] ? sr->h.base : "-",
+		    sr->log_level, sr->log_base[0] ? sr->log_base : "-");
+		return -EBADMSG;
+	}
 	if (sr->h.part != loc->part || sr->h.offset != sr->bytes) {
 		eng_err(sr->err, "tape file %llu on %s is part %u at stream byte "
 		    "%llu; expected part %u at %llu", (unsigned long long)loc->file,
@@ -830,6 +843,12 @@ parts_of(struct eng_stream *sr, FILE *fp, const struct cat_dl_rec *best)
 		return -EBADMSG;
 	}
 	snprintf(sr->dump_id, sizeof(sr->dump_id), "%s", best->dump_id);
+	/* (A restore job's log from an abs-ctld before chains says no
+	   date, level or base.) */
+	sr->log_said = best->date[0] && strcmp(best->date, "-") != 0;
+	sr->log_level = best->level;
+	snprintf(sr->log_base, sizeof(sr->log_base), "%s",
+	    strcmp(best->base, "-") != 0 ? best->base : "");
 	/* The log proves the end even if the last trailer is lost. */
 	sr->end_known = true;
 	sr->want_bytes = best->bytes;

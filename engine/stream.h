@@ -85,6 +85,11 @@ struct eng_stream {
 	uint64_t positionings;	/* LOCATEs (or SPACEs) made */
 	bool zmore;		/* the decompressor may hold more output */
 	uint64_t read_bytes;	/* data bytes read from tape (any mode) */
+	/* What the dump log says of the dump, checked against each part's
+	   header on tape (a chain from a lying log) */
+	bool log_said;
+	int log_level;
+	char log_base[33];	/* "" when the log names no base */
 };
 
 /* Read and parse the header block of tape file `file` where the tape is. */

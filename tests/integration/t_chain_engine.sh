@@ -160,6 +160,18 @@ grep -q "b1 *$swF" fsw.txt && fail "find listed G's b1 as F's: $(cat fsw.txt)"
 mv swF.away "d.log.fidx/$swF"
 ok "an index copy of another dump is not taken for the dump's"
 
+# A log that names another base of the same entity, its since made to
+# fit, is caught by the incremental's header on tape (hostile13 H3, the
+# tapes' side): refused, the target marked, not G's tree taken for F's.
+swI=$(grep '^dump entity=sw ' d.log | tail -1 | sed 's/.* dump=\([^ ]*\).*/\1/')
+gdate=$(grep "^dump .*dump=$swG" d.log | sed 's/.* date=\([^ ]*\).*/\1/')
+sed "/^dump .*dump=$swI/{s/base=$swF/base=$swG/;s/since=[^ ]*/since=$gdate/}" d.log >xb.log
+cp -a d.log.fidx xb.log.fidx
+expect_fail "the dump log says level 1 with base $swG" "$ENGINE" restore --device $DEV \
+	--entity sw --log xb.log --to rxb
+[ -e rxb/.abs-restore-INCOMPLETE ] || fail "a chain through a lying base: no marker"
+ok "a base= the incremental's tape header contradicts: refused"
+
 # No dump log: the chain from the tapes' headers (a scan of the library).
 "$ENGINE" restore --device $DEV --entity home --to r6 >r6.txt 2>&1 ||
 	fail "chain restore without a log: $(cat r6.txt)"
