@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,55 +21,49 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char lib[256];
-static const char *const files[] = { "slot1", "slot2", "slot3", "portal1",
-	"drive0/tape", "drive0/home", "drive1/tape", "drive1/home",
-	"changer.conf", "move.journal", ".changer.lock", "drive0/.lock",
-	"drive1/.lock", "library.conf" };
+
+/* nftw: remove one entry of the scratch library, children first. */
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
 
 /* Remove the scratch library without a shell. */
 static void
 remove_lib(void)
 {
+	nftw(lib, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Every cartridge back in its slot, nothing injected, no leftovers. */
+static void
+reset_lib(void)
+{
+	static const char *const files[] = { "slot1", "slot2", "slot3",
+		"portal1", "drive0/tape", "drive0/home", "drive1/tape",
+		"drive1/home", "changer.conf", "move.journal" };
 	char path[400];
-	const char *carts[] = { "Z00001", "Z00002" };
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", lib, files[i]);
 		unlink(path);
-	}
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/carts/%s/cart.conf", lib, carts[i]);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/carts/%s/.lock", lib, carts[i]);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/carts/%s", lib, carts[i]);
-		rmdir(path);
-	}
-	snprintf(path, sizeof(path), "%s/carts", lib);
-	rmdir(path);
-	snprintf(path, sizeof(path), "%s/drive0", lib);
-	rmdir(path);
-	snprintf(path, sizeof(path), "%s/drive1", lib);
-	rmdir(path);
-	rmdir(lib);
-}
-
-/* Every cartridge back in its slot, nothing injected. */
-static void
-reset_lib(void)
-{
-	char path[400];
-
-	for (size_t i = 0; i < 9; i++) {
-		snprintf(path, sizeof(path), "%s/%s", lib, files[i]);
+		snprintf(path, sizeof(path), "%s/%s.new", lib, files[i]);
 		unlink(path);
 	}
-	snprintf(path, sizeof(path), "%s/slot1", lib);
-	if (symlink("carts/Z00001", path) < 0)
-		abort();
-	snprintf(path, sizeof(path), "%s/slot2", lib);
-	if (symlink("carts/Z00002", path) < 0)
-		abort();
+	for (int s = 1; s <= 3; s++) {
+		char target[32];
+		snprintf(path, sizeof(path), "%s/slot%d", lib, s);
+		snprintf(target, sizeof(target), "carts/Z%05d", s);
+		if (symlink(target, path) < 0)
+			abort();
+	}
 }
 
 int
@@ -100,7 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(lib, sizeof(lib), "%s/abs-fuzz-vsmc-%d",
 		    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
 		    (int)getpid());
-		remove_lib();
+		remove_lib();	/* a crashed run's, same pid */
 		if (vtape_library_new(lib, &nl) < 0)
 			abort();
 		atexit(remove_lib);
