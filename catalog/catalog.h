@@ -1104,6 +1104,7 @@ struct cat_library {
 	int64_t drives;		/* attached */
 	int64_t slots, slots_full, portals, portals_full, drives_full;
 	int64_t cleaning, expended;	/* cleaning cartridges in it, expended */
+	int64_t moves_done, moves_failed;	/* the journal's (failed: or cut) */
 };
 typedef int cat_library_fn(const struct cat_library *l, void *arg);
 

@@ -68,7 +68,11 @@ library_id(struct cat_db *db, const char *name, int64_t *id, char *err)
 	"  length(l.clean_prefix)) = l.clean_prefix)," \
 	" (SELECT count(*) FROM cleaning c WHERE c.library_id = l.id AND" \
 	"  c.expended IS NOT NULL AND EXISTS (SELECT 1 FROM inventory i WHERE" \
-	"  i.library_id = l.id AND i.barcode = c.barcode))"
+	"  i.library_id = l.id AND i.barcode = c.barcode))," \
+	" (SELECT count(*) FROM moves m WHERE m.library_id = l.id AND" \
+	"  m.state = 'done')," \
+	" (SELECT count(*) FROM moves m WHERE m.library_id = l.id AND" \
+	"  m.state IN ('failed', 'cut'))"
 
 static int
 library_row(sqlite3_stmt *st, void *arg)
@@ -83,7 +87,8 @@ library_row(sqlite3_stmt *st, void *arg)
 		.slots = db_i64(st, 9), .slots_full = db_i64(st, 10),
 		.portals = db_i64(st, 11), .portals_full = db_i64(st, 12),
 		.drives_full = db_i64(st, 13), .cleaning = db_i64(st, 14),
-		.expended = db_i64(st, 15),
+		.expended = db_i64(st, 15), .moves_done = db_i64(st, 16),
+		.moves_failed = db_i64(st, 17),
 	};
 
 	return ((cat_library_fn *)cb->fn)(&l, cb->arg);

@@ -454,6 +454,10 @@ lib_json_row(const struct cat_library *l, void *arg)
 	    "portals_full", (json_int_t)l->portals_full, "drives_full",
 	    (json_int_t)l->drives_full, "cleaning", (json_int_t)l->cleaning,
 	    "expended", (json_int_t)l->expended);
+	if (*out)
+		json_object_update_new(*out, json_pack("{s:I,s:I}", "moves",
+		    (json_int_t)l->moves_done, "moves_failed",
+		    (json_int_t)l->moves_failed));
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -1439,6 +1443,8 @@ h_library_add(struct ctld *c, struct client *cl, json_t *a,
 	    "changer", arg_str(a, "changer"), "inventory_queued", 1);
 }
 
+static int lib_drive_json_row(const struct cat_lib_drive *d, void *arg);
+
 json_t *
 h_library_remove(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err)
@@ -1453,10 +1459,26 @@ h_library_remove(struct ctld *c, struct client *cl, json_t *a,
 	if (l && (l->op != OP_NONE || l->tasks))
 		FAIL("busy", "library %s's robot is at work; try again when it is "
 		    "idle", l->name);
-	if ((rc = cat_library_remove(c->db, arg_str(a, "name"), dberr)) < 0)
+	json_t *drives = json_array(), *dj;
+	size_t i;
+	if ((rc = cat_library_drives(c->db, arg_str(a, "name"), lib_drive_json_row,
+	    drives, dberr)) < 0 ||
+	    (rc = cat_library_remove(c->db, arg_str(a, "name"), dberr)) < 0) {
+		json_decref(drives);
 		return cat_failed(code, err, rc, dberr);
+	}
 	if (l)
 		l->removed = true;
+	/* Their media servers move cartridges themselves again (if they can). */
+	json_array_foreach(drives, i, dj) {
+		struct drive *d = ctld_drive(c, json_string_value(json_object_get(dj,
+		    "drive")), false);
+		json_t *ev = json_pack("{s:s,s:n}", "event", "library", "library");
+		if (d && d->engine)
+			ctld_send(d->engine, ev);
+		json_decref(ev);
+	}
+	json_decref(drives);
 	return json_pack("{s:s}", "removed", arg_str(a, "name"));
 }
 

@@ -26,13 +26,29 @@ start_ctld() {
 	--serial TESTLIB >/dev/null
 if "$ENGINE" changer --device "vtape:$T/lib" --json inventory 2>/dev/null |
 	grep -q '"elements"'; then
-	CHANGER="$ENGINE changer"
+	REAL="$ENGINE changer"
 else
-	CHANGER="$ABS_TOP/tests/integration/changer_shim.sh changer"
+	REAL="$ABS_TOP/tests/integration/changer_shim.sh changer"
 fi
+# The changer command abs-ctld runs: the real one, except that with
+# $T/HANG present a move is made and then never answered (abs-ctld is
+# killed mid-move); the hanging process's pid goes to $T/hang.pid.
+cat >changer.sh <<EOS
+#!/bin/sh
+case " \$* " in
+*" move "*) if [ -e "$T/HANG" ]; then
+	$REAL "\$@" >/dev/null 2>&1
+	echo \$\$ >"$T/hang.pid"
+	exec sleep 3600
+fi ;;
+esac
+exec $REAL "\$@"
+EOS
+chmod +x changer.sh
+CHANGER="$T/changer.sh"
 start_ctld
 "$CTL" tape-add default L00001 L00002 L00003 L00004 >/dev/null
-ok "abs-ctld (changer: $CHANGER), a library of 6 slots and 2 drives"
+ok "abs-ctld (changer: $REAL), a library of 6 slots and 2 drives"
 
 # library-add and what it refuses.
 expect_fail "changer URI" "$CTL" library-add bad --changer "vtape:$T/a b"
@@ -69,7 +85,7 @@ grep -q '"ok":true' reg.txt || fail "engine-register: $(cat reg.txt)"
 grep -q "element.*1" attach.txt || fail "attached by serial: $(cat attach.txt)"
 # Two drives with one identifier: refused, said why (the shim's serial
 # file stands for a changer that says so).
-if [ "$CHANGER" != "$ENGINE changer" ]; then
+if [ "$REAL" != "$ENGINE changer" ]; then
 	echo TESTLIBD1 >lib/drive0/serial
 	"$CTL" inventory lib >/dev/null
 	expect_fail "all match" "$CTL" library-drive lib d1
@@ -151,3 +167,73 @@ cmp data/a r1/a || fail "r1/a differs"
 grep -q "unload" engine-d0.log || true
 moves=$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM moves WHERE state = 'done'")
 ok "a restore on d1 of d0's cartridge: moved by the robot ($moves moves so far), no unavailable"
+
+# A restore waits for the writer: a dump on d0 holds the cartridge (its
+# source waits for a gate), a restore on d1 of a dump on that cartridge
+# waits until the dump ends, then the robot moves it; no unavailable.
+cat >gate.sh <<EOS
+#!/bin/sh
+while [ ! -e "$T/GO" ]; do sleep 0.1; done
+cat "$T/data/a"
+EOS
+chmod +x gate.sh
+"$CTL" entity-add e2 "cmd:$T/gate.sh" >/dev/null
+before=$(job_max)
+"$CTL" dump d0 e2 >/dev/null || fail "dump of e2 on d0"
+until_ok '[ "$("$CTL" --json status | jq -r ".drives[] | select(.drive == \"d0\") | .state")" = writing ]'
+w=$(sqlite3 "$T/catalog.db" "SELECT label FROM tapes WHERE state = 'reserved'")
+[ "$w" = "$tape" ] || fail "d0 writes on $w, not $tape (in drive 1, idle: the library's first choice)"
+"$CTL" restore e1 --to "$T/r2" --drive d1 >/dev/null || fail "restore on d1 while d0 writes"
+wait_for "whose job .* uses it: waiting" ctld.log
+sleep 1
+[ "$("$CTL" --json status | jq -r '.drives[] | select(.drive == "d0") | .state')" = writing ] ||
+	fail "d0 stopped writing"
+touch GO
+wait_jobs "$before"
+cmp data/a r2/a || fail "r2/a differs"
+! grep -q unavailable exceptions.txt 2>/dev/null || fail "exceptions: $(cat exceptions.txt)"
+ok "a restore on d1 waited for d0's dump on $tape, then the robot moved it"
+
+# A move that fails is tried again after an inventory; twice: the job
+# hears unavailable (an exception says why).
+"$VTAPE" fault lib --move-fail 1 >/dev/null
+before=$(job_max)
+"$CTL" restore e1 --to "$T/r3" --drive d0 >/dev/null || fail "restore on d0"
+wait_jobs "$before"
+cmp data/a r3/a || fail "r3/a differs"
+[ "$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM moves WHERE state = 'failed'")" = 1 ] ||
+	fail "no failed move in the journal"
+ok "a failed move tried again: the restore on d0 went on"
+"$VTAPE" fault lib --move-fail 2 >/dev/null
+before=$(job_max)
+"$CTL" restore e1 --to "$T/r4" --drive d1 >/dev/null || fail "restore on d1"
+i=0
+until [ "$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM jobs WHERE id > $before AND state IN ('queued','running')")" = 0 ]; do
+	i=$((i + 1)); [ $i -lt 600 ] || fail "the restore did not end"; sleep 0.2
+done
+[ "$(sqlite3 "$T/catalog.db" "SELECT state FROM jobs WHERE id > $before")" = failed ] || fail "the restore did not fail"
+grep -q "unavailable" exceptions.txt || fail "no unavailable exception"
+grep -q "robot" exceptions.txt || fail "no robot exception"
+"$VTAPE" fault lib --clear >/dev/null
+: >exceptions.txt
+ok "a move failing twice: the job is told unavailable, with an exception"
+
+# abs-ctld killed -9 mid-move (the move done, its answer never heard) and
+# started again: the journal names the cut move, the inventory says
+# where the cartridge is, and the job waiting for it goes on.
+touch HANG
+before=$(job_max)
+"$CTL" restore e1 --to "$T/r5" --drive d1 >/dev/null || fail "restore on d1"
+until_ok '[ -s hang.pid ]'
+kill -9 "$CPID"
+kill "$(cat hang.pid)" 2>/dev/null || true
+rm -f HANG hang.pid
+[ "$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM moves WHERE state = 'started'")" = 1 ] ||
+	fail "the journal has no move under way"
+start_ctld
+wait_for "was cut off" ctld.log
+wait_jobs "$before"
+cmp data/a r5/a || fail "r5/a differs"
+[ "$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM moves WHERE state = 'cut'")" = 1 ] ||
+	fail "the cut move is not marked cut"
+ok "abs-ctld killed mid-move: the next inventory repaired it, the restore went on"
