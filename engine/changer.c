@@ -1090,6 +1090,12 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 					    why);
 					break;
 				}
+				/* abs-ctld's robot: it marks the cartridge and the
+				   catalog picks again; an operator mounts another. */
+				if (c->no_robot) {
+					release(c, dev);
+					break;
+				}
 				continue;
 			}
 			if (tsg_write_protected(*dev, &wp, &st) == 0 && wp) {
@@ -1278,8 +1284,14 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 			const char *kind = NULL;
 			drive_barcode(c, bc, sizeof(bc));
 			if (!sticker_ok(bc, NULL, NULL, why, &kind)) {
-				/* A cleaning cartridge: not read, asked again. */
+				/* A cleaning cartridge: not read. abs-ctld's robot
+				   loaded it: unavailable; an operator: asked again. */
 				rejected(c, label, tape_id, kind, bc, "", why);
+				if (c->no_robot) {
+					eng_err(err, "cartridge %s is unavailable: %s", label,
+					    why);
+					return -ENOENT;
+				}
 				continue;
 			}
 			if (open_drive(c, dev, why) == 0 &&

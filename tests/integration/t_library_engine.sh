@@ -130,7 +130,14 @@ head -c 3000000 s.bin >small.bin
 	--block-size 64K 2>"$T/engine-d3.log" &
 E3=$!
 PIDS="$PIDS $E3"
-poll() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || { cat "$T/engine-d3.log" >&2; fail "timed out: $1"; }; sleep 0.1; done; }
+poll() {
+	i=0
+	until eval "$1"; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || { tail -n 25 "$T"/engine-*.log "$T"/ctld*.log >&2; fail "timed out: $1"; }
+		sleep 0.1
+	done
+}
 poll '"$CTL" --json status | grep -q "\"drive\":\"d3\",[^}]*\"state\":\"idle\""'
 kill -0 "$E3" || { cat engine-d3.log; fail "the media server died"; }
 ok "media server registered"
@@ -173,3 +180,63 @@ grep -q "device node $T/fakesg is gone" engine-g0.log || fail "the media server 
 "$CTL" dump g0 vol.g >/dev/null
 poll 'grep -q "device node $T/fakesg is back" engine-g0.log'
 ok "no job on a gone device node; gone and back reported"
+
+# ---- a library abs-ctld's robot works: the media server moves nothing ----
+# Attached by the serial the media server reported; every cartridge comes
+# through mount-request and the robot's mounted (with its barcode); the
+# drive is unloaded on the robot's request; WRONG03 refused, never
+# written; the cleaning cartridge never offered; TapeAlert 20 makes
+# abs-ctld clean the drive, the media server unloading the cleaning
+# cartridge when asked.
+mklib libr
+wrongr=$(sum libr/carts/A00003L6)
+cleanr=$(sum libr/carts/CLN001L1)
+export ABS_CTL_SOCKET="$T/ctld2.sock"
+mkdir c2
+"$CTLD" --socket "$T/ctld2.sock" --db "$T/c2/catalog.db" --foreground \
+	--changer-cmd "$ENGINE changer" 2>"$T/ctld2.log" &
+PIDS="$PIDS $!"
+i=0; until "$CTL" status >/dev/null 2>&1; do i=$((i + 1)); [ $i -lt 300 ] || fail "no abs-ctld 2"; sleep 0.1; done
+"$CTL" tape-add default A00001 A00003 A00004 A00005 >/dev/null
+"$CTL" library-add libr --changer "vtape:$T/libr" >/dev/null || fail "library-add"
+"$CTL" entity-add vol.r "file:$T/s.bin" >/dev/null
+"$ENGINE" serve --control "$T/ctld2.sock" --drive r0 --device "vtape:$T/libr/drive0" \
+	--log "$T/journal-r0.log" --block-size 64K --verbose 2>"$T/engine-r0.log" &
+PIDS="$PIDS $!"
+poll '"$CTL" --json status | grep -q "\"drive\":\"r0\",[^}]*\"state\":\"idle\""'
+"$CTL" library-drive libr r0 >attach.txt || { cat attach.txt ctld2.log; fail "library-drive by serial"; }
+poll 'grep -q "drive r0 is drive 0 of library libr" engine-r0.log'
+ok "attached by the serial it registered with; told so while registered"
+
+jr=$("$CTL" --json dump r0 vol.r | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+poll 'case $(jstate $jr) in done|failed|aborted) true;; *) false;; esac'
+[ "$(jstate "$jr")" = done ] || { cat engine-r0.log; tail -n 30 ctld2.log; fail "job $jr: $(jstate "$jr")"; }
+! grep -q "changer loaded\|the library's changer chooses" engine-r0.log ||
+	{ cat engine-r0.log; fail "the media server moved a cartridge itself"; }
+[ "$(grep -c '^part entity=vol.r ' journal-r0.log)" -ge 2 ] || fail "vol.r did not span cartridges"
+grep -q "unloaded for abs-ctld's robot" engine-r0.log ||
+	{ cat engine-r0.log; fail "the drive was never unloaded on the robot's request"; }
+[ "$wrongr" = "$(sum libr/carts/A00003L6)" ] || fail "WRONG03 was written"
+[ "$cleanr" = "$(sum libr/carts/CLN001L1)" ] || fail "the cleaning cartridge was written"
+! grep -q 'label=WRONG03\|label=CLN' journal-r0.log || fail "a refused cartridge got a part"
+if grep -q "wrong-tape: the cartridge of barcode A00003L6" engine-r0.log; then
+	"$CTL" --json errors | grep -q '"kind":"wrong-tape"' || fail "wrong-tape not recorded"
+	ok "A00003 was offered: refused (wrong-tape), marked, another taken"
+fi
+ok "a dump across cartridges the robot changed, the drive unloaded when asked"
+
+# The drive asks for cleaning (TapeAlert 20) at the restore's end.
+for c in libr/carts/A0000*; do "$VTAPE" inject "$c" --tapealert 20 >/dev/null; done
+jr=$("$CTL" --json restore vol.r --to "$T/r.out" --drive r0 | sed -n 's/.*"jobs*":\[*\([0-9]*\).*/\1/p')
+[ -n "$jr" ] || fail "no restore job"
+poll 'case $(jstate $jr) in done|failed|aborted) true;; *) false;; esac'
+[ "$(jstate "$jr")" = done ] || { cat engine-r0.log; tail -n 30 ctld2.log; fail "restore job $jr: $(jstate "$jr")"; }
+cmp -s r.out s.bin || fail "the restore through the robot differs"
+! grep -q "changer loaded" engine-r0.log || fail "the media server moved a cartridge itself"
+ok "restore: the robot fetched the cartridges"
+poll 'grep -q "drive r0 cleaned with CLN001L1" ctld2.log'
+[ "$cleanr" = "$(sum libr/carts/CLN001L1)" ] || fail "the cleaning cartridge was written"
+[ "$(grep -c "unloaded for abs-ctld's robot" engine-r0.log)" -ge 2 ] ||
+	fail "the cleaning cartridge was not unloaded by the media server"
+"$VTAPE" list libr | grep -q '^slot2 *CLN001L1' || fail "the cleaning cartridge is not back in slot 2"
+ok "TapeAlert 20 after the restore: abs-ctld cleaned the drive, the media server unloaded CLN001L1 when asked"
