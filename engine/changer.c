@@ -120,6 +120,31 @@ eng_library_of(const char *uri, struct tsg_changer **out, unsigned *drive)
 	return 0;
 }
 
+int
+eng_library_drive_barcode(const char *uri, char *buf, size_t len)
+{
+	struct tsg_changer *c;
+	struct tsg_element *e;
+	struct tsg_status st;
+	const struct tsg_element *d;
+	unsigned drive;
+	size_t n;
+	int rc;
+
+	buf[0] = '\0';
+	if ((rc = eng_library_of(uri, &c, &drive)) < 0)
+		return rc;
+	rc = tsg_changer_inventory(c, &e, &n, &st);
+	tsg_changer_free(c);
+	if (rc != 0)
+		return rc < 0 ? rc : -EIO;
+	d = tsg_changer_element(e, n, TSG_ELEM_DRIVE, drive);
+	if (d && d->full)
+		snprintf(buf, len, "%s", d->barcode);
+	free(e);
+	return 0;
+}
+
 /* Whether a drive identifier and a serial name the same drive, as
    tsg_changer_drive_by_ident matches them (equal, or one ends the other). */
 static bool

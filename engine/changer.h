@@ -68,6 +68,12 @@ const char *eng_clean_prefix(void);
 int eng_library_of(const char *uri, struct tsg_changer **out,
     unsigned *drive);
 /*
+ * The barcode of the cartridge in the drive uri names, from its library's
+ * inventory ("" if none or unreadable): 0, -ENODEV if the drive is in no
+ * library the engine works, or another negative errno.
+ */
+int eng_library_drive_barcode(const char *uri, char *buf, size_t len);
+/*
  * Which drive of changer the device is: *element if it is >= 0 (checked:
  * the changer has it), else the one whose identifier (DVCID) matches the
  * device's INQUIRY unit serial. 0 and *element; -ENODEV with err saying

@@ -47,6 +47,22 @@ eng_label(const struct eng_label_opts *o, char *err)
 		eng_err(err, "label must be 1-63 characters without spaces");
 		return -EINVAL;
 	}
+	/* A library's cartridge: never a cleaning one; its sticker names it. */
+	char bc[TSG_BARCODE_LEN];
+	if (eng_library_drive_barcode(o->device, bc, sizeof(bc)) == 0 && bc[0]) {
+		if (eng_barcode_cleaning(bc, NULL)) {
+			eng_err(err, "the drive holds cleaning cartridge %s: never "
+			    "labelled", bc);
+			return -EMEDIUMTYPE;
+		}
+		if (!eng_barcode_label_ok(bc, o->label)) {
+			char want[TSG_BARCODE_LEN];
+			eng_barcode_label(bc, want, sizeof(want));
+			log_warn("the cartridge's barcode is %s: a changer refuses it "
+			    "labelled %s (its label is its barcode: %s)", bc, o->label,
+			    want);
+		}
+	}
 	if ((rc = eng_open(o->device, &dev, err)) < 0)
 		return rc;
 	if (tsg_write_protected(dev, &wp, &st) == 0 && wp) {

@@ -93,6 +93,22 @@ ok "dump through --changer: labelled from barcodes, CLN never loaded, WRONG03 re
 ok "restore through --changer fetches the cartridges by barcode"
 "$VTAPE" check lib >/dev/null || fail "lib does not check clean"
 
+# abs-engine label on a library drive: never a cleaning cartridge; a label
+# its sticker does not give is warned of (a changer will refuse it).
+"$VTAPE" unload lib --drive 1 2>/dev/null || true
+"$VTAPE" load lib --slot 2 --drive 0
+expect_fail "the drive holds cleaning cartridge CLN001L1: never labelled" \
+	"$ENGINE" label --device "vtape:$T/lib/drive0" --label CLN001
+"$VTAPE" unload lib --drive 0
+[ "$clean_before" = "$(sum lib/carts/CLN001L1)" ] || fail "the cleaning cartridge was labelled"
+"$VTAPE" load lib --slot 5 --drive 0
+"$ENGINE" label --device "vtape:$T/lib/drive0" --label OTHER5 >/dev/null 2>l5.err ||
+	{ cat l5.err; fail "label OTHER5"; }
+grep -q "barcode is A00005L6: a changer refuses it labelled OTHER5 (its label is its barcode: A00005)" l5.err ||
+	{ cat l5.err; fail "no warning of a label the sticker does not give"; }
+"$VTAPE" unload lib --drive 0
+ok "abs-engine label: a cleaning cartridge refused, a label against the sticker warned of"
+
 # --clean-prefix: another prefix's cartridges are the cleaning ones.
 mklib lib2 CLX001L1
 ln -s lib2/drive0 tapedev2
