@@ -18,6 +18,7 @@
 
 #include "catalog/dumplog.h"
 #include "catalog/fileindex.h"
+#include "common/date.h"
 
 /* What eng_chain_apply did. */
 struct eng_apply_stats {
@@ -113,8 +114,7 @@ bool eng_chain_date_ok(const char *d, const char *date);
    the full time) with its fields in range: only such a prefix compares
    by its text. */
 bool eng_chain_date_valid(const char *date);
-#define ENG_DATE_FORMS "YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDTHH, " \
-	"YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SSZ (UTC)"
+#define ENG_DATE_FORMS DATE_FORMS	/* common/date.h */
 
 /* What a chain restore reads with (engine/restore.c sets it up). */
 struct eng_restore_opts;
