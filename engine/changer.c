@@ -171,38 +171,21 @@ eng_library_find_drive(const char *changer, const char *device, int *element,
 	size_t n = 0, off = 0;
 	unsigned matches = 0, idents = 0;
 	const struct tsg_element *d;
-	int rc;
+	int rc, orc;
 
-	if (*element >= 0) {
-		/* Given: the changer must have that drive. */
-		if ((rc = tsg_changer_open(changer, &c)) < 0) {
-			eng_err(err, "changer %s: %s", changer, strerror(-rc));
-			return rc;
-		}
-		rc = tsg_changer_inventory(c, &e, &n, &st);
-		tsg_changer_free(c);
-		if (rc != 0) {
-			eng_err_st(err, changer, &st);
-			return rc < 0 ? rc : -EIO;
-		}
-		d = tsg_changer_element(e, n, TSG_ELEM_DRIVE, (unsigned)*element);
-		free(e);
-		if (!d) {
-			eng_err(err, "changer %s has no drive %d (drives are numbered "
-			    "from 0)", changer, *element);
-			return -ENODEV;
-		}
-		return 0;
-	}
-	if ((rc = tsg_open_why(device, &dev, why)) < 0) {
-		eng_err(err, "%s: cannot open it to read its serial number: %s",
-		    device, why[0] ? why : strerror(-rc));
-		return rc;
-	}
+	/* The device's own word: its unit serial ("" none, or unreachable). */
 	memset(&inq, 0, sizeof(inq));
-	rc = tsg_inquiry(dev, &inq, &st);
-	tsg_free(dev);
-	if (rc != 0 || !inq.serial[0]) {
+	why[0] = '\0';
+	if ((orc = tsg_open_why(device, &dev, why)) == 0) {
+		if (tsg_inquiry(dev, &inq, &st) != 0)
+			inq.serial[0] = '\0';
+		tsg_free(dev);
+	} else if (*element < 0) {
+		eng_err(err, "%s: cannot open it to read its serial number: %s",
+		    device, why[0] ? why : strerror(-orc));
+		return orc;
+	}
+	if (*element < 0 && !inq.serial[0]) {
 		eng_err(err, "%s reports no unit serial number (INQUIRY page 80h): "
 		    "say which drive of %s it is with --drive-element N", device,
 		    changer);
@@ -229,6 +212,41 @@ eng_library_find_drive(const char *changer, const char *device, int *element,
 			    "(none)");
 			off += k > 0 ? (size_t)k : 0;
 		}
+	}
+	if (*element >= 0) {
+		/*
+		 * Given: the changer must have that drive, and where both
+		 * say who the drive is, they must agree (a wrong N would move
+		 * cartridges through another drive).
+		 */
+		d = tsg_changer_element(e, n, TSG_ELEM_DRIVE, (unsigned)*element);
+		if (!d) {
+			eng_err(err, "changer %s has no drive %d (drives are numbered "
+			    "from 0)", changer, *element);
+			free(e);
+			return -ENODEV;
+		}
+		if (inq.serial[0] && d->ident[0] &&
+		    !ident_match(d->ident, inq.serial)) {
+			const struct tsg_element *o = tsg_changer_drive_by_ident(e, n,
+			    inq.serial);
+			char hint[64] = "";
+			if (o)
+				snprintf(hint, sizeof(hint), ": it is drive %u", o->num);
+			eng_err(err, "--drive-element %d names drive %s of changer %s, "
+			    "but %s is %s%s (drives: %s)", *element, d->ident, changer,
+			    device, inq.serial, hint, list);
+			free(e);
+			return -ENODEV;
+		}
+		if (!inq.serial[0] || !d->ident[0])
+			log_warn("%s taken as drive %d of %s on the command line's word: "
+			    "%s", device, *element, changer, !d->ident[0] ?
+			    "the changer reports no identifier for it" : orc < 0 ?
+			    "the device could not be asked its serial" :
+			    "the device reports no serial");
+		free(e);
+		return 0;
 	}
 	d = tsg_changer_drive_by_ident(e, n, inq.serial);
 	if (d && matches == 1) {

@@ -1,8 +1,8 @@
 # A library drive as the engine sees it. Direct mode: --changer URI
-# --drive-element N for a drive whose URI does not say it is in a library
-# (a vtape library's drive reached by another path), through the changer
-# API; a drive element the changer lacks, or a drive its serial does not
-# name, is refused, never guessed. The barcode is the sticker label: a
+# [--drive-element N] on every command that opens the drive, through the
+# changer API; a drive element the changer lacks, one whose identifier is
+# not the device's serial, or a serial no drive has, is refused, never
+# guessed (a path that names no library is the operator's). The barcode is the sticker label: a
 # blank cartridge is labelled with its barcode less the LTO media suffix
 # (not from --autolabel), a cartridge whose tape says otherwise is refused
 # with both names and never written, and cleaning cartridges (CLN, or
@@ -35,13 +35,14 @@ sum() { (cd "$1" && ls -l; cat ./file* 2>/dev/null) | md5sum; }
 
 mklib lib
 ln -s lib/drive1 tapedev	# drive 1, by a path that names no library
-D="vtape:$T/tapedev"
+P="vtape:$T/tapedev"
+D="vtape:$T/lib/drive1"
 head -c 12000000 /dev/urandom >s.bin
 clean_before=$(sum lib/carts/CLN001L1)
 wrong_before=$(sum lib/carts/A00003L6)
 
 # The path alone: no library, the operator would be asked.
-expect_fail "no cartridge in the drive" "$ENGINE" dump --device "$D" --entity e0 \
+expect_fail "no cartridge in the drive" "$ENGINE" dump --device "$P" --entity e0 \
 	--source "file:$T/s.bin" --log x.log --mount-timeout 1
 # A drive element the changer does not have; --drive-element alone.
 expect_fail "has no drive 7" "$ENGINE" dump --device "$D" --changer "vtape:$T/lib" \
@@ -62,8 +63,17 @@ ok "the drive's element is checked in the changer before anything moves"
 grep -q "vtape:$T/lib/drive1 is drive 1 of changer" guess.out ||
 	{ cat guess.out; fail "drive 1 not found by its serial"; }
 expect_fail "is no drive of changer vtape:$T/lib (drives: 0=.*D0, 1=.*D1): say which with --drive-element N" \
-	"$ENGINE" status --device "$D" --changer "vtape:$T/lib"
-ok "the drive found by its serial among the changer's identifiers; a serial none has is refused"
+	"$ENGINE" status --device "$P" --changer "vtape:$T/lib"
+# --drive-element against the drive's own serial (hostile14 K1): where both
+# say who the drive is they must agree.
+expect_fail "drive-element 0 names drive .*D0 of changer vtape:$T/lib, but $D is .*D1: it is drive 1" \
+	"$ENGINE" dump --device "$D" --changer "vtape:$T/lib" --drive-element 0 \
+	--entity e0 --source "file:$T/s.bin" --log x.log
+expect_fail "drive-element 1 names drive .*D1 of changer vtape:$T/lib, but $P is VTAPE0" \
+	"$ENGINE" dump --device "$P" --changer "vtape:$T/lib" --drive-element 1 \
+	--entity e0 --source "file:$T/s.bin" --log x.log
+! grep -q '^part ' x.log 2>/dev/null || fail "a refused drive element wrote a part"
+ok "the drive found by its serial among the changer's identifiers; a serial none has, or an element that is another drive, refused"
 
 # A dump through the changer: slot 1 is labelled A00001 from its barcode
 # (--autolabel names no library cartridge), the cleaning cartridge is
@@ -111,21 +121,19 @@ ok "abs-engine label: a cleaning cartridge refused, a label against the sticker 
 
 # --clean-prefix: another prefix's cartridges are the cleaning ones.
 mklib lib2 CLX001L1
-ln -s lib2/drive0 tapedev2
 clx_before=$(sum lib2/carts/CLX001L1)
-"$ENGINE" dump --device "vtape:$T/tapedev2" --changer "vtape:$T/lib2" \
+"$ENGINE" dump --device "vtape:$T/lib2/drive0" --changer "vtape:$T/lib2" \
 	--drive-element 0 --clean-prefix CLX --entity e2 --source "file:$T/s.bin" \
 	--log d2.log --block-size 64K >e2.out 2>e2.err || { cat e2.err; fail "dump e2"; }
 [ "$clx_before" = "$(sum lib2/carts/CLX001L1)" ] || fail "the CLX cleaning cartridge was written"
 ! grep -q 'label=CLX' d2.log || fail "a CLX cartridge got a part"
-expect_fail "cleaning prefix" "$ENGINE" dump --device "vtape:$T/tapedev2" \
+expect_fail "cleaning prefix" "$ENGINE" dump --device "vtape:$T/lib2/drive0" \
 	--changer "vtape:$T/lib2" --drive-element 0 --clean-prefix 'C X' --entity e3 \
 	--source "file:$T/s.bin" --log d3.log
 ok "--clean-prefix CLX: CLX001L1 never written"
 
 # ---- a media server on that drive, under a real abs-ctld ----
 mklib lib3
-ln -s lib3/drive0 tapedev3
 wrong3=$(sum lib3/carts/A00003L6)
 CTLD="$ABS_BIN/abs-ctld" CTL="$ABS_BIN/abs-ctl"
 export ABS_CTL_SOCKET="$T/ctld.sock"
@@ -141,7 +149,7 @@ head -c 3000000 s.bin >small.bin
 "$CTL" entity-add vol.e4 "file:$T/small.bin" >/dev/null
 # TapeAlert 20 (clean now) on the cartridge the job ends on.
 "$VTAPE" inject lib3/carts/A00004L6 --tapealert 20 >/dev/null
-"$ENGINE" serve --control "$T/ctld.sock" --drive d3 --device "vtape:$T/tapedev3" \
+"$ENGINE" serve --control "$T/ctld.sock" --drive d3 --device "vtape:$T/lib3/drive0" \
 	--changer "vtape:$T/lib3" --drive-element 0 --log "$T/journal-d3.log" \
 	--block-size 64K 2>"$T/engine-d3.log" &
 E3=$!

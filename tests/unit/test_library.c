@@ -131,8 +131,18 @@ test_changer_drive(void)
 	CHECK(eng_library_of(drive, &c, &d) == -ENODEV);
 
 	/* A drive element the changer has, checked; one it has not, refused. */
+	char real0[800], real1[800];
+	snprintf(real0, sizeof(real0), "vtape:%s/drive0", lib);
+	snprintf(real1, sizeof(real1), "vtape:%s/drive1", lib);
 	el = 1;
-	CHECK(eng_library_find_drive(uri, drive, &el, err) == 0 && el == 1);
+	CHECK(eng_library_find_drive(uri, real1, &el, err) == 0 && el == 1);
+	/* An element whose identifier is not the device's serial: refused
+	   (hostile14 K1), naming the drive it is. */
+	el = 1;
+	CHECK(eng_library_find_drive(uri, real0, &el, err) == -ENODEV);
+	CHECK(strstr(err, "it is drive 0") != NULL);
+	el = 1;	/* the symlinked path's serial is no drive's */
+	CHECK(eng_library_find_drive(uri, drive, &el, err) == -ENODEV);
 	el = 2;
 	CHECK(eng_library_find_drive(uri, drive, &el, err) == -ENODEV);
 	CHECK(strstr(err, "no drive 2") != NULL);
@@ -141,10 +151,8 @@ test_changer_drive(void)
 	    err) < 0);
 
 	/* By serial: the drive's page 80h against the changer's DVCIDs. */
-	char real[800];
-	snprintf(real, sizeof(real), "vtape:%s/drive1", lib);
 	el = -1;
-	CHECK(eng_library_find_drive(uri, real, &el, err) == 0 && el == 1);
+	CHECK(eng_library_find_drive(uri, real1, &el, err) == 0 && el == 1);
 	el = -1;	/* another path to it: a serial no DVCID has */
 	CHECK(eng_library_find_drive(uri, drive, &el, err) == -ENODEV &&
 	    el == -1 && strstr(err, "--drive-element"));
