@@ -245,8 +245,8 @@ h_index_upload(struct ctld *c, struct client *cl, json_t *a,
 	chk->raw_bytes = u.raw_bytes;
 	up->buf = NULL;
 	ctld_upload_free(d);
-	return ctld_offload(cl, up_check_work, up_check_done, up_check_free, chk,
-	    code, err);
+	return ctld_offload(cl, NULL, up_check_work, up_check_done, up_check_free,
+	    chk, code, err);
 }
 
 /* A job's detail, to check a download against. */
@@ -606,6 +606,7 @@ struct find_job {
 	json_t *dumps;		/* the loop's: {dump, level, started, kept} */
 	json_t *without;	/* the loop's: dumps without a kept index */
 	size_t next;		/* the next of dumps to search */
+	bool finished;		/* none left */
 	char *entity, *shown;	/* the pattern as the reply shows it */
 	int64_t t0;
 	/* This step, for the worker. */
@@ -738,15 +739,32 @@ find_reply(struct find_job *f)
 	return r;
 }
 
+/* Before the worker's turn: the next dump's index read. */
+static int
+find_prep(struct ctld *c, void *arg, const char **code, char *err)
+{
+	struct find_job *f = arg;
+	char dberr[PROTO_ERRLEN];
+	int rc = find_step(c, f, dberr);
+
+	if (rc < 0) {
+		cat_failed(code, err, rc, dberr);
+		return rc;
+	}
+	f->finished = rc == 0;
+	return f->finished ? 1 : 0;
+}
+
 static json_t *
 find_done(struct ctld *c, struct client *cl, void *arg, const char **code,
     char *err)
 {
 	struct find_job *f = arg;
-	char dberr[PROTO_ERRLEN];
-	int rc;
+	(void)c;
 	(void)cl;
 
+	if (f->finished)
+		return find_reply(f);
 	if (f->rc < 0) {
 		if (f->rc == -ENOMEM)
 			FAIL(PROTO_E_INTERNAL, "find: %s", f->why);
@@ -756,11 +774,7 @@ find_done(struct ctld *c, struct client *cl, void *arg, const char **code,
 	}
 	if (f->truncated)
 		return find_reply(f);
-	if ((rc = find_step(c, f, dberr)) < 0)
-		return cat_failed(code, err, rc, dberr);
-	if (rc == 0)
-		return find_reply(f);
-	*code = CTLD_PENDING;
+	*code = CTLD_PENDING;	/* the next dump, in its turn */
 	return NULL;
 }
 
@@ -820,14 +834,10 @@ h_find(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	fd.date = date;
 	if ((rc = cat_entity_get(c->db, entity, no_row, NULL, dberr)) >= 0)
 		rc = cat_entity_chains(c->db, entity, find_dump_row, &fd, dberr);
-	if (rc >= 0 && (rc = find_step(c, f, dberr)) == 0) {
-		json_t *r = find_reply(f);	/* nothing to search */
-		find_free(f);
-		return r;
-	}
 	if (rc < 0) {
 		find_free(f);
 		return cat_failed(code, err, rc, dberr);
 	}
-	return ctld_offload(cl, find_work, find_done, find_free, f, code, err);
+	return ctld_offload(cl, find_prep, find_work, find_done, find_free, f,
+	    code, err);
 }

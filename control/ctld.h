@@ -205,10 +205,16 @@ typedef void ctld_work_fn(void *arg);
 typedef json_t *ctld_done_fn(struct ctld *c, struct client *cl, void *arg,
     const char **code, char *err);
 typedef void ctld_free_fn(void *arg);
+/* In the loop just before fn's turn (NULL: none): what the step needs
+   read into arg; 0 to run fn, 1 to go to done without it, or negative
+   with *code and err (the refusal). */
+typedef int ctld_prep_fn(struct ctld *c, void *arg, const char **code,
+    char *err);
 /* Queue fn(arg) for cl's request; always NULL with *code: CTLD_PENDING,
    or a refusal (busy) with arg freed. */
-json_t *ctld_offload(struct client *cl, ctld_work_fn *fn, ctld_done_fn *done,
-    ctld_free_fn *fr, void *arg, const char **code, char *err);
+json_t *ctld_offload(struct client *cl, ctld_prep_fn *prep, ctld_work_fn *fn,
+    ctld_done_fn *done, ctld_free_fn *fr, void *arg, const char **code,
+    char *err);
 /* The eventfd the loop watches (-1 if none could be made). */
 int ctld_offload_fd(void);
 /* In the loop, once the eventfd is readable: what the worker made. */

@@ -420,6 +420,19 @@ paths_check_work(void *arg)
 	fidx_free(&x);
 }
 
+/* Before the worker's turn: the dump's index read. */
+static int
+paths_check_prep(struct ctld *c, void *arg, const char **code, char *err)
+{
+	struct paths_check *p = arg;
+	char dberr[CAT_ERRLEN];
+	int rc = cat_index_load(c->db, p->uid, &p->buf, &p->len, dberr);
+
+	if (rc < 0)
+		cat_failed(code, err, rc, dberr);
+	return rc < 0 ? rc : 0;
+}
+
 static json_t *
 paths_check_done(struct ctld *c, struct client *cl, void *arg,
     const char **code, char *err)
@@ -453,7 +466,7 @@ paths_check_done(struct ctld *c, struct client *cl, void *arg,
 
 /* Look the paths of res up in its last dump's kept index, then queue. */
 static json_t *
-restore_paths_check(struct ctld *c, struct client *cl, json_t *a, json_t *res,
+restore_paths_check(struct client *cl, json_t *a, json_t *res,
     const char **code, char *err)
 {
 	json_t *chain = json_object_get(res, "chain"), *v;
@@ -461,9 +474,7 @@ restore_paths_check(struct ctld *c, struct client *cl, json_t *a, json_t *res,
 	json_t *plain = json_object_get(res, "paths");
 	json_t *b64 = json_object_get(res, "paths_b64");
 	size_t n = json_array_size(plain) + json_array_size(b64), i, k = 0;
-	char dberr[CAT_ERRLEN];
 	struct paths_check *p = calloc(1, sizeof(*p));
-	int rc;
 
 	if (!p || !(p->paths = calloc(n ? n : 1, sizeof(*p->paths))) ||
 	    !(p->missing = calloc(n ? n : 1, sizeof(*p->missing)))) {
@@ -496,12 +507,8 @@ restore_paths_check(struct ctld *c, struct client *cl, json_t *a, json_t *res,
 		paths_check_free(p);
 		FAIL("internal", "out of memory");
 	}
-	if ((rc = cat_index_load(c->db, p->uid, &p->buf, &p->len, dberr)) < 0) {
-		paths_check_free(p);
-		return cat_failed(code, err, rc, dberr);
-	}
-	return ctld_offload(cl, paths_check_work, paths_check_done,
-	    paths_check_free, p, code, err);
+	return ctld_offload(cl, paths_check_prep, paths_check_work,
+	    paths_check_done, paths_check_free, p, code, err);
 }
 
 static json_t *
@@ -592,7 +599,7 @@ h_restore(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	if ((paths || json_object_get(res, "paths_b64")) && !warn &&
 	    strcmp(kind, "dir") == 0 && json_integer_value(json_object_get(last,
 	    "index_kept")) > 0)
-		return restore_paths_check(c, cl, a, res, code, err);
+		return restore_paths_check(cl, a, res, code, err);
 	return restore_queue(c, cl, a, res, code, err);
 }
 

@@ -5,7 +5,8 @@
  * thread takes such work in turn (first come, first served; a request of
  * many steps goes to the back of the queue after each); it owns no
  * catalog handle, no client and no drive: it sees only the buffers the
- * loop gave it. What it made goes back to the loop (an eventfd wakes it),
+ * loop gave it, read from the catalog just before its turn (one step's
+ * bytes in memory at a time, however many wait). What it made goes back to the loop (an eventfd wakes it),
  * which reads the catalog, answers the client, or gives the worker the
  * request's next step. A client waits for its answer in order: its next
  * requests are read once this one is answered.
@@ -26,45 +27,55 @@
 
 struct work {
 	struct client *cl;	/* NULL once the client is gone */
+	ctld_prep_fn *prep;
 	ctld_work_fn *fn;
 	ctld_done_fn *done;
 	ctld_free_fn *fr;
 	void *arg;
-	struct work *next;	/* in the queue or the done list */
+	struct work *next;	/* in the loop's queue */
 	struct work *all_next;	/* every work not answered (the loop's) */
 };
 
+/* The worker's: one work at a time, handed over and back under mu. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static struct work *todo, **todo_tail = &todo, *done_list;
-static struct work *all;	/* the loop's alone */
+static struct work *slot, *finished;
+/* The loop's: works waiting their turn, the one the worker has. */
+static struct work *queue, **queue_tail = &queue, *running;
+static struct work *all;
 static size_t nall;
 static int efd = -1;
 static bool started;
 
-/* The worker: each work in turn, handed back through done_list. */
+/* Wake the loop (its epoll watches efd). */
+static void
+poke(void)
+{
+	uint64_t one = 1;
+
+	if (write(efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_err("index worker: waking the loop: %s", strerror(errno));
+}
+
+/* The worker: each work handed to it, then back to the loop. */
 static void *
 worker(void *unused)
 {
 	(void)unused;
 	for (;;) {
 		struct work *w;
-		uint64_t one = 1;
 
 		pthread_mutex_lock(&mu);
-		while (!todo)
+		while (!slot)
 			pthread_cond_wait(&cv, &mu);
-		w = todo;
-		if (!(todo = w->next))
-			todo_tail = &todo;
+		w = slot;
+		slot = NULL;
 		pthread_mutex_unlock(&mu);
 		w->fn(w->arg);
 		pthread_mutex_lock(&mu);
-		w->next = done_list;
-		done_list = w;
+		finished = w;
 		pthread_mutex_unlock(&mu);
-		if (write(efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			log_err("index worker: waking the loop: %s", strerror(errno));
+		poke();
 	}
 	return NULL;
 }
@@ -77,21 +88,19 @@ ctld_offload_fd(void)
 	return efd;
 }
 
-/* Queue w for the worker (the loop). */
+/* Behind the others (the loop). */
 static void
 enqueue(struct work *w)
 {
-	pthread_mutex_lock(&mu);
 	w->next = NULL;
-	*todo_tail = w;
-	todo_tail = &w->next;
-	pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
+	*queue_tail = w;
+	queue_tail = &w->next;
 }
 
 json_t *
-ctld_offload(struct client *cl, ctld_work_fn *fn, ctld_done_fn *done,
-    ctld_free_fn *fr, void *arg, const char **code, char *err)
+ctld_offload(struct client *cl, ctld_prep_fn *prep, ctld_work_fn *fn,
+    ctld_done_fn *done, ctld_free_fn *fr, void *arg, const char **code,
+    char *err)
 {
 	struct work *w;
 	pthread_t t;
@@ -123,11 +132,12 @@ ctld_offload(struct client *cl, ctld_work_fn *fn, ctld_done_fn *done,
 		pthread_detach(t);
 		started = true;
 	}
-	*w = (struct work){ .cl = cl, .fn = fn, .done = done, .fr = fr,
-	    .arg = arg, .all_next = all };
+	*w = (struct work){ .cl = cl, .prep = prep, .fn = fn, .done = done,
+	    .fr = fr, .arg = arg, .all_next = all };
 	all = w;
 	nall++;
 	enqueue(w);
+	poke();		/* its turn is taken in the loop, not here */
 	*code = CTLD_PENDING;
 	return NULL;
 }
@@ -146,42 +156,81 @@ forget(struct work *w)
 	free(w);
 }
 
+/* w's step is over: answer its client, or queue its next step. */
+static void
+complete(struct ctld *c, struct work *w)
+{
+	char err[PROTO_ERRLEN] = "";
+	const char *code = PROTO_E_INTERNAL;
+	json_t *res;
+
+	if (!w->cl) {
+		forget(w);
+		return;
+	}
+	res = w->done(c, w->cl, w->arg, &code, err);
+	if (!res && code && strcmp(code, CTLD_PENDING) == 0) {
+		enqueue(w);
+		return;
+	}
+	ctld_reply(w->cl, res, code, err);
+	forget(w);
+}
+
+/*
+ * While the worker is free: the next work's prep (in the loop: it reads
+ * what the step needs, one step's bytes in memory at a time), then the
+ * worker has it.
+ */
+static void
+kick(struct ctld *c)
+{
+	while (!running && queue) {
+		char err[PROTO_ERRLEN] = "";
+		const char *code = PROTO_E_INTERNAL;
+		struct work *w = queue;
+		int rc = 0;
+
+		if (!(queue = w->next))
+			queue_tail = &queue;
+		if (!w->cl) {
+			forget(w);
+			continue;
+		}
+		if (w->prep && (rc = w->prep(c, w->arg, &code, err)) < 0) {
+			ctld_reply(w->cl, NULL, code, err);
+			forget(w);
+			continue;
+		}
+		if (rc > 0) {	/* nothing for the worker: done as it is */
+			complete(c, w);
+			continue;
+		}
+		running = w;
+		pthread_mutex_lock(&mu);
+		slot = w;
+		pthread_cond_signal(&cv);
+		pthread_mutex_unlock(&mu);
+	}
+}
+
 void
 ctld_offload_done(struct ctld *c)
 {
-	struct work *list, *w, *rev = NULL;
+	struct work *w;
 	uint64_t n;
 
 	if (read(efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_err("index worker: %s", strerror(errno));
 	pthread_mutex_lock(&mu);
-	list = done_list;
-	done_list = NULL;
+	w = finished;
+	finished = NULL;
 	pthread_mutex_unlock(&mu);
-	/* In the order they ended. */
-	while (list) {
-		w = list;
-		list = w->next;
-		w->next = rev;
-		rev = w;
+	if (w) {
+		running = NULL;
+		complete(c, w);
 	}
-	while ((w = rev)) {
-		char err[PROTO_ERRLEN] = "";
-		const char *code = PROTO_E_INTERNAL;
-		json_t *res;
-		rev = w->next;
-		if (!w->cl) {
-			forget(w);
-			continue;
-		}
-		res = w->done(c, w->cl, w->arg, &code, err);
-		if (!res && code && strcmp(code, CTLD_PENDING) == 0) {
-			enqueue(w);	/* its next step, behind the others */
-			continue;
-		}
-		ctld_reply(w->cl, res, code, err);
-		forget(w);
-	}
+	kick(c);
 }
 
 void
