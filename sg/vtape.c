@@ -1305,10 +1305,20 @@ vt_open(struct tsg_dev *d, const char *path)
 		free(v);
 		return -EINVAL;
 	}
-	/* A library itself is its robot: the SMC target (sg/vtape_smc.c). */
+	/*
+	 * A library itself is its robot: the SMC target (sg/vtape_smc.c), for
+	 * a changer's open; as a tape drive it is none.
+	 */
 	snprintf(conf, sizeof(conf), "%s/library.conf", path);
 	if (access(conf, F_OK) == 0) {
 		free(v);
+		if (!d->changer) {
+			snprintf(d->why, sizeof(d->why), "%s is a vtape library, not a "
+			    "drive: its drives are vtape:%s/driveK, its robot the "
+			    "changer vtape:%s (abs-engine changer --device vtape:%s)",
+			    path, path, path, path);
+			return -EISDIR;
+		}
 		d->tr = &tsg_vtape_smc_transport;
 		return d->tr->open(d, path);
 	}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sg/tsg.h"
+#include "sg/tsg_int.h"
 #include "sg/vtape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -74,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vtape_changer_state cs;
 	struct tsg_dev *d;
 	struct tsg_status st;
-	char err[160], uri[300], path[400];
+	char err[160], uri[300], path[400], why[TSG_WHY_LEN];
 
 	if (!size)
 		return 0;
@@ -116,7 +117,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= 1 + n;
 	}
 	snprintf(uri, sizeof(uri), "vtape:%s", lib);
-	if (tsg_open(uri, &d) < 0)
+	if (tsg_open_changer(uri, &d, why) < 0)
 		return 0;
 	/* Each record: cdb length (6/10/12/16), alloc (2 bytes), cdb bytes. */
 	while (size >= 3) {

@@ -167,7 +167,11 @@ smc_cdbs(const char *top)
 	snprintf(lib, sizeof(lib), "%s/smc", top);
 	CHECK(vtape_library_new(lib, &L) == 0);
 	snprintf(u, sizeof(u), "vtape:%s", lib);
-	CHECK(tsg_open(u, &d) == 0 && d);
+	/* Opened as a tape drive it is none, and says what to open instead. */
+	char why[TSG_WHY_LEN];
+	CHECK(tsg_open_why(u, &d, why) == -EISDIR && !d &&
+	    strstr(why, "is a vtape library, not a drive"));
+	CHECK(tsg_open_changer(u, &d, why) == 0 && d);
 	if (!d)
 		return;
 
@@ -393,7 +397,7 @@ smc_faults(const char *top)
 	CHECK(vtape_library_new(lib, &L) == 0);
 	snprintf(u, sizeof(u), "vtape:%s", lib);
 	CHECK(tsg_changer_open(u, &c) == 0 && c);
-	CHECK(tsg_open(u, &d) == 0 && d);
+	CHECK(tsg_open_changer(u, &d, why) == 0 && d);
 	if (!c || !d)
 		return;
 
