@@ -241,5 +241,8 @@ bool ctld_library_mount(struct ctld *c, struct drive *d, const char *label);
 int ctld_library_tape_ok(struct ctld *c, struct drive *d, const char *label);
 json_t *ctld_library_of(struct ctld *c, struct drive *d);
 void ctld_library_rejected(struct ctld *c, struct drive *d, json_t *data);
+/* The night report's library part: "in_portals" (cartridges in portals,
+   to go offsite) and "cleaning_expended" into out: 0 or negative. */
+int ctld_library_report(struct ctld *c, json_t *out, char *err);
 
 #endif

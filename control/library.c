@@ -1297,6 +1297,52 @@ ctld_library_rejected(struct ctld *c, struct drive *d, json_t *data)
 	json_decref(ev);
 }
 
+/* ---- the night report ---- */
+
+struct rep_lib {
+	json_t *portals, *expended;
+};
+
+static int
+rep_elem(const struct cat_element *e, void *arg)
+{
+	struct rep_lib *r = arg;
+
+	if (strcmp(e->type, "portal") == 0 && e->full)
+		return j_append(r->portals, json_pack("{s:s,s:I,s:o,s:o}", "library",
+		    e->library, "portal", (json_int_t)e->num, "barcode",
+		    j_str(e->barcode), "label", j_str(e->label)));
+	if (e->cleaning && e->expended)
+		return j_append(r->expended, json_pack("{s:s,s:o,s:I,s:s,s:I}",
+		    "library", e->library, "barcode", j_str(e->barcode), "uses",
+		    (json_int_t)e->clean_uses, "type", e->type, "num",
+		    (json_int_t)e->num));
+	return 0;
+}
+
+static int
+rep_lib_row(const struct cat_library *l, void *arg)
+{
+	struct ctld *c = ((void **)arg)[0];
+	char err[CAT_ERRLEN];
+	int rc = cat_inventory_list(c->db, l->name, rep_elem, ((void **)arg)[1],
+	    err);
+
+	return rc < 0 ? rc : 0;
+}
+
+int
+ctld_library_report(struct ctld *c, json_t *out, char *err)
+{
+	struct rep_lib r = { json_array(), json_array() };
+	void *arg[2] = { c, &r };
+	int rc = cat_libraries_list(c->db, rep_lib_row, arg, err);
+
+	json_object_set_new(out, "in_portals", r.portals);
+	json_object_set_new(out, "cleaning_expended", r.expended);
+	return rc < 0 ? rc : 0;
+}
+
 /* ---- engine events ---- */
 
 json_t *

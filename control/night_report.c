@@ -269,6 +269,18 @@ rep_text(const char *night, json_t *r)
 	json_array_foreach(json_object_get(r, "errors"), i, v)
 		tx(&t, "  drive %s tape %s: %lld %s\n", sf(v, "drive"),
 		    sf(v, "label"), nf(v, "count"), sf(v, "kind"));
+	if (json_array_size(json_object_get(r, "in_portals")))
+		tx(&t, "\ncartridges in library portals (%zu):\n",
+		    json_array_size(json_object_get(r, "in_portals")));
+	json_array_foreach(json_object_get(r, "in_portals"), i, v)
+		tx(&t, "  %-12s %-12s library %s portal %lld\n", sf(v, "barcode"),
+		    sf(v, "label"), sf(v, "library"), nf(v, "portal"));
+	if (json_array_size(json_object_get(r, "cleaning_expended")))
+		tx(&t, "\nexpended cleaning cartridges (%zu):\n",
+		    json_array_size(json_object_get(r, "cleaning_expended")));
+	json_array_foreach(json_object_get(r, "cleaning_expended"), i, v)
+		tx(&t, "  %-12s library %s, %lld uses: replace it\n", sf(v,
+		    "barcode"), sf(v, "library"), nf(v, "uses"));
 	tx(&t, "\npools:\n");
 	json_array_foreach(json_object_get(r, "pools"), i, v)
 		tx(&t, "  %-12s %lld writable of %lld, minimum %lld%s\n",
@@ -325,6 +337,11 @@ night_report(struct ctld *c, const char *night, char *err)
 	    "pools", p.pools);
 	if (out)
 		json_object_set(out, "broken_chains", p.broken);
+	if (out && ctld_library_report(c, out, err) < 0) {
+		json_decref(out);
+		out = NULL;
+		goto done;
+	}
 	if (out && (text = rep_text(night, out))) {
 		json_object_set_new(out, "text", json_string(text));
 		free(text);

@@ -23,7 +23,7 @@ start_ctld() {
 	until_ok '"$CTL" status >/dev/null 2>&1'
 }
 "$VTAPE" new-library lib --slots 6 --drives 2 --capacity 8M --barcode-prefix L \
-	--serial TESTLIB >/dev/null
+	--serial TESTLIB --portals 2 >/dev/null
 if "$ENGINE" changer --device "vtape:$T/lib" --json inventory 2>/dev/null |
 	grep -q '"elements"'; then
 	REAL="$ENGINE changer"
@@ -102,10 +102,29 @@ grep -q "drive 0: d0" libs.txt && grep -q "drive 1: d1 (serial TESTLIBD1" libs.t
 	{ cat libs.txt; fail "libraries lacks the drives"; }
 ok "drives attached by element and by serial (two matches refused)"
 
-# eject without a portal: refused, said why.
-"$CTL" --json eject L00001 >ej.json || fail "eject"
-jq -e '.not_ejected[0].why | test("portal")' ej.json >/dev/null || fail "eject: $(cat ej.json)"
-ok "eject without a portal: $(jq -r '.not_ejected[0].why' ej.json)"
+# eject: to free portals; what does not fit, or is in no library, said.
+if [ "$REAL" = "$ENGINE changer" ]; then
+	"$CTL" --json eject L00005 L00006 NOSUCH >ej.json || fail "eject"
+	[ "$(jq '.ejected | length' ej.json)" = 2 ] || fail "eject: $(cat ej.json)"
+	jq -e '.not_ejected[] | select(.label == "NOSUCH") | .why | test("no library")' ej.json >/dev/null ||
+		fail "eject NOSUCH: $(cat ej.json)"
+	"$CTL" --json eject L00004 >ej.json || fail "eject"
+	jq -e '.not_ejected[0].why | test("no free portal")' ej.json >/dev/null || fail "eject: $(cat ej.json)"
+	"$CTL" report >report.txt || true
+	grep -q "cartridges in library portals (2)" report.txt || { cat report.txt; fail "the report lacks the portals"; }
+	# The operator takes them offsite, brings one back: import.
+	"$VTAPE" export lib >/dev/null
+	"$VTAPE" import lib L00005 >/dev/null
+	"$CTL" --json import lib >im.json || fail "import"
+	[ "$(jq '.imported | length' im.json)" = 1 ] || fail "import: $(cat im.json)"
+	"$CTL" --json inventory lib --cached | jq -e '.elements[] | select(.barcode == "L00005") | .type == "slot"' >/dev/null ||
+		fail "L00005 is not in a slot after import"
+	ok "eject to portals (no free portal, in no library: said), in the report; import"
+else
+	"$CTL" --json eject L00001 >ej.json || fail "eject"
+	jq -e '.not_ejected[0].why | test("portal")' ej.json >/dev/null || fail "eject: $(cat ej.json)"
+	ok "eject (changer stand-in): $(jq -r '.not_ejected[0].why' ej.json)"
+fi
 
 
 # Two media servers on the library's two drives: the robot is theirs.
@@ -237,3 +256,39 @@ cmp data/a r5/a || fail "r5/a differs"
 [ "$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM moves WHERE state = 'cut'")" = 1 ] ||
 	fail "the cut move is not marked cut"
 ok "abs-ctld killed mid-move: the next inventory repaired it, the restore went on"
+
+# The operator puts a cleaning cartridge in (an import: UNIT ATTENTION):
+# the next robot command hears it and a new inventory follows.
+n0=$(grep -c "inventory (a UNIT ATTENTION" ctld.log || true)
+"$VTAPE" import lib --to-slots CLN001 >/dev/null || fail "abs-vtape import CLN001"
+"$CTL" inventory lib >/dev/null	# this one hears the UNIT ATTENTION ...
+until_ok '[ "$(grep -c "inventory (a UNIT ATTENTION" ctld.log)" -gt "$n0" ]'
+"$CTL" --json inventory lib --cached | jq -e '.elements[] | select(.barcode == "CLN001") | .cleaning and .label == null' >/dev/null ||
+	fail "CLN001 is not a cleaning cartridge in the inventory"
+ok "a UNIT ATTENTION (import) took a new inventory; CLN001 is a cleaning cartridge"
+
+# TapeAlert 20 (clean now) on d0's cartridge: a cleaning cycle before d0's
+# next job: CLN001 loaded, unloaded by d0's media server, home, counted.
+"$VTAPE" inject "lib/carts/$tape" --tapealert 20 >/dev/null || fail "inject TapeAlert 20"
+before=$(job_max)
+"$CTL" restore e1 --to "$T/r6" --drive d0 >/dev/null || fail "restore on d0"
+wait_jobs "$before"
+wait_for "drive d0 cleaned with CLN001" ctld.log
+# (vtape keeps TapeAlert flags on the cartridge: the drive that held it
+# before says so too when it unloads, and is cleaned as well)
+"$CTL" --json inventory lib --cached | jq -e '.elements[] | select(.barcode == "CLN001") | .uses >= 1 and .type == "slot"' >/dev/null ||
+	fail "CLN001's use not counted, or not home"
+ok "TapeAlert 20: d0 cleaned with CLN001 before its next job"
+# clean DRIVE now; then the drive says the cartridge is expired (22).
+"$CTL" --json clean d1 >clean.json || fail "clean d1"
+uses=$(sqlite3 "$T/catalog.db" "SELECT uses FROM cleaning WHERE barcode = 'CLN001'")
+jq -e --argjson u "$uses" '.cartridge == "CLN001" and .uses == $u' clean.json >/dev/null || { grep -i "clean\|tapealert" ctld.log; fail "clean d1: $(cat clean.json)"; }
+"$VTAPE" inject lib/carts/CLN001 --tapealert 22 >/dev/null
+"$CTL" clean d0 >/dev/null || fail "clean d0"
+until_ok 'grep -q "cleaning-expended" exceptions.txt'
+expect_fail "no cleaning cartridge" "$CTL" clean d1
+grep -q "not cleaned" exceptions.txt || fail "no exception for the missing cleaning cartridge"
+"$CTL" report >report.txt || true
+grep -q "expended cleaning cartridges" report.txt && grep -q "CLN001" report.txt ||
+	{ cat report.txt; fail "the report lacks the expended cleaning cartridge"; }
+ok "clean DRIVE; TapeAlert 22: CLN001 expended, reported; no cleaning cartridge left: refused, an exception"
