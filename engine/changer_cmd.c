@@ -383,12 +383,24 @@ done(struct ccmd *cc, const char *op, const char *what)
 	return 0;
 }
 
+/* --json and --device as parsed so far, for a usage error's JSON. */
+static bool usage_json;
+static const char *usage_uri;
+
 static int
 usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "abs-engine changer: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", eng_changer_usage);
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	fprintf(stderr, "abs-engine changer: %s\n%s", msg, eng_changer_usage);
+	if (usage_json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "changer", jstr_or_null(usage_uri));
+		json_object_set_new(j, "error", json_string(msg));
+		json_object_set_new(j, "sense", json_null());
+		jprint(j);
+	}
 	return ENG_CHANGER_USAGE;
 }
 
@@ -399,45 +411,64 @@ elem_words(enum tsg_elem_type t, unsigned num, char *buf, size_t len)
 	snprintf(buf, len, "%s %u", type_name(t), num);
 }
 
-/* move, load, unload: args after the command word. */
+/* The elements of a move, load or unload as spelt. */
+struct mv {
+	enum tsg_elem_type ft, tt;
+	unsigned from, to;
+	bool fa, ta;		/* given as @ADDR */
+};
+
+/*
+ * move, load, unload: the arguments after the command word, checked
+ * before the changer is opened; 0, or the usage exit status (said).
+ */
 static int
-do_move(struct ccmd *cc, const char *op, int argc, char **argv)
+parse_move(const char *op, int argc, char **argv, struct mv *m)
 {
-	enum tsg_elem_type ft = TSG_ELEM_SLOT, tt = TSG_ELEM_DRIVE;
-	unsigned from = 0, to = 0;
-	bool fa = false, ta = false, unload = strcmp(op, "unload") == 0;
+	memset(m, 0, sizeof(*m));
+	if (strcmp(op, "move") == 0) {
+		if (argc != 2)
+			return usage_error("move takes FROM and TO%s", "");
+		if (parse_elem(argv[0], 0, &m->ft, &m->from, &m->fa) < 0)
+			return usage_error("not an element: %s", argv[0]);
+		if (parse_elem(argv[1], 0, &m->tt, &m->to, &m->ta) < 0)
+			return usage_error("not an element: %s", argv[1]);
+	} else if (strcmp(op, "load") == 0) {
+		if (argc != 2)
+			return usage_error("load takes SLOT and DRIVE%s", "");
+		if (parse_elem(argv[0], TSG_ELEM_SLOT, &m->ft, &m->from, &m->fa) < 0 ||
+		    (!m->fa && m->ft != TSG_ELEM_SLOT))
+			return usage_error("not a slot: %s", argv[0]);
+		if (parse_elem(argv[1], TSG_ELEM_DRIVE, &m->tt, &m->to, &m->ta) < 0 ||
+		    (!m->ta && m->tt != TSG_ELEM_DRIVE))
+			return usage_error("not a drive: %s", argv[1]);
+	} else {
+		m->ft = TSG_ELEM_DRIVE;
+		m->tt = TSG_ELEM_SLOT;
+		if (argc < 1 || argc > 2)
+			return usage_error("unload takes DRIVE [SLOT]%s", "");
+		if (parse_elem(argv[0], TSG_ELEM_DRIVE, &m->ft, &m->from, &m->fa) < 0 ||
+		    (!m->fa && m->ft != TSG_ELEM_DRIVE))
+			return usage_error("not a drive: %s", argv[0]);
+		if (argc == 2 && (parse_elem(argv[1], TSG_ELEM_SLOT, &m->tt, &m->to,
+		    &m->ta) < 0 || (!m->ta && m->tt != TSG_ELEM_SLOT)))
+			return usage_error("not a slot: %s", argv[1]);
+	}
+	return 0;
+}
+
+/* move, load, unload of m (parse_move's). */
+static int
+do_move(struct ccmd *cc, const char *op, int argc, char **argv,
+    const struct mv *m)
+{
+	enum tsg_elem_type ft = m->ft, tt = m->tt;
+	unsigned from = m->from, to = m->to;
+	bool fa = m->fa, ta = m->ta, unload = strcmp(op, "unload") == 0;
 	struct tsg_status st;
 	char a[48], b[48], what[128];
 	int rc;
 
-	if (strcmp(op, "move") == 0) {
-		if (argc != 2)
-			return usage_error("move takes FROM and TO", "");
-		if (parse_elem(argv[0], 0, &ft, &from, &fa) < 0)
-			return usage_error("not an element: %s", argv[0]);
-		if (parse_elem(argv[1], 0, &tt, &to, &ta) < 0)
-			return usage_error("not an element: %s", argv[1]);
-	} else if (!unload) {
-		if (argc != 2)
-			return usage_error("load takes SLOT and DRIVE", "");
-		if (parse_elem(argv[0], TSG_ELEM_SLOT, &ft, &from, &fa) < 0 ||
-		    (!fa && ft != TSG_ELEM_SLOT))
-			return usage_error("not a slot: %s", argv[0]);
-		if (parse_elem(argv[1], TSG_ELEM_DRIVE, &tt, &to, &ta) < 0 ||
-		    (!ta && tt != TSG_ELEM_DRIVE))
-			return usage_error("not a drive: %s", argv[1]);
-	} else {
-		ft = TSG_ELEM_DRIVE;
-		tt = TSG_ELEM_SLOT;
-		if (argc < 1 || argc > 2)
-			return usage_error("unload takes DRIVE [SLOT]", "");
-		if (parse_elem(argv[0], TSG_ELEM_DRIVE, &ft, &from, &fa) < 0 ||
-		    (!fa && ft != TSG_ELEM_DRIVE))
-			return usage_error("not a drive: %s", argv[0]);
-		if (argc == 2 && (parse_elem(argv[1], TSG_ELEM_SLOT, &tt, &to,
-		    &ta) < 0 || (!ta && tt != TSG_ELEM_SLOT)))
-			return usage_error("not a slot: %s", argv[1]);
-	}
 	if (fa && (rc = resolve_addr(cc, from, &ft, &from, &st)) != 0)
 		return report(cc, op, rc, &st);
 	if (ta && (rc = resolve_addr(cc, to, &tt, &to, &st)) != 0)
@@ -489,6 +520,8 @@ eng_changer_cmd(int argc, char **argv)
 			return ENG_CHANGER_USAGE;
 		}
 	}
+	usage_json = cc.json;
+	usage_uri = cc.uri;
 	if (!cc.uri)
 		return usage_error("needs --device CHANGER-URI%s", "");
 	if (optind >= argc)
@@ -508,6 +541,10 @@ eng_changer_cmd(int argc, char **argv)
 		fprintf(stderr, "abs-engine changer: %s\n", err);
 		return 1;
 	}
+	struct mv mv;
+	if ((strcmp(op, "move") == 0 || strcmp(op, "load") == 0 ||
+	    strcmp(op, "unload") == 0) && (rc = parse_move(op, argc, argv, &mv)))
+		return rc;
 	if ((rc = tsg_changer_open_why(cc.uri, &cc.c, why)) < 0) {
 		if (rc == -EINVAL || rc == -EPROTONOSUPPORT)
 			return usage_error("not a changer URI: %s (smc:sg:/dev/sgN, "
@@ -530,7 +567,7 @@ eng_changer_cmd(int argc, char **argv)
 		rc = rc ? report(&cc, op, rc, &st) : done(&cc, op, prevent ?
 		    "medium removal prevented" : "medium removal allowed");
 	} else
-		rc = do_move(&cc, op, argc, argv);
+		rc = do_move(&cc, op, argc, argv, &mv);
 	tsg_changer_free(cc.c);
 	return rc;
 }

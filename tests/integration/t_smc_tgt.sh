@@ -105,9 +105,14 @@ set +e
 ch frobnicate >/dev/null 2>&1; [ $? = 2 ] || fail "unknown command: not 2"
 ch load 1 >/dev/null 2>&1; [ $? = 2 ] || fail "load with one argument: not 2"
 ch load drive:0 slot:1 >/dev/null 2>&1; [ $? = 2 ] || fail "load drive slot: not 2"
+# Usage is checked before the changer is reached; --json says it too.
+"$ENGINE" changer --device smc:iscsi://127.0.0.1:1/iqn.x:none/1 --json load 1 \
+	>r.json 2>/dev/null; [ $? = 2 ] || fail "usage before open: not 2"
 "$ENGINE" changer --device "smc:$TGT_LIB_DRIVE0" info >r.txt 2>&1
 rc=$?
 set -e
+jq -e '.error == "load takes SLOT and DRIVE" and .sense == null' r.json \
+	>/dev/null || { cat r.json; fail "usage error JSON"; }
 [ $rc = 3 ] || fail "a tape drive as a changer: exit $rc"
 grep -q "is a tape drive (peripheral type 01h.*not a medium changer (08h)" r.txt ||
 	{ cat r.txt; fail "tape drive not named"; }
