@@ -23,7 +23,8 @@ guest_initrd "$T/initrd.gz" "$ABS_TOP/tests/guest/device-events.sh" \
 	"$ENGINE" "$ABS_BIN/abs-ctld" "$ABS_BIN/abs-ctl" ||
 	fail "cannot build the guest initramfs"
 qrc=0
-guest_boot "$T/initrd.gz" "$T/console.log" "$TGT_PORT" || qrc=$?
+# guest_boot execs QEMU: in a subshell of its own.
+(guest_boot "$T/initrd.gz" "$T/console.log" "$TGT_PORT") || qrc=$?
 tr -d '\r' <"$T/console.log" | grep '^ABS-\|device node' || true
 [ "$qrc" = 0 ] || { tail_console >&2; fail "QEMU exited with status $qrc"; }
 grep -q '^ABS-GUEST-DONE' "$T/console.log" || { tail_console >&2; fail "the guest did not finish"; }
