@@ -107,7 +107,8 @@ int vtape_portal_cart(const char *libdir, int portal, char **cartdir);
  * library.conf: a UNIT ATTENTION pending (a door was opened), PREVENT
  * MEDIUM REMOVAL, and injected faults: the next N moves fail (HARDWARE
  * ERROR 15/01, a positioning error, or 53/00, a jam), the next N commands
- * answered NOT READY 04/01 (becoming ready), slots that jam
+ * answered NOT READY 04/01 (becoming ready), READ ELEMENT STATUS refusing
+ * DVCID or VolTag (24/00, as changers without them do), slots that jam
  * (every move from or to them fails 04/53/00, their element EXCEPT with
  * 53/00, not ACCESSible), cartridges whose barcode label the robot cannot
  * read (by barcode: unreadable wherever the cartridge goes).
@@ -129,6 +130,8 @@ struct vtape_changer_state {
 	unsigned move_fail;	/* the next N moves fail ... */
 	bool move_fail_jam;	/* ... as a jam, else a positioning error */
 	unsigned not_ready;	/* the next N commands: NOT READY 04/01 */
+	/* READ ELEMENT STATUS with DVCID, with VolTag: refused 24/00 */
+	bool refuse_dvcid, refuse_voltag;
 	unsigned njam, jam_slot[VTAPE_MAX_FAULTS];
 	unsigned nunreadable;
 	char unreadable[VTAPE_MAX_FAULTS][VTAPE_BARCODE_MAX + 1];
@@ -174,6 +177,8 @@ struct vtape_changer_fault {
 	int move_fail;		/* -1 leave; else the next N moves fail */
 	bool jam;		/* ... as a jam */
 	int not_ready;		/* -1 leave; else the next N commands: 04/01 */
+	bool refuse_dvcid;	/* READ ELEMENT STATUS refuses DVCID (24/00) */
+	bool refuse_voltag;	/* ... and VolTag */
 	unsigned jam_slot;	/* 0 none: that slot jams */
 	unsigned unreadable_slot;	/* 0 none: its cartridge's label */
 	bool clear;		/* every fault dropped first */
@@ -181,6 +186,8 @@ struct vtape_changer_fault {
 /* Change the injected faults; why says what was wrong (-EINVAL, -ENOENT). */
 int vtape_changer_fault(const char *libdir, const struct vtape_changer_fault *f,
     char *why, size_t len);
+/* Whether READ ELEMENT STATUS refuses DVCID, VolTag (changer.conf). */
+int vtape_robot_refuses(const char *libdir, bool *dvcid, bool *voltag);
 /* The robot's state and faults for people. */
 int vtape_changer_show(const char *libdir, FILE *out);
 /* The operator opened and closed the door: UNIT ATTENTION 28/00 next. */

@@ -78,23 +78,31 @@ next_line(const char *text, size_t len, size_t *off, char *line, size_t cap)
 	return 1;
 }
 
-int
-vtape_library_parse(const char *text, size_t len, struct vtape_library *lc,
-    char *err, size_t errlen)
+/*
+ * The key=value lines of one of the library's files: blank lines and
+ * #comments skipped, a single-valued key (bit k of once set for keys[k])
+ * refused when given twice; fn gets the others with their line number and
+ * returns 0, or -EINVAL having said why in err.
+ */
+struct kv {
+	const char *const *keys;	/* the fields, NULL-terminated */
+	unsigned once, seen;
+	int (*fn)(void *arg, int ln, int k, const char *val, char *err,
+	    size_t errlen);
+	void *arg;
+};
+
+static int
+kv_parse(const char *text, size_t len, struct kv *kv, char *err,
+    size_t errlen)
 {
 	char line[256];
 	size_t off = 0;
-	unsigned seen = 0;
-	int ln = 0, rc;
+	int ln = 0, rc, k;
 
-	memset(lc, 0, sizeof(*lc));
 	err[0] = '\0';
 	while ((rc = next_line(text, len, &off, line, sizeof(line))) != 0) {
-		static const char *const keys[] = { "slots", "drives", "portals",
-		    "capacity", "early_warning", "barcode_prefix", "serial" };
-		char *eq, *key = line;
-		uint64_t v = 0;
-		size_t k;
+		char *eq;
 
 		ln++;
 		if (rc < 0) {
@@ -108,51 +116,79 @@ vtape_library_parse(const char *text, size_t len, struct vtape_library *lc,
 			return -EINVAL;
 		}
 		*eq++ = '\0';
-		for (k = 0; k < ARRAY_SIZE(keys) && strcmp(key, keys[k]); k++)
+		for (k = 0; kv->keys[k] && strcmp(line, kv->keys[k]); k++)
 			;
-		if (k == ARRAY_SIZE(keys)) {
-			snprintf(err, errlen, "line %d: unknown field %.32s", ln, key);
+		if (!kv->keys[k]) {
+			snprintf(err, errlen, "line %d: unknown field %.32s", ln, line);
 			return -EINVAL;
 		}
-		if (seen & (1u << k)) {
-			snprintf(err, errlen, "line %d: %s given twice", ln, key);
+		if (kv->once & kv->seen & (1u << k)) {
+			snprintf(err, errlen, "line %d: %s given twice", ln, line);
 			return -EINVAL;
 		}
-		seen |= 1u << k;
-		if (k == 5) {	/* barcode_prefix: may be empty */
-			if (strlen(eq) > 16 || (*eq && !barcode_ok(eq))) {
-				snprintf(err, errlen, "line %d: bad barcode_prefix", ln);
-				return -EINVAL;
-			}
-			strcpy(lc->prefix, eq);
-			continue;
-		}
-		if (k == 6) {
-			if (!serial_ok(eq)) {
-				snprintf(err, errlen, "line %d: bad serial (1 to %d "
-				    "letters, digits, -, _ or .)", ln, VTAPE_SERIAL_LEN);
-				return -EINVAL;
-			}
-			strcpy(lc->serial, eq);
-			continue;
-		}
-		static const uint64_t lo[] = { 1, 1, 0, 1, 0 };
-		static const uint64_t hi[] = { VTAPE_MAX_SLOTS, VTAPE_MAX_DRIVES,
-		    VTAPE_MAX_PORTALS, UINT64_MAX, UINT64_MAX };
-		if (util_parse_u64(eq, hi[k], &v) < 0 || v < lo[k]) {
-			snprintf(err, errlen, "line %d: %s must be a number from %llu "
-			    "to %llu", ln, key, (unsigned long long)lo[k],
-			    (unsigned long long)hi[k]);
-			return -EINVAL;
-		}
-		switch (k) {
-		case 0: lc->slots = (int)v; break;
-		case 1: lc->drives = (int)v; break;
-		case 2: lc->portals = (int)v; break;
-		case 3: lc->capacity = v; break;
-		default: lc->early_warning = v; break;
-		}
+		kv->seen |= 1u << k;
+		if ((rc = kv->fn(kv->arg, ln, k, eq, err, errlen)) < 0)
+			return rc;
 	}
+	return 0;
+}
+
+static const char *const lib_keys[] = { "slots", "drives", "portals",
+	"capacity", "early_warning", "barcode_prefix", "serial", NULL };
+
+/* kv_parse: one field of library.conf. */
+static int
+lib_field(void *arg, int ln, int k, const char *val, char *err, size_t errlen)
+{
+	static const uint64_t lo[] = { 1, 1, 0, 1, 0 };
+	static const uint64_t hi[] = { VTAPE_MAX_SLOTS, VTAPE_MAX_DRIVES,
+	    VTAPE_MAX_PORTALS, UINT64_MAX, UINT64_MAX };
+	struct vtape_library *lc = arg;
+	uint64_t v;
+
+	if (k == 5) {	/* barcode_prefix: may be empty */
+		if (strlen(val) > 16 || (*val && !barcode_ok(val))) {
+			snprintf(err, errlen, "line %d: bad barcode_prefix", ln);
+			return -EINVAL;
+		}
+		strcpy(lc->prefix, val);
+		return 0;
+	}
+	if (k == 6) {
+		if (!serial_ok(val)) {
+			snprintf(err, errlen, "line %d: bad serial (1 to %d letters, "
+			    "digits, -, _ or .)", ln, VTAPE_SERIAL_LEN);
+			return -EINVAL;
+		}
+		strcpy(lc->serial, val);
+		return 0;
+	}
+	if (util_parse_u64(val, hi[k], &v) < 0 || v < lo[k]) {
+		snprintf(err, errlen, "line %d: %s must be a number from %llu to "
+		    "%llu", ln, lib_keys[k], (unsigned long long)lo[k],
+		    (unsigned long long)hi[k]);
+		return -EINVAL;
+	}
+	switch (k) {
+	case 0: lc->slots = (int)v; break;
+	case 1: lc->drives = (int)v; break;
+	case 2: lc->portals = (int)v; break;
+	case 3: lc->capacity = v; break;
+	default: lc->early_warning = v; break;
+	}
+	return 0;
+}
+
+int
+vtape_library_parse(const char *text, size_t len, struct vtape_library *lc,
+    char *err, size_t errlen)
+{
+	struct kv kv = { lib_keys, ~0u, 0, lib_field, lc };
+	int rc;
+
+	memset(lc, 0, sizeof(*lc));
+	if ((rc = kv_parse(text, len, &kv, err, errlen)) < 0)
+		return rc;
 	if (!lc->slots || !lc->drives) {
 		snprintf(err, errlen, "no slots or no drives");
 		return -EINVAL;
@@ -1214,89 +1250,80 @@ unreadable(const struct vtape_changer_state *s, const char *bc)
 	return false;
 }
 
+static const char *const chg_keys[] = { "attention", "prevent",
+	"move_fail", "move_fail_kind", "not_ready", "refuse_dvcid",
+	"refuse_voltag", "jam_slot", "unreadable", "impexp", NULL };
+#define CHG_ONCE 0x7fu	/* the first seven: one value each */
+
+struct chg_parse {
+	const struct vtape_library *lib;
+	struct vtape_changer_state *s;
+};
+
+/* kv_parse: one field of changer.conf. */
+static int
+chg_field(void *arg, int ln, int k, const char *val, char *err,
+    size_t errlen)
+{
+	struct chg_parse *x = arg;
+	struct vtape_changer_state *s = x->s;
+	bool *flag[] = { &s->attention, &s->prevent, NULL, NULL, NULL,
+	    &s->refuse_dvcid, &s->refuse_voltag };
+	uint64_t v;
+
+	switch (k) {
+	case 0: case 1: case 5: case 6:
+		if (strcmp(val, "0") && strcmp(val, "1"))
+			goto bad;
+		*flag[k] = val[0] == '1';
+		break;
+	case 2: case 4:
+		if (util_parse_u64(val, MOVE_FAIL_MAX, &v) < 0)
+			goto bad;
+		*(k == 2 ? &s->move_fail : &s->not_ready) = (unsigned)v;
+		break;
+	case 3:
+		if (strcmp(val, "jam") && strcmp(val, "hardware"))
+			goto bad;
+		s->move_fail_jam = val[0] == 'j';
+		break;
+	case 7:
+		if (util_parse_u64(val, (uint64_t)x->lib->slots, &v) < 0 || !v ||
+		    jammed(s, TSG_ELEM_SLOT, (unsigned)v) ||
+		    s->njam == VTAPE_MAX_FAULTS)
+			goto bad;
+		s->jam_slot[s->njam++] = (unsigned)v;
+		break;
+	case 8:
+		if (!barcode_ok(val) || unreadable(s, val) ||
+		    s->nunreadable == VTAPE_MAX_FAULTS)
+			goto bad;
+		strcpy(s->unreadable[s->nunreadable++], val);
+		break;
+	default:
+		if (util_parse_u64(val, (uint64_t)x->lib->portals, &v) < 0 || !v ||
+		    (s->impexp & (1ULL << (v - 1))))
+			goto bad;
+		s->impexp |= 1ULL << (v - 1);
+		break;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "line %d: bad, repeated or too many %s: %.40s", ln,
+	    chg_keys[k], val);
+	return -EINVAL;
+}
+
 int
 vtape_changer_parse(const char *text, size_t len,
     const struct vtape_library *lib, struct vtape_changer_state *s, char *err,
     size_t errlen)
 {
-	char line[256];
-	size_t off = 0;
-	unsigned seen = 0;
-	int ln = 0, rc;
+	struct chg_parse x = { lib, s };
+	struct kv kv = { chg_keys, CHG_ONCE, 0, chg_field, &x };
 
 	memset(s, 0, sizeof(*s));
-	err[0] = '\0';
-	while ((rc = next_line(text, len, &off, line, sizeof(line))) != 0) {
-		char *eq, *key = line;
-		uint64_t v;
-
-		ln++;
-		if (rc < 0) {
-			snprintf(err, errlen, "line %d: too long or not text", ln);
-			return -EINVAL;
-		}
-		if (!line[0] || line[0] == '#')
-			continue;
-		if (!(eq = strchr(line, '='))) {
-			snprintf(err, errlen, "line %d: no key=value", ln);
-			return -EINVAL;
-		}
-		*eq++ = '\0';
-		/* The single-valued fields, each once. */
-		static const char *const once[] = { "attention", "prevent",
-		    "move_fail", "move_fail_kind", "not_ready" };
-		for (unsigned k = 0; k < ARRAY_SIZE(once); k++)
-			if (strcmp(key, once[k]) == 0) {
-				if (seen & (1u << k)) {
-					snprintf(err, errlen, "line %d: %s given twice", ln,
-					    key);
-					return -EINVAL;
-				}
-				seen |= 1u << k;
-			}
-		if (strcmp(key, "attention") == 0 || strcmp(key, "prevent") == 0) {
-			if (strcmp(eq, "0") && strcmp(eq, "1"))
-				goto bad;
-			*(key[0] == 'a' ? &s->attention : &s->prevent) = eq[0] == '1';
-		} else if (strcmp(key, "move_fail") == 0) {
-			if (util_parse_u64(eq, MOVE_FAIL_MAX, &v) < 0)
-				goto bad;
-			s->move_fail = (unsigned)v;
-		} else if (strcmp(key, "not_ready") == 0) {
-			if (util_parse_u64(eq, MOVE_FAIL_MAX, &v) < 0)
-				goto bad;
-			s->not_ready = (unsigned)v;
-		} else if (strcmp(key, "move_fail_kind") == 0) {
-			if (strcmp(eq, "jam") && strcmp(eq, "hardware"))
-				goto bad;
-			s->move_fail_jam = eq[0] == 'j';
-		} else if (strcmp(key, "jam_slot") == 0) {
-			if (util_parse_u64(eq, (uint64_t)lib->slots, &v) < 0 || !v ||
-			    jammed(s, TSG_ELEM_SLOT, (unsigned)v) ||
-			    s->njam == VTAPE_MAX_FAULTS)
-				goto bad;
-			s->jam_slot[s->njam++] = (unsigned)v;
-		} else if (strcmp(key, "unreadable") == 0) {
-			if (!barcode_ok(eq) || unreadable(s, eq) ||
-			    s->nunreadable == VTAPE_MAX_FAULTS)
-				goto bad;
-			strcpy(s->unreadable[s->nunreadable++], eq);
-		} else if (strcmp(key, "impexp") == 0) {
-			if (util_parse_u64(eq, (uint64_t)lib->portals, &v) < 0 || !v ||
-			    (s->impexp & (1ULL << (v - 1))))
-				goto bad;
-			s->impexp |= 1ULL << (v - 1);
-		} else {
-			snprintf(err, errlen, "line %d: unknown field %.32s", ln, key);
-			return -EINVAL;
-		}
-		continue;
-bad:
-		snprintf(err, errlen, "line %d: bad, repeated or too many %s: %.40s",
-		    ln, key, eq);
-		return -EINVAL;
-	}
-	return 0;
+	return kv_parse(text, len, &kv, err, errlen);
 }
 
 int
@@ -1344,6 +1371,8 @@ changer_write(const char *libdir, const struct vtape_changer_state *s)
 	    "prevent=%d\nmove_fail=%u\nmove_fail_kind=%s\nnot_ready=%u\n",
 	    s->attention, s->prevent, s->move_fail, s->move_fail_jam ? "jam" :
 	    "hardware", s->not_ready);
+	off += (size_t)snprintf(text + off, cap - off, "refuse_dvcid=%d\n"
+	    "refuse_voltag=%d\n", s->refuse_dvcid, s->refuse_voltag);
 	for (unsigned i = 0; i < s->njam; i++)
 		off += (size_t)snprintf(text + off, cap - off, "jam_slot=%u\n",
 		    s->jam_slot[i]);
@@ -1691,7 +1720,7 @@ set_fault(void *arg, const struct vtape_library *lc,
 
 	if (f->clear) {
 		cs->move_fail = cs->not_ready = 0;
-		cs->move_fail_jam = false;
+		cs->move_fail_jam = cs->refuse_dvcid = cs->refuse_voltag = false;
 		cs->njam = cs->nunreadable = 0;
 	}
 	if (f->move_fail >= 0) {
@@ -1703,6 +1732,10 @@ set_fault(void *arg, const struct vtape_library *lc,
 		cs->move_fail = (unsigned)f->move_fail;
 		cs->move_fail_jam = f->jam;
 	}
+	if (f->refuse_dvcid)
+		cs->refuse_dvcid = true;
+	if (f->refuse_voltag)
+		cs->refuse_voltag = true;
 	if (f->not_ready >= 0) {
 		if (f->not_ready > MOVE_FAIL_MAX) {
 			snprintf(x->why, x->len, "at most %d commands not ready",
@@ -1759,6 +1792,22 @@ vtape_changer_fault(const char *libdir, const struct vtape_changer_fault *f,
 }
 
 int
+vtape_robot_refuses(const char *libdir, bool *dvcid, bool *voltag)
+{
+	struct vtape_changer_state cs;
+	struct vtape_library lc;
+	int rc;
+
+	*dvcid = *voltag = false;
+	if ((rc = lib_read(libdir, &lc)) < 0 ||
+	    (rc = vtape_changer_read(libdir, &lc, &cs)) < 0)
+		return rc;
+	*dvcid = cs.refuse_dvcid;
+	*voltag = cs.refuse_voltag;
+	return 0;
+}
+
+int
 vtape_changer_show(const char *libdir, FILE *out)
 {
 	struct vtape_changer_state cs;
@@ -1785,6 +1834,10 @@ vtape_changer_show(const char *libdir, FILE *out)
 		fprintf(out, "not ready       the next %u command%s (NOT READY "
 		    "04/01, becoming ready)\n", cs.not_ready, cs.not_ready == 1 ?
 		    "" : "s");
+	if (cs.refuse_dvcid || cs.refuse_voltag)
+		fprintf(out, "refused         READ ELEMENT STATUS with %s%s%s "
+		    "(24/00)\n", cs.refuse_dvcid ? "DVCID" : "", cs.refuse_dvcid &&
+		    cs.refuse_voltag ? " or " : "", cs.refuse_voltag ? "VolTag" : "");
 	fprintf(out, "jammed slots   ");
 	for (unsigned i = 0; i < cs.njam; i++)
 		fprintf(out, " %u", cs.jam_slot[i]);

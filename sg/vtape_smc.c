@@ -336,7 +336,13 @@ cmd_read_element_status(struct vsmc *s, const uint8_t *cdb, uint8_t *buf,
 	uint8_t *out;
 	int rc;
 
-	if (type > SMC_ELEM_DATA_TRANSFER || !count) {
+	bool no_dvcid, no_voltag;
+
+	if ((rc = vtape_robot_refuses(s->libdir, &no_dvcid, &no_voltag)) < 0)
+		return rc;
+	/* A changer without them (injected): INVALID FIELD IN CDB. */
+	if (type > SMC_ELEM_DATA_TRANSFER || !count || (dvcid && no_dvcid) ||
+	    (voltag && no_voltag)) {
 		illegal(r, 0x24, 0);
 		return 0;
 	}

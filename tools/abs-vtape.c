@@ -25,11 +25,13 @@ static const char usage[] =
 "         [--write-protect] [--write-enable]\n"
 "         [--tapealert N] [--clear]\n"
 "  fault DIR [--move-fail N [--jam]] [--jam-slot N] [--unreadable N]\n"
-"            [--not-ready N] [--clear]\n"
+"            [--not-ready N] [--refuse-dvcid] [--refuse-voltag] [--clear]\n"
 "         the library's robot: the next N moves fail (HARDWARE ERROR 15/01,\n"
 "         with --jam 53/00); every move from or to slot N jams; the label of\n"
 "         slot N's cartridge cannot be read (wherever it goes); the next N\n"
-"         commands are answered NOT READY 04/01 (becoming ready); --clear\n"
+"         commands are answered NOT READY 04/01 (becoming ready); READ\n"
+"         ELEMENT STATUS asking drive identifiers (DVCID) or barcodes\n"
+"         (VolTag) is refused 24/00, as by changers without them; --clear\n"
 "         drops them all first. Without options: the robot's state and faults.\n"
 "  door DIR               the operator opened and closed the door: the\n"
 "                         changer's next command gets UNIT ATTENTION 28/00\n"
@@ -48,7 +50,7 @@ static const char usage[] =
 enum { O_SLOTS = 256, O_DRIVES, O_CAP, O_EW, O_PREFIX, O_SLOT, O_DRIVE,
 	O_MERR, O_WP, O_WE, O_TA, O_CLEAR, O_BARCODE, O_CORRUPT, O_REPAIR,
 	O_PORTALS, O_SERIAL, O_MOVE_FAIL, O_JAM, O_JAM_SLOT, O_UNREADABLE,
-	O_TO_SLOTS, O_PORTAL, O_NOT_READY };
+	O_TO_SLOTS, O_PORTAL, O_NOT_READY, O_REFUSE_DVCID, O_REFUSE_VOLTAG };
 
 static const struct option longopts[] = {
 	{ "slots", required_argument, NULL, O_SLOTS },
@@ -75,6 +77,8 @@ static const struct option longopts[] = {
 	{ "to-slots", no_argument, NULL, O_TO_SLOTS },
 	{ "portal", required_argument, NULL, O_PORTAL },
 	{ "not-ready", required_argument, NULL, O_NOT_READY },
+	{ "refuse-dvcid", no_argument, NULL, O_REFUSE_DVCID },
+	{ "refuse-voltag", no_argument, NULL, O_REFUSE_VOLTAG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -193,6 +197,8 @@ main(int argc, char **argv)
 			any_fault = true;
 			break;
 		case O_JAM: cf.jam = true; break;
+		case O_REFUSE_DVCID: cf.refuse_dvcid = any_fault = true; break;
+		case O_REFUSE_VOLTAG: cf.refuse_voltag = any_fault = true; break;
 		case O_NOT_READY:
 			cf.not_ready = (int)num(optarg, 1000000, "--not-ready");
 			any_fault = true;

@@ -208,6 +208,8 @@ expect_fail "numbered from 1" "$VTAPE" fault P --unreadable 0
 expect_fail "goes with --move-fail" "$VTAPE" fault P --jam
 "$VTAPE" fault P --not-ready 3 | grep -q '^not ready       the next 3 commands' ||
 	fail "fault --not-ready"
+"$VTAPE" fault P --refuse-dvcid --refuse-voltag | grep -q '^refused         READ ELEMENT STATUS with DVCID or VolTag' ||
+	fail "fault --refuse-dvcid --refuse-voltag"
 "$VTAPE" fault P --clear | grep -q '^jammed slots    none' || fail "fault --clear"
 "$VTAPE" fault P | grep -q '^not ready' && fail "--clear left not-ready"
 echo 'move_fail=many' >P/changer.conf
@@ -260,6 +262,12 @@ grep -q '"num":0,"addr":256,"full":true,"barcode":"V00001","tag_unreadable":fals
 	{ cat inv.json; fail "drive 0 with its serial"; }
 "$ENGINE" changer --device vtape:R --json inventory | grep -q '"attention":false' ||
 	fail "the UNIT ATTENTION was heard twice"
+# A changer without DVCID: the inventory comes whole, without identifiers.
+"$VTAPE" fault R --refuse-dvcid >/dev/null
+"$ENGINE" changer --device vtape:R --json inventory >inv.json
+grep -q '"num":0,"addr":256,"full":true,"barcode":"V00001","tag_unreadable":false,"source":1,"ident":null' inv.json ||
+	{ cat inv.json; fail "inventory without DVCID"; }
+"$VTAPE" fault R --clear --jam-slot 3 --unreadable 2 >/dev/null
 expect_fail "HARDWARE ERROR 53/00" "$ENGINE" changer --device vtape:R load 3 1
 "$VTAPE" import R NEW01 >/dev/null
 "$ENGINE" changer --device vtape:R inventory | grep -Eq '^portal +1 +16 +full +NEW01 .*put in by an operator' ||

@@ -489,6 +489,44 @@ smc_faults(const char *top)
 	CHECK(raw(d, cdb, 6, b, 18, &st) == 0 && (b[2] & 0xf) == 6 &&
 	    b[12] == 0x28);
 	CHECK(raw(d, cdb, 6, b, 18, &st) == 0 && (b[2] & 0xf) == 0);
+	/*
+	 * A changer without drive identifiers, then without barcodes either:
+	 * READ ELEMENT STATUS asking them is refused 24/00; the changer API
+	 * asks again without them and the inventory comes whole all the same.
+	 */
+	f.refuse_dvcid = true;
+	CHECK(vtape_changer_fault(lib, &f, why, sizeof(why)) == 0);
+	f.refuse_dvcid = false;
+	CHECK(sense_is(res(d, 0, true, 0, 100, true, b, sizeof(b), &st), &st, 5,
+	    0x24, 0));
+	CHECK(res(d, 0, true, 0, 100, false, b, sizeof(b), &st) == 0);
+	for (int pass = 0; pass < 2; pass++) {
+		struct tsg_changer *c3 = NULL;
+		snprintf(u, sizeof(u), "vtape:%s", lib);
+		CHECK(tsg_changer_open(u, &c3) == 0 && c3);
+		CHECK(c3 && tsg_changer_inventory(c3, &e, &n, &st) == 0 &&
+		    n == 1 + 4 + 2 + 2);
+		const struct tsg_element *s1 = tsg_changer_element(e, n,
+		    TSG_ELEM_SLOT, 1);
+		const struct tsg_element *dr0 = tsg_changer_element(e, n,
+		    TSG_ELEM_DRIVE, 0);
+		CHECK(s1 && s1->full && dr0 && !dr0->ident[0]);
+		CHECK(s1 && (pass ? !s1->barcode[0] : strcmp(s1->barcode,
+		    "F00001") == 0));
+		free(e);
+		e = NULL;
+		tsg_changer_free(c3);
+		f.refuse_voltag = true;
+		CHECK(vtape_changer_fault(lib, &f, why, sizeof(why)) == 0);
+		f.refuse_voltag = false;
+		CHECK(sense_is(res(d, 0, true, 0, 100, false, b, sizeof(b), &st),
+		    &st, 5, 0x24, 0));
+	}
+	f.clear = true;
+	CHECK(vtape_changer_fault(lib, &f, why, sizeof(why)) == 0);
+	f.clear = false;
+	CHECK(res(d, 0, true, 0, 100, true, b, sizeof(b), &st) == 0);
+
 	/* Becoming ready: NOT READY 04/01 for the next 2 commands, a UA first. */
 	f.not_ready = 2;
 	CHECK(vtape_changer_fault(lib, &f, why, sizeof(why)) == 0);
@@ -664,7 +702,8 @@ smc_parsers(const char *top)
 		"move_fail=99999999\n", "move_fail_kind=crash\n", "jam_slot=0\n",
 		"jam_slot=5\n", "jam_slot=2\njam_slot=2\n", "unreadable=a/b\n",
 		"unreadable=\n", "impexp=3\n", "impexp=0\n", "bogus=1\n",
-		"attention=1\nattention=0\n", "attention\n",
+		"attention=1\nattention=0\n", "attention\n", "refuse_dvcid=2\n",
+		"refuse_voltag=1\nrefuse_voltag=1\n",
 	};
 	struct vtape_library L;
 	struct vtape_changer_state cs;
@@ -694,11 +733,12 @@ smc_parsers(const char *top)
 		CHECK(rc == -EINVAL && err[0]);
 	}
 	const char *chg = "attention=1\nprevent=0\nmove_fail=3\nmove_fail_kind=jam\n"
-	    "jam_slot=4\njam_slot=1\nunreadable=AB00002\nimpexp=2\n";
+	    "jam_slot=4\njam_slot=1\nunreadable=AB00002\nimpexp=2\n"
+	    "refuse_voltag=1\n";
 	CHECK(vtape_changer_parse(chg, strlen(chg), &L, &cs, err, sizeof(err)) == 0);
 	CHECK(cs.attention && !cs.prevent && cs.move_fail == 3 && cs.move_fail_jam &&
 	    cs.njam == 2 && cs.jam_slot[1] == 1 && cs.nunreadable == 1 &&
-	    cs.impexp == 2);
+	    cs.impexp == 2 && cs.refuse_voltag && !cs.refuse_dvcid);
 
 	/* A library made before portals and serials: none, and a stable serial. */
 	snprintf(lib, sizeof(lib), "%s/old", top);
