@@ -63,6 +63,26 @@ ch --json inventory | jq -e '.elements[] | select(.type == "slot" and .num == 4)
 "$VTAPE" fault lib --clear >/dev/null
 ok "faults: 15/01 refused (exit 1), a jam 53/00 with EXCEPT, an unreadable label"
 
+# A changer that refuses DVCID, then VolTag too (24/00): the inventory
+# still comes whole, asked again without identifiers, then without tags.
+"$VTAPE" fault lib --refuse-dvcid >/dev/null
+ch --json inventory >nd.json
+jq -e '([.elements[] | select(.full)] | length == 4) and
+	all(.elements[]; .ident == null) and
+	([.elements[] | select(.full and .barcode != null)] | length == 4)' \
+	nd.json >/dev/null || { cat nd.json; fail "inventory without DVCID"; }
+ch info --json | jq -e '.dvcid == false and .voltag' >/dev/null ||
+	fail "info with DVCID refused"
+"$VTAPE" fault lib --refuse-voltag >/dev/null
+ch --json inventory >nv.json
+jq -e '([.elements[] | select(.full)] | length == 4) and
+	all(.elements[]; .barcode == null and .tag_unreadable == false)' \
+	nv.json >/dev/null || { cat nv.json; fail "inventory without VolTag"; }
+ch move slot:4 slot:1 >/dev/null && ch move slot:1 slot:4 >/dev/null ||
+	fail "moves without tags"
+"$VTAPE" fault lib --clear >/dev/null
+ok "DVCID refused: barcodes without identifiers; VolTag refused too: the elements without barcodes (never called unreadable); moves go on"
+
 # Portals: export and import by the operator, PREVENT locks them.
 ch move slot:4 portal:1 >/dev/null
 ch prevent >/dev/null
