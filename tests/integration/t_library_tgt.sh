@@ -1,8 +1,8 @@
 # Rig A's library through abs-ctld (issue 14): tgtd emulates a medium
 # changer (tgt_library: a changer LUN, two tape drive LUNs, six cartridges
-# of 6 MiB with LTO barcodes TG0001L6...) and abs-ctld drives it over
+# of 8 MiB with LTO barcodes TG0001L6...) and abs-ctld drives it over
 # libiscsi (library-add ... --changer smc:iscsi://...), each drive served by
-# its own media server on its iscsi:// LUN. A dump of 16 MiB spans three
+# its own media server on its iscsi:// LUN. A dump of 20 MB spans three
 # cartridges that the robot changes by itself (no operator: no mount
 # request reaches anybody), a restore on the other drive fetches them (the
 # last one out of the first drive), and the two drives of the library run
@@ -52,7 +52,7 @@ job_ok() {
 }
 
 tgt_start
-tgt_library 2 6 6 6
+tgt_library 2 6 6 8
 "$CTLD" --socket "$T/ctld.sock" --db "$DB" --foreground \
 	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
 CPID=$!
@@ -77,7 +77,7 @@ done
 ok "tgt library: changer and 2 drives through abs-ctld, inventory of 6 cartridges"
 
 # A dump spanning three cartridges; the robot changes them.
-head -c 16000000 /dev/urandom >big.bin
+head -c 20000000 /dev/urandom >big.bin
 ctl entity-add big "file:$T/big.bin" >/dev/null
 j=$(ctl --json dump t0 big | jq -r '.jobs[0]')
 wait_job "$j"
@@ -86,7 +86,7 @@ n=$("$CTL" tapes-for big | grep -c '^TG000')
 [ "$n" -ge 3 ] || { "$CTL" tapes-for big; fail "big spans $n cartridges, not 3"; }
 ! grep -q "MOUNT REQUEST" "$T/engine-t0.log" ||
 	fail "an operator mount request in a library: the robot should have loaded it"
-ok "a dump of 16 MB spanned $n cartridges, loaded by the robot"
+ok "a dump of 20 MB spanned $n cartridges, loaded by the robot"
 
 # A restore on the other drive fetches them, the last one out of t0.
 j=$(ctl --json restore big --to "$T/big.out" --drive t1 | jq -r '.job')
