@@ -53,7 +53,7 @@ job_ok() {
 
 tgt_start
 tgt_library 2 6 6 8
-"$CTLD" --socket "$T/ctld.sock" --db "$DB" --foreground \
+"$CTLD" --socket "$T/ctld.sock" --db "$DB" --foreground --changer-cmd "$ENGINE changer" \
 	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
 CPID=$!
 PIDS="$PIDS $CPID"
