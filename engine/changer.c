@@ -1108,6 +1108,12 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 				if (open_drive(c, dev, why) < 0) {
 					h->event(h->ctx, "mount-rejected", NULL, label, tape_id,
 					    why);
+					if (c->no_robot) {
+						/* The robot would bring the same: another. */
+						h->event(h->ctx, "unavailable", NULL, label,
+						    tape_id, why);
+						break;
+					}
 					continue;
 				}
 			}
@@ -1171,7 +1177,12 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 			}
 			log_warn("cartridge refused: %s", why);
 			h->event(h->ctx, "mount-rejected", NULL, label, tape_id, why);
-			if (eng_changer_is_library(c)) {
+			/*
+			 * A robot (ours, or abs-ctld's, which would load the same
+			 * cartridge again: hostile14 K7) puts no other one in:
+			 * the catalog chooses another, this one unavailable.
+			 */
+			if (eng_changer_is_library(c) || c->no_robot) {
 				/* Nobody can put another one in: choose another. */
 				release(c, dev);
 				h->event(h->ctx, "unavailable", NULL, label, tape_id, why);
@@ -1356,6 +1367,11 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 				c->o.hooks->event(c->o.hooks->ctx, "mount-rejected", NULL,
 				    label, tape_id, why);
 			release(c, dev);
+			if (c->no_robot) {
+				/* abs-ctld's robot would bring the same again (K7). */
+				eng_err(err, "cartridge %s is unavailable: %s", label, why);
+				return -ENOENT;
+			}
 		}
 		eng_err(err, "cartridge %s was not mounted", label);
 		return -ENOENT;

@@ -264,3 +264,20 @@ poll 'grep -q "drive r0 cleaned with CLN001L1" ctld2.log'
 	fail "the cleaning cartridge was not unloaded by the media server"
 "$VTAPE" list libr | grep -q '^slot2 *CLN001L1' || fail "the cleaning cartridge is not back in slot 2"
 ok "TapeAlert 20 after the restore: abs-ctld cleaned the drive, the media server unloaded CLN001L1 when asked"
+
+# A cartridge whose tape is not what the catalog says (written in the
+# catalog, blank on tape: swapped behind its back) is refused once and
+# the catalog picks another; never asked for again in a tight loop
+# (hostile14 K7).
+w=$(sed -n 's/^part .*label=\(A0000[0-9]\) .*/\1/p' journal-r0.log | tail -n 1)
+[ -n "$w" ] || fail "no written cartridge"
+blank=$(for b in A00004 A00005; do grep -q "label=$b " journal-r0.log || { echo $b; break; }; done)
+[ -n "$blank" ] || skip "no blank cartridge left to swap"
+"$VTAPE" list libr | grep -q "^drive" && "$VTAPE" unload libr --drive 0 2>/dev/null || true
+mkdir swap && mv libr/carts/${w}L6/file* swap/ 2>/dev/null || true
+"$CTL" entity-add vol.k7 "file:$T/small.bin" >/dev/null
+jk=$("$CTL" --json dump r0 vol.k7 | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+poll 'case $(jstate $jk) in done|failed|aborted) true;; *) false;; esac'
+n=$(grep -c "cartridge refused: the cartridge is blank, but the catalog has $w" ctld2.log || true)
+[ "$n" -le 2 ] || fail "$w refused $n times (a loop)"
+ok "$w, blank behind the catalog's back: refused $n time(s), job $jk $(jstate "$jk")"
