@@ -16,11 +16,13 @@
  * another cartridge.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "control/child_int.h"
@@ -364,6 +366,28 @@ drive_in_use(struct library *l, const struct drive *x, const struct task *t)
 
 static const char *default_cmd[] = { "abs-engine", "changer", NULL };
 
+/* abs-engine beside abs-ctld's own program if it is there, else PATH's. */
+static void
+default_engine(void)
+{
+	static char path[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (path[0])
+		return;
+	if ((n = readlink("/proc/self/exe", path, sizeof(path) - 16)) <= 0) {
+		snprintf(path, sizeof(path), "abs-engine");
+	} else {
+		path[n] = '\0';
+		if ((slash = strrchr(path, '/')))
+			snprintf(slash + 1, 16, "abs-engine");
+		if (access(path, X_OK) < 0)
+			snprintf(path, sizeof(path), "abs-engine");
+	}
+	default_cmd[0] = path;
+}
+
 /* Start a changer command: 0, or negative (said). */
 static int
 run_op(struct ctld *c, struct library *l, enum op op, const char *const *words,
@@ -375,6 +399,8 @@ run_op(struct ctld *c, struct library *l, enum op op, const char *const *words,
 	size_t n = 0;
 	int rc;
 
+	if (!c->changer_cmd)
+		default_engine();
 	for (size_t i = 0; cmd[i] && n < 20; i++)
 		argv[n++] = cmd[i];
 	argv[n++] = "--device";
