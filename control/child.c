@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,12 +19,28 @@
 #include "common/util.h"
 #include "control/child_int.h"
 
+/* Children that die with abs-ctld (ctl_child_bind). */
+static bool bind_next;
+static pid_t bind_parent;
+
+void
+ctl_child_bind(void)
+{
+	bind_next = true;
+	bind_parent = getpid();
+}
+
 /* Exec argv with stdout and stderr on pipes (the child). */
 static void
 child_exec(char *const *argv, int out, int errfd)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
+	if (bind_next) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != bind_parent)
+			_exit(127);	/* it died already */
+	}
 	setpgid(0, 0);
 	if (null >= 0)
 		dup2(null, 0);
@@ -54,7 +71,10 @@ ctl_child_start(struct ctl_child *ch, char *const *argv, size_t max)
 		goto fail;
 	}
 	signal(SIGCHLD, SIG_DFL);	/* to read its exit status */
-	if ((ch->pid = fork()) < 0) {
+	ch->pid = fork();
+	if (ch->pid != 0)
+		bind_next = false;
+	if (ch->pid < 0) {
 		ch->rc = -errno;
 		ch->pid = 0;
 		goto fail;	/* ctl_child_wait puts SIGCHLD back */
@@ -69,6 +89,7 @@ ctl_child_start(struct ctl_child *ch, char *const *argv, size_t max)
 	ch->buf[0] = '\0';
 	return 0;
 fail:
+	bind_next = false;
 	for (int i = 0; i < 2; i++) {
 		if (po[i] >= 0)
 			close(po[i]);

@@ -60,6 +60,12 @@ int ctl_child_failed(const struct ctl_child *ch, int timeout_ms, char *buf,
  * caller's to watch (ctl_child_fds); ctl_child_stop kills its group.
  */
 int ctl_child_poll(struct ctl_child *ch);
+/*
+ * The next ctl_child_start's child dies with abs-ctld (SIGKILL when it
+ * goes): a robot command left running by a killed abs-ctld would move
+ * after the next one's inventory.
+ */
+void ctl_child_bind(void);
 /* The pipes still open (-1: closed). */
 void ctl_child_fds(const struct ctl_child *ch, int *out, int *errfd);
 /* Kill its group (rc why), close its pipes; reaped if it can be. */

@@ -112,11 +112,13 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 	/* The media server reports the job with our site if it must. */
 	json_object_set_new(ev, "site", json_string(c->site));
 	ctld_send(d->engine, ev);
-	ctld_message(c, d, "info", "job %lld: %s %s%s%lld%s%s", (long long)job,
-	    field(ev, "kind", ""), d->entity, json_object_get(ev, "level") ?
-	    " level " : "", (long long)json_integer_value(json_object_get(ev,
-	    "level")), json_object_get(ev, "since") ? " since " : "",
-	    field(ev, "since", ""));
+	char lvl[32] = "";	/* a restore has none (campaign14 F4) */
+	if (json_is_integer(json_object_get(ev, "level")))
+		snprintf(lvl, sizeof(lvl), " level %lld", (long long)
+		    json_integer_value(json_object_get(ev, "level")));
+	ctld_message(c, d, "info", "job %lld: %s %s%s%s%s", (long long)job,
+	    field(ev, "kind", ""), d->entity, lvl, json_object_get(ev, "since") ?
+	    " since " : "", field(ev, "since", ""));
 	json_decref(ev);
 }
 

@@ -64,6 +64,7 @@ struct task {
 	int stage;		/* clean: 0 load, 1 wait for the drive, 2 home */
 	char cln[64];		/* clean: the cleaning cartridge */
 	bool dropped;		/* its drive's job ended under a move */
+	bool rechecked;		/* a fresh inventory before refusing */
 	struct task *next;
 };
 
@@ -410,6 +411,7 @@ run_op(struct ctld *c, struct library *l, enum op op, const char *const *words,
 		argv[n++] = words[i];
 	argv[n] = NULL;
 	ctl_child_free(&l->ch);
+	ctl_child_bind();	/* it dies with abs-ctld (hostile14 K6) */
 	rc = ctl_child_start(&l->ch, (char *const *)argv, CHANGER_OUT_MAX);
 	signal(SIGCHLD, SIG_IGN);	/* abs-ctld's way: see child_int.h */
 	if (rc < 0) {
@@ -526,6 +528,55 @@ cut_row(const struct cat_move *m, void *arg)
 	return 0;
 }
 
+static int
+by_barcode(const void *x, const void *y)
+{
+	const struct cat_element_in *a = *(const struct cat_element_in *const *)x;
+	const struct cat_element_in *b = *(const struct cat_element_in *const *)y;
+
+	return strcmp(a->barcode, b->barcode);
+}
+
+/*
+ * One barcode in several elements (two stickers alike, a misread): which
+ * is the tape? Neither is offered (marked) until the operator clears it,
+ * and an exception says where they are (hostile14 K10).
+ */
+static void
+duplicates(struct ctld *c, struct library *l, const struct lib_answer *a)
+{
+	const struct cat_element_in **v = calloc(a->n ? a->n : 1, sizeof(*v));
+	char err[CAT_ERRLEN], where[256];
+	size_t n = 0;
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->elems[i].barcode)
+			v[n++] = &a->elems[i];
+	qsort(v, n, sizeof(*v), by_barcode);
+	for (size_t i = 0; i + 1 < n; i++) {
+		size_t k = i, len = 0;
+		if (strcmp(v[i]->barcode, v[i + 1]->barcode) != 0)
+			continue;
+		where[0] = '\0';
+		for (; k < n && strcmp(v[k]->barcode, v[i]->barcode) == 0; k++)
+			len += (size_t)snprintf(where + len, len < sizeof(where) ?
+			    sizeof(where) - len : 0, "%s%s %lld", k > i ? ", " : "",
+			    v[k]->type, (long long)v[k]->num), len = len <
+			    sizeof(where) ? len : sizeof(where) - 1;
+		if (cat_barcode_mark(c->db, l->name, v[i]->barcode, "the same "
+		    "barcode in several elements", err) < 0)
+			ctld_message(c, NULL, "error", "library %s: %s", l->name, err);
+		ctld_error_event(c, NULL, v[i]->barcode, 0, "duplicate-barcode",
+		    "library %s: barcode %s is in %s: none of them is offered until "
+		    "abs-ctl library-clear %s %s", l->name, v[i]->barcode, where,
+		    l->name, v[i]->barcode);
+		i = k - 1;
+	}
+	free(v);
+}
+
 static void
 inventory_done(struct ctld *c, struct library *l, struct lib_answer *a,
     int prc, const char *why)
@@ -542,6 +593,7 @@ inventory_done(struct ctld *c, struct library *l, struct lib_answer *a,
 			snprintf(fail, sizeof(fail), "%s", err);
 			code = PROTO_E_CATALOG;
 		} else {
+			duplicates(c, l, a);
 			ctld_message(c, NULL, "info", "library %s: inventory (%s): %zu "
 			    "elements%s%s", l->name, l->inv_why, a->n, cut ?
 			    ", cut-off moves marked" : "", a->bad_tags ?
@@ -659,6 +711,20 @@ mount_fail(struct ctld *c, struct task *t, const char *fmt, ...)
 	return STEP_DONE;
 }
 
+/*
+ * A refusal decided from the catalog's copy is checked against a fresh
+ * inventory first (a cartridge moved by hand): true if one was asked for.
+ */
+static bool
+recheck(struct library *l, struct task *t)
+{
+	if (t->rechecked)
+		return false;
+	t->rechecked = true;
+	want_inventory(l, "before refusing a job");
+	return true;
+}
+
 static enum step
 step_mount(struct ctld *c, struct library *l, struct task *t, struct inv *v)
 {
@@ -669,6 +735,9 @@ step_mount(struct ctld *c, struct library *l, struct task *t, struct inv *v)
 
 	if (t->dropped || !t->d->job || t->d->job != t->job)
 		return STEP_DONE;
+	if ((drive_at(c, t->d->name, &at) < 0 || strcmp(at.lib, l->name) != 0 ||
+	    !(dst = inv_at(v, "drive", at.element))) && recheck(l, t))
+		return STEP_WAIT;
 	if (drive_at(c, t->d->name, &at) < 0 || strcmp(at.lib, l->name) != 0 ||
 	    !(dst = inv_at(v, "drive", at.element)))
 		return mount_fail(c, t, "drive %s is not a drive of library %s "
@@ -677,7 +746,10 @@ step_mount(struct ctld *c, struct library *l, struct task *t, struct inv *v)
 	if (t->fails >= MOVE_TRIES)
 		return mount_fail(c, t, "library %s could not fetch %s: the move "
 		    "failed %d times", l->name, t->label, t->fails);
-	if (!(w = inv_label(v, t->label)))
+	w = inv_label(v, t->label);
+	if ((!w || strcmp(w->type, "portal") == 0) && recheck(l, t))
+		return STEP_WAIT;
+	if (!w)
 		return mount_fail(c, t, "cartridge %s is not in library %s",
 		    t->label, l->name);
 	if (w->marked)
@@ -717,7 +789,9 @@ step_mount(struct ctld *c, struct library *l, struct task *t, struct inv *v)
 	if (dst->full) {
 		if (!t->unloaded_self && t->d->engine)
 			return ask_unload(c, t, t->d);
-		if (!(home = inv_home(v, dst)))
+		if (!(home = inv_home(v, dst)) && recheck(l, t))
+			return STEP_WAIT;
+		if (!home)
 			return mount_fail(c, t, "library %s has no empty slot for the "
 			    "cartridge in drive %s", l->name, t->d->name);
 		return start_move(c, l, t, dst, home, "home, before a load");
@@ -1301,8 +1375,12 @@ ctld_library_rejected(struct ctld *c, struct drive *d, json_t *data)
 	char err[CAT_ERRLEN];
 	json_t *ev;
 
-	if (drive_at(c, d->name, &at) < 0 || !lib_find(c, at.lib) ||
-	    (strcmp(kind, "wrong-tape") && strcmp(kind, "cleaning")))
+	/*
+	 * Whatever the reason, the robot would bring the same cartridge
+	 * again: the job is told it is unavailable (a dump picks another),
+	 * and only a wrong-tape's barcode is marked (hostile14 K7).
+	 */
+	if (drive_at(c, d->name, &at) < 0 || !lib_find(c, at.lib))
 		return;
 	if (bc && strcmp(kind, "wrong-tape") == 0) {
 		if (cat_barcode_mark(c->db, at.lib, bc, ctld_field(data, "why",
@@ -1314,6 +1392,10 @@ ctld_library_rejected(struct ctld *c, struct drive *d, json_t *data)
 		    arg_str(data, "tape_label") ? "tape " : "another tape",
 		    ctld_field(data, "tape_label", ""), at.lib, bc);
 	}
+	if (strcmp(kind, "wrong-tape") != 0)
+		ctld_error_event(c, d, label, d->job, "unavailable", "library %s: "
+		    "the drive refused %s: %s; not offered again to this job",
+		    at.lib, label, ctld_field(data, "why", kind));
 	release_reservation(c, d);
 	json_array_append_new(d->skip, json_string(label));
 	d->want_label[0] = '\0';
@@ -1492,18 +1574,47 @@ ev_device(struct ctld *c, struct drive *d, json_t *data, const char **code,
 #define NEED_CATALOG() do { if (c->crip) FAIL("crippled", "libraries need " \
 	"the catalog (crippled mode)"); } while (0)
 
+/*
+ * One robot, one spelling (hostile14 K5): smc:vtape:DIR is vtape:DIR, and
+ * a path (vtape:, smc:sg:) is its real path when it exists.
+ */
+static void
+canon_uri(const char *in, char *out, size_t len)
+{
+	static const char *const pre[] = { "vtape:", "smc:sg:" };
+	char real[PATH_MAX];
+
+	if (strncmp(in, "smc:vtape:", 10) == 0)
+		in += 4;
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = strlen(pre[i]);
+		if (strncmp(in, pre[i], n) == 0 && realpath(in + n, real)) {
+			snprintf(out, len, "%s%.1023s", pre[i], real);
+			return;
+		}
+	}
+	snprintf(out, len, "%.1023s", in);
+}
+
 json_t *
 h_library_add(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err)
 {
-	char dberr[CAT_ERRLEN];
+	char dberr[CAT_ERRLEN], uri[1100];
 	int rc;
 	(void)cl;
 
 	NEED_CATALOG();
-	if ((rc = cat_library_add(c->db, arg_str(a, "name"), arg_str(a,
-	    "changer"), arg_str(a, "clean_prefix"), arg_num(a, "clean_uses", 0),
-	    dberr)) < 0)
+	canon_uri(arg_str(a, "changer"), uri, sizeof(uri));
+	for (struct library *l = c->libs; l; l = l->next) {
+		char other[1100];
+		canon_uri(l->changer, other, sizeof(other));
+		if (!l->removed && strcmp(other, uri) == 0)
+			FAIL("exists", "changer %.150s is library %s's already", uri,
+			    l->name);
+	}
+	if ((rc = cat_library_add(c->db, arg_str(a, "name"), uri, arg_str(a,
+	    "clean_prefix"), arg_num(a, "clean_uses", 0), dberr)) < 0)
 		return cat_failed(code, err, rc, dberr);
 	if ((rc = cat_library_get(c->db, arg_str(a, "name"), lib_load_row, c,
 	    dberr)) < 0)
@@ -1512,7 +1623,7 @@ h_library_add(struct ctld *c, struct client *cl, json_t *a,
 	ctld_message(c, NULL, "info", "library %s added on %s: an inventory "
 	    "follows", arg_str(a, "name"), arg_str(a, "changer"));
 	return json_pack("{s:s,s:s,s:b}", "library", arg_str(a, "name"),
-	    "changer", arg_str(a, "changer"), "inventory_queued", 1);
+	    "changer", uri, "inventory_queued", 1);
 }
 
 static int lib_drive_json_row(const struct cat_lib_drive *d, void *arg);
@@ -1612,6 +1723,8 @@ struct ident_match {
 	int n;
 	int64_t element;
 	char list[256];
+	int64_t want;		/* a drive element whose ident to keep */
+	char ident[256];	/* its identifier ("" none) */
 };
 
 static int
@@ -1620,7 +1733,9 @@ ident_row(const struct cat_element *e, void *arg)
 	struct ident_match *m = arg;
 	size_t k;
 
-	if (strcmp(e->type, "drive") != 0 || !e->ident ||
+	if (strcmp(e->type, "drive") == 0 && e->num == m->want && e->ident)
+		snprintf(m->ident, sizeof(m->ident), "%s", e->ident);
+	if (strcmp(e->type, "drive") != 0 || !e->ident || !m->serial ||
 	    !lib_ident_match(e->ident, m->serial))
 		return 0;
 	m->n++;
@@ -1647,7 +1762,25 @@ h_library_drive(struct ctld *c, struct client *cl, json_t *a,
 	NEED_CATALOG();
 	if (!lib_find(c, lib))
 		FAIL("not-found", "no library %s", lib);
-	if (!json_object_get(a, "element")) {
+	m.want = -1;
+	if (json_object_get(a, "element")) {
+		/* Its serial and the element's identifier, when both are
+		   known, must agree (hostile14 K4). */
+		if ((rc = cat_drive_serial(c->db, drive, serial, sizeof(serial),
+		    dberr)) < 0 && rc != -ENOENT)
+			return cat_failed(code, err, rc, dberr);
+		m.serial = serial[0] ? serial : NULL;
+		m.want = element;
+		if ((rc = cat_inventory_list(c->db, lib, ident_row, &m, dberr)) < 0)
+			return cat_failed(code, err, rc, dberr);
+		if (serial[0] && m.ident[0] && !lib_ident_match(m.ident, serial))
+			FAIL("bad-args", "drive element %lld of library %s is %.40s, "
+			    "but drive %s's media server reported serial %.40s%s%.20s",
+			    (long long)element, lib, m.ident, drive, serial, m.n ?
+			    ": it is drive element " : " (no drive of the library has "
+			    "it)", m.n ? m.list : "");
+		serial[0] = '\0';
+	} else {
 		/* By the serial its media server reported: never guessed. */
 		if ((rc = cat_drive_serial(c->db, drive, serial, sizeof(serial),
 		    dberr)) < 0 && rc != -ENOENT)
@@ -1764,6 +1897,7 @@ h_eject(struct ctld *c, struct client *cl, json_t *a, const char **code,
 			p->refs++;
 		}
 		json_array_append_new(t->labels, json_string(f.label));
+		want_inventory(l, "eject");	/* where they are now */
 	}
 	if (p->refs == 1)	/* no task holds it: answered now */
 		return pend_take(p, code, err);
@@ -1791,6 +1925,8 @@ h_import(struct ctld *c, struct client *cl, json_t *a, const char **code,
 		FAIL("internal", "out of memory");
 	}
 	t->pend = p;
+	/* the operator just filled the portals: what is in them? (K8) */
+	want_inventory(l, "import");
 	PENDING();
 }
 

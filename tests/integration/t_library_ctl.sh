@@ -54,7 +54,8 @@ ok "abs-ctld (changer: $REAL), a library of 6 slots and 2 drives"
 expect_fail "changer URI" "$CTL" library-add bad --changer "vtape:$T/a b"
 expect_fail "cleaning prefix" "$CTL" library-add bad --changer "vtape:$T/x" --clean-prefix cln
 "$CTL" library-add lib --changer "vtape:$T/lib" >/dev/null || fail "library-add"
-expect_fail "exists already" "$CTL" library-add lib2 --changer "vtape:$T/lib"
+expect_fail "already" "$CTL" library-add lib2 --changer "vtape:$T/lib"
+expect_fail "already" "$CTL" library-add lib3 --changer "smc:vtape:$T/../$(basename "$T")/lib/"
 # Its first inventory comes by itself.
 until_ok '[ "$("$CTL" --json libraries | jq -r ".[0].last_inventory")" != null ]'
 "$CTL" --json inventory lib --cached >inv.json
@@ -82,6 +83,8 @@ printf '%s\n' '{"op":"engine-register","args":{"drive":"d1","device":"vtape:'"$T
 	"$CTL" raw >reg.txt || fail "engine-register with a serial"
 grep -q '"ok":true' reg.txt || fail "engine-register: $(cat reg.txt)"
 "$CTL" library-drive lib d1 >attach.txt || fail "library-drive by serial"
+# An element whose identifier is not the serial its media server reported.
+expect_fail "reported serial TESTLIBD1: it is drive element 1" "$CTL" library-drive lib d1 --element 0
 grep -q "element.*1" attach.txt || fail "attached by serial: $(cat attach.txt)"
 # Two drives with one identifier: refused, said why (the shim's serial
 # file stands for a changer that says so).
