@@ -1382,20 +1382,22 @@ ctld_library_rejected(struct ctld *c, struct drive *d, json_t *data)
 	 */
 	if (drive_at(c, d->name, &at) < 0 || !lib_find(c, at.lib))
 		return;
-	if (bc && strcmp(kind, "wrong-tape") == 0) {
+	/*
+	 * A tape that contradicts the catalog (another label, blank where the
+	 * catalog has it written, ...) is marked until the operator clears
+	 * it; a cleaning cartridge needs no mark. The media server reports
+	 * the job's unavailable itself.
+	 */
+	if (bc && strcmp(kind, "cleaning") != 0) {
 		if (cat_barcode_mark(c->db, at.lib, bc, ctld_field(data, "why",
-		    "wrong-tape"), err) < 0)
+		    kind), err) < 0)
 			cat_warn(c, d, err);
-		ctld_error_event(c, d, label, d->job, "wrong-tape", "library %s: "
-		    "cartridge of barcode %s holds %s%s: marked, never offered "
-		    "again until abs-ctl library-clear %s %s", at.lib, bc,
-		    arg_str(data, "tape_label") ? "tape " : "another tape",
-		    ctld_field(data, "tape_label", ""), at.lib, bc);
+		ctld_error_event(c, d, label, d->job, strcmp(kind, "wrong-tape") ?
+		    "refused-tape" : "wrong-tape", "library %s: the cartridge of "
+		    "barcode %s was refused (%s): marked, never offered again until "
+		    "abs-ctl library-clear %s %s", at.lib, bc, ctld_field(data, "why",
+		    kind), at.lib, bc);
 	}
-	if (strcmp(kind, "wrong-tape") != 0)
-		ctld_error_event(c, d, label, d->job, "unavailable", "library %s: "
-		    "the drive refused %s: %s; not offered again to this job",
-		    at.lib, label, ctld_field(data, "why", kind));
 	release_reservation(c, d);
 	json_array_append_new(d->skip, json_string(label));
 	d->want_label[0] = '\0';
