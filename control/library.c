@@ -72,6 +72,7 @@ enum op { OP_NONE, OP_INVENTORY, OP_MOVE };
 
 struct library {
 	char name[64], changer[1024], prefix[17];
+	char serial[72];	/* the changer's, from its last inventory */
 	struct ctl_child ch;
 	enum op op;		/* what the child does */
 	time_t op_end;
@@ -586,7 +587,18 @@ inventory_done(struct ctld *c, struct library *l, struct lib_answer *a,
 	int64_t cut = 0;
 	int rc = 0;
 
+	/* One robot through two URIs (smc:sg: and smc:iscsi://, hostile14
+	   K5): the same serial as another library's: refused, said. */
+	for (struct library *o = c->libs; prc == 0 && a->ok && a->serial[0] &&
+	    o; o = o->next)
+		if (o != l && !o->removed && strcmp(o->serial, a->serial) == 0) {
+			snprintf(a->error, sizeof(a->error), "its changer (serial "
+			    "%.40s) is library %.40s's: one robot, one library (abs-ctl "
+			    "library-remove %.40s)", a->serial, o->name, l->name);
+			a->ok = false;
+		}
 	if (prc == 0 && a->ok) {
+		snprintf(l->serial, sizeof(l->serial), "%s", a->serial);
 		cat_moves_open(c->db, l->name, cut_row, c, err);
 		if ((rc = cat_inventory_replace(c->db, l->name, a->elems, a->n, &cut,
 		    err)) < 0) {

@@ -21,6 +21,7 @@ struct lib_answer {
 	char error[256];	/* its "error", if any */
 	char sense[16];		/* its "sense" ("3B/0E"), if any */
 	bool attention;		/* a UNIT ATTENTION was seen: inventory */
+	char serial[72];	/* inventory: the changer's serial, "" none */
 	struct cat_element_in *elems;	/* inventory: the elements */
 	size_t n;
 	size_t bad_tags;	/* barcodes not storable: taken as unreadable */

@@ -137,6 +137,9 @@ lib_parse_answer(const char *buf, size_t len, bool want_elements,
 		return -EINVAL;
 	}
 	a->attention = json_is_true(json_object_get(root, "attention"));
+	if ((v = json_object_get(root, "serial")) && json_is_string(v) &&
+	    json_string_length(v) < sizeof(a->serial))
+		snprintf(a->serial, sizeof(a->serial), "%s", json_string_value(v));
 	if ((v = json_object_get(root, "error")) && !json_is_null(v)) {
 		const char *s = json_string_value(v);
 		snprintf(a->error, sizeof(a->error), "%s", s && *s ? s :

@@ -64,6 +64,13 @@ until_ok '[ "$("$CTL" --json libraries | jq -r ".[0].last_inventory")" != null ]
 [ "$(jq -r '.elements[] | select(.type == "slot" and .num == 2) | .label' inv.json)" = L00002 ] ||
 	fail "slot 2 carries no tape L00002: $(cat inv.json)"
 ok "library-add; the first inventory came by itself"
+# The same robot under another URI (its serial tells): refused, said.
+"$VTAPE" new-library lib9 --slots 1 --drives 1 --capacity 8M --barcode-prefix Z \
+	--serial TESTLIB >/dev/null
+"$CTL" library-add lib9 --changer "vtape:$T/lib9" >/dev/null || fail "library-add lib9"
+until_ok 'grep -q "is library lib.s: one robot, one library" exceptions.txt'
+"$CTL" library-remove lib9 >/dev/null || fail "library-remove lib9"
+ok "one robot under two URIs: its second library's inventory refused"
 
 # An inventory through the robot, after a cartridge moved behind its back.
 "$VTAPE" load lib --slot 3 --drive 1
