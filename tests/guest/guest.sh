@@ -7,6 +7,8 @@
 #   guest_prepare            kernel, modules and tools in $GUEST_CACHE
 #   guest_initrd OUT SCRIPT FILE...   an initramfs that runs SCRIPT
 #   guest_boot INITRD LOG PORT [CONSOLE_IN]   boot; LOG gets the console
+#   tail_console             the console's last lines ($T/console.log)
+#   guest_harness NAME       a test's exits explained (below)
 GUEST_CACHE=${ABS_GUEST_CACHE:-/var/cache/abs-guest}
 GUEST_PKGS="open-iscsi libisns0 libopeniscsiusr sg3-utils libsgutils2-1.46-2 mt-st"
 GUEST_MODS="crc32c_generic st sg iscsi_tcp virtio_pci virtio_net"
@@ -114,4 +116,34 @@ guest_boot() {
 		-append "console=ttyS0 quiet panic=-1 abs.port=$3 ${GUEST_APPEND:-}" \
 		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
 		<"$in" >"$2" 2>&1
+}
+
+# tail_console: the guest console's last lines, if there is one.
+tail_console() {
+	[ -s "$T/console.log" ] || { echo "(no guest console output)"; return 0; }
+	echo "--- last lines of the guest console:"
+	tr -d '\r' <"$T/console.log" | tail -n 40 || true
+}
+
+# guest_harness NAME: every way out of test NAME says why. Each step names
+# itself ($step); fail and skip say they explained the exit; any other
+# non-zero exit (set -e, a signal, the time limit) prints the step it
+# stopped in and the console's last lines. tgtd and $T go either way.
+guest_harness() {
+	guest_test=$1
+	step="starting"
+	said=0
+	fail() { said=1; echo "FAIL: $*" >&2; exit 1; }
+	skip() { said=1; echo "skip: $*"; exit 77; }
+	trap 'guest_on_exit $?' EXIT
+}
+
+guest_on_exit() {
+	if [ "$1" != 0 ] && [ "$said" = 0 ]; then
+		echo "FAIL: $guest_test stopped with status $1 while $step" \
+			"(a command failed under set -e, or a signal)" >&2
+		tail_console >&2
+	fi
+	tgt_stop
+	cleanup
 }

@@ -8,11 +8,6 @@
 . "$(dirname "$0")/tgt.sh"
 . "$ABS_TOP/tests/guest/guest.sh"
 
-tail_console() {
-	[ -s "$T/console.log" ] || { echo "(no guest console output)"; return 0; }
-	echo "--- last lines of the guest console:"
-	tr -d '\r' <"$T/console.log" | tail -n 40 || true
-}
 trap 'tgt_stop; cleanup' EXIT
 
 guest_host_tools || skip "qemu-system-x86, busybox-static, kmod or cpio cannot be installed"

@@ -9,25 +9,7 @@
 . "$(dirname "$0")/tgt.sh"
 . "$ABS_TOP/tests/guest/guest.sh"
 
-step="starting"
-tail_console() {
-	[ -s "$T/console.log" ] || { echo "(no guest console output)"; return 0; }
-	echo "--- last lines of the guest console:"
-	tr -d '\r' <"$T/console.log" | tail -n 40 || true
-}
-said=0
-fail() { said=1; echo "FAIL: $*" >&2; exit 1; }
-skip() { said=1; echo "skip: $*"; exit 77; }
-on_exit() {
-	rc=$1
-	if [ "$rc" != 0 ] && [ "$said" = 0 ]; then
-		echo "FAIL: t_smc_kernel stopped with status $rc while $step" >&2
-		tail_console >&2
-	fi
-	tgt_stop
-	cleanup
-}
-trap 'on_exit $?' EXIT
+guest_harness t_smc_kernel
 
 step="looking for qemu, busybox, kmod and cpio"
 guest_host_tools || skip "qemu-system-x86, busybox-static, kmod or cpio cannot be installed"
