@@ -13,19 +13,27 @@
 #include "common/log.h"
 #include "common/priv.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "engine/chain.h"
 #include "engine/changer.h"
 #include "engine/changer_cmd.h"
 #include "engine/engine.h"
+#include "engine/format.h"
 #include "engine/scan.h"
 #include "engine/snap.h"
 #include "engine/source.h"
+#include "proto/proto.h"
+
+/* abs-ctl, which links no engine, prints the format from common/version.h. */
+_Static_assert(ABS_TAPE_FORMAT == FMT_VERSION,
+    "common/version.h: ABS_TAPE_FORMAT must be engine/format.h's FMT_VERSION");
 
 /* restore: the dump is proven, but extraction refused entries (unsafe paths). */
 #define ENG_EXIT_REFUSED 3
 
 static const char usage[] =
 "usage: abs-engine COMMAND [options]\n"
+"       abs-engine --version   (and the tape format and protocol versions)\n"
 "  label   --device URI --label NAME [--pool P] [--block-size N] [--force]\n"
 "  dump    --device URI --entity NAME --source dir:PATH|cmd:'ARGV'|file:PATH\n"
 "          --log DUMPLOG [--level N [--base DUMPID] [--since TIME]]\n"
@@ -660,6 +668,11 @@ main(int argc, char **argv)
 
 	log_init("abs-engine", LOG_LVL_WARN, 0);
 	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("abs-engine %s\ntape format version %d\nprotocol version %d\n",
+		    ABS_VERSION, FMT_VERSION, PROTO_VERSION);
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);

@@ -18,10 +18,14 @@
 
 #include "common/base64.h"
 #include "common/date.h"
+#include "common/version.h"
 #include "proto/proto.h"
 
 enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND,
 	EX_TIMEOUT, EX_INCOMPLETE };
+
+/* The options every command takes, before or after its word. */
+#define GLOBAL_OPTS "--socket PATH] [--json] [--timeout SEC"
 
 /* How long abs-ctld may take to answer a request (--timeout; 0: forever). */
 #define CTL_TIMEOUT_S 60
@@ -36,11 +40,13 @@ static int timeout_s = CTL_TIMEOUT_S;
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: abs-ctl [--socket PATH] [--json] [--timeout SEC] "
-	    "COMMAND [ARGS]\n"
+	fprintf(fp, "usage: abs-ctl [" GLOBAL_OPTS "] COMMAND [ARGS]\n"
 	    "       abs-ctl batch FILE|-     (one command per line)\n"
 	    "       abs-ctl watch [--count N] (live progress)\n"
 	    "       abs-ctl raw               (JSON request lines from stdin)\n"
+	    "       abs-ctl --version | --help\n"
+	    "The global options go before or after the command"
+	    " (abs-ctl status --json).\n"
 	    "\ncommands:\n");
 	for (size_t i = 0; i < proto_nops; i++)
 		if (!(proto_ops[i].flags & PROTO_F_INTERNAL))
@@ -70,6 +76,102 @@ list_requests(void)
 		}
 		printf("%s\n", op->flags & PROTO_F_INTERNAL ? " internal" : "");
 	}
+}
+
+/* The commands that are not rows of the request table. */
+static const char *const own_commands[] = { "batch", "watch", "raw" };
+
+/*
+ * --list-commands: every command word, one a line (bash completion reads
+ * it, so it cannot drift from the table).
+ */
+static void
+list_commands(void)
+{
+	for (size_t i = 0; i < proto_nops; i++)
+		if (!(proto_ops[i].flags & PROTO_F_INTERNAL))
+			printf("%s\n", proto_ops[i].name);
+	for (size_t i = 0; i < sizeof(own_commands) / sizeof(*own_commands);
+	    i++)
+		printf("%s\n", own_commands[i]);
+}
+
+/* Whether the op's usage line shows the option opt ("--date"). */
+static bool
+usage_has(const struct proto_op *op, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = op->usage; p && (p = strstr(p, opt)); p += n)
+		if (p[n] == ' ' || p[n] == ']' || p[n] == '\0')
+			return true;
+	return false;
+}
+
+/* Whether the op's usage line shows --NAME as a flag ("[--level-only]"). */
+static bool
+op_flag(const struct proto_op *op, const char *opt)
+{
+	char flag[80];
+
+	snprintf(flag, sizeof(flag), "[%s]", opt);
+	return op->usage && strstr(op->usage, flag) != NULL;
+}
+
+/*
+ * --list-options COMMAND: the command's options, one a line, "--name" or
+ * "--name VALUE-KIND" (VALUE-KIND one of path, entity, drive, label, pool,
+ * number, word), then the global options (bash completion).
+ */
+static int
+list_options(const char *cmd)
+{
+	const struct proto_op *op = proto_find(cmd);
+	const char *sp;
+	char name[64], opt[72], type;
+	bool optional;
+
+	if (op && !(op->flags & PROTO_F_INTERNAL)) {
+		for (sp = op->args; proto_spec_next(&sp, name, sizeof(name), &type,
+		    &optional);) {
+			snprintf(opt, sizeof(opt), "--%s", name);
+			for (char *p = opt; *p; p++)
+				if (*p == '_')
+					*p = '-';
+			/* Only what the usage line offers as an option. */
+			if (!usage_has(op, opt))
+				continue;
+			const char *kind = op_flag(op, opt) ? NULL :
+			    strcmp(name, "to") == 0 || strstr(name, "map") ? "path" :
+			    strcmp(name, "entity") == 0 || strcmp(name, "as") == 0 ?
+			    "entity" : strcmp(name, "drive") == 0 ? "drive" :
+			    strcmp(name, "label") == 0 ? "label" :
+			    strcmp(name, "pool") == 0 ? "pool" :
+			    type == 'i' ? "number" : "word";
+			printf("%s%s%s\n", opt, kind ? " " : "", kind ? kind : "");
+		}
+		/* The words it takes in order: their kinds, for completion. */
+		for (sp = op->args; proto_spec_next(&sp, name, sizeof(name), &type,
+		    &optional);)
+			if (!optional)
+				printf("@%s\n", name);
+	} else if (strcmp(cmd, "watch") == 0) {
+		printf("--count number\n");
+	} else if (strcmp(cmd, "batch") != 0 && strcmp(cmd, "raw") != 0) {
+		fprintf(stderr, "abs-ctl: unknown command '%s' (abs-ctl --help)\n",
+		    cmd);
+		return EX_USAGE;
+	}
+	printf("--json\n--socket path\n--timeout number\n");
+	return EX_OK;
+}
+
+/* --version: ours, the tape format's, the protocol's. */
+static void
+print_version(void)
+{
+	printf("abs-ctl %s\ntape format version %d\nprotocol version %d\n",
+	    ABS_VERSION, ABS_TAPE_FORMAT, PROTO_VERSION);
 }
 
 /*
@@ -691,6 +793,13 @@ string_set(const struct proto_op *op, const char *name, const char *w,
 	return 0;
 }
 
+/* The right form of a command, after a usage error. */
+static void
+say_usage(const struct proto_op *op)
+{
+	fprintf(stderr, "usage: abs-ctl %s\n", op->usage);
+}
+
 /* Parse argv into the op's arguments. */
 static int
 build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
@@ -705,7 +814,7 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 	for (int i = 0; i < argc; i++) {
 		if (!argv[i] || strncmp(argv[i], "--", 2) != 0)
 			continue;
-		char name[64], flag[72];
+		char name[64];
 		snprintf(name, sizeof(name), "%s", argv[i] + 2);
 		for (char *p = name; *p; p++)
 			if (*p == '-')
@@ -718,16 +827,18 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 			found = strcmp(sname, name) == 0;
 		if (!found) {
 			fprintf(stderr, "abs-ctl: %s takes no %s\n", op->name, argv[i]);
+			say_usage(op);
 			return -1;
 		}
-		snprintf(flag, sizeof(flag), "[%s]", argv[i]);
-		if (type == 'i' && op->usage && strstr(op->usage, flag)) {
+		if (type == 'i' && op_flag(op, argv[i])) {
 			json_object_set_new(args, name, json_integer(1));
 			argv[i] = NULL;
 			continue;
 		}
 		if (i + 1 >= argc || !argv[i + 1]) {
-			fprintf(stderr, "abs-ctl: %s needs a value\n", argv[i]);
+			fprintf(stderr, "abs-ctl: %s: %s needs a value\n", op->name,
+			    argv[i]);
+			say_usage(op);
 			return -1;
 		}
 		if (type == 'S') {
@@ -737,7 +848,9 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 			char *end;
 			long long v = strtoll(argv[i + 1], &end, 10);
 			if (*end || !*argv[i + 1]) {
-				fprintf(stderr, "abs-ctl: %s takes a number\n", argv[i]);
+				fprintf(stderr, "abs-ctl: %s: %s takes a number, not '%s'\n",
+				    op->name, argv[i], argv[i + 1]);
+				say_usage(op);
 				return -1;
 			}
 			json_object_set_new(args, name, json_integer(v));
@@ -766,7 +879,15 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 			continue;
 		}
 		if (pos >= argc) {
-			fprintf(stderr, "abs-ctl: usage: %s\n", op->usage);
+			{
+			char up[64];
+			for (size_t k = 0; k < sizeof(up); k++)
+				if (!(up[k] = (char)toupper((unsigned char)tok[k])))
+					break;
+			up[sizeof(up) - 1] = 0;
+			fprintf(stderr, "abs-ctl: %s needs %s\n", op->name, up);
+			}
+			say_usage(op);
 			return -1;
 		}
 		if (type == 'i') {
@@ -775,6 +896,7 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 			if (*end) {
 				fprintf(stderr, "abs-ctl: %s: '%s' is not a number\n",
 				    op->name, argv[pos]);
+				say_usage(op);
 				return -1;
 			}
 			json_object_set_new(args, tok, json_integer(v));
@@ -785,8 +907,9 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 	}
 	for (; pos < argc; pos++)
 		if (argv[pos]) {
-			fprintf(stderr, "abs-ctl: unexpected '%s'; usage: %s\n",
-			    argv[pos], op->usage);
+			fprintf(stderr, "abs-ctl: %s: unexpected '%s'\n", op->name,
+			    argv[pos]);
+			say_usage(op);
 			return -1;
 		}
 	return 0;
@@ -1142,8 +1265,8 @@ run_merge(int argc, char **argv)
 		}
 	}
 	if (rc == EX_OK && !files) {
-		fprintf(stderr, "abs-ctl: usage: merge [--pool P] [--label-map FILE]"
-		    " DUMPLOG...|JOURNAL-DIR\n");
+		fprintf(stderr, "abs-ctl merge: no dump log named\n");
+		say_usage(proto_find("merge"));
 		rc = EX_USAGE;
 	}
 	if (rc == EX_OK && json_array_size(mo.lines))
@@ -1264,7 +1387,7 @@ run_rebuild(int argc, char **argv)
 		json_object_set_new(args, "label_map", label_pairs(map));
 	json_decref(map);
 	if (!drive || rc != EX_OK) {
-		fprintf(stderr, "abs-ctl: usage: rebuild --drive DRIVE [--library]"
+		fprintf(stderr, "usage: abs-ctl rebuild --drive DRIVE [--library]"
 		    " [--label-map FILE]\n");
 		json_decref(args);
 		return EX_USAGE;
@@ -1745,56 +1868,165 @@ watch(int count)
 	return EX_OK;
 }
 
-/* Global flags, then batch, raw, watch or one command. */
-int
-main(int argc, char **argv)
+/*
+ * A global option at argv[i] (--socket PATH, --json, --timeout SEC, also
+ * --socket=PATH): taken (1, *used words), not one (0), or wrong (-1, said).
+ */
+static int
+global_option(int argc, char **argv, int i, int *used)
 {
-	int i = 1;
+	const char *a = argv[i], *val = NULL;
 	long tmo;
 	char *end;
 
+	*used = 1;
+	if (strcmp(a, "--json") == 0) {
+		json_out = true;
+		return 1;
+	}
+	if (strncmp(a, "--socket=", 9) == 0 || strncmp(a, "--timeout=", 10) == 0)
+		val = strchr(a, '=') + 1;
+	else if (strcmp(a, "--socket") == 0 || strcmp(a, "--timeout") == 0) {
+		val = i + 1 < argc ? argv[i + 1] : NULL;
+		*used = 2;
+	} else {
+		return 0;
+	}
+	if (strncmp(a, "--socket", 8) == 0) {
+		if (!val || !*val) {
+			fprintf(stderr, "abs-ctl: --socket needs a path (--socket "
+			    "PATH, before or after the command)\n");
+			return -1;
+		}
+		sock_path = val;
+		return 1;
+	}
+	if (!val || !*val || (tmo = strtol(val, &end, 10)) < 0 || *end ||
+	    tmo > 2000000) {
+		fprintf(stderr, "abs-ctl: --timeout needs seconds, 0 (no limit) to "
+		    "2000000, not '%s' (--timeout SEC, before or after the "
+		    "command)\n", val ? val : "");
+		return -1;
+	}
+	timeout_s = (int)tmo;
+	return 1;
+}
+
+/*
+ * Take the global options out of the words after the command (argv[0]),
+ * where the command itself has no argument of their name (discover-add
+ * has its own --timeout); a command's option value that looks like one is
+ * left alone. The words left; -1 after a wrong one.
+ */
+static int
+globals_after(int argc, char **argv)
+{
+	const struct proto_op *op = proto_find(argv[0]);
+	int out = 1, used, rc;
+
+	if (op && (op->flags & PROTO_F_INTERNAL))
+		op = NULL;
+	for (int i = 1; i < argc; i += used) {
+		char name[64], type;
+		used = 1;
+		if (strncmp(argv[i], "--", 2) != 0) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		snprintf(name, sizeof(name), "%s", argv[i] + 2);
+		name[strcspn(name, "=")] = '\0';
+		for (char *p = name; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if ((op && spec_type(op, name, &type)) || (!op && strcmp(argv[0],
+		    "watch") == 0 && strcmp(name, "count") == 0)) {
+			/* The command's own: it and its value, as they are. */
+			bool flag = op && type == 'i' && op_flag(op, argv[i]);
+			argv[out++] = argv[i];
+			if (!flag && i + 1 < argc)
+				argv[out++] = argv[++i];
+			continue;
+		}
+		if ((rc = global_option(argc, argv, i, &used)) < 0)
+			return -1;
+		if (rc == 0)
+			argv[out++] = argv[i];	/* the command says what is wrong */
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+/* Global options, then batch, raw, watch or one command. */
+int
+main(int argc, char **argv)
+{
+	int i = 1, used, rc;
+
 	/* A daemon that closes on us is an error to report, not a death. */
 	signal(SIGPIPE, SIG_IGN);
-	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json_out = true;
-		else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
-			sock_path = argv[++i];
-		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc &&
-		    (tmo = strtol(argv[i + 1], &end, 10)) >= 0 && tmo <= 2000000 &&
-		    *argv[i + 1] && !*end)
-			timeout_s = (int)tmo, i++;
-		else if (strcmp(argv[i], "--help") == 0) {
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += used) {
+		used = 1;
+		if ((rc = global_option(argc, argv, i, &used)) < 0)
+			return EX_USAGE;
+		if (rc > 0)
+			continue;
+		if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
+			return EX_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			print_version();
 			return EX_OK;
 		} else if (strcmp(argv[i], "--requests") == 0) {
 			list_requests();
 			return EX_OK;
+		} else if (strcmp(argv[i], "--list-commands") == 0) {
+			list_commands();
+			return EX_OK;
+		} else if (strcmp(argv[i], "--list-options") == 0 && i + 1 < argc) {
+			return list_options(argv[i + 1]);
 		} else {
+			fprintf(stderr, "abs-ctl: unknown option %s\n", argv[i]);
 			usage(stderr);
 			return EX_USAGE;
 		}
 	}
-	if (getenv("ABS_CTL_SOCKET") && sock_path == (const char *)"/run/abs/ctld.sock")
-		sock_path = getenv("ABS_CTL_SOCKET");
 	if (i >= argc) {
+		fprintf(stderr, "abs-ctl: no command\n");
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (strcmp(argv[i], "batch") == 0) {
-		if (i + 2 != argc) {
-			usage(stderr);
+	argv += i;
+	if ((argc = globals_after(argc - i, argv)) < 0)
+		return EX_USAGE;
+	if (getenv("ABS_CTL_SOCKET") && sock_path == (const char *)"/run/abs/ctld.sock")
+		sock_path = getenv("ABS_CTL_SOCKET");
+	if (strcmp(argv[0], "batch") == 0) {
+		if (argc != 2) {
+			fprintf(stderr, "usage: abs-ctl batch FILE|-   (one command a"
+			    " line; - reads stdin)\n");
 			return EX_USAGE;
 		}
-		return run_batch(argv[i + 1]);
+		return run_batch(argv[1]);
 	}
-	if (strcmp(argv[i], "raw") == 0)
+	if (strcmp(argv[0], "raw") == 0) {
+		if (argc != 1) {
+			fprintf(stderr, "usage: abs-ctl raw   (JSON request lines on"
+			    " stdin)\n");
+			return EX_USAGE;
+		}
 		return run_raw();
-	if (strcmp(argv[i], "watch") == 0) {
+	}
+	if (strcmp(argv[0], "watch") == 0) {
 		int count = 0;
-		if (i + 2 < argc && strcmp(argv[i + 1], "--count") == 0)
-			count = atoi(argv[i + 2]);
+		char *end = NULL;
+		if (argc == 3 && strcmp(argv[1], "--count") == 0)
+			count = (int)strtol(argv[2], &end, 10);
+		if (argc != 1 && (argc != 3 || !end || *end || !*argv[2] ||
+		    count < 0)) {
+			fprintf(stderr, "usage: abs-ctl watch [--count N]\n");
+			return EX_USAGE;
+		}
 		return watch(count);
 	}
-	return run_command(argc - i, argv + i);
+	return run_command(argc, argv);
 }
