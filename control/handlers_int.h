@@ -113,6 +113,12 @@ json_t *ctld_path_json(json_t *o, const char *key, const char *path);
    bytes that are not UTF-8, as '?'; out (len bytes) returned. */
 const char *ctld_shown(const char *s, size_t n, char *out, size_t len);
 
+/* What the console shows before it acts (control/console.c). */
+json_t *h_restore_plan(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_tapes_where(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+
 /* The nightly run's configuration (control/config.c) and the run itself
    (control/night.c). */
 json_t *h_server_add(struct ctld *c, struct client *cl, json_t *a,

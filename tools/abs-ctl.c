@@ -20,6 +20,7 @@
 #include "common/date.h"
 #include "common/version.h"
 #include "proto/proto.h"
+#include "tools/tui.h"
 
 enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND,
 	EX_TIMEOUT, EX_INCOMPLETE };
@@ -44,6 +45,8 @@ usage(FILE *fp)
 	    "       abs-ctl batch FILE|-     (one command per line)\n"
 	    "       abs-ctl watch [--count N] (live progress)\n"
 	    "       abs-ctl raw               (JSON request lines from stdin)\n"
+	    "       abs-ctl tui               (the full-screen console:"
+	    " docs/TUI.md)\n"
 	    "       abs-ctl --version | --help\n"
 	    "The global options go before or after the command"
 	    " (abs-ctl status --json).\n"
@@ -2016,6 +2019,8 @@ main(int argc, char **argv)
 		}
 		return run_raw();
 	}
+	if (strcmp(argv[0], "tui") == 0)
+		return tui_main(sock_path, timeout_s, argc, argv);
 	if (strcmp(argv[0], "watch") == 0) {
 		int count = 0;
 		char *end = NULL;

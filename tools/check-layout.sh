@@ -30,7 +30,7 @@ planner			common
 catalog			dumplog common lib:sqlite3
 engine			sg ring proto dumplog common lib:zstd lib:archive lib:jansson
 control			catalog dumplog proto planner common lib:jansson
-tools			proto common lib:jansson
+tools			proto common lib:jansson lib:ncursesw
 tools/abs-vtape.c	sg-vtape common
 bench			engine sg sg-vtape ring planner common lib:liburing lib:iscsi
 tests			*
@@ -70,6 +70,7 @@ function target_of(inc, dir,    t) {
 		if (inc ~ /^<archive(_entry)?\.h>/) return "lib:archive"
 		if (inc ~ /^<(openssl\/|xxhash\.h)/) return "lib:crypto"
 		if (inc ~ /^<sys\/capability\.h>/) return "lib:cap"
+		if (inc ~ /^<(n?curses\.h|ncursesw\/)/) return "lib:ncursesw"
 		return ""
 	}
 	t = inc; gsub(/"/, "", t)

@@ -5,7 +5,8 @@ PKGS="build-essential pkg-config clang liburing-dev libsgutils2-dev
 libarchive-dev libzstd-dev libssl-dev libxxhash-dev xxhash
 libiscsi-dev libiscsi-bin tgt zstd mbuffer tar coreutils
 qemu-system-x86 busybox-static kmod cpio
-libsqlite3-dev libjansson-dev sqlite3 libcap-dev jq"
+libsqlite3-dev libjansson-dev sqlite3 libcap-dev jq
+libncurses-dev tmux"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
