@@ -26,6 +26,7 @@
 #include <liburing.h>
 
 #include "bench/plan_bench.h"
+#include "bench/source_bench.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -47,6 +48,8 @@ static uint64_t gen_burst;
 static const char *opt_source = "random";
 static char src_path[PATH_MAX];
 static int gen_text, gen_none;
+/* --cold: the page cache dropped before each run (root only). */
+static int opt_cold;
 /* Peak resident memory of the last tool run (its whole process tree). */
 static double last_rss_mb;
 
@@ -905,7 +908,14 @@ static const char usage[] =
 "usage: abs-bench [--size SIZE] [--runs N] [--block-size N] [--depth N]\n"
 "                 [--sinks null,vtape] [--tools engine,dd,mbuffer,cat]\n"
 "                 [--dir DIR] [--results DIR] [--standard] [--eot]\n"
-"                 [--source random|text|file|dir:PATH]\n"
+"                 [--source random|text|file|dir:PATH] [--cold]\n"
+"--cold: sync and drop the page cache before each run (root; else warm).\n"
+"--compress[=LEVELS] [--source dir:PATH] [--runs N] [--cold]: the engine's\n"
+"  zstd with 1 thread and one a core against tar | zstd -T1 and -T0, from\n"
+"  the tree (default /usr/share/doc) and from one tar file of it, at each\n"
+"  level (default 1,3,9): MB/s, CPU s/GB, ratios, stored/raw.\n"
+"--make-tree DIR [--files N]: write the generated tree of N files (default\n"
+"  200000) of mixed sizes (60% under 4 KiB, 2% 1-8 MiB) for --source dir:.\n"
 "--eot: end-of-tape hand-over time, spot-verify cost, spanning throughput.\n"
 "--single-file [--size SIZE] [--sinks vtape,iscsi]: one small file restored\n"
 "  from the end of a dir dump of SIZE (default 2G), plain and zstd: blocks,\n"
@@ -954,6 +964,10 @@ main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'e' },
 		{ "seeds", required_argument, NULL, 'G' },
 		{ "drives", required_argument, NULL, 'X' },
+		{ "compress", optional_argument, NULL, 'z' },
+		{ "cold", no_argument, NULL, 'c' },
+		{ "make-tree", required_argument, NULL, 'T' },
+		{ "files", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -973,6 +987,9 @@ main(int argc, char **argv)
 	unsigned dbuf = 64;
 	uint64_t v;
 	char exe[PATH_MAX];
+	const char *zlevels = NULL, *make_tree = NULL;
+	int zbench = 0;
+	unsigned long tree_files = 200000;
 
 	log_init("abs-bench", LOG_LVL_WARN, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -1040,12 +1057,24 @@ main(int argc, char **argv)
 			p_seeds = (int)v;
 			break;
 		case 'X': drives_list = optarg; parse_drives(optarg); break;
+		case 'z': zbench = 1; zlevels = optarg; break;
+		case 'c': opt_cold = 1; break;
+		case 'T': make_tree = optarg; break;
+		case 'f':
+			if (util_parse_u64(optarg, 100000000, &v) < 0 || !v)
+				die("--files takes 1..100000000");
+			tree_files = (unsigned long)v;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
 	if (uring_path)
 		return uring_write(uring_path);
+	if (make_tree) {
+		sb_make_tree(make_tree, tree_files);
+		return 0;
+	}
 	if (planner)
 		return plan_bench(p_entities, p_nights, runs_given ?
 		    (int)opt_runs : 5, p_seed, p_seeds);
@@ -1114,6 +1143,13 @@ main(int argc, char **argv)
 		else
 			fprintf(stderr, "abs-bench: %s not installed, left out\n", s);
 
+	if (zbench) {
+		sb_compress(bindir, workdir, strncmp(opt_source, "dir:", 4) == 0 ?
+		    src_path : "/usr/share/doc", zlevels, opt_runs, opt_cold);
+		char rm[PATH_MAX + 16];
+		snprintf(rm, sizeof(rm), "rm -rf '%s'", workdir);
+		return system(rm) == 0 ? 0 : 1;
+	}
 	if (drives_list) {
 		drives_bench(results);
 		char rm[PATH_MAX + 16];
@@ -1142,8 +1178,13 @@ main(int argc, char **argv)
 		for (int i = 0; i < nres; i++) {
 			char cmd[4 * PATH_MAX];
 			double secs = 0, cpu = 0;
-			if (command_for(res[i].tool, res[i].sink, cmd, sizeof(cmd)) < 0 ||
-			    run_piped(cmd, &secs, &cpu) < 0)
+			if (command_for(res[i].tool, res[i].sink, cmd, sizeof(cmd)) < 0)
+				continue;
+			/* Cold: nothing of the source in the page cache. */
+			if (opt_cold && sb_drop_caches() < 0 && run == 0 && i == 0)
+				fprintf(stderr, "abs-bench: cannot drop the page cache "
+				    "(not root?): the runs are warm\n");
+			if (run_piped(cmd, &secs, &cpu) < 0)
 				continue;
 			res[i].mbps[res[i].n] = opt_size / secs / 1e6;
 			res[i].cpu_per_gb[res[i].n] = cpu / (opt_size / 1e9);

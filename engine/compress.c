@@ -1,7 +1,25 @@
-/* Compression on the dump path: zstd into a pool of in-flight blocks. */
+/*
+ * Compression on the dump path: zstd frames compressed side by side on
+ * every core, their output put into a pool of in-flight blocks in order.
+ *
+ * The stream was already a run of independent frames (a new one every
+ * frame_raw raw bytes, and one where the file index starts), so that a
+ * restore of one file starts decompressing at the frame holding it. Each
+ * frame is therefore a job of its own: the caller's bytes are copied into
+ * a job's input, a worker compresses the whole job with ZSTD_compress2(),
+ * and the main thread puts finished jobs into blocks strictly in job
+ * order. The stream's form is unchanged (the same frames at the same raw
+ * offsets; each frame's header now also carries its content size), so
+ * every reader and every older dump stay as they are. libzstd's own
+ * workers (ZSTD_c_nbWorkers) were not used: they split a frame into jobs
+ * of several MiB (8 MiB at level 3), more than a 4 MiB frame holds, so
+ * they would have run one job at a time.
+ */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "catalog/fileindex.h"
@@ -11,11 +29,21 @@
 #include "engine/window.h"
 #include "ring/ring.h"
 
+enum job_state { JOB_FREE, JOB_FILLING, JOB_QUEUED, JOB_DONE };
+
+/* One frame: raw bytes in, a whole zstd frame out. */
+struct zjob {
+	enum job_state st;
+	uint8_t *in, *out;
+	size_t in_len, out_len;
+	uint64_t raw;		/* raw offset of the frame's first byte */
+	size_t zerr;		/* a zstd error code, or 0 */
+};
+
 struct eng_compress {
-	ZSTD_CCtx *z;		/* NULL: copy (a plain stream's tail) */
+	int level;		/* 0: copy (a plain stream's tail) */
 	uint64_t frame_raw;	/* a new frame every so many raw bytes */
-	uint64_t raw, stored;	/* bytes in, bytes out */
-	bool in_frame;		/* a frame is open (has had input) */
+	uint64_t raw, stored;	/* bytes in, bytes out (emitted) */
 	struct fidx_frame *fr;	/* each frame's start */
 	uint64_t nfr, capfr;
 	uint32_t bs;
@@ -24,6 +52,21 @@ struct eng_compress {
 	unsigned nbuf;
 	int cur;		/* the buffer being filled, or -1 */
 	size_t fill;
+	/* The frames: jobs by sequence number, slot seq % njobs. */
+	struct zjob *jobs;
+	unsigned njobs, nthreads, started;
+	size_t out_cap;
+	bool filling;		/* job sub_seq is being filled */
+	uint64_t emit_seq;	/* oldest job not yet put into blocks */
+	pthread_t *thr;
+	ZSTD_CCtx **cctx;	/* one a worker */
+	/* Shared with the workers, under mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	uint64_t sub_seq;	/* jobs below this are queued or done */
+	uint64_t take_seq;	/* the next job a worker takes */
+	bool stop;
+	unsigned started_workers;	/* each takes the next cctx */
 };
 
 int
@@ -41,32 +84,107 @@ eng_compress_level(const char *c)
 	return -1;
 }
 
+unsigned
+eng_compress_default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > ENG_COMPRESS_MAX_THREADS ?
+	    ENG_COMPRESS_MAX_THREADS : (unsigned)n;
+}
+
+/* A worker: compress the oldest queued job, one whole frame at a time. */
+static void *
+worker(void *arg)
+{
+	struct eng_compress *c = arg;
+	ZSTD_CCtx *z;
+
+	pthread_mutex_lock(&c->mu);
+	z = c->cctx[c->started_workers++];
+	for (;;) {
+		while (!c->stop && c->take_seq == c->sub_seq)
+			pthread_cond_wait(&c->work_cv, &c->mu);
+		if (c->stop)
+			break;
+		struct zjob *j = &c->jobs[c->take_seq % c->njobs];
+		c->take_seq++;
+		pthread_mutex_unlock(&c->mu);
+		size_t r = ZSTD_compress2(z, j->out, c->out_cap, j->in,
+		    j->in_len);
+		pthread_mutex_lock(&c->mu);
+		if (ZSTD_isError(r)) {
+			j->zerr = r;
+			j->out_len = 0;
+		} else {
+			j->out_len = r;
+		}
+		j->st = JOB_DONE;
+		pthread_cond_broadcast(&c->done_cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
 int
 eng_compress_new(int level, uint32_t bs, unsigned nbuf, uint64_t frame_raw,
-    struct eng_compress **out)
+    unsigned threads, struct eng_compress **out)
 {
 	struct eng_compress *c = calloc(1, sizeof(*c));
 
 	*out = NULL;
 	if (!c)
 		return -ENOMEM;
+	if (level > 0 && !frame_raw) {
+		free(c);
+		return -EINVAL;	/* a frame is a job: jobs need a size */
+	}
+	c->level = level;
 	c->bs = bs;
 	c->nbuf = nbuf;
 	c->cur = -1;
 	c->frame_raw = frame_raw;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->work_cv, NULL);
+	pthread_cond_init(&c->done_cv, NULL);
 	c->bufs = calloc(nbuf, sizeof(*c->bufs));
 	c->busy = calloc(nbuf, sizeof(*c->busy));
-	if (level > 0 && !(c->z = ZSTD_createCCtx()))
-		goto nomem;
 	if (!c->bufs || !c->busy)
 		goto nomem;
 	for (unsigned i = 0; i < nbuf; i++)
 		if (!(c->bufs[i] = aligned_alloc(4096, bs + RING_SLACK)))
 			goto nomem;
-	if (c->z) {
-		ZSTD_CCtx_setParameter(c->z, ZSTD_c_compressionLevel, level);
-		/* One helper thread keeps compression off the tape path. */
-		ZSTD_CCtx_setParameter(c->z, ZSTD_c_nbWorkers, 1);
+	if (level > 0) {
+		if (!threads)
+			threads = eng_compress_default_threads();
+		if (threads > ENG_COMPRESS_MAX_THREADS)
+			threads = ENG_COMPRESS_MAX_THREADS;
+		c->nthreads = threads;
+		/* One being filled, one per worker, one finished and waiting
+		   for the drive's buffers: the workers never wait on the main
+		   thread's copying. */
+		c->njobs = threads + 2;
+		c->out_cap = ZSTD_compressBound((size_t)frame_raw);
+		c->jobs = calloc(c->njobs, sizeof(*c->jobs));
+		c->thr = calloc(threads, sizeof(*c->thr));
+		c->cctx = calloc(threads, sizeof(*c->cctx));
+		if (!c->jobs || !c->thr || !c->cctx)
+			goto nomem;
+		for (unsigned i = 0; i < threads; i++) {
+			if (!(c->cctx[i] = ZSTD_createCCtx()))
+				goto nomem;
+			ZSTD_CCtx_setParameter(c->cctx[i], ZSTD_c_compressionLevel,
+			    level);
+		}
+		for (unsigned i = 0; i < c->njobs; i++)
+			if (!(c->jobs[i].in = malloc((size_t)frame_raw)) ||
+			    !(c->jobs[i].out = malloc(c->out_cap)))
+				goto nomem;
+		for (unsigned i = 0; i < threads; i++) {
+			if (pthread_create(&c->thr[i], NULL, worker, c))
+				goto nomem;
+			c->started++;
+		}
 	}
 	*out = c;
 	return 0;
@@ -80,12 +198,29 @@ eng_compress_free(struct eng_compress *c)
 {
 	if (!c)
 		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_broadcast(&c->work_cv);
+	pthread_mutex_unlock(&c->mu);
+	for (unsigned i = 0; i < c->started; i++)
+		pthread_join(c->thr[i], NULL);
+	for (unsigned i = 0; c->jobs && i < c->njobs; i++) {
+		free(c->jobs[i].in);
+		free(c->jobs[i].out);
+	}
+	free(c->jobs);
+	free(c->thr);
+	for (unsigned i = 0; c->cctx && i < c->nthreads; i++)
+		ZSTD_freeCCtx(c->cctx[i]);
+	free(c->cctx);
 	for (unsigned i = 0; c->bufs && i < c->nbuf; i++)
 		free(c->bufs[i]);
 	free(c->bufs);
 	free(c->busy);
 	free(c->fr);
-	ZSTD_freeCCtx(c->z);
+	pthread_cond_destroy(&c->work_cv);
+	pthread_cond_destroy(&c->done_cv);
+	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
 
@@ -129,9 +264,9 @@ put_cur(struct eng_compress *c, struct eng_window *w)
 	return eng_window_put(w, c->bufs[i], n, (unsigned)i);
 }
 
-/* Copy mode: len bytes into blocks as they are. */
+/* len stored bytes into blocks as they are; each full block to the window. */
 static int
-copy_in(struct eng_compress *c, struct eng_window *w, const uint8_t *in,
+to_blocks(struct eng_compress *c, struct eng_window *w, const uint8_t *in,
     size_t len)
 {
 	int rc;
@@ -142,7 +277,6 @@ copy_in(struct eng_compress *c, struct eng_window *w, const uint8_t *in,
 		size_t n = c->bs - c->fill < len ? c->bs - c->fill : len;
 		memcpy(c->bufs[c->cur] + c->fill, in, n);
 		c->fill += n;
-		c->raw += n;
 		c->stored += n;
 		in += n;
 		len -= n;
@@ -152,36 +286,9 @@ copy_in(struct eng_compress *c, struct eng_window *w, const uint8_t *in,
 	return 0;
 }
 
-/* Feed len bytes with mode (end: the frame ends with them). */
+/* A frame begins at (raw, the stored bytes so far): note where. */
 static int
-z_in(struct eng_compress *c, struct eng_window *w, const void *in, size_t len,
-    ZSTD_EndDirective mode, char *err)
-{
-	ZSTD_inBuffer ib = { in, len, 0 };
-	size_t left;
-	int rc;
-
-	do {
-		if (c->cur < 0 && (rc = take(c, w)) < 0)
-			return rc;
-		ZSTD_outBuffer ob = { c->bufs[c->cur], c->bs, c->fill };
-		left = ZSTD_compressStream2(c->z, &ob, &ib, mode);
-		if (ZSTD_isError(left)) {
-			eng_err(err, "zstd: %s", ZSTD_getErrorName(left));
-			return -EIO;
-		}
-		c->stored += ob.pos - c->fill;
-		c->fill = ob.pos;
-		if (c->fill == c->bs && (rc = put_cur(c, w)) < 0)
-			return rc;
-	} while (ib.pos < ib.size || (mode == ZSTD_e_end && left));
-	c->raw += len;
-	return 0;
-}
-
-/* A frame begins here: note where. */
-static int
-frame_start(struct eng_compress *c)
+frame_note(struct eng_compress *c, uint64_t raw)
 {
 	if (c->nfr == c->capfr) {
 		uint64_t cap = c->capfr ? c->capfr * 2 : 256;
@@ -191,10 +298,79 @@ frame_start(struct eng_compress *c)
 		c->fr = n;
 		c->capfr = cap;
 	}
-	c->fr[c->nfr].raw = c->raw;
+	c->fr[c->nfr].raw = raw;
 	c->fr[c->nfr].stored = c->stored;
 	c->nfr++;
-	c->in_frame = true;
+	return 0;
+}
+
+/* The job being filled goes to the workers. */
+static void
+submit(struct eng_compress *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->jobs[c->sub_seq % c->njobs].st = JOB_QUEUED;
+	c->sub_seq++;
+	pthread_cond_signal(&c->work_cv);
+	pthread_mutex_unlock(&c->mu);
+	c->filling = false;
+}
+
+/*
+ * Put finished frames into blocks, oldest first: all that are done, or
+ * (wait) until every submitted one is. 0 or -errno.
+ */
+static int
+emit(struct eng_compress *c, struct eng_window *w, bool wait, char *err)
+{
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		if (c->emit_seq == c->sub_seq) {
+			pthread_mutex_unlock(&c->mu);
+			return 0;
+		}
+		struct zjob *j = &c->jobs[c->emit_seq % c->njobs];
+		while (wait && j->st != JOB_DONE)
+			pthread_cond_wait(&c->done_cv, &c->mu);
+		bool done = j->st == JOB_DONE;
+		pthread_mutex_unlock(&c->mu);
+		if (!done)
+			return 0;
+		if (j->zerr) {
+			eng_err(err, "zstd: %s", ZSTD_getErrorName(j->zerr));
+			return -EIO;
+		}
+		if ((rc = frame_note(c, j->raw)) < 0 ||
+		    (rc = to_blocks(c, w, j->out, j->out_len)) < 0)
+			return rc;
+		j->st = JOB_FREE;
+		c->emit_seq++;
+	}
+}
+
+/* The job to fill: a free slot, emitting the oldest frame if none is. */
+static int
+job_cur(struct eng_compress *c, struct eng_window *w, char *err,
+    struct zjob **out)
+{
+	int rc;
+
+	if (!c->filling) {
+		/* Every slot is queued or waiting to go out: the oldest first. */
+		while (c->sub_seq - c->emit_seq >= c->njobs)
+			if ((rc = emit(c, w, true, err)) < 0)
+				return rc;
+		struct zjob *j = &c->jobs[c->sub_seq % c->njobs];
+		j->st = JOB_FILLING;
+		j->in_len = 0;
+		j->out_len = 0;
+		j->zerr = 0;
+		j->raw = c->raw;
+		c->filling = true;
+	}
+	*out = &c->jobs[c->sub_seq % c->njobs];
 	return 0;
 }
 
@@ -202,12 +378,16 @@ int
 eng_compress_end_frame(struct eng_compress *c, struct eng_window *w,
     char *err)
 {
-	int rc = 0;
-
-	if (c->z && c->in_frame)
-		rc = z_in(c, w, NULL, 0, ZSTD_e_end, err);
-	c->in_frame = false;
-	return rc;
+	if (!c->level)
+		return 0;
+	if (c->filling) {
+		if (c->jobs[c->sub_seq % c->njobs].in_len)
+			submit(c);
+		else
+			c->filling = false;	/* an empty frame is none */
+	}
+	/* Every frame out: the stored position is exact again. */
+	return emit(c, w, true, err);
 }
 
 void
@@ -231,28 +411,29 @@ eng_compress_put(struct eng_compress *c, struct eng_window *w, const void *in,
 	const uint8_t *p = in;
 	int rc;
 
-	if (!c->z) {
-		if ((rc = copy_in(c, w, p, len)) < 0)
+	if (!c->level) {
+		if ((rc = to_blocks(c, w, p, len)) < 0)
 			return rc;
+		c->raw += len;
 	}
-	while (c->z && len) {
-		if (!c->in_frame && (rc = frame_start(c)) < 0)
+	while (c->level && len) {
+		struct zjob *j;
+		if ((rc = job_cur(c, w, err, &j)) < 0)
 			return rc;
 		/* Up to the next frame boundary of the raw stream. */
-		size_t n = len;
-		uint64_t to = c->frame_raw ? c->frame_raw - c->raw % c->frame_raw :
-		    UINT64_MAX;
-		if (n >= to)
-			n = (size_t)to;
-		bool ends = c->frame_raw && n == to;
-		if ((rc = z_in(c, w, p, n, ends ? ZSTD_e_end : ZSTD_e_continue,
-		    err)) < 0)
-			return rc;
-		if (ends)
-			c->in_frame = false;
+		uint64_t to = c->frame_raw - c->raw % c->frame_raw;
+		size_t n = len < to ? len : (size_t)to;
+		memcpy(j->in + j->in_len, p, n);
+		j->in_len += n;
+		c->raw += n;
 		p += n;
 		len -= n;
+		if (n == to)
+			submit(c);
 	}
+	/* Whatever the workers finished goes on towards the drive now. */
+	if (c->level && (rc = emit(c, w, false, err)) < 0)
+		return rc;
 	if (end && (rc = eng_compress_end_frame(c, w, err)) < 0)
 		return rc;
 	if (end && c->fill && (rc = put_cur(c, w)) < 0)

@@ -25,13 +25,19 @@ struct fidx_frame;
 
 /* Parse "none" (or NULL), "zstd" or "zstd:LEVEL": 0 none, the level, -1 bad. */
 int eng_compress_level(const char *spec);
+/* Most compression threads a dump runs. */
+#define ENG_COMPRESS_MAX_THREADS 256
+/* The default number of compression threads: the online cores. */
+unsigned eng_compress_default_threads(void);
 /*
  * A zstd stream at level into nbuf buffers of bs bytes, a new frame every
- * frame_raw raw bytes (0: one frame); 0 or -ENOMEM. Level 0: bytes are
- * copied into the blocks as they come (a plain stream's tail).
+ * frame_raw raw bytes (> 0), threads frames compressed at once (0: one a
+ * core); 0, -EINVAL or -ENOMEM. Level 0: bytes are copied into the blocks
+ * as they come (a plain stream's tail; frame_raw and threads unused). The
+ * stream is the same whatever the number of threads.
  */
 int eng_compress_new(int level, uint32_t bs, unsigned nbuf,
-    uint64_t frame_raw, struct eng_compress **out);
+    uint64_t frame_raw, unsigned threads, struct eng_compress **out);
 void eng_compress_free(struct eng_compress *c);
 /*
  * Compress len bytes from in; each full block goes into w. With end, the

@@ -526,7 +526,7 @@ start_attempt(struct dump_state *s, time_t since, struct eng_source *src)
 	if ((rc = eng_part_stream(&s->p, s->level != 0)) < 0)
 		return rc;
 	if (s->level && (rc = eng_compress_new(s->level, s->p.bs, s->nobuf,
-	    ENG_FRAME_RAW, &s->cz)) < 0)
+	    ENG_FRAME_RAW, o->compress_threads, &s->cz)) < 0)
 		return rc;
 	init_header(s, since, src);
 	return 0;
@@ -627,7 +627,7 @@ plain_tail(struct dump_state *s, struct ring_block *held)
 
 	if ((rc = eng_window_drain(s->win)) < 0)
 		return rc;
-	if ((rc = eng_compress_new(0, s->p.bs, s->nobuf, 0, &s->cz)) < 0)
+	if ((rc = eng_compress_new(0, s->p.bs, s->nobuf, 0, 0, &s->cz)) < 0)
 		return rc;
 	if (held && ((rc = eng_compress_put(s->cz, s->win, held->buf,
 	    held->len, false, s->err)) < 0 ||

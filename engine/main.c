@@ -17,6 +17,7 @@
 #include "engine/chain.h"
 #include "engine/changer.h"
 #include "engine/changer_cmd.h"
+#include "engine/compress.h"
 #include "engine/engine.h"
 #include "engine/format.h"
 #include "engine/scan.h"
@@ -39,7 +40,9 @@ static const char usage[] =
 "          --log DUMPLOG [--level N [--base DUMPID] [--since TIME]]\n"
 "          (level N > 0: the base is the log's newest complete dump at a\n"
 "          lower level, since its date; --since alone: no known base)\n"
-"          [--compress zstd[:L]]\n"
+"          [--compress zstd[:L] [--compress-threads N]]   (N frames\n"
+"          compressed at once; default: the online cores; the stream is\n"
+"          the same for any N)\n"
 "          [--digest xxh128|sha256]\n"
 "          [--block-size N] [--depth N] [--queue N] [--label EXPECTED]\n"
 "          [--server S]\n"
@@ -98,7 +101,8 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_AUTOLABEL, O_VRATE, O_NOVERIFY, O_RETRIES, O_MTIMEOUT, O_NOPEW, O_LBP, O_QUEUE, O_CONTROL, O_DRIVE,
 	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED, O_LIBRARY, O_SNAPSHOT,
 	O_RELEASE, O_DUMPCMD, O_INCRCMD, O_CMDTIMEOUT, O_LEVELONLY, O_PATH,
-	O_BASE, O_CHANGER, O_DRIVE_ELEMENT, O_CLEAN_PREFIX };
+	O_BASE, O_CHANGER, O_DRIVE_ELEMENT, O_CLEAN_PREFIX,
+	O_COMPRESS_THREADS };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -113,6 +117,7 @@ static const struct option longopts[] = {
 	{ "since", required_argument, NULL, O_SINCE },
 	{ "base", required_argument, NULL, O_BASE },
 	{ "compress", required_argument, NULL, O_COMPRESS },
+	{ "compress-threads", required_argument, NULL, O_COMPRESS_THREADS },
 	{ "digest", required_argument, NULL, O_DIGEST },
 	{ "autolabel", required_argument, NULL, O_AUTOLABEL },
 	{ "verify-rate", required_argument, NULL, O_VRATE },
@@ -163,7 +168,7 @@ struct args {
 	double verify_rate;
 	uint64_t retries, mount_timeout;
 	bool no_pew, lbp;
-	uint64_t bs, level, depth, queue;
+	uint64_t bs, level, depth, queue, compress_threads;
 	const char *control, *drive, *config, *cmd_user;
 	int64_t file;
 	bool force, json, to_stdout, quiet, library;
@@ -217,6 +222,12 @@ parse_number(int c, const char *arg, struct args *a)
 	case O_QUEUE:
 		if (util_parse_u64(arg, 32, &a->queue) < 0 || !a->queue)
 			die("--queue takes 1..32");
+		return true;
+	case O_COMPRESS_THREADS:
+		if (util_parse_u64(arg, ENG_COMPRESS_MAX_THREADS,
+		    &a->compress_threads) < 0 || !a->compress_threads)
+			die("--compress-threads takes 1..%d",
+			    ENG_COMPRESS_MAX_THREADS);
 		return true;
 	case O_FILE:
 		if (util_parse_u64(arg, INT32_MAX, &v) < 0)
@@ -370,6 +381,7 @@ cmd_dump(const struct args *a, char *err)
 		.partition = a->partition, .since = a->since,
 		.base = a->base,
 		.level = (int)a->level, .compress = a->compress,
+		.compress_threads = (unsigned)a->compress_threads,
 		.digest = a->digest, .autolabel = a->autolabel,
 		.pool = a->pool,
 		.verify_rate = a->verify_rate, .retries = (unsigned)a->retries,
