@@ -21,12 +21,17 @@
 #include "common/version.h"
 #include "proto/proto.h"
 #include "tools/tui.h"
+#include "tools/report_html.h"
 
 enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND,
 	EX_TIMEOUT, EX_INCOMPLETE };
 
 /* The options every command takes, before or after its word. */
 #define GLOBAL_OPTS "--socket PATH] [--json] [--timeout SEC"
+
+/* The report page's usage. */
+#define REPORT_PAGE_USAGE "report (--html FILE | --mime [--to ADDR ...]" \
+	" [--subject S]) [--night DATE] [--nights N] [--floor [DRIVE=]MB/S ...]"
 
 /* How long abs-ctld may take to answer a request (--timeout; 0: forever). */
 #define CTL_TIMEOUT_S 60
@@ -47,6 +52,9 @@ usage(FILE *fp)
 	    "       abs-ctl raw               (JSON request lines from stdin)\n"
 	    "       abs-ctl tui               (the full-screen console:"
 	    " docs/TUI.md)\n"
+	    "       abs-ctl " REPORT_PAGE_USAGE "\n"
+	    "                                 (the report as a web page, or a"
+	    " mail with it)\n"
 	    "       abs-ctl --version | --help\n"
 	    "The global options go before or after the command"
 	    " (abs-ctl status --json).\n"
@@ -82,7 +90,8 @@ list_requests(void)
 }
 
 /* The commands that are not rows of the request table. */
-static const char *const own_commands[] = { "batch", "watch", "raw" };
+static const char *const own_commands[] = { "batch", "watch", "raw",
+    "tui" };
 
 /*
  * --list-commands: every command word, one a line (bash completion reads
@@ -158,9 +167,13 @@ list_options(const char *cmd)
 		    &optional);)
 			if (!optional)
 				printf("@%s\n", name);
+		if (strcmp(op->name, "report") == 0)
+			printf("--html path\n--mime\n--to word\n--subject word\n"
+			    "--nights number\n--floor word\n");
 	} else if (strcmp(cmd, "watch") == 0) {
 		printf("--count number\n");
-	} else if (strcmp(cmd, "batch") != 0 && strcmp(cmd, "raw") != 0) {
+	} else if (strcmp(cmd, "batch") != 0 && strcmp(cmd, "raw") != 0 &&
+	    strcmp(cmd, "tui") != 0) {
 		fprintf(stderr, "abs-ctl: unknown command '%s' (abs-ctl --help)\n",
 		    cmd);
 		return EX_USAGE;
@@ -1629,6 +1642,136 @@ check_restore_args(const struct proto_op *op, json_t *args)
 	return 0;
 }
 
+/*
+ * report --html FILE | --mime: the night's report, its cycle's history,
+ * pools and errors as one web page (FILE, - for stdout; written whole or
+ * not at all), or a mail carrying it and the text (for sendmail -t).
+ */
+static int
+run_report_page(int argc, char **argv)
+{
+	struct rh_opts o = { .version = ABS_VERSION };
+	const char *html = NULL, *subject = NULL;
+	json_t *to = json_array(), *data = NULL;
+	bool mime = false;
+	int rc = EX_OK;
+	char *end;
+
+	o.floors = json_object();
+	for (int i = 1; i < argc && rc == EX_OK; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool takes = strcmp(a, "--mime") != 0;
+		if (takes && !v) {
+			fprintf(stderr, "abs-ctl report: %s needs a value\n", a);
+			rc = EX_USAGE;
+		} else if (strcmp(a, "--html") == 0) {
+			html = v;
+		} else if (strcmp(a, "--mime") == 0) {
+			mime = true;
+		} else if (strcmp(a, "--to") == 0) {
+			json_array_append_new(to, json_string(v));
+		} else if (strcmp(a, "--subject") == 0) {
+			subject = v;
+		} else if (strcmp(a, "--night") == 0) {
+			o.night = v;
+		} else if (strcmp(a, "--nights") == 0) {
+			long n = strtol(v, &end, 10);
+			if (*end || !*v || n < 1 || n > 62) {
+				fprintf(stderr, "abs-ctl report: --nights takes 1 to 62, "
+				    "not '%s'\n", v);
+				rc = EX_USAGE;
+			}
+			o.nights = (int)n;
+		} else if (strcmp(a, "--floor") == 0) {
+			const char *eq = strchr(v, '=');
+			double mbs = strtod(eq ? eq + 1 : v, &end);
+			if (*end || end == (eq ? eq + 1 : v) || !(mbs > 0 && mbs <
+			    1e6) || (eq && eq == v)) {
+				fprintf(stderr, "abs-ctl report: --floor takes MB/s or "
+				    "DRIVE=MB/s (the drive's slowest speed-matching rate,"
+				    " e.g. d0=177), not '%s'\n", v);
+				rc = EX_USAGE;
+			} else {
+				char drive[128];
+				snprintf(drive, sizeof(drive), "%.*s", eq ? (int)(eq - v) :
+				    0, v);
+				json_object_set_new(o.floors, eq ? drive : "*",
+				    json_real(mbs));
+			}
+		} else {
+			fprintf(stderr, "abs-ctl report: unknown option %s\n", a);
+			rc = EX_USAGE;
+		}
+		if (takes)
+			i++;
+	}
+	if (rc == EX_OK && !html == !mime) {
+		fprintf(stderr, "abs-ctl report: %s\n", html ? "--html or --mime,"
+		    " not both" : "--html FILE or --mime");
+		rc = EX_USAGE;
+	}
+	if (rc == EX_OK && o.night && (strlen(o.night) != 10 ||
+	    !date_prefix_valid(o.night))) {
+		fprintf(stderr, "abs-ctl report: --night takes YYYY-MM-DD, not "
+		    "'%s'\n", o.night);
+		rc = EX_USAGE;
+	}
+	if (rc == EX_USAGE)
+		fprintf(stderr, "usage: abs-ctl " REPORT_PAGE_USAGE "\n");
+	if (rc == EX_OK && !(data = rh_gather(call_result, &o, &rc)) && rc ==
+	    EX_OK)
+		rc = EX_FAIL;
+	if (data && mime) {
+		if (rh_write_mime(stdout, data, to, subject) < 0 ||
+		    fflush(stdout) != 0) {
+			fprintf(stderr, "abs-ctl report: writing the mail: %s\n",
+			    strerror(errno));
+			rc = EX_FAIL;
+		}
+	} else if (data && strcmp(html, "-") == 0) {
+		if (rh_write_html(stdout, data) < 0 || fflush(stdout) != 0) {
+			fprintf(stderr, "abs-ctl report: writing the page: %s\n",
+			    strerror(errno));
+			rc = EX_FAIL;
+		}
+	} else if (data) {
+		/* Beside it, then renamed: a reader never sees half a page. */
+		char *tmp = NULL;
+		FILE *fp = NULL;
+		if (asprintf(&tmp, "%s.tmp%ld", html, (long)getpid()) < 0)
+			tmp = NULL;
+		if (!tmp || !(fp = fopen(tmp, "w")) || rh_write_html(fp, data) < 0 ||
+		    fclose(fp) != 0 || (fp = NULL, rename(tmp, html) < 0)) {
+			fprintf(stderr, "abs-ctl report: %s: %s\n", html,
+			    strerror(errno));
+			if (fp)
+				fclose(fp);
+			if (tmp)
+				unlink(tmp);
+			rc = EX_FAIL;
+		}
+		free(tmp);
+	}
+	json_decref(data);
+	json_decref(to);
+	json_decref(o.floors);
+	return rc;
+}
+
+/* Whether a report command asks for the page or the mail. */
+static bool
+report_page_wanted(int argc, char **argv)
+{
+	static const char *const opts[] = { "--html", "--mime", "--to",
+	    "--subject", "--nights", "--floor" };
+
+	for (int i = 1; i < argc; i++)
+		for (size_t k = 0; k < sizeof(opts) / sizeof(*opts); k++)
+			if (argv[i] && strcmp(argv[i], opts[k]) == 0)
+				return true;
+	return false;
+}
+
 /* One command (argv[0]) with its words; the exit code. */
 static int
 run_command(int argc, char **argv)
@@ -1660,6 +1803,8 @@ run_command(int argc, char **argv)
 		}
 	if (strcmp(op->name, "run") == 0)
 		return run_run(op, argc, argv);
+	if (strcmp(op->name, "report") == 0 && report_page_wanted(argc, argv))
+		return run_report_page(argc, argv);
 	args = json_object();
 	if (build_args(op, argc - 1, argv + 1, args) < 0 ||
 	    ((strcmp(op->name, "restore") == 0 || strcmp(op->name, "find") ==

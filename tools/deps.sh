@@ -6,7 +6,8 @@ libarchive-dev libzstd-dev libssl-dev libxxhash-dev xxhash
 libiscsi-dev libiscsi-bin tgt zstd mbuffer tar coreutils
 qemu-system-x86 busybox-static kmod cpio
 libsqlite3-dev libjansson-dev sqlite3 libcap-dev jq
-libncurses-dev tmux"
+libncurses-dev tmux
+chromium man-db bash-completion"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -110,9 +110,9 @@ done
 ok "abs-ctl --version, abs-engine --version: $want_v, tape format $want_f, protocol $want_p"
 
 # --list-commands: the table's commands (abs-ctl --requests less the
-# internal rows) and abs-ctl's own.
+# internal rows) and abs-ctl's own (batch, raw, watch, tui).
 "$CTL" --requests | awk '$NF != "internal" { print $1 }' | sort >want.txt
-printf 'batch\nraw\nwatch\n' >>want.txt
+printf 'batch\nraw\nwatch\ntui\n' >>want.txt
 "$CTL" --list-commands | sort >got.txt
 sort want.txt | cmp -s - got.txt || { diff want.txt got.txt >&2; fail "--list-commands"; }
 "$CTL" --list-options restore | grep -qx -- '--date word' || fail "--list-options restore"
