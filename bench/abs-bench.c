@@ -276,12 +276,22 @@ command_for(const char *tool, const char *sink, char *buf, size_t len)
 	else
 		snprintf(esrc, sizeof(esrc), "file:/dev/stdin");
 	snprintf(in, sizeof(in), "%s", from_file ? src_path : "/dev/stdin");
-	if (strcmp(tool, "engine") == 0)
+	/* engine-direct, engine-cache: file: sources read with O_DIRECT or
+	   through the page cache (the engine's default picks by the cache). */
+	if (strncmp(tool, "engine", 6) == 0 && (!tool[6] ||
+	    strcmp(tool, "engine-direct") == 0 ||
+	    strcmp(tool, "engine-cache") == 0))
 		xsnprintf(buf, len, "'%s/abs-engine' dump --device '%s%s' --entity "
 		    "bench --source '%s' --log '%s/bench.log' --block-size %llu "
-		    "--depth %u --quiet%s", bindir, out ? "null:" : "vtape:",
+		    "--depth %u --quiet%s%s", bindir, out ? "null:" : "vtape:",
 		    out ? "" : cart, esrc, workdir, (unsigned long long)opt_bs,
-		    opt_depth, gen_text ? " --compress zstd" : "");
+		    opt_depth, gen_text ? " --compress zstd" : "",
+		    !tool[6] ? "" : tool[7] == 'd' ? " --direct-io on" :
+		    " --direct-io off");
+	else if (strcmp(tool, "dd-direct") == 0)
+		xsnprintf(buf, len, "dd if='%s' bs=%llu iflag=direct,fullblock "
+		    "of='%s' status=none%s", in, (unsigned long long)opt_bs,
+		    out ? out : file, out ? "" : " conv=fsync");
 	else if (strcmp(tool, "dd") == 0)
 		xsnprintf(buf, len, "dd if='%s' bs=%llu iflag=fullblock of='%s' "
 		    "status=none%s", in, (unsigned long long)opt_bs,
@@ -898,8 +908,10 @@ have(const char *tool)
 {
 	char cmd[128];
 
-	if (strcmp(tool, "engine") == 0 || strcmp(tool, "uring") == 0)
+	if (strncmp(tool, "engine", 6) == 0 || strcmp(tool, "uring") == 0)
 		return 1;
+	if (strcmp(tool, "dd-direct") == 0)
+		tool = "dd";
 	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
 	return system(cmd) == 0;
 }
@@ -1205,13 +1217,14 @@ main(int argc, char **argv)
 	printf("\nratios (engine / peer; throughput > 1 and CPU < 1 favour the "
 	    "engine):\n");
 	for (int i = 0; i < nres; i++) {
-		if (strcmp(res[i].tool, "engine") != 0)
+		if (strncmp(res[i].tool, "engine", 6) != 0)
 			continue;
 		for (int j = 0; j < nres; j++) {
-			if (strcmp(res[j].sink, res[i].sink) || j == i || !res[j].n)
+			if (strcmp(res[j].sink, res[i].sink) || j == i || !res[j].n ||
+			    strncmp(res[j].tool, "engine", 6) == 0)
 				continue;
-			printf("  %-6s engine/%-8s throughput %5.2f  CPU %5.2f\n",
-			    res[i].sink, res[j].tool,
+			printf("  %-6s %s/%-8s throughput %5.2f  CPU %5.2f\n",
+			    res[i].sink, res[i].tool, res[j].tool,
 			    median(res[i].mbps, res[i].n) / median(res[j].mbps, res[j].n),
 			    median(res[i].cpu_per_gb, res[i].n) /
 			    median(res[j].cpu_per_gb, res[j].n));

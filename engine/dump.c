@@ -513,6 +513,12 @@ start_attempt(struct dump_state *s, time_t since, struct eng_source *src)
 	eng_window_reset(s->win);
 	if ((rc = eng_source_open(o->source, since, src, s->err)) < 0)
 		return rc;
+	eng_source_direct(src, (enum eng_direct)o->direct_io);
+	if (src->direct)
+		log_info("source %s: O_DIRECT reads", src->path);
+	else if (src->direct_why[0])
+		log_info("source %s: through the page cache: %s", src->path,
+		    src->direct_why);
 	s->src_again = src->again;
 	unsigned depth = o->depth ? o->depth : 8;
 	unsigned want = tsg_set_write_depth(s->p.dev, o->queue);

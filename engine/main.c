@@ -43,6 +43,8 @@ static const char usage[] =
 "          [--compress zstd[:L] [--compress-threads N]]   (N frames\n"
 "          compressed at once; default: the online cores; the stream is\n"
 "          the same for any N)\n"
+"          [--direct-io auto|on|off]   (file: sources read with O_DIRECT,\n"
+"          no page-cache copy; auto: unless mostly in the page cache)\n"
 "          [--digest xxh128|sha256]\n"
 "          [--block-size N] [--depth N] [--queue N] [--label EXPECTED]\n"
 "          [--server S]\n"
@@ -102,7 +104,7 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED, O_LIBRARY, O_SNAPSHOT,
 	O_RELEASE, O_DUMPCMD, O_INCRCMD, O_CMDTIMEOUT, O_LEVELONLY, O_PATH,
 	O_BASE, O_CHANGER, O_DRIVE_ELEMENT, O_CLEAN_PREFIX,
-	O_COMPRESS_THREADS };
+	O_COMPRESS_THREADS, O_DIRECT_IO };
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -118,6 +120,7 @@ static const struct option longopts[] = {
 	{ "base", required_argument, NULL, O_BASE },
 	{ "compress", required_argument, NULL, O_COMPRESS },
 	{ "compress-threads", required_argument, NULL, O_COMPRESS_THREADS },
+	{ "direct-io", required_argument, NULL, O_DIRECT_IO },
 	{ "digest", required_argument, NULL, O_DIGEST },
 	{ "autolabel", required_argument, NULL, O_AUTOLABEL },
 	{ "verify-rate", required_argument, NULL, O_VRATE },
@@ -169,6 +172,7 @@ struct args {
 	uint64_t retries, mount_timeout;
 	bool no_pew, lbp;
 	uint64_t bs, level, depth, queue, compress_threads;
+	int direct_io;
 	const char *control, *drive, *config, *cmd_user;
 	int64_t file;
 	bool force, json, to_stdout, quiet, library;
@@ -222,6 +226,10 @@ parse_number(int c, const char *arg, struct args *a)
 	case O_QUEUE:
 		if (util_parse_u64(arg, 32, &a->queue) < 0 || !a->queue)
 			die("--queue takes 1..32");
+		return true;
+	case O_DIRECT_IO:
+		if ((a->direct_io = eng_direct_parse(arg)) < 0)
+			die("--direct-io takes auto, on or off");
 		return true;
 	case O_COMPRESS_THREADS:
 		if (util_parse_u64(arg, ENG_COMPRESS_MAX_THREADS,
@@ -382,6 +390,7 @@ cmd_dump(const struct args *a, char *err)
 		.base = a->base,
 		.level = (int)a->level, .compress = a->compress,
 		.compress_threads = (unsigned)a->compress_threads,
+		.direct_io = a->direct_io,
 		.digest = a->digest, .autolabel = a->autolabel,
 		.pool = a->pool,
 		.verify_rate = a->verify_rate, .retries = (unsigned)a->retries,

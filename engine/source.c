@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -535,6 +536,92 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 		s->idx_fd = -1;
 	}
 	return rc;
+}
+
+int
+eng_direct_parse(const char *spec)
+{
+	if (!spec || strcmp(spec, "auto") == 0)
+		return ENG_DIRECT_AUTO;
+	if (strcmp(spec, "on") == 0)
+		return ENG_DIRECT_ON;
+	if (strcmp(spec, "off") == 0)
+		return ENG_DIRECT_OFF;
+	return -1;
+}
+
+#ifndef __NR_cachestat
+#define __NR_cachestat 451	/* the same on every architecture (6.5) */
+#endif
+
+/* Bytes of fd's file in the page cache (cachestat, 6.5), or -1: unknown. */
+static int64_t
+cached_bytes(int fd)
+{
+	struct { uint64_t off, len; } range = { 0, 0 };	/* the whole file */
+	struct {
+		uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
+		    nr_recently_evicted;
+	} cs;
+
+	if (syscall(__NR_cachestat, fd, &range, &cs, 0) < 0)
+		return -1;
+	return (int64_t)(cs.nr_cache * (uint64_t)sysconf(_SC_PAGESIZE));
+}
+
+int
+eng_source_direct(struct eng_source *s, enum eng_direct how)
+{
+	struct stat sb;
+	int64_t size, cached;
+
+	s->direct = false;
+	s->direct_why[0] = '\0';
+	if (strcmp(s->kind, "file") != 0 || s->fd < 0)
+		return 0;
+	if (how == ENG_DIRECT_OFF) {
+		snprintf(s->direct_why, sizeof(s->direct_why), "--direct-io off");
+		return 0;
+	}
+	if (fstat(s->fd, &sb) < 0 || !(S_ISREG(sb.st_mode) ||
+	    S_ISBLK(sb.st_mode))) {
+		snprintf(s->direct_why, sizeof(s->direct_why),
+		    "not a regular file or block device");
+		return 0;
+	}
+	size = S_ISREG(sb.st_mode) ? (int64_t)sb.st_size : 0;
+	if (S_ISBLK(sb.st_mode)) {
+		/* The ring reads at offsets: the position is free to move. */
+		size = lseek(s->fd, 0, SEEK_END);
+		lseek(s->fd, 0, SEEK_SET);
+	}
+	/* Already in memory: a copy from the page cache beats the disk. */
+	if (how == ENG_DIRECT_AUTO && size > 0 &&
+	    (cached = cached_bytes(s->fd)) >= 0 && cached >= size / 2) {
+		snprintf(s->direct_why, sizeof(s->direct_why),
+		    "%lld of %lld bytes in the page cache", (long long)cached,
+		    (long long)size);
+		return 0;
+	}
+#ifdef STATX_DIOALIGN
+	struct statx sx;
+	if (statx(s->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+	    (sx.stx_mask & STATX_DIOALIGN) && (sx.stx_dio_offset_align == 0 ||
+	    sx.stx_dio_offset_align > 4096 || sx.stx_dio_mem_align > 4096)) {
+		snprintf(s->direct_why, sizeof(s->direct_why), "%s",
+		    sx.stx_dio_offset_align ? "direct I/O needs more than 4 KiB "
+		    "alignment here" : "the file system has no direct I/O");
+		return 0;
+	}
+#endif
+	int fl = fcntl(s->fd, F_GETFL);
+	if (fl < 0 || fcntl(s->fd, F_SETFL, fl | O_DIRECT) < 0) {
+		snprintf(s->direct_why, sizeof(s->direct_why),
+		    "the file system refuses O_DIRECT (%s)", strerror(errno));
+		return 0;
+	}
+	s->direct = true;
+	return 0;
 }
 
 int

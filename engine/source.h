@@ -23,7 +23,19 @@ struct eng_source {
 	bool changed;		/* a dir: source's files changed while read */
 	int idx_fd;		/* a dir: the walker's file index (memfd), or -1 */
 	int status;		/* eng_source_close's answer once reaped */
+	bool direct;		/* a file: source opened for O_DIRECT reads */
+	char direct_why[80];	/* why not, when not */
 };
+
+/* O_DIRECT for file: sources (a regular file or a block device). */
+enum eng_direct {
+	ENG_DIRECT_AUTO,	/* unless the file is mostly in the page cache */
+	ENG_DIRECT_ON,		/* wherever the file system allows it */
+	ENG_DIRECT_OFF,		/* through the page cache, as cmd: and dir: */
+};
+
+/* Parse "auto", "on" or "off" (NULL: auto): the policy, or -1. */
+int eng_direct_parse(const char *spec);
 
 /* A dir: source's archiver exit status: whole, but files changed. */
 #define ENG_SOURCE_CHANGED 3
@@ -31,6 +43,14 @@ struct eng_source {
 /* Start a source from "dir:PATH", "cmd:ARGV" or "file:PATH"; err: ENG_ERRLEN. */
 int eng_source_open(const char *spec, time_t since, struct eng_source *s,
     char *err);
+/*
+ * Read an open file: source with O_DIRECT where how and the file system
+ * allow it (s->direct; else s->direct_why says why not). The ring then
+ * reads into its buffers without a page-cache copy and falls back to the
+ * page cache by itself at an unaligned tail or a refused read. 0 always:
+ * direct I/O is a way to read, never a reason to fail.
+ */
+int eng_source_direct(struct eng_source *s, enum eng_direct how);
 /* Close the fd and reap the child: 0 if it succeeded (again: the same
    answer, err untouched). */
 int eng_source_close(struct eng_source *s, char *err);

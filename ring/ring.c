@@ -9,6 +9,7 @@
  * under one mutex; only the reader touches the submission queue.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
@@ -44,6 +45,14 @@ struct ring {
 	struct slot *slots;
 	int fd;
 	bool seekable;
+	/*
+	 * The source was opened O_DIRECT: the reads go from the device into
+	 * the buffers. Where that is refused (EINVAL: a file system without
+	 * direct I/O, an unaligned tail) O_DIRECT is dropped from the file and
+	 * the read queued again through the page cache.
+	 */
+	bool direct;
+	unsigned direct_retries;	/* EINVALs taken back once direct */
 	/* shared with the reader thread, under mu */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -218,6 +227,17 @@ fill(struct ring *r)
 	}
 }
 
+/* Reads through the page cache from now on (reader, under mu). */
+static void
+drop_direct(struct ring *r)
+{
+	int fl = fcntl(r->fd, F_GETFL);
+
+	if (fl >= 0 && (fl & O_DIRECT))
+		fcntl(r->fd, F_SETFL, fl & ~O_DIRECT);
+	r->direct = false;
+}
+
 /* Account one read completion (reader, under mu). */
 static void
 complete(struct ring *r, unsigned i, int res)
@@ -228,12 +248,24 @@ complete(struct ring *r, unsigned i, int res)
 	s->inflight = false;
 	if (res == -EAGAIN || res == -EINTR || res == -ECANCELED)
 		return;	/* queued again by fill() */
+	/* Direct I/O refused: again through the page cache (reads that were
+	   in flight at the switch may come back refused too). */
+	if (res == -EINVAL && r->direct_retries < 2 * r->depth &&
+	    (r->direct || r->direct_retries)) {
+		drop_direct(r);
+		r->direct_retries++;
+		return;
+	}
 	if (res < 0) {
 		if (!r->error)
 			r->error = res;
 		return;
 	}
 	s->fill += (size_t)res;
+	/* A short direct read (the tail, or a file cut short): the rest of
+	   the block would be an unaligned read. */
+	if (r->direct && res > 0 && s->fill < r->bs && s->fill % 4096)
+		drop_direct(r);
 	if (res == 0) {
 		s->eof = true;
 		if (!r->eof || s->seq < r->eof_seq) {
@@ -331,6 +363,11 @@ ring_source(struct ring *r, int fd)
 	if (fstat(fd, &sb) < 0)
 		return -errno;
 	r->seekable = S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode);
+	int fl = fcntl(fd, F_GETFL);
+	r->direct = fl >= 0 && (fl & O_DIRECT) && r->seekable &&
+	    r->bs % 4096 == 0 && r->stride % 4096 == 0;
+	if (fl >= 0 && (fl & O_DIRECT) && !r->direct)
+		fcntl(fd, F_SETFL, fl & ~O_DIRECT);
 	rc = io_uring_register_files(&r->uring, &fd, 1);
 	if (rc < 0)
 		return rc;
@@ -417,6 +454,15 @@ unsigned
 ring_depth(const struct ring *r)
 {
 	return r->depth;
+}
+
+bool
+ring_direct(struct ring *r)
+{
+	pthread_mutex_lock(&r->mu);
+	bool d = r->direct;
+	pthread_mutex_unlock(&r->mu);
+	return d;
 }
 
 uint64_t

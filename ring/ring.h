@@ -44,8 +44,16 @@ struct ring_block {
 /* depth buffers of block_size bytes each (4 KiB aligned, registered). */
 int ring_new(unsigned depth, size_t block_size, struct ring **out);
 void ring_free(struct ring *r);
-/* Read from fd; a seekable fd gets many reads in flight from offset. */
+/*
+ * Read from fd; a seekable fd gets many reads in flight from offset. An
+ * fd opened O_DIRECT is read straight into the buffers (no page-cache
+ * copy) until the kernel refuses it (EINVAL) or the source ends short of
+ * a block: from there O_DIRECT is dropped and the reads go through the
+ * page cache, so any file system, tail or growing file reads whole.
+ */
 int ring_source(struct ring *r, int fd);
+/* Still reading with O_DIRECT (false once it fell back). */
+bool ring_direct(struct ring *r);
 /* Next block in order: 1 and *b filled, 0 at end of source, -errno. */
 int ring_next(struct ring *r, struct ring_block *b);
 /* The sink holds block idx for good: recycle it. Oldest first. */

@@ -1,7 +1,9 @@
 /* The io_uring window: order, confirmation, pipes and files, odd sizes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,26 +25,26 @@ fill_pattern(uint8_t *p, size_t n, uint32_t seed)
 	}
 }
 
-/* Pull everything through a ring; CRC of the concatenation and count. */
+/* Pull everything through a ring; CRC of the concatenation and count.
+   With first (a block already taken from r), r is the caller's. */
 static int
-drain(int fd, unsigned depth, size_t bs, unsigned hold, uint32_t *crc,
-    uint64_t *total)
+drain_ring(struct ring *r, struct ring_block *first, unsigned depth,
+    unsigned hold, uint32_t *crc, uint64_t *total)
 {
-	struct ring *r;
 	struct ring_block b, held[64];
 	unsigned nheld = 0;
 	int rc;
+	uint64_t expect_seq = 0;
 
 	*crc = 0;
 	*total = 0;
-	if ((rc = ring_new(depth, bs, &r)) < 0)
-		return rc;
-	if ((rc = ring_source(r, fd)) < 0) {
-		ring_free(r);
-		return rc;
+	if (first) {
+		b = *first;
+		rc = 1;
+		goto have;
 	}
-	uint64_t expect_seq = 0;
 	while ((rc = ring_next(r, &b)) == 1) {
+have:
 		CHECK_EQ(b.seq, expect_seq);
 		expect_seq++;
 		*crc = crc32c(*crc, b.buf, b.len);
@@ -54,8 +56,81 @@ drain(int fd, unsigned depth, size_t bs, unsigned hold, uint32_t *crc,
 			memmove(held, held + 1, --nheld * sizeof(held[0]));
 		}
 	}
+	return rc;
+}
+
+static int
+drain(int fd, unsigned depth, size_t bs, unsigned hold, uint32_t *crc,
+    uint64_t *total)
+{
+	struct ring *r;
+	int rc;
+
+	*crc = 0;
+	*total = 0;
+	if ((rc = ring_new(depth, bs, &r)) < 0)
+		return rc;
+	if ((rc = ring_source(r, fd)) < 0) {
+		ring_free(r);
+		return rc;
+	}
+	rc = drain_ring(r, NULL, depth, hold, crc, total);
 	ring_free(r);
 	return rc;
+}
+
+/*
+ * O_DIRECT: the file of n bytes at path, read direct; after the first
+ * block, it is cut to (or grown to, from more) want bytes before the rest
+ * is read. The ring must deliver exactly the file's bytes as they are
+ * then, falling back to the page cache at an unaligned tail.
+ */
+static void
+direct_case(const char *path, const uint8_t *data, size_t n, size_t want,
+    const char *where)
+{
+	uint32_t crc, got;
+	uint64_t total;
+	struct ring *r;
+	struct ring_block b;
+	int fd = open(path, O_WRONLY | O_TRUNC);
+
+	CHECK(fd >= 0);
+	CHECK(pwrite(fd, data, n, 0) == (ssize_t)n);
+	fsync(fd);
+	close(fd);
+	fd = open(path, O_RDONLY | O_DIRECT);
+	bool direct = fd >= 0;
+	if (fd < 0) {
+		printf("# %s: no O_DIRECT (%s): through the page cache\n", where,
+		    strerror(errno));
+		CHECK(errno == EINVAL);
+		fd = open(path, O_RDONLY);
+	}
+	CHECK(fd >= 0);
+	CHECK(ring_new(2, 65536, &r) == 0);
+	CHECK(ring_source(r, fd) == 0);
+	CHECK(ring_next(r, &b) == 1);
+	CHECK_EQ(b.len, 65536);
+	CHECK_EQ(ring_direct(r), direct);
+	/* Depth 2: blocks 0 and 1 at most are read; the rest after this. */
+	if (want != n)
+		CHECK(truncate(path, (off_t)want) == 0);
+	if (want > n) {
+		int wfd = open(path, O_WRONLY);
+		CHECK(pwrite(wfd, data + n, want - n, (off_t)n) ==
+		    (ssize_t)(want - n));
+		close(wfd);
+	}
+	CHECK(drain_ring(r, &b, 2, 1, &got, &total) == 0);
+	crc = crc32c(0, data, want);
+	CHECK_EQ(total, want);
+	CHECK_EQ(got, crc);
+	/* An aligned end leaves the ring direct; a tail ends it. */
+	if (want % 4096)
+		CHECK(!ring_direct(r));
+	ring_free(r);
+	close(fd);
 }
 
 int
@@ -107,6 +182,25 @@ main(void)
 			CHECK_EQ(total, n);
 			CHECK_EQ(got, want);
 		}
+	}
+
+	/* O_DIRECT on this disk and on tmpfs: aligned, tails, cut, grown. */
+	static const char *dirs[] = { "/var/tmp", "/dev/shm" };
+	for (size_t di = 0; di < 2; di++) {
+		char dpath[64];
+		snprintf(dpath, sizeof(dpath), "%s/abs-ring-XXXXXX", dirs[di]);
+		int dfd = mkstemp(dpath);
+		if (dfd < 0)
+			continue;
+		close(dfd);
+		fill_pattern(data, maxsz, 77);
+		direct_case(dpath, data, 1 << 20, 1 << 20, dirs[di]);
+		direct_case(dpath, data, (1 << 20) + 17, (1 << 20) + 17, dirs[di]);
+		direct_case(dpath, data, 1 << 20, 300001, dirs[di]);
+		direct_case(dpath, data, 1 << 20, 196608, dirs[di]);
+		direct_case(dpath, data, 1 << 20, (1 << 20) + 100001, dirs[di]);
+		direct_case(dpath, data, 200000, (2 << 20) + 5, dirs[di]);
+		unlink(dpath);
 	}
 
 	/* Confirming out of order or twice is refused; a full window says so. */
