@@ -27,6 +27,7 @@
 
 #include "bench/plan_bench.h"
 #include "bench/source_bench.h"
+#include "bench/sum_bench.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -941,6 +942,9 @@ static const char usage[] =
 "  dumping at once (an engine each, SIZE each, one file in the page cache)\n"
 "  against N dd to files beside them: aggregate MB/s, CPU s/GB, cores busy,\n"
 "  the ratio to one drive, and whether disk or CPU was the limit.\n"
+"--sums [--runs N]: the per-byte work alone, GB/s of one core: memcpy,\n"
+"  each CRC32C and XXH3 variant, the block sums in separate passes and in\n"
+"  one (bench/sum_bench.c).\n"
 "--starvation [--mean-rate MBPS] [--drive-rate MBPS] [--drive-buffer MIB]\n"
 "  [--drive-min MBPS --drive-steps N] (speed matching, e.g. LTO-9 400..177):\n"
 "  a bursty source through each tool into a drive model; underruns counted.\n"
@@ -980,6 +984,7 @@ main(int argc, char **argv)
 		{ "cold", no_argument, NULL, 'c' },
 		{ "make-tree", required_argument, NULL, 'T' },
 		{ "files", required_argument, NULL, 'f' },
+		{ "sums", no_argument, NULL, 1001 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -991,7 +996,7 @@ main(int argc, char **argv)
 	struct result res[64];
 	int nres = 0, eot = 0, starve = 0, tools_given = 0;
 	int planner = 0, runs_given = 0, p_entities = 0, p_nights = 0;
-	int single = 0, size_given = 0, sinks_given = 0;
+	int single = 0, size_given = 0, sinks_given = 0, sums = 0;
 	uint64_t p_seed = 0;
 	int p_seeds = 1;
 	const char *uring_path = NULL, *drives_list = NULL;
@@ -1077,6 +1082,7 @@ main(int argc, char **argv)
 				die("--files takes 1..100000000");
 			tree_files = (unsigned long)v;
 			break;
+		case 1001: sums = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -1087,6 +1093,8 @@ main(int argc, char **argv)
 		sb_make_tree(make_tree, tree_files);
 		return 0;
 	}
+	if (sums)
+		return sum_bench(runs_given ? opt_runs : 5);
 	if (planner)
 		return plan_bench(p_entities, p_nights, runs_given ?
 		    (int)opt_runs : 5, p_seed, p_seeds);

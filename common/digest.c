@@ -1,16 +1,19 @@
-/* Digests: XXH3-128 (libxxhash) and SHA-256 (OpenSSL EVP). */
+/*
+ * Digests: XXH3-128 (xxhash.h, vector unit chosen at run time: xxh3.c)
+ * and SHA-256 (OpenSSL EVP).
+ */
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "common/digest.h"
 #include "common/util.h"
+#include "common/xxh3.h"
 
 struct digest {
 	enum digest_alg alg;
 	EVP_MD_CTX *ctx;
-	XXH3_state_t *xx;
+	struct xxh3 *xx;
 };
 
 int
@@ -42,8 +45,7 @@ digest_new(enum digest_alg alg)
 		if (!d->ctx || !EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL))
 			goto fail;
 	} else {
-		d->xx = XXH3_createState();
-		if (!d->xx || XXH3_128bits_reset(d->xx) != XXH_OK)
+		if (!(d->xx = xxh3_new()))
 			goto fail;
 	}
 	return d;
@@ -58,7 +60,7 @@ digest_free(struct digest *d)
 	if (!d)
 		return;
 	EVP_MD_CTX_free(d->ctx);
-	XXH3_freeState(d->xx);
+	xxh3_free(d->xx);
 	free(d);
 }
 
@@ -68,7 +70,18 @@ digest_update(struct digest *d, const void *buf, size_t len)
 	if (d->alg == DIGEST_SHA256)
 		EVP_DigestUpdate(d->ctx, buf, len);
 	else
-		XXH3_128bits_update(d->xx, buf, len);
+		xxh3_update(d->xx, buf, len);
+}
+
+int
+digest_copy(struct digest *dst, const struct digest *src)
+{
+	if (dst->alg != src->alg)
+		return -1;
+	if (dst->alg == DIGEST_SHA256)
+		return EVP_MD_CTX_copy_ex(dst->ctx, src->ctx) ? 0 : -1;
+	xxh3_copy(dst->xx, src->xx);
+	return 0;
 }
 
 void
@@ -81,8 +94,8 @@ digest_final_hex(struct digest *d, char out[DIGEST_HEX_LEN])
 		util_hex(md, n, out);
 	} else {
 		/* The canonical (big-endian) form, as xxh128sum prints it. */
-		XXH128_canonical_t c;
-		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(d->xx));
-		util_hex(c.digest, sizeof(c.digest), out);
+		unsigned char c[16];
+		xxh3_digest(d->xx, c);
+		util_hex(c, sizeof(c), out);
 	}
 }

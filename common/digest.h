@@ -20,6 +20,8 @@ const char *digest_alg_name(enum digest_alg alg);
 struct digest *digest_new(enum digest_alg alg);
 void digest_free(struct digest *d);
 void digest_update(struct digest *d, const void *buf, size_t len);
+/* dst (of the same algorithm) takes src's state; 0 or -1. */
+int digest_copy(struct digest *dst, const struct digest *src);
 /* Finish into lowercase hex plus NUL (32 or 64 digits). */
 void digest_final_hex(struct digest *d, char out[DIGEST_HEX_LEN]);
 
