@@ -41,6 +41,7 @@ stream_for(struct eng_chain_io *io, const struct cat_dl_rec *d,
 	sr->buf = io->buf;
 	sr->err = io->err;
 	sr->bs_hint = io->bs_hint;
+	sr->queue = io->o->queue;
 	return eng_stream_from_log_id(sr, io->o->log, d->dump_id);
 }
 

@@ -170,6 +170,7 @@ struct eng_restore_opts {
 	bool level_only;
 	const char *const *paths;
 	size_t npaths;
+	unsigned queue;		/* reads in flight (0: the transport's default) */
 };
 
 struct eng_restore_result {

@@ -70,6 +70,7 @@ static const char usage[] =
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
 "          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
 "          [--extract] [--allow-refused]   (exit 3: entries refused)\n"
+"          [--queue N]   (reads in flight; iscsi://, sg: 8; vtape:, st: 4)\n"
 "          [--level-only] [--path P ...]   (with --log: the chain that\n"
 "          ends at the newest dump at or before D, full first; one dump\n"
 "          alone; only these paths, reading only their blocks)\n"
@@ -478,7 +479,7 @@ cmd_restore(const struct args *a, char *err)
 		/* The caller's own restore: root may take an existing dir over. */
 		.root_onto_existing = getuid() == 0,
 		.level_only = a->level_only, .paths = a->paths,
-		.npaths = a->npaths,
+		.npaths = a->npaths, .queue = (unsigned)a->queue,
 	};
 	struct eng_restore_result r;
 	int rc;
@@ -568,6 +569,7 @@ cmd_verify(const struct args *a, char *err)
 		.device = a->device, .entity = a->entity, .date = a->date,
 		.log = a->log, .file = a->file, .verify_only = true,
 		.mount_timeout = (unsigned)a->mount_timeout,
+		.queue = (unsigned)a->queue,
 	};
 	struct eng_restore_result r;
 	int rc;

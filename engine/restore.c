@@ -340,6 +340,7 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 	sr.err = err;
 	sr.bs_hint = FMT_DEFAULT_BLOCK;
 	sr.strict = o->verify_only;
+	sr.queue = o->queue;
 	if (!(sr.buf = aligned_alloc(4096, FMT_MAX_BLOCK)))
 		return -ENOMEM;
 	/* With a log, the chain that ends at the dump asked for. */

@@ -33,24 +33,50 @@ struct scan {
 	bool moved;		/* a range read left the tape elsewhere */
 };
 
-/* Read the rest of a part without trailer: its blocks, bytes, digest. */
+/*
+ * Read the rest of a part without trailer: its blocks, bytes, digest,
+ * with reads queued until its filemark (0), end of data (-ENODATA) or an
+ * error; a block longer than the part's block size is damage.
+ */
 static int
 count_part(struct scan *s, struct eng_scan_part *p)
 {
 	int alg = digest_alg_from_name(p->h.digest);
 	struct digest *d = alg < 0 ? NULL : digest_new((enum digest_alg)alg);
-	size_t got;
+	size_t bs = p->h.block_size ? p->h.block_size : FMT_MAX_BLOCK;
+	struct tsg_status st;
+	struct tsg_rq *q = NULL;
+	void *blk;
 	int rc;
 
 	if (!d)
 		return -ENOMEM;
 	p->blocks = p->bytes = 0;
-	while ((rc = eng_read_block(s->dev, s->buf, FMT_MAX_BLOCK, &got,
-	    s->err)) == 1) {
-		digest_update(d, s->buf, got);
-		p->blocks++;
-		p->bytes += got;
+	if ((rc = tsg_read_queue_open(s->dev, 0, bs, &q)) < 0 ||
+	    (rc = tsg_read_queue_plan(q, 0, NULL, NULL)) < 0) {
+		eng_err(s->err, "queued reads: %s", strerror(-rc));
+		tsg_read_queue_close(q);
+		digest_free(d);
+		return rc;
 	}
+	while ((rc = tsg_read_queue_next(q, &blk, &st)) == 0) {
+		digest_update(d, blk, st.xfer);
+		p->blocks++;
+		p->bytes += st.xfer;
+	}
+	if (rc == TSG_CHECK && st.filemark) {
+		rc = 0;
+	} else if (rc == TSG_CHECK && tsg_is_eod(&st)) {
+		eng_err(s->err, "end of data");
+		rc = -ENODATA;
+	} else if (rc == TSG_CHECK && st.cat == TSG_CAT_NO_SENSE && st.ili) {
+		eng_err(s->err, "block larger than %zu bytes", bs);
+		rc = -EOVERFLOW;
+	} else {
+		eng_err_st(s->err, "read", &st);
+		rc = rc < 0 ? rc : -EIO;
+	}
+	tsg_read_queue_close(q);
 	digest_final_hex(d, p->digest);
 	digest_free(d);
 	return rc;

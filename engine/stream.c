@@ -66,6 +66,40 @@ part_reset(struct eng_stream *sr)
 	sr->have_trailer = false;
 }
 
+int
+eng_stream_quiesce(struct eng_stream *sr)
+{
+	struct tsg_status st;
+	int rc;
+
+	sr->rq_planned = false;
+	if (!sr->rq)
+		return 0;
+	/* A queue whose device was swapped (a mount) is idle: drop it. */
+	if (sr->rq_dev != *sr->devp) {
+		tsg_read_queue_close(sr->rq);
+		sr->rq = NULL;
+		return 0;
+	}
+	if ((rc = tsg_read_queue_stop(sr->rq, &st)) < 0) {
+		eng_err_st(sr->err, "stopping the queued reads", &st);
+		return rc;
+	}
+	return 0;
+}
+
+/* Quiesce where an error is already being reported: keep its message. */
+static void
+quiesce_quiet(struct eng_stream *sr)
+{
+	char keep[ENG_ERRLEN];
+
+	snprintf(keep, sizeof(keep), "%s", sr->err);
+	if (eng_stream_quiesce(sr) < 0)
+		log_warn("%s", sr->err);
+	snprintf(sr->err, ENG_ERRLEN, "%s", keep);
+}
+
 /* Find the cartridge and tape file of part n when no log says (a scan). */
 static int
 scan_for_part(struct eng_stream *sr, uint32_t n, struct eng_part_loc *loc)
@@ -317,6 +351,8 @@ eng_stream_open(struct eng_stream *sr, unsigned k)
 	size_t got;
 	int rc;
 
+	if ((rc = eng_stream_quiesce(sr)) < 0)
+		return rc;
 	part_reset(sr);
 	sr->cur = k;
 	sr->i = sr->part_bytes = 0;
@@ -418,7 +454,7 @@ take_block(struct eng_stream *sr, size_t len)
 		    (unsigned long long)sr->t.blocks);
 		return -EBADMSG;
 	}
-	if (sr->table && crc32c(0, sr->buf, len) != sr->table[sr->i]) {
+	if (sr->table && crc32c(0, sr->blk, len) != sr->table[sr->i]) {
 		eng_err(sr->err, "checksum mismatch in tape file %llu block %llu: "
 		    "the data on tape is damaged",
 		    (unsigned long long)sr->parts[sr->cur].file,
@@ -431,23 +467,118 @@ take_block(struct eng_stream *sr, size_t len)
 	sr->part_bytes += len;
 	sr->bytes += len;
 	if (!sr->range) {
-		digest_update(sr->pd, sr->buf, len);
-		digest_update(sr->sd, sr->buf, len);
+		digest_update(sr->pd, sr->blk, len);
+		digest_update(sr->sd, sr->blk, len);
 	}
 	return 1;
+}
+
+/* Bytes asked of read k of the plan: exact, full blocks, then the part's
+   short last one (tgt reads across block boundaries otherwise). */
+static size_t
+plan_len(void *ctx, uint64_t k)
+{
+	struct eng_stream *sr = ctx;
+	uint64_t i = sr->rq_base + k;
+	size_t want = sr->h.block_size;
+
+	if (i + 1 == sr->t.blocks)
+		want = sr->t.bytes - (sr->t.blocks - 1) * sr->h.block_size;
+	if (want == 0 || want > sr->h.block_size)
+		want = sr->h.block_size;
+	return want;
+}
+
+/*
+ * The queue open on the drive and planned from block i: the part's blocks
+ * left and the read that finds its filemark; a range read of a plain dump
+ * only the blocks its span needs.
+ */
+static int
+queue_ready(struct eng_stream *sr)
+{
+	struct tsg_dev *dev = *sr->devp;
+	uint64_t count;
+	int rc;
+
+	if (sr->rq_planned)
+		return 0;
+	if (sr->rq && (sr->rq_dev != dev || tsg_read_queue_depth(sr->rq) == 0 ||
+	    sr->rq_max < sr->h.block_size)) {
+		if ((rc = eng_stream_quiesce(sr)) < 0)
+			return rc;
+		tsg_read_queue_close(sr->rq);
+		sr->rq = NULL;
+	}
+	if (!sr->rq) {
+		if ((rc = tsg_read_queue_open(dev, sr->queue, sr->h.block_size,
+		    &sr->rq)) < 0) {
+			eng_err(sr->err, "queued reads: %s", strerror(-rc));
+			return rc;
+		}
+		sr->rq_dev = dev;
+		sr->rq_max = sr->h.block_size;
+	}
+	count = sr->t.blocks > sr->i ? sr->t.blocks - sr->i + 1 : 1;
+	if (sr->range && !sr->z && sr->raw_limit != UINT64_MAX &&
+	    sr->raw_limit > sr->bytes) {
+		uint64_t need = (sr->raw_limit - sr->bytes + sr->h.block_size - 1) /
+		    sr->h.block_size;
+		if (need < count)
+			count = need;
+	}
+	sr->rq_base = sr->i;
+	if ((rc = tsg_read_queue_plan(sr->rq, count, plan_len, sr)) < 0) {
+		eng_err(sr->err, "queued reads: %s", strerror(-rc));
+		return rc;
+	}
+	sr->rq_planned = true;
+	return 0;
+}
+
+/* The next read of the queue, as eng_read_block answers: 1 a block at
+   sr->blk, 0 a filemark, negative with sr->err. */
+static int
+queued_read(struct eng_stream *sr, size_t *got)
+{
+	struct tsg_status st;
+	void *blk;
+	int rc;
+
+	*got = 0;
+	for (;;) {
+		if ((rc = queue_ready(sr)) < 0)
+			return rc;
+		rc = tsg_read_queue_next(sr->rq, &blk, &st);
+		if (rc != -ENODATA)
+			break;
+		sr->rq_planned = false;	/* that plan is done: the next one */
+	}
+	if (rc == 0) {
+		sr->blk = blk;
+		*got = st.xfer;
+		return 1;
+	}
+	sr->rq_planned = false;
+	if (rc == TSG_CHECK && st.filemark)
+		return 0;
+	if (rc == TSG_CHECK && tsg_is_eod(&st)) {
+		eng_err(sr->err, "end of data");
+		return -ENODATA;
+	}
+	if (rc == TSG_CHECK && st.cat == TSG_CAT_NO_SENSE && st.ili) {
+		eng_err(sr->err, "block larger than %u bytes", sr->h.block_size);
+		return -EOVERFLOW;
+	}
+	eng_err_st(sr->err, "read", &st);
+	return rc < 0 ? rc : -EIO;
 }
 
 int
 eng_stream_block(struct eng_stream *sr, size_t *len)
 {
 	for (;;) {
-		/* Exact lengths: full blocks, then the part's short last one. */
-		size_t want = sr->h.block_size;
-		if (sr->i + 1 == sr->t.blocks)
-			want = sr->t.bytes - (sr->t.blocks - 1) * sr->h.block_size;
-		if (want == 0 || want > sr->h.block_size)
-			want = sr->h.block_size;
-		int rc = eng_read_block(*sr->devp, sr->buf, want, len, sr->err);
+		int rc = queued_read(sr, len);
 		if (rc == -ENODATA) {
 			eng_err(sr->err, "tape file %llu on %s ends after %llu of %llu "
 			    "blocks: the tape is truncated or the write was "
@@ -464,8 +595,12 @@ eng_stream_block(struct eng_stream *sr, size_t *len)
 			    (unsigned long long)sr->i + 1, why);
 			return rc;
 		}
-		if (rc == 1)
-			return take_block(sr, *len);
+		if (rc == 1) {
+			/* A block that fails its check ends the stream there. */
+			if ((rc = take_block(sr, *len)) < 0)
+				quiesce_quiet(sr);
+			return rc;
+		}
 		/* The part's filemark. */
 		if ((rc = next_part(sr)) <= 0)
 			return rc;
@@ -509,7 +644,7 @@ range_next(struct eng_stream *sr, const uint8_t **p, size_t *n)
 			sr->error = rc;
 			return rc < 0 ? -1 : 0;
 		}
-		const uint8_t *b = sr->buf;
+		const uint8_t *b = sr->blk;
 		if (sr->stored_skip) {
 			size_t k = sr->stored_skip < len ? (size_t)sr->stored_skip :
 			    len;
@@ -537,8 +672,14 @@ range_pull(struct eng_stream *sr, const void **out)
 	size_t n;
 
 	for (;;) {
-		if (sr->raw_pos >= sr->raw_limit)
+		/* The span is whole: what was read ahead goes back. */
+		if (sr->raw_pos >= sr->raw_limit) {
+			if (eng_stream_quiesce(sr) < 0) {
+				sr->error = -EIO;
+				return -1;
+			}
 			return 0;
+		}
 		int rc = range_next(sr, &p, &n);
 		if (rc <= 0)
 			return rc;
@@ -579,7 +720,7 @@ eng_stream_pull(void *ctx, const void **out)
 			return rc < 0 ? -1 : 0;
 		}
 		sr->raw_bytes += len;
-		*out = sr->buf;
+		*out = sr->blk;
 		return (long)len;
 	}
 	for (;;) {
@@ -609,10 +750,10 @@ eng_stream_pull(void *ctx, const void **out)
 		}
 		if (rc == 0) {
 			sr->tape_done = true;
-			sr->zin = (ZSTD_inBuffer){ sr->buf, 0, 0 };
+			sr->zin = (ZSTD_inBuffer){ sr->blk, 0, 0 };
 			continue;
 		}
-		sr->zin = (ZSTD_inBuffer){ sr->buf, len, 0 };
+		sr->zin = (ZSTD_inBuffer){ sr->blk, len, 0 };
 	}
 }
 
@@ -647,6 +788,11 @@ eng_stream_check_end(struct eng_stream *sr)
 void
 eng_stream_free(struct eng_stream *sr)
 {
+	if (sr->rq) {
+		quiesce_quiet(sr);
+		tsg_read_queue_close(sr->rq);
+		sr->rq = NULL;
+	}
 	part_reset(sr);
 	digest_free(sr->sd);
 	digest_free(sr->rd);
@@ -931,6 +1077,8 @@ eng_stream_range(struct eng_stream *sr, uint64_t stored, uint64_t raw_at,
 		return -ERANGE;
 	}
 	loc = &sr->parts[k];
+	if ((rc = eng_stream_quiesce(sr)) < 0)
+		return rc;
 	sr->range = true;
 	sr->error = 0;
 	if (!sr->part_open || sr->cur != k) {
@@ -978,7 +1126,7 @@ eng_stream_range(struct eng_stream *sr, uint64_t stored, uint64_t raw_at,
 	sr->tape_done = false;
 	if (sr->z) {
 		ZSTD_DCtx_reset(sr->z, ZSTD_reset_session_only);
-		sr->zin = (ZSTD_inBuffer){ sr->buf, 0, 0 };
+		sr->zin = (ZSTD_inBuffer){ NULL, 0, 0 };
 		sr->zmore = false;
 	}
 	return 0;

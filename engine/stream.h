@@ -85,6 +85,20 @@ struct eng_stream {
 	uint64_t positionings;	/* LOCATEs (or SPACEs) made */
 	bool zmore;		/* the decompressor may hold more output */
 	uint64_t read_bytes;	/* data bytes read from tape (any mode) */
+	/*
+	 * Queued reads (sg/tsg.h): the data blocks of the open part are read
+	 * with queue READs in flight (0: the transport's default), exactly
+	 * as many as the trailer lists and one for the filemark; blk is the
+	 * block eng_stream_block handed out (in the queue's buffer, valid
+	 * until the next call). Any other command on the drive stops it.
+	 */
+	unsigned queue;
+	struct tsg_rq *rq;
+	struct tsg_dev *rq_dev;	/* the device rq reads from */
+	bool rq_planned;
+	uint32_t rq_max;	/* rq's block buffers */
+	uint64_t rq_base;	/* the part's block the plan began at */
+	const uint8_t *blk;
 	/* What the dump log says of the dump, checked against each part's
 	   header on tape (a chain from a lying log) */
 	bool log_said;
@@ -109,8 +123,9 @@ int eng_stream_from_log(struct eng_stream *sr, const char *log,
  */
 int eng_stream_open(struct eng_stream *sr, unsigned k);
 /*
- * Next verified tape block into sr->buf, opening the parts after it as
- * needed: 1 and *len, 0 at the stream's end, or a negative code.
+ * Next verified tape block at sr->blk, opening the parts after it as
+ * needed: 1 and *len, 0 at the stream's end, or a negative code. Its
+ * CRC32C is checked against the trailer's table as it arrives.
  */
 int eng_stream_block(struct eng_stream *sr, size_t *len);
 /*
@@ -138,6 +153,11 @@ int eng_stream_from_log_id(struct eng_stream *sr, const char *log,
     const char *dump_id);
 /* At the end of the stream: its length and digests. */
 int eng_stream_check_end(struct eng_stream *sr);
+/*
+ * Stop the queued reads (the tape just past the last block handed out) so
+ * the drive takes other commands; 0 or negative with sr->err.
+ */
+int eng_stream_quiesce(struct eng_stream *sr);
 /* Free what sr holds (not buf, not the changer). */
 void eng_stream_free(struct eng_stream *sr);
 

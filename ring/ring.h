@@ -18,6 +18,11 @@
  *   They are plain syscalls now; a transport that really keeps several
  *   requests in flight in the kernel (O_DIRECT files, several sockets)
  *   would get a ring_ API for it here rather than a private ring.
+ *   A restore's queued reads (tsg_read_queue_*, sg/tsg.c) go the same
+ *   ways: sg v3 write()/read() on sg:, libiscsi tasks on iscsi://, and a
+ *   thread of the queue's own on vtape: and st:, which run one command
+ *   at a time. (SCSI passthrough through io_uring, IORING_OP_URING_CMD,
+ *   exists for NVMe character devices only, not for sg.)
  * - bench/abs-bench --uring-write is a benchmark peer: the raw ceiling of
  *   a file sink, 8 writes in flight through its own small ring. It stays
  *   outside ring/ on purpose, so it measures the kernel and not our code.

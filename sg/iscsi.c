@@ -28,6 +28,7 @@ struct is_slot {
 	struct scsi_iovec iov;	/* the block, for as long as the task lives */
 	bool busy, done;
 	int status, sense_len, err;
+	size_t resid;		/* a read's bytes not moved */
 	uint8_t sense[TSG_SENSE_LEN];
 };
 
@@ -171,6 +172,91 @@ drive_socket(struct iscsi_dev *id, int timeout_ms)
 	return 0;
 }
 
+/* One queued READ completed (or failed to). */
+static void
+read_done(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct scsi_task *task = data;
+	struct is_slot *sl = priv;
+
+	(void)ctx;
+	sl->done = true;
+	if (status == SCSI_STATUS_ERROR || status == SCSI_STATUS_CANCELLED ||
+	    status == SCSI_STATUS_TIMEOUT || !task) {
+		sl->err = status == SCSI_STATUS_TIMEOUT ? -ETIMEDOUT : -EIO;
+	} else {
+		sl->status = task->status;
+		sl->sense_len = task_sense(task, sl->sense);
+		if (task->residual_status == SCSI_RESIDUAL_UNDERFLOW &&
+		    task->residual <= sl->iov.iov_len)
+			sl->resid = (size_t)task->residual;
+	}
+	if (task)
+		scsi_free_scsi_task(task);
+}
+
+static int
+is_rsubmit(struct tsg_dev *d, const uint8_t *cdb, void *buf, size_t len,
+    unsigned slot)
+{
+	struct iscsi_dev *id = d->priv;
+	struct scsi_task *task;
+	struct is_slot *sl;
+
+	if (slot >= IS_MAX_DEPTH || len > INT32_MAX)
+		return -EINVAL;
+	if (!id->write_timeout_set) {
+		iscsi_set_timeout(id->ctx, IS_WRITE_TIMEOUT);
+		id->write_timeout_set = true;
+	}
+	sl = &id->slots[slot];
+	memset(sl, 0, sizeof(*sl));
+	sl->dev = id;
+	sl->iov.iov_base = buf;
+	sl->iov.iov_len = len;
+	task = scsi_create_task(SSC_READ6_CMDLEN, (unsigned char *)cdb,
+	    SCSI_XFER_READ, (int)len);
+	if (!task)
+		return -ENOMEM;
+	/* The data goes straight into the caller's block. */
+	scsi_task_set_iov_in(task, &sl->iov, 1);
+	sl->busy = true;
+	if (iscsi_scsi_command_async(id->ctx, id->lun, task, read_done, NULL,
+	    sl) != 0) {
+		scsi_free_scsi_task(task);
+		sl->busy = false;
+		return -EIO;
+	}
+	drive_socket(id, 0);
+	return 0;
+}
+
+static int
+is_rreap(struct tsg_dev *d, unsigned slot, size_t *resid, int *scsi_status,
+    uint8_t *sense, int *sense_len)
+{
+	struct iscsi_dev *id = d->priv;
+	struct is_slot *sl;
+	int rc;
+
+	if (slot >= IS_MAX_DEPTH || !id->slots[slot].busy)
+		return -EINVAL;
+	sl = &id->slots[slot];
+	while (!sl->done)
+		if ((rc = drive_socket(id, 1000)) < 0) {
+			sl->busy = false;
+			return rc;
+		}
+	sl->busy = false;
+	if (sl->err)
+		return sl->err;
+	*scsi_status = sl->status;
+	*resid = sl->resid;
+	*sense_len = sl->sense_len;
+	memcpy(sense, sl->sense, (size_t)sl->sense_len);
+	return 0;
+}
+
 static int
 is_wsubmit(struct tsg_dev *d, const uint8_t *cdb, const void *buf, size_t len,
     unsigned slot)
@@ -295,4 +381,8 @@ const struct tsg_transport tsg_iscsi_transport = {
 	.wsubmit = is_wsubmit,
 	.wreap = is_wreap,
 	.max_depth = IS_MAX_DEPTH,
+	.rsubmit = is_rsubmit,
+	.rreap = is_rreap,
+	.max_rdepth = IS_MAX_DEPTH,
+	.def_rdepth = 8,
 };

@@ -12,6 +12,14 @@
  * tape swapped (a later write's data arrived first). So the transport grants
  * one write in flight (SG_SAFE_DEPTH); the queued path stays for a device
  * proven to run commands in order.
+ *
+ * A restore's READs are queued the same way, 8 in flight by default (up to
+ * the driver's 16). A READ carries no data to the target, so the swap seen
+ * with writes (a later command's data arriving first) has no counterpart;
+ * and a READ the target ran out of order would hand a block to the wrong
+ * buffer, which the engine's CRC32C of every block against the trailer's
+ * table refuses: never wrong data, at worst a failed restore, and
+ * `--queue 1` reads one at a time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -168,8 +176,9 @@ sgio_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 	    tsg_dev_timeout_ms(d, cdb), resid, scsi_status, sense, sense_len);
 }
 
+/* Queue one command on the fd (sg v3's write()); reaped by its slot. */
 static int
-sgio_wsubmit(struct tsg_dev *d, const uint8_t *cdb, const void *buf,
+sgio_submit(struct tsg_dev *d, const uint8_t *cdb, int dxfer, void *buf,
     size_t len, unsigned slot)
 {
 	struct sg_dev *sd = d->priv;
@@ -180,12 +189,12 @@ sgio_wsubmit(struct tsg_dev *d, const uint8_t *cdb, const void *buf,
 		return -EINVAL;
 	sl = &sd->slots[slot];
 	memset(sl, 0, sizeof(*sl));
-	memcpy(sl->cdb, cdb, SSC_WRITE6_CMDLEN);
+	memcpy(sl->cdb, cdb, 6);
 	sl->hdr.interface_id = 'S';
 	sl->hdr.cmdp = sl->cdb;
-	sl->hdr.cmd_len = SSC_WRITE6_CMDLEN;
-	sl->hdr.dxfer_direction = SG_DXFER_TO_DEV;
-	sl->hdr.dxferp = (void *)buf;
+	sl->hdr.cmd_len = 6;
+	sl->hdr.dxfer_direction = dxfer;
+	sl->hdr.dxferp = buf;
 	sl->hdr.dxfer_len = (unsigned)len;
 	sl->hdr.sbp = sl->sense;
 	sl->hdr.mx_sb_len = sizeof(sl->sense);
@@ -203,8 +212,23 @@ sgio_wsubmit(struct tsg_dev *d, const uint8_t *cdb, const void *buf,
 }
 
 static int
-sgio_wreap(struct tsg_dev *d, unsigned slot, int *scsi_status, uint8_t *sense,
-    int *sense_len)
+sgio_wsubmit(struct tsg_dev *d, const uint8_t *cdb, const void *buf,
+    size_t len, unsigned slot)
+{
+	return sgio_submit(d, cdb, SG_DXFER_TO_DEV, (void *)buf, len, slot);
+}
+
+static int
+sgio_rsubmit(struct tsg_dev *d, const uint8_t *cdb, void *buf, size_t len,
+    unsigned slot)
+{
+	return sgio_submit(d, cdb, SG_DXFER_FROM_DEV, buf, len, slot);
+}
+
+/* Wait for slot's command (the oldest) and take its outcome. */
+static int
+sgio_reap(struct tsg_dev *d, unsigned slot, size_t *resid, int *scsi_status,
+    uint8_t *sense, int *sense_len)
 {
 	struct sg_dev *sd = d->priv;
 	struct pollfd pf = { .fd = sd->fd, .events = POLLIN };
@@ -219,7 +243,7 @@ sgio_wreap(struct tsg_dev *d, unsigned slot, int *scsi_status, uint8_t *sense,
 	memset(&h, 0, sizeof(h));
 	h.interface_id = 'S';
 	h.pack_id = (int)slot;
-	h.dxfer_direction = SG_DXFER_TO_DEV;
+	h.dxfer_direction = sl->hdr.dxfer_direction;
 	/* The drive's own timeout fires first; a minute more is ours. */
 	int wait_ms = (int)(sl->hdr.timeout + 60 * 1000);
 	for (;;) {
@@ -245,7 +269,14 @@ sgio_wreap(struct tsg_dev *d, unsigned slot, int *scsi_status, uint8_t *sense,
 		return rc;
 	if (n != (ssize_t)sizeof(h) || h.pack_id != (int)slot)
 		return -EIO;
-	return outcome(&h, sl->sense, NULL, scsi_status, sense, sense_len);
+	return outcome(&h, sl->sense, resid, scsi_status, sense, sense_len);
+}
+
+static int
+sgio_wreap(struct tsg_dev *d, unsigned slot, int *scsi_status, uint8_t *sense,
+    int *sense_len)
+{
+	return sgio_reap(d, slot, NULL, scsi_status, sense, sense_len);
 }
 
 const struct tsg_transport tsg_sg_transport = {
@@ -256,4 +287,8 @@ const struct tsg_transport tsg_sg_transport = {
 	.wsubmit = sgio_wsubmit,
 	.wreap = sgio_wreap,
 	.max_depth = SG_SAFE_DEPTH,
+	.rsubmit = sgio_rsubmit,
+	.rreap = sgio_reap,
+	.max_rdepth = SG_MAX_DEPTH,
+	.def_rdepth = 8,
 };

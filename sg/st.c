@@ -15,6 +15,18 @@
  *   again once before it counts as overflow;
  * - EIO with GMT_EOT: physical end, VOLUME OVERFLOW;
  * - a read that leaves GMT_EOT set hit end of data: BLANK CHECK.
+ *
+ * Reading ahead: the driver runs one command at a time per drive, and in
+ * variable-block mode each read() is one SCSI READ of one block into the
+ * caller's pages (or the driver's buffer), nothing read ahead. Its own
+ * read-ahead (MTSETDRVBUFFER's MT_ST_READ_AHEAD) serves fixed-block mode
+ * only, and its buffered and asynchronous modes (MT_ST_BUFFER_WRITES,
+ * MT_ST_ASYNC_WRITES) are for writes. The drive streams from its own
+ * buffer as long as the next READ comes soon, so what is possible is on
+ * our side: a restore's queued reads (sg/tsg.c) run in a thread of their
+ * own, the next read() already waiting in the driver while the engine
+ * checks the block before it, 4 blocks buffered; endings are as on every
+ * transport (the thread's reads past one are SPACEd back over, MTBSR).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -439,4 +451,6 @@ const struct tsg_transport tsg_st_transport = {
 	.close = st_close,
 	.exec = st_exec,
 	.max_depth = 1,
+	/* See the top: a thread reads ahead (sg/tsg.c), one read() at a time. */
+	.def_rdepth = 4,
 };

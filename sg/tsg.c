@@ -1,5 +1,6 @@
 /* The tape API: URI dispatch, SSC command builders and sense decoding. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,8 +292,8 @@ tsg_exec(struct tsg_dev *d, const uint8_t *cdb, int cdblen, enum tsg_dir dir,
 {
 	int rc;
 
-	/* Nothing may overtake queued writes. */
-	if (d->wcount) {
+	/* Nothing may overtake queued writes or reads. */
+	if (d->wcount || d->rcount) {
 		memset(st, 0, sizeof(*st));
 		st->cat = TSG_CAT_TRANSPORT;
 		st->err = -EBUSY;
@@ -406,7 +407,7 @@ tsg_write_submit(struct tsg_dev *d, const void *buf, size_t len, uint64_t tag)
 		tsg_set_write_depth(d, 1);
 	if (!d->wq)
 		return -ENOMEM;
-	if (d->wcount == d->wdepth)
+	if (d->wcount == d->wdepth || d->rcount)
 		return -EBUSY;
 	if (len == 0 || len > 0xffffff)
 		return -EINVAL;
@@ -490,6 +491,438 @@ tsg_read(struct tsg_dev *d, void *buf, size_t len, struct tsg_status *st)
 	    st->info > 0 && !st->filemark && !st->eom)
 		return 0;
 	return rc;
+}
+
+/* ---- queued reads ---- */
+
+/* One read of the queue: its buffer and, once reaped, its outcome. */
+struct tsg_rslot {
+	void *buf;
+	size_t len;
+	uint8_t cdb[SSC_READ6_CMDLEN];
+	bool done;		/* outcome known (run at submit, or reaped) */
+	int rc;
+	struct tsg_status st;
+};
+
+struct tsg_rq {
+	struct tsg_dev *d;
+	unsigned depth;
+	size_t maxlen;
+	bool async;		/* the transport queues reads itself */
+	struct tsg_rslot *s;
+	unsigned head, n;	/* the oldest queued read's slot; reads queued */
+	bool active;		/* a plan is under way */
+	bool ua_retried;	/* this plan got past a UNIT ATTENTION once */
+	uint64_t count, issued, handed;
+	size_t (*len_of)(void *ctx, uint64_t i);
+	void *ctx;
+	struct tsg_rq_stats stats;
+	/*
+	 * Read-ahead for a transport that runs one command at a time (vtape,
+	 * st): a thread of the queue's own runs the queued reads in order
+	 * while the caller checks the blocks before them. Only it touches
+	 * the device while reads are queued.
+	 */
+	bool threaded;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t run;		/* reads the thread has run (stats.reads: queued) */
+	bool quit;
+};
+
+/* The read-ahead thread: each queued read in turn, as a lone command. */
+static void *
+rq_worker(void *arg)
+{
+	struct tsg_rq *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!q->quit && q->run == q->stats.reads)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->quit)
+			break;
+		struct tsg_rslot *s = &q->s[q->run % q->depth];
+		pthread_mutex_unlock(&q->mu);
+		int rc = exec_once(q->d, s->cdb, SSC_READ6_CMDLEN, TSG_DIR_FROM_DEV,
+		    s->buf, s->len, &s->st);
+		pthread_mutex_lock(&q->mu);
+		s->rc = rc;
+		s->done = true;
+		q->run++;
+		pthread_cond_broadcast(&q->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* How a read moved the tape. */
+enum rq_motion { RQ_STILL, RQ_BLOCK, RQ_FILEMARK, RQ_UNKNOWN };
+
+static enum rq_motion
+rq_motion(const struct tsg_rslot *s)
+{
+	const struct tsg_status *st = &s->st;
+
+	if (s->rc == 0)
+		return RQ_BLOCK;
+	if (s->rc < 0)
+		return RQ_UNKNOWN;
+	if (st->filemark)
+		return RQ_FILEMARK;
+	if (tsg_is_eod(st))
+		return RQ_STILL;
+	switch (st->cat) {
+	case TSG_CAT_NO_SENSE:		/* ILI: a longer block, passed */
+	case TSG_CAT_RECOVERED:		/* read, with effort */
+	case TSG_CAT_MEDIUM_ERROR:	/* past the block that failed */
+		return RQ_BLOCK;
+	case TSG_CAT_NOT_READY:
+	case TSG_CAT_ILLEGAL_REQUEST:
+	case TSG_CAT_UNIT_ATTENTION:
+	case TSG_CAT_ABORTED:
+		return RQ_STILL;	/* not run */
+	case TSG_CAT_OTHER:
+		/* BUSY, RESERVATION CONFLICT, TASK SET FULL, TASK ABORTED */
+		if (st->scsi_status == 0x08 || st->scsi_status == 0x18 ||
+		    st->scsi_status == 0x28 || st->scsi_status == 0x40)
+			return RQ_STILL;
+		return RQ_UNKNOWN;
+	default:
+		return RQ_UNKNOWN;
+	}
+}
+
+int
+tsg_read_queue_open(struct tsg_dev *d, unsigned depth, size_t maxlen,
+    struct tsg_rq **out)
+{
+	struct tsg_rq *q;
+	unsigned max = d->tr->max_rdepth;
+
+	*out = NULL;
+	if (d->wcount || d->rcount)
+		return -EBUSY;
+	if (maxlen == 0 || maxlen > 0xffffff)
+		return -EINVAL;
+	if (!(q = calloc(1, sizeof(*q))))
+		return -ENOMEM;
+	q->d = d;
+	q->maxlen = maxlen;
+	q->async = d->tr->rsubmit && max > 1;
+	/*
+	 * A transport that runs each read at submit gains nothing from
+	 * reading ahead by default; asked for, it reads ahead in line (the
+	 * endings are then what a queue's are, which the tests use).
+	 */
+	if (depth == 0)
+		depth = d->tr->def_rdepth ? d->tr->def_rdepth : q->async ? max : 1;
+	if (q->async && depth > max)
+		depth = max;
+	if (depth > 64)
+		depth = 64;
+	q->depth = depth;
+	if (!(q->s = calloc(depth, sizeof(*q->s)))) {
+		free(q);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < depth; i++)
+		if (!(q->s[i].buf = aligned_alloc(4096, (maxlen + 4095) &
+		    ~(size_t)4095))) {
+			tsg_read_queue_close(q);
+			return -ENOMEM;
+		}
+	if (!q->async && depth > 1 && !getenv("ABS_READ_INLINE")) {
+		pthread_mutex_init(&q->mu, NULL);
+		pthread_cond_init(&q->cv, NULL);
+		if (pthread_create(&q->th, NULL, rq_worker, q) != 0) {
+			pthread_cond_destroy(&q->cv);
+			pthread_mutex_destroy(&q->mu);
+		} else {
+			q->threaded = true;
+		}
+	}
+	*out = q;
+	return 0;
+}
+
+unsigned
+tsg_read_queue_depth(const struct tsg_rq *q)
+{
+	return q->depth;
+}
+
+int
+tsg_read_queue_plan(struct tsg_rq *q, uint64_t count,
+    size_t (*len_of)(void *ctx, uint64_t i), void *ctx)
+{
+	if (q->active || q->n)
+		return -EBUSY;
+	q->count = count;
+	q->issued = q->handed = 0;
+	q->len_of = len_of;
+	q->ctx = ctx;
+	q->active = true;
+	q->ua_retried = false;
+	return 0;
+}
+
+/* Queue the plan's next read at the tail. */
+static void
+rq_submit(struct tsg_rq *q)
+{
+	struct tsg_dev *d = q->d;
+	unsigned i = (q->head + q->n) % q->depth;
+	struct tsg_rslot *s = &q->s[i];
+	uint8_t cdb[SSC_READ6_CMDLEN] = { SSC_READ6_CMD, SSC_SILI };
+	size_t len = q->len_of ? q->len_of(q->ctx, q->issued) : q->maxlen;
+	int rc;
+
+	if (len == 0 || len > q->maxlen)
+		len = q->maxlen;
+	put_be24(cdb + 2, (uint32_t)len);
+	s->len = len;
+	s->done = false;
+	memcpy(s->cdb, cdb, sizeof(cdb));
+	memset(&s->st, 0, sizeof(s->st));
+	q->n++;
+	q->issued++;
+	d->rcount++;
+	if (q->threaded) {
+		pthread_mutex_lock(&q->mu);
+		q->stats.reads++;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+		return;
+	}
+	q->stats.reads++;
+	if (!q->async) {
+		/* Run it now, report it when asked for. */
+		s->rc = exec_once(d, cdb, SSC_READ6_CMDLEN, TSG_DIR_FROM_DEV,
+		    s->buf, len, &s->st);
+		s->done = true;
+		return;
+	}
+	abs_crash_point("scsi-read");
+	d->host_note[0] = '\0';
+	if ((rc = d->tr->rsubmit(d, cdb, s->buf, len, i)) < 0) {
+		/* Not sent: it ends the plan where it stands in line. */
+		s->rc = tsg_transport_status(&s->st, rc);
+		s->done = true;
+	}
+}
+
+/* Take the oldest queued read's outcome off the queue. */
+static struct tsg_rslot *
+rq_reap(struct tsg_rq *q)
+{
+	struct tsg_dev *d = q->d;
+	struct tsg_rslot *s = &q->s[q->head];
+
+	if (q->threaded) {
+		pthread_mutex_lock(&q->mu);
+		while (!s->done)
+			pthread_cond_wait(&q->cv, &q->mu);
+		pthread_mutex_unlock(&q->mu);
+	}
+	if (!s->done) {
+		uint8_t sense[TSG_SENSE_LEN];
+		int status = 0, sense_len = 0;
+		size_t resid = 0;
+		int rc = d->tr->rreap(d, q->head, &resid, &status, sense,
+		    &sense_len);
+		if (rc < 0) {
+			s->rc = tsg_transport_status(&s->st, rc);
+		} else {
+			tsg_decode_sense(sense, sense_len, status, &s->st);
+			s->st.xfer = resid <= s->len ? s->len - resid : 0;
+			s->rc = s->st.cat == TSG_CAT_GOOD ? 0 : TSG_CHECK;
+		}
+		memcpy(s->st.note, d->host_note, sizeof(s->st.note));
+		s->done = true;
+	}
+	/* As tsg_read: a shorter block with SILI is a block. */
+	if (s->rc == TSG_CHECK && s->st.cat == TSG_CAT_NO_SENSE && s->st.ili &&
+	    s->st.info > 0 && !s->st.filemark && !s->st.eom)
+		s->rc = 0;
+	q->head = (q->head + 1) % q->depth;
+	q->n--;
+	d->rcount--;
+	return s;
+}
+
+/*
+ * Reap and throw away every queued read, then SPACE the tape back over the
+ * objects (blocks and filemarks) they moved it by, to just past the last
+ * read kept. Only SPACE BLOCKS backward, by every object at once: a drive
+ * that stops at a filemark (SSC: on its beginning side, the count not
+ * spaced in the information field) is sent on from there with what is
+ * left, filemark by filemark; tgt, which counts filemarks as blocks when
+ * spacing (and whose backward SPACE FILEMARKS lands one object too far),
+ * gets there in one. Nothing crosses the filemark the last read kept
+ * ended on, as it is not counted.
+ */
+static int
+rq_discard(struct tsg_rq *q, struct tsg_status *st)
+{
+	uint64_t objects = 0;
+	unsigned fms = 0;
+	bool unknown = false;
+	int rc = 0;
+
+	q->active = false;
+	memset(st, 0, sizeof(*st));
+	while (q->n) {
+		struct tsg_rslot *s = rq_reap(q);
+		q->stats.discarded++;
+		switch (rq_motion(s)) {
+		case RQ_FILEMARK:
+			fms++;
+			/* fall through */
+		case RQ_BLOCK:
+			objects++;
+			break;
+		case RQ_UNKNOWN:
+			unknown = true;
+			break;
+		case RQ_STILL:
+			break;
+		}
+	}
+	if (unknown) {
+		tsg_transport_status(st, -EIO);
+		snprintf(st->note, sizeof(st->note), "a read queued behind the "
+		    "last one kept failed without saying how the tape moved: "
+		    "its position is unknown");
+		return -EIO;
+	}
+	if (!objects)
+		return 0;
+	q->stats.repositions++;
+	for (unsigned tries = 0; objects && tries <= fms; tries++) {
+		rc = tsg_space(q->d, TSG_SPACE_BLOCKS, -(int32_t)objects, st);
+		if (rc == 0) {
+			objects = 0;
+			break;
+		}
+		/* Stopped on the near side of a filemark: on over it. */
+		if (rc != TSG_CHECK || !st->filemark || !st->valid ||
+		    st->info < 1 || (uint64_t)st->info > objects)
+			break;
+		objects = (uint64_t)st->info - 1;
+		rc = 0;
+	}
+	if (rc != 0 || objects) {
+		char why[160];
+		if (rc == 0)
+			snprintf(why, sizeof(why), "filemarks where none were read");
+		else
+			tsg_status_str(st, why, sizeof(why));
+		snprintf(st->note, sizeof(st->note), "putting the tape back "
+		    "over what was read ahead failed: %.160s: its position is "
+		    "unknown", why);
+		return rc < 0 ? rc : -EIO;
+	}
+	memset(st, 0, sizeof(*st));
+	return 0;
+}
+
+int
+tsg_read_queue_next(struct tsg_rq *q, void **blk, struct tsg_status *st)
+{
+	struct tsg_rslot *s;
+	struct tsg_status st2;
+	int rc;
+
+	*blk = NULL;
+	for (;;) {
+		if (!q->active) {
+			memset(st, 0, sizeof(*st));
+			return -ENODATA;
+		}
+		/* Keep the queue full (the block handed out last is free now). */
+		while (q->n < q->depth && (!q->count || q->issued < q->count))
+			rq_submit(q);
+		if (!q->n) {
+			q->active = false;
+			memset(st, 0, sizeof(*st));
+			return -ENODATA;
+		}
+		s = rq_reap(q);
+		q->handed++;
+		*st = s->st;
+		if (s->rc == 0) {
+			*blk = s->buf;
+			return 0;
+		}
+		rc = s->rc;
+		/* A UNIT ATTENTION ran nothing: put back what ran behind it and
+		   read again from there, once (as tsg_exec does). */
+		if (rc == TSG_CHECK && st->cat == TSG_CAT_UNIT_ATTENTION &&
+		    !q->ua_retried) {
+			struct tsg_dev *d = q->d;
+			d->attention = true;
+			d->ua_asc = st->asc;
+			d->ua_ascq = st->ascq;
+			uint64_t handed = q->handed - 1;
+			if ((rc = rq_discard(q, &st2)) < 0) {
+				*st = st2;
+				return rc;
+			}
+			q->active = true;
+			q->ua_retried = true;
+			q->issued = q->handed = handed;
+			continue;
+		}
+		if (rq_discard(q, &st2) < 0) {
+			/* The ending stands; the note says the tape is lost. */
+			memcpy(st->note, st2.note, sizeof(st->note));
+			return rc < 0 ? rc : -EIO;
+		}
+		return rc;
+	}
+}
+
+int
+tsg_read_queue_stop(struct tsg_rq *q, struct tsg_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!q->active && !q->n)
+		return 0;
+	return rq_discard(q, st);
+}
+
+void
+tsg_read_queue_close(struct tsg_rq *q)
+{
+	struct tsg_status st;
+
+	if (!q)
+		return;
+	/* An idle queue touches no device: it may be gone already. */
+	if (q->n)
+		tsg_read_queue_stop(q, &st);
+	if (q->threaded) {
+		pthread_mutex_lock(&q->mu);
+		q->quit = true;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+		pthread_join(q->th, NULL);
+		pthread_cond_destroy(&q->cv);
+		pthread_mutex_destroy(&q->mu);
+	}
+	for (unsigned i = 0; q->s && i < q->depth; i++)
+		free(q->s[i].buf);
+	free(q->s);
+	free(q);
+}
+
+void
+tsg_read_queue_stats(const struct tsg_rq *q, struct tsg_rq_stats *s)
+{
+	*s = q->stats;
 }
 
 int

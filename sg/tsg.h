@@ -130,6 +130,69 @@ int tsg_write_filemarks(struct tsg_dev *d, unsigned n, bool immed,
     struct tsg_status *st);
 /* Read one block of up to len bytes (SILI set); st->xfer is its length. */
 int tsg_read(struct tsg_dev *d, void *buf, size_t len, struct tsg_status *st);
+/*
+ * Queued reads: a stream of READ(6)s (variable blocks, SILI) with up to
+ * `depth` in flight, handed back strictly in tape order. The caller plans
+ * how many reads to make and how long each is (a target that reads across
+ * block boundaries, tgt, needs exact lengths), then asks for one block at
+ * a time; the queue keeps itself full meanwhile. A transport that cannot
+ * queue reads (vtape, st) runs them in order in a thread of the queue's
+ * (the next read under way while the caller checks a block; with
+ * ABS_READ_INLINE=1 in the environment each read runs as it is queued),
+ * so every ending below is the same everywhere.
+ *
+ * Endings: the first read that is not a block (a filemark, end of data, a
+ * block longer than asked, a medium error, any check condition or
+ * transport failure) ends the plan there. The reads queued behind it are
+ * reaped and thrown away, none of their bytes handed out, and the tape
+ * is put back where that read alone would have left it: just past the
+ * filemark, at end of data, past the block that failed. Putting it back
+ * uses SPACE BLOCKS backward only, over every object (block or filemark)
+ * the reads behind it moved: a drive stops at a filemark and is sent on
+ * from its count not spaced; tgt, which has no LOCATE, answers READ
+ * POSITION with zeros, counts filemarks as blocks when spacing and lands
+ * one object too far with a backward SPACE FILEMARKS, gets there in one.
+ * tsg_read_queue_stop does the same when the caller ends the
+ * stream itself (a block whose CRC is wrong, a short block): the tape is
+ * then just past the last block handed out.
+ *
+ * While reads are queued no other command may run (tsg_exec answers
+ * -EBUSY): stop the queue first.
+ */
+struct tsg_rq;
+/* depth reads in flight (0: the transport's default), blocks of maxlen. */
+int tsg_read_queue_open(struct tsg_dev *d, unsigned depth, size_t maxlen,
+    struct tsg_rq **out);
+/* The depth granted (a transport that cannot queue: 1 unless asked). */
+unsigned tsg_read_queue_depth(const struct tsg_rq *q);
+/*
+ * The next reads: count of them (0: until an ending), read i of them
+ * asking len_of(ctx, i) bytes (len_of NULL: maxlen). The queue must be
+ * idle (the last plan done, ended or stopped).
+ */
+int tsg_read_queue_plan(struct tsg_rq *q, uint64_t count,
+    size_t (*len_of)(void *ctx, uint64_t i), void *ctx);
+/*
+ * The next read's outcome, as tsg_read returns it: 0 with a block at *blk
+ * (st->xfer bytes; valid until the next call), TSG_CHECK for the ending
+ * (st says which; the tape is as described above), a negative errno for a
+ * transport failure (the position is then unknown), -ENODATA when the
+ * plan's reads are all handed out.
+ */
+int tsg_read_queue_next(struct tsg_rq *q, void **blk, struct tsg_status *st);
+/*
+ * End the plan here: the queued reads thrown away and the tape put back
+ * just past the last block handed out. 0, or negative with st saying why
+ * (the position is then unknown).
+ */
+int tsg_read_queue_stop(struct tsg_rq *q, struct tsg_status *st);
+/* Stop (errors ignored) and free. */
+void tsg_read_queue_close(struct tsg_rq *q);
+/* Reads made and thrown away, and SPACEs to put the tape back, so far. */
+struct tsg_rq_stats {
+	uint64_t reads, discarded, repositions;
+};
+void tsg_read_queue_stats(const struct tsg_rq *q, struct tsg_rq_stats *s);
 int tsg_space(struct tsg_dev *d, enum tsg_space_code code, int32_t count,
     struct tsg_status *st);
 int tsg_locate(struct tsg_dev *d, uint64_t lon, struct tsg_status *st);

@@ -27,6 +27,18 @@ struct tsg_transport {
 	int (*wreap)(struct tsg_dev *d, unsigned slot, int *scsi_status,
 	    uint8_t *sense, int *sense_len);
 	unsigned max_depth;	/* most writes in flight the transport takes */
+	/*
+	 * Optional queued reads, as the writes: rsubmit sends READ(6) into
+	 * buf (valid until reaped) tagged with slot; rreap waits for that
+	 * slot, the oldest, and returns its outcome as exec does (resid too).
+	 * Slots are shared with the writes: a device never has both queued.
+	 */
+	int (*rsubmit)(struct tsg_dev *d, const uint8_t *cdb, void *buf,
+	    size_t len, unsigned slot);
+	int (*rreap)(struct tsg_dev *d, unsigned slot, size_t *resid,
+	    int *scsi_status, uint8_t *sense, int *sense_len);
+	unsigned max_rdepth;	/* most reads in flight (0: none queued) */
+	unsigned def_rdepth;	/* the default (0: max_rdepth) */
 };
 
 /* One write in the device's queue, oldest at whead. */
@@ -47,6 +59,7 @@ struct tsg_dev {
 	void *priv;
 	struct tsg_wslot *wq;
 	unsigned wdepth, whead, wcount;
+	unsigned rcount;	/* reads queued (sg/tsg.c's read queue) */
 	int locks[TSG_MAX_LOCKS];	/* flock fds held while open (sg/lock.c) */
 	unsigned nlocks;
 	char why[TSG_WHY_LEN];	/* why an open failed, for tsg_open_why */

@@ -71,6 +71,29 @@ else
 	bad sg-queued-dump-restore-verify
 fi
 
+# Restores that stream (issue 15): queued reads on both kernel paths. A
+# dump after y on the sg drive, x and tree on st: each restore, at depths
+# from 1 to 16, must stop at its own part's filemark and read its bytes.
+head -c 5000000 /dev/urandom >/tmp/w
+queued_reads() {
+	must $E dump --device $SG --entity w --source "file:/tmp/w" --log /tmp/d.log \
+		--block-size 256K || return 1
+	for q in 1 2 8 16; do
+		must $E restore --device $SG --entity y --log /tmp/d.log --stdout \
+			--queue $q >/tmp/q.out && must cmp /tmp/q.out /tmp/y || return 1
+		must $E restore --device $SG --entity w --log /tmp/d.log --stdout \
+			--queue $q >/tmp/q.out && must cmp /tmp/q.out /tmp/w || return 1
+		must $E restore --device $ST --entity x --log /tmp/d.log --stdout \
+			--queue $q >/tmp/q.out && must cmp /tmp/q.out /tmp/x || return 1
+	done
+	must $E verify --device $SG --queue 16 && must $E verify --device $ST --queue 4
+}
+if queued_reads; then
+	ok read-queue-kernel
+else
+	bad read-queue-kernel
+fi
+
 # One engine per drive (issue 11): while a dump holds st:/dev/nst0, the same
 # drive's sg node and its rewinding st node are refused, naming the holder.
 mkfifo /tmp/hold.fifo

@@ -82,7 +82,7 @@ step="checking each guest test passed"
 for t in st-label-dump-restore-verify sg-queued-dump-restore-verify \
 	sg-st-one-engine-per-drive sg-without-capabilities st-without-rawio-refused \
 	st-span-dump \
-	st-span-restore; do
+	st-span-restore read-queue-kernel; do
 	grep -q "^ABS-TEST ok $t" "$T/console.log" || fail "guest test $t did not pass"
 	ok "$t on the kernel's st/sg drivers"
 done
