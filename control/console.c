@@ -54,8 +54,8 @@ place_of(struct ctld *c, const char *label, json_t *o, char *dberr)
 	int rc = cat_inventory_find(c->db, label, place_row, o, dberr);
 
 	if (rc >= 0 && !json_object_get(o, "where")) {
-		json_object_set_new(o, "where", json_string("in no library"
-		    " (offsite or on a shelf)"));
+		json_object_set_new(o, "where", json_string("offsite (in no"
+		    " library)"));
 		json_object_set_new(o, "element", json_string("offsite"));
 	}
 	return rc < 0 ? rc : 0;

@@ -27,6 +27,8 @@
 enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED };
 
 #define KEY_WAIT_MS 200
+#define MIN_LINES 8
+#define MIN_COLS 40
 
 static struct {
 	struct proto_conn *conn;
@@ -36,6 +38,7 @@ static struct {
 	char roles_text[64];
 	char msg[512];
 	enum tui_attr msg_attr;
+	int timeout_s;		/* how long abs-ctld may take to answer */
 	bool gone;		/* the daemon went away: stop */
 	char gone_why[PROTO_ERRLEN];
 	bool curses;		/* initscr ran, endwin not yet */
@@ -146,9 +149,13 @@ clean_text(const char *fmt, va_list ap)
 
 	if (vasprintf(&s, fmt, ap) < 0)
 		return NULL;
-	for (unsigned char *p = (unsigned char *)s; *p; p++)
+	for (unsigned char *p = (unsigned char *)s; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
+		/* the C1 controls (U+0080-U+009F) a terminal may act on */
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			p[0] = p[1] = '?';
+	}
 	return s;
 }
 
@@ -221,37 +228,74 @@ tui_msg(enum tui_attr attr, const char *fmt, ...)
 
 /* ---- the daemon ---- */
 
+static long long now_ms(void);
+
+/* The daemon is gone (or stalled): the loop stops, saying why. */
+static void
+gone(const char *why)
+{
+	T.gone = true;
+	snprintf(T.gone_why, sizeof(T.gone_why), "%s", why);
+}
+
+/*
+ * As proto_call, but the wait is cut in pieces of KEY_WAIT_MS so that a
+ * signal stops the console at once even while abs-ctld is slow to answer.
+ */
 json_t *
 tui_call(const char *op, json_t *args)
 {
 	char err[PROTO_ERRLEN];
-	json_t *rep, *res;
+	long long deadline = now_ms() + (long long)T.timeout_s * 1000;
+	json_int_t id;
+	json_t *m = NULL, *res;
 	int rc;
 
-	if (T.gone) {
+	if (T.gone || stop_sig) {
 		json_decref(args);
 		return NULL;
 	}
 	if (!args)
 		args = json_object();
-	rc = proto_call(T.conn, op, args, NULL, NULL, &rep, err);
+	rc = proto_send(T.conn, op, args, &id, err);
 	json_decref(args);
 	if (rc < 0) {
-		T.gone = true;
-		snprintf(T.gone_why, sizeof(T.gone_why), "%s", err);
+		gone(err);
 		return NULL;
 	}
-	if (!proto_reply_ok(rep)) {
-		const char *e = proto_reply_error(rep);
+	for (;;) {
+		json_t *rid;
+		if (stop_sig)
+			return NULL;
+		if ((rc = proto_recv(T.conn, KEY_WAIT_MS, &m, err)) < 0) {
+			gone(err);
+			return NULL;
+		}
+		if (rc == 0) {
+			if (T.timeout_s > 0 && now_ms() > deadline) {
+				snprintf(err, sizeof(err), "abs-ctld did not answer %.40s"
+				    " within %d s", op, T.timeout_s);
+				gone(err);
+				return NULL;
+			}
+			continue;
+		}
+		/* Ours, or a refusal of id 0 (the request could not be read). */
+		rid = json_object_get(m, "id");
+		if (json_is_integer(rid) && (json_integer_value(rid) == id ||
+		    (json_integer_value(rid) == 0 && !proto_reply_ok(m))))
+			break;
+		json_decref(m);	/* an event pushed to us: not ours to act on */
+	}
+	if (!proto_reply_ok(m)) {
+		const char *e = proto_reply_error(m);
 		tui_msg(TUI_ALERT, "%s: %s", op, e ? e : "refused");
-		json_decref(rep);
+		json_decref(m);
 		return NULL;
 	}
-	res = json_incref(json_object_get(rep, "result"));
-	json_decref(rep);
-	if (!res)
-		res = json_null();
-	return res;
+	res = json_incref(json_object_get(m, "result"));
+	json_decref(m);
+	return res ? res : json_null();
 }
 
 bool
@@ -440,8 +484,14 @@ draw(void)
 	size_t f = 0, e = 0;
 
 	lines_clear(l);
-	s->ops->build(s, l);
 	erase();
+	if (LINES < MIN_LINES || COLS < MIN_COLS) {
+		mvaddnstr(0, 0, "the terminal is too small for the console"
+		    " (40x8 at least): Q leaves", COLS);
+		T.body_h = 1;
+		return;
+	}
+	s->ops->build(s, l);
 	snprintf(title, sizeof(title), " ABS console: %s", s->ops->title);
 	attrset(A_REVERSE | A_BOLD);
 	mvhline(0, 0, ' ', COLS);
@@ -527,9 +577,12 @@ box_text(const char *title, const char *text, const char *foot)
 
 		draw();
 		wnoutrefresh(stdscr);
-		win = newwin(bh, bw, (LINES - bh) / 2, (COLS - bw) / 2);
-		if (!win)
+		win = LINES < MIN_LINES || COLS < MIN_COLS ? NULL : newwin(bh, bw,
+		    (LINES - bh) / 2, (COLS - bw) / 2);
+		if (!win) {
+			doupdate();
 			return 27;
+		}
 		werase(win);
 		box(win, 0, 0);
 		wattron(win, A_BOLD);
@@ -846,6 +899,7 @@ tui_main(const char *sock_path, int timeout_s, int argc, char **argv)
 		return EX_USAGE;
 	}
 	T.sock = sock_path;
+	T.timeout_s = timeout_s;
 	if ((rc = proto_connect(sock_path, 0, &T.conn, err)) < 0) {
 		fprintf(stderr, "abs-ctl tui: %s\n", err);
 		return rc == -EACCES || rc == -EPERM ? EX_DENIED : EX_NODAEMON;

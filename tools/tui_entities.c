@@ -202,7 +202,7 @@ tapes_build(struct tui_screen *s, struct tui_lines *l)
 	int n = 0;
 	char b[32];
 
-	tui_add(l, -1, TUI_HEAD, "%-10s %-9s %-14s %9s %5s %4s %s", "LABEL", "POOL",
+	tui_add(l, -1, TUI_HEAD, "%-8s %-8s %-14s %9s %5s %3s %s", "LABEL", "POOL",
 	    "STATE", "USED", "FILES", "ERR", "WHERE");
 	json_array_foreach(s->data, i, t) {
 		const char *st = jstr(t, "state");
@@ -210,7 +210,7 @@ tapes_build(struct tui_screen *s, struct tui_lines *l)
 			continue;
 		tui_add(l, n++, jint(t, "errors") || strcmp(st, "out-of-service")
 		    == 0 || strcmp(st, "destroyed") == 0 ? TUI_ALERT : TUI_NORMAL,
-		    "%-10.10s %-9.9s %-14.14s %9s %5lld %4lld %s", jstr(t, "label"),
+		    "%-8s %-8.8s %-14.14s %9s %5lld %3lld %s", jstr(t, "label"),
 		    jstr(t, "pool"), st, tui_bytes(b, sizeof(b),
 		    (double)jint(t, "bytes")), jint(t, "files"), jint(t, "errors"),
 		    jstr(t, "where"));

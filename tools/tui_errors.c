@@ -121,8 +121,8 @@ errors_build(struct tui_screen *s, struct tui_lines *l)
 		for (int w = 0; w < WEEKS; w++)
 			if (v->rows[k].week[w] > max)
 				max = v->rows[k].week[w];
-	tui_add(l, -1, TUI_DIM, "%s", "errors per week (weeks from Monday, the"
-	    " oldest left; # scaled to the largest week)");
+	tui_add(l, -1, TUI_DIM, "%s", "errors per week from Monday, the oldest"
+	    " left (# scaled to the largest)");
 	tui_add(l, -1, TUI_HEAD, "%-16s %s %6s", "", head, "total");
 	for (int tape = 0; tape < 2; tape++) {
 		bool any = false;

@@ -1,16 +1,21 @@
 # The full-screen console (abs-ctl tui, docs/TUI.md) under tmux, 80x24,
 # against a real abs-ctld with two media servers: lib0 on a vtape library
-# drive (the engine loads what the catalog names) and man0 whose
+# drive (the engine loads what the catalog names; the library is known to
+# abs-ctld, so its inventory says where cartridges are) and man0 whose
 # cartridges an operator changes by hand. Through the console's keys only:
 # the drives screen shows a mount request of man0 and answers it
 # (mounted) and the dump completes; an entity is found by search, one of
-# its dumps restored to a path (the confirmation names the tapes it will
-# ask for) and the job watched to done, the files compared; a user with
-# the retrieval role alone is not offered the operator's actions and is
-# refused them; abs-ctld killed under a running console: it exits with a
-# clear message and the terminal is given back (the shell prompt, echo
-# and canonical mode, no alternate screen, the cursor shown).
+# its dumps restored to a path on a drive (the confirmation names the tape
+# and where it is) and the job watched to done, the trees compared; the
+# report, tapes and errors screens, a resize; a user with the retrieval
+# role alone (another uid) is not offered the operator's actions (mounted,
+# abort, tape states) and is refused them, but reaches the restore form;
+# unavailable answered from the console shows in the errors per week;
+# SIGTERM, and abs-ctld killed under a running console: each exits saying
+# why and the terminal is given back (the shell prompt, echo and canonical
+# mode, no alternate screen, the cursor shown).
 # No timing thresholds: every wait is a bounded poll for screen contents.
+# ABS_TUI_SHOTS=DIR keeps the screens (docs/TUI.md's).
 . "$(dirname "$0")/lib.sh"
 CTLD="$ABS_BIN/abs-ctld"
 CTL="$ABS_BIN/abs-ctl"
@@ -40,6 +45,8 @@ wait_screen() {
 	done
 }
 keys() { w=$1; shift; tm send-keys -t "$w" "$@"; }
+# shot WINDOW NAME: ABS_TUI_SHOTS=DIR keeps the screen (docs/TUI.md's).
+shot() { [ -z "${ABS_TUI_SHOTS:-}" ] || screen "$1" >"$ABS_TUI_SHOTS/$2.txt"; }
 job_state() { "$CTL" --json jobs --count 100 | tr '{' '\n' | grep "\"id\":$1," | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
 
 "$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground 2>"$T/ctld.log" &
@@ -75,6 +82,10 @@ echo kept >src/keep.txt
 j=$("$CTL" --json dump lib0 home | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
 until_ok 'case $(job_state $j) in done|failed|aborted) true;; *) false;; esac'
 [ "$(job_state "$j")" = done ] || { tail engine-lib0.log >&2; fail "dump of home: $(job_state "$j")"; }
+# The library known to abs-ctld after the dump: its inventory says where
+# K00001 is (no drive attached: lib0's media server loads its own).
+"$CTL" library-add lib --changer "vtape:$T/lib" >/dev/null
+until_ok '"$CTL" --json tapes-where | grep -q "\"where\":\"drive 0 of lib"'
 ok "set up: two media servers, home dumped on lib0"
 
 # The console of root (admin), in an 80x24 terminal.
@@ -83,11 +94,13 @@ PIDS="$PIDS $(tm display -p -t op '#{pid}')"
 keys op "$CTL tui; echo TUI-EXIT=\$?" Enter
 wait_screen op "ABS console: menu"
 wait_screen op "uid 0: .*admin"
+shot op menu
 keys op 1
 wait_screen op "^lib0 +idle"
 wait_screen op "^man0 +idle"
 keys op '?'
 wait_screen op "mounted: the cartridge asked for"
+shot op help
 keys op q
 wait_screen op "^DRIVE +STATE"
 ok "the drives screen: both drives idle; ? shows its keys"
@@ -95,6 +108,7 @@ ok "the drives screen: both drives idle; ? shows its keys"
 # A mount request: other's pool is on man0's cartridges only.
 j=$("$CTL" --json dump man0 other | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
 wait_screen op "MOUNT REQUEST: B00001 for man0"
+shot op drives-mount
 "$VTAPE" load man --slot 1 --drive 0 >/dev/null
 # Select man0 (the drives by name: the second) and answer.
 keys op Home Down
@@ -109,14 +123,24 @@ ok "a mount request stood out and was answered from the console; the dump ended 
 # The other screens answer at 80x24, and after a resize.
 keys op q 5
 wait_screen op "ABS console: nightly report"
+wait_screen op "night 20[0-9-]+ +\[: the night before"
+shot op report
+keys op q 3
+wait_screen op "^K00001 +default .* drive 0 of lib"
+wait_screen op "^B00001 +manual"
+shot op tapes
 keys op q 4
 wait_screen op "ABS console: errors per week"
 tm resize-window -t op -x 100 -y 30
 wait_screen op "DRIVES"
+[ "$(screen op | wc -l)" = 30 ] || fail "not redrawn at 100x30"
+tm resize-window -t op -x 30 -y 6
+wait_screen op "too small"
 tm resize-window -t op -x 80 -y 24
+wait_screen op "DRIVES"
 keys op q
 wait_screen op "1  Drives and jobs"
-ok "report and errors screens; a resize redrawn"
+ok "report, tapes and errors screens; a resize redrawn"
 
 # An entity found by search, its dump restored to a path: the
 # confirmation names the tape, the job is watched to its end.
@@ -127,9 +151,11 @@ keys op -l home
 keys op Enter
 wait_screen op "filter: home"
 wait_screen op "chain [0-9a-f]+: 1 dump to 20[-0-9T:]+Z, restorable"
+shot op entities
 keys op Enter
 wait_screen op "dumps of home, newest first"
 wait_screen op "^  20[0-9-]+T[0-9:]+Z +0 +complete .* yes"
+shot op dumps
 keys op Home Enter
 wait_screen op "Restore home as of 20"
 keys op Home Down Enter
@@ -142,14 +168,17 @@ wait_screen op "on the drive \(empty"
 keys op -l lib0
 keys op Enter
 wait_screen op "on the drive +lib0"
+shot op restore-form
 keys op End Enter
 wait_screen op "Tapes it asks for, in order:"
-screen op | grep -Eq "K00001 +(in no library|slot|drive)" || { screen op >&2; fail "the confirmation does not name K00001"; }
+screen op | grep -Eq "K00001 +drive 0 of lib" || { screen op >&2; fail "the confirmation does not say K00001 is in drive 0 of lib"; }
+shot op restore-confirm
 screen op | grep -q "It reads 1 dump:" || { screen op >&2; fail "the confirmation does not say what it reads"; }
 keys op y
 wait_screen op "restore job [0-9]+ of home queued"
 wait_screen op "ABS console: drives and jobs"
 wait_screen op "^ +[0-9]+ restore +done +home"
+shot op drives-restored
 diff -r src r1 >/dev/null || { diff -r src r1 >&2; fail "the restored tree differs"; }
 ok "entity found by search; a dump restored to a path, the tape named first, the job watched to done; the trees match"
 keys op q
@@ -179,10 +208,36 @@ keys ret q 2 Enter
 wait_screen ret "dumps of home"
 keys ret Enter
 wait_screen ret "Restore home as of"
+shot ret retrieval-restore
 "$CTL" --json status | grep -q '"wants":"' || fail "a retrieval user's key answered the mount request"
 keys ret Q
 wait_screen ret "TUI-EXIT=0"
-ok "a retrieval user is not offered mounted or abort, and is refused them"
+ok "a retrieval user is not offered mounted, abort or tape states, and is refused them"
+
+# The operator says B00001 cannot be found: an error event, in the
+# errors screen's week.
+keys op 1
+wait_screen op "MOUNT REQUEST: B00001 for man0"
+keys op Home Down u
+wait_screen op "Cartridge B00001 cannot be found"
+keys op y
+wait_screen op "told abs-ctld: B00001 is unavailable"
+keys op q 4
+wait_screen op "^  B00001 +.*#"
+wait_screen op "^  man0 +.*#"
+shot op errors
+keys op q
+ok "unavailable answered from the console; the errors screen shows the week's error of man0 and B00001"
+
+# A console stopped by a signal gives the terminal back too.
+tm new-session -d -x 80 -y 24 -s sig "env PS1='prompt\$ ' sh"
+keys sig "sh -c 'echo \$\$ >$T/tui.pid; exec $CTL tui'; echo TUI-EXIT=\$?" Enter
+wait_screen sig "ABS console: menu"
+kill -TERM "$(cat "$T/tui.pid")"
+wait_screen sig "TUI-EXIT=143"
+screen sig | grep -q "abs-ctl tui: stopped by signal 15" || { screen sig >&2; fail "no message after SIGTERM"; }
+[ "$(tm display -p -t sig '#{alternate_on}')" = 0 ] || fail "SIGTERM: still on the alternate screen"
+ok "SIGTERM: the console exits 143 saying so, the terminal back"
 
 # abs-ctld dies under a running console: a clear message, the terminal back.
 keys op 1
@@ -196,4 +251,5 @@ screen op | grep -q "abs-ctl tui: lost abs-ctld" || { screen op >&2; fail "no me
 keys op "stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e echo | tr '\n' ' '; echo STTY" Enter
 wait_screen op "icanon echo STTY|echo icanon STTY"
 screen op | grep -q '^prompt\$' || fail "no shell prompt after the console"
+shot op daemon-gone
 ok "abs-ctld killed: the console exits 3 saying so; prompt, echo, canonical mode, cursor back"
