@@ -120,6 +120,29 @@ wait_screen op "^ *$j dump +done +other"
 "$VTAPE" unload man --drive 0 >/dev/null	# the next dump asks again
 ok "a mount request stood out and was answered from the console; the dump ended done"
 
+# A dump in progress: bytes, rate, ETA and a progress bar against the
+# entity's last dump. Its source gives 5 MB, then waits for GO.
+cat >gen.sh <<EOS
+#!/bin/sh
+head -c 5000000 /dev/urandom
+if [ -e "$T/SLOW" ]; then
+	while [ ! -e "$T/GO" ]; do head -c 1000 /dev/urandom; sleep 0.2; done
+fi
+head -c 5000000 /dev/urandom
+EOS
+chmod +x gen.sh
+"$CTL" entity-add slow "cmd:$T/gen.sh" >/dev/null
+j=$("$CTL" --json dump lib0 slow | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+until_ok 'case $(job_state $j) in done|failed|aborted) true;; *) false;; esac'
+: >SLOW
+j=$("$CTL" --json dump lib0 slow | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+wait_screen op "^lib0 +writing +$j slow +[0-9.]+ MB +[0-9.]+ [kM]B/s +[0-9]+:[0-9]+"
+wait_screen op "^ +\[#+-*\] +[0-9]+%"
+shot op drives-progress
+: >GO
+wait_screen op "^ *$j dump +done +slow"
+ok "a dump in progress: bytes, rate, ETA and its progress bar; then done"
+
 # The other screens answer at 80x24, and after a resize.
 keys op q 5
 wait_screen op "ABS console: nightly report"
