@@ -182,6 +182,45 @@ list_options(const char *cmd)
 	return EX_OK;
 }
 
+/*
+ * --list-names KIND: the names abs-ctld knows, one a line, for bash
+ * completion: entities, tapes (labels), drives, pools, libraries, types,
+ * servers. Nothing (and its exit code) when abs-ctld cannot say.
+ */
+static json_t *call_result(const char *op, json_t *args, int *rc);
+static int
+list_names(const char *kind)
+{
+	static const struct { const char *kind, *op, *list, *key; } k[] = {
+		{ "entities", "entities", NULL, "name" },
+		{ "tapes", "tapes", NULL, "label" },
+		{ "drives", "status", "drives", "drive" },
+		{ "pools", "pools", NULL, "name" },
+		{ "libraries", "libraries", NULL, "library" },
+		{ "types", "types", NULL, "name" },
+		{ "servers", "servers", "servers", "name" },
+	};
+	json_t *res, *rows, *r;
+	size_t i, n;
+	int rc = EX_OK;
+
+	for (n = 0; n < sizeof(k) / sizeof(*k) && strcmp(k[n].kind, kind); n++)
+		;
+	if (n == sizeof(k) / sizeof(*k)) {
+		fprintf(stderr, "abs-ctl: --list-names takes entities, tapes, drives,"
+		    " pools, libraries, types or servers, not '%s'\n", kind);
+		return EX_USAGE;
+	}
+	if (!(res = call_result(k[n].op, json_object(), &rc)))
+		return rc;
+	rows = k[n].list ? json_object_get(res, k[n].list) : res;
+	json_array_foreach(rows, i, r)
+		if (json_is_string(json_object_get(r, k[n].key)))
+			printf("%s\n", json_string_value(json_object_get(r, k[n].key)));
+	json_decref(res);
+	return EX_OK;
+}
+
 /* --version: ours, the tape format's, the protocol's. */
 static void
 print_version(void)
@@ -2132,6 +2171,11 @@ main(int argc, char **argv)
 			return EX_OK;
 		} else if (strcmp(argv[i], "--list-options") == 0 && i + 1 < argc) {
 			return list_options(argv[i + 1]);
+		} else if (strcmp(argv[i], "--list-names") == 0 && i + 1 < argc) {
+			if (getenv("ABS_CTL_SOCKET") && sock_path == (const char *)
+			    "/run/abs/ctld.sock")
+				sock_path = getenv("ABS_CTL_SOCKET");
+			return list_names(argv[i + 1]);
 		} else {
 			fprintf(stderr, "abs-ctl: unknown option %s\n", argv[i]);
 			usage(stderr);
