@@ -14,6 +14,6 @@
  * that link no engine (abs-ctl). engine/main.c checks at build time that
  * it is engine/format.h's FMT_VERSION.
  */
-#define ABS_TAPE_FORMAT 1
+#define ABS_TAPE_FORMAT 2
 
 #endif

@@ -492,7 +492,10 @@ eng_write_label_id(struct tsg_dev *dev, const char *label, const char *tape_id,
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	l->version = FMT_VERSION;
+	/* ABS_FORMAT_VERSION=1: a cartridge engines before version 2 read
+	   (its parts take full-size header and trailer blocks). */
+	const char *fv = getenv("ABS_FORMAT_VERSION");
+	l->version = fv && strcmp(fv, "1") == 0 ? 1 : FMT_VERSION;
 	snprintf(l->label, sizeof(l->label), "%s", label);
 	snprintf(l->pool, sizeof(l->pool), "%s", pool ? pool : "default");
 	/* The catalog's ID; in direct mode a random 128-bit one. */

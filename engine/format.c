@@ -1,5 +1,6 @@
-/* Tape format v1: build and parse label, header and trailer blocks. */
+/* Tape format (versions 1 and 2): build and parse label, header and trailer blocks. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,16 +59,57 @@ kv_putu(struct kvbuf *b, const char *key, uint64_t v)
 	kv_printf(b, "%s=%llu\n", key, (unsigned long long)v);
 }
 
-/* Close the block with its checksum line and zero the rest. */
+/*
+ * Close the block with its checksum line and zero the rest: the whole
+ * buffer (a full-size block), or with sized set only up to the first
+ * multiple of FMT_UNIT past the text (at least one zero byte, so the text
+ * ends at a zero whatever the reader's buffer holds after the block).
+ * The block's length on tape, or a negative errno.
+ */
 static int
-kv_seal(struct kvbuf *b)
+kv_seal(struct kvbuf *b, bool sized)
 {
 	uint32_t c = crc32c(0, b->p, b->len);
+	size_t end = b->cap;
 
 	kv_printf(b, "crc32c=%08x\n", c);
 	if (b->err)
 		return b->err;
-	memset(b->p + b->len, 0, b->cap - b->len);
+	if (sized) {
+		end = fmt_sized_len(b->len);
+		if (end > b->cap)
+			return -E2BIG;
+	}
+	memset(b->p + b->len, 0, end - b->len);
+	return (int)end;
+}
+
+size_t
+fmt_sized_len(size_t text)
+{
+	return (text + 1 + FMT_UNIT - 1) / FMT_UNIT * FMT_UNIT;
+}
+
+/*
+ * The length on tape of a parsed header or trailer: version 1 blocks are
+ * full data blocks; later ones are their text rounded up (kv_seal). A
+ * buffer shorter than that is a block cut short.
+ */
+static int
+block_len(const uint8_t *buf, size_t len, int version, uint32_t bs,
+    uint32_t *out)
+{
+	if (version < 2) {
+		*out = bs;
+		return 0;
+	}
+	const uint8_t *z = memchr(buf, 0, len);
+	if (!z)
+		return -EBADMSG;
+	size_t n = fmt_sized_len((size_t)(z - buf));
+	if (n > len || n > FMT_MAX_SIZED)
+		return -EBADMSG;
+	*out = (uint32_t)n;
 	return 0;
 }
 
@@ -192,6 +234,7 @@ int
 fmt_label_build(const struct fmt_label *l, uint8_t *buf)
 {
 	struct kvbuf b = { (char *)buf, 0, FMT_LABEL_SIZE, 0 };
+	int rc;
 
 	kv_printf(&b, "%s", MAGIC_LABEL);
 	kv_printf(&b,
@@ -202,14 +245,16 @@ fmt_label_build(const struct fmt_label *l, uint8_t *buf)
 	    "followed by one trailer file with its checksums.\n",
 	    l->label, l->tape_id, l->pool);
 	kv_printf(&b, "%s", KV_START);
-	kv_putu(&b, "version", FMT_VERSION);
+	kv_putu(&b, "version", l->version > 0 ? (uint64_t)l->version :
+	    FMT_VERSION);
 	kv_put(&b, "label", l->label);
 	kv_put(&b, "tape_id", l->tape_id);
 	kv_put(&b, "pool", l->pool);
 	kv_putu(&b, "block_size", l->block_size);
 	kv_put(&b, "labelled_at", l->labelled_at);
 	kv_put(&b, "labelled_by", l->labelled_by);
-	return kv_seal(&b);
+	rc = kv_seal(&b, false);
+	return rc < 0 ? rc : 0;
 }
 
 int
@@ -255,13 +300,24 @@ recipe_tail(const struct fmt_header *h, char *buf, size_t len)
 		snprintf(buf, len, "%s > \"$DEST\"", unz);
 }
 
-int
-fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
+/*
+ * The header in version's layout; a version 2 block's vtape recipe skips
+ * hsize bytes, which the caller finds by building until the block's
+ * length is the one its text names.
+ */
+static int
+header_build(const struct fmt_header *h, int version, size_t hsize,
+    uint8_t *buf, size_t bs)
 {
 	struct kvbuf b = { (char *)buf, 0, bs, 0 };
-	char tail[128];
+	char tail[128], vskip[64];
 
 	recipe_tail(h, tail, sizeof(tail));
+	/* A vtape file is its blocks' bytes in a row: skip the header's. */
+	if (version >= 2)
+		snprintf(vskip, sizeof(vskip), "iflag=skip_bytes skip=%zu", hsize);
+	else
+		snprintf(vskip, sizeof(vskip), "skip=1");
 	kv_printf(&b, "%s", MAGIC_HEADER);
 	kv_printf(&b,
 	    "ABS dump part. Entity %s, level %d, dumped %s (since %s)\n"
@@ -278,10 +334,10 @@ fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
 	    "so skip one block; set DEST to the target %s):\n"
 	    "  tape$  mt -f /dev/nst0 rewind && mt -f /dev/nst0 fsf %llu && "
 	    "dd if=/dev/nst0 bs=%u skip=1%s\n"
-	    "  vtape$ dd if=\"$CART/file%06llu\" bs=%u skip=1 status=none%s\n",
+	    "  vtape$ dd if=\"$CART/file%06llu\" bs=%u %s status=none%s\n",
 	    strcmp(h->source_kind, "dir") == 0 ? "directory" : "file",
 	    (unsigned long long)h->file, h->block_size, tail,
-	    (unsigned long long)h->file, h->block_size, tail);
+	    (unsigned long long)h->file, h->block_size, vskip, tail);
 	kv_printf(&b,
 	    "($CART is the cartridge's directory in an ABS virtual library.)\n"
 	    "A dump that spans cartridges continues in part %u on the next one:\n"
@@ -291,7 +347,7 @@ fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
 		kv_printf(&b, "The stream is the standard output of: %.900s\n"
 		    "Feed it to that tool's restore command.\n", h->source);
 	kv_printf(&b, "%s", KV_START);
-	kv_putu(&b, "version", FMT_VERSION);
+	kv_putu(&b, "version", (uint64_t)version);
 	kv_put(&b, "dump_id", h->dump_id);
 	kv_put(&b, "entity", h->entity);
 	kv_put(&b, "server", h->server);
@@ -326,7 +382,26 @@ fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
 		kv_put(&b, "base_date", h->base_date);
 		kv_putu(&b, "base_level", (uint64_t)h->base_level);
 	}
-	return kv_seal(&b);
+	return kv_seal(&b, version >= 2);
+}
+
+int
+fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs)
+{
+	int version = h->version > 0 ? h->version : FMT_VERSION;
+	size_t hsize = FMT_UNIT;
+	int n = 0;
+
+	if (version < 2)
+		return header_build(h, version, 0, buf, bs);
+	/* The length's digits may move the text over a unit: settle it. */
+	for (int i = 0; i < 4; i++) {
+		n = header_build(h, version, hsize, buf, bs);
+		if (n < 0 || (size_t)n == hsize)
+			return n;
+		hsize = (size_t)n;
+	}
+	return -E2BIG;
 }
 
 int
@@ -393,6 +468,8 @@ fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *h)
 	}
 	h->part = (uint32_t)part;
 	h->block_size = (uint32_t)bsz;
+	if (block_len(buf, len, h->version, h->block_size, &h->size) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(kp);
@@ -403,6 +480,7 @@ int
 fmt_trailer_build(const struct fmt_trailer *t, uint8_t *buf, size_t bs)
 {
 	struct kvbuf b = { (char *)buf, 0, bs, 0 };
+	int version = t->version > 0 ? t->version : FMT_VERSION;
 	char crc[16];
 
 	kv_printf(&b, "%s", MAGIC_TRAILER);
@@ -415,7 +493,7 @@ fmt_trailer_build(const struct fmt_trailer *t, uint8_t *buf, size_t bs)
 	    (unsigned long long)t->bytes, (unsigned long long)t->blocks,
 	    t->digest, t->part_digest);
 	kv_printf(&b, "%s", KV_START);
-	kv_putu(&b, "version", FMT_VERSION);
+	kv_putu(&b, "version", (uint64_t)version);
 	kv_put(&b, "dump_id", t->dump_id);
 	kv_putu(&b, "part", t->part);
 	kv_putu(&b, "header_file", t->header_file);
@@ -440,7 +518,7 @@ fmt_trailer_build(const struct fmt_trailer *t, uint8_t *buf, size_t bs)
 		kv_putu(&b, "index_stored", t->index_stored);
 		kv_putu(&b, "index_bytes", t->index_bytes);
 	}
-	return kv_seal(&b);
+	return kv_seal(&b, version >= 2);
 }
 
 int
@@ -502,6 +580,8 @@ fmt_trailer_parse(const uint8_t *buf, size_t len, struct fmt_trailer *t)
 	t->part = (uint32_t)part;
 	t->block_size = (uint32_t)bsz;
 	t->last = (int)last;
+	if (block_len(buf, len, t->version, t->block_size, &t->size) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(kp);

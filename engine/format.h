@@ -1,5 +1,5 @@
 /*
- * Tape format v1 (docs/FORMAT.md): the label block, the part header block
+ * Tape format, versions 1 and 2 (docs/FORMAT.md): the label block, the part header block
  * and the part trailer. Each is text: a magic line, a human-readable part,
  * then "[abs]" and key=value lines closed by a crc32c= line over all bytes
  * before it; the rest of the block is zero.
@@ -10,7 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FMT_VERSION 1
+/*
+ * Version 2: part headers and trailer records are sized to their text
+ * (FMT_UNIT multiples, at most FMT_MAX_SIZED); version 1: full data
+ * blocks. Parts follow their cartridge's label (a version 1 tape keeps
+ * getting version 1 parts, which engines before version 2 read).
+ */
+#define FMT_VERSION 2
+#define FMT_UNIT 4096
+#define FMT_MAX_SIZED 16384
 #define FMT_LABEL_SIZE 4096
 #define FMT_MIN_BLOCK (64u << 10)
 #define FMT_MAX_BLOCK (8u << 20)
@@ -57,6 +65,8 @@ struct fmt_header {
 	char base[33];
 	char base_date[32];
 	int base_level;
+	/* Parsed: the block's length on tape (version 1: block_size). */
+	uint32_t size;
 };
 
 struct fmt_trailer {
@@ -82,6 +92,8 @@ struct fmt_trailer {
 	/* Chains (issue 13), on the last part's trailer: where the file index
 	   sits in the stream (FORMAT.md "The file index"); 0 bytes: none. */
 	uint64_t index_raw, index_stored, index_bytes;
+	/* Parsed: the record block's length on tape (version 1: block_size). */
+	uint32_t size;
 };
 
 enum fmt_kind { FMT_NONE, FMT_LABEL, FMT_HEADER, FMT_TRAILER };
@@ -94,11 +106,21 @@ int fmt_label_build(const struct fmt_label *l, uint8_t *buf);
 /* -ENOMSG: not a label; -EBADMSG: a damaged one; 0 ok. */
 int fmt_label_parse(const uint8_t *buf, size_t len, struct fmt_label *l);
 
-/* Build a header block of bs bytes (the recipe needs the tape file). */
+/*
+ * Build a header block into buf of bs bytes (the recipe needs the tape
+ * file) in h->version's layout (0: FMT_VERSION): the block's length to
+ * write (version 1: bs; 2: the text rounded up), or a negative errno.
+ * Parsing sets h->size; a version 2 block may arrive in a longer buffer
+ * (a target that returns more than the block, tgt 1.0.85 and older).
+ */
 int fmt_header_build(const struct fmt_header *h, uint8_t *buf, size_t bs);
 int fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *h);
 
-/* The trailer's first block; the CRC table follows in later blocks. */
+/* Version 2 length of a block whose text is text bytes long. */
+size_t fmt_sized_len(size_t text);
+
+/* The trailer's first block (length as for headers); the CRC table
+   follows in later blocks. */
 int fmt_trailer_build(const struct fmt_trailer *t, uint8_t *buf, size_t bs);
 int fmt_trailer_parse(const uint8_t *buf, size_t len, struct fmt_trailer *t);
 

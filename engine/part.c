@@ -183,7 +183,11 @@ eng_part_open(struct eng_part *p)
 	p->h.offset = p->stream_bytes;
 	snprintf(p->h.label, sizeof(p->h.label), "%s", p->l.label);
 	snprintf(p->h.tape_id, sizeof(p->h.tape_id), "%s", p->l.tape_id);
-	if (fmt_header_build(&p->h, p->hbuf, p->bs) < 0) {
+	/* Parts take their cartridge's format: old tapes stay readable by
+	   the engines that wrote them. */
+	p->h.version = p->l.version == 1 ? 1 : FMT_VERSION;
+	int hlen = fmt_header_build(&p->h, p->hbuf, p->bs);
+	if (hlen < 0) {
 		eng_err(p->err, "header fields do not fit one block");
 		return -E2BIG;
 	}
@@ -192,7 +196,7 @@ eng_part_open(struct eng_part *p)
 	digest_free(p->pd);
 	if (!(p->pd = digest_new(p->alg)))
 		return -ENOMEM;
-	rc = tape_write(p, p->hbuf, p->bs, true, &st);
+	rc = tape_write(p, p->hbuf, (size_t)hlen, true, &st);
 	if (!written(rc, &st)) {
 		if (st.cat == TSG_CAT_DATA_PROTECT)
 			eng_err(p->err, "cartridge %s is write-protected", p->l.label);
@@ -244,12 +248,13 @@ put_trailer(struct eng_part *p, struct fmt_trailer *t)
 	for (uint64_t i = 0; i < p->ncrc; i++)
 		p->crcs[i] = htole32(p->crcs[i]);
 	t->table_crc = crc32c(0, p->crcs, tlen);
-	if (fmt_trailer_build(t, p->hbuf, p->bs) < 0) {
+	int tl = fmt_trailer_build(t, p->hbuf, p->bs);
+	if (tl < 0) {
 		eng_err(p->err, "trailer does not fit a block");
 		rc = -E2BIG;
 		goto out;
 	}
-	r = tape_write(p, p->hbuf, p->bs, true, &st);
+	r = tape_write(p, p->hbuf, (size_t)tl, true, &st);
 	for (size_t off = 0; off < tlen && written(r, &st); off += p->bs) {
 		size_t n = tlen - off < p->bs ? tlen - off : p->bs;
 		r = tape_write(p, (uint8_t *)p->crcs + off, n, false, &st);
@@ -313,7 +318,7 @@ static void
 make_trailer(struct eng_part *p, bool last, struct fmt_trailer *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->version = FMT_VERSION;
+	t->version = p->h.version;
 	snprintf(t->dump_id, sizeof(t->dump_id), "%s", p->h.dump_id);
 	snprintf(t->digest, sizeof(t->digest), "%s", p->h.digest);
 	t->part = p->h.part;

@@ -37,7 +37,7 @@ eng_stream_read_header(struct tsg_dev *dev, uint8_t *buf, size_t hint,
 	else if (rc < 0)
 		eng_err(err, "tape file %llu: part header is damaged (checksum "
 		    "or fields)", (unsigned long long)file);
-	else if (got != h->block_size) {
+	else if (h->version < 2 && got != h->block_size) {
 		/*
 		 * A target that reads across block boundaries (tgt) gave more
 		 * than the block: now that the size is known, read it exactly.
@@ -250,7 +250,8 @@ trailer_pad_check(struct eng_stream *sr, uint64_t file)
 	if ((rc = eng_read_block(*sr->devp, sr->buf, sr->h.block_size, &got,
 	    sr->err)) != 1)
 		return rc < 0 ? rc : -EIO;
-	return pad_check(sr, got, "trailer", file);
+	return pad_check(sr, got < sr->t.size ? got : sr->t.size, "trailer",
+	    file);
 }
 
 /*
@@ -370,7 +371,8 @@ eng_stream_open(struct eng_stream *sr, unsigned k)
 	    sr->err)) != 1)
 		return rc < 0 ? rc : -EIO;
 	sr->meta_blocks++;
-	if ((rc = pad_check(sr, got, "part header", loc->file)) < 0)
+	if ((rc = pad_check(sr, got < sr->h.size ? got : sr->h.size,
+	    "part header", loc->file)) < 0)
 		return rc;
 	if (!sr->sd && (rc = stream_start(sr)) < 0)
 		return rc;
