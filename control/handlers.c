@@ -269,6 +269,9 @@ restore_job(struct ctld *c, struct client *cl, struct drive *d, json_t *a,
 	int64_t job = 0;
 	int rc;
 
+	/* --force: into a target that already holds files. */
+	if (detail && arg_num(a, "force", 0))
+		json_object_set_new(detail, "force", json_true());
 	/* Paths that are not UTF-8: their bytes, in base64. */
 	if (detail && json_object_get(res, "paths_b64"))
 		json_object_set(detail, "paths_b64", json_object_get(res,

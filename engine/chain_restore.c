@@ -484,7 +484,8 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 	snprintf(what, sizeof(what), "%s as of %s: the chain of %u dumps that "
 	    "ends at dump %s, level %d", last->entity, last->date, c->n,
 	    last->dump_id, last->level);
-	if ((rc = eng_extract_new(o->to, what, o->root_onto_existing, &x,
+	if ((rc = eng_extract_new(o->to, what, o->root_onto_existing,
+	    o->onto_nonempty, &x,
 	    io->err)) < 0)
 		goto out;
 	/* Directories writable by their owner while the chain goes in; their
@@ -714,6 +715,24 @@ norm(const char *p)
 		return NULL;
 	}
 	return s;
+}
+
+/*
+ * p without the dump's source directory (src, its partition) when p is an
+ * absolute path under it: /srv/home/u/f of a dump of /srv/home is ./u/f.
+ * NULL when it is not.
+ */
+static const char *
+inside_source(const char *p, const char *src)
+{
+	size_t n = strlen(src);
+
+	while (n > 1 && src[n - 1] == '/')
+		n--;
+	if (p[0] != '/' || src[0] != '/' || n < 2 || strncmp(p, src, n) != 0 ||
+	    (p[n] != '/' && p[n] != '\0'))
+		return NULL;
+	return p[n] ? p + n : ".";
 }
 
 /* Is e the path p or under it? */
@@ -948,6 +967,19 @@ eng_chain_paths(struct eng_chain_io *io, const struct eng_chain *c,
 		bool any = false;
 		for (uint64_t i = 0; i < top->nentries && !any; i++)
 			any = under(top->e[i].path, want[k]);
+		/* A path as the user knows it: under the dump's source. */
+		const char *in = inside_source(o->paths[k], last->partition);
+		if (!any && in) {
+			char *w = norm(in);
+			for (uint64_t i = 0; w && i < top->nentries && !any; i++)
+				any = under(top->e[i].path, w);
+			if (any) {
+				free(want[k]);
+				want[k] = w;
+			} else {
+				free(w);
+			}
+		}
 		if (!any) {
 			eng_err(io->err, "%s is not in dump %s of %s", want[k],
 			    dname(last, dn, sizeof(dn)), last->entity);
@@ -969,7 +1001,8 @@ eng_chain_paths(struct eng_chain_io *io, const struct eng_chain *c,
 	snprintf(what, sizeof(what), "%zu path%s of %s as of %s (dump %s, level "
 	    "%d)", o->npaths, o->npaths == 1 ? "" : "s", last->entity,
 	    last->date, last->dump_id, last->level);
-	if ((rc = eng_extract_new(o->to, what, false, &x, io->err)) < 0)
+	if ((rc = eng_extract_new(o->to, what, false, o->onto_nonempty, &x,
+	    io->err)) < 0)
 		goto out;
 	eng_extract_filter(x, paths_filter, &ps);
 	rc = make_wanted_dirs(eng_extract_dirfd(x), top, want, o->npaths, false,

@@ -145,6 +145,86 @@ eng_library_drive_barcode(const char *uri, char *buf, size_t len)
 	return 0;
 }
 
+int
+eng_library_load_slot(const char *uri, unsigned slot, char *err)
+{
+	struct tsg_changer *c;
+	struct tsg_element *e = NULL;
+	struct tsg_status st;
+	const struct tsg_element *d, *s;
+	unsigned drive;
+	size_t n;
+	char why[200];
+	int rc;
+
+	if ((rc = eng_library_of(uri, &c, &drive)) < 0) {
+		eng_err(err, rc == -ENODEV ? "--slot: %s is in no library this "
+		    "engine works (name its robot with --changer URI, or load "
+		    "the cartridge by hand)" : "--slot: %s: its library: %s", uri,
+		    strerror(-rc));
+		return rc;
+	}
+	if ((rc = tsg_changer_inventory(c, &e, &n, &st)) != 0) {
+		eng_err_st(err, tsg_changer_uri(c), &st);
+		rc = rc < 0 ? rc : -EIO;
+		goto out;
+	}
+	d = tsg_changer_element(e, n, TSG_ELEM_DRIVE, drive);
+	s = tsg_changer_element(e, n, TSG_ELEM_SLOT, slot);
+	if (!d || !s) {
+		eng_err(err, "--slot: %s has no %s %u", tsg_changer_uri(c),
+		    d ? "slot" : "drive", d ? slot : drive);
+		rc = -ERANGE;
+		goto out;
+	}
+	if (d->full && d->source == slot) {
+		log_info("slot %u's cartridge %s is already in drive %u", slot,
+		    d->barcode[0] ? d->barcode : "(no barcode)", drive);
+		goto out;
+	}
+	if (!s->full) {
+		eng_err(err, "--slot: slot %u of %s is empty", slot,
+		    tsg_changer_uri(c));
+		rc = -ENOENT;
+		goto out;
+	}
+	if (eng_barcode_cleaning(s->barcode, NULL)) {
+		eng_err(err, "--slot: slot %u holds cleaning cartridge %s: never "
+		    "labelled", slot, s->barcode);
+		rc = -EMEDIUMTYPE;
+		goto out;
+	}
+	if (d->full) {
+		/* Another cartridge is in: rewound, unloaded, back to its slot. */
+		struct tsg_dev *dev;
+		if (tsg_open(uri, &dev) == 0) {
+			tsg_load(dev, false, &st);
+			tsg_free(dev);
+		}
+		if ((rc = tsg_changer_unload(c, drive, 0, &st)) != 0) {
+			eng_err(err, "--slot: drive %u holds %s and could not be "
+			    "unloaded: %s", drive, d->barcode[0] ? d->barcode :
+			    "a cartridge", tsg_status_str(&st, why, sizeof(why)));
+			rc = rc < 0 ? rc : -EIO;
+			goto out;
+		}
+		log_warn("put %s back from drive %u", d->barcode[0] ?
+		    d->barcode : "the cartridge", drive);
+	}
+	if ((rc = tsg_changer_load(c, slot, drive, &st)) != 0) {
+		eng_err(err, "--slot: loading slot %u into drive %u: %s", slot,
+		    drive, tsg_status_str(&st, why, sizeof(why)));
+		rc = rc < 0 ? rc : -EIO;
+		goto out;
+	}
+	log_warn("loaded slot %u (%s) into drive %u", slot, s->barcode[0] ?
+	    s->barcode : "no barcode", drive);
+out:
+	free(e);
+	tsg_changer_free(c);
+	return rc;
+}
+
 /* Whether a drive identifier and a serial name the same drive, as
    tsg_changer_drive_by_ident matches them (equal, or one ends the other). */
 static bool

@@ -74,6 +74,11 @@ int eng_library_of(const char *uri, struct tsg_changer **out,
  */
 int eng_library_drive_barcode(const char *uri, char *buf, size_t len);
 /*
+ * label --slot N: put slot N's cartridge into the drive uri names (the one
+ * in it, if another, back to its slot first). 0, or negative with err.
+ */
+int eng_library_load_slot(const char *uri, unsigned slot, char *err);
+/*
  * Which drive of changer the device is: *element if it is >= 0 (checked:
  * the changer has it), else the one whose identifier (DVCID) matches the
  * device's INQUIRY unit serial. 0 and *element; -ENODEV with err saying

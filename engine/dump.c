@@ -47,9 +47,12 @@ eng_label(const struct eng_label_opts *o, char *err)
 		eng_err(err, "label must be 1-63 characters without spaces");
 		return -EINVAL;
 	}
+	if (o->slot && (rc = eng_library_load_slot(o->device, o->slot, err)) < 0)
+		return rc;
 	/* A library's cartridge: never a cleaning one; its sticker names it. */
 	char bc[TSG_BARCODE_LEN];
-	if (eng_library_drive_barcode(o->device, bc, sizeof(bc)) == 0 && bc[0]) {
+	bool in_lib = eng_library_drive_barcode(o->device, bc, sizeof(bc)) == 0;
+	if (in_lib && bc[0]) {
 		if (eng_barcode_cleaning(bc, NULL)) {
 			eng_err(err, "the drive holds cleaning cartridge %s: never "
 			    "labelled", bc);
@@ -63,8 +66,15 @@ eng_label(const struct eng_label_opts *o, char *err)
 			    want);
 		}
 	}
-	if ((rc = eng_open(o->device, &dev, err)) < 0)
+	if ((rc = eng_open(o->device, &dev, err)) < 0) {
+		if (rc == -ENOMEDIUM && in_lib) {
+			char why[ENG_ERRLEN];
+			snprintf(why, sizeof(why), "%s", err);
+			eng_err(err, "%s: load one with --slot N (abs-engine changer "
+			    "--device CHANGER inventory lists the slots)", why);
+		}
 		return rc;
+	}
 	if (tsg_write_protected(dev, &wp, &st) == 0 && wp) {
 		eng_err(err, "cartridge is write-protected");
 		rc = -EROFS;
@@ -849,6 +859,7 @@ record_dump(struct dump_state *s, struct eng_source *src,
 	rec.type = CAT_DL_DUMP;
 	rec.part = p->h.part;
 	rec.bytes = p->stream_bytes;
+	rec.blocks = p->stream_blocks;
 	rec.raw_bytes = p->raw_bytes;
 	snprintf(rec.written, sizeof(rec.written), "%s", p->final_written);
 	snprintf(rec.digest, sizeof(rec.digest), "%s", p->final_digest);

@@ -76,6 +76,7 @@ struct eng_label_opts {
 	const char *pool;
 	uint32_t block_size;
 	bool force;
+	unsigned slot;		/* a library drive: load this slot first */
 };
 
 struct eng_dump_opts {
@@ -160,6 +161,7 @@ struct eng_restore_opts {
 	bool allow_refused;	/* entries refused by extraction are no failure */
 	bool root_onto_existing;	/* a tree's root entry onto an existing
 					   target directory (root asked) */
+	bool onto_nonempty;	/* --force: into a target that holds files */
 	const struct eng_hooks *hooks;	/* media-server mode, or NULL */
 	/*
 	 * Chains (engine/chain.h): with a dump log the chain that ends at

@@ -1,6 +1,7 @@
 /* A dir dump's pax stream into a directory: refusals listed, marked until proven. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -78,9 +79,76 @@ holder(int dirfd, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The directories above to that are missing, made as `mkdir -p` makes
+ * them (the process's umask): a restore names a new place in one step.
+ */
+static int
+make_parents(const char *to)
+{
+	char path[4096];
+	size_t n = strlen(to);
+
+	if (n >= sizeof(path))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(path, to, n + 1);
+	for (char *p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(path, 0777) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
+/*
+ * A restore goes into a new or empty directory: mixed into other files it
+ * could not be told from them, and a file of the same name would be
+ * replaced. --force allows it.
+ */
+static int
+require_empty(int dirfd, const char *to, char *err)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	char first[256] = "";
+	bool marker = false;
+	unsigned n = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		eng_err(err, "%s: %s", to, strerror(errno));
+		return -errno;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (strcmp(e->d_name, ENG_EXTRACT_MARKER) == 0)
+			marker = true;
+		else if (!first[0])
+			snprintf(first, sizeof(first), "%s", e->d_name);
+		n++;
+	}
+	closedir(d);
+	/* Nothing, or only a marker (an earlier restore that wrote nothing). */
+	if (!n || (n == 1 && marker))
+		return 0;
+	if (marker)
+		eng_err(err, "%s holds an earlier restore that did not finish "
+		    "(its %s is there): restore into a new directory, or give "
+		    "--force to restore over it", to, ENG_EXTRACT_MARKER);
+	else
+		eng_err(err, "%s is not empty (%u entr%s, e.g. %s): a restore goes "
+		    "into a new or empty directory; give --force to restore "
+		    "over what is there", to, n, n == 1 ? "y" : "ies", first);
+	return -ENOTEMPTY;
+}
+
 int
 eng_extract_new(const char *to, const char *what, bool root_onto_existing,
-    struct eng_extract **out, char *err)
+    bool onto_nonempty, struct eng_extract **out, char *err)
 {
 	struct eng_extract *x = calloc(1, sizeof(*x));
 	char stamp[32], who[96];
@@ -97,7 +165,10 @@ eng_extract_new(const char *to, const char *what, bool root_onto_existing,
 		x->to[l - 1] = '\0';
 	to = x->to;
 	x->root_onto = root_onto_existing;
-	if (mkdir(to, 0700) == 0)
+	if (make_parents(to) < 0)
+		goto fail;
+	bool made = mkdir(to, 0700) == 0;
+	if (made)
 		x->root_onto = true;	/* made here: the dump's root is its own */
 	else if (errno != EEXIST)
 		goto fail;
@@ -133,6 +204,11 @@ eng_extract_new(const char *to, const char *what, bool root_onto_existing,
 		}
 		log_warn("%s: cannot lock it (%s): another restore into it at "
 		    "the same time would not be refused", to, strerror(errno));
+	}
+	if (!onto_nonempty && !made &&
+	    (rc = require_empty(x->dirfd, to, err)) < 0) {
+		eng_extract_free(x);
+		return rc;
 	}
 	/* Whatever a user put at the marker's name is removed, not followed. */
 	if (unlinkat(x->dirfd, ENG_EXTRACT_MARKER, 0) < 0 && errno != ENOENT)

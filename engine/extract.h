@@ -25,7 +25,9 @@
 struct eng_extract;
 
 /*
- * Create to (if need be) and its marker; what names the dump for the
+ * Create to (if need be, with the directories above it) and its marker;
+ * a target that exists must be empty unless onto_nonempty (--force):
+ * -ENOTEMPTY, err saying what is there. what names the dump for the
  * marker's reader. to itself is never a symlink (O_NOFOLLOW). The dump's
  * root entry (owner, mode, times) is applied at the end to a directory
  * made here, and to one that existed only if root_onto_existing (a root
@@ -35,7 +37,7 @@ struct eng_extract;
  * pid from its marker). err: ENG_ERRLEN bytes.
  */
 int eng_extract_new(const char *to, const char *what, bool root_onto_existing,
-    struct eng_extract **out, char *err);
+    bool onto_nonempty, struct eng_extract **out, char *err);
 /*
  * Extract the stream pull() supplies. 0 when the archive ended (entries
  * may have been refused: eng_extract_counts), or negative: the stream

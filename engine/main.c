@@ -36,6 +36,7 @@ static const char usage[] =
 "usage: abs-engine COMMAND [options]\n"
 "       abs-engine --version   (and the tape format and protocol versions)\n"
 "  label   --device URI --label NAME [--pool P] [--block-size N] [--force]\n"
+"          [--slot N]   (a library drive: load slot N's cartridge first)\n"
 "  dump    --device URI --entity NAME --source dir:PATH|cmd:'ARGV'|file:PATH\n"
 "          --log DUMPLOG [--level N [--base DUMPID] [--since TIME]]\n"
 "          (level N > 0: the base is the log's newest complete dump at a\n"
@@ -68,6 +69,7 @@ static const char usage[] =
 "          and trailer: what the catalog needs, from the tape alone)\n"
 "  status  --device URI [--json]   (drive and cartridge health)\n"
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
+"          [--force]   (--to a directory that is not empty: restore over it)\n"
 "          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
 "          [--extract] [--allow-refused]   (exit 3: entries refused)\n"
 "          [--queue N]   (reads in flight; iscsi://, sg: 8; vtape:, st: 4)\n"
@@ -105,7 +107,9 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_CONFIG, O_CMDUSER, O_EXTRACT, O_ALLOW_REFUSED, O_LIBRARY, O_SNAPSHOT,
 	O_RELEASE, O_DUMPCMD, O_INCRCMD, O_CMDTIMEOUT, O_LEVELONLY, O_PATH,
 	O_BASE, O_CHANGER, O_DRIVE_ELEMENT, O_CLEAN_PREFIX,
-	O_COMPRESS_THREADS, O_DIRECT_IO };
+	O_COMPRESS_THREADS, O_DIRECT_IO,
+	O_SLOT,		/* label --slot */
+};
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -113,6 +117,7 @@ static const struct option longopts[] = {
 	{ "pool", required_argument, NULL, O_POOL },
 	{ "block-size", required_argument, NULL, O_BS },
 	{ "force", no_argument, NULL, O_FORCE },
+	{ "slot", required_argument, NULL, O_SLOT },
 	{ "entity", required_argument, NULL, O_ENTITY },
 	{ "source", required_argument, NULL, O_SOURCE },
 	{ "log", required_argument, NULL, O_LOG },
@@ -184,6 +189,7 @@ struct args {
 	const char *pattern;	/* find's PATTERN */
 	const char *changer, *clean_prefix;	/* the drive's library */
 	int64_t drive_element;	/* -1: by the drive's serial */
+	unsigned slot;		/* label --slot N: load it first; 0: none */
 };
 
 /* The options that take a number; false if c is none of them. */
@@ -242,6 +248,11 @@ parse_number(int c, const char *arg, struct args *a)
 		if (util_parse_u64(arg, INT32_MAX, &v) < 0)
 			die("--file takes a tape file number");
 		a->file = (int64_t)v;
+		return true;
+	case O_SLOT:
+		if (util_parse_u64(arg, 65535, &v) < 0 || !v)
+			die("--slot takes a slot number (1, 2, ...)");
+		a->slot = (unsigned)v;
 		return true;
 	case O_DRIVE_ELEMENT:
 		if (util_parse_u64(arg, 65535, &v) < 0)
@@ -478,6 +489,7 @@ cmd_restore(const struct args *a, char *err)
 		.extract = a->extract, .allow_refused = a->allow_refused,
 		/* The caller's own restore: root may take an existing dir over. */
 		.root_onto_existing = getuid() == 0,
+		.onto_nonempty = a->force,
 		.level_only = a->level_only, .paths = a->paths,
 		.npaths = a->npaths, .queue = (unsigned)a->queue,
 	};
@@ -652,7 +664,7 @@ run_command(const char *cmd, struct args *a, char *err, bool *known)
 	*known = true;
 	if (strcmp(cmd, "label") == 0) {
 		struct eng_label_opts o = { a->device, a->label, a->pool,
-		    (uint32_t)a->bs, a->force };
+		    (uint32_t)a->bs, a->force, a->slot };
 		if (!a->label)
 			die("label needs --label NAME");
 		return eng_label(&o, err);

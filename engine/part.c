@@ -42,6 +42,7 @@ int
 eng_part_stream(struct eng_part *p, bool compressed)
 {
 	p->stream_bytes = p->raw_bytes = 0;
+	p->stream_blocks = 0;
 	p->index_raw = p->index_stored = p->index_bytes = 0;
 	p->labels[0] = '\0';
 	p->no_trailer = 0;
@@ -375,6 +376,7 @@ eng_part_close(struct eng_part *p, bool last)
 	/* The next part's header carries this part's proof too. */
 	p->h.prev_bytes = t.bytes;
 	p->h.prev_blocks = t.blocks;
+	p->stream_blocks += t.blocks;
 	snprintf(p->h.prev_digest, sizeof(p->h.prev_digest), "%s", t.part_digest);
 	snprintf(p->h.prev_tape_id, sizeof(p->h.prev_tape_id), "%s", p->l.tape_id);
 	if (last) {

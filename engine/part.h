@@ -45,6 +45,7 @@ struct eng_part {
 	struct digest *sd;	/* stored stream */
 	struct digest *rd;	/* source bytes, when compressing */
 	uint64_t stream_bytes, raw_bytes;
+	uint64_t stream_blocks;	/* over the parts closed so far */
 	struct fmt_header first;	/* part 1, for the dump line */
 	char labels[512];	/* every cartridge, in part order */
 	unsigned no_trailer;	/* parts cut at physical end */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/dumplog.h"
 #include "common/util.h"
 #include "common/log.h"
 #include "engine/chain.h"
@@ -267,7 +268,8 @@ restore_tree(const struct eng_restore_opts *o, struct eng_stream *sr,
 	    "%s tape file %llu)", sr->h.source, sr->h.entity, sr->h.level,
 	    sr->h.dump_date, sr->h.dump_id, sr->h.label,
 	    (unsigned long long)sr->h.file);
-	if ((rc = eng_extract_new(o->to, what, o->root_onto_existing, &x,
+	if ((rc = eng_extract_new(o->to, what, o->root_onto_existing,
+	    o->onto_nonempty, &x,
 	    sr->err)) < 0)
 		return rc;
 	rc = eng_extract_run(x, eng_stream_pull, sr, sr->err);
@@ -305,6 +307,42 @@ restore_stream(const struct eng_restore_opts *o, struct eng_stream *sr,
 	if (rc == 0)
 		rc = eng_stream_check_end(sr);
 	return rc;
+}
+
+/*
+ * No complete dump of entity among the tapes' headers: a part of one
+ * whose trailer is missing (a write cut short, a lost trailer) is the
+ * likely reason; name the newest such part after err.
+ */
+static void
+scan_note(const char *log, const char *entity, char *err)
+{
+	FILE *f = entity ? fopen(log, "r") : NULL;
+	struct cat_dl_rec r, best;
+	char line[8192];
+	bool have = false;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (cat_dl_parse(line, &r) == 0 && r.type == CAT_DL_PART &&
+		    strcmp(r.entity, entity) == 0 &&
+		    strcmp(r.status, "no-trailer") == 0 &&
+		    (!have || strcmp(r.date, best.date) >= 0)) {
+			best = r;
+			have = true;
+		}
+	fclose(f);
+	if (have) {
+		size_t n = strlen(err);
+		snprintf(err + n, ENG_ERRLEN - n, "; tape file %llu of %s holds "
+		    "part %u of dump %s of %s (%s), which has no trailer: its "
+		    "write was cut short or its trailer is lost (--file %llu "
+		    "with that cartridge in the drive reads what is there)",
+		    (unsigned long long)best.file, best.label, best.part,
+		    best.dump_id, best.entity, best.date,
+		    (unsigned long long)best.file);
+	}
 }
 
 int
@@ -358,8 +396,13 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 	}
 	if ((rc = eng_changer_open(&co, &sr.chg, err)) < 0)
 		goto out;
-	/* No log: --path needs one, made from the tapes' headers. */
-	if (!o->log && o->npaths) {
+	/*
+	 * No log: --path needs one, made from the tapes' headers; in a
+	 * library so does any restore by entity, since the newest dump of it
+	 * may be on any cartridge (not only the one in the drive).
+	 */
+	if (!o->log && (o->npaths || (o->file < 0 && !o->verify_only &&
+	    eng_changer_is_library(sr.chg)))) {
 		via_scan = true;
 		goto out;
 	}
@@ -418,6 +461,19 @@ out:
 		if (rc == 0) {
 			abs_o.log = sl.log;
 			rc = eng_restore(&abs_o, res, err);
+		}
+		/* The scan's log is a temporary file: say what it stands for. */
+		char *at = sl.log[0] ? strstr(err, sl.log) : NULL;
+		if (rc < 0 && at) {
+			char why[ENG_ERRLEN];
+			snprintf(why, sizeof(why), "%.*s%s%s", (int)(at - err), err,
+			    library ? "the headers of every cartridge of the "
+			    "library (no --log given)" : "the headers of the "
+			    "cartridge in the drive (no --log given)",
+			    at + strlen(sl.log));
+			snprintf(err, ENG_ERRLEN, "%s", why);
+			if (rc == -ENOENT)
+				scan_note(sl.log, o->entity, err);
 		}
 		eng_chain_scan_log_free(&sl);
 		res->seconds = eng_now() - t0;
@@ -632,9 +688,45 @@ list_label(FILE *out, bool json, const struct fmt_label *l)
 	    "bytes", "blocks", "digest");
 }
 
-/* A part header at tape file n. */
+/*
+ * A part header at tape file n. In the table its bytes and blocks are the
+ * trailer's, in the next file: the row waits for it (list_flush).
+ */
+struct list_pending {
+	bool have;
+	uint64_t n;
+	struct fmt_header h;
+};
+
 static void
-list_header(FILE *out, bool json, uint64_t n, const struct fmt_header *h)
+list_part_row(FILE *out, const struct list_pending *pp,
+    const struct fmt_trailer *t)
+{
+	const struct fmt_header *h = &pp->h;
+
+	if (t)
+		fprintf(out, "%-5llu %-8s %-24s %-5d %-20s %-4u %-13llu %-8llu\n",
+		    (unsigned long long)pp->n, "part", h->entity, h->level,
+		    h->dump_date, h->part, (unsigned long long)t->bytes,
+		    (unsigned long long)t->blocks);
+	else
+		fprintf(out, "%-5llu %-8s %-24s %-5d %-20s %-4u %-13s %-8s "
+		    "(no trailer follows)\n", (unsigned long long)pp->n, "part",
+		    h->entity, h->level, h->dump_date, h->part, "?", "?");
+}
+
+/* A part row still waiting for its trailer: print it without. */
+static void
+list_flush(FILE *out, struct list_pending *pp)
+{
+	if (pp->have)
+		list_part_row(out, pp, NULL);
+	pp->have = false;
+}
+
+static void
+list_header(FILE *out, bool json, uint64_t n, const struct fmt_header *h,
+    struct list_pending *pp)
 {
 	if (json) {
 		json_line(out, json_pack("{s:I,s:s,s:s,s:o,s:i,s:s,s:s,s:o,s:o,"
@@ -648,14 +740,16 @@ list_header(FILE *out, bool json, uint64_t n, const struct fmt_header *h)
 		    "compress", h->compress, "source_kind", h->source_kind));
 		return;
 	}
-	fprintf(out, "%-5llu %-8s %-24s %-5d %-20s %-4u\n",
-	    (unsigned long long)n, "part", h->entity, h->level, h->dump_date,
-	    h->part);
+	list_flush(out, pp);
+	pp->have = true;
+	pp->n = n;
+	pp->h = *h;
 }
 
 /* A part trailer at tape file n. */
 static void
-list_trailer(FILE *out, bool json, uint64_t n, const struct fmt_trailer *t)
+list_trailer(FILE *out, bool json, uint64_t n, const struct fmt_trailer *t,
+    struct list_pending *pp)
 {
 	if (json) {
 		json_line(out, json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:s,s:b,s:I}",
@@ -666,6 +760,12 @@ list_trailer(FILE *out, bool json, uint64_t n, const struct fmt_trailer *t)
 		    "raw_bytes", (json_int_t)t->raw_bytes));
 		return;
 	}
+	if (pp->have && pp->n + 1 == n && pp->h.part == t->part &&
+	    strcmp(pp->h.dump_id, t->dump_id) == 0) {
+		list_part_row(out, pp, t);
+		pp->have = false;
+	}
+	list_flush(out, pp);
 	fprintf(out, "%-5llu %-8s %-24s %-5s %-20s %-4u %-13llu %-8llu %.12s%s\n",
 	    (unsigned long long)n, "trailer", "", "", "", t->part,
 	    (unsigned long long)t->bytes, (unsigned long long)t->blocks,
@@ -675,8 +775,10 @@ list_trailer(FILE *out, bool json, uint64_t n, const struct fmt_trailer *t)
 /* Any other tape file: foreign, damaged, empty or unreadable. */
 static void
 list_other(FILE *out, bool json, uint64_t n, const char *kind,
-    const char *why)
+    const char *why, struct list_pending *pp)
 {
+	if (!json)
+		list_flush(out, pp);
 	if (json)
 		json_line(out, json_pack("{s:I,s:s}", "file", (json_int_t)n,
 		    "kind", kind));
@@ -687,22 +789,22 @@ list_other(FILE *out, bool json, uint64_t n, const char *kind,
 /* Tape file n, whose first block read gave rc (got bytes in buf). */
 static void
 list_file(FILE *out, bool json, uint64_t n, int rc, const uint8_t *buf,
-    size_t got, const char *why)
+    size_t got, const char *why, struct list_pending *pp)
 {
 	struct fmt_header h;
 	struct fmt_trailer t;
 
 	if (rc == 1 && fmt_header_parse(buf, got, &h) == 0)
-		list_header(out, json, n, &h);
+		list_header(out, json, n, &h, pp);
 	else if (rc == 1 && fmt_trailer_parse(buf, got, &t) == 0)
-		list_trailer(out, json, n, &t);
+		list_trailer(out, json, n, &t, pp);
 	else if (rc == 1)
 		list_other(out, json, n, fmt_kind_of(buf, got) == FMT_NONE ?
-		    "foreign" : "damaged", "");
+		    "foreign" : "damaged", "", pp);
 	else if (rc == 0)
-		list_other(out, json, n, "empty", "");
+		list_other(out, json, n, "empty", "", pp);
 	else
-		list_other(out, json, n, "unreadable", why);
+		list_other(out, json, n, "unreadable", why, pp);
 }
 
 int
@@ -710,6 +812,7 @@ eng_list(const char *device, bool json, FILE *out, char *err)
 {
 	struct tsg_dev *dev = NULL;
 	struct fmt_label l;
+	struct list_pending pp = { 0 };
 	uint8_t *buf = aligned_alloc(4096, FMT_MAX_BLOCK);
 	int rc;
 
@@ -728,7 +831,7 @@ eng_list(const char *device, bool json, FILE *out, char *err)
 		rc = eng_read_guess(dev, buf, l.block_size, FMT_MAX_BLOCK, &got, e2);
 		if (rc == -ENODATA)
 			break;
-		list_file(out, json, n, rc, buf, got, e2);
+		list_file(out, json, n, rc, buf, got, e2, &pp);
 		if (rc == 0)
 			continue;
 		if (tsg_space(dev, TSG_SPACE_FILEMARKS, 1, &st)) {
@@ -741,6 +844,7 @@ eng_list(const char *device, bool json, FILE *out, char *err)
 	}
 	rc = 0;
 out:
+	list_flush(out, &pp);
 	free(buf);
 	tsg_free(dev);
 	return rc;

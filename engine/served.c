@@ -792,6 +792,19 @@ jnum(json_t *o, const char *k)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
+/* A dump line's blocks: its parts' together. */
+static uint64_t
+parts_blocks(json_t *parts)
+{
+	uint64_t n = 0;
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(parts, i, p)
+		n += jnum(p, "blocks");
+	return n;
+}
+
 /*
  * The part and dump lines of one dump of a restore's chain (d: abs-ctld's
  * {dump_uid, level, base, started, since, bytes, raw_bytes, digest_alg,
@@ -856,7 +869,7 @@ write_chain_dump(const char *path, const char *entity, const char *kind,
 	rec.type = CAT_DL_DUMP;
 	rec.part = (unsigned)json_array_size(parts);
 	rec.offset = 0;
-	rec.blocks = 0;
+	rec.blocks = parts_blocks(parts);
 	snprintf(rec.status, sizeof(rec.status), "complete");
 	p = json_array_get(parts, 0);
 	/* As the engine writes a dump line: its first part's block size. */
@@ -968,6 +981,7 @@ write_parts_log(const char *path, json_t *job, char *err)
 		rec.type = CAT_DL_DUMP;
 		rec.part = (unsigned)json_array_size(parts);
 		rec.offset = 0;
+		rec.blocks = parts_blocks(parts);
 		snprintf(rec.status, sizeof(rec.status), "complete");
 		p = json_array_get(parts, 0);
 		snprintf(rec.label, sizeof(rec.label), "%s",
@@ -1523,6 +1537,7 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		o.npaths = np + nb;
 		o.level_only = json_is_true(json_object_get(d, "level_only"));
 		o.root_onto_existing = uid == 0;
+		o.onto_nonempty = json_is_true(json_object_get(d, "force"));
 		o.device = device;
 		o.entity = entity;
 		o.log = plog;

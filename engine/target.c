@@ -74,6 +74,16 @@ eng_target_default(const char *as, char *out, size_t n, char *err)
 	return safe_dir(root, true, err);
 }
 
+/* fd is a directory the requester owns and may write. */
+static bool
+own_dir(int fd, int64_t uid)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == (uid_t)uid && (st.st_mode & S_IWUSR);
+}
+
 /* The refusal of the walk at to's component c (offset off). */
 static int
 refuse(char *err, const char *to, size_t off, const char *why, int rc)
@@ -126,6 +136,29 @@ eng_target_check(const char *to, int64_t uid, char *out, size_t n, int *pin,
 			close(fd);	/* a fifo would hold the drive for good */
 			return refuse(err, to, end, "is neither a directory nor "
 			    "a regular file", -EPERM);
+		}
+		/*
+		 * A missing directory above the target, in a directory of the
+		 * requester's own: made, and theirs, as their `mkdir -p` would.
+		 */
+		if (e == ENOENT && next && own_dir(fd, uid)) {
+			if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST) {
+				close(fd);
+				return refuse(err, to, end, strerror(errno), -errno);
+			}
+			if (geteuid() == 0 &&
+			    fchownat(fd, c, (uid_t)uid, (gid_t)-1,
+			    AT_SYMLINK_NOFOLLOW) < 0) {
+				close(fd);
+				return refuse(err, to, end, strerror(errno), -errno);
+			}
+			if (fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISDIR(st.st_mode) || st.st_uid != (uid_t)uid) {
+				close(fd);
+				return refuse(err, to, end, "changed while it was "
+				    "made", -EPERM);
+			}
+			e = 0;
 		}
 		if (e == ENOENT || (!next && S_ISREG(st.st_mode))) {
 			rest = to + off;	/* to be made, or a file replaced */

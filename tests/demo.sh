@@ -18,7 +18,7 @@ step "virtual library: 4 slots, 1 drive, 4 GiB cartridges (sparse files in $T)"
 step "label the cartridge in drive 0"
 "$BIN/abs-engine" label --device vtape:lib/drive0 --label A00001 --pool demo
 
-step "dump $SRC (pax through libarchive, zstd, CRC32C per block, SHA-256)"
+step "dump $SRC (pax through libarchive, zstd, CRC32C per block, XXH3-128 of the stream)"
 "$BIN/abs-engine" dump --device vtape:lib/drive0 --entity demo.doc \
 	--source "dir:$SRC" --compress zstd --log "$T/dump.log" | tee dump.out
 
@@ -43,12 +43,14 @@ raw=$(sed -n 's/^dumped [^:]*: \([0-9]*\) bytes.*/\1/p' dump.out)
 stored=$(sed -n 's/.*(\([0-9]*\) on tape.*/\1/p' dump.out)
 drate=$(sed -n 's/.* s, \([0-9.]*\) MB\/s.*/\1/p' dump.out)
 rrate=$(sed -n 's/.* s, \([0-9.]*\) MB\/s.*/\1/p' restore.out)
+digest=$(sed -n 's/.*; \(xxh128\|sha256\) \([0-9a-f]*\).*/\1 \2/p' dump.out)
 cat <<REPORT
 
 == report
 source        $SRC ($files files and directories)
 bytes         $raw from the source, $stored on tape (zstd)
 dump rate     $drate MB/s    restore rate $rrate MB/s
+checksums     CRC32C of every block, stream digest $digest
 verdict       restore is $verdict to the source
 REPORT
 [ "$verdict" = identical ]

@@ -100,9 +100,14 @@ grep -q 'cut short in \./f[0-9][0-9]' err.txt || fail "message does not name the
 ok "checksum failure: $listed of 24 entries listed in the marker, the rest named not restored"
 
 # The same restore, once the tape is good again, is whole: no marker left.
+# Over the partial tree only with --force; without, it says why.
 cp good.data "$data"
-"$ENGINE" restore --device $D --entity big --log d.log --to "$T/bout" >/dev/null 2>&1 ||
-	fail "restore over the partial tree"
+expect_fail "bout holds an earlier restore that did not finish.*--force" \
+	"$ENGINE" restore --device $D --entity big --log d.log --to "$T/bout"
+[ -e $m ] || fail "the refused restore touched the partial tree"
+ok "a restore into a non-empty target is refused without --force, saying why"
+"$ENGINE" restore --device $D --entity big --log d.log --to "$T/bout" \
+	--force >/dev/null 2>&1 || fail "restore over the partial tree"
 [ ! -e $m ] || fail "marker left after a whole restore"
 for i in $(seq 1 24); do cmp big/f$(printf %02d $i) bout/f$(printf %02d $i) || fail "f$i"; done
 ok "a whole restore over the partial tree removes the marker"

@@ -114,6 +114,24 @@ wait_job "$j"
 	fail "restore into a new dir: $(job_state "$j"), $(mode mine/new 2>&1)"
 ok "uid $N restores into its own directories; an existing one keeps its owner and mode"
 
+# Missing directories above the target, in its own: made, and its own.
+j=$(as "$CTL" --json restore home.nobody --to "$T/mine/deep/er/new" | job_of)
+wait_job "$j"
+[ "$(job_state "$j")" = done ] && [ -f mine/deep/er/new/cron.d/evil ] &&
+	[ "$(mode mine/deep)" = "$N 755" ] && [ "$(mode mine/deep/er)" = "$N 755" ] ||
+	{ "$CTL" --json jobs >&2; fail "nested new target: $(job_state "$j"), $(mode mine/deep 2>&1)"; }
+# A target that holds files: refused, untouched, unless --force.
+j=$(as "$CTL" --json restore home.nobody --to "$T/mine/existing" | job_of)
+wait_job "$j"
+[ "$(job_state "$j")" = failed ] && [ ! -e mine/existing/.abs-restore-INCOMPLETE ] ||
+	fail "restore into a non-empty target: $(job_state "$j")"
+"$CTL" --json jobs | grep "\"id\":$j," | grep -q "is not empty.*--force" ||
+	{ "$CTL" --json jobs >&2; fail "no clear refusal of a non-empty target"; }
+j=$(as "$CTL" --json restore home.nobody --to "$T/mine/existing" --force | job_of)
+wait_job "$j"
+[ "$(job_state "$j")" = done ] || { "$CTL" --json jobs >&2; fail "--force restore: $(job_state "$j")"; }
+ok "missing directories made (uid $N's); a non-empty target only with --force"
+
 # The default target: the engine's own 0700 root, AS a name under it.
 j=$(as "$CTL" --json restore home.nobody --as nobody.copy | job_of)
 wait_job "$j"

@@ -982,8 +982,8 @@ test_lock(void)
 	int dfd = fresh("lock", dir, sizeof(dir));
 	if (dfd >= 0)
 		close(dfd);
-	CHECK(eng_extract_new(dir, "first", false, &a, err) == 0);
-	CHECK(eng_extract_new(dir, "second", false, &b, err) == -EBUSY);
+	CHECK(eng_extract_new(dir, "first", false, true, &a, err) == 0);
+	CHECK(eng_extract_new(dir, "second", false, true, &b, err) == -EBUSY);
 	snprintf(pid, sizeof(pid), "pid %ld", (long)getpid());
 	CHECK(strstr(err, "being restored") && strstr(err, pid));
 	snprintf(path, sizeof(path), "%s/%s", dir, ENG_EXTRACT_MARKER);
@@ -992,7 +992,7 @@ test_lock(void)
 	CHECK(eng_extract_finish(a, -EIO, err) == -EIO);
 	eng_extract_free(a);
 	CHECK(stat(path, &sb) == 0);	/* the failed one's marker stays */
-	CHECK(eng_extract_new(dir, "third", false, &b, err) == 0);
+	CHECK(eng_extract_new(dir, "third", false, true, &b, err) == 0);
 	err[0] = '\0';
 	CHECK(eng_extract_finish(b, 0, err) == 0);
 	eng_extract_free(b);

@@ -68,16 +68,21 @@ main(void)
 	    sizeof(shown), err), 0);	/* it exists: itself, pinned */
 	CHECK(strcmp(out + strlen(out) - 2, "/.") == 0);
 	close(pin);
-	/* A trailing '/' is dropped; a missing parent is refused. */
+	/* A trailing '/' is dropped; a missing parent in the requester's own
+	   directory is made, theirs (mkdir -p). */
 	snprintf(p, sizeof(p), "%s/own/new2/", dir);
 	CHECK_EQ(eng_target_check(p, me, out, sizeof(out), &pin, shown,
 	    sizeof(shown), err), 0);
 	CHECK(strcmp(out + strlen(out) - 5, "/new2") == 0);
 	close(pin);
-	snprintf(p, sizeof(p), "%s/own/no/new", dir);
+	snprintf(p, sizeof(p), "%s/own/no/deeper/new", dir);
 	CHECK_EQ(eng_target_check(p, me, out, sizeof(out), &pin, shown,
-	    sizeof(shown), err), -ENOENT);
-	CHECK(pin == -1 && strstr(err, "has no directory no") != NULL);
+	    sizeof(shown), err), 0);
+	CHECK(strcmp(out + strlen(out) - 4, "/new") == 0);
+	close(pin);
+	snprintf(p, sizeof(p), "%s/own/no/deeper", dir);
+	CHECK(stat(p, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == me);
+	snprintf(p, sizeof(p), "%s/own/no/new", dir);
 	/* Another uid's, an unknown requester, relative, '..', a link. */
 	CHECK_EQ(eng_target_check(p, me + 1, out, sizeof(out), &pin, shown,
 	    sizeof(shown), err), -EPERM);
