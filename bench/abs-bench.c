@@ -51,6 +51,8 @@ static char src_path[PATH_MAX];
 static int gen_text, gen_none;
 /* --cold: the page cache dropped before each run (root only). */
 static int opt_cold;
+/* --baseline DIR: tool "base" is DIR/abs-engine (before and after). */
+static const char *base_bindir;
 /* Peak resident memory of the last tool run (its whole process tree). */
 static double last_rss_mb;
 
@@ -314,6 +316,22 @@ command_for(const char *tool, const char *sink, char *buf, size_t len)
 	else if (strcmp(tool, "tar") == 0 && from_dir)
 		xsnprintf(buf, len, "tar -cf - -C '%s' . > '%s'%s", src_path,
 		    out ? out : file, out ? "" : " && sync");
+	/* GNU tar to /dev/null does not read file data: through a pipe it must. */
+	else if (strcmp(tool, "tarcat") == 0 && from_dir)
+		xsnprintf(buf, len, "tar -cf - -C '%s' . | cat > '%s'%s", src_path,
+		    out ? out : file, out ? "" : " && sync");
+	else if (strcmp(tool, "tarmbuffer") == 0 && from_dir)
+		xsnprintf(buf, len, "tar -cf - -C '%s' . | mbuffer -q -s %llu -m %llu "
+		    "-o '%s' 2>/dev/null%s", src_path, (unsigned long long)opt_bs,
+		    (unsigned long long)opt_bs * opt_depth, out ? out : file,
+		    out ? "" : " && sync");
+	/* The engine of another build (--baseline DIR), the same command. */
+	else if (strcmp(tool, "base") == 0 && base_bindir)
+		xsnprintf(buf, len, "'%s/abs-engine' dump --device '%s%s' --entity "
+		    "bench --source '%s' --log '%s/bench.log' --block-size %llu "
+		    "--depth %u --quiet%s", base_bindir, out ? "null:" : "vtape:",
+		    out ? "" : cart, esrc, workdir, (unsigned long long)opt_bs,
+		    opt_depth, gen_text ? " --compress zstd" : "");
 	else
 		return -EINVAL;
 	return 0;
@@ -911,6 +929,10 @@ have(const char *tool)
 
 	if (strncmp(tool, "engine", 6) == 0 || strcmp(tool, "uring") == 0)
 		return 1;
+	if (strcmp(tool, "base") == 0)
+		return base_bindir != NULL;
+	if (strcmp(tool, "tarcat") == 0 || strcmp(tool, "tarmbuffer") == 0)
+		tool = strcmp(tool, "tarcat") == 0 ? "tar" : "mbuffer";
 	if (strcmp(tool, "dd-direct") == 0)
 		tool = "dd";
 	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
@@ -923,12 +945,17 @@ static const char usage[] =
 "                 [--dir DIR] [--results DIR] [--standard] [--eot]\n"
 "                 [--source random|text|file|dir:PATH] [--cold]\n"
 "--cold: sync and drop the page cache before each run (root; else warm).\n"
+"--baseline BINDIR: tool \"base\" runs BINDIR/abs-engine (another build).\n"
+"Tools: engine, engine-direct, engine-cache (file: --direct-io on/off),\n"
+"  base, dd, dd-direct, mbuffer, cat, uring, zstd; for dir: tar (to\n"
+"  /dev/null GNU tar reads no file data), tarcat, tarmbuffer.\n"
 "--compress[=LEVELS] [--source dir:PATH] [--runs N] [--cold]: the engine's\n"
 "  zstd with 1 thread and one a core against tar | zstd -T1 and -T0, from\n"
 "  the tree (default /usr/share/doc) and from one tar file of it, at each\n"
 "  level (default 1,3,9): MB/s, CPU s/GB, ratios, stored/raw.\n"
 "--make-tree DIR [--files N]: write the generated tree of N files (default\n"
-"  200000) of mixed sizes (60% under 4 KiB, 2% 1-8 MiB) for --source dir:.\n"
+"  200000) of mixed sizes (70% under 4 KiB, 0.2% 256 KiB-2 MiB; 2.8 GB)\n"
+"  for --source dir:.\n"
 "--eot: end-of-tape hand-over time, spot-verify cost, spanning throughput.\n"
 "--single-file [--size SIZE] [--sinks vtape,iscsi]: one small file restored\n"
 "  from the end of a dir dump of SIZE (default 2G), plain and zstd: blocks,\n"
@@ -985,6 +1012,7 @@ main(int argc, char **argv)
 		{ "make-tree", required_argument, NULL, 'T' },
 		{ "files", required_argument, NULL, 'f' },
 		{ "sums", no_argument, NULL, 1001 },
+		{ "baseline", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1076,6 +1104,7 @@ main(int argc, char **argv)
 		case 'X': drives_list = optarg; parse_drives(optarg); break;
 		case 'z': zbench = 1; zlevels = optarg; break;
 		case 'c': opt_cold = 1; break;
+		case 'a': base_bindir = optarg; break;
 		case 'T': make_tree = optarg; break;
 		case 'f':
 			if (util_parse_u64(optarg, 100000000, &v) < 0 || !v)
@@ -1142,7 +1171,7 @@ main(int argc, char **argv)
 		char du[2 * PATH_MAX];
 		snprintf(src_path, sizeof(src_path), "%s", opt_source + 4);
 		snprintf(du, sizeof(du), "find '%s' -type f -printf '%%s\\n' | "
-		    "awk '{s += $1} END {print s + 0}'", src_path);
+		    "awk '{s += $1} END {printf \"%%.0f\\n\", s}'", src_path);
 		FILE *p = popen(du, "r");
 		unsigned long long total = 0;
 		if (!p || fscanf(p, "%llu", &total) != 1 || !total)

@@ -269,8 +269,9 @@ sb_compress(const char *bindir, const char *workdir, const char *tree,
 /*
  * A tree of nfiles files of mixed sizes under dir, the same for the same
  * count: most small (like a source tree or a mail spool), some large.
- * Sizes: 60% 0-4 KiB, 25% 4-64 KiB, 13% 64 KiB-1 MiB, 2% 1-8 MiB;
- * 100 files a directory, 50 directories a level.
+ * Sizes: 70% 0-4 KiB, 26% 4-32 KiB, 3.8% 32-256 KiB, 0.2% 256 KiB-2 MiB
+ * (about 14 KB a file, 2.8 GB for 200,000); 100 files a directory, 50
+ * directories a level.
  */
 void
 sb_make_tree(const char *dir, unsigned long nfiles)
@@ -303,8 +304,9 @@ sb_make_tree(const char *dir, unsigned long nfiles)
 		x ^= x << 17;
 		unsigned p = (unsigned)(x % 100);
 		uint64_t r = x >> 20;
-		size_t sz = p < 60 ? r % 4096 : p < 85 ? 4096 + r % 61440 :
-		    p < 98 ? 65536 + r % 983040 : (1 << 20) + r % (7 << 20);
+		unsigned q = (unsigned)(x >> 8) % 1000;
+		size_t sz = p < 70 ? r % 4096 : p < 96 ? 4096 + r % 28672 :
+		    q < 950 ? 32768 + r % 229376 : 262144 + r % 1835008;
 		sb_fmt(path, sizeof(path), "%s/d%03lu/d%05lu/f%07lu", dir, d / 50,
 		    d, f);
 		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
