@@ -1811,6 +1811,8 @@ report_page_wanted(int argc, char **argv)
 	return false;
 }
 
+static int globals_after(int argc, char **argv);
+
 /* One command (argv[0]) with its words; the exit code. */
 static int
 run_command(int argc, char **argv)
@@ -1827,19 +1829,13 @@ run_command(int argc, char **argv)
 		    argv[0]);
 		return EX_USAGE;
 	}
+	/* The global options after the command (a batch line's too). */
+	if ((argc = globals_after(argc, argv)) < 0)
+		return EX_USAGE;
 	if (strcmp(op->name, "merge") == 0)
 		return run_merge(argc, argv);
 	if (strcmp(op->name, "rebuild") == 0)
 		return run_rebuild(argc, argv);
-	/* --json after the command too (abs-ctl report --json). */
-	for (int i = 1; i < argc; i++)
-		if (argv[i] && strcmp(argv[i], "--json") == 0) {
-			json_out = true;
-			memmove(argv + i, argv + i + 1, (size_t)(argc - i - 1) *
-			    sizeof(*argv));
-			argc--;
-			i--;
-		}
 	if (strcmp(op->name, "run") == 0)
 		return run_run(op, argc, argv);
 	if (strcmp(op->name, "report") == 0 && report_page_wanted(argc, argv))
@@ -2125,12 +2121,18 @@ globals_after(int argc, char **argv)
 		for (char *p = name; *p; p++)
 			if (*p == '-')
 				*p = '_';
-		if ((op && spec_type(op, name, &type)) || (!op && strcmp(argv[0],
-		    "watch") == 0 && strcmp(name, "count") == 0)) {
+		/* abs-ctl's own options of a command, with a value each */
+		bool own = (!op && strcmp(argv[0], "watch") == 0 &&
+		    strcmp(name, "count") == 0) || (op && strcmp(op->name,
+		    "report") == 0 && (strcmp(name, "html") == 0 ||
+		    strcmp(name, "to") == 0 || strcmp(name, "subject") == 0 ||
+		    strcmp(name, "nights") == 0 || strcmp(name, "floor") == 0));
+		type = 0;
+		if ((op && spec_type(op, name, &type)) || own) {
 			/* The command's own: it and its value, as they are. */
 			bool flag = op && type == 'i' && op_flag(op, argv[i]);
 			argv[out++] = argv[i];
-			if (!flag && i + 1 < argc)
+			if (!flag && !strchr(argv[i], '=') && i + 1 < argc)
 				argv[out++] = argv[++i];
 			continue;
 		}
@@ -2139,7 +2141,6 @@ globals_after(int argc, char **argv)
 		if (rc == 0)
 			argv[out++] = argv[i];	/* the command says what is wrong */
 	}
-	argv[out] = NULL;
 	return out;
 }
 

@@ -41,6 +41,18 @@ grep -q '"N2"' t.json || { cat t.json >&2; fail "tape-add's list lost a word to 
 "$CTL" tapes --pool night --socket "$T/ctld.sock" --json >p.json
 grep -q '"label": *"N1"' p.json && grep -q '"label": *"N2"' p.json ||
 	{ cat p.json >&2; fail "tapes --pool night --json"; }
+# A batch line's global options after its command.
+printf 'status --json\npools --json\n' | "$CTL" --socket "$T/ctld.sock" batch - >batch.txt ||
+	fail "batch with --json after the commands"
+[ "$(python3 -c 'import json,sys
+n = 0
+for l in open(sys.argv[1]):
+    json.loads(l); n += 1
+print(n)' batch.txt)" = 2 ] || { cat batch.txt >&2; fail "batch: not two JSON answers"; }
+# A value of abs-ctl's own option that looks like a global one is the
+# option's (report --subject --json: a subject, not JSON output).
+"$CTL" report --html - --subject --json --socket "$T/ctld.sock" | head -n 1 >h.txt
+grep -q '^<!DOCTYPE html>' h.txt || { cat h.txt >&2; fail "report --subject --json took --json"; }
 ok "global options among a command's words and options"
 
 # ABS_CTL_SOCKET, and --socket over it.
