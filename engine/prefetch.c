@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine/prefetch.h"
@@ -24,6 +25,18 @@
 #define PF_THREADS 8			/* files opened and read at once */
 #define PF_FILE_MAX (4u << 20)		/* read ahead of one file at most */
 #define PF_BYTES ((uint64_t)128 << 20)	/* read ahead of the archive at most */
+/*
+ * A warm tree needs no read-ahead, and on a warm tree its stat, open,
+ * readahead and close per file are pure cost. A file is warm when its
+ * data is all in the page cache (cachestat; an inode with pages cached
+ * stays in memory too); each warm file adds one to a score, each cold
+ * one halves it. At PF_WARM only one file in PF_PROBE is looked at, until
+ * cold ones bring the score down again. (Timing the stat was tried: on a
+ * busy machine a warm stat is often slow, and the score never rose.)
+ */
+#define PF_WARM 64
+#define PF_WARM_MAX 1024
+#define PF_PROBE 32
 
 struct pf_item {
 	char *path;
@@ -50,7 +63,29 @@ struct eng_prefetch {
 	uint64_t ahead;		/* bytes asked for and not yet archived */
 	bool walked, stop;
 	uint64_t read_ahead, out_of_order, behind;
+	unsigned warm;		/* warm files lately (see PF_WARM) */
 };
+
+#ifndef __NR_cachestat
+#define __NR_cachestat 451	/* the same on every architecture (6.5) */
+#endif
+
+/* Are the first len bytes of fd's file all in the page cache? (No
+   cachestat: say yes, the stat's speed alone decides.) */
+static bool
+cached_all(int fd, uint64_t len)
+{
+	struct { uint64_t off, len; } range = { 0, len };
+	struct {
+		uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
+		    nr_recently_evicted;
+	} cs;
+
+	if (syscall(__NR_cachestat, fd, &range, &cs, 0) < 0)
+		return true;
+	return cs.nr_cache * 4096 >= len;
+}
+
 
 /* One directory's entries: files to the window, directories to visit. */
 static int
@@ -117,7 +152,7 @@ walk_dir(struct eng_prefetch *p, const char *dir, char ***stack, size_t *n,
 		it->seq = p->listed;
 		it->ra = 0;
 		p->listed++;
-		if (p->io_idle)
+		if (p->io_idle && (p->warm < PF_WARM || p->listed % PF_PROBE == 0))
 			pthread_cond_signal(&p->io_cv);
 		pthread_mutex_unlock(&p->mu);
 	}
@@ -172,6 +207,8 @@ io_thread(void *arg)
 		if (p->taken < p->done)
 			continue;
 		uint64_t seq = p->taken++;
+		if (p->warm >= PF_WARM && seq % PF_PROBE)
+			continue;	/* warm: a probe now and then */
 		struct pf_item *it = &p->items[seq % PF_WINDOW];
 		snprintf(path, sizeof(path), "%s", it->path);
 		pthread_mutex_unlock(&p->mu);
@@ -202,12 +239,17 @@ io_thread(void *arg)
 		p->read_ahead++;
 		pthread_mutex_unlock(&p->mu);
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		bool cached = false;
 		if (fd >= 0) {
-			if (readahead(fd, 0, (size_t)len) < 0)
+			/* Its data in memory too? Then it is warm, nothing to ask. */
+			cached = cached_all(fd, len);
+			if (!cached && readahead(fd, 0, (size_t)len) < 0)
 				(void)0;	/* a hint: the archive reads anyway */
 			close(fd);
 		}
 		pthread_mutex_lock(&p->mu);
+		p->warm = cached ? (p->warm < PF_WARM_MAX ? p->warm + 1 : p->warm) :
+		    p->warm / 2;
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
