@@ -1279,4 +1279,17 @@ int cat_barcode_mark(struct cat_db *db, const char *library,
 int cat_barcode_clear(struct cat_db *db, const char *library,
     const char *barcode, char *err);
 
+/* ---- what the console lists (catalog/console.c) ---- */
+
+/* An entity's newest complete full and incremental (NULL: none). */
+struct cat_last_dumps {
+	const char *entity;
+	const char *last_full, *last_incr;	/* their start dates */
+	int64_t dumps;				/* its complete dumps */
+};
+typedef int cat_last_dumps_fn(const struct cat_last_dumps *e, void *arg);
+/* Every entity's, by name, in one query. */
+int cat_entities_last_dumps(struct cat_db *db, cat_last_dumps_fn *fn,
+    void *arg, char *err);
+
 #endif

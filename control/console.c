@@ -1,8 +1,9 @@
 /*
  * Read-only requests the console (abs-ctl tui, docs/TUI.md) asks and that
  * scripts may ask too: what a restore would read and the tapes it would
- * ask for, in order and where each is (restore-plan), and every tape with
- * its errors and where it is (tapes-where). They change nothing.
+ * ask for, in order and where each is (restore-plan), every tape with its
+ * errors and where it is (tapes-where), every entity's last dumps and
+ * whether its current chain restores (last-dumps). They change nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -165,5 +166,45 @@ h_tapes_where(struct ctld *c, struct client *cl, json_t *a, const char **code,
 			rc = place_of(c, json_string_value(json_object_get(t,
 			    "label")), t, dberr);
 	}
+	return j_list(r, rc, dberr, code, err);
+}
+
+/* An entity's last dumps for last-dumps. */
+static int
+last_row(const struct cat_last_dumps *e, void *obj)
+{
+	json_t *o = json_pack("{s:o,s:o,s:I}", "last_full", j_str(e->last_full),
+	    "last_incremental", j_str(e->last_incr), "dumps",
+	    (json_int_t)e->dumps);
+
+	return o && json_object_set_new(obj, e->entity, o) == 0 ? 0 : -ENOMEM;
+}
+
+/* An entity whose current chain is broken: why, on its row. */
+static int
+broken_row(const struct cat_broken_chain *b, void *obj)
+{
+	json_t *o = json_object_get(obj, b->entity);
+
+	return !o || json_object_set_new(o, "broken", json_string(b->why)) == 0 ?
+	    0 : -ENOMEM;
+}
+
+json_t *
+h_last_dumps(struct ctld *c, struct client *cl, json_t *a, const char **code,
+    char *err)
+{
+	json_t *by = json_object(), *r = json_array(), *v;
+	char dberr[CAT_ERRLEN];
+	const char *k;
+	int rc;
+	(void)cl; (void)a;
+
+	if ((rc = cat_entities_last_dumps(c->db, last_row, by, dberr)) >= 0)
+		rc = cat_chains_broken(c->db, broken_row, by, dberr);
+	json_object_foreach(by, k, v)
+		if (rc >= 0 && json_object_set_new(v, "entity", json_string(k)) == 0)
+			json_array_append(r, v);
+	json_decref(by);
 	return j_list(r, rc, dberr, code, err);
 }

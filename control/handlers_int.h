@@ -118,6 +118,8 @@ json_t *h_restore_plan(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
 json_t *h_tapes_where(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
+json_t *h_last_dumps(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
 
 /* The nightly run's configuration (control/config.c) and the run itself
    (control/night.c). */

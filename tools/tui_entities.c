@@ -21,10 +21,20 @@ struct entities_view {
 static int
 entities_load(struct tui_screen *s)
 {
-	json_t *r = tui_call("entities", NULL);
+	json_t *r = tui_call("entities", NULL), *last, *e, *x;
+	size_t i, k;
 
 	if (!r)
 		return -1;
+	/* Each one's last dumps and a broken chain, on its row. */
+	last = tui_call("last-dumps", NULL);
+	json_array_foreach(last, i, x)
+		json_array_foreach(r, k, e)
+			if (strcmp(jstr(e, "name"), jstr(x, "entity")) == 0) {
+				json_object_set(e, "last", x);
+				break;
+			}
+	json_decref(last);
 	json_decref(s->data);
 	s->data = r;
 	if (s->priv)
@@ -107,17 +117,23 @@ entities_build(struct tui_screen *s, struct tui_lines *l)
 	size_t i;
 	int n = 0;
 
-	tui_add(l, -1, TUI_HEAD, "%-22s %-10s %-12s %-12s %-10s %s", "NAME", "TYPE",
-	    "SERVER", "PARTITION", "POOL", "SOURCE");
+	tui_add(l, -1, TUI_HEAD, "%-20s %-9s %-10s %-10s %-10s %-10s %s", "NAME",
+	    "TYPE", "SERVER", "PARTITION", "LAST FULL", "LAST INCR", "CHAIN");
 	json_array_foreach(s->data, i, e) {
+		json_t *last = json_object_get(e, "last");
+		const char *broken = jstr(last, "broken");
 		if (!entity_shown(s, e))
 			continue;
-		tui_add(l, n++, jint(e, "active") ? TUI_NORMAL : TUI_DIM,
-		    "%-22.22s %-10.10s %-12.12s %-12.12s %-10.10s %s%s",
+		tui_add(l, n++, *broken ? TUI_ALERT : jint(e, "active") ?
+		    TUI_NORMAL : TUI_DIM,
+		    "%-20.20s %-9.9s %-10.10s %-10.10s %-10.10s %-10.10s %s",
 		    jstr(e, "name"), jstr(e, "type"), *jstr(e, "server") ?
 		    jstr(e, "server") : "-", *jstr(e, "partition") ? jstr(e,
-		    "partition") : "-", jstr(e, "pool"), jstr(e, "source"),
-		    jint(e, "active") ? "" : " (removed)");
+		    "partition") : "-", *jstr(last, "last_full") ? jstr(last,
+		    "last_full") : "never", *jstr(last, "last_incremental") ?
+		    jstr(last, "last_incremental") : "-", !jint(e, "active") ?
+		    "removed" : *broken ? "BROKEN" : jint(last, "dumps") ? "ok" :
+		    "-");
 	}
 	if (!n)
 		tui_add(l, -1, TUI_DIM, "%s", s->filter[0] ? "no entity matches" :

@@ -174,6 +174,7 @@ keys op -l home
 keys op Enter
 wait_screen op "filter: home"
 wait_screen op "chain [0-9a-f]+: 1 dump to 20[-0-9T:]+Z, restorable"
+wait_screen op "^home +default +- +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} +- +ok"
 shot op entities
 keys op Enter
 wait_screen op "dumps of home, newest first"
