@@ -819,6 +819,11 @@ move_key(int ch)
 static int
 loop(void)
 {
+	/* Drawn again only when something changed: a key, a load, a resize
+	   (a screen of many thousand lines is not rebuilt five times a
+	   second for nothing). */
+	bool redraw = true;
+
 	for (;;) {
 		struct tui_screen *s = T.top;
 		int ch;
@@ -830,15 +835,21 @@ loop(void)
 		if (!s)
 			return EX_OK;
 		if (s->dirty || (s->ops->live_ms > 0 &&
-		    now_ms() - s->loaded_ms >= s->ops->live_ms))
+		    now_ms() - s->loaded_ms >= s->ops->live_ms)) {
 			load(s);
+			redraw = true;
+		}
 		if (T.gone || stop_sig || T.top != s)
 			continue;
-		draw();
-		refresh();
+		if (redraw) {
+			draw();
+			refresh();
+			redraw = false;
+		}
 		ch = getch();
 		if (ch == ERR)
 			continue;
+		redraw = true;
 		if (ch == KEY_RESIZE) {
 			clearok(curscr, TRUE);
 			continue;
@@ -867,6 +878,33 @@ loop(void)
 				tui_pop();
 		}
 	}
+}
+
+/* A message from abs-ctld or the codec on stderr: control bytes (a
+   broken or fake daemon's) as \xNN, never sent to the terminal. */
+static void
+say(const char *fmt, const char *what)
+{
+	char buf[4 * PROTO_ERRLEN + 1];
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)what; *p &&
+	    n + 5 < sizeof(buf); p++) {
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\\x%02x",
+			    *p++);
+			if (n + 5 >= sizeof(buf))
+				break;
+		}
+		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && *p <= 0x9f &&
+		    p > (const unsigned char *)what && p[-1] == 0xc2))
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\\x%02x",
+			    *p);
+		else
+			buf[n++] = (char)*p;
+	}
+	buf[n] = '\0';
+	fprintf(stderr, fmt, buf);
 }
 
 static void
@@ -901,17 +939,17 @@ tui_main(const char *sock_path, int timeout_s, int argc, char **argv)
 	T.sock = sock_path;
 	T.timeout_s = timeout_s;
 	if ((rc = proto_connect(sock_path, 0, &T.conn, err)) < 0) {
-		fprintf(stderr, "abs-ctl tui: %s\n", err);
+		say("abs-ctl tui: %s\n", err);
 		return rc == -EACCES || rc == -EPERM ? EX_DENIED : EX_NODAEMON;
 	}
 	proto_conn_set_timeout(T.conn, timeout_s * 1000);
 	if ((rc = proto_hello(T.conn, "abs-ctl tui", NULL, NULL, err)) < 0) {
-		fprintf(stderr, "abs-ctl tui: %s\n", err);
+		say("abs-ctl tui: %s\n", err);
 		proto_conn_free(T.conn);
 		return rc == -EPROTO ? EX_FAIL : EX_NODAEMON;
 	}
 	if (ask_roles() < 0) {
-		fprintf(stderr, "abs-ctl tui: %s\n", T.gone ? T.gone_why : T.msg);
+		say("abs-ctl tui: %s\n", T.gone ? T.gone_why : T.msg);
 		proto_conn_free(T.conn);
 		return T.gone ? EX_NODAEMON : EX_DENIED;
 	}
@@ -957,8 +995,8 @@ tui_main(const char *sock_path, int timeout_s, int argc, char **argv)
 	free(T.lines.foot);
 	proto_conn_free(T.conn);
 	if (rc == EX_NODAEMON)
-		fprintf(stderr, "abs-ctl tui: lost abs-ctld (%s); the console"
-		    " stopped\n", T.gone_why);
+		say("abs-ctl tui: lost abs-ctld (%s); the console stopped\n",
+		    T.gone_why);
 	else if (rc > 128)
 		fprintf(stderr, "abs-ctl tui: stopped by signal %d\n", rc - 128);
 	return rc;
