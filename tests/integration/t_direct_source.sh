@@ -39,10 +39,12 @@ roundtrip "$T/empty.bin" "source .*empty.bin" --direct-io on
 
 # tmpfs: direct where the kernel has it (6.6 on), else refused at open.
 shm=$(mktemp -d /dev/shm/abs-direct.XXXXXX)
+trap 'rm -rf "$shm"; cleanup' EXIT	# tmpfs is not under $T
 head -c 3000001 /dev/urandom >"$shm/shm.bin"
 roundtrip "$shm/shm.bin" "source .*shm.bin: \(O_DIRECT reads\|through the page cache\)" \
 	--direct-io on
 rm -rf "$shm"
+trap cleanup EXIT
 
 # procfs refuses O_DIRECT at open: the page cache, the same bytes.
 cat /proc/version >version.expect
