@@ -169,7 +169,7 @@ static int
 w_retire(void *ctx, const struct eng_wblock *b)
 {
 	struct dump_state *s = ctx;
-	int rc = eng_part_add(&s->p, b->buf, b->len, b->crc);
+	int rc = eng_part_add(&s->p, b->buf, b->len, b->crc, b->pd);
 
 	if (rc < 0)
 		return rc;
@@ -230,7 +230,8 @@ open_part(struct dump_state *s)
 			return rc;
 	}
 	if (rc == 0)
-		eng_window_cartridge(s->win, s->p.l.label, s->p.depth, s->p.lbp);
+		rc = eng_window_cartridge(s->win, s->p.l.label, s->p.depth,
+		    s->p.lbp);
 	return rc;
 }
 
@@ -539,7 +540,8 @@ start_attempt(struct dump_state *s, time_t since, struct eng_source *src)
 		eng_err(s->err, "io_uring set-up: %s", strerror(-rc));
 		return rc;
 	}
-	if ((rc = eng_part_stream(&s->p, s->level != 0)) < 0)
+	if ((rc = eng_part_stream(&s->p, s->level != 0)) < 0 ||
+	    (rc = eng_window_digests(s->win, s->p.sd, s->p.alg)) < 0)
 		return rc;
 	if (s->level && (rc = eng_compress_new(s->level, s->p.bs, s->nobuf,
 	    ENG_FRAME_RAW, o->compress_threads, &s->cz)) < 0)

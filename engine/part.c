@@ -220,7 +220,8 @@ eng_part_open(struct eng_part *p)
 }
 
 int
-eng_part_add(struct eng_part *p, const void *buf, size_t len, uint32_t crc)
+eng_part_add(struct eng_part *p, const void *buf, size_t len, uint32_t crc,
+    const struct digest *pd)
 {
 	if (p->ncrc == p->capcrc) {
 		uint64_t ncap = p->capcrc ? p->capcrc * 2 : 4096;
@@ -231,8 +232,15 @@ eng_part_add(struct eng_part *p, const void *buf, size_t len, uint32_t crc)
 		p->capcrc = ncap;
 	}
 	p->crcs[p->ncrc++] = crc;
-	digest_update(p->pd, buf, len);
-	digest_update(p->sd, buf, len);
+	if (pd) {
+		/* Summed as it was put (engine/window.c): the stream digest
+		 * has it, the part digest is pd. */
+		if (digest_copy(p->pd, pd) < 0)
+			return -EINVAL;
+	} else {
+		digest_update(p->pd, buf, len);
+		digest_update(p->sd, buf, len);
+	}
 	p->bytes += len;
 	p->stream_bytes += len;
 	return 0;

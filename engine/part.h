@@ -69,9 +69,14 @@ int eng_part_stream(struct eng_part *p, bool compressed);
  * programmable early warning with parts on it, or at physical end.
  */
 int eng_part_open(struct eng_part *p);
-/* A block the drive has confirmed: count it in the part and the stream. */
+/*
+ * A block the drive has confirmed: count it in the part and the stream.
+ * pd: the part digest with this block, the stream digest already has it
+ * (the write window sums each block as it is put: eng_window_digests);
+ * NULL: both digests take it here.
+ */
 int eng_part_add(struct eng_part *p, const void *buf, size_t len,
-    uint32_t crc);
+    uint32_t crc, const struct digest *pd);
 /*
  * Close the part: filemark, trailer file, synchronous filemark (which
  * confirms everything), then its line in the dump log. A tape at physical

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/crc32c.h"
+#include "common/sum.h"
 #include "engine/tape.h"
 #include "engine/window.h"
 
@@ -24,6 +25,17 @@ struct eng_window {
 	uint64_t part_blocks;	/* confirmed on this cartridge */
 	enum eng_fault fault;
 	char label[64];
+	/*
+	 * The sums taken as a block is put, in one pass with its CRC: the
+	 * stream digest (the caller's), and the part digest, which is the
+	 * stream digest itself while the part began with the stream. snap[k]
+	 * is the part digest with q[k], handed to retire with the block: the
+	 * part's digest covers the confirmed blocks only.
+	 */
+	struct digest *sd, *pd, **snap;
+	enum digest_alg alg;
+	bool shared;
+	uint64_t puts;		/* blocks put in this stream */
 };
 
 void
@@ -56,11 +68,45 @@ eng_window_new(unsigned cap, const struct eng_window_ops *ops, char *err,
 	return 0;
 }
 
+static void
+free_snaps(struct eng_window *w)
+{
+	if (w->snap)
+		for (unsigned i = 0; i < w->cap; i++)
+			digest_free(w->snap[i]);
+	free(w->snap);
+	w->snap = NULL;
+	digest_free(w->pd);
+	w->pd = NULL;
+}
+
+int
+eng_window_digests(struct eng_window *w, struct digest *sd,
+    enum digest_alg alg)
+{
+	w->sd = sd;
+	w->shared = true;
+	w->puts = 0;
+	if (w->snap && w->alg == alg)
+		return 0;
+	free_snaps(w);
+	if (!sd)
+		return 0;
+	w->alg = alg;
+	if (!(w->snap = calloc(w->cap, sizeof(*w->snap))))
+		return -ENOMEM;
+	for (unsigned i = 0; i < w->cap; i++)
+		if (!(w->snap[i] = digest_new(alg)))
+			return -ENOMEM;
+	return 0;
+}
+
 void
 eng_window_free(struct eng_window *w)
 {
 	if (!w)
 		return;
+	free_snaps(w);
 	free(w->q);
 	free(w);
 }
@@ -74,7 +120,27 @@ eng_window_reset(struct eng_window *w)
 	w->fault = ENG_FAULT_NONE;
 }
 
-void
+/* Take q[k]'s sums: its CRC, the digests, the part digest's snapshot. */
+static void
+sum_one(struct eng_window *w, unsigned k, bool crc)
+{
+	struct eng_wblock *b = &w->q[k];
+	struct digest *ds[2] = { w->sd, w->shared ? NULL : w->pd };
+
+	if (!w->sd) {
+		b->crc = crc32c(0, b->buf, b->len);
+		b->pd = NULL;
+		return;
+	}
+	if (crc)
+		b->crc = sum_block(0, ds, 2, b->buf, b->len);
+	else
+		sum_block(0, ds + 1, 1, b->buf, b->len);
+	digest_copy(w->snap[k], w->shared ? w->sd : w->pd);
+	b->pd = w->snap[k];
+}
+
+int
 eng_window_cartridge(struct eng_window *w, const char *label, unsigned depth,
     bool lbp)
 {
@@ -82,6 +148,19 @@ eng_window_cartridge(struct eng_window *w, const char *label, unsigned depth,
 	w->depth = depth ? depth : 1;
 	w->lbp = lbp;
 	w->part_blocks = 0;
+	if (!w->sd || !w->puts)
+		return 0;
+	/*
+	 * A part begun mid-stream: its digest starts here, with the blocks
+	 * still in the window (refused or unsent on the last cartridge).
+	 */
+	digest_free(w->pd);
+	if (!(w->pd = digest_new(w->alg)))
+		return -ENOMEM;
+	w->shared = false;
+	for (unsigned i = 0; i < w->n; i++)
+		sum_one(w, (w->head + i) % w->cap, false);
+	return 0;
 }
 
 unsigned
@@ -280,8 +359,9 @@ eng_window_put(struct eng_window *w, uint8_t *buf, size_t len, unsigned idx)
 	b = at(w, w->n);
 	b->buf = buf;
 	b->len = len;
-	b->crc = crc32c(0, buf, len);
 	b->idx = idx;
+	sum_one(w, (unsigned)(b - w->q), true);
+	w->puts++;
 	w->n++;
 	return pump(w, false);
 }

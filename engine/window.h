@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/digest.h"
 #include "engine/engine.h"
 #include "sg/tsg.h"
 
@@ -30,6 +31,9 @@ struct eng_wblock {
 	size_t len;
 	uint32_t crc;		/* CRC32C of the len bytes */
 	unsigned idx;		/* the caller's buffer index, for retire */
+	/* The part digest up to and with this block (eng_window_digests),
+	 * valid until retire returns; NULL without digests. */
+	const struct digest *pd;
 };
 
 struct eng_window_ops {
@@ -59,12 +63,23 @@ void eng_window_free(struct eng_window *w);
 /* Empty the window for a new attempt (nothing may be in flight). */
 void eng_window_reset(struct eng_window *w);
 /*
- * A new cartridge (part): its label for messages, the writes the transport
- * keeps in flight, and whether blocks carry their CRC32C (protection).
+ * A new stream's digest: each block put is summed into sd in the pass that
+ * takes its CRC32C, and the part digest (the same as sd's until a part
+ * begins mid-stream, then one of the window's) comes with each block to
+ * retire. sd NULL: CRCs only. 0 or -ENOMEM.
  */
-void eng_window_cartridge(struct eng_window *w, const char *label,
+int eng_window_digests(struct eng_window *w, struct digest *sd,
+    enum digest_alg alg);
+/*
+ * A new cartridge (part): its label for messages, the writes the transport
+ * keeps in flight, and whether blocks carry their CRC32C (protection). A
+ * part begun mid-stream takes the blocks the window still holds into its
+ * digest. 0 or -ENOMEM.
+ */
+int eng_window_cartridge(struct eng_window *w, const char *label,
     unsigned depth, bool lbp);
-/* Queue one block (its CRC32C is computed here) and move the window on. */
+/* Queue one block (its CRC32C and digests are taken here) and move the
+ * window on. */
 int eng_window_put(struct eng_window *w, uint8_t *buf, size_t len,
     unsigned idx);
 /* One step of progress; *did is false when there was nothing to do. */

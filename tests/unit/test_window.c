@@ -5,12 +5,15 @@
  * recycled too early shows), medium errors, write protection, a cartridge
  * full at its start, and one that takes a block after refusing another.
  * Whatever happens, every block must reach the tapes exactly once, in
- * order, and the blocks each part counts must be the ones on its tape.
+ * order, and the blocks each part counts must be the ones on its tape;
+ * the part digest handed back with each block covers exactly the blocks
+ * confirmed on that cartridge, the stream digest every block, in order.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "common/crc32c.h"
+#include "common/digest.h"
 #include "engine/window.h"
 #include "t.h"
 
@@ -65,6 +68,11 @@ struct fake {
 	/* rule breaking seen */
 	unsigned over_depth, mixed, in_flight_span, bad_crc, garbage;
 	unsigned spans;
+	/* the digests: the window's stream digest, the ones the test keeps
+	 * from the bytes retired, and the last part digest of each part */
+	struct digest *sd, *ref_sd, *ref_pd[MAXCART];
+	char pd_hex[MAXCART][DIGEST_HEX_LEN];
+	unsigned no_pd;
 };
 
 /* Sense for a CHECK CONDITION, fixed format, decoded as a drive's. */
@@ -186,6 +194,18 @@ fake_retire(void *ctx, const struct eng_wblock *b)
 	if (f->nretired < MAXBLK)
 		f->retired[f->nretired++] = id;
 	f->part_blocks[f->cart]++;
+	if (!f->ref_pd[f->cart])
+		f->ref_pd[f->cart] = digest_new(DIGEST_XXH128);
+	digest_update(f->ref_pd[f->cart], b->buf, b->len);
+	digest_update(f->ref_sd, b->buf, b->len);
+	if (b->pd) {
+		struct digest *t = digest_new(DIGEST_XXH128);
+		digest_copy(t, b->pd);
+		digest_final_hex(t, f->pd_hex[f->cart]);
+		digest_free(t);
+	} else {
+		f->no_pd++;
+	}
 	/* Recycle at once, and spoil it: a late write would show it. */
 	memset(b->buf, 0xee, BS + 4);
 	f->busy[b->idx] = false;
@@ -249,6 +269,10 @@ run(struct fake *f, const struct fake_cfg *c, unsigned n, bool short_last)
 	if (eng_window_new(f->nbuf + c->depth + 2, &ops, f->err, &f->w) < 0)
 		return -ENOMEM;
 	eng_window_reset(f->w);
+	f->sd = digest_new(DIGEST_XXH128);
+	f->ref_sd = digest_new(DIGEST_XXH128);
+	if (eng_window_digests(f->w, f->sd, DIGEST_XXH128) < 0)
+		return -ENOMEM;
 	eng_window_cartridge(f->w, "FIRST", c->depth, c->lbp);
 	for (uint32_t id = 0; id < n; id++) {
 		size_t len = short_last && id + 1 == n ? BS / 2 + id % 7 : BS;
@@ -274,8 +298,38 @@ done(struct fake *f)
 	eng_window_free(f->w);
 	for (unsigned i = 0; i < f->nbuf; i++)
 		free(f->bufs[i]);
-	for (unsigned k = 0; k < MAXCART; k++)
+	for (unsigned k = 0; k < MAXCART; k++) {
 		free(f->tape[k]);
+		digest_free(f->ref_pd[k]);
+	}
+	digest_free(f->sd);
+	digest_free(f->ref_sd);
+}
+
+/* The window's digests against the ones taken from the retired bytes. */
+static bool
+digests_right(struct fake *f)
+{
+	char a[DIGEST_HEX_LEN], b[DIGEST_HEX_LEN];
+	bool ok = !f->no_pd;
+
+	for (unsigned k = 0; k <= f->cart; k++) {
+		if (!f->ref_pd[k])
+			continue;
+		digest_final_hex(f->ref_pd[k], a);
+		if (strcmp(a, f->pd_hex[k]) != 0) {
+			fprintf(stderr, "part %u digest %s, want %s\n", k,
+			    f->pd_hex[k], a);
+			ok = false;
+		}
+	}
+	digest_final_hex(f->sd, a);
+	digest_final_hex(f->ref_sd, b);
+	if (strcmp(a, b) != 0) {
+		fprintf(stderr, "stream digest %s, want %s\n", a, b);
+		ok = false;
+	}
+	return ok;
 }
 
 /*
@@ -303,6 +357,7 @@ sound(struct fake *f, unsigned n)
 	ok = ok && !f->over_depth && !f->mixed && !f->in_flight_span &&
 	    !f->bad_crc && !f->garbage;
 	ok = ok && eng_window_count(f->w) == 0;
+	ok = digests_right(f) && ok;
 	if (!ok)
 		fprintf(stderr, "unsound: n=%u depth=%u cap=%u ew=%u late=%d "
 		    "lbp=%d: carts %u, retired %u, over_depth %u, mixed %u, "
