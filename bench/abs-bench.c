@@ -969,6 +969,9 @@ static const char usage[] =
 "  dumping at once (an engine each, SIZE each, one file in the page cache)\n"
 "  against N dd to files beside them: aggregate MB/s, CPU s/GB, cores busy,\n"
 "  the ratio to one drive, and whether disk or CPU was the limit.\n"
+"--via-ctld [--source dir:TREE] [--runs N] [--dir DIR]: the same full dump\n"
+"  of TREE (default /usr/lib/x86_64-linux-gnu) direct and through abs-ctld\n"
+"  and a media server, interleaved: wall, CPU, ratios (bench/via-ctld.sh).\n"
 "--sums [--runs N]: the per-byte work alone, GB/s of one core: memcpy,\n"
 "  each CRC32C and XXH3 variant, the block sums in separate passes and in\n"
 "  one (bench/sum_bench.c).\n"
@@ -1013,6 +1016,7 @@ main(int argc, char **argv)
 		{ "files", required_argument, NULL, 'f' },
 		{ "sums", no_argument, NULL, 1001 },
 		{ "baseline", required_argument, NULL, 'a' },
+		{ "via-ctld", no_argument, NULL, 1002 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1024,7 +1028,7 @@ main(int argc, char **argv)
 	struct result res[64];
 	int nres = 0, eot = 0, starve = 0, tools_given = 0;
 	int planner = 0, runs_given = 0, p_entities = 0, p_nights = 0;
-	int single = 0, size_given = 0, sinks_given = 0, sums = 0;
+	int single = 0, size_given = 0, sinks_given = 0, sums = 0, via = 0;
 	uint64_t p_seed = 0;
 	int p_seeds = 1;
 	const char *uring_path = NULL, *drives_list = NULL;
@@ -1112,6 +1116,7 @@ main(int argc, char **argv)
 			tree_files = (unsigned long)v;
 			break;
 		case 1001: sums = 1; break;
+		case 1002: via = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -1132,6 +1137,22 @@ main(int argc, char **argv)
 		die("cannot find my own directory");
 	exe[n] = '\0';
 	snprintf(bindir, sizeof(bindir), "%s", dirname(exe));
+	if (via) {
+		/* Direct against abs-ctld + a media server: bench/via-ctld.sh. */
+		char script[PATH_MAX + 64], build[PATH_MAX + 8], runs[16];
+		const char *tree = strncmp(opt_source, "dir:", 4) == 0 ?
+		    opt_source + 4 : "/usr/lib/x86_64-linux-gnu";
+		snprintf(build, sizeof(build), "%s/..", bindir);
+		snprintf(script, sizeof(script), "%s/bench/via-ctld.sh",
+		    getenv("ABS_TOP") ? getenv("ABS_TOP") : "");
+		if (!getenv("ABS_TOP"))
+			snprintf(script, sizeof(script), "%s/../../bench/via-ctld.sh",
+			    bindir);
+		snprintf(runs, sizeof(runs), "%u", opt_runs);
+		execl("/bin/sh", "sh", script, build, tree, runs, dir ? dir :
+		    (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"), (char *)NULL);
+		die("%s: %s", script, strerror(errno));
+	}
 	if (single) {
 		/* A script of shell steps: the engine's commands as a user runs them. */
 		char script[PATH_MAX + 64], build[PATH_MAX + 8], mib[32];

@@ -307,9 +307,12 @@ proto_check_args(const struct proto_op *op, json_t *args, char *err)
 	json_object_foreach(args, key, v) {
 		char type;
 		bool opt;
-		/* NAME_b64: the base64 of a string of up to 4095 bytes. */
+		/* NAME_b64: the base64 of a string of up to 4095 bytes; data:
+		   a chunk of base64 (index-upload's 32 KiB), bounded by the
+		   line alone. */
 		size_t klen = strlen(key), max = klen > 4 &&
-		    strcmp(key + klen - 4, "_b64") == 0 ? 5462 : 4096;
+		    strcmp(key + klen - 4, "_b64") == 0 ? 5462 :
+		    strcmp(key, "data") == 0 ? PROTO_MAX_LINE : 4096;
 		if (!spec_lookup(op->args, key, &type, &opt)) {
 			snprintf(err, PROTO_ERRLEN, "%s: unknown argument '%.64s'",
 			    op->name, key);

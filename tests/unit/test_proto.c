@@ -146,6 +146,24 @@ test_requests(void)
 	json_decref(req);
 	/* No args and no id: today's shortest form. */
 	CHECK_EQ(parse_check("{\"op\":\"status\"}", err), 0);
+	/* index-upload's chunk (32 KiB as base64) passes; other strings
+	   stop at 4 KiB. */
+	{
+		size_t n = 43692;
+		char *line = malloc(n + 256), *p;
+		p = line + sprintf(line, "{\"op\":\"index-upload\",\"args\":"
+		    "{\"dump\":\"d\",\"total\":32768,\"offset\":0,\"data\":\"");
+		memset(p, 'A', n);
+		strcpy(p + n, "\"}}");
+		CHECK_EQ(parse_check(line, err), 0);
+		p = line + sprintf(line, "{\"op\":\"tape-add\",\"args\":"
+		    "{\"labels\":[\"A\"],\"pool\":\"");
+		memset(p, 'A', 5000);
+		strcpy(p + 5000, "\"}}");
+		CHECK_EQ(parse_check(line, err), -1);
+		CHECK(strstr(err, "fewer than 4096 bytes") != NULL);
+		free(line);
+	}
 	static const struct {
 		const char *line, *why;
 	} bad[] = {
