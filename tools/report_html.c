@@ -93,11 +93,12 @@ night_of(json_t *rep, const char *night, json_t *drives)
 	    "ran", json_array_size(json_object_get(rep, "runs")) > 0);
 }
 
-/* The longest full cycle of the types (days), at least 7. */
+/* The longest full cycle of the types (days), at least 7 (7 unknown). */
 static int
-cycle_nights(rh_call_fn *call, int *rc)
+cycle_nights(rh_call_fn *call)
 {
-	json_t *types = call("types", json_object(), rc), *t;
+	int rc = 0;
+	json_t *types = call("types", json_object(), &rc), *t;
 	int n = 7;
 	size_t i;
 
@@ -122,7 +123,7 @@ rh_gather(rh_call_fn *call, const struct rh_opts *o, int *rc)
 		return NULL;
 	night = sf(rep, "night");
 	if (n <= 0)
-		n = cycle_nights(call, rc);
+		n = cycle_nights(call);
 	if (n > RH_MAX_NIGHTS)
 		n = RH_MAX_NIGHTS;
 	if (day_add(night, -(n - 1), from) < 0) {
@@ -638,11 +639,11 @@ static const char style[] =
 "svg .cnt{text-anchor:middle;font-size:11px}svg .cnt.on{fill:#fff}"
 "svg .grid{stroke:#ddd}svg .mean{stroke:#444;stroke-dasharray:6 4}"
 "svg .full{fill:#2b5797}svg .incr{fill:#8fb3e6}"
-"svg .floor{stroke-width:2;stroke-dasharray:8 4}svg .slow{stroke:#c00;stroke-width:2}"
+"svg .floor{stroke-width:2;stroke-dasharray:8 4}"
 "svg .d0{fill:#2b5797;stroke:#2b5797}svg .d1{fill:#e37222;stroke:#e37222}"
 "svg .d2{fill:#3a9d23;stroke:#3a9d23}svg .d3{fill:#8e44ad;stroke:#8e44ad}"
 "svg .d4{fill:#b8860b;stroke:#b8860b}svg .d5{fill:#16a085;stroke:#16a085}"
-"svg line.floor{fill:none}"
+"svg line.floor{fill:none}svg rect.slow{stroke:#c00;stroke-width:2}"
 "svg .s0{fill:#2b5797}svg .s1{fill:#8fb3e6}svg .s2{fill:#cfe0f5}"
 "svg .s3{fill:#e3a857}svg .s4{fill:#c0392b}svg .s5{fill:#999}"
 "svg .min{stroke:#c00;stroke-width:2}svg .max{stroke:#222;stroke-width:2}"

@@ -279,5 +279,7 @@ shot() {	# PAGE PNG
 }
 shot "$T/page.html" page.png
 shot "$T/blank.html" blank.png
+# REPORT_HTML_KEEP=DIR: the page and its screenshot kept there for a look.
+[ -z "${REPORT_HTML_KEEP:-}" ] || cp page.html page.png "$REPORT_HTML_KEEP/"
 res=$(python3 check.py png page.png blank.png) || fail "the screenshot is blank"
 ok "headless Chromium rendered the page: $res"
