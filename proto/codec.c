@@ -325,12 +325,20 @@ proto_recv(struct proto_conn *pc, int timeout_ms, json_t **msg, char *err)
 		return rc;
 	if (!(*msg = json_loadb(line, len, 0, NULL)) || !json_is_object(*msg)) {
 		/* Not abs-ctld, or not one that speaks this protocol. */
+		/* Its first bytes, escaped: the line may hold terminal controls. */
+		char shown[60 * 4 + 1];
+		size_t o = 0;
+		for (size_t i = 0; i < len && i < 60; i++) {
+			unsigned char b = (unsigned char)line[i];
+			o += (size_t)snprintf(shown + o, sizeof(shown) - o, b >= 0x20 &&
+			    b < 0x7f && b != '\\' ? "%c" : "\\x%02x", b);
+		}
+		shown[o] = '\0';
 		json_decref(*msg);
 		*msg = NULL;
 		pc->eof = true;
 		snprintf(err, PROTO_ERRLEN, "abs-ctld at %.100s sent a line that "
-		    "is not a JSON object: %.*s", pc->path, len ? (int)(len < 60 ?
-		    len : 60) : 7, len ? line : "(empty)");
+		    "is not a JSON object: %s", pc->path, len ? shown : "(empty)");
 		return -EPROTO;
 	}
 	return 1;

@@ -82,6 +82,23 @@ expect "" abs-ctl abs-ctl status ""
 expect "" abs-ctl abs-ctl pool-add ""
 # The daemon's names through the --socket the line names.
 expect "home.ann home.bob" abs-ctl abs-ctl --socket "$T/ctld.sock" restore home
+# Names are data (hostile15 H1): a name holding $(...), backquotes or
+# $VAR completes to itself, quoted, and runs nothing.
+"$CTL" entity-add 'q$(touch${IFS}'"$T"'/PWNED)' "dir:$T" >/dev/null
+"$CTL" entity-add 'q`touch${IFS}'"$T"'/PWNED2`' "dir:$T" >/dev/null
+"$CTL" entity-add 'q$HOME' "dir:$T" >/dev/null
+want=$(bash -c 'for n in "$@"; do printf "%q\n" "$n"; done' sh 'q$(touch${IFS}'"$T"'/PWNED)' \
+	'q`touch${IFS}'"$T"'/PWNED2`' 'q$HOME' | LC_ALL=C sort)
+for script in abs-ctl abs-engine; do
+	if [ $script = abs-ctl ]; then
+		got=$(comp abs-ctl abs-ctl restore q)
+	else
+		got=$(comp abs-engine abs-engine restore --entity q)
+	fi
+	[ ! -e "$T/PWNED" ] && [ ! -e "$T/PWNED2" ] || fail "$script completion ran a command from an entity name"
+	[ "$got" = "$want" ] || fail "$script: names with \$ and backquotes -> [$got], not [$want]"
+done
+ok "names with \$(...), backquotes and \$VAR complete quoted and run nothing"
 ok "abs-ctl: commands, options, entity, tape, drive, pool and type names"
 
 # Unreachable: nothing, nothing said, no waiting for a timeout.

@@ -461,6 +461,20 @@ test_peer_not_ctld(void)
 	proto_conn_free(pc);
 	waitpid(pid, &status, 0);
 	unlink(path);
+	/* Terminal controls in the line are shown escaped, not sent to a
+	   terminal (hostile15 H2). */
+	static const char *const escapes[] = { "\033]2;owned\007\302\233x\\\n",
+	    NULL };
+	pid = fake_daemon(path, escapes, 0);
+	CHECK_EQ(proto_connect(path, 60000, &pc, err), 0);
+	CHECK_EQ(proto_hello(pc, "abs-ctl", NULL, NULL, err), -EPROTO);
+	CHECK(strstr(err, "not a JSON object: \\x1b]2;owned\\x07\\xc2\\x9bx"
+	    "\\x5c") != NULL);
+	for (const char *p = err; *p; p++)
+		CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+	proto_conn_free(pc);
+	waitpid(pid, &status, 0);
+	unlink(path);
 
 	/* A JSON value that is not an object is not a reply either. */
 	static const char *const number[] = { "42\n", NULL };
