@@ -58,7 +58,7 @@ for c in $("$ABS_BIN/abs-ctl" --list-commands); do
 		grep -qF -- "$o" page.txt || missing="$missing $c:$o"
 	done
 done
-[ -z "$missing" ] || fail "abs-ctl.1 lacks$missing"
+[ -z "$missing" ] || fail "abs-ctl.1 lacks$missing (python3 man/ctl-commands.py prints its COMMANDS section from the table)"
 ok "abs-ctl.1: every command of the request table and its options"
 
 # abs-dumplog.5: every key the dump log writes.
