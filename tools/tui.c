@@ -881,27 +881,30 @@ loop(void)
 }
 
 /* A message from abs-ctld or the codec on stderr: control bytes (a
-   broken or fake daemon's) as \xNN, never sent to the terminal. */
+   broken or fake daemon's: C0, DEL, the C1 controls) and bytes that are
+   not UTF-8 written as \xNN, never sent to the terminal as they are. */
 static void
 say(const char *fmt, const char *what)
 {
+	const unsigned char *s = (const unsigned char *)what;
 	char buf[4 * PROTO_ERRLEN + 1];
-	size_t n = 0;
+	size_t n = 0, i = 0, m = strlen(what);
 
-	for (const unsigned char *p = (const unsigned char *)what; *p &&
-	    n + 5 < sizeof(buf); p++) {
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\\x%02x",
-			    *p++);
-			if (n + 5 >= sizeof(buf))
-				break;
+	while (i < m && n + 5 < sizeof(buf)) {
+		unsigned char b = s[i];
+		size_t len = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) ==
+		    0xe0 ? 3 : (b & 0xf8) == 0xf0 ? 4 : 0;
+		bool ok = len && i + len <= m && b >= 0x20 && b != 0x7f &&
+		    !(b == 0xc2 && i + 1 < m && s[i + 1] < 0xa0);
+		for (size_t k = 1; ok && k < len; k++)
+			ok = (s[i + k] & 0xc0) == 0x80;
+		if (!ok) {
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\\x%02x", b);
+			i++;
+		} else {
+			for (size_t k = 0; k < len && n + 1 < sizeof(buf); k++)
+				buf[n++] = (char)s[i++];
 		}
-		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && *p <= 0x9f &&
-		    p > (const unsigned char *)what && p[-1] == 0xc2))
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\\x%02x",
-			    *p);
-		else
-			buf[n++] = (char)*p;
 	}
 	buf[n] = '\0';
 	fprintf(stderr, fmt, buf);
