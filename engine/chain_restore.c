@@ -692,13 +692,21 @@ holder(struct paths *ps, const struct fidx_entry *e, struct want *w,
 	}
 }
 
-/* "P", "/P", "./P" -> "./P" ("." for the whole tree); NULL if unsafe. */
+/*
+ * "P", "/P", "./P" -> "./P" ("." for the whole tree), repeated '/' as one;
+ * NULL if unsafe, or empty ("" and "/" name nothing: a whole restore
+ * leaves --path out).
+ */
 static char *
 norm(const char *p)
 {
 	char *s;
 	size_t l;
 
+	if (!*p || strspn(p, "/") == strlen(p)) {
+		errno = EINVAL;
+		return NULL;
+	}
 	while (*p == '/')
 		p++;
 	while (strncmp(p, "./", 2) == 0)
@@ -707,6 +715,9 @@ norm(const char *p)
 		return strdup(".");
 	if (asprintf(&s, "./%s", p) < 0)
 		return NULL;
+	for (char *r = s, *w = s; ; r++)	/* "a//b" is "a/b" */
+		if (!(*r == '/' && r > s && r[-1] == '/') && !(*w++ = *r))
+			break;
 	for (l = strlen(s); l > 2 && s[l - 1] == '/'; l--)
 		s[l - 1] = '\0';
 	if (!eng_chain_path_ok(s)) {
@@ -732,6 +743,8 @@ inside_source(const char *p, const char *src)
 	if (p[0] != '/' || src[0] != '/' || n < 2 || strncmp(p, src, n) != 0 ||
 	    (p[n] != '/' && p[n] != '\0'))
 		return NULL;
+	while (p[n] == '/' && p[n + 1] == '/')
+		n++;
 	return p[n] ? p + n : ".";
 }
 
@@ -959,8 +972,10 @@ eng_chain_paths(struct eng_chain_io *io, const struct eng_chain *c,
 	}
 	for (size_t k = 0; k < o->npaths; k++) {
 		if (!(want[k] = norm(o->paths[k]))) {
-			eng_err(io->err, "--path %s: not a path inside the dump",
-			    o->paths[k]);
+			eng_err(io->err, "--path '%s': not a path inside the dump%s",
+			    o->paths[k], strspn(o->paths[k], "/") ==
+			    strlen(o->paths[k]) ? " (to restore it whole, leave "
+			    "--path out)" : "");
 			rc = -EINVAL;
 			goto out;
 		}

@@ -324,6 +324,13 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 		if (archive_entry_filetype(e) == AE_IFREG)
 			eng_prefetch_done(pf, archive_entry_sourcepath(e));
 		relative_name(dir, archive_entry_pathname(e), name, sizeof(name));
+		/* A socket has no content and pax has no form for it: left
+		   out, as tar leaves it out ("socket ignored"), not the dump. */
+		if (archive_entry_filetype(e) == AE_IFSOCK) {
+			log_warn("archive: %s: socket ignored", name);
+			archive_entry_free(e);
+			continue;
+		}
 		index_entry(e, name, &xe);
 		/* Incremental: directories always, others if changed since
 		   (at since itself too: changed in the base's second). The

@@ -1,6 +1,7 @@
 /* Where a served restore may write: the engine's default root, and the requester's rights on a named target (target.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,9 +147,10 @@ eng_target_check(const char *to, int64_t uid, char *out, size_t n, int *pin,
 				close(fd);
 				return refuse(err, to, end, strerror(errno), -errno);
 			}
+			struct passwd *pw = getpwuid((uid_t)uid);
 			if (geteuid() == 0 &&
-			    fchownat(fd, c, (uid_t)uid, (gid_t)-1,
-			    AT_SYMLINK_NOFOLLOW) < 0) {
+			    fchownat(fd, c, (uid_t)uid, pw ? pw->pw_gid :
+			    (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0) {
 				close(fd);
 				return refuse(err, to, end, strerror(errno), -errno);
 			}
