@@ -337,8 +337,9 @@ proto_recv(struct proto_conn *pc, int timeout_ms, json_t **msg, char *err)
 		json_decref(*msg);
 		*msg = NULL;
 		pc->eof = true;
-		snprintf(err, PROTO_ERRLEN, "abs-ctld at %.100s sent a line that "
-		    "is not a JSON object: %s", pc->path, len ? shown : "(empty)");
+		snprintf(err, PROTO_ERRLEN, "abs-ctld at %.60s sent a line that "
+		    "is not a JSON object: %.140s", pc->path, len ? shown :
+		    "(empty)");
 		return -EPROTO;
 	}
 	return 1;
