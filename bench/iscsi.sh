@@ -6,6 +6,8 @@
 # Usage: bench/iscsi.sh BUILD [MiB] [RUNS]
 # ABS_BENCH_BEFORE=OTHER-BUILD: that build's engine restores each dump too
 # (right after this one's, same tape), for before/after in one invocation.
+# ABS_BENCH_PARAMS ("default tuned") and ABS_BENCH_BLOCKS ("262144
+# 1048576") narrow the grid.
 BUILD=${1:-build}
 BEFORE=${ABS_BENCH_BEFORE:+$(cd "$ABS_BENCH_BEFORE/bin" && pwd)/abs-engine}
 MB=${2:-1024}
@@ -22,9 +24,9 @@ head -c $((MB << 20)) /dev/urandom >src.bin
 echo "iSCSI to tgtd on 127.0.0.1, $MB MiB per run; medians of $RUNS"
 med() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1/$2; else print "-" }'; }
-for params in default tuned; do
+for params in ${ABS_BENCH_PARAMS:-default tuned}; do
 tgt_params $params
-for bs in 262144 1048576; do
+for bs in ${ABS_BENCH_BLOCKS:-262144 1048576}; do
 	e1="" e8="" r1="" r8="" c1="" c8="" d1="" d8="" b1="" b8=""
 	for r in $(seq 1 "$RUNS"); do
 		for q in 1 8; do

@@ -93,8 +93,12 @@ read_ceiling(struct iscsi_context *ctx, int lun, unsigned long bs, int depth,
 	unsigned long long nblocks = (total + bs - 1) / bs, sent = 0;
 	unsigned char rew[6] = { 0x01, 0, 0, 0, 0, 0 };
 	struct scsi_task *t = scsi_create_task(6, rew, SCSI_XFER_NONE, 0);
+	/* A buffer per READ in flight, handed to libiscsi (as the engine
+	   does): the data lands there, no growing buffer of libiscsi's. */
+	unsigned char *bufs = malloc((size_t)depth * bs);
+	unsigned long long slot = 0;
 
-	if (!t)
+	if (!t || !bufs)
 		return 1;
 	if (!iscsi_scsi_command_sync(ctx, lun, t, NULL)) {
 		fprintf(stderr, "abs-iscsi-ceiling: rewind: %s\n",
@@ -110,9 +114,9 @@ read_ceiling(struct iscsi_context *ctx, int lun, unsigned long bs, int depth,
 			    (unsigned char)(bs >> 8), (unsigned char)bs, 0 };
 			struct scsi_task *r = scsi_create_task(6, cdb, SCSI_XFER_READ,
 			    (int)bs);
-			/* libiscsi's own buffer per READ: the data is copied once,
-			   as into a block buffer. */
-			if (!r || iscsi_scsi_command_async(ctx, lun, r, read_done,
+			if (!r || scsi_task_add_data_in_buffer(r, (int)bs,
+			    bufs + (slot++ % (unsigned)depth) * bs) != 0 ||
+			    iscsi_scsi_command_async(ctx, lun, r, read_done,
 			    NULL, &s) != 0) {
 				fprintf(stderr, "abs-iscsi-ceiling: %s\n",
 				    iscsi_get_error(ctx));
@@ -130,6 +134,7 @@ read_ceiling(struct iscsi_context *ctx, int lun, unsigned long bs, int depth,
 	printf("read %llu blocks of %lu (%llu bytes) in %.3f s: %.1f MB/s, %d "
 	    "failed\n", s.done, bs, s.bytes, secs, (double)s.bytes / secs / 1e6,
 	    s.failed);
+	free(bufs);
 	return s.failed ? 1 : 0;
 }
 

@@ -72,7 +72,7 @@ static const char usage[] =
 "          [--force]   (--to a directory that is not empty: restore over it)\n"
 "          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
 "          [--extract] [--allow-refused]   (exit 3: entries refused)\n"
-"          [--queue N]   (reads in flight; iscsi://, sg: 8; vtape:, st: 4)\n"
+"          [--queue N]   (reads in flight; iscsi://, sg: 8; st: 4; vtape: 1)\n"
 "          [--level-only] [--path P ...]   (with --log: the chain that\n"
 "          ends at the newest dump at or before D, full first; one dump\n"
 "          alone; only these paths, reading only their blocks)\n"

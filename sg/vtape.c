@@ -1525,7 +1525,7 @@ const struct tsg_transport tsg_vtape_transport = {
 	.open = vt_open,
 	.close = vt_close,
 	.exec = vt_exec,
-	/* A restore reads ahead in a thread (sg/tsg.c): the host file's
-	   copy overlaps the engine's checks of the blocks before it. */
-	.def_rdepth = 4,
+	/* One read at a time by default: a thread reading ahead (--queue N)
+	   measured slower here (docs/BENCHMARKS.md, Restores that stream):
+	   the checks are cheap next to the page-cache copy. */
 };

@@ -192,9 +192,9 @@ main(void)
 		CHECK(vtape_inject(cart, &f) == 0);
 		CHECK(tsg_open(uri, &d) == 0);
 		/* The depth asked is granted on a transport that runs one
-		   command at a time (a thread reads ahead); by default 4. */
+		   command at a time (a thread reads ahead); by default 1. */
 		CHECK(tsg_read_queue_open(d, 0, BS, &q) == 0);
-		CHECK_EQ(tsg_read_queue_depth(q), 4);
+		CHECK_EQ(tsg_read_queue_depth(q), 1);
 		tsg_read_queue_close(q);
 	}
 
