@@ -975,6 +975,11 @@ static const char usage[] =
 "--sums [--runs N]: the per-byte work alone, GB/s of one core: memcpy,\n"
 "  each CRC32C and XXH3 variant, the block sums in separate passes and in\n"
 "  one (bench/sum_bench.c).\n"
+"--small-dumps N [--drive-rate MBPS] [--drive-buffer MIB]: N dumps of 100 KiB\n"
+"  to 10 MiB: tape bytes per dump and a drive model's time (synchronous\n"
+"  filemarks, back-hitches) for ABS with commit points, ABS as before\n"
+"  (version 1, a synchronous filemark per dump), Amanda-style (a 32 KiB\n"
+"  header per dump) and one tar of everything (bench/small-dumps.sh).\n"
 "--starvation [--mean-rate MBPS] [--drive-rate MBPS] [--drive-buffer MIB]\n"
 "  [--drive-min MBPS --drive-steps N] (speed matching, e.g. LTO-9 400..177):\n"
 "  a bursty source through each tool into a drive model; underruns counted.\n"
@@ -1017,6 +1022,7 @@ main(int argc, char **argv)
 		{ "sums", no_argument, NULL, 1001 },
 		{ "baseline", required_argument, NULL, 'a' },
 		{ "via-ctld", no_argument, NULL, 1002 },
+		{ "small-dumps", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1029,6 +1035,8 @@ main(int argc, char **argv)
 	int nres = 0, eot = 0, starve = 0, tools_given = 0;
 	int planner = 0, runs_given = 0, p_entities = 0, p_nights = 0;
 	int single = 0, size_given = 0, sinks_given = 0, sums = 0, via = 0;
+	unsigned small_n = 0;	/* --small-dumps N */
+	int drive_given = 0, dbuf_given = 0;
 	uint64_t p_seed = 0;
 	int p_seeds = 1;
 	const char *uring_path = NULL, *drives_list = NULL;
@@ -1081,8 +1089,8 @@ main(int argc, char **argv)
 		case 'O': opt_source = optarg; break;
 		case 'U': uring_path = optarg; break;
 		case 'M': mean = atof(optarg); break;
-		case 'W': drive = atof(optarg); break;
-		case 'B': dbuf = (unsigned)atoi(optarg); break;
+		case 'W': drive = atof(optarg); drive_given = 1; break;
+		case 'B': dbuf = (unsigned)atoi(optarg); dbuf_given = 1; break;
 		case 'N': drive_min_mbps = atof(optarg); break;
 		case 'P': drive_steps = atoi(optarg); break;
 		case 'L': planner = 1; break;
@@ -1117,6 +1125,11 @@ main(int argc, char **argv)
 			break;
 		case 1001: sums = 1; break;
 		case 1002: via = 1; break;
+		case 'Q':
+			if (util_parse_u64(optarg, 100000, &v) < 0 || !v)
+				die("--small-dumps takes 1..100000 dumps");
+			small_n = (unsigned)v;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -1151,6 +1164,23 @@ main(int argc, char **argv)
 		snprintf(runs, sizeof(runs), "%u", opt_runs);
 		execl("/bin/sh", "sh", script, build, tree, runs, dir ? dir :
 		    (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"), (char *)NULL);
+		die("%s: %s", script, strerror(errno));
+	}
+	if (small_n) {
+		/* A script: dump --batch as a user runs it, then the drive model. */
+		char script[PATH_MAX + 64], build[PATH_MAX + 8], ns[16], rs[32], bs[32];
+		snprintf(build, sizeof(build), "%s/..", bindir);
+		snprintf(script, sizeof(script), "%s/../../bench/small-dumps.sh",
+		    bindir);
+		if (getenv("ABS_TOP"))
+			snprintf(script, sizeof(script), "%s/bench/small-dumps.sh",
+			    getenv("ABS_TOP"));
+		snprintf(ns, sizeof(ns), "%u", small_n);
+		snprintf(rs, sizeof(rs), "%g", drive_given ? drive : 400.0);
+		snprintf(bs, sizeof(bs), "%u", dbuf_given ? dbuf : 1024u);
+		if (dir)
+			setenv("TMPDIR", dir, 1);
+		execl("/bin/sh", "sh", script, build, ns, rs, bs, (char *)NULL);
 		die("%s: %s", script, strerror(errno));
 	}
 	if (single) {

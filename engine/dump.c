@@ -224,6 +224,12 @@ open_part(struct dump_state *s)
 	for (unsigned tries = 0; (rc = eng_part_open(&s->p)) == -ENOSPC &&
 	    !tsg_is_stream(s->p.dev) && tries < 1000; tries++) {
 		log_warn("%s: taking another", s->err);
+		/* End of cartridge: a commit point before it leaves the drive. */
+		char why[ENG_ERRLEN];
+		snprintf(why, sizeof(why), "%s", s->err);
+		if ((rc = eng_part_commit(&s->p, false)) < 0)
+			return rc;
+		snprintf(s->err, ENG_ERRLEN, "%s", why);
 		mark_full(s);
 		if ((rc = eng_changer_next_writable(s->chg, &s->p.dev, &s->p.l,
 		    s->err)) < 0)
@@ -254,17 +260,48 @@ past_early_warning(struct dump_state *s)
  * early warning (the next part could not begin there: eng_part_open), so
  * that the catalog and a rebuild from the tapes call it full alike.
  */
+/*
+ * Whether the dump now closing must be a commit point: the run's last,
+ * the Nth since the last one, or too long since it (engine.h).
+ */
+static bool
+commit_due(const struct dump_state *s)
+{
+	const struct eng_commit *c = s->o->commit;
+	unsigned every = c->every ? c->every : 1;
+
+	return c->final || c->pending + 1 >= every ||
+	    (c->secs > 0 && eng_now() - c->since >= c->secs);
+}
+
+/*
+ * Close the part (trailer, dump log), then check it by reading back. The
+ * last part of a stream that ended at early warning says so in its
+ * trailer; the cartridge is full then, or if its trailer took it past
+ * early warning (the next part could not begin there: eng_part_open), so
+ * that the catalog and a rebuild from the tapes call it full alike.
+ * Between commit points (s->o->commit) the last part closes with an
+ * immediate filemark and is not read back: a read would stop the drive.
+ */
 static int
 close_part(struct dump_state *s, bool last)
 {
 	int rc;
 
 	s->p.ends_full = last && eng_window_at_eot(s->win);
+	s->p.defer = s->o->commit && !s->o->hooks && last && !s->p.ends_full &&
+	    !tsg_is_stream(s->p.dev) && !commit_due(s);
 	if ((rc = eng_part_close(&s->p, last)) < 0)
 		return rc;
 	if (last && !s->p.ends_full)
 		s->p.ends_full = past_early_warning(s);
-	return eng_spot_part(&s->spot, &s->p, &s->fault, s->err);
+	if (s->p.defer)
+		return 0;
+	uint64_t checked = s->spot.checked;
+	rc = eng_spot_part(&s->spot, &s->p, &s->fault, s->err);
+	if (s->spot.checked > checked)
+		eng_trace("r");
+	return rc;
 }
 
 /* Window, at end of tape: close this part, next cartridge, open a part. */
@@ -876,9 +913,18 @@ record_dump(struct dump_state *s, struct eng_source *src,
 	/* The index beside the log first: a dump line's index is there. */
 	if (s->idx && !src_rc)
 		save_index(s, res);
-	if ((rc = eng_log_append(o, &rec)) < 0) {
+	if (o->commit && p->defer) {
+		/* On tape, not yet for sure: told at the commit point. */
+		if ((rc = eng_commit_push(o->commit, &rec)) < 0) {
+			eng_err(s->err, "out of memory for the commit's lines");
+			return rc;
+		}
+		o->commit->pending++;
+	} else if ((rc = eng_log_append(o, &rec)) < 0) {
 		eng_err(s->err, "dump log %s: %s", o->log, strerror(-rc));
 		return rc;
+	} else if (o->commit && o->commit->on_commit) {
+		o->commit->on_commit(o->commit->ctx, &rec);
 	}
 	if (!src_rc && o->hooks && o->hooks->event(o->hooks->ctx, "dump", &rec,
 	    p->first.label, p->first.tape_id, NULL) < 0)
@@ -917,8 +963,13 @@ end_attempt(struct dump_state *s, struct eng_source *src, int rc,
 	eng_window_abandon(s->win);
 	if (rc < 0 && s->p.open && s->p.dev) {
 		/* Close the partial file so the tape stays appendable. */
-		tsg_write_filemarks(s->p.dev, 1, false, &st);
+		bool synced = tsg_write_filemarks(s->p.dev, 1, false, &st) == 0;
 		s->p.open = false;
+		/* Synchronous: the dumps before it are on the medium. */
+		char why[ENG_ERRLEN];
+		snprintf(why, sizeof(why), "%s", s->err);
+		eng_part_commit(&s->p, synced);
+		snprintf(s->err, ENG_ERRLEN, "%s", why);
 	}
 	if (src->pid || src->fd >= 0) {
 		char ignore[ENG_ERRLEN];
@@ -1071,7 +1122,16 @@ first_cartridge(struct dump_state *s)
 	    .mount_timeout = o->mount_timeout };
 	int rc;
 
-	if (o->hooks) {
+	if (o->commit && o->commit->dev) {
+		/* The run's drive, held at end of data since its last dump. */
+		s->p.dev = o->commit->dev;
+		o->commit->dev = NULL;
+		s->p.l = o->commit->l;
+		s->p.resume_file = o->commit->next_file;
+		co.pool = s->p.l.pool;
+		if ((rc = eng_changer_open(&co, &s->chg, s->err)) < 0)
+			return rc;
+	} else if (o->hooks) {
 		co.pool = o->pool ? o->pool : "default";
 		if ((rc = eng_changer_open(&co, &s->chg, s->err)) < 0)
 			return rc;
@@ -1125,14 +1185,54 @@ dump_retrying(struct dump_state *s, time_t since, struct eng_dump_result *res)
 	}
 }
 
+/*
+ * After a dump of a run with commit points: keep the drive at end of data
+ * for the next dump when this one ended cleanly there (a trailer, the
+ * cartridge not full). true when it is kept.
+ */
+static bool
+hold_drive(struct dump_state *s, int rc)
+{
+	struct eng_commit *c = s->o->commit;
+
+	if (rc < 0 || !s->p.dev || tsg_is_stream(s->p.dev) || s->o->hooks ||
+	    s->p.ends_full || s->p.no_trailer || c->dev)
+		return false;
+	c->dev = s->p.dev;
+	s->p.dev = NULL;
+	c->l = s->p.l;
+	c->next_file = s->p.h.file + 2;	/* after the part and its trailer */
+	return true;
+}
+
+int
+eng_commit_end(struct eng_commit *c, const struct eng_dump_opts *o, char *err)
+{
+	struct eng_part p = { .o = o, .err = err, .dev = c->dev };
+	struct tsg_status st;
+	int rc;
+
+	rc = eng_part_commit(&p, false);
+	if (c->dev && o->lbp)
+		tsg_set_lbp(c->dev, false, &st);
+	tsg_free(c->dev);
+	c->dev = NULL;
+	free(c->recs);
+	c->recs = NULL;
+	c->nrec = c->caprec = 0;
+	return rc;
+}
+
 int
 eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 {
 	struct dump_state s = { .o = o, .err = err };
 	time_t since = 0;
-	int rc;
+	int rc, orc;
 
 	memset(res, 0, sizeof(*res));
+	if (o->commit && o->commit->since == 0)
+		o->commit->since = eng_now();
 	if ((rc = check_opts(o, &since, err)) < 0)
 		return rc;
 	s.p.o = o;
@@ -1152,6 +1252,12 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 	rc = dump_retrying(&s, since, res);
 	res->lbp = s.p.lbp;
 	res->drive_verified = s.spot.drive_verified;
+	if (o->commit && hold_drive(&s, rc))
+		goto out;
+	if (o->commit && (orc = eng_part_commit(&s.p, false)) < 0 && rc == 0) {
+		/* The dump was written, but no commit point covers it. */
+		rc = orc;
+	}
 	if (s.p.lbp && s.p.dev) {
 		/* Drives keep mode pages: leave this one as we found it. */
 		struct tsg_status st;

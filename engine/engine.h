@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "engine/format.h"
+
 #define ENG_ERRLEN 512
 
 struct cat_dl_rec;
@@ -118,7 +120,54 @@ struct eng_dump_opts {
 	/* with job: the site of the master that gave it; on every dump-log
 	   line with the job (merge keeps them as the job's origin) */
 	const char *site;
+	/* Several dumps of one run sharing commit points (below), or NULL:
+	   every dump is its own commit point. */
+	struct eng_commit *commit;
 };
+
+/*
+ * Commit points (issue 15, docs/FORMAT.md "Commit points"). A run of
+ * dumps in one process (abs-engine dump --batch) closes each dump's
+ * trailer with an immediate filemark, which leaves the drive streaming,
+ * and writes a synchronous one only at a commit point: after `every`
+ * dumps, when `secs` have passed since the last one, at end of cartridge
+ * (early warning, a full cartridge, a hand-over), before a failure
+ * leaves the drive, and at the run's last dump (`final`, set by the
+ * caller). A dump reaches the dump log and the caller (on_commit) only
+ * once a synchronous point covers it; dumps a failed synchronous point
+ * leaves uncovered go to on_lost and are not in the log: run them again.
+ * Between commit points the drive stays open at end of data (no rewind,
+ * no positioning), and read-after-write verification samples the dump
+ * that closes each commit point. Media servers commit every dump.
+ */
+struct cat_dl_rec;
+struct eng_commit_rec;
+struct tsg_dev;
+struct eng_commit {
+	unsigned every;		/* dumps per commit point (0: 1) */
+	double secs;		/* the longest between commit points (0: none) */
+	bool final;		/* the next dump is the run's last */
+	void (*on_commit)(void *ctx, const struct cat_dl_rec *dump);
+	void (*on_lost)(void *ctx, const struct cat_dl_rec *dump);
+	void *ctx;
+	/* The engine's, between dumps: */
+	struct tsg_dev *dev;	/* held at end of data, or NULL */
+	struct fmt_label l;	/* the cartridge in it */
+	uint64_t next_file;	/* the tape file the next part takes */
+	double since;		/* when the last commit point was */
+	unsigned pending;	/* dumps written since */
+	struct eng_commit_rec *recs;
+	size_t nrec, caprec;
+	uint64_t syncs, immediate;	/* filemarks that closed parts */
+	uint64_t commits;
+};
+/*
+ * A commit point now: a synchronous filemark count 0 (the drive writes
+ * out its buffer), then the pending dumps to the log and on_commit; on
+ * failure they go to on_lost. Then the drive is let go. 0 or -EIO.
+ */
+int eng_commit_end(struct eng_commit *c, const struct eng_dump_opts *o,
+    char *err);
 
 struct eng_dump_result {
 	char dump_id[33];

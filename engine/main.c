@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog/dumplog.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/priv.h"
@@ -56,6 +57,14 @@ static const char usage[] =
 "          [--release ARGV] [--cmd-timeout SEC] [--date NIGHT]\n"
 "          (commands around the dump, no shell; placeholders {entity}\n"
 "          {date} {since} {level} {snapshot}: README, Snapshot commands)\n"
+"  dump    --device URI --batch FILE --log DUMPLOG [dump options]\n"
+"          [--commit-every N] [--commit-secs S]\n"
+"          (FILE: one dump a line, ENTITY SOURCE; one run on one drive:\n"
+"          immediate filemarks between dumps, a synchronous one at each\n"
+"          commit point: every N dumps (default 1000), S seconds since the\n"
+"          last (default 300; 0: none), end of cartridge, the last dump. A\n"
+"          dump is in the log and printed only once a commit point covers\n"
+"          it; those a failure leaves uncovered are listed: run them again)\n"
 "  mounted --device URI    (tell a waiting engine a cartridge is in)\n"
 "  serve   --device URI --control SOCKET --drive NAME [--log JOURNAL]\n"
 "          (also: abs-engine --control SOCKET --drive NAME --device URI)\n"
@@ -109,6 +118,7 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_BASE, O_CHANGER, O_DRIVE_ELEMENT, O_CLEAN_PREFIX,
 	O_COMPRESS_THREADS, O_DIRECT_IO,
 	O_SLOT,		/* label --slot */
+	O_BATCH, O_COMMIT_EVERY, O_COMMIT_SECS,
 };
 
 static const struct option longopts[] = {
@@ -163,6 +173,9 @@ static const struct option longopts[] = {
 	{ "changer", required_argument, NULL, O_CHANGER },
 	{ "drive-element", required_argument, NULL, O_DRIVE_ELEMENT },
 	{ "clean-prefix", required_argument, NULL, O_CLEAN_PREFIX },
+	{ "batch", required_argument, NULL, O_BATCH },
+	{ "commit-every", required_argument, NULL, O_COMMIT_EVERY },
+	{ "commit-secs", required_argument, NULL, O_COMMIT_SECS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -190,6 +203,8 @@ struct args {
 	const char *changer, *clean_prefix;	/* the drive's library */
 	int64_t drive_element;	/* -1: by the drive's serial */
 	unsigned slot;		/* label --slot N: load it first; 0: none */
+	const char *batch;	/* dump: ENTITY SOURCE lines, one run */
+	uint64_t commit_every, commit_secs;
 };
 
 /* The options that take a number; false if c is none of them. */
@@ -244,6 +259,15 @@ parse_number(int c, const char *arg, struct args *a)
 			die("--compress-threads takes 1..%d",
 			    ENG_COMPRESS_MAX_THREADS);
 		return true;
+	case O_COMMIT_EVERY:
+		if (util_parse_u64(arg, 1000000, &a->commit_every) < 0 ||
+		    !a->commit_every)
+			die("--commit-every takes 1..1000000 dumps");
+		return true;
+	case O_COMMIT_SECS:
+		if (util_parse_u64(arg, 86400, &a->commit_secs) < 0)
+			die("--commit-secs takes 0..86400 seconds (0: no time bound)");
+		return true;
 	case O_FILE:
 		if (util_parse_u64(arg, INT32_MAX, &v) < 0)
 			die("--file takes a tape file number");
@@ -275,6 +299,8 @@ parse_args(int argc, char **argv, struct args *a)
 	a->verify_rate = 0.01;
 	a->retries = 1;
 	a->mount_timeout = 3600;
+	a->commit_every = 1000;
+	a->commit_secs = 300;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -323,6 +349,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_DUMPCMD: a->dump_cmd = optarg; break;
 		case O_CHANGER: a->changer = optarg; break;
 		case O_CLEAN_PREFIX: a->clean_prefix = optarg; break;
+		case O_BATCH: a->batch = optarg; break;
 		case O_INCRCMD: a->incr_cmd = optarg; break;
 		case 'h':
 			fputs(usage, stdout);
@@ -391,6 +418,117 @@ dump_with_cmds(const struct args *a, struct eng_dump_opts *o,
 	return rc;
 }
 
+/* A run's dumps as commit points cover them. */
+struct batch {
+	unsigned committed, lost;
+	bool quiet;
+};
+
+static void
+batch_committed(void *ctx, const struct cat_dl_rec *r)
+{
+	struct batch *b = ctx;
+
+	b->committed++;
+	if (!b->quiet)
+		printf("dumped %s: %llu bytes (%llu stored), tape %s file %llu, "
+		    "dump %s, %s\n", r->entity, (unsigned long long)r->raw_bytes,
+		    (unsigned long long)r->bytes, r->label,
+		    (unsigned long long)r->file, r->dump_id, r->status);
+}
+
+static void
+batch_lost(void *ctx, const struct cat_dl_rec *r)
+{
+	struct batch *b = ctx;
+
+	b->lost++;
+	fprintf(stderr, "abs-engine: dump %s of %s was written but no "
+	    "commit point covers it: not in the dump log, dump it again\n",
+	    r->dump_id, r->entity);
+}
+
+/*
+ * dump --batch FILE: several dumps in one run on one drive, sharing
+ * commit points (engine.h, struct eng_commit). A dump that fails is
+ * reported and the run goes on; exit 1 if any failed or was lost.
+ */
+static int
+cmd_dump_batch(const struct args *a, struct eng_dump_opts *o, char *err)
+{
+	struct batch b = { .quiet = a->quiet };
+	struct eng_commit c = { .every = (unsigned)a->commit_every,
+	    .secs = (double)a->commit_secs, .on_commit = batch_committed,
+	    .on_lost = batch_lost, .ctx = &b };
+	char **ent = NULL, **src = NULL, *line = NULL;
+	size_t n = 0, cap = 0, len = 0;
+	unsigned failed = 0;
+	FILE *fp = fopen(a->batch, "r");
+	int rc = 0;
+
+	if (!fp)
+		die("--batch %s: %s", a->batch, strerror(errno));
+	for (unsigned ln = 1; getline(&line, &len, fp) > 0; ln++) {
+		char *p = line, *e;
+		p[strcspn(p, "\n")] = '\0';
+		p += strspn(p, " \t");
+		if (!*p || *p == '#')
+			continue;
+		e = p + strcspn(p, " \t");
+		if (!*e)
+			die("--batch %s line %u: ENTITY SOURCE expected", a->batch, ln);
+		*e++ = '\0';
+		e += strspn(e, " \t");
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			ent = realloc(ent, cap * sizeof(*ent));
+			src = realloc(src, cap * sizeof(*src));
+			if (!ent || !src)
+				die("out of memory");
+		}
+		ent[n] = strdup(p);
+		src[n] = strdup(e);
+		if (!ent[n] || !src[n])
+			die("out of memory");
+		n++;
+	}
+	free(line);
+	fclose(fp);
+	if (!n)
+		die("--batch %s holds no dumps", a->batch);
+	o->commit = &c;
+	for (size_t i = 0; i < n; i++) {
+		struct eng_dump_result r;
+		char e2[ENG_ERRLEN] = "";
+		o->entity = ent[i];
+		o->source = src[i];
+		c.final = i + 1 == n;
+		if (eng_dump(o, &r, e2) < 0) {
+			failed++;
+			fprintf(stderr, "abs-engine: dump of %s: %s\n", ent[i], e2);
+		}
+	}
+	if (eng_commit_end(&c, o, err) < 0 && !b.lost)
+		failed++;
+	if (!a->quiet)
+		printf("batch: %zu dumps, %u committed, %u failed, %u lost; "
+		    "%llu synchronous filemarks (commit points), %llu immediate\n",
+		    n, b.committed, failed, b.lost, (unsigned long long)c.syncs,
+		    (unsigned long long)c.immediate);
+	for (size_t i = 0; i < n; i++) {
+		free(ent[i]);
+		free(src[i]);
+	}
+	free(ent);
+	free(src);
+	if (failed || b.lost) {
+		snprintf(err, ENG_ERRLEN, "%u of %zu dumps failed or were not "
+		    "committed", failed + b.lost, n);
+		rc = -EIO;
+	}
+	return rc;
+}
+
 /* dump: one entity onto tape, and what it cost. */
 static int
 cmd_dump(const struct args *a, char *err)
@@ -415,6 +553,13 @@ cmd_dump(const struct args *a, char *err)
 	struct eng_dump_result r;
 	int rc;
 
+	if (a->batch) {
+		if (a->entity || a->source || a->snapshot || a->release ||
+		    a->dump_cmd || a->incr_cmd || a->base)
+			die("--batch names each dump's entity and source: no "
+			    "--entity, --source, --base or commands beside it");
+		return cmd_dump_batch(a, &o, err);
+	}
 	if (!a->entity || (!a->source && !a->dump_cmd && !(a->incr_cmd &&
 	    a->level > 0)))
 		die("dump needs --entity NAME and --source SPEC (or --dump-cmd)");

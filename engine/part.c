@@ -1,6 +1,7 @@
 /* Parts of a dump stream on tape: header, trailer, dump-log part lines. */
 #include <endian.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "catalog/dumplog.h"
 #include "common/clock.h"
+#include "common/crash.h"
 #include "common/crc32c.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -15,6 +17,33 @@
 #include "engine/tape.h"
 #include "engine/window.h"
 #include "ring/ring.h"
+
+/*
+ * ABS_TAPE_TRACE=FILE: what the drive is sent, one line each, for the
+ * drive model (abs-drive-model --trace): "w BYTES", "f" (an immediate
+ * filemark), "F" (a synchronous one), "r" (a read back). Benchmarks only.
+ */
+void
+eng_trace(const char *fmt, ...)
+{
+	static FILE *fp;
+	static int tried;
+	va_list ap;
+
+	if (!tried) {
+		const char *path = getenv("ABS_TAPE_TRACE");
+		tried = 1;
+		if (path && *path)
+			fp = fopen(path, "a");
+	}
+	if (!fp)
+		return;
+	va_start(ap, fmt);
+	vfprintf(fp, fmt, ap);
+	va_end(ap);
+	fputc('\n', fp);
+	fflush(fp);
+}
 
 int
 eng_part_init(struct eng_part *p)
@@ -156,8 +185,11 @@ eng_part_open(struct eng_part *p)
 	p->h.file = 0;
 	if (tsg_is_stream(p->dev))
 		p->h.file = 1;
+	else if (p->resume_file)	/* held at end of data since the last part */
+		p->h.file = p->resume_file;
 	else if ((rc = eng_goto_eod(p->dev, &p->h.file, p->err)) < 0)
 		return rc;
+	p->resume_file = 0;
 	if (p->h.file == 0) {
 		eng_err(p->err, "tape %s has no label file at its start", p->l.label);
 		return -EIO;
@@ -211,6 +243,7 @@ eng_part_open(struct eng_part *p)
 		return rc < 0 ? rc : -EIO;
 	}
 	p->open = true;
+	eng_trace("w %d", hlen);
 	if (p->h.part == 1)
 		p->first = p->h;
 	size_t n = strlen(p->labels);
@@ -268,9 +301,27 @@ put_trailer(struct eng_part *p, struct fmt_trailer *t)
 		size_t n = tlen - off < p->bs ? tlen - off : p->bs;
 		r = tape_write(p, (uint8_t *)p->crcs + off, n, false, &st);
 	}
-	/* This filemark is synchronous: it confirms the whole part. */
+	/*
+	 * Synchronous, it confirms the whole part (and every part before it:
+	 * a commit point); immediate between commit points, so the drive
+	 * keeps streaming.
+	 */
+	eng_trace("w %d", tl);
+	for (size_t off = 0; off < tlen; off += p->bs)
+		eng_trace("w %zu", tlen - off < p->bs ? tlen - off : p->bs);
+	/* Dumps written with immediate filemarks, not yet covered: the
+	   crash campaigns kill here (ABS_CRASH_AT=commit:N). */
+	if (!p->defer && p->o->commit && p->o->commit->nrec)
+		abs_crash_point("commit");
 	if (written(r, &st))
-		r = tsg_write_filemarks(p->dev, 1, false, &st);
+		r = tsg_write_filemarks(p->dev, 1, p->defer, &st);
+	eng_trace(p->defer ? "f" : "F");
+	if (written(r, &st) && p->o->commit) {
+		if (p->defer)
+			p->o->commit->immediate++;
+		else
+			p->o->commit->syncs++;
+	}
 	if (!written(r, &st)) {
 		if (st.cat == TSG_CAT_VOLUME_OVERFLOW) {
 			rc = -ENOSPC;	/* physical end: no room for the trailer */
@@ -297,6 +348,76 @@ eng_log_append(const struct eng_dump_opts *o, struct cat_dl_rec *r)
 	return cat_dl_append(o->log, r);
 }
 
+/* A pending line: the dump log's record, kept in order. */
+struct eng_commit_rec {
+	struct cat_dl_rec r;
+};
+
+int
+eng_commit_push(struct eng_commit *c, const struct cat_dl_rec *r)
+{
+	if (c->nrec == c->caprec) {
+		size_t cap = c->caprec ? c->caprec * 2 : 16;
+		struct eng_commit_rec *n = realloc(c->recs, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->recs = n;
+		c->caprec = cap;
+	}
+	c->recs[c->nrec++].r = *r;
+	return 0;
+}
+
+int
+eng_commit_release(struct eng_commit *c, const struct eng_dump_opts *o,
+    bool synced, char *err)
+{
+	int rc = 0, r;
+
+	for (size_t i = 0; i < c->nrec; i++) {
+		struct cat_dl_rec *rec = &c->recs[i].r;
+		if (!synced) {
+			if (rec->type == CAT_DL_DUMP && c->on_lost)
+				c->on_lost(c->ctx, rec);
+			continue;
+		}
+		if ((r = eng_log_append(o, rec)) < 0 && rc == 0) {
+			eng_err(err, "dump log %s: %s (dump %s is on tape %s file "
+			    "%llu)", o->log, strerror(-r), rec->dump_id, rec->label,
+			    (unsigned long long)rec->file);
+			rc = r;
+		}
+		if (r == 0 && rec->type == CAT_DL_DUMP && c->on_commit)
+			c->on_commit(c->ctx, rec);
+	}
+	if (synced && c->nrec)
+		c->commits++;
+	c->nrec = 0;
+	c->pending = 0;
+	c->since = eng_now();
+	return synced ? rc : -EIO;
+}
+
+int
+eng_part_commit(struct eng_part *p, bool synced)
+{
+	struct eng_commit *c = p->o->commit;
+	struct tsg_status st;
+
+	if (!c || !c->nrec)
+		return 0;
+	if (!synced && p->dev && !tsg_is_stream(p->dev)) {
+		abs_crash_point("commit");
+		synced = tsg_write_filemarks(p->dev, 0, false, &st) == 0;
+		eng_trace("F");
+		if (synced)
+			c->syncs++;
+		else
+			eng_err_st(p->err, "the commit point's filemark", &st);
+	}
+	return eng_commit_release(c, p->o, synced, p->err);
+}
+
 static int
 log_part(struct eng_part *p, const struct fmt_trailer *t, bool trailer)
 {
@@ -311,6 +432,12 @@ log_part(struct eng_part *p, const struct fmt_trailer *t, bool trailer)
 	snprintf(rec.digest, sizeof(rec.digest), "%s", t->part_digest);
 	snprintf(rec.status, sizeof(rec.status), "%s",
 	    trailer ? "ok" : "no-trailer");
+	/* Not on the medium for sure yet: the line waits for the commit. */
+	if (p->defer && p->o->commit)
+		return eng_commit_push(p->o->commit, &rec);
+	/* Written out with every part before it: those are committed too. */
+	if (p->o->commit && (rc = eng_part_commit(p, trailer)) < 0)
+		return rc;
 	if ((rc = eng_log_append(p->o, &rec)) < 0)
 		eng_err(p->err, "dump log %s: %s (part %u is on tape %s file %llu)",
 		    p->o->log, strerror(-rc), p->h.part, p->l.label,
@@ -364,7 +491,11 @@ eng_part_close(struct eng_part *p, bool last)
 
 	p->open = false;
 	make_trailer(p, last, &t);
+	for (uint64_t i = 0; i < p->ncrc; i++)
+		eng_trace("w %llu", (unsigned long long)(i + 1 < p->ncrc ? p->bs :
+		    p->bytes - (p->ncrc - 1) * (uint64_t)p->bs));
 	rc = tsg_write_filemarks(p->dev, 1, true, &st);
+	eng_trace("f");
 	if (!written(rc, &st)) {
 		if (st.cat != TSG_CAT_VOLUME_OVERFLOW) {
 			eng_err_st(p->err, "writing the filemark", &st);

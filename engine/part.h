@@ -39,6 +39,11 @@ struct eng_part {
 	bool open;
 	bool ends_full;		/* the stream ended at early warning: the
 				   trailer says tape_full (set by the caller) */
+	bool defer;		/* close with an immediate filemark; the part's
+				   and dump's lines wait for a commit point
+				   (o->commit; set by the caller) */
+	uint64_t resume_file;	/* a held drive at end of data: the next part
+				   is this tape file (0: find end of data) */
 	unsigned depth;		/* writes in flight the transport grants */
 	bool lbp;		/* the drive checks each block's CRC32C */
 	/* The stream. */
@@ -84,6 +89,21 @@ int eng_part_add(struct eng_part *p, const void *buf, size_t len,
  * dump log and into the next part's header.
  */
 int eng_part_close(struct eng_part *p, bool last);
+/*
+ * A commit point on p->dev (engine.h, struct eng_commit): with synced the
+ * drive has just written out everything (a synchronous filemark), else a
+ * synchronous filemark count 0 is written first. The pending lines go to
+ * the dump log (on_commit for dumps), or to on_lost if the drive failed.
+ * 0, -EIO (lost) or the dump log's error.
+ */
+int eng_part_commit(struct eng_part *p, bool synced);
+/* Keep a dump-log line until the next commit point. */
+int eng_commit_push(struct eng_commit *c, const struct cat_dl_rec *r);
+/* The pending lines to the log (synced) or to on_lost (not). */
+int eng_commit_release(struct eng_commit *c, const struct eng_dump_opts *o,
+    bool synced, char *err);
+/* A line of the drive's trace for benchmarks (ABS_TAPE_TRACE=FILE). */
+void eng_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Fill the dump-log fields common to part and dump lines from h. */
 void eng_part_record(struct cat_dl_rec *r, const struct fmt_header *h);
 /* Append r to o's dump log, stamped with o's job and site (dumplog.h). */

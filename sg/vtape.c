@@ -52,6 +52,7 @@ struct vt_file {
 	uint64_t cap;
 	bool fm;
 	bool lost;		/* damaged index: its one block reads as an error */
+	bool dirty;		/* written since the last synchronous filemark */
 	int dfd, ifd;
 };
 
@@ -621,6 +622,7 @@ write_block(struct vtape *v, const uint8_t *buf, uint32_t len,
 	}
 	fl->off[fl->nblocks + 1] = fl->off[fl->nblocks] + len;
 	fl->nblocks++;
+	fl->dirty = true;
 	v->b = fl->nblocks;
 	v->used += len;
 	v->written += len;
@@ -682,6 +684,26 @@ cmd_write(struct vtape *v, const uint8_t *cdb, const uint8_t *buf, size_t len,
 	return 0;
 }
 
+/*
+ * A synchronous filemark writes out the drive's buffer: every tape file
+ * written since the last one (immediate filemarks leave theirs in the
+ * page cache, as a drive's buffer), not only the current one. 0 or the
+ * first error.
+ */
+static int
+sync_dirty(struct vtape *v)
+{
+	for (size_t i = 0; i < v->nfiles; i++) {
+		struct vt_file *fl = &v->files[i];
+		if (!fl->dirty || fl->dfd < 0)
+			continue;
+		if (fsync(fl->dfd) || fsync(fl->ifd))
+			return -errno;
+		fl->dirty = false;
+	}
+	return 0;
+}
+
 /* WRITE FILEMARKS(6). */
 static int
 cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
@@ -698,9 +720,9 @@ cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 		return host_failed(v, r, rc, count) > 0 ? 0 : rc;
 	if (count == 0 && !immed) {
 		/* A zero count flushes the buffer, as drives do. */
-		if (v->f < v->nfiles && v->files[v->f].dfd >= 0) {
-			fsync(v->files[v->f].dfd);
-			fsync(v->files[v->f].ifd);
+		if ((rc = sync_dirty(v)) < 0) {
+			host_note(v, "flushing", v->cartdir, -rc);
+			host_failed(v, r, rc, 0);
 		}
 		return 0;
 	}
@@ -726,7 +748,8 @@ cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 			return 0;
 		}
 		/* Flushed: what the host lost shows here (delayed allocation). */
-		if (!immed && (fsync(fl->dfd) || fsync(fl->ifd))) {
+		fl->dirty = true;
+		if (!immed && sync_dirty(v) < 0) {
 			int e = errno;
 			if (ftruncate(fl->ifd, (off_t)(fl->nblocks * sizeof(rec))) < 0)
 				(void)0;	/* the filemark is not on tape */

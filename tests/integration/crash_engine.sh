@@ -15,7 +15,10 @@
 # crash_engine.sh BUILD 1 SEED replays it (the kill is at the same point;
 # timed kills are not replayable). CRASH_SPAN=0 makes the cartridges large
 # enough that no dump changes cartridge; CRASH_TIMED=1 adds timed kills;
-# CRASH_KEEP=1 keeps the temp dir. Counts:
+# CRASH_KEEP=1 keeps the temp dir. Every third run is one dump --batch
+# of its dumps (commit points; CRASH_BATCH=0: none), killed anywhere in it,
+# at a commit point (commit:N) among others; its uncommitted dumps are run
+# again. Counts:
 #   kills     dumps killed by SIGKILL
 #   verified  restores of complete dumps compared byte for byte (all checks)
 #   lost      a dump the log calls complete that does not restore exactly
@@ -84,9 +87,9 @@ dump_params() {
 	}'
 }
 
-# dump ENTITY LEN SRC [ABS_CRASH_AT] [MS]: one dump of a fresh slice of
-# pool.bin; sets drc (exit status) and leaves the message in err.txt.
-dump() {
+# make_src ENTITY LEN SRC: a fresh slice of pool.bin as the entity's
+# source of kind SRC (file, cmd, dir); sets s to its --source.
+make_src() {
 	off=$(( ($(printf '%s %s' "$seed" "$1" | cksum | cut -d' ' -f1) % 4000) * 4096 ))
 	tail -c +$((off + 1)) pool.bin | head -c "$2" >"src.$1"
 	case $3 in
@@ -95,6 +98,12 @@ dump() {
 		s="dir:$T/tree.$1" ;;
 	*) s="file:$T/src.$1" ;;
 	esac
+}
+
+# dump ENTITY LEN SRC [ABS_CRASH_AT] [MS]: one dump of a fresh slice of
+# pool.bin; sets drc (exit status) and leaves the message in err.txt.
+dump() {
+	make_src "$1" "$2" "$3"
 	set -- "$1" "$2" "$3" "${4:-}" "${5:--1}"
 	if [ "$5" -ge 0 ]; then
 		"$BIN/abs-engine" dump --device vtape:lib/drive0 --entity "$1" \
@@ -186,6 +195,96 @@ check_library() {
 has_check=0
 "$BIN/abs-vtape" 2>&1 | grep -q '^ *check ' && has_check=1
 
+# A run's dumps in one process (dump --batch, issue 15): immediate
+# filemarks between dumps, a synchronous one every EVERY dumps and at the
+# end; a dump is in the log only once a commit point covers it. The kill
+# lands anywhere in the run, at the commit points in particular (commit:N,
+# just before the synchronous filemark, with dumps written but not yet
+# covered). Then the dumps the log does not hold are run again as a new
+# batch (e1r, ...) on the same drive, and every complete dump is checked as
+# after any kill: nothing the log calls complete may be missing, and
+# nothing uncovered may be in the log.
+batch_run() {
+	set -- $(awk -v s="$seed" -v n="$ndumps" 'BEGIN {
+		srand(s * 13 + 5)
+		split("commit scsi-filemark scsi-write dumplog", P, " ")
+		split(n " " (3 * n + 3) " " (8 * n) " " (2 * n + 2), M, " ")
+		i = 1 + int(rand() * 4)
+		point = rand() < 0.1 ? "none" : P[i] ":" (1 + int(rand() * M[i]))
+		print point, 1 + int(rand() * 3)
+	}')
+	point=$1 every=$2
+	: >batch.txt
+	k=0
+	while [ "$k" -lt "$ndumps" ]; do
+		k=$((k + 1))
+		set -- $(dump_params "$seed" "$k" "$bs" "$usable" 0 "${CRASH_SPAN:-1}")
+		make_src "e$k" "$1" "$2"
+		echo "e$k $s" >>batch.txt
+	done
+	what="bs=$bs usable=$usable batch of $ndumps, commit every $every, kill=$point"
+	ABS_CRASH_AT=$point "$BIN/abs-engine" dump --device vtape:lib/drive0 \
+		--batch batch.txt --log d.log --block-size "$bs" \
+		--autolabel 'X%05d' --commit-every "$every" --quiet 2>err.txt
+	drc=$?
+	batches=$((batches + 1))
+	if [ "$drc" = 137 ]; then
+		kills=$((kills + 1))
+		batchkills=$((batchkills + 1))
+		# Half the kills at a commit point are power cuts: what the
+		# drive held in its buffer (every tape file after the last one
+		# a commit point covered, as the log says) is lost too.
+		case $point in commit:*)
+			[ $((seed % 2)) = 0 ] && power_cut && powercuts=$((powercuts + 1)) ;;
+		esac
+		: >redo.txt
+		while read -r e src; do
+			grep -q "^dump entity=$e " d.log && continue
+			cp "src.$e" "src.${e}r"
+			[ -d "tree.$e" ] && rm -rf "tree.${e}r" && cp -a "tree.$e" "tree.${e}r"
+			echo "${e}r $src" | sed "s|\(src\|tree\)\.$e\b|\1.${e}r|" >>redo.txt
+			redone=$((redone + 1))
+		done <batch.txt
+		if [ -s redo.txt ]; then
+			"$BIN/abs-engine" dump --device vtape:lib/drive0 --batch redo.txt \
+				--log d.log --block-size "$bs" --autolabel 'X%05d' \
+				--commit-every "$every" --quiet 2>err.txt
+			drc=$?
+			if [ "$drc" != 0 ] && exhausted; then
+				exhaust=$((exhaust + 1))
+			elif [ "$drc" != 0 ]; then
+				bad stuck "after kill ($what), the dumps run again fail: $(tail -n1 err.txt)"
+			fi
+		fi
+		check_library
+	elif [ "$drc" != 0 ] && exhausted; then
+		exhaust=$((exhaust + 1))
+	elif [ "$drc" != 0 ]; then
+		bad errors "batch failed without a kill ($what): $(tail -n1 err.txt)"
+	elif [ "$point" != none ]; then
+		unreached=$((unreached + 1))
+	fi
+}
+batches=0 batchkills=0 redone=0 powercuts=0
+
+# power_cut: each cartridge loses the tape files after the last one the
+# dump log names on it (a part's trailer file, or the label): the drive's
+# buffer, which only a synchronous filemark writes out.
+power_cut() {
+	for c in lib/carts/*; do
+		[ -f "$c/file000000" ] || continue
+		label=$(head -c 4096 "$c/file000000" | tr -d '\000' | sed -n 's/^label=//p')
+		last=$(sed -n "s/^part .* label=$label .* file=\([0-9]*\) .*/\1/p" d.log |
+			sort -n | tail -n1)
+		keep=$(( ${last:--1} + 1 ))
+		for f in "$c"/file[0-9][0-9][0-9][0-9][0-9][0-9]; do
+			n=$(basename "$f" | sed 's/^file0*//; s/^$/0/')
+			[ "$n" -gt "$keep" ] && rm -f "$f" "$f.idx"
+		done
+	done
+	return 0
+}
+
 while [ "$kills" -lt "$KILLS" ]; do
 	seed=$((SEED0 + runs))
 	runs=$((runs + 1))
@@ -213,7 +312,13 @@ while [ "$kills" -lt "$KILLS" ]; do
 	"$BIN/abs-engine" label --device vtape:lib/drive0 --label X00001 \
 		--block-size "$bs" >/dev/null 2>&1 ||
 		{ bad errors "set-up of the library failed"; continue; }
-	k=0
+	k=$ndumps
+	# Every third run is one batch (CRASH_BATCH=0: none).
+	if [ "${CRASH_BATCH:-1}" = 1 ] && [ $((runs % 3)) = 0 ]; then
+		batch_run
+	else
+		k=0
+	fi
 	while [ "$k" -lt "$ndumps" ] && [ "$runbad" = 0 ]; do
 		k=$((k + 1))
 		set -- $(dump_params "$seed" "$k" "$bs" "$usable" \
@@ -253,5 +358,6 @@ done
 echo "crash-engine: $kills kills ($timed timed) in $runs runs from seed $SEED0," \
 	"$complete complete dumps, $verified restores byte-exact, $lost lost," \
 	"$dup duplicated, $stuck stuck, $errors other errors ($unreached crash points not reached," \
-	"$exhaust libraries used up)"
+	"$exhaust libraries used up); $batches batch runs, $batchkills killed" \
+	"($powercuts power cuts at a commit point), $redone uncommitted dumps run again"
 [ $((lost + dup + stuck + errors)) -eq 0 ]
