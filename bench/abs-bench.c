@@ -961,6 +961,13 @@ static const char usage[] =
 "  from the end of a dir dump of SIZE (default 2G), plain and zstd: blocks,\n"
 "  bytes and seconds of restore --path, of the whole dump and of dd | tar -x\n"
 "  (bench/single-file.sh; iscsi: a private tgtd as bench/iscsi.sh).\n"
+"--peers [--tree DIR] [--runs N] [--systems abs,ctld,amanda,bacula]\n"
+"  [--results DIR]: the same full backup, restore, incremental and restore\n"
+"  of the chain of one tree (default: a copy of /usr/lib/x86_64-linux-gnu\n"
+"  and /usr/share/doc) by ABS (direct and through abs-ctld), Amanda and\n"
+"  Bacula, each set up in a temporary directory (bench/peers/; installs\n"
+"  the peers with tools/deps.sh peers; root): wall, CPU of every process\n"
+"  of each system, peak memory, tape bytes, restores checked, ratios.\n"
 "--planner [--entities N] [--nights N] [--seed S] [--seeds N] [--runs N]:\n"
 "  ABS's planner against an Amanda-style baseline over a simulated site\n"
 "  (balance, overdue, window and limit violations; --seeds N: N sites, one\n"
@@ -1023,6 +1030,9 @@ main(int argc, char **argv)
 		{ "baseline", required_argument, NULL, 'a' },
 		{ "via-ctld", no_argument, NULL, 1002 },
 		{ "small-dumps", required_argument, NULL, 'Q' },
+		{ "peers", no_argument, NULL, 2001 },
+		{ "tree", required_argument, NULL, 2002 },
+		{ "systems", required_argument, NULL, 2003 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1040,6 +1050,8 @@ main(int argc, char **argv)
 	uint64_t p_seed = 0;
 	int p_seeds = 1;
 	const char *uring_path = NULL, *drives_list = NULL;
+	const char *peers_tree = NULL, *peers_systems = NULL;
+	int peers = 0;
 	double mean = 250, drive = 177;
 	unsigned dbuf = 64;
 	uint64_t v;
@@ -1130,6 +1142,9 @@ main(int argc, char **argv)
 				die("--small-dumps takes 1..100000 dumps");
 			small_n = (unsigned)v;
 			break;
+		case 2001: peers = 1; break;
+		case 2002: peers_tree = optarg; break;
+		case 2003: peers_systems = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -1181,6 +1196,46 @@ main(int argc, char **argv)
 		if (dir)
 			setenv("TMPDIR", dir, 1);
 		execl("/bin/sh", "sh", script, build, ns, rs, bs, (char *)NULL);
+		die("%s: %s", script, strerror(errno));
+	}
+	if (peers_tree && !peers)
+		die("--tree goes with --peers");
+	if (peers) {
+		/* Amanda and Bacula set up and driven as their users do: shell. */
+		char script[PATH_MAX + 64], build[PATH_MAX + 8], nruns[16];
+		const char *av[16];
+		int ac = 0;
+		snprintf(build, sizeof(build), "%s/..", bindir);
+		if (getenv("ABS_TOP"))
+			snprintf(script, sizeof(script), "%s/bench/peers/run.sh",
+			    getenv("ABS_TOP"));
+		else
+			snprintf(script, sizeof(script), "%s/../../bench/peers/run.sh",
+			    bindir);
+		snprintf(nruns, sizeof(nruns), "%u", opt_runs);
+		av[ac++] = "sh";
+		av[ac++] = script;
+		av[ac++] = build;
+		av[ac++] = "--runs";
+		av[ac++] = nruns;
+		if (peers_tree) {
+			av[ac++] = "--tree";
+			av[ac++] = peers_tree;
+		}
+		if (peers_systems) {
+			av[ac++] = "--systems";
+			av[ac++] = peers_systems;
+		}
+		if (results) {
+			av[ac++] = "--results";
+			av[ac++] = results;
+		}
+		if (dir) {
+			av[ac++] = "--dir";
+			av[ac++] = dir;
+		}
+		av[ac] = NULL;
+		execv("/bin/sh", (char *const *)av);
 		die("%s: %s", script, strerror(errno));
 	}
 	if (single) {

@@ -1,6 +1,11 @@
 #!/bin/sh
 # Install the Debian packages ABS builds and tests with, only those missing.
+# `deps.sh peers`: only the peers abs-bench --peers compares ABS with
+# (Amanda, Bacula); make check never needs them.
 set -e
+if [ "${1:-}" = peers ]; then
+	exec sh "$(dirname "$0")/../bench/peers/deps.sh"
+fi
 PKGS="build-essential pkg-config clang liburing-dev libsgutils2-dev
 libarchive-dev libzstd-dev libssl-dev libxxhash-dev xxhash
 libiscsi-dev libiscsi-bin tgt zstd mbuffer tar coreutils
