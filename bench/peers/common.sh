@@ -153,14 +153,14 @@ check_restore() {
 		tree_list "$3" >"$W/want.list"
 		tree_list "$4" >"$W/got.list"
 		if ! cmp -s "$W/want.list" "$W/got.list"; then
-			n=$(diff "$W/want.list" "$W/got.list" | grep -c '^>' || true)
+			diff "$W/want.list" "$W/got.list" >"$W/$1.$2.meta"
+			n=$(grep -c '^>' "$W/$1.$2.meta" || true)
 			_m="metadata: $n entries differ"
 			[ "$_v" = ok ] && _v=$_m || _v="$_v; $_m"
-			diff "$W/want.list" "$W/got.list" | head -n 6 >"$W/$1.$2.meta"
 		fi
 	fi
 	record "$1" "$2.check" "$_v"
-	[ "$_v" = ok ] || { echo "peers: $1 $2: $_v" >&2; cat "$W/$1.$2.meta" >&2 2>/dev/null || true; }
+	[ "$_v" = ok ] || { echo "peers: $1 $2: $_v" >&2; sed -n 1,6p "$W/$1.$2.meta" >&2 2>/dev/null || true; }
 }
 
 # tape_bytes DIR...: bytes of the files that stand for tapes.

@@ -128,7 +128,7 @@ change_tree() {
 		cat "$W/blob" >>"$TREE/$f"
 	done
 	awk 'NR % 199 == 7' "$W/files" | while read -r f; do rm -f "$TREE/$f"; done
-	d=$(cd "$TREE" && find . -mindepth 2 -type d | LC_ALL=C sort | head -n 1)
+	d=$(cd "$TREE" && find . -mindepth 2 -type d | LC_ALL=C sort | awk 'NR == 1')
 	[ -n "$d" ] && mv "$TREE/$d" "$TREE/$d.renamed"
 	mkdir "$TREE/peers-new"
 	i=0
