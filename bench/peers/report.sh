@@ -73,9 +73,9 @@ END {
 	name["amanda"] = "Amanda 3.5.1"; name["bacula"] = "Bacula 9.6.7"
 	sn["full"] = "full backup"; sn["restore"] = "restore of the full"
 	sn["incr"] = "incremental"; sn["restore-chain"] = "restore of full + incremental"
-	printf "Tree: %d entries, %s of files (hard links once); medians of %d runs (wall: min-max).\n\n", entries, human(bytes), runs
-	print "| system | step | wall s (min-max) | CPU s | peak MB | tape | wall / ABS | CPU / ABS | tape / ABS | restore check |"
-	print "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+	printf "Tree: %d entries, %s of files (hard links once); medians of up to %d runs (min-max beside them).\n\n", entries, human(bytes), runs
+	print "| system | step | wall s (min-max) | CPU s (min-max) | peak MB | tape | wall / ABS | CPU / ABS | tape / ABS | restore check | runs |"
+	print "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
 	for (t = 1; t <= nt; t++) {
 		a = "abs" SUBSEP ST[t]
 		for (i = 1; i <= ns; i++) {
@@ -85,11 +85,11 @@ END {
 			tp = (k in tapes) ? tmed(k) : -1
 			at = (a in tapes) ? tmed(a) : -1
 			chk = (k in bad) ? bad[k] : (ST[t] ~ /restore/ ? "ok" : "")
-			printf "| %s | %s | %.2f (%.2f-%.2f) | %.2f | %.0f | %s | %s | %s | %s | %s |\n",
-			    name[S[i]], sn[ST[t]], w, lo(k, "wall"), hi(k, "wall"), c, m,
+			printf "| %s | %s | %.1f (%.1f-%.1f) | %.2f (%.2f-%.2f) | %.0f | %s | %s | %s | %s | %s | %d |\n",
+			    name[S[i]], sn[ST[t]], w, lo(k, "wall"), hi(k, "wall"), c, lo(k, "cpu"), hi(k, "cpu"), m,
 			    (tp >= 0 ? human(tp) : ""), (S[i] == "abs" ? "1" : ratio(w, med(a, "wall"))),
 			    (S[i] == "abs" ? "1" : ratio(c, med(a, "cpu"))),
-			    (tp >= 0 ? (S[i] == "abs" ? "1" : ratio(tp, at)) : ""), chk
+			    (tp >= 0 ? (S[i] == "abs" ? "1" : ratio(tp, at)) : ""), chk, cnt[k]
 			W[i, t] = w; C[i, t] = c
 		}
 	}
@@ -113,7 +113,7 @@ END {
 			gx = left + (t - 1) * gw + 8
 			if (p) printf "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", gx + (gw - 16) / 2, y0 + ph + 14, sn[ST[t]] > svg
 			for (i = 1; i <= ns; i++) {
-				x = (p ? C[i, t] : W[i, t]); h = x / max * ph
+				x = (p ? C[i, t] : W[i, t]); h = x / max * ph * 0.9
 				printf "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s %s: %.2f s</title></rect>\n", gx + (i - 1) * bw, y0 + ph - h, bw - 2, h, col[i], name[S[i]], sn[ST[t]], x > svg
 				printf "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\">%.1f</text>\n", gx + (i - 0.5) * bw, y0 + ph - h - 2, x > svg
 			}
