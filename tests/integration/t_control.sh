@@ -31,7 +31,7 @@ expect_fail "already in pool" "$CTL" tape-add manual B00001
 expect_fail "may hold 4 tapes" "$CTL" tape-add manual B00004 B00005
 "$CTL" type-add volume --full 7 --incr 1 >/dev/null
 mkdir -p src/home/sub && echo hello >src/home/a.txt && head -c 300000 /dev/urandom >src/home/sub/b.bin
-head -c 30000000 /dev/urandom >big.bin
+head -c 40000000 /dev/urandom >big.bin
 "$CTL" entity-add home.jdoe "dir:$T/src/home" --type volume --pool manual >/dev/null
 "$CTL" entity-add vol.big "cmd:cat $T/big.bin" >/dev/null
 printf 'while :; do head -c 1048576 /dev/urandom; sleep 0.2; done\n' >slow.sh
