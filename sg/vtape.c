@@ -300,10 +300,42 @@ files_push(struct vtape *v)
 	return 0;
 }
 
-/* Drop every in-memory file entry. */
+/* The cartridge's directory entries (files made or removed) on disk. */
+static int
+sync_cartdir(struct vtape *v)
+{
+	int fd = v->cartdir ? open(v->cartdir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC) : -1;
+	int rc = 0;
+
+	if (fd < 0)
+		return v->cartdir ? -errno : 0;
+	if (fsync(fd))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/*
+ * Drop every in-memory file entry. What an immediate filemark left in the
+ * page cache is written out first: a drive writes its buffer to the
+ * medium when the cartridge is unloaded or the device closed.
+ */
 static void
 files_clear(struct vtape *v)
 {
+	bool any = false;
+
+	for (size_t i = 0; i < v->nfiles; i++) {
+		struct vt_file *fl = &v->files[i];
+		if (fl->dirty && fl->dfd >= 0 && fl->ifd >= 0) {
+			if (fsync(fl->dfd) || fsync(fl->ifd))
+				host_note(v, "flushing", v->cartdir, errno);
+			any = true;
+		}
+	}
+	if (any && sync_cartdir(v) < 0)
+		host_note(v, "flushing", v->cartdir, errno);
 	for (size_t i = 0; i < v->nfiles; i++) {
 		if (v->files[i].dfd >= 0)
 			close(v->files[i].dfd);
@@ -693,6 +725,8 @@ cmd_write(struct vtape *v, const uint8_t *cdb, const uint8_t *buf, size_t len,
 static int
 sync_dirty(struct vtape *v)
 {
+	bool any = false;
+
 	for (size_t i = 0; i < v->nfiles; i++) {
 		struct vt_file *fl = &v->files[i];
 		if (!fl->dirty || fl->dfd < 0)
@@ -700,8 +734,10 @@ sync_dirty(struct vtape *v)
 		if (fsync(fl->dfd) || fsync(fl->ifd))
 			return -errno;
 		fl->dirty = false;
+		any = true;
 	}
-	return 0;
+	/* New tape files are names in the cartridge's directory too. */
+	return any ? sync_cartdir(v) : 0;
 }
 
 /* WRITE FILEMARKS(6). */
