@@ -59,10 +59,12 @@ grep -q '^dump entity=big ' s.log && fail "a failed dump reached the dump log as
 "$ENGINE" verify --device vtape:solo --file 1
 ok "full cartridge left earlier dumps intact"
 
-# A fresh tape for damage tests.
+# A fresh tape for damage tests. Its offsets below are those of format
+# version 1 (a header and a trailer record of a whole block each), so it
+# is labelled version 1; t_format_versions damages version 2 tapes.
 "$VTAPE" unload lib --drive 0
 "$VTAPE" load lib --slot 2 --drive 0
-"$ENGINE" label --device $D --label E00002
+ABS_FORMAT_VERSION=1 "$ENGINE" label --device $D --label E00002
 "$ENGINE" dump --device $D --entity a --source "file:$T/a.bin" --log d2.log
 "$ENGINE" dump --device $D --entity b --source "file:$T/a.bin" --log d2.log
 CART=$(readlink -f lib/drive0/tape)
@@ -113,7 +115,7 @@ expect_fail "part header is damaged" "$ENGINE" restore --device $D --entity a \
 flip "$CART/file000000" 100
 expect_fail "label is damaged" "$ENGINE" list --device $D
 expect_fail "use --force" "$ENGINE" label --device $D --label E00004
-"$ENGINE" label --device $D --label E00004 --force
+ABS_FORMAT_VERSION=1 "$ENGINE" label --device $D --label E00004 --force	# version 1 offsets below
 
 # Medium error while writing: the dump fails clearly.
 "$VTAPE" inject lib --drive 0 --medium-error-at 4

@@ -12,7 +12,7 @@ CTL="$ABS_BIN/abs-ctl"
 "$VTAPE" load lib --slot 1 --drive 0
 "$ENGINE" label --device "vtape:$T/lib/drive0" --label M00001 >/dev/null
 "$VTAPE" inject lib --drive 0 --medium-error-at 3 >/dev/null
-head -c 30000000 /dev/urandom >big.bin
+head -c 40000000 /dev/urandom >big.bin
 head -c 2000000 /dev/urandom >small.bin
 "$ENGINE" dump --device "vtape:$T/lib/drive0" --entity vol.big --source "file:$T/big.bin" \
 	--log d.log --autolabel 'M%05d' --retries 1 >/dev/null 2>dump.err ||
