@@ -283,6 +283,9 @@ test_foreign_kept(void)
 	CHECK_EQ(st.removed, 3);	/* proj/f, gone/g, gone */
 	CHECK_EQ(count_top(dir), 2);	/* keep, proj */
 	close(fd);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);	/* mkdtemp's, not fresh()'s: ours to remove */
 }
 
 /* A swap and a three-name cycle; a symlink and a device-less fifo moved. */
