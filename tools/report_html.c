@@ -556,11 +556,14 @@ chart_errors(FILE *fp, json_t *data, const char *list, const char *key,
 		}
 		fputc('\n', fp);
 	}
-	json_array_foreach(nights, i, v)
-		fprintf(fp, "<text x='%.1f' y='%d' class='xl'>%s</text>", PL + cw *
-		    (double)i + cw / 2, h - 10, (int)i % (n > 31 ? 4 : n > 15 ? 2 :
-		    1) && i + 1 != n ? "" : strlen(sf(v, "night")) == 10 ?
+	json_array_foreach(nights, i, v) {
+		fprintf(fp, "<text x='%.1f' y='%d' class='xl'>", PL + cw *
+		    (double)i + cw / 2, h - 10);
+		rh_escape(fp, (int)i % (n > 31 ? 4 : n > 15 ? 2 : 1) &&
+		    i + 1 != n ? "" : strlen(sf(v, "night")) == 10 ?
 		    sf(v, "night") + 5 : "");
+		fputs("</text>", fp);
+	}
 	fputs("</svg>\n", fp);
 	json_decref(names);
 }
@@ -700,7 +703,9 @@ rh_write_html(FILE *fp, json_t *data)
 	box(fp, low, "pools below minimum", true);
 	fputs("</div>\n", fp);
 
-	fprintf(fp, "<h2>Bytes per night, %s to ", sf(data, "from"));
+	fputs("<h2>Bytes per night, ", fp);
+	rh_escape(fp, sf(data, "from"));
+	fputs(" to ", fp);
 	rh_escape(fp, night);
 	fputs(": the planner's balance</h2>\n<p>Fulls and incrementals of the"
 	    " nightly runs; an even cycle spreads the fulls over its nights.</p>\n",
