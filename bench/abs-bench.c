@@ -979,6 +979,10 @@ static const char usage[] =
 "--via-ctld [--source dir:TREE] [--runs N] [--dir DIR]: the same full dump\n"
 "  of TREE (default /usr/lib/x86_64-linux-gnu) direct and through abs-ctld\n"
 "  and a media server, interleaved: wall, CPU, ratios (bench/via-ctld.sh).\n"
+"--hosts N [--size SIZE] [--dir DIR]: N media servers in network namespaces\n"
+"  (hosts B and C) reporting to one abs-ctld (host A), over TLS when it has\n"
+"  --listen: registrations/s, a dump on every drive at once, events/s,\n"
+"  abs-ctld's CPU and memory (bench/hosts.sh; root).\n"
 "--sums [--runs N]: the per-byte work alone, GB/s of one core: memcpy,\n"
 "  each CRC32C and XXH3 variant, the block sums in separate passes and in\n"
 "  one (bench/sum_bench.c).\n"
@@ -1029,6 +1033,7 @@ main(int argc, char **argv)
 		{ "sums", no_argument, NULL, 1001 },
 		{ "baseline", required_argument, NULL, 'a' },
 		{ "via-ctld", no_argument, NULL, 1002 },
+		{ "hosts", required_argument, NULL, 2101 },
 		{ "small-dumps", required_argument, NULL, 'Q' },
 		{ "peers", no_argument, NULL, 2001 },
 		{ "tree", required_argument, NULL, 2002 },
@@ -1052,6 +1057,7 @@ main(int argc, char **argv)
 	const char *uring_path = NULL, *drives_list = NULL;
 	const char *peers_tree = NULL, *peers_systems = NULL;
 	int peers = 0;
+	unsigned hosts_n = 0;	/* --hosts N */
 	double mean = 250, drive = 177;
 	unsigned dbuf = 64;
 	uint64_t v;
@@ -1142,6 +1148,11 @@ main(int argc, char **argv)
 				die("--small-dumps takes 1..100000 dumps");
 			small_n = (unsigned)v;
 			break;
+		case 2101:
+			if (util_parse_u64(optarg, 1000, &v) < 0 || v < 2)
+				die("--hosts takes 2..1000 media servers");
+			hosts_n = (unsigned)v;
+			break;
 		case 2001: peers = 1; break;
 		case 2002: peers_tree = optarg; break;
 		case 2003: peers_systems = optarg; break;
@@ -1179,6 +1190,22 @@ main(int argc, char **argv)
 		snprintf(runs, sizeof(runs), "%u", opt_runs);
 		execl("/bin/sh", "sh", script, build, tree, runs, dir ? dir :
 		    (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"), (char *)NULL);
+		die("%s: %s", script, strerror(errno));
+	}
+	if (hosts_n) {
+		/* Namespaces, daemons and certificates: bench/hosts.sh. */
+		char script[PATH_MAX + 64], build[PATH_MAX + 8], ns[16], mib[32];
+		snprintf(build, sizeof(build), "%s/..", bindir);
+		snprintf(script, sizeof(script), "%s/../../bench/hosts.sh", bindir);
+		if (getenv("ABS_TOP"))
+			snprintf(script, sizeof(script), "%s/bench/hosts.sh",
+			    getenv("ABS_TOP"));
+		snprintf(ns, sizeof(ns), "%u", hosts_n);
+		snprintf(mib, sizeof(mib), "%llu", size_given ? (unsigned long long)
+		    ((opt_size + (1 << 20) - 1) >> 20) : 4ULL);
+		execl("/bin/sh", "sh", script, build, ns, dir ? dir :
+		    (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"), "2000", mib,
+		    (char *)NULL);
 		die("%s: %s", script, strerror(errno));
 	}
 	if (small_n) {
