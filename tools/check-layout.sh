@@ -27,10 +27,11 @@ sg			sg-vtape ring common lib:iscsi lib:sgutils2
 proto			common lib:jansson
 dumplog			common lib:zstd
 planner			common
+queue			common lib:jansson
 catalog			dumplog common lib:sqlite3
-engine			sg ring proto dumplog common lib:zstd lib:archive lib:jansson
+engine			sg ring proto dumplog queue common lib:zstd lib:archive lib:jansson
 control			catalog dumplog proto planner common lib:jansson
-tools			proto common lib:jansson lib:ncursesw
+tools			proto queue common lib:jansson lib:ncursesw
 tools/abs-vtape.c	sg-vtape common
 bench			engine sg sg-vtape ring planner common lib:liburing lib:iscsi
 tests			*
@@ -117,7 +118,7 @@ BEGIN {
 
 # 2. Archives: which room's objects call which room's (or library's) symbols.
 missing=
-for r in common ring sg proto dumplog catalog engine control planner; do
+for r in common ring sg proto dumplog catalog engine control planner queue; do
 	a="$BUILD/libabs-$r.a"
 	[ -f "$a" ] || continue
 	nm -g --defined-only "$a" 2>/dev/null |

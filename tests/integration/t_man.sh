@@ -9,7 +9,7 @@ TOP=${ABS_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 command -v man >/dev/null && command -v lexgrog >/dev/null || skip "man-db is needed (make deps)"
 M="$TOP/man"
 version=$(sed -n 's/^#define ABS_VERSION "\(.*\)"/\1/p' "$TOP/common/version.h")
-pages="abs-engine.8 abs-ctld.8 abs-ctl.1 abs-cron.8 abs-vtape.1 abs-bench.1 abs-dumplog.5"
+pages="abs-engine.8 abs-ctld.8 abs-ctl.1 abs-cron.8 abs-vtape.1 abs-bench.1 abs-dumplog.5 abs-queue.1"
 
 # render PAGE: the page as plain ASCII text (hyphens as '-').
 render() { MANWIDTH=200 MAN_KEEP_FORMATTING= man -E ascii -l "$M/$1" 2>/dev/null | col -b; }
@@ -25,7 +25,7 @@ for p in $pages; do
 	head -n 5 "$M/$p" | grep -q "^\.TH $(echo "$name" | tr a-z A-Z) $sect .* \"ABS $version\"" ||
 		fail "$p: .TH is not 'NAME $sect DATE \"ABS $version\"'"
 done
-ok "7 pages: no warning, a NAME each, version $version"
+ok "8 pages: no warning, a NAME each, version $version"
 
 # flags_in PAGE: every --flag of stdin must be in the rendered PAGE.
 flags_in() {
@@ -37,10 +37,10 @@ flags_in() {
 	done
 	[ -z "$missing" ] || fail "$1 lacks$missing (in --help, not in the page)"
 }
-for prog in abs-engine abs-ctld abs-cron abs-vtape abs-bench abs-ctl; do
+for prog in abs-engine abs-ctld abs-cron abs-vtape abs-bench abs-ctl abs-queue; do
 	case $prog in
 	abs-ctl) page=abs-ctl.1 ;;
-	abs-vtape | abs-bench) page=$prog.1 ;;
+	abs-vtape | abs-bench | abs-queue) page=$prog.1 ;;
 	*) page=$prog.8 ;;
 	esac
 	{ "$ABS_BIN/$prog" --help 2>&1 || true

@@ -1,0 +1,406 @@
+/*
+ * abs-queue: the archive queue's command-line face (docs/QUEUE.md). A
+ * producer adds its data files (open while it writes them, closed when
+ * they are ready), the archiver (abs-engine archive) takes them to tape,
+ * and scrub deletes the data files whose done entries prove them on tape.
+ *
+ * Exit: 0 done, 1 something refused or failed (each said on stderr),
+ * 2 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "common/version.h"
+#include "queue/queue.h"
+
+enum { EX_OK, EX_FAILED, EX_USAGE };
+
+static const char *prog = "abs-queue";
+
+static void __attribute__((format(printf, 1, 2)))
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+seterr(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, ABSQ_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: abs-queue add QUEUE FILE... [--open] [--expires SECS|DATE]\n"
+	    "                 [--checksum ALG:HEX]\n"
+	    "       abs-queue close QUEUE FILE... [--checksum ALG:HEX]\n"
+	    "       abs-queue list DIR [--json]\n"
+	    "       abs-queue scrub QUEUE --done DIR [--verified-only] [--dry-run]\n"
+	    "       abs-queue --version | --help\n"
+	    "  add: queue data files for the archiver (--open: still being\n"
+	    "    written; archived once closed, or once --expires has passed)\n"
+	    "  close: mark open entries ready\n"
+	    "  list: the entries of a queue or a done directory, oldest first\n"
+	    "  scrub: delete the data files whose done entries prove them on\n"
+	    "    tape (--verified-only: and read back after writing, or checked)\n");
+}
+
+/* --expires: seconds from now, or a UTC date. */
+static int
+parse_expires(const char *s, time_t *out)
+{
+	uint64_t v;
+
+	if (util_parse_u64(s, (uint64_t)INT32_MAX * 8, &v) == 0) {
+		*out = time(NULL) + (time_t)v;
+		return 0;
+	}
+	if (util_parse_time(s, out) == 0 && *out > 0)
+		return 0;
+	return -EINVAL;
+}
+
+static int
+cmd_add(int argc, char **argv, bool closing)
+{
+	static const struct option opts[] = {
+		{ "open", no_argument, NULL, 'o' },
+		{ "expires", required_argument, NULL, 'e' },
+		{ "checksum", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct absq_add_opts o = { 0 };
+	char err[ABSQ_ERRLEN];
+	int c, bad = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (closing)
+				goto usage;
+			o.open = true;
+			break;
+		case 'e':
+			if (closing)
+				goto usage;
+			if (parse_expires(optarg, &o.expires)) {
+				say("--expires %s: neither seconds nor a UTC date "
+				    "(YYYY-MM-DDTHH:MM:SSZ)", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'c':
+			o.checksum = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		default:
+			goto usage;
+		}
+	}
+	if (argc - optind < 2)
+		goto usage;
+	if (o.checksum && argc - optind > 2) {
+		say("--checksum names one file's checksum: give one FILE");
+		return EX_USAGE;
+	}
+	for (int i = optind + 1; i < argc; i++) {
+		struct absq_entry *e = calloc(1, sizeof(*e));
+		int rc;
+
+		if (!e) {
+			say("out of memory");
+			return EX_FAILED;
+		}
+		rc = closing ? absq_close(argv[optind], argv[i], o.checksum, err) :
+		    absq_add(argv[optind], argv[i], &o, e, err);
+		if (rc) {
+			say("%s", err);
+			bad++;
+		}
+		free(e);
+	}
+	return bad ? EX_FAILED : EX_OK;
+usage:
+	usage(stderr);
+	return EX_USAGE;
+}
+
+static void
+fmt_t(time_t t, char *buf, size_t len)
+{
+	if (t)
+		util_fmt_time(t, buf, len);
+	else
+		snprintf(buf, len, "-");
+}
+
+static int
+cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct absq_entry *e;
+	struct absq_ref *refs;
+	char err[ABSQ_ERRLEN];
+	bool json = false;
+	size_t n;
+	int c, bad = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'h') {
+			usage(stdout);
+			return EX_OK;
+		} else {
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (absq_scan(argv[optind], &refs, &n, err)) {
+		say("%s", err);
+		return EX_FAILED;
+	}
+	e = malloc(sizeof(*e));
+	if (!e) {
+		free(refs);
+		say("out of memory");
+		return EX_FAILED;
+	}
+	if (!json)
+		printf("%-8s %12s %-20s %-20s %-8s %s\n", "STATE", "SIZE", "ADDED",
+		    "EXPIRES", "TAPE", "PATH");
+	for (size_t i = 0; i < n; i++) {
+		char added[32], exp[32], size[32];
+
+		if (absq_entry_read(argv[optind], refs[i].name, e, err)) {
+			say("damaged entry: %s", err);
+			bad++;
+			continue;
+		}
+		if (json) {
+			char *s = absq_entry_json(e);
+			if (s)
+				printf("%s\n", s);
+			free(s);
+			continue;
+		}
+		fmt_t(e->added, added, sizeof(added));
+		fmt_t(e->expires, exp, sizeof(exp));
+		if (e->size >= 0)
+			snprintf(size, sizeof(size), "%lld", (long long)e->size);
+		else
+			snprintf(size, sizeof(size), "-");
+		printf("%-8s %12s %-20s %-20s %-8s %s\n", absq_state_name(e->state),
+		    size, added, exp, e->nparts ? e->parts[0].label : "-",
+		    e->path);
+	}
+	free(e);
+	free(refs);
+	return bad ? EX_FAILED : EX_OK;
+}
+
+/*
+ * Whether the data file is the one on tape: the done entry proves a
+ * location and a digest, the file has that digest now, and no queue
+ * entry names it again (a newer version waiting to be archived).
+ */
+static bool
+scrub_one(const char *queue, const char *done, struct absq_entry *e,
+    bool verified_only, bool dry, char *err)
+{
+	struct absq_entry *q = malloc(sizeof(*q));
+	char hex[65];
+	uint64_t size = 0;
+	struct stat st;
+	bool ok = false;
+
+	if (!q) {
+		seterr(err, "out of memory");
+		return false;
+	}
+	if (verified_only && !e->verified && !e->checked) {
+		seterr(err, "%s: not proven by a read-back (archived "
+		    "without verification, never checked): run abs-queue check",
+		    e->path);
+		goto out;
+	}
+	if (absq_entry_read(queue, e->name, q, NULL) == 0) {
+		seterr(err, "%s: queued again (%s): the file on "
+		    "disk may be newer than the one on tape", e->path,
+		    absq_state_name(q->state));
+		goto out;
+	}
+	if (lstat(e->path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		seterr(err, "%s: %s", e->path,
+		    errno == ENOENT ? "gone already" : "not a regular file");
+		goto out;
+	}
+	if (absq_file_digest(e->path, e->digest_alg, hex, &size, err))
+		goto out;
+	if (size != e->bytes || strcmp(hex, e->digest) != 0) {
+		seterr(err, "%s: changed since it was archived "
+		    "(%llu bytes, %s %s; on tape %llu bytes, %s)", e->path,
+		    (unsigned long long)size, e->digest_alg, hex,
+		    (unsigned long long)e->bytes, e->digest);
+		goto out;
+	}
+	if (dry) {
+		ok = true;
+		goto out;
+	}
+	if (unlink(e->path) < 0) {
+		seterr(err, "%s: %s", e->path, strerror(errno));
+		goto out;
+	}
+	e->scrubbed = time(NULL);
+	ok = absq_entry_write(done, e, err) == 0;
+out:
+	free(q);
+	return ok;
+}
+
+static int
+cmd_scrub(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "done", required_argument, NULL, 'd' },
+		{ "verified-only", no_argument, NULL, 'v' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *done = NULL, *queue;
+	bool verified_only = false, dry = false;
+	struct absq_entry *e;
+	struct absq_ref *refs;
+	char err[ABSQ_ERRLEN];
+	size_t n, deleted = 0, gone = 0, refused = 0;
+	int c, lk;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': done = optarg; break;
+		case 'v': verified_only = true; break;
+		case 'n': dry = true; break;
+		case 'h': usage(stdout); return EX_OK;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (argc - optind != 1 || !done) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	queue = argv[optind];
+	if (absq_scan(done, &refs, &n, err)) {
+		say("%s", err);
+		return EX_FAILED;
+	}
+	e = malloc(sizeof(*e));
+	/* The queue's lock: no producer re-adds a file while it goes. */
+	lk = e ? absq_lock(queue, err) : -ENOMEM;
+	if (lk < 0) {
+		say("%s", e ? err : "out of memory");
+		free(e);
+		free(refs);
+		return EX_FAILED;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (absq_entry_read(done, refs[i].name, e, err)) {
+			say("refused: damaged done entry: %s", err);
+			refused++;
+			continue;
+		}
+		if (e->state != ABSQ_ARCHIVED) {
+			say("refused: %s: done entry %s is %s, not archived",
+			    e->path, e->name, absq_state_name(e->state));
+			refused++;
+			continue;
+		}
+		if (e->scrubbed) {
+			gone++;
+			continue;
+		}
+		if (scrub_one(queue, done, e, verified_only, dry, err)) {
+			printf("%s %s (on %s file %llu)\n", dry ? "would delete" :
+			    "deleted", e->path, e->parts[0].label,
+			    (unsigned long long)e->parts[0].file);
+			deleted++;
+		} else {
+			say("refused: %s", err);
+			refused++;
+		}
+	}
+	absq_unlock(lk);
+	free(e);
+	free(refs);
+	printf("scrub: %zu %s, %zu scrubbed before, %zu refused\n", deleted,
+	    dry ? "to delete" : "deleted", gone, refused);
+	return refused ? EX_FAILED : EX_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return EX_OK;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("abs-queue %s (queue entry format %d)\n", ABS_VERSION,
+		    ABSQ_VERSION);
+		return EX_OK;
+	}
+	argc--;
+	argv++;
+	if (strcmp(cmd, "add") == 0)
+		return cmd_add(argc, argv, false);
+	if (strcmp(cmd, "close") == 0)
+		return cmd_add(argc, argv, true);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(argc, argv);
+	if (strcmp(cmd, "scrub") == 0)
+		return cmd_scrub(argc, argv);
+	say("unknown command %s", cmd);
+	usage(stderr);
+	return EX_USAGE;
+}
