@@ -283,6 +283,8 @@ commit_due(const struct dump_state *s)
  * Between commit points (s->o->commit) the last part closes with an
  * immediate filemark and is not read back: a read would stop the drive.
  */
+static int next_part(struct dump_state *s, double t0);
+
 static int
 close_part(struct dump_state *s, bool last)
 {
@@ -291,7 +293,13 @@ close_part(struct dump_state *s, bool last)
 	s->p.ends_full = last && eng_window_at_eot(s->win);
 	s->p.defer = s->o->commit && !s->o->hooks && last && !s->p.ends_full &&
 	    !tsg_is_stream(s->p.dev) && !commit_due(s);
-	if ((rc = eng_part_close(&s->p, last)) < 0)
+	/* An empty stream's part taken back at physical end: again on the
+	   next cartridge (eng_part_close). */
+	double t0 = eng_now();
+	while ((rc = eng_part_close(&s->p, last)) == -EAGAIN)
+		if ((rc = next_part(s, t0)) < 0)
+			return rc;
+	if (rc < 0)
 		return rc;
 	if (last && !s->p.ends_full)
 		s->p.ends_full = past_early_warning(s);
@@ -304,16 +312,16 @@ close_part(struct dump_state *s, bool last)
 	return rc;
 }
 
-/* Window, at end of tape: close this part, next cartridge, open a part. */
+/*
+ * The part on this cartridge is closed or taken back: the cartridge is
+ * full; the next one, and a part opened there.
+ */
 static int
-w_span(void *ctx)
+next_part(struct dump_state *s, double t0)
 {
-	struct dump_state *s = ctx;
-	double t0 = eng_now(), t1;
+	double t1;
 	int rc;
 
-	if ((rc = close_part(s, false)) < 0)
-		return rc;
 	mark_full(s);
 	t1 = eng_now();
 	if ((rc = eng_changer_next_writable(s->chg, &s->p.dev, &s->p.l,
@@ -326,6 +334,25 @@ w_span(void *ctx)
 	s->handover_secs += (t1 - t0) + (eng_now() - t2);
 	s->handovers++;
 	return 0;
+}
+
+/*
+ * Window, at end of tape: close this part, next cartridge, open a part.
+ * A part the cartridge took no data block of (physical end right after
+ * its header, with no early warning before it) is taken back instead:
+ * the dump log, the catalog and restores never meet an empty part.
+ */
+static int
+w_span(void *ctx)
+{
+	struct dump_state *s = ctx;
+	double t0 = eng_now();
+	int rc;
+
+	rc = s->p.ncrc ? close_part(s, false) : eng_part_withdraw(&s->p, 0);
+	if (rc < 0)
+		return rc;
+	return next_part(s, t0);
 }
 
 /* Check the options that need no device. */

@@ -503,11 +503,16 @@ eng_part_close(struct eng_part *p, bool last)
 		}
 		trailer = false;
 	}
+	unsigned fms = trailer;	/* the part's own filemark is on tape */
 	if (trailer && (rc = put_trailer(p, &t)) < 0) {
 		if (rc != -ENOSPC)
 			return rc;
 		trailer = false;
 	}
+	/* No data and no trailer (an empty stream at physical end): nothing
+	   would prove the part whole; it is written again elsewhere. */
+	if (!trailer && p->ncrc == 0)
+		return (rc = eng_part_withdraw(p, fms)) < 0 ? rc : -EAGAIN;
 	if (!trailer)
 		p->no_trailer++;
 	if ((rc = log_part(p, &t, trailer)) < 0)
@@ -524,4 +529,41 @@ eng_part_close(struct eng_part *p, bool last)
 		memcpy(p->final_written, t.written, sizeof(t.written));
 	}
 	return 0;
+}
+
+int
+eng_part_withdraw(struct eng_part *p, unsigned fms)
+{
+	struct tsg_status st;
+	int rc;
+
+	p->open = false;
+	log_warn("cartridge %s ended right after the header of part %u (tape "
+	    "file %llu): the header is taken back, the part begins on the "
+	    "next cartridge", p->l.label, p->h.part,
+	    (unsigned long long)p->h.file);
+	/* Back over what the part wrote and the filemark before it. */
+	if ((rc = tsg_space(p->dev, TSG_SPACE_FILEMARKS, -(int32_t)(fms + 1),
+	    &st)) != 0) {
+		eng_err_st(p->err, "spacing back over an empty part's header", &st);
+		return -EIO;
+	}
+	rc = tsg_write_filemarks(p->dev, 1, false, &st);
+	eng_trace("F");
+	if (rc != 0) {
+		eng_err_st(p->err, "writing the filemark again before an empty "
+		    "part's header", &st);
+		return -EIO;
+	}
+	/* Not a part: its number and cartridge go to the next one. */
+	p->h.part--;
+	char *comma = strrchr(p->labels, ',');
+	if (comma)
+		*comma = '\0';
+	else
+		p->labels[0] = '\0';
+	if (p->o->commit)
+		p->o->commit->syncs++;
+	/* Everything before it is on the medium: a commit point. */
+	return eng_part_commit(p, true);
 }

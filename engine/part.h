@@ -86,9 +86,21 @@ int eng_part_add(struct eng_part *p, const void *buf, size_t len,
  * Close the part: filemark, trailer file, synchronous filemark (which
  * confirms everything), then its line in the dump log. A tape at physical
  * end may refuse the trailer: the part is kept, its digest goes to the
- * dump log and into the next part's header.
+ * dump log and into the next part's header. -EAGAIN: the part held no
+ * data block and its trailer found no room; it was taken back
+ * (eng_part_withdraw) and is to be written again on the next cartridge.
  */
 int eng_part_close(struct eng_part *p, bool last);
+/*
+ * A part that holds no data block is no part (a restore must never meet
+ * one, the dump log never records one): its header is taken back from the
+ * tape, with fms filemarks (and the blocks between) written after it.
+ * The tape is spaced back to the filemark before the header and that
+ * filemark written again, synchronously (a commit point), so end of data
+ * is where the part began. The part is begun again on the next
+ * cartridge. 0 or -EIO.
+ */
+int eng_part_withdraw(struct eng_part *p, unsigned fms);
 /*
  * A commit point on p->dev (engine.h, struct eng_commit): with synced the
  * drive has just written out everything (a synchronous filemark), else a

@@ -23,6 +23,7 @@ struct eng_window {
 	bool lbp;
 	bool at_eot;		/* early warning or overflow: close the part */
 	uint64_t part_blocks;	/* confirmed on this cartridge */
+	unsigned empty;		/* cartridges in a row that took no block */
 	enum eng_fault fault;
 	char label[64];
 	/*
@@ -117,6 +118,7 @@ eng_window_reset(struct eng_window *w)
 	w->head = w->n = w->sent = w->replay = 0;
 	w->at_eot = false;
 	w->part_blocks = 0;
+	w->empty = 0;
 	w->fault = ENG_FAULT_NONE;
 }
 
@@ -255,10 +257,8 @@ reap_one(struct eng_window *w)
 		return 0;
 	}
 	if (d.rc == TSG_CHECK && d.st.cat == TSG_CAT_VOLUME_OVERFLOW) {
-		if (w->part_blocks == 0) {
-			eng_err(w->err, "cartridge %s is full at its start", w->label);
-			return -ENOSPC;
-		}
+		/* Even the part's first block: the span takes the part back
+		   (its header alone) and begins it on the next cartridge. */
 		w->replay++;
 		w->at_eot = true;
 		return 0;
@@ -308,6 +308,18 @@ eng_window_step(struct eng_window *w, bool *did)
 		return 0;
 	}
 	if (w->at_eot && !w->sent) {
+		/*
+		 * A cartridge that took no block of this part at all: a few
+		 * in a row are cartridges ending right after a header; more
+		 * mean a block no cartridge here can take.
+		 */
+		w->empty = w->part_blocks ? 0 : w->empty + 1;
+		if (w->empty > ENG_WINDOW_EMPTY_MAX) {
+			eng_err(w->err, "%u cartridges in a row, the last %s, took "
+			    "no block of %zu bytes at the start of a part",
+			    w->empty, w->label, at(w, 0)->len);
+			return -ENOSPC;
+		}
 		if ((rc = w->ops.span(w->ops.ctx)) < 0)
 			return rc;
 		w->at_eot = false;

@@ -47,9 +47,15 @@ struct eng_window_ops {
 	/*
 	 * At end of tape, with nothing in flight: close the part, put the next
 	 * cartridge in, open a part there and call eng_window_cartridge().
+	 * The part may hold no block (physical end right after its header):
+	 * then it is taken back, not closed, and begins on the next cartridge.
 	 */
 	int (*span)(void *ctx);
 };
+
+/* Cartridges in a row that may refuse a part's first block before the
+ * window gives up (a block larger than what a cartridge has left). */
+#define ENG_WINDOW_EMPTY_MAX 3
 
 struct eng_window;
 

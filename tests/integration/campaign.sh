@@ -52,14 +52,6 @@ while [ $run -lt "$RUNS" ]; do
 	bs=$1 depth=$2 pew=$3 ew=$4 cap=$5 len=$6 src=$7 queue=$8
 	what="seed $seed: bs=$bs depth=$depth queue=$queue pew=$pew ew=$ew capacity=$cap length=$len source=$src"
 	head -c "$len" pool.bin >src.bin
-	"$BIN/abs-vtape" new-library lib --slots 8 --drives 1 --capacity "$cap" \
-		--early-warning "$ew" >/dev/null &&
-	"$BIN/abs-vtape" load lib --slot 1 --drive 0 &&
-	"$BIN/abs-engine" label --device vtape:lib/drive0 --label X00001 \
-		--block-size "$bs" >/dev/null || { echo "FAIL set-up ($what)"; failed=$((failed + 1)); continue; }
-	if [ "$src" = cmd ]; then s="cmd:cat $T/src.bin"; else s="file:$T/src.bin"; fi
-	nopew=""
-	[ "$pew" = 0 ] && nopew="--no-pew"
 	# A third of the runs (by a draw of their own, so that a seed keeps
 	# its other parameters) dump src.bin between two small dumps in one
 	# run (dump --batch): immediate filemarks between them, commit points
@@ -67,10 +59,22 @@ while [ $run -lt "$RUNS" ]; do
 	set -- $(awk -v s="$seed" 'BEGIN { srand(s * 17 + 3)
 		print (rand() < 0.34), 1 + int(rand() * 3), int(rand() * 300000),
 		    int(rand() * 3000000) }')
-	batch=$1 every=$2
+	batch=$1 every=$2 alen=$3 clen=$4
+	# Cartridges enough for all of it: the two small dumps may need
+	# eight more of the smallest (6 blocks of 64 KiB).
+	slots=8
+	[ "$batch" = 1 ] && slots=24
+	"$BIN/abs-vtape" new-library lib --slots "$slots" --drives 1 --capacity "$cap" \
+		--early-warning "$ew" >/dev/null &&
+	"$BIN/abs-vtape" load lib --slot 1 --drive 0 &&
+	"$BIN/abs-engine" label --device vtape:lib/drive0 --label X00001 \
+		--block-size "$bs" >/dev/null || { echo "FAIL set-up ($what)"; failed=$((failed + 1)); continue; }
+	if [ "$src" = cmd ]; then s="cmd:cat $T/src.bin"; else s="file:$T/src.bin"; fi
+	nopew=""
+	[ "$pew" = 0 ] && nopew="--no-pew"
 	ents=e
 	if [ "$batch" = 1 ]; then
-		tail -c "$3" pool.bin >src.a && head -c "$4" pool.bin >src.c
+		tail -c "$alen" pool.bin >src.a && head -c "$clen" pool.bin >src.c
 		cp src.bin src.e
 		printf 'a file:%s/src.a\ne %s\nc cmd:cat %s/src.c\n' "$T" "$s" "$T" >batch.txt
 		ents="a e c"

@@ -2,8 +2,10 @@
  * The write window alone, against a fake tape transport: early warning,
  * VOLUME OVERFLOW with residue at physical end, writes completed late (the
  * fake reads a block's bytes only when the write completes, so a buffer
- * recycled too early shows), medium errors, write protection, a cartridge
- * full at its start, and one that takes a block after refusing another.
+ * recycled too early shows), medium errors, write protection, cartridges
+ * that refuse a part's first block (the part moves on; a few in a row,
+ * then the window gives up), and one that takes a block after refusing
+ * another.
  * Whatever happens, every block must reach the tapes exactly once, in
  * order, and the blocks each part counts must be the ones on its tape;
  * the part digest handed back with each block covers exactly the blocks
@@ -443,12 +445,25 @@ main(void)
 	CHECK(sound(f, 95));
 	done(f);
 
-	/* A cartridge full at its start is no place for a part. */
+	/* A cartridge that refuses the part's first block (physical end
+	   right after its header): the part begins on the next one. */
 	c = (struct fake_cfg){ .depth = 4, .cap = 10, .ew = 1000, .late = true,
 	    .medium_at = -1, .first_cap = 0 };
-	CHECK_EQ(run(f, &c, 20, false), -ENOSPC);
-	CHECK(strstr(f->err, "full at its start") != NULL);
+	CHECK_EQ(run(f, &c, 20, false), 0);
+	CHECK(sound(f, 20));
+	CHECK_EQ(f->ntape[0], 0);
+	CHECK_EQ(f->part_blocks[0], 0);
+	CHECK_EQ(f->spans, 2);
 	CHECK_EQ(eng_window_fault(f->w), ENG_FAULT_NONE);
+	done(f);
+
+	/* Cartridges that never take a block: given up after a few. */
+	c = (struct fake_cfg){ .depth = 4, .cap = 0, .ew = 1000, .late = true,
+	    .medium_at = -1, .first_cap = ~0u };
+	CHECK_EQ(run(f, &c, 20, false), -ENOSPC);
+	CHECK(strstr(f->err, "in a row") != NULL);
+	CHECK_EQ(f->spans, ENG_WINDOW_EMPTY_MAX);
+	CHECK_EQ(f->nretired, 0);
 	done(f);
 
 	/* A medium error is the cartridge's fault, said as a value. */
