@@ -14,7 +14,8 @@
 # SIGTERM, and abs-ctld killed under a running console: each exits saying
 # why and the terminal is given back (the shell prompt, echo and canonical
 # mode, no alternate screen, the cursor shown).
-# No timing thresholds: every wait is a bounded poll for screen contents.
+# No timing thresholds: every wait is for a screen's contents or a state,
+# and its bound (ABS_TUI_WAIT seconds, 300) only ends a test that hangs.
 # ABS_TUI_SHOTS=DIR keeps the screens (docs/TUI.md's).
 . "$(dirname "$0")/lib.sh"
 CTLD="$ABS_BIN/abs-ctld"
@@ -24,23 +25,29 @@ command -v tmux >/dev/null 2>&1 || skip "tmux is needed (tools/deps.sh installs 
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is needed to look into the catalog"
 chmod 755 "$T"
 
-# Our own tmux server (its socket name is ours), killed at the end.
-TM="abs-tui-$$"
-tm() { tmux -L "$TM" -f /dev/null "$@"; }
+# Our own tmux server, its socket in the test's directory (removed with
+# it, not left in /tmp/tmux-UID), killed at the end.
+tm() { tmux -S "$T/tmux.sock" -f /dev/null "$@"; }
 cleanup_tui() {
 	tm kill-server 2>/dev/null || true
 	cleanup
 }
 trap cleanup_tui EXIT
 
-until_ok() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 600 ] || fail "timed out: $1"; sleep 0.1; done; }
+WAIT=${ABS_TUI_WAIT:-300}
+until_ok() {
+	end=$(($(date +%s) + WAIT))
+	until eval "$1"; do
+		[ "$(date +%s)" -lt $end ] || fail "timed out ($WAIT s): $1"
+		sleep 0.1
+	done
+}
 screen() { tm capture-pane -p -t "$1"; }
 # wait_screen WINDOW PATTERN: until the window shows PATTERN (grep -E).
 wait_screen() {
-	i=0
+	end=$(($(date +%s) + WAIT))
 	until screen "$1" | grep -Eq -- "$2"; do
-		i=$((i + 1))
-		[ $i -lt 400 ] || { screen "$1" >&2; fail "the screen of $1 never showed '$2'"; }
+		[ "$(date +%s)" -lt $end ] || { screen "$1" >&2; fail "the screen of $1 never showed '$2' ($WAIT s)"; }
 		sleep 0.1
 	done
 }
@@ -121,14 +128,24 @@ wait_screen op "^ *$j dump +done +other"
 ok "a mount request stood out and was answered from the console; the dump ended done"
 
 # A dump in progress: bytes, rate, ETA and a progress bar against the
-# entity's last dump. Its source gives 5 MB, then waits for GO.
+# entity's last dump (16 MiB). The engine reports progress as blocks (1 MiB)
+# come, at most once a second: the source gives a block, then one more at
+# a time more than a second apart until the test has seen the progress on
+# screen (at most 12 MiB, short of the estimate, so an ETA remains), then
+# trickles less than a block until GO. However fast or loaded the machine,
+# a report comes within two blocks of the engine's starting to copy them.
 cat >gen.sh <<EOS
 #!/bin/sh
-head -c 5000000 /dev/urandom
+blk() { head -c 1048576 /dev/urandom; }
 if [ -e "$T/SLOW" ]; then
+	blk
+	n=1
+	while [ ! -e "$T/SEEN" ] && [ \$n -lt 12 ]; do sleep 1.1; blk; n=\$((n + 1)); done
 	while [ ! -e "$T/GO" ]; do head -c 1000 /dev/urandom; sleep 0.2; done
+	blk
+else
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do blk; done
 fi
-head -c 5000000 /dev/urandom
 EOS
 chmod +x gen.sh
 "$CTL" entity-add slow "cmd:$T/gen.sh" >/dev/null
@@ -137,6 +154,7 @@ until_ok 'case $(job_state $j) in done|failed|aborted) true;; *) false;; esac'
 : >SLOW
 j=$("$CTL" --json dump lib0 slow | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
 wait_screen op "^lib0 +writing +$j slow +[0-9.]+ MB +[0-9.]+ [kM]B/s +[0-9]+:[0-9]+"
+: >SEEN
 wait_screen op "^ +\[#+-*\] +[0-9]+%"
 shot op drives-progress
 : >GO
