@@ -131,6 +131,18 @@ dumps() {
 }
 snapshot orig
 dumps "$T/catalog.db" >orig-dumps.txt
+# Which dump each part on tape belongs to, by dump ID: entity and start
+# second do not name a dump (two dumps of an entity can start in the same
+# second).
+sqlite3 -separator '|' "$T/catalog.db" "SELECT t.label, p.file, p.part,
+    d.dump_uid, e.name, d.started FROM dump_parts p JOIN dumps d ON d.id =
+    p.dump_id JOIN tapes t ON t.id = p.tape_id JOIN entities e ON e.id =
+    d.entity_id WHERE d.state != 'expired' ORDER BY 1, 2" >orig-parts.txt
+# The newest full of db.main (it spans cartridges), by dump ID.
+newest=$(sqlite3 "$T/catalog.db" "SELECT d.dump_uid FROM dumps d JOIN
+    entities e ON e.id = d.entity_id WHERE e.name = 'db.main' AND
+    d.state = 'complete' AND d.level = 0 ORDER BY d.started DESC, d.id DESC
+    LIMIT 1")
 [ "$(awk -F'|' 'NF == 13 && $4 == "-"' orig-dumps.txt | wc -l)" = 0 ] ||
 	fail "complete dumps without a job: $(cat orig-dumps.txt)"
 stop_ctld
@@ -144,10 +156,8 @@ slot_of() { sed -n "s/^slot\([0-9]*\) *$1 .*/\1/p" before.txt; }
 slots=$(for l in $(jq -r '.[].label' orig/tapes.json); do slot_of "$l"; done)
 [ -n "$slots" ] || fail "no cartridge in the library: $(cat before.txt)"
 # The newest dump of db.main spans cartridges: hold back its last one.
-newest=$(jq -r '.last_full.started' orig/entity-db.main.json)
-held=$(for f in orig/tape-*.json; do jq -r --arg s "$newest" '.label as $l |
-	.parts[] | select(.entity == "db.main" and .started == $s) |
-	"\(.part) \($l)"' "$f"; done | sort -n)
+held=$(awk -F'|' -v u="$newest" '$4 == u { print $3, $1 }' orig-parts.txt | sort -n)
+newest_started=$(awk -F'|' -v u="$newest" '$4 == u { print $6; exit }' orig-parts.txt)
 [ "$(echo "$held" | wc -l)" -ge 2 ] || fail "the newest db.main dump does not span: $held"
 held_label=$(echo "$held" | tail -n 1 | cut -d' ' -f2)
 other_label=$(echo "$held" | head -n 1 | cut -d' ' -f2)
@@ -214,8 +224,10 @@ rebuild_round() {
 		tail -n 1 rebuild.txt
 		tail -n 1 rebuild.txt | grep -q ' [1-9][0-9]* incomplete' ||
 			fail "no dump incomplete without cartridge $held_label: $(tail -n 1 rebuild.txt)"
-		"$CTL" --json tape "$other_label" | jq -e --arg s "$newest" \
-			'[.parts[] | select(.entity == "db.main" and .started == $s and .dump_state == "incomplete")] | length == 1' >/dev/null ||
+		[ "$(sqlite3 "$T/rebuilt1.db" "SELECT state FROM dumps WHERE dump_uid = '$newest'")" = incomplete ] ||
+			fail "db.main's dump $newest is not incomplete"
+		"$CTL" --json tape "$other_label" | jq -e --arg s "$newest_started" \
+			'[.parts[] | select(.entity == "db.main" and .started == $s and .dump_state == "incomplete")] | length >= 1' >/dev/null ||
 			fail "tape $other_label does not show db.main's dump incomplete: $("$CTL" --json tape "$other_label")"
 		rc=0
 		"$CTL" restore db.main --to "$T/db.early" --drive lib0 >refused.txt 2>&1 || rc=$?
@@ -292,10 +304,14 @@ bad2=$(echo "$with_parts" | sed -n 2p)
 [ -n "$bad2" ] || fail "fewer than two cartridges hold parts: $with_parts"
 : >"lib/carts/$bad1/file000000"
 "$VTAPE" inject lib --slot "$(slot_of "$bad2")" --medium-error-at 2 >/dev/null
-# The dumps with a part there: every dump part of which was on bad1, and
-# the one whose header was bad2's first tape file.
-{ jq -r '.parts[] | select(.dump_state != "expired") | "\(.entity) \(.started)"' "orig/tape-$bad1.json"
-  jq -r '.parts[] | select(.file == 1 and .dump_state != "expired") | "\(.entity) \(.started)"' "orig/tape-$bad2.json"; } | sort -u >affected.txt
+# The dumps with a part there (by dump ID): every dump part of which was
+# on bad1, and the one whose header was bad2's first tape file; and their
+# entities and start seconds, to leave them out of the query outputs.
+awk -F'|' -v a="$bad1" -v b="$bad2" '$1 == a || ($1 == b && $2 == 1) { print $4 }' \
+	orig-parts.txt | sort -u >affected-uids.txt
+[ -s affected-uids.txt ] || fail "no dump has a part on $bad1 or at $bad2's file 1"
+awk -F'|' 'NR == FNR { u[$1] = 1; next } $4 in u { print $5, $6 }' \
+	affected-uids.txt orig-parts.txt | sort -u >affected.txt
 start_ctld "$T/rebuilt4.db" "$T/journal-r4.log"
 configure
 "$VTAPE" unload lib --drive 0 2>/dev/null || true
@@ -315,11 +331,11 @@ ok "damaged $bad1 (label) and $bad2 (a header): exit 1, $(cat bad.txt)"
 [ "$(jq -r '.[].label' orig/tapes.json | grep -vx "$bad1" | sort)" = "$(jq -r '.[].label' rebuilt4/tapes.json | sort)" ] ||
 	fail "round 4 has other tapes than all but $bad1: $(jq -c '[.[].label]' rebuilt4/tapes.json)"
 # Parts of affected dumps left on good cartridges: incomplete.
-for f in rebuilt4/tape-*.json; do
-	jq -r '.parts[] | "\(.entity) \(.started) \(.dump_state)"' "$f"
-done | while read -r e st state; do
-	if grep -qx "$e $st" affected.txt; then
-		[ "$state" = incomplete ] || fail "a dump with a part on a damaged cartridge is $state: $e $st"
+sqlite3 -separator ' ' "$T/rebuilt4.db" "SELECT d.dump_uid, e.name, d.started,
+    d.state FROM dumps d JOIN entities e ON e.id = d.entity_id" |
+while read -r uid e st state; do
+	if grep -qx "$uid" affected-uids.txt; then
+		[ "$state" = incomplete ] || fail "a dump with a part on a damaged cartridge is $state: $uid ($e $st)"
 	fi
 done
 aff=$(jq -R . affected.txt | jq -sc .)
@@ -343,9 +359,6 @@ done
 [ "$diffs" = "$d0" ] || fail "round 4: what the damage did not touch differs"
 # The complete dumps that had no part on a damaged cartridge, exactly.
 dumps "$T/rebuilt4.db" >rebuilt4-dumps.txt
-awk -F'|' 'NF == 13 { print $1, $2, $7 }' orig-dumps.txt | while read -r uid e st; do
-	if grep -qx "$e $st" affected.txt; then echo "$uid"; fi
-done >affected-uids.txt
 grep -v -F -f affected-uids.txt orig-dumps.txt >orig4-dumps.txt || true
 cmp -s orig4-dumps.txt rebuilt4-dumps.txt ||
 	{ diff orig4-dumps.txt rebuilt4-dumps.txt | head -n 20; fail "round 4: the untouched dumps differ in the catalog"; }
