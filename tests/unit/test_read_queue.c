@@ -133,6 +133,20 @@ len_bs(void *ctx, uint64_t i)
 /* Unbounded plans: the whole buffer on vtape, exact on tgt. */
 #define ANY (on_tgt ? len_bs : NULL)
 
+/* The cartridge's directory goes however the test ends (a failed CHECK
+   included). */
+static void
+remove_dir(void)
+{
+	char cmd[600];
+
+	if (*dir && !on_tgt) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	}
+}
+
 int
 main(void)
 {
@@ -148,13 +162,16 @@ main(void)
 	    .corrupt_write_at = 6 };
 
 	on_tgt = tgt && *tgt;
-	snprintf(dir, sizeof(dir), "/tmp/abs-rq-unit-%d", (int)getpid());
-	snprintf(cart, sizeof(cart), "%s/c", dir);
 	if (on_tgt) {
 		snprintf(uri, sizeof(uri), "%s", tgt);
 	} else {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(dir, sizeof(dir), "%s/abs-rq-unit.XXXXXX",
+		    tmp && *tmp ? tmp : "/tmp");
+		CHECK(mkdtemp(dir) != NULL);
+		atexit(remove_dir);
+		snprintf(cart, sizeof(cart), "%s/c", dir);
 		snprintf(uri, sizeof(uri), "vtape:%s", cart);
-		mkdir(dir, 0755);
 		CHECK(vtape_cart_create(cart, "R00001", 64u << 20, 4u << 20) == 0);
 		/* Block 6 flipped silently as written: the drive says GOOD. */
 		CHECK(vtape_inject(cart, &f) == 0);
@@ -383,10 +400,5 @@ main(void)
 	CHECK(tsg_read_queue_open(d, 4, 0, &q) == -EINVAL);
 
 	tsg_free(d);
-	if (!on_tgt) {
-		char cmd[600];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		CHECK(system(cmd) == 0);
-	}
 	T_DONE();
 }
