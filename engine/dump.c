@@ -382,6 +382,11 @@ check_opts(const struct eng_dump_opts *o, time_t *since, char *err)
 		eng_err(err, "entity name missing or too long");
 		return -EINVAL;
 	}
+	if (o->archive_entry && strlen(o->archive_entry) >= FMT_ARCHIVE_MAX) {
+		eng_err(err, "the queue entry is longer than a part header holds "
+		    "(%d bytes)", FMT_ARCHIVE_MAX - 1);
+		return -EINVAL;
+	}
 	if (o->since && util_parse_time(o->since, since) < 0) {
 		eng_err(err, "--since takes 2026-11-22 or 2026-11-22T03:00:00Z");
 		return -EINVAL;
@@ -563,6 +568,8 @@ init_header(struct dump_state *s, time_t since, const struct eng_source *src)
 	}
 	snprintf(h->entity_type, sizeof(h->entity_type), "%s",
 	    o->entity_type ? o->entity_type : "");
+	snprintf(h->archive, sizeof(h->archive), "%s",
+	    o->archive_entry ? o->archive_entry : "");
 }
 
 /*

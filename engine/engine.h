@@ -123,6 +123,9 @@ struct eng_dump_opts {
 	/* Several dumps of one run sharing commit points (below), or NULL:
 	   every dump is its own commit point. */
 	struct eng_commit *commit;
+	/* An archived file's queue entry (JSON, docs/QUEUE.md) for every
+	   part's header (archive_entry), or NULL. */
+	const char *archive_entry;
 };
 
 /*

@@ -52,6 +52,22 @@ kv_put(struct kvbuf *b, const char *key, const char *val)
 	kv_printf(b, "%s=%s\n", key, esc);
 }
 
+/* Append key=value for a value up to FMT_ARCHIVE_MAX bytes. */
+static void
+kv_put_long(struct kvbuf *b, const char *key, const char *val)
+{
+	size_t cap = 3 * strlen(val) + 4;
+	char *esc = malloc(cap);
+
+	if (!esc) {
+		b->err = -ENOMEM;
+		return;
+	}
+	util_kv_escape(val, esc, cap);
+	kv_printf(b, "%s=%s\n", key, esc);
+	free(esc);
+}
+
 /* Append key=unsigned. */
 static void
 kv_putu(struct kvbuf *b, const char *key, uint64_t v)
@@ -346,6 +362,9 @@ header_build(const struct fmt_header *h, int version, size_t hsize,
 	if (strcmp(h->source_kind, "cmd") == 0)
 		kv_printf(&b, "The stream is the standard output of: %.900s\n"
 		    "Feed it to that tool's restore command.\n", h->source);
+	if (h->archive[0])
+		kv_printf(&b, "An archived file (docs/QUEUE.md): the data is the\n"
+		    "file's bytes, its queue entry is archive_entry below.\n");
 	kv_printf(&b, "%s", KV_START);
 	kv_putu(&b, "version", (uint64_t)version);
 	kv_put(&b, "dump_id", h->dump_id);
@@ -382,6 +401,8 @@ header_build(const struct fmt_header *h, int version, size_t hsize,
 		kv_put(&b, "base_date", h->base_date);
 		kv_putu(&b, "base_level", (uint64_t)h->base_level);
 	}
+	if (h->archive[0])
+		kv_put_long(&b, "archive_entry", h->archive);
 	return kv_seal(&b, version >= 2);
 }
 
@@ -466,6 +487,9 @@ fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *h)
 			goto out;
 		h->base_level = (int)v;
 	}
+	if (kv_get(kp, "archive_entry") && kv_str(kp, "archive_entry",
+	    h->archive, sizeof(h->archive)))
+		goto out;
 	h->part = (uint32_t)part;
 	h->block_size = (uint32_t)bsz;
 	if (block_len(buf, len, h->version, h->block_size, &h->size) < 0)

@@ -23,6 +23,8 @@
 #define FMT_MIN_BLOCK (64u << 10)
 #define FMT_MAX_BLOCK (8u << 20)
 #define FMT_DEFAULT_BLOCK (1u << 20)
+/* The longest archive_entry value (an archive queue entry's JSON). */
+#define FMT_ARCHIVE_MAX 2048
 
 struct fmt_label {
 	int version;
@@ -65,6 +67,9 @@ struct fmt_header {
 	char base[33];
 	char base_date[32];
 	int base_level;
+	/* An archived file (docs/QUEUE.md): its queue entry as JSON, on
+	   every part's header; "" for a dump. */
+	char archive[FMT_ARCHIVE_MAX];
 	/* Parsed: the block's length on tape (version 1: block_size). */
 	uint32_t size;
 };

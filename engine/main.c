@@ -15,6 +15,7 @@
 #include "common/priv.h"
 #include "common/util.h"
 #include "common/version.h"
+#include "engine/archive.h"
 #include "engine/chain.h"
 #include "engine/changer.h"
 #include "engine/changer_cmd.h"
@@ -65,6 +66,16 @@ static const char usage[] =
 "          last (default 300; 0: none), end of cartridge, the last dump. A\n"
 "          dump is in the log and printed only once a commit point covers\n"
 "          it; those a failure leaves uncovered are listed: run them again)\n"
+"  archive --device URI --queue DIR --done DIR [--log DUMPLOG] [--once]\n"
+"          [--status FILE] [--poll SECS] [--entity NAME] [dump options]\n"
+"          [--commit-every N] [--commit-secs S]   (an archive queue's\n"
+"          closed and expired entries to tape, each file a dump of its own\n"
+"          with its entry in the part header; each entry moves into DONE\n"
+"          with its cartridges, tape files and digest once a commit point\n"
+"          covers it; a missing file leaves the queue with a report in\n"
+"          DONE/refused. Log: DONE/archive.dumplog by default. --once:\n"
+"          stop when nothing is ready; else wait (every SECS, default 1)\n"
+"          until SIGTERM. docs/QUEUE.md)\n"
 "  mounted --device URI    (tell a waiting engine a cartridge is in)\n"
 "  serve   --device URI --control SOCKET --drive NAME [--log JOURNAL]\n"
 "          (also: abs-engine --control SOCKET --drive NAME --device URI)\n"
@@ -119,6 +130,7 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_COMPRESS_THREADS, O_DIRECT_IO,
 	O_SLOT,		/* label --slot */
 	O_BATCH, O_COMMIT_EVERY, O_COMMIT_SECS,
+	O_DONE, O_STATUS, O_ONCE, O_POLL,	/* archive */
 };
 
 static const struct option longopts[] = {
@@ -176,6 +188,10 @@ static const struct option longopts[] = {
 	{ "batch", required_argument, NULL, O_BATCH },
 	{ "commit-every", required_argument, NULL, O_COMMIT_EVERY },
 	{ "commit-secs", required_argument, NULL, O_COMMIT_SECS },
+	{ "done", required_argument, NULL, O_DONE },
+	{ "status", required_argument, NULL, O_STATUS },
+	{ "once", no_argument, NULL, O_ONCE },
+	{ "poll", required_argument, NULL, O_POLL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -205,6 +221,11 @@ struct args {
 	unsigned slot;		/* label --slot N: load it first; 0: none */
 	const char *batch;	/* dump: ENTITY SOURCE lines, one run */
 	uint64_t commit_every, commit_secs;
+	bool commit_every_set;
+	/* archive: the queue and done directories, the status file */
+	const char *queue_dir, *done, *status;
+	bool once;
+	uint64_t poll;
 };
 
 /* The options that take a number; false if c is none of them. */
@@ -351,10 +372,25 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_CLEAN_PREFIX: a->clean_prefix = optarg; break;
 		case O_BATCH: a->batch = optarg; break;
 		case O_INCRCMD: a->incr_cmd = optarg; break;
+		case O_DONE: a->done = optarg; break;
+		case O_STATUS: a->status = optarg; break;
+		case O_ONCE: a->once = true; break;
+		case O_POLL:
+			if (util_parse_u64(optarg, 3600, &a->poll) < 0 || !a->poll)
+				die("--poll takes 1..3600 seconds");
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
 		default:
+			/* archive --queue DIR: the archive queue, not the
+			   writes in flight. */
+			if (c == O_QUEUE && strcmp(argv[1], "archive") == 0) {
+				a->queue_dir = optarg;
+				break;
+			}
+			if (c == O_COMMIT_EVERY)
+				a->commit_every_set = true;
 			if (parse_number(c, optarg, a))
 				break;
 			fputs(usage, stderr);
@@ -597,6 +633,68 @@ cmd_dump(const struct args *a, char *err)
 	return rc;
 }
 
+/* archive: SIGTERM and SIGINT stop it after the file being written. */
+static volatile sig_atomic_t archive_stop;
+
+static void
+archive_signal(int sig)
+{
+	(void)sig;
+	archive_stop = 1;
+}
+
+static bool
+archive_stopped(void *ctx)
+{
+	(void)ctx;
+	return archive_stop != 0;
+}
+
+/* archive: an archive queue's files to tape (docs/QUEUE.md). */
+static int
+cmd_archive(const struct args *a, char *err)
+{
+	struct eng_archive_opts o = {
+		.queue = a->queue_dir, .done = a->done, .status = a->status,
+		.once = a->once, .poll = (double)a->poll,
+		.commit_every = a->commit_every_set ? (unsigned)a->commit_every :
+		    0,
+		.commit_secs = (double)a->commit_secs,
+		.stop = archive_stopped,
+		.dump = {
+			.device = a->device, .entity = a->entity,
+			.expect_label = a->label, .log = a->log,
+			.server = a->server, .partition = a->partition,
+			.digest = a->digest, .autolabel = a->autolabel,
+			.pool = a->pool, .verify_rate = a->verify_rate,
+			.retries = (unsigned)a->retries,
+			.mount_timeout = (unsigned)a->mount_timeout,
+			.no_pew = a->no_pew, .lbp = a->lbp,
+			.block_size = (uint32_t)a->bs,
+			.depth = (unsigned)a->depth, .quiet = true,
+		},
+	};
+	struct eng_archive_result r;
+	struct sigaction sa = { .sa_handler = archive_signal };
+	int rc;
+
+	if (!a->queue_dir || !a->done)
+		die("archive needs --queue DIR and --done DIR");
+	if (a->source || a->batch || a->compress || a->level || a->since)
+		die("archive writes each queued file as it is: no --source, "
+		    "--batch, --compress, --level or --since");
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	rc = eng_archive(&o, &r, err);
+	if (!a->quiet)
+		printf("archive: %llu archived (%llu bytes), %llu refused, %llu "
+		    "failed; %llu commit points; %.2f s\n",
+		    (unsigned long long)r.archived, (unsigned long long)r.bytes,
+		    (unsigned long long)r.refused, (unsigned long long)r.failed,
+		    (unsigned long long)r.commits, r.seconds);
+	return rc;
+}
+
 /* serve: a media server for abs-ctld, its journal by default in the run dir. */
 static int
 cmd_serve(struct args *a, char *err)
@@ -760,7 +858,7 @@ drop_privileges(const char *cmd, const struct args *a)
 	enum priv_role role = PRIV_TAPE;
 	char err[PRIV_ERRLEN];
 
-	if (strcmp(cmd, "dump") == 0)
+	if (strcmp(cmd, "dump") == 0 || strcmp(cmd, "archive") == 0)
 		role = PRIV_DUMP;
 	else if (strcmp(cmd, "restore") == 0)
 		role = PRIV_RESTORE;
@@ -816,6 +914,8 @@ run_command(const char *cmd, struct args *a, char *err, bool *known)
 	}
 	if (strcmp(cmd, "dump") == 0)
 		return cmd_dump(a, err);
+	if (strcmp(cmd, "archive") == 0)
+		return cmd_archive(a, err);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(a, err);
 	if (strcmp(cmd, "list") == 0)
