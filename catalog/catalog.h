@@ -810,12 +810,13 @@ int cat_tape_verifications(struct cat_db *db, int64_t tape, int64_t limit,
 /* ---- access control (catalog/acl.c) ---- */
 
 struct cat_acl {
-	int64_t uid;
+	int64_t uid;		/* CAT_NULL for an identity's grant */
 	const char *role;	/* operator retrieval exception admin engine */
+	const char *identity;	/* "krb:P" or "cert:SUBJECT"; NULL for a uid */
 };
 typedef int cat_acl_fn(const struct cat_acl *a, void *arg);
 
-/* Every grant, by uid and role. */
+/* Every grant: the uids' by uid and role, then the identities'. */
 int cat_acl_list(struct cat_db *db, cat_acl_fn *fn, void *arg, char *err);
 /* The grants of one uid. */
 int cat_acl_roles(struct cat_db *db, int64_t uid, cat_acl_fn *fn, void *arg,
@@ -824,6 +825,40 @@ int cat_acl_roles(struct cat_db *db, int64_t uid, cat_acl_fn *fn, void *arg,
 int cat_acl_set(struct cat_db *db, int64_t uid, const char *role, char *err);
 int cat_acl_remove(struct cat_db *db, int64_t uid, const char *role,
     char *err);
+/*
+ * A network identity as the ACL keeps it: "krb:PRINCIPAL" or
+ * "cert:SUBJECT", at most 255 bytes of printable ASCII after the prefix
+ * (a certificate subject is written in RFC 2253 form, escapes and all):
+ * 0, or -EINVAL with err.
+ */
+int cat_identity_check(const char *identity, char *err);
+/* An identity's grants; grant or take back (no engine role: media
+   servers over the network are on the media-server table). */
+int cat_acl_ident_roles(struct cat_db *db, const char *identity,
+    cat_acl_fn *fn, void *arg, char *err);
+int cat_acl_ident_set(struct cat_db *db, const char *identity,
+    const char *role, char *err);
+int cat_acl_ident_remove(struct cat_db *db, const char *identity,
+    const char *role, char *err);
+
+/*
+ * Authorized media servers over the network: NAME is a drive name or a
+ * shell pattern of drive names ("tapehost-*"), IDENTITY the one who may
+ * register them. A media server over TLS registers a drive only if a row
+ * of its identity matches the drive's name.
+ */
+struct cat_mserver {
+	const char *name, *identity, *added, *added_by;
+};
+typedef int cat_mserver_fn(const struct cat_mserver *m, void *arg);
+/* Add or replace NAME's row (by: who, for the record). */
+int cat_mserver_allow(struct cat_db *db, const char *name,
+    const char *identity, const char *by, char *err);
+/* Remove NAME's row; -ENOENT if there is none. */
+int cat_mserver_deny(struct cat_db *db, const char *name, char *err);
+/* Every row by name; or only identity's (identity not NULL). */
+int cat_mserver_list(struct cat_db *db, const char *identity,
+    cat_mserver_fn *fn, void *arg, char *err);
 
 /* ---- merge of dump logs (catalog/merge.c) ---- */
 

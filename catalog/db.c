@@ -307,6 +307,21 @@ static const char *const migrations[] = {
 	" barcode TEXT NOT NULL, why TEXT NOT NULL,"
 	" at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
 	" PRIMARY KEY (library_id, barcode));",
+	/*
+	 * Identities over the network (issue 17): grants to a Kerberos
+	 * principal or a certificate subject beside the uids', and the
+	 * table of authorized media servers: a drive name (or a pattern)
+	 * and the identity that may serve it.
+	 */
+	"CREATE TABLE acl_identity ("
+	" identity TEXT NOT NULL CHECK (identity LIKE 'krb:_%' OR identity LIKE"
+	"  'cert:_%'), role TEXT NOT NULL CHECK (role IN ('operator',"
+	"  'retrieval','exception','admin')), PRIMARY KEY (identity, role));"
+	"CREATE TABLE media_servers ("
+	" name TEXT PRIMARY KEY, identity TEXT NOT NULL CHECK (identity LIKE"
+	"  'krb:_%' OR identity LIKE 'cert:_%'),"
+	" added TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+	" added_by TEXT);",
 };
 
 

@@ -504,7 +504,8 @@ crip_roles(struct ctld *c, uid_t uid)
 		return ROLE_ALL;
 	json_array_foreach(json_object_get(c->crip->cache, "acl"), i, g) {
 		int b;
-		if (json_integer_value(json_object_get(g, "uid")) != (json_int_t)uid)
+		if (!json_is_integer(json_object_get(g, "uid")) ||
+		    json_integer_value(json_object_get(g, "uid")) != (json_int_t)uid)
 			continue;
 		b = proto_role_from_name(json_string_value(json_object_get(g,
 		    "role")) ? json_string_value(json_object_get(g, "role")) : "");
@@ -512,6 +513,35 @@ crip_roles(struct ctld *c, uid_t uid)
 			roles |= (unsigned)b;
 	}
 	return roles & ROLE_ADMIN ? ROLE_ALL : roles;
+}
+
+/* An identity's roles from the cached ACL and media-server table. */
+unsigned
+crip_identity_roles(struct ctld *c, const char *identity)
+{
+	unsigned roles = 0;
+	const char *v;
+	json_t *g;
+	size_t i;
+
+	json_array_foreach(json_object_get(c->crip->cache, "acl"), i, g) {
+		int b;
+		v = json_string_value(json_object_get(g, "identity"));
+		if (!v || strcmp(v, identity) != 0)
+			continue;
+		v = json_string_value(json_object_get(g, "role"));
+		if ((b = proto_role_from_name(v ? v : "")) > 0 && b != ROLE_ENGINE)
+			roles |= (unsigned)b;
+	}
+	if (roles & ROLE_ADMIN)
+		roles |= ROLE_ANY;
+	json_array_foreach(json_object_get(c->crip->cache, "media_servers"), i,
+	    g) {
+		v = json_string_value(json_object_get(g, "identity"));
+		if (v && strcmp(v, identity) == 0)
+			roles |= ROLE_ENGINE;
+	}
+	return roles;
 }
 
 /* An error event: journal, and an error line in the dump log. */
@@ -988,8 +1018,19 @@ cache_label_row(const struct cat_tape *t, void *arr)
 static int
 cache_acl_row(const struct cat_acl *g, void *arr)
 {
+	if (g->identity)
+		return j_append(arr, json_pack("{s:s,s:o}", "identity", g->identity,
+		    "role", j_str(g->role)));
 	return j_append(arr, json_pack("{s:I,s:o}", "uid", (json_int_t)g->uid,
 	    "role", j_str(g->role)));
+}
+
+/* An authorized media server for the cache. */
+static int
+cache_mserver_row(const struct cat_mserver *m, void *arr)
+{
+	return j_append(arr, json_pack("{s:s,s:s}", "name", m->name, "identity",
+	    m->identity));
 }
 
 /* Normal mode: DIR/catalog-cache.json from the catalog, atomically. */
@@ -998,6 +1039,7 @@ crip_cache_write(struct ctld *c)
 {
 	struct crippled k = { 0 };
 	json_t *ents = json_array(), *labels = json_array(), *acl = json_array();
+	json_t *ms = json_array();
 	json_t *cache, *e;
 	char err[CAT_ERRLEN], at[32], *s = NULL;
 	size_t i;
@@ -1008,15 +1050,16 @@ crip_cache_write(struct ctld *c)
 	snprintf(k.dir, sizeof(k.dir), "%s", c->journal);
 	if ((rc = cat_entities_list(c->db, cache_entity_row, ents, err)) < 0 ||
 	    (rc = cat_tapes_list(c->db, NULL, cache_label_row, labels, err)) < 0 ||
-	    (rc = cat_acl_list(c->db, cache_acl_row, acl, err)) < 0)
+	    (rc = cat_acl_list(c->db, cache_acl_row, acl, err)) < 0 ||
+	    (rc = cat_mserver_list(c->db, NULL, cache_mserver_row, ms, err)) < 0)
 		goto fail;
 	json_array_foreach(ents, i, e)
 		if ((rc = cat_dump_last(c->db, json_string_value(json_object_get(e,
 		    "name")), true, cache_last_full, e, err)) < 0)
 			goto fail;
 	now_str(at, sizeof(at));
-	cache = json_pack("{s:s,s:O,s:O,s:O}", "written", at, "entities", ents,
-	    "labels", labels, "acl", acl);
+	cache = json_pack("{s:s,s:O,s:O,s:O,s:O}", "written", at, "entities",
+	    ents, "labels", labels, "acl", acl, "media_servers", ms);
 	s = cache ? json_dumps(cache, JSON_INDENT(1)) : NULL;
 	json_decref(cache);
 	if (mkdir(c->journal, 0750) < 0 && errno != EEXIST)
@@ -1032,6 +1075,7 @@ out:
 	json_decref(ents);
 	json_decref(labels);
 	json_decref(acl);
+	json_decref(ms);
 }
 
 /* The journal directory's active tapes, read in normal mode. */

@@ -120,6 +120,8 @@ void crip_job_state(struct crippled *k, struct cjob *j, const char *state,
 json_t *crip_entity(struct crippled *k, const char *name);
 /* Roles of a uid from the cached ACL (root and our uid: all). */
 unsigned crip_roles(struct ctld *c, uid_t uid);
+/* An identity's, from the cache (ctld_client_roles in crippled mode). */
+unsigned crip_identity_roles(struct ctld *c, const char *identity);
 /* An error event in crippled mode: journal and dump log. */
 void crip_error(struct ctld *c, struct drive *d, const char *label,
     int64_t job, const char *kind, const char *text);

@@ -29,6 +29,7 @@
 #include "common/safefile.h"
 #include "control/crippled_int.h"
 #include "control/ctld.h"
+#include "control/listen.h"
 
 #define MAX_CLIENTS 512
 /*
@@ -236,6 +237,55 @@ ctld_roles(struct ctld *c, uid_t uid)
 	return roles;
 }
 
+/* A row of the media-server table: counted by the query. */
+static int
+mserver_any(const struct cat_mserver *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+	return 0;
+}
+
+/* An identity's roles (see ctld_client_roles). */
+static unsigned
+identity_roles(struct ctld *c, const char *identity)
+{
+	char err[CAT_ERRLEN];
+	unsigned roles = 0;
+	int n;
+
+	if (c->crip)
+		return crip_identity_roles(c, identity);
+	if (cat_acl_ident_roles(c->db, identity, role_bit, &roles, err) < 0) {
+		log_err("reading %s's roles: %s", identity, err);
+		return 0;
+	}
+	if (roles & ROLE_ADMIN)
+		roles |= ROLE_ANY;	/* not the engine role: see below */
+	/* On the media-server table: the engine role, for its drives. */
+	if ((n = cat_mserver_list(c->db, identity, mserver_any, NULL, err)) < 0)
+		log_err("reading the media servers: %s", err);
+	else if (n > 0)
+		roles |= ROLE_ENGINE;
+	return roles;
+}
+
+unsigned
+ctld_client_roles(struct ctld *c, struct client *cl)
+{
+	return cl->net ? identity_roles(c, cl->identity) : ctld_roles(c, cl->uid);
+}
+
+const char *
+ctld_who(const struct client *cl, char *buf, size_t len)
+{
+	if (cl->net)
+		snprintf(buf, len, "%.200s (%s)", cl->identity, cl->from);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)cl->uid);
+	return buf;
+}
+
 /* Queue one line for a client; one with PROTO_MAX_REPLY unread is dropped. */
 void
 ctld_send(struct client *cl, json_t *msg)
@@ -311,11 +361,15 @@ handle_line(struct ctld *c, struct client *cl, const char *line, size_t len)
 		reply_error(cl, id, op ? PROTO_E_BAD_ARGS : PROTO_E_BAD_REQUEST, err);
 		goto out;
 	}
-	cl->roles = ctld_roles(c, cl->uid);
+	cl->roles = ctld_client_roles(c, cl);
 	if (!(op->flags & PROTO_F_OPEN) && !(cl->roles & op->roles)) {
+		char me[300];
 		proto_roles_text(op->roles, who, sizeof(who));
-		snprintf(err, sizeof(err), "uid %u may not %s (needs %s)",
-		    (unsigned)cl->uid, op->name, who);
+		snprintf(err, sizeof(err), "%.140s may not %.30s (needs %.60s)",
+		    cl->net ? cl->identity : ctld_who(cl, me, sizeof(me)),
+		    op->name, who);
+		if (cl->net)
+			log_warn("%s: %s", ctld_who(cl, me, sizeof(me)), err);
 		reply_error(cl, id, PROTO_E_DENIED, err);
 		goto out;
 	}
@@ -324,7 +378,9 @@ handle_line(struct ctld *c, struct client *cl, const char *line, size_t len)
 		goto out;
 	}
 	if (proto_check_request_version(op, args, err) < 0) {
-		log_warn("uid %u pid %d: %s", (unsigned)cl->uid, (int)cl->pid, err);
+		char me[300];
+		log_warn("%s pid %d: %s", ctld_who(cl, me, sizeof(me)),
+		    (int)cl->pid, err);
 		reply_error(cl, id, PROTO_E_VERSION, err);
 		goto out;
 	}
@@ -652,6 +708,8 @@ usage(void)
 	    "                [--new-catalog] [--request-timeout SECONDS]\n"
 	    "                [--exception-timeout SECONDS]\n"
 	    "                [--changer-cmd 'ARGV...']\n"
+	    "                [--listen HOST:PORT --cert FILE --key FILE --ca FILE\n"
+	    "                 [--crl FILE] [--keytab FILE]]\n"
 	    "defaults: --socket /run/abs/ctld.sock --db /var/lib/abs/catalog.db\n"
 	    "          --journal DIR-OF-DB/crippled --label-prefix CR\n"
 	    "          --grace %u: how long a job whose media server is gone (or\n"
@@ -671,7 +729,14 @@ usage(void)
 	    "  dump-partition and dump-server; prints 'ENTITY [SOURCE]' lines.\n"
 	    "--changer-cmd: what moves a library's cartridges (no shell;\n"
 	    "  default 'abs-engine changer'), run with --device URI --json and\n"
-	    "  inventory, move FROM TO, ...\n",
+	    "  inventory, move FROM TO, ...\n"
+	    "--listen: also listen on TCP (HOST:PORT, '*:PORT' for every\n"
+	    "  address; port 4747 if none), TLS 1.3 only, no plaintext; clients\n"
+	    "  authenticate with a certificate of the site CA or Kerberos.\n"
+	    "--cert, --key: abs-ctld's certificate (with its chain) and key.\n"
+	    "--ca: the site CA that signs clients' certificates.\n"
+	    "--crl: revoked certificates (PEM), read again when it changes.\n"
+	    "--keytab: abs-ctld's keytab for Kerberos clients (abs/HOST).\n",
 	    CTLD_GRACE, REQUEST_TIMEOUT, UID_MAX_CLIENTS, EXC_TIMEOUT, EXC_MAX);
 	exit(2);
 }
@@ -690,12 +755,20 @@ mono_ms(void)
 static void
 refuse_client(int fd, const char *why)
 {
-	char line[512];
-	int n = snprintf(line, sizeof(line), "{\"id\":0,\"ok\":false,\"error\":"
-	    "\"abs-ctld refused the connection: %s\",\"code\":\"busy\"}\n", why);
+	char text[400];
+	json_t *r;
+	char *line;
 
-	if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	snprintf(text, sizeof(text), "abs-ctld refused the connection: %s", why);
+	/* JSON-encoded: why may name an identity with quotes in it. */
+	r = json_pack("{s:i,s:b,s:s,s:s}", "id", 0, "ok", 0, "error", text,
+	    "code", "busy");
+	line = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	json_decref(r);
+	if (line && (send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0
+	    || send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0))
 		log_warn("refusing a client: %s", strerror(errno));
+	free(line);
 	close(fd);
 }
 
@@ -705,17 +778,24 @@ refuse_client(int fd, const char *why)
  * slot; any other uid UID_MAX_CLIENTS, and none of the reserved ones.
  */
 static int
-slot_for(struct ctld *c, uid_t uid, char *why, size_t len)
+slot_for(struct ctld *c, uid_t uid, const char *identity, char *why,
+    size_t len)
 {
 	int mine = 0;
 
 	for (struct client *cl = clients; cl; cl = cl->next)
-		mine += cl->uid == uid;
+		mine += identity ? cl->net && strcmp(cl->identity, identity) == 0 :
+		    !cl->net && cl->uid == uid;
 	if (mine < UID_MAX_CLIENTS && nclients < MAX_CLIENTS - RESERVED_CLIENTS)
 		return 0;
-	if (ctld_roles(c, uid) & ROLE_ENGINE)	/* root, ours, engines */
+	/* root, ours, engines; over TLS the authorized media servers */
+	if ((identity ? identity_roles(c, identity) : ctld_roles(c, uid)) &
+	    ROLE_ENGINE)
 		return 0;
-	if (mine >= UID_MAX_CLIENTS)
+	if (mine >= UID_MAX_CLIENTS && identity)
+		snprintf(why, len, "too many connections from %.150s (the limit "
+		    "is %d an identity)", identity, UID_MAX_CLIENTS);
+	else if (mine >= UID_MAX_CLIENTS)
 		snprintf(why, len, "too many connections from uid %u (the limit "
 		    "is %d a user)", (unsigned)uid, UID_MAX_CLIENTS);
 	else
@@ -724,13 +804,26 @@ slot_for(struct ctld *c, uid_t uid, char *why, size_t len)
 	return -1;
 }
 
+/* A new client joins the loop. */
+static void
+client_add(int ep, struct client *cl)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
+	    .data.ptr = cl };
+
+	proto_lbuf_init(&cl->in, PROTO_MAX_LINE);
+	cl->next = clients;
+	clients = cl;
+	nclients++;
+	epoll_ctl(ep, EPOLL_CTL_ADD, cl->fd, &ev);
+}
+
 /* Take every pending connection; its uid and pid from SO_PEERCRED. */
 static void
 accept_clients(struct ctld *c, int ep, int lfd)
 {
-	struct epoll_event ev;
 	struct client *cl;
-	char why[128];
+	char why[256];
 	int fd;
 
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
@@ -751,7 +844,7 @@ accept_clients(struct ctld *c, int ep, int lfd)
 			close(fd);
 			continue;
 		}
-		if (slot_for(c, cr.uid, why, sizeof(why)) < 0) {
+		if (slot_for(c, cr.uid, NULL, why, sizeof(why)) < 0) {
 			refuse_client(fd, why);
 			continue;
 		}
@@ -762,13 +855,46 @@ accept_clients(struct ctld *c, int ep, int lfd)
 		cl->fd = fd;
 		cl->uid = cr.uid;
 		cl->pid = cr.pid;
-		proto_lbuf_init(&cl->in, PROTO_MAX_LINE);
-		cl->next = clients;
-		clients = cl;
-		nclients++;
-		ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP,
-		    .data.ptr = cl };
-		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		snprintf(cl->identity, sizeof(cl->identity), "uid:%u",
+		    (unsigned)cr.uid);
+		client_add(ep, cl);
+	}
+}
+
+/*
+ * Clients over TLS, authenticated by control/listen.c: the end of a
+ * socketpair (its thread bridges the TLS channel) and an identity.
+ */
+static void
+accept_network(struct ctld *c, int ep)
+{
+	char id[256], from[64], why[256];
+	struct client *cl;
+	int fd;
+
+	while (ctld_listen_take(&fd, id, sizeof(id), from, sizeof(from)) == 1) {
+		if (nclients >= MAX_CLIENTS) {
+			snprintf(why, sizeof(why), "too many clients (the limit is %d)",
+			    MAX_CLIENTS);
+			log_warn("TLS client %s (%s) refused: %s", from, id, why);
+			refuse_client(fd, why);
+			continue;
+		}
+		if (slot_for(c, (uid_t)-1, id, why, sizeof(why)) < 0) {
+			log_warn("TLS client %s (%s) refused: %s", from, id, why);
+			refuse_client(fd, why);
+			continue;
+		}
+		if (!(cl = calloc(1, sizeof(*cl)))) {
+			close(fd);
+			continue;
+		}
+		cl->fd = fd;
+		cl->uid = (uid_t)-1;
+		cl->net = true;
+		snprintf(cl->identity, sizeof(cl->identity), "%s", id);
+		snprintf(cl->from, sizeof(cl->from), "%s", from);
+		client_add(ep, cl);
 	}
 }
 
@@ -812,8 +938,9 @@ expire_partial(int64_t now)
 		} else if (!cl->partial) {
 			cl->partial = now;
 		} else if (now - cl->partial >= (int64_t)request_timeout * 1000) {
-			log_warn("uid %u pid %d: a request left unfinished for %u s: "
-			    "dropped", (unsigned)cl->uid, (int)cl->pid,
+			char me[300];
+			log_warn("%s pid %d: a request left unfinished for %u s: "
+			    "dropped", ctld_who(cl, me, sizeof(me)), (int)cl->pid,
 			    request_timeout);
 			cl->dead = true;
 		}
@@ -827,12 +954,17 @@ serve(struct ctld *c, int lfd)
 	struct epoll_event ev, evs[64];
 	int ep = epoll_create1(EPOLL_CLOEXEC), wfd = ctld_offload_fd();
 	static int work_tag;	/* the worker's eventfd in evs */
+	static int net_tag;	/* the TLS listener's eventfd */
+	int nfd = ctld_listen_fd();
 
 	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL };
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &work_tag };
 	if (wfd >= 0)
 		epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev);
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &net_tag };
+	if (nfd >= 0)
+		epoll_ctl(ep, EPOLL_CTL_ADD, nfd, &ev);
 	loop_ep = ep;
 	while (!stop) {
 		bool more = false;
@@ -848,6 +980,8 @@ serve(struct ctld *c, int lfd)
 				accept_clients(c, ep, lfd);
 			else if (evs[i].data.ptr == (void *)&work_tag)
 				ctld_offload_done(c);
+			else if (evs[i].data.ptr == (void *)&net_tag)
+				accept_network(c, ep);
 			else if (cl->waiting && evs[i].events & (EPOLLHUP |
 			    EPOLLERR))
 				cl->dead = true;	/* gone: nobody to answer */
@@ -986,11 +1120,18 @@ ctld_main(int argc, char **argv)
 		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "exception-timeout", required_argument, NULL, 'E' },
 		{ "changer-cmd", required_argument, NULL, 'K' },
+		{ "listen", required_argument, NULL, 'T' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "ca", required_argument, NULL, 'a' },
+		{ "crl", required_argument, NULL, 'r' },
+		{ "keytab", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = "/run/abs/ctld.sock", *dbpath = "/var/lib/abs/catalog.db";
 	const char *user = NULL;
+	struct ctld_listen_opts lo_tls = { 0 };
 	struct ctld c = { .grace = CTLD_GRACE, .exception_timeout = EXC_TIMEOUT };
 	char *end;
 	long v;
@@ -1019,6 +1160,12 @@ ctld_main(int argc, char **argv)
 		case 'L': c.list_cmd = split_argv(optarg); break;
 		case 'K': c.changer_cmd = split_argv(optarg); break;
 		case 'N': new_catalog = true; break;
+		case 'T': lo_tls.addr = optarg; break;
+		case 'c': lo_tls.cert = optarg; break;
+		case 'k': lo_tls.key = optarg; break;
+		case 'a': lo_tls.ca = optarg; break;
+		case 'r': lo_tls.crl = optarg; break;
+		case 't': lo_tls.keytab = optarg; break;
 		case 'E':
 			v = strtol(optarg, &end, 10);
 			if (*end || !*optarg || v < 1 || v > 86400)
@@ -1036,6 +1183,10 @@ ctld_main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	if (!lo_tls.addr && (lo_tls.cert || lo_tls.key || lo_tls.ca ||
+	    lo_tls.crl || lo_tls.keytab))
+		die("--cert, --key, --ca, --crl and --keytab go with --listen "
+		    "HOST:PORT");
 	log_init("abs-ctld", LOG_LVL_INFO, use_syslog);
 	drop_privileges(user, dbpath, sock);
 	if (!c.journal) {	/* next to the catalog */
@@ -1070,8 +1221,14 @@ ctld_main(int argc, char **argv)
 		    "jobs a crash left");
 	if ((lfd = listen_on(sock, err)) < 0)
 		die("%s", err);
+	/* Certificates read and the port bound while errors reach the
+	   terminal; the threads start after daemon(), which keeps none. */
+	if (lo_tls.addr && ctld_listen_open(&lo_tls, err) < 0)
+		die("%s", err);
 	if (!fg && daemon(0, 0) < 0)
 		die("daemon: %s", strerror(errno));
+	if (lo_tls.addr && ctld_listen_run(err) < 0)
+		die("%s", err);
 	sf_lock_note(db_lock);	/* the pid that holds them now */
 	sf_lock_note(sock_lock);
 	if (c.crip)

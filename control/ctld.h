@@ -62,8 +62,13 @@ struct ctld {
 
 struct client {
 	int fd;
-	uid_t uid;
-	pid_t pid;
+	uid_t uid;		/* (uid_t)-1 for a client over TLS */
+	pid_t pid;		/* 0 over TLS */
+	/* who it is: "uid:N" on the Unix socket, "cert:SUBJECT" or
+	   "krb:PRINCIPAL" over TLS (control/listen.c) */
+	char identity[256];
+	char from[64];		/* "ADDR:PORT" over TLS, "" on the socket */
+	bool net;		/* over TLS: roles from its identity */
 	unsigned roles;
 	struct proto_lbuf in;	/* request lines, up to PROTO_MAX_LINE */
 	char *out;
@@ -129,6 +134,15 @@ void ctld_exception(struct ctld *c, const char *kind, const char *text);
  * admin implies every role.
  */
 unsigned ctld_roles(struct ctld *c, uid_t uid);
+/*
+ * A client's roles: its uid's on the Unix socket; over TLS its
+ * identity's grants in the ACL (admin implies every person's role, not
+ * the engine's) and the engine role only if it is on the table of
+ * authorized media servers.
+ */
+unsigned ctld_client_roles(struct ctld *c, struct client *cl);
+/* "uid 1000" or "cert:CN=alice (10.0.0.3:5123)": who, for messages. */
+const char *ctld_who(const struct client *cl, char *buf, size_t len);
 /* The daemon: options, catalog, socket, the loop until SIGTERM. */
 int ctld_main(int argc, char **argv);
 /* Hand the drive its next queued job, if it is idle. */

@@ -1136,19 +1136,62 @@ h_pool_set(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	    dberr, code, err);
 }
 
+/*
+ * acl-set's and acl-remove's subject: a uid (an integer, or "N" or
+ * "uid:N" as a string): 1 and *uid; an identity ("krb:P", "cert:S"): 0
+ * and *id; -1 with err for anything else.
+ */
+static int
+acl_who(json_t *a, int64_t *uid, const char **id, char *err)
+{
+	json_t *v = json_object_get(a, "uid");
+	const char *s = json_string_value(v), *d;
+	char *end;
+
+	if (json_is_integer(v)) {
+		*uid = json_integer_value(v);
+		return 1;
+	}
+	d = s && strncmp(s, "uid:", 4) == 0 ? s + 4 : s;
+	if (d && *d >= '0' && *d <= '9') {
+		long long n = strtoll(d, &end, 10);
+		if (!*end) {
+			*uid = n;
+			return 1;
+		}
+	}
+	if (s && (strncmp(s, "krb:", 4) == 0 || strncmp(s, "cert:", 5) == 0)) {
+		*id = s;
+		return 0;
+	}
+	snprintf(err, PROTO_ERRLEN, "'%.60s' is not a uid, krb:PRINCIPAL or "
+	    "cert:SUBJECT", s ? s : "");
+	return -1;
+}
+
 static json_t *
 h_acl_set(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
 {
 	char dberr[CAT_ERRLEN];
-	int rc;
+	const char *id = NULL;
+	int64_t uid = -1;
+	int rc, k = acl_who(a, &uid, &id, err);
 	(void)cl;
 
-	if ((rc = cat_acl_set(c->db, arg_num(a, "uid", -1), arg_str(a, "role"),
-	    dberr)) < 0)
+	if (k < 0) {
+		*code = PROTO_E_BAD_ARGS;
+		return NULL;
+	}
+	rc = k ? cat_acl_set(c->db, uid, arg_str(a, "role"), dberr) :
+	    cat_acl_ident_set(c->db, id, arg_str(a, "role"), dberr);
+	if (rc < 0)
 		return cat_failed(code, err, rc, dberr);
-	return json_pack("{s:I,s:s}", "uid", (json_int_t)arg_num(a, "uid", -1),
-	    "role", arg_str(a, "role"));
+	if (!k)
+		return json_pack("{s:s,s:s}", "identity", id, "role",
+		    arg_str(a, "role"));
+	return json_pack("{s:I,s:s}", "uid", (json_int_t)uid, "role",
+	    arg_str(a, "role"));
 }
 
 static json_t *
@@ -1156,22 +1199,37 @@ h_acl_remove(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
 {
 	char dberr[CAT_ERRLEN];
-	int rc;
+	const char *id = NULL;
+	int64_t uid = -1;
+	int rc, k = acl_who(a, &uid, &id, err);
 	(void)cl;
 
-	if ((rc = cat_acl_remove(c->db, arg_num(a, "uid", -1), arg_str(a, "role"),
-	    dberr)) < 0)
+	if (k < 0) {
+		*code = PROTO_E_BAD_ARGS;
+		return NULL;
+	}
+	rc = k ? cat_acl_remove(c->db, uid, arg_str(a, "role"), dberr) :
+	    cat_acl_ident_remove(c->db, id, arg_str(a, "role"), dberr);
+	if (rc < 0)
 		return cat_failed(code, err, rc, dberr);
-	return json_pack("{s:I,s:s}", "uid", (json_int_t)arg_num(a, "uid", -1),
-	    "removed", arg_str(a, "role"));
+	if (!k)
+		return json_pack("{s:s,s:s}", "identity", id, "removed",
+		    arg_str(a, "role"));
+	return json_pack("{s:I,s:s}", "uid", (json_int_t)uid, "removed",
+	    arg_str(a, "role"));
 }
 
-/* A grant for acl. */
+/* A grant for acl: a uid's, or an identity's (uid null). */
 static int
 acl_row(const struct cat_acl *g, void *arr)
 {
-	return j_append(arr, json_pack("{s:I,s:o}", "uid", (json_int_t)g->uid,
-	    "role", j_str(g->role)));
+	if (g->identity)
+		return j_append(arr, json_pack("{s:n,s:s,s:o}", "uid", "identity",
+		    g->identity, "role", j_str(g->role)));
+	char id[32];
+	snprintf(id, sizeof(id), "uid:%lld", (long long)g->uid);
+	return j_append(arr, json_pack("{s:I,s:s,s:o}", "uid", (json_int_t)g->uid,
+	    "identity", id, "role", j_str(g->role)));
 }
 
 static json_t *
@@ -1195,6 +1253,9 @@ h_whoami(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	for (unsigned b = 1; b & ROLE_ALL; b <<= 1)
 		if (cl->roles & b)
 			json_array_append_new(roles, json_string(proto_role_name(b)));
+	if (cl->net)	/* over TLS: who it proved to be, from where */
+		return json_pack("{s:s,s:s,s:o}", "identity", cl->identity, "from",
+		    cl->from, "roles", roles);
 	return json_pack("{s:I,s:I,s:o}", "uid", (json_int_t)cl->uid, "pid",
 	    (json_int_t)cl->pid, "roles", roles);
 }
@@ -1281,6 +1342,7 @@ ctld_register_drive(struct ctld *c, struct client *cl, json_t *a,
 {
 	const char *name = arg_str(a, "drive");
 	struct drive *d;
+	char who[300];
 
 	*again = false;
 	/* Checked before the drive is made: a refusal leaves no drive. */
@@ -1299,8 +1361,13 @@ ctld_register_drive(struct ctld *c, struct client *cl, json_t *a,
 	}
 	if (!(d = ctld_drive(c, name, true)))
 		FAIL("internal", "out of memory");
-	if (d->engine && d->engine != cl && d->engine->pid == cl->pid &&
-	    d->engine->uid == cl->uid) {
+	/* Over TLS the same media server is the same identity (its pid is
+	   not ours to see): after a partition its new connection comes
+	   before abs-ctld has noticed the old one is dead. */
+	if (d->engine && d->engine != cl && (cl->net ? d->engine->net &&
+	    strcmp(d->engine->identity, cl->identity) == 0 :
+	    !d->engine->net && d->engine->pid == cl->pid &&
+	    d->engine->uid == cl->uid)) {
 		/*
 		 * The same media server on a new connection (SIGHUP, or it
 		 * saw the old one fail first): the old one is stale.
@@ -1311,6 +1378,9 @@ ctld_register_drive(struct ctld *c, struct client *cl, json_t *a,
 		if (d->job && !c->crip)
 			ctld_orphan(c, d);
 	}
+	if (d->engine && d->engine != cl && d->engine->net)
+		FAIL("busy", "drive %s is already served by %.150s", d->name,
+		    ctld_who(d->engine, who, sizeof(who)));
 	if (d->engine && d->engine != cl)
 		FAIL("busy", "drive %s is already served by pid %d", d->name,
 		    (int)d->engine->pid);
@@ -1427,7 +1497,8 @@ changes_cache(const struct proto_op *op, json_t *args)
 {
 	static const char *const ops[] = { "entity-add", "entity-remove",
 	    "entity-type", "tape-add", "tape-state", "acl-set", "acl-remove",
-	    "merge", "type-set", "entity-set", "discover" };
+	    "merge", "type-set", "entity-set", "discover", "server-allow",
+	    "server-deny" };
 	/* type-set: the commands cached; discover: the entities it added */
 
 	if (op == &proto_ops[PROTO_REQ_engine_event])

@@ -5,6 +5,7 @@
  * version handshake.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "proto/proto.h"
+#include "proto/tls.h"
 
 struct proto_conn {
 	int fd;
@@ -24,6 +26,7 @@ struct proto_conn {
 	bool eof;
 	char site[64];		/* the daemon's site ID, from hello */
 	int timeout_ms;		/* for a request and its reply; -1: none */
+	char identity[PROTO_IDENTITY_MAX];	/* granted over tls:// */
 };
 
 /* An empty buffer for lines up to max bytes. */
@@ -119,6 +122,43 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A connection on fd (a socket or a TLS bridge's end) named path. */
+static int
+conn_new(int fd, const char *path, struct proto_conn **out, char *err)
+{
+	struct proto_conn *pc = calloc(1, sizeof(*pc));
+
+	if (!pc) {
+		close(fd);
+		snprintf(err, PROTO_ERRLEN, "out of memory");
+		return -ENOMEM;
+	}
+	pc->fd = fd;
+	pc->next_id = 1;
+	pc->timeout_ms = -1;
+	snprintf(pc->path, sizeof(pc->path), "%s", path);
+	proto_lbuf_init(&pc->in, PROTO_MAX_REPLY);
+	*out = pc;
+	return 0;
+}
+
+/* tls://HOST:PORT: the bridge's end is the connection's socket. */
+static int
+connect_tls(const char *uri, unsigned wait_ms, struct proto_conn **out,
+    char *err)
+{
+	char id[PROTO_IDENTITY_MAX];
+	int fd, rc;
+
+	if ((rc = proto_tls_connect(uri, wait_ms, &fd, id, sizeof(id), err)) < 0)
+		return rc;
+	/* Reads and writes wait in poll() with a timeout, as on a socket. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if ((rc = conn_new(fd, uri + 6, out, err)) == 0)
+		snprintf((*out)->identity, sizeof((*out)->identity), "%s", id);
+	return rc;
+}
+
 /* Connect to abs-ctld, retrying while it is starting (see proto.h). */
 int
 proto_connect(const char *path, unsigned wait_ms, struct proto_conn **out,
@@ -126,10 +166,13 @@ proto_connect(const char *path, unsigned wait_ms, struct proto_conn **out,
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	long long deadline = now_ms() + wait_ms;
-	struct proto_conn *pc;
 	int fd, e;
 
 	*out = NULL;
+	if (strncmp(path, "tls://", 6) == 0)
+		return connect_tls(path, wait_ms, out, err);
+	if (strncmp(path, "unix:", 5) == 0)
+		path += 5;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, PROTO_ERRLEN, "cannot reach abs-ctld at %.200s: socket "
 		    "path too long", path);
@@ -162,18 +205,14 @@ proto_connect(const char *path, unsigned wait_ms, struct proto_conn **out,
 		    path, strerror(e));
 		return -e;
 	}
-	if (!(pc = calloc(1, sizeof(*pc)))) {
-		close(fd);
-		snprintf(err, PROTO_ERRLEN, "out of memory");
-		return -ENOMEM;
-	}
-	pc->fd = fd;
-	pc->next_id = 1;
-	pc->timeout_ms = -1;
-	memcpy(pc->path, sa.sun_path, sizeof(pc->path));
-	proto_lbuf_init(&pc->in, PROTO_MAX_REPLY);
-	*out = pc;
-	return 0;
+	return conn_new(fd, sa.sun_path, out, err);
+}
+
+/* The identity granted over TLS ("" for a Unix socket). */
+const char *
+proto_conn_identity(const struct proto_conn *pc)
+{
+	return pc->identity;
 }
 
 /* Close a connection; NULL is a no-op. */

@@ -92,7 +92,9 @@ enum proto_req {
 
 /*
  * Argument spec: space-separated NAME:TYPE, TYPE one of s (string),
- * i (integer), S (array of strings), o (object, media servers only);
+ * i (integer), S (array of strings), o (object, media servers only),
+ * u (a uid, or an identity "krb:PRINCIPAL" / "cert:SUBJECT": an integer
+ * or a string; abs-ctl sends a word of digits as an integer);
  * a trailing ? makes it optional. abs-ctl takes the required ones as
  * positional words in spec order (an S takes the rest) and the optional
  * ones as --name VALUE (an underscore is written as a dash).
@@ -169,14 +171,34 @@ int proto_lbuf_next(struct proto_lbuf *b, const char **line, size_t *len);
 struct proto_conn;
 
 /*
- * Connect to abs-ctld's socket. While it is not there yet (ENOENT,
+ * Credentials for tls:// connections (proto/tls.h), set once by a
+ * program's flags; a NULL field falls back to the environment: ABS_CERT,
+ * ABS_KEY (default: the certificate's file), ABS_CA. Without a
+ * certificate the client authenticates with Kerberos (keytab, principal,
+ * service "abs/HOST" by default).
+ */
+struct proto_auth {
+	const char *cert, *key, *ca;
+	const char *keytab, *principal, *service;
+	bool krb;		/* Kerberos even if a certificate is given */
+};
+void proto_auth_set(const struct proto_auth *a);
+
+/*
+ * Connect to abs-ctld: PATH (or unix:PATH), its Unix socket, or
+ * tls://HOST[:PORT] (IPv6 in brackets; port 4747 by default), TCP with
+ * TLS 1.3 and authentication (proto/tls.h), bridged to a socketpair so
+ * everything below works alike. While it is not there yet (ENOENT,
  * ECONNREFUSED: the daemon is starting) retry for up to wait_ms; 0 tries
  * once. 0 and *out, or a negative errno with err "cannot reach abs-ctld at
- * PATH: reason".
+ * PATH: reason" (over TLS also: the certificate refused, the
+ * authentication refused, each said).
  */
 int proto_connect(const char *path, unsigned wait_ms, struct proto_conn **out,
     char *err);
 void proto_conn_free(struct proto_conn *pc);
+/* The identity abs-ctld granted a tls:// connection ("" for a socket). */
+const char *proto_conn_identity(const struct proto_conn *pc);
 /* Whether the daemon has closed the connection. */
 bool proto_conn_eof(const struct proto_conn *pc);
 /*

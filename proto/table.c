@@ -150,7 +150,7 @@ check_spec(const struct proto_op *op, int *required, char *err)
 			    op->name, name);
 			return -1;
 		}
-		if (!strchr("siSo", type) || (*p && *p != ' ')) {
+		if (!strchr("siSou", type) || (*p && *p != ' ')) {
 			snprintf(err, PROTO_ERRLEN, "%s: argument '%s' has a bad type",
 			    op->name, name);
 			return -1;
@@ -280,6 +280,9 @@ value_is(char type, json_t *v, size_t max)
 		return json_is_string(v) && json_string_length(v) < max;
 	case 'i':
 		return json_is_integer(v);
+	case 'u':	/* a uid, or an identity: "krb:P", "cert:SUBJECT" */
+		return json_is_integer(v) || (json_is_string(v) &&
+		    json_string_length(v) < max);
 	case 'o':
 		return json_is_object(v);
 	case 'S':
@@ -321,9 +324,10 @@ proto_check_args(const struct proto_op *op, json_t *args, char *err)
 		if (!value_is(type, v, max)) {
 			snprintf(err, PROTO_ERRLEN, "%s: argument '%s' must be %s of"
 			    " fewer than %zu bytes", op->name, key, type == 's' ?
-			    "a string" : type == 'i' ? "an integer" : type == 'o' ?
+			    "a string" : type == 'i' ? "an integer" : type == 'u' ?
+			    "a uid or an identity" : type == 'o' ?
 			    "an object" : "a list of strings, each", max);
-			if (type == 'i' || type == 'o')
+			if (type == 'i' || type == 'o' || type == 'u')
 				*strstr(err, " of fewer") = '\0';
 			return -1;
 		}

@@ -27,7 +27,8 @@ enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND,
 	EX_TIMEOUT, EX_INCOMPLETE };
 
 /* The options every command takes, before or after its word. */
-#define GLOBAL_OPTS "--socket PATH] [--json] [--timeout SEC"
+#define GLOBAL_OPTS "--socket PATH | --host H[:PORT]] [--json] [--timeout SEC]\n" \
+	"               [--cert FILE --key FILE] [--ca FILE] [--krb] [--service P"
 
 /* The report page's usage. */
 #define REPORT_PAGE_USAGE "report (--html FILE | --mime [--to ADDR ...]" \
@@ -38,6 +39,9 @@ enum { EX_OK, EX_FAIL, EX_USAGE, EX_NODAEMON, EX_DENIED, EX_NOTFOUND,
 
 static const char *sock_path = "/run/abs/ctld.sock";
 static bool json_out;
+static bool sock_given;		/* --socket or --host: no environment */
+static char host_uri[300];	/* tls://H:PORT of --host */
+static struct proto_auth auth;	/* --cert --key --ca --krb --service */
 static struct proto_conn *conn;
 static int conn_failed;		/* the exit code once connecting failed */
 static int timeout_s = CTL_TIMEOUT_S;
@@ -178,7 +182,8 @@ list_options(const char *cmd)
 		    cmd);
 		return EX_USAGE;
 	}
-	printf("--json\n--socket path\n--timeout number\n");
+	printf("--json\n--socket path\n--timeout number\n--host word\n"
+	    "--cert path\n--key path\n--ca path\n--krb\n--service word\n");
 	return EX_OK;
 }
 
@@ -945,7 +950,14 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 			say_usage(op);
 			return -1;
 		}
-		if (type == 'i') {
+		if (type == 'u') {	/* digits: a uid; else an identity */
+			char *end;
+			long long v = strtoll(argv[pos], &end, 10);
+			if (*argv[pos] && !*end)
+				json_object_set_new(args, tok, json_integer(v));
+			else if (string_set(op, tok, argv[pos], args) < 0)
+				return -1;
+		} else if (type == 'i') {
 			char *end;
 			long long v = strtoll(argv[pos], &end, 10);
 			if (*end) {
@@ -2063,26 +2075,56 @@ global_option(int argc, char **argv, int i, int *used)
 	char *end;
 
 	*used = 1;
+	static const char *const valued[] = { "--socket", "--timeout", "--host",
+	    "--cert", "--key", "--ca", "--service" };
+	size_t k, n = sizeof(valued) / sizeof(valued[0]), l = 0;
+
 	if (strcmp(a, "--json") == 0) {
 		json_out = true;
 		return 1;
 	}
-	if (strncmp(a, "--socket=", 9) == 0 || strncmp(a, "--timeout=", 10) == 0)
-		val = strchr(a, '=') + 1;
-	else if (strcmp(a, "--socket") == 0 || strcmp(a, "--timeout") == 0) {
+	if (strcmp(a, "--krb") == 0) {
+		auth.krb = true;
+		return 1;
+	}
+	for (k = 0; k < n; k++) {
+		l = strlen(valued[k]);
+		if (strncmp(a, valued[k], l) == 0 && (a[l] == '=' || !a[l]))
+			break;
+	}
+	if (k == n)
+		return 0;
+	if (a[l] == '=') {
+		val = a + l + 1;
+	} else {
 		val = i + 1 < argc ? argv[i + 1] : NULL;
 		*used = 2;
-	} else {
-		return 0;
 	}
-	if (strncmp(a, "--socket", 8) == 0) {
-		if (!val || !*val) {
-			fprintf(stderr, "abs-ctl: --socket needs a path (--socket "
-			    "PATH, before or after the command)\n");
+	if (k != 1 && (!val || !*val)) {
+		fprintf(stderr, "abs-ctl: %s needs a value (%s %s, before or after "
+		    "the command)\n", valued[k], valued[k], k == 0 ? "PATH" :
+		    k == 2 ? "HOST[:PORT]" : k == 6 ? "abs/HOST" : "FILE");
+		return -1;
+	}
+	switch (k) {
+	case 0:
+		sock_path = val;
+		sock_given = true;
+		return 1;
+	case 2:	/* the same check abs-ctld's side makes, said early */
+		if (strlen(val) > 260 || strchr(val, '/')) {
+			fprintf(stderr, "abs-ctl: --host takes HOST[:PORT], not "
+			    "'%.100s'\n", val);
 			return -1;
 		}
-		sock_path = val;
+		snprintf(host_uri, sizeof(host_uri), "tls://%s", val);
+		sock_path = host_uri;
+		sock_given = true;
 		return 1;
+	case 3: auth.cert = val; return 1;
+	case 4: auth.key = val; return 1;
+	case 5: auth.ca = val; return 1;
+	case 6: auth.service = val; return 1;
 	}
 	if (!val || !*val || (tmo = strtol(val, &end, 10)) < 0 || *end ||
 	    tmo > 2000000) {
@@ -2144,6 +2186,25 @@ globals_after(int argc, char **argv)
 	return out;
 }
 
+/*
+ * Which abs-ctld: --socket or --host as given, else ABS_CTL_SOCKET, else
+ * ABS_HOST (tls://), else the default socket; and the credentials for
+ * TLS (their environment variables are read by proto/).
+ */
+static void
+pick_daemon(void)
+{
+	const char *h = getenv("ABS_HOST");
+
+	if (!sock_given && getenv("ABS_CTL_SOCKET") && *getenv("ABS_CTL_SOCKET"))
+		sock_path = getenv("ABS_CTL_SOCKET");
+	else if (!sock_given && h && *h) {
+		snprintf(host_uri, sizeof(host_uri), "tls://%.290s", h);
+		sock_path = host_uri;
+	}
+	proto_auth_set(&auth);
+}
+
 /* Global options, then batch, raw, watch or one command. */
 int
 main(int argc, char **argv)
@@ -2173,9 +2234,7 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--list-options") == 0 && i + 1 < argc) {
 			return list_options(argv[i + 1]);
 		} else if (strcmp(argv[i], "--list-names") == 0 && i + 1 < argc) {
-			if (getenv("ABS_CTL_SOCKET") && sock_path == (const char *)
-			    "/run/abs/ctld.sock")
-				sock_path = getenv("ABS_CTL_SOCKET");
+			pick_daemon();
 			return list_names(argv[i + 1]);
 		} else {
 			fprintf(stderr, "abs-ctl: unknown option %s\n", argv[i]);
@@ -2191,8 +2250,7 @@ main(int argc, char **argv)
 	argv += i;
 	if ((argc = globals_after(argc - i, argv)) < 0)
 		return EX_USAGE;
-	if (getenv("ABS_CTL_SOCKET") && sock_path == (const char *)"/run/abs/ctld.sock")
-		sock_path = getenv("ABS_CTL_SOCKET");
+	pick_daemon();
 	if (strcmp(argv[0], "batch") == 0) {
 		if (argc != 2) {
 			fprintf(stderr, "usage: abs-ctl batch FILE|-   (one command a"

@@ -24,13 +24,13 @@ RULES='
 common			lib:crypto lib:cap
 ring			common lib:liburing
 sg			sg-vtape ring common lib:iscsi lib:sgutils2
-proto			common lib:jansson
+proto			common lib:jansson lib:crypto
 dumplog			common lib:zstd
 planner			common
 queue			common lib:jansson
 catalog			dumplog common lib:sqlite3
 engine			sg ring proto dumplog queue common lib:zstd lib:archive lib:jansson
-control			catalog dumplog proto planner common lib:jansson
+control			catalog dumplog proto planner common lib:jansson lib:crypto
 tools			proto queue common lib:jansson lib:ncursesw
 tools/abs-vtape.c	sg-vtape common
 bench			engine sg sg-vtape ring planner common lib:liburing lib:iscsi
@@ -137,7 +137,7 @@ function lib_of(s) {
 	if (s ~ /^sg_/) return "lib:sgutils2"
 	if (s ~ /^ZSTD_/) return "lib:zstd"
 	if (s ~ /^archive_/) return "lib:archive"
-	if (s ~ /^(EVP_|XXH)/) return "lib:crypto"
+	if (s ~ /^(EVP_|XXH|SSL_|X509_|ERR_|BIO_|OPENSSL_|TLS_)/) return "lib:crypto"
 	if (s ~ /^cap_/) return "lib:cap"
 	return ""
 }

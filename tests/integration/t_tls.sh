@@ -1,0 +1,186 @@
+#!/bin/sh
+# abs-ctld --listen on loopback, TLS 1.3 with the site's certificates
+# (issue 17's certificate path): a good client works over tls:// as over
+# the socket, with the roles its certificate subject holds; refused, each
+# with a clear error on the client's side and a line in abs-ctld's log,
+# abs-ctld staying up: no client certificate, another CA's, a revoked one
+# (CRL), plaintext to the TLS port, a TLS 1.2-only client, an operator
+# posing as a media server, a media server not on the list or for a drive
+# not its own. Ports: the kernel's choice (--listen 127.0.0.1:0).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tlsca.sh"
+CTLD="$ABS_BIN/abs-ctld"
+CTL="$ABS_BIN/abs-ctl"
+unset ABS_CTL_SOCKET ABS_HOST ABS_CERT ABS_KEY ABS_CA
+command -v openssl >/dev/null || skip "no openssl"
+
+# The site CA, abs-ctld's certificate, three people, a media server; and
+# another CA with a person of its own.
+tlsca_init "$T/ca" "ABS site" || fail "site CA"
+tlsca_issue "$T/ca" "$T/ctld" ctld "IP:127.0.0.1,DNS:localhost" || fail "ctld cert"
+for n in alice bob mallory tapehost; do
+	tlsca_issue "$T/ca" "$T/$n" "$n" || fail "$n's certificate"
+done
+tlsca_init "$T/other" "Elsewhere" || fail "other CA"
+tlsca_issue "$T/other" "$T/eve" alice || fail "eve's certificate"
+subject() { echo "cert:$(openssl x509 -noout -subject -nameopt RFC2253 \
+	-in "$1" | sed 's/^subject=//')"; }
+ALICE=$(subject "$T/alice.pem")
+BOB=$(subject "$T/bob.pem")
+MALLORY=$(subject "$T/mallory.pem")
+TAPEHOST=$(subject "$T/tapehost.pem")
+tlsca_revoke "$T/ca" "$T/mallory" || fail "revoking mallory"
+
+"$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground \
+	--listen 127.0.0.1:0 --cert "$T/ctld.pem" --key "$T/ctld.key" \
+	--ca "$T/ca/ca.pem" --crl "$T/ca/crl.pem" 2>"$T/ctld.log" &
+CPID=$!
+PIDS="$PIDS $CPID"
+wait_for "listening on 127.0.0.1:[0-9]* (TLS" "$T/ctld.log"
+PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\) (TLS.*/\1/p' "$T/ctld.log")
+[ -n "$PORT" ] || fail "no port in the log"
+wait_for "listening on $T/ctld.sock" "$T/ctld.log"
+URI="tls://127.0.0.1:$PORT"
+ok "abs-ctld listens on $URI"
+up() { kill -0 "$CPID" 2>/dev/null || { cat "$T/ctld.log" >&2; fail "abs-ctld died"; }; }
+as() {	# as NAME abs-ctl ARGS...: with NAME's certificate
+	n=$1
+	shift
+	ABS_CA="$T/ca/ca.pem" ABS_CERT="$T/$n.pem" ABS_KEY="$T/$n.key" "$CTL" \
+		--socket "$URI" "$@"
+}
+
+# Grants: alice operator, bob retrieval, mallory (revoked) admin.
+"$CTL" --socket "$T/ctld.sock" acl-set "$ALICE" operator >/dev/null || fail "acl-set alice"
+"$CTL" --socket "$T/ctld.sock" acl-set "$BOB" retrieval >/dev/null || fail "acl-set bob"
+"$CTL" --socket "$T/ctld.sock" acl-set "$MALLORY" admin >/dev/null || fail "acl-set mallory"
+"$CTL" --socket "$T/ctld.sock" acl >acl.txt || fail "acl"
+grep -q "CN=alice" acl.txt || { cat acl.txt >&2; fail "acl does not list alice"; }
+expect_fail "krb:PRINCIPAL or cert:SUBJECT" "$CTL" --socket "$T/ctld.sock" \
+	acl-set "alice" operator
+expect_fail "server-allow" "$CTL" --socket "$T/ctld.sock" acl-set "$ALICE" engine
+
+# A good client: who it is, what its role allows, and no more.
+as alice --json whoami >who.json || fail "whoami over TLS"
+grep -q '"identity": *"cert:O=ABS test,CN=alice"' who.json ||
+	{ cat who.json >&2; fail "whoami: not alice's identity"; }
+grep -q '"operator"' who.json || fail "whoami: alice is no operator"
+as alice status >/dev/null || fail "status over TLS"
+ok "alice's certificate: $ALICE, operator"
+expect_fail "may not acl-set (needs admin)" as alice acl-set 7 admin
+expect_fail "may not" as bob pool-add sneaky
+grep -q "CN=bob.*may not pool-add" "$T/ctld.log" || fail "the refusal is not logged"
+# The name checked: abs-ctld's certificate names 127.0.0.1 and localhost.
+"$CTL" --host "localhost:$PORT" --cert "$T/alice.pem" --key "$T/alice.key" \
+	--ca "$T/ca/ca.pem" status >/dev/null || fail "--host by name, --cert --key --ca"
+"$CTL" status --host="localhost:$PORT" --cert="$T/alice.pem" \
+	--key="$T/alice.key" --ca="$T/ca/ca.pem" >/dev/null || fail "--host= after the command"
+ABS_HOST="127.0.0.1:$PORT" ABS_CA="$T/ca/ca.pem" ABS_CERT="$T/alice.pem" \
+	ABS_KEY="$T/alice.key" "$CTL" status >/dev/null || fail "ABS_HOST"
+ok "abs-ctl --host, --cert, --key, --ca and ABS_HOST"
+tlsca_issue "$T/ca" "$T/impostor" impostor "DNS:elsewhere.example" || fail "impostor cert"
+"$CTLD" --socket "$T/imp.sock" --db "$T/imp.db" --foreground \
+	--listen 127.0.0.1:0 --cert "$T/impostor.pem" --key "$T/impostor.key" \
+	--ca "$T/ca/ca.pem" 2>"$T/imp.log" &
+IPID=$!
+PIDS="$PIDS $IPID"
+wait_for "listening on 127.0.0.1:[0-9]* (TLS" "$T/imp.log"
+IPORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\) (TLS.*/\1/p' "$T/imp.log")
+expect_fail "certificate verify failed" env ABS_CA="$T/ca/ca.pem" \
+	ABS_CERT="$T/alice.pem" ABS_KEY="$T/alice.key" "$CTL" \
+	--socket "tls://127.0.0.1:$IPORT" status
+kill "$IPID"
+ok "abs-ctld's certificate must name the host asked for"
+
+# Refusals, each said to the client and logged; abs-ctld stays up.
+expect_fail "no client certificate" env ABS_CA="$T/ca/ca.pem" "$CTL" \
+	--socket "$URI" status
+up
+expect_fail "client certificate refused: unable to" env ABS_CA="$T/ca/ca.pem" \
+	ABS_CERT="$T/eve.pem" ABS_KEY="$T/eve.key" "$CTL" --socket "$URI" status
+grep -q "refused: client certificate refused: unable to" \
+	"$T/ctld.log" || { cat "$T/ctld.log" >&2; fail "another CA: not logged"; }
+up
+ok "a certificate from another CA (same CN) is refused"
+expect_fail "certificate revoked" as mallory status
+grep -q "refused: client certificate refused: certificate revoked" \
+	"$T/ctld.log" || fail "revoked: not logged"
+up
+ok "a revoked certificate is refused (CRL)"
+# A certificate revoked while abs-ctld runs: the next connection knows.
+as bob status >/dev/null || fail "bob before his revocation"
+tlsca_revoke "$T/ca" "$T/bob" || fail "revoking bob"
+expect_fail "certificate revoked" as bob status
+up
+ok "a CRL changed on disk takes effect at the next connection"
+
+# Plaintext to the TLS port: told so in plain text, logged.
+python3 - "$PORT" >plain.txt <<'EOF' || fail "plaintext client"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(b'{"op":"hello","args":{"version":1},"id":1}\n')
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+print(data.decode())
+EOF
+grep -q "TLS 1.3 only" plain.txt || { cat plain.txt >&2; fail "plaintext: no clear refusal"; }
+grep -q "refused: not TLS" "$T/ctld.log" || fail "plaintext: not logged"
+up
+ok "plaintext JSON to the TLS port: refused, in plain text"
+
+# A TLS 1.2-only client (a downgrade): no handshake.
+if openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 -cert "$T/alice.pem" \
+    -key "$T/alice.key" -CAfile "$T/ca/ca.pem" </dev/null >tls12.txt 2>&1 &&
+    ! grep -q "alert\|error" tls12.txt; then
+	cat tls12.txt >&2
+	fail "a TLS 1.2 client got through"
+fi
+grep -q "alert protocol version\|unsupported protocol\|no protocols available" \
+	tls12.txt || { cat tls12.txt >&2; fail "TLS 1.2: not a protocol version refusal"; }
+wait_for "TLS handshake failed: unsupported protocol" "$T/ctld.log"
+up
+ok "a TLS 1.2-only client is refused at the handshake, logged"
+
+# Authentication lines that are not right: refused, said.
+python3 - "$PORT" "$T" >authbad.txt <<'EOF' || fail "bad auth lines"
+import socket, ssl, sys
+port, t = int(sys.argv[1]), sys.argv[2]
+def talk(line):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_verify_locations(t + "/ca/ca.pem")
+    ctx.load_cert_chain(t + "/alice.pem", t + "/alice.key")
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port),
+        timeout=20), server_hostname="127.0.0.1")
+    s.sendall(line)
+    data = b""
+    try:
+        while not data.endswith(b"\n"):
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+    except (ssl.SSLError, OSError):
+        pass
+    print(data.decode().strip())
+talk(b'not json\n')
+talk(b'{"auth":"password","secret":"x"}\n')
+talk(b'{"auth":"ok","identity":"cert:CN=root"}\n')
+talk(b'{"auth":"gssapi","token":"not base64!"}\n')
+EOF
+[ "$(grep -c '"auth":"refused"' authbad.txt)" = 4 ] ||
+	{ cat authbad.txt >&2; fail "bad authentication lines not all refused"; }
+grep -q "not a JSON object" authbad.txt || fail "not JSON: no reason"
+grep -q "unknown authentication" authbad.txt || fail "unknown kind: no reason"
+up
+ok "malformed authentication lines: refused with a reason"
+
+cat "$T/ctld.log" | grep -c "refused" | xargs -I{} echo "abs-ctld logged {} refusals"
+grep -qi "sanitizer\|runtime error" "$T/ctld.log" && fail "sanitizer report"
+kill "$CPID"
+wait "$CPID" 2>/dev/null || true
+ok "t_tls"
