@@ -1327,4 +1327,71 @@ typedef int cat_last_dumps_fn(const struct cat_last_dumps *e, void *arg);
 int cat_entities_last_dumps(struct cat_db *db, cat_last_dumps_fn *fn,
     void *arg, char *err);
 
+/* ---- shadows (catalog/shadows.c, docs/SHADOWS.md) ---- */
+
+/*
+ * A shadow: a restored copy of an entity at path (on host; NULL: the
+ * media server's own) kept current by applying each new dump of its
+ * chain. Dates are UTC "YYYY-MM-DDTHH:MM:SSZ"; NULL where there is none.
+ */
+struct cat_shadow {
+	int64_t id;
+	const char *entity;
+	const char *source;		/* the entity's source now */
+	const char *host, *path, *drive;	/* drive NULL: any */
+	int64_t every_hours;		/* 0: as each dump lands */
+	const char *state;		/* active, promoted */
+	const char *added, *added_by;
+	/* what it reflects (NULL: nothing yet) and when that refresh ended */
+	const char *dump_uid, *dump_started, *refreshed;
+	int64_t dump_level;		/* CAT_NULL when none */
+	/* the refresh in progress (job_id CAT_NULL: none), to job_dump */
+	int64_t job_id;
+	const char *job_dump;
+	/* the last refresh that failed, for which dump, when */
+	const char *error, *error_dump, *error_at;
+	const char *promoted_at, *promoted_by, *promoted_from;
+	/* the entity's newest complete dump (NULL: none) */
+	const char *newest_uid, *newest_started;
+	int64_t newest_level;
+};
+typedef int cat_shadow_fn(const struct cat_shadow *s, void *arg);
+
+/* Every shadow (active ones first, then promoted), by entity. Rows. */
+int cat_shadows_list(struct cat_db *db, cat_shadow_fn *fn, void *arg,
+    char *err);
+/* The entity's active shadow; -ENOENT if it has none. */
+int cat_shadow_get(struct cat_db *db, const char *entity, cat_shadow_fn *fn,
+    void *arg, char *err);
+/*
+ * Add an active shadow of entity at host (NULL: none), path (absolute,
+ * 1-1023 bytes); drive NULL: any; every_hours 0..8760; by: who asked.
+ * -ENOENT for an unknown entity, -EEXIST when it has an active shadow or
+ * another active shadow is at that place, -EINVAL for bad values.
+ */
+int cat_shadow_add(struct cat_db *db, const char *entity, const char *host,
+    const char *path, const char *drive, int64_t every_hours, const char *by,
+    char *err);
+/* Remove the entity's active shadow (its row; the files stay). */
+int cat_shadow_remove(struct cat_db *db, const char *entity, char *err);
+/* A refresh started: its job and the dump it brings the shadow to. */
+int cat_shadow_job(struct cat_db *db, int64_t id, int64_t job,
+    const char *dump_uid, char *err);
+/* The refresh in progress ended well at when (NULL: now): the shadow
+   reflects its dump. */
+int cat_shadow_refreshed(struct cat_db *db, int64_t id, const char *when,
+    char *err);
+/* A refresh to dump (NULL: the one in progress) failed at when (NULL:
+   now), why: the shadow is as the last good refresh left it. */
+int cat_shadow_failed(struct cat_db *db, int64_t id, const char *dump,
+    const char *why, const char *when, char *err);
+/*
+ * Promote the entity's active shadow: the entity's source becomes
+ * dir:PATH (the old one kept in promoted_from), the shadow is no longer
+ * refreshed; who (by) and when are kept. -ENOENT without an active
+ * shadow, -EBUSY while a refresh of it runs.
+ */
+int cat_shadow_promote(struct cat_db *db, const char *entity, const char *by,
+    char *err);
+
 #endif

@@ -322,6 +322,33 @@ static const char *const migrations[] = {
 	"  'krb:_%' OR identity LIKE 'cert:_%'),"
 	" added TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
 	" added_by TEXT);",
+	/*
+	 * 9: shadows (docs/SHADOWS.md). A shadow is a restored copy of an
+	 * entity at a path (on a host) kept current by applying each new
+	 * dump of its chain: what it reflects (the dump), the refresh in
+	 * progress (its job and the dump it brings the shadow to), the last
+	 * refresh's failure, and its promotion (who, when, the source it
+	 * replaced). One active shadow per entity and per place.
+	 */
+	"CREATE TABLE shadows ("
+	" id INTEGER PRIMARY KEY,"
+	" entity_id INTEGER NOT NULL REFERENCES entities(id),"
+	" host TEXT, path TEXT NOT NULL CHECK (substr(path, 1, 1) = '/'),"
+	" drive TEXT,"
+	" every_hours INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (every_hours BETWEEN 0 AND 8760),"
+	" state TEXT NOT NULL DEFAULT 'active'"
+	"  CHECK (state IN ('active','promoted')),"
+	" added TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+	" added_by TEXT,"
+	" dump_uid TEXT, dump_started TEXT, refreshed TEXT,"
+	" job_id INTEGER REFERENCES jobs(id), job_dump TEXT,"
+	" error TEXT, error_dump TEXT, error_at TEXT,"
+	" promoted_at TEXT, promoted_by TEXT, promoted_from TEXT);"
+	"CREATE UNIQUE INDEX shadows_entity ON shadows(entity_id)"
+	" WHERE state = 'active';"
+	"CREATE UNIQUE INDEX shadows_place ON shadows(coalesce(host, ''), path)"
+	" WHERE state = 'active';",
 };
 
 

@@ -1004,6 +1004,7 @@ serve(struct ctld *c, int lfd)
 		flush_clients(c, ep);
 		ctld_orphans_expire(c);
 		night_tick(c);
+		ctld_shadow_tick(c);
 		if (!c->crip)
 			ctld_library_tick(c);
 		flush_clients(c, ep);	/* what the robot's answers sent */

@@ -491,8 +491,10 @@ ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	d->state = "idle";
 	d->want_label[0] = '\0';
 	ctld_library_drive_free(c, d);	/* its fetches; a cleaning may start */
-	if (rc >= 0)
+	if (rc >= 0) {
 		night_job_ended(c, job, state, why);	/* its run's next dump */
+		ctld_shadow_job_ended(c, job, state, why);
+	}
 	ctld_dispatch(c, d);
 	return rc < 0 ? cat_failed(code, err, rc, dberr) :
 	    json_pack("{s:s}", "job", state);

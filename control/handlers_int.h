@@ -253,4 +253,23 @@ void ctld_library_rejected(struct ctld *c, struct drive *d, json_t *data);
    to go offsite) and "cleaning_expended" into out: 0 or negative. */
 int ctld_library_report(struct ctld *c, json_t *out, char *err);
 
+/*
+ * Shadows (control/shadow.c): the requests; a refresh job's end (from
+ * the job's result); the tick that queues the refreshes due (once a
+ * second, from the loop).
+ */
+json_t *h_shadow_add(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_shadows(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_shadow_remove(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_shadow_promote(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_shadow_refresh(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+void ctld_shadow_job_ended(struct ctld *c, int64_t job, const char *state,
+    const char *why);
+void ctld_shadow_tick(struct ctld *c);
+
 #endif

@@ -497,6 +497,13 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 		const struct cat_dl_rec *d = &c->d[i].rec;
 		struct eng_apply_stats ast;
 
+		/* A shadow holds the tree as of dump applied - 1: that dump's
+		   listing is the base of the next, nothing is extracted. */
+		if (i < o->applied) {
+			if (i == o->applied - 1)
+				rc = decode_kept(io, d, &enc[i], &prev);
+			continue;
+		}
 		snprintf(line, sizeof(line), "dump %u of %u: %s", i + 1, c->n,
 		    dname(d, dn, sizeof(dn)));
 		eng_extract_note(x, line);

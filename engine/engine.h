@@ -225,6 +225,12 @@ struct eng_restore_opts {
 	const char *const *paths;
 	size_t npaths;
 	unsigned queue;		/* reads in flight (0: the transport's default) */
+	/*
+	 * A shadow (engine/shadow.c): the target holds the tree as of the
+	 * chain's dump applied - 1 already; only the dumps after it are
+	 * applied onto it (0: the whole chain, from the full).
+	 */
+	unsigned applied;
 };
 
 struct eng_restore_result {

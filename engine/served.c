@@ -36,6 +36,7 @@
 #include "common/util.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
+#include "engine/shadow.h"
 #include "engine/scan.h"
 #include "engine/snap.h"
 #include "engine/source.h"
@@ -1544,7 +1545,9 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 		o.to = to;
 		o.file = -1;
 		o.hooks = hooks;
-		rc = eng_restore(&o, &res, err);
+		/* A shadow's refresh: the chain applied onto the shadow. */
+		rc = json_object_get(d, "shadow") ? eng_shadow_job(&o, d, &res,
+		    err) : eng_restore(&o, &res, err);
 		free(paths);
 		free(bytes);
 		eng_target_unpin(err, ENG_ERRLEN, pin, shown);

@@ -296,4 +296,35 @@ void plan_project(struct plan_entity *entities, int nentities,
    "server-limit", ...). */
 const char *plan_reason_name(enum plan_reason reason);
 
+/*
+ * Shadows (docs/SHADOWS.md): when a shadow's refresh is due. A pure
+ * function as plan_night() is; abs-ctld asks it each second for every
+ * active shadow (control/shadow.c).
+ */
+struct plan_shadow {
+	int every_hours;	/* 0: refresh as each dump lands; else at
+				   most once in that many hours */
+	int behind;		/* 1: the entity has a complete dump newer
+				   than the one the shadow reflects */
+	int refreshing;		/* 1: a refresh of it is queued or runs */
+	int failed_newest;	/* 1: the last refresh, to that newest dump,
+				   failed: not tried again by itself until a
+				   newer dump lands (or an operator asks) */
+	time_t refreshed;	/* when its last refresh ended (0: never) */
+};
+
+enum plan_shadow_reason {
+	PLAN_SHADOW_DUE,	/* refresh now */
+	PLAN_SHADOW_CURRENT,	/* it reflects the newest dump */
+	PLAN_SHADOW_REFRESHING,	/* a refresh is queued or runs */
+	PLAN_SHADOW_WAIT,	/* --every: not before *next */
+	PLAN_SHADOW_HELD,	/* its last refresh failed */
+};
+
+/* Whether s is due at now; *next: when it will be (PLAN_SHADOW_WAIT). */
+enum plan_shadow_reason plan_shadow_due(const struct plan_shadow *s,
+    time_t now, time_t *next);
+/* The reason's name ("due", "current", "refreshing", "wait", "held"). */
+const char *plan_shadow_reason_name(enum plan_shadow_reason r);
+
 #endif

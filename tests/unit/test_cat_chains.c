@@ -87,8 +87,10 @@ test_migration(void)
 
 	cat_t_site(db);
 	/* Back to what schema 5 was: no index columns, no index table (and
-	   none of schema 7's libraries). */
-	CHECK_EQ(sqlite3_exec(db->db, "DROP TABLE barcode_marks;"
+	   none of schema 7's libraries, 8's identities, 9's shadows). */
+	CHECK_EQ(sqlite3_exec(db->db, "DROP TABLE shadows;"
+	    " DROP TABLE acl_identity; DROP TABLE media_servers;"
+	    " DROP TABLE barcode_marks;"
 	    " DROP TABLE cleaning; DROP TABLE moves; DROP TABLE inventory;"
 	    " DROP INDEX drives_element; ALTER TABLE drives DROP COLUMN serial;"
 	    " ALTER TABLE drives DROP COLUMN element;"
@@ -100,7 +102,7 @@ test_migration(void)
 	    " PRAGMA user_version = 5", NULL, NULL, NULL), SQLITE_OK);
 	cat_close(db);
 	CHECK_EQ(cat_open(cat_t_path, &db, err), 0);
-	CHECK_EQ(cat_schema_version(db), 7);
+	CHECK_EQ(cat_schema_version(db), 9);
 	CHECK_EQ(cat_dump_chain(db, "dump1", keep, &r, NULL, err), 1);
 	CHECK(strcmp(r.uid[0], "dump1") == 0 && r.index_bytes[0] == CAT_NULL);
 	CHECK_EQ(cat_index_len(db, "dump1", &len, err), 0);

@@ -90,7 +90,9 @@ test_migration(void)
 
 	cat_t_site(db);
 	CHECK_EQ(cat_drive_seen(db, "d0", "vtape:/x/drive0", err), 0);
-	CHECK_EQ(sqlite3_exec(db->db, "DROP TABLE barcode_marks;"
+	CHECK_EQ(sqlite3_exec(db->db, "DROP TABLE shadows;"
+	    " DROP TABLE acl_identity; DROP TABLE media_servers;"
+	    " DROP TABLE barcode_marks;"
 	    " DROP TABLE cleaning; DROP TABLE moves; DROP TABLE inventory;"
 	    " DROP INDEX drives_element; ALTER TABLE drives DROP COLUMN serial;"
 	    " ALTER TABLE drives DROP COLUMN element;"
@@ -98,7 +100,7 @@ test_migration(void)
 	    " PRAGMA user_version = 6", NULL, NULL, NULL), SQLITE_OK);
 	cat_close(db);
 	CHECK_EQ(cat_open(cat_t_path, &db, err), 0);
-	CHECK_EQ(cat_schema_version(db), 7);
+	CHECK_EQ(cat_schema_version(db), 9);
 	CHECK_EQ(cat_libraries_list(db, keep_lib, &l, err), 0);
 	CHECK_EQ(cat_library_add(db, "lib", "vtape:/x", NULL, 0, err), 0);
 	CHECK_EQ(cat_library_drive_set(db, "lib", "d0", 0, err), 0);

@@ -1,0 +1,180 @@
+# Shadows (issue 18, docs/SHADOWS.md): a dir: entity mutated through 8
+# dumps (a full, incrementals of levels 1 and 2 with deletions, renames,
+# changes, a file that becomes a directory, hard links, and a second full
+# mid-way) through a media server on a vtape library; after each dump its
+# shadow, refreshed by abs-ctld as the dump lands, equals a snapshot of
+# the source taken at that dump (tests/integration/treecmp.sh: types,
+# modes, owners, times, contents, hard links), and its marker names the
+# entity and that dump. Then: a refresh onto a missing shadow makes it
+# again; --every holds refreshes back (the clock moved past it lets
+# them go); every refusal (onto the live source, inside it, above it,
+# another entity's source, another entity's shadow, a non-empty directory
+# that is no shadow, a directory holding another entity's marker, a
+# cmd: entity); shadow-promote records who and when and makes the shadow
+# the entity's source; shadow-remove.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/treecmp.sh"
+CTLD="$ABS_BIN/abs-ctld"
+CTL="$ABS_BIN/abs-ctl"
+export ABS_RUN_DIR="$T" ABS_CTL_SOCKET="$T/ctld.sock" ABS_CLOCK="$T/clock"
+command -v jq >/dev/null 2>&1 || skip "jq is needed to read abs-ctl's answers"
+command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is needed to look into the catalog"
+date -u +%Y-%m-%dT%H:%M:%SZ >"$T/clock"
+
+wait_until() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 1200 ] || fail "timed out: $1"; sleep 0.1; done; }
+job_state() { "$CTL" --json jobs --count 200 | jq -r ".[] | select(.id == $1) | .state"; }
+wait_job() {
+	wait_until "case \$(job_state $1) in done|failed|aborted) true;; *) false;; esac"
+	[ "$(job_state "$1")" = done ] || { tail -n 20 "$T/engine.log" >&2; fail "job $1 ($2): $(job_state "$1")"; }
+}
+shadow() { "$CTL" --json shadows | jq -c --arg e "$1" '[.[] | select(.entity == $e and .state == "active")][0]'; }
+# wait_shadow ENTITY DUMP: the shadow reflects DUMP (its refresh ran).
+wait_shadow() {
+	wait_until "shadow $1 | jq -e --arg d $2 '.dump == \$d or .error != null' >/dev/null"
+	shadow "$1" | jq -e --arg d "$2" '.dump == $d and .behind == false and .refresh == "current"' >/dev/null ||
+		{ tail -n 30 "$T/engine.log" >&2; fail "shadow of $1 is not at dump $2: $(shadow "$1")"; }
+}
+start_ctld() {
+	"$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground 2>>"$T/ctld.log" &
+	PIDS="$PIDS $!"
+	wait_until '[ -S "$T/ctld.sock" ]'
+}
+start_engine() {
+	"$ENGINE" serve --control "$T/ctld.sock" --drive lib0 --device "vtape:$T/lib/drive0" \
+		--log "$T/journal.log" 2>>"$T/engine.log" &
+	PIDS="$PIDS $!"
+	wait_until '"$CTL" --json status | jq -e ".drives[] | select(.drive == \"lib0\" and .state == \"idle\")" >/dev/null'
+}
+# dump LEVEL: a dump of home on lib0; its dump ID.
+dump() {
+	sleep 1		# the dump starts after the tree's last change
+	j=$("$CTL" --json dump lib0 home --level "$1" | jq -r '.jobs[0]')
+	wait_job "$j" "dump level $1"
+	sqlite3 "$T/catalog.db" "SELECT d.dump_uid FROM dumps d WHERE d.job_id = $j"
+}
+# cmp_shadow SNAP SHADOW WHAT: SHADOW is SNAP (its marker aside).
+cmp_shadow() {
+	tree_list "$1" >"$T/sa.list"
+	tree_list "$2" | grep -v '^\./\.abs-shadow|' >"$T/sb.list"
+	cmp -s "$T/sa.list" "$T/sb.list" || { diff "$T/sa.list" "$T/sb.list" >&2; fail "$3: the shadow's entries differ (< snapshot, > shadow)"; }
+	tree_sums "$1" >"$T/sa.sums"
+	tree_sums "$2" | grep -v '  \./\.abs-shadow$' >"$T/sb.sums"
+	cmp -s "$T/sa.sums" "$T/sb.sums" || { diff "$T/sa.sums" "$T/sb.sums" >&2; fail "$3: contents differ"; }
+}
+marker_is() {
+	grep -qx "entity: $1" "$3/.abs-shadow" && grep -qx "dump: $2" "$3/.abs-shadow" ||
+		{ cat "$3/.abs-shadow" >&2; fail "the marker of $3 does not name $1 and dump $2"; }
+}
+
+tree_self_test
+"$VTAPE" new-library lib --slots 4 --drives 1 --capacity 64M --barcode-prefix K >/dev/null
+start_ctld
+start_engine
+"$CTL" tape-add default K00001 K00002 K00003 K00004 >/dev/null
+
+mkdir -p src/sub/deep src/keep src/ro
+echo one >src/a.txt
+echo gone >src/gone.txt
+echo renamed >src/old-name.txt
+head -c 100000 /dev/urandom >src/sub/b.bin
+echo deep >src/sub/deep/d.txt
+echo kept >src/keep/k.txt
+echo link >src/keep/l1
+ln src/keep/l1 src/keep/l2
+ln -s ../a.txt src/keep/sym
+echo ro >src/ro/r.txt
+chmod 0555 src/ro
+chown 1234:5678 src/sub/b.bin
+"$CTL" entity-add home "dir:$T/src" >/dev/null
+"$CTL" entity-add other "dir:$T/other-src" >/dev/null
+mkdir other-src && echo o >other-src/o.txt
+"$CTL" entity-add stream "cmd:echo hi" >/dev/null
+
+# No dump yet: the shadow is added and waits (nothing to refresh).
+"$CTL" --json shadow-add home --to "$T/sh/home" >add.json
+jq -e '.entity == "home" and .dump == null and .refresh == "current" and .added_by != null' add.json >/dev/null ||
+	fail "shadow-add: $(cat add.json)"
+"$CTL" shadows | grep -q home || fail "shadows does not list home: $("$CTL" shadows)"
+ok "shadow-add home: listed, no dump yet"
+
+# Eight dumps, the shadow refreshed as each lands.
+# mutate N: the source's changes before dump N.
+mutate() {
+	case $1 in
+	1) ;;
+	2) rm src/gone.txt; mv src/old-name.txt src/new-name.txt; echo two >>src/a.txt
+	   echo added >src/added.txt; mkdir src/newdir; echo y >src/newdir/y.txt ;;
+	3) mv src/sub src/sub2; echo more >>src/sub2/deep/d.txt; rm src/keep/l2
+	   ln src/keep/k.txt src/keep/k-link ;;
+	4) rm -r src/newdir; echo file-now >src/newdir; mv src/a.txt src/b.txt
+	   mv src/new-name.txt src/a.txt; mv src/b.txt src/new-name.txt ;;
+	5) chmod u+w src/ro; echo ro2 >src/ro/r2.txt; chmod 0555 src/ro
+	   rm src/keep/sym; ln -s ../new-name.txt src/keep/sym; chmod 0600 src/added.txt ;;
+	6) rm src/newdir; mkdir -p src/newdir/x; echo z >src/newdir/x/z.txt; rm -r src/sub2/deep ;;
+	7) mv src/keep src/kept; echo seven >src/kept/seven; rm src/added.txt ;;
+	8) mv src/kept/seven src/eight; mkdir src/sub2/deep; echo back >src/sub2/deep/d.txt
+	   touch -d '2001-02-03 04:05:06' src/eight ;;
+	esac
+}
+levels="0 1 2 1 2 0 1 2"
+n=0
+for lv in $levels; do
+	n=$((n + 1))
+	mutate $n
+	D=$(dump "$lv")
+	[ -n "$D" ] || fail "dump $n recorded no dump ID"
+	rm -rf "snap$n"
+	cp -a src "snap$n"
+	wait_shadow home "$D"
+	cmp_shadow "snap$n" "$T/sh/home" "after dump $n (level $lv)"
+	marker_is home "$D" "$T/sh/home"
+	ok "dump $n (level $lv, $D): the shadow is the source as dumped"
+done
+last=$D
+
+# A refresh onto a missing shadow makes it (from the full of the chain).
+rm -rf "$T/sh/home"
+j=$("$CTL" --json shadow-refresh home | jq -r .job)
+wait_job "$j" "refresh onto a missing shadow"
+wait_shadow home "$last"
+cmp_shadow "snap8" "$T/sh/home" "the shadow made again"
+marker_is home "$last" "$T/sh/home"
+ok "shadow-refresh onto a missing shadow: made again, the source as last dumped"
+
+# A refresh that finds the shadow current applies nothing, changes nothing.
+j=$("$CTL" --json shadow-refresh home | jq -r .job)
+wait_job "$j" "refresh of a current shadow"
+cmp_shadow "snap8" "$T/sh/home" "a current shadow refreshed"
+ok "shadow-refresh of a current shadow: nothing changes"
+
+# Refusals at shadow-add: the live source, inside it, above it, another
+# entity's source, another entity's shadow, a cmd: entity, a relative path.
+expect_fail "live source" "$CTL" shadow-add other --to "$T/other-src"
+expect_fail "live source\|source of" "$CTL" shadow-add other --to "$T/other-src/inner"
+expect_fail "source of entity" "$CTL" shadow-add other --to "$T/src"
+expect_fail "source" "$CTL" shadow-add other --to "$T"
+expect_fail "shadow of entity home" "$CTL" shadow-add other --to "$T/sh/home"
+expect_fail "shadow of entity home" "$CTL" shadow-add other --to "$T/sh/home/x"
+expect_fail "dir: entities only" "$CTL" shadow-add stream --to "$T/sh/stream"
+expect_fail "absolute" "$CTL" shadow-add other --to "sh/other"
+expect_fail "'..'" "$CTL" shadow-add other --to "$T/sh/../src"
+expect_fail "has a shadow already" "$CTL" shadow-add home --to "$T/sh/home2"
+[ "$("$CTL" --json shadows | jq '[.[] | select(.state == "active")] | length')" = 1 ] ||
+	fail "a refused shadow-add left a row: $("$CTL" --json shadows)"
+
+# Promotion: the shadow becomes the source; who and when recorded; no
+# more refreshes.
+"$CTL" --json shadow-promote home >promote.json
+jq -e '.entity == "home" and (.promoted_by | test("^uid:"))' promote.json >/dev/null || fail "shadow-promote: $(cat promote.json)"
+"$CTL" --json entities | jq -e --arg p "dir:$T/sh/home" '.[] | select(.name == "home") | .source == $p' >/dev/null ||
+	fail "after promotion, home's source: $("$CTL" --json entities | jq -c '.[] | select(.name == "home")')"
+"$CTL" --json shadows | jq -e '.[] | select(.entity == "home") | .state == "promoted" and .promoted_at != null and (.promoted_from | test("/src$"))' >/dev/null ||
+	fail "shadows after promotion: $("$CTL" --json shadows)"
+expect_fail "no shadow" "$CTL" shadow-promote home
+ok "shadow-promote home: the shadow is home's source, who and when recorded"
+
+# Removing a shadow keeps its files.
+"$CTL" shadow-add other --to "$T/sh/other" >/dev/null
+"$CTL" shadow-remove other >/dev/null
+expect_fail "no shadow" "$CTL" shadow-remove other
+ok "shadow-remove: the row goes"
