@@ -474,11 +474,20 @@ struct tick {
 	time_t now;
 };
 
-/* A job's state (and nothing else) from the catalog. */
+/* A job's state, and a failed one's error (its detail holds it then). */
+struct job_end {
+	char state[16];
+	char why[PROTO_ERRLEN];
+};
+
 static int
 job_state_row(const struct cat_job *j, void *arg)
 {
-	snprintf(arg, 16, "%s", j->state ? j->state : "");
+	struct job_end *e = arg;
+
+	snprintf(e->state, sizeof(e->state), "%s", j->state ? j->state : "");
+	if (strcmp(e->state, "done") != 0 && j->detail && j->detail[0] != '{')
+		snprintf(e->why, sizeof(e->why), "%s", j->detail);
 	return 0;
 }
 
@@ -487,7 +496,7 @@ tick_row(const struct cat_shadow *s, void *arg)
 {
 	struct tick *t = arg;
 	struct plan_shadow p = plan_of(s);
-	char err[PROTO_ERRLEN], dberr[CAT_ERRLEN], state[16] = "", now[32];
+	char err[PROTO_ERRLEN], dberr[CAT_ERRLEN], now[32];
 	const char *code = NULL;
 	struct drive *d;
 	int64_t job;
@@ -496,11 +505,12 @@ tick_row(const struct cat_shadow *s, void *arg)
 		return 0;
 	/* A refresh whose end we did not hear (abs-ctld restarted). */
 	if (s->job_id != CAT_NULL) {
-		if (cat_job_get(t->c->db, s->job_id, job_state_row, state,
-		    dberr) < 0 || !strcmp(state, "done") || !strcmp(state,
-		    "failed") || !strcmp(state, "aborted"))
-			ctld_shadow_job_ended(t->c, s->job_id, state[0] ? state :
-			    "failed", NULL);
+		struct job_end e = { "", "" };
+		if (cat_job_get(t->c->db, s->job_id, job_state_row, &e,
+		    dberr) < 0 || !strcmp(e.state, "done") || !strcmp(e.state,
+		    "failed") || !strcmp(e.state, "aborted"))
+			ctld_shadow_job_ended(t->c, s->job_id, e.state[0] ? e.state :
+			    "failed", e.why[0] ? e.why : NULL);
 		return 0;
 	}
 	if (plan_shadow_due(&p, t->now, NULL) != PLAN_SHADOW_DUE)
@@ -533,20 +543,9 @@ ctld_shadow_tick(struct ctld *c)
 		cat_warn(c, NULL, dberr);
 }
 
-/* The shadow a job refreshes: its id from the job's detail. */
-static int
-detail_row(const struct cat_job *j, void *arg)
-{
-	json_t *d = json_loads(j->detail ? j->detail : "{}", 0, NULL);
-	json_t *id = json_object_get(json_object_get(d, "shadow"), "id");
-
-	*(int64_t *)arg = json_is_integer(id) ? json_integer_value(id) : 0;
-	json_decref(d);
-	return 0;
-}
-
-/* Whether shadow id still waits for this job (it may have been
-   removed, or refreshed by another job since). */
+/* The active shadow that waits for this job, if any (it may have been
+   removed since; a failed job's detail holds its error, not the shadow
+   it was for). */
 struct waits {
 	int64_t id, job;
 	bool yes;
@@ -558,8 +557,9 @@ waits_row(const struct cat_shadow *s, void *arg)
 {
 	struct waits *w = arg;
 
-	if (s->id == w->id && s->job_id == w->job) {
+	if (strcmp(s->state, "active") == 0 && s->job_id == w->job) {
 		w->yes = true;
+		w->id = s->id;
 		snprintf(w->entity, sizeof(w->entity), "%s", s->entity);
 	}
 	return 0;
@@ -573,9 +573,8 @@ ctld_shadow_job_ended(struct ctld *c, int64_t job, const char *state,
 	char dberr[CAT_ERRLEN], now[32], msg[PROTO_ERRLEN];
 	int rc;
 
-	if (cat_job_get(c->db, job, detail_row, &w.id, dberr) < 0 || !w.id)
-		return;
-	if (cat_shadows_list(c->db, waits_row, &w, dberr) < 0 || !w.yes)
+	if (job <= 0 || cat_shadows_list(c->db, waits_row, &w, dberr) < 0 ||
+	    !w.yes)
 		return;
 	utc(clock_now(), now, sizeof(now));
 	if (strcmp(state, "done") == 0) {

@@ -77,6 +77,13 @@ expect "--date --drive" abs-ctl abs-ctl restore home.ann --d
 has "--json" abs-ctl abs-ctl restore home.ann --
 has "--level-only" abs-ctl abs-ctl restore home.ann --
 expect "files/report.html" abs-ctl abs-ctl report --html files/rep
+# Shadows: the entity, the place (a path), the drive.
+expect "shadow-add shadow-promote shadow-refresh shadow-remove shadows" abs-ctl abs-ctl shadow
+expect "home.ann home.bob" abs-ctl abs-ctl shadow-add home
+for o in --to --every --drive; do has "$o" abs-ctl abs-ctl shadow-add home.ann --; done
+expect "files/report.html files/restore.list" abs-ctl abs-ctl shadow-add home.ann --to files/
+expect "d0" abs-ctl abs-ctl shadow-refresh home.ann --drive ""
+expect "home.ann home.bob" abs-ctl abs-ctl shadow-promote home
 expect "files/restore.list" abs-ctl abs-ctl merge files/res
 expect "" abs-ctl abs-ctl status ""
 expect "" abs-ctl abs-ctl pool-add ""

@@ -162,6 +162,49 @@ expect_fail "has a shadow already" "$CTL" shadow-add home --to "$T/sh/home2"
 [ "$("$CTL" --json shadows | jq '[.[] | select(.state == "active")] | length')" = 1 ] ||
 	fail "a refused shadow-add left a row: $("$CTL" --json shadows)"
 
+# Refusals at refresh (what only the shadow's host sees): a non-empty
+# directory that is no shadow, one whose marker names another entity.
+mkdir -p foreign && echo mine >foreign/precious
+"$CTL" shadow-add other --to "$T/foreign" >/dev/null
+O=$(sleep 1; j=$("$CTL" --json dump lib0 other --level 0 | jq -r '.jobs[0]'); wait_job "$j" "dump of other"
+	sqlite3 "$T/catalog.db" "SELECT dump_uid FROM dumps WHERE job_id = $j")
+wait_until "shadow other | jq -e '.error != null' >/dev/null"
+shadow other | jq -e '.error | test("holds files and is not a shadow of other")' >/dev/null ||
+	fail "a non-empty foreign directory: $(shadow other)"
+[ "$(cat foreign/precious)" = mine ] && [ "$(ls -A foreign)" = precious ] || fail "the refused refresh touched foreign/"
+ok "refused at refresh: a non-empty directory that is no shadow (untouched, the error in shadows)"
+"$CTL" shadow-remove other >/dev/null
+cp "$T/sh/home/.abs-shadow" "$T/m"
+mkdir -p notmine && cp "$T/m" notmine/.abs-shadow && echo x >notmine/x
+"$CTL" shadow-add other --to "$T/notmine" >/dev/null
+j=$("$CTL" --json shadow-refresh other | jq -r .job)
+wait_until "case \$(job_state $j) in done|failed|aborted) true;; *) false;; esac"
+[ "$(job_state "$j")" = failed ] || fail "a refresh onto home's marker: $(job_state "$j")"
+wait_until "shadow other | jq -e '.error != null' >/dev/null"
+shadow other | jq -e '.error | test("is the shadow of entity home")' >/dev/null || fail "another entity's marker: $(shadow other)"
+[ "$(cat notmine/x)" = x ] || fail "the refused refresh touched notmine/"
+ok "refused at refresh: a directory whose marker names another entity"
+"$CTL" shadow-remove other >/dev/null
+
+# --every: a shadow refreshed at most once in HOURS; the clock moved past
+# it lets the refresh go.
+"$CTL" shadow-add other --to "$T/sh/other" --every 6 >/dev/null
+wait_shadow other "$O"
+echo o2 >other-src/o2.txt
+sleep 1
+j=$("$CTL" --json dump lib0 other --level 1 | jq -r '.jobs[0]'); wait_job "$j" "dump 2 of other"
+O2=$(sqlite3 "$T/catalog.db" "SELECT dump_uid FROM dumps WHERE job_id = $j")
+cp -a other-src snap-other
+wait_until "shadow other | jq -e '.behind and .refresh == \"wait\"' >/dev/null"
+sleep 2
+shadow other | jq -e --arg d "$O" '.dump == $d and .job == null and .next_refresh != null' >/dev/null ||
+	fail "--every 6: refreshed before its time: $(shadow other)"
+ok "--every 6: the new dump waits ($(shadow other | jq -r .next_refresh))"
+date -u -d '+7 hours' +%Y-%m-%dT%H:%M:%SZ >"$T/clock"
+wait_shadow other "$O2"
+cmp_shadow snap-other "$T/sh/other" "other after --every"
+ok "--every 6: refreshed once the clock passed it"
+
 # Promotion: the shadow becomes the source; who and when recorded; no
 # more refreshes.
 "$CTL" --json shadow-promote home >promote.json
@@ -174,7 +217,7 @@ expect_fail "no shadow" "$CTL" shadow-promote home
 ok "shadow-promote home: the shadow is home's source, who and when recorded"
 
 # Removing a shadow keeps its files.
-"$CTL" shadow-add other --to "$T/sh/other" >/dev/null
 "$CTL" shadow-remove other >/dev/null
+[ -e "$T/sh/other/o2.txt" ] || fail "shadow-remove removed files"
 expect_fail "no shadow" "$CTL" shadow-remove other
-ok "shadow-remove: the row goes"
+ok "shadow-remove: the row goes, the files stay"
