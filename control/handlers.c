@@ -1348,6 +1348,13 @@ ctld_register_drive(struct ctld *c, struct client *cl, json_t *a,
 	/* Checked before the drive is made: a refusal leaves no drive. */
 	if (!cat_name_valid(name) || strlen(name) >= sizeof(d->name))
 		FAIL("bad-args", "bad drive name");
+	/* Over TLS: only the drives the media-server table gives it. */
+	if (cl->net && !ctld_server_may(c, cl->identity, name)) {
+		log_warn("%s may not serve drive %s: refused", ctld_who(cl, who,
+		    sizeof(who)), name);
+		FAIL(PROTO_E_DENIED, "%.120s is not authorized to serve drive %.60s"
+		    " (abs-ctl server-allow DRIVE IDENTITY)", cl->identity, name);
+	}
 	if (ctld_report_check(json_object_get(a, "job"), err) < 0) {
 		*code = PROTO_E_BAD_ARGS;
 		return NULL;

@@ -89,6 +89,18 @@ bool ctld_rebuild_busy(const struct drive *d);
  */
 json_t *h_index_upload(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
+/*
+ * Authorized media servers over the network (control/mservers.c): the
+ * requests, and whether identity may register drive (a row of its
+ * matches the drive's name; crippled mode reads the catalog's cache).
+ */
+json_t *h_server_allow(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_server_deny(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_servers_allowed(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+bool ctld_server_may(struct ctld *c, const char *identity, const char *drive);
 json_t *h_index_download(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err);
 json_t *h_find(struct ctld *c, struct client *cl, json_t *a,

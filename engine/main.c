@@ -81,6 +81,10 @@ static const char usage[] =
 "          (also: abs-engine --control SOCKET --drive NAME --device URI)\n"
 "          [--block-size N] [--cmd-user USER]   (media server for abs-ctld)\n"
 "          [--cmd-timeout SEC]   (a type's snapshot and release commands)\n"
+"          --control tls://HOST[:PORT]: abs-ctld on another host, TLS 1.3,\n"
+"          with --ca FILE (the site CA) and --cert FILE --key FILE (this\n"
+"          media server's certificate) or --keytab FILE [--principal P]\n"
+"          (Kerberos); or ABS_CA, ABS_CERT, ABS_KEY, ABS_KEYTAB\n"
 "          [--config FILE]    (its CONTROL=SOCKET line names the master;\n"
 "                              read again on SIGHUP: the media server\n"
 "                              moves there without stopping its job)\n"
@@ -131,7 +135,10 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_SLOT,		/* label --slot */
 	O_BATCH, O_COMMIT_EVERY, O_COMMIT_SECS,
 	O_DONE, O_STATUS, O_ONCE, O_POLL,	/* archive */
+	O_CERT, O_KEY, O_CA, O_KEYTAB, O_PRINCIPAL,	/* serve over TLS */
 };
+
+static struct proto_auth tls_auth;	/* --cert --key --ca --keytab */
 
 static const struct option longopts[] = {
 	{ "device", required_argument, NULL, O_DEVICE },
@@ -192,6 +199,11 @@ static const struct option longopts[] = {
 	{ "status", required_argument, NULL, O_STATUS },
 	{ "once", no_argument, NULL, O_ONCE },
 	{ "poll", required_argument, NULL, O_POLL },
+	{ "cert", required_argument, NULL, O_CERT },
+	{ "key", required_argument, NULL, O_KEY },
+	{ "ca", required_argument, NULL, O_CA },
+	{ "keytab", required_argument, NULL, O_KEYTAB },
+	{ "principal", required_argument, NULL, O_PRINCIPAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -378,6 +390,19 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_POLL:
 			if (util_parse_u64(optarg, 3600, &a->poll) < 0 || !a->poll)
 				die("--poll takes 1..3600 seconds");
+			break;
+		/* --control tls://HOST:PORT: how the media server proves who
+		   it is (proto/tls.h; ABS_CERT, ABS_KEY, ABS_CA otherwise) */
+		case O_CERT: tls_auth.cert = optarg; proto_auth_set(&tls_auth); break;
+		case O_KEY: tls_auth.key = optarg; proto_auth_set(&tls_auth); break;
+		case O_CA: tls_auth.ca = optarg; proto_auth_set(&tls_auth); break;
+		case O_KEYTAB:
+			tls_auth.keytab = optarg;
+			proto_auth_set(&tls_auth);
+			break;
+		case O_PRINCIPAL:
+			tls_auth.principal = optarg;
+			proto_auth_set(&tls_auth);
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -18,7 +18,7 @@ command -v openssl >/dev/null || skip "no openssl"
 # another CA with a person of its own.
 tlsca_init "$T/ca" "ABS site" || fail "site CA"
 tlsca_issue "$T/ca" "$T/ctld" ctld "IP:127.0.0.1,DNS:localhost" || fail "ctld cert"
-for n in alice bob mallory tapehost; do
+for n in alice bob carol mallory tapehost; do
 	tlsca_issue "$T/ca" "$T/$n" "$n" || fail "$n's certificate"
 done
 tlsca_init "$T/other" "Elsewhere" || fail "other CA"
@@ -27,6 +27,7 @@ subject() { echo "cert:$(openssl x509 -noout -subject -nameopt RFC2253 \
 	-in "$1" | sed 's/^subject=//')"; }
 ALICE=$(subject "$T/alice.pem")
 BOB=$(subject "$T/bob.pem")
+CAROL=$(subject "$T/carol.pem")
 MALLORY=$(subject "$T/mallory.pem")
 TAPEHOST=$(subject "$T/tapehost.pem")
 tlsca_revoke "$T/ca" "$T/mallory" || fail "revoking mallory"
@@ -53,6 +54,7 @@ as() {	# as NAME abs-ctl ARGS...: with NAME's certificate
 # Grants: alice operator, bob retrieval, mallory (revoked) admin.
 "$CTL" --socket "$T/ctld.sock" acl-set "$ALICE" operator >/dev/null || fail "acl-set alice"
 "$CTL" --socket "$T/ctld.sock" acl-set "$BOB" retrieval >/dev/null || fail "acl-set bob"
+"$CTL" --socket "$T/ctld.sock" acl-set "$CAROL" retrieval >/dev/null || fail "acl-set carol"
 "$CTL" --socket "$T/ctld.sock" acl-set "$MALLORY" admin >/dev/null || fail "acl-set mallory"
 "$CTL" --socket "$T/ctld.sock" acl >acl.txt || fail "acl"
 grep -q "CN=alice" acl.txt || { cat acl.txt >&2; fail "acl does not list alice"; }
@@ -178,6 +180,96 @@ grep -q "not a JSON object" authbad.txt || fail "not JSON: no reason"
 grep -q "unknown authentication" authbad.txt || fail "unknown kind: no reason"
 up
 ok "malformed authentication lines: refused with a reason"
+
+# Media servers over TLS. An operator cannot pose as one: its identity
+# has no engine role whatever the ACL says.
+"$CTL" --socket "$T/ctld.sock" acl-set "$ALICE" admin >/dev/null || fail "alice admin"
+cat >pose.py <<'PYEOF'
+import json, socket, ssl, sys
+port, t, who = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_verify_locations(t + "/ca/ca.pem")
+ctx.load_cert_chain(t + "/" + who + ".pem", t + "/" + who + ".key")
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+    server_hostname="127.0.0.1")
+f = s.makefile("rwb")
+f.write(b'{"auth":"cert"}\n'); f.flush()
+print(f.readline().decode().strip())
+for req in ({"op": "hello", "args": {"version": 1}, "id": 1},
+            {"op": "engine-register", "args": {"drive": "tape-0",
+             "device": "vtape:/nonexistent", "version": 1}, "id": 2}):
+    f.write(json.dumps(req).encode() + b"\n"); f.flush()
+    print(f.readline().decode().strip())
+PYEOF
+python3 pose.py "$PORT" "$T" alice >pose.txt || fail "posing client"
+grep -q '"id":2.*"denied"' pose.txt ||
+	{ cat pose.txt >&2; fail "an admin's certificate registered a drive"; }
+grep -q "may not engine-register" pose.txt || { cat pose.txt >&2; fail "posing: no reason"; }
+up
+ok "an operator (even an admin) cannot pose as a media server"
+
+# A media server not on the table: refused, said, logged.
+"$VTAPE" new-library lib --slots 3 --drives 2 --capacity 24M --barcode-prefix T >/dev/null
+serve() {	# serve DRIVE N: a media server over TLS for lib's drive N
+	"$ENGINE" serve --control "$URI" --cert "$T/tapehost.pem" \
+		--key "$T/tapehost.key" --ca "$T/ca/ca.pem" --drive "$1" \
+		--device "vtape:$T/lib/drive$2" --log "$T/journal-$1.log" \
+		2>"$T/engine-$1.log" &
+	EPID=$!
+	PIDS="$PIDS $EPID"
+}
+serve tape-0 0
+wait_for "may not engine-register" "$T/engine-tape-0.log"
+grep -q "CN=tapehost.*may not engine-register" "$T/ctld.log" ||
+	{ cat "$T/ctld.log" >&2; fail "the refused media server is not logged"; }
+kill "$EPID" 2>/dev/null || true
+up
+ok "a media server not on the table cannot register"
+# On the table for tape-*, not for other0.
+"$CTL" --socket "$T/ctld.sock" server-allow 'tape-*' "$TAPEHOST" >/dev/null ||
+	fail "server-allow"
+expect_fail "cert:SUBJECT" "$CTL" --socket "$T/ctld.sock" server-allow d9 tapehost
+expect_fail "may not server-allow" as carol server-allow "x*" "$CAROL"
+serve other0 1
+wait_for "not authorized to serve drive other0" "$T/engine-other0.log"
+kill "$EPID" 2>/dev/null || true
+up
+ok "a media server on the table registers only its own drives"
+serve tape-0 0
+i=0
+until as alice --json status | tr '{' '\n' | grep '"drive": *"tape-0"' | grep -q '"state": *"idle"'; do
+	i=$((i + 1)); [ $i -lt 300 ] || { cat "$T/engine-tape-0.log" >&2; fail "tape-0 never idle"; }
+	sleep 0.1
+done
+"$CTL" --socket "$T/ctld.sock" --json servers-allowed >sa.json || fail "servers-allowed"
+grep -q '"drive": *"tape-0"' sa.json || { cat sa.json >&2; fail "servers-allowed: not connected"; }
+ok "the authorized media server serves tape-0 over TLS"
+
+# A dump through it, asked for over TLS too: label, write, catalog.
+"$CTL" --socket "$T/ctld.sock" tape-add default T00001 T00002 T00003 >/dev/null
+mkdir -p src && head -c 2000000 /dev/urandom >src/data.bin && echo hi >src/a.txt
+"$CTL" --socket "$T/ctld.sock" entity-add home.net "dir:$T/src" >/dev/null
+as alice --json dump tape-0 home.net >dump.json || { cat dump.json >&2; fail "dump over TLS"; }
+j=$(tr -d ' \n' <dump.json | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+[ -n "$j" ] || { cat dump.json >&2; fail "no job id"; }
+i=0
+st=
+until case $st in done | failed | aborted) true ;; *) false ;; esac; do
+	i=$((i + 1)); [ $i -lt 600 ] || { cat "$T/engine-tape-0.log" >&2; fail "job $j: $st"; }
+	sleep 0.2
+	st=$(as alice --json jobs | tr -d ' \n' | tr '{' '\n' | grep "\"id\":$j," |
+		sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')
+done
+[ "$st" = done ] || { cat "$T/engine-tape-0.log" "$T/ctld.log" >&2; fail "dump over TLS: $st"; }
+as alice tapes-for home.net | grep -q T0000 || fail "tapes-for home.net"
+ok "a dump by a media server over TLS, asked for by an operator over TLS"
+# Taken off the table: disconnected, and it cannot come back.
+"$CTL" --socket "$T/ctld.sock" server-deny 'tape-*' >deny.txt || fail "server-deny"
+grep -q "disconnected *1" deny.txt || { cat deny.txt >&2; fail "server-deny did not disconnect it"; }
+wait_for "no longer authorized" "$T/ctld.log"
+up
+ok "server-deny: its media server is let go"
+kill "$EPID" 2>/dev/null || true
 
 cat "$T/ctld.log" | grep -c "refused" | xargs -I{} echo "abs-ctld logged {} refusals"
 grep -qi "sanitizer\|runtime error" "$T/ctld.log" && fail "sanitizer report"
