@@ -167,6 +167,7 @@ struct eng_scanlog {
 	char log[300];
 	FILE *fp;
 	unsigned nidx;
+	char unreadable[512];	/* "LABEL tape file N (why)", the first ones */
 };
 int eng_chain_scan_log(const char *device, bool library,
     struct eng_scanlog *sl, char *err);

@@ -1170,12 +1170,27 @@ sl_part(void *ctx, const struct eng_scan_tape *t, const struct eng_scan_part *p)
 	return 0;
 }
 
+/* A tape file the scan could not read: kept to say why a part is missing. */
+static void
+sl_unreadable(void *ctx, const struct eng_scan_tape *t, uint64_t file,
+    const char *why)
+{
+	struct scanlog_ctx *sc = ctx;
+	char *u = sc->sl->unreadable;
+	size_t n = strlen(u);
+
+	if (n + 4 < sizeof(sc->sl->unreadable))
+		snprintf(u + n, sizeof(sc->sl->unreadable) - n, "%s%s tape file "
+		    "%llu (%s)", n ? "; " : "", t->l.label,
+		    (unsigned long long)file, why);
+}
+
 int
 eng_chain_scan_log(const char *device, bool library, struct eng_scanlog *sl,
     char *err)
 {
 	struct scanlog_ctx sc = { sl, 0 };
-	struct eng_scan_fns fns = { NULL, sl_part, NULL, &sc };
+	struct eng_scan_fns fns = { NULL, sl_part, NULL, &sc, sl_unreadable };
 	const char *tmp = getenv("TMPDIR");
 	char fidx[PATH_MAX];
 	int rc;

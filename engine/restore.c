@@ -475,6 +475,11 @@ out:
 			if (rc == -ENOENT)
 				scan_note(sl.log, o->entity, err);
 		}
+		if (rc < 0 && sl.unreadable[0]) {
+			size_t n = strlen(err);
+			snprintf(err + n, ENG_ERRLEN - n, "; the scan could not "
+			    "read %s", sl.unreadable);
+		}
 		eng_chain_scan_log_free(&sl);
 		res->seconds = eng_now() - t0;
 	}
@@ -546,11 +551,13 @@ eng_find_cmd(const struct eng_restore_opts *opts, const char *pattern,
 
 /* Verify one part whose header is tape file `file`; prints one line. */
 static int
-verify_part(struct tsg_dev *dev, uint64_t file, uint8_t *buf, size_t hint,
-    FILE *out, char *err)
+verify_part(struct tsg_dev *dev, const struct fmt_label *l, uint64_t file,
+    uint8_t *buf, size_t hint, FILE *out, char *err)
 {
 	struct eng_stream sr;
 	struct eng_part_loc loc = { .file = file };
+
+	snprintf(loc.label, sizeof(loc.label), "%s", l->label);
 	size_t len;
 	int rc;
 
@@ -600,7 +607,8 @@ eng_verify(const char *device, int64_t file, FILE *out, char *err)
 		goto out;
 	fprintf(out, "verifying tape %s (ID %s)\n", l.label, l.tape_id);
 	if (file >= 0) {
-		rc = verify_part(dev, (uint64_t)file, buf, l.block_size, out, err);
+		rc = verify_part(dev, &l, (uint64_t)file, buf, l.block_size, out,
+		    err);
 		goto out;
 	}
 	/* Every file that starts with a part header. */
@@ -624,7 +632,7 @@ eng_verify(const char *device, int64_t file, FILE *out, char *err)
 			continue;
 		}
 		parts++;
-		if (verify_part(dev, n, buf, l.block_size, out, e2) < 0)
+		if (verify_part(dev, &l, n, buf, l.block_size, out, e2) < 0)
 			bad++;
 	}
 	fprintf(out, "%d parts checked, %d bad\n", parts, bad);

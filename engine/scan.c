@@ -265,6 +265,16 @@ scan_files(struct scan *s)
 				return rc;
 		} else {
 			s->tape.other++;	/* foreign, damaged or unreadable */
+			if (rc < 0) {
+				/* A part there is missing from what the scan
+				   finds: say which cartridge and file. */
+				log_warn("cartridge %s: tape file %llu cannot be "
+				    "read (%s)", s->l.label, (unsigned long long)n,
+				    e2);
+				if (s->fns->unreadable)
+					s->fns->unreadable(s->fns->ctx, &s->tape, n,
+					    e2);
+			}
 		}
 		if ((rc = next_file(s)) < 0)
 			return rc;

@@ -51,6 +51,9 @@ struct eng_scan_fns {
 	    const struct eng_scan_part *p);
 	void (*skipped)(void *ctx, int slot, int rc, const char *why);
 	void *ctx;
+	/* A tape file that could not be read (it may hold a part). */
+	void (*unreadable)(void *ctx, const struct eng_scan_tape *t,
+	    uint64_t file, const char *why);
 };
 
 /*

@@ -54,6 +54,37 @@ eng_stream_read_header(struct tsg_dev *dev, uint8_t *buf, size_t hint,
 	return rc;
 }
 
+/*
+ * Which cartridge the current part is on, for messages: "part 3 of 4 on
+ * SP00003". Every cartridge has a tape file 1: an error that names only
+ * the file and block does not say which cartridge to take out of service
+ * (hostile15 H6).
+ */
+static const char *
+part_on(const struct eng_stream *sr, char *buf, size_t len)
+{
+	const struct eng_part_loc *loc = &sr->parts[sr->cur];
+	uint32_t part = loc->part ? loc->part : sr->h.part;
+	uint32_t of = 0;
+	char of_s[24] = "";
+
+	if (sr->have_trailer && sr->t.last)
+		of = part;
+	else if (!sr->scan_more && sr->end_known && sr->nparts &&
+	    sr->parts[0].part == 1 && sr->parts[sr->nparts - 1].part >= part)
+		of = sr->parts[sr->nparts - 1].part;
+	if (of)
+		snprintf(of_s, sizeof(of_s), " of %u", of);
+	if (loc->label[0])
+		snprintf(buf, len, "part %u%s on %s", part, of_s, loc->label);
+	else if (loc->tape_id[0])
+		snprintf(buf, len, "part %u%s on the cartridge with ID %s", part,
+		    of_s, loc->tape_id);
+	else
+		snprintf(buf, len, "part %u%s", part, of_s);
+	return buf;
+}
+
 /* Free what belongs to the current part. */
 static void
 part_reset(struct eng_stream *sr)
@@ -344,6 +375,21 @@ stream_start(struct eng_stream *sr)
 	return sr->sd ? 0 : -ENOMEM;
 }
 
+/* A part that could not be opened: its error names the cartridge. */
+static int
+open_failed(struct eng_stream *sr, int rc)
+{
+	const struct eng_part_loc *loc = &sr->parts[sr->cur];
+	char why[ENG_ERRLEN], on[128];
+
+	if (loc->label[0] && strstr(sr->err, loc->label))
+		return rc;
+	snprintf(why, sizeof(why), "%s", sr->err);
+	eng_err(sr->err, "%s, tape file %llu: %s", part_on(sr, on, sizeof(on)),
+	    (unsigned long long)loc->file, why);
+	return rc;
+}
+
 int
 eng_stream_open(struct eng_stream *sr, unsigned k)
 {
@@ -363,17 +409,17 @@ eng_stream_open(struct eng_stream *sr, unsigned k)
 	    loc->tape_id[0] ? loc->tape_id : NULL, sr->devp, &l, sr->err)) < 0)
 		return rc;
 	if ((rc = part_header(sr, loc)) < 0 || (rc = part_trailer(sr, loc)) < 0)
-		return rc;
+		return open_failed(sr, rc);
 	/* Back to the first data block. */
 	if ((rc = eng_goto_file(*sr->devp, loc->file, sr->err)) < 0)
-		return rc;
+		return open_failed(sr, rc);
 	if ((rc = eng_read_block(*sr->devp, sr->buf, sr->h.block_size, &got,
 	    sr->err)) != 1)
-		return rc < 0 ? rc : -EIO;
+		return open_failed(sr, rc < 0 ? rc : -EIO);
 	sr->meta_blocks++;
 	if ((rc = pad_check(sr, got < sr->h.size ? got : sr->h.size,
 	    "part header", loc->file)) < 0)
-		return rc;
+		return open_failed(sr, rc);
 	if (!sr->sd && (rc = stream_start(sr)) < 0)
 		return rc;
 	sr->part_open = true;
@@ -388,17 +434,23 @@ part_check(struct eng_stream *sr)
 {
 	char d[DIGEST_HEX_LEN];
 
+	char on[128];
+
 	digest_final_hex(sr->pd, d);
 	if (sr->part_bytes != sr->t.bytes || sr->i != sr->t.blocks) {
-		eng_err(sr->err, "part %u has %llu bytes in %llu blocks, its "
-		    "trailer says %llu in %llu", sr->h.part,
+		eng_err(sr->err, "%s (tape file %llu) has %llu bytes in %llu "
+		    "blocks, its trailer says %llu in %llu",
+		    part_on(sr, on, sizeof(on)),
+		    (unsigned long long)sr->parts[sr->cur].file,
 		    (unsigned long long)sr->part_bytes, (unsigned long long)sr->i,
 		    (unsigned long long)sr->t.bytes,
 		    (unsigned long long)sr->t.blocks);
 		return -EBADMSG;
 	}
 	if (strcmp(d, sr->t.part_digest) != 0) {
-		eng_err(sr->err, "part %u digest mismatch", sr->h.part);
+		eng_err(sr->err, "%s (tape file %llu): part digest mismatch",
+		    part_on(sr, on, sizeof(on)),
+		    (unsigned long long)sr->parts[sr->cur].file);
 		return -EBADMSG;
 	}
 	return 0;
@@ -412,11 +464,13 @@ part_check(struct eng_stream *sr)
 static int
 next_part(struct eng_stream *sr)
 {
+	char on[128];
 	int rc;
 
 	if (sr->i != sr->t.blocks) {
-		eng_err(sr->err, "tape file %llu ends after %llu blocks, the "
+		eng_err(sr->err, "tape file %llu (%s) ends after %llu blocks, the "
 		    "trailer says %llu", (unsigned long long)sr->parts[sr->cur].file,
+		    part_on(sr, on, sizeof(on)),
 		    (unsigned long long)sr->i, (unsigned long long)sr->t.blocks);
 		return -EBADMSG;
 	}
@@ -450,17 +504,20 @@ next_part(struct eng_stream *sr)
 static int
 take_block(struct eng_stream *sr, size_t len)
 {
+	char on[128];
+
 	if (sr->i >= sr->t.blocks) {
-		eng_err(sr->err, "tape file %llu has more blocks than its trailer "
-		    "lists (%llu)", (unsigned long long)sr->parts[sr->cur].file,
-		    (unsigned long long)sr->t.blocks);
+		eng_err(sr->err, "tape file %llu (%s) has more blocks than its "
+		    "trailer lists (%llu)",
+		    (unsigned long long)sr->parts[sr->cur].file,
+		    part_on(sr, on, sizeof(on)), (unsigned long long)sr->t.blocks);
 		return -EBADMSG;
 	}
 	if (sr->table && crc32c(0, sr->blk, len) != sr->table[sr->i]) {
-		eng_err(sr->err, "checksum mismatch in tape file %llu block %llu: "
-		    "the data on tape is damaged",
+		eng_err(sr->err, "checksum mismatch in tape file %llu block %llu "
+		    "(%s): the data on tape is damaged",
 		    (unsigned long long)sr->parts[sr->cur].file,
-		    (unsigned long long)sr->i + 1);
+		    (unsigned long long)sr->i + 1, part_on(sr, on, sizeof(on)));
 		return -EBADMSG;
 	}
 	sr->i++;
@@ -580,21 +637,23 @@ int
 eng_stream_block(struct eng_stream *sr, size_t *len)
 {
 	for (;;) {
+		char on[128];
 		int rc = queued_read(sr, len);
 		if (rc == -ENODATA) {
-			eng_err(sr->err, "tape file %llu on %s ends after %llu of %llu "
-			    "blocks: the tape is truncated or the write was "
+			eng_err(sr->err, "tape file %llu (%s) ends after %llu of "
+			    "%llu blocks: the tape is truncated or the write was "
 			    "interrupted", (unsigned long long)sr->parts[sr->cur].file,
-			    sr->parts[sr->cur].label, (unsigned long long)sr->i,
+			    part_on(sr, on, sizeof(on)), (unsigned long long)sr->i,
 			    (unsigned long long)sr->t.blocks);
 			return rc;
 		}
 		if (rc < 0) {
 			char why[ENG_ERRLEN];
 			snprintf(why, sizeof(why), "%s", sr->err);
-			eng_err(sr->err, "tape file %llu block %llu: %s",
+			eng_err(sr->err, "tape file %llu block %llu (%s): %s",
 			    (unsigned long long)sr->parts[sr->cur].file,
-			    (unsigned long long)sr->i + 1, why);
+			    (unsigned long long)sr->i + 1,
+			    part_on(sr, on, sizeof(on)), why);
 			return rc;
 		}
 		if (rc == 1) {
@@ -952,7 +1011,8 @@ bad_cartridges(FILE *fp, struct eng_stream *sr)
 
 /* The parts of dump best from the open log fp, checked; fp is closed. */
 static int
-parts_of(struct eng_stream *sr, FILE *fp, const struct cat_dl_rec *best)
+parts_of(struct eng_stream *sr, FILE *fp, const struct cat_dl_rec *best,
+    const char *log)
 {
 	int rc;
 
@@ -965,8 +1025,8 @@ parts_of(struct eng_stream *sr, FILE *fp, const struct cat_dl_rec *best)
 		return rc;
 	for (unsigned i = 0; i < sr->nparts; i++)
 		if (!sr->parts[i].known) {
-			eng_err(sr->err, "the dump log lacks part %u of dump %s",
-			    i + 1, best->dump_id);
+			eng_err(sr->err, "no part %u of dump %s in %s", i + 1,
+			    best->dump_id, log);
 			return -EBADMSG;
 		}
 	/* The parts follow each other and end where the dump does. */
@@ -1024,7 +1084,7 @@ eng_stream_from_log(struct eng_stream *sr, const char *log,
 		fclose(fp);
 		return -ENOENT;
 	}
-	return parts_of(sr, fp, &best);
+	return parts_of(sr, fp, &best, log);
 }
 
 int
@@ -1055,7 +1115,7 @@ eng_stream_from_log_id(struct eng_stream *sr, const char *log,
 		fclose(fp);
 		return -ENOENT;
 	}
-	return parts_of(sr, fp, &best);
+	return parts_of(sr, fp, &best, log);
 }
 
 int
@@ -1093,7 +1153,7 @@ eng_stream_range(struct eng_stream *sr, uint64_t stored, uint64_t raw_at,
 			return rc;
 		if ((rc = part_header(sr, loc)) < 0 ||
 		    (rc = part_trailer(sr, loc)) < 0)
-			return rc;
+			return open_failed(sr, rc);
 		if (!sr->sd && (rc = stream_start(sr)) < 0)
 			return rc;
 		if (!(sr->pd = digest_new(sr->alg)))
@@ -1111,11 +1171,11 @@ eng_stream_range(struct eng_stream *sr, uint64_t stored, uint64_t raw_at,
 	sr->positionings++;
 	if (!loc->lon_known || tsg_locate(*sr->devp, loc->lon + 1 + blk, &st)) {
 		if ((rc = eng_goto_file(*sr->devp, loc->file, sr->err)) < 0)
-			return rc;
+			return open_failed(sr, rc);
 		if (tsg_space(*sr->devp, TSG_SPACE_BLOCKS, (int32_t)(1 + blk),
 		    &st)) {
 			eng_err_st(sr->err, "space to the block", &st);
-			return -EIO;
+			return open_failed(sr, -EIO);
 		}
 	}
 	sr->i = blk;

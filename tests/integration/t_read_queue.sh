@@ -53,11 +53,11 @@ off=$(grep -boa 'MARK-IN-BLOCK-SIX' "$T/t.img" | head -1 | cut -d: -f1)
 flip "$T/t.img" "$off"
 tgt_swap 2 "$T/t.img"
 for q in 1 8; do
-	expect_fail "checksum mismatch in tape file 1 block 6:" \
+	expect_fail "checksum mismatch in tape file 1 block 6 (part 1 of 1 on Q00001):" \
 		"$ENGINE" restore --device "$U" --entity a --log d.log --to "$T/bad.$q" --queue $q
 done
 "$ENGINE" verify --device "$U" --queue 8 >v2.txt 2>&1 && fail "verify passed a damaged block"
-grep -q '^file 1 .*BAD: .*checksum mismatch in tape file 1 block 6' v2.txt ||
+grep -q "^file 1 .*BAD: .*checksum mismatch in tape file 1 block 6 (part 1 of 1 on Q00001)" v2.txt ||
 	{ cat v2.txt; fail "verify: the damaged block not named"; }
 [ "$(grep -c 'part 1: OK' v2.txt)" = 2 ] || { cat v2.txt; fail "verify stopped at the damage"; }
 "$ENGINE" restore --device "$U" --entity c --log d.log --stdout --queue 8 | cmp - c.bin ||
