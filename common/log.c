@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <syslog.h>
 
+#include "common/esc.h"
 #include "common/log.h"
 
 int log_level_current = LOG_LVL_WARN;
@@ -20,17 +21,22 @@ log_init(const char *progname, int level, int use_syslog)
 		openlog(progname, LOG_PID, LOG_DAEMON);
 }
 
-/* Format and send one message; callers check the level first. */
+/*
+ * Format and send one message; callers check the level first. Messages
+ * carry outside text (file names, tape fields): controls in it are
+ * escaped here, once for every message (common/esc.h).
+ */
 void
 log_emit(int level, const char *func, const char *fmt, ...)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char buf[2048];
+	char raw[2048], buf[4 * sizeof(raw)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	esc_text(raw, buf, sizeof(buf), 0);
 	if (log_syslog)
 		syslog(prio[level], "%s", buf);
 	else if (level == LOG_LVL_DEBUG)
@@ -43,12 +49,13 @@ log_emit(int level, const char *func, const char *fmt, ...)
 void
 die(const char *fmt, ...)
 {
+	char raw[2048], buf[4 * sizeof(raw)];
 	va_list ap;
 
-	fprintf(stderr, "%s: ", log_prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s\n", log_prog, esc_text(raw, buf, sizeof(buf),
+	    0));
 	exit(1);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/esc.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "engine/engine.h"
@@ -221,10 +222,14 @@ eng_extract_new(const char *to, const char *what, bool root_onto_existing,
 		goto fail;
 	}
 	util_fmt_time(clock_now(), stamp, sizeof(stamp));
+	char ew[ENG_ERRLEN * 4];
+	/* Names in the marker are escaped (common/esc.h): one entry a line,
+	   and nothing in it that drives the terminal of whoever reads it. */
 	fprintf(x->marker, "ABS restore INCOMPLETE: this tree is not a whole, "
 	    "proven restore while this file exists.\n"
-	    "dump: %s\nstarted: %s\npid: %ld\nentries restored, in order:\n",
-	    what, stamp, (long)getpid());
+	    "dump: %s\nstarted: %s\npid: %ld\nentries restored, in order "
+	    "(names escaped: \\xNN, \\\\):\n",
+	    esc_name(what, ew, sizeof(ew)), stamp, (long)getpid());
 	if (fflush(x->marker) != 0 || fsync(fileno(x->marker)) < 0)
 		goto fail;
 	*out = x;
@@ -405,6 +410,7 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
     struct archive_entry *e, struct pull_ctx *pc, char *err)
 {
 	const char *pn = archive_entry_pathname(e);
+	char epn[4 * 4096 + 1];	/* pn escaped, for the marker */
 	int r;
 
 	if (!pn)
@@ -415,7 +421,7 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 		x->refused++;
 		log_warn("refused: %s: the restore's own marker has that name", pn);
 		fprintf(x->marker, "REFUSED %s: the restore's own marker has that "
-		    "name\n", pn);
+		    "name\n", esc_name(pn, epn, sizeof(epn)));
 		return 0;
 	}
 	if (x->filter) {
@@ -453,7 +459,7 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 	if (r < ARCHIVE_WARN) {
 		x->refused++;
 		log_warn("refused: %s: %s", pn, archive_error_string(disk));
-		fprintf(x->marker, "REFUSED %s: %s\n", pn,
+		fprintf(x->marker, "REFUSED %s: %s\n", esc_name(pn, epn, sizeof(epn)),
 		    archive_error_string(disk));
 		return 0;
 	}
@@ -484,7 +490,7 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 	if (r == ARCHIVE_WARN)
 		log_warn("%s: %s", pn, archive_error_string(disk));
 	x->restored++;
-	fprintf(x->marker, "%s\n", pn);
+	fprintf(x->marker, "%s\n", esc_name(pn, epn, sizeof(epn)));
 	return 0;
 }
 
@@ -577,7 +583,7 @@ apply_root(struct eng_extract *x)
 int
 eng_extract_finish(struct eng_extract *x, int rc, char *err)
 {
-	char why[ENG_ERRLEN];
+	char why[ENG_ERRLEN], cut[4 * 4096 + 1];
 
 	if (rc == 0) {
 		fclose(x->marker);
@@ -611,7 +617,7 @@ eng_extract_finish(struct eng_extract *x, int rc, char *err)
 	}
 	if (x->cut)
 		fprintf(x->marker, "CUT SHORT: %s (the restore failed inside it)\n",
-		    x->cut);
+		    esc_name(x->cut, cut, sizeof(cut)));
 	fprintf(x->marker, "NOT RESTORED: every entry of the dump after the "
 	    "last one listed above.\n");
 	fflush(x->marker);

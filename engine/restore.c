@@ -15,6 +15,7 @@
 
 #include "catalog/dumplog.h"
 #include "common/util.h"
+#include "common/esc.h"
 #include "common/log.h"
 #include "engine/chain.h"
 #include "engine/changer.h"
@@ -578,15 +579,18 @@ verify_part(struct tsg_dev *dev, const struct fmt_label *l, uint64_t file,
 	}
 	while (rc == 0 && (rc = eng_stream_block(&sr, &len)) == 1)
 		rc = 0;
+	char ent[256];
+
+	esc_name(sr.h.entity[0] ? sr.h.entity : "?", ent, sizeof(ent));
 	if (rc == 0)
 		fprintf(out, "file %-4llu %-24s part %u: OK, %llu blocks, %llu "
 		    "bytes, %s %.16s\n", (unsigned long long)file,
-		    sr.h.entity, sr.h.part, (unsigned long long)sr.i,
+		    ent, sr.h.part, (unsigned long long)sr.i,
 		    (unsigned long long)sr.part_bytes, sr.t.digest,
 		    sr.t.part_digest);
 	else
 		fprintf(out, "file %-4llu %-24s BAD: %s\n", (unsigned long long)file,
-		    sr.h.entity[0] ? sr.h.entity : "?", err);
+		    ent, err);
 	sr.parts = NULL;
 	eng_stream_free(&sr);
 	return rc;
@@ -605,7 +609,10 @@ eng_verify(const char *device, int64_t file, FILE *out, char *err)
 	if ((rc = eng_open(device, &dev, err)) < 0 ||
 	    (rc = eng_read_label(dev, &l, err)) < 0)
 		goto out;
-	fprintf(out, "verifying tape %s (ID %s)\n", l.label, l.tape_id);
+	char lb[256], id[128];
+
+	fprintf(out, "verifying tape %s (ID %s)\n", esc_name(l.label, lb,
+	    sizeof(lb)), esc_name(l.tape_id, id, sizeof(id)));
 	if (file >= 0) {
 		rc = verify_part(dev, &l, (uint64_t)file, buf, l.block_size, out,
 		    err);
@@ -688,9 +695,14 @@ list_label(FILE *out, bool json, const struct fmt_label *l)
 		    "labelled_at", l->labelled_at));
 		return;
 	}
+	char e1[256], e2[256], e3[256], e4[256], e5[256];
+
+	/* Fields off a tape: whatever wrote it, no controls to the terminal. */
 	fprintf(out, "tape %s  ID %s  pool %s  block size %u  labelled %s "
-	    "by %s\n", l->label, l->tape_id, l->pool, l->block_size,
-	    l->labelled_at, l->labelled_by);
+	    "by %s\n", esc_name(l->label, e1, sizeof(e1)),
+	    esc_name(l->tape_id, e2, sizeof(e2)), esc_name(l->pool, e3,
+	    sizeof(e3)), l->block_size, esc_name(l->labelled_at, e4,
+	    sizeof(e4)), esc_name(l->labelled_by, e5, sizeof(e5)));
 	fprintf(out, "%-5s %-8s %-24s %-5s %-20s %-4s %-13s %-8s %-12s\n",
 	    "file", "kind", "entity", "level", "dump date", "part",
 	    "bytes", "blocks", "digest");
@@ -711,16 +723,19 @@ list_part_row(FILE *out, const struct list_pending *pp,
     const struct fmt_trailer *t)
 {
 	const struct fmt_header *h = &pp->h;
+	char ent[256], date[128];
 
+	esc_name(h->entity, ent, sizeof(ent));
+	esc_name(h->dump_date, date, sizeof(date));
 	if (t)
 		fprintf(out, "%-5llu %-8s %-24s %-5d %-20s %-4u %-13llu %-8llu\n",
-		    (unsigned long long)pp->n, "part", h->entity, h->level,
-		    h->dump_date, h->part, (unsigned long long)t->bytes,
+		    (unsigned long long)pp->n, "part", ent, h->level,
+		    date, h->part, (unsigned long long)t->bytes,
 		    (unsigned long long)t->blocks);
 	else
 		fprintf(out, "%-5llu %-8s %-24s %-5d %-20s %-4u %-13s %-8s "
 		    "(no trailer follows)\n", (unsigned long long)pp->n, "part",
-		    h->entity, h->level, h->dump_date, h->part, "?", "?");
+		    ent, h->level, date, h->part, "?", "?");
 }
 
 /* A part row still waiting for its trailer: print it without. */

@@ -13,6 +13,7 @@
 
 #include "catalog/fileindex.h"
 #include "common/digest.h"
+#include "common/esc.h"
 #include "common/log.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
@@ -436,10 +437,15 @@ out_tape(void *ctx, const struct eng_scan_tape *t)
 		    (unsigned long long)t->files, (unsigned long long)t->parts,
 		    (unsigned long long)t->other, t->full ?
 		    "; past early warning (full)" : "");
-	else
+	else {
+		/* Fields off a tape: no controls to the terminal. */
+		char e1[256], e2[256], e3[256], e4[256], e5[256];
 		fprintf(o->out, "tape %s  ID %s  pool %s  block size %u  labelled "
-		    "%s by %s\n", l->label, l->tape_id, l->pool, l->block_size,
-		    l->labelled_at, l->labelled_by);
+		    "%s by %s\n", esc_name(l->label, e1, sizeof(e1)),
+		    esc_name(l->tape_id, e2, sizeof(e2)), esc_name(l->pool, e3,
+		    sizeof(e3)), l->block_size, esc_name(l->labelled_at, e4,
+		    sizeof(e4)), esc_name(l->labelled_by, e5, sizeof(e5)));
+	}
 	return 0;
 }
 
@@ -534,10 +540,14 @@ out_part(void *ctx, const struct eng_scan_tape *t,
 		json_line(o->out, eng_scan_part_json(t, p));
 		return 0;
 	}
+	char ent[256], id[128], srv[256], date[128];
+
 	fprintf(o->out, "  file %-4llu %s part %u of dump %s: %s level %d of "
 	    "%s, %llu bytes in %llu blocks, %s %s%s%s\n",
-	    (unsigned long long)p->file, p->h.entity, p->h.part, p->h.dump_id,
-	    p->h.server, p->h.level, p->h.dump_date,
+	    (unsigned long long)p->file, esc_name(p->h.entity, ent, sizeof(ent)),
+	    p->h.part, esc_name(p->h.dump_id, id, sizeof(id)),
+	    esc_name(p->h.server, srv, sizeof(srv)), p->h.level,
+	    esc_name(p->h.dump_date, date, sizeof(date)),
 	    (unsigned long long)p->bytes, (unsigned long long)p->blocks,
 	    p->h.digest, p->digest, p->trailer ? "" : " (no trailer: counted)",
 	    p->trailer && p->t.last ? " (last part)" : "");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/crc32c.h"
+#include "common/esc.h"
 #include "engine/engine.h"
 #include "engine/tape.h"
 #include "sg/ssc.h"
@@ -19,9 +20,14 @@ eng_err(char *err, const char *fmt, ...)
 {
 	va_list ap;
 
+	char raw[ENG_ERRLEN];
+
 	va_start(ap, fmt);
-	vsnprintf(err, ENG_ERRLEN, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Error texts go to terminals, logs and the catalog: outside text in
+	   them (a file's name, a tape's field) with its controls escaped. */
+	esc_text(raw, err, ENG_ERRLEN, 0);
 }
 
 void
