@@ -95,6 +95,7 @@ part_reset(struct eng_stream *sr)
 	digest_free(sr->pd);
 	sr->pd = NULL;
 	sr->have_trailer = false;
+	sr->pd_is_sd = false;
 }
 
 int
@@ -425,6 +426,7 @@ eng_stream_open(struct eng_stream *sr, unsigned k)
 	sr->part_open = true;
 	if (!(sr->pd = digest_new(sr->alg)))
 		return -ENOMEM;
+	sr->pd_is_sd = sr->bytes == 0;
 	return 0;
 }
 
@@ -436,6 +438,8 @@ part_check(struct eng_stream *sr)
 
 	char on[128];
 
+	if (sr->pd_is_sd && digest_copy(sr->pd, sr->sd) < 0)
+		return -ENOMEM;
 	digest_final_hex(sr->pd, d);
 	if (sr->part_bytes != sr->t.bytes || sr->i != sr->t.blocks) {
 		eng_err(sr->err, "%s (tape file %llu) has %llu bytes in %llu "
@@ -526,7 +530,8 @@ take_block(struct eng_stream *sr, size_t len)
 	sr->part_bytes += len;
 	sr->bytes += len;
 	if (!sr->range) {
-		digest_update(sr->pd, sr->blk, len);
+		if (!sr->pd_is_sd)
+			digest_update(sr->pd, sr->blk, len);
 		digest_update(sr->sd, sr->blk, len);
 	}
 	return 1;

@@ -54,6 +54,9 @@ struct eng_stream {
 	uint32_t *table;
 	uint64_t i, part_bytes;	/* blocks and bytes read in this part */
 	struct digest *pd;
+	bool pd_is_sd;		/* a part from the stream's first byte: its
+				 * digest is the stream digest's state at its
+				 * end, so its bytes are hashed once */
 	/* the stream */
 	enum digest_alg alg;
 	struct digest *sd, *rd;
