@@ -2,11 +2,26 @@
 # and iSCSI ports, tape LUNs backed by tgtimg images in $T. Torn down by PID.
 command -v tgtd >/dev/null && command -v tgtadm >/dev/null && command -v tgtimg >/dev/null ||
 	skip "tgt is not installed (make deps installs it)"
-TGT_CTL=$(( 100 + $$ % 800 ))
-TGT_PORT=$(( 20000 + $$ % 20000 ))
 TGT_IQN=iqn.2026-01.test.abs:tape
 TGT_PID=""
 tgtadm_() { tgtadm -C "$TGT_CTL" --lld iscsi "$@"; }
+# A control number and an iSCSI port that no tgtd here answers on or
+# listens on (tests run side by side; a number from the PID alone can be
+# another test's).
+tgt_pick() {
+	n=0
+	while :; do
+		TGT_CTL=$(( 100 + ($$ + n * 131) % 800 ))
+		TGT_PORT=$(( 20000 + ($$ + n * 7919) % 20000 ))
+		n=$((n + 1))
+		[ $n -le 50 ] || break
+		tgtadm_ --mode target --op show >/dev/null 2>&1 && continue
+		command -v ss >/dev/null 2>&1 &&
+			[ -n "$(ss -Htln "sport = :$TGT_PORT" 2>/dev/null)" ] && continue
+		break
+	done
+}
+tgt_pick
 
 # tgt_start: start tgtd and target 1, tuned for large PDUs.
 tgt_start() {
