@@ -540,6 +540,16 @@ h_restore(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	if (json_object_get(a, "to") && (!to || to[0] != '/'))
 		FAIL("bad-args", "--to must be an absolute path on the media"
 		    " server's host");
+	/*
+	 * --to is checked against the requester's uid on the media server's
+	 * host (engine/target.c); an identity from the network has none
+	 * there. An admin's restore is not checked; anyone else's goes to
+	 * the default restore directory, made for it.
+	 */
+	if (to && cl->net && !(cl->roles & ROLE_ADMIN))
+		FAIL(PROTO_E_DENIED, "%.100s: a network identity has no uid on"
+		    " the media server's host: restore without --to (into its"
+		    " restore directory) or ask an admin", cl->identity);
 	if (!restore_paths_ok(a, &paths_b64, err)) {
 		*code = PROTO_E_BAD_ARGS;
 		return NULL;

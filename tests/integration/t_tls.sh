@@ -263,6 +263,8 @@ done
 [ "$st" = done ] || { cat "$T/engine-tape-0.log" "$T/ctld.log" >&2; fail "dump over TLS: $st"; }
 as alice tapes-for home.net | grep -q T0000 || fail "tapes-for home.net"
 ok "a dump by a media server over TLS, asked for by an operator over TLS"
+expect_fail "network identity has no uid" as carol restore home.net --to "$T/elsewhere"
+[ ! -e "$T/elsewhere" ] || fail "a refused restore made its target"
 # Taken off the table: disconnected, and it cannot come back.
 "$CTL" --socket "$T/ctld.sock" server-deny 'tape-*' >deny.txt || fail "server-deny"
 grep -q "disconnected *1" deny.txt || { cat deny.txt >&2; fail "server-deny did not disconnect it"; }
