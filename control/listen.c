@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "control/ctld.h"
 #include "control/listen.h"
+#include "control/gss.h"
 #include "proto/tls.h"
 
 /* Connections in their handshake at once; more are closed at once. */
@@ -204,26 +205,14 @@ peer_name(const struct sockaddr_storage *ss, char *buf, size_t len)
  * Kerberos inside the channel (control/gss.c, issue 17's Kerberos half):
  * ctld_gss_accept writes every line of abs-ctld's side itself, "ok" or
  * the refusal, and logs it. 0 with identity, or negative with err (the
- * refusal sent). Until it is built in, refused here.
+ * refusal sent).
  */
 static int
 auth_gssapi(SSL *ssl, const char *first_line, char *identity, size_t len,
     char *err)
 {
-	char *line;
-
-	(void)first_line;
-	(void)identity;
-	(void)len;
-	snprintf(err, PROTO_ERRLEN, "Kerberos is not available on this abs-ctld"
-	    "%s", opts.keytab ? "" : " (no --keytab)");
-	if ((line = proto_auth_line("refused", "error", err))) {
-		char e[PROTO_ERRLEN];
-		proto_tls_write(ssl, line, strlen(line), proto_tls_now_ms() +
-		    PROTO_AUTH_TIMEOUT_MS, e);
-		free(line);
-	}
-	return -EACCES;
+	return ctld_gss_accept(ssl, opts.keytab, first_line, identity, len,
+	    err) < 0 ? -EACCES : 0;
 }
 
 struct conn {

@@ -26,6 +26,7 @@
 
 #include "proto/proto.h"
 #include "proto/tls.h"
+#include "proto/gss.h"
 
 /* The credentials proto_auth_set gave (NULL fields: the environment). */
 static struct proto_auth auth_opts;
@@ -638,8 +639,7 @@ out:
 /*
  * Kerberos inside the channel (proto/gss.c, issue 17's Kerberos half):
  * the whole exchange, the first line to abs-ctld's "ok" (or its
- * refusal), is proto_gss_client's. 0, or negative with err. Until it is
- * built in, a client without a certificate is told so.
+ * refusal), is proto_gss_client's. 0, or negative with err.
  */
 static int
 gss_client(SSL *ssl, const struct proto_auth *a, const char *host, char *err)
@@ -650,12 +650,18 @@ gss_client(SSL *ssl, const struct proto_auth *a, const char *host, char *err)
 	snprintf(service, sizeof(service), "%s", a->service ? a->service : "");
 	if (!service[0])
 		snprintf(service, sizeof(service), "abs/%.290s", host);
-	(void)ssl;
-	(void)keytab;
-	snprintf(err, PROTO_ERRLEN, "no client certificate (--cert FILE "
-	    "--key FILE, or ABS_CERT and ABS_KEY) and no Kerberos support in "
-	    "this build");
-	return -EACCES;
+	int rc = proto_gss_client(ssl, service, keytab,
+	    keytab ? a->principal : NULL, err);
+
+	/* Kerberos only because no certificate was given: say both. */
+	if (rc == -ENOKEY && !keytab && !a->krb && !cred(a->cert, "ABS_CERT")) {
+		char why[PROTO_ERRLEN];
+
+		memcpy(why, err, sizeof(why));
+		snprintf(err, PROTO_ERRLEN, "no client certificate (--cert FILE "
+		    "--key FILE, or ABS_CERT and ABS_KEY) and %.150s", why);
+	}
+	return rc;
 }
 
 struct bridge_arg {

@@ -24,13 +24,13 @@ RULES='
 common			lib:crypto lib:cap
 ring			common lib:liburing
 sg			sg-vtape ring common lib:iscsi lib:sgutils2
-proto			common lib:jansson lib:crypto
+proto			common lib:jansson lib:crypto lib:gssapi
 dumplog			common lib:zstd
 planner			common
 queue			common lib:jansson
 catalog			dumplog common lib:sqlite3
 engine			sg ring proto dumplog queue common lib:zstd lib:archive lib:jansson
-control			catalog dumplog proto planner common lib:jansson lib:crypto
+control			catalog dumplog proto planner common lib:jansson lib:crypto lib:gssapi
 tools			proto queue common lib:jansson lib:ncursesw
 tools/abs-vtape.c	sg-vtape common
 bench			engine sg sg-vtape ring planner common lib:liburing lib:iscsi
@@ -71,6 +71,7 @@ function target_of(inc, dir,    t) {
 		if (inc ~ /^<archive(_entry)?\.h>/) return "lib:archive"
 		if (inc ~ /^<(openssl\/|xxhash\.h)/) return "lib:crypto"
 		if (inc ~ /^<sys\/capability\.h>/) return "lib:cap"
+		if (inc ~ /^<(gssapi\/|gssapi\.h|krb5)/) return "lib:gssapi"
 		if (inc ~ /^<(n?curses\.h|ncursesw\/)/) return "lib:ncursesw"
 		return ""
 	}
@@ -139,6 +140,7 @@ function lib_of(s) {
 	if (s ~ /^archive_/) return "lib:archive"
 	if (s ~ /^(EVP_|XXH|SSL_|X509_|ERR_|BIO_|OPENSSL_|TLS_)/) return "lib:crypto"
 	if (s ~ /^cap_/) return "lib:cap"
+	if (s ~ /^(gss_|GSS_C_|krb5_)/) return "lib:gssapi"
 	return ""
 }
 BEGIN {

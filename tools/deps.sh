@@ -12,6 +12,7 @@ libiscsi-dev libiscsi-bin tgt zstd mbuffer tar coreutils
 qemu-system-x86 busybox-static kmod cpio
 libsqlite3-dev libjansson-dev sqlite3 libcap-dev jq
 libncurses-dev tmux
+libkrb5-dev krb5-kdc krb5-admin-server krb5-user faketime
 chromium man-db bash-completion"
 missing=""
 for p in $PKGS; do
