@@ -1,5 +1,5 @@
 # Sourced after lib.sh: a throwaway Kerberos realm. An MIT KDC (krb5kdc)
-# on 127.0.0.1 with its own port, its database, stash, configuration,
+# on 127.0.0.1 (or $KRB_ADDR) with its own port, its database, stash, configuration,
 # logs, ticket caches and keytabs all in $KRB_DIR (inside $T); torn down
 # by PID with the test. Nothing in /etc is read or written: KRB5_CONFIG
 # and KRB5_KDC_PROFILE point into $KRB_DIR, and so do the default ticket
@@ -23,6 +23,8 @@ PATH="$PATH:/usr/sbin:/sbin"
 KRB_REALM=ABS.TEST
 KRB_DIR="$T/krb"
 KRB_PORT=$(( 40000 + $$ % 20000 ))
+# The KDC's address (set before sourcing: a test's namespace's own).
+KRB_ADDR=${KRB_ADDR:-127.0.0.1}
 # The acceptor forgives this much clock difference (seconds). Short, so
 # that a test can present a ticket that has really expired without waiting
 # the default 5 minutes; wide enough for a loaded machine's exchanges,
@@ -55,7 +57,7 @@ cat >"$KRB5_CONFIG" <<EOF
 	udp_preference_limit = 1
 [realms]
 	$KRB_REALM = {
-		kdc = 127.0.0.1:$KRB_PORT
+		kdc = $KRB_ADDR:$KRB_PORT
 	}
 [domain_realm]
 	127.0.0.1 = $KRB_REALM
@@ -65,8 +67,8 @@ cat >"$KRB5_CONFIG" <<EOF
 EOF
 cat >"$KRB5_KDC_PROFILE" <<EOF
 [kdcdefaults]
-	kdc_listen = 127.0.0.1:$KRB_PORT
-	kdc_tcp_listen = 127.0.0.1:$KRB_PORT
+	kdc_listen = $KRB_ADDR:$KRB_PORT
+	kdc_tcp_listen = $KRB_ADDR:$KRB_PORT
 [realms]
 	$KRB_REALM = {
 		database_name = $KRB_DIR/principal
@@ -119,7 +121,7 @@ krb_kdc_run() {
 		kill -0 "$KRB_PID" 2>/dev/null ||
 			{ cat "$KRB_DIR/kdc.out" "$KRB_DIR/kdc.log" >&2 2>/dev/null; fail "krb5kdc died"; }
 		[ $i -lt 300 ] ||
-			{ cat "$KRB_DIR/kdc.log" >&2 2>/dev/null; fail "krb5kdc does not answer on 127.0.0.1:$KRB_PORT"; }
+			{ cat "$KRB_DIR/kdc.log" >&2 2>/dev/null; fail "krb5kdc does not answer on $KRB_ADDR:$KRB_PORT"; }
 		sleep 0.1
 	done
 	rm -f "$KRB_DIR/cc.probe"

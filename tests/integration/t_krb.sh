@@ -7,7 +7,10 @@
 # client and a line in abs-ctld's log, abs-ctld staying up: no ticket, an
 # expired ticket (the client's own check), a ticket abs-ctld finds expired
 # (issued by a KDC whose clock is 2 hours behind), a principal without the
-# role, a principal with no grant at all, a service abs-ctld has no key for.
+# role, a principal with no grant at all, a service abs-ctld has no key for,
+# a media server's principal that is not on the table; then a media
+# server with its keytab registers and dumps what an operator with a
+# ticket asks for.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tlsca.sh"
 . "$(dirname "$0")/krb.sh"
@@ -125,6 +128,56 @@ ok "a ticket expired by abs-ctld's clock: refused by abs-ctld"
 # Still serving after every refusal.
 krb_kinit alice pw-alice
 "$CTL" --host "$H" status >/dev/null || fail "status after the refusals"
+
+# A media server with its keytab: not on the table, refused; on it for
+# tape-*, it registers tape-0 and dumps what alice asks for with her
+# ticket. abs/elsewhere's keytab (a real principal) is refused tape-0.
+"$VTAPE" new-library lib --slots 3 --drives 2 --capacity 24M --barcode-prefix K >/dev/null
+serve() {	# serve DRIVE N KEYTAB: a media server over TLS for lib's drive N
+	"$ENGINE" serve --control "tls://$H" --keytab "$3" --ca "$T/ca/ca.pem" \
+		--drive "$1" --device "vtape:$T/lib/drive$2" --log "$T/journal-$1.log" \
+		2>"$T/engine-$1.log" &
+	EPID=$!
+	PIDS="$PIDS $EPID"
+}
+serve tape-0 0 "$KRB_DIR/tapehost.keytab"
+wait_for "may not engine-register" "$T/engine-tape-0.log"
+logged "krb:abs/tapehost@$KRB_REALM.*may not engine-register"
+kill "$EPID" 2>/dev/null || true
+up
+admin server-allow 'tape-*' "krb:abs/tapehost@$KRB_REALM" >/dev/null || fail "server-allow"
+serve tape-0 0 "$KRB_DIR/elsewhere.keytab"
+wait_for "may not engine-register\|not authorized" "$T/engine-tape-0.log"
+kill "$EPID" 2>/dev/null || true
+up
+ok "media servers not on the table cannot register"
+serve tape-0 0 "$KRB_DIR/tapehost.keytab"
+i=0
+until "$CTL" --host "$H" --json status | tr '{' '\n' | grep '"drive": *"tape-0"' |
+    grep -q '"state": *"idle"'; do
+	i=$((i + 1)); [ $i -lt 300 ] || { cat "$T/engine-tape-0.log" >&2; fail "tape-0 never idle"; }
+	sleep 0.1
+done
+ok "the media server authenticated by its keytab serves tape-0"
+admin tape-add default K00001 K00002 K00003 >/dev/null
+mkdir -p src && head -c 2000000 /dev/urandom >src/data.bin && echo hi >src/a.txt
+admin entity-add home.krb "dir:$T/src" >/dev/null
+"$CTL" --host "$H" --json dump tape-0 home.krb >dump.json ||
+	{ cat dump.json >&2; fail "dump asked for with a ticket"; }
+j=$(tr -d ' \n' <dump.json | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
+[ -n "$j" ] || { cat dump.json >&2; fail "no job id"; }
+i=0
+st=
+until case $st in done | failed | aborted) true ;; *) false ;; esac; do
+	i=$((i + 1)); [ $i -lt 600 ] || { cat "$T/engine-tape-0.log" >&2; fail "job $j: $st"; }
+	sleep 0.2
+	st=$("$CTL" --host "$H" --json jobs | tr -d ' \n' | tr '{' '\n' | grep "\"id\":$j," |
+		sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')
+done
+[ "$st" = done ] || { cat "$T/engine-tape-0.log" "$T/ctld.log" >&2; fail "dump: $st"; }
+"$CTL" --host "$H" tapes-for home.krb | grep -q K0000 || fail "tapes-for home.krb"
+ok "a dump by a keytab's media server, asked for with a ticket"
+kill "$EPID" 2>/dev/null || true
 grep -qi "sanitizer\|runtime error" "$T/ctld.log" && fail "sanitizer report"
 kill "$CPID"
 wait "$CPID" 2>/dev/null || true
