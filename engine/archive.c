@@ -12,6 +12,7 @@
 
 #include "catalog/dumplog.h"
 #include "common/clock.h"
+#include "common/crash.h"
 #include "common/log.h"
 #include "common/safefile.h"
 #include "common/util.h"
@@ -296,7 +297,9 @@ refuse(struct arch *a, const char *name, const char *fmt, ...)
 	if (absq_entry_read(a->o->queue, name, e, err) == 0) {
 		e->state = ABSQ_REFUSED;
 		snprintf(e->reason, sizeof(e->reason), "%s", why);
+		abs_crash_point("archive-entry");
 		if (absq_entry_write(a->o->queue, e, err) == 0 &&
+		    (abs_crash_point("archive-move"), true) &&
 		    move_entry(a, a->refused, name, err) == 0)
 			say(a, LOG_LVL_WARN, "refused %s: %s (report in %s)",
 			    e->path, why, a->refused);
@@ -396,9 +399,12 @@ finish(struct arch *a, struct pending *p)
 		e->state = ABSQ_REFUSED;
 		snprintf(e->reason, sizeof(e->reason), "%s", why);
 	}
-	if ((rc = absq_entry_write(a->o->queue, e, err)) == 0)
+	abs_crash_point("archive-entry");
+	if ((rc = absq_entry_write(a->o->queue, e, err)) == 0) {
+		abs_crash_point("archive-move");
 		rc = move_entry(a, why[0] ? a->refused : a->o->done, e->name,
 		    err);
+	}
 	if (rc) {
 		say(a, LOG_LVL_ERR, "%s: %s", e->path, err);
 		goto out;
@@ -619,6 +625,7 @@ ready_entries(struct arch *a, char (**names)[ABSQ_NAME_MAX], size_t *n)
 		if (e->state == ABSQ_ARCHIVED) {
 			/* A move a crash cut short: it is on tape already. */
 			int lk = absq_lock(a->o->queue, err);
+			abs_crash_point("archive-move");
 			if (move_entry(a, a->o->done, refs[i].name, err) == 0)
 				say(a, LOG_LVL_INFO, "archived %s (a move finished "
 				    "after a restart)", e->path);
