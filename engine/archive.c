@@ -375,6 +375,7 @@ finish(struct arch *a, struct pending *p)
 	}
 	e->state = ABSQ_ARCHIVED;
 	e->archived = time(NULL);
+	snprintf(e->entity, sizeof(e->entity), "%s", a->entity);
 	snprintf(e->dump_id, sizeof(e->dump_id), "%s", rec->dump_id);
 	snprintf(e->digest_alg, sizeof(e->digest_alg), "%s", rec->digest_alg);
 	snprintf(e->digest, sizeof(e->digest), "%s", rec->raw_digest);

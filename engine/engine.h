@@ -231,6 +231,9 @@ struct eng_restore_opts {
 	 * applied onto it (0: the whole chain, from the full).
 	 */
 	unsigned applied;
+	/* With log: this dump alone, by its ID (an archived file: many
+	   dumps of one entity share a second), or NULL. */
+	const char *dump_id;
 };
 
 struct eng_restore_result {

@@ -95,6 +95,8 @@ static const char usage[] =
 "  restore --device URI --entity NAME [--date D] (--to PATH | --stdout)\n"
 "          [--force]   (--to a directory that is not empty: restore over it)\n"
 "          [--log DUMPLOG] [--file N] [--label EXPECTED]\n"
+"          [--dump-id ID]   (with --log: that dump alone, e.g. an\n"
+"          archived file: docs/QUEUE.md)\n"
 "          [--extract] [--allow-refused]   (exit 3: entries refused)\n"
 "          [--queue N]   (reads in flight; iscsi://, sg: 8; st: 4; vtape: 1)\n"
 "          [--level-only] [--path P ...]   (with --log: the chain that\n"
@@ -136,6 +138,7 @@ enum { O_DEVICE = 256, O_LABEL, O_POOL, O_BS, O_FORCE, O_ENTITY, O_SOURCE,
 	O_BATCH, O_COMMIT_EVERY, O_COMMIT_SECS,
 	O_DONE, O_STATUS, O_ONCE, O_POLL,	/* archive */
 	O_CERT, O_KEY, O_CA, O_KEYTAB, O_PRINCIPAL,	/* serve over TLS */
+	O_DUMP_ID,	/* restore --dump-id */
 };
 
 static struct proto_auth tls_auth;	/* --cert --key --ca --keytab */
@@ -204,6 +207,7 @@ static const struct option longopts[] = {
 	{ "ca", required_argument, NULL, O_CA },
 	{ "keytab", required_argument, NULL, O_KEYTAB },
 	{ "principal", required_argument, NULL, O_PRINCIPAL },
+	{ "dump-id", required_argument, NULL, O_DUMP_ID },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -238,6 +242,7 @@ struct args {
 	const char *queue_dir, *done, *status;
 	bool once;
 	uint64_t poll;
+	const char *dump_id;	/* restore --dump-id */
 };
 
 /* The options that take a number; false if c is none of them. */
@@ -387,6 +392,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_DONE: a->done = optarg; break;
 		case O_STATUS: a->status = optarg; break;
 		case O_ONCE: a->once = true; break;
+		case O_DUMP_ID: a->dump_id = optarg; break;
 		case O_POLL:
 			if (util_parse_u64(optarg, 3600, &a->poll) < 0 || !a->poll)
 				die("--poll takes 1..3600 seconds");
@@ -760,6 +766,7 @@ cmd_restore(const struct args *a, char *err)
 		.onto_nonempty = a->force,
 		.level_only = a->level_only, .paths = a->paths,
 		.npaths = a->npaths, .queue = (unsigned)a->queue,
+		.dump_id = a->dump_id,
 	};
 	struct eng_restore_result r;
 	int rc;
@@ -768,6 +775,11 @@ cmd_restore(const struct args *a, char *err)
 		die("restore needs --entity NAME (or --file N)");
 	if (a->to && a->to_stdout)
 		die("--to and --stdout exclude each other");
+	if (a->dump_id && (!a->log || a->file >= 0 || a->date || a->npaths ||
+	    strlen(a->dump_id) != 32 ||
+	    strspn(a->dump_id, "0123456789abcdef") != 32))
+		die("--dump-id takes a dump ID (32 hex digits) with --log, "
+		    "without --file, --date or --path: that dump alone");
 	/* A date is compared by its text: anything but a date prefix would
 	   silently pick another dump (hostile13 H2). */
 	if (a->date && !eng_chain_date_valid(a->date))

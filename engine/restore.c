@@ -114,6 +114,8 @@ restore_locate(const struct eng_restore_opts *o, struct eng_stream *sr,
 		if (c)
 			rc = eng_stream_from_log_id(sr, o->log,
 			    c->d[c->n - 1].rec.dump_id);
+		else if (o->dump_id)
+			rc = eng_stream_from_log_id(sr, o->log, o->dump_id);
 		else
 			rc = eng_stream_from_log(sr, o->log, o->entity, o->date);
 		if (rc < 0)
@@ -383,7 +385,7 @@ eng_restore(const struct eng_restore_opts *opts, struct eng_restore_result *res,
 	if (!(sr.buf = aligned_alloc(4096, FMT_MAX_BLOCK)))
 		return -ENOMEM;
 	/* With a log, the chain that ends at the dump asked for. */
-	if (o->log && o->file < 0 && !o->verify_only) {
+	if (o->log && o->file < 0 && !o->verify_only && !o->dump_id) {
 		bool no_base;
 		if ((rc = eng_chain_from_log(o->log, o->entity, o->date,
 		    o->level_only, &chain, &no_base, err)) < 0)

@@ -119,6 +119,8 @@ absq_entry_json(const struct absq_entry *e)
 		json_t *parts = json_array();
 
 		put_time(o, "archived", e->archived);
+		if (e->entity[0])
+			json_object_set_new(o, "entity", json_string(e->entity));
 		json_object_set_new(o, "dump_id", json_string(e->dump_id));
 		snprintf(buf, sizeof(buf), "%s:%s", e->digest_alg, e->digest);
 		json_object_set_new(o, "digest", json_string(buf));
@@ -308,6 +310,7 @@ parse_obj(json_t *o, struct absq_entry *e, char *err)
 	if (get_time(o, "archived", &e->archived, err) ||
 	    get_time(o, "checked", &e->checked, err) ||
 	    get_time(o, "scrubbed", &e->scrubbed, err) ||
+	    get_str(o, "entity", e->entity, sizeof(e->entity), false, err) ||
 	    get_str(o, "dump_id", e->dump_id, sizeof(e->dump_id), true, err) ||
 	    get_str(o, "digest", sum, sizeof(sum), true, err) ||
 	    get_u64(o, "bytes", &e->bytes, true, err) ||

@@ -57,6 +57,7 @@ struct absq_entry {
 	char sum[65];
 	/* Done entries: where the file is on tape and what it holds. */
 	time_t archived;
+	char entity[256];		/* the dumps' entity ("" : archive) */
 	char dump_id[33];
 	char digest_alg[8];
 	char digest[65];		/* of the file's bytes as archived */

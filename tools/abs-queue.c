@@ -15,10 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/digest.h"
 #include "common/util.h"
 #include "common/version.h"
 #include "queue/queue.h"
@@ -58,13 +61,19 @@ usage(FILE *fp)
 	    "       abs-queue close QUEUE FILE... [--checksum ALG:HEX]\n"
 	    "       abs-queue list DIR [--json]\n"
 	    "       abs-queue scrub QUEUE --done DIR [--verified-only] [--dry-run]\n"
+	    "       abs-queue check --done DIR --device URI [--against-catalog]\n"
+	    "                 [--log DUMPLOG] [--engine PATH] [FILE...]\n"
 	    "       abs-queue --version | --help\n"
 	    "  add: queue data files for the archiver (--open: still being\n"
 	    "    written; archived once closed, or once --expires has passed)\n"
 	    "  close: mark open entries ready\n"
 	    "  list: the entries of a queue or a done directory, oldest first\n"
 	    "  scrub: delete the data files whose done entries prove them on\n"
-	    "    tape (--verified-only: and read back after writing, or checked)\n");
+	    "    tape (--verified-only: and read back after writing, or checked)\n"
+	    "  check: restore each done entry's file from tape (abs-engine\n"
+	    "    restore, every block's CRC checked) and compare it with the\n"
+	    "    original, or with the done entry's digest once the original is\n"
+	    "    gone (--against-catalog: always the digest); FILE...: only these\n");
 }
 
 /* --expires: seconds from now, or a UTC date. */
@@ -371,6 +380,200 @@ cmd_scrub(int argc, char **argv)
 	return refused ? EX_FAILED : EX_OK;
 }
 
+/* abs-engine beside this program, else the one on PATH. */
+static void
+engine_path(char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if ((size_t)snprintf(out, len, "%s/abs-engine", self) < len &&
+			    access(out, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(out, len, "abs-engine");
+}
+
+/*
+ * Restore one done entry's file through abs-engine and compare it: with
+ * the original (if it is there and wanted) byte for byte, and always with
+ * the done entry's digest and size. true if it is the same.
+ */
+static bool
+check_one(const char *engine, const char *device, const char *log,
+    const struct absq_entry *e, bool against_catalog, const char **how,
+    char *err)
+{
+	int pfd[2], orig = -1, status = 0;
+	uint8_t *buf = malloc(1 << 20), *obuf = malloc(1 << 20);
+	struct digest *d = NULL;
+	uint64_t total = 0;
+	char hex[DIGEST_HEX_LEN];
+	bool same = false, differs = false;
+	pid_t pid = -1;
+	ssize_t got;
+
+	*how = "the done entry's digest";
+	if (!buf || !obuf || pipe2(pfd, O_CLOEXEC) < 0) {
+		seterr(err, "%s", strerror(errno));
+		goto out;
+	}
+	if (!against_catalog && (orig = open(e->path, O_RDONLY | O_CLOEXEC)) >= 0)
+		*how = "the original and the done entry's digest";
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		execlp(engine, engine, "restore", "--device", device, "--entity",
+		    e->entity[0] ? e->entity : "archive", "--log", log,
+		    "--dump-id", e->dump_id, "--stdout", "--quiet", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		seterr(err, "fork: %s", strerror(errno));
+		goto out;
+	}
+	d = digest_new((enum digest_alg)digest_alg_from_name(e->digest_alg));
+	while (d && (got = read(pfd[0], buf, 1 << 20)) != 0) {
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		digest_update(d, buf, (size_t)got);
+		if (orig >= 0 && !differs &&
+		    (util_read_full(orig, obuf, (size_t)got) != got ||
+		    memcmp(buf, obuf, (size_t)got) != 0))
+			differs = true;
+		total += (uint64_t)got;
+	}
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!d) {
+		seterr(err, "digest %s unknown", e->digest_alg);
+		goto out;
+	}
+	digest_final_hex(d, hex);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		seterr(err, "%s: abs-engine restore of dump %s failed (exit %d; "
+		    "its message is above)", e->path, e->dump_id,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	else if (total != e->bytes || strcmp(hex, e->digest) != 0)
+		seterr(err, "%s: tape holds %llu bytes, %s %s; the done entry says "
+		    "%llu bytes, %s", e->path, (unsigned long long)total,
+		    e->digest_alg, hex, (unsigned long long)e->bytes, e->digest);
+	else if (orig >= 0 && (differs || read(orig, obuf, 1) != 0))
+		seterr(err, "%s: the original on disk differs from the file on tape "
+		    "(changed since it was archived?)", e->path);
+	else
+		same = true;
+out:
+	digest_free(d);
+	if (orig >= 0)
+		close(orig);
+	free(buf);
+	free(obuf);
+	return same;
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "done", required_argument, NULL, 'd' },
+		{ "device", required_argument, NULL, 'D' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "engine", required_argument, NULL, 'e' },
+		{ "against-catalog", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *done = NULL, *device = NULL, *log = NULL;
+	char engine[PATH_MAX] = "", logbuf[PATH_MAX], err[ABSQ_ERRLEN];
+	bool against = false;
+	struct absq_entry *e;
+	struct absq_ref *refs;
+	size_t n, ok = 0, bad = 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': done = optarg; break;
+		case 'D': device = optarg; break;
+		case 'l': log = optarg; break;
+		case 'e': snprintf(engine, sizeof(engine), "%s", optarg); break;
+		case 'c': against = true; break;
+		case 'h': usage(stdout); return EX_OK;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (!done || !device) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (!engine[0])
+		engine_path(engine, sizeof(engine));
+	if (!log) {
+		snprintf(logbuf, sizeof(logbuf), "%s/archive.dumplog", done);
+		log = logbuf;
+	}
+	if (absq_scan(done, &refs, &n, err)) {
+		say("%s", err);
+		return EX_FAILED;
+	}
+	e = malloc(sizeof(*e));
+	if (!e) {
+		free(refs);
+		return EX_FAILED;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *how;
+		bool wanted = optind >= argc;
+
+		if (absq_entry_read(done, refs[i].name, e, err)) {
+			say("damaged done entry: %s", err);
+			bad++;
+			continue;
+		}
+		if (e->state != ABSQ_ARCHIVED)
+			continue;
+		for (int k = optind; k < argc && !wanted; k++) {
+			char *r = realpath(argv[k], NULL);
+			wanted = strcmp(r ? r : argv[k], e->path) == 0;
+			free(r);
+		}
+		if (!wanted)
+			continue;
+		if (!check_one(engine, device, log, e, against, &how, err)) {
+			say("MISMATCH %s", err);
+			bad++;
+			continue;
+		}
+		e->checked = time(NULL);
+		if (absq_entry_write(done, e, err)) {
+			say("%s", err);
+			bad++;
+			continue;
+		}
+		printf("checked %s: %llu bytes on %s file %llu, the same as %s\n",
+		    e->path, (unsigned long long)e->bytes, e->parts[0].label,
+		    (unsigned long long)e->parts[0].file, how);
+		ok++;
+	}
+	free(e);
+	free(refs);
+	printf("check: %zu the same, %zu not\n", ok, bad);
+	return bad ? EX_FAILED : EX_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -400,6 +603,8 @@ main(int argc, char **argv)
 		return cmd_list(argc, argv);
 	if (strcmp(cmd, "scrub") == 0)
 		return cmd_scrub(argc, argv);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc, argv);
 	say("unknown command %s", cmd);
 	usage(stderr);
 	return EX_USAGE;

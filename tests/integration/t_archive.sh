@@ -122,3 +122,25 @@ jq -e '.scrubbed' done/f1.dat.*.json >/dev/null || fail "the done entry records 
 "$Q" scrub q --done done --dry-run >scrub.out 2>&1 && fail "f6 still refused"
 grep -q "scrub: 0 to delete, .* 1 refused" scrub.out || { cat scrub.out; fail "scrub again"; }
 ok "scrub deletes what done proves, refuses the rest"
+
+# check: restore every done entry's file and compare. Originals gone
+# (scrubbed): against the done entry's digest; f6 changed on disk since:
+# a mismatch, unless --against-catalog; a damaged block on tape: refused.
+"$Q" check --done done --device vtape:lib/drive0 >check.out 2>&1 &&
+	fail "check passed although f6 changed on disk"
+grep -q "MISMATCH .*f6.dat: the original on disk differs" check.out || { cat check.out; fail "f6"; }
+grep -q "^checked $T/data/f1.dat: .* the same as the done entry's digest" check.out ||
+	{ cat check.out; fail "f1 checked against its digest"; }
+grep -q "^check: 5 the same, 1 not" check.out || { cat check.out; fail "check counts"; }
+"$Q" check --done done --device vtape:lib/drive0 --against-catalog >check.out 2>&1 ||
+	{ cat check.out; fail "check --against-catalog"; }
+jq -e '.checked' done/f2.dat.*.json >/dev/null || fail "the done entry records the check"
+e=$(ls done/f2.dat.*.json)
+label=$(jq -r .label "$e")
+file=$(jq -r .file "$e")
+cart=$(grep -l "^label=$label\$" lib/carts/*/file000000 | head -1)
+cart=$(dirname "$cart")/$(printf 'file%06d' "$file")
+flip "$cart" $(( $(stat -c %s "$cart") - 100 ))
+expect_fail "MISMATCH .*f2.dat" "$Q" check --done done --device vtape:lib/drive0 \
+	--against-catalog "$T/data/f2.dat"
+ok "check: restored and compared with the originals or the digests; damage found"
