@@ -6,10 +6,13 @@
 # Each test runs under timeout(1); running past it is a failure that says
 # so. Defaults: 600 s for a unit test, 1200 s for an integration test,
 # 3600 s for t_kernel (a QEMU guest in software emulation) and t_campaign
-# (200 end-of-tape runs), which take minutes on a loaded machine, more
-# under ASan. ABS_TEST_TIMEOUT=SECS sets every test's limit (0: none).
+# (end-of-tape runs, 60 by default), which take minutes on a loaded
+# machine, more under ASan. ABS_TEST_TIMEOUT=SECS sets every test's limit (0: none).
 # The logs of failing tests are kept in BUILD/test-logs.*; the last line
 # before the summary says where.
+#
+# ABS_TEST_EXCLUDE="NAME..." leaves those tests out of this run (make
+# check runs the tests of documents in the plain pass only).
 #
 # ABS_TEST_JOBS=N runs N tests side by side (1 unless set; make check sets
 # the machine's cores): each test has its own temp dir, sockets and ports,
@@ -112,7 +115,11 @@ if [ "$JOBS" -gt 1 ]; then
 	while [ $i -lt "$JOBS" ]; do echo >&3; i=$((i + 1)); done
 fi
 
-wanted() { [ -z "$ONLY" ] || case $1 in *$ONLY*) true ;; *) false ;; esac; }
+EXCLUDE=" $(echo ${ABS_TEST_EXCLUDE:-}) "
+wanted() {
+	case $EXCLUDE in *" $1 "*) return 1 ;; esac
+	[ -z "$ONLY" ] || case $1 in *$ONLY*) true ;; *) false ;; esac
+}
 long() { [ "$JOBS" -gt 1 ] && case " $(echo $LONG) " in *" $1 "*) true ;; *) false ;; esac; }
 if [ "$JOBS" -gt 1 ]; then
 	for n in $LONG; do
