@@ -338,11 +338,8 @@ cmd_scrub(int argc, char **argv)
 		return EX_FAILED;
 	}
 	e = malloc(sizeof(*e));
-	/* The queue's lock: no producer re-adds a file while it goes. */
-	lk = e ? absq_lock(queue, err) : -ENOMEM;
-	if (lk < 0) {
-		say("%s", e ? err : "out of memory");
-		free(e);
+	if (!e) {
+		say("out of memory");
 		free(refs);
 		return EX_FAILED;
 	}
@@ -362,7 +359,17 @@ cmd_scrub(int argc, char **argv)
 			gone++;
 			continue;
 		}
-		if (scrub_one(queue, done, e, verified_only, dry, err)) {
+		/* The queue's lock, a file at a time: no producer re-adds a
+		   file while it goes, and none waits for the whole scrub. */
+		lk = absq_lock(queue, err);
+		if (lk < 0) {
+			say("%s", err);
+			refused++;
+			break;
+		}
+		bool gone_ok = scrub_one(queue, done, e, verified_only, dry, err);
+		absq_unlock(lk);
+		if (gone_ok) {
 			printf("%s %s (on %s file %llu)\n", dry ? "would delete" :
 			    "deleted", e->path, e->parts[0].label,
 			    (unsigned long long)e->parts[0].file);
@@ -372,7 +379,6 @@ cmd_scrub(int argc, char **argv)
 			refused++;
 		}
 	}
-	absq_unlock(lk);
 	free(e);
 	free(refs);
 	printf("scrub: %zu %s, %zu scrubbed before, %zu refused\n", deleted,
