@@ -256,6 +256,26 @@ event_call(struct srv *s, const char *event, json_t *data, char *err)
 	    "data", data ? data : json_object()), err);
 }
 
+/*
+ * An engine-event whose answer nobody waits for (progress, a check's
+ * counts): sent, and its reply read later with the other messages
+ * (drain_events, proto_call: a reply is no event). abs-ctld takes a
+ * connection's lines in order, so the job's result, a call, still comes
+ * after it. The data path never waits on abs-ctld for these.
+ */
+static void
+event_post(struct srv *s, const char *event, json_t *data)
+{
+	char perr[PROTO_ERRLEN];
+	json_t *args = json_pack("{s:s,s:o}", "event", event, "data", data ?
+	    data : json_object());
+
+	if (args && master_up(s) && proto_send(s->pc, "engine-event", args, NULL,
+	    perr) < 0)
+		s->eof = true;	/* the next call reaches a master anew */
+	json_decref(args);
+}
+
 /* A dump-log record as an event's data (with the trailer's time if any). */
 static json_t *
 rec_json(const struct cat_dl_rec *r)
@@ -736,13 +756,10 @@ static void
 h_progress(void *ctx, uint64_t bytes, double rate, const char *state)
 {
 	struct srv *s = ctx;
-	char err[ENG_ERRLEN];
-	json_t *r;
 
 	s->cur.bytes = bytes;
-	r = event_call(s, "progress", json_pack("{s:I,s:f,s:s}", "bytes",
-	    (json_int_t)bytes, "rate", rate, "state", state), err);
-	json_decref(r);
+	event_post(s, "progress", json_pack("{s:I,s:f,s:s}", "bytes",
+	    (json_int_t)bytes, "rate", rate, "state", state));
 }
 
 /* Hook: a read-after-write check's counts. */
@@ -751,12 +768,10 @@ h_verified(void *ctx, const char *dump_id, const char *tape_id,
     uint64_t checked, uint64_t bad)
 {
 	struct srv *s = ctx;
-	char err[ENG_ERRLEN];
-	json_t *r = event_call(s, "verified", json_pack("{s:s,s:s,s:I,s:I}",
-	    "dump", dump_id, "tape_id", tape_id, "checked", (json_int_t)checked,
-	    "bad", (json_int_t)bad), err);
 
-	json_decref(r);
+	event_post(s, "verified", json_pack("{s:s,s:s,s:I,s:I}", "dump", dump_id,
+	    "tape_id", tape_id, "checked", (json_int_t)checked, "bad",
+	    (json_int_t)bad));
 }
 
 /* Hook: whether the operator aborted the job. */
@@ -1116,11 +1131,61 @@ downloaded_free(const char *plog, json_t *detail)
 /* Raw bytes per chunk: base64 of it stays well within the line limit. */
 #define UPLOAD_CHUNK (32 * 1024)
 
+/* Chunks sent ahead of their answers (a window of about 350 KB). */
+#define UPLOAD_WINDOW 8
+
 /*
- * Send len bytes of dump's index: ask how far abs-ctld has it, then
- * chunks from there. 0 once the catalog keeps it, or negative with err
- * (the index stays here: the next registration's journal replay sends
- * it). call_on: during a registration no master is reached anew.
+ * The reply to request id on the current connection: its result, or
+ * NULL with err (refused, or the connection lost: s->eof). Pushed events
+ * met on the way are remembered; replies to events nobody waits for
+ * (event_post) are dropped.
+ */
+static json_t *
+await_reply(struct srv *s, json_int_t id, char *err)
+{
+	char perr[PROTO_ERRLEN];
+	json_t *m, *r;
+	int rc;
+
+	for (;;) {
+		if (!s->pc || s->eof) {
+			eng_err(err, "abs-ctld closed the connection");
+			return NULL;
+		}
+		rc = proto_recv(s->pc, (int)s->timeout_s * 1000, &m, perr);
+		if (rc <= 0) {
+			s->eof = true;
+			eng_err(err, "%s", rc == 0 ? "abs-ctld did not answer" :
+			    rc == -ECONNRESET ? "abs-ctld closed the connection" :
+			    perr);
+			return NULL;
+		}
+		json_t *rid = json_object_get(m, "id");
+		if (json_is_integer(rid) && (json_integer_value(rid) == id ||
+		    (json_integer_value(rid) == 0 && !proto_reply_ok(m))))
+			break;
+		on_event(s, m);		/* an event, or another's reply */
+		json_decref(m);
+	}
+	if (!proto_reply_ok(m)) {
+		eng_err(err, "abs-ctld: %s", proto_reply_error(m));
+		json_decref(m);
+		return NULL;
+	}
+	r = json_incref(json_object_get(m, "result"));
+	json_decref(m);
+	return r ? r : json_null();
+}
+
+/*
+ * Send len bytes of dump's index in chunks, up to UPLOAD_WINDOW of them
+ * ahead of abs-ctld's answers (each says how far it has the index, the
+ * last one stored: true), so that an index costs about one round trip,
+ * not one a chunk. An answer that says another offset (a kept index, an
+ * upload begun before) is where the next chunks start, once those still
+ * in flight are answered. 0 once the catalog keeps it, or negative with
+ * err (the index stays here: the next registration's journal replay
+ * sends it). During a registration no master is reached anew.
  */
 static int
 upload_bytes(struct srv *s, const char *dump, const uint8_t *buf, size_t len,
@@ -1128,42 +1193,86 @@ upload_bytes(struct srv *s, const char *dump, const uint8_t *buf, size_t len,
 {
 	char *b64 = malloc(B64_ENCLEN(UPLOAD_CHUNK) + 1);
 	size_t next = 0, calls = 0, max = len / UPLOAD_CHUNK * 2 + 8;
-	const char *data = "";
-	json_t *r;
+	json_int_t ids[UPLOAD_WINDOW];
+	size_t ends[UPLOAD_WINDOW];
+	unsigned head = 0, nin = 0;
+	bool stored = false, moved = false;
+	size_t want = 0;	/* where abs-ctld asked us to go on */
 	int rc = -EPROTO;
+	json_t *r;
 
 	if (!b64) {
 		eng_err(err, "out of memory");
 		return -ENOMEM;
 	}
-	while (calls++ < max) {
-		r = call_on(s, "index-upload", json_pack("{s:s,s:I,s:I,s:s}",
-		    "dump", dump, "total", (json_int_t)len, "offset",
-		    (json_int_t)next, "data", data), err);
-		if (!r) {
+	for (;;) {
+		/* Fill the window, unless an answer moved us elsewhere. */
+		while (!moved && !stored && nin < UPLOAD_WINDOW && next < len &&
+		    calls < max) {
+			size_t n = len - next < UPLOAD_CHUNK ? len - next :
+			    UPLOAD_CHUNK;
+			char perr[PROTO_ERRLEN];
+			json_t *args;
+			b64_encode(buf + next, n, b64);
+			args = json_pack("{s:s,s:I,s:I,s:s}", "dump", dump, "total",
+			    (json_int_t)len, "offset", (json_int_t)next, "data", b64);
+			unsigned k = (head + nin) % UPLOAD_WINDOW;
+			if (!args || !master_up(s) ||
+			    proto_send(s->pc, "index-upload", args, &ids[k],
+			    perr) < 0) {
+				json_decref(args);
+				if (master_up(s))
+					s->eof = true;
+				eng_err(err, "sending the index: %s", master_up(s) ?
+				    perr : "abs-ctld closed the connection");
+				rc = -EIO;
+				goto out;
+			}
+			json_decref(args);
+			ends[k] = next + n;
+			next += n;
+			nin++;
+			calls++;
+		}
+		if (!nin)
+			break;
+		if (!(r = await_reply(s, ids[head], err))) {
 			rc = -EIO;
-			break;
+			goto out;
 		}
+		size_t end = ends[head];
+		head = (head + 1) % UPLOAD_WINDOW;
+		nin--;
 		if (json_is_true(json_object_get(r, "stored"))) {
-			json_decref(r);
-			rc = 0;
-			break;
+			stored = true;
+		} else {
+			json_int_t n = json_integer_value(json_object_get(r, "next"));
+			if (n < 0 || (size_t)n >= len) {
+				json_decref(r);
+				eng_err(err, "abs-ctld asks for offset %lld of an index "
+				    "of %zu bytes", (long long)n, len);
+				goto out;
+			}
+			if ((size_t)n != end) {
+				moved = true;
+				want = (size_t)n;
+			}
 		}
-		json_int_t n = json_integer_value(json_object_get(r, "next"));
 		json_decref(r);
-		if (n < 0 || (size_t)n >= len) {
-			eng_err(err, "abs-ctld asks for offset %lld of an index of %zu"
-			    " bytes", (long long)n, len);
-			break;
+		/* Every answer in: go on where the last one said. */
+		if (!nin && moved && !stored) {
+			next = want;
+			moved = false;
 		}
-		next = (size_t)n;
-		b64_encode(buf + next, len - next < UPLOAD_CHUNK ? len - next :
-		    UPLOAD_CHUNK, b64);
-		data = b64;
+		if (!nin && (stored || calls >= max))
+			break;
 	}
-	if (calls > max && rc == -EPROTO)
+	if (stored)
+		rc = 0;
+	else
 		eng_err(err, "abs-ctld took no more of the index after %zu chunks",
-		    max);
+		    calls);
+out:
 	free(b64);
 	return rc;
 }
