@@ -35,15 +35,17 @@ host_ip() {
 # The namespace of host A, B or C (S: the switch).
 ns_of() { echo "$NETNS_ID$(echo "$1" | tr 'ABCS' 'abcs')"; }
 
+# (Their variables are prefixed: a shell has no local ones, and callers
+# name theirs h, n, p.)
 on() {
-	h=$(ns_of "$1")
+	_ns_on=$(ns_of "$1")
 	shift
-	ip netns exec "$h" "$@"
+	ip netns exec "$_ns_on" "$@"
 }
 bg_on() {
-	h=$(ns_of "$1")
+	_ns_on=$(ns_of "$1")
 	shift
-	ip netns exec "$h" "$@" &
+	ip netns exec "$_ns_on" "$@" &
 	BG_PID=$!
 	PIDS="$PIDS $BG_PID"
 }
@@ -51,52 +53,52 @@ bg_on() {
 link_down() { ip -n "$(ns_of S)" link set "v$(echo "$1" | tr 'ABC' 'abc')" down; }
 link_up() {
 	ip -n "$(ns_of S)" link set "v$(echo "$1" | tr 'ABC' 'abc')" up
-	i=0
+	_ns_i=0
 	until netns_ready; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || fail "host $1's cable did not come back up"
+		_ns_i=$((_ns_i + 1))
+		[ $_ns_i -lt 100 ] || fail "host $1's cable did not come back up"
 		sleep 0.1
 	done
 }
 
 # ns_del NAME: whatever still runs in it (by PID: ip netns pids), then it.
 ns_del() {
-	for p in $(ip netns pids "$1" 2>/dev/null); do
-		kill "$p" 2>/dev/null || true
-		kill -CONT "$p" 2>/dev/null || true
+	for _ns_p in $(ip netns pids "$1" 2>/dev/null); do
+		kill "$_ns_p" 2>/dev/null || true
+		kill -CONT "$_ns_p" 2>/dev/null || true
 	done
 	ip netns del "$1" 2>/dev/null || true
 }
 
 netns_down() {
 	[ -n "$NETNS_UP" ] || return 0
-	for h in $NETNS_HOSTS s; do
-		ns_del "$NETNS_ID$h"
+	for _ns_h in $NETNS_HOSTS s; do
+		ns_del "$NETNS_ID$_ns_h"
 	done
 	NETNS_UP=""
 }
 
 # Namespaces left by a test killed -9: abs<PID><host> whose PID is gone.
 netns_sweep() {
-	for n in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
-		case $n in
+	for _ns_n in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
+		case $_ns_n in
 		abs[0-9]*[abcs]) ;;
 		*) continue ;;
 		esac
-		p=${n#abs}
-		p=${p%?}
-		case $p in *[!0-9]*) continue ;; esac
-		[ "$p" != "$$" ] || continue
-		kill -0 "$p" 2>/dev/null && continue
-		ns_del "$n"
+		_ns_p=${_ns_n#abs}
+		_ns_p=${_ns_p%?}
+		case $_ns_p in *[!0-9]*) continue ;; esac
+		[ "$_ns_p" != "$$" ] || continue
+		kill -0 "$_ns_p" 2>/dev/null && continue
+		ns_del "$_ns_n"
 	done
 }
 
 # Every host's eth0 has carrier, every switch port forwards.
 netns_ready() {
 	[ "$(bridge -n "$(ns_of S)" link show 2>/dev/null | grep -c 'state forwarding')" = 3 ] || return 1
-	for h in $NETNS_HOSTS; do
-		ip -n "$NETNS_ID$h" link show eth0 | grep -q 'LOWER_UP' || return 1
+	for _ns_h in $NETNS_HOSTS; do
+		ip -n "$NETNS_ID$_ns_h" link show eth0 | grep -q 'LOWER_UP' || return 1
 	done
 }
 
@@ -112,30 +114,30 @@ netns_up() {
 	ip -n "$(ns_of S)" link add br0 type bridge forward_delay 0 ||
 		skip "no bridge in this kernel"
 	ip -n "$(ns_of S)" link set br0 up
-	for h in $NETNS_HOSTS; do
-		H=$(echo "$h" | tr abc ABC)
-		ip netns add "$NETNS_ID$h" || fail "ip netns add $NETNS_ID$h"
-		ip -n "$(ns_of S)" link add "v$h" type veth peer name eth0 netns "$NETNS_ID$h" ||
+	for _ns_h in $NETNS_HOSTS; do
+		_ns_H=$(echo "$_ns_h" | tr abc ABC)
+		ip netns add "$NETNS_ID$_ns_h" || fail "ip netns add $NETNS_ID$_ns_h"
+		ip -n "$(ns_of S)" link add "v$_ns_h" type veth peer name eth0 netns "$NETNS_ID$_ns_h" ||
 			skip "no veth in this kernel"
-		ip -n "$(ns_of S)" link set "v$h" master br0
-		ip -n "$(ns_of S)" link set "v$h" up
-		ip -n "$NETNS_ID$h" link set lo up
-		ip -n "$NETNS_ID$h" addr add "$(host_ip "$H")/24" dev eth0
-		ip -n "$NETNS_ID$h" link set eth0 up
+		ip -n "$(ns_of S)" link set "v$_ns_h" master br0
+		ip -n "$(ns_of S)" link set "v$_ns_h" up
+		ip -n "$NETNS_ID$_ns_h" link set lo up
+		ip -n "$NETNS_ID$_ns_h" addr add "$(host_ip "$_ns_H")/24" dev eth0
+		ip -n "$NETNS_ID$_ns_h" link set eth0 up
 	done
 	# Up means every cable is up at both ends and every switch port
 	# forwards (a bounded wait for that state, not for time).
-	i=0
+	_ns_i=0
 	until netns_ready; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || { bridge -n "$(ns_of S)" link show >&2; fail "the switch's ports did not come up"; }
+		_ns_i=$((_ns_i + 1))
+		[ $_ns_i -lt 100 ] || { bridge -n "$(ns_of S)" link show >&2; fail "the switch's ports did not come up"; }
 		sleep 0.1
 	done
 	ok "hosts A $(host_ip A), B $(host_ip B), C $(host_ip C) (namespaces $NETNS_ID*)"
 }
 
 netns_cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null || true; kill -CONT "$p" 2>/dev/null || true; done
+	for _ns_p in $PIDS; do kill "$_ns_p" 2>/dev/null || true; kill -CONT "$_ns_p" 2>/dev/null || true; done
 	netns_down
 	cleanup
 }
