@@ -2101,8 +2101,9 @@ global_option(int argc, char **argv, int i, int *used)
 		*used = 2;
 	}
 	if (k != 1 && (!val || !*val)) {
-		fprintf(stderr, "abs-ctl: %s needs a value (%s %s, before or after "
-		    "the command)\n", valued[k], valued[k], k == 0 ? "PATH" :
+		fprintf(stderr, "abs-ctl: %s needs %s (%s %s, before or after "
+		    "the command)\n", valued[k], k == 0 ? "a path" : "a value",
+		    valued[k], k == 0 ? "PATH" :
 		    k == 2 ? "HOST[:PORT]" : k == 6 ? "abs/HOST" : "FILE");
 		return -1;
 	}

@@ -98,8 +98,8 @@ usage_err "status: unexpected 'extra'" "usage: abs-ctl status" "$CTL" status ext
 usage_err "--socket needs a path" "--socket PATH, before or after the command" "$CTL" status --socket
 usage_err "--timeout needs seconds" "--timeout SEC, before or after the command" "$CTL" status --timeout soon $S
 usage_err "--timeout needs seconds" "--timeout SEC" "$CTL" --timeout -1 status
-usage_err "unknown option --frob" "usage: abs-ctl [--socket PATH] [--json] [--timeout SEC] COMMAND" "$CTL" --frob status
-usage_err "no command" "usage: abs-ctl [--socket PATH]" "$CTL" --json
+usage_err "unknown option --frob" "usage: abs-ctl [--socket PATH | --host H[:PORT]] [--json] [--timeout SEC]" "$CTL" --frob status
+usage_err "no command" "usage: abs-ctl [--socket PATH | --host H[:PORT]]" "$CTL" --json
 usage_err "unknown command 'frob'" "abs-ctl --help" "$CTL" frob --json $S
 usage_err "" "usage: abs-ctl batch FILE|-" "$CTL" batch $S
 usage_err "" "usage: abs-ctl watch [--count N]" "$CTL" watch --count many $S
