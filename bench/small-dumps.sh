@@ -44,7 +44,7 @@ set -e
 awk -v n="$N" 'BEGIN { srand(15); for (i = 1; i <= n; i++)
 	printf "%d\n", int(102400 * exp(rand() * log(102.4))) }' >sizes
 head -c 10485760 /dev/urandom >pool
-payload=$(awk '{ s += $1 } END { printf "%d", s }' sizes)
+payload=$(awk '{ s += $1 } END { printf "%.0f", s }' sizes)
 # Each dump is a command's output (the pool's first SIZE bytes): no
 # source files to write, the page cache holds the pool.
 awk -v p="$T/pool" '{ printf "d%05d cmd:head -c %d %s\n", NR, $1, p }' sizes >batch
@@ -62,7 +62,7 @@ abs_run() {
 		"$ENGINE" dump --device vtape:lib/drive0 --batch batch --log "log.$name" \
 		--commit-every "$every" --commit-secs "$SECS" --quiet 2>"err.$name"
 	bytes=$(find lib/carts -name 'file[0-9]*' ! -name '*.idx' -printf '%s\n' |
-		awk '{ s += $1 } END { printf "%d", s }')
+		awk '{ s += $1 } END { printf "%.0f", s }')
 	echo "$bytes $(cat "time.$name")"
 }
 set -- $(abs_run abs 2 "$EVERY")
@@ -74,13 +74,13 @@ grep -c '^dump ' log.abs | grep -qx "$N" || { echo "abs: not every dump committe
 # Amanda: 32 KiB header, data in 32 KiB blocks (the last padded), a filemark.
 awk '{ printf "w 32768\n"; for (b = int(($1 + 32767) / 32768); b > 0; b--)
 	printf "w 32768\n"; printf "F\n" }' sizes >trace.amanda
-amanda_bytes=$(awk '{ s += 32768 + int(($1 + 32767) / 32768) * 32768 } END { printf "%d", s }' sizes)
+amanda_bytes=$(awk '{ s += 32768 + int(($1 + 32767) / 32768) * 32768 } END { printf "%.0f", s }' sizes)
 # tar: one stream of every file (GNU tar's size for these names: a
 # 512-byte header and the data padded to 512 each, the directory's
 # header, two zero blocks, padded to 10 KiB records), 1 MiB writes, a
 # filemark at the end.
 tar_bytes=$(awk '{ s += 512 + int(($1 + 511) / 512) * 512 }
-	END { s += 512 + 1024; printf "%d", int((s + 10239) / 10240) * 10240 }' sizes)
+	END { s += 512 + 1024; printf "%.0f", int((s + 10239) / 10240) * 10240 }' sizes)
 awk -v b="$tar_bytes" 'BEGIN { for (; b > 1048576; b -= 1048576) print "w 1048576";
 	print "w " b; print "F" }' >trace.tar
 
@@ -90,7 +90,7 @@ head -n 20 sizes | awk '{ printf "%d %05d\n", $1, NR }' | while read -r sz n; do
 	head -c "$sz" pool >"src/d$n"
 done
 want=$(head -n 20 sizes | awk '{ s += 512 + int(($1 + 511) / 512) * 512 }
-	END { s += 512 + 1024; printf "%d", int((s + 10239) / 10240) * 10240 }')
+	END { s += 512 + 1024; printf "%.0f", int((s + 10239) / 10240) * 10240 }')
 got=$(tar -cf - -C src . | wc -c)
 [ "$want" = "$got" ] || echo "note: tar wrote $got bytes for 20 files, the formula says $want" >&2
 rm -rf src
