@@ -59,6 +59,7 @@ struct arch {
 	enum eng_archive_state state;
 	char file[ABSQ_PATH_MAX + 1];
 	char label[64];
+	char next[64];			/* the cartridge about to be loaded */
 	char msgs[ENG_ARCH_MESSAGES][512];
 	unsigned nmsg, msg0;
 	uint64_t queued;
@@ -139,6 +140,8 @@ write_status(struct arch *a)
 	json_str(fp, a->file);
 	fprintf(fp, ",\"label\":");
 	json_str(fp, a->label);
+	fprintf(fp, ",\"next\":");
+	json_str(fp, a->next);
 	fprintf(fp, ",\"queued\":%llu,\"archived\":%llu,\"refused\":%llu,"
 	    "\"failed\":%llu,\"bytes\":%llu,\"messages\":[",
 	    (unsigned long long)a->queued,
@@ -177,7 +180,49 @@ set_state(struct arch *a, enum eng_archive_state s)
 	if (a->state == s)
 		return;
 	a->state = s;
+	log_info("state %s%s%s", eng_archive_state_name(s),
+	    a->next[0] ? ", next cartridge " : "", a->next);
+	if (a->o->on_state)
+		a->o->on_state(a->o->ctx, s, a->label, a->next);
 	write_status(a);
+}
+
+/*
+ * The engine's cartridge changes (engine.h): the status names the next
+ * cartridge before it is loaded, and shows load-media while it is
+ * fetched, loaded or labelled, unloading while one leaves the drive.
+ */
+static void
+on_media(void *ctx, enum eng_media ev, const char *label, const char *where)
+{
+	struct arch *a = ctx;
+
+	switch (ev) {
+	case ENG_MEDIA_NEXT:
+		put(a->next, sizeof(a->next), "%s", label);
+		a->state = ENG_ARCH_LOAD_MEDIA;
+		log_info("state %s", eng_archive_state_name(a->state));
+		if (a->o->on_state)
+			a->o->on_state(a->o->ctx, a->state, a->label, a->next);
+		if (*label)
+			say(a, LOG_LVL_INFO, "next cartridge: %s (%s)", label, where);
+		else
+			say(a, LOG_LVL_INFO, "next cartridge: any writable one%s%s",
+			    *where ? ", " : "", where);
+		break;
+	case ENG_MEDIA_UNLOADING:
+		set_state(a, ENG_ARCH_UNLOADING);
+		break;
+	case ENG_MEDIA_LOADING:
+		set_state(a, ENG_ARCH_LOAD_MEDIA);
+		break;
+	case ENG_MEDIA_LOADED:
+		put(a->label, sizeof(a->label), "%s", label);
+		a->next[0] = '\0';
+		say(a, LOG_LVL_INFO, "cartridge %s loaded (%s)", label, where);
+		set_state(a, ENG_ARCH_RUNNING);
+		break;
+	}
 }
 
 /* New part lines of the dump log since the last look. */
@@ -751,6 +796,8 @@ eng_archive(const struct eng_archive_opts *o, struct eng_archive_result *res,
 	snprintf(a->entity, sizeof(a->entity), "%s",
 	    o->dump.entity ? o->dump.entity : "archive");
 	a->d.entity = a->entity;
+	a->d.media = on_media;
+	a->d.media_ctx = a;
 	/* The header's partition names the queue, wherever it is run from. */
 	if (!a->d.partition && (a->qabs = realpath(o->queue, NULL)) != NULL)
 		a->d.partition = a->qabs;

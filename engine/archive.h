@@ -19,8 +19,10 @@
 enum eng_archive_state {
 	ENG_ARCH_WAITING,	/* nothing ready in the queue */
 	ENG_ARCH_RUNNING,	/* writing files */
-	ENG_ARCH_LOAD_MEDIA,	/* a cartridge is asked for or being loaded */
-	ENG_ARCH_UNLOADING,	/* letting the drive go */
+	ENG_ARCH_LOAD_MEDIA,	/* a cartridge is named, fetched, loaded or
+				   labelled (or the drive opened for a run) */
+	ENG_ARCH_UNLOADING,	/* a cartridge is rewound, unloaded and put
+				   back, or a run's last commit point */
 	ENG_ARCH_STOPPED,
 };
 const char *eng_archive_state_name(enum eng_archive_state s);
@@ -46,6 +48,14 @@ struct eng_archive_opts {
 	/* Each status change and message (NULL: none): a media server
 	   passes them to abs-ctld. */
 	void (*status_cb)(void *ctx, const char *json);
+	/*
+	 * Each change of state or of the next cartridge (NULL: none): label
+	 * is the cartridge in the drive ("" none yet), next the one the
+	 * archiver is about to load ("" none, or any writable one), named
+	 * before it is loaded so the operator can write its sticker.
+	 */
+	void (*on_state)(void *ctx, enum eng_archive_state s,
+	    const char *label, const char *next);
 };
 
 struct eng_archive_result {

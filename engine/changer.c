@@ -395,6 +395,7 @@ eng_barcode_cleaning(const char *barcode, const char *prefix)
 /* A tape ruled out: full (early warning), bad, or refused in this job. */
 struct skipped {
 	char id[64];		/* tape ID (or barcode) */
+	char label[64];		/* its label, "" unknown */
 	bool full;
 };
 
@@ -408,15 +409,40 @@ struct eng_changer {
 	struct skipped *skip;	/* grows: a long dump log has many */
 	size_t nskip, capskip;
 	char unload_err[300];	/* why the last unload failed, "" if it did not */
+	char cur[64];		/* label of the cartridge we put in the drive */
+	unsigned last_slot;	/* slot the last cartridge we loaded came from */
 };
+
+/* Tell the media callback, if any. */
+static void
+media(struct eng_changer *c, enum eng_media ev, const char *label,
+    const char *where)
+{
+	if (ev == ENG_MEDIA_LOADED)
+		snprintf(c->cur, sizeof(c->cur), "%s", label ? label : "");
+	if (c->o.media)
+		c->o.media(c->o.media_ctx, ev, label ? label : "",
+		    where ? where : "");
+}
+
+void
+eng_changer_loaded(struct eng_changer *c, const char *label, const char *where)
+{
+	if (strcmp(c->cur, label) != 0)	/* else said when it was loaded */
+		media(c, ENG_MEDIA_LOADED, label, where);
+}
 
 /* Add a tape to the skip list; false (and the tape not added) without memory. */
 static bool
-skip_add(struct eng_changer *c, const char *tape_id, bool full)
+skip_add(struct eng_changer *c, const char *tape_id, const char *label,
+    bool full)
 {
 	for (size_t i = 0; i < c->nskip; i++)
 		if (strcmp(c->skip[i].id, tape_id) == 0) {
 			c->skip[i].full |= full;
+			if (label && *label)
+				snprintf(c->skip[i].label, sizeof(c->skip[0].label),
+				    "%s", label);
 			return true;
 		}
 	if (c->nskip == c->capskip) {
@@ -428,6 +454,8 @@ skip_add(struct eng_changer *c, const char *tape_id, bool full)
 		c->capskip = ncap;
 	}
 	snprintf(c->skip[c->nskip].id, sizeof(c->skip[0].id), "%s", tape_id);
+	snprintf(c->skip[c->nskip].label, sizeof(c->skip[0].label), "%s",
+	    label ? label : "");
 	c->skip[c->nskip++].full = full;
 	return true;
 }
@@ -492,7 +520,8 @@ eng_changer_open(const struct eng_changer_opts *o, struct eng_changer **out,
 		while (rc == 0 && getline(&line, &cap, fp) > 0)
 			if (cat_dl_parse(line, &r) == 0 && r.tape_id[0] &&
 			    (r.type == CAT_DL_BAD || r.type == CAT_DL_FULL) &&
-			    !skip_add(c, r.tape_id, r.type == CAT_DL_FULL))
+			    !skip_add(c, r.tape_id, r.label,
+			    r.type == CAT_DL_FULL))
 				rc = -ENOMEM;
 		free(line);
 		fclose(fp);
@@ -525,14 +554,14 @@ eng_changer_is_library(const struct eng_changer *c)
 void
 eng_changer_skip(struct eng_changer *c, const char *tape_id)
 {
-	if (tape_id && *tape_id && !skip_add(c, tape_id, false))
+	if (tape_id && *tape_id && !skip_add(c, tape_id, NULL, false))
 		log_warn("out of memory: tape %s may be offered again", tape_id);
 }
 
 void
-eng_changer_full(struct eng_changer *c, const char *tape_id)
+eng_changer_full(struct eng_changer *c, const char *tape_id, const char *label)
 {
-	if (tape_id && *tape_id && !skip_add(c, tape_id, true))
+	if (tape_id && *tape_id && !skip_add(c, tape_id, label, true))
 		log_warn("out of memory: tape %s may be offered again", tape_id);
 }
 
@@ -716,8 +745,8 @@ labels_locked(const char *log)
  * number.
  */
 static int
-blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
-    char *err)
+blank_label_as(struct eng_changer *c, const char *barcode, char *out,
+    size_t len, bool peek, char *err)
 {
 	char pre[64];
 	const char *suf;
@@ -741,7 +770,7 @@ blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
 		eng_err(err, "--autolabel takes one %%d or %%0Nd, e.g. A%%05d");
 		return -EINVAL;
 	}
-	taken = labels_locked(c->o.log);
+	taken = peek ? NULL : labels_locked(c->o.log);
 	for (long n = 1; n < 1000000000L; n++) {
 		int k = snprintf(out, len, "%s%0*ld%s", pre, width, n, suf);
 		if (k < 0 || (size_t)k >= len) {
@@ -761,6 +790,97 @@ blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
 	if (taken)
 		fclose(taken);	/* and the lock with it */
 	return rc;
+}
+
+static int
+blank_label(struct eng_changer *c, const char *barcode, char *out, size_t len,
+    char *err)
+{
+	return blank_label_as(c, barcode, out, len, false, err);
+}
+
+/*
+ * Whether the dump log or this job has the cartridge of this barcode full
+ * or bad, by the label the sticker rule gives it (a guess: the tape ID
+ * says for sure once it is loaded).
+ */
+static bool
+barcode_known_out(const struct eng_changer *c, const char *barcode)
+{
+	if (!barcode || !*barcode)
+		return false;
+	for (size_t i = 0; i < c->nskip; i++)
+		if (c->skip[i].label[0] &&
+		    eng_barcode_label_ok(barcode, c->skip[i].label))
+			return true;
+	return false;
+}
+
+/*
+ * The order a library's slots are tried in (indices into e, in idx): the
+ * full slots after start (the slot of the cartridge leaving the drive),
+ * then from the first round to it, so that filling cartridge after
+ * cartridge never loads the full ones before it again; cartridges known
+ * full or bad (barcode_known_out) last. Returns how many.
+ */
+static size_t
+slot_order(const struct eng_changer *c, const struct tsg_element *e, size_t n,
+    unsigned start, size_t *idx)
+{
+	size_t k = 0;
+
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; i < n; i++) {
+			if (e[i].type != TSG_ELEM_SLOT || !e[i].full)
+				continue;
+			bool out = barcode_known_out(c, e[i].barcode);
+			if ((pass == 0 && (out || e[i].num <= start)) ||
+			    (pass == 1 && (out || e[i].num > start)) ||
+			    (pass == 2 && !out))
+				continue;
+			idx[k++] = i;
+		}
+	return k;
+}
+
+/* Whether the walk below loads slot e at all. */
+static bool
+slot_candidate(const struct eng_changer *c, const struct tsg_element *e)
+{
+	return !eng_changer_skipped(c, e->barcode) &&
+	    !eng_barcode_cleaning(e->barcode, NULL) && !e->tag_unreadable;
+}
+
+/*
+ * Name the cartridge the next load will bring (ENG_MEDIA_NEXT), before
+ * anything moves: a library's first candidate by its barcode's label, or
+ * the label --autolabel gives the next blank one.
+ */
+static void
+announce_next(struct eng_changer *c, const struct tsg_element *e,
+    const size_t *idx, size_t k)
+{
+	char label[64] = "", where[96] = "", err[ENG_ERRLEN];
+
+	if (!c->o.media)
+		return;
+	if (e) {
+		for (size_t j = 0; j < k; j++) {
+			const struct tsg_element *s = &e[idx[j]];
+			if (!slot_candidate(c, s) || barcode_known_out(c, s->barcode))
+				continue;
+			if (s->barcode[0])
+				eng_barcode_label(s->barcode, label, sizeof(label));
+			snprintf(where, sizeof(where), "slot %u%s%s", s->num,
+			    s->barcode[0] ? ", barcode " : "", s->barcode);
+			break;
+		}
+	} else if (c->o.autolabel &&
+	    blank_label_as(c, NULL, label, sizeof(label), true, err) == 0) {
+		snprintf(where, sizeof(where), "a blank cartridge labelled by "
+		    "--autolabel");
+	}
+	media(c, ENG_MEDIA_NEXT, label, where);
 }
 
 /*
@@ -927,6 +1047,8 @@ release(struct eng_changer *c, struct tsg_dev **dev)
 	struct tsg_status st;
 
 	if (*dev) {
+		media(c, ENG_MEDIA_UNLOADING, c->cur, NULL);
+		c->cur[0] = '\0';
 		if (c->o.hooks)
 			c->o.hooks->progress(c->o.hooks->ctx, 0, 0, "unloading");
 		tsg_load(*dev, false, &st);
@@ -1172,6 +1294,7 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 		if ((rc = h->next_tape(h->ctx, c->o.pool, label, sizeof(label),
 		    tape_id, sizeof(tape_id), &blank, &recycle, err)) < 0)
 			return rc;
+		media(c, ENG_MEDIA_NEXT, label, "the catalog");
 		for (int tries = 0; tries < 100; tries++) {
 			release(c, dev);
 			if (eng_changer_is_library(c)) {
@@ -1242,6 +1365,7 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 					    NULL);
 				}
 				h->event(h->ctx, "loaded", NULL, label, tape_id, NULL);
+				media(c, ENG_MEDIA_LOADED, label, "the catalog");
 				return 0;
 			} else if (rc == 0) {
 				not_asked(why, l, label, tape_id);
@@ -1251,6 +1375,7 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 					h->event(h->ctx, "tape-labelled", NULL, label, tape_id,
 					    NULL);
 					h->event(h->ctx, "loaded", NULL, label, tape_id, NULL);
+					media(c, ENG_MEDIA_LOADED, label, "the catalog");
 					return 0;
 				}
 			} else if (rc == -ENODATA) {
@@ -1284,15 +1409,19 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 	char why[ENG_ERRLEN];
 	int rc;
 
+	if (*dev && !c->cur[0])
+		snprintf(c->cur, sizeof(c->cur), "%s", l->label);
 	if (c->o.hooks)
 		return catalog_next_writable(c, dev, l, err);
-	release(c, dev);
 	if (!eng_changer_is_library(c)) {
 		char what[256];
+		announce_next(c, NULL, NULL, 0);
+		release(c, dev);
 		snprintf(what, sizeof(what), "a writable cartridge (appendable, "
 		    "pool %s, or blank%s)", c->o.pool ? c->o.pool : "default",
 		    c->o.autolabel ? "" : " with --autolabel");
 		for (int tries = 0; tries < 100; tries++) {
+			media(c, ENG_MEDIA_LOADING, "", "the operator");
 			if ((rc = wait_operator(c, what, err)) < 0)
 				return rc;
 			if (open_drive(c, dev, why) < 0) {
@@ -1300,8 +1429,10 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 				continue;
 			}
 			rc = consider(c, *dev, NULL, l, why);
-			if (rc == 1)
+			if (rc == 1) {
+				media(c, ENG_MEDIA_LOADED, l->label, "the operator");
 				return 0;
+			}
 			log_warn("cartridge refused: %s", why);
 			release(c, dev);
 		}
@@ -1309,14 +1440,26 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 		return -ENOSPC;
 	}
 	struct tsg_element *e;
-	size_t n;
+	size_t n, k, *idx;
 	if ((rc = inventory(c, &e, &n, err)) < 0)
 		return rc;
+	if (!(idx = calloc(n + 1, sizeof(*idx)))) {
+		free(e);
+		eng_err(err, "out of memory");
+		return -ENOMEM;
+	}
+	/* From the slot of the cartridge in the drive (it goes back there). */
+	const struct tsg_element *d = tsg_changer_element(e, n, TSG_ELEM_DRIVE,
+	    c->drive);
+	unsigned start = d && d->full && d->source ? d->source : c->last_slot;
+	k = slot_order(c, e, n, start, idx);
+	announce_next(c, e, idx, k);
+	release(c, dev);
 	/* Each cartridge goes back to its slot when refused: e stays true. */
-	for (size_t i = 0; i < n; i++) {
-		if (e[i].type != TSG_ELEM_SLOT || !e[i].full)
-			continue;
+	for (size_t j = 0; j < k; j++) {
+		size_t i = idx[j];
 		const char *bc = e[i].barcode;
+		char where[96], want[64] = "";
 		if (eng_changer_skipped(c, bc))
 			continue;
 		/* Never loaded to be written: cleaning cartridges, and ones
@@ -1328,14 +1471,21 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 			    "barcode: not written", e[i].num);
 			continue;
 		}
+		snprintf(where, sizeof(where), "slot %u", e[i].num);
+		if (bc[0])
+			eng_barcode_label(bc, want, sizeof(want));
+		media(c, ENG_MEDIA_LOADING, want, where);
 		if (load_slot(c, e[i].num, bc) < 0)
 			continue;
+		c->last_slot = e[i].num;
 		if (open_drive(c, dev, why) == 0) {
 			rc = consider(c, *dev, bc, l, why);
 			if (rc == 1) {
 				log_warn("changer loaded %s (label %s) "
 				    "from slot %u into drive %u", bc, l->label, e[i].num,
 				    c->drive);
+				media(c, ENG_MEDIA_LOADED, l->label, where);
+				free(idx);
 				free(e);
 				return 0;
 			}
@@ -1345,6 +1495,7 @@ eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 		eng_changer_skip(c, bc);
 		release(c, dev);
 	}
+	free(idx);
 	free(e);
 	eng_err(err, "no writable cartridge left in library %s (pool %s)%s",
 	    tsg_changer_uri(c->lib), c->o.pool ? c->o.pool : "default",

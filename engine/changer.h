@@ -38,6 +38,9 @@ struct eng_changer_opts {
 	 * when the process's library says so.
 	 */
 	bool no_robot;
+	/* Cartridge changes as they happen (engine.h), or NULL. */
+	eng_media_fn *media;
+	void *media_ctx;
 };
 
 /*
@@ -112,8 +115,14 @@ void eng_changer_free(struct eng_changer *c);
 bool eng_changer_is_library(const struct eng_changer *c);
 /* Never offer this tape again in this job (full, bad, or refused). */
 void eng_changer_skip(struct eng_changer *c, const char *tape_id);
-/* This tape reached early warning: full, never appended to again. */
-void eng_changer_full(struct eng_changer *c, const char *tape_id);
+/* This tape (label) reached early warning: full, never appended to
+   again. */
+void eng_changer_full(struct eng_changer *c, const char *tape_id,
+    const char *label);
+/* The cartridge labelled label is in the drive, to be written (said to
+   the media callback). */
+void eng_changer_loaded(struct eng_changer *c, const char *label,
+    const char *where);
 /* Was this tape ruled out (in this job, or bad or full in the dump log)? */
 bool eng_changer_skipped(const struct eng_changer *c, const char *tape_id);
 /* Was it ruled out as full (a dump log `full` line, or in this job)? */
@@ -127,7 +136,11 @@ int eng_changer_label_blank(struct eng_changer *c, struct tsg_dev *dev,
 /*
  * Release *dev (unload it) and put a writable tape in the drive: an
  * appendable one of the pool with room left, or a blank one labelled now.
- * On success *dev is open and *l is its label.
+ * On success *dev is open and *l is its label. A library's slots are
+ * tried from the one after the cartridge leaving the drive, round to it,
+ * cartridges the dump log or this job knows full (by the label their
+ * barcode gives) last; the first of them is named (ENG_MEDIA_NEXT)
+ * before anything moves.
  */
 int eng_changer_next_writable(struct eng_changer *c, struct tsg_dev **dev,
     struct fmt_label *l, char *err);

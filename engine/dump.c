@@ -193,7 +193,7 @@ mark_full(struct dump_state *s)
 	struct cat_dl_rec rec;
 	int rc;
 
-	eng_changer_full(s->chg, s->p.l.tape_id);
+	eng_changer_full(s->chg, s->p.l.tape_id, s->p.l.label);
 	eng_part_record(&rec, &s->p.h);
 	rec.type = CAT_DL_FULL;
 	snprintf(rec.label, sizeof(rec.label), "%s", s->p.l.label);
@@ -1153,7 +1153,8 @@ first_cartridge(struct dump_state *s)
 	const struct eng_dump_opts *o = s->o;
 	struct eng_changer_opts co = { .uri = o->device, .hooks = o->hooks,
 	    .autolabel = o->autolabel, .log = o->log, .block_size = s->p.bs,
-	    .mount_timeout = o->mount_timeout };
+	    .mount_timeout = o->mount_timeout, .media = o->media,
+	    .media_ctx = o->media_ctx };
 	int rc;
 
 	if (o->commit && o->commit->dev) {
@@ -1174,6 +1175,9 @@ first_cartridge(struct dump_state *s)
 			return rc;
 	} else if ((rc = first_direct(s, &co)) < 0) {
 		return rc;
+	} else {
+		/* The cartridge found in the drive (a changer's says so). */
+		eng_changer_loaded(s->chg, s->p.l.label, "the drive");
 	}
 	/*
 	 * Bad in the dump log: never written again. (Full in the log: in

@@ -72,6 +72,22 @@ struct eng_hooks {
 	    const char *why);
 };
 
+/*
+ * Cartridge changes as they happen, for a status (the archiver's): the
+ * engine names the cartridge it is about to load before anything moves
+ * (so the operator can write its sticker), then says as it unloads,
+ * loads and has it ready.
+ */
+enum eng_media {
+	ENG_MEDIA_NEXT,		/* label is the one to be loaded ("" unknown) */
+	ENG_MEDIA_UNLOADING,	/* label leaves the drive (rewind, unload, back) */
+	ENG_MEDIA_LOADING,	/* label is fetched, loaded, checked or labelled */
+	ENG_MEDIA_LOADED,	/* label is in the drive, to be written */
+};
+/* where: how the label was found, for people ("slot 3", "--autolabel"). */
+typedef void eng_media_fn(void *ctx, enum eng_media ev, const char *label,
+    const char *where);
+
 struct eng_label_opts {
 	const char *device;
 	const char *label;
@@ -126,6 +142,9 @@ struct eng_dump_opts {
 	/* An archived file's queue entry (JSON, docs/QUEUE.md) for every
 	   part's header (archive_entry), or NULL. */
 	const char *archive_entry;
+	/* Cartridge changes (above), or NULL. */
+	eng_media_fn *media;
+	void *media_ctx;
 };
 
 /*
