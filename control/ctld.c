@@ -1224,8 +1224,10 @@ ctld_main(int argc, char **argv)
 		die("%s", err);
 	/* Certificates read and the port bound while errors reach the
 	   terminal; the threads start after daemon(), which keeps none. */
-	if (lo_tls.addr && ctld_listen_open(&lo_tls, err) < 0)
+	if (lo_tls.addr && ctld_listen_open(&lo_tls, err) < 0) {
+		unlink(sock);	/* ours (its lock is held): no stale socket */
 		die("%s", err);
+	}
 	if (!fg && daemon(0, 0) < 0)
 		die("daemon: %s", strerror(errno));
 	if (lo_tls.addr && ctld_listen_run(err) < 0)

@@ -16,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
+#include <krb5.h>
 
 /* err (PROTO_ERRLEN bytes) from a format; cut at the end if longer. */
 static void __attribute__((format(printf, 2, 3)))
@@ -80,15 +82,100 @@ static int accept_cred(const char *keytab, gss_cred_id_t *cred, char *err)
 	return 0;
 }
 
+/* Whether a keytab entry's principal is a service abs/HOST. */
+static bool abs_service(const krb5_principal p)
+{
+	return p->length == 2 && p->data[0].length == 3 &&
+	    memcmp(p->data[0].data, "abs", 3) == 0 && p->data[1].length > 0;
+}
+
+/*
+ * The keytab's entries: 0 if one is a key of a service abs/HOST (the
+ * principal clients ask for, README "The Kerberos path"), else -1 with
+ * err naming what it holds instead.
+ */
+static int keytab_has_service(const char *keytab, char *err)
+{
+	krb5_context kc;
+	krb5_keytab kt = NULL;
+	krb5_kt_cursor cur;
+	krb5_keytab_entry e;
+	krb5_error_code ret;
+	char other[120] = "", *name = NULL;
+	int n = 0, found = 0;
+
+	if ((ret = krb5_init_context(&kc)) != 0) {
+		seterr(err, "keytab %.120s: Kerberos cannot start (error %ld)",
+		    keytab, (long)ret);
+		return -1;
+	}
+	if ((ret = krb5_kt_resolve(kc, keytab, &kt)) != 0 ||
+	    (ret = krb5_kt_start_seq_get(kc, kt, &cur)) != 0) {
+		const char *m = krb5_get_error_message(kc, ret);
+
+		seterr(err, "keytab %.120s cannot be read: %s", keytab, m);
+		krb5_free_error_message(kc, m);
+		goto out;
+	}
+	while ((ret = krb5_kt_next_entry(kc, kt, &e, &cur)) == 0) {
+		n++;
+		if (abs_service(e.principal))
+			found++;
+		else if (!other[0] && krb5_unparse_name(kc, e.principal,
+		    &name) == 0) {
+			snprintf(other, sizeof other, "%s", name);
+			krb5_free_unparsed_name(kc, name);
+		}
+		krb5_free_keytab_entry_contents(kc, &e);
+	}
+	krb5_kt_end_seq_get(kc, kt, &cur);
+	if (ret != KRB5_KT_END) {
+		const char *m = krb5_get_error_message(kc, ret);
+
+		seterr(err, "keytab %.120s cannot be read: %s", keytab, m);
+		krb5_free_error_message(kc, m);
+		found = 0;
+	} else if (!n) {
+		seterr(err, "keytab %.120s holds no key (add abs-ctld's service "
+		    "principal: kadmin -q 'ktadd -k %.60s abs/HOST')", keytab,
+		    keytab);
+	} else if (!found) {
+		seterr(err, "keytab %.120s holds no key for a service principal "
+		    "abs/HOST, which clients ask for (it holds %d, %.80s first)",
+		    keytab, n, other);
+	}
+out:
+	if (kt)
+		krb5_kt_close(kc, kt);
+	krb5_free_context(kc);
+	return found ? 0 : -1;
+}
+
 int ctld_gss_check_keytab(const char *keytab, char *err)
 {
 	gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
 	OM_uint32 min;
+	struct stat sb;
 
-	if (keytab && access(keytab, R_OK) < 0) {
-		seterr(err, "keytab %.120s: %s", keytab,
-		    strerror(errno));
-		return -1;
+	if (keytab) {
+		const char *path = strncmp(keytab, "FILE:", 5) == 0 ?
+		    keytab + 5 : keytab;
+
+		/* A file's own errors, as the system says them. */
+		if (!strchr(keytab, ':') || path != keytab) {
+			if (access(path, R_OK) < 0 || stat(path, &sb) < 0) {
+				seterr(err, "keytab %.120s cannot be read: %s",
+				    keytab, strerror(errno));
+				return -1;
+			}
+			if (!S_ISREG(sb.st_mode)) {
+				seterr(err, "keytab %.120s is not a regular file",
+				    keytab);
+				return -1;
+			}
+		}
+		if (keytab_has_service(keytab, err) < 0)
+			return -1;
 	}
 	if (accept_cred(keytab, &cred, err) < 0)
 		return -1;

@@ -100,6 +100,10 @@ ctld_listen_open(const struct ctld_listen_opts *o, char *err)
 	if (proto_tls_hostport(o->addr, host, sizeof(host), port, sizeof(port),
 	    err) < 0)
 		return -EINVAL;
+	/* A keytab that cannot serve is said now, not at a client's first
+	   Kerberos exchange (control/gss.c). */
+	if (o->keytab && ctld_gss_check_keytab(o->keytab, err) < 0)
+		return -EINVAL;
 	if (!(ctx = proto_tls_server_ctx(o->cert, o->key, o->ca, o->crl, err)))
 		return -EINVAL;
 	if (o->crl && stat(o->crl, &sb) == 0) {
@@ -315,6 +319,19 @@ conn_thread(void *p)
 			goto out;
 		}
 	} else if (strcmp(m.auth, "gssapi") == 0) {
+		/*
+		 * The exchange is one line each way in turn: a client that
+		 * sent more after its first line did not wait for abs-ctld's
+		 * answer, and those bytes would otherwise reach the loop as
+		 * requests of an identity not yet proven.
+		 */
+		if (extra) {
+			snprintf(err, sizeof(err), "%zu bytes sent after the first "
+			    "gssapi line, before the Kerberos exchange asked for "
+			    "them (one line each way in turn)", extra);
+			refuse(k, deadline, err);
+			goto out;
+		}
 		/* A certificate that was shown must be good even so. */
 		X509 *x = SSL_get1_peer_certificate(k->ssl);
 		bool shown = x != NULL;
@@ -363,7 +380,18 @@ conn_thread(void *p)
 	uint64_t one = 1;
 	if (write(efd, &one, sizeof(one)) < 0)
 		log_warn("listener: %s", strerror(errno));
-	proto_tls_bridge(k->ssl, sp[1], buf + len + 1, extra);
+	/* From here the loop owns the client; a peer gone is said here
+	   (the loop only sees its end of the socketpair close). */
+	int brc = proto_tls_bridge(k->ssl, sp[1], buf + len + 1, extra, err);
+	if (brc == -ETIMEDOUT)
+		log_warn("TLS client %s (%s): connection to it lost: %s (no "
+		    "answer within %d s); closed", k->from, id, err,
+		    PROTO_TLS_DEAD_S);
+	else if (brc == -EHOSTUNREACH || brc == -ENETUNREACH)
+		log_warn("TLS client %s (%s): connection to it lost: %s; closed",
+		    k->from, id, err);
+	else if (brc < 0)	/* a client that left without close_notify */
+		log_debug("TLS client %s (%s): %s", k->from, id, err);
 out:
 	if (counted) {
 		pthread_mutex_lock(&mu);

@@ -739,13 +739,21 @@ copy_stream(struct dump_state *s, struct eng_source *src, double t0)
 	double last_report = eng_now();
 	int rc;
 
-	while ((rc = ring_next(s->ring, &b)) == 1) {
-		/* Between blocks: an abort request in, progress out. */
+	/*
+	 * Between blocks, and each second a source keeps none coming: an
+	 * abort request in, progress out, and for a media server its
+	 * master's connection looked after (a lost one found and reached
+	 * again, a SIGHUP taken) while the source stalls.
+	 */
+	while ((rc = ring_next_wait(s->ring, &b, hooks ? 1000 : 0)) == 1 ||
+	    rc == -ETIMEDOUT) {
 		if (hooks && hooks->aborted(hooks->ctx)) {
 			eng_err(s->err, "aborted by the operator after %llu bytes",
 			    (unsigned long long)ring_bytes(s->ring));
 			return -ECANCELED;
 		}
+		if (rc == -ETIMEDOUT)
+			continue;
 		if (hooks && eng_now() - last_report >= 1.0) {
 			last_report = eng_now();
 			hooks->progress(hooks->ctx, ring_bytes(s->ring),

@@ -43,6 +43,7 @@
 #include "engine/tape.h"
 #include "engine/target.h"
 #include "proto/proto.h"
+#include "proto/tls.h"
 #include "sg/uevent.h"
 
 /* How long a starting media server waits for abs-ctld's socket. */
@@ -2179,8 +2180,18 @@ ensure_master(struct srv *s, char *err)
 	}
 	if (s->pc && !s->eof)
 		return 0;
-	if (s->pc)
-		drop_master(s, "abs-ctld closed the connection");
+	if (s->pc) {
+		char lost[PROTO_ERRLEN], why[PROTO_ERRLEN + 160];
+
+		proto_tls_last_loss(lost, sizeof(lost));
+		if (lost[0])
+			snprintf(why, sizeof(why), "lost abs-ctld at %s: %s", s->sock,
+			    lost);
+		else
+			snprintf(why, sizeof(why), "abs-ctld closed the connection "
+			    "(%s)", s->sock);
+		drop_master(s, why);
+	}
 	if (now < s->next_try) {
 		eng_err(err, "no abs-ctld at %s (next attempt in %lld s)", s->sock,
 		    (long long)(s->next_try - now));

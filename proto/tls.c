@@ -526,18 +526,47 @@ proto_tls_peer_identity(SSL *ssl, char *identity, size_t len, char *err)
 
 /* ---- the bridge ---- */
 
-void
-proto_tls_bridge(SSL *ssl, int plain, const char *pre, size_t prelen)
+/* Why the TLS side of the bridge failed, into err: -errno. */
+static int
+bridge_failed(SSL *ssl, int rc, int e, const char *what, char *err)
+{
+	int se = 0;
+	socklen_t sl = sizeof(se);
+	char why[200];
+
+	/* The socket's own error first (a peer gone: ETIMEDOUT after the
+	   keepalives or the user timeout, ECONNRESET, EHOSTUNREACH). */
+	if (getsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_ERROR, &se, &sl) == 0 &&
+	    se) {
+		snprintf(why, sizeof(why), "%s", strerror(se));
+	} else {
+		se = errno ? errno : EPROTO;
+		tls_failure(ssl, rc, e, why, sizeof(why));
+	}
+	if (err)
+		snprintf(err, PROTO_ERRLEN, "TLS %s failed: %s", what, why);
+	return -se;
+}
+
+int
+proto_tls_bridge(SSL *ssl, int plain, const char *pre, size_t prelen,
+    char *err)
 {
 	enum { BUF = 16384 };
 	char *a = malloc(BUF), *b = malloc(BUF);	/* net->plain, plain->net */
 	size_t alen = 0, aoff = 0, blen = 0, boff = 0;
 	bool net_eof = false, plain_eof = false, plain_shut = false;
 	short want_a = POLLIN, want_b = POLLOUT;
-	int net = SSL_get_fd(ssl);
+	int net = SSL_get_fd(ssl), rc = 0;
 
-	if (!a || !b)
+	if (err)
+		err[0] = '\0';
+	if (!a || !b) {
+		if (err)
+			snprintf(err, PROTO_ERRLEN, "out of memory");
+		rc = -ENOMEM;
 		goto out;
+	}
 	fcntl(plain, F_SETFL, fcntl(plain, F_GETFL) | O_NONBLOCK);
 	fcntl(net, F_SETFL, fcntl(net, F_GETFL) | O_NONBLOCK);
 	if (prelen > BUF)
@@ -548,6 +577,7 @@ proto_tls_bridge(SSL *ssl, int plain, const char *pre, size_t prelen)
 		bool progress = false;
 		if (!net_eof && alen == 0) {
 			ERR_clear_error();
+			errno = 0;
 			int n = SSL_read(ssl, a, BUF);
 			if (n > 0) {
 				alen = (size_t)n;
@@ -561,8 +591,10 @@ proto_tls_bridge(SSL *ssl, int plain, const char *pre, size_t prelen)
 					want_a = POLLOUT;
 				else if (e == SSL_ERROR_ZERO_RETURN)
 					net_eof = progress = true;
-				else
-					break;	/* reset, timed out, bad record */
+				else {	/* reset, timed out, bad record */
+					rc = bridge_failed(ssl, n, e, "read", err);
+					break;
+				}
 			}
 		}
 		if (alen) {
@@ -593,6 +625,7 @@ proto_tls_bridge(SSL *ssl, int plain, const char *pre, size_t prelen)
 		}
 		if (blen) {
 			ERR_clear_error();
+			errno = 0;
 			int n = SSL_write(ssl, b + boff, (int)blen);
 			if (n > 0) {
 				boff += (size_t)n;
@@ -604,8 +637,10 @@ proto_tls_bridge(SSL *ssl, int plain, const char *pre, size_t prelen)
 					want_b = POLLIN;
 				else if (e == SSL_ERROR_WANT_WRITE)
 					want_b = POLLOUT;
-				else
+				else {
+					rc = bridge_failed(ssl, n, e, "write", err);
 					break;
+				}
 			}
 		}
 		if (plain_eof && !blen) {
@@ -626,12 +661,17 @@ proto_tls_bridge(SSL *ssl, int plain, const char *pre, size_t prelen)
 			pf[0].fd = -1;
 		if (!pf[1].events)
 			pf[1].fd = -1;
-		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+		if (poll(pf, 2, -1) < 0 && errno != EINTR) {
+			rc = -errno;
+			if (err)
+				snprintf(err, PROTO_ERRLEN, "poll: %s", strerror(errno));
 			break;
+		}
 	}
 out:
 	free(a);
 	free(b);
+	return rc;
 }
 
 /* ---- the client ---- */
@@ -671,11 +711,25 @@ struct bridge_arg {
 	char pre[];
 };
 
+/* Why the last client bridge lost abs-ctld ("" if none since asked). */
+static pthread_mutex_t lost_mu = PTHREAD_MUTEX_INITIALIZER;
+static char lost[PROTO_ERRLEN];
+
+void
+proto_tls_last_loss(char *buf, size_t len)
+{
+	pthread_mutex_lock(&lost_mu);
+	snprintf(buf, len, "%s", lost);
+	lost[0] = '\0';
+	pthread_mutex_unlock(&lost_mu);
+}
+
 static void *
 bridge_thread(void *p)
 {
 	struct bridge_arg *ba = p;
 	int net = SSL_get_fd(ba->ssl);
+	char err[PROTO_ERRLEN];
 	sigset_t pipe;
 
 	/* OpenSSL writes with write(2): a peer gone must not kill us. */
@@ -683,7 +737,12 @@ bridge_thread(void *p)
 	sigaddset(&pipe, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
-	proto_tls_bridge(ba->ssl, ba->plain, ba->pre, ba->prelen);
+	/* Said before the plain end closes: the caller sees EOF after. */
+	if (proto_tls_bridge(ba->ssl, ba->plain, ba->pre, ba->prelen, err) < 0) {
+		pthread_mutex_lock(&lost_mu);
+		snprintf(lost, sizeof(lost), "%s", err);
+		pthread_mutex_unlock(&lost_mu);
+	}
 	SSL_free(ba->ssl);
 	close(net);
 	close(ba->plain);

@@ -90,10 +90,13 @@ int proto_tls_write(SSL *ssl, const void *buf, size_t len,
  * Bridge a TLS channel (already authenticated) to one end of a
  * socketpair until either side is done: what the peer sends goes to
  * plain (pre's bytes first), what plain gives goes to the peer. Returns
- * when plain is closed (a close_notify is sent) or the TLS side fails or
- * ends; the caller frees ssl and closes both sockets.
+ * when plain is closed (a close_notify is sent) or the TLS side ends: 0,
+ * or when the TLS side fails (a peer gone, see Liveness above) negative
+ * with err (PROTO_ERRLEN, or NULL) saying why. The caller frees ssl and
+ * closes both sockets.
  */
-void proto_tls_bridge(SSL *ssl, int plain, const char *pre, size_t prelen);
+int proto_tls_bridge(SSL *ssl, int plain, const char *pre, size_t prelen,
+    char *err);
 /* The subject of ssl's verified peer certificate as "cert:SUBJECT"
    (RFC 2253): 0, or negative with err saying why it is not acceptable. */
 int proto_tls_peer_identity(SSL *ssl, char *identity, size_t len, char *err);
@@ -107,5 +110,11 @@ int proto_tls_peer_identity(SSL *ssl, char *identity, size_t len, char *err);
  */
 int proto_tls_connect(const char *uri, unsigned wait_ms, int *fd,
     char *identity, size_t idlen, char *err);
+/*
+ * Why a client's TLS connection to abs-ctld failed under it ("TLS read
+ * failed: Connection timed out"), "" if none did since the last call
+ * (which clears it): the codec only sees its socketpair close.
+ */
+void proto_tls_last_loss(char *buf, size_t len);
 
 #endif

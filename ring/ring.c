@@ -382,10 +382,26 @@ ring_source(struct ring *r, int fd)
 int
 ring_next(struct ring *r, struct ring_block *b)
 {
+	return ring_next_wait(r, b, 0);
+}
+
+int
+ring_next_wait(struct ring *r, struct ring_block *b, unsigned ms)
+{
+	struct timespec until;
 	int rc = 0;
 
 	if (r->fd < 0)
 		return -EBADF;
+	if (ms) {	/* cv waits on CLOCK_REALTIME (its default) */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += ms / 1000;
+		until.tv_nsec += (long)(ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+	}
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
 		unsigned i = (unsigned)(r->out_seq % r->depth);
@@ -414,7 +430,14 @@ ring_next(struct ring *r, struct ring_block *b)
 			break;
 		}
 		r->waiting = true;
-		pthread_cond_wait(&r->cv, &r->mu);
+		if (!ms) {
+			pthread_cond_wait(&r->cv, &r->mu);
+		} else if (pthread_cond_timedwait(&r->cv, &r->mu, &until) ==
+		    ETIMEDOUT) {
+			r->waiting = false;
+			rc = -ETIMEDOUT;
+			break;
+		}
 		r->waiting = false;
 	}
 	pthread_mutex_unlock(&r->mu);

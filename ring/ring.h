@@ -61,6 +61,9 @@ int ring_source(struct ring *r, int fd);
 bool ring_direct(struct ring *r);
 /* Next block in order: 1 and *b filled, 0 at end of source, -errno. */
 int ring_next(struct ring *r, struct ring_block *b);
+/* The same, waiting ms at most (0: as long as it takes): -ETIMEDOUT when
+   no block came meanwhile (a source that stalls), and nothing changed. */
+int ring_next_wait(struct ring *r, struct ring_block *b, unsigned ms);
 /* The sink holds block idx for good: recycle it. Oldest first. */
 int ring_confirm(struct ring *r, unsigned idx);
 /* Blocks handed out and not yet confirmed. */

@@ -223,6 +223,27 @@ main(void)
 	CHECK(memcmp(c.buf, data + 2 * 65536, 65536) == 0);
 	ring_free(r);
 	close(rfd);
+	/* A source that stalls: ring_next_wait gives up in time, takes
+	   nothing, and the block that comes later is the next one. */
+	int sp[2];
+	CHECK(pipe(sp) == 0);
+	CHECK(ring_new(2, 65536, &r) == 0);
+	CHECK(ring_source(r, sp[0]) == 0);
+	CHECK(write(sp[1], data, 65536) == 65536);
+	CHECK(ring_next_wait(r, &a, 5000) == 1);
+	CHECK(memcmp(a.buf, data, 65536) == 0);
+	CHECK(ring_confirm(r, a.idx) == 0);
+	CHECK(ring_next_wait(r, &b, 50) == -ETIMEDOUT);
+	CHECK_EQ(ring_outstanding(r), 0);
+	CHECK(write(sp[1], data + 65536, 65536) == 65536);
+	close(sp[1]);
+	CHECK(ring_next_wait(r, &b, 5000) == 1);
+	CHECK_EQ(b.seq, 1);
+	CHECK(memcmp(b.buf, data + 65536, 65536) == 0);
+	CHECK(ring_confirm(r, b.idx) == 0);
+	CHECK(ring_next_wait(r, &c, 5000) == 0);	/* the end */
+	ring_free(r);
+	close(sp[0]);
 	CHECK(ring_new(0, 65536, &r) == -EINVAL);
 	CHECK(ring_new(4, 1000, &r) == -EINVAL);
 	ring_free(NULL);
