@@ -35,6 +35,7 @@ static struct {
 	const char *sock;
 	unsigned roles;
 	long long uid;
+	char identity[64];	/* over TLS: who abs-ctld says we proved to be */
 	char roles_text[64];
 	char msg[512];
 	enum tui_attr msg_attr;
@@ -339,6 +340,9 @@ ask_roles(void)
 	if (!r)
 		return -1;
 	T.uid = jint(r, "uid");
+	snprintf(T.identity, sizeof(T.identity), "%s",
+	    json_string_value(json_object_get(r, "identity")) ?
+	    json_string_value(json_object_get(r, "identity")) : "");
 	T.roles = 0;
 	T.roles_text[0] = '\0';
 	json_array_foreach(json_object_get(r, "roles"), i, v) {
@@ -497,8 +501,11 @@ draw(void)
 	mvhline(0, 0, ' ', COLS);
 	mvaddnstr(0, 0, title, COLS);
 	{
-		char who[96];
-		int w = snprintf(who, sizeof(who), "uid %lld: %s ", T.uid,
+		char who[160];
+		int w = T.identity[0] ?
+		    snprintf(who, sizeof(who), "%s: %s ", T.identity,
+		    T.roles_text[0] ? T.roles_text : "no role") :
+		    snprintf(who, sizeof(who), "uid %lld: %s ", T.uid,
 		    T.roles_text[0] ? T.roles_text : "no role");
 		if (w < COLS - (int)strlen(title) - 1)
 			mvaddstr(0, COLS - w, who);
@@ -913,7 +920,7 @@ say(const char *fmt, const char *what)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: abs-ctl [--socket PATH] tui\n"
+	fprintf(stderr, "usage: abs-ctl [--socket PATH | --host H[:PORT]] tui\n"
 	    "  the full-screen console (docs/TUI.md): drives and jobs, entities"
 	    " and restores,\n  tapes, errors per week, the nightly report; ? shows"
 	    " the keys of each screen\n");

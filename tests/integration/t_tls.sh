@@ -265,6 +265,32 @@ as alice tapes-for home.net | grep -q T0000 || fail "tapes-for home.net"
 ok "a dump by a media server over TLS, asked for by an operator over TLS"
 expect_fail "network identity has no uid" as carol restore home.net --to "$T/elsewhere"
 [ ! -e "$T/elsewhere" ] || fail "a refused restore made its target"
+# The console over the same channel: alice's identity and role in its
+# title, the TLS media server on its drives screen, a clean exit.
+if command -v tmux >/dev/null 2>&1; then
+	tm() { tmux -S "$T/tmux.sock" -f /dev/null "$@"; }
+	wait_screen() {
+		end=$(($(date +%s) + 300))
+		until tm capture-pane -p -t tui | grep -Eq -- "$1"; do
+			[ "$(date +%s)" -lt $end ] || { tm capture-pane -p -t tui >&2; fail "the console never showed '$1'"; }
+			sleep 0.2
+		done
+	}
+	tm new-session -d -x 100 -y 24 -s tui "env PS1='prompt\$ ' sh"
+	PIDS="$PIDS $(tm display -p -t tui '#{pid}')"
+	tm send-keys -t tui "ABS_CA=$T/ca/ca.pem ABS_CERT=$T/alice.pem ABS_KEY=$T/alice.key $CTL --host 127.0.0.1:$PORT tui; echo TUI-EXIT=\$?" Enter
+	wait_screen "ABS console: menu"
+	wait_screen "CN=alice: operator"
+	tm send-keys -t tui 1
+	wait_screen "^tape-0 +idle"
+	tm send-keys -t tui q Q
+	wait_screen "TUI-EXIT=0"
+	tm kill-server 2>/dev/null || true
+	up
+	ok "abs-ctl --host ... tui: the console over TLS, as alice"
+else
+	echo "SKIP-PART: the console over TLS (tmux is not installed)"
+fi
 # Taken off the table: disconnected, and it cannot come back.
 "$CTL" --socket "$T/ctld.sock" server-deny 'tape-*' >deny.txt || fail "server-deny"
 grep -q "disconnected *1" deny.txt || { cat deny.txt >&2; fail "server-deny did not disconnect it"; }
