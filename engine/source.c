@@ -578,19 +578,39 @@ eng_direct_parse(const char *spec)
 #define __NR_cachestat 451	/* the same on every architecture (6.5) */
 #endif
 
-/* Bytes of fd's file in the page cache (cachestat, 6.5), or -1: unknown. */
+/*
+ * Bytes of fd's file of size bytes in the page cache (cachestat, 6.5), or
+ * -1: unknown. A file over 64 MiB is judged by 64 samples of 1 MiB spread
+ * over it: cachestat walks every page it is asked about, and a whole
+ * large file cost the dump 0.007 CPU s/GB.
+ */
+#define CACHE_SAMPLES 64
+#define CACHE_SAMPLE (1ull << 20)
 static int64_t
-cached_bytes(int fd)
+cached_bytes(int fd, int64_t size)
 {
 	struct { uint64_t off, len; } range = { 0, 0 };	/* the whole file */
 	struct {
 		uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
 		    nr_recently_evicted;
 	} cs;
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE), n = 0;
 
-	if (syscall(__NR_cachestat, fd, &range, &cs, 0) < 0)
-		return -1;
-	return (int64_t)(cs.nr_cache * (uint64_t)sysconf(_SC_PAGESIZE));
+	if ((uint64_t)size <= CACHE_SAMPLES * CACHE_SAMPLE) {
+		if (syscall(__NR_cachestat, fd, &range, &cs, 0) < 0)
+			return -1;
+		return (int64_t)(cs.nr_cache * pg);
+	}
+	for (uint64_t i = 0; i < CACHE_SAMPLES; i++) {
+		range.off = ((uint64_t)size - CACHE_SAMPLE) / (CACHE_SAMPLES - 1) *
+		    i / pg * pg;
+		range.len = CACHE_SAMPLE;
+		if (syscall(__NR_cachestat, fd, &range, &cs, 0) < 0)
+			return -1;
+		n += cs.nr_cache;
+	}
+	return (int64_t)((double)(n * pg) * (double)size /
+	    (double)(CACHE_SAMPLES * CACHE_SAMPLE));
 }
 
 int
@@ -621,7 +641,7 @@ eng_source_direct(struct eng_source *s, enum eng_direct how)
 	}
 	/* Already in memory: a copy from the page cache beats the disk. */
 	if (how == ENG_DIRECT_AUTO && size > 0 &&
-	    (cached = cached_bytes(s->fd)) >= 0 && cached >= size / 2) {
+	    (cached = cached_bytes(s->fd, size)) >= 0 && cached >= size / 2) {
 		snprintf(s->direct_why, sizeof(s->direct_why),
 		    "%lld of %lld bytes in the page cache", (long long)cached,
 		    (long long)size);

@@ -7,6 +7,14 @@
  * ring_next() and gives them back with ring_confirm(), which wakes the
  * reader through an eventfd polled on the same ring. Slot state is shared
  * under one mutex; only the reader touches the submission queue.
+ *
+ * A file whose next blocks are in the page cache is read by the consumer
+ * itself, one pread() a block in ring_next(), and the reader thread starts
+ * only at the first range that is not cached. A read from the page cache
+ * is a copy that waits on nothing, so read-ahead gains no time there, and
+ * the copy made on the consumer's own core leaves the block in its cache
+ * for the checksums that follow; copied on another core (io_uring's worker
+ * for a page-cache read) every line moved between the cores again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,14 +23,23 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "ring/ring.h"
 
 #define WAKE_TAG UINT64_MAX	/* user_data of the eventfd poll */
+#define LOOK_BLOCKS 8		/* blocks the page cache is asked about at once */
+
+#ifndef __NR_cachestat
+#define __NR_cachestat 451	/* the same on every architecture (6.5) */
+#endif
 
 enum slot_state { SLOT_FREE, SLOT_READING, SLOT_READY, SLOT_HELD };
 
@@ -53,6 +70,14 @@ struct ring {
 	 */
 	bool direct;
 	unsigned direct_retries;	/* EINVALs taken back once direct */
+	/* The consumer reads (no reader thread yet): bytes below cached_to
+	   were in the page cache when last asked; a file system without
+	   RWF_NOWAIT reads is asked with cachestat, tmpfs not at all. */
+	bool inline_rd;
+	bool sync_only;		/* no reader thread to be had: read here */
+	bool no_nowait;
+	bool in_memory;
+	uint64_t cached_to;
 	/* shared with the reader thread, under mu */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -74,12 +99,48 @@ struct ring {
 	unsigned inflight;
 };
 
+/*
+ * The reader's io_uring, its registered buffers and the eventfd it polls:
+ * made when the reader thread starts, so that a file read inline pins no
+ * memory and pays for no ring.
+ */
+static int
+uring_setup(struct ring *r)
+{
+	struct iovec *iov;
+	int rc;
+
+	rc = io_uring_queue_init(r->depth * 2 + 4 < 8 ? 8 : r->depth * 2 + 4,
+	    &r->uring, 0);
+	if (rc < 0)
+		return rc;
+	r->uring_ok = true;
+	if (!(iov = calloc(r->depth, sizeof(*iov))))
+		return -ENOMEM;
+	for (unsigned i = 0; i < r->depth; i++) {
+		iov[i].iov_base = (char *)r->mem + (size_t)i * r->stride;
+		iov[i].iov_len = r->stride;
+	}
+	/*
+	 * Registered buffers are pinned memory: past RLIMIT_MEMLOCK (8 MiB by
+	 * default) without CAP_IPC_LOCK, plain reads into the same buffers.
+	 */
+	rc = io_uring_register_buffers(&r->uring, iov, r->depth);
+	free(iov);
+	if (rc < 0 && rc != -ENOMEM)
+		return rc;
+	r->fixed = rc == 0;
+	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->efd < 0)
+		return -errno;
+	return io_uring_register_files(&r->uring, &r->fd, 1);
+}
+
 int
 ring_new(unsigned depth, size_t block_size, struct ring **out)
 {
 	struct ring *r;
-	struct iovec *iov;
-	int rc;
+	size_t len;
 
 	*out = NULL;
 	if (depth < 1 || depth > 1024 || block_size < 512 ||
@@ -95,42 +156,14 @@ ring_new(unsigned depth, size_t block_size, struct ring **out)
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->slots = calloc(depth, sizeof(*r->slots));
-	iov = calloc(depth, sizeof(*iov));
 	r->stride = block_size + RING_SLACK;
-	if (!r->slots || !iov ||
-	    posix_memalign(&r->mem, 4096, (size_t)depth * r->stride)) {
-		rc = -ENOMEM;
-		goto fail;
+	len = (size_t)depth * r->stride;
+	if (!r->slots || posix_memalign(&r->mem, 4096, len)) {
+		ring_free(r);
+		return -ENOMEM;
 	}
-	rc = io_uring_queue_init(depth * 2 + 4 < 8 ? 8 : depth * 2 + 4,
-	    &r->uring, 0);
-	if (rc < 0)
-		goto fail;
-	r->uring_ok = true;
-	for (unsigned i = 0; i < depth; i++) {
-		iov[i].iov_base = (char *)r->mem + (size_t)i * r->stride;
-		iov[i].iov_len = r->stride;
-	}
-	/*
-	 * Registered buffers are pinned memory: past RLIMIT_MEMLOCK (8 MiB by
-	 * default) without CAP_IPC_LOCK, plain reads into the same buffers.
-	 */
-	rc = io_uring_register_buffers(&r->uring, iov, depth);
-	if (rc < 0 && rc != -ENOMEM)
-		goto fail;
-	r->fixed = rc == 0;
-	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (r->efd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	free(iov);
 	*out = r;
 	return 0;
-fail:
-	free(iov);
-	ring_free(r);
-	return rc;
 }
 
 /* Wake the reader (a buffer came free, or it must stop). */
@@ -352,6 +385,161 @@ reader(void *arg)
 	return NULL;
 }
 
+/*
+ * Whether the block at off is in the page cache, asking about
+ * LOOK_BLOCKS blocks at once (consumer, inline). Past the end: yes (the
+ * read says how much there is now). No where cachestat (6.5) is missing.
+ */
+static bool
+cached_ahead(struct ring *r, uint64_t off)
+{
+	struct { uint64_t off, len; } range;
+	struct {
+		uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
+		    nr_recently_evicted;
+	} cs;
+	struct stat sb;
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE), end;
+
+	if (r->in_memory || off < r->cached_to)
+		return true;
+	if (fstat(r->fd, &sb) < 0)
+		return false;
+	if (off >= (uint64_t)sb.st_size)
+		return true;
+	end = off + LOOK_BLOCKS * (uint64_t)r->bs;
+	if (end > (uint64_t)sb.st_size)
+		end = (uint64_t)sb.st_size;
+	range.off = off;
+	range.len = end - off;
+	if (syscall(__NR_cachestat, r->fd, &range, &cs, 0) < 0 ||
+	    cs.nr_cache < (end - 1) / pg - off / pg + 1)
+		return false;
+	r->cached_to = end;
+	return true;
+}
+
+/*
+ * From here on the reader thread reads ahead (consumer, inline); fill
+ * bytes of the next block are already read.
+ */
+static int
+start_reader(struct ring *r, size_t fill)
+{
+	struct slot *s = &r->slots[r->out_seq % r->depth];
+	int rc;
+
+	if ((rc = uring_setup(r)) < 0)
+		return rc;
+	pthread_mutex_lock(&r->mu);
+	r->inline_rd = false;
+	r->next_seq = r->out_seq;
+	if (fill) {
+		*s = (struct slot){ .state = SLOT_READING, .seq = r->out_seq,
+		    .fill = fill };
+		r->next_seq++;
+	}
+	pthread_mutex_unlock(&r->mu);
+	rc = pthread_create(&r->thread, NULL, reader, r);
+	if (rc) {
+		pthread_mutex_lock(&r->mu);
+		r->inline_rd = true;
+		r->next_seq = r->out_seq;
+		s->state = SLOT_FREE;
+		pthread_mutex_unlock(&r->mu);
+		return -rc;
+	}
+	r->thread_started = true;
+	return 0;
+}
+
+/*
+ * The reader thread reads on from here: true. Where it cannot be started
+ * (no io_uring: a sysctl, a seccomp filter) the consumer goes on reading,
+ * waiting for the disk: false.
+ */
+static bool
+reader_from(struct ring *r, size_t fill)
+{
+	int rc = start_reader(r, fill);
+
+	if (rc == 0)
+		return true;
+	log_warn("reading ahead from the source: %s: read as it is needed",
+	    strerror(-rc));
+	r->sync_only = true;
+	return false;
+}
+
+/*
+ * The next block read here, from the page cache: 1, 0 at the end, -errno,
+ * or 2: not cached, the reader thread has it from now on.
+ */
+static int
+next_inline(struct ring *r, struct ring_block *b)
+{
+	unsigned i = (unsigned)(r->out_seq % r->depth);
+	struct slot *s = &r->slots[i];
+	uint64_t off = r->out_seq * r->bs;
+	size_t fill = 0;
+
+	if (r->error)
+		return r->error;
+	if (r->eof)
+		return 0;
+	if (s->state == SLOT_HELD)
+		return -ENOBUFS;	/* window full: confirm first */
+	while (fill < r->bs) {
+		struct iovec v = { (char *)slot_buf(r, i) + fill, r->bs - fill };
+		bool ask = !r->sync_only;
+		ssize_t n;
+		if (ask && r->no_nowait && !cached_ahead(r, off + fill)) {
+			if (reader_from(r, fill))
+				return 2;
+			continue;
+		}
+		/* What is not in the page cache would wait: the reader's. */
+		n = preadv2(r->fd, &v, 1, (off_t)(off + fill),
+		    ask && !r->no_nowait ? RWF_NOWAIT : 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && ask && !r->no_nowait) {
+			if (reader_from(r, fill))
+				return 2;
+			continue;
+		}
+		if (n < 0 && errno == EOPNOTSUPP && ask && !r->no_nowait) {
+			r->no_nowait = true;
+			continue;
+		}
+		if (n < 0) {
+			r->error = -errno;
+			return r->error;
+		}
+		if (n == 0)
+			break;
+		fill += (size_t)n;
+	}
+	pthread_mutex_lock(&r->mu);
+	if (fill < r->bs) {
+		r->eof = true;
+		r->eof_seq = r->out_seq;
+	}
+	if (fill) {
+		*s = (struct slot){ .state = SLOT_HELD, .seq = r->out_seq,
+		    .fill = fill, .eof = fill < r->bs };
+		b->idx = i;
+		b->buf = slot_buf(r, i);
+		b->len = fill;
+		b->seq = r->out_seq;
+		r->bytes += fill;
+		r->out_seq++;
+		r->next_seq = r->out_seq;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return fill ? 1 : 0;
+}
+
 int
 ring_source(struct ring *r, int fd)
 {
@@ -368,10 +556,17 @@ ring_source(struct ring *r, int fd)
 	    r->bs % 4096 == 0 && r->stride % 4096 == 0;
 	if (fl >= 0 && (fl & O_DIRECT) && !r->direct)
 		fcntl(fd, F_SETFL, fl & ~O_DIRECT);
-	rc = io_uring_register_files(&r->uring, &fd, 1);
-	if (rc < 0)
-		return rc;
 	r->fd = fd;
+	/* A cached file: the consumer reads while the cache has it. A tmpfs
+	   file is memory (or swap, which a read waits for as little). */
+	struct statfs fs;
+	r->in_memory = fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+	if (S_ISREG(sb.st_mode) && !r->direct) {
+		r->inline_rd = true;
+		return 0;
+	}
+	if ((rc = uring_setup(r)) < 0)
+		return rc;
 	rc = pthread_create(&r->thread, NULL, reader, r);
 	if (rc)
 		return -rc;
@@ -393,6 +588,9 @@ ring_next_wait(struct ring *r, struct ring_block *b, unsigned ms)
 
 	if (r->fd < 0)
 		return -EBADF;
+	/* A cached file's read waits on nothing: no deadline to keep. */
+	if (r->inline_rd && (rc = next_inline(r, b)) != 2)
+		return rc;
 	if (ms) {	/* cv waits on CLOCK_REALTIME (its default) */
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += ms / 1000;
@@ -477,6 +675,15 @@ unsigned
 ring_depth(const struct ring *r)
 {
 	return r->depth;
+}
+
+bool
+ring_inline(struct ring *r)
+{
+	pthread_mutex_lock(&r->mu);
+	bool in = r->inline_rd;
+	pthread_mutex_unlock(&r->mu);
+	return in;
 }
 
 bool

@@ -54,11 +54,19 @@ void ring_free(struct ring *r);
  * fd opened O_DIRECT is read straight into the buffers (no page-cache
  * copy) until the kernel refuses it (EINVAL) or the source ends short of
  * a block: from there O_DIRECT is dropped and the reads go through the
- * page cache, so any file system, tail or growing file reads whole.
+ * page cache, so any file system, tail or growing file reads whole. A
+ * regular file read through the page cache is read inline while cached
+ * (ring_inline()).
  */
 int ring_source(struct ring *r, int fd);
 /* Still reading with O_DIRECT (false once it fell back). */
 bool ring_direct(struct ring *r);
+/*
+ * Still reading in ring_next() itself: a file read through the page cache
+ * while the next blocks are cached (no copy on another core); the reader
+ * thread takes over, for good, at the first range that is not.
+ */
+bool ring_inline(struct ring *r);
 /* Next block in order: 1 and *b filled, 0 at end of source, -errno. */
 int ring_next(struct ring *r, struct ring_block *b);
 /* The same, waiting ms at most (0: as long as it takes): -ETIMEDOUT when

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,6 +134,70 @@ direct_case(const char *path, const uint8_t *data, size_t n, size_t want,
 	close(fd);
 }
 
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+/* Pages of fd's [off, off + len) in the page cache, or -1: unknown. */
+static long long
+cached_pages(int fd, uint64_t off, uint64_t len)
+{
+	struct { uint64_t off, len; } range = { off, len };
+	uint64_t cs[5];
+
+	if (syscall(__NR_cachestat, fd, &range, cs, 0) < 0)
+		return -1;
+	return (long long)cs[0];
+}
+
+/*
+ * A file read from the page cache by the consumer until the first range
+ * the cache does not hold (evicted from the middle of a block), the
+ * reader thread from there: the same bytes in order either way.
+ */
+static void
+cache_switch_case(const char *path, const uint8_t *data, size_t n,
+    off_t evict)
+{
+	uint32_t got;
+	uint64_t total;
+	struct ring *r;
+	struct ring_block b;
+	static uint8_t tmp[4096];
+	int fd = open(path, O_RDWR | O_TRUNC);
+
+	CHECK(fd >= 0);
+	CHECK(pwrite(fd, data, n, 0) == (ssize_t)n);
+	CHECK(fsync(fd) == 0);
+	/* Out of the cache, then the head read back in (no read-ahead). */
+	CHECK(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+	CHECK(posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM) == 0);
+	for (off_t o = 0; o < evict;) {
+		ssize_t k = pread(fd, tmp, (size_t)(evict - o) < sizeof(tmp) ?
+		    (size_t)(evict - o) : sizeof(tmp), o);
+		CHECK(k > 0);
+		if (k <= 0)
+			break;
+		o += k;
+	}
+	long long left = cached_pages(fd, (uint64_t)evict, n - (uint64_t)evict);
+	CHECK(ring_new(4, 65536, &r) == 0);
+	CHECK(ring_source(r, fd) == 0);
+	CHECK(ring_inline(r));
+	CHECK(ring_next(r, &b) == 1);
+	CHECK(ring_inline(r));	/* block 0 was cached */
+	CHECK(drain_ring(r, &b, 4, 2, &got, &total) == 0);
+	CHECK_EQ(total, n);
+	CHECK_EQ(got, crc32c(0, data, n));
+	if (left == 0)
+		CHECK(!ring_inline(r));
+	else
+		printf("# %s: %lld pages stayed cached: no switch to test\n",
+		    path, left);
+	ring_free(r);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -201,6 +266,41 @@ main(void)
 		direct_case(dpath, data, 1 << 20, (1 << 20) + 100001, dirs[di]);
 		direct_case(dpath, data, 200000, (2 << 20) + 5, dirs[di]);
 		unlink(dpath);
+	}
+
+	/* Inline from the page cache, the reader thread where it ends. */
+	for (size_t di = 0; di < 2; di++) {
+		char cpath[64];
+		snprintf(cpath, sizeof(cpath), "%s/abs-ring-XXXXXX", dirs[di]);
+		int cfd = mkstemp(cpath);
+		if (cfd < 0)
+			continue;
+		close(cfd);
+		fill_pattern(data, maxsz, 78);
+		if (di == 0) {
+			cache_switch_case(cpath, data, maxsz, (1 << 20) + 8192);
+			cache_switch_case(cpath, data, maxsz, 1 << 20);
+		} else {
+			/* tmpfs is memory: read inline to the end. */
+			uint32_t got;
+			uint64_t total;
+			struct ring *r;
+			struct ring_block b;
+			int wfd = open(cpath, O_WRONLY);
+			CHECK(pwrite(wfd, data, maxsz, 0) == (ssize_t)maxsz);
+			close(wfd);
+			int rfd = open(cpath, O_RDONLY);
+			CHECK(ring_new(4, 65536, &r) == 0);
+			CHECK(ring_source(r, rfd) == 0);
+			CHECK(ring_next(r, &b) == 1);
+			CHECK(drain_ring(r, &b, 4, 3, &got, &total) == 0);
+			CHECK_EQ(total, maxsz);
+			CHECK_EQ(got, crc32c(0, data, maxsz));
+			CHECK(ring_inline(r));
+			ring_free(r);
+			close(rfd);
+		}
+		unlink(cpath);
 	}
 
 	/* Confirming out of order or twice is refused; a full window says so. */
