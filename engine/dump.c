@@ -606,8 +606,15 @@ start_attempt(struct dump_state *s, time_t since, struct eng_source *src)
 	unsigned want = tsg_set_write_depth(s->p.dev, o->queue);
 	if (depth < 2 * want)
 		depth = 2 * want;
-	if ((rc = ring_new(depth, s->p.bs, &s->ring)) < 0 ||
-	    (rc = ring_source(s->ring, src->fd)) < 0) {
+	/* Compressing, the engine's thread is the one serial stage: the copy
+	   out of the page cache goes beside it (2 workers, 600 MB to null:
+	   0.51 s, 0.55 with the copy its own, the same CPU). */
+	if ((rc = ring_new(depth, s->p.bs, &s->ring)) == 0) {
+		if (s->level)
+			ring_thread_always(s->ring);
+		rc = ring_source(s->ring, src->fd);
+	}
+	if (rc < 0) {
 		eng_err(s->err, "io_uring set-up: %s", strerror(-rc));
 		return rc;
 	}

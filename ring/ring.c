@@ -74,6 +74,7 @@ struct ring {
 	   were in the page cache when last asked; a file system without
 	   RWF_NOWAIT reads is asked with cachestat, tmpfs not at all. */
 	bool inline_rd;
+	bool thread_always;	/* ring_thread_always() */
 	bool sync_only;		/* no reader thread to be had: read here */
 	bool no_nowait;
 	bool in_memory;
@@ -561,7 +562,7 @@ ring_source(struct ring *r, int fd)
 	   file is memory (or swap, which a read waits for as little). */
 	struct statfs fs;
 	r->in_memory = fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
-	if (S_ISREG(sb.st_mode) && !r->direct) {
+	if (S_ISREG(sb.st_mode) && !r->direct && !r->thread_always) {
 		r->inline_rd = true;
 		return 0;
 	}
@@ -572,6 +573,12 @@ ring_source(struct ring *r, int fd)
 		return -rc;
 	r->thread_started = true;
 	return 0;
+}
+
+void
+ring_thread_always(struct ring *r)
+{
+	r->thread_always = true;
 }
 
 int

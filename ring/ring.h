@@ -59,6 +59,12 @@ void ring_free(struct ring *r);
  * (ring_inline()).
  */
 int ring_source(struct ring *r, int fd);
+/*
+ * Before ring_source(): the reader thread reads even a cached file, so that
+ * the copy out of the page cache runs beside the consumer (a compressing
+ * dump, whose consumer is the one serial stage).
+ */
+void ring_thread_always(struct ring *r);
 /* Still reading with O_DIRECT (false once it fell back). */
 bool ring_direct(struct ring *r);
 /*
