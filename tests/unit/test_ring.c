@@ -298,6 +298,15 @@ main(void)
 			CHECK_EQ(got, crc32c(0, data, maxsz));
 			CHECK(ring_inline(r));
 			ring_free(r);
+			/* Told to, the reader thread reads it all the same. */
+			CHECK(ring_new(4, 65536, &r) == 0);
+			ring_thread_always(r);
+			CHECK(ring_source(r, rfd) == 0);
+			CHECK(!ring_inline(r));
+			CHECK(drain_ring(r, NULL, 4, 3, &got, &total) == 0);
+			CHECK_EQ(total, maxsz);
+			CHECK_EQ(got, crc32c(0, data, maxsz));
+			ring_free(r);
 			close(rfd);
 		}
 		unlink(cpath);
