@@ -595,7 +595,7 @@ ring_next_wait(struct ring *r, struct ring_block *b, unsigned ms)
 
 	if (r->fd < 0)
 		return -EBADF;
-	/* A cached file's read waits on nothing: no deadline to keep. */
+	/* A file read here does not stall as a FIFO can: no deadline. */
 	if (r->inline_rd && (rc = next_inline(r, b)) != 2)
 		return rc;
 	if (ms) {	/* cv waits on CLOCK_REALTIME (its default) */
