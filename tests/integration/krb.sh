@@ -15,6 +15,12 @@
 #                             e.g. -2h; "" puts it back): its tickets end
 #                             when its clock says, and clients that learn
 #                             its time (kdc_timesync) believe them
+#
+# On hosts as network namespaces (netns.sh; KRB_ADDR set to a host's
+# address before sourcing this):
+#   krb_start_on HOST         krb_start with the KDC in HOST's namespace
+#                             (and krb_kdc_clock restarts it there)
+#   krb_kinit_on HOST NAME PASSWORD [LIFETIME]   krb_kinit run on HOST
 command -v krb5kdc >/dev/null && command -v kdb5_util >/dev/null &&
 	command -v kadmin.local >/dev/null && command -v kinit >/dev/null ||
 	skip "MIT Kerberos is not installed (krb5-kdc, krb5-admin-server, krb5-user: make deps installs them)"
@@ -32,6 +38,9 @@ KRB_ADDR=${KRB_ADDR:-127.0.0.1}
 KRB_SKEW=${KRB_SKEW:-5}
 KRB_PID=""
 KRB_FAKETIME=""
+# A command prefix the KDC and its probe run under (krb_start_on: ip
+# netns exec into a host's namespace); empty: here.
+KRB_RUN=""
 for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
 	[ -f "$f" ] && KRB_FAKETIME=$f && break
 done
@@ -107,16 +116,16 @@ krb_kdc_run() {
 	if [ -n "$1" ]; then
 		[ -n "$KRB_FAKETIME" ] ||
 			fail "libfaketime is not installed (faketime: make deps installs it)"
-		FAKETIME="$1" LD_PRELOAD="$KRB_FAKETIME" \
+		FAKETIME="$1" LD_PRELOAD="$KRB_FAKETIME" $KRB_RUN \
 			krb5kdc -n -r "$KRB_REALM" -P "$KRB_DIR/kdc.pid" >>"$KRB_DIR/kdc.out" 2>&1 &
 	else
-		krb5kdc -n -r "$KRB_REALM" -P "$KRB_DIR/kdc.pid" >>"$KRB_DIR/kdc.out" 2>&1 &
+		$KRB_RUN krb5kdc -n -r "$KRB_REALM" -P "$KRB_DIR/kdc.pid" >>"$KRB_DIR/kdc.out" 2>&1 &
 	fi
 	KRB_PID=$!
 	PIDS="$PIDS $KRB_PID"
 	i=0
 	until KRB5CCNAME="FILE:$KRB_DIR/cc.probe" \
-	    kinit -k -t "$KRB_DIR/probe.keytab" "abs-rig/probe" >/dev/null 2>&1; do
+	    $KRB_RUN kinit -k -t "$KRB_DIR/probe.keytab" "abs-rig/probe" >/dev/null 2>&1; do
 		i=$((i + 1))
 		kill -0 "$KRB_PID" 2>/dev/null ||
 			{ cat "$KRB_DIR/kdc.out" "$KRB_DIR/kdc.log" >&2 2>/dev/null; fail "krb5kdc died"; }
@@ -173,4 +182,22 @@ krb_expire_wait() {
 	until [ "$(date +%s)" -gt $((end + KRB_SKEW + 1)) ]; do
 		sleep 0.5
 	done
+}
+
+# krb_start_on HOST: the realm, its KDC in HOST's namespace (netns.sh's
+# ip netns exec, which execs krb5kdc: KRB_PID is the KDC's own), bound to
+# KRB_ADDR, which the caller set to HOST's address before sourcing this.
+krb_start_on() {
+	[ "$KRB_ADDR" = "$(host_ip "$1")" ] ||
+		fail "krb_start_on $1: KRB_ADDR is $KRB_ADDR, not host $1's address"
+	KRB_RUN="ip netns exec $(ns_of "$1")"
+	krb_start
+}
+
+# krb_kinit_on HOST NAME PASSWORD [LIFETIME]: krb_kinit, kinit run on
+# HOST (the KDC is reached over the hosts' network).
+krb_kinit_on() {
+	on "$1" kdestroy -q >/dev/null 2>&1 || true
+	printf '%s\n' "$3" | on "$1" kinit ${4:+-l "$4"} "$2" >"$KRB_DIR/kinit.out" 2>&1 ||
+		{ cat "$KRB_DIR/kinit.out" >&2; fail "kinit $2 on host $1"; }
 }

@@ -15,6 +15,9 @@
 #                             PID in BG_PID (ip netns exec execs it) and
 #                             in PIDS
 #   host_ip A|B|C             its address
+#   named_on / bg_named_on A|B|C CMD...   on / bg_on, CMD seeing the
+#                             test's hosts file $NETNS_HOSTS_FILE as
+#                             /etc/hosts (names for the hosts' addresses)
 #   link_down B / link_up B   cut / restore that host's cable at the switch
 #                             (neither end notices: a partition, as a
 #                             switch or a router failing makes one)
@@ -48,6 +51,22 @@ bg_on() {
 	ip netns exec "$_ns_on" "$@" &
 	BG_PID=$!
 	PIDS="$PIDS $BG_PID"
+}
+
+# The hosts file named_on gives a command (the test writes it). A bind
+# mount over /etc/hosts in the mount namespace ip netns exec makes for each
+# command (its mounts propagate nowhere): the machine's /etc/hosts is
+# neither read nor changed, and nothing is written under /etc/netns.
+NETNS_HOSTS_FILE="$T/hosts"
+named_on() {
+	_ns_on=$1
+	shift
+	on "$_ns_on" sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$NETNS_HOSTS_FILE" "$@"
+}
+bg_named_on() {
+	_ns_on=$1
+	shift
+	bg_on "$_ns_on" sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$NETNS_HOSTS_FILE" "$@"
 }
 
 link_down() { ip -n "$(ns_of S)" link set "v$(echo "$1" | tr 'ABC' 'abc')" down; }
