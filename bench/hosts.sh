@@ -18,6 +18,8 @@
 #             server has): events per second
 # For each: abs-ctld's CPU (user+sys from /proc, all its threads) and its
 # memory (VmRSS after, VmHWM peak).
+# ABS_BENCH_HOSTS_UNIX=1: over abs-ctld's Unix socket even when it has
+# --listen (the same phases without TLS, to compare).
 # Usage: bench/hosts.sh BUILD [N] [DIR] [EVENTS] [SIZE_MIB] (root).
 BUILD=${1:-build}
 N=${2:-50}
@@ -52,6 +54,7 @@ until_ok() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt "${2:-1200}" ] || f
 netns_up >/dev/null
 TLS=""
 "$BIN/abs-ctld" --help 2>&1 | grep -q -- '--listen' && TLS=1
+[ -z "${ABS_BENCH_HOSTS_UNIX:-}" ] || TLS=""
 PORT=4747
 if [ -n "$TLS" ]; then
 	# A site CA, abs-ctld's certificate for host A's address, one for
@@ -86,8 +89,10 @@ start_ctld() {
 	until_ok '[ -S "$T/ctld.sock" ] && admin status >/dev/null 2>&1'
 }
 start_ctld
+OVER="abs-ctld's Unix socket"
+[ -z "$TLS" ] || OVER="TLS 1.3 ($CONTROL)"
 echo "abs-bench --hosts $N: abs-ctld on host A ($(host_ip A)), media servers on B and C," \
-	"over ${TLS:+TLS 1.3 ($CONTROL)}${TLS:-abs-ctld's Unix socket (no --listen in this build)}; work dir $T"
+	"over $OVER; work dir $T"
 
 "$BIN/abs-vtape" new-library lib --slots "$N" --drives "$N" --capacity 64M --barcode-prefix B >/dev/null || fail "new-library"
 k=0
