@@ -707,6 +707,7 @@ gss_client(SSL *ssl, const struct proto_auth *a, const char *host, char *err)
 struct bridge_arg {
 	SSL *ssl;
 	int plain;
+	struct bridge_arg *next;	/* in bridges */
 	size_t prelen;
 	char pre[];
 };
@@ -722,6 +723,40 @@ proto_tls_last_loss(char *buf, size_t len)
 	snprintf(buf, len, "%s", lost);
 	lost[0] = '\0';
 	pthread_mutex_unlock(&lost_mu);
+}
+
+/*
+ * The client's bridges still running. OpenSSL frees its state in an
+ * atexit handler of its own: a bridge thread still inside OpenSSL then
+ * would use freed memory (and a media server that exits as abs-ctld
+ * refuses it often has one). So at exit each bridge is told that its
+ * client is done (its plain end shut for reading: what was written is
+ * still sent, then close_notify) and waited for, 2 s at most. Registered
+ * with atexit after OpenSSL's handler, it runs before it.
+ */
+static pthread_mutex_t bridges_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bridges_cv = PTHREAD_COND_INITIALIZER;
+static struct bridge_arg *bridges;
+static pid_t bridges_pid;	/* the process that registered the handler */
+
+static void
+bridges_end(void)
+{
+	struct timespec until;
+
+	/* A forked child that calls exit() shares the sockets, not the
+	   threads: it must not end its parent's bridges. */
+	if (getpid() != bridges_pid)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&bridges_mu);
+	for (struct bridge_arg *b = bridges; b; b = b->next)
+		shutdown(b->plain, SHUT_RD);
+	while (bridges && pthread_cond_timedwait(&bridges_cv, &bridges_mu,
+	    &until) == 0)
+		;
+	pthread_mutex_unlock(&bridges_mu);
 }
 
 static void *
@@ -745,7 +780,20 @@ bridge_thread(void *p)
 	}
 	SSL_free(ba->ssl);
 	close(net);
-	close(ba->plain);
+	/* This thread's OpenSSL state (its error queue) freed now, not by
+	   a key destructor after bridges_end has let exit go on. */
+	OPENSSL_thread_stop();
+	/* Done with OpenSSL: off the list, the last step. */
+	pthread_mutex_lock(&bridges_mu);
+	for (struct bridge_arg **b = &bridges; *b; b = &(*b)->next) {
+		if (*b == ba) {
+			*b = ba->next;
+			break;
+		}
+	}
+	close(ba->plain);	/* under the lock: bridges_end shuts it */
+	pthread_cond_broadcast(&bridges_cv);
+	pthread_mutex_unlock(&bridges_mu);
 	free(ba);
 	return NULL;
 }
@@ -976,7 +1024,18 @@ bridge:
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&at, 256 * 1024);
+	pthread_mutex_lock(&bridges_mu);
+	if (bridges_pid != getpid()) {
+		bridges = NULL;	/* a forked child's copy: its parent's threads */
+		if (atexit(bridges_end) == 0)
+			bridges_pid = getpid();
+	}
 	rc = pthread_create(&t, &at, bridge_thread, ba);
+	if (rc == 0) {
+		ba->next = bridges;
+		bridges = ba;
+	}
+	pthread_mutex_unlock(&bridges_mu);
 	pthread_attr_destroy(&at);
 	if (rc != 0) {
 		snprintf(err, PROTO_ERRLEN, "%s: no thread: %s", where, strerror(rc));

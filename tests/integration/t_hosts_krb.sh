@@ -236,5 +236,8 @@ ok "a media server principal not on the list, and a listed one for another drive
 kill -0 "$EPID" || fail "b0's media server is gone"
 cc olga
 desk status >/dev/null || fail "olga's status after the refusals"
-grep -qi "sanitizer\|runtime error" "$T/ctld-A.log" "$T"/engine-*.log && fail "sanitizer report"
+if grep -qi "sanitizer\|runtime error" "$T/ctld-A.log" "$T"/engine-*.log; then
+	grep -i -A 30 "sanitizer\|runtime error" "$T/ctld-A.log" "$T"/engine-*.log >&2
+	fail "sanitizer report"
+fi
 ok "the catalog holds the night's 3 dumps once each; b0 serving; abs-ctld up"
