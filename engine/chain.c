@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "catalog/dumplog.h"
+#include "common/crash.h"
 #include "common/date.h"
 #include "common/log.h"
 #include "engine/chain.h"
@@ -181,6 +182,31 @@ rm_push(struct rm_level **lv, size_t *depth, size_t *cap, int fd,
 }
 
 /*
+ * The directory name under pfd opened without following a link, and made
+ * writable and searchable by its owner through that descriptor (a 0555
+ * directory a dump left is emptied by a media server that is not root).
+ * A directory that cannot be opened as it is (mode 0) is given u+rwx
+ * first, by a call that refuses a link. A descriptor or -errno.
+ */
+static int
+open_dir_rw(int pfd, const char *name)
+{
+	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	struct stat sb;
+
+	if (fd < 0 && errno == EACCES &&
+	    fchmodat(pfd, name, S_IRWXU, AT_SYMLINK_NOFOLLOW) == 0)
+		fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & S_IRWXU) != S_IRWXU)
+		(void)fchmod(fd, (sb.st_mode & 07777) | S_IRWXU);
+	return fd;
+}
+
+/*
  * Remove name under pfd and, for a directory, all under it; never through
  * a symlink. ENOENT is no error. Iterative, with at most two descriptors
  * open whatever the depth (hostile13 H12: one per level ran out past the
@@ -189,8 +215,8 @@ rm_push(struct rm_level **lv, size_t *depth, size_t *cap, int fd,
  * was come down from (device and inode), so a tree moved meanwhile stops
  * the removal instead of leading it elsewhere.
  */
-static int
-rm_tree(int pfd, const char *name)
+int
+eng_chain_rm_tree(int pfd, const char *name)
 {
 	struct rm_level *lv = NULL;
 	size_t depth = 0, cap = 0;
@@ -204,9 +230,8 @@ rm_tree(int pfd, const char *name)
 		    -errno : 0;
 	if (strlen(name) > NAME_MAX)
 		return -ENAMETOOLONG;
-	if ((fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if ((fd = open_dir_rw(pfd, name)) < 0)
+		return fd == -ENOENT ? 0 : fd;
 	if ((rc = rm_push(&lv, &depth, &cap, fd, name)) < 0) {
 		close(fd);
 		free(lv);
@@ -240,11 +265,10 @@ rm_tree(int pfd, const char *name)
 			}
 		}
 		if (rc == 0 && down[0]) {
-			fd = openat(dirfd(d), down, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
+			fd = open_dir_rw(dirfd(d), down);
 			closedir(d);
 			if (fd < 0)
-				rc = -errno;
+				rc = fd;
 			else
 				rc = rm_push(&lv, &depth, &cap, fd, down);
 			if (rc < 0)
@@ -351,7 +375,7 @@ rm_leftovers(int dirfd, char *err)
 			continue;
 		log_warn("removing %s, left by a restore that did not end",
 		    de->d_name);
-		if ((rc = rm_tree(dirfd, de->d_name)) < 0)
+		if ((rc = eng_chain_rm_tree(dirfd, de->d_name)) < 0)
 			eng_err(err, "removing %s: %s", de->d_name, strerror(-rc));
 	}
 	closedir(d);
@@ -707,7 +731,7 @@ scratch_close(struct apply *a, int rc)
 		    "kept in %s, by inode)", a->scratch_name);
 		return rc;
 	}
-	int r = rm_tree(a->dirfd, a->scratch_name);
+	int r = eng_chain_rm_tree(a->dirfd, a->scratch_name);
 	if (r < 0 && rc == 0) {
 		eng_err(a->err, "removing %s: %s", a->scratch_name, strerror(-r));
 		rc = r;
@@ -736,6 +760,7 @@ eng_chain_apply(int dirfd, const struct fidx *base, const struct fidx *n,
 	 */
 	for (uint64_t i = a.nrm; i-- > 0;) {
 		bool foreign = false;
+		abs_crash_point("chain-apply");
 		if ((rc = rm_listed(dirfd, a.rm[i], &foreign, err)) < 0)
 			goto out;
 		if (foreign) {
@@ -747,6 +772,7 @@ eng_chain_apply(int dirfd, const struct fidx *base, const struct fidx *n,
 		}
 	}
 	for (uint64_t i = 0; i < a.npl; i++) {
+		abs_crash_point("chain-apply");
 		if ((rc = place(&a, &a.pl[i])) < 0)
 			goto out;
 		st->placed++;

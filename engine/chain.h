@@ -52,6 +52,11 @@ int eng_chain_fix_dirs(int dirfd, const struct fidx *n, char *err);
 int eng_chain_dir_meta(int dirfd, const struct fidx_entry *e, char *err);
 /* A directory at path (and those above it) made where missing. */
 int eng_chain_mkdir(int dirfd, const char *path, char *err);
+/* name under pfd removed, and all under it for a directory, only through
+   descriptors opened without following links (a directory swapped for a
+   link meanwhile stops it); directories made u+rwx through theirs on the
+   way. ENOENT is no error. 0 or -errno. */
+int eng_chain_rm_tree(int pfd, const char *name);
 /* to (made or replaced) as a hard link of from, both under dirfd. */
 int eng_chain_link(int dirfd, const char *from, const char *to, char *err);
 

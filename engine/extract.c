@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/crash.h"
 #include "common/esc.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -445,6 +446,7 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 	 * Not archive_read_extract2(): it turns a refused header into a
 	 * warning, and the refusal would pass for a restored entry.
 	 */
+	abs_crash_point("restore-entry");
 	r = archive_write_header(disk, e);
 	if (r < ARCHIVE_WARN && host_error(archive_errno(disk))) {
 		/* The target, not the entry: out of space or inodes, a

@@ -16,13 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/crash.h"
 #include "common/log.h"
+#include "engine/chain.h"
 #include "engine/extract.h"
 #include "engine/shadow.h"
 #include "engine/tape.h"
 
 #define MARKER_TMP ENG_SHADOW_MARKER ".tmp"
-#define MARKER_MAX 4096
 
 /* Whether this host is host: its name, or either's first label when the
    other has none (a short name against a qualified one). */
@@ -86,25 +87,174 @@ within(const char *a, const char *b)
 	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
 }
 
+/* Whether s's n bytes hold no control character (C0 or DEL). */
+static bool
+printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* Whether all n bytes of v are in set (v need not end in NUL). */
+static bool
+all_in(const char *v, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!v[i] || !strchr(set, v[i]))
+			return false;
+	return true;
+}
+
+/* A date as the marker writes them: "-", or digits, '-', ':', 'T', 'Z'. */
+static bool
+date_ok(const char *v, size_t n)
+{
+	return n > 0 && n < 32 && all_in(v, n, "0123456789-:TZ");
+}
+
+int
+eng_shadow_marker_parse(const char *buf, size_t len,
+    struct eng_shadow_marker *m, char *err)
+{
+	static const char head[] = "ABS shadow:";
+	bool have_entity = false, have_dump = false, have_date = false;
+	bool have_level = false, have_refreshed = false;
+	const char *p = buf, *end = buf + len;
+
+	memset(m, 0, sizeof(*m));
+	m->level = -1;
+	snprintf(m->date, sizeof(m->date), "-");
+	snprintf(m->refreshed, sizeof(m->refreshed), "-");
+	if (len > ENG_SHADOW_MARKER_MAX) {
+		eng_err(err, "it is larger than %d bytes", ENG_SHADOW_MARKER_MAX);
+		return -EBADMSG;
+	}
+	if (memchr(buf, '\0', len)) {
+		eng_err(err, "it holds a NUL byte");
+		return -EBADMSG;
+	}
+	if (len < sizeof(head) - 1 || memcmp(buf, head, sizeof(head) - 1) != 0) {
+		eng_err(err, "it does not begin with \"%s\"", head);
+		return -EBADMSG;
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *v;
+		size_t n = (size_t)(le - p), vn;
+		bool *seen = NULL;
+		char *dst = NULL;
+		size_t dlen = 0;
+
+		if (n > 8 && memcmp(p, "entity: ", 8) == 0) {
+			seen = &have_entity, dst = m->entity, dlen = sizeof(m->entity);
+			v = p + 8;
+		} else if (n > 6 && memcmp(p, "dump: ", 6) == 0) {
+			seen = &have_dump, dst = m->dump, dlen = sizeof(m->dump);
+			v = p + 6;
+		} else if (n > 6 && memcmp(p, "date: ", 6) == 0) {
+			seen = &have_date, dst = m->date, dlen = sizeof(m->date);
+			v = p + 6;
+		} else if (n > 7 && memcmp(p, "level: ", 7) == 0) {
+			seen = &have_level;
+			v = p + 7;
+		} else if (n > 11 && memcmp(p, "refreshed: ", 11) == 0) {
+			seen = &have_refreshed, dst = m->refreshed,
+			    dlen = sizeof(m->refreshed);
+			v = p + 11;
+		} else {
+			p = le + (nl != NULL);	/* a line of text, or one we
+						   do not know: ignored */
+			continue;
+		}
+		vn = (size_t)(le - v);
+		if (*seen) {
+			eng_err(err, "it says \"%.*s\" twice", (int)(v - p - 2), p);
+			return -EBADMSG;
+		}
+		*seen = true;
+		if (!printable(v, vn) || (dst && vn >= dlen)) {
+			eng_err(err, "its \"%.*s\" is too long or holds a control"
+			    " character", (int)(v - p - 2), p);
+			return -EBADMSG;
+		}
+		if (dst) {
+			memcpy(dst, v, vn);
+			dst[vn] = '\0';
+		}
+		if (dst == m->dump && strcmp(m->dump, "-") != 0 &&
+		    (vn != 32 || !all_in(v, vn, "0123456789abcdefABCDEF"))) {
+			eng_err(err, "its dump is neither 32 hex digits nor \"-\"");
+			return -EBADMSG;
+		}
+		if ((dst == m->date || dst == m->refreshed) && !date_ok(v, vn)) {
+			eng_err(err, "its \"%.*s\" is not a date", (int)(v - p - 2),
+			    p);
+			return -EBADMSG;
+		}
+		if (seen == &have_level) {
+			if (vn == 2 && v[0] == '-' && v[1] == '1')
+				m->level = -1;
+			else if (vn >= 1 && vn <= 2 && all_in(v, vn, "0123456789"))
+				m->level = vn == 1 ? v[0] - '0' :
+				    (v[0] - '0') * 10 + v[1] - '0';
+			else {
+				eng_err(err, "its level is not a number from -1 to"
+				    " 99");
+				return -EBADMSG;
+			}
+		}
+		p = le + (nl != NULL);
+	}
+	if (!have_entity || !have_dump) {
+		eng_err(err, "it does not name an entity and a dump");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int
+eng_shadow_marker_format(const struct eng_shadow_marker *m, char *buf,
+    size_t len)
+{
+	int n;
+
+	if (!m->entity[0] || !printable(m->entity, strlen(m->entity)))
+		return -EINVAL;
+	n = snprintf(buf, len, "ABS shadow: a copy of entity %s kept current by"
+	    " abs-ctld from its dumps; anything written here may be replaced"
+	    " (docs/SHADOWS.md).\nentity: %s\ndump: %s\ndate: %s\nlevel: %d\n"
+	    "refreshed: %s\n", m->entity, m->entity, m->dump, m->date, m->level,
+	    m->refreshed);
+	if (n < 0 || (size_t)n >= len || n > ENG_SHADOW_MARKER_MAX)
+		return -ENAMETOOLONG;
+	return n;
+}
+
 /*
- * The marker's entity and dump: 1, 0 when there is none, or -EBADMSG
- * (err) when the file is there but is no marker of ours.
+ * The marker read: 1 (m), 0 when there is none, or -EBADMSG (err) when
+ * the file is there but is no marker of ours.
  */
 static int
-marker_read(int dirfd, const char *to, char *entity, size_t elen, char *dump,
-    size_t dlen, char *err)
+marker_read(int dirfd, const char *to, struct eng_shadow_marker *m,
+    char *err)
 {
-	char buf[MARKER_MAX + 1], *line, *save = NULL;
+	char buf[ENG_SHADOW_MARKER_MAX + 1], why[ENG_ERRLEN];
 	int fd = openat(dirfd, ENG_SHADOW_MARKER, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
-	ssize_t n;
+	size_t got = 0;
+	ssize_t n = 0;
 
-	entity[0] = dump[0] = '\0';
+	memset(m, 0, sizeof(*m));
 	if (fd < 0 && errno == ENOENT)
 		return 0;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (n = read(fd, buf, MARKER_MAX)) < 0) {
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		while (got < sizeof(buf) && (n = read(fd, buf + got,
+		    sizeof(buf) - got)) > 0)
+			got += (size_t)n;
+	if (fd < 0 || n < 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);
 		eng_err(err, "%s/%s is not a shadow's marker (not a regular file"
@@ -112,17 +262,9 @@ marker_read(int dirfd, const char *to, char *entity, size_t elen, char *dump,
 		return -EBADMSG;
 	}
 	close(fd);
-	buf[n] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n",
-	    &save)) {
-		if (strncmp(line, "entity: ", 8) == 0)
-			snprintf(entity, elen, "%s", line + 8);
-		else if (strncmp(line, "dump: ", 6) == 0)
-			snprintf(dump, dlen, "%s", line + 6);
-	}
-	if (!entity[0] || !dump[0]) {
-		eng_err(err, "%s/%s does not name an entity and a dump: it is not"
-		    " a shadow's marker", to, ENG_SHADOW_MARKER);
+	if (eng_shadow_marker_parse(buf, got, m, why) < 0) {
+		eng_err(err, "%s/%s is not a shadow's marker: %s", to,
+		    ENG_SHADOW_MARKER, why);
 		return -EBADMSG;
 	}
 	return 1;
@@ -137,23 +279,27 @@ static int
 marker_write(int dirfd, const char *to, const struct eng_shadow_opts *so,
     const char *dump, char *err)
 {
-	char buf[MARKER_MAX], now[32];
+	char buf[ENG_SHADOW_MARKER_MAX + 1];
+	struct eng_shadow_marker m = { .level = -1 };
 	struct stat st;
 	time_t t = time(NULL);
 	struct tm tm;
 	int fd, n, rc = 0;
+	bool none = strcmp(dump, "-") == 0;
 
 	gmtime_r(&t, &tm);
-	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(buf, sizeof(buf), "ABS shadow: a copy of entity %s kept"
-	    " current by abs-ctld from its dumps; anything written here may be"
-	    " replaced (docs/SHADOWS.md).\nentity: %s\ndump: %s\ndate: %s\n"
-	    "level: %d\nrefreshed: %s\n", so->entity, so->entity, dump,
-	    strcmp(dump, "-") && so->last_date ? so->last_date : "-",
-	    strcmp(dump, "-") ? so->last_level : -1, now);
-	if (n < 0 || n >= (int)sizeof(buf)) {
-		eng_err(err, "the shadow's marker does not fit %d bytes", MARKER_MAX);
-		return -ENAMETOOLONG;
+	strftime(m.refreshed, sizeof(m.refreshed), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(m.entity, sizeof(m.entity), "%s", so->entity);
+	snprintf(m.dump, sizeof(m.dump), "%s", dump);
+	snprintf(m.date, sizeof(m.date), "%s", !none && so->last_date &&
+	    date_ok(so->last_date, strlen(so->last_date)) ? so->last_date : "-");
+	if (!none && so->last_level >= 0 && so->last_level <= 99)
+		m.level = so->last_level;
+	if (strlen(so->entity) >= sizeof(m.entity) ||
+	    (n = eng_shadow_marker_format(&m, buf, sizeof(buf))) < 0) {
+		eng_err(err, "the shadow's marker cannot name entity %s (too long"
+		    " or a control character in its name)", so->entity);
+		return -EINVAL;
 	}
 	if (fstat(dirfd, &st) < 0)
 		rc = -errno;
@@ -166,6 +312,8 @@ marker_write(int dirfd, const char *to, const struct eng_shadow_opts *so,
 		rc = errno ? -errno : -EIO;
 	if (fd >= 0)
 		close(fd);
+	if (rc == 0)
+		abs_crash_point(none ? "shadow-claim" : "shadow-marker");
 	if (rc == 0 && renameat(dirfd, MARKER_TMP, dirfd, ENG_SHADOW_MARKER) < 0)
 		rc = -errno;
 	if (rc == 0 && fsync(dirfd) < 0)
@@ -183,56 +331,37 @@ marker_write(int dirfd, const char *to, const struct eng_shadow_opts *so,
 	return rc;
 }
 
-/* Everything under dirfd removed, nothing followed; keep: a name kept
-   (the marker) at the top. 0 or -errno (err). */
-static int
-wipe(int dirfd, const char *keep, const char *to, char *err)
+void (*eng_shadow_empty_hook)(int dirfd, const char *name);
+
+int
+eng_shadow_empty(int dirfd, const char *keep, const char *to, char *err)
 {
 	int dfd = dup(dirfd), rc = 0;
 	DIR *dir = dfd < 0 ? NULL : fdopendir(dfd);
 	struct dirent *e;
 
 	if (!dir) {
+		rc = -errno;
 		if (dfd >= 0)
 			close(dfd);
-		eng_err(err, "emptying %s: %s", to, strerror(errno));
-		return -errno;
+		eng_err(err, "emptying %s: %s", to, strerror(-rc));
+		return rc;
 	}
 	while (rc == 0 && (errno = 0, e = readdir(dir))) {
-		struct stat st;
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
 		    (keep && strcmp(e->d_name, keep) == 0))
 			continue;
-		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			rc = -errno;
+		if (eng_shadow_empty_hook)
+			eng_shadow_empty_hook(dirfd, e->d_name);
+		abs_crash_point("shadow-empty");
+		/* Looked at without following it, removed likewise: a link
+		   goes, what it points to stays. */
+		if ((rc = eng_chain_rm_tree(dirfd, e->d_name)) < 0)
 			eng_err(err, "emptying %s: %s: %s", to, e->d_name,
-			    strerror(errno));
-			break;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			int sub;
-			/* Its own mode may forbid what root's does not. */
-			fchmodat(dirfd, e->d_name, (st.st_mode & 07777) | S_IRWXU, 0);
-			sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0) {
-				rc = -errno;
-				eng_err(err, "emptying %s: %s: %s", to, e->d_name,
-				    strerror(errno));
-				break;
-			}
-			rc = wipe(sub, NULL, to, err);
-			close(sub);
-			if (rc == 0 && unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0) {
-				rc = -errno;
-				eng_err(err, "emptying %s: %s: %s", to, e->d_name,
-				    strerror(errno));
-			}
-		} else if (unlinkat(dirfd, e->d_name, 0) < 0) {
-			rc = -errno;
-			eng_err(err, "emptying %s: %s: %s", to, e->d_name,
-			    strerror(errno));
-		}
+			    rc == -ELOOP || rc == -ENOTDIR ? "it was swapped for"
+			    " a symbolic link or a file while being removed" :
+			    rc == -ESTALE ? "it moved while being removed" :
+			    strerror(-rc));
 	}
 	if (rc == 0 && errno) {
 		rc = -errno;
@@ -324,7 +453,7 @@ eng_shadow_refresh(const struct eng_restore_opts *o,
 {
 	const char *to = o->to, *last = so->nchain ? so->chain[so->nchain - 1] :
 	    NULL;
-	char ment[256], mdump[64];
+	struct eng_shadow_marker mk;
 	struct eng_restore_opts ro;
 	struct stat st;
 	int dirfd = -1, m, rc;
@@ -366,8 +495,7 @@ eng_shadow_refresh(const struct eng_restore_opts *o,
 		    to);
 		goto out;
 	}
-	if ((m = marker_read(dirfd, to, ment, sizeof(ment), mdump, sizeof(mdump),
-	    err)) < 0) {
+	if ((m = marker_read(dirfd, to, &mk, err)) < 0) {
 		rc = m;
 		goto out;
 	}
@@ -378,16 +506,16 @@ eng_shadow_refresh(const struct eng_restore_opts *o,
 		rc = -ENOTEMPTY;
 		goto out;
 	}
-	if (m == 1 && strcmp(ment, so->entity) != 0) {
-		eng_err(err, "%s is the shadow of entity %s, not of %s", to, ment,
-		    so->entity);
+	if (m == 1 && strcmp(mk.entity, so->entity) != 0) {
+		eng_err(err, "%s is the shadow of entity %s, not of %s", to,
+		    mk.entity, so->entity);
 		rc = -EPERM;
 		goto out;
 	}
 	incomplete = faccessat(dirfd, ENG_EXTRACT_MARKER, F_OK,
 	    AT_SYMLINK_NOFOLLOW) == 0;
 	for (size_t i = 0; m == 1 && !incomplete && i < so->nchain; i++)
-		if (strcasecmp(so->chain[i], mdump) == 0)
+		if (strcasecmp(so->chain[i], mk.dump) == 0)
 			applied = (unsigned)i + 1;
 	if (applied == so->nchain) {
 		log_info("shadow of %s at %s: it reflects dump %s already",
@@ -410,14 +538,20 @@ eng_shadow_refresh(const struct eng_restore_opts *o,
 			    " full", so->entity, to, incomplete ? "a refresh of it"
 			    " did not finish" : "the dump it reflects is not in the"
 			    " chain (a new full)");
-			rc = wipe(dirfd, ENG_SHADOW_MARKER, to, err);
+			rc = eng_shadow_empty(dirfd, ENG_SHADOW_MARKER, to, err);
 		}
 		if (rc < 0)
 			goto out;
 	} else {
 		log_info("shadow of %s at %s: dump %s to %s (%zu of the chain's"
-		    " %zu dumps to apply)", so->entity, to, mdump, last,
+		    " %zu dumps to apply)", so->entity, to, mk.dump, last,
 		    so->nchain - applied, so->nchain);
+		/* The tree is about to be neither that dump nor the last: the
+		   marker says so before the first change (a refresh killed
+		   after the restore's end and before the last marker would
+		   leave a marker naming a dump the tree no longer is). */
+		if ((rc = marker_write(dirfd, to, so, "-", err)) < 0)
+			goto out;
 	}
 	/* The restore takes the directory's lock itself. */
 	flock(dirfd, LOCK_UN);

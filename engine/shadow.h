@@ -18,6 +18,48 @@
 #include "engine/engine.h"
 
 #define ENG_SHADOW_MARKER ".abs-shadow"
+/* A marker is at most this many bytes; a larger file is no marker. */
+#define ENG_SHADOW_MARKER_MAX 4096
+
+/*
+ * What a marker says. dump: the dump the tree is, 32 hex digits, or "-"
+ * while no dump is completely applied (a refresh is under way or died).
+ */
+struct eng_shadow_marker {
+	char entity[256];
+	char dump[33];
+	char date[32];		/* the dump's date, or "-" */
+	int level;		/* the dump's level, -1 with dump "-" */
+	char refreshed[32];	/* when it was written */
+};
+
+/*
+ * Parse a marker file's len bytes (the directory it is in may have been
+ * written by anyone): "ABS shadow:" first, then "key: value" lines;
+ * entity and dump once each and required, date, level and refreshed at
+ * most once each, other lines ignored. 0, or -EBADMSG with err
+ * (ENG_ERRLEN) saying what is wrong.
+ */
+int eng_shadow_marker_parse(const char *buf, size_t len,
+    struct eng_shadow_marker *m, char *err);
+/* m as a marker file's text into buf: its length, or -EINVAL when m
+   holds what a marker cannot (a control character in the entity's name),
+   -ENAMETOOLONG when it does not fit len. */
+int eng_shadow_marker_format(const struct eng_shadow_marker *m, char *buf,
+    size_t len);
+
+/*
+ * Everything under the directory open at dirfd removed but the top-level
+ * name keep (NULL: none), only through descriptors of directories opened
+ * without following links: a symbolic link in it is removed, never
+ * followed, and a directory swapped for a link while it is emptied stops
+ * the removal. A directory's mode is made writable by its descriptor.
+ * to: the path, for messages. 0 or -errno with err.
+ */
+int eng_shadow_empty(int dirfd, const char *keep, const char *to, char *err);
+/* Tests only: called with the directory's descriptor and an entry's name
+   after the entry was looked at and before it is opened or removed. */
+extern void (*eng_shadow_empty_hook)(int dirfd, const char *name);
 
 struct eng_shadow_opts {
 	const char *entity;
