@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include "common/log.h"
 #include "engine/chain.h"
 #include "engine/engine.h"
+#include "engine/extract.h"
+#include "engine/shadow.h"
 #include "engine/tape.h"
 
 int
@@ -380,6 +383,97 @@ rm_leftovers(int dirfd, char *err)
 	}
 	closedir(d);
 	return rc;
+}
+
+/* Whether a top-level name is the restore's or a shadow's own (no part
+   of a dump's tree). */
+static bool
+own_name(const char *name)
+{
+	return strcmp(name, ENG_EXTRACT_MARKER) == 0 ||
+	    strncmp(name, ".abs-chain-", 11) == 0 ||
+	    strcmp(name, ENG_SHADOW_MARKER) == 0 ||
+	    strcmp(name, ENG_SHADOW_MARKER ".tmp") == 0;
+}
+
+/* eng_chain_tree_differs' count of the entries under the tree (nftw
+   has no argument for its callback). */
+static __thread uint64_t walk_count;
+
+static int
+count_entry(const char *path, const struct stat *sb, int flag,
+    struct FTW *f)
+{
+	(void)sb;
+	if (f->level == 0)
+		return FTW_CONTINUE;
+	/* The restore's and the shadow's own names at the top. */
+	if (f->level == 1 && own_name(path + f->base))
+		return flag == FTW_D ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
+	walk_count++;
+	return FTW_CONTINUE;
+}
+
+int
+eng_chain_tree_differs(int dirfd, const struct fidx *x, char *why, size_t len)
+{
+	char top[64], err[ENG_ERRLEN];
+	uint64_t want = 0;
+
+	why[0] = '\0';
+	for (uint64_t i = 0; i < x->nentries; i++) {
+		const struct fidx_entry *e = &x->e[i];
+		const char *leaf;
+		struct stat sb;
+		int fd, t;
+
+		if (strcmp(e->path, ".") == 0)
+			continue;
+		if (strncmp(e->path, "./", 2) == 0 && !strchr(e->path + 2, '/') &&
+		    own_name(e->path + 2))
+			continue;	/* the dump's own, not counted either */
+		want++;
+		fd = open_parent(dirfd, e->path, false, &leaf, err);
+		if (fd < 0) {
+			snprintf(why, len, "%s: %s", e->path, err);
+			return 1;
+		}
+		t = fstatat(fd, leaf, &sb, AT_SYMLINK_NOFOLLOW);
+		close(fd);
+		if (t < 0) {
+			snprintf(why, len, "%s: %s", e->path, strerror(errno));
+			return 1;
+		}
+		t = S_ISREG(sb.st_mode) ? FIDX_REG : S_ISDIR(sb.st_mode) ?
+		    FIDX_DIR : S_ISLNK(sb.st_mode) ? FIDX_LNK : S_ISCHR(sb.st_mode) ?
+		    FIDX_CHR : S_ISBLK(sb.st_mode) ? FIDX_BLK : S_ISFIFO(sb.st_mode) ?
+		    FIDX_FIFO : FIDX_SOCK;
+		if (t != e->type) {
+			snprintf(why, len, "%s is of another type than the dump's",
+			    e->path);
+			return 1;
+		}
+		if (t == FIDX_REG && ((uint64_t)sb.st_size != e->size ||
+		    sb.st_mtime != e->mtime)) {
+			snprintf(why, len, "%s has another size or time than the"
+			    " dump's", e->path);
+			return 1;
+		}
+	}
+	/* Nothing more than the dump's entries: counted through the
+	   descriptor (its /proc name), links not followed. */
+	snprintf(top, sizeof(top), "/proc/self/fd/%d/.", dirfd);
+	walk_count = 0;
+	if (nftw(top, count_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL) < 0) {
+		snprintf(why, len, "reading the tree: %s", strerror(errno));
+		return 1;
+	}
+	if (walk_count != want) {
+		snprintf(why, len, "it holds %" PRIu64 " entries, the dump %"
+		    PRIu64, walk_count, want);
+		return 1;
+	}
+	return 0;
 }
 
 static int

@@ -57,6 +57,15 @@ int eng_chain_mkdir(int dirfd, const char *path, char *err);
    link meanwhile stops it); directories made u+rwx through theirs on the
    way. ENOENT is no error. 0 or -errno. */
 int eng_chain_rm_tree(int pfd, const char *name);
+/*
+ * Whether the tree at dirfd is no longer the one x lists (a shadow
+ * changed by hand since its last refresh): an entry of x missing or of
+ * another type, a file of another size or mtime, or entries x does not
+ * have (the restore's and a shadow's own names at the top aside). 0:
+ * it is; 1 with why (len bytes) saying the first difference found.
+ */
+int eng_chain_tree_differs(int dirfd, const struct fidx *x, char *why,
+    size_t len);
 /* to (made or replaced) as a hard link of from, both under dirfd. */
 int eng_chain_link(int dirfd, const char *from, const char *to, char *err);
 

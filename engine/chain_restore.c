@@ -500,8 +500,17 @@ chain_tree(struct eng_chain_io *io, const struct eng_chain *c,
 		/* A shadow holds the tree as of dump applied - 1: that dump's
 		   listing is the base of the next, nothing is extracted. */
 		if (i < o->applied) {
-			if (i == o->applied - 1)
-				rc = decode_kept(io, d, &enc[i], &prev);
+			char why[ENG_ERRLEN / 2];
+			if (i == o->applied - 1 &&
+			    (rc = decode_kept(io, d, &enc[i], &prev)) == 0 &&
+			    eng_chain_tree_differs(eng_extract_dirfd(x), &prev, why,
+			    sizeof(why))) {
+				/* Changed by hand since: the dumps after it
+				   would be applied onto another tree. */
+				eng_err(io->err, "the tree is not dump %s any more"
+				    " (%s)", d->dump_id, why);
+				rc = -ESTALE;
+			}
 			continue;
 		}
 		snprintf(line, sizeof(line), "dump %u of %u: %s", i + 1, c->n,

@@ -371,7 +371,8 @@ eng_shadow_empty(int dirfd, const char *keep, const char *to, char *err)
 	return rc;
 }
 
-/* Whether the directory holds anything. */
+/* Whether the directory holds anything (a marker's new file that a
+   killed refresh left aside: it is ours and replaced anyway). */
 static bool
 holds_files(int dirfd)
 {
@@ -386,7 +387,8 @@ holds_files(int dirfd)
 		return true;	/* unknown: never taken as empty */
 	}
 	while (!any && (e = readdir(dir)))
-		any = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+		any = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    strcmp(e->d_name, MARKER_TMP) != 0;
 	closedir(dir);
 	return any;
 }
@@ -562,7 +564,26 @@ eng_shadow_refresh(const struct eng_restore_opts *o,
 	ro.level_only = false;
 	ro.paths = NULL;
 	ro.npaths = 0;
-	if ((rc = eng_restore(&ro, res, err)) < 0)
+	rc = eng_restore(&ro, res, err);
+	if (rc == -ESTALE && applied > 0) {
+		/* Changed by hand since the last refresh: made again. */
+		log_warn("shadow of %s at %s: %s; it is made again from the full",
+		    so->entity, to, err);
+		err[0] = '\0';
+		if (flock(dirfd, LOCK_EX | LOCK_NB) < 0) {
+			eng_err(err, "the shadow %s is being written by another"
+			    " restore", to);
+			rc = -EBUSY;
+			goto out;
+		}
+		if ((rc = eng_shadow_empty(dirfd, ENG_SHADOW_MARKER, to, err)) < 0)
+			goto out;
+		flock(dirfd, LOCK_UN);
+		memset(res, 0, sizeof(*res));
+		ro.applied = 0;
+		rc = eng_restore(&ro, res, err);
+	}
+	if (rc < 0)
 		goto out;
 	if (strcasecmp(res->dump_id, last) != 0) {
 		eng_err(err, "the shadow refresh restored dump %s, not %s",

@@ -131,6 +131,10 @@ for lv in $levels; do
 	ok "dump $n (level $lv, $D): the shadow is the source as dumped"
 done
 last=$D
+# Each refresh of the untouched shadow found it as its marker said (none
+# was made again because the tree differed from its dump's listing).
+! grep "any more" "$T/engine.log" >&2 || fail "a refresh took the untouched shadow for one changed by hand"
+ok "the untouched shadow was never taken for one changed by hand"
 
 # A refresh onto a missing shadow makes it (from the full of the chain).
 rm -rf "$T/sh/home"
