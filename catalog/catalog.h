@@ -1354,6 +1354,9 @@ struct cat_shadow {
 	/* the entity's newest complete dump (NULL: none) */
 	const char *newest_uid, *newest_started;
 	int64_t newest_level;
+	/* complete dumps of the entity newer than the one it reflects (all
+	   of them when it reflects none) */
+	int64_t dumps_behind;
 };
 typedef int cat_shadow_fn(const struct cat_shadow *s, void *arg);
 

@@ -21,7 +21,10 @@
 	" (SELECT d.level FROM dumps d WHERE d.dump_uid = s.dump_uid)," \
 	" s.job_id, s.job_dump, s.error, s.error_dump, s.error_at," \
 	" s.promoted_at, s.promoted_by, s.promoted_from, " \
-	NEWEST("dump_uid") ", " NEWEST("started") ", " NEWEST("level")
+	NEWEST("dump_uid") ", " NEWEST("started") ", " NEWEST("level") "," \
+	" (SELECT count(*) FROM dumps d WHERE d.entity_id = s.entity_id AND" \
+	" d.state = 'complete' AND (s.dump_started IS NULL OR d.started >" \
+	" s.dump_started) AND d.dump_uid IS NOT s.dump_uid)"
 #define SHADOW_FROM " FROM shadows s JOIN entities e ON e.id = s.entity_id"
 
 static int
@@ -41,7 +44,7 @@ shadow_row(sqlite3_stmt *st, void *arg)
 		.error_at = db_text(st, 18), .promoted_at = db_text(st, 19),
 		.promoted_by = db_text(st, 20), .promoted_from = db_text(st, 21),
 		.newest_uid = db_text(st, 22), .newest_started = db_text(st, 23),
-		.newest_level = db_i64(st, 24),
+		.newest_level = db_i64(st, 24), .dumps_behind = db_i64(st, 25),
 	};
 
 	return ((cat_shadow_fn *)cb->fn)(&s, cb->arg);

@@ -185,7 +185,11 @@ plan_of(const struct cat_shadow *s)
 		.refreshing = s->job_id != CAT_NULL,
 		.failed_newest = s->error && s->error_dump && s->newest_uid &&
 		    strcmp(s->error_dump, s->newest_uid) == 0,
+		.promoted = strcmp(s->state, "active") != 0,
 		.refreshed = parse_utc(s->refreshed),
+		.dump_at = parse_utc(s->dump_started),
+		.newest_at = parse_utc(s->newest_started),
+		.dumps_behind = s->dumps_behind > 0 ? (long)s->dumps_behind : 0,
 	};
 
 	return p;
@@ -196,12 +200,13 @@ static json_t *
 shadow_json(const struct cat_shadow *s)
 {
 	struct plan_shadow p = plan_of(s);
-	time_t now = clock_now(), next = 0, at = parse_utc(s->dump_started);
-	time_t newest = parse_utc(s->newest_started);
+	struct plan_shadow_lag lag;
+	time_t now = clock_now(), next = 0;
 	enum plan_shadow_reason r = plan_shadow_due(&p, now, &next);
 	char nb[32] = "";
 	json_t *o;
 
+	plan_shadow_lag(&p, now, &lag);
 	if (next)
 		utc(next, nb, sizeof(nb));
 	o = json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o}", "id",
@@ -217,18 +222,18 @@ shadow_json(const struct cat_shadow *s)
 	json_object_set_new(o, "refreshed", j_str(s->refreshed));
 	/* Age: how old the tree it holds is; lag: how far behind the
 	   entity's newest dump it is. */
-	json_object_set_new(o, "age_seconds", at ? json_integer((json_int_t)
-	    (now - at)) : json_null());
+	json_object_set_new(o, "age_seconds", lag.age >= 0 ?
+	    json_integer((json_int_t)lag.age) : json_null());
 	json_object_set_new(o, "newest", j_str(s->newest_uid));
 	json_object_set_new(o, "newest_started", j_str(s->newest_started));
 	json_object_set_new(o, "behind", json_boolean(p.behind));
-	json_object_set_new(o, "lag_seconds", !p.behind ? json_integer(0) :
-	    at && newest ? json_integer((json_int_t)(newest - at)) :
-	    json_null());
+	json_object_set_new(o, "behind_dumps", json_integer(lag.dumps));
+	json_object_set_new(o, "lag_seconds", lag.lag >= 0 ?
+	    json_integer((json_int_t)lag.lag) : json_null());
 	json_object_set_new(o, "job", j_int(s->job_id));
 	json_object_set_new(o, "job_dump", j_str(s->job_dump));
-	json_object_set_new(o, "refresh", json_string(strcmp(s->state,
-	    "active") ? "promoted" : plan_shadow_reason_name(r)));
+	json_object_set_new(o, "refresh", json_string(
+	    plan_shadow_reason_name(r)));
 	json_object_set_new(o, "next_refresh", nb[0] ? json_string(nb) :
 	    json_null());
 	json_object_set_new(o, "error", j_str(s->error));

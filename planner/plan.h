@@ -310,7 +310,16 @@ struct plan_shadow {
 	int failed_newest;	/* 1: the last refresh, to that newest dump,
 				   failed: not tried again by itself until a
 				   newer dump lands (or an operator asks) */
+	int promoted;		/* 1: it is the entity's source now: never
+				   refreshed again */
 	time_t refreshed;	/* when its last refresh ended (0: never) */
+	/* for plan_shadow_lag: */
+	time_t dump_at;		/* the date of the dump it reflects (0: none) */
+	time_t newest_at;	/* the date of the entity's newest complete
+				   dump (0: none) */
+	long dumps_behind;	/* complete dumps newer than the one it
+				   reflects (all of them when it reflects
+				   none) */
 };
 
 enum plan_shadow_reason {
@@ -319,12 +328,36 @@ enum plan_shadow_reason {
 	PLAN_SHADOW_REFRESHING,	/* a refresh is queued or runs */
 	PLAN_SHADOW_WAIT,	/* --every: not before *next */
 	PLAN_SHADOW_HELD,	/* its last refresh failed */
+	PLAN_SHADOW_PROMOTED,	/* it is a source now */
 };
 
-/* Whether s is due at now; *next: when it will be (PLAN_SHADOW_WAIT). */
+/*
+ * Whether s is due at now; *next: when it will be (PLAN_SHADOW_WAIT).
+ * With --every, a clock that went back less than a period since the last
+ * refresh makes it wait at most two periods; one that went back more
+ * (the last refresh is dated more than a period after now) makes it due:
+ * a refresh once too early rather than none for as long as the clock
+ * jumped.
+ */
 enum plan_shadow_reason plan_shadow_due(const struct plan_shadow *s,
     time_t now, time_t *next);
-/* The reason's name ("due", "current", "refreshing", "wait", "held"). */
+/* The reason's name ("due", "current", "refreshing", "wait", "held",
+   "promoted"). */
 const char *plan_shadow_reason_name(enum plan_shadow_reason r);
+
+/* How old and how far behind a shadow is; -1: not known. */
+struct plan_shadow_lag {
+	long long age;		/* seconds since the date of the dump it
+				   reflects (-1: it reflects none) */
+	long long lag;		/* seconds from that dump to the newest
+				   (0: current; -1: it reflects none) */
+	long dumps;		/* dumps behind (0: current) */
+};
+
+/* s's age and lag at now; a clock behind a dump's date gives age 0, a
+   newest dump dated before the one it reflects gives lag 0 (never a
+   negative time). */
+void plan_shadow_lag(const struct plan_shadow *s, time_t now,
+    struct plan_shadow_lag *out);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "common/base64.h"
 #include "common/date.h"
+#include "common/esc.h"
 #include "common/version.h"
 #include "proto/proto.h"
 #include "tools/tui.h"
@@ -556,6 +557,124 @@ print_inventory(json_t *res)
 		    "  MARKED: " : "", json_is_string(json_object_get(e, "mark")) ?
 		    sf(e, "mark") : "");
 	}
+}
+
+/* A duration for people: 45s, 12m, 3h05m, 2d04h. */
+static void
+fmt_dur(json_int_t sec, char *buf, size_t len)
+{
+	if (sec < 0)
+		sec = 0;
+	if (sec < 60)
+		snprintf(buf, len, "%llds", (long long)sec);
+	else if (sec < 3600)
+		snprintf(buf, len, "%lldm", (long long)(sec / 60));
+	else if (sec < 86400)
+		snprintf(buf, len, "%lldh%02lldm", (long long)(sec / 3600),
+		    (long long)(sec % 3600 / 60));
+	else
+		snprintf(buf, len, "%lldd%02lldh", (long long)(sec / 86400),
+		    (long long)(sec % 86400 / 3600));
+}
+
+#define SHADOW_COLS 7
+
+/* shadows: a table (entity, where, the dump reflected and its date, age,
+   lag, state), a failure's error and a promotion under their rows. */
+static void
+print_shadows(json_t *res)
+{
+	static const char *const head[SHADOW_COLS] = { "ENTITY", "WHERE",
+	    "DUMP", "DUMP DATE", "AGE", "LAG", "STATE" };
+	size_t n = json_array_size(res), i;
+	char (*cell)[SHADOW_COLS][300] = calloc(n ? n : 1, sizeof(*cell));
+	int w[SHADOW_COLS];
+	json_t *o;
+
+	if (!n) {
+		printf("no shadow (abs-ctl shadow-add)\n");
+		free(cell);
+		return;
+	}
+	if (!cell) {
+		print_human(res);
+		return;
+	}
+	for (int c = 0; c < SHADOW_COLS; c++)
+		w[c] = (int)strlen(head[c]);
+	json_array_foreach(res, i, o) {
+		const char *refresh = sf(o, "refresh"), *dump = sf(o, "dump");
+		json_t *age = json_object_get(o, "age_seconds");
+		json_t *lag = json_object_get(o, "lag_seconds");
+		json_int_t behind = json_integer_value(json_object_get(o,
+		    "behind_dumps"));
+		char d1[32], d2[32];
+
+		esc_name(sf(o, "entity"), cell[i][0], sizeof(cell[i][0]));
+		if (json_is_string(json_object_get(o, "host")))
+			snprintf(d2, sizeof(d2), "%.20s:", sf(o, "host"));
+		else
+			d2[0] = '\0';
+		snprintf(cell[i][1], sizeof(cell[i][1]), "%s%s", d2, sf(o, "path"));
+		if (strcmp(dump, "-") == 0)
+			snprintf(cell[i][2], sizeof(cell[i][2]), "none yet");
+		else
+			snprintf(cell[i][2], sizeof(cell[i][2]), "%.8s L%lld", dump,
+			    (long long)json_integer_value(json_object_get(o,
+			    "dump_level")));
+		snprintf(cell[i][3], sizeof(cell[i][3]), "%s", sf(o,
+		    "dump_started"));
+		if (json_is_integer(age))
+			fmt_dur(json_integer_value(age), cell[i][4],
+			    sizeof(cell[i][4]));
+		else
+			snprintf(cell[i][4], sizeof(cell[i][4]), "-");
+		if (strcmp(refresh, "promoted") == 0)
+			snprintf(cell[i][5], sizeof(cell[i][5]), "-");
+		else if (behind <= 0)
+			snprintf(cell[i][5], sizeof(cell[i][5]), "current");
+		else {
+			if (json_is_integer(lag))
+				fmt_dur(json_integer_value(lag), d1, sizeof(d1));
+			snprintf(cell[i][5], sizeof(cell[i][5]), "%lld dump%s%s%s",
+			    (long long)behind, behind == 1 ? "" : "s",
+			    json_is_integer(lag) ? ", " : "",
+			    json_is_integer(lag) ? d1 : "");
+		}
+		if (strcmp(refresh, "refreshing") == 0)
+			snprintf(cell[i][6], sizeof(cell[i][6]), "running (job %lld)",
+			    (long long)json_integer_value(json_object_get(o, "job")));
+		else if (strcmp(refresh, "current") == 0)
+			snprintf(cell[i][6], sizeof(cell[i][6]), "idle");
+		else if (strcmp(refresh, "wait") == 0)
+			snprintf(cell[i][6], sizeof(cell[i][6]), "idle (next %s)",
+			    sf(o, "next_refresh"));
+		else if (strcmp(refresh, "held") == 0)
+			snprintf(cell[i][6], sizeof(cell[i][6]), "failed");
+		else
+			snprintf(cell[i][6], sizeof(cell[i][6]), "%s", refresh);
+		for (int c = 0; c < SHADOW_COLS; c++)
+			if ((int)strlen(cell[i][c]) > w[c])
+				w[c] = (int)strlen(cell[i][c]);
+	}
+	for (int c = 0; c < SHADOW_COLS; c++)
+		printf("%-*s%s", c < SHADOW_COLS - 1 ? w[c] : 0, head[c],
+		    c < SHADOW_COLS - 1 ? "  " : "\n");
+	json_array_foreach(res, i, o) {
+		char e[600];
+		for (int c = 0; c < SHADOW_COLS; c++)
+			printf("%-*s%s", c < SHADOW_COLS - 1 ? w[c] : 0, cell[i][c],
+			    c < SHADOW_COLS - 1 ? "  " : "\n");
+		if (json_is_string(json_object_get(o, "error")))
+			printf("  last error %s (dump %.8s): %s\n", sf(o, "error_at"),
+			    sf(o, "error_dump"), esc_text(sf(o, "error"), e,
+			    sizeof(e), 0));
+		if (json_is_string(json_object_get(o, "promoted_at")))
+			printf("  promoted by %s at %s; it replaced %s\n",
+			    sf(o, "promoted_by"), sf(o, "promoted_at"),
+			    esc_text(sf(o, "promoted_from"), e, sizeof(e), 0));
+	}
+	free(cell);
 }
 
 /* libraries: each with its counts and drives. */
@@ -1913,6 +2032,8 @@ run_command(int argc, char **argv)
 			print_inventory(res);
 		} else if (strcmp(op->name, "libraries") == 0) {
 			print_libraries(res);
+		} else if (strcmp(op->name, "shadows") == 0) {
+			print_shadows(res);
 		} else {
 			print_human(res);
 		}

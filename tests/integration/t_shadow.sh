@@ -128,6 +128,15 @@ for lv in $levels; do
 	wait_shadow home "$D"
 	cmp_shadow "snap$n" "$T/sh/home" "after dump $n (level $lv)"
 	marker_is home "$D" "$T/sh/home"
+	if [ $n = 1 ]; then
+		# The table for people: a header, the row with its dump's
+		# first digits and level, current and idle.
+		"$CTL" shadows >table.txt
+		head -n1 table.txt | grep -q '^ENTITY  *WHERE  *DUMP  *DUMP DATE  *AGE  *LAG  *STATE$' ||
+			{ cat table.txt >&2; fail "shadows: no table header"; }
+		grep -q "^home  *$T/sh/home  *$(echo "$D" | cut -c1-8) L0  *20[0-9-]*T[0-9:]*Z  *[0-9]*[smhd][0-9m]*  *current  *idle$" table.txt ||
+			{ cat table.txt >&2; fail "shadows: home's row"; }
+	fi
 	ok "dump $n (level $lv, $D): the shadow is the source as dumped"
 done
 last=$D
@@ -175,6 +184,9 @@ O=$(sleep 1; j=$("$CTL" --json dump lib0 other --level 0 | jq -r '.jobs[0]'); wa
 wait_until "shadow other | jq -e '.error != null' >/dev/null"
 shadow other | jq -e '.error | test("holds files and is not a shadow of other")' >/dev/null ||
 	fail "a non-empty foreign directory: $(shadow other)"
+"$CTL" shadows >table.txt
+grep -q "^other .* none yet .* 1 dump  *failed$" table.txt && grep -q "^  last error .*holds files and is not a shadow of other" table.txt ||
+	{ cat table.txt >&2; fail "shadows: the failed refresh of other"; }
 [ "$(cat foreign/precious)" = mine ] && [ "$(ls -A foreign)" = precious ] || fail "the refused refresh touched foreign/"
 ok "refused at refresh: a non-empty directory that is no shadow (untouched, the error in shadows)"
 "$CTL" shadow-remove other >/dev/null
@@ -203,7 +215,9 @@ wait_until "shadow other | jq -e '.behind and .refresh == \"wait\"' >/dev/null"
 sleep 2
 shadow other | jq -e --arg d "$O" '.dump == $d and .job == null and .next_refresh != null' >/dev/null ||
 	fail "--every 6: refreshed before its time: $(shadow other)"
-ok "--every 6: the new dump waits ($(shadow other | jq -r .next_refresh))"
+shadow other | jq -e '.behind_dumps == 1 and .lag_seconds >= 1' >/dev/null || fail "--every 6: the lag: $(shadow other)"
+"$CTL" shadows | grep -q "^other .* 1 dump, [0-9]*[smhd].* idle (next 20" || { "$CTL" shadows >&2; fail "shadows: other waiting"; }
+ok "--every 6: the new dump waits ($(shadow other | jq -r .next_refresh)), one dump behind"
 date -u -d '+7 hours' +%Y-%m-%dT%H:%M:%SZ >"$T/clock"
 wait_shadow other "$O2"
 cmp_shadow snap-other "$T/sh/other" "other after --every"
@@ -218,6 +232,8 @@ jq -e '.entity == "home" and (.promoted_by | test("^uid:"))' promote.json >/dev/
 "$CTL" --json shadows | jq -e '.[] | select(.entity == "home") | .state == "promoted" and .promoted_at != null and (.promoted_from | test("/src$"))' >/dev/null ||
 	fail "shadows after promotion: $("$CTL" --json shadows)"
 expect_fail "no shadow" "$CTL" shadow-promote home
+"$CTL" shadows | grep -q "^  promoted by uid:[0-9]* at 20.*; it replaced dir:$T/src$" || { "$CTL" shadows >&2; fail "shadows: the promotion"; }
+"$CTL" shadows | grep -q "^home .* promoted$" || { "$CTL" shadows >&2; fail "shadows: home promoted"; }
 ok "shadow-promote home: the shadow is home's source, who and when recorded"
 
 # Removing a shadow keeps its files.
