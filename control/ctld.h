@@ -20,6 +20,8 @@ struct library;
 struct drive {
 	char name[64];
 	char device[256];
+	char host[256];		/* the host its media server said it runs
+				   on when it last registered ("": not said) */
 	struct client *engine;	/* the connected media server, or NULL */
 	const char *state;	/* idle writing load-media unloading ... */
 	int64_t job;		/* current job, 0 if none */

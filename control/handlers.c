@@ -36,12 +36,12 @@ drive_json(struct drive *d)
 	    json_real((double)(d->estimate - d->bytes) / 1e6 / d->rate) :
 	    json_null();
 
-	return json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:f,s:f,s:o,s:s,s:O}",
+	return json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:f,s:f,s:o,s:s,s:O,s:s}",
 	    "drive", d->name, "device", d->device, "state", d->state,
 	    "job", (json_int_t)d->job, "entity", d->job ? d->entity : "",
 	    "bytes", (json_int_t)d->bytes, "rate_mbs", d->rate,
 	    "seconds", secs, "eta_seconds", eta, "wants", d->want_label,
-	    "messages", d->msgs);
+	    "messages", d->msgs, "host", d->host);
 }
 
 static json_t *
@@ -1432,6 +1432,8 @@ h_engine_register(struct ctld *c, struct client *cl, json_t *a,
 	}
 	cl->drive = d;
 	snprintf(d->device, sizeof(d->device), "%s", arg_str(a, "device"));
+	snprintf(d->host, sizeof(d->host), "%s", arg_str(a, "host") &&
+	    cat_name_valid(arg_str(a, "host")) ? arg_str(a, "host") : "");
 	if (!job)
 		d->state = "idle";
 	d->want_label[0] = '\0';

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/clock.h"
@@ -145,12 +146,59 @@ kind_row(const struct cat_entity *e, void *arg)
 	return 0;
 }
 
-/* "uid:N": who asked (an identity once network clients have one). */
+/* Who asked: the client's identity ("uid:N" on the Unix socket,
+   "cert:SUBJECT" or "krb:PRINCIPAL" over TLS). */
 static const char *
 who(const struct client *cl, char *buf, size_t len)
 {
-	snprintf(buf, len, "uid:%u", (unsigned)cl->uid);
+	if (cl->identity[0])
+		snprintf(buf, len, "%s", cl->identity);
+	else
+		snprintf(buf, len, "uid:%u", (unsigned)cl->uid);
 	return buf;
+}
+
+/* Whether host names a (the first label of either, when the other has
+   none: a short name against a qualified one), as the media server
+   judges it (engine/shadow.c). */
+static bool
+host_is(const char *host, const char *a)
+{
+	size_t x, y;
+
+	if (strcasecmp(host, a) == 0)
+		return true;
+	x = strcspn(host, ".");
+	y = strcspn(a, ".");
+	return (host[x] == '\0' || a[y] == '\0') && x == y &&
+	    strncasecmp(host, a, x) == 0;
+}
+
+/*
+ * A shadow on HOST is refreshed by a media server of that host: one has
+ * registered from it (since abs-ctld started), and --drive, when given,
+ * is one. false with err.
+ */
+static bool
+host_served(struct ctld *c, const char *host, const char *drive, char *err)
+{
+	struct drive *named = drive ? ctld_drive(c, drive, false) : NULL;
+
+	if (named && named->host[0] && !host_is(host, named->host)) {
+		snprintf(err, PROTO_ERRLEN, "--to %.40s:PATH: drive %.40s's media"
+		    " server runs on host %.40s: give --drive a drive of %.40s",
+		    host, drive, named->host, host);
+		return false;
+	}
+	if (named && named->host[0])
+		return true;
+	for (struct drive *d = c->drives; d; d = d->next)
+		if (d->host[0] && host_is(host, d->host))
+			return true;
+	snprintf(err, PROTO_ERRLEN, "--to %.60s:PATH: no media server has"
+	    " registered from host %.60s: none could refresh a shadow there"
+	    " (abs-ctl status shows the drives' hosts)", host, host);
+	return false;
 }
 
 /* A UTC date as the catalog keeps them, and back. */
@@ -284,7 +332,7 @@ h_shadow_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	int64_t every = arg_num(a, "every", 0);
 	struct place_check pc = { .entity = entity };
 	char host[256] = "", path[PATHLEN], kind[8] = "", dberr[CAT_ERRLEN];
-	char by[64];
+	char by[300];
 	int rc;
 
 	if (!to || !*to)
@@ -310,6 +358,10 @@ h_shadow_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
 		    " dump lands)");
 	if (drive && !ctld_drive(c, drive, false))
 		FAIL(PROTO_E_NOT_FOUND, "no drive %s", drive);
+	if (host[0] && !host_served(c, host, drive, err)) {
+		*code = PROTO_E_NOT_FOUND;
+		return NULL;
+	}
 	if ((rc = cat_entity_get(c->db, entity, kind_row, kind, dberr)) < 0)
 		return cat_failed(code, err, rc, dberr);
 	if (strcmp(kind, "dir") != 0)
@@ -350,7 +402,7 @@ h_shadow_remove(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err)
 {
 	const char *entity = arg_str(a, "entity");
-	char dberr[CAT_ERRLEN];
+	char dberr[CAT_ERRLEN], by[300];
 	json_t *o = shadow_get(c, entity, code, err);
 	int rc;
 
@@ -360,8 +412,9 @@ h_shadow_remove(struct ctld *c, struct client *cl, json_t *a,
 		json_decref(o);
 		return cat_failed(code, err, rc, dberr);
 	}
-	log_info("shadow of %s at %s removed by uid %u (its files stay)", entity,
-	    json_string_value(json_object_get(o, "path")), (unsigned)cl->uid);
+	log_info("shadow of %s at %s removed by %s (its files stay)", entity,
+	    json_string_value(json_object_get(o, "path")), who(cl, by,
+	    sizeof(by)));
 	json_object_set_new(o, "removed", json_true());
 	return o;
 }
@@ -371,7 +424,7 @@ h_shadow_promote(struct ctld *c, struct client *cl, json_t *a,
     const char **code, char *err)
 {
 	const char *entity = arg_str(a, "entity");
-	char dberr[CAT_ERRLEN], by[64];
+	char dberr[CAT_ERRLEN], by[300];
 	json_t *o = shadow_get(c, entity, code, err), *r;
 	int rc;
 

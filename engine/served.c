@@ -94,6 +94,7 @@ struct srv {
 	char barcode[TSG_BARCODE_LEN];	/* what the last `mounted` loaded */
 	char serial[65];	/* the drive's INQUIRY unit serial, "" none */
 	bool no_serial_arg;	/* this abs-ctld takes no serial: not sent */
+	bool no_host_arg;	/* nor a host */
 	char library[64];	/* the library abs-ctld attached the drive to */
 	/* The device's node (sg:, st:) watched through kernel uevents. */
 	int uev_fd;		/* -1: no uevents (checked at each job start) */
@@ -2042,18 +2043,30 @@ drop_master(struct srv *s, const char *why)
 static json_t *
 call_register(struct srv *s, json_t *rep, char *err)
 {
+	char host[256];
 	json_t *r;
 
+	if (gethostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
 	read_serial(s);
 	for (;;) {
 		bool serial = s->serial[0] && !s->no_serial_arg;
+		bool hn = host[0] && !s->no_host_arg;
 		r = call_on(s, "engine-register", json_pack("{s:s,s:s,s:i,s:O*,"
-		    "s:s*}", "drive", s->drive, "device", s->device, "version",
-		    PROTO_VERSION, "job", rep, "serial", serial ? s->serial : NULL),
-		    err);
-		if (r || s->eof || !serial || !strstr(err, "'serial'"))
+		    "s:s*,s:s*}", "drive", s->drive, "device", s->device, "version",
+		    PROTO_VERSION, "job", rep, "serial", serial ? s->serial : NULL,
+		    "host", hn ? host : NULL), err);
+		if (r || s->eof)
 			return r;
-		s->no_serial_arg = true;
+		/* An older abs-ctld: asked again without what it does not
+		   take. */
+		if (serial && strstr(err, "'serial'"))
+			s->no_serial_arg = true;
+		else if (hn && strstr(err, "'host'"))
+			s->no_host_arg = true;
+		else
+			return r;
 	}
 }
 
