@@ -129,16 +129,15 @@ write_zeros(struct archive *out, int64_t n)
 /*
  * Did the file change while it was read (a log rotated, a database
  * compacted)? A file that shrank is in the dump padded with zeros: say so,
- * as tar does, by name. 1 if it changed, else 0.
+ * as tar does, by name. fd: the file as read. 1 if it changed, else 0.
  */
 static int
-changed_while_read(struct archive_entry *w, const char *name)
+changed_while_read(struct archive_entry *w, const char *name, int fd)
 {
-	const char *src = archive_entry_sourcepath(w);
 	int64_t size = archive_entry_size(w);
 	struct stat sb;
 
-	if (!src || lstat(src, &sb) < 0 || !S_ISREG(sb.st_mode))
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
 		return 0;
 	if (sb.st_size < size) {
 		log_warn("archive: %s shrank by %lld bytes while it was read: "
@@ -155,42 +154,136 @@ changed_while_read(struct archive_entry *w, const char *name)
 	return 0;
 }
 
-/* One entry into the archive: its header, then its data from disk. */
+/*
+ * A regular file's data, opened once here: libarchive's walk reads its
+ * metadata, ACLs, xattrs and flags through a descriptor of its own, and
+ * its data read would open the file again and probe it for holes with
+ * six lseeks. Only a file with fewer blocks than its size can have holes:
+ * only such a file is probed, and its map goes into the entry before the
+ * header (pax keeps the holes). The descriptor, or -1 (said why).
+ */
 static int
-copy_entry(struct archive *disk, struct archive *out, struct archive_entry *w,
+open_data(struct archive_entry *e, const char *name, int *warnings)
+{
+	const char *src = archive_entry_sourcepath(e);
+	int64_t size = archive_entry_size(e);
+	struct stat sb;
+	int fd;
+
+	fd = src ? open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		log_warn("archive: %s: %s", name, fd < 0 ? strerror(errno) :
+		    "no longer a regular file");
+		(*warnings)++;
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if ((int64_t)sb.st_blocks * 512 >= size)
+		return fd;
+	for (off_t s = 0, h; s < size; s = h) {
+		if ((s = lseek(fd, s, SEEK_DATA)) < 0) {
+			if (errno != ENXIO)
+				goto nomap;
+			break;	/* a hole to the end */
+		}
+		if ((h = lseek(fd, s, SEEK_HOLE)) < 0)
+			goto nomap;
+		if (s == 0 && h >= size)
+			break;	/* no hole after all */
+		if (h > size)
+			h = size;
+		archive_entry_sparse_add_entry(e, s, h - s);
+	}
+	/* All a hole: one empty piece, as libarchive gives it. */
+	if (archive_entry_sparse_count(e) == 0 && lseek(fd, 0, SEEK_DATA) < 0 &&
+	    errno == ENXIO)
+		archive_entry_sparse_add_entry(e, 0, 0);
+	return fd;
+nomap:
+	/* No hole probing on this file system: its data, zeros and all. */
+	archive_entry_sparse_clear(e);
+	return fd;
+}
+
+/* Read up to n bytes at off into buf; the bytes read, 0 at its end, -errno. */
+static ssize_t
+read_at(int fd, void *buf, size_t n, int64_t off)
+{
+	ssize_t r;
+
+	do
+		r = pread(fd, buf, n, (off_t)off);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+#define COPY_BUF (256u << 10)	/* read at once from a file */
+
+/* One entry into the archive: its header, then its data from fd (-1:
+   none, or it could not be opened: zeros stand for it) through buf
+   (COPY_BUF bytes). */
+static int
+copy_entry(int fd, char *buf, struct archive *out, struct archive_entry *w,
     const char *name, int *warnings, int *changed)
 {
-	const void *buf;
-	size_t sz;
-	int64_t off, done = 0;
-	int r, rc = 0;
+	const size_t bufsz = COPY_BUF;
+	int64_t size = archive_entry_size(w), done = 0, end = 0, off, len;
+	int rc = 0, err = 0;
 
 	if (archive_write_header(out, w) < ARCHIVE_WARN) {
 		log_warn("archive: %s: %s", name, archive_error_string(out));
 		return -EIO;
 	}
-	if (archive_entry_size(w) <= 0)
-		return 0;
-	while ((r = archive_read_data_block(disk, &buf, &sz, &off)) ==
-	    ARCHIVE_OK) {
-		/* Holes go in as zeros; pax keeps them as holes. */
-		if (write_zeros(out, off - done) < 0 ||
-		    archive_write_data(out, buf, sz) < 0) {
-			log_warn("archive: %s: %s", name, archive_error_string(out));
-			rc = -EIO;
-			break;
+	if (size <= 0 || fd < 0)
+		goto finish;
+	/* The data pieces in order (one, the whole file, if no map); holes
+	   go in as zeros: pax keeps them as holes. */
+	archive_entry_sparse_reset(w);
+	bool map = archive_entry_sparse_count(w) > 0;
+	while (!rc && !err && !end) {
+		if (map) {
+			if (archive_entry_sparse_next(w, &off, &len) != ARCHIVE_OK)
+				break;
+		} else {
+			off = 0;
+			len = size;
 		}
-		done = off + (int64_t)sz;
+		if (off > size)
+			off = size;
+		if (len > size - off)
+			len = size - off;
+		if (write_zeros(out, off - done) < 0)
+			rc = -EIO;
+		done = off;
+		while (!rc && len > 0) {
+			ssize_t n = read_at(fd, buf, len < (int64_t)bufsz ?
+			    (size_t)len : bufsz, done);
+			if (n <= 0) {
+				if (n < 0)
+					err = (int)-n;
+				end = 1;	/* shrank: zeros to its size */
+				break;
+			}
+			if (archive_write_data(out, buf, (size_t)n) < 0)
+				rc = -EIO;
+			done += n;
+			len -= n;
+		}
+		if (!map)
+			break;
 	}
-	if (!rc && r == ARCHIVE_EOF &&
-	    write_zeros(out, archive_entry_size(w) - done) < 0)
-		rc = -EIO;
-	if (r < ARCHIVE_WARN) {
-		log_warn("archive: %s: %s", name, archive_error_string(disk));
+	if (rc)
+		log_warn("archive: %s: %s", name, archive_error_string(out));
+	else if (err) {
+		log_warn("archive: %s: %s", name, strerror(err));
 		(*warnings)++;
+	} else {
+		if (write_zeros(out, size - done) < 0)
+			rc = -EIO;
+		*changed += changed_while_read(w, name, fd);
 	}
-	if (!rc)
-		*changed += changed_while_read(w, name);
+finish:
 	/* Its padding out now: the archive's byte count is where the next
 	   header starts (the index's raw_end). */
 	if (!rc && archive_write_finish_entry(out) < ARCHIVE_WARN) {
@@ -276,13 +369,17 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 	struct fidx_builder *idx = NULL;
 	struct eng_prefetch *pf = NULL;
 	struct fidx_entry xe;
-	char name[4096];
+	char name[4096], *buf = malloc(COPY_BUF);
 	int rc = 0, warnings = 0, changed = 0;
 
-	if (!disk || !out || !lr)
+	if (!disk || !out || !lr || !buf) {
+		free(buf);
 		return -ENOMEM;
-	if (idxfd >= 0 && fidx_builder_new(&idx) < 0)
-		return -ENOMEM;
+	}
+	if (idxfd >= 0 && fidx_builder_new(&idx) < 0) {
+		rc = -ENOMEM;
+		goto done;
+	}
 	archive_write_set_format_pax_restricted(out);
 	archive_write_set_bytes_per_block(out, 65536);
 	archive_write_set_bytes_in_last_block(out, 1);
@@ -294,7 +391,9 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 	}
 	archive_read_disk_set_symlink_physical(disk);
 	archive_read_disk_set_standard_lookup(disk);
-	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+	/* Holes: open_data finds them, only where there can be any. */
+	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS |
+	    ARCHIVE_READDISK_NO_SPARSE);
 	if (archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
 		log_warn("archive: %s: %s", dir, archive_error_string(disk));
 		rc = -ENOENT;
@@ -352,9 +451,14 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 			   the others are links to it. */
 			if (xe.type == FIDX_REG && !archive_entry_hardlink(e))
 				xe.flags |= FIDX_HAS_DATA;
+			int dfd = -1;
+			if (xe.flags & FIDX_HAS_DATA && archive_entry_size(e) > 0)
+				dfd = open_data(e, name, &warnings);
 			xe.raw_offset = (uint64_t)archive_filter_bytes(out, 0);
-			rc = copy_entry(disk, out, e, name, &warnings, &changed);
+			rc = copy_entry(dfd, buf, out, e, name, &warnings, &changed);
 			xe.raw_end = (uint64_t)archive_filter_bytes(out, 0);
+			if (dfd >= 0)
+				close(dfd);
 			archive_entry_free(e);
 		}
 		if (!rc && idx && xe.type && fidx_builder_add(idx, &xe) < 0)
@@ -386,6 +490,7 @@ done:
 		    (unsigned long long)st.out_of_order,
 		    (unsigned long long)st.behind);
 	}
+	free(buf);
 	fidx_builder_free(idx);
 	archive_entry_linkresolver_free(lr);
 	archive_read_free(disk);
