@@ -381,7 +381,9 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 		goto done;
 	}
 	archive_write_set_format_pax_restricted(out);
-	archive_write_set_bytes_per_block(out, 65536);
+	/* Writes of 256 KiB into the 1 MiB pipe: a quarter of the engine's
+	   wake-ups of 64 KiB ones. The bytes are the same (no padding). */
+	archive_write_set_bytes_per_block(out, 256 << 10);
 	archive_write_set_bytes_in_last_block(out, 1);
 	archive_entry_linkresolver_set_strategy(lr, archive_format(out));
 	if (archive_write_open_fd(out, fd) != ARCHIVE_OK) {
