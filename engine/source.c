@@ -155,6 +155,45 @@ changed_while_read(struct archive_entry *w, const char *name, int fd)
 }
 
 /*
+ * Open path, longer than the kernel takes whole (libarchive's walk goes
+ * down by directory descriptors): a directory at a time, the file itself
+ * as open_data opens it. -1 and errno if not.
+ */
+static int
+open_long(const char *path)
+{
+	char *copy = strdup(path), *p, *slash;
+	int dfd, fd = -1, e;
+
+	if (!copy)
+		return -1;
+	p = copy;
+	dfd = open(*p == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	while (dfd >= 0 && (slash = strchr(p, '/'))) {
+		*slash = '\0';
+		if (*p) {
+			int nd = openat(dfd, p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			e = errno;
+			close(dfd);
+			errno = e;
+			dfd = nd;
+		}
+		p = slash + 1;
+	}
+	if (dfd >= 0) {
+		fd = openat(dfd, p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+		    O_NONBLOCK);
+		e = errno;
+		close(dfd);
+		errno = e;
+	}
+	e = errno;
+	free(copy);
+	errno = e;
+	return fd;
+}
+
+/*
  * A regular file's data, opened once here: libarchive's walk reads its
  * metadata, ACLs, xattrs and flags through a descriptor of its own, and
  * its data read would open the file again and probe it for holes with
@@ -171,6 +210,8 @@ open_data(struct archive_entry *e, const char *name, int *warnings)
 	int fd;
 
 	fd = src ? open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
+	if (fd < 0 && errno == ENAMETOOLONG)
+		fd = open_long(src);
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		log_warn("archive: %s: %s", name, fd < 0 ? strerror(errno) :
 		    "no longer a regular file");
