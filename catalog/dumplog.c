@@ -451,3 +451,34 @@ cat_dl_append_aborted(const char *path, const char *dump_id, int64_t job)
 	int rc = cat_dl_append(path, &last);
 	return rc < 0 ? rc : 1;
 }
+
+int
+cat_dl_find_dump(const char *path, const char *dump_id, struct cat_dl_rec *dump,
+    struct cat_dl_rec *parts, unsigned max, unsigned *nparts)
+{
+	struct cat_dl_rec r;
+	FILE *fp = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	*nparts = 0;
+	if (!fp)
+		return -errno;
+	while (getline(&line, &cap, fp) > 0) {
+		if (cat_dl_parse(line, &r) < 0 || strcmp(r.dump_id, dump_id) != 0)
+			continue;
+		if (r.type == CAT_DL_DUMP) {
+			if (dump)
+				*dump = r;
+			found = true;
+		} else if (r.type == CAT_DL_PART && r.part >= 1 && r.part <= max) {
+			parts[r.part - 1] = r;
+			if (r.part > *nparts)
+				*nparts = r.part;
+		}
+	}
+	free(line);
+	fclose(fp);
+	return found ? 1 : 0;
+}

@@ -84,5 +84,14 @@ int cat_dl_append(const char *path, const struct cat_dl_rec *r);
  * the dump has no part in the log (nothing on tape to record), or negative.
  */
 int cat_dl_append_aborted(const char *path, const char *dump_id, int64_t job);
+/*
+ * The lines of dump dump_id in the log at path: its part lines into
+ * parts[part - 1] (parts 1..max; *nparts the highest seen, parts not seen
+ * left as they were: clear them first) and its dump line into dump (may
+ * be NULL). 1 if a dump line was found, 0 if not, or -errno.
+ */
+int cat_dl_find_dump(const char *path, const char *dump_id,
+    struct cat_dl_rec *dump, struct cat_dl_rec *parts, unsigned max,
+    unsigned *nparts);
 
 #endif

@@ -85,8 +85,13 @@ sf_lock(const char *path, char *holder, size_t len)
 
 	for (int tries = 0; tries < 8; tries++) {
 		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-		if (fd < 0 && (errno == EACCES || errno == EROFS))
+		if (fd < 0 && (errno == EACCES || errno == EROFS)) {
+			int e = errno;
 			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			/* Not there and not to be made: say why it cannot be. */
+			if (fd < 0 && errno == ENOENT)
+				errno = e;
+		}
 		if (fd < 0)
 			return -errno;
 		if (fstat(fd, &a) < 0 || !S_ISREG(a.st_mode)) {

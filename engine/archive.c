@@ -320,6 +320,21 @@ move_entry(struct arch *a, const char *dir, const char *name, char *err)
 	return absq_entry_move(a->o->queue, dir, name, err);
 }
 
+/*
+ * The queue or done directory cannot be written (not writable by the
+ * archiver, its file system full): the entry stays queued, and the
+ * archiver stops as for a failed drive, saying why. Going on would take
+ * the same entry again and again (and write its file to tape again).
+ */
+static void
+cannot_record(struct arch *a, const char *name, const char *why)
+{
+	say(a, LOG_LVL_ERR, "%s stays queued, the archiver stops: cannot record "
+	    "it: %s", name, why);
+	put(a->err, sizeof(a->err), "cannot record %s: %s", name, why);
+	a->drive_failed = 1;
+}
+
 /* An entry that will not be archived: to done/refused with the reason. */
 static void
 refuse(struct arch *a, const char *name, const char *fmt, ...)
@@ -349,7 +364,7 @@ refuse(struct arch *a, const char *name, const char *fmt, ...)
 			say(a, LOG_LVL_WARN, "refused %s: %s (report in %s)",
 			    e->path, why, a->refused);
 		else
-			say(a, LOG_LVL_ERR, "refusing %s: %s", name, err);
+			cannot_record(a, name, err);
 	} else {
 		/* Damaged: the file itself goes, as it is, beside a report. */
 		char from[PATH_MAX], to[PATH_MAX];
@@ -358,9 +373,12 @@ refuse(struct arch *a, const char *name, const char *fmt, ...)
 		if (rename(from, to) == 0)
 			say(a, LOG_LVL_WARN, "refused damaged entry %s: %s (moved "
 			    "to %s)", name, why, to);
-		else
-			say(a, LOG_LVL_ERR, "damaged entry %s: %s; cannot move it: "
-			    "%s", name, why, strerror(errno));
+		else {
+			char m[ABSQ_ERRLEN];
+			put(m, sizeof(m), "damaged entry %s: %s; cannot move it to "
+			    "%s: %s", name, why, a->refused, strerror(errno));
+			cannot_record(a, name, m);
+		}
 	}
 	absq_unlock(lk);
 	free(e);
@@ -452,7 +470,7 @@ finish(struct arch *a, struct pending *p)
 		    err);
 	}
 	if (rc) {
-		say(a, LOG_LVL_ERR, "%s: %s", e->path, err);
+		cannot_record(a, e->path, err);
 		goto out;
 	}
 	if (why[0]) {
@@ -562,7 +580,10 @@ archive_one(struct arch *a, struct eng_commit *c, const char *name,
 {
 	struct absq_entry *e = calloc(1, sizeof(*e));
 	struct eng_dump_result r;
-	char err[ENG_ERRLEN] = "", src[ABSQ_PATH_MAX + 8], *json = NULL;
+	/* The queue library's messages are ABSQ_ERRLEN long (a path of up
+	   to 1017 bytes in them), eng_dump's ENG_ERRLEN: room for both. */
+	char err[ABSQ_ERRLEN > ENG_ERRLEN ? ABSQ_ERRLEN : ENG_ERRLEN] = "";
+	char src[ABSQ_PATH_MAX + 8], *json = NULL;
 	struct stat st;
 	int rc = 0;
 
@@ -574,14 +595,18 @@ archive_one(struct arch *a, struct eng_commit *c, const char *name,
 		rc = 0;
 		goto out;
 	}
-	if (lstat(e->path, &st) < 0 && errno == ENOENT) {
-		refuse(a, name, "missing: %s is not on disk", e->path);
+	/* The path as named, a regular file the queue's owner may read
+	   (queue.h absq_open_data): never a file the producer could not. */
+	if ((rc = absq_open_data(a->o->queue, e->path, &st, err)) < 0) {
+		if (rc == -ENOENT)
+			refuse(a, name, "missing: %s is not on disk", e->path);
+		else
+			refuse(a, name, "%s", err);
+		rc = 0;
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		refuse(a, name, "%s is not a regular file", e->path);
-		goto out;
-	}
+	close(rc);
+	rc = 0;
 	json = absq_entry_json(e);
 	if (!json || strlen(json) >= FMT_ARCHIVE_MAX) {
 		refuse(a, name, "its entry is longer than a part header holds "
@@ -638,6 +663,56 @@ out:
 	return rc;
 }
 
+/*
+ * Whether the dump log (the archiver's record of what is on tape) holds
+ * e's dump with the parts e names. 0, or -ENOENT with why.
+ */
+static int
+log_proves(struct arch *a, const struct absq_entry *e, char *why, size_t len)
+{
+	struct cat_dl_rec *p = calloc(ABSQ_MAX_PARTS, sizeof(*p)), dump;
+	unsigned n = 0;
+	int rc;
+
+	if (!p)
+		return snprintf(why, len, "out of memory"), -ENOMEM;
+	rc = cat_dl_find_dump(a->log, e->dump_id, &dump, p, ABSQ_MAX_PARTS, &n);
+	if (rc < 0)
+		snprintf(why, len, "dump log %.200s: %s", a->log, strerror(-rc));
+	else if (rc == 0 || n == 0)
+		snprintf(why, len, "dump log %.200s has no dump %s", a->log,
+		    e->dump_id);
+	else if (n != e->nparts)
+		snprintf(why, len, "dump log %.200s has %u parts of dump %s, the "
+		    "entry %u", a->log, n, e->dump_id, e->nparts);
+	else if (strcmp(dump.digest_alg, e->digest_alg) != 0 ||
+	    strcmp(dump.raw_digest, e->digest) != 0 ||
+	    dump.raw_bytes != e->bytes)
+		snprintf(why, len, "dump %s holds %llu bytes of %s:%s, the entry "
+		    "says %llu of %s:%s", e->dump_id,
+		    (unsigned long long)dump.raw_bytes, dump.digest_alg,
+		    dump.raw_digest, (unsigned long long)e->bytes, e->digest_alg,
+		    e->digest);
+	else {
+		rc = 0;
+		for (unsigned i = 0; i < n && !rc; i++) {
+			const struct absq_part *q = &e->parts[i];
+			if (strcmp(p[i].label, q->label) != 0 ||
+			    strcmp(p[i].tape_id, q->tape_id) != 0 ||
+			    p[i].file != q->file || p[i].offset != q->offset ||
+			    p[i].bytes != q->bytes) {
+				snprintf(why, len, "part %u is not where the dump log "
+				    "%.200s puts it", i + 1, a->log);
+				rc = -1;
+			}
+		}
+		free(p);
+		return rc ? -ENOENT : 0;
+	}
+	free(p);
+	return -ENOENT;
+}
+
 /* The entries ready now, oldest first; finishes interrupted moves. */
 static int
 ready_entries(struct arch *a, char (**names)[ABSQ_NAME_MAX], size_t *n)
@@ -669,7 +744,15 @@ ready_entries(struct arch *a, char (**names)[ABSQ_NAME_MAX], size_t *n)
 			continue;
 		}
 		if (e->state == ABSQ_ARCHIVED) {
-			/* A move a crash cut short: it is on tape already. */
+			/* A move a crash cut short: it is on tape already, if
+			   the dump log says so (a producer may write the queue,
+			   and an entry it made "archived" is no proof). */
+			char why[512];
+			if (log_proves(a, e, why, sizeof(why)) < 0) {
+				refuse(a, refs[i].name, "an entry marked archived "
+				    "that the dump log does not prove: %s", why);
+				continue;
+			}
 			int lk = absq_lock(a->o->queue, err);
 			abs_crash_point("archive-move");
 			if (move_entry(a, a->o->done, refs[i].name, err) == 0)

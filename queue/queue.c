@@ -3,8 +3,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -601,6 +603,17 @@ absq_add(const char *queue, const char *file, const struct absq_add_opts *o,
 	    (rc = abs_path(file, e->path, sizeof(e->path), err)) ||
 	    (rc = regular_size(e->path, &e->size, err)))
 		goto out;
+	/* What the archiver will refuse is refused now, said to the
+	   producer. */
+	{
+		struct stat st;
+		int fd = absq_open_data(queue, e->path, &st, err);
+		if (fd < 0) {
+			rc = fd;
+			goto out;
+		}
+		close(fd);
+	}
 	if (o->checksum && (rc = split_sum(o->checksum, e->sum_alg, e->sum,
 	    "checksum", err)))
 		goto out;
@@ -760,21 +773,18 @@ absq_scan(const char *dir, struct absq_ref **refs, size_t *n, char *err)
 }
 
 int
-absq_file_digest(const char *path, const char *alg, char hex[65],
-    uint64_t *size, char *err)
+absq_fd_digest(int fd, const char *alg, char hex[65], uint64_t *size,
+    char *err)
 {
 	int a = digest_alg_from_name(alg);
 	struct digest *d;
 	uint8_t *buf;
 	uint64_t total = 0;
 	ssize_t got;
-	int fd, rc = 0;
+	int rc = 0;
 
 	if (a < 0)
 		return qerr(err, "unknown digest %s", alg), -EINVAL;
-	fd = sf_open_regular(path, false);
-	if (fd < 0)
-		return qerr(err, "%s: %s", path, sf_strerror(fd)), fd;
 	d = digest_new((enum digest_alg)a);
 	buf = malloc(1 << 20);
 	if (!d || !buf) {
@@ -787,7 +797,7 @@ absq_file_digest(const char *path, const char *alg, char hex[65],
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
-			qerr(err, "%s: %s", path, strerror(errno));
+			qerr(err, "%s", strerror(errno));
 			goto out;
 		}
 		digest_update(d, buf, (size_t)got);
@@ -799,7 +809,25 @@ absq_file_digest(const char *path, const char *alg, char hex[65],
 out:
 	digest_free(d);
 	free(buf);
+	return rc;
+}
+
+int
+absq_file_digest(const char *path, const char *alg, char hex[65],
+    uint64_t *size, char *err)
+{
+	char why[ABSQ_ERRLEN];
+	int fd, rc;
+
+	if (digest_alg_from_name(alg) < 0)
+		return qerr(err, "unknown digest %s", alg), -EINVAL;
+	fd = sf_open_regular(path, false);
+	if (fd < 0)
+		return qerr(err, "%s: %s", path, sf_strerror(fd)), fd;
+	rc = absq_fd_digest(fd, alg, hex, size, why);
 	close(fd);
+	if (rc)
+		qerr(err, "%s: %s", path, why);
 	return rc;
 }
 
@@ -809,4 +837,77 @@ absq_ready(const struct absq_entry *e, time_t now)
 	if (e->state == ABSQ_CLOSED || e->state == ABSQ_ARCHIVED)
 		return true;
 	return e->state == ABSQ_OPEN && e->expires && e->expires <= now;
+}
+
+int
+absq_may_read(const char *queue, const struct stat *st, char *err)
+{
+	struct stat qs;
+	struct passwd *pw;
+	gid_t groups[256];
+	int ng = (int)ARRAY_SIZE(groups);
+	bool member = false;
+
+	if (stat(queue, &qs) < 0) {
+		int rc = -errno;
+		return qerr(err, "%s: %s", queue, strerror(-rc)), rc;
+	}
+	if (qs.st_uid == 0)
+		return 0;	/* root's queue: root may read what it names */
+	/* The permission bits as the kernel applies them: the owner's if
+	   it is the owner, else the group's if in the group, else all's. */
+	if ((pw = getpwuid(qs.st_uid)) != NULL &&
+	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) >= 0)
+		for (int i = 0; i < ng; i++)
+			member |= groups[i] == st->st_gid;
+	if (st->st_uid == qs.st_uid ? (st->st_mode & S_IRUSR) != 0 :
+	    member ? (st->st_mode & S_IRGRP) != 0 : (st->st_mode & S_IROTH) != 0)
+		return 0;
+	qerr(err, "queue %s's owner (uid %u) may not read it (owner uid %u, "
+	    "group %u, mode %04o): the archiver reads only files the queue's "
+	    "owner could", queue, (unsigned)qs.st_uid, (unsigned)st->st_uid,
+	    (unsigned)st->st_gid, (unsigned)(st->st_mode & 07777));
+	return -EACCES;
+}
+
+int
+absq_open_data(const char *queue, const char *path, struct stat *st,
+    char *err)
+{
+	char *real;
+	int fd, rc;
+
+	if (path[0] != '/')
+		return qerr(err, "%s: not an absolute path", path), -EINVAL;
+	/* Every component as named: no symbolic link, "..", "." or "//"
+	   takes the archiver (or scrub) to a file the entry does not name. */
+	if (!(real = realpath(path, NULL))) {
+		rc = -errno;
+		return qerr(err, "%s: %s", path, strerror(-rc)), rc;
+	}
+	rc = strcmp(real, path);
+	free(real);
+	if (rc != 0)
+		return qerr(err, "%s: not the file's own path (a symbolic link, "
+		    "\"..\" or \".\" in it)", path), -ELOOP;
+	/* Non-blocking: a FIFO put in its place must not hang the reader. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -ELOOP)
+			return qerr(err, "%s: a symbolic link", path), rc;
+		return qerr(err, "%s: %s", path, strerror(-rc)), rc;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return qerr(err, "%s: not a regular file", path), -EINVAL;
+	}
+	if ((rc = absq_may_read(queue, st, err)) < 0) {
+		char why[ABSQ_ERRLEN];
+		close(fd);
+		snprintf(why, sizeof(why), "%s", err ? err : "");
+		return qerr(err, "%s: %s", path, why), rc;
+	}
+	return fd;
 }

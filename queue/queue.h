@@ -134,6 +134,28 @@ int absq_scan(const char *dir, struct absq_ref **refs, size_t *n, char *err);
 /* Digest a file's bytes: alg "xxh128" or "sha256". size gets its length. */
 int absq_file_digest(const char *path, const char *alg, char hex[65],
     uint64_t *size, char *err);
+/* The same of an open file, read from where it is to its end. */
+int absq_fd_digest(int fd, const char *alg, char hex[65], uint64_t *size,
+    char *err);
+
+struct stat;
+/*
+ * Who may archive what (docs/QUEUE.md): the archiver, often root, reads a
+ * data file only if the queue directory's owner could, by the file's own
+ * permission bits (owner, group, others as the kernel applies them). A
+ * queue owned by root may name any file. 0, or -EACCES with the reason.
+ */
+int absq_may_read(const char *queue, const struct stat *st, char *err);
+/*
+ * Open an entry's data file for reading as the archiver and scrub do: its
+ * path must be the file's own (realpath gives it back unchanged: no
+ * symbolic link anywhere, no "..", "." or "//"), the file regular (opened
+ * non-blocking, not followed), and readable by the queue's owner
+ * (absq_may_read). The fd with st filled, or a negative errno with the
+ * reason (-ENOENT: not on disk).
+ */
+int absq_open_data(const char *queue, const char *path, struct stat *st,
+    char *err);
 
 /* Whether an entry is to be archived now: closed, or open and expired. */
 bool absq_ready(const struct absq_entry *e, time_t now);

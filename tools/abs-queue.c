@@ -21,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog/dumplog.h"
 #include "common/digest.h"
+#include "common/safefile.h"
 #include "common/util.h"
 #include "common/version.h"
 #include "queue/queue.h"
@@ -61,6 +63,7 @@ usage(FILE *fp)
 	    "       abs-queue close QUEUE FILE... [--checksum ALG:HEX]\n"
 	    "       abs-queue list DIR [--json]\n"
 	    "       abs-queue scrub QUEUE --done DIR [--verified-only] [--dry-run]\n"
+	    "                 [--log DUMPLOG]\n"
 	    "       abs-queue check --done DIR --device URI [--against-catalog]\n"
 	    "                 [--log DUMPLOG] [--engine PATH] [FILE...]\n"
 	    "       abs-queue --version | --help\n"
@@ -69,7 +72,9 @@ usage(FILE *fp)
 	    "  close: mark open entries ready\n"
 	    "  list: the entries of a queue or a done directory, oldest first\n"
 	    "  scrub: delete the data files whose done entries prove them on\n"
-	    "    tape (--verified-only: and read back after writing, or checked)\n"
+	    "    tape and the archiver's dump log (--log, default DONE/\n"
+	    "    archive.dumplog) (--verified-only: and read back after writing,\n"
+	    "    or checked)\n"
 	    "  check: restore each done entry's file from tape (abs-engine\n"
 	    "    restore, every block's CRC checked) and compare it with the\n"
 	    "    original, or with the done entry's digest once the original is\n"
@@ -242,19 +247,123 @@ cmd_list(int argc, char **argv)
 }
 
 /*
- * Whether the data file is the one on tape: the done entry proves a
- * location and a digest, the file has that digest now, and no queue
- * entry names it again (a newer version waiting to be archived).
+ * Whether the archiver's dump log (its record of what is on tape) holds
+ * e's dump: its bytes and digest, and every part where e puts it. A done
+ * entry alone is no proof: whoever may write the done directory can make
+ * one. 0, or -1 with the reason in err.
+ */
+static int
+log_proves(const char *log, const struct absq_entry *e, char *err)
+{
+	struct cat_dl_rec *p = calloc(ABSQ_MAX_PARTS, sizeof(*p)), dump;
+	unsigned n = 0;
+	int rc;
+
+	if (!p) {
+		seterr(err, "out of memory");
+		return -1;
+	}
+	rc = cat_dl_find_dump(log, e->dump_id, &dump, p, ABSQ_MAX_PARTS, &n);
+	if (rc < 0)
+		seterr(err, "%s: dump log %s: %s (--log DUMPLOG: the archiver's)",
+		    e->path, log, strerror(-rc));
+	else if (rc == 0 || n == 0)
+		seterr(err, "%s: the dump log %s has no dump %s: its done entry "
+		    "proves nothing", e->path, log, e->dump_id);
+	else if (n != e->nparts || strcmp(dump.digest_alg, e->digest_alg) ||
+	    strcmp(dump.raw_digest, e->digest) || dump.raw_bytes != e->bytes)
+		seterr(err, "%s: the dump log %s says dump %s is %u part(s), %llu "
+		    "bytes of %s:%s; the done entry says %u, %llu of %s:%s",
+		    e->path, log, e->dump_id, n, (unsigned long long)dump.raw_bytes,
+		    dump.digest_alg, dump.raw_digest, e->nparts,
+		    (unsigned long long)e->bytes, e->digest_alg, e->digest);
+	else {
+		rc = 0;
+		for (unsigned i = 0; i < n; i++) {
+			const struct absq_part *q = &e->parts[i];
+			if (strcmp(p[i].label, q->label) || strcmp(p[i].tape_id,
+			    q->tape_id) || p[i].file != q->file ||
+			    p[i].offset != q->offset || p[i].bytes != q->bytes) {
+				seterr(err, "%s: part %u is not where the dump log %s "
+				    "puts it", e->path, i + 1, log);
+				rc = -1;
+				break;
+			}
+		}
+		free(p);
+		return rc;
+	}
+	free(p);
+	return -1;
+}
+
+/*
+ * Delete the file fd is open on, by its path: through its directory,
+ * opened and checked to be the one the path names, and only if the name
+ * there is still the file that was read (nothing swapped in meanwhile).
+ */
+static int
+unlink_same(const char *path, int fd, char *err)
+{
+	char dir[PATH_MAX], link[64], there[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat was, now;
+	ssize_t n;
+	int dfd, rc = -1;
+
+	if (!slash || (size_t)(slash - path) >= sizeof(dir)) {
+		seterr(err, "%s: path too long", path);
+		return -1;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (!dir[0])
+		strcpy(dir, "/");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		seterr(err, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
+	n = readlink(link, there, sizeof(there) - 1);
+	if (n >= 0)
+		there[n] = '\0';
+	if (n < 0 || strcmp(there, dir) != 0) {
+		seterr(err, "%s: its directory changed while it was read", path);
+		goto out;
+	}
+	if (fstat(fd, &was) < 0 || fstatat(dfd, slash + 1, &now,
+	    AT_SYMLINK_NOFOLLOW) < 0 || was.st_dev != now.st_dev ||
+	    was.st_ino != now.st_ino) {
+		seterr(err, "%s: replaced while it was read", path);
+		goto out;
+	}
+	if (unlinkat(dfd, slash + 1, 0) < 0) {
+		seterr(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	close(dfd);
+	return rc;
+}
+
+/*
+ * Whether the data file is the one on tape: the done entry is the one
+ * the archiver makes for that path, the dump log proves its dump, the
+ * file (by its own path, readable by the queue's owner) has that digest
+ * now, and no queue entry names it again (a newer version waiting).
  */
 static bool
-scrub_one(const char *queue, const char *done, struct absq_entry *e,
-    bool verified_only, bool dry, char *err)
+scrub_one(const char *queue, const char *done, const char *log,
+    struct absq_entry *e, bool verified_only, bool dry, char *err)
 {
 	struct absq_entry *q = malloc(sizeof(*q));
-	char hex[65];
+	char hex[65], name[ABSQ_NAME_MAX], why[ABSQ_ERRLEN];
 	uint64_t size = 0;
 	struct stat st;
 	bool ok = false;
+	int fd = -1;
 
 	if (!q) {
 		seterr(err, "out of memory");
@@ -266,19 +375,30 @@ scrub_one(const char *queue, const char *done, struct absq_entry *e,
 		    e->path);
 		goto out;
 	}
+	absq_name_for(e->path, name, sizeof(name));
+	if (strcmp(name, e->name) != 0) {
+		seterr(err, "%s: done entry %s is not the one the archiver makes "
+		    "for this path (%s)", e->path, e->name, name);
+		goto out;
+	}
 	if (absq_entry_read(queue, e->name, q, NULL) == 0) {
 		seterr(err, "%s: queued again (%s): the file on "
 		    "disk may be newer than the one on tape", e->path,
 		    absq_state_name(q->state));
 		goto out;
 	}
-	if (lstat(e->path, &st) < 0 || !S_ISREG(st.st_mode)) {
-		seterr(err, "%s: %s", e->path,
-		    errno == ENOENT ? "gone already" : "not a regular file");
+	if (log_proves(log, e, err) < 0)
+		goto out;
+	if ((fd = absq_open_data(queue, e->path, &st, why)) < 0) {
+		seterr(err, "%s", fd == -ENOENT ? "" : why);
+		if (fd == -ENOENT)
+			seterr(err, "%s: gone already", e->path);
 		goto out;
 	}
-	if (absq_file_digest(e->path, e->digest_alg, hex, &size, err))
+	if (absq_fd_digest(fd, e->digest_alg, hex, &size, why)) {
+		seterr(err, "%s: %s", e->path, why);
 		goto out;
+	}
 	if (size != e->bytes || strcmp(hex, e->digest) != 0) {
 		seterr(err, "%s: changed since it was archived "
 		    "(%llu bytes, %s %s; on tape %llu bytes, %s)", e->path,
@@ -290,13 +410,13 @@ scrub_one(const char *queue, const char *done, struct absq_entry *e,
 		ok = true;
 		goto out;
 	}
-	if (unlink(e->path) < 0) {
-		seterr(err, "%s: %s", e->path, strerror(errno));
+	if (unlink_same(e->path, fd, err) < 0)
 		goto out;
-	}
 	e->scrubbed = time(NULL);
 	ok = absq_entry_write(done, e, err) == 0;
 out:
+	if (fd >= 0)
+		close(fd);
 	free(q);
 	return ok;
 }
@@ -308,10 +428,12 @@ cmd_scrub(int argc, char **argv)
 		{ "done", required_argument, NULL, 'd' },
 		{ "verified-only", no_argument, NULL, 'v' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "log", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *done = NULL, *queue;
+	const char *done = NULL, *queue, *logarg = NULL;
+	char log[PATH_MAX];
 	bool verified_only = false, dry = false;
 	struct absq_entry *e;
 	struct absq_ref *refs;
@@ -324,6 +446,7 @@ cmd_scrub(int argc, char **argv)
 		case 'd': done = optarg; break;
 		case 'v': verified_only = true; break;
 		case 'n': dry = true; break;
+		case 'l': logarg = optarg; break;
 		case 'h': usage(stdout); return EX_OK;
 		default: usage(stderr); return EX_USAGE;
 		}
@@ -333,6 +456,13 @@ cmd_scrub(int argc, char **argv)
 		return EX_USAGE;
 	}
 	queue = argv[optind];
+	/* The archiver's own default (abs-engine archive --log). */
+	if ((size_t)snprintf(log, sizeof(log), "%s", logarg ? logarg : "") >=
+	    sizeof(log) || (!logarg && (size_t)snprintf(log, sizeof(log),
+	    "%s/archive.dumplog", done) >= sizeof(log))) {
+		say("--log: path too long");
+		return EX_USAGE;
+	}
 	if (absq_scan(done, &refs, &n, err)) {
 		say("%s", err);
 		return EX_FAILED;
@@ -367,7 +497,8 @@ cmd_scrub(int argc, char **argv)
 			refused++;
 			break;
 		}
-		bool gone_ok = scrub_one(queue, done, e, verified_only, dry, err);
+		bool gone_ok = scrub_one(queue, done, log, e, verified_only, dry,
+		    err);
 		absq_unlock(lk);
 		if (gone_ok) {
 			printf("%s %s (on %s file %llu)\n", dry ? "would delete" :
@@ -430,7 +561,8 @@ check_one(const char *engine, const char *device, const char *log,
 		seterr(err, "%s", strerror(errno));
 		goto out;
 	}
-	if (!against_catalog && (orig = open(e->path, O_RDONLY | O_CLOEXEC)) >= 0)
+	/* Never a FIFO or a link put in the original's place. */
+	if (!against_catalog && (orig = sf_open_regular(e->path, true)) >= 0)
 		*how = "the original and the done entry's digest";
 	pid = fork();
 	if (pid == 0) {

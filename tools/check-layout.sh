@@ -31,7 +31,7 @@ queue			common lib:jansson
 catalog			dumplog common lib:sqlite3
 engine			sg ring proto dumplog queue common lib:zstd lib:archive lib:jansson
 control			catalog dumplog proto planner common lib:jansson lib:crypto lib:gssapi
-tools			proto queue common lib:jansson lib:ncursesw
+tools			proto queue dumplog common lib:jansson lib:ncursesw
 tools/abs-vtape.c	sg-vtape common
 bench			engine sg sg-vtape ring planner common lib:liburing lib:iscsi
 tests			*
