@@ -32,6 +32,12 @@
 
 /* Connections in their handshake at once; more are closed at once. */
 #define PENDING_MAX 64
+/*
+ * Of those, from one address: a host that opens connections and says
+ * nothing (each held up to PROTO_AUTH_TIMEOUT_MS) takes this many slots,
+ * not all of them, so an operator from elsewhere still gets in.
+ */
+#define PENDING_PER_PEER 8
 
 /* An authenticated connection waiting for the loop. */
 struct arrival {
@@ -48,6 +54,11 @@ static int efd = -1;		/* the loop's eventfd */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct arrival *arrivals;	/* under mu */
 static int pending;		/* connections in their handshake, under mu */
+/* The addresses those come from (under mu): PENDING_MAX at most. */
+static struct {
+	unsigned char addr[16];
+	int n;
+} peers[PENDING_MAX];
 static SSL_CTX *ctx;		/* the listener thread's */
 static struct timespec crl_mtime;
 static off_t crl_size;
@@ -223,7 +234,66 @@ struct conn {
 	int fd;
 	SSL *ssl;
 	char from[64];
+	unsigned char addr[16];	/* its address, for the per-peer count */
 };
+
+/* The peer's address alone (no port), as 16 bytes: v4 mapped. */
+static void
+peer_addr(const struct sockaddr_storage *ss, unsigned char addr[16])
+{
+	memset(addr, 0, 16);
+	if (ss->ss_family == AF_INET6) {
+		memcpy(addr, &((const struct sockaddr_in6 *)(const void *)ss)->
+		    sin6_addr, 16);
+	} else if (ss->ss_family == AF_INET) {
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, &((const struct sockaddr_in *)(const void *)ss)->
+		    sin_addr, 4);
+	}
+}
+
+/* Count one more connection in its handshake from addr, under mu: false
+   when PENDING_MAX are, or PENDING_PER_PEER from addr. */
+static bool
+pending_take(const unsigned char addr[16], bool *per_peer)
+{
+	int free_slot = -1;
+
+	*per_peer = false;
+	if (pending >= PENDING_MAX)
+		return false;
+	for (int i = 0; i < PENDING_MAX; i++) {
+		if (peers[i].n && memcmp(peers[i].addr, addr, 16) == 0) {
+			if (peers[i].n >= PENDING_PER_PEER) {
+				*per_peer = true;
+				return false;
+			}
+			peers[i].n++;
+			pending++;
+			return true;
+		}
+		if (!peers[i].n && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return false;	/* cannot be: fewer than PENDING_MAX pending */
+	memcpy(peers[free_slot].addr, addr, 16);
+	peers[free_slot].n = 1;
+	pending++;
+	return true;
+}
+
+/* One connection from addr is out of its handshake, under mu. */
+static void
+pending_drop(const unsigned char addr[16])
+{
+	pending--;
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (peers[i].n && memcmp(peers[i].addr, addr, 16) == 0) {
+			peers[i].n--;
+			return;
+		}
+}
 
 /* Refuse with a reason the client shows; said in the log too. */
 static void
@@ -372,7 +442,7 @@ conn_thread(void *p)
 	/* FIFO is not needed: each arrival is its own client. */
 	a->next = arrivals;
 	arrivals = a;
-	pending--;
+	pending_drop(k->addr);
 	pthread_mutex_unlock(&mu);
 	counted = false;
 	a = NULL;
@@ -395,7 +465,7 @@ conn_thread(void *p)
 out:
 	if (counted) {
 		pthread_mutex_lock(&mu);
-		pending--;
+		pending_drop(k->addr);
 		pthread_mutex_unlock(&mu);
 	}
 	proto_auth_msg_free(&m);
@@ -437,33 +507,44 @@ accept_thread(void *p)
 				usleep(100000);	/* out of fds: not a spin */
 			continue;
 		}
+		unsigned char addr[16];
+		bool per_peer;
+		peer_addr(&ss, addr);
 		pthread_mutex_lock(&mu);
-		bool full = pending >= PENDING_MAX;
-		if (!full)
-			pending++;
+		bool full = !pending_take(addr, &per_peer);
 		pthread_mutex_unlock(&mu);
 		if (full) {
+			char who[64];
+			peer_name(&ss, who, sizeof(who));
 			if (dropped++ % 100 == 0)
-				log_warn("%d TCP connections in their handshake: a new one "
-				    "is closed (%lu so far)", PENDING_MAX, dropped);
+				log_warn("%d TCP connections in their handshake%s: a "
+				    "new one from %s is closed (%lu so far)",
+				    per_peer ? PENDING_PER_PEER : PENDING_MAX,
+				    per_peer ? " from one address" : "", who,
+				    dropped);
 			close(fd);
 			continue;
 		}
 		proto_tls_keepalive(fd);
+		k = calloc(1, sizeof(*k));
+		/* The context under mu: another listening socket's thread
+		   may replace it (a new CRL) and free the old one. */
 		pthread_mutex_lock(&mu);
 		reload_crl();
+		if (k)
+			k->ssl = SSL_new(ctx);
 		pthread_mutex_unlock(&mu);
-		if (!(k = calloc(1, sizeof(*k))) || !(k->ssl = SSL_new(ctx)) ||
-		    SSL_set_fd(k->ssl, fd) != 1) {
+		if (!k || !k->ssl || SSL_set_fd(k->ssl, fd) != 1) {
 			if (k)
 				SSL_free(k->ssl);
 			free(k);
 			close(fd);
 			pthread_mutex_lock(&mu);
-			pending--;
+			pending_drop(addr);
 			pthread_mutex_unlock(&mu);
 			continue;
 		}
+		memcpy(k->addr, addr, 16);
 		k->fd = fd;
 		peer_name(&ss, k->from, sizeof(k->from));
 		pthread_attr_init(&at);
@@ -475,7 +556,7 @@ accept_thread(void *p)
 			close(fd);
 			free(k);
 			pthread_mutex_lock(&mu);
-			pending--;
+			pending_drop(addr);
 			pthread_mutex_unlock(&mu);
 		}
 		pthread_attr_destroy(&at);
