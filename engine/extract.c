@@ -473,10 +473,13 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 		return -EIO;
 	}
 	if (r < ARCHIVE_WARN) {
-		/* The disk failed (full, I/O): no later entry would fare better. */
-		eng_err(err, "writing %s: %s", pn, archive_error_string(disk));
+		/* The disk failed (full, I/O): no later entry would fare better.
+		   libarchive says only "Write failed": the errno says why. */
+		int en = archive_errno(disk);
+		eng_err(err, "writing %s: %s%s%s", pn, archive_error_string(disk),
+		    en > 0 ? ": " : "", en > 0 ? strerror(en) : "");
 		x->cut = strdup(pn);
-		return -EIO;
+		return en > 0 ? -en : -EIO;
 	}
 	/*
 	 * A warning here is metadata the target cannot hold (an ACL, an
@@ -485,9 +488,11 @@ one_entry(struct eng_extract *x, struct archive *in, struct archive *disk,
 	 */
 	r = archive_write_finish_entry(disk);
 	if (r < ARCHIVE_WARN) {
-		eng_err(err, "finishing %s: %s", pn, archive_error_string(disk));
+		int en = archive_errno(disk);
+		eng_err(err, "finishing %s: %s%s%s", pn, archive_error_string(disk),
+		    en > 0 ? ": " : "", en > 0 ? strerror(en) : "");
 		x->cut = strdup(pn);
-		return -EIO;
+		return en > 0 ? -en : -EIO;
 	}
 	if (r == ARCHIVE_WARN)
 		log_warn("%s: %s", pn, archive_error_string(disk));
@@ -550,8 +555,11 @@ eng_extract_run(struct eng_extract *x,
 			break;
 	}
 	if (archive_write_close(disk) != ARCHIVE_OK && !rc) {
-		eng_err(err, "finishing restore: %s", archive_error_string(disk));
-		rc = -EIO;
+		int en = archive_errno(disk);
+		eng_err(err, "finishing restore: %s%s%s",
+		    archive_error_string(disk), en > 0 ? ": " : "",
+		    en > 0 ? strerror(en) : "");
+		rc = en > 0 ? -en : -EIO;
 	}
 out:
 	if (cwd >= 0) {
