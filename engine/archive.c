@@ -161,9 +161,14 @@ write_status(struct arch *a)
 	}
 	if (a->o->status_cb)
 		a->o->status_cb(a->o->ctx, buf);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", a->status);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
+	/* A name nobody can have made first: the queue is the producer's
+	   to write, and a FIFO or a link put at a fixed name would hang the
+	   archiver or have it write through the link. */
+	char rnd[17] = "0";
+	util_random_hex(rnd, 8);
+	put(tmp, sizeof(tmp), "%s.%s.tmp", a->status, rnd);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		bool ok = util_write_all(fd, buf, len) == 0 &&
 		    util_write_all(fd, "\n", 1) == 0;

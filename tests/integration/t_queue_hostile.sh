@@ -45,14 +45,17 @@ entry dotdot.0000000000000002 "$T/data/real/../secret.txt"
 entry lnkdir.0000000000000003 "$T/data/lnkdir/f.txt"
 entry fifo.0000000000000004 "$T/data/fifo"
 entry rel.0000000000000005 "data/secret.txt"
+# Names the archiver writes in the queue, taken first by the producer.
+mkfifo q/.archive-status.json.tmp
 archive || { cat arch.out; fail "archive"; }
+jq -e .state q/.archive-status.json >/dev/null || fail "no status written"
 refused link.0000000000000001 "symbolic link"
 refused dotdot.0000000000000002 "not the file's own path"
 refused lnkdir.0000000000000003 "not the file's own path"
 refused fifo.0000000000000004 "not a regular file"
 [ -e done/refused/rel.0000000000000005.json.damaged ] || fail "a relative path is damaged"
 ls done/*.json >/dev/null 2>&1 && fail "something was archived"
-ok "links, .., a linked directory, a FIFO: refused, none hangs the archiver"
+ok "links, .., a linked directory, a FIFO, a FIFO for the status: refused, none hangs the archiver"
 
 # Who may archive what: the queue's owner's read permission.
 # (abs-engine archive keeps only CAP_DAC_READ_SEARCH: it reads any file
