@@ -102,6 +102,20 @@ grep -q '"ok"' big.out || { cat big.out; fail "bigline: not authenticated"; }
 as alice status >/dev/null || fail "status after a 10 MB line"
 ok "junk before and after the handshake, a 200 kB auth line, a 10 MB request: refused, abs-ctld serves on"
 
+# Resumption: abs-ctld issues no session ticket, so a client cannot come
+# back on a session (and send early data) without a full handshake.
+timeout 60 openssl s_client -connect "127.0.0.1:$PORT" -tls1_3 -CAfile "$T/ca/ca.pem" \
+	-cert "$T/alice.pem" -key "$T/alice.key" -sess_out sess.pem </dev/null >s1.out 2>&1 || true
+if [ -s sess.pem ]; then
+	timeout 60 openssl s_client -connect "127.0.0.1:$PORT" -tls1_3 -CAfile "$T/ca/ca.pem" \
+		-cert "$T/alice.pem" -key "$T/alice.key" -sess_in sess.pem -early_data s1.out \
+		</dev/null >s2.out 2>&1 || true
+	grep -q "^Reused" s2.out && { cat s2.out; fail "a TLS session was resumed"; }
+	grep -q "Early data was accepted" s2.out && fail "early data accepted"
+fi
+up
+ok "no session resumption, no early data"
+
 # A client that stops reading with answers queued: others are served.
 python3 "$H" stall 127.0.0.1 "$PORT" "$T/ca/ca.pem" "$T/alice.pem" "$T/alice.key" \
 	>stall.out 2>&1 &
