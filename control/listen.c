@@ -33,9 +33,11 @@
 /* Connections in their handshake at once; more are closed at once. */
 #define PENDING_MAX 64
 /*
- * Of those, from one address: a host that opens connections and says
- * nothing (each held up to PROTO_AUTH_TIMEOUT_MS) takes this many slots,
- * not all of them, so an operator from elsewhere still gets in.
+ * Of those, from one address (of IPv6, one /64): a host that opens
+ * connections and says nothing (each held up to PROTO_AUTH_TIMEOUT_MS)
+ * takes this many slots, not all of them, so an operator from elsewhere
+ * still gets in. A peer with many addresses (a local user has all of
+ * 127/8) can still fill PENDING_MAX: the operator's retry is the answer.
  */
 #define PENDING_PER_PEER 8
 
@@ -237,7 +239,8 @@ struct conn {
 	unsigned char addr[16];	/* its address, for the per-peer count */
 };
 
-/* The peer's address alone (no port), as 16 bytes: v4 mapped. */
+/* The peer's address alone (no port), as 16 bytes: v4 mapped; of an
+   IPv6 peer its /64, which one host has whole. */
 static void
 peer_addr(const struct sockaddr_storage *ss, unsigned char addr[16])
 {
@@ -245,6 +248,8 @@ peer_addr(const struct sockaddr_storage *ss, unsigned char addr[16])
 	if (ss->ss_family == AF_INET6) {
 		memcpy(addr, &((const struct sockaddr_in6 *)(const void *)ss)->
 		    sin6_addr, 16);
+		if (!IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(void *)addr))
+			memset(addr + 8, 0, 8);
 	} else if (ss->ss_family == AF_INET) {
 		addr[10] = addr[11] = 0xff;
 		memcpy(addr + 12, &((const struct sockaddr_in *)(const void *)ss)->
