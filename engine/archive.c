@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +66,7 @@ struct arch {
 	unsigned nmsg, msg0;
 	uint64_t queued;
 	struct eng_archive_result *res;
+	int ino;			/* inotify on the queue, or -1 */
 	int drive_failed;
 	char err[ENG_ERRLEN];
 };
@@ -784,14 +787,44 @@ ready_entries(struct arch *a, char (**names)[ABSQ_NAME_MAX], size_t *n)
 	return 0;
 }
 
-/* Sleep up to secs, or less when asked to stop. */
+/* Whether the inotify events waiting name a queue entry (not a dot file). */
+static bool
+entry_event(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool found = false;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+			size_t len = ev->len ? strlen(ev->name) : 0;
+			if (len > 5 && ev->name[0] != '.' &&
+			    strcmp(ev->name + len - 5, ".json") == 0)
+				found = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	return found;
+}
+
+/*
+ * Sleep up to secs, or less when asked to stop, or when an entry is
+ * renamed into the queue (inotify): a producer's file is taken at once,
+ * not at the next look.
+ */
 static bool
 idle(struct arch *a, double secs)
 {
 	for (double t = 0; t < secs; t += 0.1) {
 		if (a->o->stop && a->o->stop(a->o->ctx))
 			return false;
-		usleep(100000);
+		if (a->ino < 0) {
+			usleep(100000);
+			continue;
+		}
+		struct pollfd pf = { .fd = a->ino, .events = POLLIN };
+		if (poll(&pf, 1, 100) > 0 && entry_event(a->ino))
+			break;
 	}
 	return !(a->o->stop && a->o->stop(a->o->ctx));
 }
@@ -855,6 +888,7 @@ eng_archive(const struct eng_archive_opts *o, struct eng_archive_result *res,
 	memset(res, 0, sizeof(*res));
 	if (!a)
 		return -ENOMEM;
+	a->ino = -1;
 	a->o = o;
 	a->res = res;
 	a->d = o->dump;
@@ -893,6 +927,12 @@ eng_archive(const struct eng_archive_opts *o, struct eng_archive_result *res,
 	{
 		struct stat st;
 		a->log_off = stat(a->log, &st) == 0 ? (long)st.st_size : 0;
+	}
+	/* Entries renamed in (add, close) wake a waiting archiver. */
+	if ((a->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0 &&
+	    inotify_add_watch(a->ino, o->queue, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		close(a->ino);
+		a->ino = -1;
 	}
 	a->state = ENG_ARCH_STOPPED;
 	say(a, LOG_LVL_INFO, "archiving queue %s to %s, done entries into %s",
@@ -954,6 +994,8 @@ eng_archive(const struct eng_archive_opts *o, struct eng_archive_result *res,
 out:
 	if (lock >= 0)
 		close(lock);
+	if (a->ino >= 0)
+		close(a->ino);
 	if (a->logfp)
 		fclose(a->logfp);
 	free(a->parts);

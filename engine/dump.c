@@ -606,10 +606,18 @@ start_attempt(struct dump_state *s, time_t since, struct eng_source *src)
 	unsigned want = tsg_set_write_depth(s->p.dev, o->queue);
 	if (depth < 2 * want)
 		depth = 2 * want;
+	/* A run of dumps: the ring of its last dump, buffers and all. */
+	struct eng_commit *c = o->commit;
+	if (c && c->ring && ring_depth(c->ring) == depth &&
+	    ring_block_size(c->ring) == s->p.bs) {
+		s->ring = c->ring;
+		c->ring = NULL;
+	}
 	/* Compressing, the engine's thread is the one serial stage: the copy
 	   out of the page cache goes beside it (2 workers, 600 MB to null:
 	   0.51 s, 0.55 with the copy its own, the same CPU). */
-	if ((rc = ring_new(depth, s->p.bs, &s->ring)) == 0) {
+	rc = s->ring ? 0 : ring_new(depth, s->p.bs, &s->ring);
+	if (rc == 0) {
 		if (s->level)
 			ring_thread_always(s->ring);
 		rc = ring_source(s->ring, src->fd);
@@ -1037,7 +1045,12 @@ end_attempt(struct dump_state *s, struct eng_source *src, int rc,
 	res->no_trailer = s->p.no_trailer;
 	eng_compress_free(s->cz);
 	s->cz = NULL;
-	ring_free(s->ring);
+	/* A run of dumps keeps the ring's buffers for its next dump. */
+	if (s->ring && s->o->commit && !s->o->commit->ring &&
+	    ring_reset(s->ring) == 0)
+		s->o->commit->ring = s->ring;
+	else
+		ring_free(s->ring);
 	s->ring = NULL;
 }
 
@@ -1270,6 +1283,8 @@ eng_commit_end(struct eng_commit *c, const struct eng_dump_opts *o, char *err)
 		tsg_set_lbp(c->dev, false, &st);
 	tsg_free(c->dev);
 	c->dev = NULL;
+	ring_free(c->ring);
+	c->ring = NULL;
 	free(c->recs);
 	c->recs = NULL;
 	c->nrec = c->caprec = 0;

@@ -165,6 +165,7 @@ struct eng_dump_opts {
 struct cat_dl_rec;
 struct eng_commit_rec;
 struct tsg_dev;
+struct ring;
 struct eng_commit {
 	unsigned every;		/* dumps per commit point (0: 1) */
 	double secs;		/* the longest between commit points (0: none) */
@@ -174,6 +175,7 @@ struct eng_commit {
 	void *ctx;
 	/* The engine's, between dumps: */
 	struct tsg_dev *dev;	/* held at end of data, or NULL */
+	struct ring *ring;	/* the source's buffers, kept for the next dump */
 	struct fmt_label l;	/* the cartridge in it */
 	uint64_t next_file;	/* the tape file the next part takes */
 	double since;		/* when the last commit point was */

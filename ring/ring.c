@@ -200,6 +200,47 @@ ring_free(struct ring *r)
 	free(r);
 }
 
+int
+ring_reset(struct ring *r)
+{
+	if (r->thread_started) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = true;
+		pthread_mutex_unlock(&r->mu);
+		wake(r);
+		pthread_join(r->thread, NULL);
+		r->thread_started = false;
+	}
+	if (r->inflight || r->poll_armed)
+		return -EBUSY;	/* the kernel kept a read: not reusable */
+	/* The reader's io_uring goes (it holds the old fd); the next source
+	   that needs one makes its own (uring_setup). The memory stays. */
+	if (r->uring_ok)
+		io_uring_queue_exit(&r->uring);
+	r->uring_ok = r->fixed = false;
+	if (r->efd >= 0)
+		close(r->efd);
+	r->efd = -1;
+	memset(r->slots, 0, r->depth * sizeof(*r->slots));
+	r->fd = -1;
+	r->seekable = r->direct = false;
+	r->direct_retries = 0;
+	r->inline_rd = r->thread_always = r->sync_only = false;
+	r->no_nowait = r->in_memory = false;
+	r->cached_to = 0;
+	r->next_seq = r->out_seq = r->conf_seq = r->eof_seq = 0;
+	r->eof = r->stop = r->waiting = r->starved = false;
+	r->error = 0;
+	r->bytes = 0;
+	return 0;
+}
+
+size_t
+ring_block_size(const struct ring *r)
+{
+	return r->bs;
+}
+
 /* Buffer address of slot i. */
 static void *
 slot_buf(struct ring *r, unsigned i)
@@ -364,22 +405,26 @@ reader(void *arg)
 			pthread_cond_broadcast(&r->cv);
 		pthread_mutex_unlock(&r->mu);
 	}
-	/* Take back what the kernel still holds before the buffers go. */
+	/* Take back what the kernel still holds before the buffers go (or
+	   are used again: ring_reset), the cancel's own answer too. */
+	bool cancel = false;
 	if (r->inflight || r->poll_armed) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&r->uring);
 		if (sqe) {
 			io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
 			io_uring_sqe_set_data64(sqe, WAKE_TAG - 1);
-			io_uring_submit(&r->uring);
+			cancel = io_uring_submit(&r->uring) == 1;
 		}
 	}
-	while (r->inflight || r->poll_armed) {
+	while (r->inflight || r->poll_armed || cancel) {
 		if (io_uring_wait_cqe(&r->uring, &cqe) < 0)
 			break;
 		uint64_t tag = io_uring_cqe_get_data64(cqe);
 		if (tag == WAKE_TAG)
 			r->poll_armed = false;
-		else if (tag != WAKE_TAG - 1)
+		else if (tag == WAKE_TAG - 1)
+			cancel = false;
+		else
 			r->inflight--;
 		io_uring_cqe_seen(&r->uring, cqe);
 	}

@@ -50,6 +50,14 @@ struct ring_block {
 int ring_new(unsigned depth, size_t block_size, struct ring **out);
 void ring_free(struct ring *r);
 /*
+ * Ready the ring for another source (ring_source again), keeping its
+ * buffers: a run of many small dumps pays for them (allocated and
+ * faulted in) once. The reader stops and its io_uring goes; blocks not
+ * confirmed are dropped. 0, or negative: free the ring instead.
+ */
+int ring_reset(struct ring *r);
+size_t ring_block_size(const struct ring *r);
+/*
  * Read from fd; a seekable fd gets many reads in flight from offset. An
  * fd opened O_DIRECT is read straight into the buffers (no page-cache
  * copy) until the kernel refuses it (EINVAL) or the source ends short of

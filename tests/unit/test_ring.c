@@ -330,6 +330,25 @@ main(void)
 	CHECK(ring_confirm(r, a.idx) == -EINVAL);
 	CHECK(ring_next(r, &c) == 1);
 	CHECK(memcmp(c.buf, data + 2 * 65536, 65536) == 0);
+	/* Reset mid-source (blocks held, reads in flight), then sources one
+	   after another through the same buffers: each reads whole. */
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		size_t n = sizes[si];
+		uint32_t got;
+		uint64_t total;
+		CHECK(ring_reset(r) == 0);
+		CHECK_EQ(ring_outstanding(r), 0);
+		fill_pattern(data, n, (uint32_t)si + 40);
+		CHECK(ftruncate(fd, 0) == 0);
+		CHECK(pwrite(fd, data, n, 0) == (ssize_t)n);
+		close(rfd);
+		rfd = open(path, O_RDONLY);
+		CHECK(ring_source(r, rfd) == 0);
+		CHECK(drain_ring(r, NULL, 2, 1, &got, &total) == 0);
+		CHECK_EQ(total, n);
+		CHECK_EQ(got, crc32c(0, data, n));
+	}
+	CHECK_EQ(ring_block_size(r), 65536);
 	ring_free(r);
 	close(rfd);
 	/* A source that stalls: ring_next_wait gives up in time, takes
