@@ -1121,11 +1121,31 @@ dump_alloc(struct dump_state *s)
 static void
 dump_free(struct dump_state *s)
 {
-	eng_changer_free(s->chg);
+	/* A run of dumps keeps its changer (what it learnt of full and bad
+	   cartridges, read from the dump log once) for the next dump. */
+	if (s->chg && s->o->commit && !s->o->commit->chg)
+		s->o->commit->chg = s->chg;
+	else
+		eng_changer_free(s->chg);
+	s->chg = NULL;
 	eng_window_free(s->win);
 	eng_spot_fini(&s->spot);
 	eng_part_fini(&s->p);
 	tsg_free(s->p.dev);
+}
+
+/* The run's changer, from its last dump, or a new one. */
+static int
+changer_for(struct dump_state *s, struct eng_changer_opts *co)
+{
+	struct eng_commit *c = s->o->commit;
+
+	if (c && c->chg) {
+		s->chg = c->chg;
+		c->chg = NULL;
+		return 0;
+	}
+	return eng_changer_open(co, &s->chg, s->err);
 }
 
 /*
@@ -1149,7 +1169,7 @@ first_direct(struct dump_state *s, struct eng_changer_opts *co)
 	    !(rc == -ENODATA && o->autolabel && !o->expect_label))
 		return rc;
 	int orc = rc;
-	if ((rc = eng_changer_open(co, &s->chg, s->err)) < 0)
+	if ((rc = changer_for(s, co)) < 0)
 		return rc;
 	if (orc == -ENODATA)	/* blank, and --autolabel names it */
 		return eng_changer_label_blank(s->chg, s->p.dev, NULL, &s->p.l,
@@ -1192,7 +1212,7 @@ first_cartridge(struct dump_state *s)
 		s->p.l = o->commit->l;
 		s->p.resume_file = o->commit->next_file;
 		co.pool = s->p.l.pool;
-		if ((rc = eng_changer_open(&co, &s->chg, s->err)) < 0)
+		if ((rc = changer_for(s, &co)) < 0)
 			return rc;
 	} else if (o->hooks) {
 		co.pool = o->pool ? o->pool : "default";
@@ -1203,7 +1223,7 @@ first_cartridge(struct dump_state *s)
 			return rc;
 	} else if ((rc = first_direct(s, &co)) < 0) {
 		return rc;
-	} else {
+	} else if (!tsg_is_stream(s->p.dev)) {
 		/* The cartridge found in the drive (a changer's says so). */
 		eng_changer_loaded(s->chg, s->p.l.label, "the drive");
 	}
@@ -1285,6 +1305,8 @@ eng_commit_end(struct eng_commit *c, const struct eng_dump_opts *o, char *err)
 	c->dev = NULL;
 	ring_free(c->ring);
 	c->ring = NULL;
+	eng_changer_free(c->chg);
+	c->chg = NULL;
 	free(c->recs);
 	c->recs = NULL;
 	c->nrec = c->caprec = 0;

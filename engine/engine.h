@@ -166,6 +166,7 @@ struct cat_dl_rec;
 struct eng_commit_rec;
 struct tsg_dev;
 struct ring;
+struct eng_changer;
 struct eng_commit {
 	unsigned every;		/* dumps per commit point (0: 1) */
 	double secs;		/* the longest between commit points (0: none) */
@@ -176,6 +177,7 @@ struct eng_commit {
 	/* The engine's, between dumps: */
 	struct tsg_dev *dev;	/* held at end of data, or NULL */
 	struct ring *ring;	/* the source's buffers, kept for the next dump */
+	struct eng_changer *chg;	/* the changer, kept likewise */
 	struct fmt_label l;	/* the cartridge in it */
 	uint64_t next_file;	/* the tape file the next part takes */
 	double since;		/* when the last commit point was */
