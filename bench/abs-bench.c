@@ -25,6 +25,7 @@
 
 #include <liburing.h>
 
+#include "bench/archive_bench.h"
 #include "bench/plan_bench.h"
 #include "bench/source_bench.h"
 #include "bench/sum_bench.h"
@@ -991,6 +992,14 @@ static const char usage[] =
 "  filemarks, back-hitches) for ABS with commit points, ABS as before\n"
 "  (version 1, a synchronous filemark per dump), Amanda-style (a 32 KiB\n"
 "  header per dump) and one tar of everything (bench/small-dumps.sh).\n"
+"--archive [--seconds S] [--files-per-sec N] [--file-sizes MIN-MAX]\n"
+"  [--rates MBPS,...] [--drive-rate MBPS] [--drive-min MBPS --drive-steps N]\n"
+"  [--drive-buffer MIB] [--dir DIR]: a producer adding N files/s (default\n"
+"  200, log-uniform 1-10 MB) to an archive queue for S s (default 30) while\n"
+"  abs-engine archive writes them to a drive model (default 400 MB/s,\n"
+"  speed matching down to 177, 1 GiB buffer) and abs-queue scrub deletes\n"
+"  what is done (data in DIR, default /dev/shm); --rates: a run per\n"
+"  producer mean rate, the sizes scaled. Rates, underruns, queue lag, CPU.\n"
 "--starvation [--mean-rate MBPS] [--drive-rate MBPS] [--drive-buffer MIB]\n"
 "  [--drive-min MBPS --drive-steps N] (speed matching, e.g. LTO-9 400..177):\n"
 "  a bursty source through each tool into a drive model; underruns counted.\n"
@@ -1038,6 +1047,11 @@ main(int argc, char **argv)
 		{ "peers", no_argument, NULL, 2001 },
 		{ "tree", required_argument, NULL, 2002 },
 		{ "systems", required_argument, NULL, 2003 },
+		{ "archive", no_argument, NULL, 2201 },
+		{ "seconds", required_argument, NULL, 2202 },
+		{ "files-per-sec", required_argument, NULL, 2203 },
+		{ "file-sizes", required_argument, NULL, 2204 },
+		{ "rates", required_argument, NULL, 2205 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1058,6 +1072,10 @@ main(int argc, char **argv)
 	const char *peers_tree = NULL, *peers_systems = NULL;
 	int peers = 0;
 	unsigned hosts_n = 0;	/* --hosts N */
+	int archive = 0, dmin_given = 0, dsteps_given = 0;
+	struct archive_bench_opts ab = { .seconds = 30, .files_per_sec = 200,
+	    .min_mb = 1, .max_mb = 10, .max_gib = 4 };
+	double ab_rates[32];
 	double mean = 250, drive = 177;
 	unsigned dbuf = 64;
 	uint64_t v;
@@ -1109,8 +1127,44 @@ main(int argc, char **argv)
 		case 'M': mean = atof(optarg); break;
 		case 'W': drive = atof(optarg); drive_given = 1; break;
 		case 'B': dbuf = (unsigned)atoi(optarg); dbuf_given = 1; break;
-		case 'N': drive_min_mbps = atof(optarg); break;
-		case 'P': drive_steps = atoi(optarg); break;
+		case 'N': drive_min_mbps = atof(optarg); dmin_given = 1; break;
+		case 'P': drive_steps = atoi(optarg); dsteps_given = 1; break;
+		case 2201: archive = 1; break;
+		case 2202:
+			ab.seconds = atof(optarg);
+			if (!(ab.seconds >= 1 && ab.seconds <= 3600))
+				die("--seconds takes 1..3600");
+			break;
+		case 2203:
+			ab.files_per_sec = atof(optarg);
+			if (!(ab.files_per_sec > 0 && ab.files_per_sec <= 100000))
+				die("--files-per-sec takes a number above 0, to 100000");
+			break;
+		case 2204:
+			if (sscanf(optarg, "%lf-%lf", &ab.min_mb, &ab.max_mb) != 2 ||
+			    !(ab.min_mb > 0 && ab.max_mb > ab.min_mb &&
+			    ab.max_mb <= 10000))
+				die("--file-sizes takes MIN-MAX in MB, e.g. 1-10");
+			break;
+		case 2205: {
+			char *p = optarg, *end;
+			ab.nrates = 0;
+			for (;;) {
+				double rv = strtod(p, &end);
+				if (end == p || !(rv > 0) || ab.nrates == 32)
+					die("--rates takes up to 32 rates in MB/s, e.g. "
+					    "100,170,190,300");
+				ab_rates[ab.nrates++] = rv;
+				if (*end != ',')
+					break;
+				p = end + 1;
+			}
+			if (*end)
+				die("--rates takes up to 32 rates in MB/s, e.g. "
+				    "100,170,190,300");
+			ab.rates = ab_rates;
+			break;
+		}
 		case 'L': planner = 1; break;
 		case 'n':
 			if (util_parse_u64(optarg, 10000000, &v) < 0 || !v)
@@ -1176,6 +1230,16 @@ main(int argc, char **argv)
 		die("cannot find my own directory");
 	exe[n] = '\0';
 	snprintf(bindir, sizeof(bindir), "%s", dirname(exe));
+	if (archive) {
+		ab.bindir = bindir;
+		ab.dir = dir;
+		ab.results = results;
+		ab.drive_mbps = drive_given ? drive : 400;
+		ab.drive_min_mbps = dmin_given ? drive_min_mbps : 177;
+		ab.drive_steps = dsteps_given ? drive_steps : 14;
+		ab.drive_buf_mib = dbuf_given ? dbuf : 1024;
+		return archive_bench(&ab);
+	}
 	if (via) {
 		/* Direct against abs-ctld + a media server: bench/via-ctld.sh. */
 		char script[PATH_MAX + 64], build[PATH_MAX + 8], runs[16];
