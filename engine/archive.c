@@ -721,9 +721,77 @@ log_proves(struct arch *a, const struct absq_entry *e, char *why, size_t len)
 	return -ENOENT;
 }
 
-/* The entries ready now, oldest first; finishes interrupted moves. */
+/*
+ * The names a run of the drive took already (FNV-1a hashes, open
+ * addressing): a look at the queue during the run skips them without
+ * reading their entries (they stay queued until a commit point covers
+ * them). A false match only leaves an entry for the next run.
+ */
+struct nameset {
+	uint64_t *h;
+	size_t cap, n;
+};
+
+static uint64_t
+name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+static bool
+nameset_has(const struct nameset *ns, const char *name)
+{
+	uint64_t h = name_hash(name);
+
+	if (!ns || !ns->cap)
+		return false;
+	for (size_t i = h % ns->cap; ns->h[i]; i = (i + 1) % ns->cap)
+		if (ns->h[i] == h)
+			return true;
+	return false;
+}
+
 static int
-ready_entries(struct arch *a, char (**names)[ABSQ_NAME_MAX], size_t *n)
+nameset_add(struct nameset *ns, const char *name)
+{
+	if (2 * (ns->n + 1) > ns->cap) {
+		struct nameset nn = { .cap = ns->cap ? 2 * ns->cap : 256 };
+		if (!(nn.h = calloc(nn.cap, sizeof(*nn.h))))
+			return -ENOMEM;
+		for (size_t i = 0; i < ns->cap; i++) {
+			if (!ns->h[i])
+				continue;
+			size_t j = ns->h[i] % nn.cap;
+			while (nn.h[j])
+				j = (j + 1) % nn.cap;
+			nn.h[j] = ns->h[i];
+			nn.n++;
+		}
+		free(ns->h);
+		*ns = nn;
+	}
+	uint64_t h = name_hash(name);
+	size_t i = h % ns->cap;
+	while (ns->h[i] && ns->h[i] != h)
+		i = (i + 1) % ns->cap;
+	if (!ns->h[i]) {
+		ns->h[i] = h;
+		ns->n++;
+	}
+	return 0;
+}
+
+/*
+ * The entries ready now, oldest first, less those in skip (may be NULL);
+ * finishes interrupted moves.
+ */
+static int
+ready_entries(struct arch *a, char (**names)[ABSQ_NAME_MAX], size_t *n,
+    const struct nameset *skip)
 {
 	struct absq_entry *e = malloc(sizeof(*e));
 	struct absq_ref *refs;
@@ -744,6 +812,8 @@ ready_entries(struct arch *a, char (**names)[ABSQ_NAME_MAX], size_t *n)
 	*names = cnt ? calloc(cnt, sizeof(**names)) : NULL;
 	a->queued = cnt;
 	for (size_t i = 0; i < cnt && (*names || !cnt); i++) {
+		if (nameset_has(skip, refs[i].name))
+			continue;
 		rc = absq_entry_read(a->o->queue, refs[i].name, e, err);
 		if (rc == -ENOENT)
 			continue;	/* gone since the scan */
@@ -827,6 +897,53 @@ idle(struct arch *a, double secs)
 			break;
 	}
 	return !(a->o->stop && a->o->stop(a->o->ctx));
+}
+
+/*
+ * A run of the drive that reached its last file takes the entries ready
+ * since (waiting up to linger seconds for one: the drive's buffer keeps
+ * it streaming meanwhile), so that it ends, with a commit point, only
+ * when the producer stopped, not whenever the archiver caught up.
+ */
+#define ARCH_LINGER 0.5
+
+static void
+more_entries(struct arch *a, char (**names)[ABSQ_NAME_MAX], size_t *n,
+    size_t batch, struct nameset *taken, double linger)
+{
+	double until = eng_now() + linger;
+
+	for (;;) {
+		char (*add)[ABSQ_NAME_MAX] = NULL;
+		size_t k = 0;
+		if (ready_entries(a, &add, &k, taken) == 0 && k > 0) {
+			if (*n + k > batch)
+				k = batch - *n;
+			char (*nn)[ABSQ_NAME_MAX] = realloc(*names,
+			    (*n + k) * sizeof(**names));
+			if (nn) {
+				*names = nn;
+				for (size_t i = 0; i < k; i++) {
+					if (nameset_add(taken, add[i]) < 0)
+						break;
+					memcpy(nn[(*n)++], add[i], sizeof(add[i]));
+				}
+			}
+			free(add);
+			return;
+		}
+		free(add);
+		double left = until - eng_now();
+		if (left <= 0 || a->ino < 0)
+			return;
+		/* Until an entry is renamed in (other events: wait on). */
+		struct pollfd pf = { .fd = a->ino, .events = POLLIN };
+		int ms = (int)(left * 1000) + 1;
+		if (poll(&pf, 1, ms) <= 0)
+			return;
+		if (!entry_event(a->ino))
+			continue;
+	}
 }
 
 static int
@@ -944,7 +1061,7 @@ eng_archive(const struct eng_archive_opts *o, struct eng_archive_result *res,
 
 		if (o->stop && o->stop(o->ctx))
 			break;
-		if ((rc = ready_entries(a, &names, &n)) < 0) {
+		if ((rc = ready_entries(a, &names, &n, NULL)) < 0) {
 			snprintf(err, ENG_ERRLEN, "queue %s: %s", o->queue,
 			    strerror(-rc));
 			break;
@@ -962,9 +1079,18 @@ eng_archive(const struct eng_archive_opts *o, struct eng_archive_result *res,
 		    .on_commit = on_commit, .on_lost = on_lost, .ctx = a };
 		if (n > batch)
 			n = batch;
+		struct nameset taken = { 0 };
+		for (size_t i = 0; i < n; i++)
+			if (nameset_add(&taken, names[i]) < 0)
+				batch = (unsigned)n;	/* no memory: no more */
 		if (!c.dev && !a->label[0])
 			set_state(a, ENG_ARCH_LOAD_MEDIA);
 		for (size_t i = 0; i < n && !a->drive_failed; i++) {
+			/* Before the last file known: what came meanwhile joins
+			   this run of the drive, which keeps streaming. */
+			if (i + 1 == n && n < batch && !(o->stop && o->stop(o->ctx)))
+				more_entries(a, &names, &n, batch, &taken,
+				    o->once ? 0 : ARCH_LINGER);
 			bool last = i + 1 == n;
 			if (!last && o->stop && o->stop(o->ctx))
 				last = true;
@@ -981,6 +1107,7 @@ eng_archive(const struct eng_archive_opts *o, struct eng_archive_result *res,
 		drop_pending(a);
 		res->commits += c.commits;
 		free(names);
+		free(taken.h);
 	}
 	if (a->drive_failed) {
 		snprintf(err, ENG_ERRLEN, "%s", a->err);
