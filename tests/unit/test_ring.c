@@ -348,6 +348,40 @@ main(void)
 		CHECK_EQ(total, n);
 		CHECK_EQ(got, crc32c(0, data, n));
 	}
+	/* Reset after a reader thread (a pipe, a file read by the thread):
+	   its io_uring goes, the next source reads whole. */
+	for (int k = 0; k < 3; k++) {
+		size_t n = (1 << 20) + 4097 * (size_t)k;
+		uint32_t got;
+		uint64_t total;
+		int p[2];
+		fill_pattern(data, n, 60u + (uint32_t)k);
+		CHECK(ring_reset(r) == 0);
+		if (k == 1) {
+			CHECK(ftruncate(fd, 0) == 0);
+			CHECK(pwrite(fd, data, n, 0) == (ssize_t)n);
+			close(rfd);
+			rfd = open(path, O_RDONLY);
+			ring_thread_always(r);
+			CHECK(ring_source(r, rfd) == 0);
+			CHECK(drain_ring(r, NULL, 2, 1, &got, &total) == 0);
+		} else {
+			CHECK(pipe(p) == 0);
+			pid_t pid = fork();
+			if (pid == 0) {
+				close(p[0]);
+				_exit(write(p[1], data, n) == (ssize_t)n ? 0 : 1);
+			}
+			close(p[1]);
+			CHECK(ring_source(r, p[0]) == 0);
+			CHECK(drain_ring(r, NULL, 2, 1, &got, &total) == 0);
+			CHECK(ring_reset(r) == 0);
+			close(p[0]);
+			waitpid(pid, NULL, 0);
+		}
+		CHECK_EQ(total, n);
+		CHECK_EQ(got, crc32c(0, data, n));
+	}
 	CHECK_EQ(ring_block_size(r), 65536);
 	ring_free(r);
 	close(rfd);
