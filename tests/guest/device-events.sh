@@ -10,20 +10,23 @@ export ABS_RUN_DIR=/tmp/run ABS_CTL_SOCKET=/tmp/ctld.sock
 mkdir -p "$ABS_RUN_DIR"
 ok() { echo "ABS-TEST ok $*"; }
 bad() { echo "ABS-TEST FAIL $*"; }
-# wait_grep PATTERN FILE: up to 60 s.
+# Waits are bounded by time (300 s), not by a count of polls: the guest
+# runs in software emulation on a machine that may be loaded.
+deadline() { echo $(($(date +%s) + 300)); }
+before() { [ "$(date +%s)" -lt "$1" ]; }
+# wait_grep PATTERN FILE: up to 300 s.
 wait_grep() {
-	i=0
+	w_end=$(deadline)
 	until grep -q "$1" "$2" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -lt 600 ] || return 1
+		before "$w_end" || return 1
 		sleep 0.1
 	done
 }
 
 /bin/abs-ctld --socket /tmp/ctld.sock --db /tmp/catalog.db --foreground \
 	2>/tmp/ctld.log &
-i=0
-while [ ! -S /tmp/ctld.sock ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+w_end=$(deadline)
+while [ ! -S /tmp/ctld.sock ] && before "$w_end"; do sleep 0.1; done
 [ -S /tmp/ctld.sock ] || { cat /tmp/ctld.log; bad abs-ctld-start; exit 1; }
 /bin/abs-ctl tape-add default U00001 >/dev/null
 head -c 100000 /dev/urandom >/tmp/u
@@ -51,9 +54,9 @@ fi
 grep "device" /tmp/ctld.log | tail -n 3
 # No job starts on it: the job fails at once, saying why.
 j=$(/bin/abs-ctl --json dump g0 vol.u | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
-i=0
+w_end=$(deadline)
 until /bin/abs-ctl --json jobs | grep -q "\"id\":$j,[^}]*\"state\":\"failed\"" ||
-	[ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
+	! before "$w_end"; do sleep 0.1; done
 /bin/abs-ctl --json jobs | tr '{' '\n' | grep "\"id\":$j," | head -n 1
 if /bin/abs-ctl --json jobs | tr '{' '\n' | grep "\"id\":$j," |
 	grep -q "is gone (removed, not added back): no job is started"; then
@@ -65,8 +68,8 @@ fi
 
 # Rescanned: the device and its node come back.
 echo "- - -" >"/sys/class/scsi_host/host$HOST/scan"
-i=0
-while [ ! -e /sys/class/scsi_tape/nst0 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+w_end=$(deadline)
+while [ ! -e /sys/class/scsi_tape/nst0 ] && before "$w_end"; do sleep 0.1; done
 echo "ABS-INFO after the rescan nst0's sg node is /dev/$(ls /sys/class/scsi_tape/nst0/device/scsi_generic 2>/dev/null)"
 if wait_grep "device node $SG is back (kernel: add" /tmp/engine.log; then
 	ok device-back-noticed

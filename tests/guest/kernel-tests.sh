@@ -101,10 +101,9 @@ exec 3<>/tmp/hold.fifo
 $E dump --device $ST --entity held --source "cmd:cat /tmp/hold.fifo" --log /tmp/h.log \
 	2>/tmp/held.err 3>&- &
 hpid=$!
-i=0
-until grep -qs "pid=$hpid " "$ABS_RUN_DIR"/abs-lock.scsi-* || [ $i -ge 600 ]; do
+w_end=$(($(date +%s) + 300))	# bounded by time: the guest is emulated
+until grep -qs "pid=$hpid " "$ABS_RUN_DIR"/abs-lock.scsi-* || [ "$(date +%s)" -ge $w_end ]; do
 	sleep 0.1
-	i=$((i + 1))
 done
 $E status --device "sg:$SG1" >/tmp/busy1.out 2>&1
 r1=$?

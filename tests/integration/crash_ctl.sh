@@ -24,7 +24,7 @@
 # a failure ends its run and prints the seed (crash_ctl.sh BUILD 1 SEED
 # replays the choices: which jobs, which process, the delay; the instant
 # the delay lands on depends on the machine's speed). CRASH_SETTLE=SECS
-# (default 20) is how long jobs may take to settle after a restart;
+# (default 120) is how long jobs may take to settle after a restart;
 # CRASH_VICTIMS (default "ctld A B") names what may be killed (A and B are
 # the media servers); CRASH_KEEP=1 keeps the temp dir. Prints one line "crash-ctl: ...";
 # exits non-zero on any failure.
@@ -32,10 +32,12 @@ set -u
 BUILD=$1
 KILLS=${2:-200}
 SEED0=${3:-$(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 2000000000 ))}
-SETTLE=${CRASH_SETTLE:-20}
+SETTLE=${CRASH_SETTLE:-120}
 VICTIMS=${CRASH_VICTIMS:-ctld A B}
 BIN=$(cd "$BUILD/bin" && pwd)
 CTLD=$BIN/abs-ctld CTL=$BIN/abs-ctl ENGINE=$BIN/abs-engine VTAPE=$BIN/abs-vtape
+# deadline, before: waits bounded by time.
+. "$(dirname "$0")/wait.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/abs-crash-ctl.XXXXXX")
 CPID= EA= EB=
 stop_all() {
@@ -75,10 +77,9 @@ start_ctld() {
 	"$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground \
 		2>>"$T/ctld.log" &
 	CPID=$!
-	i=0
+	w_end=$(deadline)
 	until "$CTL" whoami >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -lt 300 ] || { bad errors "abs-ctld does not answer: $(tail -n2 ctld.log)"; return 1; }
+		before "$w_end" || { bad errors "abs-ctld does not answer: $(tail -n2 ctld.log)"; return 1; }
 		sleep 0.1
 	done
 }
@@ -106,24 +107,22 @@ revive() {
 # Both drives registered (idle or busy) within SETTLE seconds; like a
 # supervisor (systemd's Restart=), what leaves meanwhile is started again.
 registered() {
-	i=0
+	w_end=$(deadline "$SETTLE")
 	while :; do
 		revive || return 1
 		"$CTL" --json status >st.txt 2>/dev/null
 		grep -q '"drive":"libA"' st.txt && grep -q '"drive":"libB"' st.txt &&
 			! grep -q '"state":"offline"' st.txt && return 0
-		i=$((i + 1))
-		[ $i -lt $((SETTLE * 10)) ] || return 1
+		before "$w_end" || return 1
 		sleep 0.1
 	done
 }
 q() { sqlite3 -cmd ".timeout 5000" "$T/catalog.db" "$1"; }
 # Every job done, failed or aborted, within SETTLE seconds.
 settle() {
-	i=0
+	w_end=$(deadline "$SETTLE")
 	while [ "$(q "SELECT count(*) FROM jobs WHERE state IN ('queued','running')")" != 0 ]; do
-		i=$((i + 1))
-		[ $i -lt $((SETTLE * 5)) ] || return 1
+		before "$w_end" || return 1
 		sleep 0.2
 	done
 }
@@ -135,12 +134,11 @@ restore_check() {
 	lib=$(q "SELECT substr(t.label, 1, 1) FROM dumps d JOIN entities e ON e.id = d.entity_id JOIN dump_parts p ON p.dump_id = d.id JOIN tapes t ON t.id = p.tape_id WHERE e.name = '$1' AND d.state = 'complete' ORDER BY d.id DESC, p.part LIMIT 1")
 	j=$("$CTL" --json restore "$1" --to "$T/out.bin" --drive "lib$lib" 2>&1 | job_of)
 	[ -n "$j" ] || { bad lost "no restore job for complete dump of $1"; return; }
-	i=0
+	w_end=$(deadline "$SETTLE")
 	while :; do
 		s=$(q "SELECT state FROM jobs WHERE id = $j")
 		case $s in done|failed|aborted) break ;; esac
-		i=$((i + 1))
-		[ $i -lt $((SETTLE * 5)) ] || { bad stuck "restore job $j of $1 never ends ($s)"; return; }
+		before "$w_end" || { bad stuck "restore job $j of $1 never ends ($s)"; return; }
 		sleep 0.2
 	done
 	if [ "$s" != done ]; then

@@ -30,6 +30,8 @@ COPIES=${2:-200}
 SEED=${3:-$(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 2000000000 ))}
 BIN=$(cd "$BUILD/bin" && pwd)
 CTLD=$BIN/abs-ctld CTL=$BIN/abs-ctl ENGINE=$BIN/abs-engine VTAPE=$BIN/abs-vtape
+# deadline, before: waits bounded by time.
+. "$(dirname "$0")/wait.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/abs-crash-pc.XXXXXX")
 CPID= EPID= LPID=
 cleanup() {
@@ -48,10 +50,9 @@ head -c 8000000 /dev/urandom >pool.bin
 "$VTAPE" new-library lib --slots 40 --drives 1 --capacity 4M --barcode-prefix P >/dev/null
 "$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground 2>ctld.log &
 CPID=$!
-i=0
+w_end=$(deadline)
 until "$CTL" whoami >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -lt 300 ] || { echo "FAIL: abs-ctld does not start"; exit 1; }
+	before "$w_end" || { echo "FAIL: abs-ctld does not start"; exit 1; }
 	sleep 0.1
 done
 "$CTL" tape-add default $(awk 'BEGIN { for (i = 1; i <= 40; i++) printf "P%05d ", i }') >/dev/null
@@ -171,10 +172,9 @@ while [ "$c" -lt "$COPIES" ]; do
 	# abs-ctld opens the copy and answers a query on it.
 	"$CTLD" --socket "$T/c.sock" --db "$d/catalog.db" --foreground 2>"$d/ctld.log" &
 	p=$!
-	i=0
+	w_end=$(deadline)
 	until "$CTL" --socket "$T/c.sock" tapes >/dev/null 2>&1; do
-		i=$((i + 1))
-		kill -0 "$p" 2>/dev/null && [ $i -lt 300 ] || break
+		kill -0 "$p" 2>/dev/null && before "$w_end" || break
 		sleep 0.1
 	done
 	"$CTL" --socket "$T/c.sock" tapes >/dev/null 2>&1 ||

@@ -12,7 +12,8 @@ PKI="$T/pki"
 PORT=4747
 DB="$T/catalog.db"
 q() { sqlite3 "$DB" "$1"; }
-until_ok() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt "${2:-300}" ] || fail "timed out: $1"; sleep 0.1; done; }
+# until_ok CONDITION [SECS]: wait (WAIT_SECS unless SECS) until it holds.
+until_ok() { poll_until "$1" "${2:-}" || fail "timed out: $1"; }
 
 . "$ABS_TOP/tests/integration/tlsca.sh"
 # subject FILE: the identity a certificate proves ("cert:SUBJECT").

@@ -123,13 +123,12 @@ krb_kdc_run() {
 	fi
 	KRB_PID=$!
 	PIDS="$PIDS $KRB_PID"
-	i=0
+	w_end=$(deadline)
 	until KRB5CCNAME="FILE:$KRB_DIR/cc.probe" \
 	    $KRB_RUN kinit -k -t "$KRB_DIR/probe.keytab" "abs-rig/probe" >/dev/null 2>&1; do
-		i=$((i + 1))
 		kill -0 "$KRB_PID" 2>/dev/null ||
 			{ cat "$KRB_DIR/kdc.out" "$KRB_DIR/kdc.log" >&2 2>/dev/null; fail "krb5kdc died"; }
-		[ $i -lt 300 ] ||
+		before "$w_end" ||
 			{ cat "$KRB_DIR/kdc.log" >&2 2>/dev/null; fail "krb5kdc does not answer on $KRB_ADDR:$KRB_PORT"; }
 		sleep 0.1
 	done
@@ -140,10 +139,9 @@ krb_kdc_run() {
 krb_kdc_clock() {
 	kill "$KRB_PID" 2>/dev/null || true
 	# (wait for it to be gone: the next one binds the same port)
-	i=0
+	w_end=$(deadline)
 	while kill -0 "$KRB_PID" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -lt 300 ] || fail "krb5kdc $KRB_PID does not stop"
+		before "$w_end" || fail "krb5kdc $KRB_PID does not stop"
 		sleep 0.1
 	done
 	krb_kdc_run "$1"

@@ -16,6 +16,8 @@ trap cleanup EXIT
 # Killed (tests/run.sh's timeout, ^C): exit, so that the EXIT trap cleans up.
 trap 'exit 143' TERM HUP
 trap 'exit 130' INT
+# deadline, before, poll_until: waits bounded by time.
+. "${ABS_TOP:-$TOP}/tests/integration/wait.sh"
 ENGINE="$ABS_BIN/abs-engine"
 VTAPE="$ABS_BIN/abs-vtape"
 cd "$T"
@@ -68,12 +70,12 @@ tree_meta() {
 		LC_ALL=C sort)
 }
 
-# wait_for PATTERN FILE: poll (up to 30 s) until FILE has a line matching.
+# wait_for PATTERN FILE: poll (up to WAIT_SECS) until FILE has a line
+# matching.
 wait_for() {
-	i=0
+	_wf_end=$(deadline)
 	until grep -q "$1" "$2" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -lt 300 ] || { cat "$2" >&2; fail "no '$1' in $2"; }
+		before "$_wf_end" || { cat "$2" >&2; fail "no '$1' in $2"; }
 		sleep 0.1
 	done
 }

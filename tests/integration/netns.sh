@@ -72,10 +72,9 @@ bg_named_on() {
 link_down() { ip -n "$(ns_of S)" link set "v$(echo "$1" | tr 'ABC' 'abc')" down; }
 link_up() {
 	ip -n "$(ns_of S)" link set "v$(echo "$1" | tr 'ABC' 'abc')" up
-	_ns_i=0
+	_ns_end=$(deadline)
 	until netns_ready; do
-		_ns_i=$((_ns_i + 1))
-		[ $_ns_i -lt 100 ] || fail "host $1's cable did not come back up"
+		before "$_ns_end" || fail "host $1's cable did not come back up"
 		sleep 0.1
 	done
 }
@@ -145,11 +144,10 @@ netns_up() {
 		ip -n "$NETNS_ID$_ns_h" link set eth0 up
 	done
 	# Up means every cable is up at both ends and every switch port
-	# forwards (a bounded wait for that state, not for time).
-	_ns_i=0
+	# forwards (a wait for that state, bounded by time).
+	_ns_end=$(deadline)
 	until netns_ready; do
-		_ns_i=$((_ns_i + 1))
-		[ $_ns_i -lt 100 ] || { bridge -n "$(ns_of S)" link show >&2; fail "the switch's ports did not come up"; }
+		before "$_ns_end" || { bridge -n "$(ns_of S)" link show >&2; fail "the switch's ports did not come up"; }
 		sleep 0.1
 	done
 	ok "hosts A $(host_ip A), B $(host_ip B), C $(host_ip C) (namespaces $NETNS_ID*)"

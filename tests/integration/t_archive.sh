@@ -58,9 +58,9 @@ ok "done entries say where and what; restored by abs-engine restore and by dd"
 	--autolabel 'A%05d' >arch2.out 2>&1 &
 apid=$!
 PIDS="$PIDS $apid"
-i=0
+w_end=$(deadline)
 until [ -z "$(ls q/*.json 2>/dev/null)" ]; do
-	i=$((i + 1)); [ $i -lt 600 ] || { cat arch2.out; fail "f4 not archived"; }
+	before "$w_end" || { cat arch2.out; fail "f4 not archived"; }
 	sleep 0.1
 done
 expect_fail "another archiver" "$ENGINE" archive --device vtape:lib/drive0 \

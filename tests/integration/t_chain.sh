@@ -188,12 +188,11 @@ ctld_start() {
 	"$CTL" tape-add default K00001 K00002 K00003 K00004 >/dev/null
 	"$CTL" entity-add served "dir:$S" >/dev/null
 }
-# poll CONDITION: wait (up to 60 s) until the shell condition holds.
+# poll CONDITION: wait (up to WAIT_SECS, 300 s) until the shell condition holds.
 poll() {
-	_i=0
+	_w_end=$(deadline)
 	until eval "$1"; do
-		_i=$((_i + 1))
-		[ $_i -lt 600 ] || fail "timed out: $1"
+		before "$_w_end" || fail "timed out: $1"
 		sleep 0.1
 	done
 }

@@ -13,15 +13,15 @@ export ABS_CTL_SOCKET="$T/ctld.sock" ABS_RUN_DIR="$T"
 
 "$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground 2>"$T/ctld.log" &
 PIDS="$PIDS $!"
-i=0
-until [ -S "$T/ctld.sock" ]; do i=$((i + 1)); [ $i -lt 300 ] || fail "abs-ctld did not start"; sleep 0.1; done
+w_end=$(deadline)
+until [ -S "$T/ctld.sock" ]; do before "$w_end" || fail "abs-ctld did not start"; sleep 0.1; done
 "$VTAPE" new-library lib --slots 2 --drives 1 --capacity 16M >/dev/null
 "$ENGINE" serve --control "$T/ctld.sock" --drive d0 --device "vtape:$T/lib/drive0" \
 	2>"$T/engine.log" &
 PIDS="$PIDS $!"
-i=0
+w_end=$(deadline)
 until "$CTL" --json status | grep -q '"drive":"d0"'; do
-	i=$((i + 1)); [ $i -lt 300 ] || fail "d0 did not register"; sleep 0.1
+	before "$w_end" || fail "d0 did not register"; sleep 0.1
 done
 "$CTL" pool-add vault >/dev/null
 "$CTL" tape-add vault V00001 V00002 >/dev/null

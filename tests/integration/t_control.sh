@@ -15,7 +15,7 @@ chmod 755 "$T"
 	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
 CPID=$!
 PIDS="$PIDS $CPID"
-wait_for() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 200 ] || fail "timed out: $1"; sleep 0.1; done; }
+wait_for() { poll_until "$1" || fail "timed out: $1"; }
 wait_for '[ -S "$T/ctld.sock" ]'
 chmod 666 "$T/ctld.sock"	# the test's other users; sites use a group
 alive() { kill -0 "$CPID" 2>/dev/null || { cat "$T/ctld.log" >&2; fail "abs-ctld died"; }; }
@@ -99,10 +99,9 @@ ok "restore under a new name, from two cartridges"
 
 # Abort mid-dump: the job stops, the tape stays usable.
 j=$("$CTL" --json dump lib0 vol.slow | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
-i=0
+w_end=$(deadline)
 until "$CTL" --json status | grep -q '"bytes":[1-9]'; do
-	i=$((i + 1))
-	[ $i -lt 300 ] || { "$CTL" status; "$CTL" jobs; tail "$T/engine-lib0.log"; fail "no progress"; }
+	before "$w_end" || { "$CTL" status; "$CTL" jobs; tail "$T/engine-lib0.log"; fail "no progress"; }
 	sleep 0.1
 done
 "$CTL" abort "$j" >/dev/null
@@ -393,10 +392,9 @@ sys.stdin.read()
 	PIDS="$PIDS $HOLD"
 	exec 7>hold.fifo
 	wait_for 'grep -q held held.txt'
-	i=0
+	w_end=$(deadline)
 	until "$CTL" status >full.txt 2>&1; [ $? != 0 ] && grep -q "too many" full.txt; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || { cat full.txt; fail "a 513th client was not refused"; }
+		before "$w_end" || { cat full.txt; fail "a 513th client was not refused"; }
 		sleep 0.1
 	done
 	rc=0
@@ -460,10 +458,9 @@ ok "50 concurrent clients answered"
 printf 'tapes-for vol.big\nentity home.jdoe\n# a comment\nrestore vol.big --to %s/copy2.bin --drive lib0\n' "$T" |
 	"$CTL" batch - >batch.txt || fail "batch failed"
 grep -q A00001 batch.txt || fail "batch output lacks the query result"
-i=0
+w_end=$(deadline)
 while "$CTL" --json jobs | grep -q '"state":"\(queued\|running\)"'; do
-	i=$((i + 1))
-	[ $i -lt 300 ] || { "$CTL" jobs; "$CTL" status; tail "$T"/engine-*.log; fail "batch restore did not finish"; }
+	before "$w_end" || { "$CTL" jobs; "$CTL" status; tail "$T"/engine-*.log; fail "batch restore did not finish"; }
 	sleep 0.1
 done
 cmp big.bin copy2.bin || fail "the batch restore (on an idle drive) differs"
@@ -488,10 +485,9 @@ ok "a full tape recycled under the pool's reuse rules; its old dump expired"
 # under ASan their leak and error reports would be in these logs.
 kill "$CPID"
 wait "$CPID" || fail "abs-ctld did not stop cleanly"
-i=0
-while { kill -0 "$E1" || kill -0 "$E2"; } 2>/dev/null && [ $i -lt 100 ]; do
+w_end=$(deadline)
+while { kill -0 "$E1" || kill -0 "$E2"; } 2>/dev/null && before "$w_end"; do
 	sleep 0.1
-	i=$((i + 1))
 done
 grep -q "abs-ctld closed the connection" "$T/engine-lib0.log" ||
 	fail "the media server did not say why it stopped"

@@ -22,13 +22,10 @@ head -c 3000000 /dev/urandom >d1.bin
 head -c 2000000 /dev/urandom >d2.bin
 head -c 1000000 /dev/urandom >d3.bin
 
+# until_ok CONDITION [SECS]: wait (WAIT_SECS unless SECS) until it holds.
 until_ok() {
-	i=0
-	until eval "$1"; do
-		i=$((i + 1))
-		[ $i -lt "${2:-300}" ] || { [ -n "${R:-}" ] && { tail -n 20 "$T/$R/ctld.log" "$T/$R/engine.log" >&2 || true; }; fail "timed out: $1"; }
-		sleep 0.1
-	done
+	poll_until "$1" "${2:-}" ||
+		{ [ -n "${R:-}" ] && { tail -n 20 "$T/$R/ctld.log" "$T/$R/engine.log" >&2 || true; }; fail "timed out: $1"; }
 }
 ctl() { "$CTL" --socket "$T/$R/ctld.sock" "$@"; }
 

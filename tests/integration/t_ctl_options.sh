@@ -14,9 +14,9 @@ unset ABS_CTL_SOCKET
 "$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground 2>"$T/ctld.log" &
 CPID=$!
 PIDS="$PIDS $CPID"
-i=0
+w_end=$(deadline)
 until [ -S "$T/ctld.sock" ]; do
-	i=$((i + 1)); [ $i -lt 300 ] || fail "abs-ctld did not start"; sleep 0.1
+	before "$w_end" || fail "abs-ctld did not start"; sleep 0.1
 done
 
 # --json and --socket before, after, mixed; the same answer each time.

@@ -16,15 +16,14 @@ start_ctld() {
 	"$CTLD" --socket "$s" --db "$db" --foreground "$@" 2>>"$lg" &
 	CPID=$!
 	PIDS="$PIDS $CPID"
-	i=0
+	w_end=$(deadline)
 	until "$CTL" --socket "$s" whoami >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -lt 200 ] || { cat "$lg" >&2; fail "abs-ctld on $s did not start"; }
+		before "$w_end" || { cat "$lg" >&2; fail "abs-ctld on $s did not start"; }
 		sleep 0.1
 	done
 }
 ctl() { "$CTL" --socket "$SOCK" "$@"; }
-poll() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+poll() { poll_until "$1" || fail "timed out: $1"; }
 job_state() { ctl --json jobs --count 100 | tr '{' '\n' | grep "\"id\":$1," | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
 job_ended() { case $(job_state "$1") in done|failed|aborted) true ;; *) false ;; esac; }
 dumping() { ctl --json status | grep -q '"drive":"lib0"[^}]*"state":"writing"[^}]*"bytes":[1-9]'; }
@@ -368,10 +367,9 @@ poll '[ "$(wc -l <exc.pids 2>/dev/null || echo 0)" -ge 8 ]'
 grep -q "exception command: 8 still running; this exception (.*) is not sent (4 so far)" x.log ||
 	{ cat x.log; fail "exceptions past 8 not said"; }
 [ "$(wc -l <exc.pids)" = 8 ] || fail "$(wc -l <exc.pids) exception commands ran at once"
-i=0
+w_end=$(deadline)
 until [ "$(grep -c "exception command killed after 8 s" x.log)" = 8 ]; do
-	i=$((i + 1))
-	[ $i -lt 600 ] || { cat x.log; fail "the exception commands were not killed"; }
+	before "$w_end" || { cat x.log; fail "the exception commands were not killed"; }
 	sleep 0.1
 done
 for p in $(cat exc.pids); do kill -0 "$p" 2>/dev/null && fail "exception command $p still runs"; done

@@ -16,10 +16,9 @@ export ABS_CTL_SOCKET="$T/ctld.sock"
 	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
 CPID=$!
 PIDS="$PIDS $CPID"
-i=0
+w_end=$(deadline)
 until "$CTL" whoami >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -lt 300 ] || { cat "$T/ctld.log" >&2; fail "abs-ctld did not start"; }
+	before "$w_end" || { cat "$T/ctld.log" >&2; fail "abs-ctld did not start"; }
 	sleep 0.1
 done
 alive() { kill -0 "$CPID" 2>/dev/null || { cat "$T/ctld.log" >&2; fail "abs-ctld died"; }; }
@@ -189,10 +188,9 @@ grep -q '"error":"line 1 is not NAME.*bad size' bad5.json || fail "bad5: $(cat b
 grep -q '"error":"failed (exit 127): cannot run' bad6.json || fail "bad6: $(cat bad6.json)"
 # The hanging one's child was killed with it.
 hp=$(cat hang.pid)
-i=0
+w_end=$(deadline)
 while kill -0 "$hp" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 50 ] || fail "the hanging discovery's child $hp lives on"
+	before "$w_end" || fail "the hanging discovery's child $hp lives on"
 	sleep 0.1
 done
 j entities >after.json
@@ -258,10 +256,9 @@ mkdir -p crip/journal
 CPID=$!
 PIDS="$PIDS $CPID"
 export ABS_CTL_SOCKET="$T/crip.sock"
-i=0
+w_end=$(deadline)
 until "$CTL" whoami >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -lt 300 ] || { cat "$T/crip.log" >&2; fail "crippled abs-ctld did not start"; }
+	before "$w_end" || { cat "$T/crip.log" >&2; fail "crippled abs-ctld did not start"; }
 	sleep 0.1
 done
 for r in servers types windows discoveries discover "server-add s" "window-add daily 01:00-02:00 --type vol" \

@@ -108,8 +108,8 @@ ok "without the log, early warning alone keeps dumps off full cartridges"
 export ABS_CTL_SOCKET="$T/ctld.sock"
 "$ABS_BIN/abs-ctld" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground 2>ctld.log &
 PIDS="$PIDS $!"
-i=0
-until [ -S "$T/ctld.sock" ]; do i=$((i + 1)); [ $i -lt 100 ] || fail "no socket"; sleep 0.1; done
+w_end=$(deadline)
+until [ -S "$T/ctld.sock" ]; do before "$w_end" || fail "no socket"; sleep 0.1; done
 "$ABS_BIN/abs-ctl" --json merge d.log >merge.json || { cat merge.json; fail "merge of the dump log"; }
 grep -q '"rejected_lines":0' merge.json || { cat merge.json; fail "merge rejected lines"; }
 for l in $fullbefore; do

@@ -152,10 +152,10 @@ kill "$EPID" 2>/dev/null || true
 up
 ok "media servers not on the table cannot register"
 serve tape-0 0 "$KRB_DIR/tapehost.keytab"
-i=0
+w_end=$(deadline)
 until "$CTL" --host "$H" --json status | tr '{' '\n' | grep '"drive": *"tape-0"' |
     grep -q '"state": *"idle"'; do
-	i=$((i + 1)); [ $i -lt 300 ] || { cat "$T/engine-tape-0.log" >&2; fail "tape-0 never idle"; }
+	before "$w_end" || { cat "$T/engine-tape-0.log" >&2; fail "tape-0 never idle"; }
 	sleep 0.1
 done
 ok "the media server authenticated by its keytab serves tape-0"
@@ -166,10 +166,10 @@ admin entity-add home.krb "dir:$T/src" >/dev/null
 	{ cat dump.json >&2; fail "dump asked for with a ticket"; }
 j=$(tr -d ' \n' <dump.json | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
 [ -n "$j" ] || { cat dump.json >&2; fail "no job id"; }
-i=0
+w_end=$(deadline)
 st=
 until case $st in done | failed | aborted) true ;; *) false ;; esac; do
-	i=$((i + 1)); [ $i -lt 600 ] || { cat "$T/engine-tape-0.log" >&2; fail "job $j: $st"; }
+	before "$w_end" || { cat "$T/engine-tape-0.log" >&2; fail "job $j: $st"; }
 	sleep 0.2
 	st=$("$CTL" --host "$H" --json jobs | tr -d ' \n' | tr '{' '\n' | grep "\"id\":$j," |
 		sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')

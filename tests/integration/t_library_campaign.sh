@@ -86,7 +86,7 @@ set -- --changer-cmd "$ABS_BIN/abs-engine changer"
 	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
 CPID=$!
 PIDS="$PIDS $CPID"
-until_ok() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+until_ok() { poll_until "$1" || fail "timed out: $1"; }
 until_ok '[ -S "$T/ctld.sock" ]'
 labels=$(cd lib/carts && ls)
 # shellcheck disable=SC2086

@@ -13,7 +13,7 @@ CTLD="$ABS_BIN/abs-ctld"
 CTL="$ABS_BIN/abs-ctl"
 export TZ=UTC ABS_CTL_SOCKET="$T/ctld.sock"
 command -v jq >/dev/null || skip "jq is needed (make deps)"
-until_ok() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+until_ok() { poll_until "$1" || fail "timed out: $1"; }
 start_ctld() {
 	"$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground \
 		--changer-cmd "$CHANGER" --exception-cmd "cat >>$T/exceptions.txt" \
@@ -159,10 +159,9 @@ ok "media servers d0 and d1 registered in library lib"
 
 job_max() { sqlite3 "$T/catalog.db" "SELECT coalesce(max(id), 0) FROM jobs"; }
 wait_jobs() {
-	i=0
+	w_end=$(deadline 600)
 	until [ "$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM jobs WHERE id > $1 AND state IN ('queued','running')")" = 0 ]; do
-		i=$((i + 1))
-		[ $i -lt 1500 ] || { "$CTL" jobs >&2; "$CTL" status >&2; tail -n 40 ctld.log >&2; fail "jobs after $1 did not end"; }
+		before "$w_end" || { "$CTL" jobs >&2; "$CTL" status >&2; tail -n 40 ctld.log >&2; fail "jobs after $1 did not end"; }
 		sleep 0.2
 	done
 	bad=$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM jobs WHERE id > $1 AND state != 'done'")
@@ -236,9 +235,9 @@ ok "a failed move tried again: the restore on d0 went on"
 "$VTAPE" fault lib --move-fail 2 >/dev/null
 before=$(job_max)
 "$CTL" restore e1 --to "$T/r4" --drive d1 >/dev/null || fail "restore on d1"
-i=0
+w_end=$(deadline)
 until [ "$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM jobs WHERE id > $before AND state IN ('queued','running')")" = 0 ]; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "the restore did not end"; sleep 0.2
+	before "$w_end" || fail "the restore did not end"; sleep 0.2
 done
 [ "$(sqlite3 "$T/catalog.db" "SELECT state FROM jobs WHERE id > $before")" = failed ] || fail "the restore did not fail"
 grep -q "unavailable" exceptions.txt || fail "no unavailable exception"

@@ -141,7 +141,7 @@ export ABS_CTL_SOCKET="$T/ctld.sock"
 	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
 CPID=$!
 PIDS="$PIDS $CPID"
-wait_for_sock() { i=0; until [ -S "$T/ctld.sock" ]; do i=$((i + 1)); [ $i -lt 200 ] || fail "no socket"; sleep 0.1; done; }
+wait_for_sock() { w_end=$(deadline); until [ -S "$T/ctld.sock" ]; do before "$w_end" || fail "no socket"; sleep 0.1; done; }
 wait_for_sock
 # The catalog's tapes are the stickers' labels; it asks for A00003 first.
 "$CTL" tape-add default A00003 A00004 >/dev/null
@@ -155,10 +155,9 @@ head -c 3000000 s.bin >small.bin
 E3=$!
 PIDS="$PIDS $E3"
 poll() {
-	i=0
+	w_end=$(deadline)
 	until eval "$1"; do
-		i=$((i + 1))
-		[ $i -lt 300 ] || { tail -n 25 "$T"/engine-*.log "$T"/ctld*.log >&2; fail "timed out: $1"; }
+		before "$w_end" || { tail -n 25 "$T"/engine-*.log "$T"/ctld*.log >&2; fail "timed out: $1"; }
 		sleep 0.1
 	done
 }
@@ -220,7 +219,7 @@ mkdir c2
 "$CTLD" --socket "$T/ctld2.sock" --db "$T/c2/catalog.db" --foreground \
 	--changer-cmd "$ENGINE changer" 2>"$T/ctld2.log" &
 PIDS="$PIDS $!"
-i=0; until "$CTL" status >/dev/null 2>&1; do i=$((i + 1)); [ $i -lt 300 ] || fail "no abs-ctld 2"; sleep 0.1; done
+w_end=$(deadline); until "$CTL" status >/dev/null 2>&1; do before "$w_end" || fail "no abs-ctld 2"; sleep 0.1; done
 "$CTL" tape-add default A00001 A00003 A00004 A00005 >/dev/null
 "$CTL" library-add libr --changer "vtape:$T/libr" >/dev/null || fail "library-add"
 "$CTL" entity-add vol.r "file:$T/s.bin" >/dev/null

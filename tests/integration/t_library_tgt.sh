@@ -23,7 +23,7 @@ command -v tgt_library >/dev/null 2>&1 ||
 	skip "tests/integration/tgt.sh has no tgt changer yet (tgt_library)"
 q() { sqlite3 -cmd ".timeout 10000" "$DB" "$1"; }
 ctl() { timeout "$DEADLINE" "$CTL" "$@"; }
-until_ok() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+until_ok() { poll_until "$1" || fail "timed out: $1"; }
 job_state() { q "SELECT state FROM jobs WHERE id = $1"; }
 # wait_job ID...: until every job ended; one past the deadline is a hang.
 wait_job() {

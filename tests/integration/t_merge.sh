@@ -25,8 +25,8 @@ ok "direct mode: $(grep -c '^part ' d.log) parts, $(grep -c '^dump ' d.log) dump
 
 "$ABS_BIN/abs-ctld" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground 2>ctld.log &
 PIDS="$PIDS $!"
-i=0
-until [ -S "$T/ctld.sock" ]; do i=$((i + 1)); [ $i -lt 100 ] || fail "no socket"; sleep 0.1; done
+w_end=$(deadline)
+until [ -S "$T/ctld.sock" ]; do before "$w_end" || fail "no socket"; sleep 0.1; done
 
 # A tape the pool already knows under a label the log uses: a conflict.
 used=$(sed -n 's/^part .*entity=vol.big .* label=\([^ ]*\) .* part=2 .*/\1/p' d.log | tail -n1)
@@ -60,14 +60,14 @@ ok "merge after the operator's decision completes the dump; merging again change
 	--log "$T/journal.log" 2>engine.log &
 EPID=$!
 PIDS="$PIDS $EPID"
-i=0
+w_end=$(deadline)
 until "$CTL" --json status | grep -q '"state":"idle"'; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "media server did not register"; sleep 0.1
+	before "$w_end" || fail "media server did not register"; sleep 0.1
 done
 j=$("$CTL" --json restore vol.big --to "$T/big.out" --drive lib0 | sed -n 's/.*"job":\([0-9]*\).*/\1/p')
-i=0
+w_end=$(deadline)
 until "$CTL" --json jobs | grep -q "\"id\":$j,\"kind\":\"restore\",\"state\":\"\(done\|failed\)\""; do
-	i=$((i + 1)); [ $i -lt 300 ] || fail "restore job $j did not finish"; sleep 0.1
+	before "$w_end" || fail "restore job $j did not finish"; sleep 0.1
 done
 cmp big.bin big.out || { cat engine.log; fail "restore of the merged dump differs"; }
 ok "the merged dump restores through the catalog"
@@ -83,9 +83,9 @@ wait "$EPID" 2>/dev/null || true
 "$ENGINE" serve --control "$T/ctld.sock" --drive lib0 --device "vtape:$T/lib/drive0" \
 	--log "$T/journal.log" 2>engine2.log &
 PIDS="$PIDS $!"
-i=0
+w_end=$(deadline)
 until "$CTL" --json entity vol.late 2>/dev/null | grep -q '"last_full":{'; do
-	i=$((i + 1)); [ $i -lt 100 ] || { cat engine2.log; fail "the journal was not reported"; }
+	before "$w_end" || { cat engine2.log; fail "the journal was not reported"; }
 	sleep 0.1
 done
 ok "a reconnecting media server reports what its journal holds"

@@ -107,7 +107,7 @@ chmod +x discover.sh snap.sh voldump.sh release.sh
 	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
 CPID=$!
 PIDS="$PIDS $CPID"
-until_ok() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+until_ok() { poll_until "$1" || fail "timed out: $1"; }
 until_ok '[ -S "$T/ctld.sock" ]'
 "$VTAPE" new-library lib --slots 8 --drives 2 --capacity 64M --barcode-prefix N >/dev/null
 for d in 0 1; do
@@ -181,12 +181,11 @@ change() {
 		touch -d "$stamp" "$f"
 	done
 }
-# wait_jobs FROM: every job after FROM has ended (up to 5 minutes).
+# wait_jobs FROM: every job after FROM has ended (up to 10 minutes).
 wait_jobs() {
-	i=0
+	w_end=$(deadline 600)
 	until [ "$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM jobs WHERE id > $1 AND state IN ('queued','running')")" = 0 ]; do
-		i=$((i + 1))
-		[ $i -lt 1500 ] || { "$CTL" jobs >&2; fail "jobs after $1 did not end"; }
+		before "$w_end" || { "$CTL" jobs >&2; fail "jobs after $1 did not end"; }
 		sleep 0.2
 	done
 }

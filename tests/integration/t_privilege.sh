@@ -74,10 +74,9 @@ check() {
 # snap PID FILE: a copy of a live process's status.
 snap() { cat "/proc/$1/status" >"$2" || fail "no process $1"; }
 wait_for() {
-	i=0
+	w_end=$(deadline)
 	until eval "$1"; do
-		i=$((i + 1))
-		[ $i -lt 300 ] || fail "timed out: $1"
+		before "$w_end" || fail "timed out: $1"
 		sleep 0.1
 	done
 }
@@ -182,10 +181,9 @@ status_has() { "$CTL" --json status | grep -q "$1"; }
 job_state() { "$CTL" --json jobs | tr '{' '\n' | grep "\"id\":$1," | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
 job_over() { case $(job_state "$1") in done|failed|aborted) true;; *) false;; esac; }
 wait_job() {
-	i=0
+	w_end=$(deadline)
 	until job_over "$1"; do
-		i=$((i + 1))
-		[ $i -lt 300 ] || { "$CTL" status >&2; cat "$T/engine.log" >&2; fail "job $1 does not end"; }
+		before "$w_end" || { "$CTL" status >&2; cat "$T/engine.log" >&2; fail "job $1 does not end"; }
 		sleep 0.1
 	done
 	[ "$(job_state "$1")" = done ] || { cat "$T/engine.log" >&2; fail "job $1: $(job_state "$1")"; }

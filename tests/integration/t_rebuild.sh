@@ -26,7 +26,7 @@ CTL="$ABS_BIN/abs-ctl"
 export ABS_RUN_DIR="$T" ABS_CTL_SOCKET="$T/ctld.sock"
 command -v jq >/dev/null 2>&1 || skip "jq is needed to compare query outputs"
 
-wait_for() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 600 ] || fail "timed out: $1"; sleep 0.1; done; }
+wait_for() { poll_until "$1" || fail "timed out: $1"; }
 job_state() { "$CTL" --json jobs --count 200 | jq -r ".[] | select(.id == $1) | .state"; }
 
 # start_ctld DB JOURNAL [DRIVE DEVICE]: abs-ctld on DB and a media server

@@ -25,10 +25,9 @@ start_ctld() {
 	"$CTLD" --socket "$1" --db "$2" --foreground --grace $GRACE ${4:-} 2>>"$3" &
 	CPID=$!
 	PIDS="$PIDS $CPID"
-	i=0
+	w_end=$(deadline)
 	until "$CTL" --socket "$1" whoami >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -lt 200 ] || { cat "$3" >&2; fail "abs-ctld on $1 did not start"; }
+		before "$w_end" || { cat "$3" >&2; fail "abs-ctld on $1 did not start"; }
 		sleep 0.1
 	done
 }
@@ -40,7 +39,7 @@ start_engine() {
 	PIDS="$PIDS $EPID"
 }
 ctl() { "$CTL" --socket "$SOCK" "$@"; }
-poll() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+poll() { poll_until "$1" || fail "timed out: $1"; }
 job_state() { ctl --json jobs --count 100 | tr '{' '\n' | grep "\"id\":$1," | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
 job_ended() { case $(job_state "$1") in done|failed|aborted) true ;; *) false ;; esac; }
 dumping() { ctl --json status | grep -q '"drive":"lib0"[^}]*"state":"writing"[^}]*"bytes":[1-9]'; }

@@ -23,7 +23,7 @@ D0=2027-03-01
 day() { date -u -d "$D0 + $(($1 - 1)) days" +%Y-%m-%d; }
 set_clock() { printf '%s\n' "$1" >"$T/clock"; }
 set_clock "$(day 1)T08:00:00Z"
-until_ok() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+until_ok() { poll_until "$1" || fail "timed out: $1"; }
 
 # The mail: abs-ctld's exception command, its sendmail a file per mail.
 mkdir mail
@@ -268,10 +268,9 @@ shot() {	# PAGE PNG
 		>"$T/chrome.log" 2>&1 &
 	cpid=$!
 	PIDS="$PIDS $cpid"
-	i=0
+	w_end=$(deadline)
 	while kill -0 $cpid 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -lt 600 ] || { kill $cpid; cat "$T/chrome.log" >&2; fail "chromium did not finish"; }
+		before "$w_end" || { kill $cpid; cat "$T/chrome.log" >&2; fail "chromium did not finish"; }
 		sleep 0.1
 	done
 	wait $cpid || true

@@ -20,13 +20,13 @@ mode() { stat -c '%u %a' "$1"; }
 
 "$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground 2>"$T/ctld.log" &
 PIDS="$PIDS $!"
-i=0; until [ -S "$T/ctld.sock" ]; do i=$((i + 1)); [ $i -lt 200 ] || fail "no socket"; sleep 0.1; done
+w_end=$(deadline); until [ -S "$T/ctld.sock" ]; do before "$w_end" || fail "no socket"; sleep 0.1; done
 chmod 666 "$T/ctld.sock"
 job_state() { "$CTL" --json jobs | tr '{' '\n' | grep "\"id\":$1," | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
 wait_job() {
-	i=0
+	w_end=$(deadline)
 	until case $(job_state "$1") in done|failed|aborted) true;; *) false;; esac; do
-		i=$((i + 1)); [ $i -lt 600 ] || fail "job $1 did not end"; sleep 0.1
+		before "$w_end" || fail "job $1 did not end"; sleep 0.1
 	done
 }
 job_of() { sed -n 's/.*"job":\([0-9]*\).*/\1/p'; }
@@ -39,8 +39,8 @@ chown -R "$N:$N" home && chmod 700 home
 "$ENGINE" serve --control "$T/ctld.sock" --drive lib0 --device "vtape:$T/lib/drive0" \
 	--log "$T/journal.log" 2>"$T/engine.log" &
 PIDS="$PIDS $!"
-i=0; until "$CTL" --json status | grep -q '"state":"idle"'; do
-	i=$((i + 1)); [ $i -lt 200 ] || fail "media server not idle"; sleep 0.1; done
+w_end=$(deadline); until "$CTL" --json status | grep -q '"state":"idle"'; do
+	before "$w_end" || fail "media server not idle"; sleep 0.1; done
 j=$("$CTL" --json dump lib0 home.nobody | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
 wait_job "$j"
 [ "$(job_state "$j")" = done ] || { cat engine.log >&2; fail "dump: $(job_state "$j")"; }

@@ -27,7 +27,7 @@ night 0
 	--exception-cmd "cat >>$T/exceptions.txt" 2>"$T/ctld.log" &
 CPID=$!
 PIDS="$PIDS $CPID"
-wait_for_cmd() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 300 ] || fail "timed out: $1"; sleep 0.1; done; }
+wait_for_cmd() { poll_until "$1" || fail "timed out: $1"; }
 wait_for_cmd '[ -S "$T/ctld.sock" ]'
 "$VTAPE" new-library lib --slots 14 --drives 2 --capacity 24M --barcode-prefix A >/dev/null
 # engine K: start drive dK's media server (its PID in EPIDK).

@@ -20,7 +20,7 @@ command -v jq >/dev/null 2>&1 && command -v sqlite3 >/dev/null 2>&1 || skip "jq 
 echo "2026-12-01T22:00:00Z" >"$T/clock"
 export ABS_CLOCK="$T/clock"
 
-wait_for() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 600 ] || fail "timed out: $1"; sleep 0.1; done; }
+wait_for() { poll_until "$1" || fail "timed out: $1"; }
 
 # The volume and its commands. snap.sh NAME VOL-ARG...: copies the volume
 # to snaps/NAME (and keeps a copy to compare with), then the volume

@@ -236,9 +236,9 @@ kill "$EPID" 2>/dev/null || true
 up
 ok "a media server on the table registers only its own drives"
 serve tape-0 0
-i=0
+w_end=$(deadline)
 until as alice --json status | tr '{' '\n' | grep '"drive": *"tape-0"' | grep -q '"state": *"idle"'; do
-	i=$((i + 1)); [ $i -lt 300 ] || { cat "$T/engine-tape-0.log" >&2; fail "tape-0 never idle"; }
+	before "$w_end" || { cat "$T/engine-tape-0.log" >&2; fail "tape-0 never idle"; }
 	sleep 0.1
 done
 "$CTL" --socket "$T/ctld.sock" --json servers-allowed >sa.json || fail "servers-allowed"
@@ -252,10 +252,10 @@ mkdir -p src && head -c 2000000 /dev/urandom >src/data.bin && echo hi >src/a.txt
 as alice --json dump tape-0 home.net >dump.json || { cat dump.json >&2; fail "dump over TLS"; }
 j=$(tr -d ' \n' <dump.json | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
 [ -n "$j" ] || { cat dump.json >&2; fail "no job id"; }
-i=0
+w_end=$(deadline)
 st=
 until case $st in done | failed | aborted) true ;; *) false ;; esac; do
-	i=$((i + 1)); [ $i -lt 600 ] || { cat "$T/engine-tape-0.log" >&2; fail "job $j: $st"; }
+	before "$w_end" || { cat "$T/engine-tape-0.log" >&2; fail "job $j: $st"; }
 	sleep 0.2
 	st=$(as alice --json jobs | tr -d ' \n' | tr '{' '\n' | grep "\"id\":$j," |
 		sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')

@@ -28,10 +28,9 @@ tgt_start() {
 	tgtd -f -C "$TGT_CTL" --iscsi portal=127.0.0.1:"$TGT_PORT" >"$T/tgtd.log" 2>&1 &
 	TGT_PID=$!
 	PIDS="$PIDS $TGT_PID"
-	i=0
+	w_end=$(deadline)
 	until tgtadm_ --mode target --op show >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || { cat "$T/tgtd.log" >&2; fail "tgtd did not start"; }
+		before "$w_end" || { cat "$T/tgtd.log" >&2; fail "tgtd did not start"; }
 		kill -0 "$TGT_PID" 2>/dev/null || { cat "$T/tgtd.log" >&2; fail "tgtd died"; }
 		sleep 0.1
 	done
