@@ -17,7 +17,11 @@
 # ABS_TEST_JOBS=N runs N tests side by side (1 unless set; make check sets
 # the machine's cores): each test has its own temp dir, sockets and ports,
 # and most of a test's time is waiting on its daemons. The longest start
-# first; a line is printed as each test ends.
+# first, by the times measured in tests/durations (plain and ASan+UBSan
+# columns; a test not listed there counts as a minute); a line is printed
+# as each test ends, with its time, and the 15 slowest before the summary.
+# Each run leaves its times in BUILD/test-times ("NAME SECS"), from which
+# tests/durations is updated by hand (its header says how).
 BUILD=${1:-build}
 ONLY=${2:-}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -89,12 +93,22 @@ run_one() {
 	# One write: side by side tests' lines do not interleave.
 	cat "$rep"
 	rm -f "$rep"
+	echo "$name $secs" >"$LOGDIR/$name.time"
 	echo "$res" >"$LOGDIR/$name.res"
 }
 
-# The longest tests (minutes under ASan), started first side by side.
-LONG="t_campaign t_run t_nightly t_ctld_guard t_kernel t_recover t_crippled
-t_rebuild t_crash_ctl t_crash_engine t_control"
+# How long each test took when last measured (tests/durations: NAME,
+# plain seconds, ASan+UBSan seconds), for this build's kind; 60 for a
+# test not listed.
+col=2
+grep -q -- '-fsanitize' "$BUILD/.flags" 2>/dev/null && col=3
+durations() {
+	awk -v f="$TOP/tests/durations" -v col="$col" 'BEGIN {
+		while ((getline l <f) > 0)
+			if (split(l, a) >= 3 && a[col] ~ /^[0-9]+$/) d[a[1]] = a[col]
+	}
+	{ print ($1 in d ? d[$1] : 60), $1 }'
+}
 # start NAME CMD...: run_one now, or in a lane once one of JOBS is free.
 start() {
 	if [ "$JOBS" -le 1 ]; then
@@ -120,27 +134,34 @@ wanted() {
 	case $EXCLUDE in *" $1 "*) return 1 ;; esac
 	[ -z "$ONLY" ] || case $1 in *$ONLY*) true ;; *) false ;; esac
 }
-long() { [ "$JOBS" -gt 1 ] && case " $(echo $LONG) " in *" $1 "*) true ;; *) false ;; esac; }
-if [ "$JOBS" -gt 1 ]; then
-	for n in $LONG; do
-		t="$TOP/tests/integration/$n.sh"
-		[ -f "$t" ] && wanted "$n" && start "$n" sh "$t"
+# Every wanted test, the longest first.
+{
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] && basename "$t"
 	done
-fi
-for t in "$BUILD"/tests/test_*; do
-	[ -x "$t" ] || continue
-	n=$(basename "$t")
-	wanted "$n" && start "$n" "$t"
-done
-for t in "$TOP"/tests/integration/t_*.sh; do
-	n=$(basename "$t" .sh)
-	wanted "$n" && ! long "$n" && start "$n" sh "$t"
-done
+	for t in "$TOP"/tests/integration/t_*.sh; do
+		basename "$t" .sh
+	done
+} | durations | sort -k1,1nr -k2,2 >"$LOGDIR/.order"
+while read -r _ n; do
+	wanted "$n" || continue
+	case $n in
+	test_*) start "$n" "$BUILD/tests/$n" ;;
+	*) start "$n" sh "$TOP/tests/integration/$n.sh" ;;
+	esac
+done <"$LOGDIR/.order"
 wait
 pass=$(cat "$LOGDIR"/*.res 2>/dev/null | grep -c '^pass$')
 fail=$(cat "$LOGDIR"/*.res 2>/dev/null | grep -c '^fail$')
 skip=$(cat "$LOGDIR"/*.res 2>/dev/null | grep -c '^skip$')
-rm -f "$LOGDIR"/*.res
+rm -f "$LOGDIR"/*.res "$LOGDIR/.order"
+# The slowest, and every time for tests/durations.
+cat "$LOGDIR"/*.time 2>/dev/null | sort -k2,2nr >"$BUILD/test-times"
+rm -f "$LOGDIR"/*.time
+if [ "$(wc -l <"$BUILD/test-times")" -gt 1 ]; then
+	echo "slowest tests (s):"
+	head -n 15 "$BUILD/test-times" | awk '{ printf "%6d  %s\n", $2, $1 }'
+fi
 if [ "$fail" -eq 0 ]; then
 	rm -rf "$LOGDIR"
 else
