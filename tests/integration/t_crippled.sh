@@ -49,7 +49,7 @@ stop_engine() {
 }
 # The media server registered again (it retries with a backoff).
 engine_back() {
-	until_ok 'ctl --json status | grep -q "\"drive\":\"man0\",[^}]*\"state\":\"idle\""' 900
+	until_ok 'ctl --json status | grep -q "\"drive\":\"man0\",[^}]*\"state\":\"idle\""'
 }
 start_engine() {
 	"$ENGINE" serve --control "$T/$R/ctld.sock" --drive man0 \
@@ -427,7 +427,7 @@ PIDS="$PIDS $EPID"
 until_ok 'ctl --json status | grep -q "\"drive\":\"lib0\",[^}]*\"state\":\"idle\""'
 J=$(ctl --json dump lib0 big | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
 feed 3000000	# more than a cartridge holds: a part is on tape
-until_ok 'grep -q "^part .*entity=big " "$T/$R/engine-journal.log" 2>/dev/null' 600
+until_ok 'grep -q "^part .*entity=big " "$T/$R/engine-journal.log" 2>/dev/null'
 FIRST=$CPID
 "$CTLD" --socket "$T/$R/c2.sock" --db "$T/$R/c2.db" --journal "$T/$R/c2journal" --crippled \
 	--foreground 2>>"$T/$R/c2.log" &

@@ -58,7 +58,7 @@ mkdir -m 0700 "$T/restore"
 for i in 1 3; do
 	as alice C restore "v$i" >/dev/null || fail "restore v$i from host C"
 done
-until_ok '[ "$(q "SELECT count(*) FROM jobs WHERE kind = '\''restore'\'' AND state IN ('\''queued'\'','\''running'\'')")" = 0 ]' 1200
+until_ok '[ "$(q "SELECT count(*) FROM jobs WHERE kind = '\''restore'\'' AND state IN ('\''queued'\'','\''running'\'')")" = 0 ]'
 [ "$(q "SELECT count(*) FROM jobs WHERE kind = 'restore' AND state = 'done'")" = 2 ] ||
 	{ admin jobs >&2; fail "the restores did not end done"; }
 for i in 1 3; do
@@ -76,7 +76,7 @@ ctld_up
 mark() { MARK=$(wc -l <"$T/ctld-A.log"); }
 ctld_said() {
 	said=$1
-	until_ok 'tail -n +$((MARK + 1)) "$T/ctld-A.log" | grep -qi "$said"' 100
+	until_ok 'tail -n +$((MARK + 1)) "$T/ctld-A.log" | grep -qi "$said"'
 }
 
 # Plaintext JSON to the TLS port: no protocol answer, the connection
@@ -122,13 +122,13 @@ mark
 "$VTAPE" new-library libc --slots 1 --drives 1 --capacity 8M --barcode-prefix X >/dev/null
 "$VTAPE" load libc --slot 1 --drive 0
 ms_start C c0 "vtape:$T/libc/drive0" tapehost-c
-until_ok '! kill -0 $MSPID 2>/dev/null' 300
+until_ok '! kill -0 $MSPID 2>/dev/null'
 grep -qi "may not engine-register\|not allowed\|not on the list" "$T/engine-c0.log" || { cat "$T/engine-c0.log" >&2; fail "the media server on C did not say why"; }
 [ -z "$(drive_state c0)" ] || fail "c0 registered: $(drive_state c0)"
 ctld_up
 # The right name from another CA.
 ms_start C b0x "vtape:$T/libc/drive0" tapehost-x
-until_ok '! kill -0 $MSPID 2>/dev/null' 300
+until_ok '! kill -0 $MSPID 2>/dev/null'
 [ -z "$(drive_state b0x)" ] || fail "b0x registered"
 ctld_up
 # A media server allowed as b0 registering another drive, and an

@@ -48,10 +48,9 @@ cut() { CUT=$(now_ms); link_down B; }
 # noticed LOG PATTERN: waits (300 s at most) for LOG to say it after the
 # cut; prints the seconds since the cut.
 noticed() {
-	_i=0
+	_w_end=$(deadline 300)
 	until said "$1" "$2" >/dev/null; do
-		_i=$((_i + 1))
-		[ $_i -lt 3000 ] || { tail -n 20 "$T/$1" >&2; fail "$1 never said '$2' after the cut"; }
+		before "$_w_end" || { tail -n 20 "$T/$1" >&2; fail "$1 never said '$2' after the cut"; }
 		sleep 0.1
 	done
 	echo "$(( ($(now_ms) - CUT) / 1000 ))"
@@ -74,7 +73,7 @@ ok "idle: B cut off; abs-ctld noticed in ${a} s ($(grep "connection to .* lost" 
 IDLE_A=$a IDLE_B=$b
 mark engine-b0.log
 link_up B
-until_ok 'said engine-b0.log "serving drive b0" >/dev/null' 1800
+until_ok 'said engine-b0.log "serving drive b0" >/dev/null'
 until_ok '[ "$(drive_state b0)" = idle ]'
 kill -0 "$EPID" || fail "b0's media server is gone"
 ctld_up
@@ -99,8 +98,8 @@ j=$(admin --json dump b0 big | jq -r '.jobs[0]')
 feed 2097152 1
 # Writing: the job holds a loaded cartridge and has read what it was fed
 # (the feeder ends only once the dump read it all).
-until_ok '! kill -0 $FEED 2>/dev/null' 1800
-until_ok '[ "$(admin --json status | jq -r ".drives[] | select(.drive == \"b0\") | .state")" = writing ]' 1800
+until_ok '! kill -0 $FEED 2>/dev/null'
+until_ok '[ "$(admin --json status | jq -r ".drives[] | select(.drive == \"b0\") | .state")" = writing ]'
 [ "$(job_of big)" = "$j running" ] || fail "job $j: $(job_of big)"
 ok "job $j dumps big from a FIFO on B's drive (2 MiB read)"
 
@@ -114,8 +113,8 @@ before=$(on_tape)
 feed 8388608 2
 a=$(noticed ctld-A.log "connection to .* lost")
 noticed ctld-A.log "job $j: its media server is gone" >/dev/null
-until_ok '! kill -0 $FEED 2>/dev/null' 3000
-until_ok '[ "$(on_tape)" -ge $((before + 6 * 1048576)) ]' 3000
+until_ok '! kill -0 $FEED 2>/dev/null'
+until_ok '[ "$(on_tape)" -ge $((before + 6 * 1048576)) ]'
 grew=$(( ($(on_tape) - before) / 1024 ))
 b=$(noticed engine-b0.log "abs-ctld closed the connection\|lost abs-ctld\|did not answer")
 cut_long
@@ -125,13 +124,13 @@ ok "during the dump: abs-ctld noticed in ${a} s and keeps job $j; the media serv
 DUMP_A=$a DUMP_B=$b
 mark ctld-A.log engine-b0.log
 link_up B
-until_ok 'said engine-b0.log "serving drive b0 .*job in progress reported" >/dev/null' 1800
-until_ok 'said ctld-A.log "job $j: dump big resumed" >/dev/null' 600
+until_ok 'said engine-b0.log "serving drive b0 .*job in progress reported" >/dev/null'
+until_ok 'said ctld-A.log "job $j: dump big resumed" >/dev/null'
 ok "the cable back: b0 registered again and reported job $j in progress ($(grep "job $j: dump big resumed" "$T/ctld-A.log" | tail -n 1 | sed 's/.*: job/job/'))"
 feed 2097152 3
-until_ok '! kill -0 $FEED 2>/dev/null' 3000
+until_ok '! kill -0 $FEED 2>/dev/null'
 exec 4>&-	# the source's end
-until_ok '[ "$(job_of big)" != "$j running" ]' 3000
+until_ok '[ "$(job_of big)" != "$j running" ]'
 [ "$(job_of big)" = "$j done" ] || { tail -n 30 "$T/engine-b0.log" "$T/ctld-A.log" >&2; fail "job $j: $(job_of big)"; }
 [ "$(q "SELECT count(*) FROM dumps d JOIN entities e ON e.id = d.entity_id WHERE e.name = 'big'")" = 1 ] ||
 	fail "the catalog holds big's dump other than once: $(q "SELECT id, dump_uid, state, job_id FROM dumps")"
@@ -146,7 +145,7 @@ cparts=$(q "SELECT count(*) FROM dump_parts p JOIN dumps d ON d.id = p.dump_id W
 ok "job $j done: dump $uid complete in the catalog once, its $cparts parts as in the journal"
 
 r=$(admin --json restore big --to "$T/big.out" | jq -r '.job')
-until_ok '[ "$(q "SELECT state FROM jobs WHERE id = '"$r"'")" != running ] && [ "$(q "SELECT state FROM jobs WHERE id = '"$r"'")" != queued ]' 3000
+until_ok '[ "$(q "SELECT state FROM jobs WHERE id = '"$r"'")" != running ] && [ "$(q "SELECT state FROM jobs WHERE id = '"$r"'")" != queued ]'
 [ "$(q "SELECT state FROM jobs WHERE id = $r")" = done ] || { admin jobs >&2; fail "restore job $r"; }
 cmp "$T/big.stream" "$T/big.out" || fail "the restore of big differs from what was fed"
 ok "big's restore equals the $(wc -c <"$T/big.stream") bytes fed"

@@ -51,8 +51,8 @@ ok "host B's media server registered drive b0 with host A (CONTROL= in its --con
 j=$(admin --json dump b0 big | jq -r '.jobs[0]')
 [ -n "$j" ] && [ "$j" != null ] || fail "dump b0 big: no job"
 feed 2097152 1
-until_ok '! kill -0 $FEED 2>/dev/null' 1800
-until_ok '[ "$(admin --json status | jq -r ".drives[] | select(.drive == \"b0\") | .state")" = writing ]' 1800
+until_ok '! kill -0 $FEED 2>/dev/null'
+until_ok '[ "$(admin --json status | jq -r ".drives[] | select(.drive == \"b0\") | .state")" = writing ]'
 ok "job $j dumps big on B's drive for host A (2 MiB read)"
 
 # Host C takes over: a crippled abs-ctld from a copy of A's journal
@@ -72,8 +72,8 @@ ok "a crippled abs-ctld on host C listening on $(host_ip C):$PORT"
 printf 'CONTROL=tls://%s:%s\n' "$(host_ip C)" "$PORT" >"$T/b0.env"
 kill -HUP "$EPID"
 feed 2097152 2	# SIGHUP is taken between blocks
-until_ok 'grep -q "SIGHUP: registering drive b0 with abs-ctld at tls://$(host_ip C)" "$T/engine-b0.log"' 1800
-until_ok 'cadmin --json jobs | jq -e ".[] | select(.state == \"running\")" >/dev/null 2>&1' 1800
+until_ok 'grep -q "SIGHUP: registering drive b0 with abs-ctld at tls://$(host_ip C)" "$T/engine-b0.log"'
+until_ok 'cadmin --json jobs | jq -e ".[] | select(.state == \"running\")" >/dev/null 2>&1'
 j2=$(cadmin --json jobs | jq -r '.[] | select(.state == "running") | .id')
 [ "$j2" -gt 1000000000 ] || fail "the adopted job's ID $j2 is not a crippled-mode ID"
 grep -q "b0: job $j2: dump big adopted, reported by its media server" "$T/ctld-C.log" ||
@@ -82,7 +82,7 @@ cadmin --json jobs | grep -q "adopted: job $j of master" ||
 	fail "C's job $j2 does not say where it came from: $(cadmin --json jobs)"
 [ "$(cadmin --json jobs | jq -r '[.[] | select(.state == "running")] | length')" = 1 ] ||
 	fail "C runs other than one job: $(cadmin --json jobs)"
-until_ok '! kill -0 $FEED 2>/dev/null' 1800
+until_ok '! kill -0 $FEED 2>/dev/null'
 kill -0 "$EPID" || fail "the media server died moving"
 ! grep -q "^aborted .*entity=big" "$T/journal-b0.log" 2>/dev/null || fail "the job was interrupted: $(grep '^aborted' "$T/journal-b0.log")"
 [ "$(jq -r .state "$T/journal-b0.log.job")" = running ] || fail "the media server's job: $(cat "$T/journal-b0.log.job")"
@@ -90,15 +90,15 @@ kill -0 "$EPID" || fail "the media server died moving"
 ok "SIGHUP mid-dump: b0 registered with host C, which adopted job $j as $j2; the job went on (2 MiB more read)"
 
 feed 4194304 3
-until_ok '! kill -0 $FEED 2>/dev/null' 3000
+until_ok '! kill -0 $FEED 2>/dev/null'
 exec 4>&-	# the source's end
-until_ok 'cadmin --json jobs | jq -e ".[] | select(.id == $j2 and .state != \"running\")" >/dev/null 2>&1' 3000
+until_ok 'cadmin --json jobs | jq -e ".[] | select(.id == $j2 and .state != \"running\")" >/dev/null 2>&1'
 [ "$(cadmin --json jobs | jq -r ".[] | select(.id == $j2) | .state")" = done ] ||
 	{ cadmin jobs >&2; tail -n 20 "$T/engine-b0.log" >&2; fail "job $j2 on C did not end done"; }
 [ "$(grep -c '^dump .*entity=big .*status=complete' "$T/standby/dumplog")" = 1 ] ||
 	fail "C's dump log: $(grep -c '^dump .*entity=big' "$T/standby/dumplog") dump lines of big"
 [ "$(grep -c '^dump .*entity=big' "$T/journal-b0.log")" = 1 ] || fail "the media server's journal: not one dump of big"
-until_ok '[ ! -e "$T/journal-b0.log.job" ]' 600
+until_ok '[ ! -e "$T/journal-b0.log.job" ]'
 ok "the dump completed once: job $j2 done on C, one dump line in C's dump log and in the media server's journal"
 
 # Back to normal: C's journal merged into A's catalog, the media server
@@ -106,7 +106,7 @@ ok "the dump completed once: job $j2 done on C, one dump line in C's dump log an
 admin --json merge "$T/standby" </dev/null >merge.json || fail "merge of C's journal: $(cat merge.json)"
 printf 'CONTROL=tls://%s:%s\n' "$(host_ip A)" "$PORT" >"$T/b0.env"
 kill -HUP "$EPID"
-until_ok '[ "$(drive_state b0)" = idle ]' 1800
+until_ok '[ "$(drive_state b0)" = idle ]'
 admin --json merge "$T/standby" </dev/null >merge2.json || fail "merging again: $(cat merge2.json)"
 jq -e '.dumps == 0 and .parts == 0' merge2.json >/dev/null || fail "merging again changed the catalog: $(cat merge2.json)"
 [ "$(q "SELECT count(*) FROM dumps d JOIN entities e ON e.id = d.entity_id WHERE e.name = 'big'")" = 1 ] ||
@@ -116,7 +116,7 @@ jq -e '.dumps == 0 and .parts == 0' merge2.json >/dev/null || fail "merging agai
 ok "C's journal merged into A's catalog ($(cat merge.json)); b0 back with A; big's dump there once, complete (job $j: $(q "SELECT state FROM jobs WHERE id = $j"))"
 
 r=$(admin --json restore big --to "$T/big.out" | jq -r '.job')
-until_ok '[ "$(q "SELECT state FROM jobs WHERE id = '"$r"'")" != running ] && [ "$(q "SELECT state FROM jobs WHERE id = '"$r"'")" != queued ]' 3000
+until_ok '[ "$(q "SELECT state FROM jobs WHERE id = '"$r"'")" != running ] && [ "$(q "SELECT state FROM jobs WHERE id = '"$r"'")" != queued ]'
 [ "$(q "SELECT state FROM jobs WHERE id = $r")" = done ] || { admin jobs >&2; fail "restore job $r"; }
 cmp "$T/big.stream" "$T/big.out" || fail "the restore of big differs from what was fed"
 ok "big's restore from A equals the $(wc -c <"$T/big.stream") bytes fed"
