@@ -240,8 +240,8 @@ until [ "$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM jobs WHERE id > $before
 	before "$w_end" || fail "the restore did not end"; sleep 0.2
 done
 [ "$(sqlite3 "$T/catalog.db" "SELECT state FROM jobs WHERE id > $before")" = failed ] || fail "the restore did not fail"
-grep -q "unavailable" exceptions.txt || fail "no unavailable exception"
-grep -q "robot" exceptions.txt || fail "no robot exception"
+poll_until 'grep -q "unavailable" exceptions.txt' || fail "no unavailable exception"
+poll_until 'grep -q "robot" exceptions.txt' || fail "no robot exception"
 "$VTAPE" fault lib --clear >/dev/null
 : >exceptions.txt
 ok "a move failing twice: the job is told unavailable, with an exception"
@@ -296,7 +296,8 @@ jq -e --argjson u "$uses" '.cartridge == "CLN001" and .uses == $u' clean.json >/
 "$CTL" clean d0 >/dev/null || fail "clean d0"
 until_ok 'grep -q "cleaning-expended" exceptions.txt'
 expect_fail "no cleaning cartridge" "$CTL" clean d1
-grep -q "not cleaned" exceptions.txt || fail "no exception for the missing cleaning cartridge"
+# (the exception command runs beside abs-ctld's answer: wait for its line)
+poll_until 'grep -q "not cleaned" exceptions.txt' || fail "no exception for the missing cleaning cartridge"
 "$CTL" report >report.txt || true
 grep -q "expended cleaning cartridges" report.txt && grep -q "CLN001" report.txt ||
 	{ cat report.txt; fail "the report lacks the expended cleaning cartridge"; }
