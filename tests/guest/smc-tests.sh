@@ -14,15 +14,15 @@ out() { sed "s/^/ABS-OUT $1 /" "$2"; }
 
 # The changer's sg node: the SCSI device of type 8 (it may come a moment
 # after the tape drives).
+# (bounded by time: the guest is emulated, on a machine that may be loaded)
 SG=
-i=0
-while [ -z "$SG" ] && [ $i -lt 100 ]; do
+w_end=$(($(date +%s) + 300))
+while [ -z "$SG" ] && [ "$(date +%s)" -lt $w_end ]; do
 	for t in /sys/class/scsi_generic/sg*/device/type; do
 		[ -f "$t" ] && [ "$(cat "$t")" = 8 ] &&
 			SG=/dev/$(basename "$(dirname "$(dirname "$t")")")
 	done
 	[ -n "$SG" ] || sleep 0.1
-	i=$((i + 1))
 done
 if [ -z "$SG" ]; then
 	bad smc-sg-node "no SCSI device of type 8:" \

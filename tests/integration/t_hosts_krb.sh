@@ -73,7 +73,7 @@ mark() { MARK=$(wc -l <"$T/ctld-A.log"); }
 # logged PATTERN: abs-ctld's log has a line matching it since the mark.
 logged() {
 	said=$1
-	until_ok 'tail -n +$((MARK + 1)) "$T/ctld-A.log" | grep -q "$said"' 300
+	until_ok 'tail -n +$((MARK + 1)) "$T/ctld-A.log" | grep -q "$said"'
 	ok "abs-ctld logged: $(tail -n +$((MARK + 1)) "$T/ctld-A.log" | grep "$said" | tail -n 1 | sed 's/^[^:]*: //' | cut -c1-120)"
 }
 
@@ -92,7 +92,7 @@ mark
 serve B b0 "vtape:$T/lib/drive0" "$KRB_DIR/tapehost-b.keytab" "abs/tapehost-b.abs.test@$R"
 EPID=$MSPID
 admin tape-add default K00001 K00002 K00003 K00004 K00005 K00006 >/dev/null
-until_ok '[ "$(drive_state b0)" = idle ]' 600
+until_ok '[ "$(drive_state b0)" = idle ]'
 logged "TLS client $(host_ip B):[0-9]* is krb:abs/tapehost-b.abs.test@$R"
 ok "host B's media server registered b0 with its keytab"
 
@@ -127,7 +127,7 @@ mkdir -m 0700 "$T/restore"
 for i in 1 3; do
 	desk restore "v$i" >/dev/null || fail "alice's restore of v$i from host C"
 done
-until_ok '[ "$(q "SELECT count(*) FROM jobs WHERE kind = '\''restore'\'' AND state IN ('\''queued'\'','\''running'\'')")" = 0 ]' 1200
+until_ok '[ "$(q "SELECT count(*) FROM jobs WHERE kind = '\''restore'\'' AND state IN ('\''queued'\'','\''running'\'')")" = 0 ]'
 [ "$(q "SELECT count(*) FROM jobs WHERE kind = 'restore' AND state = 'done'")" = 2 ] ||
 	{ admin jobs >&2; fail "the restores did not end done"; }
 for i in 1 3; do
@@ -211,7 +211,7 @@ ok "a ticket expired by abs-ctld's clock: refused by abs-ctld"
 "$VTAPE" load libc --slot 1 --drive 0
 mark
 serve C c0 "vtape:$T/libc/drive0" "$KRB_DIR/tapehost-c.keytab" "abs/tapehost-c.abs.test@$R"
-until_ok '! kill -0 $MSPID 2>/dev/null' 600
+until_ok '! kill -0 $MSPID 2>/dev/null'
 grep -q "krb:abs/tapehost-c.abs.test@$R may not engine-register" "$T/engine-c0.log" ||
 	{ cat "$T/engine-c0.log" >&2; fail "the media server on C did not say why"; }
 ok "refused: $(grep -m1 "may not engine-register" "$T/engine-c0.log" | cut -c1-120)"
@@ -220,7 +220,7 @@ logged "krb:abs/tapehost-c.abs.test@$R.*may not engine-register"
 ctld_up
 mark
 serve B b9 null: "$KRB_DIR/tapehost-b.keytab" "abs/tapehost-b.abs.test@$R"
-until_ok '! kill -0 $MSPID 2>/dev/null' 600
+until_ok '! kill -0 $MSPID 2>/dev/null'
 grep -q "krb:abs/tapehost-b.abs.test@$R is not authorized to serve drive b9" "$T/engine-b9.log" ||
 	{ cat "$T/engine-b9.log" >&2; fail "b9's media server did not say why"; }
 ok "refused: $(grep -m1 "not authorized to serve drive b9" "$T/engine-b9.log" | cut -c1-120)"

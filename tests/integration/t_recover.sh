@@ -64,14 +64,14 @@ printf 'CONTROL=%s\n' "$SOCK" >engine.env
 head -c 12582912 /dev/urandom >big.bin
 # A slow source whose bytes are known: 12 MiB of big.bin, a MiB every
 # 0.35 s (the media server reports its bytes between blocks), the last
-# one only once the test says so (touch go; 60 s at most), the rest at
+# one only once the test says so (touch go; 300 s at most), the rest at
 # once from then on: what a test does mid-dump happens mid-dump, and
 # nothing is waited out. slow_job starts its dump (go removed first: a
 # source a killed media server left behind ends on its closed pipe).
 cat >slow.sh <<EOF
-i=0 w=0
+i=0 w=\$((\$(date +%s) + 300))
 while [ \$i -lt 12 ]; do
-	while [ \$i = 11 ] && [ ! -e $T/go ] && [ \$w -lt 600 ]; do sleep 0.1; w=\$((w + 1)); done
+	while [ \$i = 11 ] && [ ! -e $T/go ] && [ \$(date +%s) -lt \$w ]; do sleep 0.1; done
 	dd if=$T/big.bin bs=1048576 skip=\$i count=1 2>/dev/null
 	[ -e $T/go ] || sleep 0.35
 	i=\$((i + 1))

@@ -175,10 +175,10 @@ ok "--tapes 1: the run waited at the cartridge change; busy refused; run-continu
 
 # abs-cron twice: the second does nothing and says so (exit 0).
 night 4
-# slow runs until go-slow (30 s at most): abs-cron is started twice
+# slow runs until go-slow (300 s at most): abs-cron is started twice
 # meanwhile however slow the machine, and the stop waits for nothing more.
-printf '%s\n' 'i=0' \
-	"while [ ! -f $T/go-slow ] && [ \$i -lt 300 ]; do head -c 65536 /dev/urandom; sleep 0.1; i=\$((i + 1)); done" >slow.sh
+printf '%s\n' 'end=$(($(date +%s) + 300))' \
+	"while [ ! -f $T/go-slow ] && [ \$(date +%s) -lt \$end ]; do head -c 65536 /dev/urandom; sleep 0.1; done" >slow.sh
 "$CTL" entity-add slow "cmd:sh $T/slow.sh" >/dev/null
 "$CRON" --drives d0,d1 --until "$(night_end)" >cron1.out 2>&1 &
 C1=$!
@@ -222,9 +222,9 @@ case $(q "SELECT state FROM runs WHERE id = 6") in done|aborted) ;; *) fail "run
 	{ cat tty.txt; fail "run 6 should have gone on to another cartridge after y"; }
 ok "abs-ctl run at a terminal: 'start another tape on d0? [y/N]'; y went on"
 
-# Gated entities: gK's dump waits (30 s at most) for the file go-gK.
-printf '%s\n' 'i=0' \
-	"while [ ! -f $T/go-\$1 ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done" \
+# Gated entities: gK's dump waits (300 s at most) for the file go-gK.
+printf '%s\n' 'end=$(($(date +%s) + 300))' \
+	"while [ ! -f $T/go-\$1 ] && [ \$(date +%s) -lt \$end ]; do sleep 0.1; done" \
 	'head -c 20000 /dev/urandom' >gate.sh
 gated() { for g in "$@"; do "$CTL" entity-add "$g" "cmd:sh $T/gate.sh $g" >/dev/null; done; }
 # The entity run $1's job on drive $2 dumps now.
