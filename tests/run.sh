@@ -15,7 +15,7 @@
 # check runs the tests of documents in the plain pass only).
 #
 # ABS_TEST_JOBS=N runs N tests side by side (1 unless set; make check sets
-# the machine's cores): each test has its own temp dir, sockets and ports,
+# three per core): each test has its own temp dir, sockets and ports,
 # and most of a test's time is waiting on its daemons. The longest start
 # first, by the times measured in tests/durations (plain and ASan+UBSan
 # columns; a test not listed there counts as a minute); a line is printed
