@@ -20,7 +20,7 @@ export ABS_RUN_DIR="$T" ABS_CTL_SOCKET="$T/ctld.sock"
 command -v jq >/dev/null 2>&1 || skip "jq is needed to read abs-ctl's answers"
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 is needed to look into the catalog"
 
-wait_until() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 1800 ] || fail "timed out: $1"; sleep 0.1; done; }
+wait_until() { poll_until "$1" || fail "timed out: $1"; }
 job_state() { "$CTL" --json jobs --count 200 | jq -r ".[] | select(.id == $1) | .state"; }
 job_ended() { case $(job_state "$1") in done|failed|aborted) true;; *) false;; esac; }
 wait_job() {

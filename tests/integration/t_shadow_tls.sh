@@ -16,7 +16,7 @@ export ABS_RUN_DIR="$T"
 command -v openssl >/dev/null || skip "no openssl"
 command -v jq >/dev/null 2>&1 || skip "jq is needed to read abs-ctl's answers"
 
-wait_until() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 1800 ] || fail "timed out: $1"; sleep 0.1; done; }
+wait_until() { poll_until "$1" || fail "timed out: $1"; }
 tlsca_init "$T/ca" "ABS site" || fail "site CA"
 tlsca_issue "$T/ca" "$T/ctld" ctld "IP:127.0.0.1,DNS:localhost" || fail "ctld cert"
 for n in ada olga rita nobody; do
