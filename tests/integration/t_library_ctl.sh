@@ -20,7 +20,8 @@ start_ctld() {
 		2>>"$T/ctld.log" &
 	CPID=$!
 	PIDS="$PIDS $CPID"
-	until_ok '"$CTL" status >/dev/null 2>&1'
+	poll_until '"$CTL" status >/dev/null 2>&1' ||
+		{ tail -n 30 "$T/ctld.log" >&2; ps -o pid,stat,etime,args --ppid "$CPID" >&2; fail "abs-ctld $CPID does not answer abs-ctl status"; }
 }
 "$VTAPE" new-library lib --slots 6 --drives 2 --capacity 8M --barcode-prefix L \
 	--serial TESTLIB --portals 2 >/dev/null
