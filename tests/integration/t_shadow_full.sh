@@ -16,7 +16,7 @@ mkdir fs
 mount -t tmpfs -o size=4m tmpfs fs 2>/dev/null || skip "cannot mount a tmpfs"
 MOUNTS="$MOUNTS $T/fs"
 
-wait_until() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 1200 ] || fail "timed out: $1"; sleep 0.1; done; }
+wait_until() { poll_until "$1" || fail "timed out: $1"; }
 job_state() { "$CTL" --json jobs --count 200 | jq -r ".[] | select(.id == $1) | .state"; }
 wait_job() {
 	wait_until "case \$(job_state $1) in done|failed|aborted) true;; *) false;; esac"
