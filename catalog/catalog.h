@@ -1397,4 +1397,77 @@ int cat_shadow_failed(struct cat_db *db, int64_t id, const char *dump,
 int cat_shadow_promote(struct cat_db *db, const char *entity, const char *by,
     char *err);
 
+/* ---- archive jobs (catalog/archives.c, docs/QUEUE.md "Under abs-ctld") ---- */
+
+/* An archive: an archive queue a drive's media server works as one job. */
+struct cat_archive {
+	int64_t id;
+	const char *name, *drive, *queue, *done;
+	const char *entity;		/* the entity its dumps are recorded as */
+	const char *options;		/* JSON: pool, commit_every, ... */
+	const char *want;		/* run, stopped */
+	int64_t job_id;			/* the job that runs it, CAT_NULL none */
+	const char *state;		/* waiting running load-media unloading
+					   stopped failed */
+	const char *error;		/* the last failure, NULL none */
+	int64_t fails;			/* failures since it last archived */
+	const char *retry_at;		/* when a failed one starts again */
+	const char *added, *added_by;
+	int64_t archived, bytes;	/* its entries in the catalog */
+};
+typedef int cat_archive_fn(const struct cat_archive *a, void *arg);
+
+/* Every archive, by name. Rows. */
+int cat_archives_list(struct cat_db *db, cat_archive_fn *fn, void *arg,
+    char *err);
+/* One archive by name: 1, or -ENOENT. */
+int cat_archive_get(struct cat_db *db, const char *name, cat_archive_fn *fn,
+    void *arg, char *err);
+/*
+ * Add an archive (want run, state waiting) and its entity (source
+ * file:QUEUE, inactive: no plan dumps it) in one transaction. -EEXIST for
+ * a name or a drive taken, an entity of that name, -ENOENT for no pool.
+ */
+int cat_archive_add(struct cat_db *db, const char *name, const char *drive,
+    const char *queue, const char *done, const char *entity, const char *pool,
+    const char *options, const char *by, char *err);
+/* Remove an archive and its entries' rows (done/ and the tapes stay). */
+int cat_archive_remove(struct cat_db *db, const char *name, char *err);
+/* Whether it should run (want "run" or "stopped"); a start clears the
+   failures. */
+int cat_archive_want(struct cat_db *db, int64_t id, const char *want,
+    char *err);
+/* The job that runs it now (CAT_NULL: none). */
+int cat_archive_job(struct cat_db *db, int64_t id, int64_t job, char *err);
+/* Its state and error (NULL: none); retry_at (NULL: none); fails: -1
+   leaves it, 0 resets, a count sets it. */
+int cat_archive_state(struct cat_db *db, int64_t id, const char *state,
+    const char *error, int64_t fails, const char *retry_at, char *err);
+
+/* An archived file as its done entry says (docs/QUEUE.md). */
+struct cat_archive_entry {
+	const char *archive;		/* its archive's name (list only) */
+	const char *name, *path, *dump_uid, *digest;
+	int64_t bytes;
+	const char *label, *tape_id;	/* the first part */
+	int64_t file, offset;
+	const char *parts;		/* JSON array of every part */
+	const char *archived;
+	bool verified;
+};
+typedef int cat_archive_entry_fn(const struct cat_archive_entry *e,
+    void *arg);
+/* Record (or replace) an entry of archive id. */
+int cat_archive_entry_put(struct cat_db *db, int64_t id,
+    const struct cat_archive_entry *e, char *err);
+/*
+ * The entries whose name or path is key (every archive's, or only
+ * archive's if not NULL), newest first. Rows.
+ */
+int cat_archive_entries_find(struct cat_db *db, const char *archive,
+    const char *key, cat_archive_entry_fn *fn, void *arg, char *err);
+/* Every entry of archive id, by name. Rows. */
+int cat_archive_entries(struct cat_db *db, int64_t id,
+    cat_archive_entry_fn *fn, void *arg, char *err);
+
 #endif

@@ -349,6 +349,37 @@ static const char *const migrations[] = {
 	" WHERE state = 'active';"
 	"CREATE UNIQUE INDEX shadows_place ON shadows(coalesce(host, ''), path)"
 	" WHERE state = 'active';",
+	/*
+	 * 10: archive jobs under abs-ctld (docs/QUEUE.md, "Under abs-ctld").
+	 * An archive is an archive queue worked by a media server's drive as
+	 * one long-running job: its queue and done directories, the drive,
+	 * its options (JSON), whether it should run (want), the job that
+	 * runs it, its last state and error, and the restarts it waits for.
+	 * archive_entries is what its done directory holds: where each file
+	 * is on tape (every part, in order) and its digest.
+	 */
+	"CREATE TABLE archives ("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" drive TEXT NOT NULL, queue TEXT NOT NULL CHECK (substr(queue, 1, 1)"
+	"  = '/'), done TEXT NOT NULL CHECK (substr(done, 1, 1) = '/'),"
+	" entity TEXT NOT NULL, options TEXT NOT NULL DEFAULT '{}',"
+	" want TEXT NOT NULL DEFAULT 'run' CHECK (want IN ('run','stopped')),"
+	" job_id INTEGER REFERENCES jobs(id),"
+	" state TEXT NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting',"
+	"  'running','load-media','unloading','stopped','failed')),"
+	" error TEXT, fails INTEGER NOT NULL DEFAULT 0, retry_at TEXT,"
+	" added TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+	" added_by TEXT);"
+	"CREATE UNIQUE INDEX archives_drive ON archives(drive);"
+	"CREATE TABLE archive_entries ("
+	" archive_id INTEGER NOT NULL REFERENCES archives(id),"
+	" name TEXT NOT NULL, path TEXT NOT NULL, dump_uid TEXT NOT NULL,"
+	" digest TEXT, bytes INTEGER NOT NULL, label TEXT NOT NULL,"
+	" tape_id TEXT NOT NULL, file INTEGER NOT NULL,"
+	" offset INTEGER NOT NULL DEFAULT 0, parts TEXT NOT NULL,"
+	" archived TEXT, verified INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (archive_id, name));"
+	"CREATE INDEX archive_entries_path ON archive_entries(path);",
 };
 
 

@@ -1005,6 +1005,7 @@ serve(struct ctld *c, int lfd)
 		ctld_orphans_expire(c);
 		night_tick(c);
 		ctld_shadow_tick(c);
+		ctld_archive_tick(c);
 		if (!c->crip)
 			ctld_library_tick(c);
 		flush_clients(c, ep);	/* what the robot's answers sent */

@@ -87,8 +87,11 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 		return;
 	}
 	if (!d->engine || d->job || ctld_rebuild_busy(d) ||
-	    ctld_library_holds(c, d))
+	    ctld_library_holds(c, d)) {
+		if (d->job)
+			ctld_archive_holding(c, d);
 		return;
+	}
 	/* Started last: a job the drive does not hold is never running. */
 	if ((rc = cat_job_next(c->db, d->name, &job, err)) <= 0 ||
 	    (rc = cat_job_get(c->db, job, job_event_row, &ev, err)) < 0 ||
@@ -494,6 +497,7 @@ ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	if (rc >= 0) {
 		night_job_ended(c, job, state, why);	/* its run's next dump */
 		ctld_shadow_job_ended(c, job, state, why);
+		ctld_archive_job_ended(c, job, state, why);
 	}
 	ctld_dispatch(c, d);
 	return rc < 0 ? cat_failed(code, err, rc, dberr) :
@@ -542,6 +546,9 @@ const struct ctld_event ctld_events[] = {
 	{ "tapealert", ev_tapealert, "flags:s label:s?", false },
 	{ "device", ev_device, "state:s node:s?", false },
 	{ "scan-skipped", ev_scan_skipped, "slot:i why:s", false },
+	/* archive jobs (control/archive.c) */
+	{ "archive-status", ev_archive_status, "archive:s status:o", true },
+	{ "archive-entries", ev_archive_entries, "archive:s entries:o", true },
 };
 const size_t ctld_nevents = sizeof(ctld_events) / sizeof(ctld_events[0]);
 

@@ -284,4 +284,33 @@ void ctld_shadow_job_ended(struct ctld *c, int64_t job, const char *state,
     const char *why);
 void ctld_shadow_tick(struct ctld *c);
 
+/*
+ * Archive jobs (control/archive.c, docs/QUEUE.md "Under abs-ctld"): the
+ * requests; the media server's archive-status and archive-entries
+ * events; a job's end (from its result: the tick reads how from the
+ * catalog); the tick that keeps each archive that should run with a job
+ * (once a second, from the loop); a note in the drive's log when a job
+ * waits for a drive an archive holds (from ctld_dispatch).
+ */
+json_t *h_archive_add(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_archive_list(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_archive_stop(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_archive_start(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_archive_remove(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *h_archive_find(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+json_t *ev_archive_status(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err);
+json_t *ev_archive_entries(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err);
+void ctld_archive_job_ended(struct ctld *c, int64_t job, const char *state,
+    const char *why);
+void ctld_archive_tick(struct ctld *c);
+void ctld_archive_holding(struct ctld *c, struct drive *d);
+
 #endif

@@ -392,6 +392,18 @@ refuse(struct arch *a, const char *name, const char *fmt, ...)
 	free(e);
 }
 
+/* An entry moved into done, told to the caller (a media server). */
+static void
+done_told(struct arch *a, const struct absq_entry *e)
+{
+	char *json;
+
+	if (!a->o->done_cb || !(json = absq_entry_json(e)))
+		return;
+	a->o->done_cb(a->o->ctx, e->name, json);
+	free(json);
+}
+
 /* Whether the queue's entry now is still the one that was archived. */
 static bool
 same_entry(const struct absq_entry *now, const struct absq_entry *taken,
@@ -489,6 +501,7 @@ finish(struct arch *a, struct pending *p)
 	} else {
 		a->res->archived++;
 		a->res->bytes += e->bytes;
+		done_told(a, e);
 		say(a, LOG_LVL_INFO, "archived %s: %llu bytes, tape %s file %llu%s",
 		    e->path, (unsigned long long)e->bytes, e->parts[0].label,
 		    (unsigned long long)e->parts[0].file,
@@ -833,9 +846,11 @@ ready_entries(struct arch *a, char (**names)[ABSQ_NAME_MAX], size_t *n,
 			}
 			int lk = absq_lock(a->o->queue, err);
 			abs_crash_point("archive-move");
-			if (move_entry(a, a->o->done, refs[i].name, err) == 0)
+			if (move_entry(a, a->o->done, refs[i].name, err) == 0) {
 				say(a, LOG_LVL_INFO, "archived %s (a move finished "
 				    "after a restart)", e->path);
+				done_told(a, e);
+			}
 			else
 				say(a, LOG_LVL_ERR, "%s", err);
 			absq_unlock(lk);

@@ -56,6 +56,9 @@ struct eng_archive_opts {
 	 */
 	void (*on_state)(void *ctx, enum eng_archive_state s,
 	    const char *label, const char *next);
+	/* Each entry moved into done, as its done entry's JSON (NULL:
+	   none): a media server records it in abs-ctld's catalog. */
+	void (*done_cb)(void *ctx, const char *name, const char *json);
 };
 
 struct eng_archive_result {

@@ -13,6 +13,7 @@
  * its journal, then the job it has in progress, or the result of one
  * that ended while no master heard it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -34,6 +35,7 @@
 #include "common/priv.h"
 #include "common/safefile.h"
 #include "common/util.h"
+#include "engine/archive.h"
 #include "engine/changer.h"
 #include "engine/engine.h"
 #include "engine/shadow.h"
@@ -114,6 +116,12 @@ struct srv {
 	time_t next_try;	/* when to try reaching a master again */
 	unsigned backoff;
 	struct cur_job cur;
+	/* An archive job (engine/archive.c's loop): its name and done
+	   directory, archive-stop heard, the done entries to send again
+	   (a master that came back may lack some), its last status. */
+	const char *arch_name, *arch_done;
+	bool arch_stop, arch_resync;
+	char *arch_status;
 };
 
 static void take_library(struct srv *s, json_t *lib);
@@ -128,6 +136,8 @@ on_event(struct srv *s, json_t *m)
 		return;
 	if (strcmp(ev, "abort") == 0)
 		s->abort = true;
+	else if (strcmp(ev, "archive-stop") == 0)
+		s->arch_stop = true;
 	else if (strcmp(ev, "mounted") == 0) {
 		/* The robot's cartridge: held to the sticker rule. */
 		const char *b = json_string_value(json_object_get(m, "barcode"));
@@ -1366,8 +1376,8 @@ job_privileges(json_t *job, char *err)
 	const char *kind = job ? json_string_value(json_object_get(job,
 	    "kind")) : NULL;
 	char perr[PRIV_ERRLEN];
-	enum priv_role role = !kind ? PRIV_NONE : strcmp(kind, "dump") == 0 ?
-	    PRIV_DUMP : strcmp(kind, "restore") == 0 ? PRIV_RESTORE : PRIV_NONE;
+	enum priv_role role = !kind ? PRIV_NONE : strcmp(kind, "dump") == 0 ||
+	    strcmp(kind, "archive") == 0 ? PRIV_DUMP : strcmp(kind, "restore") == 0 ? PRIV_RESTORE : PRIV_NONE;
 	int rc = priv_engine_job(role, perr);
 
 	if (rc < 0)
@@ -1555,7 +1565,204 @@ out:
 	return rc;
 }
 
-/* Run one job abs-ctld handed us: a dump or a restore. */
+/* ---- archive jobs (docs/QUEUE.md, "Under abs-ctld") ---- */
+
+/*
+ * Done entries (an object, name: entry) to abs-ctld's catalog. A master
+ * away: sent again when one is back (arch_resync); one that refuses them
+ * says why in our log (sending them again would not change its mind).
+ */
+static void
+arch_send_entries(struct srv *s, json_t *entries)
+{
+	char err[ENG_ERRLEN];
+	json_t *r;
+
+	if (!json_object_size(entries)) {
+		json_decref(entries);
+		return;
+	}
+	if (!master_up(s)) {
+		json_decref(entries);
+		s->arch_resync = true;
+		return;
+	}
+	r = event_call(s, "archive-entries", json_pack("{s:s,s:o}", "archive",
+	    s->arch_name, "entries", entries), err);
+	if (r) {
+		json_decref(r);
+		return;
+	}
+	if (!master_up(s))
+		s->arch_resync = true;
+	log_warn("archive %s: abs-ctld did not record done entries: %s",
+	    s->arch_name, err);
+}
+
+/* Every done entry and the last status to a master (at the job's start
+   and after each registration): the catalog then agrees with done/. */
+static void
+arch_sync(struct srv *s)
+{
+	DIR *dir = opendir(s->arch_done);
+	json_t *batch = json_object();
+	struct dirent *de;
+	size_t n = 0;
+
+	s->arch_resync = false;
+	while (dir && batch && master_up(s) && (de = readdir(dir)) != NULL) {
+		size_t len = strlen(de->d_name);
+		char path[PATH_MAX];
+		json_t *e;
+		if (de->d_name[0] == '.' || len < 6 ||
+		    strcmp(de->d_name + len - 5, ".json") != 0 ||
+		    snprintf(path, sizeof(path), "%s/%s", s->arch_done,
+		    de->d_name) >= (int)sizeof(path))
+			continue;
+		if (!(e = json_load_file(path, JSON_REJECT_DUPLICATES, NULL)))
+			continue;
+		if (json_is_string(json_object_get(e, "name")) &&
+		    strcmp(json_string_value(json_object_get(e, "state")) ?
+		    json_string_value(json_object_get(e, "state")) : "",
+		    "archived") == 0)
+			json_object_set(batch, json_string_value(json_object_get(e,
+			    "name")), e);
+		json_decref(e);
+		if (++n % 100 == 0) {
+			arch_send_entries(s, batch);
+			batch = json_object();
+		}
+	}
+	if (dir)
+		closedir(dir);
+	arch_send_entries(s, batch);
+	if (s->arch_status && master_up(s)) {
+		json_t *st = json_loads(s->arch_status, 0, NULL);
+		if (st)
+			event_post(s, "archive-status", json_pack("{s:s,s:o}",
+			    "archive", s->arch_name, "status", st));
+	}
+}
+
+/* The archiver asks between files and while it waits: stop? Meanwhile
+   abs-ctld's events are read and a master that left is reached again. */
+static bool
+arch_stopped(void *ctx)
+{
+	struct srv *s = ctx;
+	char err[ENG_ERRLEN];
+
+	if (hup_now() || !master_up(s))
+		ensure_master(s, err);
+	if (master_up(s))
+		drain_events(s, 0);
+	serve_unload(s, true);	/* the job holds the drive */
+	watch_device(s, false);
+	if (s->arch_resync && master_up(s))
+		arch_sync(s);
+	return s->arch_stop || s->abort;
+}
+
+/* Each status change and message, to abs-ctld without waiting. */
+static void
+arch_status(void *ctx, const char *json)
+{
+	struct srv *s = ctx;
+	json_t *st;
+
+	free(s->arch_status);
+	s->arch_status = strdup(json);
+	if (!master_up(s) || !(st = json_loads(json, 0, NULL)))
+		return;
+	event_post(s, "archive-status", json_pack("{s:s,s:o}", "archive",
+	    s->arch_name, "status", st));
+}
+
+/* An entry moved into done: into the catalog. */
+static void
+arch_done_entry(void *ctx, const char *name, const char *json)
+{
+	struct srv *s = ctx;
+	json_t *e = json_loads(json, 0, NULL);
+
+	if (!e) {
+		s->arch_resync = true;
+		return;
+	}
+	arch_send_entries(s, json_pack("{s:o}", name, e));
+}
+
+/*
+ * An archive job: engine/archive.c's loop on this drive until
+ * archive-stop (after the file being written) or abort, with the job's
+ * options (the detail abs-ctld made from archive-add), tapes from the
+ * catalog, parts to the journal and the catalog as for any dump, and
+ * each entry moved into done told to the catalog.
+ */
+static int
+run_archive(struct srv *s, const struct eng_hooks *hooks, const char *device,
+    const char *log, uint32_t bs, json_t *job, char *err)
+{
+	const char *detail = json_string_value(json_object_get(job, "detail"));
+	json_t *d = json_loads(detail ? detail : "", 0, NULL), *v;
+	struct eng_archive_opts o = { 0 };
+	struct eng_archive_result res;
+	int rc;
+
+	o.queue = json_string_value(json_object_get(d, "queue"));
+	o.done = json_string_value(json_object_get(d, "done"));
+	s->arch_name = json_string_value(json_object_get(d, "archive"));
+	if (!o.queue || !o.done || !s->arch_name) {
+		eng_err(err, "abs-ctld handed over an archive job without its"
+		    " archive, queue or done directory");
+		json_decref(d);
+		s->arch_name = NULL;
+		return -EPROTO;
+	}
+	o.dump.device = device;
+	o.dump.log = log;	/* the journal: the catalog gets every part */
+	o.dump.entity = json_string_value(json_object_get(job, "entity"));
+	o.dump.pool = json_string_value(json_object_get(d, "pool"));
+	o.dump.block_size = bs;
+	o.dump.digest = json_string_value(json_object_get(d, "digest"));
+	v = json_object_get(d, "verify_rate");
+	o.dump.verify_rate = json_is_number(v) ? json_number_value(v) : 0.01;
+	o.dump.retries = 1;
+	o.dump.hooks = hooks;
+	o.dump.job = s->job_id;
+	o.dump.site = s->cur.site;
+	o.commit_every = (unsigned)json_integer_value(json_object_get(d,
+	    "commit_every"));
+	o.commit_secs = (double)json_integer_value(json_object_get(d,
+	    "commit_secs"));
+	o.poll = (double)json_integer_value(json_object_get(d, "poll"));
+	o.stop = arch_stopped;
+	o.ctx = s;
+	o.status_cb = arch_status;
+	o.done_cb = arch_done_entry;
+	s->arch_done = o.done;
+	s->arch_stop = false;
+	s->arch_resync = true;	/* the first look at the queue tells them */
+	rc = eng_archive(&o, &res, err);
+	if (s->abort)
+		rc = -ECANCELED;
+	if (rc == 0)
+		log_info("job %lld: archive %s: %llu archived (%llu bytes), %llu"
+		    " refused, %llu failed", (long long)s->job_id, s->arch_name,
+		    (unsigned long long)res.archived,
+		    (unsigned long long)res.bytes,
+		    (unsigned long long)res.refused,
+		    (unsigned long long)res.failed);
+	else if (rc == -ECANCELED)
+		eng_err(err, "aborted by the operator");
+	s->arch_name = s->arch_done = NULL;
+	free(s->arch_status);
+	s->arch_status = NULL;
+	json_decref(d);
+	return rc;
+}
+
+/* Run one job abs-ctld handed us: a dump, a restore or an archive. */
 static int
 run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
     const char *log, uint32_t bs, json_t *job, char *err)
@@ -1575,6 +1782,8 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 			upload_index(s, log, s->cur.dump, 0);
 		return rc;
 	}
+	if (kind && strcmp(kind, "archive") == 0)
+		return run_archive(s, hooks, device, log, bs, job, err);
 	if (kind && strcmp(kind, "restore") == 0) {
 		json_t *d = json_loads(detail ? detail : "{}", 0, NULL);
 		char plog[512], to[1024], shown[1024];
@@ -1933,7 +2142,8 @@ job_load(struct srv *s)
 	kind = json_string_value(json_object_get(j, "kind"));
 	if (!json_is_integer(json_object_get(j, "id")) ||
 	    json_integer_value(json_object_get(j, "id")) <= 0 || !kind ||
-	    (strcmp(kind, "dump") && strcmp(kind, "restore")) ||
+	    (strcmp(kind, "dump") && strcmp(kind, "restore") &&
+	    strcmp(kind, "archive")) ||
 	    !saved_ok(j, "entity", sizeof(c->entity), true) ||
 	    !saved_ok(j, "site", sizeof(c->site), false) ||
 	    !saved_ok(j, "state", sizeof(c->state), false) ||
@@ -2157,6 +2367,8 @@ connect_master(struct srv *s, unsigned wait_ms, char *err)
 	s->backoff = 0;
 	log_warn("serving drive %s (%s) for abs-ctld at %s%s", s->drive,
 	    s->device, s->sock, reported ? "; job in progress reported" : "");
+	/* An archive job's done entries and status, told again. */
+	s->arch_resync = true;
 	/* Registered: the journal's file indexes the catalog lacks. */
 	upload_journal_indexes(s, s->log);
 	return 0;

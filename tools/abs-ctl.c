@@ -383,6 +383,80 @@ print_table(json_t *rows, const char *indent)
 	}
 }
 
+/* A string field of o, or "-". */
+static const char *
+jstr_or(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : "-";
+}
+
+/* archive-list for people: one block per archive, its last messages. */
+static void
+print_archives(json_t *res)
+{
+	json_t *a, *m;
+	size_t i, j, n;
+
+	if (!json_array_size(res))
+		printf("(no archives)\n");
+	json_array_foreach(res, i, a) {
+		printf("%s  %s%s  drive %s%s  archived %lld (%lld bytes)",
+		    jstr_or(a, "name"), jstr_or(a, "state"),
+		    json_is_true(json_object_get(a, "stopping")) ? " (stopping)" :
+		    "", jstr_or(a, "drive"), json_is_true(json_object_get(a,
+		    "drive_connected")) ? "" : " (no media server)",
+		    (long long)json_integer_value(json_object_get(a, "archived")),
+		    (long long)json_integer_value(json_object_get(a, "bytes")));
+		if (json_is_integer(json_object_get(a, "pending")))
+			printf("  pending %lld", (long long)json_integer_value(
+			    json_object_get(a, "pending")));
+		printf("\n  queue %s  done %s\n", jstr_or(a, "queue"),
+		    jstr_or(a, "done"));
+		printf("  cartridge %s  next %s\n", jstr_or(a, "cartridge"),
+		    jstr_or(a, "next_label"));
+		if (json_is_string(json_object_get(a, "file")))
+			printf("  writing %s\n", jstr_or(a, "file"));
+		if (json_is_string(json_object_get(a, "error")))
+			printf("  error: %s%s%s\n", jstr_or(a, "error"),
+			    json_is_string(json_object_get(a, "retry_at")) ?
+			    "; again at " : "", json_is_string(json_object_get(a,
+			    "retry_at")) ? jstr_or(a, "retry_at") : "");
+		m = json_object_get(a, "messages");
+		n = json_array_size(m);
+		for (j = n > 8 ? n - 8 : 0; j < n; j++)
+			printf("  | %s\n", json_string_value(json_array_get(m, j)) ?
+			    json_string_value(json_array_get(m, j)) : "");
+	}
+}
+
+/* archive-find for people: where each version of the file is. */
+static void
+print_archive_find(json_t *res)
+{
+	json_t *e, *p;
+	size_t i, j;
+
+	json_array_foreach(res, i, e) {
+		printf("%s  (archive %s, entry %s)\n  %lld bytes, %s, dump %s,"
+		    " archived %s%s\n", jstr_or(e, "path"), jstr_or(e, "archive"),
+		    jstr_or(e, "name"), (long long)json_integer_value(
+		    json_object_get(e, "bytes")), jstr_or(e, "digest"),
+		    jstr_or(e, "dump"), jstr_or(e, "archived"),
+		    json_is_true(json_object_get(e, "verified")) ?
+		    ", read back" : "");
+		json_array_foreach(json_object_get(e, "parts"), j, p)
+			printf("  part %zu: cartridge %s (%s) tape file %lld, its"
+			    " bytes %lld.. of the file (%lld bytes)\n", j + 1,
+			    jstr_or(p, "label"), jstr_or(p, "tape_id"),
+			    (long long)json_integer_value(json_object_get(p, "file")),
+			    (long long)json_integer_value(json_object_get(p,
+			    "offset")), (long long)json_integer_value(
+			    json_object_get(p, "bytes")));
+	}
+}
+
 /* A result for people: tables for lists, "key value" lines. */
 static void
 print_human(json_t *res)
@@ -2034,6 +2108,10 @@ run_command(int argc, char **argv)
 			print_libraries(res);
 		} else if (strcmp(op->name, "shadows") == 0) {
 			print_shadows(res);
+		} else if (strcmp(op->name, "archive-list") == 0) {
+			print_archives(res);
+		} else if (strcmp(op->name, "archive-find") == 0) {
+			print_archive_find(res);
 		} else {
 			print_human(res);
 		}

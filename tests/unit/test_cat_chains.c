@@ -102,7 +102,7 @@ test_migration(void)
 	    " PRAGMA user_version = 5", NULL, NULL, NULL), SQLITE_OK);
 	cat_close(db);
 	CHECK_EQ(cat_open(cat_t_path, &db, err), 0);
-	CHECK_EQ(cat_schema_version(db), 9);
+	CHECK_EQ(cat_schema_version(db), 10);
 	CHECK_EQ(cat_dump_chain(db, "dump1", keep, &r, NULL, err), 1);
 	CHECK(strcmp(r.uid[0], "dump1") == 0 && r.index_bytes[0] == CAT_NULL);
 	CHECK_EQ(cat_index_len(db, "dump1", &len, err), 0);

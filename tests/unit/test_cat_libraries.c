@@ -100,7 +100,7 @@ test_migration(void)
 	    " PRAGMA user_version = 6", NULL, NULL, NULL), SQLITE_OK);
 	cat_close(db);
 	CHECK_EQ(cat_open(cat_t_path, &db, err), 0);
-	CHECK_EQ(cat_schema_version(db), 9);
+	CHECK_EQ(cat_schema_version(db), 10);
 	CHECK_EQ(cat_libraries_list(db, keep_lib, &l, err), 0);
 	CHECK_EQ(cat_library_add(db, "lib", "vtape:/x", NULL, 0, err), 0);
 	CHECK_EQ(cat_library_drive_set(db, "lib", "d0", 0, err), 0);

@@ -49,11 +49,11 @@ test_catalog(void)
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
 	CHECK_EQ(cat_open(path, &db, err), 0);
-	CHECK_EQ(cat_schema_version(db), 9);
+	CHECK_EQ(cat_schema_version(db), 10);
 	cat_close(db);
 	/* Reopening runs no migration twice. */
 	CHECK_EQ(cat_open(path, &db, err), 0);
-	CHECK_EQ(cat_schema_version(db), 9);
+	CHECK_EQ(cat_schema_version(db), 10);
 	cat_close(db);
 	cat_close(NULL);
 	/* A newer schema than this program's is refused, saying so. */
