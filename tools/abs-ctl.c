@@ -191,7 +191,7 @@ list_options(const char *cmd)
 /*
  * --list-names KIND: the names abs-ctld knows, one a line, for bash
  * completion: entities, tapes (labels), drives, pools, libraries, types,
- * servers. Nothing (and its exit code) when abs-ctld cannot say.
+ * servers, archives. Nothing (and its exit code) when abs-ctld cannot say.
  */
 static json_t *call_result(const char *op, json_t *args, int *rc);
 static int
@@ -205,6 +205,7 @@ list_names(const char *kind)
 		{ "libraries", "libraries", NULL, "library" },
 		{ "types", "types", NULL, "name" },
 		{ "servers", "servers", "servers", "name" },
+		{ "archives", "archive-list", NULL, "name" },
 	};
 	json_t *res, *rows, *r;
 	size_t i, n;
@@ -214,7 +215,7 @@ list_names(const char *kind)
 		;
 	if (n == sizeof(k) / sizeof(*k)) {
 		fprintf(stderr, "abs-ctl: --list-names takes entities, tapes, drives,"
-		    " pools, libraries, types or servers, not '%s'\n", kind);
+		    " pools, libraries, types, servers or archives, not '%s'\n", kind);
 		return EX_USAGE;
 	}
 	if (!(res = call_result(k[n].op, json_object(), &rc)))

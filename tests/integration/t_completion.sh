@@ -85,6 +85,15 @@ expect "files/report.html files/restore.list" abs-ctl abs-ctl shadow-add home.an
 expect "d0" abs-ctl abs-ctl shadow-refresh home.ann --drive ""
 expect "home.ann home.bob" abs-ctl abs-ctl shadow-promote home
 expect "files/restore.list" abs-ctl abs-ctl merge files/res
+# Archive jobs: the archive's name, the directories (paths), the drive.
+mkdir aq && "$CTL" archive-add arch1 --queue "$T/aq" --done "$T/adone" --drive d0 >/dev/null
+expect "archive-add archive-find archive-list archive-remove archive-start archive-stop" abs-ctl abs-ctl archive
+expect "arch1" abs-ctl abs-ctl archive-stop ""
+expect "arch1" abs-ctl abs-ctl archive-find x --archive a
+expect "files/report.html files/restore.list" abs-ctl abs-ctl archive-add a2 --queue files/
+expect "d0" abs-ctl abs-ctl archive-add a2 --drive ""
+for o in --queue --done --drive --verify-rate --no-verify; do has "$o" abs-ctl abs-ctl archive-add a2 --; done
+"$CTL" archive-stop arch1 >/dev/null
 expect "" abs-ctl abs-ctl status ""
 expect "" abs-ctl abs-ctl pool-add ""
 # The daemon's names through the --socket the line names.
