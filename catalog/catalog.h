@@ -658,7 +658,7 @@ int cat_index_len(struct cat_db *db, const char *dump_uid, int64_t *len,
 
 struct cat_job {
 	int64_t id;
-	const char *kind;	/* dump restore */
+	const char *kind;	/* dump restore archive */
 	const char *state;	/* queued running done failed aborted */
 	const char *entity, *drive;
 	const char *created, *started, *finished;
@@ -733,7 +733,7 @@ int cat_reconcile(struct cat_db *db, int64_t *released, int64_t *failed,
 struct cat_job_report {
 	int64_t id;		/* its ID at the master that started it */
 	const char *site;	/* that master's site ID; NULL if unknown */
-	const char *kind;	/* dump restore (NULL: dump) */
+	const char *kind;	/* dump restore archive (NULL: dump) */
 	const char *entity, *drive;
 	const char *state;	/* running done failed aborted */
 	const char *dump_uid;	/* the dump it writes, or NULL */

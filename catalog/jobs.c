@@ -400,8 +400,10 @@ cat_job_adopt(struct cat_db *db, const struct cat_job_report *r, int64_t *job,
 	    && strcmp(r->state, "failed") && strcmp(r->state, "aborted")))
 		return db_fail(err, -EINVAL, "a reported job is running, done,"
 		    " failed or aborted");
-	if (r->kind && strcmp(r->kind, "dump") && strcmp(r->kind, "restore"))
-		return db_fail(err, -EINVAL, "a reported job is a dump or a restore");
+	if (r->kind && strcmp(r->kind, "dump") && strcmp(r->kind, "restore") &&
+	    strcmp(r->kind, "archive"))
+		return db_fail(err, -EINVAL, "a reported job is a dump, a restore or"
+		    " an archive");
 	if (r->id <= 0)
 		return db_fail(err, -EINVAL, "a reported job's id is positive");
 	running = strcmp(r->state, "running") == 0;

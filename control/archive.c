@@ -779,9 +779,12 @@ ev_archive_status(struct ctld *c, struct drive *d, json_t *data,
 	struct arow r;
 	int rc;
 
-	if (!json_is_object(st) || !state)
+	if (!json_is_object(st) || !state || (strcmp(state, "waiting") &&
+	    strcmp(state, "running") && strcmp(state, "load-media") &&
+	    strcmp(state, "unloading") && strcmp(state, "stopped")))
 		FAIL(PROTO_E_BAD_ARGS, "archive-status event: 'status' is the"
-		    " archiver's status object");
+		    " archiver's status object, its state waiting, running,"
+		    " load-media, unloading or stopped");
 	if (event_arow(c, d, data, &r, code, err) < 0)
 		return NULL;
 	if (r.job == CAT_NULL || r.job != d->job) {

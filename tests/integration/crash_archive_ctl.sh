@@ -172,15 +172,18 @@ producer() {
 		off=$(( (pr / 7) % 12000 ))
 		{ echo "seed $seed file $k"; dd if=../pool.bin bs=1000 skip="$off" \
 			count=$((size / 1000)) status=none; } >data/f$k
-		case $(( (pr / 3) % 6 )) in
-		0) "$Q" add q data/f$k --open --expires 0 ;;
-		1) "$Q" add q data/f$k --open; opened="$opened $k" ;;
-		2) "$Q" add q data/f$k --checksum "xxh128:$(xxh128sum data/f$k | cut -d' ' -f1)" ;;
+		gone=no
+		[ $k = 1 ] && [ $(( pr % 3 )) = 0 ] && gone=yes
+		case $gone$(( (pr / 3) % 6 )) in
+		no0) "$Q" add q data/f$k --open --expires 0 ;;
+		no1) "$Q" add q data/f$k --open; opened="$opened $k" ;;
+		no2) "$Q" add q data/f$k --checksum "xxh128:$(xxh128sum data/f$k | cut -d' ' -f1)" ;;
 		*) "$Q" add q data/f$k ;;
 		esac
 		ls q done done/refused 2>/dev/null |
 			sed -n "s/^\(f$k\.[^.]*\)\.json\$/\1/p" | sort -u | head -n 1 >>names
-		[ $k = 1 ] && [ $(( pr % 3 )) = 0 ] && rm -f data/f1
+		# A closed one whose file goes (an open one would wait for ever).
+		[ $gone = yes ] && rm -f data/f1
 		sleep "0.$(( (pr / 11) % 6 ))"
 		k=$((k + 1))
 	done

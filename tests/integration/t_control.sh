@@ -196,7 +196,7 @@ while IFS=$tab read -r row none retrieval operator engine; do
 	# run only queries and restores; the engine role only what media
 	# servers send.
 	case $cmd in
-	dump|dump-*|mounted|unavailable|abort|entity-*|type-*|tape-add|tape-state|pool-*|acl*|merge|rebuild|engine-*|index-*|server-*|servers-allowed|shadow-*|subnet-*|window-add|window-remove|discover|discover-*|run|run-*|library-*|inventory|eject|import|clean)
+	dump|dump-*|mounted|unavailable|abort|entity-*|type-*|tape-add|tape-state|pool-*|acl*|merge|rebuild|engine-*|index-*|server-*|servers-allowed|shadow-*|archive-add|archive-stop|archive-start|archive-remove|subnet-*|window-add|window-remove|discover|discover-*|run|run-*|library-*|inventory|eject|import|clean)
 		case $retrieval in *'"code":"denied"'*) ;; *) fail "retrieval user not refused $cmd" ;; esac ;;
 	*)	case $retrieval in *'"code":"denied"'*) fail "retrieval user refused $cmd" ;; esac ;;
 	esac
