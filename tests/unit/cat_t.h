@@ -136,13 +136,13 @@ static struct cat_db *
 cat_t_corrupt(struct cat_db *db)
 {
 	char err[CAT_ERRLEN], junk[65536];
-	int64_t pages[64];
+	int64_t pages[256];
 	int n = 0, size = 4096, fd;
 	sqlite3_stmt *st;
 
 	sqlite3_prepare_v2(db->db, "SELECT rootpage FROM sqlite_master WHERE"
 	    " rootpage > 1", -1, &st, NULL);
-	while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
+	while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
 		pages[n++] = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_prepare_v2(db->db, "PRAGMA page_size", -1, &st, NULL);
@@ -181,6 +181,7 @@ cat_t_break(struct cat_db *db, enum cat_t_break how)
 	case BREAK_SCHEMA:
 		sqlite3_open(cat_t_path, &other);
 		sqlite3_exec(other, "PRAGMA foreign_keys = OFF;"
+		    "DROP TABLE archive_entries; DROP TABLE archives;"
 		    "DROP TABLE run_plan; DROP TABLE runs; DROP TABLE discovery;"
 		    "DROP TABLE windows; DROP TABLE servers; DROP TABLE subnets;"
 		    "DROP TABLE messages; DROP TABLE acl; DROP TABLE error_events;"

@@ -88,7 +88,8 @@ test_migration(void)
 	cat_t_site(db);
 	/* Back to what schema 5 was: no index columns, no index table (and
 	   none of schema 7's libraries, 8's identities, 9's shadows). */
-	CHECK_EQ(sqlite3_exec(db->db, "DROP TABLE shadows;"
+	CHECK_EQ(sqlite3_exec(db->db, "DROP TABLE archive_entries;"
+	    " DROP TABLE archives; DROP TABLE shadows;"
 	    " DROP TABLE acl_identity; DROP TABLE media_servers;"
 	    " DROP TABLE barcode_marks;"
 	    " DROP TABLE cleaning; DROP TABLE moves; DROP TABLE inventory;"

@@ -90,7 +90,8 @@ test_migration(void)
 
 	cat_t_site(db);
 	CHECK_EQ(cat_drive_seen(db, "d0", "vtape:/x/drive0", err), 0);
-	CHECK_EQ(sqlite3_exec(db->db, "DROP TABLE shadows;"
+	CHECK_EQ(sqlite3_exec(db->db, "DROP TABLE archive_entries;"
+	    " DROP TABLE archives; DROP TABLE shadows;"
 	    " DROP TABLE acl_identity; DROP TABLE media_servers;"
 	    " DROP TABLE barcode_marks;"
 	    " DROP TABLE cleaning; DROP TABLE moves; DROP TABLE inventory;"
