@@ -578,8 +578,13 @@ send_stop(struct ctld *c, const struct arow *r)
 	if (!d || !d->engine || d->job != r->job || !l ||
 	    l->stop_sent == d->engine)
 		return;
-	ctld_send(d->engine, json_pack("{s:s,s:I,s:s}", "event", "archive-stop",
-	    "job", (json_int_t)r->job, "archive", r->name));
+	json_t *ev = json_pack("{s:s,s:I,s:s}", "event", "archive-stop", "job",
+	    (json_int_t)r->job, "archive", r->name);
+
+	if (!ev)
+		return;
+	ctld_send(d->engine, ev);
+	json_decref(ev);
 	l->stop_sent = d->engine;
 	ctld_message(c, d, "info", "archive %s: stopping after the file being"
 	    " written", r->name);
