@@ -448,7 +448,8 @@ h_archive_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	const char *name = arg_str(a, "name"), *drive = arg_str(a, "drive");
 	const char *pool = arg_str(a, "pool"), *digest = arg_str(a, "digest");
 	const char *vr = arg_str(a, "verify_rate");
-	int64_t poll = arg_num(a, "poll", 0);
+	int64_t every = arg_num(a, "commit_every", 0);
+	int64_t secs = arg_num(a, "commit_secs", 0), poll = arg_num(a, "poll", 0);
 	char queue[PATHLEN], done[PATHLEN], entity[80], by[300], dberr[CAT_ERRLEN];
 	char rq[PATH_MAX], rd[PATH_MAX];
 	double rate = 0.01;
@@ -476,6 +477,12 @@ h_archive_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	if (!drive || !(d = ctld_drive(c, drive, false)))
 		FAIL(PROTO_E_NOT_FOUND, "no drive %.64s (a drive is known once its media"
 		    " server registers it)", drive ? drive : "");
+	if (every < 0 || every > 1000000)
+		FAIL(PROTO_E_BAD_ARGS, "--commit-every is 1 to 1000000 files (0: the"
+		    " default, 1000)");
+	if (secs < 0 || secs > 86400)
+		FAIL(PROTO_E_BAD_ARGS, "--commit-secs is 0 to 86400 seconds (0: no"
+		    " time bound)");
 	if (poll < 0 || poll > 3600)
 		FAIL(PROTO_E_BAD_ARGS, "--poll is 1 to 3600 seconds");
 	if (digest && strcmp(digest, "xxh128") && strcmp(digest, "sha256"))
@@ -509,9 +516,10 @@ h_archive_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
 		}
 	}
 	snprintf(entity, sizeof(entity), "archive.%s", name);
-	opts = json_pack("{s:s,s:f,s:s,s:I}", "pool", pool ? pool : "default",
-	    "verify_rate", rate, "digest", digest ? digest : "xxh128", "poll",
-	    (json_int_t)poll);
+	opts = json_pack("{s:s,s:I,s:I,s:f,s:s,s:I}", "pool", pool ? pool :
+	    "default", "commit_every", (json_int_t)every, "commit_secs",
+	    (json_int_t)secs, "verify_rate", rate, "digest", digest ? digest :
+	    "xxh128", "poll", (json_int_t)poll);
 	os = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
 	json_decref(opts);
 	if (!os)

@@ -291,7 +291,7 @@ close_part(struct dump_state *s, bool last)
 	int rc;
 
 	s->p.ends_full = last && eng_window_at_eot(s->win);
-	s->p.defer = s->o->commit && !s->o->hooks && last && !s->p.ends_full &&
+	s->p.defer = s->o->commit && last && !s->p.ends_full &&
 	    !tsg_is_stream(s->p.dev) && !commit_due(s);
 	/* An empty stream's part taken back at physical end: again on the
 	   next cartridge (eng_part_close). */
@@ -983,8 +983,10 @@ record_dump(struct dump_state *s, struct eng_source *src,
 	} else if (o->commit && o->commit->on_commit) {
 		o->commit->on_commit(o->commit->ctx, &rec);
 	}
-	if (!src_rc && o->hooks && o->hooks->event(o->hooks->ctx, "dump", &rec,
-	    p->first.label, p->first.tape_id, NULL) < 0)
+	/* Deferred: the catalog hears of it at the commit point. */
+	if (!src_rc && o->hooks && !(o->commit && p->defer) &&
+	    o->hooks->event(o->hooks->ctx, "dump", &rec, p->first.label,
+	    p->first.tape_id, NULL) < 0)
 		log_warn("abs-ctld did not record dump %s as complete (it is in "
 		    "the dump log %s)", rec.dump_id, o->log);
 	if (src_rc) {
@@ -1281,7 +1283,7 @@ hold_drive(struct dump_state *s, int rc)
 {
 	struct eng_commit *c = s->o->commit;
 
-	if (rc < 0 || !s->p.dev || tsg_is_stream(s->p.dev) || s->o->hooks ||
+	if (rc < 0 || !s->p.dev || tsg_is_stream(s->p.dev) ||
 	    s->p.ends_full || s->p.no_trailer || c->dev)
 		return false;
 	c->dev = s->p.dev;

@@ -160,7 +160,9 @@ struct eng_dump_opts {
  * leaves uncovered go to on_lost and are not in the log: run them again.
  * Between commit points the drive stays open at end of data (no rewind,
  * no positioning), and read-after-write verification samples the dump
- * that closes each commit point. Media servers commit every dump.
+ * that closes each commit point. With hooks (a media server's archive
+ * job), the catalog hears of a deferred dump's parts and its end at the
+ * commit point that covers it, never before.
  */
 struct cat_dl_rec;
 struct eng_commit_rec;

@@ -387,6 +387,16 @@ eng_commit_release(struct eng_commit *c, const struct eng_dump_opts *o,
 			    (unsigned long long)rec->file);
 			rc = r;
 		}
+		/* A media server's catalog hears of it now (a part, a
+		   complete dump), as a dump not deferred tells it. */
+		if (r == 0 && o->hooks && (rec->type == CAT_DL_PART ||
+		    (rec->type == CAT_DL_DUMP && strcmp(rec->status,
+		    "complete") == 0)) && o->hooks->event(o->hooks->ctx,
+		    rec->type == CAT_DL_PART ? "part" : "dump", rec, rec->label,
+		    rec->tape_id, NULL) < 0)
+			log_warn("abs-ctld did not record dump %s's %s (it is in "
+			    "the dump log %s)", rec->dump_id, rec->type ==
+			    CAT_DL_PART ? "part" : "end", o->log);
 		if (r == 0 && rec->type == CAT_DL_DUMP && c->on_commit)
 			c->on_commit(c->ctx, rec);
 	}

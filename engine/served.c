@@ -1731,9 +1731,10 @@ run_archive(struct srv *s, const struct eng_hooks *hooks, const char *device,
 	o.dump.hooks = hooks;
 	o.dump.job = s->job_id;
 	o.dump.site = s->cur.site;
-	/* The media server's dump path commits every dump (the catalog
-	   hears of each part as it lands): each file is a commit point. */
-	o.commit_every = 1;
+	o.commit_every = (unsigned)json_integer_value(json_object_get(d,
+	    "commit_every"));
+	o.commit_secs = (double)json_integer_value(json_object_get(d,
+	    "commit_secs"));
 	o.poll = (double)json_integer_value(json_object_get(d, "poll"));
 	o.stop = arch_stopped;
 	o.ctx = s;

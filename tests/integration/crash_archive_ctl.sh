@@ -15,8 +15,9 @@
 # never none. Every done entry's parts, read from the cartridges with dd
 # alone (each part header's recipe), give the file's bytes: the done
 # entry's digest and the original's. At the end of a run nothing ready is
-# left queued, and the catalog's archive_entries are done/'s entries, each
-# with the done entry's dump and first cartridge and tape file.
+# left queued, the catalog's archive_entries are done/'s entries, each
+# with the done entry's dump and first cartridge and tape file, and each
+# done entry's dump is complete in the catalog with that first part.
 #
 # Usage: crash_archive_ctl.sh BUILD KILLS [FIRST_SEED]
 # Runs seeds FIRST_SEED, FIRST_SEED+1, ... until KILLS kills happened; a
@@ -159,6 +160,13 @@ check_catalog() {
 		LC_ALL=C sort >got.cat
 	cmp -s want.cat got.cat ||
 		bad catalog "the catalog and done/ differ: $(diff want.cat got.cat | grep '^[<>]' | head -n 3 | tr '\n' ' ')"
+	# Each done entry's dump complete in the catalog, its first part there.
+	q "SELECT d.dump_uid || '|' || t.label || '|' || p.file FROM dumps d
+		JOIN dump_parts p ON p.dump_id = d.id AND p.part = 1 JOIN tapes t
+		ON t.id = p.tape_id WHERE d.state = 'complete'" | LC_ALL=C sort >dumps.cat
+	cut -d'|' -f2- want.cat | LC_ALL=C sort >want.dumps
+	n=$(LC_ALL=C comm -23 want.dumps dumps.cat | wc -l)
+	[ "$n" = 0 ] || bad catalog "$n done entries whose dump is not complete in the catalog: $(LC_ALL=C comm -23 want.dumps dumps.cat | head -n 2 | tr '\n' ' ')"
 }
 
 # The producer: files added over a few seconds, some open (closed later
@@ -218,8 +226,9 @@ while [ $kills -lt "$KILLS" ]; do
 	until "$CTL" --json status 2>/dev/null | grep -q '"drive":"d0"'; do
 		i=$((i + 1)); [ $i -lt 600 ] || break; sleep 0.1
 	done
+	rnd 4; ce=$(( 1 + R ))
 	"$CTL" archive-add A --queue "$T/run/q" --done "$T/run/done" --drive d0 \
-		--poll 1 >/dev/null ||
+		--poll 1 --commit-every $ce >/dev/null ||
 		bad stuck "archive-add refused: $("$CTL" archive-add A --queue "$T/run/q" --done "$T/run/done" --drive d0 2>&1)"
 	rnd 8; nf=$(( 6 + R ))
 	rnd 100000; producer "$nf" "$R" >producer.log 2>&1 &

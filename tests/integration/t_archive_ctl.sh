@@ -82,7 +82,8 @@ for i in 1 2 3 4 5 6; do head -c $((i * 150000 + 11)) /dev/urandom >data/f$i.dat
 "$Q" add q data/f5.dat --open --expires 0
 "$Q" add q data/f6.dat --open
 rm data/f3.dat
-"$CTL" archive-add A1 --queue "$T/q" --done "$T/done" --drive d0 --poll 1 >add.txt ||
+"$CTL" archive-add A1 --queue "$T/q" --done "$T/done" --drive d0 --poll 1 \
+	--commit-every 3 >add.txt ||
 	{ cat add.txt; fail "archive-add"; }
 ok "archive A1 added on d0"
 expect_fail "works another archive" "$CTL" archive-add A2 --queue "$T/data" --done "$T/done2" --drive d0
@@ -100,6 +101,9 @@ done
 jq -e '.state == "refused" and (.reason | startswith("missing"))' done/refused/f3.dat.*.json \
 	>/dev/null || fail "f3's report"
 [ "$(ls q/*.json)" = "$(ls q/f6.dat.*.json)" ] || { ls q; fail "only the open f6 stays queued"; }
+# --commit-every 3: one read-back per commit point (its file is verified).
+[ "$(jq -s '[.[] | select(.verified)] | length' done/*.json)" = 2 ] ||
+	fail "two commit points for four files: $(jq -c '[.name, .verified]' done/*.json)"
 ok "closed and expired entries archived under abs-ctld, the open one waits, the missing one reported and out of the queue"
 
 alist A1 >l.json
@@ -170,6 +174,18 @@ cat_names=$(sqlite3 "$T/catalog.db" "SELECT name FROM archive_entries ORDER BY n
 dir_names=$(cd done && ls *.json | sed 's/\.json$//' | LC_ALL=C sort)
 [ "$cat_names" = "$dir_names" ] || fail "catalog [$cat_names] and done/ [$dir_names] differ"
 ok "the catalog holds every done entry and nothing else"
+# And each done entry's dump is complete in the catalog, its first part
+# where the done entry says (parts reach the catalog at commit points).
+for e in done/*.json; do
+	want=$(jq -r '"\(.parts[0].label)|\(.parts[0].file)|\(.parts | length)"' "$e")
+	got=$(sqlite3 "$T/catalog.db" "SELECT t.label || '|' || p.file || '|' ||
+		(SELECT count(*) FROM dump_parts x WHERE x.dump_id = d.id) FROM dumps d
+		JOIN dump_parts p ON p.dump_id = d.id AND p.part = 1 JOIN tapes t ON
+		t.id = p.tape_id WHERE d.dump_uid = '$(jq -r .dump_id "$e")' AND
+		d.state = 'complete'")
+	[ "$got" = "$want" ] || fail "$e: the catalog's dump says [$got], the entry [$want]"
+done
+ok "every done entry's dump is complete in the catalog with its parts"
 
 # Stop, remove refused while running; stop the media server; check every
 # file against tape, then scrub only what is proven.
