@@ -92,7 +92,7 @@ expect "arch1" abs-ctl abs-ctl archive-stop ""
 expect "arch1" abs-ctl abs-ctl archive-find x --archive a
 expect "files/report.html files/restore.list" abs-ctl abs-ctl archive-add a2 --queue files/
 expect "d0" abs-ctl abs-ctl archive-add a2 --drive ""
-for o in --queue --done --drive --verify-rate --no-verify; do has "$o" abs-ctl abs-ctl archive-add a2 --; done
+for o in --queue --done --drive --commit-every --commit-secs --no-verify; do has "$o" abs-ctl abs-ctl archive-add a2 --; done
 "$CTL" archive-stop arch1 >/dev/null
 expect "" abs-ctl abs-ctl status ""
 expect "" abs-ctl abs-ctl pool-add ""
