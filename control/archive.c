@@ -284,8 +284,12 @@ archive_json(struct ctld *c, const struct arow *r)
 
 	if (cart && !*cart)
 		cart = NULL;
-	/* A cartridge asked for and not yet loaded is the next one. */
-	if (d && d->job == r->job && r->job != CAT_NULL && d->want_label[0])
+	/* The one the archiver names as about to load, or a cartridge asked
+	   for and not yet loaded, is the next one; else the catalog's. */
+	if (st && arg_str(st, "next") && *arg_str(st, "next"))
+		snprintf(np.label, sizeof(np.label), "%s", arg_str(st, "next"));
+	else if (d && d->job == r->job && r->job != CAT_NULL &&
+	    d->want_label[0])
 		snprintf(np.label, sizeof(np.label), "%s", d->want_label);
 	else {
 		np.cur = cart;
