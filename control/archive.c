@@ -908,37 +908,60 @@ ctld_archive_job_ended(struct ctld *c, int64_t job, const char *state,
 	tick_now = true;
 }
 
+/* The archives as the tick found them: acted on once the query ended
+   (no row of the catalog changes under a query still reading it). */
+struct tick_rows {
+	struct arow *r;
+	size_t n, cap;
+};
+
 static int
 tick_row(const struct cat_archive *a, void *arg)
 {
-	struct ctld *c = arg;
-	char dberr[CAT_ERRLEN], err[PROTO_ERRLEN];
-	struct arow r;
+	struct tick_rows *t = arg;
 
-	arow_fill(&r, a);
-	if (r.job != CAT_NULL) {
-		struct job_end e = { "", "" };
-		if (cat_job_get(c->db, r.job, job_state_row, &e, dberr) < 0 ||
-		    !strcmp(e.state, "done") || !strcmp(e.state, "failed") ||
-		    !strcmp(e.state, "aborted"))
-			job_ended(c, &r, e.state[0] ? e.state : "failed", e.why[0] ?
-			    e.why : "its job is not in the catalog");
-		else if (strcmp(r.want, "stopped") == 0)
-			send_stop(c, &r);
-		arow_free(&r);
-		return 0;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 8;
+		struct arow *nr = realloc(t->r, cap * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		t->r = nr;
+		t->cap = cap;
 	}
-	if (strcmp(r.want, "run") == 0 && parse_utc(r.retry_at) <= clock_now() &&
-	    start_job(c, &r, err) < 0)
-		log_warn("archive %s: no job: %s", r.name, err);
-	arow_free(&r);
+	arow_fill(&t->r[t->n++], a);
 	return 0;
+}
+
+/* One archive's turn: its job's end heard, a stop sent again, or a job
+   queued for one that should run and has none. */
+static void
+tick_one(struct ctld *c, struct arow *r)
+{
+	char dberr[CAT_ERRLEN], err[PROTO_ERRLEN];
+
+	if (r->job != CAT_NULL) {
+		struct job_end e = { "", "" };
+		int rc = cat_job_get(c->db, r->job, job_state_row, &e, dberr);
+		if (rc < 0)
+			cat_warn(c, NULL, dberr);
+		else if (rc == 0 || !strcmp(e.state, "done") ||
+		    !strcmp(e.state, "failed") || !strcmp(e.state, "aborted"))
+			job_ended(c, r, e.state[0] ? e.state : "failed", e.why[0] ?
+			    e.why : "its job is not in the catalog");
+		else if (strcmp(r->want, "stopped") == 0)
+			send_stop(c, r);
+		return;
+	}
+	if (strcmp(r->want, "run") == 0 && parse_utc(r->retry_at) <= clock_now() &&
+	    start_job(c, r, err) < 0)
+		log_warn("archive %s: no job: %s", r->name, err);
 }
 
 void
 ctld_archive_tick(struct ctld *c)
 {
 	static time_t last;
+	struct tick_rows t = { NULL, 0, 0 };
 	char dberr[CAT_ERRLEN];
 	time_t mono = time(NULL);
 
@@ -946,8 +969,13 @@ ctld_archive_tick(struct ctld *c)
 		return;
 	last = mono;
 	tick_now = false;
-	if (cat_archives_list(c->db, tick_row, c, dberr) < 0)
+	if (cat_archives_list(c->db, tick_row, &t, dberr) < 0)
 		cat_warn(c, NULL, dberr);
+	for (size_t i = 0; i < t.n; i++) {
+		tick_one(c, &t.r[i]);
+		arow_free(&t.r[i]);
+	}
+	free(t.r);
 }
 
 /* A job waits for d while an archive's job holds it: said once a job. */
