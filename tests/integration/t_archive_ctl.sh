@@ -197,7 +197,7 @@ kill "$MS"; wait "$MS" 2>/dev/null || true
 	{ cat check.txt; fail "abs-queue check against tape"; }
 [ "$(grep -c MISMATCH check.txt)" = 0 ] || fail "check: $(cat check.txt)"
 ok "abs-queue check restored and compared every archived file"
-"$Q" scrub q --done done --verified-only >scrub.txt 2>&1 || { cat scrub.txt; fail "scrub"; }
+"$Q" scrub q --done done --verified-only --log "$T/journal.log" >scrub.txt 2>&1 || { cat scrub.txt; fail "scrub"; }
 for i in 1 2 4 5 6; do [ ! -e data/f$i.dat ] || fail "f$i not scrubbed"; done
 [ ! -e data/big.dat ] || fail "big.dat not scrubbed"
 ok "scrub --verified-only deleted the checked files"
