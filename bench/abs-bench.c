@@ -987,11 +987,13 @@ static const char usage[] =
 "--sums [--runs N]: the per-byte work alone, GB/s of one core: memcpy,\n"
 "  each CRC32C and XXH3 variant, the block sums in separate passes and in\n"
 "  one (bench/sum_bench.c).\n"
-"--small-dumps N [--drive-rate MBPS] [--drive-buffer MIB]: N dumps of 100 KiB\n"
-"  to 10 MiB: tape bytes per dump and a drive model's time (synchronous\n"
-"  filemarks, back-hitches) for ABS with commit points, ABS as before\n"
-"  (version 1, a synchronous filemark per dump), Amanda-style (a 32 KiB\n"
-"  header per dump) and one tar of everything (bench/small-dumps.sh).\n"
+"--small-dumps N [--drive-rate MBPS] [--drive-buffer MIB] [--via-ctld]: N\n"
+"  dumps of 100 KiB to 10 MiB: tape bytes per dump and a drive model's time\n"
+"  (synchronous filemarks, back-hitches) for ABS with commit points, ABS as\n"
+"  before (version 1, a synchronous filemark per dump), Amanda-style (a 32\n"
+"  KiB header per dump) and one tar of everything (bench/small-dumps.sh);\n"
+"  --via-ctld: also as N dump jobs through abs-ctld and a media server,\n"
+"  with shared commit points and with one per dump.\n"
 "--archive [--seconds S] [--files-per-sec N] [--file-sizes MIN-MAX]\n"
 "  [--rates MBPS,...] [--drive-rate MBPS] [--drive-min MBPS --drive-steps N]\n"
 "  [--drive-buffer MIB] [--dir DIR]: a producer adding N files/s (default\n"
@@ -1240,7 +1242,7 @@ main(int argc, char **argv)
 		ab.drive_buf_mib = dbuf_given ? dbuf : 1024;
 		return archive_bench(&ab);
 	}
-	if (via) {
+	if (via && !small_n) {
 		/* Direct against abs-ctld + a media server: bench/via-ctld.sh. */
 		char script[PATH_MAX + 64], build[PATH_MAX + 8], runs[16];
 		const char *tree = strncmp(opt_source, "dir:", 4) == 0 ?
@@ -1286,6 +1288,8 @@ main(int argc, char **argv)
 		snprintf(bs, sizeof(bs), "%u", dbuf_given ? dbuf : 1024u);
 		if (dir)
 			setenv("TMPDIR", dir, 1);
+		if (via)	/* also through abs-ctld: SMALL_VIA_CTLD rows */
+			setenv("SMALL_VIA_CTLD", "1", 1);
 		execl("/bin/sh", "sh", script, build, ns, rs, bs, (char *)NULL);
 		die("%s: %s", script, strerror(errno));
 	}

@@ -14,6 +14,12 @@
 #              filemark per dump (Amanda's taper writes synchronous ones);
 #   tar        one GNU tar of every file, streamed as one (a filemark at the
 #              end).
+# With SMALL_VIA_CTLD=1 (abs-bench --small-dumps N --via-ctld) also:
+#   ctld       the same N dumps as N dump jobs through abs-ctld and one media
+#              server (abs-ctl dump DRIVE E1 ... EN), sharing commit points
+#              (abs-ctld --commit-every EVERY --commit-secs SECS);
+#   ctld-every1  the same through abs-ctld with --commit-every 1: every dump
+#              job its own commit point (as every media server did before).
 # Tape bytes: measured on the vtape cartridges (abs, abs-v1) and by tar
 # itself; computed for amanda. Time: each writer's trace (for abs the
 # engine's own, ABS_TAPE_TRACE) through abs-drive-model --trace: a drive
@@ -65,6 +71,49 @@ abs_run() {
 		awk '{ s += $1 } END { printf "%.0f", s }')
 	echo "$bytes $(cat "time.$name")"
 }
+# N dump jobs through abs-ctld and one media server, EVERY dumps per commit
+# point. Prints: tape-bytes wall-s; leaves the trace in trace.NAME.
+ctld_run() {
+	name=$1 every=$2
+	rm -rf lib "trace.$name" cdb* "journal.$name"
+	mkdir -p "run.$name"
+	"$VTAPE" new-library lib --slots 1 --drives 1 \
+		--capacity $((payload * 2 + (N + 8) * 4194304)) --barcode-prefix B >/dev/null
+	ABS_RUN_DIR="$T/run.$name" "$BIN/abs-ctld" --socket "$T/ctld.sock" \
+		--db "$T/cdb" --foreground --commit-every "$every" \
+		--commit-secs "$SECS" 2>"err.ctld.$name" &
+	cpid=$!
+	export ABS_CTL_SOCKET="$T/ctld.sock"
+	i=0; until "$BIN/abs-ctl" whoami >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 600 ] || { echo "abs-ctld did not start" >&2; exit 1; }; sleep 0.1; done
+	"$BIN/abs-ctl" tape-add default B00001 >/dev/null
+	while read -r e src; do
+		"$BIN/abs-ctl" entity-add "$e" "$src" >/dev/null
+	done <batch
+	ABS_RUN_DIR="$T/run.$name" ABS_TAPE_TRACE="$T/trace.$name" \
+		"$ENGINE" serve --control "$T/ctld.sock" --drive d0 \
+		--device vtape:lib/drive0 --log "journal.$name" 2>"err.ms.$name" &
+	mpid=$!
+	i=0; until "$BIN/abs-ctl" --json status | grep -q '"state":"idle"'; do
+		i=$((i + 1)); [ $i -lt 600 ] || { echo "no media server" >&2; exit 1; }; sleep 0.1; done
+	t0=$(date +%s.%N)
+	awk '{ print $1 }' batch | xargs "$BIN/abs-ctl" dump d0 >/dev/null
+	i=0; until [ "$(sqlite3 "$T/cdb" "SELECT count(*) FROM jobs WHERE kind = 'dump' AND state <> 'running' AND state <> 'queued'")" -eq "$N" ]; do
+		i=$((i + 1)); [ $i -lt 36000 ] || { echo "the dump jobs did not end" >&2; exit 1; }; sleep 0.2; done
+	t1=$(date +%s.%N)
+	done_n=$(sqlite3 "$T/cdb" "SELECT count(*) FROM jobs WHERE kind = 'dump' AND state = 'done'")
+	[ "$done_n" -eq "$N" ] || { echo "$name: $done_n of $N dump jobs done" >&2; exit 1; }
+	kill "$mpid" "$cpid"; wait "$mpid" "$cpid" 2>/dev/null || true
+	bytes=$(find lib/carts -name 'file[0-9]*' ! -name '*.idx' -printf '%s\n' |
+		awk '{ s += $1 } END { printf "%d", s }')
+	echo "$bytes $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')"
+}
+if [ "${SMALL_VIA_CTLD:-}" = 1 ]; then
+	set -- $(ctld_run ctld "$EVERY")
+	ctld_bytes=$1 ctld_wall=$2
+	set -- $(ctld_run ctld-every1 1)
+	ctld1_bytes=$1 ctld1_wall=$2
+fi
 set -- $(abs_run abs 2 "$EVERY")
 abs_bytes=$1 abs_wall=$2 abs_cpu=$(echo "$3 $4" | awk '{ print $1 + $2 }')
 set -- $(abs_run abs-v1 1 1)
@@ -107,8 +156,12 @@ printf '%-13s %14s %14s %10s %8s %6s %10s %10s %8s\n' writer "tape bytes" \
 # writes, the trace without its "r" lines.
 grep -v '^r$' trace.abs >trace.abs-noverify
 abs_noverify_bytes=$abs_bytes
-for w in abs abs-noverify abs-v1 amanda tar; do
+writers="abs abs-noverify abs-v1 amanda tar"
+[ "${SMALL_VIA_CTLD:-}" = 1 ] && writers="abs ctld ctld-every1 abs-noverify abs-v1 amanda tar"
+for w in $writers; do
 	case $w in
+	ctld) b=$ctld_bytes ;;
+	ctld-every1) b=$ctld1_bytes ;;
 	abs) b=$abs_bytes ;;
 	abs-noverify) b=$abs_noverify_bytes ;;
 	abs-v1) b=$v1_bytes ;;
@@ -128,3 +181,6 @@ done <table
 echo "streaming the data alone: $stream_s s"
 echo "on this host (vtape, wall s / CPU s of the engine's process tree):" \
 	"abs $abs_wall / $abs_cpu, abs-v1 $v1_wall / $v1_cpu"
+[ "${SMALL_VIA_CTLD:-}" = 1 ] && echo "through abs-ctld (vtape, wall s from the" \
+	"dump request to the last job ended): ctld $ctld_wall, ctld-every1 $ctld1_wall"
+exit 0

@@ -709,6 +709,8 @@ int cat_job_finish(struct cat_db *db, int64_t job, const char *state,
  * tapes it holds go back.
  */
 int cat_job_lost(struct cat_db *db, int64_t job, const char *why, char *err);
+/* Whether job has a complete dump (a commit point covered it): 1 or 0. */
+int cat_job_dump_complete(struct cat_db *db, int64_t job, char *err);
 /*
  * Abort a queued job, or a running one whose media server is gone (it
  * hears of it if it comes back: cat_job_adopt); its running dumps are

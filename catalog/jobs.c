@@ -172,6 +172,18 @@ cat_job_finish(struct cat_db *db, int64_t job, const char *state,
 	return db_commit(db, err);
 }
 
+/* Whether job has a complete dump: 1, 0, or negative with err. */
+int
+cat_job_dump_complete(struct cat_db *db, int64_t job, char *err)
+{
+	int64_t n = 0;
+	int rc = db_int(db, err, "finding a job's complete dump", &n, "SELECT"
+	    " count(*) FROM dumps WHERE job_id = ? AND state = 'complete'", "i",
+	    job);
+
+	return rc < 0 ? rc : n > 0;
+}
+
 /* Fail a running job and its dumps whose media server left. */
 int
 cat_job_lost(struct cat_db *db, int64_t job, const char *why, char *err)

@@ -708,6 +708,7 @@ usage(void)
 	    "                [--new-catalog] [--request-timeout SECONDS]\n"
 	    "                [--exception-timeout SECONDS]\n"
 	    "                [--changer-cmd 'ARGV...']\n"
+	    "                [--commit-every N] [--commit-secs S]\n"
 	    "                [--listen HOST:PORT --cert FILE --key FILE --ca FILE\n"
 	    "                 [--crl FILE] [--keytab FILE]]\n"
 	    "defaults: --socket /run/abs/ctld.sock --db /var/lib/abs/catalog.db\n"
@@ -736,7 +737,14 @@ usage(void)
 	    "--cert, --key: abs-ctld's certificate (with its chain) and key.\n"
 	    "--ca: the site CA that signs clients' certificates.\n"
 	    "--crl: revoked certificates (PEM), read again when it changes.\n"
-	    "--keytab: abs-ctld's keytab for Kerberos clients (abs/HOST).\n",
+	    "--keytab: abs-ctld's keytab for Kerberos clients (abs/HOST).\n"
+	    "--commit-every N, --commit-secs S: a drive's dump jobs share\n"
+	    "  commit points (one synchronous filemark and read-back for\n"
+	    "  several dumps): every N dumps (default 1000; 1: each dump its\n"
+	    "  own), S seconds since the last (default 300; 0: no bound), the\n"
+	    "  drive idle 2 s, a restore, an unload, the cartridge's end, the\n"
+	    "  media server's stop. A drive's COMMIT_EVERY=, COMMIT_SECS= in its\n"
+	    "  media server's --config override them. docs/NIGHTLY.md.\n",
 	    CTLD_GRACE, REQUEST_TIMEOUT, UID_MAX_CLIENTS, EXC_TIMEOUT, EXC_MAX);
 	exit(2);
 }
@@ -1113,6 +1121,8 @@ ctld_main(int argc, char **argv)
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "exception-cmd", required_argument, NULL, 'x' },
 		{ "grace", required_argument, NULL, 'g' },
+		{ "commit-every", required_argument, NULL, 'M' },
+		{ "commit-secs", required_argument, NULL, 'S' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "journal", required_argument, NULL, 'j' },
 		{ "crippled", no_argument, NULL, 'C' },
@@ -1134,7 +1144,8 @@ ctld_main(int argc, char **argv)
 	const char *sock = "/run/abs/ctld.sock", *dbpath = "/var/lib/abs/catalog.db";
 	const char *user = NULL;
 	struct ctld_listen_opts lo_tls = { 0 };
-	struct ctld c = { .grace = CTLD_GRACE, .exception_timeout = EXC_TIMEOUT };
+	struct ctld c = { .grace = CTLD_GRACE, .exception_timeout = EXC_TIMEOUT,
+	    .commit_every = 1000, .commit_secs = 300 };
 	char *end;
 	long v;
 	char err[256] = "";	/* CAT_ERRLEN, and listen_on's */
@@ -1154,6 +1165,18 @@ ctld_main(int argc, char **argv)
 			if (*end || !*optarg || v < 0 || v > 86400)
 				usage();
 			c.grace = (unsigned)v;
+			break;
+		case 'M':
+			v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < 1 || v > 1000000)
+				usage();
+			c.commit_every = (unsigned)v;
+			break;
+		case 'S':
+			v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < 0 || v > 86400)
+				usage();
+			c.commit_secs = (unsigned)v;
 			break;
 		case 'u': user = optarg; break;
 		case 'j': c.journal = optarg; break;

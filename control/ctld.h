@@ -42,11 +42,18 @@ struct drive {
 	bool robot_holds;	/* a cleaning cycle runs: no job starts */
 	int64_t clean_job;	/* the job after which cleaning was asked */
 	char last_cln[64];	/* the cleaning cartridge it last had */
+	/* dump jobs written, not yet committed (control/commit.c) */
+	int64_t *written;
+	size_t nwritten, capwritten;
 	struct drive *next;
 };
 
 struct ctld {
 	struct cat_db *db;
+	/* commit points a media server's dump jobs share (docs/NIGHTLY.md):
+	   --commit-every (1: every dump its own) and --commit-secs */
+	unsigned commit_every;
+	unsigned commit_secs;
 	struct drive *drives;
 	const char *exception_cmd;	/* run with the message on stdin */
 	unsigned grace;		/* seconds a job waits for its media server */

@@ -114,6 +114,14 @@ ctld_dispatch(struct ctld *c, struct drive *d)
 	d->state = d->restoring ? "restoring" : "writing";
 	/* The media server reports the job with our site if it must. */
 	json_object_set_new(ev, "site", json_string(c->site));
+	/* Dumps may share commit points (docs/NIGHTLY.md); crippled mode's
+	   job events say nothing, so there each dump is its own. */
+	if (!d->restoring && c->commit_every > 1) {
+		json_object_set_new(ev, "commit_every",
+		    json_integer(c->commit_every));
+		json_object_set_new(ev, "commit_secs",
+		    json_integer(c->commit_secs));
+	}
 	ctld_send(d->engine, ev);
 	char lvl[32] = "";	/* a restore has none (campaign14 F4) */
 	if (json_is_integer(json_object_get(ev, "level")))
@@ -484,6 +492,22 @@ ev_result(struct ctld *c, struct drive *d, json_t *data, const char **code,
 
 	if (!d->job)	/* no job was handed over, or it ended already */
 		FAIL("not-waiting", "drive %s runs no job", d->name);
+	if (strcmp(state, "done") == 0 && json_is_true(json_object_get(data,
+	    "written"))) {
+		/* On tape behind an immediate filemark: done at the commit. */
+		if (ctld_written_add(d, job) < 0)
+			FAIL("internal", "out of memory");
+		ctld_message(c, d, "info", "job %lld written, not committed yet",
+		    (long long)job);
+		release_reservation(c, d);
+		d->job = 0;
+		d->state = "idle";
+		d->want_label[0] = '\0';
+		ctld_library_drive_free(c, d);
+		night_job_written(c, job);
+		ctld_dispatch(c, d);
+		return json_pack("{s:s}", "job", "uncommitted");
+	}
 	rc = cat_job_finish(c->db, d->job, state, why, dberr);
 
 	ctld_message(c, d, strcmp(state, "done") ? "error" : "info",
@@ -529,7 +553,10 @@ const struct ctld_event ctld_events[] = {
 	{ "verified", ev_verified, "tape_id:s dump:s checked:i bad:i", true },
 	{ "progress", ev_progress, "bytes:i? rate:f? state:s?", true },
 	{ "message", ev_message, "level:s? text:s", false },
-	{ "result", ev_result, "ok:b aborted:b? error:s?", true },
+	{ "result", ev_result, "ok:b aborted:b? error:s? written:b?", true },
+	/* commit points (control/commit.c): not about the running job */
+	{ "commit", ev_commit, "lines:a", false },
+	{ "commit-failed", ev_commit_failed, "jobs:a error:s?", false },
 	/* a rebuild's scan (control/rebuild.c): no job, the drive scans */
 	{ "scan-tape", ev_scan_tape, "label:s tape_id:s pool:s labelled_at:s"
 	    " done:b full:b? other:i?", false },
@@ -562,6 +589,7 @@ event_value_is(char type, json_t *v)
 	case 'f': return json_is_number(v);
 	case 'b': return json_is_boolean(v);
 	case 'o': return json_is_object(v);
+	case 'a': return json_is_array(v);
 	}
 	return false;
 }
@@ -571,7 +599,8 @@ int
 ctld_event_check(const struct ctld_event *ev, json_t *data, char *err)
 {
 	static const char *const what[] = { "s", "a string", "i", "an integer",
-	    "f", "a number", "b", "true or false", "o", "an object" };
+	    "f", "a number", "b", "true or false", "o", "an object", "a",
+	    "an array" };
 	const char *p = ev->data;
 	char name[64], type;
 	bool opt;

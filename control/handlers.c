@@ -36,12 +36,13 @@ drive_json(struct drive *d)
 	    json_real((double)(d->estimate - d->bytes) / 1e6 / d->rate) :
 	    json_null();
 
-	return json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:f,s:f,s:o,s:s,s:O,s:s}",
+	return json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:f,s:f,s:o,s:s,s:O,s:s,s:I}",
 	    "drive", d->name, "device", d->device, "state", d->state,
 	    "job", (json_int_t)d->job, "entity", d->job ? d->entity : "",
 	    "bytes", (json_int_t)d->bytes, "rate_mbs", d->rate,
 	    "seconds", secs, "eta_seconds", eta, "wants", d->want_label,
-	    "messages", d->msgs, "host", d->host);
+	    "messages", d->msgs, "host", d->host, "uncommitted",
+	    (json_int_t)d->nwritten);
 }
 
 static json_t *
@@ -79,12 +80,19 @@ static json_t *
 h_jobs(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
 {
-	json_t *r = json_array();
+	json_t *r = json_array(), *j;
 	char dberr[CAT_ERRLEN];
+	size_t i;
 	(void)cl;
 
-	return j_list(r, cat_jobs_list(c->db, arg_num(a, "count", 20), job_row,
+	r = j_list(r, cat_jobs_list(c->db, arg_num(a, "count", 20), job_row,
 	    r, dberr), dberr, code, err);
+	/* Running in the catalog, written and waiting for a commit point. */
+	json_array_foreach(r, i, j)
+		if (ctld_job_uncommitted(c, json_integer_value(json_object_get(j,
+		    "id"))))
+			json_object_set_new(j, "state", json_string("uncommitted"));
+	return r;
 }
 
 /* 1 if the entity exists and is active, 0 if not, or negative. */
@@ -1431,6 +1439,11 @@ h_engine_register(struct ctld *c, struct client *cl, json_t *a,
 		return cat_failed(code, err, rc, dberr);
 	}
 	cl->drive = d;
+	/* Its uncommitted jobs: the journal just merged holds the dumps it
+	   committed; the others it no longer holds (commit.c). */
+	ctld_written_resolve(c, d, true, "written, not committed when its "
+	    "media server registered again (it stopped, was killed or lost "
+	    "abs-ctld before the commit point)");
 	snprintf(d->device, sizeof(d->device), "%s", arg_str(a, "device"));
 	snprintf(d->host, sizeof(d->host), "%s", arg_str(a, "host") &&
 	    cat_name_valid(arg_str(a, "host")) ? arg_str(a, "host") : "");

@@ -63,6 +63,24 @@ json_t *ctld_ok(void);
 json_t *ctld_type_commands(const char *snapshot, const char *dump,
     const char *incr, const char *release);
 
+/*
+ * Commit points (control/commit.c): the dump jobs a drive wrote and has
+ * not committed, the commit and commit-failed events, and the jobs
+ * resolved against the catalog (final: at a registration, the others
+ * fail with why).
+ */
+bool ctld_written_has(const struct drive *d, int64_t job);
+int ctld_written_add(struct drive *d, int64_t job);
+bool ctld_job_uncommitted(const struct ctld *c, int64_t job);
+void ctld_written_resolve(struct ctld *c, struct drive *d, bool final,
+    const char *why);
+json_t *ev_commit(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err);
+json_t *ev_commit_failed(struct ctld *c, struct drive *d, json_t *data,
+    const char **code, char *err);
+/* A run's job was written, not committed: its drive takes the next. */
+void night_job_written(struct ctld *c, int64_t job);
+
 /* Give back the drive's reserved tape, if it was not filled. */
 void release_reservation(struct ctld *c, struct drive *d);
 

@@ -45,6 +45,8 @@ struct item {
 	char base[64];		/* the dump_uid its job is taken since */
 	double start;		/* planned start: the order across drives */
 	int stuck;		/* ticks its job was neither run nor ended */
+	bool written;		/* its job is written, not committed: its
+				   drive runs the next (control/commit.c) */
 };
 
 /* One of the run's drives. */
@@ -291,6 +293,11 @@ run_kick(struct ctld *c, struct run *r)
 		busy |= r->drv[k].job != 0;
 		up |= drive_up(c, r, k);
 	}
+	/* Jobs not yet committed end the run only when they end (a drive
+	   that is not up resolves them when its media server registers). */
+	for (int i = 0; i < r->nitems; i++)
+		busy |= r->items[i].state == IT_QUEUED && r->items[i].written &&
+		    drive_up(c, r, r->items[i].drive);
 	more = !run_closed(r) && run_pending(r);
 	if (up || busy || !more) {
 		r->nodrive = 0;
@@ -314,7 +321,9 @@ job_ended(struct ctld *c, struct run *r, struct item *it, const char *state,
 	char err[CAT_ERRLEN];
 	int last = 0;
 
-	rd->job = 0;
+	if (rd->job == it->job)	/* not a job written before the drive's */
+		rd->job = 0;
+	it->written = false;
 	it->attempts++;
 	if (strcmp(state, "done") == 0) {
 		it->state = IT_DONE;
@@ -351,6 +360,21 @@ night_job_ended(struct ctld *c, int64_t job, const char *state,
 
 	if (r && it->state == IT_QUEUED)
 		job_ended(c, r, it, state, why);
+}
+
+/* A run's job is written, not committed: its drive takes the next. */
+void
+night_job_written(struct ctld *c, int64_t job)
+{
+	struct item *it = NULL;
+	struct run *r = run_of_job(job, &it);
+
+	if (!r || it->state != IT_QUEUED)
+		return;
+	it->written = true;
+	if (r->drv[it->drive].job == job)
+		r->drv[it->drive].job = 0;
+	run_kick(c, r);
 }
 
 static void stale_runs_end(struct ctld *c);
@@ -442,6 +466,8 @@ night_tick(struct ctld *c)
 				job_ended(c, r, it, state, "ended without a result");
 				break;	/* r may be gone */
 			}
+			if (it->written)
+				continue;	/* its commit point will come */
 			if (job_stuck(c, r, it, d, state))
 				break;
 		}

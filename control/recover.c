@@ -72,6 +72,20 @@ orphan_wait(struct ctld *c, const struct orphan *o, double now)
 {
 	struct drive *d = o->drive[0] ? ctld_drive(c, o->drive, true) : NULL;
 
+	if (d && d->job && strcmp(o->kind, "dump") == 0) {
+		/* A drive runs one job, its newest: the others were written,
+		   not committed; its media server's registration settles them
+		   (control/commit.c). */
+		int64_t older = d->job < o->id ? d->job : o->id;
+		if (ctld_written_add(d, older) == 0) {
+			ctld_message(c, d, "warning", "job %lld was written, not "
+			    "committed, when abs-ctld stopped; settled when its media "
+			    "server registers", (long long)older);
+			if (older == o->id)
+				return;
+			d->job = 0;	/* o is the newer: the one that may run */
+		}
+	}
 	if (!d || d->job) {
 		fail_job(c, d, o->id, d ? "its drive runs another job" :
 		    "it has no drive");
@@ -267,7 +281,14 @@ ctld_adopt(struct ctld *c, struct drive *d, json_t *rep, int64_t *job,
 		if ((rc = cat_job_adopt(c->db, &r, &ours, dberr)) < 0)
 			return rc;
 	}
-	if (had && had != ours) {
+	if (had && had != ours && cat_job_dump_complete(c->db, had, dberr) == 1 &&
+	    cat_job_finish(c->db, had, "done", NULL, dberr) == 0) {
+		/* Written, then committed while abs-ctld was away (commit.c). */
+		ctld_message(c, d, "info", "job %lld done (committed while "
+		    "abs-ctld was away)", (long long)had);
+		d->job = 0;
+		d->reserved[0] = '\0';
+	} else if (had && had != ours) {
 		fail_job(c, d, had, "its media server came back without it");
 		d->job = 0;
 		d->reserved[0] = '\0';

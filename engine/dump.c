@@ -972,6 +972,7 @@ record_dump(struct dump_state *s, struct eng_source *src,
 		save_index(s, res);
 	if (o->commit && p->defer) {
 		/* On tape, not yet for sure: told at the commit point. */
+		eng_rec_stamp(o, &rec);
 		if ((rc = eng_commit_push(o->commit, &rec)) < 0) {
 			eng_err(s->err, "out of memory for the commit's lines");
 			return rc;

@@ -162,7 +162,10 @@ struct eng_dump_opts {
  * no positioning), and read-after-write verification samples the dump
  * that closes each commit point. With hooks (a media server's archive
  * job), the catalog hears of a deferred dump's parts and its end at the
- * commit point that covers it, never before.
+ * commit point that covers it, never before. A media server also shares
+ * commit points between the dump jobs of a drive when abs-ctld's job
+ * event allows it (on_line set: engine/served.c tells abs-ctld in its
+ * commit events; docs/NIGHTLY.md "Commit points").
  */
 struct cat_dl_rec;
 struct eng_commit_rec;
@@ -175,6 +178,8 @@ struct eng_commit {
 	bool final;		/* the next dump is the run's last */
 	void (*on_commit)(void *ctx, const struct cat_dl_rec *dump);
 	void (*on_lost)(void *ctx, const struct cat_dl_rec *dump);
+	/* every line (parts and dumps) once in the dump log, or NULL */
+	void (*on_line)(void *ctx, const struct cat_dl_rec *line);
 	void *ctx;
 	/* The engine's, between dumps: */
 	struct tsg_dev *dev;	/* held at end of data, or NULL */
@@ -196,6 +201,14 @@ struct eng_commit {
  */
 int eng_commit_end(struct eng_commit *c, const struct eng_dump_opts *o,
     char *err);
+/*
+ * Forget the kept lines of every job but keep (their dumps to on_lost):
+ * a media server registering anew mid-job cannot commit them first. The
+ * count of dumps dropped.
+ */
+int eng_commit_drop_except(struct eng_commit *c, int64_t keep);
+/* Whether a dump line of job waits for the next commit point. */
+bool eng_commit_holds(const struct eng_commit *c, int64_t job);
 
 struct eng_dump_result {
 	char dump_id[33];

@@ -341,11 +341,18 @@ out:
 int
 eng_log_append(const struct eng_dump_opts *o, struct cat_dl_rec *r)
 {
-	if (o->job > 0 && o->site && o->site[0]) {
+	eng_rec_stamp(o, r);
+	return cat_dl_append(o->log, r);
+}
+
+void
+eng_rec_stamp(const struct eng_dump_opts *o, struct cat_dl_rec *r)
+{
+	/* A line kept for a commit point has its own job's already. */
+	if (!r->site[0] && o->job > 0 && o->site && o->site[0]) {
 		r->job = o->job;
 		snprintf(r->site, sizeof(r->site), "%s", o->site);
 	}
-	return cat_dl_append(o->log, r);
 }
 
 /* A pending line: the dump log's record, kept in order. */
@@ -388,8 +395,11 @@ eng_commit_release(struct eng_commit *c, const struct eng_dump_opts *o,
 			rc = r;
 		}
 		/* A media server's catalog hears of it now (a part, a
-		   complete dump), as a dump not deferred tells it. */
-		if (r == 0 && o->hooks && (rec->type == CAT_DL_PART ||
+		   complete dump), as a dump not deferred tells it; a dump
+		   job's lines go in the media server's commit event
+		   (on_line: they may be another job's than the one running). */
+		if (r == 0 && o->hooks && !c->on_line &&
+		    (rec->type == CAT_DL_PART ||
 		    (rec->type == CAT_DL_DUMP && strcmp(rec->status,
 		    "complete") == 0)) && o->hooks->event(o->hooks->ctx,
 		    rec->type == CAT_DL_PART ? "part" : "dump", rec, rec->label,
@@ -397,6 +407,8 @@ eng_commit_release(struct eng_commit *c, const struct eng_dump_opts *o,
 			log_warn("abs-ctld did not record dump %s's %s (it is in "
 			    "the dump log %s)", rec->dump_id, rec->type ==
 			    CAT_DL_PART ? "part" : "end", o->log);
+		if (r == 0 && c->on_line)
+			c->on_line(c->ctx, rec);
 		if (r == 0 && rec->type == CAT_DL_DUMP && c->on_commit)
 			c->on_commit(c->ctx, rec);
 	}
@@ -443,8 +455,10 @@ log_part(struct eng_part *p, const struct fmt_trailer *t, bool trailer)
 	snprintf(rec.status, sizeof(rec.status), "%s",
 	    trailer ? "ok" : "no-trailer");
 	/* Not on the medium for sure yet: the line waits for the commit. */
-	if (p->defer && p->o->commit)
+	if (p->defer && p->o->commit) {
+		eng_rec_stamp(p->o, &rec);
 		return eng_commit_push(p->o->commit, &rec);
+	}
 	/* Written out with every part before it: those are committed too. */
 	if (p->o->commit && (rc = eng_part_commit(p, trailer)) < 0)
 		return rc;
@@ -576,4 +590,37 @@ eng_part_withdraw(struct eng_part *p, unsigned fms)
 		p->o->commit->syncs++;
 	/* Everything before it is on the medium: a commit point. */
 	return eng_part_commit(p, true);
+}
+
+int
+eng_commit_drop_except(struct eng_commit *c, int64_t keep)
+{
+	size_t k = 0;
+	int n = 0;
+
+	for (size_t i = 0; i < c->nrec; i++) {
+		struct cat_dl_rec *rec = &c->recs[i].r;
+		if (rec->job == keep) {
+			c->recs[k++] = c->recs[i];
+			continue;
+		}
+		if (rec->type == CAT_DL_DUMP) {
+			n++;
+			if (c->pending)
+				c->pending--;
+			if (c->on_lost)
+				c->on_lost(c->ctx, rec);
+		}
+	}
+	c->nrec = k;
+	return n;
+}
+
+bool
+eng_commit_holds(const struct eng_commit *c, int64_t job)
+{
+	for (size_t i = 0; i < c->nrec; i++)
+		if (c->recs[i].r.type == CAT_DL_DUMP && c->recs[i].r.job == job)
+			return true;
+	return false;
 }

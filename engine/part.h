@@ -114,6 +114,8 @@ int eng_commit_push(struct eng_commit *c, const struct cat_dl_rec *r);
 /* The pending lines to the log (synced) or to on_lost (not). */
 int eng_commit_release(struct eng_commit *c, const struct eng_dump_opts *o,
     bool synced, char *err);
+/* Stamp a dump-log line with o's job and site (unless it has a job). */
+void eng_rec_stamp(const struct eng_dump_opts *o, struct cat_dl_rec *r);
 /* A line of the drive's trace for benchmarks (ABS_TAPE_TRACE=FILE). */
 void eng_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Fill the dump-log fields common to part and dump lines from h. */

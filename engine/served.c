@@ -31,6 +31,7 @@
 #include "catalog/dumplog.h"
 #include "common/base64.h"
 #include "common/clock.h"
+#include "common/crash.h"
 #include "common/log.h"
 #include "common/priv.h"
 #include "common/safefile.h"
@@ -52,6 +53,9 @@
 #define SERVE_CONNECT_WAIT_MS 5000
 /* Backoff between attempts to reach a master that is gone: 1 s to 30 s. */
 #define SERVE_BACKOFF_MIN 1
+/* A drive holding dumps not yet committed commits them when no next job
+   came within this many seconds (docs/NIGHTLY.md "Commit points"). */
+#define SERVE_COMMIT_IDLE_S 2
 #define SERVE_BACKOFF_MAX 30
 /* How long abs-ctld may take to answer (TIMEOUT= in the configuration). */
 #define SERVE_CALL_TIMEOUT_S 30
@@ -75,6 +79,34 @@ hup_now(void)
 	if (sigtimedwait(&set, NULL, &zero) == SIGHUP)
 		hup = true;
 	return hup;
+}
+
+/*
+ * SIGTERM while the drive holds dumps not yet committed: blocked then
+ * (hold_signals), and taken here between jobs and at each block of a
+ * job, so the media server commits them before it stops. With nothing
+ * held it is not blocked and stops the media server as before.
+ */
+static bool
+term_now(void)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	return sigtimedwait(&set, NULL, &zero) == SIGTERM;
+}
+
+/* Block SIGTERM while dumps are held (see term_now), else let it act. */
+static void
+hold_signals(bool held)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(held ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
 /* The job in progress, as a master that did not start it is told. */
@@ -122,6 +154,20 @@ struct srv {
 	const char *arch_name, *arch_done;
 	bool arch_stop, arch_resync;
 	char *arch_status;
+	/*
+	 * Commit points shared by the dump jobs of the cartridge in the
+	 * drive (docs/NIGHTLY.md "Commit points"): the drive held at end of
+	 * data between jobs, the dump-log lines of the dumps written behind
+	 * immediate filemarks kept until a synchronous one covers them.
+	 */
+	struct eng_commit commit;
+	unsigned commit_every;	/* COMMIT_EVERY= of the config (0: abs-ctld's) */
+	double commit_secs;	/* COMMIT_SECS= (< 0: abs-ctld's) */
+	json_t *committed;	/* lines a commit point released, for abs-ctld */
+	json_t *lost;		/* jobs whose dumps a commit point lost */
+	char lost_why[ENG_ERRLEN];
+	double idle_since;	/* when the drive, holding dumps, went idle */
+	bool term;		/* SIGTERM came while dumps were held */
 };
 
 static void take_library(struct srv *s, json_t *lib);
@@ -324,6 +370,122 @@ rec_json(const struct cat_dl_rec *r)
 	return j;
 }
 
+/* A line a commit point released (parts and dumps), for abs-ctld. */
+static void
+commit_line(void *ctx, const struct cat_dl_rec *r)
+{
+	struct srv *s = ctx;
+	char line[4096];
+
+	if (cat_dl_format(r, line, sizeof(line)) < 0)
+		return;
+	line[strcspn(line, "\n")] = '\0';
+	json_array_append_new(s->committed, json_string(line));
+}
+
+/* A dump a failed commit point leaves uncovered: its job fails. */
+static void
+commit_lost(void *ctx, const struct cat_dl_rec *r)
+{
+	struct srv *s = ctx;
+
+	log_warn("job %lld: dump %s of %s was written but no commit point "
+	    "covers it: it is not in the journal, and abs-ctld dumps it again",
+	    (long long)r->job, r->dump_id, r->entity);
+	json_array_append_new(s->lost, json_integer(r->job));
+}
+
+/* Whether the drive holds dumps not yet committed, or the drive itself. */
+static bool
+commit_held(const struct srv *s)
+{
+	return s->commit.dev || s->commit.nrec;
+}
+
+/*
+ * What the commit points released, told to abs-ctld: "commit" events of
+ * whole dumps' lines (at most 48 KiB each: the request line's limit is
+ * 64), then "commit-failed" for the jobs whose dumps were lost. Lines not
+ * heard are in the journal: the next registration merges them.
+ */
+static void
+commit_tell(struct srv *s)
+{
+	char err[ENG_ERRLEN];
+	size_t i, from = 0, bytes = 0, n = json_array_size(s->committed);
+	json_t *r;
+
+	for (i = 0; i < n; i++) {
+		const char *l = json_string_value(json_array_get(s->committed, i));
+		bytes += strlen(l) + 8;
+		/* a chunk ends after a dump line: a dump's lines stay together */
+		if (i + 1 < n && (bytes < 48 * 1024 || strncmp(l, "dump ", 5) != 0))
+			continue;
+		json_t *chunk = json_array();
+		for (size_t k = from; k <= i; k++)
+			json_array_append(chunk, json_array_get(s->committed, k));
+		from = i + 1;
+		bytes = 0;
+		if (!master_up(s))
+			continue;
+		r = event_call(s, "commit", json_pack("{s:o}", "lines", chunk), err);
+		if (!r)
+			log_warn("commit not heard (%s): the journal has it for the "
+			    "next registration", err);
+		json_decref(r);
+	}
+	json_array_clear(s->committed);
+	if (json_array_size(s->lost) && master_up(s)) {
+		r = event_call(s, "commit-failed", json_pack("{s:O,s:s}", "jobs",
+		    s->lost, "error", s->lost_why), err);
+		if (!r)
+			log_warn("commit-failed not heard (%s): abs-ctld fails the "
+			    "jobs when the drive registers again", err);
+		json_decref(r);
+	}
+	json_array_clear(s->lost);
+}
+
+/*
+ * A commit point now (why: idle, unload, a restore, the end, ...): a
+ * synchronous filemark, the held dumps to the journal, the drive let go;
+ * then abs-ctld is told (tell). 0 or negative (the dumps were lost).
+ */
+static int
+serve_commit(struct srv *s, const char *why, bool tell)
+{
+	struct eng_dump_opts o = { .device = s->device, .log = s->log,
+	    .commit = &s->commit };
+	char err[ENG_ERRLEN] = "";
+	unsigned held = s->commit.pending;
+	int rc = 0;
+
+	if (commit_held(s)) {
+		double t0 = eng_now();
+		rc = eng_commit_end(&s->commit, &o, err);
+		s->commit.pending = 0;
+		/* In the journal, abs-ctld not told yet. */
+		if (rc == 0 && held)
+			abs_crash_point("committed");
+		if (rc < 0) {
+			snprintf(s->lost_why, sizeof(s->lost_why), "the commit point "
+			    "failed: %s", err);
+			log_warn("drive %s: %s", s->drive, s->lost_why);
+		} else if (held) {
+			log_info("drive %s: commit point (%s): %u dumps on tape, "
+			    "%.2f s", s->drive, why, held, eng_now() - t0);
+		}
+	}
+	hold_signals(false);
+	if (tell)
+		commit_tell(s);
+	else {
+		json_array_clear(s->committed);
+		json_array_clear(s->lost);
+	}
+	return rc;
+}
+
 /*
  * Crippled mode on a library: the master's made-up label cannot be loaded,
  * so a cartridge of the library is taken by its barcode (the changer then
@@ -511,6 +673,8 @@ serve_unload(struct srv *s, bool busy)
 	if (!s->unload)
 		return;
 	s->unload = false;
+	if (!busy)	/* the cartridge leaves: what it holds is committed */
+		serve_commit(s, "unload", true);
 	if (busy) {
 		eng_err(err, "busy: job %lld (%s of %s) holds drive %s",
 		    (long long)s->job_id, s->cur.kind, s->cur.entity, s->drive);
@@ -561,11 +725,16 @@ report_tapealert(struct srv *s, const char *label)
 	struct tsg_dev *dev;
 	uint64_t f = 0;
 
-	if (tsg_open_why(s->device, &dev, why) < 0)
-		return;
-	if (tsg_tapealert(dev, &f, &st) != 0)
-		f = 0;
-	tsg_free(dev);
+	if (s->commit.dev) {	/* held at end of data for the next dump */
+		if (tsg_tapealert(s->commit.dev, &f, &st) != 0)
+			f = 0;
+	} else {
+		if (tsg_open_why(s->device, &dev, why) < 0)
+			return;
+		if (tsg_tapealert(dev, &f, &st) != 0)
+			f = 0;
+		tsg_free(dev);
+	}
 	if (f)
 		send_tapealert(s, f, label);
 }
@@ -800,7 +969,13 @@ h_aborted(void *ctx)
 		drain_events(s, 0);
 	serve_unload(s, true);	/* the job holds the drive */
 	watch_device(s, false);
-	return s->abort;
+	if (!s->term && term_now()) {
+		/* Stopped: this job ends, then the held dumps are committed. */
+		log_warn("SIGTERM: job %lld is stopped, the dumps written before "
+		    "it are committed", (long long)s->job_id);
+		s->term = true;
+	}
+	return s->abort || s->term;
 }
 
 /* A string field of o into dst, "" if absent. */
@@ -1475,6 +1650,42 @@ job_cmds_free(struct eng_snap *sn)
 }
 
 /*
+ * The commit points a dump job shares (NULL: it is its own commit point,
+ * as with an abs-ctld that sends no commit_every, or in crippled mode):
+ * commit_every and commit_secs from the job event, the drive's
+ * COMMIT_EVERY= and COMMIT_SECS= over them. The cartridge held for
+ * another pool is committed and let go first.
+ */
+static struct eng_commit *
+dump_commit(struct srv *s, json_t *job, const char *pool)
+{
+	json_t *ev = json_object_get(job, "commit_every");
+	json_t *es = json_object_get(job, "commit_secs");
+	unsigned every = json_is_integer(ev) && json_integer_value(ev) > 0 &&
+	    json_integer_value(ev) <= 1000000 ?
+	    (unsigned)json_integer_value(ev) : 1;
+	double secs = json_is_number(es) && json_number_value(es) >= 0 ?
+	    json_number_value(es) : 0;
+
+	if (s->commit_every)
+		every = s->commit_every;
+	if (s->commit_secs >= 0)
+		secs = s->commit_secs;
+	if (commit_held(s) && (every <= 1 || !s->commit.dev ||
+	    strcmp(s->commit.l.pool, pool && *pool ? pool : "default") != 0))
+		serve_commit(s, "another pool", true);
+	if (every <= 1)
+		return NULL;
+	s->commit.every = every;
+	s->commit.secs = secs;
+	s->commit.final = false;
+	s->commit.on_line = commit_line;
+	s->commit.on_lost = commit_lost;
+	s->commit.ctx = s;
+	return &s->commit;
+}
+
+/*
  * A dump job: its level and base (the event's "level", "since" and
  * "base"; from an older abs-ctld the detail's "level=N" and last_full),
  * and the type's commands around it, if any (engine/snap.h).
@@ -1524,6 +1735,7 @@ run_dump(struct srv *s, const struct eng_hooks *hooks, const char *device,
 	o.verify_rate = 0.01;
 	o.retries = 1;
 	o.hooks = hooks;
+	o.commit = dump_commit(s, job, o.pool);
 	o.job = s->job_id;	/* on tape, for a rebuilt catalog */
 	o.entity_type = json_string_value(json_object_get(job, "type"));
 	o.site = s->cur.site;
@@ -1777,11 +1989,16 @@ run_job(struct srv *s, const struct eng_hooks *hooks, const char *device,
 	}
 	if (kind && strcmp(kind, "dump") == 0) {
 		int rc = run_dump(s, hooks, device, log, bs, job, err);
-		/* Its file index to the catalog, before the result. */
-		if (rc == 0 && master_up(s))
+		/* Its file index to the catalog, before the result (a dump
+		   not yet committed: once it is, see commit_tell). */
+		if (rc == 0 && master_up(s) && !eng_commit_holds(&s->commit,
+		    s->job_id))
 			upload_index(s, log, s->cur.dump, 0);
 		return rc;
 	}
+	/* Another job on the drive (an archive, a read): what it holds
+	   is committed first. */
+	serve_commit(s, "another job", true);
 	if (kind && strcmp(kind, "archive") == 0)
 		return run_archive(s, hooks, device, log, bs, job, err);
 	if (kind && strcmp(kind, "restore") == 0) {
@@ -2032,9 +2249,11 @@ job_report(const struct srv *s)
 
 	if (!c->active)
 		return NULL;
+	/* Written, not committed: a media server restarted now lost it. */
 	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s*,s:s*,s:s*,s:I,s:s*}", "id",
 	    (json_int_t)c->id, "site", c->site, "kind", c->kind, "entity",
-	    c->entity, "state", c->state, "dump", c->dump[0] ? c->dump : NULL,
+	    c->entity, "state", strcmp(c->state, "written") == 0 ? "running" :
+	    c->state, "dump", c->dump[0] ? c->dump : NULL,
 	    "tape_id", c->tape_id[0] ? c->tape_id : NULL, "label", c->label[0] ?
 	    c->label : NULL, "bytes", (json_int_t)c->bytes, "error",
 	    c->error[0] ? c->error : NULL);
@@ -2208,6 +2427,24 @@ read_config(struct srv *s, char *err)
 				s->timeout_s = (unsigned)t;
 			continue;
 		}
+		if (strncmp(line, "COMMIT_EVERY=", 13) == 0) {
+			uint64_t t;
+			if (util_parse_u64(line + 13, 1000000, &t) < 0 || t == 0)
+				log_warn("%s: COMMIT_EVERY=%.20s is not 1..1000000 dumps",
+				    s->config, line + 13);
+			else
+				s->commit_every = (unsigned)t;
+			continue;
+		}
+		if (strncmp(line, "COMMIT_SECS=", 12) == 0) {
+			uint64_t t;
+			if (util_parse_u64(line + 12, 86400, &t) < 0)
+				log_warn("%s: COMMIT_SECS=%.20s is not 0..86400 seconds",
+				    s->config, line + 12);
+			else
+				s->commit_secs = (double)t;
+			continue;
+		}
 		if (strncmp(line, "CONTROL=", 8) != 0)
 			continue;
 		v = line + 8;
@@ -2341,6 +2578,30 @@ connect_master(struct srv *s, unsigned wait_ms, char *err)
 		rc = rc == -EPROTO ? -EPROTO : -ECONNRESET;
 		goto fail;
 	}
+	/*
+	 * Dumps held for a commit point: committed now, so the journal has
+	 * them (abs-ctld reconciles its uncommitted jobs with the catalog
+	 * at this registration); mid-job they cannot be, and are given up.
+	 */
+	if (commit_held(s) && !(s->cur.active && strcmp(s->cur.state,
+	    "running") == 0)) {
+		bool mine = s->cur.active && strcmp(s->cur.state, "written") == 0;
+		rc = serve_commit(s, "registering", false);
+		if (mine) {
+			snprintf(s->cur.state, sizeof(s->cur.state), "%s", rc == 0 ?
+			    "done" : "failed");
+			snprintf(s->cur.error, sizeof(s->cur.error), "%s", rc == 0 ?
+			    "" : s->lost_why);
+			job_save(s);
+		}
+	} else if (s->commit.nrec) {
+		int n = eng_commit_drop_except(&s->commit, s->job_id);
+		json_array_clear(s->lost);
+		if (n)
+			log_warn("registering mid-job: %d dumps written before it and "
+			    "not committed are given up (abs-ctld dumps them again)",
+			    n);
+	}
 	/* The journal first: the job's dump is then known when reported. */
 	report_journal(s, s->log);
 	rep = job_report(s);
@@ -2456,17 +2717,20 @@ job_begin(struct srv *s, json_t *job)
 
 /* The job ended: its result to the master, or kept for the next one. */
 static void
-job_end(struct srv *s, int rc, const char *jerr)
+job_end(struct srv *s, int rc, const char *jerr, bool written)
 {
 	char err[ENG_ERRLEN];
 	json_t *r;
 
-	snprintf(s->cur.state, sizeof(s->cur.state), "%s", rc == 0 ? "done" :
-	    rc == -ECANCELED ? "aborted" : "failed");
+	/* written: on tape behind an immediate filemark, not yet committed
+	   (abs-ctld holds the job uncommitted until the commit event). */
+	snprintf(s->cur.state, sizeof(s->cur.state), "%s", rc == 0 ? written ?
+	    "written" : "done" : rc == -ECANCELED ? "aborted" : "failed");
 	snprintf(s->cur.error, sizeof(s->cur.error), "%s", rc < 0 ? jerr : "");
 	job_save(s);
-	r = event_call(s, "result", json_pack("{s:b,s:b,s:s?}", "ok", rc == 0,
-	    "aborted", rc == -ECANCELED, "error", rc < 0 ? jerr : NULL), err);
+	r = event_call(s, "result", json_pack("{s:b,s:b,s:s?,s:b}", "ok",
+	    rc == 0, "aborted", rc == -ECANCELED, "error", rc < 0 ? jerr : NULL,
+	    "written", rc == 0 && written), err);
 	if (r || master_up(s)) {
 		/* Heard (or refused by a master that knows better). */
 		job_forget(s);
@@ -2496,6 +2760,13 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 	if (!s)
 		return -ENOMEM;
 	s->uev_fd = -1;
+	s->commit_secs = -1;
+	s->committed = json_array();
+	s->lost = json_array();
+	if (!s->committed || !s->lost) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	/* Before any thread starts: SIGHUP is only ever taken by hup_now(). */
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
@@ -2522,21 +2793,37 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		goto out;
 	for (;;) {
 		char jerr[ENG_ERRLEN] = "";
+		if (s->term || term_now()) {
+			/* Stopped: the held dumps committed, then gone as before. */
+			serve_commit(s, "stop", true);
+			log_warn("SIGTERM: media server for drive %s stops", s->drive);
+			raise(SIGTERM);
+		}
+		/* Blocked only while dumps wait for a commit point. */
+		hold_signals(s->commit.nrec > 0);
 		if (ensure_master(s, jerr) < 0) {
 			wait_master(s, 1000);
 			continue;
 		}
 		if (s->scan) {
+			serve_commit(s, "a rebuild's scan", true);
 			serve_scan(s, device);
 			continue;
 		}
 		serve_unload(s, false);
 		watch_device(s, false);
 		if (!s->job) {
+			/* Idle with dumps held: a commit point after the grace. */
+			if (commit_held(s) && s->idle_since == 0)
+				s->idle_since = eng_now();
+			else if (commit_held(s) && eng_now() - s->idle_since >=
+			    SERVE_COMMIT_IDLE_S)
+				serve_commit(s, "idle", true);
 			drain_events(s, 1000);
 			serve_unload(s, false);
 			continue;
 		}
+		s->idle_since = 0;
 		json_t *job = s->job;
 		s->job = NULL;
 		s->abort = false;
@@ -2555,12 +2842,22 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 			log_warn("job %lld: %s", (long long)s->job_id, jerr);
 		char label[sizeof(s->cur.label)];
 		snprintf(label, sizeof(label), "%s", s->cur.label);
-		job_end(s, rc, jerr);
+		bool written = rc == 0 && eng_commit_holds(&s->commit, s->job_id);
+		if (written)
+			hold_signals(true);
+		/* Jobs this one's commit point covered, before its result. */
+		commit_tell(s);
+		abs_crash_point("written");
+		job_end(s, rc, jerr, written);
 		report_tapealert(s, label);
 	}
 out:
+	if (commit_held(s))
+		serve_commit(s, "the end", true);
 	if (s->uev_fd >= 0)
 		close(s->uev_fd);
+	json_decref(s->committed);
+	json_decref(s->lost);
 	json_decref(s->job);
 	json_decref(s->scan);
 	proto_conn_free(s->pc);

@@ -740,6 +740,19 @@ sync_dirty(struct vtape *v)
 	return any ? sync_cartdir(v) : 0;
 }
 
+/*
+ * Fault injection for tests: while the file ABS_VTAPE_FLUSH_FAIL names
+ * exists, a synchronous filemark (the drive writing out its buffer) fails
+ * with MEDIUM ERROR 03/0C00, and nothing since the last one is on tape.
+ */
+static bool
+flush_fails(void)
+{
+	const char *e = getenv("ABS_VTAPE_FLUSH_FAIL");
+
+	return e && *e && access(e, F_OK) == 0;
+}
+
 /* WRITE FILEMARKS(6). */
 static int
 cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
@@ -750,6 +763,10 @@ cmd_write_filemarks(struct vtape *v, const uint8_t *cdb, struct vt_result *r)
 
 	if (v->conf.wp) {
 		set_sense(r, 0x07, 0x27, 0x00, 0, false, 0);
+		return 0;
+	}
+	if (!immed && flush_fails()) {
+		set_sense(r, 0x03, 0x0c, 0x00, 0, count > 0, count);
 		return 0;
 	}
 	if ((rc = truncate_here(v)) < 0)
