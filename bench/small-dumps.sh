@@ -75,7 +75,7 @@ abs_run() {
 # point. Prints: tape-bytes wall-s; leaves the trace in trace.NAME.
 ctld_run() {
 	name=$1 every=$2
-	rm -rf lib "trace.$name" cdb* "journal.$name"
+	rm -rf lib "trace.$name" cdb* crippled "journal.$name" "run.$name"
 	mkdir -p "run.$name"
 	"$VTAPE" new-library lib --slots 1 --drives 1 \
 		--capacity $((payload * 2 + (N + 8) * 4194304)) --barcode-prefix B >/dev/null
@@ -101,17 +101,21 @@ ctld_run() {
 	i=0; until [ "$(sqlite3 "$T/cdb" "SELECT count(*) FROM jobs WHERE kind = 'dump' AND state <> 'running' AND state <> 'queued'")" -eq "$N" ]; do
 		i=$((i + 1)); [ $i -lt 36000 ] || { echo "the dump jobs did not end" >&2; exit 1; }; sleep 0.2; done
 	t1=$(date +%s.%N)
+	grep -c '^F$' "trace.$name" >"syncs.$name" || true
 	done_n=$(sqlite3 "$T/cdb" "SELECT count(*) FROM jobs WHERE kind = 'dump' AND state = 'done'")
 	[ "$done_n" -eq "$N" ] || { echo "$name: $done_n of $N dump jobs done" >&2; exit 1; }
-	kill "$mpid" "$cpid"; wait "$mpid" "$cpid" 2>/dev/null || true
+	kill "$mpid"; wait "$mpid" 2>/dev/null || true
+	kill "$cpid"; wait "$cpid" 2>/dev/null || true
 	bytes=$(find lib/carts -name 'file[0-9]*' ! -name '*.idx' -printf '%s\n' |
 		awk '{ s += $1 } END { printf "%d", s }')
 	echo "$bytes $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')"
 }
 if [ "${SMALL_VIA_CTLD:-}" = 1 ]; then
-	set -- $(ctld_run ctld "$EVERY")
+	r=$(ctld_run ctld "$EVERY") || exit 1
+	set -- $r
 	ctld_bytes=$1 ctld_wall=$2
-	set -- $(ctld_run ctld-every1 1)
+	r=$(ctld_run ctld-every1 1) || exit 1
+	set -- $r
 	ctld1_bytes=$1 ctld1_wall=$2
 fi
 set -- $(abs_run abs 2 "$EVERY")

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/dumplog.h"
 #include "common/log.h"
 #include "control/handlers_int.h"
 
@@ -151,6 +152,14 @@ ev_commit(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	if (r.rejected || r.errors)
 		ctld_message(c, d, "warning", "commit: %d lines refused, %d errors "
 		    "(see the drive's journal)", r.rejected, r.errors);
+	/* A night's run counts the cartridges its jobs' parts are on. */
+	for (i = 0; i < n; i++) {
+		struct cat_dl_rec rec;
+		if (cat_dl_parse(json_string_value(json_array_get(lines, i)),
+		    &rec) == 0 && rec.type == CAT_DL_PART && rec.job > 0 &&
+		    ctld_written_has(d, rec.job))
+			night_part_of(c, d, rec.job, rec.dump_id, rec.tape_id);
+	}
 	ctld_written_resolve(c, d, false, NULL);
 	return json_pack("{s:i,s:i,s:i}", "parts", r.parts, "dumps", r.dumps,
 	    "done", (int)(before - d->nwritten));

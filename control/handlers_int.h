@@ -234,6 +234,8 @@ void night_job_ended(struct ctld *c, int64_t job, const char *state,
 void night_tick(struct ctld *c);
 void night_part(struct ctld *c, struct drive *d, const char *dump_uid,
     const char *tape_id);
+void night_part_of(struct ctld *c, struct drive *d, int64_t job,
+    const char *dump_uid, const char *tape_id);
 void night_tape_full(struct ctld *c, struct drive *d, const char *tape_id);
 void night_job_event(struct ctld *c, struct drive *d, int64_t job,
     json_t *ev);

@@ -484,8 +484,16 @@ void
 night_part(struct ctld *c, struct drive *d, const char *dump_uid,
     const char *tape_id)
 {
+	night_part_of(c, d, d->job, dump_uid, tape_id);
+}
+
+/* The same for a job of d's written before (a commit point's lines). */
+void
+night_part_of(struct ctld *c, struct drive *d, int64_t job,
+    const char *dump_uid, const char *tape_id)
+{
 	struct item *it = NULL;
-	struct run *r = run_of_job(d->job, &it);
+	struct run *r = run_of_job(job, &it);
 	char err[CAT_ERRLEN];
 	struct rdrive *rd;
 

@@ -5,7 +5,9 @@
 # restarted (a media server that left with abs-ctld is started again too).
 # Half the media-server kills are armed at a crash point instead
 # (ABS_CRASH_AT: a block write, filemark, spot-verification read or
-# locate, load, changer move or journal line of the job), falling back to
+# locate, load, changer move or journal line of the job, a dump job
+# written and not committed, its commit point's filemark, its commit
+# point in the journal and not yet told), falling back to
 # the random instant if the point is not reached by then.
 # When every job has settled the catalog must agree with the tapes:
 #   - PRAGMA integrity_check is ok;
@@ -229,10 +231,14 @@ while [ "$kills" -lt "$KILLS" ]; do
 			printf " %s %.2f", V[1 + int(rand() * nv)], rand() * 3
 			# Half the media-server kills are at a crash point of the
 			# jobs (if it is reached before the delay ends).
+			# written, commit, committed: a dump job written
+			# behind an immediate filemark and its commit point
+			# (docs/NIGHTLY.md "Commit points").
 			split("scsi-write scsi-filemark scsi-read scsi-locate " \
-			    "scsi-load changer-move dumplog", P, " ")
-			split("80 4 6 4 3 3 3", M, " ")
-			i = 1 + int(rand() * 7)
+			    "scsi-load changer-move dumplog written commit " \
+			    "committed", P, " ")
+			split("80 4 6 4 3 3 3 2 2 2", M, " ")
+			i = 1 + int(rand() * 10)
 			printf " %s\n", rand() < 0.5 ? P[i] ":" (1 + int(rand() * M[i])) : "-"
 		}')
 		n=$1
