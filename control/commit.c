@@ -160,7 +160,9 @@ ev_commit(struct ctld *c, struct drive *d, json_t *data, const char **code,
 		    ctld_written_has(d, rec.job))
 			night_part_of(c, d, rec.job, rec.dump_id, rec.tape_id);
 	}
-	ctld_written_resolve(c, d, false, NULL);
+	/* settle false: the dumps' indexes come first, then the jobs end */
+	if (!json_is_false(json_object_get(data, "settle")))
+		ctld_written_resolve(c, d, false, NULL);
 	return json_pack("{s:i,s:i,s:i}", "parts", r.parts, "dumps", r.dumps,
 	    "done", (int)(before - d->nwritten));
 }

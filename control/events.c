@@ -555,7 +555,7 @@ const struct ctld_event ctld_events[] = {
 	{ "message", ev_message, "level:s? text:s", false },
 	{ "result", ev_result, "ok:b aborted:b? error:s? written:b?", true },
 	/* commit points (control/commit.c): not about the running job */
-	{ "commit", ev_commit, "lines:a", false },
+	{ "commit", ev_commit, "lines:a settle:b?", false },
 	{ "commit-failed", ev_commit_failed, "jobs:a error:s?", false },
 	/* a rebuild's scan (control/rebuild.c): no job, the drive scans */
 	{ "scan-tape", ev_scan_tape, "label:s tape_id:s pool:s labelled_at:s"

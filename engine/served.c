@@ -165,6 +165,7 @@ struct srv {
 	double commit_secs;	/* COMMIT_SECS= (< 0: abs-ctld's) */
 	json_t *committed;	/* lines a commit point released, for abs-ctld */
 	json_t *lost;		/* jobs whose dumps a commit point lost */
+	json_t *indexes;	/* committed dumps whose file index goes up */
 	char lost_why[ENG_ERRLEN];
 	double idle_since;	/* when the drive, holding dumps, went idle */
 	bool term;		/* SIGTERM came while dumps were held */
@@ -370,6 +371,10 @@ rec_json(const struct cat_dl_rec *r)
 	return j;
 }
 
+static void job_save(const struct srv *s);
+static int upload_index(struct srv *s, const char *log, const char *dump,
+    uint64_t want);
+
 /* A line a commit point released (parts and dumps), for abs-ctld. */
 static void
 commit_line(void *ctx, const struct cat_dl_rec *r)
@@ -381,6 +386,8 @@ commit_line(void *ctx, const struct cat_dl_rec *r)
 		return;
 	line[strcspn(line, "\n")] = '\0';
 	json_array_append_new(s->committed, json_string(line));
+	if (r->type == CAT_DL_DUMP && r->index_bytes)
+		json_array_append_new(s->indexes, json_string(r->dump_id));
 }
 
 /* A dump a failed commit point leaves uncovered: its job fails. */
@@ -405,8 +412,9 @@ commit_held(const struct srv *s)
 /*
  * What the commit points released, told to abs-ctld: "commit" events of
  * whole dumps' lines (at most 48 KiB each: the request line's limit is
- * 64), then "commit-failed" for the jobs whose dumps were lost. Lines not
- * heard are in the journal: the next registration merges them.
+ * 64), the dumps' file indexes, then a last "commit" that makes their
+ * jobs done; then "commit-failed" for the jobs whose dumps were lost.
+ * Lines not heard are in the journal: the next registration merges them.
  */
 static void
 commit_tell(struct srv *s)
@@ -428,13 +436,26 @@ commit_tell(struct srv *s)
 		bytes = 0;
 		if (!master_up(s))
 			continue;
-		r = event_call(s, "commit", json_pack("{s:o}", "lines", chunk), err);
+		r = event_call(s, "commit", json_pack("{s:o,s:b}", "lines", chunk,
+		    "settle", 0), err);
 		if (!r)
 			log_warn("commit not heard (%s): the journal has it for the "
 			    "next registration", err);
 		json_decref(r);
 	}
+	if (n && master_up(s)) {
+		json_t *id;
+		json_array_foreach(s->indexes, i, id)
+			upload_index(s, s->log, json_string_value(id), 0);
+		r = event_call(s, "commit", json_pack("{s:[],s:b}", "lines",
+		    "settle", 1), err);
+		if (!r)
+			log_warn("commit not heard (%s): abs-ctld settles the jobs "
+			    "when the drive registers again", err);
+		json_decref(r);
+	}
 	json_array_clear(s->committed);
+	json_array_clear(s->indexes);
 	if (json_array_size(s->lost) && master_up(s)) {
 		r = event_call(s, "commit-failed", json_pack("{s:O,s:s}", "jobs",
 		    s->lost, "error", s->lost_why), err);
@@ -477,11 +498,20 @@ serve_commit(struct srv *s, const char *why, bool tell)
 		}
 	}
 	hold_signals(false);
+	/* A job whose written result no master heard: how it ended now. */
+	if (s->cur.active && strcmp(s->cur.state, "written") == 0) {
+		snprintf(s->cur.state, sizeof(s->cur.state), "%s", rc == 0 ?
+		    "done" : "failed");
+		snprintf(s->cur.error, sizeof(s->cur.error), "%s", rc == 0 ? "" :
+		    s->lost_why);
+		job_save(s);
+	}
 	if (tell)
 		commit_tell(s);
 	else {
 		json_array_clear(s->committed);
 		json_array_clear(s->lost);
+		json_array_clear(s->indexes);
 	}
 	return rc;
 }
@@ -2342,6 +2372,29 @@ saved_ok(json_t *j, const char *k, size_t len, bool needed)
 	    (!needed || json_string_length(v) > 0);
 }
 
+/* Whether the journal has a complete dump of job (of the master site). */
+static bool
+journal_has_dump(const char *log, int64_t job, const char *site)
+{
+	FILE *fp = fopen(log, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	struct cat_dl_rec r;
+	bool found = false;
+
+	if (!fp)
+		return false;
+	while (!found && getline(&line, &cap, fp) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		found = strncmp(line, "dump ", 5) == 0 && cat_dl_parse(line, &r) ==
+		    0 && r.job == job && strcmp(r.site, site) == 0 &&
+		    strcmp(r.status, "complete") == 0;
+	}
+	free(line);
+	fclose(fp);
+	return found;
+}
+
 /* At start: the job a killed media server left, to report (see job_save). */
 static void
 job_load(struct srv *s)
@@ -2385,6 +2438,11 @@ job_load(struct srv *s)
 		saved_str(j, "error", c->error, sizeof(c->error));
 		c->bytes = (uint64_t)json_integer_value(json_object_get(j, "bytes"));
 		if (strcmp(c->state, "done") && strcmp(c->state, "failed") &&
+		    strcmp(c->state, "aborted") && journal_has_dump(s->log, c->id,
+		    c->site)) {
+			/* Written, then committed before it died: on tape. */
+			snprintf(c->state, sizeof(c->state), "done");
+		} else if (strcmp(c->state, "done") && strcmp(c->state, "failed") &&
 		    strcmp(c->state, "aborted")) {
 			/* It died with the job running: the job cannot go on. */
 			snprintf(c->state, sizeof(c->state), "failed");
@@ -2585,15 +2643,7 @@ connect_master(struct srv *s, unsigned wait_ms, char *err)
 	 */
 	if (commit_held(s) && !(s->cur.active && strcmp(s->cur.state,
 	    "running") == 0)) {
-		bool mine = s->cur.active && strcmp(s->cur.state, "written") == 0;
-		rc = serve_commit(s, "registering", false);
-		if (mine) {
-			snprintf(s->cur.state, sizeof(s->cur.state), "%s", rc == 0 ?
-			    "done" : "failed");
-			snprintf(s->cur.error, sizeof(s->cur.error), "%s", rc == 0 ?
-			    "" : s->lost_why);
-			job_save(s);
-		}
+		serve_commit(s, "registering", false);
 	} else if (s->commit.nrec) {
 		int n = eng_commit_drop_except(&s->commit, s->job_id);
 		json_array_clear(s->lost);
@@ -2763,7 +2813,8 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 	s->commit_secs = -1;
 	s->committed = json_array();
 	s->lost = json_array();
-	if (!s->committed || !s->lost) {
+	s->indexes = json_array();
+	if (!s->committed || !s->lost || !s->indexes) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -2801,6 +2852,14 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		}
 		/* Blocked only while dumps wait for a commit point. */
 		hold_signals(s->commit.nrec > 0);
+		/* Idle with dumps held: a commit point after the grace, with
+		   or without a master (the journal has them for the next). */
+		if (!s->job && commit_held(s)) {
+			if (s->idle_since == 0)
+				s->idle_since = eng_now();
+			else if (eng_now() - s->idle_since >= SERVE_COMMIT_IDLE_S)
+				serve_commit(s, "idle", master_up(s));
+		}
 		if (ensure_master(s, jerr) < 0) {
 			wait_master(s, 1000);
 			continue;
@@ -2813,12 +2872,6 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		serve_unload(s, false);
 		watch_device(s, false);
 		if (!s->job) {
-			/* Idle with dumps held: a commit point after the grace. */
-			if (commit_held(s) && s->idle_since == 0)
-				s->idle_since = eng_now();
-			else if (commit_held(s) && eng_now() - s->idle_since >=
-			    SERVE_COMMIT_IDLE_S)
-				serve_commit(s, "idle", true);
 			drain_events(s, 1000);
 			serve_unload(s, false);
 			continue;
@@ -2858,6 +2911,7 @@ out:
 		close(s->uev_fd);
 	json_decref(s->committed);
 	json_decref(s->lost);
+	json_decref(s->indexes);
 	json_decref(s->job);
 	json_decref(s->scan);
 	proto_conn_free(s->pc);

@@ -30,9 +30,12 @@ until_ok() {
 ctl() { "$CTL" --socket "$T/$R/ctld.sock" "$@"; }
 
 # start_ctld [ARGS...]: abs-ctld of run $R on its socket, catalog, journal.
+# --commit-every 1: each dump its own commit point and read back, as in
+# crippled mode, so that the two runs' answers compare (spot checks).
 start_ctld() {
 	"$CTLD" --socket "$T/$R/ctld.sock" --db "$T/$R/catalog.db" \
-		--journal "$T/$R/journal" --foreground "$@" 2>>"$T/$R/ctld.log" &
+		--journal "$T/$R/journal" --foreground --commit-every 1 "$@" \
+		2>>"$T/$R/ctld.log" &
 	CPID=$!
 	PIDS="$PIDS $CPID"
 	until_ok 'ctl whoami >/dev/null 2>&1'
