@@ -107,7 +107,7 @@ ctld_run() {
 	kill "$mpid"; wait "$mpid" 2>/dev/null || true
 	kill "$cpid"; wait "$cpid" 2>/dev/null || true
 	bytes=$(find lib/carts -name 'file[0-9]*' ! -name '*.idx' -printf '%s\n' |
-		awk '{ s += $1 } END { printf "%d", s }')
+		awk '{ s += $1 } END { printf "%.0f", s }')
 	echo "$bytes $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')"
 }
 if [ "${SMALL_VIA_CTLD:-}" = 1 ]; then
