@@ -2900,7 +2900,8 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 			hold_signals(true);
 		/* Jobs this one's commit point covered, before its result. */
 		commit_tell(s);
-		abs_crash_point("written");
+		if (written)	/* on tape behind an immediate filemark only */
+			abs_crash_point("written");
 		job_end(s, rc, jerr, written);
 		report_tapealert(s, label);
 	}
