@@ -82,7 +82,9 @@ ctld_run() {
 	ABS_RUN_DIR="$T/run.$name" "$BIN/abs-ctld" --socket "$T/ctld.sock" \
 		--db "$T/cdb" --foreground --commit-every "$every" \
 		--commit-secs "$SECS" 2>"err.ctld.$name" &
-	cpid=$!
+	cpid=$! mpid=
+	# (ctld_run runs in $(...): its own EXIT trap stops its daemons)
+	trap 'kill $cpid $mpid 2>/dev/null' EXIT
 	export ABS_CTL_SOCKET="$T/ctld.sock"
 	i=0; until "$BIN/abs-ctl" whoami >/dev/null 2>&1; do
 		i=$((i + 1)); [ $i -lt 600 ] || { echo "abs-ctld did not start" >&2; exit 1; }; sleep 0.1; done
