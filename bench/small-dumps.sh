@@ -83,8 +83,9 @@ ctld_run() {
 		--db "$T/cdb" --foreground --commit-every "$every" \
 		--commit-secs "$SECS" 2>"err.ctld.$name" &
 	cpid=$! mpid=
-	# (ctld_run runs in $(...): its own EXIT trap stops its daemons)
-	trap 'kill $cpid $mpid 2>/dev/null' EXIT
+	# (ctld_run runs in $(...): its own EXIT trap stops its daemons
+	# when it fails; cleared once they are stopped)
+	trap 'kill $cpid $mpid 2>/dev/null; exit 1' EXIT
 	export ABS_CTL_SOCKET="$T/ctld.sock"
 	i=0; until "$BIN/abs-ctl" whoami >/dev/null 2>&1; do
 		i=$((i + 1)); [ $i -lt 600 ] || { echo "abs-ctld did not start" >&2; exit 1; }; sleep 0.1; done
@@ -108,6 +109,7 @@ ctld_run() {
 	[ "$done_n" -eq "$N" ] || { echo "$name: $done_n of $N dump jobs done" >&2; exit 1; }
 	kill "$mpid"; wait "$mpid" 2>/dev/null || true
 	kill "$cpid"; wait "$cpid" 2>/dev/null || true
+	trap - EXIT
 	bytes=$(find lib/carts -name 'file[0-9]*' ! -name '*.idx' -printf '%s\n' |
 		awk '{ s += $1 } END { printf "%.0f", s }')
 	echo "$bytes $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')"
