@@ -22,7 +22,8 @@ CTL="$ABS_BIN/abs-ctl"
 export ABS_RUN_DIR="$T" ABS_CTL_SOCKET="$T/ctld.sock"
 DB="$T/catalog.db"
 q() { sqlite3 "$DB" "$1"; }
-wait_for() { i=0; until eval "$1"; do i=$((i + 1)); [ $i -lt 1800 ] || fail "timed out: $1"; sleep 0.1; done; }
+# wait_cond CONDITION: until it holds, 300 s at most (by the clock).
+wait_cond() { poll_until "$1" 300 || fail "timed out after 300 s: $1"; }
 job_state() { "$CTL" --json jobs --count 200 | tr '{' '\n' | grep "\"id\":$1," | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
 ended() { case $(job_state "$1") in done|failed|aborted) true ;; *) false ;; esac; }
 dump_jobs() { "$CTL" --json dump d0 "$@" | sed -n 's/.*"jobs":\[\([0-9,]*\)\].*/\1/p' | tr , ' '; }
@@ -34,7 +35,7 @@ start_ctld() {
 		--commit-every 4 --commit-secs 0 2>>"$T/ctld.log" &
 	CPID=$!
 	PIDS="$PIDS $CPID"
-	wait_for '"$CTL" whoami >/dev/null 2>&1'
+	wait_cond '"$CTL" whoami >/dev/null 2>&1'
 }
 start_engine() {
 	ABS_TAPE_TRACE="$T/trace" ABS_VTAPE_FLUSH_FAIL="$T/flushfail" \
@@ -43,7 +44,7 @@ start_engine() {
 		2>>"$T/engine.log" &
 	EPID=$!
 	PIDS="$PIDS $EPID"
-	wait_for '"$CTL" --json status | grep -q "\"drive\":\"d0\",[^}]*\"state\":\"idle\""'
+	wait_cond '"$CTL" --json status | grep -q "\"drive\":\"d0\",[^}]*\"state\":\"idle\""'
 }
 start_ctld
 "$VTAPE" new-library lib --slots 4 --drives 1 --capacity 200M --barcode-prefix A >/dev/null
@@ -67,7 +68,7 @@ jobs=$(dump_jobs a01 a02 a03 a04 a05 a06 a07 a08 a09 a10)
 set -- $jobs
 [ $# -eq 10 ] || fail "10 jobs expected: $jobs"
 j1=$1 j2=$2 j3=$3 j4=$4
-wait_for '[ "$(job_state $j3)" = uncommitted ] && [ "$(job_state $j4)" = running ]'
+wait_cond '[ "$(job_state $j3)" = uncommitted ] && [ "$(job_state $j4)" = running ]'
 for j in $j1 $j2 $j3; do
 	[ "$(job_state $j)" = uncommitted ] || fail "job $j: $(job_state $j), uncommitted expected"
 done
@@ -80,7 +81,7 @@ expect_fail "" "$CTL" restore a01 --to "$T/early.out" --drive d0
 ok "written, not committed: jobs uncommitted, no dump in the catalog, no restore"
 
 touch gate.a04
-for j in $jobs; do wait_for "ended $j"; done
+for j in $jobs; do wait_cond "ended $j"; done
 for j in $jobs; do [ "$(job_state $j)" = done ] || fail "job $j: $(job_state $j)"; done
 for e in a01 a02 a03 a04 a05 a06 a07 a08 a09 a10; do
 	[ "$(complete_of $e)" -eq 1 ] || fail "$e: $(complete_of $e) complete dumps"
@@ -96,7 +97,7 @@ ok "10 dumps, 3 synchronous filemarks ($imm immediate): every job done at its co
 
 for e in a01 a05 a10; do
 	j=$("$CTL" --json restore "$e" --to "$T/$e.out" --drive d0 | sed -n 's/.*"job":\([0-9]*\).*/\1/p')
-	wait_for "ended $j"
+	wait_cond "ended $j"
 	cmp "src/$e" "$e.out" || fail "restore of $e differs"
 done
 ok "restores equal their sources"
@@ -105,16 +106,16 @@ ok "restores equal their sources"
 jobs=$(dump_jobs b1 b2 b3)
 set -- $jobs
 jb1=$1 jb2=$2 jb3=$3
-wait_for '[ "$(job_state $jb2)" = uncommitted ] && [ "$(job_state $jb3)" = running ]'
+wait_cond '[ "$(job_state $jb2)" = uncommitted ] && [ "$(job_state $jb3)" = running ]'
 kill -9 "$EPID"
 wait "$EPID" 2>/dev/null || true
 touch gate.b3
 start_engine
-for j in $jobs; do wait_for "ended $j"; done
+for j in $jobs; do wait_cond "ended $j"; done
 for j in $jobs; do [ "$(job_state $j)" = failed ] || fail "job $j after kill -9: $(job_state $j)"; done
 for e in b1 b2 b3; do [ "$(complete_of $e)" -eq 0 ] || fail "$e complete after kill -9"; done
 jobs=$(dump_jobs b1 b2 b3)
-for j in $jobs; do wait_for "ended $j"; [ "$(job_state $j)" = done ] || fail "job $j: $(job_state $j)"; done
+for j in $jobs; do wait_cond "ended $j"; [ "$(job_state $j)" = done ] || fail "job $j: $(job_state $j)"; done
 for e in b1 b2 b3; do [ "$(complete_of $e)" -eq 1 ] || fail "$e: $(complete_of $e) complete dumps"; done
 ok "media server killed -9 before the commit point: its dumps fail, none complete; dumped again"
 
@@ -122,12 +123,12 @@ ok "media server killed -9 before the commit point: its dumps fail, none complet
 jobs=$(dump_jobs c1 c2 c3)
 set -- $jobs
 jc1=$1 jc2=$2 jc3=$3
-wait_for '[ "$(job_state $jc2)" = uncommitted ] && [ "$(job_state $jc3)" = running ]'
+wait_cond '[ "$(job_state $jc2)" = uncommitted ] && [ "$(job_state $jc3)" = running ]'
 kill -9 "$CPID"
 wait "$CPID" 2>/dev/null || true
 start_ctld
 touch gate.c3
-for j in $jobs; do wait_for "ended $j"; done
+for j in $jobs; do wait_cond "ended $j"; done
 # The media server registers again mid-job (it gives c1 and c2 up: they
 # fail) or after c3 (it commits them first: done); never in between.
 s1=$(job_state $jc1) s2=$(job_state $jc2)
@@ -143,26 +144,26 @@ ok "abs-ctld killed -9: the uncommitted dumps are $s1 (complete: $want), the run
 s0=$(syncs)
 touch flushfail
 jobs=$(dump_jobs k1 k2)
-for j in $jobs; do wait_for "ended $j"; [ "$(job_state $j)" = failed ] || fail "job $j: $(job_state $j) after a failed commit point"; done
+for j in $jobs; do wait_cond "ended $j"; [ "$(job_state $j)" = failed ] || fail "job $j: $(job_state $j) after a failed commit point"; done
 for e in k1 k2; do [ "$(complete_of $e)" -eq 0 ] || fail "$e complete after a failed commit point"; done
 "$CTL" --json jobs --count 200 | grep -q "lost before a commit point covered it" ||
 	fail "the failed jobs do not say why"
 rm flushfail
 jobs=$(dump_jobs k1 k2)
-for j in $jobs; do wait_for "ended $j"; [ "$(job_state $j)" = done ] || fail "job $j: $(job_state $j)"; done
+for j in $jobs; do wait_cond "ended $j"; [ "$(job_state $j)" = done ] || fail "job $j: $(job_state $j)"; done
 ok "a failed commit point fails its dumps; dumped again they are done"
 
 # E: SIGTERM with m1, m2 uncommitted and m3 running.
 jobs=$(dump_jobs m1 m2 m3)
 set -- $jobs
 jm1=$1 jm2=$2 jm3=$3
-wait_for '[ "$(job_state $jm2)" = uncommitted ] && [ "$(job_state $jm3)" = running ]'
+wait_cond '[ "$(job_state $jm2)" = uncommitted ] && [ "$(job_state $jm3)" = running ]'
 kill -TERM "$EPID"
 # m3 is stopped (its source waits: the job looks at least each second),
 # or ends first once its gate opens.
 touch gate.m3
-wait_for '! kill -0 $EPID 2>/dev/null'
-for j in $jm1 $jm2 $jm3; do wait_for "ended $j"; done
+wait_cond '! kill -0 $EPID 2>/dev/null'
+for j in $jm1 $jm2 $jm3; do wait_cond "ended $j"; done
 for j in $jm1 $jm2; do [ "$(job_state $j)" = done ] || fail "job $j after SIGTERM: $(job_state $j)"; done
 grep -q "SIGTERM: media server for drive d0 stops" "$T/engine.log" || fail "the media server did not say it stopped"
 sm3=$(job_state $jm3)
@@ -176,7 +177,7 @@ ok "SIGTERM: the uncommitted dumps are committed, then the media server ends (m3
 	fail "an entity has two complete dumps"
 for e in $(q "SELECT e.name FROM dumps d JOIN entities e ON e.id = d.entity_id WHERE d.state = 'complete' ORDER BY e.name"); do
 	j=$("$CTL" --json restore "$e" --to "$T/$e.all" --drive d0 | sed -n 's/.*"job":\([0-9]*\).*/\1/p')
-	wait_for "ended $j"
+	wait_cond "ended $j"
 	cmp "src/$e" "$e.all" || fail "restore of $e differs"
 done
 ok "every complete dump restores equal to its source; none twice"
