@@ -76,8 +76,9 @@ bad() {	# CLASS MESSAGE
 }
 
 start_ctld() {
+	# --commit-every 3: kills land between a dump written and committed too.
 	"$CTLD" --socket "$T/ctld.sock" --db "$T/catalog.db" --foreground \
-		2>>"$T/ctld.log" &
+		--commit-every 3 2>>"$T/ctld.log" &
 	CPID=$!
 	w_end=$(deadline)
 	until "$CTL" whoami >/dev/null 2>&1; do

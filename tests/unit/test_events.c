@@ -27,7 +27,7 @@ test_table(void)
 		CHECK(ev->name && ev->name[0] && ev->fn && ev->data);
 		CHECK(ctld_event_find(ev->name) == ev);	/* found, and unique */
 		while (proto_spec_next(&p, name, sizeof(name), &type, &opt))
-			CHECK(strchr("sifbo", type) != NULL);
+			CHECK(strchr("sifboa", type) != NULL);
 		while (*p == ' ')
 			p++;
 		CHECK(*p == '\0');			/* the whole spec parsed */
@@ -225,7 +225,12 @@ test_job(void)
 		code = NULL;
 		r = ctld_handle(&c, &cl, op, a, &code, err);
 		json_decref(a);
-		if (ctld_events[i].job) {
+		if (strcmp(ctld_events[i].name, "commit") == 0 ||
+		    strcmp(ctld_events[i].name, "commit-failed") == 0 ||
+		    strncmp(ctld_events[i].name, "archive-", 8) == 0) {
+			/* 'lines', 'jobs' or 'archive' missing: refused as such */
+			CHECK(!r && code && strstr(err, "missing") != NULL);
+		} else if (ctld_events[i].job) {
 			CHECK(!r && code && strcmp(code, "not-waiting") == 0);
 			CHECK(strstr(err, "runs no job") != NULL);
 		} else if (strcmp(ctld_events[i].name, "unloaded") == 0) {
