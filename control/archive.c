@@ -165,53 +165,6 @@ parse_utc(const char *s)
 	return timegm(&tm);
 }
 
-/*
- * path made lexically canonical into out: absolute, no empty or "."
- * components, no trailing '/', no "..", no control characters.
- */
-static bool
-canon(const char *path, char *out, size_t len, const char *what, char *err)
-{
-	const char *p = path;
-	size_t n = 0;
-
-	if (!path || path[0] != '/' || strlen(path) >= len) {
-		snprintf(err, PROTO_ERRLEN, "%s: an absolute path of at most %zu"
-		    " bytes", what, len - 1);
-		return false;
-	}
-	while (*p) {
-		const char *e;
-		size_t k;
-		while (*p == '/')
-			p++;
-		e = p + strcspn(p, "/");
-		k = (size_t)(e - p);
-		if (k == 2 && p[0] == '.' && p[1] == '.') {
-			snprintf(err, PROTO_ERRLEN, "%s: no '..' in the path", what);
-			return false;
-		}
-		if (k && !(k == 1 && p[0] == '.')) {
-			out[n++] = '/';
-			memcpy(out + n, p, k);
-			n += k;
-		}
-		p = e;
-	}
-	if (n == 0) {
-		snprintf(err, PROTO_ERRLEN, "%s: not the root directory", what);
-		return false;
-	}
-	out[n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f) {
-			snprintf(err, PROTO_ERRLEN, "%s: no control characters in"
-			    " the path", what);
-			return false;
-		}
-	return true;
-}
-
 /* Whether canonical path in is a or below it. */
 static bool
 inside(const char *in, const char *a)
@@ -466,8 +419,10 @@ h_archive_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	if (!name || !cat_name_valid(name) || strlen(name) > 63)
 		FAIL(PROTO_E_BAD_ARGS, "an archive's name has 1 to 63 bytes, no"
 		    " spaces, '%%', '=' or '|'");
-	if (!canon(arg_str(a, "queue"), queue, sizeof(queue), "--queue", err) ||
-	    !canon(arg_str(a, "done"), done, sizeof(done), "--done", err)) {
+	if (!ctld_path_canon(arg_str(a, "queue"), queue, sizeof(queue),
+	    "--queue", err) ||
+	    !ctld_path_canon(arg_str(a, "done"), done, sizeof(done), "--done",
+	    err)) {
 		*code = PROTO_E_BAD_ARGS;
 		return NULL;
 	}

@@ -209,6 +209,10 @@ const struct ctld_event *ctld_event_find(const char *name);
  * row does not name are left to the handler (media servers send more).
  * 0, or -EINVAL with err (PROTO_ERRLEN) naming the event and the field.
  */
+/* path made lexically canonical (absolute, no "..", no control
+   characters) into out; false with err naming what (control/shadow.c). */
+bool ctld_path_canon(const char *path, char *out, size_t len,
+    const char *what, char *err);
 int ctld_event_check(const struct ctld_event *ev, json_t *data, char *err);
 
 /* Free the index a drive's media server was sending (control/chains.c). */

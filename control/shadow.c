@@ -25,11 +25,13 @@
 
 /*
  * path made lexically canonical into out: absolute, no empty or "."
- * components, no trailing '/'; ".." is refused (a shadow's place is
- * named, never climbed to). false with err.
+ * components, no trailing '/'; ".." and control characters are refused
+ * (a shadow's or a queue's place is named, never climbed to). false with
+ * err. (ctld.h)
  */
-static bool
-canon(const char *path, char *out, size_t len, const char *what, char *err)
+bool
+ctld_path_canon(const char *path, char *out, size_t len, const char *what,
+    char *err)
 {
 	const char *p = path;
 	size_t n = 0;
@@ -103,7 +105,7 @@ source_row(const struct cat_entity *e, void *arg)
 	char src[PATHLEN], err[PROTO_ERRLEN];
 
 	if (!e->source || strncmp(e->source, "dir:", 4) != 0 || !e->active ||
-	    !canon(e->source + 4, src, sizeof(src), "source", err))
+	    !ctld_path_canon(e->source + 4, src, sizeof(src), "source", err))
 		return 0;
 	if (!same_host(p->host, e->server) || !overlap(p->path, src))
 		return 0;
@@ -126,8 +128,9 @@ shadow_place_row(const struct cat_shadow *s, void *arg)
 	struct place_check *p = arg;
 	char sp[PATHLEN], err[PROTO_ERRLEN];
 
-	if (strcmp(s->state, "active") != 0 || !canon(s->path, sp, sizeof(sp),
-	    "shadow", err) || !same_host(p->host, s->host) ||
+	if (strcmp(s->state, "active") != 0 ||
+	    !ctld_path_canon(s->path, sp, sizeof(sp), "shadow", err) ||
+	    !same_host(p->host, s->host) ||
 	    !overlap(p->path, sp))
 		return 0;
 	snprintf(p->why, sizeof(p->why), "%s%s%s is%s the shadow of entity %s"
@@ -349,7 +352,7 @@ h_shadow_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
 			    " '%%', '=', '|'", host);
 		to = colon + 1;
 	}
-	if (!canon(to, path, sizeof(path), "--to", err)) {
+	if (!ctld_path_canon(to, path, sizeof(path), "--to", err)) {
 		*code = PROTO_E_BAD_ARGS;
 		return NULL;
 	}

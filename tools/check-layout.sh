@@ -33,7 +33,7 @@ engine			sg ring proto dumplog queue common lib:zstd lib:archive lib:jansson
 control			catalog dumplog proto planner common lib:jansson lib:crypto lib:gssapi
 tools			proto queue dumplog common lib:jansson lib:ncursesw
 tools/abs-vtape.c	sg-vtape common
-bench			engine sg sg-vtape ring planner common lib:liburing lib:iscsi
+bench			engine sg sg-vtape ring planner queue common lib:liburing lib:iscsi
 tests			*
 '
 
