@@ -581,15 +581,63 @@ client_free(struct ctld *c, int ep, struct client *cl)
  * daemon's life (as crippled mode's DIR/lock), a refusal naming the
  * holder. The fd, or -1 when no lock file can be made there (said).
  */
+/*
+ * Whether pid is a process on its way out: a zombie, or one the kernel
+ * is tearing down (PF_EXITING: after kill -9, an abs-ctld with much
+ * memory mapped, an ASan build's above all, takes seconds to go while it
+ * still holds its locks and its listening socket).
+ */
+static bool
+exiting(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long flags;
+	ssize_t n;
+	char state;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* After the command's name (which may hold blanks and parentheses):
+	   state ppid pgrp session tty_nr tpgid flags. */
+	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %*d %*d %*d %*d %*d "
+	    "%lu", &state, &flags) != 2)
+		return false;
+	return state == 'Z' || state == 'X' || (flags & 0x4);	/* PF_EXITING */
+}
+
+/* Wait (60 s at most) for an exiting pid to be gone: true if it is. */
+static bool
+wait_gone(pid_t pid, const char *what)
+{
+	if (pid <= 0 || !exiting(pid))
+		return false;
+	log_info("%s: the abs-ctld before (pid %d) is exiting: waiting for it",
+	    what, (int)pid);
+	for (int i = 0; i < 600 && exiting(pid); i++)
+		usleep(100000);
+	return !exiting(pid);
+}
+
 static int
 lock_for(const char *path, const char *what)
 {
 	char lock[PATH_MAX], who[64];
-	int fd;
+	int fd, pid;
 
 	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock))
 		die("%s: path too long", path);
-	if ((fd = sf_lock(lock, who, sizeof(who))) == -EBUSY)
+	/* Its holder killed but not gone yet: the lock is free once it is. */
+	while ((fd = sf_lock(lock, who, sizeof(who))) == -EBUSY &&
+	    sscanf(who, "pid %d", &pid) == 1 && wait_gone(pid, lock))
+		;
+	if (fd == -EBUSY)
 		die("%s %s is in use by another abs-ctld (%s holds %s): not "
 		    "started", what, path, who, lock);
 	if (fd < 0)
@@ -621,6 +669,19 @@ check_socket(const char *path)
 	    0)) < 0)
 		die("socket: %s", strerror(errno));
 	e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
+	/* An abs-ctld killed and still exiting holds its socket open:
+	   once it is gone the socket is stale. */
+	if ((e == 0 || e == EAGAIN || e == EINPROGRESS) &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) == 0 &&
+	    wait_gone(cr.pid, path)) {
+		close(fd);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0)) < 0)
+			die("socket: %s", strerror(errno));
+		e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 :
+		    errno;
+		crl = sizeof(cr);
+	}
 	if (e == 0 || e == EAGAIN || e == EINPROGRESS) {
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) == 0 &&
 		    cr.pid > 0 && kill(cr.pid, 0) == 0)
