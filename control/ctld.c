@@ -1334,6 +1334,10 @@ ctld_main(int argc, char **argv)
 	if (!c.crip)
 		ctld_library_start(&c);	/* an inventory of each library */
 	serve(&c, lfd);
+	/* The TLS connections' threads out of OpenSSL before its atexit
+	   cleanup, whatever their peers do; one still inside (cannot be
+	   but for a bug) must not hold the exit up or see freed memory. */
+	int tls_left = lo_tls.addr ? ctld_listen_stop() : 0;
 	while (c.drives) {
 		struct drive *d = c.drives;
 		c.drives = d->next;
@@ -1349,6 +1353,8 @@ ctld_main(int argc, char **argv)
 	if (db_lock >= 0)
 		close(db_lock);
 	cat_close(c.db);
+	if (tls_left)
+		_exit(0);	/* the catalog is closed: nothing is lost */
 	crip_free(c.crip);
 	if (c.list_cmd) {
 		free(c.list_cmd[0]);

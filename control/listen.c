@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/ssl.h>
 
@@ -62,6 +63,17 @@ static struct {
 	int n;
 } peers[PENDING_MAX];
 static SSL_CTX *ctx;		/* the listener thread's */
+/*
+ * At exit (ctld_listen_stop): OpenSSL frees its state in an atexit
+ * handler of its own, and a thread still inside OpenSSL then (a peer
+ * partitioned away, a handshake half done) would run on freed memory or
+ * hold abs-ctld's exit up. So the threads are counted and each
+ * connection is listed (under mu), to be cut off and waited for.
+ */
+static pthread_cond_t threads_cv = PTHREAD_COND_INITIALIZER;
+static int threads;		/* accepting and connection threads, under mu */
+static bool stopping;		/* under mu */
+static struct conn *conns;	/* under mu */
 static struct timespec crl_mtime;
 static off_t crl_size;
 
@@ -235,6 +247,7 @@ auth_gssapi(SSL *ssl, const char *first_line, char *identity, size_t len,
 struct conn {
 	int fd;
 	SSL *ssl;
+	struct conn *next;	/* in conns */
 	char from[64];
 	unsigned char addr[16];	/* its address, for the per-peer count */
 };
@@ -482,12 +495,39 @@ out:
 	if (sp[1] >= 0)
 		close(sp[1]);
 	SSL_free(k->ssl);
+	/* This thread's OpenSSL state freed now, not by a key destructor
+	   after ctld_listen_stop has let exit go on. */
+	OPENSSL_thread_stop();
+	/* Off the list before its fd is closed (ctld_listen_stop shuts the
+	   listed ones down), the last step. */
+	pthread_mutex_lock(&mu);
+	for (struct conn **pp = &conns; *pp; pp = &(*pp)->next) {
+		if (*pp == k) {
+			*pp = k->next;
+			break;
+		}
+	}
 	close(k->fd);
+	threads--;
+	pthread_cond_broadcast(&threads_cv);
+	pthread_mutex_unlock(&mu);
 	free(k);
 	return NULL;
 }
 
-/* One listening socket's accepts, for abs-ctld's life. */
+/* One accepting thread leaves (abs-ctld is stopping). */
+static void *
+accept_end(void)
+{
+	OPENSSL_thread_stop();
+	pthread_mutex_lock(&mu);
+	threads--;
+	pthread_cond_broadcast(&threads_cv);
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+/* One listening socket's accepts, until abs-ctld stops. */
 static void *
 accept_thread(void *p)
 {
@@ -507,6 +547,14 @@ accept_thread(void *p)
 		pthread_t t;
 		pthread_attr_t at;
 
+		pthread_mutex_lock(&mu);
+		bool end = stopping;
+		pthread_mutex_unlock(&mu);
+		if (end) {
+			if (fd >= 0)
+				close(fd);
+			return accept_end();
+		}
 		if (fd < 0) {
 			if (errno != EINTR && errno != ECONNABORTED)
 				usleep(100000);	/* out of fds: not a spin */
@@ -555,7 +603,17 @@ accept_thread(void *p)
 		pthread_attr_init(&at);
 		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 		pthread_attr_setstacksize(&at, 256 * 1024);
-		if (pthread_create(&t, &at, conn_thread, k) != 0) {
+		/* Listed before it runs: it takes itself off as it ends. */
+		pthread_mutex_lock(&mu);
+		bool made = !stopping && pthread_create(&t, &at, conn_thread,
+		    k) == 0;
+		if (made) {
+			k->next = conns;
+			conns = k;
+			threads++;
+		}
+		pthread_mutex_unlock(&mu);
+		if (!made) {
 			log_warn("TCP client %s: no thread for it: closed", k->from);
 			SSL_free(k->ssl);
 			close(fd);
@@ -574,7 +632,11 @@ ctld_listen_run(char *err)
 {
 	for (int i = 0; i < nlfd; i++) {
 		pthread_t t;
+		pthread_mutex_lock(&mu);
 		int rc = pthread_create(&t, NULL, accept_thread, &lfds[i]);
+		if (rc == 0)
+			threads++;
+		pthread_mutex_unlock(&mu);
 		if (rc != 0) {
 			snprintf(err, PROTO_ERRLEN, "--listen: no thread: %s",
 			    strerror(rc));
@@ -587,4 +649,48 @@ ctld_listen_run(char *err)
 		    bound[i], opts.ca, opts.crl ? ", CRL " : "", opts.crl ?
 		    opts.crl : "");
 	return 0;
+}
+
+/* Wait under mu until no thread is left or ms have passed. */
+static void
+threads_wait(long ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (threads && pthread_cond_timedwait(&threads_cv, &mu, &until) == 0)
+		;
+}
+
+int
+ctld_listen_stop(void)
+{
+	int left;
+
+	pthread_mutex_lock(&mu);
+	stopping = true;
+	/* accept() in a thread returns once its socket is shut down. */
+	for (int i = 0; i < nlfd; i++)
+		shutdown(lfds[i], SHUT_RDWR);
+	/* The loop has closed its ends: a bridge ends by itself, with a
+	   close_notify to its peer; a second for that. */
+	threads_wait(1000);
+	/* What is left (a handshake under way, a peer that does not read,
+	   one partitioned away) is cut off: its thread's poll and reads
+	   return at once. */
+	for (struct conn *k = conns; k; k = k->next)
+		shutdown(k->fd, SHUT_RDWR);
+	threads_wait(5000);
+	left = threads;
+	pthread_mutex_unlock(&mu);
+	if (left)
+		log_warn("%d TLS listener thread%s did not end in 6 s", left,
+		    left == 1 ? "" : "s");
+	return left;
 }

@@ -21,5 +21,9 @@ int ctld_listen_fd(void);
    peer address, or 0 when none is left (the eventfd is then reset). */
 int ctld_listen_take(int *fd, char *identity, size_t ilen, char *from,
     size_t flen);
+/* At exit, before OpenSSL's own cleanup: stop accepting, let each
+   connection's thread end (cut off after a second), waited for 6 s at
+   most. How many threads are left (0: none is inside OpenSSL). */
+int ctld_listen_stop(void);
 
 #endif
