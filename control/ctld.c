@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "common/log.h"
 #include "common/priv.h"
 #include "common/safefile.h"
+#include "common/util.h"
 #include "control/crippled_int.h"
 #include "control/ctld.h"
 #include "control/listen.h"
@@ -129,6 +131,12 @@ run_exception(struct ctld *c, struct drive *d, const char *label,
 		return;
 	}
 	signal(SIGCHLD, SIG_DFL);	/* this watcher waits for its command */
+	/* abs-ctld's descriptors are not the watcher's: with them it would
+	   hold the catalog's and the socket's locks and the listening
+	   socket past a killed abs-ctld, and one started again would be
+	   refused while the command runs (up to its timeout). */
+	closelog();	/* its socket too: opened again when needed */
+	util_close_from(3);
 	if (pipe(fds) < 0 || (cmd = fork()) < 0)
 		_exit(1);
 	if (cmd == 0) {

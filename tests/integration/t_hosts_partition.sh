@@ -15,7 +15,9 @@
 # media server keeps reading its source and writing its cartridge while
 # nobody hears it; the cable back, it registers and reports the job in
 # progress; the dump completes, the catalog holds it once, its parts as
-# the journal has them, and its restore equals the bytes fed.
+# the journal has them, and its restore equals the bytes fed. SIGTERM
+# with B cut off (its connection and a half-done handshake): abs-ctld
+# exits all the same.
 [ -w /dev/shm ] && TMPDIR=/dev/shm
 . "$(dirname "$0")/lib.sh"
 . "$ABS_TOP/tests/integration/netns.sh"
@@ -152,6 +154,22 @@ ok "big's restore equals the $(wc -c <"$T/big.stream") bytes fed"
 ctld_up
 kill -0 "$EPID" || fail "b0's media server is gone"
 echo "measured: idle partition noticed by abs-ctld in $IDLE_A s, by the media server in $IDLE_B s; during a dump in $DUMP_A s and $DUMP_B s (bound $BOUND s)"
+
+# SIGTERM while B is cut off: b0's TLS connection and a handshake left
+# half done (the first bytes of a ClientHello, then nothing) have a peer
+# that is gone; abs-ctld exits all the same, its connection threads out
+# of OpenSSL before its cleanup (waited for generously: 120 s).
+bg_on B bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "\026\003" >&3 && exec sleep 600' half "$(host_ip A)" "$PORT"
+estab() { on A ss -Htn state established "( sport = :$PORT )" | grep -c "$(host_ip B)"; }
+until_ok '[ "$(estab)" -ge 2 ]'
+cut
+kill "$CPID"
+gone() { [ ! -e "/proc/$1" ] || grep -q '^[0-9]* (.*) [ZX] ' "/proc/$1/stat" 2>/dev/null; }
+poll_until 'gone "$CPID"' 120 ||
+	{ tail -n 20 "$T/ctld-A.log" >&2; cat "/proc/$CPID/task"/*/stack >&2 2>/dev/null; fail "abs-ctld did not exit on SIGTERM with B cut off"; }
+wait "$CPID" 2>/dev/null || true
+link_up B
+ok "SIGTERM with B cut off (b0's connection and a half-done handshake to a peer gone): abs-ctld exited"
 if grep -l "Sanitizer\|runtime error" "$T"/ctld-A.log "$T"/engine-b0.log; then
 	cat "$T"/ctld-A.log "$T"/engine-b0.log >&2
 	fail "sanitizer reports"
