@@ -3,7 +3,8 @@
 # first's pid) while the first one's dump runs on, untouched; in crippled
 # mode, a FIFO, a /dev/zero link, a directory or a huge file named like a
 # dump log or like one of its own journal files never hangs or floods it;
-# a user who can reach the socket cannot take every client slot.
+# a user who can reach the socket cannot take every client slot; one
+# killed while its exception command runs starts again at once.
 . "$(dirname "$0")/lib.sh"
 CTLD="$ABS_BIN/abs-ctld"
 CTL="$ABS_BIN/abs-ctl"
@@ -375,3 +376,17 @@ done
 for p in $(cat exc.pids); do kill -0 "$p" 2>/dev/null && fail "exception command $p still runs"; done
 kill "$CPID"
 ok "12 exceptions with a hanging command: 8 run, 4 not sent (said), all 8 killed after 8 s"
+
+# abs-ctld killed while an exception command runs: the command's watcher
+# holds none of abs-ctld's locks or its socket, so abs-ctld starts again
+# at once (it was refused as "in use" for as long as the command ran).
+start_ctld "$T/k.sock" "$T/k.db" k.log --journal "$T/k-j" \
+	--exception-cmd "echo \$\$ >>$T/kexc.pids; sleep 1000"
+"$CTL" --socket "$T/k.sock" unavailable K00001 >/dev/null 2>&1 || true
+poll '[ -s kexc.pids ]'
+kill -9 "$CPID"
+wait "$CPID" 2>/dev/null || true
+start_ctld "$T/k.sock" "$T/k.db" k.log --journal "$T/k-j"
+kill "$CPID"
+for p in $(cat kexc.pids); do kill "$p" 2>/dev/null || true; done
+ok "abs-ctld killed while its exception command runs: started again at once"
