@@ -1352,6 +1352,7 @@ ctld_main(int argc, char **argv)
 		json_decref(d->msgs);
 		ctld_upload_free(d);
 		json_decref(d->skip);
+		free(d->written);
 		free(d);
 	}
 	close(lfd);
