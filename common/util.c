@@ -94,6 +94,14 @@ util_parse_time(const char *s, time_t *out)
 	return -EINVAL;
 }
 
+time_t
+util_time_or_zero(const char *s)
+{
+	time_t t;
+
+	return s && *s && util_parse_time(s, &t) == 0 ? t : 0;
+}
+
 void
 util_hex(const unsigned char *in, size_t n, char *out)
 {

@@ -17,6 +17,9 @@ int util_parse_u64(const char *s, uint64_t max, uint64_t *out);
 void util_fmt_time(time_t t, char *buf, size_t len);
 /* Parse the format above (or a plain date); -EINVAL on bad input. */
 int util_parse_time(const char *s, time_t *out);
+/* A catalog date (or util_parse_time's forms) as a time; 0 if s is NULL,
+   empty or not a date. */
+time_t util_time_or_zero(const char *s);
 /* Fill buf with n random bytes as 2n hex digits plus NUL. */
 int util_random_hex(char *buf, size_t nbytes);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */

@@ -22,6 +22,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "control/handlers_int.h"
 
 #define PATHLEN 1024
@@ -142,27 +143,6 @@ arow_get(struct ctld *c, const char *name, struct arow *r, const char **code,
 		return rc;
 	}
 	return 0;
-}
-
-/* A UTC date as the catalog keeps them, and back. */
-static void
-utc(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static time_t
-parse_utc(const char *s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!s || !*s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	return timegm(&tm);
 }
 
 /* Whether canonical path in is a or below it. */
@@ -374,7 +354,7 @@ job_ended(struct ctld *c, const struct arow *r, const char *state,
 		    6);
 		if (delay > RETRY_MAX)
 			delay = RETRY_MAX;
-		utc(clock_now() + delay, at, sizeof(at));
+		util_fmt_time(clock_now() + delay, at, sizeof(at));
 		snprintf(msg, sizeof(msg), "job %lld failed: %s", (long long)r->job,
 		    why ? why : "?");
 		rc = cat_archive_state(c->db, r->id, "failed", msg, fails, at, dberr);
@@ -907,7 +887,8 @@ tick_one(struct ctld *c, struct arow *r)
 			send_stop(c, r);
 		return;
 	}
-	if (strcmp(r->want, "run") == 0 && parse_utc(r->retry_at) <= clock_now() &&
+	if (strcmp(r->want, "run") == 0 &&
+	    util_time_or_zero(r->retry_at) <= clock_now() &&
 	    start_job(c, r, err) < 0)
 		log_warn("archive %s: no job: %s", r->name, err);
 }

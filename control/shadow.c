@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "control/handlers_int.h"
 #include "planner/plan.h"
 
@@ -204,27 +205,6 @@ host_served(struct ctld *c, const char *host, const char *drive, char *err)
 	return false;
 }
 
-/* A UTC date as the catalog keeps them, and back. */
-static void
-utc(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static time_t
-parse_utc(const char *s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	return timegm(&tm);
-}
-
 /* What the planner is told of a shadow. */
 static struct plan_shadow
 plan_of(const struct cat_shadow *s)
@@ -237,9 +217,9 @@ plan_of(const struct cat_shadow *s)
 		.failed_newest = s->error && s->error_dump && s->newest_uid &&
 		    strcmp(s->error_dump, s->newest_uid) == 0,
 		.promoted = strcmp(s->state, "active") != 0,
-		.refreshed = parse_utc(s->refreshed),
-		.dump_at = parse_utc(s->dump_started),
-		.newest_at = parse_utc(s->newest_started),
+		.refreshed = util_time_or_zero(s->refreshed),
+		.dump_at = util_time_or_zero(s->dump_started),
+		.newest_at = util_time_or_zero(s->newest_started),
 		.dumps_behind = s->dumps_behind > 0 ? (long)s->dumps_behind : 0,
 	};
 
@@ -259,7 +239,7 @@ shadow_json(const struct cat_shadow *s)
 
 	plan_shadow_lag(&p, now, &lag);
 	if (next)
-		utc(next, nb, sizeof(nb));
+		util_fmt_time(next, nb, sizeof(nb));
 	o = json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o}", "id",
 	    (json_int_t)s->id, "entity", j_str(s->entity), "host",
 	    j_str(s->host), "path", j_str(s->path), "drive", j_str(s->drive),
@@ -580,7 +560,7 @@ tick_row(const struct cat_shadow *s, void *arg)
 		return 0;	/* none free: the next tick */
 	if (refresh_queue(t->c, s, d, &job, &code, err) < 0) {
 		/* A broken chain, say: held until a newer dump lands. */
-		utc(t->now, now, sizeof(now));
+		util_fmt_time(t->now, now, sizeof(now));
 		if (cat_shadow_failed(t->c->db, s->id, s->newest_uid, err, now,
 		    dberr) < 0)
 			cat_warn(t->c, NULL, dberr);
@@ -637,7 +617,7 @@ ctld_shadow_job_ended(struct ctld *c, int64_t job, const char *state,
 	if (job <= 0 || cat_shadows_list(c->db, waits_row, &w, dberr) < 0 ||
 	    !w.yes)
 		return;
-	utc(clock_now(), now, sizeof(now));
+	util_fmt_time(clock_now(), now, sizeof(now));
 	if (strcmp(state, "done") == 0) {
 		rc = cat_shadow_refreshed(c->db, w.id, now, dberr);
 		log_info("shadow of %s: refreshed (job %lld)", w.entity,
