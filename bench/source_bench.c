@@ -206,20 +206,32 @@ sb_compress(const char *bindir, const char *workdir, const char *tree,
 		int level = atoi(l);
 		if (level < 1 || level > 19)
 			die("--compress takes zstd levels 1..19, e.g. 3,9");
-		struct sb_case c[8];
-		int n = 0;
+		/* Per source: engine T0 (one thread), T1, Tcores; zstd
+		   --single-thread, -T1, -T0. */
+		enum { E0, E1, EN, ZS, Z1, Z0, NC };
+		static const char *zname[] = { "--single-thread", "-T1", "-T0" };
+		struct sb_case c[2 * NC];
+		bool have[2 * NC];
 		char log[4096];
 		sb_fmt(log, sizeof(log), "%s/compress.log", workdir);
+		memset(c, 0, sizeof(c));
+		memset(have, 0, sizeof(have));
 		/* The tree as a dir: source, and the same bytes as one file. */
+		int n = 0, at[2 * NC];
 		for (int from = 0; from < 2; from++) {
-			for (int k = 0; k < 2; k++) {
-				long t = k ? cores : 1;
-				if (k && cores == 1)
+			for (int k = E0; k <= EN; k++) {
+				long t = k == E0 ? 0 : k == E1 ? 1 : cores;
+				if (k == EN && cores == 1)
 					continue;
-				struct sb_case *x = &c[n++];
-				memset(x, 0, sizeof(*x));
-				sb_fmt(x->name, sizeof(x->name), "engine %s T%ld",
-				    from ? "file" : "dir", t);
+				struct sb_case *x = &c[n];
+				have[from * NC + k] = true;
+				at[from * NC + k] = n++;
+				if (k == E0)
+					sb_fmt(x->name, sizeof(x->name), "engine %s T0 "
+					    "(1 thread)", from ? "file" : "dir");
+				else
+					sb_fmt(x->name, sizeof(x->name), "engine %s T%ld",
+					    from ? "file" : "dir", t);
 				sb_fmt(x->cmd, sizeof(x->cmd), "'%s/abs-engine' dump "
 				    "--device null: --entity bench --source '%s:%s' "
 				    "--log '%s' --quiet --compress zstd:%d "
@@ -228,19 +240,20 @@ sb_compress(const char *bindir, const char *workdir, const char *tree,
 				    level, t);
 				x->bytes = bytes;
 			}
-			for (int k = 0; k < 2; k++) {
-				struct sb_case *x = &c[n++];
-				memset(x, 0, sizeof(*x));
-				sb_fmt(x->name, sizeof(x->name), "%szstd -T%d",
-				    from ? "" : "tar | ", k ? 0 : 1);
+			for (int k = ZS; k <= Z0; k++) {
+				struct sb_case *x = &c[n];
+				const char *zt = zname[k - ZS];
+				have[from * NC + k] = true;
+				at[from * NC + k] = n++;
+				sb_fmt(x->name, sizeof(x->name), "%szstd %s",
+				    from ? "" : "tar | ", zt);
 				if (from)
 					sb_fmt(x->cmd, sizeof(x->cmd), "zstd -%d -q -c "
-					    "-T%d < '%s' > /dev/null", level, k ? 0 : 1,
-					    tarf);
+					    "%s < '%s' > /dev/null", level, zt, tarf);
 				else
 					sb_fmt(x->cmd, sizeof(x->cmd), "tar -cf - -C '%s' . "
-					    "2>/dev/null | zstd -%d -q -c -T%d > /dev/null",
-					    tree, level, k ? 0 : 1);
+					    "2>/dev/null | zstd -%d -q -c %s > /dev/null",
+					    tree, level, zt);
 				x->bytes = bytes;
 			}
 		}
@@ -255,13 +268,19 @@ sb_compress(const char *bindir, const char *workdir, const char *tree,
 		double z = (double)output_bytes(sh);
 		printf("stored/raw: engine %.4f (its blocks, header and index "
 		    "excluded), zstd %.4f\n", eng / bytes, z / bytes);
-		for (int i = 0; i + 1 < n; i += 4) {
-			if (c[i + 1].n && c[i].n && cores > 1)
-				printf("%s: T%ld/T1 throughput %.2f; engine T%ld / %s: "
-				    "throughput %.2f, CPU %.2f\n", i ? "file" : "dir",
-				    cores, c[i + 1].mbps / c[i].mbps, cores,
-				    c[i + 3].name, c[i + 1].mbps / c[i + 3].mbps,
-				    c[i + 1].cpu_gb / c[i + 3].cpu_gb);
+		for (int from = 0; from < 2 && cores > 1; from++) {
+			struct sb_case *e0 = &c[at[from * NC + E0]],
+			    *e1 = &c[at[from * NC + E1]], *en = &c[at[from * NC + EN]],
+			    *zs = &c[at[from * NC + ZS]], *z0 = &c[at[from * NC + Z0]];
+			if (!have[from * NC + EN] || !e0->n || !e1->n || !en->n ||
+			    !zs->n || !z0->n)
+				continue;
+			printf("%s: T%ld / one thread (T0) %.2f, T%ld/T1 %.2f; "
+			    "T0 / %s %.2f; engine T%ld / %s: throughput %.2f, "
+			    "CPU %.2f\n", from ? "file" : "dir", cores,
+			    en->mbps / e0->mbps, cores, en->mbps / e1->mbps,
+			    zs->name, e0->mbps / zs->mbps, cores, z0->name,
+			    en->mbps / z0->mbps, en->cpu_gb / z0->cpu_gb);
 		}
 	}
 }

@@ -19,8 +19,9 @@ int sb_drop_caches(void);
 /* Run every case runs times, interleaved (cold: caches dropped before
    each run), and print the medians. */
 void sb_cases(struct sb_case *c, int n, unsigned runs, bool cold);
-/* --compress: the engine's zstd, 1 thread and one a core, against zstd
-   -T1 and -T0, on a tree as dir: and as one tar file, at each level. */
+/* --compress: the engine's zstd on one thread (T0), with 1 worker and
+   one a core, against zstd --single-thread, -T1 and -T0, on a tree as
+   dir: and as one tar file, at each level. */
 void sb_compress(const char *bindir, const char *workdir, const char *tree,
     const char *levels, unsigned runs, bool cold);
 /* --make-tree DIR: the generated tree of nfiles mixed-size files. */

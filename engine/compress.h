@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct digest;
 struct eng_window;
 struct eng_compress;
 struct fidx_frame;
@@ -27,12 +28,15 @@ struct fidx_frame;
 int eng_compress_level(const char *spec);
 /* Most compression threads a dump runs. */
 #define ENG_COMPRESS_MAX_THREADS 256
+/* No compression threads: frames are compressed on the caller's thread. */
+#define ENG_COMPRESS_INLINE ((unsigned)-1)
 /* The default number of compression threads: the online cores. */
 unsigned eng_compress_default_threads(void);
 /*
  * A zstd stream at level into nbuf buffers of bs bytes, a new frame every
  * frame_raw raw bytes (> 0), threads frames compressed at once (0: one a
- * core); 0, -EINVAL or -ENOMEM. Level 0: bytes are copied into the blocks
+ * core; ENG_COMPRESS_INLINE: one at a time, by the caller as it puts
+ * bytes); 0, -EINVAL or -ENOMEM. Level 0: bytes are copied into the blocks
  * as they come (a plain stream's tail; frame_raw and threads unused). The
  * stream is the same whatever the number of threads.
  */
@@ -55,6 +59,8 @@ void eng_compress_pos(const struct eng_compress *c, uint64_t *raw,
 /* Every frame begun so far, (raw, stored) of its start. */
 const struct fidx_frame *eng_compress_frames(const struct eng_compress *c,
     uint64_t *n);
+/* Take the digest of the raw bytes put from now on, or none (NULL). */
+void eng_compress_digest(struct eng_compress *c, struct digest *rd);
 /* Buffer idx is on tape: it may take output again. */
 void eng_compress_release(struct eng_compress *c, unsigned idx);
 

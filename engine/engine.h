@@ -116,7 +116,9 @@ struct eng_dump_opts {
 	 */
 	const char *base;
 	const char *compress;	/* NULL/"none" or "zstd[:LEVEL]" */
-	unsigned compress_threads;	/* frames compressed at once (0: a core each) */
+	/* Frames compressed at once (0: a core each; ENG_COMPRESS_INLINE:
+	   none beside the dump's own thread). */
+	unsigned compress_threads;
 	int direct_io;		/* file: sources: enum eng_direct (0: auto) */
 	const char *digest;	/* NULL/"xxh128" or "sha256" */
 	uint32_t block_size;

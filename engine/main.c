@@ -44,8 +44,8 @@ static const char usage[] =
 "          (level N > 0: the base is the log's newest complete dump at a\n"
 "          lower level, since its date; --since alone: no known base)\n"
 "          [--compress zstd[:L] [--compress-threads N]]   (N frames\n"
-"          compressed at once; default: the online cores; the stream is\n"
-"          the same for any N)\n"
+"          compressed at once; default: the online cores; 0: on the\n"
+"          dump's own thread; the stream is the same for any N)\n"
 "          [--direct-io auto|on|off]   (file: sources read with O_DIRECT,\n"
 "          no page-cache copy; auto: unless mostly in the page cache)\n"
 "          [--digest xxh128|sha256]\n"
@@ -293,9 +293,11 @@ parse_number(int c, const char *arg, struct args *a)
 		return true;
 	case O_COMPRESS_THREADS:
 		if (util_parse_u64(arg, ENG_COMPRESS_MAX_THREADS,
-		    &a->compress_threads) < 0 || !a->compress_threads)
-			die("--compress-threads takes 1..%d",
-			    ENG_COMPRESS_MAX_THREADS);
+		    &a->compress_threads) < 0)
+			die("--compress-threads takes 0..%d (0: on the dump's "
+			    "own thread)", ENG_COMPRESS_MAX_THREADS);
+		if (!a->compress_threads)
+			a->compress_threads = ENG_COMPRESS_INLINE;
 		return true;
 	case O_COMMIT_EVERY:
 		if (util_parse_u64(arg, 1000000, &a->commit_every) < 0 ||

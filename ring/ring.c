@@ -25,6 +25,7 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -159,10 +160,20 @@ ring_new(unsigned depth, size_t block_size, struct ring **out)
 	r->slots = calloc(depth, sizeof(*r->slots));
 	r->stride = block_size + RING_SLACK;
 	len = (size_t)depth * r->stride;
-	if (!r->slots || posix_memalign(&r->mem, 4096, len)) {
+	/*
+	 * In 2 MiB pages where the kernel has them: registering the buffers
+	 * pins every page, and 8 MiB of 4 KiB pages took 2.3 ms of a short
+	 * dump's 10; read into inline, each page is a fault of its own.
+	 */
+	size_t huge = (size_t)2 << 20, align = len >= huge ? huge : 4096;
+	if (align == huge)
+		len = (len + huge - 1) & ~(huge - 1);
+	if (!r->slots || posix_memalign(&r->mem, align, len)) {
 		ring_free(r);
 		return -ENOMEM;
 	}
+	if (align == huge)
+		madvise(r->mem, len, MADV_HUGEPAGE);	/* a hint */
 	*out = r;
 	return 0;
 }
