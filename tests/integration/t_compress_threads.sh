@@ -64,6 +64,26 @@ ok "the stored stream is the same for any number of threads ($(stored_bytes file
 "$ENGINE" verify --device vtape:lib/drive0 >/dev/null
 ok "verify reads every dump back"
 
+# Across cartridges: the stream handed over at early warning mid-frame, on
+# the dump's own thread and with workers, restores whole and the same.
+"$VTAPE" new-library span --slots 8 --drives 1 --capacity 5M \
+	--early-warning 1M --barcode-prefix Z >/dev/null
+"$VTAPE" load span --slot 1 --drive 0
+"$ENGINE" label --device vtape:span/drive0 --label Z00001 --block-size 64K >/dev/null
+for n in 0 2; do
+	"$ENGINE" dump --device vtape:span/drive0 --entity "span-t$n" \
+		--source file:text.txt --compress zstd:5 --compress-threads $n \
+		--block-size 64K --autolabel 'Z%05d' --log s.log --quiet 2>/dev/null ||
+		fail "spanning dump, $n threads"
+	parts=$(awk -v e="entity=span-t$n" '$1 == "dump" && $2 == e {
+		for (i = 1; i <= NF; i++) if ($i ~ /^part=/) print substr($i, 6) }' s.log)
+	[ "${parts:-0}" -ge 2 ] || fail "$n threads: the dump did not span ($parts parts)"
+	"$ENGINE" restore --device vtape:span/drive0 --entity "span-t$n" \
+		--log s.log --stdout >span.out || fail "restore of span-t$n"
+	cmp text.txt span.out || fail "$n threads: the spanning dump restores wrong"
+done
+ok "a compressed dump across cartridges restores, 0 and 2 threads"
+
 expect_fail "compress-threads takes" "$ENGINE" dump --device null: \
 	--entity x --source file:text.txt --compress zstd --compress-threads 257 \
 	--log n.log
