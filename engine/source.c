@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "catalog/fileindex.h"
@@ -194,33 +195,76 @@ open_long(const char *path)
 }
 
 /*
- * A regular file's data, opened once here: libarchive's walk reads its
- * metadata, ACLs, xattrs and flags through a descriptor of its own, and
- * its data read would open the file again and probe it for holes with
- * six lseeks. Only a file with fewer blocks than its size can have holes:
- * only such a file is probed, and its map goes into the entry before the
- * header (pax keeps the holes). The descriptor, or -1 (said why).
+ * A regular file, opened once here for its metadata and its data: the
+ * walk (walk_filter) only lstats it, and meta, a second read-disk handle
+ * outside any walk, reads its flags, ACLs and xattrs through this
+ * descriptor, as the walk would have through one of its own; the data is
+ * read through it after. The entry's stat becomes the descriptor's (the
+ * same file, unless it was replaced since the walk's lstat: then the
+ * header is of the file that is read). The descriptor, or -1: then meta
+ * reads what it can by path (an unreadable file still has its ACLs and
+ * xattrs; its data is warned about if it has any). *sb: its fstat.
  */
 static int
-open_data(struct archive_entry *e, const char *name, int *warnings)
+open_entry(struct archive *meta, struct archive_entry *e, const char *name,
+    struct stat *sb, int *warnings)
 {
 	const char *src = archive_entry_sourcepath(e);
-	int64_t size = archive_entry_size(e);
-	struct stat sb;
-	int fd;
+	int fd, r;
 
 	fd = src ? open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
 	if (fd < 0 && errno == ENAMETOOLONG)
 		fd = open_long(src);
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		log_warn("archive: %s: %s", name, fd < 0 ? strerror(errno) :
-		    "no longer a regular file");
+	if (fd >= 0 && (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EAGAIN;	/* no longer a regular file */
+	}
+	int e_open = errno;
+	/*
+	 * Most files have no xattrs, and then no ACL either (an ACL is an
+	 * xattr, listed with the others): one flistxattr here saves the
+	 * ACL's fgetxattr and fstat (libacl builds a plain ACL from the mode
+	 * when there is none; the entry is the same without it). Any xattr
+	 * at all, or no answer: libarchive reads both as the walk did.
+	 */
+	int meta_flags = ARCHIVE_READDISK_NO_SPARSE;
+	if (fd >= 0 && flistxattr(fd, NULL, 0) == 0)
+		meta_flags |= ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_XATTR;
+	archive_read_disk_set_behavior(meta, meta_flags);
+	/* Not opened: the walk's lstat stands. */
+	r = archive_read_disk_entry_from_file(meta, e, fd, fd >= 0 ? sb :
+	    archive_entry_stat(e));
+	if (r < ARCHIVE_OK) {
+		/* As the walk says it: the entry goes in with what was read. */
+		log_warn("archive: warning: %s: %s", name,
+		    archive_error_string(meta));
 		(*warnings)++;
-		if (fd >= 0)
-			close(fd);
+	}
+	errno = e_open;
+	return fd;
+}
+
+/*
+ * A regular file's data is read through fd (open_entry's), and only a
+ * file with fewer blocks than its size can have holes: only such a file
+ * is probed (SEEK_DATA/SEEK_HOLE, not libarchive's six lseeks a file),
+ * and its map goes into the entry before the header (pax keeps the
+ * holes). fd, or -1 if it was not opened (said why, as a warning).
+ */
+static int
+open_data(int fd, const struct stat *sb, struct archive_entry *e,
+    const char *name, int *warnings)
+{
+	int64_t size = archive_entry_size(e);
+
+	if (fd < 0) {
+		log_warn("archive: %s: %s", name, errno == EAGAIN ?
+		    "no longer a regular file" : strerror(errno));
+		(*warnings)++;
 		return -1;
 	}
-	if ((int64_t)sb.st_blocks * 512 >= size)
+	if ((int64_t)sb->st_blocks * 512 >= size)
 		return fd;
 	for (off_t s = 0, h; s < size; s = h) {
 		if ((s = lseek(fd, s, SEEK_DATA)) < 0) {
@@ -245,6 +289,25 @@ nomap:
 	/* No hole probing on this file system: its data, zeros and all. */
 	archive_entry_sparse_clear(e);
 	return fd;
+}
+
+/*
+ * The walk's behaviour, set again for each entry once its type is known
+ * (libarchive calls this after its lstat, before it reads the rest): a
+ * regular file's flags, ACLs and xattrs are read by open_entry, through
+ * the descriptor its data is read by, not through a second open here;
+ * every other entry is read by the walk as before.
+ */
+#define WALK_FLAGS (ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | \
+    ARCHIVE_READDISK_NO_SPARSE)
+static int
+walk_filter(struct archive *disk, void *arg, struct archive_entry *e)
+{
+	(void)arg;
+	archive_read_disk_set_behavior(disk, archive_entry_filetype(e) ==
+	    AE_IFREG ? WALK_FLAGS | ARCHIVE_READDISK_NO_XATTR |
+	    ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS : WALK_FLAGS);
+	return 1;
 }
 
 /* Read up to n bytes at off into buf; the bytes read, 0 at its end, -errno. */
@@ -404,6 +467,7 @@ int
 eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 {
 	struct archive *disk = archive_read_disk_new();
+	struct archive *meta = archive_read_disk_new();
 	struct archive *out = archive_write_new();
 	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
 	struct archive_entry *e, *spare = NULL;
@@ -413,7 +477,11 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 	char name[4096], *buf = malloc(COPY_BUF);
 	int rc = 0, warnings = 0, changed = 0;
 
-	if (!disk || !out || !lr || !buf) {
+	if (!disk || !meta || !out || !lr || !buf) {
+		archive_read_free(disk);
+		archive_read_free(meta);
+		archive_write_free(out);
+		archive_entry_linkresolver_free(lr);
 		free(buf);
 		return -ENOMEM;
 	}
@@ -435,8 +503,11 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 	archive_read_disk_set_symlink_physical(disk);
 	archive_read_disk_set_standard_lookup(disk);
 	/* Holes: open_data finds them, only where there can be any. */
-	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS |
-	    ARCHIVE_READDISK_NO_SPARSE);
+	archive_read_disk_set_behavior(disk, WALK_FLAGS);
+	archive_read_disk_set_metadata_filter_callback(disk, walk_filter, NULL);
+	archive_read_disk_set_symlink_physical(meta);
+	archive_read_disk_set_standard_lookup(meta);
+	archive_read_disk_set_behavior(meta, ARCHIVE_READDISK_NO_SPARSE);
 	if (archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
 		log_warn("archive: %s: %s", dir, archive_error_string(disk));
 		rc = -ENOENT;
@@ -487,6 +558,14 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 			continue;
 		}
 		archive_entry_set_pathname(e, name);
+		/* A regular file's flags, ACLs and xattrs through the
+		   descriptor its data is read by (walk_filter). */
+		struct stat sb;
+		int efd = -1, open_errno = 0;
+		if (archive_entry_filetype(e) == AE_IFREG) {
+			efd = open_entry(meta, e, name, &sb, &warnings);
+			open_errno = errno;
+		}
 		archive_entry_linkify(lr, &e, &spare);
 		if (e) {
 			xe.flags = FIDX_IN_STREAM;
@@ -495,15 +574,17 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 			if (xe.type == FIDX_REG && !archive_entry_hardlink(e))
 				xe.flags |= FIDX_HAS_DATA;
 			int dfd = -1;
-			if (xe.flags & FIDX_HAS_DATA && archive_entry_size(e) > 0)
-				dfd = open_data(e, name, &warnings);
+			if (xe.flags & FIDX_HAS_DATA && archive_entry_size(e) > 0) {
+				errno = open_errno;
+				dfd = open_data(efd, &sb, e, name, &warnings);
+			}
 			xe.raw_offset = (uint64_t)archive_filter_bytes(out, 0);
 			rc = copy_entry(dfd, buf, out, e, name, &warnings, &changed);
 			xe.raw_end = (uint64_t)archive_filter_bytes(out, 0);
-			if (dfd >= 0)
-				close(dfd);
 			archive_entry_free(e);
 		}
+		if (efd >= 0)
+			close(efd);
 		if (!rc && idx && xe.type && fidx_builder_add(idx, &xe) < 0)
 			rc = -ENOMEM;
 		if (rc)
@@ -537,6 +618,7 @@ done:
 	fidx_builder_free(idx);
 	archive_entry_linkresolver_free(lr);
 	archive_read_free(disk);
+	archive_read_free(meta);
 	archive_write_free(out);
 	if (!rc && warnings)
 		log_warn("archive: %d warnings", warnings);
