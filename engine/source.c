@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -157,11 +159,11 @@ changed_while_read(struct archive_entry *w, const char *name, int fd)
 
 /*
  * Open path, longer than the kernel takes whole (libarchive's walk goes
- * down by directory descriptors): a directory at a time, the file itself
- * as open_data opens it. -1 and errno if not.
+ * down by directory descriptors): a directory at a time, the last name
+ * with flags. -1 and errno if not.
  */
 static int
-open_long(const char *path)
+open_long(const char *path, int flags)
 {
 	char *copy = strdup(path), *p, *slash;
 	int dfd, fd = -1, e;
@@ -182,8 +184,7 @@ open_long(const char *path)
 		p = slash + 1;
 	}
 	if (dfd >= 0) {
-		fd = openat(dfd, p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-		    O_NONBLOCK);
+		fd = openat(dfd, p, flags);
 		e = errno;
 		close(dfd);
 		errno = e;
@@ -192,6 +193,60 @@ open_long(const char *path)
 	free(copy);
 	errno = e;
 	return fd;
+}
+
+struct dir_cache {	/* the directory of the last file opened */
+	char *path;
+	int fd;		/* O_PATH, or -1 */
+};
+
+/*
+ * Open a file in the tree (src: its path as the walk gives it) as
+ * open_entry wants it:
+ * through the descriptor of its directory, kept while files of the same
+ * directory follow (the walk gives a directory's files together), which
+ * spares the kernel the whole path's lookup at every file.
+ */
+static int
+open_cached(struct dir_cache *dc, const char *src)
+{
+	const int how = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+	const char *slash = strrchr(src, '/');
+	size_t dl = slash ? (size_t)(slash - src) : 0;
+	int fd;
+
+	if (!slash || dl == 0)
+		goto whole;
+	if (!dc->path || strncmp(dc->path, src, dl) != 0 || dc->path[dl]) {
+		char *dir = strndup(src, dl);
+		if (!dir)
+			goto whole;
+		if (dc->fd >= 0)
+			close(dc->fd);
+		free(dc->path);
+		dc->path = dir;
+		dc->fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dc->fd < 0 && errno == ENAMETOOLONG)
+			dc->fd = open_long(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dc->fd < 0)
+		goto whole;
+	return openat(dc->fd, slash + 1, how);
+whole:
+	fd = open(src, how);
+	if (fd < 0 && errno == ENAMETOOLONG)
+		fd = open_long(src, how);
+	return fd;
+}
+
+static void
+dir_cache_clear(struct dir_cache *dc)
+{
+	if (dc->fd >= 0)
+		close(dc->fd);
+	free(dc->path);
+	dc->path = NULL;
+	dc->fd = -1;
 }
 
 /*
@@ -205,16 +260,25 @@ open_long(const char *path)
  * reads what it can by path (an unreadable file still has its ACLs and
  * xattrs; its data is warned about if it has any). *sb: its fstat.
  */
+/*
+ * A regular file, opened once here for its metadata and its data: the
+ * walk (walk_filter) only lstats it, and meta, a second read-disk handle
+ * outside any walk, reads its flags, ACLs and xattrs through this
+ * descriptor, as the walk would have through one of its own; the data is
+ * read through it after. The entry's stat becomes the descriptor's (the
+ * same file, unless it was replaced since the walk's lstat: then the
+ * header is of the file that is read). The descriptor, or -1: then meta
+ * reads what it can by path (an unreadable file still has its ACLs and
+ * xattrs; its data is warned about if it has any). *sb: its fstat.
+ */
 static int
-open_entry(struct archive *meta, struct archive_entry *e, const char *name,
-    struct stat *sb, int *warnings)
+open_entry(struct archive *meta, struct dir_cache *dc, struct archive_entry *e,
+    const char *name, struct stat *sb, int *warnings)
 {
 	const char *src = archive_entry_sourcepath(e);
 	int fd, r;
 
-	fd = src ? open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
-	if (fd < 0 && errno == ENAMETOOLONG)
-		fd = open_long(src);
+	fd = src ? open_cached(dc, src) : -1;
 	if (fd >= 0 && (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode))) {
 		close(fd);
 		fd = -1;
@@ -324,14 +388,155 @@ read_at(int fd, void *buf, size_t n, int64_t off)
 
 #define COPY_BUF (256u << 10)	/* read at once from a file */
 
-/* One entry into the archive: its header, then its data from fd (-1:
-   none, or it could not be opened: zeros stand for it) through buf
-   (COPY_BUF bytes). */
+/*
+ * The archive's way into the pipe to the engine. libarchive is given no
+ * blocking of its own: it hands every piece (headers, padding, data) to
+ * stage_write, which gathers them in chunks of a ring and gives each full
+ * chunk to the pipe with vmsplice(2): the pipe takes references to the
+ * ring's pages, not a copy, and the engine's read copies them out once
+ * (a write(2) copies them into pages the pipe allocates, charges and
+ * frees: about a third of the dump's CPU on a warm tree). A file's data
+ * is read straight into the ring (stage_space), so that libarchive's
+ * data call hands back what is already in place: one copy from the page
+ * cache to the pipe's reader instead of three.
+ *
+ * A chunk is written again only after more than the pipe can hold has
+ * gone in behind it: a pipe holds at most its size in pages, so by then
+ * the reader has copied the chunk out. (Nothing may splice or tee the
+ * pipe onwards: the references would outlive the pipe.) The bytes are
+ * the ones a blocked writer sends, no padding. Not a pipe (a file, in
+ * tests): plain writes of the same chunks.
+ */
+#define STAGE_CHUNK (256u << 10)
+
+struct stage {
+	int fd;
+	bool splice;		/* vmsplice works on fd */
+	char *ring;
+	size_t nchunks, chunk;	/* chunks in the ring; the one filling */
+	size_t fill;		/* bytes in it */
+};
+
+/* Send bytes [0, n) of the filling chunk; move to the next. 0, -errno. */
 static int
-copy_entry(int fd, char *buf, struct archive *out, struct archive_entry *w,
-    const char *name, int *warnings, int *changed)
+stage_flush(struct stage *st, size_t n)
 {
-	const size_t bufsz = COPY_BUF;
+	char *p = st->ring + st->chunk * STAGE_CHUNK;
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t k;
+		if (st->splice) {
+			struct iovec iov = { p + off, n - off };
+			k = vmsplice(st->fd, &iov, 1, 0);
+			if (k < 0 && off == 0 && errno != EINTR &&
+			    errno != EAGAIN && errno != EPIPE) {
+				st->splice = false;	/* not a pipe */
+				continue;
+			}
+		} else {
+			k = write(st->fd, p + off, n - off);
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		off += (size_t)k;
+	}
+	st->chunk = (st->chunk + 1) % st->nchunks;
+	st->fill = 0;
+	return 0;
+}
+
+/* Where the next bytes of the archive go, and how many fit (> 0). */
+static char *
+stage_space(struct stage *st, size_t *avail, int *rc)
+{
+	*rc = 0;
+	if (st->fill == STAGE_CHUNK && (*rc = stage_flush(st, STAGE_CHUNK)) < 0)
+		return NULL;
+	*avail = STAGE_CHUNK - st->fill;
+	return st->ring + st->chunk * STAGE_CHUNK + st->fill;
+}
+
+/* libarchive's write callback: every byte of the archive, in order. */
+static la_ssize_t
+stage_write(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct stage *st = arg;
+	size_t done = 0, avail;
+	int rc;
+
+	while (done < len) {
+		char *dst = stage_space(st, &avail, &rc);
+		if (!dst) {
+			archive_set_error(a, -rc, "writing the archive: %s",
+			    strerror(-rc));
+			return -1;
+		}
+		size_t k = len - done < avail ? len - done : avail;
+		/* Data read in place by stage_space's caller: already there
+		   (memmove: a piece of the ring may come back shifted). */
+		if ((const char *)buf + done != dst)
+			memmove(dst, (const char *)buf + done, k);
+		st->fill += k;
+		done += k;
+	}
+	return (la_ssize_t)len;
+}
+
+/* libarchive's close callback: the last, partial chunk. */
+static int
+stage_close(struct archive *a, void *arg)
+{
+	struct stage *st = arg;
+	int rc;
+
+	if (st->fill && (rc = stage_flush(st, st->fill)) < 0) {
+		archive_set_error(a, -rc, "writing the archive: %s",
+		    strerror(-rc));
+		return ARCHIVE_FATAL;
+	}
+	return ARCHIVE_OK;
+}
+
+/* A stage on fd: 0 or -ENOMEM. */
+static int
+stage_init(struct stage *st, int fd)
+{
+	int psz = fcntl(fd, F_GETPIPE_SZ);
+
+	memset(st, 0, sizeof(*st));
+	st->fd = fd;
+	st->splice = psz > 0;
+	/* Twice what the pipe holds, and a chunk more (see above). */
+	st->nchunks = psz > 0 ? 2 * ((size_t)psz + STAGE_CHUNK - 1) /
+	    STAGE_CHUNK + 1 : 2;
+	st->ring = mmap(NULL, st->nchunks * STAGE_CHUNK, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (st->ring == MAP_FAILED) {
+		st->ring = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+stage_free(struct stage *st)
+{
+	if (st->ring)
+		munmap(st->ring, st->nchunks * STAGE_CHUNK);
+	st->ring = NULL;
+}
+
+/* One entry into the archive: its header, then its data from fd (-1:
+   none, or it could not be opened: zeros stand for it), read straight
+   into the stage; a sparse file's through buf (COPY_BUF bytes): pax puts
+   the map before its data, which would land where the data was read. */
+static int
+copy_entry(int fd, struct stage *st, char *buf, struct archive *out,
+    struct archive_entry *w, const char *name, int *warnings, int *changed)
+{
 	int64_t size = archive_entry_size(w), done = 0, end = 0, off, len;
 	int rc = 0, err = 0;
 
@@ -361,7 +566,11 @@ copy_entry(int fd, char *buf, struct archive *out, struct archive_entry *w,
 			rc = -EIO;
 		done = off;
 		while (!rc && len > 0) {
-			ssize_t n = read_at(fd, buf, len < (int64_t)bufsz ?
+			size_t bufsz = COPY_BUF;
+			char *to = map ? buf : stage_space(st, &bufsz, &rc);
+			if (!to)
+				break;
+			ssize_t n = read_at(fd, to, len < (int64_t)bufsz ?
 			    (size_t)len : bufsz, done);
 			if (n <= 0) {
 				if (n < 0)
@@ -369,7 +578,7 @@ copy_entry(int fd, char *buf, struct archive *out, struct archive_entry *w,
 				end = 1;	/* shrank: zeros to its size */
 				break;
 			}
-			if (archive_write_data(out, buf, (size_t)n) < 0)
+			if (archive_write_data(out, to, (size_t)n) < 0)
 				rc = -EIO;
 			done += n;
 			len -= n;
@@ -474,6 +683,8 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 	struct fidx_builder *idx = NULL;
 	struct eng_prefetch *pf = NULL;
 	struct fidx_entry xe;
+	struct dir_cache dc = { NULL, -1 };
+	struct stage stg = { .ring = NULL };
 	char name[4096], *buf = malloc(COPY_BUF);
 	int rc = 0, warnings = 0, changed = 0;
 
@@ -490,12 +701,15 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 		goto done;
 	}
 	archive_write_set_format_pax_restricted(out);
-	/* Writes of 256 KiB into the 1 MiB pipe: a quarter of the engine's
-	   wake-ups of 64 KiB ones. The bytes are the same (no padding). */
-	archive_write_set_bytes_per_block(out, 256 << 10);
-	archive_write_set_bytes_in_last_block(out, 1);
+	/* No blocking in libarchive: the stage sends 256 KiB chunks (a
+	   quarter of the engine's wake-ups of 64 KiB ones). The bytes are
+	   the same (no padding). */
+	archive_write_set_bytes_per_block(out, 0);
 	archive_entry_linkresolver_set_strategy(lr, archive_format(out));
-	if (archive_write_open_fd(out, fd) != ARCHIVE_OK) {
+	if ((rc = stage_init(&stg, fd)) < 0)
+		goto done;
+	if (archive_write_open2(out, &stg, NULL, stage_write, stage_close,
+	    NULL) != ARCHIVE_OK) {
 		log_warn("archive: %s", archive_error_string(out));
 		rc = -EIO;
 		goto done;
@@ -563,7 +777,7 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 		struct stat sb;
 		int efd = -1, open_errno = 0;
 		if (archive_entry_filetype(e) == AE_IFREG) {
-			efd = open_entry(meta, e, name, &sb, &warnings);
+			efd = open_entry(meta, &dc, e, name, &sb, &warnings);
 			open_errno = errno;
 		}
 		archive_entry_linkify(lr, &e, &spare);
@@ -579,7 +793,8 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 				dfd = open_data(efd, &sb, e, name, &warnings);
 			}
 			xe.raw_offset = (uint64_t)archive_filter_bytes(out, 0);
-			rc = copy_entry(dfd, buf, out, e, name, &warnings, &changed);
+			rc = copy_entry(dfd, &stg, buf, out, e, name, &warnings,
+			    &changed);
 			xe.raw_end = (uint64_t)archive_filter_bytes(out, 0);
 			archive_entry_free(e);
 		}
@@ -615,11 +830,13 @@ done:
 		    (unsigned long long)st.behind);
 	}
 	free(buf);
+	dir_cache_clear(&dc);
 	fidx_builder_free(idx);
 	archive_entry_linkresolver_free(lr);
 	archive_read_free(disk);
 	archive_read_free(meta);
 	archive_write_free(out);
+	stage_free(&stg);
 	if (!rc && warnings)
 		log_warn("archive: %d warnings", warnings);
 	return rc ? rc : changed;
