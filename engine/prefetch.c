@@ -60,6 +60,7 @@ struct eng_prefetch {
 	uint64_t listed;	/* regular files the walker found */
 	uint64_t taken;		/* the next an I/O thread takes */
 	uint64_t done;		/* the archive's regular files so far */
+	uint64_t skip;		/* taken before the start: listed, not kept */
 	uint64_t ahead;		/* bytes asked for and not yet archived */
 	bool walked, stop;
 	uint64_t read_ahead, out_of_order, behind;
@@ -132,6 +133,13 @@ walk_dir(struct eng_prefetch *p, const char *dir, char ***stack, size_t *n,
 		}
 		if (t != DT_REG)
 			continue;
+		if (p->listed < p->skip) {
+			/* The archive has passed it: only counted. */
+			pthread_mutex_lock(&p->mu);
+			p->listed++;
+			pthread_mutex_unlock(&p->mu);
+			continue;
+		}
 		char *copy = strdup(path);
 		if (!copy)
 			break;
@@ -256,7 +264,7 @@ io_thread(void *arg)
 }
 
 struct eng_prefetch *
-eng_prefetch_start(const char *root, int64_t since)
+eng_prefetch_start(const char *root, int64_t since, uint64_t skip)
 {
 	struct eng_prefetch *p = calloc(1, sizeof(*p));
 	struct stat sb;
@@ -273,6 +281,7 @@ eng_prefetch_start(const char *root, int64_t since)
 		p->root[--rl] = '\0';
 	p->dev = sb.st_dev;
 	p->since = since;
+	p->skip = p->done = p->taken = skip;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->walk_cv, NULL);
 	pthread_cond_init(&p->io_cv, NULL);

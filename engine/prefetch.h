@@ -18,10 +18,14 @@ struct eng_prefetch;
 
 /*
  * Start reading ahead of a walk of root (no crossing of mount points,
- * files changed before since left alone when since > 0). NULL if it could
- * not start: the walk goes on without it.
+ * files changed before since left alone when since > 0), whose first skip
+ * regular files the archive has already taken (started late: the walk
+ * had found the tree in the page cache until then; those files are
+ * listed again, not read). NULL if it could not start: the walk goes on
+ * without it.
  */
-struct eng_prefetch *eng_prefetch_start(const char *root, int64_t since);
+struct eng_prefetch *eng_prefetch_start(const char *root, int64_t since,
+    uint64_t skip);
 /* The archive took its next regular file, path (in walk order). */
 void eng_prefetch_done(struct eng_prefetch *p, const char *path);
 

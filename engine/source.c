@@ -672,6 +672,28 @@ write_index(struct fidx_builder *idx, uint64_t archive_bytes, int fd)
 	return 0;
 }
 
+static int64_t cached_bytes(int fd, int64_t size);
+
+/*
+ * The read-ahead (prefetch.h) lists the tree a second time and opens
+ * files in threads of its own: worth it on a cold tree, only a cost on a
+ * warm one. It starts with the first file found not all in the page
+ * cache, looked at among the first PF_FIRST regular files and then one
+ * in PF_EVERY (the walk's reads would be slow from there on).
+ */
+#define PF_FIRST 8
+#define PF_EVERY 32
+static bool
+file_cold(int fd, int64_t size)
+{
+	int64_t c;
+
+	if (size <= 0)
+		return false;
+	c = cached_bytes(fd, size);
+	return c < 0 || c < size;	/* unknown (no cachestat): cold */
+}
+
 int
 eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 {
@@ -687,6 +709,8 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 	struct stage stg = { .ring = NULL };
 	char name[4096], *buf = malloc(COPY_BUF);
 	int rc = 0, warnings = 0, changed = 0;
+	uint64_t nreg = 0;	/* regular files walked */
+	bool pf_tried = false;
 
 	if (!disk || !meta || !out || !lr || !buf) {
 		archive_read_free(disk);
@@ -727,8 +751,6 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 		rc = -ENOENT;
 		goto done;
 	}
-	/* Upcoming files read ahead, many at once, while this writes in order. */
-	pf = eng_prefetch_start(dir, since);
 	for (;;) {
 		e = archive_entry_new();
 		int r = archive_read_next_header2(disk, e);
@@ -748,8 +770,10 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 			warnings++;
 		}
 		archive_read_disk_descend(disk);
-		if (archive_entry_filetype(e) == AE_IFREG)
+		if (archive_entry_filetype(e) == AE_IFREG) {
 			eng_prefetch_done(pf, archive_entry_sourcepath(e));
+			nreg++;
+		}
 		relative_name(dir, archive_entry_pathname(e), name, sizeof(name));
 		/* A socket has no content and pax has no form for it: left
 		   out, as tar leaves it out ("socket ignored"), not the dump. */
@@ -779,6 +803,14 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 		if (archive_entry_filetype(e) == AE_IFREG) {
 			efd = open_entry(meta, &dc, e, name, &sb, &warnings);
 			open_errno = errno;
+			/* Upcoming files read ahead, many at once, while this
+			   writes in order: once a file is not in memory. */
+			if (!pf && !pf_tried && efd >= 0 &&
+			    (nreg <= PF_FIRST || nreg % PF_EVERY == 0) &&
+			    file_cold(efd, archive_entry_size(e))) {
+				pf = eng_prefetch_start(dir, since, nreg);
+				pf_tried = true;
+			}
 		}
 		archive_entry_linkify(lr, &e, &spare);
 		if (e) {

@@ -3,7 +3,8 @@
  * beside libarchive's own disk reader as eng_archive_dir walks it, every
  * regular file the archive takes is the one the walker listed at that
  * place (more files than the window, nested directories, symlinks, a
- * FIFO, an unreadable directory, names with newlines); stopping early is
+ * FIFO, an unreadable directory, names with newlines), also when started
+ * late, past the window (a tree warm until then); stopping early is
  * clean; a tree that changes under the walk only costs order.
  */
 #include <errno.h>
@@ -32,20 +33,24 @@ put(const char *path, size_t n)
 	close(fd);
 }
 
-/* Walk root as eng_archive_dir does; stop after `upto` files (0: all). */
+/* Walk root as eng_archive_dir does; stop after `upto` files (0: all);
+   the read-ahead started after `late` regular files, as on a tree found
+   warm until then. */
 static void
-walk(const char *root, uint64_t upto, struct eng_prefetch_stats *st,
-    uint64_t *regular)
+walk_late(const char *root, uint64_t upto, uint64_t late,
+    struct eng_prefetch_stats *st, uint64_t *regular)
 {
 	struct archive *disk = archive_read_disk_new();
-	struct eng_prefetch *p;
+	struct eng_prefetch *p = NULL;
 
 	*regular = 0;
 	archive_read_disk_set_symlink_physical(disk);
 	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
 	CHECK(archive_read_disk_open(disk, root) == ARCHIVE_OK);
-	p = eng_prefetch_start(root, 0);
-	CHECK(p != NULL);
+	if (!late) {
+		p = eng_prefetch_start(root, 0, 0);
+		CHECK(p != NULL);
+	}
 	for (;;) {
 		struct archive_entry *e = archive_entry_new();
 		int r = archive_read_next_header2(disk, e);
@@ -58,6 +63,10 @@ walk(const char *root, uint64_t upto, struct eng_prefetch_stats *st,
 		if (archive_entry_filetype(e) == AE_IFREG) {
 			eng_prefetch_done(p, archive_entry_sourcepath(e));
 			(*regular)++;
+			if (late && *regular == late) {
+				p = eng_prefetch_start(root, 0, late);
+				CHECK(p != NULL);
+			}
 			/* Slow at first, so that the walker gets ahead. */
 			if (*regular < 50)
 				usleep(1000);
@@ -68,6 +77,13 @@ walk(const char *root, uint64_t upto, struct eng_prefetch_stats *st,
 	}
 	eng_prefetch_stop(p, st);
 	archive_read_free(disk);
+}
+
+static void
+walk(const char *root, uint64_t upto, struct eng_prefetch_stats *st,
+    uint64_t *regular)
+{
+	walk_late(root, upto, 0, st, regular);
 }
 
 int
@@ -121,6 +137,18 @@ main(void)
 	CHECK_EQ(st.out_of_order, 0);
 	CHECK(st.read_ahead > 0);
 
+	/* Started late, past the window (a tree warm until then): the
+	   walker lists the passed files without keeping them, and its n-th
+	   file is still the archive's n-th. */
+	walk_late(root, 0, 3000, &st, &regular);
+	printf("# late: %llu files, %llu listed, %llu read ahead, %llu out of "
+	    "order\n", (unsigned long long)st.files,
+	    (unsigned long long)st.listed, (unsigned long long)st.read_ahead,
+	    (unsigned long long)st.out_of_order);
+	CHECK_EQ(st.files, regular);
+	CHECK_EQ(st.listed, regular);
+	CHECK_EQ(st.out_of_order, 0);
+
 	/* Stopped early (the archive failed): threads end, nothing leaks. */
 	walk(root, 10, &st, &regular);
 	CHECK_EQ(st.files, 10);
@@ -131,7 +159,7 @@ main(void)
 	CHECK_EQ(st.files, regular);
 
 	/* No such root: no read-ahead, no crash. */
-	CHECK(eng_prefetch_start("/nonexistent/abs-prefetch", 0) == NULL);
+	CHECK(eng_prefetch_start("/nonexistent/abs-prefetch", 0, 0) == NULL);
 	eng_prefetch_done(NULL, "x");
 	eng_prefetch_stop(NULL, &st);
 	CHECK_EQ(st.files, 0);
