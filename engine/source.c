@@ -3,6 +3,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -250,16 +251,33 @@ dir_cache_clear(struct dir_cache *dc)
 }
 
 /*
- * A regular file, opened once here for its metadata and its data: the
- * walk (walk_filter) only lstats it, and meta, a second read-disk handle
- * outside any walk, reads its flags, ACLs and xattrs through this
- * descriptor, as the walk would have through one of its own; the data is
- * read through it after. The entry's stat becomes the descriptor's (the
- * same file, unless it was replaced since the walk's lstat: then the
- * header is of the file that is read). The descriptor, or -1: then meta
- * reads what it can by path (an unreadable file still has its ACLs and
- * xattrs; its data is warned about if it has any). *sb: its fstat.
+ * What the walk leaves to this (walk_filter): flags, ACLs and xattrs into
+ * e, through fd (-1: by the path, as libarchive does when it cannot open
+ * the file), as stat st. A failure is a warning, as the walk gives it: the
+ * entry goes in with what was read.
  */
+static void
+read_meta(struct archive *meta, struct archive_entry *e, int fd,
+    const struct stat *st, const char *name, int *warnings)
+{
+	/*
+	 * Most files have no xattrs, and then no ACL either (an ACL is an
+	 * xattr, listed with the others): one flistxattr here saves the
+	 * ACL's fgetxattr and fstat (libacl builds a plain ACL from the mode
+	 * when there is none; the entry is the same without it). Any xattr
+	 * at all, or no answer: libarchive reads both as the walk did.
+	 */
+	int meta_flags = ARCHIVE_READDISK_NO_SPARSE;
+	if (fd >= 0 && flistxattr(fd, NULL, 0) == 0)
+		meta_flags |= ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_XATTR;
+	archive_read_disk_set_behavior(meta, meta_flags);
+	if (archive_read_disk_entry_from_file(meta, e, fd, st) < ARCHIVE_OK) {
+		log_warn("archive: warning: %s: %s", name,
+		    archive_error_string(meta));
+		(*warnings)++;
+	}
+}
+
 /*
  * A regular file, opened once here for its metadata and its data: the
  * walk (walk_filter) only lstats it, and meta, a second read-disk handle
@@ -276,7 +294,7 @@ open_entry(struct archive *meta, struct dir_cache *dc, struct archive_entry *e,
     const char *name, struct stat *sb, int *warnings)
 {
 	const char *src = archive_entry_sourcepath(e);
-	int fd, r;
+	int fd;
 
 	fd = src ? open_cached(dc, src) : -1;
 	if (fd >= 0 && (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode))) {
@@ -285,28 +303,30 @@ open_entry(struct archive *meta, struct dir_cache *dc, struct archive_entry *e,
 		errno = EAGAIN;	/* no longer a regular file */
 	}
 	int e_open = errno;
-	/*
-	 * Most files have no xattrs, and then no ACL either (an ACL is an
-	 * xattr, listed with the others): one flistxattr here saves the
-	 * ACL's fgetxattr and fstat (libacl builds a plain ACL from the mode
-	 * when there is none; the entry is the same without it). Any xattr
-	 * at all, or no answer: libarchive reads both as the walk did.
-	 */
-	int meta_flags = ARCHIVE_READDISK_NO_SPARSE;
-	if (fd >= 0 && flistxattr(fd, NULL, 0) == 0)
-		meta_flags |= ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_XATTR;
-	archive_read_disk_set_behavior(meta, meta_flags);
 	/* Not opened: the walk's lstat stands. */
-	r = archive_read_disk_entry_from_file(meta, e, fd, fd >= 0 ? sb :
-	    archive_entry_stat(e));
-	if (r < ARCHIVE_OK) {
-		/* As the walk says it: the entry goes in with what was read. */
-		log_warn("archive: warning: %s: %s", name,
-		    archive_error_string(meta));
-		(*warnings)++;
-	}
+	read_meta(meta, e, fd, fd >= 0 ? sb : archive_entry_stat(e), name,
+	    warnings);
 	errno = e_open;
 	return fd;
+}
+
+/*
+ * A directory's flags, ACLs (its default ACL too) and xattrs, as the walk
+ * would have read them, through a descriptor opened here once (the walk
+ * opens it, then goes there and back by fchdir for the default ACL, and
+ * libacl stats it again, when it has no xattrs at all: most have none).
+ */
+static void
+dir_meta(struct archive *meta, struct archive_entry *e, const char *name,
+    int *warnings)
+{
+	const char *src = archive_entry_sourcepath(e);
+	int fd = src ? open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC) : -1;
+
+	read_meta(meta, e, fd, archive_entry_stat(e), name, warnings);
+	if (fd >= 0)
+		close(fd);
 }
 
 /*
@@ -360,17 +380,24 @@ nomap:
  * (libarchive calls this after its lstat, before it reads the rest): a
  * regular file's flags, ACLs and xattrs are read by open_entry, through
  * the descriptor its data is read by, not through a second open here;
- * every other entry is read by the walk as before.
+ * a directory's by dir_meta, unless its path is too long to open whole
+ * (the walk reaches it from its parent); every other entry is read by
+ * the walk as before. *arg (bool): left to this code.
  */
 #define WALK_FLAGS (ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | \
     ARCHIVE_READDISK_NO_SPARSE)
 static int
 walk_filter(struct archive *disk, void *arg, struct archive_entry *e)
 {
-	(void)arg;
-	archive_read_disk_set_behavior(disk, archive_entry_filetype(e) ==
-	    AE_IFREG ? WALK_FLAGS | ARCHIVE_READDISK_NO_XATTR |
-	    ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS : WALK_FLAGS);
+	bool *left = arg;
+	const char *path = archive_entry_pathname(e);
+
+	*left = archive_entry_filetype(e) == AE_IFREG ||
+	    (archive_entry_filetype(e) == AE_IFDIR && path &&
+	    strlen(path) < PATH_MAX - 1);
+	archive_read_disk_set_behavior(disk, *left ? WALK_FLAGS |
+	    ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
+	    ARCHIVE_READDISK_NO_FFLAGS : WALK_FLAGS);
 	return 1;
 }
 
@@ -710,6 +737,7 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 	char name[4096], *buf = malloc(COPY_BUF);
 	int rc = 0, warnings = 0, changed = 0;
 	uint64_t nreg = 0;	/* regular files walked */
+	bool left = false;	/* the entry's metadata left to this loop */
 	bool pf_tried = false;
 
 	if (!disk || !meta || !out || !lr || !buf) {
@@ -742,7 +770,8 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 	archive_read_disk_set_standard_lookup(disk);
 	/* Holes: open_data finds them, only where there can be any. */
 	archive_read_disk_set_behavior(disk, WALK_FLAGS);
-	archive_read_disk_set_metadata_filter_callback(disk, walk_filter, NULL);
+	archive_read_disk_set_metadata_filter_callback(disk, walk_filter,
+	    &left);
 	archive_read_disk_set_symlink_physical(meta);
 	archive_read_disk_set_standard_lookup(meta);
 	archive_read_disk_set_behavior(meta, ARCHIVE_READDISK_NO_SPARSE);
@@ -796,6 +825,8 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 			continue;
 		}
 		archive_entry_set_pathname(e, name);
+		if (left && archive_entry_filetype(e) == AE_IFDIR)
+			dir_meta(meta, e, name, &warnings);
 		/* A regular file's flags, ACLs and xattrs through the
 		   descriptor its data is read by (walk_filter). */
 		struct stat sb;
