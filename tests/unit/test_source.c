@@ -2,7 +2,9 @@
  * Dump sources: whether each can be read again for a re-dump (a tree, a
  * command, a regular file: yes; a pipe: no), and the bytes each gives;
  * a source's child keeps none of the engine's descriptors (a lock it kept
- * would outlive the engine's release of it).
+ * would outlive the engine's release of it); a tree's archive, read from
+ * the pipe, holds each file's and directory's xattrs, ACLs and data
+ * (the walker reads them through descriptors of its own).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -323,6 +326,160 @@ index_test(void)
 	CHECK(system(p) == 0);
 }
 
+/* A POSIX ACL as the kernel stores it: owner rw, user uid r, group r,
+   mask r, other r. */
+static size_t
+acl_xattr(uint8_t *b, uint32_t uid)
+{
+	const uint16_t tags[] = { 1, 2, 4, 0x10, 0x20 }, perms[] = { 6, 4, 4, 4, 4 };
+	size_t n = 0;
+
+	memcpy(b, &(uint32_t){ 2 }, 4);
+	n = 4;
+	for (int i = 0; i < 5; i++) {
+		uint32_t id = tags[i] == 2 ? uid : 0xffffffffu;
+		memcpy(b + n, &tags[i], 2);
+		memcpy(b + n + 2, &perms[i], 2);
+		memcpy(b + n + 4, &id, 4);
+		n += 8;
+	}
+	return n;
+}
+
+/* Has ae the xattr name (any value)? */
+static bool
+has_xattr(struct archive_entry *ae, const char *name)
+{
+	const char *n;
+	const void *v;
+	size_t len;
+
+	archive_entry_xattr_reset(ae);
+	while (archive_entry_xattr_next(ae, &n, &v, &len) == ARCHIVE_OK)
+		if (strcmp(n, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A tree's metadata and data through the source's pipe: a file's xattr
+ * and access ACL, an empty file's xattr, a directory's xattr and default
+ * ACL, a hard link's, a file larger than the walker's chunks, a sparse
+ * file (its map goes before its data). Where the file system takes no
+ * user xattrs or ACLs, those checks are skipped (said so).
+ */
+static void
+metadata_test(void)
+{
+	char dir[] = "/tmp/abs-test-meta.XXXXXX", p[600], err[ENG_ERRLEN];
+	static char big[700000];
+	uint8_t acl[64];
+	size_t alen = acl_xattr(acl, 1234);
+	struct eng_source s;
+	bool xattrs = true, acls = true;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7 + i / 4096);
+	put_file(dir, "x", "xattr and acl", 13);
+	put_file(dir, "e", "", 0);
+	put_file(dir, "big", big, sizeof(big));
+	snprintf(p, sizeof(p), "%s/d", dir);
+	CHECK(mkdir(p, 0755) == 0);
+	snprintf(p, sizeof(p), "%s/x", dir);
+	if (setxattr(p, "user.a", "1", 1, 0) < 0) {
+		printf("# no user xattrs here (%s): not checked\n", strerror(errno));
+		xattrs = false;
+	}
+	if (setxattr(p, "system.posix_acl_access", acl, alen, 0) < 0) {
+		printf("# no ACLs here (%s): not checked\n", strerror(errno));
+		acls = false;
+	}
+	if (xattrs) {
+		snprintf(p, sizeof(p), "%s/e", dir);
+		CHECK(setxattr(p, "user.e", "on an empty file", 16, 0) == 0);
+		snprintf(p, sizeof(p), "%s/d", dir);
+		CHECK(setxattr(p, "user.d", "dir", 3, 0) == 0);
+	}
+	if (acls) {
+		snprintf(p, sizeof(p), "%s/d", dir);
+		CHECK(setxattr(p, "system.posix_acl_default", acl, alen, 0) == 0);
+	}
+	snprintf(p, sizeof(p), "%s/x", dir);
+	char l[600];
+	snprintf(l, sizeof(l), "%s/d/x.link", dir);
+	CHECK(link(p, l) == 0);
+	snprintf(p, sizeof(p), "%s/s", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && pwrite(fd, "end", 3, 1 << 20) == 3);
+	close(fd);
+
+	snprintf(p, sizeof(p), "dir:%s", dir);
+	CHECK_EQ(eng_source_open(p, 0, &s, err), 0);
+	size_t cap = 4 << 20, n = 0;
+	char *arc = malloc(cap);
+	ssize_t k;
+	while ((k = read(s.fd, arc + n, cap - n)) > 0)
+		n += (size_t)k;
+	CHECK(n < cap);
+	CHECK_EQ(eng_source_close(&s, err), 0);
+	eng_source_free(&s);
+
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+	int seen = 0;
+	archive_read_support_format_tar(a);
+	CHECK(archive_read_open_memory(a, arc, n) == ARCHIVE_OK);
+	while (archive_read_next_header(a, &ae) == ARCHIVE_OK) {
+		const char *nm = archive_entry_pathname(ae);
+		static char got[(1 << 20) + 4];
+		la_ssize_t dl, t = 0;
+		/* All of its data: holes come back as zeros. */
+		while ((dl = archive_read_data(a, got + t, sizeof(got) -
+		    (size_t)t)) > 0)
+			t += dl;
+		dl = t;
+		if (strcmp(nm, "./x") == 0) {
+			seen |= 1;
+			CHECK(dl == 13 && memcmp(got, "xattr and acl", 13) == 0);
+			CHECK(!xattrs || has_xattr(ae, "user.a"));
+			CHECK(!acls || archive_entry_acl_count(ae,
+			    ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0);
+		} else if (strcmp(nm, "./e") == 0) {
+			seen |= 2;
+			CHECK(!xattrs || has_xattr(ae, "user.e"));
+		} else if (strcmp(nm, "./d/") == 0 || strcmp(nm, "./d") == 0) {
+			seen |= 4;
+			CHECK(!xattrs || has_xattr(ae, "user.d"));
+			CHECK(!acls || archive_entry_acl_count(ae,
+			    ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0);
+		} else if (strcmp(nm, "./d/x.link") == 0) {
+			seen |= 8;
+			CHECK(archive_entry_hardlink(ae) != NULL);
+			CHECK(!xattrs || has_xattr(ae, "user.a"));
+		} else if (strcmp(nm, "./big") == 0) {
+			seen |= 16;
+			CHECK(dl == (la_ssize_t)sizeof(big) &&
+			    memcmp(got, big, sizeof(big)) == 0);
+		} else if (strcmp(nm, "./s") == 0) {
+			seen |= 32;
+			CHECK(archive_entry_size(ae) == (1 << 20) + 3);
+			CHECK(dl == (1 << 20) + 3);
+			CHECK(memcmp(got + (1 << 20), "end", 3) == 0);
+			bool zeros = true;
+			for (size_t i = 0; i < (1u << 20); i++)
+				zeros &= got[i] == 0;
+			CHECK(zeros);
+		}
+	}
+	CHECK_EQ(seen, 63);
+	archive_read_free(a);
+	free(arc);
+	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+	CHECK(system(p) == 0);
+}
+
 int
 main(void)
 {
@@ -413,5 +570,6 @@ main(void)
 	snprintf(spec, sizeof(spec), "rm -rf '%s'", dir);
 	CHECK(system(spec) == 0);
 	index_test();
+	metadata_test();
 	T_DONE();
 }
