@@ -1,4 +1,5 @@
-/* Crash points for fault injection: ABS_CRASH_AT=POINT:N, ABS_CRASH_TRACE. */
+/* Crash points for fault injection: ABS_CRASH_AT=POINT:N[:stop],
+   ABS_CRASH_TRACE. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,16 +15,26 @@ static int crash_state = CRASH_UNREAD;
 static char crash_point[64];
 static unsigned long crash_n;
 static unsigned long crash_hits;
+static int crash_stop;		/* SIGSTOP there instead of SIGKILL */
 static int crash_trace_fd = -1;
 
 /* Read ABS_CRASH_AT and ABS_CRASH_TRACE once; a malformed value arms nothing. */
 static void
 crash_setup(void)
 {
-	const char *at = getenv("ABS_CRASH_AT");
+	const char *env = getenv("ABS_CRASH_AT");
 	const char *trace = getenv("ABS_CRASH_TRACE");
-	const char *colon = at ? strrchr(at, ':') : NULL;
-	char *end;
+	char at[96];
+	char *colon, *end;
+	size_t len;
+
+	snprintf(at, sizeof(at), "%s", env ? env : "");
+	len = strlen(at);
+	if (len > 5 && strcmp(at + len - 5, ":stop") == 0) {
+		crash_stop = 1;
+		at[len - 5] = '\0';
+	}
+	colon = strrchr(at, ':');
 
 	if (trace && *trace)
 		crash_trace_fd = open(trace, O_WRONLY | O_APPEND | O_CREAT |
@@ -68,9 +79,15 @@ abs_crash_point(const char *point)
 	if (hit != crash_n)
 		return;
 	n = snprintf(msg, sizeof(msg), "crash point %s reached (%s:%lu): "
-	    "SIGKILL (ABS_CRASH_AT)\n", point, crash_point, crash_n);
+	    "%s (ABS_CRASH_AT)\n", point, crash_point, crash_n,
+	    crash_stop ? "SIGSTOP" : "SIGKILL");
 	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0)
 		msg[0] = '\0';
+	if (crash_stop) {
+		/* Held there until SIGCONT: a test changes the world under it. */
+		raise(SIGSTOP);
+		return;
+	}
 	kill(getpid(), SIGKILL);
 	_exit(137);
 }

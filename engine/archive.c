@@ -606,7 +606,7 @@ archive_one(struct arch *a, struct eng_commit *c, const char *name,
 	char err[ABSQ_ERRLEN > ENG_ERRLEN ? ABSQ_ERRLEN : ENG_ERRLEN] = "";
 	char src[ABSQ_PATH_MAX + 8], *json = NULL;
 	struct stat st;
-	int rc = 0;
+	int rc = 0, fd = -1;
 
 	if (!e)
 		return -ENOMEM;
@@ -618,16 +618,16 @@ archive_one(struct arch *a, struct eng_commit *c, const char *name,
 	}
 	/* The path as named, a regular file the queue's owner may read
 	   (queue.h absq_open_data): never a file the producer could not. */
-	if ((rc = absq_open_data(a->o->queue, e->path, &st, err)) < 0) {
-		if (rc == -ENOENT)
+	if ((fd = absq_open_data(a->o->queue, e->path, &st, err)) < 0) {
+		if (fd == -ENOENT)
 			refuse(a, name, "missing: %s is not on disk", e->path);
 		else
 			refuse(a, name, "%s", err);
-		rc = 0;
 		goto out;
 	}
-	close(rc);
-	rc = 0;
+	/* What is dumped is this fd, the file just checked: a file put in
+	   its place from now on (another, a link) is never read. */
+	abs_crash_point("archive-checked");
 	json = absq_entry_json(e);
 	if (!json || strlen(json) >= FMT_ARCHIVE_MAX) {
 		refuse(a, name, "its entry is longer than a part header holds "
@@ -637,6 +637,8 @@ archive_one(struct arch *a, struct eng_commit *c, const char *name,
 	snprintf(src, sizeof(src), "file:%s", e->path);
 	snprintf(a->file, sizeof(a->file), "%s", e->path);
 	a->d.source = src;
+	a->d.source_fd_given = true;
+	a->d.source_fd = fd;
 	a->d.archive_entry = json;
 	/* The producer's checksum is checked in its algorithm. */
 	a->d.digest = e->sum_alg[0] ? e->sum_alg : a->o->dump.digest;
@@ -646,6 +648,9 @@ archive_one(struct arch *a, struct eng_commit *c, const char *name,
 	set_state(a, ENG_ARCH_RUNNING);
 	rc = eng_dump(&a->d, &r, err);
 	a->cur = NULL;
+	a->d.source_fd_given = false;
+	close(fd);
+	fd = -1;
 	if (rc == 0) {
 		struct pending *p = find_pending(a, r.dump_id);
 		if (!p && (p = new_pending(a, r.dump_id)) != NULL)
@@ -679,6 +684,8 @@ archive_one(struct arch *a, struct eng_commit *c, const char *name,
 		a->drive_failed = 1;
 	}
 out:
+	if (fd >= 0)
+		close(fd);
 	free(json);
 	free(e);
 	return rc;

@@ -593,7 +593,10 @@ start_attempt(struct dump_state *s, time_t since, struct eng_source *src)
 	s->handover_secs = 0;
 	eng_spot_reset(&s->spot);
 	eng_window_reset(s->win);
-	if ((rc = eng_source_open(o->source, since, src, s->err)) < 0)
+	rc = o->source_fd_given ?
+	    eng_source_open_fd(o->source, o->source_fd, src, s->err) :
+	    eng_source_open(o->source, since, src, s->err);
+	if (rc < 0)
 		return rc;
 	eng_source_direct(src, (enum eng_direct)o->direct_io);
 	if (src->direct)

@@ -101,6 +101,14 @@ struct eng_dump_opts {
 	const char *device;
 	const char *entity;
 	const char *source;	/* dir:PATH, cmd:ARGV, file:PATH */
+	/*
+	 * With source_fd_given, a file: source's file is this descriptor (the
+	 * caller's, left open), never PATH opened again: the archiver checks
+	 * a queued file and dumps the very file it checked. Each attempt reads
+	 * it from its start.
+	 */
+	bool source_fd_given;
+	int source_fd;
 	const char *expect_label;	/* NULL: any labelled tape */
 	const char *log;
 	const char *server;

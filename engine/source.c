@@ -1073,6 +1073,36 @@ eng_source_open(const char *spec, time_t since, struct eng_source *s, char *err)
 }
 
 int
+eng_source_open_fd(const char *spec, int fd, struct eng_source *s, char *err)
+{
+	struct stat sb;
+	int e;
+
+	memset(s, 0, sizeof(*s));
+	s->idx_fd = -1;
+	if (strncmp(spec, "file:", 5) != 0) {
+		eng_err(err, "an open source must be file:PATH");
+		s->fd = -1;
+		return -EINVAL;
+	}
+	snprintf(s->kind, sizeof(s->kind), "file");
+	snprintf(s->path, sizeof(s->path), "%s", spec + 5);
+	/* A duplicate shares the caller's open file (its flags: O_DIRECT
+	   is set per attempt); the ring reads at offsets from 0. */
+	s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (s->fd < 0) {
+		e = errno;
+		eng_err(err, "source %s: %s", spec + 5, strerror(e));
+		return -e;
+	}
+	s->again = fstat(s->fd, &sb) == 0 &&
+	    (S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode));
+	if (s->again)
+		lseek(s->fd, 0, SEEK_SET);
+	return 0;
+}
+
+int
 eng_direct_parse(const char *spec)
 {
 	if (!spec || strcmp(spec, "auto") == 0)

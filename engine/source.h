@@ -44,6 +44,12 @@ int eng_direct_parse(const char *spec);
 int eng_source_open(const char *spec, time_t since, struct eng_source *s,
     char *err);
 /*
+ * Start a file: source from fd, a file the caller opened (and keeps: a
+ * duplicate is read, from offset 0); spec names it. err: ENG_ERRLEN.
+ */
+int eng_source_open_fd(const char *spec, int fd, struct eng_source *s,
+    char *err);
+/*
  * Read an open file: source with O_DIRECT where how and the file system
  * allow it (s->direct; else s->direct_why says why not). The ring then
  * reads into its buffers without a page-cache copy and falls back to the
