@@ -343,6 +343,8 @@ cannot_record(struct arch *a, const char *name, const char *why)
 	a->drive_failed = 1;
 }
 
+static uint64_t name_hash(const char *s);
+
 /* An entry that will not be archived: to done/refused with the reason. */
 static void
 refuse(struct arch *a, const char *name, const char *fmt, ...)
@@ -374,13 +376,22 @@ refuse(struct arch *a, const char *name, const char *fmt, ...)
 		else
 			cannot_record(a, name, err);
 	} else {
-		/* Damaged: the file itself goes, as it is, beside a report. */
+		/* Damaged: the file itself goes, as it is, beside a report;
+		   a name too long for ".json.damaged" after it is cut, a hash
+		   of the whole keeping it apart. */
 		char from[PATH_MAX], to[PATH_MAX];
 		snprintf(from, sizeof(from), "%s/%s.json", a->o->queue, name);
-		put(to, sizeof(to), "%s/%s.json.damaged", a->refused, name);
+		if (strlen(name) > 200)
+			put(to, sizeof(to), "%s/%.200s~%016llx.json.damaged",
+			    a->refused, name,
+			    (unsigned long long)name_hash(name));
+		else
+			put(to, sizeof(to), "%s/%s.json.damaged", a->refused,
+			    name);
 		if (rename(from, to) == 0)
-			say(a, LOG_LVL_WARN, "refused damaged entry %s: %s (moved "
-			    "to %s)", name, why, to);
+			say(a, LOG_LVL_WARN, "refused damaged entry %.100s%s: %s "
+			    "(moved to %s)", name, strlen(name) > 100 ? "..." : "",
+			    why, to);
 		else {
 			char m[ABSQ_ERRLEN];
 			put(m, sizeof(m), "damaged entry %s: %s; cannot move it to "
@@ -870,8 +881,10 @@ ready_entries(struct arch *a, char (**names)[ABSQ_NAME_MAX], size_t *n,
 			absq_unlock(lk);
 			continue;
 		}
+		/* (read above: its name is shorter than ABSQ_NAME_MAX) */
 		if (absq_ready(e, now))
-			snprintf((*names)[k++], ABSQ_NAME_MAX, "%s", refs[i].name);
+			snprintf((*names)[k++], ABSQ_NAME_MAX, "%.*s",
+			    ABSQ_NAME_MAX - 1, refs[i].name);
 	}
 	free(refs);
 	free(e);

@@ -406,6 +406,11 @@ absq_entry_read(const char *dir, const char *name, struct absq_entry *e,
 
 	if (join(path, sizeof(path), dir, name, ".json", err))
 		return -ENAMETOOLONG;
+	/* Not one this library makes (a stem of 64 and a hash): said, never
+	   passed over, so that the producer hears of it. */
+	if (strlen(name) >= ABSQ_NAME_MAX)
+		return qerr(err, "entry name of %zu characters (at most %d): "
+		    "%s", strlen(name), ABSQ_NAME_MAX - 1, path), -ENAMETOOLONG;
 	rc = sf_read_file(path, true, ABSQ_ENTRY_MAX, &buf, &len);
 	if (rc)
 		return qerr(err, "%s: %s", path, sf_strerror(rc)), rc;
@@ -738,7 +743,7 @@ absq_scan(const char *dir, struct absq_ref **refs, size_t *n, char *err)
 	}
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
-		char name[ABSQ_NAME_MAX];
+		char name[sizeof(r->name)];
 
 		if (de->d_name[0] == '.' || len <= 5 || len - 5 >= sizeof(name) ||
 		    strcmp(de->d_name + len - 5, ".json") != 0)

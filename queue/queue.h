@@ -83,7 +83,8 @@ char *absq_entry_json(const struct absq_entry *e);
 int absq_entry_parse(const char *buf, size_t len, struct absq_entry *e,
     char *err);
 
-/* Read DIR/NAME.json. -ENOENT when absent. */
+/* Read DIR/NAME.json. -ENOENT when absent; -ENAMETOOLONG for a name of
+   ABSQ_NAME_MAX characters or more (never one this library makes). */
 int absq_entry_read(const char *dir, const char *name, struct absq_entry *e,
     char *err);
 /* Write DIR/NAME.json: a temporary file, fsync, rename, fsync DIR. */
@@ -121,13 +122,16 @@ int absq_close(const char *queue, const char *file, const char *checksum,
 
 /* One entry of a directory listing. */
 struct absq_ref {
-	char name[ABSQ_NAME_MAX];
+	/* As on disk: a name of ABSQ_NAME_MAX characters or more is listed
+	   too (absq_entry_read refuses it, saying so). */
+	char name[256];
 	time_t added;
 };
 /*
  * The entries of dir (files NAME.json; names starting with '.' are
  * temporary and skipped), oldest first (added, then name). Damaged entries
- * are listed too: the caller reads each. *refs is malloc'd.
+ * are listed too, and entries whose names are too long: the caller reads
+ * each. *refs is malloc'd.
  */
 int absq_scan(const char *dir, struct absq_ref **refs, size_t *n, char *err);
 

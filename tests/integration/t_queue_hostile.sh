@@ -138,6 +138,21 @@ done
 [ "$(cat /etc/passwd | wc -l)" -gt 0 ] || fail "/etc/passwd"
 ok "damaged entries (negative, non-numeric, duplicate keys, NUL, nested, huge, long, a link) refused, the open one waits"
 
+# Entry files whose names are too long for an entry (a stem of 64 and a
+# hash make none past 81): refused with the reason said, not passed over.
+l130=$(printf 'l%.0s' $(seq 130))
+l248=$(printf 'm%.0s' $(seq 248))
+d "$l130" "{\"abs_queue\":1,\"name\":\"$l130\",\"path\":\"$T/data/secret.txt\",\"state\":\"closed\"}"
+d "$l248" '{"abs_queue":1}'
+archive || { cat arch.out; fail "archive"; }
+[ -e "done/refused/$l130.json.damaged" ] || { cat arch.out; ls done/refused; fail "a 130-character name not refused"; }
+ls done/refused/ | grep -q "^$(printf 'm%.0s' $(seq 200))~[0-9a-f]\{16\}\.json\.damaged\$" ||
+	{ cat arch.out; ls done/refused; fail "a 248-character name not refused"; }
+[ "$(grep -c "entry name of 130 characters\|entry name of 248 characters" arch.out)" = 2 ] ||
+	{ cat arch.out; fail "long names not said"; }
+ls q/ | grep -q "^[lm]\{130\}" && fail "long names left in the queue"
+ok "entry names of 130 and 248 characters: refused with the reason said"
+
 # A queue the archiver cannot write: it stops and says so, the entries
 # stay queued (before, --once took the same entries again and again).
 mkdir q2 done2 && echo z >data/z.txt && chmod 644 data/z.txt

@@ -141,6 +141,42 @@ test_move_and_damage(void)
 	free(e);
 }
 
+/* Entry files whose names are too long: listed, and refused saying why
+   (before: passed over by the scan, never reported). */
+static void
+test_long_names(void)
+{
+	struct absq_entry *e = calloc(1, sizeof(*e));
+	struct absq_ref *r;
+	char err[ABSQ_ERRLEN], name[251], file[300];
+	size_t n, lens[] = { ABSQ_NAME_MAX - 1, ABSQ_NAME_MAX, 250 };
+	size_t found = 0;
+
+	mkdir(at("ql"), 0755);
+	for (size_t i = 0; i < 3; i++) {
+		memset(name, 'a' + (int)i, lens[i]);
+		name[lens[i]] = '\0';
+		snprintf(file, sizeof(file), "ql/%s.json", name);
+		put(at(file), "{\"abs_queue\":1}");
+	}
+	CHECK_EQ(absq_scan(at("ql"), &r, &n, err), 0);
+	CHECK_EQ(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(r[i].name);
+		int rc = absq_entry_read(at("ql"), r[i].name, e, err);
+		if (len >= ABSQ_NAME_MAX) {
+			CHECK_EQ(rc, -ENAMETOOLONG);
+			CHECK(strstr(err, "entry name of") != NULL);
+			found++;
+		} else {
+			CHECK(rc != 0 && rc != -ENAMETOOLONG);
+		}
+	}
+	CHECK_EQ(found, 2);
+	free(r);
+	free(e);
+}
+
 static void
 test_parse(void)
 {
@@ -179,6 +215,7 @@ main(void)
 		return 1;
 	test_add_close();
 	test_move_and_damage();
+	test_long_names();
 	test_parse();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
