@@ -8,6 +8,7 @@
 #ifndef ABS_CAT_T_H
 #define ABS_CAT_T_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -16,7 +17,67 @@
 #include "catalog/db_int.h"
 #include "t.h"
 
+/* The catalog opened last (and not yet done): what cat_t_break breaks. */
 static char cat_t_dir[64], cat_t_path[128];
+
+/*
+ * Every temp dir cat_t_open made and cat_t_done has not removed yet: a
+ * test that opens a second catalog while the first is open, or leaves
+ * by exit(1) or a failed CHECK before cat_t_done, leaves none behind
+ * (atexit). Before, one static name served all: an inner open's name
+ * replaced the outer's, and the outer's dir stayed in /dev/shm.
+ */
+#define CAT_T_MAX 16
+static char cat_t_made[CAT_T_MAX][64];
+static int cat_t_nmade;
+static pid_t cat_t_owner;	/* a forked child removes nothing */
+
+/* Remove dir and the files in it (the catalog, its -wal, -shm...). */
+static void
+cat_t_rmdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[512];
+
+	while (d && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* Make the newest dir still made the current one (or none). */
+static void
+cat_t_current(void)
+{
+	cat_t_dir[0] = cat_t_path[0] = '\0';
+	for (int i = cat_t_nmade - 1; i >= 0; i--)
+		if (cat_t_made[i][0]) {
+			snprintf(cat_t_dir, sizeof(cat_t_dir), "%s", cat_t_made[i]);
+			snprintf(cat_t_path, sizeof(cat_t_path), "%s/catalog.db",
+			    cat_t_dir);
+			return;
+		}
+}
+
+/* At exit, whatever way: every dir not removed yet. */
+static void
+cat_t_cleanup(void)
+{
+	if (getpid() != cat_t_owner)
+		return;
+	for (int i = 0; i < cat_t_nmade; i++)
+		if (cat_t_made[i][0]) {
+			cat_t_rmdir(cat_t_made[i]);
+			cat_t_made[i][0] = '\0';
+		}
+	cat_t_current();
+}
 
 /* A fresh catalog in a new temp dir; exits 1 if it cannot be made. */
 static struct cat_db *
@@ -25,16 +86,38 @@ cat_t_open(void)
 	char err[CAT_ERRLEN];
 	struct cat_db *db;
 	const char *tmp = getenv("TMPDIR");
+	int slot;
 
+	if (!cat_t_owner) {
+		cat_t_owner = getpid();
+		atexit(cat_t_cleanup);
+	}
+	for (slot = 0; slot < cat_t_nmade && cat_t_made[slot][0]; slot++)
+		;
+	if (slot == CAT_T_MAX) {
+		fprintf(stderr, "cat_t_open: %d catalogs open at once\n",
+		    CAT_T_MAX);
+		exit(1);
+	}
 	/* A real file; on tmpfs if there is one, as fsync costs nothing there. */
 	if (!tmp || strlen(tmp) >= 40)
 		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(cat_t_dir, sizeof(cat_t_dir), "%s/abs-cat-XXXXXX", tmp);
-	if (!mkdtemp(cat_t_dir)) {
+	snprintf(cat_t_made[slot], sizeof(cat_t_made[slot]), "%s/abs-cat-XXXXXX",
+	    tmp);
+	if (!mkdtemp(cat_t_made[slot])) {
 		perror("mkdtemp");
+		cat_t_made[slot][0] = '\0';
 		exit(1);
 	}
-	snprintf(cat_t_path, sizeof(cat_t_path), "%s/catalog.db", cat_t_dir);
+	if (slot == cat_t_nmade)
+		cat_t_nmade++;
+	cat_t_current();
+	if (strcmp(cat_t_dir, cat_t_made[slot]) != 0) {
+		/* A slot freed below a catalog still open: this one current. */
+		memcpy(cat_t_dir, cat_t_made[slot], sizeof(cat_t_dir));
+		snprintf(cat_t_path, sizeof(cat_t_path), "%s/catalog.db",
+		    cat_t_dir);
+	}
 	if (cat_open(cat_t_path, &db, err) < 0) {
 		fprintf(stderr, "cat_open %s: %s\n", cat_t_path, err);
 		exit(1);
@@ -44,13 +127,33 @@ cat_t_open(void)
 	return db;
 }
 
-/* Close and remove the catalog and its dir. */
+/* Close and remove db's catalog and its dir (the current one's, if the
+   connection is gone). */
 static void
 cat_t_done(struct cat_db *db)
 {
+	const char *f = db && db->db ? sqlite3_db_filename(db->db, "main") :
+	    NULL;
+	char dir[1024];
+
+	snprintf(dir, sizeof(dir), "%s", cat_t_dir);
+	if (f && *f) {
+		const char *slash = strrchr(f, '/');
+		if (slash && (size_t)(slash - f) < sizeof(dir))
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - f), f);
+	}
 	cat_close(db);
-	t_unlink_db(cat_t_path);
-	rmdir(cat_t_dir);
+	/* By the dir's own name: sqlite3_db_filename resolves the path. */
+	const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	for (int i = 0; i < cat_t_nmade; i++) {
+		const char *m = cat_t_made[i];
+		if (m[0] && strcmp(strrchr(m, '/') + 1, base) == 0) {
+			cat_t_rmdir(m);
+			cat_t_made[i][0] = '\0';
+			break;
+		}
+	}
+	cat_t_current();
 }
 
 /* The tape ID of the newest tape with the label. */
