@@ -9,6 +9,9 @@ cleanup() {
 	for m in $MOUNTS; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
 	# (SIGCONT: a test that stopped a process must not leave it stopped)
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; kill -CONT "$p" 2>/dev/null || true; done
+	# libfaketime's shared memory and semaphore (krb.sh's KDC with its
+	# clock moved), named by its PID; left in /dev/shm when it is killed.
+	for p in $PIDS; do rm -f "/dev/shm/faketime_shm_$p" "/dev/shm/sem.faketime_sem_$p"; done
 	chmod -R u+rwx "$T" 2>/dev/null || true
 	rm -rf "$T"
 }

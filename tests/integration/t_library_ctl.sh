@@ -12,6 +12,9 @@
 CTLD="$ABS_BIN/abs-ctld"
 CTL="$ABS_BIN/abs-ctl"
 export TZ=UTC ABS_CTL_SOCKET="$T/ctld.sock"
+# (a media server's restore job keeps its parts log and indexes there,
+# not in /tmp, where one killed mid-restore left them)
+export ABS_RUN_DIR="$T"
 command -v jq >/dev/null || skip "jq is needed (make deps)"
 until_ok() { poll_until "$1" || fail "timed out: $1"; }
 start_ctld() {
