@@ -914,6 +914,17 @@ clean_fail(struct ctld *c, struct library *l, struct task *t,
 	return STEP_DONE;
 }
 
+/* Another drive's cleaning cycle of l that holds a cleaning cartridge
+   (in its drive, or on its way there or home), or NULL. */
+static struct task *
+clean_other(struct library *l, const struct task *t)
+{
+	for (struct task *o = l->tasks; o; o = o->next)
+		if (o != t && o->kind == T_CLEAN && o->cln[0])
+			return o;
+	return NULL;
+}
+
 static enum step
 step_clean(struct ctld *c, struct library *l, struct task *t, struct inv *v)
 {
@@ -950,6 +961,19 @@ step_clean(struct ctld *c, struct library *l, struct task *t, struct inv *v)
 				    v->e[i].cleaning && !v->e[i].expended &&
 				    !v->e[i].marked)
 					cln = &v->e[i];
+			/* The other drive's cycle has it: it comes home after
+			   (both drives asked at once: TapeAlert 20 on a
+			   cartridge both held). */
+			struct task *o = !cln ? clean_other(l, t) : NULL;
+			if (o) {
+				if (!t->waited_said)
+					ctld_message(c, t->d, "info", "library %s: the "
+					    "cleaning of drive %s waits for %s, which "
+					    "drive %s's cleaning holds", l->name,
+					    t->d->name, o->cln, o->d->name);
+				t->waited_said = true;
+				return STEP_WAIT;
+			}
 			if (!cln)
 				return clean_fail(c, l, t, "no cleaning cartridge (barcode "
 				    "prefix) that is not expended in the library");

@@ -296,6 +296,19 @@ ok "TapeAlert 20: d0 cleaned with CLN001 before its next job"
 "$CTL" --json clean d1 >clean.json || fail "clean d1"
 uses=$(sqlite3 "$T/catalog.db" "SELECT uses FROM cleaning WHERE barcode = 'CLN001'")
 jq -e --argjson u "$uses" '.cartridge == "CLN001" and .uses == $u' clean.json >/dev/null || { grep -i "clean\|tapealert" ctld.log; fail "clean d1: $(cat clean.json)"; }
+# Both drives asked to be cleaned at once, one cleaning cartridge: the
+# second cycle waits for it to come home (before: "no cleaning
+# cartridge", an exception, the drive not cleaned).
+"$CTL" --json clean d0 >clean0.json 2>&1 &
+c0=$!
+"$CTL" --json clean d1 >clean1.json 2>&1 &
+c1=$!
+wait "$c0" || fail "clean d0 beside clean d1: $(cat clean0.json)"
+wait "$c1" || fail "clean d1 beside clean d0: $(cat clean1.json)"
+[ "$(sqlite3 "$T/catalog.db" "SELECT uses FROM cleaning WHERE barcode = 'CLN001'")" = $((uses + 2)) ] ||
+	fail "two cleanings at once not both counted"
+! grep -q "not cleaned" exceptions.txt 2>/dev/null || fail "exceptions: $(cat exceptions.txt)"
+ok "d0 and d1 cleaned at once with one cleaning cartridge, one after the other"
 "$VTAPE" inject lib/carts/CLN001 --tapealert 22 >/dev/null
 "$CTL" clean d0 >/dev/null || fail "clean d0"
 until_ok 'grep -q "cleaning-expended" exceptions.txt'
