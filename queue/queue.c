@@ -904,6 +904,22 @@ absq_open_data(const char *queue, const char *path, struct stat *st,
 			return qerr(err, "%s: a symbolic link", path), rc;
 		return qerr(err, "%s: %s", path, strerror(-rc)), rc;
 	}
+	/* realpath looked before open: a directory on the way swapped for
+	   a link in between took open elsewhere. The file opened must be
+	   at the path as named (where /proc says where it is). */
+	char self[64], at[ABSQ_PATH_MAX + 2];
+	ssize_t n;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if ((n = readlink(self, at, sizeof(at))) >= 0 &&
+	    ((size_t)n >= sizeof(at) || (at[n] = '\0', strcmp(at, path) != 0))) {
+		close(fd);
+		if ((size_t)n < sizeof(at) && n > 10 &&
+		    strcmp(at + n - 10, " (deleted)") == 0)
+			return qerr(err, "%s: removed while it was opened",
+			    path), -ENOENT;
+		return qerr(err, "%s: not the file's own path (a symbolic link "
+		    "put on the way while it was opened)", path), -ELOOP;
+	}
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return qerr(err, "%s: not a regular file", path), -EINVAL;

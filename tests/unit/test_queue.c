@@ -1,8 +1,11 @@
 /* queue/: the archive queue's entry files, add, close, move and scan. */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "queue/queue.h"
 #include "t.h"
@@ -177,6 +180,64 @@ test_long_names(void)
 	free(e);
 }
 
+/* Swaps d (a directory) and alt (a link to another) until told to stop. */
+static volatile int flipping;
+
+static void *
+flipper(void *arg)
+{
+	(void)arg;
+	while (flipping)
+		renameat2(AT_FDCWD, at("race/d"), AT_FDCWD,
+		    at("race/alt"), RENAME_EXCHANGE);
+	return NULL;
+}
+
+/*
+ * absq_open_data checks the path (realpath) and then opens it: a
+ * directory on the way swapped for a link in between must not take it to
+ * another file. A race run for a bounded number of tries: every open that
+ * succeeds is of the file the path names.
+ */
+static void
+test_open_race(void)
+{
+	char err[ABSQ_ERRLEN], path[4096], q[4096];
+	struct stat real, st, got;
+	pthread_t th;
+	int wrong = 0, opened = 0;
+
+	mkdir(at("race"), 0755);
+	mkdir(at("race/d"), 0755);
+	mkdir(at("race/decoy"), 0755);
+	put(at("race/d/f.txt"), "real");
+	put(at("race/decoy/f.txt"), "decoy");
+	CHECK_EQ(symlink("decoy", at("race/alt")), 0);
+	CHECK_EQ(stat(at("race/d/f.txt"), &real), 0);
+	snprintf(path, sizeof(path), "%s", at("race/d/f.txt"));
+	snprintf(q, sizeof(q), "%s", at("q"));
+	flipping = 1;
+	if (pthread_create(&th, NULL, flipper, NULL) != 0) {
+		CHECK(!"pthread_create");
+		return;
+	}
+	for (int i = 0; i < 50000; i++) {
+		int fd = absq_open_data(q, path, &st, err);
+		if (fd < 0)
+			continue;
+		opened++;
+		if (fstat(fd, &got) == 0 && got.st_ino != real.st_ino)
+			wrong++;
+		close(fd);
+	}
+	flipping = 0;
+	pthread_join(th, NULL);
+	if (wrong)
+		fprintf(stderr, "absq_open_data: %d of %d opens reached the "
+		    "decoy through a swapped directory\n", wrong, opened);
+	CHECK_EQ(wrong, 0);
+}
+
 static void
 test_parse(void)
 {
@@ -216,6 +277,7 @@ main(void)
 	test_add_close();
 	test_move_and_damage();
 	test_long_names();
+	test_open_race();
 	test_parse();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
