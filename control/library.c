@@ -59,6 +59,10 @@ struct task {
 	bool unloaded_self;	/* the drive's media server unloaded it */
 	bool unloaded_other;	/* ... the other drive's (the cartridge's) */
 	struct drive *waiting;	/* unload asked of; NULL */
+	/* mount, eject: the other drive its cartridge is taken out of; no
+	   job starts there until the task is done (its media server would
+	   load the cartridge the robot is taking) */
+	struct drive *from;
 	time_t wait_until;
 	bool waited_said;	/* "waits for job N" said */
 	int stage;		/* clean: 0 load, 1 wait for the drive, 2 home */
@@ -682,6 +686,8 @@ ask_unload(struct ctld *c, struct task *t, struct drive *x)
 	ctld_send(x->engine, ev);
 	json_decref(ev);
 	t->waiting = x;
+	if (x != t->d)
+		t->from = x;
 	t->wait_until = time(NULL) + UNLOAD_WAIT_S;
 	ctld_message(c, x, "info", "asked its media server to unload the drive");
 	return STEP_WAIT;
@@ -1025,6 +1031,17 @@ task_free(struct task *t)
 	free(t);
 }
 
+/* A task is over: freed, and the drive its cartridge was taken from (if
+   another's) may take its next job. */
+static void
+task_end(struct ctld *c, struct task *t)
+{
+	struct drive *from = t->from;
+
+	task_free(t);
+	if (from)
+		ctld_dispatch(c, from);
+}
 
 /* The next operation of an idle library. */
 static void
@@ -1080,7 +1097,7 @@ schedule(struct ctld *c, struct library *l)
 			return;
 		if (r == STEP_DONE) {
 			*pp = t->next;
-			task_free(t);
+			task_end(c, t);
 			continue;
 		}
 		pp = &t->next;
@@ -1154,7 +1171,7 @@ op_done(struct ctld *c, struct library *l)
 		for (pp = &l->tasks; *pp; pp = &(*pp)->next)
 			if (*pp == t) {
 				*pp = t->next;
-				task_free(t);
+				task_end(c, t);
 				break;
 			}
 	}
@@ -1235,8 +1252,16 @@ ctld_library_free(struct ctld *c)
 bool
 ctld_library_holds(struct ctld *c, struct drive *d)
 {
-	(void)c;
-	return d->robot_holds || d->clean_wanted;
+	if (d->robot_holds || d->clean_wanted)
+		return true;
+	/* Another drive's mount (or an eject) takes d's cartridge: a job
+	   started on d now would use it under the robot (a restore on d1
+	   read L00001 while it was moved to d0 for a dump). */
+	for (struct library *l = c->libs; l; l = l->next)
+		for (struct task *t = l->tasks; t; t = t->next)
+			if (t->from == d)
+				return true;
+	return false;
 }
 
 void
@@ -1255,7 +1280,7 @@ ctld_library_drive_free(struct ctld *c, struct drive *d)
 				continue;
 			}
 			*pp = t->next;
-			task_free(t);
+			task_end(c, t);
 		}
 		l->dirty = true;
 	}
@@ -1305,7 +1330,7 @@ ctld_library_mount(struct ctld *c, struct drive *d, const char *label)
 	for (pp = &l->tasks; (t = *pp);) {
 		if (t->kind == T_MOUNT && t->d == d && l->op_task != t) {
 			*pp = t->next;
-			task_free(t);
+			task_end(c, t);
 			continue;
 		}
 		if (t->kind == T_MOUNT && t->d == d)

@@ -36,11 +36,19 @@ else
 fi
 # The changer command abs-ctld runs: the real one, except that with
 # $T/HANG present a move is made and then never answered (abs-ctld is
-# killed mid-move); the hanging process's pid goes to $T/hang.pid.
+# killed mid-move); the hanging process's pid goes to $T/hang.pid. With
+# $T/HOLD present a move waits (300 s at most) until it is removed, and
+# $T/held says so meanwhile.
 cat >changer.sh <<EOS
 #!/bin/sh
 case " \$* " in
-*" move "*) if [ -e "$T/HANG" ]; then
+*" move "*) if [ -e "$T/HOLD" ]; then
+	: >"$T/held"
+	end=\$((\$(date +%s) + 300))
+	while [ -e "$T/HOLD" ] && [ \$(date +%s) -lt \$end ]; do sleep 0.1; done
+	rm -f "$T/held"
+fi
+if [ -e "$T/HANG" ]; then
 	$REAL "\$@" >/dev/null 2>&1
 	echo \$\$ >"$T/hang.pid"
 	exec sleep 3600
@@ -199,6 +207,24 @@ cmp data/a r1/a || fail "r1/a differs"
 grep -q "unload" engine-d0.log || true
 moves=$(sqlite3 "$T/catalog.db" "SELECT count(*) FROM moves WHERE state = 'done'")
 ok "a restore on d1 of d0's cartridge: moved by the robot ($moves moves so far), no unavailable"
+
+# A drive whose cartridge the robot takes for another drive's job starts
+# no job until the move is done: a dump on d0 takes $tape out of d1 (the
+# move held), a restore on d1 asked meanwhile stays queued (before, it
+# started at once and its media server loaded the cartridge the robot
+# was taking: t_library_ctl's flake under load, "no 'whose job .* uses
+# it: waiting'"), then waits for d0's dump and reads it after.
+touch HOLD
+before=$(job_max)
+"$CTL" dump d0 e1 >/dev/null || fail "dump on d0"
+until_ok '[ -e held ]'
+"$CTL" restore e1 --to "$T/rh" --drive d1 >/dev/null || fail "restore on d1"
+[ "$(sqlite3 "$T/catalog.db" "SELECT j.state FROM jobs j JOIN drives d ON d.id = j.drive_id WHERE j.id > $before AND d.name = 'd1'")" = queued ] ||
+	{ "$CTL" jobs >&2; fail "a job started on d1 while the robot took its cartridge"; }
+rm HOLD
+wait_jobs "$before"
+cmp data/a rh/a || fail "rh/a differs"
+ok "no job starts on d1 while the robot takes its cartridge for d0"
 
 # A restore waits for the writer: a dump on d0 holds the cartridge (its
 # source waits for a gate), a restore on d1 of a dump on that cartridge
