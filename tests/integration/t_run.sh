@@ -265,7 +265,7 @@ PIDS="$PIDS $RP"
 wait_for_cmd '[ -n "$(running_on 8 d0)" ] && [ -n "$(running_on 8 d1)" ]'
 lost=$(running_on 8 d1)
 kill -9 "$EPID1"
-wait_for_cmd '! idle d1'
+wait_for_cmd 'offline d1'
 for g in h1 h2 h3 h4 h5 h6; do touch "go-$g"; done
 wait "$RP" || { cat run8.txt; "$CTL" runs --id 8; fail "run 8 after d1's media server was killed"; }
 grep -q "run 8 done: [0-9]* dumped, 0 failed" run8.txt ||
