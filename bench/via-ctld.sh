@@ -1,12 +1,14 @@
 #!/bin/sh
 # The same full dump of a tree in direct mode (abs-engine dump) and through
-# abs-ctld and a media server (abs-ctl dump, done when the catalog says the
-# job is done: the dump durable on tape and recorded), runs interleaved,
-# each onto its own vtape library drive under DIR. Wall: from the command
-# (the request) to the end (the job's done state, polled every 20 ms from
-# the catalog file, not through abs-ctld); CPU: user+sys of abs-engine
+# abs-ctld and a media server (abs-ctl dump, done when abs-ctl job-wait
+# says the job is done: the dump durable on tape and recorded), runs
+# interleaved, each onto its own vtape library drive under DIR. Wall: from
+# the command (the request) to the end (direct: abs-engine's exit, after
+# its dump is durable; through abs-ctld: job-wait's answer, sent in the
+# turn of abs-ctld's loop that made the job done); CPU: user+sys of abs-engine
 # (direct) or of abs-ctld and the media server with their children (from
-# /proc, before and after). Medians, and the ratios via/direct.
+# /proc, before and after) and of abs-ctl. Medians, and the ratios
+# via/direct.
 # Usage: bench/via-ctld.sh BUILD [TREE] [RUNS] [DIR] (abs-bench --via-ctld
 # [--source dir:TREE] [--runs N] [--dir DIR] runs it).
 BUILD=${1:-build}
@@ -67,16 +69,15 @@ direct() {
 }
 via() {
 	c0=$(awk -v a="$(cpu_of $CPID)" -v b="$(cpu_of $EPID)" 'BEGIN { print a + b }')
+	kids_cpu k0
 	t0=$(now)
 	j=$("$BIN/abs-ctl" --json dump c0 e | sed -n 's/.*"jobs":\[\([0-9]*\)\].*/\1/p')
 	[ -n "$j" ] || die "abs-ctl dump refused"
-	while :; do
-		s=$(sqlite3 "$W/catalog.db" "SELECT state FROM jobs WHERE id = $j" 2>/dev/null)
-		case $s in done) break ;; failed|aborted) die "job $j $s" ;; esac
-		sleep 0.02
-	done
+	"$BIN/abs-ctl" job-wait "$j" >"$W/wait.out" 2>&1 || die "job $j: $(cat "$W/wait.out")"
 	t1=$(now)
-	c1=$(awk -v a="$(cpu_of $CPID)" -v b="$(cpu_of $EPID)" 'BEGIN { print a + b }')
+	kids_cpu k1
+	# the daemons' CPU and abs-ctl's (its two commands)
+	c1=$(awk -v a="$(cpu_of $CPID)" -v b="$(cpu_of $EPID)" -v k0="$k0" -v k1="$k1" 'BEGIN { print a + b + k1 - k0 }')
 	echo "$t0 $t1 $c0 $c1" | awk '{ printf "%.3f %.3f\n", $2 - $1, $4 - $3 }' >>"$1"
 }
 # One of each first, not counted: caches warm, cartridges labelled.

@@ -546,6 +546,7 @@ client_free(struct ctld *c, int ep, struct client *cl)
 	epoll_ctl(ep, EPOLL_CTL_DEL, cl->fd, NULL);
 	close(cl->fd);
 	ctld_offload_client_gone(cl);
+	ctld_jobwait_client_gone(cl);
 	ctld_library_client_gone(c, cl);
 	if (cl->drive) {
 		struct drive *d = cl->drive;
@@ -1085,6 +1086,7 @@ serve(struct ctld *c, int lfd)
 		ctld_archive_tick(c);
 		if (!c->crip)
 			ctld_library_tick(c);
+		ctld_jobwait_tick(c);	/* jobs that ended this turn */
 		flush_clients(c, ep);	/* what the robot's answers sent */
 	}
 	log_info("stopping");

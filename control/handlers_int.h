@@ -333,4 +333,14 @@ void ctld_archive_job_ended(struct ctld *c, int64_t job, const char *state,
 void ctld_archive_tick(struct ctld *c);
 void ctld_archive_holding(struct ctld *c, struct drive *d);
 
+/*
+ * job-wait (control/jobwait.c): the client is answered once the job has
+ * ended; the tick (each turn of the loop) reads the state of the jobs
+ * waited for; a client gone waits no more.
+ */
+json_t *h_job_wait(struct ctld *c, struct client *cl, json_t *a,
+    const char **code, char *err);
+void ctld_jobwait_tick(struct ctld *c);
+void ctld_jobwait_client_gone(struct client *cl);
+
 #endif

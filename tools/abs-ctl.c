@@ -46,6 +46,7 @@ static struct proto_auth auth;	/* --cert --key --ca --krb --service */
 static struct proto_conn *conn;
 static int conn_failed;		/* the exit code once connecting failed */
 static int timeout_s = CTL_TIMEOUT_S;
+static bool timeout_given;	/* --timeout: job-wait waits that long too */
 
 /* The usage and every command's usage line and help. */
 static void
@@ -2070,6 +2071,11 @@ run_command(int argc, char **argv)
 		json_decref(args);
 		return EX_USAGE;
 	}
+	/* A job runs for hours: job-wait waits for its end without a limit
+	   (unless --timeout says one). */
+	if (strcmp(op->name, "job-wait") == 0 && !timeout_given &&
+	    connect_daemon() == 0)
+		proto_conn_set_timeout(conn, 0);
 	rep = call(op->name, args);
 	json_decref(args);
 	if (!rep)
@@ -2120,6 +2126,11 @@ run_command(int argc, char **argv)
 		/* discover: a command that failed is a failure (--json too) */
 		if (strcmp(op->name, "discover") == 0 &&
 		    json_array_size(json_object_get(res, "failed")))
+			rc = EX_FAIL;
+		/* job-wait: a job that failed or was aborted is a failure */
+		if (strcmp(op->name, "job-wait") == 0 && strcmp(json_string_value(
+		    json_object_get(res, "state")) ? json_string_value(
+		    json_object_get(res, "state")) : "", "done") != 0)
 			rc = EX_FAIL;
 	}
 	json_decref(rep);
@@ -2335,6 +2346,7 @@ global_option(int argc, char **argv, int i, int *used)
 		return -1;
 	}
 	timeout_s = (int)tmo;
+	timeout_given = true;
 	return 1;
 }
 
