@@ -760,7 +760,8 @@ int cat_job_adopt(struct cat_db *db, const struct cat_job_report *r,
 /* A media server registered the drive on device. */
 int cat_drive_seen(struct cat_db *db, const char *name, const char *device,
     char *err);
-/* A line of a drive's log (drive and job may be NULL and 0). */
+/* A line of a drive's log (drive and job may be NULL and 0); durable with
+   the next record's commit, not waited for on the disk by itself. */
 int cat_message_add(struct cat_db *db, const char *drive, int64_t job,
     const char *level, const char *text, char *err);
 

@@ -297,11 +297,22 @@ int
 cat_message_add(struct cat_db *db, const char *drive, int64_t job,
     const char *level, const char *text, char *err)
 {
-	int rc = db_exec(db, err, "recording a message", "INSERT INTO messages"
+	int rc;
+
+	/*
+	 * A message is a note beside the records, not one of them: its commit
+	 * does not wait for the disk (WAL, synchronous=NORMAL: consistent,
+	 * never torn). The next record's commit (synchronous=FULL) syncs the
+	 * same log and makes the note durable with it; a power cut may lose
+	 * the last notes, never a record. A job's start and end each wrote a
+	 * note and waited for the disk twice.
+	 */
+	sqlite3_exec(db->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	rc = db_exec(db, err, "recording a message", "INSERT INTO messages"
 	    " (drive_id, job_id, level, text) VALUES ((SELECT id FROM drives WHERE"
 	    " name = ?), (SELECT id FROM jobs WHERE id = ?), ?, ?)", "titt", drive,
 	    job, level, text);
-
+	sqlite3_exec(db->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	return rc < 0 ? rc : 0;
 }
 

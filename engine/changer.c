@@ -1229,6 +1229,34 @@ load_slot(struct eng_changer *c, unsigned slot, const char *barcode)
 	return rc;
 }
 
+/*
+ * Library: the cartridge whose barcode is label is in our drive already
+ * (the last job's, left there): open the drive as it is, no trip to its
+ * slot and back (a robot move, an unload and a load: seconds to minutes
+ * on a real library). False if another cartridge or none is there, or the
+ * drive does not open; the caller then unloads and loads as before.
+ */
+static bool
+keep_loaded(struct eng_changer *c, const char *label, struct tsg_dev **dev)
+{
+	char why[ENG_ERRLEN];
+	struct tsg_element *e;
+	size_t n;
+	bool same;
+
+	if (*dev || !eng_changer_is_library(c) || inventory(c, &e, &n, why) < 0)
+		return false;
+	const struct tsg_element *d = tsg_changer_element(e, n, TSG_ELEM_DRIVE,
+	    c->drive);
+	same = d && d->full && d->barcode[0] &&
+	    eng_barcode_label_ok(d->barcode, label) &&
+	    !eng_barcode_cleaning(d->barcode, NULL);
+	if (same)
+		snprintf(c->loaded, sizeof(c->loaded), "%s", d->barcode);
+	free(e);
+	return same && open_drive(c, dev, why) == 0;
+}
+
 /* Library: load the cartridge whose barcode is label and open the drive. */
 static int
 load_barcode(struct eng_changer *c, const char *label, struct tsg_dev **dev,
@@ -1296,15 +1324,18 @@ catalog_next_writable(struct eng_changer *c, struct tsg_dev **dev,
 			return rc;
 		media(c, ENG_MEDIA_NEXT, label, "the catalog");
 		for (int tries = 0; tries < 100; tries++) {
-			release(c, dev);
-			if (eng_changer_is_library(c)) {
+			/* In the drive already: read and checked as if loaded. */
+			bool kept = tries == 0 && keep_loaded(c, label, dev);
+			if (!kept)
+				release(c, dev);
+			if (!kept && eng_changer_is_library(c)) {
 				if ((rc = load_barcode(c, label, dev, why)) < 0) {
 					/* Not in the library: the catalog picks another. */
 					log_warn("%s", why);
 					h->event(h->ctx, "unavailable", NULL, label, tape_id, why);
 					break;
 				}
-			} else {
+			} else if (!kept) {
 				log_warn("MOUNT REQUEST: put %s in %s (abs-ctl mounted)",
 				    label, c->o.uri);
 				if ((rc = h->mount(h->ctx, label, err)) < 0)
@@ -1548,9 +1579,9 @@ eng_changer_mount(struct eng_changer *c, const char *label, const char *tape_id,
 	size_t n;
 	int rc;
 
-	/* Already in the drive? */
-	if (*dev && eng_read_label(*dev, l, why) == 0 &&
-	    same_tape(l, label, tape_id))
+	/* Already in the drive? (Open, or left in the library's drive.) */
+	if ((*dev || keep_loaded(c, label, dev)) && eng_read_label(*dev, l,
+	    why) == 0 && same_tape(l, label, tape_id))
 		return 0;
 	release(c, dev);
 	if (!eng_changer_is_library(c)) {
