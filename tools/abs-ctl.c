@@ -176,6 +176,8 @@ list_options(const char *cmd)
 		if (strcmp(op->name, "report") == 0)
 			printf("--html path\n--mime\n--to word\n--subject word\n"
 			    "--nights number\n--floor word\n");
+		if (strcmp(op->name, "dump") == 0)
+			printf("--wait\n");
 	} else if (strcmp(cmd, "watch") == 0) {
 		printf("--count number\n");
 	} else if (strcmp(cmd, "batch") != 0 && strcmp(cmd, "raw") != 0 &&
@@ -195,6 +197,7 @@ list_options(const char *cmd)
  * servers, archives. Nothing (and its exit code) when abs-ctld cannot say.
  */
 static json_t *call_result(const char *op, json_t *args, int *rc);
+static int wait_jobs(json_t *res);
 static int
 list_names(const char *kind)
 {
@@ -2047,6 +2050,17 @@ run_command(int argc, char **argv)
 		return run_run(op, argc, argv);
 	if (strcmp(op->name, "report") == 0 && report_page_wanted(argc, argv))
 		return run_report_page(argc, argv);
+	/* dump --wait: abs-ctl's own, no argument of the request */
+	bool wait = false;
+	if (strcmp(op->name, "dump") == 0)
+		for (int i = 1; i < argc; i++)
+			if (strcmp(argv[i], "--wait") == 0) {
+				wait = true;
+				memmove(&argv[i], &argv[i + 1], (size_t)(argc - i - 1) *
+				    sizeof(*argv));
+				argc--;
+				i--;
+			}
 	args = json_object();
 	if (build_args(op, argc - 1, argv + 1, args) < 0 ||
 	    ((strcmp(op->name, "restore") == 0 || strcmp(op->name, "find") ==
@@ -2127,6 +2141,10 @@ run_command(int argc, char **argv)
 		if (strcmp(op->name, "discover") == 0 &&
 		    json_array_size(json_object_get(res, "failed")))
 			rc = EX_FAIL;
+		if (wait) {
+			fflush(stdout);
+			rc = wait_jobs(res);
+		}
 		/* job-wait: a job that failed or was aborted is a failure */
 		if (strcmp(op->name, "job-wait") == 0 && strcmp(json_string_value(
 		    json_object_get(res, "state")) ? json_string_value(
@@ -2135,6 +2153,46 @@ run_command(int argc, char **argv)
 	}
 	json_decref(rep);
 	fflush(stdout);
+	return rc;
+}
+
+/*
+ * dump --wait: each job of the reply waited for (job-wait, on the same
+ * connection, no time limit unless --timeout) and its end printed; 0 if
+ * every one is done, else EX_FAIL (or the failure to ask).
+ */
+static int
+wait_jobs(json_t *res)
+{
+	json_t *j;
+	size_t i;
+	int rc = EX_OK;
+
+	if (!timeout_given)
+		proto_conn_set_timeout(conn, 0);
+	json_array_foreach(json_object_get(res, "jobs"), i, j) {
+		json_t *args = json_pack("{s:O}", "job", j);
+		json_t *end = call_result("job-wait", args, &rc);
+		if (!end)
+			return rc;
+		if (json_out) {
+			char *t = json_dumps(end, JSON_COMPACT);
+			printf("%s\n", t ? t : "{}");
+			free(t);
+		} else {
+			const char *det = json_string_value(json_object_get(end,
+			    "detail"));
+			printf("job %lld %s%s%s\n", (long long)json_integer_value(j),
+			    json_string_value(json_object_get(end, "state")),
+			    det ? ": " : "", det ? det : "");
+		}
+		if (strcmp(json_string_value(json_object_get(end, "state")) ?
+		    json_string_value(json_object_get(end, "state")) : "",
+		    "done") != 0)
+			rc = EX_FAIL;
+		json_decref(end);
+		fflush(stdout);
+	}
 	return rc;
 }
 

@@ -7,7 +7,8 @@
 #   B: a job that fails: exit 1, state failed; a queued job aborted:
 #      exit 1, state aborted; an unknown job: exit 5 (not found);
 #   C: a client gone while it waits: abs-ctld goes on, the job still ends;
-#   D: --json prints the job's end as one object.
+#   D: --json prints the job's end as one object;
+#   E: dump --wait: each job it queued waited for; exit 1 if one failed.
 . "$(dirname "$0")/lib.sh"
 CTLD="$ABS_BIN/abs-ctld"
 CTL="$ABS_BIN/abs-ctl"
@@ -87,4 +88,14 @@ kill -0 "$CPID" || fail "abs-ctld died"
 # D: one JSON object.
 grep -q "^{\"job\":$jc,\"state\":\"done\"" "$T/wc.out" || fail "job-wait --json: $(cat "$T/wc.out")"
 ok "C, D: a waiter gone does not matter; --json prints the end"
+
+# E: dump --wait: the jobs it queued, each end said; exit 1 if one failed.
+rc=0
+"$CTL" dump d0 bad q --wait >"$T/we.out" 2>&1 || rc=$?
+[ $rc = 1 ] || fail "dump --wait with a failing job: exit $rc ($(cat "$T/we.out"))"
+grep -q "^job [0-9]* failed" "$T/we.out" && grep -q "^job [0-9]* done" "$T/we.out" ||
+	fail "dump --wait: $(cat "$T/we.out")"
+"$CTL" --json dump d0 q --wait >"$T/we.out" || fail "dump --wait: $(cat "$T/we.out")"
+[ "$(grep -c '"state":"done"' "$T/we.out")" = 1 ] || fail "dump --wait --json: $(cat "$T/we.out")"
+ok "E: dump --wait waits for its jobs and says how each ended"
 echo PASS
