@@ -692,6 +692,9 @@ int cat_jobs_add(struct cat_db *db, const char *kind, const char *drive,
 int cat_job_next(struct cat_db *db, const char *drive, int64_t *job,
     char *err);
 int cat_job_start(struct cat_db *db, int64_t job, char *err);
+/* Whether the job has ended (done, failed, aborted): 1 and *ended (0 or
+   1), or 0 if there is no such job. */
+int cat_job_ended(struct cat_db *db, int64_t job, int64_t *ended, char *err);
 /* Bytes of the last complete dump of the job's entity (0 if none). */
 int cat_job_estimate(struct cat_db *db, int64_t job, int64_t *bytes,
     char *err);

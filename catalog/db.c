@@ -432,6 +432,73 @@ db_error(struct cat_db *db, char *err, const char *what)
 	    what, sqlite3_errmsg(db->db));
 }
 
+/*
+ * The cache slot of sql (by the address of its text, checked against the
+ * statement's own text: a caller's buffer may hold other SQL next time).
+ */
+static struct db_stmt *
+stmt_slot(struct cat_db *db, const char *sql)
+{
+	return &db->cache[((uintptr_t)sql >> 3) % DB_STMT_CACHE];
+}
+
+/*
+ * A statement for sql: the one kept from its last run (reset), or a new
+ * one, kept if its slot is free. Parsing and planning the same SQL again
+ * was most of abs-ctld's CPU per job. SQLITE_OK or SQLite's error.
+ */
+static int
+stmt_get(struct cat_db *db, const char *sql, sqlite3_stmt **out)
+{
+	struct db_stmt *c = stmt_slot(db, sql);
+	int rc;
+
+	if (c->st && !c->busy && c->sql == sql &&
+	    strcmp(sqlite3_sql(c->st), sql) == 0) {
+		c->busy = 1;
+		*out = c->st;
+		return SQLITE_OK;
+	}
+	if (c->st && !c->busy) {	/* another SQL's: it makes room */
+		sqlite3_finalize(c->st);
+		c->st = NULL;
+	}
+	rc = sqlite3_prepare_v3(db->db, sql, -1, c->st ? 0 :
+	    SQLITE_PREPARE_PERSISTENT, out, NULL);
+	if (rc == SQLITE_OK && !c->st && *out) {
+		c->sql = sql;
+		c->st = *out;
+		c->busy = 1;
+	}
+	return rc;
+}
+
+/* A statement's run ended: kept (reset, unbound) or finalized. */
+static void
+stmt_put(struct cat_db *db, sqlite3_stmt *st)
+{
+	for (struct db_stmt *c = db->cache; st && c < db->cache + DB_STMT_CACHE;
+	    c++)
+		if (c->st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			c->busy = 0;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+/* Every kept statement finalized (before the connection closes). */
+static void
+stmt_cache_free(struct cat_db *db)
+{
+	for (struct db_stmt *c = db->cache; c < db->cache + DB_STMT_CACHE; c++) {
+		sqlite3_finalize(c->st);
+		c->st = NULL;
+		c->busy = 0;
+	}
+}
+
 /* Prepare and bind; 0 and *out, or negative with err set. */
 static int
 prepare(struct cat_db *db, char *err, const char *what, sqlite3_stmt **out,
@@ -446,7 +513,7 @@ prepare(struct cat_db *db, char *err, const char *what, sqlite3_stmt **out,
 	/* A wrong letter would take the wrong argument: refuse it first. */
 	if (strspn(fmt, "itn") != strlen(fmt))
 		return db_fail(err, -EINVAL, "%s: bad bind format '%s'", what, fmt);
-	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (stmt_get(db, sql, &st) != SQLITE_OK)
 		return db_error(db, err, what);
 	for (const char *f = fmt; *f; f++, i++) {
 		int rc;
@@ -461,7 +528,7 @@ prepare(struct cat_db *db, char *err, const char *what, sqlite3_stmt **out,
 		}
 		if (rc != SQLITE_OK) {
 			rc = db_error(db, err, what);
-			sqlite3_finalize(st);
+			stmt_put(db, st);
 			return rc;
 		}
 	}
@@ -482,7 +549,7 @@ run(struct cat_db *db, char *err, const char *what, db_row_fn *fn, void *arg,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int r = fn ? fn(st, arg) : 0;
 		if (r < 0) {
-			sqlite3_finalize(st);
+			stmt_put(db, st);
 			return r;
 		}
 		n++;
@@ -493,7 +560,7 @@ run(struct cat_db *db, char *err, const char *what, db_row_fn *fn, void *arg,
 	}
 	if (rc != SQLITE_DONE)
 		n = db_error(db, err, what);
-	sqlite3_finalize(st);
+	stmt_put(db, st);
 	return n;
 }
 
@@ -548,7 +615,7 @@ db_int(struct cat_db *db, char *err, const char *what, int64_t *out,
 	} else {
 		rc = db_error(db, err, what);
 	}
-	sqlite3_finalize(st);
+	stmt_put(db, st);
 	return rc;
 }
 
@@ -807,6 +874,7 @@ cat_close(struct cat_db *db)
 {
 	if (!db)
 		return;
+	stmt_cache_free(db);
 	sqlite3_close(db->db);
 	free(db);
 }

@@ -15,8 +15,16 @@
 
 #include "catalog/catalog.h"
 
+/* Prepared statements kept for the next run of the same SQL (db.c). */
+#define DB_STMT_CACHE 128
+
 struct cat_db {
 	sqlite3 *db;
+	struct db_stmt {
+		const char *sql;	/* the caller's text (a literal) */
+		sqlite3_stmt *st;
+		int busy;		/* stepped by a caller now */
+	} cache[DB_STMT_CACHE];
 };
 
 /*

@@ -110,6 +110,14 @@ cat_job_next(struct cat_db *db, const char *drive, int64_t *job, char *err)
 	    " j.state = 'queued' ORDER BY j.id LIMIT 1", "t", drive);
 }
 
+/* Whether the job has ended (done, failed, aborted) into *ended. */
+int
+cat_job_ended(struct cat_db *db, int64_t job, int64_t *ended, char *err)
+{
+	return db_int(db, err, "reading a job's state", ended, "SELECT state IN"
+	    " ('done', 'failed', 'aborted') FROM jobs WHERE id = ?", "i", job);
+}
+
 /* Mark a job running. */
 int
 cat_job_start(struct cat_db *db, int64_t job, char *err)

@@ -89,6 +89,7 @@ ctld_jobwait_tick(struct ctld *c)
 {
 	char dberr[CAT_ERRLEN];
 	struct waiter **pp = &waiters, *w;
+	int64_t ended = 0;
 	json_t *res;
 	int rc;
 
@@ -97,6 +98,10 @@ ctld_jobwait_tick(struct ctld *c)
 			ctld_reply(w->cl, NULL, CRIP_E_UNAVAILABLE, "abs-ctld lost its "
 			    "catalog (crippled mode): the job's end cannot be "
 			    "told; abs-ctl jobs once the catalog is back");
+		} else if ((rc = cat_job_ended(c->db, w->job, &ended, dberr)) > 0 &&
+		    !ended) {
+			pp = &w->next;	/* the cheap look, each turn */
+			continue;
 		} else if ((rc = job_end(c, w->job, &res, dberr)) < 0) {
 			const char *code = NULL;
 			char err[PROTO_ERRLEN];
