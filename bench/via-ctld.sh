@@ -82,7 +82,11 @@ echo "abs-bench --via-ctld: $TREE ($FILES entries, $((BYTES / 1000000)) MB), $RU
 # Through abs-ctld: another library, its drive served by a media server.
 export ABS_CTL_SOCKET="$W/ctld.sock" ABS_RUN_DIR="$W"
 "$BIN/abs-vtape" new-library C --slots 2 --drives 1 --capacity 1T --barcode-prefix C >/dev/null || die "new-library"
-"$BIN/abs-ctld" --socket "$W/ctld.sock" --db "$W/catalog.db" --foreground 2>"$W/ctld.log" &
+# One dump, its own commit point as in direct mode: --commit-every 1 (with
+# shared commit points a lone job is done at the idle commit point, 2 s
+# after it is written).
+"$BIN/abs-ctld" --socket "$W/ctld.sock" --db "$W/catalog.db" --foreground \
+	--commit-every 1 2>"$W/ctld.log" &
 CPID=$!
 [ -n "$CG" ] && echo "$CPID" >"$CG/via/cgroup.procs"
 i=0; until [ -S "$W/ctld.sock" ]; do i=$((i + 1)); [ $i -lt 300 ] || die "abs-ctld did not start"; sleep 0.05; done

@@ -1088,6 +1088,10 @@ serve(struct ctld *c, int lfd)
 			ctld_library_tick(c);
 		ctld_jobwait_tick(c);	/* jobs that ended this turn */
 		flush_clients(c, ep);	/* what the robot's answers sent */
+		if (c->cache_due && !c->crip) {	/* a job's result (handlers.c) */
+			c->cache_due = false;
+			crip_cache_write(c);
+		}
 	}
 	log_info("stopping");
 	while (clients)

@@ -61,6 +61,9 @@ struct ctld {
 	char site[64];		/* the catalog's site ID, told in hello */
 	/* crippled mode (control/crippled_int.h): its state, or NULL */
 	struct crippled *crip;
+	/* a job's result changed what crippled mode's catalog cache holds:
+	   written once the turn's answers are sent (ctld.c serve) */
+	bool cache_due;
 	const char *journal;	/* --journal DIR, or NULL */
 	const char *label_prefix;	/* --label-prefix */
 	char **list_cmd;	/* --list-cmd ARGV split, NULL-terminated */

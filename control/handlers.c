@@ -1565,7 +1565,11 @@ ctld_handle(struct ctld *c, struct client *cl, const struct proto_op *op,
 	if (c->crip)
 		return crip_handle(c, cl, op, args, code, err);
 	r = fn(c, cl, args, code, err);
-	if (r && changes_cache(op, args))
+	/* A job's result: after the answers (its waiters', the media
+	   server's) are sent; a request's change: before its answer. */
+	if (r && changes_cache(op, args) && op == &proto_ops[PROTO_REQ_engine_event])
+		c->cache_due = true;
+	else if (r && changes_cache(op, args))
 		crip_cache_write(c);
 	if (r || !*code || strcmp(*code, PROTO_E_CATALOG) != 0 ||
 	    !crip_catalog_broken(c))
