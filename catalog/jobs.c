@@ -305,6 +305,8 @@ int
 cat_message_add(struct cat_db *db, const char *drive, int64_t job,
     const char *level, const char *text, char *err)
 {
+	int64_t sync = 2;	/* FULL, as cat_open sets it */
+	bool lower;
 	int rc;
 
 	/*
@@ -313,14 +315,20 @@ cat_message_add(struct cat_db *db, const char *drive, int64_t job,
 	 * never torn). The next record's commit (synchronous=FULL) syncs the
 	 * same log and makes the note durable with it; a power cut may lose
 	 * the last notes, never a record. A job's start and end each wrote a
-	 * note and waited for the disk twice.
+	 * note and waited for the disk twice. The connection's own setting
+	 * comes back after it.
 	 */
-	sqlite3_exec(db->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	lower = db_int(db, err, "reading synchronous", &sync,
+	    "PRAGMA synchronous", "") == 1 && sync > 1;
+	if (lower)
+		sqlite3_exec(db->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 	rc = db_exec(db, err, "recording a message", "INSERT INTO messages"
 	    " (drive_id, job_id, level, text) VALUES ((SELECT id FROM drives WHERE"
 	    " name = ?), (SELECT id FROM jobs WHERE id = ?), ?, ?)", "titt", drive,
 	    job, level, text);
-	sqlite3_exec(db->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	if (lower)
+		sqlite3_exec(db->db, sync > 2 ? "PRAGMA synchronous=EXTRA" :
+		    "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	return rc < 0 ? rc : 0;
 }
 

@@ -374,6 +374,57 @@ op_message(struct cat_db *db, char *err)
 	return cat_message_add(db, "d0", 1, "info", "x", err);
 }
 
+static int
+op_ended(struct cat_db *db, char *err)
+{
+	int64_t e;
+
+	return cat_job_ended(db, 1, &e, err);
+}
+
+/* The connection's synchronous setting (0 OFF .. 3 EXTRA). */
+static int64_t
+sync_of(struct cat_db *db)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db->db, "PRAGMA synchronous", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * cat_job_ended: running is not ended, done/failed/aborted are, no such
+ * job is 0. A message leaves the connection's synchronous setting as it
+ * found it (it lowers it to NORMAL for its own commit only).
+ */
+static void
+test_ended(struct cat_db *db)
+{
+	char err[CAT_ERRLEN];
+	const char *names[] = { "e1" };
+	int64_t ids[1], ended = -1;
+
+	CHECK(cat_jobs_add(db, "dump", "d0", names, 1, 0, "level=0", ids, err) >= 0);
+	CHECK(cat_job_ended(db, ids[0], &ended, err) == 1 && ended == 0);
+	CHECK(cat_job_start(db, ids[0], err) >= 0);
+	CHECK(cat_job_ended(db, ids[0], &ended, err) == 1 && ended == 0);
+	CHECK(cat_job_finish(db, ids[0], "failed", "why", err) >= 0);
+	CHECK(cat_job_ended(db, ids[0], &ended, err) == 1 && ended == 1);
+	CHECK(cat_job_ended(db, 999999, &ended, err) == 0);
+	for (int want = 0; want <= 3; want++) {
+		char sql[40];
+		snprintf(sql, sizeof(sql), "PRAGMA synchronous=%d", want);
+		sqlite3_exec(db->db, sql, NULL, NULL, NULL);
+		CHECK(cat_message_add(db, "d0", ids[0], "info", "note", err) == 0);
+		CHECK(sync_of(db) == want);
+	}
+	sqlite3_exec(db->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+}
+
 int
 main(void)
 {
@@ -394,12 +445,14 @@ main(void)
 		{ "cat_job_adopt", op_adopt, true },
 		{ "cat_drive_seen", op_drive, true },
 		{ "cat_message_add", op_message, true },
+		{ "cat_job_ended", op_ended, false },
 	};
 	struct cat_db *db = cat_t_open();
 
 	cat_t_site(db);
 	test_jobs(db);
 	test_end(db);
+	test_ended(db);
 	cat_t_done(db);
 	test_recover();
 	cat_t_error_paths(ops, sizeof(ops) / sizeof(ops[0]));

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "catalog/catalog.h"
+#include "catalog/db_int.h"
 #include "t.h"
 
 static char dir[] = "/tmp/abs-test-catalog-XXXXXX", path[64];
@@ -81,9 +82,80 @@ test_catalog(void)
 	rmdir(dir);
 }
 
+/* The first column of the row into *arg. */
+static int
+first_col(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+/* A row callback that runs its own statement again (the kept one is busy). */
+static int
+again(sqlite3_stmt *st, void *arg)
+{
+	struct cat_db *db = arg;
+	char err[CAT_ERRLEN];
+	int64_t v = -1;
+
+	CHECK_EQ(db_query(db, err, "inner", first_col, &v, "SELECT ? + 1", "i",
+	    sqlite3_column_int64(st, 0)), 1);
+	CHECK_EQ(v, sqlite3_column_int64(st, 0) + 1);
+	return 0;
+}
+
+/*
+ * The kept statements: the same SQL again gives its rows; other SQL in
+ * the same buffer is not taken for the first; a statement run from inside
+ * its own row (busy) is made afresh; more SQL than slots, each right; the
+ * catalog closes with statements kept.
+ */
+static void
+test_stmt_cache(void)
+{
+	char err[CAT_ERRLEN], sql[64], many[300][32];
+	struct cat_db *db;
+	int64_t v;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	CHECK_EQ(cat_open(path, &db, err), 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(sql, sizeof(sql), "SELECT %d", 40 + i);
+		v = -1;
+		CHECK_EQ(db_query(db, err, "t", first_col, &v, sql, ""), 1);
+		CHECK_EQ(v, 40 + i);
+		v = -1;
+		CHECK_EQ(db_int(db, err, "t", &v, sql, ""), 1);
+		CHECK_EQ(v, 40 + i);
+	}
+	for (int i = 0; i < 3; i++) {
+		v = -1;
+		CHECK_EQ(db_query(db, err, "t", first_col, &v, "SELECT ? * 2", "i",
+		    (int64_t)i), 1);
+		CHECK_EQ(v, 2 * i);
+	}
+	CHECK_EQ(db_query(db, err, "outer", again, db, "SELECT ? + 1", "i",
+	    (int64_t)5), 1);
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 300; i++) {
+			snprintf(many[i], sizeof(many[i]), "SELECT %d", i);
+			v = -1;
+			CHECK_EQ(db_int(db, err, "t", &v, many[i], ""), 1);
+			CHECK_EQ(v, i);
+		}
+	/* A failing statement is no kept one. */
+	CHECK(db_exec(db, err, "t", "SELECT * FROM no_such_table", "") < 0);
+	cat_close(db);
+	t_unlink_db(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	test_catalog();
+	memcpy(dir, "/tmp/abs-test-catalog-XXXXXX", sizeof(dir));
+	test_stmt_cache();
 	T_DONE();
 }
