@@ -275,7 +275,8 @@ cat_t_break(struct cat_db *db, enum cat_t_break how)
 
 	switch (how) {
 	case BREAK_CLOSED:
-		sqlite3_close(db->db);
+		/* _v2: the statements the catalog keeps finish it at cat_close */
+		sqlite3_close_v2(db->db);
 		db->db = NULL;
 		break;
 	case BREAK_READONLY:
