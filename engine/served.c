@@ -953,6 +953,13 @@ h_event(void *ctx, const char *event, const struct cat_dl_rec *rec,
 	}
 	if (strcmp(event, "tape-full") == 0 || strcmp(event, "bad-tape") == 0)
 		s->cur.tape_id[0] = s->cur.label[0] = '\0';
+	/* The cartridge is in: abs-ctld only notes it (it takes the
+	   connection's lines in order, the part comes after); no round trip
+	   before the first block. */
+	if (strcmp(event, "loaded") == 0 && master_up(s)) {
+		event_post(s, event, data);
+		return 0;
+	}
 	r = event_call(s, event, data, err);
 	if (!r) {
 		log_warn("%s", err);
