@@ -320,8 +320,10 @@ ev_part(struct ctld *c, struct drive *d, json_t *p, const char **code,
 	char dberr[CAT_ERRLEN];
 	int rc;
 
-	if ((rc = cat_part_record(c->db, &part, d->job, dberr)) < 0)
+	if ((rc = cat_part_record(c->db, &part, d->job, dberr)) < 0) {
+		cat_warn(c, d, dberr);	/* the media server does not wait */
 		return cat_failed(code, err, rc, dberr);
+	}
 	night_part(c, d, part.dump_uid, part.tape_id);
 	return json_pack("{s:b}", "recorded", 1);
 }
@@ -345,11 +347,12 @@ ev_dump(struct ctld *c, struct drive *d, json_t *p, const char **code,
 	};
 	char dberr[CAT_ERRLEN];
 	int rc;
-	(void)d;
 
 	if ((rc = cat_dump_complete(c->db, &dump, arg_num(p, "part", -1),
-	    dberr)) < 0)
+	    dberr)) < 0) {
+		cat_warn(c, d, dberr);	/* the media server does not wait */
 		return cat_failed(code, err, rc, dberr);
+	}
 	return json_pack("{s:b}", "complete", 1);
 }
 

@@ -953,10 +953,17 @@ h_event(void *ctx, const char *event, const struct cat_dl_rec *rec,
 	}
 	if (strcmp(event, "tape-full") == 0 || strcmp(event, "bad-tape") == 0)
 		s->cur.tape_id[0] = s->cur.label[0] = '\0';
-	/* The cartridge is in: abs-ctld only notes it (it takes the
-	   connection's lines in order, the part comes after); no round trip
-	   before the first block. */
-	if (strcmp(event, "loaded") == 0 && master_up(s)) {
+	/*
+	 * Not waited for: the cartridge is in (abs-ctld only notes it); a
+	 * part or a dump on tape and in the dump log (its answer changes
+	 * nothing here: the journal has it for a merge, and abs-ctld says a
+	 * record it could not make in its own log). abs-ctld takes the
+	 * connection's lines in order, so the dump comes after its parts and
+	 * the job's result, a call, after all of them; the spot check and
+	 * the journal's lines go on meanwhile, not after a round trip each.
+	 */
+	if ((strcmp(event, "loaded") == 0 || (rec && (strcmp(event, "part") ==
+	    0 || strcmp(event, "dump") == 0))) && master_up(s)) {
 		event_post(s, event, data);
 		return 0;
 	}
