@@ -429,8 +429,10 @@ read_at(int fd, void *buf, size_t n, int64_t off)
  *
  * A chunk is written again only after more than the pipe can hold has
  * gone in behind it: a pipe holds at most its size in pages, so by then
- * the reader has copied the chunk out. (Nothing may splice or tee the
- * pipe onwards: the references would outlive the pipe.) The bytes are
+ * the reader has copied the chunk out; the pipe's size is looked at
+ * again after each chunk (its reader may make it larger). (Nothing may
+ * splice or tee the pipe onwards: the references would outlive the
+ * pipe.) The bytes are
  * the ones a blocked writer sends, no padding. Not a pipe (a file, in
  * tests): plain writes of the same chunks.
  */
@@ -439,10 +441,14 @@ read_at(int fd, void *buf, size_t n, int64_t off)
 struct stage {
 	int fd;
 	bool splice;		/* vmsplice works on fd */
-	char *ring;
+	int psz;		/* the pipe's size the ring is made for */
+	char *ring, *old;	/* old: a ring left for a larger pipe */
 	size_t nchunks, chunk;	/* chunks in the ring; the one filling */
 	size_t fill;		/* bytes in it */
+	size_t old_len;
 };
+
+static int stage_ring(struct stage *st, int psz);
 
 /* Send bytes [0, n) of the filling chunk; move to the next. 0, -errno. */
 static int
@@ -472,6 +478,20 @@ stage_flush(struct stage *st, size_t n)
 	}
 	st->chunk = (st->chunk + 1) % st->nchunks;
 	st->fill = 0;
+	/*
+	 * The reader may have made the pipe larger (F_SETPIPE_SZ): then
+	 * it can hold pages of the chunk about to be filled. A new ring,
+	 * made for that size; the pipe keeps the old one's pages it holds.
+	 */
+	int psz;
+	if (st->splice && (psz = fcntl(st->fd, F_GETPIPE_SZ)) > st->psz) {
+		if (st->old)
+			munmap(st->old, st->old_len);
+		st->old = st->ring;
+		st->old_len = st->nchunks * STAGE_CHUNK;
+		if (stage_ring(st, psz) < 0)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -527,18 +547,16 @@ stage_close(struct archive *a, void *arg)
 	return ARCHIVE_OK;
 }
 
-/* A stage on fd: 0 or -ENOMEM. */
+/* The ring for a pipe of psz bytes (0: not a pipe), from its first
+   chunk: 0 or -ENOMEM. */
 static int
-stage_init(struct stage *st, int fd)
+stage_ring(struct stage *st, int psz)
 {
-	int psz = fcntl(fd, F_GETPIPE_SZ);
-
-	memset(st, 0, sizeof(*st));
-	st->fd = fd;
-	st->splice = psz > 0;
+	st->psz = psz;
 	/* Twice what the pipe holds, and a chunk more (see above). */
 	st->nchunks = psz > 0 ? 2 * ((size_t)psz + STAGE_CHUNK - 1) /
 	    STAGE_CHUNK + 1 : 2;
+	st->chunk = 0;
 	st->ring = mmap(NULL, st->nchunks * STAGE_CHUNK, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (st->ring == MAP_FAILED) {
@@ -548,12 +566,26 @@ stage_init(struct stage *st, int fd)
 	return 0;
 }
 
+/* A stage on fd: 0 or -ENOMEM. */
+static int
+stage_init(struct stage *st, int fd)
+{
+	int psz = fcntl(fd, F_GETPIPE_SZ);
+
+	memset(st, 0, sizeof(*st));
+	st->fd = fd;
+	st->splice = psz > 0;
+	return stage_ring(st, psz > 0 ? psz : 0);
+}
+
 static void
 stage_free(struct stage *st)
 {
 	if (st->ring)
 		munmap(st->ring, st->nchunks * STAGE_CHUNK);
-	st->ring = NULL;
+	if (st->old)
+		munmap(st->old, st->old_len);
+	st->ring = st->old = NULL;
 }
 
 /* One entry into the archive: its header, then its data from fd (-1:

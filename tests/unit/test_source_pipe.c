@@ -1,0 +1,133 @@
+/*
+ * A tree's archive sent by vmsplice is the archive whatever the reader
+ * does with the pipe: a reader that makes the pipe larger once the walker
+ * has started (F_SETPIPE_SZ, as any process holding the read end may)
+ * still reads every file's bytes as they are on disk. The walker reuses a
+ * chunk of its ring only after more than the pipe holds has gone in
+ * behind it; a pipe grown after the walker measured it holds more.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "engine/source.h"
+#include "t.h"
+
+#define FILE_SIZE (4u << 20)
+
+/* Bytes waiting in the pipe. */
+static int
+queued(int fd)
+{
+	int n = 0;
+
+	return ioctl(fd, FIONREAD, &n) < 0 ? -1 : n;
+}
+
+/* Wait (at most 120 s) until the pipe holds at least n bytes. */
+static int
+wait_queued(int fd, int n)
+{
+	time_t end = time(NULL) + 120;
+
+	while (queued(fd) < n) {
+		if (time(NULL) > end)
+			return -1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/abs-test-source-pipe.XXXXXX", p[600];
+	static unsigned char data[FILE_SIZE];
+	int fd, pp[2];
+
+	CHECK(mkdtemp(dir) != NULL);
+	/* Every 4 KiB of the file different from every other. */
+	for (size_t i = 0; i < sizeof(data); i += 4)
+		*(unsigned *)(data + i) = (unsigned)(i * 2654435761u) ^
+		    (unsigned)(i >> 12);
+	snprintf(p, sizeof(p), "%s/f", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, data, sizeof(data)) == (ssize_t)sizeof(data));
+	close(fd);
+
+	/* The walker on a 64 KiB pipe: its ring is made for that. */
+	CHECK(pipe(pp) == 0);
+	CHECK(fcntl(pp[0], F_SETPIPE_SZ, 64 << 10) == 64 << 10);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(pp[0]);
+		_exit(eng_archive_dir(dir, 0, pp[1], -1) == 0 ? 0 : 1);
+	}
+	close(pp[1]);
+	/* Full: the walker has measured the pipe. Then grow it, and let
+	   the walker fill it again before anything is read. */
+	CHECK(wait_queued(pp[0], 64 << 10) == 0);
+	int big = fcntl(pp[0], F_SETPIPE_SZ, 1 << 20);
+	if (big < (1 << 20)) {
+		printf("# the pipe cannot grow to 1 MiB here (%s): not checked\n",
+		    strerror(errno));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+		CHECK(system(p) == 0);
+		return 77;
+	}
+	CHECK(wait_queued(pp[0], 1 << 20) == 0);
+
+	size_t cap = FILE_SIZE + (1 << 20), n = 0;
+	char *arc = malloc(cap);
+	ssize_t k;
+	while ((k = read(pp[0], arc + n, cap - n)) > 0)
+		n += (size_t)k;
+	CHECK(n < cap);
+	close(pp[0]);
+	int st = 0;
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+	static unsigned char got[FILE_SIZE + 1];
+	int seen = 0;
+	archive_read_support_format_tar(a);
+	CHECK(archive_read_open_memory(a, arc, n) == ARCHIVE_OK);
+	while (archive_read_next_header(a, &ae) == ARCHIVE_OK) {
+		la_ssize_t dl, t = 0;
+		while ((dl = archive_read_data(a, got + t, sizeof(got) -
+		    (size_t)t)) > 0)
+			t += dl;
+		if (strcmp(archive_entry_pathname(ae), "./f") == 0) {
+			seen = 1;
+			CHECK_EQ(t, FILE_SIZE);
+			size_t bad = 0;
+			for (size_t i = 0; i < FILE_SIZE; i += 4096)
+				bad += memcmp(got + i, data + i, 4096) != 0;
+			if (bad)
+				fprintf(stderr, "%zu of %u pages of f differ\n",
+				    bad, FILE_SIZE / 4096);
+			CHECK_EQ(bad, 0);
+		}
+	}
+	CHECK(seen);
+	archive_read_free(a);
+	free(arc);
+	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+	CHECK(system(p) == 0);
+	T_DONE();
+}
