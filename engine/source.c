@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -199,7 +200,78 @@ open_long(const char *path, int flags)
 struct dir_cache {	/* the directory of the last file opened */
 	char *path;
 	int fd;		/* O_PATH, or -1 */
+	int root;	/* the tree's root (O_PATH), or -1 */
+	const char *rootpath;
+	size_t rootlen;	/* without trailing slashes */
 };
+
+/* src's path below the tree's root ("" for the root), or NULL. */
+static const char *
+in_tree(const struct dir_cache *dc, const char *src)
+{
+	if (dc->root < 0 || strncmp(src, dc->rootpath, dc->rootlen) != 0 ||
+	    (src[dc->rootlen] && src[dc->rootlen] != '/' &&
+	    dc->rootpath[dc->rootlen - 1] != '/'))
+		return NULL;
+	src += dc->rootlen;
+	while (*src == '/')
+		src++;
+	return src;
+}
+
+/*
+ * Open rel below root with flags, through no symbolic link (a directory
+ * of the tree swapped for a link since the walk looked at it must not
+ * take the dump out of the tree): openat2's RESOLVE_NO_SYMLINKS, else a
+ * directory at a time, each with O_NOFOLLOW. -1 and errno if not.
+ */
+static int
+open_beneath(int root, const char *rel, int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned)flags,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+		    RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	if (!*rel)
+		rel = ".";
+	fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
+	if (fd >= 0 || (errno != ENOSYS && errno != ENAMETOOLONG &&
+	    errno != EPERM))
+		return fd;
+
+	char *copy = strdup(rel), *p, *slash;
+	int dfd, e;
+	if (!copy)
+		return -1;
+	dfd = fcntl(root, F_DUPFD_CLOEXEC, 0);
+	for (p = copy; dfd >= 0 && (slash = strchr(p, '/')); p = slash + 1) {
+		*slash = '\0';
+		if (!*p || strcmp(p, ".") == 0)
+			continue;
+		int nd = strcmp(p, "..") == 0 ? (errno = EXDEV, -1) :
+		    openat(dfd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		e = errno;
+		close(dfd);
+		errno = e;
+		dfd = nd;
+	}
+	fd = -1;
+	if (dfd >= 0) {
+		fd = strcmp(p, "..") == 0 ? (errno = EXDEV, -1) :
+		    openat(dfd, *p ? p : ".", flags | O_NOFOLLOW);
+		e = errno;
+		close(dfd);
+		errno = e;
+	}
+	e = errno;
+	free(copy);
+	errno = e;
+	return fd;
+}
 
 /*
  * Open a file in the tree (src: its path as the walk gives it) as
@@ -212,9 +284,31 @@ static int
 open_cached(struct dir_cache *dc, const char *src)
 {
 	const int how = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+	const char *rel = in_tree(dc, src);
+	int fd;
+
+	if (rel) {
+		/* Below the root, through no link. */
+		const char *slash = strrchr(rel, '/');
+		size_t dl = slash ? (size_t)(slash - rel) : 0;
+		if (!slash)
+			return openat(dc->root, rel, how);
+		if (!dc->path || strncmp(dc->path, rel, dl) != 0 ||
+		    dc->path[dl]) {
+			char *dir = strndup(rel, dl);
+			if (!dir)
+				return -1;
+			if (dc->fd >= 0)
+				close(dc->fd);
+			free(dc->path);
+			dc->path = dir;
+			dc->fd = open_beneath(dc->root, dir,
+			    O_PATH | O_DIRECTORY | O_CLOEXEC);
+		}
+		return dc->fd < 0 ? -1 : openat(dc->fd, slash + 1, how);
+	}
 	const char *slash = strrchr(src, '/');
 	size_t dl = slash ? (size_t)(slash - src) : 0;
-	int fd;
 
 	if (!slash || dl == 0)
 		goto whole;
@@ -317,12 +411,15 @@ open_entry(struct archive *meta, struct dir_cache *dc, struct archive_entry *e,
  * libacl stats it again, when it has no xattrs at all: most have none).
  */
 static void
-dir_meta(struct archive *meta, struct archive_entry *e, const char *name,
-    int *warnings)
+dir_meta(struct archive *meta, const struct dir_cache *dc,
+    struct archive_entry *e, const char *name, int *warnings)
 {
+	const int how = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC;
 	const char *src = archive_entry_sourcepath(e);
-	int fd = src ? open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC) : -1;
+	const char *rel = src ? in_tree(dc, src) : NULL;
+	int fd = rel ? open_beneath(dc->root, rel, how) :
+	    src ? open(src, how) : -1;
 
 	read_meta(meta, e, fd, archive_entry_stat(e), name, warnings);
 	if (fd >= 0)
@@ -764,7 +861,7 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 	struct fidx_builder *idx = NULL;
 	struct eng_prefetch *pf = NULL;
 	struct fidx_entry xe;
-	struct dir_cache dc = { NULL, -1 };
+	struct dir_cache dc = { NULL, -1, -1, dir, strlen(dir) };
 	struct stage stg = { .ring = NULL };
 	char name[4096], *buf = malloc(COPY_BUF);
 	int rc = 0, warnings = 0, changed = 0;
@@ -798,6 +895,10 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 		rc = -EIO;
 		goto done;
 	}
+	/* The tree's files are opened below its root, through no link. */
+	while (dc.rootlen > 1 && dir[dc.rootlen - 1] == '/')
+		dc.rootlen--;
+	dc.root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	archive_read_disk_set_symlink_physical(disk);
 	archive_read_disk_set_standard_lookup(disk);
 	/* Holes: open_data finds them, only where there can be any. */
@@ -858,7 +959,7 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 		}
 		archive_entry_set_pathname(e, name);
 		if (left && archive_entry_filetype(e) == AE_IFDIR)
-			dir_meta(meta, e, name, &warnings);
+			dir_meta(meta, &dc, e, name, &warnings);
 		/* A regular file's flags, ACLs and xattrs through the
 		   descriptor its data is read by (walk_filter). */
 		struct stat sb;
@@ -926,6 +1027,8 @@ done:
 	}
 	free(buf);
 	dir_cache_clear(&dc);
+	if (dc.root >= 0)
+		close(dc.root);
 	fidx_builder_free(idx);
 	archive_entry_linkresolver_free(lr);
 	archive_read_free(disk);

@@ -7,6 +7,8 @@
  * behind it; a pipe grown after the walker measured it holds more.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -48,6 +50,69 @@ wait_queued(int fd, int n)
 	return 0;
 }
 
+/*
+ * Directories of the tree exchanged with links to a directory outside it
+ * while the tree is dumped, again and again: the walker never reads a
+ * file through a link (the outside file's bytes never reach the archive).
+ */
+static void
+never_through_links(void)
+{
+	char root[] = "/tmp/abs-test-source-swap.XXXXXX";
+	char out[] = "/tmp/abs-test-source-away.XXXXXX";
+	char p[600], q[600];
+	int fd, nd = 16;
+
+	CHECK(mkdtemp(root) != NULL && mkdtemp(out) != NULL);
+	snprintf(p, sizeof(p), "%s/f", out);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, "SECRET-OUTSIDE", 14) == 14);
+	close(fd);
+	for (int i = 0; i < nd; i++) {
+		snprintf(p, sizeof(p), "%s/d%d", root, i);
+		CHECK(mkdir(p, 0700) == 0);
+		snprintf(p, sizeof(p), "%s/d%d/f", root, i);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		CHECK(fd >= 0 && write(fd, "inside-the-tree", 15) == 15);
+		close(fd);
+		snprintf(p, sizeof(p), "%s/l%d", root, i);
+		CHECK(symlink(out, p) == 0);
+	}
+	pid_t sw = fork();
+	CHECK(sw >= 0);
+	if (sw == 0) {
+		for (;;)
+			for (int i = 0; i < nd; i++) {
+				snprintf(p, sizeof(p), "%s/d%d", root, i);
+				snprintf(q, sizeof(q), "%s/l%d", root, i);
+				renameat2(AT_FDCWD, p, AT_FDCWD, q, RENAME_EXCHANGE);
+			}
+	}
+	int leaked = 0, dumps = 0;
+	time_t end = time(NULL) + 60;
+	while (dumps < 3000 && time(NULL) < end && !leaked) {
+		int afd = memfd_create("arc", 0);
+		eng_archive_dir(root, 0, afd, -1);
+		struct stat sb;
+		CHECK(fstat(afd, &sb) == 0);
+		char *arc = malloc((size_t)sb.st_size + 1);
+		CHECK(pread(afd, arc, (size_t)sb.st_size, 0) == sb.st_size);
+		leaked = memmem(arc, (size_t)sb.st_size, "SECRET-OUTSIDE", 14) != NULL;
+		free(arc);
+		close(afd);
+		dumps++;
+	}
+	kill(sw, SIGKILL);
+	waitpid(sw, NULL, 0);
+	if (leaked)
+		fprintf(stderr, "dump %d read a file through a link\n", dumps);
+	else
+		printf("# %d dumps, no file read through a link\n", dumps);
+	CHECK(!leaked);
+	snprintf(p, sizeof(p), "rm -rf '%s' '%s'", root, out);
+	CHECK(system(p) == 0);
+}
+
 int
 main(void)
 {
@@ -55,6 +120,7 @@ main(void)
 	static unsigned char data[FILE_SIZE];
 	int fd, pp[2];
 
+	never_through_links();
 	CHECK(mkdtemp(dir) != NULL);
 	/* Every 4 KiB of the file different from every other. */
 	for (size_t i = 0; i < sizeof(data); i += 4)
