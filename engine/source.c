@@ -102,18 +102,28 @@ nomem:
 	return -ENOMEM;
 }
 
-/* Path of entry relative to the dump root: "." or "./sub/file". */
-static void
-relative_name(const char *root, const char *path, char *buf, size_t len)
+/* Path of entry relative to the dump root: "." or "./sub/file", in *buf
+   of *cap bytes, made larger if it must (a path may be longer than
+   PATH_MAX). 0 or -ENOMEM. */
+static int
+relative_name(const char *root, const char *path, char **buf, size_t *cap)
 {
-	size_t rl = strlen(root);
+	size_t rl = strlen(root), need = strlen(path) + 3;
 
+	if (need > *cap) {
+		char *nb = realloc(*buf, need);
+		if (!nb)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = need;
+	}
 	while (rl > 1 && root[rl - 1] == '/')
 		rl--;
 	if (strncmp(path, root, rl) == 0 && (path[rl] == '/' || !path[rl]))
-		snprintf(buf, len, ".%s", path + rl);
+		snprintf(*buf, *cap, ".%s", path + rl);
 	else
-		snprintf(buf, len, "./%s", path);
+		snprintf(*buf, *cap, "./%s", path);
+	return 0;
 }
 
 /* Write n zero bytes into the archive entry (a sparse file's hole). */
@@ -863,18 +873,20 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 	struct fidx_entry xe;
 	struct dir_cache dc = { NULL, -1, -1, dir, strlen(dir) };
 	struct stage stg = { .ring = NULL };
-	char name[4096], *buf = malloc(COPY_BUF);
+	size_t name_cap = 4096;
+	char *name = malloc(name_cap), *buf = malloc(COPY_BUF);
 	int rc = 0, warnings = 0, changed = 0;
 	uint64_t nreg = 0;	/* regular files walked */
 	bool left = false;	/* the entry's metadata left to this loop */
 	bool pf_tried = false;
 
-	if (!disk || !meta || !out || !lr || !buf) {
+	if (!disk || !meta || !out || !lr || !buf || !name) {
 		archive_read_free(disk);
 		archive_read_free(meta);
 		archive_write_free(out);
 		archive_entry_linkresolver_free(lr);
 		free(buf);
+		free(name);
 		return -ENOMEM;
 	}
 	if (idxfd >= 0 && fidx_builder_new(&idx) < 0) {
@@ -936,7 +948,12 @@ eng_archive_dir(const char *dir, time_t since, int fd, int idxfd)
 			eng_prefetch_done(pf, archive_entry_sourcepath(e));
 			nreg++;
 		}
-		relative_name(dir, archive_entry_pathname(e), name, sizeof(name));
+		if (relative_name(dir, archive_entry_pathname(e), &name,
+		    &name_cap) < 0) {
+			archive_entry_free(e);
+			rc = -ENOMEM;
+			break;
+		}
 		/* A socket has no content and pax has no form for it: left
 		   out, as tar leaves it out ("socket ignored"), not the dump. */
 		if (archive_entry_filetype(e) == AE_IFSOCK) {
@@ -1026,6 +1043,7 @@ done:
 		    (unsigned long long)st.behind);
 	}
 	free(buf);
+	free(name);
 	dir_cache_clear(&dc);
 	if (dc.root >= 0)
 		close(dc.root);

@@ -113,6 +113,66 @@ never_through_links(void)
 	CHECK(system(p) == 0);
 }
 
+/*
+ * A file deeper than PATH_MAX: the archive names it by its whole path
+ * and holds its data.
+ */
+static void
+deep_path(void)
+{
+	char root[] = "/tmp/abs-test-source-deep.XXXXXX", seg[201];
+	static char want[8192];
+	int dfd, fd;
+
+	CHECK(mkdtemp(root) != NULL);
+	memset(seg, 'n', 200);
+	seg[200] = '\0';
+	dfd = open(root, O_PATH | O_DIRECTORY);
+	snprintf(want, sizeof(want), ".");
+	for (int i = 0; i < 25; i++) {	/* 5,000 characters */
+		seg[0] = (char)('a' + i);
+		CHECK(mkdirat(dfd, seg, 0700) == 0);
+		int nd = openat(dfd, seg, O_PATH | O_DIRECTORY);
+		close(dfd);
+		dfd = nd;
+		strcat(want, "/");
+		strcat(want, seg);
+	}
+	fd = openat(dfd, "deep", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, "at the bottom", 13) == 13);
+	close(fd);
+	close(dfd);
+	strcat(want, "/deep");
+
+	int afd = memfd_create("arc", 0);
+	CHECK(eng_archive_dir(root, 0, afd, -1) >= 0);
+	struct stat sb;
+	CHECK(fstat(afd, &sb) == 0);
+	char *arc = malloc((size_t)sb.st_size + 1);
+	CHECK(pread(afd, arc, (size_t)sb.st_size, 0) == sb.st_size);
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+	int found = 0;
+	archive_read_support_format_tar(a);
+	CHECK(archive_read_open_memory(a, arc, (size_t)sb.st_size) ==
+	    ARCHIVE_OK);
+	while (archive_read_next_header(a, &ae) == ARCHIVE_OK) {
+		char buf[64];
+		if (strcmp(archive_entry_pathname(ae), want) != 0)
+			continue;
+		found = 1;
+		CHECK(archive_read_data(a, buf, sizeof(buf)) == 13 &&
+		    memcmp(buf, "at the bottom", 13) == 0);
+	}
+	CHECK(found);
+	archive_read_free(a);
+	free(arc);
+	close(afd);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	CHECK(system(cmd) == 0);
+}
+
 int
 main(void)
 {
@@ -120,6 +180,7 @@ main(void)
 	static unsigned char data[FILE_SIZE];
 	int fd, pp[2];
 
+	deep_path();
 	never_through_links();
 	CHECK(mkdtemp(dir) != NULL);
 	/* Every 4 KiB of the file different from every other. */
