@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ struct pf_item {
 
 struct eng_prefetch {
 	char *root;
+	int rootfd;		/* O_PATH, or -1 */
 	int64_t since;
 	dev_t dev;
 	pthread_t walker, io[PF_THREADS];
@@ -195,6 +197,31 @@ walker(void *arg)
 	return NULL;
 }
 
+/*
+ * Open path, a file the walk listed, below the root through no link (a
+ * directory swapped for a link since the walk must not take the
+ * read-ahead out of the tree): -1 if not, or if the kernel has no
+ * openat2 (the read-ahead is a hint).
+ */
+static int
+open_in_tree(const struct eng_prefetch *p, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+		    RESOLVE_NO_MAGICLINKS,
+	};
+	size_t rl = strlen(p->root);
+
+	if (p->rootfd < 0 || strncmp(path, p->root, rl) != 0)
+		return -1;
+	path += rl;
+	while (*path == '/')
+		path++;
+	return (int)syscall(SYS_openat2, p->rootfd, *path ? path : ".", &how,
+	    sizeof(how));
+}
+
 static void *
 io_thread(void *arg)
 {
@@ -246,7 +273,7 @@ io_thread(void *arg)
 		p->ahead += len;
 		p->read_ahead++;
 		pthread_mutex_unlock(&p->mu);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		fd = open_in_tree(p, path);
 		bool cached = false;
 		if (fd >= 0) {
 			/* Its data in memory too? Then it is warm, nothing to ask. */
@@ -280,6 +307,7 @@ eng_prefetch_start(const char *root, int64_t since, uint64_t skip)
 	while (rl > 1 && p->root[rl - 1] == '/')
 		p->root[--rl] = '\0';
 	p->dev = sb.st_dev;
+	p->rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	p->since = since;
 	p->skip = p->done = p->taken = skip;
 	pthread_mutex_init(&p->mu, NULL);
@@ -353,6 +381,8 @@ eng_prefetch_stop(struct eng_prefetch *p, struct eng_prefetch_stats *st)
 	pthread_cond_destroy(&p->walk_cv);
 	pthread_cond_destroy(&p->io_cv);
 	pthread_mutex_destroy(&p->mu);
+	if (p->rootfd >= 0)
+		close(p->rootfd);
 	free(p->root);
 	free(p);
 }

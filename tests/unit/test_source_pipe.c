@@ -22,6 +22,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "engine/prefetch.h"
 #include "engine/source.h"
 #include "t.h"
 
@@ -173,6 +174,82 @@ deep_path(void)
 	CHECK(system(cmd) == 0);
 }
 
+/*
+ * The read-ahead opens no file through a link either: directories of a
+ * tree exchanged with links to a directory whose f is a FIFO, with a
+ * writer waiting in open(2) for a reader; the read-ahead walks the tree
+ * again and again and must never be that reader.
+ */
+static void
+read_ahead_in_tree(void)
+{
+	char root[] = "/tmp/abs-test-prefetch-swap.XXXXXX";
+	char out[] = "/tmp/abs-test-prefetch-away.XXXXXX";
+	char p[600], q[600];
+	int fd, nd = 16, rep[2];
+
+	CHECK(mkdtemp(root) != NULL && mkdtemp(out) != NULL);
+	snprintf(p, sizeof(p), "%s/f", out);
+	CHECK(mkfifo(p, 0600) == 0);
+	for (int i = 0; i < nd; i++) {
+		snprintf(p, sizeof(p), "%s/d%d", root, i);
+		CHECK(mkdir(p, 0700) == 0);
+		snprintf(p, sizeof(p), "%s/d%d/f", root, i);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		CHECK(fd >= 0 && write(fd, "inside-the-tree", 15) == 15);
+		close(fd);
+		snprintf(p, sizeof(p), "%s/l%d", root, i);
+		CHECK(symlink(out, p) == 0);
+	}
+	CHECK(pipe2(rep, O_NONBLOCK) == 0);
+	pid_t fw = fork();
+	CHECK(fw >= 0);
+	if (fw == 0) {	/* says each time a reader opened the FIFO */
+		snprintf(p, sizeof(p), "%s/f", out);
+		for (;;) {
+			int w = open(p, O_WRONLY);
+			if (w >= 0 && write(rep[1], "!", 1) == 1)
+				close(w);
+		}
+	}
+	pid_t sw = fork();
+	CHECK(sw >= 0);
+	if (sw == 0) {
+		for (;;)
+			for (int i = 0; i < nd; i++) {
+				snprintf(p, sizeof(p), "%s/d%d", root, i);
+				snprintf(q, sizeof(q), "%s/l%d", root, i);
+				renameat2(AT_FDCWD, p, AT_FDCWD, q, RENAME_EXCHANGE);
+			}
+	}
+	char c;
+	int opened = 0, walks = 0;
+	time_t end = time(NULL) + 30;
+	while (time(NULL) < end && !opened) {
+		struct eng_prefetch *pf = eng_prefetch_start(root, 0, 0);
+		CHECK(pf != NULL);
+		usleep(20000);	/* lets it walk; no result rides on it */
+		eng_prefetch_stop(pf, NULL);
+		walks++;
+		opened = read(rep[0], &c, 1) == 1;
+	}
+	kill(sw, SIGKILL);
+	kill(fw, SIGKILL);
+	waitpid(sw, NULL, 0);
+	waitpid(fw, NULL, 0);
+	if (opened)
+		fprintf(stderr, "read-ahead %d opened a FIFO through a link\n",
+		    walks);
+	else
+		printf("# %d read-aheads, none opened a file through a link\n",
+		    walks);
+	CHECK(!opened);
+	close(rep[0]);
+	close(rep[1]);
+	snprintf(p, sizeof(p), "rm -rf '%s' '%s'", root, out);
+	CHECK(system(p) == 0);
+}
+
 int
 main(void)
 {
@@ -181,6 +258,7 @@ main(void)
 	int fd, pp[2];
 
 	deep_path();
+	read_ahead_in_tree();
 	never_through_links();
 	CHECK(mkdtemp(dir) != NULL);
 	/* Every 4 KiB of the file different from every other. */
