@@ -382,6 +382,14 @@ read_meta(struct archive *meta, struct archive_entry *e, int fd,
 	}
 }
 
+/* Did an open below the root fail as the tree changed under the walk (a
+   link, or no directory, on the way now)? */
+static bool
+moved_away(int e)
+{
+	return e == ELOOP || e == EXDEV || e == ENOTDIR;
+}
+
 /*
  * A regular file, opened once here for its metadata and its data: the
  * walk (walk_filter) only lstats it, and meta, a second read-disk handle
@@ -407,9 +415,11 @@ open_entry(struct archive *meta, struct dir_cache *dc, struct archive_entry *e,
 		errno = EAGAIN;	/* no longer a regular file */
 	}
 	int e_open = errno;
-	/* Not opened: the walk's lstat stands. */
-	read_meta(meta, e, fd, fd >= 0 ? sb : archive_entry_stat(e), name,
-	    warnings);
+	/* Not opened: the walk's lstat stands. Not by path if a link is
+	   on the way now (that path leads out of the tree). */
+	if (fd >= 0 || !moved_away(e_open))
+		read_meta(meta, e, fd, fd >= 0 ? sb : archive_entry_stat(e),
+		    name, warnings);
 	errno = e_open;
 	return fd;
 }
@@ -430,6 +440,12 @@ dir_meta(struct archive *meta, const struct dir_cache *dc,
 	const char *rel = src ? in_tree(dc, src) : NULL;
 	int fd = rel ? open_beneath(dc->root, rel, how) :
 	    src ? open(src, how) : -1;
+
+	if (fd < 0 && rel && moved_away(errno)) {
+		log_warn("archive: warning: %s: %s", name, strerror(errno));
+		(*warnings)++;
+		return;
+	}
 
 	read_meta(meta, e, fd, archive_entry_stat(e), name, warnings);
 	if (fd >= 0)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +70,8 @@ never_through_links(void)
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	CHECK(fd >= 0 && write(fd, "SECRET-OUTSIDE", 14) == 14);
 	close(fd);
+	/* Nor its xattrs (here if the file system has user xattrs). */
+	setxattr(p, "user.away", "XATTR-OUTSIDE", 13, 0);
 	for (int i = 0; i < nd; i++) {
 		snprintf(p, sizeof(p), "%s/d%d", root, i);
 		CHECK(mkdir(p, 0700) == 0);
@@ -98,7 +101,8 @@ never_through_links(void)
 		CHECK(fstat(afd, &sb) == 0);
 		char *arc = malloc((size_t)sb.st_size + 1);
 		CHECK(pread(afd, arc, (size_t)sb.st_size, 0) == sb.st_size);
-		leaked = memmem(arc, (size_t)sb.st_size, "SECRET-OUTSIDE", 14) != NULL;
+		leaked = memmem(arc, (size_t)sb.st_size, "SECRET-OUTSIDE", 14) ||
+		    memmem(arc, (size_t)sb.st_size, "XATTR-OUTSIDE", 13);
 		free(arc);
 		close(afd);
 		dumps++;
