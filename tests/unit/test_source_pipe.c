@@ -1,10 +1,14 @@
 /*
  * A tree's archive sent by vmsplice is the archive whatever the reader
- * does with the pipe: a reader that makes the pipe larger once the walker
+ * does with the pipe: read after the walker is gone, its ring unmapped,
+ * it is whole; a reader that makes the pipe larger once the walker
  * has started (F_SETPIPE_SZ, as any process holding the read end may)
  * still reads every file's bytes as they are on disk. The walker reuses a
  * chunk of its ring only after more than the pipe holds has gone in
  * behind it; a pipe grown after the walker measured it holds more.
+ * Directories swapped for links while the tree is dumped never take the
+ * walker or its read-ahead out of the tree (no file, no xattr from
+ * there); a file deeper than PATH_MAX keeps its whole name.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -273,6 +277,39 @@ main(void)
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	CHECK(fd >= 0 && write(fd, data, sizeof(data)) == (ssize_t)sizeof(data));
 	close(fd);
+
+	/* A walker gone (its ring unmapped) before a byte is read: the
+	   pipe still holds the archive it sent. */
+	CHECK(pipe(pp) == 0);
+	CHECK(fcntl(pp[0], F_SETPIPE_SZ, 1 << 20) == 1 << 20);
+	char small[] = "/tmp/abs-test-source-gone.XXXXXX";
+	CHECK(mkdtemp(small) != NULL);
+	snprintf(p, sizeof(p), "%s/f", small);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, data, 700000) == 700000);
+	close(fd);
+	pid_t gone = fork();
+	CHECK(gone >= 0);
+	if (gone == 0) {
+		close(pp[0]);
+		_exit(eng_archive_dir(small, 0, pp[1], -1) == 0 ? 0 : 1);
+	}
+	close(pp[1]);
+	int gst = 0;
+	CHECK(waitpid(gone, &gst, 0) == gone && WIFEXITED(gst) &&
+	    WEXITSTATUS(gst) == 0);
+	{
+		static char buf[1 << 20];
+		size_t m = 0;
+		ssize_t r;
+		while ((r = read(pp[0], buf + m, sizeof(buf) - m)) > 0)
+			m += (size_t)r;
+		close(pp[0]);
+		/* The file's data, whole, after its header. */
+		CHECK(memmem(buf, m, data, 700000) != NULL);
+	}
+	snprintf(p, sizeof(p), "rm -rf '%s'", small);
+	CHECK(system(p) == 0);
 
 	/* The walker on a 64 KiB pipe: its ring is made for that. */
 	CHECK(pipe(pp) == 0);
