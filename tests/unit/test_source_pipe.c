@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <sys/wait.h>
@@ -32,6 +33,14 @@
 #include "t.h"
 
 #define FILE_SIZE (4u << 20)
+
+/* A helper process of the test ends with it, however it ends. */
+static void
+die_with_parent(void)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+		_exit(1);
+}
 
 /* Bytes waiting in the pipe. */
 static int
@@ -89,6 +98,7 @@ never_through_links(void)
 	pid_t sw = fork();
 	CHECK(sw >= 0);
 	if (sw == 0) {
+		die_with_parent();
 		for (;;)
 			for (int i = 0; i < nd; i++) {
 				snprintf(p, sizeof(p), "%s/d%d", root, i);
@@ -213,6 +223,7 @@ read_ahead_in_tree(void)
 	pid_t fw = fork();
 	CHECK(fw >= 0);
 	if (fw == 0) {	/* says each time a reader opened the FIFO */
+		die_with_parent();
 		snprintf(p, sizeof(p), "%s/f", out);
 		for (;;) {
 			int w = open(p, O_WRONLY);
@@ -223,6 +234,7 @@ read_ahead_in_tree(void)
 	pid_t sw = fork();
 	CHECK(sw >= 0);
 	if (sw == 0) {
+		die_with_parent();
 		for (;;)
 			for (int i = 0; i < nd; i++) {
 				snprintf(p, sizeof(p), "%s/d%d", root, i);
