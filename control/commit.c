@@ -66,6 +66,20 @@ ctld_job_uncommitted(const struct ctld *c, int64_t job)
 	return false;
 }
 
+/*
+ * The job a read-after-write check is about: the one it names, if the
+ * drive runs it or holds it uncommitted (a commit point's read back, with
+ * or without a job running), else the drive's job.
+ */
+int64_t
+ctld_verified_job(const struct drive *d, json_t *data)
+{
+	int64_t job = arg_num(data, "job", 0);
+
+	return job > 0 && (job == d->job || ctld_written_has(d, job)) ? job :
+	    d->job;
+}
+
 /* An uncommitted job ends: the catalog, the night's run, shadows. */
 static void
 written_end(struct ctld *c, struct drive *d, int64_t job, bool done,

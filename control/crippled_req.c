@@ -808,9 +808,11 @@ ev_verified(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	crip_journal(c->crip, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "rec",
 	    "verified", "tape_id", field(data, "tape_id", ""), "dump",
 	    field(data, "dump", ""), "checked", (json_int_t)arg_num(data,
-	    "checked", 0), "bad", (json_int_t)bad, "job", (json_int_t)d->job));
+	    "checked", 0), "bad", (json_int_t)bad, "job",
+	    (json_int_t)ctld_verified_job(d, data)));
 	if (bad > 0)
-		ctld_error_event(c, d, NULL, d->job, "verify-mismatch",
+		ctld_error_event(c, d, NULL, ctld_verified_job(d, data),
+		    "verify-mismatch",
 		    "read-after-write check found %lld bad blocks on tape %s",
 		    (long long)bad, field(data, "tape_id", "?"));
 	return ok();

@@ -810,11 +810,12 @@ usage(void)
 	    "--keytab: abs-ctld's keytab for Kerberos clients (abs/HOST).\n"
 	    "--commit-every N, --commit-secs S: a drive's dump jobs share\n"
 	    "  commit points (one synchronous filemark and read-back for\n"
-	    "  several dumps): every N dumps (default 1: each dump its own,\n"
-	    "  read back), S seconds since the last (default 300; 0: none), the\n"
+	    "  several dumps): every N dumps (default 1000; 1: each dump its\n"
+	    "  own), S seconds since the last (default 300; 0: none), the\n"
 	    "  drive idle 2 s, a restore, an unload, the cartridge's end, the\n"
-	    "  media server's stop. A drive's COMMIT_EVERY=, COMMIT_SECS= in its\n"
-	    "  media server's --config override them. docs/NIGHTLY.md.\n",
+	    "  media server's stop. Each reads back what it covers. A drive's\n"
+	    "  COMMIT_EVERY=, COMMIT_SECS= in its media server's --config\n"
+	    "  override them. docs/NIGHTLY.md.\n",
 	    CTLD_GRACE, REQUEST_TIMEOUT, UID_MAX_CLIENTS, EXC_TIMEOUT, EXC_MAX);
 	exit(2);
 }
@@ -1220,7 +1221,7 @@ ctld_main(int argc, char **argv)
 	const char *user = NULL;
 	struct ctld_listen_opts lo_tls = { 0 };
 	struct ctld c = { .grace = CTLD_GRACE, .exception_timeout = EXC_TIMEOUT,
-	    .commit_every = 1, .commit_secs = 300 };
+	    .commit_every = 1000, .commit_secs = 300 };
 	char *end;
 	long v;
 	char err[256] = "";	/* CAT_ERRLEN, and listen_on's */

@@ -51,7 +51,8 @@ struct drive {
 struct ctld {
 	struct cat_db *db;
 	/* commit points a media server's dump jobs share (docs/NIGHTLY.md):
-	   --commit-every (1: every dump its own) and --commit-secs */
+	   --commit-every (default 1000; 1: every dump its own) and
+	   --commit-secs */
 	unsigned commit_every;
 	unsigned commit_secs;
 	struct drive *drives;

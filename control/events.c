@@ -436,7 +436,8 @@ ev_verified(struct ctld *c, struct drive *d, json_t *data, const char **code,
 	    dberr);
 
 	if (bad > 0)
-		ctld_error_event(c, d, NULL, d->job, "verify-mismatch",
+		ctld_error_event(c, d, NULL, ctld_verified_job(d, data),
+		    "verify-mismatch",
 		    "read-after-write check found %lld bad blocks on tape %s",
 		    (long long)bad, field(data, "tape_id", "?"));
 	return rc < 0 ? cat_failed(code, err, rc, dberr) : ok();
@@ -553,7 +554,9 @@ const struct ctld_event ctld_events[] = {
 	{ "tape-recycled", ev_tape_recycled, "tape_id:s label:s?", false },
 	{ "bad-tape", ev_bad_tape, "tape_id:s label:s? why:s?", false },
 	{ "error", ev_error, "kind:s? label:s? message:s?", false },
-	{ "verified", ev_verified, "tape_id:s dump:s checked:i bad:i", true },
+	/* a commit point's (job:i names its job) may come between jobs */
+	{ "verified", ev_verified, "tape_id:s dump:s checked:i bad:i job:i?",
+	    false },
 	{ "progress", ev_progress, "bytes:i? rate:f? state:s?", true },
 	{ "message", ev_message, "level:s? text:s", false },
 	{ "result", ev_result, "ok:b aborted:b? error:s? written:b?", true },

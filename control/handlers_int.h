@@ -78,6 +78,8 @@ json_t *ev_commit(struct ctld *c, struct drive *d, json_t *data,
     const char **code, char *err);
 json_t *ev_commit_failed(struct ctld *c, struct drive *d, json_t *data,
     const char **code, char *err);
+/* The job a verified event is about: its job:, if d runs or holds it. */
+int64_t ctld_verified_job(const struct drive *d, json_t *data);
 /* A run's job was written, not committed: its drive takes the next. */
 void night_job_written(struct ctld *c, int64_t job);
 

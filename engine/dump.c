@@ -303,12 +303,20 @@ close_part(struct dump_state *s, bool last)
 		return rc;
 	if (last && !s->p.ends_full)
 		s->p.ends_full = past_early_warning(s);
+	/* Read back at the commit point that covers it: its sample now. */
 	if (s->p.defer)
-		return 0;
-	uint64_t checked = s->spot.checked;
+		return eng_spot_keep(&s->spot, &s->p, s->o->commit);
+	struct eng_commit *c = s->o->commit;
+	uint64_t checked = s->spot.checked, held = c ? c->spot_checked : 0;
 	rc = eng_spot_part(&s->spot, &s->p, &s->fault, s->err);
-	if (s->spot.checked > checked)
+	if (s->spot.checked > checked || (c && c->spot_checked > held))
 		eng_trace("r");
+	/* The check did not take the commit point's lines: they are now. */
+	if (c && c->check_due) {
+		int r = eng_part_commit(&s->p, true);
+		if (rc == 0)
+			rc = r;
+	}
 	return rc;
 }
 
@@ -1016,6 +1024,8 @@ record_dump(struct dump_state *s, struct eng_source *src,
 	return 0;
 }
 
+static void log_bad_tape(struct dump_state *s, const char *why);
+
 /* End an attempt, whatever its outcome; the result's counts. */
 static void
 end_attempt(struct dump_state *s, struct eng_source *src, int rc,
@@ -1043,6 +1053,24 @@ end_attempt(struct dump_state *s, struct eng_source *src, int rc,
 	eng_source_free(src);
 	if (s->fault == ENG_FAULT_NONE)
 		s->fault = eng_window_fault(s->win);
+	/* A commit point's read back failed on this cartridge: it fails
+	   (dump_retrying takes it out of use; an aborted dump is not tried
+	   again, the cartridge is taken out of use here). */
+	if (s->o->commit && s->o->commit->bad) {
+		struct eng_commit *c = s->o->commit;
+		c->bad = false;
+		free(c->bad_rec);
+		c->bad_rec = NULL;
+		if (rc == -ECANCELED) {
+			enum eng_fault f = s->fault;
+			s->fault = ENG_FAULT_VERIFY;
+			log_bad_tape(s, c->why);
+			eng_changer_skip(s->chg, s->p.l.tape_id);
+			s->fault = f;
+		} else if (rc < 0 && s->fault == ENG_FAULT_NONE) {
+			s->fault = ENG_FAULT_VERIFY;
+		}
+	}
 	res->verify_checked = s->spot.checked;
 	res->verify_bad = s->spot.bad;
 	res->verify_seconds = s->spot.secs;
@@ -1297,6 +1325,51 @@ hold_drive(struct dump_state *s, int rc)
 	return true;
 }
 
+/*
+ * A commit point's read back failed outside a dump: the cartridge out of
+ * use, as log_bad_tape does (the dump log's error and bad lines, the
+ * catalog's bad-tape).
+ */
+static void
+commit_bad_tape(struct eng_commit *c, const struct eng_dump_opts *o,
+    const char *why)
+{
+	struct cat_dl_rec rec;
+
+	c->bad = false;
+	memset(&rec, 0, sizeof(rec));
+	if (c->bad_rec) {	/* the dump's fields, as log_bad_tape has them */
+		memcpy(rec.dump_id, c->bad_rec->dump_id, sizeof(rec.dump_id));
+		memcpy(rec.entity, c->bad_rec->entity, sizeof(rec.entity));
+		memcpy(rec.since, c->bad_rec->since, sizeof(rec.since));
+		rec.level = c->bad_rec->level;
+		memcpy(rec.server, c->bad_rec->server, sizeof(rec.server));
+		memcpy(rec.partition, c->bad_rec->partition,
+		    sizeof(rec.partition));
+		rec.job = c->bad_rec->job;
+		memcpy(rec.site, c->bad_rec->site, sizeof(rec.site));
+		free(c->bad_rec);
+		c->bad_rec = NULL;
+	}
+	rec.type = CAT_DL_ERROR;
+	snprintf(rec.label, sizeof(rec.label), "%s", c->bad_label);
+	snprintf(rec.tape_id, sizeof(rec.tape_id), "%.32s", c->bad_tape_id);
+	snprintf(rec.drive, sizeof(rec.drive), "%s", o->device ? o->device : "");
+	util_fmt_time(clock_now(), rec.date, sizeof(rec.date));
+	snprintf(rec.status, sizeof(rec.status), "%s",
+	    eng_fault_status(ENG_FAULT_VERIFY));
+	if (o->log) {
+		eng_log_append(o, &rec);
+		rec.type = CAT_DL_BAD;
+		snprintf(rec.status, sizeof(rec.status), "out-of-service");
+		eng_log_append(o, &rec);
+	}
+	log_warn("cartridge %s taken out of use: %s", c->bad_label, why);
+	if (o->hooks)
+		o->hooks->event(o->hooks->ctx, "bad-tape", NULL, c->bad_label,
+		    c->bad_tape_id, why);
+}
+
 int
 eng_commit_end(struct eng_commit *c, const struct eng_dump_opts *o, char *err)
 {
@@ -1305,6 +1378,8 @@ eng_commit_end(struct eng_commit *c, const struct eng_dump_opts *o, char *err)
 	int rc;
 
 	rc = eng_part_commit(&p, false);
+	if (c->bad)
+		commit_bad_tape(c, o, err);
 	if (c->dev && o->lbp)
 		tsg_set_lbp(c->dev, false, &st);
 	tsg_free(c->dev);
@@ -1316,6 +1391,9 @@ eng_commit_end(struct eng_commit *c, const struct eng_dump_opts *o, char *err)
 	free(c->recs);
 	c->recs = NULL;
 	c->nrec = c->caprec = 0;
+	eng_commit_held_drop(c, 0);
+	free(c->bad_rec);
+	c->bad_rec = NULL;
 	return rc;
 }
 
@@ -1353,6 +1431,13 @@ eng_dump(const struct eng_dump_opts *o, struct eng_dump_result *res, char *err)
 	if (o->commit && (orc = eng_part_commit(&s.p, false)) < 0 && rc == 0) {
 		/* The dump was written, but no commit point covers it. */
 		rc = orc;
+	}
+	if (o->commit && o->commit->bad) {
+		o->commit->bad = false;
+		free(o->commit->bad_rec);
+		o->commit->bad_rec = NULL;
+		s.fault = ENG_FAULT_VERIFY;
+		log_bad_tape(&s, err);
 	}
 	if (s.p.lbp && s.p.dev) {
 		/* Drives keep mode pages: leave this one as we found it. */

@@ -169,8 +169,15 @@ struct eng_dump_opts {
  * once a synchronous point covers it; dumps a failed synchronous point
  * leaves uncovered go to on_lost and are not in the log: run them again.
  * Between commit points the drive stays open at end of data (no rewind,
- * no positioning), and read-after-write verification samples the dump
- * that closes each commit point. With hooks (a media server's archive
+ * no positioning). Every commit point reads back what it covers, before
+ * it releases a line: each part closed behind an immediate filemark keeps
+ * its sample (first and last block, random ones at the rate; chosen as
+ * it closed) and where it is, and the commit point reads the samples of
+ * up to ENG_COMMIT_SPOT_PARTS of them (the last always, others at random),
+ * in tape order, with the sample of the part that closes it, if one does,
+ * in one pass. A sample that does not read back as written fails the
+ * commit point as a failed synchronous filemark does (on_lost; bad is
+ * set: the cartridge is taken out of use). With hooks (a media server's archive
  * job), the catalog hears of a deferred dump's parts and its end at the
  * commit point that covers it, never before. A media server also shares
  * commit points between the dump jobs of a drive when abs-ctld's job
@@ -179,6 +186,7 @@ struct eng_dump_opts {
  */
 struct cat_dl_rec;
 struct eng_commit_rec;
+struct eng_spot_held;
 struct tsg_dev;
 struct ring;
 struct eng_changer;
@@ -190,6 +198,10 @@ struct eng_commit {
 	void (*on_lost)(void *ctx, const struct cat_dl_rec *dump);
 	/* every line (parts and dumps) once in the dump log, or NULL */
 	void (*on_line)(void *ctx, const struct cat_dl_rec *line);
+	/* a commit point's read back of a part of job's dump, after its
+	   lines were released or lost (NULL: hooks->verified, if hooks) */
+	void (*on_verified)(void *ctx, const char *dump_id, const char *tape_id,
+	    int64_t job, uint64_t checked, uint64_t bad);
 	void *ctx;
 	/* The engine's, between dumps: */
 	struct tsg_dev *dev;	/* held at end of data, or NULL */
@@ -201,13 +213,30 @@ struct eng_commit {
 	unsigned pending;	/* dumps written since */
 	struct eng_commit_rec *recs;
 	size_t nrec, caprec;
+	/* the parts written since, to read back (engine/verify.h) */
+	struct eng_spot_held *held;
+	size_t nheld, capheld;
+	uint64_t rng;		/* which parts a large commit point reads */
+	bool check_due;		/* synchronous filemark written, the read
+				   back of the closing part's check left */
+	char why[256];		/* why the last lines were lost (on_lost) */
+	bool bad;		/* a read back failed on this cartridge: */
+	char bad_label[64], bad_tape_id[64];	/* it is taken out of use */
+	char bad_dump[33];	/* the dump whose block was not as written */
+	struct cat_dl_rec *bad_rec;	/* its part line, for the bad lines */
 	uint64_t syncs, immediate;	/* filemarks that closed parts */
 	uint64_t commits;
+	uint64_t spot_parts, spot_checked, spot_bad;	/* read back at them */
 };
+/* The parts a commit point reads back at most (the last always). */
+#define ENG_COMMIT_SPOT_PARTS 32
 /*
  * A commit point now: a synchronous filemark count 0 (the drive writes
- * out its buffer), then the pending dumps to the log and on_commit; on
- * failure they go to on_lost. Then the drive is let go. 0 or -EIO.
+ * out its buffer), the read back of what it covers, then the pending
+ * dumps to the log and on_commit; on failure they go to on_lost (a
+ * failed read back also takes the cartridge out of use: the dump log's
+ * error and bad lines, hooks' bad-tape). Then the drive is let go. 0,
+ * -EIO or -EBADMSG (the read back).
  */
 int eng_commit_end(struct eng_commit *c, const struct eng_dump_opts *o,
     char *err);

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "engine/part.h"
 #include "engine/tape.h"
+#include "engine/verify.h"
 #include "engine/window.h"
 #include "ring/ring.h"
 
@@ -381,6 +382,9 @@ eng_commit_release(struct eng_commit *c, const struct eng_dump_opts *o,
 {
 	int rc = 0, r;
 
+	if (!synced)
+		snprintf(c->why, sizeof(c->why), "%s", err && *err ? err :
+		    "the commit point failed");
 	for (size_t i = 0; i < c->nrec; i++) {
 		struct cat_dl_rec *rec = &c->recs[i].r;
 		if (!synced) {
@@ -425,9 +429,14 @@ eng_part_commit(struct eng_part *p, bool synced)
 {
 	struct eng_commit *c = p->o->commit;
 	struct tsg_status st;
+	int rc = 0, r;
 
-	if (!c || !c->nrec)
+	if (!c || !c->nrec) {
+		if (c)
+			eng_commit_held_drop(c, 0);
 		return 0;
+	}
+	c->check_due = false;
 	if (!synced && p->dev && !tsg_is_stream(p->dev)) {
 		abs_crash_point("commit");
 		synced = tsg_write_filemarks(p->dev, 0, false, &st) == 0;
@@ -437,7 +446,31 @@ eng_part_commit(struct eng_part *p, bool synced)
 		else
 			eng_err_st(p->err, "the commit point's filemark", &st);
 	}
-	return eng_commit_release(c, p->o, synced, p->err);
+	/* What it covers read back before a line of it is released. */
+	if (synced && c->nheld && p->dev) {
+		uint32_t bs = 0;
+		for (size_t i = 0; i < c->nheld; i++)
+			if (c->held[i].bs > bs)
+				bs = c->held[i].bs;
+		uint8_t *buf = aligned_alloc(4096, bs + RING_SLACK);
+		uint64_t checked = c->spot_checked;
+		rc = buf ? eng_commit_check(c, p->dev, buf, true, p->err) : -ENOMEM;
+		free(buf);
+		if (rc == -ENOMEM)
+			eng_err(p->err, "out of memory for the commit point's read "
+			    "back");
+		if (c->spot_checked > checked)
+			eng_trace("r");
+		synced = rc == 0;
+		/* The bad part's line: the dump log's bad lines name it. */
+		for (size_t i = 0; c->bad && !c->bad_rec && i < c->nrec; i++)
+			if (c->recs[i].r.type == CAT_DL_PART && strcmp(c->recs[i].r.dump_id,
+			    c->bad_dump) == 0 && (c->bad_rec = malloc(sizeof(*c->bad_rec))))
+				*c->bad_rec = c->recs[i].r;
+	}
+	r = eng_commit_release(c, p->o, synced, p->err);
+	eng_commit_checked(c, p->o);
+	return rc < 0 ? rc : r;
 }
 
 static int
@@ -459,8 +492,15 @@ log_part(struct eng_part *p, const struct fmt_trailer *t, bool trailer)
 		eng_rec_stamp(p->o, &rec);
 		return eng_commit_push(p->o->commit, &rec);
 	}
-	/* Written out with every part before it: those are committed too. */
-	if (p->o->commit && (rc = eng_part_commit(p, trailer)) < 0)
+	/*
+	 * Written out with every part before it: those are committed too,
+	 * once read back; with this part's own check (eng_spot_part, right
+	 * after the close), in one pass.
+	 */
+	if (p->o->commit && trailer && p->o->commit->nrec &&
+	    p->o->commit->nheld)
+		p->o->commit->check_due = true;
+	else if (p->o->commit && (rc = eng_part_commit(p, trailer)) < 0)
 		return rc;
 	if ((rc = eng_log_append(p->o, &rec)) < 0)
 		eng_err(p->err, "dump log %s: %s (part %u is on tape %s file %llu)",
@@ -613,6 +653,7 @@ eng_commit_drop_except(struct eng_commit *c, int64_t keep)
 		}
 	}
 	c->nrec = k;
+	eng_commit_held_drop(c, keep);
 	return n;
 }
 

@@ -54,7 +54,8 @@
 /* Backoff between attempts to reach a master that is gone: 1 s to 30 s. */
 #define SERVE_BACKOFF_MIN 1
 /* A drive holding dumps not yet committed commits them when no next job
-   came within this many seconds (docs/NIGHTLY.md "Commit points"). */
+   came within this many seconds (docs/NIGHTLY.md "Commit points"; a
+   drive's COMMIT_IDLE= in --config). */
 #define SERVE_COMMIT_IDLE_S 2
 #define SERVE_BACKOFF_MAX 30
 /* How long abs-ctld may take to answer (TIMEOUT= in the configuration). */
@@ -163,12 +164,17 @@ struct srv {
 	struct eng_commit commit;
 	unsigned commit_every;	/* COMMIT_EVERY= of the config (0: abs-ctld's) */
 	double commit_secs;	/* COMMIT_SECS= (< 0: abs-ctld's) */
+	double commit_idle;	/* COMMIT_IDLE= (SERVE_COMMIT_IDLE_S) */
 	json_t *committed;	/* lines a commit point released, for abs-ctld */
 	json_t *lost;		/* jobs whose dumps a commit point lost */
 	json_t *indexes;	/* committed dumps whose file index goes up */
+	json_t *verified;	/* the commit points' read backs, per part */
+	const struct eng_hooks *hooks;	/* the jobs' (bad-tape at a commit) */
 	char lost_why[ENG_ERRLEN];
 	double idle_since;	/* when the drive, holding dumps, went idle */
 	bool term;		/* SIGTERM came while dumps were held */
+	bool moving;		/* SIGHUP named another master: registering
+				   there mid-job keeps the held dumps */
 };
 
 static void take_library(struct srv *s, json_t *lib);
@@ -400,6 +406,21 @@ commit_lost(void *ctx, const struct cat_dl_rec *r)
 	    "covers it: it is not in the journal, and abs-ctld dumps it again",
 	    (long long)r->job, r->dump_id, r->entity);
 	json_array_append_new(s->lost, json_integer(r->job));
+	/* Why, for commit-failed (a commit point inside a job sets it too). */
+	snprintf(s->lost_why, sizeof(s->lost_why), "the commit point failed: %s",
+	    s->commit.why);
+}
+
+/* A commit point's read back of a part of job's dump, for abs-ctld. */
+static void
+commit_verified(void *ctx, const char *dump_id, const char *tape_id,
+    int64_t job, uint64_t checked, uint64_t bad)
+{
+	struct srv *s = ctx;
+
+	json_array_append_new(s->verified, json_pack("{s:s,s:s,s:I,s:I,s:I}",
+	    "dump", dump_id, "tape_id", tape_id, "job", (json_int_t)job,
+	    "checked", (json_int_t)checked, "bad", (json_int_t)bad));
 }
 
 /* Whether the drive holds dumps not yet committed, or the drive itself. */
@@ -447,6 +468,16 @@ commit_tell(struct srv *s)
 		json_t *id;
 		json_array_foreach(s->indexes, i, id)
 			upload_index(s, s->log, json_string_value(id), 0);
+	}
+	/* The read backs, each its job's (the dumps are in the catalog now,
+	   or lost: then before commit-failed, as the reason). */
+	if (master_up(s)) {
+		json_t *v;
+		json_array_foreach(s->verified, i, v)
+			event_post(s, "verified", json_incref(v));
+	}
+	json_array_clear(s->verified);
+	if (n && master_up(s)) {
 		r = event_call(s, "commit", json_pack("{s:[],s:b}", "lines",
 		    "settle", 1), err);
 		if (!r)
@@ -476,7 +507,7 @@ static int
 serve_commit(struct srv *s, const char *why, bool tell)
 {
 	struct eng_dump_opts o = { .device = s->device, .log = s->log,
-	    .commit = &s->commit };
+	    .commit = &s->commit, .hooks = s->hooks };
 	char err[ENG_ERRLEN] = "";
 	unsigned held = s->commit.pending;
 	int rc = 0;
@@ -512,6 +543,7 @@ serve_commit(struct srv *s, const char *why, bool tell)
 		json_array_clear(s->committed);
 		json_array_clear(s->lost);
 		json_array_clear(s->indexes);
+		json_array_clear(s->verified);
 	}
 	return rc;
 }
@@ -1725,6 +1757,7 @@ dump_commit(struct srv *s, json_t *job, const char *pool)
 	s->commit.final = false;
 	s->commit.on_line = commit_line;
 	s->commit.on_lost = commit_lost;
+	s->commit.on_verified = commit_verified;
 	s->commit.ctx = s;
 	return &s->commit;
 }
@@ -2508,6 +2541,15 @@ read_config(struct srv *s, char *err)
 				s->commit_every = (unsigned)t;
 			continue;
 		}
+		if (strncmp(line, "COMMIT_IDLE=", 12) == 0) {
+			uint64_t t;
+			if (util_parse_u64(line + 12, 86400, &t) < 0 || !t)
+				log_warn("%s: COMMIT_IDLE=%.20s is not 1..86400 seconds",
+				    s->config, line + 12);
+			else
+				s->commit_idle = (double)t;
+			continue;
+		}
 		if (strncmp(line, "COMMIT_SECS=", 12) == 0) {
 			uint64_t t;
 			if (util_parse_u64(line + 12, 86400, &t) < 0)
@@ -2658,6 +2700,13 @@ connect_master(struct srv *s, unsigned wait_ms, char *err)
 	if (commit_held(s) && !(s->cur.active && strcmp(s->cur.state,
 	    "running") == 0)) {
 		serve_commit(s, "registering", false);
+	} else if (s->commit.nrec && s->moving) {
+		/* Moved mid-job (SIGHUP): the master that gave them meets this
+		   drive again only after the job's own commit point covered
+		   them (ensure_master), with them in the journal. */
+		log_warn("registering with another master mid-job: the %zu "
+		    "dump-log lines written before it are committed when job "
+		    "%lld ends", s->commit.nrec, (long long)s->job_id);
 	} else if (s->commit.nrec) {
 		int n = eng_commit_drop_except(&s->commit, s->job_id);
 		json_array_clear(s->lost);
@@ -2717,9 +2766,26 @@ ensure_master(struct srv *s, char *err)
 	int rc;
 
 	if (hup_now()) {
+		char was[sizeof(s->sock)];
+		bool running = s->cur.active && strcmp(s->cur.state,
+		    "running") == 0;
 		hup = false;
+		snprintf(was, sizeof(was), "%s", s->sock);
 		if (s->config && read_config(s, cerr) < 0)
 			log_err("SIGHUP: %s; staying with %s", cerr, s->sock);
+		/*
+		 * Another master: what the drive holds is committed first
+		 * (synchronous filemark, read back) and the master that gave
+		 * those jobs is told while it is still ours; a dump running now
+		 * closes as a commit point of its own (covering those before
+		 * it), so the master it is reported to hears it done, in the
+		 * dump log, never written and waiting.
+		 */
+		s->moving = strcmp(was, s->sock) != 0;
+		if (s->moving && running)
+			s->commit.final = true;
+		else if (s->moving && commit_held(s))
+			serve_commit(s, "moving to another master", true);
 		if (s->pc)
 			proto_conn_free(s->pc);
 		s->pc = NULL;
@@ -2747,8 +2813,10 @@ ensure_master(struct srv *s, char *err)
 		    (long long)(s->next_try - now));
 		return -ENOTCONN;
 	}
-	if ((rc = connect_master(s, 0, err)) == 0)
+	if ((rc = connect_master(s, 0, err)) == 0) {
+		s->moving = false;
 		return 0;
+	}
 	s->backoff = s->backoff ? s->backoff * 2 : SERVE_BACKOFF_MIN;
 	if (s->backoff > SERVE_BACKOFF_MAX)
 		s->backoff = SERVE_BACKOFF_MAX;
@@ -2825,10 +2893,13 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		return -ENOMEM;
 	s->uev_fd = -1;
 	s->commit_secs = -1;
+	s->commit_idle = SERVE_COMMIT_IDLE_S;
 	s->committed = json_array();
 	s->lost = json_array();
 	s->indexes = json_array();
-	if (!s->committed || !s->lost || !s->indexes) {
+	s->verified = json_array();
+	s->hooks = &hooks;
+	if (!s->committed || !s->lost || !s->indexes || !s->verified) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -2871,7 +2942,7 @@ eng_serve(const char *socket_path, const char *config, const char *drive,
 		if (!s->job && commit_held(s)) {
 			if (s->idle_since == 0)
 				s->idle_since = eng_now();
-			else if (eng_now() - s->idle_since >= SERVE_COMMIT_IDLE_S)
+			else if (eng_now() - s->idle_since >= s->commit_idle)
 				serve_commit(s, "idle", master_up(s));
 		}
 		if (ensure_master(s, jerr) < 0) {
@@ -2927,6 +2998,7 @@ out:
 	json_decref(s->committed);
 	json_decref(s->lost);
 	json_decref(s->indexes);
+	json_decref(s->verified);
 	json_decref(s->job);
 	json_decref(s->scan);
 	proto_conn_free(s->pc);
