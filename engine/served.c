@@ -510,6 +510,7 @@ serve_commit(struct srv *s, const char *why, bool tell)
 	    .commit = &s->commit, .hooks = s->hooks };
 	char err[ENG_ERRLEN] = "";
 	unsigned held = s->commit.pending;
+	uint64_t parts = s->commit.spot_parts, blocks = s->commit.spot_checked;
 	int rc = 0;
 
 	if (commit_held(s)) {
@@ -525,7 +526,10 @@ serve_commit(struct srv *s, const char *why, bool tell)
 			log_warn("drive %s: %s", s->drive, s->lost_why);
 		} else if (held) {
 			log_info("drive %s: commit point (%s): %u dumps on tape, "
-			    "%.2f s", s->drive, why, held, eng_now() - t0);
+			    "%llu of them read back (%llu blocks), %.2f s", s->drive,
+			    why, held, (unsigned long long)(s->commit.spot_parts -
+			    parts), (unsigned long long)(s->commit.spot_checked -
+			    blocks), eng_now() - t0);
 		}
 	}
 	hold_signals(false);
@@ -2785,7 +2789,7 @@ ensure_master(struct srv *s, char *err)
 		if (s->moving && running)
 			s->commit.final = true;
 		else if (s->moving && commit_held(s))
-			serve_commit(s, "moving to another master", true);
+			serve_commit(s, "moving to another master", master_up(s));
 		if (s->pc)
 			proto_conn_free(s->pc);
 		s->pc = NULL;

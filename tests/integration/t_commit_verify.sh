@@ -16,7 +16,8 @@
 #   restore: a restore job on the drive (COMMIT_IDLE=600 from here on);
 #   sigterm: the media server stopped with V held;
 #   register: SIGHUP between jobs (COMMIT_IDLE=600: nothing else comes
-#      first), the media server registers again.
+#      first), the media server registers again;
+#   move: SIGHUP with another CONTROL= (a second abs-ctld) between jobs.
 # Afterwards every complete dump restores equal to its source.
 . "$(dirname "$0")/lib.sh"
 CTLD="$ABS_BIN/abs-ctld"
@@ -50,7 +51,7 @@ start_engine() {
 "$CTL" tape-add default A00001 A00002 A00003 A00004 A00005 A00006 A00007 A00008 A00009 A00010 >/dev/null
 mkdir src
 n=0
-for e in c1 c2 c3 vi gi vn gn nn vr gr vs gs ve after; do
+for e in c1 c2 c3 vi gi vn gn nn vr gr vs gs ve vm after; do
 	n=$((n + 1))
 	head -c $((30000 + n * 7919)) /dev/urandom >"src/$e"
 	printf 'while [ ! -e %s/gate.%s ]; do sleep 0.1; done\ncat %s/src/%s\n' \
@@ -171,6 +172,30 @@ caught register "$jv" ve
 grep -q "commit point failed: read-after-write check at the commit point" "$T/engine.log" ||
 	fail "register: the media server does not say its commit point's read back failed"
 ok "register: the commit point before registering again read ve back: job $jv failed, $CART out of service"
+
+# move: SIGHUP with another CONTROL= between jobs: the commit point comes
+# before the media server leaves, and the master that gave the job hears
+# how it went (here: the read back failed) while it is still its master.
+"$CTLD" --socket "$T/other.sock" --db "$T/other.db" --foreground --grace 5 \
+	2>>"$T/other.log" &
+OPID=$!
+PIDS="$PIDS $OPID"
+wait_cond '"$CTL" --socket "$T/other.sock" whoami >/dev/null 2>&1'
+set -- $(dump_jobs vm)
+jv=$1
+wait_cond '[ "$(job_state $jv)" = uncommitted ]'
+corrupt vm
+printf 'CONTROL=%s\nCOMMIT_IDLE=600\n' "$T/other.sock" >"$T/ms.env"
+kill -HUP "$EPID"
+caught move "$jv" vm
+[ "$(mismatch_of "$jv")" -ge 1 ] || fail "move: no verify-mismatch error of job $jv"
+grep -q "commit point (moving to another master)\|the commit point failed" "$T/engine.log" ||
+	fail "move: no commit point before the move"
+wait_cond '"$CTL" --socket "$T/other.sock" --json status | grep -q "\"drive\":\"d0\",[^}]*\"state\":\"idle\""'
+conf COMMIT_IDLE=600
+kill -HUP "$EPID"
+wait_cond '"$CTL" --json status | grep -q "\"drive\":\"d0\",[^}]*\"state\":\"idle\""'
+ok "move: the commit point before moving to another master read vm back: job $jv failed at its own master, $CART out of service"
 
 # The drive goes on on another cartridge; every complete dump restores.
 ja=$(dump_jobs after)
