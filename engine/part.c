@@ -463,10 +463,13 @@ eng_part_commit(struct eng_part *p, bool synced)
 			eng_trace("r");
 		synced = rc == 0;
 		/* The bad part's line: the dump log's bad lines name it. */
-		for (size_t i = 0; c->bad && !c->bad_rec && i < c->nrec; i++)
-			if (c->recs[i].r.type == CAT_DL_PART && strcmp(c->recs[i].r.dump_id,
-			    c->bad_dump) == 0 && (c->bad_rec = malloc(sizeof(*c->bad_rec))))
-				*c->bad_rec = c->recs[i].r;
+		for (size_t i = 0; c->bad && !c->bad_rec && i < c->nrec; i++) {
+			const struct cat_dl_rec *line = &c->recs[i].r;
+			if (line->type == CAT_DL_PART && strcmp(line->dump_id,
+			    c->bad_dump) == 0 &&
+			    (c->bad_rec = malloc(sizeof(*c->bad_rec))))
+				*c->bad_rec = *line;
+		}
 	}
 	r = eng_commit_release(c, p->o, synced, p->err);
 	eng_commit_checked(c, p->o);

@@ -858,7 +858,11 @@ h_next_tape(void *ctx, const char *pool, char *label, size_t llen,
 		    pool : "default"), err);
 		if (r || master_up(s))
 			break;
-		if (s->abort || time(NULL) >= deadline) {
+		/* SIGTERM (held while dumps wait for a commit point) stops
+		   the wait too: the job ends, the held dumps are committed. */
+		if (!s->term && term_now())
+			s->term = true;
+		if (s->abort || s->term || time(NULL) >= deadline) {
 			eng_err(err, "no abs-ctld to choose the next tape");
 			return -ENOSPC;
 		}
@@ -900,10 +904,14 @@ h_mount(void *ctx, const char *label, char *err)
 
 	s->mounted = s->retry = false;
 	s->barcode[0] = '\0';
-	while (!s->mounted && !s->retry && !s->abort) {
+	while (!s->mounted && !s->retry && !s->abort && !s->term) {
 		/* The drive is released while we wait: abs-ctld's robot may
 		   ask for it to be unloaded first. */
 		serve_unload(s, false);
+		if (term_now()) {	/* held while dumps wait: see h_aborted */
+			s->term = true;
+			break;
+		}
 		watch_device(s, false);
 		if (time(NULL) >= deadline) {
 			eng_err(err, "nobody mounted %s", label);
@@ -927,8 +935,9 @@ h_mount(void *ctx, const char *label, char *err)
 		}
 		drain_events(s, 1000);
 	}
-	if (s->abort) {
-		eng_err(err, "aborted by the operator while waiting for %s", label);
+	if (s->abort || s->term) {
+		eng_err(err, "%s while waiting for %s", s->abort ? "aborted by the "
+		    "operator" : "stopped (SIGTERM)", label);
 		return -ECANCELED;
 	}
 	return s->retry ? 1 : 0;
