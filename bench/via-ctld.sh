@@ -11,7 +11,9 @@
 # /proc, before and after) and of abs-ctl. Medians, and the ratios
 # via/direct.
 # Usage: bench/via-ctld.sh BUILD [TREE] [RUNS] [DIR] (abs-bench --via-ctld
-# [--source dir:TREE] [--runs N] [--dir DIR] runs it).
+# [--source dir:TREE] [--runs N] [--dir DIR] runs it). Before each timed
+# dump the tree is read into the page cache, untimed (ABS_VIA_NO_WARM=1:
+# not).
 BUILD=${1:-build}
 TREE=${2:-/usr/lib/x86_64-linux-gnu}
 RUNS=${3:-3}
@@ -141,8 +143,12 @@ direct warm.txt
 via warm.txt
 : >d.txt; : >v.txt
 r=1
+# The tree read into the page cache before each timed dump (not timed):
+# the host may reclaim pages idle for seconds (DAMON here), so "warm"
+# is made true for each run rather than assumed.
+warm() { [ -n "$ABS_VIA_NO_WARM" ] || find "$TREE" -type f -print0 2>/dev/null | xargs -0 cat >/dev/null 2>&1; }
 while [ $r -le "$RUNS" ]; do
-	direct d.txt; via v.txt
+	warm; direct d.txt; warm; via v.txt
 	d=$(tail -1 d.txt); v=$(tail -1 v.txt)
 	echo "  run $r direct ${d% *} s wall ${d#* } s CPU; via abs-ctld ${v% *} s wall ${v#* } s CPU" >&2
 	r=$((r + 1))
@@ -154,3 +160,7 @@ printf '\n%-14s %10s %10s %10s %10s\n' mode "wall s" "CPU s" "MB/s" "CPU s/GB"
 awk -v w="$dw" -v c="$dc" -v b="$BYTES" 'BEGIN { printf "%-14s %10.3f %10.3f %10.1f %10.3f\n", "direct", w, c, b / w / 1e6, c / (b / 1e9) }'
 awk -v w="$vw" -v c="$vc" -v b="$BYTES" 'BEGIN { printf "%-14s %10.3f %10.3f %10.1f %10.3f\n", "via abs-ctld", w, c, b / w / 1e6, c / (b / 1e9) }'
 awk -v dw="$dw" -v dc="$dc" -v vw="$vw" -v vc="$vc" 'BEGIN { printf "\nratios via/direct: wall %.3f, CPU %.3f\n", vw / dw, vc / dc }'
+# Each run's pair shares the machine's moment: the median of their ratios.
+pw=$(paste -d' ' d.txt v.txt | awk '{ print $3 / $1 }' | med)
+pc=$(paste -d' ' d.txt v.txt | awk '{ print $4 / $2 }' | med)
+printf 'median of the runs'"'"' ratios via/direct: wall %.3f, CPU %.3f\n' "$pw" "$pc"
