@@ -56,7 +56,7 @@ while [ $run -lt "$RUNS" ]; do
 	# its other parameters) dump src.bin between two small dumps in one
 	# run (dump --batch): immediate filemarks between them, commit points
 	# every 1..3 dumps and at end of cartridge.
-	set -- $(awk -v s="$seed" 'BEGIN { srand(s * 17 + 3)
+	set -- $(awk -v s="$seed" 'BEGIN { srand((s * 17 + 3) % 2000000000)
 		print (rand() < 0.34), 1 + int(rand() * 3), int(rand() * 300000),
 		    int(rand() * 3000000) }')
 	batch=$1 every=$2 alen=$3 clen=$4
