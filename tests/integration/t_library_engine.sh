@@ -227,6 +227,9 @@ w_end=$(deadline); until "$CTL" status >/dev/null 2>&1; do before "$w_end" || fa
 	--log "$T/journal-r0.log" --block-size 64K --verbose 2>"$T/engine-r0.log" &
 PIDS="$PIDS $!"
 poll '"$CTL" --json status | grep -q "\"drive\":\"r0\",[^}]*\"state\":\"idle\""'
+# library-add's first inventory runs on its own: the drive's serial is in
+# it only once it is done (a media server can register first).
+poll '"$CTL" --json libraries | grep -q "\"last_inventory\":\""'
 "$CTL" library-drive libr r0 >attach.txt || { cat attach.txt ctld2.log; fail "library-drive by serial"; }
 poll 'grep -q "drive r0 is drive 0 of library libr" engine-r0.log'
 ok "attached by the serial it registered with; told so while registered"
