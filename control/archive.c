@@ -378,6 +378,30 @@ is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* An archive's job started unless it has one, then the archive as
+   archive-list shows it (read again: the start changed it); frees *r. */
+static json_t *
+start_and_show(struct ctld *c, struct arow *r, const char **code, char *err)
+{
+	char name[sizeof(r->name)];
+	json_t *res;
+
+	snprintf(name, sizeof(name), "%s", r->name);
+	if (r->job == CAT_NULL && start_job(c, r, err) < 0) {
+		arow_free(r);
+		*code = PROTO_E_CATALOG;
+		return NULL;
+	}
+	arow_free(r);
+	if (arow_get(c, name, r, code, err) < 0)
+		return NULL;
+	res = archive_json(c, r);
+	arow_free(r);
+	if (!res)
+		FAIL(PROTO_E_INTERNAL, "out of memory");
+	return res;
+}
+
 json_t *
 h_archive_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
     char *err)
@@ -392,7 +416,7 @@ h_archive_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	double rate = 0.01;
 	struct drive *d;
 	struct arow r;
-	json_t *opts, *res;
+	json_t *opts;
 	char *os;
 	int rc;
 
@@ -472,19 +496,7 @@ h_archive_add(struct ctld *c, struct client *cl, json_t *a, const char **code,
 	    by);
 	if (arow_get(c, name, &r, code, err) < 0)
 		return NULL;
-	if ((rc = start_job(c, &r, err)) < 0) {
-		arow_free(&r);
-		*code = PROTO_E_CATALOG;
-		return NULL;
-	}
-	arow_free(&r);
-	if (arow_get(c, name, &r, code, err) < 0)
-		return NULL;
-	res = archive_json(c, &r);
-	arow_free(&r);
-	if (!res)
-		FAIL(PROTO_E_INTERNAL, "out of memory");
-	return res;
+	return start_and_show(c, &r, code, err);
 }
 
 static int
@@ -585,7 +597,6 @@ h_archive_start(struct ctld *c, struct client *cl, json_t *a,
 	const char *name = arg_str(a, "name");
 	char dberr[CAT_ERRLEN];
 	struct arow r;
-	json_t *res;
 	int rc;
 	(void)cl;
 
@@ -598,19 +609,7 @@ h_archive_start(struct ctld *c, struct client *cl, json_t *a,
 		return cat_failed(code, err, rc, dberr);
 	}
 	r.error[0] = '\0';
-	if (r.job == CAT_NULL && (rc = start_job(c, &r, err)) < 0) {
-		arow_free(&r);
-		*code = PROTO_E_CATALOG;
-		return NULL;
-	}
-	arow_free(&r);
-	if (arow_get(c, name, &r, code, err) < 0)
-		return NULL;
-	res = archive_json(c, &r);
-	arow_free(&r);
-	if (!res)
-		FAIL(PROTO_E_INTERNAL, "out of memory");
-	return res;
+	return start_and_show(c, &r, code, err);
 }
 
 json_t *
