@@ -170,39 +170,59 @@ changed_while_read(struct archive_entry *w, const char *name, int fd)
 }
 
 /*
- * Open path, longer than the kernel takes whole (libarchive's walk goes
- * down by directory descriptors): a directory at a time, the last name
- * with flags. -1 and errno if not.
+ * Open rel from the directory start a directory at a time, the last name
+ * with flags. beneath: through no link and never up (O_NOFOLLOW at each
+ * step, ".." refused with EXDEV). -1 and errno if not.
  */
 static int
-open_long(const char *path, int flags)
+open_stepwise(int start, const char *rel, int flags, bool beneath)
 {
-	char *copy = strdup(path), *p, *slash;
+	const int nofollow = beneath ? O_NOFOLLOW : 0;
+	char *copy = strdup(rel), *p, *slash;
 	int dfd, fd = -1, e;
 
 	if (!copy)
 		return -1;
-	p = copy;
-	dfd = open(*p == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	while (dfd >= 0 && (slash = strchr(p, '/'))) {
+	dfd = fcntl(start, F_DUPFD_CLOEXEC, 0);
+	for (p = copy; dfd >= 0 && (slash = strchr(p, '/')); p = slash + 1) {
 		*slash = '\0';
-		if (*p) {
-			int nd = openat(dfd, p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			e = errno;
-			close(dfd);
-			errno = e;
-			dfd = nd;
-		}
-		p = slash + 1;
+		if (!*p || strcmp(p, ".") == 0)
+			continue;
+		int nd = beneath && strcmp(p, "..") == 0 ? (errno = EXDEV, -1) :
+		    openat(dfd, p, O_PATH | O_DIRECTORY | O_CLOEXEC | nofollow);
+		e = errno;
+		close(dfd);
+		errno = e;
+		dfd = nd;
 	}
 	if (dfd >= 0) {
-		fd = openat(dfd, p, flags);
+		fd = beneath && strcmp(p, "..") == 0 ? (errno = EXDEV, -1) :
+		    openat(dfd, *p ? p : ".", flags | nofollow);
 		e = errno;
 		close(dfd);
 		errno = e;
 	}
 	e = errno;
 	free(copy);
+	errno = e;
+	return fd;
+}
+
+/*
+ * Open path, longer than the kernel takes whole (libarchive's walk goes
+ * down by directory descriptors): a directory at a time.
+ */
+static int
+open_long(const char *path, int flags)
+{
+	int start = open(*path == '/' ? "/" : ".", O_PATH | O_DIRECTORY |
+	    O_CLOEXEC), fd, e;
+
+	if (start < 0)
+		return -1;
+	fd = open_stepwise(start, path, flags, false);
+	e = errno;
+	close(start);
 	errno = e;
 	return fd;
 }
@@ -251,36 +271,31 @@ open_beneath(int root, const char *rel, int flags)
 	if (fd >= 0 || (errno != ENOSYS && errno != ENAMETOOLONG &&
 	    errno != EPERM))
 		return fd;
+	return open_stepwise(root, rel, flags, true);
+}
 
-	char *copy = strdup(rel), *p, *slash;
-	int dfd, e;
-	if (!copy)
+/* The descriptor (O_PATH) of path's first dl bytes, a directory: the
+   cached one if it is that directory, else opened (beneath: below the
+   root through no link) and cached. -1 and errno if not. */
+static int
+cache_dir(struct dir_cache *dc, const char *path, size_t dl, bool beneath)
+{
+	const int how = O_PATH | O_DIRECTORY | O_CLOEXEC;
+
+	if (dc->path && strncmp(dc->path, path, dl) == 0 && !dc->path[dl])
+		return dc->fd;
+	char *dir = strndup(path, dl);
+	if (!dir)
 		return -1;
-	dfd = fcntl(root, F_DUPFD_CLOEXEC, 0);
-	for (p = copy; dfd >= 0 && (slash = strchr(p, '/')); p = slash + 1) {
-		*slash = '\0';
-		if (!*p || strcmp(p, ".") == 0)
-			continue;
-		int nd = strcmp(p, "..") == 0 ? (errno = EXDEV, -1) :
-		    openat(dfd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		e = errno;
-		close(dfd);
-		errno = e;
-		dfd = nd;
-	}
-	fd = -1;
-	if (dfd >= 0) {
-		fd = strcmp(p, "..") == 0 ? (errno = EXDEV, -1) :
-		    openat(dfd, *p ? p : ".", flags | O_NOFOLLOW);
-		e = errno;
-		close(dfd);
-		errno = e;
-	}
-	e = errno;
-	free(copy);
-	errno = e;
-	return fd;
+	if (dc->fd >= 0)
+		close(dc->fd);
+	free(dc->path);
+	dc->path = dir;
+	if (beneath)
+		dc->fd = open_beneath(dc->root, dir, how);
+	else if ((dc->fd = open(dir, how)) < 0 && errno == ENAMETOOLONG)
+		dc->fd = open_long(dir, how);
+	return dc->fd;
 }
 
 /*
@@ -303,40 +318,18 @@ open_cached(struct dir_cache *dc, const char *src)
 		size_t dl = slash ? (size_t)(slash - rel) : 0;
 		if (!slash)
 			return openat(dc->root, rel, how);
-		if (!dc->path || strncmp(dc->path, rel, dl) != 0 ||
-		    dc->path[dl]) {
-			char *dir = strndup(rel, dl);
-			if (!dir)
-				return -1;
-			if (dc->fd >= 0)
-				close(dc->fd);
-			free(dc->path);
-			dc->path = dir;
-			dc->fd = open_beneath(dc->root, dir,
-			    O_PATH | O_DIRECTORY | O_CLOEXEC);
-		}
-		return dc->fd < 0 ? -1 : openat(dc->fd, slash + 1, how);
+		int dfd = cache_dir(dc, rel, dl, true);
+		return dfd < 0 ? -1 : openat(dfd, slash + 1, how);
 	}
 	const char *slash = strrchr(src, '/');
 	size_t dl = slash ? (size_t)(slash - src) : 0;
 
 	if (!slash || dl == 0)
 		goto whole;
-	if (!dc->path || strncmp(dc->path, src, dl) != 0 || dc->path[dl]) {
-		char *dir = strndup(src, dl);
-		if (!dir)
-			goto whole;
-		if (dc->fd >= 0)
-			close(dc->fd);
-		free(dc->path);
-		dc->path = dir;
-		dc->fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dc->fd < 0 && errno == ENAMETOOLONG)
-			dc->fd = open_long(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (dc->fd < 0)
+	int dfd = cache_dir(dc, src, dl, false);
+	if (dfd < 0)
 		goto whole;
-	return openat(dc->fd, slash + 1, how);
+	return openat(dfd, slash + 1, how);
 whole:
 	fd = open(src, how);
 	if (fd < 0 && errno == ENAMETOOLONG)
