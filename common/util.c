@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -229,4 +230,15 @@ util_close_from(int lowfd)
 		max = 1 << 20;
 	for (long fd = lowfd; fd < max; fd++)
 		close((int)fd);
+}
+
+void *
+util_alloc_huge(size_t len)
+{
+	size_t n = (len + UTIL_HUGE_PAGE - 1) & ~(UTIL_HUGE_PAGE - 1);
+	void *p = aligned_alloc(UTIL_HUGE_PAGE, n ? n : UTIL_HUGE_PAGE);
+
+	if (p)
+		madvise(p, n ? n : UTIL_HUGE_PAGE, MADV_HUGEPAGE);
+	return p;
 }

@@ -39,4 +39,13 @@ ssize_t util_read_full(int fd, void *buf, size_t len);
  */
 void util_close_from(int lowfd);
 
+/*
+ * len bytes (rounded up to 2 MiB) aligned to 2 MiB and marked for huge
+ * pages where the kernel has them (a hint: 4 KiB pages without). Many
+ * MiB touched once cost a fault each 4 KiB otherwise, and registering
+ * buffers pins every page. free() it; NULL if out of memory.
+ */
+void *util_alloc_huge(size_t len);
+#define UTIL_HUGE_PAGE ((size_t)2 << 20)
+
 #endif

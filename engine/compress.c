@@ -19,13 +19,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #define ZSTD_STATIC_LINKING_ONLY	/* ZSTD_createCCtx_advanced() */
 #include <zstd.h>
 
 #include "catalog/fileindex.h"
 #include "common/digest.h"
+#include "common/sum.h"
 #include "common/util.h"
 #include "engine/compress.h"
 #include "engine/tape.h"
@@ -100,30 +100,16 @@ eng_compress_default_threads(void)
 
 /*
  * The frames' buffers, the blocks' and zstd's tables, in 2 MiB pages
- * where the kernel has them: each 4 KiB page is otherwise a fault of its
- * own the first time a dump touches it, and the frames in flight are tens
- * of MiB. Here (a VM) touching 64 MiB took 26 ms in 4 KiB pages, 3 ms in
- * 2 MiB ones; a 150 MB dump with 2 workers made 9,190 faults, now 643.
+ * (util_alloc_huge): the frames in flight are tens of MiB. Here (a VM)
+ * touching 64 MiB took 26 ms in 4 KiB pages, 3 ms in 2 MiB ones; a 150 MB
+ * dump with 2 workers made 9,190 faults, now 643.
  */
-#define HUGE_PAGE ((size_t)2 << 20)
-
-static void *
-big_alloc(size_t len)
-{
-	size_t n = (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-	void *p = aligned_alloc(HUGE_PAGE, n);
-
-	if (p)
-		madvise(p, n, MADV_HUGEPAGE);	/* a hint: 4 KiB pages without */
-	return p;
-}
-
 /* zstd's own tables: 1.3 MB a context at level 3, more above. */
 static void *
 zalloc(void *opaque, size_t len)
 {
 	(void)opaque;
-	return len >= HUGE_PAGE / 2 ? big_alloc(len) : malloc(len);
+	return len >= UTIL_HUGE_PAGE / 2 ? util_alloc_huge(len) : malloc(len);
 }
 
 static void
@@ -194,7 +180,7 @@ eng_compress_new(int level, uint32_t bs, unsigned nbuf, uint64_t frame_raw,
 	if (!c->bufs || !c->busy)
 		goto nomem;
 	size_t stride = ((size_t)bs + RING_SLACK + 4095) & ~(size_t)4095;
-	if (!(c->bufmem = big_alloc(stride * nbuf)))
+	if (!(c->bufmem = util_alloc_huge(stride * nbuf)))
 		goto nomem;
 	for (unsigned i = 0; i < nbuf; i++)
 		c->bufs[i] = c->bufmem + stride * i;
@@ -226,8 +212,8 @@ eng_compress_new(int level, uint32_t bs, unsigned nbuf, uint64_t frame_raw,
 			    level);
 		}
 		for (unsigned i = 0; i < c->njobs; i++)
-			if (!(c->jobs[i].in = big_alloc((size_t)frame_raw)) ||
-			    !(c->jobs[i].out = big_alloc(c->out_cap)))
+			if (!(c->jobs[i].in = util_alloc_huge((size_t)frame_raw)) ||
+			    !(c->jobs[i].out = util_alloc_huge(c->out_cap)))
 				goto nomem;
 		for (unsigned i = 0; i < threads; i++) {
 			if (pthread_create(&c->thr[i], NULL, worker, c))
@@ -481,7 +467,7 @@ eng_compress_frames(const struct eng_compress *c, uint64_t *n)
 static void
 copy_in(struct eng_compress *c, uint8_t *dst, const uint8_t *src, size_t n)
 {
-	const size_t piece = 32 << 10;
+	const size_t piece = SUM_PIECE;
 
 	if (!c->rd) {
 		memcpy(dst, src, n);

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "ring/ring.h"
 
 #define WAKE_TAG UINT64_MAX	/* user_data of the eventfd poll */
@@ -165,15 +165,14 @@ ring_new(unsigned depth, size_t block_size, struct ring **out)
 	 * pins every page, and 8 MiB of 4 KiB pages took 2.3 ms of a short
 	 * dump's 10; read into inline, each page is a fault of its own.
 	 */
-	size_t huge = (size_t)2 << 20, align = len >= huge ? huge : 4096;
-	if (align == huge)
-		len = (len + huge - 1) & ~(huge - 1);
-	if (!r->slots || posix_memalign(&r->mem, align, len)) {
+	if (len >= UTIL_HUGE_PAGE)
+		r->mem = util_alloc_huge(len);
+	else if (posix_memalign(&r->mem, 4096, len))
+		r->mem = NULL;
+	if (!r->slots || !r->mem) {
 		ring_free(r);
 		return -ENOMEM;
 	}
-	if (align == huge)
-		madvise(r->mem, len, MADV_HUGEPAGE);	/* a hint */
 	*out = r;
 	return 0;
 }
