@@ -1157,8 +1157,10 @@ build_args(const struct proto_op *op, int argc, char **argv, json_t *args)
 				return -1;
 		} else if (type == 'i') {
 			char *end;
+			errno = 0;
 			long long v = strtoll(argv[pos], &end, 10);
-			if (*end) {
+			/* Empty or past 64 bits: not job 0 or the largest id. */
+			if (!*argv[pos] || *end || errno == ERANGE) {
 				fprintf(stderr, "abs-ctl: %s: '%s' is not a number\n",
 				    op->name, argv[pos]);
 				say_usage(op);

@@ -93,6 +93,11 @@ S="--socket $T/ctld.sock"
 usage_err "restore needs ENTITY" "usage: abs-ctl restore ENTITY [--date D]" "$CTL" $S restore
 usage_err "restore: --date needs a value" "usage: abs-ctl restore ENTITY" "$CTL" restore e1 $S --date
 usage_err "jobs: --count takes a number, not 'x'" "usage: abs-ctl jobs [--count N]" "$CTL" jobs --count x $S
+# A job id that is empty or past 64 bits is not a number (it was job 0, or
+# the largest id, and abs-ctld said "no job").
+usage_err "job-wait: '' is not a number" "usage: abs-ctl job-wait JOB" "$CTL" job-wait "" $S
+usage_err "job-wait: '99999999999999999999' is not a number" "usage: abs-ctl job-wait JOB" "$CTL" job-wait 99999999999999999999 $S
+usage_err "abort: '-99999999999999999999' is not a number" "usage: abs-ctl abort" "$CTL" abort -99999999999999999999 $S
 usage_err "status takes no --bogus" "usage: abs-ctl status" "$CTL" status --bogus $S
 usage_err "status: unexpected 'extra'" "usage: abs-ctl status" "$CTL" status extra $S
 usage_err "--socket needs a path" "--socket PATH, before or after the command" "$CTL" status --socket
